@@ -1,0 +1,79 @@
+/**
+ * The IPC protocol between the supervisor and a Hearth service instance.
+ *
+ * The channel is Node's `ipc` stdio channel (fd 3 of the child). Every message is a plain JSON
+ * object with a `t` (type) field. Listening sockets travel as the handle attached to a `listener`
+ * message. The supervisor is the only router: services never talk to each other directly, they
+ * address a message to a service by name (`to`) or publish it on a topic that other services
+ * subscribed to.
+ *
+ * Lifecycle of an instance, as the supervisor sees it:
+ *   spawn -> init -> listener* -> start -> (child) ready -> ... -> stop -> (child) exits 0
+ * A child whose channel closes (supervisor gone) stops at once and exits.
+ */
+
+/** A listener as declared in the config; the supervisor binds it, the service serves it. */
+export interface ListenerSpec {
+  /** The listener's name within its service (`mx`, `submission`, `pop3s`, ...). */
+  readonly name: string;
+  readonly protocol: 'tcp' | 'udp';
+  readonly address: string;
+  readonly port: number;
+  /** Implicit TLS (SMTPS, POP3S, HTTPS): the service wraps every connection in TLS at once. */
+  readonly tls: boolean;
+}
+
+/** Settings shared by the whole suite, passed to every Hearth service. */
+export interface SuiteSettings {
+  /** Absolute path of the data directory. */
+  readonly dataDir: string;
+  readonly mail: {
+    /** Domains whose mail is local (delivered to Hearth users). */
+    readonly domains: readonly string[];
+  };
+  readonly tls: {
+    /** Certificate and key files; absent means the suite's self-signed pair in the data dir. */
+    readonly cert?: string;
+    readonly key?: string;
+  };
+}
+
+/** Messages the supervisor sends to a service instance. */
+export type SupervisorMessage =
+  | {
+      readonly t: 'init';
+      /** The service's name in the config (`smtp`, or a user-chosen name). */
+      readonly service: string;
+      /** Which Hearth service this is (`smtp`, `pop3`, ...). */
+      readonly kind: string;
+      /** The service's own settings, already validated against its schema by the supervisor. */
+      readonly settings: unknown;
+      readonly suite: SuiteSettings;
+      readonly logLevel: string;
+      readonly listeners: readonly ListenerSpec[];
+    }
+  /** Carries one bound (not yet accepting) socket handle for listener `name`, endpoint `index`. */
+  | { readonly t: 'listener'; readonly name: string; readonly index: number }
+  /** Every listener has been handed over: start serving, then answer `ready`. */
+  | { readonly t: 'start' }
+  /** Apply these settings in place (TLS material, shares, limits); answer `reloaded`. */
+  | { readonly t: 'reload'; readonly settings: unknown; readonly suite: SuiteSettings }
+  /** Stop accepting, drain open sessions until the deadline (ms from now), then exit 0. */
+  | { readonly t: 'stop'; readonly deadlineMs: number }
+  /** A message routed from another service. */
+  | { readonly t: 'msg'; readonly from: string; readonly topic: string; readonly payload: unknown };
+
+/** Messages a service instance sends to the supervisor. */
+export type ServiceMessage =
+  /** Every listener is serving: dependents may start now. */
+  | { readonly t: 'ready' }
+  /** Start failed for a reason worth reporting (the instance exits right after). */
+  | { readonly t: 'failed'; readonly error: string; readonly permanent: boolean }
+  | { readonly t: 'reloaded'; readonly ok: boolean; readonly error?: string }
+  /** Route `payload` to service `to`, or (without `to`) to every service subscribed to `topic`. */
+  | { readonly t: 'msg'; readonly to?: string; readonly topic: string; readonly payload: unknown }
+  /** From now on, route messages published on these topics to this service. */
+  | { readonly t: 'subscribe'; readonly topics: readonly string[] };
+
+/** Exit code for a configuration error (sysexits EX_CONFIG): permanent, never restarted. */
+export const EX_CONFIG = 78;

@@ -1,0 +1,79 @@
+/**
+ * What a Hearth service implements, and what the runtime gives it.
+ *
+ * A service's `main.ts` is three lines: build nothing itself, hand its definition to `runService`
+ * (which speaks the supervisor's IPC protocol, or binds its own listeners when run alone with
+ * `hearth run NAME`), and exit with the code it returns.
+ */
+import type { Server } from 'node:net';
+import type { Socket as UdpSocket } from 'node:dgram';
+import type { ZodType } from 'zod';
+import type { Logger } from '@hearth/log';
+import type { ListenerSpec, SuiteSettings } from './protocol.js';
+
+/**
+ * What the supervisor needs to know about a Hearth service without loading it: exported by the
+ * service's `src/config.ts` (subpath `@hearth/<kind>/config`), which imports nothing heavy.
+ */
+export interface ServiceManifest<S> {
+  /** Which Hearth service this is: `smtp`, `pop3`, `biff`, ... */
+  readonly kind: string;
+  /** The service's settings schema: strict, holding its own defaults (`{}` must parse). */
+  readonly settings: ZodType<S>;
+  /** Default listeners (loopback, standard port + 2000), used when the config declares none. */
+  readonly defaultListeners: readonly ListenerSpec[];
+  /** Services this one needs ready first in the embedded default (`pop3` needs `biff`, say). */
+  readonly defaultRequires?: readonly string[];
+}
+
+export interface ServiceDefinition<S> extends ServiceManifest<S> {
+  /** Open stores, attach to listeners, and resolve once serving. Throwing a `ServiceConfigError` exits 78. */
+  start(ctx: ServiceContext<S>): Promise<RunningService<S>>;
+}
+
+export interface ServiceContext<S> {
+  /** The service's name in the config. */
+  readonly name: string;
+  readonly settings: Readonly<S>;
+  readonly suite: SuiteSettings;
+  readonly log: Logger;
+  /** The listeners declared for this service, by name. */
+  readonly listeners: ReadonlyMap<string, ServiceListener>;
+  /** Messages to and from other services, routed by the supervisor. */
+  readonly bus: MessageBus;
+}
+
+export interface RunningService<S> {
+  /** Apply new settings in place (TLS material, limits, shares). Throw to refuse them. */
+  reload?(settings: Readonly<S>, suite: SuiteSettings): Promise<void>;
+  /**
+   * Stop accepting new connections at once, let open sessions finish until `deadline`
+   * (a `Date.now()` value), then close what is left. Resolves when nothing is left open.
+   */
+  stop(deadline: number): Promise<void>;
+}
+
+export interface ServiceListener {
+  readonly spec: ListenerSpec;
+  /**
+   * Make `server` accept on this listener: on the bound handle the supervisor handed down, or,
+   * when the service runs alone, on a socket bound here. Resolves once it is accepting.
+   */
+  listen(server: Server): Promise<void>;
+  /** The same for a UDP listener. */
+  bind(socket: UdpSocket): Promise<void>;
+}
+
+export interface MessageBus {
+  /** Send to service `to` (by config name). Returns false when the message was dropped (queue full). */
+  send(to: string, topic: string, payload: unknown): boolean;
+  /** Send to every service subscribed to `topic`. */
+  publish(topic: string, payload: unknown): boolean;
+  /** Receive messages on `topic` (routed to this service by name or by subscription). */
+  on(topic: string, handler: (payload: unknown, from: string) => void): void;
+}
+
+/** Thrown by a service's `start` for a settings problem: the instance exits with EX_CONFIG (78). */
+export class ServiceConfigError extends Error {
+  override readonly name = 'ServiceConfigError';
+}
