@@ -1,21 +1,32 @@
 #!/usr/bin/env node
-// Installs the real clients the tests drive (Debian packages), once, when they are missing.
-// Run by `pnpm test`; needs root (CI and the development machines run as root).
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+// Installs the real clients the tests drive (Debian packages) when they are missing.
+// Run by `pnpm test` before the suite; needs root for apt-get (CI and our machines run as root).
+import { execFileSync, spawnSync } from 'node:child_process';
 
-/** Debian package -> a file that proves it is installed. */
-const clients = {
-  curl: '/usr/bin/curl',
+/** Debian packages, each with the reason a test needs it. */
+const packages = {
+  curl: 'curl smtp:// and pop3:// clients',
+  openssl: 'certificates and s_client in TLS tests',
+  swaks: 'SMTP client (issue 4)',
+  'libnet-ssleay-perl': 'swaks STARTTLS',
+  'libio-socket-ssl-perl': 'swaks STARTTLS',
+  'libauthen-sasl-perl': 'swaks AUTH',
+  'libdigest-hmac-perl': 'swaks AUTH',
+  fetchmail: 'POP3 client (issue 5)',
+  mpop: 'POP3 client (issue 5)',
 };
 
-const missing = Object.entries(clients)
-  .filter(([, proof]) => !existsSync(proof))
-  .map(([pkg]) => pkg);
+function installed(pkg) {
+  const r = spawnSync('dpkg-query', ['-W', '-f=${Status}', pkg], { encoding: 'utf8' });
+  return r.status === 0 && r.stdout.includes('install ok installed');
+}
 
+const missing = Object.keys(packages).filter((pkg) => !installed(pkg));
 if (missing.length === 0) process.exit(0);
+
 if (process.getuid?.() !== 0) {
-  console.error(`install-test-clients: missing ${missing.join(', ')}; install them as root (apt-get install ${missing.join(' ')})`);
+  console.error(`install-test-clients: missing Debian packages: ${missing.join(' ')}`);
+  console.error(`install-test-clients: run as root, or: apt-get install ${missing.join(' ')}`);
   process.exit(1);
 }
 const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
