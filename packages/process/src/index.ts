@@ -1,1 +1,17 @@
-export {};
+export { ProcessCore, SpawnError } from './core.js';
+export type { ExitInfo, ManagedChild, ProcessCoreOptions, StartOptions } from './core.js';
+export { defaultKill, defaultSpawn } from './spawn.js';
+export type { KillFn, SpawnFn } from './spawn.js';
+export { Backoff, DEFAULT_BACKOFF } from './backoff.js';
+export type { BackoffOptions } from './backoff.js';
+export { CrashLoopDetector, DEFAULT_CRASH_LOOP } from './crash-loop.js';
+export type { CrashLoopOptions } from './crash-loop.js';
+export { EX_CONFIG, decideOnExit, describeExit, isCleanExit } from './policy.js';
+export type { ExitDecision, RestartPolicy } from './policy.js';
+export { PRLIMIT, wrapWithLimits } from './limits.js';
+export type { Limits } from './limits.js';
+export { UserError, getentPasswd, resolveUser } from './user.js';
+export type { PasswdLookup, ResolveUserOptions, UserIds } from './user.js';
+export { Lifeline } from './lifeline.js';
+export type { LifelineOptions } from './lifeline.js';
+export { findExecutable } from './which.js';

@@ -1,0 +1,169 @@
+/**
+ * The process core: starts children in their own session and process group, signals only a
+ * child's own group, sees every exit at once, and knows exactly which children it started.
+ *
+ * Reaping: Node (libuv) waits for each child pid it spawned and for nothing else, so the core
+ * reaps its own children and never steals another part of the program's exit statuses.
+ */
+import type { ChildProcess, StdioOptions } from 'node:child_process';
+import { defaultKill, defaultSpawn } from './spawn.js';
+import type { KillFn, SpawnFn } from './spawn.js';
+import { wrapWithLimits } from './limits.js';
+import type { Limits } from './limits.js';
+
+export interface ExitInfo {
+  /** Exit code, or null when the child died of a signal. */
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  /** `Date.now()` at the exit. */
+  readonly at: number;
+}
+
+export interface StartOptions {
+  /** Program and arguments; `argv[0]` is looked up in PATH. */
+  readonly argv: readonly string[];
+  readonly env?: Readonly<Record<string, string>>;
+  readonly cwd?: string;
+  readonly uid?: number;
+  readonly gid?: number;
+  readonly stdio?: StdioOptions;
+  readonly limits?: Limits;
+  /** Serialization for an `ipc` stdio entry: `json` (default) or `advanced`. */
+  readonly serialization?: 'json' | 'advanced';
+}
+
+/** A child the core started. `pid` is also its process group id (it leads its own session). */
+export interface ManagedChild {
+  readonly pid: number;
+  readonly argv: readonly string[];
+  readonly startedAt: number;
+  readonly process: ChildProcess;
+  /** Resolves once, when the child has exited and been reaped. */
+  readonly exited: Promise<ExitInfo>;
+  /** Set once the child has exited. */
+  readonly exit: ExitInfo | undefined;
+  /** Sends `signal` to the child's own process group. False if the group is already gone. */
+  signal(signal: NodeJS.Signals): boolean;
+}
+
+/** Spawn failed before a child existed (ENOENT, EACCES, ...). */
+export class SpawnError extends Error {
+  override readonly name = 'SpawnError';
+  constructor(
+    message: string,
+    readonly code: string | undefined,
+  ) {
+    super(message);
+  }
+}
+
+export interface ProcessCoreOptions {
+  readonly spawn?: SpawnFn;
+  readonly kill?: KillFn;
+}
+
+export class ProcessCore {
+  readonly #spawn: SpawnFn;
+  readonly #kill: KillFn;
+  readonly #children = new Map<number, ManagedChild>();
+
+  constructor(options: ProcessCoreOptions = {}) {
+    this.#spawn = options.spawn ?? defaultSpawn;
+    this.#kill = options.kill ?? defaultKill;
+  }
+
+  /** The children started by this core that have not exited yet. */
+  children(): readonly ManagedChild[] {
+    return [...this.#children.values()];
+  }
+
+  /** Whether `pid` is a live child of this core. */
+  owns(pid: number): boolean {
+    return this.#children.has(pid);
+  }
+
+  /**
+   * Starts a child in its own session (detached: setsid). Resolves once the child is running,
+   * rejects with a `SpawnError` if it could not be started (nothing is left behind then).
+   */
+  start(options: StartOptions): Promise<ManagedChild> {
+    const argv = options.limits ? wrapWithLimits(options.argv, options.limits) : options.argv;
+    const [command, ...args] = argv;
+    if (command === undefined) return Promise.reject(new SpawnError('empty command', undefined));
+    let child: ChildProcess;
+    try {
+      child = this.#spawn(command, args, {
+        detached: true,
+        stdio: options.stdio ?? 'ignore',
+        ...(options.env ? { env: { ...options.env } } : {}),
+        ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
+        ...(options.uid !== undefined ? { uid: options.uid } : {}),
+        ...(options.gid !== undefined ? { gid: options.gid } : {}),
+        ...(options.serialization ? { serialization: options.serialization } : {}),
+      });
+    } catch (err) {
+      return Promise.reject(spawnError(options.argv, err));
+    }
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error): void => {
+        child.off('spawn', onSpawn);
+        reject(spawnError(options.argv, err));
+      };
+      const onSpawn = (): void => {
+        child.off('error', onError);
+        resolve(this.#track(child, options.argv));
+      };
+      child.once('error', onError);
+      child.once('spawn', onSpawn);
+    });
+  }
+
+  /** Sends `signal` to the group of every live child (used as a last resort at shutdown). */
+  signalAll(signal: NodeJS.Signals): void {
+    for (const child of this.#children.values()) child.signal(signal);
+  }
+
+  #track(proc: ChildProcess, argv: readonly string[]): ManagedChild {
+    const pid = proc.pid;
+    if (pid === undefined) throw new SpawnError(`${argv[0] ?? ''}: no pid after spawn`, undefined);
+    let exit: ExitInfo | undefined;
+    let resolveExit: (info: ExitInfo) => void = () => {};
+    const exited = new Promise<ExitInfo>((resolve) => (resolveExit = resolve));
+    const kill = this.#kill;
+    const managed: ManagedChild = {
+      pid,
+      argv,
+      startedAt: Date.now(),
+      process: proc,
+      exited,
+      get exit() {
+        return exit;
+      },
+      signal(signal) {
+        if (exit) return false;
+        try {
+          return kill(-pid, signal);
+        } catch {
+          return false; // ESRCH: the group is gone already
+        }
+      },
+    };
+    // Later errors (a failed send, a failed kill) must not crash the supervisor.
+    proc.on('error', () => {});
+    proc.once('exit', (code, signal) => {
+      exit = { code, signal, at: Date.now() };
+      this.#children.delete(pid);
+      resolveExit(exit);
+    });
+    this.#children.set(pid, managed);
+    return managed;
+  }
+}
+
+function spawnError(argv: readonly string[], err: unknown): SpawnError {
+  const e = err as NodeJS.ErrnoException;
+  const name = argv[0] ?? '';
+  if (e.code === 'ENOENT') return new SpawnError(`${name}: command not found`, e.code);
+  if (e.code === 'EACCES') return new SpawnError(`${name}: permission denied`, e.code);
+  return new SpawnError(`${name}: ${e.message}`, e.code);
+}

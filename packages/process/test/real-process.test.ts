@@ -1,0 +1,102 @@
+import { readFileSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Lifeline, ProcessCore, findExecutable, resolveUser } from '@hearth/process';
+import type { ManagedChild } from '@hearth/process';
+
+const started: ManagedChild[] = [];
+afterEach(() => {
+  for (const c of started.splice(0)) c.signal('SIGKILL');
+});
+
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^\d+ \(.*\) Z/.test(stat);
+  } catch {
+    return false;
+  }
+}
+
+async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** pgid and sid of a live process, from /proc/PID/stat. */
+function ids(pid: number): { pgid: number; sid: number } {
+  const rest = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  return { pgid: Number(rest[2]), sid: Number(rest[3]) };
+}
+
+describe('ProcessCore with real processes', () => {
+  it('runs each child as the leader of its own session and group', async () => {
+    const core = new ProcessCore();
+    const child = await core.start({ argv: ['sleep', '30'] });
+    started.push(child);
+    expect(ids(child.pid)).toEqual({ pgid: child.pid, sid: child.pid });
+    expect(ids(process.pid).sid).not.toBe(child.pid);
+  });
+
+  it('signals the whole group, grandchildren included, and sees the exit at once', async () => {
+    const core = new ProcessCore();
+    const child = await core.start({ argv: ['sh', '-c', 'sleep 30 & echo $! ; wait'], stdio: ['ignore', 'pipe', 'ignore'] });
+    started.push(child);
+    const grandchild = await new Promise<number>((resolve) => child.process.stdout?.once('data', (d: Buffer) => resolve(Number(String(d).trim()))));
+    expect(alive(grandchild)).toBe(true);
+    child.signal('SIGTERM');
+    const exit = await child.exited;
+    expect(exit.signal).toBe('SIGTERM');
+    await waitFor(() => !alive(grandchild));
+  });
+
+  it('reports an exit code', async () => {
+    const core = new ProcessCore();
+    const child = await core.start({ argv: ['sh', '-c', 'exit 3'] });
+    expect((await child.exited).code).toBe(3);
+    expect(core.children()).toEqual([]);
+  });
+
+  it('applies limits through prlimit without changing the pid', async () => {
+    const core = new ProcessCore();
+    const child = await core.start({ argv: ['sh', '-c', 'echo $$ $(ulimit -n)'], limits: { nofile: 77 }, stdio: ['ignore', 'pipe', 'ignore'] });
+    const out = await new Promise<string>((resolve) => child.process.stdout?.once('data', (d: Buffer) => resolve(String(d).trim())));
+    expect(out).toBe(`${child.pid} 77`);
+    await child.exited;
+  });
+
+  it('finds executables in PATH and not missing ones', () => {
+    expect(findExecutable('sh')).toMatch(/\/sh$/);
+    expect(findExecutable('definitely-not-a-command-xyz')).toBeUndefined();
+  });
+
+  it.runIf(process.getuid?.() === 0)('starts a child as another user when root', async () => {
+    const nobody = resolveUser('nobody');
+    const core = new ProcessCore();
+    const child = await core.start({ argv: ['id', '-u'], uid: nobody.uid, gid: nobody.gid, stdio: ['ignore', 'pipe', 'ignore'] });
+    const out = await new Promise<string>((resolve) => child.process.stdout?.once('data', (d: Buffer) => resolve(String(d).trim())));
+    expect(Number(out)).toBe(nobody.uid);
+  });
+});
+
+describe('Lifeline', () => {
+  it('kills every group it knows when its stdin closes, and not the ones removed', async () => {
+    const core = new ProcessCore();
+    const lifeline = await Lifeline.start({ graceSeconds: 1 });
+    const a = await core.start({ argv: ['sleep', '30'] });
+    const b = await core.start({ argv: ['sh', '-c', 'trap "" TERM; sleep 30 & wait; sleep 30'] });
+    const kept = await core.start({ argv: ['sleep', '30'] });
+    started.push(a, b, kept);
+    lifeline.add(a.pid);
+    lifeline.add(b.pid);
+    lifeline.add(kept.pid);
+    lifeline.del(kept.pid);
+    lifeline.close();
+    expect((await a.exited).signal).toBe('SIGTERM');
+    // b ignores SIGTERM: the SIGKILL after the grace period gets it.
+    expect((await b.exited).signal).toBe('SIGKILL');
+    expect(alive(kept.pid)).toBe(true);
+  });
+});
