@@ -1,2 +1,142 @@
-import type { Logger as PinoLogger } from 'pino';
+/**
+ * Hearth's loggers: pino, JSON lines tagged with `svc` and `pid`, pretty on a terminal, secrets
+ * redacted, and never blocking the event loop on a slow reader (bounded async buffer; what does
+ * not fit is dropped and counted).
+ */
+import type { Writable } from 'node:stream';
+import pino, { type DestinationStream, type Logger as PinoLogger, type LoggerOptions } from 'pino';
+import pinoPretty from 'pino-pretty';
+
 export type Logger = PinoLogger;
+
+/** Default bound of the output buffer (bytes); past it new lines are dropped and counted. */
+export const DEFAULT_MAX_BUFFER = 4 * 1024 * 1024;
+
+/** Paths whose values never reach the log. */
+export const REDACT_PATHS: readonly string[] = [
+  'password',
+  'pass',
+  'passwd',
+  'secret',
+  'auth',
+  'authorization',
+  'credentials',
+  '*.password',
+  '*.pass',
+  '*.passwd',
+  '*.secret',
+  '*.auth',
+  '*.authorization',
+  '*.credentials',
+  '*.*.authorization',
+];
+
+export interface LoggerOptionsIn {
+  /** The service (or `supervisor`) the lines belong to. */
+  readonly svc: string;
+  /** pino level name (`trace`..`fatal`, `silent`); default `info`. */
+  readonly level?: string;
+  /** `'auto'` (default): pretty when writing to stdout and stdout is a terminal. */
+  readonly pretty?: boolean | 'auto';
+  /** A file descriptor (default 1) or a stream. A stream is written as is (not bounded here). */
+  readonly destination?: number | Writable | DestinationStream;
+  /** Bound of the async buffer in bytes, for fd destinations. Default 4 MiB. */
+  readonly maxBuffer?: number;
+  /** Extra fields on every line. */
+  readonly base?: Record<string, unknown>;
+}
+
+interface Sink {
+  dropped: number;
+  /** Resolve once what is buffered has been written (bounded by the caller's timeout). */
+  flush(): Promise<void>;
+}
+
+interface SonicInternals {
+  _writing: boolean;
+  _len: number;
+  destroyed: boolean;
+}
+
+/** Output stream (as pino holds it) -> its drop counter and flush. */
+const sinks = new WeakMap<object, Sink>();
+
+function boundedFd(fd: number, maxBuffer: number): { stream: DestinationStream & NodeJS.EventEmitter; sink: Sink } {
+  const sonic = pino.destination({ dest: fd, sync: false, minLength: 0, maxLength: maxBuffer });
+  const sink: Sink = {
+    dropped: 0,
+    flush: () =>
+      new Promise<void>((resolve) => {
+        const s = sonic as unknown as SonicInternals;
+        if (s.destroyed || (!s._writing && s._len === 0)) {
+          resolve();
+          return;
+        }
+        sonic.once('drain', () => resolve());
+      }),
+  };
+  sonic.on('drop', () => {
+    sink.dropped++;
+  });
+  // A closed reader (EPIPE) must not crash the process: logging just stops.
+  sonic.on('error', () => {});
+  return { stream: sonic, sink };
+}
+
+/** Create a root logger. Child loggers (`logger.child({ cid })`) share its output. */
+export function createLogger(opts: LoggerOptionsIn): Logger {
+  const dest = opts.destination ?? 1;
+  const isFd = typeof dest === 'number';
+  const pretty = opts.pretty === 'auto' || opts.pretty === undefined ? isFd && dest === 1 && process.stdout.isTTY === true : opts.pretty;
+
+  let out: DestinationStream;
+  let sink: Sink | undefined;
+  if (isFd) {
+    const bounded = boundedFd(dest, opts.maxBuffer ?? DEFAULT_MAX_BUFFER);
+    out = bounded.stream;
+    sink = bounded.sink;
+  } else {
+    out = dest as DestinationStream;
+  }
+  if (pretty) {
+    // In-process (not a worker-thread transport): one small function per line, output bounded as above.
+    const format = pinoPretty.prettyFactory({ colorize: isFd && dest === 1 && process.stdout.isTTY === true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'hostname' });
+    const target = out;
+    out = { write: (line: string) => target.write(format(line)) };
+  }
+
+  const options: LoggerOptions = {
+    level: opts.level ?? 'info',
+    base: { svc: opts.svc, pid: process.pid, ...opts.base },
+    redact: { paths: [...REDACT_PATHS], censor: '[redacted]' },
+  };
+  const logger = pino(options, out);
+  if (sink) sinks.set(out, sink);
+  return logger;
+}
+
+/** Children share their root's output stream: the sink is found through it. */
+function rootSink(logger: Logger): Sink | undefined {
+  const stream = (logger as unknown as Record<symbol, unknown>)[pino.symbols.streamSym];
+  return stream !== null && typeof stream === 'object' ? sinks.get(stream) : undefined;
+}
+
+/** How many log lines were dropped because the reader was too slow (0 for stream destinations). */
+export function droppedLines(logger: Logger): number {
+  return rootSink(logger)?.dropped ?? 0;
+}
+
+/** Wait until buffered lines are written, at most `timeoutMs` (a stuck reader must not hold an exit). */
+export async function flushLogger(logger: Logger, timeoutMs = 2000): Promise<void> {
+  const sink = rootSink(logger);
+  if (!sink) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    sink.flush(),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+      timer.unref();
+    }),
+  ]);
+  clearTimeout(timer);
+}
