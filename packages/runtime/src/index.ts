@@ -1,2 +1,3 @@
 export * from './protocol.js';
 export * from './service.js';
+export * from './bound-handle.js';
