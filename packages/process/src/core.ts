@@ -30,6 +30,11 @@ export interface StartOptions {
   readonly limits?: Limits;
   /** Serialization for an `ipc` stdio entry: `json` (default) or `advanced`. */
   readonly serialization?: 'json' | 'advanced';
+  /**
+   * When the child exits, SIGKILL what is left of its process group (background processes it
+   * started). Default true: a service's group does not outlive it.
+   */
+  readonly killGroupOnExit?: boolean;
 }
 
 /** A child the core started. `pid` is also its process group id (it leads its own session). */
@@ -111,7 +116,7 @@ export class ProcessCore {
       };
       const onSpawn = (): void => {
         child.off('error', onError);
-        resolve(this.#track(child, options.argv));
+        resolve(this.#track(child, options.argv, options.killGroupOnExit ?? true));
       };
       child.once('error', onError);
       child.once('spawn', onSpawn);
@@ -123,7 +128,7 @@ export class ProcessCore {
     for (const child of this.#children.values()) child.signal(signal);
   }
 
-  #track(proc: ChildProcess, argv: readonly string[]): ManagedChild {
+  #track(proc: ChildProcess, argv: readonly string[], killGroupOnExit: boolean): ManagedChild {
     const pid = proc.pid;
     if (pid === undefined) throw new SpawnError(`${argv[0] ?? ''}: no pid after spawn`, undefined);
     let exit: ExitInfo | undefined;
@@ -153,6 +158,14 @@ export class ProcessCore {
     proc.once('exit', (code, signal) => {
       exit = { code, signal, at: Date.now() };
       this.#children.delete(pid);
+      // The group id cannot be reused while any member lives, so this reaches only leftovers.
+      if (killGroupOnExit) {
+        try {
+          kill(-pid, 'SIGKILL');
+        } catch {
+          // ESRCH: nothing left, the usual case
+        }
+      }
       resolveExit(exit);
     });
     this.#children.set(pid, managed);

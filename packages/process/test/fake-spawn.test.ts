@@ -47,7 +47,7 @@ describe('ProcessCore with a fake spawn', () => {
     expect(core.children()).toEqual([]);
   });
 
-  it('signals only the child\'s own group, and nothing once it exited', async () => {
+  it('signals only the child\'s own group, sweeps it at exit, and nothing after', async () => {
     const f = fakes();
     const core = new ProcessCore({ spawn: f.spawn, kill: f.kill });
     const child = await core.start({ argv: ['x'] });
@@ -55,8 +55,9 @@ describe('ProcessCore with a fake spawn', () => {
     expect(f.kills).toEqual([[-child.pid, 'SIGTERM']]);
     f.spawned[0]?.child.emit('exit', 0, null);
     await child.exited;
+    expect(f.kills).toEqual([[-child.pid, 'SIGTERM'], [-child.pid, 'SIGKILL']]);
     expect(child.signal('SIGKILL')).toBe(false);
-    expect(f.kills).toHaveLength(1);
+    expect(f.kills).toHaveLength(2);
   });
 
   it('reports a command that does not exist as a SpawnError and tracks nothing', async () => {

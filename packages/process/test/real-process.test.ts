@@ -52,6 +52,14 @@ describe('ProcessCore with real processes', () => {
     await waitFor(() => !alive(grandchild));
   });
 
+  it('kills what is left of the group when the leader exits', async () => {
+    const core = new ProcessCore();
+    const child = await core.start({ argv: ['sh', '-c', 'sleep 30 & echo $!'], stdio: ['ignore', 'pipe', 'ignore'] });
+    const bg = await new Promise<number>((resolve) => child.process.stdout?.once('data', (d: Buffer) => resolve(Number(String(d).trim()))));
+    expect((await child.exited).code).toBe(0);
+    await waitFor(() => !alive(bg));
+  });
+
   it('reports an exit code', async () => {
     const core = new ProcessCore();
     const child = await core.start({ argv: ['sh', '-c', 'exit 3'] });
