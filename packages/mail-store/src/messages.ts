@@ -1,0 +1,135 @@
+/** Message index rows: delivery inserts, POP3 listing and deletion. SQL only. */
+import type { Database, Statement } from 'better-sqlite3';
+import { MailStoreError } from './errors.js';
+import { MAILDROP } from './users.js';
+
+export interface MessageInfo {
+  /** Store-wide id of the message row: what `openBody` and `deleteMessages` take. */
+  readonly messageId: number;
+  /** Per-maildrop UID: assigned in arrival order, never changed, never reused. */
+  readonly uid: number;
+  /** Dovecot-compatible POP3 UIDL: `%08X%08X` of UID and UIDVALIDITY. */
+  readonly uidl: string;
+  /** Size in bytes with CRLF line ends, exactly the body file's size. */
+  readonly size: number;
+  readonly arrivedAt: Date;
+}
+
+export interface Delivery {
+  readonly user: string;
+  readonly messageId: number;
+  readonly uid: number;
+  readonly uidl: string;
+  readonly size: number;
+}
+
+export interface Maildrop {
+  readonly id: number;
+  readonly uidValidity: number;
+}
+
+export function formatUidl(uid: number, uidValidity: number): string {
+  const hex = (n: number): string => n.toString(16).toUpperCase().padStart(8, '0');
+  return hex(uid) + hex(uidValidity);
+}
+
+export class MessageTable {
+  readonly #db: Database;
+  readonly #maildrop: Statement<[string], { id: number; uid_validity: number }>;
+  readonly #takeUid: Statement<[number], { uid: number }>;
+  readonly #insertBody: Statement<[string, number, number]>;
+  readonly #insertMessage: Statement<[number, number, number, number, number]>;
+
+  constructor(db: Database) {
+    this.#db = db;
+    this.#maildrop = db.prepare(
+      `SELECT b.id, b.uid_validity FROM mailboxes b JOIN users u ON u.id = b.user_id WHERE u.name = ? AND b.name = '${MAILDROP}'`,
+    );
+    this.#takeUid = db.prepare('UPDATE mailboxes SET uid_next = uid_next + 1 WHERE id = ? RETURNING uid_next - 1 AS uid');
+    this.#insertBody = db.prepare('INSERT INTO bodies (file, size, created_at) VALUES (?, ?, ?)');
+    this.#insertMessage = db.prepare(
+      'INSERT INTO messages (mailbox_id, uid, body_id, size, arrived_at) VALUES (?, ?, ?, ?, ?)',
+    );
+  }
+
+  maildrop(user: string): Maildrop | undefined {
+    const row = this.#maildrop.get(user);
+    return row && { id: row.id, uidValidity: row.uid_validity };
+  }
+
+  getMaildrop(user: string): Maildrop {
+    const maildrop = this.maildrop(user);
+    if (!maildrop) throw new MailStoreError('NO_SUCH_USER', `no such user: ${user}`);
+    return maildrop;
+  }
+
+  /** Inserts one body row and one message per user; run inside a transaction (all or nothing). */
+  insertDelivery(users: readonly string[], file: string, size: number, arrivedAt: number): Delivery[] {
+    const maildrops = users.map((user) => ({ user, maildrop: this.getMaildrop(user) }));
+    const bodyId = Number(this.#insertBody.run(file, size, arrivedAt).lastInsertRowid);
+    return maildrops.map(({ user, maildrop }) => {
+      const { uid } = this.#takeUid.get(maildrop.id) as { uid: number };
+      const messageId = Number(this.#insertMessage.run(maildrop.id, uid, bodyId, size, arrivedAt).lastInsertRowid);
+      return { user, messageId, uid, uidl: formatUidl(uid, maildrop.uidValidity), size };
+    });
+  }
+
+  list(maildrop: Maildrop): MessageInfo[] {
+    const rows = this.#db
+      .prepare('SELECT id, uid, size, arrived_at FROM messages WHERE mailbox_id = ? ORDER BY uid')
+      .all(maildrop.id) as { id: number; uid: number; size: number; arrived_at: number }[];
+    return rows.map((row) => ({
+      messageId: row.id,
+      uid: row.uid,
+      uidl: formatUidl(row.uid, maildrop.uidValidity),
+      size: row.size,
+      arrivedAt: new Date(row.arrived_at),
+    }));
+  }
+
+  bodyFile(messageId: number): { file: string; size: number } | undefined {
+    return this.#db
+      .prepare('SELECT b.file, b.size FROM messages m JOIN bodies b ON b.id = m.body_id WHERE m.id = ?')
+      .get(messageId) as { file: string; size: number } | undefined;
+  }
+
+  /**
+   * Deletes messages of one maildrop (ids of other maildrops are ignored) and the body rows no
+   * message references any more; returns the count and the body files to unlink after commit.
+   */
+  delete(maildropId: number, messageIds: readonly number[] | 'all'): { deleted: number; files: string[] } {
+    const db = this.#db;
+    const ids =
+      messageIds === 'all'
+        ? (db.prepare('SELECT id FROM messages WHERE mailbox_id = ?').pluck().all(maildropId) as number[])
+        : messageIds;
+    const bodyOf = db.prepare('SELECT body_id FROM messages WHERE id = ? AND mailbox_id = ?').pluck();
+    const remove = db.prepare('DELETE FROM messages WHERE id = ?');
+    const stillUsed = db.prepare('SELECT 1 FROM messages WHERE body_id = ? LIMIT 1').pluck();
+    const dropBody = db.prepare('DELETE FROM bodies WHERE id = ? RETURNING file').pluck();
+    const bodies = new Set<number>();
+    let deleted = 0;
+    for (const id of ids) {
+      const bodyId = bodyOf.get(id, maildropId) as number | undefined;
+      if (bodyId === undefined) continue;
+      remove.run(id);
+      bodies.add(bodyId);
+      deleted++;
+    }
+    const files: string[] = [];
+    for (const bodyId of bodies) {
+      if (stillUsed.get(bodyId) !== undefined) continue;
+      const file = dropBody.get(bodyId) as string | undefined;
+      if (file !== undefined) files.push(file);
+    }
+    return { deleted, files };
+  }
+
+  count(maildropId: number): number {
+    return this.#db.prepare('SELECT COUNT(*) FROM messages WHERE mailbox_id = ?').pluck().get(maildropId) as number;
+  }
+
+  allBodyFiles(): Set<string> {
+    return new Set(this.#db.prepare('SELECT file FROM bodies').pluck().all() as string[]);
+  }
+}

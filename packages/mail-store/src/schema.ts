@@ -1,0 +1,101 @@
+/**
+ * The schema as an ordered list of migrations. `PRAGMA user_version` records how many have been
+ * applied; opening the store applies the missing ones in one IMMEDIATE transaction, so two
+ * processes opening a fresh store at once cannot both migrate.
+ */
+import type { Database } from 'better-sqlite3';
+import { MailStoreError } from './errors.js';
+
+export interface Migration {
+  readonly version: number;
+  readonly description: string;
+  readonly sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'users, mailboxes, bodies, messages, maildrop locks',
+    sql: `
+      CREATE TABLE meta (
+        key   TEXT PRIMARY KEY,
+        value INTEGER NOT NULL
+      ) STRICT;
+
+      CREATE TABLE users (
+        id            INTEGER PRIMARY KEY,
+        name          TEXT NOT NULL UNIQUE,
+        password_hash TEXT NOT NULL,
+        created_at    INTEGER NOT NULL,
+        updated_at    INTEGER NOT NULL
+      ) STRICT;
+
+      -- APOP needs the secret in the clear: kept apart from the password hash, opt-in per user.
+      CREATE TABLE apop_secrets (
+        user_id    INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+        secret     TEXT NOT NULL,
+        updated_at INTEGER NOT NULL
+      ) STRICT;
+
+      -- Today every user has exactly one mailbox, 'INBOX' (the POP3 maildrop).
+      CREATE TABLE mailboxes (
+        id           INTEGER PRIMARY KEY,
+        user_id      INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        name         TEXT NOT NULL,
+        uid_validity INTEGER NOT NULL,
+        uid_next     INTEGER NOT NULL DEFAULT 1,
+        created_at   INTEGER NOT NULL,
+        UNIQUE (user_id, name)
+      ) STRICT;
+
+      -- One file per body, shared by every message that references it (multi-recipient mail).
+      CREATE TABLE bodies (
+        id         INTEGER PRIMARY KEY,
+        file       TEXT NOT NULL UNIQUE,
+        size       INTEGER NOT NULL,
+        created_at INTEGER NOT NULL
+      ) STRICT;
+
+      CREATE TABLE messages (
+        id         INTEGER PRIMARY KEY,
+        mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id),
+        uid        INTEGER NOT NULL,
+        body_id    INTEGER NOT NULL REFERENCES bodies(id),
+        size       INTEGER NOT NULL,
+        arrived_at INTEGER NOT NULL,
+        UNIQUE (mailbox_id, uid)
+      ) STRICT;
+      CREATE INDEX messages_body ON messages (body_id);
+
+      CREATE TABLE maildrop_locks (
+        mailbox_id  INTEGER PRIMARY KEY REFERENCES mailboxes(id) ON DELETE CASCADE,
+        holder      TEXT NOT NULL,
+        pid         INTEGER NOT NULL,
+        pid_start   TEXT NOT NULL,
+        acquired_at INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
+];
+
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
+
+export function migrate(db: Database, migrations: readonly Migration[] = MIGRATIONS): number {
+  const latest = migrations[migrations.length - 1]?.version ?? 0;
+  const run = db.transaction(() => {
+    const current = db.pragma('user_version', { simple: true }) as number;
+    if (current > latest) {
+      throw new MailStoreError(
+        'SCHEMA_TOO_NEW',
+        `mail store schema is version ${current}, newer than this Hearth understands (${latest}): upgrade Hearth`,
+      );
+    }
+    for (const migration of migrations) {
+      if (migration.version <= current) continue;
+      db.exec(migration.sql);
+      db.pragma(`user_version = ${migration.version}`);
+    }
+    return db.pragma('user_version', { simple: true }) as number;
+  });
+  return run.immediate();
+}

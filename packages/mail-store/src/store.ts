@@ -1,0 +1,412 @@
+/**
+ * The mail store: a SQLite index (WAL) in DIR/store.db and body files beside it. Several
+ * processes open one store at once (SMTP delivers, POP3 reads and deletes, the CLI manages users);
+ * every write is one short IMMEDIATE transaction.
+ */
+import { access, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import type { Database } from 'better-sqlite3';
+import { BodyFiles, syncDir } from './bodies.js';
+import type { BodySource, WrittenBody } from './bodies.js';
+import { openDatabase } from './database.js';
+import { MailStoreError, storageError } from './errors.js';
+import { GroupCommit } from './group-commit.js';
+import type { Settled } from './group-commit.js';
+import { MaildropLocks } from './locks.js';
+import type { LockHolder } from './locks.js';
+import { MessageTable } from './messages.js';
+import type { Delivery, MessageInfo } from './messages.js';
+import { normalizeUserName } from './names.js';
+import { checkPassword, DEFAULT_SCRYPT_PARAMS, dummyPasswordHash, hashPassword, VerificationCache } from './passwords.js';
+import type { ScryptParams } from './passwords.js';
+import { UserTable, validatePassword } from './users.js';
+import type { UserInfo } from './users.js';
+
+export interface MailStoreOptions {
+  /** The store's directory (the suite uses DATA/mail). */
+  readonly dir: string;
+  /** Create the directory and database if missing (default true); false fails with STORE_MISSING. */
+  readonly create?: boolean;
+  /** How long a write waits for another process's transaction (default 5000 ms). */
+  readonly busyTimeoutMs?: number;
+  /** scrypt cost for new hashes (default N=2^15, r=8, p=1). Existing hashes keep their own. */
+  readonly passwordParams?: ScryptParams;
+  /** How long a successful password check is remembered (default 60 s; 0 disables the cache). */
+  readonly authCacheTtlMs?: number;
+  /** Default size cap for `deliver` in bytes (none by default). */
+  readonly maxMessageSize?: number;
+}
+
+export interface DeliverInput {
+  /** Local user names; duplicates are delivered once. */
+  readonly recipients: readonly string[];
+  /** The message. Line ends are stored as CRLF. A stream is read with back-pressure. */
+  readonly body: BodySource;
+  /** Bytes written before the body (e.g. `Return-Path:` and `Received:` header lines). */
+  readonly prefix?: string | Uint8Array;
+  /** Size cap in bytes (counted after CRLF conversion): MESSAGE_TOO_LARGE when exceeded. */
+  readonly maxSize?: number;
+  readonly arrivedAt?: Date;
+}
+
+export interface DeleteUserOptions {
+  /** Also delete the messages in the user's maildrop (otherwise a non-empty maildrop is refused). */
+  readonly purge?: boolean;
+}
+
+interface PendingDelivery {
+  readonly users: readonly string[];
+  readonly body: WrittenBody;
+  readonly arrivedAt: number;
+}
+
+export class MailStore {
+  readonly dir: string;
+  readonly #db: Database;
+  readonly #bodies: BodyFiles;
+  readonly #users: UserTable;
+  readonly #messages: MessageTable;
+  readonly #locks: MaildropLocks;
+  readonly #cache: VerificationCache;
+  readonly #params: ScryptParams;
+  readonly #maxMessageSize: number | undefined;
+  readonly #heldLocks = new Map<string, number>();
+  readonly #commits: GroupCommit<PendingDelivery, Delivery[]>;
+  readonly #inFlight = new Set<Promise<unknown>>();
+  #closed = false;
+  #cacheHits = 0;
+  #cacheMisses = 0;
+
+  /** Use `openMailStore`. */
+  constructor(db: Database, bodies: BodyFiles, options: MailStoreOptions) {
+    this.dir = options.dir;
+    this.#db = db;
+    this.#bodies = bodies;
+    this.#users = new UserTable(db);
+    this.#messages = new MessageTable(db);
+    this.#locks = new MaildropLocks(db);
+    this.#cache = new VerificationCache(options.authCacheTtlMs ?? 60_000);
+    this.#params = options.passwordParams ?? DEFAULT_SCRYPT_PARAMS;
+    this.#maxMessageSize = options.maxMessageSize;
+    this.#commits = new GroupCommit((batch) => this.#commitDeliveries(batch));
+  }
+
+  // ---- users ----------------------------------------------------------------------------------
+
+  async addUser(name: string, password: string): Promise<void> {
+    const user = normalizeUserName(name);
+    validatePassword(password);
+    this.#assertOpen();
+    if (this.#users.find(user)) throw new MailStoreError('USER_EXISTS', `user ${user} already exists`);
+    const hash = await hashPassword(password, this.#params);
+    this.#write('adding a user', () => this.#users.insert(user, hash, Date.now()));
+  }
+
+  async setPassword(name: string, password: string): Promise<void> {
+    const user = normalizeUserName(name);
+    validatePassword(password);
+    this.#assertOpen();
+    this.#users.get(user);
+    const hash = await hashPassword(password, this.#params);
+    this.#write('changing a password', () => this.#users.setPasswordHash(user, hash, Date.now()));
+    this.#cache.forget(user);
+  }
+
+  /** Deletes a user; refuses (MAILDROP_NOT_EMPTY) if the maildrop holds mail, unless `purge`. */
+  async deleteUser(name: string, options: DeleteUserOptions = {}): Promise<{ purged: number }> {
+    const user = normalizeUserName(name);
+    this.#assertOpen();
+    const { deleted, files } = this.#write('deleting a user', () =>
+      this.#db
+        .transaction(() => {
+          const row = this.#users.get(user);
+          const maildrop = this.#messages.getMaildrop(user);
+          const count = this.#messages.count(maildrop.id);
+          if (count > 0 && options.purge !== true) {
+            throw new MailStoreError(
+              'MAILDROP_NOT_EMPTY',
+              `the maildrop of ${user} holds ${count} message${count === 1 ? '' : 's'}: purge them to delete the user`,
+            );
+          }
+          const holder = this.#locks.holder(maildrop.id);
+          if (holder) {
+            throw new MailStoreError('MAILDROP_LOCKED', `the maildrop of ${user} is in use by a POP3 session (pid ${holder.pid})`);
+          }
+          const result = this.#messages.delete(maildrop.id, 'all');
+          this.#db.prepare('DELETE FROM mailboxes WHERE user_id = ?').run(row.id);
+          this.#db.prepare('DELETE FROM users WHERE id = ?').run(row.id);
+          return result;
+        })
+        .immediate(),
+    );
+    this.#cache.forget(user);
+    await this.#bodies.remove(files);
+    return { purged: deleted };
+  }
+
+  listUsers(): UserInfo[] {
+    this.#assertOpen();
+    return this.#users.list();
+  }
+
+  hasUser(name: string): boolean {
+    this.#assertOpen();
+    let user: string;
+    try {
+      user = normalizeUserName(name);
+    } catch {
+      return false;
+    }
+    return this.#users.find(user) !== undefined;
+  }
+
+  /**
+   * Checks a password without blocking the event loop (scrypt on the thread pool). An unknown or
+   * invalid user name costs the same as a wrong password. Successful checks are cached briefly.
+   */
+  async verifyPassword(name: string, password: string): Promise<boolean> {
+    this.#assertOpen();
+    let user: string | undefined;
+    try {
+      user = normalizeUserName(name);
+    } catch {
+      user = undefined;
+    }
+    const row = user === undefined ? undefined : this.#users.find(user);
+    if (!row) {
+      await checkPassword(password, await dummyPasswordHash(this.#params));
+      return false;
+    }
+    if (this.#cache.hit(row.name, password, row.password_hash)) {
+      this.#cacheHits++;
+      return true;
+    }
+    this.#cacheMisses++;
+    const ok = await checkPassword(password, row.password_hash);
+    if (ok) this.#cache.remember(row.name, password, row.password_hash);
+    return ok;
+  }
+
+  /** Counts of password checks answered from the cache and by scrypt, for logs and tests. */
+  authCacheStats(): { hits: number; misses: number } {
+    return { hits: this.#cacheHits, misses: this.#cacheMisses };
+  }
+
+  /** Sets the user's APOP shared secret (stored readable: see the README). */
+  setApopSecret(name: string, secret: string): void {
+    const user = normalizeUserName(name);
+    validatePassword(secret, 'APOP secret');
+    this.#assertOpen();
+    this.#write('setting an APOP secret', () => this.#users.setApopSecret(user, secret, Date.now()));
+  }
+
+  /** Removes the user's APOP secret; returns whether one was set. */
+  clearApopSecret(name: string): boolean {
+    const user = normalizeUserName(name);
+    this.#assertOpen();
+    return this.#write('clearing an APOP secret', () => this.#users.clearApopSecret(user));
+  }
+
+  /** The user's APOP secret, or undefined if the user has none (or does not exist). */
+  getApopSecret(name: string): string | undefined {
+    this.#assertOpen();
+    let user: string;
+    try {
+      user = normalizeUserName(name);
+    } catch {
+      return undefined;
+    }
+    return this.#users.getApopSecret(user);
+  }
+
+  // ---- delivery -------------------------------------------------------------------------------
+
+  /**
+   * Stores one message for every recipient, all or nothing, and resolves once it is durable
+   * (body file and index synced). Rejects with a `MailStoreError`: NO_SUCH_USER, BAD_USER_NAME,
+   * NO_RECIPIENTS, MESSAGE_TOO_LARGE (permanent), STORAGE_FULL, STORAGE_ERROR (temporary). On
+   * MESSAGE_TOO_LARGE the body stream is left unread, not destroyed.
+   */
+  deliver(input: DeliverInput): Promise<Delivery[]> {
+    const delivery = this.#deliver(input);
+    const settled = delivery.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#inFlight.add(settled);
+    void settled.then(() => this.#inFlight.delete(settled));
+    return delivery;
+  }
+
+  async #deliver(input: DeliverInput): Promise<Delivery[]> {
+    this.#assertOpen();
+    const users = [...new Set(input.recipients.map(normalizeUserName))];
+    if (users.length === 0) throw new MailStoreError('NO_RECIPIENTS', 'a delivery needs at least one recipient');
+    const unknown = users.filter((user) => this.#users.find(user) === undefined);
+    if (unknown.length > 0) throw new MailStoreError('NO_SUCH_USER', `no such user: ${unknown.join(', ')}`);
+    const maxSize = input.maxSize ?? this.#maxMessageSize;
+    const body = await this.#bodies.write(input.body, { maxSize, prefix: input.prefix });
+    try {
+      return await this.#commits.submit({ users, body, arrivedAt: (input.arrivedAt ?? new Date()).getTime() });
+    } catch (error) {
+      await this.#bodies.remove([body.file]);
+      throw error;
+    }
+  }
+
+  async #commitDeliveries(batch: readonly PendingDelivery[]): Promise<Settled<Delivery[]>[]> {
+    try {
+      await Promise.all([...new Set(batch.map((item) => item.body.dir))].map(syncDir));
+    } catch (error) {
+      throw storageError(error, 'syncing a body directory');
+    }
+    if (this.#closed) throw new MailStoreError('STORE_CLOSED', 'the mail store was closed');
+    const one = this.#db.transaction((item: PendingDelivery) =>
+      this.#messages.insertDelivery(item.users, item.body.file, item.body.size, item.arrivedAt),
+    );
+    const all = this.#db.transaction((items: readonly PendingDelivery[]) =>
+      items.map((item): Settled<Delivery[]> => {
+        try {
+          return { ok: true, value: one(item) };
+        } catch (error) {
+          // A user deleted meanwhile fails that delivery alone (its savepoint rolled back).
+          if (error instanceof MailStoreError) return { ok: false, error };
+          throw error;
+        }
+      }),
+    );
+    return this.#write('committing deliveries', () => all.immediate(batch));
+  }
+
+  // ---- reading and deleting (POP3) ------------------------------------------------------------
+
+  /** The user's messages in UID order, from the index only (no body is read). */
+  listMessages(name: string): MessageInfo[] {
+    this.#assertOpen();
+    return this.#messages.list(this.#messages.getMaildrop(normalizeUserName(name)));
+  }
+
+  /** A stream of the stored body (CRLF line ends), read from its file in 64 KiB chunks. */
+  async openBody(messageId: number, range: { start?: number; end?: number } = {}): Promise<Readable> {
+    this.#assertOpen();
+    const body = this.#messages.bodyFile(messageId);
+    if (!body) throw new MailStoreError('NO_SUCH_MESSAGE', `no such message: ${messageId}`);
+    try {
+      return await this.#bodies.open(body.file, range);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+        throw new MailStoreError('NO_SUCH_MESSAGE', `message ${messageId} was deleted`);
+      }
+      throw storageError(error, 'opening a body file');
+    }
+  }
+
+  /** Deletes messages of the user's maildrop in one transaction; returns how many were deleted. */
+  async deleteMessages(name: string, messageIds: readonly number[]): Promise<number> {
+    this.#assertOpen();
+    const maildrop = this.#messages.getMaildrop(normalizeUserName(name));
+    if (messageIds.length === 0) return 0;
+    const { deleted, files } = this.#write('deleting messages', () =>
+      this.#db.transaction(() => this.#messages.delete(maildrop.id, messageIds)).immediate(),
+    );
+    await this.#bodies.remove(files);
+    return deleted;
+  }
+
+  // ---- maildrop lock (POP3) -------------------------------------------------------------------
+
+  /**
+   * Takes the exclusive lock on the user's maildrop for `holderId` (e.g. a POP3 session id).
+   * False if another session holds it, in this or another process. Released by `unlockMaildrop`,
+   * by `close`, or by the holding process dying (even by SIGKILL).
+   */
+  tryLockMaildrop(name: string, holderId: string): boolean {
+    this.#assertOpen();
+    const user = normalizeUserName(name);
+    const maildrop = this.#messages.getMaildrop(user);
+    const locked = this.#write('locking a maildrop', () => this.#locks.tryLock(maildrop.id, holderId, Date.now()));
+    if (locked) this.#heldLocks.set(`${maildrop.id}\0${holderId}`, maildrop.id);
+    return locked;
+  }
+
+  unlockMaildrop(name: string, holderId: string): void {
+    this.#assertOpen();
+    const maildrop = this.#messages.maildrop(normalizeUserName(name));
+    if (!maildrop) return;
+    this.#heldLocks.delete(`${maildrop.id}\0${holderId}`);
+    this.#write('unlocking a maildrop', () => this.#locks.unlock(maildrop.id, holderId));
+  }
+
+  /** Who holds the user's maildrop lock, if anyone alive does. */
+  maildropLockHolder(name: string): LockHolder | undefined {
+    this.#assertOpen();
+    return this.#locks.holder(this.#messages.getMaildrop(normalizeUserName(name)).id);
+  }
+
+  // ---- lifecycle ------------------------------------------------------------------------------
+
+  /** Removes body files no index row references and whose writer is gone; returns the count. */
+  async removeOrphanBodies(): Promise<number> {
+    this.#assertOpen();
+    return this.#bodies.removeOrphans(() => this.#messages.allBodyFiles());
+  }
+
+  /** Waits for deliveries in flight, releases this store's maildrop locks, closes the database. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    while (this.#inFlight.size > 0) await Promise.all(this.#inFlight);
+    await this.#commits.idle();
+    this.#closed = true;
+    for (const [key, maildropId] of this.#heldLocks) {
+      const holder = key.slice(key.indexOf('\0') + 1);
+      try {
+        this.#locks.unlock(maildropId, holder);
+      } catch {
+        // The holder's pid is this process: the lock is recognised as free once it exits anyway.
+      }
+    }
+    this.#heldLocks.clear();
+    this.#cache.clear();
+    this.#db.close();
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new MailStoreError('STORE_CLOSED', 'the mail store is closed');
+  }
+
+  #write<T>(doing: string, run: () => T): T {
+    try {
+      return run();
+    } catch (error) {
+      throw storageError(error, doing);
+    }
+  }
+}
+
+export async function openMailStore(options: MailStoreOptions): Promise<MailStore> {
+  const file = join(options.dir, 'store.db');
+  if (options.create === false) {
+    await access(file).catch((error: unknown) => {
+      throw new MailStoreError('STORE_MISSING', `no mail store at ${options.dir} (${file} does not exist)`, { cause: error });
+    });
+  } else {
+    await mkdir(options.dir, { recursive: true, mode: 0o700 }).catch((error: unknown) => {
+      throw storageError(error, `creating ${options.dir}`);
+    });
+  }
+  const bodies = new BodyFiles(options.dir);
+  let db: Database;
+  try {
+    await bodies.init();
+    db = openDatabase(file, options.busyTimeoutMs ?? 5000);
+  } catch (error) {
+    throw storageError(error, `opening ${file}`);
+  }
+  const store = new MailStore(db, bodies, options);
+  await store.removeOrphanBodies().catch(async (error: unknown) => {
+    await store.close();
+    throw storageError(error, 'removing orphaned body files');
+  });
+  return store;
+}

@@ -1,0 +1,23 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openMailStore } from '@hearth/mail-store';
+import type { MailStore, MailStoreOptions } from '@hearth/mail-store';
+
+/** Cheap scrypt parameters: the tests check behaviour, not cost. */
+export const FAST = { ln: 10, r: 8, p: 1 } as const;
+
+export async function tempDir(): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'hearth-mail-store-'));
+  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+export function open(dir: string, options: Partial<MailStoreOptions> = {}): Promise<MailStore> {
+  return openMailStore({ dir, passwordParams: FAST, ...options });
+}
+
+export async function readAll(stream: AsyncIterable<Uint8Array | string>): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk));
+  return Buffer.concat(chunks);
+}
