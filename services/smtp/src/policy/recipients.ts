@@ -1,0 +1,41 @@
+/**
+ * Recipient policy: which RCPT TO addresses a listener accepts. Policy answers with a verdict;
+ * the session turns refusals into replies (a Haraka-style split of policy and protocol).
+ */
+import type { ListenerRole } from '../config.js';
+import type { UserDirectory } from '../ports.js';
+import { replies, type SmtpReply } from '../replies.js';
+
+export type RecipientVerdict = { readonly ok: true; readonly user: string } | { readonly ok: false; readonly reply: SmtpReply };
+
+export interface RecipientContext {
+  readonly role: ListenerRole;
+  /** Domains whose mail is ours, lower case. */
+  readonly domains: ReadonlySet<string>;
+  readonly users: UserDirectory;
+}
+
+/** `local@domain` split, lower-cased; a bare `local` (as `<postmaster>`) has no domain. */
+export function splitAddress(address: string): { local: string; domain: string | undefined } {
+  const at = address.lastIndexOf('@');
+  if (at < 0) return { local: address.toLowerCase(), domain: undefined };
+  return { local: address.slice(0, at).toLowerCase(), domain: address.slice(at + 1).toLowerCase() };
+}
+
+/** The local user an address names, or undefined when its domain is not one of ours. */
+export function localUser(address: string, domains: ReadonlySet<string>): string | undefined {
+  const { local, domain } = splitAddress(address);
+  if (domain !== undefined && !domains.has(domain)) return undefined;
+  return local;
+}
+
+export async function checkRecipient(address: string, ctx: RecipientContext): Promise<RecipientVerdict> {
+  const { local, domain } = splitAddress(address);
+  if (domain !== undefined && !ctx.domains.has(domain)) {
+    // Never an open relay: MX takes mail for our domains only; submission has no relay yet.
+    return { ok: false, reply: ctx.role === 'mx' ? replies.relayDenied(address) : replies.relayNotConfigured(address) };
+  }
+  if (local === '' || local.startsWith('"')) return { ok: false, reply: replies.badAddress(address) };
+  if (!(await ctx.users.has(local))) return { ok: false, reply: replies.unknownUser(address) };
+  return { ok: true, user: local };
+}

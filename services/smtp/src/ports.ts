@@ -1,0 +1,60 @@
+/**
+ * The narrow ports the SMTP service needs from the rest of Hearth. `store.ts` adapts the mail
+ * store and the TLS package to them; tests can plug in their own.
+ */
+import type { SuiteSettings } from '@hearth/runtime';
+
+/** One stored copy of a delivered message, for one user. */
+export interface StoredCopy {
+  readonly user: string;
+  /** The store's id of the message (what a reader opens it by). */
+  readonly messageId: number;
+  /** Per-maildrop UID: arrival order, never reused. */
+  readonly uid: number;
+  /** The POP3 UIDL of the message. */
+  readonly uidl: string;
+  /** Bytes stored (headers we added included). */
+  readonly size: number;
+}
+
+export interface Delivery {
+  /** Local user names, each once. */
+  readonly recipients: readonly string[];
+  /** Our trace headers, stored before the body. */
+  readonly prefix: string;
+  /**
+   * The message as the client sent it (dot-unstuffed, CRLF). Read it with back-pressure; it
+   * throws when the client goes away or the message passes the size cap, and the delivery must
+   * then store nothing.
+   */
+  readonly body: AsyncIterable<Buffer>;
+}
+
+export interface MailSink {
+  /**
+   * Store prefix and body for every recipient, all or nothing; resolves once committed and
+   * synced. Rejects when nothing was stored.
+   */
+  deliver(delivery: Delivery): Promise<readonly StoredCopy[]>;
+}
+
+export interface UserDirectory {
+  /** Whether `user` (a local user name) exists. */
+  has(user: string): Promise<boolean>;
+  /** Whether `password` is `user`'s; false for unknown users. */
+  verify(user: string, password: string): Promise<boolean>;
+}
+
+export interface TlsMaterial {
+  readonly key: string | Buffer;
+  readonly cert: string | Buffer;
+}
+
+/** Where certificate and key come from; called at start and on every reload. */
+export type TlsSource = (suite: SuiteSettings) => Promise<TlsMaterial>;
+
+/** Whether a store error means "out of space" (452 4.3.1) rather than any other failure (451). */
+export function isStorageFull(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'STORAGE_FULL' || code === 'ENOSPC' || code === 'SQLITE_FULL' || code === 'EDQUOT';
+}

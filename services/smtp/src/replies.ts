@@ -1,0 +1,39 @@
+/**
+ * Every reply text the service writes itself, with its code and enhanced status code (RFC 3463).
+ * smtp-server writes its own protocol replies; ours carry their enhanced code in the text, and
+ * the session does not add a second one (see `server.ts`).
+ */
+
+/** A reply as an Error: smtp-server answers a handler's error with `responseCode` and `message`. */
+export class SmtpReply extends Error {
+  override readonly name = 'SmtpReply';
+  constructor(
+    readonly responseCode: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** An enhanced status code at the start of a reply text. */
+export const ENHANCED_CODE = /^[245]\.\d{1,3}\.\d{1,3} /;
+
+export const replies = {
+  banner: 'Hearth',
+  tooManyClients: () => new SmtpReply(421, '4.7.0 Too many connections, try again later'),
+  tooManyFromIp: () => new SmtpReply(421, '4.7.0 Too many connections from your address, try again later'),
+  tooManyErrors: { code: 421, text: '4.7.0 Too many errors, closing connection' },
+  unknownUser: (address: string) => new SmtpReply(550, `5.1.1 <${address}>: no such user here`),
+  badAddress: (address: string) => new SmtpReply(553, `5.1.3 <${address}>: mailbox name not allowed`),
+  relayDenied: (address: string) =>
+    new SmtpReply(550, `5.7.1 <${address}>: relay access denied, this server takes mail for its own domains only`),
+  relayNotConfigured: (address: string) =>
+    new SmtpReply(550, `5.7.1 <${address}>: relaying is not configured, only local recipients are accepted`),
+  authFailed: () => new SmtpReply(535, '5.7.8 Authentication credentials invalid'),
+  authUnavailable: () => new SmtpReply(454, '4.7.0 Temporary authentication failure, try again later'),
+  accepted: (id: string) => `2.0.0 Ok: delivered as ${id}`,
+  storeFailed: () => new SmtpReply(451, '4.3.0 Local error storing the message, try again later'),
+  storeFull: () => new SmtpReply(452, '4.3.1 Insufficient system storage, try again later'),
+  aborted: () => new SmtpReply(451, '4.3.0 Message not received in full'),
+  internal: () => new SmtpReply(451, '4.3.0 Local error in processing, try again later'),
+} as const;

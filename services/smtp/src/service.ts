@@ -1,0 +1,100 @@
+/**
+ * The SMTP service with its collaborators passed in: one server per listener, a connection
+ * limiter shared by all of them, reload of TLS material and limits, and a draining stop.
+ */
+import { hostname as osHostname } from 'node:os';
+import type { Logger } from '@hearth/log';
+import type { MessageBus, RunningService, ServiceListener, SuiteSettings } from '@hearth/runtime';
+import { ServiceConfigError } from '@hearth/runtime';
+import { roleOf, type SmtpSettings } from './config.js';
+import { ConnectionLimiter } from './policy/limits.js';
+import type { MailSink, TlsSource, UserDirectory } from './ports.js';
+import { createSmtpServer, limitOptions, type ServerParts } from './server.js';
+import type { HearthSmtpServer } from './session.js';
+
+export interface SmtpContext {
+  readonly settings: Readonly<SmtpSettings>;
+  readonly suite: SuiteSettings;
+  readonly log: Logger;
+  readonly listeners: ReadonlyMap<string, ServiceListener>;
+  readonly bus: MessageBus;
+}
+
+export interface SmtpDeps {
+  readonly sink: MailSink;
+  readonly users: UserDirectory;
+  readonly tls: TlsSource;
+}
+
+export interface RunningSmtp extends RunningService<SmtpSettings> {
+  /** The smtp-server instance of each listener, by listener name. */
+  readonly servers: ReadonlyMap<string, HearthSmtpServer>;
+}
+
+function domainsOf(suite: SuiteSettings): ReadonlySet<string> {
+  return new Set(suite.mail.domains.map((d) => d.toLowerCase()));
+}
+
+export async function startSmtp(ctx: SmtpContext, deps: SmtpDeps): Promise<RunningSmtp> {
+  let settings = ctx.settings;
+  for (const name of ctx.listeners.keys()) {
+    if (roleOf(settings, name) === undefined) {
+      throw new ServiceConfigError(
+        `listener "${name}" has no role: name it in settings.roles as mx or submission (known: mx, submission, smtps)`,
+      );
+    }
+  }
+  const limiter = new ConnectionLimiter(settings.maxClients, settings.maxClientsPerIp);
+  const tls = await deps.tls(ctx.suite);
+  let domains = domainsOf(ctx.suite);
+  const parts: ServerParts = {
+    settings: () => settings,
+    hostname: settings.hostname ?? osHostname(),
+    get domains() {
+      return domains;
+    },
+    users: deps.users,
+    sink: deps.sink,
+    bus: ctx.bus,
+    log: ctx.log,
+    limiter,
+    tls,
+  };
+
+  const servers = new Map<string, HearthSmtpServer>();
+  for (const [name, listener] of ctx.listeners) {
+    const role = roleOf(settings, name) ?? 'mx';
+    const server = createSmtpServer(listener.spec, role, parts);
+    servers.set(name, server);
+    await listener.listen(server.server);
+    ctx.log.info({ listener: name, role, port: listener.spec.port, tls: listener.spec.tls }, 'listening');
+  }
+
+  return {
+    servers,
+    async reload(next, suite) {
+      const material = await deps.tls(suite);
+      for (const server of servers.values()) {
+        Object.assign(server.options, limitOptions(next));
+        server.updateSecureContext({ key: material.key, cert: material.cert });
+      }
+      limiter.setLimits(next.maxClients, next.maxClientsPerIp);
+      settings = next;
+      domains = domainsOf(suite);
+      ctx.log.info('settings and TLS material reloaded');
+    },
+    async stop(deadline) {
+      // smtp-server stops accepting at once, lets sessions finish (a DATA under way gets its
+      // reply), then answers 421 to what is left at the deadline.
+      await Promise.all(
+        [...servers.values()].map(
+          (server) =>
+            new Promise<void>((resolve) => {
+              server.options.closeTimeout = Math.max(1, deadline - Date.now());
+              server.close(() => resolve());
+            }),
+        ),
+      );
+    },
+  };
+}

@@ -1,0 +1,70 @@
+/**
+ * How one smtp-server connection is adopted: greeted without smtp-server's fixed 100 ms
+ * early-talker pause (unless `greetingDelay` asks for one), replies with our own enhanced codes
+ * left alone, and error replies counted so that a client provoking too many is dropped.
+ *
+ * This is the one place that reaches into smtp-server's connection internals (`_setListeners`,
+ * `connectionReady`, `send`): `SMTPConnection.init()` arms a hard-coded 100 ms timer before the
+ * greeting and there is no option to change it. test/greeting.test.ts fails if that breaks.
+ */
+import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
+import { SMTPConnection, type SMTPConnectionOptions } from 'smtp-server/lib/smtp-connection.js';
+import { ENHANCED_CODE, replies } from './replies.js';
+
+export interface SessionPolicy {
+  /** Pause before the greeting in ms; 0 greets at once. */
+  greetingDelay(): number;
+  /** Error replies a session may provoke before it is dropped. */
+  maxBadCommands(): number;
+  /** Told when a session is dropped for too many errors. */
+  onTooManyErrors(connection: SMTPConnection): void;
+}
+
+export class HearthSmtpServer extends SMTPServer {
+  readonly #policy: SessionPolicy;
+
+  constructor(options: SMTPServerOptions, policy: SessionPolicy) {
+    super(options);
+    this.#policy = policy;
+  }
+
+  /** smtp-server's `connect`, with `init()` replaced by `#start`. */
+  override connect(socket: Socket | TLSSocket, socketOptions?: SMTPConnectionOptions | null): void {
+    const connection = new SMTPConnection(this, socket, socketOptions);
+    this.connections.add(connection);
+    connection.on('error', (err: Error) => this._onError(err));
+    connection.on('connect', (data) => this._onClientConnect(data));
+    this.#hookReplies(connection);
+    this.#start(connection);
+  }
+
+  #start(connection: SMTPConnection): void {
+    connection._setListeners(() => {
+      const delay = this.#policy.greetingDelay();
+      if (delay <= 0) {
+        connection.connectionReady();
+        return;
+      }
+      // A client talking before the greeting is refused by smtp-server ("You talk too soon").
+      setTimeout(() => connection.connectionReady(), delay).unref();
+    });
+  }
+
+  #hookReplies(connection: SMTPConnection): void {
+    const send = connection.send.bind(connection);
+    let errors = 0;
+    connection.send = (code, data, context) => {
+      // Our reply texts start with their own enhanced status code: do not add another one.
+      const own = typeof data === 'string' && ENHANCED_CODE.test(data);
+      send(code, data, own ? false : context);
+      if (code < 500 || code >= 600) return;
+      errors++;
+      if (errors === this.#policy.maxBadCommands()) {
+        this.#policy.onTooManyErrors(connection);
+        send(replies.tooManyErrors.code, replies.tooManyErrors.text, false); // 421 closes
+      }
+    };
+  }
+}

@@ -1,0 +1,293 @@
+/**
+ * Test harness: the SMTP service on 127.0.0.1:0 with an in-memory store (or any sink), a
+ * recording bus, a silent logger and an openssl-made certificate; plus real clients to drive it.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import type { AddressInfo, Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { createLogger } from '@hearth/log';
+import type { ListenerSpec, MessageBus, ServiceListener, SuiteSettings } from '@hearth/runtime';
+import {
+  settingsSchema,
+  startSmtp,
+  type Delivery,
+  type MailSink,
+  type RunningSmtp,
+  type StoredCopy,
+  type UserDirectory,
+} from '@hearth/smtp';
+
+const run = promisify(execFile);
+
+export const DOMAINS = ['localhost', 'example.test'];
+
+/** Users and messages in memory; `failWith` makes the next deliveries fail. */
+export class MemoryStore implements MailSink, UserDirectory {
+  readonly passwords = new Map<string, string>();
+  readonly messages = new Map<string, { messageId: number; uid: number; body: Buffer }[]>();
+  readonly deliveries: string[][] = [];
+  failWith: Error | undefined;
+  #nextId = 1;
+
+  constructor(users: Record<string, string> = { alice: 'alice-pw', bob: 'bob-pw' }) {
+    for (const [user, pw] of Object.entries(users)) this.passwords.set(user, pw);
+  }
+
+  async has(user: string): Promise<boolean> {
+    return this.passwords.has(user);
+  }
+
+  async verify(user: string, password: string): Promise<boolean> {
+    return this.passwords.get(user) === password;
+  }
+
+  async deliver(delivery: Delivery): Promise<readonly StoredCopy[]> {
+    const chunks: Buffer[] = [Buffer.from(delivery.prefix)];
+    for await (const chunk of delivery.body) chunks.push(chunk);
+    if (this.failWith) throw this.failWith;
+    const body = Buffer.concat(chunks);
+    this.deliveries.push([...delivery.recipients]);
+    return delivery.recipients.map((user) => {
+      const drop = this.messages.get(user) ?? [];
+      this.messages.set(user, drop);
+      const copy = { messageId: this.#nextId++, uid: drop.length + 1, body };
+      drop.push(copy);
+      return { user, messageId: copy.messageId, uid: copy.uid, uidl: `U${copy.uid}`, size: body.length };
+    });
+  }
+
+  bodies(user: string): string[] {
+    return (this.messages.get(user) ?? []).map((m) => m.body.toString('utf8'));
+  }
+}
+
+export interface Published {
+  readonly topic: string;
+  readonly payload: unknown;
+}
+
+export function recordingBus(): MessageBus & { readonly published: Published[] } {
+  const published: Published[] = [];
+  return {
+    published,
+    send: () => true,
+    publish(topic, payload) {
+      published.push({ topic, payload });
+      return true;
+    },
+    on: () => undefined,
+  };
+}
+
+/** A listener that binds 127.0.0.1:0 itself (as the runtime does when a service runs alone). */
+export function loopbackListener(name: string, tls = false): ServiceListener {
+  const spec: ListenerSpec = { name, protocol: 'tcp', address: '127.0.0.1', port: 0, tls };
+  return {
+    spec,
+    listen: (server: Server) =>
+      new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(0, '127.0.0.1', () => {
+          server.off('error', reject);
+          resolve();
+        });
+      }),
+    bind: () => Promise.reject(new Error('no UDP here')),
+  };
+}
+
+export interface Certs {
+  readonly dir: string;
+  readonly cert: string;
+  readonly key: string;
+}
+
+/** A self-signed certificate for `localhost` and 127.0.0.1, made with the openssl CLI. */
+export async function makeCerts(dir: string, name = 'cert'): Promise<Certs> {
+  const cert = join(dir, `${name}.pem`);
+  const key = join(dir, `${name}-key.pem`);
+  await run('openssl', [
+    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+    '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=localhost',
+    '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
+  ]);
+  return { dir, cert, key };
+}
+
+export interface TestSmtp {
+  readonly running: RunningSmtp;
+  readonly store: MemoryStore;
+  readonly bus: ReturnType<typeof recordingBus>;
+  readonly certs: Certs;
+  readonly dir: string;
+  port(listener: 'mx' | 'submission' | 'smtps'): number;
+  close(): Promise<void>;
+}
+
+export async function startTestSmtp(
+  options: { settings?: Record<string, unknown>; store?: MemoryStore; certs?: Certs } = {},
+): Promise<TestSmtp> {
+  const dir = await mkdtemp(join(tmpdir(), 'hearth-smtp-'));
+  const certs = options.certs ?? (await makeCerts(dir));
+  const store = options.store ?? new MemoryStore();
+  const bus = recordingBus();
+  const suite: SuiteSettings = { dataDir: dir, mail: { domains: DOMAINS }, tls: { cert: certs.cert, key: certs.key } };
+  const listeners = new Map<string, ServiceListener>([
+    ['mx', loopbackListener('mx')],
+    ['submission', loopbackListener('submission')],
+    ['smtps', loopbackListener('smtps', true)],
+  ]);
+  const running = await startSmtp(
+    {
+      settings: settingsSchema.parse({ hostname: 'mx.example.test', ...options.settings }),
+      suite,
+      log: createLogger({ svc: 'smtp', level: process.env['HEARTH_TEST_LOG'] ?? 'silent' }),
+      listeners,
+      bus,
+    },
+    {
+      sink: store,
+      users: store,
+      tls: async (s) => ({ cert: await readFile(s.tls.cert ?? ''), key: await readFile(s.tls.key ?? '') }),
+    },
+  );
+  return {
+    running,
+    store,
+    bus,
+    certs,
+    dir,
+    port(listener) {
+      const server = running.servers.get(listener);
+      if (!server) throw new Error(`no listener ${listener}`);
+      return (server.server.address() as AddressInfo).port;
+    },
+    async close() {
+      await running.stop(Date.now() + 1000);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface Ran {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Run a client program to completion (killed after `timeoutMs`), feeding `input` on stdin. */
+export function runClient(cmd: string, args: readonly string[], input = '', timeoutMs = 15_000): Promise<Ran> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(input);
+  });
+}
+
+/**
+ * Run a Python snippet using smtplib; it prints one JSON value, returned parsed. The snippet sees
+ * `HOST`, `PORT`, `CA` and helper `code_of(exc)`.
+ */
+export async function python(snippet: string, vars: { port: number; ca?: string }): Promise<unknown> {
+  const prelude = [
+    'import json, smtplib, ssl, sys',
+    `HOST = "127.0.0.1"; PORT = ${vars.port}; CA = ${JSON.stringify(vars.ca ?? '')}`,
+    'def ctx():',
+    '    c = ssl.create_default_context(cafile=CA)',
+    '    return c',
+    'def out(v): print(json.dumps(v))',
+  ].join('\n');
+  const ran = await runClient('python3', ['-c', `${prelude}\n${snippet}`]);
+  if (ran.code !== 0) throw new Error(`python failed (${ran.code}): ${ran.stderr}`);
+  const lines = ran.stdout.trim().split('\n');
+  return JSON.parse(lines[lines.length - 1] ?? 'null');
+}
+
+/** A message of `lines` lines for the clients to send. */
+export function message(subject: string, bodyText = 'Hello from the test.'): string {
+  return `From: sender@example.org\r\nTo: alice@localhost\r\nSubject: ${subject}\r\n\r\n${bodyText}\r\n`;
+}
+
+/** A bare TCP client reading whole SMTP replies (multi-line joined with \n). */
+export class RawClient {
+  readonly #socket: import('node:net').Socket;
+  #buffer = '';
+  readonly #waiting: ((reply: string | undefined) => void)[] = [];
+  readonly #replies: string[] = [];
+  #ended = false;
+  readonly closed: Promise<void>;
+
+  private constructor(socket: import('node:net').Socket) {
+    this.#socket = socket;
+    socket.setEncoding('utf8');
+    socket.on('data', (text: string) => {
+      this.#buffer += text;
+      this.#parse();
+    });
+    socket.on('error', () => undefined);
+    this.closed = new Promise((resolve) =>
+      socket.on('close', () => {
+        this.#ended = true;
+        for (const w of this.#waiting.splice(0)) w(undefined);
+        resolve();
+      }),
+    );
+  }
+
+  static async connect(port: number): Promise<RawClient> {
+    const { connect } = await import('node:net');
+    const socket = connect(port, '127.0.0.1');
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', resolve);
+      socket.once('error', reject);
+    });
+    return new RawClient(socket);
+  }
+
+  #parse(): void {
+    for (;;) {
+      const m = /^(?:\d{3}-[^\n]*\n)*\d{3}(?: [^\n]*)?\r?\n/.exec(this.#buffer);
+      if (!m) return;
+      this.#buffer = this.#buffer.slice(m[0].length);
+      const reply = m[0].replace(/\r\n/g, '\n').trimEnd();
+      const waiter = this.#waiting.shift();
+      if (waiter) waiter(reply);
+      else this.#replies.push(reply);
+    }
+  }
+
+  /** The next reply, or undefined once the server closed the connection. */
+  reply(): Promise<string | undefined> {
+    const ready = this.#replies.shift();
+    if (ready !== undefined) return Promise.resolve(ready);
+    if (this.#ended) return Promise.resolve(undefined);
+    return new Promise((resolve) => this.#waiting.push(resolve));
+  }
+
+  write(text: string): void {
+    this.#socket.write(text);
+  }
+
+  /** Send one command line and return its reply. */
+  async command(line: string): Promise<string | undefined> {
+    this.write(`${line}\r\n`);
+    return this.reply();
+  }
+
+  destroy(): void {
+    this.#socket.destroy();
+  }
+}
