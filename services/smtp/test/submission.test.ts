@@ -1,0 +1,166 @@
+/** Submission (STARTTLS then AUTH) and SMTPS (implicit TLS), with smtplib, swaks and curl. */
+import { createHash } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { connect as tlsConnect } from 'node:tls';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeCerts, message, python, RawClient, runClient, startTestSmtp, type TestSmtp } from './harness.js';
+
+let smtp: TestSmtp;
+beforeAll(async () => {
+  smtp = await startTestSmtp();
+});
+afterAll(async () => {
+  await smtp?.close();
+});
+
+describe('submission listener', () => {
+  it('refuses AUTH before STARTTLS and MAIL before AUTH', async () => {
+    const client = await RawClient.connect(smtp.port('submission'));
+    try {
+      await client.reply();
+      expect(await client.command('EHLO c.example')).toContain('250-STARTTLS');
+      expect(await client.command('AUTH PLAIN AGFsaWNlAGFsaWNlLXB3')).toMatch(/^538 5\.7\.0 .*STARTTLS/);
+      expect(await client.command('MAIL FROM:<alice@localhost>')).toMatch(/^530 5\.7\.0 /);
+    } finally {
+      client.destroy();
+    }
+  });
+
+  it('refuses AUTH over plaintext from curl when TLS is not asked for', async () => {
+    const ran = await runClient('curl', [
+      '-sS', `smtp://127.0.0.1:${smtp.port('submission')}`, '-u', 'alice:alice-pw',
+      '--mail-from', 'alice@localhost', '--mail-rcpt', 'bob@localhost', '-T', '-',
+    ], message('plain'));
+    expect(ran.code).not.toBe(0);
+    expect(smtp.store.bodies('bob').some((b) => b.includes('Subject: plain'))).toBe(false);
+  });
+
+  it('submits after STARTTLS and AUTH PLAIN with smtplib (ESMTPSA), to several users', async () => {
+    const result = await python(
+      `s = smtplib.SMTP(HOST, PORT, timeout=10)
+s.ehlo("laptop.example")
+s.starttls(context=ctx())
+s.ehlo("laptop.example")
+auth = s.esmtp_features.get("auth")
+s.login("alice", "alice-pw")
+refused = s.sendmail("alice@localhost", ["bob@localhost", "alice@example.test"], ${JSON.stringify(message('submitted'))})
+s.quit()
+out([auth, refused])`,
+      { port: smtp.port('submission'), ca: smtp.certs.cert },
+    );
+    expect(result).toEqual([expect.stringMatching(/PLAIN/), {}]);
+    const stored = smtp.store.bodies('bob').at(-1) ?? '';
+    expect(stored).toMatch(/^Return-Path: <alice@localhost>\r\nReceived: from laptop\.example \(\[127\.0\.0\.1\]\)\r\n\tby mx\.example\.test \(Hearth\) with ESMTPSA id /);
+    expect(smtp.store.bodies('alice').at(-1)).toBe(stored);
+  });
+
+  it('refuses a wrong password (535 5.7.8) and relaying for an authenticated user', async () => {
+    const result = await python(
+      `s = smtplib.SMTP(HOST, PORT, timeout=10)
+s.starttls(context=ctx())
+try:
+    s.login("alice", "wrong")
+    bad = None
+except smtplib.SMTPAuthenticationError as e:
+    bad = [e.smtp_code, e.smtp_error.decode()]
+s.login("alice@localhost", "alice-pw")
+s.mail("alice@localhost")
+r = s.rcpt("friend@elsewhere.example")
+s.quit()
+out([bad, [r[0], r[1].decode()]])`,
+      { port: smtp.port('submission'), ca: smtp.certs.cert },
+    );
+    expect(result).toEqual([
+      [535, '5.7.8 Authentication credentials invalid'],
+      [550, expect.stringMatching(/^5\.7\.1 <friend@elsewhere\.example>: relaying is not configured/)],
+    ]);
+  });
+
+  it('submits with swaks: STARTTLS and AUTH LOGIN', async () => {
+    const ran = await runClient('swaks', [
+      '--server', '127.0.0.1', '--port', String(smtp.port('submission')), '--tls',
+      '--auth', 'LOGIN', '--auth-user', 'bob', '--auth-password', 'bob-pw',
+      '--from', 'bob@localhost', '--to', 'alice@localhost', '--header', 'Subject: swaks login',
+    ]);
+    expect(ran.code, ran.stdout + ran.stderr).toBe(0);
+    expect(smtp.store.bodies('alice').at(-1)).toContain('Subject: swaks login');
+  });
+
+  it('submits with curl --ssl-reqd (STARTTLS, AUTH PLAIN)', async () => {
+    const ran = await runClient('curl', [
+      '-sS', '--ssl-reqd', '--cacert', smtp.certs.cert, `smtp://localhost:${smtp.port('submission')}`,
+      '--connect-to', `localhost:${smtp.port('submission')}:127.0.0.1:${smtp.port('submission')}`,
+      '-u', 'bob:bob-pw', '--mail-from', 'bob@localhost', '--mail-rcpt', 'alice@localhost', '-T', '-',
+    ], message('curl starttls'));
+    expect(ran.code, ran.stderr).toBe(0);
+    expect(smtp.store.bodies('alice').at(-1)).toContain('Subject: curl starttls');
+  });
+});
+
+describe('smtps listener', () => {
+  it('speaks TLS at once and requires AUTH (smtplib SMTP_SSL)', async () => {
+    const result = await python(
+      `s = smtplib.SMTP_SSL(HOST, PORT, timeout=10, context=ctx())
+s.ehlo("laptop.example")
+s.mail("bob@localhost")
+unauth = s.rcpt("alice@localhost")
+s.rset()
+s.login("bob", "bob-pw")
+refused = s.sendmail("bob@localhost", ["alice@localhost"], ${JSON.stringify(message('smtps'))})
+s.quit()
+out([unauth[0], refused])`,
+      { port: smtp.port('smtps'), ca: smtp.certs.cert },
+    );
+    expect(result).toEqual([530, {}]);
+    expect(smtp.store.bodies('alice').at(-1)).toMatch(/with ESMTPSA id /);
+  });
+
+  it('submits with curl smtps://', async () => {
+    const port = smtp.port('smtps');
+    const ran = await runClient('curl', [
+      '-sS', '--cacert', smtp.certs.cert, `smtps://localhost:${port}`, '--connect-to', `localhost:${port}:127.0.0.1:${port}`,
+      '-u', 'alice:alice-pw', '--mail-from', 'alice@localhost', '--mail-rcpt', 'bob@localhost', '-T', '-',
+    ], message('curl smtps'));
+    expect(ran.code, ran.stderr).toBe(0);
+    expect(smtp.store.bodies('bob').at(-1)).toContain('Subject: curl smtps');
+  });
+
+  it('swaps the certificate on reload without a restart', async () => {
+    const fingerprint = (port: number): Promise<string> =>
+      new Promise((resolve, reject) => {
+        const socket = tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false }, () => {
+          resolve(socket.getPeerCertificate().fingerprint256);
+          socket.destroy();
+        });
+        socket.on('error', reject);
+      });
+    const sha = (pem: Buffer): string =>
+      createHash('sha256')
+        .update(Buffer.from(pem.toString().replace(/-----[^-]+-----|\s/g, ''), 'base64'))
+        .digest('hex')
+        .toUpperCase()
+        .match(/../g)!
+        .join(':');
+    const port = smtp.port('smtps');
+    expect(await fingerprint(port)).toBe(sha(await readFile(smtp.certs.cert)));
+    const fresh = await makeCerts(smtp.dir, 'fresh');
+    // Same paths, new content: what a certificate renewal looks like.
+    await writeFile(smtp.certs.cert, await readFile(fresh.cert));
+    await writeFile(smtp.certs.key, await readFile(fresh.key));
+    await smtp.running.reload?.(
+      (await import('@hearth/smtp')).settingsSchema.parse({ hostname: 'mx.example.test' }),
+      { dataDir: smtp.dir, mail: { domains: ['localhost', 'example.test'] }, tls: { cert: smtp.certs.cert, key: smtp.certs.key } },
+    );
+    expect(await fingerprint(port)).toBe(sha(await readFile(fresh.cert)));
+    // STARTTLS on the other listeners uses the new certificate too.
+    const viaStarttls = await python(
+      `s = smtplib.SMTP(HOST, PORT, timeout=10)
+s.starttls(context=ctx())
+s.quit()
+out(True)`,
+      { port: smtp.port('submission'), ca: join(smtp.dir, 'fresh.pem') },
+    );
+    expect(viaStarttls).toBe(true);
+  });
+});
