@@ -1,1 +1,9 @@
-export {};
+/**
+ * @hearth/pop3: the POP3 service. `definition` is what `runService` runs; `createPop3Server`
+ * and the backings are exported for tests and for tools that embed the engine.
+ */
+export { manifest, settingsSchema, defaultSettings, type Pop3Settings } from './config.js';
+export { createPop3Server, isLoopbackAddress, type Pop3Server, type Pop3ServerDeps, type HandleOptions } from './server.js';
+export type { MailBacking, Maildrop, MessageInfo, OpenResult } from './maildrop.js';
+export { MemoryBacking, crlfSize } from './memory-backing.js';
+export { replies } from './replies.js';

@@ -1,0 +1,39 @@
+/** What a command handler may see and ask of its session. Handlers return replies; they never write. */
+import type { Pop3Settings } from '../config.js';
+import type { MailBacking } from '../maildrop.js';
+import type { Reply } from '../replies.js';
+import type { SessionState, Transaction } from '../state.js';
+
+export interface LoginAttempt {
+  /** The name the client gave (for rate limits and logs). */
+  readonly user: string;
+  readonly mechanism: 'USER' | 'APOP' | 'PLAIN' | 'LOGIN';
+  /** Check the credentials: the canonical user name, or undefined if wrong. */
+  readonly verify: () => Promise<string | undefined>;
+}
+
+export interface CommandContext {
+  readonly state: SessionState;
+  readonly settings: Pop3Settings;
+  readonly backing: MailBacking;
+  /** The connection is TLS (STLS done or implicit-TLS port). */
+  readonly secure: boolean;
+  /** STLS can be offered: not yet TLS and a certificate is available. */
+  readonly canStartTls: boolean;
+  /** USER/PASS and AUTH PLAIN/LOGIN are allowed on this connection (TLS, loopback, or config). */
+  readonly plaintextAllowed: boolean;
+  /** The greeting's `<...@host>` (APOP). */
+  readonly timestamp: string;
+  /** Remember (or forget) the name given by USER. */
+  setPendingUser(user: string | undefined): void;
+  /** The whole login: limits, delay on failure, lock, and the move to TRANSACTION. */
+  login(attempt: LoginAttempt): Promise<Reply>;
+  /** QUIT: in TRANSACTION, the move to UPDATE (deletions), then close. */
+  quit(): Promise<Reply>;
+}
+
+/** The TRANSACTION state; the command table guarantees handlers that use it run only there. */
+export function transaction(ctx: CommandContext): Transaction {
+  if (ctx.state.name !== 'TRANSACTION') throw new Error(`expected TRANSACTION, in ${ctx.state.name}`);
+  return ctx.state;
+}

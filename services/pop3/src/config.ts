@@ -1,0 +1,62 @@
+/**
+ * The POP3 service's manifest: its kind, strict settings schema (with every default) and default
+ * listeners. Imports nothing heavy: the supervisor loads it to validate config.
+ */
+import { z } from 'zod';
+import { duration } from '@hearth/config';
+import type { ServiceManifest } from '@hearth/runtime';
+
+const TEN_MINUTES = 10 * 60_000;
+
+const count = (min: number) => z.number().int().min(min);
+
+export const settingsSchema = z.strictObject({
+  /** RFC 1939 3: the autologout timer must be at least 10 minutes. */
+  autologout: duration()
+    .refine((ms) => ms >= TEN_MINUTES, 'autologout must be at least 10m (RFC 1939)')
+    .default(TEN_MINUTES),
+  /**
+   * Allow USER/PASS and AUTH PLAIN/LOGIN on unencrypted connections from non-loopback addresses
+   * (Dovecot's `disable_plaintext_auth = no`). Loopback and TLS connections may always use them.
+   */
+  allowPlaintextAuth: z.boolean().default(false),
+  /** Longest command line in bytes without CRLF (RFC 2449 allows 255 for commands; SASL needs more). */
+  maxLineLength: count(255).max(65536).default(4096),
+  /** Unknown commands and syntax errors tolerated per session before it is closed. */
+  maxBadCommands: count(1).default(10),
+  /** Delay before answering a failed login (does not block other sessions). */
+  loginFailureDelay: duration().default(2000),
+  /** Failed logins allowed per client address within `failureWindow`, then logins are refused. */
+  maxLoginFailuresPerIp: count(1).default(20),
+  /** Failed logins allowed per user name within `failureWindow`. */
+  maxLoginFailuresPerUser: count(1).default(10),
+  failureWindow: duration().default(15 * 60_000),
+  /** Open connections in total, per client address, and authenticated sessions per user. */
+  maxConnections: count(1).default(10_000),
+  maxConnectionsPerIp: count(1).default(50),
+  maxConnectionsPerUser: count(1).default(10),
+  /** TLS handshake time limit (STLS and the implicit-TLS port). */
+  tlsHandshakeTimeout: duration().default(30_000),
+  /** Host name in the APOP greeting timestamp; default: this machine's name. */
+  hostname: z
+    .string()
+    .regex(/^[A-Za-z0-9.-]{1,253}$/, 'hostname may hold only letters, digits, dots and hyphens')
+    .optional(),
+});
+
+export type Pop3Settings = z.output<typeof settingsSchema>;
+
+export const manifest: ServiceManifest<Pop3Settings> = {
+  kind: 'pop3',
+  settings: settingsSchema,
+  defaultListeners: [
+    { name: 'pop3', protocol: 'tcp', address: '127.0.0.1', port: 2110, tls: false },
+    { name: 'pop3s', protocol: 'tcp', address: '127.0.0.1', port: 2995, tls: true },
+  ],
+  defaultRequires: [],
+};
+
+/** The defaults, parsed once (what `{}` in the config means). */
+export function defaultSettings(): Pop3Settings {
+  return settingsSchema.parse({});
+}

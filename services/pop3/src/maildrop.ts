@@ -1,0 +1,40 @@
+/**
+ * The port between the POP3 protocol engine and whatever stores mail. The engine needs exactly
+ * this; `memory-backing.ts` implements it for tests, `store-backing.ts` over @hearth/mail-store.
+ */
+import type { Readable } from 'node:stream';
+
+export interface MessageInfo {
+  /** The backing's own id, opaque to the engine. */
+  readonly id: string;
+  /** Unique id listing (RFC 1939 UIDL): 1..70 chars in 0x21..0x7E, stable, never reused. */
+  readonly uidl: string;
+  /** Size in octets with CRLF line ends, before dot-stuffing. */
+  readonly size: number;
+}
+
+export type OpenResult =
+  | { readonly ok: true; readonly maildrop: Maildrop }
+  /** Another session holds the maildrop's exclusive lock. */
+  | { readonly ok: false; readonly reason: 'in-use' };
+
+export interface MailBacking {
+  /** The canonical user name if `password` is right, else undefined (unknown user included). */
+  verifyPassword(user: string, password: string): Promise<string | undefined>;
+  /** The shared secret for APOP, if the user has one. Resolves the canonical name too. */
+  apopSecret(user: string): Promise<{ readonly user: string; readonly secret: string } | undefined>;
+  /** Take the maildrop's exclusive lock and snapshot its messages (STAT/LIST never read bodies). */
+  openMaildrop(user: string): Promise<OpenResult>;
+}
+
+/** A locked maildrop as seen by one session. */
+export interface Maildrop {
+  /** The messages at lock time, in the order they are numbered (1..n). */
+  readonly messages: readonly MessageInfo[];
+  /** The message as stored (CRLF or LF line ends), streamed. */
+  openBody(message: MessageInfo): Promise<Readable>;
+  /** Remove these messages for good (the UPDATE state). */
+  expunge(messages: readonly MessageInfo[]): Promise<void>;
+  /** Release the lock. Idempotent. */
+  release(): Promise<void>;
+}

@@ -1,0 +1,97 @@
+/** An in-memory MailBacking for tests and examples: users, APOP secrets, messages, locks. */
+import { Readable } from 'node:stream';
+import type { MailBacking, Maildrop, MessageInfo, OpenResult } from './maildrop.js';
+
+interface StoredMessage extends MessageInfo {
+  readonly body: Buffer;
+}
+
+interface MemoryUser {
+  readonly password: string;
+  readonly apopSecret?: string;
+  messages: StoredMessage[];
+}
+
+/** Size as transmitted: every line end counted as CRLF. */
+export function crlfSize(body: Buffer): number {
+  let size = body.length;
+  let from = 0;
+  for (;;) {
+    const nl = body.indexOf(0x0a, from);
+    if (nl < 0) break;
+    if (nl === 0 || body[nl - 1] !== 0x0d) size += 1;
+    from = nl + 1;
+  }
+  return size;
+}
+
+export class MemoryBacking implements MailBacking {
+  private readonly users = new Map<string, MemoryUser>();
+  private readonly locked = new Set<string>();
+  private nextUid = 1;
+
+  addUser(name: string, password: string, apopSecret?: string): this {
+    this.users.set(name, { password, ...(apopSecret === undefined ? {} : { apopSecret }), messages: [] });
+    return this;
+  }
+
+  /** Deliver a message; returns its UIDL. */
+  deliver(user: string, body: string | Buffer): string {
+    const entry = this.users.get(user);
+    if (entry === undefined) throw new Error(`no such user ${user}`);
+    const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+    const uid = this.nextUid++;
+    const uidl = `${uid.toString(16).padStart(8, '0')}00000001`;
+    entry.messages.push({ id: String(uid), uidl, size: crlfSize(bytes), body: bytes });
+    return uidl;
+  }
+
+  /** Current message count of a maildrop (for assertions). */
+  count(user: string): number {
+    return this.users.get(user)?.messages.length ?? 0;
+  }
+
+  isLocked(user: string): boolean {
+    return this.locked.has(user);
+  }
+
+  async verifyPassword(user: string, password: string): Promise<string | undefined> {
+    const entry = this.users.get(user);
+    return entry !== undefined && entry.password === password ? user : undefined;
+  }
+
+  async apopSecret(user: string): Promise<{ user: string; secret: string } | undefined> {
+    const secret = this.users.get(user)?.apopSecret;
+    return secret === undefined ? undefined : { user, secret };
+  }
+
+  async openMaildrop(user: string): Promise<OpenResult> {
+    const entry = this.users.get(user);
+    if (entry === undefined) throw new Error(`no such user ${user}`);
+    if (this.locked.has(user)) return { ok: false, reason: 'in-use' };
+    this.locked.add(user);
+    const snapshot = [...entry.messages];
+    let released = false;
+    const maildrop: Maildrop = {
+      messages: snapshot.map(({ id, uidl, size }) => ({ id, uidl, size })),
+      openBody: async (message) => {
+        const stored = entry.messages.find((m) => m.id === message.id);
+        if (stored === undefined) throw new Error(`message ${message.id} is gone`);
+        // Small chunks, like a file stream, so tests exercise chunk boundaries.
+        const chunks: Buffer[] = [];
+        for (let i = 0; i < stored.body.length; i += 1000) chunks.push(stored.body.subarray(i, i + 1000));
+        return Readable.from(chunks);
+      },
+      expunge: async (messages) => {
+        const gone = new Set(messages.map((m) => m.id));
+        entry.messages = entry.messages.filter((m) => !gone.has(m.id));
+      },
+      release: async () => {
+        if (released) return;
+        released = true;
+        this.locked.delete(user);
+      },
+    };
+    return { ok: true, maildrop };
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * Every POP3 reply the service sends, and the Reply values command handlers return (handlers
+ * never write to the socket). Response codes: RFC 2449 [IN-USE], RFC 3206 [AUTH], [SYS/TEMP],
+ * [SYS/PERM].
+ */
+import type { Readable } from 'node:stream';
+
+export type Reply =
+  /** One status line (`+OK ...` or `-ERR ...`). `after` tells the session what to do next. */
+  | { readonly kind: 'line'; readonly text: string; readonly after?: 'close' | 'starttls'; readonly bad?: boolean }
+  /** A multi-line response held in memory (CAPA, LIST, UIDL, AUTH). */
+  | { readonly kind: 'lines'; readonly text: string; readonly lines: readonly string[] }
+  /** A multi-line response streamed from the store (RETR, TOP). */
+  | {
+      readonly kind: 'body';
+      readonly text: string;
+      readonly open: () => Promise<Readable>;
+      readonly bodyLines?: number;
+    }
+  /** A SASL continuation (`+ base64`): the next line goes to `next`, not to the command table. */
+  | { readonly kind: 'challenge'; readonly text: string; readonly next: (line: string) => Promise<Reply> | Reply };
+
+export const ok = (text: string): Reply => ({ kind: 'line', text: `+OK ${text}` });
+export const err = (text: string): Reply => ({ kind: 'line', text: `-ERR ${text}` });
+/** A client mistake that counts towards `maxBadCommands`. */
+export const bad = (text: string): Reply => ({ kind: 'line', text: `-ERR ${text}`, bad: true });
+const fatal = (text: string): Reply => ({ kind: 'line', text: `-ERR ${text}`, after: 'close' });
+
+export const replies = {
+  greeting: (timestamp: string) => `+OK Hearth POP3 ready ${timestamp}`,
+
+  // Guards and session limits.
+  unknownCommand: (verb: string) => bad(`Unknown command: ${printable(verb)}`),
+  emptyCommand: () => bad('Empty command'),
+  wrongState: (verb: string) => bad(`${verb} is not valid in this state`),
+  wrongArgs: (verb: string) => bad(`Wrong number of arguments for ${verb}`),
+  lineTooLong: () => bad('Line too long'),
+  tooManyBadCommands: () => fatal('Too many bad commands; closing the connection'),
+  autologout: () => '-ERR Autologout: idle for too long',
+  shuttingDown: () => fatal('[SYS/TEMP] Server shutting down; try again later'),
+  shuttingDownLine: () => '-ERR [SYS/TEMP] Server shutting down; try again later',
+  tooManyConnections: () => '-ERR [SYS/TEMP] Too many connections; try again later',
+  tooManyConnectionsFromIp: () => '-ERR [SYS/TEMP] Too many connections from your address',
+  internalError: () => err('[SYS/TEMP] Internal error; try again later'),
+
+  // AUTHORIZATION.
+  capa: () => 'Capability list follows',
+  userAccepted: () => ok('Send your password'),
+  passWithoutUser: () => bad('Send USER first'),
+  plaintextRefused: () =>
+    err('[AUTH] Plaintext authentication disallowed on non-secure (SSL/TLS) connections; use STLS or the POP3S port'),
+  authFailed: () => err('[AUTH] Authentication failed'),
+  apopUnavailable: () => err('[AUTH] Authentication failed'),
+  tooManyFailures: () => err('[SYS/TEMP] Too many failed logins; try again later'),
+  tooManyUserSessions: () => err('[SYS/TEMP] Too many sessions for this user'),
+  inUse: () => err('[IN-USE] Maildrop is locked by another session'),
+  loggedIn: (count: number, octets: number) => ok(`Logged in, ${count} messages (${octets} octets)`),
+  authMechanisms: () => 'Available SASL mechanisms',
+  unknownMechanism: (mech: string) => bad(`Unsupported authentication mechanism: ${printable(mech)}`),
+  authCancelled: () => err('Authentication cancelled'),
+  badBase64: () => bad('Invalid base64 data'),
+  stlsBegin: (): Reply => ({ kind: 'line', text: '+OK Begin TLS negotiation', after: 'starttls' }),
+  stlsUnavailable: () => err('STLS is not available'),
+  stlsActive: () => err('Command not permitted when TLS active'),
+  signOff: (): Reply => ({ kind: 'line', text: '+OK Hearth POP3 signing off', after: 'close' }),
+
+  // TRANSACTION.
+  stat: (count: number, octets: number) => ok(`${count} ${octets}`),
+  listing: (count: number, octets: number) => `${count} messages (${octets} octets)`,
+  scanLine: (number: number, size: number) => ok(`${number} ${size}`),
+  uidlList: () => 'Unique-ID listing follows',
+  uidlLine: (number: number, uidl: string) => ok(`${number} ${uidl}`),
+  retr: (size: number) => `${size} octets`,
+  top: () => 'Top of message follows',
+  invalidNumber: (arg: string) => bad(`Invalid message number: ${printable(arg)}`),
+  invalidLineCount: (arg: string) => bad(`Invalid line count: ${printable(arg)}`),
+  noSuchMessage: (number: number) => err(`No such message: ${number}`),
+  alreadyDeleted: (number: number) => err(`Message ${number} already deleted`),
+  deleted: (number: number) => ok(`Message ${number} deleted`),
+  noop: (): Reply => ({ kind: 'line', text: '+OK' }),
+  rset: (count: number, octets: number) => ok(`Maildrop has ${count} messages (${octets} octets)`),
+  updated: (removed: number): Reply => ({
+    kind: 'line',
+    text: `+OK Hearth POP3 signing off (${removed} messages deleted)`,
+    after: 'close',
+  }),
+  updateFailed: (): Reply => ({
+    kind: 'line',
+    text: '-ERR [SYS/TEMP] Some deleted messages were not removed',
+    after: 'close',
+  }),
+} as const;
+
+/** Client text echoed in a reply: printable ASCII only, at most 40 characters. */
+function printable(text: string): string {
+  const clean = text.replace(/[^\x21-\x7e]/g, '?');
+  return clean.length > 40 ? `${clean.slice(0, 40)}...` : clean;
+}

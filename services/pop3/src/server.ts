@@ -1,0 +1,173 @@
+/**
+ * The POP3 server: accepts sockets from any listener (`handle`), applies connection limits,
+ * wraps implicit-TLS connections, runs one Pop3Session per connection, and drains on `stop`.
+ * Usable directly in tests, without a supervisor.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Socket } from 'node:net';
+import { hostname } from 'node:os';
+import type { SecureContext } from 'node:tls';
+import { startTls } from '@hearth/line-protocol';
+import type { Logger } from '@hearth/log';
+import type { Pop3Settings } from './config.js';
+import { Counter, FailureLimiter } from './limits.js';
+import type { MailBacking } from './maildrop.js';
+import { replies } from './replies.js';
+import { Pop3Session } from './session.js';
+
+export interface Pop3ServerDeps {
+  readonly backing: MailBacking;
+  /** The current TLS material, or undefined when none is available (no STLS, no POP3S). */
+  readonly tls: () => SecureContext | undefined;
+  readonly settings: Pop3Settings;
+  readonly log: Logger;
+  /** Whether a client address counts as loopback (plaintext login allowed). Injectable for tests. */
+  readonly isLoopback?: (address: string) => boolean;
+}
+
+export interface HandleOptions {
+  /** The listener is an implicit-TLS port (POP3S): handshake before the greeting. */
+  readonly implicitTls: boolean;
+}
+
+export interface Pop3Server {
+  handle(socket: Socket, options: HandleOptions): void;
+  /** Apply new settings to new sessions (TLS material is read per connection anyway). */
+  updateSettings(settings: Pop3Settings): void;
+  /** Stop taking connections, let logged-in sessions finish until `deadline`, then end the rest. */
+  stop(deadline: number): Promise<void>;
+  /** Open connections (for status and tests). */
+  readonly connections: number;
+}
+
+export function isLoopbackAddress(address: string): boolean {
+  const plain = address.startsWith('::ffff:') ? address.slice(7) : address;
+  return plain === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(plain);
+}
+
+export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
+  let settings = deps.settings;
+  const isLoopback = deps.isLoopback ?? isLoopbackAddress;
+  const host = settings.hostname ?? sanitizeHost(hostname());
+  const sessions = new Set<Pop3Session>();
+  const sockets = new Set<Socket>();
+  const perIp = new Counter();
+  const userSessions = new Counter();
+  const failuresByIp = new FailureLimiter(settings.failureWindow);
+  const failuresByUser = new FailureLimiter(settings.failureWindow);
+  let stopping = false;
+  let nextId = 1;
+
+  const refuse = (socket: Socket, text: string): void => {
+    socket.on('error', () => {});
+    socket.end(`${text}\r\n`);
+    setTimeout(() => socket.destroy(), 1000).unref();
+  };
+
+  async function begin(socket: Socket, options: HandleOptions, log: Logger, remoteAddress: string): Promise<void> {
+    let conn = socket;
+    if (options.implicitTls) {
+      const secureContext = deps.tls();
+      if (secureContext === undefined) {
+        log.error('implicit-TLS connection but no TLS material');
+        socket.destroy();
+        return;
+      }
+      try {
+        conn = await startTls(socket, { secureContext, handshakeTimeoutMs: settings.tlsHandshakeTimeout });
+      } catch (error) {
+        log.info({ err: error }, 'TLS handshake failed');
+        return;
+      }
+      if (stopping) {
+        conn.on('error', () => {});
+        conn.end(`${replies.shuttingDownLine()}\r\n`);
+        return;
+      }
+    }
+    const session = new Pop3Session(
+      {
+        settings,
+        backing: deps.backing,
+        log,
+        secureContext: deps.tls,
+        userSessions,
+        failuresByIp,
+        failuresByUser,
+        isStopping: () => stopping,
+      },
+      {
+        socket: conn,
+        secure: options.implicitTls,
+        remoteAddress,
+        loopback: isLoopback(remoteAddress),
+        timestamp: `<${process.pid}.${randomBytes(8).toString('hex')}.${Date.now()}@${host}>`,
+      },
+      log,
+    );
+    sessions.add(session);
+    void session.closed.then(() => sessions.delete(session));
+    session.start();
+  }
+
+  return {
+    get connections() {
+      return sockets.size;
+    },
+
+    handle(socket, options) {
+      const remoteAddress = socket.remoteAddress ?? 'unknown';
+      if (stopping) return refuse(socket, replies.shuttingDownLine());
+      if (sockets.size >= settings.maxConnections) {
+        deps.log.warn({ remote: remoteAddress }, 'connection refused: too many connections');
+        return refuse(socket, replies.tooManyConnections());
+      }
+      if (perIp.get(remoteAddress) >= settings.maxConnectionsPerIp) {
+        deps.log.warn({ remote: remoteAddress }, 'connection refused: too many connections from this address');
+        return refuse(socket, replies.tooManyConnectionsFromIp());
+      }
+      sockets.add(socket);
+      perIp.add(remoteAddress);
+      socket.on('error', () => {});
+      socket.once('close', () => {
+        sockets.delete(socket);
+        perIp.remove(remoteAddress);
+      });
+      const log = deps.log.child({ cid: nextId++, remote: remoteAddress });
+      log.debug({ tls: options.implicitTls }, 'connection');
+      begin(socket, options, log, remoteAddress).catch((error: unknown) => {
+        log.error({ err: error }, 'session start failed');
+        socket.destroy();
+      });
+    },
+
+    updateSettings(next) {
+      settings = next;
+    },
+
+    async stop(deadline) {
+      stopping = true;
+      for (const session of sessions) session.shutdown();
+      const left = Math.max(0, deadline - Date.now());
+      const all = Promise.all([...sessions].map((s) => s.closed));
+      let timer: NodeJS.Timeout | undefined;
+      const expired = await Promise.race([
+        all.then(() => false),
+        new Promise<boolean>((resolve) => {
+          timer = setTimeout(() => resolve(true), left);
+          timer.unref();
+        }),
+      ]);
+      clearTimeout(timer);
+      if (expired) for (const session of sessions) session.abort();
+      for (const socket of sockets) socket.destroy();
+      await Promise.all([...sessions].map((s) => s.closed));
+    },
+  };
+}
+
+/** The greeting's host part: letters, digits, dots and hyphens only (APOP clients are picky). */
+function sanitizeHost(name: string): string {
+  const clean = name.replace(/[^A-Za-z0-9.-]/g, '');
+  return clean === '' ? 'localhost' : clean;
+}

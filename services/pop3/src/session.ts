@@ -1,0 +1,383 @@
+/**
+ * One POP3 session on one connection. The state (state.ts) changes only here: `login` moves
+ * AUTHORIZATION -> TRANSACTION, `quit` moves TRANSACTION -> UPDATE, `close` ends everything
+ * (releasing the maildrop lock without deleting anything unless UPDATE ran).
+ *
+ * Each line goes through the guards in a fixed order: shutting down, TLS upgrade under way,
+ * pending SASL continuation, unknown verb (counted), wrong state, bad arguments, then the handler.
+ */
+import type { Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { SecureContext } from 'node:tls';
+import {
+  CommandDispatcher,
+  ConnectionClosedError,
+  LineReader,
+  startTls,
+  writeDotStuffed,
+  writeWithBackpressure,
+} from '@hearth/line-protocol';
+import type { Logger } from '@hearth/log';
+import { commands } from './commands/index.js';
+import type { CommandContext, LoginAttempt } from './commands/context.js';
+import type { Pop3Settings } from './config.js';
+import type { Counter, FailureLimiter } from './limits.js';
+import type { MailBacking } from './maildrop.js';
+import { replies, type Reply } from './replies.js';
+import type { SessionState, StateName } from './state.js';
+
+const dispatcher = new CommandDispatcher<StateName, CommandContext, Reply>(commands);
+
+export interface SessionDeps {
+  readonly settings: Pop3Settings;
+  readonly backing: MailBacking;
+  readonly log: Logger;
+  readonly secureContext: () => SecureContext | undefined;
+  readonly userSessions: Counter;
+  readonly failuresByIp: FailureLimiter;
+  readonly failuresByUser: FailureLimiter;
+  readonly isStopping: () => boolean;
+}
+
+export interface SessionOptions {
+  readonly socket: Socket;
+  readonly secure: boolean;
+  readonly remoteAddress: string;
+  readonly loopback: boolean;
+  /** The APOP timestamp, `<...@host>`. */
+  readonly timestamp: string;
+}
+
+export class Pop3Session implements CommandContext {
+  state: SessionState = { name: 'AUTHORIZATION' };
+  secure: boolean;
+  readonly timestamp: string;
+  private socket: Socket;
+  private reader: LineReader | undefined;
+  private continuation: ((line: string) => Promise<Reply> | Reply) | undefined;
+  private upgrading = false;
+  private busy = false;
+  private badCommands = 0;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private closing = false;
+  private countedUser: string | undefined;
+  private readonly closedPromise: Promise<void>;
+  private resolveClosed!: () => void;
+
+  constructor(
+    private readonly deps: SessionDeps,
+    private readonly options: SessionOptions,
+    private log: Logger,
+  ) {
+    this.socket = options.socket;
+    this.secure = options.secure;
+    this.timestamp = options.timestamp;
+    this.closedPromise = new Promise((resolve) => (this.resolveClosed = resolve));
+  }
+
+  get settings(): Pop3Settings {
+    return this.deps.settings;
+  }
+  get backing(): MailBacking {
+    return this.deps.backing;
+  }
+  get canStartTls(): boolean {
+    return !this.secure && this.deps.secureContext() !== undefined;
+  }
+  get plaintextAllowed(): boolean {
+    return this.secure || this.options.loopback || this.deps.settings.allowPlaintextAuth;
+  }
+  /** Resolves once the session is closed and its lock released. */
+  get closed(): Promise<void> {
+    return this.closedPromise;
+  }
+
+  start(): void {
+    this.attach(this.socket);
+    this.write(replies.greeting(this.timestamp));
+    this.armIdleTimer();
+  }
+
+  setPendingUser(user: string | undefined): void {
+    if (this.state.name !== 'AUTHORIZATION') return;
+    this.state = user === undefined ? { name: 'AUTHORIZATION' } : { name: 'AUTHORIZATION', pendingUser: user };
+  }
+
+  // ---- Transitions -------------------------------------------------------------------------
+
+  async login(attempt: LoginAttempt): Promise<Reply> {
+    const { settings, failuresByIp, failuresByUser, userSessions } = this.deps;
+    const ip = this.options.remoteAddress;
+    const userKey = attempt.user.toLowerCase();
+    if (
+      failuresByIp.count(ip) >= settings.maxLoginFailuresPerIp ||
+      failuresByUser.count(userKey) >= settings.maxLoginFailuresPerUser
+    ) {
+      this.log.warn({ user: attempt.user, mechanism: attempt.mechanism }, 'login refused: too many failures');
+      await this.delay(settings.loginFailureDelay);
+      return replies.tooManyFailures();
+    }
+    const canonical = await attempt.verify();
+    if (this.closing) return replies.authFailed();
+    if (canonical === undefined) {
+      failuresByIp.record(ip);
+      failuresByUser.record(userKey);
+      this.log.info({ user: attempt.user, mechanism: attempt.mechanism }, 'login failed');
+      await this.delay(settings.loginFailureDelay);
+      return replies.authFailed();
+    }
+    if (userSessions.get(canonical) >= settings.maxConnectionsPerUser) {
+      this.log.warn({ user: canonical }, 'login refused: too many sessions for this user');
+      return replies.tooManyUserSessions();
+    }
+    const opened = await this.deps.backing.openMaildrop(canonical);
+    if (!opened.ok) {
+      this.log.info({ user: canonical }, 'login refused: maildrop in use');
+      return replies.inUse();
+    }
+    if (this.closing) {
+      await opened.maildrop.release();
+      return replies.authFailed();
+    }
+    userSessions.add(canonical);
+    this.countedUser = canonical;
+    const messages = [...opened.maildrop.messages];
+    this.state = { name: 'TRANSACTION', user: canonical, maildrop: opened.maildrop, messages, deleted: new Set() };
+    this.log = this.log.child({ user: canonical });
+    this.log.info({ mechanism: attempt.mechanism, messages: messages.length }, 'logged in');
+    return replies.loggedIn(messages.length, messages.reduce((sum, m) => sum + m.size, 0));
+  }
+
+  async quit(): Promise<Reply> {
+    const state = this.state;
+    if (state.name !== 'TRANSACTION') return replies.signOff();
+    this.state = { name: 'UPDATE', user: state.user };
+    const doomed = [...state.deleted].map((number) => state.messages[number - 1]).filter((m) => m !== undefined);
+    try {
+      if (doomed.length > 0) await state.maildrop.expunge(doomed);
+    } catch (error) {
+      this.log.error({ err: error }, 'deleting messages failed');
+      return replies.updateFailed();
+    } finally {
+      await state.maildrop.release().catch((error: unknown) => this.log.error({ err: error }, 'releasing the lock failed'));
+    }
+    this.log.info({ deleted: doomed.length }, 'session updated');
+    return replies.updated(doomed.length);
+  }
+
+  /** End the session (idempotent): nothing is deleted unless UPDATE already ran. */
+  close(): void {
+    if (this.closing) return;
+    this.closing = true;
+    this.reader?.stop();
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.continuation = undefined;
+    const state = this.state;
+    if (state.name === 'TRANSACTION') {
+      state.maildrop.release().catch((error: unknown) => this.log.error({ err: error }, 'releasing the lock failed'));
+    }
+    if (this.countedUser !== undefined) this.deps.userSessions.remove(this.countedUser);
+    this.countedUser = undefined;
+    this.socket.end();
+    // Give the last reply a moment to leave, then make sure the socket is gone.
+    const timer = setTimeout(() => this.socket.destroy(), 2000);
+    timer.unref();
+    this.socket.once('close', () => clearTimeout(timer));
+    if (this.socket.destroyed) clearTimeout(timer);
+    this.log.debug('session closed');
+    this.resolveClosed();
+  }
+
+  /** The server is stopping: a session that is not logged in and not busy ends now. */
+  shutdown(): void {
+    if (this.closing || this.busy || this.state.name !== 'AUTHORIZATION') return;
+    this.write(replies.shuttingDownLine());
+    this.close();
+  }
+
+  /** The drain deadline passed: end the session whatever it is doing (nothing is deleted). */
+  abort(): void {
+    if (this.closing) return;
+    if (!this.busy) this.write(replies.shuttingDownLine());
+    this.close();
+    this.socket.destroy();
+  }
+
+  // ---- Input --------------------------------------------------------------------------------
+
+  private attach(socket: Socket): void {
+    socket.on('error', (error) => {
+      this.log.debug({ err: error }, 'connection error');
+      this.close();
+    });
+    socket.on('close', () => this.close());
+    socket.setNoDelay(true);
+    this.reader = new LineReader(socket, {
+      maxLineLength: this.deps.settings.maxLineLength,
+      onLine: (line) => this.onLine(line),
+      onOverflow: () => this.onOverflow(),
+      onError: (error) => {
+        this.log.error({ err: error }, 'session failed');
+        this.close();
+      },
+    });
+  }
+
+  private async onOverflow(): Promise<void> {
+    this.log.warn({ limit: this.deps.settings.maxLineLength }, 'line too long');
+    await this.respond(replies.lineTooLong());
+  }
+
+  private async onLine(line: string): Promise<void> {
+    if (this.closing) return;
+    this.busy = true;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    try {
+      const reply = await this.handle(line);
+      if (reply !== undefined && !this.closing) await this.respond(reply);
+    } catch (error) {
+      if (!(error instanceof ConnectionClosedError)) {
+        this.log.error({ err: error }, 'command failed');
+        if (!this.closing) await this.respond(replies.internalError()).catch(() => this.close());
+      } else {
+        this.close();
+      }
+    } finally {
+      this.busy = false;
+      if (!this.closing) {
+        this.armIdleTimer();
+        if (this.deps.isStopping()) this.shutdown();
+      }
+    }
+  }
+
+  private async handle(line: string): Promise<Reply | undefined> {
+    if (this.deps.isStopping() && this.state.name === 'AUTHORIZATION') return replies.shuttingDown();
+    if (this.upgrading) return undefined;
+    const next = this.continuation;
+    if (next !== undefined) {
+      this.continuation = undefined;
+      this.log.debug('C: (SASL response)');
+      return next(line);
+    }
+    const resolved = dispatcher.resolve(line, this.state.name);
+    this.log.debug({ verb: resolved.kind === 'empty' ? '' : resolved.verb }, 'C: command');
+    switch (resolved.kind) {
+      case 'empty':
+        return replies.emptyCommand();
+      case 'unknown':
+        return replies.unknownCommand(resolved.verb);
+      case 'wrong-state':
+        return replies.wrongState(resolved.verb);
+      case 'bad-args':
+        return replies.wrongArgs(resolved.verb);
+      case 'ok':
+        return resolved.spec.run(this, resolved.args);
+    }
+  }
+
+  // ---- Output -------------------------------------------------------------------------------
+
+  private async respond(reply: Reply): Promise<void> {
+    switch (reply.kind) {
+      case 'line':
+        if (reply.bad === true && ++this.badCommands > this.deps.settings.maxBadCommands) {
+          this.log.warn({ count: this.badCommands }, 'too many bad commands');
+          await this.respond(replies.tooManyBadCommands());
+          return;
+        }
+        if (reply.after === 'starttls') return this.startTls(reply.text);
+        await writeWithBackpressure(this.socket, `${reply.text}\r\n`);
+        if (reply.after === 'close') this.close();
+        return;
+      case 'lines':
+        await writeWithBackpressure(this.socket, `${reply.text}\r\n`);
+        for (let i = 0; i < reply.lines.length; i += 512) {
+          const batch = reply.lines.slice(i, i + 512).map((l) => (l.startsWith('.') ? `.${l}\r\n` : `${l}\r\n`));
+          await writeWithBackpressure(this.socket, batch.join(''));
+        }
+        await writeWithBackpressure(this.socket, '.\r\n');
+        return;
+      case 'body':
+        return this.sendBody(reply);
+      case 'challenge':
+        this.continuation = reply.next;
+        await writeWithBackpressure(this.socket, `${reply.text}\r\n`);
+        return;
+    }
+  }
+
+  private async sendBody(reply: Extract<Reply, { kind: 'body' }>): Promise<void> {
+    const body = await reply.open(); // a failure here is answered -ERR [SYS/TEMP] by onLine
+    if (this.closing) {
+      body.destroy();
+      return;
+    }
+    body.on('error', () => {}); // reported through the iteration below
+    await writeWithBackpressure(this.socket, `${reply.text}\r\n`);
+    try {
+      await writeDotStuffed(this.socket, body, reply.bodyLines === undefined ? {} : { bodyLines: reply.bodyLines });
+    } catch (error) {
+      // The +OK is out: no -ERR can follow. Close so the client sees a truncated response.
+      if (!(error instanceof ConnectionClosedError)) this.log.error({ err: error }, 'sending a message failed');
+      this.close();
+      this.socket.destroy();
+    }
+  }
+
+  private async startTls(text: string): Promise<void> {
+    const secureContext = this.deps.secureContext();
+    if (secureContext === undefined) {
+      await this.respond(replies.stlsUnavailable());
+      return;
+    }
+    this.upgrading = true;
+    await new Promise<void>((resolve, reject) =>
+      this.socket.write(`${text}\r\n`, (error) => (error ? reject(new ConnectionClosedError()) : resolve())),
+    );
+    const dropped = this.reader?.stop() ?? 0;
+    if (dropped > 0) this.log.info({ bytes: dropped }, 'discarded input pipelined after STLS');
+    const plain = this.socket;
+    plain.removeAllListeners('close');
+    plain.removeAllListeners('error');
+    plain.on('error', () => {});
+    try {
+      const secure = await startTls(plain, {
+        secureContext,
+        handshakeTimeoutMs: this.deps.settings.tlsHandshakeTimeout,
+      });
+      this.socket = secure;
+      this.secure = true;
+      this.upgrading = false;
+      this.state = { name: 'AUTHORIZATION' };
+      this.attach(secure);
+      this.log.debug('STLS done');
+    } catch (error) {
+      this.log.info({ err: error }, 'STLS handshake failed');
+      this.close();
+    }
+  }
+
+  private write(text: string): void {
+    if (!this.socket.destroyed && this.socket.writable) this.socket.write(`${text}\r\n`);
+  }
+
+  private armIdleTimer(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => {
+      this.log.info('autologout');
+      this.write(replies.autologout());
+      this.close();
+    }, this.deps.settings.autologout);
+    this.idleTimer.unref();
+  }
+
+  /** Wait without blocking anyone else; returns early (no throw) if the session closes. */
+  private async delay(ms: number): Promise<void> {
+    if (ms <= 0 || this.closing) return;
+    const controller = new AbortController();
+    const onClose = (): void => controller.abort();
+    void this.closedPromise.then(onClose);
+    await sleep(ms, undefined, { signal: controller.signal, ref: false }).catch(() => {});
+  }
+}

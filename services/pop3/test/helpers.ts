@@ -1,0 +1,240 @@
+/** Test helpers: a POP3 server on 127.0.0.1:0 over the in-memory backing, and a line client. */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect as tlsConnect, createSecureContext, type TLSSocket } from 'node:tls';
+import { expect } from 'vitest';
+import { createLogger } from '@hearth/log';
+import { createPop3Server, defaultSettings, MemoryBacking, type MailBacking, type Pop3Server, type Pop3Settings } from '@hearth/pop3';
+
+export interface Cert {
+  readonly cert: string;
+  readonly key: string;
+  /** A file holding the certificate, for clients that want a CA file. */
+  readonly certFile: string;
+  readonly dir: string;
+}
+
+/** A self-signed certificate for localhost and 127.0.0.1, made with the openssl CLI. */
+export function makeCert(): Cert {
+  const dir = mkdtempSync(join(tmpdir(), 'pop3-cert-'));
+  execFileSync('openssl', [
+    'req', '-x509', '-newkey', 'rsa:2048', '-nodes',
+    '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '2',
+    '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
+  ], { stdio: 'ignore' });
+  return {
+    cert: readFileSync(join(dir, 'cert.pem'), 'utf8'),
+    key: readFileSync(join(dir, 'key.pem'), 'utf8'),
+    certFile: join(dir, 'cert.pem'),
+    dir,
+  };
+}
+
+export interface Harness {
+  readonly port: number;
+  readonly tlsPort: number;
+  readonly pop3: Pop3Server;
+  close(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  readonly backing: MailBacking;
+  readonly cert?: Cert;
+  readonly settings?: Partial<Pop3Settings>;
+  readonly isLoopback?: (address: string) => boolean;
+}
+
+async function listen(server: Server): Promise<number> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('no address');
+  return address.port;
+}
+
+export async function startPop3(options: HarnessOptions): Promise<Harness> {
+  const secureContext = options.cert ? createSecureContext({ cert: options.cert.cert, key: options.cert.key }) : undefined;
+  const pop3 = createPop3Server({
+    backing: options.backing,
+    tls: () => secureContext,
+    settings: { ...defaultSettings(), loginFailureDelay: 50, ...options.settings },
+    log: createLogger({ svc: 'pop3', level: process.env['POP3_TEST_LOG'] ?? 'silent' }),
+    ...(options.isLoopback ? { isLoopback: options.isLoopback } : {}),
+  });
+  const plain = createServer((socket) => pop3.handle(socket, { implicitTls: false }));
+  const secure = createServer((socket) => pop3.handle(socket, { implicitTls: true }));
+  const port = await listen(plain);
+  const tlsPort = await listen(secure);
+  return {
+    port,
+    tlsPort,
+    pop3,
+    async close() {
+      plain.close();
+      secure.close();
+      await pop3.stop(Date.now() + 500);
+    },
+  };
+}
+
+export function sampleBacking(): MemoryBacking {
+  const backing = new MemoryBacking().addUser('alice', 'secret', 'apop-secret').addUser('bob', 'hunter2');
+  backing.deliver('alice', 'From: bob@localhost\r\nSubject: one\r\n\r\nHello Alice.\r\n.dotted line\r\nbye\r\n');
+  backing.deliver('alice', 'From: carol@localhost\nSubject: two\n\nbare LF body\nsecond line\n');
+  backing.deliver('alice', 'Subject: three\r\n\r\nthird\r\n');
+  return backing;
+}
+
+/** A line-oriented POP3 test client. */
+export class LineClient {
+  private buffer = '';
+  private waiters: Array<() => void> = [];
+  private ended = false;
+
+  private constructor(public socket: Socket | TLSSocket) {
+    this.listen(socket);
+  }
+
+  static async connect(port: number): Promise<LineClient> {
+    const socket = connect(port, '127.0.0.1');
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', resolve);
+      socket.once('error', reject);
+    });
+    return new LineClient(socket);
+  }
+
+  static async connectTls(port: number, cert: Cert): Promise<LineClient> {
+    const socket = tlsConnect({ port, host: '127.0.0.1', ca: cert.cert, servername: 'localhost' });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('secureConnect', resolve);
+      socket.once('error', reject);
+    });
+    return new LineClient(socket);
+  }
+
+  private listen(socket: Socket): void {
+    socket.on('data', (data: Buffer) => {
+      this.buffer += data.toString('latin1');
+      this.wake();
+    });
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      this.ended = true;
+      this.wake();
+    });
+  }
+
+  private wake(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w();
+  }
+
+  /** Switch to TLS on this connection (after +OK to STLS). */
+  async startTls(cert: Cert): Promise<void> {
+    const plain = this.socket;
+    plain.removeAllListeners('data');
+    plain.removeAllListeners('close');
+    const socket = tlsConnect({ socket: plain, ca: cert.cert, servername: 'localhost' });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('secureConnect', resolve);
+      socket.once('error', reject);
+    });
+    this.socket = socket;
+    this.listen(socket);
+  }
+
+  send(text: string): void {
+    this.socket.write(text.endsWith('\n') ? text : `${text}\r\n`);
+  }
+
+  async line(timeoutMs = 5000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const nl = this.buffer.indexOf('\r\n');
+      if (nl >= 0) {
+        const line = this.buffer.slice(0, nl);
+        this.buffer = this.buffer.slice(nl + 2);
+        return line;
+      }
+      if (this.ended) throw new Error(`connection closed (pending: ${JSON.stringify(this.buffer)})`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no line in time (pending: ${JSON.stringify(this.buffer)})`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  /** The lines of a multi-line body after its status line, dot-unstuffed, without the terminator. */
+  async body(): Promise<string[]> {
+    const lines: string[] = [];
+    for (;;) {
+      const line = await this.line();
+      if (line === '.') return lines;
+      lines.push(line.startsWith('.') ? line.slice(1) : line);
+    }
+  }
+
+  /** Resolves once the server closed the connection. */
+  async closed(timeoutMs = 5000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.ended) {
+      if (Date.now() > deadline) throw new Error('connection still open');
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 20);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+}
+
+/** One step of a transcript: what the client sends (null: nothing) and what it expects. */
+export type Step = readonly [send: string | null, expect: string | RegExp | ReadonlyArray<string | RegExp>];
+
+/**
+ * Run a transcript. A string or RegExp matches one status line; an array matches a status line
+ * and the lines of the multi-line body that follows (the first element being the status line).
+ */
+export async function transcript(client: LineClient, steps: readonly Step[]): Promise<void> {
+  for (const [send, want] of steps) {
+    if (send !== null) client.send(send);
+    const wanted = Array.isArray(want) ? want : [want];
+    const status = await client.line();
+    match(status, wanted[0]!, send);
+    if (Array.isArray(want)) {
+      const body = await client.body();
+      expect(body.length, `body of ${send}: ${JSON.stringify(body)}`).toBe(wanted.length - 1);
+      body.forEach((line, i) => match(line, wanted[i + 1]!, send));
+    }
+  }
+}
+
+function match(actual: string, want: string | RegExp, send: string | null): void {
+  if (typeof want === 'string') expect(actual, `reply to ${send}`).toBe(want);
+  else expect(actual, `reply to ${send}`).toMatch(want);
+}
+
+export function writeTemp(dir: string, name: string, text: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+export function removeDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
