@@ -9,6 +9,9 @@ import pinoPretty from 'pino-pretty';
 
 export type Logger = PinoLogger;
 
+/** A file descriptor, or a stream written as is. */
+export type LogDestination = number | Writable | DestinationStream;
+
 /** Default bound of the output buffer (bytes); past it new lines are dropped and counted. */
 export const DEFAULT_MAX_BUFFER = 4 * 1024 * 1024;
 
@@ -39,7 +42,7 @@ export interface LoggerOptionsIn {
   /** `'auto'` (default): pretty when writing to stdout and stdout is a terminal. */
   readonly pretty?: boolean | 'auto';
   /** A file descriptor (default 1) or a stream. A stream is written as is (not bounded here). */
-  readonly destination?: number | Writable | DestinationStream;
+  readonly destination?: LogDestination;
   /** Bound of the async buffer in bytes, for fd destinations. Default 4 MiB. */
   readonly maxBuffer?: number;
   /** Extra fields on every line. */
