@@ -1,1 +1,5 @@
-export {};
+export { loadTlsMaterial, generatedTlsPaths, suiteNames } from './material.js';
+export type { TlsMaterial, TlsMaterialOptions } from './material.js';
+export { createTlsContextProvider } from './provider.js';
+export type { TlsContextProvider, TlsContextProviderOptions } from './provider.js';
+export { TlsMaterialError } from './errors.js';
