@@ -1,8 +1,41 @@
 /**
  * @hearth/smtp: SMTP intake (MX) and submission over smtp-server, delivering into the mail store.
  */
+import { join } from 'node:path';
+import { openMailStore } from '@hearth/mail-store';
+import type { ServiceDefinition } from '@hearth/runtime';
+import { storeSink, storeUsers, suiteTls } from './adapters.js';
+import { manifest, type SmtpSettings } from './config.js';
+import { startSmtp } from './service.js';
+
 export { manifest, settingsSchema, type SmtpSettings, type ListenerRole } from './config.js';
 export { startSmtp, type RunningSmtp, type SmtpContext, type SmtpDeps } from './service.js';
 export { MAIL_DELIVERED, type MailDelivered } from './intake.js';
 export type { Delivery, MailSink, StoredCopy, TlsMaterial, TlsSource, UserDirectory } from './ports.js';
 export { traceHeaders, rfc5322Date, type TraceInfo } from './headers.js';
+export { storeSink, storeUsers, suiteTls } from './adapters.js';
+
+/** The store's directory inside the suite's data dir. */
+export function mailDir(dataDir: string): string {
+  return join(dataDir, 'mail');
+}
+
+export const definition: ServiceDefinition<SmtpSettings> = {
+  ...manifest,
+  async start(ctx) {
+    const store = await openMailStore({ dir: mailDir(ctx.suite.dataDir) });
+    try {
+      const running = await startSmtp(ctx, { sink: storeSink(store), users: storeUsers(store), tls: suiteTls });
+      return {
+        reload: (settings, suite) => running.reload(settings, suite),
+        async stop(deadline) {
+          await running.stop(deadline);
+          await store.close();
+        },
+      };
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+  },
+};

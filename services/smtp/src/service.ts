@@ -29,6 +29,8 @@ export interface SmtpDeps {
 export interface RunningSmtp extends RunningService<SmtpSettings> {
   /** The smtp-server instance of each listener, by listener name. */
   readonly servers: ReadonlyMap<string, HearthSmtpServer>;
+  /** Re-read the TLS material (swapping the secure context in place) and apply new limits. */
+  reload(settings: Readonly<SmtpSettings>, suite: SuiteSettings): Promise<void>;
 }
 
 function domainsOf(suite: SuiteSettings): ReadonlySet<string> {

@@ -9,10 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createLogger } from '@hearth/log';
+import { openMailStore, type MailStore } from '@hearth/mail-store';
 import type { ListenerSpec, MessageBus, ServiceListener, SuiteSettings } from '@hearth/runtime';
 import {
   settingsSchema,
   startSmtp,
+  storeSink,
+  storeUsers,
   type Delivery,
   type MailSink,
   type RunningSmtp,
@@ -24,43 +27,58 @@ const run = promisify(execFile);
 
 export const DOMAINS = ['localhost', 'example.test'];
 
-/** Users and messages in memory; `failWith` makes the next deliveries fail. */
-export class MemoryStore implements MailSink, UserDirectory {
-  readonly passwords = new Map<string, string>();
-  readonly messages = new Map<string, { messageId: number; uid: number; body: Buffer }[]>();
+/**
+ * The real mail store in a temp dir behind the service's ports, recording each delivery's
+ * recipients; `failWith` makes deliveries fail (after reading the body) to test 4xx answers.
+ */
+export class TestStore implements MailSink, UserDirectory {
   readonly deliveries: string[][] = [];
   failWith: Error | undefined;
-  #nextId = 1;
+  readonly #sink: MailSink;
+  readonly #users: UserDirectory;
 
-  constructor(users: Record<string, string> = { alice: 'alice-pw', bob: 'bob-pw' }) {
-    for (const [user, pw] of Object.entries(users)) this.passwords.set(user, pw);
+  constructor(readonly store: MailStore) {
+    this.#sink = storeSink(store);
+    this.#users = storeUsers(store);
   }
 
-  async has(user: string): Promise<boolean> {
-    return this.passwords.has(user);
+  static async open(dir: string, users: Record<string, string> = { alice: 'alice-pw', bob: 'bob-pw' }): Promise<TestStore> {
+    const store = await openMailStore({ dir, passwordParams: { ln: 10, r: 8, p: 1 } });
+    for (const [user, pw] of Object.entries(users)) await store.addUser(user, pw);
+    return new TestStore(store);
   }
 
-  async verify(user: string, password: string): Promise<boolean> {
-    return this.passwords.get(user) === password;
+  has(user: string): Promise<boolean> {
+    return this.#users.has(user);
+  }
+
+  verify(user: string, password: string): Promise<boolean> {
+    return this.#users.verify(user, password);
   }
 
   async deliver(delivery: Delivery): Promise<readonly StoredCopy[]> {
-    const chunks: Buffer[] = [Buffer.from(delivery.prefix)];
-    for await (const chunk of delivery.body) chunks.push(chunk);
-    if (this.failWith) throw this.failWith;
-    const body = Buffer.concat(chunks);
+    if (this.failWith) {
+      for await (const chunk of delivery.body) void chunk;
+      throw this.failWith;
+    }
+    const copies = await this.#sink.deliver(delivery);
     this.deliveries.push([...delivery.recipients]);
-    return delivery.recipients.map((user) => {
-      const drop = this.messages.get(user) ?? [];
-      this.messages.set(user, drop);
-      const copy = { messageId: this.#nextId++, uid: drop.length + 1, body };
-      drop.push(copy);
-      return { user, messageId: copy.messageId, uid: copy.uid, uidl: `U${copy.uid}`, size: body.length };
-    });
+    return copies;
   }
 
-  bodies(user: string): string[] {
-    return (this.messages.get(user) ?? []).map((m) => m.body.toString('utf8'));
+  /** The stored messages of `user`, oldest first. */
+  async bodies(user: string): Promise<string[]> {
+    const out: string[] = [];
+    for (const m of this.store.listMessages(user)) {
+      const chunks: Buffer[] = [];
+      for await (const chunk of await this.store.openBody(m.messageId)) chunks.push(chunk as Buffer);
+      out.push(Buffer.concat(chunks).toString('utf8'));
+    }
+    return out;
+  }
+
+  async last(user: string): Promise<string> {
+    return (await this.bodies(user)).at(-1) ?? '';
   }
 }
 
@@ -119,7 +137,7 @@ export async function makeCerts(dir: string, name = 'cert'): Promise<Certs> {
 
 export interface TestSmtp {
   readonly running: RunningSmtp;
-  readonly store: MemoryStore;
+  readonly store: TestStore;
   readonly bus: ReturnType<typeof recordingBus>;
   readonly certs: Certs;
   readonly dir: string;
@@ -128,11 +146,11 @@ export interface TestSmtp {
 }
 
 export async function startTestSmtp(
-  options: { settings?: Record<string, unknown>; store?: MemoryStore; certs?: Certs } = {},
+  options: { settings?: Record<string, unknown>; certs?: Certs } = {},
 ): Promise<TestSmtp> {
   const dir = await mkdtemp(join(tmpdir(), 'hearth-smtp-'));
   const certs = options.certs ?? (await makeCerts(dir));
-  const store = options.store ?? new MemoryStore();
+  const store = await TestStore.open(join(dir, 'mail'));
   const bus = recordingBus();
   const suite: SuiteSettings = { dataDir: dir, mail: { domains: DOMAINS }, tls: { cert: certs.cert, key: certs.key } };
   const listeners = new Map<string, ServiceListener>([
@@ -167,6 +185,7 @@ export async function startTestSmtp(
     },
     async close() {
       await running.stop(Date.now() + 1000);
+      await store.store.close();
       await rm(dir, { recursive: true, force: true });
     },
   };

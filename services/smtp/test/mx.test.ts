@@ -37,7 +37,7 @@ out(refused)`,
     );
     expect(result).toEqual({});
     expect(smtp.store.deliveries.at(-1)).toEqual(['alice', 'bob']);
-    const stored = smtp.store.bodies('bob').at(-1) ?? '';
+    const stored = await smtp.store.last('bob');
     expect(stored).toMatch(/^Return-Path: <sender@example\.org>\r\nReceived: from client\.example \(\[127\.0\.0\.1\]\)\r\n\tby mx\.example\.test \(Hearth\) with ESMTP id \S+\r\n\t\w{3}, \d{1,2} \w{3} \d{4} \d\d:\d\d:\d\d \+0000\r\nFrom: sender@example\.org\r\n/);
     expect(stored).toContain('Subject: multi\r\n');
     const events = smtp.bus.published.slice(before);
@@ -53,7 +53,7 @@ out(refused)`,
     ]);
     expect(ran.code, ran.stdout + ran.stderr).toBe(0);
     expect(ran.stdout + ran.stderr).toMatch(/<-\s+250 2\.0\.0 Ok: delivered as/);
-    const stored = smtp.store.bodies('alice').at(-1) ?? '';
+    const stored = await smtp.store.last('alice');
     expect(stored).toMatch(/^Return-Path: <someone@example\.org>\r\nReceived: from swaks\.example \(\[127\.0\.0\.1\]\)\r\n\tby mx\.example\.test \(Hearth\) with ESMTP id \S+\r\n\tfor <alice@example\.test>; /);
     expect(stored).toContain('Subject: via swaks');
   });
@@ -176,6 +176,37 @@ out(r)`,
       smtp.store.failWith = undefined;
     }
     expect(smtp.store.deliveries.length).toBe(count);
+  });
+
+  it('keeps ids unique under concurrent deliveries to one user', async () => {
+    const before = smtp.store.store.listMessages('alice').length;
+    const events = smtp.bus.published.length;
+    const result = await python(
+      `import threading
+errors = []
+def client(n):
+    try:
+        s = smtplib.SMTP(HOST, PORT, timeout=20)
+        for i in range(3):
+            s.sendmail("sender@example.org", ["alice@localhost"], "Subject: c%d.%d\\r\\n\\r\\nbody\\r\\n" % (n, i))
+        s.quit()
+    except Exception as e:
+        errors.append(repr(e))
+threads = [threading.Thread(target=client, args=(n,)) for n in range(16)]
+for t in threads: t.start()
+for t in threads: t.join()
+out(errors)`,
+      { port: smtp.port('mx') },
+    );
+    expect(result).toEqual([]);
+    const added = smtp.store.store.listMessages('alice').slice(before);
+    expect(added).toHaveLength(48);
+    expect(new Set(added.map((m) => m.uid)).size).toBe(48);
+    expect(new Set(added.map((m) => m.uidl)).size).toBe(48);
+    const ids = smtp.bus.published.slice(events).map((e) => (e.payload as { messageId: number }).messageId);
+    expect(new Set(ids)).toEqual(new Set(added.map((m) => m.messageId)));
+    const subjects = await smtp.store.bodies('alice');
+    expect(new Set(subjects.slice(before).map((b) => /Subject: (c\d+\.\d)/.exec(b)?.[1])).size).toBe(48);
   });
 
   it('greets at once: a client talking first is answered, not refused as an early talker', async () => {

@@ -33,7 +33,7 @@ describe('submission listener', () => {
       '--mail-from', 'alice@localhost', '--mail-rcpt', 'bob@localhost', '-T', '-',
     ], message('plain'));
     expect(ran.code).not.toBe(0);
-    expect(smtp.store.bodies('bob').some((b) => b.includes('Subject: plain'))).toBe(false);
+    expect((await smtp.store.bodies('bob')).some((b) => b.includes('Subject: plain'))).toBe(false);
   });
 
   it('submits after STARTTLS and AUTH PLAIN with smtplib (ESMTPSA), to several users', async () => {
@@ -50,9 +50,9 @@ out([auth, refused])`,
       { port: smtp.port('submission'), ca: smtp.certs.cert },
     );
     expect(result).toEqual([expect.stringMatching(/PLAIN/), {}]);
-    const stored = smtp.store.bodies('bob').at(-1) ?? '';
+    const stored = await smtp.store.last('bob');
     expect(stored).toMatch(/^Return-Path: <alice@localhost>\r\nReceived: from laptop\.example \(\[127\.0\.0\.1\]\)\r\n\tby mx\.example\.test \(Hearth\) with ESMTPSA id /);
-    expect(smtp.store.bodies('alice').at(-1)).toBe(stored);
+    expect((await smtp.store.last('alice'))).toBe(stored);
   });
 
   it('refuses a wrong password (535 5.7.8) and relaying for an authenticated user', async () => {
@@ -84,7 +84,7 @@ out([bad, [r[0], r[1].decode()]])`,
       '--from', 'bob@localhost', '--to', 'alice@localhost', '--header', 'Subject: swaks login',
     ]);
     expect(ran.code, ran.stdout + ran.stderr).toBe(0);
-    expect(smtp.store.bodies('alice').at(-1)).toContain('Subject: swaks login');
+    expect((await smtp.store.last('alice'))).toContain('Subject: swaks login');
   });
 
   it('submits with curl --ssl-reqd (STARTTLS, AUTH PLAIN)', async () => {
@@ -94,7 +94,7 @@ out([bad, [r[0], r[1].decode()]])`,
       '-u', 'bob:bob-pw', '--mail-from', 'bob@localhost', '--mail-rcpt', 'alice@localhost', '-T', '-',
     ], message('curl starttls'));
     expect(ran.code, ran.stderr).toBe(0);
-    expect(smtp.store.bodies('alice').at(-1)).toContain('Subject: curl starttls');
+    expect((await smtp.store.last('alice'))).toContain('Subject: curl starttls');
   });
 });
 
@@ -113,7 +113,7 @@ out([unauth[0], refused])`,
       { port: smtp.port('smtps'), ca: smtp.certs.cert },
     );
     expect(result).toEqual([530, {}]);
-    expect(smtp.store.bodies('alice').at(-1)).toMatch(/with ESMTPSA id /);
+    expect((await smtp.store.last('alice'))).toMatch(/with ESMTPSA id /);
   });
 
   it('submits with curl smtps://', async () => {
@@ -123,7 +123,7 @@ out([unauth[0], refused])`,
       '-u', 'alice:alice-pw', '--mail-from', 'alice@localhost', '--mail-rcpt', 'bob@localhost', '-T', '-',
     ], message('curl smtps'));
     expect(ran.code, ran.stderr).toBe(0);
-    expect(smtp.store.bodies('bob').at(-1)).toContain('Subject: curl smtps');
+    expect((await smtp.store.last('bob'))).toContain('Subject: curl smtps');
   });
 
   it('swaps the certificate on reload without a restart', async () => {
