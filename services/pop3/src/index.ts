@@ -4,6 +4,7 @@
  */
 export { manifest, settingsSchema, defaultSettings, type Pop3Settings } from './config.js';
 export { createPop3Server, isLoopbackAddress, type Pop3Server, type Pop3ServerDeps, type HandleOptions } from './server.js';
-export type { MailBacking, Maildrop, MessageInfo, OpenResult } from './maildrop.js';
+export { PermanentBackingError, type MailBacking, type Maildrop, type MessageInfo, type OpenResult } from './maildrop.js';
+export { storeBacking } from './store-backing.js';
 export { MemoryBacking, crlfSize } from './memory-backing.js';
 export { replies } from './replies.js';

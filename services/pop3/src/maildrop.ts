@@ -38,3 +38,11 @@ export interface Maildrop {
   /** Release the lock. Idempotent. */
   release(): Promise<void>;
 }
+
+/**
+ * A failure of the backing that will not go away by retrying (answered `-ERR [SYS/PERM]`);
+ * anything else unexpected is answered `-ERR [SYS/TEMP]`.
+ */
+export class PermanentBackingError extends Error {
+  override readonly name = 'PermanentBackingError';
+}

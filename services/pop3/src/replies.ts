@@ -42,6 +42,7 @@ export const replies = {
   tooManyConnections: () => '-ERR [SYS/TEMP] Too many connections; try again later',
   tooManyConnectionsFromIp: () => '-ERR [SYS/TEMP] Too many connections from your address',
   internalError: () => err('[SYS/TEMP] Internal error; try again later'),
+  permanentError: () => err('[SYS/PERM] Mail storage failed for this request'),
 
   // AUTHORIZATION.
   capa: () => 'Capability list follows',

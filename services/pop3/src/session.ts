@@ -22,7 +22,7 @@ import { commands } from './commands/index.js';
 import type { CommandContext, LoginAttempt } from './commands/context.js';
 import type { Pop3Settings } from './config.js';
 import type { Counter, FailureLimiter } from './limits.js';
-import type { MailBacking } from './maildrop.js';
+import { PermanentBackingError, type MailBacking } from './maildrop.js';
 import { replies, type Reply } from './replies.js';
 import type { SessionState, StateName } from './state.js';
 
@@ -238,7 +238,8 @@ export class Pop3Session implements CommandContext {
     } catch (error) {
       if (!(error instanceof ConnectionClosedError)) {
         this.log.error({ err: error }, 'command failed');
-        if (!this.closing) await this.respond(replies.internalError()).catch(() => this.close());
+        const reply = error instanceof PermanentBackingError ? replies.permanentError() : replies.internalError();
+        if (!this.closing) await this.respond(reply).catch(() => this.close());
       } else {
         this.close();
       }

@@ -1,0 +1,68 @@
+/** The MailBacking over @hearth/mail-store: scrypt passwords, APOP secrets, the cross-process lock. */
+import { randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { isMailStoreError, normalizeUserName, type MailStore } from '@hearth/mail-store';
+import { PermanentBackingError, type MailBacking, type Maildrop, type MessageInfo, type OpenResult } from './maildrop.js';
+
+/** Re-throw the store's permanent failures as PermanentBackingError ([SYS/PERM]). */
+async function translate<T>(work: () => T | Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (isMailStoreError(error) && !error.temporary) throw new PermanentBackingError(error.message, { cause: error });
+    throw error;
+  }
+}
+
+function canonical(name: string): string | undefined {
+  try {
+    return normalizeUserName(name);
+  } catch {
+    return undefined;
+  }
+}
+
+export function storeBacking(store: MailStore): MailBacking {
+  return {
+    async verifyPassword(user, password) {
+      const ok = await store.verifyPassword(user, password);
+      return ok ? canonical(user) : undefined;
+    },
+
+    async apopSecret(user) {
+      const name = canonical(user);
+      const secret = name === undefined ? undefined : store.getApopSecret(name);
+      return name === undefined || secret === undefined ? undefined : { user: name, secret };
+    },
+
+    async openMaildrop(user): Promise<OpenResult> {
+      const holder = `pop3-${randomUUID()}`;
+      const locked = await translate(() => store.tryLockMaildrop(user, holder));
+      if (!locked) return { ok: false, reason: 'in-use' };
+      let released = false;
+      const release = async (): Promise<void> => {
+        if (released) return;
+        released = true;
+        store.unlockMaildrop(user, holder);
+      };
+      let messages: MessageInfo[];
+      try {
+        messages = store.listMessages(user).map((m) => ({ id: String(m.messageId), uidl: m.uidl, size: m.size }));
+      } catch (error) {
+        await release();
+        return translate(() => {
+          throw error;
+        });
+      }
+      const maildrop: Maildrop = {
+        messages,
+        openBody: (message): Promise<Readable> => translate(() => store.openBody(Number(message.id))),
+        expunge: async (doomed) => {
+          await translate(() => store.deleteMessages(user, doomed.map((m) => Number(m.id))));
+        },
+        release,
+      };
+      return { ok: true, maildrop };
+    },
+  };
+}
