@@ -1,1 +1,3 @@
 export * from './command.js';
+export { mainUsage, runCli } from './cli.js';
+export { COMMANDS } from './commands/index.js';

@@ -1,1 +1,17 @@
-export {};
+export { defaultSuiteConfig, loadSuiteConfig, parseSuiteConfig, pickDefinition, LOG_LEVELS } from './config.js';
+export type { LoadOptions, ReadyCheck, ServiceConfig, ServiceRun, SuiteConfig } from './config.js';
+export { REGISTRY } from './registry.js';
+export type { Registry, RegistryEntry } from './registry.js';
+export { CycleError, startOrder, stopOrder } from './graph.js';
+export type { GraphNode } from './graph.js';
+export { Supervisor, defaultLaunchPath } from './supervisor.js';
+export type { SupervisorOptions } from './supervisor.js';
+export type { ServiceState, ServiceStatus } from './unit.js';
+export { ControlError, NotRunningError, controlRequest, socketIsLive } from './control-client.js';
+export type { RequestOptions } from './control-client.js';
+export { CONTROL_VERBS, LOCK_NAME, SOCKET_NAME } from './control-protocol.js';
+export type { ControlReply, ControlRequest, ControlVerb } from './control-protocol.js';
+export { StartupError } from './data-dir.js';
+export { LogHub, MAX_LINE, Ring, splitLines, tagLine } from './log-capture.js';
+export { loadConfig, resolveDataDir, runUp } from './up.js';
+export type { UpOptions } from './up.js';

@@ -1,0 +1,12 @@
+/** Every verb of `hearth`, in the order `hearth --help` lists them. */
+import type { CliCommand } from '../command.js';
+import { down } from './down.js';
+import { logs } from './logs.js';
+import { restart } from './restart.js';
+import { run } from './run.js';
+import { start } from './start.js';
+import { status } from './status.js';
+import { stop } from './stop.js';
+import { up } from './up.js';
+
+export const COMMANDS: readonly CliCommand[] = [up, down, status, start, stop, restart, logs, run];

@@ -1,0 +1,52 @@
+import { pathToFileURL } from 'node:url';
+import { runStandalone } from '@hearth/runtime';
+import type { ServiceDefinition } from '@hearth/runtime';
+import { REGISTRY, loadConfig, pickDefinition, resolveDataDir } from '@hearth/supervisor';
+import type { CliCommand } from '../command.js';
+import { COMMON_USAGE, oneName, parse } from '../options.js';
+
+export const run: CliCommand = {
+  name: 'run',
+  summary: 'run one Hearth service in the foreground, without a supervisor',
+  usage: `Usage: hearth run NAME [--config FILE] [--data DIR] [--log-level LEVEL]
+
+Runs service NAME from the config (or the embedded default) on its own: it binds its own
+listeners, SIGTERM/SIGINT stop it, SIGHUP reloads its settings. For debugging and
+one-service containers.
+
+${COMMON_USAGE}`,
+  async run(argv, io) {
+    const { values, positionals } = parse(argv, {});
+    const name = oneName(positionals);
+    const config = await loadConfig(values.config, io.cwd);
+    const svc = config.services.find((s) => s.name === name);
+    if (!svc) throw new Error(`no service named "${name}" (configured: ${config.services.map((s) => s.name).join(', ') || 'none'})`);
+    let definition: ServiceDefinition<unknown>;
+    if (svc.run.type === 'command') throw new Error(`${name} is a command, not a Hearth service: run it directly`);
+    if (svc.run.type === 'module') {
+      const mod = (await import(pathToFileURL(svc.run.module).href)) as Record<string, unknown>;
+      const def = pickDefinition(mod);
+      if (!def) throw new Error(`${svc.run.module} does not export a service definition`);
+      definition = def;
+    } else {
+      const entry = REGISTRY[svc.run.kind];
+      if (!entry) throw new Error(`unknown service kind "${svc.run.kind}"`);
+      definition = await entry.definition();
+    }
+    const logLevel = values['log-level'] ?? config.logLevel;
+    return runStandalone(definition, {
+      name,
+      settings: svc.settings,
+      suite: { dataDir: resolveDataDir({ dataDir: values.data, env: io.env, cwd: io.cwd }, config), mail: config.mail, tls: config.tls },
+      listeners: svc.listen,
+      logLevel,
+      stopTimeoutMs: svc.stopTimeoutMs,
+      reload: async () => {
+        const next = await loadConfig(values.config, io.cwd);
+        const s = next.services.find((x) => x.name === name);
+        if (!s) throw new Error(`service "${name}" is no longer in the config`);
+        return { settings: s.settings, suite: { dataDir: resolveDataDir({ dataDir: values.data, env: io.env, cwd: io.cwd }, next), mail: next.mail, tls: next.tls } };
+      },
+    });
+  },
+};

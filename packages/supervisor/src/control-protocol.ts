@@ -1,0 +1,56 @@
+/**
+ * The control socket's protocol (`DATA/hearth.sock`, mode 0600): one request per connection, a
+ * JSON line; answers are JSON lines, the last one with `done: true`. `logs` with `follow` streams
+ * `{log}` lines until the client closes the connection.
+ */
+import type { ServiceStatus } from './unit.js';
+
+export type ControlRequest =
+  | { readonly verb: 'status' }
+  | { readonly verb: 'start' | 'stop' | 'restart'; readonly name: string }
+  | { readonly verb: 'logs'; readonly name?: string; readonly lines?: number; readonly follow?: boolean }
+  | { readonly verb: 'down' }
+  /** Re-read the config and apply the difference (issue 3). */
+  | { readonly verb: 'reload' };
+
+export type ControlVerb = ControlRequest['verb'];
+
+export const CONTROL_VERBS: readonly ControlVerb[] = ['status', 'start', 'stop', 'restart', 'logs', 'down', 'reload'];
+
+export type ControlReply =
+  | { readonly done: true; readonly ok: true; readonly result?: unknown }
+  | { readonly done: true; readonly ok: false; readonly error: string }
+  | { readonly done?: false; readonly log: { readonly svc: string; readonly line: string } };
+
+export type StatusResult = readonly ServiceStatus[];
+
+/** Longest request line accepted. */
+export const MAX_REQUEST = 64 * 1024;
+
+export const SOCKET_NAME = 'hearth.sock';
+export const LOCK_NAME = 'hearth.lock';
+
+/** Checks a parsed request line; returns a one-line problem or the request. */
+export function parseRequest(value: unknown): ControlRequest | string {
+  if (value === null || typeof value !== 'object') return 'request is not an object';
+  const r = value as Record<string, unknown>;
+  const verb = r['verb'];
+  if (typeof verb !== 'string' || !(CONTROL_VERBS as readonly string[]).includes(verb)) return `unknown verb ${JSON.stringify(verb)}`;
+  if (verb === 'start' || verb === 'stop' || verb === 'restart') {
+    if (typeof r['name'] !== 'string' || r['name'] === '') return `${verb}: a service name is required`;
+    return { verb, name: r['name'] };
+  }
+  if (verb === 'logs') {
+    const name = r['name'];
+    const lines = r['lines'];
+    if (name !== undefined && typeof name !== 'string') return 'logs: name must be a string';
+    if (lines !== undefined && (typeof lines !== 'number' || !Number.isInteger(lines) || lines < 0)) return 'logs: lines must be a non-negative integer';
+    return {
+      verb,
+      ...(typeof name === 'string' ? { name } : {}),
+      ...(typeof lines === 'number' ? { lines } : {}),
+      follow: r['follow'] === true,
+    };
+  }
+  return { verb } as ControlRequest;
+}

@@ -1,0 +1,129 @@
+/** The control socket server: one request per connection, dispatched to the supervisor. */
+import { chmodSync, unlinkSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { Server, Socket } from 'node:net';
+import { MAX_REQUEST, parseRequest } from './control-protocol.js';
+import type { ControlReply, ControlRequest } from './control-protocol.js';
+import type { LogLine } from './log-capture.js';
+
+/** What the control socket drives (the Supervisor). */
+export interface ControlHandler {
+  /** Answers a request; `stream` sends log lines for `logs --follow`, returning an unsubscribe. */
+  handle(request: ControlRequest): Promise<unknown>;
+  follow(name: string | undefined, onLine: (l: LogLine) => void): () => void;
+}
+
+export class ControlServer {
+  readonly #server: Server;
+  readonly #sockets = new Set<Socket>();
+
+  private constructor(
+    server: Server,
+    readonly path: string,
+  ) {
+    this.#server = server;
+  }
+
+  /** Listens on `path` with mode 0600. The caller made sure no live supervisor owns it. */
+  static listen(path: string, handler: ControlHandler): Promise<ControlServer> {
+    try {
+      unlinkSync(path);
+    } catch {
+      // nothing stale there
+    }
+    const server = createServer();
+    const control = new ControlServer(server, path);
+    server.on('connection', (socket) => control.#serve(socket, handler));
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      // The umask makes the socket 0600 from its creation: no window where others may connect.
+      const umask = process.umask(0o177);
+      try {
+        server.listen(path, () => {
+          server.off('error', reject);
+          chmodSync(path, 0o600);
+          resolve(control);
+        });
+      } finally {
+        process.umask(umask);
+      }
+    });
+  }
+
+  #serve(socket: Socket, handler: ControlHandler): void {
+    this.#sockets.add(socket);
+    socket.on('close', () => this.#sockets.delete(socket));
+    socket.on('error', () => {});
+    socket.setEncoding('utf8');
+    let buffer = '';
+    const send = (reply: ControlReply): void => {
+      if (!socket.destroyed) socket.write(`${JSON.stringify(reply)}\n`);
+    };
+    const onData = (chunk: string): void => {
+      buffer += chunk;
+      const nl = buffer.indexOf('\n');
+      if (nl === -1) {
+        if (buffer.length > MAX_REQUEST) {
+          send({ done: true, ok: false, error: 'request too long' });
+          socket.end();
+        }
+        return;
+      }
+      socket.off('data', onData);
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(buffer.slice(0, nl));
+      } catch {
+        send({ done: true, ok: false, error: 'request is not JSON' });
+        socket.end();
+        return;
+      }
+      const request = parseRequest(parsed);
+      if (typeof request === 'string') {
+        send({ done: true, ok: false, error: request });
+        socket.end();
+        return;
+      }
+      void this.#answer(socket, request, handler, send);
+    };
+    socket.on('data', onData);
+  }
+
+  async #answer(socket: Socket, request: ControlRequest, handler: ControlHandler, send: (r: ControlReply) => void): Promise<void> {
+    try {
+      const result = await handler.handle(request);
+      if (request.verb === 'logs') {
+        for (const l of result as LogLine[]) send({ log: l });
+        if (request.follow) {
+          // Slow followers are dropped rather than buffered without bound.
+          const stop = handler.follow(request.name, (l) => {
+            if (socket.writableLength > 1024 * 1024) socket.destroy();
+            else send({ log: l });
+          });
+          socket.on('close', stop);
+          return;
+        }
+        send({ done: true, ok: true });
+      } else {
+        send({ done: true, ok: true, result });
+      }
+      socket.end();
+    } catch (err) {
+      send({ done: true, ok: false, error: (err as Error).message });
+      socket.end();
+    }
+  }
+
+  /** Stops listening, ends every connection (followers included), removes the socket file. */
+  close(): Promise<void> {
+    for (const s of this.#sockets) s.destroy();
+    return new Promise((resolve) => {
+      this.#server.close(() => resolve());
+      try {
+        unlinkSync(this.path);
+      } catch {
+        // gone already
+      }
+    });
+  }
+}

@@ -1,0 +1,203 @@
+/**
+ * One running process of a service. A Hearth service gets the IPC handshake (init, one listener
+ * message per held socket with the handle, start) and is ready when it says so; a command is
+ * ready after its ready check. Stopping asks (IPC `stop` or SIGTERM to the group), waits for the
+ * deadline, then SIGKILLs the group.
+ */
+import type { ExitInfo, Lifeline, ManagedChild, ProcessCore } from '@hearth/process';
+import { sendWithHandle } from '@hearth/runtime';
+import type { ServiceMessage, SupervisorMessage, SuiteSettings } from '@hearth/runtime';
+import type { ServiceConfig } from './config.js';
+import type { HeldListener } from './listeners.js';
+import type { LogHub } from './log-capture.js';
+import { waitReady } from './ready.js';
+
+/** Messages waiting to be written to one child at most; more are dropped (and counted). */
+export const MAX_QUEUED_MESSAGES = 1024;
+/** Time a Hearth service gets past its stop deadline to exit on its own before SIGKILL. */
+export const STOP_GRACE_MS = 1000;
+
+export interface InstanceDeps {
+  readonly core: ProcessCore;
+  readonly lifeline: Lifeline | undefined;
+  readonly logs: LogHub;
+  readonly suite: SuiteSettings;
+  readonly logLevel: string;
+  /** Absolute path of `@hearth/runtime/launch` (runs a `module:` service). */
+  readonly launchPath: () => string;
+  /** A message from a service for the router (msg, subscribe). */
+  readonly onMessage: (from: Instance, msg: ServiceMessage) => void;
+}
+
+export interface StopResult {
+  readonly exit: ExitInfo;
+  /** The group had to be SIGKILLed after the deadline. */
+  readonly killed: boolean;
+}
+
+export class Instance {
+  readonly subscriptions = new Set<string>();
+  /** The service reported a permanent failure (`failed` with permanent: true). */
+  permanentFailure: string | undefined;
+  #stopping = false;
+  #queued = 0;
+  #dropped = 0;
+  #readyResolve: (() => void) | undefined;
+  readonly #abort = new AbortController();
+
+  private constructor(
+    readonly config: ServiceConfig,
+    readonly child: ManagedChild,
+    readonly deps: InstanceDeps,
+  ) {}
+
+  get name(): string {
+    return this.config.name;
+  }
+  get pid(): number {
+    return this.child.pid;
+  }
+  get exited(): Promise<ExitInfo> {
+    return this.child.exited;
+  }
+  get stopping(): boolean {
+    return this.#stopping;
+  }
+  get droppedMessages(): number {
+    return this.#dropped;
+  }
+  get isHearth(): boolean {
+    return this.config.run.type !== 'command';
+  }
+
+  /** Starts the process. Rejects with a one-line error if it could not be started. */
+  static async spawn(config: ServiceConfig, listeners: readonly HeldListener[], deps: InstanceDeps): Promise<Instance> {
+    const run = config.run;
+    const argv =
+      run.type === 'command' ? run.argv : run.type === 'module' ? [process.execPath, deps.launchPath(), run.module] : [process.execPath, run.entry];
+    const child = await deps.core.start({
+      argv,
+      env: { ...process.env, ...(run.type === 'command' ? {} : { HEARTH_SERVICE: config.name }), ...config.env } as Record<string, string>,
+      ...(config.cwd !== undefined ? { cwd: config.cwd } : {}),
+      ...(config.user ? { uid: config.user.uid, gid: config.user.gid } : {}),
+      limits: config.limits,
+      stdio: run.type === 'command' ? ['ignore', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe', 'ipc'],
+    });
+    deps.lifeline?.add(child.pid);
+    const instance = new Instance(config, child, deps);
+    deps.logs.capture(config.name, child.pid, child.process.stdout, child.process.stderr);
+    void child.exited.then(() => {
+      deps.lifeline?.del(child.pid);
+      instance.#abort.abort(new Error('exited before it was ready'));
+    });
+    if (run.type !== 'command') instance.#handshake(run.kind, listeners);
+    return instance;
+  }
+
+  #handshake(kind: string, listeners: readonly HeldListener[]): void {
+    const proc = this.child.process;
+    proc.on('message', (msg: ServiceMessage) => this.#onMessage(msg));
+    this.send({
+      t: 'init',
+      service: this.name,
+      kind,
+      settings: this.config.settings,
+      suite: this.deps.suite,
+      logLevel: this.deps.logLevel,
+      listeners: listeners.map((l) => l.spec),
+    });
+    for (const l of listeners) {
+      if (!proc.connected) return;
+      sendWithHandle(proc as never, { t: 'listener', name: l.spec.name, index: l.index } satisfies SupervisorMessage, l.handle).catch(() => {});
+    }
+    this.send({ t: 'start' });
+  }
+
+  #onMessage(msg: ServiceMessage): void {
+    if (msg === null || typeof msg !== 'object') return;
+    switch (msg.t) {
+      case 'ready':
+        this.#readyResolve?.();
+        return;
+      case 'failed':
+        if (msg.permanent) this.permanentFailure = String(msg.error);
+        return;
+      case 'msg':
+      case 'subscribe':
+      case 'reloaded':
+        this.deps.onMessage(this, msg);
+        return;
+    }
+  }
+
+  /**
+   * Resolves when the instance is ready (Hearth: its `ready` message; command: its ready check);
+   * rejects if it exits first or `timeoutMs` passes.
+   */
+  ready(timeoutMs: number): Promise<void> {
+    const signal = AbortSignal.any([this.#abort.signal, AbortSignal.timeout(timeoutMs)]);
+    if (!this.isHearth) {
+      return waitReady(this.config.ready, signal).catch((err: unknown) => {
+        throw signal.aborted && (signal.reason as Error)?.name === 'TimeoutError' ? new Error(`not ready within ${timeoutMs} ms`) : err;
+      });
+    }
+    return new Promise<void>((resolve, reject) => {
+      if (signal.aborted) {
+        reject(signal.reason as Error);
+        return;
+      }
+      const onAbort = (): void => {
+        const reason = signal.reason as Error;
+        reject(reason?.name === 'TimeoutError' ? new Error(`not ready within ${timeoutMs} ms`) : reason);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.#readyResolve = () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      };
+    });
+  }
+
+  /** Sends an IPC message; false if the channel is gone or too many are queued (dropped). */
+  send(msg: SupervisorMessage): boolean {
+    const proc = this.child.process;
+    if (!proc.connected || this.child.exit) return false;
+    if (this.#queued >= MAX_QUEUED_MESSAGES) {
+      this.#dropped++;
+      return false;
+    }
+    this.#queued++;
+    try {
+      proc.send(msg, undefined, {}, () => {
+        this.#queued--;
+      });
+    } catch {
+      this.#queued--;
+      return false;
+    }
+    return true;
+  }
+
+  /** Asks the instance to stop, waits up to `timeoutMs`, then kills its group. */
+  async stop(timeoutMs: number): Promise<StopResult> {
+    this.#stopping = true;
+    if (this.child.exit) return { exit: this.child.exit, killed: false };
+    const asked = this.isHearth && this.send({ t: 'stop', deadlineMs: timeoutMs });
+    if (!asked) this.child.signal('SIGTERM');
+    const wait = asked ? timeoutMs + STOP_GRACE_MS : timeoutMs;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([
+      this.child.exited.then(() => false),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), wait))),
+    ]);
+    clearTimeout(timer);
+    if (timedOut) this.child.signal('SIGKILL');
+    return { exit: await this.child.exited, killed: timedOut };
+  }
+
+  /** Kills the group at once (a failed start, the last resort). */
+  kill(): void {
+    this.#stopping = true;
+    this.child.signal('SIGKILL');
+  }
+}

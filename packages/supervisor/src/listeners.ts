@@ -1,0 +1,39 @@
+/**
+ * The listeners the supervisor holds: bound once (before any service starts), handed to every new
+ * instance of their service, never listened or accepted on here, closed only at exit (or, with
+ * reload, when their config changes).
+ */
+import { boundAddress, closeBoundHandle, createBoundTcpHandle, createBoundUdpHandle } from '@hearth/runtime';
+import type { BoundHandle, ListenerSpec } from '@hearth/runtime';
+
+export interface HeldListener {
+  /** As configured, except `port`: the real port when the config said 0. */
+  readonly spec: ListenerSpec;
+  /** Endpoint index within the listener (one endpoint per listener today). */
+  readonly index: number;
+  readonly handle: BoundHandle;
+}
+
+export class ListenerError extends Error {
+  override readonly name = 'ListenerError';
+}
+
+/** Binds every listener of `service`; on a failure closes what it bound and throws one clear line. */
+export async function bindListeners(service: string, specs: readonly ListenerSpec[]): Promise<HeldListener[]> {
+  const held: HeldListener[] = [];
+  for (const spec of specs) {
+    try {
+      const handle = spec.protocol === 'udp' ? createBoundUdpHandle(spec.address, spec.port) : createBoundTcpHandle(spec.address, spec.port);
+      const port = boundAddress(handle).port;
+      held.push({ spec: { ...spec, port }, index: 0, handle });
+    } catch (err) {
+      await closeListeners(held);
+      throw new ListenerError(`services.${service}.listen.${spec.name}: ${(err as Error).message}`);
+    }
+  }
+  return held;
+}
+
+export async function closeListeners(held: readonly HeldListener[]): Promise<void> {
+  await Promise.all(held.map((h) => closeBoundHandle(h.handle)));
+}

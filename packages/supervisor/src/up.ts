@@ -1,0 +1,77 @@
+/**
+ * `hearth up`: load the config, open the supervisor, start everything, stop on SIGTERM/SIGINT or
+ * `hearth down`, and return the exit code (0 only if everything stopped cleanly). Errors before
+ * anything started are one line on stderr: 78 for a config problem, 1 otherwise.
+ */
+import { resolve } from 'node:path';
+import { ConfigError, EX_CONFIG } from '@hearth/config';
+import { createLogger, flushLogger } from '@hearth/log';
+import type { Logger } from '@hearth/log';
+import { defaultSuiteConfig, loadSuiteConfig } from './config.js';
+import type { SuiteConfig } from './config.js';
+import { CycleError } from './graph.js';
+import { Supervisor } from './supervisor.js';
+
+export interface UpOptions {
+  /** Config file; absent: the embedded default. */
+  readonly configFile?: string | undefined;
+  /** --data, else $HEARTH_DATA, else the config's `data:`, else ./data (relative to cwd). */
+  readonly dataDir?: string | undefined;
+  readonly logLevel?: string | undefined;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly cwd: string;
+  /** Where one-line errors go. */
+  readonly stderr: { write(s: string): unknown };
+  /** Resolves with the supervisor once it is open (tests, embedding). */
+  readonly onOpen?: (sup: Supervisor) => void;
+}
+
+const SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGUSR1', 'SIGUSR2'] as const;
+
+export function resolveDataDir(opts: Pick<UpOptions, 'dataDir' | 'env' | 'cwd'>, config?: SuiteConfig): string {
+  const dir = opts.dataDir ?? opts.env['HEARTH_DATA'] ?? config?.data ?? './data';
+  return resolve(opts.cwd, dir);
+}
+
+export async function loadConfig(configFile: string | undefined, cwd: string): Promise<SuiteConfig> {
+  return configFile !== undefined ? loadSuiteConfig(resolve(cwd, configFile)) : defaultSuiteConfig();
+}
+
+export async function runUp(opts: UpOptions): Promise<number> {
+  let config: SuiteConfig;
+  try {
+    config = await loadConfig(opts.configFile, opts.cwd);
+  } catch (err) {
+    if (err instanceof ConfigError || err instanceof CycleError) {
+      opts.stderr.write(`hearth up: ${err.message}\n`);
+      return EX_CONFIG;
+    }
+    throw err;
+  }
+  const logLevel = opts.logLevel ?? config.logLevel;
+  const log: Logger = createLogger({ svc: 'supervisor', level: logLevel });
+  const dataDir = resolveDataDir(opts, config);
+  let sup: Supervisor;
+  try {
+    sup = await Supervisor.open({ config, dataDir, log, logLevel });
+  } catch (err) {
+    opts.stderr.write(`hearth up: ${(err as Error).message}\n`);
+    await flushLogger(log);
+    return 1;
+  }
+  opts.onOpen?.(sup);
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (signal === 'SIGTERM' || signal === 'SIGINT') void sup.shutdown(signal);
+    else if (signal === 'SIGHUP') sup.reload().catch((err: Error) => log.warn({ err: err.message }, 'reload failed'));
+    else log.info({ signal }, 'signal ignored');
+  };
+  for (const s of SIGNALS) process.on(s, onSignal);
+  try {
+    await sup.startAll();
+    const clean = await sup.done;
+    return clean ? 0 : 1;
+  } finally {
+    for (const s of SIGNALS) process.off(s, onSignal);
+    await flushLogger(log);
+  }
+}
