@@ -1,1 +1,195 @@
-export {};
+/** Small helpers for Hearth's tests: temp dirs, waiting, loopback clients, transcripts. */
+import dgram from 'node:dgram';
+import { mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface TempDir {
+  readonly path: string;
+  remove(): Promise<void>;
+}
+
+/** A fresh directory under the system temp dir. */
+export async function makeTempDir(prefix = 'hearth-test-'): Promise<TempDir> {
+  const path = await mkdtemp(join(tmpdir(), prefix));
+  return { path, remove: () => rm(path, { recursive: true, force: true }) };
+}
+
+export interface WaitOptions {
+  /** ms; default 5000. */
+  readonly timeout?: number;
+  /** ms between checks; default 10. */
+  readonly interval?: number;
+  /** Named in the timeout error. */
+  readonly what?: string;
+}
+
+/** Poll `predicate` until it returns a truthy value (which is returned); throws on timeout. */
+export async function waitFor<T>(predicate: () => T | Promise<T>, options: WaitOptions = {}): Promise<NonNullable<T>> {
+  const timeout = options.timeout ?? 5000;
+  const start = Date.now();
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await predicate();
+      if (value) return value as NonNullable<T>;
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() - start >= timeout) {
+      const why = lastError instanceof Error ? ` (last error: ${lastError.message})` : '';
+      throw new Error(`timed out after ${timeout} ms waiting for ${options.what ?? 'condition'}${why}`);
+    }
+    await new Promise((r) => setTimeout(r, options.interval ?? 10));
+  }
+}
+
+/** A port that was free a moment ago (bind 0, read, close). */
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, host, resolve);
+  });
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** Connect, read the first line (without its line end), close. */
+export function connectAndReadLine(port: number, host = '127.0.0.1', timeout = 5000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const socket = net.connect(port, host);
+    const timer = setTimeout(() => fail(new Error(`${host}:${port}: no line within ${timeout} ms (got ${JSON.stringify(text)})`)), timeout);
+    const fail = (err: Error) => {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(err);
+    };
+    socket.setEncoding('utf8');
+    socket.on('data', (d: string) => {
+      text += d;
+      const nl = text.indexOf('\n');
+      if (nl >= 0) {
+        clearTimeout(timer);
+        socket.destroy();
+        resolve(text.slice(0, nl).replace(/\r$/, ''));
+      }
+    });
+    socket.on('end', () => fail(new Error(`${host}:${port}: closed before a full line (got ${JSON.stringify(text)})`)));
+    socket.on('error', fail);
+  });
+}
+
+/** Send one datagram and resolve with the first reply. */
+export function udpRequest(port: number, message: string | Buffer, host = '127.0.0.1', timeout = 5000): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const socket = dgram.createSocket(net.isIPv6(host) ? 'udp6' : 'udp4');
+    const timer = setTimeout(() => {
+      socket.close();
+      reject(new Error(`${host}:${port}/udp: no reply within ${timeout} ms`));
+    }, timeout);
+    socket.on('error', (err) => {
+      clearTimeout(timer);
+      socket.close();
+      reject(err);
+    });
+    socket.on('message', (data) => {
+      clearTimeout(timer);
+      socket.close();
+      resolve(data);
+    });
+    socket.send(message, port, host);
+  });
+}
+
+/** One step: a line to send (or null to only read), and what the reply must match. */
+export type TranscriptStep = readonly [send: string | null, expect: RegExp];
+
+export interface TranscriptOptions {
+  /** Appended to each sent line; default CRLF. */
+  readonly eol?: string;
+  /** Per step, ms; default 5000. */
+  readonly timeout?: number;
+}
+
+/**
+ * Play `[send, expect]` pairs on a line-protocol socket: write `send` (plus CRLF), then read
+ * until the text received since the previous step matches `expect` (write the pattern for the
+ * last line of a multi-line reply). Resolves with the text each step received; rejects naming
+ * the step, what was sent, expected and received.
+ */
+export function runTranscript(socket: net.Socket, steps: readonly TranscriptStep[], options: TranscriptOptions = {}): Promise<string[]> {
+  const eol = options.eol ?? '\r\n';
+  const timeout = options.timeout ?? 5000;
+  let buffer = '';
+  let wake: (() => void) | undefined;
+  let closed: Error | undefined;
+  const onData = (d: Buffer | string) => {
+    buffer += d.toString();
+    wake?.();
+  };
+  const onEnd = () => {
+    closed = new Error('connection closed');
+    wake?.();
+  };
+  const onError = (err: Error) => {
+    closed = err;
+    wake?.();
+  };
+  socket.on('data', onData);
+  socket.on('end', onEnd);
+  socket.on('error', onError);
+
+  const step = async (i: number, send: string | null, expect: RegExp): Promise<string> => {
+    if (send !== null) socket.write(send + eol);
+    const deadline = Date.now() + timeout;
+    for (;;) {
+      const m = expect.exec(buffer);
+      if (m) {
+        // Consume through the end of the line holding the match.
+        const nl = buffer.indexOf('\n', m.index + m[0].length - (m[0].endsWith('\n') ? 1 : 0));
+        const cut = nl < 0 ? buffer.length : nl + 1;
+        const got = buffer.slice(0, cut);
+        buffer = buffer.slice(cut);
+        return got;
+      }
+      const left = deadline - Date.now();
+      if (closed || left <= 0) {
+        const why = closed ? closed.message : `no match within ${timeout} ms`;
+        throw new Error(
+          `transcript step ${i + 1}: ${why}; sent ${JSON.stringify(send)}, expected ${expect}, received ${JSON.stringify(buffer)}`,
+        );
+      }
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        wake = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+      wake = undefined;
+    }
+  };
+
+  return (async () => {
+    const out: string[] = [];
+    try {
+      for (const [i, [send, expect]] of steps.entries()) out.push(await step(i, send, expect));
+      return out;
+    } finally {
+      socket.off('data', onData);
+      socket.off('end', onEnd);
+      socket.off('error', onError);
+    }
+  })();
+}
+
+/** Absolute path of the compiled fixture service (`module:` for a supervisor config). */
+export const FIXTURE_SERVICE_PATH = fileURLToPath(new URL('./fixtures/fixture-service.js', import.meta.url));
+
+/** Absolute path of `@hearth/runtime/launch` (`node LAUNCH MODULE` runs a service module). */
+export const LAUNCH_PATH = fileURLToPath(import.meta.resolve('@hearth/runtime/launch'));

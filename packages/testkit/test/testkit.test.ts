@@ -1,0 +1,169 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  FIXTURE_SERVICE_PATH,
+  LAUNCH_PATH,
+  connectAndReadLine,
+  freePort,
+  makeTempDir,
+  runTranscript,
+  udpRequest,
+  waitFor,
+} from '@hearth/testkit';
+import {
+  boundAddress,
+  closeBoundHandle,
+  createBoundTcpHandle,
+  createBoundUdpHandle,
+  sendWithHandle,
+  type BoundHandle,
+  type ListenerSpec,
+  type ServiceMessage,
+} from '@hearth/runtime';
+
+const suite = { dataDir: '/nonexistent', mail: { domains: ['localhost'] }, tls: {} };
+const children = new Set<ChildProcess>();
+const handles: BoundHandle[] = [];
+const servers: net.Server[] = [];
+afterEach(async () => {
+  for (const c of children) c.kill('SIGKILL');
+  children.clear();
+  for (const s of servers.splice(0)) s.close();
+  await Promise.all(handles.splice(0).map(closeBoundHandle));
+});
+
+/** Start the fixture under a minimal supervisor: init, listeners (tcp main, udp echo), start. */
+async function startFixture(settings: Record<string, unknown>) {
+  const child = fork(LAUNCH_PATH, [FIXTURE_SERVICE_PATH], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  children.add(child);
+  const messages: ServiceMessage[] = [];
+  child.on('message', (m: ServiceMessage) => messages.push(m));
+  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const tcp = createBoundTcpHandle('127.0.0.1', 0);
+  const udp = createBoundUdpHandle('127.0.0.1', 0);
+  handles.push(tcp, udp);
+  const listeners: ListenerSpec[] = [
+    { name: 'main', protocol: 'tcp', address: '127.0.0.1', port: boundAddress(tcp).port, tls: false },
+    { name: 'echo', protocol: 'udp', address: '127.0.0.1', port: boundAddress(udp).port, tls: false },
+  ];
+  child.send({ t: 'init', service: 'fx', kind: 'fixture', settings, suite, logLevel: 'warn', listeners });
+  await sendWithHandle(child, { t: 'listener', name: 'main', index: 0 }, tcp);
+  await sendWithHandle(child, { t: 'listener', name: 'echo', index: 0 }, udp);
+  child.send({ t: 'start' });
+  return { child, messages, exit, tcpPort: listeners[0]!.port, udpPort: listeners[1]!.port };
+}
+
+describe('fixture service', () => {
+  it('is built where the supervisor tests expect it', () => {
+    expect(existsSync(FIXTURE_SERVICE_PATH)).toBe(true);
+    expect(existsSync(LAUNCH_PATH)).toBe(true);
+  });
+
+  it('answers TCP with one line and echoes UDP; stops with 0', async () => {
+    const fx = await startFixture({ greeting: 'hi' });
+    await waitFor(() => fx.messages.some((m) => m.t === 'ready'), { what: 'ready' });
+    expect(await connectAndReadLine(fx.tcpPort)).toBe(`hi ${fx.child.pid}`);
+    expect(String(await udpRequest(fx.udpPort, 'ping'))).toBe(`hi ${fx.child.pid} ping`);
+    fx.child.send({ t: 'stop', deadlineMs: 1000 });
+    expect(await fx.exit).toBe(0);
+  });
+
+  it('reports ready only after readyDelay', async () => {
+    const t0 = Date.now();
+    const fx = await startFixture({ readyDelay: '300ms' });
+    await waitFor(() => fx.messages.some((m) => m.t === 'ready'), { what: 'ready' });
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(300);
+  });
+
+  it('crashes with exitCode after crashAfter', async () => {
+    const fx = await startFixture({ crashAfter: 50, exitCode: 3 });
+    expect(await fx.exit).toBe(3);
+  });
+
+  it('failStart and configError fail as the runtime defines (1 and 78)', async () => {
+    const a = await startFixture({ failStart: true });
+    const b = await startFixture({ configError: true });
+    expect(await a.exit).toBe(1);
+    expect(await b.exit).toBe(78);
+    expect(b.messages).toContainEqual({ t: 'failed', error: 'fixture: configError is set', permanent: true });
+  });
+
+  it('drains a session held open by replyDelay before exiting', async () => {
+    const fx = await startFixture({ replyDelay: 300 });
+    await waitFor(() => fx.messages.some((m) => m.t === 'ready'), { what: 'ready' });
+    const line = connectAndReadLine(fx.tcpPort);
+    await new Promise((r) => setTimeout(r, 50));
+    fx.child.send({ t: 'stop', deadlineMs: 5000 });
+    expect(await line).toBe(`hello ${fx.child.pid}`);
+    expect(await fx.exit).toBe(0);
+  });
+
+  it('with ignoreStop keeps running past a stop request (until its deadline runs out)', async () => {
+    const fx = await startFixture({ ignoreStop: true });
+    await waitFor(() => fx.messages.some((m) => m.t === 'ready'), { what: 'ready' });
+    fx.child.send({ t: 'stop', deadlineMs: 100 });
+    await new Promise((r) => setTimeout(r, 600));
+    expect(fx.child.exitCode).toBeNull();
+  });
+});
+
+describe('helpers', () => {
+  it('makeTempDir creates and removes a directory', async () => {
+    const dir = await makeTempDir();
+    expect(existsSync(dir.path)).toBe(true);
+    await dir.remove();
+    expect(existsSync(dir.path)).toBe(false);
+  });
+
+  it('waitFor returns the value, or names what it waited for', async () => {
+    let n = 0;
+    expect(await waitFor(() => (++n >= 3 ? n : 0))).toBe(3);
+    await expect(waitFor(() => false, { timeout: 50, what: 'godot' })).rejects.toThrow(/waiting for godot/);
+  });
+
+  it('freePort gives a bindable port', async () => {
+    const port = await freePort();
+    const s = net.createServer();
+    servers.push(s);
+    await new Promise<void>((resolve) => s.listen(port, '127.0.0.1', resolve));
+    expect((s.address() as net.AddressInfo).port).toBe(port);
+  });
+
+  it('runTranscript plays a line protocol and reports a mismatch clearly', async () => {
+    const server = net.createServer((s) => {
+      s.write('+OK ready\r\n');
+      let buf = '';
+      s.on('data', (d) => {
+        buf += d.toString();
+        let nl;
+        while ((nl = buf.indexOf('\r\n')) >= 0) {
+          const line = buf.slice(0, nl);
+          buf = buf.slice(nl + 2);
+          if (line === 'LIST') s.write('+OK 2 messages\r\n1 120\r\n2 200\r\n.\r\n');
+          else if (line === 'QUIT') s.end('+OK bye\r\n');
+          else s.write('-ERR unknown\r\n');
+        }
+      });
+    });
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as net.AddressInfo).port;
+
+    const socket = net.connect(port, '127.0.0.1');
+    const got = await runTranscript(socket, [
+      [null, /^\+OK ready/],
+      ['LIST', /^\.\r$/m],
+      ['QUIT', /^\+OK bye/],
+    ]);
+    expect(got[1]).toBe('+OK 2 messages\r\n1 120\r\n2 200\r\n.\r\n');
+    socket.destroy();
+
+    const again = net.connect(port, '127.0.0.1');
+    await expect(
+      runTranscript(again, [[null, /^\+OK/], ['NOOP', /^\+OK/]], { timeout: 200 }),
+    ).rejects.toThrow(/transcript step 2: no match within 200 ms; sent "NOOP", expected \/\^\\\+OK\/, received "-ERR unknown\\r\\n"/);
+    again.destroy();
+  });
+});
