@@ -1,0 +1,56 @@
+/**
+ * The POP3 service under the runtime: the real store at DATA/mail, the suite's TLS material, one
+ * net.Server per declared listener (`pop3`, `pop3s`, or any others; `tls: true` means implicit TLS).
+ */
+import { createServer, type Server } from 'node:net';
+import { join } from 'node:path';
+import { openMailStore } from '@hearth/mail-store';
+import { ServiceConfigError, type RunningService, type ServiceContext } from '@hearth/runtime';
+import { createTlsContextProvider, TlsMaterialError, type TlsContextProvider } from '@hearth/tls';
+import type { Pop3Settings } from './config.js';
+import { createPop3Server } from './server.js';
+import { storeBacking } from './store-backing.js';
+
+export async function startPop3Service(ctx: ServiceContext<Pop3Settings>): Promise<RunningService<Pop3Settings>> {
+  const store = await openMailStore({ dir: join(ctx.suite.dataDir, 'mail') });
+  const servers: Server[] = [];
+  try {
+    const tlsOptions = (suite: typeof ctx.suite) => ({
+      dataDir: suite.dataDir,
+      cert: suite.tls.cert,
+      key: suite.tls.key,
+      hostnames: suite.mail.domains,
+    });
+    let tls: TlsContextProvider;
+    try {
+      tls = await createTlsContextProvider(tlsOptions(ctx.suite));
+    } catch (error) {
+      if (error instanceof TlsMaterialError) throw new ServiceConfigError(error.message, { cause: error });
+      throw error;
+    }
+    const pop3 = createPop3Server({ backing: storeBacking(store), tls: () => tls.context, settings: ctx.settings, log: ctx.log });
+    for (const listener of ctx.listeners.values()) {
+      const implicitTls = listener.spec.tls;
+      const server = createServer((socket) => pop3.handle(socket, { implicitTls }));
+      server.on('error', (error) => ctx.log.error({ err: error, listener: listener.spec.name }, 'listener failed'));
+      await listener.listen(server);
+      servers.push(server);
+      ctx.log.info({ listener: listener.spec.name, address: listener.spec.address, port: listener.spec.port, tls: implicitTls }, 'listening');
+    }
+    return {
+      async reload(settings, suite) {
+        pop3.updateSettings(settings);
+        tls = await createTlsContextProvider(tlsOptions(suite));
+      },
+      async stop(deadline) {
+        for (const server of servers) server.close();
+        await pop3.stop(deadline);
+        await store.close();
+      },
+    };
+  } catch (error) {
+    for (const server of servers) server.close();
+    await store.close();
+    throw error;
+  }
+}
