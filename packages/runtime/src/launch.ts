@@ -7,8 +7,12 @@ import { pathToFileURL } from 'node:url';
 import { runService } from './run-service.js';
 import type { ServiceDefinition } from './service.js';
 
+/** Until runService installs its own handlers: a stray signal during loading must not kill us. */
+const EARLY_SIGNALS = ['SIGHUP', 'SIGUSR1', 'SIGUSR2', 'SIGPIPE'] as const;
+const ignore = (): void => {};
+
 async function main(): Promise<number> {
-  // Install the signal handlers first thing (runService does), before loading anything big.
+  for (const sig of EARLY_SIGNALS) process.on(sig, ignore);
   const target = process.argv[2];
   if (!target) {
     process.stderr.write('usage: launch MODULE (a module exporting `definition`)\n');
@@ -27,7 +31,9 @@ async function main(): Promise<number> {
     process.stderr.write(`launch: ${target} does not export a service \`definition\` (kind, settings, start)\n`);
     return 78;
   }
-  return runService(def);
+  const code = runService(def); // installs the service's signal handlers synchronously
+  for (const sig of EARLY_SIGNALS) process.off(sig, ignore);
+  return code;
 }
 
 process.exit(await main());
