@@ -1,0 +1,169 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { openMailStore } from '@hearth/mail-store';
+import { userCommand } from '../dist/commands/user.js';
+
+let cwd: string;
+
+beforeEach(async () => {
+  cwd = await mkdtemp(join(tmpdir(), 'hearth-cli-user-'));
+});
+afterEach(async () => {
+  await rm(cwd, { recursive: true, force: true });
+});
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `hearth user ARGV` with `input` on a piped stdin (or typed on a fake terminal). */
+async function user(argv: string[], options: { input?: string; tty?: boolean; env?: Record<string, string> } = {}): Promise<Run> {
+  const stdin = Object.assign(new PassThrough(), {
+    isTTY: options.tty === true,
+    rawModes: [] as boolean[],
+    setRawMode(raw: boolean) {
+      this.rawModes.push(raw);
+    },
+  });
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+  if (options.input !== undefined) stdin.write(options.input);
+  if (!options.tty) stdin.end();
+  const code = await userCommand.run(argv, { stdin, stdout, stderr, env: options.env ?? {}, cwd });
+  if (options.tty) expect(stdin.rawModes.at(-1)).toBe(false);
+  return { code, stdout: out, stderr: err };
+}
+
+async function withStore<T>(run: (store: Awaited<ReturnType<typeof openMailStore>>) => Promise<T> | T): Promise<T> {
+  const store = await openMailStore({ dir: join(cwd, 'data', 'mail'), create: false });
+  try {
+    return await run(store);
+  } finally {
+    await store.close();
+  }
+}
+
+describe('hearth user', () => {
+  it('adds a user with the password from stdin into ./data/mail and lists it', async () => {
+    expect(await user(['add', 'Alice', '--password-stdin'], { input: 's3cret pass\n' })).toEqual({
+      code: 0,
+      stdout: 'added user alice\n',
+      stderr: '',
+    });
+    expect(await withStore((store) => store.verifyPassword('alice', 's3cret pass'))).toBe(true);
+    const list = await user(['list']);
+    expect(list.code).toBe(0);
+    expect(list.stdout).toMatch(/^NAME +MESSAGES +BYTES +APOP +CREATED \(UTC\)\nalice +0 +0 +no +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\n$/);
+  });
+
+  it('never takes a password from the command line', async () => {
+    const extra = await user(['add', 'alice', 'hunter2']);
+    expect(extra).toMatchObject({ code: 64, stderr: 'hearth user: usage: hearth user add NAME\n' });
+    const option = await user(['add', 'alice', '--password', 'hunter2']);
+    expect(option.code).toBe(64);
+    expect(option.stderr).toMatch(/^hearth user: Unknown option '--password'/);
+    expect(existsSync(join(cwd, 'data'))).toBe(false);
+  });
+
+  it('refuses to prompt without a terminal, and an empty stdin', async () => {
+    expect(await user(['add', 'alice'], { input: 'pw\n' })).toMatchObject({
+      code: 1,
+      stderr: 'hearth user: stdin is not a terminal: pass the password on stdin with --password-stdin\n',
+    });
+    expect(await user(['add', 'alice', '--password-stdin'], { input: '' })).toMatchObject({
+      code: 1,
+      stderr: 'hearth user: no password on stdin (--password-stdin reads one line)\n',
+    });
+  });
+
+  it('prompts twice on a terminal without echoing the password', async () => {
+    const run = await user(['add', 'alice'], { tty: true, input: 'pa\u007fw\r\npw\r' });
+    expect(run).toEqual({ code: 0, stdout: 'added user alice\n', stderr: 'Password for alice: \nRetype it: \n' });
+    expect(await withStore((store) => store.verifyPassword('alice', 'pw'))).toBe(true);
+    const differ = await user(['passwd', 'alice'], { tty: true, input: 'firstpw\rsecondpw\r' });
+    expect(differ).toMatchObject({ code: 1, stdout: '' });
+    expect(differ.stderr).toContain('hearth user: the two entries differ; nothing was changed\n');
+    expect(differ.stderr).not.toMatch(/firstpw|secondpw/);
+    expect(await user(['passwd', 'alice'], { tty: true, input: '\u0003' })).toMatchObject({ code: 1, stderr: 'New password for alice: \nhearth user: cancelled\n' });
+  });
+
+  it('changes a password', async () => {
+    await user(['add', 'alice', '--password-stdin'], { input: 'old\n' });
+    expect(await user(['passwd', 'alice', '--password-stdin'], { input: 'new\r\n' })).toMatchObject({
+      code: 0,
+      stdout: 'changed the password of alice\n',
+    });
+    expect(await withStore(async (store) => [await store.verifyPassword('alice', 'old'), await store.verifyPassword('alice', 'new')])).toEqual([
+      false,
+      true,
+    ]);
+  });
+
+  it('refuses to delete a non-empty maildrop without --purge', async () => {
+    await user(['add', 'bob', '--password-stdin'], { input: 'pw\n' });
+    await withStore((store) => store.deliver({ recipients: ['bob'], body: 'Subject: hi\r\n\r\nhello\r\n' }));
+    expect(await user(['del', 'bob'])).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'hearth user: the maildrop of bob holds 1 message: use --purge to delete the user with its mail\n',
+    });
+    expect(await user(['del', 'bob', '--purge'])).toEqual({ code: 0, stdout: 'deleted user bob and 1 message\n', stderr: '' });
+    expect(await withStore((store) => store.hasUser('bob'))).toBe(false);
+  });
+
+  it('sets and clears an APOP secret, which must differ from the password', async () => {
+    await user(['add', 'alice', '--password-stdin'], { input: 'pw\n' });
+    expect(await user(['apop', 'alice', '--password-stdin'], { input: 'pw\n' })).toMatchObject({
+      code: 64,
+      stderr: 'hearth user: the APOP secret must differ from the login password (it is stored readable)\n',
+    });
+    expect(await user(['apop', 'alice', '--password-stdin'], { input: 'tanstaaf\n' })).toMatchObject({
+      code: 0,
+      stdout: 'set the APOP secret of alice\n',
+    });
+    expect(await withStore((store) => store.getApopSecret('alice'))).toBe('tanstaaf');
+    expect((await user(['list'])).stdout).toMatch(/alice +0 +0 +yes/);
+    expect(await user(['apop', 'alice', '--clear'])).toMatchObject({ code: 0, stdout: 'removed the APOP secret of alice\n' });
+    expect(await withStore((store) => store.getApopSecret('alice'))).toBeUndefined();
+  });
+
+  it('finds the data dir from --data, then $HEARTH_DATA, then ./data', async () => {
+    const env = { HEARTH_DATA: 'from-env' };
+    await user(['add', 'alice', '--password-stdin'], { input: 'pw\n', env });
+    await user(['add', 'bob', '--password-stdin', '--data', 'from-flag'], { input: 'pw\n', env });
+    expect(existsSync(join(cwd, 'from-env', 'mail', 'store.db'))).toBe(true);
+    expect(existsSync(join(cwd, 'from-flag', 'mail', 'store.db'))).toBe(true);
+    expect((await user(['list'], { env })).stdout).toContain('alice');
+    expect((await user(['list', '--data', 'from-flag'], { env })).stdout).toContain('bob');
+  });
+
+  it('reports mistakes in one line with a non-zero exit, without creating a store', async () => {
+    expect(await user(['passwd', 'carol', '--password-stdin'], { input: 'pw\n' })).toMatchObject({
+      code: 1,
+      stderr: `hearth user: no such user: carol (no mail store at ${join(cwd, 'data', 'mail')})\n`,
+    });
+    expect(await user(['list'])).toEqual({ code: 0, stdout: '', stderr: `hearth user: no users yet (no mail store at ${join(cwd, 'data', 'mail')})\n` });
+    expect(existsSync(join(cwd, 'data'))).toBe(false);
+    expect(await user(['add', 'no body', '--password-stdin'], { input: 'pw\n' })).toMatchObject({ code: 1 });
+    expect((await user(['add', 'no body', '--password-stdin'], { input: 'pw\n' })).stderr).toMatch(/^hearth user: invalid user name "no body": /);
+    await user(['add', 'alice', '--password-stdin'], { input: 'pw\n' });
+    expect(await user(['add', 'alice', '--password-stdin'], { input: 'pw\n' })).toMatchObject({ code: 1, stderr: 'hearth user: user alice already exists\n' });
+    expect(await user(['del', 'carol'])).toMatchObject({ code: 1, stderr: 'hearth user: no such user: carol\n' });
+    expect(await user([])).toMatchObject({ code: 64 });
+    expect(await user(['frob'])).toMatchObject({ code: 64, stderr: 'hearth user: unknown command "frob": one of add, passwd, del, list, apop\n' });
+    expect(await user(['list', '--purge'])).toMatchObject({ code: 64, stderr: 'hearth user: --purge only applies to del\n' });
+    const help = await user(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('Usage: hearth user <command>');
+  });
+});
