@@ -124,6 +124,15 @@ export function createSmtpServer(spec: ListenerSpec, role: ListenerRole, parts: 
       );
     },
 
+    onMailFrom(_address, session, callback) {
+      // smtp-server already requires AUTH before MAIL on submission; policy says so again here.
+      if (submission && !session.user) {
+        callback(replies.authRequired());
+        return;
+      }
+      callback();
+    },
+
     onRcptTo(address, session, callback) {
       const log = logOf(session);
       checkRecipient(address.address, { role, domains: parts.domains, users: parts.users }).then(
