@@ -69,7 +69,7 @@ function issueProblems(
   lc: LineCounter,
   root: Node | null,
   schema: ZodType,
-  issue: core.$ZodIssue,
+  issue: Issue,
 ): ConfigProblem[] {
   const path = issue.path;
   if (issue.code === 'unrecognized_keys') {
@@ -87,12 +87,44 @@ function issueProblems(
       };
     });
   }
+  if (issue.code === 'invalid_union' && issue.errors.length > 0) {
+    const branch = explainUnion(issue);
+    if (branch) return branch.flatMap((i) => issueProblems(file, lc, root, schema, i));
+  }
   const found = locate(root, path);
-  let message = issue.message;
+  let message = issue.message.replace(/^Invalid input: /, '');
   if (found.depth < path.length && issue.code === 'invalid_type' && /received undefined/.test(message)) {
     message = `missing required key (expected ${issue.expected})`;
   }
   return [{ file, ...position(lc, found.node), path: formatPath(path), message }];
+}
+
+type Issue = core.$ZodIssue;
+
+/**
+ * A union failed in every branch. Pick the issues worth showing: branches whose type did not even
+ * match are set aside; of the rest, the one with fewest issues; on a tie, the unknown keys every
+ * tied branch rejects. Undefined: keep the union's own message (made specific below when no
+ * branch's type matched).
+ */
+function explainUnion(issue: Extract<Issue, { code: 'invalid_union' }>): Issue[] | undefined {
+  const prefix = (i: Issue): Issue => ({ ...i, path: [...issue.path, ...i.path] }) as Issue;
+  const typeMismatch = (b: readonly Issue[]) => b.some((i) => i.code === 'invalid_type' && i.path.length === 0);
+  const candidates = issue.errors.filter((b) => !typeMismatch(b));
+  if (candidates.length === 0) {
+    if (issue.message !== 'Invalid input') return undefined;
+    const expected = issue.errors.flatMap((b) => b.flatMap((i) => (i.code === 'invalid_type' ? [i.expected] : [])));
+    return [{ ...issue, message: `expected ${[...new Set(expected)].join(' or ')}`, errors: [] } as Issue];
+  }
+  const fewest = Math.min(...candidates.map((b) => b.length));
+  const best = candidates.filter((b) => b.length === fewest);
+  if (best.length === 1) return best[0]!.map(prefix);
+  const unknownIn = (b: readonly Issue[]) =>
+    new Set(b.flatMap((i) => (i.code === 'unrecognized_keys' && i.path.length === 0 ? i.keys : [])));
+  const sets = best.map(unknownIn);
+  const common = [...(sets[0] ?? [])].filter((k) => sets.every((s) => s.has(k)));
+  if (common.length > 0) return [{ code: 'unrecognized_keys', keys: common, path: issue.path, message: '' } as Issue];
+  return best[0]!.map(prefix);
 }
 
 /**

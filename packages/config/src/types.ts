@@ -43,7 +43,7 @@ export function parseByteSize(text: string | number): number | undefined {
 
 /** A duration: "500ms", "10s", "2m", "1h", "1d", or a number of milliseconds. Output: ms. */
 export function duration(): z.ZodType<number, number | string> {
-  return z.union([z.number(), z.string()]).transform((v, ctx) => {
+  return z.union([z.number(), z.string()], { error: 'expected a duration such as 500ms, 10s, 2m or 1h' }).transform((v, ctx) => {
     const ms = parseDuration(v);
     if (ms === undefined) {
       ctx.issues.push({
@@ -59,7 +59,7 @@ export function duration(): z.ZodType<number, number | string> {
 
 /** A size: "25MB", "512KiB", "1GB" (SI and binary units), or a number of bytes. Output: bytes. */
 export function byteSize(): z.ZodType<number, number | string> {
-  return z.union([z.number(), z.string()]).transform((v, ctx) => {
+  return z.union([z.number(), z.string()], { error: 'expected a size such as 512KiB, 25MB or 1GB' }).transform((v, ctx) => {
     const bytes = parseByteSize(v);
     if (bytes === undefined) {
       ctx.issues.push({

@@ -115,6 +115,34 @@ describe('parseConfigText', () => {
   });
 });
 
+describe('unions', () => {
+  const ready = z.strictObject({
+    ready: z.union([z.strictObject({ tcp: z.string() }), z.strictObject({ delay: duration() })]).optional(),
+    t: duration().optional(),
+  });
+  const message = (text: string) => {
+    try {
+      parseConfigText(text, 'u.yaml', ready);
+    } catch (err) {
+      return (err as ConfigError).message;
+    }
+    return 'no error';
+  };
+
+  it('names an unknown key every branch rejects, with a suggestion from all branches', () => {
+    expect(message('ready: { tpc: "127.0.0.1:80" }\n')).toBe('u.yaml:1:10: ready.tpc: unknown key "tpc" (did you mean "tcp"?)');
+  });
+
+  it('reports the branch that matched best', () => {
+    expect(message('ready:\n  tcp: 80\n')).toBe('u.yaml:2:8: ready.tcp: expected string, received number');
+  });
+
+  it('explains a value of none of the union types', () => {
+    expect(message('t: true\n')).toBe('u.yaml:1:4: t: expected a duration such as 500ms, 10s, 2m or 1h');
+    expect(message('ready: 5\n')).toBe('u.yaml:1:8: ready: expected object');
+  });
+});
+
 describe('loadConfigFile', () => {
   const dir = mkdtempSync(join(tmpdir(), 'hearth-config-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
