@@ -1,0 +1,159 @@
+/** `hearth up` end to end with real processes: the testkit fixture as a `module:` service, plain commands. */
+import { connect } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FIXTURE_SERVICE_PATH, connectAndReadLine, waitFor } from '@hearth/testkit';
+import { alive, logged, startUp, stopAll, waitState } from './helpers.js';
+
+afterEach(stopAll);
+
+const fixture = (name: string, extra = ''): string => `  ${name}:
+    module: ${FIXTURE_SERVICE_PATH}
+    listen: { main: { port: 0 } }
+${extra}`;
+
+describe('hearth up', () => {
+  it('starts in dependency order, each after its dependencies are ready, and stops in reverse', async () => {
+    const up = await startUp(`services:
+  web:
+    command: [sleep, "1000"]
+    requires: [api]
+    ready: { delay: 50ms }
+${fixture('api', '    requires: [db]\n    settings: { readyDelay: 200ms }\n')}
+  db:
+    command: [sh, -c, "sleep 1000"]
+    ready: { delay: 300ms }
+  extra:
+    command: [sleep, "1000"]
+    after: [web, missing-is-fine]
+`);
+    await waitState(up, 'extra', 'running');
+    const started = logged(up, 'service started').map((l) => l['service']);
+    expect(started).toEqual(['db', 'api', 'web', 'extra']);
+    const at = (msg: string, svc: string) => logged(up, msg, svc)[0]?.['time'] as number;
+    expect(at('service started', 'api')).toBeGreaterThanOrEqual(at('service ready', 'db'));
+    expect(at('service started', 'web')).toBeGreaterThanOrEqual(at('service ready', 'api'));
+    expect(at('service ready', 'api') - at('service started', 'api')).toBeGreaterThanOrEqual(200);
+    expect(await up.stop()).toBe(0);
+    expect(logged(up, 'service stopped').map((l) => l['service'])).toEqual(['extra', 'web', 'api', 'db']);
+  });
+
+  it('hands a Hearth service its listener and serves on it; status --json has the documented shape', async () => {
+    const up = await startUp(`services:\n${fixture('fix', '    settings: { greeting: hi }\n')}`);
+    const s = await waitState(up, 'fix', 'running');
+    const port = s.listeners[0]!.port;
+    expect(port).toBeGreaterThan(0);
+    expect(await connectAndReadLine(port)).toBe(`hi ${s.pid}`);
+
+    const res = await up.cli('status', '--json');
+    expect(res.code).toBe(0);
+    const rows = JSON.parse(res.stdout) as Record<string, unknown>[];
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ name: 'fix', state: 'running', pid: s.pid, restarts: 0, lastExit: null });
+    expect(typeof rows[0]!['uptimeMs']).toBe('number');
+
+    const table = await up.cli('status');
+    expect(table.stdout).toMatch(/^SERVICE\s+STATE\s+PID\s+UPTIME\s+RESTARTS\s+LAST EXIT/);
+    expect(table.stdout).toMatch(new RegExp(`fix\\s+running\\s+${s.pid}`));
+  });
+
+  it('restarts a crashed service at once, then with backoff, and it serves again', async () => {
+    const up = await startUp(`services:\n${fixture('fix', '    settings: { crashAfter: 300ms }\n    backoff: { initial: 400ms }\n')}`);
+    const first = await waitState(up, 'fix', 'running');
+    const second = await waitFor(async () => {
+      const s = await up.service('fix');
+      return s.restarts >= 2 ? s : undefined;
+    }, { timeout: 10_000, what: 'two restarts' });
+    expect(second.lastExit).toMatchObject({ code: 1 });
+    const delays = logged(up, 'service exited: restarting', 'fix').map((l) => l['delayMs']);
+    expect(delays.slice(0, 2)).toEqual([0, 400]);
+    const now = await waitState(up, 'fix', 'running');
+    expect(now.pid).not.toBe(first.pid);
+    expect(await connectAndReadLine(now.listeners[0]!.port)).toMatch(/^hello \d+$/);
+  });
+
+  it('marks a crash loop failed and stops retrying; exit 78 is failed at once', async () => {
+    const up = await startUp(`services:
+  loop:
+    command: [sh, -c, "exit 2"]
+    backoff: { initial: 10ms }
+    crashLoop: { failures: 4, window: 30s }
+${fixture('bad', '    settings: { configError: true }\n')}`);
+    const loop = await waitState(up, 'loop', 'failed');
+    expect(loop.restarts).toBe(3);
+    expect(loop.reason).toMatch(/crash loop/);
+    const bad = await waitState(up, 'bad', 'failed');
+    expect(bad.restarts).toBe(0);
+    expect(bad.lastExit?.code).toBe(78);
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await up.service('loop')).restarts).toBe(3);
+    // A manual start clears the failed state and tries again.
+    const res = await up.cli('start', 'loop');
+    expect(res.stdout).toMatch(/^loop: running/);
+    await waitFor(async () => (await up.service('loop')).restarts > 3, { timeout: 5000, what: 'restarts after a manual start' });
+  });
+
+  it('never disturbs a sibling when a service crashes', async () => {
+    const up = await startUp(`services:
+${fixture('crashy', '    settings: { crashAfter: 100ms }\n    backoff: { initial: 50ms }\n')}
+  steady:
+    command: [sleep, "1000"]
+${fixture('calm')}`);
+    const steady = await waitState(up, 'steady', 'running');
+    const calm = await waitState(up, 'calm', 'running');
+    await waitFor(async () => (await up.service('crashy')).restarts >= 3, { timeout: 10_000, what: 'crashes' });
+    expect(await up.service('steady')).toMatchObject({ state: 'running', pid: steady.pid, restarts: 0 });
+    expect(await up.service('calm')).toMatchObject({ state: 'running', pid: calm.pid, restarts: 0 });
+    expect(await connectAndReadLine(calm.listeners[0]!.port)).toBe(`hello ${calm.pid}`);
+  });
+
+  it('drains a Hearth service on stop: an open session still gets its reply', async () => {
+    const up = await startUp(`services:\n${fixture('fix', '    settings: { replyDelay: 700ms }\n    stopTimeout: 5s\n')}`);
+    const s = await waitState(up, 'fix', 'running');
+    const reply = connectAndReadLine(s.listeners[0]!.port);
+    await new Promise((r) => setTimeout(r, 100));
+    const res = await up.cli('stop', 'fix');
+    expect(res.stdout).toMatch(/^fix: stopped/);
+    expect(await reply).toBe(`hello ${s.pid}`);
+    expect((await up.service('fix')).lastExit).toMatchObject({ code: 0, signal: null });
+    expect(await up.stop()).toBe(0);
+  });
+
+  it('kills the group of a command that ignores SIGTERM at the deadline; up then exits non-zero', async () => {
+    const up = await startUp(`services:
+  stubborn:
+    command: [sh, -c, 'trap "" TERM; sleep 1000 & wait; sleep 1000']
+    stopTimeout: 300ms
+`);
+    const s = await waitState(up, 'stubborn', 'running');
+    const t0 = Date.now();
+    expect(await up.stop()).toBe(1);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(300);
+    expect(alive(s.pid!)).toBe(false);
+    expect(logged(up, 'service stopped', 'stubborn')[0]).toMatchObject({ killed: true, signal: 'SIGKILL' });
+  });
+
+  it('supervises a non-Node program with a TCP ready check', async () => {
+    const { freePort } = await import('@hearth/testkit');
+    const port = await freePort();
+    const up = await startUp(`services:
+  web:
+    command: [python3, -m, http.server, "${port}", --bind, 127.0.0.1]
+    ready: { tcp: "127.0.0.1:${port}" }
+    env: { PYTHONUNBUFFERED: 1 }
+`);
+    const s = await waitState(up, 'web', 'running');
+    const ok = await new Promise<boolean>((resolve) => {
+      const c = connect(port, '127.0.0.1', () => {
+        c.destroy();
+        resolve(true);
+      });
+      c.on('error', () => resolve(false));
+    });
+    expect(ok).toBe(true);
+    const logs = await up.cli('logs', 'web', '--json');
+    expect(logs.code).toBe(0);
+    expect(logs.stdout).toContain('"svc":"web"');
+    expect(await up.stop()).toBe(0);
+    expect(alive(s.pid!)).toBe(false);
+  });
+});
