@@ -11,7 +11,6 @@ const CR = 0x0d;
 const DOT = 0x2e;
 const CRLF = Buffer.from('\r\n');
 const DOT_BYTE = Buffer.from('.');
-const CR_BYTE = Buffer.from('\r');
 
 export interface DotStufferOptions {
   /**
@@ -21,10 +20,15 @@ export interface DotStufferOptions {
   readonly bodyLines?: number;
 }
 
-/** Stateful chunk transformer: `push` each input chunk, then `finish` once. */
+/**
+ * Stateful chunk transformer: `push` each input chunk, then `finish` once. Input already in
+ * canonical form (CRLF, no line starting with ".") passes through as the same buffers, uncopied.
+ */
 export class DotStuffer {
+  /** Content bytes of the current line so far (a CR just before the LF not counted). */
   private lineLength = 0;
-  private pendingCr = false;
+  /** The previous chunk ended in CR (part of a CRLF if this chunk starts with LF). */
+  private prevCr = false;
   private inHeader: boolean;
   private remaining: number;
   private complete = false;
@@ -39,52 +43,48 @@ export class DotStuffer {
     return this.complete;
   }
 
-  /** Transformed output for `chunk` (possibly several buffers). */
+  /** Transformed output for `chunk`: slices of it, plus inserted dots and line ends. */
   push(chunk: Buffer): Buffer[] {
     const out: Buffer[] = [];
-    let start = 0;
+    let run = 0; // start of the bytes not yet emitted
+    let start = 0; // start of the current line segment
     while (start < chunk.length && !this.complete) {
-      if (this.pendingCr) {
-        this.pendingCr = false;
-        if (chunk[start] !== LF) {
-          // A lone CR inside a line: keep it as data.
-          out.push(CR_BYTE);
-          this.lineLength += 1;
-        }
+      if (this.lineLength === 0 && !this.prevCr && chunk[start] === DOT) {
+        if (start > run) out.push(chunk.subarray(run, start));
+        out.push(DOT_BYTE);
+        run = start;
       }
-      if (this.lineLength === 0 && chunk[start] === DOT) out.push(DOT_BYTE);
       const nl = chunk.indexOf(LF, start);
       if (nl < 0) {
-        let end = chunk.length;
-        if (chunk[end - 1] === CR) {
-          end -= 1;
-          this.pendingCr = true;
-        }
-        if (end > start) out.push(chunk.subarray(start, end));
-        this.lineLength += end - start;
-        return out;
+        const last = chunk.length - 1;
+        this.lineLength += chunk.length - start + (this.prevCr ? 1 : 0);
+        this.prevCr = chunk[last] === CR;
+        if (this.prevCr) this.lineLength -= 1;
+        start = chunk.length;
+        break;
       }
-      let end = nl;
-      if (end > start && chunk[end - 1] === CR) end -= 1;
-      if (end > start) out.push(chunk.subarray(start, end));
-      out.push(CRLF);
-      this.lineLength += end - start;
+      const crlf = nl > start ? chunk[nl - 1] === CR : this.prevCr;
+      this.lineLength += nl - start + (this.prevCr && nl > start ? 1 : 0) - (crlf && nl > start ? 1 : 0);
+      this.prevCr = false;
+      if (!crlf) {
+        if (nl > run) out.push(chunk.subarray(run, nl));
+        out.push(CRLF);
+        run = nl + 1;
+      }
       this.endLine();
       start = nl + 1;
     }
+    const end = this.complete ? start : chunk.length;
+    if (end > run) out.push(chunk.subarray(run, end));
     return out;
   }
 
-  /** Output that ends the response: the last line's CRLF if it had none, then ".\r\n". */
+  /** Output that ends the response: the last line's line end if it had none, then ".\r\n". */
   finish(): Buffer {
     let tail = '';
     if (!this.complete) {
-      if (this.pendingCr) {
-        this.pendingCr = false;
-        tail += '\r';
-        this.lineLength += 1;
-      }
-      if (this.lineLength > 0) tail += '\r\n';
+      if (this.prevCr) tail += '\n';
+      else if (this.lineLength > 0) tail += '\r\n';
     }
     this.complete = true;
     return Buffer.from(`${tail}.\r\n`, 'latin1');
