@@ -1,0 +1,126 @@
+/** The `hearth` command as a user runs it: a real process for each call. */
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FIXTURE_SERVICE_PATH, connectAndReadLine, freePort, makeTempDir, waitFor } from '@hearth/testkit';
+import type { TempDir } from '@hearth/testkit';
+import { COMMANDS } from '@hearth/cli';
+
+const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+
+function hearth(args: readonly string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function tempDir(): Promise<TempDir> {
+  const dir = await makeTempDir('hearth-cli-');
+  cleanups.push(() => dir.remove());
+  return dir;
+}
+
+describe('hearth --help', () => {
+  it('lists every verb', async () => {
+    const res = await hearth(['--help']);
+    expect(res.code).toBe(0);
+    for (const c of COMMANDS) expect(res.stdout).toMatch(new RegExp(`^  ${c.name}\\s+${c.summary.slice(0, 20).replace(/[()]/g, '.')}`, 'm'));
+  });
+
+  it.each(COMMANDS.map((c) => c.name))('hearth %s --help prints its usage', async (verb) => {
+    const res = await hearth([verb, '--help']);
+    expect(res.code).toBe(0);
+    expect(res.stdout).toMatch(new RegExp(`^Usage: hearth ${verb}`));
+    expect(res.stdout).toContain('--data DIR');
+  });
+
+  it('answers no verb, an unknown verb and a bad option with one line and exit 64', async () => {
+    expect((await hearth([])).code).toBe(64);
+    const unknown = await hearth(['fly']);
+    expect(unknown).toMatchObject({ code: 64, stderr: 'hearth: unknown verb "fly" (try "hearth --help")\n' });
+    const bad = await hearth(['status', '--bogus']);
+    expect(bad.code).toBe(64);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    expect(bad.stderr).toMatch(/^hearth status: .*--bogus/);
+    const missing = await hearth(['stop']);
+    expect(missing).toMatchObject({ code: 64, stderr: 'hearth stop: expected exactly one service NAME\n' });
+  });
+});
+
+describe('verbs against a running supervisor', () => {
+  it('start, stop, restart, status and down; $HEARTH_DATA finds the supervisor', async () => {
+    const dir = await tempDir();
+    const data = join(dir.path, 'data');
+    const config = join(dir.path, 'hearth.yaml');
+    writeFileSync(config, `services:\n  fix:\n    module: ${FIXTURE_SERVICE_PATH}\n    listen: { main: { port: 0 } }\n  nap:\n    command: [sleep, "1000"]\n`);
+    const up = spawn(process.execPath, [MAIN, 'up', '--config', config, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, HEARTH_DATA: data } });
+    const exited = new Promise<number | null>((resolve) => up.on('exit', (code) => resolve(code)));
+    cleanups.push(async () => {
+      up.kill('SIGKILL');
+      await exited;
+    });
+    const env = { HEARTH_DATA: data };
+    const status = async () => JSON.parse((await hearth(['status', '--json'], env)).stdout) as { name: string; state: string; pid: number; restarts: number }[];
+    await waitFor(async () => (await status().catch(() => [])).every((s) => s.state === 'running') && (await status()).length === 2, { timeout: 10_000, what: 'both running' });
+
+    const stopped = await hearth(['stop', 'nap'], env);
+    expect(stopped).toMatchObject({ code: 0, stdout: 'nap: stopped\n' });
+    const started = await hearth(['start', 'nap'], env);
+    expect(started.code).toBe(0);
+    expect(started.stdout).toMatch(/^nap: running \(pid \d+\)\n$/);
+
+    const before = (await status()).find((s) => s.name === 'fix')!;
+    const restarted = await hearth(['restart', 'fix'], env);
+    expect(restarted.code).toBe(0);
+    const after = (await status()).find((s) => s.name === 'fix')!;
+    expect(after.pid).not.toBe(before.pid);
+    expect(after.restarts).toBe(before.restarts + 1);
+
+    const unknown = await hearth(['start', 'nope'], env);
+    expect(unknown).toMatchObject({ code: 1, stderr: 'hearth start: no service named "nope"\n' });
+
+    const down = await hearth(['down'], env);
+    expect(down).toMatchObject({ code: 0, stdout: 'hearth: stopped\n' });
+    expect(await exited).toBe(0);
+  });
+});
+
+describe('hearth run', () => {
+  it('runs one Hearth service in the foreground on its own listener, and stops on SIGTERM', async () => {
+    const dir = await tempDir();
+    const port = await freePort();
+    const config = join(dir.path, 'hearth.yaml');
+    writeFileSync(config, `services:\n  fix:\n    module: ${FIXTURE_SERVICE_PATH}\n    listen: { main: { port: ${port} } }\n    settings: { greeting: solo }\n  other:\n    command: [sleep, "1"]\n`);
+    const child = spawn(process.execPath, [MAIN, 'run', 'fix', '--config', config, '--data', join(dir.path, 'data')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    cleanups.push(async () => {
+      child.kill('SIGKILL');
+      await exited;
+    });
+    const line = await waitFor(() => connectAndReadLine(port).catch(() => undefined), { timeout: 10_000, what: 'the service' });
+    expect(line).toBe(`solo ${child.pid}`);
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+
+    const cmd = await hearth(['run', 'other', '--config', config]);
+    expect(cmd).toMatchObject({ code: 1, stderr: 'hearth run: other is a command, not a Hearth service: run it directly\n' });
+    const none = await hearth(['run', 'ghost', '--config', config]);
+    expect(none.stderr).toBe('hearth run: no service named "ghost" (configured: fix, other)\n');
+  });
+});

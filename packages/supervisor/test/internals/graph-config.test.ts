@@ -1,0 +1,119 @@
+import { PassThrough } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { ConfigError } from '@hearth/config';
+import { CycleError, Ring, defaultSuiteConfig, parseSuiteConfig, splitLines, startOrder, stopOrder, tagLine } from '@hearth/supervisor';
+import type { Registry } from '@hearth/supervisor';
+
+const n = (name: string, requires: string[] = [], after: string[] = []) => ({ name, requires, after });
+
+describe('service graph', () => {
+  it('orders by requires and after, keeping config order for ties; stop is the reverse', () => {
+    const nodes = [n('web', ['api']), n('api', ['db']), n('db'), n('cron', [], ['web', 'absent'])];
+    expect(startOrder(nodes)).toEqual(['db', 'api', 'web', 'cron']);
+    expect(stopOrder(nodes)).toEqual(['cron', 'web', 'api', 'db']);
+  });
+
+  it('names the members of a cycle, and only them', () => {
+    const nodes = [n('ok'), n('a', ['b']), n('b', [], ['c']), n('c', ['a']), n('d', ['a'])];
+    let err: unknown;
+    try {
+      startOrder(nodes);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(CycleError);
+    expect([...(err as CycleError).members].sort()).toEqual(['a', 'b', 'c']);
+  });
+});
+
+const manifest = {
+  kind: 'echo',
+  settings: z.strictObject({ greeting: z.string().default('hi'), limit: z.number().int().default(3) }),
+  defaultListeners: [{ name: 'main', protocol: 'tcp' as const, address: '127.0.0.1', port: 2007, tls: false }],
+  defaultRequires: [],
+};
+const registry: Registry = {
+  echo: { manifest: async () => manifest, definition: async () => ({ ...manifest, start: async () => ({ stop: async () => {} }) }), entry: () => '/nowhere/echo-main.js' },
+};
+
+describe('suite config', () => {
+  it('validates a service kind\'s settings with its schema and applies defaults and default listeners', async () => {
+    const cfg = await parseSuiteConfig(`services:\n  e:\n    service: echo\n    settings: { limit: 5 }\n`, '/etc/hearth/h.yaml', { registry });
+    const e = cfg.services[0]!;
+    expect(e.run).toEqual({ type: 'service', kind: 'echo', entry: '/nowhere/echo-main.js' });
+    expect(e.settings).toEqual({ greeting: 'hi', limit: 5 });
+    expect(e.listen).toEqual(manifest.defaultListeners);
+    expect(e).toMatchObject({ restart: 'always', stopTimeoutMs: 10_000, crashLoop: { failures: 5, windowMs: 60_000 } });
+  });
+
+  it('reports bad settings, unknown kinds and misplaced keys with their lines', async () => {
+    const text = `services:
+  e:
+    service: echo
+    settings: { limit: "x" }
+  f:
+    service: ecko
+  g:
+    command: [sh]
+    listen: { a: { port: 1 } }
+`;
+    const err = await parseSuiteConfig(text, '/c/h.yaml', { registry }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    const lines = (err as ConfigError).message.split('\n');
+    expect(lines[0]).toMatch(/^\/c\/h\.yaml:4:\d+: services\.e\.settings\.limit: /);
+    expect(lines[1]).toBe('/c/h.yaml:6:14: services.f.service: unknown service kind "ecko" (did you mean "echo"?); known: echo');
+    expect(lines[2]).toMatch(/^\/c\/h\.yaml:9:\d+: services\.g\.listen: listen: is for Hearth services/);
+  });
+
+  it('needs exactly one of service, module or command', async () => {
+    const err = await parseSuiteConfig(`services:\n  x: { command: [sh], service: echo }\n`, '/c/h.yaml', { registry }).catch((e: unknown) => e);
+    expect((err as Error).message).toContain('services.x: a service needs exactly one of service:, module: or command:');
+  });
+
+  it('refuses user: unless running as root', async () => {
+    const err = await parseSuiteConfig(`services:\n  x: { command: [sh], user: nobody }\n`, '/c/h.yaml', { registry, isRoot: false }).catch((e: unknown) => e);
+    expect((err as Error).message).toContain('services.x.user: user "nobody": hearth must run as root');
+  });
+
+  it('embeds every registry kind with defaults when there is no file', async () => {
+    const cfg = await defaultSuiteConfig({ registry });
+    expect(cfg.file).toBeUndefined();
+    expect(cfg.services.map((s) => [s.name, s.listen[0]?.port])).toEqual([['echo', 2007]]);
+    expect(cfg.mail.domains).toContain('localhost');
+  });
+
+  it('resolves data, cwd and module paths against the config file\'s folder', async () => {
+    const cfg = await parseSuiteConfig(`data: ./d\nservices:\n  c: { command: [sh], cwd: work }\n`, '/etc/hearth/h.yaml', { registry });
+    expect(cfg.data).toBe('/etc/hearth/d');
+    expect(cfg.services[0]!.cwd).toBe('/etc/hearth/work');
+  });
+});
+
+describe('log capture pieces', () => {
+  it('splits lines across chunks and caps a long one', async () => {
+    const stream = new PassThrough();
+    const got: [string, boolean][] = [];
+    splitLines(stream, (line, truncated) => got.push([line, truncated]), 8);
+    stream.write('ab');
+    stream.write('c\r\nde');
+    stream.write('f\n0123456789abc\nlast');
+    stream.end();
+    await new Promise((r) => setImmediate(r));
+    expect(got).toEqual([['abc', false], ['def', false], ['01234567', true], ['last', false]]);
+  });
+
+  it('keeps the most recent lines in a ring', () => {
+    const ring = new Ring(3);
+    for (const l of ['a', 'b', 'c', 'd']) ring.push(l);
+    expect(ring.tail()).toEqual(['b', 'c', 'd']);
+    expect(ring.tail(2)).toEqual(['c', 'd']);
+  });
+
+  it('tags plain text and keeps JSON fields without letting a child forge svc or pid', () => {
+    const plain = JSON.parse(tagLine('hello', { svc: 's', pid: 7, stream: 'stderr' }, false)) as Record<string, unknown>;
+    expect(plain).toMatchObject({ svc: 's', pid: 7, stream: 'stderr', msg: 'hello', level: 40 });
+    const json = JSON.parse(tagLine('{"msg":"m","svc":"other","pid":1,"k":2}', { svc: 's', pid: 7, stream: 'stdout' }, false)) as Record<string, unknown>;
+    expect(json).toEqual({ msg: 'm', svc: 's', pid: 7, k: 2 });
+  });
+});
