@@ -1,7 +1,8 @@
 /**
- * Body files beside the database: `bodies/YYYYMMDD/<pid>.<start>.<random>`. A body is written to
- * `tmp/`, synced, renamed into place, and only then referenced from the index; the directory sync
- * is left to the caller so that one group commit syncs each directory once.
+ * Body files beside the database: `bodies/YYYYMMDD/<pid>.<start>.<random>`. A body larger than
+ * INLINE_MAX is written to `tmp/`, synced, renamed into place, and only then referenced from the
+ * index; the directory sync is left to the caller so that one group commit syncs each directory
+ * once. Smaller bodies stay in memory and go into the index row itself.
  *
  * The file name records the writing process (pid and start time). At open, a file that no index
  * row references is removed if its writer is gone (it crashed between writing and committing) or
@@ -12,7 +13,7 @@ import type { ReadStream } from 'node:fs';
 import { mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { CrlfNormalizer } from './crlf.js';
 import { MailStoreError, storageError } from './errors.js';
@@ -20,13 +21,20 @@ import { isProcessAlive, selfStartTime } from './process-identity.js';
 
 export type BodySource = Readable | AsyncIterable<Uint8Array> | Uint8Array | string;
 
-export interface WrittenBody {
-  /** Path relative to `bodies/`, as stored in the index. */
-  readonly file: string;
-  /** Absolute directory holding the file: must be synced before the index row is committed. */
-  readonly dir: string;
-  readonly size: number;
-}
+/** A body ready to be referenced: small ones in memory (stored in the index), large ones on disk. */
+export type WrittenBody =
+  | { readonly kind: 'inline'; readonly data: Buffer; readonly size: number }
+  | {
+      readonly kind: 'file';
+      /** Path relative to `bodies/`, as stored in the index. */
+      readonly file: string;
+      /** Absolute directory holding the file: must be synced before the index row is committed. */
+      readonly dir: string;
+      readonly size: number;
+    };
+
+/** Bodies up to this size are stored in the index (one WAL write, group-committed), not as files. */
+export const INLINE_MAX = 64 * 1024;
 
 const WRITE_CHUNK = 64 * 1024;
 const ORPHAN_AGE_MS = 60 * 60 * 1000;
@@ -52,36 +60,25 @@ export class BodyFiles {
     return join(this.#bodies, file);
   }
 
-  /** Writes `source` (CRLF-normalised, after `prefix`) durably into `bodies/`; unreferenced yet. */
+  /**
+   * Reads `source` (CRLF-normalised, after `prefix`). A body of at most INLINE_MAX bytes is
+   * returned in memory; a larger one is written to `tmp/`, synced and renamed into `bodies/`,
+   * not yet referenced by the index.
+   */
   async write(source: BodySource, options: { maxSize?: number | undefined; prefix?: string | Uint8Array | undefined }): Promise<WrittenBody> {
-    const name = `${process.pid}.${selfStartTime()}.${randomBytes(8).toString('hex')}`;
-    const tmpPath = join(this.#tmp, name);
-    let handle: FileHandle;
+    const sink = new BodySink(join(this.#tmp, `${process.pid}.${selfStartTime()}.${randomBytes(8).toString('hex')}`));
     try {
-      handle = await open(tmpPath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
-    } catch (error) {
-      throw storageError(error, 'creating a body file');
-    }
-    let size = 0;
-    try {
-      size = await copyInto(handle, source, options.maxSize, options.prefix);
-      await handle.datasync().catch((error: unknown) => {
-        throw storageError(error, 'syncing a body file');
+      await copyInto(sink, source, options.maxSize, options.prefix);
+      return await sink.finish(async (tmpPath, size) => {
+        const name = basename(tmpPath);
+        const day = new Date().toISOString().slice(0, 10).replaceAll('-', '');
+        const dir = await this.#dayDir(day);
+        await rename(tmpPath, join(dir, name));
+        return { kind: 'file', file: `${day}/${name}`, dir, size };
       });
     } catch (error) {
-      await handle.close().catch(() => undefined);
-      await unlink(tmpPath).catch(() => undefined);
+      await sink.discard();
       throw error;
-    }
-    try {
-      await handle.close();
-      const day = new Date().toISOString().slice(0, 10).replaceAll('-', '');
-      const dir = await this.#dayDir(day);
-      await rename(tmpPath, join(dir, name));
-      return { file: `${day}/${name}`, dir, size };
-    } catch (error) {
-      await unlink(tmpPath).catch(() => undefined);
-      throw storageError(error, 'placing a body file');
     }
   }
 
@@ -152,37 +149,90 @@ export async function syncDir(dir: string): Promise<void> {
   }
 }
 
-async function copyInto(
-  handle: FileHandle,
-  source: BodySource,
-  maxSize: number | undefined,
-  prefix: string | Uint8Array | undefined,
-): Promise<number> {
-  const normalizer = new CrlfNormalizer();
-  const pending: Buffer[] = [];
-  let pendingBytes = 0;
-  let size = 0;
-  const flush = async (): Promise<void> => {
-    if (pendingBytes === 0) return;
-    const data = pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending, pendingBytes);
-    pending.length = 0;
-    pendingBytes = 0;
+/** Collects a body in memory and spills it to a temp file once it outgrows INLINE_MAX. */
+class BodySink {
+  readonly #tmpPath: string;
+  readonly #pending: Buffer[] = [];
+  #pendingBytes = 0;
+  #handle: FileHandle | undefined;
+  #placed = false;
+  size = 0;
+
+  constructor(tmpPath: string) {
+    this.#tmpPath = tmpPath;
+  }
+
+  async add(chunk: Buffer): Promise<void> {
+    this.size += chunk.length;
+    this.#pending.push(chunk);
+    this.#pendingBytes += chunk.length;
+    if (this.#handle === undefined && this.#pendingBytes > INLINE_MAX) {
+      try {
+        this.#handle = await open(this.#tmpPath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+      } catch (error) {
+        throw storageError(error, 'creating a body file');
+      }
+    }
+    if (this.#handle !== undefined && this.#pendingBytes >= WRITE_CHUNK) await this.#flush(this.#handle);
+  }
+
+  async #flush(handle: FileHandle): Promise<void> {
+    if (this.#pendingBytes === 0) return;
+    const data = this.#pending.length === 1 ? (this.#pending[0] as Buffer) : Buffer.concat(this.#pending, this.#pendingBytes);
+    this.#pending.length = 0;
+    this.#pendingBytes = 0;
     try {
       let offset = 0;
       while (offset < data.length) offset += (await handle.write(data, offset)).bytesWritten;
     } catch (error) {
       throw storageError(error, 'writing a body file');
     }
-  };
+  }
+
+  async finish(place: (tmpPath: string, size: number) => Promise<WrittenBody>): Promise<WrittenBody> {
+    const handle = this.#handle;
+    if (handle === undefined) return { kind: 'inline', data: Buffer.concat(this.#pending, this.#pendingBytes), size: this.size };
+    await this.#flush(handle);
+    try {
+      await handle.datasync();
+      this.#handle = undefined;
+      await handle.close();
+    } catch (error) {
+      throw storageError(error, 'syncing a body file');
+    }
+    try {
+      const placed = await place(this.#tmpPath, this.size);
+      this.#placed = true;
+      return placed;
+    } catch (error) {
+      throw storageError(error, 'placing a body file');
+    }
+  }
+
+  /** Removes the temp file after a failure (a placed file is the caller's to remove). */
+  async discard(): Promise<void> {
+    this.#pending.length = 0;
+    const handle = this.#handle;
+    this.#handle = undefined;
+    if (handle !== undefined) await handle.close().catch(() => undefined);
+    if (!this.#placed) await unlink(this.#tmpPath).catch(() => undefined);
+  }
+}
+
+async function copyInto(
+  sink: BodySink,
+  source: BodySource,
+  maxSize: number | undefined,
+  prefix: string | Uint8Array | undefined,
+): Promise<void> {
+  const normalizer = new CrlfNormalizer();
   const add = async (chunk: Uint8Array | string): Promise<void> => {
     const out = normalizer.push(typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk);
-    size += out.length;
-    if (maxSize !== undefined && size > maxSize) {
+    if (maxSize !== undefined && sink.size + out.length > maxSize) {
       throw new MailStoreError('MESSAGE_TOO_LARGE', `message exceeds the size limit of ${maxSize} bytes`);
     }
-    pending.push(out);
-    pendingBytes += out.length;
-    if (pendingBytes >= WRITE_CHUNK) await flush();
+    // A chunk may be the caller's reusable buffer: keep a copy only while it waits in memory.
+    await sink.add(typeof chunk !== 'string' && out.buffer === chunk.buffer ? Buffer.from(out) : out);
   };
   if (prefix !== undefined) await add(prefix);
   if (typeof source === 'string' || source instanceof Uint8Array) {
@@ -195,6 +245,4 @@ async function copyInto(
       typeof readable.iterator === 'function' ? readable.iterator({ destroyOnReturn: false }) : source;
     for await (const chunk of iterable) await add(chunk);
   }
-  await flush();
-  return size;
 }

@@ -23,6 +23,13 @@ export interface Delivery {
   readonly size: number;
 }
 
+/** What a body row holds: the file under bodies/ or the bytes themselves. */
+export interface StoredBody {
+  readonly file?: string;
+  readonly data?: Buffer;
+  readonly size: number;
+}
+
 export interface Maildrop {
   readonly id: number;
   readonly uidValidity: number;
@@ -37,8 +44,10 @@ export class MessageTable {
   readonly #db: Database;
   readonly #maildrop: Statement<[string], { id: number; uid_validity: number }>;
   readonly #takeUid: Statement<[number], { uid: number }>;
-  readonly #insertBody: Statement<[string, number, number]>;
+  readonly #insertBody: Statement<[string | null, Buffer | null, number, number]>;
   readonly #insertMessage: Statement<[number, number, number, number, number]>;
+  readonly #list: Statement<[number], { id: number; uid: number; size: number; arrived_at: number }>;
+  readonly #body: Statement<[number], { file: string | null; data: Buffer | null; size: number }>;
 
   constructor(db: Database) {
     this.#db = db;
@@ -46,10 +55,12 @@ export class MessageTable {
       `SELECT b.id, b.uid_validity FROM mailboxes b JOIN users u ON u.id = b.user_id WHERE u.name = ? AND b.name = '${MAILDROP}'`,
     );
     this.#takeUid = db.prepare('UPDATE mailboxes SET uid_next = uid_next + 1 WHERE id = ? RETURNING uid_next - 1 AS uid');
-    this.#insertBody = db.prepare('INSERT INTO bodies (file, size, created_at) VALUES (?, ?, ?)');
+    this.#insertBody = db.prepare('INSERT INTO bodies (file, data, size, created_at) VALUES (?, ?, ?, ?)');
     this.#insertMessage = db.prepare(
       'INSERT INTO messages (mailbox_id, uid, body_id, size, arrived_at) VALUES (?, ?, ?, ?, ?)',
     );
+    this.#list = db.prepare('SELECT id, uid, size, arrived_at FROM messages WHERE mailbox_id = ? ORDER BY uid');
+    this.#body = db.prepare('SELECT b.file, b.data, b.size FROM messages m JOIN bodies b ON b.id = m.body_id WHERE m.id = ?');
   }
 
   maildrop(user: string): Maildrop | undefined {
@@ -64,9 +75,11 @@ export class MessageTable {
   }
 
   /** Inserts one body row and one message per user; run inside a transaction (all or nothing). */
-  insertDelivery(users: readonly string[], file: string, size: number, arrivedAt: number): Delivery[] {
+  insertDelivery(users: readonly string[], body: StoredBody, arrivedAt: number): Delivery[] {
     const maildrops = users.map((user) => ({ user, maildrop: this.getMaildrop(user) }));
-    const bodyId = Number(this.#insertBody.run(file, size, arrivedAt).lastInsertRowid);
+    const { lastInsertRowid } = this.#insertBody.run(body.file ?? null, body.data ?? null, body.size, arrivedAt);
+    const bodyId = Number(lastInsertRowid);
+    const size = body.size;
     return maildrops.map(({ user, maildrop }) => {
       const { uid } = this.#takeUid.get(maildrop.id) as { uid: number };
       const messageId = Number(this.#insertMessage.run(maildrop.id, uid, bodyId, size, arrivedAt).lastInsertRowid);
@@ -75,10 +88,7 @@ export class MessageTable {
   }
 
   list(maildrop: Maildrop): MessageInfo[] {
-    const rows = this.#db
-      .prepare('SELECT id, uid, size, arrived_at FROM messages WHERE mailbox_id = ? ORDER BY uid')
-      .all(maildrop.id) as { id: number; uid: number; size: number; arrived_at: number }[];
-    return rows.map((row) => ({
+    return this.#list.all(maildrop.id).map((row) => ({
       messageId: row.id,
       uid: row.uid,
       uidl: formatUidl(row.uid, maildrop.uidValidity),
@@ -87,10 +97,8 @@ export class MessageTable {
     }));
   }
 
-  bodyFile(messageId: number): { file: string; size: number } | undefined {
-    return this.#db
-      .prepare('SELECT b.file, b.size FROM messages m JOIN bodies b ON b.id = m.body_id WHERE m.id = ?')
-      .get(messageId) as { file: string; size: number } | undefined;
+  body(messageId: number): { file: string | null; data: Buffer | null; size: number } | undefined {
+    return this.#body.get(messageId);
   }
 
   /**
@@ -107,6 +115,7 @@ export class MessageTable {
     const remove = db.prepare('DELETE FROM messages WHERE id = ?');
     const stillUsed = db.prepare('SELECT 1 FROM messages WHERE body_id = ? LIMIT 1').pluck();
     const dropBody = db.prepare('DELETE FROM bodies WHERE id = ? RETURNING file').pluck();
+    // A body without a file (stored inline) returns null: nothing to unlink.
     const bodies = new Set<number>();
     let deleted = 0;
     for (const id of ids) {
@@ -119,8 +128,8 @@ export class MessageTable {
     const files: string[] = [];
     for (const bodyId of bodies) {
       if (stillUsed.get(bodyId) !== undefined) continue;
-      const file = dropBody.get(bodyId) as string | undefined;
-      if (file !== undefined) files.push(file);
+      const file = dropBody.get(bodyId) as string | null | undefined;
+      if (typeof file === 'string') files.push(file);
     }
     return { deleted, files };
   }
@@ -130,6 +139,6 @@ export class MessageTable {
   }
 
   allBodyFiles(): Set<string> {
-    return new Set(this.#db.prepare('SELECT file FROM bodies').pluck().all() as string[]);
+    return new Set(this.#db.prepare('SELECT file FROM bodies WHERE file IS NOT NULL').pluck().all() as string[]);
   }
 }

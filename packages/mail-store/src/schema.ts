@@ -48,12 +48,15 @@ export const MIGRATIONS: readonly Migration[] = [
         UNIQUE (user_id, name)
       ) STRICT;
 
-      -- One file per body, shared by every message that references it (multi-recipient mail).
+      -- One body per delivered message, shared by every recipient's message row. Small bodies
+      -- are kept here (data); large ones are a file under bodies/ (file).
       CREATE TABLE bodies (
         id         INTEGER PRIMARY KEY,
-        file       TEXT NOT NULL UNIQUE,
+        file       TEXT UNIQUE,
+        data       BLOB,
         size       INTEGER NOT NULL,
-        created_at INTEGER NOT NULL
+        created_at INTEGER NOT NULL,
+        CHECK ((file IS NULL) <> (data IS NULL))
       ) STRICT;
 
       CREATE TABLE messages (

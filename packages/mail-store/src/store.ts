@@ -5,7 +5,7 @@
  */
 import { access, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { Database } from 'better-sqlite3';
 import { BodyFiles, syncDir } from './bodies.js';
 import type { BodySource, WrittenBody } from './bodies.js';
@@ -250,20 +250,25 @@ export class MailStore {
     try {
       return await this.#commits.submit({ users, body, arrivedAt: (input.arrivedAt ?? new Date()).getTime() });
     } catch (error) {
-      await this.#bodies.remove([body.file]);
+      if (body.kind === 'file') await this.#bodies.remove([body.file]);
       throw error;
     }
   }
 
   async #commitDeliveries(batch: readonly PendingDelivery[]): Promise<Settled<Delivery[]>[]> {
     try {
-      await Promise.all([...new Set(batch.map((item) => item.body.dir))].map(syncDir));
+      const dirs = new Set(batch.flatMap((item) => (item.body.kind === 'file' ? [item.body.dir] : [])));
+      await Promise.all([...dirs].map(syncDir));
     } catch (error) {
       throw storageError(error, 'syncing a body directory');
     }
     if (this.#closed) throw new MailStoreError('STORE_CLOSED', 'the mail store was closed');
     const one = this.#db.transaction((item: PendingDelivery) =>
-      this.#messages.insertDelivery(item.users, item.body.file, item.body.size, item.arrivedAt),
+      this.#messages.insertDelivery(
+        item.users,
+        item.body.kind === 'file' ? { file: item.body.file, size: item.body.size } : { data: item.body.data, size: item.body.size },
+        item.arrivedAt,
+      ),
     );
     const all = this.#db.transaction((items: readonly PendingDelivery[]) =>
       items.map((item): Settled<Delivery[]> => {
@@ -287,13 +292,22 @@ export class MailStore {
     return this.#messages.list(this.#messages.getMaildrop(normalizeUserName(name)));
   }
 
-  /** A stream of the stored body (CRLF line ends), read from its file in 64 KiB chunks. */
+  /**
+   * A stream of the stored body (CRLF line ends): a large body is read from its file in 64 KiB
+   * chunks, a small one (at most 64 KiB) comes from the index. `range` is inclusive, as in
+   * `fs.createReadStream`.
+   */
   async openBody(messageId: number, range: { start?: number; end?: number } = {}): Promise<Readable> {
     this.#assertOpen();
-    const body = this.#messages.bodyFile(messageId);
+    const body = this.#messages.body(messageId);
     if (!body) throw new MailStoreError('NO_SUCH_MESSAGE', `no such message: ${messageId}`);
+    if (body.data !== null) {
+      const start = range.start ?? 0;
+      const end = range.end === undefined ? body.data.length : range.end + 1;
+      return Readable.from([body.data.subarray(start, end)], { objectMode: false });
+    }
     try {
-      return await this.#bodies.open(body.file, range);
+      return await this.#bodies.open(body.file ?? '', range);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
         throw new MailStoreError('NO_SUCH_MESSAGE', `message ${messageId} was deleted`);

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { MailStore } from '@hearth/mail-store';
 import { open, readAll, tempDir } from './helpers.js';
 
+const LARGE = `Subject: committed\r\n\r\n${'c'.repeat(100_000)}\r\n`;
 const CHILD = fileURLToPath(new URL('./fixtures/child.mjs', import.meta.url));
 
 let dir: string;
@@ -61,12 +62,12 @@ async function files(sub: string): Promise<string[]> {
 describe('crash safety', () => {
   it('keeps a message whose delivery resolved before the process was killed with SIGKILL', async () => {
     const { child, line } = await startChild('deliver', 'alice');
-    const [, messageId, uid] = line.split(' ');
+    const [, small, large] = line.split(' ').map(Number);
     await kill9(child);
     store = await open(dir);
-    const [message] = store.listMessages('alice');
-    expect(message).toMatchObject({ messageId: Number(messageId), uid: Number(uid) });
-    expect((await readAll(await store.openBody(Number(messageId)))).toString()).toBe('Subject: acked\r\n\r\nkeep me\r\n');
+    expect(store.listMessages('alice').map((m) => m.messageId).sort()).toEqual([small, large].sort());
+    expect((await readAll(await store.openBody(small ?? 0))).toString()).toBe('Subject: acked\r\n\r\nkeep me\r\n');
+    expect((await readAll(await store.openBody(large ?? 0))).toString()).toBe(`Subject: acked\r\n\r\n${'k'.repeat(100_000)}\r\n`);
   });
 
   it('leaves nothing half-stored when killed before the commit, and removes the orphan at the next open', async () => {
@@ -90,13 +91,13 @@ describe('crash safety', () => {
     await writeFile(join(dir, 'bodies', '20240101', `${dead.pid}.12345.00ff00ff00ff00ff`), 'orphan\r\n');
     const [kept] = await (async () => {
       const s = await open(dir);
-      const d = await s.deliver({ recipients: ['alice'], body: 'committed\r\n' });
+      const d = await s.deliver({ recipients: ['alice'], body: LARGE });
       await s.close();
       return d;
     })();
     store = await open(dir);
     expect(await files('bodies')).toHaveLength(1);
-    expect((await readAll(await store.openBody(kept?.messageId ?? 0))).toString()).toBe('committed\r\n');
+    expect((await readAll(await store.openBody(kept?.messageId ?? 0))).toString()).toBe(LARGE);
   });
 });
 

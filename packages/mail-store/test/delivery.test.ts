@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
+import Database from 'better-sqlite3';
 import type { MailStore } from '@hearth/mail-store';
 import { open, readAll, tempDir } from './helpers.js';
 
@@ -84,19 +85,34 @@ describe('deliver', () => {
   });
 
   it('stores a multi-recipient message once, for all recipients, and keeps the file until the last reference goes', async () => {
-    const deliveries = await store.deliver({ recipients: ['alice', 'BOB', 'alice'], body: 'shared\r\n' });
+    const large = `Subject: big\r\n\r\n${'x'.repeat(100_000)}\r\n`;
+    const deliveries = await store.deliver({ recipients: ['alice', 'BOB', 'alice'], body: large });
     expect(deliveries.map((d) => d.user)).toEqual(['alice', 'bob']);
     expect(await bodyFiles()).toHaveLength(1);
     const [a, b] = deliveries;
     expect(await store.deleteMessages('alice', [a?.messageId ?? 0])).toBe(1);
     expect(await bodyFiles()).toHaveLength(1);
-    expect((await readAll(await store.openBody(b?.messageId ?? 0))).toString()).toBe('shared\r\n');
+    expect((await readAll(await store.openBody(b?.messageId ?? 0))).toString()).toBe(large);
     expect(await store.deleteMessages('bob', [b?.messageId ?? 0])).toBe(1);
     expect(await bodyFiles()).toHaveLength(0);
   });
 
+  it('keeps small bodies in the index, one row shared by all recipients, and reads ranges of either kind', async () => {
+    const [a, b] = await store.deliver({ recipients: ['alice', 'bob'], body: 'Subject: small\r\n\r\nhi\r\n' });
+    expect(await bodyFiles()).toEqual([]);
+    const db = new Database(join(dir, 'store.db'), { readonly: true });
+    expect(db.prepare('SELECT COUNT(*) FROM bodies').pluck().get()).toBe(1);
+    db.close();
+    expect((await readAll(await store.openBody(b?.messageId ?? 0, { start: 9, end: 13 }))).toString()).toBe('small');
+    await store.deleteMessages('alice', [a?.messageId ?? 0]);
+    expect((await readAll(await store.openBody(b?.messageId ?? 0))).toString()).toBe('Subject: small\r\n\r\nhi\r\n');
+    const [big] = await store.deliver({ recipients: ['alice'], body: `Subject: large\r\n\r\n${'y'.repeat(70_000)}` });
+    expect(await bodyFiles()).toHaveLength(1);
+    expect((await readAll(await store.openBody(big?.messageId ?? 0, { start: 9, end: 13 }))).toString()).toBe('large');
+  });
+
   it('stores nothing at all when one recipient is unknown', async () => {
-    await expect(store.deliver({ recipients: ['alice', 'nobody'], body: 'x\r\n' })).rejects.toMatchObject({
+    await expect(store.deliver({ recipients: ['alice', 'nobody'], body: 'x'.repeat(100_000) })).rejects.toMatchObject({
       code: 'NO_SUCH_USER',
       temporary: false,
       message: 'no such user: nobody',
@@ -108,7 +124,7 @@ describe('deliver', () => {
   it('fails a delivery whose recipient was deleted while its body was written, leaving nothing behind', async () => {
     const body = new PassThrough();
     const pending = store.deliver({ recipients: ['alice', 'bob'], body });
-    body.write('Subject: slow\r\n');
+    body.write(`Subject: slow\r\n\r\n${'z'.repeat(100_000)}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
     await store.deleteUser('bob');
     body.end('\r\nbody\r\n');
