@@ -64,7 +64,13 @@ export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
     setTimeout(() => socket.destroy(), 1000).unref();
   };
 
-  async function begin(socket: Socket, options: HandleOptions, log: Logger, remoteAddress: string): Promise<void> {
+  async function begin(
+    socket: Socket,
+    options: HandleOptions,
+    log: Logger,
+    remoteAddress: string,
+    release: () => void,
+  ): Promise<void> {
     let conn = socket;
     if (options.implicitTls) {
       const secureContext = deps.tls();
@@ -77,8 +83,10 @@ export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
         conn = await startTls(socket, { secureContext, handshakeTimeoutMs: settings.tlsHandshakeTimeout });
       } catch (error) {
         log.info({ err: error }, 'TLS handshake failed');
+        release();
         return;
       }
+      conn.once('close', release);
       if (stopping) {
         conn.on('error', () => {});
         conn.end(`${replies.shuttingDownLine()}\r\n`);
@@ -106,7 +114,11 @@ export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
       log,
     );
     sessions.add(session);
-    void session.closed.then(() => sessions.delete(session));
+    void session.closed.then(() => {
+      sessions.delete(session);
+      // A TLS socket wrapping this one may close without the plain socket emitting 'close'.
+      release();
+    });
     session.start();
   }
 
@@ -128,16 +140,21 @@ export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
       }
       sockets.add(socket);
       perIp.add(remoteAddress);
-      socket.on('error', () => {});
-      socket.once('close', () => {
+      let released = false;
+      const release = (): void => {
+        if (released) return;
+        released = true;
         sockets.delete(socket);
         perIp.remove(remoteAddress);
-      });
+      };
+      socket.on('error', () => {});
+      socket.once('close', release);
       const log = deps.log.child({ cid: nextId++, remote: remoteAddress });
       log.debug({ tls: options.implicitTls }, 'connection');
-      begin(socket, options, log, remoteAddress).catch((error: unknown) => {
+      begin(socket, options, log, remoteAddress, release).catch((error: unknown) => {
         log.error({ err: error }, 'session start failed');
         socket.destroy();
+        release();
       });
     },
 

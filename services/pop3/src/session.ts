@@ -205,12 +205,15 @@ export class Pop3Session implements CommandContext {
 
   // ---- Input --------------------------------------------------------------------------------
 
+  private readonly onSocketError = (error: Error): void => {
+    this.log.debug({ err: error }, 'connection error');
+    this.close();
+  };
+  private readonly onSocketClose = (): void => this.close();
+
   private attach(socket: Socket): void {
-    socket.on('error', (error) => {
-      this.log.debug({ err: error }, 'connection error');
-      this.close();
-    });
-    socket.on('close', () => this.close());
+    socket.on('error', this.onSocketError);
+    socket.on('close', this.onSocketClose);
     socket.setNoDelay(true);
     this.reader = new LineReader(socket, {
       maxLineLength: this.deps.settings.maxLineLength,
@@ -339,8 +342,8 @@ export class Pop3Session implements CommandContext {
     const dropped = this.reader?.stop() ?? 0;
     if (dropped > 0) this.log.info({ bytes: dropped }, 'discarded input pipelined after STLS');
     const plain = this.socket;
-    plain.removeAllListeners('close');
-    plain.removeAllListeners('error');
+    plain.off('close', this.onSocketClose);
+    plain.off('error', this.onSocketError);
     plain.on('error', () => {});
     try {
       const secure = await startTls(plain, {

@@ -300,6 +300,24 @@ describe('POP3 session (RFC 1939)', () => {
     ]);
   });
 
+  it('connections are counted down after STLS and implicit-TLS sessions end', async () => {
+    const cert = makeCert();
+    const { client } = await open({ backing: sampleBacking(), cert, settings: { maxConnectionsPerIp: 2 } });
+    await transcript(client, [['STLS', /^\+OK/]]);
+    await client.startTls(cert);
+    await transcript(client, [['QUIT', /^\+OK/]]);
+    await client.closed();
+    const secure = await LineClient.connectTls(harness!.tlsPort, cert);
+    clients.push(secure);
+    await transcript(secure, [[null, /^\+OK/], ['QUIT', /^\+OK/]]);
+    await secure.closed();
+    for (let i = 0; i < 100 && harness!.pop3.connections > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(harness!.pop3.connections).toBe(0);
+    // The per-address limit of 2 was not eaten by the finished sessions.
+    await another();
+    await another();
+  });
+
   it('implicit TLS: no STLS offered, plaintext allowed', async () => {
     const cert = makeCert();
     harness = await startPop3({ backing: sampleBacking(), cert, isLoopback: () => false });
