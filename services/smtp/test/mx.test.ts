@@ -58,6 +58,17 @@ out(refused)`,
     expect(stored).toContain('Subject: via swaks');
   });
 
+  it('takes mail over STARTTLS too (Received says ESMTPS)', async () => {
+    const result = await python(
+      `s = smtplib.SMTP(HOST, PORT, timeout=10)
+s.starttls(context=ctx())
+out(s.sendmail("sender@example.org", ["bob@localhost"], "Subject: tls mx\\r\\n\\r\\nhi\\r\\n"))`,
+      { port: smtp.port('mx'), ca: smtp.certs.cert },
+    );
+    expect(result).toEqual({});
+    expect(await smtp.store.last('bob')).toMatch(/with ESMTPS id .*\r\n(.|\r\n)*Subject: tls mx/);
+  });
+
   it('refuses unknown users (550 5.1.1) and other domains (550 5.7.1, no relay)', async () => {
     const codes = await python(
       `s = smtplib.SMTP(HOST, PORT, timeout=10)

@@ -1,0 +1,43 @@
+/** Trace headers as an MTA writes them (RFC 5321 section 4.4). */
+import { describe, expect, it } from 'vitest';
+import { rfc5322Date, traceHeaders } from '@hearth/smtp';
+
+const base = {
+  helo: 'client.example',
+  remoteAddress: '192.0.2.7',
+  by: 'mx.example.test',
+  protocol: 'ESMTPS',
+  id: 'abc.1',
+  sender: 'a@example.org',
+  recipients: ['alice@localhost'],
+  date: new Date(Date.UTC(2025, 10, 21, 5, 4, 3)),
+};
+
+describe('trace headers', () => {
+  it('writes Return-Path and a folded Received with for <rcpt> for one recipient', () => {
+    expect(traceHeaders(base)).toBe(
+      'Return-Path: <a@example.org>\r\n' +
+        'Received: from client.example ([192.0.2.7])\r\n' +
+        '\tby mx.example.test (Hearth) with ESMTPS id abc.1\r\n' +
+        '\tfor <alice@localhost>; Fri, 21 Nov 2025 05:04:03 +0000\r\n',
+    );
+  });
+
+  it('leaves out `for` with several recipients, writes <> for the null sender and IPv6 literals', () => {
+    const text = traceHeaders({ ...base, sender: '', remoteAddress: '::1', recipients: ['a@x', 'b@x'] });
+    expect(text).toMatch(/^Return-Path: <>\r\nReceived: from client\.example \(\[IPv6:::1\]\)\r\n/);
+    expect(text).toContain('\tFri, 21 Nov 2025 05:04:03 +0000\r\n');
+    expect(text).not.toContain('for <');
+  });
+
+  it('keeps client text from breaking the header', () => {
+    const text = traceHeaders({ ...base, helo: 'evil)\r\nX-Injected: 1', sender: 'x>\r\ny@z' });
+    expect(text.split('\r\n')).toHaveLength(5);
+    expect(text).not.toContain('X-Injected: 1\r\n');
+    expect(text).toContain('from evil???X-Injected:?1 ([192.0.2.7])');
+  });
+
+  it('formats RFC 5322 dates in UTC', () => {
+    expect(rfc5322Date(new Date(Date.UTC(2024, 0, 1, 0, 0, 0)))).toBe('Mon, 1 Jan 2024 00:00:00 +0000');
+  });
+});
