@@ -77,7 +77,8 @@ export async function startUp(yaml: string, options: { waitSocket?: boolean; dir
     }
   });
   proc.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
-  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+  // 'close', not 'exit': every line it wrote has been read by then.
+  const exited = new Promise<number | null>((resolve) => proc.on('close', (code) => resolve(code)));
   const socket = join(data, 'hearth.sock');
   const up: Up = {
     dir,

@@ -27,6 +27,8 @@ ${fixture('api', '    requires: [db]\n    settings: { readyDelay: 200ms }\n')}
     after: [web, missing-is-fine]
 `);
     await waitState(up, 'extra', 'running');
+    // The supervisor's log output is asynchronous: wait for the line, not only the state.
+    await waitFor(() => logged(up, 'service ready', 'extra').length > 0, { what: 'the log line' });
     const started = logged(up, 'service started').map((l) => l['service']);
     expect(started).toEqual(['db', 'api', 'web', 'extra']);
     const at = (msg: string, svc: string) => logged(up, msg, svc)[0]?.['time'] as number;
@@ -64,6 +66,7 @@ ${fixture('api', '    requires: [db]\n    settings: { readyDelay: 200ms }\n')}
       return s.restarts >= 2 ? s : undefined;
     }, { timeout: 10_000, what: 'two restarts' });
     expect(second.lastExit).toMatchObject({ code: 1 });
+    await waitFor(() => logged(up, 'service exited: restarting', 'fix').length >= 2, { what: 'the log lines' });
     const delays = logged(up, 'service exited: restarting', 'fix').map((l) => l['delayMs']);
     expect(delays.slice(0, 2)).toEqual([0, 400]);
     const now = await waitState(up, 'fix', 'running');
@@ -155,5 +158,18 @@ ${fixture('calm')}`);
     expect(logs.stdout).toContain('"svc":"web"');
     expect(await up.stop()).toBe(0);
     expect(alive(s.pid!)).toBe(false);
+  });
+
+  it.runIf(process.getuid?.() === 0)('runs a command as its user: with its limits:', async () => {
+    const up = await startUp(`services:
+  low:
+    command: [sh, -c, 'echo "ids $(id -u) $(ulimit -n)"; exec sleep 1000']
+    user: nobody
+    limits: { nofile: 99 }
+`);
+    await waitState(up, 'low', 'running');
+    const { resolveUser } = await import('@hearth/process');
+    const line = await waitFor(() => up.lines.find((l) => typeof l['msg'] === 'string' && (l['msg'] as string).startsWith('ids ')), { timeout: 5000, what: 'the ids line' });
+    expect(line['msg']).toBe(`ids ${resolveUser('nobody').uid} 99`);
   });
 });
