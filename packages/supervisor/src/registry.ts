@@ -17,6 +17,7 @@
  *
  * The embedded default (`hearth up` without --config) runs every kind listed here.
  */
+import { fileURLToPath } from 'node:url';
 import type { ServiceDefinition, ServiceManifest } from '@hearth/runtime';
 
 export interface RegistryEntry {
@@ -30,4 +31,15 @@ export interface RegistryEntry {
 
 export type Registry = Readonly<Record<string, RegistryEntry>>;
 
-export const REGISTRY: Registry = {};
+export const REGISTRY: Registry = {
+  smtp: {
+    manifest: async () => (await import('@hearth/smtp/config')).manifest as ServiceManifest<unknown>,
+    definition: async () => (await import('@hearth/smtp')).definition as ServiceDefinition<unknown>,
+    entry: () => fileURLToPath(import.meta.resolve('@hearth/smtp/main')),
+  },
+  pop3: {
+    manifest: async () => (await import('@hearth/pop3/config')).manifest as ServiceManifest<unknown>,
+    definition: async () => (await import('@hearth/pop3')).definition as ServiceDefinition<unknown>,
+    entry: () => fileURLToPath(import.meta.resolve('@hearth/pop3/main')),
+  },
+};

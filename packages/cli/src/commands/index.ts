@@ -8,5 +8,6 @@ import { start } from './start.js';
 import { status } from './status.js';
 import { stop } from './stop.js';
 import { up } from './up.js';
+import { userCommand as user } from './user.js';
 
-export const COMMANDS: readonly CliCommand[] = [up, down, status, start, stop, restart, logs, run];
+export const COMMANDS: readonly CliCommand[] = [up, down, status, start, stop, restart, logs, run, user];
