@@ -1,0 +1,168 @@
+/**
+ * Outgoing notifications, one bounded queue per subscribing service.
+ *
+ * biff talks to every subscriber through one channel, its own to the supervisor. The runtime's bus
+ * bounds what waits in that channel (it drops past its limit); biff keeps below `inFlight` of it
+ * and holds the rest in the queue of the service it is for, taking from the queues in turn so one
+ * busy subscriber cannot starve the others. A queue that reaches `perSubscriber` drops its oldest
+ * notification (counted): a subscriber that falls that far behind re-reads its maildrop index on
+ * the next notification anyway, so the newest are the ones worth keeping. Memory is therefore at
+ * most `perSubscriber` notifications per subscribing service (and the number of services is
+ * bounded by the subscription limits).
+ *
+ * The hop from the supervisor to the subscriber is bounded by the supervisor (a fixed number of
+ * messages queued per child, the rest dropped and counted there): a subscriber that stops reading
+ * its channel costs biff nothing.
+ */
+import type { MessageBus } from '@hearth/runtime';
+import { TOPICS, type MailNotify } from './topics.js';
+
+export interface OutboxLimits {
+  readonly perSubscriber: number;
+  readonly inFlight: number;
+}
+
+export interface OutboxCounters {
+  notified: number;
+  dropped: number;
+}
+
+/** A fixed-capacity FIFO that overwrites nothing: the caller drops the oldest when full. */
+class Ring<T> {
+  readonly #items: Array<T | undefined>;
+  #head = 0;
+  #size = 0;
+
+  constructor(capacity: number) {
+    this.#items = new Array<T | undefined>(capacity);
+  }
+
+  get size(): number {
+    return this.#size;
+  }
+  get full(): boolean {
+    return this.#size === this.#items.length;
+  }
+
+  push(item: T): void {
+    this.#items[(this.#head + this.#size) % this.#items.length] = item;
+    this.#size++;
+  }
+
+  shift(): T | undefined {
+    if (this.#size === 0) return undefined;
+    const item = this.#items[this.#head];
+    this.#items[this.#head] = undefined;
+    this.#head = (this.#head + 1) % this.#items.length;
+    this.#size--;
+    return item;
+  }
+}
+
+/** How many messages wait in the bus's channel, when the bus says (the runtime's ChannelBus does). */
+function pendingOf(bus: MessageBus): number {
+  const pending = (bus as { readonly pending?: unknown }).pending;
+  return typeof pending === 'number' ? pending : 0;
+}
+
+const RETRY_MS = 2;
+
+export class Outbox {
+  readonly #queues = new Map<string, Ring<MailNotify>>();
+  #timer: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  constructor(
+    private readonly bus: MessageBus,
+    private limits: OutboxLimits,
+    private readonly counters: OutboxCounters,
+  ) {}
+
+  /** New bounds (a reload): queues longer than the new bound keep their newest notifications. */
+  setLimits(limits: OutboxLimits): void {
+    this.limits = limits;
+    for (const [service, queue] of this.#queues) {
+      const next = new Ring<MailNotify>(limits.perSubscriber);
+      while (queue.size > limits.perSubscriber) {
+        queue.shift();
+        this.counters.dropped++;
+      }
+      for (let n = queue.shift(); n !== undefined; n = queue.shift()) next.push(n);
+      this.#queues.set(service, next);
+    }
+    this.#drain();
+  }
+
+  /** Notifications waiting in biff, over all subscribers. */
+  get queued(): number {
+    let n = 0;
+    for (const q of this.#queues.values()) n += q.size;
+    return n;
+  }
+
+  /** Notifications waiting for `service`. */
+  queuedFor(service: string): number {
+    return this.#queues.get(service)?.size ?? 0;
+  }
+
+  /** Queue `notice` for `service` and send what the channel takes now. */
+  post(service: string, notice: MailNotify): void {
+    if (this.#closed) {
+      this.counters.dropped++;
+      return;
+    }
+    let queue = this.#queues.get(service);
+    if (!queue) {
+      queue = new Ring(this.limits.perSubscriber);
+      this.#queues.set(service, queue);
+    }
+    if (queue.full) {
+      queue.shift();
+      this.counters.dropped++;
+    }
+    queue.push(notice);
+    this.#drain();
+  }
+
+  /** Forget a service's queue (its subscriptions are gone). */
+  forget(service: string): void {
+    const queue = this.#queues.get(service);
+    if (!queue) return;
+    this.counters.dropped += queue.size;
+    this.#queues.delete(service);
+  }
+
+  /** Send what can be sent now; drop the rest (counted). */
+  close(): void {
+    this.#drain();
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    for (const service of [...this.#queues.keys()]) this.forget(service);
+  }
+
+  #drain(): void {
+    if (this.#timer) return; // a retry is scheduled: keep the order
+    while (this.#queues.size > 0) {
+      for (const [service, queue] of this.#queues) {
+        if (pendingOf(this.bus) >= this.limits.inFlight) {
+          this.#retry();
+          return;
+        }
+        const notice = queue.shift()!;
+        if (queue.size === 0) this.#queues.delete(service);
+        if (this.bus.send(service, TOPICS.notify, notice)) this.counters.notified++;
+        else this.counters.dropped++;
+      }
+    }
+  }
+
+  #retry(): void {
+    if (this.#closed) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#drain();
+    }, RETRY_MS);
+    this.#timer.unref();
+  }
+}

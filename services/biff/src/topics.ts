@@ -1,0 +1,81 @@
+/**
+ * The bus topics biff speaks (docs/ARCHITECTURE.md, "Mail notifications"), their payloads, and
+ * the checks applied to what arrives (anything else is counted as a bad message and ignored).
+ */
+import { hearthUser } from './comsat.js';
+
+export const TOPICS = {
+  /** smtp, pop3 -> published; biff subscribes. */
+  delivered: 'mail.delivered',
+  /** a subscriber -> biff (by name). */
+  subscribe: 'biff.subscribe',
+  unsubscribe: 'biff.unsubscribe',
+  reset: 'biff.reset',
+  /**
+   * biff -> published once at start, `{ instance }` (biff's pid). Not in the pinned table: an
+   * addition. Subscriptions live in biff's memory, so a subscriber that listens to this topic
+   * sends its subscriptions again after a biff restart.
+   */
+  started: 'biff.started',
+  /** biff -> each subscribing service (by name). */
+  notify: 'mail.notify',
+} as const;
+
+export interface MailDelivered {
+  readonly user: string;
+  readonly maildrop: string;
+  readonly messageId: number;
+  readonly uid: number;
+  readonly uidl: string;
+  readonly size: number;
+}
+
+export interface MailNotify {
+  readonly user: string;
+  readonly maildrop: string;
+  readonly messageId?: number;
+  readonly uid?: number;
+  readonly uidl?: string;
+  readonly size?: number;
+  readonly source: 'hearth' | 'comsat';
+}
+
+type Fields = Record<string, unknown>;
+
+function record(payload: unknown): Fields | undefined {
+  return payload !== null && typeof payload === 'object' && !Array.isArray(payload) ? (payload as Fields) : undefined;
+}
+
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
+/** A `mail.delivered` payload as a `mail.notify` one, or undefined when it is not usable. */
+export function notifyFromDelivered(payload: unknown): MailNotify | undefined {
+  const p = record(payload);
+  const user = typeof p?.['user'] === 'string' ? hearthUser(p['user']) : undefined;
+  if (!p || !user) return undefined;
+  const maildrop = typeof p['maildrop'] === 'string' && p['maildrop'] !== '' ? p['maildrop'] : 'INBOX';
+  return {
+    user,
+    maildrop,
+    ...(isCount(p['messageId']) ? { messageId: p['messageId'] } : {}),
+    ...(isCount(p['uid']) ? { uid: p['uid'] } : {}),
+    ...(typeof p['uidl'] === 'string' ? { uidl: p['uidl'] } : {}),
+    ...(isCount(p['size']) ? { size: p['size'] } : {}),
+    source: 'hearth',
+  };
+}
+
+/** `{ user, instance }` of biff.subscribe / biff.unsubscribe. */
+export function subscriptionOf(payload: unknown): { user: string; instance: number } | undefined {
+  const p = record(payload);
+  const instance = p?.['instance'];
+  const user = typeof p?.['user'] === 'string' ? hearthUser(p['user']) : undefined;
+  if (!user || typeof instance !== 'number' || !Number.isSafeInteger(instance) || instance <= 0) return undefined;
+  return { user, instance };
+}
+
+/** `{ instance }` of biff.reset. */
+export function instanceOf(payload: unknown): number | undefined {
+  const instance = record(payload)?.['instance'];
+  return typeof instance === 'number' && Number.isSafeInteger(instance) && instance > 0 ? instance : undefined;
+}
