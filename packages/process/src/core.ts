@@ -35,9 +35,18 @@ export interface StartOptions {
    * started). Default true: a service's group does not outlive it.
    */
   readonly killGroupOnExit?: boolean;
+  /**
+   * Start the child in its own session and process group (default true). False is the legacy
+   * shared-group mode: the child stays in the caller's process group, so it is signalled by pid
+   * alone and nothing is killed group-wide at its exit.
+   */
+  readonly ownGroup?: boolean;
 }
 
-/** A child the core started. `pid` is also its process group id (it leads its own session). */
+/**
+ * A child the core started. `pid` is also its process group id (it leads its own session), unless
+ * it was started with `ownGroup: false`.
+ */
 export interface ManagedChild {
   readonly pid: number;
   readonly argv: readonly string[];
@@ -47,7 +56,12 @@ export interface ManagedChild {
   readonly exited: Promise<ExitInfo>;
   /** Set once the child has exited. */
   readonly exit: ExitInfo | undefined;
-  /** Sends `signal` to the child's own process group. False if the group is already gone. */
+  /** Whether the child leads its own process group (false in the legacy shared-group mode). */
+  readonly ownGroup: boolean;
+  /**
+   * Sends `signal` to the child's own process group (to the child alone when it has none). False
+   * if it is already gone.
+   */
   signal(signal: NodeJS.Signals): boolean;
 }
 
@@ -95,10 +109,11 @@ export class ProcessCore {
     const argv = options.limits ? wrapWithLimits(options.argv, options.limits) : options.argv;
     const [command, ...args] = argv;
     if (command === undefined) return Promise.reject(new SpawnError('empty command', undefined));
+    const ownGroup = options.ownGroup ?? true;
     let child: ChildProcess;
     try {
       child = this.#spawn(command, args, {
-        detached: true,
+        detached: ownGroup,
         stdio: options.stdio ?? 'ignore',
         ...(options.env ? { env: { ...options.env } } : {}),
         ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
@@ -116,7 +131,7 @@ export class ProcessCore {
       };
       const onSpawn = (): void => {
         child.off('error', onError);
-        resolve(this.#track(child, options.argv, options.killGroupOnExit ?? true));
+        resolve(this.#track(child, options.argv, ownGroup && (options.killGroupOnExit ?? true), ownGroup));
       };
       child.once('error', onError);
       child.once('spawn', onSpawn);
@@ -128,7 +143,7 @@ export class ProcessCore {
     for (const child of this.#children.values()) child.signal(signal);
   }
 
-  #track(proc: ChildProcess, argv: readonly string[], killGroupOnExit: boolean): ManagedChild {
+  #track(proc: ChildProcess, argv: readonly string[], killGroupOnExit: boolean, ownGroup: boolean): ManagedChild {
     const pid = proc.pid;
     if (pid === undefined) throw new SpawnError(`${argv[0] ?? ''}: no pid after spawn`, undefined);
     let exit: ExitInfo | undefined;
@@ -140,6 +155,7 @@ export class ProcessCore {
       argv,
       startedAt: Date.now(),
       process: proc,
+      ownGroup,
       exited,
       get exit() {
         return exit;
@@ -147,7 +163,7 @@ export class ProcessCore {
       signal(signal) {
         if (exit) return false;
         try {
-          return kill(-pid, signal);
+          return kill(ownGroup ? -pid : pid, signal);
         } catch {
           return false; // ESRCH: the group is gone already
         }

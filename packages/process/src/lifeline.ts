@@ -1,6 +1,7 @@
 /**
  * The lifeline: a tiny `/bin/sh` watchdog in its own session that knows every child's process
- * group. The supervisor tells it `add PGID` / `del PGID` on its stdin. When its stdin reaches end
+ * group. The supervisor tells it `add PGID` / `del PGID` on its stdin (`addpid PID` / `delpid PID`
+ * for a child without a group of its own, in the legacy shared-group mode). When its stdin reaches end
  * of file, the supervisor is gone (even by SIGKILL: the kernel closes the pipe), so it sends
  * SIGTERM to every group it knows, waits `graceSeconds`, and sends SIGKILL to what is left.
  *
@@ -12,17 +13,19 @@ import { defaultSpawn } from './spawn.js';
 import type { SpawnFn } from './spawn.js';
 
 const SCRIPT = `
-groups=" "
+targets=" "
 while IFS= read -r line; do
   case "$line" in
-    "add "*) g=\${line#add }; case "$g" in *[!0-9]*|"") ;; *) groups="$groups$g ";; esac ;;
-    "del "*) g=\${line#del }; kept=" "; for x in $groups; do [ "$x" = "$g" ] || kept="$kept$x "; done; groups=$kept ;;
+    "add "*) g=\${line#add }; case "$g" in *[!0-9]*|"") ;; *) targets="$targets-$g ";; esac ;;
+    "del "*) g=\${line#del }; kept=" "; for x in $targets; do [ "$x" = "-$g" ] || kept="$kept$x "; done; targets=$kept ;;
+    "addpid "*) p=\${line#addpid }; case "$p" in *[!0-9]*|"") ;; *) targets="$targets$p ";; esac ;;
+    "delpid "*) p=\${line#delpid }; kept=" "; for x in $targets; do [ "$x" = "$p" ] || kept="$kept$x "; done; targets=$kept ;;
   esac
 done
-[ "$groups" = " " ] && exit 0
-for g in $groups; do kill -TERM -$g 2>/dev/null; done
+[ "$targets" = " " ] && exit 0
+for t in $targets; do kill -TERM $t 2>/dev/null; done
 sleep "$1"
-for g in $groups; do kill -KILL -$g 2>/dev/null; done
+for t in $targets; do kill -KILL $t 2>/dev/null; done
 exit 0
 `;
 
@@ -71,6 +74,15 @@ export class Lifeline {
 
   del(pgid: number): void {
     this.#write(`del ${pgid}\n`, pgid);
+  }
+
+  /** A single process (no group of its own): killed by pid alone. */
+  addPid(pid: number): void {
+    this.#write(`addpid ${pid}\n`, pid);
+  }
+
+  delPid(pid: number): void {
+    this.#write(`delpid ${pid}\n`, pid);
   }
 
   /** Ends the watchdog without killing anything: call only after every child is gone. */

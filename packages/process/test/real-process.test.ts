@@ -107,4 +107,23 @@ describe('Lifeline', () => {
     expect((await b.exited).signal).toBe('SIGKILL');
     expect(alive(kept.pid)).toBe(true);
   });
+
+  it('kills single processes added by pid (legacy shared group) and not their group', async () => {
+    const core = new ProcessCore();
+    const lifeline = await Lifeline.start({ graceSeconds: 1 });
+    const a = await core.start({ argv: ['sleep', '30'], ownGroup: false });
+    const kept = await core.start({ argv: ['sleep', '30'], ownGroup: false });
+    started.push(a, kept);
+    // Not detached: both stay in this test process's group (which the lifeline must not touch).
+    expect(ids(a.pid).pgid).toBe(ids(process.pid).pgid);
+    expect(a.ownGroup).toBe(false);
+    lifeline.addPid(a.pid);
+    lifeline.addPid(kept.pid);
+    lifeline.delPid(kept.pid);
+    lifeline.close();
+    expect((await a.exited).signal).toBe('SIGTERM');
+    expect(alive(kept.pid)).toBe(true);
+    expect(kept.signal('SIGKILL')).toBe(true);
+    expect((await kept.exited).signal).toBe('SIGKILL');
+  });
 });

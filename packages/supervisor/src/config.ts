@@ -62,6 +62,15 @@ export interface SuiteConfig {
   readonly tls: { readonly cert?: string; readonly key?: string };
   /** In the order they were written. */
   readonly services: readonly ServiceConfig[];
+  /** Legacy behaviour kept for demonstrations; every flag defaults to false. */
+  readonly legacy: {
+    /**
+     * Spawn every child in the supervisor's own process group (not in a session of its own).
+     * Exists only to show what goes wrong without per-child groups (a group-wide signal reaches
+     * every child and the supervisor); never use it for a real install.
+     */
+    readonly sharedProcessGroup: boolean;
+  };
 }
 
 export interface LoadOptions {
@@ -198,6 +207,7 @@ function suiteSchema(serviceSchemas: ReadonlyMap<string, ReturnType<typeof servi
       mail: z.object({ domains: z.array(z.string().min(1)).min(1).optional() }).strict().default({}),
       tls: z.object({ cert: z.string().min(1).optional(), key: z.string().min(1).optional() }).strict().default({}),
       services: services.optional(),
+      legacy: z.object({ sharedProcessGroup: z.boolean().default(false) }).strict().default({ sharedProcessGroup: false }),
     })
     .strict()
     .superRefine((cfg, rc) => {
@@ -342,6 +352,7 @@ async function build(read: (schema: z.ZodType<unknown>) => unknown, file: string
       ...(parsed.tls.key !== undefined ? { key: resolve(baseDir, parsed.tls.key) } : {}),
     },
     services,
+    legacy: { sharedProcessGroup: parsed.legacy?.sharedProcessGroup ?? false },
   };
 }
 

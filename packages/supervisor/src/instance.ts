@@ -27,6 +27,8 @@ export interface InstanceDeps {
   readonly launchPath: () => string;
   /** A message from a service for the router (msg, subscribe). */
   readonly onMessage: (from: Instance, msg: ServiceMessage) => void;
+  /** Legacy: children stay in the supervisor's process group (`legacy.sharedProcessGroup`). */
+  readonly sharedProcessGroup?: boolean;
 }
 
 export interface StopResult {
@@ -82,12 +84,15 @@ export class Instance {
       ...(config.user ? { uid: config.user.uid, gid: config.user.gid } : {}),
       limits: config.limits,
       stdio: run.type === 'command' ? ['ignore', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe', 'ipc'],
+      ownGroup: deps.sharedProcessGroup !== true,
     });
-    deps.lifeline?.add(child.pid);
+    if (child.ownGroup) deps.lifeline?.add(child.pid);
+    else deps.lifeline?.addPid(child.pid);
     const instance = new Instance(config, child, deps);
     deps.logs.capture(config.name, child.pid, child.process.stdout, child.process.stderr);
     void child.exited.then(() => {
-      deps.lifeline?.del(child.pid);
+      if (child.ownGroup) deps.lifeline?.del(child.pid);
+      else deps.lifeline?.delPid(child.pid);
       instance.#abort.abort(new Error('exited before it was ready'));
     });
     if (run.type !== 'command') instance.#handshake(run.kind, listeners);

@@ -84,6 +84,12 @@ export class Supervisor {
     const { config, dataDir } = this.options;
     this.#order = startOrder(config.services);
     this.#claim = await claimDataDir(dataDir);
+    if (config.legacy.sharedProcessGroup) {
+      this.#log.warn(
+        { legacy: 'sharedProcessGroup' },
+        'LEGACY MODE: every child runs in the supervisor\'s own process group; a signal sent to the group (kill 0, kill -PGID) reaches every service and the supervisor itself. For demonstrations only.',
+      );
+    }
     const heldBy = new Map<string, HeldListener[]>();
     for (const svc of config.services) {
       const held = await bindListeners(svc.name, svc.listen);
@@ -118,6 +124,7 @@ export class Supervisor {
       logLevel: this.options.logLevel,
       launchPath: defaultLaunchPath,
       onMessage: (from, msg) => this.#route(from, msg),
+      sharedProcessGroup: this.config.legacy.sharedProcessGroup,
     };
   }
 

@@ -54,12 +54,15 @@ export interface Up {
 const ups = new Set<Up>();
 
 /** Writes `yaml` to a temp dir and runs `hearth up` on it; waits until its control socket answers. */
-export async function startUp(yaml: string, options: { waitSocket?: boolean; dir?: TempDir } = {}): Promise<Up> {
+export async function startUp(yaml: string, options: { waitSocket?: boolean; dir?: TempDir; detached?: boolean } = {}): Promise<Up> {
   const dir = options.dir ?? (await makeTempDir('hearth-sup-'));
   const configFile = join(dir.path, 'hearth.yaml');
   const data = join(dir.path, 'data');
   writeFileSync(configFile, yaml);
-  const proc = spawn(process.execPath, [MAIN, 'up', '--config', configFile, '--data', data], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [MAIN, 'up', '--config', configFile, '--data', data], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.detached ?? false,
+  });
   const lines: Record<string, unknown>[] = [];
   let err = '';
   let buf = '';
@@ -127,6 +130,13 @@ export function alive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** The process group of a live process (field 5 of /proc/PID/stat). */
+export function processGroup(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[2]);
 }
 
 /** Waits for service `name` to reach `state`. */
