@@ -3,7 +3,7 @@
  * listeners. Imports nothing heavy: the supervisor loads it to validate config.
  */
 import { z } from 'zod';
-import { duration } from '@hearth/config';
+import { byteSize, duration } from '@hearth/config';
 import type { ServiceManifest } from '@hearth/runtime';
 
 const TEN_MINUTES = 10 * 60_000;
@@ -37,6 +37,17 @@ export const settingsSchema = z.strictObject({
   maxConnectionsPerUser: count(1).default(10),
   /** TLS handshake time limit (STLS and the implicit-TLS port). */
   tlsHandshakeTimeout: duration().default(30_000),
+  /** Largest message XSEND accepts (octets with CRLF line ends, trace headers excluded). */
+  maxSendSize: byteSize()
+    .refine((n) => n >= 1024, 'maxSendSize must be at least 1KiB')
+    .default(25_000_000),
+  /**
+   * XIDLE: push lines not yet taken by the client (queued plus the socket's own buffer) before
+   * the session is closed as not reading. The kernel's socket buffers come on top.
+   */
+  maxPushBacklog: byteSize()
+    .refine((n) => n >= 256, 'maxPushBacklog must be at least 256B')
+    .default(64 * 1024),
   /** Host name in the APOP greeting timestamp; default: this machine's name. */
   hostname: z
     .string()

@@ -8,7 +8,17 @@ import { startPop3Service } from './service.js';
 
 export { manifest, settingsSchema, defaultSettings, type Pop3Settings } from './config.js';
 export { createPop3Server, isLoopbackAddress, type Pop3Server, type Pop3ServerDeps, type HandleOptions } from './server.js';
-export { PermanentBackingError, type MailBacking, type Maildrop, type MessageInfo, type OpenResult } from './maildrop.js';
+export {
+  MessageTooLargeError,
+  PermanentBackingError,
+  type DeliveredCopy,
+  type DeliverInput,
+  type MailBacking,
+  type Maildrop,
+  type MessageInfo,
+  type OpenResult,
+} from './maildrop.js';
+export { BIFF_SERVICE, PushHub, topics, type MailDelivered, type Waiter } from './push.js';
 export { MemoryBacking, crlfSize } from './memory-backing.js';
 export { storeBacking } from './store-backing.js';
 export { startPop3Service } from './service.js';

@@ -25,6 +25,30 @@ export interface MailBacking {
   apopSecret(user: string): Promise<{ readonly user: string; readonly secret: string } | undefined>;
   /** Take the maildrop's exclusive lock and snapshot its messages (STAT/LIST never read bodies). */
   openMaildrop(user: string): Promise<OpenResult>;
+  /** The canonical name of an existing local user, else undefined (XSEND recipients). */
+  findUser(name: string): Promise<string | undefined>;
+  /**
+   * Store one message for every recipient, all or nothing (XSEND). `body` is read with
+   * back-pressure; throw `MessageTooLargeError` past `maxSize` (counted after `prefix`).
+   */
+  deliver(input: DeliverInput): Promise<readonly DeliveredCopy[]>;
+}
+
+export interface DeliverInput {
+  readonly recipients: readonly string[];
+  /** Trace header lines written before the body. */
+  readonly prefix: string;
+  readonly body: AsyncIterable<Uint8Array>;
+  readonly maxSize: number;
+}
+
+/** One recipient's copy: what `mail.delivered` announces. */
+export interface DeliveredCopy {
+  readonly user: string;
+  readonly messageId: number;
+  readonly uid: number;
+  readonly uidl: string;
+  readonly size: number;
 }
 
 /** A locked maildrop as seen by one session. */
@@ -33,6 +57,11 @@ export interface Maildrop {
   readonly messages: readonly MessageInfo[];
   /** The message as stored (CRLF or LF line ends), streamed. */
   openBody(message: MessageInfo): Promise<Readable>;
+  /**
+   * Messages that arrived since the snapshot or the previous call, in arrival order, from the
+   * index only (XIDLE). Never returns a message twice.
+   */
+  refresh(): Promise<readonly MessageInfo[]>;
   /** Remove these messages for good (the UPDATE state). */
   expunge(messages: readonly MessageInfo[]): Promise<void>;
   /** Release the lock. Idempotent. */
@@ -45,4 +74,9 @@ export interface Maildrop {
  */
 export class PermanentBackingError extends Error {
   override readonly name = 'PermanentBackingError';
+}
+
+/** The message passed the size cap given to `deliver`. */
+export class MessageTooLargeError extends Error {
+  override readonly name = 'MessageTooLargeError';
 }

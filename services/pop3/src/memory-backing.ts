@@ -1,6 +1,14 @@
 /** An in-memory MailBacking for tests and examples: users, APOP secrets, messages, locks. */
 import { Readable } from 'node:stream';
-import type { MailBacking, Maildrop, MessageInfo, OpenResult } from './maildrop.js';
+import {
+  MessageTooLargeError,
+  type DeliveredCopy,
+  type DeliverInput,
+  type MailBacking,
+  type Maildrop,
+  type MessageInfo,
+  type OpenResult,
+} from './maildrop.js';
 
 interface StoredMessage extends MessageInfo {
   readonly body: Buffer;
@@ -35,15 +43,41 @@ export class MemoryBacking implements MailBacking {
     return this;
   }
 
-  /** Deliver a message; returns its UIDL. */
-  deliver(user: string, body: string | Buffer): string {
+  /** Deliver a message (a test's way in); returns its UIDL. */
+  add(user: string, body: string | Buffer): string {
+    return this.store(user, typeof body === 'string' ? Buffer.from(body) : body).uidl;
+  }
+
+  private store(user: string, bytes: Buffer): DeliveredCopy {
     const entry = this.users.get(user);
     if (entry === undefined) throw new Error(`no such user ${user}`);
-    const bytes = typeof body === 'string' ? Buffer.from(body) : body;
     const uid = this.nextUid++;
     const uidl = `${uid.toString(16).padStart(8, '0')}00000001`;
-    entry.messages.push({ id: String(uid), uidl, size: crlfSize(bytes), body: bytes });
-    return uidl;
+    const size = crlfSize(bytes);
+    entry.messages.push({ id: String(uid), uidl, size, body: bytes });
+    return { user, messageId: uid, uid, uidl, size };
+  }
+
+  /** The bytes of a user's newest message (for assertions). */
+  last(user: string): Buffer | undefined {
+    return this.users.get(user)?.messages.at(-1)?.body;
+  }
+
+  async findUser(name: string): Promise<string | undefined> {
+    return this.users.has(name) ? name : undefined;
+  }
+
+  async deliver(input: DeliverInput): Promise<readonly DeliveredCopy[]> {
+    for (const user of input.recipients) if (!this.users.has(user)) throw new Error(`no such user ${user}`);
+    const chunks: Buffer[] = [Buffer.from(input.prefix)];
+    let size = chunks[0]!.length;
+    for await (const chunk of input.body) {
+      size += chunk.length;
+      if (size > input.maxSize) throw new MessageTooLargeError(`message over ${input.maxSize} bytes`);
+      chunks.push(Buffer.from(chunk));
+    }
+    const bytes = Buffer.concat(chunks);
+    return [...new Set(input.recipients)].map((user) => this.store(user, bytes));
   }
 
   /** Current message count of a maildrop (for assertions). */
@@ -71,9 +105,15 @@ export class MemoryBacking implements MailBacking {
     if (this.locked.has(user)) return { ok: false, reason: 'in-use' };
     this.locked.add(user);
     const snapshot = [...entry.messages];
+    const seen = new Set(snapshot.map((m) => m.id));
     let released = false;
     const maildrop: Maildrop = {
       messages: snapshot.map(({ id, uidl, size }) => ({ id, uidl, size })),
+      refresh: async () => {
+        const fresh = entry.messages.filter((m) => !seen.has(m.id));
+        for (const m of fresh) seen.add(m.id);
+        return fresh.map(({ id, uidl, size }) => ({ id, uidl, size }));
+      },
       openBody: async (message) => {
         const stored = entry.messages.find((m) => m.id === message.id);
         if (stored === undefined) throw new Error(`message ${message.id} is gone`);

@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream';
 
 export type Reply =
   /** One status line (`+OK ...` or `-ERR ...`). `after` tells the session what to do next. */
-  | { readonly kind: 'line'; readonly text: string; readonly after?: 'close' | 'starttls'; readonly bad?: boolean }
+  | { readonly kind: 'line'; readonly text: string; readonly after?: 'close' | 'starttls' | 'wait'; readonly bad?: boolean }
   /** A multi-line response held in memory (CAPA, LIST, UIDL, AUTH). */
   | { readonly kind: 'lines'; readonly text: string; readonly lines: readonly string[] }
   /** A multi-line response streamed from the store (RETR, TOP). */
@@ -18,7 +18,12 @@ export type Reply =
       readonly bodyLines?: number;
     }
   /** A SASL continuation (`+ base64`): the next line goes to `next`, not to the command table. */
-  | { readonly kind: 'challenge'; readonly text: string; readonly next: (line: string) => Promise<Reply> | Reply };
+  | { readonly kind: 'challenge'; readonly text: string; readonly next: (line: string) => Promise<Reply> | Reply }
+  /**
+   * A go-ahead for a dot-stuffed message (XSEND): the lines up to the final `.` become `body`;
+   * the reply `receive` resolves to is sent after the final `.`.
+   */
+  | { readonly kind: 'data'; readonly text: string; readonly receive: (body: AsyncIterable<Uint8Array>) => Promise<Reply> };
 
 export const ok = (text: string): Reply => ({ kind: 'line', text: `+OK ${text}` });
 export const err = (text: string): Reply => ({ kind: 'line', text: `-ERR ${text}` });
@@ -90,6 +95,20 @@ export const replies = {
     text: '-ERR [SYS/TEMP] Some deleted messages were not removed',
     after: 'close',
   }),
+
+  // Hearth extensions (README: X-HEARTH-PUSH, X-HEARTH-SEND).
+  waitBegin: (): Reply => ({ kind: 'line', text: '+OK Waiting for new mail; send DONE to stop', after: 'wait' }),
+  pushLine: (number: number, uidl: string, size: number) => `* NEW ${number} ${uidl} ${size}`,
+  waitDone: (count: number, octets: number) => ok(`Done waiting, ${count} messages (${octets} octets)`),
+  waitBadLine: () => bad('Done waiting: only DONE is valid while waiting'),
+  pushBacklog: () => '-ERR [SYS/TEMP] Too many unread new-mail notifications; closing the connection',
+  sendGoAhead: () => 'Send the message, end with a line holding only "."',
+  relayingDenied: (arg: string) => err(`Relaying is not configured: ${printable(arg)} is not a local address`),
+  noSuchRecipient: (arg: string) => err(`No such local user: ${printable(arg)}`),
+  tooManyRecipients: (max: number) => bad(`Too many recipients (at most ${max})`),
+  sendTooLarge: (max: number) => err(`Message too large (at most ${max} octets); nothing was delivered`),
+  sendLineTooLong: () => err('Message line too long; nothing was delivered'),
+  sent: (id: string, recipients: number) => ok(`Message ${id} delivered to ${recipients} maildrop${recipients === 1 ? '' : 's'}`),
 } as const;
 
 /** Client text echoed in a reply: printable ASCII only, at most 40 characters. */

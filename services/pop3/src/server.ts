@@ -9,9 +9,11 @@ import { hostname } from 'node:os';
 import type { SecureContext } from 'node:tls';
 import { startTls } from '@hearth/line-protocol';
 import type { Logger } from '@hearth/log';
+import type { MessageBus } from '@hearth/runtime';
 import type { Pop3Settings } from './config.js';
 import { Counter, FailureLimiter } from './limits.js';
 import type { MailBacking } from './maildrop.js';
+import { PushHub } from './push.js';
 import { replies } from './replies.js';
 import { Pop3Session } from './session.js';
 
@@ -23,6 +25,15 @@ export interface Pop3ServerDeps {
   readonly log: Logger;
   /** Whether a client address counts as loopback (plaintext login allowed). Injectable for tests. */
   readonly isLoopback?: (address: string) => boolean;
+  /**
+   * The runtime's bus (biff subscriptions, `mail.notify` in, `mail.delivered` out). Without it,
+   * waiting sessions still see this server's own XSEND deliveries.
+   */
+  readonly bus?: MessageBus;
+  /** Local mail domains for XSEND recipients; the first is the sender's domain. Default: localhost. */
+  readonly domains?: readonly string[];
+  /** The pid biff counts subscriptions under (default: this process). */
+  readonly instance?: number;
 }
 
 export interface HandleOptions {
@@ -38,6 +49,8 @@ export interface Pop3Server {
   stop(deadline: number): Promise<void>;
   /** Open connections (for status and tests). */
   readonly connections: number;
+  /** New-mail notifications: users with a waiting session, and a way to wake them. */
+  readonly hub: PushHub;
 }
 
 export function isLoopbackAddress(address: string): boolean {
@@ -57,6 +70,9 @@ export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
   const failuresByUser = new FailureLimiter(settings.failureWindow);
   let stopping = false;
   let nextId = 1;
+  const hub = new PushHub(deps.bus, deps.log, deps.instance);
+  hub.start();
+  const domains = deps.domains !== undefined && deps.domains.length > 0 ? deps.domains : ['localhost'];
 
   const refuse = (socket: Socket, text: string): void => {
     socket.on('error', () => {});
@@ -103,6 +119,9 @@ export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
         failuresByIp,
         failuresByUser,
         isStopping: () => stopping,
+        hub,
+        domains,
+        hostname: host,
       },
       {
         socket: conn,
@@ -126,6 +145,7 @@ export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
     get connections() {
       return sockets.size;
     },
+    hub,
 
     handle(socket, options) {
       const remoteAddress = socket.remoteAddress ?? 'unknown';

@@ -28,7 +28,14 @@ export async function startPop3Service(ctx: ServiceContext<Pop3Settings>): Promi
       if (error instanceof TlsMaterialError) throw new ServiceConfigError(error.message, { cause: error });
       throw error;
     }
-    const pop3 = createPop3Server({ backing: storeBacking(store), tls: () => tls.context, settings: ctx.settings, log: ctx.log });
+    const pop3 = createPop3Server({
+      backing: storeBacking(store),
+      tls: () => tls.context,
+      settings: ctx.settings,
+      log: ctx.log,
+      bus: ctx.bus,
+      domains: ctx.suite.mail.domains,
+    });
     for (const listener of ctx.listeners.values()) {
       const implicitTls = listener.spec.tls;
       const server = createServer((socket) => pop3.handle(socket, { implicitTls }));

@@ -3,8 +3,13 @@
  * AUTHORIZATION -> TRANSACTION, `quit` moves TRANSACTION -> UPDATE, `close` ends everything
  * (releasing the maildrop lock without deleting anything unless UPDATE ran).
  *
- * Each line goes through the guards in a fixed order: shutting down, TLS upgrade under way,
- * pending SASL continuation, unknown verb (counted), wrong state, bad arguments, then the handler.
+ * Each line goes through the guards in a fixed order: XSEND data under way, shutting down, TLS
+ * upgrade under way, pending SASL continuation, XIDLE waiting (only DONE), unknown verb (counted),
+ * wrong state, bad arguments, then the handler.
+ *
+ * Hearth's extensions (README): XIDLE enters a waiting sub-mode of TRANSACTION in which
+ * `wake()` (called by the PushHub) re-reads the maildrop's index and pushes what is new through a
+ * bounded PushOutbox; XSEND's message is read through an Intake into the store.
  */
 import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -19,12 +24,17 @@ import {
 } from '@hearth/line-protocol';
 import type { Logger } from '@hearth/log';
 import { commands } from './commands/index.js';
+import { visible } from './commands/message-number.js';
 import type { CommandContext, LoginAttempt } from './commands/context.js';
 import type { Pop3Settings } from './config.js';
 import type { Counter, FailureLimiter } from './limits.js';
+import { Intake } from './intake.js';
 import { PermanentBackingError, type MailBacking } from './maildrop.js';
+import type { PushHub, Waiter } from './push.js';
+import { PushOutbox } from './push-outbox.js';
 import { replies, type Reply } from './replies.js';
-import type { SessionState, StateName } from './state.js';
+import { submit } from './send.js';
+import type { SessionState, StateName, Transaction } from './state.js';
 
 const dispatcher = new CommandDispatcher<StateName, CommandContext, Reply>(commands);
 
@@ -37,6 +47,11 @@ export interface SessionDeps {
   readonly failuresByIp: FailureLimiter;
   readonly failuresByUser: FailureLimiter;
   readonly isStopping: () => boolean;
+  readonly hub: PushHub;
+  /** Local mail domains (XSEND); the first is the sender's domain. */
+  readonly domains: readonly string[];
+  /** Our host name (greeting, Received headers). */
+  readonly hostname: string;
 }
 
 export interface SessionOptions {
@@ -48,7 +63,7 @@ export interface SessionOptions {
   readonly timestamp: string;
 }
 
-export class Pop3Session implements CommandContext {
+export class Pop3Session implements CommandContext, Waiter {
   state: SessionState = { name: 'AUTHORIZATION' };
   secure: boolean;
   readonly timestamp: string;
@@ -61,6 +76,13 @@ export class Pop3Session implements CommandContext {
   private idleTimer: NodeJS.Timeout | undefined;
   private closing = false;
   private countedUser: string | undefined;
+  /** XIDLE: the push lines of the current wait, and the index re-read under way. */
+  private outbox: PushOutbox | undefined;
+  private refreshing: Promise<void> | undefined;
+  private refreshAgain = false;
+  /** XSEND: the message being read, and the reply its delivery resolves to. */
+  private intake: Intake | undefined;
+  private intakeReply: Promise<Reply> | undefined;
   private readonly closedPromise: Promise<void>;
   private resolveClosed!: () => void;
 
@@ -80,6 +102,9 @@ export class Pop3Session implements CommandContext {
   }
   get backing(): MailBacking {
     return this.deps.backing;
+  }
+  get domains(): readonly string[] {
+    return this.deps.domains;
   }
   get canStartTls(): boolean {
     return !this.secure && this.deps.secureContext() !== undefined;
@@ -142,7 +167,14 @@ export class Pop3Session implements CommandContext {
     userSessions.add(canonical);
     this.countedUser = canonical;
     const messages = [...opened.maildrop.messages];
-    this.state = { name: 'TRANSACTION', user: canonical, maildrop: opened.maildrop, messages, deleted: new Set() };
+    this.state = {
+      name: 'TRANSACTION',
+      user: canonical,
+      maildrop: opened.maildrop,
+      messages,
+      deleted: new Set(),
+      waiting: false,
+    };
     this.log = this.log.child({ user: canonical });
     this.log.info({ mechanism: attempt.mechanism, messages: messages.length }, 'logged in');
     return replies.loggedIn(messages.length, messages.reduce((sum, m) => sum + m.size, 0));
@@ -172,8 +204,12 @@ export class Pop3Session implements CommandContext {
     this.reader?.stop();
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.continuation = undefined;
+    this.intake?.fail(new ConnectionClosedError());
+    this.intake = undefined;
+    this.outbox = undefined;
     const state = this.state;
     if (state.name === 'TRANSACTION') {
+      if (state.waiting) this.deps.hub.remove(state.user, this);
       state.maildrop.release().catch((error: unknown) => this.log.error({ err: error }, 'releasing the lock failed'));
     }
     if (this.countedUser !== undefined) this.deps.userSessions.remove(this.countedUser);
@@ -188,9 +224,11 @@ export class Pop3Session implements CommandContext {
     this.resolveClosed();
   }
 
-  /** The server is stopping: a session that is not logged in and not busy ends now. */
+  /** The server is stopping: a session that is not logged in (or is waiting) and not busy ends now. */
   shutdown(): void {
-    if (this.closing || this.busy || this.state.name !== 'AUTHORIZATION') return;
+    if (this.closing || this.busy || this.intake !== undefined) return;
+    const state = this.state;
+    if (state.name !== 'AUTHORIZATION' && !(state.name === 'TRANSACTION' && state.waiting)) return;
     this.write(replies.shuttingDownLine());
     this.close();
   }
@@ -217,6 +255,8 @@ export class Pop3Session implements CommandContext {
     socket.setNoDelay(true);
     this.reader = new LineReader(socket, {
       maxLineLength: this.deps.settings.maxLineLength,
+      // Bytes as they are (XSEND data); command lines are decoded as UTF-8 in onLine.
+      encoding: 'latin1',
       onLine: (line) => this.onLine(line),
       onOverflow: () => this.onOverflow(),
       onError: (error) => {
@@ -227,16 +267,20 @@ export class Pop3Session implements CommandContext {
   }
 
   private async onOverflow(): Promise<void> {
+    if (this.intake !== undefined) {
+      this.intake.overflow(this.deps.settings.maxLineLength);
+      return;
+    }
     this.log.warn({ limit: this.deps.settings.maxLineLength }, 'line too long');
     await this.respond(replies.lineTooLong());
   }
 
-  private async onLine(line: string): Promise<void> {
+  private async onLine(raw: string): Promise<void> {
     if (this.closing) return;
     this.busy = true;
     if (this.idleTimer) clearTimeout(this.idleTimer);
     try {
-      const reply = await this.handle(line);
+      const reply = this.intake !== undefined ? await this.dataLine(this.intake, raw) : await this.handle(utf8(raw));
       if (reply !== undefined && !this.closing) await this.respond(reply);
     } catch (error) {
       if (!(error instanceof ConnectionClosedError)) {
@@ -264,6 +308,7 @@ export class Pop3Session implements CommandContext {
       this.log.debug('C: (SASL response)');
       return next(line);
     }
+    if (this.state.name === 'TRANSACTION' && this.state.waiting) return this.stopWaiting(this.state, line);
     const resolved = dispatcher.resolve(line, this.state.name);
     this.log.debug({ verb: resolved.kind === 'empty' ? '' : resolved.verb }, 'C: command');
     switch (resolved.kind) {
@@ -293,6 +338,7 @@ export class Pop3Session implements CommandContext {
         if (reply.after === 'starttls') return this.startTls(reply.text);
         await writeWithBackpressure(this.socket, `${reply.text}\r\n`);
         if (reply.after === 'close') this.close();
+        if (reply.after === 'wait') this.startWaiting();
         return;
       case 'lines':
         await writeWithBackpressure(this.socket, `${reply.text}\r\n`);
@@ -308,7 +354,111 @@ export class Pop3Session implements CommandContext {
         this.continuation = reply.next;
         await writeWithBackpressure(this.socket, `${reply.text}\r\n`);
         return;
+      case 'data': {
+        await writeWithBackpressure(this.socket, `${reply.text}\r\n`);
+        const intake = new Intake(this.deps.settings.maxSendSize);
+        this.intake = intake;
+        const result = reply.receive(intake.body()).finally(() => intake.abandon());
+        result.catch(() => {}); // awaited at the final dot
+        this.intakeReply = result;
+        return;
+      }
     }
+  }
+
+  // ---- XSEND --------------------------------------------------------------------------------
+
+  /** One line of an XSEND message; at the final dot, the delivery's reply. */
+  private async dataLine(intake: Intake, raw: string): Promise<Reply | undefined> {
+    if ((await intake.line(Buffer.from(raw, 'latin1'))) === 'more') return undefined;
+    const result = this.intakeReply;
+    this.intake = undefined;
+    this.intakeReply = undefined;
+    return result;
+  }
+
+  submit(recipients: readonly string[], body: AsyncIterable<Uint8Array>): Promise<Reply> {
+    const state = this.state;
+    const intake = this.intake;
+    if (state.name !== 'TRANSACTION') return Promise.resolve(replies.wrongState('XSEND'));
+    const { settings, backing, hub, hostname, domains } = this.deps;
+    return submit(
+      { backing, hub, log: this.log, hostname, domain: domains[0] ?? 'localhost', maxSize: settings.maxSendSize },
+      {
+        user: state.user,
+        remoteAddress: this.options.remoteAddress,
+        secure: this.secure,
+        recipients,
+        body,
+        dataError: () => intake?.failure,
+      },
+    );
+  }
+
+  // ---- XIDLE --------------------------------------------------------------------------------
+
+  private startWaiting(): void {
+    const state = this.state;
+    if (state.name !== 'TRANSACTION' || this.closing) return;
+    this.state = { ...state, waiting: true };
+    this.outbox = new PushOutbox(
+      this.socket,
+      this.deps.settings.maxPushBacklog,
+      () => this.onPushBacklog(),
+      () => this.close(),
+    );
+    this.deps.hub.add(state.user, this);
+    this.log.debug('waiting for new mail');
+    this.wake(); // what arrived since login or since the last wait
+  }
+
+  /** New mail may have arrived (PushHub): re-read the index and push what is new, one run at a time. */
+  wake(): void {
+    if (this.refreshing !== undefined) {
+      this.refreshAgain = true;
+      return;
+    }
+    this.refreshing = this.refresh().finally(() => (this.refreshing = undefined));
+  }
+
+  private async refresh(): Promise<void> {
+    do {
+      this.refreshAgain = false;
+      const state = this.state;
+      if (state.name !== 'TRANSACTION' || !state.waiting || this.closing) return;
+      let fresh;
+      try {
+        fresh = await state.maildrop.refresh();
+      } catch (error) {
+        this.log.error({ err: error }, 'reading new messages failed');
+        return;
+      }
+      // Fetched messages join the list even if DONE came meanwhile: DONE waits for this run.
+      for (const message of fresh) {
+        state.messages.push(message);
+        this.outbox?.push(replies.pushLine(state.messages.length, message.uidl, message.size));
+      }
+      if (fresh.length > 0) this.log.debug({ count: fresh.length }, 'pushed new messages');
+    } while (this.refreshAgain);
+  }
+
+  /** DONE (or any other line, which ends the wait with -ERR and is not run). */
+  private async stopWaiting(state: Transaction, line: string): Promise<Reply> {
+    this.state = { ...state, waiting: false };
+    this.deps.hub.remove(state.user, this);
+    while (this.refreshing !== undefined) await this.refreshing;
+    await this.outbox?.drained();
+    this.outbox = undefined;
+    if (line.trim().toUpperCase() !== 'DONE') return replies.waitBadLine();
+    const { entries, octets } = visible(this.state as Transaction);
+    return replies.waitDone(entries.length, octets);
+  }
+
+  private onPushBacklog(): void {
+    this.log.warn({ limit: this.deps.settings.maxPushBacklog }, 'client not reading new-mail notifications; closing');
+    this.write(replies.pushBacklog());
+    this.close();
+    this.socket.destroy();
   }
 
   private async sendBody(reply: Extract<Reply, { kind: 'body' }>): Promise<void> {
@@ -384,4 +534,9 @@ export class Pop3Session implements CommandContext {
     void this.closedPromise.then(onClose);
     await sleep(ms, undefined, { signal: controller.signal, ref: false }).catch(() => {});
   }
+}
+
+/** A command line as read (latin1: one char per byte), decoded as UTF-8. */
+function utf8(raw: string): string {
+  return /^[\x00-\x7f]*$/.test(raw) ? raw : Buffer.from(raw, 'latin1').toString('utf8');
 }

@@ -1,7 +1,7 @@
 /**
  * The POP3 session states, named as RFC 1939 names them. Only `session.ts` changes the state.
- * A later push extension adds a waiting sub-mode of TRANSACTION here (new messages appended to
- * `messages`), and a send command is one more entry in the command table valid in TRANSACTION.
+ * Hearth's push extension (XIDLE) is a waiting sub-mode of TRANSACTION: new messages are appended
+ * to `messages` (the next numbers) and pushed; earlier numbers never change.
  */
 import type { Maildrop, MessageInfo } from './maildrop.js';
 
@@ -15,10 +15,12 @@ export interface Transaction {
   readonly name: 'TRANSACTION';
   readonly user: string;
   readonly maildrop: Maildrop;
-  /** Numbered 1..n for the whole session (index + 1). */
-  readonly messages: readonly MessageInfo[];
+  /** Numbered 1..n for the whole session (index + 1); append-only (XIDLE adds new arrivals). */
+  readonly messages: MessageInfo[];
   /** Message numbers marked by DELE, removed only in UPDATE. */
   readonly deleted: Set<number>;
+  /** XIDLE under way: new messages are pushed, and the only command read is DONE. */
+  readonly waiting: boolean;
 }
 
 export interface Update {

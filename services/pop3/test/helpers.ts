@@ -81,9 +81,9 @@ export async function startPop3(options: HarnessOptions): Promise<Harness> {
 
 export function sampleBacking(): MemoryBacking {
   const backing = new MemoryBacking().addUser('alice', 'secret', 'apop-secret').addUser('bob', 'hunter2');
-  backing.deliver('alice', 'From: bob@localhost\r\nSubject: one\r\n\r\nHello Alice.\r\n.dotted line\r\nbye\r\n');
-  backing.deliver('alice', 'From: carol@localhost\nSubject: two\n\nbare LF body\nsecond line\n');
-  backing.deliver('alice', 'Subject: three\r\n\r\nthird\r\n');
+  backing.add('alice', 'From: bob@localhost\r\nSubject: one\r\n\r\nHello Alice.\r\n.dotted line\r\nbye\r\n');
+  backing.add('alice', 'From: carol@localhost\nSubject: two\n\nbare LF body\nsecond line\n');
+  backing.add('alice', 'Subject: three\r\n\r\nthird\r\n');
   return backing;
 }
 

@@ -249,10 +249,10 @@ describe('POP3 session (RFC 1939)', () => {
     const { client } = await open({ backing: sampleBacking(), cert });
     const common = ['TOP', 'UIDL', 'RESP-CODES', 'AUTH-RESP-CODE', 'PIPELINING'];
     await transcript(client, [
-      ['CAPA', ['+OK Capability list follows', ...common, 'USER', 'SASL PLAIN LOGIN', 'STLS', 'IMPLEMENTATION Hearth']],
+      ['CAPA', ['+OK Capability list follows', ...common, 'USER', 'SASL PLAIN LOGIN', 'STLS', 'X-HEARTH-PUSH', 'X-HEARTH-SEND 25000000', 'IMPLEMENTATION Hearth']],
       ['USER alice', /^\+OK/],
       ['PASS secret', /^\+OK/],
-      ['CAPA', ['+OK Capability list follows', ...common, 'IMPLEMENTATION Hearth']],
+      ['CAPA', ['+OK Capability list follows', ...common, 'X-HEARTH-PUSH', 'X-HEARTH-SEND 25000000', 'IMPLEMENTATION Hearth']],
     ]);
   });
 
@@ -261,7 +261,7 @@ describe('POP3 session (RFC 1939)', () => {
     const { client } = await open({ backing: sampleBacking(), cert, isLoopback: () => false });
     const refused = /^-ERR \[AUTH\] Plaintext authentication disallowed on non-secure \(SSL\/TLS\) connections/;
     await transcript(client, [
-      ['CAPA', [/^\+OK/, 'TOP', 'UIDL', 'RESP-CODES', 'AUTH-RESP-CODE', 'PIPELINING', 'STLS', 'IMPLEMENTATION Hearth']],
+      ['CAPA', [/^\+OK/, 'TOP', 'UIDL', 'RESP-CODES', 'AUTH-RESP-CODE', 'PIPELINING', 'STLS', 'X-HEARTH-PUSH', 'X-HEARTH-SEND 25000000', 'IMPLEMENTATION Hearth']],
       ['USER alice', refused],
       ['AUTH PLAIN', refused],
       [`AUTH PLAIN ${b64('\0alice\0secret')}`, refused],
@@ -270,7 +270,7 @@ describe('POP3 session (RFC 1939)', () => {
     ]);
     await client.startTls(cert);
     await transcript(client, [
-      ['CAPA', [/^\+OK/, 'TOP', 'UIDL', 'RESP-CODES', 'AUTH-RESP-CODE', 'PIPELINING', 'USER', 'SASL PLAIN LOGIN', 'IMPLEMENTATION Hearth']],
+      ['CAPA', [/^\+OK/, 'TOP', 'UIDL', 'RESP-CODES', 'AUTH-RESP-CODE', 'PIPELINING', 'USER', 'SASL PLAIN LOGIN', 'X-HEARTH-PUSH', 'X-HEARTH-SEND 25000000', 'IMPLEMENTATION Hearth']],
       ['STLS', '-ERR Command not permitted when TLS active'],
       ['USER alice', /^\+OK/],
       ['PASS secret', /^\+OK Logged in/],
@@ -295,7 +295,7 @@ describe('POP3 session (RFC 1939)', () => {
     harness = undefined;
     const { client: plain } = await open({ backing: sampleBacking() });
     await transcript(plain, [
-      ['CAPA', [/^\+OK/, 'TOP', 'UIDL', 'RESP-CODES', 'AUTH-RESP-CODE', 'PIPELINING', 'USER', 'SASL PLAIN LOGIN', 'IMPLEMENTATION Hearth']],
+      ['CAPA', [/^\+OK/, 'TOP', 'UIDL', 'RESP-CODES', 'AUTH-RESP-CODE', 'PIPELINING', 'USER', 'SASL PLAIN LOGIN', 'X-HEARTH-PUSH', 'X-HEARTH-SEND 25000000', 'IMPLEMENTATION Hearth']],
       ['STLS', '-ERR STLS is not available'],
     ]);
   });
@@ -325,7 +325,7 @@ describe('POP3 session (RFC 1939)', () => {
     clients.push(client);
     expect(await client.line()).toMatch(/^\+OK Hearth POP3 ready </);
     await transcript(client, [
-      ['CAPA', [/^\+OK/, 'TOP', 'UIDL', 'RESP-CODES', 'AUTH-RESP-CODE', 'PIPELINING', 'USER', 'SASL PLAIN LOGIN', 'IMPLEMENTATION Hearth']],
+      ['CAPA', [/^\+OK/, 'TOP', 'UIDL', 'RESP-CODES', 'AUTH-RESP-CODE', 'PIPELINING', 'USER', 'SASL PLAIN LOGIN', 'X-HEARTH-PUSH', 'X-HEARTH-SEND 25000000', 'IMPLEMENTATION Hearth']],
       ['STLS', '-ERR Command not permitted when TLS active'],
       ['USER alice', /^\+OK/],
       ['PASS secret', /^\+OK Logged in/],

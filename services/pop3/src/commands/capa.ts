@@ -9,6 +9,8 @@ export function capa(ctx: CommandContext): Reply {
     if (ctx.plaintextAllowed) lines.push('USER', `SASL ${MECHANISMS.join(' ')}`);
     if (ctx.canStartTls) lines.push('STLS');
   }
+  // Hearth's extensions (README): valid in TRANSACTION, listed in both states as RFC 2449 allows.
+  lines.push('X-HEARTH-PUSH', `X-HEARTH-SEND ${ctx.settings.maxSendSize}`);
   lines.push('IMPLEMENTATION Hearth');
   return { kind: 'lines', text: `+OK ${replies.capa()}`, lines };
 }

@@ -30,6 +30,10 @@ export interface CommandContext {
   login(attempt: LoginAttempt): Promise<Reply>;
   /** QUIT: in TRANSACTION, the move to UPDATE (deletions), then close. */
   quit(): Promise<Reply>;
+  /** The local mail domains (XSEND recipients; the first one is the sender's domain). */
+  readonly domains: readonly string[];
+  /** XSEND: store the message read from `body` for `recipients` and announce it. */
+  submit(recipients: readonly string[], body: AsyncIterable<Uint8Array>): Promise<Reply>;
 }
 
 /** The TRANSACTION state; the command table guarantees handlers that use it run only there. */

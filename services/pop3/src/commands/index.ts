@@ -18,6 +18,8 @@ import { stls } from './stls.js';
 import { top } from './top.js';
 import { uidl } from './uidl.js';
 import { user } from './user.js';
+import { xidle } from './xidle.js';
+import { MAX_RECIPIENTS, xsend } from './xsend.js';
 
 const AUTHORIZATION: readonly StateName[] = ['AUTHORIZATION'];
 const TRANSACTION: readonly StateName[] = ['TRANSACTION'];
@@ -39,4 +41,7 @@ export const commands: CommandTable<StateName, CommandContext, Reply> = {
   RSET: { states: TRANSACTION, args: { min: 0, max: 0 }, run: rset },
   NOOP: { states: TRANSACTION, args: { min: 0, max: 0 }, run: noop },
   QUIT: { states: BOTH, args: { min: 0, max: 0 }, run: quit },
+  // Hearth extensions (README: X-HEARTH-PUSH, X-HEARTH-SEND). DONE is read by the session itself.
+  XIDLE: { states: TRANSACTION, args: { min: 0, max: 0 }, run: xidle },
+  XSEND: { states: TRANSACTION, args: { min: 1, max: MAX_RECIPIENTS + 1 }, run: xsend },
 };

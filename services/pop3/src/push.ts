@@ -1,0 +1,122 @@
+/**
+ * New-mail notifications for XIDLE (Hearth's push extension) within this process: which users
+ * have a waiting session, the biff subscriptions that bring their `mail.notify` messages, and the
+ * wake-up of exactly those sessions. Topics and payloads are pinned in docs/ARCHITECTURE.md
+ * ("Mail notifications"). Without a bus (tests, tools) only this process's own deliveries wake.
+ */
+import type { Logger } from '@hearth/log';
+import type { MessageBus } from '@hearth/runtime';
+import type { DeliveredCopy } from './maildrop.js';
+
+export const BIFF_SERVICE = 'biff';
+export const topics = {
+  subscribe: 'biff.subscribe',
+  unsubscribe: 'biff.unsubscribe',
+  reset: 'biff.reset',
+  notify: 'mail.notify',
+  delivered: 'mail.delivered',
+} as const;
+
+/** `mail.delivered`, exactly as the SMTP service publishes it. */
+export interface MailDelivered {
+  readonly user: string;
+  readonly maildrop: 'INBOX';
+  readonly messageId: number;
+  readonly uid: number;
+  readonly uidl: string;
+  readonly size: number;
+}
+
+/** A waiting session: re-read its maildrop's index and push what is new. */
+export interface Waiter {
+  wake(): void;
+}
+
+export class PushHub {
+  private readonly waiting = new Map<string, Set<Waiter>>();
+  private started = false;
+
+  constructor(
+    private readonly bus: MessageBus | undefined,
+    private readonly log: Logger,
+    private readonly instance: number = process.pid,
+  ) {}
+
+  /** Listen for `mail.notify` and tell biff to forget whatever an earlier instance subscribed. */
+  start(): void {
+    if (this.started || this.bus === undefined) return;
+    this.started = true;
+    this.bus.on(topics.notify, (payload, from) => this.onNotify(payload, from));
+    this.post(topics.reset, { instance: this.instance });
+  }
+
+  /** Users with at least one waiting session (for status and tests). */
+  get users(): readonly string[] {
+    return [...this.waiting.keys()];
+  }
+
+  add(user: string, waiter: Waiter): void {
+    const key = user.toLowerCase();
+    const set = this.waiting.get(key);
+    if (set !== undefined) {
+      set.add(waiter);
+      return;
+    }
+    this.waiting.set(key, new Set([waiter]));
+    this.post(topics.subscribe, { user: key, instance: this.instance });
+  }
+
+  remove(user: string, waiter: Waiter): void {
+    const key = user.toLowerCase();
+    const set = this.waiting.get(key);
+    if (set === undefined || !set.delete(waiter) || set.size > 0) return;
+    this.waiting.delete(key);
+    this.post(topics.unsubscribe, { user: key, instance: this.instance });
+  }
+
+  /** New mail for `user` (any source): wake its waiting sessions in this process, and only those. */
+  wake(user: string): void {
+    const set = this.waiting.get(user.toLowerCase());
+    if (set === undefined) return;
+    for (const waiter of [...set]) waiter.wake();
+  }
+
+  /** This process stored `copy` (XSEND): announce it like SMTP does, and wake local waiters at once. */
+  delivered(copy: DeliveredCopy): void {
+    const event: MailDelivered = {
+      user: copy.user,
+      maildrop: 'INBOX',
+      messageId: copy.messageId,
+      uid: copy.uid,
+      uidl: copy.uidl,
+      size: copy.size,
+    };
+    try {
+      if (this.bus !== undefined && !this.bus.publish(topics.delivered, event)) {
+        this.log.warn({ user: copy.user }, 'new-mail event dropped');
+      }
+    } catch (error) {
+      this.log.error({ err: error, user: copy.user }, 'new-mail event failed');
+    }
+    this.wake(copy.user);
+  }
+
+  private onNotify(payload: unknown, from: string): void {
+    const user = typeof payload === 'object' && payload !== null ? (payload as { user?: unknown }).user : undefined;
+    if (typeof user !== 'string' || user === '') {
+      this.log.warn({ from }, 'mail.notify without a user ignored');
+      return;
+    }
+    this.log.debug({ user, from }, 'mail.notify');
+    this.wake(user);
+  }
+
+  private post(topic: string, payload: unknown): void {
+    if (this.bus === undefined) return;
+    try {
+      if (!this.bus.send(BIFF_SERVICE, topic, payload)) this.log.debug({ topic }, 'message to biff dropped');
+    } catch (error) {
+      this.log.warn({ err: error, topic }, 'message to biff failed');
+    }
+  }
+}

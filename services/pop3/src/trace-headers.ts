@@ -1,0 +1,56 @@
+/**
+ * The trace headers XSEND puts before a message, in the shape the SMTP service writes
+ * (services/smtp/src/headers.ts, RFC 5321 4.4). Copied rather than imported: services do not
+ * depend on each other; a shared package can hold one copy later.
+ */
+import { isIPv6 } from 'node:net';
+
+export interface TraceInfo {
+  /** What stands for the client's name: the authenticated user. */
+  readonly from: string;
+  readonly remoteAddress: string;
+  /** Our host name. */
+  readonly by: string;
+  /** `POP3` or `POP3S` (no registered RFC 3848 value fits a POP3 submission). */
+  readonly protocol: string;
+  readonly id: string;
+  /** The envelope sender (`user@domain`). */
+  readonly sender: string;
+  /** The recipients; named in `for` only when there is exactly one. */
+  readonly recipients: readonly string[];
+  readonly date: Date;
+}
+
+const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'] as const;
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'] as const;
+
+const two = (n: number): string => String(n).padStart(2, '0');
+
+/** An RFC 5322 date-time in UTC: `Sat, 21 Nov 2025 05:44:00 +0000`. */
+export function rfc5322Date(d: Date): string {
+  return (
+    `${DAYS[d.getUTCDay()]}, ${d.getUTCDate()} ${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()} ` +
+    `${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())} +0000`
+  );
+}
+
+/** Text made safe for a header: no controls, spaces, angle brackets or parentheses. */
+function clean(text: string): string {
+  return text.replace(/[\x00-\x20\x7f<>()]/g, '?');
+}
+
+function addressLiteral(ip: string): string {
+  return isIPv6(ip) ? `[IPv6:${ip}]` : `[${ip}]`;
+}
+
+/** `Return-Path:` and `Received:` as the lines to put before the message, CRLF-terminated. */
+export function traceHeaders(info: TraceInfo): string {
+  const returnPath = `Return-Path: <${clean(info.sender)}>\r\n`;
+  const only = info.recipients.length === 1 ? info.recipients[0] : undefined;
+  const received =
+    `Received: from ${clean(info.from) || 'unknown'} (${addressLiteral(info.remoteAddress)})\r\n` +
+    `\tby ${clean(info.by)} (Hearth) with ${info.protocol} id ${clean(info.id)}\r\n` +
+    (only !== undefined ? `\tfor <${clean(only)}>; ` : '\t') +
+    `${rfc5322Date(info.date)}\r\n`;
+  return returnPath + received;
+}
