@@ -9,8 +9,11 @@ import { Readable } from 'node:stream';
 import type { Database } from 'better-sqlite3';
 import { BodyFiles, syncDir } from './bodies.js';
 import type { BodySource, WrittenBody } from './bodies.js';
+import type { CommitItem, WireError } from './commit-protocol.js';
+import { StoreThread } from './commit-thread.js';
 import { openDatabase } from './database.js';
 import { MailStoreError, storageError } from './errors.js';
+import type { MailStoreErrorCode } from './errors.js';
 import { GroupCommit } from './group-commit.js';
 import type { Settled } from './group-commit.js';
 import { MaildropLocks } from './locks.js';
@@ -55,6 +58,17 @@ export interface DeleteUserOptions {
   readonly purge?: boolean;
 }
 
+/** WAL bytes (estimated) after which the checkpoint thread is asked to run: about SQLite's 1,000 pages. */
+const CHECKPOINT_BYTES = 4 * 1024 * 1024;
+/** WAL frames past which a checkpoint waits for the committer once to restart the WAL (64 MiB). */
+const RESTART_ABOVE_FRAMES = 16_384;
+/** WAL bytes a delivery costs besides its inline body (index rows and pages touched), a guess. */
+const ROW_BYTES = 256;
+
+function fromWire(error: WireError): MailStoreError {
+  return new MailStoreError(error.code as MailStoreErrorCode, error.message);
+}
+
 interface PendingDelivery {
   readonly users: readonly string[];
   readonly body: WrittenBody;
@@ -74,6 +88,13 @@ export class MailStore {
   readonly #heldLocks = new Map<string, number>();
   readonly #commits: GroupCommit<PendingDelivery, Delivery[]>;
   readonly #inFlight = new Set<Promise<unknown>>();
+  readonly #file: string;
+  readonly #busyTimeoutMs: number;
+  #commitThread: StoreThread | undefined;
+  #checkpointThread: StoreThread | undefined;
+  #checkpointing: Promise<void> | undefined;
+  /** Bytes appended to the WAL by commits since the last checkpoint was asked for (estimated). */
+  #walBytes = 0;
   #closed = false;
   #cacheHits = 0;
   #cacheMisses = 0;
@@ -81,6 +102,8 @@ export class MailStore {
   /** Use `openMailStore`. */
   constructor(db: Database, bodies: BodyFiles, options: MailStoreOptions) {
     this.dir = options.dir;
+    this.#file = join(options.dir, 'store.db');
+    this.#busyTimeoutMs = options.busyTimeoutMs ?? 5000;
     this.#db = db;
     this.#bodies = bodies;
     this.#users = new UserTable(db);
@@ -263,25 +286,50 @@ export class MailStore {
       throw storageError(error, 'syncing a body directory');
     }
     if (this.#closed) throw new MailStoreError('STORE_CLOSED', 'the mail store was closed');
-    const one = this.#db.transaction((item: PendingDelivery) =>
-      this.#messages.insertDelivery(
-        item.users,
-        item.body.kind === 'file' ? { file: item.body.file, size: item.body.size } : { data: item.body.data, size: item.body.size },
-        item.arrivedAt,
-      ),
-    );
-    const all = this.#db.transaction((items: readonly PendingDelivery[]) =>
-      items.map((item): Settled<Delivery[]> => {
-        try {
-          return { ok: true, value: one(item) };
-        } catch (error) {
-          // A user deleted meanwhile fails that delivery alone (its savepoint rolled back).
-          if (error instanceof MailStoreError) return { ok: false, error };
-          throw error;
-        }
-      }),
-    );
-    return this.#write('committing deliveries', () => all.immediate(batch));
+    let walBytes = 0;
+    const items = batch.map((item): CommitItem => {
+      walBytes += ROW_BYTES * (1 + item.users.length);
+      if (item.body.kind === 'file') return { users: item.users, file: item.body.file, size: item.body.size, arrivedAt: item.arrivedAt };
+      walBytes += item.body.size;
+      return { users: item.users, data: item.body.data, size: item.body.size, arrivedAt: item.arrivedAt };
+    });
+    const reply = await this.#committer().request({ type: 'commit', items });
+    if ('error' in reply) throw fromWire(reply.error);
+    if (!('results' in reply)) throw new MailStoreError('STORAGE_ERROR', 'mail store thread answered a commit without results');
+    this.#walBytes += walBytes;
+    if (this.#walBytes >= CHECKPOINT_BYTES) this.#checkpoint();
+    return reply.results.map((result) => (result.ok ? result : { ok: false, error: fromWire(result.error) }));
+  }
+
+  /** The commit thread, started on first use (readers such as POP3 never start one). */
+  #committer(): StoreThread {
+    if (this.#commitThread?.alive !== true) {
+      this.#commitThread = new StoreThread({ role: 'commit', file: this.#file, busyTimeoutMs: this.#busyTimeoutMs });
+    }
+    return this.#commitThread;
+  }
+
+  /**
+   * Asks the checkpoint thread to copy the WAL into the database (PASSIVE: commits go on
+   * meanwhile). If that thread fails, the commit thread checkpoints by itself from then on.
+   */
+  #checkpoint(): void {
+    if (this.#checkpointing !== undefined || this.#closed) return;
+    this.#walBytes = 0;
+    if (this.#checkpointThread?.alive !== true) {
+      this.#checkpointThread = new StoreThread({ role: 'checkpoint', file: this.#file, busyTimeoutMs: this.#busyTimeoutMs });
+    }
+    this.#checkpointing = this.#checkpointThread
+      .request({ type: 'checkpoint', restartAbove: RESTART_ABOVE_FRAMES })
+      .then(async (reply) => {
+        if ('error' in reply) throw fromWire(reply.error);
+      })
+      .catch(async () => {
+        await this.#commitThread?.request({ type: 'autocheckpoint', pages: 1000 }).catch(() => undefined);
+      })
+      .finally(() => {
+        this.#checkpointing = undefined;
+      });
   }
 
   // ---- reading and deleting (POP3) ------------------------------------------------------------
@@ -372,6 +420,8 @@ export class MailStore {
     while (this.#inFlight.size > 0) await Promise.all(this.#inFlight);
     await this.#commits.idle();
     this.#closed = true;
+    await this.#checkpointing;
+    await Promise.all([this.#commitThread?.close(), this.#checkpointThread?.close()]);
     for (const [key, maildropId] of this.#heldLocks) {
       const holder = key.slice(key.indexOf('\0') + 1);
       try {
