@@ -42,12 +42,10 @@ export const settingsSchema = z.strictObject({
     .refine((n) => n >= 1024, 'maxSendSize must be at least 1KiB')
     .default(25_000_000),
   /**
-   * XIDLE: push lines not yet taken by the client (queued plus the socket's own buffer) before
-   * the session is closed as not reading. The kernel's socket buffers come on top.
+   * XIDLE: new messages not yet announced while the client's socket is full, before the session
+   * is closed as not reading its notifications.
    */
-  maxPushBacklog: byteSize()
-    .refine((n) => n >= 256, 'maxPushBacklog must be at least 256B')
-    .default(64 * 1024),
+  maxPendingPushes: count(1).default(10_000),
   /** Host name in the APOP greeting timestamp; default: this machine's name. */
   hostname: z
     .string()

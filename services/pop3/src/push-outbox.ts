@@ -1,52 +1,58 @@
 /**
- * The push lines of one XIDLE, written in order with back-pressure. Bounded: when what is queued
- * here plus what the socket still buffers would pass `maxBacklog` bytes, the client is not
- * reading its notifications and `onOverflow` is called (the session closes it).
+ * The push lines of one XIDLE, written in order with back-pressure. Lines are made lazily from
+ * the session's message list (append-only) as the socket drains, so a slow reader costs no more
+ * memory than the list itself. Bounded: when the socket is full and more than `maxPending`
+ * messages wait to be announced, the client is not reading and `onOverflow` is called.
  */
 import type { Socket } from 'node:net';
 import { writeWithBackpressure } from '@hearth/line-protocol';
+import type { MessageInfo } from './maildrop.js';
+import { replies } from './replies.js';
+
+const BATCH = 512;
 
 export class PushOutbox {
-  private queue: string[] = [];
-  private queuedBytes = 0;
+  /** messages[0 .. announced) need no push line (there before the wait, or pushed). */
+  private announced: number;
   private flushing: Promise<void> | undefined;
   private failed = false;
 
   constructor(
     private readonly socket: Socket,
-    private readonly maxBacklog: number,
+    private readonly messages: readonly MessageInfo[],
+    private readonly maxPending: number,
     private readonly onOverflow: () => void,
     private readonly onClosed: () => void,
-  ) {}
-
-  /** Queue one line (without CRLF). False when the backlog bound was hit (onOverflow called). */
-  push(line: string): boolean {
-    if (this.failed) return false;
-    const text = `${line}\r\n`;
-    if (this.socket.writableLength + this.queuedBytes + text.length > this.maxBacklog) {
-      this.failed = true;
-      this.queue = [];
-      this.queuedBytes = 0;
-      this.onOverflow();
-      return false;
-    }
-    this.queue.push(text);
-    this.queuedBytes += text.length;
-    this.flushing ??= this.flush();
-    return true;
+  ) {
+    this.announced = messages.length;
   }
 
-  /** Resolves once every queued line was handed to the socket. */
+  /** Messages were appended to the list: push a line for each. */
+  update(): void {
+    if (this.failed) return;
+    if (this.messages.length - this.announced > this.maxPending && this.socket.writableNeedDrain) {
+      this.failed = true;
+      this.onOverflow();
+      return;
+    }
+    this.flushing ??= this.flush();
+  }
+
+  /** Resolves once every message in the list was announced (or the connection failed). */
   async drained(): Promise<void> {
     while (this.flushing !== undefined) await this.flushing;
   }
 
   private async flush(): Promise<void> {
     try {
-      while (this.queue.length > 0 && !this.failed) {
-        const batch = this.queue.splice(0, 512);
-        const text = batch.join('');
-        this.queuedBytes -= text.length;
+      while (this.announced < this.messages.length && !this.failed) {
+        const end = Math.min(this.announced + BATCH, this.messages.length);
+        let text = '';
+        for (let i = this.announced; i < end; i++) {
+          const m = this.messages[i]!;
+          text += `${replies.pushLine(i + 1, m.uidl, m.size)}\r\n`;
+        }
+        this.announced = end;
         await writeWithBackpressure(this.socket, text);
       }
     } catch {

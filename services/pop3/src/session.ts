@@ -403,7 +403,8 @@ export class Pop3Session implements CommandContext, Waiter {
     this.state = { ...state, waiting: true };
     this.outbox = new PushOutbox(
       this.socket,
-      this.deps.settings.maxPushBacklog,
+      state.messages,
+      this.deps.settings.maxPendingPushes,
       () => this.onPushBacklog(),
       () => this.close(),
     );
@@ -434,10 +435,8 @@ export class Pop3Session implements CommandContext, Waiter {
         return;
       }
       // Fetched messages join the list even if DONE came meanwhile: DONE waits for this run.
-      for (const message of fresh) {
-        state.messages.push(message);
-        this.outbox?.push(replies.pushLine(state.messages.length, message.uidl, message.size));
-      }
+      for (const message of fresh) state.messages.push(message);
+      if (fresh.length > 0) this.outbox?.update();
       if (fresh.length > 0) this.log.debug({ count: fresh.length }, 'pushed new messages');
     } while (this.refreshAgain);
   }
@@ -455,7 +454,7 @@ export class Pop3Session implements CommandContext, Waiter {
   }
 
   private onPushBacklog(): void {
-    this.log.warn({ limit: this.deps.settings.maxPushBacklog }, 'client not reading new-mail notifications; closing');
+    this.log.warn({ limit: this.deps.settings.maxPendingPushes }, 'client not reading new-mail notifications; closing');
     this.write(replies.pushBacklog());
     this.close();
     this.socket.destroy();

@@ -8,6 +8,7 @@ import { connect as tlsConnect, createSecureContext, type TLSSocket } from 'node
 import { expect } from 'vitest';
 import { createLogger } from '@hearth/log';
 import { createPop3Server, defaultSettings, MemoryBacking, type MailBacking, type Pop3Server, type Pop3Settings } from '@hearth/pop3';
+import type { MessageBus } from '@hearth/runtime';
 
 export interface Cert {
   readonly cert: string;
@@ -45,6 +46,33 @@ export interface HarnessOptions {
   readonly cert?: Cert;
   readonly settings?: Partial<Pop3Settings>;
   readonly isLoopback?: (address: string) => boolean;
+  readonly bus?: MessageBus;
+  readonly domains?: readonly string[];
+}
+
+/** A bus that records what the server sends and lets a test deliver messages to it. */
+export class FakeBus implements MessageBus {
+  readonly sent: Array<{ to: string; topic: string; payload: unknown }> = [];
+  readonly published: Array<{ topic: string; payload: unknown }> = [];
+  private readonly handlers = new Map<string, Array<(payload: unknown, from: string) => void>>();
+  send(to: string, topic: string, payload: unknown): boolean {
+    this.sent.push({ to, topic, payload });
+    return true;
+  }
+  publish(topic: string, payload: unknown): boolean {
+    this.published.push({ topic, payload });
+    return true;
+  }
+  on(topic: string, handler: (payload: unknown, from: string) => void): void {
+    this.handlers.set(topic, [...(this.handlers.get(topic) ?? []), handler]);
+  }
+  /** A message from another service (biff's `mail.notify`, say). */
+  emit(topic: string, payload: unknown, from = 'biff'): void {
+    for (const handler of this.handlers.get(topic) ?? []) handler(payload, from);
+  }
+  topics(): string[] {
+    return this.sent.map((m) => m.topic);
+  }
 }
 
 async function listen(server: Server): Promise<number> {
@@ -62,6 +90,8 @@ export async function startPop3(options: HarnessOptions): Promise<Harness> {
     settings: { ...defaultSettings(), loginFailureDelay: 50, ...options.settings },
     log: createLogger({ svc: 'pop3', level: process.env['POP3_TEST_LOG'] ?? 'silent' }),
     ...(options.isLoopback ? { isLoopback: options.isLoopback } : {}),
+    ...(options.bus ? { bus: options.bus, instance: 4242 } : {}),
+    ...(options.domains ? { domains: options.domains } : {}),
   });
   const plain = createServer((socket) => pop3.handle(socket, { implicitTls: false }));
   const secure = createServer((socket) => pop3.handle(socket, { implicitTls: true }));
@@ -99,6 +129,15 @@ export class LineClient {
 
   static async connect(port: number): Promise<LineClient> {
     const socket = connect(port, '127.0.0.1');
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', resolve);
+      socket.once('error', reject);
+    });
+    return new LineClient(socket);
+  }
+
+  static async connectPath(path: string): Promise<LineClient> {
+    const socket = connect(path);
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', resolve);
       socket.once('error', reject);
