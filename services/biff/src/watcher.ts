@@ -1,0 +1,48 @@
+/**
+ * A minimal notification subscriber, as a Hearth service module (`module:` in a suite config):
+ * subscribes to biff for `users` and logs every `mail.notify` it gets ("new mail", at info, with
+ * the payload's fields). It is what a POP3 push session or `hearth mail watch` does, without a
+ * protocol around it: the demo and the cross-service tests use it as the waiting session.
+ *
+ * Settings: `users` (names to watch), `biff` (biff's service name, default "biff"). It subscribes
+ * again whenever biff announces a new instance (`biff.started`).
+ */
+import { z } from 'zod';
+import type { RunningService, ServiceDefinition } from '@hearth/runtime';
+import { TOPICS } from './topics.js';
+
+export const watcherSettings = z.strictObject({
+  users: z.array(z.string().min(1)).default([]),
+  biff: z.string().min(1).default('biff'),
+});
+
+export type WatcherSettings = z.output<typeof watcherSettings>;
+
+export const definition: ServiceDefinition<WatcherSettings> = {
+  kind: 'biff-watcher',
+  settings: watcherSettings,
+  defaultListeners: [],
+
+  async start(ctx): Promise<RunningService<WatcherSettings>> {
+    const { biff, users } = ctx.settings;
+    const instance = process.pid;
+    let received = 0;
+    const subscribe = (): void => {
+      ctx.bus.send(biff, TOPICS.reset, { instance });
+      for (const user of users) ctx.bus.send(biff, TOPICS.subscribe, { user, instance });
+      ctx.log.info({ users, instance }, 'watching');
+    };
+    ctx.bus.on(TOPICS.notify, (payload, from) => {
+      received++;
+      ctx.log.info({ ...(payload as object), from, received }, 'new mail');
+    });
+    ctx.bus.on(TOPICS.started, () => subscribe());
+    subscribe();
+    return {
+      async stop() {
+        ctx.bus.send(biff, TOPICS.reset, { instance });
+        ctx.log.info({ received }, 'watcher stopped');
+      },
+    };
+  },
+};
