@@ -73,7 +73,14 @@ export type ServiceMessage =
   /** Route `payload` to service `to`, or (without `to`) to every service subscribed to `topic`. */
   | { readonly t: 'msg'; readonly to?: string; readonly topic: string; readonly payload: unknown }
   /** From now on, route messages published on these topics to this service. */
-  | { readonly t: 'subscribe'; readonly topics: readonly string[] };
+  | { readonly t: 'subscribe'; readonly topics: readonly string[] }
+  /**
+   * Hand listener `name` again: the supervisor answers with a `listener` message carrying the
+   * handle (added for issue 3: a per-connection acceptor closes its own copy while at
+   * `maxInstances`, so new connections wait in the kernel backlog, and asks again when a slot
+   * frees). Ignored once the instance is stopping.
+   */
+  | { readonly t: 'listener-request'; readonly name: string };
 
 /** Exit code for a configuration error (sysexits EX_CONFIG): permanent, never restarted. */
 export const EX_CONFIG = 78;

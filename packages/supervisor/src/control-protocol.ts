@@ -10,12 +10,14 @@ export type ControlRequest =
   | { readonly verb: 'start' | 'stop' | 'restart'; readonly name: string }
   | { readonly verb: 'logs'; readonly name?: string; readonly lines?: number; readonly follow?: boolean }
   | { readonly verb: 'down' }
-  /** Re-read the config and apply the difference (issue 3). */
-  | { readonly verb: 'reload' };
+  /** Re-read the config and apply the difference; the result is a ReloadResult. */
+  | { readonly verb: 'reload' }
+  /** Replace every running service one by one (dependency order); the result is a RestartAllResult. */
+  | { readonly verb: 'restart-all' };
 
 export type ControlVerb = ControlRequest['verb'];
 
-export const CONTROL_VERBS: readonly ControlVerb[] = ['status', 'start', 'stop', 'restart', 'logs', 'down', 'reload'];
+export const CONTROL_VERBS: readonly ControlVerb[] = ['status', 'start', 'stop', 'restart', 'logs', 'down', 'reload', 'restart-all'];
 
 export type ControlReply =
   | { readonly done: true; readonly ok: true; readonly result?: unknown }

@@ -45,12 +45,15 @@ export class Instance {
   #queued = 0;
   #dropped = 0;
   #readyResolve: (() => void) | undefined;
+  #reloadWaiters: Array<(answer: { ok: boolean; error?: string }) => void> = [];
   readonly #abort = new AbortController();
 
   private constructor(
     readonly config: ServiceConfig,
     readonly child: ManagedChild,
     readonly deps: InstanceDeps,
+    /** The listeners this instance was handed (kept open while it lives). */
+    readonly listeners: readonly HeldListener[],
   ) {}
 
   get name(): string {
@@ -88,12 +91,13 @@ export class Instance {
     });
     if (child.ownGroup) deps.lifeline?.add(child.pid);
     else deps.lifeline?.addPid(child.pid);
-    const instance = new Instance(config, child, deps);
+    const instance = new Instance(config, child, deps, listeners);
     deps.logs.capture(config.name, child.pid, child.process.stdout, child.process.stderr);
     void child.exited.then(() => {
       if (child.ownGroup) deps.lifeline?.del(child.pid);
       else deps.lifeline?.delPid(child.pid);
       instance.#abort.abort(new Error('exited before it was ready'));
+      for (const w of instance.#reloadWaiters.splice(0)) w({ ok: false, error: 'exited' });
     });
     if (run.type !== 'command') instance.#handshake(run.kind, listeners);
     return instance;
@@ -111,11 +115,14 @@ export class Instance {
       logLevel: this.deps.logLevel,
       listeners: listeners.map((l) => l.spec),
     });
-    for (const l of listeners) {
-      if (!proc.connected) return;
-      sendWithHandle(proc as never, { t: 'listener', name: l.spec.name, index: l.index } satisfies SupervisorMessage, l.handle).catch(() => {});
-    }
+    for (const l of listeners) this.#sendListener(l);
     this.send({ t: 'start' });
+  }
+
+  #sendListener(l: HeldListener): void {
+    const proc = this.child.process;
+    if (!proc.connected || this.child.exit) return;
+    sendWithHandle(proc as never, { t: 'listener', name: l.spec.name, index: l.index } satisfies SupervisorMessage, l.handle).catch(() => {});
   }
 
   #onMessage(msg: ServiceMessage): void {
@@ -127,9 +134,19 @@ export class Instance {
       case 'failed':
         if (msg.permanent) this.permanentFailure = String(msg.error);
         return;
+      case 'reloaded': {
+        const w = this.#reloadWaiters.shift();
+        if (w) w({ ok: msg.ok === true, ...(typeof msg.error === 'string' ? { error: msg.error } : {}) });
+        return;
+      }
+      case 'listener-request': {
+        // A per-connection acceptor that closed its copy at its cap wants the handle back.
+        const l = this.listeners.find((x) => x.spec.name === msg.name);
+        if (l && !this.#stopping) this.#sendListener(l);
+        return;
+      }
       case 'msg':
       case 'subscribe':
-      case 'reloaded':
         this.deps.onMessage(this, msg);
         return;
     }
@@ -181,6 +198,31 @@ export class Instance {
       return false;
     }
     return true;
+  }
+
+  /**
+   * Sends `reload` with new settings; resolves with the service's answer, or not ok if it does
+   * not answer within `timeoutMs` or exits.
+   */
+  reload(settings: unknown, suite: SuiteSettings, timeoutMs: number): Promise<{ ok: boolean; error?: string }> {
+    if (!this.isHearth) return Promise.resolve({ ok: false, error: 'not a Hearth service' });
+    return new Promise((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      const waiter = (answer: { ok: boolean; error?: string }): void => {
+        clearTimeout(timer);
+        resolve(answer);
+      };
+      this.#reloadWaiters.push(waiter);
+      timer = setTimeout(() => {
+        this.#reloadWaiters = this.#reloadWaiters.filter((w) => w !== waiter);
+        resolve({ ok: false, error: `no answer to reload within ${timeoutMs} ms` });
+      }, timeoutMs);
+      if (!this.send({ t: 'reload', settings, suite })) {
+        this.#reloadWaiters = this.#reloadWaiters.filter((w) => w !== waiter);
+        clearTimeout(timer);
+        resolve({ ok: false, error: 'the IPC channel is closed' });
+      }
+    });
   }
 
   /** Asks the instance to stop, waits up to `timeoutMs`, then kills its group. */

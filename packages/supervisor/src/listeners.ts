@@ -12,6 +12,8 @@ export interface HeldListener {
   /** Endpoint index within the listener (one endpoint per listener today). */
   readonly index: number;
   readonly handle: BoundHandle;
+  /** The port as configured (0: any free port, never shared by a reload). */
+  readonly configuredPort: number;
 }
 
 export class ListenerError extends Error {
@@ -25,7 +27,7 @@ export async function bindListeners(service: string, specs: readonly ListenerSpe
     try {
       const handle = spec.protocol === 'udp' ? createBoundUdpHandle(spec.address, spec.port) : createBoundTcpHandle(spec.address, spec.port);
       const port = boundAddress(handle).port;
-      held.push({ spec: { ...spec, port }, index: 0, handle });
+      held.push({ spec: { ...spec, port }, index: 0, handle, configuredPort: spec.port });
     } catch (err) {
       await closeListeners(held);
       throw new ListenerError(`services.${service}.listen.${spec.name}: ${(err as Error).message}`);
@@ -34,6 +36,7 @@ export async function bindListeners(service: string, specs: readonly ListenerSpe
   return held;
 }
 
+/** Closes each distinct handle once. */
 export async function closeListeners(held: readonly HeldListener[]): Promise<void> {
-  await Promise.all(held.map((h) => closeBoundHandle(h.handle)));
+  await Promise.all([...new Set(held.map((h) => h.handle))].map((h) => closeBoundHandle(h)));
 }

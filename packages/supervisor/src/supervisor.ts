@@ -8,17 +8,20 @@ import { fileURLToPath } from 'node:url';
 import type { Logger } from '@hearth/log';
 import { Lifeline, ProcessCore } from '@hearth/process';
 import type { ServiceMessage, SuiteSettings } from '@hearth/runtime';
+import { ConfigError } from '@hearth/config';
+import { defaultSuiteConfig, loadSuiteConfig } from './config.js';
 import type { ServiceConfig, SuiteConfig } from './config.js';
 import { ControlServer } from './control-server.js';
 import type { ControlRequest } from './control-protocol.js';
 import { StartupError, claimDataDir } from './data-dir.js';
 import type { DataDirClaim } from './data-dir.js';
-import { dependenciesOf, startOrder } from './graph.js';
+import { CycleError, dependenciesOf, startOrder } from './graph.js';
 import type { Instance, InstanceDeps } from './instance.js';
 import { ListenerError, bindListeners, closeListeners } from './listeners.js';
 import type { HeldListener } from './listeners.js';
 import { LogHub, rawWriter } from './log-capture.js';
 import type { LogLine } from './log-capture.js';
+import { assignListeners, diffConfigs } from './reconcile.js';
 import { ServiceUnit } from './unit.js';
 import type { ServiceStatus } from './unit.js';
 
@@ -34,6 +37,26 @@ export interface SupervisorOptions {
   readonly lifeline?: boolean;
   /** Lines kept per service for `hearth logs` (default 1000). */
   readonly ringSize?: number;
+  /** Reads the config again for a reload (default: `config.file`, or the embedded default). */
+  readonly loadConfig?: () => Promise<SuiteConfig>;
+}
+
+/** What a reload did, service by service. */
+export interface ReloadResult {
+  readonly added: readonly string[];
+  readonly removed: readonly string[];
+  readonly restarted: readonly string[];
+  /** Settings applied in place (a `reload` message the service accepted). */
+  readonly reloaded: readonly string[];
+  readonly unchanged: readonly string[];
+  /** Services whose change could not be applied; each keeps running as it was. */
+  readonly failed: ReadonlyArray<{ readonly name: string; readonly error: string }>;
+}
+
+/** What `restart --all` did. */
+export interface RestartAllResult {
+  readonly restarted: readonly string[];
+  readonly failed: ReadonlyArray<{ readonly name: string; readonly error: string }>;
 }
 
 const MAX_TOPICS = 256;
@@ -51,7 +74,10 @@ export class Supervisor {
   #claim: DataDirClaim | undefined;
   #control: ControlServer | undefined;
   #lifeline: Lifeline | undefined;
-  #held: HeldListener[] = [];
+  /** Every socket the supervisor holds; closed when no config and no live instance uses it. */
+  readonly #held = new Set<HeldListener>();
+  /** Reloads and restart --all run one at a time. */
+  #serial: Promise<unknown> = Promise.resolve();
   #shutdown: Promise<boolean> | undefined;
   #resolveDone: (clean: boolean) => void = () => {};
   /** Resolves with "stopped cleanly" once the supervisor has shut down. */
@@ -93,16 +119,11 @@ export class Supervisor {
     const heldBy = new Map<string, HeldListener[]>();
     for (const svc of config.services) {
       const held = await bindListeners(svc.name, svc.listen);
-      this.#held.push(...held);
+      for (const h of held) this.#held.add(h);
       heldBy.set(svc.name, held);
     }
     if (this.options.lifeline !== false) this.#lifeline = await Lifeline.start();
-    const deps = this.#deps();
-    for (const svc of config.services) {
-      const unit = new ServiceUnit(svc, heldBy.get(svc.name) ?? [], deps, this.#log);
-      this.#units.set(svc.name, unit);
-      unit.on('state', (state) => this.#logs.record(svc.name, JSON.stringify({ level: 30, time: Date.now(), svc: svc.name, msg: `state ${state}` })));
-    }
+    for (const svc of config.services) this.#addUnit(svc, heldBy.get(svc.name) ?? []);
     this.#control = await ControlServer.listen(this.#claim.socketPath, {
       handle: (req) => this.#handle(req),
       follow: (name, onLine) => this.#follow(name, onLine),
@@ -110,17 +131,24 @@ export class Supervisor {
     this.#log.info({ dataDir, socket: this.#claim.socketPath, services: this.#order }, 'supervisor ready');
   }
 
+  #addUnit(svc: ServiceConfig, held: readonly HeldListener[]): ServiceUnit {
+    const unit = new ServiceUnit(svc, held, this.#deps(), this.#log);
+    this.#units.set(svc.name, unit);
+    unit.on('state', (state) => this.#logs.record(svc.name, JSON.stringify({ level: 30, time: Date.now(), svc: svc.name, msg: `state ${state}` })));
+    unit.on('exit', () => void this.#sweepListeners());
+    return unit;
+  }
+
   #deps(): InstanceDeps {
-    const suite: SuiteSettings = {
-      dataDir: this.options.dataDir,
-      mail: { domains: this.config.mail.domains },
-      tls: this.config.tls,
-    };
+    const sup = this;
     return {
       core: this.#core,
       lifeline: this.#lifeline,
       logs: this.#logs,
-      suite,
+      // A getter: a reload may change the suite's shared settings.
+      get suite(): SuiteSettings {
+        return { dataDir: sup.options.dataDir, mail: { domains: sup.config.mail.domains }, tls: sup.config.tls };
+      },
       logLevel: this.options.logLevel,
       launchPath: defaultLaunchPath,
       onMessage: (from, msg) => this.#route(from, msg),
@@ -144,17 +172,28 @@ export class Supervisor {
    * Starts every service once its dependencies are running. Resolves when every start attempt
    * has settled (some may be in backoff or failed: see `status()`).
    */
-  async startAll(): Promise<void> {
+  startAll(): Promise<void> {
+    return this.#startUnits(this.#order.map((n) => this.#units.get(n)!));
+  }
+
+  /** Starts `units` in dependency order; a dependency outside them counts as it is now. */
+  async #startUnits(units: readonly ServiceUnit[]): Promise<void> {
     const names = new Set(this.#order);
+    const starting = new Set(units.map((u) => u.name));
     const tasks = new Map<string, Promise<void>>();
-    for (const name of this.#order) {
+    for (const name of this.#order.filter((n) => starting.has(n))) {
       const unit = this.#units.get(name)!;
       const cfg = unit.config;
       const waits = dependenciesOf(cfg, names).map(async (dep) => {
         const required = cfg.requires.includes(dep);
-        await tasks.get(dep);
+        const depUnit = this.#units.get(dep)!;
         try {
-          await this.#units.get(dep)!.whenRunning();
+          if (starting.has(dep)) {
+            await tasks.get(dep);
+            await depUnit.whenRunning();
+          } else if (depUnit.state !== 'running') {
+            throw new Error(`${dep} ${depUnit.state}`);
+          }
         } catch (err) {
           if (required) throw err;
         }
@@ -205,12 +244,141 @@ export class Supervisor {
   }
 
   /**
-   * Re-read configuration hook (SIGHUP, `hearth reload`). Issue 3 fills it: diff `next` against
-   * the running config, start new services, stop removed ones, restart changed ones overlapped,
-   * rebind changed listeners, send `reload` for in-place settings.
+   * Applies a new config: new services start, removed ones stop, changed ones restart overlapped
+   * (with rebound listeners where those changed), settings-only changes go to the service as a
+   * `reload` message (an overlapped restart if it refuses), unchanged services are not touched.
+   * A listener that cannot be bound rejects the whole change before anything is touched.
    */
-  applyConfig(_next: SuiteConfig): Promise<void> {
-    return Promise.reject(new Error('reload is not implemented yet'));
+  applyConfig(next: SuiteConfig): Promise<ReloadResult> {
+    const run = this.#serial.then(() => this.#apply(next));
+    this.#serial = run.catch(() => {});
+    return run;
+  }
+
+  async #apply(next: SuiteConfig): Promise<ReloadResult> {
+    if (this.#shutdown) throw new Error('the supervisor is shutting down');
+    const prev = this.config;
+    const diff = diffConfigs(prev, next);
+    const nextBy = new Map(next.services.map((s) => [s.name, s]));
+    if (next.data !== prev.data && this.options.dataDir !== next.data) {
+      this.#log.warn({ data: next.data }, 'reload: a new data: takes effect only at the next hearth up');
+    }
+    if (next.legacy.sharedProcessGroup !== prev.legacy.sharedProcessGroup) {
+      this.#log.warn('reload: legacy.sharedProcessGroup takes effect only at the next hearth up');
+    }
+    // Bind everything new first: a failure here changes nothing.
+    const fresh: HeldListener[] = [];
+    const current = [...this.#held];
+    const heldFor = new Map<string, HeldListener[]>();
+    for (const name of [...diff.added, ...diff.restart]) {
+      heldFor.set(name, await assignListeners(nextBy.get(name)!, current, fresh));
+    }
+    for (const h of fresh) this.#held.add(h);
+    this.config = next;
+    this.#order = startOrder(next.services);
+    this.#log.info({ ...diff }, 'reloading the config');
+    const failed: Array<{ name: string; error: string }> = [];
+    const restarted: string[] = [];
+    const reloaded: string[] = [];
+    // Removed services stop first, each after the removed services that depend on it.
+    const removedUnits = diff.removed.map((n) => this.#units.get(n)!);
+    await Promise.all(removedUnits.map((u) => u.stop()));
+    for (const u of removedUnits) {
+      this.#units.delete(u.name);
+      u.removeAllListeners();
+    }
+    // In place where the service can; otherwise (it refused) overlapped restart.
+    const toRestart = new Set(diff.restart);
+    for (const name of diff.reload) {
+      const unit = this.#units.get(name)!;
+      const cfg = nextBy.get(name)!;
+      if (unit.state !== 'running') {
+        unit.config = cfg;
+        continue;
+      }
+      const answer = await unit.reloadInPlace(cfg);
+      if (answer.ok) reloaded.push(name);
+      else {
+        this.#log.info({ service: name, reason: answer.error }, 'reload refused by the service: restarting it');
+        heldFor.set(name, [...unit.held]);
+        toRestart.add(name);
+      }
+    }
+    for (const name of this.#order.filter((n) => toRestart.has(n))) {
+      const unit = this.#units.get(name)!;
+      try {
+        await unit.restart({ config: nextBy.get(name)!, held: heldFor.get(name)! });
+        restarted.push(name);
+      } catch (err) {
+        failed.push({ name, error: (err as Error).message });
+      }
+    }
+    const added = diff.added.map((n) => this.#addUnit(nextBy.get(n)!, heldFor.get(n)!));
+    await this.#startUnits(added);
+    for (const u of added) {
+      if (u.state !== 'running') failed.push({ name: u.name, error: `${u.name}: ${u.status().reason ?? u.state}` });
+    }
+    await this.#sweepListeners();
+    const result: ReloadResult = { added: diff.added, removed: diff.removed, restarted, reloaded, unchanged: diff.unchanged, failed };
+    this.#log[failed.length > 0 ? 'warn' : 'info']({ ...result }, 'config reloaded');
+    return result;
+  }
+
+  /** SIGHUP and `hearth reload`: reads the config again and applies it. Rejects with the config's one-line error. */
+  async reload(): Promise<ReloadResult> {
+    let next: SuiteConfig;
+    try {
+      next = await (this.options.loadConfig ?? (() => (this.config.file !== undefined ? loadSuiteConfig(this.config.file) : defaultSuiteConfig())))();
+    } catch (err) {
+      if (err instanceof ConfigError || err instanceof CycleError) {
+        this.#log.error({ err: err.message }, 'reload refused: invalid config; nothing changed');
+        throw new Error(err.message);
+      }
+      throw err;
+    }
+    return this.applyConfig(next);
+  }
+
+  /** Replaces every running service, one by one in dependency order, each with the restart guarantee. */
+  restartAll(): Promise<RestartAllResult> {
+    const run = this.#serial.then(async () => {
+      const restarted: string[] = [];
+      const failed: Array<{ name: string; error: string }> = [];
+      for (const name of this.#order) {
+        const unit = this.#units.get(name);
+        if (!unit || this.#shutdown) continue;
+        if (unit.state !== 'running') continue;
+        try {
+          await unit.restart();
+          if (unit.state === 'running') restarted.push(name);
+          else failed.push({ name, error: `${name}: ${unit.status().reason ?? unit.state}` });
+        } catch (err) {
+          failed.push({ name, error: (err as Error).message });
+        }
+      }
+      return { restarted, failed };
+    });
+    this.#serial = run.catch(() => {});
+    return run;
+  }
+
+  /** Closes every held socket that no service's config and no live instance uses any more. */
+  async #sweepListeners(): Promise<void> {
+    if (this.#shutdown) return;
+    const used = new Set<unknown>();
+    for (const unit of this.#units.values()) {
+      for (const h of unit.held) used.add(h.handle);
+      for (const i of unit.instances()) for (const h of i.listeners) used.add(h.handle);
+    }
+    const unused = [...this.#held].filter((h) => !used.has(h.handle));
+    for (const h of unused) this.#held.delete(h);
+    // A handle may be shared by several HeldListener records: close it only if none is left.
+    const stillHeld = new Set([...this.#held].map((h) => h.handle));
+    const closing = unused.filter((h) => !stillHeld.has(h.handle));
+    if (closing.length > 0) {
+      this.#log.info({ listeners: closing.map((h) => `${h.spec.address}:${h.spec.port}/${h.spec.protocol}`) }, 'closing listeners no longer used');
+      await closeListeners(closing);
+    }
   }
 
   async #close(): Promise<void> {
@@ -218,8 +386,8 @@ export class Supervisor {
     this.#core.signalAll('SIGKILL');
     await this.#control?.close();
     this.#control = undefined;
-    await closeListeners(this.#held);
-    this.#held = [];
+    await closeListeners([...this.#held]);
+    this.#held.clear();
     this.#lifeline?.close();
     this.#lifeline = undefined;
     this.#claim?.release();
@@ -241,6 +409,9 @@ export class Supervisor {
         else await unit.restart();
         return unit.status();
       }
+      case 'restart-all':
+        if (this.#shutdown) throw new Error('the supervisor is shutting down');
+        return this.restartAll();
       case 'logs': {
         if (req.name !== undefined && !this.#units.has(req.name)) throw new Error(`no service named "${req.name}"`);
         return this.#logs.recent(req.name, req.lines ?? 100);
@@ -251,12 +422,6 @@ export class Supervisor {
       case 'reload':
         return this.reload();
     }
-  }
-
-  /** Hook for SIGHUP and `hearth reload` (issue 3). */
-  reload(): Promise<unknown> {
-    this.#log.warn('reload requested: not implemented yet (issue 3)');
-    return Promise.reject(new Error('reload is not implemented yet'));
   }
 
   #follow(name: string | undefined, onLine: (l: LogLine) => void): () => void {
@@ -274,13 +439,16 @@ export class Supervisor {
     if (msg.t !== 'msg' || typeof msg.topic !== 'string') return;
     const out = { t: 'msg', from: from.name, topic: msg.topic, payload: msg.payload } as const;
     if (msg.to !== undefined) {
-      const target = this.#units.get(String(msg.to))?.instance;
-      if (!target || !target.send(out)) this.#log.debug({ service: from.name, to: msg.to, topic: msg.topic }, 'message dropped: no running recipient');
+      // Every live instance: during an overlapped restart, the old and the new one.
+      const targets = this.#units.get(String(msg.to))?.instances() ?? [];
+      const sent = targets.filter((t) => t.send(out)).length;
+      if (sent === 0) this.#log.debug({ service: from.name, to: msg.to, topic: msg.topic }, 'message dropped: no running recipient');
       return;
     }
     for (const unit of this.#units.values()) {
-      const target = unit.instance;
-      if (target && target !== from && target.subscriptions.has(msg.topic)) target.send(out);
+      for (const target of unit.instances()) {
+        if (target !== from && target.subscriptions.has(msg.topic)) target.send(out);
+      }
     }
   }
 }

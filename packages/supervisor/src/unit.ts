@@ -3,8 +3,12 @@
  * crash, `failed` after a crash loop or a permanent error (exit 78), graceful stop. A unit only
  * ever touches its own instance: one service's crash never reaches another.
  *
- * The current instance is `instance`; issue 3's overlapped restart will hold a second one while
- * the new instance gets ready, which is why instances are their own objects.
+ * Restart is overlapped for every service that serves on sockets the supervisor holds (Hearth
+ * services, modules, per-connection acceptors): the new instance starts on the same listeners,
+ * and only once it is ready is the old one asked to stop and drain, so the listening sockets
+ * never lack an accepting process. A new instance that does not become ready is stopped and
+ * the old one keeps serving. A plain `command:` (no held sockets, it binds its own ports) is
+ * restarted stop-then-start: two copies could not bind the same port.
  */
 import { EventEmitter } from 'node:events';
 import { Backoff, CrashLoopDetector, decideOnExit, describeExit } from '@hearth/process';
@@ -34,11 +38,31 @@ export interface ServiceStatus {
 
 export interface UnitEvents {
   state: [state: ServiceState];
+  /** An instance this unit started has exited (current, pending or draining). */
+  exit: [instance: Instance];
+}
+
+/** An overlapped restart failed: the old instance (if any) keeps serving. One line. */
+export class RestartError extends Error {
+  override readonly name = 'RestartError';
+}
+
+/** What a restart changes besides the process: a new config and the listeners it uses. */
+export interface Reconfigure {
+  readonly config: ServiceConfig;
+  readonly held: readonly HeldListener[];
 }
 
 export class ServiceUnit extends EventEmitter<UnitEvents> {
   #state: ServiceState = 'stopped';
   #instance: Instance | undefined;
+  /** The new instance of an overlapped restart, until it is ready. */
+  #pending: Instance | undefined;
+  /** Old instances asked to stop, draining their sessions. */
+  readonly #draining = new Set<Instance>();
+  /** Restarts run one at a time. */
+  #serial: Promise<unknown> = Promise.resolve();
+  #held: readonly HeldListener[];
   #backoff: Backoff;
   #crashLoop: CrashLoopDetector;
   #timer: NodeJS.Timeout | undefined;
@@ -53,11 +77,12 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
 
   constructor(
     public config: ServiceConfig,
-    readonly held: readonly HeldListener[],
+    held: readonly HeldListener[],
     readonly deps: InstanceDeps,
     readonly log: Logger,
   ) {
     super();
+    this.#held = held;
     this.#backoff = new Backoff(config.backoff);
     this.#crashLoop = new CrashLoopDetector(config.crashLoop);
   }
@@ -70,6 +95,21 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
   }
   get instance(): Instance | undefined {
     return this.#instance;
+  }
+  /** The listeners the current config uses. */
+  get held(): readonly HeldListener[] {
+    return this.#held;
+  }
+
+  /** Every live instance: the current one, a new one getting ready, old ones draining. */
+  instances(): Instance[] {
+    const all = [this.#instance, this.#pending, ...this.#draining];
+    return all.filter((i): i is Instance => i !== undefined && !i.child.exit);
+  }
+
+  /** Whether a restart overlaps the old and the new instance (sockets held by the supervisor). */
+  get overlaps(): boolean {
+    return this.config.run.type !== 'command';
   }
 
   status(): ServiceStatus {
@@ -87,7 +127,7 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
         ? { code: this.#lastExit.code, signal: this.#lastExit.signal, at: new Date(this.#lastExit.at).toISOString() }
         : null,
       reason: this.#reason ?? null,
-      listeners: this.held.map((l) => ({ name: l.spec.name, protocol: l.spec.protocol, address: l.spec.address, port: l.spec.port })),
+      listeners: this.#held.map((l) => ({ name: l.spec.name, protocol: l.spec.protocol, address: l.spec.address, port: l.spec.port })),
     };
   }
 
@@ -117,7 +157,7 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
     this.#set('starting');
     let instance: Instance;
     try {
-      instance = await Instance.spawn(this.config, this.held, this.deps);
+      instance = await Instance.spawn(this.config, this.#held, this.deps);
     } catch (err) {
       this.#reason = (err as Error).message;
       this.log.error({ service: this.name, err: this.#reason }, 'service could not be started');
@@ -126,7 +166,7 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
     }
     this.#instance = instance;
     this.log.info({ service: this.name, child: instance.pid }, 'service started');
-    void instance.exited.then((exit) => this.#onExit(instance, exit));
+    this.#watch(instance);
     if (!this.#wanted) {
       // Stopped while it was being spawned.
       await this.stop();
@@ -147,9 +187,24 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
     this.log.info({ service: this.name, child: instance.pid }, 'service ready');
   }
 
+  #watch(instance: Instance): void {
+    void instance.exited.then((exit) => {
+      this.#onExit(instance, exit);
+      this.emit('exit', instance);
+    });
+  }
+
   #onExit(instance: Instance, exit: ExitInfo): void {
     if (this.#instance !== instance) return;
     this.#lastExit = exit;
+    if (this.#pending) {
+      // The old instance died during an overlapped restart: the new one takes over when ready.
+      this.log.warn({ service: this.name, child: instance.pid, code: exit.code, signal: exit.signal }, 'old instance exited during restart');
+      this.#instance = undefined;
+      this.#runningSince = undefined;
+      this.#set('starting');
+      return;
+    }
     const uptime = exit.at - instance.child.startedAt;
     this.#runningSince = undefined;
     if (instance.stopping && !this.#reason) {
@@ -180,8 +235,12 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
       this.#set('failed');
       return;
     }
+    this.log.warn({ ...fields, delayMs: this.#retryLater(uptime) }, 'service exited: restarting');
+  }
+
+  /** Schedules the next launch after the backoff delay; returns the delay. */
+  #retryLater(uptime: number): number {
     const delay = this.#backoff.next(uptime);
-    this.log.warn({ ...fields, delayMs: delay }, 'service exited: restarting');
     this.#instance = undefined;
     this.#set('backoff');
     this.#timer = setTimeout(() => {
@@ -191,6 +250,7 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
       this.#reason = undefined;
       void this.#launch();
     }, delay);
+    return delay;
   }
 
   /** Stops the service (graceful, then SIGKILL at the deadline). Resolves true if it stopped cleanly. */
@@ -198,10 +258,12 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
     this.#wanted = false;
     clearTimeout(this.#timer);
     this.#timer = undefined;
+    const others = this.#stopOthers();
     const instance = this.#instance;
     if (!instance || instance.child.exit) {
+      const clean = await others;
       if (this.#state !== 'failed') this.#set('stopped');
-      return true;
+      return clean;
     }
     this.#set('stopping');
     this.log.info({ service: this.name, child: instance.pid }, 'stopping service');
@@ -211,8 +273,20 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
     this.log[clean ? 'info' : 'warn']({ service: this.name, child: instance.pid, code: exit.code, signal: exit.signal, killed }, 'service stopped');
     if (this.#instance === instance) this.#instance = undefined;
     this.#lastExit = exit;
+    const othersClean = await others;
     this.#set('stopped');
-    return clean;
+    return clean && othersClean;
+  }
+
+  /** At a stop: the pending new instance is dropped, draining ones get until their deadline. */
+  async #stopOthers(): Promise<boolean> {
+    const pending = this.#pending;
+    this.#pending = undefined;
+    const waits: Promise<boolean>[] = [...this.#draining].map((i) => i.exited.then(() => true));
+    if (pending && !pending.child.exit) {
+      waits.push(pending.stop(this.config.stopTimeoutMs).then((r) => !r.killed));
+    }
+    return (await Promise.all(waits)).every(Boolean);
   }
 
   /** Every stop so far was clean. */
@@ -220,11 +294,90 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
     return this.#stopClean;
   }
 
-  /** Stop, then start (issue 3 turns this into an overlapped restart). */
-  async restart(): Promise<void> {
-    await this.stop();
+  /**
+   * Replaces the running instance (with `next`'s config and listeners when given). Overlapped
+   * when `overlaps` and the service is running: resolves once the new instance is ready and the
+   * old one has drained and exited; rejects with a RestartError, leaving the old instance
+   * serving, if the new one fails to become ready. Otherwise stop-then-start (resolves when the
+   * start attempt settled: see `state`). Restarts of one unit run one after the other.
+   */
+  restart(next?: Reconfigure): Promise<void> {
+    const run = this.#serial.then(() => this.#restart(next));
+    this.#serial = run.catch(() => {});
+    return run;
+  }
+
+  async #restart(next: Reconfigure | undefined): Promise<void> {
+    const old = this.#instance;
+    const overlapped = this.overlaps && (next === undefined || next.config.run.type !== 'command');
+    if (!overlapped || this.#state !== 'running' || !old || old.child.exit) {
+      await this.stop();
+      if (next) this.#adopt(next);
+      this.#restarts++;
+      await this.start();
+      return;
+    }
+    const config = next?.config ?? this.config;
+    const held = next?.held ?? this.#held;
+    const keeps = `the old instance (pid ${old.pid}) keeps serving`;
+    let fresh: Instance;
+    try {
+      fresh = await Instance.spawn(config, held, this.deps);
+    } catch (err) {
+      throw new RestartError(`${this.name}: the new instance could not be started (${(err as Error).message}); ${keeps}`);
+    }
+    this.#pending = fresh;
+    this.#watch(fresh);
+    this.log.info({ service: this.name, child: fresh.pid, old: old.pid }, 'new instance started (overlapped restart)');
+    try {
+      await fresh.ready(config.readyTimeoutMs);
+      if (this.#pending !== fresh) throw new Error('the service was stopped meanwhile');
+    } catch (err) {
+      const why = fresh.permanentFailure ?? (err as Error).message;
+      if (this.#pending === fresh) this.#pending = undefined;
+      if (!fresh.child.exit) await fresh.stop(Math.min(config.stopTimeoutMs, 1000));
+      this.log.warn({ service: this.name, child: fresh.pid, err: why }, 'new instance did not become ready: keeping the old one');
+      if (this.#instance === old && !old.child.exit) throw new RestartError(`${this.name}: the new instance did not become ready (${why}); ${keeps}`);
+      if (this.#wanted && (this.#state as ServiceState) === 'starting' && !this.#instance) this.#retryLater(0);
+      throw new RestartError(`${this.name}: the new instance did not become ready (${why}); the old one has exited too`);
+    }
+    // Promote the new instance, then drain the old one.
+    this.#pending = undefined;
+    if (next) this.#adopt(next);
+    this.#instance = fresh;
     this.#restarts++;
-    await this.start();
+    this.#reason = undefined;
+    this.#runningSince = Date.now();
+    this.#set('running');
+    this.log.info({ service: this.name, child: fresh.pid }, 'service ready');
+    if (old.child.exit) return;
+    this.#draining.add(old);
+    this.log.info({ service: this.name, child: old.pid }, 'draining the old instance');
+    const { exit, killed } = await old.stop(this.config.stopTimeoutMs);
+    this.#draining.delete(old);
+    if (killed) this.#stopClean = false;
+    this.log[killed ? 'warn' : 'info']({ service: this.name, child: old.pid, code: exit.code, signal: exit.signal, killed }, 'old instance stopped');
+  }
+
+  #adopt(next: Reconfigure): void {
+    this.config = next.config;
+    this.#held = next.held;
+    this.#backoff = new Backoff(next.config.backoff);
+    this.#crashLoop = new CrashLoopDetector(next.config.crashLoop);
+  }
+
+  /**
+   * Settings applied in place: sends `reload` to the running instance and resolves with its
+   * answer (ok, or the reason it refused). Never restarts anything itself.
+   */
+  async reloadInPlace(config: ServiceConfig, timeoutMs = 10_000): Promise<{ ok: boolean; error?: string }> {
+    const instance = this.#instance;
+    if (this.#state !== 'running' || !instance || instance.child.exit || !instance.isHearth) {
+      return { ok: false, error: `not running (${this.#state})` };
+    }
+    const answer = await instance.reload(config.settings, this.deps.suite, timeoutMs);
+    if (answer.ok) this.config = config;
+    return answer;
   }
 
   /** Resolves when the unit is running; rejects if it ends up failed (or stopped) first. */

@@ -193,3 +193,6 @@ export const FIXTURE_SERVICE_PATH = fileURLToPath(new URL('./fixtures/fixture-se
 
 /** Absolute path of `@hearth/runtime/launch` (`node LAUNCH MODULE` runs a service module). */
 export const LAUNCH_PATH = fileURLToPath(import.meta.resolve('@hearth/runtime/launch'));
+
+export { oneConnection, percentile, startLoad } from './load.js';
+export type { LoadOptions, LoadResult, Outcome, RunningLoad, Sample } from './load.js';

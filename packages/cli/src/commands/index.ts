@@ -2,6 +2,7 @@
 import type { CliCommand } from '../command.js';
 import { down } from './down.js';
 import { logs } from './logs.js';
+import { reload } from './reload.js';
 import { restart } from './restart.js';
 import { run } from './run.js';
 import { start } from './start.js';
@@ -10,4 +11,4 @@ import { stop } from './stop.js';
 import { up } from './up.js';
 import { userCommand as user } from './user.js';
 
-export const COMMANDS: readonly CliCommand[] = [up, down, status, start, stop, restart, logs, run, user];
+export const COMMANDS: readonly CliCommand[] = [up, down, status, start, stop, restart, reload, logs, run, user];

@@ -1,19 +1,43 @@
 import { controlRequest } from '@hearth/supervisor';
-import type { ServiceStatus } from '@hearth/supervisor';
+import type { RestartAllResult, ServiceStatus } from '@hearth/supervisor';
 import type { CliCommand } from '../command.js';
-import { COMMON_USAGE, oneName, parse, socketPathOf } from '../options.js';
+import { UsageError } from '../command.js';
+import { COMMON_USAGE, parse, socketPathOf } from '../options.js';
 
 export const restart: CliCommand = {
   name: 'restart',
-  summary: 'stop a service, then start it again',
+  summary: 'replace a service (or --all) by a new instance without losing a connection',
   usage: `Usage: hearth restart NAME [--data DIR]
+       hearth restart --all [--data DIR]
 
-${COMMON_USAGE}`,
+A Hearth service (and a per-connection service) is restarted overlapped: the new instance
+starts on the same held sockets and, once it is ready, the old one stops accepting, drains its
+open sessions until its stopTimeout and exits. If the new instance does not become ready, it is
+stopped, the old one keeps serving and the command fails. A plain command: service (it binds
+its own ports) is stopped, then started. --all replaces every running service, one by one in
+dependency order (an upgrade: new code on disk, then restart --all).
+
+${COMMON_USAGE}
+  --all              restart every running service`,
   async run(argv, io) {
-    const { values, positionals } = parse(argv, {});
-    const name = oneName(positionals);
-    const s = (await controlRequest(socketPathOf(values.data, io), { verb: 'restart', name })) as ServiceStatus;
-    io.stdout.write(`${s.name}: ${s.state}${s.pid !== null ? ` (pid ${s.pid})` : ''}${s.reason ? `: ${s.reason}` : ''}\n`);
-    return s.state === 'running' ? 0 : 1;
+    const { values, positionals } = parse(argv, { all: { type: 'boolean' } });
+    const socket = socketPathOf(values.data, io);
+    if (values.all) {
+      if (positionals.length > 0) throw new UsageError('--all takes no service NAME');
+      const r = (await controlRequest(socket, { verb: 'restart-all' })) as RestartAllResult;
+      if (r.restarted.length > 0) io.stdout.write(`restarted: ${r.restarted.join(', ')}\n`);
+      for (const f of r.failed) io.stderr.write(`hearth restart: ${f.error}\n`);
+      return r.failed.length === 0 ? 0 : 1;
+    }
+    if (positionals.length !== 1 || !positionals[0]) throw new UsageError('expected exactly one service NAME (or --all)');
+    const name = positionals[0];
+    const s = (await controlRequest(socket, { verb: 'restart', name })) as ServiceStatus;
+    const line = `${s.name}: ${s.state}${s.pid !== null ? ` (pid ${s.pid})` : ''}${s.reason ? `: ${s.reason}` : ''}\n`;
+    if (s.state === 'running') {
+      io.stdout.write(line);
+      return 0;
+    }
+    io.stderr.write(`hearth restart: ${line}`);
+    return 1;
   },
 };

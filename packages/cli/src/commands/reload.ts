@@ -1,0 +1,33 @@
+import { controlRequest } from '@hearth/supervisor';
+import type { ReloadResult } from '@hearth/supervisor';
+import type { CliCommand } from '../command.js';
+import { COMMON_USAGE, parse, socketPathOf } from '../options.js';
+
+export const reload: CliCommand = {
+  name: 'reload',
+  summary: 're-read the config and apply the difference (like SIGHUP to the supervisor)',
+  usage: `Usage: hearth reload [--data DIR]
+
+The supervisor reads its config file again and applies the difference: new services start,
+removed ones stop, changed ones are restarted overlapped (changed listeners are bound anew),
+a change only in a Hearth service's settings (or the suite's mail/tls settings) is applied in
+place when the service can, unchanged services are not touched. An invalid config is refused
+with its error and nothing changes. Exit code 1 if anything could not be applied.
+
+${COMMON_USAGE}`,
+  async run(argv, io) {
+    const { values } = parse(argv, {}, false);
+    const r = (await controlRequest(socketPathOf(values.data, io), { verb: 'reload' })) as ReloadResult;
+    const parts = [
+      ['added', r.added],
+      ['removed', r.removed],
+      ['restarted', r.restarted],
+      ['reloaded in place', r.reloaded],
+      ['unchanged', r.unchanged],
+    ] as const;
+    const summary = parts.filter(([, names]) => names.length > 0).map(([what, names]) => `${what}: ${names.join(', ')}`);
+    io.stdout.write(`${summary.length > 0 ? summary.join('; ') : 'no services'}\n`);
+    for (const f of r.failed) io.stderr.write(`hearth reload: ${f.error}\n`);
+    return r.failed.length === 0 ? 0 : 1;
+  },
+};
