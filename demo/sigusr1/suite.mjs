@@ -103,8 +103,12 @@ export async function startSuite(yaml, { prepare, names = [], timeout = 20_000 }
     },
     /** Log lines of service `svc` (what the supervisor captured from it). */
     logsOf: (svc) => lines.filter((l) => l.svc === svc),
-    /** First log line of `svc` whose msg matches `re`, waiting up to `timeout` ms. */
-    waitLog: (svc, re, wait = 5000) => poll(() => lines.find((l) => l.svc === svc && re.test(String(l.msg ?? ''))), wait),
+    /** First log line of `svc` whose msg matches `re`, waiting up to `wait` ms (throws after). */
+    async waitLog(svc, re, wait = 5000) {
+      const line = await poll(() => lines.find((l) => l.svc === svc && re.test(String(l.msg ?? ''))), wait);
+      if (!line) throw new Error(`no log line of ${svc} matching ${re} within ${wait} ms`);
+      return line;
+    },
     /** SIGTERM, wait, then SIGKILL what is left of the group; remove the temp dir. Idempotent. */
     async stop() {
       if (stopped) return;

@@ -165,7 +165,13 @@ export class Notifier {
 
   /** A snapshot for the log. */
   stats(): Record<string, number> {
-    return { ...this.counters, subscriptions: this.subscriptions.size, queued: this.outbox.queued, sources: this.#limiter.sources };
+    return {
+      ...this.counters,
+      subscriptions: this.subscriptions.size,
+      queued: this.outbox.queued,
+      peakQueued: this.outbox.peakQueued,
+      sources: this.#limiter.sources,
+    };
   }
 
   /** Called once per stats interval: complaints may be logged again. */

@@ -71,6 +71,8 @@ export class Outbox {
   readonly #queues = new Map<string, Ring<MailNotify>>();
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
+  #queued = 0;
+  #peak = 0;
 
   constructor(
     private readonly bus: MessageBus,
@@ -85,6 +87,7 @@ export class Outbox {
       const next = new Ring<MailNotify>(limits.perSubscriber);
       while (queue.size > limits.perSubscriber) {
         queue.shift();
+        this.#queued--;
         this.counters.dropped++;
       }
       for (let n = queue.shift(); n !== undefined; n = queue.shift()) next.push(n);
@@ -95,9 +98,12 @@ export class Outbox {
 
   /** Notifications waiting in biff, over all subscribers. */
   get queued(): number {
-    let n = 0;
-    for (const q of this.#queues.values()) n += q.size;
-    return n;
+    return this.#queued;
+  }
+
+  /** The most notifications that ever waited in biff at once. */
+  get peakQueued(): number {
+    return this.#peak;
   }
 
   /** Notifications waiting for `service`. */
@@ -119,6 +125,9 @@ export class Outbox {
     if (queue.full) {
       queue.shift();
       this.counters.dropped++;
+    } else {
+      this.#queued++;
+      if (this.#queued > this.#peak) this.#peak = this.#queued;
     }
     queue.push(notice);
     this.#drain();
@@ -129,6 +138,7 @@ export class Outbox {
     const queue = this.#queues.get(service);
     if (!queue) return;
     this.counters.dropped += queue.size;
+    this.#queued -= queue.size;
     this.#queues.delete(service);
   }
 
@@ -150,6 +160,7 @@ export class Outbox {
           return;
         }
         const notice = queue.shift()!;
+        this.#queued--;
         if (queue.size === 0) this.#queues.delete(service);
         if (this.bus.send(service, TOPICS.notify, notice)) this.counters.notified++;
         else this.counters.dropped++;

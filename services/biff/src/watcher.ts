@@ -4,16 +4,20 @@
  * the payload's fields). It is what a POP3 push session or `hearth mail watch` does, without a
  * protocol around it: the demo and the cross-service tests use it as the waiting session.
  *
- * Settings: `users` (names to watch), `biff` (biff's service name, default "biff"). It subscribes
- * again whenever biff announces a new instance (`biff.started`).
+ * Settings: `users` (names to watch), `biff` (biff's service name, default "biff"), `stall` (tests:
+ * block the event loop this long right after starting, so nothing is read from the channel: a
+ * subscriber that never reads). It subscribes again whenever biff announces a new instance
+ * (`biff.started`).
  */
 import { z } from 'zod';
+import { duration } from '@hearth/config';
 import type { RunningService, ServiceDefinition } from '@hearth/runtime';
 import { TOPICS } from './topics.js';
 
 export const watcherSettings = z.strictObject({
   users: z.array(z.string().min(1)).default([]),
   biff: z.string().min(1).default('biff'),
+  stall: duration().default(0),
 });
 
 export type WatcherSettings = z.output<typeof watcherSettings>;
@@ -38,6 +42,13 @@ export const definition: ServiceDefinition<WatcherSettings> = {
     });
     ctx.bus.on(TOPICS.started, () => subscribe());
     subscribe();
+    if (ctx.settings.stall > 0) {
+      const ms = ctx.settings.stall;
+      setTimeout(() => {
+        ctx.log.warn({ ms }, 'stalling: not reading anything');
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+      }, 50).unref();
+    }
     return {
       async stop() {
         ctx.bus.send(biff, TOPICS.reset, { instance });

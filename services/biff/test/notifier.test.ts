@@ -183,6 +183,7 @@ describe('back-pressure', () => {
     for (let i = 1; i <= 10_000; i++) bus.emit(TOPICS.delivered, delivered('stuck', i));
     expect(bus.sent).toHaveLength(10);
     expect(biff.outbox.queuedFor('slow')).toBe(100);
+    expect(biff.outbox.peakQueued).toBe(100);
     expect(biff.counters.dropped).toBe(10_000 - 10 - 100);
 
     // Another subscriber still gets its turn once the channel moves again; what waited is the newest.
@@ -217,9 +218,11 @@ describe('back-pressure', () => {
     expect(biff.outbox.queuedFor('pop3')).toBe(50);
     biff.apply(settingsSchema.parse({ queue: { perSubscriber: 5, inFlight: 1 } }), 0);
     expect(biff.outbox.queuedFor('pop3')).toBe(5);
+    expect(biff.outbox.queued).toBe(5);
     expect(biff.counters.dropped).toBe(45);
     expect(biff.subscriptions.count('pop3', 1, 'alice')).toBe(1);
     biff.close();
     expect(biff.counters.dropped).toBe(50);
+    expect(biff.outbox.queued).toBe(0);
   });
 });

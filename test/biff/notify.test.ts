@@ -1,0 +1,122 @@
+/**
+ * New-mail notification across services under `hearth up`: an external comsat datagram from a
+ * plain UDP client, and an SMTP delivery, reach alice's waiting POP3 push session and alice's
+ * watcher, and nothing of alice's reaches bob's session or bob's watcher.
+ */
+import net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runTranscript } from '@hearth/testkit';
+import {
+  BIFF_MODULE,
+  WATCHER_MODULE,
+  addUsers,
+  deliverAndNotify,
+  openStore,
+  pop3Waiting,
+  sendDatagram,
+  sleep,
+  startSuite,
+} from '../../demo/sigusr1/suite.mjs';
+
+type Suite = Awaited<ReturnType<typeof startSuite>>;
+let suite: Suite | undefined;
+const sessions: Array<{ close(): void }> = [];
+afterEach(async () => {
+  for (const s of sessions.splice(0)) s.close();
+  await suite?.stop();
+  suite = undefined;
+});
+
+const q = JSON.stringify;
+
+function newMail(s: Suite, svc: string): Array<Record<string, unknown>> {
+  return s.logsOf(svc).filter((l: Record<string, unknown>) => l['msg'] === 'new mail');
+}
+
+async function smtpSend(port: number, to: string): Promise<void> {
+  const socket = net.connect(port, '127.0.0.1');
+  try {
+    await runTranscript(socket, [
+      [null, /^220 /m],
+      ['EHLO client.test', /^250 /m],
+      ['MAIL FROM:<someone@example.org>', /^250 /m],
+      [`RCPT TO:<${to}>`, /^250 /m],
+      ['DATA', /^354 /m],
+      ['Subject: over SMTP\r\n\r\nhello\r\n.', /^250 /m],
+      ['QUIT', /^221 /m],
+    ]);
+  } finally {
+    socket.destroy();
+  }
+}
+
+describe('biff under hearth up', () => {
+  it('a comsat datagram and an SMTP delivery reach exactly alice\'s push session and watcher, never bob\'s', async () => {
+    suite = await startSuite(
+      `services:
+  biff:
+    module: ${q(BIFF_MODULE)}
+    listen: { comsat: { protocol: udp, port: 0 } }
+  smtp:
+    service: smtp
+    listen: { mx: { port: 0 } }
+    requires: [biff]
+  pop3:
+    service: pop3
+    listen: { pop3: { port: 0 } }
+    requires: [biff]
+  watch-alice:
+    module: ${q(WATCHER_MODULE)}
+    settings: { users: [alice] }
+    requires: [biff]
+  watch-bob:
+    module: ${q(WATCHER_MODULE)}
+    settings: { users: [bob] }
+    requires: [biff]
+`,
+      { prepare: (data: string) => addUsers(data, ['alice', 'bob']) },
+    );
+    const s = suite;
+    const rows = await s.status();
+    for (const r of rows) expect(r.state, r.name).toBe('running');
+    const port = (name: string, listener: string): number =>
+      rows.find((r: { name: string }) => r.name === name).listeners.find((l: { name: string }) => l.name === listener).port;
+    const comsat = port('biff', 'comsat');
+    await s.waitLog('watch-alice', /^watching$/);
+    await s.waitLog('watch-bob', /^watching$/);
+
+    const alice = await pop3Waiting(port('pop3', 'pop3'), 'alice', 'alice-pw');
+    const bob = await pop3Waiting(port('pop3', 'pop3'), 'bob', 'bob-pw');
+    sessions.push(alice, bob);
+    // Bob gets a message nobody announces: if anything woke his session, it would be pushed.
+    const store = await openStore(s.data);
+    await store.deliver({ recipients: ['bob'], body: 'Subject: quiet\r\n\r\nshh\r\n' });
+    await store.close();
+
+    // 1. An external MDA: store, then a plain UDP datagram as Postfix local(8) sends it.
+    const { message } = await deliverAndNotify(s.data, 'alice', comsat);
+    expect(await alice.waitPush()).toBe(`* NEW 1 ${message.uidl} ${message.size}`);
+    await s.waitLog('watch-alice', /^new mail$/);
+    expect(newMail(s, 'watch-alice')[0]).toMatchObject({ user: 'alice', maildrop: 'INBOX', source: 'comsat', from: 'biff' });
+
+    // 2. SMTP: the smtp service publishes mail.delivered, biff tells the subscribers.
+    await smtpSend(port('smtp', 'mx'), 'alice@localhost');
+    await expect.poll(() => alice.pushes().length, { timeout: 5000 }).toBe(2);
+    await expect.poll(() => newMail(s, 'watch-alice').length, { timeout: 5000 }).toBe(2);
+    const viaSmtp = newMail(s, 'watch-alice')[1]!;
+    expect(viaSmtp).toMatchObject({ user: 'alice', maildrop: 'INBOX', source: 'hearth', from: 'biff' });
+    expect(alice.pushes()[1]).toBe(`* NEW 2 ${viaSmtp['uidl']} ${viaSmtp['size']}`);
+
+    // Nothing of alice's reached bob.
+    await sleep(300);
+    expect(bob.pushes()).toEqual([]);
+    expect(newMail(s, 'watch-bob')).toEqual([]);
+
+    // The detector works: bob's own datagram (mail.local style) wakes him and shows the quiet message.
+    await sendDatagram(comsat, 'bob@0\n\0');
+    expect(await bob.waitPush()).toMatch(/^\* NEW 1 \S+ \d+$/);
+    await s.waitLog('watch-bob', /^new mail$/);
+    expect(newMail(s, 'watch-bob').map((l) => l['user'])).toEqual(['bob']);
+    expect(newMail(s, 'watch-alice').map((l) => l['user'])).toEqual(['alice', 'alice']);
+  });
+});
