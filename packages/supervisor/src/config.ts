@@ -26,7 +26,15 @@ export type ServiceRun =
   /** A JS module exporting a ServiceDefinition: `node LAUNCH MODULE`. */
   | { readonly type: 'module'; readonly kind: string; readonly module: string }
   /** Any program. */
-  | { readonly type: 'command'; readonly argv: readonly string[] };
+  | { readonly type: 'command'; readonly argv: readonly string[] }
+  /**
+   * Any program, run once per accepted connection with the socket as its stdin and stdout
+   * (`type: per-connection`), by a small acceptor process holding the listeners.
+   */
+  | { readonly type: 'per-connection'; readonly argv: readonly string[]; readonly maxInstances: number };
+
+/** Default cap on concurrent handlers of a per-connection service. */
+export const DEFAULT_MAX_INSTANCES = 16;
 
 export type ReadyCheck = { readonly tcp: { readonly host: string; readonly port: number } } | { readonly delayMs: number };
 
@@ -46,7 +54,7 @@ export interface ServiceConfig {
   readonly crashLoop: { readonly failures: number; readonly windowMs: number };
   /** Commands only: when the program counts as ready (absent: as soon as it runs). */
   readonly ready: ReadyCheck | undefined;
-  /** Hearth services only: the listeners the supervisor binds and hands down. */
+  /** Hearth and per-connection services: the listeners the supervisor binds and hands down. */
   readonly listen: readonly ListenerSpec[];
   /** Hearth services only: settings validated against the service's schema, defaults applied. */
   readonly settings: unknown;
@@ -144,6 +152,8 @@ function serviceSchema(manifest: ServiceManifest<unknown> | Error | undefined, c
         .refine(() => !(manifest instanceof Error), { error: () => (manifest instanceof Error ? manifest.message : '') })
         .optional(),
       command: z.array(z.union([z.string(), z.number()]).transform(String)).min(1, 'a command needs at least the program').optional(),
+      type: z.enum(['long-running', 'per-connection']).default('long-running'),
+      maxInstances: z.number().int().min(1).max(100_000).optional(),
       requires: z.array(z.string()).default([]),
       after: z.array(z.string()).default([]),
       restart: z.enum(['always', 'on-failure', 'never']).default('always'),
@@ -172,8 +182,24 @@ function serviceSchema(manifest: ServiceManifest<unknown> | Error | undefined, c
         rc.addIssue({ code: 'custom', message: 'a service needs exactly one of service:, module: or command:' });
         return;
       }
+      const perConnection = s.type === 'per-connection';
+      if (perConnection && !s.command) rc.addIssue({ code: 'custom', path: ['type'], message: 'type: per-connection is for command: services' });
+      if (!perConnection && s.maxInstances !== undefined) {
+        rc.addIssue({ code: 'custom', path: ['maxInstances'], message: 'maxInstances: is for type: per-connection services' });
+      }
+      if (perConnection) {
+        const entries = Object.entries(s.listen ?? {});
+        if (entries.length === 0) rc.addIssue({ code: 'custom', path: ['type'], message: 'a per-connection service needs at least one listen: entry' });
+        for (const [lname, l] of entries) {
+          if (l.protocol !== 'tcp') rc.addIssue({ code: 'custom', path: ['listen', lname, 'protocol'], message: 'per-connection listeners are tcp only' });
+          if (l.tls) rc.addIssue({ code: 'custom', path: ['listen', lname, 'tls'], message: 'per-connection listeners hand the plain socket to the command: tls is not supported' });
+        }
+        if (s.ready) rc.addIssue({ code: 'custom', path: ['ready'], message: 'ready: is for long-running commands; a per-connection service is ready once it accepts' });
+      }
       if (s.command) {
-        if (s.listen) rc.addIssue({ code: 'custom', path: ['listen'], message: 'listen: is for Hearth services (service: or module:), not commands' });
+        if (s.listen && !perConnection) {
+          rc.addIssue({ code: 'custom', path: ['listen'], message: 'listen: is for Hearth services (service: or module:) and type: per-connection commands' });
+        }
         if (s.settings !== undefined) rc.addIssue({ code: 'custom', path: ['settings'], message: 'settings: is for Hearth services, not commands' });
         const program = s.command[0] ?? '';
         const cwd = s.cwd ? resolve(ctx.baseDir, s.cwd) : process.cwd();
@@ -268,7 +294,8 @@ function parseHostPort(s: string): { host: string; port: number } {
 function normalizeService(name: string, s: ParsedService, manifest: ServiceManifest<unknown> | Error | undefined, ctx: ServiceContext): ServiceConfig {
   const m = manifest instanceof Error ? undefined : manifest;
   let run: ServiceRun;
-  if (s.command) run = { type: 'command', argv: s.command };
+  if (s.command && s.type === 'per-connection') run = { type: 'per-connection', argv: s.command, maxInstances: s.maxInstances ?? DEFAULT_MAX_INSTANCES };
+  else if (s.command) run = { type: 'command', argv: s.command };
   else if (s.module) run = { type: 'module', kind: m?.kind ?? 'module', module: resolve(ctx.baseDir, s.module) };
   else {
     const kind = s.service ?? '';
@@ -279,7 +306,7 @@ function normalizeService(name: string, s: ParsedService, manifest: ServiceManif
     : run.type === 'command'
       ? []
       : [...(m?.defaultListeners ?? [])];
-  const settings = run.type === 'command' ? undefined : s.settings !== undefined ? s.settings : m ? m.settings.parse({}) : {};
+  const settings = run.type === 'command' || run.type === 'per-connection' ? undefined : s.settings !== undefined ? s.settings : m ? m.settings.parse({}) : {};
   return {
     name,
     run,

@@ -4,6 +4,7 @@
  * ready after its ready check. Stopping asks (IPC `stop` or SIGTERM to the group), waits for the
  * deadline, then SIGKILLs the group.
  */
+import { fileURLToPath } from 'node:url';
 import type { ExitInfo, Lifeline, ManagedChild, ProcessCore } from '@hearth/process';
 import { sendWithHandle } from '@hearth/runtime';
 import type { ServiceMessage, SupervisorMessage, SuiteSettings } from '@hearth/runtime';
@@ -11,6 +12,10 @@ import type { ServiceConfig } from './config.js';
 import type { HeldListener } from './listeners.js';
 import type { LogHub } from './log-capture.js';
 import { waitReady } from './ready.js';
+import type { AcceptorSettings } from './acceptor.js';
+
+/** The per-connection acceptor's entry point (`node ACCEPTOR`). */
+const ACCEPTOR_PATH = fileURLToPath(new URL('./acceptor-main.js', import.meta.url));
 
 /** Messages waiting to be written to one child at most; more are dropped (and counted). */
 export const MAX_QUEUED_MESSAGES = 1024;
@@ -41,6 +46,8 @@ export class Instance {
   readonly subscriptions = new Set<string>();
   /** The service reported a permanent failure (`failed` with permanent: true). */
   permanentFailure: string | undefined;
+  /** The error of the service's last `failed` message (permanent or not). */
+  failure: string | undefined;
   #stopping = false;
   #queued = 0;
   #dropped = 0;
@@ -79,7 +86,13 @@ export class Instance {
   static async spawn(config: ServiceConfig, listeners: readonly HeldListener[], deps: InstanceDeps): Promise<Instance> {
     const run = config.run;
     const argv =
-      run.type === 'command' ? run.argv : run.type === 'module' ? [process.execPath, deps.launchPath(), run.module] : [process.execPath, run.entry];
+      run.type === 'command'
+        ? run.argv
+        : run.type === 'module'
+          ? [process.execPath, deps.launchPath(), run.module]
+          : run.type === 'per-connection'
+            ? [process.execPath, ACCEPTOR_PATH]
+            : [process.execPath, run.entry];
     const child = await deps.core.start({
       argv,
       env: { ...process.env, ...(run.type === 'command' ? {} : { HEARTH_SERVICE: config.name }), ...config.env } as Record<string, string>,
@@ -99,18 +112,20 @@ export class Instance {
       instance.#abort.abort(new Error('exited before it was ready'));
       for (const w of instance.#reloadWaiters.splice(0)) w({ ok: false, error: 'exited' });
     });
-    if (run.type !== 'command') instance.#handshake(run.kind, listeners);
+    if (run.type === 'per-connection') {
+      instance.#handshake('per-connection', listeners, { argv: run.argv, maxInstances: run.maxInstances } satisfies AcceptorSettings);
+    } else if (run.type !== 'command') instance.#handshake(run.kind, listeners, config.settings);
     return instance;
   }
 
-  #handshake(kind: string, listeners: readonly HeldListener[]): void {
+  #handshake(kind: string, listeners: readonly HeldListener[], settings: unknown): void {
     const proc = this.child.process;
     proc.on('message', (msg: ServiceMessage) => this.#onMessage(msg));
     this.send({
       t: 'init',
       service: this.name,
       kind,
-      settings: this.config.settings,
+      settings,
       suite: this.deps.suite,
       logLevel: this.deps.logLevel,
       listeners: listeners.map((l) => l.spec),
@@ -132,6 +147,7 @@ export class Instance {
         this.#readyResolve?.();
         return;
       case 'failed':
+        this.failure = String(msg.error);
         if (msg.permanent) this.permanentFailure = String(msg.error);
         return;
       case 'reloaded': {

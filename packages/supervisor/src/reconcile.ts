@@ -40,7 +40,7 @@ export function diffConfigs(prev: SuiteConfig, next: SuiteConfig): ConfigDiff {
     const old = before.get(name);
     if (!old) out.added.push(name);
     else if (shape(old) !== shape(s)) out.restart.push(name);
-    else if (s.run.type === 'command') out.unchanged.push(name);
+    else if (s.run.type === 'command' || s.run.type === 'per-connection') out.unchanged.push(name);
     else if (JSON.stringify(old.settings) !== JSON.stringify(s.settings) || suite) out.reload.push(name);
     else out.unchanged.push(name);
   }

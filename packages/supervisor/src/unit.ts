@@ -23,7 +23,7 @@ export type ServiceState = 'starting' | 'running' | 'stopping' | 'stopped' | 'ba
 
 export interface ServiceStatus {
   readonly name: string;
-  readonly type: 'service' | 'module' | 'command';
+  readonly type: 'service' | 'module' | 'command' | 'per-connection';
   readonly kind: string | undefined;
   readonly state: ServiceState;
   readonly pid: number | null;
@@ -118,7 +118,7 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
     return {
       name: this.name,
       type: run.type,
-      kind: run.type === 'command' ? undefined : run.kind,
+      kind: run.type === 'command' || run.type === 'per-connection' ? undefined : run.kind,
       state: this.#state,
       pid: inst?.pid ?? null,
       restarts: this.#restarts,
@@ -333,7 +333,7 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
       await fresh.ready(config.readyTimeoutMs);
       if (this.#pending !== fresh) throw new Error('the service was stopped meanwhile');
     } catch (err) {
-      const why = fresh.permanentFailure ?? (err as Error).message;
+      const why = fresh.failure ?? (err as Error).message;
       if (this.#pending === fresh) this.#pending = undefined;
       if (!fresh.child.exit) await fresh.stop(Math.min(config.stopTimeoutMs, 1000));
       this.log.warn({ service: this.name, child: fresh.pid, err: why }, 'new instance did not become ready: keeping the old one');

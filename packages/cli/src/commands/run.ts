@@ -22,7 +22,7 @@ ${COMMON_USAGE}`,
     const svc = config.services.find((s) => s.name === name);
     if (!svc) throw new Error(`no service named "${name}" (configured: ${config.services.map((s) => s.name).join(', ') || 'none'})`);
     let definition: ServiceDefinition<unknown>;
-    if (svc.run.type === 'command') throw new Error(`${name} is a command, not a Hearth service: run it directly`);
+    if (svc.run.type === 'command' || svc.run.type === 'per-connection') throw new Error(`${name} is a command, not a Hearth service: run it directly`);
     if (svc.run.type === 'module') {
       const mod = (await import(pathToFileURL(svc.run.module).href)) as Record<string, unknown>;
       const def = pickDefinition(mod);
