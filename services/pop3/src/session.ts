@@ -7,9 +7,8 @@
  * upgrade under way, pending SASL continuation, XIDLE waiting (only DONE), unknown verb (counted),
  * wrong state, bad arguments, then the handler.
  *
- * Hearth's extensions (README): XIDLE enters a waiting sub-mode of TRANSACTION in which
- * `wake()` (called by the PushHub) re-reads the maildrop's index and pushes what is new through a
- * bounded PushOutbox; XSEND's message is read through an Intake into the store.
+ * Hearth's extensions (README): XIDLE enters a waiting sub-mode of TRANSACTION run by a `Wait`
+ * (waiting.ts) that the PushHub wakes; XSEND's message is read through an Intake into the store.
  */
 import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -30,10 +29,10 @@ import type { Pop3Settings } from './config.js';
 import type { Counter, FailureLimiter } from './limits.js';
 import { Intake } from './intake.js';
 import { PermanentBackingError, type MailBacking } from './maildrop.js';
-import type { PushHub, Waiter } from './push.js';
-import { PushOutbox } from './push-outbox.js';
+import type { PushHub } from './push.js';
 import { replies, type Reply } from './replies.js';
 import { submit } from './send.js';
+import { Wait } from './waiting.js';
 import type { SessionState, StateName, Transaction } from './state.js';
 
 const dispatcher = new CommandDispatcher<StateName, CommandContext, Reply>(commands);
@@ -63,7 +62,7 @@ export interface SessionOptions {
   readonly timestamp: string;
 }
 
-export class Pop3Session implements CommandContext, Waiter {
+export class Pop3Session implements CommandContext {
   state: SessionState = { name: 'AUTHORIZATION' };
   secure: boolean;
   readonly timestamp: string;
@@ -76,10 +75,8 @@ export class Pop3Session implements CommandContext, Waiter {
   private idleTimer: NodeJS.Timeout | undefined;
   private closing = false;
   private countedUser: string | undefined;
-  /** XIDLE: the push lines of the current wait, and the index re-read under way. */
-  private outbox: PushOutbox | undefined;
-  private refreshing: Promise<void> | undefined;
-  private refreshAgain = false;
+  /** XIDLE: the current wait. */
+  private wait: Wait | undefined;
   /** XSEND: the message being read, and the reply its delivery resolves to. */
   private intake: Intake | undefined;
   private intakeReply: Promise<Reply> | undefined;
@@ -206,10 +203,13 @@ export class Pop3Session implements CommandContext, Waiter {
     this.continuation = undefined;
     this.intake?.fail(new ConnectionClosedError());
     this.intake = undefined;
-    this.outbox = undefined;
     const state = this.state;
+    if (this.wait !== undefined && state.name === 'TRANSACTION') {
+      this.deps.hub.remove(state.user, this.wait);
+      this.wait.cancel();
+      this.wait = undefined;
+    }
     if (state.name === 'TRANSACTION') {
-      if (state.waiting) this.deps.hub.remove(state.user, this);
       state.maildrop.release().catch((error: unknown) => this.log.error({ err: error }, 'releasing the lock failed'));
     }
     if (this.countedUser !== undefined) this.deps.userSessions.remove(this.countedUser);
@@ -400,56 +400,32 @@ export class Pop3Session implements CommandContext, Waiter {
   private startWaiting(): void {
     const state = this.state;
     if (state.name !== 'TRANSACTION' || this.closing) return;
-    this.state = { ...state, waiting: true };
-    this.outbox = new PushOutbox(
-      this.socket,
-      state.messages,
-      this.deps.settings.maxPendingPushes,
-      () => this.onPushBacklog(),
-      () => this.close(),
-    );
-    this.deps.hub.add(state.user, this);
+    const tx: Transaction = { ...state, waiting: true };
+    this.state = tx;
+    this.wait = new Wait(tx, {
+      socket: this.socket,
+      maxPending: this.deps.settings.maxPendingPushes,
+      log: this.log,
+      onOverflow: () => this.onPushBacklog(),
+      onClosed: () => this.close(),
+    });
+    this.deps.hub.add(state.user, this.wait);
     this.log.debug('waiting for new mail');
-    this.wake(); // what arrived since login or since the last wait
-  }
-
-  /** New mail may have arrived (PushHub): re-read the index and push what is new, one run at a time. */
-  wake(): void {
-    if (this.refreshing !== undefined) {
-      this.refreshAgain = true;
-      return;
-    }
-    this.refreshing = this.refresh().finally(() => (this.refreshing = undefined));
-  }
-
-  private async refresh(): Promise<void> {
-    do {
-      this.refreshAgain = false;
-      const state = this.state;
-      if (state.name !== 'TRANSACTION' || !state.waiting || this.closing) return;
-      let fresh;
-      try {
-        fresh = await state.maildrop.refresh();
-      } catch (error) {
-        this.log.error({ err: error }, 'reading new messages failed');
-        return;
-      }
-      // Fetched messages join the list even if DONE came meanwhile: DONE waits for this run.
-      for (const message of fresh) state.messages.push(message);
-      if (fresh.length > 0) this.outbox?.update();
-      if (fresh.length > 0) this.log.debug({ count: fresh.length }, 'pushed new messages');
-    } while (this.refreshAgain);
+    this.wait.wake(); // what arrived since login or since the last wait
   }
 
   /** DONE (or any other line, which ends the wait with -ERR and is not run). */
   private async stopWaiting(state: Transaction, line: string): Promise<Reply> {
-    this.state = { ...state, waiting: false };
-    this.deps.hub.remove(state.user, this);
-    while (this.refreshing !== undefined) await this.refreshing;
-    await this.outbox?.drained();
-    this.outbox = undefined;
+    const tx: Transaction = { ...state, waiting: false };
+    this.state = tx;
+    const wait = this.wait;
+    this.wait = undefined;
+    if (wait !== undefined) {
+      this.deps.hub.remove(state.user, wait);
+      await wait.stop();
+    }
     if (line.trim().toUpperCase() !== 'DONE') return replies.waitBadLine();
-    const { entries, octets } = visible(this.state as Transaction);
+    const { entries, octets } = visible(tx);
     return replies.waitDone(entries.length, octets);
   }
 

@@ -237,6 +237,19 @@ describe('X-HEARTH-SEND (XSEND)', () => {
   });
 });
 
+describe('byte-exact input', () => {
+  it('decodes command lines as UTF-8 (passwords) while XSEND keeps the message bytes as sent', async () => {
+    const backing = sampleBacking().addUser('dora', 'pässwörd');
+    await start({ backing });
+    const dora = await login('dora', 'pässwörd');
+    await transcript(dora, [['XSEND alice', /^\+OK/]]);
+    const latin1 = Buffer.from('Subject: caf\xe9\r\n\r\nna\xefve \xff\r\n.\r\n', 'latin1');
+    dora.socket.write(latin1);
+    await transcript(dora, [[null, /^\+OK Message/]]);
+    expect(backing.last('alice')!.subarray(-latin1.length + 3)).toEqual(latin1.subarray(0, -3));
+  });
+});
+
 describe('PushHub', () => {
   it('subscribes once per user for several waiters and unsubscribes after the last; wakes only that user', () => {
     const bus = new FakeBus();
