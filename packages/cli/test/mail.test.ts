@@ -14,7 +14,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@hearth/log';
 import { openMailStore, type MailStore } from '@hearth/mail-store';
 // The CLI does not depend on the POP3 service; its tests use the engine straight from its build.
-import { createPop3Server, defaultSettings, storeBacking, type Pop3Server } from '../../../services/pop3/dist/index.js';
+import { createPop3Server, defaultSettings, storeBacking, type Pop3Server } from '@hearth/pop3';
 import { mailCommand } from '../dist/commands/mail.js';
 
 let dir: string;

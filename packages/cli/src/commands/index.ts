@@ -2,6 +2,7 @@
 import type { CliCommand } from '../command.js';
 import { down } from './down.js';
 import { logs } from './logs.js';
+import { mailCommand as mail } from './mail.js';
 import { reload } from './reload.js';
 import { restart } from './restart.js';
 import { run } from './run.js';
@@ -11,4 +12,4 @@ import { stop } from './stop.js';
 import { up } from './up.js';
 import { userCommand as user } from './user.js';
 
-export const COMMANDS: readonly CliCommand[] = [up, down, status, start, stop, restart, reload, logs, run, user];
+export const COMMANDS: readonly CliCommand[] = [up, down, status, start, stop, restart, reload, logs, run, user, mail];
