@@ -76,6 +76,8 @@ export class Supervisor {
   #lifeline: Lifeline | undefined;
   /** Every socket the supervisor holds; closed when no config and no live instance uses it. */
   readonly #held = new Set<HeldListener>();
+  /** Bound for a reload under way, not yet in a unit's config: never swept. */
+  readonly #reserved = new Set<HeldListener>();
   /** Reloads and restart --all run one at a time. */
   #serial: Promise<unknown> = Promise.resolve();
   #shutdown: Promise<boolean> | undefined;
@@ -274,6 +276,17 @@ export class Supervisor {
       heldFor.set(name, await assignListeners(nextBy.get(name)!, current, fresh));
     }
     for (const h of fresh) this.#held.add(h);
+    for (const list of heldFor.values()) for (const h of list) this.#reserved.add(h);
+    try {
+      return await this.#applyDiff(next, diff, heldFor);
+    } finally {
+      this.#reserved.clear();
+      await this.#sweepListeners();
+    }
+  }
+
+  async #applyDiff(next: SuiteConfig, diff: ReturnType<typeof diffConfigs>, heldFor: Map<string, HeldListener[]>): Promise<ReloadResult> {
+    const nextBy = new Map(next.services.map((s) => [s.name, s]));
     this.config = next;
     this.#order = startOrder(next.services);
     this.#log.info({ ...diff }, 'reloading the config');
@@ -316,9 +329,8 @@ export class Supervisor {
     const added = diff.added.map((n) => this.#addUnit(nextBy.get(n)!, heldFor.get(n)!));
     await this.#startUnits(added);
     for (const u of added) {
-      if (u.state !== 'running') failed.push({ name: u.name, error: `${u.name}: ${u.status().reason ?? u.state}` });
+      if (u.state !== 'running') failed.push({ name: u.name, error: `${u.name}: not started (${u.status().reason ?? u.state})` });
     }
-    await this.#sweepListeners();
     const result: ReloadResult = { added: diff.added, removed: diff.removed, restarted, reloaded, unchanged: diff.unchanged, failed };
     this.#log[failed.length > 0 ? 'warn' : 'info']({ ...result }, 'config reloaded');
     return result;
@@ -365,7 +377,7 @@ export class Supervisor {
   /** Closes every held socket that no service's config and no live instance uses any more. */
   async #sweepListeners(): Promise<void> {
     if (this.#shutdown) return;
-    const used = new Set<unknown>();
+    const used = new Set<unknown>([...this.#reserved].map((h) => h.handle));
     for (const unit of this.#units.values()) {
       for (const h of unit.held) used.add(h.handle);
       for (const i of unit.instances()) for (const h of i.listeners) used.add(h.handle);
