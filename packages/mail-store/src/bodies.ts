@@ -66,7 +66,7 @@ export class BodyFiles {
    * not yet referenced by the index.
    */
   async write(source: BodySource, options: { maxSize?: number | undefined; prefix?: string | Uint8Array | undefined }): Promise<WrittenBody> {
-    const sink = new BodySink(join(this.#tmp, `${process.pid}.${selfStartTime()}.${randomBytes(8).toString('hex')}`));
+    const sink = new BodySink(this.#tmp);
     try {
       await copyInto(sink, source, options.maxSize, options.prefix);
       return await sink.finish(async (tmpPath, size) => {
@@ -149,38 +149,89 @@ export async function syncDir(dir: string): Promise<void> {
   }
 }
 
+/**
+ * Staging buffers for body files: a large body is copied into one of these and written a full
+ * buffer at a time (a few thread-pool round trips per megabyte). They are reused across
+ * deliveries, so a steady stream of large messages allocates nothing per chunk and keeps the
+ * garbage collector out of the way; at most STAGING_KEEP stay allocated between deliveries.
+ */
+const STAGING_SIZE = 256 * 1024;
+const STAGING_KEEP = 16;
+const spareStaging: Buffer[] = [];
+
 /** Collects a body in memory and spills it to a temp file once it outgrows INLINE_MAX. */
 class BodySink {
-  readonly #tmpPath: string;
+  readonly #tmpDir: string;
+  /** Named when the body first outgrows INLINE_MAX: a small body never touches the disk. */
+  #tmpPath: string | undefined;
+  /** The body while it is small enough for the index; buffers nobody else will change. */
   readonly #pending: Buffer[] = [];
   #pendingBytes = 0;
   #handle: FileHandle | undefined;
+  #stage: Buffer | undefined;
+  #staged = 0;
   #placed = false;
   size = 0;
 
-  constructor(tmpPath: string) {
-    this.#tmpPath = tmpPath;
+  constructor(tmpDir: string) {
+    this.#tmpDir = tmpDir;
   }
 
-  async add(chunk: Buffer): Promise<void> {
+  /**
+   * Adds the next piece. `owned`: the buffer is the sink's to keep; otherwise it may be the
+   * caller's reusable buffer and is copied if it has to wait in memory.
+   */
+  async add(chunk: Buffer, owned: boolean): Promise<void> {
     this.size += chunk.length;
-    this.#pending.push(chunk);
-    this.#pendingBytes += chunk.length;
-    if (this.#handle === undefined && this.#pendingBytes > INLINE_MAX) {
-      try {
-        this.#handle = await open(this.#tmpPath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
-      } catch (error) {
-        throw storageError(error, 'creating a body file');
+    if (this.#handle === undefined) {
+      if (this.#pendingBytes + chunk.length <= INLINE_MAX) {
+        this.#pending.push(owned ? chunk : Buffer.from(chunk));
+        this.#pendingBytes += chunk.length;
+        return;
       }
+      await this.#spill();
     }
-    if (this.#handle !== undefined && this.#pendingBytes >= WRITE_CHUNK) await this.#flush(this.#handle);
+    await this.#write(chunk);
   }
 
-  async #flush(handle: FileHandle): Promise<void> {
-    if (this.#pendingBytes === 0) return;
-    const data = this.#pending.length === 1 ? (this.#pending[0] as Buffer) : Buffer.concat(this.#pending, this.#pendingBytes);
-    this.#pending.length = 0;
+  async #spill(): Promise<void> {
+    this.#tmpPath = join(this.#tmpDir, `${process.pid}.${selfStartTime()}.${randomBytes(8).toString('hex')}`);
+    try {
+      this.#handle = await open(this.#tmpPath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+    } catch (error) {
+      throw storageError(error, 'creating a body file');
+    }
+    this.#stage = spareStaging.pop() ?? Buffer.allocUnsafeSlow(STAGING_SIZE);
+    for (const piece of this.#pending.splice(0)) await this.#write(piece);
     this.#pendingBytes = 0;
+  }
+
+  /** Copies into the staging buffer, writing it out whenever it is full. */
+  async #write(chunk: Buffer): Promise<void> {
+    const stage = this.#stage as Buffer;
+    if (this.#staged === 0 && chunk.length >= stage.length) {
+      // Written before add() returns, so the caller's buffer needs no copy.
+      await this.#writeOut(chunk);
+      return;
+    }
+    let offset = 0;
+    while (offset < chunk.length) {
+      const copied = chunk.copy(stage, this.#staged, offset);
+      this.#staged += copied;
+      offset += copied;
+      if (this.#staged === stage.length) await this.#flush();
+    }
+  }
+
+  async #flush(): Promise<void> {
+    if (this.#staged === 0 || this.#stage === undefined) return;
+    const data = this.#stage.subarray(0, this.#staged);
+    this.#staged = 0;
+    await this.#writeOut(data);
+  }
+
+  async #writeOut(data: Buffer): Promise<void> {
+    const handle = this.#handle as FileHandle;
     try {
       let offset = 0;
       while (offset < data.length) offset += (await handle.write(data, offset)).bytesWritten;
@@ -189,10 +240,21 @@ class BodySink {
     }
   }
 
+  #releaseStage(): void {
+    const stage = this.#stage;
+    this.#stage = undefined;
+    this.#staged = 0;
+    if (stage !== undefined && spareStaging.length < STAGING_KEEP) spareStaging.push(stage);
+  }
+
   async finish(place: (tmpPath: string, size: number) => Promise<WrittenBody>): Promise<WrittenBody> {
     const handle = this.#handle;
-    if (handle === undefined) return { kind: 'inline', data: Buffer.concat(this.#pending, this.#pendingBytes), size: this.size };
-    await this.#flush(handle);
+    if (handle === undefined) {
+      const data = this.#pending.length === 1 ? (this.#pending[0] as Buffer) : Buffer.concat(this.#pending, this.#pendingBytes);
+      return { kind: 'inline', data, size: this.size };
+    }
+    await this.#flush();
+    this.#releaseStage();
     try {
       await handle.datasync();
       this.#handle = undefined;
@@ -201,7 +263,7 @@ class BodySink {
       throw storageError(error, 'syncing a body file');
     }
     try {
-      const placed = await place(this.#tmpPath, this.size);
+      const placed = await place(this.#tmpPath as string, this.size);
       this.#placed = true;
       return placed;
     } catch (error) {
@@ -212,10 +274,12 @@ class BodySink {
   /** Removes the temp file after a failure (a placed file is the caller's to remove). */
   async discard(): Promise<void> {
     this.#pending.length = 0;
+    // No write is in flight here: every write is awaited before add() or finish() returns.
+    this.#releaseStage();
     const handle = this.#handle;
     this.#handle = undefined;
     if (handle !== undefined) await handle.close().catch(() => undefined);
-    if (!this.#placed) await unlink(this.#tmpPath).catch(() => undefined);
+    if (!this.#placed && this.#tmpPath !== undefined) await unlink(this.#tmpPath).catch(() => undefined);
   }
 }
 
@@ -227,12 +291,13 @@ async function copyInto(
 ): Promise<void> {
   const normalizer = new CrlfNormalizer();
   const add = async (chunk: Uint8Array | string): Promise<void> => {
-    const out = normalizer.push(typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk);
+    const input = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+    const out = normalizer.push(input);
     if (maxSize !== undefined && sink.size + out.length > maxSize) {
       throw new MailStoreError('MESSAGE_TOO_LARGE', `message exceeds the size limit of ${maxSize} bytes`);
     }
-    // A chunk may be the caller's reusable buffer: keep a copy only while it waits in memory.
-    await sink.add(typeof chunk !== 'string' && out.buffer === chunk.buffer ? Buffer.from(out) : out);
+    // A chunk may be the caller's reusable buffer: the sink copies it if it has to wait.
+    await sink.add(out, typeof chunk === 'string' || out.buffer !== input.buffer);
   };
   if (prefix !== undefined) await add(prefix);
   if (typeof source === 'string' || source instanceof Uint8Array) {
