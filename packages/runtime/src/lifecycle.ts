@@ -1,6 +1,7 @@
 /** The parts of an instance's life shared by supervised and standalone mode. */
 import type { Logger } from '@hearth/log';
 import type { ZodType } from 'zod';
+import type { HandlerTable } from './handler-table.js';
 import { EX_CONFIG, type SuiteSettings } from './protocol.js';
 import type { MessageBus, RunningService, ServiceDefinition, ServiceListener } from './service.js';
 
@@ -27,6 +28,8 @@ export interface StartInput {
   readonly log: Logger;
   readonly listeners: ReadonlyMap<string, ServiceListener>;
   readonly bus: MessageBus;
+  /** The instance's handler table, drained at stop. */
+  readonly handlers?: HandlerTable<unknown>;
 }
 
 function isConfigError(err: unknown): boolean {
@@ -48,6 +51,7 @@ export async function startInstance<S>(definition: ServiceDefinition<S>, input: 
       log: input.log,
       listeners: input.listeners,
       bus: input.bus,
+      ...(input.handlers ? { handlers: input.handlers } : {}),
     });
     return { ok: true, running };
   } catch (err) {
@@ -64,8 +68,23 @@ export async function startInstance<S>(definition: ServiceDefinition<S>, input: 
 /** Extra time past the deadline before giving up on a `stop` that never resolves. */
 export const STOP_GRACE_MS = 1000;
 
-/** Stop, bounded: resolves true when `running.stop` finished in time without error. */
-export async function stopInstance<S>(running: RunningService<S>, deadline: number, log: Logger): Promise<boolean> {
+/**
+ * Stop, bounded: resolves true when `running.stop` finished in time without error and the
+ * handler table (if any) drained to zero before the deadline.
+ */
+export async function stopInstance<S>(running: RunningService<S>, deadline: number, log: Logger, handlers?: HandlerTable<unknown>): Promise<boolean> {
+  const [stopped, drained] = await Promise.all([stopService(running, deadline, log), drainTable(handlers, deadline, log)]);
+  return stopped && drained;
+}
+
+async function drainTable(handlers: HandlerTable<unknown> | undefined, deadline: number, log: Logger): Promise<boolean> {
+  if (!handlers) return true;
+  const result = await handlers.drain(deadline);
+  if (!result.drained) log.warn({ left: result.left }, 'handlers still in use at the deadline');
+  return result.drained;
+}
+
+async function stopService<S>(running: RunningService<S>, deadline: number, log: Logger): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<'timeout'>((resolve) => {
     timer = setTimeout(() => resolve('timeout'), Math.max(0, deadline - Date.now()) + STOP_GRACE_MS);

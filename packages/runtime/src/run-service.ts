@@ -10,6 +10,7 @@ import type { BoundHandle } from './bound-handle.js';
 import { ChannelBus } from './bus.js';
 import { processChannel, type ServiceChannel } from './channel.js';
 import { reloadInstance, startInstance, stopInstance } from './lifecycle.js';
+import { HandlerTable } from './handler-table.js';
 import { handedListener } from './listeners.js';
 import type { ServiceMessage, SupervisorMessage } from './protocol.js';
 import type { RunningService, ServiceDefinition, ServiceListener } from './service.js';
@@ -49,6 +50,7 @@ class SupervisedInstance<S> {
   #init: InitMessage | undefined;
   #running: RunningService<S> | undefined;
   #bus: ChannelBus | undefined;
+  readonly #handlers = new HandlerTable<unknown>({ onCleanupError: (key, err) => this.log.error({ key, err }, 'handler cleanup failed') });
   #stopDeadline: number | undefined;
   #reloads: Promise<void> = Promise.resolve();
   #startTimer: NodeJS.Timeout | undefined;
@@ -182,6 +184,7 @@ class SupervisedInstance<S> {
       log: this.log,
       listeners,
       bus: this.#bus,
+      handlers: this.#handlers,
     });
     if (!started.ok) {
       this.#send({ t: 'failed', error: started.error, permanent: started.permanent });
@@ -230,7 +233,7 @@ class SupervisedInstance<S> {
   async #stop(deadline: number): Promise<void> {
     this.state = 'stopping';
     this.log.info({ deadlineMs: Math.max(0, deadline - Date.now()) }, 'stopping');
-    const clean = await stopInstance(this.#running!, deadline, this.log);
+    const clean = await stopInstance(this.#running!, deadline, this.log, this.#handlers);
     this.log.info('stopped');
     return this.#finish(clean ? 0 : 1);
   }

@@ -5,6 +5,7 @@
  */
 import { createLogger, flushLogger, type Logger } from '@hearth/log';
 import { LocalBus } from './bus.js';
+import { HandlerTable } from './handler-table.js';
 import { reloadInstance, startInstance, stopInstance } from './lifecycle.js';
 import { ownListener } from './listeners.js';
 import type { ListenerSpec, SuiteSettings } from './protocol.js';
@@ -83,6 +84,7 @@ export function runStandalone<S>(definition: ServiceDefinition<S>, options: Stan
     const listeners = new Map<string, ServiceListener>();
     for (const spec of options.listeners) if (!listeners.has(spec.name)) listeners.set(spec.name, ownListener(spec));
     let running: Awaited<ReturnType<typeof definition.start>> | undefined;
+    const handlers = new HandlerTable<unknown>({ onCleanupError: (key, err) => log.error({ key, err }, 'handler cleanup failed') });
 
     void startInstance(definition, {
       name: options.name,
@@ -91,6 +93,7 @@ export function runStandalone<S>(definition: ServiceDefinition<S>, options: Stan
       log,
       listeners,
       bus: new LocalBus(options.name, log),
+      handlers,
     }).then((started) => {
       if (state === 'done') return;
       if (!started.ok) return finish(started.code);
@@ -99,7 +102,7 @@ export function runStandalone<S>(definition: ServiceDefinition<S>, options: Stan
         state = 'stopping';
         const deadline = Date.now() + (options.stopTimeoutMs ?? 10_000);
         log.info({ deadlineMs: deadline - Date.now() }, 'stopping');
-        const clean = await stopInstance(started.running, deadline, log);
+        const clean = await stopInstance(started.running, deadline, log, handlers);
         log.info('stopped');
         await finish(clean ? 0 : 1);
       };

@@ -9,6 +9,7 @@ import type { Server } from 'node:net';
 import type { Socket as UdpSocket } from 'node:dgram';
 import type { ZodType } from 'zod';
 import type { Logger } from '@hearth/log';
+import type { HandlerTable } from './handler-table.js';
 import type { ListenerSpec, SuiteSettings } from './protocol.js';
 
 /**
@@ -41,6 +42,14 @@ export interface ServiceContext<S> {
   readonly listeners: ReadonlyMap<string, ServiceListener>;
   /** Messages to and from other services, routed by the supervisor. */
   readonly bus: MessageBus;
+  /**
+   * The instance's handler table (added for issue 3; optional so existing contexts stay valid):
+   * register each listener's handler (a share, a mount point) as an entry and hold a lease per
+   * request. Replacing an entry (a reload) lets running requests finish on the old handler
+   * while new ones see the new one. At stop the runtime drains it: every entry inactive, then
+   * wait for the total count to reach zero, up to the deadline, alongside `RunningService.stop`.
+   */
+  readonly handlers?: HandlerTable<unknown>;
 }
 
 export interface RunningService<S> {
