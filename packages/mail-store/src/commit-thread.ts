@@ -26,7 +26,6 @@ export class StoreThread {
 
   constructor(config: WorkerConfig) {
     this.#worker = new Worker(WORKER_URL, { workerData: config, stdout: false, stderr: false });
-    this.#worker.unref();
     this.#worker.on('message', (reply: WorkerReply) => {
       const pending = this.#pending.get(reply.id);
       if (!pending) return;
@@ -41,6 +40,8 @@ export class StoreThread {
         resolve();
       });
     });
+    // After the listeners: adding a 'message' listener references the worker's port again.
+    this.#worker.unref();
   }
 
   /** False once the thread failed or exited: make a new one. */
