@@ -4,6 +4,7 @@
  *
  *   node bench/smtp/run.mjs [--seconds 3] [--sizes 4k,1m] [--concurrency 1,16,64]
  *                           [--max 20000] [--only hearth|postfix] [--in-flow-delay 1s]
+ *                           [--hearth-external --hearth-port 12025]
  *
  * Needs root for Postfix (useradd, postfix start) and Hearth built (`npx tsc -b packages/cli`).
  * See README.md for what is measured.
@@ -24,6 +25,7 @@ const { values } = parseArgs({
     'hearth-port': { type: 'string', default: '12025' },
     'postfix-port': { type: 'string', default: '12525' },
     users: { type: 'string', default: '8' },
+    'hearth-external': { type: 'boolean', default: false },
   },
 });
 
@@ -91,7 +93,10 @@ async function main() {
     targets.push(postfix);
     log(`postfix ${postfix.version()} on 127.0.0.1:${postfix.port} (in_flow_delay ${values['in-flow-delay']})`);
   }
-  if (want('hearth')) {
+  if (want('hearth') && values['hearth-external']) {
+    // Already running (e.g. `node --cpu-prof bench/smtp/serve.mjs`), with the bench users.
+    targets.push({ name: 'hearth', port: Number(values['hearth-port']), stop: async () => undefined });
+  } else if (want('hearth')) {
     const hearth = await startHearth({ port: Number(values['hearth-port']), users });
     targets.push(hearth);
     log(`hearth on 127.0.0.1:${hearth.port}, data in ${hearth.dataDir}`);

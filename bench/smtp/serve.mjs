@@ -2,7 +2,7 @@
 /**
  * Hearth's SMTP service alone in this process (no supervisor, a bus that drops events), for
  * profiling the data path: `node --cpu-prof bench/smtp/serve.mjs --port 12025 --users 8`,
- * load it with `run.mjs --only hearth --hearth-port 12025 --external`, stop it with Ctrl-C.
+ * load it with `run.mjs --only hearth --hearth-external`, stop it with Ctrl-C.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

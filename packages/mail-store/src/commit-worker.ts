@@ -24,7 +24,11 @@ function open(config: WorkerConfig): Db {
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
   // Checkpoints are the checkpoint thread's job: the committer only appends to the WAL.
-  if (config.role === 'commit') db.pragma('wal_autocheckpoint = 0');
+  if (config.role === 'commit') {
+    db.pragma('wal_autocheckpoint = 0');
+    // When the committer starts the WAL over, it cuts the file back to this size.
+    db.pragma('journal_size_limit = 67108864');
+  }
   return db;
 }
 
