@@ -9,6 +9,9 @@
  *
  * Lifecycle of an instance, as the supervisor sees it:
  *   spawn -> init -> listener* -> start -> (child) ready -> ... -> stop -> (child) exits 0
+ * A warm standby (init with `standby: true`) answers `standing-by` once it holds every listener
+ * and waits, without listening, for `start` (promotion) or `stop`:
+ *   spawn -> init{standby} -> listener* -> (child) standing-by ... start -> (child) ready -> ...
  * A child whose channel closes (supervisor gone) stops at once and exits.
  */
 
@@ -51,6 +54,13 @@ export type SupervisorMessage =
       readonly suite: SuiteSettings;
       readonly logLevel: string;
       readonly listeners: readonly ListenerSpec[];
+      /**
+       * Warm standby (added for the standby of issues 2/3; optional, absent means false): load,
+       * check the settings, take the listener handles, answer `standing-by`, then wait for
+       * `start` however long it takes (no start timeout). Never listens, opens no store and gets
+       * no bus messages until started.
+       */
+      readonly standby?: boolean;
     }
   /** Carries one bound (not yet accepting) socket handle for listener `name`, endpoint `index`. */
   | { readonly t: 'listener'; readonly name: string; readonly index: number }
@@ -67,6 +77,11 @@ export type SupervisorMessage =
 export type ServiceMessage =
   /** Every listener is serving: dependents may start now. */
   | { readonly t: 'ready' }
+  /**
+   * A standby (init with `standby: true`) holds every listener handle and valid settings: it can
+   * be promoted with `start` (added for the warm standby; a supervisor may ignore it).
+   */
+  | { readonly t: 'standing-by' }
   /** Start failed for a reason worth reporting (the instance exits right after). */
   | { readonly t: 'failed'; readonly error: string; readonly permanent: boolean }
   | { readonly t: 'reloaded'; readonly ok: boolean; readonly error?: string }

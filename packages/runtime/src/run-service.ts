@@ -3,15 +3,21 @@
  *
  *   init -> listener* -> start -> (start the service) -> ready ... reload* ... stop -> exit 0
  *
+ * A warm standby (init with `standby: true`) stops short of starting: once it holds every
+ * listener handle and its settings parse, it answers `standing-by` and waits for `start` (no
+ * start timeout: the supervisor promotes it when the active instance dies) or `stop`. Until
+ * then it has loaded the service's code and nothing else: no listening, no stores, no bus.
+ *
  * The returned promise resolves with the exit code; the service's main.ts exits with it.
  */
 import { createLogger, flushLogger, type LogDestination, type Logger } from '@hearth/log';
 import type { BoundHandle } from './bound-handle.js';
 import { ChannelBus } from './bus.js';
 import { processChannel, type ServiceChannel } from './channel.js';
-import { reloadInstance, startInstance, stopInstance } from './lifecycle.js';
+import { parseSettings, reloadInstance, startInstance, stopInstance } from './lifecycle.js';
 import { HandlerTable } from './handler-table.js';
 import { handedListener } from './listeners.js';
+import { EX_CONFIG } from './protocol.js';
 import type { ServiceMessage, SupervisorMessage } from './protocol.js';
 import type { RunningService, ServiceDefinition, ServiceListener } from './service.js';
 import { installFatalHandlers, installSignalHandlers } from './signals.js';
@@ -54,6 +60,8 @@ class SupervisedInstance<S> {
   #stopDeadline: number | undefined;
   #reloads: Promise<void> = Promise.resolve();
   #startTimer: NodeJS.Timeout | undefined;
+  /** Standby: `standing-by` sent (or the settings were refused). */
+  #announced = false;
   #resolve!: (code: number) => void;
   readonly done: Promise<number>;
 
@@ -122,6 +130,7 @@ class SupervisedInstance<S> {
           return;
         }
         this.#handles.set(message.name, [...(this.#handles.get(message.name) ?? []), { index: message.index, handle }]);
+        this.#standingBy();
         return;
       case 'start':
         if (this.state !== 'waiting-start') {
@@ -130,6 +139,7 @@ class SupervisedInstance<S> {
         }
         this.state = 'starting';
         clearTimeout(this.#startTimer);
+        if (this.#init?.standby === true) this.log.info('promoted from standby');
         void this.#start();
         return;
       case 'reload':
@@ -154,6 +164,28 @@ class SupervisedInstance<S> {
     this.#init = message;
     this.log = this.#makeLogger(message.service, message.logLevel, message.kind);
     this.state = 'waiting-start';
+    if (message.standby === true) {
+      // A standby waits for its promotion as long as the supervisor lives.
+      clearTimeout(this.#startTimer);
+      this.#standingBy();
+    }
+  }
+
+  /** Standby: once every listener handle is here and the settings parse, say so (once). */
+  #standingBy(): void {
+    const init = this.#init;
+    if (this.#announced || this.state !== 'waiting-start' || init?.standby !== true) return;
+    if (!init.listeners.every((spec) => this.#handles.has(spec.name))) return;
+    this.#announced = true;
+    const parsed = parseSettings(this.definition.settings, init.settings);
+    if (!parsed.ok) {
+      this.log.error({ error: parsed.error }, 'invalid settings');
+      this.#send({ t: 'failed', error: parsed.error, permanent: true });
+      void this.#finish(EX_CONFIG);
+      return;
+    }
+    this.#send({ t: 'standing-by' });
+    this.log.debug('standing by');
   }
 
   #listeners(init: InitMessage): Map<string, ServiceListener> | string {

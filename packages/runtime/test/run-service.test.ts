@@ -216,6 +216,57 @@ describe('runService (supervised)', () => {
   });
 });
 
+describe('runService as a warm standby (init with standby: true)', () => {
+  /** init (standby) and the listener; returns the port of the bound, not yet listening, handle. */
+  async function standby(inst: Instance, settings: unknown): Promise<number> {
+    const handle = createBoundTcpHandle('127.0.0.1', 0);
+    handles.push(handle);
+    const spec = { name: 'main', protocol: 'tcp', address: '127.0.0.1', port: boundAddress(handle).port, tls: false } as const;
+    inst.send({ t: 'init', service: 'echo1', kind: 'echo', settings, suite, logLevel: 'debug', listeners: [spec], standby: true });
+    await sendWithHandle(inst.child, { t: 'listener', name: 'main', index: 0 }, handle);
+    return spec.port;
+  }
+
+  it('stands by without listening and past the start timeout; start promotes it to ready and serving', async () => {
+    const inst = new Instance([echo], { HEARTH_INIT_TIMEOUT_MS: '300' });
+    const port = await standby(inst, { greeting: 'warm' });
+    await inst.waitFor((m) => m.t === 'standing-by');
+    // Past the start timeout it still waits, and it has not listened (the handle is only bound).
+    await new Promise((r) => setTimeout(r, 600));
+    expect(inst.child.exitCode).toBeNull();
+    expect(await portOpen(port)).toBe(false);
+    expect(inst.messages.map((m) => m.t)).toEqual(['standing-by']);
+    inst.send({ t: 'start' });
+    await inst.waitFor((m) => m.t === 'ready');
+    expect(await readLine(port)).toBe(`warm ${inst.child.pid}`);
+    expect(inst.logLines().some((l) => l['msg'] === 'promoted from standby')).toBe(true);
+    inst.send({ t: 'stop', deadlineMs: 2000 });
+    expect(await inst.exit).toEqual({ code: 0, signal: null });
+  });
+
+  it('a standby asked to stop, or losing its channel, exits 0 without ever starting', async () => {
+    const a = new Instance();
+    await standby(a, {});
+    await a.waitFor((m) => m.t === 'standing-by');
+    a.send({ t: 'stop', deadlineMs: 2000 });
+    expect(await a.exit).toEqual({ code: 0, signal: null });
+    const b = new Instance();
+    await standby(b, {});
+    await b.waitFor((m) => m.t === 'standing-by');
+    b.child.disconnect();
+    expect((await b.exit).code).toBe(0);
+    for (const inst of [a, b]) expect(inst.logLines().some((l) => l['msg'] === 'ready')).toBe(false);
+  });
+
+  it('refuses invalid settings at once (exit 78, permanent), before any start', async () => {
+    const inst = new Instance();
+    await standby(inst, { greeting: 42 });
+    expect(await inst.waitFor((m) => m.t === 'failed')).toMatchObject({ permanent: true, error: expect.stringMatching(/greeting/) });
+    expect((await inst.exit).code).toBe(78);
+    expect(inst.messages.some((m) => m.t === 'standing-by')).toBe(false);
+  });
+});
+
 describe('ChannelBus', () => {
   function fakeChannel(): ServiceChannel & { sent: ServiceMessage[]; flush(): void } {
     const callbacks: Array<(err: Error | null) => void> = [];
