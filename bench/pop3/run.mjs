@@ -181,18 +181,36 @@ async function warmUp(port, users) {
 async function openIdle(port, users, n, parallel = 32) {
   const clients = [];
   let next = 0;
+  let failed = false;
   const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: parallel }, async () => {
-      while (next < n) {
-        const user = users[next++];
-        const client = await login(port, user, PASSWORD, { timeoutMs: 60_000 });
-        await client.ok('STAT');
-        clients.push(client);
-      }
-    }),
-  );
+  try {
+    await Promise.all(
+      Array.from({ length: parallel }, async () => {
+        while (next < n && !failed && !stopping) {
+          const user = users[next++];
+          const client = await login(port, user, PASSWORD, { timeoutMs: 60_000 });
+          clients.push(client);
+          await client.ok('STAT');
+        }
+      }),
+    );
+    if (stopping) throw new Error('interrupted');
+  } catch (error) {
+    failed = true;
+    for (const client of clients) client.destroy();
+    throw error;
+  }
   return { clients, seconds: (performance.now() - t0) / 1000 };
+}
+
+/**
+ * Writes back dirty pages before each measurement: the setup writes tens of thousands of files
+ * and links, and a writeback under way makes every fsync slow (Hearth's maildrop lock commits
+ * twice per session); without this, whichever server runs first pays for it.
+ */
+async function settle() {
+  spawnSync('sync');
+  await sleep(1000);
 }
 
 // ---- one server ----------------------------------------------------------------------------------
@@ -205,47 +223,50 @@ async function freePort() {
   return port;
 }
 
-async function benchServer(target, port, users, measureMemory) {
-  const out = { name: target.name, label: target.label };
+async function benchThroughput(port, users) {
+  const out = {};
   console.error(`   warm-up: one session per user (${users.session.length})`);
   const picks = await warmUp(port, users.session);
   out.passFirstMs = await passLatency(port, users.cold);
   out.passRepeatMs = await passLatency(port, users.cold);
   out.sessions = [];
   for (const c of LEVELS) {
+    if (stopping) throw new Error('interrupted');
     const r = await sessionsAt(port, users.session, picks, c, SECONDS);
     console.error(`   c=${c}: ${r.perSecond.toFixed(0)} sessions/s, p50 ${r.p50?.toFixed(1)} ms, p99 ${r.p99?.toFixed(1)} ms${Object.keys(r.errors).length ? `, errors ${JSON.stringify(r.errors)}` : ''}`);
     out.sessions.push(r);
   }
   out.retr = [];
   for (const c of [1, 16]) {
+    if (stopping) throw new Error('interrupted');
     const r = await retrThroughput(port, users.session, picks, c, Math.max(1, SECONDS / 2));
     console.error(`   RETR 1 MB x${c}: ${r.mbPerSecond.toFixed(0)} MB/s (${r.messages} messages)`);
     out.retr.push(r);
   }
-  out.idle = [];
-  for (const n of IDLE) {
-    await sleep(1000);
-    const before = measureMemory();
-    const { clients, seconds } = await openIdle(port, users.idle, n);
-    try {
-      await sleep(2000);
-      const after = measureMemory();
-      const perSessionKiB = (after.pss - before.pss) / n;
-      console.error(`   ${n} idle sessions (opened in ${seconds.toFixed(1)} s): PSS ${(after.pss / 1024).toFixed(1)} MiB, RSS ${(after.rss / 1024).toFixed(1)} MiB, ${after.processes} processes; ${perSessionKiB.toFixed(1)} KiB PSS per session`);
-      out.idle.push({ n, openSeconds: seconds, before, after, perSessionKiB });
-    } finally {
-      for (const client of clients) client.destroy();
-    }
-    await sleep(2000);
-  }
   return out;
+}
+
+/** `n` idle sessions on a freshly started server: its memory before (baseline) and with them. */
+async function benchIdle(port, users, n, measureMemory) {
+  await sleep(1000);
+  const before = measureMemory();
+  const { clients, seconds } = await openIdle(port, users.idle, n);
+  try {
+    await sleep(2000);
+    const after = measureMemory();
+    const perSessionKiB = (after.pss - before.pss) / n;
+    console.error(`   ${n} idle sessions (opened in ${seconds.toFixed(1)} s): PSS ${(before.pss / 1024).toFixed(1)} -> ${(after.pss / 1024).toFixed(1)} MiB, RSS ${(after.rss / 1024).toFixed(1)} MiB, ${after.processes} processes; ${perSessionKiB.toFixed(1)} KiB PSS per session`);
+    return { n, openSeconds: seconds, before, after, perSessionKiB };
+  } finally {
+    for (const client of clients) client.destroy();
+  }
 }
 
 // ---- main ----------------------------------------------------------------------------------------
 
 const scratch = mkdtempSync(join(tmpdir(), 'hearth-bench-pop3-'));
 const running = new Set();
+let stopping = false;
 const cleanup = async () => {
   for (const r of running) await r.stop().catch(() => {});
   running.clear();
@@ -253,6 +274,7 @@ const cleanup = async () => {
 };
 for (const sig of ['SIGINT', 'SIGTERM']) {
   process.once(sig, () => {
+    stopping = true;
     cleanup().finally(() => process.exit(130));
   });
 }
@@ -310,8 +332,7 @@ try {
     console.error(`Dovecot Maildirs ready in ${((performance.now() - t) / 1000).toFixed(1)} s`);
   }
 
-  for (const target of targets) {
-    console.error(`-- ${target.label}`);
+  const start = async (target) => {
     const port = await freePort();
     let server;
     let measureMemory;
@@ -324,14 +345,40 @@ try {
       measureMemory = () => treeMemory(server.masterPid);
     }
     running.add(server);
+    return { port, server, measureMemory };
+  };
+  const stop = async (server) => {
+    await server.stop();
+    running.delete(server);
+  };
+
+  for (const target of targets) {
+    if (stopping) break;
+    console.error(`-- ${target.label}`);
+    await settle();
+    const result = { name: target.name, label: target.label, idle: [] };
     try {
-      results.push(await benchServer(target, port, users, measureMemory));
+      const { port, server } = await start(target);
+      try {
+        Object.assign(result, await benchThroughput(port, users));
+      } finally {
+        await stop(server);
+      }
+      results.push(result);
+      // Each idle count on a fresh server, so the baseline is not the heap left by the load above.
+      for (const n of IDLE) {
+        if (stopping) break;
+        await settle();
+        const { port: idlePort, server: idleServer, measureMemory } = await start(target);
+        try {
+          result.idle.push(await benchIdle(idlePort, users, n, measureMemory));
+        } finally {
+          await stop(idleServer);
+        }
+      }
     } catch (error) {
       console.error(`   ${target.label} failed: ${error.stack}`);
       process.exitCode = 1;
-    } finally {
-      await server.stop();
-      running.delete(server);
     }
   }
 } finally {
@@ -351,6 +398,12 @@ const table = (rows) => {
 };
 const at = (r, c) => r.sessions.find((s) => s.concurrency === c);
 const idleAt = (r, n) => r.idle.find((x) => x.n === n);
+/** (PSS with the most sessions - PSS with the fewest) / the difference: free of the start-up baseline. */
+const marginal = (r) => {
+  const lo = idleAt(r, Math.min(...IDLE));
+  const hi = idleAt(r, MAX_IDLE);
+  return lo && hi && hi.n > lo.n ? (hi.after.pss - lo.after.pss) / (hi.n - lo.n) : NaN;
+};
 table([
   ...LEVELS.flatMap((c) => [
     [`sessions/s, ${c} client${c > 1 ? 's' : ''}`, (r) => f0(at(r, c)?.perSecond)],
@@ -365,6 +418,9 @@ table([
     [`  processes`, (r) => idleAt(r, n)?.after.processes ?? '-'],
     [`  time to open them (s)`, (r) => f1(idleAt(r, n)?.openSeconds)],
   ]),
+  ...(IDLE.length >= 2
+    ? [[`PSS per session between ${Math.min(...IDLE)} and ${MAX_IDLE} sessions (KiB)`, (r) => f1(marginal(r))]]
+    : []),
 ]);
 const hearth = results.find((r) => r.name === 'hearth');
 const tuned = results.find((r) => r.name === 'dovecot-perf');
@@ -385,6 +441,10 @@ if (hearth && tuned) {
     const x = h.perSessionKiB / d.perSessionKiB;
     const total = h.after.pss / d.after.pss;
     lines.push(`- memory per idle session at ${n}: ${x.toFixed(3)}x (goal <= 0.1x: ${x <= 0.1 ? 'met' : 'missed'}); total PSS ${total.toFixed(3)}x`);
+  }
+  if (IDLE.length >= 2) {
+    const x = marginal(hearth) / marginal(tuned);
+    lines.push(`- memory per idle session between ${Math.min(...IDLE)} and ${MAX_IDLE}: ${x.toFixed(3)}x (goal <= 0.1x: ${x <= 0.1 ? 'met' : 'missed'})`);
   }
 }
 if (hearth) {

@@ -415,6 +415,7 @@ if (chosen.length === 0) {
 }
 ensurePeers(wanted);
 console.error(`node ${process.version}, ${SERVICES} services each, kill -9 then connect every 1 ms`);
+const bareBefore = await bareStartMs();
 const results = [];
 const seen = new Set();
 for (const sup of chosen) {
@@ -430,7 +431,7 @@ for (const sup of chosen) {
   results.push(r);
   console.error(`   ready ${f0(r.readyMs)} ms, first restarts ${r.firstRestartMs.map(f1).join(' ')} ms, repeated ${r.repeatRestartMs.map(f0).join(' ')} ms, RSS ${f1(r.memory.rssMiB)} MiB`);
 }
-const bare = await bareStartMs();
+const bare = [...bareBefore, ...(await bareStartMs())];
 console.log(report(results));
-console.log(`\nFloor: \`node server.cjs\` spawned directly until it answers: median ${f1(median(bare))} ms (${bare.map(f0).join(' ')}).`);
+console.log(`\nFloor: \`node server.cjs\` spawned directly until it answers, 5 times before and 5 after: median ${f1(median(bare))} ms (${bare.map(f0).join(' ')}).`);
 if (opts.json) writeFileSync(opts.json, `${JSON.stringify({ results, bareStartMs: bare }, null, 2)}\n`);
