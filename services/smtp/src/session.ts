@@ -11,6 +11,7 @@ import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 import { SMTPConnection, type SMTPConnectionOptions } from 'smtp-server/lib/smtp-connection.js';
+import { installFastDataFeed } from './data-feed.js';
 import { ENHANCED_CODE, replies } from './replies.js';
 
 export interface SessionPolicy {
@@ -28,6 +29,7 @@ export class HearthSmtpServer extends SMTPServer {
   constructor(options: SMTPServerOptions, policy: SessionPolicy) {
     super(options);
     this.#policy = policy;
+    installFastDataFeed();
   }
 
   /** smtp-server's `connect`, with `init()` replaced by `#start`. */
