@@ -58,6 +58,12 @@ export interface ServiceConfig {
   readonly listen: readonly ListenerSpec[];
   /** Hearth services only: settings validated against the service's schema, defaults applied. */
   readonly settings: unknown;
+  /**
+   * Keep a warm standby instance (loaded, holding the listeners, not started) to promote at
+   * once when the running one dies. `service:`/`module:` only; default true; always false for
+   * commands.
+   */
+  readonly standby: boolean;
 }
 
 export interface SuiteConfig {
@@ -174,6 +180,7 @@ function serviceSchema(manifest: ServiceManifest<unknown> | Error | undefined, c
       ready: readySchema.optional(),
       listen: z.record(z.string(), listenEntry).optional(),
       settings: settings.optional(),
+      standby: z.boolean().optional(),
     })
     .strict()
     .superRefine((s, rc) => {
@@ -201,6 +208,9 @@ function serviceSchema(manifest: ServiceManifest<unknown> | Error | undefined, c
           rc.addIssue({ code: 'custom', path: ['listen'], message: 'listen: is for Hearth services (service: or module:) and type: per-connection commands' });
         }
         if (s.settings !== undefined) rc.addIssue({ code: 'custom', path: ['settings'], message: 'settings: is for Hearth services, not commands' });
+        if (s.standby === true) {
+          rc.addIssue({ code: 'custom', path: ['standby'], message: 'standby: is for Hearth services (service: or module:); a command: cannot be pre-started' });
+        }
         const program = s.command[0] ?? '';
         const cwd = s.cwd ? resolve(ctx.baseDir, s.cwd) : process.cwd();
         if (program && !findExecutable(program, s.env['PATH'] ?? ctx.path, cwd)) {
@@ -324,6 +334,7 @@ function normalizeService(name: string, s: ParsedService, manifest: ServiceManif
     ready: s.ready ? ('tcp' in s.ready ? { tcp: parseHostPort(s.ready.tcp) } : { delayMs: s.ready.delay }) : undefined,
     listen,
     settings,
+    standby: (run.type === 'service' || run.type === 'module') && (s.standby ?? true),
   };
 }
 

@@ -3,6 +3,9 @@
  * message per held socket with the handle, start) and is ready when it says so; a command is
  * ready after its ready check. Stopping asks (IPC `stop` or SIGTERM to the group), waits for the
  * deadline, then SIGKILLs the group.
+ *
+ * A warm standby gets the same handshake without `start` (init says `standby: true`): it loads
+ * the service's code, takes the handles and answers `standing-by`; `promote()` sends the `start`.
  */
 import { fileURLToPath } from 'node:url';
 import type { ExitInfo, Lifeline, ManagedChild, ProcessCore } from '@hearth/process';
@@ -36,6 +39,11 @@ export interface InstanceDeps {
   readonly sharedProcessGroup?: boolean;
 }
 
+export interface SpawnOptions {
+  /** Spawn as a warm standby: everything but `start` (see `promote`). Hearth services only. */
+  readonly standby?: boolean;
+}
+
 export interface StopResult {
   readonly exit: ExitInfo;
   /** The group had to be SIGKILLed after the deadline. */
@@ -52,6 +60,11 @@ export class Instance {
   #queued = 0;
   #dropped = 0;
   #readyResolve: (() => void) | undefined;
+  /** A standby not promoted yet. */
+  #standby = false;
+  #standingBy = false;
+  #standingByResolve: (() => void) | undefined;
+  #activeSince: number | undefined;
   #reloadWaiters: Array<(answer: { ok: boolean; error?: string }) => void> = [];
   readonly #abort = new AbortController();
 
@@ -61,6 +74,8 @@ export class Instance {
     readonly deps: InstanceDeps,
     /** The listeners this instance was handed (kept open while it lives). */
     readonly listeners: readonly HeldListener[],
+    /** The suite settings it was given at init. */
+    readonly suite: SuiteSettings,
   ) {}
 
   get name(): string {
@@ -83,7 +98,7 @@ export class Instance {
   }
 
   /** Starts the process. Rejects with a one-line error if it could not be started. */
-  static async spawn(config: ServiceConfig, listeners: readonly HeldListener[], deps: InstanceDeps): Promise<Instance> {
+  static async spawn(config: ServiceConfig, listeners: readonly HeldListener[], deps: InstanceDeps, options: SpawnOptions = {}): Promise<Instance> {
     const run = config.run;
     const argv =
       run.type === 'command'
@@ -104,12 +119,14 @@ export class Instance {
     });
     if (child.ownGroup) deps.lifeline?.add(child.pid);
     else deps.lifeline?.addPid(child.pid);
-    const instance = new Instance(config, child, deps, listeners);
+    const instance = new Instance(config, child, deps, listeners, deps.suite);
+    instance.#standby = options.standby === true && (run.type === 'service' || run.type === 'module');
     deps.logs.capture(config.name, child.pid, child.process.stdout, child.process.stderr);
     void child.exited.then(() => {
       if (child.ownGroup) deps.lifeline?.del(child.pid);
       else deps.lifeline?.delPid(child.pid);
       instance.#abort.abort(new Error('exited before it was ready'));
+      instance.#standingByResolve?.();
       for (const w of instance.#reloadWaiters.splice(0)) w({ ok: false, error: 'exited' });
     });
     if (run.type === 'per-connection') {
@@ -126,12 +143,48 @@ export class Instance {
       service: this.name,
       kind,
       settings,
-      suite: this.deps.suite,
+      suite: this.suite,
       logLevel: this.deps.logLevel,
       listeners: listeners.map((l) => l.spec),
+      ...(this.#standby ? { standby: true } : {}),
     });
     for (const l of listeners) this.#sendListener(l);
-    this.send({ t: 'start' });
+    if (!this.#standby) this.send({ t: 'start' });
+  }
+
+  /** A standby not promoted yet. */
+  get isStandby(): boolean {
+    return this.#standby;
+  }
+
+  /** A standby that said `standing-by`: loaded, holding every handle, settings valid. */
+  get standingBy(): boolean {
+    return this.#standingBy;
+  }
+
+  /** Resolves once the standby is standing by, or has exited. */
+  whenStandingBy(): Promise<void> {
+    if (this.#standingBy || this.child.exit) return Promise.resolve();
+    return new Promise((resolve) => {
+      const prev = this.#standingByResolve;
+      this.#standingByResolve = () => {
+        prev?.();
+        resolve();
+      };
+    });
+  }
+
+  /** Turns a standby into a starting instance (sends `start`): false if it is gone. */
+  promote(): boolean {
+    if (!this.#standby) return false;
+    this.#standby = false;
+    this.#activeSince = Date.now();
+    return this.send({ t: 'start' });
+  }
+
+  /** When it began serving as an instance of its unit: spawned, or promoted from standby. */
+  get activeSince(): number {
+    return this.#activeSince ?? this.child.startedAt;
   }
 
   #sendListener(l: HeldListener): void {
@@ -145,6 +198,11 @@ export class Instance {
     switch (msg.t) {
       case 'ready':
         this.#readyResolve?.();
+        return;
+      case 'standing-by':
+        this.#standingBy = true;
+        this.#standingByResolve?.();
+        this.#standingByResolve = undefined;
         return;
       case 'failed':
         this.failure = String(msg.error);

@@ -19,9 +19,12 @@ export interface ConfigDiff {
   readonly unchanged: readonly string[];
 }
 
-/** The config of a service without its settings, for comparison. */
+/**
+ * The config of a service without its settings (and its `standby:` switch, applied without
+ * touching the running instance), for comparison.
+ */
 function shape(s: ServiceConfig): string {
-  const { settings: _settings, ...rest } = s;
+  const { settings: _settings, standby: _standby, ...rest } = s;
   return JSON.stringify(rest);
 }
 

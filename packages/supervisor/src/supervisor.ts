@@ -22,6 +22,7 @@ import type { HeldListener } from './listeners.js';
 import { LogHub, rawWriter } from './log-capture.js';
 import type { LogLine } from './log-capture.js';
 import { assignListeners, diffConfigs } from './reconcile.js';
+import { StandbyQueue } from './standby.js';
 import { ServiceUnit } from './unit.js';
 import type { ServiceStatus } from './unit.js';
 
@@ -70,6 +71,8 @@ export class Supervisor {
   readonly #log: Logger;
   readonly #logs: LogHub;
   readonly #core: ProcessCore;
+  /** Spawns warm standbys one at a time, once `startAll` has started everything. */
+  readonly #standbys = new StandbyQueue();
   #order: string[] = [];
   #claim: DataDirClaim | undefined;
   #control: ControlServer | undefined;
@@ -134,7 +137,7 @@ export class Supervisor {
   }
 
   #addUnit(svc: ServiceConfig, held: readonly HeldListener[]): ServiceUnit {
-    const unit = new ServiceUnit(svc, held, this.#deps(), this.#log);
+    const unit = new ServiceUnit(svc, held, this.#deps(), this.#log, this.#standbys);
     this.#units.set(svc.name, unit);
     unit.on('state', (state) => this.#logs.record(svc.name, JSON.stringify({ level: 30, time: Date.now(), svc: svc.name, msg: `state ${state}` })));
     unit.on('exit', () => void this.#sweepListeners());
@@ -172,10 +175,12 @@ export class Supervisor {
 
   /**
    * Starts every service once its dependencies are running. Resolves when every start attempt
-   * has settled (some may be in backoff or failed: see `status()`).
+   * has settled (some may be in backoff or failed: see `status()`). Warm standbys are spawned
+   * only after that, one at a time, so they never slow the start.
    */
-  startAll(): Promise<void> {
-    return this.#startUnits(this.#order.map((n) => this.#units.get(n)!));
+  async startAll(): Promise<void> {
+    await this.#startUnits(this.#order.map((n) => this.#units.get(n)!));
+    if (!this.#shutdown) this.#standbys.open();
   }
 
   /** Starts `units` in dependency order; a dependency outside them counts as it is now. */
@@ -233,6 +238,9 @@ export class Supervisor {
       this.#shutdown = (async () => {
         let clean = false;
         try {
+          // Standbys first: none may be promoted or spawned while the services stop.
+          this.#standbys.close();
+          await Promise.all([...this.#units.values()].map((u) => u.dropStandby()));
           clean = await this.stopAll();
         } finally {
           await this.#close();
@@ -300,6 +308,7 @@ export class Supervisor {
       this.#units.delete(u.name);
       u.removeAllListeners();
     }
+    for (const name of diff.unchanged) this.#units.get(name)!.adoptStandby(nextBy.get(name)!);
     // In place where the service can; otherwise (it refused) overlapped restart.
     const toRestart = new Set(diff.restart);
     for (const name of diff.reload) {

@@ -9,6 +9,12 @@
  * never lack an accepting process. A new instance that does not become ready is stopped and
  * the old one keeps serving. A plain `command:` (no held sockets, it binds its own ports) is
  * restarted stop-then-start: two copies could not bind the same port.
+ *
+ * Warm standby (`standby: true`, the default for Hearth services): once the service runs, a
+ * standby instance is kept loaded and holding the listeners (see standby.ts). After a crash,
+ * the restart promotes it instead of spawning a cold process; a new standby follows in the
+ * background. A restart or a settings reload discards it: a new instance must run the code and
+ * settings of now.
  */
 import { EventEmitter } from 'node:events';
 import { Backoff, CrashLoopDetector, decideOnExit, describeExit } from '@hearth/process';
@@ -18,6 +24,8 @@ import type { ServiceConfig } from './config.js';
 import { Instance } from './instance.js';
 import type { InstanceDeps } from './instance.js';
 import type { HeldListener } from './listeners.js';
+import { StandbySlot } from './standby.js';
+import type { StandbyQueue } from './standby.js';
 
 export type ServiceState = 'starting' | 'running' | 'stopping' | 'stopped' | 'backoff' | 'failed';
 
@@ -27,6 +35,8 @@ export interface ServiceStatus {
   readonly kind: string | undefined;
   readonly state: ServiceState;
   readonly pid: number | null;
+  /** The warm standby's pid once it stands by (ready to take over), else null. */
+  readonly standbyPid: number | null;
   readonly restarts: number;
   /** Time since the current instance became ready (running), else null. */
   readonly uptimeMs: number | null;
@@ -66,6 +76,7 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
   #backoff: Backoff;
   #crashLoop: CrashLoopDetector;
   #timer: NodeJS.Timeout | undefined;
+  readonly #standby: StandbySlot | undefined;
   #restarts = 0;
   #runningSince: number | undefined;
   #lastExit: ExitInfo | undefined;
@@ -80,11 +91,33 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
     held: readonly HeldListener[],
     readonly deps: InstanceDeps,
     readonly log: Logger,
+    /** Where standbys are spawned; without one, the unit keeps none. */
+    standbys?: StandbyQueue,
   ) {
     super();
     this.#held = held;
     this.#backoff = new Backoff(config.backoff);
     this.#crashLoop = new CrashLoopDetector(config.crashLoop);
+    if (standbys) {
+      const getConfig = (): ServiceConfig => this.config;
+      this.#standby = new StandbySlot(
+        {
+          name: config.name,
+          wantsStandby: () => this.#wantsStandby(),
+          spawnStandby: () => Instance.spawn(this.config, this.#held, this.deps, { standby: true }),
+          isCurrent: (s) => s.config === this.config && s.listeners === this.#held && JSON.stringify(s.suite) === JSON.stringify(this.deps.suite),
+          get readyTimeoutMs() {
+            return getConfig().readyTimeoutMs;
+          },
+        },
+        standbys,
+        log,
+      );
+    }
+  }
+
+  #wantsStandby(): boolean {
+    return this.config.standby && this.#wanted && this.#state === 'running' && !this.#pending;
   }
 
   get name(): string {
@@ -121,6 +154,7 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
       kind: run.type === 'command' || run.type === 'per-connection' ? undefined : run.kind,
       state: this.#state,
       pid: inst?.pid ?? null,
+      standbyPid: this.#standby?.pid ?? null,
       restarts: this.#restarts,
       uptimeMs: this.#state === 'running' && this.#runningSince !== undefined ? Date.now() - this.#runningSince : null,
       lastExit: this.#lastExit
@@ -134,6 +168,7 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
   #set(state: ServiceState): void {
     if (this.#state === state) return;
     this.#state = state;
+    if (state === 'failed' || state === 'stopped') this.#standby?.discard(`service ${state}`);
     this.emit('state', state);
   }
 
@@ -155,17 +190,26 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
 
   async #launch(): Promise<void> {
     this.#set('starting');
+    // A warm standby, if there is a current one, takes over at once; else a cold start.
+    const standby = this.#standby?.take();
     let instance: Instance;
-    try {
-      instance = await Instance.spawn(this.config, this.#held, this.deps);
-    } catch (err) {
-      this.#reason = (err as Error).message;
-      this.log.error({ service: this.name, err: this.#reason }, 'service could not be started');
-      this.#set('failed');
-      return;
+    if (standby?.promote()) {
+      instance = standby;
+      this.#instance = instance;
+      this.log.info({ service: this.name, child: instance.pid }, 'standby promoted');
+    } else {
+      standby?.kill();
+      try {
+        instance = await Instance.spawn(this.config, this.#held, this.deps);
+      } catch (err) {
+        this.#reason = (err as Error).message;
+        this.log.error({ service: this.name, err: this.#reason }, 'service could not be started');
+        this.#set('failed');
+        return;
+      }
+      this.#instance = instance;
+      this.log.info({ service: this.name, child: instance.pid }, 'service started');
     }
-    this.#instance = instance;
-    this.log.info({ service: this.name, child: instance.pid }, 'service started');
     this.#watch(instance);
     if (!this.#wanted) {
       // Stopped while it was being spawned.
@@ -185,6 +229,7 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
     this.#runningSince = Date.now();
     this.#set('running');
     this.log.info({ service: this.name, child: instance.pid }, 'service ready');
+    this.#standby?.want();
   }
 
   #watch(instance: Instance): void {
@@ -205,7 +250,7 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
       this.#set('starting');
       return;
     }
-    const uptime = exit.at - instance.child.startedAt;
+    const uptime = exit.at - instance.activeSince;
     this.#runningSince = undefined;
     if (instance.stopping && !this.#reason) {
       // A stop we asked for (or a kill after a failed ready check, which set #reason).
@@ -238,17 +283,27 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
     this.log.warn({ ...fields, delayMs: this.#retryLater(uptime) }, 'service exited: restarting');
   }
 
-  /** Schedules the next launch after the backoff delay; returns the delay. */
+  /**
+   * Schedules the next launch after the backoff delay; returns the delay. No delay: right after
+   * the current handler (a standby is promoted within the same turn of the event loop).
+   */
   #retryLater(uptime: number): number {
     const delay = this.#backoff.next(uptime);
     this.#instance = undefined;
     this.#set('backoff');
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
+    const relaunch = (): void => {
       if (!this.#wanted || this.#state !== 'backoff') return;
       this.#restarts++;
       this.#reason = undefined;
       void this.#launch();
+    };
+    if (delay === 0) {
+      queueMicrotask(relaunch);
+      return 0;
+    }
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      relaunch();
     }, delay);
     return delay;
   }
@@ -258,6 +313,8 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
     this.#wanted = false;
     clearTimeout(this.#timer);
     this.#timer = undefined;
+    // The standby first: it must not be promoted, and it holds nothing worth draining.
+    await this.#standby?.stop();
     const others = this.#stopOthers();
     const instance = this.#instance;
     if (!instance || instance.child.exit) {
@@ -308,6 +365,8 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
   }
 
   async #restart(next: Reconfigure | undefined): Promise<void> {
+    // A restart is how new code and settings go live: a standby loaded before it is outdated.
+    this.#standby?.discard('restart');
     const old = this.#instance;
     const overlapped = this.overlaps && (next === undefined || next.config.run.type !== 'command');
     if (!overlapped || this.#state !== 'running' || !old || old.child.exit) {
@@ -337,6 +396,7 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
       if (this.#pending === fresh) this.#pending = undefined;
       if (!fresh.child.exit) await fresh.stop(Math.min(config.stopTimeoutMs, 1000));
       this.log.warn({ service: this.name, child: fresh.pid, err: why }, 'new instance did not become ready: keeping the old one');
+      this.#standby?.want();
       if (this.#instance === old && !old.child.exit) throw new RestartError(`${this.name}: the new instance did not become ready (${why}); ${keeps}`);
       if (this.#wanted && (this.#state as ServiceState) === 'starting' && !this.#instance) this.#retryLater(0);
       throw new RestartError(`${this.name}: the new instance did not become ready (${why}); the old one has exited too`);
@@ -350,13 +410,16 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
     this.#runningSince = Date.now();
     this.#set('running');
     this.log.info({ service: this.name, child: fresh.pid }, 'service ready');
-    if (old.child.exit) return;
-    this.#draining.add(old);
-    this.log.info({ service: this.name, child: old.pid }, 'draining the old instance');
-    const { exit, killed } = await old.stop(this.config.stopTimeoutMs);
-    this.#draining.delete(old);
-    if (killed) this.#stopClean = false;
-    this.log[killed ? 'warn' : 'info']({ service: this.name, child: old.pid, code: exit.code, signal: exit.signal, killed }, 'old instance stopped');
+    if (!old.child.exit) {
+      this.#draining.add(old);
+      this.log.info({ service: this.name, child: old.pid }, 'draining the old instance');
+      const { exit, killed } = await old.stop(this.config.stopTimeoutMs);
+      this.#draining.delete(old);
+      if (killed) this.#stopClean = false;
+      this.log[killed ? 'warn' : 'info']({ service: this.name, child: old.pid, code: exit.code, signal: exit.signal, killed }, 'old instance stopped');
+    }
+    // A fresh standby once the old instance is gone (the CPU went to the new one first).
+    this.#standby?.want();
   }
 
   #adopt(next: Reconfigure): void {
@@ -376,8 +439,26 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
       return { ok: false, error: `not running (${this.#state})` };
     }
     const answer = await instance.reload(config.settings, this.deps.suite, timeoutMs);
-    if (answer.ok) this.config = config;
+    if (answer.ok) {
+      this.config = config;
+      // The standby was given the old settings: a fresh one gets the new.
+      this.#standby?.discard('settings reloaded');
+      this.#standby?.want();
+    }
     return answer;
+  }
+
+  /** Stops the standby (if any) and resolves once it has exited; the service keeps running. */
+  dropStandby(): Promise<void> {
+    return this.#standby?.stop() ?? Promise.resolve();
+  }
+
+  /** A reload that left the service unchanged but for its `standby:` switch. */
+  adoptStandby(config: ServiceConfig): void {
+    if (config.standby === this.config.standby) return;
+    this.config = config;
+    if (config.standby) this.#standby?.want();
+    else this.#standby?.discard('standby: false');
   }
 
   /** Resolves when the unit is running; rejects if it ends up failed (or stopped) first. */

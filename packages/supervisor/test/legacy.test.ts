@@ -1,7 +1,7 @@
 /** `legacy.sharedProcessGroup`: children in the supervisor's group (for demonstrations), and not by default. */
 import { afterEach, describe, expect, it } from 'vitest';
 import { FIXTURE_SERVICE_PATH, waitFor } from '@hearth/testkit';
-import { logged, processGroup, startUp, stopAll, waitState } from './helpers.js';
+import { alive, logged, processGroup, startUp, stopAll, waitState } from './helpers.js';
 
 afterEach(stopAll);
 
@@ -40,6 +40,9 @@ describe('process groups', () => {
       pids.push(s.pid!);
     }
     await waitFor(() => up.lines.find((l) => String(l['msg']).startsWith('LEGACY MODE') && l['level'] === 40), { what: 'the warning' });
+    // The warm standby too; it is stopped with the rest.
+    const standby = await waitFor(async () => (await up.service('fix')).standbyPid, { timeout: 20_000, what: 'the standby' });
+    expect(processGroup(standby)).toBe(supervisor);
     // A restart and a stop signal the child by pid (it has no group of its own).
     const res = await up.cli('restart', 'cmd');
     expect(res.code).toBe(0);
@@ -47,5 +50,6 @@ describe('process groups', () => {
     expect(after.pid).not.toBe(pids[0]);
     expect(processGroup(after.pid!)).toBe(supervisor);
     expect(await up.stop()).toBe(0);
+    expect(alive(standby)).toBe(false);
   });
 });

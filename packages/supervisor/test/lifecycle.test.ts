@@ -52,9 +52,10 @@ ${fixture('api', '    requires: [db]\n    settings: { readyDelay: 200ms }\n')}
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ name: 'fix', state: 'running', pid: s.pid, restarts: 0, lastExit: null });
     expect(typeof rows[0]!['uptimeMs']).toBe('number');
+    expect(rows[0]).toHaveProperty('standbyPid');
 
     const table = await up.cli('status');
-    expect(table.stdout).toMatch(/^SERVICE\s+STATE\s+PID\s+UPTIME\s+RESTARTS\s+LAST EXIT/);
+    expect(table.stdout).toMatch(/^SERVICE\s+STATE\s+PID\s+STANDBY\s+UPTIME\s+RESTARTS\s+LAST EXIT/);
     expect(table.stdout).toMatch(new RegExp(`fix\\s+running\\s+${s.pid}`));
   });
 

@@ -19,8 +19,18 @@ function formatExit(e: ServiceStatus['lastExit']): string {
 
 export function statusTable(rows: readonly ServiceStatus[]): string {
   const table = [
-    ['SERVICE', 'STATE', 'PID', 'UPTIME', 'RESTARTS', 'LAST EXIT', 'NOTE'],
-    ...rows.map((r) => [r.name, r.state, r.pid === null ? '-' : String(r.pid), formatUptime(r.uptimeMs), String(r.restarts), formatExit(r.lastExit), r.reason ?? '']),
+    ['SERVICE', 'STATE', 'PID', 'STANDBY', 'UPTIME', 'RESTARTS', 'LAST EXIT', 'NOTE'],
+    ...rows.map((r) => [
+      r.name,
+      r.state,
+      r.pid === null ? '-' : String(r.pid),
+      // Older supervisors do not report it.
+      r.standbyPid === null || r.standbyPid === undefined ? '-' : String(r.standbyPid),
+      formatUptime(r.uptimeMs),
+      String(r.restarts),
+      formatExit(r.lastExit),
+      r.reason ?? '',
+    ]),
   ];
   const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
   return table.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
@@ -28,11 +38,14 @@ export function statusTable(rows: readonly ServiceStatus[]): string {
 
 export const status: CliCommand = {
   name: 'status',
-  summary: 'show every service: state, pid, uptime, restarts, last exit',
+  summary: 'show every service: state, pid, standby pid, uptime, restarts, last exit',
   usage: `Usage: hearth status [--data DIR] [--json]
 
 ${COMMON_USAGE}
-  --json             print a JSON array of {name, state, pid, restarts, uptimeMs, lastExit, ...}`,
+  --json             print a JSON array of {name, state, pid, standbyPid, restarts, uptimeMs, lastExit, ...}
+
+STANDBY is the pid of the service's warm standby (loaded, holding its listeners, promoted at once
+if the running instance dies), or - while there is none.`,
   async run(argv, io) {
     const { values } = parse(argv, { json: { type: 'boolean' } }, false);
     const rows = (await controlRequest(socketPathOf(values.data, io), { verb: 'status' }, { timeoutMs: 10_000 })) as ServiceStatus[];

@@ -71,6 +71,15 @@ describe('suite config', () => {
     expect((err as Error).message).toContain('services.x: a service needs exactly one of service:, module: or command:');
   });
 
+  it('standby: defaults to true for Hearth services, false for commands, and is an error on a command', async () => {
+    const cfg = await parseSuiteConfig(`services:\n  e: { service: echo }\n  f: { service: echo, standby: false, listen: { a: { port: 0 } } }\n  c: { command: [sh] }\n`, '/c/h.yaml', { registry });
+    expect(cfg.services.map((s) => [s.name, s.standby])).toEqual([['e', true], ['f', false], ['c', false]]);
+    expect((await defaultSuiteConfig({ registry })).services[0]!.standby).toBe(true);
+    const err = await parseSuiteConfig(`services:\n  c:\n    command: [sh]\n    standby: true\n`, '/c/h.yaml', { registry }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as Error).message).toMatch(/^\/c\/h\.yaml:4:\d+: services\.c\.standby: standby: is for Hearth services \(service: or module:\); a command: cannot be pre-started$/);
+  });
+
   it('refuses user: unless running as root', async () => {
     const err = await parseSuiteConfig(`services:\n  x: { command: [sh], user: nobody }\n`, '/c/h.yaml', { registry, isRoot: false }).catch((e: unknown) => e);
     expect((err as Error).message).toContain('services.x.user: user "nobody": hearth must run as root');
