@@ -13,6 +13,7 @@ export const topics = {
   subscribe: 'biff.subscribe',
   unsubscribe: 'biff.unsubscribe',
   reset: 'biff.reset',
+  started: 'biff.started',
   notify: 'mail.notify',
   delivered: 'mail.delivered',
 } as const;
@@ -42,12 +43,23 @@ export class PushHub {
     private readonly instance: number = process.pid,
   ) {}
 
-  /** Listen for `mail.notify` and tell biff to forget whatever an earlier instance subscribed. */
+  /**
+   * Listen for `mail.notify`, tell biff to forget whatever an earlier instance subscribed, and
+   * subscribe again whenever biff (re)starts: its subscriptions live in its memory only.
+   */
   start(): void {
     if (this.started || this.bus === undefined) return;
     this.started = true;
     this.bus.on(topics.notify, (payload, from) => this.onNotify(payload, from));
+    this.bus.on(topics.started, () => this.resubscribe());
     this.post(topics.reset, { instance: this.instance });
+  }
+
+  /** biff started afresh: send it every user this process is waiting for. */
+  private resubscribe(): void {
+    this.log.info({ users: this.waiting.size }, 'biff started: subscribing again');
+    this.post(topics.reset, { instance: this.instance });
+    for (const user of this.waiting.keys()) this.post(topics.subscribe, { user, instance: this.instance });
   }
 
   /** Users with at least one waiting session (for status and tests). */

@@ -279,4 +279,20 @@ describe('PushHub', () => {
       { topic: 'mail.delivered', payload: { user: 'bob', maildrop: 'INBOX', messageId: 1, uid: 2, uidl: '0000000200000001', size: 3 } },
     ]);
   });
+
+  it('subscribes again, after a reset, when biff announces a fresh start', () => {
+    const bus = new FakeBus();
+    const hub = new PushHub(bus, createLogger({ svc: 'pop3', level: 'silent' }), 9);
+    hub.start();
+    hub.add('alice', { wake: () => {} });
+    hub.add('bob', { wake: () => {} });
+    hub.remove('bob', { wake: () => {} });
+    bus.sent.length = 0;
+    bus.emit('biff.started', { instance: 1234 });
+    expect(bus.sent).toEqual([
+      { to: 'biff', topic: 'biff.reset', payload: { instance: 9 } },
+      { to: 'biff', topic: 'biff.subscribe', payload: { user: 'alice', instance: 9 } },
+      { to: 'biff', topic: 'biff.subscribe', payload: { user: 'bob', instance: 9 } },
+    ]);
+  });
 });
