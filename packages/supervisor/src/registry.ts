@@ -32,6 +32,11 @@ export interface RegistryEntry {
 export type Registry = Readonly<Record<string, RegistryEntry>>;
 
 export const REGISTRY: Registry = {
+  biff: {
+    manifest: async () => (await import('@hearth/biff/config')).manifest as ServiceManifest<unknown>,
+    definition: async () => (await import('@hearth/biff')).definition as ServiceDefinition<unknown>,
+    entry: () => fileURLToPath(import.meta.resolve('@hearth/biff/main')),
+  },
   smtp: {
     manifest: async () => (await import('@hearth/smtp/config')).manifest as ServiceManifest<unknown>,
     definition: async () => (await import('@hearth/smtp')).definition as ServiceDefinition<unknown>,
