@@ -2,43 +2,11 @@
  * The bus topics biff speaks (docs/ARCHITECTURE.md, "Mail notifications"), their payloads, and
  * the checks applied to what arrives (anything else is counted as a bad message and ignored).
  */
+import { MAIL_TOPICS, type MailDelivered, type MailNotify } from '@hearth/mail-delivery';
 import { hearthUser } from './comsat.js';
 
-export const TOPICS = {
-  /** smtp, pop3 -> published; biff subscribes. */
-  delivered: 'mail.delivered',
-  /** a subscriber -> biff (by name). */
-  subscribe: 'biff.subscribe',
-  unsubscribe: 'biff.unsubscribe',
-  reset: 'biff.reset',
-  /**
-   * biff -> published once at start, `{ instance }` (biff's pid). Not in the pinned table: an
-   * addition. Subscriptions live in biff's memory, so a subscriber that listens to this topic
-   * sends its subscriptions again after a biff restart.
-   */
-  started: 'biff.started',
-  /** biff -> each subscribing service (by name). */
-  notify: 'mail.notify',
-} as const;
-
-export interface MailDelivered {
-  readonly user: string;
-  readonly maildrop: string;
-  readonly messageId: number;
-  readonly uid: number;
-  readonly uidl: string;
-  readonly size: number;
-}
-
-export interface MailNotify {
-  readonly user: string;
-  readonly maildrop: string;
-  readonly messageId?: number;
-  readonly uid?: number;
-  readonly uidl?: string;
-  readonly size?: number;
-  readonly source: 'hearth' | 'comsat';
-}
+export const TOPICS = MAIL_TOPICS;
+export type { MailDelivered, MailNotify };
 
 type Fields = Record<string, unknown>;
 

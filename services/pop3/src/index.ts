@@ -18,7 +18,7 @@ export {
   type MessageInfo,
   type OpenResult,
 } from './maildrop.js';
-export { BIFF_SERVICE, PushHub, topics, type MailDelivered, type Waiter } from './push.js';
+export { BIFF_SERVICE, PushHub, topics, type Waiter } from './push.js';
 export { MemoryBacking, crlfSize } from './memory-backing.js';
 export { storeBacking } from './store-backing.js';
 export { startPop3Service } from './service.js';

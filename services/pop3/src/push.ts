@@ -5,28 +5,12 @@
  * ("Mail notifications"). Without a bus (tests, tools) only this process's own deliveries wake.
  */
 import type { Logger } from '@hearth/log';
+import { announceDelivered, BIFF_SERVICE, MAIL_TOPICS } from '@hearth/mail-delivery';
 import type { MessageBus } from '@hearth/runtime';
 import type { DeliveredCopy } from './maildrop.js';
 
-export const BIFF_SERVICE = 'biff';
-export const topics = {
-  subscribe: 'biff.subscribe',
-  unsubscribe: 'biff.unsubscribe',
-  reset: 'biff.reset',
-  started: 'biff.started',
-  notify: 'mail.notify',
-  delivered: 'mail.delivered',
-} as const;
-
-/** `mail.delivered`, exactly as the SMTP service publishes it. */
-export interface MailDelivered {
-  readonly user: string;
-  readonly maildrop: 'INBOX';
-  readonly messageId: number;
-  readonly uid: number;
-  readonly uidl: string;
-  readonly size: number;
-}
+export { BIFF_SERVICE };
+export const topics = MAIL_TOPICS;
 
 /** A waiting session: re-read its maildrop's index and push what is new. */
 export interface Waiter {
@@ -95,21 +79,7 @@ export class PushHub {
 
   /** This process stored `copy` (XSEND): announce it like SMTP does, and wake local waiters at once. */
   delivered(copy: DeliveredCopy): void {
-    const event: MailDelivered = {
-      user: copy.user,
-      maildrop: 'INBOX',
-      messageId: copy.messageId,
-      uid: copy.uid,
-      uidl: copy.uidl,
-      size: copy.size,
-    };
-    try {
-      if (this.bus !== undefined && !this.bus.publish(topics.delivered, event)) {
-        this.log.warn({ user: copy.user }, 'new-mail event dropped');
-      }
-    } catch (error) {
-      this.log.error({ err: error, user: copy.user }, 'new-mail event failed');
-    }
+    if (this.bus !== undefined) announceDelivered(this.bus, this.log, [copy]);
     this.wake(copy.user);
   }
 

@@ -8,7 +8,7 @@ import { MessageLineTooLongError } from './intake.js';
 import { MessageTooLargeError, PermanentBackingError, type MailBacking } from './maildrop.js';
 import type { PushHub } from './push.js';
 import { replies, type Reply } from './replies.js';
-import { traceHeaders } from './trace-headers.js';
+import { traceHeaders } from '@hearth/mail-delivery';
 
 export interface SendDeps {
   readonly backing: MailBacking;
@@ -34,7 +34,7 @@ export interface Submission {
 export async function submit(deps: SendDeps, message: Submission): Promise<Reply> {
   const id = randomBytes(6).toString('hex');
   const prefix = traceHeaders({
-    from: message.user,
+    helo: message.user,
     remoteAddress: message.remoteAddress,
     by: deps.hostname,
     protocol: message.secure ? 'POP3S' : 'POP3',

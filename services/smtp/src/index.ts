@@ -10,9 +10,7 @@ import { startSmtp } from './service.js';
 
 export { manifest, settingsSchema, type SmtpSettings, type ListenerRole } from './config.js';
 export { startSmtp, type RunningSmtp, type SmtpContext, type SmtpDeps } from './service.js';
-export { MAIL_DELIVERED, type MailDelivered } from './intake.js';
 export type { Delivery, MailSink, StoredCopy, TlsMaterial, TlsSource, UserDirectory } from './ports.js';
-export { traceHeaders, rfc5322Date, type TraceInfo } from './headers.js';
 export { storeSink, storeUsers, suiteTls } from './adapters.js';
 
 /** The store's directory inside the suite's data dir. */

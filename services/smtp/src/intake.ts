@@ -8,21 +8,12 @@ import type { Readable } from 'node:stream';
 import type { Logger } from '@hearth/log';
 import type { MessageBus } from '@hearth/runtime';
 import type { SMTPServerSession } from 'smtp-server';
-import { traceHeaders } from './headers.js';
+import { announceDelivered, traceHeaders } from '@hearth/mail-delivery';
 import { localUser } from './policy/recipients.js';
 import { isStorageFull, type MailSink, type StoredCopy } from './ports.js';
 import { replies } from './replies.js';
 
 /** The topic and payload biff and POP3 consume. */
-export const MAIL_DELIVERED = 'mail.delivered';
-export interface MailDelivered {
-  readonly user: string;
-  readonly maildrop: 'INBOX';
-  readonly messageId: number;
-  readonly uid: number;
-  readonly uidl: string;
-  readonly size: number;
-}
 
 export interface IntakeDeps {
   readonly sink: MailSink;
@@ -116,21 +107,7 @@ export async function receiveMessage(
   }
 
   // Committed: from here on the answer is 250 whatever happens to the announcement.
-  for (const copy of copies) {
-    const event: MailDelivered = {
-      user: copy.user,
-      maildrop: 'INBOX',
-      messageId: copy.messageId,
-      uid: copy.uid,
-      uidl: copy.uidl,
-      size: copy.size,
-    };
-    try {
-      if (!deps.bus.publish(MAIL_DELIVERED, event)) log.warn({ user: copy.user }, 'new-mail event dropped');
-    } catch (err) {
-      log.error({ err, user: copy.user }, 'new-mail event failed');
-    }
-  }
+  announceDelivered(deps.bus, log, copies);
   log.info({ id, size: copies[0]?.size, recipients: copies.length }, 'message delivered');
   return replies.accepted(id);
 }

@@ -19,7 +19,8 @@ import {
   type ServiceMessage,
   type SupervisorMessage,
 } from '@hearth/runtime';
-import { definition, mailDir, MAIL_DELIVERED } from '@hearth/smtp';
+import { MAIL_TOPICS } from '@hearth/mail-delivery';
+import { definition, mailDir } from '@hearth/smtp';
 import { python } from './harness.js';
 
 let dataDir: string | undefined;
@@ -102,11 +103,11 @@ out(size)`,
       { port },
     );
     expect(features).toBe('1000000');
-    const event = await channel.next((m) => m.t === 'msg' && m.topic === MAIL_DELIVERED);
+    const event = await channel.next((m) => m.t === 'msg' && m.topic === MAIL_TOPICS.delivered);
     const stored = store.listMessages('dave');
     expect(event).toEqual({
       t: 'msg',
-      topic: MAIL_DELIVERED,
+      topic: MAIL_TOPICS.delivered,
       payload: { user: 'dave', maildrop: 'INBOX', messageId: stored[0]!.messageId, uid: stored[0]!.uid, uidl: stored[0]!.uidl, size: stored[0]!.size },
     });
 

@@ -1,6 +1,6 @@
 /** Trace headers as an MTA writes them (RFC 5321 section 4.4). */
 import { describe, expect, it } from 'vitest';
-import { rfc5322Date, traceHeaders } from '@hearth/smtp';
+import { rfc5322Date, traceHeaders } from '@hearth/mail-delivery';
 
 const base = {
   helo: 'client.example',

@@ -1,20 +1,16 @@
-/**
- * The trace headers XSEND puts before a message, in the shape the SMTP service writes
- * (services/smtp/src/headers.ts, RFC 5321 4.4). Copied rather than imported: services do not
- * depend on each other; a shared package can hold one copy later.
- */
+/** The trace headers an MTA prepends to a message it accepts (RFC 5321 section 4.4). */
 import { isIPv6 } from 'node:net';
 
 export interface TraceInfo {
-  /** What stands for the client's name: the authenticated user. */
-  readonly from: string;
+  /** The name the client gave in HELO/EHLO (for a POP3 XSEND: the authenticated user). */
+  readonly helo: string;
   readonly remoteAddress: string;
   /** Our host name. */
   readonly by: string;
-  /** `POP3` or `POP3S` (no registered RFC 3848 value fits a POP3 submission). */
+  /** SMTP, ESMTP, ESMTPS, ESMTPA, ESMTPSA (RFC 3848); POP3 or POP3S for XSEND. */
   readonly protocol: string;
   readonly id: string;
-  /** The envelope sender (`user@domain`). */
+  /** The envelope sender; empty for the null sender `<>`. */
   readonly sender: string;
   /** The recipients; named in `for` only when there is exactly one. */
   readonly recipients: readonly string[];
@@ -34,7 +30,7 @@ export function rfc5322Date(d: Date): string {
   );
 }
 
-/** Text made safe for a header: no controls, spaces, angle brackets or parentheses. */
+/** Client-supplied text made safe for a header: no controls, spaces, angle brackets or parentheses. */
 function clean(text: string): string {
   return text.replace(/[\x00-\x20\x7f<>()]/g, '?');
 }
@@ -48,7 +44,7 @@ export function traceHeaders(info: TraceInfo): string {
   const returnPath = `Return-Path: <${clean(info.sender)}>\r\n`;
   const only = info.recipients.length === 1 ? info.recipients[0] : undefined;
   const received =
-    `Received: from ${clean(info.from) || 'unknown'} (${addressLiteral(info.remoteAddress)})\r\n` +
+    `Received: from ${clean(info.helo) || 'unknown'} (${addressLiteral(info.remoteAddress)})\r\n` +
     `\tby ${clean(info.by)} (Hearth) with ${info.protocol} id ${clean(info.id)}\r\n` +
     (only !== undefined ? `\tfor <${clean(only)}>; ` : '\t') +
     `${rfc5322Date(info.date)}\r\n`;

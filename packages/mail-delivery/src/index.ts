@@ -1,0 +1,3 @@
+export { announceDelivered, type CommittedCopy } from './announce.js';
+export { BIFF_SERVICE, MAIL_TOPICS, type BiffSubscription, type MailDelivered, type MailNotify } from './topics.js';
+export { rfc5322Date, traceHeaders, type TraceInfo } from './trace.js';
