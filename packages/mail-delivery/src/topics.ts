@@ -47,3 +47,32 @@ export interface BiffSubscription {
   readonly user: string;
   readonly instance: number;
 }
+
+/**
+ * A payload of `mail.delivered` or `mail.notify` is either one event or `{ batch: [event, ...] }`:
+ * a delivery to many users, or many notices for one subscriber, travel as one bus message (one
+ * IPC hop instead of thousands). Receivers accept both shapes.
+ */
+export interface Batch<T> {
+  readonly batch: readonly T[];
+}
+
+/** The most events one batched message carries. */
+export const MAX_BATCH = 1000;
+
+/** `payload` as the list of events it carries: one, or a batch's. */
+export function unbatch(payload: unknown): readonly unknown[] {
+  if (payload !== null && typeof payload === 'object' && Array.isArray((payload as { batch?: unknown }).batch)) {
+    return (payload as { batch: unknown[] }).batch;
+  }
+  return [payload];
+}
+
+/** `events` as payloads of at most MAX_BATCH events each: a lone event stays as it is. */
+export function* batches<T>(events: readonly T[]): Generator<T | Batch<T>> {
+  if (events.length === 1) {
+    yield events[0]!;
+    return;
+  }
+  for (let at = 0; at < events.length; at += MAX_BATCH) yield { batch: events.slice(at, at + MAX_BATCH) };
+}

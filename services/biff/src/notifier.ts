@@ -4,6 +4,7 @@
  * here (server.ts owns the UDP socket), so every rule can be tested with a fake bus.
  */
 import type { Logger } from '@hearth/log';
+import { unbatch } from '@hearth/mail-delivery';
 import type { MessageBus } from '@hearth/runtime';
 import { hearthUser, maildropOf, parseComsat } from './comsat.js';
 import type { BiffSettings } from './config.js';
@@ -117,15 +118,20 @@ export class Notifier {
     this.#notify(notice);
   }
 
+  /** `mail.delivered`: one stored copy, or a batch of them (a delivery to many users). */
   onDelivered(payload: unknown): void {
-    const notice = notifyFromDelivered(payload);
-    if (!notice) {
-      this.counters.badMessages++;
-      this.#complain({ topic: TOPICS.delivered }, 'unusable message ignored');
-      return;
-    }
-    this.counters.delivered++;
-    this.#notify(notice);
+    this.outbox.burst(() => {
+      for (const event of unbatch(payload)) {
+        const notice = notifyFromDelivered(event);
+        if (!notice) {
+          this.counters.badMessages++;
+          this.#complain({ topic: TOPICS.delivered }, 'unusable message ignored');
+          continue;
+        }
+        this.counters.delivered++;
+        this.#notify(notice);
+      }
+    });
   }
 
   onSubscribe(payload: unknown, from: string): void {

@@ -10,10 +10,15 @@
  * most `perSubscriber` notifications per subscribing service (and the number of services is
  * bounded by the subscription limits).
  *
+ * Notices posted in a burst (a delivery to thousands of users arrives as one batch) are sent once
+ * the burst is handled, as one `{ batch }` message per subscriber of up to
+ * MAX_BATCH notices: one IPC hop for thousands of notices.
+ *
  * The hop from the supervisor to the subscriber is bounded by the supervisor (a fixed number of
  * messages queued per child, the rest dropped and counted there): a subscriber that stops reading
  * its channel costs biff nothing.
  */
+import { MAX_BATCH } from '@hearth/mail-delivery';
 import type { MessageBus } from '@hearth/runtime';
 import { TOPICS, type MailNotify } from './topics.js';
 
@@ -70,6 +75,7 @@ const RETRY_MS = 2;
 export class Outbox {
   readonly #queues = new Map<string, Ring<MailNotify>>();
   #timer: NodeJS.Timeout | undefined;
+  #burst = 0;
   #closed = false;
   #queued = 0;
   #peak = 0;
@@ -130,7 +136,19 @@ export class Outbox {
       if (this.#queued > this.#peak) this.#peak = this.#queued;
     }
     queue.push(notice);
-    this.#drain();
+    // In a burst, a full batch leaves at once: the queue bound is never what drops a burst.
+    if (this.#burst === 0 || queue.size >= MAX_BATCH) this.#drain();
+  }
+
+  /** Post many notices in `fn` and send them once it is done, batched per subscriber. */
+  burst(fn: () => void): void {
+    this.#burst++;
+    try {
+      fn();
+    } finally {
+      this.#burst--;
+      if (this.#burst === 0) this.#drain();
+    }
   }
 
   /** Forget a service's queue (its subscriptions are gone). */
@@ -159,11 +177,13 @@ export class Outbox {
           this.#retry();
           return;
         }
-        const notice = queue.shift()!;
-        this.#queued--;
+        const notices: MailNotify[] = [];
+        while (notices.length < MAX_BATCH && queue.size > 0) notices.push(queue.shift()!);
+        this.#queued -= notices.length;
         if (queue.size === 0) this.#queues.delete(service);
-        if (this.bus.send(service, TOPICS.notify, notice)) this.counters.notified++;
-        else this.counters.dropped++;
+        const payload = notices.length === 1 ? notices[0] : { batch: notices };
+        if (this.bus.send(service, TOPICS.notify, payload)) this.counters.notified += notices.length;
+        else this.counters.dropped += notices.length;
       }
     }
   }

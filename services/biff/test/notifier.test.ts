@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { createLogger } from '@hearth/log';
 import type { MessageBus } from '@hearth/runtime';
 import { Notifier, settingsSchema, TOPICS, type BiffSettings, type MailNotify } from '@hearth/biff';
+import { unbatch } from '@hearth/mail-delivery';
 
 const log = createLogger({ svc: 'biff', level: 'silent', pretty: false, destination: new Writable({ write: (_c, _e, cb) => cb() }) });
 
@@ -19,10 +20,13 @@ class FakeBus implements MessageBus {
   readonly handlers = new Map<string, Handler>();
   pending = 0;
   accept = true;
+  /** Bus messages sent (a batch counts once). */
+  messages = 0;
 
   send(to: string, topic: string, payload: unknown): boolean {
     if (!this.accept) return false;
-    this.sent.push({ to, topic, payload: payload as MailNotify });
+    for (const one of unbatch(payload)) this.sent.push({ to, topic, payload: one as MailNotify });
+    this.messages++;
     return true;
   }
   publish(): boolean {
@@ -50,6 +54,18 @@ function setup(overrides: Record<string, unknown> = {}): { bus: FakeBus; biff: N
 const delivered = (user: string, messageId = 1) => ({ user, maildrop: 'INBOX', messageId, uid: messageId, uidl: `u${messageId}`, size: 100 });
 
 describe('routing', () => {
+  it('a delivery to many users (one batched mail.delivered) leaves as one mail.notify per subscriber', () => {
+    const { bus, biff } = setup();
+    for (let i = 0; i < 2500; i++) bus.emit(TOPICS.subscribe, { user: `u${i}`, instance: 100 }, 'pop3');
+    bus.emit(TOPICS.subscribe, { user: 'u7', instance: 200 }, 'watcher');
+    bus.emit(TOPICS.delivered, { batch: Array.from({ length: 2500 }, (_, i) => delivered(`u${i}`, i + 1)) });
+    expect(bus.to('pop3').map((n) => n.user)).toEqual(Array.from({ length: 2500 }, (_, i) => `u${i}`));
+    expect(bus.to('watcher').map((n) => n.user)).toEqual(['u7']);
+    // 2,500 notices for pop3 in batches of at most 1,000, one for the watcher.
+    expect(bus.messages).toBe(4);
+    expect(biff.counters.notified).toBe(2501);
+  });
+
   it('sends mail.notify only to the services subscribed to that user', () => {
     const { bus, biff } = setup();
     bus.emit(TOPICS.subscribe, { user: 'alice', instance: 100 }, 'pop3');

@@ -5,7 +5,7 @@
  * ("Mail notifications"). Without a bus (tests, tools) only this process's own deliveries wake.
  */
 import type { Logger } from '@hearth/log';
-import { announceDelivered, BIFF_SERVICE, MAIL_TOPICS } from '@hearth/mail-delivery';
+import { announceDelivered, BIFF_SERVICE, MAIL_TOPICS, unbatch } from '@hearth/mail-delivery';
 import type { MessageBus } from '@hearth/runtime';
 import type { DeliveredCopy } from './maildrop.js';
 
@@ -83,14 +83,17 @@ export class PushHub {
     this.wake(copy.user);
   }
 
+  /** `mail.notify`: one notice, or a batch of them (one per user, for many users at once). */
   private onNotify(payload: unknown, from: string): void {
-    const user = typeof payload === 'object' && payload !== null ? (payload as { user?: unknown }).user : undefined;
-    if (typeof user !== 'string' || user === '') {
-      this.log.warn({ from }, 'mail.notify without a user ignored');
-      return;
+    for (const notice of unbatch(payload)) {
+      const user = typeof notice === 'object' && notice !== null ? (notice as { user?: unknown }).user : undefined;
+      if (typeof user !== 'string' || user === '') {
+        this.log.warn({ from }, 'mail.notify without a user ignored');
+        continue;
+      }
+      this.log.debug({ user, from }, 'mail.notify');
+      this.wake(user);
     }
-    this.log.debug({ user, from }, 'mail.notify');
-    this.wake(user);
   }
 
   private post(topic: string, payload: unknown): void {

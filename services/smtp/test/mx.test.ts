@@ -1,6 +1,6 @@
 /** The MX listener: mail for local users from anyone, driven by Python's smtplib and swaks. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAIL_TOPICS } from '@hearth/mail-delivery';
+import { MAIL_TOPICS, unbatch } from '@hearth/mail-delivery';
 import { message, python, RawClient, runClient, startTestSmtp, type TestSmtp } from './harness.js';
 
 let smtp: TestSmtp;
@@ -41,9 +41,11 @@ out(refused)`,
     expect(stored).toMatch(/^Return-Path: <sender@example\.org>\r\nReceived: from client\.example \(\[127\.0\.0\.1\]\)\r\n\tby mx\.example\.test \(Hearth\) with ESMTP id \S+\r\n\t\w{3}, \d{1,2} \w{3} \d{4} \d\d:\d\d:\d\d \+0000\r\nFrom: sender@example\.org\r\n/);
     expect(stored).toContain('Subject: multi\r\n');
     const events = smtp.bus.published.slice(before);
-    expect(events.map((e) => e.topic)).toEqual([MAIL_TOPICS.delivered, MAIL_TOPICS.delivered]);
-    expect(events.map((e) => (e.payload as { user: string }).user)).toEqual(['alice', 'bob']);
-    expect(events[0]?.payload).toMatchObject({ maildrop: 'INBOX', messageId: expect.any(Number), uid: expect.any(Number), uidl: expect.any(String), size: stored.length });
+    // One bus message for the whole delivery: a batch with one event per recipient.
+    expect(events.map((e) => e.topic)).toEqual([MAIL_TOPICS.delivered]);
+    const batch = unbatch(events[0]?.payload) as Array<{ user: string }>;
+    expect(batch.map((e) => e.user)).toEqual(['alice', 'bob']);
+    expect(batch[1]).toMatchObject({ maildrop: 'INBOX', messageId: expect.any(Number), uid: expect.any(Number), uidl: expect.any(String), size: stored.length });
   });
 
   it('names the single recipient in Received', async () => {
