@@ -3,7 +3,7 @@
 // Usage: node bench/restart/run.mjs [--seconds 8] [--loops 16] [--restarts 5]
 // Loopback only; everything it starts is stopped at the end (temp dirs removed).
 import { spawn, execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -79,26 +79,77 @@ async function killRecovery(port, pid, n = 5) {
   return times;
 }
 
-async function hearth() {
+/** Resident set size of a process, in MiB (from /proc/PID/status). */
+function rssMiB(pid) {
+  const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+/** `hearth up` on `services` (YAML lines under `services:`); returns its status function and stop. */
+async function hearthUp(name, services) {
   const { controlRequest } = await import(SUPERVISOR);
-  const port = await freePort();
-  const dir = join(tmp, 'hearth');
-  const config = join(tmp, 'hearth.yaml');
-  writeFileSync(config, `log: { level: warn }\nservices:\n  tiny:\n    module: ${join(HERE, 'tiny-hearth.mjs')}\n    listen: { main: { port: ${port} } }\n    stopTimeout: 5s\n    backoff: { stable: 250ms }\n    crashLoop: { failures: 20 }\n`);
+  const dir = join(tmp, name);
+  const config = join(tmp, `${name}.yaml`);
+  writeFileSync(config, `log: { level: warn }\nservices:\n${services}`);
   const up = spawn(process.execPath, [HEARTH, 'up', '--config', config, '--data', dir], { stdio: ['ignore', 'ignore', 'inherit'] });
   cleanups.push(() => up.kill('SIGTERM'));
   const sock = join(dir, 'hearth.sock');
-  const status = async () => (await controlRequest(sock, { verb: 'status' }))[0];
-  await waitFor(async () => (await status().catch(() => undefined))?.state === 'running', { timeout: 15_000 });
+  const status = async (svc = 'tiny') => (await controlRequest(sock, { verb: 'status' })).find((s) => s.name === svc);
+  const stop = async () => {
+    up.kill('SIGTERM');
+    await new Promise((r) => up.once('close', r));
+  };
+  return { sock, status, stop, request: (req) => controlRequest(sock, req) };
+}
+
+const tinyService = (port, extra = '') =>
+  `  tiny:\n    module: ${join(HERE, 'tiny-hearth.mjs')}\n    listen: { main: { port: ${port} } }\n    stopTimeout: 5s\n    backoff: { stable: 250ms }\n    crashLoop: { failures: 20 }\n${extra}`;
+
+/**
+ * Hearth with its default warm standby: restarts under load, then kill -9 recovery, each kill
+ * once the new standby stands by (what a crash meets on a service that has been up a while).
+ */
+async function hearth() {
+  const port = await freePort();
+  const h = await hearthUp('hearth', tinyService(port));
+  await waitFor(async () => (await h.status().catch(() => undefined))?.state === 'running', { timeout: 15_000 });
   const baseline = await measure(port, undefined);
-  const restarts = await measure(port, () => controlRequest(sock, { verb: 'restart', name: 'tiny' }));
-  const kill9 = await killRecovery(port, async () => {
-    await waitFor(async () => (await status()).state === 'running');
-    return (await status()).pid;
-  });
-  up.kill('SIGTERM');
-  await new Promise((r) => up.once('close', r));
-  return { baseline, restarts, kill9 };
+  const restarts = await measure(port, () => h.request({ verb: 'restart', name: 'tiny' }));
+  const standing = async () => {
+    const s = await waitFor(async () => {
+      const st = await h.status();
+      return st.state === 'running' && st.standbyPid !== null ? st : undefined;
+    }, { timeout: 30_000 });
+    return s;
+  };
+  const s = await standing();
+  const rss = { active: rssMiB(s.pid), standby: rssMiB(s.standbyPid) };
+  const kill9 = await killRecovery(port, async () => (await standing()).pid, 10);
+  await h.stop();
+  return { baseline, restarts, kill9, rss };
+}
+
+/** The same kill -9 recovery without a standby (`standby: false`): a cold Node start each time. */
+async function hearthCold() {
+  const port = await freePort();
+  const h = await hearthUp('hearth-cold', tinyService(port, '    standby: false\n'));
+  const running = async () => (await waitFor(async () => ((await h.status().catch(() => undefined))?.state === 'running' ? h.status() : undefined), { timeout: 15_000 })).pid;
+  await running();
+  const kill9 = await killRecovery(port, running, 10);
+  await h.stop();
+  return { kill9 };
+}
+
+/** RSS of a running pop3 and of its standby (store opened only by the running one). */
+async function pop3Memory() {
+  const h = await hearthUp('hearth-pop3', `  pop3:\n    service: pop3\n    listen: { pop3: { port: 0 }, pop3s: { port: 0, tls: true } }\n`);
+  const s = await waitFor(async () => {
+    const st = await h.status('pop3').catch(() => undefined);
+    return st?.state === 'running' && st.standbyPid !== null ? st : undefined;
+  }, { timeout: 60_000 });
+  const rss = { active: rssMiB(s.pid), standby: rssMiB(s.standbyPid) };
+  await h.stop();
+  return rss;
 }
 
 async function pm2() {
@@ -167,6 +218,9 @@ try {
   const results = {};
   results.hearth = await hearth();
   console.error('hearth done');
+  const cold = await hearthCold();
+  console.error('hearth (standby: false) done');
+  const pop3 = await pop3Memory().catch((err) => ({ error: err.message }));
   results.pm2 = await pm2().catch((err) => ({ error: err.message }));
   console.error('pm2 done');
   results.supervisord = await supervisord().catch((err) => ({ error: err.message }));
@@ -179,6 +233,9 @@ try {
     `\nGoals (hearth): 0 failed: ${h.restarts.failed === 0 ? 'yes' : 'NO'}; max latency during restarts < 100 ms: ${h.restarts.maxDuring < 100 ? 'yes' : 'NO'} (${f(h.restarts.maxDuring)}); throughput >= 0.9x: ${h.restarts.perSecond / h.baseline.perSecond >= 0.9 ? 'yes' : 'NO'}; kill -9 served again within 50 ms: ${Math.max(...h.kill9) < 50 ? 'yes' : 'NO'} (max ${f(Math.max(...h.kill9))})`,
   );
   console.log(`hearth restart command durations (ms): ${h.restarts.restartMs.map((x) => Math.round(x)).join(', ')}`);
+  const mmm = (xs) => `${f(Math.min(...xs))} / ${f(percentile(xs, 50))} / ${f(Math.max(...xs))}`;
+  console.log(`kill -9 to served ms (min / median / max): with the warm standby ${mmm(h.kill9)}; standby: false (cold start) ${mmm(cold.kill9)}`);
+  console.log(`RSS MiB: tiny fixture active ${f(h.rss.active)}, standby ${f(h.rss.standby)}; ${pop3.error ? `pop3: error ${pop3.error}` : `pop3 active ${f(pop3.active)}, standby ${f(pop3.standby)}`}`);
 } finally {
   for (const c of cleanups.reverse()) {
     try {

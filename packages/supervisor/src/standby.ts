@@ -19,6 +19,12 @@ import type { Instance } from './instance.js';
 
 /** Time a discarded standby gets to exit after its `stop` (it holds no sessions). */
 export const STANDBY_STOP_MS = 1000;
+/**
+ * After an operator's restart, the new standby waits this long (restarted again meanwhile: from
+ * then): a rollout (`restart --all`, restarts under load) gives the CPU to the new instances
+ * first, and a standby is not spawned only to be discarded by the next restart.
+ */
+export const STANDBY_AFTER_RESTART_MS = 2000;
 /** Respawn delays of a standby that died: immediate, then 1 s doubling to 60 s; reset after 60 s up. */
 const RESPAWN = { initialMs: 1000, maxMs: 60_000, stableMs: 60_000 } as const;
 
@@ -103,10 +109,20 @@ export class StandbySlot {
     return s && s.standingBy && !s.child.exit ? s.pid : null;
   }
 
-  /** Asks for a standby when there is none: spawned in the background, in the queue's turn. */
-  want(): void {
-    if (this.#instance || this.#timer || !this.host.wantsStandby()) return;
-    this.queue.enqueue(this);
+  /**
+   * Asks for a standby when there is none: spawned in the background, in the queue's turn
+   * (after `delayMs` when given).
+   */
+  want(delayMs = 0): void {
+    if (this.#instance || this.#timer) return;
+    if (delayMs > 0) {
+      this.#timer = setTimeout(() => {
+        this.#timer = undefined;
+        this.want();
+      }, delayMs);
+      return;
+    }
+    if (this.host.wantsStandby()) this.queue.enqueue(this);
   }
 
   /** The queue's turn: spawn one and wait until it stands by (or exits, or times out). */

@@ -238,9 +238,10 @@ export class Supervisor {
       this.#shutdown = (async () => {
         let clean = false;
         try {
-          // Standbys first: none may be promoted or spawned while the services stop.
+          // Standbys first: none may be promoted or spawned while the services stop (each unit's
+          // stop waits for its standby's exit).
           this.#standbys.close();
-          await Promise.all([...this.#units.values()].map((u) => u.dropStandby()));
+          for (const u of this.#units.values()) void u.dropStandby();
           clean = await this.stopAll();
         } finally {
           await this.#close();

@@ -24,7 +24,7 @@ import type { ServiceConfig } from './config.js';
 import { Instance } from './instance.js';
 import type { InstanceDeps } from './instance.js';
 import type { HeldListener } from './listeners.js';
-import { StandbySlot } from './standby.js';
+import { STANDBY_AFTER_RESTART_MS, StandbySlot } from './standby.js';
 import type { StandbyQueue } from './standby.js';
 
 export type ServiceState = 'starting' | 'running' | 'stopping' | 'stopped' | 'backoff' | 'failed';
@@ -72,6 +72,8 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
   readonly #draining = new Set<Instance>();
   /** Restarts run one at a time. */
   #serial: Promise<unknown> = Promise.resolve();
+  /** A restart is under way (no standby is spawned meanwhile). */
+  #restarting = false;
   #held: readonly HeldListener[];
   #backoff: Backoff;
   #crashLoop: CrashLoopDetector;
@@ -117,7 +119,7 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
   }
 
   #wantsStandby(): boolean {
-    return this.config.standby && this.#wanted && this.#state === 'running' && !this.#pending;
+    return this.config.standby && this.#wanted && this.#state === 'running' && !this.#restarting;
   }
 
   get name(): string {
@@ -313,9 +315,13 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
     this.#wanted = false;
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    // The standby first: it must not be promoted, and it holds nothing worth draining.
-    await this.#standby?.stop();
-    const others = this.#stopOthers();
+    // The standby first: it must not be promoted, and it holds nothing worth draining (asked to
+    // stop now, awaited with the rest).
+    const standbyGone = this.#standby?.stop() ?? Promise.resolve();
+    const others = this.#stopOthers().then(async (clean) => {
+      await standbyGone;
+      return clean;
+    });
     const instance = this.#instance;
     if (!instance || instance.child.exit) {
       const clean = await others;
@@ -359,7 +365,14 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
    * start attempt settled: see `state`). Restarts of one unit run one after the other.
    */
   restart(next?: Reconfigure): Promise<void> {
-    const run = this.#serial.then(() => this.#restart(next));
+    const run = this.#serial.then(async () => {
+      this.#restarting = true;
+      try {
+        await this.#restart(next);
+      } finally {
+        this.#restarting = false;
+      }
+    });
     this.#serial = run.catch(() => {});
     return run;
   }
@@ -374,6 +387,7 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
       if (next) this.#adopt(next);
       this.#restarts++;
       await this.start();
+      this.#standby?.want(STANDBY_AFTER_RESTART_MS);
       return;
     }
     const config = next?.config ?? this.config;
@@ -396,7 +410,7 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
       if (this.#pending === fresh) this.#pending = undefined;
       if (!fresh.child.exit) await fresh.stop(Math.min(config.stopTimeoutMs, 1000));
       this.log.warn({ service: this.name, child: fresh.pid, err: why }, 'new instance did not become ready: keeping the old one');
-      this.#standby?.want();
+      this.#standby?.want(STANDBY_AFTER_RESTART_MS);
       if (this.#instance === old && !old.child.exit) throw new RestartError(`${this.name}: the new instance did not become ready (${why}); ${keeps}`);
       if (this.#wanted && (this.#state as ServiceState) === 'starting' && !this.#instance) this.#retryLater(0);
       throw new RestartError(`${this.name}: the new instance did not become ready (${why}); the old one has exited too`);
@@ -418,8 +432,9 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
       if (killed) this.#stopClean = false;
       this.log[killed ? 'warn' : 'info']({ service: this.name, child: old.pid, code: exit.code, signal: exit.signal, killed }, 'old instance stopped');
     }
-    // A fresh standby once the old instance is gone (the CPU went to the new one first).
-    this.#standby?.want();
+    // A fresh standby once the old instance is gone and no other restart followed for a while
+    // (the CPU goes to new instances first).
+    this.#standby?.want(STANDBY_AFTER_RESTART_MS);
   }
 
   #adopt(next: Reconfigure): void {
