@@ -79,10 +79,11 @@ async function killRecovery(port, pid, n = 5) {
   return times;
 }
 
-/** Resident set size of a process, in MiB (from /proc/PID/status). */
-function rssMiB(pid) {
-  const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
+/** Resident and proportional set size of a process, in MiB (from /proc/PID/smaps_rollup). */
+function memMiB(pid) {
+  const text = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const kb = (key) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN);
+  return { rss: kb('Rss') / 1024, pss: kb('Pss') / 1024 };
 }
 
 /** `hearth up` on `services` (YAML lines under `services:`); returns its status function and stop. */
@@ -123,7 +124,7 @@ async function hearth() {
     return s;
   };
   const s = await standing();
-  const rss = { active: rssMiB(s.pid), standby: rssMiB(s.standbyPid) };
+  const rss = { active: memMiB(s.pid), standby: memMiB(s.standbyPid) };
   const kill9 = await killRecovery(port, async () => (await standing()).pid, 10);
   await h.stop();
   return { baseline, restarts, kill9, rss };
@@ -147,7 +148,7 @@ async function pop3Memory() {
     const st = await h.status('pop3').catch(() => undefined);
     return st?.state === 'running' && st.standbyPid !== null ? st : undefined;
   }, { timeout: 60_000 });
-  const rss = { active: rssMiB(s.pid), standby: rssMiB(s.standbyPid) };
+  const rss = { active: memMiB(s.pid), standby: memMiB(s.standbyPid) };
   await h.stop();
   return rss;
 }
@@ -235,7 +236,8 @@ try {
   console.log(`hearth restart command durations (ms): ${h.restarts.restartMs.map((x) => Math.round(x)).join(', ')}`);
   const mmm = (xs) => `${f(Math.min(...xs))} / ${f(percentile(xs, 50))} / ${f(Math.max(...xs))}`;
   console.log(`kill -9 to served ms (min / median / max): with the warm standby ${mmm(h.kill9)}; standby: false (cold start) ${mmm(cold.kill9)}`);
-  console.log(`RSS MiB: tiny fixture active ${f(h.rss.active)}, standby ${f(h.rss.standby)}; ${pop3.error ? `pop3: error ${pop3.error}` : `pop3 active ${f(pop3.active)}, standby ${f(pop3.standby)}`}`);
+  const mem = (m) => `${f(m.rss)} (PSS ${f(m.pss)})`;
+  console.log(`memory MiB, RSS (PSS): tiny fixture active ${mem(h.rss.active)}, standby ${mem(h.rss.standby)}; ${pop3.error ? `pop3: error ${pop3.error}` : `pop3 active ${mem(pop3.active)}, standby ${mem(pop3.standby)}`}`);
 } finally {
   for (const c of cleanups.reverse()) {
     try {
