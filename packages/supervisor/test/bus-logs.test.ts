@@ -46,6 +46,54 @@ describe('message bus', () => {
   });
 });
 
+/** A pinger that sends `ping N` to the fixture every 50 ms until stopped. */
+function steadyPingerModule(): string {
+  const zod = import.meta.resolve('zod');
+  return `import { z } from '${zod}';
+export const definition = {
+  kind: 'pinger',
+  settings: z.strictObject({}),
+  defaultListeners: [],
+  async start(ctx) {
+    ctx.bus.on('echo', (payload, from) => ctx.log.info({ payload, from }, 'got echo'));
+    let n = 0;
+    const timer = setInterval(() => ctx.bus.send('fix', 'echo', n++), 50);
+    return { async stop() { clearInterval(timer); } };
+  },
+};
+`;
+}
+
+describe('message bus and the warm standby', () => {
+  it('a message to a service by name reaches its running instance, never its standby', async () => {
+    const dir = await makeTempDir('hearth-bus-');
+    writeFileSync(join(dir.path, 'pinger.mjs'), steadyPingerModule());
+    // debug: a standby that got a message would log "message before start dropped".
+    const up = await startUp(`log: { level: debug }
+services:
+  fix:
+    module: ${FIXTURE_SERVICE_PATH}
+    listen: { main: { port: 0 } }
+  pinger:
+    module: ./pinger.mjs
+    requires: [fix]
+    standby: false
+`, { dir });
+    const fix = await waitFor(async () => {
+      const s = await up.service('fix');
+      return s.standbyPid !== null ? s : undefined;
+    }, { timeout: 20_000, what: 'the standby' });
+    const echoes = () => up.lines.filter((l) => l['msg'] === 'got echo').length;
+    const seen = echoes();
+    await waitFor(() => echoes() >= seen + 10, { timeout: 10_000, what: 'ten more echoes' });
+    expect(up.lines.some((l) => l['svc'] === 'fix' && l['pid'] === fix.standbyPid && l['msg'] === 'standing by')).toBe(true);
+    expect(up.lines.filter((l) => l['msg'] === 'message before start dropped')).toEqual([]);
+    // One echo per ping: only one instance answered each.
+    const payloads = up.lines.filter((l) => l['msg'] === 'got echo').map((l) => l['payload']);
+    expect(new Set(payloads).size).toBe(payloads.length);
+  });
+});
+
 describe('log capture', () => {
   it('tags plain lines with svc, pid and stream, caps long lines, keeps recent lines for hearth logs', async () => {
     const up = await startUp(`services:
