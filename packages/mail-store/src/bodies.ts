@@ -15,6 +15,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { FileBodyReader } from './body-reader.js';
 import { CrlfNormalizer } from './crlf.js';
 import { MailStoreError, storageError } from './errors.js';
 import { isProcessAlive, selfStartTime } from './process-identity.js';
@@ -100,6 +101,12 @@ export class BodyFiles {
   async open(file: string, range: { start?: number; end?: number } = {}): Promise<ReadStream> {
     const handle = await open(this.path(file), 'r');
     return createReadStream('', { fd: handle, ...range, highWaterMark: WRITE_CHUNK });
+  }
+
+  /** A reader of `file` (its size as the index records it), opened now so ENOENT shows here. */
+  async openReader(file: string, size: number, range: { start?: number; end?: number } = {}): Promise<FileBodyReader> {
+    const handle = await open(this.path(file), 'r');
+    return new FileBodyReader(handle, size, range);
   }
 
   async remove(files: Iterable<string>): Promise<void> {

@@ -1,6 +1,7 @@
 export { openMailStore, MailStore } from './store.js';
 export type { MailStoreOptions, DeliverInput, DeleteUserOptions } from './store.js';
 export type { BodySource } from './bodies.js';
+export type { BodyReader } from './body-reader.js';
 export type { Delivery, MessageInfo } from './messages.js';
 export { formatUidl } from './messages.js';
 export type { UserInfo } from './users.js';

@@ -48,6 +48,7 @@ export class MessageTable {
   readonly #insertMessage: Statement<[number, number, number, number, number]>;
   readonly #list: Statement<[number], { id: number; uid: number; size: number; arrived_at: number }>;
   readonly #body: Statement<[number], { file: string | null; data: Buffer | null; size: number }>;
+  readonly #version: Statement<[{ id: number }], [number, number]>;
 
   constructor(db: Database) {
     this.#db = db;
@@ -61,6 +62,11 @@ export class MessageTable {
     );
     this.#list = db.prepare('SELECT id, uid, size, arrived_at FROM messages WHERE mailbox_id = ? ORDER BY uid');
     this.#body = db.prepare('SELECT b.file, b.data, b.size FROM messages m JOIN bodies b ON b.id = m.body_id WHERE m.id = ?');
+    this.#version = db
+      .prepare<[{ id: number }], [number, number]>(
+        'SELECT uid_next, (SELECT COUNT(*) FROM messages WHERE mailbox_id = @id) FROM mailboxes WHERE id = @id',
+      )
+      .raw(true);
   }
 
   maildrop(user: string): Maildrop | undefined {
@@ -95,6 +101,17 @@ export class MessageTable {
       size: row.size,
       arrivedAt: new Date(row.arrived_at),
     }));
+  }
+
+  /**
+   * A token that changes whenever a message is added to or removed from the maildrop: every
+   * delivery raises `uid_next` and every deletion lowers the count, so equal tokens mean the same
+   * set of messages (sizes never change). Reads the index only (one row and a count over the
+   * (mailbox_id, uid) index).
+   */
+  version(maildrop: Maildrop): string {
+    const [uidNext, count] = this.#version.get({ id: maildrop.id }) ?? [0, 0];
+    return `${maildrop.id}.${maildrop.uidValidity}.${uidNext}.${count}`;
   }
 
   body(messageId: number): { file: string | null; data: Buffer | null; size: number } | undefined {

@@ -7,11 +7,13 @@ import { access, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { Database } from 'better-sqlite3';
+import { InlineBodyReader } from './body-reader.js';
+import type { BodyReader } from './body-reader.js';
 import { BodyFiles, syncDir } from './bodies.js';
 import type { BodySource, WrittenBody } from './bodies.js';
 import type { CommitItem, WireError } from './commit-protocol.js';
 import { StoreThread } from './commit-thread.js';
-import { openDatabase } from './database.js';
+import { openDatabase, withoutSync } from './database.js';
 import { MailStoreError, storageError } from './errors.js';
 import type { MailStoreErrorCode } from './errors.js';
 import { GroupCommit } from './group-commit.js';
@@ -404,6 +406,36 @@ export class MailStore {
     }
   }
 
+  /**
+   * Like `openBody`, but read on demand into the caller's buffers (see BodyReader): no chunk is
+   * allocated or read ahead, so many concurrent large reads stay within the caller's buffers.
+   * Close it when done.
+   */
+  async openBodyReader(messageId: number, range: { start?: number; end?: number } = {}): Promise<BodyReader> {
+    this.#assertOpen();
+    const body = this.#messages.body(messageId);
+    if (!body) throw new MailStoreError('NO_SUCH_MESSAGE', `no such message: ${messageId}`);
+    if (body.data !== null) return new InlineBodyReader(body.data, range);
+    try {
+      return await this.#bodies.openReader(body.file ?? '', body.size, range);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+        throw new MailStoreError('NO_SUCH_MESSAGE', `message ${messageId} was deleted`);
+      }
+      throw storageError(error, 'opening a body file');
+    }
+  }
+
+  /**
+   * A token that changes whenever a message is added to or removed from the user's maildrop (and
+   * when the user is deleted and created again), from the index only: a caller can keep
+   * `listMessages` results and reuse them while the token stays the same.
+   */
+  maildropVersion(name: string): string {
+    this.#assertOpen();
+    return this.#messages.version(this.#messages.getMaildrop(normalizeUserName(name)));
+  }
+
   /** Deletes messages of the user's maildrop in one transaction; returns how many were deleted. */
   async deleteMessages(name: string, messageIds: readonly number[]): Promise<number> {
     this.#assertOpen();
@@ -427,7 +459,7 @@ export class MailStore {
     this.#assertOpen();
     const user = normalizeUserName(name);
     const maildrop = this.#messages.getMaildrop(user);
-    const locked = this.#write('locking a maildrop', () => this.#locks.tryLock(maildrop.id, holderId, Date.now()));
+    const locked = this.#writeUnsynced('locking a maildrop', () => this.#locks.tryLock(maildrop.id, holderId, Date.now()));
     if (locked) this.#heldLocks.set(`${maildrop.id}\0${holderId}`, maildrop.id);
     return locked;
   }
@@ -437,7 +469,7 @@ export class MailStore {
     const maildrop = this.#messages.maildrop(normalizeUserName(name));
     if (!maildrop) return;
     this.#heldLocks.delete(`${maildrop.id}\0${holderId}`);
-    this.#write('unlocking a maildrop', () => this.#locks.unlock(maildrop.id, holderId));
+    this.#writeUnsynced('unlocking a maildrop', () => this.#locks.unlock(maildrop.id, holderId));
   }
 
   /** Who holds the user's maildrop lock, if anyone alive does. */
@@ -477,6 +509,17 @@ export class MailStore {
 
   #assertOpen(): void {
     if (this.#closed) throw new MailStoreError('STORE_CLOSED', 'the mail store is closed');
+  }
+
+  /**
+   * A write that need not survive a power loss, committed without waiting for an fsync
+   * (`synchronous = NORMAL` for this transaction only): the maildrop locks. A lock row lost in a
+   * crash is one whose holder died in that crash; one that survives is recognised as stale by its
+   * pid and start time. In WAL mode NORMAL keeps the database consistent, and the next FULL commit
+   * (a delivery, a deletion) syncs these frames with its own.
+   */
+  #writeUnsynced<T>(doing: string, run: () => T): T {
+    return withoutSync(this.#db, () => this.#write(doing, run));
   }
 
   #write<T>(doing: string, run: () => T): T {

@@ -11,6 +11,7 @@ export { createPop3Server, isLoopbackAddress, type Pop3Server, type Pop3ServerDe
 export {
   MessageTooLargeError,
   PermanentBackingError,
+  type BodyReader,
   type DeliveredCopy,
   type DeliverInput,
   type MailBacking,
@@ -20,7 +21,7 @@ export {
 } from './maildrop.js';
 export { BIFF_SERVICE, PushHub, topics, type Waiter } from './push.js';
 export { MemoryBacking, crlfSize } from './memory-backing.js';
-export { storeBacking } from './store-backing.js';
+export { storeBacking, type StoreBackingOptions } from './store-backing.js';
 export { startPop3Service } from './service.js';
 export { replies } from './replies.js';
 

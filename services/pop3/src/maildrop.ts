@@ -2,8 +2,6 @@
  * The port between the POP3 protocol engine and whatever stores mail. The engine needs exactly
  * this; `memory-backing.ts` implements it for tests, `store-backing.ts` over @hearth/mail-store.
  */
-import type { Readable } from 'node:stream';
-
 export interface MessageInfo {
   /** The backing's own id, opaque to the engine. */
   readonly id: string;
@@ -51,12 +49,23 @@ export interface DeliveredCopy {
   readonly size: number;
 }
 
+/**
+ * A message body read into buffers the caller owns (RETR and TOP reuse a small pool of them):
+ * `read` copies the next bytes to the start of `into`, 0 once `done`.
+ */
+export interface BodyReader {
+  readonly done: boolean;
+  read(into: Buffer): Promise<number>;
+  /** Idempotent. */
+  close(): Promise<void>;
+}
+
 /** A locked maildrop as seen by one session. */
 export interface Maildrop {
   /** The messages at lock time, in the order they are numbered (1..n). */
   readonly messages: readonly MessageInfo[];
-  /** The message as stored (CRLF or LF line ends), streamed. */
-  openBody(message: MessageInfo): Promise<Readable>;
+  /** The message as stored (CRLF or LF line ends), read on demand into the session's buffers. */
+  openBody(message: MessageInfo): Promise<BodyReader>;
   /**
    * Messages that arrived since the snapshot or the previous call, in arrival order, from the
    * index only (XIDLE). Never returns a message twice.

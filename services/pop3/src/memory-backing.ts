@@ -1,6 +1,6 @@
 /** An in-memory MailBacking for tests and examples: users, APOP secrets, messages, locks. */
-import { Readable } from 'node:stream';
 import {
+  type BodyReader,
   MessageTooLargeError,
   type DeliveredCopy,
   type DeliverInput,
@@ -31,6 +31,24 @@ export function crlfSize(body: Buffer): number {
     from = nl + 1;
   }
   return size;
+}
+
+/** Reads `body` at most 1,000 bytes at a time, like small file reads, so tests cross chunk boundaries. */
+function chunkedReader(body: Buffer): BodyReader {
+  let at = 0;
+  return {
+    get done() {
+      return at >= body.length;
+    },
+    read: async (into) => {
+      const n = body.copy(into, 0, at, Math.min(body.length, at + 1000, at + into.length));
+      at += n;
+      return n;
+    },
+    close: async () => {
+      at = body.length;
+    },
+  };
 }
 
 export class MemoryBacking implements MailBacking {
@@ -117,10 +135,7 @@ export class MemoryBacking implements MailBacking {
       openBody: async (message) => {
         const stored = entry.messages.find((m) => m.id === message.id);
         if (stored === undefined) throw new Error(`message ${message.id} is gone`);
-        // Small chunks, like a file stream, so tests exercise chunk boundaries.
-        const chunks: Buffer[] = [];
-        for (let i = 0; i < stored.body.length; i += 1000) chunks.push(stored.body.subarray(i, i + 1000));
-        return Readable.from(chunks);
+        return chunkedReader(stored.body);
       },
       expunge: async (messages) => {
         const gone = new Set(messages.map((m) => m.id));

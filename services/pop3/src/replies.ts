@@ -3,18 +3,20 @@
  * never write to the socket). Response codes: RFC 2449 [IN-USE], RFC 3206 [AUTH], [SYS/TEMP],
  * [SYS/PERM].
  */
-import type { Readable } from 'node:stream';
+import type { BodyReader } from './maildrop.js';
 
 export type Reply =
   /** One status line (`+OK ...` or `-ERR ...`). `after` tells the session what to do next. */
   | { readonly kind: 'line'; readonly text: string; readonly after?: 'close' | 'starttls' | 'wait'; readonly bad?: boolean }
   /** A multi-line response held in memory (CAPA, LIST, UIDL, AUTH). */
   | { readonly kind: 'lines'; readonly text: string; readonly lines: readonly string[] }
+  /** A multi-line response already formatted: the dot-stuffed lines, CRLF, and the final ".". */
+  | { readonly kind: 'formatted'; readonly text: string; readonly body: Buffer }
   /** A multi-line response streamed from the store (RETR, TOP). */
   | {
       readonly kind: 'body';
       readonly text: string;
-      readonly open: () => Promise<Readable>;
+      readonly open: () => Promise<BodyReader>;
       readonly bodyLines?: number;
     }
   /** A SASL continuation (`+ base64`): the next line goes to `next`, not to the command table. */

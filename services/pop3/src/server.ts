@@ -11,6 +11,7 @@ import { startTls } from '@hearth/line-protocol';
 import type { Logger } from '@hearth/log';
 import type { MessageBus } from '@hearth/runtime';
 import type { Pop3Settings } from './config.js';
+import { BufferPool } from './body-writer.js';
 import { Counter, FailureLimiter } from './limits.js';
 import type { MailBacking } from './maildrop.js';
 import { PushHub } from './push.js';
@@ -70,6 +71,7 @@ export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
   const failuresByUser = new FailureLimiter(settings.failureWindow);
   let stopping = false;
   let nextId = 1;
+  const buffers = new BufferPool();
   const hub = new PushHub(deps.bus, deps.log, deps.instance);
   hub.start();
   const domains = deps.domains !== undefined && deps.domains.length > 0 ? deps.domains : ['localhost'];
@@ -122,6 +124,7 @@ export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
         hub,
         domains,
         hostname: host,
+        buffers,
       },
       {
         socket: conn,

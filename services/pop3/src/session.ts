@@ -13,17 +13,11 @@
 import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SecureContext } from 'node:tls';
-import {
-  CommandDispatcher,
-  ConnectionClosedError,
-  LineReader,
-  startTls,
-  writeDotStuffed,
-  writeWithBackpressure,
-} from '@hearth/line-protocol';
+import { CommandDispatcher, ConnectionClosedError, LineReader, startTls, writeWithBackpressure } from '@hearth/line-protocol';
 import type { Logger } from '@hearth/log';
+import { sendBody, sendFormatted, sendLines, TruncatedBodyError, type BufferPool } from './body-writer.js';
 import { commands } from './commands/index.js';
-import { visible } from './commands/message-number.js';
+import { totals } from './commands/listing.js';
 import type { CommandContext, LoginAttempt } from './commands/context.js';
 import type { Pop3Settings } from './config.js';
 import type { Counter, FailureLimiter } from './limits.js';
@@ -51,6 +45,8 @@ export interface SessionDeps {
   readonly domains: readonly string[];
   /** Our host name (greeting, Received headers). */
   readonly hostname: string;
+  /** Buffers RETR and TOP read bodies into, shared by the server's sessions. */
+  readonly buffers: BufferPool;
 }
 
 export interface SessionOptions {
@@ -164,17 +160,19 @@ export class Pop3Session implements CommandContext {
     userSessions.add(canonical);
     this.countedUser = canonical;
     const messages = [...opened.maildrop.messages];
+    const { count, octets } = totals({ messages, deleted: new Set() });
     this.state = {
       name: 'TRANSACTION',
       user: canonical,
       maildrop: opened.maildrop,
+      listed: opened.maildrop.messages,
       messages,
       deleted: new Set(),
       waiting: false,
     };
     this.log = this.log.child({ user: canonical });
     this.log.info({ mechanism: attempt.mechanism, messages: messages.length }, 'logged in');
-    return replies.loggedIn(messages.length, messages.reduce((sum, m) => sum + m.size, 0));
+    return replies.loggedIn(count, octets);
   }
 
   async quit(): Promise<Reply> {
@@ -341,13 +339,9 @@ export class Pop3Session implements CommandContext {
         if (reply.after === 'wait') this.startWaiting();
         return;
       case 'lines':
-        await writeWithBackpressure(this.socket, `${reply.text}\r\n`);
-        for (let i = 0; i < reply.lines.length; i += 512) {
-          const batch = reply.lines.slice(i, i + 512).map((l) => (l.startsWith('.') ? `.${l}\r\n` : `${l}\r\n`));
-          await writeWithBackpressure(this.socket, batch.join(''));
-        }
-        await writeWithBackpressure(this.socket, '.\r\n');
-        return;
+        return sendLines(this.socket, reply.text, reply.lines);
+      case 'formatted':
+        return sendFormatted(this.socket, reply.text, reply.body);
       case 'body':
         return this.sendBody(reply);
       case 'challenge':
@@ -425,8 +419,8 @@ export class Pop3Session implements CommandContext {
       await wait.stop();
     }
     if (line.trim().toUpperCase() !== 'DONE') return replies.waitBadLine();
-    const { entries, octets } = visible(tx);
-    return replies.waitDone(entries.length, octets);
+    const { count, octets } = totals(tx);
+    return replies.waitDone(count, octets);
   }
 
   private onPushBacklog(): void {
@@ -439,16 +433,16 @@ export class Pop3Session implements CommandContext {
   private async sendBody(reply: Extract<Reply, { kind: 'body' }>): Promise<void> {
     const body = await reply.open(); // a failure here is answered -ERR [SYS/TEMP] by onLine
     if (this.closing) {
-      body.destroy();
+      await body.close();
       return;
     }
-    body.on('error', () => {}); // reported through the iteration below
-    await writeWithBackpressure(this.socket, `${reply.text}\r\n`);
+    const options = reply.bodyLines === undefined ? {} : { bodyLines: reply.bodyLines };
     try {
-      await writeDotStuffed(this.socket, body, reply.bodyLines === undefined ? {} : { bodyLines: reply.bodyLines });
+      await sendBody(this.socket, reply.text, body, this.deps.buffers, options);
     } catch (error) {
+      if (!(error instanceof TruncatedBodyError)) throw error; // nothing sent yet: -ERR from onLine
       // The +OK is out: no -ERR can follow. Close so the client sees a truncated response.
-      if (!(error instanceof ConnectionClosedError)) this.log.error({ err: error }, 'sending a message failed');
+      if (!(error.cause instanceof ConnectionClosedError)) this.log.error({ err: error.cause }, 'sending a message failed');
       this.close();
       this.socket.destroy();
     }

@@ -15,6 +15,11 @@ export interface Transaction {
   readonly name: 'TRANSACTION';
   readonly user: string;
   readonly maildrop: Maildrop;
+  /**
+   * The listing the backing gave at login, never changed (the store backing shares it between
+   * sessions); `messages` starts as a copy of it.
+   */
+  readonly listed: readonly MessageInfo[];
   /** Numbered 1..n for the whole session (index + 1); append-only (XIDLE adds new arrivals). */
   readonly messages: MessageInfo[];
   /** Message numbers marked by DELE, removed only in UPDATE. */

@@ -1,9 +1,9 @@
 /** The MailBacking over @hearth/mail-store: scrypt passwords, APOP secrets, the cross-process lock. */
 import { randomUUID } from 'node:crypto';
-import type { Readable } from 'node:stream';
 import { isMailStoreError, normalizeUserName, type MailStore } from '@hearth/mail-store';
 import {
   MessageTooLargeError,
+  type BodyReader,
   PermanentBackingError,
   type MailBacking,
   type Maildrop,
@@ -22,6 +22,12 @@ async function translate<T>(work: () => T | Promise<T>): Promise<T> {
   }
 }
 
+const info = (m: { messageId: number; uidl: string; size: number }): MessageInfo => ({
+  id: String(m.messageId),
+  uidl: m.uidl,
+  size: m.size,
+});
+
 function canonical(name: string): string | undefined {
   try {
     return normalizeUserName(name);
@@ -30,7 +36,73 @@ function canonical(name: string): string | undefined {
   }
 }
 
-export function storeBacking(store: MailStore): MailBacking {
+interface Listing {
+  readonly version: string;
+  readonly messages: readonly MessageInfo[];
+  readonly lastUid: number;
+}
+
+/**
+ * Each user's last listing, reused while the store's maildrop version is the same (no message
+ * added or removed since, by any process): a login reads one index row and a count instead of
+ * every message row. Bounded by the number of messages held; the oldest users go first.
+ */
+class ListingCache {
+  readonly #entries = new Map<string, Listing>();
+  #messages = 0;
+
+  constructor(private readonly maxMessages: number) {}
+
+  get(user: string, version: string): Listing | undefined {
+    const entry = this.#entries.get(user);
+    if (entry === undefined || entry.version !== version) return undefined;
+    this.#entries.delete(user); // most recently used last
+    this.#entries.set(user, entry);
+    return entry;
+  }
+
+  set(user: string, listing: Listing): void {
+    this.#drop(user);
+    if (listing.messages.length > this.maxMessages) return;
+    this.#entries.set(user, listing);
+    this.#messages += listing.messages.length;
+    for (const oldest of this.#entries.keys()) {
+      if (this.#messages <= this.maxMessages) break;
+      this.#drop(oldest);
+    }
+  }
+
+  #drop(user: string): void {
+    const entry = this.#entries.get(user);
+    if (entry === undefined) return;
+    this.#entries.delete(user);
+    this.#messages -= entry.messages.length;
+  }
+}
+
+export interface StoreBackingOptions {
+  /** Messages kept in listings between sessions (default 100,000; 0 turns the cache off). */
+  readonly listingCacheMessages?: number;
+}
+
+export function storeBacking(store: MailStore, options: StoreBackingOptions = {}): MailBacking {
+  const listings = new ListingCache(options.listingCacheMessages ?? 100_000);
+  /** The maildrop's messages now: the cached listing if nothing changed, else read from the index. */
+  const listing = (user: string): Listing => {
+    // The version is read before the rows: a delivery in between makes the entry miss next
+    // time, never serves a listing without it.
+    const version = store.maildropVersion(user);
+    const cached = listings.get(user, version);
+    if (cached !== undefined) return cached;
+    const rows = store.listMessages(user);
+    const fresh: Listing = {
+      version,
+      messages: Object.freeze(rows.map(info)),
+      lastUid: rows.reduce((max, m) => Math.max(max, m.uid), 0),
+    };
+    listings.set(user, fresh);
+    return fresh;
+  };
   return {
     async verifyPassword(user, password) {
       const ok = await store.verifyPassword(user, password);
@@ -53,17 +125,10 @@ export function storeBacking(store: MailStore): MailBacking {
         released = true;
         store.unlockMaildrop(user, holder);
       };
-      const info = (m: { messageId: number; uidl: string; size: number }): MessageInfo => ({
-        id: String(m.messageId),
-        uidl: m.uidl,
-        size: m.size,
-      });
-      let messages: MessageInfo[];
+      let messages: readonly MessageInfo[];
       let lastUid = 0;
       try {
-        const rows = store.listMessages(user);
-        lastUid = rows.reduce((max, m) => Math.max(max, m.uid), 0);
-        messages = rows.map(info);
+        ({ messages, lastUid } = listing(user));
       } catch (error) {
         await release();
         return translate(() => {
@@ -78,7 +143,7 @@ export function storeBacking(store: MailStore): MailBacking {
           for (const m of fresh) lastUid = Math.max(lastUid, m.uid);
           return fresh.map(info);
         },
-        openBody: (message): Promise<Readable> => translate(() => store.openBody(Number(message.id))),
+        openBody: (message): Promise<BodyReader> => translate(() => store.openBodyReader(Number(message.id))),
         expunge: async (doomed) => {
           await translate(() => store.deleteMessages(user, doomed.map((m) => Number(m.id))));
         },

@@ -1,0 +1,118 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { BodyReader, MailStore } from '@hearth/mail-store';
+import { open, readAll, tempDir } from './helpers.js';
+
+let dir: string;
+let cleanup: () => Promise<void>;
+let store: MailStore;
+
+beforeEach(async () => {
+  ({ dir, cleanup } = await tempDir());
+  store = await open(dir);
+  await store.addUser('alice', 'pw');
+  await store.addUser('bob', 'pw');
+});
+afterEach(async () => {
+  await store.close();
+  await cleanup();
+});
+
+/** Everything a reader returns, read into a reused buffer of `size` bytes. */
+async function drain(reader: BodyReader, size: number): Promise<{ bytes: Buffer; reads: number }> {
+  const into = Buffer.alloc(size);
+  const chunks: Buffer[] = [];
+  let reads = 0;
+  while (!reader.done) {
+    const n = await reader.read(into);
+    reads++;
+    if (n === 0) break;
+    chunks.push(Buffer.from(into.subarray(0, n)));
+  }
+  expect(await reader.read(into)).toBe(0);
+  await reader.close();
+  return { bytes: Buffer.concat(chunks), reads };
+}
+
+describe('openBodyReader', () => {
+  it('reads inline and file bodies into the caller’s buffer, whole or a range', async () => {
+    const small = 'Subject: small\r\n\r\nhi\r\n';
+    const large = `Subject: large\r\n\r\n${'y'.repeat(70_000)}`;
+    const [s] = await store.deliver({ recipients: ['alice'], body: small });
+    const [l] = await store.deliver({ recipients: ['alice'], body: large });
+
+    const inline = await store.openBodyReader(s?.messageId ?? 0);
+    expect(inline.size).toBe(small.length);
+    expect((await drain(inline, 5)).bytes.toString()).toBe(small);
+
+    const file = await store.openBodyReader(l?.messageId ?? 0);
+    expect(file.size).toBe(large.length);
+    const whole = await drain(file, 16 * 1024);
+    expect(whole.bytes.toString()).toBe(large);
+    expect(whole.reads).toBe(Math.ceil(large.length / (16 * 1024)));
+
+    expect((await drain(await store.openBodyReader(s?.messageId ?? 0, { start: 9, end: 13 }), 64)).bytes.toString()).toBe('small');
+    expect((await drain(await store.openBodyReader(l?.messageId ?? 0, { start: 9, end: 13 }), 64)).bytes.toString()).toBe('large');
+  });
+
+  it('refuses an unknown message, and one whose file is gone', async () => {
+    await expect(store.openBodyReader(12345)).rejects.toMatchObject({ code: 'NO_SUCH_MESSAGE' });
+    const [l] = await store.deliver({ recipients: ['alice'], body: 'z'.repeat(100_000) });
+    const db = new Database(join(dir, 'store.db'), { readonly: true });
+    const file = db.prepare('SELECT file FROM bodies WHERE file IS NOT NULL').pluck().get() as string;
+    db.close();
+    await unlink(join(dir, 'bodies', file));
+    await expect(store.openBodyReader(l?.messageId ?? 0)).rejects.toMatchObject({ code: 'NO_SUCH_MESSAGE' });
+  });
+
+  it('returns the same bytes as openBody', async () => {
+    const body = Array.from({ length: 3000 }, (_, i) => `line ${i}\n`).join('');
+    const [d] = await store.deliver({ recipients: ['alice'], body });
+    const streamed = await readAll(await store.openBody(d?.messageId ?? 0));
+    expect((await drain(await store.openBodyReader(d?.messageId ?? 0), 4096)).bytes.equals(streamed)).toBe(true);
+  });
+});
+
+describe('maildropVersion', () => {
+  it('changes when a message arrives or leaves, by this store or another, and not otherwise', async () => {
+    const other = await open(dir);
+    try {
+      const v0 = store.maildropVersion('alice');
+      const bob0 = store.maildropVersion('bob');
+      expect(store.maildropVersion('ALICE')).toBe(v0);
+      expect(store.tryLockMaildrop('alice', 's1')).toBe(true);
+      store.unlockMaildrop('alice', 's1');
+      expect(store.maildropVersion('alice')).toBe(v0);
+
+      const [a1] = await other.deliver({ recipients: ['alice'], body: 'one\r\n' });
+      const v1 = store.maildropVersion('alice');
+      expect(v1).not.toBe(v0);
+      expect(store.maildropVersion('bob')).toBe(bob0);
+
+      const [a2] = await store.deliver({ recipients: ['alice'], body: 'two\r\n' });
+      const v2 = store.maildropVersion('alice');
+      expect(new Set([v0, v1, v2]).size).toBe(3);
+
+      // One deletion and one delivery keep the count, but not the version.
+      await other.deleteMessages('alice', [a1?.messageId ?? 0]);
+      const v3 = store.maildropVersion('alice');
+      expect(new Set([v0, v1, v2, v3]).size).toBe(4);
+      await other.deliver({ recipients: ['alice'], body: 'three\r\n' });
+      expect(store.maildropVersion('alice')).not.toBe(v2);
+      expect(store.listMessages('alice').map((m) => m.messageId)).not.toContain(a1?.messageId);
+      expect(store.listMessages('alice').map((m) => m.messageId)).toContain(a2?.messageId);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('differs for a user deleted and created again', async () => {
+    const before = store.maildropVersion('bob');
+    await store.deleteUser('bob');
+    expect(() => store.maildropVersion('bob')).toThrow(expect.objectContaining({ code: 'NO_SUCH_USER' }));
+    await store.addUser('bob', 'pw');
+    expect(store.maildropVersion('bob')).not.toBe(before);
+  });
+});
