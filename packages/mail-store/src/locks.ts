@@ -23,7 +23,6 @@ export class MaildropLocks {
   readonly #select: Statement<[number], LockRow>;
   readonly #upsert: Statement<[number, string, number, string, number]>;
   readonly #delete: Statement<[number, string, number]>;
-  readonly #tryLock: (maildropId: number, holder: string, now: number) => boolean;
 
   constructor(db: Database) {
     // Prepared once: a POP3 login takes and releases a lock, so these run twice per session.
@@ -34,12 +33,6 @@ export class MaildropLocks {
          pid_start = excluded.pid_start, acquired_at = excluded.acquired_at`,
     );
     this.#delete = db.prepare('DELETE FROM maildrop_locks WHERE mailbox_id = ? AND holder = ? AND pid = ?');
-    this.#tryLock = db.transaction((maildropId: number, holder: string, now: number): boolean => {
-      const current = this.holder(maildropId);
-      if (current) return current.holder === holder && current.pid === process.pid;
-      this.#upsert.run(maildropId, holder, process.pid, selfStartTime(), now);
-      return true;
-    }).immediate;
   }
 
   /** The live holder of a maildrop's lock, if any. */
@@ -49,9 +42,15 @@ export class MaildropLocks {
     return { holder: row.holder, pid: row.pid, acquiredAt: new Date(row.acquired_at) };
   }
 
-  /** Takes the lock for (`holder`, this process) unless another live holder has it. */
-  tryLock(maildropId: number, holder: string, now: number): boolean {
-    return this.#tryLock(maildropId, holder, now);
+  /**
+   * Takes the lock for (`holder`, this process) unless another live holder has it. Run it inside
+   * an IMMEDIATE transaction, so the check and the write are one step for every process.
+   */
+  take(maildropId: number, holder: string, now: number): boolean {
+    const current = this.holder(maildropId);
+    if (current) return current.holder === holder && current.pid === process.pid;
+    this.#upsert.run(maildropId, holder, process.pid, selfStartTime(), now);
+    return true;
   }
 
   /** Releases the lock if (`holder`, this process) has it; returns whether it did. */

@@ -33,6 +33,12 @@ export interface StoredBody {
 export interface Maildrop {
   readonly id: number;
   readonly uidValidity: number;
+  /**
+   * Changes whenever a message is added to or removed from the maildrop, and when the user is
+   * deleted and created again: every delivery raises `uid_next`, every deletion `expunged` (a
+   * trigger), so equal versions mean the same set of messages (sizes never change).
+   */
+  readonly version: string;
 }
 
 export function formatUidl(uid: number, uidValidity: number): string {
@@ -42,18 +48,18 @@ export function formatUidl(uid: number, uidValidity: number): string {
 
 export class MessageTable {
   readonly #db: Database;
-  readonly #maildrop: Statement<[string], { id: number; uid_validity: number }>;
+  readonly #maildrop: Statement<[string], { id: number; uid_validity: number; uid_next: number; expunged: number }>;
   readonly #takeUid: Statement<[number], { uid: number }>;
   readonly #insertBody: Statement<[string | null, Buffer | null, number, number]>;
   readonly #insertMessage: Statement<[number, number, number, number, number]>;
   readonly #list: Statement<[number], { id: number; uid: number; size: number; arrived_at: number }>;
   readonly #body: Statement<[number], { file: string | null; data: Buffer | null; size: number }>;
-  readonly #version: Statement<[{ id: number }], [number, number]>;
 
   constructor(db: Database) {
     this.#db = db;
     this.#maildrop = db.prepare(
-      `SELECT b.id, b.uid_validity FROM mailboxes b JOIN users u ON u.id = b.user_id WHERE u.name = ? AND b.name = '${MAILDROP}'`,
+      `SELECT b.id, b.uid_validity, b.uid_next, b.expunged FROM mailboxes b JOIN users u ON u.id = b.user_id
+       WHERE u.name = ? AND b.name = '${MAILDROP}'`,
     );
     this.#takeUid = db.prepare('UPDATE mailboxes SET uid_next = uid_next + 1 WHERE id = ? RETURNING uid_next - 1 AS uid');
     this.#insertBody = db.prepare('INSERT INTO bodies (file, data, size, created_at) VALUES (?, ?, ?, ?)');
@@ -62,16 +68,11 @@ export class MessageTable {
     );
     this.#list = db.prepare('SELECT id, uid, size, arrived_at FROM messages WHERE mailbox_id = ? ORDER BY uid');
     this.#body = db.prepare('SELECT b.file, b.data, b.size FROM messages m JOIN bodies b ON b.id = m.body_id WHERE m.id = ?');
-    this.#version = db
-      .prepare<[{ id: number }], [number, number]>(
-        'SELECT uid_next, (SELECT COUNT(*) FROM messages WHERE mailbox_id = @id) FROM mailboxes WHERE id = @id',
-      )
-      .raw(true);
   }
 
   maildrop(user: string): Maildrop | undefined {
     const row = this.#maildrop.get(user);
-    return row && { id: row.id, uidValidity: row.uid_validity };
+    return row && { id: row.id, uidValidity: row.uid_validity, version: `${row.id}.${row.uid_validity}.${row.uid_next}.${row.expunged}` };
   }
 
   getMaildrop(user: string): Maildrop {
@@ -101,17 +102,6 @@ export class MessageTable {
       size: row.size,
       arrivedAt: new Date(row.arrived_at),
     }));
-  }
-
-  /**
-   * A token that changes whenever a message is added to or removed from the maildrop: every
-   * delivery raises `uid_next` and every deletion lowers the count, so equal tokens mean the same
-   * set of messages (sizes never change). Reads the index only (one row and a count over the
-   * (mailbox_id, uid) index).
-   */
-  version(maildrop: Maildrop): string {
-    const [uidNext, count] = this.#version.get({ id: maildrop.id }) ?? [0, 0];
-    return `${maildrop.id}.${maildrop.uidValidity}.${uidNext}.${count}`;
   }
 
   body(messageId: number): { file: string | null; data: Buffer | null; size: number } | undefined {

@@ -79,6 +79,18 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 2,
+    description: 'a per-mailbox count of deleted messages, kept by a trigger (maildrop versions)',
+    sql: `
+      -- With uid_next (raised by every delivery) it tells whether a maildrop changed since a
+      -- listing was read. A trigger, so that every writer keeps it, whatever its code does.
+      ALTER TABLE mailboxes ADD COLUMN expunged INTEGER NOT NULL DEFAULT 0;
+      CREATE TRIGGER messages_expunged AFTER DELETE ON messages BEGIN
+        UPDATE mailboxes SET expunged = expunged + 1 WHERE id = OLD.mailbox_id;
+      END;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

@@ -21,7 +21,7 @@ import type { Settled } from './group-commit.js';
 import { MaildropLocks } from './locks.js';
 import type { LockHolder } from './locks.js';
 import { MessageTable } from './messages.js';
-import type { Delivery, MessageInfo } from './messages.js';
+import type { Delivery, Maildrop, MessageInfo } from './messages.js';
 import { normalizeUserName } from './names.js';
 import { checkPassword, DEFAULT_SCRYPT_PARAMS, dummyPasswordHash, hashPassword, VerificationCache } from './passwords.js';
 import type { ScryptParams } from './passwords.js';
@@ -88,6 +88,9 @@ export class MailStore {
   readonly #params: ScryptParams;
   readonly #maxMessageSize: number | undefined;
   readonly #heldLocks = new Map<string, number>();
+  /** The maildrop id of each lock taken here, by user and holder: unlocking needs no lookup. */
+  readonly #lockIds = new Map<string, number>();
+  readonly #lock: (user: string, holderId: string, now: number) => Maildrop | undefined;
   readonly #commits: GroupCommit<PendingDelivery, Delivery[]>;
   readonly #inFlight = new Set<Promise<unknown>>();
   readonly #file: string;
@@ -115,6 +118,11 @@ export class MailStore {
     this.#params = options.passwordParams ?? DEFAULT_SCRYPT_PARAMS;
     this.#maxMessageSize = options.maxMessageSize;
     this.#commits = new GroupCommit((batch) => this.#commitDeliveries(batch));
+    // The maildrop (and its version) is read under the write lock, so it is the one locked.
+    this.#lock = db.transaction((user: string, holderId: string, now: number): Maildrop | undefined => {
+      const maildrop = this.#messages.getMaildrop(user);
+      return this.#locks.take(maildrop.id, holderId, now) ? maildrop : undefined;
+    }).immediate;
     // The checkpoint thread checkpoints (see #noteWal); a commit here never stalls on one.
     db.pragma('wal_autocheckpoint = 0');
   }
@@ -433,7 +441,7 @@ export class MailStore {
    */
   maildropVersion(name: string): string {
     this.#assertOpen();
-    return this.#messages.version(this.#messages.getMaildrop(normalizeUserName(name)));
+    return this.#messages.getMaildrop(normalizeUserName(name)).version;
   }
 
   /** Deletes messages of the user's maildrop in one transaction; returns how many were deleted. */
@@ -456,20 +464,32 @@ export class MailStore {
    * by `close`, or by the holding process dying (even by SIGKILL).
    */
   tryLockMaildrop(name: string, holderId: string): boolean {
+    return this.lockMaildrop(name, holderId) !== undefined;
+  }
+
+  /**
+   * `tryLockMaildrop` that also returns the maildrop's version as locked (see `maildropVersion`),
+   * in the same transaction; undefined if another session holds the lock.
+   */
+  lockMaildrop(name: string, holderId: string): { readonly version: string } | undefined {
     this.#assertOpen();
     const user = normalizeUserName(name);
-    const maildrop = this.#messages.getMaildrop(user);
-    const locked = this.#writeUnsynced('locking a maildrop', () => this.#locks.tryLock(maildrop.id, holderId, Date.now()));
-    if (locked) this.#heldLocks.set(`${maildrop.id}\0${holderId}`, maildrop.id);
-    return locked;
+    const maildrop = this.#writeUnsynced('locking a maildrop', () => this.#lock(user, holderId, Date.now()));
+    if (maildrop === undefined) return undefined;
+    this.#heldLocks.set(`${maildrop.id}\0${holderId}`, maildrop.id);
+    this.#lockIds.set(`${user}\0${holderId}`, maildrop.id);
+    return { version: maildrop.version };
   }
 
   unlockMaildrop(name: string, holderId: string): void {
     this.#assertOpen();
-    const maildrop = this.#messages.maildrop(normalizeUserName(name));
-    if (!maildrop) return;
-    this.#heldLocks.delete(`${maildrop.id}\0${holderId}`);
-    this.#writeUnsynced('unlocking a maildrop', () => this.#locks.unlock(maildrop.id, holderId));
+    const user = normalizeUserName(name);
+    const key = `${user}\0${holderId}`;
+    const maildropId = this.#lockIds.get(key) ?? this.#messages.maildrop(user)?.id;
+    this.#lockIds.delete(key);
+    if (maildropId === undefined) return;
+    this.#heldLocks.delete(`${maildropId}\0${holderId}`);
+    this.#writeUnsynced('unlocking a maildrop', () => this.#locks.unlock(maildropId, holderId));
   }
 
   /** Who holds the user's maildrop lock, if anyone alive does. */
@@ -503,6 +523,7 @@ export class MailStore {
       }
     }
     this.#heldLocks.clear();
+    this.#lockIds.clear();
     this.#cache.clear();
     this.#db.close();
   }

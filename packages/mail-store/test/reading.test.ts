@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import type { BodyReader, MailStore } from '@hearth/mail-store';
+import { MIGRATIONS, type BodyReader, type MailStore } from '@hearth/mail-store';
 import { open, readAll, tempDir } from './helpers.js';
 
 let dir: string;
@@ -114,5 +114,59 @@ describe('maildropVersion', () => {
     expect(() => store.maildropVersion('bob')).toThrow(expect.objectContaining({ code: 'NO_SUCH_USER' }));
     await store.addUser('bob', 'pw');
     expect(store.maildropVersion('bob')).not.toBe(before);
+  });
+});
+
+describe('lockMaildrop', () => {
+  it('locks like tryLockMaildrop and returns the version as locked', async () => {
+    const other = await open(dir);
+    try {
+      const lock = store.lockMaildrop('Alice', 's1');
+      expect(lock).toEqual({ version: store.maildropVersion('alice') });
+      expect(other.lockMaildrop('alice', 's2')).toBeUndefined();
+      expect(other.tryLockMaildrop('alice', 's2')).toBe(false);
+      await other.deliver({ recipients: ['alice'], body: 'new\r\n' });
+      store.unlockMaildrop('ALICE', 's1');
+      const again = other.lockMaildrop('alice', 's2');
+      expect(again?.version).not.toBe(lock?.version);
+      expect(again?.version).toBe(store.maildropVersion('alice'));
+      other.unlockMaildrop('alice', 's2');
+      expect(store.maildropLockHolder('alice')).toBeUndefined();
+      expect(() => store.lockMaildrop('nobody', 's3')).toThrow(expect.objectContaining({ code: 'NO_SUCH_USER' }));
+    } finally {
+      await other.close();
+    }
+  });
+});
+
+describe('schema version 2', () => {
+  it('adds the deletion count to a store made with version 1, and versions follow deletions from then on', async () => {
+    const old = await tempDir();
+    try {
+      const db = new Database(join(old.dir, 'store.db'));
+      db.pragma('journal_mode = WAL');
+      db.exec(MIGRATIONS[0]!.sql);
+      db.pragma('user_version = 1');
+      db.prepare("INSERT INTO users (id, name, password_hash, created_at, updated_at) VALUES (1, 'carol', 'x', 0, 0)").run();
+      db.prepare("INSERT INTO mailboxes (id, user_id, name, uid_validity, created_at) VALUES (7, 1, 'INBOX', 1000, 0)").run();
+      db.close();
+      const migrated = await open(old.dir);
+      try {
+        const [a, b] = [
+          ...(await migrated.deliver({ recipients: ['carol'], body: 'a\r\n' })),
+          ...(await migrated.deliver({ recipients: ['carol'], body: 'b\r\n' })),
+        ];
+        const v1 = migrated.maildropVersion('carol');
+        await migrated.deleteMessages('carol', [a?.messageId ?? 0]);
+        const v2 = migrated.maildropVersion('carol');
+        expect(v2).not.toBe(v1);
+        await migrated.deleteMessages('carol', [b?.messageId ?? 0]);
+        expect(new Set([v1, v2, migrated.maildropVersion('carol')]).size).toBe(3);
+      } finally {
+        await migrated.close();
+      }
+    } finally {
+      await old.cleanup();
+    }
   });
 });

@@ -87,11 +87,12 @@ export interface StoreBackingOptions {
 
 export function storeBacking(store: MailStore, options: StoreBackingOptions = {}): MailBacking {
   const listings = new ListingCache(options.listingCacheMessages ?? 100_000);
-  /** The maildrop's messages now: the cached listing if nothing changed, else read from the index. */
-  const listing = (user: string): Listing => {
-    // The version is read before the rows: a delivery in between makes the entry miss next
-    // time, never serves a listing without it.
-    const version = store.maildropVersion(user);
+  /**
+   * The maildrop's messages at `version` (read when it was locked): the cached listing if it is
+   * of that version, else read from the index. The version is read before the rows, so a
+   * delivery in between makes the entry miss next time, never serves a listing without it.
+   */
+  const listing = (user: string, version: string): Listing => {
     const cached = listings.get(user, version);
     if (cached !== undefined) return cached;
     const rows = store.listMessages(user);
@@ -117,8 +118,8 @@ export function storeBacking(store: MailStore, options: StoreBackingOptions = {}
 
     async openMaildrop(user): Promise<OpenResult> {
       const holder = `pop3-${randomUUID()}`;
-      const locked = await translate(() => store.tryLockMaildrop(user, holder));
-      if (!locked) return { ok: false, reason: 'in-use' };
+      const locked = await translate(() => store.lockMaildrop(user, holder));
+      if (locked === undefined) return { ok: false, reason: 'in-use' };
       let released = false;
       const release = async (): Promise<void> => {
         if (released) return;
@@ -128,7 +129,7 @@ export function storeBacking(store: MailStore, options: StoreBackingOptions = {}
       let messages: readonly MessageInfo[];
       let lastUid = 0;
       try {
-        ({ messages, lastUid } = listing(user));
+        ({ messages, lastUid } = listing(user, locked.version));
       } catch (error) {
         await release();
         return translate(() => {
