@@ -1,3 +1,4 @@
 export * from './command.js';
 export { mainUsage, runCli } from './cli.js';
 export { COMMANDS } from './commands/index.js';
+export { VERB_LOADERS, commandsFor } from './commands/lazy.js';

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FIXTURE_SERVICE_PATH, connectAndReadLine, freePort, makeTempDir, waitFor } from '@hearth/testkit';
 import type { TempDir } from '@hearth/testkit';
-import { COMMANDS } from '@hearth/cli';
+import { COMMANDS, VERB_LOADERS } from '@hearth/cli';
 
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 
@@ -41,6 +41,11 @@ describe('hearth --help', () => {
     const res = await hearth(['--help']);
     expect(res.code).toBe(0);
     for (const c of COMMANDS) expect(res.stdout).toMatch(new RegExp(`^  ${c.name}\\s+${c.summary.slice(0, 20).replace(/[()]/g, '.')}`, 'm'));
+  });
+
+  it('loads each verb on its own: the lazy table has every verb, mapped to itself', async () => {
+    expect(Object.keys(VERB_LOADERS).sort()).toEqual(COMMANDS.map((c) => c.name).sort());
+    for (const c of COMMANDS) expect(await VERB_LOADERS[c.name]!()).toBe(c);
   });
 
   it.each(COMMANDS.map((c) => c.name))('hearth %s --help prints its usage', async (verb) => {

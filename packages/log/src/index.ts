@@ -3,9 +3,10 @@
  * redacted, and never blocking the event loop on a slow reader (bounded async buffer; what does
  * not fit is dropped and counted).
  */
+import { createRequire } from 'node:module';
 import type { Writable } from 'node:stream';
 import pino, { type DestinationStream, type Logger as PinoLogger, type LoggerOptions } from 'pino';
-import pinoPretty from 'pino-pretty';
+import type { PrettyOptions } from 'pino-pretty';
 
 export type Logger = PinoLogger;
 
@@ -86,6 +87,18 @@ function boundedFd(fd: number, maxBuffer: number): { stream: DestinationStream &
   return { stream: sonic, sink };
 }
 
+/**
+ * pino-pretty's line formatter, loaded only when pretty output is chosen: every process that
+ * logs JSON (the supervisor under a service manager, every service) would otherwise carry it
+ * and its dependencies for nothing (a few MiB each). It is CommonJS, so a synchronous require
+ * keeps `createLogger` synchronous.
+ */
+function prettyFormatter(options: PrettyOptions): (line: string) => string {
+  const require = createRequire(import.meta.url);
+  const pinoPretty = require('pino-pretty') as typeof import('pino-pretty');
+  return pinoPretty.prettyFactory(options) as (line: string) => string;
+}
+
 /** Create a root logger. Child loggers (`logger.child({ cid })`) share its output. */
 export function createLogger(opts: LoggerOptionsIn): Logger {
   const dest = opts.destination ?? 1;
@@ -103,7 +116,7 @@ export function createLogger(opts: LoggerOptionsIn): Logger {
   }
   if (pretty) {
     // In-process (not a worker-thread transport): one small function per line, output bounded as above.
-    const format = pinoPretty.prettyFactory({ colorize: isFd && dest === 1 && process.stdout.isTTY === true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'hostname' });
+    const format = prettyFormatter({ colorize: isFd && dest === 1 && process.stdout.isTTY === true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'hostname' });
     const target = out;
     out = { write: (line: string) => target.write(format(line)) };
   }

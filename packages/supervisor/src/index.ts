@@ -1,5 +1,6 @@
 export { defaultSuiteConfig, loadSuiteConfig, parseSuiteConfig, pickDefinition, LOG_LEVELS } from './config.js';
 export type { LoadOptions, ReadyCheck, ServiceConfig, ServiceRun, SuiteConfig } from './config.js';
+export { loadSuiteConfigIsolated } from './config-isolated.js';
 export { REGISTRY } from './registry.js';
 export type { Registry, RegistryEntry } from './registry.js';
 export { CycleError, startOrder, stopOrder } from './graph.js';

@@ -8,9 +8,9 @@ import { fileURLToPath } from 'node:url';
 import type { Logger } from '@hearth/log';
 import { Lifeline, ProcessCore } from '@hearth/process';
 import type { ServiceMessage, SuiteSettings } from '@hearth/runtime';
-import { ConfigError } from '@hearth/config';
-import { defaultSuiteConfig, loadSuiteConfig } from './config.js';
+import { ConfigError } from '@hearth/config/errors';
 import type { ServiceConfig, SuiteConfig } from './config.js';
+import { loadSuiteConfigIsolated } from './config-isolated.js';
 import { ControlServer } from './control-server.js';
 import type { ControlRequest } from './control-protocol.js';
 import { StartupError, claimDataDir } from './data-dir.js';
@@ -38,7 +38,10 @@ export interface SupervisorOptions {
   readonly lifeline?: boolean;
   /** Lines kept per service for `hearth logs` (default 1000). */
   readonly ringSize?: number;
-  /** Reads the config again for a reload (default: `config.file`, or the embedded default). */
+  /**
+   * Reads the config again for a reload (default: `config.file`, or the embedded default, read
+   * in a worker thread so nothing it loads stays in the supervisor).
+   */
   readonly loadConfig?: () => Promise<SuiteConfig>;
 }
 
@@ -350,7 +353,7 @@ export class Supervisor {
   async reload(): Promise<ReloadResult> {
     let next: SuiteConfig;
     try {
-      next = await (this.options.loadConfig ?? (() => (this.config.file !== undefined ? loadSuiteConfig(this.config.file) : defaultSuiteConfig())))();
+      next = await (this.options.loadConfig ?? (() => loadSuiteConfigIsolated(this.config.file)))();
     } catch (err) {
       if (err instanceof ConfigError || err instanceof CycleError) {
         this.#log.error({ err: err.message }, 'reload refused: invalid config; nothing changed');

@@ -4,11 +4,12 @@
  * anything started are one line on stderr: 78 for a config problem, 1 otherwise.
  */
 import { resolve } from 'node:path';
-import { ConfigError, EX_CONFIG } from '@hearth/config';
+import { ConfigError, EX_CONFIG } from '@hearth/config/errors';
 import { createLogger, flushLogger } from '@hearth/log';
 import type { Logger } from '@hearth/log';
 import { defaultSuiteConfig, loadSuiteConfig } from './config.js';
 import type { SuiteConfig } from './config.js';
+import { loadSuiteConfigIsolated } from './config-isolated.js';
 import { CycleError } from './graph.js';
 import { Supervisor } from './supervisor.js';
 
@@ -33,6 +34,7 @@ export function resolveDataDir(opts: Pick<UpOptions, 'dataDir' | 'env' | 'cwd'>,
   return resolve(opts.cwd, dir);
 }
 
+/** Reads the config in this process (`hearth run`, which loads the service's code anyway). */
 export async function loadConfig(configFile: string | undefined, cwd: string): Promise<SuiteConfig> {
   return configFile !== undefined ? loadSuiteConfig(resolve(cwd, configFile)) : defaultSuiteConfig();
 }
@@ -40,7 +42,8 @@ export async function loadConfig(configFile: string | undefined, cwd: string): P
 export async function runUp(opts: UpOptions): Promise<number> {
   let config: SuiteConfig;
   try {
-    config = await loadConfig(opts.configFile, opts.cwd);
+    // In a worker thread: what reading the config takes is freed once it is read.
+    config = await loadSuiteConfigIsolated(opts.configFile !== undefined ? resolve(opts.cwd, opts.configFile) : undefined);
   } catch (err) {
     if (err instanceof ConfigError || err instanceof CycleError) {
       opts.stderr.write(`hearth up: ${err.message}\n`);

@@ -1,0 +1,333 @@
+/**
+ * Building the suite config: the strict schemas, loading and the embedded default. Imported only
+ * through `config.ts`'s async entry points (in `hearth up`, inside the config worker): zod, yaml
+ * and every manifest it loads stay out of the supervisor's own memory.
+ *
+ * Loading is two passes over the same text: a loose pass finds the services and which manifests
+ * they need (registry kinds, `module:` files), then a strict schema built with those manifests
+ * validates everything at once, settings included, so every problem carries file, line and key.
+ */
+import { hostname } from 'node:os';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { z } from 'zod';
+import { ConfigError, byteSize, didYouMean, duration, loadConfigFile, parseConfigText, port } from '@hearth/config';
+import { findExecutable, resolveUser } from '@hearth/process';
+import type { Limits } from '@hearth/process';
+import type { ListenerSpec, ServiceManifest } from '@hearth/runtime';
+import { DEFAULT_MAX_INSTANCES, LOG_LEVELS, pickDefinition } from './config.js';
+import type { LoadOptions, ServiceConfig, ServiceRun, SuiteConfig } from './config.js';
+import { CycleError, startOrder } from './graph.js';
+import { REGISTRY } from './registry.js';
+import type { Registry } from './registry.js';
+
+const listenEntry = z
+  .object({
+    address: z.string().min(1).default('127.0.0.1'),
+    port: port(),
+    tls: z.boolean().default(false),
+    protocol: z.enum(['tcp', 'udp']).default('tcp'),
+  })
+  .strict();
+
+const HOST_PORT = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/;
+
+const readySchema = z.union([
+  z
+    .object({
+      tcp: z.string().refine((s) => HOST_PORT.test(s), 'expected "host:port", e.g. "127.0.0.1:8000"'),
+    })
+    .strict(),
+  z.object({ delay: duration() }).strict(),
+]);
+
+const limitsSchema = z
+  .object({
+    nofile: z.number().int().min(0).optional(),
+    nproc: z.number().int().min(0).optional(),
+    core: byteSize().optional(),
+    fsize: byteSize().optional(),
+    cpu: z.number().int().min(0).optional(),
+    memory: byteSize().optional(),
+  })
+  .strict();
+
+const envValue = z.union([z.string(), z.number(), z.boolean()]).transform((v) => String(v));
+
+interface ServiceContext {
+  readonly manifests: ReadonlyMap<string, ServiceManifest<unknown> | Error>;
+  readonly registry: Registry;
+  readonly baseDir: string;
+  readonly isRoot: boolean;
+  readonly path: string | undefined;
+}
+
+/** The schema of one service; `manifest` validates its settings when known. */
+function serviceSchema(manifest: ServiceManifest<unknown> | Error | undefined, ctx: ServiceContext) {
+  const kinds = Object.keys(ctx.registry);
+  const settings = manifest && !(manifest instanceof Error) ? manifest.settings : z.unknown();
+  return z
+    .object({
+      service: z
+        .string()
+        .refine((k) => Object.hasOwn(ctx.registry, k), {
+          error: (issue) => {
+            const k = String(issue.input);
+            const hint = didYouMean(k, kinds);
+            return `unknown service kind "${k}"${hint ? ` (did you mean "${hint}"?)` : ''}; known: ${kinds.join(', ') || 'none yet'}`;
+          },
+        })
+        .optional(),
+      module: z
+        .string()
+        .min(1)
+        .refine(() => !(manifest instanceof Error), { error: () => (manifest instanceof Error ? manifest.message : '') })
+        .optional(),
+      command: z.array(z.union([z.string(), z.number()]).transform(String)).min(1, 'a command needs at least the program').optional(),
+      type: z.enum(['long-running', 'per-connection']).default('long-running'),
+      maxInstances: z.number().int().min(1).max(100_000).optional(),
+      requires: z.array(z.string()).default([]),
+      after: z.array(z.string()).default([]),
+      restart: z.enum(['always', 'on-failure', 'never']).default('always'),
+      env: z.record(z.string(), envValue).default({}),
+      cwd: z.string().min(1).optional(),
+      user: z.string().min(1).optional(),
+      stopTimeout: duration().default(10_000),
+      readyTimeout: duration().default(30_000),
+      limits: limitsSchema.default({}),
+      backoff: z
+        .object({ initial: duration().default(100), max: duration().default(30_000), stable: duration().default(10_000) })
+        .strict()
+        .default({ initial: 100, max: 30_000, stable: 10_000 }),
+      crashLoop: z
+        .object({ failures: z.number().int().min(1).default(5), window: duration().default(60_000) })
+        .strict()
+        .default({ failures: 5, window: 60_000 }),
+      ready: readySchema.optional(),
+      listen: z.record(z.string(), listenEntry).optional(),
+      settings: settings.optional(),
+      standby: z.boolean().optional(),
+    })
+    .strict()
+    .superRefine((s, rc) => {
+      const kinds = [s.service, s.module, s.command].filter((v) => v !== undefined).length;
+      if (kinds !== 1) {
+        rc.addIssue({ code: 'custom', message: 'a service needs exactly one of service:, module: or command:' });
+        return;
+      }
+      const perConnection = s.type === 'per-connection';
+      if (perConnection && !s.command) rc.addIssue({ code: 'custom', path: ['type'], message: 'type: per-connection is for command: services' });
+      if (!perConnection && s.maxInstances !== undefined) {
+        rc.addIssue({ code: 'custom', path: ['maxInstances'], message: 'maxInstances: is for type: per-connection services' });
+      }
+      if (perConnection) {
+        const entries = Object.entries(s.listen ?? {});
+        if (entries.length === 0) rc.addIssue({ code: 'custom', path: ['type'], message: 'a per-connection service needs at least one listen: entry' });
+        for (const [lname, l] of entries) {
+          if (l.protocol !== 'tcp') rc.addIssue({ code: 'custom', path: ['listen', lname, 'protocol'], message: 'per-connection listeners are tcp only' });
+          if (l.tls) rc.addIssue({ code: 'custom', path: ['listen', lname, 'tls'], message: 'per-connection listeners hand the plain socket to the command: tls is not supported' });
+        }
+        if (s.ready) rc.addIssue({ code: 'custom', path: ['ready'], message: 'ready: is for long-running commands; a per-connection service is ready once it accepts' });
+      }
+      if (s.command) {
+        if (s.listen && !perConnection) {
+          rc.addIssue({ code: 'custom', path: ['listen'], message: 'listen: is for Hearth services (service: or module:) and type: per-connection commands' });
+        }
+        if (s.settings !== undefined) rc.addIssue({ code: 'custom', path: ['settings'], message: 'settings: is for Hearth services, not commands' });
+        if (s.standby === true) {
+          rc.addIssue({ code: 'custom', path: ['standby'], message: 'standby: is for Hearth services (service: or module:); a command: cannot be pre-started' });
+        }
+        const program = s.command[0] ?? '';
+        const cwd = s.cwd ? resolve(ctx.baseDir, s.cwd) : process.cwd();
+        if (program && !findExecutable(program, s.env['PATH'] ?? ctx.path, cwd)) {
+          rc.addIssue({ code: 'custom', path: ['command', 0], message: `${program}: command not found` });
+        }
+      } else if (s.ready) {
+        rc.addIssue({ code: 'custom', path: ['ready'], message: 'ready: is for commands; Hearth services report readiness themselves' });
+      }
+      if (s.user !== undefined) {
+        try {
+          resolveUser(s.user, { isRoot: ctx.isRoot });
+        } catch (err) {
+          rc.addIssue({ code: 'custom', path: ['user'], message: (err as Error).message });
+        }
+      }
+    });
+}
+
+type ParsedService = z.output<ReturnType<typeof serviceSchema>>;
+
+function suiteSchema(serviceSchemas: ReadonlyMap<string, ReturnType<typeof serviceSchema>>, ctx: ServiceContext) {
+  const services =
+    serviceSchemas.size > 0
+      ? z.object(Object.fromEntries(serviceSchemas)).strict()
+      : z.record(z.string(), serviceSchema(undefined, ctx));
+  return z
+    .object({
+      data: z.string().min(1).optional(),
+      log: z.object({ level: z.enum(LOG_LEVELS).default('info') }).strict().default({ level: 'info' }),
+      mail: z.object({ domains: z.array(z.string().min(1)).min(1).optional() }).strict().default({}),
+      tls: z.object({ cert: z.string().min(1).optional(), key: z.string().min(1).optional() }).strict().default({}),
+      services: services.optional(),
+      legacy: z.object({ sharedProcessGroup: z.boolean().default(false) }).strict().default({ sharedProcessGroup: false }),
+    })
+    .strict()
+    .superRefine((cfg, rc) => {
+      if ((cfg.tls.cert === undefined) !== (cfg.tls.key === undefined)) {
+        rc.addIssue({ code: 'custom', path: ['tls'], message: 'tls: needs both cert and key, or neither' });
+      }
+      const all = (cfg.services ?? {}) as Record<string, ParsedService>;
+      try {
+        startOrder(Object.entries(all).map(([name, s]) => ({ name, requires: s.requires, after: s.after })));
+      } catch (err) {
+        if (!(err instanceof CycleError)) throw err;
+        rc.addIssue({ code: 'custom', path: ['services', err.members[0] ?? ''], message: err.message });
+      }
+      for (const [name, s] of Object.entries(all)) {
+        s.requires.forEach((dep, i) => {
+          if (!Object.hasOwn(all, dep)) {
+            const hint = didYouMean(dep, Object.keys(all));
+            rc.addIssue({ code: 'custom', path: ['services', name, 'requires', i], message: `no service named "${dep}"${hint ? ` (did you mean "${hint}"?)` : ''}` });
+          }
+        });
+      }
+    });
+}
+
+/** The manifest a service needs: from the registry or by importing its module. */
+async function loadManifest(raw: Record<string, unknown>, ctx: ServiceContext): Promise<ServiceManifest<unknown> | Error | undefined> {
+  if (typeof raw['service'] === 'string') {
+    const entry = ctx.registry[raw['service']];
+    return entry ? entry.manifest() : undefined;
+  }
+  if (typeof raw['module'] === 'string' && raw['module'] !== '') {
+    const file = resolve(ctx.baseDir, raw['module']);
+    try {
+      const mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+      const def = pickDefinition(mod);
+      return def ?? new Error(`${file}: does not export a service \`definition\` (kind, settings, start)`);
+    } catch (err) {
+      return new Error(`cannot load ${file}: ${(err as Error).message.split('\n')[0] ?? ''}`);
+    }
+  }
+  return undefined;
+}
+
+function parseHostPort(s: string): { host: string; port: number } {
+  const m = HOST_PORT.exec(s);
+  return { host: m?.[1] ?? m?.[2] ?? '127.0.0.1', port: Number(m?.[3] ?? 0) };
+}
+
+function normalizeService(name: string, s: ParsedService, manifest: ServiceManifest<unknown> | Error | undefined, ctx: ServiceContext): ServiceConfig {
+  const m = manifest instanceof Error ? undefined : manifest;
+  let run: ServiceRun;
+  if (s.command && s.type === 'per-connection') run = { type: 'per-connection', argv: s.command, maxInstances: s.maxInstances ?? DEFAULT_MAX_INSTANCES };
+  else if (s.command) run = { type: 'command', argv: s.command };
+  else if (s.module) run = { type: 'module', kind: m?.kind ?? 'module', module: resolve(ctx.baseDir, s.module) };
+  else {
+    const kind = s.service ?? '';
+    run = { type: 'service', kind, entry: ctx.registry[kind]?.entry() ?? '' };
+  }
+  const listen: ListenerSpec[] = s.listen
+    ? Object.entries(s.listen).map(([lname, l]) => ({ name: lname, protocol: l.protocol, address: l.address, port: l.port, tls: l.tls }))
+    : run.type === 'command'
+      ? []
+      : [...(m?.defaultListeners ?? [])];
+  const settings = run.type === 'command' || run.type === 'per-connection' ? undefined : s.settings !== undefined ? s.settings : m ? m.settings.parse({}) : {};
+  return {
+    name,
+    run,
+    requires: s.requires,
+    after: s.after,
+    restart: s.restart,
+    env: s.env,
+    cwd: s.cwd ? resolve(ctx.baseDir, s.cwd) : undefined,
+    user: s.user !== undefined ? resolveUser(s.user, { isRoot: ctx.isRoot }) : undefined,
+    stopTimeoutMs: s.stopTimeout,
+    readyTimeoutMs: s.readyTimeout,
+    limits: Object.fromEntries(Object.entries(s.limits).filter(([, v]) => v !== undefined)) as Limits,
+    backoff: { initialMs: s.backoff.initial, maxMs: s.backoff.max, stableMs: s.backoff.stable },
+    crashLoop: { failures: s.crashLoop.failures, windowMs: s.crashLoop.window },
+    ready: s.ready ? ('tcp' in s.ready ? { tcp: parseHostPort(s.ready.tcp) } : { delayMs: s.ready.delay }) : undefined,
+    listen,
+    settings,
+    standby: (run.type === 'service' || run.type === 'module') && (s.standby ?? true),
+  };
+}
+
+const loose = z
+  .object({ services: z.record(z.string(), z.object({}).loose()).optional() })
+  .loose();
+
+/** Read, validate and normalize a suite config file. Throws `ConfigError` (exit 78). */
+export async function loadSuiteConfig(file: string, options: LoadOptions = {}): Promise<SuiteConfig> {
+  const abs = resolve(file);
+  const read = (schema: z.ZodType<unknown>): unknown => loadConfigFile(abs, schema);
+  return build(read, abs, dirname(abs), options);
+}
+
+/** The same from text (tests, reload from a string). */
+export async function parseSuiteConfig(text: string, file: string, options: LoadOptions = {}): Promise<SuiteConfig> {
+  const abs = resolve(file);
+  return build((schema) => parseConfigText(text, abs, schema), abs, dirname(abs), options);
+}
+
+async function build(read: (schema: z.ZodType<unknown>) => unknown, file: string | undefined, baseDir: string, options: LoadOptions): Promise<SuiteConfig> {
+  const registry = options.registry ?? REGISTRY;
+  const ctx0 = { registry, baseDir, isRoot: options.isRoot ?? process.getuid?.() === 0, path: 'path' in options ? options.path : process.env['PATH'] };
+  // Pass 1: which services, which manifests. A file too broken for it is reported by pass 2.
+  let rawServices: Record<string, Record<string, unknown>> | undefined;
+  try {
+    rawServices = (read(loose) as { services?: Record<string, Record<string, unknown>> }).services;
+  } catch (err) {
+    if (err instanceof ConfigError && err.problems.some((p) => p.message.startsWith('YAML:') || p.line === 0)) throw err;
+  }
+  const manifests = new Map<string, ServiceManifest<unknown> | Error>();
+  const ctx: ServiceContext = { ...ctx0, manifests };
+  const schemas = new Map<string, ReturnType<typeof serviceSchema>>();
+  const embedded = rawServices === undefined;
+  if (rawServices) {
+    for (const [name, raw] of Object.entries(rawServices)) {
+      const manifest = await loadManifest(raw, ctx);
+      if (manifest) manifests.set(name, manifest);
+      schemas.set(name, serviceSchema(manifest, ctx));
+    }
+  }
+  const parsed = read(suiteSchema(schemas, ctx)) as z.output<ReturnType<typeof suiteSchema>>;
+  const services = embedded
+    ? await embeddedServices(registry, ctx)
+    : Object.entries((parsed.services ?? {}) as Record<string, ParsedService>).map(([name, s]) => normalizeService(name, s, manifests.get(name), ctx));
+  return {
+    file,
+    data: parsed.data !== undefined ? (isAbsolute(parsed.data) ? parsed.data : resolve(baseDir, parsed.data)) : undefined,
+    logLevel: parsed.log.level,
+    mail: { domains: parsed.mail.domains ?? defaultDomains() },
+    tls: {
+      ...(parsed.tls.cert !== undefined ? { cert: resolve(baseDir, parsed.tls.cert) } : {}),
+      ...(parsed.tls.key !== undefined ? { key: resolve(baseDir, parsed.tls.key) } : {}),
+    },
+    services,
+    legacy: { sharedProcessGroup: parsed.legacy?.sharedProcessGroup ?? false },
+  };
+}
+
+function defaultDomains(): string[] {
+  const host = hostname();
+  return host && host !== 'localhost' ? ['localhost', host] : ['localhost'];
+}
+
+/** Every kind in the registry, named after its kind, with its default listeners and settings. */
+async function embeddedServices(registry: Registry, ctx: ServiceContext): Promise<ServiceConfig[]> {
+  const out: ServiceConfig[] = [];
+  for (const kind of Object.keys(registry)) {
+    const manifest = await registry[kind]!.manifest();
+    const parsed = serviceSchema(manifest, ctx).parse({ service: kind, requires: [...(manifest.defaultRequires ?? [])] });
+    out.push(normalizeService(kind, parsed, manifest, ctx));
+  }
+  return out;
+}
+
+/** The embedded default: no file, every Hearth service in the registry. */
+export async function defaultSuiteConfig(options: LoadOptions = {}): Promise<SuiteConfig> {
+  return build(() => ({ log: { level: 'info' }, mail: {}, tls: {} }), undefined, process.cwd(), options);
+}
