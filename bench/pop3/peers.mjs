@@ -4,7 +4,7 @@
  * readings from /proc.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -154,12 +154,16 @@ export function mailOwner() {
 /**
  * The anchor config with @ROOT@ replaced, free ports, `first_valid_uid` lowered to vmail's uid,
  * and the process/client limits raised to hold `maxSessions` logged-in sessions (one pop3 process
- * each in both variants). Nothing else changes.
+ * each in both variants). The run, state and log paths go under `dovecot/INSTANCE/` so that both
+ * variants can run at once (the bench measures them in turns). Nothing else changes.
  */
-export function dovecotConfig(template, { root, port, portTls, owner, maxSessions }) {
+export function dovecotConfig(template, { root, port, portTls, owner, maxSessions, instance }) {
   const processLimit = Math.max(2000, maxSessions + 200);
   const clientLimit = Math.max(10_000, 2 * maxSessions + 1000);
   let text = template.replaceAll('@ROOT@', root);
+  for (const own of ['run', 'state', 'dovecot.log', 'dovecot-info.log']) {
+    text = text.replaceAll(`${root}/dovecot/${own}`, `${root}/dovecot/${instance}/${own}`);
+  }
   const replace = (from, to) => {
     if (!from.test(text)) throw new Error(`Dovecot template: ${from} not found`);
     text = text.replace(from, to);
@@ -174,10 +178,11 @@ export function dovecotConfig(template, { root, port, portTls, owner, maxSession
   return text;
 }
 
-export async function startDovecot({ dir, config, port }) {
-  const file = join(dir, 'dovecot', 'dovecot.conf');
+export async function startDovecot({ dir, config, port, instance }) {
+  mkdirSync(join(dir, 'dovecot', instance), { recursive: true });
+  const file = join(dir, 'dovecot', instance, 'dovecot.conf');
   writeFileSync(file, config);
-  const log = openSync(join(dir, 'dovecot', 'stderr.log'), 'a');
+  const log = openSync(join(dir, 'dovecot', instance, 'stderr.log'), 'a');
   const child = spawn('dovecot', ['-F', '-c', file], { detached: true, stdio: ['ignore', log, log] });
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;

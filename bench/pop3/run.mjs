@@ -11,7 +11,11 @@
  *   - memory for N idle logged-in sessions (distinct users with 10 messages of 10 KB each):
  *     Hearth's pop3 process (RSS and PSS) vs the sum of PSS of all Dovecot processes.
  *
- * usage: node bench/pop3/run.mjs [--seconds 5] [--idle 1000,10000] [--only hearth,dovecot,dovecot-perf] [--json FILE]
+ * The throughput cells run with every server up at once, one target after the other for each
+ * cell, in `--rounds` rounds (the order reversed every other round), so that a change in the
+ * machine's load while the bench runs hits every target alike; a cell's figure pools its rounds.
+ *
+ * usage: node bench/pop3/run.mjs [--seconds 5] [--rounds 2] [--idle 1000,10000] [--only hearth,dovecot,dovecot-perf] [--json FILE]
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -33,6 +37,7 @@ const NOFILE = 65536;
 const { values: opts } = parseArgs({
   options: {
     seconds: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: '2' },
     idle: { type: 'string', default: '1000,10000' },
     concurrency: { type: 'string', default: '1,16,64' },
     only: { type: 'string', default: 'hearth,dovecot,dovecot-perf' },
@@ -41,6 +46,7 @@ const { values: opts } = parseArgs({
   },
 });
 const SECONDS = Number(opts.seconds);
+const ROUNDS = Math.max(1, Number(opts.rounds));
 const IDLE = opts.idle.split(',').filter(Boolean).map(Number);
 const LEVELS = opts.concurrency.split(',').filter(Boolean).map(Number);
 const TARGETS = opts.only.split(',').map((s) => s.trim());
@@ -97,15 +103,23 @@ async function sessionsAt(port, users, picks, c, seconds) {
       }
     }),
   );
-  const elapsed = (performance.now() - t0) / 1000;
-  latencies.sort((a, b) => a - b);
+  return { concurrency: c, elapsed: (performance.now() - t0) / 1000, latencies, errors: Object.fromEntries(errors) };
+}
+
+/** One figure from several rounds of a cell: sessions over the time of all rounds, pooled latencies. */
+function poolSessions(rounds) {
+  const latencies = rounds.flatMap((r) => r.latencies).sort((a, b) => a - b);
+  const elapsed = rounds.reduce((sum, r) => sum + r.elapsed, 0);
+  const errors = {};
+  for (const r of rounds) for (const [k, v] of Object.entries(r.errors)) errors[k] = (errors[k] ?? 0) + v;
   return {
-    concurrency: c,
+    concurrency: rounds[0].concurrency,
+    rounds: rounds.map((r) => r.latencies.length / r.elapsed),
     sessions: latencies.length,
     perSecond: latencies.length / elapsed,
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
-    errors: Object.fromEntries(errors),
+    errors,
   };
 }
 
@@ -130,7 +144,7 @@ async function retrThroughput(port, users, picks, c, seconds) {
     );
     const elapsed = (performance.now() - t0) / 1000;
     await Promise.all(clients.map((client) => client.ok('QUIT')));
-    return { concurrency: c, messages: count, mbPerSecond: bytes / 1e6 / elapsed };
+    return { concurrency: c, messages: count, bytes, elapsed, mbPerSecond: bytes / 1e6 / elapsed };
   } finally {
     for (const client of clients) client.destroy();
   }
@@ -205,12 +219,13 @@ async function openIdle(port, users, n, parallel = 32) {
 
 /**
  * Writes back dirty pages before each measurement: the setup writes tens of thousands of files
- * and links, and a writeback under way makes every fsync slow (Hearth's maildrop lock commits
- * twice per session); without this, whichever server runs first pays for it.
+ * and links, and both servers write as they run (Dovecot its index files, Hearth its WAL); a
+ * writeback under way slows every write and fsync, and without this whichever target runs after
+ * the setup or after another one pays for it.
  */
 async function settle() {
   spawnSync('sync');
-  await sleep(1000);
+  await sleep(300);
 }
 
 // ---- one server ----------------------------------------------------------------------------------
@@ -223,27 +238,71 @@ async function freePort() {
   return port;
 }
 
-async function benchThroughput(port, users) {
-  const out = {};
-  console.error(`   warm-up: one session per user (${users.session.length})`);
+/**
+ * Hearth's auth cache keeps a successful login for 60 s from the check that filled it (a hit
+ * does not extend it). The session cells measure the cached path, so before each of Hearth's
+ * cells the users are logged in again if their entries would run out during it (after waiting
+ * for them to run out): the scrypt checks happen there, outside the measured time, and not all
+ * 64 at once in the middle of a cell. The first-login row shows what such a check costs.
+ */
+const AUTH_CACHE_TTL_MS = 60_000;
+async function keepAuthCacheWarm(u, users, seconds) {
+  if (u.cacheFilledAt === undefined) return;
+  const left = u.cacheFilledAt + AUTH_CACHE_TTL_MS - performance.now();
+  if (left > seconds * 1000 + 2000) return;
+  if (left > 0) await sleep(left + 100);
+  u.cacheFilledAt = performance.now();
+  await warmUp(u.port, users.session);
+}
+
+/** Warm-up, then PASS latency of first and repeated logins; returns the message picks. */
+async function prepare(port, users, result) {
+  console.error(`   ${result.label}: warm-up, one session per user (${users.session.length})`);
   const picks = await warmUp(port, users.session);
-  out.passFirstMs = await passLatency(port, users.cold);
-  out.passRepeatMs = await passLatency(port, users.cold);
-  out.sessions = [];
+  result.passFirstMs = await passLatency(port, users.cold);
+  result.passRepeatMs = await passLatency(port, users.cold);
+  return picks;
+}
+
+/**
+ * Every throughput cell, target after target (`up`: the running servers), in ROUNDS rounds with
+ * the order reversed every other round.
+ */
+async function benchThroughput(up, users) {
+  const cell = async (name, measure, pool, show) => {
+    const rounds = new Map(up.map((u) => [u, []]));
+    for (let r = 0; r < ROUNDS; r++) {
+      for (const u of r % 2 === 0 ? up : [...up].reverse()) {
+        if (stopping) throw new Error('interrupted');
+        await keepAuthCacheWarm(u, users, SECONDS);
+        await settle();
+        rounds.get(u).push(await measure(u));
+      }
+    }
+    for (const u of up) {
+      const figure = pool(rounds.get(u));
+      console.error(`   ${name}, ${u.result.label}: ${show(figure)}`);
+      u.result[name.startsWith('RETR') ? 'retr' : 'sessions'].push(figure);
+    }
+  };
+  for (const u of up) Object.assign(u.result, { sessions: [], retr: [] });
   for (const c of LEVELS) {
-    if (stopping) throw new Error('interrupted');
-    const r = await sessionsAt(port, users.session, picks, c, SECONDS);
-    console.error(`   c=${c}: ${r.perSecond.toFixed(0)} sessions/s, p50 ${r.p50?.toFixed(1)} ms, p99 ${r.p99?.toFixed(1)} ms${Object.keys(r.errors).length ? `, errors ${JSON.stringify(r.errors)}` : ''}`);
-    out.sessions.push(r);
+    await cell(`c=${c}`, (u) => sessionsAt(u.port, users.session, u.picks, c, SECONDS), poolSessions, (r) =>
+      `${r.perSecond.toFixed(0)} sessions/s (rounds ${r.rounds.map((x) => x.toFixed(0)).join(', ')}), p50 ${r.p50?.toFixed(1)} ms, p99 ${r.p99?.toFixed(1)} ms${Object.keys(r.errors).length ? `, errors ${JSON.stringify(r.errors)}` : ''}`,
+    );
   }
-  out.retr = [];
   for (const c of [1, 16]) {
-    if (stopping) throw new Error('interrupted');
-    const r = await retrThroughput(port, users.session, picks, c, Math.max(1, SECONDS / 2));
-    console.error(`   RETR 1 MB x${c}: ${r.mbPerSecond.toFixed(0)} MB/s (${r.messages} messages)`);
-    out.retr.push(r);
+    await cell(
+      `RETR 1 MB x${c}`,
+      (u) => retrThroughput(u.port, users.session, u.picks, c, Math.max(1, SECONDS / 2)),
+      (rounds) => ({
+        concurrency: c,
+        messages: rounds.reduce((s, r) => s + r.messages, 0),
+        mbPerSecond: rounds.reduce((s, r) => s + r.bytes, 0) / 1e6 / rounds.reduce((s, r) => s + r.elapsed, 0),
+      }),
+      (r) => `${r.mbPerSecond.toFixed(0)} MB/s (${r.messages} messages)`,
+    );
   }
-  return out;
 }
 
 /** `n` idle sessions on a freshly started server: its memory before (baseline) and with them. */
@@ -340,8 +399,9 @@ try {
       server = await startHearth({ repoRoot: ROOT, dir: scratch, dataDir: join(scratch, 'hearth'), port, maxSessions: MAX_IDLE });
       measureMemory = () => ({ ...memoryOf(server.pop3Pid), processes: 1, supervisor: memoryOf(server.supervisorPid) });
     } else {
-      const config = dovecotConfig(templates[target.name], { root: scratch, port, portTls: await freePort(), owner, maxSessions: MAX_IDLE });
-      server = await startDovecot({ dir: scratch, config, port });
+      const instance = target.name;
+      const config = dovecotConfig(templates[target.name], { root: scratch, port, portTls: await freePort(), owner, maxSessions: MAX_IDLE, instance });
+      server = await startDovecot({ dir: scratch, config, port, instance });
       measureMemory = () => treeMemory(server.masterPid);
     }
     running.add(server);
@@ -352,22 +412,41 @@ try {
     running.delete(server);
   };
 
-  for (const target of targets) {
-    if (stopping) break;
-    console.error(`-- ${target.label}`);
-    await settle();
-    const result = { name: target.name, label: target.label, idle: [] };
-    try {
+  // Throughput: every server up at once, each cell measured target after target.
+  const up = [];
+  try {
+    for (const target of targets) {
+      if (stopping) break;
+      await settle();
+      const result = { name: target.name, label: target.label, idle: [] };
       const { port, server } = await start(target);
+      up.push({ target, port, server, result, cacheFilledAt: target.name === 'hearth' ? performance.now() : undefined });
       try {
-        Object.assign(result, await benchThroughput(port, users));
-      } finally {
+        up.at(-1).picks = await prepare(port, users, result);
+      } catch (error) {
+        console.error(`   ${target.label} failed: ${error.stack}`);
+        process.exitCode = 1;
+        up.pop();
         await stop(server);
       }
-      results.push(result);
-      // Each idle count on a fresh server, so the baseline is not the heap left by the load above.
-      for (const n of IDLE) {
-        if (stopping) break;
+    }
+    console.error(`-- throughput (${ROUNDS} round${ROUNDS > 1 ? 's' : ''} of ${SECONDS} s per target and cell)`);
+    await benchThroughput(up, users);
+    results.push(...up.map((u) => u.result));
+  } catch (error) {
+    console.error(`   throughput failed: ${error.stack}`);
+    process.exitCode = 1;
+  } finally {
+    for (const u of up) await stop(u.server);
+  }
+  // Memory: each idle count on a fresh server, one target at a time, so the baseline is not the
+  // heap left by the load above and no other server shares the machine.
+  for (const result of results) {
+    const target = targets.find((t) => t.name === result.name);
+    console.error(`-- ${target.label}: idle sessions`);
+    for (const n of IDLE) {
+      if (stopping) break;
+      try {
         await settle();
         const { port: idlePort, server: idleServer, measureMemory } = await start(target);
         try {
@@ -375,10 +454,10 @@ try {
         } finally {
           await stop(idleServer);
         }
+      } catch (error) {
+        console.error(`   ${target.label} failed: ${error.stack}`);
+        process.exitCode = 1;
       }
-    } catch (error) {
-      console.error(`   ${target.label} failed: ${error.stack}`);
-      process.exitCode = 1;
     }
   }
 } finally {
@@ -460,4 +539,4 @@ if (hearth) {
 }
 const report = lines.join('\n');
 console.log(report);
-if (opts.json) writeFileSync(opts.json, `${JSON.stringify({ seconds: SECONDS, results }, null, 2)}\n`);
+if (opts.json) writeFileSync(opts.json, `${JSON.stringify({ seconds: SECONDS, rounds: ROUNDS, results }, null, 2)}\n`);

@@ -1,7 +1,8 @@
 /**
  * One POP3 session on one connection. The state (state.ts) changes only here: `login` moves
  * AUTHORIZATION -> TRANSACTION, `quit` moves TRANSACTION -> UPDATE, `close` ends everything
- * (releasing the maildrop lock without deleting anything unless UPDATE ran).
+ * (releasing the maildrop lock, after UPDATE's deletions if any; nothing is deleted unless UPDATE
+ * ran).
  *
  * Each line goes through the guards in a fixed order: XSEND data under way, shutting down, TLS
  * upgrade under way, pending SASL continuation, XIDLE waiting (only DONE), unknown verb (counted),
@@ -178,15 +179,16 @@ export class Pop3Session implements CommandContext {
   async quit(): Promise<Reply> {
     const state = this.state;
     if (state.name !== 'TRANSACTION') return replies.signOff();
-    this.state = { name: 'UPDATE', user: state.user };
     const doomed = [...state.deleted].map((number) => state.messages[number - 1]).filter((m) => m !== undefined);
+    // The lock is released by close(), which follows the reply: the client is not kept waiting
+    // for it, and no other session can take the maildrop before the deletions are done.
+    const deleting = doomed.length > 0 ? state.maildrop.expunge(doomed) : undefined;
+    this.state = { name: 'UPDATE', user: state.user, maildrop: state.maildrop, ...(deleting ? { deleting } : {}) };
     try {
-      if (doomed.length > 0) await state.maildrop.expunge(doomed);
+      await deleting;
     } catch (error) {
       this.log.error({ err: error }, 'deleting messages failed');
       return replies.updateFailed();
-    } finally {
-      await state.maildrop.release().catch((error: unknown) => this.log.error({ err: error }, 'releasing the lock failed'));
     }
     this.log.info({ deleted: doomed.length }, 'session updated');
     return replies.updated(doomed.length);
@@ -207,8 +209,12 @@ export class Pop3Session implements CommandContext {
       this.wait.cancel();
       this.wait = undefined;
     }
-    if (state.name === 'TRANSACTION') {
-      state.maildrop.release().catch((error: unknown) => this.log.error({ err: error }, 'releasing the lock failed'));
+    if (state.name !== 'AUTHORIZATION') {
+      const release = (): void => {
+        state.maildrop.release().catch((error: unknown) => this.log.error({ err: error }, 'releasing the lock failed'));
+      };
+      if (state.name === 'UPDATE' && state.deleting !== undefined) void state.deleting.then(release, release);
+      else release();
     }
     if (this.countedUser !== undefined) this.deps.userSessions.remove(this.countedUser);
     this.countedUser = undefined;
