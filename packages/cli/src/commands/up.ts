@@ -1,6 +1,7 @@
 import { runUp } from '@hearth/supervisor';
 import type { CliCommand } from '../command.js';
 import { COMMON_USAGE, parse } from '../options.js';
+import { tuneV8ForSupervisor } from '../v8-tuning.js';
 
 export const up: CliCommand = {
   name: 'up',
@@ -15,6 +16,8 @@ cleanly, 78 for a config error, 1 otherwise.
 ${COMMON_USAGE}`,
   async run(argv, io) {
     const { values } = parse(argv, {}, false);
+    // This process lives as long as the suite: keep its young generation small.
+    tuneV8ForSupervisor();
     return runUp({
       configFile: values.config,
       dataDir: values.data,
