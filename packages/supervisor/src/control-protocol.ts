@@ -3,7 +3,7 @@
  * JSON line; answers are JSON lines, the last one with `done: true`. `logs` with `follow` streams
  * `{log}` lines until the client closes the connection.
  */
-import type { ServiceStatus } from './unit.js';
+import type { ServiceStatus } from './status.js';
 
 export type ControlRequest =
   | { readonly verb: 'status' }

@@ -15,7 +15,10 @@
 import { Backoff } from '@hearth/process';
 import type { ExitInfo } from '@hearth/process';
 import type { Logger } from '@hearth/log';
-import type { Instance } from './instance.js';
+import type { ServiceConfig } from './config.js';
+import { Instance } from './instance.js';
+import type { InstanceDeps } from './instance.js';
+import type { HeldListener } from './listeners.js';
 
 /** Time a discarded standby gets to exit after its `stop` (it holds no sessions). */
 export const STANDBY_STOP_MS = 1000;
@@ -39,6 +42,26 @@ export interface StandbyHost {
   isCurrent(standby: Instance): boolean;
   /** How long a standby may take to stand by before the queue moves on (ms). */
   readonly readyTimeoutMs: number;
+}
+
+/** What a unit's standbys are made of: its current config, listeners and suite settings. */
+export interface StandbyUnit {
+  readonly config: ServiceConfig;
+  readonly held: readonly HeldListener[];
+  readonly deps: InstanceDeps;
+}
+
+/** The host of a unit's slot: a standby runs the unit's config of now on its listeners of now. */
+export function standbyHostFor(unit: StandbyUnit, wantsStandby: () => boolean): StandbyHost {
+  return {
+    name: unit.config.name,
+    wantsStandby,
+    spawnStandby: () => Instance.spawn(unit.config, unit.held, unit.deps, { standby: true }),
+    isCurrent: (s) => s.config === unit.config && s.listeners === unit.held && JSON.stringify(s.suite) === JSON.stringify(unit.deps.suite),
+    get readyTimeoutMs() {
+      return unit.config.readyTimeoutMs;
+    },
+  };
 }
 
 /** Spawns standbys one at a time, once opened. */

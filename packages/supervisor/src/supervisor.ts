@@ -24,7 +24,7 @@ import type { LogLine } from './log-capture.js';
 import { assignListeners, diffConfigs } from './reconcile.js';
 import { StandbyQueue } from './standby.js';
 import { ServiceUnit } from './unit.js';
-import type { ServiceStatus } from './unit.js';
+import type { ServiceStatus } from './status.js';
 
 export interface SupervisorOptions {
   readonly config: SuiteConfig;

@@ -1,66 +1,34 @@
 /**
  * One configured service and its lifecycle: starting -> running, restarts with backoff after a
- * crash, `failed` after a crash loop or a permanent error (exit 78), graceful stop. A unit only
- * ever touches its own instance: one service's crash never reaches another.
+ * crash (`recovery.ts`), `failed` after a crash loop or a permanent error (exit 78),
+ * graceful stop. A unit only ever touches its own instances: one service's crash never reaches
+ * another.
  *
- * Restart is overlapped for every service that serves on sockets the supervisor holds (Hearth
- * services, modules, per-connection acceptors): the new instance starts on the same listeners,
- * and only once it is ready is the old one asked to stop and drain, so the listening sockets
- * never lack an accepting process. A new instance that does not become ready is stopped and
- * the old one keeps serving. A plain `command:` (no held sockets, it binds its own ports) is
- * restarted stop-then-start: two copies could not bind the same port.
- *
- * Warm standby (`standby: true`, the default for Hearth services): once the service runs, a
- * standby instance is kept loaded and holding the listeners (see standby.ts). After a crash,
- * the restart promotes it instead of spawning a cold process; a new standby follows in the
- * background. A restart or a settings reload discards it: a new instance must run the code and
- * settings of now.
+ * A restart is overlapped (`overlap.ts`) for every service that serves on sockets the
+ * supervisor holds; a plain `command:` (it binds its own ports) is restarted stop-then-start.
+ * A Hearth service keeps a warm standby (`standby.ts`) that a restart after a crash promotes
+ * instead of spawning a cold process; an operator's restart or a settings reload discards it (a
+ * new instance must run the code and settings of now).
  */
 import { EventEmitter } from 'node:events';
-import { Backoff, CrashLoopDetector, decideOnExit, describeExit } from '@hearth/process';
 import type { ExitInfo } from '@hearth/process';
 import type { Logger } from '@hearth/log';
 import type { ServiceConfig } from './config.js';
 import { Instance } from './instance.js';
 import type { InstanceDeps } from './instance.js';
 import type { HeldListener } from './listeners.js';
-import { STANDBY_AFTER_RESTART_MS, StandbySlot } from './standby.js';
+import { NotReadyError, RestartError, drainOld, startReplacement, stopOverlapping } from './overlap.js';
+import type { Reconfigure } from './overlap.js';
+import { Recovery } from './recovery.js';
+import { STANDBY_AFTER_RESTART_MS, StandbySlot, standbyHostFor } from './standby.js';
 import type { StandbyQueue } from './standby.js';
-
-export type ServiceState = 'starting' | 'running' | 'stopping' | 'stopped' | 'backoff' | 'failed';
-
-export interface ServiceStatus {
-  readonly name: string;
-  readonly type: 'service' | 'module' | 'command' | 'per-connection';
-  readonly kind: string | undefined;
-  readonly state: ServiceState;
-  readonly pid: number | null;
-  /** The warm standby's pid once it stands by (ready to take over), else null. */
-  readonly standbyPid: number | null;
-  readonly restarts: number;
-  /** Time since the current instance became ready (running), else null. */
-  readonly uptimeMs: number | null;
-  readonly lastExit: { readonly code: number | null; readonly signal: string | null; readonly at: string } | null;
-  /** Why the service is failed (or why the last start failed). */
-  readonly reason: string | null;
-  readonly listeners: readonly { readonly name: string; readonly protocol: string; readonly address: string; readonly port: number }[];
-}
+import { statusOf, untilRunning } from './status.js';
+import type { ServiceState, ServiceStatus } from './status.js';
 
 export interface UnitEvents {
   state: [state: ServiceState];
   /** An instance this unit started has exited (current, pending or draining). */
   exit: [instance: Instance];
-}
-
-/** An overlapped restart failed: the old instance (if any) keeps serving. One line. */
-export class RestartError extends Error {
-  override readonly name = 'RestartError';
-}
-
-/** What a restart changes besides the process: a new config and the listeners it uses. */
-export interface Reconfigure {
-  readonly config: ServiceConfig;
-  readonly held: readonly HeldListener[];
 }
 
 export class ServiceUnit extends EventEmitter<UnitEvents> {
@@ -75,9 +43,8 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
   /** A restart is under way (no standby is spawned meanwhile). */
   #restarting = false;
   #held: readonly HeldListener[];
-  #backoff: Backoff;
-  #crashLoop: CrashLoopDetector;
-  #timer: NodeJS.Timeout | undefined;
+  /** Restart policy, crash-loop detection and backoff for the current config. */
+  #recovery: Recovery;
   readonly #standby: StandbySlot | undefined;
   #restarts = 0;
   #runningSince: number | undefined;
@@ -98,24 +65,8 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
   ) {
     super();
     this.#held = held;
-    this.#backoff = new Backoff(config.backoff);
-    this.#crashLoop = new CrashLoopDetector(config.crashLoop);
-    if (standbys) {
-      const getConfig = (): ServiceConfig => this.config;
-      this.#standby = new StandbySlot(
-        {
-          name: config.name,
-          wantsStandby: () => this.#wantsStandby(),
-          spawnStandby: () => Instance.spawn(this.config, this.#held, this.deps, { standby: true }),
-          isCurrent: (s) => s.config === this.config && s.listeners === this.#held && JSON.stringify(s.suite) === JSON.stringify(this.deps.suite),
-          get readyTimeoutMs() {
-            return getConfig().readyTimeoutMs;
-          },
-        },
-        standbys,
-        log,
-      );
-    }
+    this.#recovery = new Recovery(config);
+    if (standbys) this.#standby = new StandbySlot(standbyHostFor(this, () => this.#wantsStandby()), standbys, log);
   }
 
   #wantsStandby(): boolean {
@@ -148,23 +99,18 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
   }
 
   status(): ServiceStatus {
-    const run = this.config.run;
     const inst = this.#instance && !this.#instance.child.exit ? this.#instance : undefined;
-    return {
-      name: this.name,
-      type: run.type,
-      kind: run.type === 'command' || run.type === 'per-connection' ? undefined : run.kind,
+    return statusOf({
+      config: this.config,
       state: this.#state,
-      pid: inst?.pid ?? null,
-      standbyPid: this.#standby?.pid ?? null,
+      pid: inst?.pid,
+      standbyPid: this.#standby?.pid ?? undefined,
       restarts: this.#restarts,
-      uptimeMs: this.#state === 'running' && this.#runningSince !== undefined ? Date.now() - this.#runningSince : null,
-      lastExit: this.#lastExit
-        ? { code: this.#lastExit.code, signal: this.#lastExit.signal, at: new Date(this.#lastExit.at).toISOString() }
-        : null,
-      reason: this.#reason ?? null,
-      listeners: this.#held.map((l) => ({ name: l.spec.name, protocol: l.spec.protocol, address: l.spec.address, port: l.spec.port })),
-    };
+      runningSince: this.#runningSince,
+      lastExit: this.#lastExit,
+      reason: this.#reason,
+      held: this.#held,
+    });
   }
 
   #set(state: ServiceState): void {
@@ -181,11 +127,8 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
   async start(): Promise<void> {
     this.#wanted = true;
     if (this.#state === 'running' || this.#state === 'starting' || this.#state === 'stopping') return;
-    if (this.#state === 'failed') {
-      this.#crashLoop.reset();
-      this.#backoff.reset();
-    }
-    clearTimeout(this.#timer);
+    if (this.#state === 'failed') this.#recovery.reset();
+    this.#recovery.cancel();
     this.#reason = undefined;
     await this.#launch();
   }
@@ -260,23 +203,15 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
     }
     const fields = { service: this.name, child: instance.pid, code: exit.code, signal: exit.signal };
     if (!this.#wanted) return;
-    const decision = decideOnExit(this.config.restart, exit, instance.permanentFailure !== undefined);
-    if (decision.action === 'stopped') {
+    const judgement = this.#recovery.judge(exit, instance.permanentFailure);
+    if (judgement.action === 'stopped') {
       this.log.info(fields, 'service exited');
       this.#instance = undefined;
       this.#set('stopped');
       return;
     }
-    if (decision.action === 'failed') {
-      this.#reason = instance.permanentFailure ?? decision.reason;
-      this.log.error({ ...fields, reason: this.#reason }, 'service failed');
-      this.#instance = undefined;
-      this.#set('failed');
-      return;
-    }
-    if (this.#crashLoop.record(exit.at)) {
-      const { failures, windowMs } = this.config.crashLoop;
-      this.#reason = `crash loop: ${failures} failures within ${windowMs} ms (last: ${describeExit(exit)})`;
+    if (judgement.action === 'failed') {
+      this.#reason = judgement.reason;
       this.log.error({ ...fields, reason: this.#reason }, 'service failed');
       this.#instance = undefined;
       this.#set('failed');
@@ -285,40 +220,28 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
     this.log.warn({ ...fields, delayMs: this.#retryLater(uptime) }, 'service exited: restarting');
   }
 
-  /**
-   * Schedules the next launch after the backoff delay; returns the delay. No delay: right after
-   * the current handler (a standby is promoted within the same turn of the event loop).
-   */
+  /** Schedules the next launch after the backoff delay; returns the delay. */
   #retryLater(uptime: number): number {
-    const delay = this.#backoff.next(uptime);
     this.#instance = undefined;
     this.#set('backoff');
-    const relaunch = (): void => {
+    return this.#recovery.schedule(uptime, () => {
       if (!this.#wanted || this.#state !== 'backoff') return;
       this.#restarts++;
       this.#reason = undefined;
       void this.#launch();
-    };
-    if (delay === 0) {
-      queueMicrotask(relaunch);
-      return 0;
-    }
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      relaunch();
-    }, delay);
-    return delay;
+    });
   }
 
   /** Stops the service (graceful, then SIGKILL at the deadline). Resolves true if it stopped cleanly. */
   async stop(): Promise<boolean> {
     this.#wanted = false;
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#recovery.cancel();
     // The standby first: it must not be promoted, and it holds nothing worth draining (asked to
     // stop now, awaited with the rest).
     const standbyGone = this.#standby?.stop() ?? Promise.resolve();
-    const others = this.#stopOthers().then(async (clean) => {
+    const pending = this.#pending;
+    this.#pending = undefined;
+    const others = stopOverlapping(pending, this.#draining, this.config.stopTimeoutMs).then(async (clean) => {
       await standbyGone;
       return clean;
     });
@@ -339,17 +262,6 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
     const othersClean = await others;
     this.#set('stopped');
     return clean && othersClean;
-  }
-
-  /** At a stop: the pending new instance is dropped, draining ones get until their deadline. */
-  async #stopOthers(): Promise<boolean> {
-    const pending = this.#pending;
-    this.#pending = undefined;
-    const waits: Promise<boolean>[] = [...this.#draining].map((i) => i.exited.then(() => true));
-    if (pending && !pending.child.exit) {
-      waits.push(pending.stop(this.config.stopTimeoutMs).then((r) => !r.killed));
-    }
-    return (await Promise.all(waits)).every(Boolean);
   }
 
   /** Every stop so far was clean. */
@@ -395,25 +307,25 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
     const keeps = `the old instance (pid ${old.pid}) keeps serving`;
     let fresh: Instance;
     try {
-      fresh = await Instance.spawn(config, held, this.deps);
+      fresh = await startReplacement({
+        config,
+        held,
+        deps: this.deps,
+        onSpawned: (i) => {
+          this.#pending = i;
+          this.#watch(i);
+          this.log.info({ service: this.name, child: i.pid, old: old.pid }, 'new instance started (overlapped restart)');
+        },
+        stillWanted: (i) => this.#pending === i,
+      });
     } catch (err) {
-      throw new RestartError(`${this.name}: the new instance could not be started (${(err as Error).message}); ${keeps}`);
-    }
-    this.#pending = fresh;
-    this.#watch(fresh);
-    this.log.info({ service: this.name, child: fresh.pid, old: old.pid }, 'new instance started (overlapped restart)');
-    try {
-      await fresh.ready(config.readyTimeoutMs);
-      if (this.#pending !== fresh) throw new Error('the service was stopped meanwhile');
-    } catch (err) {
-      const why = fresh.failure ?? (err as Error).message;
-      if (this.#pending === fresh) this.#pending = undefined;
-      if (!fresh.child.exit) await fresh.stop(Math.min(config.stopTimeoutMs, 1000));
-      this.log.warn({ service: this.name, child: fresh.pid, err: why }, 'new instance did not become ready: keeping the old one');
+      if (!(err instanceof NotReadyError)) throw new RestartError(`${this.name}: the new instance could not be started (${(err as Error).message}); ${keeps}`);
+      if (this.#pending?.pid === err.pid) this.#pending = undefined;
+      this.log.warn({ service: this.name, child: err.pid, err: err.message }, 'new instance did not become ready: keeping the old one');
       this.#standby?.want(STANDBY_AFTER_RESTART_MS);
-      if (this.#instance === old && !old.child.exit) throw new RestartError(`${this.name}: the new instance did not become ready (${why}); ${keeps}`);
+      if (this.#instance === old && !old.child.exit) throw new RestartError(`${this.name}: the new instance did not become ready (${err.message}); ${keeps}`);
       if (this.#wanted && (this.#state as ServiceState) === 'starting' && !this.#instance) this.#retryLater(0);
-      throw new RestartError(`${this.name}: the new instance did not become ready (${why}); the old one has exited too`);
+      throw new RestartError(`${this.name}: the new instance did not become ready (${err.message}); the old one has exited too`);
     }
     // Promote the new instance, then drain the old one.
     this.#pending = undefined;
@@ -426,11 +338,8 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
     this.log.info({ service: this.name, child: fresh.pid }, 'service ready');
     if (!old.child.exit) {
       this.#draining.add(old);
-      this.log.info({ service: this.name, child: old.pid }, 'draining the old instance');
-      const { exit, killed } = await old.stop(this.config.stopTimeoutMs);
+      if (!(await drainOld(this.name, old, this.config.stopTimeoutMs, this.log))) this.#stopClean = false;
       this.#draining.delete(old);
-      if (killed) this.#stopClean = false;
-      this.log[killed ? 'warn' : 'info']({ service: this.name, child: old.pid, code: exit.code, signal: exit.signal, killed }, 'old instance stopped');
     }
     // A fresh standby once the old instance is gone and no other restart followed for a while
     // (the CPU goes to new instances first).
@@ -440,8 +349,7 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
   #adopt(next: Reconfigure): void {
     this.config = next.config;
     this.#held = next.held;
-    this.#backoff = new Backoff(next.config.backoff);
-    this.#crashLoop = new CrashLoopDetector(next.config.crashLoop);
+    this.#recovery = new Recovery(next.config);
   }
 
   /**
@@ -476,21 +384,13 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
     else this.#standby?.discard('standby: false');
   }
 
+  /** Whether the operator wants it up (start) or down (stop). */
+  get wanted(): boolean {
+    return this.#wanted;
+  }
+
   /** Resolves when the unit is running; rejects if it ends up failed (or stopped) first. */
   whenRunning(): Promise<void> {
-    if (this.#state === 'running') return Promise.resolve();
-    if (this.#state === 'failed') return Promise.reject(new Error(`${this.name} failed`));
-    return new Promise((resolve, reject) => {
-      const on = (state: ServiceState): void => {
-        if (state === 'running') {
-          this.off('state', on);
-          resolve();
-        } else if (state === 'failed' || (state === 'stopped' && !this.#wanted)) {
-          this.off('state', on);
-          reject(new Error(`${this.name} ${state}`));
-        }
-      };
-      this.on('state', on);
-    });
+    return untilRunning(this);
   }
 }

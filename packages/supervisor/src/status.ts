@@ -1,0 +1,82 @@
+/** A unit's states, what `hearth status` shows of it, and waiting for it to run. */
+import type { ExitInfo } from '@hearth/process';
+import type { ServiceConfig } from './config.js';
+import type { HeldListener } from './listeners.js';
+
+export type ServiceState = 'starting' | 'running' | 'stopping' | 'stopped' | 'backoff' | 'failed';
+
+export interface ServiceStatus {
+  readonly name: string;
+  readonly type: 'service' | 'module' | 'command' | 'per-connection';
+  readonly kind: string | undefined;
+  readonly state: ServiceState;
+  readonly pid: number | null;
+  /** The warm standby's pid once it stands by (ready to take over), else null. */
+  readonly standbyPid: number | null;
+  readonly restarts: number;
+  /** Time since the current instance became ready (running), else null. */
+  readonly uptimeMs: number | null;
+  readonly lastExit: { readonly code: number | null; readonly signal: string | null; readonly at: string } | null;
+  /** Why the service is failed (or why the last start failed). */
+  readonly reason: string | null;
+  readonly listeners: readonly { readonly name: string; readonly protocol: string; readonly address: string; readonly port: number }[];
+}
+
+/** A unit's state as `statusOf` needs it. */
+export interface UnitSnapshot {
+  readonly config: ServiceConfig;
+  readonly state: ServiceState;
+  /** The live current instance's pid, if any. */
+  readonly pid: number | undefined;
+  readonly standbyPid: number | undefined;
+  readonly restarts: number;
+  readonly runningSince: number | undefined;
+  readonly lastExit: ExitInfo | undefined;
+  readonly reason: string | undefined;
+  readonly held: readonly HeldListener[];
+}
+
+export function statusOf(u: UnitSnapshot, now = Date.now()): ServiceStatus {
+  const run = u.config.run;
+  return {
+    name: u.config.name,
+    type: run.type,
+    kind: run.type === 'command' || run.type === 'per-connection' ? undefined : run.kind,
+    state: u.state,
+    pid: u.pid ?? null,
+    standbyPid: u.standbyPid ?? null,
+    restarts: u.restarts,
+    uptimeMs: u.state === 'running' && u.runningSince !== undefined ? now - u.runningSince : null,
+    lastExit: u.lastExit ? { code: u.lastExit.code, signal: u.lastExit.signal, at: new Date(u.lastExit.at).toISOString() } : null,
+    reason: u.reason ?? null,
+    listeners: u.held.map((l) => ({ name: l.spec.name, protocol: l.spec.protocol, address: l.spec.address, port: l.spec.port })),
+  };
+}
+
+/** What `untilRunning` watches. */
+export interface StateSource {
+  readonly name: string;
+  readonly state: ServiceState;
+  /** Whether the operator wants it up: a stop while wanted (a restart) is not the end. */
+  readonly wanted: boolean;
+  on(event: 'state', listener: (state: ServiceState) => void): unknown;
+  off(event: 'state', listener: (state: ServiceState) => void): unknown;
+}
+
+/** Resolves when the unit is running; rejects if it ends up failed (or stopped, unwanted) first. */
+export function untilRunning(unit: StateSource): Promise<void> {
+  if (unit.state === 'running') return Promise.resolve();
+  if (unit.state === 'failed') return Promise.reject(new Error(`${unit.name} failed`));
+  return new Promise((resolve, reject) => {
+    const on = (state: ServiceState): void => {
+      if (state === 'running') {
+        unit.off('state', on);
+        resolve();
+      } else if (state === 'failed' || (state === 'stopped' && !unit.wanted)) {
+        unit.off('state', on);
+        reject(new Error(`${unit.name} ${state}`));
+      }
+    };
+    unit.on('state', on);
+  });
+}
