@@ -139,13 +139,14 @@ step "healthy: $(docker inspect -f '{{with index .State.Health.Log 0}}{{.Output}
 docker exec "$name" sh -c '
   for d in /proc/[0-9]*; do
     cmd=$(tr "\0" " " <"$d/cmdline" 2>/dev/null) || continue
-    case "$cmd" in *node*) echo "$(awk "/^Uid:/{print \$2}" "$d/status") $cmd" ;; esac
+    case "${cmd%% *}" in node|*/node) ;; *) continue ;; esac
+    printf "%s %s\n" "$(awk "/^Uid:/{print \$2}" "$d/status")" "$cmd"
   done' >"$work/procs"
-grep -q '^0 .*cli/dist/main.js up' "$work/procs" || { cat "$work/procs"; fail "no supervisor running as root"; }
+grep -aq '^0 .*cli/dist/main.js up' "$work/procs" || { cat "$work/procs"; fail "no supervisor running as root"; }
 for svc in biff smtp pop3; do
-  grep -q "^10025 .*services/$svc/" "$work/procs" || { cat "$work/procs"; fail "$svc not running as hearth (uid 10025)"; }
+  grep -aq "^10025 .*services/$svc/" "$work/procs" || { cat "$work/procs"; fail "$svc not running as hearth (uid 10025)"; }
 done
-if grep -v '^0 ' "$work/procs" | grep -v '^10025 ' | grep -q .; then cat "$work/procs"; fail "a node process runs as neither root nor hearth"; fi
+if grep -av '^0 ' "$work/procs" | grep -av '^10025 ' | grep -aq .; then cat "$work/procs"; fail "a node process runs as neither root nor hearth"; fi
 step "processes: supervisor uid 0, biff/smtp/pop3 uid 10025"
 
 printf 'Secret-1\n' | docker exec -i "$name" hearth user add alice --password-stdin >/dev/null
@@ -165,7 +166,28 @@ curl -sS --max-time 20 -k "pop3s://127.0.0.1:$POP3S/" -u alice:Secret-1 >"$work/
 grep -q '^1 ' "$work/list" || { cat "$work/list"; fail "POP3S LIST shows no message 1"; }
 step "POP3: RETR 1 is the message; POP3S (self-signed pair made in the volume): LIST ok"
 
+# An idle, logged-in POP3 session while the container stops: pop3 drains it until its stopTimeout
+# (10s), then says it is shutting down; every service must still stop cleanly.
+node -e '
+  const sock = require("node:net").connect(Number(process.argv[1]), "127.0.0.1");
+  let text = "", sent = 0;
+  sock.on("data", (d) => {
+    text += d;
+    const lines = text.split("\r\n").length - 1;
+    if (lines === 1 && sent === 0) { sock.write("USER alice\r\n"); sent = 1; }
+    if (lines === 2 && sent === 1) { sock.write("PASS Secret-1\r\n"); sent = 2; }
+    if (lines === 3 && sent === 2) { console.log("LOGGED-IN"); sent = 3; }
+  });
+  sock.on("close", () => { console.log(text.split("\r\n").slice(3).join(" ").trim() || "(closed without a word)"); });
+  sock.on("error", (e) => console.log("error " + e.message));
+' "$POP3" >"$work/session" &
+client=$!
+for _ in $(seq 1 50); do grep -q LOGGED-IN "$work/session" && break; sleep 0.1; done
+grep -q LOGGED-IN "$work/session" || fail "POP3 session did not log in: $(cat "$work/session")"
 stop_cleanly
+wait "$client" || true
+grep -q '^-ERR' "$work/session" || fail "the open POP3 session was not told about the shutdown: $(cat "$work/session")"
+step "the open POP3 session got: $(tail -1 "$work/session")"
 
 docker start "$name" >/dev/null
 wait_healthy
