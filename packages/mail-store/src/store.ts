@@ -4,6 +4,7 @@
  * every write is one short IMMEDIATE transaction.
  */
 import { access, mkdir } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { Database } from 'better-sqlite3';
@@ -483,13 +484,41 @@ export class MailStore {
 
   unlockMaildrop(name: string, holderId: string): void {
     this.#assertOpen();
+    const maildropId = this.#forgetLock(normalizeUserName(name), holderId);
+    if (maildropId === undefined) return;
+    this.#writeUnsynced('unlocking a maildrop', () => this.#locks.unlock(maildropId, holderId));
+  }
+
+  /**
+   * `lockMaildrop` that never blocks the event loop on another process's write transaction (an
+   * SMTP commit syncing, a checkpoint): while the database is busy it retries after short timers,
+   * up to `busyTimeoutMs`, then fails with STORAGE_ERROR as a blocking write would.
+   */
+  async acquireMaildrop(name: string, holderId: string): Promise<{ readonly version: string } | undefined> {
+    this.#assertOpen();
     const user = normalizeUserName(name);
+    const maildrop = await this.#writeWhenFree('locking a maildrop', () => this.#lock(user, holderId, Date.now()));
+    if (maildrop === undefined) return undefined;
+    this.#heldLocks.set(`${maildrop.id}\0${holderId}`, maildrop.id);
+    this.#lockIds.set(`${user}\0${holderId}`, maildrop.id);
+    return { version: maildrop.version };
+  }
+
+  /** `unlockMaildrop` that never blocks the event loop (see `acquireMaildrop`). */
+  async releaseMaildrop(name: string, holderId: string): Promise<void> {
+    this.#assertOpen();
+    const maildropId = this.#forgetLock(normalizeUserName(name), holderId);
+    if (maildropId === undefined) return;
+    await this.#writeWhenFree('unlocking a maildrop', () => this.#locks.unlock(maildropId, holderId));
+  }
+
+  /** Forgets a lock taken here; returns its maildrop id (looked up if it was not taken here). */
+  #forgetLock(user: string, holderId: string): number | undefined {
     const key = `${user}\0${holderId}`;
     const maildropId = this.#lockIds.get(key) ?? this.#messages.maildrop(user)?.id;
     this.#lockIds.delete(key);
-    if (maildropId === undefined) return;
-    this.#heldLocks.delete(`${maildropId}\0${holderId}`);
-    this.#writeUnsynced('unlocking a maildrop', () => this.#locks.unlock(maildropId, holderId));
+    if (maildropId !== undefined) this.#heldLocks.delete(`${maildropId}\0${holderId}`);
+    return maildropId;
   }
 
   /** Who holds the user's maildrop lock, if anyone alive does. */
@@ -541,6 +570,28 @@ export class MailStore {
    */
   #writeUnsynced<T>(doing: string, run: () => T): T {
     return withoutSync(this.#db, () => this.#write(doing, run));
+  }
+
+  /**
+   * An unsynced write (see #writeUnsynced) that does not wait for the write lock on this thread:
+   * tried with `busy_timeout = 0`, and while another connection holds the lock, tried again after
+   * 1, 2, 4 ... 16 ms, until `busyTimeoutMs` has passed.
+   */
+  async #writeWhenFree<T>(doing: string, run: () => T): Promise<T> {
+    const deadline = Date.now() + this.#busyTimeoutMs;
+    for (let wait = 1; ; wait = Math.min(wait * 2, 16)) {
+      this.#assertOpen();
+      this.#db.pragma('busy_timeout = 0');
+      try {
+        return this.#writeUnsynced(doing, run);
+      } catch (error) {
+        const busy = /^SQLITE_BUSY/.test(String((error as { cause?: { code?: unknown } }).cause?.code));
+        if (!busy || Date.now() >= deadline) throw error;
+      } finally {
+        this.#db.pragma(`busy_timeout = ${this.#busyTimeoutMs}`);
+      }
+      await sleep(wait);
+    }
   }
 
   #write<T>(doing: string, run: () => T): T {

@@ -139,6 +139,60 @@ describe('lockMaildrop', () => {
   });
 });
 
+describe('acquireMaildrop and releaseMaildrop', () => {
+  it('wait for another connection’s write transaction without blocking the event loop', async () => {
+    const other = new Database(join(dir, 'store.db'), { timeout: 5000 });
+    try {
+      other.prepare('BEGIN IMMEDIATE').run();
+      let settled = false;
+      const acquiring = store.acquireMaildrop('alice', 's1');
+      void acquiring.finally(() => (settled = true));
+      let ticks = 0;
+      await new Promise<void>((resolve) => {
+        const timer = setInterval(() => {
+          if (++ticks === 10) {
+            clearInterval(timer);
+            resolve();
+          }
+        }, 20);
+      });
+      expect(settled).toBe(false);
+      other.prepare('COMMIT').run();
+      expect(await acquiring).toEqual({ version: store.maildropVersion('alice') });
+      expect(store.maildropLockHolder('alice')).toMatchObject({ holder: 's1', pid: process.pid });
+
+      other.prepare('BEGIN IMMEDIATE').run();
+      const releasing = store.releaseMaildrop('alice', 's1');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(store.maildropLockHolder('alice')).toMatchObject({ holder: 's1' });
+      other.prepare('COMMIT').run();
+      await releasing;
+      expect(store.maildropLockHolder('alice')).toBeUndefined();
+    } finally {
+      other.close();
+    }
+  });
+
+  it('give up after busyTimeoutMs like a blocking write, and refuse a maildrop held by another session', async () => {
+    const quick = await open(dir, { busyTimeoutMs: 150 });
+    const other = new Database(join(dir, 'store.db'), { timeout: 5000 });
+    try {
+      expect(await quick.acquireMaildrop('bob', 's1')).toBeDefined();
+      expect(await store.acquireMaildrop('bob', 's2')).toBeUndefined();
+      other.prepare('BEGIN IMMEDIATE').run();
+      const started = Date.now();
+      await expect(quick.acquireMaildrop('alice', 's3')).rejects.toMatchObject({ code: 'STORAGE_ERROR', temporary: true });
+      expect(Date.now() - started).toBeGreaterThanOrEqual(140);
+      other.prepare('ROLLBACK').run();
+      await quick.releaseMaildrop('bob', 's1');
+      expect(await store.acquireMaildrop('bob', 's2')).toBeDefined();
+    } finally {
+      other.close();
+      await quick.close();
+    }
+  });
+});
+
 describe('schema version 2', () => {
   it('adds the deletion count to a store made with version 1, and versions follow deletions from then on', async () => {
     const old = await tempDir();

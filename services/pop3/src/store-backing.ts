@@ -118,13 +118,14 @@ export function storeBacking(store: MailStore, options: StoreBackingOptions = {}
 
     async openMaildrop(user): Promise<OpenResult> {
       const holder = `pop3-${randomUUID()}`;
-      const locked = await translate(() => store.lockMaildrop(user, holder));
+      // Neither taking nor releasing the lock blocks the loop while SMTP holds the write lock.
+      const locked = await translate(() => store.acquireMaildrop(user, holder));
       if (locked === undefined) return { ok: false, reason: 'in-use' };
       let released = false;
       const release = async (): Promise<void> => {
         if (released) return;
         released = true;
-        store.unlockMaildrop(user, holder);
+        await store.releaseMaildrop(user, holder);
       };
       let messages: readonly MessageInfo[];
       let lastUid = 0;
