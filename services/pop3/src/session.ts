@@ -1,8 +1,8 @@
 /**
  * One POP3 session on one connection. The state (state.ts) changes only here: `login` moves
  * AUTHORIZATION -> TRANSACTION, `quit` moves TRANSACTION -> UPDATE, `close` ends everything
- * (releasing the maildrop lock, after UPDATE's deletions if any; nothing is deleted unless UPDATE
- * ran).
+ * (releasing the maildrop lock without deleting anything unless UPDATE ran; UPDATE releases it
+ * after its deletions, before its reply).
  *
  * Each line goes through the guards in a fixed order: XSEND data under way, shutting down, TLS
  * upgrade under way, pending SASL continuation, XIDLE waiting (only DONE), unknown verb (counted),
@@ -179,16 +179,17 @@ export class Pop3Session implements CommandContext {
   async quit(): Promise<Reply> {
     const state = this.state;
     if (state.name !== 'TRANSACTION') return replies.signOff();
+    this.state = { name: 'UPDATE', user: state.user };
     const doomed = [...state.deleted].map((number) => state.messages[number - 1]).filter((m) => m !== undefined);
-    // The lock is released by close(), which follows the reply: the client is not kept waiting
-    // for it, and no other session can take the maildrop before the deletions are done.
-    const deleting = doomed.length > 0 ? state.maildrop.expunge(doomed) : undefined;
-    this.state = { name: 'UPDATE', user: state.user, maildrop: state.maildrop, ...(deleting ? { deleting } : {}) };
     try {
-      await deleting;
+      if (doomed.length > 0) await state.maildrop.expunge(doomed);
     } catch (error) {
       this.log.error({ err: error }, 'deleting messages failed');
       return replies.updateFailed();
+    } finally {
+      // Before the reply: a client that logs in again as soon as it has the +OK (fetchmail
+      // polling) must find the maildrop free, even when the store had to wait for a busy database.
+      await state.maildrop.release().catch((error: unknown) => this.log.error({ err: error }, 'releasing the lock failed'));
     }
     this.log.info({ deleted: doomed.length }, 'session updated');
     return replies.updated(doomed.length);
@@ -209,12 +210,8 @@ export class Pop3Session implements CommandContext {
       this.wait.cancel();
       this.wait = undefined;
     }
-    if (state.name !== 'AUTHORIZATION') {
-      const release = (): void => {
-        state.maildrop.release().catch((error: unknown) => this.log.error({ err: error }, 'releasing the lock failed'));
-      };
-      if (state.name === 'UPDATE' && state.deleting !== undefined) void state.deleting.then(release, release);
-      else release();
+    if (state.name === 'TRANSACTION') {
+      state.maildrop.release().catch((error: unknown) => this.log.error({ err: error }, 'releasing the lock failed'));
     }
     if (this.countedUser !== undefined) this.deps.userSessions.remove(this.countedUser);
     this.countedUser = undefined;

@@ -31,10 +31,6 @@ export interface Transaction {
 export interface Update {
   readonly name: 'UPDATE';
   readonly user: string;
-  /** Still locked: the session releases it when it closes, right after the reply to QUIT. */
-  readonly maildrop: Maildrop;
-  /** The deletions of this UPDATE, if any, settled or not: the lock outlives them. */
-  readonly deleting?: Promise<unknown>;
 }
 
 export type SessionState = Authorization | Transaction | Update;

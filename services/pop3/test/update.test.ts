@@ -1,6 +1,6 @@
 /**
- * QUIT in TRANSACTION: the deletions are done before the +OK, and the maildrop lock, released
- * when the session closes right after that reply, is held until the deletions are done.
+ * QUIT in TRANSACTION: the deletions, then the lock's release, then the +OK; the lock is held
+ * until the deletions are done, and free once the client has the +OK.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, expect, it } from 'vitest';
@@ -61,7 +61,7 @@ async function login(): Promise<LineClient> {
   return client;
 }
 
-it('keeps the maildrop locked until the deletions are done, and releases it once the session ends', async () => {
+it('keeps the maildrop locked until the deletions are done, and releases it before the +OK', async () => {
   const { backing, events } = slowExpunge(300);
   harness = await startPop3({ backing });
   const first = await login();
@@ -74,14 +74,13 @@ it('keeps the maildrop locked until the deletions are done, and releases it once
   const second = await login();
   await transcript(second, [['PASS secret', /^-ERR \[IN-USE\]/]]);
   expect(await first.line()).toBe('+OK Hearth POP3 signing off (1 messages deleted)');
-  await first.closed();
   expect(events).toEqual(['expunge started', 'expunge done', 'released']);
+  await first.closed();
   const third = await login();
   await transcript(third, [
     ['PASS secret', /^\+OK Logged in, 2 messages/],
     ['QUIT', '+OK Hearth POP3 signing off (0 messages deleted)'],
   ]);
-  await third.closed();
   expect(events.slice(3)).toEqual(['released']);
 });
 
