@@ -1,5 +1,5 @@
 /** The `hearth` dispatcher: finds the verb in the table and runs it. No process.exit here. */
-import { ControlError, NotRunningError } from '@hearth/supervisor';
+import { ControlError, NotRunningError } from '@hearth/supervisor/control';
 import { EX_USAGE, UsageError } from './command.js';
 import type { CliCommand, CliIo } from './command.js';
 

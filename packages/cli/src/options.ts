@@ -2,7 +2,7 @@
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { ParseArgsConfig } from 'node:util';
-import { SOCKET_NAME } from '@hearth/supervisor';
+import { SOCKET_NAME } from '@hearth/supervisor/control';
 import { UsageError } from './command.js';
 import type { CliIo } from './command.js';
 

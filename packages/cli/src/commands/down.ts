@@ -1,4 +1,4 @@
-import { controlRequest, socketIsLive } from '@hearth/supervisor';
+import { controlRequest, socketIsLive } from '@hearth/supervisor/control';
 import type { CliCommand } from '../command.js';
 import { COMMON_USAGE, parse, socketPathOf } from '../options.js';
 

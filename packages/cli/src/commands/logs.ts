@@ -1,4 +1,4 @@
-import { controlRequest } from '@hearth/supervisor';
+import { controlRequest } from '@hearth/supervisor/control';
 import type { CliCommand } from '../command.js';
 import { COMMON_USAGE, parse, socketPathOf } from '../options.js';
 

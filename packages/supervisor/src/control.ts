@@ -1,0 +1,11 @@
+/**
+ * `@hearth/supervisor/control`: the control socket's client side alone, for the CLI's verbs that
+ * talk to a running supervisor (`status`, `reload`, `down`, ...). Importing it loads no
+ * supervisor, no logger and no config code, so each such call starts fast.
+ */
+export { ControlError, NotRunningError, controlRequest, socketIsLive } from './control-client.js';
+export type { RequestOptions } from './control-client.js';
+export { CONTROL_VERBS, LOCK_NAME, SOCKET_NAME } from './control-protocol.js';
+export type { ControlReply, ControlRequest, ControlVerb } from './control-protocol.js';
+export type { ServiceState, ServiceStatus } from './status.js';
+export type { ReloadResult, RestartAllResult } from './supervisor.js';
