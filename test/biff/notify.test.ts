@@ -5,7 +5,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { runTranscript } from '@hearth/testkit';
 import {
   BIFF_MODULE,
@@ -19,6 +19,9 @@ import {
   sleep,
   startSuite,
 } from '../../demo/sigusr1/suite.mjs';
+
+// The whole suite under `hearth up`: generous on a loaded two-core machine.
+vi.setConfig({ testTimeout: 90_000 });
 
 type Suite = Awaited<ReturnType<typeof startSuite>>;
 let suite: Suite | undefined;
@@ -102,8 +105,8 @@ describe('biff under hearth up', () => {
     const port = (name: string, listener: string): number =>
       rows.find((r: { name: string }) => r.name === name).listeners.find((l: { name: string }) => l.name === listener).port;
     const comsat = port('biff', 'comsat');
-    await s.waitLog('watch-alice', /^watching$/);
-    await s.waitLog('watch-bob', /^watching$/);
+    await s.waitLog('watch-alice', /^watching$/, 30_000);
+    await s.waitLog('watch-bob', /^watching$/, 30_000);
 
     const alice = await pop3Waiting(port('pop3', 'pop3'), 'alice', 'alice-pw');
     const bob = await pop3Waiting(port('pop3', 'pop3'), 'bob', 'bob-pw');

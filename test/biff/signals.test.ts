@@ -4,7 +4,7 @@
  * 127.0.0.1:9229, and biff still delivers notifications afterwards.
  */
 import { readFileSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   BIFF_MODULE,
   INSPECTOR_LINE,
@@ -15,6 +15,9 @@ import {
   sleep,
   startSuite,
 } from '../../demo/sigusr1/suite.mjs';
+
+// The whole suite under `hearth up`: generous on a loaded two-core machine.
+vi.setConfig({ testTimeout: 90_000 });
 
 type Suite = Awaited<ReturnType<typeof startSuite>>;
 let suite: Suite | undefined;
@@ -54,7 +57,7 @@ describe('stray SIGUSR1 / SIGUSR2', () => {
       expect(t.state, t.name).toBe('running');
       expect(pgidOf(t.pid), `${t.name} leads its own group`).toBe(t.pid);
     }
-    await s.waitLog('watch', /^watching$/);
+    await s.waitLog('watch', /^watching$/, 30_000);
 
     for (const sig of ['SIGUSR1', 'SIGUSR2'] as const) {
       for (const t of targets) process.kill(-t.pid, sig);

@@ -35,7 +35,11 @@ function transfer(port: number): { lines: string[]; closed: Promise<string[]> } 
   return { lines, closed: new Promise((resolve) => socket.on('close', () => resolve(lines))) };
 }
 
-const LONG = '{ greeting: old, chunks: 6, replyDelay: 120ms }';
+// Long enough (3 s) that a reload through the CLI lands mid-way even on a loaded machine.
+const CHUNKS = 20;
+const LONG = `{ greeting: old, chunks: ${CHUNKS}, replyDelay: 150ms }`;
+/** Lines of a complete transfer: one per chunk, then `done`. */
+const COMPLETE = CHUNKS + 1;
 
 describe('handler table (service level)', () => {
   it('a long transfer on an entry replaced mid-way completes on the old one; new connections see the new one', async () => {
@@ -47,9 +51,9 @@ describe('handler table (service level)', () => {
     up.writeConfig(config('{ greeting: new }'));
     expect((await up.cli('reload')).stdout.trim()).toBe('reloaded in place: fix');
     expect(await connectAndReadLine(port)).toBe(`new ${s.pid}`);
-    expect(long.lines.length).toBeLessThan(7);
+    expect(long.lines.length).toBeLessThan(COMPLETE);
     const all = await long.closed;
-    expect(all).toEqual([...[0, 1, 2, 3, 4, 5].map((i) => `old ${s.pid} ${i}`), `old ${s.pid} done`]);
+    expect(all).toEqual([...Array.from({ length: CHUNKS }, (_, i) => `old ${s.pid} ${i}`), `old ${s.pid} done`]);
   });
 
   it('an entry removed mid-way: new connections get "gone", the running transfer completes', async () => {
@@ -58,10 +62,10 @@ describe('handler table (service level)', () => {
     const port = s.listeners[0]!.port;
     const long = transfer(port);
     await waitFor(() => long.lines.length >= 2, { what: 'the transfer under way' });
-    up.writeConfig(config(`{ greeting: old, chunks: 6, replyDelay: 120ms, offline: [main] }`));
+    up.writeConfig(config(`{ greeting: old, chunks: ${CHUNKS}, replyDelay: 150ms, offline: [main] }`));
     expect((await up.cli('reload')).code).toBe(0);
     expect(await connectAndReadLine(port)).toBe('gone main');
-    expect(await long.closed).toHaveLength(7);
+    expect(await long.closed).toHaveLength(COMPLETE);
   });
 
   it('stop waits for the count to reach zero (the fixture itself does not wait); cut at the deadline', async () => {
@@ -72,7 +76,7 @@ describe('handler table (service level)', () => {
     const at = Date.now();
     const res = await up.cli('stop', 'fix');
     expect(res.code).toBe(0);
-    expect(await long.closed).toHaveLength(7);
+    expect(await long.closed).toHaveLength(COMPLETE);
     expect(Date.now() - at).toBeGreaterThanOrEqual(400);
     expect((await up.service('fix')).lastExit).toMatchObject({ code: 0 });
 
@@ -83,7 +87,7 @@ describe('handler table (service level)', () => {
     const cut = transfer(again.listeners[0]!.port);
     await waitFor(() => cut.lines.length >= 1, { what: 'the transfer under way' });
     await up.cli('stop', 'fix');
-    expect((await cut.closed).length).toBeLessThan(7);
+    expect((await cut.closed).length).toBeLessThan(COMPLETE);
     expect((await up.service('fix')).lastExit).toMatchObject({ code: 1 });
   });
 });
