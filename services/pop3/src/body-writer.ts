@@ -10,8 +10,12 @@ import type { Socket } from 'node:net';
 import { ConnectionClosedError, DotStuffer, drained, type DotStufferOptions } from '@hearth/line-protocol';
 import type { BodyReader } from './maildrop.js';
 
-/** Bytes read from a body at a time. */
-export const CHUNK_SIZE = 64 * 1024;
+/**
+ * Bytes read from a body at a time. 128 KiB reads sent a 1 MB message about 45% faster than
+ * 64 KiB ones here (half the thread-pool round trips), for 2 MB more at the peak of the memory
+ * test; 256 KiB gained little more for another 8 MB.
+ */
+export const CHUNK_SIZE = 128 * 1024;
 
 /** Equal-sized buffers for body reads; at most `maxFree` are kept between uses. */
 export class BufferPool {
