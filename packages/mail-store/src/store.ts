@@ -88,9 +88,8 @@ export class MailStore {
   readonly #cache: VerificationCache;
   readonly #params: ScryptParams;
   readonly #maxMessageSize: number | undefined;
+  /** The maildrop id of each lock taken here, by `user\0holder`: unlocking needs no lookup. */
   readonly #heldLocks = new Map<string, number>();
-  /** The maildrop id of each lock taken here, by user and holder: unlocking needs no lookup. */
-  readonly #lockIds = new Map<string, number>();
   readonly #lock: (user: string, holderId: string, now: number) => Maildrop | undefined;
   readonly #commits: GroupCommit<PendingDelivery, Delivery[]>;
   readonly #inFlight = new Set<Promise<unknown>>();
@@ -477,8 +476,7 @@ export class MailStore {
     const user = normalizeUserName(name);
     const maildrop = this.#writeUnsynced('locking a maildrop', () => this.#lock(user, holderId, Date.now()));
     if (maildrop === undefined) return undefined;
-    this.#heldLocks.set(`${maildrop.id}\0${holderId}`, maildrop.id);
-    this.#lockIds.set(`${user}\0${holderId}`, maildrop.id);
+    this.#heldLocks.set(`${user}\0${holderId}`, maildrop.id);
     return { version: maildrop.version };
   }
 
@@ -499,8 +497,7 @@ export class MailStore {
     const user = normalizeUserName(name);
     const maildrop = await this.#writeWhenFree('locking a maildrop', () => this.#lock(user, holderId, Date.now()));
     if (maildrop === undefined) return undefined;
-    this.#heldLocks.set(`${maildrop.id}\0${holderId}`, maildrop.id);
-    this.#lockIds.set(`${user}\0${holderId}`, maildrop.id);
+    this.#heldLocks.set(`${user}\0${holderId}`, maildrop.id);
     return { version: maildrop.version };
   }
 
@@ -515,9 +512,8 @@ export class MailStore {
   /** Forgets a lock taken here; returns its maildrop id (looked up if it was not taken here). */
   #forgetLock(user: string, holderId: string): number | undefined {
     const key = `${user}\0${holderId}`;
-    const maildropId = this.#lockIds.get(key) ?? this.#messages.maildrop(user)?.id;
-    this.#lockIds.delete(key);
-    if (maildropId !== undefined) this.#heldLocks.delete(`${maildropId}\0${holderId}`);
+    const maildropId = this.#heldLocks.get(key) ?? this.#messages.maildrop(user)?.id;
+    this.#heldLocks.delete(key);
     return maildropId;
   }
 
@@ -552,7 +548,6 @@ export class MailStore {
       }
     }
     this.#heldLocks.clear();
-    this.#lockIds.clear();
     this.#cache.clear();
     this.#db.close();
   }
