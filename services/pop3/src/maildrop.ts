@@ -49,6 +49,14 @@ export interface DeliveredCopy {
   readonly size: number;
 }
 
+/** The message a complete `mail.notify` names (source 'hearth', maildrop INBOX). */
+export interface NoticedMessage {
+  readonly messageId: number;
+  readonly uid: number;
+  readonly uidl: string;
+  readonly size: number;
+}
+
 /**
  * A message body read into buffers the caller owns (RETR and TOP reuse a small pool of them):
  * `read` copies the next bytes to the start of `into`, 0 once `done`.
@@ -71,6 +79,13 @@ export interface Maildrop {
    * index only (XIDLE). Never returns a message twice.
    */
   refresh(): Promise<readonly MessageInfo[]>;
+  /**
+   * Optional (XIDLE push without an index read): what a complete 'hearth' notice announces, if
+   * that needs no index read: `[message]` when its uid comes right after every uid this maildrop
+   * knows (counted as if `refresh` had returned it), `[]` when the uid is already known, undefined
+   * when in doubt (a gap: a notice may have been missed) and the caller must `refresh`.
+   */
+  fromNotice?(notice: NoticedMessage): readonly MessageInfo[] | undefined;
   /** Remove these messages for good (the UPDATE state). */
   expunge(messages: readonly MessageInfo[]): Promise<void>;
   /** Release the lock. Idempotent. */

@@ -7,14 +7,31 @@
 import type { Logger } from '@hearth/log';
 import { announceDelivered, BIFF_SERVICE, MAIL_TOPICS, unbatch } from '@hearth/mail-delivery';
 import type { MessageBus } from '@hearth/runtime';
-import type { DeliveredCopy } from './maildrop.js';
+import type { DeliveredCopy, NoticedMessage } from './maildrop.js';
 
 export { BIFF_SERVICE };
 export const topics = MAIL_TOPICS;
 
-/** A waiting session: re-read its maildrop's index and push what is new. */
+/**
+ * A waiting session: push what is new. `notice` (when the news names its message completely) may
+ * spare the index read; without it, or in doubt, the session re-reads its maildrop's index.
+ */
 export interface Waiter {
-  wake(): void;
+  wake(notice?: NoticedMessage): void;
+}
+
+const UIDL = /^[\x21-\x7e]{1,70}$/;
+const count = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
+/** The message a `mail.notify` names, if it is a complete 'hearth' notice about INBOX. */
+export function noticedMessage(notice: unknown): NoticedMessage | undefined {
+  if (typeof notice !== 'object' || notice === null) return undefined;
+  const n = notice as Record<string, unknown>;
+  const { messageId, uid, uidl, size } = n;
+  if (n['source'] !== 'hearth' || (n['maildrop'] !== undefined && n['maildrop'] !== 'INBOX')) return undefined;
+  if (!count(messageId) || messageId === 0 || !count(uid) || uid === 0 || !count(size)) return undefined;
+  if (typeof uidl !== 'string' || !UIDL.test(uidl)) return undefined;
+  return { messageId, uid, uidl, size };
 }
 
 export class PushHub {
@@ -71,16 +88,16 @@ export class PushHub {
   }
 
   /** New mail for `user` (any source): wake its waiting sessions in this process, and only those. */
-  wake(user: string): void {
+  wake(user: string, notice?: NoticedMessage): void {
     const set = this.waiting.get(user.toLowerCase());
     if (set === undefined) return;
-    for (const waiter of [...set]) waiter.wake();
+    for (const waiter of [...set]) waiter.wake(notice);
   }
 
   /** This process stored `copy` (XSEND): announce it like SMTP does, and wake local waiters at once. */
   delivered(copy: DeliveredCopy): void {
     if (this.bus !== undefined) announceDelivered(this.bus, this.log, [copy]);
-    this.wake(copy.user);
+    this.wake(copy.user, copy);
   }
 
   /** `mail.notify`: one notice, or a batch of them (one per user, for many users at once). */
@@ -92,7 +109,7 @@ export class PushHub {
         continue;
       }
       this.log.debug({ user, from }, 'mail.notify');
-      this.wake(user);
+      this.wake(user, noticedMessage(notice));
     }
   }
 

@@ -145,6 +145,14 @@ export function storeBacking(store: MailStore, options: StoreBackingOptions = {}
           for (const m of fresh) lastUid = Math.max(lastUid, m.uid);
           return fresh.map(info);
         },
+        // uids of one maildrop are given out one by one (uid_next) and the lock keeps anyone else
+        // from removing messages: the uid right after the last known one is certainly the next.
+        fromNotice: (notice) => {
+          if (notice.uid <= lastUid) return [];
+          if (notice.uid !== lastUid + 1) return undefined;
+          lastUid = notice.uid;
+          return [info(notice)];
+        },
         openBody: (message): Promise<BodyReader> => translate(() => store.openBodyReader(Number(message.id))),
         expunge: async (doomed) => {
           await translate(() => store.deleteMessages(user, doomed.map((m) => Number(m.id))));

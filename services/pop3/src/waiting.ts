@@ -1,6 +1,9 @@
 /**
- * One XIDLE of one session (the waiting sub-mode of TRANSACTION): `Wait` re-reads the maildrop's
- * index when the PushHub wakes it and appends what is new to the session's message list;
+ * One XIDLE of one session (the waiting sub-mode of TRANSACTION): `Wait` appends what is new to
+ * the session's message list when the PushHub wakes it: straight from the notice when that names
+ * the very next message (no index read: what makes a fan-out to thousands of sessions cheap), else
+ * by re-reading the maildrop's index. The wait ends with one more index read (reconcile), so a
+ * notice that never came costs a late push line, never a message missed for good;
  * `PushOutbox` writes the push lines in order with back-pressure, made lazily from that list as
  * the socket drains, so a slow reader costs no more memory than the list itself. Bounded: when the
  * socket is full and more than `maxPending` messages wait to be announced, the client is not
@@ -9,7 +12,7 @@
 import type { Socket } from 'node:net';
 import { writeWithBackpressure } from '@hearth/line-protocol';
 import type { Logger } from '@hearth/log';
-import type { MessageInfo } from './maildrop.js';
+import type { MessageInfo, NoticedMessage } from './maildrop.js';
 import type { Waiter } from './push.js';
 import { replies } from './replies.js';
 import type { Transaction } from './state.js';
@@ -37,20 +40,32 @@ export class Wait implements Waiter {
     this.outbox = new PushOutbox(options.socket, tx.messages, options.maxPending, options.onOverflow, options.onClosed);
   }
 
-  /** New mail may have arrived: re-read the index and push what is new, one run at a time. */
-  wake(): void {
+  /**
+   * New mail may have arrived: push it from `notice` if the maildrop vouches for it, else
+   * re-read the index and push what is new, one run at a time.
+   */
+  wake(notice?: NoticedMessage): void {
     if (this.stopped) return;
     if (this.refreshing !== undefined) {
-      this.again = true;
+      this.again = true; // that run reads the index again, which covers this notice too
+      return;
+    }
+    const known = notice === undefined ? undefined : this.tx.maildrop.fromNotice?.(notice);
+    if (known !== undefined) {
+      this.append(known);
       return;
     }
     this.refreshing = this.refresh().finally(() => (this.refreshing = undefined));
   }
 
-  /** DONE: resolves once everything already fetched is pushed (its lines precede DONE's +OK). */
+  /**
+   * DONE (or another line ending the wait): one last index read appends whatever a notice never
+   * announced; resolves once everything is pushed (its lines precede DONE's +OK).
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     while (this.refreshing !== undefined) await this.refreshing;
+    await this.read();
     await this.outbox.drained();
   }
 
@@ -63,19 +78,29 @@ export class Wait implements Waiter {
     do {
       this.again = false;
       if (this.stopped) return;
-      let fresh: readonly MessageInfo[];
-      try {
-        fresh = await this.tx.maildrop.refresh();
-      } catch (error) {
-        this.options.log.error({ err: error }, 'reading new messages failed');
-        return;
-      }
       // Fetched messages join the list even if DONE came meanwhile: DONE waits for this run.
-      if (fresh.length === 0) continue;
-      for (const message of fresh) this.tx.messages.push(message);
-      this.outbox.update();
-      this.options.log.debug({ count: fresh.length }, 'pushed new messages');
+      if (!(await this.read())) return;
     } while (this.again);
+  }
+
+  /** Read the index and append what is new; false if reading failed (logged). */
+  private async read(): Promise<boolean> {
+    let fresh: readonly MessageInfo[];
+    try {
+      fresh = await this.tx.maildrop.refresh();
+    } catch (error) {
+      this.options.log.error({ err: error }, 'reading new messages failed');
+      return false;
+    }
+    this.append(fresh);
+    return true;
+  }
+
+  private append(fresh: readonly MessageInfo[]): void {
+    if (fresh.length === 0) return;
+    for (const message of fresh) this.tx.messages.push(message);
+    this.outbox.update();
+    this.options.log.debug({ count: fresh.length }, 'pushed new messages');
   }
 }
 
