@@ -4,8 +4,9 @@
  */
 import type { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
-import { EX_USAGE, UsageError } from '../command.js';
+import { UsageError } from '../command.js';
 import type { CliCommand, CliIo } from '../command.js';
+import { EX_TEMPFAIL, runVerb } from '../verb.js';
 import type { Target } from '../mail/connect.js';
 import { openSession } from '../mail/connect.js';
 import { password } from '../mail/password.js';
@@ -14,7 +15,6 @@ import { summaryLine } from '../mail/summary.js';
 import { watch } from '../mail/watch.js';
 import { dataDirOf } from '../options.js';
 
-const EX_TEMPFAIL = 75;
 
 const usage = `Usage: hearth mail <command> [options]
 
@@ -60,29 +60,18 @@ export const mailCommand: CliCommand = {
   name: 'mail',
   summary: 'read and send mail over POP3: check, list, read, send, watch',
   usage,
-  async run(argv, io: MailIo) {
-    let parsed: Parsed | 'help';
-    try {
-      parsed = parse(argv, io);
-    } catch (error) {
-      if (!(error instanceof UsageError)) throw error;
-      io.stderr.write(`hearth mail: ${error.message}\n`);
-      return EX_USAGE;
-    }
-    if (parsed === 'help') {
-      io.stdout.write(`${usage}\n`);
-      return 0;
-    }
-    try {
-      return await execute(parsed, io);
-    } catch (error) {
-      if (error instanceof MailClientError) {
-        io.stderr.write(`hearth mail: ${error.message}\n`);
-        return error.transient ? EX_TEMPFAIL : 1;
-      }
-      throw error;
-    }
-  },
+  run: (argv, io: MailIo) =>
+    runVerb<Parsed>(
+      {
+        name: 'mail',
+        usage,
+        parse: () => parse(argv, io),
+        execute: (parsed) => execute(parsed, io),
+        explain: (error) =>
+          error instanceof MailClientError ? { message: error.message, code: error.transient ? EX_TEMPFAIL : 1 } : undefined,
+      },
+      io,
+    ),
 };
 
 function parse(argv: readonly string[], io: CliIo): Parsed | 'help' {

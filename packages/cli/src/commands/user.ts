@@ -7,10 +7,10 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { MailStoreError, openMailStore } from '@hearth/mail-store';
 import type { MailStore } from '@hearth/mail-store';
-import { EX_USAGE, UsageError } from '../command.js';
+import { UsageError } from '../command.js';
 import type { CliCommand, CliIo } from '../command.js';
+import { EX_TEMPFAIL, runVerb } from '../verb.js';
 
-const EX_TEMPFAIL = 75;
 
 const usage = `Usage: hearth user <command> [options]
 
@@ -46,37 +46,21 @@ export const userCommand: CliCommand = {
   name: 'user',
   summary: 'manage mail users: add, passwd, del, list, apop',
   usage,
-  async run(argv, io) {
-    let parsed: Parsed | 'help';
-    try {
-      parsed = parse(argv, io);
-    } catch (error) {
-      if (!(error instanceof UsageError)) throw error;
-      io.stderr.write(`hearth user: ${error.message}\n`);
-      return EX_USAGE;
-    }
-    if (parsed === 'help') {
-      io.stdout.write(`${usage}\n`);
-      return 0;
-    }
-    try {
-      return await execute(parsed, io);
-    } catch (error) {
-      if (error instanceof UsageError) {
-        io.stderr.write(`hearth user: ${error.message}\n`);
-        return EX_USAGE;
-      }
-      if (error instanceof MailStoreError) {
-        io.stderr.write(`hearth user: ${describe(error)}\n`);
-        return error.temporary ? EX_TEMPFAIL : 1;
-      }
-      if (error instanceof PromptError) {
-        io.stderr.write(`hearth user: ${error.message}\n`);
-        return 1;
-      }
-      throw error;
-    }
-  },
+  run: (argv, io) =>
+    runVerb<Parsed>(
+      {
+        name: 'user',
+        usage,
+        parse: () => parse(argv, io),
+        execute: (parsed) => execute(parsed, io),
+        explain: (error) => {
+          if (error instanceof MailStoreError) return { message: describe(error), code: error.temporary ? EX_TEMPFAIL : 1 };
+          if (error instanceof PromptError) return { message: error.message, code: 1 };
+          return undefined;
+        },
+      },
+      io,
+    ),
 };
 
 function parse(argv: readonly string[], io: CliIo): Parsed | 'help' {
