@@ -9,7 +9,8 @@
  * wrong state, bad arguments, then the handler.
  *
  * Hearth's extensions (README): XIDLE enters a waiting sub-mode of TRANSACTION run by a `Wait`
- * (waiting.ts) that the PushHub wakes; XSEND's message is read through an Intake into the store.
+ * (waiting.ts) that the PushHub wakes; XSEND's message is read by a `DataPhase` (data-phase.ts)
+ * through an Intake into the store.
  */
 import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -21,12 +22,11 @@ import { commands } from './commands/index.js';
 import { totals } from './commands/listing.js';
 import type { CommandContext, LoginAttempt } from './commands/context.js';
 import type { Pop3Settings } from './config.js';
+import { DataPhase } from './data-phase.js';
 import type { Counter, FailureLimiter } from './limits.js';
-import { Intake } from './intake.js';
 import { PermanentBackingError, type MailBacking } from './maildrop.js';
 import type { PushHub } from './push.js';
 import { replies, type Reply } from './replies.js';
-import { submit } from './send.js';
 import { Wait } from './waiting.js';
 import type { SessionState, StateName, Transaction } from './state.js';
 
@@ -74,9 +74,8 @@ export class Pop3Session implements CommandContext {
   private countedUser: string | undefined;
   /** XIDLE: the current wait. */
   private wait: Wait | undefined;
-  /** XSEND: the message being read, and the reply its delivery resolves to. */
-  private intake: Intake | undefined;
-  private intakeReply: Promise<Reply> | undefined;
+  /** XSEND: the message being read, if any. */
+  private readonly data: DataPhase;
   private readonly closedPromise: Promise<void>;
   private resolveClosed!: () => void;
 
@@ -88,6 +87,8 @@ export class Pop3Session implements CommandContext {
     this.socket = options.socket;
     this.secure = options.secure;
     this.timestamp = options.timestamp;
+    const { backing, hub, hostname, domains, settings } = deps;
+    this.data = new DataPhase({ backing, hub, hostname, domain: domains[0] ?? 'localhost', maxSize: settings.maxSendSize });
     this.closedPromise = new Promise((resolve) => (this.resolveClosed = resolve));
   }
 
@@ -202,8 +203,7 @@ export class Pop3Session implements CommandContext {
     this.reader?.stop();
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.continuation = undefined;
-    this.intake?.fail(new ConnectionClosedError());
-    this.intake = undefined;
+    this.data.fail(new ConnectionClosedError());
     const state = this.state;
     if (this.wait !== undefined && state.name === 'TRANSACTION') {
       this.deps.hub.remove(state.user, this.wait);
@@ -227,7 +227,7 @@ export class Pop3Session implements CommandContext {
 
   /** The server is stopping: a session that is not logged in (or is waiting) and not busy ends now. */
   shutdown(): void {
-    if (this.closing || this.busy || this.intake !== undefined) return;
+    if (this.closing || this.busy || this.data.active) return;
     const state = this.state;
     if (state.name !== 'AUTHORIZATION' && !(state.name === 'TRANSACTION' && state.waiting)) return;
     this.write(replies.shuttingDownLine());
@@ -268,8 +268,8 @@ export class Pop3Session implements CommandContext {
   }
 
   private async onOverflow(): Promise<void> {
-    if (this.intake !== undefined) {
-      this.intake.overflow(this.deps.settings.maxLineLength);
+    if (this.data.active) {
+      this.data.overflow(this.deps.settings.maxLineLength);
       return;
     }
     this.log.warn({ limit: this.deps.settings.maxLineLength }, 'line too long');
@@ -281,7 +281,7 @@ export class Pop3Session implements CommandContext {
     this.busy = true;
     if (this.idleTimer) clearTimeout(this.idleTimer);
     try {
-      const reply = this.intake !== undefined ? await this.dataLine(this.intake, raw) : await this.handle(utf8(raw));
+      const reply = this.data.active ? await this.data.line(raw) : await this.handle(utf8(raw));
       if (reply !== undefined && !this.closing) await this.respond(reply);
     } catch (error) {
       if (!(error instanceof ConnectionClosedError)) {
@@ -351,45 +351,20 @@ export class Pop3Session implements CommandContext {
         this.continuation = reply.next;
         await writeWithBackpressure(this.socket, `${reply.text}\r\n`);
         return;
-      case 'data': {
+      case 'data':
         await writeWithBackpressure(this.socket, `${reply.text}\r\n`);
-        const intake = new Intake(this.deps.settings.maxSendSize);
-        this.intake = intake;
-        const result = reply.receive(intake.body()).finally(() => intake.abandon());
-        result.catch(() => {}); // awaited at the final dot
-        this.intakeReply = result;
+        this.data.begin(reply.receive);
         return;
-      }
     }
   }
 
   // ---- XSEND --------------------------------------------------------------------------------
 
-  /** One line of an XSEND message; at the final dot, the delivery's reply. */
-  private async dataLine(intake: Intake, raw: string): Promise<Reply | undefined> {
-    if ((await intake.line(Buffer.from(raw, 'latin1'))) === 'more') return undefined;
-    const result = this.intakeReply;
-    this.intake = undefined;
-    this.intakeReply = undefined;
-    return result;
-  }
-
   submit(recipients: readonly string[], body: AsyncIterable<Uint8Array>): Promise<Reply> {
     const state = this.state;
-    const intake = this.intake;
     if (state.name !== 'TRANSACTION') return Promise.resolve(replies.wrongState('XSEND'));
-    const { settings, backing, hub, hostname, domains } = this.deps;
-    return submit(
-      { backing, hub, log: this.log, hostname, domain: domains[0] ?? 'localhost', maxSize: settings.maxSendSize },
-      {
-        user: state.user,
-        remoteAddress: this.options.remoteAddress,
-        secure: this.secure,
-        recipients,
-        body,
-        dataError: () => intake?.failure,
-      },
-    );
+    const sender = { user: state.user, remoteAddress: this.options.remoteAddress, secure: this.secure };
+    return this.data.submit(this.log, { ...sender, recipients, body });
   }
 
   // ---- XIDLE --------------------------------------------------------------------------------
