@@ -4,6 +4,9 @@
  * time; a lock whose process is gone (exited, or killed with SIGKILL) counts as free.
  */
 import type { Database, Statement } from 'better-sqlite3';
+import type { StoreCore } from './core.js';
+import type { Maildrop } from './messages.js';
+import { normalizeUserName } from './names.js';
 import { isProcessAlive, selfStartTime } from './process-identity.js';
 
 export interface LockHolder {
@@ -56,5 +59,94 @@ export class MaildropLocks {
   /** Releases the lock if (`holder`, this process) has it; returns whether it did. */
   unlock(maildropId: number, holder: string): boolean {
     return this.#delete.run(maildropId, holder, process.pid).changes > 0;
+  }
+}
+
+/**
+ * The MailStore's lock methods of the same names: locks taken through one store, by user and
+ * holder id, remembered here so unlocking needs no lookup and `close` can release them.
+ */
+export class MaildropLocking {
+  readonly #core: StoreCore;
+  readonly #locks: MaildropLocks;
+  /** The maildrop id of each lock taken here, by `user\0holder`: unlocking needs no lookup. */
+  readonly #heldLocks = new Map<string, number>();
+  readonly #lock: (user: string, holderId: string, now: number) => Maildrop | undefined;
+
+  constructor(core: StoreCore, locks: MaildropLocks) {
+    this.#core = core;
+    this.#locks = locks;
+    // The maildrop (and its version) is read under the write lock, so it is the one locked.
+    this.#lock = core.db.transaction((user: string, holderId: string, now: number): Maildrop | undefined => {
+      const maildrop = core.messages.getMaildrop(user);
+      return this.#locks.take(maildrop.id, holderId, now) ? maildrop : undefined;
+    }).immediate;
+  }
+
+  maildropVersion(name: string): string {
+    this.#core.assertOpen();
+    return this.#core.messages.getMaildrop(normalizeUserName(name)).version;
+  }
+
+  tryLockMaildrop(name: string, holderId: string): boolean {
+    return this.lockMaildrop(name, holderId) !== undefined;
+  }
+
+  lockMaildrop(name: string, holderId: string): { readonly version: string } | undefined {
+    this.#core.assertOpen();
+    const user = normalizeUserName(name);
+    const maildrop = this.#core.writeUnsynced('locking a maildrop', () => this.#lock(user, holderId, Date.now()));
+    if (maildrop === undefined) return undefined;
+    this.#heldLocks.set(`${user}\0${holderId}`, maildrop.id);
+    return { version: maildrop.version };
+  }
+
+  unlockMaildrop(name: string, holderId: string): void {
+    this.#core.assertOpen();
+    const maildropId = this.#forgetLock(normalizeUserName(name), holderId);
+    if (maildropId === undefined) return;
+    this.#core.writeUnsynced('unlocking a maildrop', () => this.#locks.unlock(maildropId, holderId));
+  }
+
+  async acquireMaildrop(name: string, holderId: string): Promise<{ readonly version: string } | undefined> {
+    this.#core.assertOpen();
+    const user = normalizeUserName(name);
+    const maildrop = await this.#core.writeWhenFree('locking a maildrop', () => this.#lock(user, holderId, Date.now()));
+    if (maildrop === undefined) return undefined;
+    this.#heldLocks.set(`${user}\0${holderId}`, maildrop.id);
+    return { version: maildrop.version };
+  }
+
+  async releaseMaildrop(name: string, holderId: string): Promise<void> {
+    this.#core.assertOpen();
+    const maildropId = this.#forgetLock(normalizeUserName(name), holderId);
+    if (maildropId === undefined) return;
+    await this.#core.writeWhenFree('unlocking a maildrop', () => this.#locks.unlock(maildropId, holderId));
+  }
+
+  maildropLockHolder(name: string): LockHolder | undefined {
+    this.#core.assertOpen();
+    return this.#locks.holder(this.#core.messages.getMaildrop(normalizeUserName(name)).id);
+  }
+
+  /** Releases every lock taken through this store (on close). */
+  releaseAll(): void {
+    for (const [key, maildropId] of this.#heldLocks) {
+      const holder = key.slice(key.indexOf('\0') + 1);
+      try {
+        this.#locks.unlock(maildropId, holder);
+      } catch {
+        // The holder's pid is this process: the lock is recognised as free once it exits anyway.
+      }
+    }
+    this.#heldLocks.clear();
+  }
+
+  /** Forgets a lock taken here; returns its maildrop id (looked up if it was not taken here). */
+  #forgetLock(user: string, holderId: string): number | undefined {
+    const key = `${user}\0${holderId}`;
+    const maildropId = this.#heldLocks.get(key) ?? this.#core.messages.maildrop(user)?.id;
+    this.#heldLocks.delete(key);
+    return maildropId;
   }
 }
