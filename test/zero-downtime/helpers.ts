@@ -1,114 +1,12 @@
-/** `hearth up` as a child process for the zero-downtime tests, with the fixture as a module service. */
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { controlRequest, socketIsLive } from '@hearth/supervisor';
+/** Helpers for the zero-downtime tests: `hearth up` with the fixture as a module service, and /proc. */
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import type { ServiceStatus } from '@hearth/supervisor';
-import { FIXTURE_SERVICE_PATH, makeTempDir, waitFor } from '@hearth/testkit';
-import type { TempDir } from '@hearth/testkit';
+import { FIXTURE_SERVICE_PATH, waitFor } from '@hearth/testkit';
+import type { Up } from '../../packages/supervisor/test/helpers.js';
 
-export const MAIN = fileURLToPath(new URL('../../packages/cli/dist/main.js', import.meta.url));
+// The `hearth up` harness is the supervisor tests' own; these tests add /proc helpers to it.
+export { hearth, MAIN, startUp, stopAll, type CliResult, type Up } from '../../packages/supervisor/test/helpers.js';
 export { FIXTURE_SERVICE_PATH };
-
-export interface CliResult {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-export interface Up {
-  readonly dir: TempDir;
-  readonly data: string;
-  readonly configFile: string;
-  readonly proc: ChildProcess;
-  readonly lines: Record<string, unknown>[];
-  writeConfig(yaml: string): void;
-  service(name: string): Promise<ServiceStatus>;
-  request(req: Parameters<typeof controlRequest>[1]): Promise<unknown>;
-  cli(...args: string[]): Promise<CliResult>;
-  stop(): Promise<number | null>;
-}
-
-const ups = new Set<Up>();
-
-export function hearth(args: readonly string[], timeoutMs = 30_000): Promise<CliResult> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-export async function startUp(yaml: string): Promise<Up> {
-  const dir = await makeTempDir('hearth-zd-');
-  const configFile = join(dir.path, 'hearth.yaml');
-  const data = join(dir.path, 'data');
-  writeFileSync(configFile, yaml);
-  const proc = spawn(process.execPath, [MAIN, 'up', '--config', configFile, '--data', data], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const lines: Record<string, unknown>[] = [];
-  let buf = '';
-  let err = '';
-  proc.stdout!.setEncoding('utf8').on('data', (d: string) => {
-    buf += d;
-    let nl: number;
-    while ((nl = buf.indexOf('\n')) !== -1) {
-      const line = buf.slice(0, nl);
-      buf = buf.slice(nl + 1);
-      try {
-        lines.push(JSON.parse(line) as Record<string, unknown>);
-      } catch {
-        lines.push({ raw: line });
-      }
-    }
-  });
-  proc.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
-  const exited = new Promise<number | null>((resolve) => proc.on('close', (code) => resolve(code)));
-  const socket = join(data, 'hearth.sock');
-  const up: Up = {
-    dir,
-    data,
-    configFile,
-    proc,
-    lines,
-    writeConfig: (text) => writeFileSync(configFile, text),
-    async service(name) {
-      const all = (await controlRequest(socket, { verb: 'status' }, { timeoutMs: 5000 })) as ServiceStatus[];
-      const s = all.find((x) => x.name === name);
-      if (!s) throw new Error(`no service ${name}`);
-      return s;
-    },
-    request: (req) => controlRequest(socket, req, { timeoutMs: 30_000 }),
-    cli: (...args) => hearth([...args, '--data', data]),
-    async stop() {
-      ups.delete(up);
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
-      const code = await exited;
-      await dir.remove();
-      return code;
-    },
-  };
-  ups.add(up);
-  await Promise.race([
-    waitFor(() => socketIsLive(socket), { timeout: 10_000, what: 'the control socket' }),
-    exited.then((code) => {
-      throw new Error(`hearth up exited with ${code}: ${err}`);
-    }),
-  ]);
-  return up;
-}
-
-export async function stopAll(): Promise<void> {
-  await Promise.all([...ups].map((u) => u.stop()));
-}
 
 export function waitRunning(up: Up, name: string, timeout = 10_000): Promise<ServiceStatus> {
   return waitFor(

@@ -62,7 +62,7 @@ describe('hearth reload', () => {
     expect(res.stdout.trim()).toBe('added: added; removed: gone; restarted: moved; unchanged: keep');
     expect((await load.stop()).failed).toBe(0);
     expect((await up.service('keep')).pid).toBe(keep.pid);
-    await expect(up.service('gone')).rejects.toThrow(/no service gone/);
+    await expect(up.service('gone')).rejects.toThrow(/no status for gone/);
     await expect(connectAndReadLine(gone.listeners[0]!.port, '127.0.0.1', 1000)).rejects.toThrow(/ECONNREFUSED/);
     const m = await up.service('moved');
     expect(m.pid).not.toBe(moved.pid);

@@ -43,6 +43,10 @@ export interface Up {
   stderr(): string;
   status(): Promise<ServiceStatus[]>;
   service(name: string): Promise<ServiceStatus>;
+  /** Replaces the config file (for `reload`). */
+  writeConfig(yaml: string): void;
+  /** One request on the control socket. */
+  request(req: Parameters<typeof controlRequest>[1]): Promise<unknown>;
   /** `hearth ARGS --data DATA`. */
   cli(...args: string[]): Promise<CliResult>;
   /** Resolves with the exit code of `hearth up`. */
@@ -96,6 +100,8 @@ export async function startUp(yaml: string, options: { waitSocket?: boolean; dir
       if (!s) throw new Error(`no status for ${name}`);
       return s;
     },
+    writeConfig: (text) => writeFileSync(configFile, text),
+    request: (req) => controlRequest(socket, req, { timeoutMs: 30_000 }),
     cli: (...args) => hearth([...args, '--data', data]),
     exited,
     async stop() {
