@@ -78,7 +78,7 @@ describe('hearth reload', () => {
     up.writeConfig(`services:\n${fixture('keep', '    settings: { greeting: hup }\n')}`);
     up.proc.kill('SIGHUP');
     await waitFor(async () => (await connectAndReadLine(keep.listeners[0]!.port)) === `hup ${keep.pid}`, { what: 'the reload by SIGHUP' });
-    await expect(up.service('added')).rejects.toThrow(/no service added/);
+    await expect(up.service('added')).rejects.toThrow(/no status for added/);
   });
 
   it('a fixed port kept across a change is the same socket (no rebind); a refused in-place reload falls back to an overlapped restart', async () => {
