@@ -284,9 +284,11 @@ describe('PushHub', () => {
     const bus = new FakeBus();
     const hub = new PushHub(bus, createLogger({ svc: 'pop3', level: 'silent' }), 9);
     hub.start();
+    const carol = { wake: () => {} };
     hub.add('alice', { wake: () => {} });
     hub.add('bob', { wake: () => {} });
-    hub.remove('bob', { wake: () => {} });
+    hub.add('carol', carol);
+    hub.remove('carol', carol);
     bus.sent.length = 0;
     bus.emit('biff.started', { instance: 1234 });
     expect(bus.sent).toEqual([
