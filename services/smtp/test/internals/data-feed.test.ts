@@ -68,7 +68,12 @@ async function run(feed: Feed, pieces: readonly Buffer[]): Promise<{ data: strin
   const end = await ended;
   const bytes = parser.dataBytes;
   parser.continue();
-  await new Promise((resolve) => setTimeout(resolve, 5));
+  // Wait until the parser has read the input's last command line (not a fixed sleep, which a
+  // loaded machine outruns), bounded so a parser that stops early still shows in the diff.
+  const last = Buffer.concat(pieces).toString('latin1').trimEnd().split(/\r?\n/).at(-1);
+  for (const until = Date.now() + 10_000; commands.at(-1) !== last && errors.length === 0 && Date.now() < until; ) {
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
   return { data: Buffer.concat(received).toString('latin1'), bytes, commands: [...commands, ...errors], ended: end };
 }
 
