@@ -91,7 +91,8 @@ export class PushHub {
   wake(user: string, notice?: NoticedMessage): void {
     const set = this.waiting.get(user.toLowerCase());
     if (set === undefined) return;
-    for (const waiter of [...set]) waiter.wake(notice);
+    // A wake may end its session (and leave the set): a set iterator skips what was deleted.
+    for (const waiter of set) waiter.wake(notice);
   }
 
   /** This process stored `copy` (XSEND): announce it like SMTP does, and wake local waiters at once. */

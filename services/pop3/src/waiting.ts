@@ -10,7 +10,7 @@
  * reading and `onOverflow` is called (the session closes it).
  */
 import type { Socket } from 'node:net';
-import { writeWithBackpressure } from '@hearth/line-protocol';
+import { drained, writeWithBackpressure } from '@hearth/line-protocol';
 import type { Logger } from '@hearth/log';
 import type { MessageInfo, NoticedMessage } from './maildrop.js';
 import type { Waiter } from './push.js';
@@ -122,15 +122,45 @@ export class PushOutbox {
     this.announced = messages.length;
   }
 
-  /** Messages were appended to the list: push a line for each. */
+  /**
+   * Messages were appended to the list: push a line for each. The common case (a few new
+   * messages, a socket that takes them) is one synchronous write; only a full socket or a long
+   * list takes the asynchronous path, which waits for 'drain' between batches.
+   */
   update(): void {
-    if (this.failed) return;
+    if (this.failed || this.checkOverflow() || this.flushing !== undefined) return;
+    if (this.announced === this.messages.length) return;
+    if (this.messages.length - this.announced <= BATCH && !this.socket.writableNeedDrain) {
+      if (this.socket.destroyed || this.socket.writableEnded) {
+        this.failed = true;
+        this.onClosed();
+        return;
+      }
+      const text = this.lines(this.messages.length);
+      if (this.socket.write(text)) return;
+    }
+    this.flushing = this.flush();
+  }
+
+  /** The client stopped reading and too much waits: give up on it (true). */
+  private checkOverflow(): boolean {
     if (this.messages.length - this.announced > this.maxPending && this.socket.writableNeedDrain) {
       this.failed = true;
       this.onOverflow();
-      return;
+      return true;
     }
-    this.flushing ??= this.flush();
+    return false;
+  }
+
+  /** The push lines of messages[announced .. end), marked announced. */
+  private lines(end: number): string {
+    let text = '';
+    for (let i = this.announced; i < end; i++) {
+      const m = this.messages[i]!;
+      text += `${replies.pushLine(i + 1, m.uidl, m.size)}\r\n`;
+    }
+    this.announced = end;
+    return text;
   }
 
   /** Resolves once every message in the list was announced (or the connection failed). */
@@ -140,14 +170,9 @@ export class PushOutbox {
 
   private async flush(): Promise<void> {
     try {
+      await drained(this.socket); // what update() wrote may still fill the socket
       while (this.announced < this.messages.length && !this.failed) {
-        const end = Math.min(this.announced + BATCH, this.messages.length);
-        let text = '';
-        for (let i = this.announced; i < end; i++) {
-          const m = this.messages[i]!;
-          text += `${replies.pushLine(i + 1, m.uidl, m.size)}\r\n`;
-        }
-        this.announced = end;
+        const text = this.lines(Math.min(this.announced + BATCH, this.messages.length));
         await writeWithBackpressure(this.socket, text);
       }
     } catch {
