@@ -22,6 +22,11 @@ export function notifyFromDelivered(payload: unknown): MailNotify | undefined {
   const user = typeof p?.['user'] === 'string' ? hearthUser(p['user']) : undefined;
   if (!p || !user) return undefined;
   const maildrop = typeof p['maildrop'] === 'string' && p['maildrop'] !== '' ? p['maildrop'] : 'INBOX';
+  const { messageId, uid, uidl, size } = p;
+  if (isCount(messageId) && isCount(uid) && typeof uidl === 'string' && isCount(size)) {
+    // What smtp and pop3 send: one object shape for all (a fan-out handles thousands of these).
+    return { user, maildrop, messageId, uid, uidl, size, source: 'hearth' };
+  }
   return {
     user,
     maildrop,
