@@ -248,24 +248,38 @@ export async function deliverAndNotify(dataDir, user, comsatPort, subject = 'hel
 }
 
 /**
- * A POP3 session that logs in and waits with XIDLE (Hearth's push extension). `pushes` collects
- * the `* NEW` lines it is sent.
+ * A POP3 session that logs in and waits with XIDLE (Hearth's push extension). `pushes` returns the
+ * `* NEW` lines it was sent; `arrivals` when each came (performance.now() of its 'data' event).
+ * Lines are split as they come, so thousands of these sessions cost one benchmark client little.
  */
 export async function pop3Waiting(port, user, password) {
   const socket = net.connect(port, '127.0.0.1');
   socket.setEncoding('utf8');
   let text = '';
-  let all = '';
-  const pushes = () => [...all.matchAll(/^\* NEW [^\r\n]*(?=\r\n)/gm)].map((m) => m[0]);
+  let waiting = false;
+  const lines = [];
+  const arrivals = [];
+  let waiter; // { count, resolve }: waitCount's, woken by the data handler (no polling)
+  const take = (at) => {
+    for (let end = text.indexOf('\r\n'); end !== -1; end = text.indexOf('\r\n')) {
+      const line = text.slice(0, end);
+      text = text.slice(end + 2);
+      if (line.startsWith('* NEW ')) {
+        lines.push(line);
+        arrivals.push(at);
+      }
+    }
+    if (waiter !== undefined && lines.length >= waiter.count) waiter.resolve(true);
+  };
   socket.on('data', (d) => {
     text += d;
-    all += d;
+    if (waiting) take(performance.now());
   });
   socket.on('error', () => {});
   const expect = async (re, what) => {
     const ok = await poll(() => re.test(text), 5000, 5);
     if (!ok) throw new Error(`POP3: no ${what} (received ${JSON.stringify(text)})`);
-    text = '';
+    text = text.replace(re, '');
   };
   await expect(/^\+OK.*\r\n/, 'greeting');
   socket.write(`USER ${user}\r\n`);
@@ -274,11 +288,28 @@ export async function pop3Waiting(port, user, password) {
   await expect(/^\+OK.*\r\n/, 'PASS reply');
   socket.write('XIDLE\r\n');
   await expect(/^\+OK.*\r\n/, 'XIDLE reply');
-  all = '';
+  waiting = true;
+  take(performance.now());
+  const pushes = () => lines;
   return {
     /** The `* NEW n uidl size` lines received while waiting. */
     pushes,
-    waitPush: (wait = 5000) => poll(() => pushes()[0], wait, 2),
+    /** performance.now() when each of those lines arrived. */
+    arrivals: () => arrivals,
+    waitPush: (wait = 5000) => poll(() => lines[0], wait, 2),
+    /** Resolves true once `count` push lines came, false after `wait` ms (one waiter at a time). */
+    waitCount: (count, wait = 5000) =>
+      lines.length >= count
+        ? Promise.resolve(true)
+        : new Promise((resolve) => {
+            const timer = setTimeout(() => done(false), Math.max(0, wait));
+            const done = (ok) => {
+              clearTimeout(timer);
+              waiter = undefined;
+              resolve(ok);
+            };
+            waiter = { count, resolve: done };
+          }),
     close: () => socket.destroy(),
   };
 }
