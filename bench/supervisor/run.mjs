@@ -12,7 +12,10 @@
  *   - successive restarts: 4 kills of service 0, 1.5 s apart (backoff shows here);
  *   - RSS (and PSS) of the supervisor process itself: `hearth up`, supervisord, PM2's God daemon.
  *
- * usage: node bench/supervisor/run.mjs [--only hearth,hearth-module,supervisord,pm2] [--json FILE]
+ * The supervised program is `node server.cjs` by default; `--server perl` runs the same server in
+ * Perl (server.pl), which serves a few ms after exec: its restart figures are the supervisors' own.
+ *
+ * usage: node bench/supervisor/run.mjs [--only hearth,hearth-module,supervisord,pm2] [--server node|perl] [--json FILE]
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -26,7 +29,8 @@ import { parseArgs } from 'node:util';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '../..');
-const SERVER = join(HERE, 'server.cjs');
+const SERVER_JS = join(HERE, 'server.cjs');
+const SERVER_PL = join(HERE, 'server.pl');
 const FIXTURE = join(ROOT, 'packages/testkit/dist/fixtures/fixture-service.js');
 const HEARTH = join(ROOT, 'packages/cli/dist/main.js');
 const PM2 = join(ROOT, 'bench/node_modules/pm2/bin/pm2');
@@ -41,9 +45,18 @@ const RESTART_TIMEOUT_MS = 15_000;
 const { values: opts } = parseArgs({
   options: {
     only: { type: 'string', default: 'hearth,hearth-module,supervisord,pm2' },
+    server: { type: 'string', default: 'node' },
     json: { type: 'string' },
   },
 });
+
+if (!['node', 'perl'].includes(opts.server)) {
+  console.error('--server: node (server.cjs, the default) or perl (server.pl: starts in a few ms, so a restart shows the supervisor\'s own time)');
+  process.exit(64);
+}
+const SERVER = opts.server === 'perl' ? SERVER_PL : SERVER_JS;
+const INTERPRETER = opts.server === 'perl' ? 'perl' : process.execPath;
+const SERVER_NAME = opts.server === 'perl' ? 'perl server.pl' : 'node server.cjs';
 
 // ---- probing -----------------------------------------------------------------------------------
 
@@ -164,7 +177,7 @@ const hearthCommand = {
     const lines = ['log: { level: warn }', 'services:'];
     ports.forEach((port, i) => {
       lines.push(`  s${i}:`);
-      lines.push(`    command: [${yamlString(process.execPath)}, ${yamlString(SERVER)}, "${port}"]`);
+      lines.push(`    command: [${yamlString(INTERPRETER)}, ${yamlString(SERVER)}, "${port}"]`);
       lines.push(`    ready: { tcp: "127.0.0.1:${port}" }`);
     });
     return startHearth(dir, lines);
@@ -211,7 +224,7 @@ const supervisord = {
       `childlogdir=${dir}`,
       ...ports.flatMap((port, i) => [
         `[program:s${i}]`,
-        `command=${process.execPath} ${SERVER} ${port}`,
+        `command=${INTERPRETER} ${SERVER} ${port}`,
         'autorestart=true',
         `stdout_logfile=${join(dir, `s${i}.log`)}`,
         'redirect_stderr=true',
@@ -234,7 +247,7 @@ const pm2 = {
       script: SERVER,
       args: String(port),
       exec_mode: 'fork',
-      interpreter: process.execPath,
+      interpreter: INTERPRETER,
       autorestart: true,
     }));
     const eco = join(dir, 'ecosystem.config.cjs');
@@ -338,13 +351,13 @@ async function measure(sup, seen) {
   }
 }
 
-/** The floor under every restart: spawning `node server.cjs` directly until it answers. */
+/** The floor under every restart: spawning the server directly until it answers. */
 async function bareStartMs(runs = 5) {
   const times = [];
   for (let i = 0; i < runs; i++) {
     const [port] = await freePorts(1);
     const t0 = performance.now();
-    const child = spawn(process.execPath, [SERVER, String(port)], { stdio: 'ignore' });
+    const child = spawn(INTERPRETER, [SERVER, String(port)], { stdio: 'ignore' });
     try {
       await waitServing(port, t0 + RESTART_TIMEOUT_MS);
       times.push(performance.now() - t0);
@@ -414,7 +427,7 @@ if (chosen.length === 0) {
   process.exit(64);
 }
 ensurePeers(wanted);
-console.error(`node ${process.version}, ${SERVICES} services each, kill -9 then connect every 1 ms`);
+console.error(`node ${process.version}, ${SERVICES} services each (${SERVER_NAME}), kill -9 then connect every 1 ms`);
 const bareBefore = await bareStartMs();
 const results = [];
 const seen = new Set();
@@ -433,5 +446,5 @@ for (const sup of chosen) {
 }
 const bare = [...bareBefore, ...(await bareStartMs())];
 console.log(report(results));
-console.log(`\nFloor: \`node server.cjs\` spawned directly until it answers, 5 times before and 5 after: median ${f1(median(bare))} ms (${bare.map(f0).join(' ')}).`);
+console.log(`\nFloor: \`${SERVER_NAME}\` spawned directly until it answers, 5 times before and 5 after: median ${f1(median(bare))} ms (${bare.map(f0).join(' ')}).`);
 if (opts.json) writeFileSync(opts.json, `${JSON.stringify({ results, bareStartMs: bare }, null, 2)}\n`);
