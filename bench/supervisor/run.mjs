@@ -111,12 +111,17 @@ async function freePorts(n) {
 function memoryOf(pid) {
   const field = (text, name) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN) / 1024;
   try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     return {
-      rssMiB: field(readFileSync(`/proc/${pid}/status`, 'utf8'), 'VmRSS'),
+      rssMiB: field(status, 'VmRSS'),
       pssMiB: field(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'), 'Pss'),
+      // RSS = anonymous (the process's own memory) + file-backed (mostly the interpreter's binary
+      // and libraries, shared with every process that maps them).
+      anonMiB: field(status, 'RssAnon'),
+      fileMiB: field(status, 'RssFile'),
     };
   } catch {
-    return { rssMiB: NaN, pssMiB: NaN };
+    return { rssMiB: NaN, pssMiB: NaN, anonMiB: NaN, fileMiB: NaN };
   }
 }
 
@@ -368,6 +373,17 @@ async function bareStartMs(runs = 5) {
   return times;
 }
 
+/** The memory floor of a Node supervisor: an idle `node` that has loaded nothing. */
+async function bareNodeMemory() {
+  const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 10_000)'], { stdio: 'ignore' });
+  try {
+    await sleep(1000);
+    return memoryOf(child.pid);
+  } finally {
+    child.kill('SIGKILL');
+  }
+}
+
 // ---- report ------------------------------------------------------------------------------------
 
 const median = (xs) => {
@@ -389,6 +405,7 @@ function report(results) {
     ['  median of those 4 (ms)', (r) => median(r.repeatRestartMs), f0],
     ['supervisor RSS after start (MiB)', (r) => r.memory.rssMiB, f1],
     ['supervisor PSS after start (MiB)', (r) => r.memory.pssMiB, f1],
+    ['  RSS: anonymous / file-backed (MiB)', (r) => `${f1(r.memory.anonMiB)} / ${f1(r.memory.fileMiB)}`, String],
     ['supervisor RSS after the restarts (MiB)', (r) => r.memoryAfter.rssMiB, f1],
   ];
   const out = [];
@@ -445,6 +462,8 @@ for (const sup of chosen) {
   console.error(`   ready ${f0(r.readyMs)} ms, first restarts ${r.firstRestartMs.map(f1).join(' ')} ms, repeated ${r.repeatRestartMs.map(f0).join(' ')} ms, RSS ${f1(r.memory.rssMiB)} MiB`);
 }
 const bare = [...bareBefore, ...(await bareStartMs())];
+const idle = await bareNodeMemory();
 console.log(report(results));
 console.log(`\nFloor: \`${SERVER_NAME}\` spawned directly until it answers, 5 times before and 5 after: median ${f1(median(bare))} ms (${bare.map(f0).join(' ')}).`);
-if (opts.json) writeFileSync(opts.json, `${JSON.stringify({ results, bareStartMs: bare }, null, 2)}\n`);
+console.log(`Memory floor: an idle \`node -e\` here is ${f1(idle.rssMiB)} MiB RSS (${f1(idle.anonMiB)} anonymous, ${f1(idle.fileMiB)} file-backed: the node binary's own pages), PSS ${f1(idle.pssMiB)} MiB.`);
+if (opts.json) writeFileSync(opts.json, `${JSON.stringify({ results, bareStartMs: bare, bareNodeMemory: idle }, null, 2)}\n`);
