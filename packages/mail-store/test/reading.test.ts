@@ -1,24 +1,11 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { MIGRATIONS, type BodyReader, type MailStore } from '@hearth/mail-store';
-import { open, readAll, tempDir } from './helpers.js';
+import { MIGRATIONS, type BodyReader } from '@hearth/mail-store';
+import { open, readAll, storeFixture, tempDir } from './helpers.js';
 
-let dir: string;
-let cleanup: () => Promise<void>;
-let store: MailStore;
-
-beforeEach(async () => {
-  ({ dir, cleanup } = await tempDir());
-  store = await open(dir);
-  await store.addUser('alice', 'pw');
-  await store.addUser('bob', 'pw');
-});
-afterEach(async () => {
-  await store.close();
-  await cleanup();
-});
+const fx = storeFixture(['alice', 'bob']);
 
 /** Everything a reader returns, read into a reused buffer of `size` bytes. */
 async function drain(reader: BodyReader, size: number): Promise<{ bytes: Buffer; reads: number }> {
@@ -40,99 +27,99 @@ describe('openBodyReader', () => {
   it('reads inline and file bodies into the caller’s buffer, whole or a range', async () => {
     const small = 'Subject: small\r\n\r\nhi\r\n';
     const large = `Subject: large\r\n\r\n${'y'.repeat(70_000)}`;
-    const [s] = await store.deliver({ recipients: ['alice'], body: small });
-    const [l] = await store.deliver({ recipients: ['alice'], body: large });
+    const [s] = await fx.store.deliver({ recipients: ['alice'], body: small });
+    const [l] = await fx.store.deliver({ recipients: ['alice'], body: large });
 
-    const inline = await store.openBodyReader(s?.messageId ?? 0);
+    const inline = await fx.store.openBodyReader(s?.messageId ?? 0);
     expect(inline.size).toBe(small.length);
     expect((await drain(inline, 5)).bytes.toString()).toBe(small);
 
-    const file = await store.openBodyReader(l?.messageId ?? 0);
+    const file = await fx.store.openBodyReader(l?.messageId ?? 0);
     expect(file.size).toBe(large.length);
     const whole = await drain(file, 16 * 1024);
     expect(whole.bytes.toString()).toBe(large);
     expect(whole.reads).toBe(Math.ceil(large.length / (16 * 1024)));
 
-    expect((await drain(await store.openBodyReader(s?.messageId ?? 0, { start: 9, end: 13 }), 64)).bytes.toString()).toBe('small');
-    expect((await drain(await store.openBodyReader(l?.messageId ?? 0, { start: 9, end: 13 }), 64)).bytes.toString()).toBe('large');
+    expect((await drain(await fx.store.openBodyReader(s?.messageId ?? 0, { start: 9, end: 13 }), 64)).bytes.toString()).toBe('small');
+    expect((await drain(await fx.store.openBodyReader(l?.messageId ?? 0, { start: 9, end: 13 }), 64)).bytes.toString()).toBe('large');
   });
 
   it('refuses an unknown message, and one whose file is gone', async () => {
-    await expect(store.openBodyReader(12345)).rejects.toMatchObject({ code: 'NO_SUCH_MESSAGE' });
-    const [l] = await store.deliver({ recipients: ['alice'], body: 'z'.repeat(100_000) });
-    const db = new Database(join(dir, 'store.db'), { readonly: true });
+    await expect(fx.store.openBodyReader(12345)).rejects.toMatchObject({ code: 'NO_SUCH_MESSAGE' });
+    const [l] = await fx.store.deliver({ recipients: ['alice'], body: 'z'.repeat(100_000) });
+    const db = new Database(join(fx.dir, 'store.db'), { readonly: true });
     const file = db.prepare('SELECT file FROM bodies WHERE file IS NOT NULL').pluck().get() as string;
     db.close();
-    await unlink(join(dir, 'bodies', file));
-    await expect(store.openBodyReader(l?.messageId ?? 0)).rejects.toMatchObject({ code: 'NO_SUCH_MESSAGE' });
+    await unlink(join(fx.dir, 'bodies', file));
+    await expect(fx.store.openBodyReader(l?.messageId ?? 0)).rejects.toMatchObject({ code: 'NO_SUCH_MESSAGE' });
   });
 
   it('returns the same bytes as openBody', async () => {
     const body = Array.from({ length: 3000 }, (_, i) => `line ${i}\n`).join('');
-    const [d] = await store.deliver({ recipients: ['alice'], body });
-    const streamed = await readAll(await store.openBody(d?.messageId ?? 0));
-    expect((await drain(await store.openBodyReader(d?.messageId ?? 0), 4096)).bytes.equals(streamed)).toBe(true);
+    const [d] = await fx.store.deliver({ recipients: ['alice'], body });
+    const streamed = await readAll(await fx.store.openBody(d?.messageId ?? 0));
+    expect((await drain(await fx.store.openBodyReader(d?.messageId ?? 0), 4096)).bytes.equals(streamed)).toBe(true);
   });
 });
 
 describe('maildropVersion', () => {
   it('changes when a message arrives or leaves, by this store or another, and not otherwise', async () => {
-    const other = await open(dir);
+    const other = await open(fx.dir);
     try {
-      const v0 = store.maildropVersion('alice');
-      const bob0 = store.maildropVersion('bob');
-      expect(store.maildropVersion('ALICE')).toBe(v0);
-      expect(store.tryLockMaildrop('alice', 's1')).toBe(true);
-      store.unlockMaildrop('alice', 's1');
-      expect(store.maildropVersion('alice')).toBe(v0);
+      const v0 = fx.store.maildropVersion('alice');
+      const bob0 = fx.store.maildropVersion('bob');
+      expect(fx.store.maildropVersion('ALICE')).toBe(v0);
+      expect(fx.store.tryLockMaildrop('alice', 's1')).toBe(true);
+      fx.store.unlockMaildrop('alice', 's1');
+      expect(fx.store.maildropVersion('alice')).toBe(v0);
 
       const [a1] = await other.deliver({ recipients: ['alice'], body: 'one\r\n' });
-      const v1 = store.maildropVersion('alice');
+      const v1 = fx.store.maildropVersion('alice');
       expect(v1).not.toBe(v0);
-      expect(store.maildropVersion('bob')).toBe(bob0);
+      expect(fx.store.maildropVersion('bob')).toBe(bob0);
 
-      const [a2] = await store.deliver({ recipients: ['alice'], body: 'two\r\n' });
-      const v2 = store.maildropVersion('alice');
+      const [a2] = await fx.store.deliver({ recipients: ['alice'], body: 'two\r\n' });
+      const v2 = fx.store.maildropVersion('alice');
       expect(new Set([v0, v1, v2]).size).toBe(3);
 
       // One deletion and one delivery keep the count, but not the version.
       await other.deleteMessages('alice', [a1?.messageId ?? 0]);
-      const v3 = store.maildropVersion('alice');
+      const v3 = fx.store.maildropVersion('alice');
       expect(new Set([v0, v1, v2, v3]).size).toBe(4);
       await other.deliver({ recipients: ['alice'], body: 'three\r\n' });
-      expect(store.maildropVersion('alice')).not.toBe(v2);
-      expect(store.listMessages('alice').map((m) => m.messageId)).not.toContain(a1?.messageId);
-      expect(store.listMessages('alice').map((m) => m.messageId)).toContain(a2?.messageId);
+      expect(fx.store.maildropVersion('alice')).not.toBe(v2);
+      expect(fx.store.listMessages('alice').map((m) => m.messageId)).not.toContain(a1?.messageId);
+      expect(fx.store.listMessages('alice').map((m) => m.messageId)).toContain(a2?.messageId);
     } finally {
       await other.close();
     }
   });
 
   it('differs for a user deleted and created again', async () => {
-    const before = store.maildropVersion('bob');
-    await store.deleteUser('bob');
-    expect(() => store.maildropVersion('bob')).toThrow(expect.objectContaining({ code: 'NO_SUCH_USER' }));
-    await store.addUser('bob', 'pw');
-    expect(store.maildropVersion('bob')).not.toBe(before);
+    const before = fx.store.maildropVersion('bob');
+    await fx.store.deleteUser('bob');
+    expect(() => fx.store.maildropVersion('bob')).toThrow(expect.objectContaining({ code: 'NO_SUCH_USER' }));
+    await fx.store.addUser('bob', 'pw');
+    expect(fx.store.maildropVersion('bob')).not.toBe(before);
   });
 });
 
 describe('lockMaildrop', () => {
   it('locks like tryLockMaildrop and returns the version as locked', async () => {
-    const other = await open(dir);
+    const other = await open(fx.dir);
     try {
-      const lock = store.lockMaildrop('Alice', 's1');
-      expect(lock).toEqual({ version: store.maildropVersion('alice') });
+      const lock = fx.store.lockMaildrop('Alice', 's1');
+      expect(lock).toEqual({ version: fx.store.maildropVersion('alice') });
       expect(other.lockMaildrop('alice', 's2')).toBeUndefined();
       expect(other.tryLockMaildrop('alice', 's2')).toBe(false);
       await other.deliver({ recipients: ['alice'], body: 'new\r\n' });
-      store.unlockMaildrop('ALICE', 's1');
+      fx.store.unlockMaildrop('ALICE', 's1');
       const again = other.lockMaildrop('alice', 's2');
       expect(again?.version).not.toBe(lock?.version);
-      expect(again?.version).toBe(store.maildropVersion('alice'));
+      expect(again?.version).toBe(fx.store.maildropVersion('alice'));
       other.unlockMaildrop('alice', 's2');
-      expect(store.maildropLockHolder('alice')).toBeUndefined();
-      expect(() => store.lockMaildrop('nobody', 's3')).toThrow(expect.objectContaining({ code: 'NO_SUCH_USER' }));
+      expect(fx.store.maildropLockHolder('alice')).toBeUndefined();
+      expect(() => fx.store.lockMaildrop('nobody', 's3')).toThrow(expect.objectContaining({ code: 'NO_SUCH_USER' }));
     } finally {
       await other.close();
     }
@@ -141,11 +128,11 @@ describe('lockMaildrop', () => {
 
 describe('acquireMaildrop and releaseMaildrop', () => {
   it('wait for another connection’s write transaction without blocking the event loop', async () => {
-    const other = new Database(join(dir, 'store.db'), { timeout: 5000 });
+    const other = new Database(join(fx.dir, 'store.db'), { timeout: 5000 });
     try {
       other.prepare('BEGIN IMMEDIATE').run();
       let settled = false;
-      const acquiring = store.acquireMaildrop('alice', 's1');
+      const acquiring = fx.store.acquireMaildrop('alice', 's1');
       void acquiring.finally(() => (settled = true));
       let ticks = 0;
       await new Promise<void>((resolve) => {
@@ -158,34 +145,34 @@ describe('acquireMaildrop and releaseMaildrop', () => {
       });
       expect(settled).toBe(false);
       other.prepare('COMMIT').run();
-      expect(await acquiring).toEqual({ version: store.maildropVersion('alice') });
-      expect(store.maildropLockHolder('alice')).toMatchObject({ holder: 's1', pid: process.pid });
+      expect(await acquiring).toEqual({ version: fx.store.maildropVersion('alice') });
+      expect(fx.store.maildropLockHolder('alice')).toMatchObject({ holder: 's1', pid: process.pid });
 
       other.prepare('BEGIN IMMEDIATE').run();
-      const releasing = store.releaseMaildrop('alice', 's1');
+      const releasing = fx.store.releaseMaildrop('alice', 's1');
       await new Promise((resolve) => setTimeout(resolve, 100));
-      expect(store.maildropLockHolder('alice')).toMatchObject({ holder: 's1' });
+      expect(fx.store.maildropLockHolder('alice')).toMatchObject({ holder: 's1' });
       other.prepare('COMMIT').run();
       await releasing;
-      expect(store.maildropLockHolder('alice')).toBeUndefined();
+      expect(fx.store.maildropLockHolder('alice')).toBeUndefined();
     } finally {
       other.close();
     }
   });
 
   it('give up after busyTimeoutMs like a blocking write, and refuse a maildrop held by another session', async () => {
-    const quick = await open(dir, { busyTimeoutMs: 150 });
-    const other = new Database(join(dir, 'store.db'), { timeout: 5000 });
+    const quick = await open(fx.dir, { busyTimeoutMs: 150 });
+    const other = new Database(join(fx.dir, 'store.db'), { timeout: 5000 });
     try {
       expect(await quick.acquireMaildrop('bob', 's1')).toBeDefined();
-      expect(await store.acquireMaildrop('bob', 's2')).toBeUndefined();
+      expect(await fx.store.acquireMaildrop('bob', 's2')).toBeUndefined();
       other.prepare('BEGIN IMMEDIATE').run();
       const started = Date.now();
       await expect(quick.acquireMaildrop('alice', 's3')).rejects.toMatchObject({ code: 'STORAGE_ERROR', temporary: true });
       expect(Date.now() - started).toBeGreaterThanOrEqual(140);
       other.prepare('ROLLBACK').run();
       await quick.releaseMaildrop('bob', 's1');
-      expect(await store.acquireMaildrop('bob', 's2')).toBeDefined();
+      expect(await fx.store.acquireMaildrop('bob', 's2')).toBeDefined();
     } finally {
       other.close();
       await quick.close();
