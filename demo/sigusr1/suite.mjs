@@ -59,6 +59,9 @@ export async function freePort(type = 'tcp') {
 /**
  * Runs `hearth up` on `yaml` in a fresh temp dir. `prepare(dataDir)` runs before it starts (to
  * create users). Resolves once every service has settled (running, or given up on).
+ *
+ * @param {string} yaml
+ * @param {{ prepare?: (dataDir: string) => unknown, names?: string[], timeout?: number }} [options]
  */
 export async function startSuite(yaml, { prepare, names = [], timeout = 20_000 } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'hearth-demo-'));
@@ -93,7 +96,7 @@ export async function startSuite(yaml, { prepare, names = [], timeout = 20_000 }
   const suite = {
     dir,
     data,
-    pid: proc.pid,
+    pid: /** @type {number} */ (proc.pid), // process.execPath: it starts
     lines,
     stderr: () => stderr,
     exited,

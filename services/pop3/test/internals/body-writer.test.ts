@@ -31,7 +31,7 @@ async function pair(): Promise<{ out: Socket; client: Socket }> {
 }
 
 /** A body of `size` bytes made on demand; counts reads and closes. */
-function generated(size: number, fill = (i: number) => (i % 80 === 79 ? 0x0a : 0x61)): BodyReader & { reads: number; closed: boolean } {
+function generated(size: number, fill: (i: number) => number = (i) => (i % 80 === 79 ? 0x0a : 0x61)): BodyReader & { reads: number; closed: boolean } {
   let at = 0;
   return {
     reads: 0,
