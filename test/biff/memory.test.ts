@@ -5,18 +5,11 @@
  * channel), biff accounts for every datagram, and keeps serving another subscriber meanwhile.
  */
 import { readFileSync } from 'node:fs';
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { BIFF_MODULE, WATCHER_MODULE, sendDatagram, sleep, startSuite } from '../../demo/sigusr1/suite.mjs';
+import { describe, expect, it } from 'vitest';
+import { BIFF_MODULE, WATCHER_MODULE, sendDatagram, sleep } from '../../demo/sigusr1/suite.mjs';
+import { suitePerTest } from './suite-per-test.js';
 
-// The whole suite under `hearth up`: generous on a loaded two-core machine.
-vi.setConfig({ testTimeout: 90_000 });
-
-type Suite = Awaited<ReturnType<typeof startSuite>>;
-let suite: Suite | undefined;
-afterEach(async () => {
-  await suite?.stop();
-  suite = undefined;
-});
+const startSuite = suitePerTest();
 
 /** Resident set size of `pid` in bytes. */
 function rss(pid: number): number {
@@ -30,7 +23,7 @@ const MB = 1024 * 1024;
 
 describe('a subscriber that never reads', () => {
   it('does not grow biff past its bound; others are still served', async () => {
-    suite = await startSuite(`services:
+    const s = await startSuite(`services:
   biff:
     module: ${JSON.stringify(BIFF_MODULE)}
     listen: { comsat: { protocol: udp, port: 0 } }
@@ -47,7 +40,6 @@ describe('a subscriber that never reads', () => {
     settings: { users: [alice] }
     requires: [biff]
 `);
-    const s = suite;
     const rows = await s.status();
     const biff = rows.find((r: { name: string }) => r.name === 'biff');
     const comsat = biff.listeners[0].port;

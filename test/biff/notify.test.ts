@@ -3,9 +3,9 @@
  * plain UDP client, and an SMTP delivery, reach alice's waiting POP3 push session, `hearth mail
  * watch` and alice's bus watcher; nothing of alice's reaches bob's session, watch or watcher.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { runTranscript } from '@hearth/testkit';
 import {
   BIFF_MODULE,
@@ -17,26 +17,18 @@ import {
   pop3Waiting,
   sendDatagram,
   sleep,
-  startSuite,
 } from '../../demo/sigusr1/suite.mjs';
+import { suitePerTest, type Suite } from './suite-per-test.js';
 
-// The whole suite under `hearth up`: generous on a loaded two-core machine.
-vi.setConfig({ testTimeout: 90_000 });
-
-type Suite = Awaited<ReturnType<typeof startSuite>>;
-let suite: Suite | undefined;
+const startSuite = suitePerTest();
 const sessions: Array<{ close(): void }> = [];
 const watchers: ChildProcess[] = [];
 afterEach(async () => {
   for (const s of sessions.splice(0)) s.close();
   for (const w of watchers.splice(0)) w.kill('SIGKILL');
-  await suite?.stop();
-  suite = undefined;
 });
 
 const q = JSON.stringify;
-/** `hearth mail` is registered in the CLI's verb table (it may not be yet). */
-const hasMailVerb = spawnSync(process.execPath, [HEARTH, 'mail', '--help'], { stdio: 'ignore' }).status === 0;
 
 function newMail(s: Suite, svc: string): Array<Record<string, unknown>> {
   return s.logsOf(svc).filter((l: Record<string, unknown>) => l['msg'] === 'new mail');
@@ -75,7 +67,7 @@ async function smtpSend(port: number, to: string): Promise<void> {
 
 describe('biff under hearth up', () => {
   it('a comsat datagram and an SMTP delivery reach exactly alice\'s push session and watcher, never bob\'s', async () => {
-    suite = await startSuite(
+    const s = await startSuite(
       `services:
   biff:
     module: ${q(BIFF_MODULE)}
@@ -99,7 +91,6 @@ describe('biff under hearth up', () => {
 `,
       { prepare: (data: string) => addUsers(data, ['alice', 'bob']) },
     );
-    const s = suite;
     const rows = await s.status();
     for (const r of rows) expect(r.state, r.name).toBe('running');
     const port = (name: string, listener: string): number =>
@@ -143,8 +134,8 @@ describe('biff under hearth up', () => {
     expect(newMail(s, 'watch-alice').map((l) => l['user'])).toEqual(['alice', 'alice']);
   });
 
-  it.skipIf(!hasMailVerb)('a comsat datagram reaches `hearth mail watch` for alice, never bob\'s', async () => {
-    suite = await startSuite(
+  it('a comsat datagram reaches `hearth mail watch` for alice, never bob\'s', async () => {
+    const s = await startSuite(
       `services:
   biff:
     module: ${q(BIFF_MODULE)}
@@ -156,7 +147,6 @@ describe('biff under hearth up', () => {
 `,
       { prepare: (data: string) => addUsers(data, ['alice', 'bob']) },
     );
-    const s = suite;
     const rows = await s.status();
     const port = (name: string, listener: string): number =>
       rows.find((r: { name: string }) => r.name === name).listeners.find((l: { name: string }) => l.name === listener).port;

@@ -4,7 +4,7 @@
  * 127.0.0.1:9229, and biff still delivers notifications afterwards.
  */
 import { readFileSync } from 'node:fs';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   BIFF_MODULE,
   INSPECTOR_LINE,
@@ -13,18 +13,10 @@ import {
   pidsListeningOn,
   sendDatagram,
   sleep,
-  startSuite,
 } from '../../demo/sigusr1/suite.mjs';
+import { suitePerTest } from './suite-per-test.js';
 
-// The whole suite under `hearth up`: generous on a loaded two-core machine.
-vi.setConfig({ testTimeout: 90_000 });
-
-type Suite = Awaited<ReturnType<typeof startSuite>>;
-let suite: Suite | undefined;
-afterEach(async () => {
-  await suite?.stop();
-  suite = undefined;
-});
+const startSuite = suitePerTest();
 
 /** The process group of `pid`, from /proc (field 5 of stat, after the parenthesised name). */
 function pgidOf(pid: number): number {
@@ -34,7 +26,7 @@ function pgidOf(pid: number): number {
 
 describe('stray SIGUSR1 / SIGUSR2', () => {
   it('sent to each service\'s process group: every service keeps running with no inspector port', async () => {
-    suite = await startSuite(`services:
+    const s = await startSuite(`services:
   biff:
     module: ${JSON.stringify(BIFF_MODULE)}
     listen: { comsat: { protocol: udp, port: 0 } }
@@ -49,7 +41,6 @@ describe('stray SIGUSR1 / SIGUSR2', () => {
     settings: { users: [alice] }
     requires: [biff]
 `);
-    const s = suite;
     const before = await s.status();
     const targets = before.filter((r: { name: string }) => ['biff', 'smtp', 'pop3'].includes(r.name));
     expect(targets).toHaveLength(3);
