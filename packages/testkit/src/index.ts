@@ -196,3 +196,4 @@ export const LAUNCH_PATH = fileURLToPath(import.meta.resolve('@hearth/runtime/la
 
 export { oneConnection, percentile, startLoad } from './load.js';
 export type { LoadOptions, LoadResult, Outcome, RunningLoad, Sample } from './load.js';
+export { FakeSupervisorChannel } from './fake-channel.js';

@@ -12,43 +12,15 @@ import {
   createBoundUdpHandle,
   runService,
   type BoundHandle,
-  type ServiceChannel,
-  type ServiceMessage,
-  type SupervisorMessage,
 } from '@hearth/runtime';
 import { definition, manifest } from '@hearth/biff';
-import { waitFor } from '@hearth/testkit';
+import { FakeSupervisorChannel, waitFor } from '@hearth/testkit';
 
 let handle: BoundHandle | undefined;
 afterEach(async () => {
   if (handle) await closeBoundHandle(handle);
   handle = undefined;
 });
-
-class FakeChannel implements ServiceChannel {
-  connected = true;
-  readonly sent: ServiceMessage[] = [];
-  #handler: ((m: SupervisorMessage, h: BoundHandle | undefined) => void) | undefined;
-
-  send(message: ServiceMessage, callback?: (err: Error | null) => void): boolean {
-    this.sent.push(message);
-    setImmediate(() => callback?.(null));
-    return true;
-  }
-  onMessage(handler: (m: SupervisorMessage, h: BoundHandle | undefined) => void): () => void {
-    this.#handler = handler;
-    return () => (this.#handler = undefined);
-  }
-  onDisconnect(): () => void {
-    return () => undefined;
-  }
-  deliver(message: SupervisorMessage, h?: BoundHandle): void {
-    this.#handler?.(message, h);
-  }
-  msgs(topic: string): Array<Extract<ServiceMessage, { t: 'msg' }>> {
-    return this.sent.filter((m): m is Extract<ServiceMessage, { t: 'msg' }> => m.t === 'msg' && m.topic === topic);
-  }
-}
 
 function sendDatagram(port: number, text: string): Promise<void> {
   const socket = dgram.createSocket('udp4');
@@ -81,7 +53,7 @@ describe('supervised', () => {
   it('a datagram from a plain UDP client reaches the subscribed service as mail.notify; stop logs the counters', async () => {
     handle = createBoundUdpHandle('127.0.0.1', 0);
     const { port } = boundAddress(handle);
-    const channel = new FakeChannel();
+    const channel = new FakeSupervisorChannel();
     let logText = '';
     const logSink = new Writable({
       write: (c: Buffer, _e, cb) => {

@@ -15,12 +15,10 @@ import {
   createBoundTcpHandle,
   runService,
   type BoundHandle,
-  type ServiceChannel,
-  type ServiceMessage,
-  type SupervisorMessage,
 } from '@hearth/runtime';
 import { MAIL_TOPICS } from '@hearth/mail-delivery';
 import { definition, mailDir } from '@hearth/smtp';
+import { FakeSupervisorChannel } from '@hearth/testkit';
 import { python } from './harness.js';
 
 let dataDir: string | undefined;
@@ -32,42 +30,6 @@ afterEach(async () => {
   dataDir = undefined;
 });
 
-class FakeChannel implements ServiceChannel {
-  connected = true;
-  readonly sent: ServiceMessage[] = [];
-  #handler: ((m: SupervisorMessage, h: BoundHandle | undefined) => void) | undefined;
-  readonly #waiters: { match: (m: ServiceMessage) => boolean; resolve: (m: ServiceMessage) => void }[] = [];
-
-  send(message: ServiceMessage, callback?: (err: Error | null) => void): boolean {
-    this.sent.push(message);
-    for (const w of this.#waiters.filter((w) => w.match(message))) {
-      this.#waiters.splice(this.#waiters.indexOf(w), 1);
-      w.resolve(message);
-    }
-    callback?.(null);
-    return true;
-  }
-
-  onMessage(handler: (m: SupervisorMessage, h: BoundHandle | undefined) => void): () => void {
-    this.#handler = handler;
-    return () => (this.#handler = undefined);
-  }
-
-  onDisconnect(): () => void {
-    return () => undefined;
-  }
-
-  deliver(message: SupervisorMessage, h?: BoundHandle): void {
-    this.#handler?.(message, h);
-  }
-
-  next(match: (m: ServiceMessage) => boolean): Promise<ServiceMessage> {
-    const seen = this.sent.find(match);
-    if (seen) return Promise.resolve(seen);
-    return new Promise((resolve) => this.#waiters.push({ match, resolve }));
-  }
-}
-
 describe('supervised', () => {
   it('runs under runService: ready, mail delivered, event sent to the supervisor, stop exits 0', async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'hearth-smtp-sup-'));
@@ -75,7 +37,7 @@ describe('supervised', () => {
     await store.addUser('dave', 'dave-pw');
     handle = createBoundTcpHandle('127.0.0.1', 0);
     const { port } = boundAddress(handle);
-    const channel = new FakeChannel();
+    const channel = new FakeSupervisorChannel();
     const quiet = new Writable({ write: (_c, _e, cb) => cb() });
     const exit = runService(definition, { channel, processHooks: false, env: {}, logDestination: quiet });
     const spec = { name: 'mx', protocol: 'tcp' as const, address: '127.0.0.1', port, tls: false };
