@@ -115,12 +115,20 @@ function family(address: string, proto: 'tcp' | 'udp', port: number): 4 | 6 {
   return f as 4 | 6;
 }
 
+/** libuv's UV_TCP_IPV6ONLY and UV_UDP_IPV6ONLY (both 1): bind an IPv6 socket with IPV6_V6ONLY. */
+const IPV6ONLY = 1;
+
+export interface BindOptions {
+  /** IPv6 addresses only: no IPv4 connections as v4-mapped addresses (IPV6_V6ONLY). */
+  readonly ipv6Only?: boolean;
+}
+
 /** Create a TCP socket bound to address:port, not listening. Throws a clear Error on failure. */
-export function createBoundTcpHandle(address: string, port: number): BoundHandle {
+export function createBoundTcpHandle(address: string, port: number, options: BindOptions = {}): BoundHandle {
   const { TCP, TCP_SERVER } = checkInternals();
   const f = family(address, 'tcp', port);
   const handle = new TCP(TCP_SERVER);
-  let err = f === 6 ? handle.bind6(address, port, 0) : handle.bind(address, port);
+  let err = f === 6 ? handle.bind6(address, port, options.ipv6Only === true ? IPV6ONLY : 0) : handle.bind(address, port);
   if (err === 0 && port !== 0) {
     // libuv defers EADDRINUSE from bind() to listen() ("delayed_error"), leaving the socket
     // unbound: an unbound socket reports port 0, so the bind did not happen.
@@ -135,11 +143,11 @@ export function createBoundTcpHandle(address: string, port: number): BoundHandle
 }
 
 /** Create a UDP socket bound to address:port, not receiving. Throws a clear Error on failure. */
-export function createBoundUdpHandle(address: string, port: number): BoundHandle {
+export function createBoundUdpHandle(address: string, port: number, options: BindOptions = {}): BoundHandle {
   const { UDP } = checkInternals();
   const f = family(address, 'udp', port);
   const handle = new UDP();
-  const err = f === 6 ? handle.bind6(address, port, 0) : handle.bind(address, port, 0);
+  const err = f === 6 ? handle.bind6(address, port, options.ipv6Only === true ? IPV6ONLY : 0) : handle.bind(address, port, 0);
   if (err !== 0) {
     handle.close();
     throw bindError(address, port, 'udp', err);

@@ -51,7 +51,7 @@ export function ownListener(spec: ListenerSpec): ServiceListener {
       return new Promise<void>((resolve, reject) => {
         const onError = (err: NodeJS.ErrnoException) => reject(explain(spec, err));
         server.once('error', onError);
-        server.listen({ host: spec.address, port: spec.port }, () => {
+        server.listen({ host: spec.address, port: spec.port, ipv6Only: spec.ipv6Only === true }, () => {
           server.off('error', onError);
           resolve();
         });

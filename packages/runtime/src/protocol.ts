@@ -24,6 +24,12 @@ export interface ListenerSpec {
   readonly port: number;
   /** Implicit TLS (SMTPS, POP3S, HTTPS): the service wraps every connection in TLS at once. */
   readonly tls: boolean;
+  /**
+   * IPv6 only (IPV6_V6ONLY) for an IPv6 wildcard (`::`): set by the supervisor when the same
+   * port is also declared on an IPv4 address, so both can be bound, as nginx's `ipv6only=on`
+   * does. Absent: an IPv6 socket is dual-stack (it also takes IPv4, as v4-mapped addresses).
+   */
+  readonly ipv6Only?: boolean;
 }
 
 /** Settings shared by the whole suite, passed to every Hearth service. */

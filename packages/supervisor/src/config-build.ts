@@ -7,6 +7,7 @@
  * they need (registry kinds, `module:` files), then a strict schema built with those manifests
  * validates everything at once, settings included, so every problem carries file, line and key.
  */
+import { isIPv4, isIPv6 } from 'node:net';
 import { hostname } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -294,9 +295,11 @@ async function build(read: (schema: z.ZodType<unknown>) => unknown, file: string
     }
   }
   const parsed = read(suiteSchema(schemas, ctx)) as z.output<ReturnType<typeof suiteSchema>>;
-  const services = embedded
-    ? await embeddedServices(registry, ctx)
-    : Object.entries((parsed.services ?? {}) as Record<string, ParsedService>).map(([name, s]) => normalizeService(name, s, manifests.get(name), ctx));
+  const services = withIpv6Only(
+    embedded
+      ? await embeddedServices(registry, ctx)
+      : Object.entries((parsed.services ?? {}) as Record<string, ParsedService>).map(([name, s]) => normalizeService(name, s, manifests.get(name), ctx)),
+  );
   return {
     file,
     data: parsed.data !== undefined ? (isAbsolute(parsed.data) ? parsed.data : resolve(baseDir, parsed.data)) : undefined,
@@ -309,6 +312,25 @@ async function build(read: (schema: z.ZodType<unknown>) => unknown, file: string
     services,
     legacy: { sharedProcessGroup: parsed.legacy?.sharedProcessGroup ?? false },
   };
+}
+
+/** `::` and its longer spellings (only zeros and colons): the IPv6 wildcard. */
+const isIpv6Wildcard = (address: string): boolean => isIPv6(address) && /^[0:]+$/.test(address);
+
+/**
+ * An IPv6 wildcard listener on a port that some listener also declares on an IPv4 address gets
+ * `ipv6Only`: a dual-stack `::` socket would take that port for IPv4 too, and the second bind
+ * would fail with "address already in use". Declared together, each family gets its own socket
+ * (nginx binds `[::]` with ipv6only=on for the same reason); `::` alone stays dual-stack.
+ */
+function withIpv6Only(services: ServiceConfig[]): ServiceConfig[] {
+  const ipv4 = new Set<string>();
+  for (const s of services) for (const l of s.listen) if (l.port !== 0 && isIPv4(l.address)) ipv4.add(`${l.protocol}/${l.port}`);
+  if (ipv4.size === 0) return services;
+  return services.map((s) => ({
+    ...s,
+    listen: s.listen.map((l) => (l.port !== 0 && isIpv6Wildcard(l.address) && ipv4.has(`${l.protocol}/${l.port}`) ? { ...l, ipv6Only: true } : l)),
+  }));
 }
 
 function defaultDomains(): string[] {

@@ -25,7 +25,9 @@ export async function bindListeners(service: string, specs: readonly ListenerSpe
   const held: HeldListener[] = [];
   for (const spec of specs) {
     try {
-      const handle = spec.protocol === 'udp' ? createBoundUdpHandle(spec.address, spec.port) : createBoundTcpHandle(spec.address, spec.port);
+      const options = { ipv6Only: spec.ipv6Only === true };
+      const handle =
+        spec.protocol === 'udp' ? createBoundUdpHandle(spec.address, spec.port, options) : createBoundTcpHandle(spec.address, spec.port, options);
       const port = boundAddress(handle).port;
       held.push({ spec: { ...spec, port }, index: 0, handle, configuredPort: spec.port });
     } catch (err) {

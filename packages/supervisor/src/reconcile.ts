@@ -52,12 +52,12 @@ export function diffConfigs(prev: SuiteConfig, next: SuiteConfig): ConfigDiff {
 
 /** Listeners that are the same socket: protocol, address and a fixed (non-zero) configured port. */
 function socketKey(spec: ListenerSpec, configuredPort: number): string | undefined {
-  return configuredPort === 0 ? undefined : `${spec.protocol}|${spec.address}|${configuredPort}`;
+  return configuredPort === 0 ? undefined : `${spec.protocol}|${spec.address}|${configuredPort}|${spec.ipv6Only === true ? 'v6only' : ''}`;
 }
 
 /**
- * The listeners for `config`: an already held socket when one matches (same protocol, address
- * and fixed port, whatever service holds it now), else a newly bound one. On a bind failure,
+ * The listeners for `config`: an already held socket when one matches (same protocol, address,
+ * fixed port and IPv6-only flag, whatever service holds it now), else a newly bound one. On a bind failure,
  * closes what it bound and throws the ListenerError. `fresh` receives every newly bound one.
  */
 export async function assignListeners(

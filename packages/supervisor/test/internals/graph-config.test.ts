@@ -47,6 +47,32 @@ describe('suite config', () => {
     expect(e).toMatchObject({ restart: 'always', stopTimeoutMs: 10_000, crashLoop: { failures: 5, windowMs: 60_000 } });
   });
 
+  it('binds an IPv6 wildcard IPv6-only when the same port is also declared on IPv4, and only then', async () => {
+    const cfg = await parseSuiteConfig(
+      `services:
+  a:
+    service: echo
+    listen:
+      v4:  { address: 127.0.0.1, port: 2025 }
+      all: { address: "::", port: 2025 }
+      udp: { address: "::", port: 2025, protocol: udp }
+      own: { address: "0:0:0:0:0:0:0:0", port: 2110 }
+      one: { address: "::1", port: 2587 }
+  b:
+    service: echo
+    listen: { four: { address: 0.0.0.0, port: 2587 } }
+`,
+      '/etc/hearth/h.yaml',
+      { registry },
+    );
+    const only = (name: string): boolean | undefined => cfg.services[0]!.listen.find((l) => l.name === name)?.ipv6Only;
+    expect(only('all')).toBe(true); // 127.0.0.1:2025/tcp is declared too
+    expect(only('udp')).toBeUndefined(); // no IPv4 listener on 2025/udp: dual-stack
+    expect(only('own')).toBeUndefined(); // the wildcard alone on 2110: dual-stack
+    expect(only('one')).toBeUndefined(); // ::1 is no wildcard: it cannot overlap b's 0.0.0.0:2587
+    expect(only('v4')).toBeUndefined();
+  });
+
   it('reports bad settings, unknown kinds and misplaced keys with their lines', async () => {
     const text = `services:
   e:
