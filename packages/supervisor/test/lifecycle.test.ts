@@ -1,7 +1,9 @@
 /** `hearth up` end to end with real processes: the testkit fixture as a `module:` service, plain commands. */
+import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FIXTURE_SERVICE_PATH, connectAndReadLine, waitFor } from '@hearth/testkit';
+import { FIXTURE_SERVICE_PATH, connectAndReadLine, makeTempDir, waitFor } from '@hearth/testkit';
 import { alive, logged, startUp, stopAll, waitState } from './helpers.js';
 
 afterEach(stopAll);
@@ -123,12 +125,20 @@ ${fixture('calm')}`);
   });
 
   it('kills the group of a command that ignores SIGTERM at the deadline; up then exits non-zero', async () => {
-    const up = await startUp(`services:
+    // A command counts as running once spawned: the marker says the shell has set its trap (a
+    // SIGTERM before that would simply end it, and the stop would need no kill).
+    const dir = await makeTempDir('hearth-sup-');
+    const marker = join(dir.path, 'trapped');
+    const up = await startUp(
+      `services:
   stubborn:
-    command: [sh, -c, 'trap "" TERM; sleep 1000 & wait; sleep 1000']
+    command: [sh, -c, 'trap "" TERM; : > "$0"; sleep 1000 & wait; sleep 1000', ${JSON.stringify(marker)}]
     stopTimeout: 300ms
-`);
+`,
+      { dir },
+    );
     const s = await waitState(up, 'stubborn', 'running');
+    await waitFor(() => existsSync(marker), { what: 'the shell to trap SIGTERM' });
     const t0 = Date.now();
     expect(await up.stop()).toBe(1);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(300);
