@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Lifeline, ProcessCore, findExecutable, resolveUser } from '@hearth/process';
 import type { ManagedChild } from '@hearth/process';
@@ -94,9 +96,13 @@ describe('Lifeline', () => {
     const core = new ProcessCore();
     const lifeline = await Lifeline.start({ graceSeconds: 1 });
     const a = await core.start({ argv: ['sleep', '30'] });
-    const b = await core.start({ argv: ['sh', '-c', 'trap "" TERM; sleep 30 & wait; sleep 30'] });
+    // b writes the marker once its trap is set: a SIGTERM before that would end it at once.
+    const marker = join(mkdtempSync(join(tmpdir(), 'hearth-lifeline-')), 'trapped');
+    const b = await core.start({ argv: ['sh', '-c', 'trap "" TERM; : > "$0"; sleep 30 & wait; sleep 30', marker] });
     const kept = await core.start({ argv: ['sleep', '30'] });
     started.push(a, b, kept);
+    await waitFor(() => existsSync(marker));
+    rmSync(dirname(marker), { recursive: true, force: true });
     lifeline.add(a.pid);
     lifeline.add(b.pid);
     lifeline.add(kept.pid);
