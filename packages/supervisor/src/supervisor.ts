@@ -7,7 +7,7 @@
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '@hearth/log';
 import { Lifeline, ProcessCore } from '@hearth/process';
-import type { ServiceMessage, SuiteSettings } from '@hearth/runtime';
+import type { SuiteSettings } from '@hearth/runtime';
 import { ConfigError } from '@hearth/config/errors';
 import type { ServiceConfig, SuiteConfig } from './config.js';
 import { loadSuiteConfigIsolated } from './config-isolated.js';
@@ -16,12 +16,13 @@ import type { ControlRequest } from './control-protocol.js';
 import { StartupError, claimDataDir } from './data-dir.js';
 import type { DataDirClaim } from './data-dir.js';
 import { CycleError, dependenciesOf, startOrder } from './graph.js';
-import type { Instance, InstanceDeps } from './instance.js';
+import type { InstanceDeps } from './instance.js';
 import { ListenerError, bindListeners, closeListeners } from './listeners.js';
 import type { HeldListener } from './listeners.js';
 import { LogHub, rawWriter } from './log-capture.js';
 import type { LogLine } from './log-capture.js';
 import { assignListeners, diffConfigs } from './reconcile.js';
+import { MessageRouter } from './router.js';
 import { StandbyQueue } from './standby.js';
 import { ServiceUnit } from './unit.js';
 import type { ServiceStatus } from './status.js';
@@ -63,14 +64,13 @@ export interface RestartAllResult {
   readonly failed: ReadonlyArray<{ readonly name: string; readonly error: string }>;
 }
 
-const MAX_TOPICS = 256;
-
 export function defaultLaunchPath(): string {
   return fileURLToPath(import.meta.resolve('@hearth/runtime/launch'));
 }
 
 export class Supervisor {
   readonly #units = new Map<string, ServiceUnit>();
+  readonly #router: MessageRouter;
   readonly #log: Logger;
   readonly #logs: LogHub;
   readonly #core: ProcessCore;
@@ -96,6 +96,7 @@ export class Supervisor {
     public config: SuiteConfig,
   ) {
     this.#log = options.log;
+    this.#router = new MessageRouter(this.#units, options.log);
     this.#logs = new LogHub(rawWriter(options.log), options.ringSize ?? 1000);
     this.#core = options.core ?? new ProcessCore();
     this.done = new Promise((resolve) => (this.#resolveDone = resolve));
@@ -159,7 +160,7 @@ export class Supervisor {
       },
       logLevel: this.options.logLevel,
       launchPath: defaultLaunchPath,
-      onMessage: (from, msg) => this.#route(from, msg),
+      onMessage: (from, msg) => this.#router.route(from, msg),
       sharedProcessGroup: this.config.legacy.sharedProcessGroup,
     };
   }
@@ -453,28 +454,6 @@ export class Supervisor {
     return this.#logs.follow((l) => {
       if (name === undefined || l.svc === name) onLine(l);
     });
-  }
-
-  #route(from: Instance, msg: ServiceMessage): void {
-    if (msg.t === 'subscribe') {
-      if (!Array.isArray(msg.topics)) return;
-      for (const t of msg.topics) if (typeof t === 'string' && from.subscriptions.size < MAX_TOPICS) from.subscriptions.add(t);
-      return;
-    }
-    if (msg.t !== 'msg' || typeof msg.topic !== 'string') return;
-    const out = { t: 'msg', from: from.name, topic: msg.topic, payload: msg.payload } as const;
-    if (msg.to !== undefined) {
-      // Every live instance: during an overlapped restart, the old and the new one.
-      const targets = this.#units.get(String(msg.to))?.instances() ?? [];
-      const sent = targets.filter((t) => t.send(out)).length;
-      if (sent === 0) this.#log.debug({ service: from.name, to: msg.to, topic: msg.topic }, 'message dropped: no running recipient');
-      return;
-    }
-    for (const unit of this.#units.values()) {
-      for (const target of unit.instances()) {
-        if (target !== from && target.subscriptions.has(msg.topic)) target.send(out);
-      }
-    }
   }
 }
 
