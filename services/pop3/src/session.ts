@@ -1,8 +1,8 @@
 /**
  * One POP3 session on one connection. The state (state.ts) changes only here: `login` moves
- * AUTHORIZATION -> TRANSACTION, `quit` moves TRANSACTION -> UPDATE, `close` ends everything
- * (releasing the maildrop lock without deleting anything unless UPDATE ran; UPDATE releases it
- * after its deletions, before its reply).
+ * AUTHORIZATION -> TRANSACTION (when login.ts's policy lets it), `quit` moves TRANSACTION ->
+ * UPDATE, `close` ends everything (releasing the maildrop lock without deleting anything unless
+ * UPDATE ran; UPDATE releases it after its deletions, before its reply).
  *
  * Each line goes through the guards in a fixed order: XSEND data under way, shutting down, TLS
  * upgrade under way, pending SASL continuation, XIDLE waiting (only DONE), unknown verb (counted),
@@ -24,6 +24,7 @@ import type { CommandContext, LoginAttempt } from './commands/context.js';
 import type { Pop3Settings } from './config.js';
 import { DataPhase } from './data-phase.js';
 import type { Counter, FailureLimiter } from './limits.js';
+import { authorize } from './login.js';
 import { PermanentBackingError, type MailBacking } from './maildrop.js';
 import type { PushHub } from './push.js';
 import { replies, type Reply } from './replies.js';
@@ -126,48 +127,23 @@ export class Pop3Session implements CommandContext {
   // ---- Transitions -------------------------------------------------------------------------
 
   async login(attempt: LoginAttempt): Promise<Reply> {
-    const { settings, failuresByIp, failuresByUser, userSessions } = this.deps;
-    const ip = this.options.remoteAddress;
-    const userKey = attempt.user.toLowerCase();
-    if (
-      failuresByIp.count(ip) >= settings.maxLoginFailuresPerIp ||
-      failuresByUser.count(userKey) >= settings.maxLoginFailuresPerUser
-    ) {
-      this.log.warn({ user: attempt.user, mechanism: attempt.mechanism }, 'login refused: too many failures');
-      await this.delay(settings.loginFailureDelay);
-      return replies.tooManyFailures();
-    }
-    const canonical = await attempt.verify();
-    if (this.closing) return replies.authFailed();
-    if (canonical === undefined) {
-      failuresByIp.record(ip);
-      failuresByUser.record(userKey);
-      this.log.info({ user: attempt.user, mechanism: attempt.mechanism }, 'login failed');
-      await this.delay(settings.loginFailureDelay);
-      return replies.authFailed();
-    }
-    if (userSessions.get(canonical) >= settings.maxConnectionsPerUser) {
-      this.log.warn({ user: canonical }, 'login refused: too many sessions for this user');
-      return replies.tooManyUserSessions();
-    }
-    const opened = await this.deps.backing.openMaildrop(canonical);
-    if (!opened.ok) {
-      this.log.info({ user: canonical }, 'login refused: maildrop in use');
-      return replies.inUse();
-    }
-    if (this.closing) {
-      await opened.maildrop.release();
-      return replies.authFailed();
-    }
-    userSessions.add(canonical);
+    const outcome = await authorize(this.deps, attempt, {
+      ip: this.options.remoteAddress,
+      log: this.log,
+      closing: () => this.closing,
+      delay: (ms) => this.delay(ms),
+    });
+    if (!outcome.ok) return outcome.reply;
+    const { user: canonical, maildrop } = outcome;
+    this.deps.userSessions.add(canonical);
     this.countedUser = canonical;
-    const messages = [...opened.maildrop.messages];
+    const messages = [...maildrop.messages];
     const { count, octets } = totals({ messages, deleted: new Set() });
     this.state = {
       name: 'TRANSACTION',
       user: canonical,
-      maildrop: opened.maildrop,
-      listed: opened.maildrop.messages,
+      maildrop,
+      listed: maildrop.messages,
       messages,
       deleted: new Set(),
       waiting: false,
