@@ -142,16 +142,20 @@ async function cell(n) {
       await client.cmd('MAIL FROM:<bench@localhost>');
       for (const u of users) await client.cmd(`RCPT TO:<${u}@localhost>`);
       await client.cmd('DATA');
+      // One counter over all sessions, set before the body goes (a push may beat the 250), not a
+      // wait per session: the client must take as little CPU from the suite as it can.
+      const stamps = [];
+      const all = new Promise((resolve) => {
+        for (const session of sessions.values()) session.onPush((t) => stamps.push(t) === n && resolve());
+      });
       const reply = await client.cmd('Subject: everyone\r\n\r\nhello all\r\n.');
       const at = performance.now();
       if (!reply.startsWith('250')) throw new Error(`SMTP: ${reply}`);
-      const times = [];
-      for (const u of users) {
-        const session = sessions.get(u);
-        const want = seen.get(u) + 1;
-        if (await arrived(session, want, at + 10_000)) times.push(session.arrivals()[want - 1] - at);
-      }
-      times.sort((a, b) => a - b);
+      let timer;
+      await Promise.race([all, new Promise((resolve) => (timer = setTimeout(resolve, 10_000)))]);
+      clearTimeout(timer);
+      for (const session of sessions.values()) session.onPush(undefined);
+      const times = stamps.map((t) => t - at).sort((a, b) => a - b);
       const lost = n - times.length;
       fanout = lost === 0 ? { first: times[0], median: pct(times, 50), last: times.at(-1) } : `${lost} missed`;
     }

@@ -263,6 +263,7 @@ export async function pop3Waiting(port, user, password) {
   const lines = [];
   const arrivals = [];
   let waiter; // { count, resolve }: waitCount's, woken by the data handler (no polling)
+  let onPush; // (at) => void: called for every push line (a benchmark's counter over many sessions)
   const take = (at) => {
     for (let end = text.indexOf('\r\n'); end !== -1; end = text.indexOf('\r\n')) {
       const line = text.slice(0, end);
@@ -270,6 +271,7 @@ export async function pop3Waiting(port, user, password) {
       if (line.startsWith('* NEW ')) {
         lines.push(line);
         arrivals.push(at);
+        onPush?.(at);
       }
     }
     if (waiter !== undefined && lines.length >= waiter.count) waiter.resolve(true);
@@ -300,6 +302,8 @@ export async function pop3Waiting(port, user, password) {
     /** performance.now() when each of those lines arrived. */
     arrivals: () => arrivals,
     waitPush: (wait = 5000) => poll(() => lines[0], wait, 2),
+    /** Calls `fn(at)` for each push line from now on (undefined: stop). */
+    onPush: (fn) => (onPush = fn),
     /** Resolves true once `count` push lines came, false after `wait` ms (one waiter at a time). */
     waitCount: (count, wait = 5000) =>
       lines.length >= count
