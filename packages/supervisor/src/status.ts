@@ -13,6 +13,10 @@ export interface ServiceStatus {
   readonly pid: number | null;
   /** The warm standby's pid once it stands by (ready to take over), else null. */
   readonly standbyPid: number | null;
+  /** Resident bytes of the running instance's process group (`hearth status` only), else null. */
+  readonly rssBytes: number | null;
+  /** Resident bytes of the warm standby's process group (`hearth status` only), else null. */
+  readonly standbyRssBytes: number | null;
   readonly restarts: number;
   /** Time since the current instance became ready (running), else null. */
   readonly uptimeMs: number | null;
@@ -45,6 +49,8 @@ export function statusOf(u: UnitSnapshot, now = Date.now()): ServiceStatus {
     state: u.state,
     pid: u.pid ?? null,
     standbyPid: u.standbyPid ?? null,
+    rssBytes: null,
+    standbyRssBytes: null,
     restarts: u.restarts,
     uptimeMs: u.state === 'running' && u.runningSince !== undefined ? now - u.runningSince : null,
     lastExit: u.lastExit ? { code: u.lastExit.code, signal: u.lastExit.signal, at: new Date(u.lastExit.at).toISOString() } : null,

@@ -22,6 +22,7 @@ import type { HeldListener } from './listeners.js';
 import { LogHub, rawWriter } from './log-capture.js';
 import type { LogLine } from './log-capture.js';
 import { assignListeners, diffConfigs } from './reconcile.js';
+import { MemorySnapshot } from './memory.js';
 import { MessageRouter } from './router.js';
 import { StandbyQueue } from './standby.js';
 import { ServiceUnit } from './unit.js';
@@ -173,8 +174,13 @@ export class Supervisor {
     return this.#units.get(name);
   }
 
+  /** Every service's status, with the memory of its processes (one scan of /proc). */
   status(): ServiceStatus[] {
-    return this.#order.map((n) => this.#units.get(n)!.status());
+    const memory = MemorySnapshot.take();
+    return this.#order.map((n) => {
+      const s = this.#units.get(n)!.status();
+      return { ...s, rssBytes: memory.of(s.pid), standbyRssBytes: memory.of(s.standbyPid) };
+    });
   }
 
   /**

@@ -1,5 +1,5 @@
 /** `hearth up` end to end with real processes: the testkit fixture as a `module:` service, plain commands. */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -7,6 +7,11 @@ import { FIXTURE_SERVICE_PATH, connectAndReadLine, makeTempDir, waitFor } from '
 import { alive, logged, startUp, stopAll, waitState } from './helpers.js';
 
 afterEach(stopAll);
+
+/** Resident bytes of one process, from /proc. */
+function rssOf(pid: number): number {
+  return Number(/^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
+}
 
 const fixture = (name: string, extra = ''): string => `  ${name}:
     module: ${FIXTURE_SERVICE_PATH}
@@ -55,10 +60,27 @@ ${fixture('api', '    requires: [db]\n    settings: { readyDelay: 200ms }\n')}
     expect(rows[0]).toMatchObject({ name: 'fix', state: 'running', pid: s.pid, restarts: 0, lastExit: null });
     expect(typeof rows[0]!['uptimeMs']).toBe('number');
     expect(rows[0]).toHaveProperty('standbyPid');
+    // A Node process: tens of MiB resident (its own RSS, read here, is part of the group's).
+    expect(rows[0]!['rssBytes']).toBeGreaterThanOrEqual(rssOf(s.pid!) / 2);
+    expect(rows[0]!['rssBytes']).toBeLessThan(1024 ** 3);
+    expect(rows[0]).toHaveProperty('standbyRssBytes');
 
     const table = await up.cli('status');
-    expect(table.stdout).toMatch(/^SERVICE\s+STATE\s+PID\s+STANDBY\s+UPTIME\s+RESTARTS\s+LAST EXIT/);
-    expect(table.stdout).toMatch(new RegExp(`fix\\s+running\\s+${s.pid}`));
+    expect(table.stdout).toMatch(/^SERVICE\s+STATE\s+PID\s+STANDBY\s+MEMORY\s+UPTIME\s+RESTARTS\s+LAST EXIT/);
+    expect(table.stdout).toMatch(new RegExp(`fix\\s+running\\s+${s.pid}\\s+\\S+\\s+\\d+(\\.\\d)?M`));
+  });
+
+  it('reports the memory of a service\'s whole process group, not only of its first process', async () => {
+    const up = await startUp(`services:
+  family:
+    command: [sh, -c, 'node -e "setTimeout(() => {}, 1e6); console.log(\\"up\\")" & wait']
+`);
+    const s = await waitState(up, 'family', 'running');
+    await waitFor(() => up.lines.some((l) => l['msg'] === 'up'), { what: 'the node grandchild' });
+    const row = (await up.request({ verb: 'status' }) as Array<Record<string, unknown>>)[0]!;
+    const shell = rssOf(s.pid!);
+    expect(shell).toBeLessThan(16 * 1024 ** 2); // sh alone
+    expect(row['rssBytes']).toBeGreaterThan(shell + 16 * 1024 ** 2); // sh and the node it started
   });
 
   it('restarts a crashed service at once, then with backoff, and it serves again', async () => {
