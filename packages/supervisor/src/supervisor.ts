@@ -174,13 +174,16 @@ export class Supervisor {
     return this.#units.get(name);
   }
 
-  /** Every service's status, with the memory of its processes (one scan of /proc). */
   status(): ServiceStatus[] {
-    const memory = MemorySnapshot.take();
-    return this.#order.map((n) => {
-      const s = this.#units.get(n)!.status();
-      return { ...s, rssBytes: memory.of(s.pid), standbyRssBytes: memory.of(s.standbyPid) };
-    });
+    return this.#order.map((n) => this.#units.get(n)!.status());
+  }
+
+  /** `status()` with the memory of each service's processes and standby (read from /proc). */
+  async statusWithMemory(): Promise<ServiceStatus[]> {
+    const rows = this.status();
+    const pids = rows.flatMap((r) => [r.pid, r.standbyPid]).filter((p): p is number => p !== null);
+    const memory = await MemorySnapshot.take(pids);
+    return rows.map((r) => ({ ...r, rssBytes: memory.of(r.pid), standbyRssBytes: memory.of(r.standbyPid) }));
   }
 
   /**
@@ -429,7 +432,7 @@ export class Supervisor {
   async #handle(req: ControlRequest): Promise<unknown> {
     switch (req.verb) {
       case 'status':
-        return this.status();
+        return this.statusWithMemory();
       case 'start':
       case 'stop':
       case 'restart': {
