@@ -8,35 +8,11 @@ import { mkdirSync, openSync, readdirSync, readFileSync, writeFileSync } from 'n
 import net from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { alive, memoryOf, waitExit } from '../lib/processes.mjs';
 
 // ---- processes and memory ----------------------------------------------------------------------
 
-export function alive(pid) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function waitExit(pid, ms) {
-  const end = Date.now() + ms;
-  while (alive(pid) && Date.now() < end) await sleep(20);
-  return !alive(pid);
-}
-
-/** { rss, pss } in KiB of one process; zeros if it is gone. */
-export function memoryOf(pid) {
-  const kib = (text, name) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0);
-  try {
-    const rss = kib(readFileSync(`/proc/${pid}/status`, 'utf8'), 'VmRSS');
-    const pss = kib(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'), 'Pss');
-    return { rss, pss };
-  } catch {
-    return { rss: 0, pss: 0 };
-  }
-}
+export { alive, memoryOf };
 
 /** Every process below `root` (not included), from /proc/PID/stat. */
 export function descendants(root) {
@@ -72,8 +48,8 @@ export function treeMemory(root) {
   let rss = 0;
   for (const pid of pids) {
     const m = memoryOf(pid);
-    pss += m.pss;
-    rss += m.rss;
+    pss += m?.pss ?? 0;
+    rss += m?.rss ?? 0;
   }
   return { pss, rss, processes: pids.length };
 }

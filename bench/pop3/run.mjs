@@ -545,7 +545,7 @@ if (hearth) {
     `Password schemes: Hearth stores scrypt hashes (N=2^${p.ln}, r=${p.r}, p=${p.p}) for the measured users and checks`,
     'a login against its auth cache (HMAC, 60 s) after the first; the idle users were created with N=2^4',
     'so that 10,000 logins take seconds. Dovecot reads {PLAIN} passwords from a passwd-file (no hashing, no cache).',
-    `Hearth's memory is its pop3 process alone (the supervisor \`hearth up\`, PSS ${f1(hearth.idle.at(-1)?.after.supervisor.pss / 1024)} MiB, is not counted);`,
+    `Hearth's memory is its pop3 process alone (the supervisor \`hearth up\`, PSS ${f1(hearth.idle.at(-1)?.after.supervisor?.pss / 1024)} MiB, is not counted);`,
     "Dovecot's is the sum over its master and every child process.",
   );
 }

@@ -26,6 +26,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { alive, memoryOf, waitExit } from '../lib/processes.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '../..');
@@ -108,36 +109,11 @@ async function freePorts(n) {
 
 // ---- processes ---------------------------------------------------------------------------------
 
-function memoryOf(pid) {
-  const field = (text, name) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN) / 1024;
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    return {
-      rssMiB: field(status, 'VmRSS'),
-      pssMiB: field(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'), 'Pss'),
-      // RSS = anonymous (the process's own memory) + file-backed (mostly the interpreter's binary
-      // and libraries, shared with every process that maps them).
-      anonMiB: field(status, 'RssAnon'),
-      fileMiB: field(status, 'RssFile'),
-    };
-  } catch {
-    return { rssMiB: NaN, pssMiB: NaN, anonMiB: NaN, fileMiB: NaN };
-  }
-}
-
-function alive(pid) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function waitExit(pid, ms) {
-  const end = Date.now() + ms;
-  while (alive(pid) && Date.now() < end) await sleep(20);
-  return !alive(pid);
+/** The memory figures of one process in MiB (NaN once it is gone). */
+function memoryMiB(pid) {
+  const m = memoryOf(pid);
+  const mib = (kib) => (m === undefined ? NaN : kib / 1024);
+  return { rssMiB: mib(m?.rss), pssMiB: mib(m?.pss), anonMiB: mib(m?.anon), fileMiB: mib(m?.file) };
 }
 
 /** SIGKILLs a service process we saw answering, if it still runs one of our servers. */
@@ -327,7 +303,7 @@ async function measure(sup, seen) {
     result.readyMs = performance.now() - t0;
     await sleep(2000);
     const supPid = running.supervisorPid();
-    result.memory = memoryOf(supPid);
+    result.memory = memoryMiB(supPid);
 
     result.firstRestartMs = [];
     for (let i = 1; i <= FIRST_KILLS; i++) {
@@ -345,7 +321,7 @@ async function measure(sup, seen) {
       result.repeatRestartMs.push(r.ms);
       await sleep(SETTLE_MS);
     }
-    result.memoryAfter = memoryOf(supPid);
+    result.memoryAfter = memoryMiB(supPid);
     return result;
   } finally {
     process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
@@ -378,7 +354,7 @@ async function bareNodeMemory() {
   const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 10_000)'], { stdio: 'ignore' });
   try {
     await sleep(1000);
-    return memoryOf(child.pid);
+    return memoryMiB(child.pid);
   } finally {
     child.kill('SIGKILL');
   }
