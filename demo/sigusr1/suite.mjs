@@ -295,28 +295,29 @@ export async function pop3Waiting(port, user, password) {
   await expect(/^\+OK.*\r\n/, 'XIDLE reply');
   waiting = true;
   take(performance.now());
-  const pushes = () => lines;
+  /** Resolves true once `count` push lines came, false after `wait` ms (one waiter at a time). */
+  const waitCount = (count, wait = 5000) =>
+    lines.length >= count
+      ? Promise.resolve(true)
+      : new Promise((resolve) => {
+          const timer = setTimeout(() => done(false), Math.max(0, wait));
+          const done = (ok) => {
+            clearTimeout(timer);
+            waiter = undefined;
+            resolve(ok);
+          };
+          waiter = { count, resolve: done };
+        });
   return {
     /** The `* NEW n uidl size` lines received while waiting. */
-    pushes,
+    pushes: () => lines,
     /** performance.now() when each of those lines arrived. */
     arrivals: () => arrivals,
-    waitPush: (wait = 5000) => poll(() => lines[0], wait, 2),
+    /** The first push line, once it came (undefined after `wait` ms). */
+    waitPush: async (wait = 5000) => ((await waitCount(1, wait)) ? lines[0] : undefined),
     /** Calls `fn(at)` for each push line from now on (undefined: stop). */
     onPush: (fn) => (onPush = fn),
-    /** Resolves true once `count` push lines came, false after `wait` ms (one waiter at a time). */
-    waitCount: (count, wait = 5000) =>
-      lines.length >= count
-        ? Promise.resolve(true)
-        : new Promise((resolve) => {
-            const timer = setTimeout(() => done(false), Math.max(0, wait));
-            const done = (ok) => {
-              clearTimeout(timer);
-              waiter = undefined;
-              resolve(ok);
-            };
-            waiter = { count, resolve: done };
-          }),
+    waitCount,
     close: () => socket.destroy(),
   };
 }
