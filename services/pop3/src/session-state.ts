@@ -5,7 +5,7 @@
  *
  *     ready --lineArrives--> busy --lineDone--> ready
  *     busy --upgrading--> upgrading --upgraded--> busy            (STLS)
- *     busy --expect(mode)--> busy                                  (the handler says what comes next)
+ *     busy --nextLineIs(mode)--> busy                                  (the handler says what comes next)
  *     any --close--> closed                                        (final; every other move keeps it)
  *
  * `mode` says what the next line is: a command, the answer to a SASL challenge, the end of an
@@ -63,7 +63,7 @@ export function lineArrives(phase: Phase): { readonly input: Mode; readonly phas
 }
 
 /** The handler of the current line says what the next line is. */
-export function expect(phase: Phase, mode: Mode): Phase {
+export function nextLineIs(phase: Phase, mode: Mode): Phase {
   if (phase.kind === 'closed') return phase;
   if (phase.kind !== 'busy') throw new IllegalPhaseError(`expecting ${mode.kind}`, phase);
   return { kind: 'busy', mode };

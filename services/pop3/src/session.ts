@@ -27,7 +27,7 @@ import { DataPhase } from './data-phase.js';
 import { authorize } from './login.js';
 import { PermanentBackingError, type MailBacking } from './maildrop.js';
 import { replies, type Reply } from './replies.js';
-import { CLOSED, COMMANDS, START, expect, lineArrives, lineDone, mayEndAtShutdown, upgraded, upgrading, waitOf, type Mode, type Phase } from './session-state.js';
+import { CLOSED, COMMANDS, START, lineArrives, lineDone, mayEndAtShutdown, nextLineIs, upgraded, upgrading, waitOf, type Mode, type Phase } from './session-state.js';
 import type { SessionDeps, SessionOptions } from './session-deps.js';
 import { upgradeToTls } from './session-tls.js';
 import { beginWait, endWait } from './session-wait.js';
@@ -241,7 +241,7 @@ export class Pop3Session implements CommandContext {
   /** One line of an XSEND message; at the final dot, the delivery's reply and commands again. */
   private async dataLine(raw: string): Promise<Reply | undefined> {
     const reply = await this.data.line(raw);
-    if (reply !== undefined) this.phase = expect(this.phase, COMMANDS);
+    if (reply !== undefined) this.phase = nextLineIs(this.phase, COMMANDS);
     return reply;
   }
 
@@ -291,13 +291,13 @@ export class Pop3Session implements CommandContext {
       case 'body':
         return this.sendBody(reply);
       case 'challenge':
-        this.phase = expect(this.phase, { kind: 'continuation', next: reply.next });
+        this.phase = nextLineIs(this.phase, { kind: 'continuation', next: reply.next });
         await writeWithBackpressure(this.socket, `${reply.text}\r\n`);
         return;
       case 'data':
         await writeWithBackpressure(this.socket, `${reply.text}\r\n`);
         this.data.begin(reply.receive);
-        this.phase = expect(this.phase, { kind: 'data' });
+        this.phase = nextLineIs(this.phase, { kind: 'data' });
         return;
     }
   }
@@ -318,7 +318,7 @@ export class Pop3Session implements CommandContext {
     if (state.name !== 'TRANSACTION' || this.closing) return;
     const options = { socket: this.socket, maxPending: this.deps.settings.maxPendingPushes, log: this.log };
     const handlers = { onOverflow: () => this.onPushBacklog(), onClosed: () => this.close() };
-    beginWait(state, this.deps.hub, { ...options, ...handlers }, (wait) => (this.phase = expect(this.phase, { kind: 'waiting', wait })));
+    beginWait(state, this.deps.hub, { ...options, ...handlers }, (wait) => (this.phase = nextLineIs(this.phase, { kind: 'waiting', wait })));
   }
 
   private onPushBacklog(): void {

@@ -5,10 +5,10 @@ import {
   COMMANDS,
   IllegalPhaseError,
   START,
-  expect as expectMode,
   lineArrives,
   lineDone,
   mayEndAtShutdown,
+  nextLineIs,
   upgraded,
   upgrading,
   waitOf,
@@ -34,12 +34,12 @@ describe('POP3 session phase', () => {
   it('a message line keeps the data mode until the handler sees the final dot', () => {
     expect(lineArrives(ready(data))).toEqual({ input: data, phase: busy(data) });
     expect(lineDone(busy(data))).toEqual(ready(data));
-    expect(lineDone(expectMode(busy(data), COMMANDS))).toEqual(START);
+    expect(lineDone(nextLineIs(busy(data), COMMANDS))).toEqual(START);
   });
 
   it('the handler sets what the next line is; the line done, that mode is read', () => {
-    expect(lineDone(expectMode(busy(COMMANDS), continuation))).toEqual(ready(continuation));
-    expect(lineDone(expectMode(busy(COMMANDS), waiting))).toEqual(ready(waiting));
+    expect(lineDone(nextLineIs(busy(COMMANDS), continuation))).toEqual(ready(continuation));
+    expect(lineDone(nextLineIs(busy(COMMANDS), waiting))).toEqual(ready(waiting));
   });
 
   it('no line is read while upgrading or closed; a second line while one is handled is refused', () => {
@@ -59,11 +59,11 @@ describe('POP3 session phase', () => {
   });
 
   it('closed is final: every later move keeps it', () => {
-    expect(expectMode(CLOSED, waiting)).toBe(CLOSED);
+    expect(nextLineIs(CLOSED, waiting)).toBe(CLOSED);
     expect(lineDone(CLOSED)).toBe(CLOSED);
     expect(upgraded(CLOSED)).toBe(CLOSED);
     expect(() => upgrading(CLOSED)).toThrow(/phase closed/);
-    expect(() => expectMode(START, COMMANDS)).toThrow(/expecting commands is not possible in phase ready/);
+    expect(() => nextLineIs(START, COMMANDS)).toThrow(/expecting commands is not possible in phase ready/);
   });
 
   it('the wait is found while waiting or while the line that started it is handled', () => {
