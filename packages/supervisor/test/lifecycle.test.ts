@@ -4,7 +4,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FIXTURE_SERVICE_PATH, connectAndReadLine, makeTempDir, waitFor } from '@hearth/testkit';
-import { alive, logged, startUp, stopAll, waitState } from './helpers.js';
+import { alive, logged, startUp, stopAll, waitState } from '@hearth/testkit/hearth-up';
 
 afterEach(stopAll);
 
