@@ -232,7 +232,7 @@ describe('runService as a warm standby (init with standby: true)', () => {
     const port = await standby(inst, { greeting: 'warm' });
     await inst.waitFor((m) => m.t === 'standing-by');
     // Past the start timeout it still waits, and it has not listened (the handle is only bound).
-    await new Promise((r) => setTimeout(r, 600));
+    await new Promise((r) => setTimeout(r, 600)); // the behaviour under test: twice the 300 ms start timeout
     expect(inst.child.exitCode).toBeNull();
     expect(await portOpen(port)).toBe(false);
     expect(inst.messages.map((m) => m.t)).toEqual(['standing-by']);
