@@ -18,10 +18,14 @@ export const definition = {
   settings: z.strictObject({}),
   defaultListeners: [],
   async start(ctx) {
-    ctx.bus.on('echo', (payload, from) => ctx.log.info({ payload, from }, 'got echo'));
+    // Sent again every 50 ms until the first answer comes, rather than once after a guessed delay.
+    const timer = setInterval(() => ctx.bus.send('fix', 'echo', 'ping'), 50);
+    ctx.bus.on('echo', (payload, from) => {
+      clearInterval(timer);
+      ctx.log.info({ payload, from }, 'got echo');
+    });
     ctx.bus.on('news', (payload, from) => ctx.log.info({ payload, from }, 'got news'));
-    setTimeout(() => ctx.bus.send('fix', 'echo', 'ping'), 50);
-    return { async stop() {} };
+    return { async stop() { clearInterval(timer); } };
   },
 };
 `;
