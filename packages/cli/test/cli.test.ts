@@ -129,3 +129,33 @@ describe('hearth run', () => {
     expect(none.stderr).toBe('hearth run: no service named "ghost" (configured: fix, other)\n');
   });
 });
+
+describe('Hearth\'s service kinds', () => {
+  it('hearth run NAME runs a service: kind from the suite\'s table', async () => {
+    const dir = await tempDir();
+    const port = await freePort();
+    const config = join(dir.path, 'hearth.yaml');
+    writeFileSync(config, `services:\n  mail:\n    service: pop3\n    listen: { pop3: { port: ${port} } }\n`);
+    const child = spawn(process.execPath, [MAIN, 'run', 'mail', '--config', config, '--data', join(dir.path, 'data')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    cleanups.push(async () => {
+      child.kill('SIGKILL');
+      await exited;
+    });
+    const greeting = await waitFor(() => connectAndReadLine(port).catch(() => undefined), { timeout: 10_000, what: 'the POP3 greeting' });
+    expect(greeting).toMatch(/^\+OK /);
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  });
+
+  it('hearth up names the suite\'s kinds in a config error, with its line and a did-you-mean (exit 78)', async () => {
+    const dir = await tempDir();
+    const config = join(dir.path, 'hearth.yaml');
+    writeFileSync(config, `services:\n  mail:\n    service: pop4\n`);
+    const res = await hearth(['up', '--config', config, '--data', join(dir.path, 'data')]);
+    expect(res).toMatchObject({
+      code: 78,
+      stderr: `hearth up: ${config}:3:14: services.mail.service: unknown service kind "pop4" (did you mean "pop3"?); known: biff, smtp, pop3\n`,
+    });
+  });
+});

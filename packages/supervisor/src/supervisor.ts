@@ -23,6 +23,7 @@ import { LogHub, rawWriter } from './log-capture.js';
 import type { LogLine } from './log-capture.js';
 import { assignListeners, diffConfigs } from './reconcile.js';
 import { MemorySnapshot } from './memory.js';
+import type { Registry } from './registry.js';
 import { MessageRouter } from './router.js';
 import { StandbyQueue } from './standby.js';
 import { ServiceUnit } from './unit.js';
@@ -30,6 +31,8 @@ import type { ServiceStatus } from './status.js';
 
 export interface SupervisorOptions {
   readonly config: SuiteConfig;
+  /** The service kinds a reloaded config may name (the embedded default runs one of each). */
+  readonly registry: Registry;
   /** Absolute data dir. */
   readonly dataDir: string;
   readonly log: Logger;
@@ -363,7 +366,7 @@ export class Supervisor {
   async reload(): Promise<ReloadResult> {
     let next: SuiteConfig;
     try {
-      next = await (this.options.loadConfig ?? (() => loadSuiteConfigIsolated(this.config.file)))();
+      next = await (this.options.loadConfig ?? (() => loadSuiteConfigIsolated(this.config.file, this.options.registry)))();
     } catch (err) {
       if (err instanceof ConfigError || err instanceof CycleError) {
         this.#log.error({ err: err.message }, 'reload refused: invalid config; nothing changed');
