@@ -112,7 +112,7 @@ describe('deliver', () => {
     const pending = fx.store.deliver({ recipients: ['alice', 'bob'], body });
     body.write(`Subject: slow\r\n\r\n${'z'.repeat(100_000)}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
-    await fx.store.deleteUser('bob');
+    await fx.store.deleteMaildrop('bob');
     body.end('\r\nbody\r\n');
     await expect(pending).rejects.toMatchObject({ code: 'NO_SUCH_USER' });
     expect(fx.store.listMessages('alice')).toEqual([]);
