@@ -220,15 +220,26 @@ export function sendDatagram(port, data) {
 /** The mail store of a data dir, opened as an external delivery agent would. */
 export async function openStore(dataDir) {
   const { openMailStore } = await import(join(ROOT, 'packages/mail-store/dist/index.js'));
-  return openMailStore({ dir: join(dataDir, 'mail'), passwordParams: { ln: 10, r: 8, p: 1 } });
+  return openMailStore({ dir: join(dataDir, 'mail') });
 }
 
-/** Adds users (name = password) to a data dir's store. */
-export async function addUsers(dataDir, names) {
+/** The accounts of a data dir (cheap scrypt parameters: the demo checks behaviour, not cost). */
+export async function openAccounts(dataDir) {
+  const { openSuiteAccounts } = await import(join(ROOT, 'packages/accounts/dist/index.js'));
+  return openSuiteAccounts(dataDir, { passwordParams: { ln: 10, r: 8, p: 1 } });
+}
+
+/** Adds users (password NAME-pw, PASSWORD for all when given) with their maildrops to a data dir. */
+export async function addUsers(dataDir, names, password) {
   const store = await openStore(dataDir);
+  const accounts = await openAccounts(dataDir);
   try {
-    for (const name of names) await store.addUser(name, `${name}-pw`);
+    for (const name of names) {
+      store.addMaildrop(name);
+      await accounts.add(name, password ?? `${name}-pw`);
+    }
   } finally {
+    await accounts.close();
     await store.close();
   }
 }
