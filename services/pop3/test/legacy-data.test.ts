@@ -96,7 +96,7 @@ p.quit()`,
     );
     expect(await poplib(port, `p.user('bob'); print(p.pass_('bob-pw').decode()); p.quit()`)).toBe('+OK Logged in, 0 messages (0 octets)\n');
     await expect(poplib(port, `p.user('bob'); p.pass_('alice-pw')`)).rejects.toMatchObject({ stderr: expect.stringContaining('-ERR') });
-  });
+  }, 60_000); // scrypt at N=2^15 (the old hashes' cost) on a shared machine
 
   it('moves the accounts once into DATA/accounts and keeps no credentials in the store', async () => {
     await start();
@@ -123,5 +123,5 @@ p.quit()`,
     const port = await start();
     await expect(poplib(port, `p.user('bob'); p.pass_('bob-pw')`)).rejects.toMatchObject({ stderr: expect.stringContaining('-ERR') });
     expect(await poplib(port, `p.user('alice'); print(p.pass_('alice-pw').decode()); p.quit()`)).toMatch(/^\+OK Logged in, 2 messages/);
-  });
+  }, 60_000);
 });
