@@ -1,86 +1,13 @@
 /**
  * A data dir as Hearth wrote it before accounts had their own package: the mail store's schema 2
  * (users with their scrypt hashes and APOP secrets inside DATA/mail/store.db), two users, and
- * mail for alice (one body inline, one in a file under bodies/). The schema is copied verbatim
- * from that version of the store; the hashes were written by its `addUser`.
+ * mail for alice (one body inline, one in a file under bodies/). The schema is the store's
+ * migrations 1 and 2, unchanged since; the hashes were written by that version's `addUser`.
  */
 import Database from 'better-sqlite3';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-
-/** Schema 1 of the mail store, as it was. */
-const SCHEMA_1 = `
-      CREATE TABLE meta (
-        key   TEXT PRIMARY KEY,
-        value INTEGER NOT NULL
-      ) STRICT;
-
-      CREATE TABLE users (
-        id            INTEGER PRIMARY KEY,
-        name          TEXT NOT NULL UNIQUE,
-        password_hash TEXT NOT NULL,
-        created_at    INTEGER NOT NULL,
-        updated_at    INTEGER NOT NULL
-      ) STRICT;
-
-      -- APOP needs the secret in the clear: kept apart from the password hash, opt-in per user.
-      CREATE TABLE apop_secrets (
-        user_id    INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
-        secret     TEXT NOT NULL,
-        updated_at INTEGER NOT NULL
-      ) STRICT;
-
-      -- Today every user has exactly one mailbox, 'INBOX' (the POP3 maildrop).
-      CREATE TABLE mailboxes (
-        id           INTEGER PRIMARY KEY,
-        user_id      INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-        name         TEXT NOT NULL,
-        uid_validity INTEGER NOT NULL,
-        uid_next     INTEGER NOT NULL DEFAULT 1,
-        created_at   INTEGER NOT NULL,
-        UNIQUE (user_id, name)
-      ) STRICT;
-
-      -- One body per delivered message, shared by every recipient's message row. Small bodies
-      -- are kept here (data); large ones are a file under bodies/ (file).
-      CREATE TABLE bodies (
-        id         INTEGER PRIMARY KEY,
-        file       TEXT UNIQUE,
-        data       BLOB,
-        size       INTEGER NOT NULL,
-        created_at INTEGER NOT NULL,
-        CHECK ((file IS NULL) <> (data IS NULL))
-      ) STRICT;
-
-      CREATE TABLE messages (
-        id         INTEGER PRIMARY KEY,
-        mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id),
-        uid        INTEGER NOT NULL,
-        body_id    INTEGER NOT NULL REFERENCES bodies(id),
-        size       INTEGER NOT NULL,
-        arrived_at INTEGER NOT NULL,
-        UNIQUE (mailbox_id, uid)
-      ) STRICT;
-      CREATE INDEX messages_body ON messages (body_id);
-
-      CREATE TABLE maildrop_locks (
-        mailbox_id  INTEGER PRIMARY KEY REFERENCES mailboxes(id) ON DELETE CASCADE,
-        holder      TEXT NOT NULL,
-        pid         INTEGER NOT NULL,
-        pid_start   TEXT NOT NULL,
-        acquired_at INTEGER NOT NULL
-      ) STRICT;
-    `;
-
-/** Schema 2 of the mail store, as it was. */
-const SCHEMA_2 = `
-      -- With uid_next (raised by every delivery) it tells whether a maildrop changed since a
-      -- listing was read. A trigger, so that every writer keeps it, whatever its code does.
-      ALTER TABLE mailboxes ADD COLUMN expunged INTEGER NOT NULL DEFAULT 0;
-      CREATE TRIGGER messages_expunged AFTER DELETE ON messages BEGIN
-        UPDATE mailboxes SET expunged = expunged + 1 WHERE id = OLD.mailbox_id;
-      END;
-    `;
+import { MIGRATIONS } from '@hearth/mail-store';
 
 /** `addUser('alice', 'alice-pw')` with the default parameters (N=2^15, r=8, p=1). */
 const ALICE_HASH = '$scrypt$ln=15,r=8,p=1$rScLzIly4btzieSH8N+1pw$DHaVL4SGOKbj8vUnhY5EJuufZ8JvTR3TgYN5YQvhC4I';
@@ -107,8 +34,7 @@ export function writeLegacyDataDir(dataDir: string): void {
   try {
     db.pragma('journal_mode = WAL');
     db.pragma('foreign_keys = ON');
-    db.exec(SCHEMA_1);
-    db.exec(SCHEMA_2);
+    for (const migration of MIGRATIONS.filter((m) => m.version <= 2)) db.exec(migration.sql);
     db.pragma('user_version = 2');
     const v = LEGACY.uidValidity;
     db.exec(`
