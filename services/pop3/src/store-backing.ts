@@ -162,8 +162,10 @@ export function storeBacking(store: MailStore, accounts: Accounts, options: Stor
           try {
             return await store.openBodyReader(Number(message.id));
           } catch (error) {
-            // The row (or its file) is gone: another session's UPDATE deleted it since the snapshot.
-            if (isMailStoreError(error) && error.code === 'NO_SUCH_MESSAGE') {
+            // Its row gone too (checked on this rare path only): another session's UPDATE deleted
+            // it since the snapshot. A row without its file stays a [SYS/PERM] failure.
+            const id = Number(message.id);
+            if (isMailStoreError(error, 'NO_SUCH_MESSAGE') && !store.listMessages(user).some((m) => m.messageId === id)) {
               throw new MessageGoneError(`message ${message.id} was deleted by another session`, { cause: error });
             }
             return translate(() => {
