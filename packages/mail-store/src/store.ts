@@ -23,6 +23,7 @@ import { MaildropLocking, MaildropLocks } from './locks.js';
 import type { LockHolder } from './locks.js';
 import type { Delivery, MessageInfo } from './messages.js';
 import { MaildropReader } from './reading.js';
+import { SpaceReserve } from './reserve.js';
 import { Maildrops } from './maildrops.js';
 import type { DeleteMaildropOptions } from './maildrops.js';
 import type { MaildropInfo } from './users.js';
@@ -216,6 +217,8 @@ export async function openMailStore(options: MailStoreOptions): Promise<MailStor
   } catch (error) {
     throw storageError(error, `opening ${file}`);
   }
+  // Best effort: a disk already full (or a store this process may only read) goes without.
+  await new SpaceReserve(options.dir).ensure();
   const store = new MailStore(db, bodies, options);
   await store.removeOrphanBodies().catch(async (error: unknown) => {
     await store.close();
