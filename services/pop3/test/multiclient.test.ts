@@ -5,6 +5,7 @@
  * message never comes back), UIDLs stay stable, and a waiting XIDLE session (`hearth mail watch`)
  * holds nothing and still pushes exactly. Under `exclusiveLock` a second session gets [IN-USE].
  */
+import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -154,6 +155,61 @@ describe('several sessions of one user', () => {
     await transcript(desktop, [['STAT', `+OK 5 ${bodies.reduce((sum, b) => sum + size(b), 0)}`], ['QUIT', /^\+OK/]]);
     const last = await login(user, new RegExp(`^\\+OK Logged in, 3 messages \\(${left} octets\\)`));
     await transcript(last, [['UIDL', ['+OK Unique-ID listing follows', `1 ${uidls[3]}`, `2 ${uidls[4]}`, `3 ${seventh!.uidl}`]]]);
+  });
+});
+
+/** Python's poplib: two clients of one user at once, the second reading what the first deleted. */
+const POPLIB_TWO = `
+import json, os, poplib
+port = int(os.environ['POP_PORT']); user = os.environ['POP_USER']
+def login():
+    p = poplib.POP3('127.0.0.1', port, timeout=10)
+    p.user(user); p.pass_('pw')
+    return p
+phone, laptop = login(), login()
+out = {'phone': phone.stat(), 'laptop': laptop.stat(), 'uidl_before': laptop.uidl()[1]}
+phone.dele(1)
+out['phone_quit'] = phone.quit()
+try:
+    laptop.retr(1)
+    out['retr1'] = 'read'
+except poplib.error_proto as e:
+    out['retr1'] = e.args[0]
+out['retr2'] = laptop.retr(2)[1]
+out['uidl_after'] = laptop.uidl()[1]
+out['laptop_quit'] = laptop.quit()
+print(json.dumps(out, default=lambda b: b.decode('latin1')))
+`;
+
+function poplib(code: string, env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile('python3', ['-c', code], { timeout: 20_000, env: { ...process.env, ...env } }, (error, stdout, stderr) => {
+      resolve({ code: error === null ? 0 : 1, stdout: String(stdout), stderr: String(stderr) });
+    });
+  });
+}
+
+describe('real clients', () => {
+  it('poplib: two clients of one user at once; the second gets error_proto for what the first deleted', async () => {
+    harness = await startPop3({ backing: storeBacking(store, accounts) });
+    const bodies = [small(1), small(2)];
+    const { user, uidls } = await userWith(bodies);
+    const result = await poplib(POPLIB_TWO, { POP_PORT: String(harness.port), POP_USER: user });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const total = bodies.reduce((sum, b) => sum + size(b), 0);
+    const listing = [`1 ${uidls[0]}`, `2 ${uidls[1]}`];
+    expect(JSON.parse(result.stdout)).toEqual({
+      phone: [2, total],
+      laptop: [2, total],
+      uidl_before: listing,
+      phone_quit: '+OK Hearth POP3 signing off (1 messages deleted)',
+      retr1: '-ERR Message 1 was deleted by another session',
+      retr2: ['Subject: 2', '', 'message 2'],
+      uidl_after: listing,
+      laptop_quit: '+OK Hearth POP3 signing off (0 messages deleted)',
+    });
+    expect(store.listMessages(user).map((m) => m.uidl)).toEqual([uidls[1]]);
   });
 });
 
