@@ -71,7 +71,8 @@ export class MailStore {
 
   /**
    * Deletes the user's maildrop; refuses with MAILDROP_NOT_EMPTY if it holds mail (unless `purge`)
-   * and with MAILDROP_LOCKED while a POP3 session has it open.
+   * and with MAILDROP_LOCKED while a POP3 session holds its exclusive lock (POP3's `exclusiveLock`;
+   * by default sessions take none, and a session open meanwhile finds its messages gone).
    */
   deleteMaildrop(name: string, options: DeleteMaildropOptions = {}): Promise<{ purged: number }> {
     return this.#maildrops.delete(name, options);

@@ -109,6 +109,15 @@ export function storeBacking(store: MailStore, accounts: Accounts, options: Stor
     listings.set(user, fresh);
     return fresh;
   };
+  /** Whether the user's maildrop still holds message `id` (a maildrop deleted holds nothing). */
+  const holds = (user: string, id: number): boolean => {
+    try {
+      return store.listMessages(user).some((m) => m.messageId === id);
+    } catch (error) {
+      if (isMailStoreError(error, 'NO_SUCH_USER')) return false;
+      throw error;
+    }
+  };
   return {
     verifyPassword: (user, password) => accounts.verifyPassword(user, password),
 
@@ -165,7 +174,7 @@ export function storeBacking(store: MailStore, accounts: Accounts, options: Stor
             // Its row gone too (checked on this rare path only): another session's UPDATE deleted
             // it since the snapshot. A row without its file stays a [SYS/PERM] failure.
             const id = Number(message.id);
-            if (isMailStoreError(error, 'NO_SUCH_MESSAGE') && !store.listMessages(user).some((m) => m.messageId === id)) {
+            if (isMailStoreError(error, 'NO_SUCH_MESSAGE') && !holds(user, id)) {
               throw new MessageGoneError(`message ${message.id} was deleted by another session`, { cause: error });
             }
             return translate(() => {
