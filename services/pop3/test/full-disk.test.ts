@@ -51,7 +51,11 @@ async function fill(user: string): Promise<number> {
 
 beforeAll(async () => {
   mnt = mkdtempSync(join(tmpdir(), 'pop3-full-disk-'));
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=6m,mode=0700', 'tmpfs', mnt]);
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=6m,mode=0700', 'tmpfs', mnt], { stdio: 'pipe' });
+  } catch (error) {
+    throw new Error(`this test mounts a 6 MiB tmpfs and needs root (CAP_SYS_ADMIN): ${String(error)}`);
+  }
   mounted = true;
   store = await openMailStore({ dir: join(mnt, 'mail') });
   accounts = await openSuiteAccounts(mnt, { passwordParams: { ln: 4, r: 8, p: 1 } });
