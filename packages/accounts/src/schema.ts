@@ -2,7 +2,7 @@
  * The accounts database's schema as an ordered list of migrations (`PRAGMA user_version` counts
  * the applied ones), applied in one IMMEDIATE transaction at open.
  */
-import type { Migration, Schema } from '@hearth/sqlite';
+import { latestVersion, type Migration, type Schema } from '@hearth/sqlite';
 import { AccountsError } from './errors.js';
 
 export type { Migration } from '@hearth/sqlite';
@@ -42,14 +42,11 @@ export const MIGRATIONS: readonly Migration[] = [
   },
 ];
 
-export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
+export const SCHEMA_VERSION = latestVersion(MIGRATIONS);
 
 /** For `openDatabase` of `@hearth/sqlite`. */
 export const SCHEMA: Schema = {
+  name: 'accounts',
   migrations: MIGRATIONS,
-  tooNew: (current, latest) =>
-    new AccountsError(
-      'SCHEMA_TOO_NEW',
-      `accounts schema is version ${current}, newer than this Hearth understands (${latest}): upgrade Hearth`,
-    ),
+  tooNew: (message) => new AccountsError('SCHEMA_TOO_NEW', message),
 };

@@ -3,7 +3,7 @@
  * applied; opening the store applies the missing ones in one IMMEDIATE transaction, so two
  * processes opening a fresh store at once cannot both migrate.
  */
-import type { Migration, Schema } from '@hearth/sqlite';
+import { latestVersion, type Migration, type Schema } from '@hearth/sqlite';
 import { MailStoreError } from './errors.js';
 
 export type { Migration } from '@hearth/sqlite';
@@ -109,14 +109,11 @@ export const MIGRATIONS: readonly Migration[] = [
   },
 ];
 
-export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
+export const SCHEMA_VERSION = latestVersion(MIGRATIONS);
 
 /** For `openDatabase` of `@hearth/sqlite`. */
 export const SCHEMA: Schema = {
+  name: 'mail store',
   migrations: MIGRATIONS,
-  tooNew: (current, latest) =>
-    new MailStoreError(
-      'SCHEMA_TOO_NEW',
-      `mail store schema is version ${current}, newer than this Hearth understands (${latest}): upgrade Hearth`,
-    ),
+  tooNew: (message) => new MailStoreError('SCHEMA_TOO_NEW', message),
 };

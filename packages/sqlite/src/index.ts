@@ -13,18 +13,29 @@ export interface Migration {
 }
 
 export interface Schema {
+  /** What the file holds, for the error below (`mail store`, `accounts`). */
+  readonly name: string;
   /** Ordered by version; `PRAGMA user_version` is the last one applied. */
   readonly migrations: readonly Migration[];
-  /** The error to throw when the file's version is newer than the last migration. */
-  readonly tooNew: (current: number, latest: number) => Error;
+  /** Wraps the message for a file newer than the last migration in the caller's own error. */
+  readonly tooNew: (message: string) => Error;
+}
+
+/** The version of the last migration (0 for none): what a migrated file is at. */
+export function latestVersion(migrations: readonly Migration[]): number {
+  return migrations[migrations.length - 1]?.version ?? 0;
 }
 
 /** Applies the missing migrations; returns the version the file is at afterwards. */
 export function migrate(db: Db, schema: Schema): number {
-  const latest = schema.migrations[schema.migrations.length - 1]?.version ?? 0;
+  const latest = latestVersion(schema.migrations);
   const run = db.transaction(() => {
     const current = db.pragma('user_version', { simple: true }) as number;
-    if (current > latest) throw schema.tooNew(current, latest);
+    if (current > latest) {
+      throw schema.tooNew(
+        `${schema.name} schema is version ${current}, newer than this Hearth understands (${latest}): upgrade Hearth`,
+      );
+    }
     for (const migration of schema.migrations) {
       if (migration.version <= current) continue;
       db.exec(migration.sql);
