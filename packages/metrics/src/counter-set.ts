@@ -1,0 +1,86 @@
+/**
+ * A service instance's live counters, typed by its declaration: `inc` only for counters, `set`
+ * and `add` only for gauges. Values are plain numbers (exact up to 2^53). `version` changes with
+ * every change, so a reporter can tell whether anything is new since it last sent.
+ */
+import type { CounterDeclaration, NamesOf } from './declare.js';
+
+export type CounterValues = Readonly<Record<string, number>>;
+
+export class CounterSet<D extends CounterDeclaration> {
+  readonly #values = new Map<string, number>();
+  #version = 0;
+
+  constructor(readonly declaration: D) {
+    for (const name of Object.keys(declaration)) this.#values.set(name, 0);
+  }
+
+  /** Adds `by` (a non-negative integer) to a counter. */
+  inc(name: NamesOf<D, 'counter'>, by = 1): void {
+    if (!(by > 0) || !Number.isFinite(by)) return;
+    this.#values.set(name, (this.#values.get(name) ?? 0) + Math.floor(by));
+    this.#version++;
+  }
+
+  /** Sets a gauge (negative or non-finite values become 0). */
+  set(name: NamesOf<D, 'gauge'>, value: number): void {
+    const v = Number.isFinite(value) && value > 0 ? Math.floor(value) : 0;
+    if (this.#values.get(name) === v) return;
+    this.#values.set(name, v);
+    this.#version++;
+  }
+
+  /** Moves a gauge by `delta` (never below 0). */
+  add(name: NamesOf<D, 'gauge'>, delta: number): void {
+    this.set(name, (this.#values.get(name) ?? 0) + delta);
+  }
+
+  get(name: keyof D & string): number {
+    return this.#values.get(name) ?? 0;
+  }
+
+  /** Increases with every change. */
+  get version(): number {
+    return this.#version;
+  }
+
+  /** Every value, by name. */
+  snapshot(): CounterValues {
+    return Object.fromEntries(this.#values);
+  }
+}
+
+/** Something that can send a snapshot; false when it could not (the next tick tries again). */
+export type ReportSink = (values: CounterValues) => boolean;
+
+/**
+ * Sends a set's values at most once per `intervalMs`, and only when they changed since the last
+ * send that succeeded. The timer never keeps the process alive; `flush` sends at once if changed
+ * (at stop, so the last increments reach the supervisor).
+ */
+export class CounterReporter {
+  #sent = -1;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly set: { readonly version: number; snapshot(): CounterValues },
+    private readonly sink: ReportSink,
+    private readonly intervalMs = 1000,
+  ) {}
+
+  start(): void {
+    if (this.#timer) return;
+    this.#timer = setInterval(() => this.flush(), this.intervalMs).unref();
+  }
+
+  flush(): void {
+    const version = this.set.version;
+    if (version === this.#sent) return;
+    if (this.sink(this.set.snapshot())) this.#sent = version;
+  }
+
+  stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+}
