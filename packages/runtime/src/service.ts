@@ -9,6 +9,7 @@ import type { Server } from 'node:net';
 import type { Socket as UdpSocket } from 'node:dgram';
 import type { ZodType } from 'zod';
 import type { Logger } from '@hearth/log';
+import type { CounterDeclaration } from '@hearth/metrics';
 import type { HandlerTable } from './handler-table.js';
 import type { ListenerSpec, SuiteSettings } from './protocol.js';
 
@@ -25,6 +26,11 @@ export interface ServiceManifest<S> {
   readonly defaultListeners: readonly ListenerSpec[];
   /** Services this one needs ready first in the embedded default (`pop3` needs `biff`, say). */
   readonly defaultRequires?: readonly string[];
+  /**
+   * The counters the service keeps and reports (`declareCounters` of `@hearth/metrics`): every
+   * view (`hearth status`, SNMP) shows them from this one declaration. Absent: none.
+   */
+  readonly counters?: CounterDeclaration;
 }
 
 export interface ServiceDefinition<S> extends ServiceManifest<S> {
