@@ -20,7 +20,7 @@ afterAll(() => agent.stop());
 
 describe('v2c with the generated community', () => {
   it('walks the system group', async () => {
-    const r = await tool('snmpwalk', [...v2c(community, agent.port), ...MIB_ARGS, 'system']);
+    const r = await tool('snmpwalk', [...MIB_ARGS, ...v2c(community, agent.port), 'system']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/SNMPv2-MIB::sysDescr\.0 = STRING: Hearth SNMP agent on /);
@@ -33,7 +33,7 @@ describe('v2c with the generated community', () => {
   });
 
   it('serves the service table and the counters by name', async () => {
-    const r = await tool('snmpwalk', [...v2c(community, agent.port), ...MIB_ARGS, 'HEARTH-MIB::hearthMIB']);
+    const r = await tool('snmpwalk', [...MIB_ARGS, ...v2c(community, agent.port), 'HEARTH-MIB::hearthMIB']);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('HEARTH-MIB::hearthServiceName.1 = STRING: smtp');
     expect(r.stdout).toContain('HEARTH-MIB::hearthServiceState.1 = INTEGER: running(2)');
@@ -48,14 +48,14 @@ describe('v2c with the generated community', () => {
 
   it('a wrong community gets no answer', async () => {
     const before = agent.running.stats.get('badCommunities');
-    const r = await tool('snmpget', [...v2c(`${community}x`, agent.port), ...MIB_ARGS, 'sysName.0']);
+    const r = await tool('snmpget', [...MIB_ARGS, ...v2c(`${community}x`, agent.port), 'sysName.0']);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/Timeout: No Response from 127\.0\.0\.1/);
     expect(agent.running.stats.get('badCommunities')).toBe(before + 1);
   });
 
   it('snmptable prints the service table', async () => {
-    const r = await tool('snmptable', [...v2c(community, agent.port), ...MIB_ARGS, '-Cf', '|', '-Cb', '-Ov', HEARTH.hearthServiceTable]);
+    const r = await tool('snmptable', [...MIB_ARGS, ...v2c(community, agent.port), '-Cf', '|', '-Cb', '-Ov', HEARTH.hearthServiceTable]);
     expect(r.code).toBe(0);
     expect(r.stdout.split('\n').slice(2, 5)).toEqual([
       'Name|Kind|State|Pid|Uptime|Restarts|LastExit|Memory',
