@@ -21,7 +21,7 @@ const finite = (v: unknown): number => (typeof v === 'number' && Number.isFinite
 /** An integer clamped into [min, max] (NaN and non-numbers become `min` if 0 is outside, else 0). */
 export function clampInt(v: unknown, min: number, max: number): number {
   const n = Math.trunc(finite(v));
-  return n < min ? min : n > max ? max : n;
+  return (n < min ? min : n > max ? max : n) || 0; // never -0
 }
 
 /** Milliseconds as TimeTicks (hundredths of a second), 0..2^32-1. */
