@@ -50,6 +50,13 @@ export class CounterSet<D extends CounterDeclaration> {
   }
 }
 
+/** What a reporter reads: a `CounterSet`, or anything with a change version and a snapshot. */
+export interface CounterSource {
+  /** Changes whenever a value changes. */
+  readonly version: number;
+  snapshot(): CounterValues;
+}
+
 /** Something that can send a snapshot; false when it could not (the next tick tries again). */
 export type ReportSink = (values: CounterValues) => boolean;
 
@@ -63,7 +70,7 @@ export class CounterReporter {
   #timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly set: { readonly version: number; snapshot(): CounterValues },
+    private readonly set: CounterSource,
     private readonly sink: ReportSink,
     private readonly intervalMs = 1000,
   ) {}

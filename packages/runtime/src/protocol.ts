@@ -101,7 +101,13 @@ export type ServiceMessage =
    * `maxInstances`, so new connections wait in the kernel backlog, and asks again when a slot
    * frees). Ignored once the instance is stopping.
    */
-  | { readonly t: 'listener-request'; readonly name: string };
+  | { readonly t: 'listener-request'; readonly name: string }
+  /**
+   * The instance's counter values since it started, by the names its manifest declares: sent at
+   * most once a second, only when they changed, and once more at stop (a supervisor may ignore
+   * it). The supervisor adds up a service's instances so its counters never go back.
+   */
+  | { readonly t: 'counters'; readonly values: Readonly<Record<string, number>> };
 
 /** Exit code for a configuration error (sysexits EX_CONFIG): permanent, never restarted. */
 export const EX_CONFIG = 78;

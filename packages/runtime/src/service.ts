@@ -9,7 +9,7 @@ import type { Server } from 'node:net';
 import type { Socket as UdpSocket } from 'node:dgram';
 import type { ZodType } from 'zod';
 import type { Logger } from '@hearth/log';
-import type { CounterDeclaration } from '@hearth/metrics';
+import type { CounterDeclaration, CounterSource } from '@hearth/metrics';
 import type { HandlerTable } from './handler-table.js';
 import type { ListenerSpec, SuiteSettings } from './protocol.js';
 
@@ -59,6 +59,11 @@ export interface ServiceContext<S> {
 }
 
 export interface RunningService<S> {
+  /**
+   * The instance's counters (a `CounterSet` over the manifest's `counters`): under the supervisor
+   * the runtime reports them at most once a second, only when changed, and once more at stop.
+   */
+  readonly counters?: CounterSource;
   /** Apply new settings in place (TLS material, limits, shares). Throw to refuse them. */
   reload?(settings: Readonly<S>, suite: SuiteSettings): Promise<void>;
   /**

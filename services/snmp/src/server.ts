@@ -88,6 +88,7 @@ export async function startSnmp(ctx: ServiceContext<SnmpSettings>, source: Figur
 
   return {
     stats,
+    counters: stats,
     sockets,
     engine,
     communities: () => built.communities,
