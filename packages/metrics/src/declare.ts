@@ -65,6 +65,21 @@ export function declareCounters<const D extends CounterDeclaration>(declaration:
   return Object.freeze(declaration);
 }
 
+/** Checks a declaration received from another process; returns it or a one-line problem. */
+export function parseDeclaration(value: unknown): CounterDeclaration | string {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'counter declaration is not an object';
+  for (const [name, spec] of Object.entries(value as Record<string, unknown>)) {
+    if (spec === null || typeof spec !== 'object') return `counter ${name}: not an object`;
+    const s = spec as Record<string, unknown>;
+    if (typeof s['id'] !== 'number' || typeof s['type'] !== 'string' || typeof s['description'] !== 'string' || typeof s['unit'] !== 'string') {
+      return `counter ${name}: id, type, description and unit are required`;
+    }
+    if (s['key'] !== undefined && typeof s['key'] !== 'boolean') return `counter ${name}: key is not a boolean`;
+  }
+  const problems = declarationProblems(value as CounterDeclaration);
+  return problems.length > 0 ? problems[0]! : (value as CounterDeclaration);
+}
+
 /** A declaration as a list sorted by id: the order every view shows counters in. */
 export function describeCounters(declaration: CounterDeclaration): readonly (CounterSpec & { readonly name: string })[] {
   return Object.entries(declaration)

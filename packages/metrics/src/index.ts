@@ -3,7 +3,7 @@
  * id), kept live by the service, added up across its instances by the supervisor, and handed to
  * every view as figures. Knows no service by name.
  */
-export { declareCounters, declarationProblems, describeCounters, type CounterDeclaration, type CounterSpec, type CounterType, type NamesOf } from './declare.js';
+export { declareCounters, declarationProblems, describeCounters, parseDeclaration, type CounterDeclaration, type CounterSpec, type CounterType, type NamesOf } from './declare.js';
 export { CounterReporter, CounterSet, type CounterSource, type CounterValues, type ReportSink } from './counter-set.js';
 export { CounterTotals, parseCounterValues } from './totals.js';
 export {

@@ -8,6 +8,7 @@ import {
   declareCounters,
   describeCounters,
   parseCounterValues,
+  parseDeclaration,
   parseFigures,
   type CounterValues,
 } from '@hearth/metrics';
@@ -41,6 +42,15 @@ describe('declareCounters', () => {
     expect(Object.isFrozen(decl)).toBe(true);
     expect(Object.isFrozen(decl.connections)).toBe(true);
     expect(describeCounters(decl).map((c) => `${c.id}:${c.name}`)).toEqual(['1:connections', '2:open', '5:bytesIn']);
+  });
+});
+
+describe('parseDeclaration', () => {
+  it('accepts a sound declaration off the wire and names the first problem otherwise', () => {
+    expect(parseDeclaration(JSON.parse(JSON.stringify(decl)))).toEqual(decl);
+    expect(parseDeclaration({ a: { id: 1, type: 'counter', description: 'd' } })).toBe('counter a: id, type, description and unit are required');
+    expect(parseDeclaration({ a: { id: -1, type: 'counter', description: 'd', unit: 'u' } })).toBe('counter a: id -1 is not an integer in 1..2147483647');
+    expect(parseDeclaration([])).toBe('counter declaration is not an object');
   });
 });
 

@@ -239,11 +239,18 @@ class SupervisedInstance<S> {
   /** Counters go to the supervisor at most once per interval, only when changed. */
   #reportCounters(running: RunningService<S>): void {
     if (!running.counters) return;
+    const declaration = this.definition.counters;
+    if (!declaration) {
+      this.log.warn('counters without a declaration in the manifest: not reported');
+      return;
+    }
+    let declared = false;
     this.#reporter = new CounterReporter(
       running.counters,
       (values) => {
         if (!this.channel.connected) return false;
-        this.#send({ t: 'counters', values });
+        this.#send({ t: 'counters', values, ...(declared ? {} : { declaration }) });
+        declared = true;
         return true;
       },
       envMs(this.env, 'HEARTH_COUNTERS_INTERVAL_MS', 1000),

@@ -32,6 +32,9 @@ class Channel implements ServiceChannel {
   reports(): unknown[] {
     return this.sent.flatMap((m) => (m.t === 'counters' ? [m.values] : []));
   }
+  declarations(): unknown[] {
+    return this.sent.flatMap((m) => (m.t === 'counters' ? [m.declaration] : []));
+  }
 }
 
 async function until(pred: () => boolean): Promise<void> {
@@ -43,7 +46,7 @@ async function until(pred: () => boolean): Promise<void> {
 }
 
 describe('counter reports', () => {
-  it('reports at ready, only on change, at most once per interval, and at stop', async () => {
+  it('reports at ready (with the declaration), only on change, at most once per interval, and at stop', async () => {
     const live = new CounterSet(counters);
     const definition: ServiceDefinition<object> = {
       kind: 'counting',
@@ -70,5 +73,7 @@ describe('counter reports', () => {
     expect(await exit).toBe(0);
     expect(channel.reports().at(-1)).toEqual({ hits: 55 });
     expect(channel.reports()).toHaveLength(3);
+    // The first report says what the counters are; the others only their values.
+    expect(channel.declarations()).toEqual([counters, undefined, undefined]);
   });
 });
