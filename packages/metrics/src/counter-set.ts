@@ -57,6 +57,32 @@ export interface CounterSource {
   snapshot(): CounterValues;
 }
 
+/**
+ * A `CounterSource` over values a service already keeps its own way (a stats object): `read` is
+ * called when a reporter looks (once per interval), the declared names are picked from it, and
+ * the version changes when any of them did.
+ */
+export function polledCounters(declaration: CounterDeclaration, read: () => Readonly<Record<string, number>>): CounterSource {
+  const names = Object.keys(declaration);
+  let version = 0;
+  let last: Record<string, number> | undefined;
+  const take = (): Record<string, number> => {
+    const now = read();
+    return Object.fromEntries(names.map((n) => [n, now[n] ?? 0]));
+  };
+  return {
+    get version() {
+      const now = take();
+      if (!last || names.some((n) => now[n] !== last![n])) {
+        last = now;
+        version++;
+      }
+      return version;
+    },
+    snapshot: () => (last ??= take()),
+  };
+}
+
 /** Something that can send a snapshot; false when it could not (the next tick tries again). */
 export type ReportSink = (values: CounterValues) => boolean;
 

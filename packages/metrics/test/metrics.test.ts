@@ -10,6 +10,7 @@ import {
   parseCounterValues,
   parseDeclaration,
   parseFigures,
+  polledCounters,
   type CounterValues,
 } from '@hearth/metrics';
 
@@ -92,6 +93,19 @@ describe('CounterReporter', () => {
       { connections: 0, open: 0, bytesIn: 0 },
       { connections: 1, open: 0, bytesIn: 0 },
     ]);
+  });
+});
+
+describe('polledCounters', () => {
+  it('reads a stats object, keeps the declared names, changes version only on a change', () => {
+    const stats = { connections: 1, open: 0, bytesIn: 2, other: 9 };
+    const source = polledCounters(decl, () => stats);
+    const v1 = source.version;
+    expect(source.snapshot()).toEqual({ connections: 1, open: 0, bytesIn: 2 });
+    expect(source.version).toBe(v1);
+    stats.bytesIn = 3;
+    expect(source.version).toBe(v1 + 1);
+    expect(source.snapshot()).toEqual({ connections: 1, open: 0, bytesIn: 3 });
   });
 });
 
