@@ -6,14 +6,17 @@
  * after `loginFailureDelay`. The session turns an `ok` outcome into its TRANSACTION state.
  */
 import type { Logger } from '@hearth/log';
+import type { CounterSet } from '@hearth/metrics';
 import type { LoginAttempt } from './commands/context.js';
 import type { Pop3Settings } from './config.js';
+import type { counters } from './counters.js';
 import type { Counter, FailureLimiter } from './limits.js';
 import type { MailBacking, Maildrop } from './maildrop.js';
 import { replies, type Reply } from './replies.js';
 
 export interface LoginDeps {
   readonly settings: Pop3Settings;
+  readonly counters: CounterSet<typeof counters>;
   readonly backing: MailBacking;
   readonly userSessions: Counter;
   readonly failuresByIp: FailureLimiter;
@@ -38,6 +41,7 @@ export async function authorize(deps: LoginDeps, attempt: LoginAttempt, ctx: Log
   const { settings, failuresByIp, failuresByUser, userSessions } = deps;
   const userKey = attempt.user.toLowerCase();
   if (failuresByIp.count(ctx.ip) >= settings.maxLoginFailuresPerIp || failuresByUser.count(userKey) >= settings.maxLoginFailuresPerUser) {
+    deps.counters.inc('loginsRefused');
     ctx.log.warn({ user: attempt.user, mechanism: attempt.mechanism }, 'login refused: too many failures');
     await ctx.delay(settings.loginFailureDelay);
     return refuse(replies.tooManyFailures());
@@ -45,6 +49,7 @@ export async function authorize(deps: LoginDeps, attempt: LoginAttempt, ctx: Log
   const canonical = await attempt.verify();
   if (ctx.closing()) return refuse(replies.authFailed());
   if (canonical === undefined) {
+    deps.counters.inc('authFailures');
     failuresByIp.record(ctx.ip);
     failuresByUser.record(userKey);
     ctx.log.info({ user: attempt.user, mechanism: attempt.mechanism }, 'login failed');
@@ -52,11 +57,13 @@ export async function authorize(deps: LoginDeps, attempt: LoginAttempt, ctx: Log
     return refuse(replies.authFailed());
   }
   if (userSessions.get(canonical) >= settings.maxConnectionsPerUser) {
+    deps.counters.inc('loginsRefused');
     ctx.log.warn({ user: canonical }, 'login refused: too many sessions for this user');
     return refuse(replies.tooManyUserSessions());
   }
   const opened = await deps.backing.openMaildrop(canonical);
   if (!opened.ok) {
+    deps.counters.inc('loginsRefused');
     ctx.log.info({ user: canonical }, 'login refused: maildrop in use');
     return refuse(replies.inUse());
   }
