@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ServiceStatus } from '@hearth/supervisor';
 import { freePort, waitFor } from '@hearth/testkit';
-import { startUp, waitState, type Up } from '@hearth/testkit/hearth-up';
+import { MAIN, startUp, waitState, type Up } from '@hearth/testkit/hearth-up';
 
 vi.setConfig({ testTimeout: 90_000, hookTimeout: 60_000 });
 
@@ -163,7 +163,15 @@ describe('counters across a kill -9', () => {
 });
 
 describe('rows follow the configuration', () => {
-  it('a reload that removes smtp removes its rows', async () => {
+  it('a restart shows the new pid in the walk', async () => {
+    const before = await up.service('biff');
+    expect((await up.cli('restart', 'biff')).code).toBe(0);
+    const after = await waitState(up, 'biff', 'running');
+    expect(after.pid).not.toBe(before.pid);
+    await waitFor(async () => (await snmp('snmpget', '-Oqv', 'HEARTH-MIB::hearthServicePid.1')).trim() === String(after.pid), { timeout: 5000, what: 'the new pid served' });
+  });
+
+  it('a reload that removes smtp removes its rows; adding it back brings its old number back', async () => {
     expect([...(await walk()).keys()]).toEqual(['biff', 'smtp', 'snmp']);
     up.writeConfig(config(false));
     expect((await up.cli('reload')).code).toBe(0);
@@ -171,6 +179,13 @@ describe('rows follow the configuration', () => {
     expect((await up.status()).map((s) => s.name)).toEqual(['biff', 'snmp']);
     const table = await snmp('snmptable', '-Cf', '|', '-CH', '-Cb', 'HEARTH-MIB::hearthServiceTable');
     expect(table.trim().split('\n').map((l) => l.split('|')[0])).toEqual(['biff', 'snmp']);
+    up.writeConfig(config(true));
+    expect((await up.cli('reload')).code).toBe(0);
+    await waitFor(async () => (await walk()).has('smtp'), { timeout: 15_000, what: 'smtp back in the walk' });
+    expect((await snmp('snmpget', '-Oqv', 'HEARTH-MIB::hearthServiceName.2')).trim()).toBe('smtp');
+    up.writeConfig(config(false));
+    expect((await up.cli('reload')).code).toBe(0);
+    await waitFor(async () => !(await walk()).has('smtp'), { timeout: 10_000, what: 'smtp gone again' });
   });
 });
 
@@ -181,6 +196,13 @@ describe('hearth status --watch', () => {
     const lines = r.stdout.trim().split('\n');
     expect(lines).toHaveLength(3);
     for (const line of lines) expect((JSON.parse(line) as ServiceStatus[]).map((s) => s.name)).toEqual(['biff', 'snmp']);
+    // On a terminal (script(1) gives it one): the table redrawn in place.
+    const tty = await new Promise<string>((resolve) =>
+      execFile('script', ['-qec', `node ${MAIN} status --watch --interval 0.2 --count 2 --data ${up.data}`, '/dev/null'], (_e, stdout) => resolve(stdout)),
+    );
+    expect(tty.split('\x1b[H')).toHaveLength(3);
+    expect(tty).toMatch(/SERVICE\s+STATE\s+PID/);
+    expect(tty).toContain('\x1b[J');
     const one = await up.cli('status', 'snmp');
     expect(one.stdout).toMatch(/^snmp \(snmp\): running/);
     expect(one.stdout).toMatch(/packets\s+counter\s+\d+\s+datagrams/);
