@@ -4,10 +4,12 @@
  * maildrop lock, if the session holds one, is released, before the reply.
  */
 import type { Logger } from '@hearth/log';
+import type { CounterSet } from '@hearth/metrics';
+import type { counters } from './counters.js';
 import { replies, type Reply } from './replies.js';
 import type { Transaction } from './state.js';
 
-export async function update(tx: Transaction, log: Logger): Promise<Reply> {
+export async function update(tx: Transaction, log: Logger, counted: CounterSet<typeof counters>): Promise<Reply> {
   const doomed = [...tx.deleted].map((number) => tx.messages[number - 1]).filter((m) => m !== undefined);
   let removed = 0;
   try {
@@ -20,6 +22,8 @@ export async function update(tx: Transaction, log: Logger): Promise<Reply> {
     // polling) must find the maildrop free, even when the store had to wait for a busy database.
     await tx.maildrop.release().catch((error: unknown) => log.error({ err: error }, 'releasing the lock failed'));
   }
+  // What this QUIT removed: a message several sessions marked is counted once.
+  counted.inc('messagesDeleted', removed);
   log.info({ marked: doomed.length, deleted: removed }, 'session updated');
   return replies.updated(doomed.length);
 }
