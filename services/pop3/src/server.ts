@@ -9,7 +9,7 @@ import { hostname } from 'node:os';
 import type { SecureContext } from 'node:tls';
 import { startTls } from '@hearth/line-protocol';
 import type { Logger } from '@hearth/log';
-import type { MessageBus } from '@hearth/runtime';
+import { drainUntil, whenEmpty, type MessageBus } from '@hearth/runtime';
 import type { Pop3Settings } from './config.js';
 import { BufferPool } from './body-writer.js';
 import { Counter, FailureLimiter } from './limits.js';
@@ -46,7 +46,11 @@ export interface Pop3Server {
   handle(socket: Socket, options: HandleOptions): void;
   /** Apply new settings to new sessions (TLS material is read per connection anyway). */
   updateSettings(settings: Pop3Settings): void;
-  /** Stop taking connections, let logged-in sessions finish until `deadline`, then end the rest. */
+  /**
+   * Drain (the runtime's rule, `drainUntil`): take no new connection; every open session, logged
+   * in or not, goes on until its client ends it; shortly before `deadline` the ones still open get
+   * `-ERR [SYS/TEMP]` between commands; at `deadline` the rest are cut (nothing deleted).
+   */
   stop(deadline: number): Promise<void>;
   /** Open connections (for status and tests). */
   readonly connections: number;
@@ -69,7 +73,9 @@ export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
   const userSessions = new Counter();
   const failuresByIp = new FailureLimiter(settings.failureWindow);
   const failuresByUser = new FailureLimiter(settings.failureWindow);
-  let stopping = false;
+  /** Serving; draining (sessions go on); or past the goodbye time (sessions end between commands). */
+  let drain: { kind: 'serving' } | { kind: 'draining' } | { kind: 'goodbye' } = { kind: 'serving' };
+  let onReleased = (): void => {};
   let nextId = 1;
   const buffers = new BufferPool();
   const hub = new PushHub(deps.bus, deps.log, deps.instance);
@@ -105,11 +111,6 @@ export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
         return;
       }
       conn.once('close', release);
-      if (stopping) {
-        conn.on('error', () => {});
-        conn.end(`${replies.shuttingDownLine()}\r\n`);
-        return;
-      }
     }
     const session = new Pop3Session(
       {
@@ -120,7 +121,7 @@ export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
         userSessions,
         failuresByIp,
         failuresByUser,
-        isStopping: () => stopping,
+        goodbyeDue: () => drain.kind === 'goodbye',
         hub,
         domains,
         hostname: host,
@@ -142,6 +143,8 @@ export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
       release();
     });
     session.start();
+    // A TLS handshake that ended after the goodbye time: greeted, then told at once.
+    if (drain.kind === 'goodbye') session.goodbye();
   }
 
   return {
@@ -152,7 +155,7 @@ export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
 
     handle(socket, options) {
       const remoteAddress = socket.remoteAddress ?? 'unknown';
-      if (stopping) return refuse(socket, replies.shuttingDownLine());
+      if (drain.kind !== 'serving') return refuse(socket, replies.shuttingDownLine());
       if (sockets.size >= settings.maxConnections) {
         deps.log.warn({ remote: remoteAddress }, 'connection refused: too many connections');
         return refuse(socket, replies.tooManyConnections());
@@ -169,6 +172,7 @@ export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
         released = true;
         sockets.delete(socket);
         perIp.remove(remoteAddress);
+        onReleased();
       };
       socket.on('error', () => {});
       socket.once('close', release);
@@ -186,21 +190,20 @@ export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
     },
 
     async stop(deadline) {
-      stopping = true;
-      for (const session of sessions) session.shutdown();
-      const left = Math.max(0, deadline - Date.now());
-      const all = Promise.all([...sessions].map((s) => s.closed));
-      let timer: NodeJS.Timeout | undefined;
-      const expired = await Promise.race([
-        all.then(() => false),
-        new Promise<boolean>((resolve) => {
-          timer = setTimeout(() => resolve(true), left);
-          timer.unref();
-        }),
-      ]);
-      clearTimeout(timer);
-      if (expired) for (const session of sessions) session.abort();
-      for (const socket of sockets) socket.destroy();
+      drain = { kind: 'draining' };
+      const open = whenEmpty(() => sockets.size);
+      onReleased = open.changed;
+      await drainUntil(deadline, {
+        idle: open.empty,
+        goodbye: () => {
+          drain = { kind: 'goodbye' };
+          for (const session of sessions) session.goodbye();
+        },
+        destroy: () => {
+          for (const session of sessions) session.abort();
+          for (const socket of sockets) socket.destroy();
+        },
+      });
       await Promise.all([...sessions].map((s) => s.closed));
     },
   };
