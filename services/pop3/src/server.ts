@@ -9,8 +9,10 @@ import { hostname } from 'node:os';
 import type { SecureContext } from 'node:tls';
 import { startTls } from '@hearth/line-protocol';
 import type { Logger } from '@hearth/log';
+import { CounterSet } from '@hearth/metrics';
 import { drainUntil, whenEmpty, type MessageBus } from '@hearth/runtime';
 import type { Pop3Settings } from './config.js';
+import { counters } from './counters.js';
 import { BufferPool } from './body-writer.js';
 import { Counter, FailureLimiter } from './limits.js';
 import type { MailBacking } from './maildrop.js';
@@ -56,6 +58,8 @@ export interface Pop3Server {
   readonly connections: number;
   /** New-mail notifications: users with a waiting session, and a way to wake them. */
   readonly hub: PushHub;
+  /** The server's counters (`counters.ts`). */
+  readonly counters: CounterSet<typeof counters>;
 }
 
 export function isLoopbackAddress(address: string): boolean {
@@ -77,6 +81,7 @@ export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
   let drain: { kind: 'serving' } | { kind: 'draining' } | { kind: 'goodbye' } = { kind: 'serving' };
   let onReleased = (): void => {};
   let nextId = 1;
+  const live = new CounterSet(counters);
   const buffers = new BufferPool();
   const hub = new PushHub(deps.bus, deps.log, deps.instance);
   hub.start();
@@ -126,6 +131,7 @@ export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
         domains,
         hostname: host,
         buffers,
+        counters: live,
       },
       {
         socket: conn,
@@ -152,26 +158,35 @@ export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
       return sockets.size;
     },
     hub,
+    counters: live,
 
     handle(socket, options) {
       const remoteAddress = socket.remoteAddress ?? 'unknown';
-      if (drain.kind !== 'serving') return refuse(socket, replies.shuttingDownLine());
+      live.inc('connectionsTotal');
+      if (drain.kind !== 'serving') {
+        live.inc('connectionsRefused');
+        return refuse(socket, replies.shuttingDownLine());
+      }
       if (sockets.size >= settings.maxConnections) {
+        live.inc('connectionsRefused');
         deps.log.warn({ remote: remoteAddress }, 'connection refused: too many connections');
         return refuse(socket, replies.tooManyConnections());
       }
       if (perIp.get(remoteAddress) >= settings.maxConnectionsPerIp) {
+        live.inc('connectionsRefused');
         deps.log.warn({ remote: remoteAddress }, 'connection refused: too many connections from this address');
         return refuse(socket, replies.tooManyConnectionsFromIp());
       }
       sockets.add(socket);
       perIp.add(remoteAddress);
+      live.add('connectionsOpen', 1);
       let released = false;
       const release = (): void => {
         if (released) return;
         released = true;
         sockets.delete(socket);
         perIp.remove(remoteAddress);
+        live.add('connectionsOpen', -1);
         onReleased();
       };
       socket.on('error', () => {});
