@@ -46,7 +46,6 @@ export const replies = {
   lineTooLong: () => bad('Line too long'),
   tooManyBadCommands: () => fatal('Too many bad commands; closing the connection'),
   autologout: () => '-ERR Autologout: idle for too long',
-  shuttingDown: () => fatal('[SYS/TEMP] Server shutting down; try again later'),
   shuttingDownLine: () => '-ERR [SYS/TEMP] Server shutting down; try again later',
   tooManyConnections: () => '-ERR [SYS/TEMP] Too many connections; try again later',
   tooManyConnectionsFromIp: () => '-ERR [SYS/TEMP] Too many connections from your address',

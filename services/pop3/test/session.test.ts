@@ -379,15 +379,25 @@ describe('POP3 session (RFC 1939)', () => {
     ]);
   });
 
-  it('stop() ends idle sessions, lets logged-in ones finish until the deadline', async () => {
+  it('stop() drains: open sessions go on (one not yet logged in logs in and works), new ones are refused, the silent one gets the goodbye', async () => {
     const backing = sampleBacking();
-    const { client: idle } = await open({ backing });
+    const { client: greeted } = await open({ backing });
     const busy = await another();
+    const silent = await another();
     await transcript(busy, [['USER alice', /^\+OK/], ['PASS secret', /^\+OK/], ['DELE 1', /^\+OK/]]);
-    const stopped = harness!.pop3.stop(Date.now() + 5000);
-    expect(await idle.line()).toBe('-ERR [SYS/TEMP] Server shutting down; try again later');
-    await idle.closed();
-    await transcript(busy, [['STAT', /^\+OK 2 /], ['QUIT', /^\+OK .*1 messages deleted/]]);
+    const stopped = harness!.pop3.stop(Date.now() + 3000);
+    const late = await LineClient.connect(harness!.port);
+    clients.push(late);
+    expect(await late.line()).toBe('-ERR [SYS/TEMP] Server shutting down; try again later');
+    await transcript(greeted, [
+      ['USER bob', /^\+OK/],
+      ['PASS hunter2', /^\+OK/],
+      ['STAT', '+OK 0 0'],
+      ['QUIT', /^\+OK/],
+    ]);
+    await transcript(busy, [['STAT', /^\+OK 2 /], ['RETR 2', [/^\+OK/, 'From: carol@localhost', 'Subject: two', '', 'bare LF body', 'second line']], ['QUIT', /^\+OK .*1 messages deleted/]]);
+    expect(await silent.line()).toBe('-ERR [SYS/TEMP] Server shutting down; try again later');
+    await silent.closed();
     await stopped;
     expect(backing.count('alice')).toBe(2);
   });
