@@ -7,12 +7,14 @@ import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { hostname } from 'node:os';
 import type { SecureContext } from 'node:tls';
+import { LoginPolicy } from '@hearth/accounts';
 import { startTls } from '@hearth/line-protocol';
 import type { Logger } from '@hearth/log';
 import type { MessageBus } from '@hearth/runtime';
 import type { Pop3Settings } from './config.js';
 import { BufferPool } from './body-writer.js';
-import { Counter, FailureLimiter } from './limits.js';
+import { Counter } from './limits.js';
+import { loginLimits } from './login.js';
 import type { MailBacking } from './maildrop.js';
 import { PushHub } from './push.js';
 import { replies } from './replies.js';
@@ -35,6 +37,11 @@ export interface Pop3ServerDeps {
   readonly domains?: readonly string[];
   /** The pid biff counts subscriptions under (default: this process). */
   readonly instance?: number;
+  /**
+   * The failed-login policy, its limits set from `settings` (the service passes the accounts'
+   * persistent one). Default: one whose counts live in this process's memory.
+   */
+  readonly loginPolicy?: LoginPolicy;
 }
 
 export interface HandleOptions {
@@ -52,6 +59,8 @@ export interface Pop3Server {
   readonly connections: number;
   /** New-mail notifications: users with a waiting session, and a way to wake them. */
   readonly hub: PushHub;
+  /** The failed-login policy in use (its `stats()` counts refusals and delays). */
+  readonly loginPolicy: LoginPolicy;
 }
 
 export function isLoopbackAddress(address: string): boolean {
@@ -67,8 +76,8 @@ export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
   const sockets = new Set<Socket>();
   const perIp = new Counter();
   const userSessions = new Counter();
-  const failuresByIp = new FailureLimiter(settings.failureWindow);
-  const failuresByUser = new FailureLimiter(settings.failureWindow);
+  const loginPolicy = deps.loginPolicy ?? new LoginPolicy(loginLimits(settings));
+  loginPolicy.setLimits(loginLimits(settings));
   let stopping = false;
   let nextId = 1;
   const buffers = new BufferPool();
@@ -118,8 +127,7 @@ export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
         log,
         secureContext: deps.tls,
         userSessions,
-        failuresByIp,
-        failuresByUser,
+        loginPolicy,
         isStopping: () => stopping,
         hub,
         domains,
@@ -149,6 +157,7 @@ export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
       return sockets.size;
     },
     hub,
+    loginPolicy,
 
     handle(socket, options) {
       const remoteAddress = socket.remoteAddress ?? 'unknown';
@@ -183,6 +192,7 @@ export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
 
     updateSettings(next) {
       settings = next;
+      loginPolicy.setLimits(loginLimits(next));
     },
 
     async stop(deadline) {
