@@ -22,7 +22,7 @@ export class FailureTable {
   readonly #db: Database;
   readonly #get: Statement<[string], FailureRow>;
   readonly #delete: Statement<[string]>;
-  readonly #add: Statement<[string, number, number, number]>;
+  readonly #add: Statement<[{ key: string; add: number; last: number; expired: number }]>;
   readonly #subtract: Statement<[number, string]>;
   readonly #prune: Statement<[number]>;
   readonly #cap: Statement<[number]>;
@@ -32,14 +32,14 @@ export class FailureTable {
     this.#get = db.prepare('SELECT count, last_at FROM login_failures WHERE key = ?');
     this.#delete = db.prepare('DELETE FROM login_failures WHERE key = ?');
     this.#add = db.prepare(`
-      INSERT INTO login_failures (key, count, last_at) VALUES (?1, ?2, ?3)
+      INSERT INTO login_failures (key, count, last_at) VALUES (@key, @add, @last)
       ON CONFLICT (key) DO UPDATE SET
-        count = (CASE WHEN login_failures.last_at > ?4 THEN login_failures.count ELSE 0 END) + excluded.count,
+        count = (CASE WHEN login_failures.last_at > @expired THEN login_failures.count ELSE 0 END) + excluded.count,
         last_at = max(login_failures.last_at, excluded.last_at)`);
     this.#subtract = db.prepare('UPDATE login_failures SET count = max(0, count - ?) WHERE key = ?');
     this.#prune = db.prepare('DELETE FROM login_failures WHERE last_at <= ? OR count <= 0');
     this.#cap = db.prepare(`
-      DELETE FROM login_failures WHERE last_at < (SELECT last_at FROM login_failures ORDER BY last_at DESC LIMIT 1 OFFSET ?)`);
+      DELETE FROM login_failures WHERE key IN (SELECT key FROM login_failures ORDER BY last_at DESC LIMIT -1 OFFSET ?)`);
   }
 
   /** The row of `key`, however old. */
@@ -58,7 +58,7 @@ export class FailureTable {
         .transaction(() => {
           for (const [key, delta] of deltas) {
             if (delta.reset) this.#delete.run(key);
-            if (delta.add > 0) this.#add.run(key, delta.add, delta.last ?? 0, expiredBefore);
+            if (delta.add > 0) this.#add.run({ key, add: delta.add, last: delta.last ?? 0, expired: expiredBefore });
             else if (delta.add < 0) this.#subtract.run(-delta.add, key);
           }
           this.#prune.run(expiredBefore);
