@@ -54,9 +54,14 @@ afterAll(async () => {
   removeDir(dir);
 });
 
-/** One USER/PASS login from `from`: the reply to PASS, and how long it took after sending it. */
-function login(from: string, user: string, password: string): Promise<{ reply: string; ms: number }> {
-  return new Promise((resolve, reject) => {
+/**
+ * One USER/PASS login from `from`: the reply to PASS, and how long it took after sending PASS.
+ * PASS goes out once `go` resolves (after USER's +OK), so many clients can send it at once.
+ */
+function login(from: string, user: string, password: string, go: Promise<void> = Promise.resolve()): { ready: Promise<void>; done: Promise<{ reply: string; ms: number }> } {
+  let ready!: () => void;
+  const readyPromise = new Promise<void>((resolve) => (ready = resolve));
+  const done = new Promise<{ reply: string; ms: number }>((resolve, reject) => {
     const socket = connect({ port: harness.port, host: '127.0.0.1', localAddress: from });
     let buffer = '';
     let lines = 0;
@@ -71,8 +76,13 @@ function login(from: string, user: string, password: string): Promise<{ reply: s
         buffer = buffer.slice(end + 2);
         lines++;
         if (lines === 1) {
-          sentAt = Date.now();
-          socket.write(`USER ${user}\r\nPASS ${password}\r\n`);
+          socket.write(`USER ${user}\r\n`);
+        } else if (lines === 2) {
+          ready();
+          void go.then(() => {
+            sentAt = Date.now();
+            socket.write(`PASS ${password}\r\n`);
+          });
         } else if (lines === 3) {
           socket.removeAllListeners('close');
           socket.end('QUIT\r\n');
@@ -81,7 +91,20 @@ function login(from: string, user: string, password: string): Promise<{ reply: s
       }
     });
   });
+  return { ready: readyPromise, done };
 }
+
+/** `count` logins whose PASS lines all go out at once, once every session has had USER's +OK. */
+async function parallel(count: number, from: (i: number) => string, user: string): Promise<Array<{ reply: string; ms: number }>> {
+  let go!: () => void;
+  const barrier = new Promise<void>((resolve) => (go = resolve));
+  const logins = Array.from({ length: count }, (_, i) => login(from(i), user, `guess-${i}`, barrier));
+  await Promise.all(logins.map((l) => l.ready));
+  go();
+  return Promise.all(logins.map((l) => l.done));
+}
+
+const single = (from: string, user: string, password: string): Promise<{ reply: string; ms: number }> => login(from, user, password).done;
 
 const tally = (replies: readonly string[]): Record<string, number> => {
   const out: Record<string, number> = {};
@@ -94,38 +117,38 @@ const REFUSED = '-ERR [SYS/TEMP] Too many failed logins; try again later';
 
 describe('POP3 under brute force', () => {
   it('answers a failed login only after the delay', async () => {
-    const { reply, ms } = await login('127.0.0.7', 'carol', 'wrong');
+    const { reply, ms } = await single('127.0.0.7', 'carol', 'wrong');
     expect(reply).toBe(FAILED);
     expect(ms).toBeGreaterThanOrEqual(95);
   });
 
   it('200 parallel guesses from one address get at most the per-pair limit of checks; the owner still logs in', async () => {
     const before = accounts.passwordChecks();
-    const results = await Promise.all(Array.from({ length: 200 }, (_, i) => login('127.0.0.1', 'alice', `guess-${i}`)));
+    const results = await parallel(200, () => '127.0.0.1', 'alice');
     const checks = accounts.passwordChecks() - before;
     expect(checks).toBeLessThanOrEqual(settings.maxLoginFailuresPerUser);
     expect(checks).toBeGreaterThan(0);
     expect(tally(results.map((r) => r.reply))).toEqual({ [FAILED]: checks, [REFUSED]: 200 - checks });
     expect(policy.stats()).toMatchObject({ refused: 200 - checks });
     // Past the user's limit the owner is slowed by the delay, not locked out.
-    const owner = await login('127.0.0.9', 'alice', 'alice-pw');
+    const owner = await single('127.0.0.9', 'alice', 'alice-pw');
     expect(owner.reply).toMatch(/^\+OK Logged in/);
     expect(owner.ms).toBeGreaterThanOrEqual(95);
     expect(owner.ms).toBeLessThan(settings.loginFailureDelay + 2000);
     // The attacking address is still refused, unchecked, even with the right password.
     const checked = accounts.passwordChecks();
-    expect((await login('127.0.0.1', 'alice', 'alice-pw')).reply).toBe(REFUSED);
+    expect((await single('127.0.0.1', 'alice', 'alice-pw')).reply).toBe(REFUSED);
     expect(accounts.passwordChecks()).toBe(checked);
   });
 
   it('200 parallel guesses from four addresses get at most four times the per-pair limit', async () => {
     const before = accounts.passwordChecks();
     const sources = ['127.0.0.1', '127.0.0.2', '127.0.0.3', '127.0.0.4'];
-    const results = await Promise.all(Array.from({ length: 200 }, (_, i) => login(sources[i % 4]!, 'bob', `guess-${i}`)));
+    const results = await parallel(200, (i) => sources[i % 4]!, 'bob');
     const checks = accounts.passwordChecks() - before;
     expect(checks).toBeLessThanOrEqual(4 * settings.maxLoginFailuresPerUser);
     expect(results.every((r) => r.reply === FAILED || r.reply === REFUSED)).toBe(true);
-    expect((await login('127.0.0.10', 'bob', 'bob-pw')).reply).toMatch(/^\+OK Logged in/);
+    expect((await single('127.0.0.10', 'bob', 'bob-pw')).reply).toMatch(/^\+OK Logged in/);
   });
 
   it('keeps the counts across a restart of the service', async () => {
@@ -133,9 +156,9 @@ describe('POP3 under brute force', () => {
     await startService();
     expect(policy.counts('127.0.0.2', 'bob').pair).toBeGreaterThanOrEqual(1);
     const checked = accounts.passwordChecks();
-    expect((await login('127.0.0.1', 'alice', 'alice-pw')).reply).toBe(REFUSED);
-    expect((await login('127.0.0.2', 'bob', 'bob-pw')).reply).toBe(REFUSED);
+    expect((await single('127.0.0.1', 'alice', 'alice-pw')).reply).toBe(REFUSED);
+    expect((await single('127.0.0.2', 'bob', 'bob-pw')).reply).toBe(REFUSED);
     expect(accounts.passwordChecks()).toBe(checked);
-    expect((await login('127.0.0.11', 'alice', 'alice-pw')).reply).toMatch(/^\+OK Logged in/);
+    expect((await single('127.0.0.11', 'alice', 'alice-pw')).reply).toMatch(/^\+OK Logged in/);
   });
 });
