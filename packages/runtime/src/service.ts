@@ -43,7 +43,7 @@ export interface ServiceContext<S> {
   /** Messages to and from other services, routed by the supervisor. */
   readonly bus: MessageBus;
   /**
-   * The instance's handler table (added for issue 3; optional so existing contexts stay valid):
+   * The instance's handler table (optional; a context without one stays valid):
    * register each listener's handler (a share, a mount point) as an entry and hold a lease per
    * request. Replacing an entry (a reload) lets running requests finish on the old handler
    * while new ones see the new one. At stop the runtime drains it: every entry inactive, then
