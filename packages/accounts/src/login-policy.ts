@@ -66,6 +66,7 @@ const sleep: Wait = (ms) => new Promise((resolve) => setTimeout(resolve, ms).unr
 
 const RETRY_AFTER_ERROR_MS = 5000;
 const CAP_EVERY_FLUSHES = 100;
+const FLUSH_BATCH = 500;
 
 /** The address as one key: IPv4-mapped IPv6 is the IPv4 address. */
 const sourceKey = (source: string): string => (source.startsWith('::ffff:') ? source.slice(7) : source).toLowerCase();
@@ -153,21 +154,33 @@ export class LoginPolicy {
     return { ok: true, value };
   }
 
-  /** Writes what is pending now (also done every `flushMs`); false when the database refused. */
-  flush(): boolean {
+  /**
+   * Writes what is pending now, at most `FLUSH_BATCH` keys per transaction so that one write stays
+   * short; false when the database refused. The timer writes one batch every `flushMs` (the
+   * next one soon after when more are pending).
+   */
+  flush(batches = Infinity): boolean {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
-    if (this.#store === undefined || this.#pending.size === 0) return true;
-    this.#flushes++;
-    try {
-      // Synchronous: nothing can change the pending map while it is written.
-      this.#store.apply(this.#pending, this.#expiredBefore(), this.#flushes % CAP_EVERY_FLUSHES === 1 ? this.#maxKeys : undefined);
-    } catch {
-      this.#stats.storageErrors++;
-      this.#schedule(RETRY_AFTER_ERROR_MS);
-      return false;
+    if (this.#store === undefined) return true;
+    for (let n = 0; n < batches && this.#pending.size > 0; n++) {
+      const batch = new Map<string, FailureDelta>();
+      for (const [key, delta] of this.#pending) {
+        if (batch.size >= FLUSH_BATCH) break;
+        batch.set(key, delta);
+      }
+      this.#flushes++;
+      try {
+        // Synchronous: nothing can change the pending map while it is written.
+        this.#store.apply(batch, this.#expiredBefore(), this.#flushes % CAP_EVERY_FLUSHES === 1 ? this.#maxKeys : undefined);
+      } catch {
+        this.#stats.storageErrors++;
+        this.#schedule(RETRY_AFTER_ERROR_MS);
+        return false;
+      }
+      for (const key of batch.keys()) this.#pending.delete(key);
     }
-    this.#pending.clear();
+    if (this.#pending.size > 0) this.#schedule(10);
     return true;
   }
 
@@ -245,7 +258,7 @@ export class LoginPolicy {
     if (this.#store === undefined || this.#closed || this.#timer !== undefined) return;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
-      this.flush();
+      this.flush(1);
     }, ms);
     this.#timer.unref();
   }
