@@ -7,14 +7,17 @@
  */
 import type { LoginLimits, LoginPolicy } from '@hearth/accounts';
 import type { Logger } from '@hearth/log';
+import type { CounterSet } from '@hearth/metrics';
 import type { LoginAttempt } from './commands/context.js';
 import type { Pop3Settings } from './config.js';
+import type { counters } from './counters.js';
 import type { Counter } from './limits.js';
 import type { MailBacking, Maildrop } from './maildrop.js';
 import { replies, type Reply } from './replies.js';
 
 export interface LoginDeps {
   readonly settings: Pop3Settings;
+  readonly counters: CounterSet<typeof counters>;
   readonly backing: MailBacking;
   readonly userSessions: Counter;
   readonly loginPolicy: LoginPolicy;
@@ -49,20 +52,24 @@ export async function authorize(deps: LoginDeps, attempt: LoginAttempt, ctx: Log
   const result = await deps.loginPolicy.attempt(ctx.ip, attempt.user, attempt.verify, ctx.delay);
   if (!result.ok) {
     if (result.reason === 'refused') {
+      deps.counters.inc('loginsRefused');
       ctx.log.warn({ user: attempt.user, mechanism: attempt.mechanism }, 'login refused: too many failures');
       return refuse(replies.tooManyFailures());
     }
+    deps.counters.inc('authFailures');
     ctx.log.info({ user: attempt.user, mechanism: attempt.mechanism }, 'login failed');
     return refuse(replies.authFailed());
   }
   const canonical = result.value;
   if (ctx.closing()) return refuse(replies.authFailed());
   if (userSessions.get(canonical) >= settings.maxConnectionsPerUser) {
+    deps.counters.inc('loginsRefused');
     ctx.log.warn({ user: canonical }, 'login refused: too many sessions for this user');
     return refuse(replies.tooManyUserSessions());
   }
   const opened = await deps.backing.openMaildrop(canonical);
   if (!opened.ok) {
+    deps.counters.inc('loginsRefused');
     ctx.log.info({ user: canonical }, 'login refused: maildrop in use');
     return refuse(replies.inUse());
   }

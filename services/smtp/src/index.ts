@@ -10,6 +10,7 @@ import { loginLimits, manifest, type SmtpSettings } from './config.js';
 import { startSmtp } from './service.js';
 
 export { manifest, settingsSchema, loginLimits, type SmtpSettings, type ListenerRole } from './config.js';
+export { counters } from './counters.js';
 export { startSmtp, type RunningSmtp, type SmtpContext, type SmtpDeps } from './service.js';
 export type { Delivery, MailSink, TlsMaterial, TlsSource, UserDirectory } from './ports.js';
 export { storeSink, storeUsers, suiteTls } from './adapters.js';
@@ -36,6 +37,7 @@ export const definition: ServiceDefinition<SmtpSettings> = {
         loginPolicy: accounts.loginPolicy(loginLimits(ctx.settings)),
       });
       return {
+        counters: running.counters,
         reload: (settings, suite) => running.reload(settings, suite),
         async stop(deadline) {
           await running.stop(deadline);

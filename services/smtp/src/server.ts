@@ -5,9 +5,11 @@
  */
 import type { LoginPolicy } from '@hearth/accounts';
 import type { Logger } from '@hearth/log';
+import type { CounterSet } from '@hearth/metrics';
 import type { ListenerSpec, MessageBus } from '@hearth/runtime';
 import type { SMTPServerOptions, SMTPServerSession } from 'smtp-server';
 import type { ListenerRole, SmtpSettings } from './config.js';
+import type { counters } from './counters.js';
 import { receiveMessage } from './intake.js';
 import { authenticate, loginUser } from './policy/auth.js';
 import type { ConnectionLimiter } from './policy/limits.js';
@@ -29,6 +31,7 @@ export interface ServerParts {
   /** The suite's failed-login policy: AUTH is reserved, delayed, refused or slowed by it. */
   readonly loginPolicy: LoginPolicy;
   readonly tls: TlsMaterial;
+  readonly counters: CounterSet<typeof counters>;
 }
 
 /** smtp-server logs its transcript-level events; ours are at info, so its info is our debug. */
@@ -87,6 +90,9 @@ export function createSmtpServer(spec: ListenerSpec, role: ListenerRole, parts: 
 
     onConnect(session, callback) {
       const admission = parts.limiter.admit(session.remoteAddress);
+      parts.counters.inc('connectionsTotal');
+      if (admission === 'ok') parts.counters.add('connectionsOpen', 1);
+      else parts.counters.inc('connectionsRefused');
       const log = baseLog.child({ cid: session.id, remote: session.remoteAddress });
       sessions.set(session.id, { log, ip: admission === 'ok' ? session.remoteAddress : undefined });
       if (admission === 'ok') {
@@ -102,7 +108,10 @@ export function createSmtpServer(spec: ListenerSpec, role: ListenerRole, parts: 
       const entry = sessions.get(session.id);
       if (!entry) return;
       sessions.delete(session.id);
-      if (entry.ip !== undefined) parts.limiter.release(entry.ip);
+      if (entry.ip !== undefined) {
+        parts.limiter.release(entry.ip);
+        parts.counters.add('connectionsOpen', -1);
+      }
       entry.log.debug('session closed');
     },
 
@@ -116,6 +125,7 @@ export function createSmtpServer(spec: ListenerSpec, role: ListenerRole, parts: 
         (result) => {
           if (!result.ok) {
             const refused = result.reason === 'refused';
+            parts.counters.inc('authFailures');
             log.warn({ login, method: auth.method }, refused ? 'authentication refused: too many failures' : 'authentication failed');
             callback(refused ? replies.tooManyAuthFailures() : replies.authFailed());
             return;
@@ -123,6 +133,7 @@ export function createSmtpServer(spec: ListenerSpec, role: ListenerRole, parts: 
           const user = result.value;
           const entry = sessions.get(session.id);
           if (entry) entry.log = entry.log.child({ user });
+          parts.counters.inc('authSuccesses');
           log.info({ user, method: auth.method }, 'authenticated');
           callback(null, { user });
         },
@@ -150,6 +161,7 @@ export function createSmtpServer(spec: ListenerSpec, role: ListenerRole, parts: 
             callback();
             return;
           }
+          parts.counters.inc('recipientsRefused');
           log.info({ rcpt: address.address, reply: verdict.reply.responseCode }, 'recipient refused');
           callback(verdict.reply);
         },
@@ -171,8 +183,15 @@ export function createSmtpServer(spec: ListenerSpec, role: ListenerRole, parts: 
         },
         log,
       ).then(
-        (text) => callback(null, text),
-        (err: unknown) => callback(asReply(err, log)),
+        (text) => {
+          parts.counters.inc('messagesReceived');
+          parts.counters.inc('bytesIn', (stream as { byteLength?: number }).byteLength ?? 0);
+          callback(null, text);
+        },
+        (err: unknown) => {
+          parts.counters.inc('messagesRefused');
+          callback(asReply(err, log));
+        },
       );
     },
   };

@@ -5,9 +5,11 @@
 import { hostname as osHostname } from 'node:os';
 import { LoginPolicy } from '@hearth/accounts';
 import type { Logger } from '@hearth/log';
+import { CounterSet } from '@hearth/metrics';
 import type { MessageBus, RunningService, ServiceListener, SuiteSettings } from '@hearth/runtime';
 import { ServiceConfigError } from '@hearth/runtime';
 import { loginLimits, roleOf, type SmtpSettings } from './config.js';
+import { counters } from './counters.js';
 import { ConnectionLimiter } from './policy/limits.js';
 import type { MailSink, TlsSource, UserDirectory } from './ports.js';
 import { createSmtpServer, limitOptions, type ServerParts } from './server.js';
@@ -37,6 +39,8 @@ export interface RunningSmtp extends RunningService<SmtpSettings> {
   readonly servers: ReadonlyMap<string, HearthSmtpServer>;
   /** The failed-login policy in use (its `stats()` counts refusals and delays). */
   readonly loginPolicy: LoginPolicy;
+  /** The service's counters (`src/counters.ts`). */
+  readonly counters: CounterSet<typeof counters>;
   /** Re-read the TLS material (swapping the secure context in place) and apply new limits. */
   reload(settings: Readonly<SmtpSettings>, suite: SuiteSettings): Promise<void>;
 }
@@ -59,6 +63,7 @@ export async function startSmtp(ctx: SmtpContext, deps: SmtpDeps): Promise<Runni
   loginPolicy.setLimits(loginLimits(settings));
   const tls = await deps.tls(ctx.suite);
   let domains = domainsOf(ctx.suite);
+  const live = new CounterSet(counters);
   const parts: ServerParts = {
     settings: () => settings,
     hostname: settings.hostname ?? osHostname(),
@@ -72,6 +77,7 @@ export async function startSmtp(ctx: SmtpContext, deps: SmtpDeps): Promise<Runni
     limiter,
     loginPolicy,
     tls,
+    counters: live,
   };
 
   const servers = new Map<string, HearthSmtpServer>();
@@ -86,6 +92,7 @@ export async function startSmtp(ctx: SmtpContext, deps: SmtpDeps): Promise<Runni
   return {
     servers,
     loginPolicy,
+    counters: live,
     async reload(next, suite) {
       const material = await deps.tls(suite);
       for (const server of servers.values()) {
