@@ -2,8 +2,9 @@
  * The policy of AUTHORIZATION -> TRANSACTION, apart from the session that applies it: the suite's
  * login policy (@hearth/accounts' `LoginPolicy`: failures reserved before the check, refusals past
  * the limits, every failure and refusal answered after `loginFailureDelay`); a user at
- * `maxConnectionsPerUser` is refused; then the maildrop lock (`-ERR [IN-USE]` when another
- * session holds it). The session turns an `ok` outcome into its TRANSACTION state.
+ * `maxConnectionsPerUser` is refused; then the maildrop's snapshot, with its exclusive lock under
+ * `exclusiveLock` (`-ERR [IN-USE]` when another session holds it). The session turns an `ok`
+ * outcome into its TRANSACTION state.
  */
 import type { LoginLimits, LoginPolicy } from '@hearth/accounts';
 import type { Logger } from '@hearth/log';
@@ -67,7 +68,7 @@ export async function authorize(deps: LoginDeps, attempt: LoginAttempt, ctx: Log
     ctx.log.warn({ user: canonical }, 'login refused: too many sessions for this user');
     return refuse(replies.tooManyUserSessions());
   }
-  const opened = await deps.backing.openMaildrop(canonical);
+  const opened = await deps.backing.openMaildrop(canonical, { exclusive: settings.exclusiveLock });
   if (!opened.ok) {
     deps.counters.inc('loginsRefused');
     ctx.log.info({ user: canonical }, 'login refused: maildrop in use');
