@@ -13,6 +13,8 @@ import { importLegacyAccounts } from './legacy.js';
 import { canonicalName, normalizeGroupName, normalizeUserName, validatePassword } from './names.js';
 import { checkPassword, DEFAULT_SCRYPT_PARAMS, dummyPasswordHash, hashPassword, VerificationCache } from './passwords.js';
 import type { ScryptParams } from './passwords.js';
+import { FailureTable } from './failure-table.js';
+import { LoginPolicy, type LoginPolicyOptions } from './login-policy.js';
 import { SCHEMA } from './schema.js';
 import { AccountTable, noSuchUser } from './table.js';
 import type { Account } from './table.js';
@@ -45,6 +47,9 @@ export class Accounts {
   readonly #table: AccountTable;
   readonly #cache: VerificationCache;
   readonly #params: ScryptParams;
+  readonly #busyTimeoutMs: number;
+  readonly #policies = new Set<LoginPolicy>();
+  #checks = 0;
   #cacheHits = 0;
   #cacheMisses = 0;
   #closed = false;
@@ -56,6 +61,7 @@ export class Accounts {
     this.#table = new AccountTable(db);
     this.#cache = new VerificationCache(options.authCacheTtlMs ?? 60_000);
     this.#params = options.passwordParams ?? DEFAULT_SCRYPT_PARAMS;
+    this.#busyTimeoutMs = options.busyTimeoutMs ?? 5000;
   }
 
   #assertOpen(): void {
@@ -105,6 +111,7 @@ export class Accounts {
    */
   async verifyPassword(name: string, password: string): Promise<string | undefined> {
     this.#assertOpen();
+    this.#checks++;
     const user = canonicalName(name);
     const row = user === undefined ? undefined : this.#table.credentials(user);
     if (!row) {
@@ -122,9 +129,33 @@ export class Accounts {
     return row.name;
   }
 
+  /** Calls of `verifyPassword` in this process (every real password check), for tests and status. */
+  passwordChecks(): number {
+    return this.#checks;
+  }
+
   /** Counts of password checks answered from the cache and by scrypt, for logs and tests. */
   authCacheStats(): { hits: number; misses: number } {
     return { hits: this.#cacheHits, misses: this.#cacheMisses };
+  }
+
+  // ---- the login policy ----------------------------------------------------------------------
+
+  /**
+   * A login policy whose counts persist in this database (shared with every process that opens
+   * it). Its pending writes are flushed when the accounts close.
+   */
+  loginPolicy(options: LoginPolicyOptions): LoginPolicy {
+    this.#assertOpen();
+    const table = new FailureTable(this.#db);
+    const busyTimeoutMs = this.#busyTimeoutMs;
+    const policy = new LoginPolicy(options, {
+      get: (key) => table.get(key),
+      // A write waits at most 50 ms for another process: a busy database is retried later.
+      apply: (deltas, expiredBefore, maxRows) => table.apply(deltas, expiredBefore, maxRows, 50, busyTimeoutMs),
+    });
+    this.#policies.add(policy);
+    return policy;
   }
 
   // ---- changing -------------------------------------------------------------------------------
@@ -199,6 +230,7 @@ export class Accounts {
   /** Forgets cached checks and closes the database; idempotent. */
   async close(): Promise<void> {
     if (this.#closed) return;
+    for (const policy of this.#policies) policy.close();
     this.#closed = true;
     this.#cache.clear();
     this.#db.close();

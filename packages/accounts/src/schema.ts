@@ -40,6 +40,19 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 2,
+    description: 'failed-login counts (the login policy), kept across restarts',
+    sql: `
+      -- key: 's:' source address, 'u:' user name, 'p:' source and user; expired rows are pruned.
+      CREATE TABLE login_failures (
+        key     TEXT PRIMARY KEY,
+        count   INTEGER NOT NULL,
+        last_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX login_failures_by_time ON login_failures (last_at);
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = latestVersion(MIGRATIONS);

@@ -24,6 +24,7 @@ export { BIFF_SERVICE, PushHub, topics, type Waiter } from './push.js';
 export { MemoryBacking, crlfSize } from './memory-backing.js';
 export { storeBacking, type StoreBackingOptions } from './store-backing.js';
 export { startPop3Service } from './service.js';
+export { loginLimits } from './login.js';
 export { replies } from './replies.js';
 
 /** What `runService` runs: the manifest plus `start`. */

@@ -1,6 +1,6 @@
 /**
  * Counters shared by every session of one server: connections per address and authenticated
- * sessions per user. Failed logins are counted by @hearth/accounts' FailureLimiter (re-exported).
+ * sessions per user. Failed logins are counted by @hearth/accounts' `LoginPolicy`.
  */
 
 export class Counter {
@@ -17,5 +17,3 @@ export class Counter {
     else this.counts.set(key, n);
   }
 }
-
-export { FailureLimiter } from '@hearth/accounts';

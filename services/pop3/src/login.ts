@@ -1,18 +1,18 @@
 /**
- * The policy of AUTHORIZATION -> TRANSACTION, apart from the session that applies it: too many
- * recent failures (per address, per user: @hearth/accounts' LoginThrottle) refuse before the
- * credentials are checked; a failed check is counted; a user at `maxConnectionsPerUser` is refused;
- * then the maildrop's snapshot, with its exclusive lock under `exclusiveLock` (`-ERR [IN-USE]` when
- * another session holds it). Refusals after a failure are answered only
- * after `loginFailureDelay`. The session turns an `ok` outcome into its TRANSACTION state.
+ * The policy of AUTHORIZATION -> TRANSACTION, apart from the session that applies it: the suite's
+ * login policy (@hearth/accounts' `LoginPolicy`: failures reserved before the check, refusals past
+ * the limits, every failure and refusal answered after `loginFailureDelay`); a user at
+ * `maxConnectionsPerUser` is refused; then the maildrop's snapshot, with its exclusive lock under
+ * `exclusiveLock` (`-ERR [IN-USE]` when another session holds it). The session turns an `ok`
+ * outcome into its TRANSACTION state.
  */
-import { LoginThrottle } from '@hearth/accounts';
+import type { LoginLimits, LoginPolicy } from '@hearth/accounts';
 import type { Logger } from '@hearth/log';
 import type { CounterSet } from '@hearth/metrics';
 import type { LoginAttempt } from './commands/context.js';
 import type { Pop3Settings } from './config.js';
 import type { counters } from './counters.js';
-import type { Counter, FailureLimiter } from './limits.js';
+import type { Counter } from './limits.js';
 import type { MailBacking, Maildrop } from './maildrop.js';
 import { replies, type Reply } from './replies.js';
 
@@ -21,8 +21,7 @@ export interface LoginDeps {
   readonly counters: CounterSet<typeof counters>;
   readonly backing: MailBacking;
   readonly userSessions: Counter;
-  readonly failuresByIp: FailureLimiter;
-  readonly failuresByUser: FailureLimiter;
+  readonly loginPolicy: LoginPolicy;
 }
 
 export interface LoginContext {
@@ -37,27 +36,33 @@ export interface LoginContext {
 
 export type LoginOutcome = { readonly ok: true; readonly user: string; readonly maildrop: Maildrop } | { readonly ok: false; readonly reply: Reply };
 
+/** The login policy's limits from the service's settings. */
+export function loginLimits(settings: Pop3Settings): LoginLimits {
+  return {
+    maxFailuresPerSource: settings.maxLoginFailuresPerIp,
+    maxFailuresPerUser: settings.maxLoginFailuresPerUser,
+    windowMs: settings.failureWindow,
+    delayMs: settings.loginFailureDelay,
+  };
+}
+
 const refuse = (reply: Reply): LoginOutcome => ({ ok: false, reply });
 
 export async function authorize(deps: LoginDeps, attempt: LoginAttempt, ctx: LoginContext): Promise<LoginOutcome> {
-  const { settings, failuresByIp, failuresByUser, userSessions } = deps;
-  const throttle = new LoginThrottle(failuresByIp, failuresByUser);
-  const limits = { maxFailuresPerSource: settings.maxLoginFailuresPerIp, maxFailuresPerUser: settings.maxLoginFailuresPerUser };
-  if (throttle.refuses(ctx.ip, attempt.user, limits)) {
-    deps.counters.inc('loginsRefused');
-    ctx.log.warn({ user: attempt.user, mechanism: attempt.mechanism }, 'login refused: too many failures');
-    await ctx.delay(settings.loginFailureDelay);
-    return refuse(replies.tooManyFailures());
-  }
-  const canonical = await attempt.verify();
-  if (ctx.closing()) return refuse(replies.authFailed());
-  if (canonical === undefined) {
+  const { settings, userSessions } = deps;
+  const result = await deps.loginPolicy.attempt(ctx.ip, attempt.user, attempt.verify, ctx.delay);
+  if (!result.ok) {
+    if (result.reason === 'refused') {
+      deps.counters.inc('loginsRefused');
+      ctx.log.warn({ user: attempt.user, mechanism: attempt.mechanism }, 'login refused: too many failures');
+      return refuse(replies.tooManyFailures());
+    }
     deps.counters.inc('authFailures');
-    throttle.failed(ctx.ip, attempt.user);
     ctx.log.info({ user: attempt.user, mechanism: attempt.mechanism }, 'login failed');
-    await ctx.delay(settings.loginFailureDelay);
     return refuse(replies.authFailed());
   }
+  const canonical = result.value;
+  if (ctx.closing()) return refuse(replies.authFailed());
   if (userSessions.get(canonical) >= settings.maxConnectionsPerUser) {
     deps.counters.inc('loginsRefused');
     ctx.log.warn({ user: canonical }, 'login refused: too many sessions for this user');

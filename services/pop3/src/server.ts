@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { hostname } from 'node:os';
 import type { SecureContext } from 'node:tls';
+import { LoginPolicy } from '@hearth/accounts';
 import { startTls } from '@hearth/line-protocol';
 import type { Logger } from '@hearth/log';
 import { CounterSet } from '@hearth/metrics';
@@ -14,7 +15,8 @@ import { drainUntil, whenEmpty, type MessageBus } from '@hearth/runtime';
 import type { Pop3Settings } from './config.js';
 import { counters } from './counters.js';
 import { BufferPool } from './body-writer.js';
-import { Counter, FailureLimiter } from './limits.js';
+import { Counter } from './limits.js';
+import { loginLimits } from './login.js';
 import type { MailBacking } from './maildrop.js';
 import { PushHub } from './push.js';
 import { replies } from './replies.js';
@@ -37,6 +39,11 @@ export interface Pop3ServerDeps {
   readonly domains?: readonly string[];
   /** The pid biff counts subscriptions under (default: this process). */
   readonly instance?: number;
+  /**
+   * The failed-login policy, its limits set from `settings` (the service passes the accounts'
+   * persistent one). Default: one whose counts live in this process's memory.
+   */
+  readonly loginPolicy?: LoginPolicy;
 }
 
 export interface HandleOptions {
@@ -58,6 +65,8 @@ export interface Pop3Server {
   readonly connections: number;
   /** New-mail notifications: users with a waiting session, and a way to wake them. */
   readonly hub: PushHub;
+  /** The failed-login policy in use (its `stats()` counts refusals and delays). */
+  readonly loginPolicy: LoginPolicy;
   /** The server's counters (`counters.ts`). */
   readonly counters: CounterSet<typeof counters>;
 }
@@ -75,8 +84,8 @@ export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
   const sockets = new Set<Socket>();
   const perIp = new Counter();
   const userSessions = new Counter();
-  const failuresByIp = new FailureLimiter(settings.failureWindow);
-  const failuresByUser = new FailureLimiter(settings.failureWindow);
+  const loginPolicy = deps.loginPolicy ?? new LoginPolicy(loginLimits(settings));
+  loginPolicy.setLimits(loginLimits(settings));
   /** Serving; draining (sessions go on); or past the goodbye time (sessions end between commands). */
   let drain: { kind: 'serving' } | { kind: 'draining' } | { kind: 'goodbye' } = { kind: 'serving' };
   let onReleased = (): void => {};
@@ -124,8 +133,7 @@ export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
         log,
         secureContext: deps.tls,
         userSessions,
-        failuresByIp,
-        failuresByUser,
+        loginPolicy,
         goodbyeDue: () => drain.kind === 'goodbye',
         hub,
         domains,
@@ -158,6 +166,7 @@ export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
       return sockets.size;
     },
     hub,
+    loginPolicy,
     counters: live,
 
     handle(socket, options) {
@@ -202,6 +211,7 @@ export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
 
     updateSettings(next) {
       settings = next;
+      loginPolicy.setLimits(loginLimits(next));
     },
 
     async stop(deadline) {

@@ -9,6 +9,7 @@ import { openMailStore } from '@hearth/mail-store';
 import { ServiceConfigError, type RunningService, type ServiceContext } from '@hearth/runtime';
 import { createTlsContextProvider, TlsMaterialError, type TlsContextProvider } from '@hearth/tls';
 import type { Pop3Settings } from './config.js';
+import { loginLimits } from './login.js';
 import { createPop3Server } from './server.js';
 import { storeBacking } from './store-backing.js';
 
@@ -37,6 +38,7 @@ export async function startPop3Service(ctx: ServiceContext<Pop3Settings>): Promi
     }
     const pop3 = createPop3Server({
       backing: storeBacking(store, accounts),
+      loginPolicy: accounts.loginPolicy(loginLimits(ctx.settings)),
       tls: () => tls.context,
       settings: ctx.settings,
       log: ctx.log,

@@ -1,12 +1,13 @@
 /** What a POP3 session is given: the server's shared parts (`SessionDeps`) and its connection's (`SessionOptions`). */
 import type { Socket } from 'node:net';
 import type { SecureContext } from 'node:tls';
+import type { LoginPolicy } from '@hearth/accounts';
 import type { Logger } from '@hearth/log';
 import type { CounterSet } from '@hearth/metrics';
 import type { BufferPool } from './body-writer.js';
 import type { Pop3Settings } from './config.js';
 import type { counters } from './counters.js';
-import type { Counter, FailureLimiter } from './limits.js';
+import type { Counter } from './limits.js';
 import type { MailBacking } from './maildrop.js';
 import type { PushHub } from './push.js';
 
@@ -16,8 +17,8 @@ export interface SessionDeps {
   readonly log: Logger;
   readonly secureContext: () => SecureContext | undefined;
   readonly userSessions: Counter;
-  readonly failuresByIp: FailureLimiter;
-  readonly failuresByUser: FailureLimiter;
+  /** The suite's failed-login policy (counts shared by every protocol). */
+  readonly loginPolicy: LoginPolicy;
   /** The instance is draining and its goodbye time has come: end between commands. */
   readonly goodbyeDue: () => boolean;
   readonly hub: PushHub;

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect, createSecureContext, type TLSSocket } from 'node:tls';
 import { expect } from 'vitest';
+import type { LoginPolicy } from '@hearth/accounts';
 import { createLogger } from '@hearth/log';
 import { createPop3Server, defaultSettings, MemoryBacking, type MailBacking, type Pop3Server, type Pop3Settings } from '@hearth/pop3';
 import type { MessageBus } from '@hearth/runtime';
@@ -48,6 +49,8 @@ export interface HarnessOptions {
   readonly isLoopback?: (address: string) => boolean;
   readonly bus?: MessageBus;
   readonly domains?: readonly string[];
+  /** The failed-login policy (default: the server's own, in memory). */
+  readonly loginPolicy?: LoginPolicy;
 }
 
 /** A bus that records what the server sends and lets a test deliver messages to it. */
@@ -96,6 +99,7 @@ export async function startPop3(options: HarnessOptions): Promise<Harness> {
     ...(options.isLoopback ? { isLoopback: options.isLoopback } : {}),
     ...(options.bus ? { bus: options.bus, instance: 4242 } : {}),
     ...(options.domains ? { domains: options.domains } : {}),
+    ...(options.loginPolicy ? { loginPolicy: options.loginPolicy } : {}),
   });
   const plain = createServer((socket) => pop3.handle(socket, { implicitTls: false }));
   const secure = createServer((socket) => pop3.handle(socket, { implicitTls: true }));

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { byteSize, duration } from '@hearth/config';
+import type { LoginLimits } from '@hearth/accounts';
 import type { ServiceManifest } from '@hearth/runtime';
 import { counters } from './counters.js';
 
@@ -40,6 +41,17 @@ export const settingsSchema = z.strictObject({
    * 0 greets at once.
    */
   greetingDelay: duration().default(0),
+  /** Delay before answering a failed or refused AUTH (does not block other sessions). */
+  loginFailureDelay: duration().default(2000),
+  /** Failed logins allowed per client address within `failureWindow`; past it, AUTH is refused unchecked. */
+  maxLoginFailuresPerIp: z.number().int().min(1).default(20),
+  /**
+   * Failed logins allowed per user within `failureWindow`; past it, AUTH for that user is slowed,
+   * and refused unchecked from an address with that many failures for it.
+   */
+  maxLoginFailuresPerUser: z.number().int().min(1).default(10),
+  /** A failure count is forgotten this long after its last failure. */
+  failureWindow: duration().default(15 * 60_000),
   /** Role of each listener by name; merged over the defaults (mx, submission, smtps). */
   roles: z.record(z.string(), z.enum(LISTENER_ROLES)).default({}),
 });
@@ -60,4 +72,14 @@ export const manifest: ServiceManifest<SmtpSettings> = {
 /** The role of listener `name`, or undefined when neither the config nor the defaults name it. */
 export function roleOf(settings: SmtpSettings, name: string): ListenerRole | undefined {
   return settings.roles[name] ?? DEFAULT_ROLES[name];
+}
+
+/** The login policy's limits (@hearth/accounts) from the service's settings. */
+export function loginLimits(settings: SmtpSettings): LoginLimits {
+  return {
+    maxFailuresPerSource: settings.maxLoginFailuresPerIp,
+    maxFailuresPerUser: settings.maxLoginFailuresPerUser,
+    windowMs: settings.failureWindow,
+    delayMs: settings.loginFailureDelay,
+  };
 }

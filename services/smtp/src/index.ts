@@ -6,10 +6,10 @@ import { openSuiteAccounts } from '@hearth/accounts';
 import { openMailStore } from '@hearth/mail-store';
 import type { ServiceDefinition } from '@hearth/runtime';
 import { storeSink, storeUsers, suiteTls } from './adapters.js';
-import { manifest, type SmtpSettings } from './config.js';
+import { loginLimits, manifest, type SmtpSettings } from './config.js';
 import { startSmtp } from './service.js';
 
-export { manifest, settingsSchema, type SmtpSettings, type ListenerRole } from './config.js';
+export { manifest, settingsSchema, loginLimits, type SmtpSettings, type ListenerRole } from './config.js';
 export { counters } from './counters.js';
 export { startSmtp, type RunningSmtp, type SmtpContext, type SmtpDeps } from './service.js';
 export type { Delivery, MailSink, TlsMaterial, TlsSource, UserDirectory } from './ports.js';
@@ -30,7 +30,12 @@ export const definition: ServiceDefinition<SmtpSettings> = {
       throw err;
     });
     try {
-      const running = await startSmtp(ctx, { sink: storeSink(store), users: storeUsers(store, accounts), tls: suiteTls });
+      const running = await startSmtp(ctx, {
+        sink: storeSink(store),
+        users: storeUsers(store, accounts),
+        tls: suiteTls,
+        loginPolicy: accounts.loginPolicy(loginLimits(ctx.settings)),
+      });
       return {
         counters: running.counters,
         reload: (settings, suite) => running.reload(settings, suite),

@@ -33,6 +33,7 @@ export const replies = {
     new SmtpReply(550, `5.7.1 <${address}>: relaying is not configured, only local recipients are accepted`),
   authRequired: () => new SmtpReply(530, '5.7.0 Authentication required'),
   authFailed: () => new SmtpReply(535, '5.7.8 Authentication credentials invalid'),
+  tooManyAuthFailures: () => new SmtpReply(454, '4.7.0 Too many failed logins, try again later'),
   authUnavailable: () => new SmtpReply(454, '4.7.0 Temporary authentication failure, try again later'),
   accepted: (id: string) => `2.0.0 Ok: delivered as ${id}`,
   storeFailed: () => new SmtpReply(451, '4.3.0 Local error storing the message, try again later'),

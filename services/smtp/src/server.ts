@@ -3,6 +3,7 @@
  * from anyone, no AUTH) or `submission` (AUTH PLAIN/LOGIN required, and only over TLS). Policy
  * lives in `policy/`, DATA in `intake.ts`; this file turns their verdicts into smtp-server calls.
  */
+import type { LoginPolicy } from '@hearth/accounts';
 import type { Logger } from '@hearth/log';
 import type { CounterSet } from '@hearth/metrics';
 import type { ListenerSpec, MessageBus } from '@hearth/runtime';
@@ -10,7 +11,7 @@ import type { SMTPServerOptions, SMTPServerSession } from 'smtp-server';
 import type { ListenerRole, SmtpSettings } from './config.js';
 import type { counters } from './counters.js';
 import { receiveMessage } from './intake.js';
-import { authenticate } from './policy/auth.js';
+import { authenticate, loginUser } from './policy/auth.js';
 import type { ConnectionLimiter } from './policy/limits.js';
 import { checkRecipient } from './policy/recipients.js';
 import type { MailSink, TlsMaterial, UserDirectory } from './ports.js';
@@ -27,6 +28,8 @@ export interface ServerParts {
   readonly bus: MessageBus;
   readonly log: Logger;
   readonly limiter: ConnectionLimiter;
+  /** The suite's failed-login policy: AUTH is reserved, delayed, refused or slowed by it. */
+  readonly loginPolicy: LoginPolicy;
   readonly tls: TlsMaterial;
   readonly counters: CounterSet<typeof counters>;
 }
@@ -114,14 +117,20 @@ export function createSmtpServer(spec: ListenerSpec, role: ListenerRole, parts: 
 
     onAuth(auth, session, callback) {
       const log = logOf(session);
-      authenticate(auth.username ?? '', auth.password ?? '', parts.domains, parts.users).then(
-        (user) => {
-          if (user === undefined) {
+      const login = auth.username ?? '';
+      // Counted under the local user a login names (alice and alice@localhost are one user).
+      const counted = loginUser(login, parts.domains) ?? login;
+      const check = (): Promise<string | undefined> => authenticate(login, auth.password ?? '', parts.domains, parts.users);
+      parts.loginPolicy.attempt(session.remoteAddress, counted, check).then(
+        (result) => {
+          if (!result.ok) {
+            const refused = result.reason === 'refused';
             parts.counters.inc('authFailures');
-            log.warn({ login: auth.username, method: auth.method }, 'authentication failed');
-            callback(replies.authFailed());
+            log.warn({ login, method: auth.method }, refused ? 'authentication refused: too many failures' : 'authentication failed');
+            callback(refused ? replies.tooManyAuthFailures() : replies.authFailed());
             return;
           }
+          const user = result.value;
           const entry = sessions.get(session.id);
           if (entry) entry.log = entry.log.child({ user });
           parts.counters.inc('authSuccesses');

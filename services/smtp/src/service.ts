@@ -3,11 +3,12 @@
  * limiter shared by all of them, reload of TLS material and limits, and a draining stop.
  */
 import { hostname as osHostname } from 'node:os';
+import { LoginPolicy } from '@hearth/accounts';
 import type { Logger } from '@hearth/log';
 import { CounterSet } from '@hearth/metrics';
 import type { MessageBus, RunningService, ServiceListener, SuiteSettings } from '@hearth/runtime';
 import { ServiceConfigError } from '@hearth/runtime';
-import { roleOf, type SmtpSettings } from './config.js';
+import { loginLimits, roleOf, type SmtpSettings } from './config.js';
 import { counters } from './counters.js';
 import { ConnectionLimiter } from './policy/limits.js';
 import type { MailSink, TlsSource, UserDirectory } from './ports.js';
@@ -26,11 +27,18 @@ export interface SmtpDeps {
   readonly sink: MailSink;
   readonly users: UserDirectory;
   readonly tls: TlsSource;
+  /**
+   * The failed-login policy for AUTH (the service passes the accounts' persistent one); its
+   * limits are set from the settings. Default: one whose counts live in this process's memory.
+   */
+  readonly loginPolicy?: LoginPolicy;
 }
 
 export interface RunningSmtp extends RunningService<SmtpSettings> {
   /** The smtp-server instance of each listener, by listener name. */
   readonly servers: ReadonlyMap<string, HearthSmtpServer>;
+  /** The failed-login policy in use (its `stats()` counts refusals and delays). */
+  readonly loginPolicy: LoginPolicy;
   /** The service's counters (`src/counters.ts`). */
   readonly counters: CounterSet<typeof counters>;
   /** Re-read the TLS material (swapping the secure context in place) and apply new limits. */
@@ -51,6 +59,8 @@ export async function startSmtp(ctx: SmtpContext, deps: SmtpDeps): Promise<Runni
     }
   }
   const limiter = new ConnectionLimiter(settings.maxClients, settings.maxClientsPerIp);
+  const loginPolicy = deps.loginPolicy ?? new LoginPolicy(loginLimits(settings));
+  loginPolicy.setLimits(loginLimits(settings));
   const tls = await deps.tls(ctx.suite);
   let domains = domainsOf(ctx.suite);
   const live = new CounterSet(counters);
@@ -65,6 +75,7 @@ export async function startSmtp(ctx: SmtpContext, deps: SmtpDeps): Promise<Runni
     bus: ctx.bus,
     log: ctx.log,
     limiter,
+    loginPolicy,
     tls,
     counters: live,
   };
@@ -80,6 +91,7 @@ export async function startSmtp(ctx: SmtpContext, deps: SmtpDeps): Promise<Runni
 
   return {
     servers,
+    loginPolicy,
     counters: live,
     async reload(next, suite) {
       const material = await deps.tls(suite);
@@ -88,6 +100,7 @@ export async function startSmtp(ctx: SmtpContext, deps: SmtpDeps): Promise<Runni
         server.updateSecureContext({ key: material.key, cert: material.cert });
       }
       limiter.setLimits(next.maxClients, next.maxClientsPerIp);
+      loginPolicy.setLimits(loginLimits(next));
       settings = next;
       domains = domainsOf(suite);
       ctx.log.info('settings and TLS material reloaded');

@@ -1,0 +1,169 @@
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { LoginPolicy } from '@hearth/accounts';
+import { open, tempDir } from './helpers.js';
+
+const limits = { maxFailuresPerSource: 5, maxFailuresPerUser: 3, windowMs: 60_000, delayMs: 0 };
+const wrong = async (): Promise<string | undefined> => undefined;
+const right = async (): Promise<string | undefined> => 'alice';
+
+/** A check that resolves only when the test says so, counting its calls. */
+function gatedCheck(): { check: () => Promise<string | undefined>; calls: () => number; open: () => void } {
+  let calls = 0;
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  return {
+    check: async () => {
+      calls++;
+      await gate;
+      return undefined;
+    },
+    calls: () => calls,
+    open: () => release(),
+  };
+}
+
+let cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup();
+  cleanups = [];
+});
+
+describe('LoginPolicy in memory', () => {
+  it('reserves before the check: 40 parallel attempts from one address get 3 checks (the pair limit)', async () => {
+    const policy = new LoginPolicy(limits);
+    const gate = gatedCheck();
+    const results = Array.from({ length: 40 }, () => policy.attempt('10.0.0.1', 'alice', gate.check));
+    expect(gate.calls()).toBe(3);
+    gate.open();
+    const reasons = (await Promise.all(results)).map((r) => (r.ok ? 'ok' : r.reason));
+    expect(reasons.filter((r) => r === 'failed')).toHaveLength(3);
+    expect(reasons.filter((r) => r === 'refused')).toHaveLength(37);
+    expect(policy.stats()).toMatchObject({ checks: 3, failures: 3, refused: 37, delayed: 40 });
+  });
+
+  it('refuses an address past its limit for every user, and not other addresses', async () => {
+    const policy = new LoginPolicy(limits);
+    for (let i = 0; i < 5; i++) expect(await policy.attempt('10.0.0.1', `u${i}`, wrong)).toEqual({ ok: false, reason: 'failed' });
+    expect(await policy.attempt('10.0.0.1', 'someone', right)).toEqual({ ok: false, reason: 'refused' });
+    expect(await policy.attempt('10.0.0.2', 'someone', right)).toEqual({ ok: true, value: 'alice' });
+  });
+
+  it('never locks a user out for everyone: past its limit, others are slowed by the delay, then checked', async () => {
+    const policy = new LoginPolicy({ ...limits, delayMs: 150 });
+    const waits: number[] = [];
+    const wait = async (ms: number): Promise<void> => void waits.push(ms);
+    for (const source of ['10.0.0.1', '10.0.0.2', '10.0.0.3']) await policy.attempt(source, 'Alice', wrong, wait);
+    expect(policy.counts('10.0.0.9', 'alice').user).toBe(3);
+    waits.length = 0;
+    expect(await policy.attempt('10.0.0.9', 'alice', right, wait)).toEqual({ ok: true, value: 'alice' });
+    expect(waits).toEqual([150]); // slowed once, before the check
+    expect(policy.stats().slowed).toBe(1);
+    const started = Date.now();
+    expect(await policy.attempt('10.0.0.8', 'ALICE', right)).toEqual({ ok: true, value: 'alice' });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(140); // the real wait is a timer
+  });
+
+  it('a success resets its source: the address may fail again as if new', async () => {
+    const policy = new LoginPolicy(limits);
+    for (let i = 0; i < 2; i++) await policy.attempt('10.0.0.1', 'alice', wrong);
+    expect(await policy.attempt('10.0.0.1', 'alice', right)).toMatchObject({ ok: true });
+    expect(policy.counts('10.0.0.1', 'alice')).toEqual({ source: 0, user: 2, pair: 0 });
+  });
+
+  it('gives back the reservation of a check that throws', async () => {
+    const policy = new LoginPolicy(limits);
+    await expect(policy.attempt('10.0.0.1', 'alice', () => Promise.reject(new Error('disk')))).rejects.toThrow('disk');
+    expect(policy.counts('10.0.0.1', 'alice')).toEqual({ source: 0, user: 0, pair: 0 });
+  });
+
+  it('forgets a count once the window has passed since its last failure', async () => {
+    let now = 1_000_000;
+    const policy = new LoginPolicy({ ...limits, now: () => now });
+    for (let i = 0; i < 3; i++) await policy.attempt('s', 'alice', wrong);
+    expect((await policy.attempt('s', 'alice', right)).ok).toBe(false);
+    now += 60_001;
+    expect(policy.counts('s', 'alice')).toEqual({ source: 0, user: 0, pair: 0 });
+    expect((await policy.attempt('s', 'alice', right)).ok).toBe(true);
+  });
+});
+
+describe('LoginPolicy in the accounts database', () => {
+  it('keeps its counts across a reopen, and shares them with another process’s policy', async () => {
+    const { dir, cleanup } = await tempDir();
+    cleanups.push(cleanup);
+    const first = await open(dir);
+    const policy = first.loginPolicy({ ...limits, flushMs: 10_000 });
+    for (let i = 0; i < 3; i++) await policy.attempt('10.0.0.1', 'alice', wrong);
+    const other = await open(dir);
+    cleanups.push(() => other.close());
+    const otherPolicy = other.loginPolicy(limits);
+    expect(otherPolicy.counts('10.0.0.1', 'alice').pair).toBe(0); // not written yet (write-behind)
+    expect(policy.flush()).toBe(true);
+    expect(otherPolicy.counts('10.0.0.1', 'alice')).toEqual({ source: 3, user: 3, pair: 3 });
+    await policy.attempt('10.0.0.2', 'alice', wrong);
+    await first.close(); // flushes
+    const again = await open(dir);
+    cleanups.push(() => again.close());
+    const reopened = again.loginPolicy(limits);
+    expect(reopened.counts('10.0.0.1', 'alice')).toEqual({ source: 3, user: 4, pair: 3 });
+    expect(await reopened.attempt('10.0.0.1', 'alice', right)).toEqual({ ok: false, reason: 'refused' });
+    expect((await reopened.attempt('10.0.0.2', 'alice', right)).ok).toBe(true);
+    reopened.flush();
+    expect(otherPolicy.counts('10.0.0.2', 'alice')).toEqual({ source: 0, user: 4, pair: 0 });
+  });
+
+  it('keeps counting when the database cannot be written, and writes once it can', async () => {
+    const { dir, cleanup } = await tempDir();
+    cleanups.push(cleanup);
+    const accounts = await open(dir);
+    cleanups.push(() => accounts.close());
+    const policy = accounts.loginPolicy({ ...limits, flushMs: 10_000 });
+    // Another process holds the write lock: the flush gives up after its short busy wait.
+    const holder = new Database(join(dir, 'accounts.sqlite'));
+    holder.exec('BEGIN IMMEDIATE');
+    for (let i = 0; i < 3; i++) await policy.attempt('10.0.0.1', 'alice', wrong);
+    const started = Date.now();
+    expect(policy.flush()).toBe(false);
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(policy.stats().storageErrors).toBe(1);
+    expect(await policy.attempt('10.0.0.1', 'alice', right)).toEqual({ ok: false, reason: 'refused' });
+    holder.exec('COMMIT');
+    holder.close();
+    expect(policy.flush()).toBe(true);
+    const reader = new Database(join(dir, 'accounts.sqlite'), { readonly: true });
+    expect(reader.prepare("SELECT count FROM login_failures WHERE key = 'p:10.0.0.1 alice'").pluck().get()).toBe(3);
+    reader.close();
+  });
+
+  it('logs in when the database can be neither read nor written (counts in memory)', async () => {
+    const broken = (): never => {
+      throw Object.assign(new Error('attempt to write a readonly database'), { code: 'SQLITE_READONLY' });
+    };
+    const policy = new LoginPolicy({ ...limits, flushMs: 1 }, { get: broken, apply: broken });
+    for (let i = 0; i < 3; i++) expect(await policy.attempt('10.0.0.1', 'alice', wrong)).toEqual({ ok: false, reason: 'failed' });
+    expect(await policy.attempt('10.0.0.1', 'alice', right)).toEqual({ ok: false, reason: 'refused' });
+    expect(await policy.attempt('10.0.0.2', 'alice', right)).toEqual({ ok: true, value: 'alice' });
+    expect(policy.flush()).toBe(false);
+    policy.close();
+  });
+
+  it('bounds the rows it keeps', async () => {
+    const { dir, cleanup } = await tempDir();
+    cleanups.push(cleanup);
+    const accounts = await open(dir);
+    cleanups.push(() => accounts.close());
+    const reader = new Database(join(dir, 'accounts.sqlite'), { readonly: true });
+    const rows = (): unknown => reader.prepare('SELECT count(*) FROM login_failures').pluck().get();
+    const expected = { 1: 45, 2: 50 }; // three keys per attempt, 15 attempts per round
+    for (const round of [1, 2] as const) {
+      // A policy caps the table at its first flush (and every hundredth).
+      const policy = accounts.loginPolicy({ ...limits, maxKeys: 50, flushMs: 10_000 });
+      for (let i = 0; i < 15; i++) await policy.attempt(`10.0.${round}.${i}`, `user${round}x${i}`, wrong);
+      expect(policy.flush()).toBe(true);
+      expect(rows()).toBe(expected[round]);
+    }
+    reader.close();
+  });
+});
