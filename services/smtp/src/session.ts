@@ -3,8 +3,10 @@
  * early-talker pause (unless `greetingDelay` asks for one), replies with our own enhanced codes
  * left alone, and error replies counted so that a client provoking too many is dropped.
  *
+ * AUTH is offered in EHLO only once the connection is secure.
+ *
  * This is the one place that reaches into smtp-server's connection internals (`_setListeners`,
- * `connectionReady`, `send`): `SMTPConnection.init()` arms a hard-coded 100 ms timer before the
+ * `connectionReady`, `send`, `_pendingSockets`): `SMTPConnection.init()` arms a hard-coded 100 ms timer before the
  * greeting and there is no option to change it. test/greeting.test.ts fails if that breaks.
  */
 import type { Socket } from 'node:net';
@@ -42,6 +44,15 @@ export class HearthSmtpServer extends SMTPServer {
     this.#start(connection);
   }
 
+  /**
+   * Ends a connection accepted as `socket` that has no session yet. During an implicit-TLS
+   * handshake that is the TLS socket smtp-server wrapped around it: destroying the plain socket
+   * under a TLS handshake in progress crashes Node 20 (a segmentation fault, seen in the tests).
+   */
+  abortPending(socket: Socket): void {
+    (this._pendingSockets.get(socket) ?? socket).destroy();
+  }
+
   #start(connection: SMTPConnection): void {
     connection._setListeners(() => {
       const delay = this.#policy.greetingDelay();
@@ -58,6 +69,9 @@ export class HearthSmtpServer extends SMTPServer {
     const send = connection.send.bind(connection);
     let errors = 0;
     connection.send = (code, data, context) => {
+      // AUTH is offered only once the connection is secure: a client must not send its password
+      // in clear text only to be told to STARTTLS first (smtp-server lists it either way).
+      if (code === 250 && Array.isArray(data) && !connection.secure) data = data.filter((line) => !line.startsWith('AUTH '));
       // Our reply texts start with their own enhanced status code: do not add another one.
       const own = typeof data === 'string' && ENHANCED_CODE.test(data);
       send(code, data, own ? false : context);
