@@ -36,7 +36,7 @@ export const settingsSchema = z.strictObject({
   maxConnectionsPerIp: count(1).default(50),
   maxConnectionsPerUser: count(1).default(10),
   /** TLS handshake time limit (STLS and the implicit-TLS port). */
-  tlsHandshakeTimeout: duration().default(30_000),
+  tlsHandshakeTimeout: duration().default(10_000),
   /** Largest message XSEND accepts (octets with CRLF line ends, trace headers excluded). */
   maxSendSize: byteSize()
     .refine((n) => n >= 1024, 'maxSendSize must be at least 1KiB')
