@@ -78,6 +78,25 @@ function position(lc: LineCounter, node: Node | null): { line: number; column: n
   return { line, column: col };
 }
 
+/**
+ * Where `path` is in the YAML file `file`: the key itself, or as deep as the file spells it out
+ * (a listener the file leaves to the defaults is placed at its service). Undefined when the
+ * file cannot be read or parsed.
+ */
+export function positionInFile(file: string, path: readonly Segment[]): { line: number; column: number } | undefined {
+  try {
+    const text = readFileSync(file, 'utf8');
+    if (Buffer.byteLength(text) > MAX_CONFIG_BYTES) return undefined;
+    const lc = new LineCounter();
+    const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
+    const found = locate(doc.contents as Node | null, path, new WeakMap());
+    if (found.depth === 0) return undefined;
+    return position(lc, found.depth === path.length ? found.keyNode : found.keyNode ?? found.node);
+  } catch {
+    return undefined;
+  }
+}
+
 function deepFreeze<T>(value: T): T {
   if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
     Object.freeze(value);
