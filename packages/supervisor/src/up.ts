@@ -13,6 +13,7 @@ import { loadSuiteConfigIsolated } from './config-isolated.js';
 import { CycleError } from './graph.js';
 import { ListenerError } from './listeners.js';
 import type { Registry } from './registry.js';
+import type { ServiceStatus } from './status.js';
 import { Supervisor } from './supervisor.js';
 
 export interface UpOptions {
@@ -29,6 +30,8 @@ export interface UpOptions {
   readonly stderr: { write(s: string): unknown };
   /** Resolves with the supervisor once it is open (tests, embedding). */
   readonly onOpen?: (sup: Supervisor) => void;
+  /** Called once every service has started (the CLI prints its summary on a terminal). */
+  readonly onReady?: (ready: { readonly status: readonly ServiceStatus[]; readonly dataDir: string }) => void | Promise<void>;
 }
 
 const SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGUSR1', 'SIGUSR2'] as const;
@@ -81,6 +84,7 @@ export async function runUp(opts: UpOptions): Promise<number> {
   for (const s of SIGNALS) process.on(s, onSignal);
   try {
     await sup.startAll();
+    if (!sup.shuttingDown) await opts.onReady?.({ status: sup.status(), dataDir });
     const clean = await sup.done;
     return clean ? 0 : 1;
   } finally {
