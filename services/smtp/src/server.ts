@@ -4,9 +4,11 @@
  * lives in `policy/`, DATA in `intake.ts`; this file turns their verdicts into smtp-server calls.
  */
 import type { Logger } from '@hearth/log';
+import type { CounterSet } from '@hearth/metrics';
 import type { ListenerSpec, MessageBus } from '@hearth/runtime';
 import type { SMTPServerOptions, SMTPServerSession } from 'smtp-server';
 import type { ListenerRole, SmtpSettings } from './config.js';
+import type { counters } from './counters.js';
 import { receiveMessage } from './intake.js';
 import { authenticate } from './policy/auth.js';
 import { admitAtAccept } from './policy/accept.js';
@@ -28,6 +30,7 @@ export interface ServerParts {
   readonly log: Logger;
   readonly limiter: ConnectionLimiter;
   readonly tls: TlsMaterial;
+  readonly counters: CounterSet<typeof counters>;
 }
 
 /**
@@ -116,12 +119,14 @@ export function createSmtpServer(spec: ListenerSpec, role: ListenerRole, parts: 
       authenticate(auth.username ?? '', auth.password ?? '', parts.domains, parts.users).then(
         (user) => {
           if (user === undefined) {
+            parts.counters.inc('authFailures');
             log.warn({ login: auth.username, method: auth.method }, 'authentication failed');
             callback(replies.authFailed());
             return;
           }
           const entry = sessions.get(session.id);
           if (entry) entry.log = entry.log.child({ user });
+          parts.counters.inc('authSuccesses');
           log.info({ user, method: auth.method }, 'authenticated');
           callback(null, { user });
         },
@@ -149,6 +154,7 @@ export function createSmtpServer(spec: ListenerSpec, role: ListenerRole, parts: 
             callback();
             return;
           }
+          parts.counters.inc('recipientsRefused');
           log.info({ rcpt: address.address, reply: verdict.reply.responseCode }, 'recipient refused');
           callback(verdict.reply);
         },
@@ -170,8 +176,15 @@ export function createSmtpServer(spec: ListenerSpec, role: ListenerRole, parts: 
         },
         log,
       ).then(
-        (text) => callback(null, text),
-        (err: unknown) => callback(asReply(err, log)),
+        (text) => {
+          parts.counters.inc('messagesReceived');
+          parts.counters.inc('bytesIn', (stream as { byteLength?: number }).byteLength ?? 0);
+          callback(null, text);
+        },
+        (err: unknown) => {
+          parts.counters.inc('messagesRefused');
+          callback(asReply(err, log));
+        },
       );
     },
   };
@@ -186,7 +199,16 @@ export function createSmtpServer(spec: ListenerSpec, role: ListenerRole, parts: 
     implicitTls: spec.tls,
     handshakeTimeout: () => parts.settings().tlsHandshakeTimeout,
     abort: (socket) => server.abortPending(socket),
-    onRefused: (ip, limit) => warnings.warn({ remote: ip, limit }, 'connection refused: too many clients'),
+    onAdmitted: () => {
+      parts.counters.inc('connectionsTotal');
+      parts.counters.add('connectionsOpen', 1);
+    },
+    onReleased: () => parts.counters.add('connectionsOpen', -1),
+    onRefused: (ip, limit) => {
+      parts.counters.inc('connectionsTotal');
+      parts.counters.inc('connectionsRefused');
+      warnings.warn({ remote: ip, limit }, 'connection refused: too many clients');
+    },
   });
   server.on('error', (err: Error) => warnings.warn({ err }, 'SMTP connection error'));
   return server;

@@ -16,6 +16,9 @@ export interface AcceptOptions {
   handshakeTimeout(): number;
   /** Ends a connection whose handshake ran out of time (its TLS socket, not the one below it). */
   abort(socket: Socket): void;
+  /** Told of each connection counted at accept, and of its release when it closes. */
+  onAdmitted(): void;
+  onReleased(): void;
   /** Told of each connection refused at accept. */
   onRefused(ip: string, limit: Exclude<Admission, 'ok'>): void;
 }
@@ -43,7 +46,8 @@ export function admitAtAccept(server: Server, options: AcceptOptions): AcceptVer
     const ip = socket.remoteAddress ?? 'unknown';
     const port = socket.remotePort ?? 0;
     const admission = options.limiter.admit(ip);
-    if (admission !== 'ok') {
+    if (admission === 'ok') options.onAdmitted();
+    else {
       options.onRefused(ip, admission);
       if (options.implicitTls) {
         socket.destroy();
@@ -61,7 +65,10 @@ export function admitAtAccept(server: Server, options: AcceptOptions): AcceptVer
       const left = (byPort.get(port) ?? []).filter((e) => e !== entry);
       if (left.length === 0) byPort.delete(port);
       else byPort.set(port, left);
-      if (admission === 'ok') options.limiter.release(ip);
+      if (admission === 'ok') {
+        options.limiter.release(ip);
+        options.onReleased();
+      }
     });
     for (const listener of inner) listener.call(server, socket);
   });
