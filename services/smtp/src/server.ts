@@ -111,6 +111,7 @@ export function createSmtpServer(spec: ListenerSpec, role: ListenerRole, parts: 
       const entry = sessions.get(session.id);
       if (!entry) return;
       sessions.delete(session.id);
+      accepts?.done(session.remoteAddress, session.remotePort);
       entry.log.debug('session closed');
     },
 

@@ -26,12 +26,18 @@ export interface AcceptOptions {
 export interface AcceptVerdicts {
   /** The verdict given at accept to the connection from `ip`:`port`; stops its handshake deadline. */
   take(ip: string, port: number): Admission | undefined;
+  /**
+   * The session of that connection closed: release it now (a socket upgraded by STARTTLS may
+   * close without the plain socket under it emitting 'close'). Releasing twice is harmless.
+   */
+  done(ip: string, port: number): void;
 }
 
 interface Accepted {
   readonly ip: string;
   readonly admission: Admission;
   timer: NodeJS.Timeout | undefined;
+  readonly release: () => void;
 }
 
 const plain = (ip: string): string => ip.replace(/^::ffff:/i, '').toLowerCase();
@@ -54,13 +60,10 @@ export function admitAtAccept(server: Server, options: AcceptOptions): AcceptVer
         return;
       }
     }
-    const entry: Accepted = { ip: plain(ip), admission, timer: undefined };
-    if (options.implicitTls) {
-      entry.timer = setTimeout(() => options.abort(socket), options.handshakeTimeout());
-      entry.timer.unref();
-    }
-    byPort.set(port, [...(byPort.get(port) ?? []), entry]);
-    socket.once('close', () => {
+    let released = false;
+    const release = (): void => {
+      if (released) return;
+      released = true;
       clearTimeout(entry.timer);
       const left = (byPort.get(port) ?? []).filter((e) => e !== entry);
       if (left.length === 0) byPort.delete(port);
@@ -69,13 +72,25 @@ export function admitAtAccept(server: Server, options: AcceptOptions): AcceptVer
         options.limiter.release(ip);
         options.onReleased();
       }
-    });
+    };
+    const entry: Accepted = { ip: plain(ip), admission, timer: undefined, release };
+    if (options.implicitTls) {
+      entry.timer = setTimeout(() => options.abort(socket), options.handshakeTimeout());
+      entry.timer.unref();
+    }
+    byPort.set(port, [...(byPort.get(port) ?? []), entry]);
+    socket.once('close', release);
     for (const listener of inner) listener.call(server, socket);
   });
+  const find = (ip: string, port: number): Accepted | undefined => (byPort.get(port) ?? []).find((e) => e.ip === plain(ip));
   return {
+    done(ip, port) {
+      find(ip, port)?.release();
+    },
     take(ip, port) {
+      // A sole connection from that port is it, however its address was written.
       const entries = byPort.get(port) ?? [];
-      const entry = entries.find((e) => e.ip === plain(ip)) ?? entries[0];
+      const entry = find(ip, port) ?? (entries.length === 1 ? entries[0] : undefined);
       if (entry === undefined) return undefined;
       clearTimeout(entry.timer);
       entry.timer = undefined;
