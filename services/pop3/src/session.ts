@@ -336,7 +336,9 @@ export class Pop3Session implements CommandContext {
 
   private async sendBody(reply: Extract<Reply, { kind: 'body' }>): Promise<void> {
     // A failure before the +OK is answered -ERR [SYS/TEMP] by onLine; after it, the connection ends.
-    if ((await sendBodyReply(this.socket, reply, this.deps.buffers, this.log, () => this.closing)) === 'sent') return;
+    const sent = await sendBodyReply(this.socket, reply, this.deps.buffers, this.log, () => this.closing);
+    if (sent === 'gone') return this.respond(reply.gone);
+    if (sent === 'sent') return;
     this.close();
     this.socket.destroy();
   }

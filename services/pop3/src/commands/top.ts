@@ -14,6 +14,7 @@ export function top(ctx: CommandContext, args: readonly string[]): Reply {
     kind: 'body',
     text: `+OK ${replies.top()}`,
     open: () => tx.maildrop.openBody(message),
+    gone: replies.messageGone(found.number),
     // Any non-negative count; ten or more digits is more lines than any message has: all of them.
     bodyLines: count.length > 9 ? Infinity : Number(count),
   };
