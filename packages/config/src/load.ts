@@ -1,12 +1,15 @@
 /** Parse a YAML config keeping positions, validate it with a strict zod schema, freeze it. */
-import { readFileSync } from 'node:fs';
-import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Node } from 'yaml';
+import { readFileSync, statSync } from 'node:fs';
+import { LineCounter, isMap, isScalar, isSeq, parseDocument, visit, type Node, type Pair, type YAMLMap } from 'yaml';
 import type { ZodType, core } from 'zod';
 import { didYouMean } from './did-you-mean.js';
 import { ConfigError, type ConfigProblem } from './errors.js';
 import { allowedKeysAt } from './schema-keys.js';
 
 type Segment = PropertyKey;
+
+/** The largest config file read (bytes): a config is a page or two, never megabytes. */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
 
 /** Dotted path as people write it: `services.smtp.listen.mx.port`, `services.web.command[1]`. */
 export function formatPath(path: readonly Segment[]): string {
@@ -26,14 +29,33 @@ interface Located {
   readonly depth: number;
 }
 
+/**
+ * Each map's pairs by key, built once per map: looking every problem up by scanning its map
+ * made a config with many unknown keys take time quadratic in their number.
+ */
+type KeyIndex = WeakMap<YAMLMap, Map<string, Pair>>;
+
+function pairOf(index: KeyIndex, map: YAMLMap, key: string): Pair | undefined {
+  let byKey = index.get(map);
+  if (byKey === undefined) {
+    byKey = new Map();
+    for (const pair of map.items) {
+      const k = isScalar(pair.key) ? String(pair.key.value) : undefined;
+      if (k !== undefined && !byKey.has(k)) byKey.set(k, pair as Pair);
+    }
+    index.set(map, byKey);
+  }
+  return byKey.get(key);
+}
+
 /** Follow `path` into the YAML tree as far as it exists. */
-function locate(root: Node | null, path: readonly Segment[]): Located {
+function locate(root: Node | null, path: readonly Segment[], index: KeyIndex): Located {
   let node: Node | null = root;
   let keyNode: Node | null = null;
   let depth = 0;
   for (const segment of path) {
     if (isMap(node)) {
-      const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(segment));
+      const pair = pairOf(index, node as YAMLMap, String(segment));
       if (!pair) break;
       keyNode = isScalar(pair.key) ? pair.key : null;
       node = (pair.value as Node | null) ?? keyNode;
@@ -56,6 +78,25 @@ function position(lc: LineCounter, node: Node | null): { line: number; column: n
   return { line, column: col };
 }
 
+/**
+ * Where `path` is in the YAML file `file`: the key itself, or as deep as the file spells it out
+ * (a listener the file leaves to the defaults is placed at its service). Undefined when the
+ * file cannot be read or parsed.
+ */
+export function positionInFile(file: string, path: readonly Segment[]): { line: number; column: number } | undefined {
+  try {
+    const text = readFileSync(file, 'utf8');
+    if (Buffer.byteLength(text) > MAX_CONFIG_BYTES) return undefined;
+    const lc = new LineCounter();
+    const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
+    const found = locate(doc.contents as Node | null, path, new WeakMap());
+    if (found.depth === 0) return undefined;
+    return position(lc, found.depth === path.length ? found.keyNode : found.keyNode ?? found.node);
+  } catch {
+    return undefined;
+  }
+}
+
 function deepFreeze<T>(value: T): T {
   if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
     Object.freeze(value);
@@ -70,13 +111,14 @@ function issueProblems(
   root: Node | null,
   schema: ZodType,
   issue: Issue,
+  index: KeyIndex,
 ): ConfigProblem[] {
   const path = issue.path;
   if (issue.code === 'unrecognized_keys') {
     const allowed = allowedKeysAt(schema, path);
     return issue.keys.map((key) => {
       const keyPath = [...path, key];
-      const found = locate(root, keyPath);
+      const found = locate(root, keyPath, index);
       const exact = found.depth === keyPath.length;
       const hint = didYouMean(key, allowed);
       return {
@@ -89,9 +131,9 @@ function issueProblems(
   }
   if (issue.code === 'invalid_union' && issue.errors.length > 0) {
     const branch = explainUnion(issue);
-    if (branch) return branch.flatMap((i) => issueProblems(file, lc, root, schema, i));
+    if (branch) return branch.flatMap((i) => issueProblems(file, lc, root, schema, i, index));
   }
-  const found = locate(root, path);
+  const found = locate(root, path, index);
   let message = issue.message.replace(/^Invalid input: /, '');
   if (found.depth < path.length && issue.code === 'invalid_type' && /received undefined/.test(message)) {
     message = `missing required key (expected ${issue.expected})`;
@@ -134,14 +176,29 @@ function explainUnion(issue: Extract<Issue, { code: 'invalid_union' }>): Issue[]
  * The result is deeply frozen.
  */
 export function parseConfigText<T>(text: string, file: string, schema: ZodType<T>): T {
+  const size = Buffer.byteLength(text);
+  if (size > MAX_CONFIG_BYTES) throw new ConfigError([{ file, line: 0, column: 0, path: '', message: tooBig(size) }]);
   const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
+  // yaml's own uniqueKeys check compares each key with every earlier one (quadratic): ours is a Set per map.
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: false });
+  const errors = doc.errors.map((e) => ({ pos: e.pos[0], message: e.message.split('\n')[0] ?? e.message }));
+  visit(doc, {
+    Map(_key, map) {
+      const seen = new Set<string>();
+      for (const pair of map.items) {
+        if (!isScalar(pair.key)) continue;
+        const k = String(pair.key.value);
+        if (seen.has(k)) errors.push({ pos: pair.key.range?.[0] ?? 0, message: 'Map keys must be unique' });
+        seen.add(k);
+      }
+    },
+  });
+  if (errors.length > 0) {
+    errors.sort((a, b) => a.pos - b.pos);
     throw new ConfigError(
-      doc.errors.map((e) => {
-        const { line, col } = lc.linePos(e.pos[0]);
-        const msg = e.message.split('\n')[0] ?? e.message;
-        return { file, line, column: col, path: '', message: `YAML: ${msg}` };
+      errors.map((e) => {
+        const { line, col } = lc.linePos(e.pos);
+        return { file, line, column: col, path: '', message: `YAML: ${e.message}` };
       }),
     );
   }
@@ -155,19 +212,27 @@ export function parseConfigText<T>(text: string, file: string, schema: ZodType<T
   if (data === null || data === undefined) data = {};
   const result = schema.safeParse(data);
   if (!result.success) {
-    const problems = result.error.issues.flatMap((i) => issueProblems(file, lc, root, schema, i));
+    const index: KeyIndex = new WeakMap();
+    const problems = result.error.issues.flatMap((i) => issueProblems(file, lc, root, schema, i, index));
     problems.sort((a, b) => a.line - b.line || a.column - b.column);
     throw new ConfigError(problems);
   }
   return deepFreeze(result.data);
 }
 
-/** Read and parse a config file. A missing or unreadable file is a ConfigError naming it. */
+function tooBig(size: number): string {
+  return `file is too big (${size} bytes; a config may have at most ${MAX_CONFIG_BYTES} bytes, 1 MiB)`;
+}
+
+/** Read and parse a config file. A missing, unreadable or oversized file is a ConfigError naming it. */
 export function loadConfigFile<T>(file: string, schema: ZodType<T>): T {
   let text: string;
   try {
+    const size = statSync(file).size;
+    if (size > MAX_CONFIG_BYTES) throw new ConfigError([{ file, line: 0, column: 0, path: '', message: tooBig(size) }]);
     text = readFileSync(file, 'utf8');
   } catch (err) {
+    if (err instanceof ConfigError) throw err;
     const e = err as NodeJS.ErrnoException;
     const why =
       e.code === 'ENOENT'

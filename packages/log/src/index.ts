@@ -116,7 +116,8 @@ export function createLogger(opts: LoggerOptionsIn): Logger {
   }
   if (pretty) {
     // In-process (not a worker-thread transport): one small function per line, output bounded as above.
-    const format = prettyFormatter({ colorize: isFd && dest === 1 && process.stdout.isTTY === true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'hostname' });
+    // One line per event, its fields inline: a start is a screenful, not dozens of indented lines each.
+    const format = prettyFormatter({ colorize: isFd && dest === 1 && process.stdout.isTTY === true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'hostname', singleLine: true });
     const target = out;
     out = { write: (line: string) => target.write(format(line)) };
   }

@@ -14,6 +14,7 @@ export type MailStoreErrorCode =
   | 'STORAGE_FULL'
   | 'STORAGE_ERROR'
   | 'STORE_MISSING'
+  | 'STORE_UNREADABLE'
   | 'SCHEMA_TOO_NEW'
   | 'STORE_CLOSED';
 

@@ -204,6 +204,9 @@ export async function openMailStore(options: MailStoreOptions): Promise<MailStor
   const file = join(options.dir, 'store.db');
   if (options.create === false) {
     await access(file).catch((error: unknown) => {
+      // Only a store that is not there is missing; one we may not read is an error to report.
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT') throw new MailStoreError('STORE_UNREADABLE', `cannot read the mail store at ${options.dir} (${code ?? String(error)})`, { cause: error });
       throw new MailStoreError('STORE_MISSING', `no mail store at ${options.dir} (${file} does not exist)`, { cause: error });
     });
   } else {

@@ -1,4 +1,9 @@
-/** The control socket server: one request per connection, dispatched to the supervisor. */
+/**
+ * The control socket server: one request per connection, dispatched to the supervisor. A
+ * request is one JSON line; a client that half-closes after it (`socat`, `nc -N`) still gets its
+ * answer, the newline being optional then. A connection that sends no whole request within
+ * `requestTimeoutMs` is closed.
+ */
 import { chmodSync, unlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
@@ -13,6 +18,13 @@ export interface ControlHandler {
   follow(name: string | undefined, onLine: (l: LogLine) => void): () => void;
 }
 
+/** How long a connection may take to send its request (default). */
+export const REQUEST_TIMEOUT_MS = 10_000;
+
+export interface ControlServerOptions {
+  readonly requestTimeoutMs?: number;
+}
+
 export class ControlServer {
   readonly #server: Server;
   readonly #sockets = new Set<Socket>();
@@ -25,15 +37,17 @@ export class ControlServer {
   }
 
   /** Listens on `path` with mode 0600. The caller made sure no live supervisor owns it. */
-  static listen(path: string, handler: ControlHandler): Promise<ControlServer> {
+  static listen(path: string, handler: ControlHandler, options: ControlServerOptions = {}): Promise<ControlServer> {
     try {
       unlinkSync(path);
     } catch {
       // nothing stale there
     }
-    const server = createServer();
+    // Half-open: a client's end of input must not end our side before the answer is written.
+    const server = createServer({ allowHalfOpen: true });
     const control = new ControlServer(server, path);
-    server.on('connection', (socket) => control.#serve(socket, handler));
+    const timeout = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
+    server.on('connection', (socket) => control.#serve(socket, handler, timeout));
     return new Promise((resolve, reject) => {
       server.once('error', reject);
       // The umask makes the socket 0600 from its creation: no window where others may connect.
@@ -50,26 +64,35 @@ export class ControlServer {
     });
   }
 
-  #serve(socket: Socket, handler: ControlHandler): void {
+  #serve(socket: Socket, handler: ControlHandler, timeoutMs: number): void {
     this.#sockets.add(socket);
     socket.on('close', () => this.#sockets.delete(socket));
     socket.on('error', () => {});
     socket.setEncoding('utf8');
+    socket.setTimeout(timeoutMs, () => socket.destroy());
     let buffer = '';
     const send = (reply: ControlReply): void => {
       if (!socket.destroyed) socket.write(`${JSON.stringify(reply)}\n`);
+    };
+    const onEnd = (): void => {
+      // Half-closed: what came is the whole request, newline or not.
+      if (buffer.trim() === '') socket.end();
+      else onData('\n');
     };
     const onData = (chunk: string): void => {
       buffer += chunk;
       const nl = buffer.indexOf('\n');
       if (nl === -1) {
         if (buffer.length > MAX_REQUEST) {
+          socket.off('end', onEnd);
           send({ done: true, ok: false, error: 'request too long' });
           socket.end();
         }
         return;
       }
       socket.off('data', onData);
+      socket.off('end', onEnd);
+      socket.setTimeout(0);
       let parsed: unknown;
       try {
         parsed = JSON.parse(buffer.slice(0, nl));
@@ -87,6 +110,7 @@ export class ControlServer {
       void this.#answer(socket, request, handler, send);
     };
     socket.on('data', onData);
+    socket.on('end', onEnd);
   }
 
   async #answer(socket: Socket, request: ControlRequest, handler: ControlHandler, send: (r: ControlReply) => void): Promise<void> {

@@ -13,6 +13,8 @@ export type { ServiceState, ServiceStatus } from './status.js';
 export { diffConfigs } from './reconcile.js';
 export type { ConfigDiff } from './reconcile.js';
 export { ControlError, NotRunningError, controlRequest, socketIsLive } from './control-client.js';
+export { ControlServer, REQUEST_TIMEOUT_MS } from './control-server.js';
+export type { ControlHandler, ControlServerOptions } from './control-server.js';
 export type { RequestOptions } from './control-client.js';
 export { CONTROL_VERBS, LOCK_NAME, SOCKET_NAME } from './control-protocol.js';
 export type { ControlReply, ControlRequest, ControlVerb } from './control-protocol.js';

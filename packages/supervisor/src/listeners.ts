@@ -16,8 +16,16 @@ export interface HeldListener {
   readonly configuredPort: number;
 }
 
+/** A listener that could not be bound (a port in use, an address not ours), naming its config key. */
 export class ListenerError extends Error {
   override readonly name = 'ListenerError';
+  constructor(
+    message: string,
+    /** The listener's key in the config: `['services', service, 'listen', name]`. */
+    readonly path: readonly string[] = [],
+  ) {
+    super(message);
+  }
 }
 
 /** Binds every listener of `service`; on a failure closes what it bound and throws one clear line. */
@@ -32,7 +40,7 @@ export async function bindListeners(service: string, specs: readonly ListenerSpe
       held.push({ spec: { ...spec, port }, index: 0, handle, configuredPort: spec.port });
     } catch (err) {
       await closeListeners(held);
-      throw new ListenerError(`services.${service}.listen.${spec.name}: ${(err as Error).message}`);
+      throw new ListenerError(`services.${service}.listen.${spec.name}: ${(err as Error).message}`, ['services', service, 'listen', spec.name]);
     }
   }
   return held;

@@ -4,14 +4,16 @@
  * anything started are one line on stderr: 78 for a config problem, 1 otherwise.
  */
 import { resolve } from 'node:path';
-import { ConfigError, EX_CONFIG } from '@hearth/config/errors';
+import { ConfigError, EX_CONFIG, formatProblem } from '@hearth/config/errors';
 import { createLogger, flushLogger } from '@hearth/log';
 import type { Logger } from '@hearth/log';
 import { defaultSuiteConfig, loadSuiteConfig } from './config.js';
 import type { SuiteConfig } from './config.js';
 import { loadSuiteConfigIsolated } from './config-isolated.js';
 import { CycleError } from './graph.js';
+import { ListenerError } from './listeners.js';
 import type { Registry } from './registry.js';
+import type { ServiceStatus } from './status.js';
 import { Supervisor } from './supervisor.js';
 
 export interface UpOptions {
@@ -28,6 +30,8 @@ export interface UpOptions {
   readonly stderr: { write(s: string): unknown };
   /** Resolves with the supervisor once it is open (tests, embedding). */
   readonly onOpen?: (sup: Supervisor) => void;
+  /** Called once every service has started (the CLI prints its summary on a terminal). */
+  readonly onReady?: (ready: { readonly status: readonly ServiceStatus[]; readonly dataDir: string }) => void | Promise<void>;
 }
 
 const SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGUSR1', 'SIGUSR2'] as const;
@@ -61,6 +65,12 @@ export async function runUp(opts: UpOptions): Promise<number> {
   try {
     sup = await Supervisor.open({ config, registry: opts.registry, dataDir, log, logLevel });
   } catch (err) {
+    if (err instanceof ListenerError) {
+      // A port in use or an address not ours: the config asks for what this host cannot give.
+      opts.stderr.write(`hearth up: ${await listenerProblem(err, config)}\n`);
+      await flushLogger(log);
+      return EX_CONFIG;
+    }
     opts.stderr.write(`hearth up: ${(err as Error).message}\n`);
     await flushLogger(log);
     return 1;
@@ -74,10 +84,19 @@ export async function runUp(opts: UpOptions): Promise<number> {
   for (const s of SIGNALS) process.on(s, onSignal);
   try {
     await sup.startAll();
+    if (!sup.shuttingDown) await opts.onReady?.({ status: sup.status(), dataDir });
     const clean = await sup.done;
     return clean ? 0 : 1;
   } finally {
     for (const s of SIGNALS) process.off(s, onSignal);
     await flushLogger(log);
   }
+}
+
+/** The bind failure as a config problem: file:line:column of the listener, or the embedded default. */
+async function listenerProblem(err: ListenerError, config: SuiteConfig): Promise<string> {
+  if (config.file === undefined) return `${err.message} (the embedded default config: give a config file to change it)`;
+  const { positionInFile } = await import('@hearth/config');
+  const at = positionInFile(config.file, err.path);
+  return formatProblem({ file: config.file, line: at?.line ?? 0, column: at?.column ?? 0, path: '', message: err.message });
 }

@@ -58,7 +58,7 @@ describe('hearth up refuses bad input', () => {
     expect(r.stderr).toContain('services.b.requires[0]: no service named "aa" (did you mean "a"?)');
   });
 
-  it('refuses a port already in use, with nothing left half-started', async () => {
+  it('refuses a port already in use with exit 78, naming the config line of the listener, with nothing left half-started', async () => {
     const server: Server = createServer();
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const port = (server.address() as { port: number }).port;
@@ -69,8 +69,8 @@ describe('hearth up refuses bad input', () => {
     module: ${FIXTURE_SERVICE_PATH}
     listen: { main: { port: ${port} } }
 `);
-      expect(r.code).toBe(1);
-      expect(r.stderr.trim()).toBe(`hearth up: services.f.listen.main: 127.0.0.1:${port}: address already in use`);
+      expect(r.code).toBe(78);
+      expect(r.stderr.trim()).toBe(`hearth up: ${r.file}:5:15: services.f.listen.main: 127.0.0.1:${port}: address already in use`);
     } finally {
       server.close();
     }

@@ -43,7 +43,7 @@ export const settingsSchema = z.strictObject({
    */
   exclusiveLock: z.boolean().default(false),
   /** TLS handshake time limit (STLS and the implicit-TLS port). */
-  tlsHandshakeTimeout: duration().default(30_000),
+  tlsHandshakeTimeout: duration().default(10_000),
   /** Largest message XSEND accepts (octets with CRLF line ends, trace headers excluded). */
   maxSendSize: byteSize()
     .refine((n) => n >= 1024, 'maxSendSize must be at least 1KiB')

@@ -96,8 +96,14 @@ export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
   hub.start();
   const domains = deps.domains !== undefined && deps.domains.length > 0 ? deps.domains : ['localhost'];
 
-  const refuse = (socket: Socket, text: string): void => {
+  // On an implicit-TLS port nothing readable can precede the handshake: a refusal there closes
+  // without a byte (a clear-text line would reach the client as a TLS error).
+  const refuse = (socket: Socket, options: HandleOptions, text: string): void => {
     socket.on('error', () => {});
+    if (options.implicitTls) {
+      socket.destroy();
+      return;
+    }
     socket.end(`${text}\r\n`);
     setTimeout(() => socket.destroy(), 1000).unref();
   };
@@ -174,17 +180,17 @@ export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
       live.inc('connectionsTotal');
       if (drain.kind !== 'serving') {
         live.inc('connectionsRefused');
-        return refuse(socket, replies.shuttingDownLine());
+        return refuse(socket, options, replies.shuttingDownLine());
       }
       if (sockets.size >= settings.maxConnections) {
         live.inc('connectionsRefused');
         deps.log.warn({ remote: remoteAddress }, 'connection refused: too many connections');
-        return refuse(socket, replies.tooManyConnections());
+        return refuse(socket, options, replies.tooManyConnections());
       }
       if (perIp.get(remoteAddress) >= settings.maxConnectionsPerIp) {
         live.inc('connectionsRefused');
         deps.log.warn({ remote: remoteAddress }, 'connection refused: too many connections from this address');
-        return refuse(socket, replies.tooManyConnectionsFromIp());
+        return refuse(socket, options, replies.tooManyConnectionsFromIp());
       }
       sockets.add(socket);
       perIp.add(remoteAddress);

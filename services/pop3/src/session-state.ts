@@ -76,6 +76,15 @@ export function lineDone(phase: Phase): Phase {
   return { kind: 'ready', mode: phase.mode };
 }
 
+/**
+ * A line could not be read as the mode expected (too long): a pending SASL exchange ends, so
+ * the lines after it are read as commands again, never as credentials.
+ */
+export function lineRefused(phase: Phase): Phase {
+  if (phase.kind !== 'ready' || phase.mode.kind !== 'continuation') return phase;
+  return { kind: 'ready', mode: COMMANDS };
+}
+
 /** STLS: the +OK is out, the handshake starts. */
 export function upgrading(phase: Phase): Phase {
   if (phase.kind !== 'busy') throw new IllegalPhaseError('starting TLS', phase);

@@ -28,7 +28,7 @@ import { DataPhase } from './data-phase.js';
 import { authorize } from './login.js';
 import { PermanentBackingError, type MailBacking } from './maildrop.js';
 import { replies, type Reply } from './replies.js';
-import { CLOSED, COMMANDS, START, lineArrives, lineDone, mayEndAtGoodbye, nextLineIs, upgraded, upgrading, waitOf, type Mode, type Phase } from './session-state.js';
+import { CLOSED, COMMANDS, START, lineArrives, lineDone, lineRefused, mayEndAtGoodbye, nextLineIs, upgraded, upgrading, waitOf, type Mode, type Phase } from './session-state.js';
 import type { SessionDeps, SessionOptions } from './session-deps.js';
 import { upgradeToTls } from './session-tls.js';
 import { beginWait, endWait } from './session-wait.js';
@@ -220,6 +220,7 @@ export class Pop3Session implements CommandContext {
       return;
     }
     this.log.warn({ limit: this.deps.settings.maxLineLength }, 'line too long');
+    this.phase = lineRefused(this.phase);
     await this.respond(replies.lineTooLong());
   }
 

@@ -30,6 +30,11 @@ export const settingsSchema = z.strictObject({
   maxLineLength: byteSize().default(4096),
   /** A client silent this long while we wait for it gets 421 and is disconnected. */
   idleTimeout: duration().default(300_000),
+  /**
+   * On an implicit-TLS listener (SMTPS), the TLS handshake must be done within this; a client
+   * still in it is disconnected (the handshake counts against the client limits meanwhile).
+   */
+  tlsHandshakeTimeout: duration().default(10_000),
   /** Concurrent sessions over all listeners of the service (more get 421 at connect). */
   maxClients: z.number().int().min(1).default(1000),
   /** Concurrent sessions from one IP address (more get 421 at connect). */

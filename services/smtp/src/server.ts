@@ -12,10 +12,12 @@ import type { ListenerRole, SmtpSettings } from './config.js';
 import type { counters } from './counters.js';
 import { receiveMessage } from './intake.js';
 import { authenticate, loginUser } from './policy/auth.js';
+import { admitAtAccept } from './policy/accept.js';
 import type { ConnectionLimiter } from './policy/limits.js';
 import { checkRecipient } from './policy/recipients.js';
 import type { MailSink, TlsMaterial, UserDirectory } from './ports.js';
 import { replies, SmtpReply } from './replies.js';
+import { LogBudget } from './log-budget.js';
 import { HearthSmtpServer } from './session.js';
 
 /** What every listener of the service shares. */
@@ -34,14 +36,18 @@ export interface ServerParts {
   readonly counters: CounterSet<typeof counters>;
 }
 
-/** smtp-server logs its transcript-level events; ours are at info, so its info is our debug. */
-function libraryLogger(log: Logger): NonNullable<SMTPServerOptions['logger']> {
+/**
+ * smtp-server logs its transcript-level events; ours are at info, so its info is our debug. Its
+ * warnings are about one connection each: they share the listener's warning budget.
+ */
+function libraryLogger(log: Logger, warnings: LogBudget): NonNullable<SMTPServerOptions['logger']> {
   const at =
-    (level: 'trace' | 'debug' | 'warn') =>
+    (level: 'trace' | 'debug') =>
     (obj: unknown, msg?: string, ...args: unknown[]): void => {
       log[level](obj as object, msg, ...args);
     };
-  return { trace: at('trace'), debug: at('trace'), info: at('debug'), warn: at('warn'), error: at('warn'), fatal: at('warn') };
+  const warn = (obj: unknown, msg?: string): void => warnings.warn({ ...(obj as object) }, msg ?? 'smtp-server warning');
+  return { trace: at('trace'), debug: at('trace'), info: at('debug'), warn, error: warn, fatal: warn };
 }
 
 /** Settings that smtp-server reads from its options on every connection (also applied on reload). */
@@ -63,10 +69,13 @@ function asReply(err: unknown, log: Logger): SmtpReply {
 }
 
 export function createSmtpServer(spec: ListenerSpec, role: ListenerRole, parts: ServerParts): HearthSmtpServer {
-  const sessions = new Map<string, { log: Logger; ip: string | undefined }>();
+  const sessions = new Map<string, { log: Logger }>();
   const baseLog = parts.log.child({ listener: spec.name });
   const logOf = (session: SMTPServerSession): Logger => sessions.get(session.id)?.log ?? baseLog;
   const submission = role === 'submission';
+  // Connection-level warnings (refusals, broken connections) are bounded per listener.
+  const warnings = new LogBudget(baseLog);
+  let accepts: ReturnType<typeof admitAtAccept> | undefined;
 
   const options: SMTPServerOptions = {
     ...limitOptions(parts.settings()),
@@ -86,21 +95,18 @@ export function createSmtpServer(spec: ListenerSpec, role: ListenerRole, parts: 
     authOptional: !submission,
     // sendmail's joke commands (WIZ, SHELL, KILL) are not ours; MX has no AUTH at all.
     disabledCommands: submission ? ['WIZ', 'SHELL', 'KILL'] : ['AUTH', 'WIZ', 'SHELL', 'KILL'],
-    logger: libraryLogger(baseLog),
+    logger: libraryLogger(baseLog, warnings),
 
     onConnect(session, callback) {
-      const admission = parts.limiter.admit(session.remoteAddress);
-      parts.counters.inc('connectionsTotal');
-      if (admission === 'ok') parts.counters.add('connectionsOpen', 1);
-      else parts.counters.inc('connectionsRefused');
+      // Counted (and released) at accept: see policy/accept.ts.
+      const admission = accepts?.take(session.remoteAddress, session.remotePort) ?? 'ok';
       const log = baseLog.child({ cid: session.id, remote: session.remoteAddress });
-      sessions.set(session.id, { log, ip: admission === 'ok' ? session.remoteAddress : undefined });
+      sessions.set(session.id, { log });
       if (admission === 'ok') {
         log.debug('session opened');
         callback();
         return;
       }
-      log.warn({ limit: admission }, 'connection refused: too many clients');
       callback(admission === 'total' ? replies.tooManyClients() : replies.tooManyFromIp());
     },
 
@@ -108,10 +114,7 @@ export function createSmtpServer(spec: ListenerSpec, role: ListenerRole, parts: 
       const entry = sessions.get(session.id);
       if (!entry) return;
       sessions.delete(session.id);
-      if (entry.ip !== undefined) {
-        parts.limiter.release(entry.ip);
-        parts.counters.add('connectionsOpen', -1);
-      }
+      accepts?.done(session.remoteAddress, session.remotePort);
       entry.log.debug('session closed');
     },
 
@@ -199,8 +202,24 @@ export function createSmtpServer(spec: ListenerSpec, role: ListenerRole, parts: 
   const server = new HearthSmtpServer(options, {
     greetingDelay: () => parts.settings().greetingDelay,
     maxBadCommands: () => parts.settings().maxBadCommands,
-    onTooManyErrors: (connection) => baseLog.warn({ cid: connection.id }, 'client dropped after too many errors'),
+    onTooManyErrors: (connection) => warnings.warn({ cid: connection.id }, 'client dropped after too many errors'),
   });
-  server.on('error', (err: Error) => baseLog.warn({ err }, 'SMTP connection error'));
+  accepts = admitAtAccept(server.server, {
+    limiter: parts.limiter,
+    implicitTls: spec.tls,
+    handshakeTimeout: () => parts.settings().tlsHandshakeTimeout,
+    abort: (socket) => server.abortPending(socket),
+    onAdmitted: () => {
+      parts.counters.inc('connectionsTotal');
+      parts.counters.add('connectionsOpen', 1);
+    },
+    onReleased: () => parts.counters.add('connectionsOpen', -1),
+    onRefused: (ip, limit) => {
+      parts.counters.inc('connectionsTotal');
+      parts.counters.inc('connectionsRefused');
+      warnings.warn({ remote: ip, limit }, 'connection refused: too many clients');
+    },
+  });
+  server.on('error', (err: Error) => warnings.warn({ err }, 'SMTP connection error'));
   return server;
 }

@@ -4,11 +4,13 @@
  * left alone, and error replies counted so that a client provoking too many is dropped; and how
  * the server drains (`drain`).
  *
+ * AUTH is offered in EHLO only once the connection is secure.
+ *
  * This is the one place that reaches into smtp-server's connection internals (`_setListeners`,
- * `connectionReady`, `send`, `close`, `_dataStream`): `SMTPConnection.init()` arms a hard-coded
- * 100 ms timer before the greeting and there is no option to change it, and smtp-server's own
- * `close()` answers every command with 421 from its first moment on. test/greeting.test.ts and
- * test/drain.test.ts fail if that breaks.
+ * `connectionReady`, `send`, `close`, `_dataStream`, `_pendingSockets`): `SMTPConnection.init()`
+ * arms a hard-coded 100 ms timer before the greeting and there is no option to change it, and
+ * smtp-server's own `close()` answers every command with 421 from its first moment on.
+ * test/greeting.test.ts and test/drain.test.ts fail if that breaks.
  */
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
@@ -90,6 +92,15 @@ export class HearthSmtpServer extends SMTPServer {
     if (this.#drain.kind === 'goodbye') setImmediate(() => this.#goodbye(connection));
   }
 
+  /**
+   * Ends a connection accepted as `socket` that has no session yet. During an implicit-TLS
+   * handshake that is the TLS socket smtp-server wrapped around it: destroying the plain socket
+   * under a TLS handshake in progress crashes Node 20 (a segmentation fault, seen in the tests).
+   */
+  abortPending(socket: Socket): void {
+    (this._pendingSockets.get(socket) ?? socket).destroy();
+  }
+
   #start(connection: SMTPConnection): void {
     connection._setListeners(() => {
       const delay = this.#policy.greetingDelay();
@@ -106,6 +117,9 @@ export class HearthSmtpServer extends SMTPServer {
     const send = connection.send.bind(connection);
     let errors = 0;
     connection.send = (code, data, context) => {
+      // AUTH is offered only once the connection is secure: a client must not send its password
+      // in clear text only to be told to STARTTLS first (smtp-server lists it either way).
+      if (code === 250 && Array.isArray(data) && !connection.secure) data = data.filter((line) => !line.startsWith('AUTH '));
       // Our reply texts start with their own enhanced status code: do not add another one.
       const own = typeof data === 'string' && ENHANCED_CODE.test(data);
       send(code, data, own ? false : context);

@@ -8,7 +8,7 @@ import type { AddressInfo, Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { createLogger } from '@hearth/log';
+import { createLogger, type Logger } from '@hearth/log';
 import { openAccounts, type Accounts } from '@hearth/accounts';
 import type { HearthNotice } from '@hearth/mail-delivery';
 import { openMailStore, type MailStore } from '@hearth/mail-store';
@@ -156,7 +156,7 @@ export interface TestSmtp {
 }
 
 export async function startTestSmtp(
-  options: { settings?: Record<string, unknown>; certs?: Certs } = {},
+  options: { settings?: Record<string, unknown>; certs?: Certs; log?: Logger } = {},
 ): Promise<TestSmtp> {
   const dir = await mkdtemp(join(tmpdir(), 'hearth-smtp-'));
   const certs = options.certs ?? (await makeCerts(dir));
@@ -172,7 +172,7 @@ export async function startTestSmtp(
     {
       settings: settingsSchema.parse({ hostname: 'mx.example.test', ...options.settings }),
       suite,
-      log: createLogger({ svc: 'smtp', level: process.env['HEARTH_TEST_LOG'] ?? 'silent' }),
+      log: options.log ?? createLogger({ svc: 'smtp', level: process.env['HEARTH_TEST_LOG'] ?? 'silent' }),
       listeners,
       bus,
     },

@@ -11,7 +11,9 @@ export const up: CliCommand = {
 
 Starts every service in dependency order and supervises them until SIGTERM, SIGINT or
 "hearth down"; then stops them in reverse order. Without --config, runs every Hearth service
-with its default (loopback, port + 2000) listeners. Exit code: 0 if everything stopped
+with its default (loopback, port + 2000) listeners. On a terminal, prints each service with its
+addresses, the data dir and how to add a first user once everything is ready; log lines are
+one line per event there, JSON lines otherwise. Exit code: 0 if everything stopped
 cleanly, 78 for a config error, 1 otherwise.
 
 ${COMMON_USAGE}`,
@@ -27,6 +29,10 @@ ${COMMON_USAGE}`,
       env: io.env,
       cwd: io.cwd,
       stderr: io.stderr,
+      // On a terminal, a summary once everything is ready (loaded only then: the supervisor stays lean).
+      ...(io.stdout.isTTY === true
+        ? { onReady: async ({ status, dataDir }) => void io.stdout.write(await (await import('../ready-summary.js')).readySummary(status, dataDir)) }
+        : {}),
     });
   },
 };

@@ -8,13 +8,14 @@ export function top(ctx: CommandContext, args: readonly string[]): Reply {
   const found = lookupMessage(tx, args[0] ?? '');
   if (!found.ok) return found.reply;
   const count = args[1] ?? '';
-  if (!/^\d{1,9}$/.test(count)) return replies.invalidLineCount(count);
+  if (!/^\d+$/.test(count)) return replies.invalidLineCount(count);
   const { message } = found;
   return {
     kind: 'body',
     text: `+OK ${replies.top()}`,
     open: () => tx.maildrop.openBody(message),
     gone: replies.messageGone(found.number),
-    bodyLines: Number(count),
+    // Any non-negative count; ten or more digits is more lines than any message has: all of them.
+    bodyLines: count.length > 9 ? Infinity : Number(count),
   };
 }

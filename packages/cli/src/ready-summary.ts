@@ -1,0 +1,40 @@
+/**
+ * What `hearth up` prints on a terminal once everything is ready: each service with its
+ * addresses, where the data lives, and, while there are no users, how to add one.
+ */
+import { join } from 'node:path';
+import { openSuiteAccounts } from '@hearth/accounts';
+import type { ServiceStatus } from '@hearth/supervisor';
+
+/** How many users there are, or undefined when that cannot be told (no store yet counts as none). */
+async function userCount(dataDir: string): Promise<number | undefined> {
+  try {
+    const accounts = await openSuiteAccounts(dataDir, { create: false });
+    try {
+      return accounts.list().length;
+    } finally {
+      await accounts.close();
+    }
+  } catch (error) {
+    return (error as { code?: unknown }).code === 'ACCOUNTS_MISSING' ? 0 : undefined;
+  }
+}
+
+function address(listener: ServiceStatus['listeners'][number]): string {
+  const host = listener.address.includes(':') ? `[${listener.address}]` : listener.address;
+  return `${listener.name} ${host}:${listener.port}${listener.protocol === 'udp' ? '/udp' : ''}`;
+}
+
+export async function readySummary(status: readonly ServiceStatus[], dataDir: string): Promise<string> {
+  const width = Math.max(...status.map((s) => s.name.length), 4);
+  const lines = ['', 'Hearth is ready.'];
+  for (const s of status) {
+    const where = s.listeners.length > 0 ? s.listeners.map(address).join(', ') : '(no listeners)';
+    lines.push(`  ${s.name.padEnd(width)}  ${s.state.padEnd(8)}  ${where}`);
+  }
+  lines.push(`Data: ${dataDir} (mail in ${join(dataDir, 'mail')})`);
+  const users = await userCount(dataDir);
+  if (users === 0) lines.push(`No users yet: add one with \`hearth user add NAME --data ${dataDir}\` from another terminal.`);
+  lines.push('Stop with Ctrl-C (or `hearth down`).', '');
+  return lines.join('\n') + '\n';
+}
