@@ -16,9 +16,9 @@ import { freePort, makeTempDir, runTranscript, waitFor, type TempDir } from '@he
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serviceChecks, type CheckContext } from './checks.js';
 import { composeService, hostNetworkVariant, listenersOf, loopbackConfig, serviceNamesOf, type Listener } from './compose-files.js';
-import { alive, ensureCommands, mountsUnder, reapStaleEngines, startEngine, whyDockerCannotRun, type Engine } from './engine.js';
+import { alive, mountsUnder, reapStaleEngines, startEngine, whyDockerCannotRun, type Engine } from './engine.js';
 import { run, runOk, type RunOptions, type RunResult } from './exec.js';
-import { boundUdpPorts, freeUdpPort, pickBase, processesIn, resolveComposeCommand } from './support.js';
+import { boundUdpPorts, freeUdpPort, pickBase, processesIn, ensureTools } from './support.js';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const started = Date.now();
@@ -47,17 +47,12 @@ if (cannotRun !== null) {
     let graceMs = 0;
     let listeners: Listener[] = [];
     const ports = new Map<string, number>();
-    const ctx: CheckContext = {
-      port: (service, listener) => {
-        const p = ports.get(`${service}.${listener}`);
-        if (p === undefined) throw new Error(`no listener ${listener} in service ${service} of docker/hearth.yaml`);
-        return p;
-      },
-      user: 'alice',
-      password: 'Secret-1',
-      work: '',
-      delivered: [],
+    const portOf = (service: string, listener: string): number => {
+      const p = ports.get(`${service}.${listener}`);
+      if (p === undefined) throw new Error(`no listener ${listener} in service ${service} of docker/hearth.yaml`);
+      return p;
     };
+    let ctx: CheckContext;
 
     const docker = (args: readonly string[], options?: RunOptions): Promise<RunResult> => {
       if (engine === undefined) throw new Error('no engine');
@@ -120,10 +115,9 @@ if (cannotRun !== null) {
     beforeAll(async () => {
       const reaped = await reapStaleEngines();
       if (reaped.length > 0) log(`removed engines left by killed runs: ${reaped.join(', ')}`);
-      await ensureCommands({ dockerd: 'docker.io', docker: 'docker.io', curl: 'curl' }, log);
-      composeCmd = await resolveComposeCommand(log);
+      composeCmd = await ensureTools(log);
       work = await makeTempDir('hearth-container-');
-      Object.assign(ctx, { work: work.path });
+      ctx = { port: portOf, user: 'alice', password: 'Secret-1', work: work.path, delivered: [] };
 
       engine = await startEngine(keepCache ? { dataRoot: cache } : {});
       log(`dockerd ${engine.pid} ready (data root ${keepCache ? `${cache}, kept with the base and the build cache` : 'private, removed at the end'})`);

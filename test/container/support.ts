@@ -8,11 +8,16 @@ import { join } from 'node:path';
 import { ensureCommands, type Engine } from './engine.js';
 import { run, runOk } from './exec.js';
 
-/** `docker compose` (v2) where it works, else `docker-compose` (v1; Debian's, installed if missing). */
-export async function resolveComposeCommand(log: (line: string) => void): Promise<readonly string[]> {
-  if ((await run('docker', ['compose', 'version'])).code === 0) return ['docker', 'compose'];
-  await ensureCommands({ 'docker-compose': 'docker-compose' }, log);
-  return ['docker-compose'];
+/**
+ * Install in one go what is missing: the engine and client (`docker.io`), Compose v1 (Debian's
+ * `docker-compose`) unless `docker compose` (v2) works, `debootstrap` for the local base, `curl`.
+ * Returns the Compose command.
+ */
+export async function ensureTools(log: (line: string) => void): Promise<readonly string[]> {
+  const v2 = (await run('docker', ['compose', 'version'])).code === 0;
+  const compose: Record<string, string> = v2 ? {} : { 'docker-compose': 'docker-compose' };
+  await ensureCommands({ dockerd: 'docker.io', docker: 'docker.io', debootstrap: 'debootstrap', curl: 'curl', ...compose }, log);
+  return v2 ? ['docker', 'compose'] : ['docker-compose'];
 }
 
 /** The image the official base would be (docker/Dockerfile's default NODE_IMAGE). */
@@ -41,7 +46,6 @@ export async function pickBase(engine: Engine, repo: string, log: (line: string)
     return LOCAL_BASE;
   }
   log(`no registry (${why}): building ${LOCAL_BASE} with docker/make-local-base.sh`);
-  await ensureCommands({ debootstrap: 'debootstrap' }, log);
   const t0 = Date.now();
   await runOk(join(repo, 'docker/make-local-base.sh'), [], { env: engine.env, timeoutMs: 900_000 });
   log(`${LOCAL_BASE} built in ${Math.round((Date.now() - t0) / 1000)}s`);
