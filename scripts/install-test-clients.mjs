@@ -7,13 +7,13 @@ import { execFileSync, spawnSync } from 'node:child_process';
 const packages = {
   curl: 'curl smtp:// and pop3:// clients',
   openssl: 'certificates and s_client in TLS tests',
-  swaks: 'SMTP client (issue 4)',
+  swaks: 'SMTP client (smtp tests)',
   'libnet-ssleay-perl': 'swaks STARTTLS',
   'libio-socket-ssl-perl': 'swaks STARTTLS',
   'libauthen-sasl-perl': 'swaks AUTH',
   'libdigest-hmac-perl': 'swaks AUTH',
-  fetchmail: 'POP3 client (issue 5)',
-  mpop: 'POP3 client (issue 5)',
+  fetchmail: 'POP3 client (pop3 tests)',
+  mpop: 'POP3 client (pop3 tests)',
 };
 
 function installed(pkg) {

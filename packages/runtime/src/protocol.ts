@@ -61,7 +61,7 @@ export type SupervisorMessage =
       readonly logLevel: string;
       readonly listeners: readonly ListenerSpec[];
       /**
-       * Warm standby (added for the standby of issues 2/3; optional, absent means false): load,
+       * Warm standby (optional, absent means false): load,
        * check the settings, take the listener handles, answer `standing-by`, then wait for
        * `start` however long it takes (no start timeout). Never listens, opens no store and gets
        * no bus messages until started.
@@ -97,7 +97,7 @@ export type ServiceMessage =
   | { readonly t: 'subscribe'; readonly topics: readonly string[] }
   /**
    * Hand listener `name` again: the supervisor answers with a `listener` message carrying the
-   * handle (added for issue 3: a per-connection acceptor closes its own copy while at
+   * handle (a per-connection acceptor closes its own copy while at
    * `maxInstances`, so new connections wait in the kernel backlog, and asks again when a slot
    * frees). Ignored once the instance is stopping.
    */

@@ -43,7 +43,7 @@ export interface ServiceContext<S> {
   /** Messages to and from other services, routed by the supervisor. */
   readonly bus: MessageBus;
   /**
-   * The instance's handler table (added for issue 3; optional so existing contexts stay valid):
+   * The instance's handler table (optional; a context without one stays valid):
    * register each listener's handler (a share, a mount point) as an entry and hold a lease per
    * request. Replacing an entry (a reload) lets running requests finish on the old handler
    * while new ones see the new one. At stop the runtime drains it: every entry inactive, then
@@ -80,6 +80,14 @@ export interface MessageBus {
   publish(topic: string, payload: unknown): boolean;
   /** Receive messages on `topic` (routed to this service by name or by subscription). */
   on(topic: string, handler: (payload: unknown, from: string) => void): void;
+  /**
+   * False while the channel is behind (it buffers what it was given, or holds as many unsent
+   * messages as the bus allows): a producer with more to send waits for `drained()` instead of
+   * sending into a queue that may drop.
+   */
+  readonly writable: boolean;
+  /** Resolves once `writable` is true again (at once when it is, or when the channel closed). */
+  drained(): Promise<void>;
 }
 
 /** Thrown by a service's `start` for a settings problem: the instance exits with EX_CONFIG (78). */
