@@ -14,6 +14,9 @@ const packages = {
   'libdigest-hmac-perl': 'swaks AUTH',
   fetchmail: 'POP3 client (pop3 tests)',
   mpop: 'POP3 client (pop3 tests)',
+  snmp: 'snmpwalk, snmpget, snmpbulkget, snmpbulkwalk, snmptable, snmpset, snmptranslate against the SNMP agent',
+  smitools: 'smilint checks the Hearth MIB file',
+  snmpd: 'the reference agent bench/snmp compares with',
 };
 
 function installed(pkg) {

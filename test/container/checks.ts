@@ -18,6 +18,10 @@ export interface CheckContext {
   readonly work: string;
   /** Subjects of the messages delivered so far (each unique to this run). */
   readonly delivered: string[];
+  /** Run a command in the container (`compose exec -T hearth ...`); its stdout. */
+  exec(argv: readonly string[]): Promise<string>;
+  /** The services of docker/hearth.yaml. */
+  readonly services: readonly string[];
 }
 
 export interface ServiceCheck {
@@ -49,6 +53,22 @@ async function readAll(ctx: CheckContext): Promise<void> {
   expect(subjects.sort()).toEqual([...ctx.delivered].sort());
 }
 
+/** hearthServiceTable's entry (services/snmp/mib/HEARTH-MIB.txt): column 2 names, 4 states. */
+const SERVICE_ENTRY = '1.3.6.1.4.1.32473.1.1.1';
+
+/** snmpwalk of the service table with the generated community: every service, each running (2). */
+async function walkServices(ctx: CheckContext): Promise<void> {
+  const community = (await ctx.exec(['hearth', 'snmp', 'credentials'])).trim();
+  const walk = async (column: number) =>
+    (await runOk('snmpwalk', ['-v2c', '-c', community, '-On', '-Oqv', '-t', '5', `127.0.0.1:${ctx.port('snmp', 'snmp')}`, `${SERVICE_ENTRY}.${column}`]))
+      .split('\n')
+      .filter(Boolean)
+      .map((v) => v.replace(/^"|"$/g, ''));
+  const names = await walk(2);
+  expect([...names].sort()).toEqual([...ctx.services].sort());
+  expect(await walk(4)).toEqual(names.map(() => '2'));
+}
+
 export const serviceChecks: Readonly<Record<string, ServiceCheck>> = {
   // comsat takes datagrams from local mailers and answers none: the test checks it is bound.
   biff: { use: async () => {}, kept: async () => {} },
@@ -63,4 +83,5 @@ export const serviceChecks: Readonly<Record<string, ServiceCheck>> = {
     kept: async () => {},
   },
   pop3: { use: readAll, kept: readAll },
+  snmp: { use: walkServices, kept: walkServices },
 };

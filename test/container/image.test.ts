@@ -117,7 +117,15 @@ if (cannotRun !== null) {
       if (reaped.length > 0) log(`removed engines left by killed runs: ${reaped.join(', ')}`);
       composeCmd = await ensureTools(log);
       work = await makeTempDir('hearth-container-');
-      ctx = { port: portOf, user: 'alice', password: 'Secret-1', work: work.path, delivered: [] };
+      ctx = {
+        port: portOf,
+        user: 'alice',
+        password: 'Secret-1',
+        work: work.path,
+        delivered: [],
+        exec: (argv) => composeOk(['exec', '-T', 'hearth', ...argv]),
+        services: serviceNamesOf(await readFile(join(repo, 'docker/hearth.yaml'), 'utf8')),
+      };
 
       engine = await startEngine(keepCache ? { dataRoot: cache } : {});
       log(`dockerd ${engine.pid} ready (data root ${keepCache ? `${cache}, kept with the base and the build cache` : 'private, removed at the end'})`);

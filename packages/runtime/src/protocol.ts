@@ -14,6 +14,7 @@
  *   spawn -> init{standby} -> listener* -> (child) standing-by ... start -> (child) ready -> ...
  * A child whose channel closes (supervisor gone) stops at once and exits.
  */
+import type { CounterDeclaration } from '@hearth/metrics';
 
 /** A listener as declared in the config; the supervisor binds it, the service serves it. */
 export interface ListenerSpec {
@@ -101,7 +102,15 @@ export type ServiceMessage =
    * `maxInstances`, so new connections wait in the kernel backlog, and asks again when a slot
    * frees). Ignored once the instance is stopping.
    */
-  | { readonly t: 'listener-request'; readonly name: string };
+  | { readonly t: 'listener-request'; readonly name: string }
+  /**
+   * The instance's counter values since it started, by the names its manifest declares: sent at
+   * most once a second, only when they changed, and once more at stop (a supervisor may ignore
+   * it). The supervisor adds up a service's instances so its counters never go back. The first
+   * report of an instance carries the manifest's `declaration` (names, types, descriptions, ids),
+   * so the supervisor shows counters without loading any service's code.
+   */
+  | { readonly t: 'counters'; readonly values: Readonly<Record<string, number>>; readonly declaration?: CounterDeclaration };
 
 /** Exit code for a configuration error (sysexits EX_CONFIG): permanent, never restarted. */
 export const EX_CONFIG = 78;

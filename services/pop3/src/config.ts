@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { byteSize, duration } from '@hearth/config';
 import type { ServiceManifest } from '@hearth/runtime';
+import { counters } from './counters.js';
 
 const TEN_MINUTES = 10 * 60_000;
 
@@ -35,6 +36,12 @@ export const settingsSchema = z.strictObject({
   maxConnections: count(1).default(10_000),
   maxConnectionsPerIp: count(1).default(50),
   maxConnectionsPerUser: count(1).default(10),
+  /**
+   * RFC 1939's exclusive maildrop lock: a second session of a user is refused `-ERR [IN-USE]`
+   * while one is in TRANSACTION (XIDLE included). Off by default, as Dovecot's
+   * `pop3_lock_session`: several sessions of one user at once, each on its login snapshot.
+   */
+  exclusiveLock: z.boolean().default(false),
   /** TLS handshake time limit (STLS and the implicit-TLS port). */
   tlsHandshakeTimeout: duration().default(30_000),
   /** Largest message XSEND accepts (octets with CRLF line ends, trace headers excluded). */
@@ -58,6 +65,7 @@ export type Pop3Settings = z.output<typeof settingsSchema>;
 export const manifest: ServiceManifest<Pop3Settings> = {
   kind: 'pop3',
   settings: settingsSchema,
+  counters,
   defaultListeners: [
     { name: 'pop3', protocol: 'tcp', address: '127.0.0.1', port: 2110, tls: false },
     { name: 'pop3s', protocol: 'tcp', address: '127.0.0.1', port: 2995, tls: true },

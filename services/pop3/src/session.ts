@@ -70,6 +70,10 @@ export class Pop3Session implements CommandContext {
   get settings(): Pop3Settings {
     return this.deps.settings;
   }
+  get counters(): SessionDeps['counters'] {
+    return this.deps.counters;
+  }
+
   get backing(): MailBacking {
     return this.deps.backing;
   }
@@ -112,6 +116,7 @@ export class Pop3Session implements CommandContext {
     });
     if (!outcome.ok) return outcome.reply;
     const { user: canonical, maildrop } = outcome;
+    this.deps.counters.inc('authSuccesses');
     this.deps.userSessions.add(canonical);
     this.countedUser = canonical;
     const messages = [...maildrop.messages];
@@ -133,7 +138,7 @@ export class Pop3Session implements CommandContext {
     const state = this.state;
     if (state.name !== 'TRANSACTION') return replies.signOff();
     this.state = { name: 'UPDATE', user: state.user };
-    return update(state, this.log);
+    return update(state, this.log, this.deps.counters);
   }
 
   /** End the session (idempotent): nothing is deleted unless UPDATE already ran. */
@@ -330,7 +335,9 @@ export class Pop3Session implements CommandContext {
 
   private async sendBody(reply: Extract<Reply, { kind: 'body' }>): Promise<void> {
     // A failure before the +OK is answered -ERR [SYS/TEMP] by onLine; after it, the connection ends.
-    if ((await sendBodyReply(this.socket, reply, this.deps.buffers, this.log, () => this.closing)) === 'sent') return;
+    const sent = await sendBodyReply(this.socket, reply, this.deps.buffers, this.log, () => this.closing);
+    if (sent === 'gone') return this.respond(reply.gone);
+    if (sent === 'sent') return;
     this.close();
     this.socket.destroy();
   }

@@ -103,9 +103,9 @@ describe('POP3 session (RFC 1939)', () => {
     ]);
   });
 
-  it('a dropped connection deletes nothing and releases the lock', async () => {
+  it('a dropped connection deletes nothing and releases the lock (exclusiveLock)', async () => {
     const backing = sampleBacking();
-    const { client } = await open({ backing });
+    const { client } = await open({ backing, settings: { exclusiveLock: true } });
     await transcript(client, [['USER alice', /^\+OK/], ['PASS secret', /^\+OK/], ['DELE 1', /^\+OK/], ['DELE 2', /^\+OK/]]);
     expect(backing.isLocked('alice')).toBe(true);
     client.destroy();
@@ -165,8 +165,8 @@ describe('POP3 session (RFC 1939)', () => {
     await client.closed();
   });
 
-  it('gives [IN-USE] to a second session on a locked maildrop', async () => {
-    const { client } = await open();
+  it('gives [IN-USE] to a second session on a locked maildrop (exclusiveLock)', async () => {
+    const { client } = await open({ backing: sampleBacking(), settings: { exclusiveLock: true } });
     await transcript(client, [['USER alice', /^\+OK/], ['PASS secret', /^\+OK/]]);
     const second = await another();
     await transcript(second, [
@@ -219,7 +219,8 @@ describe('POP3 session (RFC 1939)', () => {
   });
 
   it('AUTH PLAIN and LOGIN: initial response, continuations, = and * (RFC 5034)', async () => {
-    const { client } = await open();
+    // exclusiveLock: the third session's [IN-USE] shows the second really logged in as bob.
+    const { client } = await open({ backing: sampleBacking(), settings: { exclusiveLock: true } });
     await transcript(client, [
       ['AUTH', ['+OK Available SASL mechanisms', 'PLAIN', 'LOGIN']],
       ['AUTH CRAM-MD5', '-ERR Unsupported authentication mechanism: CRAM-MD5'],
