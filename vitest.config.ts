@@ -1,14 +1,39 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
+
+/** The container test: CPU-heavy (an image build), so it runs alone, after every other test. */
+const containerTest = 'test/container/image.test.ts';
 
 // Tests run against the built packages (dist/), exactly as the daemons run: `tsc -b` comes first.
 export default defineConfig({
   test: {
-    include: ['packages/*/test/**/*.test.ts', 'services/*/test/**/*.test.ts', 'test/**/*.test.ts'],
     pool: 'forks',
     // Two cores: many tests start real processes and servers.
     maxWorkers: 2,
     testTimeout: 30_000,
     hookTimeout: 30_000,
     reporters: ['default', './scripts/summary-reporter.ts'],
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'suite',
+          include: ['packages/*/test/**/*.test.ts', 'services/*/test/**/*.test.ts', 'test/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, containerTest],
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        // Groups run one after the other: this one starts once the suite has finished.
+        extends: true,
+        test: {
+          name: 'container',
+          include: [containerTest],
+          sequence: { groupOrder: 1 },
+          // Engine install, base image, image build: minutes on a cold machine (test/container/README.md).
+          testTimeout: 120_000,
+          hookTimeout: 2_700_000,
+        },
+      },
+    ],
   },
 });

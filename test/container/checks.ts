@@ -1,0 +1,87 @@
+/**
+ * What the container test does through each service's published listeners: one entry per service
+ * of docker/hearth.yaml (a service there without an entry here fails the test). `use` runs once a
+ * user exists; `kept` runs after `docker compose stop` and `up` again, and checks that what `use`
+ * left (mail, files) is still there. Every listener is also checked to be bound, by the test.
+ */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { expect } from 'vitest';
+import { runOk } from './exec.js';
+
+export interface CheckContext {
+  /** The host port of a listener (host networking: the container binds it on 127.0.0.1). */
+  port(service: string, listener: string): number;
+  readonly user: string;
+  readonly password: string;
+  /** A scratch folder on the host. */
+  readonly work: string;
+  /** Subjects of the messages delivered so far (each unique to this run). */
+  readonly delivered: string[];
+  /** Run a command in the container (`compose exec -T hearth ...`); its stdout. */
+  exec(argv: readonly string[]): Promise<string>;
+  /** The services of docker/hearth.yaml. */
+  readonly services: readonly string[];
+}
+
+export interface ServiceCheck {
+  readonly use: (ctx: CheckContext) => Promise<void>;
+  readonly kept: (ctx: CheckContext) => Promise<void>;
+}
+
+const curl = (args: readonly string[]) => runOk('curl', ['-sS', '--max-time', '20', ...args]);
+
+async function deliver(ctx: CheckContext, url: string, auth: readonly string[], via: string): Promise<void> {
+  const subject = `container test ${via} ${process.pid}-${Date.now()}`;
+  const file = join(ctx.work, `${via}.eml`);
+  const rcpt = `${ctx.user}@localhost`;
+  await writeFile(file, `From: ${rcpt}\r\nTo: ${rcpt}\r\nSubject: ${subject}\r\n\r\nSent over ${via}.\r\n`);
+  await curl([url, ...auth, '--mail-from', rcpt, '--mail-rcpt', rcpt, '-T', file]);
+  ctx.delivered.push(subject);
+}
+
+/** Every message delivered so far, read back over POP3 (RETR) and listed over POP3S. */
+async function readAll(ctx: CheckContext): Promise<void> {
+  const pop3 = `pop3://127.0.0.1:${ctx.port('pop3', 'pop3')}`;
+  const list = await curl(['-k', `pop3s://127.0.0.1:${ctx.port('pop3', 'pop3s')}/`, '-u', `${ctx.user}:${ctx.password}`]);
+  expect(list.split(/\r?\n/).filter(Boolean)).toHaveLength(ctx.delivered.length);
+  const subjects: string[] = [];
+  for (let n = 1; n <= ctx.delivered.length; n += 1) {
+    const message = await curl([`${pop3}/${n}`, '-u', `${ctx.user}:${ctx.password}`]);
+    subjects.push(/^Subject: (.*?)\r?$/m.exec(message)?.[1] ?? `(message ${n} has no Subject)`);
+  }
+  expect(subjects.sort()).toEqual([...ctx.delivered].sort());
+}
+
+/** hearthServiceTable's entry (services/snmp/mib/HEARTH-MIB.txt): column 2 names, 4 states. */
+const SERVICE_ENTRY = '1.3.6.1.4.1.32473.1.1.1';
+
+/** snmpwalk of the service table with the generated community: every service, each running (2). */
+async function walkServices(ctx: CheckContext): Promise<void> {
+  const community = (await ctx.exec(['hearth', 'snmp', 'credentials'])).trim();
+  const walk = async (column: number) =>
+    (await runOk('snmpwalk', ['-v2c', '-c', community, '-On', '-Oqv', '-t', '5', `127.0.0.1:${ctx.port('snmp', 'snmp')}`, `${SERVICE_ENTRY}.${column}`]))
+      .split('\n')
+      .filter(Boolean)
+      .map((v) => v.replace(/^"|"$/g, ''));
+  const names = await walk(2);
+  expect([...names].sort()).toEqual([...ctx.services].sort());
+  expect(await walk(4)).toEqual(names.map(() => '2'));
+}
+
+export const serviceChecks: Readonly<Record<string, ServiceCheck>> = {
+  // comsat takes datagrams from local mailers and answers none: the test checks it is bound.
+  biff: { use: async () => {}, kept: async () => {} },
+  smtp: {
+    // MX without AUTH; submission with STARTTLS and AUTH; SMTPS with AUTH (self-signed pair: -k).
+    use: async (ctx) => {
+      const auth = ['-u', `${ctx.user}:${ctx.password}`, '--ssl-reqd', '-k'];
+      await deliver(ctx, `smtp://127.0.0.1:${ctx.port('smtp', 'mx')}`, [], 'mx');
+      await deliver(ctx, `smtp://127.0.0.1:${ctx.port('smtp', 'submission')}`, auth, 'submission');
+      await deliver(ctx, `smtps://127.0.0.1:${ctx.port('smtp', 'smtps')}`, auth, 'smtps');
+    },
+    kept: async () => {},
+  },
+  pop3: { use: readAll, kept: readAll },
+  snmp: { use: walkServices, kept: walkServices },
+};
