@@ -14,6 +14,9 @@ const packages = {
   'libdigest-hmac-perl': 'swaks AUTH',
   fetchmail: 'POP3 client (issue 5)',
   mpop: 'POP3 client (issue 5)',
+  litmus: 'WebDAV compliance suite run against the file service',
+  rclone: 'WebDAV client: sync round trip with the file service',
+  cadaver: 'scripted WebDAV shell against the file service',
 };
 
 function installed(pkg) {
