@@ -138,7 +138,14 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
     server.setTimeout(settings.idleTimeout);
   }
 
-  const serverOptions = () => ({ maxHeaderSize: settings.maxHeaderSize, requestTimeout: 0, headersTimeout: settings.headersTimeout });
+  // Node checks head timeouts every `connectionsCheckingInterval` (30 s by default): check often
+  // enough for the configured timeout to mean what it says.
+  const serverOptions = () => ({
+    maxHeaderSize: settings.maxHeaderSize,
+    requestTimeout: 0,
+    headersTimeout: settings.headersTimeout,
+    connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(settings.headersTimeout / 2))),
+  });
 
   return {
     get inFlight() {
