@@ -29,6 +29,8 @@ export interface FilesServerDeps {
   /** DATA: home folders under DATA/files/home, dead properties in DATA/files/props.db. */
   readonly dataDir: string;
   readonly log: Logger;
+  /** Whether a client address counts as loopback (plaintext Basic allowed). Injectable for tests. */
+  readonly isLoopback?: (address: string) => boolean;
 }
 
 export interface FilesServer {
@@ -50,7 +52,7 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
   shares.apply(settings);
   const props = new DeadProps(join(deps.dataDir, 'files', 'props.db'));
   const env: Env = { settings: () => settings, locks: new LockTable(), props, shares, quotas: new Quotas(), log: deps.log };
-  const auth = new Authenticator(deps.users, settings);
+  const auth = new Authenticator(deps.users, settings, deps.isLoopback);
   const servers: Server[] = [];
   const perClient = new Map<string, number>();
   let inFlight = 0;

@@ -91,6 +91,7 @@ export class Authenticator {
   constructor(
     private readonly users: FileUsers,
     private policy: AuthPolicy,
+    private readonly isLoopback: (address: string) => boolean = isLoopbackAddress,
   ) {
     this.#byIp = new FailureWindow(() => this.policy.failureWindow);
     this.#byUser = new FailureWindow(() => this.policy.failureWindow);
@@ -106,7 +107,7 @@ export class Authenticator {
     if (header === undefined) throw challenge(this.policy, 'authentication required');
     const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
     if (!m) throw challenge(this.policy, 'only Basic authentication is supported');
-    if (!secure && !this.policy.allowPlaintextAuth && !isLoopbackAddress(remote)) {
+    if (!secure && !this.policy.allowPlaintextAuth && !this.isLoopback(remote)) {
       throw new DavError(403, 'Basic authentication over plain HTTP is refused: use HTTPS');
     }
     const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');

@@ -49,6 +49,7 @@ export interface Harness {
 export interface HarnessOptions {
   readonly settings?: (dataDir: string, base: FilesSettings) => FilesSettings;
   readonly log?: Logger;
+  readonly isLoopback?: (address: string) => boolean;
 }
 
 /** Users: alice/secret and bob/hunter2 (group staff), carol/pw (no shares). */
@@ -62,7 +63,7 @@ export async function startServer(options: HarnessOptions = {}): Promise<Harness
   const users = new MemoryUsers().add('alice', 'secret').add('bob', 'hunter2', ['staff']).add('carol', 'pw');
   const handlers = new HandlerTable<unknown>();
   const log = options.log ?? createLogger({ svc: 'files-test', level: process.env['FILES_TEST_LOG'] ?? 'silent', pretty: false });
-  const files = createFilesServer({ settings, users, handlers, dataDir, log });
+  const files = createFilesServer({ settings, users, handlers, dataDir, log, ...(options.isLoopback ? { isLoopback: options.isLoopback } : {}) });
   const cert = makeCert();
   const http = files.httpServer();
   const https = files.httpsServer({ cert: cert.cert, key: cert.key });
