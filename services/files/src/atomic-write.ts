@@ -12,6 +12,8 @@ import { TEMP_PREFIX } from './resource.js';
 
 /** Bytes gathered from the socket before one write to the file. */
 const WRITE_BATCH = 512 * 1024;
+/** Bytes written between background flushes to disk. */
+const SYNC_EVERY = 64 * 1024 * 1024;
 
 export class BodyLimitError extends Error {
   override readonly name = 'BodyLimitError';
@@ -40,12 +42,23 @@ export async function writeAtomically(body: Readable, target: string, limits: Wr
   try {
     let pending: Buffer[] = [];
     let pendingBytes = 0;
+    // Written data is flushed to disk in the background as the upload goes (one flush at a time),
+    // so the final sync does not have to write out the whole body at once.
+    let unsynced = 0;
+    let syncing: Promise<void> = Promise.resolve();
     const flush = async (): Promise<void> => {
       if (pendingBytes === 0) return;
       const chunks = pending;
+      unsynced += pendingBytes;
       pending = [];
       pendingBytes = 0;
       await handle.writev(chunks);
+      if (unsynced >= SYNC_EVERY) {
+        unsynced = 0;
+        await syncing;
+        syncing = handle.datasync();
+        syncing.catch(() => {});
+      }
     };
     // Iterated by hand: leaving a for-await loop would destroy the request (and the socket with
     // it), and a client that went over a limit must still get its 413 or 507.
@@ -62,6 +75,7 @@ export async function writeAtomically(body: Readable, target: string, limits: Wr
       if (pendingBytes >= WRITE_BATCH) await flush();
     }
     await flush();
+    await syncing;
     await handle.sync();
     await handle.close();
     closed = true;

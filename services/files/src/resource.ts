@@ -3,7 +3,7 @@
  * that lead out of the share are treated as absent), their ETags, content types, and the names the
  * service keeps for itself (upload temporaries) or refuses (macOS metadata, when asked).
  */
-import type { Stats } from 'node:fs';
+import { close as fsClose, open as fsOpen, read as fsRead, type Stats } from 'node:fs';
 import { lstat, realpath, stat } from 'node:fs/promises';
 import { dirname, extname, join } from 'node:path';
 
@@ -63,18 +63,22 @@ export async function locate(root: string, names: readonly string[]): Promise<Lo
     return { path, stat: st?.isDirectory() ? st : undefined, parentOk: true };
   }
   const rootReal = await realRoot(root);
-  let parentReal: string;
-  try {
-    parentReal = await realpath(dirname(path));
-  } catch {
-    return { path, stat: undefined, parentOk: false };
+  // Directly in the share's folder, the parent is the (already resolved) root itself.
+  if (names.length > 1) {
+    let parentReal: string;
+    try {
+      parentReal = await realpath(dirname(path));
+    } catch {
+      return { path, stat: undefined, parentOk: false };
+    }
+    if (!inside(parentReal, rootReal)) return { path, stat: undefined, parentOk: false };
   }
-  if (!inside(parentReal, rootReal)) return { path, stat: undefined, parentOk: false };
   let st: Stats;
   try {
     st = await lstat(path);
-  } catch {
-    return { path, stat: undefined, parentOk: true };
+  } catch (err) {
+    // Directly in the root, a missing parent cannot be: ENOTDIR and the like still mean "no parent".
+    return { path, stat: undefined, parentOk: (err as NodeJS.ErrnoException).code === 'ENOENT' };
   }
   if (st.isSymbolicLink()) {
     try {
@@ -143,4 +147,20 @@ const TYPES: Record<string, string> = {
 
 export function contentTypeOf(name: string): string {
   return TYPES[extname(name).toLowerCase()] ?? 'application/octet-stream';
+}
+
+/** Read a small file whole with the callback API (cheaper per call than FileHandle objects). */
+export function readSmall(path: string, size: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    fsOpen(path, 'r', (err, fd) => {
+      if (err) return reject(err);
+      const buf = Buffer.allocUnsafe(size);
+      fsRead(fd, buf, 0, size, 0, (readErr, n) => {
+        fsClose(fd, () => {
+          if (readErr) reject(readErr);
+          else resolve(n === size ? buf : buf.subarray(0, n));
+        });
+      });
+    });
+  });
 }

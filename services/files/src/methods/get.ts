@@ -4,16 +4,16 @@
  * collection (or the root) answers with a plain HTML listing.
  */
 import { createReadStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import { checkConditions } from '../conditional.js';
 import { htmlListing } from '../html.js';
 import { DavError, type Reply } from '../replies.js';
-import { contentTypeOf, etagOf } from '../resource.js';
+import { contentTypeOf, etagOf, readSmall } from '../resource.js';
 import type { Handler } from './types.js';
 
 const SMALL = 64 * 1024;
+const READ_CHUNK = 1024 * 1024;
 
 type Range = { readonly start: number; readonly end: number };
 
@@ -81,14 +81,14 @@ export const get: Handler = async (ctx) => {
   if (ranges === undefined) {
     headers['Content-Length'] = size;
     if (head) return { status: 200, headers };
-    if (size <= SMALL) return { status: 200, headers, body: await readFile(t.path) };
-    return { status: 200, headers, body: createReadStream(t.path, { highWaterMark: 256 * 1024 }) };
+    if (size <= SMALL) return { status: 200, headers, body: await readSmall(t.path, size) };
+    return { status: 200, headers, body: createReadStream(t.path, { highWaterMark: READ_CHUNK }) };
   }
   if (ranges.length === 1) {
     const r = ranges[0]!;
     headers['Content-Range'] = `bytes ${r.start}-${r.end}/${size}`;
     headers['Content-Length'] = r.end - r.start + 1;
-    return { status: 206, headers, ...(head ? {} : { body: createReadStream(t.path, { start: r.start, end: r.end, highWaterMark: 256 * 1024 }) }) };
+    return { status: 206, headers, ...(head ? {} : { body: createReadStream(t.path, { start: r.start, end: r.end, highWaterMark: READ_CHUNK }) }) };
   }
   return multipart(t.path, ranges, size, headers, head);
 };

@@ -19,7 +19,7 @@ import { child, DAV, elements, readXml, type XmlElement } from '../xml.js';
 import type { Handler } from './types.js';
 
 const CHUNK = 64 * 1024;
-const BATCH = 32;
+const BATCH = 128;
 
 function parseRequest(body: XmlElement | undefined): PropRequest {
   if (body === undefined) return { kind: 'allprop', include: [] };
@@ -55,18 +55,30 @@ async function* members(env: Env, t: FsTarget, request: PropRequest, infinite: b
   } catch {
     return;
   }
+  let out = '';
   let batch: string[] = [];
-  const flush = async function* (names: string[]): AsyncGenerator<string> {
+  // Renders a batch into `out`; returns the sub-folders to descend into (Depth infinity).
+  const render = async (names: string[]): Promise<Array<[string, string]>> => {
     const stats = await Promise.all(names.map((n) => lstat(join(path, n)).then((s) => listable(t.share.root, join(path, n), s), () => undefined)));
+    const folders: Array<[string, string]> = [];
     for (let i = 0; i < names.length; i++) {
       const st = stats[i];
       if (st === undefined) continue;
       const name = names[i]!;
       const p = join(path, name);
       const childHref = `${href}${encodeName(name)}${st.isDirectory() ? '/' : ''}`;
-      yield renderResponse(viewOf(env, childHref, p, name, st, deadBelow.get(p) ?? [], quota), request);
-      if (infinite && st.isDirectory()) yield* members(env, t, request, true, childHref, p);
+      out += renderResponse(viewOf(env, childHref, p, name, st, deadBelow.get(p) ?? [], quota), request);
+      if (infinite && st.isDirectory()) folders.push([childHref, p]);
     }
+    return folders;
+  };
+  const flush = async function* (names: string[]): AsyncGenerator<string> {
+    const folders = await render(names);
+    if (out.length >= CHUNK || folders.length > 0) {
+      yield out;
+      out = '';
+    }
+    for (const [childHref, p] of folders) yield* members(env, t, request, true, childHref, p);
   };
   for await (const entry of dir) {
     if (isTempName(entry.name)) continue;
@@ -77,6 +89,7 @@ async function* members(env: Env, t: FsTarget, request: PropRequest, infinite: b
     }
   }
   if (batch.length > 0) yield* flush(batch);
+  if (out !== '') yield out;
 }
 
 /** Concatenate small strings into chunks of about CHUNK bytes. */
