@@ -24,6 +24,7 @@ export function parseIf(header: string): IfList[] {
   let i = 0;
   let resource: string | undefined;
   let tagged: boolean | undefined;
+  let listsForTag = 1;
   const skip = (): void => {
     while (i < header.length && /\s/.test(header[i]!)) i++;
   };
@@ -43,9 +44,11 @@ export function parseIf(header: string): IfList[] {
     const ch = header[i];
     if (ch === '<') {
       if (tagged === false) bad('a resource tag after untagged lists');
+      if (tagged === true && listsForTag === 0) bad('a resource tag without a list');
       tagged = true;
       i++;
       resource = until('>');
+      listsForTag = 0;
     } else if (ch === '(') {
       if (tagged === undefined) tagged = false;
       if (tagged && resource === undefined) bad('a list without its resource tag');
@@ -75,11 +78,13 @@ export function parseIf(header: string): IfList[] {
       }
       if (conditions.length === 0) bad('an empty list');
       lists.push({ resource, conditions });
+      listsForTag++;
     } else {
       bad(`unexpected "${ch}"`);
     }
     skip();
   }
+  if (listsForTag === 0) bad('a resource tag without a list');
   return lists;
 }
 
