@@ -12,7 +12,9 @@
 import net from 'node:net';
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
-import { BIFF_MODULE, openStore, pop3Waiting, sleep, startSuite } from '../../demo/sigusr1/suite.mjs';
+import { BIFF_MODULE, openStore, pop3Waiting, startSuite } from '../../packages/testkit/dist/suite.js';
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 import { floorFanout } from './floor.mjs';
 
 const { values } = parseArgs({ options: { sizes: { type: 'string', default: '1,1000,10000' }, samples: { type: 'string', default: '300' } } });

@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 /**
  * The SIGUSR1 demo: `node demo/sigusr1/run.mjs` (after `npx tsc -b`). See README.md.
- * Runs the legacy arrangement, then Hearth's, on the same delivery, and says what happened.
+ * Runs the legacy arrangement, then Hearth's, on the same delivery, and says what happened
+ * (with `--json`: prints what was observed as one JSON line instead, for the test).
  */
 import { existsSync } from 'node:fs';
-import { BIFF_MODULE, HEARTH } from './suite.mjs';
+import { BIFF_MODULE, HEARTH } from '../../packages/testkit/dist/suite.js';
 import { runHearth, runLegacy } from './scenario.mjs';
 
 if (!existsSync(HEARTH) || !existsSync(BIFF_MODULE)) {
@@ -12,8 +13,9 @@ if (!existsSync(HEARTH) || !existsSync(BIFF_MODULE)) {
   process.exit(1);
 }
 
-const say = (s = '') => console.log(s);
-const step = (s) => console.log(`   - ${s}`);
+const json = process.argv.includes('--json');
+const say = (s = '') => json || console.log(s);
+const step = (s) => json || console.log(`   - ${s}`);
 const yes = (ok, good, bad) => (ok ? good : bad);
 
 say('(a) The legacy arrangement: every service in one process group, and a notifier that');
@@ -52,4 +54,5 @@ say(`   * alice's waiting POP3 session: ${b.push ? `got "${b.push}" ${b.pushMs} 
 say();
 const ok = !a.daemon.alive && a.plainNode.some((n) => n.opened || n.failed) && dead.length === 0 && b.push !== null && b.inspectorHolders.length === 0;
 say(ok ? 'Reproduced: the legacy arrangement kills and exposes its siblings; Hearth\'s does neither and still pushes the mail.' : 'The demo did not turn out as expected: see above.');
+if (json) console.log(JSON.stringify({ a, b }));
 process.exit(ok ? 0 : 1);

@@ -1,6 +1,6 @@
 /**
  * The two arrangements of the SIGUSR1 demo, as functions returning what was observed (run.mjs
- * prints it in words; test/biff/demo.test.ts asserts it).
+ * prints it in words, or as JSON for test/biff/demo.test.ts to assert).
  *
  * Both run the same siblings: a plain non-Node daemon (`sleep`), two plain Node programs without a
  * SIGUSR1 handler, and a Hearth service (the testkit fixture). Both see the same delivery: an
@@ -12,23 +12,25 @@
  *  (b) Hearth: every child in its own group; biff takes the datagram and sends `mail.notify` over
  *      IPC to the POP3 service, whose waiting XIDLE session gets `* NEW` at once.
  */
+import { fileURLToPath } from 'node:url';
 import {
   FIXTURE_MODULE,
   BIFF_MODULE,
   INSPECTOR_LINE,
   INSPECTOR_PORT,
-  LEGACY_NOTIFIER,
   addUsers,
   alive,
   deliverAndNotify,
-  freePort,
+  freeUdpPort,
   pidsListeningOn,
   poll,
   pop3Waiting,
   portListening,
-  sleep,
   startSuite,
-} from './suite.mjs';
+} from '../../packages/testkit/dist/suite.js';
+
+const LEGACY_NOTIFIER = fileURLToPath(new URL('./legacy-notifier.mjs', import.meta.url));
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const q = (s) => JSON.stringify(s);
 const PLAIN_NODE = ['node-a', 'node-b'];
@@ -59,7 +61,7 @@ function inspectorOf(suite, name) {
 
 /** (a) The legacy arrangement. */
 export async function runLegacy({ log = () => {} } = {}) {
-  const port = await freePort('udp');
+  const port = await freeUdpPort();
   const yaml = `legacy: { sharedProcessGroup: true }
 services:
 ${siblings()}  notifier:

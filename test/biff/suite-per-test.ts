@@ -4,7 +4,7 @@
  * vitest runs first, can still close what they opened against it).
  */
 import { afterEach, vi } from 'vitest';
-import { startSuite } from '../../demo/sigusr1/suite.mjs';
+import { startSuite } from '@hearth/testkit/suite';
 
 export type Suite = Awaited<ReturnType<typeof startSuite>>;
 

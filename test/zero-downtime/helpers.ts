@@ -2,10 +2,10 @@
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import type { ServiceStatus } from '@hearth/supervisor';
 import { FIXTURE_SERVICE_PATH, waitFor } from '@hearth/testkit';
-import type { Up } from '../../packages/supervisor/test/helpers.js';
+import type { Up } from '@hearth/testkit/hearth-up';
 
-// The `hearth up` harness is the supervisor tests' own; these tests add /proc helpers to it.
-export { hearth, MAIN, startUp, stopAll, type CliResult, type Up } from '../../packages/supervisor/test/helpers.js';
+// The `hearth up` harness is the test kit's; these tests add /proc helpers to it.
+export { hearth, MAIN, startUp, stopAll, type CliResult, type Up } from '@hearth/testkit/hearth-up';
 export { FIXTURE_SERVICE_PATH };
 
 export function waitRunning(up: Up, name: string, timeout = 10_000): Promise<ServiceStatus> {

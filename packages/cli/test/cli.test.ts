@@ -1,5 +1,6 @@
 /** The `hearth` command as a user runs it: a real process for each call. */
 import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +30,17 @@ const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
+
+/** Starts `hearth ARGS` left running (killed after the test); `exited` resolves with its exit code. */
+function foreground(args: readonly string[]): { child: ChildProcess; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  cleanups.push(async () => {
+    child.kill('SIGKILL');
+    await exited;
+  });
+  return { child, exited };
+}
 
 async function tempDir(): Promise<TempDir> {
   const dir = await makeTempDir('hearth-cli-');
@@ -112,12 +124,7 @@ describe('hearth run', () => {
     const port = await freePort();
     const config = join(dir.path, 'hearth.yaml');
     writeFileSync(config, `services:\n  fix:\n    module: ${FIXTURE_SERVICE_PATH}\n    listen: { main: { port: ${port} } }\n    settings: { greeting: solo }\n  other:\n    command: [sleep, "1"]\n`);
-    const child = spawn(process.execPath, [MAIN, 'run', 'fix', '--config', config, '--data', join(dir.path, 'data')], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    cleanups.push(async () => {
-      child.kill('SIGKILL');
-      await exited;
-    });
+    const { child, exited } = foreground(['run', 'fix', '--config', config, '--data', join(dir.path, 'data')]);
     const line = await waitFor(() => connectAndReadLine(port).catch(() => undefined), { timeout: 10_000, what: 'the service' });
     expect(line).toBe(`solo ${child.pid}`);
     child.kill('SIGTERM');
@@ -127,5 +134,30 @@ describe('hearth run', () => {
     expect(cmd).toMatchObject({ code: 1, stderr: 'hearth run: other is a command, not a Hearth service: run it directly\n' });
     const none = await hearth(['run', 'ghost', '--config', config]);
     expect(none.stderr).toBe('hearth run: no service named "ghost" (configured: fix, other)\n');
+  });
+});
+
+describe('Hearth\'s service kinds', () => {
+  it('hearth run NAME runs a service: kind from the suite\'s table', async () => {
+    const dir = await tempDir();
+    const port = await freePort();
+    const config = join(dir.path, 'hearth.yaml');
+    writeFileSync(config, `services:\n  mail:\n    service: pop3\n    listen: { pop3: { port: ${port} } }\n`);
+    const { child, exited } = foreground(['run', 'mail', '--config', config, '--data', join(dir.path, 'data')]);
+    const greeting = await waitFor(() => connectAndReadLine(port).catch(() => undefined), { timeout: 10_000, what: 'the POP3 greeting' });
+    expect(greeting).toMatch(/^\+OK /);
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  });
+
+  it('hearth up names the suite\'s kinds in a config error, with its line and a did-you-mean (exit 78)', async () => {
+    const dir = await tempDir();
+    const config = join(dir.path, 'hearth.yaml');
+    writeFileSync(config, `services:\n  mail:\n    service: pop4\n`);
+    const res = await hearth(['up', '--config', config, '--data', join(dir.path, 'data')]);
+    expect(res).toMatchObject({
+      code: 78,
+      stderr: `hearth up: ${config}:3:14: services.mail.service: unknown service kind "pop4" (did you mean "pop3"?); known: biff, smtp, pop3\n`,
+    });
   });
 });

@@ -199,10 +199,10 @@ describe('hearth mail', () => {
   });
 
   it('watch prints a line per pushed message (sent by another user) and stops when asked', async () => {
-    const { port } = await startServer();
+    const { port, pop3 } = await startServer();
     const watching = invoke(['watch', '--user', 'alice', '--port', String(port), '--data', dir]);
     await until(() => watching.stderr().includes('watching alice'), 'watch to start');
-    await new Promise((r) => setTimeout(r, 100)); // in XIDLE by now
+    await until(() => pop3.hub.users.includes('alice'), 'the watch waiting in XIDLE');
     const sent = await mail(['send', '--to', 'alice', '--subject', 'ping', '--user', 'bob', '--port', String(port), '--data', dir], {
       input: 'pong\n',
       password: 'hunter2',

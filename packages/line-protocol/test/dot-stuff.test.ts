@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { once } from 'node:events';
+import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { DotStuffer, dotStuff, writeDotStuffed } from '@hearth/line-protocol';
-import { socketPair } from './helpers.js';
+import { socketPair, until } from './helpers.js';
 
 const text = (body: string, bodyLines?: number): string =>
   dotStuff(body, bodyLines === undefined ? {} : { bodyLines }).toString('latin1');
@@ -49,12 +49,15 @@ describe('dot-stuffing', () => {
       },
     });
     let done: Promise<void> | undefined;
+    let writer: Socket | undefined;
     const pair = await socketPair((socket) => {
+      writer = socket;
       done = writeDotStuffed(socket, source);
     });
     try {
       pair.client.pause();
-      await sleep(300);
+      // The writer fills the socket buffers, then waits for 'drain'.
+      await until(() => writer?.writableNeedDrain === true);
       // Socket buffers on both sides plus a few stream chunks; far below the 64 MB on offer.
       expect(produced).toBeLessThan(16 * 1024 * 1024);
       let received = 0;
@@ -65,7 +68,7 @@ describe('dot-stuffing', () => {
       });
       pair.client.resume();
       await done;
-      await sleep(50);
+      await until(() => received >= 64 * 1024 * 1025 + 3);
       expect(tail.endsWith('x\r\n.\r\n')).toBe(true);
       expect(received).toBe(64 * 1024 * 1025 + 3);
     } finally {
@@ -76,11 +79,13 @@ describe('dot-stuffing', () => {
   it('rejects when the connection closes mid-body and destroys the source', async () => {
     const source = new Readable({ read() { this.push(Buffer.alloc(65536, 0x61)); } });
     let done: Promise<void> | undefined;
+    let writer: Socket | undefined;
     const pair = await socketPair((socket) => {
+      writer = socket;
       done = writeDotStuffed(socket, source);
     });
     pair.client.pause();
-    await sleep(100);
+    await until(() => writer?.writableNeedDrain === true); // mid-body, waiting for the client
     pair.client.destroy();
     await expect(done).rejects.toThrow();
     if (!source.destroyed) await once(source, 'close');

@@ -18,7 +18,7 @@ describe('LineReader', () => {
           active += 1;
           maxActive = Math.max(maxActive, active);
           events.push(`start ${line}`);
-          await sleep(line === 'one' ? 50 : 1);
+          await sleep(line === 'one' ? 50 : 1); // a slow handler: the stimulus, not an order
           events.push(`end ${line}`);
           active -= 1;
         },
@@ -27,7 +27,8 @@ describe('LineReader', () => {
     });
     cleanup = pair.close;
     pair.client.write('one\r\ntwo\nthr');
-    await sleep(10);
+    // The reader has the first chunk (so 'three' arrives split across two).
+    await until(() => events.includes('start one'));
     pair.client.write('ee\r\n\r\n');
     await until(() => events.length === 8);
     expect(events).toEqual(['start one', 'end one', 'start two', 'end two', 'start three', 'end three', 'start ', 'end ']);
@@ -68,7 +69,8 @@ describe('LineReader', () => {
     cleanup = pair.close;
     pair.client.write('a\r\nSTOP\r\nb\r\nc\r\n');
     await until(() => dropped >= 0);
-    await sleep(20);
+    // The rest was in the same chunk: by the next turn of the loop it would have been handed over.
+    await new Promise((r) => setImmediate(r));
     expect(events).toEqual(['a', 'STOP']);
     expect(dropped).toBe(6);
   });
@@ -90,7 +92,8 @@ describe('LineReader', () => {
     cleanup = pair.close;
     pair.client.write('a\r\nb\r\n');
     await until(() => errors.length === 1);
-    await sleep(20);
+    // 'b' came in the same chunk: by the next turn of the loop it would have been handed over.
+    await new Promise((r) => setImmediate(r));
     expect(lines).toEqual(['a']);
   });
 });

@@ -1,13 +1,15 @@
-export { announceDelivered, type CommittedCopy } from './announce.js';
+export { announceDelivered } from './announce.js';
 export {
-  BIFF_SERVICE,
-  MAIL_TOPICS,
   MAX_BATCH,
   batches,
-  unbatch,
+  hearthUser,
+  newMailOf,
+  readNotices,
   type Batch,
-  type BiffSubscription,
-  type MailDelivered,
-  type MailNotify,
-} from './topics.js';
+  type ComsatNotice,
+  type HearthNotice,
+  type NewMail,
+  type ReadNotices,
+} from './notice.js';
+export { BIFF_SERVICE, MAIL_TOPICS, type BiffSubscription } from './topics.js';
 export { rfc5322Date, traceHeaders, type TraceInfo } from './trace.js';

@@ -1,4 +1,5 @@
 /** Message index rows: delivery inserts, POP3 listing and deletion. SQL only. */
+import type { HearthNotice } from '@hearth/mail-delivery';
 import type { Database, Statement } from 'better-sqlite3';
 import { MailStoreError } from './errors.js';
 import { MAILDROP } from './users.js';
@@ -15,13 +16,8 @@ export interface MessageInfo {
   readonly arrivedAt: Date;
 }
 
-export interface Delivery {
-  readonly user: string;
-  readonly messageId: number;
-  readonly uid: number;
-  readonly uidl: string;
-  readonly size: number;
-}
+/** One recipient's copy of a committed delivery: the new-mail notice smtp and pop3 announce as it is. */
+export type Delivery = HearthNotice;
 
 /** What a body row holds: the file under bodies/ or the bytes themselves. */
 export interface StoredBody {
@@ -90,7 +86,7 @@ export class MessageTable {
     return maildrops.map(({ user, maildrop }) => {
       const { uid } = this.#takeUid.get(maildrop.id) as { uid: number };
       const messageId = Number(this.#insertMessage.run(maildrop.id, uid, bodyId, size, arrivedAt).lastInsertRowid);
-      return { user, messageId, uid, uidl: formatUidl(uid, maildrop.uidValidity), size };
+      return { source: 'hearth', user, maildrop: MAILDROP, messageId, uid, uidl: formatUidl(uid, maildrop.uidValidity), size };
     });
   }
 

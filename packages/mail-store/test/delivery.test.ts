@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
+import { once } from 'node:events';
 import { readdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -110,8 +111,8 @@ describe('deliver', () => {
   it('fails a delivery whose recipient was deleted while its body was written, leaving nothing behind', async () => {
     const body = new PassThrough();
     const pending = fx.store.deliver({ recipients: ['alice', 'bob'], body });
-    body.write(`Subject: slow\r\n\r\n${'z'.repeat(100_000)}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    // More than the stream buffers: 'drain' says the store has read it.
+    if (!body.write(`Subject: slow\r\n\r\n${'z'.repeat(100_000)}`)) await once(body, 'drain');
     await fx.store.deleteUser('bob');
     body.end('\r\nbody\r\n');
     await expect(pending).rejects.toMatchObject({ code: 'NO_SUCH_USER' });

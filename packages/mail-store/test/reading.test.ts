@@ -150,6 +150,8 @@ describe('acquireMaildrop and releaseMaildrop', () => {
 
       other.prepare('BEGIN IMMEDIATE').run();
       const releasing = fx.store.releaseMaildrop('alice', 's1');
+      // A time window, not an order: the release retries while the database is busy, and no event
+      // marks a retry; 100 ms is several of them.
       await new Promise((resolve) => setTimeout(resolve, 100));
       expect(fx.store.maildropLockHolder('alice')).toMatchObject({ holder: 's1' });
       other.prepare('COMMIT').run();

@@ -142,7 +142,7 @@ describe('password cache', () => {
     await noCache.close();
     const short = await open(dir, { authCacheTtlMs: 30 });
     await short.verifyPassword('alice', 'pw');
-    await new Promise((resolve) => setTimeout(resolve, 60));
+    await new Promise((resolve) => setTimeout(resolve, 60)); // the behaviour under test: past the 30 ms TTL
     await short.verifyPassword('alice', 'pw');
     expect(short.authCacheStats()).toEqual({ hits: 0, misses: 2 });
     await short.close();

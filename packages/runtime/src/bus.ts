@@ -44,11 +44,21 @@ class Handlers {
 /**
  * Messages over the supervisor's channel. Outgoing messages are bounded: past `maxPending`
  * messages not yet written to the channel, new ones are dropped, counted, and `false` returned.
+ *
+ * `writable` and `drained()` tell a producer when to hold back, from the channel's own
+ * back-pressure: once a send reports that Node buffers (`process.send` returns false past its
+ * write-queue threshold) or `maxPending` messages wait, the bus is not writable; it is again once
+ * the write of that message (and so of every one before it) completed and fewer than
+ * `maxPending` wait.
  */
 export class ChannelBus implements MessageBus {
   readonly #handlers: Handlers;
   #pending = 0;
   #dropped = 0;
+  /** Sequence number of the last message sent, and of the last one the channel buffered. */
+  #sent = 0;
+  #bufferedAt = 0;
+  #waiters: Array<() => void> = [];
 
   constructor(
     private readonly channel: ServiceChannel,
@@ -66,6 +76,16 @@ export class ChannelBus implements MessageBus {
   /** Messages handed to the channel and not yet written. */
   get pending(): number {
     return this.#pending;
+  }
+
+  /** A closed channel counts as writable: sends to it fail at once (dropped, counted), nobody waits. */
+  get writable(): boolean {
+    return !this.channel.connected || (this.#bufferedAt === 0 && this.#pending < this.maxPending);
+  }
+
+  drained(): Promise<void> {
+    if (this.writable) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push(resolve));
   }
 
   send(to: string, topic: string, payload: unknown): boolean {
@@ -87,6 +107,11 @@ export class ChannelBus implements MessageBus {
     this.#handlers.dispatch(topic, payload, from);
   }
 
+  /** The channel closed: nobody waits for a drain that cannot come (their sends are dropped). */
+  disconnected(): void {
+    this.#wakeWaiters();
+  }
+
   #post(message: ServiceMessage): boolean {
     if (!this.channel.connected || this.#pending >= this.maxPending) {
       this.#dropped++;
@@ -96,11 +121,15 @@ export class ChannelBus implements MessageBus {
       return false;
     }
     this.#pending++;
+    const seq = ++this.#sent;
     try {
-      this.channel.send(message, (err) => {
+      const flowing = this.channel.send(message, (err) => {
         this.#pending--;
         if (err) this.#dropped++;
+        if (seq >= this.#bufferedAt) this.#bufferedAt = 0;
+        if (this.#waiters.length > 0 && this.writable) this.#wakeWaiters();
       });
+      if (!flowing) this.#bufferedAt = seq;
     } catch (err) {
       this.#pending--;
       this.#dropped++;
@@ -108,6 +137,12 @@ export class ChannelBus implements MessageBus {
       return false;
     }
     return true;
+  }
+
+  #wakeWaiters(): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const resolve of waiters) resolve();
   }
 }
 
@@ -138,5 +173,12 @@ export class LocalBus implements MessageBus {
 
   on(topic: string, handler: Handler): void {
     this.#handlers.add(topic, handler);
+  }
+
+  /** Messages loop back on a later microtask: nothing ever waits. */
+  readonly writable = true;
+
+  drained(): Promise<void> {
+    return Promise.resolve();
   }
 }

@@ -281,6 +281,7 @@ class SupervisedInstance<S> {
   }
 
   #onDisconnect(): void {
+    this.#bus?.disconnected();
     if (this.state === 'done') return;
     this.log.warn('supervisor gone: stopping');
     this.#requestStop(Date.now() + ORPHAN_STOP_MS);

@@ -80,6 +80,14 @@ export interface MessageBus {
   publish(topic: string, payload: unknown): boolean;
   /** Receive messages on `topic` (routed to this service by name or by subscription). */
   on(topic: string, handler: (payload: unknown, from: string) => void): void;
+  /**
+   * False while the channel is behind (it buffers what it was given, or holds as many unsent
+   * messages as the bus allows): a producer with more to send waits for `drained()` instead of
+   * sending into a queue that may drop.
+   */
+  readonly writable: boolean;
+  /** Resolves once `writable` is true again (at once when it is, or when the channel closed). */
+  drained(): Promise<void>;
 }
 
 /** Thrown by a service's `start` for a settings problem: the instance exits with EX_CONFIG (78). */

@@ -134,7 +134,9 @@ describe('HandlerTable', () => {
     expect(cleanups).toEqual(['vb']);
     let done = false;
     void draining.then(() => (done = true));
-    await new Promise((r) => setTimeout(r, 20));
+    // Every promise and pending callback has run by the next turn of the loop: a drain that did
+    // not wait for the lease would have settled.
+    await new Promise((r) => setImmediate(r));
     expect(done).toBe(false);
     long.release();
     expect(await draining).toEqual({ drained: true, left: [] });

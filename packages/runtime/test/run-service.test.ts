@@ -183,7 +183,10 @@ describe('runService (supervised)', () => {
     const port = await inst.start({});
     await inst.waitFor((m) => m.t === 'ready');
     for (const sig of ['SIGUSR1', 'SIGUSR2', 'SIGHUP', 'SIGPIPE'] as const) inst.child.kill(sig);
-    await new Promise((r) => setTimeout(r, 300));
+    // The service logs the signals it ignores; SIGPIPE (sent last) it ignores silently, and the
+    // reply below comes after it. With these handlers installed Node never starts its inspector.
+    const logged = (sig: string): boolean => inst.logLines().some((l) => l['signal'] === sig);
+    for (let i = 0; i < 500 && !['SIGUSR1', 'SIGUSR2', 'SIGHUP'].every(logged); i++) await new Promise((r) => setTimeout(r, 10));
     expect(inst.child.exitCode).toBeNull();
     expect(inst.child.signalCode).toBeNull();
     expect(await readLine(port)).toBe(`hello ${inst.child.pid}`);
@@ -232,7 +235,7 @@ describe('runService as a warm standby (init with standby: true)', () => {
     const port = await standby(inst, { greeting: 'warm' });
     await inst.waitFor((m) => m.t === 'standing-by');
     // Past the start timeout it still waits, and it has not listened (the handle is only bound).
-    await new Promise((r) => setTimeout(r, 600));
+    await new Promise((r) => setTimeout(r, 600)); // the behaviour under test: twice the 300 ms start timeout
     expect(inst.child.exitCode).toBeNull();
     expect(await portOpen(port)).toBe(false);
     expect(inst.messages.map((m) => m.t)).toEqual(['standing-by']);

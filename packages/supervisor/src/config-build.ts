@@ -4,8 +4,9 @@
  * and every manifest it loads stay out of the supervisor's own memory.
  *
  * Loading is two passes over the same text: a loose pass finds the services and which manifests
- * they need (registry kinds, `module:` files), then a strict schema built with those manifests
- * validates everything at once, settings included, so every problem carries file, line and key.
+ * they need (kinds from the registry the caller passes, `module:` files), then a strict schema
+ * built with those manifests validates everything at once, settings included, so every problem
+ * carries file, line and key.
  */
 import { isIPv4, isIPv6 } from 'node:net';
 import { hostname } from 'node:os';
@@ -17,9 +18,9 @@ import { findExecutable, resolveUser } from '@hearth/process';
 import type { Limits } from '@hearth/process';
 import type { ListenerSpec, ServiceManifest } from '@hearth/runtime';
 import { DEFAULT_MAX_INSTANCES, LOG_LEVELS, pickDefinition } from './config.js';
-import type { LoadOptions, ServiceConfig, ServiceRun, SuiteConfig } from './config.js';
+import type { DefaultOptions, LoadOptions, ServiceConfig, ServiceRun, SuiteConfig } from './config.js';
 import { CycleError, startOrder } from './graph.js';
-import { REGISTRY } from './registry.js';
+import { kindManifest } from './registry.js';
 import type { Registry } from './registry.js';
 
 const listenEntry = z
@@ -198,8 +199,7 @@ function suiteSchema(serviceSchemas: ReadonlyMap<string, ReturnType<typeof servi
 /** The manifest a service needs: from the registry or by importing its module. */
 async function loadManifest(raw: Record<string, unknown>, ctx: ServiceContext): Promise<ServiceManifest<unknown> | Error | undefined> {
   if (typeof raw['service'] === 'string') {
-    const entry = ctx.registry[raw['service']];
-    return entry ? entry.manifest() : undefined;
+    return kindManifest(ctx.registry, raw['service']);
   }
   if (typeof raw['module'] === 'string' && raw['module'] !== '') {
     const file = resolve(ctx.baseDir, raw['module']);
@@ -227,7 +227,7 @@ function normalizeService(name: string, s: ParsedService, manifest: ServiceManif
   else if (s.module) run = { type: 'module', kind: m?.kind ?? 'module', module: resolve(ctx.baseDir, s.module) };
   else {
     const kind = s.service ?? '';
-    run = { type: 'service', kind, entry: ctx.registry[kind]?.entry() ?? '' };
+    run = { type: 'service', kind, entry: Object.hasOwn(ctx.registry, kind) ? ctx.registry[kind]!.entry : '' };
   }
   const listen: ListenerSpec[] = s.listen
     ? Object.entries(s.listen).map(([lname, l]) => ({ name: lname, protocol: l.protocol, address: l.address, port: l.port, tls: l.tls }))
@@ -274,7 +274,7 @@ export async function parseSuiteConfig(text: string, file: string, options: Load
 }
 
 async function build(read: (schema: z.ZodType<unknown>) => unknown, file: string | undefined, baseDir: string, options: LoadOptions): Promise<SuiteConfig> {
-  const registry = options.registry ?? REGISTRY;
+  const registry = options.registry ?? {};
   const ctx0 = { registry, baseDir, isRoot: options.isRoot ?? process.getuid?.() === 0, path: 'path' in options ? options.path : process.env['PATH'] };
   // Pass 1: which services, which manifests. A file too broken for it is reported by pass 2.
   let rawServices: Record<string, Record<string, unknown>> | undefined;
@@ -342,14 +342,14 @@ function defaultDomains(): string[] {
 async function embeddedServices(registry: Registry, ctx: ServiceContext): Promise<ServiceConfig[]> {
   const out: ServiceConfig[] = [];
   for (const kind of Object.keys(registry)) {
-    const manifest = await registry[kind]!.manifest();
+    const manifest = (await kindManifest(registry, kind))!;
     const parsed = serviceSchema(manifest, ctx).parse({ service: kind, requires: [...(manifest.defaultRequires ?? [])] });
     out.push(normalizeService(kind, parsed, manifest, ctx));
   }
   return out;
 }
 
-/** The embedded default: no file, every Hearth service in the registry. */
-export async function defaultSuiteConfig(options: LoadOptions = {}): Promise<SuiteConfig> {
+/** The embedded default: no file, one service of each kind in `options.registry`. */
+export async function defaultSuiteConfig(options: DefaultOptions): Promise<SuiteConfig> {
   return build(() => ({ log: { level: 'info' }, mail: {}, tls: {} }), undefined, process.cwd(), options);
 }

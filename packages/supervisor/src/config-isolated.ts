@@ -1,7 +1,8 @@
 /**
  * Reading the suite config without keeping what reading it takes: `hearth up` (at start and at
  * each reload) runs `config-build.ts` in a short-lived worker thread that hands back the
- * resolved, validated config as plain data (structured clone). zod, yaml, the services'
+ * resolved, validated config as plain data (structured clone). The registry of kinds goes with
+ * each request, as data. zod, yaml, the services'
  * manifests and any `module:` file are loaded only in that worker and freed with it (about
  * 10 MiB of RSS the supervisor would otherwise carry for its whole life; see
  * bench/supervisor). Errors come back as the same `ConfigError` (file:line problems, exit 78)
@@ -12,10 +13,12 @@ import { ConfigError } from '@hearth/config/errors';
 import type { ConfigProblem } from '@hearth/config/errors';
 import type { SuiteConfig } from './config.js';
 import { CycleError } from './graph.js';
+import type { Registry } from './registry.js';
 
-/** What the worker is asked: a file (absolute), or the embedded default. */
+/** What the worker is asked: a file (absolute), or the embedded default, and the kinds it may name. */
 export interface ConfigRequest {
   readonly file: string | undefined;
+  readonly registry: Registry;
 }
 
 /** What the worker answers. */
@@ -28,11 +31,12 @@ export type ConfigReply =
 const WORKER = new URL('./config-worker.js', import.meta.url);
 
 /**
- * Reads `file` (absolute; undefined: the embedded default) in a worker thread. Throws
- * `ConfigError` or `CycleError` like `loadSuiteConfig`, an Error for anything else.
+ * Reads `file` (absolute; undefined: the embedded default, one service per kind of `registry`)
+ * in a worker thread; `service:` may name the kinds of `registry`. Throws `ConfigError` or
+ * `CycleError` like `loadSuiteConfig`, an Error for anything else.
  */
-export async function loadSuiteConfigIsolated(file: string | undefined): Promise<SuiteConfig> {
-  const request: ConfigRequest = { file };
+export async function loadSuiteConfigIsolated(file: string | undefined, registry: Registry): Promise<SuiteConfig> {
+  const request: ConfigRequest = { file, registry };
   // stdout/stderr stay the process's: a module printing at import time shows up as before.
   const worker = new Worker(WORKER, { workerData: request });
   let reply: ConfigReply;

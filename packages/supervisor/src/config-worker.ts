@@ -12,7 +12,8 @@ import { CycleError } from './graph.js';
 
 async function read(req: ConfigRequest): Promise<ConfigReply> {
   try {
-    const config = req.file !== undefined ? await loadSuiteConfig(req.file) : await defaultSuiteConfig();
+    const options = { registry: req.registry };
+    const config = req.file !== undefined ? await loadSuiteConfig(req.file, options) : await defaultSuiteConfig(options);
     return { ok: true, config };
   } catch (err) {
     if (err instanceof ConfigError) return { ok: false, kind: 'config', problems: [...err.problems] };

@@ -14,7 +14,7 @@ export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', '
 
 /** How a service is run. */
 export type ServiceRun =
-  /** One of Hearth's own, from the registry: `node ENTRY`. */
+  /** A kind from the registry (`service: KIND`): `node ENTRY`. */
   | { readonly type: 'service'; readonly kind: string; readonly entry: string }
   /** A JS module exporting a ServiceDefinition: `node LAUNCH MODULE`. */
   | { readonly type: 'module'; readonly kind: string; readonly module: string }
@@ -81,11 +81,17 @@ export interface SuiteConfig {
 }
 
 export interface LoadOptions {
+  /** The kinds `service:` may name (see `registry.ts`). Default: none (only module: and command:). */
   readonly registry?: Registry;
   /** Whether hearth runs as root (`user:` is refused otherwise). Default: from the process. */
   readonly isRoot?: boolean;
   /** PATH used to check that commands exist. Default: the process's. */
   readonly path?: string | undefined;
+}
+
+/** The embedded default runs one service of each kind in the registry: it needs one. */
+export interface DefaultOptions extends LoadOptions {
+  readonly registry: Registry;
 }
 
 /** A module service's definition: its `definition` export (what `@hearth/runtime/launch` runs). */
@@ -107,7 +113,7 @@ export async function parseSuiteConfig(text: string, file: string, options: Load
   return (await import('./config-build.js')).parseSuiteConfig(text, file, options);
 }
 
-/** The embedded default: no file, every Hearth service in the registry. */
-export async function defaultSuiteConfig(options: LoadOptions = {}): Promise<SuiteConfig> {
+/** The embedded default: no file, one service of each kind in `options.registry`. */
+export async function defaultSuiteConfig(options: DefaultOptions): Promise<SuiteConfig> {
   return (await import('./config-build.js')).defaultSuiteConfig(options);
 }

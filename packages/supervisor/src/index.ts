@@ -1,8 +1,8 @@
 export { defaultSuiteConfig, loadSuiteConfig, parseSuiteConfig, pickDefinition, LOG_LEVELS } from './config.js';
-export type { LoadOptions, ReadyCheck, ServiceConfig, ServiceRun, SuiteConfig } from './config.js';
+export type { DefaultOptions, LoadOptions, ReadyCheck, ServiceConfig, ServiceRun, SuiteConfig } from './config.js';
 export { loadSuiteConfigIsolated } from './config-isolated.js';
-export { REGISTRY } from './registry.js';
-export type { Registry, RegistryEntry } from './registry.js';
+export { kindDefinition, kindManifest, loadExport } from './registry.js';
+export type { ExportRef, Registry, RegistryEntry } from './registry.js';
 export { CycleError, startOrder, stopOrder } from './graph.js';
 export type { GraphNode } from './graph.js';
 export { Supervisor, defaultLaunchPath } from './supervisor.js';

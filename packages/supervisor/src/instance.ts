@@ -6,6 +6,7 @@
  *
  * A warm standby gets the same handshake without `start` (init says `standby: true`): it loads
  * the service's code, takes the handles and answers `standing-by`; `promote()` sends the `start`.
+ * Loading, standing by, active and stopping are one state (`instance-state.ts`), changed by `#on`.
  */
 import { fileURLToPath } from 'node:url';
 import type { ExitInfo, Lifeline, ManagedChild, ProcessCore } from '@hearth/process';
@@ -16,6 +17,8 @@ import type { HeldListener } from './listeners.js';
 import type { LogHub } from './log-capture.js';
 import { waitReady } from './ready.js';
 import type { AcceptorSettings } from './acceptor.js';
+import { isStandbyState, nextInstanceState } from './instance-state.js';
+import type { InstanceEvent, InstanceState } from './instance-state.js';
 
 /** The per-connection acceptor's entry point (`node ACCEPTOR`). */
 const ACCEPTOR_PATH = fileURLToPath(new URL('./acceptor-main.js', import.meta.url));
@@ -56,15 +59,12 @@ export class Instance {
   permanentFailure: string | undefined;
   /** The error of the service's last `failed` message (permanent or not). */
   failure: string | undefined;
-  #stopping = false;
+  /** Standby, serving or stopping (instance-state.ts): changed only by `#on`. */
+  #state: InstanceState = { kind: 'active', since: undefined };
   #queued = 0;
   #dropped = 0;
   #readyResolve: (() => void) | undefined;
-  /** A standby not promoted yet. */
-  #standby = false;
-  #standingBy = false;
   #standingByResolve: (() => void) | undefined;
-  #activeSince: number | undefined;
   #reloadWaiters: Array<(answer: { ok: boolean; error?: string }) => void> = [];
   readonly #abort = new AbortController();
 
@@ -87,8 +87,9 @@ export class Instance {
   get exited(): Promise<ExitInfo> {
     return this.child.exited;
   }
+  /** Asked to stop (or killed). */
   get stopping(): boolean {
-    return this.#stopping;
+    return this.#state.kind === 'stopping';
   }
   get droppedMessages(): number {
     return this.#dropped;
@@ -120,7 +121,7 @@ export class Instance {
     if (child.ownGroup) deps.lifeline?.add(child.pid);
     else deps.lifeline?.addPid(child.pid);
     const instance = new Instance(config, child, deps, listeners, deps.suite);
-    instance.#standby = options.standby === true && (run.type === 'service' || run.type === 'module');
+    if (options.standby === true && (run.type === 'service' || run.type === 'module')) instance.#state = { kind: 'loading' };
     deps.logs.capture(config.name, child.pid, child.process.stdout, child.process.stderr);
     void child.exited.then(() => {
       if (child.ownGroup) deps.lifeline?.del(child.pid);
@@ -146,25 +147,29 @@ export class Instance {
       suite: this.suite,
       logLevel: this.deps.logLevel,
       listeners: listeners.map((l) => l.spec),
-      ...(this.#standby ? { standby: true } : {}),
+      ...(this.isStandby ? { standby: true } : {}),
     });
     for (const l of listeners) this.#sendListener(l);
-    if (!this.#standby) this.send({ t: 'start' });
+    if (!this.isStandby) this.send({ t: 'start' });
+  }
+
+  #on(event: InstanceEvent): void {
+    this.#state = nextInstanceState(this.#state, event);
   }
 
   /** A standby not promoted yet. */
   get isStandby(): boolean {
-    return this.#standby;
+    return isStandbyState(this.#state);
   }
 
   /** A standby that said `standing-by`: loaded, holding every handle, settings valid. */
   get standingBy(): boolean {
-    return this.#standingBy;
+    return this.#state.kind === 'standing-by';
   }
 
   /** Resolves once the standby is standing by, or has exited. */
   whenStandingBy(): Promise<void> {
-    if (this.#standingBy || this.child.exit) return Promise.resolve();
+    if (this.standingBy || this.child.exit) return Promise.resolve();
     return new Promise((resolve) => {
       const prev = this.#standingByResolve;
       this.#standingByResolve = () => {
@@ -176,15 +181,15 @@ export class Instance {
 
   /** Turns a standby into a starting instance (sends `start`): false if it is gone. */
   promote(): boolean {
-    if (!this.#standby) return false;
-    this.#standby = false;
-    this.#activeSince = Date.now();
+    if (!this.isStandby) return false;
+    this.#on({ type: 'promote', at: Date.now() });
     return this.send({ t: 'start' });
   }
 
   /** When it began serving as an instance of its unit: spawned, or promoted from standby. */
   get activeSince(): number {
-    return this.#activeSince ?? this.child.startedAt;
+    const state = this.#state;
+    return (state.kind === 'active' || state.kind === 'stopping' ? state.since : undefined) ?? this.child.startedAt;
   }
 
   #sendListener(l: HeldListener): void {
@@ -200,7 +205,7 @@ export class Instance {
         this.#readyResolve?.();
         return;
       case 'standing-by':
-        this.#standingBy = true;
+        this.#on({ type: 'standing-by' });
         this.#standingByResolve?.();
         this.#standingByResolve = undefined;
         return;
@@ -216,7 +221,7 @@ export class Instance {
       case 'listener-request': {
         // A per-connection acceptor that closed its copy at its cap wants the handle back.
         const l = this.listeners.find((x) => x.spec.name === msg.name);
-        if (l && !this.#stopping) this.#sendListener(l);
+        if (l && !this.stopping) this.#sendListener(l);
         return;
       }
       case 'msg':
@@ -301,7 +306,7 @@ export class Instance {
 
   /** Asks the instance to stop, waits up to `timeoutMs`, then kills its group. */
   async stop(timeoutMs: number): Promise<StopResult> {
-    this.#stopping = true;
+    this.#on({ type: 'stop' });
     if (this.child.exit) return { exit: this.child.exit, killed: false };
     const asked = this.isHearth && this.send({ t: 'stop', deadlineMs: timeoutMs });
     if (!asked) this.child.signal('SIGTERM');
@@ -318,7 +323,7 @@ export class Instance {
 
   /** Kills the group at once (a failed start, the last resort). */
   kill(): void {
-    this.#stopping = true;
+    this.#on({ type: 'stop' });
     this.child.signal('SIGKILL');
   }
 }

@@ -7,29 +7,33 @@
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '@hearth/log';
 import { Lifeline, ProcessCore } from '@hearth/process';
-import type { SuiteSettings } from '@hearth/runtime';
+import type { BoundHandle, SuiteSettings } from '@hearth/runtime';
 import { ConfigError } from '@hearth/config/errors';
 import type { ServiceConfig, SuiteConfig } from './config.js';
 import { loadSuiteConfigIsolated } from './config-isolated.js';
+import { controlHandler } from './control-handler.js';
 import { ControlServer } from './control-server.js';
-import type { ControlRequest } from './control-protocol.js';
 import { StartupError, claimDataDir } from './data-dir.js';
 import type { DataDirClaim } from './data-dir.js';
-import { CycleError, dependenciesOf, startOrder } from './graph.js';
+import { CycleError, startOrder } from './graph.js';
 import type { InstanceDeps } from './instance.js';
-import { ListenerError, bindListeners, closeListeners } from './listeners.js';
+import { ListenerError } from './listeners.js';
 import type { HeldListener } from './listeners.js';
 import { LogHub, rawWriter } from './log-capture.js';
-import type { LogLine } from './log-capture.js';
-import { assignListeners, diffConfigs } from './reconcile.js';
+import { diffConfigs } from './reconcile.js';
 import { MemorySnapshot } from './memory.js';
+import type { Registry } from './registry.js';
+import { startInOrder, stopInOrder } from './ordered.js';
 import { MessageRouter } from './router.js';
+import { SocketPool } from './socket-pool.js';
 import { StandbyQueue } from './standby.js';
 import { ServiceUnit } from './unit.js';
 import type { ServiceStatus } from './status.js';
 
 export interface SupervisorOptions {
   readonly config: SuiteConfig;
+  /** The service kinds a reloaded config may name (the embedded default runs one of each). */
+  readonly registry: Registry;
   /** Absolute data dir. */
   readonly dataDir: string;
   readonly log: Logger;
@@ -82,9 +86,7 @@ export class Supervisor {
   #control: ControlServer | undefined;
   #lifeline: Lifeline | undefined;
   /** Every socket the supervisor holds; closed when no config and no live instance uses it. */
-  readonly #held = new Set<HeldListener>();
-  /** Bound for a reload under way, not yet in a unit's config: never swept. */
-  readonly #reserved = new Set<HeldListener>();
+  readonly #sockets: SocketPool;
   /** Reloads and restart --all run one at a time. */
   #serial: Promise<unknown> = Promise.resolve();
   #shutdown: Promise<boolean> | undefined;
@@ -100,6 +102,7 @@ export class Supervisor {
     this.#router = new MessageRouter(this.#units, options.log);
     this.#logs = new LogHub(rawWriter(options.log), options.ringSize ?? 1000);
     this.#core = options.core ?? new ProcessCore();
+    this.#sockets = new SocketPool(options.log);
     this.done = new Promise((resolve) => (this.#resolveDone = resolve));
   }
 
@@ -126,18 +129,10 @@ export class Supervisor {
         'LEGACY MODE: every child runs in the supervisor\'s own process group; a signal sent to the group (kill 0, kill -PGID) reaches every service and the supervisor itself. For demonstrations only.',
       );
     }
-    const heldBy = new Map<string, HeldListener[]>();
-    for (const svc of config.services) {
-      const held = await bindListeners(svc.name, svc.listen);
-      for (const h of held) this.#held.add(h);
-      heldBy.set(svc.name, held);
-    }
+    const heldBy = await this.#sockets.bindAll(config.services);
     if (this.options.lifeline !== false) this.#lifeline = await Lifeline.start();
     for (const svc of config.services) this.#addUnit(svc, heldBy.get(svc.name) ?? []);
-    this.#control = await ControlServer.listen(this.#claim.socketPath, {
-      handle: (req) => this.#handle(req),
-      follow: (name, onLine) => this.#follow(name, onLine),
-    });
+    this.#control = await ControlServer.listen(this.#claim.socketPath, controlHandler(this, this.#logs));
     this.#log.info({ dataDir, socket: this.#claim.socketPath, services: this.#order }, 'supervisor ready');
   }
 
@@ -164,6 +159,11 @@ export class Supervisor {
       onMessage: (from, msg) => this.#router.route(from, msg),
       sharedProcessGroup: this.config.legacy.sharedProcessGroup,
     };
+  }
+
+  /** Whether a shutdown has begun. */
+  get shuttingDown(): boolean {
+    return this.#shutdown !== undefined;
   }
 
   get socketPath(): string | undefined {
@@ -198,50 +198,12 @@ export class Supervisor {
 
   /** Starts `units` in dependency order; a dependency outside them counts as it is now. */
   async #startUnits(units: readonly ServiceUnit[]): Promise<void> {
-    const names = new Set(this.#order);
-    const starting = new Set(units.map((u) => u.name));
-    const tasks = new Map<string, Promise<void>>();
-    for (const name of this.#order.filter((n) => starting.has(n))) {
-      const unit = this.#units.get(name)!;
-      const cfg = unit.config;
-      const waits = dependenciesOf(cfg, names).map(async (dep) => {
-        const required = cfg.requires.includes(dep);
-        const depUnit = this.#units.get(dep)!;
-        try {
-          if (starting.has(dep)) {
-            await tasks.get(dep);
-            await depUnit.whenRunning();
-          } else if (depUnit.state !== 'running') {
-            throw new Error(`${dep} ${depUnit.state}`);
-          }
-        } catch (err) {
-          if (required) throw err;
-        }
-      });
-      tasks.set(
-        name,
-        Promise.all(waits).then(
-          () => (this.#shutdown ? undefined : unit.start()),
-          (err: Error) => {
-            this.#log.error({ service: name, err: err.message }, 'service not started: a required service is not running');
-          },
-        ),
-      );
-    }
-    await Promise.all(tasks.values());
+    await startInOrder(this.#units, this.#order, new Set(units.map((u) => u.name)), () => this.#shutdown !== undefined, this.#log);
   }
 
   /** Stops every service, each after the services that depend on it. Resolves true if all stopped cleanly. */
-  async stopAll(): Promise<boolean> {
-    const names = new Set(this.#order);
-    const stops = new Map<string, Promise<boolean>>();
-    for (const name of [...this.#order].reverse()) {
-      const dependents = this.#order.filter((n) => dependenciesOf(this.#units.get(n)!.config, names).includes(name));
-      const unit = this.#units.get(name)!;
-      stops.set(name, Promise.all(dependents.map((d) => stops.get(d))).then(() => unit.stop()));
-    }
-    const results = await Promise.all(stops.values());
-    return results.every(Boolean) && [...this.#units.values()].every((u) => u.stoppedCleanly);
+  stopAll(): Promise<boolean> {
+    return stopInOrder(this.#units, this.#order);
   }
 
   /** Graceful shutdown (SIGTERM, SIGINT, `hearth down`): idempotent. Resolves "stopped cleanly". */
@@ -291,18 +253,11 @@ export class Supervisor {
       this.#log.warn('reload: legacy.sharedProcessGroup takes effect only at the next hearth up');
     }
     // Bind everything new first: a failure here changes nothing.
-    const fresh: HeldListener[] = [];
-    const current = [...this.#held];
-    const heldFor = new Map<string, HeldListener[]>();
-    for (const name of [...diff.added, ...diff.restart]) {
-      heldFor.set(name, await assignListeners(nextBy.get(name)!, current, fresh));
-    }
-    for (const h of fresh) this.#held.add(h);
-    for (const list of heldFor.values()) for (const h of list) this.#reserved.add(h);
+    const heldFor = await this.#sockets.reserve([...diff.added, ...diff.restart].map((name) => nextBy.get(name)!));
     try {
       return await this.#applyDiff(next, diff, heldFor);
     } finally {
-      this.#reserved.clear();
+      this.#sockets.release();
       await this.#sweepListeners();
     }
   }
@@ -363,7 +318,7 @@ export class Supervisor {
   async reload(): Promise<ReloadResult> {
     let next: SuiteConfig;
     try {
-      next = await (this.options.loadConfig ?? (() => loadSuiteConfigIsolated(this.config.file)))();
+      next = await (this.options.loadConfig ?? (() => loadSuiteConfigIsolated(this.config.file, this.options.registry)))();
     } catch (err) {
       if (err instanceof ConfigError || err instanceof CycleError) {
         this.#log.error({ err: err.message }, 'reload refused: invalid config; nothing changed');
@@ -400,20 +355,12 @@ export class Supervisor {
   /** Closes every held socket that no service's config and no live instance uses any more. */
   async #sweepListeners(): Promise<void> {
     if (this.#shutdown) return;
-    const used = new Set<unknown>([...this.#reserved].map((h) => h.handle));
+    const used: BoundHandle[] = [];
     for (const unit of this.#units.values()) {
-      for (const h of unit.held) used.add(h.handle);
-      for (const i of unit.instances()) for (const h of i.listeners) used.add(h.handle);
+      for (const h of unit.held) used.push(h.handle);
+      for (const i of unit.instances()) for (const h of i.listeners) used.push(h.handle);
     }
-    const unused = [...this.#held].filter((h) => !used.has(h.handle));
-    for (const h of unused) this.#held.delete(h);
-    // A handle may be shared by several HeldListener records: close it only if none is left.
-    const stillHeld = new Set([...this.#held].map((h) => h.handle));
-    const closing = unused.filter((h) => !stillHeld.has(h.handle));
-    if (closing.length > 0) {
-      this.#log.info({ listeners: closing.map((h) => `${h.spec.address}:${h.spec.port}/${h.spec.protocol}`) }, 'closing listeners no longer used');
-      await closeListeners(closing);
-    }
+    await this.#sockets.sweep(used);
   }
 
   async #close(): Promise<void> {
@@ -421,48 +368,11 @@ export class Supervisor {
     this.#core.signalAll('SIGKILL');
     await this.#control?.close();
     this.#control = undefined;
-    await closeListeners([...this.#held]);
-    this.#held.clear();
+    await this.#sockets.closeAll();
     this.#lifeline?.close();
     this.#lifeline = undefined;
     this.#claim?.release();
     this.#claim = undefined;
-  }
-
-  async #handle(req: ControlRequest): Promise<unknown> {
-    switch (req.verb) {
-      case 'status':
-        return this.statusWithMemory();
-      case 'start':
-      case 'stop':
-      case 'restart': {
-        const unit = this.#units.get(req.name);
-        if (!unit) throw new Error(`no service named "${req.name}"`);
-        if (this.#shutdown) throw new Error('the supervisor is shutting down');
-        if (req.verb === 'start') await unit.start();
-        else if (req.verb === 'stop') await unit.stop();
-        else await unit.restart();
-        return unit.status();
-      }
-      case 'restart-all':
-        if (this.#shutdown) throw new Error('the supervisor is shutting down');
-        return this.restartAll();
-      case 'logs': {
-        if (req.name !== undefined && !this.#units.has(req.name)) throw new Error(`no service named "${req.name}"`);
-        return this.#logs.recent(req.name, req.lines ?? 100);
-      }
-      case 'down':
-        setImmediate(() => void this.shutdown('hearth down'));
-        return { stopping: this.#order.length };
-      case 'reload':
-        return this.reload();
-    }
-  }
-
-  #follow(name: string | undefined, onLine: (l: LogLine) => void): () => void {
-    return this.#logs.follow((l) => {
-      if (name === undefined || l.svc === name) onLine(l);
-    });
   }
 }
 

@@ -9,6 +9,9 @@
  * A Hearth service keeps a warm standby (`standby.ts`) that a restart after a crash promotes
  * instead of spawning a cold process; an operator's restart or a settings reload discards it (a
  * new instance must run the code and settings of now).
+ *
+ * The lifecycle and the restart under way are two state machines (`unit-state.ts`), each one
+ * value changed only by `#to` and `#toRestart`.
  */
 import { EventEmitter } from 'node:events';
 import type { ExitInfo } from '@hearth/process';
@@ -24,6 +27,8 @@ import { STANDBY_AFTER_RESTART_MS, StandbySlot, standbyHostFor } from './standby
 import type { StandbyQueue } from './standby.js';
 import { statusOf, untilRunning } from './status.js';
 import type { ServiceState, ServiceStatus } from './status.js';
+import { checkRestartMove, checkUnitMove, currentOf, isWanted, publicState } from './unit-state.js';
+import type { RestartState, UnitState } from './unit-state.js';
 
 export interface UnitEvents {
   state: [state: ServiceState];
@@ -32,26 +37,20 @@ export interface UnitEvents {
 }
 
 export class ServiceUnit extends EventEmitter<UnitEvents> {
-  #state: ServiceState = 'stopped';
-  #instance: Instance | undefined;
-  /** The new instance of an overlapped restart, until it is ready. */
-  #pending: Instance | undefined;
-  /** Old instances asked to stop, draining their sessions. */
-  readonly #draining = new Set<Instance>();
+  /** The lifecycle, with the current instance inside the states that have one. */
+  #state: UnitState<Instance> = { kind: 'stopped' };
+  /** The restart under way: the new instance of an overlapped one, the old one draining. */
+  #restart: RestartState<Instance> = { kind: 'idle' };
   /** Restarts run one at a time. */
   #serial: Promise<unknown> = Promise.resolve();
-  /** A restart is under way (no standby is spawned meanwhile). */
-  #restarting = false;
   #held: readonly HeldListener[];
   /** Restart policy, crash-loop detection and backoff for the current config. */
   #recovery: Recovery;
   readonly #standby: StandbySlot | undefined;
   #restarts = 0;
-  #runningSince: number | undefined;
   #lastExit: ExitInfo | undefined;
+  /** What status shows as the reason: why it failed, or why the last start failed. */
   #reason: string | undefined;
-  /** Whether the operator wants it up (start) or down (stop). */
-  #wanted = false;
   /** Clean stop so far: set false when a stop needed SIGKILL or exited badly. */
   #stopClean = true;
 
@@ -70,26 +69,27 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
   }
 
   #wantsStandby(): boolean {
-    return this.config.standby && this.#wanted && this.#state === 'running' && !this.#restarting;
+    return this.config.standby && this.#state.kind === 'running' && this.#restart.kind === 'idle';
   }
 
   get name(): string {
     return this.config.name;
   }
   get state(): ServiceState {
-    return this.#state;
+    return publicState(this.#state.kind);
   }
   get instance(): Instance | undefined {
-    return this.#instance;
+    return currentOf(this.#state);
   }
   /** The listeners the current config uses. */
   get held(): readonly HeldListener[] {
     return this.#held;
   }
 
-  /** Every live instance: the current one, a new one getting ready, old ones draining. */
+  /** Every live instance: the current one, a new one getting ready, an old one draining. */
   instances(): Instance[] {
-    const all = [this.#instance, this.#pending, ...this.#draining];
+    const r = this.#restart;
+    const all = [currentOf(this.#state), r.kind === 'overlapping' ? r.fresh : undefined, r.kind === 'draining' ? r.old : undefined];
     return all.filter((i): i is Instance => i !== undefined && !i.child.exit);
   }
 
@@ -99,25 +99,36 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
   }
 
   status(): ServiceStatus {
-    const inst = this.#instance && !this.#instance.child.exit ? this.#instance : undefined;
+    const current = currentOf(this.#state);
+    const state = this.#state;
     return statusOf({
       config: this.config,
-      state: this.#state,
-      pid: inst?.pid,
+      state: this.state,
+      pid: current && !current.child.exit ? current.pid : undefined,
       standbyPid: this.#standby?.pid ?? undefined,
       restarts: this.#restarts,
-      runningSince: this.#runningSince,
+      runningSince: state.kind === 'running' ? state.since : undefined,
       lastExit: this.#lastExit,
       reason: this.#reason,
       held: this.#held,
     });
   }
 
-  #set(state: ServiceState): void {
-    if (this.#state === state) return;
-    this.#state = state;
+  /** The one place the lifecycle changes: checks the move, emits `state` when what status shows changes. */
+  #to(next: UnitState<Instance>): void {
+    const before = this.state;
+    checkUnitMove(this.name, this.#state.kind, next.kind);
+    this.#state = next;
+    const state = this.state;
+    if (state === before) return;
     if (state === 'failed' || state === 'stopped') this.#standby?.discard(`service ${state}`);
     this.emit('state', state);
+  }
+
+  /** The one place the restart machine changes. */
+  #toRestart(next: RestartState<Instance>): void {
+    checkRestartMove(this.name, this.#restart.kind, next.kind);
+    this.#restart = next;
   }
 
   /**
@@ -125,22 +136,22 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
    * (it then is in backoff or failed; `state` tells). A manual start clears a failed state.
    */
   async start(): Promise<void> {
-    this.#wanted = true;
-    if (this.#state === 'running' || this.#state === 'starting' || this.#state === 'stopping') return;
-    if (this.#state === 'failed') this.#recovery.reset();
+    const kind = this.#state.kind;
+    if (kind === 'running' || kind === 'starting' || kind === 'not-ready' || kind === 'stopping') return;
+    if (kind === 'failed') this.#recovery.reset();
     this.#recovery.cancel();
     this.#reason = undefined;
     await this.#launch();
   }
 
   async #launch(): Promise<void> {
-    this.#set('starting');
+    const spawning: UnitState<Instance> = { kind: 'starting', instance: undefined };
+    this.#to(spawning);
     // A warm standby, if there is a current one, takes over at once; else a cold start.
     const standby = this.#standby?.take();
     let instance: Instance;
     if (standby?.promote()) {
       instance = standby;
-      this.#instance = instance;
       this.log.info({ service: this.name, child: instance.pid }, 'standby promoted');
     } else {
       standby?.kill();
@@ -149,32 +160,43 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
       } catch (err) {
         this.#reason = (err as Error).message;
         this.log.error({ service: this.name, err: this.#reason }, 'service could not be started');
-        this.#set('failed');
+        if (this.#state === spawning) this.#to({ kind: 'failed', reason: this.#reason });
         return;
       }
-      this.#instance = instance;
       this.log.info({ service: this.name, child: instance.pid }, 'service started');
     }
     this.#watch(instance);
-    if (!this.#wanted) {
+    if (this.#state !== spawning) {
       // Stopped while it was being spawned.
-      await this.stop();
+      await this.#stopCancelled(instance);
       return;
     }
+    const starting: UnitState<Instance> = { kind: 'starting', instance };
+    this.#to(starting);
     try {
       await instance.ready(this.config.readyTimeoutMs);
     } catch (err) {
-      if (instance.child.exit || instance.stopping) return; // #onExit handles it
+      if (this.#state !== starting || instance.child.exit) return; // #onExit (or a stop) handles it
       this.#reason = (err as Error).message;
       this.log.warn({ service: this.name, child: instance.pid, err: this.#reason }, 'service did not become ready: killing it');
+      this.#to({ kind: 'not-ready', instance });
       instance.kill();
       return;
     }
-    if (this.#instance !== instance || instance.child.exit) return;
-    this.#runningSince = Date.now();
-    this.#set('running');
+    if (this.#state !== starting || instance.child.exit) return;
+    this.#to({ kind: 'running', instance, since: Date.now() });
     this.log.info({ service: this.name, child: instance.pid }, 'service ready');
     this.#standby?.want();
+  }
+
+  /** An instance whose spawn a stop overtook: stopped like the current one. */
+  async #stopCancelled(instance: Instance): Promise<void> {
+    if (this.#state.kind !== 'stopped') {
+      // Another start took over meanwhile: this one is surplus.
+      await instance.stop(this.config.stopTimeoutMs);
+      return;
+    }
+    await this.#stopCurrent(instance, Promise.resolve(true));
   }
 
   #watch(instance: Instance): void {
@@ -185,36 +207,30 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
   }
 
   #onExit(instance: Instance, exit: ExitInfo): void {
-    if (this.#instance !== instance) return;
+    const state = this.#state;
+    if (currentOf(state) !== instance) return;
     this.#lastExit = exit;
-    if (this.#pending) {
+    const r = this.#restart;
+    if (state.kind === 'running' && r.kind === 'overlapping' && r.fresh !== undefined) {
       // The old instance died during an overlapped restart: the new one takes over when ready.
       this.log.warn({ service: this.name, child: instance.pid, code: exit.code, signal: exit.signal }, 'old instance exited during restart');
-      this.#instance = undefined;
-      this.#runningSince = undefined;
-      this.#set('starting');
+      this.#to({ kind: 'starting', instance: undefined });
       return;
     }
+    // A stop we asked for (not a kill after a failed ready check: that is judged as a crash).
+    if (state.kind === 'stopping') return;
     const uptime = exit.at - instance.activeSince;
-    this.#runningSince = undefined;
-    if (instance.stopping && !this.#reason) {
-      // A stop we asked for (or a kill after a failed ready check, which set #reason).
-      return;
-    }
     const fields = { service: this.name, child: instance.pid, code: exit.code, signal: exit.signal };
-    if (!this.#wanted) return;
     const judgement = this.#recovery.judge(exit, instance.permanentFailure);
     if (judgement.action === 'stopped') {
       this.log.info(fields, 'service exited');
-      this.#instance = undefined;
-      this.#set('stopped');
+      this.#to({ kind: 'done' });
       return;
     }
     if (judgement.action === 'failed') {
       this.#reason = judgement.reason;
       this.log.error({ ...fields, reason: this.#reason }, 'service failed');
-      this.#instance = undefined;
-      this.#set('failed');
+      this.#to({ kind: 'failed', reason: judgement.reason });
       return;
     }
     this.log.warn({ ...fields, delayMs: this.#retryLater(uptime) }, 'service exited: restarting');
@@ -222,10 +238,9 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
 
   /** Schedules the next launch after the backoff delay; returns the delay. */
   #retryLater(uptime: number): number {
-    this.#instance = undefined;
-    this.#set('backoff');
+    this.#to({ kind: 'backoff' });
     return this.#recovery.schedule(uptime, () => {
-      if (!this.#wanted || this.#state !== 'backoff') return;
+      if (this.#state.kind !== 'backoff') return;
       this.#restarts++;
       this.#reason = undefined;
       void this.#launch();
@@ -234,33 +249,37 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
 
   /** Stops the service (graceful, then SIGKILL at the deadline). Resolves true if it stopped cleanly. */
   async stop(): Promise<boolean> {
-    this.#wanted = false;
     this.#recovery.cancel();
     // The standby first: it must not be promoted, and it holds nothing worth draining (asked to
     // stop now, awaited with the rest).
     const standbyGone = this.#standby?.stop() ?? Promise.resolve();
-    const pending = this.#pending;
-    this.#pending = undefined;
-    const others = stopOverlapping(pending, this.#draining, this.config.stopTimeoutMs).then(async (clean) => {
+    const r = this.#restart;
+    const pending = r.kind === 'overlapping' ? r.fresh : undefined;
+    if (r.kind === 'overlapping') this.#toRestart({ ...r, fresh: undefined });
+    const draining = r.kind === 'draining' ? [r.old] : [];
+    const others = stopOverlapping(pending, draining, this.config.stopTimeoutMs).then(async (clean) => {
       await standbyGone;
       return clean;
     });
-    const instance = this.#instance;
+    const instance = currentOf(this.#state);
     if (!instance || instance.child.exit) {
-      const clean = await others;
-      if (this.#state !== 'failed') this.#set('stopped');
-      return clean;
+      if (this.#state.kind !== 'failed') this.#to({ kind: 'stopped' });
+      return others;
     }
-    this.#set('stopping');
+    return this.#stopCurrent(instance, others);
+  }
+
+  /** Stops the current instance; resolves true if it and `others` stopped cleanly. */
+  async #stopCurrent(instance: Instance, others: Promise<boolean>): Promise<boolean> {
+    this.#to({ kind: 'stopping', instance });
     this.log.info({ service: this.name, child: instance.pid }, 'stopping service');
     const { exit, killed } = await instance.stop(this.config.stopTimeoutMs);
     const clean = !killed && (exit.code === 0 || (!instance.isHearth && exit.signal === 'SIGTERM'));
     if (!clean) this.#stopClean = false;
     this.log[clean ? 'info' : 'warn']({ service: this.name, child: instance.pid, code: exit.code, signal: exit.signal, killed }, 'service stopped');
-    if (this.#instance === instance) this.#instance = undefined;
     this.#lastExit = exit;
     const othersClean = await others;
-    this.#set('stopped');
+    if (this.#state.kind === 'stopping') this.#to({ kind: 'stopped' });
     return clean && othersClean;
   }
 
@@ -278,23 +297,23 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
    */
   restart(next?: Reconfigure): Promise<void> {
     const run = this.#serial.then(async () => {
-      this.#restarting = true;
       try {
-        await this.#restart(next);
+        await this.#restartOnce(next);
       } finally {
-        this.#restarting = false;
+        if (this.#restart.kind !== 'idle') this.#toRestart({ kind: 'idle' });
       }
     });
     this.#serial = run.catch(() => {});
     return run;
   }
 
-  async #restart(next: Reconfigure | undefined): Promise<void> {
+  async #restartOnce(next: Reconfigure | undefined): Promise<void> {
     // A restart is how new code and settings go live: a standby loaded before it is outdated.
     this.#standby?.discard('restart');
-    const old = this.#instance;
+    const state = this.#state;
     const overlapped = this.overlaps && (next === undefined || next.config.run.type !== 'command');
-    if (!overlapped || this.#state !== 'running' || !old || old.child.exit) {
+    if (!overlapped || state.kind !== 'running' || state.instance.child.exit) {
+      this.#toRestart({ kind: 'cold' });
       await this.stop();
       if (next) this.#adopt(next);
       this.#restarts++;
@@ -302,9 +321,12 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
       this.#standby?.want(STANDBY_AFTER_RESTART_MS);
       return;
     }
+    const old = state.instance;
+    this.#toRestart({ kind: 'overlapping', old, fresh: undefined });
     const config = next?.config ?? this.config;
     const held = next?.held ?? this.#held;
     const keeps = `the old instance (pid ${old.pid}) keeps serving`;
+    const pendingIs = (i: Instance): boolean => this.#restart.kind === 'overlapping' && this.#restart.fresh === i;
     let fresh: Instance;
     try {
       fresh = await startReplacement({
@@ -312,40 +334,42 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
         held,
         deps: this.deps,
         onSpawned: (i) => {
-          this.#pending = i;
+          this.#toRestart({ kind: 'overlapping', old, fresh: i });
           this.#watch(i);
           this.log.info({ service: this.name, child: i.pid, old: old.pid }, 'new instance started (overlapped restart)');
         },
-        stillWanted: (i) => this.#pending === i,
+        stillWanted: pendingIs,
       });
     } catch (err) {
       if (!(err instanceof NotReadyError)) throw new RestartError(`${this.name}: the new instance could not be started (${(err as Error).message}); ${keeps}`);
-      if (this.#pending?.pid === err.pid) this.#pending = undefined;
+      this.#toRestart({ kind: 'idle' });
       this.log.warn({ service: this.name, child: err.pid, err: err.message }, 'new instance did not become ready: keeping the old one');
       this.#standby?.want(STANDBY_AFTER_RESTART_MS);
-      if (this.#instance === old && !old.child.exit) throw new RestartError(`${this.name}: the new instance did not become ready (${err.message}); ${keeps}`);
-      if (this.#wanted && (this.#state as ServiceState) === 'starting' && !this.#instance) this.#retryLater(0);
+      if (currentOf(this.#state) === old && !old.child.exit) throw new RestartError(`${this.name}: the new instance did not become ready (${err.message}); ${keeps}`);
+      const now = this.#state;
+      if (now.kind === 'starting' && now.instance === undefined) this.#retryLater(0);
       throw new RestartError(`${this.name}: the new instance did not become ready (${err.message}); the old one has exited too`);
     }
+    if (!pendingIs(fresh)) {
+      // Stopped between its ready check and now.
+      await fresh.stop(Math.min(this.config.stopTimeoutMs, 1000));
+      throw new RestartError(`${this.name}: the service was stopped during the restart`);
+    }
     // Promote the new instance, then drain the old one.
-    this.#pending = undefined;
     if (next) this.#adopt(next);
-    this.#instance = fresh;
     this.#restarts++;
     this.#reason = undefined;
-    this.#runningSince = Date.now();
-    this.#set('running');
+    this.#to({ kind: 'running', instance: fresh, since: Date.now() });
     this.log.info({ service: this.name, child: fresh.pid }, 'service ready');
     if (!old.child.exit) {
-      this.#draining.add(old);
+      this.#toRestart({ kind: 'draining', old });
       if (!(await drainOld(this.name, old, this.config.stopTimeoutMs, this.log))) this.#stopClean = false;
-      this.#draining.delete(old);
     }
+    this.#toRestart({ kind: 'idle' });
     // A fresh standby once the old instance is gone and no other restart followed for a while
     // (the CPU goes to new instances first).
     this.#standby?.want(STANDBY_AFTER_RESTART_MS);
   }
-
   #adopt(next: Reconfigure): void {
     this.config = next.config;
     this.#held = next.held;
@@ -357,10 +381,11 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
    * answer (ok, or the reason it refused). Never restarts anything itself.
    */
   async reloadInPlace(config: ServiceConfig, timeoutMs = 10_000): Promise<{ ok: boolean; error?: string }> {
-    const instance = this.#instance;
-    if (this.#state !== 'running' || !instance || instance.child.exit || !instance.isHearth) {
-      return { ok: false, error: `not running (${this.#state})` };
+    const state = this.#state;
+    if (state.kind !== 'running' || state.instance.child.exit || !state.instance.isHearth) {
+      return { ok: false, error: `not running (${this.state})` };
     }
+    const instance = state.instance;
     const answer = await instance.reload(config.settings, this.deps.suite, timeoutMs);
     if (answer.ok) {
       this.config = config;
@@ -386,7 +411,7 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
 
   /** Whether the operator wants it up (start) or down (stop). */
   get wanted(): boolean {
-    return this.#wanted;
+    return isWanted(this.#state.kind);
   }
 
   /** Resolves when the unit is running; rejects if it ends up failed (or stopped) first. */

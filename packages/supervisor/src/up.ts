@@ -11,9 +11,12 @@ import { defaultSuiteConfig, loadSuiteConfig } from './config.js';
 import type { SuiteConfig } from './config.js';
 import { loadSuiteConfigIsolated } from './config-isolated.js';
 import { CycleError } from './graph.js';
+import type { Registry } from './registry.js';
 import { Supervisor } from './supervisor.js';
 
 export interface UpOptions {
+  /** The service kinds `service:` may name; the embedded default runs one of each. */
+  readonly registry: Registry;
   /** Config file; absent: the embedded default. */
   readonly configFile?: string | undefined;
   /** --data, else $HEARTH_DATA, else the config's `data:`, else ./data (relative to cwd). */
@@ -35,15 +38,15 @@ export function resolveDataDir(opts: Pick<UpOptions, 'dataDir' | 'env' | 'cwd'>,
 }
 
 /** Reads the config in this process (`hearth run`, which loads the service's code anyway). */
-export async function loadConfig(configFile: string | undefined, cwd: string): Promise<SuiteConfig> {
-  return configFile !== undefined ? loadSuiteConfig(resolve(cwd, configFile)) : defaultSuiteConfig();
+export async function loadConfig(configFile: string | undefined, cwd: string, registry: Registry): Promise<SuiteConfig> {
+  return configFile !== undefined ? loadSuiteConfig(resolve(cwd, configFile), { registry }) : defaultSuiteConfig({ registry });
 }
 
 export async function runUp(opts: UpOptions): Promise<number> {
   let config: SuiteConfig;
   try {
     // In a worker thread: what reading the config takes is freed once it is read.
-    config = await loadSuiteConfigIsolated(opts.configFile !== undefined ? resolve(opts.cwd, opts.configFile) : undefined);
+    config = await loadSuiteConfigIsolated(opts.configFile !== undefined ? resolve(opts.cwd, opts.configFile) : undefined, opts.registry);
   } catch (err) {
     if (err instanceof ConfigError || err instanceof CycleError) {
       opts.stderr.write(`hearth up: ${err.message}\n`);
@@ -56,7 +59,7 @@ export async function runUp(opts: UpOptions): Promise<number> {
   const dataDir = resolveDataDir(opts, config);
   let sup: Supervisor;
   try {
-    sup = await Supervisor.open({ config, dataDir, log, logLevel });
+    sup = await Supervisor.open({ config, registry: opts.registry, dataDir, log, logLevel });
   } catch (err) {
     opts.stderr.write(`hearth up: ${(err as Error).message}\n`);
     await flushLogger(log);

@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FIXTURE_SERVICE_PATH, makeTempDir, waitFor } from '@hearth/testkit';
-import { startUp, stopAll, waitState } from './helpers.js';
+import { startUp, stopAll, waitState } from '@hearth/testkit/hearth-up';
 
 afterEach(stopAll);
 
@@ -18,10 +18,14 @@ export const definition = {
   settings: z.strictObject({}),
   defaultListeners: [],
   async start(ctx) {
-    ctx.bus.on('echo', (payload, from) => ctx.log.info({ payload, from }, 'got echo'));
+    // Sent again every 50 ms until the first answer comes, rather than once after a guessed delay.
+    const timer = setInterval(() => ctx.bus.send('fix', 'echo', 'ping'), 50);
+    ctx.bus.on('echo', (payload, from) => {
+      clearInterval(timer);
+      ctx.log.info({ payload, from }, 'got echo');
+    });
     ctx.bus.on('news', (payload, from) => ctx.log.info({ payload, from }, 'got news'));
-    setTimeout(() => ctx.bus.send('fix', 'echo', 'ping'), 50);
-    return { async stop() {} };
+    return { async stop() { clearInterval(timer); } };
   },
 };
 `;
@@ -126,7 +130,7 @@ describe('log capture', () => {
 `);
     await waitState(up, 'tick', 'running');
     const { spawn } = await import('node:child_process');
-    const { MAIN } = await import('./helpers.js');
+    const { MAIN } = await import('@hearth/testkit/hearth-up');
     const follower = spawn(process.execPath, [MAIN, 'logs', 'tick', '-f', '-n', '0', '--json', '--data', up.data], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     follower.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));

@@ -6,7 +6,7 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FIXTURE_SERVICE_PATH, connectAndReadLine } from '@hearth/testkit';
-import { startUp, stopAll, waitState } from './helpers.js';
+import { startUp, stopAll, waitState } from '@hearth/testkit/hearth-up';
 
 afterEach(stopAll);
 

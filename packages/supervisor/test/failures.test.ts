@@ -5,7 +5,7 @@ import type { Server } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FIXTURE_SERVICE_PATH, makeTempDir, waitFor } from '@hearth/testkit';
-import { alive, hearth, startUp, stopAll, waitState } from './helpers.js';
+import { alive, hearth, startUp, stopAll, waitState } from '@hearth/testkit/hearth-up';
 
 afterEach(stopAll);
 

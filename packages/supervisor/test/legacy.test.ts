@@ -1,7 +1,7 @@
 /** `legacy.sharedProcessGroup`: children in the supervisor's group (for demonstrations), and not by default. */
 import { afterEach, describe, expect, it } from 'vitest';
 import { FIXTURE_SERVICE_PATH, waitFor } from '@hearth/testkit';
-import { alive, logged, processGroup, startUp, stopAll, waitState } from './helpers.js';
+import { alive, logged, processGroup, startUp, stopAll, waitState } from '@hearth/testkit/hearth-up';
 
 afterEach(stopAll);
 

@@ -4,7 +4,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FIXTURE_SERVICE_PATH, connectAndReadLine, makeTempDir, waitFor } from '@hearth/testkit';
-import { alive, logged, startUp, stopAll, waitState } from './helpers.js';
+import { alive, logged, startUp, stopAll, waitState } from '@hearth/testkit/hearth-up';
 
 afterEach(stopAll);
 
@@ -112,6 +112,7 @@ ${fixture('bad', '    settings: { configError: true }\n')}`);
     const bad = await waitState(up, 'bad', 'failed');
     expect(bad.restarts).toBe(0);
     expect(bad.lastExit?.code).toBe(78);
+    // A time window, not an order: well past the 10 ms backoff, a failed service is not restarted.
     await new Promise((r) => setTimeout(r, 300));
     expect((await up.service('loop')).restarts).toBe(3);
     // A manual start clears the failed state and tries again.

@@ -191,6 +191,22 @@ export function runTranscript(socket: net.Socket, steps: readonly TranscriptStep
 /** Absolute path of the compiled fixture service (`module:` for a supervisor config). */
 export const FIXTURE_SERVICE_PATH = fileURLToPath(new URL('./fixtures/fixture-service.js', import.meta.url));
 
+/** `file:` URL of the echo kind's module (exports `manifest` and `definition`; see fixtures/echo-kind.ts). */
+export const ECHO_KIND_MODULE = new URL('./fixtures/echo-kind.js', import.meta.url).href;
+
+/**
+ * A registry of service kinds for supervisor tests, in the shape `@hearth/supervisor` takes
+ * (plain data): kind `fixture` is the fixture service, run by the supervisor as `node
+ * fixtures/main.js`. `hearth up`'s embedded default with this registry runs one fixture.
+ */
+export const FIXTURE_KINDS = Object.freeze({
+  fixture: {
+    manifest: { module: new URL('./fixtures/fixture-service.js', import.meta.url).href, export: 'definition' },
+    definition: { module: new URL('./fixtures/fixture-service.js', import.meta.url).href, export: 'definition' },
+    entry: fileURLToPath(new URL('./fixtures/main.js', import.meta.url)),
+  },
+});
+
 /** Absolute path of `@hearth/runtime/launch` (`node LAUNCH MODULE` runs a service module). */
 export const LAUNCH_PATH = fileURLToPath(import.meta.resolve('@hearth/runtime/launch'));
 

@@ -16,7 +16,7 @@
  * (truncating it could name a different user or folder).
  */
 
-export interface ComsatNotice {
+export interface ComsatDatagram {
   /** As written by the sender (not normalized). */
   readonly user: string;
   /** Byte offset of the new message in an mbox; undefined when empty (Maildir). */
@@ -26,7 +26,7 @@ export interface ComsatNotice {
 }
 
 export type ComsatParse =
-  | { readonly ok: true; readonly notice: ComsatNotice }
+  | { readonly ok: true; readonly notice: ComsatDatagram }
   | { readonly ok: false; readonly reason: 'oversized' | 'malformed'; readonly detail: string };
 
 /** What classic comsat reads of a datagram (`char msgbuf[256]; recv(..., sizeof msgbuf - 1)`). */
@@ -79,19 +79,9 @@ const SPOOLS = ['/var/mail/', '/var/spool/mail/'];
  * name as BSD resolves it relative to the spool, or the spool path itself); otherwise the folder as
  * the sender wrote it (a subscriber that serves only the inbox ignores it).
  */
-export function maildropOf(notice: ComsatNotice): string {
+export function maildropOf(notice: ComsatDatagram): string {
   const { mailbox, user } = notice;
   if (mailbox === undefined || mailbox === user) return 'INBOX';
   for (const spool of SPOOLS) if (mailbox === spool + user) return 'INBOX';
   return mailbox;
-}
-
-// The mail store's rule (packages/mail-store/src/names.ts): lower case letters, digits, `.`, `_`, `-`.
-const USER_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
-
-/** The Hearth user a name means (lower case), or undefined when no Hearth user can have it. */
-export function hearthUser(name: string): string | undefined {
-  const lower = name.toLowerCase();
-  if (!USER_NAME.test(lower) || lower.endsWith('.') || lower.includes('..')) return undefined;
-  return lower;
 }

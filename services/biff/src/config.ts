@@ -44,11 +44,6 @@ export const settingsSchema = z.strictObject({
     .strictObject({
       /** Notifications waiting for one subscribing service; past it the oldest is dropped and counted. */
       perSubscriber: z.number().int().min(1).default(1000),
-      /**
-       * Messages biff lets wait in its channel to the supervisor before it holds the rest in the
-       * per-subscriber queues (the runtime drops past 1000).
-       */
-      inFlight: z.number().int().min(1).max(1000).default(500),
     })
     .prefault({}),
   /** How often the counters are logged (at debug); they are always logged at stop. */

@@ -8,12 +8,13 @@ import { manifest, type BiffSettings } from './config.js';
 import { startBiff } from './server.js';
 
 export { manifest, settingsSchema, type BiffSettings } from './config.js';
-export { CLASSIC_DATAGRAM_BYTES, hearthUser, maildropOf, parseComsat, type ComsatNotice, type ComsatParse } from './comsat.js';
+export { hearthUser } from '@hearth/mail-delivery';
+export { CLASSIC_DATAGRAM_BYTES, maildropOf, parseComsat, type ComsatDatagram, type ComsatParse } from './comsat.js';
 export { Notifier, newCounters, type Counters } from './notifier.js';
 export { Outbox, type OutboxLimits } from './outbox.js';
 export { ComsatLimiter, TokenBucket, type BucketSpec } from './rate-limit.js';
 export { Subscriptions, type SubscribeResult, type SubscriptionLimits } from './subscriptions.js';
-export { TOPICS, type MailDelivered, type MailNotify } from './topics.js';
+export { TOPICS } from './topics.js';
 export { startBiff, type RunningBiff } from './server.js';
 
 export const definition: ServiceDefinition<BiffSettings> = {

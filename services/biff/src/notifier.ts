@@ -4,14 +4,14 @@
  * here (server.ts owns the UDP socket), so every rule can be tested with a fake bus.
  */
 import type { Logger } from '@hearth/log';
-import { unbatch } from '@hearth/mail-delivery';
+import { hearthUser, readNotices, type NewMail } from '@hearth/mail-delivery';
 import type { MessageBus } from '@hearth/runtime';
-import { hearthUser, maildropOf, parseComsat } from './comsat.js';
+import { maildropOf, parseComsat } from './comsat.js';
 import type { BiffSettings } from './config.js';
 import { Outbox } from './outbox.js';
 import { ComsatLimiter } from './rate-limit.js';
 import { Subscriptions } from './subscriptions.js';
-import { TOPICS, instanceOf, notifyFromDelivered, subscriptionOf, type MailNotify } from './topics.js';
+import { TOPICS, instanceOf, subscriptionOf } from './topics.js';
 
 export interface Counters {
   /** Comsat datagrams received (before any check). */
@@ -24,7 +24,7 @@ export interface Counters {
   rateLimited: number;
   /** Datagrams naming a user no Hearth account can have. */
   unknownUser: number;
-  /** `mail.delivered` messages received. */
+  /** New-mail notices received on `mail.delivered` (each copy of a batch counts). */
   delivered: number;
   /** Notices (comsat or delivered) for a user nobody subscribed to. */
   unwatched: number;
@@ -34,7 +34,7 @@ export interface Counters {
   dropped: number;
   /** Subscriptions refused by a limit. */
   refused: number;
-  /** Bus messages with an unusable payload. */
+  /** Bus messages with an unusable payload (each failing entry of a `mail.delivered` batch counts). */
   badMessages: number;
 }
 
@@ -113,24 +113,24 @@ export class Notifier {
       this.log.debug({ source }, 'comsat datagram for a name no Hearth user has ignored');
       return;
     }
-    const notice: MailNotify = { user, maildrop: maildropOf(parsed.notice), source: 'comsat' };
+    const notice: NewMail = { source: 'comsat', user, maildrop: maildropOf(parsed.notice) };
     this.log.debug({ source, user, maildrop: notice.maildrop, offset: parsed.notice.offset }, 'comsat notice');
     this.#notify(notice);
   }
 
-  /** `mail.delivered`: one stored copy, or a batch of them (a delivery to many users). */
+  /**
+   * `mail.delivered`: one notice, or a batch of them (a delivery to many users). Each notice that
+   * passes the new-mail check goes to its subscribers as it arrived.
+   */
   onDelivered(payload: unknown): void {
+    const { notices, rejected } = readNotices(payload);
+    if (rejected > 0) {
+      this.counters.badMessages += rejected;
+      this.#complain({ topic: TOPICS.delivered, rejected }, 'unusable message ignored');
+    }
+    this.counters.delivered += notices.length;
     this.outbox.burst(() => {
-      for (const event of unbatch(payload)) {
-        const notice = notifyFromDelivered(event);
-        if (!notice) {
-          this.counters.badMessages++;
-          this.#complain({ topic: TOPICS.delivered }, 'unusable message ignored');
-          continue;
-        }
-        this.counters.delivered++;
-        this.#notify(notice);
-      }
+      for (const notice of notices) this.#notify(notice);
     });
   }
 
@@ -189,7 +189,7 @@ export class Notifier {
     this.outbox.close();
   }
 
-  #notify(notice: MailNotify): void {
+  #notify(notice: NewMail): void {
     let any = false;
     for (const service of this.subscriptions.servicesFor(notice.user)) {
       any = true;

@@ -2,9 +2,10 @@
  * Outgoing notifications, one bounded queue per subscribing service.
  *
  * biff talks to every subscriber through one channel, its own to the supervisor. The runtime's bus
- * bounds what waits in that channel (it drops past its limit); biff keeps below `inFlight` of it
- * and holds the rest in the queue of the service it is for, taking from the queues in turn so one
- * busy subscriber cannot starve the others. A queue that reaches `perSubscriber` drops its oldest
+ * bounds what waits in that channel (it drops past its limit) and says when it is behind
+ * (`writable`, from the channel's own back-pressure); biff then stops sending, holds the rest in
+ * the queue of the service it is for until the bus has `drained()`, and takes from the queues in
+ * turn so one busy subscriber cannot starve the others. A queue that reaches `perSubscriber` drops its oldest
  * notification (counted): a subscriber that falls that far behind re-reads its maildrop index on
  * the next notification anyway, so the newest are the ones worth keeping. Memory is therefore at
  * most `perSubscriber` notifications per subscribing service (and the number of services is
@@ -18,13 +19,12 @@
  * messages queued per child, the rest dropped and counted there): a subscriber that stops reading
  * its channel costs biff nothing.
  */
-import { MAX_BATCH } from '@hearth/mail-delivery';
+import { MAX_BATCH, type NewMail } from '@hearth/mail-delivery';
 import type { MessageBus } from '@hearth/runtime';
-import { TOPICS, type MailNotify } from './topics.js';
+import { TOPICS } from './topics.js';
 
 export interface OutboxLimits {
   readonly perSubscriber: number;
-  readonly inFlight: number;
 }
 
 export interface OutboxCounters {
@@ -64,17 +64,10 @@ class Ring<T> {
   }
 }
 
-/** How many messages wait in the bus's channel, when the bus says (the runtime's ChannelBus does). */
-function pendingOf(bus: MessageBus): number {
-  const pending = (bus as { readonly pending?: unknown }).pending;
-  return typeof pending === 'number' ? pending : 0;
-}
-
-const RETRY_MS = 2;
-
 export class Outbox {
-  readonly #queues = new Map<string, Ring<MailNotify>>();
-  #timer: NodeJS.Timeout | undefined;
+  readonly #queues = new Map<string, Ring<NewMail>>();
+  /** True while a `drained()` wait is under way: sending resumes (in order) when it resolves. */
+  #waiting = false;
   #burst = 0;
   #closed = false;
   #queued = 0;
@@ -90,7 +83,7 @@ export class Outbox {
   setLimits(limits: OutboxLimits): void {
     this.limits = limits;
     for (const [service, queue] of this.#queues) {
-      const next = new Ring<MailNotify>(limits.perSubscriber);
+      const next = new Ring<NewMail>(limits.perSubscriber);
       while (queue.size > limits.perSubscriber) {
         queue.shift();
         this.#queued--;
@@ -118,7 +111,7 @@ export class Outbox {
   }
 
   /** Queue `notice` for `service` and send what the channel takes now. */
-  post(service: string, notice: MailNotify): void {
+  post(service: string, notice: NewMail): void {
     if (this.#closed) {
       this.counters.dropped++;
       return;
@@ -164,20 +157,18 @@ export class Outbox {
   close(): void {
     this.#drain();
     this.#closed = true;
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
     for (const service of [...this.#queues.keys()]) this.forget(service);
   }
 
   #drain(): void {
-    if (this.#timer) return; // a retry is scheduled: keep the order
+    if (this.#waiting) return; // sending resumes once the bus drained: keep the order
     while (this.#queues.size > 0) {
       for (const [service, queue] of this.#queues) {
-        if (pendingOf(this.bus) >= this.limits.inFlight) {
-          this.#retry();
+        if (!this.bus.writable) {
+          this.#waitForDrain();
           return;
         }
-        const notices: MailNotify[] = [];
+        const notices: NewMail[] = [];
         while (notices.length < MAX_BATCH && queue.size > 0) notices.push(queue.shift()!);
         this.#queued -= notices.length;
         if (queue.size === 0) this.#queues.delete(service);
@@ -188,12 +179,12 @@ export class Outbox {
     }
   }
 
-  #retry(): void {
+  #waitForDrain(): void {
     if (this.#closed) return;
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.#drain();
-    }, RETRY_MS);
-    this.#timer.unref();
+    this.#waiting = true;
+    void this.bus.drained().then(() => {
+      this.#waiting = false;
+      if (!this.#closed) this.#drain();
+    });
   }
 }

@@ -4,28 +4,46 @@
  * reads.
  */
 import { Writable } from 'node:stream';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createLogger } from '@hearth/log';
 import type { MessageBus } from '@hearth/runtime';
-import { Notifier, settingsSchema, TOPICS, type BiffSettings, type MailNotify } from '@hearth/biff';
-import { unbatch } from '@hearth/mail-delivery';
+import { Notifier, settingsSchema, TOPICS, type BiffSettings } from '@hearth/biff';
+import type { NewMail } from '@hearth/mail-delivery';
 
 const log = createLogger({ svc: 'biff', level: 'silent', pretty: false, destination: new Writable({ write: (_c, _e, cb) => cb() }) });
 
 type Handler = (payload: unknown, from: string) => void;
 
-/** Records what biff sends; `pending` plays the runtime ChannelBus's unsent-message count. */
+/**
+ * Records what biff sends. `room` plays the runtime ChannelBus's back-pressure: each send takes one,
+ * the bus is not writable at 0, and `free()` makes room and resolves what waits in `drained()`.
+ */
 class FakeBus implements MessageBus {
-  readonly sent: Array<{ to: string; topic: string; payload: MailNotify }> = [];
+  readonly sent: Array<{ to: string; topic: string; payload: NewMail }> = [];
   readonly handlers = new Map<string, Handler>();
-  pending = 0;
+  room = Infinity;
   accept = true;
+  #waiters: Array<() => void> = [];
+
+  get writable(): boolean {
+    return this.room > 0;
+  }
+  drained(): Promise<void> {
+    return this.writable ? Promise.resolve() : new Promise((resolve) => this.#waiters.push(resolve));
+  }
+  /** The channel caught up. */
+  free(): void {
+    this.room = Infinity;
+    for (const resolve of this.#waiters.splice(0)) resolve();
+  }
   /** Bus messages sent (a batch counts once). */
   messages = 0;
 
   send(to: string, topic: string, payload: unknown): boolean {
     if (!this.accept) return false;
-    for (const one of unbatch(payload)) this.sent.push({ to, topic, payload: one as MailNotify });
+    this.room--;
+    const { batch } = payload as { batch?: NewMail[] };
+    for (const one of batch ?? [payload as NewMail]) this.sent.push({ to, topic, payload: one });
     this.messages++;
     return true;
   }
@@ -38,7 +56,7 @@ class FakeBus implements MessageBus {
   emit(topic: string, payload: unknown, from = 'smtp'): void {
     this.handlers.get(topic)!(payload, from);
   }
-  to(service: string): MailNotify[] {
+  to(service: string): NewMail[] {
     return this.sent.filter((s) => s.to === service).map((s) => s.payload);
   }
 }
@@ -51,7 +69,7 @@ function setup(overrides: Record<string, unknown> = {}): { bus: FakeBus; biff: N
   return { bus, biff, settings };
 }
 
-const delivered = (user: string, messageId = 1) => ({ user, maildrop: 'INBOX', messageId, uid: messageId, uidl: `u${messageId}`, size: 100 });
+const delivered = (user: string, messageId = 1) => ({ source: 'hearth', user, maildrop: 'INBOX', messageId, uid: messageId, uidl: `u${messageId}`, size: 100 });
 
 describe('routing', () => {
   it('a delivery to many users (one batched mail.delivered) leaves as one mail.notify per subscriber', () => {
@@ -139,6 +157,16 @@ describe('routing', () => {
     expect(biff.subscriptions.size).toBe(0);
   });
 
+  it('a batch with malformed notices: each bad one is counted, the good ones go out as they came', () => {
+    const { bus, biff } = setup();
+    bus.emit(TOPICS.subscribe, { user: 'alice', instance: 1 }, 'pop3');
+    const good = delivered('alice', 4);
+    bus.emit(TOPICS.delivered, { batch: [{ ...good, uid: 0 }, good, { ...good, source: undefined }, 'junk'] });
+    expect(biff.counters).toMatchObject({ delivered: 1, badMessages: 3, notified: 1 });
+    expect(bus.to('pop3')).toEqual([good]);
+    expect(bus.sent[0]!.payload).toBe(good);
+  });
+
   it('refuses subscriptions past the per-service and service limits, counted', () => {
     const { bus, biff } = setup({ subscriptions: { perService: 3, maxServices: 2 } });
     for (let i = 0; i < 5; i++) bus.emit(TOPICS.subscribe, { user: `u${i}`, instance: 1 }, 'pop3');
@@ -185,17 +213,12 @@ describe('comsat intake', () => {
 });
 
 describe('back-pressure', () => {
-  it('a subscriber that never reads: its queue stops at the bound, the oldest are dropped and counted', () => {
-    const { bus, biff } = setup({ queue: { perSubscriber: 100, inFlight: 10 } });
+  it('a subscriber that never reads: its queue stops at the bound, the oldest are dropped and counted', async () => {
+    const { bus, biff } = setup({ queue: { perSubscriber: 100 } });
     bus.emit(TOPICS.subscribe, { user: 'stuck', instance: 1 }, 'slow');
     bus.emit(TOPICS.subscribe, { user: 'alice', instance: 2 }, 'pop3');
-    // The channel takes 10, then reports them unsent forever.
-    const send = bus.send.bind(bus);
-    bus.send = (to, topic, payload) => {
-      const ok = send(to, topic, payload);
-      bus.pending++;
-      return ok;
-    };
+    // The channel takes 10, then stays behind until freed.
+    bus.room = 10;
     for (let i = 1; i <= 10_000; i++) bus.emit(TOPICS.delivered, delivered('stuck', i));
     expect(bus.sent).toHaveLength(10);
     expect(biff.outbox.queuedFor('slow')).toBe(100);
@@ -205,17 +228,15 @@ describe('back-pressure', () => {
     // Another subscriber still gets its turn once the channel moves again; what waited is the newest.
     bus.emit(TOPICS.delivered, delivered('alice', 1));
     expect(biff.outbox.queuedFor('pop3')).toBe(1);
-    bus.pending = 0;
-    bus.send = send;
-    return new Promise<void>((resolve) => setTimeout(resolve, 30)).then(() => {
-      expect(biff.outbox.queued).toBe(0);
-      expect(bus.to('pop3')).toHaveLength(1);
-      const slow = bus.to('slow');
-      expect(slow).toHaveLength(110);
-      expect(slow.at(-1)!.messageId).toBe(10_000);
-      expect(slow[10]!.messageId).toBe(10_000 - 99);
-      biff.close();
-    });
+    expect(bus.to('pop3')).toHaveLength(0);
+    bus.free();
+    await vi.waitFor(() => expect(biff.outbox.queued).toBe(0));
+    expect(bus.to('pop3')).toHaveLength(1);
+    const slow = bus.to('slow') as Array<NewMail & { messageId: number }>;
+    expect(slow).toHaveLength(110);
+    expect(slow.at(-1)!.messageId).toBe(10_000);
+    expect(slow[10]!.messageId).toBe(10_000 - 99);
+    biff.close();
   });
 
   it('a bus that refuses (its own bound reached) drops and counts', () => {
@@ -227,12 +248,12 @@ describe('back-pressure', () => {
   });
 
   it('a reload keeps subscriptions and trims queues to the new bound', () => {
-    const { bus, biff } = setup({ queue: { perSubscriber: 50, inFlight: 1 } });
+    const { bus, biff } = setup({ queue: { perSubscriber: 50 } });
     bus.emit(TOPICS.subscribe, { user: 'alice', instance: 1 }, 'pop3');
-    bus.pending = 1;
-    for (let i = 0; i < 50; i++) bus.emit(TOPICS.delivered, delivered('alice', i));
+    bus.room = 0;
+    for (let i = 1; i <= 50; i++) bus.emit(TOPICS.delivered, delivered('alice', i));
     expect(biff.outbox.queuedFor('pop3')).toBe(50);
-    biff.apply(settingsSchema.parse({ queue: { perSubscriber: 5, inFlight: 1 } }), 0);
+    biff.apply(settingsSchema.parse({ queue: { perSubscriber: 5 } }), 0);
     expect(biff.outbox.queuedFor('pop3')).toBe(5);
     expect(biff.outbox.queued).toBe(5);
     expect(biff.counters.dropped).toBe(45);

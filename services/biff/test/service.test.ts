@@ -39,7 +39,7 @@ describe('manifest', () => {
     expect(manifest.defaultListeners).toEqual([{ name: 'comsat', protocol: 'udp', address: '127.0.0.1', port: 2512, tls: false }]);
     expect(manifest.settings.parse({})).toMatchObject({
       comsat: { maxDatagramSize: 255, rate: { perSecond: 500, burst: 1000 }, perSource: { perSecond: 50, burst: 100 } },
-      queue: { perSubscriber: 1000, inFlight: 500 },
+      queue: { perSubscriber: 1000 },
     });
   });
 
@@ -84,7 +84,7 @@ describe('supervised', () => {
     await sendDatagram(port, 'alice@12345\n\0');
     await sendDatagram(port, 'no at sign');
     await waitFor(() => channel.msgs('mail.notify').length >= 1, { what: 'mail.notify' });
-    channel.deliver({ t: 'msg', from: 'smtp', topic: 'mail.delivered', payload: { user: 'bob', maildrop: 'INBOX', messageId: 9, uid: 3, uidl: 'x3', size: 42 } });
+    channel.deliver({ t: 'msg', from: 'smtp', topic: 'mail.delivered', payload: { source: 'hearth', user: 'bob', maildrop: 'INBOX', messageId: 9, uid: 3, uidl: 'x3', size: 42 } });
     await waitFor(() => channel.msgs('mail.notify').length >= 2, { what: 'the second mail.notify' });
     expect(channel.msgs('mail.notify')).toEqual([
       { t: 'msg', to: 'pop3', topic: 'mail.notify', payload: { user: 'alice', maildrop: 'INBOX', source: 'comsat' } },

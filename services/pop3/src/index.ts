@@ -12,7 +12,6 @@ export {
   MessageTooLargeError,
   PermanentBackingError,
   type BodyReader,
-  type DeliveredCopy,
   type DeliverInput,
   type MailBacking,
   type Maildrop,

@@ -1,3 +1,5 @@
+import type { HearthNotice } from '@hearth/mail-delivery';
+
 /**
  * The port between the POP3 protocol engine and whatever stores mail. The engine needs exactly
  * this; `memory-backing.ts` implements it for tests, `store-backing.ts` over @hearth/mail-store.
@@ -29,7 +31,7 @@ export interface MailBacking {
    * Store one message for every recipient, all or nothing (XSEND). `body` is read with
    * back-pressure; throw `MessageTooLargeError` past `maxSize` (counted after `prefix`).
    */
-  deliver(input: DeliverInput): Promise<readonly DeliveredCopy[]>;
+  deliver(input: DeliverInput): Promise<readonly HearthNotice[]>;
 }
 
 export interface DeliverInput {
@@ -38,23 +40,6 @@ export interface DeliverInput {
   readonly prefix: string;
   readonly body: AsyncIterable<Uint8Array>;
   readonly maxSize: number;
-}
-
-/** One recipient's copy: what `mail.delivered` announces. */
-export interface DeliveredCopy {
-  readonly user: string;
-  readonly messageId: number;
-  readonly uid: number;
-  readonly uidl: string;
-  readonly size: number;
-}
-
-/** The message a complete `mail.notify` names (source 'hearth', maildrop INBOX). */
-export interface NoticedMessage {
-  readonly messageId: number;
-  readonly uid: number;
-  readonly uidl: string;
-  readonly size: number;
 }
 
 /**
@@ -80,12 +65,12 @@ export interface Maildrop {
    */
   refresh(): Promise<readonly MessageInfo[]>;
   /**
-   * Optional (XIDLE push without an index read): what a complete 'hearth' notice announces, if
+   * Optional (XIDLE push without an index read): what a 'hearth' notice about INBOX announces, if
    * that needs no index read: `[message]` when its uid comes right after every uid this maildrop
    * knows (counted as if `refresh` had returned it), `[]` when the uid is already known, undefined
    * when in doubt (a gap: a notice may have been missed) and the caller must `refresh`.
    */
-  fromNotice?(notice: NoticedMessage): readonly MessageInfo[] | undefined;
+  fromNotice?(notice: HearthNotice): readonly MessageInfo[] | undefined;
   /** Remove these messages for good (the UPDATE state). */
   expunge(messages: readonly MessageInfo[]): Promise<void>;
   /** Release the lock. Idempotent. */

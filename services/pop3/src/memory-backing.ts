@@ -1,8 +1,8 @@
 /** An in-memory MailBacking for tests and examples: users, APOP secrets, messages, locks. */
+import type { HearthNotice } from '@hearth/mail-delivery';
 import {
   type BodyReader,
   MessageTooLargeError,
-  type DeliveredCopy,
   type DeliverInput,
   type MailBacking,
   type Maildrop,
@@ -66,14 +66,14 @@ export class MemoryBacking implements MailBacking {
     return this.store(user, typeof body === 'string' ? Buffer.from(body) : body).uidl;
   }
 
-  private store(user: string, bytes: Buffer): DeliveredCopy {
+  private store(user: string, bytes: Buffer): HearthNotice {
     const entry = this.users.get(user);
     if (entry === undefined) throw new Error(`no such user ${user}`);
     const uid = this.nextUid++;
     const uidl = `${uid.toString(16).padStart(8, '0')}00000001`;
     const size = crlfSize(bytes);
     entry.messages.push({ id: String(uid), uidl, size, body: bytes });
-    return { user, messageId: uid, uid, uidl, size };
+    return { source: 'hearth', user, maildrop: 'INBOX', messageId: uid, uid, uidl, size };
   }
 
   /** The bytes of a user's newest message (for assertions). */
@@ -85,7 +85,7 @@ export class MemoryBacking implements MailBacking {
     return this.users.has(name) ? name : undefined;
   }
 
-  async deliver(input: DeliverInput): Promise<readonly DeliveredCopy[]> {
+  async deliver(input: DeliverInput): Promise<readonly HearthNotice[]> {
     for (const user of input.recipients) if (!this.users.has(user)) throw new Error(`no such user ${user}`);
     const chunks: Buffer[] = [Buffer.from(input.prefix)];
     let size = chunks[0]!.length;

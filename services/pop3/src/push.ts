@@ -1,42 +1,29 @@
 /**
  * New-mail notifications for XIDLE (Hearth's push extension) within this process: which users
  * have a waiting session, the biff subscriptions that bring their `mail.notify` messages, and the
- * wake-up of exactly those sessions. Topics and payloads are pinned in docs/ARCHITECTURE.md
- * ("Mail notifications"). Without a bus (tests, tools) only this process's own deliveries wake.
+ * wake-up of exactly those sessions. Topics are pinned in docs/ARCHITECTURE.md ("Mail
+ * notifications"); the payload and its one check are @hearth/mail-delivery's NewMail and
+ * `readNotices`. Without a bus (tests, tools) only this process's own deliveries wake.
  */
 import type { Logger } from '@hearth/log';
-import { announceDelivered, BIFF_SERVICE, MAIL_TOPICS, unbatch } from '@hearth/mail-delivery';
+import { announceDelivered, BIFF_SERVICE, MAIL_TOPICS, readNotices, type HearthNotice } from '@hearth/mail-delivery';
 import type { MessageBus } from '@hearth/runtime';
-import type { DeliveredCopy, NoticedMessage } from './maildrop.js';
 
 export { BIFF_SERVICE };
 export const topics = MAIL_TOPICS;
 
 /**
- * A waiting session: push what is new. `notice` (when the news names its message completely) may
- * spare the index read; without it, or in doubt, the session re-reads its maildrop's index.
+ * A waiting session: push what is new. `notice` (a 'hearth' notice about INBOX) may spare the
+ * index read; without it, or in doubt, the session re-reads its maildrop's index.
  */
 export interface Waiter {
-  wake(notice?: NoticedMessage): void;
-}
-
-const UIDL = /^[\x21-\x7e]{1,70}$/;
-const count = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
-
-/** The message a `mail.notify` names, if it is a complete 'hearth' notice about INBOX. */
-export function noticedMessage(notice: unknown): NoticedMessage | undefined {
-  if (typeof notice !== 'object' || notice === null) return undefined;
-  const n = notice as Record<string, unknown>;
-  const { messageId, uid, uidl, size } = n;
-  if (n['source'] !== 'hearth' || (n['maildrop'] !== undefined && n['maildrop'] !== 'INBOX')) return undefined;
-  if (!count(messageId) || messageId === 0 || !count(uid) || uid === 0 || !count(size)) return undefined;
-  if (typeof uidl !== 'string' || !UIDL.test(uidl)) return undefined;
-  return { messageId, uid, uidl, size };
+  wake(notice?: HearthNotice): void;
 }
 
 export class PushHub {
   private readonly waiting = new Map<string, Set<Waiter>>();
   private started = false;
+  private rejectedCount = 0;
 
   constructor(
     private readonly bus: MessageBus | undefined,
@@ -61,6 +48,11 @@ export class PushHub {
     this.log.info({ users: this.waiting.size }, 'biff started: subscribing again');
     this.post(topics.reset, { instance: this.instance });
     for (const user of this.waiting.keys()) this.post(topics.subscribe, { user, instance: this.instance });
+  }
+
+  /** `mail.notify` entries that failed the new-mail check (`readNotices`), ignored. */
+  get rejected(): number {
+    return this.rejectedCount;
   }
 
   /** Users with at least one waiting session (for status and tests). */
@@ -88,29 +80,34 @@ export class PushHub {
   }
 
   /** New mail for `user` (any source): wake its waiting sessions in this process, and only those. */
-  wake(user: string, notice?: NoticedMessage): void {
+  wake(user: string, notice?: HearthNotice): void {
     const set = this.waiting.get(user.toLowerCase());
     if (set === undefined) return;
     // A wake may end its session (and leave the set): a set iterator skips what was deleted.
     for (const waiter of set) waiter.wake(notice);
   }
 
-  /** This process stored `copy` (XSEND): announce it like SMTP does, and wake local waiters at once. */
-  delivered(copy: DeliveredCopy): void {
-    if (this.bus !== undefined) announceDelivered(this.bus, this.log, [copy]);
-    this.wake(copy.user, copy);
+  /**
+   * This process stored `copies` (XSEND): announce them exactly as SMTP does (one call, batched),
+   * and wake local waiters at once.
+   */
+  delivered(copies: readonly HearthNotice[]): void {
+    if (this.bus !== undefined) announceDelivered(this.bus, this.log, copies);
+    for (const copy of copies) this.wake(copy.user, copy);
   }
 
   /** `mail.notify`: one notice, or a batch of them (one per user, for many users at once). */
   private onNotify(payload: unknown, from: string): void {
-    for (const notice of unbatch(payload)) {
-      const user = typeof notice === 'object' && notice !== null ? (notice as { user?: unknown }).user : undefined;
-      if (typeof user !== 'string' || user === '') {
-        this.log.warn({ from }, 'mail.notify without a user ignored');
-        continue;
-      }
-      this.log.debug({ user, from }, 'mail.notify');
-      this.wake(user, noticedMessage(notice));
+    const { notices, rejected } = readNotices(payload);
+    if (rejected > 0) {
+      this.rejectedCount += rejected;
+      this.log.warn({ from, rejected, total: this.rejectedCount }, 'malformed mail.notify ignored');
+    }
+    for (const notice of notices) {
+      this.log.debug({ user: notice.user, source: notice.source, from }, 'mail.notify');
+      // Only a 'hearth' notice about INBOX names a message this service serves; anything else
+      // wakes the sessions to re-read their index.
+      this.wake(notice.user, notice.source === 'hearth' && notice.maildrop === 'INBOX' ? notice : undefined);
     }
   }
 

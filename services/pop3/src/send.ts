@@ -1,6 +1,7 @@
 /**
  * XSEND's delivery: trace headers, the store's all-or-nothing `deliver` under the size cap, then
- * `mail.delivered` for every copy exactly as the SMTP service announces it. Returns the reply.
+ * `mail.delivered` for the copies exactly as the SMTP service announces them (one call, batched).
+ * Returns the reply.
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '@hearth/log';
@@ -65,7 +66,7 @@ export async function submit(deps: SendDeps, message: Submission): Promise<Reply
     }
     throw error;
   }
-  for (const copy of copies) deps.hub.delivered(copy);
+  deps.hub.delivered(copies);
   deps.log.info({ id, size: copies[0]?.size, recipients: copies.length }, 'message delivered');
   return replies.sent(id, copies.length);
 }

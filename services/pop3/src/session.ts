@@ -1,81 +1,55 @@
 /**
- * One POP3 session on one connection. The state (state.ts) changes only here: `login` moves
+ * One POP3 session on one connection. The RFC state (state.ts) changes only here: `login` moves
  * AUTHORIZATION -> TRANSACTION (when login.ts's policy lets it), `quit` moves TRANSACTION ->
- * UPDATE, `close` ends everything (releasing the maildrop lock without deleting anything unless
- * UPDATE ran; UPDATE releases it after its deletions, before its reply).
+ * UPDATE (update.ts: deletions, then the lock released before the reply), STLS back to
+ * AUTHORIZATION; `close` ends everything (releasing the lock, deleting nothing unless UPDATE ran).
+ * What the connection is doing (reading commands, handling a line, a SASL continuation, an XIDLE
+ * wait, an XSEND message, a TLS handshake, closed) is its phase (session-state.ts).
  *
- * Each line goes through the guards in a fixed order: XSEND data under way, shutting down, TLS
- * upgrade under way, pending SASL continuation, XIDLE waiting (only DONE), unknown verb (counted),
- * wrong state, bad arguments, then the handler.
+ * Each line goes through the guards in a fixed order: XSEND data under way (phase), TLS upgrade
+ * under way (phase: nothing read), shutting down, pending SASL continuation, XIDLE waiting (only
+ * DONE), unknown verb (counted), wrong state, bad arguments, then the handler.
  *
- * Hearth's extensions (README): XIDLE enters a waiting sub-mode of TRANSACTION run by a `Wait`
- * (waiting.ts) that the PushHub wakes; XSEND's message is read by a `DataPhase` (data-phase.ts)
- * through an Intake into the store.
+ * Hearth's extensions (README): an XIDLE wait is run by a `Wait` (waiting.ts) that the PushHub
+ * wakes; XSEND's message is read by a `DataPhase` (data-phase.ts) through an Intake into the store.
  */
 import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { SecureContext } from 'node:tls';
-import { CommandDispatcher, ConnectionClosedError, LineReader, startTls, writeWithBackpressure } from '@hearth/line-protocol';
+import { CommandDispatcher, ConnectionClosedError, LineReader, writeWithBackpressure } from '@hearth/line-protocol';
 import type { Logger } from '@hearth/log';
-import { sendBody, sendFormatted, sendLines, TruncatedBodyError, type BufferPool } from './body-writer.js';
+import { sendBodyReply } from './body-reply.js';
+import { sendFormatted, sendLines } from './body-writer.js';
 import { commands } from './commands/index.js';
 import { totals } from './commands/listing.js';
 import type { CommandContext, LoginAttempt } from './commands/context.js';
 import type { Pop3Settings } from './config.js';
 import { DataPhase } from './data-phase.js';
-import type { Counter, FailureLimiter } from './limits.js';
 import { authorize } from './login.js';
 import { PermanentBackingError, type MailBacking } from './maildrop.js';
-import type { PushHub } from './push.js';
 import { replies, type Reply } from './replies.js';
-import { Wait } from './waiting.js';
-import type { SessionState, StateName, Transaction } from './state.js';
+import { CLOSED, COMMANDS, START, lineArrives, lineDone, mayEndAtShutdown, nextLineIs, upgraded, upgrading, waitOf, type Mode, type Phase } from './session-state.js';
+import type { SessionDeps, SessionOptions } from './session-deps.js';
+import { upgradeToTls } from './session-tls.js';
+import { beginWait, endWait } from './session-wait.js';
+import type { SessionState, StateName } from './state.js';
+import { update } from './update.js';
 
 const dispatcher = new CommandDispatcher<StateName, CommandContext, Reply>(commands);
 
-export interface SessionDeps {
-  readonly settings: Pop3Settings;
-  readonly backing: MailBacking;
-  readonly log: Logger;
-  readonly secureContext: () => SecureContext | undefined;
-  readonly userSessions: Counter;
-  readonly failuresByIp: FailureLimiter;
-  readonly failuresByUser: FailureLimiter;
-  readonly isStopping: () => boolean;
-  readonly hub: PushHub;
-  /** Local mail domains (XSEND); the first is the sender's domain. */
-  readonly domains: readonly string[];
-  /** Our host name (greeting, Received headers). */
-  readonly hostname: string;
-  /** Buffers RETR and TOP read bodies into, shared by the server's sessions. */
-  readonly buffers: BufferPool;
-}
-
-export interface SessionOptions {
-  readonly socket: Socket;
-  readonly secure: boolean;
-  readonly remoteAddress: string;
-  readonly loopback: boolean;
-  /** The APOP timestamp, `<...@host>`. */
-  readonly timestamp: string;
-}
+export type { SessionDeps, SessionOptions };
 
 export class Pop3Session implements CommandContext {
   state: SessionState = { name: 'AUTHORIZATION' };
   secure: boolean;
   readonly timestamp: string;
   private socket: Socket;
+  /** What the connection is doing (session-state.ts): changed only through its functions. */
+  private phase: Phase = START;
   private reader: LineReader | undefined;
-  private continuation: ((line: string) => Promise<Reply> | Reply) | undefined;
-  private upgrading = false;
-  private busy = false;
   private badCommands = 0;
   private idleTimer: NodeJS.Timeout | undefined;
-  private closing = false;
   private countedUser: string | undefined;
-  /** XIDLE: the current wait. */
-  private wait: Wait | undefined;
-  /** XSEND: the message being read, if any. */
+  /** XSEND: the message being read while the mode is `data`. */
   private readonly data: DataPhase;
   private readonly closedPromise: Promise<void>;
   private resolveClosed!: () => void;
@@ -107,6 +81,9 @@ export class Pop3Session implements CommandContext {
   }
   get plaintextAllowed(): boolean {
     return this.secure || this.options.loopback || this.deps.settings.allowPlaintextAuth;
+  }
+  private get closing(): boolean {
+    return this.phase.kind === 'closed';
   }
   /** Resolves once the session is closed and its lock released. */
   get closed(): Promise<void> {
@@ -146,7 +123,6 @@ export class Pop3Session implements CommandContext {
       listed: maildrop.messages,
       messages,
       deleted: new Set(),
-      waiting: false,
     };
     this.log = this.log.child({ user: canonical });
     this.log.info({ mechanism: attempt.mechanism, messages: messages.length }, 'logged in');
@@ -157,34 +133,21 @@ export class Pop3Session implements CommandContext {
     const state = this.state;
     if (state.name !== 'TRANSACTION') return replies.signOff();
     this.state = { name: 'UPDATE', user: state.user };
-    const doomed = [...state.deleted].map((number) => state.messages[number - 1]).filter((m) => m !== undefined);
-    try {
-      if (doomed.length > 0) await state.maildrop.expunge(doomed);
-    } catch (error) {
-      this.log.error({ err: error }, 'deleting messages failed');
-      return replies.updateFailed();
-    } finally {
-      // Before the reply: a client that logs in again as soon as it has the +OK (fetchmail
-      // polling) must find the maildrop free, even when the store had to wait for a busy database.
-      await state.maildrop.release().catch((error: unknown) => this.log.error({ err: error }, 'releasing the lock failed'));
-    }
-    this.log.info({ deleted: doomed.length }, 'session updated');
-    return replies.updated(doomed.length);
+    return update(state, this.log);
   }
 
   /** End the session (idempotent): nothing is deleted unless UPDATE already ran. */
   close(): void {
     if (this.closing) return;
-    this.closing = true;
+    const wait = waitOf(this.phase);
+    this.phase = CLOSED;
     this.reader?.stop();
     if (this.idleTimer) clearTimeout(this.idleTimer);
-    this.continuation = undefined;
     this.data.fail(new ConnectionClosedError());
     const state = this.state;
-    if (this.wait !== undefined && state.name === 'TRANSACTION') {
-      this.deps.hub.remove(state.user, this.wait);
-      this.wait.cancel();
-      this.wait = undefined;
+    if (wait !== undefined && state.name === 'TRANSACTION') {
+      this.deps.hub.remove(state.user, wait);
+      wait.cancel();
     }
     if (state.name === 'TRANSACTION') {
       state.maildrop.release().catch((error: unknown) => this.log.error({ err: error }, 'releasing the lock failed'));
@@ -203,9 +166,7 @@ export class Pop3Session implements CommandContext {
 
   /** The server is stopping: a session that is not logged in (or is waiting) and not busy ends now. */
   shutdown(): void {
-    if (this.closing || this.busy || this.data.active) return;
-    const state = this.state;
-    if (state.name !== 'AUTHORIZATION' && !(state.name === 'TRANSACTION' && state.waiting)) return;
+    if (!mayEndAtShutdown(this.phase, this.state.name === 'AUTHORIZATION')) return;
     this.write(replies.shuttingDownLine());
     this.close();
   }
@@ -213,7 +174,7 @@ export class Pop3Session implements CommandContext {
   /** The drain deadline passed: end the session whatever it is doing (nothing is deleted). */
   abort(): void {
     if (this.closing) return;
-    if (!this.busy) this.write(replies.shuttingDownLine());
+    if (this.phase.kind === 'ready') this.write(replies.shuttingDownLine());
     this.close();
     this.socket.destroy();
   }
@@ -244,7 +205,7 @@ export class Pop3Session implements CommandContext {
   }
 
   private async onOverflow(): Promise<void> {
-    if (this.data.active) {
+    if (this.phase.kind === 'ready' && this.phase.mode.kind === 'data') {
       this.data.overflow(this.deps.settings.maxLineLength);
       return;
     }
@@ -253,11 +214,12 @@ export class Pop3Session implements CommandContext {
   }
 
   private async onLine(raw: string): Promise<void> {
-    if (this.closing) return;
-    this.busy = true;
+    const arrived = lineArrives(this.phase);
+    if (arrived === undefined) return;
+    this.phase = arrived.phase;
     if (this.idleTimer) clearTimeout(this.idleTimer);
     try {
-      const reply = this.data.active ? await this.data.line(raw) : await this.handle(utf8(raw));
+      const reply = arrived.input.kind === 'data' ? await this.dataLine(raw) : await this.handle(utf8(raw), arrived.input);
       if (reply !== undefined && !this.closing) await this.respond(reply);
     } catch (error) {
       if (!(error instanceof ConnectionClosedError)) {
@@ -268,7 +230,7 @@ export class Pop3Session implements CommandContext {
         this.close();
       }
     } finally {
-      this.busy = false;
+      this.phase = lineDone(this.phase);
       if (!this.closing) {
         this.armIdleTimer();
         if (this.deps.isStopping()) this.shutdown();
@@ -276,16 +238,21 @@ export class Pop3Session implements CommandContext {
     }
   }
 
-  private async handle(line: string): Promise<Reply | undefined> {
+  /** One line of an XSEND message; at the final dot, the delivery's reply and commands again. */
+  private async dataLine(raw: string): Promise<Reply | undefined> {
+    const reply = await this.data.line(raw);
+    if (reply !== undefined) this.phase = nextLineIs(this.phase, COMMANDS);
+    return reply;
+  }
+
+  /** A command line, or the line a SASL challenge or an XIDLE wait (`input`) was waiting for. */
+  private async handle(line: string, input: Exclude<Mode, { kind: 'data' }>): Promise<Reply | undefined> {
     if (this.deps.isStopping() && this.state.name === 'AUTHORIZATION') return replies.shuttingDown();
-    if (this.upgrading) return undefined;
-    const next = this.continuation;
-    if (next !== undefined) {
-      this.continuation = undefined;
+    if (input.kind === 'continuation') {
       this.log.debug('C: (SASL response)');
-      return next(line);
+      return input.next(line);
     }
-    if (this.state.name === 'TRANSACTION' && this.state.waiting) return this.stopWaiting(this.state, line);
+    if (input.kind === 'waiting' && this.state.name === 'TRANSACTION') return endWait(this.state, input.wait, this.deps.hub, line);
     const resolved = dispatcher.resolve(line, this.state.name);
     this.log.debug({ verb: resolved.kind === 'empty' ? '' : resolved.verb }, 'C: command');
     switch (resolved.kind) {
@@ -324,12 +291,13 @@ export class Pop3Session implements CommandContext {
       case 'body':
         return this.sendBody(reply);
       case 'challenge':
-        this.continuation = reply.next;
+        this.phase = nextLineIs(this.phase, { kind: 'continuation', next: reply.next });
         await writeWithBackpressure(this.socket, `${reply.text}\r\n`);
         return;
       case 'data':
         await writeWithBackpressure(this.socket, `${reply.text}\r\n`);
         this.data.begin(reply.receive);
+        this.phase = nextLineIs(this.phase, { kind: 'data' });
         return;
     }
   }
@@ -348,33 +316,9 @@ export class Pop3Session implements CommandContext {
   private startWaiting(): void {
     const state = this.state;
     if (state.name !== 'TRANSACTION' || this.closing) return;
-    const tx: Transaction = { ...state, waiting: true };
-    this.state = tx;
-    this.wait = new Wait(tx, {
-      socket: this.socket,
-      maxPending: this.deps.settings.maxPendingPushes,
-      log: this.log,
-      onOverflow: () => this.onPushBacklog(),
-      onClosed: () => this.close(),
-    });
-    this.deps.hub.add(state.user, this.wait);
-    this.log.debug('waiting for new mail');
-    this.wait.wake(); // what arrived since login or since the last wait
-  }
-
-  /** DONE (or any other line, which ends the wait with -ERR and is not run). */
-  private async stopWaiting(state: Transaction, line: string): Promise<Reply> {
-    const tx: Transaction = { ...state, waiting: false };
-    this.state = tx;
-    const wait = this.wait;
-    this.wait = undefined;
-    if (wait !== undefined) {
-      this.deps.hub.remove(state.user, wait);
-      await wait.stop();
-    }
-    if (line.trim().toUpperCase() !== 'DONE') return replies.waitBadLine();
-    const { count, octets } = totals(tx);
-    return replies.waitDone(count, octets);
+    const options = { socket: this.socket, maxPending: this.deps.settings.maxPendingPushes, log: this.log };
+    const handlers = { onOverflow: () => this.onPushBacklog(), onClosed: () => this.close() };
+    beginWait(state, this.deps.hub, { ...options, ...handlers }, (wait) => (this.phase = nextLineIs(this.phase, { kind: 'waiting', wait })));
   }
 
   private onPushBacklog(): void {
@@ -385,21 +329,10 @@ export class Pop3Session implements CommandContext {
   }
 
   private async sendBody(reply: Extract<Reply, { kind: 'body' }>): Promise<void> {
-    const body = await reply.open(); // a failure here is answered -ERR [SYS/TEMP] by onLine
-    if (this.closing) {
-      await body.close();
-      return;
-    }
-    const options = reply.bodyLines === undefined ? {} : { bodyLines: reply.bodyLines };
-    try {
-      await sendBody(this.socket, reply.text, body, this.deps.buffers, options);
-    } catch (error) {
-      if (!(error instanceof TruncatedBodyError)) throw error; // nothing sent yet: -ERR from onLine
-      // The +OK is out: no -ERR can follow. Close so the client sees a truncated response.
-      if (!(error.cause instanceof ConnectionClosedError)) this.log.error({ err: error.cause }, 'sending a message failed');
-      this.close();
-      this.socket.destroy();
-    }
+    // A failure before the +OK is answered -ERR [SYS/TEMP] by onLine; after it, the connection ends.
+    if ((await sendBodyReply(this.socket, reply, this.deps.buffers, this.log, () => this.closing)) === 'sent') return;
+    this.close();
+    this.socket.destroy();
   }
 
   private async startTls(text: string): Promise<void> {
@@ -408,31 +341,29 @@ export class Pop3Session implements CommandContext {
       await this.respond(replies.stlsUnavailable());
       return;
     }
-    this.upgrading = true;
-    await new Promise<void>((resolve, reject) =>
-      this.socket.write(`${text}\r\n`, (error) => (error ? reject(new ConnectionClosedError()) : resolve())),
-    );
-    const dropped = this.reader?.stop() ?? 0;
-    if (dropped > 0) this.log.info({ bytes: dropped }, 'discarded input pipelined after STLS');
-    const plain = this.socket;
-    plain.off('close', this.onSocketClose);
-    plain.off('error', this.onSocketError);
-    plain.on('error', () => {});
-    try {
-      const secure = await startTls(plain, {
-        secureContext,
-        handshakeTimeoutMs: this.deps.settings.tlsHandshakeTimeout,
-      });
-      this.socket = secure;
-      this.secure = true;
-      this.upgrading = false;
-      this.state = { name: 'AUTHORIZATION' };
-      this.attach(secure);
-      this.log.debug('STLS done');
-    } catch (error) {
-      this.log.info({ err: error }, 'STLS handshake failed');
+    this.phase = upgrading(this.phase);
+    const upgrade = await upgradeToTls(this.socket, text, {
+      secureContext,
+      handshakeTimeoutMs: this.deps.settings.tlsHandshakeTimeout,
+      reader: this.reader,
+      log: this.log,
+      detach: (plain) => plain.off('close', this.onSocketClose).off('error', this.onSocketError),
+    });
+    if ('error' in upgrade) {
+      this.log.info({ err: upgrade.error }, 'STLS handshake failed');
       this.close();
+      return;
     }
+    this.phase = upgraded(this.phase);
+    if (this.closing) {
+      upgrade.secure.destroy();
+      return;
+    }
+    this.socket = upgrade.secure;
+    this.secure = true;
+    this.state = { name: 'AUTHORIZATION' };
+    this.attach(upgrade.secure);
+    this.log.debug('STLS done');
   }
 
   private write(text: string): void {

@@ -1,7 +1,8 @@
 /**
  * The POP3 session states, named as RFC 1939 names them. Only `session.ts` changes the state.
- * Hearth's push extension (XIDLE) is a waiting sub-mode of TRANSACTION: new messages are appended
- * to `messages` (the next numbers) and pushed; earlier numbers never change.
+ * Hearth's push extension (XIDLE) is a waiting mode of TRANSACTION (the session's phase,
+ * `session-state.ts`): new messages are appended to `messages` (the next numbers) and pushed;
+ * earlier numbers never change.
  */
 import type { Maildrop, MessageInfo } from './maildrop.js';
 
@@ -24,8 +25,6 @@ export interface Transaction {
   readonly messages: MessageInfo[];
   /** Message numbers marked by DELE, removed only in UPDATE. */
   readonly deleted: Set<number>;
-  /** XIDLE under way: new messages are pushed, and the only command read is DONE. */
-  readonly waiting: boolean;
 }
 
 export interface Update {

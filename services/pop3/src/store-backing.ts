@@ -168,10 +168,9 @@ export function storeBacking(store: MailStore, options: StoreBackingOptions = {}
     },
 
     async deliver(input) {
-      const copies = await translate(() =>
+      return translate(() =>
         store.deliver({ recipients: input.recipients, prefix: input.prefix, body: input.body, maxSize: input.maxSize }),
       );
-      return copies.map(({ user, messageId, uid, uidl, size }) => ({ user, messageId, uid, uidl, size }));
     },
   };
 }

@@ -12,7 +12,8 @@
 import type { Socket } from 'node:net';
 import { drained, writeWithBackpressure } from '@hearth/line-protocol';
 import type { Logger } from '@hearth/log';
-import type { MessageInfo, NoticedMessage } from './maildrop.js';
+import type { HearthNotice } from '@hearth/mail-delivery';
+import type { MessageInfo } from './maildrop.js';
 import type { Waiter } from './push.js';
 import { replies } from './replies.js';
 import type { Transaction } from './state.js';
@@ -44,7 +45,7 @@ export class Wait implements Waiter {
    * New mail may have arrived: push it from `notice` if the maildrop vouches for it, else
    * re-read the index and push what is new, one run at a time.
    */
-  wake(notice?: NoticedMessage): void {
+  wake(notice?: HearthNotice): void {
     if (this.stopped) return;
     if (this.refreshing !== undefined) {
       this.again = true; // that run reads the index again, which covers this notice too

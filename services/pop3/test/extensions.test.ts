@@ -107,7 +107,7 @@ describe('X-HEARTH-PUSH (XIDLE)', () => {
     bus.emit('mail.notify', { user: 'alice', maildrop: 'INBOX', source: 'comsat' });
     expect(await alice.line()).toBe(`* NEW 4 ${uidl} ${size(body)}`);
     // A notify for nobody waiting, and junk, change nothing.
-    bus.emit('mail.notify', { user: 'carol', maildrop: 'INBOX', source: 'hearth' });
+    bus.emit('mail.notify', { user: 'carol', maildrop: 'INBOX', source: 'comsat' });
     bus.emit('mail.notify', 'junk');
     await transcript(bob, [['DONE', '+OK Done waiting, 0 messages (0 octets)']]);
     await transcript(alice, [
@@ -167,7 +167,7 @@ describe('X-HEARTH-PUSH (XIDLE)', () => {
     for (let round = 0; round < 200 && backing.isLocked('alice'); round++) {
       for (let i = 0; i < 500; i++) backing.add('alice', 'x\r\n');
       delivered += 500;
-      bus.emit('mail.notify', { user: 'alice', maildrop: 'INBOX', source: 'hearth' });
+      bus.emit('mail.notify', { user: 'alice', maildrop: 'INBOX', source: 'comsat' });
       await new Promise((r) => setTimeout(r, 10));
     }
     // The session ended (lock released) long before the client could have read everything.
@@ -195,7 +195,7 @@ describe('X-HEARTH-SEND (XSEND)', () => {
     expect(stored).toMatch(/^Return-Path: <bob@example\.org>\r\nReceived: from bob \(\[127\.0\.0\.1\]\)\r\n\tby \S+ \(Hearth\) with POP3 id [0-9a-f]{12}\r\n\tfor <alice>; \w{3}, \d+ \w{3} \d{4} \d\d:\d\d:\d\d \+0000\r\nSubject: hi\r\n\r\nHello\r\n\.leading dot\r\n$/);
     expect(Number(octets)).toBe(Buffer.byteLength(stored));
     expect(bus.published).toEqual([
-      { topic: 'mail.delivered', payload: { user: 'alice', maildrop: 'INBOX', messageId: expect.any(Number), uid: expect.any(Number), uidl, size: Number(octets) } },
+      { topic: 'mail.delivered', payload: { source: 'hearth', user: 'alice', maildrop: 'INBOX', messageId: expect.any(Number), uid: expect.any(Number), uidl, size: Number(octets) } },
     ]);
     await transcript(alice, [
       ['DONE', /^\+OK Done waiting, 4 messages/],
@@ -267,7 +267,7 @@ describe('PushHub', () => {
     hub.remove('alice', a1);
     hub.remove('alice', a1);
     hub.remove('alice', a2);
-    hub.delivered({ user: 'bob', messageId: 1, uid: 2, uidl: '0000000200000001', size: 3 });
+    hub.delivered([{ source: 'hearth', user: 'bob', maildrop: 'INBOX', messageId: 1, uid: 2, uidl: '0000000200000001', size: 3 }]);
     expect(woken).toEqual(['a1', 'a2', 'b']);
     expect(bus.sent).toEqual([
       { to: 'biff', topic: 'biff.reset', payload: { instance: 7 } },
@@ -276,7 +276,7 @@ describe('PushHub', () => {
       { to: 'biff', topic: 'biff.unsubscribe', payload: { user: 'alice', instance: 7 } },
     ]);
     expect(bus.published).toEqual([
-      { topic: 'mail.delivered', payload: { user: 'bob', maildrop: 'INBOX', messageId: 1, uid: 2, uidl: '0000000200000001', size: 3 } },
+      { topic: 'mail.delivered', payload: { source: 'hearth', user: 'bob', maildrop: 'INBOX', messageId: 1, uid: 2, uidl: '0000000200000001', size: 3 } },
     ]);
   });
 

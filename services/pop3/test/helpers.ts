@@ -55,6 +55,10 @@ export class FakeBus implements MessageBus {
   readonly sent: Array<{ to: string; topic: string; payload: unknown }> = [];
   readonly published: Array<{ topic: string; payload: unknown }> = [];
   private readonly handlers = new Map<string, Array<(payload: unknown, from: string) => void>>();
+  readonly writable = true;
+  drained(): Promise<void> {
+    return Promise.resolve();
+  }
   send(to: string, topic: string, payload: unknown): boolean {
     this.sent.push({ to, topic, payload });
     return true;

@@ -2,7 +2,6 @@
  * QUIT in TRANSACTION: the deletions, then the lock's release, then the +OK; the lock is held
  * until the deletions are done, and free once the client has the +OK.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, expect, it } from 'vitest';
 import type { MailBacking, OpenResult } from '@hearth/pop3';
 import { LineClient, sampleBacking, startPop3, transcript, type Harness } from './helpers.js';
@@ -15,10 +14,24 @@ afterEach(async () => {
   harness = undefined;
 });
 
-/** The sample backing with deletions that take `ms` and a log of expunges and releases. */
-function slowExpunge(ms: number): { backing: MailBacking; events: string[] } {
+interface GatedExpunge {
+  readonly backing: MailBacking;
+  /** Expunges and releases, in order. */
+  readonly events: string[];
+  /** Resolves once a deletion has started (and waits for `finish`). */
+  readonly started: Promise<void>;
+  /** Lets the deletions go on. */
+  finish(): void;
+}
+
+/** The sample backing with deletions that wait for the test's `finish()`, and a log of expunges and releases. */
+function gatedExpunge(): GatedExpunge {
   const inner = sampleBacking();
   const events: string[] = [];
+  let onStart!: () => void;
+  const started = new Promise<void>((resolve) => (onStart = resolve));
+  let finish!: () => void;
+  const gate = new Promise<void>((resolve) => (finish = resolve));
   const backing: MailBacking = {
     verifyPassword: (user, password) => inner.verifyPassword(user, password),
     apopSecret: (user) => inner.apopSecret(user),
@@ -36,7 +49,8 @@ function slowExpunge(ms: number): { backing: MailBacking; events: string[] } {
           refresh: () => maildrop.refresh(),
           async expunge(messages) {
             events.push('expunge started');
-            await sleep(ms);
+            onStart();
+            await gate;
             await maildrop.expunge(messages);
             events.push('expunge done');
           },
@@ -48,7 +62,7 @@ function slowExpunge(ms: number): { backing: MailBacking; events: string[] } {
       };
     },
   };
-  return { backing, events };
+  return { backing, events, started, finish };
 }
 
 async function login(): Promise<LineClient> {
@@ -62,7 +76,7 @@ async function login(): Promise<LineClient> {
 }
 
 it('keeps the maildrop locked until the deletions are done, and releases it before the +OK', async () => {
-  const { backing, events } = slowExpunge(300);
+  const { backing, events, started, finish } = gatedExpunge();
   harness = await startPop3({ backing });
   const first = await login();
   await transcript(first, [
@@ -70,9 +84,11 @@ it('keeps the maildrop locked until the deletions are done, and releases it befo
     ['DELE 1', /^\+OK/],
   ]);
   first.send('QUIT');
-  await sleep(100); // deleting now
+  await started; // deleting now
   const second = await login();
   await transcript(second, [['PASS secret', /^-ERR \[IN-USE\]/]]);
+  expect(events).toEqual(['expunge started']);
+  finish();
   expect(await first.line()).toBe('+OK Hearth POP3 signing off (1 messages deleted)');
   expect(events).toEqual(['expunge started', 'expunge done', 'released']);
   await first.closed();
@@ -85,7 +101,7 @@ it('keeps the maildrop locked until the deletions are done, and releases it befo
 });
 
 it('releases the lock after the deletions also when the connection drops during them', async () => {
-  const { backing, events } = slowExpunge(300);
+  const { backing, events, started, finish } = gatedExpunge();
   harness = await startPop3({ backing });
   const first = await login();
   await transcript(first, [
@@ -93,11 +109,16 @@ it('releases the lock after the deletions also when the connection drops during 
     ['DELE 2', /^\+OK/],
   ]);
   first.send('QUIT');
-  await sleep(100);
+  await started;
   first.destroy();
-  await sleep(50);
+  // The server has seen the drop once it no longer counts the connection.
+  for (let i = 0; i < 200 && harness.pop3.connections > 0; i++) await new Promise((r) => setTimeout(r, 10));
+  expect(harness.pop3.connections).toBe(0);
+  const second = await login();
+  await transcript(second, [['PASS secret', /^-ERR \[IN-USE\]/]]);
   expect(events).toEqual(['expunge started']);
-  await sleep(300);
+  finish();
+  for (let i = 0; i < 200 && events.length < 3; i++) await new Promise((r) => setTimeout(r, 10));
   expect(events).toEqual(['expunge started', 'expunge done', 'released']);
   const again = await login();
   await transcript(again, [['PASS secret', /^\+OK Logged in, 2 messages/]]);

@@ -6,10 +6,7 @@ import type { MailSink, TlsMaterial, UserDirectory } from './ports.js';
 
 export function storeSink(store: MailStore): MailSink {
   return {
-    async deliver({ recipients, prefix, body }) {
-      const copies = await store.deliver({ recipients, prefix, body });
-      return copies.map((c) => ({ user: c.user, messageId: c.messageId, uid: c.uid, uidl: c.uidl, size: c.size }));
-    },
+    deliver: ({ recipients, prefix, body }) => store.deliver({ recipients, prefix, body }),
   };
 }
 

@@ -10,7 +10,7 @@ import { startSmtp } from './service.js';
 
 export { manifest, settingsSchema, type SmtpSettings, type ListenerRole } from './config.js';
 export { startSmtp, type RunningSmtp, type SmtpContext, type SmtpDeps } from './service.js';
-export type { Delivery, MailSink, StoredCopy, TlsMaterial, TlsSource, UserDirectory } from './ports.js';
+export type { Delivery, MailSink, TlsMaterial, TlsSource, UserDirectory } from './ports.js';
 export { storeSink, storeUsers, suiteTls } from './adapters.js';
 
 /** The store's directory inside the suite's data dir. */

@@ -8,9 +8,9 @@ import type { Readable } from 'node:stream';
 import type { Logger } from '@hearth/log';
 import type { MessageBus } from '@hearth/runtime';
 import type { SMTPServerSession } from 'smtp-server';
-import { announceDelivered, traceHeaders } from '@hearth/mail-delivery';
+import { announceDelivered, traceHeaders, type HearthNotice } from '@hearth/mail-delivery';
 import { localUser } from './policy/recipients.js';
-import { isStorageFull, type MailSink, type StoredCopy } from './ports.js';
+import { isStorageFull, type MailSink } from './ports.js';
 import { replies } from './replies.js';
 
 /** The topic and payload biff and POP3 consume. */
@@ -88,7 +88,7 @@ export async function receiveMessage(
   });
 
   const reading: Reading = { size: 0, oversized: false, broken: false };
-  let copies: readonly StoredCopy[];
+  let copies: readonly HearthNotice[];
   try {
     copies = await deps.sink.deliver({ recipients, prefix, body: capped(stream, deps.maxMessageSize, reading) });
   } catch (err) {

@@ -2,20 +2,8 @@
  * The narrow ports the SMTP service needs from the rest of Hearth. `store.ts` adapts the mail
  * store and the TLS package to them; tests can plug in their own.
  */
+import type { HearthNotice } from '@hearth/mail-delivery';
 import type { SuiteSettings } from '@hearth/runtime';
-
-/** One stored copy of a delivered message, for one user. */
-export interface StoredCopy {
-  readonly user: string;
-  /** The store's id of the message (what a reader opens it by). */
-  readonly messageId: number;
-  /** Per-maildrop UID: arrival order, never reused. */
-  readonly uid: number;
-  /** The POP3 UIDL of the message. */
-  readonly uidl: string;
-  /** Bytes stored (headers we added included). */
-  readonly size: number;
-}
 
 export interface Delivery {
   /** Local user names, each once. */
@@ -33,9 +21,10 @@ export interface Delivery {
 export interface MailSink {
   /**
    * Store prefix and body for every recipient, all or nothing; resolves once committed and
-   * synced. Rejects when nothing was stored.
+   * synced, with the store's new-mail notice for each copy (announced as it is). Rejects when
+   * nothing was stored.
    */
-  deliver(delivery: Delivery): Promise<readonly StoredCopy[]>;
+  deliver(delivery: Delivery): Promise<readonly HearthNotice[]>;
 }
 
 export interface UserDirectory {

@@ -3,7 +3,7 @@
  * before its 250 (mid-DATA, or held between the final dot and the commit) is not there at all.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -115,7 +115,15 @@ describe('kill -9 of the SMTP service', () => {
     // Two megabytes of body reach the store's file, but never the final dot.
     const line = `${'y'.repeat(1000)}\r\n`;
     second.write(`Subject: in flight\r\n\r\n${line.repeat(2000)}`);
-    await new Promise((r) => setTimeout(r, 300));
+    // The store writes a large body to a file under tmp/ before it is committed: wait for a megabyte there.
+    const tmp = join(mailDir(dataDir), 'tmp');
+    const written = async (): Promise<number> => {
+      let most = 0;
+      for (const name of await readdir(tmp).catch(() => [])) most = Math.max(most, (await stat(join(tmp, name)).catch(() => ({ size: 0 }))).size);
+      return most;
+    };
+    for (let i = 0; i < 500 && (await written()) < 1_000_000; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(await written()).toBeGreaterThanOrEqual(1_000_000);
     await again.kill9();
     expect(await second.reply()).toBeUndefined();
     expect(await storedSubjects()).toEqual(['acknowledged']);

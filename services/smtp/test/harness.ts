@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createLogger } from '@hearth/log';
+import type { HearthNotice } from '@hearth/mail-delivery';
 import { openMailStore, type MailStore } from '@hearth/mail-store';
 import type { ListenerSpec, MessageBus, ServiceListener, SuiteSettings } from '@hearth/runtime';
 import {
@@ -19,7 +20,6 @@ import {
   type Delivery,
   type MailSink,
   type RunningSmtp,
-  type StoredCopy,
   type UserDirectory,
 } from '@hearth/smtp';
 
@@ -56,7 +56,7 @@ export class TestStore implements MailSink, UserDirectory {
     return this.#users.verify(user, password);
   }
 
-  async deliver(delivery: Delivery): Promise<readonly StoredCopy[]> {
+  async deliver(delivery: Delivery): Promise<readonly HearthNotice[]> {
     if (this.failWith) {
       for await (const chunk of delivery.body) void chunk;
       throw this.failWith;
@@ -97,6 +97,8 @@ export function recordingBus(): MessageBus & { readonly published: Published[] }
       return true;
     },
     on: () => undefined,
+    writable: true,
+    drained: () => Promise.resolve(),
   };
 }
 

@@ -1,6 +1,6 @@
 /** The MX listener: mail for local users from anyone, driven by Python's smtplib and swaks. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAIL_TOPICS, unbatch } from '@hearth/mail-delivery';
+import { MAIL_TOPICS, readNotices } from '@hearth/mail-delivery';
 import { message, python, RawClient, runClient, startTestSmtp, type TestSmtp } from './harness.js';
 
 let smtp: TestSmtp;
@@ -43,9 +43,10 @@ out(refused)`,
     const events = smtp.bus.published.slice(before);
     // One bus message for the whole delivery: a batch with one event per recipient.
     expect(events.map((e) => e.topic)).toEqual([MAIL_TOPICS.delivered]);
-    const batch = unbatch(events[0]?.payload) as Array<{ user: string }>;
+    const { notices: batch, rejected } = readNotices(events[0]?.payload);
+    expect(rejected).toBe(0);
     expect(batch.map((e) => e.user)).toEqual(['alice', 'bob']);
-    expect(batch[1]).toMatchObject({ maildrop: 'INBOX', messageId: expect.any(Number), uid: expect.any(Number), uidl: expect.any(String), size: stored.length });
+    expect(batch[1]).toMatchObject({ source: 'hearth', maildrop: 'INBOX', messageId: expect.any(Number), uid: expect.any(Number), uidl: expect.any(String), size: stored.length });
   });
 
   it('names the single recipient in Received', async () => {

@@ -70,7 +70,7 @@ out(size)`,
     expect(event).toEqual({
       t: 'msg',
       topic: MAIL_TOPICS.delivered,
-      payload: { user: 'dave', maildrop: 'INBOX', messageId: stored[0]!.messageId, uid: stored[0]!.uid, uidl: stored[0]!.uidl, size: stored[0]!.size },
+      payload: { source: 'hearth', user: 'dave', maildrop: 'INBOX', messageId: stored[0]!.messageId, uid: stored[0]!.uid, uidl: stored[0]!.uidl, size: stored[0]!.size },
     });
 
     channel.deliver({ t: 'stop', deadlineMs: 1000 });

@@ -1,7 +1,8 @@
 import { pathToFileURL } from 'node:url';
 import { runStandalone } from '@hearth/runtime';
 import type { ServiceDefinition } from '@hearth/runtime';
-import { REGISTRY, loadConfig, pickDefinition, resolveDataDir } from '@hearth/supervisor';
+import { KINDS } from '@hearth/suite';
+import { kindDefinition, loadConfig, pickDefinition, resolveDataDir } from '@hearth/supervisor';
 import type { CliCommand } from '../command.js';
 import { COMMON_USAGE, oneName, parse } from '../options.js';
 
@@ -18,7 +19,7 @@ ${COMMON_USAGE}`,
   async run(argv, io) {
     const { values, positionals } = parse(argv, {});
     const name = oneName(positionals);
-    const config = await loadConfig(values.config, io.cwd);
+    const config = await loadConfig(values.config, io.cwd, KINDS);
     const svc = config.services.find((s) => s.name === name);
     if (!svc) throw new Error(`no service named "${name}" (configured: ${config.services.map((s) => s.name).join(', ') || 'none'})`);
     let definition: ServiceDefinition<unknown>;
@@ -29,9 +30,7 @@ ${COMMON_USAGE}`,
       if (!def) throw new Error(`${svc.run.module} does not export a service definition`);
       definition = def;
     } else {
-      const entry = REGISTRY[svc.run.kind];
-      if (!entry) throw new Error(`unknown service kind "${svc.run.kind}"`);
-      definition = await entry.definition();
+      definition = await kindDefinition(KINDS, svc.run.kind);
     }
     const logLevel = values['log-level'] ?? config.logLevel;
     return runStandalone(definition, {
@@ -42,7 +41,7 @@ ${COMMON_USAGE}`,
       logLevel,
       stopTimeoutMs: svc.stopTimeoutMs,
       reload: async () => {
-        const next = await loadConfig(values.config, io.cwd);
+        const next = await loadConfig(values.config, io.cwd, KINDS);
         const s = next.services.find((x) => x.name === name);
         if (!s) throw new Error(`service "${name}" is no longer in the config`);
         return { settings: s.settings, suite: { dataDir: resolveDataDir({ dataDir: values.data, env: io.env, cwd: io.cwd }, next), mail: next.mail, tls: next.tls } };

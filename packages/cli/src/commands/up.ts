@@ -1,3 +1,4 @@
+import { KINDS } from '@hearth/suite';
 import { runUp } from '@hearth/supervisor';
 import type { CliCommand } from '../command.js';
 import { COMMON_USAGE, parse } from '../options.js';
@@ -19,6 +20,7 @@ ${COMMON_USAGE}`,
     // This process lives as long as the suite: keep its young generation small.
     tuneV8ForSupervisor();
     return runUp({
+      registry: KINDS,
       configFile: values.config,
       dataDir: values.data,
       logLevel: values['log-level'],

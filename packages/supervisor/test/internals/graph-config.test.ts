@@ -1,9 +1,10 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
 import { ConfigError } from '@hearth/config';
 import { CycleError, Ring, defaultSuiteConfig, parseSuiteConfig, splitLines, startOrder, stopOrder, tagLine } from '@hearth/supervisor';
 import type { Registry } from '@hearth/supervisor';
+import { ECHO_KIND_MODULE } from '@hearth/testkit';
+import { manifest } from '@hearth/testkit/echo-kind';
 
 const n = (name: string, requires: string[] = [], after: string[] = []) => ({ name, requires, after });
 
@@ -27,14 +28,8 @@ describe('service graph', () => {
   });
 });
 
-const manifest = {
-  kind: 'echo',
-  settings: z.strictObject({ greeting: z.string().default('hi'), limit: z.number().int().default(3) }),
-  defaultListeners: [{ name: 'main', protocol: 'tcp' as const, address: '127.0.0.1', port: 2007, tls: false }],
-  defaultRequires: [],
-};
 const registry: Registry = {
-  echo: { manifest: async () => manifest, definition: async () => ({ ...manifest, start: async () => ({ stop: async () => {} }) }), entry: () => '/nowhere/echo-main.js' },
+  echo: { manifest: { module: ECHO_KIND_MODULE, export: 'manifest' }, definition: { module: ECHO_KIND_MODULE, export: 'definition' }, entry: '/nowhere/echo-main.js' },
 };
 
 describe('suite config', () => {

@@ -1,8 +1,8 @@
 /**
- * Small helpers for the SIGUSR1 demo and its test: run `hearth up` on a config, read what it logs,
- * ask its status, play an external mail delivery agent (store a message, send a comsat datagram),
- * hold a POP3 push session, and look for Node's inspector port. Loopback only; everything started
- * here is stopped by `stop()`.
+ * The whole suite under `hearth up`, as the system tests and the SIGUSR1 demo run it (export
+ * `./suite`): run it on a config, read what it logs, ask its status, play an external mail
+ * delivery agent (store a message, send a comsat datagram), hold a POP3 push session, and look for
+ * Node's inspector port. Loopback only; everything started here is stopped by `stop()`.
  *
  * `hearth up` is spawned detached: it leads a process group of its own. In the legacy arrangement
  * its children share that group, so a `kill(0, SIGUSR1)` among them reaches the supervisor and its
@@ -14,23 +14,25 @@ import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFile
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { openMailStore, type Delivery, type MailStore } from '@hearth/mail-store';
+import { controlRequest, type ServiceStatus } from '@hearth/supervisor';
 
-export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const HEARTH = join(ROOT, 'packages/cli/dist/main.js');
 export const BIFF_MODULE = join(ROOT, 'services/biff/dist/index.js');
 export const WATCHER_MODULE = join(ROOT, 'services/biff/dist/watcher.js');
-export const FIXTURE_MODULE = join(ROOT, 'packages/testkit/dist/fixtures/fixture-service.js');
-export const LEGACY_NOTIFIER = fileURLToPath(new URL('./legacy-notifier.mjs', import.meta.url));
+export const FIXTURE_MODULE = fileURLToPath(new URL('./fixtures/fixture-service.js', import.meta.url));
 /** Node's default inspector port (127.0.0.1:9229), which a stray SIGUSR1 opens. */
 export const INSPECTOR_PORT = 9229;
+/** Lines in which Node reports starting (or failing to start) its inspector. */
+export const INSPECTOR_LINE = /Debugger listening on|Starting inspector on .* failed/;
 
-const { controlRequest } = await import(join(ROOT, 'packages/supervisor/dist/index.js'));
-
-export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Poll `check` until it returns something truthy; undefined after `timeout` ms. */
-export async function poll(check, timeout = 5000, interval = 25) {
+export async function poll<T>(check: () => T | Promise<T>, timeout = 5000, interval = 25): Promise<T | undefined> {
   const end = Date.now() + timeout;
   for (;;) {
     const value = await check();
@@ -40,30 +42,40 @@ export async function poll(check, timeout = 5000, interval = 25) {
   }
 }
 
-/** A free port on 127.0.0.1 (bind 0, read, close). */
-export async function freePort(type = 'tcp') {
-  if (type === 'udp') {
-    const s = dgram.createSocket('udp4');
-    await new Promise((resolve) => s.bind(0, '127.0.0.1', resolve));
-    const { port } = s.address();
-    s.close();
-    return port;
-  }
-  const server = net.createServer();
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
+/** A log line of `hearth up` (JSON, or `{ msg }` for a line that was not). */
+export type LogLine = Record<string, unknown>;
+
+export interface SuiteOptions {
+  /** Runs before `hearth up` starts (to create users). */
+  readonly prepare?: (dataDir: string) => unknown;
+  /** Services to wait for (default: all). */
+  readonly names?: readonly string[];
+  /** ms; default 20 s. */
+  readonly timeout?: number;
+}
+
+export interface Suite {
+  readonly dir: string;
+  readonly data: string;
+  readonly pid: number;
+  readonly lines: LogLine[];
+  stderr(): string;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  status(): Promise<ServiceStatus[]>;
+  service(name: string): Promise<ServiceStatus | undefined>;
+  /** Log lines of service `svc` (what the supervisor captured from it). */
+  logsOf(svc: string): LogLine[];
+  /** First log line of `svc` whose msg matches `re`, waiting up to `wait` ms (throws after). */
+  waitLog(svc: string, re: RegExp, wait?: number): Promise<LogLine>;
+  /** SIGTERM, wait, then SIGKILL what is left of the group; remove the temp dir. Idempotent. */
+  stop(): Promise<void>;
 }
 
 /**
- * Runs `hearth up` on `yaml` in a fresh temp dir. `prepare(dataDir)` runs before it starts (to
- * create users). Resolves once every service has settled (running, or given up on).
- *
- * @param {string} yaml
- * @param {{ prepare?: (dataDir: string) => unknown, names?: string[], timeout?: number }} [options]
+ * Runs `hearth up` on `yaml` in a fresh temp dir. Resolves once every service (or each of
+ * `names`) has settled (running, or given up on).
  */
-export async function startSuite(yaml, { prepare, names = [], timeout = 20_000 } = {}) {
+export async function startSuite(yaml: string, { prepare, names = [], timeout = 20_000 }: SuiteOptions = {}): Promise<Suite> {
   const dir = mkdtempSync(join(tmpdir(), 'hearth-demo-'));
   const data = join(dir, 'data');
   const configFile = join(dir, 'hearth.yaml');
@@ -73,53 +85,52 @@ export async function startSuite(yaml, { prepare, names = [], timeout = 20_000 }
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const lines = [];
+  const lines: LogLine[] = [];
   let stderr = '';
   let buf = '';
-  proc.stdout.setEncoding('utf8').on('data', (d) => {
+  proc.stdout.setEncoding('utf8').on('data', (d: string) => {
     buf += d;
     for (let nl = buf.indexOf('\n'); nl !== -1; nl = buf.indexOf('\n')) {
       const line = buf.slice(0, nl);
       buf = buf.slice(nl + 1);
       try {
-        lines.push(JSON.parse(line));
+        lines.push(JSON.parse(line) as LogLine);
       } catch {
         lines.push({ msg: line });
       }
     }
   });
-  proc.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
-  const exited = new Promise((resolve) => proc.on('close', (code, signal) => resolve({ code, signal })));
+  proc.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    proc.on('close', (code, signal) => resolve({ code, signal })),
+  );
   const socket = join(data, 'hearth.sock');
   let stopped = false;
 
-  const suite = {
+  const suite: Suite = {
     dir,
     data,
-    pid: /** @type {number} */ (proc.pid), // process.execPath: it starts
+    pid: proc.pid!, // process.execPath: it starts
     lines,
     stderr: () => stderr,
     exited,
-    status: () => controlRequest(socket, { verb: 'status' }, { timeoutMs: 5000 }),
+    status: () => controlRequest(socket, { verb: 'status' }, { timeoutMs: 5000 }) as Promise<ServiceStatus[]>,
     async service(name) {
       return (await suite.status()).find((s) => s.name === name);
     },
-    /** Log lines of service `svc` (what the supervisor captured from it). */
-    logsOf: (svc) => lines.filter((l) => l.svc === svc),
-    /** First log line of `svc` whose msg matches `re`, waiting up to `wait` ms (throws after). */
+    logsOf: (svc) => lines.filter((l) => l['svc'] === svc),
     async waitLog(svc, re, wait = 5000) {
-      const line = await poll(() => lines.find((l) => l.svc === svc && re.test(String(l.msg ?? ''))), wait);
+      const line = await poll(() => lines.find((l) => l['svc'] === svc && re.test(String(l['msg'] ?? ''))), wait);
       if (!line) throw new Error(`no log line of ${svc} matching ${re} within ${wait} ms`);
       return line;
     },
-    /** SIGTERM, wait, then SIGKILL what is left of the group; remove the temp dir. Idempotent. */
     async stop() {
       if (stopped) return;
       stopped = true;
       if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
       const done = await Promise.race([exited, sleep(15_000).then(() => undefined)]);
       try {
-        process.kill(-proc.pid, 'SIGKILL'); // our own child's group: whatever is left of it
+        process.kill(-proc.pid!, 'SIGKILL'); // our own child's group: whatever is left of it
       } catch {
         // gone already
       }
@@ -149,19 +160,10 @@ export async function startSuite(yaml, { prepare, names = [], timeout = 20_000 }
   return suite;
 }
 
-/** Whether `pid` is a live process (not a zombie). */
-export function alive(pid) {
-  try {
-    return !/^\d+ \(.*\) [ZX]/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
-
 /** Inodes of sockets listening on `port` (IPv4 and IPv6), from /proc/net. */
-function listeningInodes(port) {
+function listeningInodes(port: number): Set<string> {
   const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
-  const inodes = new Set();
+  const inodes = new Set<string>();
   for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
     let text = '';
     try {
@@ -171,19 +173,19 @@ function listeningInodes(port) {
     }
     for (const row of text.split('\n').slice(1)) {
       const f = row.trim().split(/\s+/);
-      if (f.length > 9 && f[1].endsWith(hex) && f[3] === '0A') inodes.add(f[9]);
+      if (f.length > 9 && f[1]!.endsWith(hex) && f[3] === '0A') inodes.add(f[9]!);
     }
   }
   return inodes;
 }
 
 /** Whether anything on this host listens on `port`. */
-export function portListening(port = INSPECTOR_PORT) {
+export function portListening(port = INSPECTOR_PORT): boolean {
   return listeningInodes(port).size > 0;
 }
 
 /** Which of `pids` hold a socket listening on `port` (Node's inspector: 9229). */
-export function pidsListeningOn(pids, port = INSPECTOR_PORT) {
+export function pidsListeningOn(pids: readonly number[], port = INSPECTOR_PORT): number[] {
   const inodes = listeningInodes(port);
   if (inodes.size === 0) return [];
   return pids.filter((pid) => {
@@ -191,7 +193,7 @@ export function pidsListeningOn(pids, port = INSPECTOR_PORT) {
       return readdirSync(`/proc/${pid}/fd`).some((fd) => {
         try {
           const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
-          return m !== null && inodes.has(m[1]);
+          return m !== null && inodes.has(m[1]!);
         } catch {
           return false;
         }
@@ -202,11 +204,8 @@ export function pidsListeningOn(pids, port = INSPECTOR_PORT) {
   });
 }
 
-/** Lines in which Node reports starting (or failing to start) its inspector. */
-export const INSPECTOR_LINE = /Debugger listening on|Starting inspector on .* failed/;
-
-/** Send one datagram to 127.0.0.1:`port`. */
-export function sendDatagram(port, data) {
+/** Send one datagram to 127.0.0.1:`port` (a string is sent as latin1). */
+export function sendDatagram(port: number, data: string | Buffer): Promise<void> {
   const socket = dgram.createSocket('udp4');
   return new Promise((resolve, reject) => {
     socket.send(typeof data === 'string' ? Buffer.from(data, 'latin1') : data, port, '127.0.0.1', (err) => {
@@ -218,13 +217,12 @@ export function sendDatagram(port, data) {
 }
 
 /** The mail store of a data dir, opened as an external delivery agent would. */
-export async function openStore(dataDir) {
-  const { openMailStore } = await import(join(ROOT, 'packages/mail-store/dist/index.js'));
+export function openStore(dataDir: string): Promise<MailStore> {
   return openMailStore({ dir: join(dataDir, 'mail'), passwordParams: { ln: 10, r: 8, p: 1 } });
 }
 
-/** Adds users (name = password) to a data dir's store. */
-export async function addUsers(dataDir, names) {
+/** Adds users (password: name + `-pw`) to a data dir's store. */
+export async function addUsers(dataDir: string, names: readonly string[]): Promise<void> {
   const store = await openStore(dataDir);
   try {
     for (const name of names) await store.addUser(name, `${name}-pw`);
@@ -237,34 +235,53 @@ export async function addUsers(dataDir, names) {
  * An external MDA's delivery: store one message for `user`, then tell comsat on `comsatPort` the
  * way Postfix local(8) does (`user@offset` and a NUL). Resolves with the stored message.
  */
-export async function deliverAndNotify(dataDir, user, comsatPort, subject = 'hello') {
+export async function deliverAndNotify(
+  dataDir: string,
+  user: string,
+  comsatPort: number,
+  subject = 'hello',
+): Promise<{ message: Delivery; notifiedAt: number }> {
   const store = await openStore(dataDir);
   try {
     const before = store.listMessages(user).reduce((n, m) => n + m.size, 0);
     const [message] = await store.deliver({ recipients: [user], body: `From: demo@localhost\r\nSubject: ${subject}\r\n\r\nNew mail.\r\n` });
     const notifiedAt = Date.now();
     await sendDatagram(comsatPort, `${user}@${before}\0`);
-    return { message, notifiedAt };
+    return { message: message!, notifiedAt };
   } finally {
     await store.close();
   }
 }
 
+export interface Pop3Waiting {
+  /** The `* NEW n uidl size` lines received while waiting. */
+  pushes(): string[];
+  /** performance.now() when each of those lines arrived. */
+  arrivals(): number[];
+  /** The first push line, once it came (undefined after `wait` ms). */
+  waitPush(wait?: number): Promise<string | undefined>;
+  /** Calls `fn(at)` for each push line from now on (undefined: stop). */
+  onPush(fn: ((at: number) => void) | undefined): void;
+  /** Resolves true once `count` push lines came, false after `wait` ms (one waiter at a time). */
+  waitCount(count: number, wait?: number): Promise<boolean>;
+  close(): void;
+}
+
 /**
- * A POP3 session that logs in and waits with XIDLE (Hearth's push extension). `pushes` returns the
- * `* NEW` lines it was sent; `arrivals` when each came (performance.now() of its 'data' event).
- * Lines are split as they come, so thousands of these sessions cost one benchmark client little.
+ * A POP3 session that logs in and waits with XIDLE (Hearth's push extension). Lines are split as
+ * they come, so thousands of these sessions cost one benchmark client little.
  */
-export async function pop3Waiting(port, user, password) {
+export async function pop3Waiting(port: number, user: string, password: string): Promise<Pop3Waiting> {
   const socket = net.connect(port, '127.0.0.1');
   socket.setEncoding('utf8');
   let text = '';
   let waiting = false;
-  const lines = [];
-  const arrivals = [];
-  let waiter; // { count, resolve }: waitCount's, woken by the data handler (no polling)
-  let onPush; // (at) => void: called for every push line (a benchmark's counter over many sessions)
-  const take = (at) => {
+  const lines: string[] = [];
+  const arrivals: number[] = [];
+  let waiter: { count: number; resolve: (ok: boolean) => void } | undefined; // woken by the data handler
+  let onPush: ((at: number) => void) | undefined;
+  let wake: (() => void) | undefined; // the login's expect, woken by the data handler
+  const take = (at: number): void => {
     for (let end = text.indexOf('\r\n'); end !== -1; end = text.indexOf('\r\n')) {
       const line = text.slice(0, end);
       text = text.slice(end + 2);
@@ -276,14 +293,26 @@ export async function pop3Waiting(port, user, password) {
     }
     if (waiter !== undefined && lines.length >= waiter.count) waiter.resolve(true);
   };
-  socket.on('data', (d) => {
+  socket.on('data', (d: string) => {
     text += d;
     if (waiting) take(performance.now());
+    else wake?.();
   });
   socket.on('error', () => {});
-  const expect = async (re, what) => {
-    const ok = await poll(() => re.test(text), 5000, 5);
-    if (!ok) throw new Error(`POP3: no ${what} (received ${JSON.stringify(text)})`);
+  const expect = async (re: RegExp, what: string): Promise<void> => {
+    const deadline = Date.now() + 5000;
+    while (!re.test(text)) {
+      const left = deadline - Date.now();
+      if (left <= 0 || socket.destroyed) throw new Error(`POP3: no ${what} (received ${JSON.stringify(text)})`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      wake = undefined;
+    }
     text = text.replace(re, '');
   };
   await expect(/^\+OK.*\r\n/, 'greeting');
@@ -295,13 +324,12 @@ export async function pop3Waiting(port, user, password) {
   await expect(/^\+OK.*\r\n/, 'XIDLE reply');
   waiting = true;
   take(performance.now());
-  /** Resolves true once `count` push lines came, false after `wait` ms (one waiter at a time). */
-  const waitCount = (count, wait = 5000) =>
+  const waitCount = (count: number, wait = 5000): Promise<boolean> =>
     lines.length >= count
       ? Promise.resolve(true)
       : new Promise((resolve) => {
           const timer = setTimeout(() => done(false), Math.max(0, wait));
-          const done = (ok) => {
+          const done = (ok: boolean): void => {
             clearTimeout(timer);
             waiter = undefined;
             resolve(ok);
@@ -309,15 +337,22 @@ export async function pop3Waiting(port, user, password) {
           waiter = { count, resolve: done };
         });
   return {
-    /** The `* NEW n uidl size` lines received while waiting. */
     pushes: () => lines,
-    /** performance.now() when each of those lines arrived. */
     arrivals: () => arrivals,
-    /** The first push line, once it came (undefined after `wait` ms). */
     waitPush: async (wait = 5000) => ((await waitCount(1, wait)) ? lines[0] : undefined),
-    /** Calls `fn(at)` for each push line from now on (undefined: stop). */
     onPush: (fn) => (onPush = fn),
     waitCount,
     close: () => socket.destroy(),
   };
 }
+
+/** A UDP port on 127.0.0.1 that was free a moment ago (bind 0, read, close). */
+export async function freeUdpPort(): Promise<number> {
+  const socket = dgram.createSocket('udp4');
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  const { port } = socket.address();
+  socket.close();
+  return port;
+}
+
+export { alive } from './hearth-up.js';

@@ -1,11 +1,14 @@
-/** Drives `hearth up` as a real child process, as an operator would. */
+/**
+ * `hearth up` as a real child process, as an operator runs it (export `./hearth-up`): start it on a
+ * config, read what it logs, ask its control socket, run `hearth` commands, stop it.
+ */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { makeTempDir, waitFor } from '@hearth/testkit';
-import type { TempDir } from '@hearth/testkit';
+import { makeTempDir, waitFor } from './index.js';
+import type { TempDir } from './index.js';
 import { controlRequest, socketIsLive } from '@hearth/supervisor';
 import type { ServiceStatus } from '@hearth/supervisor';
 

@@ -1,0 +1,53 @@
+/**
+ * What each control verb does to a running supervisor (`hearth status`, `start`, `stop`,
+ * `restart`, `restart --all`, `logs`, `down`, `reload`): the answer `ControlServer` sends back,
+ * or the error it reports as one line.
+ */
+import type { ControlHandler } from './control-server.js';
+import type { ControlRequest } from './control-protocol.js';
+import type { LogHub, LogLine } from './log-capture.js';
+import type { Supervisor } from './supervisor.js';
+
+export function controlHandler(sup: Supervisor, logs: LogHub): ControlHandler {
+  const live = (): void => {
+    if (sup.shuttingDown) throw new Error('the supervisor is shutting down');
+  };
+  const known = (name: string): void => {
+    if (!sup.unit(name)) throw new Error(`no service named "${name}"`);
+  };
+  return {
+    async handle(req: ControlRequest): Promise<unknown> {
+      switch (req.verb) {
+        case 'status':
+          return sup.statusWithMemory();
+        case 'start':
+        case 'stop':
+        case 'restart': {
+          known(req.name);
+          live();
+          const unit = sup.unit(req.name)!;
+          if (req.verb === 'start') await unit.start();
+          else if (req.verb === 'stop') await unit.stop();
+          else await unit.restart();
+          return unit.status();
+        }
+        case 'restart-all':
+          live();
+          return sup.restartAll();
+        case 'logs':
+          if (req.name !== undefined) known(req.name);
+          return logs.recent(req.name, req.lines ?? 100);
+        case 'down':
+          setImmediate(() => void sup.shutdown('hearth down'));
+          return { stopping: sup.status().length };
+        case 'reload':
+          return sup.reload();
+      }
+    },
+    follow(name: string | undefined, onLine: (l: LogLine) => void): () => void {
+      return logs.follow((l) => {
+        if (name === undefined || l.svc === name) onLine(l);
+      });
+    },
+  };
+}

@@ -1,0 +1,105 @@
+/**
+ * A unit's two state machines (`unit.ts`), each one value that the unit changes only through
+ * `checkUnitMove` / `checkRestartMove` (a move not in the table throws, naming both states).
+ *
+ * The lifecycle (`UnitState`), with the instance each state holds:
+ *
+ *     stopped | done | backoff | failed --start--> starting
+ *     starting (spawning, no instance) --spawned--> starting (instance) --ready--> running
+ *     starting --not ready: killed--> not-ready --exit--> backoff | done | failed
+ *     starting | running --exit--> backoff | done | failed
+ *     running --exit of the old one during an overlapped restart--> starting (no instance)
+ *     running | starting --overlapped restart: the new one is ready--> running
+ *     backoff | done | failed --the same, after the old one's exit (before the new one was
+ *                               spawned) was judged--> running
+ *     starting | not-ready | running --stop--> stopping --> stopped
+ *     stopped (a stop during a spawn) --spawned--> stopping
+ *     any but failed, its instance gone or none --stop--> stopped (failed stays failed)
+ *     backoff --retry--> starting;  starting (no instance) --new one not ready, old gone--> backoff
+ *
+ * `done`: exited, and its restart policy does not start it again (shown as `stopped`, but the
+ * operator still wants it: `wanted`). `not-ready`: shown as `starting`; its exit is judged like a
+ * crash although the unit killed it.
+ *
+ * The restart under way (`RestartState`), beside the lifecycle:
+ *
+ *     idle --restart (stop-then-start)--> cold --> idle
+ *     idle --restart (overlapped)--> overlapping (old, fresh once spawned) --new one ready--> draining (old) --> idle
+ *     overlapping --new one not ready, or stopped--> idle
+ */
+import type { ServiceState } from './status.js';
+
+export type UnitState<I> =
+  | { readonly kind: 'stopped' }
+  /** `instance` undefined: being spawned, or the old instance of an overlapped restart died. */
+  | { readonly kind: 'starting'; readonly instance: I | undefined }
+  | { readonly kind: 'not-ready'; readonly instance: I }
+  | { readonly kind: 'running'; readonly instance: I; readonly since: number }
+  | { readonly kind: 'stopping'; readonly instance: I }
+  | { readonly kind: 'backoff' }
+  | { readonly kind: 'done' }
+  | { readonly kind: 'failed'; readonly reason: string };
+
+export type UnitKind = UnitState<unknown>['kind'];
+
+export type RestartState<I> =
+  | { readonly kind: 'idle' }
+  | { readonly kind: 'cold' }
+  /** `fresh`: the new instance once spawned, until it is ready (a stop takes it away). */
+  | { readonly kind: 'overlapping'; readonly old: I; readonly fresh: I | undefined }
+  | { readonly kind: 'draining'; readonly old: I };
+
+export type RestartKind = RestartState<unknown>['kind'];
+
+const UNIT_MOVES: Readonly<Record<UnitKind, readonly UnitKind[]>> = {
+  stopped: ['starting', 'stopping', 'stopped'],
+  starting: ['starting', 'not-ready', 'running', 'backoff', 'done', 'failed', 'stopping', 'stopped'],
+  'not-ready': ['backoff', 'done', 'failed', 'stopping', 'stopped'],
+  running: ['running', 'starting', 'backoff', 'done', 'failed', 'stopping', 'stopped'],
+  stopping: ['stopping', 'stopped'],
+  backoff: ['starting', 'stopped', 'running'],
+  done: ['starting', 'stopped', 'running'],
+  failed: ['starting', 'running'],
+};
+
+const RESTART_MOVES: Readonly<Record<RestartKind, readonly RestartKind[]>> = {
+  idle: ['cold', 'overlapping'],
+  cold: ['idle'],
+  overlapping: ['overlapping', 'draining', 'idle'],
+  draining: ['idle'],
+};
+
+/** A move the machine does not have. */
+export class IllegalMoveError extends Error {
+  override readonly name = 'IllegalMoveError';
+  constructor(machine: string, from: string, to: string) {
+    super(`${machine}: no move from ${from} to ${to}`);
+  }
+}
+
+/** Throws unless the lifecycle may move `from` -> `to`; `name` (the service) goes into the message. */
+export function checkUnitMove(name: string, from: UnitKind, to: UnitKind): void {
+  if (!UNIT_MOVES[from].includes(to)) throw new IllegalMoveError(`service ${name}`, from, to);
+}
+
+/** Throws unless the restart machine may move `from` -> `to`. */
+export function checkRestartMove(name: string, from: RestartKind, to: RestartKind): void {
+  if (!RESTART_MOVES[from].includes(to)) throw new IllegalMoveError(`service ${name} restart`, from, to);
+}
+
+/** What `hearth status` shows of a lifecycle state. */
+export function publicState(kind: UnitKind): ServiceState {
+  if (kind === 'not-ready') return 'starting';
+  if (kind === 'done') return 'stopped';
+  return kind;
+}
+
+/** Whether the operator wants the unit up: not after a stop, nor while stopping. */
+export function isWanted(kind: UnitKind): boolean {
+  return kind !== 'stopped' && kind !== 'stopping';
+}
+
+/** The instance a lifecycle state holds (the current one), if any. */
+export function currentOf<I>(state: UnitState<I>): I | undefined {
+  return 'instance' in state ? state.instance : undefined;
+}

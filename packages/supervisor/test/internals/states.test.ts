@@ -1,0 +1,119 @@
+/** The supervisor's state machines as pure functions: the instance lifecycle and a unit's two machines. */
+import { describe, expect, it } from 'vitest';
+import { IllegalTransitionError, isStandbyState, nextInstanceState } from '../../dist/instance-state.js';
+import type { InstanceState } from '../../dist/instance-state.js';
+import { IllegalMoveError, checkRestartMove, checkUnitMove, currentOf, isWanted, publicState } from '../../dist/unit-state.js';
+import type { RestartKind, UnitKind } from '../../dist/unit-state.js';
+
+describe('instance lifecycle', () => {
+  const loading: InstanceState = { kind: 'loading' };
+
+  it('a standby stands by, is promoted (active since then) and stops', () => {
+    const standingBy = nextInstanceState(loading, { type: 'standing-by' });
+    expect(standingBy).toEqual({ kind: 'standing-by' });
+    expect(isStandbyState(standingBy)).toBe(true);
+    const active = nextInstanceState(standingBy, { type: 'promote', at: 1234 });
+    expect(active).toEqual({ kind: 'active', since: 1234 });
+    expect(isStandbyState(active)).toBe(false);
+    expect(nextInstanceState(active, { type: 'stop' })).toEqual({ kind: 'stopping', since: 1234 });
+  });
+
+  it('a standby may be promoted before it stood by; its late standing-by changes nothing', () => {
+    const active = nextInstanceState(loading, { type: 'promote', at: 5 });
+    expect(nextInstanceState(active, { type: 'standing-by' })).toBe(active);
+    const stopping = nextInstanceState(active, { type: 'stop' });
+    expect(nextInstanceState(stopping, { type: 'standing-by' })).toBe(stopping);
+  });
+
+  it('stop is idempotent and keeps when it began serving; a stopped standby never served', () => {
+    const spawned: InstanceState = { kind: 'active', since: undefined };
+    const stopping = nextInstanceState(spawned, { type: 'stop' });
+    expect(nextInstanceState(stopping, { type: 'stop' })).toEqual({ kind: 'stopping', since: undefined });
+    expect(nextInstanceState(loading, { type: 'stop' })).toEqual({ kind: 'stopping', since: undefined });
+  });
+
+  it('only a standby can be promoted: the error names the state', () => {
+    const active: InstanceState = { kind: 'active', since: undefined };
+    expect(() => nextInstanceState(active, { type: 'promote', at: 1 })).toThrow(IllegalTransitionError);
+    expect(() => nextInstanceState(active, { type: 'promote', at: 1 })).toThrow('instance: cannot promote in state active');
+    expect(() => nextInstanceState({ kind: 'stopping', since: 3 }, { type: 'promote', at: 1 })).toThrow('in state stopping');
+  });
+});
+
+describe('unit lifecycle', () => {
+  const legal: [UnitKind, UnitKind][] = [
+    ['stopped', 'starting'],
+    ['starting', 'starting'],
+    ['starting', 'running'],
+    ['starting', 'not-ready'],
+    ['not-ready', 'backoff'],
+    ['running', 'backoff'],
+    ['backoff', 'starting'],
+    ['running', 'done'],
+    ['running', 'failed'],
+    ['failed', 'starting'],
+    ['running', 'stopping'],
+    ['stopping', 'stopped'],
+    ['stopped', 'stopping'],
+    ['running', 'starting'],
+    ['backoff', 'running'],
+  ];
+  const illegal: [UnitKind, UnitKind][] = [
+    ['stopped', 'running'],
+    ['stopping', 'running'],
+    ['stopping', 'starting'],
+    ['failed', 'stopped'],
+    ['not-ready', 'running'],
+    ['backoff', 'not-ready'],
+    ['stopped', 'backoff'],
+  ];
+
+  it.each(legal)('%s -> %s is a move', (from, to) => {
+    expect(() => checkUnitMove('svc', from, to)).not.toThrow();
+  });
+
+  it.each(illegal)('%s -> %s is refused, naming the service and both states', (from, to) => {
+    expect(() => checkUnitMove('svc', from, to)).toThrow(IllegalMoveError);
+    expect(() => checkUnitMove('svc', from, to)).toThrow(`service svc: no move from ${from} to ${to}`);
+  });
+
+  it('status shows not-ready as starting and done as stopped; the operator wants it up unless stopped or stopping', () => {
+    expect(publicState('not-ready')).toBe('starting');
+    expect(publicState('done')).toBe('stopped');
+    expect(publicState('backoff')).toBe('backoff');
+    expect(isWanted('done')).toBe(true);
+    expect(isWanted('failed')).toBe(true);
+    expect(isWanted('stopped')).toBe(false);
+    expect(isWanted('stopping')).toBe(false);
+  });
+
+  it('the current instance lives inside the states that have one', () => {
+    expect(currentOf({ kind: 'running', instance: 'i', since: 0 })).toBe('i');
+    expect(currentOf({ kind: 'starting', instance: undefined })).toBeUndefined();
+    expect(currentOf<string>({ kind: 'backoff' })).toBeUndefined();
+    expect(currentOf<string>({ kind: 'failed', reason: 'x' })).toBeUndefined();
+  });
+});
+
+describe('unit restart machine', () => {
+  it.each<[RestartKind, RestartKind]>([
+    ['idle', 'cold'],
+    ['cold', 'idle'],
+    ['idle', 'overlapping'],
+    ['overlapping', 'overlapping'],
+    ['overlapping', 'draining'],
+    ['overlapping', 'idle'],
+    ['draining', 'idle'],
+  ])('%s -> %s is a move', (from, to) => {
+    expect(() => checkRestartMove('svc', from, to)).not.toThrow();
+  });
+
+  it.each<[RestartKind, RestartKind]>([
+    ['idle', 'draining'],
+    ['cold', 'overlapping'],
+    ['draining', 'overlapping'],
+    ['idle', 'idle'],
+  ])('%s -> %s is refused', (from, to) => {
+    expect(() => checkRestartMove('svc', from, to)).toThrow(`service svc restart: no move from ${from} to ${to}`);
+  });
+});

@@ -1,0 +1,36 @@
+/** What a POP3 session is given: the server's shared parts (`SessionDeps`) and its connection's (`SessionOptions`). */
+import type { Socket } from 'node:net';
+import type { SecureContext } from 'node:tls';
+import type { Logger } from '@hearth/log';
+import type { BufferPool } from './body-writer.js';
+import type { Pop3Settings } from './config.js';
+import type { Counter, FailureLimiter } from './limits.js';
+import type { MailBacking } from './maildrop.js';
+import type { PushHub } from './push.js';
+
+export interface SessionDeps {
+  readonly settings: Pop3Settings;
+  readonly backing: MailBacking;
+  readonly log: Logger;
+  readonly secureContext: () => SecureContext | undefined;
+  readonly userSessions: Counter;
+  readonly failuresByIp: FailureLimiter;
+  readonly failuresByUser: FailureLimiter;
+  readonly isStopping: () => boolean;
+  readonly hub: PushHub;
+  /** Local mail domains (XSEND); the first is the sender's domain. */
+  readonly domains: readonly string[];
+  /** Our host name (greeting, Received headers). */
+  readonly hostname: string;
+  /** Buffers RETR and TOP read bodies into, shared by the server's sessions. */
+  readonly buffers: BufferPool;
+}
+
+export interface SessionOptions {
+  readonly socket: Socket;
+  readonly secure: boolean;
+  readonly remoteAddress: string;
+  readonly loopback: boolean;
+  /** The APOP timestamp, `<...@host>`. */
+  readonly timestamp: string;
+}

@@ -1,0 +1,23 @@
+/**
+ * The UPDATE state's work (RFC 1939 section 6), entered by QUIT from TRANSACTION: the messages
+ * marked by DELE are expunged, then the maildrop lock is released, before the reply.
+ */
+import type { Logger } from '@hearth/log';
+import { replies, type Reply } from './replies.js';
+import type { Transaction } from './state.js';
+
+export async function update(tx: Transaction, log: Logger): Promise<Reply> {
+  const doomed = [...tx.deleted].map((number) => tx.messages[number - 1]).filter((m) => m !== undefined);
+  try {
+    if (doomed.length > 0) await tx.maildrop.expunge(doomed);
+  } catch (error) {
+    log.error({ err: error }, 'deleting messages failed');
+    return replies.updateFailed();
+  } finally {
+    // Before the reply: a client that logs in again as soon as it has the +OK (fetchmail
+    // polling) must find the maildrop free, even when the store had to wait for a busy database.
+    await tx.maildrop.release().catch((error: unknown) => log.error({ err: error }, 'releasing the lock failed'));
+  }
+  log.info({ deleted: doomed.length }, 'session updated');
+  return replies.updated(doomed.length);
+}

@@ -1,0 +1,54 @@
+/**
+ * The PushHub's side of the new-mail contract: what arrives on `mail.notify` passes
+ * @hearth/mail-delivery's one check; a malformed notice is counted and logged, never thrown,
+ * and the good notices of the same batch still wake their sessions (with the notice only when it
+ * names a message in INBOX).
+ */
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { createLogger } from '@hearth/log';
+import type { HearthNotice } from '@hearth/mail-delivery';
+import { PushHub } from '@hearth/pop3';
+import { FakeBus } from './helpers.js';
+
+function recordingLog(): { log: ReturnType<typeof createLogger>; lines: Array<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      for (const line of chunk.toString().split('\n')) if (line !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
+      cb();
+    },
+  });
+  return { log: createLogger({ svc: 'pop3', level: 'warn', pretty: false, destination }), lines };
+}
+
+const notice: HearthNotice = { source: 'hearth', user: 'alice', maildrop: 'INBOX', messageId: 5, uid: 2, uidl: '0000000200000001', size: 9 };
+
+describe('PushHub and the new-mail check', () => {
+  it('counts and logs malformed notices, wakes with what passes', async () => {
+    const bus = new FakeBus();
+    const { log, lines } = recordingLog();
+    const hub = new PushHub(bus, log, 3);
+    hub.start();
+    const woken: Array<[string, HearthNotice | undefined]> = [];
+    hub.add('alice', { wake: (n) => woken.push(['alice', n]) });
+    hub.add('bob', { wake: (n) => woken.push(['bob', n]) });
+
+    bus.emit('mail.notify', { batch: [notice, { ...notice, uid: 0 }, 'junk', { source: 'comsat', user: 'BOB', maildrop: 'INBOX' }] });
+    bus.emit('mail.notify', { user: 'alice' }); // no source: not a notice
+    bus.emit('mail.notify', { ...notice, maildrop: 'lists' }); // another folder: wake, re-read the index
+
+    expect(woken).toEqual([
+      ['alice', notice],
+      ['bob', undefined],
+      ['alice', undefined],
+    ]);
+    expect(hub.rejected).toBe(3);
+    await new Promise<void>((resolve) => log.flush(() => resolve()));
+    const warned = lines.filter((l) => l['msg'] === 'malformed mail.notify ignored');
+    expect(warned.map((l) => [l['rejected'], l['total']])).toEqual([
+      [2, 2],
+      [1, 3],
+    ]);
+  });
+});
