@@ -12,7 +12,7 @@
 import net from 'node:net';
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
-import { BIFF_MODULE, openStore, pop3Waiting, startSuite } from '../../packages/testkit/dist/suite.js';
+import { BIFF_MODULE, addUsers, pop3Waiting, startSuite } from '../../packages/testkit/dist/suite.js';
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 import { floorFanout } from './floor.mjs';
@@ -93,9 +93,7 @@ async function cell(n) {
     {
       prepare: async (data) => {
         const t = performance.now();
-        const store = await openStore(data);
-        for (const u of users) await store.addUser(u, 'pw-bench');
-        await store.close();
+        await addUsers(data, users, 'pw-bench');
         progress(`${n} users added in ${((performance.now() - t) / 1000).toFixed(1)} s`);
       },
       timeout: 60_000,

@@ -27,11 +27,13 @@ if (process.argv[2] === '--serve') {
   const { createServer } = await import('node:net');
   const { openSync } = await import('node:fs');
   const { openMailStore } = await import(dist('packages/mail-store/dist/index.js'));
+  const { openSuiteAccounts } = await import(dist('packages/accounts/dist/index.js'));
   const { createLogger } = await import(dist('packages/log/dist/index.js'));
   const { createPop3Server, defaultSettings, storeBacking } = await import(dist('services/pop3/dist/index.js'));
   const store = await openMailStore({ dir: process.argv[3] });
+  const accounts = await openSuiteAccounts(dirname(process.argv[3]));
   const pop3 = createPop3Server({
-    backing: storeBacking(store),
+    backing: storeBacking(store, accounts),
     tls: () => undefined,
     settings: { ...defaultSettings(), maxConnections: 1000, maxConnectionsPerIp: 1000 },
     log: createLogger({ svc: 'pop3', level: 'info', destination: openSync(process.argv[4], 'a') }),

@@ -79,16 +79,21 @@ export function buildMaildirs(root, groups, owner) {
 }
 
 /**
- * Hearth: users and mail through the store API (what `hearth user add` and SMTP use). Each group
- * may lower the scrypt cost of its users' hashes (`passwordParams`); the default is the store's.
+ * Hearth: users and mail through the store and accounts APIs (what `hearth user add` and SMTP
+ * use): the store in `dir` (DATA/mail), the accounts beside it (DATA/accounts). Each group may
+ * lower the scrypt cost of its users' hashes (`passwordParams`); the default is the accounts'.
  */
 export async function buildStore(repoRoot, dir, groups) {
-  const { openMailStore, DEFAULT_SCRYPT_PARAMS } = await import(pathToFileURL(join(repoRoot, 'packages/mail-store/dist/index.js')).href);
+  const { openMailStore } = await import(pathToFileURL(join(repoRoot, 'packages/mail-store/dist/index.js')).href);
+  const { openAccounts, DEFAULT_SCRYPT_PARAMS } = await import(pathToFileURL(join(repoRoot, 'packages/accounts/dist/index.js')).href);
   for (const { users, messages, passwordParams } of groups) {
-    const store = await openMailStore({ dir, passwordParams: passwordParams ?? DEFAULT_SCRYPT_PARAMS });
+    const store = await openMailStore({ dir });
+    const accounts = await openAccounts({ dir: join(dir, '..', 'accounts'), passwordParams: passwordParams ?? DEFAULT_SCRYPT_PARAMS });
     try {
       for (let i = 0; i < users.length; i += 64) {
-        await Promise.all(users.slice(i, i + 64).map((u) => store.addUser(u, PASSWORD)));
+        const batch = users.slice(i, i + 64);
+        for (const u of batch) store.addMaildrop(u);
+        await Promise.all(batch.map((u) => accounts.add(u, PASSWORD)));
       }
       if (users.length > 0) {
         for (let i = 0; i < messages.length; i += 16) {
@@ -96,6 +101,7 @@ export async function buildStore(repoRoot, dir, groups) {
         }
       }
     } finally {
+      await accounts.close();
       await store.close();
     }
   }

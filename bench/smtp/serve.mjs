@@ -9,13 +9,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLogger } from '../../packages/log/dist/index.js';
+import { openSuiteAccounts } from '../../packages/accounts/dist/index.js';
 import { openMailStore } from '../../packages/mail-store/dist/index.js';
 import { settingsSchema, startSmtp, storeSink, storeUsers, suiteTls } from '../../services/smtp/dist/index.js';
 
 const { values } = parseArgs({ options: { port: { type: 'string', default: '12025' }, users: { type: 'string', default: '8' } } });
 const dataDir = await mkdtemp(join(tmpdir(), 'hearth-serve-'));
-const store = await openMailStore({ dir: join(dataDir, 'mail'), passwordParams: { ln: 10, r: 8, p: 1 } });
-for (let i = 0; i < Number(values.users); i++) await store.addUser(`hbench${i}`, 'bench-password');
+const store = await openMailStore({ dir: join(dataDir, 'mail') });
+const accounts = await openSuiteAccounts(dataDir, { passwordParams: { ln: 10, r: 8, p: 1 } });
+for (let i = 0; i < Number(values.users); i++) {
+  store.addMaildrop(`hbench${i}`);
+  await accounts.add(`hbench${i}`, 'bench-password');
+}
 const suite = { dataDir, mail: { domains: ['localhost'] }, tls: {} };
 const spec = { name: 'mx', protocol: 'tcp', address: '127.0.0.1', port: Number(values.port), tls: false };
 const listener = {
@@ -32,13 +37,14 @@ const running = await startSmtp(
     listeners: new Map([['mx', listener]]),
     bus,
   },
-  { sink: storeSink(store), users: storeUsers(store), tls: suiteTls },
+  { sink: storeSink(store), users: storeUsers(store, accounts), tls: suiteTls },
 );
 process.stderr.write(`# listening on 127.0.0.1:${spec.port}, data in ${dataDir}\n`);
 for (const signal of ['SIGINT', 'SIGTERM']) {
   process.once(signal, async () => {
     await running.stop(Date.now() + 2000);
     await store.close();
+    await accounts.close();
     await rm(dataDir, { recursive: true, force: true });
     process.exit(0);
   });

@@ -12,6 +12,7 @@ import { PassThrough } from 'node:stream';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@hearth/log';
+import { openSuiteAccounts, type Accounts } from '@hearth/accounts';
 import { openMailStore, type MailStore } from '@hearth/mail-store';
 // The CLI does not depend on the POP3 service; its tests use the engine straight from its build.
 import { createPop3Server, defaultSettings, storeBacking, type Pop3Server } from '@hearth/pop3';
@@ -19,6 +20,7 @@ import { mailCommand } from '../dist/commands/mail.js';
 
 let dir: string;
 let store: MailStore;
+let accounts: Accounts;
 let secureContext: SecureContext;
 
 beforeAll(async () => {
@@ -30,15 +32,19 @@ beforeAll(async () => {
     '-days', '2', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
   ], { stdio: 'ignore' });
   secureContext = createSecureContext({ cert: readFileSync(join(tlsDir, 'cert.pem')), key: readFileSync(join(tlsDir, 'key.pem')) });
-  store = await openMailStore({ dir: join(dir, 'mail'), passwordParams: { ln: 10, r: 8, p: 1 } });
-  await store.addUser('alice', 'secret');
-  await store.addUser('bob', 'hunter2');
+  store = await openMailStore({ dir: join(dir, 'mail') });
+  accounts = await openSuiteAccounts(dir, { passwordParams: { ln: 10, r: 8, p: 1 } });
+  for (const [name, password] of [['alice', 'secret'], ['bob', 'hunter2']] as const) {
+    store.addMaildrop(name);
+    await accounts.add(name, password);
+  }
   await store.deliver({ recipients: ['alice'], body: 'From: Bob <bob@localhost>\r\nSubject: first\r\n\r\nHello Alice.\r\n.dot\r\n' });
   await store.deliver({ recipients: ['alice'], body: 'From: carol@localhost\r\nSubject: second\r\n\r\nAgain.\r\n' });
 });
 
 afterAll(async () => {
   await store.close();
+  await accounts.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -56,7 +62,7 @@ afterEach(async () => {
 
 async function startServer(port = 0, tls = true): Promise<Running> {
   const pop3 = createPop3Server({
-    backing: storeBacking(store),
+    backing: storeBacking(store, accounts),
     tls: () => (tls ? secureContext : undefined),
     settings: { ...defaultSettings(), loginFailureDelay: 10 },
     log: createLogger({ svc: 'pop3', level: 'silent' }),

@@ -4,6 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
+import { openSuiteAccounts } from '@hearth/accounts';
 import { openMailStore } from '@hearth/mail-store';
 import { userCommand } from '../dist/commands/user.js';
 
@@ -53,6 +54,15 @@ async function withStore<T>(run: (store: Awaited<ReturnType<typeof openMailStore
   }
 }
 
+async function withAccounts<T>(run: (accounts: Awaited<ReturnType<typeof openSuiteAccounts>>) => Promise<T> | T): Promise<T> {
+  const accounts = await openSuiteAccounts(join(cwd, 'data'), { create: false });
+  try {
+    return await run(accounts);
+  } finally {
+    await accounts.close();
+  }
+}
+
 describe('hearth user', () => {
   it('adds a user with the password from stdin into ./data/mail and lists it', async () => {
     expect(await user(['add', 'Alice', '--password-stdin'], { input: 's3cret pass\n' })).toEqual({
@@ -60,10 +70,10 @@ describe('hearth user', () => {
       stdout: 'added user alice\n',
       stderr: '',
     });
-    expect(await withStore((store) => store.verifyPassword('alice', 's3cret pass'))).toBe(true);
+    expect(await withAccounts((accounts) => accounts.verifyPassword('alice', 's3cret pass'))).toBe('alice');
     const list = await user(['list']);
     expect(list.code).toBe(0);
-    expect(list.stdout).toMatch(/^NAME +MESSAGES +BYTES +APOP +CREATED \(UTC\)\nalice +0 +0 +no +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\n$/);
+    expect(list.stdout).toMatch(/^NAME +MESSAGES +BYTES +APOP +ADMIN +CREATED \(UTC\) +GROUPS\nalice +0 +0 +no +no +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d +-\n$/);
   });
 
   it('never takes a password from the command line', async () => {
@@ -89,7 +99,7 @@ describe('hearth user', () => {
   it('prompts twice on a terminal without echoing the password', async () => {
     const run = await user(['add', 'alice'], { tty: true, input: 'pa\u007fw\r\npw\r' });
     expect(run).toEqual({ code: 0, stdout: 'added user alice\n', stderr: 'Password for alice: \nRetype it: \n' });
-    expect(await withStore((store) => store.verifyPassword('alice', 'pw'))).toBe(true);
+    expect(await withAccounts((accounts) => accounts.verifyPassword('alice', 'pw'))).toBe('alice');
     const differ = await user(['passwd', 'alice'], { tty: true, input: 'firstpw\rsecondpw\r' });
     expect(differ).toMatchObject({ code: 1, stdout: '' });
     expect(differ.stderr).toContain('hearth user: the two entries differ; nothing was changed\n');
@@ -103,9 +113,9 @@ describe('hearth user', () => {
       code: 0,
       stdout: 'changed the password of alice\n',
     });
-    expect(await withStore(async (store) => [await store.verifyPassword('alice', 'old'), await store.verifyPassword('alice', 'new')])).toEqual([
-      false,
-      true,
+    expect(await withAccounts(async (accounts) => [await accounts.verifyPassword('alice', 'old'), await accounts.verifyPassword('alice', 'new')])).toEqual([
+      undefined,
+      'alice',
     ]);
   });
 
@@ -118,7 +128,8 @@ describe('hearth user', () => {
       stderr: 'hearth user: the maildrop of bob holds 1 message: use --purge to delete the user with its mail\n',
     });
     expect(await user(['del', 'bob', '--purge'])).toEqual({ code: 0, stdout: 'deleted user bob and 1 message\n', stderr: '' });
-    expect(await withStore((store) => store.hasUser('bob'))).toBe(false);
+    expect(await withStore((store) => store.hasMaildrop('bob'))).toBe(false);
+    expect(await withAccounts((accounts) => accounts.has('bob'))).toBe(false);
   });
 
   it('sets and clears an APOP secret, which must differ from the password', async () => {
@@ -131,10 +142,33 @@ describe('hearth user', () => {
       code: 0,
       stdout: 'set the APOP secret of alice\n',
     });
-    expect(await withStore((store) => store.getApopSecret('alice'))).toBe('tanstaaf');
-    expect((await user(['list'])).stdout).toMatch(/alice +0 +0 +yes/);
+    expect(await withAccounts((accounts) => accounts.getApopSecret('alice'))).toBe('tanstaaf');
+    expect((await user(['list'])).stdout).toMatch(/alice +0 +0 +yes +no /);
     expect(await user(['apop', 'alice', '--clear'])).toMatchObject({ code: 0, stdout: 'removed the APOP secret of alice\n' });
-    expect(await withStore((store) => store.getApopSecret('alice'))).toBeUndefined();
+    expect(await withAccounts((accounts) => accounts.getApopSecret('alice'))).toBeUndefined();
+  });
+
+  it('sets, prints and clears groups, and the administrator flag, shown by list', async () => {
+    await user(['add', 'alice', '--password-stdin'], { input: 'pw\n' });
+    expect(await user(['groups', 'alice', 'Family,photos'])).toEqual({ code: 0, stdout: 'alice is in family, photos\n', stderr: '' });
+    expect(await user(['groups', 'ALICE'])).toEqual({ code: 0, stdout: 'family,photos\n', stderr: '' });
+    expect(await user(['admin', 'alice'])).toEqual({ code: 0, stdout: 'alice is an administrator\n', stderr: '' });
+    expect(await withAccounts((accounts) => accounts.find('alice'))).toMatchObject({ groups: ['family', 'photos'], admin: true });
+    expect((await user(['list'])).stdout).toMatch(/\nalice +0 +0 +no +yes +[\d-]+ [\d:]+ +family,photos\n$/);
+    expect(await user(['groups', 'alice', '--clear'])).toEqual({ code: 0, stdout: 'alice is in no group\n', stderr: '' });
+    expect(await user(['admin', 'alice', '--off'])).toEqual({ code: 0, stdout: 'alice is no longer an administrator\n', stderr: '' });
+    expect(await withAccounts((accounts) => accounts.find('alice'))).toMatchObject({ groups: [], admin: false });
+    expect(await user(['groups', 'alice', 'bad group'])).toMatchObject({ code: 1, stderr: expect.stringMatching(/^hearth user: invalid group name "bad group": /) });
+    expect(await user(['groups', 'carol', 'x'])).toMatchObject({ code: 1, stderr: 'hearth user: no such user: carol\n' });
+    expect(await user(['admin', 'alice', 'x'])).toMatchObject({ code: 64, stderr: 'hearth user: usage: hearth user admin NAME\n' });
+    expect(await user(['groups', 'alice', '--off'])).toMatchObject({ code: 64, stderr: 'hearth user: --off only applies to admin\n' });
+  });
+
+  it('deletes a user whose account is gone but whose maildrop remains (a del cut short)', async () => {
+    await user(['add', 'bob', '--password-stdin'], { input: 'pw\n' });
+    await withAccounts((accounts) => accounts.remove('bob'));
+    expect(await user(['del', 'bob'])).toEqual({ code: 0, stdout: 'deleted user bob\n', stderr: '' });
+    expect(await withStore((store) => store.hasMaildrop('bob'))).toBe(false);
   });
 
   it('finds the data dir from --data, then $HEARTH_DATA, then ./data', async () => {
@@ -160,7 +194,7 @@ describe('hearth user', () => {
     expect(await user(['add', 'alice', '--password-stdin'], { input: 'pw\n' })).toMatchObject({ code: 1, stderr: 'hearth user: user alice already exists\n' });
     expect(await user(['del', 'carol'])).toMatchObject({ code: 1, stderr: 'hearth user: no such user: carol\n' });
     expect(await user([])).toMatchObject({ code: 64 });
-    expect(await user(['frob'])).toMatchObject({ code: 64, stderr: 'hearth user: unknown command "frob": one of add, passwd, del, list, apop\n' });
+    expect(await user(['frob'])).toMatchObject({ code: 64, stderr: 'hearth user: unknown command "frob": one of add, passwd, del, list, apop, groups, admin\n' });
     expect(await user(['list', '--purge'])).toMatchObject({ code: 64, stderr: 'hearth user: --purge only applies to del\n' });
     const help = await user(['--help']);
     expect(help.code).toBe(0);

@@ -5,8 +5,6 @@
  */
 export type MailStoreErrorCode =
   | 'BAD_USER_NAME'
-  | 'BAD_PASSWORD'
-  | 'USER_EXISTS'
   | 'NO_SUCH_USER'
   | 'MAILDROP_NOT_EMPTY'
   | 'MAILDROP_LOCKED'

@@ -1,15 +1,13 @@
 export { openMailStore, MailStore } from './store.js';
-export type { MailStoreOptions, DeliverInput, DeleteUserOptions } from './store.js';
+export type { MailStoreOptions, DeliverInput, DeleteMaildropOptions } from './store.js';
 export type { BodySource } from './bodies.js';
 export type { BodyReader } from './body-reader.js';
 export type { Delivery, MessageInfo } from './messages.js';
 export { formatUidl } from './messages.js';
-export type { UserInfo } from './users.js';
+export type { MaildropInfo } from './users.js';
 export type { LockHolder } from './locks.js';
 export { MailStoreError, isMailStoreError } from './errors.js';
 export type { MailStoreErrorCode } from './errors.js';
 export { normalizeUserName, isValidUserName } from './names.js';
-export { DEFAULT_SCRYPT_PARAMS } from './passwords.js';
-export type { ScryptParams } from './passwords.js';
 export { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 export type { Migration } from './schema.js';

@@ -91,6 +91,26 @@ export const MIGRATIONS: readonly Migration[] = [
       END;
     `,
   },
+  {
+    version: 3,
+    description: 'accounts move to @hearth/accounts: users keep only their names',
+    sql: `
+      -- The credentials of schema 1 and 2, set aside for @hearth/accounts to import once (it then
+      -- empties this table). Nothing in the store reads them.
+      CREATE TABLE legacy_credentials (
+        name       TEXT PRIMARY KEY,
+        hash       TEXT NOT NULL,
+        apop       TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      ) STRICT;
+      INSERT INTO legacy_credentials (name, hash, apop, created_at, updated_at)
+        SELECT u.name, u.password_hash, a.secret, u.created_at, u.updated_at
+          FROM users u LEFT JOIN apop_secrets a ON a.user_id = u.id;
+      DROP TABLE apop_secrets;
+      ALTER TABLE users DROP COLUMN password_hash;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

@@ -1,18 +1,17 @@
 /**
  * The mail store: a SQLite index (WAL) in DIR/store.db and body files beside it. Several
- * processes open one store at once (SMTP delivers, POP3 reads and deletes, the CLI manages users);
- * every write is one short IMMEDIATE transaction.
+ * processes open one store at once (SMTP delivers, POP3 reads and deletes, the CLI manages
+ * maildrops); every write is one short IMMEDIATE transaction. Users are names: who they are and
+ * how they log in is @hearth/accounts' business.
  *
- * MailStore is the public face; each concern lives in its own module: users and passwords
- * (accounts.ts), delivery (delivery.ts), reading and deleting (reading.ts), the maildrop lock
+ * MailStore is the public face; each concern lives in its own module: users' maildrops
+ * (maildrops.ts), delivery (delivery.ts), reading and deleting (reading.ts), the maildrop lock
  * (locks.ts), and the connection, its writes and the WAL threads they share (core.ts).
  */
 import { access, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Database } from 'better-sqlite3';
-import { Accounts } from './accounts.js';
-import type { DeleteUserOptions } from './accounts.js';
 import type { BodyReader } from './body-reader.js';
 import { BodyFiles } from './bodies.js';
 import { StoreCore } from './core.js';
@@ -23,11 +22,12 @@ import { MailStoreError, storageError } from './errors.js';
 import { MaildropLocking, MaildropLocks } from './locks.js';
 import type { LockHolder } from './locks.js';
 import type { Delivery, MessageInfo } from './messages.js';
-import type { ScryptParams } from './passwords.js';
 import { MaildropReader } from './reading.js';
-import type { UserInfo } from './users.js';
+import { Maildrops } from './maildrops.js';
+import type { DeleteMaildropOptions } from './maildrops.js';
+import type { MaildropInfo } from './users.js';
 
-export type { DeleteUserOptions } from './accounts.js';
+export type { DeleteMaildropOptions } from './maildrops.js';
 export type { DeliverInput } from './delivery.js';
 
 export interface MailStoreOptions {
@@ -37,10 +37,6 @@ export interface MailStoreOptions {
   readonly create?: boolean;
   /** How long a write waits for another process's transaction (default 5000 ms). */
   readonly busyTimeoutMs?: number;
-  /** scrypt cost for new hashes (default N=2^15, r=8, p=1). Existing hashes keep their own. */
-  readonly passwordParams?: ScryptParams;
-  /** How long a successful password check is remembered (default 60 s; 0 disables the cache). */
-  readonly authCacheTtlMs?: number;
   /** Default size cap for `deliver` in bytes (none by default). */
   readonly maxMessageSize?: number;
 }
@@ -48,7 +44,7 @@ export interface MailStoreOptions {
 export class MailStore {
   readonly dir: string;
   readonly #core: StoreCore;
-  readonly #accounts: Accounts;
+  readonly #maildrops: Maildrops;
   readonly #deliveries: Deliveries;
   readonly #reader: MaildropReader;
   readonly #locking: MaildropLocking;
@@ -58,62 +54,36 @@ export class MailStore {
     this.dir = options.dir;
     this.#core = new StoreCore(db, bodies, options.dir, options.busyTimeoutMs);
     const locks = new MaildropLocks(db);
-    this.#accounts = new Accounts(this.#core, locks, options);
-    this.#deliveries = new Deliveries(this.#core, (user) => this.#accounts.find(user), options.maxMessageSize);
+    this.#maildrops = new Maildrops(this.#core, locks);
+    this.#deliveries = new Deliveries(this.#core, (user) => this.#maildrops.find(user), options.maxMessageSize);
     this.#reader = new MaildropReader(this.#core);
     this.#locking = new MaildropLocking(this.#core, locks);
     this.#core.disableAutocheckpoint();
   }
 
-  // ---- users ----------------------------------------------------------------------------------
+  // ---- maildrops ----------------------------------------------------------------------------
 
-  addUser(name: string, password: string): Promise<void> {
-    return this.#accounts.addUser(name, password);
-  }
-
-  setPassword(name: string, password: string): Promise<void> {
-    return this.#accounts.setPassword(name, password);
-  }
-
-  /** Deletes a user; refuses (MAILDROP_NOT_EMPTY) if the maildrop holds mail, unless `purge`. */
-  deleteUser(name: string, options: DeleteUserOptions = {}): Promise<{ purged: number }> {
-    return this.#accounts.deleteUser(name, options);
-  }
-
-  listUsers(): UserInfo[] {
-    return this.#accounts.listUsers();
-  }
-
-  hasUser(name: string): boolean {
-    return this.#accounts.hasUser(name);
+  /** Creates the user's (empty) maildrop unless it exists; returns whether it was created. */
+  addMaildrop(name: string): boolean {
+    return this.#maildrops.ensure(name);
   }
 
   /**
-   * Checks a password without blocking the event loop (scrypt on the thread pool). An unknown or
-   * invalid user name costs the same as a wrong password. Successful checks are cached briefly.
+   * Deletes the user's maildrop; refuses with MAILDROP_NOT_EMPTY if it holds mail (unless `purge`)
+   * and with MAILDROP_LOCKED while a POP3 session has it open.
    */
-  verifyPassword(name: string, password: string): Promise<boolean> {
-    return this.#accounts.verifyPassword(name, password);
+  deleteMaildrop(name: string, options: DeleteMaildropOptions = {}): Promise<{ purged: number }> {
+    return this.#maildrops.delete(name, options);
   }
 
-  /** Counts of password checks answered from the cache and by scrypt, for logs and tests. */
-  authCacheStats(): { hits: number; misses: number } {
-    return this.#accounts.authCacheStats();
+  /** Every maildrop with its owner's name, message count and size. */
+  listMaildrops(): MaildropInfo[] {
+    return this.#maildrops.list();
   }
 
-  /** Sets the user's APOP shared secret (stored readable: see the README). */
-  setApopSecret(name: string, secret: string): void {
-    this.#accounts.setApopSecret(name, secret);
-  }
-
-  /** Removes the user's APOP secret; returns whether one was set. */
-  clearApopSecret(name: string): boolean {
-    return this.#accounts.clearApopSecret(name);
-  }
-
-  /** The user's APOP secret, or undefined if the user has none (or does not exist). */
-  getApopSecret(name: string): string | undefined {
-    return this.#accounts.getApopSecret(name);
+  /** Whether the user has a maildrop (mail can be delivered to them). */
+  hasMaildrop(name: string): boolean {
+    return this.#maildrops.has(name);
   }
 
   // ---- delivery -------------------------------------------------------------------------------
@@ -223,7 +193,6 @@ export class MailStore {
     await this.#deliveries.drain();
     await this.#core.closeThreads();
     this.#locking.releaseAll();
-    this.#accounts.clearCache();
     this.#core.db.close();
   }
 }

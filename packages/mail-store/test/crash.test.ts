@@ -20,7 +20,7 @@ const children: ChildProcess[] = [];
 beforeEach(async () => {
   ({ dir, cleanup } = await tempDir());
   const setup = await open(dir);
-  await setup.addUser('alice', 'pw');
+  await setup.addMaildrop('alice');
   await setup.close();
 });
 afterEach(async () => {
@@ -112,7 +112,7 @@ describe('maildrop lock', () => {
     expect(other.maildropLockHolder('alice')).toMatchObject({ holder: 's1', pid: process.pid });
     store.unlockMaildrop('alice', 's1');
     expect(other.tryLockMaildrop('alice', 's3')).toBe(true);
-    await expect(store.deleteUser('alice')).rejects.toMatchObject({ code: 'MAILDROP_LOCKED' });
+    await expect(store.deleteMaildrop('alice')).rejects.toMatchObject({ code: 'MAILDROP_LOCKED' });
     await other.close();
     expect(store.tryLockMaildrop('alice', 's2')).toBe(true);
   });

@@ -113,7 +113,7 @@ describe('deliver', () => {
     const pending = fx.store.deliver({ recipients: ['alice', 'bob'], body });
     // More than the stream buffers: 'drain' says the store has read it.
     if (!body.write(`Subject: slow\r\n\r\n${'z'.repeat(100_000)}`)) await once(body, 'drain');
-    await fx.store.deleteUser('bob');
+    await fx.store.deleteMaildrop('bob');
     body.end('\r\nbody\r\n');
     await expect(pending).rejects.toMatchObject({ code: 'NO_SUCH_USER' });
     expect(fx.store.listMessages('alice')).toEqual([]);

@@ -5,16 +5,13 @@ import { join } from 'node:path';
 import { openMailStore } from '@hearth/mail-store';
 import type { MailStore, MailStoreOptions } from '@hearth/mail-store';
 
-/** Cheap scrypt parameters: the tests check behaviour, not cost. */
-export const FAST = { ln: 10, r: 8, p: 1 } as const;
-
 export async function tempDir(): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'hearth-mail-store-'));
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 
 export function open(dir: string, options: Partial<MailStoreOptions> = {}): Promise<MailStore> {
-  return openMailStore({ dir, passwordParams: FAST, ...options });
+  return openMailStore({ dir, ...options });
 }
 
 export async function readAll(stream: AsyncIterable<Uint8Array | string>): Promise<Buffer> {
@@ -32,7 +29,7 @@ export interface StoreFixture {
 
 /**
  * Registers beforeEach/afterEach: each test gets a fresh temp directory with a store open in it
- * and `users` added (password 'pw'); afterwards the store is closed and the directory removed.
+ * and a maildrop for each of `users`; afterwards the store is closed and the directory removed.
  */
 export function storeFixture(users: readonly string[]): StoreFixture {
   const fixture = { dir: '', store: undefined } as unknown as StoreFixture;
@@ -40,7 +37,7 @@ export function storeFixture(users: readonly string[]): StoreFixture {
   beforeEach(async () => {
     ({ dir: fixture.dir, cleanup } = await tempDir());
     fixture.store = await open(fixture.dir);
-    for (const user of users) await fixture.store.addUser(user, 'pw');
+    for (const user of users) fixture.store.addMaildrop(user);
   });
   afterEach(async () => {
     await fixture.store.close();

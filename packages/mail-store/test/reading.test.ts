@@ -97,9 +97,9 @@ describe('maildropVersion', () => {
 
   it('differs for a user deleted and created again', async () => {
     const before = fx.store.maildropVersion('bob');
-    await fx.store.deleteUser('bob');
+    await fx.store.deleteMaildrop('bob');
     expect(() => fx.store.maildropVersion('bob')).toThrow(expect.objectContaining({ code: 'NO_SUCH_USER' }));
-    await fx.store.addUser('bob', 'pw');
+    fx.store.addMaildrop('bob');
     expect(fx.store.maildropVersion('bob')).not.toBe(before);
   });
 });

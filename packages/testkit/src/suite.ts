@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { openSuiteAccounts, type Accounts } from '@hearth/accounts';
 import { openMailStore, type Delivery, type MailStore } from '@hearth/mail-store';
 import { controlRequest, type ServiceStatus } from '@hearth/supervisor';
 
@@ -218,15 +219,25 @@ export function sendDatagram(port: number, data: string | Buffer): Promise<void>
 
 /** The mail store of a data dir, opened as an external delivery agent would. */
 export function openStore(dataDir: string): Promise<MailStore> {
-  return openMailStore({ dir: join(dataDir, 'mail'), passwordParams: { ln: 10, r: 8, p: 1 } });
+  return openMailStore({ dir: join(dataDir, 'mail') });
 }
 
-/** Adds users (password: name + `-pw`) to a data dir's store. */
-export async function addUsers(dataDir: string, names: readonly string[]): Promise<void> {
+/** The accounts of a data dir (cheap scrypt parameters: the harness checks behaviour, not cost). */
+export function openAccounts(dataDir: string): Promise<Accounts> {
+  return openSuiteAccounts(dataDir, { passwordParams: { ln: 10, r: 8, p: 1 } });
+}
+
+/** Adds users with their maildrops to a data dir (password: `password`, or NAME-pw). */
+export async function addUsers(dataDir: string, names: readonly string[], password?: string): Promise<void> {
   const store = await openStore(dataDir);
+  const accounts = await openAccounts(dataDir);
   try {
-    for (const name of names) await store.addUser(name, `${name}-pw`);
+    for (const name of names) {
+      store.addMaildrop(name);
+      await accounts.add(name, password ?? `${name}-pw`);
+    }
   } finally {
+    await accounts.close();
     await store.close();
   }
 }

@@ -1,10 +1,7 @@
 /**
- * Counters shared by every session of one server: connections per address, authenticated
- * sessions per user, and failed logins per address and per user within a window. Bounded: old
- * failure records are pruned, and at most `MAX_TRACKED` keys are kept.
+ * Counters shared by every session of one server: connections per address and authenticated
+ * sessions per user. Failed logins are counted by @hearth/accounts' FailureLimiter (re-exported).
  */
-
-const MAX_TRACKED = 100_000;
 
 export class Counter {
   private readonly counts = new Map<string, number>();
@@ -21,38 +18,4 @@ export class Counter {
   }
 }
 
-export class FailureLimiter {
-  private readonly failures = new Map<string, number[]>();
-
-  constructor(
-    private readonly windowMs: number,
-    private readonly now: () => number = Date.now,
-  ) {}
-
-  /** Failures recorded for `key` within the window. */
-  count(key: string): number {
-    return this.recent(key).length;
-  }
-
-  record(key: string): void {
-    const list = this.recent(key);
-    list.push(this.now());
-    this.failures.delete(key);
-    this.failures.set(key, list);
-    if (this.failures.size > MAX_TRACKED) {
-      const oldest = this.failures.keys().next();
-      if (oldest.done !== true) this.failures.delete(oldest.value);
-    }
-  }
-
-  private recent(key: string): number[] {
-    const list = this.failures.get(key);
-    if (list === undefined) return [];
-    const since = this.now() - this.windowMs;
-    while (list.length > 0 && list[0]! < since) list.shift();
-    if (list.length === 0) this.failures.delete(key);
-    // Bound a single key's list: only the count within the window matters.
-    if (list.length > 1000) list.splice(0, list.length - 1000);
-    return list;
-  }
-}
+export { FailureLimiter } from '@hearth/accounts';

@@ -1,10 +1,11 @@
 /**
  * The policy of AUTHORIZATION -> TRANSACTION, apart from the session that applies it: too many
- * recent failures (per address, per user) refuse before the credentials are checked; a failed
- * check is counted; a user at `maxConnectionsPerUser` is refused; then the maildrop lock
+ * recent failures (per address, per user: @hearth/accounts' LoginThrottle) refuse before the
+ * credentials are checked; a failed check is counted; a user at `maxConnectionsPerUser` is refused; then the maildrop lock
  * (`-ERR [IN-USE]` when another session holds it). Refusals after a failure are answered only
  * after `loginFailureDelay`. The session turns an `ok` outcome into its TRANSACTION state.
  */
+import { LoginThrottle } from '@hearth/accounts';
 import type { Logger } from '@hearth/log';
 import type { LoginAttempt } from './commands/context.js';
 import type { Pop3Settings } from './config.js';
@@ -36,8 +37,9 @@ const refuse = (reply: Reply): LoginOutcome => ({ ok: false, reply });
 
 export async function authorize(deps: LoginDeps, attempt: LoginAttempt, ctx: LoginContext): Promise<LoginOutcome> {
   const { settings, failuresByIp, failuresByUser, userSessions } = deps;
-  const userKey = attempt.user.toLowerCase();
-  if (failuresByIp.count(ctx.ip) >= settings.maxLoginFailuresPerIp || failuresByUser.count(userKey) >= settings.maxLoginFailuresPerUser) {
+  const throttle = new LoginThrottle(failuresByIp, failuresByUser);
+  const limits = { maxFailuresPerSource: settings.maxLoginFailuresPerIp, maxFailuresPerUser: settings.maxLoginFailuresPerUser };
+  if (throttle.refuses(ctx.ip, attempt.user, limits)) {
     ctx.log.warn({ user: attempt.user, mechanism: attempt.mechanism }, 'login refused: too many failures');
     await ctx.delay(settings.loginFailureDelay);
     return refuse(replies.tooManyFailures());
@@ -45,8 +47,7 @@ export async function authorize(deps: LoginDeps, attempt: LoginAttempt, ctx: Log
   const canonical = await attempt.verify();
   if (ctx.closing()) return refuse(replies.authFailed());
   if (canonical === undefined) {
-    failuresByIp.record(ctx.ip);
-    failuresByUser.record(userKey);
+    throttle.failed(ctx.ip, attempt.user);
     ctx.log.info({ user: attempt.user, mechanism: attempt.mechanism }, 'login failed');
     await ctx.delay(settings.loginFailureDelay);
     return refuse(replies.authFailed());

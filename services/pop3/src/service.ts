@@ -1,9 +1,10 @@
 /**
- * The POP3 service under the runtime: the real store at DATA/mail, the suite's TLS material, one
+ * The POP3 service under the runtime: the real store at DATA/mail, the accounts at DATA/accounts, the suite's TLS material, one
  * net.Server per declared listener (`pop3`, `pop3s`, or any others; `tls: true` means implicit TLS).
  */
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
+import { openSuiteAccounts } from '@hearth/accounts';
 import { openMailStore } from '@hearth/mail-store';
 import { ServiceConfigError, type RunningService, type ServiceContext } from '@hearth/runtime';
 import { createTlsContextProvider, TlsMaterialError, type TlsContextProvider } from '@hearth/tls';
@@ -12,7 +13,13 @@ import { createPop3Server } from './server.js';
 import { storeBacking } from './store-backing.js';
 
 export async function startPop3Service(ctx: ServiceContext<Pop3Settings>): Promise<RunningService<Pop3Settings>> {
+  // The store first: on a data dir made before accounts had their own file, its migration sets
+  // the credentials aside, and the accounts take them over (and clear them) at once.
   const store = await openMailStore({ dir: join(ctx.suite.dataDir, 'mail') });
+  const accounts = await openSuiteAccounts(ctx.suite.dataDir).catch(async (error: unknown) => {
+    await store.close();
+    throw error;
+  });
   const servers: Server[] = [];
   try {
     const tlsOptions = (suite: typeof ctx.suite) => ({
@@ -29,7 +36,7 @@ export async function startPop3Service(ctx: ServiceContext<Pop3Settings>): Promi
       throw error;
     }
     const pop3 = createPop3Server({
-      backing: storeBacking(store),
+      backing: storeBacking(store, accounts),
       tls: () => tls.context,
       settings: ctx.settings,
       log: ctx.log,
@@ -53,11 +60,13 @@ export async function startPop3Service(ctx: ServiceContext<Pop3Settings>): Promi
         for (const server of servers) server.close();
         await pop3.stop(deadline);
         await store.close();
+        await accounts.close();
       },
     };
   } catch (error) {
     for (const server of servers) server.close();
     await store.close();
+    await accounts.close();
     throw error;
   }
 }

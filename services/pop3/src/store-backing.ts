@@ -1,5 +1,9 @@
-/** The MailBacking over @hearth/mail-store: scrypt passwords, APOP secrets, the cross-process lock. */
+/**
+ * The MailBacking over @hearth/accounts (passwords, APOP secrets) and @hearth/mail-store
+ * (maildrops, the cross-process lock).
+ */
 import { randomUUID } from 'node:crypto';
+import type { Accounts } from '@hearth/accounts';
 import { isMailStoreError, normalizeUserName, type MailStore } from '@hearth/mail-store';
 import {
   MessageTooLargeError,
@@ -85,7 +89,7 @@ export interface StoreBackingOptions {
   readonly listingCacheMessages?: number;
 }
 
-export function storeBacking(store: MailStore, options: StoreBackingOptions = {}): MailBacking {
+export function storeBacking(store: MailStore, accounts: Accounts, options: StoreBackingOptions = {}): MailBacking {
   const listings = new ListingCache(options.listingCacheMessages ?? 100_000);
   /**
    * The maildrop's messages at `version` (read when it was locked): the cached listing if it is
@@ -105,14 +109,11 @@ export function storeBacking(store: MailStore, options: StoreBackingOptions = {}
     return fresh;
   };
   return {
-    async verifyPassword(user, password) {
-      const ok = await store.verifyPassword(user, password);
-      return ok ? canonical(user) : undefined;
-    },
+    verifyPassword: (user, password) => accounts.verifyPassword(user, password),
 
     async apopSecret(user) {
       const name = canonical(user);
-      const secret = name === undefined ? undefined : store.getApopSecret(name);
+      const secret = name === undefined ? undefined : accounts.getApopSecret(name);
       return name === undefined || secret === undefined ? undefined : { user: name, secret };
     },
 
@@ -164,7 +165,7 @@ export function storeBacking(store: MailStore, options: StoreBackingOptions = {}
 
     async findUser(name) {
       const user = canonical(name);
-      return user !== undefined && store.hasUser(user) ? user : undefined;
+      return user !== undefined && store.hasMaildrop(user) ? user : undefined;
     },
 
     async deliver(input) {

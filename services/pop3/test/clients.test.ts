@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openSuiteAccounts, type Accounts } from '@hearth/accounts';
 import { openMailStore, type MailStore } from '@hearth/mail-store';
 import { storeBacking } from '@hearth/pop3';
 import { LineClient, makeCert, removeDir, startPop3, transcript, type Cert, type Harness } from './helpers.js';
@@ -19,6 +20,7 @@ const M2 = 'From: carol@localhost\r\nSubject: two\r\n\r\nsecond message\r\n';
 let dir: string;
 let cert: Cert;
 let store: MailStore;
+let accounts: Accounts;
 let harness: Harness;
 
 function run(cmd: string, args: readonly string[], options: { input?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -52,23 +54,26 @@ ctx = ssl.create_default_context(cafile=os.environ['CA'])
 `;
 
 async function addUser(name: string, password: string, messages: readonly string[]): Promise<void> {
-  await store.addUser(name, password);
+  store.addMaildrop(name);
+  await accounts.add(name, password);
   for (const body of messages) await store.deliver({ recipients: [name], body });
 }
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'pop3-clients-'));
   cert = makeCert();
-  store = await openMailStore({ dir: join(dir, 'mail'), passwordParams: { ln: 4, r: 8, p: 1 } });
+  store = await openMailStore({ dir: join(dir, 'mail') });
+  accounts = await openSuiteAccounts(dir, { passwordParams: { ln: 4, r: 8, p: 1 } });
   await addUser('alice', 'secret', [M1, M2]);
-  store.setApopSecret('alice', 'apop-secret');
+  accounts.setApopSecret('alice', 'apop-secret');
   for (const name of ['carol', 'dave', 'erin', 'frank']) await addUser(name, 'pw', [M1, M2]);
-  harness = await startPop3({ backing: storeBacking(store), cert });
+  harness = await startPop3({ backing: storeBacking(store, accounts), cert });
 });
 
 afterAll(async () => {
   await harness?.close();
   await store?.close();
+  await accounts?.close();
   removeDir(dir);
   removeDir(cert.dir);
 });
@@ -233,7 +238,7 @@ describe('the maildrop lock across processes', () => {
   });
 
   it('kill -9 of the service holding the lock releases it', async () => {
-    child = spawn(process.execPath, [join(here, 'fixtures', 'locked-server.mjs'), join(dir, 'mail')], {
+    child = spawn(process.execPath, [join(here, 'fixtures', 'locked-server.mjs'), dir], {
       stdio: ['ignore', 'pipe', 'inherit'],
       cwd: join(here, '..'),
     });

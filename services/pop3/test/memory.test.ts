@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, expect, it } from 'vitest';
+import { openSuiteAccounts } from '@hearth/accounts';
 import { openMailStore } from '@hearth/mail-store';
 import { removeDir } from './helpers.js';
 
@@ -64,12 +65,17 @@ function rssMb(pid: number): number {
 
 it('50 concurrent RETRs of a 25 MB message keep the server under 150 MB RSS', async () => {
   dir = mkdtempSync(join(tmpdir(), 'pop3-memory-'));
-  const store = await openMailStore({ dir: join(dir, 'mail'), passwordParams: { ln: 4, r: 8, p: 1 } });
-  for (let i = 0; i < CLIENTS; i++) await store.addUser(`u${i}`, 'pw');
+  const store = await openMailStore({ dir: join(dir, 'mail') });
+  const accounts = await openSuiteAccounts(dir, { passwordParams: { ln: 4, r: 8, p: 1 } });
+  for (let i = 0; i < CLIENTS; i++) {
+    store.addMaildrop(`u${i}`);
+    await accounts.add(`u${i}`, 'pw');
+  }
+  await accounts.close();
   await store.deliver({ recipients: Array.from({ length: CLIENTS }, (_, i) => `u${i}`), body: BODY });
   await store.close();
 
-  child = spawn(process.execPath, [join(here, 'fixtures', 'locked-server.mjs'), join(dir, 'mail')], {
+  child = spawn(process.execPath, [join(here, 'fixtures', 'locked-server.mjs'), dir], {
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
     cwd: join(here, '..'),
   });

@@ -8,12 +8,14 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openSuiteAccounts, type Accounts } from '@hearth/accounts';
 import { openMailStore, type MailStore } from '@hearth/mail-store';
 import { storeBacking, type MailBacking } from '@hearth/pop3';
 import { FakeBus, LineClient, removeDir, startPop3, transcript, type Harness } from './helpers.js';
 
 let dir: string;
 let store: MailStore;
+let accounts: Accounts;
 let harness: Harness;
 const bus = new FakeBus();
 /** Index reads (`Maildrop.refresh`) by every session so far. */
@@ -21,9 +23,11 @@ let reads = 0;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'pop3-push-notice-'));
-  store = await openMailStore({ dir: join(dir, 'mail'), passwordParams: { ln: 4, r: 8, p: 1 } });
-  await store.addUser('alice', 'pw');
-  const base = storeBacking(store);
+  store = await openMailStore({ dir: join(dir, 'mail') });
+  accounts = await openSuiteAccounts(dir, { passwordParams: { ln: 4, r: 8, p: 1 } });
+  store.addMaildrop('alice');
+  await accounts.add('alice', 'pw');
+  const base = storeBacking(store, accounts);
   const backing: MailBacking = {
     ...base,
     async openMaildrop(user) {
@@ -48,6 +52,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await harness?.close();
   await store?.close();
+  await accounts?.close();
   removeDir(dir);
 });
 

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@hearth/log';
+import { openSuiteAccounts } from '@hearth/accounts';
 import { openMailStore } from '@hearth/mail-store';
 import { defaultSettings, definition } from '@hearth/pop3';
 import { LocalBus, ownListener, type RunningService, type ServiceListener } from '@hearth/runtime';
@@ -29,7 +30,10 @@ function capturing(listener: ServiceListener): ServiceListener {
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'pop3-service-'));
   const store = await openMailStore({ dir: join(dir, 'mail') });
-  await store.addUser('alice', 'secret');
+  store.addMaildrop('alice');
+  const accounts = await openSuiteAccounts(dir);
+  await accounts.add('alice', 'secret');
+  await accounts.close();
   await store.deliver({ recipients: ['alice'], body: 'Subject: hi\r\n\r\nhello\r\n' });
   await store.close();
   const log = createLogger({ svc: 'pop3', level: 'silent' });

@@ -8,6 +8,7 @@ import { readdir, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openSuiteAccounts, type Accounts } from '@hearth/accounts';
 import { openMailStore, type MailStore } from '@hearth/mail-store';
 import { storeBacking } from '@hearth/pop3';
 import { LineClient, removeDir, startPop3, transcript, type Harness } from './helpers.js';
@@ -17,19 +18,25 @@ let store: MailStore;
 /** Another store instance on the same directory: what SMTP or a second POP3 process would be. */
 let other: MailStore;
 let harness: Harness;
+let accounts: Accounts;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'pop3-store-backing-'));
-  store = await openMailStore({ dir: join(dir, 'mail'), passwordParams: { ln: 4, r: 8, p: 1 } });
-  other = await openMailStore({ dir: join(dir, 'mail'), passwordParams: { ln: 4, r: 8, p: 1 } });
-  for (const name of ['alice', 'bob', 'carol', 'dave']) await store.addUser(name, 'pw');
-  harness = await startPop3({ backing: storeBacking(store, { listingCacheMessages: 1000 }) });
+  store = await openMailStore({ dir: join(dir, 'mail') });
+  other = await openMailStore({ dir: join(dir, 'mail') });
+  accounts = await openSuiteAccounts(dir, { passwordParams: { ln: 4, r: 8, p: 1 } });
+  for (const name of ['alice', 'bob', 'carol', 'dave']) {
+    store.addMaildrop(name);
+    await accounts.add(name, 'pw');
+  }
+  harness = await startPop3({ backing: storeBacking(store, accounts, { listingCacheMessages: 1000 }) });
 });
 
 afterAll(async () => {
   await harness?.close();
   await other?.close();
   await store?.close();
+  await accounts?.close();
   removeDir(dir);
 });
 

@@ -1,4 +1,5 @@
-/** The ports of `ports.ts` over the real mail store and the suite's TLS material. */
+/** The ports of `ports.ts` over the real mail store, the accounts and the suite's TLS material. */
+import type { Accounts } from '@hearth/accounts';
 import { loadTlsMaterial, TlsMaterialError } from '@hearth/tls';
 import type { MailStore } from '@hearth/mail-store';
 import { ServiceConfigError, type SuiteSettings } from '@hearth/runtime';
@@ -10,10 +11,11 @@ export function storeSink(store: MailStore): MailSink {
   };
 }
 
-export function storeUsers(store: MailStore): UserDirectory {
+/** Local recipients are the users with a maildrop; AUTH checks passwords against the accounts. */
+export function storeUsers(store: MailStore, accounts: Accounts): UserDirectory {
   return {
-    has: async (user) => store.hasUser(user),
-    verify: (user, password) => store.verifyPassword(user, password),
+    has: async (user) => store.hasMaildrop(user),
+    verify: async (user, password) => (await accounts.verifyPassword(user, password)) !== undefined,
   };
 }
 

@@ -2,6 +2,7 @@
  * @hearth/smtp: SMTP intake (MX) and submission over smtp-server, delivering into the mail store.
  */
 import { join } from 'node:path';
+import { openSuiteAccounts } from '@hearth/accounts';
 import { openMailStore } from '@hearth/mail-store';
 import type { ServiceDefinition } from '@hearth/runtime';
 import { storeSink, storeUsers, suiteTls } from './adapters.js';
@@ -21,18 +22,25 @@ export function mailDir(dataDir: string): string {
 export const definition: ServiceDefinition<SmtpSettings> = {
   ...manifest,
   async start(ctx) {
+    // The store first, so that on an old data dir the accounts move out of it at once.
     const store = await openMailStore({ dir: mailDir(ctx.suite.dataDir) });
+    const accounts = await openSuiteAccounts(ctx.suite.dataDir).catch(async (err: unknown) => {
+      await store.close();
+      throw err;
+    });
     try {
-      const running = await startSmtp(ctx, { sink: storeSink(store), users: storeUsers(store), tls: suiteTls });
+      const running = await startSmtp(ctx, { sink: storeSink(store), users: storeUsers(store, accounts), tls: suiteTls });
       return {
         reload: (settings, suite) => running.reload(settings, suite),
         async stop(deadline) {
           await running.stop(deadline);
           await store.close();
+          await accounts.close();
         },
       };
     } catch (err) {
       await store.close();
+      await accounts.close();
       throw err;
     }
   },

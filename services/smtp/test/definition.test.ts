@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '@hearth/log';
+import { openSuiteAccounts } from '@hearth/accounts';
 import { openMailStore } from '@hearth/mail-store';
 import { LocalBus, ServiceConfigError, type ServiceListener } from '@hearth/runtime';
 import { generatedTlsPaths } from '@hearth/tls';
@@ -56,8 +57,11 @@ describe('definition', () => {
 
   it('starts on the real store with the generated certificate, and submits over STARTTLS', async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'hearth-smtp-def-'));
-    const store = await openMailStore({ dir: mailDir(dataDir), passwordParams: { ln: 10, r: 8, p: 1 } });
-    await store.addUser('carol', 'carol-pw');
+    const store = await openMailStore({ dir: mailDir(dataDir) });
+    store.addMaildrop('carol');
+    const accounts = await openSuiteAccounts(dataDir, { passwordParams: { ln: 10, r: 8, p: 1 } });
+    await accounts.add('carol', 'carol-pw');
+    await accounts.close();
     const submission = loopbackListener('submission');
     let server: Server | undefined;
     const listener: ServiceListener = { ...submission, listen: (s) => ((server = s), submission.listen(s)) };

@@ -20,8 +20,8 @@ const clients: RawClient[] = [];
 
 beforeEach(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'hearth-smtp-kill-'));
-  const store = await openMailStore({ dir: mailDir(dataDir), passwordParams: { ln: 10, r: 8, p: 1 } });
-  await store.addUser('alice', 'alice-pw');
+  const store = await openMailStore({ dir: mailDir(dataDir) });
+  store.addMaildrop('alice');
   await store.close();
 });
 

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createLogger } from '@hearth/log';
+import { openAccounts, type Accounts } from '@hearth/accounts';
 import type { HearthNotice } from '@hearth/mail-delivery';
 import { openMailStore, type MailStore } from '@hearth/mail-store';
 import type { ListenerSpec, MessageBus, ServiceListener, SuiteSettings } from '@hearth/runtime';
@@ -37,15 +38,22 @@ export class TestStore implements MailSink, UserDirectory {
   readonly #sink: MailSink;
   readonly #users: UserDirectory;
 
-  constructor(readonly store: MailStore) {
+  constructor(
+    readonly store: MailStore,
+    readonly accounts: Accounts,
+  ) {
     this.#sink = storeSink(store);
-    this.#users = storeUsers(store);
+    this.#users = storeUsers(store, accounts);
   }
 
   static async open(dir: string, users: Record<string, string> = { alice: 'alice-pw', bob: 'bob-pw' }): Promise<TestStore> {
-    const store = await openMailStore({ dir, passwordParams: { ln: 10, r: 8, p: 1 } });
-    for (const [user, pw] of Object.entries(users)) await store.addUser(user, pw);
-    return new TestStore(store);
+    const store = await openMailStore({ dir });
+    const accounts = await openAccounts({ dir: join(dir, '..', 'accounts'), passwordParams: { ln: 10, r: 8, p: 1 } });
+    for (const [user, pw] of Object.entries(users)) {
+      store.addMaildrop(user);
+      await accounts.add(user, pw);
+    }
+    return new TestStore(store, accounts);
   }
 
   has(user: string): Promise<boolean> {
@@ -188,6 +196,7 @@ export async function startTestSmtp(
     async close() {
       await running.stop(Date.now() + 1000);
       await store.store.close();
+      await store.accounts.close();
       await rm(dir, { recursive: true, force: true });
     },
   };

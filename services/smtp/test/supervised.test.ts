@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
+import { openSuiteAccounts } from '@hearth/accounts';
 import { openMailStore } from '@hearth/mail-store';
 import {
   boundAddress,
@@ -33,8 +34,11 @@ afterEach(async () => {
 describe('supervised', () => {
   it('runs under runService: ready, mail delivered, event sent to the supervisor, stop exits 0', async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'hearth-smtp-sup-'));
-    const store = await openMailStore({ dir: mailDir(dataDir), passwordParams: { ln: 10, r: 8, p: 1 } });
-    await store.addUser('dave', 'dave-pw');
+    const store = await openMailStore({ dir: mailDir(dataDir) });
+    store.addMaildrop('dave');
+    const accounts = await openSuiteAccounts(dataDir, { passwordParams: { ln: 10, r: 8, p: 1 } });
+    await accounts.add('dave', 'dave-pw');
+    await accounts.close();
     handle = createBoundTcpHandle('127.0.0.1', 0);
     const { port } = boundAddress(handle);
     const channel = new FakeSupervisorChannel();

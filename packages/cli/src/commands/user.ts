@@ -1,28 +1,40 @@
 /**
- * `hearth user`: manage mail users in the store at DATA/mail. Passwords come from a prompt without
- * echo or from one line of stdin (`--password-stdin`), never from the command line, where every
- * user of the machine could read them in the process list.
+ * `hearth user`: manage the suite's users. An account (password, groups, administrator flag, APOP
+ * secret) lives in @hearth/accounts at DATA/accounts; its mail in the maildrop of the same name in
+ * the mail store at DATA/mail. This command keeps the two together: `add` creates the maildrop,
+ * then the account; `del` deletes the maildrop (refused while it holds mail without --purge, or
+ * while a POP3 session has it open), then the account. Either order leaves, after a crash between
+ * the two steps, a state the same command repairs when run again.
+ *
+ * Passwords come from a prompt without echo or from one line of stdin (`--password-stdin`), never
+ * from the command line, where every user of the machine could read them in the process list.
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { AccountsError, normalizeUserName, openSuiteAccounts, validatePassword } from '@hearth/accounts';
+import type { Accounts } from '@hearth/accounts';
 import { MailStoreError, openMailStore } from '@hearth/mail-store';
 import type { MailStore } from '@hearth/mail-store';
 import { UsageError } from '../command.js';
 import type { CliCommand, CliIo } from '../command.js';
 import { EX_TEMPFAIL, runVerb } from '../verb.js';
-
+import { PromptError, readSecret } from './user-secret.js';
 
 const usage = `Usage: hearth user <command> [options]
 
 Commands:
-  add NAME            create a user with a password (and an empty maildrop)
-  passwd NAME         change a user's password
-  del NAME [--purge]  delete a user; --purge also deletes the mail in the maildrop
-  list                list users with their message count and size
-  apop NAME [--clear] set the user's APOP secret (opt-in; --clear removes it)
+  add NAME              create a user with a password (and an empty maildrop)
+  passwd NAME           change a user's password
+  del NAME [--purge]    delete a user; --purge also deletes the mail in the maildrop
+  list                  list users with their message count and size, flags and groups
+  apop NAME [--clear]   set the user's APOP secret (opt-in; --clear removes it)
+  groups NAME [G1,G2]   set the user's groups (comma-separated; --clear removes them all);
+                        without a list, print them
+  admin NAME [--off]    make the user an administrator (--off: no longer one)
 
 Options:
-  --data DIR          the data dir (default: $HEARTH_DATA, else ./data); the store is DIR/mail
+  --data DIR          the data dir (default: $HEARTH_DATA, else ./data); the accounts are
+                      DIR/accounts, the mail store DIR/mail
   --password-stdin    read the password (or APOP secret) from the first line of stdin
   -h, --help          show this help
 
@@ -30,21 +42,24 @@ Without --password-stdin the password is asked for on the terminal, without echo
 APOP needs a secret the server can read back, so it is stored readable, apart from the
 password: choose one you use nowhere else.`;
 
-type Sub = 'add' | 'passwd' | 'del' | 'list' | 'apop';
-const SUBS: readonly Sub[] = ['add', 'passwd', 'del', 'list', 'apop'];
+type Sub = 'add' | 'passwd' | 'del' | 'list' | 'apop' | 'groups' | 'admin';
+const SUBS: readonly Sub[] = ['add', 'passwd', 'del', 'list', 'apop', 'groups', 'admin'];
 
 interface Parsed {
   readonly sub: Sub;
   readonly name: string | undefined;
+  /** The group list of `groups NAME LIST`. */
+  readonly groups: string | undefined;
   readonly dataDir: string;
   readonly passwordStdin: boolean;
   readonly purge: boolean;
   readonly clear: boolean;
+  readonly off: boolean;
 }
 
 export const userCommand: CliCommand = {
   name: 'user',
-  summary: 'manage mail users: add, passwd, del, list, apop',
+  summary: 'manage users: add, passwd, del, list, apop, groups, admin',
   usage,
   run: (argv, io) =>
     runVerb<Parsed>(
@@ -55,6 +70,7 @@ export const userCommand: CliCommand = {
         execute: (parsed) => execute(parsed, io),
         explain: (error) => {
           if (error instanceof MailStoreError) return { message: describe(error), code: error.temporary ? EX_TEMPFAIL : 1 };
+          if (error instanceof AccountsError) return { message: error.message, code: error.temporary ? EX_TEMPFAIL : 1 };
           if (error instanceof PromptError) return { message: error.message, code: 1 };
           return undefined;
         },
@@ -64,7 +80,7 @@ export const userCommand: CliCommand = {
 };
 
 function parse(argv: readonly string[], io: CliIo): Parsed | 'help' {
-  let values: { data?: string; 'password-stdin'?: boolean; purge?: boolean; clear?: boolean; help?: boolean };
+  let values: { data?: string; 'password-stdin'?: boolean; purge?: boolean; clear?: boolean; off?: boolean; help?: boolean };
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({
@@ -76,6 +92,7 @@ function parse(argv: readonly string[], io: CliIo): Parsed | 'help' {
         'password-stdin': { type: 'boolean' },
         purge: { type: 'boolean' },
         clear: { type: 'boolean' },
+        off: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -87,11 +104,13 @@ function parse(argv: readonly string[], io: CliIo): Parsed | 'help' {
   if (subName === undefined) throw new UsageError(`missing command: one of ${SUBS.join(', ')} (see hearth user --help)`);
   const sub = SUBS.find((candidate) => candidate === subName);
   if (!sub) throw new UsageError(`unknown command "${subName}": one of ${SUBS.join(', ')}`);
-  if (sub === 'list' ? name !== undefined : name === undefined || extra.length > 0) {
-    throw new UsageError(sub === 'list' ? 'list takes no arguments' : `usage: hearth user ${sub} NAME`);
+  const maxExtra = sub === 'groups' && !values.clear ? 1 : 0;
+  if (sub === 'list' ? name !== undefined : name === undefined || extra.length > maxExtra) {
+    throw new UsageError(sub === 'list' ? 'list takes no arguments' : `usage: hearth user ${sub} NAME${maxExtra > 0 ? ' [G1,G2,...]' : ''}`);
   }
   if (values.purge && sub !== 'del') throw new UsageError('--purge only applies to del');
-  if (values.clear && sub !== 'apop') throw new UsageError('--clear only applies to apop');
+  if (values.clear && sub !== 'apop' && sub !== 'groups') throw new UsageError('--clear only applies to apop and groups');
+  if (values.off && sub !== 'admin') throw new UsageError('--off only applies to admin');
   const takesSecret = sub === 'add' || sub === 'passwd' || (sub === 'apop' && !values.clear);
   if (values['password-stdin'] && !takesSecret) throw new UsageError(`--password-stdin does not apply to ${sub}${values.clear ? ' --clear' : ''}`);
   const data = values.data ?? io.env['HEARTH_DATA'] ?? './data';
@@ -99,60 +118,92 @@ function parse(argv: readonly string[], io: CliIo): Parsed | 'help' {
   return {
     sub,
     name,
+    groups: extra[0],
     dataDir: resolve(io.cwd, data),
     passwordStdin: values['password-stdin'] === true,
     purge: values.purge === true,
     clear: values.clear === true,
+    off: values.off === true,
   };
 }
 
+interface Data {
+  readonly store: MailStore;
+  readonly accounts: Accounts;
+}
+
 async function execute(args: Parsed, io: CliIo): Promise<number> {
-  const dir = resolve(args.dataDir, 'mail');
+  const mailDir = resolve(args.dataDir, 'mail');
   const name = args.name ?? '';
+  const secret = (prompt: string): Promise<string> => readSecret({ passwordStdin: args.passwordStdin, confirm: true }, io, prompt);
   if (args.sub === 'add') {
-    const password = await readSecret(args, io, `Password for ${name}: `);
-    return withStore(dir, true, async (store) => {
-      await store.addUser(name, password);
-      io.stdout.write(`added user ${name.toLowerCase()}\n`);
+    const user = normalizeUserName(name);
+    const password = await secret(`Password for ${name}: `);
+    validatePassword(password);
+    return withData(args.dataDir, true, async ({ store, accounts }) => {
+      if (accounts.has(user)) throw new AccountsError('USER_EXISTS', `user ${user} already exists`);
+      store.addMaildrop(user);
+      await accounts.add(user, password);
+      io.stdout.write(`added user ${user}\n`);
       return 0;
     });
   }
   if (args.sub === 'list') {
-    return withStore(dir, false, async (store) => {
-      io.stdout.write(formatUsers(store));
+    return withData(args.dataDir, false, async (data) => {
+      io.stdout.write(formatUsers(data));
       return 0;
     }).catch((error: unknown) => {
       if (!(error instanceof MailStoreError && error.code === 'STORE_MISSING')) throw error;
-      io.stderr.write(`hearth user: no users yet (no mail store at ${dir})\n`);
+      io.stderr.write(`hearth user: no users yet (no mail store at ${mailDir})\n`);
       return 0;
     });
   }
-  return withStore(dir, false, async (store) => {
+  return withData(args.dataDir, false, async ({ store, accounts }) => {
     const user = name.toLowerCase();
-    if (!store.hasUser(name)) throw new MailStoreError('NO_SUCH_USER', `no such user: ${name}`);
+    const account = accounts.find(name);
+    if (account === undefined && !(args.sub === 'del' && store.hasMaildrop(name))) {
+      throw new AccountsError('NO_SUCH_USER', `no such user: ${name}`);
+    }
     switch (args.sub) {
       case 'passwd': {
-        await store.setPassword(name, await readSecret(args, io, `New password for ${user}: `));
+        await accounts.setPassword(user, await secret(`New password for ${user}: `));
         io.stdout.write(`changed the password of ${user}\n`);
         return 0;
       }
       case 'del': {
-        const { purged } = await store.deleteUser(name, { purge: args.purge });
+        const { purged } = store.hasMaildrop(user) ? await store.deleteMaildrop(user, { purge: args.purge }) : { purged: 0 };
+        if (account !== undefined) accounts.remove(user);
         io.stdout.write(`deleted user ${user}${purged > 0 ? ` and ${purged} message${purged === 1 ? '' : 's'}` : ''}\n`);
         return 0;
       }
       case 'apop': {
         if (args.clear) {
-          const had = store.clearApopSecret(name);
+          const had = accounts.clearApopSecret(user);
           io.stdout.write(had ? `removed the APOP secret of ${user}\n` : `${user} had no APOP secret\n`);
           return 0;
         }
-        const secret = await readSecret(args, io, `APOP secret for ${user}: `);
-        if (await store.verifyPassword(name, secret)) {
+        const apop = await secret(`APOP secret for ${user}: `);
+        if ((await accounts.verifyPassword(user, apop)) !== undefined) {
           throw new UsageError('the APOP secret must differ from the login password (it is stored readable)');
         }
-        store.setApopSecret(name, secret);
+        accounts.setApopSecret(user, apop);
         io.stdout.write(`set the APOP secret of ${user}\n`);
+        return 0;
+      }
+      case 'groups': {
+        if (args.groups === undefined && !args.clear) {
+          io.stdout.write(`${(account?.groups ?? []).join(',')}\n`);
+          return 0;
+        }
+        const groups = args.clear ? [] : (args.groups ?? '').split(',').map((group) => group.trim()).filter((group) => group !== '');
+        accounts.setGroups(user, groups);
+        const now = accounts.find(user)?.groups ?? [];
+        io.stdout.write(now.length > 0 ? `${user} is in ${now.join(', ')}\n` : `${user} is in no group\n`);
+        return 0;
+      }
+      case 'admin': {
+        accounts.setAdmin(user, !args.off);
+        io.stdout.write(args.off ? `${user} is no longer an administrator\n` : `${user} is an administrator\n`);
         return 0;
       }
       default:
@@ -160,16 +211,25 @@ async function execute(args: Parsed, io: CliIo): Promise<number> {
     }
   }).catch((error: unknown) => {
     if (error instanceof MailStoreError && error.code === 'STORE_MISSING') {
-      throw new MailStoreError('NO_SUCH_USER', `no such user: ${name} (no mail store at ${dir})`);
+      throw new AccountsError('NO_SUCH_USER', `no such user: ${name} (no mail store at ${mailDir})`);
     }
     throw error;
   });
 }
 
-async function withStore(dir: string, create: boolean, run: (store: MailStore) => Promise<number>): Promise<number> {
-  const store = await openMailStore({ dir, create });
+/**
+ * Opens the mail store, then the accounts (so that on a data dir made before accounts had their
+ * own file, they move out of the store at once), runs `run`, closes both.
+ */
+async function withData(dataDir: string, create: boolean, run: (data: Data) => Promise<number>): Promise<number> {
+  const store = await openMailStore({ dir: resolve(dataDir, 'mail'), create });
   try {
-    return await run(store);
+    const accounts = await openSuiteAccounts(dataDir, { create });
+    try {
+      return await run({ store, accounts });
+    } finally {
+      await accounts.close();
+    }
   } finally {
     await store.close();
   }
@@ -180,107 +240,19 @@ function describe(error: MailStoreError): string {
   return error.message;
 }
 
-function formatUsers(store: MailStore): string {
-  const rows = store.listUsers().map((user) => [
-    user.name,
-    String(user.messages),
-    String(user.size),
-    user.apop ? 'yes' : 'no',
-    user.createdAt.toISOString().slice(0, 19).replace('T', ' '),
+/** One row per account, with its maildrop's count and size (0 when it has none). */
+function formatUsers({ store, accounts }: Data): string {
+  const mail = new Map(store.listMaildrops().map((maildrop) => [maildrop.name, maildrop]));
+  const rows = accounts.list().map((account) => [
+    account.name,
+    String(mail.get(account.name)?.messages ?? 0),
+    String(mail.get(account.name)?.size ?? 0),
+    account.apop ? 'yes' : 'no',
+    account.admin ? 'yes' : 'no',
+    account.createdAt.toISOString().slice(0, 19).replace('T', ' '),
+    account.groups.join(',') || '-',
   ]);
-  const table = [['NAME', 'MESSAGES', 'BYTES', 'APOP', 'CREATED (UTC)'], ...rows];
+  const table = [['NAME', 'MESSAGES', 'BYTES', 'APOP', 'ADMIN', 'CREATED (UTC)', 'GROUPS'], ...rows];
   const widths = table[0]?.map((_, i) => Math.max(...table.map((row) => (row[i] ?? '').length))) ?? [];
   return table.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ')).join('\n') + '\n';
-}
-
-// ---- reading secrets ---------------------------------------------------------------------------
-
-class PromptError extends Error {
-  override readonly name = 'PromptError';
-}
-
-async function readSecret(args: Parsed, io: CliIo, prompt: string): Promise<string> {
-  if (args.passwordStdin) {
-    const line = await readLine(io.stdin, false);
-    if (line === undefined || line === '') throw new PromptError('no password on stdin (--password-stdin reads one line)');
-    return line;
-  }
-  if (!io.stdin.isTTY) {
-    throw new PromptError('stdin is not a terminal: pass the password on stdin with --password-stdin');
-  }
-  const first = await promptHidden(io, prompt);
-  if (args.sub === 'apop' || args.sub === 'add' || args.sub === 'passwd') {
-    const again = await promptHidden(io, 'Retype it: ');
-    if (again !== first) throw new PromptError('the two entries differ; nothing was changed');
-  }
-  if (first === '') throw new PromptError('empty password; nothing was changed');
-  return first;
-}
-
-async function promptHidden(io: CliIo, prompt: string): Promise<string> {
-  const stdin = io.stdin as CliIo['stdin'] & { setRawMode?: (raw: boolean) => unknown };
-  // Echo off before the prompt appears, so nothing typed in answer to it is ever echoed.
-  stdin.setRawMode?.(true);
-  io.stderr.write(prompt);
-  try {
-    const line = await readLine(stdin, true);
-    if (line === undefined) throw new PromptError('cancelled');
-    return line;
-  } finally {
-    stdin.setRawMode?.(false);
-    io.stderr.write('\n');
-  }
-}
-
-/**
- * Reads one line from `input` and stops reading (pauses, removes its listeners) so the process can
- * exit. In raw terminal mode it also handles backspace, Ctrl-C and Ctrl-D; nothing is echoed.
- * Resolves undefined on cancel, or on end of input before any character.
- */
-function readLine(input: CliIo['stdin'], raw: boolean): Promise<string | undefined> {
-  return new Promise((resolvePromise, reject) => {
-    let text = '';
-    const stop = (): void => {
-      input.off('data', onData);
-      input.off('end', onEnd);
-      input.off('error', onError);
-      input.pause();
-    };
-    const finish = (value: string | undefined): void => {
-      stop();
-      resolvePromise(value);
-    };
-    const fail = (error: PromptError): void => {
-      stop();
-      reject(error);
-    };
-    const onData = (chunk: Buffer | string): void => {
-      const data = typeof chunk === 'string' ? chunk : chunk.toString('utf8');
-      for (let i = 0; i < data.length; i++) {
-        const char = data[i];
-        const done = char === '\n' || (raw && (char === '\r' || char === '\u0003' || char === '\u0004'));
-        if (done) {
-          // Keep what follows (typed or pasted ahead) for the next read.
-          // Paused first: unshift on a flowing stream would emit the data again at once.
-          const rest = data.slice(i + 1).replace(raw && char === '\r' ? /^\n/ : /^$/, '');
-          stop();
-          if (rest !== '') input.unshift(Buffer.from(rest, 'utf8'));
-          return resolvePromise(char === '\u0003' || (char === '\u0004' && text === '') ? undefined : text.replace(/\r$/, ''));
-        }
-        if (raw && (char === '\u007f' || char === '\b')) {
-          text = Array.from(text).slice(0, -1).join('');
-          continue;
-        }
-        text += char;
-        if (text.length > 4096) return fail(new PromptError('the password line is too long'));
-      }
-    };
-    const onEnd = (): void => finish(text === '' ? undefined : text.replace(/\r$/, ''));
-    const onError = (error: Error): void => fail(new PromptError(`cannot read stdin: ${error.message}`));
-    if (input.readableEnded) return resolvePromise(undefined);
-    input.on('data', onData);
-    input.on('end', onEnd);
-    input.on('error', onError);
-    input.resume();
-  });
 }

@@ -1,0 +1,255 @@
+/**
+ * The accounts database: DIR/accounts.sqlite (the suite uses DATA/accounts), SQLite in WAL mode,
+ * shared by every process that authenticates users (POP3, SMTP, the CLI). Every write is one
+ * short IMMEDIATE transaction; hashing runs on the thread pool, never inside a transaction.
+ */
+import { access, mkdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { Database as Db } from 'better-sqlite3';
+import { AccountsError, storageError } from './errors.js';
+import { importLegacyAccounts } from './legacy.js';
+import { canonicalName, normalizeGroupName, normalizeUserName, validatePassword } from './names.js';
+import { checkPassword, DEFAULT_SCRYPT_PARAMS, dummyPasswordHash, hashPassword, VerificationCache } from './passwords.js';
+import type { ScryptParams } from './passwords.js';
+import { migrate } from './schema.js';
+import { AccountTable, noSuchUser } from './table.js';
+import type { Account } from './table.js';
+
+export interface AccountsOptions {
+  /** The accounts directory (the suite uses DATA/accounts); the database is DIR/accounts.sqlite. */
+  readonly dir: string;
+  /** Create the directory and database if missing (default true); false fails with ACCOUNTS_MISSING. */
+  readonly create?: boolean;
+  /**
+   * A mail store database made before accounts had their own file (the suite's DATA/mail/store.db):
+   * its users, hashes and APOP secrets are moved here once (see the README). It is opened even
+   * with `create: false`, since then the accounts exist, only not here yet.
+   */
+  readonly legacyStore?: string;
+  /** How long a write waits for another process's transaction (default 5000 ms). */
+  readonly busyTimeoutMs?: number;
+  /** scrypt cost for new hashes (default N=2^15, r=8, p=1). Existing hashes keep their own. */
+  readonly passwordParams?: ScryptParams;
+  /** How long a successful password check is remembered (default 60 s; 0 disables the cache). */
+  readonly authCacheTtlMs?: number;
+}
+
+/** The database file under an accounts directory. */
+export const accountsFile = (dir: string): string => join(dir, 'accounts.sqlite');
+
+export class Accounts {
+  readonly dir: string;
+  readonly #db: Db;
+  readonly #table: AccountTable;
+  readonly #cache: VerificationCache;
+  readonly #params: ScryptParams;
+  #cacheHits = 0;
+  #cacheMisses = 0;
+  #closed = false;
+
+  /** Use `openAccounts`. */
+  constructor(db: Db, options: AccountsOptions) {
+    this.dir = options.dir;
+    this.#db = db;
+    this.#table = new AccountTable(db);
+    this.#cache = new VerificationCache(options.authCacheTtlMs ?? 60_000);
+    this.#params = options.passwordParams ?? DEFAULT_SCRYPT_PARAMS;
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new AccountsError('ACCOUNTS_CLOSED', 'the accounts database is closed');
+  }
+
+  #write<T>(doing: string, run: () => T): T {
+    this.#assertOpen();
+    try {
+      return run();
+    } catch (error) {
+      throw storageError(error, doing);
+    }
+  }
+
+  // ---- reading --------------------------------------------------------------------------------
+
+  /** The account named `name` (any case), or undefined (an invalid name included). */
+  find(name: string): Account | undefined {
+    this.#assertOpen();
+    const user = canonicalName(name);
+    return user === undefined ? undefined : this.#table.find(user);
+  }
+
+  has(name: string): boolean {
+    return this.find(name) !== undefined;
+  }
+
+  /** Every account, by name. */
+  list(): Account[] {
+    this.#assertOpen();
+    return this.#table.list();
+  }
+
+  /** The accounts that are in `group`. */
+  members(group: string): Account[] {
+    const name = normalizeGroupName(group);
+    return this.list().filter((account) => account.groups.includes(name));
+  }
+
+  // ---- passwords ------------------------------------------------------------------------------
+
+  /**
+   * The canonical user name if `password` is the user's, else undefined. scrypt runs on the thread
+   * pool; an unknown or invalid user name costs as much as a wrong password. Successful checks are
+   * remembered for `authCacheTtlMs`.
+   */
+  async verifyPassword(name: string, password: string): Promise<string | undefined> {
+    this.#assertOpen();
+    const user = canonicalName(name);
+    const row = user === undefined ? undefined : this.#table.credentials(user);
+    if (!row) {
+      await checkPassword(password, await dummyPasswordHash(this.#params));
+      return undefined;
+    }
+    if (this.#cache.hit(row.name, password, row.password_hash)) {
+      this.#cacheHits++;
+      return row.name;
+    }
+    this.#cacheMisses++;
+    const ok = await checkPassword(password, row.password_hash);
+    if (!ok) return undefined;
+    this.#cache.remember(row.name, password, row.password_hash);
+    return row.name;
+  }
+
+  /** Counts of password checks answered from the cache and by scrypt, for logs and tests. */
+  authCacheStats(): { hits: number; misses: number } {
+    return { hits: this.#cacheHits, misses: this.#cacheMisses };
+  }
+
+  // ---- changing -------------------------------------------------------------------------------
+
+  /** Creates an account (no groups, not an administrator); returns its canonical name. */
+  async add(name: string, password: string): Promise<string> {
+    const user = normalizeUserName(name);
+    validatePassword(password);
+    this.#assertOpen();
+    if (this.#table.credentials(user)) throw new AccountsError('USER_EXISTS', `user ${user} already exists`);
+    const hash = await hashPassword(password, this.#params);
+    this.#write('adding a user', () => this.#table.insert(user, hash, Date.now()));
+    return user;
+  }
+
+  async setPassword(name: string, password: string): Promise<void> {
+    const user = normalizeUserName(name);
+    validatePassword(password);
+    this.#assertOpen();
+    if (!this.#table.credentials(user)) throw noSuchUser(user);
+    const hash = await hashPassword(password, this.#params);
+    this.#write('changing a password', () => this.#table.setPasswordHash(user, hash));
+    this.#cache.forget(user);
+  }
+
+  /** Replaces the account's groups (names as for users; duplicates are dropped). */
+  setGroups(name: string, groups: readonly string[]): void {
+    const user = normalizeUserName(name);
+    const names = [...new Set(groups.map(normalizeGroupName))];
+    this.#write('setting groups', () => this.#table.setGroups(user, names));
+  }
+
+  setAdmin(name: string, admin: boolean): void {
+    const user = normalizeUserName(name);
+    this.#write('setting the administrator flag', () => this.#table.setAdmin(user, admin));
+  }
+
+  /**
+   * Deletes the account, its groups and APOP secret. What other parts keep under the name (the
+   * mail store's maildrop) is theirs to remove first: see the README.
+   */
+  remove(name: string): void {
+    const user = normalizeUserName(name);
+    this.#write('deleting a user', () => this.#table.remove(user));
+    this.#cache.forget(user);
+  }
+
+  // ---- APOP -----------------------------------------------------------------------------------
+
+  /** Sets the user's APOP shared secret (stored readable: see the README). */
+  setApopSecret(name: string, secret: string): void {
+    const user = normalizeUserName(name);
+    validatePassword(secret, 'APOP secret');
+    this.#write('setting an APOP secret', () => this.#table.setApopSecret(user, secret));
+  }
+
+  /** Removes the user's APOP secret; returns whether one was set. */
+  clearApopSecret(name: string): boolean {
+    const user = normalizeUserName(name);
+    return this.#write('clearing an APOP secret', () => this.#table.clearApopSecret(user));
+  }
+
+  /** The user's APOP secret, or undefined if the user has none (or does not exist). */
+  getApopSecret(name: string): string | undefined {
+    this.#assertOpen();
+    const user = canonicalName(name);
+    return user === undefined ? undefined : this.#table.getApopSecret(user);
+  }
+
+  // ---- lifecycle ------------------------------------------------------------------------------
+
+  /** Forgets cached checks and closes the database; idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#cache.clear();
+    this.#db.close();
+  }
+}
+
+function openDatabase(file: string, busyTimeoutMs: number): Db {
+  const db = new Database(file, { timeout: busyTimeoutMs });
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('foreign_keys = ON');
+    migrate(db);
+    return db;
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+export async function openAccounts(options: AccountsOptions): Promise<Accounts> {
+  const file = accountsFile(options.dir);
+  const legacy = options.legacyStore !== undefined && existsSync(options.legacyStore);
+  if (options.create === false && !legacy) {
+    await access(file).catch((error: unknown) => {
+      throw new AccountsError('ACCOUNTS_MISSING', `no accounts at ${options.dir} (${file} does not exist)`, { cause: error });
+    });
+  } else {
+    await mkdir(options.dir, { recursive: true, mode: 0o700 }).catch((error: unknown) => {
+      throw storageError(error, `creating ${options.dir}`);
+    });
+  }
+  let db: Db;
+  try {
+    db = openDatabase(file, options.busyTimeoutMs ?? 5000);
+  } catch (error) {
+    throw storageError(error, `opening ${file}`);
+  }
+  try {
+    importLegacyAccounts(db, options.legacyStore);
+  } catch (error) {
+    db.close();
+    throw storageError(error, `moving the accounts out of ${options.legacyStore ?? 'the mail store'}`);
+  }
+  return new Accounts(db, options);
+}
+
+/**
+ * The suite's accounts: DATA/accounts, moving the users of a mail store made before accounts had
+ * their own file (DATA/mail/store.db) on first open.
+ */
+export function openSuiteAccounts(dataDir: string, options: Omit<AccountsOptions, 'dir' | 'legacyStore'> = {}): Promise<Accounts> {
+  return openAccounts({ ...options, dir: join(dataDir, 'accounts'), legacyStore: join(dataDir, 'mail', 'store.db') });
+}

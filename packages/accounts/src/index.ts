@@ -1,0 +1,11 @@
+export { openAccounts, openSuiteAccounts, Accounts, accountsFile } from './accounts.js';
+export type { AccountsOptions } from './accounts.js';
+export type { Account } from './table.js';
+export { AccountsError, isAccountsError } from './errors.js';
+export type { AccountsErrorCode } from './errors.js';
+export { normalizeUserName, isValidUserName, canonicalName, normalizeGroupName, validatePassword, NAME_RULE } from './names.js';
+export { DEFAULT_SCRYPT_PARAMS, hashPassword, checkPassword } from './passwords.js';
+export type { ScryptParams } from './passwords.js';
+export { FailureLimiter, LoginThrottle } from './throttle.js';
+export type { ThrottleLimits } from './throttle.js';
+export { MIGRATIONS, SCHEMA_VERSION } from './schema.js';

@@ -1,0 +1,125 @@
+/** The account rows, their groups and APOP secrets: plain SQL over one connection. */
+import type { Database, Statement } from 'better-sqlite3';
+import { AccountsError } from './errors.js';
+
+/** What an account is, as every service sees it (no hash, no secret). */
+export interface Account {
+  readonly name: string;
+  /** Group names, sorted. */
+  readonly groups: readonly string[];
+  readonly admin: boolean;
+  /** Whether an APOP secret is set. */
+  readonly apop: boolean;
+  readonly createdAt: Date;
+}
+
+export interface AccountRow {
+  readonly name: string;
+  readonly password_hash: string;
+}
+
+interface ListedRow {
+  readonly name: string;
+  readonly admin: number;
+  readonly apop: number;
+  readonly created_at: number;
+  readonly groups: string | null;
+}
+
+const SELECT_ACCOUNTS = `
+  SELECT a.name, a.admin, a.created_at, s.account IS NOT NULL AS apop,
+         (SELECT group_concat(group_name, ',') FROM (SELECT group_name FROM account_groups g WHERE g.account = a.name ORDER BY group_name)) AS groups
+    FROM accounts a LEFT JOIN apop_secrets s ON s.account = a.name`;
+
+const toAccount = (row: ListedRow): Account => ({
+  name: row.name,
+  groups: row.groups === null ? [] : row.groups.split(','),
+  admin: row.admin === 1,
+  apop: row.apop === 1,
+  createdAt: new Date(row.created_at),
+});
+
+export class AccountTable {
+  readonly #db: Database;
+  readonly #credentials: Statement<[string], AccountRow>;
+  readonly #one: Statement<[string], ListedRow>;
+  readonly #all: Statement<[], ListedRow>;
+
+  constructor(db: Database) {
+    this.#db = db;
+    this.#credentials = db.prepare('SELECT name, password_hash FROM accounts WHERE name = ?');
+    this.#one = db.prepare(`${SELECT_ACCOUNTS} WHERE a.name = ?`);
+    this.#all = db.prepare(`${SELECT_ACCOUNTS} ORDER BY a.name`);
+  }
+
+  credentials(name: string): AccountRow | undefined {
+    return this.#credentials.get(name);
+  }
+
+  find(name: string): Account | undefined {
+    const row = this.#one.get(name);
+    return row === undefined ? undefined : toAccount(row);
+  }
+
+  list(): Account[] {
+    return this.#all.all().map(toAccount);
+  }
+
+  insert(name: string, passwordHash: string, now: number): void {
+    this.#db
+      .transaction(() => {
+        if (this.credentials(name)) throw new AccountsError('USER_EXISTS', `user ${name} already exists`);
+        this.#db.prepare('INSERT INTO accounts (name, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?)').run(name, passwordHash, now, now);
+      })
+      .immediate();
+  }
+
+  #update(name: string, sql: string, ...values: (string | number)[]): void {
+    const { changes } = this.#db.prepare(`UPDATE accounts SET ${sql}, updated_at = ? WHERE name = ?`).run(...values, Date.now(), name);
+    if (changes === 0) throw noSuchUser(name);
+  }
+
+  setPasswordHash(name: string, passwordHash: string): void {
+    this.#update(name, 'password_hash = ?', passwordHash);
+  }
+
+  setAdmin(name: string, admin: boolean): void {
+    this.#update(name, 'admin = ?', admin ? 1 : 0);
+  }
+
+  setGroups(name: string, groups: readonly string[]): void {
+    this.#db
+      .transaction(() => {
+        this.#update(name, 'admin = admin');
+        this.#db.prepare('DELETE FROM account_groups WHERE account = ?').run(name);
+        const insert = this.#db.prepare('INSERT OR IGNORE INTO account_groups (account, group_name) VALUES (?, ?)');
+        for (const group of groups) insert.run(name, group);
+      })
+      .immediate();
+  }
+
+  remove(name: string): void {
+    const { changes } = this.#db.prepare('DELETE FROM accounts WHERE name = ?').run(name);
+    if (changes === 0) throw noSuchUser(name);
+  }
+
+  setApopSecret(name: string, secret: string): void {
+    if (!this.credentials(name)) throw noSuchUser(name);
+    this.#db
+      .prepare(
+        'INSERT INTO apop_secrets (account, secret, updated_at) VALUES (?, ?, ?) ON CONFLICT (account) DO UPDATE SET secret = excluded.secret, updated_at = excluded.updated_at',
+      )
+      .run(name, secret, Date.now());
+  }
+
+  clearApopSecret(name: string): boolean {
+    if (!this.credentials(name)) throw noSuchUser(name);
+    return this.#db.prepare('DELETE FROM apop_secrets WHERE account = ?').run(name).changes > 0;
+  }
+
+  getApopSecret(name: string): string | undefined {
+    return this.#db.prepare('SELECT secret FROM apop_secrets WHERE account = ?').pluck().get(name) as string | undefined;
+  }
+}
+
+export const noSuchUser = (name: string): AccountsError => new AccountsError('NO_SUCH_USER', `no such user: ${name}`);

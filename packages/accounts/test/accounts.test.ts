@@ -1,0 +1,190 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
+import { AccountsError, SCHEMA_VERSION, checkPassword, hashPassword, isValidUserName } from '@hearth/accounts';
+import type { Accounts } from '@hearth/accounts';
+import { open, tempDir } from './helpers.js';
+
+let dir: string;
+let cleanup: () => Promise<void>;
+let accounts: Accounts;
+
+beforeEach(async () => {
+  ({ dir, cleanup } = await tempDir());
+  accounts = await open(dir);
+});
+afterEach(async () => {
+  await accounts.close();
+  await cleanup();
+});
+
+describe('the database', () => {
+  it('is DIR/accounts.sqlite in WAL mode at the latest schema, and reopens with its accounts', async () => {
+    const db = new Database(join(dir, 'accounts.sqlite'), { readonly: true });
+    expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    db.close();
+    await accounts.add('alice', 'secret');
+    await accounts.close();
+    accounts = await open(dir);
+    expect(accounts.has('alice')).toBe(true);
+  });
+
+  it('is not created when told not to, and refuses a newer schema', async () => {
+    await expect(open(join(dir, 'missing'), { create: false })).rejects.toMatchObject({ code: 'ACCOUNTS_MISSING' });
+    await accounts.close();
+    const db = new Database(join(dir, 'accounts.sqlite'));
+    db.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
+    db.close();
+    await expect(open(dir)).rejects.toMatchObject({ code: 'SCHEMA_TOO_NEW' });
+    accounts = await open(join(dir, 'other'));
+  });
+
+  it('refuses calls once closed', async () => {
+    await accounts.close();
+    expect(() => accounts.list()).toThrow(expect.objectContaining({ code: 'ACCOUNTS_CLOSED', temporary: true }));
+  });
+});
+
+describe('passwords', () => {
+  it('adds, verifies, changes and lists users; the answer is the canonical name', async () => {
+    expect(await accounts.add('Alice', 'correct horse')).toBe('alice');
+    expect(accounts.has('ALICE')).toBe(true);
+    expect(await accounts.verifyPassword('ALICE', 'correct horse')).toBe('alice');
+    expect(await accounts.verifyPassword('alice', 'wrong')).toBeUndefined();
+    expect(await accounts.verifyPassword('nobody', 'correct horse')).toBeUndefined();
+    expect(await accounts.verifyPassword('bad name!', 'x')).toBeUndefined();
+    await accounts.setPassword('alice', 'battery staple');
+    expect(await accounts.verifyPassword('alice', 'correct horse')).toBeUndefined();
+    expect(await accounts.verifyPassword('alice', 'battery staple')).toBe('alice');
+    await accounts.add('bob', 'pw');
+    expect(accounts.list().map((a) => [a.name, a.groups, a.admin, a.apop])).toEqual([
+      ['alice', [], false, false],
+      ['bob', [], false, false],
+    ]);
+  });
+
+  it('stores scrypt hashes in a PHC string with a salt per user', async () => {
+    await accounts.add('alice', 'same');
+    await accounts.add('bob', 'same');
+    const db = new Database(join(dir, 'accounts.sqlite'), { readonly: true });
+    const hashes = db.prepare('SELECT password_hash FROM accounts ORDER BY name').pluck().all() as string[];
+    db.close();
+    for (const hash of hashes) expect(hash).toMatch(/^\$scrypt\$ln=10,r=8,p=1\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+$/);
+    expect(hashes[0]).not.toBe(hashes[1]);
+  });
+
+  it('checks a hash written with the default parameters (N=2^15, r=8, p=1) before accounts had their own file', async () => {
+    // Written by the mail store's hashPassword, as `hearth user add` stored it in DATA/mail/store.db.
+    const phc = '$scrypt$ln=15,r=8,p=1$rScLzIly4btzieSH8N+1pw$DHaVL4SGOKbj8vUnhY5EJuufZ8JvTR3TgYN5YQvhC4I';
+    expect(await checkPassword('alice-pw', phc)).toBe(true);
+    expect(await checkPassword('alice-pW', phc)).toBe(false);
+    expect(await hashPassword('x')).toMatch(/^\$scrypt\$ln=15,r=8,p=1\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43}$/);
+  });
+
+  it('rejects bad names, duplicate users, empty passwords, and unknown users with clear errors', async () => {
+    for (const name of ['', '-x', 'a b', 'a@b', 'x'.repeat(65), 'a..b', 'dot.']) {
+      await expect(accounts.add(name, 'pw')).rejects.toMatchObject({ code: 'BAD_USER_NAME' });
+      expect(isValidUserName(name)).toBe(false);
+    }
+    await accounts.add('alice', 'pw');
+    await expect(accounts.add('ALICE', 'pw')).rejects.toMatchObject({ code: 'USER_EXISTS', message: 'user alice already exists' });
+    await expect(accounts.add('bob', '')).rejects.toMatchObject({ code: 'BAD_PASSWORD' });
+    await expect(accounts.add('bob', 'a\nb')).rejects.toMatchObject({ code: 'BAD_PASSWORD' });
+    await expect(accounts.setPassword('carol', 'pw')).rejects.toMatchObject({ code: 'NO_SUCH_USER', message: 'no such user: carol' });
+    expect(() => accounts.remove('carol')).toThrow(AccountsError);
+  });
+
+  it('removes an account with its groups and APOP secret', async () => {
+    await accounts.add('alice', 'pw');
+    accounts.setGroups('alice', ['family']);
+    accounts.setApopSecret('alice', 'tanstaaf');
+    accounts.remove('ALICE');
+    expect(accounts.find('alice')).toBeUndefined();
+    expect(await accounts.verifyPassword('alice', 'pw')).toBeUndefined();
+    await accounts.add('alice', 'pw2');
+    expect(accounts.find('alice')).toMatchObject({ groups: [], admin: false, apop: false });
+  });
+});
+
+describe('groups and the administrator flag', () => {
+  it('sets, replaces and clears groups; finds the members of a group', async () => {
+    await accounts.add('alice', 'pw');
+    await accounts.add('bob', 'pw');
+    accounts.setGroups('alice', ['Family', 'photos', 'family']);
+    accounts.setGroups('bob', ['family']);
+    expect(accounts.find('alice')?.groups).toEqual(['family', 'photos']);
+    expect(accounts.members('FAMILY').map((a) => a.name)).toEqual(['alice', 'bob']);
+    expect(accounts.members('photos').map((a) => a.name)).toEqual(['alice']);
+    accounts.setGroups('alice', []);
+    expect(accounts.find('alice')?.groups).toEqual([]);
+    expect(() => accounts.setGroups('alice', ['no spaces'])).toThrow(expect.objectContaining({ code: 'BAD_GROUP_NAME' }));
+    expect(() => accounts.setGroups('carol', ['x'])).toThrow('no such user: carol');
+  });
+
+  it('marks and unmarks administrators', async () => {
+    await accounts.add('alice', 'pw');
+    accounts.setAdmin('alice', true);
+    expect(accounts.find('alice')).toMatchObject({ name: 'alice', admin: true });
+    expect(accounts.list().filter((a) => a.admin).map((a) => a.name)).toEqual(['alice']);
+    accounts.setAdmin('alice', false);
+    expect(accounts.find('alice')?.admin).toBe(false);
+    expect(() => accounts.setAdmin('carol', true)).toThrow('no such user: carol');
+  });
+});
+
+describe('password cache', () => {
+  it('answers a repeated successful login from the cache, never a wrong password', async () => {
+    await accounts.add('alice', 'pw');
+    expect(await accounts.verifyPassword('alice', 'pw')).toBe('alice');
+    expect(await accounts.verifyPassword('alice', 'pw')).toBe('alice');
+    expect(accounts.authCacheStats()).toEqual({ hits: 1, misses: 1 });
+    expect(await accounts.verifyPassword('alice', 'PW')).toBeUndefined();
+    expect(accounts.authCacheStats()).toEqual({ hits: 1, misses: 2 });
+  });
+
+  it('forgets an entry when the password changes, even from another process', async () => {
+    await accounts.add('alice', 'old');
+    expect(await accounts.verifyPassword('alice', 'old')).toBe('alice');
+    const other = await open(dir); // the CLI, in its own process
+    await other.setPassword('alice', 'new');
+    await other.close();
+    expect(await accounts.verifyPassword('alice', 'old')).toBeUndefined();
+    expect(await accounts.verifyPassword('alice', 'new')).toBe('alice');
+  });
+
+  it('can be disabled, and expires entries after the TTL', async () => {
+    const noCache = await open(dir, { authCacheTtlMs: 0 });
+    await noCache.add('alice', 'pw');
+    await noCache.verifyPassword('alice', 'pw');
+    await noCache.verifyPassword('alice', 'pw');
+    expect(noCache.authCacheStats()).toEqual({ hits: 0, misses: 2 });
+    await noCache.close();
+    const short = await open(dir, { authCacheTtlMs: 30 });
+    await short.verifyPassword('alice', 'pw');
+    const checked = Date.now();
+    // Waiting out the TTL is the behaviour under test (not ordering two events).
+    while (Date.now() - checked <= 30) await new Promise((resolve) => setTimeout(resolve, 31 - (Date.now() - checked)));
+    await short.verifyPassword('alice', 'pw');
+    expect(short.authCacheStats()).toEqual({ hits: 0, misses: 2 });
+    await short.close();
+  });
+});
+
+describe('APOP secrets', () => {
+  it('are opt-in, separate from the password, and removable', async () => {
+    await accounts.add('alice', 'pw');
+    expect(accounts.getApopSecret('alice')).toBeUndefined();
+    accounts.setApopSecret('alice', 'tanstaaf');
+    expect(accounts.getApopSecret('ALICE')).toBe('tanstaaf');
+    await accounts.setPassword('alice', 'other');
+    expect(accounts.getApopSecret('alice')).toBe('tanstaaf');
+    expect(await accounts.verifyPassword('alice', 'tanstaaf')).toBeUndefined();
+    expect(accounts.find('alice')?.apop).toBe(true);
+    expect(accounts.clearApopSecret('alice')).toBe(true);
+    expect(accounts.clearApopSecret('alice')).toBe(false);
+    expect(accounts.getApopSecret('alice')).toBeUndefined();
+    expect(() => accounts.setApopSecret('nobody', 'x')).toThrow('no such user: nobody');
+    expect(accounts.getApopSecret('bad name!')).toBeUndefined();
+  });
+});
