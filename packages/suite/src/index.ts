@@ -25,4 +25,5 @@ export const KINDS: Registry = Object.freeze({
   biff: hearthService('@hearth/biff'),
   smtp: hearthService('@hearth/smtp'),
   pop3: hearthService('@hearth/pop3'),
+  files: hearthService('@hearth/files'),
 });

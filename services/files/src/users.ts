@@ -1,10 +1,11 @@
 /**
  * Who the users are is not this service's business: it is handed a `FileUsers` (the suite's
  * accounts in production, `MemoryUsers` in tests). Here: HTTP Basic parsing, the plaintext rule,
- * and failed-login throttling per client address and per user name.
+ * and failed-login throttling per client address and per user name (the suite's `LoginThrottle`).
  */
 import type { IncomingMessage } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
+import { LoginThrottle, type Accounts } from '@hearth/accounts';
 import { DavError } from './replies.js';
 
 export interface FileUser {
@@ -36,6 +37,17 @@ export class MemoryUsers implements FileUsers {
   }
 }
 
+/** The suite's accounts as file users: the canonical (lower-case) name and the account's groups. */
+export function accountUsers(accounts: Accounts): FileUsers {
+  return {
+    async authenticate(name, password) {
+      const canonical = await accounts.verifyPassword(name, password);
+      if (canonical === undefined) return undefined;
+      return { name: canonical, groups: accounts.find(canonical)?.groups ?? [] };
+    },
+  };
+}
+
 export interface AuthPolicy {
   readonly realm: string;
   readonly allowPlaintextAuth: boolean;
@@ -43,36 +55,6 @@ export interface AuthPolicy {
   readonly maxLoginFailuresPerIp: number;
   readonly maxLoginFailuresPerUser: number;
   readonly failureWindow: number;
-}
-
-const MAX_TRACKED = 100_000;
-
-/** Failed logins per key within a sliding window, bounded in keys and per key. */
-export class FailureWindow {
-  readonly #failures = new Map<string, number[]>();
-
-  constructor(private readonly windowMs: () => number) {}
-
-  count(key: string): number {
-    const list = this.#failures.get(key);
-    if (list === undefined) return 0;
-    const since = Date.now() - this.windowMs();
-    while (list.length > 0 && list[0]! < since) list.shift();
-    if (list.length === 0) this.#failures.delete(key);
-    return list.length;
-  }
-
-  record(key: string): void {
-    const list = this.#failures.get(key) ?? [];
-    list.push(Date.now());
-    if (list.length > 1000) list.shift();
-    this.#failures.delete(key);
-    this.#failures.set(key, list);
-    if (this.#failures.size > MAX_TRACKED) {
-      const oldest = this.#failures.keys().next();
-      if (oldest.done !== true) this.#failures.delete(oldest.value);
-    }
-  }
 }
 
 export function isLoopbackAddress(address: string): boolean {
@@ -85,19 +67,18 @@ function challenge(policy: AuthPolicy, message: string): DavError {
 }
 
 export class Authenticator {
-  readonly #byIp: FailureWindow;
-  readonly #byUser: FailureWindow;
+  #throttle: LoginThrottle;
 
   constructor(
     private readonly users: FileUsers,
     private policy: AuthPolicy,
     private readonly isLoopback: (address: string) => boolean = isLoopbackAddress,
   ) {
-    this.#byIp = new FailureWindow(() => this.policy.failureWindow);
-    this.#byUser = new FailureWindow(() => this.policy.failureWindow);
+    this.#throttle = LoginThrottle.create(policy.failureWindow);
   }
 
   update(policy: AuthPolicy): void {
+    if (policy.failureWindow !== this.policy.failureWindow) this.#throttle = LoginThrottle.create(policy.failureWindow);
     this.policy = policy;
   }
 
@@ -115,14 +96,14 @@ export class Authenticator {
     if (colon <= 0) throw challenge(this.policy, 'malformed Basic credentials');
     const name = decoded.slice(0, colon);
     const password = decoded.slice(colon + 1);
-    if (this.#byIp.count(remote) >= this.policy.maxLoginFailuresPerIp || this.#byUser.count(name) >= this.policy.maxLoginFailuresPerUser) {
+    const limits = { maxFailuresPerSource: this.policy.maxLoginFailuresPerIp, maxFailuresPerUser: this.policy.maxLoginFailuresPerUser };
+    if (this.#throttle.refuses(remote, name, limits)) {
       await delay(this.policy.loginFailureDelay);
       throw challenge(this.policy, 'too many failed logins: try again later');
     }
     const user = await this.users.authenticate(name, password, remote);
     if (user !== undefined) return user;
-    this.#byIp.record(remote);
-    this.#byUser.record(name);
+    this.#throttle.failed(remote, name);
     await delay(this.policy.loginFailureDelay);
     throw challenge(this.policy, 'wrong user name or password');
   }
