@@ -17,6 +17,7 @@ export const VERB_LOADERS: Readonly<Record<string, () => Promise<CliCommand>>> =
   run: async () => (await import('./run.js')).run,
   user: async () => (await import('./user.js')).userCommand,
   mail: async () => (await import('./mail.js')).mailCommand,
+  files: async () => (await import('./files.js')).filesCommand,
 };
 
 /** The commands `runCli` needs for `argv[0]`: that verb alone, or all of them (help, unknown verb). */
