@@ -39,13 +39,13 @@ export async function writeAtomically(body: Readable, target: string, limits: Wr
   const handle = await open(temp, 'wx', mode);
   let bytes = 0;
   let closed = false;
+  let syncing: Promise<void> = Promise.resolve();
   try {
     let pending: Buffer[] = [];
     let pendingBytes = 0;
     // Written data is flushed to disk in the background as the upload goes (one flush at a time),
     // so the final sync does not have to write out the whole body at once.
     let unsynced = 0;
-    let syncing: Promise<void> = Promise.resolve();
     const flush = async (): Promise<void> => {
       if (pendingBytes === 0) return;
       const chunks = pending;
@@ -81,7 +81,10 @@ export async function writeAtomically(body: Readable, target: string, limits: Wr
     closed = true;
     await rename(temp, target);
   } catch (err) {
-    if (!closed) await handle.close().catch(() => {});
+    if (!closed) {
+      await syncing.catch(() => {});
+      await handle.close().catch(() => {});
+    }
     await unlink(temp).catch(() => {});
     throw err;
   }

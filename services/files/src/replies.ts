@@ -75,8 +75,13 @@ export function fsError(err: unknown, what: string): DavError | undefined {
   }
 }
 
-/** Write `reply`; a stream body is piped with back-pressure. Resolves with the body bytes sent. */
-export async function sendReply(res: ServerResponse, reply: Reply, head: boolean): Promise<number> {
+/** Counts the body bytes handed to the socket, for the access log. */
+export interface Meter {
+  bytes: number;
+}
+
+/** Write `reply`; a stream body is piped with back-pressure. Body bytes are counted in `meter`. */
+export async function sendReply(res: ServerResponse, reply: Reply, head: boolean, meter: Meter = { bytes: 0 }): Promise<void> {
   res.statusCode = reply.status;
   for (const [name, value] of Object.entries(reply.headers ?? {})) {
     res.setHeader(name, typeof value === 'number' ? String(value) : (value as string | string[]));
@@ -90,20 +95,19 @@ export async function sendReply(res: ServerResponse, reply: Reply, head: boolean
       res.setHeader('Content-Length', 0);
     }
     res.end();
-    return 0;
+    return;
   }
   if (!(body instanceof Readable)) {
     const buf = typeof body === 'string' ? Buffer.from(body) : body;
     res.setHeader('Content-Length', buf.length);
+    meter.bytes += buf.length;
     res.end(buf);
-    return buf.length;
+    return;
   }
-  let bytes = 0;
   body.on('data', (chunk: Buffer | string) => {
-    bytes += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
+    meter.bytes += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
   });
   await pipeline(body, res);
-  return bytes;
 }
 
 export const STATUS_TEXT: Readonly<Record<number, string>> = {

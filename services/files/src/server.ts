@@ -16,7 +16,7 @@ import { DeadProps } from './dead-props.js';
 import { LockTable } from './locks.js';
 import { isMethod, methods, ALLOW, optionsReply } from './methods/index.js';
 import { Quotas } from './quota.js';
-import { DavError, errorReply, fsError, sendReply, type Reply } from './replies.js';
+import { DavError, errorReply, fsError, sendReply, type Meter, type Reply } from './replies.js';
 import { Shares } from './shares.js';
 import { Authenticator, type FileUser, type FileUsers } from './users.js';
 import { join } from 'node:path';
@@ -75,12 +75,12 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
     const remote = req.socket.remoteAddress ?? 'unknown';
     let user: string | undefined;
     const ctxRef: { ctx?: RequestContext } = {};
-    let bytes = 0;
+    const meter: Meter = { bytes: 0 };
     const active = perClient.get(remote) ?? 0;
     perClient.set(remote, active + 1);
     inFlight++;
     let finished = false;
-    res.once('close', () => {
+    const done = (): void => {
       if (finished) return;
       finished = true;
       ctxRef.ctx?.release();
@@ -94,7 +94,7 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
           method: req.method,
           path: req.url,
           status: res.statusCode,
-          bytes,
+          bytes: meter.bytes,
           ms: Number((process.hrtime.bigint() - started) / 1000n) / 1000,
           user,
           remote,
@@ -102,7 +102,10 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
         },
         'request',
       );
-    });
+    };
+    // Whichever comes first: the response handed to the socket, or the connection gone.
+    res.once('finish', done);
+    res.once('close', done);
     const reply: Promise<Reply> =
       active >= settings.maxRequestsPerClient
         ? Promise.resolve(errorReply(new DavError(503, 'too many requests in progress from this address', undefined, undefined, { 'Retry-After': '2' })))
@@ -110,7 +113,7 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
     void reply
       .then(async (r) => {
         if (res.destroyed || res.writableEnded) return;
-        bytes = await sendReply(res, r, req.method === 'HEAD');
+        await sendReply(res, r, req.method === 'HEAD', meter);
       })
       .catch((err: unknown) => {
         deps.log.debug({ err }, 'response not completed');

@@ -21,8 +21,6 @@ beforeAll(async () => {
       maxBodySize: 5000,
       maxHeaderSize: 4096,
       maxRequestsPerClient: 2,
-      headersTimeout: 400,
-      idleTimeout: 400,
     }),
   });
 });
@@ -74,30 +72,40 @@ describe('request limits', () => {
   });
 
   it('answers 503 to a third request in progress from one address', async () => {
-    const open = [0, 1].map(
-      (i) =>
-        new Promise<{ status: number; finish: () => void }>((resolve) => {
-          const req = httpRequest({ host: '127.0.0.1', port: h.port, method: 'PUT', path: `/files/slow${i}.bin`, headers: { Authorization: AUTH, 'Transfer-Encoding': 'chunked' }, agent: false });
-          req.write('first bytes');
-          req.on('response', (res) => {
-            res.resume();
-            resolve({ status: res.statusCode ?? 0, finish: () => {} });
-          });
-          setImmediate(() => resolve({ status: 0, finish: () => req.end() }));
+    const uploads = [0, 1].map((i) => {
+      const req = httpRequest({ host: '127.0.0.1', port: h.port, method: 'PUT', path: `/files/slow${i}.bin`, headers: { Authorization: AUTH, 'Transfer-Encoding': 'chunked' }, agent: false });
+      req.on('error', () => {});
+      req.write('first bytes');
+      const status = new Promise<number>((resolve) =>
+        req.on('response', (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
         }),
-    );
-    const started = await Promise.all(open);
+      );
+      return { req, status };
+    });
     // Both are in progress once their temporaries exist.
     await waitUntil(() => readdirSync(h.shareDir).filter((n) => n.startsWith('.hearth-upload-')).length === 2);
     const third = await request(h.url, 'GET', '/files/');
     expect(third.status).toBe(503);
-    for (const s of started) s.finish();
-    await waitUntil(() => existsSync(join(h.shareDir, 'slow0.bin')) && existsSync(join(h.shareDir, 'slow1.bin')));
+    expect(third.headers['retry-after']).toBe('2');
+    for (const u of uploads) u.req.end();
+    expect(await Promise.all(uploads.map((u) => u.status))).toEqual([201, 201]);
     expect((await request(h.url, 'GET', '/files/slow0.bin')).body).toBe('first bytes');
+  });
+});
+
+describe('slow clients', () => {
+  let slow: Harness;
+  beforeAll(async () => {
+    slow = await startServer({ settings: (_dir, base) => ({ ...base, headersTimeout: 400, idleTimeout: 400 }) });
+  });
+  afterAll(async () => {
+    await slow.close();
   });
 
   it('closes a connection whose head does not arrive in time', async () => {
-    const socket = connect(h.port, '127.0.0.1');
+    const socket = connect(slow.port, '127.0.0.1');
     socket.write('GET /files/ HTTP/1.1\r\nHost: x\r\n');
     let received = '';
     socket.on('data', (d: Buffer) => (received += d.toString()));
@@ -106,12 +114,12 @@ describe('request limits', () => {
   });
 
   it('cuts off a body that stalls, leaving neither the file nor a temporary', async () => {
-    const socket = connect(h.port, '127.0.0.1');
+    const socket = connect(slow.port, '127.0.0.1');
     socket.on('error', () => {});
     socket.write(`PUT /files/stalled.bin HTTP/1.1\r\nHost: x\r\nAuthorization: ${AUTH}\r\nContent-Length: 100\r\n\r\n0123456789`);
     await new Promise<void>((resolve) => socket.on('close', () => resolve()));
-    await waitUntil(() => readdirSync(h.shareDir).every((n) => !n.startsWith('.hearth-upload-')));
-    expect(existsSync(join(h.shareDir, 'stalled.bin'))).toBe(false);
+    await waitUntil(() => readdirSync(slow.shareDir).every((n) => !n.startsWith('.hearth-upload-')));
+    expect(existsSync(join(slow.shareDir, 'stalled.bin'))).toBe(false);
   });
 });
 
