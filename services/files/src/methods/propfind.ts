@@ -5,7 +5,8 @@
  * so a folder of any size costs the same memory.
  */
 import type { Stats } from 'node:fs';
-import { lstat, opendir, stat } from 'node:fs/promises';
+import { lstat as fsLstat } from 'node:fs';
+import { opendir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { Env, FsTarget, RequestContext } from '../context.js';
@@ -59,7 +60,7 @@ async function* members(env: Env, t: FsTarget, request: PropRequest, infinite: b
   let batch: string[] = [];
   // Renders a batch into `out`; returns the sub-folders to descend into (Depth infinity).
   const render = async (names: string[]): Promise<Array<[string, string]>> => {
-    const stats = await Promise.all(names.map((n) => lstat(join(path, n)).then((s) => listable(t.share.root, join(path, n), s), () => undefined)));
+    const stats = await Promise.all(names.map((n) => memberStat(t.share.root, join(path, n))));
     const folders: Array<[string, string]> = [];
     for (let i = 0; i < names.length; i++) {
       const st = stats[i];
@@ -90,6 +91,17 @@ async function* members(env: Env, t: FsTarget, request: PropRequest, infinite: b
   }
   if (batch.length > 0) yield* flush(batch);
   if (out !== '') yield out;
+}
+
+/** A member's stats, or undefined when it is not to be listed (callback lstat: cheaper than fs/promises). */
+function memberStat(root: string, p: string): Promise<Stats | undefined> {
+  return new Promise((resolve) => {
+    fsLstat(p, (err, st) => {
+      if (err) resolve(undefined);
+      else if (!st.isSymbolicLink()) resolve(st.isFile() || st.isDirectory() ? st : undefined);
+      else resolve(listable(root, p, st));
+    });
+  });
 }
 
 /** Concatenate small strings into chunks of about CHUNK bytes. */
