@@ -1,6 +1,6 @@
 /**
  * The two servers under test, started and stopped by the bench: Hearth (`hearth up` with only the
- * pop3 service) and Dovecot (`dovecot -F` with the anchor config from PEERS.md), plus memory
+ * pop3 service) and Dovecot (`dovecot -F` with a config from `dovecot/`), plus memory
  * readings from /proc.
  */
 import { spawn, spawnSync } from 'node:child_process';

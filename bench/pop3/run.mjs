@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * POP3 benchmark (issue 5): Hearth's pop3 service next to Dovecot (Debian dovecot-pop3d) with its
+ * POP3 benchmark: Hearth's pop3 service next to Dovecot (Debian dovecot-pop3d) with its
  * default process settings and tuned (`service_count`/`process_min_avail`), in one run, on loopback,
  * with the same mail: 1,000 messages of 10 KB and 5 of 1 MB in each measured user's maildrop.
  *
@@ -516,7 +516,7 @@ table([
 const hearth = results.find((r) => r.name === 'hearth');
 const tuned = results.find((r) => r.name === 'dovecot-perf');
 if (hearth && tuned) {
-  lines.push('', 'Hearth / Dovecot (tuned), with the goals of issue 5:', '');
+  lines.push('', 'Hearth / Dovecot (tuned), with its goals:', '');
   for (const c of LEVELS) {
     const x = at(hearth, c)?.perSecond / at(tuned, c)?.perSecond;
     lines.push(`- sessions/s at ${c}: ${x.toFixed(2)}x (goal >= 3x: ${x >= 3 ? 'met' : 'missed'})`);

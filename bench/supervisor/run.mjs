@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * Supervisor benchmark (issue 2): Hearth next to supervisord and PM2 (fork mode), in one run, on
+ * Supervisor benchmark: Hearth next to supervisord and PM2 (fork mode), in one run, on
  * loopback. Each supervisor runs 10 copies of the same trivial TCP server (`server.cjs`, one line
  * `ok <pid>` per connection); Hearth also runs 10 `module:` fixture services, whose listeners the
  * supervisor binds once and hands to each new instance.

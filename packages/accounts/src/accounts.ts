@@ -6,14 +6,14 @@
 import { access, mkdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import type { Database as Db } from 'better-sqlite3';
+import { openDatabase } from '@hearth/sqlite';
 import { AccountsError, storageError } from './errors.js';
 import { importLegacyAccounts } from './legacy.js';
 import { canonicalName, normalizeGroupName, normalizeUserName, validatePassword } from './names.js';
 import { checkPassword, DEFAULT_SCRYPT_PARAMS, dummyPasswordHash, hashPassword, VerificationCache } from './passwords.js';
 import type { ScryptParams } from './passwords.js';
-import { migrate } from './schema.js';
+import { SCHEMA } from './schema.js';
 import { AccountTable, noSuchUser } from './table.js';
 import type { Account } from './table.js';
 
@@ -205,20 +205,6 @@ export class Accounts {
   }
 }
 
-function openDatabase(file: string, busyTimeoutMs: number): Db {
-  const db = new Database(file, { timeout: busyTimeoutMs });
-  try {
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = FULL');
-    db.pragma('foreign_keys = ON');
-    migrate(db);
-    return db;
-  } catch (error) {
-    db.close();
-    throw error;
-  }
-}
-
 export async function openAccounts(options: AccountsOptions): Promise<Accounts> {
   const file = accountsFile(options.dir);
   const legacy = options.legacyStore !== undefined && existsSync(options.legacyStore);
@@ -233,7 +219,7 @@ export async function openAccounts(options: AccountsOptions): Promise<Accounts> 
   }
   let db: Db;
   try {
-    db = openDatabase(file, options.busyTimeoutMs ?? 5000);
+    db = openDatabase(file, options.busyTimeoutMs ?? 5000, SCHEMA);
   } catch (error) {
     throw storageError(error, `opening ${file}`);
   }

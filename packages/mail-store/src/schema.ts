@@ -3,14 +3,10 @@
  * applied; opening the store applies the missing ones in one IMMEDIATE transaction, so two
  * processes opening a fresh store at once cannot both migrate.
  */
-import type { Database } from 'better-sqlite3';
+import { latestVersion, type Migration, type Schema } from '@hearth/sqlite';
 import { MailStoreError } from './errors.js';
 
-export interface Migration {
-  readonly version: number;
-  readonly description: string;
-  readonly sql: string;
-}
+export type { Migration } from '@hearth/sqlite';
 
 export const MIGRATIONS: readonly Migration[] = [
   {
@@ -113,24 +109,11 @@ export const MIGRATIONS: readonly Migration[] = [
   },
 ];
 
-export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
+export const SCHEMA_VERSION = latestVersion(MIGRATIONS);
 
-export function migrate(db: Database, migrations: readonly Migration[] = MIGRATIONS): number {
-  const latest = migrations[migrations.length - 1]?.version ?? 0;
-  const run = db.transaction(() => {
-    const current = db.pragma('user_version', { simple: true }) as number;
-    if (current > latest) {
-      throw new MailStoreError(
-        'SCHEMA_TOO_NEW',
-        `mail store schema is version ${current}, newer than this Hearth understands (${latest}): upgrade Hearth`,
-      );
-    }
-    for (const migration of migrations) {
-      if (migration.version <= current) continue;
-      db.exec(migration.sql);
-      db.pragma(`user_version = ${migration.version}`);
-    }
-    return db.pragma('user_version', { simple: true }) as number;
-  });
-  return run.immediate();
-}
+/** For `openDatabase` of `@hearth/sqlite`. */
+export const SCHEMA: Schema = {
+  name: 'mail store',
+  migrations: MIGRATIONS,
+  tooNew: (message) => new MailStoreError('SCHEMA_TOO_NEW', message),
+};

@@ -12,10 +12,10 @@ import { access, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Database } from 'better-sqlite3';
+import { openDatabase } from '@hearth/sqlite';
 import type { BodyReader } from './body-reader.js';
 import { BodyFiles } from './bodies.js';
 import { StoreCore } from './core.js';
-import { openDatabase } from './database.js';
 import { Deliveries } from './delivery.js';
 import type { DeliverInput } from './delivery.js';
 import { MailStoreError, storageError } from './errors.js';
@@ -23,6 +23,7 @@ import { MaildropLocking, MaildropLocks } from './locks.js';
 import type { LockHolder } from './locks.js';
 import type { Delivery, MessageInfo } from './messages.js';
 import { MaildropReader } from './reading.js';
+import { SCHEMA } from './schema.js';
 import { Maildrops } from './maildrops.js';
 import type { DeleteMaildropOptions } from './maildrops.js';
 import type { MaildropInfo } from './users.js';
@@ -212,7 +213,7 @@ export async function openMailStore(options: MailStoreOptions): Promise<MailStor
   let db: Database;
   try {
     await bodies.init();
-    db = openDatabase(file, options.busyTimeoutMs ?? 5000);
+    db = openDatabase(file, options.busyTimeoutMs ?? 5000, SCHEMA);
   } catch (error) {
     throw storageError(error, `opening ${file}`);
   }

@@ -14,6 +14,7 @@
  *   spawn -> init{standby} -> listener* -> (child) standing-by ... start -> (child) ready -> ...
  * A child whose channel closes (supervisor gone) stops at once and exits.
  */
+import type { CounterDeclaration } from '@hearth/metrics';
 
 /** A listener as declared in the config; the supervisor binds it, the service serves it. */
 export interface ListenerSpec {
@@ -61,7 +62,7 @@ export type SupervisorMessage =
       readonly logLevel: string;
       readonly listeners: readonly ListenerSpec[];
       /**
-       * Warm standby (added for the standby of issues 2/3; optional, absent means false): load,
+       * Warm standby (optional, absent means false): load,
        * check the settings, take the listener handles, answer `standing-by`, then wait for
        * `start` however long it takes (no start timeout). Never listens, opens no store and gets
        * no bus messages until started.
@@ -97,11 +98,19 @@ export type ServiceMessage =
   | { readonly t: 'subscribe'; readonly topics: readonly string[] }
   /**
    * Hand listener `name` again: the supervisor answers with a `listener` message carrying the
-   * handle (added for issue 3: a per-connection acceptor closes its own copy while at
+   * handle (a per-connection acceptor closes its own copy while at
    * `maxInstances`, so new connections wait in the kernel backlog, and asks again when a slot
    * frees). Ignored once the instance is stopping.
    */
-  | { readonly t: 'listener-request'; readonly name: string };
+  | { readonly t: 'listener-request'; readonly name: string }
+  /**
+   * The instance's counter values since it started, by the names its manifest declares: sent at
+   * most once a second, only when they changed, and once more at stop (a supervisor may ignore
+   * it). The supervisor adds up a service's instances so its counters never go back. The first
+   * report of an instance carries the manifest's `declaration` (names, types, descriptions, ids),
+   * so the supervisor shows counters without loading any service's code.
+   */
+  | { readonly t: 'counters'; readonly values: Readonly<Record<string, number>>; readonly declaration?: CounterDeclaration };
 
 /** Exit code for a configuration error (sysexits EX_CONFIG): permanent, never restarted. */
 export const EX_CONFIG = 78;

@@ -11,6 +11,7 @@
  * The returned promise resolves with the exit code; the service's main.ts exits with it.
  */
 import { createLogger, flushLogger, type LogDestination, type Logger } from '@hearth/log';
+import { CounterReporter } from '@hearth/metrics';
 import type { BoundHandle } from './bound-handle.js';
 import { ChannelBus } from './bus.js';
 import { processChannel, type ServiceChannel } from './channel.js';
@@ -26,7 +27,10 @@ import { installFatalHandlers, installSignalHandlers } from './signals.js';
 export const EX_USAGE = 64;
 
 export interface RunServiceOptions {
-  /** The environment (default `process.env`). Read: HEARTH_INIT_TIMEOUT_MS, HEARTH_STOP_TIMEOUT_MS. */
+  /**
+   * The environment (default `process.env`). Read: HEARTH_INIT_TIMEOUT_MS, HEARTH_STOP_TIMEOUT_MS,
+   * HEARTH_COUNTERS_INTERVAL_MS (the least time between two counter reports, default 1000).
+   */
   readonly env?: NodeJS.ProcessEnv;
   /** The channel to the supervisor (default: the process's IPC channel). */
   readonly channel?: ServiceChannel;
@@ -55,6 +59,7 @@ class SupervisedInstance<S> {
   readonly #sends = new Set<Promise<void>>();
   #init: InitMessage | undefined;
   #running: RunningService<S> | undefined;
+  #reporter: CounterReporter | undefined;
   #bus: ChannelBus | undefined;
   readonly #handlers = new HandlerTable<unknown>({ onCleanupError: (key, err) => this.log.error({ key, err }, 'handler cleanup failed') });
   #stopDeadline: number | undefined;
@@ -227,7 +232,31 @@ class SupervisedInstance<S> {
     this.state = 'running';
     if (this.#stopDeadline !== undefined) return this.#stop(this.#stopDeadline);
     this.#send({ t: 'ready' });
+    this.#reportCounters(started.running);
     this.log.info({ listeners: init.listeners.map((l) => `${l.name} ${l.address}:${l.port}/${l.protocol}`) }, 'ready');
+  }
+
+  /** Counters go to the supervisor at most once per interval, only when changed. */
+  #reportCounters(running: RunningService<S>): void {
+    if (!running.counters) return;
+    const declaration = this.definition.counters;
+    if (!declaration) {
+      this.log.warn('counters without a declaration in the manifest: not reported');
+      return;
+    }
+    let declared = false;
+    this.#reporter = new CounterReporter(
+      running.counters,
+      (values) => {
+        if (!this.channel.connected) return false;
+        this.#send({ t: 'counters', values, ...(declared ? {} : { declaration }) });
+        declared = true;
+        return true;
+      },
+      envMs(this.env, 'HEARTH_COUNTERS_INTERVAL_MS', 1000),
+    );
+    this.#reporter.flush();
+    this.#reporter.start();
   }
 
   async #reload(settings: unknown, suite: InitMessage['suite']): Promise<void> {
@@ -266,6 +295,8 @@ class SupervisedInstance<S> {
     this.state = 'stopping';
     this.log.info({ deadlineMs: Math.max(0, deadline - Date.now()) }, 'stopping');
     const clean = await stopInstance(this.#running!, deadline, this.log, this.#handlers);
+    // What the instance counted since its last report.
+    this.#reporter?.flush();
     this.log.info('stopped');
     return this.#finish(clean ? 0 : 1);
   }
@@ -291,6 +322,7 @@ class SupervisedInstance<S> {
     if (this.state === 'done') return;
     this.state = 'done';
     clearTimeout(this.#startTimer);
+    this.#reporter?.stop();
     for (const c of this.#cleanups.splice(0)) c();
     await Promise.race([Promise.all(this.#sends), new Promise((r) => setTimeout(r, 500).unref())]);
     await flushLogger(this.log, 1000);

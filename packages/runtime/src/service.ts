@@ -9,6 +9,7 @@ import type { Server } from 'node:net';
 import type { Socket as UdpSocket } from 'node:dgram';
 import type { ZodType } from 'zod';
 import type { Logger } from '@hearth/log';
+import type { CounterDeclaration, CounterSource } from '@hearth/metrics';
 import type { HandlerTable } from './handler-table.js';
 import type { ListenerSpec, SuiteSettings } from './protocol.js';
 
@@ -25,6 +26,11 @@ export interface ServiceManifest<S> {
   readonly defaultListeners: readonly ListenerSpec[];
   /** Services this one needs ready first in the embedded default (`pop3` needs `biff`, say). */
   readonly defaultRequires?: readonly string[];
+  /**
+   * The counters the service keeps and reports (`declareCounters` of `@hearth/metrics`): every
+   * view (`hearth status`, SNMP) shows them from this one declaration. Absent: none.
+   */
+  readonly counters?: CounterDeclaration;
 }
 
 export interface ServiceDefinition<S> extends ServiceManifest<S> {
@@ -43,7 +49,7 @@ export interface ServiceContext<S> {
   /** Messages to and from other services, routed by the supervisor. */
   readonly bus: MessageBus;
   /**
-   * The instance's handler table (added for issue 3; optional so existing contexts stay valid):
+   * The instance's handler table (optional; a context without one stays valid):
    * register each listener's handler (a share, a mount point) as an entry and hold a lease per
    * request. Replacing an entry (a reload) lets running requests finish on the old handler
    * while new ones see the new one. At stop the runtime drains it: every entry inactive, then
@@ -53,6 +59,11 @@ export interface ServiceContext<S> {
 }
 
 export interface RunningService<S> {
+  /**
+   * The instance's counters (a `CounterSet` over the manifest's `counters`): under the supervisor
+   * the runtime reports them at most once a second, only when changed, and once more at stop.
+   */
+  readonly counters?: CounterSource;
   /** Apply new settings in place (TLS material, limits, shares). Throw to refuse them. */
   reload?(settings: Readonly<S>, suite: SuiteSettings): Promise<void>;
   /**

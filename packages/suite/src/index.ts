@@ -25,5 +25,6 @@ export const KINDS: Registry = Object.freeze({
   biff: hearthService('@hearth/biff'),
   smtp: hearthService('@hearth/smtp'),
   pop3: hearthService('@hearth/pop3'),
+  snmp: hearthService('@hearth/snmp'),
   files: hearthService('@hearth/files'),
 });

@@ -7,6 +7,7 @@ export { CycleError, startOrder, stopOrder } from './graph.js';
 export type { GraphNode } from './graph.js';
 export { Supervisor, defaultLaunchPath } from './supervisor.js';
 export type { ReloadResult, RestartAllResult, SupervisorOptions } from './supervisor.js';
+export { FIGURES_INTERVAL_MS, FIGURES_TOPIC, FiguresHub, FiguresPublisher } from './figures.js';
 export { RestartError } from './overlap.js';
 export type { ServiceState, ServiceStatus } from './status.js';
 export { diffConfigs } from './reconcile.js';

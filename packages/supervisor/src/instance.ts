@@ -36,7 +36,7 @@ export interface InstanceDeps {
   readonly logLevel: string;
   /** Absolute path of `@hearth/runtime/launch` (runs a `module:` service). */
   readonly launchPath: () => string;
-  /** A message from a service for the router (msg, subscribe). */
+  /** A message from a service for the supervisor: msg and subscribe for the router, counters for the totals. */
   readonly onMessage: (from: Instance, msg: ServiceMessage) => void;
   /** Legacy: children stay in the supervisor's process group (`legacy.sharedProcessGroup`). */
   readonly sharedProcessGroup?: boolean;
@@ -226,6 +226,7 @@ export class Instance {
       }
       case 'msg':
       case 'subscribe':
+      case 'counters':
         this.deps.onMessage(this, msg);
         return;
     }

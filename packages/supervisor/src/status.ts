@@ -1,4 +1,5 @@
 /** A unit's states, what `hearth status` shows of it, and waiting for it to run. */
+import type { CounterFigure } from '@hearth/metrics';
 import type { ExitInfo } from '@hearth/process';
 import type { ServiceConfig } from './config.js';
 import type { HeldListener } from './listeners.js';
@@ -24,6 +25,11 @@ export interface ServiceStatus {
   /** Why the service is failed (or why the last start failed). */
   readonly reason: string | null;
   readonly listeners: readonly { readonly name: string; readonly protocol: string; readonly address: string; readonly port: number }[];
+  /**
+   * Every counter the service declares, with its total across the service's instances (sorted
+   * by id; empty for a plain command). Optional: older supervisors do not report it.
+   */
+  readonly counters?: readonly CounterFigure[];
 }
 
 /** A unit's state as `statusOf` needs it. */

@@ -20,6 +20,7 @@ import type { InstanceDeps } from './instance.js';
 import { ListenerError } from './listeners.js';
 import type { HeldListener } from './listeners.js';
 import { LogHub, rawWriter } from './log-capture.js';
+import { FiguresHub, FiguresPublisher, FIGURES_TOPIC } from './figures.js';
 import { diffConfigs } from './reconcile.js';
 import { MemorySnapshot } from './memory.js';
 import type { Registry } from './registry.js';
@@ -76,6 +77,9 @@ export function defaultLaunchPath(): string {
 export class Supervisor {
   readonly #units = new Map<string, ServiceUnit>();
   readonly #router: MessageRouter;
+  /** Every service's counters across its instances; published to `hearth.figures` subscribers. */
+  readonly #figures: FiguresHub;
+  readonly #publisher: FiguresPublisher;
   readonly #log: Logger;
   readonly #logs: LogHub;
   readonly #core: ProcessCore;
@@ -100,6 +104,12 @@ export class Supervisor {
   ) {
     this.#log = options.log;
     this.#router = new MessageRouter(this.#units, options.log);
+    this.#figures = new FiguresHub(options.log);
+    this.#publisher = new FiguresPublisher(
+      async () => this.#figures.snapshot(await this.statusWithMemory()),
+      () => [...this.#units.values()].flatMap((u) => u.instances().filter((i) => i.subscriptions.has(FIGURES_TOPIC))),
+      options.log,
+    );
     this.#logs = new LogHub(rawWriter(options.log), options.ringSize ?? 1000);
     this.#core = options.core ?? new ProcessCore();
     this.#sockets = new SocketPool(options.log);
@@ -133,6 +143,7 @@ export class Supervisor {
     if (this.options.lifeline !== false) this.#lifeline = await Lifeline.start();
     for (const svc of config.services) this.#addUnit(svc, heldBy.get(svc.name) ?? []);
     this.#control = await ControlServer.listen(this.#claim.socketPath, controlHandler(this, this.#logs));
+    this.#publisher.start();
     this.#log.info({ dataDir, socket: this.#claim.socketPath, services: this.#order }, 'supervisor ready');
   }
 
@@ -140,7 +151,10 @@ export class Supervisor {
     const unit = new ServiceUnit(svc, held, this.#deps(), this.#log, this.#standbys);
     this.#units.set(svc.name, unit);
     unit.on('state', (state) => this.#logs.record(svc.name, JSON.stringify({ level: 30, time: Date.now(), svc: svc.name, msg: `state ${state}` })));
-    unit.on('exit', () => void this.#sweepListeners());
+    unit.on('exit', (instance) => {
+      this.#figures.ended(svc.name, instance.pid);
+      void this.#sweepListeners();
+    });
     return unit;
   }
 
@@ -156,7 +170,7 @@ export class Supervisor {
       },
       logLevel: this.options.logLevel,
       launchPath: defaultLaunchPath,
-      onMessage: (from, msg) => this.#router.route(from, msg),
+      onMessage: (from, msg) => (msg.t === 'counters' ? this.#figures.report(from.name, from.pid, msg) : this.#router.route(from, msg)),
       sharedProcessGroup: this.config.legacy.sharedProcessGroup,
     };
   }
@@ -178,12 +192,16 @@ export class Supervisor {
     return this.#order.map((n) => this.#units.get(n)!.status());
   }
 
-  /** `status()` with the memory of each service's processes and standby (read from /proc). */
+  /**
+   * `status()` with the memory of each service's processes and standby (read from /proc) and its
+   * counters (totals across its instances).
+   */
   async statusWithMemory(): Promise<ServiceStatus[]> {
     const rows = this.status();
     const pids = rows.flatMap((r) => [r.pid, r.standbyPid]).filter((p): p is number => p !== null);
     const memory = await MemorySnapshot.take(pids);
-    return rows.map((r) => ({ ...r, rssBytes: memory.of(r.pid), standbyRssBytes: memory.of(r.standbyPid) }));
+    this.#figures.keepOnly(rows.map((r) => r.name));
+    return this.#figures.withCounters(rows.map((r) => ({ ...r, rssBytes: memory.of(r.pid), standbyRssBytes: memory.of(r.standbyPid) })));
   }
 
   /**
@@ -364,6 +382,7 @@ export class Supervisor {
   }
 
   async #close(): Promise<void> {
+    this.#publisher.stop();
     // Last resort: nothing we started may outlive us.
     this.#core.signalAll('SIGKILL');
     await this.#control?.close();

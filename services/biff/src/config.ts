@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { duration } from '@hearth/config';
 import type { ServiceManifest } from '@hearth/runtime';
+import { counters } from './counters.js';
 
 /** A token bucket: `perSecond` tokens added each second, at most `burst` saved up. */
 const bucket = (perSecond: number, burst: number) =>
@@ -55,5 +56,6 @@ export type BiffSettings = z.output<typeof settingsSchema>;
 export const manifest: ServiceManifest<BiffSettings> = {
   kind: 'biff',
   settings: settingsSchema,
+  counters,
   defaultListeners: [{ name: 'comsat', protocol: 'udp', address: '127.0.0.1', port: 2512, tls: false }],
 };

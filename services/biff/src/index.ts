@@ -8,6 +8,7 @@ import { manifest, type BiffSettings } from './config.js';
 import { startBiff } from './server.js';
 
 export { manifest, settingsSchema, type BiffSettings } from './config.js';
+export { counters } from './counters.js';
 export { hearthUser } from '@hearth/mail-delivery';
 export { CLASSIC_DATAGRAM_BYTES, maildropOf, parseComsat, type ComsatDatagram, type ComsatParse } from './comsat.js';
 export { Notifier, newCounters, type Counters } from './notifier.js';

@@ -4,8 +4,10 @@
  */
 import dgram from 'node:dgram';
 import { isIPv6 } from 'node:net';
+import { polledCounters } from '@hearth/metrics';
 import type { RunningService, ServiceContext } from '@hearth/runtime';
 import type { BiffSettings } from './config.js';
+import { counters } from './counters.js';
 import { Notifier } from './notifier.js';
 import { TOPICS } from './topics.js';
 
@@ -48,6 +50,7 @@ export async function startBiff(ctx: ServiceContext<BiffSettings>): Promise<Runn
   return {
     notifier,
     sockets,
+    counters: polledCounters(counters, () => notifier.stats()),
     async reload(next) {
       notifier.apply(next);
       clearInterval(stats);

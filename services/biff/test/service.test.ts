@@ -13,7 +13,7 @@ import {
   runService,
   type BoundHandle,
 } from '@hearth/runtime';
-import { definition, manifest } from '@hearth/biff';
+import { counters, definition, manifest } from '@hearth/biff';
 import { FakeSupervisorChannel, waitFor } from '@hearth/testkit';
 
 let handle: BoundHandle | undefined;
@@ -100,5 +100,9 @@ describe('supervised', () => {
       .map((l) => JSON.parse(l) as Record<string, unknown>)
       .find((l) => l['msg'] === 'biff stopped');
     expect(stopped).toMatchObject({ received: 2, malformed: 1, delivered: 1, notified: 2, dropped: 0, subscriptions: 2 });
+    // The same counters went to the supervisor: declared in the first report, the last one at stop.
+    const reports = channel.sent.flatMap((m) => (m.t === 'counters' ? [m] : []));
+    expect(reports[0]?.declaration).toEqual(JSON.parse(JSON.stringify(counters)));
+    expect(reports.at(-1)?.values).toMatchObject({ received: 2, malformed: 1, delivered: 1, notified: 2, dropped: 0, subscriptions: 2 });
   });
 });

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { byteSize, duration } from '@hearth/config';
 import type { ServiceManifest } from '@hearth/runtime';
+import { counters } from './counters.js';
 
 const TEN_MINUTES = 10 * 60_000;
 
@@ -58,6 +59,7 @@ export type Pop3Settings = z.output<typeof settingsSchema>;
 export const manifest: ServiceManifest<Pop3Settings> = {
   kind: 'pop3',
   settings: settingsSchema,
+  counters,
   defaultListeners: [
     { name: 'pop3', protocol: 'tcp', address: '127.0.0.1', port: 2110, tls: false },
     { name: 'pop3s', protocol: 'tcp', address: '127.0.0.1', port: 2995, tls: true },

@@ -7,6 +7,7 @@ import { manifest, type Pop3Settings } from './config.js';
 import { startPop3Service } from './service.js';
 
 export { manifest, settingsSchema, defaultSettings, type Pop3Settings } from './config.js';
+export { counters } from './counters.js';
 export { createPop3Server, isLoopbackAddress, type Pop3Server, type Pop3ServerDeps, type HandleOptions } from './server.js';
 export {
   MessageTooLargeError,

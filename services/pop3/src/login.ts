@@ -7,14 +7,17 @@
  */
 import { LoginThrottle } from '@hearth/accounts';
 import type { Logger } from '@hearth/log';
+import type { CounterSet } from '@hearth/metrics';
 import type { LoginAttempt } from './commands/context.js';
 import type { Pop3Settings } from './config.js';
+import type { counters } from './counters.js';
 import type { Counter, FailureLimiter } from './limits.js';
 import type { MailBacking, Maildrop } from './maildrop.js';
 import { replies, type Reply } from './replies.js';
 
 export interface LoginDeps {
   readonly settings: Pop3Settings;
+  readonly counters: CounterSet<typeof counters>;
   readonly backing: MailBacking;
   readonly userSessions: Counter;
   readonly failuresByIp: FailureLimiter;
@@ -40,6 +43,7 @@ export async function authorize(deps: LoginDeps, attempt: LoginAttempt, ctx: Log
   const throttle = new LoginThrottle(failuresByIp, failuresByUser);
   const limits = { maxFailuresPerSource: settings.maxLoginFailuresPerIp, maxFailuresPerUser: settings.maxLoginFailuresPerUser };
   if (throttle.refuses(ctx.ip, attempt.user, limits)) {
+    deps.counters.inc('loginsRefused');
     ctx.log.warn({ user: attempt.user, mechanism: attempt.mechanism }, 'login refused: too many failures');
     await ctx.delay(settings.loginFailureDelay);
     return refuse(replies.tooManyFailures());
@@ -47,17 +51,20 @@ export async function authorize(deps: LoginDeps, attempt: LoginAttempt, ctx: Log
   const canonical = await attempt.verify();
   if (ctx.closing()) return refuse(replies.authFailed());
   if (canonical === undefined) {
+    deps.counters.inc('authFailures');
     throttle.failed(ctx.ip, attempt.user);
     ctx.log.info({ user: attempt.user, mechanism: attempt.mechanism }, 'login failed');
     await ctx.delay(settings.loginFailureDelay);
     return refuse(replies.authFailed());
   }
   if (userSessions.get(canonical) >= settings.maxConnectionsPerUser) {
+    deps.counters.inc('loginsRefused');
     ctx.log.warn({ user: canonical }, 'login refused: too many sessions for this user');
     return refuse(replies.tooManyUserSessions());
   }
   const opened = await deps.backing.openMaildrop(canonical);
   if (!opened.ok) {
+    deps.counters.inc('loginsRefused');
     ctx.log.info({ user: canonical }, 'login refused: maildrop in use');
     return refuse(replies.inUse());
   }

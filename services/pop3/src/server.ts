@@ -9,8 +9,10 @@ import { hostname } from 'node:os';
 import type { SecureContext } from 'node:tls';
 import { startTls } from '@hearth/line-protocol';
 import type { Logger } from '@hearth/log';
+import { CounterSet } from '@hearth/metrics';
 import type { MessageBus } from '@hearth/runtime';
 import type { Pop3Settings } from './config.js';
+import { counters } from './counters.js';
 import { BufferPool } from './body-writer.js';
 import { Counter, FailureLimiter } from './limits.js';
 import type { MailBacking } from './maildrop.js';
@@ -52,6 +54,8 @@ export interface Pop3Server {
   readonly connections: number;
   /** New-mail notifications: users with a waiting session, and a way to wake them. */
   readonly hub: PushHub;
+  /** The server's counters (`counters.ts`). */
+  readonly counters: CounterSet<typeof counters>;
 }
 
 export function isLoopbackAddress(address: string): boolean {
@@ -71,6 +75,7 @@ export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
   const failuresByUser = new FailureLimiter(settings.failureWindow);
   let stopping = false;
   let nextId = 1;
+  const live = new CounterSet(counters);
   const buffers = new BufferPool();
   const hub = new PushHub(deps.bus, deps.log, deps.instance);
   hub.start();
@@ -125,6 +130,7 @@ export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
         domains,
         hostname: host,
         buffers,
+        counters: live,
       },
       {
         socket: conn,
@@ -149,26 +155,35 @@ export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
       return sockets.size;
     },
     hub,
+    counters: live,
 
     handle(socket, options) {
       const remoteAddress = socket.remoteAddress ?? 'unknown';
-      if (stopping) return refuse(socket, replies.shuttingDownLine());
+      live.inc('connectionsTotal');
+      if (stopping) {
+        live.inc('connectionsRefused');
+        return refuse(socket, replies.shuttingDownLine());
+      }
       if (sockets.size >= settings.maxConnections) {
+        live.inc('connectionsRefused');
         deps.log.warn({ remote: remoteAddress }, 'connection refused: too many connections');
         return refuse(socket, replies.tooManyConnections());
       }
       if (perIp.get(remoteAddress) >= settings.maxConnectionsPerIp) {
+        live.inc('connectionsRefused');
         deps.log.warn({ remote: remoteAddress }, 'connection refused: too many connections from this address');
         return refuse(socket, replies.tooManyConnectionsFromIp());
       }
       sockets.add(socket);
       perIp.add(remoteAddress);
+      live.add('connectionsOpen', 1);
       let released = false;
       const release = (): void => {
         if (released) return;
         released = true;
         sockets.delete(socket);
         perIp.remove(remoteAddress);
+        live.add('connectionsOpen', -1);
       };
       socket.on('error', () => {});
       socket.once('close', release);

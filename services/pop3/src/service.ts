@@ -52,6 +52,7 @@ export async function startPop3Service(ctx: ServiceContext<Pop3Settings>): Promi
       ctx.log.info({ listener: listener.spec.name, address: listener.spec.address, port: listener.spec.port, tls: implicitTls }, 'listening');
     }
     return {
+      counters: pop3.counters,
       async reload(settings, suite) {
         pop3.updateSettings(settings);
         tls = await createTlsContextProvider(tlsOptions(suite));

@@ -2,8 +2,10 @@
 import type { Socket } from 'node:net';
 import type { SecureContext } from 'node:tls';
 import type { Logger } from '@hearth/log';
+import type { CounterSet } from '@hearth/metrics';
 import type { BufferPool } from './body-writer.js';
 import type { Pop3Settings } from './config.js';
+import type { counters } from './counters.js';
 import type { Counter, FailureLimiter } from './limits.js';
 import type { MailBacking } from './maildrop.js';
 import type { PushHub } from './push.js';
@@ -24,6 +26,8 @@ export interface SessionDeps {
   readonly hostname: string;
   /** Buffers RETR and TOP read bodies into, shared by the server's sessions. */
   readonly buffers: BufferPool;
+  /** The server's counters (`counters.ts`). */
+  readonly counters: CounterSet<typeof counters>;
 }
 
 export interface SessionOptions {

@@ -70,6 +70,10 @@ export class Pop3Session implements CommandContext {
   get settings(): Pop3Settings {
     return this.deps.settings;
   }
+  get counters(): SessionDeps['counters'] {
+    return this.deps.counters;
+  }
+
   get backing(): MailBacking {
     return this.deps.backing;
   }
@@ -112,6 +116,7 @@ export class Pop3Session implements CommandContext {
     });
     if (!outcome.ok) return outcome.reply;
     const { user: canonical, maildrop } = outcome;
+    this.deps.counters.inc('authSuccesses');
     this.deps.userSessions.add(canonical);
     this.countedUser = canonical;
     const messages = [...maildrop.messages];
@@ -133,7 +138,7 @@ export class Pop3Session implements CommandContext {
     const state = this.state;
     if (state.name !== 'TRANSACTION') return replies.signOff();
     this.state = { name: 'UPDATE', user: state.user };
-    return update(state, this.log);
+    return update(state, this.log, this.deps.counters);
   }
 
   /** End the session (idempotent): nothing is deleted unless UPDATE already ran. */

@@ -3,10 +3,12 @@
  * marked by DELE are expunged, then the maildrop lock is released, before the reply.
  */
 import type { Logger } from '@hearth/log';
+import type { CounterSet } from '@hearth/metrics';
+import type { counters } from './counters.js';
 import { replies, type Reply } from './replies.js';
 import type { Transaction } from './state.js';
 
-export async function update(tx: Transaction, log: Logger): Promise<Reply> {
+export async function update(tx: Transaction, log: Logger, counted: CounterSet<typeof counters>): Promise<Reply> {
   const doomed = [...tx.deleted].map((number) => tx.messages[number - 1]).filter((m) => m !== undefined);
   try {
     if (doomed.length > 0) await tx.maildrop.expunge(doomed);
@@ -18,6 +20,7 @@ export async function update(tx: Transaction, log: Logger): Promise<Reply> {
     // polling) must find the maildrop free, even when the store had to wait for a busy database.
     await tx.maildrop.release().catch((error: unknown) => log.error({ err: error }, 'releasing the lock failed'));
   }
+  counted.inc('messagesDeleted', doomed.length);
   log.info({ deleted: doomed.length }, 'session updated');
   return replies.updated(doomed.length);
 }

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { byteSize, duration } from '@hearth/config';
 import type { ServiceManifest } from '@hearth/runtime';
+import { counters } from './counters.js';
 
 /** What a listener is for: `mx` takes mail for local users from anyone, `submission` from our users. */
 export const LISTENER_ROLES = ['mx', 'submission'] as const;
@@ -48,6 +49,7 @@ export type SmtpSettings = z.output<typeof settingsSchema>;
 export const manifest: ServiceManifest<SmtpSettings> = {
   kind: 'smtp',
   settings: settingsSchema,
+  counters,
   defaultListeners: [
     { name: 'mx', protocol: 'tcp', address: '127.0.0.1', port: 2025, tls: false },
     { name: 'submission', protocol: 'tcp', address: '127.0.0.1', port: 2587, tls: false },

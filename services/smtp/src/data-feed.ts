@@ -1,6 +1,6 @@
 /**
  * A faster `SMTPStream._feedDataStream` (smtp-server 3.21): the same output, byte for byte, for
- * every chunking of the input (test/data-feed.test.ts checks it against the original), but it
+ * every chunking of the input (test/internals/data-feed.test.ts checks it against the original), but it
  * finds line-leading dots with `indexOf` instead of a JavaScript loop over every byte, and it no
  * longer copies each chunk to put the up to four bytes held back from the previous one in front.
  * For a 1 MB message that was a copy of the whole message and a megabyte of garbage.

@@ -10,6 +10,7 @@ import { manifest, type SmtpSettings } from './config.js';
 import { startSmtp } from './service.js';
 
 export { manifest, settingsSchema, type SmtpSettings, type ListenerRole } from './config.js';
+export { counters } from './counters.js';
 export { startSmtp, type RunningSmtp, type SmtpContext, type SmtpDeps } from './service.js';
 export type { Delivery, MailSink, TlsMaterial, TlsSource, UserDirectory } from './ports.js';
 export { storeSink, storeUsers, suiteTls } from './adapters.js';
@@ -31,6 +32,7 @@ export const definition: ServiceDefinition<SmtpSettings> = {
     try {
       const running = await startSmtp(ctx, { sink: storeSink(store), users: storeUsers(store, accounts), tls: suiteTls });
       return {
+        counters: running.counters,
         reload: (settings, suite) => running.reload(settings, suite),
         async stop(deadline) {
           await running.stop(deadline);

@@ -4,9 +4,11 @@
  * lives in `policy/`, DATA in `intake.ts`; this file turns their verdicts into smtp-server calls.
  */
 import type { Logger } from '@hearth/log';
+import type { CounterSet } from '@hearth/metrics';
 import type { ListenerSpec, MessageBus } from '@hearth/runtime';
 import type { SMTPServerOptions, SMTPServerSession } from 'smtp-server';
 import type { ListenerRole, SmtpSettings } from './config.js';
+import type { counters } from './counters.js';
 import { receiveMessage } from './intake.js';
 import { authenticate } from './policy/auth.js';
 import type { ConnectionLimiter } from './policy/limits.js';
@@ -26,6 +28,7 @@ export interface ServerParts {
   readonly log: Logger;
   readonly limiter: ConnectionLimiter;
   readonly tls: TlsMaterial;
+  readonly counters: CounterSet<typeof counters>;
 }
 
 /** smtp-server logs its transcript-level events; ours are at info, so its info is our debug. */
@@ -84,6 +87,9 @@ export function createSmtpServer(spec: ListenerSpec, role: ListenerRole, parts: 
 
     onConnect(session, callback) {
       const admission = parts.limiter.admit(session.remoteAddress);
+      parts.counters.inc('connectionsTotal');
+      if (admission === 'ok') parts.counters.add('connectionsOpen', 1);
+      else parts.counters.inc('connectionsRefused');
       const log = baseLog.child({ cid: session.id, remote: session.remoteAddress });
       sessions.set(session.id, { log, ip: admission === 'ok' ? session.remoteAddress : undefined });
       if (admission === 'ok') {
@@ -99,7 +105,10 @@ export function createSmtpServer(spec: ListenerSpec, role: ListenerRole, parts: 
       const entry = sessions.get(session.id);
       if (!entry) return;
       sessions.delete(session.id);
-      if (entry.ip !== undefined) parts.limiter.release(entry.ip);
+      if (entry.ip !== undefined) {
+        parts.limiter.release(entry.ip);
+        parts.counters.add('connectionsOpen', -1);
+      }
       entry.log.debug('session closed');
     },
 
@@ -108,12 +117,14 @@ export function createSmtpServer(spec: ListenerSpec, role: ListenerRole, parts: 
       authenticate(auth.username ?? '', auth.password ?? '', parts.domains, parts.users).then(
         (user) => {
           if (user === undefined) {
+            parts.counters.inc('authFailures');
             log.warn({ login: auth.username, method: auth.method }, 'authentication failed');
             callback(replies.authFailed());
             return;
           }
           const entry = sessions.get(session.id);
           if (entry) entry.log = entry.log.child({ user });
+          parts.counters.inc('authSuccesses');
           log.info({ user, method: auth.method }, 'authenticated');
           callback(null, { user });
         },
@@ -141,6 +152,7 @@ export function createSmtpServer(spec: ListenerSpec, role: ListenerRole, parts: 
             callback();
             return;
           }
+          parts.counters.inc('recipientsRefused');
           log.info({ rcpt: address.address, reply: verdict.reply.responseCode }, 'recipient refused');
           callback(verdict.reply);
         },
@@ -162,8 +174,15 @@ export function createSmtpServer(spec: ListenerSpec, role: ListenerRole, parts: 
         },
         log,
       ).then(
-        (text) => callback(null, text),
-        (err: unknown) => callback(asReply(err, log)),
+        (text) => {
+          parts.counters.inc('messagesReceived');
+          parts.counters.inc('bytesIn', (stream as { byteLength?: number }).byteLength ?? 0);
+          callback(null, text);
+        },
+        (err: unknown) => {
+          parts.counters.inc('messagesRefused');
+          callback(asReply(err, log));
+        },
       );
     },
   };

@@ -4,9 +4,11 @@
  */
 import { hostname as osHostname } from 'node:os';
 import type { Logger } from '@hearth/log';
+import { CounterSet } from '@hearth/metrics';
 import type { MessageBus, RunningService, ServiceListener, SuiteSettings } from '@hearth/runtime';
 import { ServiceConfigError } from '@hearth/runtime';
 import { roleOf, type SmtpSettings } from './config.js';
+import { counters } from './counters.js';
 import { ConnectionLimiter } from './policy/limits.js';
 import type { MailSink, TlsSource, UserDirectory } from './ports.js';
 import { createSmtpServer, limitOptions, type ServerParts } from './server.js';
@@ -29,6 +31,8 @@ export interface SmtpDeps {
 export interface RunningSmtp extends RunningService<SmtpSettings> {
   /** The smtp-server instance of each listener, by listener name. */
   readonly servers: ReadonlyMap<string, HearthSmtpServer>;
+  /** The service's counters (`src/counters.ts`). */
+  readonly counters: CounterSet<typeof counters>;
   /** Re-read the TLS material (swapping the secure context in place) and apply new limits. */
   reload(settings: Readonly<SmtpSettings>, suite: SuiteSettings): Promise<void>;
 }
@@ -49,6 +53,7 @@ export async function startSmtp(ctx: SmtpContext, deps: SmtpDeps): Promise<Runni
   const limiter = new ConnectionLimiter(settings.maxClients, settings.maxClientsPerIp);
   const tls = await deps.tls(ctx.suite);
   let domains = domainsOf(ctx.suite);
+  const live = new CounterSet(counters);
   const parts: ServerParts = {
     settings: () => settings,
     hostname: settings.hostname ?? osHostname(),
@@ -61,6 +66,7 @@ export async function startSmtp(ctx: SmtpContext, deps: SmtpDeps): Promise<Runni
     log: ctx.log,
     limiter,
     tls,
+    counters: live,
   };
 
   const servers = new Map<string, HearthSmtpServer>();
@@ -74,6 +80,7 @@ export async function startSmtp(ctx: SmtpContext, deps: SmtpDeps): Promise<Runni
 
   return {
     servers,
+    counters: live,
     async reload(next, suite) {
       const material = await deps.tls(suite);
       for (const server of servers.values()) {

@@ -7,10 +7,11 @@ import { mailCommand as mail } from './mail.js';
 import { reload } from './reload.js';
 import { restart } from './restart.js';
 import { run } from './run.js';
+import { snmpCommand as snmp } from './snmp.js';
 import { start } from './start.js';
 import { status } from './status.js';
 import { stop } from './stop.js';
 import { up } from './up.js';
 import { userCommand as user } from './user.js';
 
-export const COMMANDS: readonly CliCommand[] = [up, down, status, start, stop, restart, reload, logs, run, user, mail, files];
+export const COMMANDS: readonly CliCommand[] = [up, down, status, start, stop, restart, reload, logs, run, user, mail, snmp, files];

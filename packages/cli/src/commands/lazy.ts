@@ -17,6 +17,7 @@ export const VERB_LOADERS: Readonly<Record<string, () => Promise<CliCommand>>> =
   run: async () => (await import('./run.js')).run,
   user: async () => (await import('./user.js')).userCommand,
   mail: async () => (await import('./mail.js')).mailCommand,
+  snmp: async () => (await import('./snmp.js')).snmpCommand,
   files: async () => (await import('./files.js')).filesCommand,
 };
 

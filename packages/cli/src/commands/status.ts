@@ -1,72 +1,75 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { controlRequest } from '@hearth/supervisor/control';
 import type { ServiceStatus } from '@hearth/supervisor';
-import type { CliCommand } from '../command.js';
+import { UsageError, type CliCommand } from '../command.js';
 import { COMMON_USAGE, parse, socketPathOf } from '../options.js';
+import { redraw, serviceDetail, statusTable } from '../status-view.js';
 
-export function formatUptime(ms: number | null): string {
-  if (ms === null) return '-';
-  const s = Math.floor(ms / 1000);
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m${s % 60}s`;
-  if (s < 86400) return `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m`;
-  return `${Math.floor(s / 86400)}d${Math.floor((s % 86400) / 3600)}h`;
-}
+export { formatBytes, formatUptime, statusTable } from '../status-view.js';
 
-/** Bytes as `hearth status` shows them: 512K, 58.3M, 1.2G. */
-export function formatBytes(bytes: number | null | undefined): string {
-  if (bytes === null || bytes === undefined) return '-';
-  if (bytes < 1024 * 1024) return `${Math.round(bytes / 1024)}K`;
-  if (bytes < 1024 ** 3) return `${(bytes / 1024 ** 2).toFixed(1)}M`;
-  return `${(bytes / 1024 ** 3).toFixed(1)}G`;
-}
-
-/** The running instance's memory, and the standby's after a `+` when there is one. */
-function formatMemory(r: ServiceStatus): string {
-  const standby = r.standbyRssBytes ?? null; // older supervisors do not report it
-  return standby === null ? formatBytes(r.rssBytes) : `${formatBytes(r.rssBytes)} + ${formatBytes(standby)}`;
-}
-
-function formatExit(e: ServiceStatus['lastExit']): string {
-  if (!e) return '-';
-  return e.signal ? `signal ${e.signal}` : `code ${e.code ?? '?'}`;
-}
-
-export function statusTable(rows: readonly ServiceStatus[]): string {
-  const table = [
-    ['SERVICE', 'STATE', 'PID', 'STANDBY', 'MEMORY', 'UPTIME', 'RESTARTS', 'LAST EXIT', 'NOTE'],
-    ...rows.map((r) => [
-      r.name,
-      r.state,
-      r.pid === null ? '-' : String(r.pid),
-      // Older supervisors do not report it.
-      r.standbyPid === null || r.standbyPid === undefined ? '-' : String(r.standbyPid),
-      formatMemory(r),
-      formatUptime(r.uptimeMs),
-      String(r.restarts),
-      formatExit(r.lastExit),
-      r.reason ?? '',
-    ]),
-  ];
-  const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
-  return table.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+function positiveNumber(value: string | undefined, option: string, fallback: number, integer: boolean): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) throw new UsageError(`${option} must be a positive ${integer ? 'integer' : 'number'}, not ${JSON.stringify(value)}`);
+  return n;
 }
 
 export const status: CliCommand = {
   name: 'status',
-  summary: 'show every service: state, pid, standby pid, memory, uptime, restarts, last exit',
-  usage: `Usage: hearth status [--data DIR] [--json]
+  summary: 'show every service (or one, with all its counters): state, pid, memory, uptime, restarts, connections, counters',
+  usage: `Usage: hearth status [NAME] [--json] [--watch [--interval SECONDS] [--count N]] [--data DIR]
 
 ${COMMON_USAGE}
-  --json             print a JSON array of {name, state, pid, standbyPid, rssBytes, standbyRssBytes,
-                     restarts, uptimeMs, lastExit, ...}
+  --json             print JSON: an array of {name, state, pid, standbyPid, rssBytes, standbyRssBytes,
+                     restarts, uptimeMs, lastExit, counters: [{name, type, value, unit, ...}], ...},
+                     or that one object with NAME
+  -w, --watch        show the figures again every interval: on a terminal the table is redrawn in
+                     place; piped (or with --json) one JSON line per interval
+  --interval SECONDS time between two refreshes (default 1)
+  --count N          stop after N refreshes (default: until interrupted)
 
 STANDBY is the pid of the service's warm standby (loaded, holding its listeners, promoted at once
 if the running instance dies), or - while there is none. MEMORY is the resident memory of the
-service's process group (its process and what it started), then the standby's after a +.`,
+service's process group (its process and what it started), then the standby's after a +. CONNS is
+the connections open now; COUNTERS the service's key counters, totals since \`hearth up\` started
+(they never go back while it runs). With NAME, every counter of that service is listed.`,
   async run(argv, io) {
-    const { values } = parse(argv, { json: { type: 'boolean' } }, false);
-    const rows = (await controlRequest(socketPathOf(values.data, io), { verb: 'status' }, { timeoutMs: 10_000 })) as ServiceStatus[];
-    io.stdout.write(values.json ? `${JSON.stringify(rows, null, 2)}\n` : `${statusTable(rows)}\n`);
+    const { values, positionals } = parse(argv, {
+      json: { type: 'boolean' },
+      watch: { type: 'boolean', short: 'w' },
+      interval: { type: 'string' },
+      count: { type: 'string' },
+    });
+    if (positionals.length > 1) throw new UsageError('expected at most one service NAME');
+    const name = positionals[0];
+    if (!values.watch && (values.interval !== undefined || values.count !== undefined)) throw new UsageError('--interval and --count go with --watch');
+    const intervalMs = positiveNumber(values.interval, '--interval', 1, false) * 1000;
+    const count = positiveNumber(values.count, '--count', Number.POSITIVE_INFINITY, true);
+    const socket = socketPathOf(values.data, io);
+
+    const fetch = async (): Promise<ServiceStatus[] | ServiceStatus> => {
+      const rows = (await controlRequest(socket, { verb: 'status' }, { timeoutMs: 10_000 })) as ServiceStatus[];
+      if (name === undefined) return rows;
+      const row = rows.find((r) => r.name === name);
+      if (!row) throw new Error(`no service named ${JSON.stringify(name)} (services: ${rows.map((r) => r.name).join(', ') || 'none'})`);
+      return row;
+    };
+    const text = (shown: ServiceStatus[] | ServiceStatus): string => (Array.isArray(shown) ? statusTable(shown) : serviceDetail(shown));
+
+    if (!values.watch) {
+      const shown = await fetch();
+      io.stdout.write(values.json ? `${JSON.stringify(shown, null, 2)}\n` : `${text(shown)}\n`);
+      return 0;
+    }
+    const table = io.stdout.isTTY === true && values.json !== true;
+    for (let i = 0; i < count; i++) {
+      const shown = await fetch();
+      if (table) {
+        const heading = `hearth status${name === undefined ? '' : ` ${name}`}, every ${intervalMs / 1000}s: ${new Date().toLocaleTimeString()}`;
+        io.stdout.write(redraw(`${heading}\n\n${text(shown)}`));
+      } else io.stdout.write(`${JSON.stringify(shown)}\n`);
+      if (i + 1 < count) await sleep(intervalMs);
+    }
     return 0;
   },
 };

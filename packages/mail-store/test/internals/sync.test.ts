@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Database } from 'better-sqlite3';
-import { openDatabase, withoutSync } from '../../dist/database.js';
+import { openDatabase } from '@hearth/sqlite';
+import { withoutSync } from '../../dist/database.js';
+import { SCHEMA } from '../../dist/schema.js';
 
 const FULL = 2;
 const NORMAL = 1;
@@ -12,7 +14,7 @@ let dir: string;
 let db: Database;
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'hearth-mail-store-sync-'));
-  db = openDatabase(join(dir, 'store.db'), 1000);
+  db = openDatabase(join(dir, 'store.db'), 1000, SCHEMA);
 });
 afterEach(async () => {
   db.close();

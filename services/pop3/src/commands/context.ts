@@ -1,5 +1,7 @@
 /** What a command handler may see and ask of its session. Handlers return replies; they never write. */
+import type { CounterSet } from '@hearth/metrics';
 import type { Pop3Settings } from '../config.js';
+import type { counters } from '../counters.js';
 import type { MailBacking } from '../maildrop.js';
 import type { Reply } from '../replies.js';
 import type { SessionState, Transaction } from '../state.js';
@@ -16,6 +18,8 @@ export interface CommandContext {
   readonly state: SessionState;
   readonly settings: Pop3Settings;
   readonly backing: MailBacking;
+  /** The server's counters (RETR counts what it sends). */
+  readonly counters: CounterSet<typeof counters>;
   /** The connection is TLS (STLS done or implicit-TLS port). */
   readonly secure: boolean;
   /** STLS can be offered: not yet TLS and a certificate is available. */

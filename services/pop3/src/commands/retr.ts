@@ -8,5 +8,7 @@ export function retr(ctx: CommandContext, args: readonly string[]): Reply {
   const found = lookupMessage(tx, args[0] ?? '');
   if (!found.ok) return found.reply;
   const { message } = found;
+  ctx.counters.inc('messagesRetrieved');
+  ctx.counters.inc('bytesOut', message.size);
   return { kind: 'body', text: `+OK ${replies.retr(message.size)}`, open: () => tx.maildrop.openBody(message) };
 }

@@ -1,0 +1,82 @@
+/** The supervisor's counter totals per service and the figures it publishes, without processes. */
+import { describe, expect, it } from 'vitest';
+import { createLogger } from '@hearth/log';
+import { declareCounters } from '@hearth/metrics';
+import { FiguresHub, FiguresPublisher, type ServiceStatus } from '@hearth/supervisor';
+
+const log = createLogger({ svc: 'test', level: 'silent' });
+const declaration = declareCounters({
+  accepted: { id: 1, type: 'counter', description: 'Connections accepted', unit: 'connections', key: true },
+  open: { id: 2, type: 'gauge', description: 'Connections open', unit: 'connections', key: true },
+});
+
+function row(name: string, pid: number | null): ServiceStatus {
+  return { name, type: 'service', kind: 'x', state: pid === null ? 'backoff' : 'running', pid, standbyPid: null, rssBytes: 1024, standbyRssBytes: null, restarts: 0, uptimeMs: pid === null ? null : 5, lastExit: null, reason: null, listeners: [] };
+}
+
+describe('FiguresHub', () => {
+  it('keeps counters monotonic across a kill, a promoted standby and an overlap; forgets removed services', () => {
+    const hub = new FiguresHub(log);
+    hub.report('smtp', 10, { values: { accepted: 4, open: 2 }, declaration });
+    const value = (name: string) => hub.counters('smtp').find((c) => c.name === name)!.value;
+    expect([value('accepted'), value('open')]).toEqual([4, 2]);
+    hub.ended('smtp', 10); // kill -9
+    expect([value('accepted'), value('open')]).toEqual([4, 0]);
+    hub.report('smtp', 11, { values: { accepted: 1, open: 1 }, declaration }); // the standby, promoted
+    hub.report('smtp', 12, { values: { accepted: 2, open: 1 }, declaration }); // overlapped restart
+    expect([value('accepted'), value('open')]).toEqual([7, 2]);
+    hub.ended('smtp', 11);
+    hub.report('smtp', 12, { values: { accepted: 3, open: 0 } });
+    expect([value('accepted'), value('open')]).toEqual([8, 0]);
+    hub.keepOnly(['pop3']);
+    expect(hub.counters('smtp')).toEqual([]);
+  });
+
+  it('refuses values before a declaration and malformed reports, without throwing', () => {
+    const hub = new FiguresHub(log);
+    hub.report('a', 1, { values: { accepted: 1 } });
+    hub.report('a', 1, { values: { accepted: 1 }, declaration: { accepted: { id: 0 } } });
+    hub.report('b', 1, { values: { accepted: -1 }, declaration });
+    expect(hub.counters('a')).toEqual([]);
+    expect(hub.counters('b').map((c) => c.value)).toEqual([0, 0]);
+  });
+
+  it('makes snapshots and status rows with counters in declaration order', () => {
+    const hub = new FiguresHub(log);
+    hub.report('smtp', 10, { values: { accepted: 4, open: 2 }, declaration });
+    const rows = hub.withCounters([row('smtp', 10), row('web', null)]);
+    expect(rows[0]!.counters!.map((c) => [c.id, c.name, c.value])).toEqual([
+      [1, 'accepted', 4],
+      [2, 'open', 2],
+    ]);
+    expect(rows[1]!.counters).toEqual([]);
+    const snap = hub.snapshot(rows, 123);
+    expect(snap.at).toBe(123);
+    expect(snap.services.map((s) => [s.name, s.state, s.pid, s.kind])).toEqual([
+      ['smtp', 'running', 10, 'x'],
+      ['web', 'backoff', null, 'x'],
+    ]);
+  });
+});
+
+describe('FiguresPublisher', () => {
+  it('sends only to subscribers, and nothing (no status scan) without one', async () => {
+    const got: unknown[] = [];
+    let scans = 0;
+    let subscribers: { send(m: { payload: unknown }): boolean }[] = [];
+    const publisher = new FiguresPublisher(
+      async () => {
+        scans++;
+        return { at: 1, services: [] };
+      },
+      () => subscribers,
+      log,
+    );
+    await publisher.publish();
+    expect(scans).toBe(0);
+    subscribers = [{ send: (m) => got.push(m.payload) > 0 }];
+    await publisher.publish();
+    expect(scans).toBe(1);
+    expect(got).toEqual([{ at: 1, services: [] }]);
+  });
+});
