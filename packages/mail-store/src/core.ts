@@ -13,6 +13,7 @@ import { withoutSync } from './database.js';
 import { MailStoreError, storageError } from './errors.js';
 import type { MailStoreErrorCode } from './errors.js';
 import { MessageTable } from './messages.js';
+import { SpaceReserve } from './reserve.js';
 
 /** WAL bytes (estimated) after which the checkpoint thread is asked to run: about SQLite's 1,000 pages. */
 const CHECKPOINT_BYTES = 4 * 1024 * 1024;
@@ -29,6 +30,8 @@ export class StoreCore {
   readonly db: Database;
   readonly bodies: BodyFiles;
   readonly messages: MessageTable;
+  /** Room kept back for the writes that free space (reserve.ts). */
+  readonly reserve: SpaceReserve;
   readonly busyTimeoutMs: number;
   readonly #file: string;
   #commitThread: StoreThread | undefined;
@@ -44,6 +47,7 @@ export class StoreCore {
     this.db = db;
     this.bodies = bodies;
     this.messages = new MessageTable(db);
+    this.reserve = new SpaceReserve(dir);
   }
 
   /** Turns SQLite's own checkpoints off: the checkpoint thread does them (see `noteWal`). */

@@ -111,7 +111,10 @@ export class MaildropLocking {
   async acquireMaildrop(name: string, holderId: string): Promise<{ readonly version: string } | undefined> {
     this.#core.assertOpen();
     const user = normalizeUserName(name);
-    const maildrop = await this.#core.writeWhenFree('locking a maildrop', () => this.#lock(user, holderId, Date.now()));
+    // A full disk must not keep a user out, nor a lock in: both may use the space reserve.
+    const { result: maildrop } = await this.#core.reserve.freeing(() =>
+      this.#core.writeWhenFree('locking a maildrop', () => this.#lock(user, holderId, Date.now())),
+    );
     if (maildrop === undefined) return undefined;
     this.#heldLocks.set(`${user}\0${holderId}`, maildrop.id);
     return { version: maildrop.version };
@@ -121,7 +124,7 @@ export class MaildropLocking {
     this.#core.assertOpen();
     const maildropId = this.#forgetLock(normalizeUserName(name), holderId);
     if (maildropId === undefined) return;
-    await this.#core.writeWhenFree('unlocking a maildrop', () => this.#locks.unlock(maildropId, holderId));
+    await this.#core.reserve.freeing(() => this.#core.writeWhenFree('unlocking a maildrop', () => this.#locks.unlock(maildropId, holderId)));
   }
 
   maildropLockHolder(name: string): LockHolder | undefined {

@@ -1,6 +1,7 @@
 /**
  * Reading and deleting (POP3): a maildrop's listing from the index, bodies as streams or
- * on-demand readers, and deletion of messages with their body files.
+ * on-demand readers, and deletion of messages with their body files (which works on a full disk:
+ * reserve.ts). Reading writes nothing.
  */
 import { Readable } from 'node:stream';
 import { InlineBodyReader } from './body-reader.js';
@@ -62,10 +63,12 @@ export class MaildropReader {
     core.assertOpen();
     const maildrop = core.messages.getMaildrop(normalizeUserName(name));
     if (messageIds.length === 0) return 0;
-    const { deleted, files } = core.write('deleting messages', () =>
-      core.db.transaction(() => core.messages.delete(maildrop.id, messageIds)).immediate(),
+    // On a full disk the reserve's room lets the deletion commit; its files then free more.
+    const { result } = await core.reserve.freeing(() =>
+      core.write('deleting messages', () => core.db.transaction(() => core.messages.delete(maildrop.id, messageIds)).immediate()),
     );
-    await core.bodies.remove(files);
-    return deleted;
+    await core.bodies.remove(result.files);
+    if (result.deleted > 0) await core.reserve.ensure();
+    return result.deleted;
   }
 }

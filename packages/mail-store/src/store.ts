@@ -23,6 +23,7 @@ import { MaildropLocking, MaildropLocks } from './locks.js';
 import type { LockHolder } from './locks.js';
 import type { Delivery, MessageInfo } from './messages.js';
 import { MaildropReader } from './reading.js';
+import { SpaceReserve } from './reserve.js';
 import { SCHEMA } from './schema.js';
 import { Maildrops } from './maildrops.js';
 import type { DeleteMaildropOptions } from './maildrops.js';
@@ -71,7 +72,8 @@ export class MailStore {
 
   /**
    * Deletes the user's maildrop; refuses with MAILDROP_NOT_EMPTY if it holds mail (unless `purge`)
-   * and with MAILDROP_LOCKED while a POP3 session has it open.
+   * and with MAILDROP_LOCKED while a POP3 session holds its exclusive lock (POP3's `exclusiveLock`;
+   * by default sessions take none, and a session open meanwhile finds its messages gone).
    */
   deleteMaildrop(name: string, options: DeleteMaildropOptions = {}): Promise<{ purged: number }> {
     return this.#maildrops.delete(name, options);
@@ -217,6 +219,8 @@ export async function openMailStore(options: MailStoreOptions): Promise<MailStor
   } catch (error) {
     throw storageError(error, `opening ${file}`);
   }
+  // Best effort: a disk already full (or a store this process may only read) goes without.
+  await new SpaceReserve(options.dir).ensure();
   const store = new MailStore(db, bodies, options);
   await store.removeOrphanBodies().catch(async (error: unknown) => {
     await store.close();

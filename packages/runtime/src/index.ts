@@ -2,6 +2,7 @@ export * from './protocol.js';
 export * from './service.js';
 export * from './bound-handle.js';
 export * from './handler-table.js';
+export { drainUntil, goodbyeAt, GOODBYE_MARGIN_MS, whenEmpty, type DrainOutcome, type DrainParts } from './drain.js';
 export { processChannel, type ServiceChannel } from './channel.js';
 export { ChannelBus, DEFAULT_MAX_PENDING, LocalBus } from './bus.js';
 export { parseSettings, type Parsed } from './lifecycle.js';

@@ -67,8 +67,10 @@ export interface RunningService<S> {
   /** Apply new settings in place (TLS material, limits, shares). Throw to refuse them. */
   reload?(settings: Readonly<S>, suite: SuiteSettings): Promise<void>;
   /**
-   * Stop accepting new connections at once, let open sessions finish until `deadline`
-   * (a `Date.now()` value), then close what is left. Resolves when nothing is left open.
+   * The drain signal, with its deadline (a `Date.now()` value): stop accepting new connections at
+   * once, let every open session go on normally until its client ends it, give the ones still
+   * open at `goodbyeAt(deadline)` the protocol's goodbye, and close what is left at the deadline
+   * (`drainUntil`, drain.ts, runs that timeline). Resolves when nothing is left open.
    */
   stop(deadline: number): Promise<void>;
 }

@@ -1,12 +1,14 @@
 /**
  * A RETR or TOP reply on the session's socket: opens the body (a failure there throws, and the
- * session answers -ERR), streams it (body-writer.ts). Once the +OK is out no -ERR can follow:
+ * session answers -ERR; a message another session deleted is `gone`, and the session answers the
+ * reply's `gone`), streams it (body-writer.ts). Once the +OK is out no -ERR can follow:
  * a failure after it resolves `cut`, and the session closes so the client sees a truncated response.
  */
 import type { Socket } from 'node:net';
 import { ConnectionClosedError } from '@hearth/line-protocol';
 import type { Logger } from '@hearth/log';
 import { sendBody, TruncatedBodyError, type BufferPool } from './body-writer.js';
+import { MessageGoneError, type BodyReader } from './maildrop.js';
 import type { Reply } from './replies.js';
 
 export async function sendBodyReply(
@@ -15,8 +17,14 @@ export async function sendBodyReply(
   buffers: BufferPool,
   log: Logger,
   closed: () => boolean,
-): Promise<'sent' | 'cut'> {
-  const body = await reply.open();
+): Promise<'sent' | 'cut' | 'gone'> {
+  let body: BodyReader;
+  try {
+    body = await reply.open();
+  } catch (error) {
+    if (error instanceof MessageGoneError) return 'gone';
+    throw error;
+  }
   if (closed()) {
     await body.close();
     return 'sent';

@@ -36,6 +36,12 @@ export const settingsSchema = z.strictObject({
   maxConnections: count(1).default(10_000),
   maxConnectionsPerIp: count(1).default(50),
   maxConnectionsPerUser: count(1).default(10),
+  /**
+   * RFC 1939's exclusive maildrop lock: a second session of a user is refused `-ERR [IN-USE]`
+   * while one is in TRANSACTION (XIDLE included). Off by default, as Dovecot's
+   * `pop3_lock_session`: several sessions of one user at once, each on its login snapshot.
+   */
+  exclusiveLock: z.boolean().default(false),
   /** TLS handshake time limit (STLS and the implicit-TLS port). */
   tlsHandshakeTimeout: duration().default(30_000),
   /** Largest message XSEND accepts (octets with CRLF line ends, trace headers excluded). */

@@ -9,6 +9,6 @@ export const counters = declareCounters({
   authFailures: { id: 5, type: 'counter', description: 'Wrong credentials', unit: 'attempts', key: true },
   loginsRefused: { id: 6, type: 'counter', description: 'Logins refused by a limit (failures, sessions per user, maildrop in use)', unit: 'attempts' },
   messagesRetrieved: { id: 7, type: 'counter', description: 'Messages sent whole (RETR)', unit: 'messages', key: true },
-  messagesDeleted: { id: 8, type: 'counter', description: 'Messages deleted (DELE, then QUIT)', unit: 'messages' },
+  messagesDeleted: { id: 8, type: 'counter', description: 'Messages deleted (DELE, then QUIT; once when several sessions deleted one)', unit: 'messages' },
   bytesOut: { id: 9, type: 'counter', description: 'Message bytes sent by RETR (as stored)', unit: 'bytes' },
 });

@@ -10,6 +10,7 @@ export { manifest, settingsSchema, defaultSettings, type Pop3Settings } from './
 export { counters } from './counters.js';
 export { createPop3Server, isLoopbackAddress, type Pop3Server, type Pop3ServerDeps, type HandleOptions } from './server.js';
 export {
+  MessageGoneError,
   MessageTooLargeError,
   PermanentBackingError,
   type BodyReader,

@@ -1,8 +1,9 @@
 /**
  * The policy of AUTHORIZATION -> TRANSACTION, apart from the session that applies it: too many
  * recent failures (per address, per user: @hearth/accounts' LoginThrottle) refuse before the
- * credentials are checked; a failed check is counted; a user at `maxConnectionsPerUser` is refused; then the maildrop lock
- * (`-ERR [IN-USE]` when another session holds it). Refusals after a failure are answered only
+ * credentials are checked; a failed check is counted; a user at `maxConnectionsPerUser` is refused;
+ * then the maildrop's snapshot, with its exclusive lock under `exclusiveLock` (`-ERR [IN-USE]` when
+ * another session holds it). Refusals after a failure are answered only
  * after `loginFailureDelay`. The session turns an `ok` outcome into its TRANSACTION state.
  */
 import { LoginThrottle } from '@hearth/accounts';
@@ -62,7 +63,7 @@ export async function authorize(deps: LoginDeps, attempt: LoginAttempt, ctx: Log
     ctx.log.warn({ user: canonical }, 'login refused: too many sessions for this user');
     return refuse(replies.tooManyUserSessions());
   }
-  const opened = await deps.backing.openMaildrop(canonical);
+  const opened = await deps.backing.openMaildrop(canonical, { exclusive: settings.exclusiveLock });
   if (!opened.ok) {
     deps.counters.inc('loginsRefused');
     ctx.log.info({ user: canonical }, 'login refused: maildrop in use');

@@ -23,8 +23,11 @@ export interface MailBacking {
   verifyPassword(user: string, password: string): Promise<string | undefined>;
   /** The shared secret for APOP, if the user has one. Resolves the canonical name too. */
   apopSecret(user: string): Promise<{ readonly user: string; readonly secret: string } | undefined>;
-  /** Take the maildrop's exclusive lock and snapshot its messages (STAT/LIST never read bodies). */
-  openMaildrop(user: string): Promise<OpenResult>;
+  /**
+   * Snapshot the maildrop's messages (STAT/LIST never read bodies), with its exclusive lock when
+   * `exclusive` (else nothing is written: several sessions of a user may hold snapshots at once).
+   */
+  openMaildrop(user: string, options: { readonly exclusive: boolean }): Promise<OpenResult>;
   /** The canonical name of an existing local user, else undefined (XSEND recipients). */
   findUser(name: string): Promise<string | undefined>;
   /**
@@ -57,7 +60,10 @@ export interface BodyReader {
 export interface Maildrop {
   /** The messages at lock time, in the order they are numbered (1..n). */
   readonly messages: readonly MessageInfo[];
-  /** The message as stored (CRLF or LF line ends), read on demand into the session's buffers. */
+  /**
+   * The message as stored (CRLF or LF line ends), read on demand into the session's buffers.
+   * Rejects with `MessageGoneError` when another session has deleted it since the snapshot.
+   */
   openBody(message: MessageInfo): Promise<BodyReader>;
   /**
    * Messages that arrived since the snapshot or the previous call, in arrival order, from the
@@ -71,9 +77,12 @@ export interface Maildrop {
    * when in doubt (a gap: a notice may have been missed) and the caller must `refresh`.
    */
   fromNotice?(notice: HearthNotice): readonly MessageInfo[] | undefined;
-  /** Remove these messages for good (the UPDATE state). */
-  expunge(messages: readonly MessageInfo[]): Promise<void>;
-  /** Release the lock. Idempotent. */
+  /**
+   * Remove these messages for good (the UPDATE state); those another session removed already
+   * are skipped. Resolves to the count removed now.
+   */
+  expunge(messages: readonly MessageInfo[]): Promise<number>;
+  /** Release the lock, if the maildrop was opened with one. Idempotent. */
   release(): Promise<void>;
 }
 
@@ -83,6 +92,11 @@ export interface Maildrop {
  */
 export class PermanentBackingError extends Error {
   override readonly name = 'PermanentBackingError';
+}
+
+/** The message was in the snapshot but another session has deleted it since (RETR, TOP). */
+export class MessageGoneError extends Error {
+  override readonly name = 'MessageGoneError';
 }
 
 /** The message passed the size cap given to `deliver`. */

@@ -1,4 +1,4 @@
-/** An in-memory MailBacking for tests and examples: users, APOP secrets, messages, locks. */
+/** An in-memory MailBacking for tests and examples: users, APOP secrets, messages, exclusive locks. */
 import type { HearthNotice } from '@hearth/mail-delivery';
 import {
   type BodyReader,
@@ -6,6 +6,7 @@ import {
   type DeliverInput,
   type MailBacking,
   type Maildrop,
+  MessageGoneError,
   type MessageInfo,
   type OpenResult,
 } from './maildrop.js';
@@ -117,11 +118,11 @@ export class MemoryBacking implements MailBacking {
     return secret === undefined ? undefined : { user, secret };
   }
 
-  async openMaildrop(user: string): Promise<OpenResult> {
+  async openMaildrop(user: string, { exclusive }: { readonly exclusive: boolean }): Promise<OpenResult> {
     const entry = this.users.get(user);
     if (entry === undefined) throw new Error(`no such user ${user}`);
     if (this.locked.has(user)) return { ok: false, reason: 'in-use' };
-    this.locked.add(user);
+    if (exclusive) this.locked.add(user);
     const snapshot = [...entry.messages];
     const seen = new Set(snapshot.map((m) => m.id));
     let released = false;
@@ -134,15 +135,17 @@ export class MemoryBacking implements MailBacking {
       },
       openBody: async (message) => {
         const stored = entry.messages.find((m) => m.id === message.id);
-        if (stored === undefined) throw new Error(`message ${message.id} is gone`);
+        if (stored === undefined) throw new MessageGoneError(`message ${message.id} was deleted by another session`);
         return chunkedReader(stored.body);
       },
       expunge: async (messages) => {
         const gone = new Set(messages.map((m) => m.id));
+        const before = entry.messages.length;
         entry.messages = entry.messages.filter((m) => !gone.has(m.id));
+        return before - entry.messages.length;
       },
       release: async () => {
-        if (released) return;
+        if (released || !exclusive) return;
         released = true;
         this.locked.delete(user);
       },

@@ -18,6 +18,8 @@ export type Reply =
       readonly text: string;
       readonly open: () => Promise<BodyReader>;
       readonly bodyLines?: number;
+      /** The answer when another session has deleted the message since the snapshot. */
+      readonly gone: Reply;
     }
   /** A SASL continuation (`+ base64`): the next line goes to `next`, not to the command table. */
   | { readonly kind: 'challenge'; readonly text: string; readonly next: (line: string) => Promise<Reply> | Reply }
@@ -44,7 +46,6 @@ export const replies = {
   lineTooLong: () => bad('Line too long'),
   tooManyBadCommands: () => fatal('Too many bad commands; closing the connection'),
   autologout: () => '-ERR Autologout: idle for too long',
-  shuttingDown: () => fatal('[SYS/TEMP] Server shutting down; try again later'),
   shuttingDownLine: () => '-ERR [SYS/TEMP] Server shutting down; try again later',
   tooManyConnections: () => '-ERR [SYS/TEMP] Too many connections; try again later',
   tooManyConnectionsFromIp: () => '-ERR [SYS/TEMP] Too many connections from your address',
@@ -84,6 +85,7 @@ export const replies = {
   invalidLineCount: (arg: string) => bad(`Invalid line count: ${printable(arg)}`),
   noSuchMessage: (number: number) => err(`No such message: ${number}`),
   alreadyDeleted: (number: number) => err(`Message ${number} already deleted`),
+  messageGone: (number: number) => err(`Message ${number} was deleted by another session`),
   deleted: (number: number) => ok(`Message ${number} deleted`),
   noop: (): Reply => ({ kind: 'line', text: '+OK' }),
   rset: (count: number, octets: number) => ok(`Maildrop has ${count} messages (${octets} octets)`),

@@ -10,7 +10,7 @@ import type { SecureContext } from 'node:tls';
 import { startTls } from '@hearth/line-protocol';
 import type { Logger } from '@hearth/log';
 import { CounterSet } from '@hearth/metrics';
-import type { MessageBus } from '@hearth/runtime';
+import { drainUntil, whenEmpty, type MessageBus } from '@hearth/runtime';
 import type { Pop3Settings } from './config.js';
 import { counters } from './counters.js';
 import { BufferPool } from './body-writer.js';
@@ -48,7 +48,11 @@ export interface Pop3Server {
   handle(socket: Socket, options: HandleOptions): void;
   /** Apply new settings to new sessions (TLS material is read per connection anyway). */
   updateSettings(settings: Pop3Settings): void;
-  /** Stop taking connections, let logged-in sessions finish until `deadline`, then end the rest. */
+  /**
+   * Drain (the runtime's rule, `drainUntil`): take no new connection; every open session, logged
+   * in or not, goes on until its client ends it; shortly before `deadline` the ones still open get
+   * `-ERR [SYS/TEMP]` between commands; at `deadline` the rest are cut (nothing deleted).
+   */
   stop(deadline: number): Promise<void>;
   /** Open connections (for status and tests). */
   readonly connections: number;
@@ -73,7 +77,9 @@ export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
   const userSessions = new Counter();
   const failuresByIp = new FailureLimiter(settings.failureWindow);
   const failuresByUser = new FailureLimiter(settings.failureWindow);
-  let stopping = false;
+  /** Serving; draining (sessions go on); or past the goodbye time (sessions end between commands). */
+  let drain: { kind: 'serving' } | { kind: 'draining' } | { kind: 'goodbye' } = { kind: 'serving' };
+  let onReleased = (): void => {};
   let nextId = 1;
   const live = new CounterSet(counters);
   const buffers = new BufferPool();
@@ -110,11 +116,6 @@ export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
         return;
       }
       conn.once('close', release);
-      if (stopping) {
-        conn.on('error', () => {});
-        conn.end(`${replies.shuttingDownLine()}\r\n`);
-        return;
-      }
     }
     const session = new Pop3Session(
       {
@@ -125,7 +126,7 @@ export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
         userSessions,
         failuresByIp,
         failuresByUser,
-        isStopping: () => stopping,
+        goodbyeDue: () => drain.kind === 'goodbye',
         hub,
         domains,
         hostname: host,
@@ -148,6 +149,8 @@ export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
       release();
     });
     session.start();
+    // A TLS handshake that ended after the goodbye time: greeted, then told at once.
+    if (drain.kind === 'goodbye') session.goodbye();
   }
 
   return {
@@ -160,7 +163,7 @@ export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
     handle(socket, options) {
       const remoteAddress = socket.remoteAddress ?? 'unknown';
       live.inc('connectionsTotal');
-      if (stopping) {
+      if (drain.kind !== 'serving') {
         live.inc('connectionsRefused');
         return refuse(socket, replies.shuttingDownLine());
       }
@@ -184,6 +187,7 @@ export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
         sockets.delete(socket);
         perIp.remove(remoteAddress);
         live.add('connectionsOpen', -1);
+        onReleased();
       };
       socket.on('error', () => {});
       socket.once('close', release);
@@ -201,21 +205,20 @@ export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
     },
 
     async stop(deadline) {
-      stopping = true;
-      for (const session of sessions) session.shutdown();
-      const left = Math.max(0, deadline - Date.now());
-      const all = Promise.all([...sessions].map((s) => s.closed));
-      let timer: NodeJS.Timeout | undefined;
-      const expired = await Promise.race([
-        all.then(() => false),
-        new Promise<boolean>((resolve) => {
-          timer = setTimeout(() => resolve(true), left);
-          timer.unref();
-        }),
-      ]);
-      clearTimeout(timer);
-      if (expired) for (const session of sessions) session.abort();
-      for (const socket of sockets) socket.destroy();
+      drain = { kind: 'draining' };
+      const open = whenEmpty(() => sockets.size);
+      onReleased = open.changed;
+      await drainUntil(deadline, {
+        idle: open.empty,
+        goodbye: () => {
+          drain = { kind: 'goodbye' };
+          for (const session of sessions) session.goodbye();
+        },
+        destroy: () => {
+          for (const session of sessions) session.abort();
+          for (const socket of sockets) socket.destroy();
+        },
+      });
       await Promise.all([...sessions].map((s) => s.closed));
     },
   };

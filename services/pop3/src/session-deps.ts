@@ -18,7 +18,8 @@ export interface SessionDeps {
   readonly userSessions: Counter;
   readonly failuresByIp: FailureLimiter;
   readonly failuresByUser: FailureLimiter;
-  readonly isStopping: () => boolean;
+  /** The instance is draining and its goodbye time has come: end between commands. */
+  readonly goodbyeDue: () => boolean;
   readonly hub: PushHub;
   /** Local mail domains (XSEND); the first is the sender's domain. */
   readonly domains: readonly string[];

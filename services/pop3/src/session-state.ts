@@ -11,7 +11,7 @@
  * `mode` says what the next line is: a command, the answer to a SASL challenge, the end of an
  * XIDLE wait (which holds the `Wait`), or a line of an XSEND message. A line takes the mode it
  * was read in and leaves `commands` behind it, except a message line, which leaves `data` until
- * the handler sees the final dot. `busy` (a line is being handled) keeps shutdown and abort from
+ * the handler sees the final dot. `busy` (a line is being handled) keeps the drain's goodbye and abort from
  * cutting into a reply.
  */
 import type { Reply } from './replies.js';
@@ -95,10 +95,9 @@ export function waitOf(phase: Phase): Wait | undefined {
 }
 
 /**
- * The server is stopping: whether the session may end now. Not while a line is handled or a
- * message is being read; only before login (`authorization`) or while waiting.
+ * The draining instance's goodbye time: whether the session may end now. Only between lines,
+ * never while a line is handled, a TLS handshake runs or an XSEND message is being read.
  */
-export function mayEndAtShutdown(phase: Phase, authorization: boolean): boolean {
-  if (phase.kind !== 'ready' || phase.mode.kind === 'data') return false;
-  return authorization || phase.mode.kind === 'waiting';
+export function mayEndAtGoodbye(phase: Phase): boolean {
+  return phase.kind === 'ready' && phase.mode.kind !== 'data';
 }

@@ -4,10 +4,11 @@
  * UPDATE (update.ts: deletions, then the lock released before the reply), STLS back to
  * AUTHORIZATION; `close` ends everything (releasing the lock, deleting nothing unless UPDATE ran).
  * What the connection is doing (reading commands, handling a line, a SASL continuation, an XIDLE
- * wait, an XSEND message, a TLS handshake, closed) is its phase (session-state.ts).
+ * wait, an XSEND message, a TLS handshake, closed) is its phase (session-state.ts). A draining
+ * instance changes nothing here until its goodbye time (`goodbye`): sessions work as usual.
  *
  * Each line goes through the guards in a fixed order: XSEND data under way (phase), TLS upgrade
- * under way (phase: nothing read), shutting down, pending SASL continuation, XIDLE waiting (only
+ * under way (phase: nothing read), pending SASL continuation, XIDLE waiting (only
  * DONE), unknown verb (counted), wrong state, bad arguments, then the handler.
  *
  * Hearth's extensions (README): an XIDLE wait is run by a `Wait` (waiting.ts) that the PushHub
@@ -27,7 +28,7 @@ import { DataPhase } from './data-phase.js';
 import { authorize } from './login.js';
 import { PermanentBackingError, type MailBacking } from './maildrop.js';
 import { replies, type Reply } from './replies.js';
-import { CLOSED, COMMANDS, START, lineArrives, lineDone, mayEndAtShutdown, nextLineIs, upgraded, upgrading, waitOf, type Mode, type Phase } from './session-state.js';
+import { CLOSED, COMMANDS, START, lineArrives, lineDone, mayEndAtGoodbye, nextLineIs, upgraded, upgrading, waitOf, type Mode, type Phase } from './session-state.js';
 import type { SessionDeps, SessionOptions } from './session-deps.js';
 import { upgradeToTls } from './session-tls.js';
 import { beginWait, endWait } from './session-wait.js';
@@ -169,9 +170,13 @@ export class Pop3Session implements CommandContext {
     this.resolveClosed();
   }
 
-  /** The server is stopping: a session that is not logged in (or is waiting) and not busy ends now. */
-  shutdown(): void {
-    if (!mayEndAtShutdown(this.phase, this.state.name === 'AUTHORIZATION')) return;
+  /**
+   * The draining instance's goodbye time has come: a session between commands says
+   * `-ERR [SYS/TEMP]` and ends now (nothing is deleted); one in the middle of a command ends when
+   * that command's reply is out, one reading an XSEND message after its final dot.
+   */
+  goodbye(): void {
+    if (!mayEndAtGoodbye(this.phase)) return;
     this.write(replies.shuttingDownLine());
     this.close();
   }
@@ -238,7 +243,7 @@ export class Pop3Session implements CommandContext {
       this.phase = lineDone(this.phase);
       if (!this.closing) {
         this.armIdleTimer();
-        if (this.deps.isStopping()) this.shutdown();
+        if (this.deps.goodbyeDue()) this.goodbye();
       }
     }
   }
@@ -252,7 +257,6 @@ export class Pop3Session implements CommandContext {
 
   /** A command line, or the line a SASL challenge or an XIDLE wait (`input`) was waiting for. */
   private async handle(line: string, input: Exclude<Mode, { kind: 'data' }>): Promise<Reply | undefined> {
-    if (this.deps.isStopping() && this.state.name === 'AUTHORIZATION') return replies.shuttingDown();
     if (input.kind === 'continuation') {
       this.log.debug('C: (SASL response)');
       return input.next(line);
@@ -335,7 +339,9 @@ export class Pop3Session implements CommandContext {
 
   private async sendBody(reply: Extract<Reply, { kind: 'body' }>): Promise<void> {
     // A failure before the +OK is answered -ERR [SYS/TEMP] by onLine; after it, the connection ends.
-    if ((await sendBodyReply(this.socket, reply, this.deps.buffers, this.log, () => this.closing)) === 'sent') return;
+    const sent = await sendBodyReply(this.socket, reply, this.deps.buffers, this.log, () => this.closing);
+    if (sent === 'gone') return this.respond(reply.gone);
+    if (sent === 'sent') return;
     this.close();
     this.socket.destroy();
   }

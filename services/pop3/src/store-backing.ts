@@ -1,11 +1,12 @@
 /**
  * The MailBacking over @hearth/accounts (passwords, APOP secrets) and @hearth/mail-store
- * (maildrops, the cross-process lock).
+ * (maildrop snapshots, and the cross-process lock when it is exclusive).
  */
 import { randomUUID } from 'node:crypto';
 import type { Accounts } from '@hearth/accounts';
 import { isMailStoreError, normalizeUserName, type MailStore } from '@hearth/mail-store';
 import {
+  MessageGoneError,
   MessageTooLargeError,
   type BodyReader,
   PermanentBackingError,
@@ -108,6 +109,15 @@ export function storeBacking(store: MailStore, accounts: Accounts, options: Stor
     listings.set(user, fresh);
     return fresh;
   };
+  /** Whether the user's maildrop still holds message `id` (a maildrop deleted holds nothing). */
+  const holds = (user: string, id: number): boolean => {
+    try {
+      return store.listMessages(user).some((m) => m.messageId === id);
+    } catch (error) {
+      if (isMailStoreError(error, 'NO_SUCH_USER')) return false;
+      throw error;
+    }
+  };
   return {
     verifyPassword: (user, password) => accounts.verifyPassword(user, password),
 
@@ -117,12 +127,15 @@ export function storeBacking(store: MailStore, accounts: Accounts, options: Stor
       return name === undefined || secret === undefined ? undefined : { user: name, secret };
     },
 
-    async openMaildrop(user): Promise<OpenResult> {
+    async openMaildrop(user, { exclusive }): Promise<OpenResult> {
       const holder = `pop3-${randomUUID()}`;
-      // Neither taking nor releasing the lock blocks the loop while SMTP holds the write lock.
-      const locked = await translate(() => store.acquireMaildrop(user, holder));
+      // Exclusive: neither taking nor releasing the lock blocks the loop while SMTP holds the
+      // write lock. Shared: the version is only read (no write, so a full disk does not matter).
+      const locked = exclusive
+        ? await translate(() => store.acquireMaildrop(user, holder))
+        : await translate(() => ({ version: store.maildropVersion(user) }));
       if (locked === undefined) return { ok: false, reason: 'in-use' };
-      let released = false;
+      let released = !exclusive;
       const release = async (): Promise<void> => {
         if (released) return;
         released = true;
@@ -146,18 +159,31 @@ export function storeBacking(store: MailStore, accounts: Accounts, options: Stor
           for (const m of fresh) lastUid = Math.max(lastUid, m.uid);
           return fresh.map(info);
         },
-        // uids of one maildrop are given out one by one (uid_next) and the lock keeps anyone else
-        // from removing messages: the uid right after the last known one is certainly the next.
+        // uids of one maildrop are given out one by one (uid_next) and never reused, whoever
+        // deletes meanwhile: the uid right after the last known one is certainly the next.
         fromNotice: (notice) => {
           if (notice.uid <= lastUid) return [];
           if (notice.uid !== lastUid + 1) return undefined;
           lastUid = notice.uid;
           return [info(notice)];
         },
-        openBody: (message): Promise<BodyReader> => translate(() => store.openBodyReader(Number(message.id))),
-        expunge: async (doomed) => {
-          await translate(() => store.deleteMessages(user, doomed.map((m) => Number(m.id))));
+        openBody: async (message): Promise<BodyReader> => {
+          try {
+            return await store.openBodyReader(Number(message.id));
+          } catch (error) {
+            // Its row gone too (checked on this rare path only): another session's UPDATE deleted
+            // it since the snapshot. A row without its file stays a [SYS/PERM] failure.
+            const id = Number(message.id);
+            if (isMailStoreError(error, 'NO_SUCH_MESSAGE') && !holds(user, id)) {
+              throw new MessageGoneError(`message ${message.id} was deleted by another session`, { cause: error });
+            }
+            return translate(() => {
+              throw error;
+            });
+          }
         },
+        // Ids another session deleted already are skipped by the store (not counted).
+        expunge: (doomed) => translate(() => store.deleteMessages(user, doomed.map((m) => Number(m.id)))),
         release,
       };
       return { ok: true, maildrop };

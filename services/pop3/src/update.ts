@@ -1,6 +1,7 @@
 /**
  * The UPDATE state's work (RFC 1939 section 6), entered by QUIT from TRANSACTION: the messages
- * marked by DELE are expunged, then the maildrop lock is released, before the reply.
+ * marked by DELE are expunged (those another session deleted meanwhile are skipped), then the
+ * maildrop lock, if the session holds one, is released, before the reply.
  */
 import type { Logger } from '@hearth/log';
 import type { CounterSet } from '@hearth/metrics';
@@ -10,8 +11,9 @@ import type { Transaction } from './state.js';
 
 export async function update(tx: Transaction, log: Logger, counted: CounterSet<typeof counters>): Promise<Reply> {
   const doomed = [...tx.deleted].map((number) => tx.messages[number - 1]).filter((m) => m !== undefined);
+  let removed = 0;
   try {
-    if (doomed.length > 0) await tx.maildrop.expunge(doomed);
+    if (doomed.length > 0) removed = await tx.maildrop.expunge(doomed);
   } catch (error) {
     log.error({ err: error }, 'deleting messages failed');
     return replies.updateFailed();
@@ -20,7 +22,8 @@ export async function update(tx: Transaction, log: Logger, counted: CounterSet<t
     // polling) must find the maildrop free, even when the store had to wait for a busy database.
     await tx.maildrop.release().catch((error: unknown) => log.error({ err: error }, 'releasing the lock failed'));
   }
-  counted.inc('messagesDeleted', doomed.length);
-  log.info({ deleted: doomed.length }, 'session updated');
+  // What this QUIT removed: a message several sessions marked is counted once.
+  counted.inc('messagesDeleted', removed);
+  log.info({ marked: doomed.length, deleted: removed }, 'session updated');
   return replies.updated(doomed.length);
 }

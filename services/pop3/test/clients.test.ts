@@ -231,14 +231,17 @@ describe('fetchmail and mpop', () => {
   });
 });
 
-describe('the maildrop lock across processes', () => {
+describe('the maildrop lock across processes (exclusiveLock)', () => {
   let child: ChildProcess | undefined;
-  afterAll(() => {
+  let strict: Harness | undefined;
+  afterAll(async () => {
     if (child && child.exitCode === null) child.kill('SIGKILL');
+    await strict?.close();
   });
 
   it('kill -9 of the service holding the lock releases it', async () => {
-    child = spawn(process.execPath, [join(here, 'fixtures', 'locked-server.mjs'), dir], {
+    strict = await startPop3({ backing: storeBacking(store, accounts), settings: { exclusiveLock: true } });
+    child = spawn(process.execPath, [join(here, 'fixtures', 'locked-server.mjs'), dir, 'exclusive'], {
       stdio: ['ignore', 'pipe', 'inherit'],
       cwd: join(here, '..'),
     });
@@ -249,7 +252,7 @@ describe('the maildrop lock across processes', () => {
     const other = await LineClient.connect(port);
     await other.line();
     await transcript(other, [['USER frank', /^\+OK/], ['PASS pw', /^\+OK Logged in/], ['DELE 1', /^\+OK/]]);
-    const here2 = await LineClient.connect(harness.port);
+    const here2 = await LineClient.connect(strict.port);
     await here2.line();
     await transcript(here2, [['USER frank', /^\+OK/], ['PASS pw', '-ERR [IN-USE] Maildrop is locked by another session']]);
     child.kill('SIGKILL');

@@ -133,15 +133,19 @@ describe('X-HEARTH-PUSH (XIDLE)', () => {
     await transcript(alice, [['DONE', `+OK Done waiting, 5 messages (${TOTAL + 6} octets)`]]);
   });
 
-  it('ends the wait with a final line on shutdown and on autologout', async () => {
+  it('ends the wait with a final line on autologout', async () => {
     await start({ settings: { autologout: 300 } });
     const alice = await login('alice', 'secret');
     await transcript(alice, [['XIDLE', /^\+OK/]]);
     expect(await alice.line()).toBe('-ERR Autologout: idle for too long');
     await alice.closed();
+  });
+
+  it('a waiting session goes on while the server drains, and ends with the goodbye line', async () => {
+    await start();
     const bob = await login('bob', 'hunter2');
     await transcript(bob, [['XIDLE', /^\+OK/]]);
-    const stopping = harness!.pop3.stop(Date.now() + 5000);
+    const stopping = harness!.pop3.stop(Date.now() + 1500);
     expect(await bob.line()).toBe('-ERR [SYS/TEMP] Server shutting down; try again later');
     await bob.closed();
     await stopping;

@@ -30,8 +30,8 @@ beforeAll(async () => {
   const base = storeBacking(store, accounts);
   const backing: MailBacking = {
     ...base,
-    async openMaildrop(user) {
-      const opened = await base.openMaildrop(user);
+    async openMaildrop(user, options) {
+      const opened = await base.openMaildrop(user, options);
       if (!opened.ok) return opened;
       const inner = opened.maildrop;
       return {

@@ -103,9 +103,9 @@ describe('POP3 session (RFC 1939)', () => {
     ]);
   });
 
-  it('a dropped connection deletes nothing and releases the lock', async () => {
+  it('a dropped connection deletes nothing and releases the lock (exclusiveLock)', async () => {
     const backing = sampleBacking();
-    const { client } = await open({ backing });
+    const { client } = await open({ backing, settings: { exclusiveLock: true } });
     await transcript(client, [['USER alice', /^\+OK/], ['PASS secret', /^\+OK/], ['DELE 1', /^\+OK/], ['DELE 2', /^\+OK/]]);
     expect(backing.isLocked('alice')).toBe(true);
     client.destroy();
@@ -165,8 +165,8 @@ describe('POP3 session (RFC 1939)', () => {
     await client.closed();
   });
 
-  it('gives [IN-USE] to a second session on a locked maildrop', async () => {
-    const { client } = await open();
+  it('gives [IN-USE] to a second session on a locked maildrop (exclusiveLock)', async () => {
+    const { client } = await open({ backing: sampleBacking(), settings: { exclusiveLock: true } });
     await transcript(client, [['USER alice', /^\+OK/], ['PASS secret', /^\+OK/]]);
     const second = await another();
     await transcript(second, [
@@ -219,7 +219,8 @@ describe('POP3 session (RFC 1939)', () => {
   });
 
   it('AUTH PLAIN and LOGIN: initial response, continuations, = and * (RFC 5034)', async () => {
-    const { client } = await open();
+    // exclusiveLock: the third session's [IN-USE] shows the second really logged in as bob.
+    const { client } = await open({ backing: sampleBacking(), settings: { exclusiveLock: true } });
     await transcript(client, [
       ['AUTH', ['+OK Available SASL mechanisms', 'PLAIN', 'LOGIN']],
       ['AUTH CRAM-MD5', '-ERR Unsupported authentication mechanism: CRAM-MD5'],
@@ -378,15 +379,25 @@ describe('POP3 session (RFC 1939)', () => {
     ]);
   });
 
-  it('stop() ends idle sessions, lets logged-in ones finish until the deadline', async () => {
+  it('stop() drains: open sessions go on (one not yet logged in logs in and works), new ones are refused, the silent one gets the goodbye', async () => {
     const backing = sampleBacking();
-    const { client: idle } = await open({ backing });
+    const { client: greeted } = await open({ backing });
     const busy = await another();
+    const silent = await another();
     await transcript(busy, [['USER alice', /^\+OK/], ['PASS secret', /^\+OK/], ['DELE 1', /^\+OK/]]);
-    const stopped = harness!.pop3.stop(Date.now() + 5000);
-    expect(await idle.line()).toBe('-ERR [SYS/TEMP] Server shutting down; try again later');
-    await idle.closed();
-    await transcript(busy, [['STAT', /^\+OK 2 /], ['QUIT', /^\+OK .*1 messages deleted/]]);
+    const stopped = harness!.pop3.stop(Date.now() + 3000);
+    const late = await LineClient.connect(harness!.port);
+    clients.push(late);
+    expect(await late.line()).toBe('-ERR [SYS/TEMP] Server shutting down; try again later');
+    await transcript(greeted, [
+      ['USER bob', /^\+OK/],
+      ['PASS hunter2', /^\+OK/],
+      ['STAT', '+OK 0 0'],
+      ['QUIT', /^\+OK/],
+    ]);
+    await transcript(busy, [['STAT', /^\+OK 2 /], ['RETR 2', [/^\+OK/, 'From: carol@localhost', 'Subject: two', '', 'bare LF body', 'second line']], ['QUIT', /^\+OK .*1 messages deleted/]]);
+    expect(await silent.line()).toBe('-ERR [SYS/TEMP] Server shutting down; try again later');
+    await silent.closed();
     await stopped;
     expect(backing.count('alice')).toBe(2);
   });

@@ -1,6 +1,6 @@
 /**
- * QUIT in TRANSACTION: the deletions, then the lock's release, then the +OK; the lock is held
- * until the deletions are done, and free once the client has the +OK.
+ * QUIT in TRANSACTION under `exclusiveLock`: the deletions, then the lock's release, then the
+ * +OK; the lock is held until the deletions are done, and free once the client has the +OK.
  */
 import { afterEach, expect, it } from 'vitest';
 import type { MailBacking, OpenResult } from '@hearth/pop3';
@@ -37,8 +37,8 @@ function gatedExpunge(): GatedExpunge {
     apopSecret: (user) => inner.apopSecret(user),
     findUser: (name) => inner.findUser(name),
     deliver: (input) => inner.deliver(input),
-    async openMaildrop(user): Promise<OpenResult> {
-      const opened = await inner.openMaildrop(user);
+    async openMaildrop(user, options): Promise<OpenResult> {
+      const opened = await inner.openMaildrop(user, options);
       if (!opened.ok) return opened;
       const { maildrop } = opened;
       return {
@@ -51,8 +51,9 @@ function gatedExpunge(): GatedExpunge {
             events.push('expunge started');
             onStart();
             await gate;
-            await maildrop.expunge(messages);
+            const removed = await maildrop.expunge(messages);
             events.push('expunge done');
+            return removed;
           },
           async release() {
             events.push('released');
@@ -77,7 +78,7 @@ async function login(): Promise<LineClient> {
 
 it('keeps the maildrop locked until the deletions are done, and releases it before the +OK', async () => {
   const { backing, events, started, finish } = gatedExpunge();
-  harness = await startPop3({ backing });
+  harness = await startPop3({ backing, settings: { exclusiveLock: true } });
   const first = await login();
   await transcript(first, [
     ['PASS secret', /^\+OK Logged in, 3 messages/],
@@ -102,7 +103,7 @@ it('keeps the maildrop locked until the deletions are done, and releases it befo
 
 it('releases the lock after the deletions also when the connection drops during them', async () => {
   const { backing, events, started, finish } = gatedExpunge();
-  harness = await startPop3({ backing });
+  harness = await startPop3({ backing, settings: { exclusiveLock: true } });
   const first = await login();
   await transcript(first, [
     ['PASS secret', /^\+OK/],

@@ -23,6 +23,8 @@ export const replies = {
   tooManyClients: () => new SmtpReply(421, '4.7.0 Too many connections, try again later'),
   tooManyFromIp: () => new SmtpReply(421, '4.7.0 Too many connections from your address, try again later'),
   tooManyErrors: { code: 421, text: '4.7.0 Too many errors, closing connection' },
+  /** A draining instance's goodbye, said only to sessions still open at its goodbye time. */
+  shuttingDown: { code: 421, text: '4.4.2 Server shutting down, try again later' },
   unknownUser: (address: string) => new SmtpReply(550, `5.1.1 <${address}>: no such user here`),
   badAddress: (address: string) => new SmtpReply(553, `5.1.3 <${address}>: mailbox name not allowed`),
   relayDenied: (address: string) =>

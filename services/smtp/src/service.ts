@@ -93,17 +93,7 @@ export async function startSmtp(ctx: SmtpContext, deps: SmtpDeps): Promise<Runni
       ctx.log.info('settings and TLS material reloaded');
     },
     async stop(deadline) {
-      // smtp-server stops accepting at once, lets sessions finish (a DATA under way gets its
-      // reply), then answers 421 to what is left at the deadline.
-      await Promise.all(
-        [...servers.values()].map(
-          (server) =>
-            new Promise<void>((resolve) => {
-              server.options.closeTimeout = Math.max(1, deadline - Date.now());
-              server.close(() => resolve());
-            }),
-        ),
-      );
+      await Promise.all([...servers.values()].map((server) => server.drain(deadline)));
     },
   };
 }

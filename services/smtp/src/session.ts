@@ -1,14 +1,18 @@
 /**
  * How one smtp-server connection is adopted: greeted without smtp-server's fixed 100 ms
  * early-talker pause (unless `greetingDelay` asks for one), replies with our own enhanced codes
- * left alone, and error replies counted so that a client provoking too many is dropped.
+ * left alone, and error replies counted so that a client provoking too many is dropped; and how
+ * the server drains (`drain`).
  *
  * This is the one place that reaches into smtp-server's connection internals (`_setListeners`,
- * `connectionReady`, `send`): `SMTPConnection.init()` arms a hard-coded 100 ms timer before the
- * greeting and there is no option to change it. test/greeting.test.ts fails if that breaks.
+ * `connectionReady`, `send`, `close`, `_dataStream`): `SMTPConnection.init()` arms a hard-coded
+ * 100 ms timer before the greeting and there is no option to change it, and smtp-server's own
+ * `close()` answers every command with 421 from its first moment on. test/greeting.test.ts and
+ * test/drain.test.ts fail if that breaks.
  */
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import { drainUntil, whenEmpty } from '@hearth/runtime';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 import { SMTPConnection, type SMTPConnectionOptions } from 'smtp-server/lib/smtp-connection.js';
 import { installFastDataFeed } from './data-feed.js';
@@ -25,11 +29,53 @@ export interface SessionPolicy {
 
 export class HearthSmtpServer extends SMTPServer {
   readonly #policy: SessionPolicy;
+  /** Every accepted TCP socket until it closes: greeted, or still in its TLS handshake. */
+  readonly #sockets = new Set<Socket>();
+  #onSocketClosed = (): void => {};
+  /** Serving; draining (sessions go on as usual); or past the goodbye time. */
+  #drain: { kind: 'serving' } | { kind: 'draining' } | { kind: 'goodbye' } = { kind: 'serving' };
 
   constructor(options: SMTPServerOptions, policy: SessionPolicy) {
     super(options);
     this.#policy = policy;
     installFastDataFeed();
+    this.server.on('connection', (socket: Socket) => {
+      this.#sockets.add(socket);
+      socket.once('close', () => {
+        this.#sockets.delete(socket);
+        this.#onSocketClosed();
+      });
+    });
+  }
+
+  /**
+   * Drain, by the runtime's rule (`drainUntil`): accept nothing new; every accepted connection,
+   * greeted or still in its TLS handshake, goes on normally until its client quits; at the goodbye
+   * time each session still open gets `421` and closes, between commands (one reading a message
+   * gets its reply first); at `deadline` the rest are cut.
+   */
+  async drain(deadline: number): Promise<void> {
+    this.#drain = { kind: 'draining' };
+    const open = whenEmpty(() => this.#sockets.size);
+    this.#onSocketClosed = open.changed;
+    this.server.close(() => open.changed());
+    await drainUntil(deadline, {
+      idle: open.empty,
+      goodbye: () => {
+        this.#drain = { kind: 'goodbye' };
+        for (const connection of this.connections) this.#goodbye(connection);
+      },
+      destroy: () => {
+        for (const socket of this.#sockets) socket.destroy();
+      },
+    });
+  }
+
+  /** Past the goodbye time: 421 and close, unless a message is being read (then after its reply). */
+  #goodbye(connection: SMTPConnection): void {
+    if (connection._dataStream) return;
+    connection.send(replies.shuttingDown.code, replies.shuttingDown.text, false);
+    connection.close();
   }
 
   /** smtp-server's `connect`, with `init()` replaced by `#start`. */
@@ -40,6 +86,8 @@ export class HearthSmtpServer extends SMTPServer {
     connection.on('connect', (data) => this._onClientConnect(data));
     this.#hookReplies(connection);
     this.#start(connection);
+    // A TLS handshake that ended after the goodbye time: greeted, then told at once.
+    if (this.#drain.kind === 'goodbye') setImmediate(() => this.#goodbye(connection));
   }
 
   #start(connection: SMTPConnection): void {
@@ -61,6 +109,8 @@ export class HearthSmtpServer extends SMTPServer {
       // Our reply texts start with their own enhanced status code: do not add another one.
       const own = typeof data === 'string' && ENHANCED_CODE.test(data);
       send(code, data, own ? false : context);
+      // Past the goodbye time, a reply ends the command under way: the session ends after it.
+      if (this.#drain.kind === 'goodbye' && code !== 421 && !connection._closing) setImmediate(() => this.#goodbye(connection));
       if (code < 500 || code >= 600) return;
       errors++;
       if (errors === this.#policy.maxBadCommands()) {

@@ -3,8 +3,8 @@
  * secret) lives in @hearth/accounts at DATA/accounts; its mail in the maildrop of the same name in
  * the mail store at DATA/mail. This command keeps the two together: `add` creates the maildrop,
  * then the account; `del` deletes the maildrop (refused while it holds mail without --purge, or
- * while a POP3 session has it open), then the account. Either order leaves, after a crash between
- * the two steps, a state the same command repairs when run again.
+ * while a POP3 session holds its exclusive lock), then the account. Either order leaves, after a
+ * crash between the two steps, a state the same command repairs when run again.
  *
  * Passwords come from a prompt without echo or from one line of stdin (`--password-stdin`), never
  * from the command line, where every user of the machine could read them in the process list.

@@ -7,8 +7,13 @@ export function retr(ctx: CommandContext, args: readonly string[]): Reply {
   const tx = transaction(ctx);
   const found = lookupMessage(tx, args[0] ?? '');
   if (!found.ok) return found.reply;
-  const { message } = found;
+  const { message, number } = found;
   ctx.counters.inc('messagesRetrieved');
   ctx.counters.inc('bytesOut', message.size);
-  return { kind: 'body', text: `+OK ${replies.retr(message.size)}`, open: () => tx.maildrop.openBody(message) };
+  return {
+    kind: 'body',
+    text: `+OK ${replies.retr(message.size)}`,
+    open: () => tx.maildrop.openBody(message),
+    gone: replies.messageGone(number),
+  };
 }

@@ -14,6 +14,7 @@ export function top(ctx: CommandContext, args: readonly string[]): Reply {
     kind: 'body',
     text: `+OK ${replies.top()}`,
     open: () => tx.maildrop.openBody(message),
+    gone: replies.messageGone(found.number),
     bodyLines: Number(count),
   };
 }

@@ -7,7 +7,7 @@ import {
   START,
   lineArrives,
   lineDone,
-  mayEndAtShutdown,
+  mayEndAtGoodbye,
   nextLineIs,
   upgraded,
   upgrading,
@@ -73,14 +73,13 @@ describe('POP3 session phase', () => {
     expect(waitOf(CLOSED)).toBeUndefined();
   });
 
-  it('shutdown ends a session only between lines, before login or while waiting, never during a message', () => {
-    expect(mayEndAtShutdown(START, true)).toBe(true);
-    expect(mayEndAtShutdown(ready(continuation), true)).toBe(true);
-    expect(mayEndAtShutdown(START, false)).toBe(false);
-    expect(mayEndAtShutdown(ready(waiting), false)).toBe(true);
-    expect(mayEndAtShutdown(ready(data), false)).toBe(false);
-    expect(mayEndAtShutdown(busy(COMMANDS), true)).toBe(false);
-    expect(mayEndAtShutdown({ kind: 'upgrading' }, true)).toBe(false);
-    expect(mayEndAtShutdown(CLOSED, true)).toBe(false);
+  it('the drain goodbye ends a session only between lines, in any RFC state, never during a message or a handshake', () => {
+    expect(mayEndAtGoodbye(START)).toBe(true);
+    expect(mayEndAtGoodbye(ready(continuation))).toBe(true);
+    expect(mayEndAtGoodbye(ready(waiting))).toBe(true);
+    expect(mayEndAtGoodbye(ready(data))).toBe(false);
+    expect(mayEndAtGoodbye(busy(COMMANDS))).toBe(false);
+    expect(mayEndAtGoodbye({ kind: 'upgrading' })).toBe(false);
+    expect(mayEndAtGoodbye(CLOSED)).toBe(false);
   });
 });
