@@ -17,6 +17,9 @@ const packages = {
   snmp: 'snmpwalk, snmpget, snmpbulkget, snmpbulkwalk, snmptable, snmpset, snmptranslate against the SNMP agent',
   smitools: 'smilint checks the Hearth MIB file',
   snmpd: 'the reference agent bench/snmp compares with',
+  litmus: 'WebDAV compliance suite run against the file service',
+  rclone: 'WebDAV client: sync round trip with the file service',
+  cadaver: 'scripted WebDAV shell against the file service',
 };
 
 function installed(pkg) {

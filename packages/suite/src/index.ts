@@ -26,4 +26,5 @@ export const KINDS: Registry = Object.freeze({
   smtp: hearthService('@hearth/smtp'),
   pop3: hearthService('@hearth/pop3'),
   snmp: hearthService('@hearth/snmp'),
+  files: hearthService('@hearth/files'),
 });

@@ -1,6 +1,7 @@
 /** Every verb of `hearth`, in the order `hearth --help` lists them. */
 import type { CliCommand } from '../command.js';
 import { down } from './down.js';
+import { filesCommand as files } from './files.js';
 import { logs } from './logs.js';
 import { mailCommand as mail } from './mail.js';
 import { reload } from './reload.js';
@@ -13,4 +14,4 @@ import { stop } from './stop.js';
 import { up } from './up.js';
 import { userCommand as user } from './user.js';
 
-export const COMMANDS: readonly CliCommand[] = [up, down, status, start, stop, restart, reload, logs, run, user, mail, snmp];
+export const COMMANDS: readonly CliCommand[] = [up, down, status, start, stop, restart, reload, logs, run, user, mail, snmp, files];

@@ -18,6 +18,7 @@ export const VERB_LOADERS: Readonly<Record<string, () => Promise<CliCommand>>> =
   user: async () => (await import('./user.js')).userCommand,
   mail: async () => (await import('./mail.js')).mailCommand,
   snmp: async () => (await import('./snmp.js')).snmpCommand,
+  files: async () => (await import('./files.js')).filesCommand,
 };
 
 /** The commands `runCli` needs for `argv[0]`: that verb alone, or all of them (help, unknown verb). */

@@ -1,0 +1,44 @@
+/**
+ * The Node servers of the file benchmark, with `cluster` workers sharing one listening socket:
+ * `hearth DATA ROOT PORT WORKERS` serves ROOT as share `bench` with the file service (user
+ * bench/bench, access log off), `floor PORT WORKERS` is a bare node:http server answering 4 KB from
+ * memory: the fastest any Node server can answer on this machine.
+ */
+import cluster from 'node:cluster';
+import { createServer } from 'node:http';
+
+const [mode, ...args] = process.argv.slice(2);
+const [port, workers] = mode === 'hearth' ? [Number(args[2]), Number(args[3])] : [Number(args[0]), Number(args[1])];
+
+if (cluster.isPrimary) {
+  let ready = 0;
+  for (let i = 0; i < workers; i++) {
+    cluster.fork().on('message', (m) => {
+      if (m === 'listening' && ++ready === workers) console.log('READY');
+    });
+  }
+  process.on('SIGTERM', () => {
+    for (const w of Object.values(cluster.workers ?? {})) w?.kill('SIGKILL');
+    process.exit(0);
+  });
+} else if (mode === 'floor') {
+  const body = Buffer.alloc(4096, 'x');
+  createServer((req, res) => {
+    res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': body.length });
+    res.end(body);
+  }).listen(port, '127.0.0.1', () => process.send('listening'));
+} else {
+  const { createFilesServer, defaultSettings, MemoryUsers } = await import('@hearth/files');
+  const { HandlerTable } = await import('@hearth/runtime');
+  const { createLogger } = await import('@hearth/log');
+  const [dataDir, root] = args;
+  const settings = { ...defaultSettings(), home: { enabled: false, quota: 0, refuseAppleFiles: false }, maxRequestsPerClient: 10_000, shares: { bench: { path: root, read: [], write: ['bench'], refuseAppleFiles: false } } };
+  const files = createFilesServer({
+    settings,
+    users: new MemoryUsers().add('bench', 'bench'),
+    handlers: new HandlerTable(),
+    dataDir,
+    log: createLogger({ svc: 'files', level: process.env.FILES_BENCH_LOG ?? 'warn', pretty: false }),
+  });
+  files.httpServer().listen(port, '127.0.0.1', () => process.send('listening'));
+}

@@ -1,0 +1,142 @@
+/**
+ * The servers of the file benchmark, each started on its own port over the same folder: Hearth's
+ * file service and the bare node:http floor (`node-server.mjs`, cluster workers), nginx with the
+ * dav and dav-ext modules, Apache with mod_dav and mod_dav_fs (event MPM). Access logs are off for
+ * all of them; only Hearth asks for credentials (Basic, checked against an in-memory user).
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+const NODE_SERVER = fileURLToPath(new URL('./node-server.mjs', import.meta.url));
+
+/** Every pid below `root`, and root itself. */
+export function treePids(root) {
+  const children = new Map();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(name)]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const out = [root];
+  for (let i = 0; i < out.length; i++) out.push(...(children.get(out[i]) ?? []));
+  return out;
+}
+
+/** Sum of RSS (KiB) over a process tree. */
+export function treeRss(root) {
+  let total = 0;
+  for (const pid of treePids(root)) {
+    try {
+      total += Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return total;
+}
+
+async function waitPort(port, ms = 20_000) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    const r = spawnSync('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', `http://127.0.0.1:${port}/`]);
+    if (r.stdout.toString() !== '000') return;
+    await sleep(100);
+  }
+  throw new Error(`nothing answers on port ${port}`);
+}
+
+function started(child, port, name) {
+  child.on('error', (err) => console.error(`${name}: ${err.message}`));
+  return waitPort(port).then(() => ({
+    name,
+    pid: child.pid,
+    port,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => (child.exitCode !== null ? resolve() : child.once('exit', resolve)));
+    },
+  }));
+}
+
+export function startHearth({ dataDir, root, port, workers }) {
+  const child = spawn(process.execPath, [NODE_SERVER, 'hearth', dataDir, root, String(port), String(workers)], { stdio: ['ignore', 'ignore', 'inherit'] });
+  return started(child, port, 'hearth');
+}
+
+export function startFloor({ port, workers }) {
+  const child = spawn(process.execPath, [NODE_SERVER, 'floor', String(port), String(workers)], { stdio: ['ignore', 'ignore', 'inherit'] });
+  return started(child, port, 'node floor');
+}
+
+export function startNginx({ dir, root, port, workers }) {
+  mkdirSync(join(dir, 'nginx-tmp'), { recursive: true });
+  const conf = join(dir, 'nginx.conf');
+  writeFileSync(
+    conf,
+    `load_module /usr/lib/nginx/modules/ngx_http_dav_ext_module.so;
+user root;
+worker_processes ${workers};
+daemon off;
+pid ${dir}/nginx.pid;
+error_log ${dir}/nginx-error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  sendfile on;
+  client_max_body_size 0;
+  client_body_temp_path ${dir}/nginx-tmp;
+  proxy_temp_path ${dir}/nginx-tmp; fastcgi_temp_path ${dir}/nginx-tmp; uwsgi_temp_path ${dir}/nginx-tmp; scgi_temp_path ${dir}/nginx-tmp;
+  server {
+    listen 127.0.0.1:${port};
+    root ${root};
+    location / {
+      dav_methods PUT DELETE MKCOL COPY MOVE;
+      dav_ext_methods PROPFIND OPTIONS;
+      autoindex on;
+    }
+  }
+}
+`,
+  );
+  const child = spawn('nginx', ['-c', conf, '-e', join(dir, 'nginx-error.log')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  return started(child, port, 'nginx');
+}
+
+export function startApache({ dir, root, port }) {
+  const mods = ['mpm_event', 'authz_core', 'mime', 'dir', 'dav', 'dav_fs'];
+  const conf = join(dir, 'apache.conf');
+  spawnSync('chown', ['-R', 'www-data', root]);
+  mkdirSync(join(dir, 'apache'), { recursive: true });
+  spawnSync('chown', ['www-data', join(dir, 'apache')]);
+  writeFileSync(
+    conf,
+    `ServerRoot ${dir}
+${mods.map((m) => `LoadModule ${m}_module /usr/lib/apache2/modules/mod_${m}.so`).join('\n')}
+Listen 127.0.0.1:${port}
+ServerName localhost
+PidFile ${dir}/apache/apache.pid
+ErrorLog ${dir}/apache-error.log
+User www-data
+Group www-data
+TypesConfig /etc/mime.types
+DavLockDB ${dir}/apache/davlock
+KeepAlive On
+MaxKeepAliveRequests 0
+DocumentRoot ${root}
+<Directory ${root}>
+  Dav On
+  Require all granted
+</Directory>
+`,
+  );
+  const child = spawn('apache2', ['-f', conf, '-DFOREGROUND'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  return started(child, port, 'apache');
+}

@@ -1,0 +1,129 @@
+#!/usr/bin/env node
+/**
+ * File service benchmark: Hearth against nginx (dav + dav-ext) and Apache (mod_dav), same folder,
+ * same run, plus a bare node:http floor for the 4 KB test. Measures GET and PUT of a 1 GiB file
+ * (MB/s), PROPFIND Depth 1 of a folder of 10,000 files (median ms), 4 KB GETs per second (wrk,
+ * 64 connections), and the servers' memory during a 4 GiB download.
+ *
+ *   node bench/files/run.mjs [--workers 2] [--seconds 5] [--only hearth,nginx,apache,floor]
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync, ftruncateSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { startApache, startFloor, startHearth, startNginx, treeRss } from './peers.mjs';
+
+const { values } = parseArgs({ options: { workers: { type: 'string', default: '2' }, seconds: { type: 'string', default: '5' }, only: { type: 'string', default: 'hearth,nginx,apache,floor' } } });
+const workers = Number(values.workers);
+const seconds = Number(values.seconds);
+const only = new Set(values.only.split(','));
+
+const dir = mkdtempSync(join(tmpdir(), 'bench-files-'));
+// Apache's workers run as www-data: they must reach the folder.
+chmodSync(dir, 0o755);
+const root = join(dir, 'root');
+const GiB = 1024 ** 3;
+mkdirSync(join(root, 'many'), { recursive: true });
+console.log(`preparing ${root}: 1 GiB file, a 4 GiB sparse file, 10,000 small files, a 4 KB file`);
+execFileSync('dd', ['if=/dev/urandom', `of=${join(root, 'big.bin')}`, 'bs=1M', 'count=1024', 'status=none']);
+execFileSync('cp', [join(root, 'big.bin'), join(dir, 'upload.bin')]);
+const sparse = openSync(join(root, 'huge.bin'), 'w');
+ftruncateSync(sparse, 4 * GiB);
+closeSync(sparse);
+for (let i = 0; i < 10_000; i++) {
+  const fd = openSync(join(root, 'many', `file-${i}.txt`), 'w');
+  writeSync(fd, `file ${i}\n`);
+  closeSync(fd);
+}
+const small = openSync(join(root, 'small.bin'), 'w');
+writeSync(small, Buffer.alloc(4096, 's'));
+closeSync(small);
+
+const AUTH = ['-u', 'bench:bench'];
+const curl = (args) => execFileSync('curl', ['-sS', ...args], { maxBuffer: 256 * 1024 * 1024 }).toString();
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+function measure(server, base, auth) {
+  const out = {};
+  out.getMBs = Number(curl([...auth, '-o', '/dev/null', '-w', '%{speed_download}', `${base}/big.bin`])) / 1e6;
+  out.putMBs = Number(curl([...auth, '-T', join(dir, 'upload.bin'), '-o', '/dev/null', '-w', '%{speed_upload}', `${base}/up-${server.name.replace(/\W/g, '')}.bin`])) / 1e6;
+  const times = [];
+  let entries = 0;
+  for (let i = 0; i < 6; i++) {
+    const text = curl([...auth, '-X', 'PROPFIND', '-H', 'Depth: 1', '-H', 'Content-Type: application/xml', '--data', '<?xml version="1.0"?><propfind xmlns="DAV:"><allprop/></propfind>', '-w', '\n%{time_total}', `${base}/many/`]);
+    const lines = text.trimEnd().split('\n');
+    if (i > 0) times.push(Number(lines.at(-1)) * 1000);
+    entries = (text.match(/<(\w+:)?response[ >]/g) ?? []).length;
+  }
+  out.propfindMs = median(times);
+  out.propfindEntries = entries;
+  return out;
+}
+
+function wrk(url, auth) {
+  const header = auth ? ['-H', `Authorization: Basic ${Buffer.from('bench:bench').toString('base64')}`] : [];
+  const text = execFileSync('wrk', ['-t2', '-c64', `-d${seconds}s`, ...header, url]).toString();
+  return Number(/Requests\/sec:\s+([\d.]+)/.exec(text)?.[1] ?? 0);
+}
+
+async function memoryDuring4GiB(server, base, auth) {
+  const before = treeRss(server.pid);
+  let peak = before;
+  const timer = setInterval(() => (peak = Math.max(peak, treeRss(server.pid))), 50);
+  await new Promise((resolve, reject) => {
+    const c = spawn('curl', ['-sS', ...auth, '-o', '/dev/null', `${base}/huge.bin`]);
+    c.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`curl exited ${code}`))));
+  });
+  clearInterval(timer);
+  return { beforeMiB: before / 1024, peakMiB: peak / 1024 };
+}
+
+const results = {};
+let port = 18_400;
+const servers = [
+  ['hearth', () => startHearth({ dataDir: join(dir, 'hearth-data'), root, port, workers }), (p) => `http://127.0.0.1:${p}/bench`, AUTH],
+  ['nginx', () => startNginx({ dir, root, port, workers }), (p) => `http://127.0.0.1:${p}`, []],
+  ['apache', () => startApache({ dir, root, port }), (p) => `http://127.0.0.1:${p}`, []],
+];
+try {
+  for (const [name, start, baseOf, auth] of servers) {
+    if (!only.has(name)) continue;
+    port++;
+    const server = await start();
+    const base = baseOf(port);
+    try {
+      console.log(`${name}: measuring`);
+      results[name] = { ...measure(server, base, auth), rps4k: wrk(`${base}/small.bin`, auth.length > 0), memory: await memoryDuring4GiB(server, base, auth) };
+    } finally {
+      await server.stop();
+    }
+  }
+  if (only.has('floor')) {
+    port++;
+    const floor = await startFloor({ port, workers });
+    try {
+      results.floor = { rps4k: wrk(`http://127.0.0.1:${port}/`, false) };
+    } finally {
+      await floor.stop();
+    }
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+const f = (n, d = 0) => (n === undefined ? '-' : n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }));
+console.log(`\nworkers: ${workers} (hearth, floor, nginx); wrk -t2 -c64 -d${seconds}s`);
+console.log('server   GET 1GiB MB/s  PUT 1GiB MB/s  PROPFIND 10k ms  4KB GET req/s  RSS before/peak during 4GiB GET (MiB)');
+for (const [name, r] of Object.entries(results)) {
+  console.log(
+    `${name.padEnd(8)} ${f(r.getMBs).padStart(13)}  ${f(r.putMBs).padStart(13)}  ${f(r.propfindMs, 1).padStart(15)}  ${f(r.rps4k).padStart(13)}  ${r.memory ? `${f(r.memory.beforeMiB)} / ${f(r.memory.peakMiB)}` : '-'}${r.propfindEntries !== undefined && r.propfindEntries !== 10_001 ? `  (PROPFIND gave ${r.propfindEntries} entries)` : ''}`,
+  );
+}
+const h = results.hearth;
+const ratio = (a, b) => (a !== undefined && b ? (a / b).toFixed(2) : '-');
+if (h) {
+  console.log(`\nhearth/nginx: GET ${ratio(h.getMBs, results.nginx?.getMBs)}, PROPFIND time ${ratio(h.propfindMs, results.nginx?.propfindMs)}, 4KB ${ratio(h.rps4k, results.nginx?.rps4k)}`);
+  console.log(`hearth/apache: PROPFIND time ${ratio(h.propfindMs, results.apache?.propfindMs)}, 4KB ${ratio(h.rps4k, results.apache?.rps4k)}`);
+  console.log(`4KB vs the node floor: hearth ${ratio(h.rps4k, results.floor?.rps4k)}; apache/nginx ${ratio(results.apache?.rps4k, results.nginx?.rps4k)}`);
+}

@@ -1,0 +1,56 @@
+/**
+ * What `hearth files` prints: for one user, the URLs of the file service and the exact steps to
+ * connect from macOS, Windows, Linux and rclone. Pure text from its inputs (no imports), so the
+ * CLI can load it without the service.
+ */
+export interface ConnectHelpInput {
+  readonly user: string;
+  /** Host name clients use (it must be in the certificate: `localhost` or this machine's name). */
+  readonly host: string;
+  readonly httpsPort: number;
+  readonly httpPort: number;
+  /** The certificate clients must trust (the suite's self-signed one). */
+  readonly certFile: string;
+}
+
+export function connectHelp(i: ConnectHelpInput): string {
+  const base = `https://${i.host}:${i.httpsPort}`;
+  const home = `${base}/home/`;
+  return `Files for ${i.user}
+  ${home}   your private folder
+  ${base}/        lists the shares you may use (each at ${base}/<share>/)
+  http://127.0.0.1:${i.httpPort}/ plain HTTP, for programs on this machine only
+
+Log in as ${i.user} with your Hearth password. The server's certificate is self-signed:
+  ${i.certFile}
+Copy it to each device and trust it once (steps below), or clients will refuse to connect.
+
+macOS (Finder)
+  1. Open the certificate (double-click) to add it to Keychain Access; in its Trust section set
+     "When using this certificate" to "Always Trust".
+  2. Finder > Go > Connect to Server (Cmd-K), enter ${home} and click Connect.
+  3. Choose "Registered User", name ${i.user}, your password.
+
+Windows (File Explorer)
+  1. Run certmgr.msc, Trusted Root Certification Authorities > Certificates > All Tasks > Import,
+     and import the certificate.
+  2. This PC > Map network drive, Folder: \\\\${i.host}@SSL@${i.httpsPort}\\DavWWWRoot\\home
+     (or ${home}), tick "Connect using different credentials", Finish.
+  3. Name ${i.user}, your password.
+
+Linux (GNOME Files)
+  1. sudo cp the certificate to /usr/local/share/ca-certificates/hearth.crt && sudo update-ca-certificates
+  2. Other Locations > Connect to Server: davs://${i.host}:${i.httpsPort}/home/
+
+Linux (davfs2)
+  1. sudo cp the certificate to /etc/davfs2/certs/hearth.pem and set "trust_server_cert hearth.pem"
+     in /etc/davfs2/davfs2.conf
+  2. sudo mount -t davfs ${home} /mnt/hearth   (name ${i.user}, your password)
+
+rclone
+  1. rclone config create hearth webdav url=${base}/ vendor=owncloud user=${i.user} pass=$(rclone obscure 'YOUR PASSWORD')
+  2. rclone --ca-cert ${i.certFile} lsd hearth:
+  3. rclone --ca-cert ${i.certFile} sync ~/Pictures hearth:home/Pictures
+     (vendor=owncloud keeps modification times)
+`;
+}

@@ -1,0 +1,60 @@
+/**
+ * COPY and MOVE (RFC 4918 9.8, 9.9): Depth (COPY 0 or infinity; MOVE of a folder only infinity),
+ * Overwrite (412 when F and the destination exists), 201 for a new destination and 204 for a
+ * replaced one, 409 without the destination's parent, 502 for another server, 403 when source and
+ * destination overlap. Dead properties follow; locks stay behind (a moved resource is unlocked).
+ * The destination may be in another share the user may write to.
+ */
+import type { FsTarget, RequestContext } from '../context.js';
+import { DavError, type Reply } from '../replies.js';
+import { copyTree, moveTree, removeTree } from '../tree.js';
+import { parseDepth } from './propfind.js';
+import type { Handler } from './types.js';
+
+function overwrite(ctx: RequestContext): boolean {
+  const v = (ctx.header('overwrite') ?? 'T').trim().toUpperCase();
+  if (v !== 'T' && v !== 'F') throw new DavError(400, 'Overwrite must be T or F');
+  return v === 'T';
+}
+
+function overlap(a: string, b: string): boolean {
+  return a === b || b.startsWith(`${a}/`) || a.startsWith(`${b}/`);
+}
+
+async function transfer(ctx: RequestContext, move: boolean): Promise<Reply> {
+  const src = await ctx.target();
+  if (src.kind === 'root') throw new DavError(403, 'the root cannot be copied or moved');
+  if (src.stat === undefined) throw new DavError(404, 'not found');
+  if (move) ctx.writable(src);
+  const depth = parseDepth(ctx.header('depth'), 'infinity');
+  if (depth === '1' || (move && depth === '0' && src.stat.isDirectory())) throw new DavError(400, `Depth ${depth} is not allowed for ${move ? 'MOVE' : 'COPY'}`);
+  const replace = overwrite(ctx);
+  const dst: FsTarget = ctx.writable(await ctx.destination());
+  if (src.path === dst.path) throw new DavError(403, 'source and destination are the same');
+  if (src.stat.isDirectory() && overlap(src.path, dst.path)) throw new DavError(403, 'source and destination overlap');
+  if (!dst.parentOk) throw new DavError(409, 'the destination\'s parent collection does not exist');
+  await ctx.checkIf(src);
+  if (move) ctx.checkLocks(src, { tree: true, member: true });
+  ctx.checkLocks(dst, { tree: true, member: true });
+  const existed = dst.stat !== undefined;
+  if (existed && !replace) throw new DavError(412, 'the destination exists and Overwrite is F');
+  const { props, locks, quotas } = ctx.env;
+  if (existed) {
+    await removeTree(dst.path);
+    props.remove(dst.path);
+    locks.removeTree(dst.path);
+  }
+  if (move) {
+    await moveTree(src.path, dst.path);
+    props.move(src.path, dst.path);
+    locks.removeTree(src.path);
+  } else {
+    await copyTree(src.path, dst.path, depth === 'infinity');
+    props.copy(src.path, dst.path, depth === 'infinity');
+  }
+  for (const owner of new Set([src.share.owner, dst.share.owner])) if (owner !== undefined) quotas.stale(owner);
+  return { status: existed ? 204 : 201 };
+}
+
+export const copy: Handler = (ctx) => transfer(ctx, false);
+export const move: Handler = (ctx) => transfer(ctx, true);

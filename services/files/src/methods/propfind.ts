@@ -1,0 +1,165 @@
+/**
+ * PROPFIND (RFC 4918 9.1). Depth 0 and 1; infinity only when enabled (else 403 with
+ * `propfind-finite-depth`). The multistatus is written as a stream: members are read from the
+ * folder as it is walked (stat calls in small parallel batches) and sent in chunks of about 64 KiB,
+ * so a folder of any size costs the same memory.
+ */
+import type { Stats } from 'node:fs';
+import { lstat as fsLstat } from 'node:fs';
+import { opendir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import type { Env, FsTarget, RequestContext } from '../context.js';
+import type { DeadProp } from '../dead-props.js';
+import { encodeName, hrefOf } from '../paths.js';
+import { renderResponse, type PropName, type PropRequest, type ResourceView } from '../props.js';
+import { DavError, XML_DECL, XML_TYPE, type Reply } from '../replies.js';
+import { isTempName, listable } from '../resource.js';
+import { quotaOf, viewOf } from '../views.js';
+import { child, DAV, elements, readXml, type XmlElement } from '../xml.js';
+import type { Handler } from './types.js';
+
+const CHUNK = 64 * 1024;
+const BATCH = 128;
+
+function parseRequest(body: XmlElement | undefined): PropRequest {
+  if (body === undefined) return { kind: 'allprop', include: [] };
+  if (body.ns !== DAV || body.local !== 'propfind') throw new DavError(400, 'PROPFIND body must be a DAV:propfind element');
+  const [first] = elements(body);
+  if (first === undefined) throw new DavError(400, 'DAV:propfind is empty');
+  if (first.ns === DAV && first.local === 'propname') return { kind: 'propname' };
+  if (first.ns === DAV && first.local === 'allprop') {
+    const include = child(body, DAV, 'include');
+    return { kind: 'allprop', include: include ? elements(include).map(nameOf) : [] };
+  }
+  if (first.ns === DAV && first.local === 'prop') return { kind: 'prop', names: elements(first).map(nameOf) };
+  throw new DavError(400, 'DAV:propfind needs prop, propname or allprop');
+}
+
+function nameOf(el: XmlElement): PropName {
+  return { ns: el.ns, name: el.local };
+}
+
+export function parseDepth(value: string | undefined, fallback: '0' | '1' | 'infinity'): '0' | '1' | 'infinity' {
+  if (value === undefined) return fallback;
+  const v = value.trim().toLowerCase();
+  if (v === '0' || v === '1' || v === 'infinity') return v;
+  throw new DavError(400, `bad Depth header "${value}"`);
+}
+
+async function* members(env: Env, t: FsTarget, request: PropRequest, infinite: boolean, href: string, path: string): AsyncGenerator<string> {
+  const deadBelow = request.kind === 'prop' && request.names.every((n) => n.ns === DAV) ? new Map<string, DeadProp[]>() : env.props.below(path);
+  const quota = await quotaOf(env, t);
+  let dir;
+  try {
+    dir = await opendir(path, { bufferSize: 256 });
+  } catch {
+    return;
+  }
+  let out = '';
+  let batch: string[] = [];
+  // Renders a batch into `out`; returns the sub-folders to descend into (Depth infinity).
+  const render = async (names: string[]): Promise<Array<[string, string]>> => {
+    const stats = await Promise.all(names.map((n) => memberStat(t.share.root, join(path, n))));
+    const folders: Array<[string, string]> = [];
+    for (let i = 0; i < names.length; i++) {
+      const st = stats[i];
+      if (st === undefined) continue;
+      const name = names[i]!;
+      const p = join(path, name);
+      const childHref = `${href}${encodeName(name)}${st.isDirectory() ? '/' : ''}`;
+      out += renderResponse(viewOf(env, childHref, p, name, st, deadBelow.get(p) ?? [], quota), request);
+      if (infinite && st.isDirectory()) folders.push([childHref, p]);
+    }
+    return folders;
+  };
+  const flush = async function* (names: string[]): AsyncGenerator<string> {
+    const folders = await render(names);
+    if (out.length >= CHUNK || folders.length > 0) {
+      yield out;
+      out = '';
+    }
+    for (const [childHref, p] of folders) yield* members(env, t, request, true, childHref, p);
+  };
+  for await (const entry of dir) {
+    if (isTempName(entry.name)) continue;
+    batch.push(entry.name);
+    if (batch.length >= BATCH) {
+      yield* flush(batch);
+      batch = [];
+    }
+  }
+  if (batch.length > 0) yield* flush(batch);
+  if (out !== '') yield out;
+}
+
+/** A member's stats, or undefined when it is not to be listed (callback lstat: cheaper than fs/promises). */
+function memberStat(root: string, p: string): Promise<Stats | undefined> {
+  return new Promise((resolve) => {
+    fsLstat(p, (err, st) => {
+      if (err) resolve(undefined);
+      else if (!st.isSymbolicLink()) resolve(st.isFile() || st.isDirectory() ? st : undefined);
+      else resolve(listable(root, p, st));
+    });
+  });
+}
+
+/** Concatenate small strings into chunks of about CHUNK bytes. */
+async function* chunked(parts: AsyncIterable<string>): AsyncGenerator<string> {
+  let buf = '';
+  for await (const part of parts) {
+    buf += part;
+    if (buf.length >= CHUNK) {
+      yield buf;
+      buf = '';
+    }
+  }
+  if (buf !== '') yield buf;
+}
+
+function multistatus(parts: AsyncIterable<string>): Reply {
+  async function* all(): AsyncGenerator<string> {
+    yield `${XML_DECL}<D:multistatus xmlns:D="DAV:">\n`;
+    yield* parts;
+    yield '</D:multistatus>\n';
+  }
+  return { status: 207, headers: { 'Content-Type': XML_TYPE }, body: Readable.from(chunked(all()), { objectMode: false }) };
+}
+
+async function* rootListing(ctx: RequestContext, request: PropRequest, depth: string): AsyncGenerator<string> {
+  const view = (href: string, name: string, st: Stats | undefined): ResourceView => ({ href, stat: st, collection: true, displayName: name, locks: [], dead: [] });
+  yield renderResponse(view('/', '/', undefined), request);
+  if (depth === '0') return;
+  for (const name of ctx.env.shares.visible(ctx.user)) {
+    let st: Stats | undefined;
+    try {
+      const t = await ctx.resolve(`/${encodeName(name)}/`);
+      if (t.kind === 'fs') st = t.stat ?? (await stat(t.share.root).catch(() => undefined));
+    } catch {
+      continue;
+    }
+    yield renderResponse(view(hrefOf([name], true), name, st), request);
+  }
+}
+
+export const propfind: Handler = async (ctx) => {
+  const depth = parseDepth(ctx.header('depth'), 'infinity');
+  if (depth === 'infinity' && !ctx.settings.propfindInfinity) {
+    ctx.req.resume();
+    throw new DavError(403, 'PROPFIND with Depth: infinity is not allowed here', 'propfind-finite-depth');
+  }
+  const request = parseRequest(await readXml(ctx.req, ctx.settings.maxXmlSize));
+  const t = await ctx.target();
+  if (t.kind === 'root') return multistatus(rootListing(ctx, request, depth));
+  if (t.stat === undefined) throw new DavError(404, 'not found');
+  const st = t.stat;
+  const ft: FsTarget = t;
+  const env = ctx.env;
+  const quota = await quotaOf(env, t);
+  const name = t.names[t.names.length - 1] ?? t.share.name;
+  async function* parts(): AsyncGenerator<string> {
+    yield renderResponse(viewOf(env, ft.href, ft.path, name, st, env.props.get(ft.path), quota), request);
+    if (depth !== '0' && st.isDirectory()) yield* members(env, ft, request, depth === 'infinity', ft.href, ft.path);
+  }
+  return multistatus(parts());
+};

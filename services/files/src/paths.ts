@@ -1,0 +1,79 @@
+/**
+ * Request paths. A URL path is split on `/` and each segment percent-decoded exactly once; a
+ * segment that decodes to `.`, `..`, or holds `/`, `\` or NUL is refused, names are normalised to
+ * NFC (macOS sends NFD), and lengths are capped. The result is a list of plain names that can only
+ * ever be joined below a share's folder. Hrefs are built back from names, percent-encoded.
+ */
+import { DavError } from './replies.js';
+
+export interface PathLimits {
+  readonly maxPathLength: number;
+  readonly maxNameLength: number;
+}
+
+export interface ParsedPath {
+  readonly segments: readonly string[];
+  /** The URL named a collection (ended in `/`). */
+  readonly trailingSlash: boolean;
+}
+
+/** Split and check the path of a request target (`/a/b%20c/`), query removed. */
+export function parsePath(raw: string, limits: PathLimits): ParsedPath {
+  const q = raw.indexOf('?');
+  const path = q >= 0 ? raw.slice(0, q) : raw;
+  if (!path.startsWith('/')) throw new DavError(400, 'the request target must be an absolute path');
+  if (path.includes('#')) throw new DavError(400, 'a fragment is not part of a request target');
+  if (Buffer.byteLength(path) > limits.maxPathLength * 3) throw new DavError(414, 'path too long');
+  const segments: string[] = [];
+  let total = 0;
+  for (const part of path.split('/')) {
+    if (part === '') continue;
+    let name: string;
+    try {
+      name = decodeURIComponent(part);
+    } catch {
+      throw new DavError(400, 'bad percent-encoding in the path');
+    }
+    name = name.normalize('NFC');
+    if (name === '.' || name === '..') throw new DavError(400, 'dot segments are not allowed in paths');
+    if (/[/\\\0]/.test(name)) throw new DavError(400, 'a path segment holds a slash, backslash or NUL');
+    if (/[\x00-\x1f\x7f]/.test(name)) throw new DavError(400, 'a path segment holds a control character');
+    const len = Buffer.byteLength(name);
+    if (len > limits.maxNameLength) throw new DavError(414, `a name is longer than ${limits.maxNameLength} bytes`);
+    total += len + 1;
+    if (total > limits.maxPathLength) throw new DavError(414, `the path is longer than ${limits.maxPathLength} bytes`);
+    segments.push(name);
+  }
+  return { segments, trailingSlash: path.endsWith('/') };
+}
+
+/** The path part of a Destination (or If resource tag): an absolute URL or an absolute path. */
+export function pathOfUrl(value: string, host: string | undefined): { path: string; sameHost: boolean } {
+  if (value.startsWith('/')) return { path: value, sameHost: true };
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new DavError(400, 'Destination is not a URL');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new DavError(502, 'Destination is on another server');
+  const sameHost = host !== undefined && url.host.toLowerCase() === host.toLowerCase();
+  // URL parsing resolves dot segments: refuse them on the raw value instead.
+  const rawPath = value.replace(/^[a-z]+:\/\/[^/]*/i, '') || '/';
+  return { path: rawPath, sameHost };
+}
+
+const KEEP = /[A-Za-z0-9\-._~!$&'()*+,;=:@]/;
+
+/** Percent-encode one name for an href. */
+export function encodeName(name: string): string {
+  let out = '';
+  for (const ch of name) out += KEEP.test(ch) ? ch : encodeURIComponent(ch).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return out;
+}
+
+export function hrefOf(segments: readonly string[], collection: boolean): string {
+  const joined = segments.map(encodeName).join('/');
+  if (segments.length === 0) return '/';
+  return `/${joined}${collection ? '/' : ''}`;
+}

@@ -1,0 +1,151 @@
+/**
+ * Properties of a resource as XML: the live ones computed from the file (RFC 4918 15, RFC 4331
+ * quota), the dead ones from the store, and the `response` element of a multistatus that carries
+ * them. Values are rendered straight into strings; nothing is built as a tree.
+ */
+import type { Stats } from 'node:fs';
+import type { DeadProp } from './dead-props.js';
+import type { Lock } from './locks.js';
+import { contentTypeOf, etagOf } from './resource.js';
+import { statusLine } from './replies.js';
+import { closeTag, DAV, emptyTag, escapeXml, openTag } from './xml.js';
+
+export interface PropName {
+  readonly ns: string;
+  readonly name: string;
+}
+
+/** What the renderers need to know about one resource. */
+export interface ResourceView {
+  readonly href: string;
+  /** Undefined for the virtual root. */
+  readonly stat: Stats | undefined;
+  readonly collection: boolean;
+  readonly displayName: string;
+  readonly locks: readonly Lock[];
+  readonly dead: readonly DeadProp[];
+  /** RFC 4331, for collections in a folder with a quota. */
+  readonly quota?: { readonly used: number; readonly available: number };
+}
+
+/** Live properties this server computes (`getlastmodified` and `displayname` are also settable). */
+export const LIVE = [
+  'creationdate',
+  'displayname',
+  'getcontentlength',
+  'getcontenttype',
+  'getetag',
+  'getlastmodified',
+  'lockdiscovery',
+  'resourcetype',
+  'supportedlock',
+  'quota-available-bytes',
+  'quota-used-bytes',
+] as const;
+
+const LIVE_SET: ReadonlySet<string> = new Set(LIVE);
+
+export function isLive(p: PropName): boolean {
+  return p.ns === DAV && LIVE_SET.has(p.name);
+}
+
+/** Live properties a client may not change (`getlastmodified` and `displayname` are settable). */
+export function isProtected(p: PropName): boolean {
+  return isLive(p) && p.name !== 'getlastmodified' && p.name !== 'displayname';
+}
+
+const SUPPORTED_LOCK =
+  '<D:supportedlock><D:lockentry><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype></D:lockentry>' +
+  '<D:lockentry><D:lockscope><D:shared/></D:lockscope><D:locktype><D:write/></D:locktype></D:lockentry></D:supportedlock>';
+
+export function activeLock(lock: Lock): string {
+  const seconds = Math.max(0, Math.round((lock.expires - Date.now()) / 1000));
+  return (
+    `<D:activelock><D:locktype><D:write/></D:locktype><D:lockscope><D:${lock.scope}/></D:lockscope>` +
+    `<D:depth>${lock.depth === '0' ? '0' : 'infinity'}</D:depth>` +
+    (lock.owner === '' ? '' : `<D:owner>${lock.owner}</D:owner>`) +
+    `<D:timeout>Second-${seconds}</D:timeout>` +
+    `<D:locktoken><D:href>${escapeXml(lock.token)}</D:href></D:locktoken>` +
+    `<D:lockroot><D:href>${lock.href}</D:href></D:lockroot></D:activelock>`
+  );
+}
+
+export function lockDiscovery(locks: readonly Lock[]): string {
+  return locks.length === 0 ? '<D:lockdiscovery/>' : `<D:lockdiscovery>${locks.map(activeLock).join('')}</D:lockdiscovery>`;
+}
+
+/** The rendered live property, or undefined when this resource does not have it. */
+function live(name: string, r: ResourceView): string | undefined {
+  const st = r.stat;
+  switch (name) {
+    case 'resourcetype':
+      return r.collection ? '<D:resourcetype><D:collection/></D:resourcetype>' : '<D:resourcetype/>';
+    case 'displayname':
+      return `<D:displayname>${escapeXml(r.displayName)}</D:displayname>`;
+    case 'creationdate':
+      return st ? `<D:creationdate>${new Date(st.birthtimeMs > 0 ? st.birthtimeMs : st.ctimeMs).toISOString().replace(/\.\d{3}Z$/, 'Z')}</D:creationdate>` : undefined;
+    case 'getlastmodified':
+      return st ? `<D:getlastmodified>${st.mtime.toUTCString()}</D:getlastmodified>` : undefined;
+    case 'getetag':
+      return st ? `<D:getetag>${escapeXml(etagOf(st))}</D:getetag>` : undefined;
+    case 'getcontentlength':
+      return st && !r.collection ? `<D:getcontentlength>${st.size}</D:getcontentlength>` : undefined;
+    case 'getcontenttype':
+      return st && !r.collection ? `<D:getcontenttype>${escapeXml(contentTypeOf(r.displayName))}</D:getcontenttype>` : undefined;
+    case 'lockdiscovery':
+      return lockDiscovery(r.locks);
+    case 'supportedlock':
+      return SUPPORTED_LOCK;
+    case 'quota-available-bytes':
+      return r.quota ? `<D:quota-available-bytes>${r.quota.available}</D:quota-available-bytes>` : undefined;
+    case 'quota-used-bytes':
+      return r.quota ? `<D:quota-used-bytes>${r.quota.used}</D:quota-used-bytes>` : undefined;
+    default:
+      return undefined;
+  }
+}
+
+function renderDead(p: DeadProp): string {
+  return p.value === '' ? emptyTag(p.ns, p.name) : `${openTag(p.ns, p.name)}${p.value}${closeTag(p.ns, p.name)}`;
+}
+
+function propstat(props: string, status: number): string {
+  return `<D:propstat><D:prop>${props}</D:prop><D:status>${statusLine(status)}</D:status></D:propstat>`;
+}
+
+export type PropRequest = { readonly kind: 'allprop'; readonly include: readonly PropName[] } | { readonly kind: 'propname' } | { readonly kind: 'prop'; readonly names: readonly PropName[] };
+
+/** One `<D:response>` for `r`. */
+export function renderResponse(r: ResourceView, request: PropRequest): string {
+  let found = '';
+  let missing = '';
+  const dead = (p: PropName): DeadProp | undefined => r.dead.find((d) => d.ns === p.ns && d.name === p.name);
+  if (request.kind === 'propname') {
+    for (const name of LIVE) if (live(name, r) !== undefined && !name.startsWith('quota-')) found += `<D:${name}/>`;
+    for (const d of r.dead) if (!(d.ns === DAV && LIVE_SET.has(d.name))) found += emptyTag(d.ns, d.name);
+  } else if (request.kind === 'allprop') {
+    const overridden = new Set(r.dead.filter((d) => d.ns === DAV).map((d) => d.name));
+    for (const name of LIVE) {
+      if (name.startsWith('quota-') || overridden.has(name)) continue;
+      found += live(name, r) ?? '';
+    }
+    for (const d of r.dead) found += renderDead(d);
+    for (const p of request.include) {
+      if (p.ns === DAV && p.name.startsWith('quota-')) {
+        const v = live(p.name, r);
+        if (v !== undefined) found += v;
+      }
+    }
+  } else {
+    for (const p of request.names) {
+      const d = dead(p);
+      const v = d !== undefined ? renderDead(d) : p.ns === DAV ? live(p.name, r) : undefined;
+      if (v !== undefined) found += v;
+      else missing += emptyTag(p.ns, p.name);
+    }
+  }
+  let out = `<D:response><D:href>${r.href}</D:href>`;
+  if (found !== '' || missing === '') out += propstat(found, 200);
+  if (missing !== '') out += propstat(missing, 404);
+  return `${out}</D:response>\n`;
+}

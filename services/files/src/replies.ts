@@ -1,0 +1,128 @@
+/**
+ * Every reply the service makes goes through here: the `Reply` handlers return, the `DavError`
+ * they throw (with the RFC 4918 precondition element when there is one), the mapping of file
+ * system errors to statuses, and the one function that writes a reply to the wire.
+ */
+import type { ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+
+export type ReplyBody = string | Buffer | Readable;
+
+export interface Reply {
+  readonly status: number;
+  readonly headers?: Readonly<Record<string, string | number | readonly string[]>>;
+  readonly body?: ReplyBody;
+}
+
+/** A client-visible failure: status, a plain-text explanation, and an optional precondition. */
+export class DavError extends Error {
+  override readonly name = 'DavError';
+  constructor(
+    readonly status: number,
+    message: string,
+    /** RFC 4918 precondition/postcondition element (in DAV:), e.g. `lock-token-submitted`. */
+    readonly condition?: string,
+    /** Inner XML of the condition element (hrefs). */
+    readonly conditionBody?: string,
+    readonly headers?: Readonly<Record<string, string>>,
+  ) {
+    super(message);
+  }
+}
+
+export const XML_TYPE = 'application/xml; charset=utf-8';
+export const XML_DECL = '<?xml version="1.0" encoding="utf-8"?>\n';
+
+export function errorReply(err: DavError): Reply {
+  const headers: Record<string, string> = { ...err.headers };
+  if (err.condition !== undefined) {
+    headers['Content-Type'] = XML_TYPE;
+    const inner = err.conditionBody ?? '';
+    const cond = inner === '' ? `<D:${err.condition}/>` : `<D:${err.condition}>${inner}</D:${err.condition}>`;
+    return { status: err.status, headers, body: `${XML_DECL}<D:error xmlns:D="DAV:">${cond}</D:error>\n` };
+  }
+  headers['Content-Type'] = 'text/plain; charset=utf-8';
+  return { status: err.status, headers, body: `${err.message}\n` };
+}
+
+/** Statuses for file system errors; anything else is a fault of ours (500). */
+export function fsError(err: unknown, what: string): DavError | undefined {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  switch (code) {
+    case 'ENOENT':
+      return new DavError(404, `${what}: not found`);
+    case 'ENOTDIR':
+      return new DavError(409, `${what}: a parent is not a collection`);
+    case 'EACCES':
+    case 'EPERM':
+      return new DavError(403, `${what}: permission denied by the file system`);
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return new DavError(507, `${what}: no space left`);
+    case 'EEXIST':
+      return new DavError(405, `${what}: already exists`);
+    case 'ENAMETOOLONG':
+      return new DavError(414, `${what}: name too long`);
+    case 'EISDIR':
+      return new DavError(409, `${what}: is a collection`);
+    case 'ENOTEMPTY':
+      return new DavError(409, `${what}: collection not empty`);
+    case 'EXDEV':
+      return new DavError(502, `${what}: on another device`);
+    default:
+      return undefined;
+  }
+}
+
+/** Counts the body bytes handed to the socket, for the access log. */
+export interface Meter {
+  bytes: number;
+}
+
+/** Write `reply`; a stream body is piped with back-pressure. Body bytes are counted in `meter`. */
+export async function sendReply(res: ServerResponse, reply: Reply, head: boolean, meter: Meter = { bytes: 0 }): Promise<void> {
+  res.statusCode = reply.status;
+  for (const [name, value] of Object.entries(reply.headers ?? {})) {
+    res.setHeader(name, typeof value === 'number' ? String(value) : (value as string | string[]));
+  }
+  const body = reply.body;
+  if (body === undefined || head || reply.status === 204 || reply.status === 304) {
+    if (body instanceof Readable) body.destroy();
+    if (body !== undefined && !res.hasHeader('Content-Length') && reply.status !== 204 && reply.status !== 304) {
+      res.setHeader('Content-Length', typeof body === 'string' ? Buffer.byteLength(body) : body instanceof Buffer ? body.length : 0);
+    } else if (body === undefined && reply.status !== 204 && reply.status !== 304 && !res.hasHeader('Content-Length')) {
+      res.setHeader('Content-Length', 0);
+    }
+    res.end();
+    return;
+  }
+  if (!(body instanceof Readable)) {
+    const buf = typeof body === 'string' ? Buffer.from(body) : body;
+    res.setHeader('Content-Length', buf.length);
+    meter.bytes += buf.length;
+    res.end(buf);
+    return;
+  }
+  body.on('data', (chunk: Buffer | string) => {
+    meter.bytes += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
+  });
+  await pipeline(body, res);
+}
+
+export const STATUS_TEXT: Readonly<Record<number, string>> = {
+  200: 'OK',
+  201: 'Created',
+  204: 'No Content',
+  403: 'Forbidden',
+  404: 'Not Found',
+  409: 'Conflict',
+  412: 'Precondition Failed',
+  423: 'Locked',
+  424: 'Failed Dependency',
+  507: 'Insufficient Storage',
+};
+
+export function statusLine(status: number): string {
+  return `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Unknown'}`;
+}

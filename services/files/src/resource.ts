@@ -1,0 +1,166 @@
+/**
+ * Resources on disk: where a list of names lands below a share (never outside it: symbolic links
+ * that lead out of the share are treated as absent), their ETags, content types, and the names the
+ * service keeps for itself (upload temporaries) or refuses (macOS metadata, when asked).
+ */
+import { close as fsClose, open as fsOpen, read as fsRead, type Stats } from 'node:fs';
+import { lstat, realpath, stat } from 'node:fs/promises';
+import { dirname, extname, join } from 'node:path';
+
+/** Upload temporaries: never listed, never served, never writable by clients. */
+export const TEMP_PREFIX = '.hearth-upload-';
+
+export function isTempName(name: string): boolean {
+  return name.startsWith(TEMP_PREFIX);
+}
+
+/** macOS AppleDouble and folder-state files (refused when a share asks). */
+export function isAppleFile(name: string): boolean {
+  return name.startsWith('._') || name === '.DS_Store';
+}
+
+/** Names macOS asks for on every volume; they never exist here, so they get a 404 without disk access. */
+const PROBES = new Set(['.Spotlight-V100', '.metadata_never_index', '.metadata_never_index_unless_rootfs', '.metadata_direct_scope_only', '.Trashes', '.hidden', '.ql_disablethumbnails', '.ql_disablecache']);
+
+export function isProbeName(name: string): boolean {
+  return PROBES.has(name);
+}
+
+/** Strong ETag: inode, size and modification time in microseconds (a replaced file has a new inode). */
+export function etagOf(st: Stats): string {
+  return `"${st.ino.toString(16)}-${st.size.toString(16)}-${Math.round(st.mtimeMs * 1000).toString(16)}"`;
+}
+
+const realRoots = new Map<string, string>();
+
+async function realRoot(root: string): Promise<string> {
+  let real = realRoots.get(root);
+  if (real === undefined) {
+    real = await realpath(root);
+    if (realRoots.size > 10_000) realRoots.clear();
+    realRoots.set(root, real);
+  }
+  return real;
+}
+
+function inside(path: string, root: string): boolean {
+  return path === root || path.startsWith(root.endsWith('/') ? root : `${root}/`);
+}
+
+export interface Located {
+  readonly path: string;
+  /** The resource's stats, undefined when it does not exist (or is a link leading out of the share). */
+  readonly stat: Stats | undefined;
+  /** Whether the parent exists as a folder inside the share. */
+  readonly parentOk: boolean;
+}
+
+/** Resolve `names` below `root`, refusing to follow any link out of it. */
+export async function locate(root: string, names: readonly string[]): Promise<Located> {
+  const path = join(root, ...names);
+  if (names.length === 0) {
+    const st = await stat(root).catch(() => undefined);
+    return { path, stat: st?.isDirectory() ? st : undefined, parentOk: true };
+  }
+  const rootReal = await realRoot(root);
+  // Directly in the share's folder, the parent is the (already resolved) root itself.
+  if (names.length > 1) {
+    let parentReal: string;
+    try {
+      parentReal = await realpath(dirname(path));
+    } catch {
+      return { path, stat: undefined, parentOk: false };
+    }
+    if (!inside(parentReal, rootReal)) return { path, stat: undefined, parentOk: false };
+  }
+  let st: Stats;
+  try {
+    st = await lstat(path);
+  } catch (err) {
+    // Directly in the root, a missing parent cannot be: ENOTDIR and the like still mean "no parent".
+    return { path, stat: undefined, parentOk: (err as NodeJS.ErrnoException).code === 'ENOENT' };
+  }
+  if (st.isSymbolicLink()) {
+    try {
+      const target = await realpath(path);
+      if (!inside(target, rootReal)) return { path, stat: undefined, parentOk: true };
+      st = await stat(path);
+    } catch {
+      return { path, stat: undefined, parentOk: true };
+    }
+  }
+  return { path, stat: st, parentOk: true };
+}
+
+/** Whether a directory entry found while listing may be shown (links must stay inside the share). */
+export async function listable(root: string, path: string, st: Stats): Promise<Stats | undefined> {
+  if (!st.isSymbolicLink()) return st.isFile() || st.isDirectory() ? st : undefined;
+  try {
+    const target = await realpath(path);
+    if (!inside(target, await realRoot(root))) return undefined;
+    const followed = await stat(path);
+    return followed.isFile() || followed.isDirectory() ? followed : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const TYPES: Record<string, string> = {
+  '.txt': 'text/plain; charset=utf-8',
+  '.md': 'text/markdown; charset=utf-8',
+  '.html': 'text/html; charset=utf-8',
+  '.htm': 'text/html; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.csv': 'text/csv; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.json': 'application/json',
+  '.xml': 'application/xml',
+  '.pdf': 'application/pdf',
+  '.zip': 'application/zip',
+  '.gz': 'application/gzip',
+  '.tar': 'application/x-tar',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.gif': 'image/gif',
+  '.webp': 'image/webp',
+  '.svg': 'image/svg+xml',
+  '.heic': 'image/heic',
+  '.ico': 'image/vnd.microsoft.icon',
+  '.mp3': 'audio/mpeg',
+  '.flac': 'audio/flac',
+  '.ogg': 'audio/ogg',
+  '.wav': 'audio/wav',
+  '.m4a': 'audio/mp4',
+  '.mp4': 'video/mp4',
+  '.mov': 'video/quicktime',
+  '.mkv': 'video/x-matroska',
+  '.webm': 'video/webm',
+  '.doc': 'application/msword',
+  '.docx': 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+  '.xlsx': 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+  '.pptx': 'application/vnd.openxmlformats-officedocument.presentationml.presentation',
+  '.odt': 'application/vnd.oasis.opendocument.text',
+  '.ods': 'application/vnd.oasis.opendocument.spreadsheet',
+  '.epub': 'application/epub+zip',
+};
+
+export function contentTypeOf(name: string): string {
+  return TYPES[extname(name).toLowerCase()] ?? 'application/octet-stream';
+}
+
+/** Read a small file whole with the callback API (cheaper per call than FileHandle objects). */
+export function readSmall(path: string, size: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    fsOpen(path, 'r', (err, fd) => {
+      if (err) return reject(err);
+      const buf = Buffer.allocUnsafe(size);
+      fsRead(fd, buf, 0, size, 0, (readErr, n) => {
+        fsClose(fd, () => {
+          if (readErr) reject(readErr);
+          else resolve(n === size ? buf : buf.subarray(0, n));
+        });
+      });
+    });
+  });
+}

@@ -1,0 +1,192 @@
+/**
+ * The file server: one request handler for every HTTP and HTTPS listener. Per request, in order:
+ * the per-client concurrency limit, the method table (501 for others), OPTIONS without
+ * credentials, Basic authentication, then the method's handler; whatever it throws becomes a reply
+ * in `replies.ts`. The share leases a request took are given back when its response is done, and an
+ * access log line is written. Usable directly in tests, without a supervisor.
+ */
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { TlsOptions } from 'node:tls';
+import type { Logger } from '@hearth/log';
+import type { HandlerTable } from '@hearth/runtime';
+import type { FilesSettings } from './config.js';
+import { RequestContext, type Env } from './context.js';
+import { DeadProps } from './dead-props.js';
+import { LockTable } from './locks.js';
+import { isMethod, methods, ALLOW, optionsReply } from './methods/index.js';
+import { Quotas } from './quota.js';
+import { DavError, errorReply, fsError, sendReply, type Meter, type Reply } from './replies.js';
+import { Shares } from './shares.js';
+import { Authenticator, type FileUser, type FileUsers } from './users.js';
+import { join } from 'node:path';
+
+export interface FilesServerDeps {
+  readonly settings: FilesSettings;
+  readonly users: FileUsers;
+  /** The runtime's handler table (shares live there). */
+  readonly handlers: HandlerTable<unknown>;
+  /** DATA: home folders under DATA/files/home, dead properties in DATA/files/props.db. */
+  readonly dataDir: string;
+  readonly log: Logger;
+  /** Whether a client address counts as loopback (plaintext Basic allowed). Injectable for tests. */
+  readonly isLoopback?: (address: string) => boolean;
+}
+
+export interface FilesServer {
+  /** An HTTP server answering with this service (not yet listening). */
+  httpServer(): Server;
+  /** An HTTPS server with `tls` options (not yet listening). */
+  httpsServer(tls: TlsOptions): Server;
+  /** New settings: shares (through the handler table), limits, auth policy. */
+  updateSettings(settings: FilesSettings): void;
+  /** Stop accepting, let requests in progress finish until `deadline`, then close what is left. */
+  stop(deadline: number): Promise<void>;
+  /** Requests in progress. */
+  readonly inFlight: number;
+}
+
+export function createFilesServer(deps: FilesServerDeps): FilesServer {
+  let settings = deps.settings;
+  const shares = new Shares(deps.handlers, deps.dataDir);
+  shares.apply(settings);
+  const props = new DeadProps(join(deps.dataDir, 'files', 'props.db'));
+  const env: Env = { settings: () => settings, locks: new LockTable(), props, shares, quotas: new Quotas(), log: deps.log };
+  const auth = new Authenticator(deps.users, settings, deps.isLoopback);
+  const servers: Server[] = [];
+  const perClient = new Map<string, number>();
+  let inFlight = 0;
+  let idle: (() => void) | undefined;
+
+  async function run(req: IncomingMessage, res: ServerResponse, secure: boolean, remote: string, setUser: (u: FileUser) => void, ctxRef: { ctx?: RequestContext }): Promise<Reply> {
+    const method = req.method ?? '';
+    if (!isMethod(method)) return errorReply(new DavError(501, `method ${method} is not supported`, undefined, undefined, { Allow: ALLOW }));
+    if (method === 'OPTIONS') return optionsReply;
+    const user = await auth.check(req, secure, remote);
+    setUser(user);
+    if (method !== 'PUT' && /100-continue/i.test(String(req.headers.expect ?? ''))) res.writeContinue();
+    const ctx = new RequestContext(env, req, res, user, secure, deps.log);
+    ctxRef.ctx = ctx;
+    return methods[method](ctx);
+  }
+
+  function handle(req: IncomingMessage, res: ServerResponse, secure: boolean): void {
+    const started = process.hrtime.bigint();
+    const remote = req.socket.remoteAddress ?? 'unknown';
+    let user: string | undefined;
+    const ctxRef: { ctx?: RequestContext } = {};
+    const meter: Meter = { bytes: 0 };
+    const active = perClient.get(remote) ?? 0;
+    perClient.set(remote, active + 1);
+    inFlight++;
+    let finished = false;
+    const done = (): void => {
+      if (finished) return;
+      finished = true;
+      ctxRef.ctx?.release();
+      const n = (perClient.get(remote) ?? 1) - 1;
+      if (n <= 0) perClient.delete(remote);
+      else perClient.set(remote, n);
+      inFlight--;
+      if (inFlight === 0) idle?.();
+      deps.log.info(
+        {
+          method: req.method,
+          path: req.url,
+          status: res.statusCode,
+          bytes: meter.bytes,
+          ms: Number((process.hrtime.bigint() - started) / 1000n) / 1000,
+          user,
+          remote,
+          complete: res.writableFinished,
+        },
+        'request',
+      );
+    };
+    // Whichever comes first: the response handed to the socket, or the connection gone.
+    res.once('finish', done);
+    res.once('close', done);
+    const reply: Promise<Reply> =
+      active >= settings.maxRequestsPerClient
+        ? Promise.resolve(errorReply(new DavError(503, 'too many requests in progress from this address', undefined, undefined, { 'Retry-After': '2' })))
+        : run(req, res, secure, remote, (u) => (user = u.name), ctxRef).catch((err: unknown) => errorReply(toDavError(err, req, deps.log)));
+    void reply
+      .then(async (r) => {
+        if (res.destroyed || res.writableEnded) return;
+        await sendReply(res, r, req.method === 'HEAD', meter);
+      })
+      .catch((err: unknown) => {
+        deps.log.debug({ err }, 'response not completed');
+        res.destroy();
+      });
+  }
+
+  function configure(server: Server, secure: boolean): Server {
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => handle(req, res, secure));
+    server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => handle(req, res, secure));
+    server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+      if (!socket.writable) return socket.destroy();
+      const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+      socket.end(`HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    });
+    server.on('error', (err) => deps.log.error({ err }, 'listener failed'));
+    applyLimits(server);
+    servers.push(server);
+    return server;
+  }
+
+  function applyLimits(server: Server): void {
+    server.headersTimeout = settings.headersTimeout;
+    server.requestTimeout = 0;
+    server.keepAliveTimeout = 5000;
+    server.maxConnections = settings.maxConnections;
+    server.setTimeout(settings.idleTimeout);
+  }
+
+  // Node checks head timeouts every `connectionsCheckingInterval` (30 s by default): check often
+  // enough for the configured timeout to mean what it says.
+  const serverOptions = () => ({
+    maxHeaderSize: settings.maxHeaderSize,
+    requestTimeout: 0,
+    headersTimeout: settings.headersTimeout,
+    connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(settings.headersTimeout / 2))),
+  });
+
+  return {
+    get inFlight() {
+      return inFlight;
+    },
+    httpServer: () => configure(createHttpServer(serverOptions()), false),
+    httpsServer: (tls) => configure(createHttpsServer({ ...serverOptions(), ...tls }), true),
+    updateSettings(next) {
+      settings = next;
+      shares.apply(next);
+      auth.update(next);
+      for (const s of servers) applyLimits(s);
+    },
+    async stop(deadline) {
+      for (const s of servers) {
+        s.close();
+        s.closeIdleConnections();
+      }
+      if (inFlight > 0) {
+        let timer: NodeJS.Timeout | undefined;
+        await new Promise<void>((resolve) => {
+          idle = resolve;
+          timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
+        });
+        clearTimeout(timer);
+      }
+      for (const s of servers) s.closeAllConnections();
+      props.close();
+    },
+  };
+}
+
+function toDavError(err: unknown, req: IncomingMessage, log: Logger): DavError {
+  if (err instanceof DavError) return err;
+  const mapped = fsError(err, req.method ?? 'request');
+  if (mapped) return mapped;
+  log.error({ err, method: req.method, path: req.url }, 'request failed');
+  return new DavError(500, 'internal error');
+}

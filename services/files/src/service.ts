@@ -1,0 +1,53 @@
+/**
+ * The file service under the runtime: the suite's TLS material, one HTTP or HTTPS server per
+ * declared listener (`tls: true` means HTTPS), shares in the instance's handler table, and a
+ * draining stop. Users come from the `FileUsers` passed in.
+ */
+import type { Server } from 'node:http';
+import { HandlerTable, ServiceConfigError, type RunningService, type ServiceContext } from '@hearth/runtime';
+import { createTlsContextProvider, TlsMaterialError, type TlsContextProvider } from '@hearth/tls';
+import type { FilesSettings } from './config.js';
+import { createFilesServer } from './server.js';
+import type { FileUsers } from './users.js';
+
+export async function startFilesService(ctx: ServiceContext<FilesSettings>, users: FileUsers): Promise<RunningService<FilesSettings>> {
+  const tlsOptions = (suite: typeof ctx.suite) => ({ dataDir: suite.dataDir, cert: suite.tls.cert, key: suite.tls.key, hostnames: ['localhost'] });
+  let tls: TlsContextProvider | undefined;
+  const needsTls = [...ctx.listeners.values()].some((l) => l.spec.tls);
+  if (needsTls) {
+    try {
+      tls = await createTlsContextProvider(tlsOptions(ctx.suite));
+    } catch (error) {
+      if (error instanceof TlsMaterialError) throw new ServiceConfigError(error.message, { cause: error });
+      throw error;
+    }
+  }
+  const handlers = ctx.handlers ?? new HandlerTable<unknown>();
+  const files = createFilesServer({ settings: ctx.settings, users, handlers, dataDir: ctx.suite.dataDir, log: ctx.log });
+  const servers: Array<{ server: Server; secure: boolean }> = [];
+  try {
+    for (const listener of ctx.listeners.values()) {
+      const secure = listener.spec.tls;
+      const server = secure && tls ? files.httpsServer({ ...tls.serverOptions, SNICallback: tls.sniCallback }) : files.httpServer();
+      await listener.listen(server);
+      servers.push({ server, secure });
+      ctx.log.info({ listener: listener.spec.name, address: listener.spec.address, port: listener.spec.port, tls: secure }, 'listening');
+    }
+  } catch (error) {
+    await files.stop(Date.now());
+    throw error;
+  }
+  return {
+    async reload(settings, suite) {
+      if (tls) {
+        const next = await createTlsContextProvider(tlsOptions(suite));
+        for (const { server, secure } of servers) if (secure) (server as import('node:https').Server).setSecureContext(next.serverOptions);
+        tls = next;
+      }
+      files.updateSettings(settings);
+    },
+    async stop(deadline) {
+      await files.stop(deadline);
+    },
+  };
+}

@@ -1,0 +1,138 @@
+/**
+ * Shares in the runtime's draining handler table. Each configured share is an entry `share:NAME`
+ * and the private folders are one entry `home`; a request takes a lease on the entry it uses (two
+ * for a COPY or MOVE across shares) and gives it back when its response is done. A reload replaces
+ * only the entries whose definition changed and deletes removed ones: running transfers finish on
+ * the definition they started with, new requests see the new one (a removed share answers 404).
+ */
+import { mkdir } from 'node:fs/promises';
+import { isAbsolute, join, resolve } from 'node:path';
+import type { HandlerTable, Lease } from '@hearth/runtime';
+import type { FilesSettings, ShareSettings } from './config.js';
+import { DavError } from './replies.js';
+import type { FileUser } from './users.js';
+
+export type Access = 'none' | 'read' | 'write';
+
+/** What a request works in: a folder on disk and the rules for it. */
+export interface Share {
+  /** The first URL segment: the share's name, or `home`. */
+  readonly name: string;
+  /** Absolute folder path. */
+  readonly root: string;
+  readonly refuseAppleFiles: boolean;
+  /** Bytes allowed in this folder for its owner (home folders); 0 = no limit. */
+  readonly quota: number;
+  /** The user whose home this is (quota is counted per user). */
+  readonly owner: string | undefined;
+  readonly access: Access;
+}
+
+interface ShareEntry {
+  readonly kind: 'share';
+  readonly name: string;
+  readonly settings: ShareSettings;
+  readonly root: string;
+}
+
+interface HomeEntry {
+  readonly kind: 'home';
+  readonly base: string;
+  readonly quota: number;
+  readonly refuseAppleFiles: boolean;
+}
+
+type Entry = ShareEntry | HomeEntry;
+
+export interface Acquired {
+  readonly share: Share;
+  readonly release: () => void;
+}
+
+function accessOf(entry: ShareEntry, user: FileUser): Access {
+  const matches = (list: readonly string[]): boolean =>
+    list.some((p) => p === '*' || p === user.name || (p.startsWith('@') && user.groups.includes(p.slice(1))));
+  if (matches(entry.settings.write)) return 'write';
+  if (matches(entry.settings.read)) return 'read';
+  return 'none';
+}
+
+export class Shares {
+  readonly #homes = new Set<string>();
+
+  constructor(
+    private readonly table: HandlerTable<unknown>,
+    private readonly dataDir: string,
+  ) {}
+
+  /** Make the table match `settings`: add, replace changed, delete removed. */
+  apply(settings: FilesSettings): void {
+    const wanted = new Map<string, Entry>();
+    for (const [name, s] of Object.entries(settings.shares)) {
+      const root = isAbsolute(s.path) ? resolve(s.path) : resolve(this.dataDir, s.path);
+      wanted.set(`share:${name}`, { kind: 'share', name, settings: s, root });
+    }
+    if (settings.home.enabled) {
+      wanted.set('home', {
+        kind: 'home',
+        base: join(this.dataDir, 'files', 'home'),
+        quota: settings.home.quota,
+        refuseAppleFiles: settings.home.refuseAppleFiles,
+      });
+    }
+    for (const key of this.table.keys()) {
+      if ((key.startsWith('share:') || key === 'home') && !wanted.has(key)) this.table.delete(key);
+    }
+    for (const [key, entry] of wanted) {
+      const old = this.table.peek(key);
+      if (old === undefined || JSON.stringify(old) !== JSON.stringify(entry)) this.table.set(key, entry);
+    }
+  }
+
+  /** Names of the shares `user` may see at `/` (`home` first when enabled). */
+  visible(user: FileUser): string[] {
+    const names: string[] = [];
+    if (this.table.has('home')) names.push('home');
+    for (const key of this.table.keys()) {
+      if (!key.startsWith('share:')) continue;
+      const entry = this.table.peek(key) as ShareEntry;
+      if (accessOf(entry, user) !== 'none') names.push(entry.name);
+    }
+    return names;
+  }
+
+  /** Take a lease on share `name` for `user`; 404 when there is none, 403 without rights. */
+  async acquire(name: string, user: FileUser): Promise<Acquired> {
+    const key = name === 'home' ? 'home' : `share:${name}`;
+    const got = this.table.acquire(key);
+    if (!got.ok) {
+      if (got.reason === 'closed') throw new DavError(503, 'the service is shutting down', undefined, undefined, { 'Retry-After': '5' });
+      throw new DavError(404, `no share named "${name}"`);
+    }
+    const lease = got.lease as Lease<Entry>;
+    try {
+      const share = await this.#shareOf(lease.value, user);
+      return { share, release: () => lease.release() };
+    } catch (err) {
+      lease.release();
+      throw err;
+    }
+  }
+
+  async #shareOf(entry: Entry, user: FileUser): Promise<Share> {
+    if (entry.kind === 'home') {
+      if (!/^[^/\\\0]+$/.test(user.name) || user.name === '.' || user.name === '..') {
+        throw new DavError(403, 'this user name cannot have a home folder');
+      }
+      const root = join(entry.base, user.name);
+      if (!this.#homes.has(root)) {
+        await mkdir(root, { recursive: true, mode: 0o700 });
+        this.#homes.add(root);
+      }
+      return { name: 'home', root, refuseAppleFiles: entry.refuseAppleFiles, quota: entry.quota, owner: user.name, access: 'write' };
+    }
+    const access = accessOf(entry, user);
+    if (access === 'none') throw new DavError(403, `${user.name} may not use share "${entry.name}"`);
+    return { name: entry.name, root: entry.root, refuseAppleFiles: entry.settings.refuseAppleFiles, quota: 0, owner: undefined, access };
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * Who the users are is not this service's business: it is handed a `FileUsers` (the suite's
+ * accounts in production, `MemoryUsers` in tests). Here: HTTP Basic parsing, the plaintext rule,
+ * and failed-login throttling per client address and per user name (the suite's `LoginThrottle`).
+ */
+import type { IncomingMessage } from 'node:http';
+import { timingSafeEqual } from 'node:crypto';
+import { LoginThrottle, type Accounts } from '@hearth/accounts';
+import { DavError } from './replies.js';
+
+export interface FileUser {
+  readonly name: string;
+  readonly groups: readonly string[];
+}
+
+export interface FileUsers {
+  /** The user, when `password` is right; undefined otherwise. */
+  authenticate(name: string, password: string, remote: string): Promise<FileUser | undefined>;
+}
+
+/** Users held in memory (tests, embedding). */
+export class MemoryUsers implements FileUsers {
+  readonly #users = new Map<string, { password: string; groups: readonly string[] }>();
+
+  add(name: string, password: string, groups: readonly string[] = []): this {
+    this.#users.set(name, { password, groups });
+    return this;
+  }
+
+  async authenticate(name: string, password: string): Promise<FileUser | undefined> {
+    const user = this.#users.get(name);
+    if (user === undefined) return undefined;
+    const a = Buffer.from(password);
+    const b = Buffer.from(user.password);
+    if (a.length !== b.length || !timingSafeEqual(a, b)) return undefined;
+    return { name, groups: user.groups };
+  }
+}
+
+/** The suite's accounts as file users: the canonical (lower-case) name and the account's groups. */
+export function accountUsers(accounts: Accounts): FileUsers {
+  return {
+    async authenticate(name, password) {
+      const canonical = await accounts.verifyPassword(name, password);
+      if (canonical === undefined) return undefined;
+      return { name: canonical, groups: accounts.find(canonical)?.groups ?? [] };
+    },
+  };
+}
+
+export interface AuthPolicy {
+  readonly realm: string;
+  readonly allowPlaintextAuth: boolean;
+  readonly loginFailureDelay: number;
+  readonly maxLoginFailuresPerIp: number;
+  readonly maxLoginFailuresPerUser: number;
+  readonly failureWindow: number;
+}
+
+export function isLoopbackAddress(address: string): boolean {
+  const plain = address.startsWith('::ffff:') ? address.slice(7) : address;
+  return plain === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(plain);
+}
+
+function challenge(policy: AuthPolicy, message: string): DavError {
+  return new DavError(401, message, undefined, undefined, { 'WWW-Authenticate': `Basic realm="${policy.realm}", charset="UTF-8"` });
+}
+
+export class Authenticator {
+  #throttle: LoginThrottle;
+
+  constructor(
+    private readonly users: FileUsers,
+    private policy: AuthPolicy,
+    private readonly isLoopback: (address: string) => boolean = isLoopbackAddress,
+  ) {
+    this.#throttle = LoginThrottle.create(policy.failureWindow);
+  }
+
+  update(policy: AuthPolicy): void {
+    if (policy.failureWindow !== this.policy.failureWindow) this.#throttle = LoginThrottle.create(policy.failureWindow);
+    this.policy = policy;
+  }
+
+  /** The request's user, or a DavError 401 (no or wrong credentials) / 403 (plaintext refused). */
+  async check(req: IncomingMessage, secure: boolean, remote: string): Promise<FileUser> {
+    const header = req.headers.authorization;
+    if (header === undefined) throw challenge(this.policy, 'authentication required');
+    const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
+    if (!m) throw challenge(this.policy, 'only Basic authentication is supported');
+    if (!secure && !this.policy.allowPlaintextAuth && !this.isLoopback(remote)) {
+      throw new DavError(403, 'Basic authentication over plain HTTP is refused: use HTTPS');
+    }
+    const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon <= 0) throw challenge(this.policy, 'malformed Basic credentials');
+    const name = decoded.slice(0, colon);
+    const password = decoded.slice(colon + 1);
+    const limits = { maxFailuresPerSource: this.policy.maxLoginFailuresPerIp, maxFailuresPerUser: this.policy.maxLoginFailuresPerUser };
+    if (this.#throttle.refuses(remote, name, limits)) {
+      await delay(this.policy.loginFailureDelay);
+      throw challenge(this.policy, 'too many failed logins: try again later');
+    }
+    const user = await this.users.authenticate(name, password, remote);
+    if (user !== undefined) return user;
+    this.#throttle.failed(remote, name);
+    await delay(this.policy.loginFailureDelay);
+    throw challenge(this.policy, 'wrong user name or password');
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}

@@ -1,0 +1,36 @@
+/**
+ * Resource views for PROPFIND and LOCK replies: the target or a member of a folder, with its locks,
+ * dead properties and (in a home folder with a quota) the RFC 4331 figures.
+ */
+import type { Stats } from 'node:fs';
+import type { Env, FsTarget } from './context.js';
+import type { DeadProp } from './dead-props.js';
+import type { ResourceView } from './props.js';
+
+export async function quotaOf(env: Env, t: FsTarget): Promise<ResourceView['quota']> {
+  const share = t.share;
+  if (share.owner === undefined || share.quota <= 0) return undefined;
+  const used = await env.quotas.used(share.owner, share.root);
+  return { used, available: Math.max(0, share.quota - used) };
+}
+
+export function viewOf(
+  env: Env,
+  href: string,
+  path: string,
+  name: string,
+  stat: Stats,
+  dead: readonly DeadProp[],
+  quota: ResourceView['quota'],
+): ResourceView {
+  const collection = stat.isDirectory();
+  return {
+    href,
+    stat,
+    collection,
+    displayName: name,
+    locks: env.locks.covering(path),
+    dead,
+    ...(collection && quota !== undefined ? { quota } : {}),
+  };
+}

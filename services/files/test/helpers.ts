@@ -1,0 +1,167 @@
+/** Test helpers: the file server in-process on 127.0.0.1:0 (HTTP and HTTPS), and a curl runner. */
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { request as httpRequest, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createLogger, type Logger } from '@hearth/log';
+import { createFilesServer, defaultSettings, MemoryUsers, type FilesServer, type FilesSettings } from '@hearth/files';
+import { HandlerTable } from '@hearth/runtime';
+
+export interface Cert {
+  readonly cert: string;
+  readonly key: string;
+  readonly certFile: string;
+}
+
+let cached: Cert | undefined;
+
+/** A self-signed certificate for localhost and 127.0.0.1 (openssl CLI), made once per test file. */
+export function makeCert(): Cert {
+  if (cached) return cached;
+  const dir = mkdtempSync(join(tmpdir(), 'files-cert-'));
+  execFileSync('openssl', [
+    'req', '-x509', '-newkey', 'rsa:2048', '-nodes',
+    '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '2',
+    '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
+  ], { stdio: 'ignore' });
+  cached = { cert: readFileSync(join(dir, 'cert.pem'), 'utf8'), key: readFileSync(join(dir, 'key.pem'), 'utf8'), certFile: join(dir, 'cert.pem') };
+  return cached;
+}
+
+export interface Harness {
+  readonly url: string;
+  readonly httpsUrl: string;
+  readonly port: number;
+  readonly dataDir: string;
+  /** The folder of share `files` (readable and writable by alice and bob). */
+  readonly shareDir: string;
+  readonly files: FilesServer;
+  readonly handlers: HandlerTable<unknown>;
+  readonly users: MemoryUsers;
+  readonly cert: Cert;
+  settings: FilesSettings;
+  reload(settings: FilesSettings): void;
+  close(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  readonly settings?: (dataDir: string, base: FilesSettings) => FilesSettings;
+  readonly log?: Logger;
+  readonly isLoopback?: (address: string) => boolean;
+}
+
+/** Users: alice/secret and bob/hunter2 (group staff), carol/pw (no shares). */
+export async function startServer(options: HarnessOptions = {}): Promise<Harness> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'files-data-'));
+  const shareDir = join(dataDir, 'share');
+  mkdirSync(shareDir);
+  const base = defaultSettings();
+  const initial: FilesSettings = { ...base, loginFailureDelay: 10, shares: { files: { path: shareDir, read: [], write: ['alice', '@staff'], refuseAppleFiles: false } } };
+  const settings = options.settings ? options.settings(dataDir, initial) : initial;
+  const users = new MemoryUsers().add('alice', 'secret').add('bob', 'hunter2', ['staff']).add('carol', 'pw');
+  const handlers = new HandlerTable<unknown>();
+  const log = options.log ?? createLogger({ svc: 'files-test', level: process.env['FILES_TEST_LOG'] ?? 'silent', pretty: false });
+  const files = createFilesServer({ settings, users, handlers, dataDir, log, ...(options.isLoopback ? { isLoopback: options.isLoopback } : {}) });
+  const cert = makeCert();
+  const http = files.httpServer();
+  const https = files.httpsServer({ cert: cert.cert, key: cert.key });
+  await Promise.all([listen(http), listen(https)]);
+  const port = (http.address() as AddressInfo).port;
+  const harness: Harness = {
+    url: `http://127.0.0.1:${port}`,
+    httpsUrl: `https://127.0.0.1:${(https.address() as AddressInfo).port}`,
+    port,
+    dataDir,
+    shareDir,
+    files,
+    handlers,
+    users,
+    cert,
+    settings,
+    reload(next) {
+      harness.settings = next;
+      files.updateSettings(next);
+    },
+    async close() {
+      await files.stop(Date.now() + 2000);
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+  return harness;
+}
+
+function listen(server: Server): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+}
+
+export interface CurlResult {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly body: string;
+}
+
+/** Run curl and parse the last response (status, lower-cased headers, body). */
+export function curl(args: readonly string[], input?: Buffer | string): Promise<CurlResult> {
+  return new Promise((resolve, reject) => {
+    const child = execFile('curl', ['-sS', '-i', '--max-time', '20', ...args], { encoding: 'buffer', maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      if (err) return reject(new Error(`curl ${args.join(' ')}: ${err.message} ${stderr.toString()}`));
+      resolve(parseResponse(stdout.toString('utf8')));
+    });
+    if (input !== undefined) child.stdin!.end(input);
+  });
+}
+
+export function parseResponse(text: string): CurlResult {
+  let rest = text;
+  for (;;) {
+    const end = rest.indexOf('\r\n\r\n');
+    const head = end >= 0 ? rest.slice(0, end) : rest;
+    const body = end >= 0 ? rest.slice(end + 4) : '';
+    const lines = head.split('\r\n');
+    const status = Number(/^HTTP\/[\d.]+ (\d{3})/.exec(lines[0] ?? '')?.[1] ?? 0);
+    if (status === 100 && body.startsWith('HTTP/')) {
+      rest = body;
+      continue;
+    }
+    const headers: Record<string, string> = {};
+    for (const line of lines.slice(1)) {
+      const i = line.indexOf(':');
+      if (i > 0) headers[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim();
+    }
+    return { status, headers, body };
+  }
+}
+
+export interface RawResult {
+  readonly status: number;
+  readonly headers: import('node:http').IncomingHttpHeaders;
+  readonly body: string;
+}
+
+/** One HTTP request with node:http (the path is sent exactly as given). */
+export function request(
+  url: string,
+  method: string,
+  path: string,
+  options: { auth?: string | null; headers?: Record<string, string>; body?: string | Buffer } = {},
+): Promise<RawResult> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url);
+    const headers: Record<string, string> = { ...options.headers };
+    const auth = options.auth === undefined ? 'alice:secret' : options.auth;
+    if (auth !== null) headers['Authorization'] = `Basic ${Buffer.from(auth).toString('base64')}`;
+    const req = httpRequest({ host: u.hostname, port: u.port, method, path, headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}

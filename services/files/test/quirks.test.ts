@@ -1,0 +1,191 @@
+/**
+ * curl transcripts of what real clients do: Windows (Win32* PROPPATCH, OPTIONS/PROPFIND above the
+ * shares, Basic over HTTPS), rclone and ownCloud clients (X-OC-Mtime, getlastmodified), macOS
+ * (chunked PUT with X-Expected-Entity-Length, its probes, refusing ._* and .DS_Store), GNOME
+ * (collections without a trailing slash), a browser (HTML listing, Content-Disposition), plus
+ * ranges, auth answers and the access log.
+ */
+import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '@hearth/log';
+import { curl, startServer, type Harness } from './helpers.js';
+
+let h: Harness;
+let apple: string;
+const logLines: Array<Record<string, unknown>> = [];
+
+beforeAll(async () => {
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const line of chunk.toString().split('\n')) if (line.trim() !== '') logLines.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  h = await startServer({
+    log: createLogger({ svc: 'files', level: 'info', pretty: false, destination: sink }),
+    isLoopback: (address) => address !== '127.0.0.2' && address !== '::ffff:127.0.0.2',
+    settings: (dir, base) => {
+      apple = join(dir, 'apple');
+      mkdirSync(apple);
+      return { ...base, shares: { ...base.shares, mac: { path: apple, read: [], write: ['alice'], refuseAppleFiles: true } } };
+    },
+  });
+  writeFileSync(join(h.shareDir, 'photo.png'), Buffer.alloc(5000, 7));
+  writeFileSync(join(h.shareDir, 'a<b>&"c".txt'), 'odd name');
+  writeFileSync(join(h.shareDir, 'digits.txt'), '0123456789abcdefghij');
+});
+afterAll(async () => {
+  await h.close();
+});
+
+const u = (path: string) => `${h.url}${path}`;
+const A = ['-u', 'alice:secret'];
+
+describe('Windows', () => {
+  it('answers the Win32* PROPPATCH with 207 and 200 per property, and applies the modified time', async () => {
+    writeFileSync(join(h.shareDir, 'report.docx'), 'doc');
+    const body =
+      '<?xml version="1.0" encoding="utf-8" ?><D:propertyupdate xmlns:D="DAV:" xmlns:Z="urn:schemas-microsoft-com:"><D:set><D:prop>' +
+      '<Z:Win32CreationTime>Tue, 01 Sep 2020 10:00:00 GMT</Z:Win32CreationTime>' +
+      '<Z:Win32LastAccessTime>Wed, 02 Sep 2020 10:00:00 GMT</Z:Win32LastAccessTime>' +
+      '<Z:Win32LastModifiedTime>Thu, 03 Sep 2020 10:00:00 GMT</Z:Win32LastModifiedTime>' +
+      '<Z:Win32FileAttributes>00000020</Z:Win32FileAttributes></D:prop></D:set></D:propertyupdate>';
+    const r = await curl([...A, '-X', 'PROPPATCH', '-H', 'Content-Type: text/xml', '--data-binary', body, u('/files/report.docx')]);
+    expect(r.status).toBe(207);
+    for (const p of ['Win32CreationTime', 'Win32LastAccessTime', 'Win32LastModifiedTime', 'Win32FileAttributes']) expect(r.body).toContain(`<${p} xmlns="urn:schemas-microsoft-com:"/>`);
+    expect(r.body.match(/HTTP\/1.1 200 OK/g)).toHaveLength(1);
+    expect(r.body).not.toMatch(/HTTP\/1.1 (4|5)\d\d/);
+    expect(statSync(join(h.shareDir, 'report.docx')).mtime.toISOString()).toBe('2020-09-03T10:00:00.000Z');
+  });
+
+  it('answers OPTIONS and PROPFIND on the root above the shares', async () => {
+    const opt = await curl(['-X', 'OPTIONS', u('/')]);
+    expect(opt.status).toBe(200);
+    expect(opt.headers['dav']).toBe('1, 2');
+    expect(opt.headers['ms-author-via']).toBe('DAV');
+    const list = await curl([...A, '-X', 'PROPFIND', '-H', 'Depth: 1', u('/')]);
+    expect(list.status).toBe(207);
+    expect(list.body).toContain('<D:href>/files/</D:href>');
+    expect(list.body).toContain('<D:href>/home/</D:href>');
+  });
+
+  it('takes Basic over HTTPS with the suite certificate, and refuses it over plain HTTP off loopback', async () => {
+    const tls = await curl([...A, '--cacert', h.cert.certFile, '-X', 'PROPFIND', '-H', 'Depth: 0', `${h.httpsUrl.replace('127.0.0.1', 'localhost')}/files/`]);
+    expect(tls.status).toBe(207);
+    const plain = await curl([...A, '--interface', '127.0.0.2', '-X', 'PROPFIND', '-H', 'Depth: 0', u('/files/')]);
+    expect(plain.status).toBe(403);
+    expect(plain.body).toMatch(/use HTTPS/);
+  });
+});
+
+describe('rclone and ownCloud clients', () => {
+  it('applies X-OC-Mtime and answers it accepted', async () => {
+    const r = await curl([...A, '-H', 'X-OC-Mtime: 1600000000', '-T', '-', u('/files/synced.txt')], 'synced');
+    expect(r.status).toBe(201);
+    expect(r.headers['x-oc-mtime']).toBe('accepted');
+    expect(statSync(join(h.shareDir, 'synced.txt')).mtimeMs).toBe(1600000000_000);
+  });
+
+  it('sets the time with a PROPPATCH of getlastmodified', async () => {
+    const body = '<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><D:getlastmodified>Sun, 13 Sep 2020 12:26:40 GMT</D:getlastmodified></D:prop></D:set></D:propertyupdate>';
+    const r = await curl([...A, '-X', 'PROPPATCH', '--data-binary', body, u('/files/synced.txt')]);
+    expect(r.status).toBe(207);
+    expect(r.body).toContain('HTTP/1.1 200 OK');
+    expect(statSync(join(h.shareDir, 'synced.txt')).mtime.toUTCString()).toBe('Sun, 13 Sep 2020 12:26:40 GMT');
+  });
+});
+
+describe('macOS', () => {
+  it('takes a chunked PUT announced with X-Expected-Entity-Length', async () => {
+    const data = Buffer.alloc(70_000, 'm');
+    const r = await curl([...A, '-H', 'Transfer-Encoding: chunked', '-H', `X-Expected-Entity-Length: ${data.length}`, '-T', '-', u('/files/finder.bin')], data);
+    expect(r.status).toBe(201);
+    expect(statSync(join(h.shareDir, 'finder.bin')).size).toBe(data.length);
+  });
+
+  it('answers its probes with 404', async () => {
+    for (const name of ['._photo.png', '.DS_Store', '.Spotlight-V100', '.metadata_never_index']) {
+      const r = await curl([...A, '-X', 'PROPFIND', '-H', 'Depth: 0', u(`/mac/${name}`)]);
+      expect(r.status, name).toBe(404);
+    }
+  });
+
+  it('refuses ._* and .DS_Store on a share that asks, and stores them elsewhere', async () => {
+    expect((await curl([...A, '-T', '-', u('/mac/._photo.png')], 'resource fork')).status).toBe(403);
+    expect((await curl([...A, '-T', '-', u('/mac/.DS_Store')], 'state')).status).toBe(403);
+    expect(readdirSync(apple)).toEqual([]);
+    expect((await curl([...A, '-T', '-', u('/files/.DS_Store')], 'state')).status).toBe(201);
+  });
+});
+
+describe('GNOME', () => {
+  it('makes, moves and deletes collections named without a trailing slash', async () => {
+    expect((await curl([...A, '-X', 'MKCOL', u('/files/gnome')])).status).toBe(201);
+    const move = await curl([...A, '-X', 'MOVE', '-H', `Destination: ${u('/files/gnome2')}`, u('/files/gnome')]);
+    expect(move.status).toBe(201);
+    const list = await curl([...A, '-X', 'PROPFIND', '-H', 'Depth: 0', u('/files/gnome2')]);
+    expect(list.body).toContain('<D:href>/files/gnome2/</D:href>');
+    expect((await curl([...A, '-X', 'DELETE', u('/files/gnome2')])).status).toBe(204);
+  });
+});
+
+describe('a browser', () => {
+  it('gets a plain HTML listing with sizes, dates and escaped links', async () => {
+    const r = await curl([...A, '-H', 'Accept: text/html', u('/files/')]);
+    expect(r.status).toBe(200);
+    expect(r.headers['content-type']).toBe('text/html; charset=utf-8');
+    expect(r.body).toContain('<a href="/files/photo.png">photo.png</a></td><td class="s">4.9 KiB</td>');
+    expect(r.body).toMatch(/<td>\d{4}-\d\d-\d\d \d\d:\d\d<\/td>/);
+    expect(r.body).toContain('>a&lt;b&gt;&amp;&quot;c&quot;.txt</a>');
+    expect(r.body).not.toContain('<b>');
+    expect(r.body).toContain('href="/files/a%3Cb%3E&amp;%22c%22.txt"');
+  });
+
+  it('downloads a file with its type and a Content-Disposition', async () => {
+    const r = await curl([...A, u('/files/photo.png')]);
+    expect(r.headers['content-type']).toBe('image/png');
+    expect(r.headers['content-disposition']).toBe('attachment; filename="photo.png"; filename*=UTF-8\'\'photo.png');
+    const odd = await curl([...A, u('/files/a%3Cb%3E&%22c%22.txt')]);
+    expect(odd.body).toBe('odd name');
+    expect(odd.headers['content-disposition']).toBe('attachment; filename="a<b>&_c_.txt"; filename*=UTF-8\'\'a%3Cb%3E%26%22c%22.txt');
+  });
+});
+
+describe('protocol answers', () => {
+  it('serves single and multiple byte ranges', async () => {
+    const one = await curl([...A, '-H', 'Range: bytes=2-5', u('/files/digits.txt')]);
+    expect(one.status).toBe(206);
+    expect(one.body).toBe('2345');
+    expect(one.headers['content-range']).toBe('bytes 2-5/20');
+    const two = await curl([...A, '-H', 'Range: bytes=0-1,-3', u('/files/digits.txt')]);
+    expect(two.status).toBe(206);
+    expect(two.headers['content-type']).toMatch(/^multipart\/byteranges; boundary=/);
+    expect(two.body).toMatch(/Content-Range: bytes 0-1\/20\r\n\r\n01\r\n/);
+    expect(two.body).toMatch(/Content-Range: bytes 17-19\/20\r\n\r\nhij\r\n/);
+    const none = await curl([...A, '-H', 'Range: bytes=50-60', u('/files/digits.txt')]);
+    expect(none.status).toBe(416);
+  });
+
+  it('answers 401 with a realm, 403 to a user without rights, 404 for no such share', async () => {
+    const anon = await curl(['-X', 'PROPFIND', u('/files/')]);
+    expect(anon.status).toBe(401);
+    expect(anon.headers['www-authenticate']).toBe('Basic realm="Hearth files", charset="UTF-8"');
+    expect((await curl(['-u', 'carol:pw', '-X', 'PROPFIND', '-H', 'Depth: 0', u('/files/')])).status).toBe(403);
+    expect((await curl([...A, '-X', 'PROPFIND', '-H', 'Depth: 0', u('/nosuch/')])).status).toBe(404);
+  });
+
+  it('refuses PROPFIND Depth infinity with propfind-finite-depth', async () => {
+    const r = await curl([...A, '-X', 'PROPFIND', '-H', 'Depth: infinity', u('/files/')]);
+    expect(r.status).toBe(403);
+    expect(r.body).toContain('<D:propfind-finite-depth/>');
+  });
+
+  it('writes one access log line per request', async () => {
+    await curl([...A, u('/files/digits.txt')]);
+    const line = logLines.findLast((l) => l['msg'] === 'request' && l['path'] === '/files/digits.txt');
+    expect(line).toMatchObject({ method: 'GET', status: 200, bytes: 20, user: 'alice', remote: '127.0.0.1' });
+    expect(typeof line!['ms']).toBe('number');
+  });
+});
