@@ -7,7 +7,7 @@ import { openSuiteAccounts } from '@hearth/accounts';
 import type { ServiceDefinition } from '@hearth/runtime';
 import { manifest, type FilesSettings } from './config.js';
 import { startFilesService } from './service.js';
-import { accountUsers, type FileUsers } from './users.js';
+import { accountUsers, loginLimits, type FileUsers } from './users.js';
 
 export { manifest, settingsSchema, defaultSettings, type FilesSettings, type ShareSettings } from './config.js';
 export { createFilesServer, type FilesServer, type FilesServerDeps } from './server.js';
@@ -25,7 +25,7 @@ export const definition: ServiceDefinition<FilesSettings> = {
   async start(ctx) {
     const accounts = await openSuiteAccounts(ctx.suite.dataDir);
     try {
-      const running = await startFilesService(ctx, accountUsers(accounts));
+      const running = await startFilesService(ctx, accountUsers(accounts), accounts.loginPolicy(loginLimits(ctx.settings)));
       return {
         reload: running.reload!,
         async stop(deadline) {

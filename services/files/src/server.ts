@@ -8,6 +8,7 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { TlsOptions } from 'node:tls';
+import type { LoginPolicy } from '@hearth/accounts';
 import type { Logger } from '@hearth/log';
 import type { HandlerTable } from '@hearth/runtime';
 import type { FilesSettings } from './config.js';
@@ -31,6 +32,8 @@ export interface FilesServerDeps {
   readonly log: Logger;
   /** Whether a client address counts as loopback (plaintext Basic allowed). Injectable for tests. */
   readonly isLoopback?: (address: string) => boolean;
+  /** The suite's login policy (persisted in the accounts); in memory when none is given. */
+  readonly loginPolicy?: LoginPolicy;
 }
 
 export interface FilesServer {
@@ -52,7 +55,7 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
   shares.apply(settings);
   const props = new DeadProps(join(deps.dataDir, 'files', 'props.db'));
   const env: Env = { settings: () => settings, locks: new LockTable(), props, shares, quotas: new Quotas(), log: deps.log };
-  const auth = new Authenticator(deps.users, settings, deps.isLoopback);
+  const auth = new Authenticator(deps.users, settings, deps.isLoopback, deps.loginPolicy);
   const servers: Server[] = [];
   const perClient = new Map<string, number>();
   let inFlight = 0;

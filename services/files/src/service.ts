@@ -9,8 +9,13 @@ import { createTlsContextProvider, TlsMaterialError, type TlsContextProvider } f
 import type { FilesSettings } from './config.js';
 import { createFilesServer } from './server.js';
 import type { FileUsers } from './users.js';
+import type { LoginPolicy } from '@hearth/accounts';
 
-export async function startFilesService(ctx: ServiceContext<FilesSettings>, users: FileUsers): Promise<RunningService<FilesSettings>> {
+export async function startFilesService(
+  ctx: ServiceContext<FilesSettings>,
+  users: FileUsers,
+  loginPolicy?: LoginPolicy,
+): Promise<RunningService<FilesSettings>> {
   const tlsOptions = (suite: typeof ctx.suite) => ({ dataDir: suite.dataDir, cert: suite.tls.cert, key: suite.tls.key, hostnames: ['localhost'] });
   let tls: TlsContextProvider | undefined;
   const needsTls = [...ctx.listeners.values()].some((l) => l.spec.tls);
@@ -23,7 +28,7 @@ export async function startFilesService(ctx: ServiceContext<FilesSettings>, user
     }
   }
   const handlers = ctx.handlers ?? new HandlerTable<unknown>();
-  const files = createFilesServer({ settings: ctx.settings, users, handlers, dataDir: ctx.suite.dataDir, log: ctx.log });
+  const files = createFilesServer({ settings: ctx.settings, users, handlers, dataDir: ctx.suite.dataDir, log: ctx.log, ...(loginPolicy ? { loginPolicy } : {}) });
   const servers: Array<{ server: Server; secure: boolean }> = [];
   try {
     for (const listener of ctx.listeners.values()) {

@@ -1,11 +1,12 @@
 /**
  * Who the users are is not this service's business: it is handed a `FileUsers` (the suite's
  * accounts in production, `MemoryUsers` in tests). Here: HTTP Basic parsing, the plaintext rule,
- * and failed-login throttling per client address and per user name (the suite's `LoginThrottle`).
+ * and the suite's login policy (`@hearth/accounts`' `LoginPolicy`: failures counted before the
+ * check, per client address and per user name, answered after a delay, refused past the limits).
  */
 import type { IncomingMessage } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
-import { LoginThrottle, type Accounts } from '@hearth/accounts';
+import { LoginPolicy, type Accounts, type LoginLimits } from '@hearth/accounts';
 import { DavError } from './replies.js';
 
 export interface FileUser {
@@ -66,20 +67,33 @@ function challenge(policy: AuthPolicy, message: string): DavError {
   return new DavError(401, message, undefined, undefined, { 'WWW-Authenticate': `Basic realm="${policy.realm}", charset="UTF-8"` });
 }
 
-export class Authenticator {
-  #throttle: LoginThrottle;
+/** The login policy's limits from the service's settings. */
+export function loginLimits(policy: AuthPolicy): LoginLimits {
+  return {
+    maxFailuresPerSource: policy.maxLoginFailuresPerIp,
+    maxFailuresPerUser: policy.maxLoginFailuresPerUser,
+    windowMs: policy.failureWindow,
+    delayMs: policy.loginFailureDelay,
+  };
+}
 
+export class Authenticator {
+  readonly #login: LoginPolicy;
+
+  /** `login`: the suite's persisted policy (from the accounts); in memory when none is given. */
   constructor(
     private readonly users: FileUsers,
     private policy: AuthPolicy,
     private readonly isLoopback: (address: string) => boolean = isLoopbackAddress,
+    login?: LoginPolicy,
   ) {
-    this.#throttle = LoginThrottle.create(policy.failureWindow);
+    this.#login = login ?? new LoginPolicy(loginLimits(policy));
+    this.#login.setLimits(loginLimits(policy));
   }
 
   update(policy: AuthPolicy): void {
-    if (policy.failureWindow !== this.policy.failureWindow) this.#throttle = LoginThrottle.create(policy.failureWindow);
     this.policy = policy;
+    this.#login.setLimits(loginLimits(policy));
   }
 
   /** The request's user, or a DavError 401 (no or wrong credentials) / 403 (plaintext refused). */
@@ -96,19 +110,8 @@ export class Authenticator {
     if (colon <= 0) throw challenge(this.policy, 'malformed Basic credentials');
     const name = decoded.slice(0, colon);
     const password = decoded.slice(colon + 1);
-    const limits = { maxFailuresPerSource: this.policy.maxLoginFailuresPerIp, maxFailuresPerUser: this.policy.maxLoginFailuresPerUser };
-    if (this.#throttle.refuses(remote, name, limits)) {
-      await delay(this.policy.loginFailureDelay);
-      throw challenge(this.policy, 'too many failed logins: try again later');
-    }
-    const user = await this.users.authenticate(name, password, remote);
-    if (user !== undefined) return user;
-    this.#throttle.failed(remote, name);
-    await delay(this.policy.loginFailureDelay);
-    throw challenge(this.policy, 'wrong user name or password');
+    const result = await this.#login.attempt(remote, name, () => this.users.authenticate(name, password, remote));
+    if (result.ok) return result.value;
+    throw challenge(this.policy, result.reason === 'refused' ? 'too many failed logins: try again later' : 'wrong user name or password');
   }
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }

@@ -1,7 +1,7 @@
 /**
  * The service as `hearth up` runs it: `definition` authenticates against the suite's accounts
- * (DATA/accounts), share rights follow the accounts' groups, and failed logins are throttled per
- * address and per user with the suite's LoginThrottle.
+ * (DATA/accounts), share rights follow the accounts' groups, and failed logins go through the
+ * suite's login policy (per address and per user).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo, Server } from 'node:net';
