@@ -69,6 +69,27 @@ async function walkServices(ctx: CheckContext): Promise<void> {
   expect(await walk(4)).toEqual(names.map(() => '2'));
 }
 
+/** The file PUT over WebDAV by `files.use`, in the user's private folder. */
+const FILE_PATH = '/home/container-test.txt';
+const fileBody = (ctx: CheckContext) => `Hearth container test for ${ctx.user}.\n`;
+
+/** PUT over HTTPS, then GET over HTTP (Basic over plain HTTP is allowed from loopback) and HTTPS. */
+async function putAndGet(ctx: CheckContext): Promise<void> {
+  const auth = ['-u', `${ctx.user}:${ctx.password}`];
+  const https = `https://127.0.0.1:${ctx.port('files', 'https')}${FILE_PATH}`;
+  const file = join(ctx.work, 'put.txt');
+  await writeFile(file, fileBody(ctx));
+  const status = await curl(['-k', ...auth, '-o', '/dev/null', '-w', '%{http_code}', '-T', file, https]);
+  expect(['201', '204']).toContain(status.trim());
+  await readBack(ctx);
+}
+
+async function readBack(ctx: CheckContext): Promise<void> {
+  const auth = ['-u', `${ctx.user}:${ctx.password}`];
+  expect(await curl(['--fail', ...auth, `http://127.0.0.1:${ctx.port('files', 'http')}${FILE_PATH}`])).toBe(fileBody(ctx));
+  expect(await curl(['--fail', '-k', ...auth, `https://127.0.0.1:${ctx.port('files', 'https')}${FILE_PATH}`])).toBe(fileBody(ctx));
+}
+
 export const serviceChecks: Readonly<Record<string, ServiceCheck>> = {
   // comsat takes datagrams from local mailers and answers none: the test checks it is bound.
   biff: { use: async () => {}, kept: async () => {} },
@@ -84,4 +105,6 @@ export const serviceChecks: Readonly<Record<string, ServiceCheck>> = {
   },
   pop3: { use: readAll, kept: readAll },
   snmp: { use: walkServices, kept: walkServices },
+  // WebDAV: a file PUT in the user's /home/ is read back, and is still there after stop and up.
+  files: { use: putAndGet, kept: readBack },
 };
