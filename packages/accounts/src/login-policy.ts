@@ -77,6 +77,10 @@ export class LoginPolicy {
   #limits: LoginLimits;
   readonly #store: FailureStore | undefined;
   readonly #pending = new Map<string, FailureDelta>();
+  /** Reservations whose check is still under way, by key. */
+  readonly #underway = new Map<string, number>();
+  /** Attempts waiting for a check under way to end (room under the limits). */
+  readonly #settled = new Set<() => void>();
   readonly #now: () => number;
   readonly #flushMs: number;
   readonly #maxKeys: number;
@@ -124,15 +128,22 @@ export class LoginPolicy {
     const s = sourceKey(source);
     const u = userKey(user);
     if (this.#refuses(s, u)) return this.#refuse(wait);
-    if (this.#count(`u:${u}`) >= this.#limits.maxFailuresPerUser) {
+    if (this.#counted(`u:${u}`) >= this.#limits.maxFailuresPerUser) {
       this.#stats.slowed++;
       await wait(this.#limits.delayMs);
       // The wait held no reservation: admit again, in one step with the reservation below.
       if (this.#refuses(s, u)) return this.#refuse(wait);
     }
+    // Past the limits only because of checks still under way (a burst of logins from one
+    // address): wait for one of them to end, then decide again on what they turned out to be.
+    while (this.#full(s, u)) {
+      await new Promise<void>((resolve) => this.#settled.add(resolve));
+      if (this.#refuses(s, u)) return this.#refuse(wait);
+    }
     const keys = [`s:${s}`, `u:${u}`, `p:${s} ${u}`];
     const at = this.#now();
     for (const key of keys) this.#change(key, 1, at);
+    this.#hold(keys, 1);
     this.#stats.checks++;
     let value: T | undefined;
     try {
@@ -140,6 +151,8 @@ export class LoginPolicy {
     } catch (error) {
       for (const key of keys) this.#change(key, -1, undefined);
       throw error;
+    } finally {
+      this.#hold(keys, -1);
     }
     if (value === undefined) {
       this.#stats.failures++;
@@ -193,8 +206,34 @@ export class LoginPolicy {
     this.#closed = true;
   }
 
+  /** Refused on the failures counted, not on the checks still under way. */
   #refuses(s: string, u: string): boolean {
+    return (
+      this.#counted(`s:${s}`) >= this.#limits.maxFailuresPerSource || this.#counted(`p:${s} ${u}`) >= this.#limits.maxFailuresPerUser
+    );
+  }
+
+  /** No room for one more reservation: the failures counted plus the checks under way. */
+  #full(s: string, u: string): boolean {
     return this.#count(`s:${s}`) >= this.#limits.maxFailuresPerSource || this.#count(`p:${s} ${u}`) >= this.#limits.maxFailuresPerUser;
+  }
+
+  #counted(key: string): number {
+    return Math.max(0, this.#count(key) - (this.#underway.get(key) ?? 0));
+  }
+
+  /** Marks `keys`' checks under way (+1) or ended (-1); an end wakes the attempts waiting for room. */
+  #hold(keys: readonly string[], by: 1 | -1): void {
+    for (const key of keys) {
+      const n = (this.#underway.get(key) ?? 0) + by;
+      if (n > 0) this.#underway.set(key, n);
+      else this.#underway.delete(key);
+    }
+    if (by === -1 && this.#settled.size > 0) {
+      const waiting = [...this.#settled];
+      this.#settled.clear();
+      for (const wake of waiting) wake();
+    }
   }
 
   async #refuse<T>(wait: Wait): Promise<LoginResult<T>> {
@@ -247,11 +286,13 @@ export class LoginPolicy {
     if (at !== undefined) entry.last = Math.max(entry.last ?? 0, at);
   }
 
+  /** Forgets `key`'s failures; the reservations of checks still under way stay counted. */
   #reset(key: string): void {
     const entry = this.#entry(key);
+    const underway = this.#underway.get(key) ?? 0;
     entry.reset = true;
-    entry.add = 0;
-    entry.last = undefined;
+    entry.add = underway;
+    entry.last = underway > 0 ? this.#now() : undefined;
   }
 
   #schedule(ms: number): void {

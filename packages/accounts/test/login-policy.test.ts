@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { LoginPolicy } from '@hearth/accounts';
 import { open, tempDir } from './helpers.js';
 
@@ -41,6 +41,33 @@ describe('LoginPolicy in memory', () => {
     expect(reasons.filter((r) => r === 'failed')).toHaveLength(3);
     expect(reasons.filter((r) => r === 'refused')).toHaveLength(37);
     expect(policy.stats()).toMatchObject({ checks: 3, failures: 3, refused: 37, delayed: 40 });
+  });
+
+  it('a burst of right logins from one address waits for room and is never refused: at most the limit checked at once', async () => {
+    const policy = new LoginPolicy(limits);
+    let underway = 0;
+    let most = 0;
+    const releases: Array<() => void> = [];
+    const check = (name: string) => async (): Promise<string | undefined> => {
+      underway++;
+      most = Math.max(most, underway);
+      await new Promise<void>((resolve) => releases.push(resolve));
+      underway--;
+      return name;
+    };
+    const results = Array.from({ length: 30 }, (_, i) => policy.attempt('10.0.0.1', `u${i}`, check(`u${i}`)));
+    let done = 0;
+    void Promise.all(results).then(() => (done = 30));
+    // Let each check under way end, one at a time, until all 30 have been checked.
+    for (let ended = 0; ended < 30; ended++) {
+      await vi.waitFor(() => expect(releases.length).toBeGreaterThan(0));
+      releases.shift()!();
+    }
+    const outcomes = await Promise.all(results);
+    expect(done).toBe(30);
+    expect(outcomes.every((r) => r.ok)).toBe(true);
+    expect(most).toBe(limits.maxFailuresPerSource);
+    expect(policy.stats()).toMatchObject({ checks: 30, successes: 30, refused: 0 });
   });
 
   it('refuses an address past its limit for every user, and not other addresses', async () => {
