@@ -16,6 +16,11 @@ export function storeUsers(store: MailStore, accounts: Accounts): UserDirectory 
   return {
     has: async (user) => store.hasMaildrop(user),
     verify: async (user, password) => (await accounts.verifyPassword(user, password)) !== undefined,
+    firstAdmin: async () =>
+      accounts
+        .list()
+        .filter((a) => a.admin && store.hasMaildrop(a.name))
+        .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime())[0]?.name,
   };
 }
 

@@ -57,6 +57,11 @@ export const settingsSchema = z.strictObject({
   maxLoginFailuresPerUser: z.number().int().min(1).default(10),
   /** A failure count is forgotten this long after its last failure. */
   failureWindow: duration().default(15 * 60_000),
+  /**
+   * Who receives mail for `postmaster` (bare and at every local domain, RFC 5321 4.5.1) when no
+   * user is named postmaster; default: the first administrator with a maildrop.
+   */
+  postmaster: z.string().min(1).optional(),
   /** Role of each listener by name; merged over the defaults (mx, submission, smtps). */
   roles: z.record(z.string(), z.enum(LISTENER_ROLES)).default({}),
 });

@@ -9,8 +9,8 @@ import type { Logger } from '@hearth/log';
 import type { MessageBus } from '@hearth/runtime';
 import type { SMTPServerSession } from 'smtp-server';
 import { announceDelivered, traceHeaders, type HearthNotice } from '@hearth/mail-delivery';
-import { localUser } from './policy/recipients.js';
-import { isStorageFull, type MailSink } from './ports.js';
+import { deliveryUsers } from './policy/recipients.js';
+import { isStorageFull, type MailSink, type UserDirectory } from './ports.js';
 import { replies } from './replies.js';
 
 /** The topic and payload biff and POP3 consume. */
@@ -20,6 +20,9 @@ export interface IntakeDeps {
   readonly bus: MessageBus;
   readonly hostname: string;
   readonly domains: ReadonlySet<string>;
+  readonly users: UserDirectory;
+  /** Who receives `postmaster`'s mail (settings); default: the first administrator. */
+  readonly postmaster: string | undefined;
   readonly maxMessageSize: number;
 }
 
@@ -73,7 +76,7 @@ export async function receiveMessage(
   log: Logger,
 ): Promise<string | undefined> {
   const addresses = session.envelope.rcptTo.map((r) => r.address);
-  const recipients = [...new Set(addresses.map((a) => localUser(a, deps.domains)).filter((u) => u !== undefined))];
+  const recipients = await deliveryUsers(addresses, deps.domains, deps.users, deps.postmaster);
   const id = `${session.id}.${session.transaction}`;
   const mailFrom = session.envelope.mailFrom;
   const prefix = traceHeaders({

@@ -32,6 +32,8 @@ export interface UserDirectory {
   has(user: string): Promise<boolean>;
   /** Whether `password` is `user`'s; false for unknown users. */
   verify(user: string, password: string): Promise<boolean>;
+  /** The first administrator with a maildrop (oldest account first): `postmaster`'s default. */
+  firstAdmin(): Promise<string | undefined>;
 }
 
 export interface TlsMaterial {

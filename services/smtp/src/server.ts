@@ -158,7 +158,7 @@ export function createSmtpServer(spec: ListenerSpec, role: ListenerRole, parts: 
 
     onRcptTo(address, session, callback) {
       const log = logOf(session);
-      checkRecipient(address.address, { role, domains: parts.domains, users: parts.users }).then(
+      checkRecipient(address.address, { role, domains: parts.domains, users: parts.users, postmaster: parts.settings().postmaster }).then(
         (verdict) => {
           if (verdict.ok) {
             callback();
@@ -182,6 +182,8 @@ export function createSmtpServer(spec: ListenerSpec, role: ListenerRole, parts: 
           bus: parts.bus,
           hostname: parts.hostname,
           domains: parts.domains,
+          users: parts.users,
+          postmaster: parts.settings().postmaster,
           maxMessageSize: parts.settings().maxMessageSize,
         },
         log,

@@ -64,6 +64,10 @@ export class TestStore implements MailSink, UserDirectory {
     return this.#users.verify(user, password);
   }
 
+  firstAdmin(): Promise<string | undefined> {
+    return this.#users.firstAdmin();
+  }
+
   async deliver(delivery: Delivery): Promise<readonly HearthNotice[]> {
     if (this.failWith) {
       for await (const chunk of delivery.body) void chunk;

@@ -13,6 +13,8 @@ export interface RecipientContext {
   /** Domains whose mail is ours, lower case. */
   readonly domains: ReadonlySet<string>;
   readonly users: UserDirectory;
+  /** The user `postmaster` is delivered to (settings); default: the first administrator. */
+  readonly postmaster: string | undefined;
 }
 
 /** `local@domain` split, lower-cased; a bare `local` (as `<postmaster>`) has no domain. */
@@ -29,6 +31,33 @@ export function localUser(address: string, domains: ReadonlySet<string>): string
   return local;
 }
 
+/**
+ * The maildrop a local part is delivered to: its own, or for `postmaster` with no user of that
+ * name, the configured postmaster's (RFC 5321 4.5.1: every domain must accept postmaster).
+ */
+export async function deliveryUser(local: string, users: UserDirectory, postmaster: string | undefined): Promise<string | undefined> {
+  if (await users.has(local)) return local;
+  if (local !== 'postmaster') return undefined;
+  const target = postmaster?.toLowerCase() ?? (await users.firstAdmin());
+  return target !== undefined && (await users.has(target)) ? target : undefined;
+}
+
+/** The local users a message's recipients are delivered to, once each. */
+export async function deliveryUsers(
+  addresses: readonly string[],
+  domains: ReadonlySet<string>,
+  users: UserDirectory,
+  postmaster: string | undefined,
+): Promise<string[]> {
+  const found = await Promise.all(
+    addresses.map((address) => {
+      const local = localUser(address, domains);
+      return local === undefined ? undefined : deliveryUser(local, users, postmaster);
+    }),
+  );
+  return [...new Set(found.filter((user) => user !== undefined))];
+}
+
 export async function checkRecipient(address: string, ctx: RecipientContext): Promise<RecipientVerdict> {
   const { local, domain } = splitAddress(address);
   if (domain !== undefined && !ctx.domains.has(domain)) {
@@ -36,6 +65,7 @@ export async function checkRecipient(address: string, ctx: RecipientContext): Pr
     return { ok: false, reply: ctx.role === 'mx' ? replies.relayDenied(address) : replies.relayNotConfigured(address) };
   }
   if (local === '' || local.startsWith('"')) return { ok: false, reply: replies.badAddress(address) };
-  if (!(await ctx.users.has(local))) return { ok: false, reply: replies.unknownUser(address) };
-  return { ok: true, user: local };
+  const user = await deliveryUser(local, ctx.users, ctx.postmaster);
+  if (user === undefined) return { ok: false, reply: replies.unknownUser(address) };
+  return { ok: true, user };
 }
