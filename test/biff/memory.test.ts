@@ -92,7 +92,9 @@ describe('a subscriber that never reads', () => {
     const stopped = s.logsOf('biff').find((l: Record<string, unknown>) => l['msg'] === 'biff stopped') as Record<string, number>;
     expect(stopped).toBeDefined();
     // Every datagram that arrived is accounted for: each became one notification, sent or dropped.
-    expect(stopped['received']).toBeGreaterThan(FLOOD / 2);
+    // The kernel drops datagrams when biff's socket buffer is full (a busy machine: 13,347 of the
+    // 42,000 arrived in one full run); a quarter of the flood is still 100 times the queue bound.
+    expect(stopped['received']).toBeGreaterThan(FLOOD / 4);
     expect(stopped['notified']! + stopped['dropped']! + stopped['unwatched']!).toBe(stopped['received']);
     // What waited inside biff never passed the per-subscriber bound (100 here).
     expect(stopped['peakQueued']).toBeLessThanOrEqual(100);
