@@ -12,7 +12,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { openSuiteAccounts, type Accounts } from '@hearth/accounts';
 import { openMailStore, type MailStore } from '@hearth/mail-store';
 import { storeBacking } from '@hearth/pop3';
-import { LineClient, startPop3, transcript, type Harness } from './helpers.js';
+import { LineClient, loginClient, startPop3, transcript, type Harness } from './helpers.js';
 
 let mnt: string;
 let mounted = false;
@@ -75,14 +75,7 @@ afterAll(async () => {
 });
 
 async function login(user: string, expected: RegExp): Promise<LineClient> {
-  const client = await LineClient.connect(harness!.port);
-  clients.push(client);
-  await transcript(client, [
-    [null, /^\+OK/],
-    [`USER ${user}`, /^\+OK/],
-    ['PASS pw', expected],
-  ]);
-  return client;
+  return loginClient(harness!.port, clients, user, 'pw', expected);
 }
 
 async function loginReadDelete(user: string): Promise<void> {

@@ -276,6 +276,18 @@ function match(actual: string, want: string | RegExp, send: string | null): void
   else expect(actual, `reply to ${send}`).toMatch(want);
 }
 
+/** A client of `port` logged in as `user` with USER/PASS (`expected`: the PASS reply), kept in `clients`. */
+export async function loginClient(port: number, clients: LineClient[], user: string, password: string, expected: RegExp): Promise<LineClient> {
+  const client = await LineClient.connect(port);
+  clients.push(client);
+  await transcript(client, [
+    [null, /^\+OK/],
+    [`USER ${user}`, /^\+OK/],
+    [`PASS ${password}`, expected],
+  ]);
+  return client;
+}
+
 export function writeTemp(dir: string, name: string, text: string): string {
   const path = join(dir, name);
   writeFileSync(path, text);

@@ -13,7 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { openSuiteAccounts, type Accounts } from '@hearth/accounts';
 import { openMailStore, type MailStore } from '@hearth/mail-store';
 import { storeBacking } from '@hearth/pop3';
-import { LineClient, removeDir, startPop3, transcript, type Harness } from './helpers.js';
+import { LineClient, loginClient, removeDir, startPop3, transcript, type Harness } from './helpers.js';
 
 let dir: string;
 let store: MailStore;
@@ -58,14 +58,7 @@ async function userWith(bodies: readonly string[]): Promise<{ user: string; uidl
 }
 
 async function login(user: string, expected: RegExp = /^\+OK Logged in/): Promise<LineClient> {
-  const client = await LineClient.connect(harness!.port);
-  clients.push(client);
-  await transcript(client, [
-    [null, /^\+OK/],
-    [`USER ${user}`, /^\+OK/],
-    ['PASS pw', expected],
-  ]);
-  return client;
+  return loginClient(harness!.port, clients, user, 'pw', expected);
 }
 
 const small = (n: number): string => `Subject: ${n}\r\n\r\nmessage ${n}\r\n`;
