@@ -3,7 +3,7 @@
  * three views agree; a kill -9 never makes a counter go back; rows follow stops, starts and a
  * reload that removes a service; `--watch` piped writes one JSON line per refresh.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -119,6 +119,61 @@ describe('three views of the same counters', () => {
     expect(countersOf(await up.service('biff'))['received']).toBe(5);
     expect((await up.cli('start', 'biff')).code).toBe(0);
     await waitFor(async () => (await walk()).get('biff')?.state === 'running', { timeout: 10_000, what: 'running in the walk' });
+  });
+});
+
+/** When `check` first holds (performance.now() after the check that saw it), polling every 5 ms; throws past `boundMs`. */
+async function firstSeen(check: () => Promise<boolean>, boundMs: number, what: string): Promise<number> {
+  await waitFor(() => check().catch(() => false), { timeout: boundMs, interval: 5, what });
+  return performance.now();
+}
+
+/** `hearth status --watch --json` piped: each JSON line with the time it arrived. */
+function watchStatus(): { lines: { at: number; rows: ServiceStatus[] }[]; stop(): void } {
+  const child = spawn(process.execPath, [MAIN, 'status', '--watch', '--json', '--interval', '0.05', '--data', up.data], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines: { at: number; rows: ServiceStatus[] }[] = [];
+  let buf = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    buf += d;
+    for (let nl = buf.indexOf('\n'); nl !== -1; nl = buf.indexOf('\n')) {
+      lines.push({ at: performance.now(), rows: JSON.parse(buf.slice(0, nl)) as ServiceStatus[] });
+      buf = buf.slice(nl + 1);
+    }
+  });
+  return { lines, stop: () => child.kill() };
+}
+
+describe('how old a figure is', () => {
+  it('a counter change is served over SNMP and by hearth status within the service report second', async () => {
+    const watch = watchStatus();
+    await waitFor(() => watch.lines.length > 0, { timeout: 10_000, what: 'hearth status --watch to print' });
+    const ages: { supervisor: number; snmp: number; watch: number }[] = [];
+    try {
+      for (let round = 0; round < 5; round++) {
+        const want = countersOf(await up.service('biff'))['received']! + 1;
+        const t0 = performance.now();
+        await comsat(`age${round}@1\n`);
+        const [supervisor, served, watched] = await Promise.all([
+          firstSeen(async () => countersOf(await up.service('biff'))['received'] === want, 3000, 'the control socket to show it'),
+          // biff is the first service (index 1); received is its counter 1.
+          firstSeen(async () => (await snmpWith(['-t', '0.5', '-r', '0', '-Oqv'], 'snmpget', 'HEARTH-MIB::hearthCounterValue.1.1')).trim() === String(want), 3000, 'snmpget to show it'),
+          firstSeen(async () => watch.lines.some((l) => l.at > t0 && countersOf(l.rows.find((r) => r.name === 'biff')!)['received'] === want), 3000, 'the watch to show it'),
+        ]);
+        const seenAt = watch.lines.find((l) => l.at > t0 && countersOf(l.rows.find((r) => r.name === 'biff')!)['received'] === want)!.at;
+        ages.push({ supervisor: supervisor - t0, snmp: served - t0, watch: Math.min(watched, seenAt) - t0 });
+      }
+    } finally {
+      watch.stop();
+    }
+    console.log(`figure age in ms (change to first seen), 5 rounds: ${JSON.stringify(ages.map((a) => ({ supervisor: Math.round(a.supervisor), snmp: Math.round(a.snmp), watch: Math.round(a.watch) })))}`);
+    for (const a of ages) {
+      // biff reports at most once a second; a margin for the machine's load and the polling.
+      expect(a.supervisor).toBeLessThan(1300);
+      expect(a.snmp).toBeLessThan(1400);
+      expect(a.watch).toBeLessThan(1400);
+      // The agent follows the supervisor soon after the report, not at the next second.
+      expect(a.snmp - a.supervisor).toBeLessThan(300);
+    }
   });
 });
 

@@ -20,7 +20,7 @@ import type { InstanceDeps } from './instance.js';
 import { ListenerError } from './listeners.js';
 import type { HeldListener } from './listeners.js';
 import { LogHub, rawWriter } from './log-capture.js';
-import { FiguresHub, FiguresPublisher, FIGURES_TOPIC } from './figures.js';
+import { FiguresHub, FiguresPublisher, FIGURES_TOPIC, type MemoryScan } from './figures.js';
 import { diffConfigs } from './reconcile.js';
 import { MemorySnapshot } from './memory.js';
 import type { Registry } from './registry.js';
@@ -80,6 +80,8 @@ export class Supervisor {
   /** Every service's counters across its instances; published to `hearth.figures` subscribers. */
   readonly #figures: FiguresHub;
   readonly #publisher: FiguresPublisher;
+  /** The last /proc memory read, reused by the figures sent after a change. */
+  #memory: MemorySnapshot | undefined;
   readonly #log: Logger;
   readonly #logs: LogHub;
   readonly #core: ProcessCore;
@@ -106,7 +108,7 @@ export class Supervisor {
     this.#router = new MessageRouter(this.#units, options.log);
     this.#figures = new FiguresHub(options.log);
     this.#publisher = new FiguresPublisher(
-      async () => this.#figures.snapshot(await this.statusWithMemory()),
+      async (memory) => this.#figures.snapshot(await this.statusWithMemory(memory)),
       () => [...this.#units.values()].flatMap((u) => u.instances().filter((i) => i.subscriptions.has(FIGURES_TOPIC))),
       options.log,
     );
@@ -150,7 +152,10 @@ export class Supervisor {
   #addUnit(svc: ServiceConfig, held: readonly HeldListener[]): ServiceUnit {
     const unit = new ServiceUnit(svc, held, this.#deps(), this.#log, this.#standbys);
     this.#units.set(svc.name, unit);
-    unit.on('state', (state) => this.#logs.record(svc.name, JSON.stringify({ level: 30, time: Date.now(), svc: svc.name, msg: `state ${state}` })));
+    unit.on('state', (state) => {
+      this.#logs.record(svc.name, JSON.stringify({ level: 30, time: Date.now(), svc: svc.name, msg: `state ${state}` }));
+      this.#publisher.changed();
+    });
     unit.on('exit', (instance) => {
       this.#figures.ended(svc.name, instance.pid);
       void this.#sweepListeners();
@@ -170,7 +175,11 @@ export class Supervisor {
       },
       logLevel: this.options.logLevel,
       launchPath: defaultLaunchPath,
-      onMessage: (from, msg) => (msg.t === 'counters' ? this.#figures.report(from.name, from.pid, msg) : this.#router.route(from, msg)),
+      onMessage: (from, msg) => {
+        if (msg.t !== 'counters') return this.#router.route(from, msg);
+        this.#figures.report(from.name, from.pid, msg);
+        this.#publisher.changed();
+      },
       sharedProcessGroup: this.config.legacy.sharedProcessGroup,
     };
   }
@@ -193,13 +202,13 @@ export class Supervisor {
   }
 
   /**
-   * `status()` with the memory of each service's processes and standby (read from /proc) and its
-   * counters (totals across its instances).
+   * `status()` with the memory of each service's processes and standby (read from /proc, or the
+   * last read's with `last`) and its counters (totals across its instances).
    */
-  async statusWithMemory(): Promise<ServiceStatus[]> {
+  async statusWithMemory(scan: MemoryScan = 'scan'): Promise<ServiceStatus[]> {
     const rows = this.status();
     const pids = rows.flatMap((r) => [r.pid, r.standbyPid]).filter((p): p is number => p !== null);
-    const memory = await MemorySnapshot.take(pids);
+    const memory = scan === 'last' && this.#memory ? this.#memory : (this.#memory = await MemorySnapshot.take(pids));
     this.#figures.keepOnly(rows.map((r) => r.name));
     return this.#figures.withCounters(rows.map((r) => ({ ...r, rssBytes: memory.of(r.pid), standbyRssBytes: memory.of(r.standbyPid) })));
   }
