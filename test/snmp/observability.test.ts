@@ -5,19 +5,13 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import dgram from 'node:dgram';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ServiceStatus } from '@hearth/supervisor';
 import { freePort, waitFor } from '@hearth/testkit';
 import { MAIN, startUp, waitState, type Up } from '@hearth/testkit/hearth-up';
+import { snmpWith as snmpAt, walk as walkAt } from './helpers.js';
 
 vi.setConfig({ testTimeout: 90_000, hookTimeout: 60_000 });
-
-const SNMP_DIST = fileURLToPath(import.meta.resolve('@hearth/snmp'));
-const NET_SNMP_MIBS = join(dirname(createRequire(SNMP_DIST).resolve('net-snmp')), 'lib', 'mibs');
-const MIBS = ['-M', `${NET_SNMP_MIBS}:${join(dirname(SNMP_DIST), '..', 'mib')}`, '-m', 'SNMPv2-MIB:HEARTH-MIB'];
 
 let up: Up;
 let ports: { comsat: number; mx: number; snmp: number };
@@ -48,31 +42,10 @@ function snmp(tool: string, ...args: string[]): Promise<string> {
 }
 
 function snmpWith(timing: readonly string[], tool: string, ...args: string[]): Promise<string> {
-  return new Promise((resolve, reject) =>
-    execFile(tool, [...MIBS, '-v2c', '-c', community, ...timing, `127.0.0.1:${ports.snmp}`, ...args], (err, stdout, stderr) =>
-      err ? reject(new Error(`${tool}: ${stderr || err.message}`)) : resolve(stdout),
-    ),
-  );
+  return snmpAt({ port: ports.snmp, community }, timing, tool, ...args);
 }
 
-/** The service table and counters as the SNMP agent serves them, by service name. */
-async function walk(): Promise<Map<string, { state: string; counters: Record<string, number> }>> {
-  const out = await snmp('snmpwalk', '-OQs', 'HEARTH-MIB::hearthMIB');
-  const byIndex = new Map<string, { name: string; state: string; names: Map<string, string>; counters: Record<string, number> }>();
-  const row = (i: string) => byIndex.get(i) ?? byIndex.set(i, { name: '', state: '', names: new Map(), counters: {} }).get(i)!;
-  const lines = out.split('\n').map((l) => /^(\w+)\.([\d.]+) = (.*)$/.exec(l)).filter((m) => m !== null);
-  for (const [, column, index, value] of lines as string[][]) {
-    const [svc, id] = index!.split('.');
-    if (column === 'hearthServiceName') row(svc!).name = value!;
-    if (column === 'hearthServiceState') row(svc!).state = value!;
-    if (column === 'hearthCounterName' || column === 'hearthGaugeName') row(svc!).names.set(id!, value!);
-  }
-  for (const [, column, index, value] of lines as string[][]) {
-    const [svc, id] = index!.split('.');
-    if (column === 'hearthCounterValue' || column === 'hearthGaugeValue') row(svc!).counters[row(svc!).names.get(id!)!] = Number(value);
-  }
-  return new Map([...byIndex.values()].map((r) => [r.name, { state: r.state, counters: r.counters }]));
-}
+const walk = () => walkAt({ port: ports.snmp, community });
 
 function countersOf(s: ServiceStatus): Record<string, number> {
   return Object.fromEntries((s.counters ?? []).map((c) => [c.name, c.value]));
