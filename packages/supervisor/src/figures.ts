@@ -30,7 +30,11 @@ export class FiguresHub {
   readonly #services = new Map<string, Kept>();
   readonly #complained = new Set<string>();
 
-  constructor(private readonly log: Logger) {}
+  constructor(
+    private readonly log: Logger,
+    /** Called after each report taken in (the publisher sends the figures on). */
+    private readonly changed: () => void = () => {},
+  ) {}
 
   /** A `counters` message from instance `pid` of `service`. */
   report(service: string, pid: number, message: { readonly values?: unknown; readonly declaration?: unknown }): void {
@@ -47,6 +51,7 @@ export class FiguresHub {
     const values = parseCounterValues(message.values);
     if (typeof values === 'string') return this.#complain(service, values);
     kept.totals.report(pid, values);
+    this.changed();
   }
 
   /** Instance `pid` of `service` exited: its counters stay in the total, its gauges drop out. */

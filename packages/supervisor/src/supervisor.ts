@@ -13,12 +13,10 @@ import type { ServiceConfig, SuiteConfig } from './config.js';
 import { loadSuiteConfigIsolated } from './config-isolated.js';
 import { controlHandler } from './control-handler.js';
 import { ControlServer } from './control-server.js';
-import { StartupError, claimDataDir } from './data-dir.js';
-import type { DataDirClaim } from './data-dir.js';
+import { StartupError, claimDataDir, type DataDirClaim } from './data-dir.js';
 import { CycleError, startOrder } from './graph.js';
 import type { InstanceDeps } from './instance.js';
-import { ListenerError } from './listeners.js';
-import type { HeldListener } from './listeners.js';
+import { ListenerError, type HeldListener } from './listeners.js';
 import { LogHub, rawWriter } from './log-capture.js';
 import { FiguresHub, FiguresPublisher, FIGURES_TOPIC, type MemoryScan } from './figures.js';
 import { diffConfigs } from './reconcile.js';
@@ -106,7 +104,7 @@ export class Supervisor {
   ) {
     this.#log = options.log;
     this.#router = new MessageRouter(this.#units, options.log);
-    this.#figures = new FiguresHub(options.log);
+    this.#figures = new FiguresHub(options.log, () => this.#publisher.changed());
     this.#publisher = new FiguresPublisher(
       async (memory) => this.#figures.snapshot(await this.statusWithMemory(memory)),
       () => [...this.#units.values()].flatMap((u) => u.instances().filter((i) => i.subscriptions.has(FIGURES_TOPIC))),
@@ -175,11 +173,7 @@ export class Supervisor {
       },
       logLevel: this.options.logLevel,
       launchPath: defaultLaunchPath,
-      onMessage: (from, msg) => {
-        if (msg.t !== 'counters') return this.#router.route(from, msg);
-        this.#figures.report(from.name, from.pid, msg);
-        this.#publisher.changed();
-      },
+      onMessage: (from, msg) => (msg.t === 'counters' ? this.#figures.report(from.name, from.pid, msg) : this.#router.route(from, msg)),
       sharedProcessGroup: this.config.legacy.sharedProcessGroup,
     };
   }

@@ -138,3 +138,15 @@ describe('FiguresPublisher after a change', () => {
     publisher.stop();
   });
 });
+
+describe('FiguresHub and the publisher', () => {
+  it('tells of each report taken in, not of a refused one', () => {
+    let changes = 0;
+    const hub = new FiguresHub(log, () => changes++);
+    hub.report('smtp', 10, { values: { accepted: 1 }, declaration });
+    hub.report('smtp', 10, { values: { accepted: 2 } });
+    hub.report('smtp', 10, { values: { accepted: -1 } });
+    hub.report('web', 11, { values: { accepted: 1 } });
+    expect(changes).toBe(2);
+  });
+});
