@@ -8,6 +8,7 @@ import type { Reply } from './reply.js';
 import { dashboardRoutes } from './pages/dashboard.js';
 import { logRoutes } from './pages/logs.js';
 import { meRoutes } from './pages/me.js';
+import { shareRoutes } from './pages/shares.js';
 import { signInRoutes } from './pages/sign-in.js';
 import { userRoutes } from './pages/users.js';
 
@@ -26,7 +27,7 @@ export interface Route {
 
 /** Every route of the service. */
 export function routeTable(): readonly Route[] {
-  return [...signInRoutes, ...dashboardRoutes, ...userRoutes, ...logRoutes, ...meRoutes];
+  return [...signInRoutes, ...dashboardRoutes, ...userRoutes, ...shareRoutes, ...logRoutes, ...meRoutes];
 }
 
 export type Lookup = { readonly kind: 'found'; readonly route: Route } | { readonly kind: 'wrong-method'; readonly allow: string } | { readonly kind: 'none' };
