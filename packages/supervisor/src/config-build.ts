@@ -318,7 +318,7 @@ async function build(read: (schema: z.ZodType<unknown>) => unknown, file: string
       ...(parsed.tls.key !== undefined ? { key: resolve(baseDir, parsed.tls.key) } : {}),
     },
     services,
-    control: { group: parsed.control.group !== undefined ? { name: parsed.control.group, gid: resolveGroup(parsed.control.group) } : undefined },
+    control: { group: parsed.control?.group !== undefined ? { name: parsed.control.group, gid: resolveGroup(parsed.control.group) } : undefined },
     legacy: { sharedProcessGroup: parsed.legacy?.sharedProcessGroup ?? false },
   };
 }
