@@ -54,7 +54,8 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
   const shares = new Shares(deps.handlers, deps.dataDir);
   shares.apply(settings);
   const props = new DeadProps(join(deps.dataDir, 'files', 'props.db'));
-  const env: Env = { settings: () => settings, locks: new LockTable(), props, shares, quotas: new Quotas(), log: deps.log };
+  const locks = new LockTable(join(deps.dataDir, 'files', 'locks.db'));
+  const env: Env = { settings: () => settings, locks, props, shares, quotas: new Quotas(), log: deps.log };
   const auth = new Authenticator(deps.users, settings, deps.isLoopback, deps.loginPolicy);
   const servers: Server[] = [];
   const perClient = new Map<string, number>();
@@ -182,6 +183,7 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
       }
       for (const s of servers) s.closeAllConnections();
       props.close();
+      locks.close();
     },
   };
 }
