@@ -14,6 +14,7 @@ import type { HandlerTable } from '@hearth/runtime';
 import type { FilesSettings } from './config.js';
 import { RequestContext, type Env } from './context.js';
 import { DeadProps } from './dead-props.js';
+import { ConnectionDrain } from './drain.js';
 import { LockTable } from './locks.js';
 import { isMethod, methods, ALLOW, optionsReply } from './methods/index.js';
 import { Quotas } from './quota.js';
@@ -60,7 +61,7 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
   const servers: Server[] = [];
   const perClient = new Map<string, number>();
   let inFlight = 0;
-  let idle: (() => void) | undefined;
+  const connections = new ConnectionDrain();
 
   async function run(req: IncomingMessage, res: ServerResponse, secure: boolean, remote: string, setUser: (u: FileUser) => void, ctxRef: { ctx?: RequestContext }): Promise<Reply> {
     const method = req.method ?? '';
@@ -83,6 +84,7 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
     const active = perClient.get(remote) ?? 0;
     perClient.set(remote, active + 1);
     inFlight++;
+    const ended = connections.begin(req, res);
     let finished = false;
     const done = (): void => {
       if (finished) return;
@@ -92,7 +94,7 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
       if (n <= 0) perClient.delete(remote);
       else perClient.set(remote, n);
       inFlight--;
-      if (inFlight === 0) idle?.();
+      ended();
       deps.log.info(
         {
           method: req.method,
@@ -136,6 +138,7 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
     server.on('error', (err) => deps.log.error({ err }, 'listener failed'));
     applyLimits(server);
     servers.push(server);
+    connections.track(server);
     return server;
   }
 
@@ -169,19 +172,7 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
       for (const s of servers) applyLimits(s);
     },
     async stop(deadline) {
-      for (const s of servers) {
-        s.close();
-        s.closeIdleConnections();
-      }
-      if (inFlight > 0) {
-        let timer: NodeJS.Timeout | undefined;
-        await new Promise<void>((resolve) => {
-          idle = resolve;
-          timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
-        });
-        clearTimeout(timer);
-      }
-      for (const s of servers) s.closeAllConnections();
+      await connections.stop(deadline);
       props.close();
       locks.close();
     },
