@@ -4,7 +4,8 @@
  * `files`, and an HTTP client that tells apart the one failure HTTP lets a client retry.
  */
 import { mkdirSync } from 'node:fs';
-import { Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { Agent, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { freePort, makeTempDir } from '@hearth/testkit';
 import { startUp, type Up } from '@hearth/testkit/hearth-up';
@@ -64,21 +65,29 @@ export class IdleCloseError extends Error {
   override readonly name = 'IdleCloseError';
 }
 
-/** One request; `agent` false for a fresh connection. */
-export function send(port: number, method: string, path: string, options: { agent?: Agent | false; headers?: Record<string, string>; body?: Buffer | string } = {}): Promise<Answer> {
+export interface SendOptions {
+  /** A keep-alive agent (an `https.Agent` with `secure`), or false for a fresh connection. */
+  readonly agent?: Agent | false;
+  /** HTTPS (the suite's self-signed certificate is accepted). */
+  readonly secure?: boolean;
+  readonly headers?: Record<string, string>;
+  readonly body?: Buffer | string;
+}
+
+/** One request; the answer is read whole. */
+export function send(port: number, method: string, path: string, options: SendOptions = {}): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      { host: '127.0.0.1', port, method, path, agent: options.agent ?? false, headers: { Authorization: AUTH, ...options.headers } },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-        res.on('error', reject);
-        res.on('close', () => {
-          if (!res.complete) reject(new Error(`${method} ${path}: the answer was cut short`));
-        });
-      },
-    );
+    const target = { host: '127.0.0.1', port, method, path, agent: options.agent ?? false, headers: { Authorization: AUTH, ...options.headers } };
+    const onResponse = (res: IncomingMessage): void => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+      res.on('close', () => {
+        if (!res.complete) reject(new Error(`${method} ${path}: the answer was cut short`));
+      });
+    };
+    const req = options.secure === true ? httpsRequest({ ...target, rejectUnauthorized: false }, onResponse) : httpRequest(target, onResponse);
     let answered = false;
     req.on('response', () => (answered = true));
     req.on('error', (err) => reject(!answered && req.reusedSocket ? new IdleCloseError(err.message) : err));
