@@ -21,9 +21,9 @@ export interface Share {
   /** Absolute folder path. */
   readonly root: string;
   readonly refuseAppleFiles: boolean;
-  /** Bytes allowed in this folder for its owner (home folders); 0 = no limit. */
+  /** Bytes allowed in this folder (a home folder, or a share with `quota`); 0 = no limit. */
   readonly quota: number;
-  /** The user whose home this is (quota is counted per user). */
+  /** The user whose home this is. */
   readonly owner: string | undefined;
   readonly access: Access;
 }
@@ -140,6 +140,6 @@ export class Shares {
     }
     const access = accessOf(entry, user);
     if (access === 'none') throw new DavError(403, `${user.name} may not use share "${entry.name}"`);
-    return { name: entry.name, root: entry.root, refuseAppleFiles: entry.settings.refuseAppleFiles, quota: 0, owner: undefined, access };
+    return { name: entry.name, root: entry.root, refuseAppleFiles: entry.settings.refuseAppleFiles, quota: entry.settings.quota, owner: undefined, access };
   }
 }

@@ -60,7 +60,7 @@ export async function startServer(options: HarnessOptions = {}): Promise<Harness
   const shareDir = join(dataDir, 'share');
   mkdirSync(shareDir, { recursive: true });
   const base = defaultSettings();
-  const initial: FilesSettings = { ...base, loginFailureDelay: 10, shares: { files: { path: shareDir, read: [], write: ['alice', '@staff'], refuseAppleFiles: false } } };
+  const initial: FilesSettings = { ...base, loginFailureDelay: 10, shares: { files: { path: shareDir, read: [], write: ['alice', '@staff'], refuseAppleFiles: false, quota: 0 } } };
   const settings = options.settings ? options.settings(dataDir, initial) : initial;
   const users = new MemoryUsers().add('alice', 'secret').add('bob', 'hunter2', ['staff']).add('carol', 'pw');
   const handlers = new HandlerTable<unknown>();

@@ -13,9 +13,7 @@ export const del: Handler = async (ctx) => {
   await removeTree(t.path);
   ctx.env.props.remove(t.path);
   ctx.env.locks.removeTree(t.path);
-  if (t.share.owner !== undefined) {
-    if (t.stat.isDirectory()) ctx.env.quotas.stale(t.share.owner);
-    else ctx.env.quotas.adjust(t.share.owner, -t.stat.size);
-  }
+  if (t.stat.isDirectory()) ctx.env.quotas.stale(t.share.root);
+  else ctx.env.quotas.adjust(t.share.root, -t.stat.size);
   return { status: 204 };
 };

@@ -42,11 +42,11 @@ export const put: Handler = async (ctx) => {
   const share = t.share;
   let quotaBytes = Number.MAX_SAFE_INTEGER;
   let unreserve = (): void => {};
-  if (share.owner !== undefined && share.quota > 0) {
-    const available = (await ctx.env.quotas.available(share.owner, share.root, share.quota)) + oldSize;
+  if (share.quota > 0) {
+    const available = (await ctx.env.quotas.available(share.root, share.quota)) + oldSize;
     if (declared !== undefined && declared > available) throw new DavError(507, 'quota exceeded', 'quota-not-exceeded', undefined, { Connection: 'close' });
     quotaBytes = available;
-    unreserve = ctx.env.quotas.reserve(share.owner, Math.max(0, (declared ?? 0) - oldSize));
+    unreserve = ctx.env.quotas.reserve(share.root, Math.max(0, (declared ?? 0) - oldSize));
   }
   if (/100-continue/i.test(ctx.header('expect') ?? '')) ctx.res.writeContinue();
   let written: number;
@@ -60,7 +60,7 @@ export const put: Handler = async (ctx) => {
   } finally {
     unreserve();
   }
-  if (share.owner !== undefined) ctx.env.quotas.adjust(share.owner, written - oldSize);
+  ctx.env.quotas.adjust(share.root, written - oldSize);
   const headers: Record<string, string> = {};
   if (mtime !== undefined) {
     await utimes(t.path, mtime, mtime);
