@@ -22,6 +22,7 @@ import { DavError, errorReply, fsError, sendReply, type Meter, type Reply } from
 import { Shares } from './shares.js';
 import { Authenticator, type FileUser, type FileUsers } from './users.js';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 
 export interface FilesServerDeps {
   readonly settings: FilesSettings;
@@ -118,7 +119,11 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
         : run(req, res, secure, remote, (u) => (user = u.name), ctxRef).catch((err: unknown) => errorReply(toDavError(err, req, deps.log)));
     void reply
       .then(async (r) => {
-        if (res.destroyed || res.writableEnded) return;
+        if (res.destroyed || res.writableEnded) {
+          // The client is gone: a stream body still holds its file open.
+          if (r.body instanceof Readable) r.body.destroy();
+          return;
+        }
         await sendReply(res, r, req.method === 'HEAD', meter);
       })
       .catch((err: unknown) => {

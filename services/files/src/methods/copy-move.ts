@@ -6,6 +6,7 @@
  * The destination may be in another share the user may write to; one with a quota gets 507 when
  * what arrives does not fit.
  */
+import { inParent } from '../anchored.js';
 import type { FsTarget, RequestContext } from '../context.js';
 import { DavError, type Reply } from '../replies.js';
 import { du } from '../quota.js';
@@ -47,19 +48,24 @@ async function transfer(ctx: RequestContext, move: boolean): Promise<Reply> {
     const freed = existed ? (dst.stat!.isDirectory() ? await du(dst.path) : dst.stat!.size) : 0;
     if (needed > (await quotas.available(dst.share.root, dst.share.quota)) + freed) throw new DavError(507, 'quota exceeded', 'quota-not-exceeded');
   }
-  if (existed) {
-    await removeTree(dst.path);
-    props.remove(dst.path);
-    locks.removeTree(dst.path);
-  }
-  if (move) {
-    await moveTree(src.path, dst.path);
-    props.move(src.path, dst.path);
-    locks.removeTree(src.path);
-  } else {
-    await copyTree(src.path, dst.path, depth === 'infinity');
-    props.copy(src.path, dst.path, depth === 'infinity');
-  }
+  // Both ends through their parent folders, open and checked inside their shares.
+  await inParent(dst.share.root, dst.names, async (dstPath) => {
+    if (existed) {
+      await removeTree(dstPath);
+      props.remove(dst.path);
+      locks.removeTree(dst.path);
+    }
+    await inParent(src.share.root, src.names, async (srcPath) => {
+      if (move) {
+        await moveTree(srcPath, dstPath);
+        props.move(src.path, dst.path);
+        locks.removeTree(src.path);
+      } else {
+        await copyTree(srcPath, dstPath, depth === 'infinity');
+        props.copy(src.path, dst.path, depth === 'infinity');
+      }
+    });
+  });
   quotas.stale(src.share.root);
   quotas.stale(dst.share.root);
   return { status: existed ? 204 : 201 };

@@ -5,6 +5,7 @@
  * `no-conflicting-lock`; an UNLOCK whose token does not cover the URL gets 409.
  */
 import { unlink, writeFile } from 'node:fs/promises';
+import { inParent } from '../anchored.js';
 import type { RequestContext } from '../context.js';
 import type { Lock, LockScope } from '../locks.js';
 import { activeLock } from '../props.js';
@@ -69,7 +70,7 @@ export const lock: Handler = async (ctx) => {
   let created = false;
   if (t.stat === undefined) {
     ctx.checkLocks(t, { member: true });
-    await writeFile(t.path, '', { flag: 'wx', mode: 0o644 });
+    await inParent(t.share.root, t.names, (path) => writeFile(path, '', { flag: 'wx', mode: 0o644 }));
     created = true;
   }
   const granted = ctx.env.locks.create({
@@ -83,7 +84,7 @@ export const lock: Handler = async (ctx) => {
   });
   // Another request (or instance) may have locked it meanwhile: the table checks again as it grants.
   if (!granted.ok) {
-    if (created) await unlink(t.path).catch(() => {});
+    if (created) await inParent(t.share.root, t.names, unlink).catch(() => {});
     throw new DavError(423, 'a conflicting lock exists', 'no-conflicting-lock', `<D:href>${granted.conflicts[0]!.href}</D:href>`);
   }
   return lockReply(created ? 201 : 200, granted.lock, true);
