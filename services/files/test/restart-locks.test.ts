@@ -1,7 +1,8 @@
 /**
  * Locks under `hearth up` survive `hearth restart files`: a token given by one instance is known to
  * the next (423 without it, the PUT with it succeeds, UNLOCK works), also while the old instance is
- * still draining (a slow download holds it). Two engines on one data directory share one table.
+ * still draining (a slow download holds it). Two engines on one data directory share one lock table
+ * and one dead property table.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
@@ -72,9 +73,9 @@ it('keeps a lock across hearth restart files, and while the old instance drains'
   expect(alive(second.pid!)).toBe(false);
   await useLock(s.port, '/files/doc.txt', token3);
   expect((await s.up.service('files')).pid).toBe(third.pid);
-});
+}, 60_000);
 
-it('shares one lock table between two engines on one data directory', async () => {
+it('shares the lock table and the dead properties between two engines on one data directory', async () => {
   const a = await startServer();
   const b = await startServer({ dataDir: a.dataDir });
   try {
@@ -91,6 +92,10 @@ it('shares one lock table between two engines on one data directory', async () =
     expect((await request(b.url, 'PUT', '/files/x.txt', { headers: { If: `(<${token}>)` }, body: 'b' })).status).toBe(204);
     expect((await request(b.url, 'UNLOCK', '/files/x.txt', { headers: { 'Lock-Token': `<${token}>` } })).status).toBe(204);
     expect((await request(a.url, 'PUT', '/files/x.txt', { body: 'a' })).status).toBe(204);
+    // Both opened an empty property table; one writes, the other reads it.
+    const set = '<D:propertyupdate xmlns:D="DAV:" xmlns:Z="urn:x"><D:set><D:prop><Z:color>red</Z:color></D:prop></D:set></D:propertyupdate>';
+    expect((await request(a.url, 'PROPPATCH', '/files/x.txt', { body: set })).status).toBe(207);
+    expect((await request(b.url, 'PROPFIND', '/files/x.txt', { headers: { Depth: '0' } })).body).toMatch(/color xmlns[^>]*>red</);
   } finally {
     await b.close();
     await a.close();
