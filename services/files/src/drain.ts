@@ -2,8 +2,13 @@
  * The file server's connections and its drain, by the runtime's rule (`drainUntil`). At the drain
  * signal the server stops accepting (the listening socket is shared with the instance that
  * replaces this one, which takes every new connection from then on) and:
- * - a keep-alive connection with no request in progress is closed at once: its client opens its
- *   next request on a new connection, which the new instance accepts;
+ * - a keep-alive connection with no request in progress is closed: its client opens its next
+ *   request on a new connection, which the new instance accepts. One that has been idle for
+ *   `KEEPALIVE_LINGER_MS` is closed at once; one whose response has just ended is closed when it
+ *   has been idle that long, unless the request its client was already sending arrives first
+ *   (then that request is answered with `Connection: close`): a busy client sends its next
+ *   request within a moment of the last answer, and closing under it is the one failure HTTP
+ *   makes the client retry;
  * - a response not yet started says `Connection: close`, and a connection whose response was
  *   already under way (a long download) is closed once that response has been written;
  * - a connection accepted just before the signal, on which no request has arrived yet, is given a
@@ -20,9 +25,16 @@ import { drainUntil, whenEmpty } from '@hearth/runtime';
 /** How long a connection that has not sent its first request yet is kept open after the drain signal. */
 export const FRESH_GRACE_MS = 1000;
 
+/** How long a keep-alive connection must have been idle to be closed at the drain (see above). */
+export const KEEPALIVE_LINGER_MS = 250;
+
 interface Connection {
   /** Responses in progress on it. */
   readonly responses: Set<ServerResponse>;
+  /** Requests it has carried. */
+  served: number;
+  /** When its last response ended. */
+  idleSince: number;
 }
 
 type State = { readonly kind: 'serving' } | { readonly kind: 'draining'; readonly changed: () => void };
@@ -56,17 +68,19 @@ export class ConnectionDrain {
     const socket = req.socket;
     let conn = this.#connections.get(socket);
     if (conn === undefined) {
-      const created: Connection = { responses: new Set() };
+      const created: Connection = { responses: new Set(), served: 0, idleSince: 0 };
       this.#connections.set(socket, created);
       socket.once('close', () => this.#connections.delete(socket));
       conn = created;
     }
     conn.responses.add(res);
+    conn.served++;
     this.#inFlight++;
     if (this.draining) res.shouldKeepAlive = false;
     const entry = conn;
     return () => {
       entry.responses.delete(res);
+      if (entry.responses.size === 0) entry.idleSince = Date.now();
       this.#inFlight--;
       // A response that began before the drain went out with keep-alive: end the connection now.
       if (this.draining && entry.responses.size === 0 && !socket.destroyed) socket.end();
@@ -89,9 +103,18 @@ export class ConnectionDrain {
     // The net close, not http's: http's also closes connections that have not sent their first
     // request yet, and a client that connected a moment ago would see its request cut.
     for (const s of this.#servers) NetServer.prototype.close.call(s);
+    const lingering: NodeJS.Timeout[] = [];
     for (const [socket, conn] of this.#connections) {
-      if (conn.responses.size === 0) socket.destroy();
       for (const res of conn.responses) if (!res.headersSent) res.shouldKeepAlive = false;
+      if (conn.responses.size > 0) continue;
+      const wait = conn.idleSince + KEEPALIVE_LINGER_MS - Date.now();
+      if (wait <= 0) {
+        socket.destroy();
+        continue;
+      }
+      // Closed if no request came meanwhile (one that came is answered and closes the connection).
+      const served = conn.served;
+      lingering.push(setTimeout(() => conn.served === served && socket.destroy(), wait).unref());
     }
     const fresh = setTimeout(() => this.#closeIdle(), Math.min(FRESH_GRACE_MS, Math.max(0, deadline - Date.now()))).unref();
     try {
@@ -105,6 +128,7 @@ export class ConnectionDrain {
       });
     } finally {
       clearTimeout(fresh);
+      for (const t of lingering) clearTimeout(t);
       for (const s of this.#servers) s.close();
     }
   }
