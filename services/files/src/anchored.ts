@@ -11,7 +11,7 @@
  * - trees (tree.ts) are walked by opening each folder with O_DIRECTORY | O_NOFOLLOW below one
  *   already open, so a folder swapped for a link mid-walk is skipped, never entered.
  */
-import { close as fsClose, constants, fstat as fsFstat, open as fsOpen, readlink as fsReadlink, type Stats } from 'node:fs';
+import { close as fsClose, constants, fstat as fsFstat, open as fsOpen, readlink as fsReadlink, readlinkSync, type Stats } from 'node:fs';
 import { open as openHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DavError } from './replies.js';
@@ -25,14 +25,23 @@ export function fdPath(fd: number): string {
 /** Folders, never through a link: a link or anything else gives ELOOP or ENOTDIR. */
 export const DIR_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
 
+/** A file replaced or removed since it was opened is still the file we opened. */
+function undeleted(target: string): string {
+  return target.endsWith(' (deleted)') ? target.slice(0, -' (deleted)'.length) : target;
+}
+
 function realOf(fd: number): Promise<string> {
   return new Promise((resolve, reject) => {
-    fsReadlink(fdPath(fd), (err, target) => {
-      if (err) reject(err);
-      // A file replaced or removed since it was opened is still the file we opened.
-      else resolve(target.endsWith(' (deleted)') ? target.slice(0, -' (deleted)'.length) : target);
-    });
+    fsReadlink(fdPath(fd), (err, target) => (err ? reject(err) : resolve(undeleted(target))));
   });
+}
+
+/**
+ * The same, read at once: a link of /proc never waits for a disk, and this saves a trip through
+ * the thread pool on every GET.
+ */
+function realOfNow(fd: number): string {
+  return undeleted(readlinkSync(fdPath(fd)));
 }
 
 function closeFd(fd: number): void {
@@ -54,9 +63,9 @@ export function openFileInside(root: string, path: string): Promise<OpenedFile |
   return new Promise((resolve, reject) => {
     fsOpen(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY, (err, fd) => {
       if (err) return (err.code === 'ENOENT' || err.code === 'ENOTDIR' || err.code === 'ELOOP' ? resolve(undefined) : reject(err));
-      Promise.all([realOf(fd), realRoot(root)]).then(
-        ([real, rootReal]) => {
-          if (!inside(real, rootReal)) {
+      realRoot(root)
+        .then((rootReal) => {
+          if (!inside(realOfNow(fd), rootReal)) {
             closeFd(fd);
             return resolve(undefined);
           }
@@ -67,12 +76,11 @@ export function openFileInside(root: string, path: string): Promise<OpenedFile |
             }
             resolve({ fd, stat });
           });
-        },
-        (linkErr: unknown) => {
+        })
+        .catch((checkErr: unknown) => {
           closeFd(fd);
-          reject(linkErr instanceof Error ? linkErr : new Error(String(linkErr)));
-        },
-      );
+          reject(checkErr instanceof Error ? checkErr : new Error(String(checkErr)));
+        });
     });
   });
 }
