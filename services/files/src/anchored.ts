@@ -11,7 +11,7 @@
  * - trees (tree.ts) are walked by opening each folder with O_DIRECTORY | O_NOFOLLOW below one
  *   already open, so a folder swapped for a link mid-walk is skipped, never entered.
  */
-import { close as fsClose, constants, fstat as fsFstat, open as fsOpen, readlink as fsReadlink, readlinkSync, type Stats } from 'node:fs';
+import { closeSync, close as fsClose, constants, fstat as fsFstat, open as fsOpen, openSync, readlink as fsReadlink, readlinkSync, type Stats } from 'node:fs';
 import { open as openHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DavError } from './replies.js';
@@ -145,4 +145,19 @@ export async function openDirInside(root: string, path: string): Promise<OpenDir
     throw err;
   }
   return { path: fdPath(opened.fd), close: () => opened.close() };
+}
+
+/**
+ * Throws unless `/proc/self/fd` names open files here (Linux with /proc mounted), which every
+ * check above relies on: better a clear refusal at start than a 500 on every request.
+ */
+export function checkFdPaths(): void {
+  const fd = openSync('/', constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    if (realOfNow(fd) !== '/') throw new Error(`${fdPath(fd)} does not name /`);
+  } catch (err) {
+    throw new Error(`the file service needs /proc/self/fd (Linux, /proc mounted) to check opened files against their share: ${(err as Error).message}`);
+  } finally {
+    closeSync(fd);
+  }
 }

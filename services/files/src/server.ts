@@ -14,6 +14,7 @@ import type { HandlerTable } from '@hearth/runtime';
 import type { FilesSettings } from './config.js';
 import { RequestContext, type Env } from './context.js';
 import { DeadProps } from './dead-props.js';
+import { checkFdPaths } from './anchored.js';
 import { ConnectionDrain } from './drain.js';
 import { LockTable } from './locks.js';
 import { isMethod, methods, ALLOW, optionsReply } from './methods/index.js';
@@ -53,6 +54,7 @@ export interface FilesServer {
 
 export function createFilesServer(deps: FilesServerDeps): FilesServer {
   let settings = deps.settings;
+  checkFdPaths();
   const shares = new Shares(deps.handlers, deps.dataDir);
   shares.apply(settings);
   const props = new DeadProps(join(deps.dataDir, 'files', 'props.db'));
