@@ -98,7 +98,7 @@ it('loses no request across restarts and replacing reloads, and finishes a slow 
     const now = await waitFor(async () => {
       const st = await s.up.service('files');
       return st.state === 'running' && !pids.has(st.pid!) ? st : undefined;
-    }, { timeout: 20_000, what: 'a new files instance' });
+    }, { timeout: 30_000, what: 'a new files instance' });
     pids.add(now.pid!);
     return now.pid!;
   };

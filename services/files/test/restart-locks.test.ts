@@ -59,7 +59,7 @@ it('keeps a lock across hearth restart files, and while the old instance drains'
   const third = await waitFor(async () => {
     const now = await s.up.service('files');
     return now.state === 'running' && now.pid !== second.pid ? now : undefined;
-  }, { timeout: 15_000, what: 'the new instance' });
+  }, { timeout: 30_000, what: 'the new instance' });
   // The old instance is still there, draining, while the new one answers with its lock.
   expect(alive(second.pid!)).toBe(true);
   await useLock(s.port, '/files/doc.txt', token2);
