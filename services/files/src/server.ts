@@ -14,6 +14,8 @@ import type { HandlerTable } from '@hearth/runtime';
 import type { FilesSettings } from './config.js';
 import { RequestContext, type Env } from './context.js';
 import { DeadProps } from './dead-props.js';
+import { checkFdPaths } from './anchored.js';
+import { ConnectionDrain } from './drain.js';
 import { LockTable } from './locks.js';
 import { isMethod, methods, ALLOW, optionsReply } from './methods/index.js';
 import { Quotas } from './quota.js';
@@ -21,6 +23,7 @@ import { DavError, errorReply, fsError, sendReply, type Meter, type Reply } from
 import { Shares } from './shares.js';
 import { Authenticator, type FileUser, type FileUsers } from './users.js';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 
 export interface FilesServerDeps {
   readonly settings: FilesSettings;
@@ -51,15 +54,17 @@ export interface FilesServer {
 
 export function createFilesServer(deps: FilesServerDeps): FilesServer {
   let settings = deps.settings;
+  checkFdPaths();
   const shares = new Shares(deps.handlers, deps.dataDir);
   shares.apply(settings);
   const props = new DeadProps(join(deps.dataDir, 'files', 'props.db'));
-  const env: Env = { settings: () => settings, locks: new LockTable(), props, shares, quotas: new Quotas(), log: deps.log };
+  const locks = new LockTable(join(deps.dataDir, 'files', 'locks.db'));
+  const env: Env = { settings: () => settings, locks, props, shares, quotas: new Quotas(), log: deps.log };
   const auth = new Authenticator(deps.users, settings, deps.isLoopback, deps.loginPolicy);
   const servers: Server[] = [];
   const perClient = new Map<string, number>();
   let inFlight = 0;
-  let idle: (() => void) | undefined;
+  const connections = new ConnectionDrain();
 
   async function run(req: IncomingMessage, res: ServerResponse, secure: boolean, remote: string, setUser: (u: FileUser) => void, ctxRef: { ctx?: RequestContext }): Promise<Reply> {
     const method = req.method ?? '';
@@ -82,6 +87,7 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
     const active = perClient.get(remote) ?? 0;
     perClient.set(remote, active + 1);
     inFlight++;
+    const ended = connections.begin(req, res);
     let finished = false;
     const done = (): void => {
       if (finished) return;
@@ -91,7 +97,7 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
       if (n <= 0) perClient.delete(remote);
       else perClient.set(remote, n);
       inFlight--;
-      if (inFlight === 0) idle?.();
+      ended();
       deps.log.info(
         {
           method: req.method,
@@ -115,7 +121,11 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
         : run(req, res, secure, remote, (u) => (user = u.name), ctxRef).catch((err: unknown) => errorReply(toDavError(err, req, deps.log)));
     void reply
       .then(async (r) => {
-        if (res.destroyed || res.writableEnded) return;
+        if (res.destroyed || res.writableEnded) {
+          // The client is gone: a stream body still holds its file open.
+          if (r.body instanceof Readable) r.body.destroy();
+          return;
+        }
         await sendReply(res, r, req.method === 'HEAD', meter);
       })
       .catch((err: unknown) => {
@@ -135,6 +145,7 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
     server.on('error', (err) => deps.log.error({ err }, 'listener failed'));
     applyLimits(server);
     servers.push(server);
+    connections.track(server);
     return server;
   }
 
@@ -168,20 +179,9 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
       for (const s of servers) applyLimits(s);
     },
     async stop(deadline) {
-      for (const s of servers) {
-        s.close();
-        s.closeIdleConnections();
-      }
-      if (inFlight > 0) {
-        let timer: NodeJS.Timeout | undefined;
-        await new Promise<void>((resolve) => {
-          idle = resolve;
-          timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
-        });
-        clearTimeout(timer);
-      }
-      for (const s of servers) s.closeAllConnections();
+      await connections.stop(deadline);
       props.close();
+      locks.close();
     },
   };
 }

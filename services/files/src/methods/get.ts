@@ -3,13 +3,15 @@
  * with single and multiple byte ranges, If-Range, and the download headers a browser needs. A
  * collection (or the root) answers with a plain HTML listing.
  */
-import { createReadStream } from 'node:fs';
+import { close as fsClose, createReadStream, read as fsRead, type Stats } from 'node:fs';
 import { Readable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
+import { openFileInside } from '../anchored.js';
 import { checkConditions } from '../conditional.js';
+import type { FsTarget, RequestContext } from '../context.js';
 import { htmlListing } from '../html.js';
 import { DavError, type Reply } from '../replies.js';
-import { contentTypeOf, etagOf, readSmall } from '../resource.js';
+import { contentTypeOf, etagOf } from '../resource.js';
 import type { Handler } from './types.js';
 
 const SMALL = 64 * 1024;
@@ -57,7 +59,34 @@ export const get: Handler = async (ctx) => {
   const t = await ctx.target();
   if (t.kind === 'root' || t.stat?.isDirectory() === true) return htmlListing(ctx, t);
   if (t.stat === undefined || !t.stat.isFile()) throw new DavError(404, 'not found');
-  const st = t.stat;
+  // Served from a descriptor checked to be inside the share; its stats, not the path's, describe it.
+  const opened = await openFileInside(t.share.root, t.path);
+  if (opened === undefined) throw new DavError(404, 'not found');
+  let reply: Reply;
+  try {
+    reply = await serveFile(ctx, t, opened.fd, opened.stat);
+  } catch (err) {
+    closeFd(opened.fd);
+    throw err;
+  }
+  // A stream closes the descriptor when it ends or is destroyed; otherwise it is done with.
+  if (!(reply.body instanceof Readable)) closeFd(opened.fd);
+  return reply;
+};
+
+function closeFd(fd: number): void {
+  fsClose(fd, () => {});
+}
+
+/** Read a small file whole from `fd` with the callback API (cheaper per call than FileHandle objects). */
+function readSmall(fd: number, size: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const buf = Buffer.allocUnsafe(size);
+    fsRead(fd, buf, 0, size, 0, (err, n) => (err ? reject(err) : resolve(n === size ? buf : buf.subarray(0, n))));
+  });
+}
+
+async function serveFile(ctx: RequestContext, t: FsTarget, fd: number, st: Stats): Promise<Reply> {
   const read = ctx.req.method === 'GET' || ctx.req.method === 'HEAD';
   const etag = etagOf(st);
   const name = t.names[t.names.length - 1]!;
@@ -81,19 +110,19 @@ export const get: Handler = async (ctx) => {
   if (ranges === undefined) {
     headers['Content-Length'] = size;
     if (head) return { status: 200, headers };
-    if (size <= SMALL) return { status: 200, headers, body: await readSmall(t.path, size) };
-    return { status: 200, headers, body: createReadStream(t.path, { highWaterMark: READ_CHUNK }) };
+    if (size <= SMALL) return { status: 200, headers, body: await readSmall(fd, size) };
+    return { status: 200, headers, body: createReadStream('', { fd, highWaterMark: READ_CHUNK }) };
   }
   if (ranges.length === 1) {
     const r = ranges[0]!;
     headers['Content-Range'] = `bytes ${r.start}-${r.end}/${size}`;
     headers['Content-Length'] = r.end - r.start + 1;
-    return { status: 206, headers, ...(head ? {} : { body: createReadStream(t.path, { start: r.start, end: r.end, highWaterMark: READ_CHUNK }) }) };
+    return { status: 206, headers, ...(head ? {} : { body: createReadStream('', { fd, start: r.start, end: r.end, highWaterMark: READ_CHUNK }) }) };
   }
-  return multipart(t.path, ranges, size, headers, head);
-};
+  return multipart(fd, ranges, size, headers, head);
+}
 
-function multipart(path: string, ranges: readonly Range[], size: number, headers: Record<string, string | number>, head: boolean): Reply {
+function multipart(fd: number, ranges: readonly Range[], size: number, headers: Record<string, string | number>, head: boolean): Reply {
   const boundary = randomBytes(12).toString('hex');
   const type = String(headers['Content-Type']);
   const partHead = (r: Range): string => `\r\n--${boundary}\r\nContent-Type: ${type}\r\nContent-Range: bytes ${r.start}-${r.end}/${size}\r\n\r\n`;
@@ -101,12 +130,34 @@ function multipart(path: string, ranges: readonly Range[], size: number, headers
   let length = Buffer.byteLength(tail);
   for (const r of ranges) length += Buffer.byteLength(partHead(r)) + (r.end - r.start + 1);
   const out = { ...headers, 'Content-Type': `multipart/byteranges; boundary=${boundary}`, 'Content-Length': length };
+  // Reads one at a time, each awaited before the next yield: the descriptor is closed (when the
+  // body ends or is destroyed, started or not) with no read in flight.
+  let closed = false;
+  const done = (): void => {
+    if (closed) return;
+    closed = true;
+    closeFd(fd);
+  };
   async function* parts(): AsyncGenerator<Buffer> {
-    for (const r of ranges) {
-      yield Buffer.from(partHead(r));
-      for await (const chunk of createReadStream(path, { start: r.start, end: r.end })) yield chunk as Buffer;
+    try {
+      for (const r of ranges) {
+        yield Buffer.from(partHead(r));
+        for (let at = r.start; at <= r.end; ) {
+          const want = Math.min(READ_CHUNK, r.end - at + 1);
+          const buf = Buffer.allocUnsafe(want);
+          const n = await new Promise<number>((resolve, reject) => fsRead(fd, buf, 0, want, at, (err, got) => (err ? reject(err) : resolve(got))));
+          if (n === 0) throw new Error('the file was shortened while it was being sent');
+          at += n;
+          yield buf.subarray(0, n);
+        }
+      }
+      yield Buffer.from(tail);
+    } finally {
+      done();
     }
-    yield Buffer.from(tail);
   }
-  return { status: 206, headers: out, ...(head ? {} : { body: Readable.from(parts()) }) };
+  if (head) return { status: 206, headers: out };
+  const body = Readable.from(parts());
+  body.once('close', done);
+  return { status: 206, headers: out, body };
 }
