@@ -7,6 +7,7 @@ import type { RequestContext } from './context.js';
 import type { Reply } from './reply.js';
 import { dashboardRoutes } from './pages/dashboard.js';
 import { signInRoutes } from './pages/sign-in.js';
+import { metricsRoutes } from './metrics-route.js';
 
 export type Method = 'GET' | 'POST';
 
@@ -23,7 +24,7 @@ export interface Route {
 
 /** Every route of the service. */
 export function routeTable(): readonly Route[] {
-  return [...signInRoutes, ...dashboardRoutes];
+  return [...signInRoutes, ...dashboardRoutes, ...metricsRoutes];
 }
 
 export type Lookup = { readonly kind: 'found'; readonly route: Route } | { readonly kind: 'wrong-method'; readonly allow: string } | { readonly kind: 'none' };

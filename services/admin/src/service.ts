@@ -15,6 +15,7 @@ import type { AdminSettings } from './config.js';
 import type { AppDeps } from './context.js';
 import { controlSocket, type SupervisorPort } from './control.js';
 import { counters } from './counters.js';
+import { metricsToken } from './metrics-token.js';
 import { routeTable, type Route } from './routes.js';
 import { createAdminServer } from './server.js';
 import { Sessions } from './sessions.js';
@@ -64,6 +65,7 @@ export async function startAdminService(ctx: ServiceContext<AdminSettings>, opti
     login: accounts.loginPolicy(loginLimits(settings)),
     setup: await SetupToken.start(dataDir, accounts),
     stats,
+    metricsToken: metricsToken(dataDir),
   };
   const admin = createAdminServer(deps, options.routes ?? routeTable());
   const servers: Server[] = [];

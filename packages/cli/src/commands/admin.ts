@@ -11,7 +11,7 @@ Prints the bearer token that /metrics on the admin listener asks for. The admin 
 it at its first start into DATA/admin/metrics-token (mode 0600); a Prometheus scrape config can
 name that file as its credentials_file. For example:
 
-  curl --cacert DATA/tls/cert.pem -H "Authorization: Bearer $(hearth admin metrics-token)" \\
+  curl --cacert DATA/tls/self-signed/cert.pem -H "Authorization: Bearer $(hearth admin metrics-token)" \\
     https://localhost:2843/metrics
 
 ${COMMON_USAGE}
