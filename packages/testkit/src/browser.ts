@@ -6,12 +6,15 @@
  *
  * Certificates are not checked (the suite's self-signed one); screenshots go to
  * `test-artifacts/<group>/` at the repository root (git-ignored). Every page records what the
- * browser reported as errors (script errors, CSP violations, failed loads) in `problems`.
+ * browser reported as errors (script errors, CSP violations, answers of 400 and up but a
+ * /favicon.ico the browser asked for by itself, failed requests) in `problems`.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+
+export type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 
 /** Debian's browser. */
 export const CHROMIUM = '/usr/bin/chromium';
@@ -53,12 +56,27 @@ export async function openBrowser(options: BrowserOptions): Promise<TestBrowser>
 
   const watch = (page: Page): Page => {
     page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+      // A failed load is reported below with its URL.
+      if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(`console: ${m.text()}`);
     });
     page.on('pageerror', (e) => problems.push(`script: ${e.message}`));
+    page.on('response', (r) => {
+      // Chromium asks for /favicon.ico by itself; a page that links none is not at fault.
+      if (r.status() >= 400 && new URL(r.url()).pathname !== '/favicon.ico') problems.push(`${r.status()} ${r.request().method()} ${r.url()}`);
+    });
+    page.on('requestfailed', (r) => {
+      // A navigation cancels what the page had open (a live stream): that is no failure.
+      const why = r.failure()?.errorText ?? '';
+      if (why !== 'net::ERR_ABORTED') problems.push(`failed ${r.method()} ${r.url()}: ${why}`);
+    });
     return page;
   };
-  const newContext = (): Promise<BrowserContext> => browser.newContext({ baseURL: options.baseURL, ignoreHTTPSErrors: true });
+  const newContext = async (): Promise<BrowserContext> => {
+    const context = await browser.newContext({ baseURL: options.baseURL, ignoreHTTPSErrors: true });
+    // Under a test's own timeout, so a wait that fails names its locator.
+    context.setDefaultTimeout(15_000);
+    return context;
+  };
   try {
     const context = await newContext();
     const page = watch(await context.newPage());

@@ -1,0 +1,144 @@
+/**
+ * The admin page in Debian's chromium under a real `hearth up`: the suite (admin, smtp, biff) on
+ * ephemeral loopback ports with one administrator made before the start, one browser per test
+ * file, and checks every page must pass (labels in the accessibility tree, keyboard reach).
+ */
+import { join } from 'node:path';
+import type { Page } from '@hearth/testkit/browser';
+import { makeTempDir } from '@hearth/testkit';
+import { openBrowser, type TestBrowser } from '@hearth/testkit/browser';
+import { startUp, waitState, type Up } from '@hearth/testkit/hearth-up';
+import { addUsers, openAccounts } from '@hearth/testkit/suite';
+
+export const ADMIN = { name: 'boss', password: 'boss-password-1' } as const;
+
+export interface BrowserSuite {
+  readonly up: Up;
+  readonly tb: TestBrowser;
+  readonly page: Page;
+  readonly adminPort: number;
+  readonly mxPort: number;
+  /** The config as started; tests that change it put it back. */
+  readonly yaml: string;
+  close(): Promise<void>;
+}
+
+export function suiteConfig(): string {
+  return `services:
+  admin:
+    service: admin
+    standby: false
+    listen: { https: { port: 0, tls: true } }
+    settings: { loginFailureDelay: 10ms, liveInterval: 200ms }
+  biff:
+    service: biff
+    standby: false
+    listen: { comsat: { protocol: udp, port: 0 } }
+  smtp:
+    service: smtp
+    standby: false
+    listen: { mx: { port: 0 } }
+`;
+}
+
+/** Starts the suite with ADMIN as an administrator, and a browser on the admin listener. */
+export async function startBrowserSuite(group: string): Promise<BrowserSuite> {
+  const dir = await makeTempDir('hearth-browser-');
+  const data = join(dir.path, 'data');
+  await addUsers(data, [ADMIN.name], ADMIN.password);
+  const accounts = await openAccounts(data);
+  accounts.setAdmin(ADMIN.name, true);
+  await accounts.close();
+  const yaml = suiteConfig();
+  const up = await startUp(yaml, { dir });
+  try {
+    const admin = await waitState(up, 'admin', 'running', 20_000);
+    const smtp = await waitState(up, 'smtp', 'running', 20_000);
+    await waitState(up, 'biff', 'running', 20_000);
+    const adminPort = admin.listeners[0]!.port;
+    const tb = await openBrowser({ baseURL: `https://127.0.0.1:${adminPort}`, group });
+    return {
+      up,
+      tb,
+      page: tb.page,
+      adminPort,
+      mxPort: smtp.listeners.find((l) => l.name === 'mx')!.port,
+      yaml,
+      async close() {
+        await tb.close();
+        await up.stop();
+      },
+    };
+  } catch (error) {
+    await up.stop();
+    throw error;
+  }
+}
+
+/** Signs in through the form, as a person would; resolves on the page it leads to. */
+export async function signIn(page: Page, name: string, password: string): Promise<void> {
+  await page.goto('/sign-in');
+  await page.getByLabel('User name').fill(name);
+  await page.getByLabel('Password', { exact: true }).fill(password);
+  await Promise.all([page.waitForURL((url) => url.pathname !== '/sign-in'), page.getByRole('button', { name: 'Sign in' }).click()]);
+}
+
+/**
+ * Form fields (inputs other than hidden ones and buttons, selects, text areas) whose role in the
+ * accessibility tree has no name, as the browser computes it (a `<label>`, aria-label or
+ * aria-labelledby): each as its ARIA snapshot line or its HTML.
+ */
+export async function unlabelledFields(page: Page): Promise<string[]> {
+  const fields = page.locator('input:not([type=hidden]):not([type=submit]):not([type=button]), select, textarea');
+  const problems: string[] = [];
+  for (const field of await fields.all()) {
+    const snapshot = (await field.ariaSnapshot()).split('\n')[0]!;
+    // `- textbox "User name"`: a role and a quoted name; without a name there are no quotes.
+    if (!/^- \w+ "[^"]+"/.test(snapshot)) problems.push(`${snapshot} ${await field.evaluate((el) => el.outerHTML)}`);
+  }
+  return problems;
+}
+
+/** The little of the DOM the in-page functions below use (the tests are compiled without the DOM library). */
+interface El {
+  readonly tagName: string;
+  readonly id: string;
+  readonly textContent: string | null;
+  readonly name?: string;
+  readonly classList: { contains(name: string): boolean };
+  getAttribute(name: string): string | null;
+  getClientRects(): { readonly length: number };
+  blur?(): void;
+}
+interface Doc {
+  readonly activeElement: El | null;
+  readonly body: El;
+  querySelectorAll(selector: string): Iterable<El>;
+}
+
+/** In the page: an element as `tag#id name` (its aria-label, its text or its name attribute). */
+const DESCRIBE = `(el) => {
+  const name = el.getAttribute('aria-label') ?? (el.textContent ?? '').trim().replace(/\\s+/g, ' ');
+  return (el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + ' ' + (name || el.name || '')).trim();
+}`;
+
+/** What Tab reaches, in order, from the top of the page until focus leaves it or comes round. */
+export async function tabOrder(page: Page, limit = 200): Promise<string[]> {
+  await page.evaluate(() => (globalThis as unknown as { document: Doc }).document.activeElement?.blur?.());
+  const seen: string[] = [];
+  for (let i = 0; i < limit; i++) {
+    await page.keyboard.press('Tab');
+    const id = await page.evaluate(`(() => { const el = document.activeElement; return !el || el === document.body ? null : (${DESCRIBE})(el); })()`);
+    if (id === null || seen[0] === id) break;
+    seen.push(String(id));
+  }
+  return seen;
+}
+
+/** Every element a keyboard user must reach on the page (visible links, enabled controls), described as `tabOrder` does. */
+export async function focusables(page: Page): Promise<string[]> {
+  const selector = 'a[href], button:not([disabled]), input:not([type=hidden]):not([disabled]), select:not([disabled]), textarea:not([disabled])';
+  return (await page.evaluate(`[...document.querySelectorAll(${JSON.stringify(selector)})]
+    .filter((el) => el.getClientRects().length > 0 || el.classList.contains('skip'))
+    .map(${DESCRIBE})`)) as string[];
+}
