@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { ControlError, SOCKET_NAME, controlRequest } from '@hearth/supervisor/control';
-import type { ReloadResult, ServiceStatus } from '@hearth/supervisor/control';
+import type { ReloadResult, ServiceStatus, SettingsResult } from '@hearth/supervisor/control';
 
 export type ServiceAction = 'start' | 'stop' | 'restart';
 export const SERVICE_ACTIONS: readonly ServiceAction[] = ['start', 'stop', 'restart'];
@@ -25,6 +25,8 @@ export interface SupervisorPort {
   status(): Promise<readonly ServiceStatus[]>;
   act(action: ServiceAction, name: string): Promise<ServiceStatus>;
   reload(): Promise<ReloadOutcome>;
+  /** A service's validated settings and the config file they came from. */
+  settings(name: string): Promise<SettingsResult>;
   logs(name: string | undefined, lines: number): Promise<readonly RawLogLine[]>;
   /** Recent lines, then every new one until `signal` aborts. */
   follow(name: string | undefined, lines: number, onLine: (l: RawLogLine) => void, signal: AbortSignal): Promise<void>;
@@ -45,6 +47,7 @@ export function controlSocket(dataDir: string): SupervisorPort {
         throw error;
       }
     },
+    settings: async (name) => (await controlRequest(socket, { verb: 'settings', name }, { timeoutMs: 10_000 })) as SettingsResult,
     async logs(name, lines) {
       const out: RawLogLine[] = [];
       await controlRequest(socket, { verb: 'logs', lines, ...(name !== undefined ? { name } : {}) }, { timeoutMs: 10_000, onLog: (svc, line) => out.push({ svc, line }) });

@@ -6,7 +6,9 @@
 import type { RequestContext } from './context.js';
 import type { Reply } from './reply.js';
 import { dashboardRoutes } from './pages/dashboard.js';
+import { logRoutes } from './pages/logs.js';
 import { signInRoutes } from './pages/sign-in.js';
+import { userRoutes } from './pages/users.js';
 import { metricsRoutes } from './metrics-route.js';
 
 export type Method = 'GET' | 'POST';
@@ -24,7 +26,7 @@ export interface Route {
 
 /** Every route of the service. */
 export function routeTable(): readonly Route[] {
-  return [...signInRoutes, ...dashboardRoutes, ...metricsRoutes];
+  return [...signInRoutes, ...dashboardRoutes, ...userRoutes, ...logRoutes, ...metricsRoutes];
 }
 
 export type Lookup = { readonly kind: 'found'; readonly route: Route } | { readonly kind: 'wrong-method'; readonly allow: string } | { readonly kind: 'none' };

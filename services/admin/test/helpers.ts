@@ -15,6 +15,11 @@ export interface Response {
   readonly body: string;
 }
 
+export interface ServerEvent {
+  readonly event: string;
+  readonly data: string;
+}
+
 export class Client {
   readonly cookies = new Map<string, string>();
   /** The raw Set-Cookie headers seen, newest last. */
@@ -61,6 +66,46 @@ export class Client {
     });
   }
 
+  /**
+   * Reads a Server-Sent Events stream until `until(events)` is true, then closes it. Events are
+   * `{ event, data }` as the browser's EventSource would deliver them.
+   */
+  events(path: string, until: (events: readonly ServerEvent[]) => boolean): Promise<{ status: number; headers: Response['headers']; events: ServerEvent[] }> {
+    return new Promise((resolve, reject) => {
+      const cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+      const req = request({ host: '127.0.0.1', servername: 'localhost', port: this.port, path, ca: this.ca, headers: { Cookie: cookie, Accept: 'text/event-stream' } }, (res) => {
+        const events: ServerEvent[] = [];
+        let buf = '';
+        const finish = (): void => {
+          req.destroy();
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, events });
+        };
+        if (res.statusCode !== 200) {
+          res.resume();
+          finish();
+          return;
+        }
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => {
+          buf += d;
+          let end: number;
+          while ((end = buf.indexOf('\n\n')) !== -1) {
+            const block = buf.slice(0, end);
+            buf = buf.slice(end + 2);
+            const lines = block.split('\n');
+            const event = lines.find((l) => l.startsWith('event: '))?.slice(7) ?? 'message';
+            const data = lines.filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
+            events.push({ event, data });
+          }
+          if (until(events)) finish();
+        });
+        res.on('error', () => undefined);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  }
+
   get(path: string): Promise<Response> {
     return this.request('GET', path);
   }
@@ -91,8 +136,14 @@ export function csrfOf(page: string): string {
   return m[1]!;
 }
 
-/** The text of a page without tags (for messages). */
-export const textOf = (page: string): string => page.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ');
+const ENTITIES: Record<string, string> = { '&amp;': '&', '&lt;': '<', '&gt;': '>', '&quot;': '"', '&#39;': "'" };
+
+/** The text of a page as a reader sees it: no tags, entities decoded, spaces collapsed. */
+export const textOf = (page: string): string =>
+  page
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/&(amp|lt|gt|quot|#39);/g, (e) => ENTITIES[e]!)
+    .replace(/\s+/g, ' ');
 
 export interface AdminUp {
   readonly up: Up;
