@@ -86,15 +86,22 @@ export async function signIn(page: Page, name: string, password: string): Promis
 /**
  * Form fields (inputs other than hidden ones and buttons, selects, text areas) whose role in the
  * accessibility tree has no name, as the browser computes it (a `<label>`, aria-label or
- * aria-labelledby): each as its ARIA snapshot line or its HTML.
+ * aria-labelledby): each as its ARIA snapshot line or its HTML. Fields inside closed `<details>`
+ * are checked too.
  */
 export async function unlabelledFields(page: Page): Promise<string[]> {
+  // Fields in a closed <details> are not in the tree: open each for the check, then close it again.
+  const opened = (await page.evaluate(`[...document.querySelectorAll('details:not([open])')].map((d, i) => { d.open = true; d.dataset.checkOpened = String(i); return i; })`)) as number[];
   const fields = page.locator('input:not([type=hidden]):not([type=submit]):not([type=button]), select, textarea');
   const problems: string[] = [];
-  for (const field of await fields.all()) {
-    const snapshot = (await field.ariaSnapshot()).split('\n')[0]!;
-    // `- textbox "User name"`: a role and a quoted name; without a name there are no quotes.
-    if (!/^- \w+ "[^"]+"/.test(snapshot)) problems.push(`${snapshot} ${await field.evaluate((el) => el.outerHTML)}`);
+  try {
+    for (const field of await fields.all()) {
+      const snapshot = (await field.ariaSnapshot()).split('\n')[0]!;
+      // `- textbox "User name"`: a role and a quoted name; without a name there are no quotes.
+      if (!/^- \w+ "[^"]+"/.test(snapshot)) problems.push(`${snapshot} ${await field.evaluate((el) => el.outerHTML)}`);
+    }
+  } finally {
+    if (opened.length > 0) await page.evaluate(`document.querySelectorAll('details[data-check-opened]').forEach((d) => { d.open = false; delete d.dataset.checkOpened; })`);
   }
   return problems;
 }
