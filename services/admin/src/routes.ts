@@ -7,6 +7,8 @@ import type { RequestContext } from './context.js';
 import type { Reply } from './reply.js';
 import { dashboardRoutes } from './pages/dashboard.js';
 import { logRoutes } from './pages/logs.js';
+import { meRoutes } from './pages/me.js';
+import { shareRoutes } from './pages/shares.js';
 import { signInRoutes } from './pages/sign-in.js';
 import { userRoutes } from './pages/users.js';
 import { metricsRoutes } from './metrics-route.js';
@@ -26,7 +28,7 @@ export interface Route {
 
 /** Every route of the service. */
 export function routeTable(): readonly Route[] {
-  return [...signInRoutes, ...dashboardRoutes, ...userRoutes, ...logRoutes, ...metricsRoutes];
+  return [...signInRoutes, ...dashboardRoutes, ...userRoutes, ...shareRoutes, ...logRoutes, ...meRoutes, ...metricsRoutes];
 }
 
 export type Lookup = { readonly kind: 'found'; readonly route: Route } | { readonly kind: 'wrong-method'; readonly allow: string } | { readonly kind: 'none' };
