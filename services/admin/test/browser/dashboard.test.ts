@@ -4,8 +4,11 @@
  * a stop made from the terminal without a reload (live), a broken config refused with its problem
  * named, keyboard-only use, labelled fields, sign-out. Screenshots in test-artifacts/admin-dashboard/.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN, focusables, signIn, startBrowserSuite, tabOrder, unlabelledFields, type BrowserSuite } from './harness.js';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { ADMIN, focusables, signIn, startBrowserSuite, tabOrder, tabTo, unlabelledFields, type BrowserSuite } from './harness.js';
+
+// A browser and a suite on two shared cores: steps take seconds when the machine is loaded.
+vi.setConfig({ testTimeout: 60_000 });
 
 let s: BrowserSuite;
 
@@ -99,8 +102,7 @@ describe('the dashboard in a browser', () => {
     expect(order).toEqual(await focusables(s.page));
     // A restart by keyboard: Tab to the button, Enter.
     const before = await s.up.service('smtp');
-    await s.page.evaluate(() => (globalThis as unknown as { document: { activeElement: { blur(): void } | null } }).document.activeElement?.blur());
-    for (let i = 0; i < order.indexOf('button restart smtp') + 1; i++) await s.page.keyboard.press('Tab');
+    await tabTo(s.page, 'button restart smtp');
     expect(await s.page.evaluate(() => (globalThis as unknown as { document: { activeElement: { getAttribute(n: string): string | null } } }).document.activeElement.getAttribute('aria-label'))).toBe('restart smtp');
     await s.page.keyboard.press('Enter');
     await s.page.getByRole('status').filter({ hasText: /restart smtp: running/ }).waitFor();
@@ -112,8 +114,7 @@ describe('the dashboard in a browser', () => {
     await page.goto('/sign-in');
     const order = await tabOrder(page);
     expect(order).toEqual(await focusables(page));
-    await page.evaluate(() => (globalThis as unknown as { document: { activeElement: { blur(): void } | null } }).document.activeElement?.blur());
-    for (let i = 0; i < order.indexOf('input#name name') + 1; i++) await page.keyboard.press('Tab');
+    await tabTo(page, 'input#name name');
     await page.keyboard.type(ADMIN.name);
     await page.keyboard.press('Tab');
     await page.keyboard.type(ADMIN.password);

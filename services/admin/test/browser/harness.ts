@@ -106,32 +106,42 @@ export async function unlabelledFields(page: Page): Promise<string[]> {
   return problems;
 }
 
-/** The little of the DOM the in-page functions below use (the tests are compiled without the DOM library). */
-interface El {
-  readonly tagName: string;
-  readonly id: string;
-  readonly textContent: string | null;
-  readonly name?: string;
-  readonly classList: { contains(name: string): boolean };
-  getAttribute(name: string): string | null;
-  getClientRects(): { readonly length: number };
-  blur?(): void;
-}
-interface Doc {
-  readonly activeElement: El | null;
-  readonly body: El;
-  querySelectorAll(selector: string): Iterable<El>;
-}
-
 /** In the page: an element as `tag#id name` (its aria-label, its text or its name attribute). */
 const DESCRIBE = `(el) => {
   const name = el.getAttribute('aria-label') ?? (el.textContent ?? '').trim().replace(/\\s+/g, ' ');
   return (el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + ' ' + (name || el.name || '')).trim();
 }`;
 
+/**
+ * Puts the keyboard at the top of the page, as after a fresh load: the next Tab goes to the first
+ * control. (A blur alone leaves Chromium's starting point where the focus was.) A focusable-by-script
+ * marker is put first in the body and focused; `tabOrder` and the tests then press Tab.
+ */
+export async function focusTop(page: Page): Promise<void> {
+  await page.evaluate(`(() => {
+    let marker = document.getElementById('test-focus-top');
+    if (!marker) {
+      marker = document.createElement('span');
+      marker.id = 'test-focus-top';
+      marker.tabIndex = -1;
+      document.body.prepend(marker);
+    }
+    marker.focus();
+  })()`);
+}
+
+/** Presses Tab until `target` (as `tabOrder` names it) has the focus, from the top of the page. */
+export async function tabTo(page: Page, target: string): Promise<void> {
+  const order = await tabOrder(page);
+  const index = order.indexOf(target);
+  if (index < 0) throw new Error(`Tab never reaches ${target}: ${JSON.stringify(order)}`);
+  await focusTop(page);
+  for (let i = 0; i <= index; i++) await page.keyboard.press('Tab');
+}
+
 /** What Tab reaches, in order, from the top of the page until focus leaves it or comes round. */
 export async function tabOrder(page: Page, limit = 200): Promise<string[]> {
-  await page.evaluate(() => (globalThis as unknown as { document: Doc }).document.activeElement?.blur?.());
+  await focusTop(page);
   const seen: string[] = [];
   for (let i = 0; i < limit; i++) {
     await page.keyboard.press('Tab');
@@ -142,10 +152,12 @@ export async function tabOrder(page: Page, limit = 200): Promise<string[]> {
   return seen;
 }
 
-/** Every element a keyboard user must reach on the page (visible links, enabled controls), described as `tabOrder` does. */
+/** Every element a keyboard user must reach on the page (visible links, enabled controls, summaries), described as `tabOrder` does. */
 export async function focusables(page: Page): Promise<string[]> {
-  const selector = 'a[href], button:not([disabled]), input:not([type=hidden]):not([disabled]), select:not([disabled]), textarea:not([disabled])';
+  const selector = 'a[href], button:not([disabled]), input:not([type=hidden]):not([disabled]), select:not([disabled]), textarea:not([disabled]), summary';
+  // Inside a closed <details> only its summary can take focus.
   return (await page.evaluate(`[...document.querySelectorAll(${JSON.stringify(selector)})]
     .filter((el) => el.getClientRects().length > 0 || el.classList.contains('skip'))
+    .filter((el) => { const closed = el.closest('details:not([open])'); return !closed || el.parentElement === closed && el.tagName === 'SUMMARY'; })
     .map(${DESCRIBE})`)) as string[];
 }
