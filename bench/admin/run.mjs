@@ -1,9 +1,12 @@
 /**
  * The admin page in a real browser: page weight (bytes transferred, requests) and time to first
  * contentful paint of Hearth's dashboard (signed in) and sign-in page, next to Cockpit's login
- * page (Debian cockpit-ws, on loopback, no TLS) in the same run, each loaded cold (a fresh
- * browser context: no cache, no connection reuse) RUNS times in Debian's chromium; the admin
- * service's idle memory as `hearth status` shows it (RSS of its process group, and its standby's).
+ * page (Debian cockpit-ws, on loopback, no TLS: its TLS needs cockpit-tls and a certificate in
+ * /etc) in the same run, each loaded cold (a fresh browser context: no cache, no connection
+ * reuse) RUNS times in turns in Debian's chromium; the connection time (TCP, and TLS for Hearth)
+ * is given apart, and FCP counted from the end of it. Then the admin service's idle memory as
+ * `hearth status` shows it (RSS of its process group, and its standby's). A floor (`floor.mjs`):
+ * the sign-in page's own bytes from a bare node:https and node:http server, in the same turns.
  *
  *   node bench/admin/run.mjs [--runs 10]
  */
@@ -15,6 +18,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { openBrowser } from '@hearth/testkit/browser';
 import { addUsers, openAccounts, startSuite } from '@hearth/testkit/suite';
 import { memoryOf } from '../lib/processes.mjs';
+import { copyPages, startFloors } from './floor.mjs';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '10' } } });
 const RUNS = Number(values.runs);
@@ -67,19 +71,36 @@ async function coldLoad(tb, baseURL, path, storageState) {
           }
         }).observe({ type: 'paint', buffered: true });
       });
-      const entries = [...performance.getEntriesByType('navigation'), ...performance.getEntriesByType('resource')];
-      return { fcpMs: fcp, requests: entries.length, bytes: entries.reduce((n, e) => n + e.transferSize, 0) };
+      const nav = performance.getEntriesByType('navigation')[0];
+      // Not the /favicon.ico Chromium asks for by itself (sometimes before the load event, sometimes after).
+      const entries = [nav, ...performance.getEntriesByType('resource').filter((e) => new URL(e.name).pathname !== '/favicon.ico')];
+      return {
+        fcpMs: fcp,
+        // TCP and, over HTTPS, TLS: Cockpit is measured without TLS, so FCP is also given from there.
+        connectMs: nav.connectEnd - nav.connectStart,
+        // The server's time to the first byte of the page (the dashboard asks the supervisor for its rows).
+        ttfbMs: nav.responseStart - nav.requestStart,
+        fcpAfterConnectMs: fcp - nav.connectEnd,
+        requests: entries.length,
+        bytes: entries.reduce((n, e) => n + e.transferSize, 0),
+      };
     });
   } finally {
     await context.close();
   }
 }
 
-async function measure(tb, baseURL, path, storageState) {
-  await coldLoad(tb, baseURL, path, storageState); // warm the server, not the browser
-  const runs = [];
-  for (let i = 0; i < RUNS; i++) runs.push(await coldLoad(tb, baseURL, path, storageState));
-  return { fcpMs: median(runs.map((r) => r.fcpMs)), requests: median(runs.map((r) => r.requests)), bytes: median(runs.map((r) => r.bytes)) };
+const FIGURES = ['bytes', 'requests', 'connectMs', 'ttfbMs', 'fcpMs', 'fcpAfterConnectMs'];
+
+/**
+ * RUNS cold loads of each target, taken in turns (so the load of a shared machine falls on all of
+ * them alike), after one warm-up load each; the median of each figure.
+ */
+async function measureAll(tb, targets) {
+  for (const t of targets) await coldLoad(tb, t.baseURL, t.path, t.storageState); // warm the servers, not the browser
+  const runs = targets.map(() => []);
+  for (let i = 0; i < RUNS; i++) for (const [k, t] of targets.entries()) runs[k].push(await coldLoad(tb, t.baseURL, t.path, t.storageState));
+  return runs.map((rs) => Object.fromEntries(FIGURES.map((f) => [f, median(rs.map((r) => r[f]))])));
 }
 
 async function adminMemory(suite) {
@@ -117,6 +138,7 @@ const suite = await startSuite(yaml, {
 const cockpit = await startCockpit();
 const hearthURL = `https://127.0.0.1:${adminPort}`;
 const tb = await openBrowser({ baseURL: hearthURL, group: 'bench-admin' });
+let floors;
 try {
   await sleep(3000); // let the suite settle (standbys spawn after start)
   const idleBefore = await adminMemory(suite);
@@ -127,29 +149,43 @@ try {
   await Promise.all([tb.page.waitForURL(`${hearthURL}/`), tb.page.getByRole('button', { name: 'Sign in' }).click()]);
   const signedIn = await tb.context.storageState();
 
-  const dashboard = await measure(tb, hearthURL, '/', signedIn);
-  const signIn = await measure(tb, hearthURL, '/sign-in');
-  const peer = cockpit ? await measure(tb, cockpit.url, '/') : undefined;
+  const anonymous = await tb.browser.newContext({ ignoreHTTPSErrors: true });
+  floors = await startFloors(await copyPages(anonymous.request, hearthURL), suite.data);
+  await anonymous.close();
+  const targets = [
+    { name: 'Hearth dashboard (signed in)', baseURL: hearthURL, path: '/', storageState: signedIn },
+    { name: 'Hearth sign-in', baseURL: hearthURL, path: '/sign-in' },
+    ...(cockpit ? [{ name: `Cockpit login (${cockpit.version.replace(/^Version: /, '')}, no TLS)`, baseURL: cockpit.url, path: '/' }] : []),
+    { name: 'same sign-in bytes, bare node:https', baseURL: floors.httpsURL, path: '/sign-in' },
+    { name: 'same sign-in bytes, bare node:http', baseURL: floors.httpURL, path: '/sign-in' },
+  ];
+  const results = await measureAll(tb, targets);
   await sleep(3000);
   const idleAfter = await adminMemory(suite);
   const cockpitMem = cockpit ? memoryOf(cockpit.proc.pid) : undefined;
 
-  const line = (name, m) => `${name.padEnd(34)} ${kib(m.bytes).padStart(11)} ${String(m.requests).padStart(9)} ${m.fcpMs.toFixed(0).padStart(9)}`;
-  console.log(`chromium ${tb.browser.version()}, ${RUNS} cold loads each (medians)\n`);
-  console.log(`${'page'.padEnd(34)} ${'transferred'.padStart(11)} ${'requests'.padStart(9)} ${'FCP ms'.padStart(9)}`);
-  console.log(line('Hearth dashboard (signed in)', dashboard));
-  console.log(line('Hearth sign-in', signIn));
-  if (peer) {
-    console.log(line(`Cockpit login (${cockpit.version})`, peer));
+  const cols = ['transferred', 'requests', 'connect ms', 'TTFB ms', 'FCP ms', 'FCP after connect ms'];
+  console.log(`chromium ${tb.browser.version()}, ${RUNS} cold loads each, in turns (medians)\n`);
+  console.log(`${'page'.padEnd(40)} ${cols.map((c) => c.padStart(c.length > 12 ? c.length : 12)).join(' ')}`);
+  for (const [k, t] of targets.entries()) {
+    const m = results[k];
+    const cells = [kib(m.bytes), String(m.requests), m.connectMs.toFixed(1), m.ttfbMs.toFixed(1), m.fcpMs.toFixed(0), m.fcpAfterConnectMs.toFixed(0)];
+    console.log(`${t.name.padEnd(40)} ${cells.map((c, i) => c.padStart(cols[i].length > 12 ? cols[i].length : 12)).join(' ')}`);
+  }
+  if (cockpit) {
+    const peer = results[targets.findIndex((t) => t.name.startsWith('Cockpit'))];
     const ratio = (a, b) => `${(a / b).toFixed(2)}x`;
-    console.log(`\nHearth dashboard / Cockpit login: bytes ${ratio(dashboard.bytes, peer.bytes)}, requests ${ratio(dashboard.requests, peer.requests)}, FCP ${ratio(dashboard.fcpMs, peer.fcpMs)}`);
-    console.log(`Hearth sign-in / Cockpit login:   bytes ${ratio(signIn.bytes, peer.bytes)}, requests ${ratio(signIn.requests, peer.requests)}, FCP ${ratio(signIn.fcpMs, peer.fcpMs)}`);
+    for (const k of [0, 1]) {
+      const m = results[k];
+      console.log(`${k === 0 ? '\n' : ''}${targets[k].name} / Cockpit login: bytes ${ratio(m.bytes, peer.bytes)}, requests ${ratio(m.requests, peer.requests)}, FCP ${ratio(m.fcpMs, peer.fcpMs)}, FCP after connect ${ratio(m.fcpAfterConnectMs, peer.fcpAfterConnectMs)}`);
+    }
   } else console.log(`\n(no peer: ${COCKPIT_WS} is not installed; apt-get install cockpit-ws)`);
   const mem = (m) => `${mib(m.rss)}${m.standby ? ` (+ standby ${mib(m.standby)})` : ''}`;
   console.log(`\nadmin service RSS (its process group, as hearth status shows): idle at start ${mem(idleBefore)}, idle after the loads ${mem(idleAfter)}`);
   if (cockpitMem) console.log(`cockpit-ws RSS (one process, idle after the loads): ${mib(cockpitMem.rss * 1024)}`);
 } finally {
   await tb.close();
+  await floors?.close();
   cockpit?.proc.kill();
   await suite.stop();
 }
