@@ -142,7 +142,8 @@ export class Supervisor {
     const heldBy = await this.#sockets.bindAll(config.services);
     if (this.options.lifeline !== false) this.#lifeline = await Lifeline.start();
     for (const svc of config.services) this.#addUnit(svc, heldBy.get(svc.name) ?? []);
-    this.#control = await ControlServer.listen(this.#claim.socketPath, controlHandler(this, this.#logs));
+    const group = this.config.control?.group?.gid;
+    this.#control = await ControlServer.listen(this.#claim.socketPath, controlHandler(this, this.#logs), group !== undefined ? { group } : {});
     this.#publisher.start();
     this.#log.info({ dataDir, socket: this.#claim.socketPath, services: this.#order }, 'supervisor ready');
   }

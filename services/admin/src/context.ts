@@ -4,6 +4,7 @@ import type { Account, Accounts, LoginPolicy } from '@hearth/accounts';
 import type { Logger } from '@hearth/log';
 import type { MailStore } from '@hearth/mail-store';
 import type { CounterSet } from '@hearth/metrics';
+import type { ActivityPort } from './activity.js';
 import type { AdminSettings } from './config.js';
 import type { SupervisorPort } from './control.js';
 import type { counters } from './counters.js';
@@ -17,6 +18,8 @@ export interface AppDeps {
   readonly log: Logger;
   readonly settings: () => AdminSettings;
   readonly supervisor: SupervisorPort;
+  /** Requests in progress per share of a file service (by name). */
+  readonly activity: ActivityPort;
   readonly accounts: Accounts;
   readonly store: MailStore;
   readonly sessions: Sessions;

@@ -23,6 +23,12 @@ export interface Route {
   /** The exact path (no parameters in paths: they travel as query or form fields). */
   readonly path: string;
   readonly access: Access;
+  /**
+   * `none`: the request neither reads nor sets the session cookie and gets a fresh anonymous
+   * session that is not kept (machine clients such as a scraper; `public` GET routes only).
+   * Default `cookie`.
+   */
+  readonly session?: 'cookie' | 'none';
   run(ctx: RequestContext): Promise<Reply> | Reply;
 }
 
@@ -41,6 +47,9 @@ export class Router {
       let methods = this.#byPath.get(route.path);
       if (!methods) this.#byPath.set(route.path, (methods = new Map()));
       if (methods.has(route.method)) throw new Error(`two routes for ${route.method} ${route.path}`);
+      if (route.session === 'none' && (route.access !== 'public' || route.method !== 'GET')) {
+        throw new Error(`${route.method} ${route.path}: a route without a session must be a public GET`);
+      }
       methods.set(route.method, route);
     }
   }

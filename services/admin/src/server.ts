@@ -89,7 +89,7 @@ export function createAdminServer(deps: AppDeps, routes: readonly Route[]): Admi
     if (found.kind === 'none') return errorPage(404, 'Not found', 'There is no page here.');
     if (found.kind === 'wrong-method') return { kind: 'text', status: 405, contentType: 'text/plain; charset=utf-8', body: 'method not allowed\n', headers: { Allow: found.allow } };
     const route = found.route;
-    let session = deps.sessions.get(sessionIdOf(req.headers.cookie));
+    let session = route.session === 'none' ? deps.sessions.ephemeral() : deps.sessions.get(sessionIdOf(req.headers.cookie));
     if (session === undefined) {
       session = deps.sessions.create();
       res.setHeader('Set-Cookie', sessionCookie(session));

@@ -12,6 +12,7 @@ import { ServiceConfigError, type RunningService, type ServiceContext } from '@h
 import { createTlsContextProvider, TlsMaterialError, type TlsContextProvider } from '@hearth/tls';
 import { join } from 'node:path';
 import type { AdminSettings } from './config.js';
+import { busActivity } from './activity.js';
 import type { AppDeps } from './context.js';
 import { controlSocket, type SupervisorPort } from './control.js';
 import { counters } from './counters.js';
@@ -59,6 +60,7 @@ export async function startAdminService(ctx: ServiceContext<AdminSettings>, opti
     log: ctx.log,
     settings: () => settings,
     supervisor: options.supervisor ?? controlSocket(dataDir),
+    activity: busActivity(ctx.bus),
     accounts,
     store,
     sessions: new Sessions(settings.sessionIdle, settings.maxSessions),

@@ -71,6 +71,11 @@ export class Sessions {
     return session;
   }
 
+  /** An anonymous session that is not kept (requests of routes without a session). */
+  ephemeral(): Session {
+    return { id: '', state: { kind: 'anonymous' }, csrf: token(), lastSeen: this.now(), notice: undefined };
+  }
+
   /** A new signed-in session replacing `old` (which is forgotten). */
   signIn(old: Session, user: string): Session {
     this.#byId.delete(old.id);

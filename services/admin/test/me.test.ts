@@ -1,6 +1,7 @@
 /**
  * A non-administrator's own page over HTTPS against `hearth up` (with files): usage, the same
  * connection help as `hearth files`, a password change checked against the current password.
+ * And every page's forms: each field labelled, each POST form with its CSRF token.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stopAll, waitState } from '@hearth/testkit/hearth-up';
@@ -56,5 +57,29 @@ describe('my account', () => {
     const other = a.client();
     expect((await other.post('/sign-in', { name: 'carol', password: 'carol-password-1' }, await other.get('/sign-in'))).status).toBe(401);
     expect((await other.signIn('carol', 'carol-password-2')).body).toContain('<h1>My account</h1>');
+  });
+});
+
+describe('every page', () => {
+  it('labels every field, carries the CSRF token in every form, and has one main and one h1', async () => {
+    for (const path of ['/', '/users', '/shares', '/logs', '/me']) {
+      const page = (await admin.get(path)).body;
+      expect(page, path).toMatch(/^<!doctype html>\n<html lang="en">/);
+      expect(page.match(/<main\b/g), path).toHaveLength(1);
+      expect(page.match(/<h1>/g), path).toHaveLength(1);
+      const labels = new Set([...page.matchAll(/<label for="([^"]+)">/g)].map((m) => m[1]));
+      const fields = [...page.matchAll(/<(input|select|textarea)\b([^>]*)>/g)].filter((m) => !/type="hidden"/.test(m[2]!));
+      // The dashboard's forms are buttons only; every other page has fields.
+      if (path !== '/') expect(fields.length, path).toBeGreaterThan(0);
+      for (const [tag] of fields) {
+        const id = /\bid="([^"]+)"/.exec(tag)?.[1];
+        expect(id, `${path}: ${tag}`).toBeDefined();
+        expect(labels.has(id), `${path}: no label for ${tag}`).toBe(true);
+      }
+      const forms = [...page.matchAll(/<form method="post"[\s\S]*?<\/form>/g)].map((m) => m[0]);
+      expect(forms.length, path).toBeGreaterThan(0);
+      for (const form of forms) expect(form, path).toContain('<input type="hidden" name="csrf" value="');
+      for (const [, inner] of page.matchAll(/<button\b[^>]*>([^<]*)<\/button>/g)) expect(inner!.trim(), path).not.toBe('');
+    }
   });
 });

@@ -1,6 +1,6 @@
 /**
  * The shares page over HTTPS against `hearth up` (with files): shares listed from the running
- * settings; adding, changing and removing a share writes the config file (comments kept) and
+ * settings, with the requests in progress the file service reports; adding, changing and removing a share writes the config file (comments kept) and
  * reloads, and WebDAV clients see the change; a change the reload refuses leaves the file as it
  * was and shows the problems.
  */
@@ -8,6 +8,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '@hearth/testkit';
 import { stopAll, waitState } from '@hearth/testkit/hearth-up';
 import { setupAdmin, startAdmin, textOf, type AdminUp, type Client } from './helpers.js';
 
@@ -57,8 +58,29 @@ describe('shares', () => {
     expect(page.body).toContain(`Shares are kept in <code>${a.up.configFile}</code>`);
     const row = rowOf(page.body, 'photos');
     expect(row).toContain(`<code>${join(a.up.data, 'photos')}</code>`);
-    expect(row).toContain('<td>*</td><td>–</td>');
-    expect(textOf(page.body)).toContain('Home folders: on, quota none.');
+    expect(row).toContain('<td>*</td><td>–</td><td>0</td>');
+    expect(textOf(page.body)).toContain('Home folders: on, quota none; requests in progress: 0.');
+  });
+
+  it('counts the requests in progress on a share: an upload under way', async () => {
+    const port = (await a.up.service('files')).listeners.find((l) => l.name === 'http')!.port;
+    const put = request({ host: '127.0.0.1', port, method: 'PUT', path: '/home/big.bin', auth: 'root:root-password-1', headers: { 'Content-Length': '100000' } });
+    const answered = new Promise<number>((resolve, reject) => {
+      put.on('response', (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      put.on('error', reject);
+    });
+    put.write('x'.repeat(1000));
+    const busy = await waitFor(async () => {
+      const p = await c.get('/shares');
+      return textOf(p.body).includes('requests in progress: 1.') ? p : undefined;
+    });
+    expect(textOf(busy.body)).toContain('Home folders: on, quota none; requests in progress: 1.');
+    put.end('x'.repeat(99_000));
+    expect(await answered).toBe(201);
+    await waitFor(async () => textOf((await c.get('/shares')).body).includes('requests in progress: 0.'));
   });
 
   it('adds a share: written into the config file with its comments kept, applied by a reload', async () => {
@@ -68,7 +90,7 @@ describe('shares', () => {
     const file = readFileSync(a.up.configFile, 'utf8');
     expect(file).toContain('# the photos stay read-only');
     expect(file).toMatch(/docs:\n\s+path: docs\n\s+read:\n\s+- "@family"\n\s+- root\n\s+write:\n\s+- root\n\s+refuseAppleFiles: true/);
-    expect(rowOf(page.body, 'docs')).toContain('<td>@family, root</td><td>root</td>');
+    expect(rowOf(page.body, 'docs')).toContain('<td>@family, root</td><td>root</td><td>0</td>');
     expect(await davGet('/docs/a.txt')).toBe(200);
   });
 

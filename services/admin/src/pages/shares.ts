@@ -1,12 +1,14 @@
 /**
- * Shares: every share of every file service (path, who may read and write), the home folders,
- * and forms to add, change or remove a share. The config file stays the one source of truth: a
+ * Shares: every share of every file service (path, who may read and write, requests in progress
+ * now as the service answers over the bus), the home folders, and forms to add, change or remove
+ * a share. The config file stays the one source of truth: a
  * change is written into it (`config-edit.ts`, comments kept) and applied as `hearth reload`
  * does, so the file service swaps only the changed share and transfers under way finish on the
  * definition they started with. A change the reload refuses is undone in the file and its
  * problems shown. Under the embedded default config (no file) shares are shown, not edited.
  */
 import { isAbsolute, resolve } from 'node:path';
+import type { ShareActivity } from '@hearth/files/activity';
 import { settingsSchema, type ShareSettings } from '@hearth/files/config';
 import { applyShareChange, ConfigEditError, type ShareChange } from '../config-edit.js';
 import type { RequestContext } from '../context.js';
@@ -32,7 +34,8 @@ ${name === undefined ? html`<p><label for="${id}-name">Share name</label><input 
 </form>`;
 }
 
-function servicePart(ctx: RequestContext, svc: FilesService, n: number): Html {
+function servicePart(ctx: RequestContext, svc: FilesService, n: number, activity: ShareActivity | undefined): Html {
+  const busy = (share: string): string => (activity === undefined ? 'unknown' : String(activity.inProgress[share] ?? 0));
   const shares = Object.entries(svc.settings.shares);
   const editable = svc.file !== undefined;
   const root = (p: string): string => (isAbsolute(p) ? resolve(p) : resolve(ctx.deps.dataDir, p));
@@ -40,11 +43,11 @@ function servicePart(ctx: RequestContext, svc: FilesService, n: number): Html {
   return html`<section aria-labelledby="svc-${n}">
 <h2 id="svc-${n}">${svc.name}</h2>
 <p>${editable ? html`Shares are kept in <code>${svc.file}</code>; a change here is written there and applied as a reload.` : html`<code>hearth up</code> runs its embedded default config: start it with <code>--config FILE</code> to edit shares here.`}</p>
-<p>Home folders: ${home.enabled ? `on, quota ${home.quota === 0 ? 'none' : formatBytes(home.quota)}` : 'off'}.</p>
+<p>Home folders: ${home.enabled ? `on, quota ${home.quota === 0 ? 'none' : formatBytes(home.quota)}; requests in progress: ${busy('home')}` : 'off'}.</p>
 <div class="scroll"><table>
-<thead><tr><th scope="col">Share</th><th scope="col">Folder</th><th scope="col">Read</th><th scope="col">Write</th><th scope="col">Change</th></tr></thead>
-<tbody>${shares.length === 0 ? html`<tr><td colspan="5">No shares.</td></tr>` : ''}${shares.map(
-    ([name, s], i) => html`<tr data-share="${name}"><th scope="row">${name}</th><td><code>${root(s.path)}</code></td><td>${list(s.read) || '–'}</td><td>${list(s.write) || '–'}</td><td>${
+<thead><tr><th scope="col">Share</th><th scope="col">Folder</th><th scope="col">Read</th><th scope="col">Write</th><th scope="col">Requests in progress</th><th scope="col">Change</th></tr></thead>
+<tbody>${shares.length === 0 ? html`<tr><td colspan="6">No shares.</td></tr>` : ''}${shares.map(
+    ([name, s], i) => html`<tr data-share="${name}"><th scope="row">${name}</th><td><code>${root(s.path)}</code></td><td>${list(s.read) || '–'}</td><td>${list(s.write) || '–'}</td><td>${busy(name)}</td><td>${
       editable
         ? html`<details><summary>Change ${name}</summary>${shareForm(ctx, svc, name, s, `s${n}-${i}`)}<form method="post" action="/shares/delete">${csrfField(ctx)}<input type="hidden" name="service" value="${svc.name}"><input type="hidden" name="share" value="${name}"><p><button type="submit">Remove ${name}</button></p></form></details>`
         : '–'
@@ -59,7 +62,7 @@ async function sharesPage(ctx: RequestContext): Promise<Html> {
   let body: Html;
   try {
     const services = await filesServices(ctx.deps.supervisor);
-    body = services.length === 0 ? html`<p>No file service runs in this suite.</p>` : html`${services.map((s, n) => servicePart(ctx, s, n))}`;
+    body = services.length === 0 ? html`<p>No file service runs in this suite.</p>` : html`${await Promise.all(services.map(async (s, n) => servicePart(ctx, s, n, await ctx.deps.activity(s.name))))}`;
   } catch (error) {
     body = html`<p>The supervisor did not answer: ${(error as Error).message}</p>`;
   }
