@@ -1,7 +1,7 @@
 /**
- * `GET /metrics` in the route table: public as far as sessions go, with its own check (the bearer
- * token, or a loopback peer when `metrics.auth` is `loopback`), then the status rows from the
- * control socket rendered as OpenMetrics (`metrics.ts`).
+ * `GET /metrics` in the route table: public and without a session (no cookie read or set), with
+ * its own check (the bearer token, or a loopback peer when `metrics.auth` is `loopback`), then the
+ * status rows from the control socket rendered as OpenMetrics (`metrics.ts`).
  */
 import type { RequestContext } from './context.js';
 import { METRICS_CONTENT_TYPE, metricsAccess, renderMetrics, type MetricsAuth } from './metrics.js';
@@ -30,4 +30,5 @@ async function scrape(ctx: RequestContext): Promise<Reply> {
   return { kind: 'text', status: 200, contentType: METRICS_CONTENT_TYPE, body: await renderMetrics(rows) };
 }
 
-export const metricsRoutes: readonly Route[] = [{ method: 'GET', path: '/metrics', access: 'public', run: scrape }];
+// No session: a scraper keeps no cookie, so none is read, set or kept for it.
+export const metricsRoutes: readonly Route[] = [{ method: 'GET', path: '/metrics', access: 'public', session: 'none', run: scrape }];

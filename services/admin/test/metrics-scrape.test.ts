@@ -51,6 +51,8 @@ async function families(): Promise<Family[]> {
   const r = await scrape(`Bearer ${token}`);
   expect(r.status).toBe(200);
   expect(r.headers).toMatch(/^content-type: application\/openmetrics-text; version=1\.0\.0; charset=utf-8\r?$/im);
+  // A scraper gets no session cookie (nothing is kept for it).
+  expect(r.headers).not.toMatch(/^set-cookie:/im);
   return parseOpenMetrics(r.body);
 }
 
@@ -123,6 +125,7 @@ describe('/metrics over HTTPS', () => {
       expect({ auth, status: r.status }).toEqual({ auth, status: 401 });
       expect(r.headers).toMatch(/^www-authenticate: Bearer realm="hearth metrics"/im);
       expect(r.body).not.toContain('hearth_');
+      expect(r.headers).not.toMatch(/^set-cookie:/im);
     }
   });
 
