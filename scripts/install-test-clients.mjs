@@ -20,6 +20,9 @@ const packages = {
   litmus: 'WebDAV compliance suite run against the file service',
   rclone: 'WebDAV client: sync round trip with the file service',
   cadaver: 'scripted WebDAV shell against the file service',
+  'python3-prometheus-client': "Prometheus's own text-format and OpenMetrics parsers read the admin service's /metrics",
+  prometheus: "the Prometheus server runs the admin README's scrape job against /metrics",
+  chromium: 'the browser the admin page tests and bench/admin drive through playwright-core (nothing is downloaded)',
 };
 
 function installed(pkg) {

@@ -22,6 +22,8 @@ export const settingsSchema = z.strictObject({
   failureWindow: duration().default(15 * 60_000),
   /** How often the dashboard's live stream sends the service table. */
   liveInterval: duration().default(2000),
+  /** Who may read `/metrics`: `token` (the bearer token in DATA/admin/metrics-token) or `loopback` (no token, loopback peers only). */
+  metrics: z.strictObject({ auth: z.enum(['token', 'loopback']).default('token') }).prefault({}),
 });
 
 export type AdminSettings = z.output<typeof settingsSchema>;

@@ -26,6 +26,8 @@ export interface AppDeps {
   readonly login: LoginPolicy;
   readonly setup: SetupToken;
   readonly stats: CounterSet<typeof counters>;
+  /** The bearer token of `/metrics` (DATA/admin/metrics-token, generated at first start). */
+  readonly metricsToken: string;
 }
 
 /** Who is asking: nobody yet, or an account (re-read at every request). */

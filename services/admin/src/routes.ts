@@ -11,6 +11,7 @@ import { meRoutes } from './pages/me.js';
 import { shareRoutes } from './pages/shares.js';
 import { signInRoutes } from './pages/sign-in.js';
 import { userRoutes } from './pages/users.js';
+import { metricsRoutes } from './metrics-route.js';
 
 export type Method = 'GET' | 'POST';
 
@@ -33,7 +34,7 @@ export interface Route {
 
 /** Every route of the service. */
 export function routeTable(): readonly Route[] {
-  return [...signInRoutes, ...dashboardRoutes, ...userRoutes, ...shareRoutes, ...logRoutes, ...meRoutes];
+  return [...signInRoutes, ...dashboardRoutes, ...userRoutes, ...shareRoutes, ...logRoutes, ...meRoutes, ...metricsRoutes];
 }
 
 export type Lookup = { readonly kind: 'found'; readonly route: Route } | { readonly kind: 'wrong-method'; readonly allow: string } | { readonly kind: 'none' };

@@ -16,6 +16,7 @@ import { busActivity } from './activity.js';
 import type { AppDeps } from './context.js';
 import { controlSocket, type SupervisorPort } from './control.js';
 import { counters } from './counters.js';
+import { metricsToken } from './metrics-token.js';
 import { routeTable, type Route } from './routes.js';
 import { createAdminServer } from './server.js';
 import { Sessions } from './sessions.js';
@@ -66,6 +67,7 @@ export async function startAdminService(ctx: ServiceContext<AdminSettings>, opti
     login: accounts.loginPolicy(loginLimits(settings)),
     setup: await SetupToken.start(dataDir, accounts),
     stats,
+    metricsToken: metricsToken(dataDir),
   };
   const admin = createAdminServer(deps, options.routes ?? routeTable());
   const servers: Server[] = [];

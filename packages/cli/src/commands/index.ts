@@ -1,5 +1,6 @@
 /** Every verb of `hearth`, in the order `hearth --help` lists them. */
 import type { CliCommand } from '../command.js';
+import { adminCommand as admin } from './admin.js';
 import { down } from './down.js';
 import { filesCommand as files } from './files.js';
 import { logs } from './logs.js';
@@ -14,4 +15,4 @@ import { stop } from './stop.js';
 import { up } from './up.js';
 import { userCommand as user } from './user.js';
 
-export const COMMANDS: readonly CliCommand[] = [up, down, status, start, stop, restart, reload, logs, run, user, mail, snmp, files];
+export const COMMANDS: readonly CliCommand[] = [up, down, status, start, stop, restart, reload, logs, run, user, mail, snmp, files, admin];

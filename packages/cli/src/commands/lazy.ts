@@ -19,6 +19,7 @@ export const VERB_LOADERS: Readonly<Record<string, () => Promise<CliCommand>>> =
   mail: async () => (await import('./mail.js')).mailCommand,
   snmp: async () => (await import('./snmp.js')).snmpCommand,
   files: async () => (await import('./files.js')).filesCommand,
+  admin: async () => (await import('./admin.js')).adminCommand,
 };
 
 /** The commands `runCli` needs for `argv[0]`: that verb alone, or all of them (help, unknown verb). */

@@ -1,0 +1,140 @@
+/**
+ * `GET /metrics`: the service table and every service's counters in the OpenMetrics text format,
+ * rendered with prom-client from the rows the supervisor's `status` verb answers (what `hearth
+ * status --json` prints, and what the SNMP agent's figures are made of).
+ *
+ * Names, all under `hearth_`:
+ * - the service table, one sample per service (label `service`, the name in the config):
+ *   `hearth_service_info{service,kind,type}` 1, `hearth_service_up` (1 when running),
+ *   `hearth_service_state{service,state}` (1 for the current state, 0 for the others),
+ *   `hearth_service_restarts_total`, `hearth_service_memory_bytes` and
+ *   `hearth_service_standby_memory_bytes` (resident bytes of the process group; absent while
+ *   unknown), `hearth_service_uptime_seconds` (absent unless running);
+ * - each declared counter as `hearth_<kind>_<name in snake_case>{service}`, a Counter or a Gauge
+ *   as declared, with the declaration's description as its help. A counter's family name drops a
+ *   trailing `_total` (OpenMetrics puts it on the sample: `hearth_smtp_messages_accepted_total`).
+ *
+ * Access (`metricsAccess`): with a token, only `Authorization: Bearer TOKEN` is served; without
+ * one, only loopback peers are.
+ */
+import { timingSafeEqual, createHash } from 'node:crypto';
+import { isIP } from 'node:net';
+import { Counter, Gauge, Registry, type OpenMetricsContentType } from 'prom-client';
+import { SERVICE_RUN_STATES, type CounterFigure, type ServiceRunState } from '@hearth/metrics';
+
+/** One service's row, as the control socket's `status` answers it (or a `ServiceFigures`). */
+export interface MetricsRow {
+  readonly name: string;
+  readonly type?: string;
+  readonly kind?: string | null | undefined;
+  readonly state: ServiceRunState;
+  readonly restarts: number;
+  readonly uptimeMs: number | null;
+  readonly rssBytes: number | null;
+  readonly standbyRssBytes?: number | null;
+  readonly counters?: readonly CounterFigure[];
+}
+
+/** The media type of the answer (OpenMetrics 1.0). */
+export const METRICS_CONTENT_TYPE = Registry.OPENMETRICS_CONTENT_TYPE;
+
+/** `fooBarBaz` (a counter's name, camelCase) as `foo_bar_baz`. */
+export function snakeCase(name: string): string {
+  return name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/([A-Z])([A-Z][a-z])/g, '$1_$2').toLowerCase();
+}
+
+/** A kind or config name as a metric name part: letters, digits and `_` only. */
+function namePart(text: string): string {
+  return text.toLowerCase().replace(/[^a-z0-9_]/g, '_');
+}
+
+/** The metric family a declared counter of `kind` is exposed as. */
+export function counterFamilyName(kind: string, counter: Pick<CounterFigure, 'name' | 'type'>): string {
+  const base = `hearth_${namePart(kind)}_${snakeCase(counter.name)}`;
+  return counter.type === 'counter' ? base.replace(/_total$/, '') : base;
+}
+
+type Family = { readonly type: 'counter'; readonly metric: Counter<string> } | { readonly type: 'gauge'; readonly metric: Gauge<string> };
+
+/** A registry made for one scrape: families are created as the rows name them. */
+class Scrape {
+  readonly registry = new Registry<OpenMetricsContentType>();
+  readonly #families = new Map<string, Family>();
+
+  constructor() {
+    this.registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
+  }
+
+  family(type: 'counter' | 'gauge', name: string, help: string, labelNames: readonly string[]): Family | undefined {
+    const known = this.#families.get(name);
+    // Two kinds whose names collide after sanitising, with different types: the first one wins.
+    if (known) return known.type === type ? known : undefined;
+    const options = { name, help, labelNames, registers: [this.registry] };
+    const family: Family = type === 'counter' ? { type, metric: new Counter(options) } : { type, metric: new Gauge(options) };
+    this.#families.set(name, family);
+    return family;
+  }
+
+  set(type: 'counter' | 'gauge', name: string, help: string, labels: Record<string, string>, value: number): void {
+    const family = this.family(type, name, help, Object.keys(labels));
+    if (!family) return;
+    if (family.type === 'counter') family.metric.inc(labels, value);
+    else family.metric.set(labels, value);
+  }
+}
+
+/** The OpenMetrics text for `rows` (ends with `# EOF`). */
+export async function renderMetrics(rows: readonly MetricsRow[]): Promise<string> {
+  const scrape = new Scrape();
+  // The table's families exist even with no service, so a scrape always names them.
+  scrape.family('gauge', 'hearth_service_up', 'Whether the service is running (1) or not (0)', ['service']);
+  for (const row of rows) {
+    const service = { service: row.name };
+    scrape.set('gauge', 'hearth_service_info', 'The service, its kind (empty for a plain command) and how it runs', { service: row.name, kind: row.kind ?? '', type: row.type ?? '' }, 1);
+    scrape.set('gauge', 'hearth_service_up', 'Whether the service is running (1) or not (0)', service, row.state === 'running' ? 1 : 0);
+    for (const state of SERVICE_RUN_STATES) {
+      scrape.set('gauge', 'hearth_service_state', 'The service state: 1 for the current one', { service: row.name, state }, row.state === state ? 1 : 0);
+    }
+    scrape.set('counter', 'hearth_service_restarts', 'Restarts of the service since hearth up started', service, row.restarts);
+    if (row.rssBytes !== null) scrape.set('gauge', 'hearth_service_memory_bytes', 'Resident memory of the running instance and its process group', service, row.rssBytes);
+    if (row.standbyRssBytes !== undefined && row.standbyRssBytes !== null) {
+      scrape.set('gauge', 'hearth_service_standby_memory_bytes', 'Resident memory of the warm standby and its process group', service, row.standbyRssBytes);
+    }
+    if (row.uptimeMs !== null) scrape.set('gauge', 'hearth_service_uptime_seconds', 'Time since the running instance became ready', service, row.uptimeMs / 1000);
+    if (!row.kind) continue;
+    for (const c of row.counters ?? []) scrape.set(c.type, counterFamilyName(row.kind, c), `${c.description} (${c.unit})`, service, c.value);
+  }
+  return scrape.registry.metrics();
+}
+
+/** Who may scrape: the bearer token (from the data dir), or loopback peers when there is none. */
+export type MetricsAuth = { readonly kind: 'token'; readonly token: string } | { readonly kind: 'loopback' };
+
+export type MetricsAccess =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly status: 401 | 403; readonly headers: Readonly<Record<string, string>>; readonly reason: string };
+
+/** Whether `address` (a socket's remoteAddress) is a loopback address, IPv4, IPv6 or v4-mapped. */
+export function isLoopback(address: string | undefined): boolean {
+  if (address === undefined) return false;
+  const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
+  if (isIP(v4) === 4) return v4.startsWith('127.');
+  return address === '::1';
+}
+
+const digest = (text: string): Buffer => createHash('sha256').update(text).digest();
+
+/** Decides a scrape request from its `Authorization` header and peer address. */
+export function metricsAccess(auth: MetricsAuth, authorization: string | undefined, remoteAddress: string | undefined): MetricsAccess {
+  if (auth.kind === 'loopback') {
+    return isLoopback(remoteAddress) ? { ok: true } : { ok: false, status: 403, headers: {}, reason: 'metrics are served to loopback peers only' };
+  }
+  const challenge = { 'www-authenticate': 'Bearer realm="hearth metrics"' };
+  const m = /^Bearer +(\S+) *$/i.exec(authorization ?? '');
+  if (!m) return { ok: false, status: 401, headers: challenge, reason: 'a bearer token is required' };
+  // Compared as digests: equal lengths, constant time.
+  if (!timingSafeEqual(digest(m[1]!), digest(auth.token))) {
+    return { ok: false, status: 401, headers: { 'www-authenticate': 'Bearer realm="hearth metrics", error="invalid_token"' }, reason: 'wrong bearer token' };
+  }
+  return { ok: true };
+}

@@ -1,0 +1,43 @@
+/** OpenMetrics text parsed by a real Prometheus parser (Debian's python3-prometheus-client). */
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export interface Sample {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly value: number;
+}
+
+export interface Family {
+  readonly name: string;
+  readonly type: string;
+  readonly help: string;
+  readonly samples: readonly Sample[];
+}
+
+const SCRIPT = fileURLToPath(new URL('./openmetrics.py', import.meta.url));
+/** Debian's interpreter, where python3-prometheus-client is installed (not a pyenv's). */
+const PYTHON = '/usr/bin/python3';
+
+/** The families of `text`; rejects with the parser's complaint. */
+export function parseOpenMetrics(text: string): Promise<Family[]> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(PYTHON, [SCRIPT], { maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`the OpenMetrics parser refused the text: ${stderr.trim().split('\n').pop() ?? err.message}`));
+      else resolve(JSON.parse(stdout) as Family[]);
+    });
+    child.stdin!.end(text);
+  });
+}
+
+/** The value of the sample `name` with exactly these labels; undefined if absent. */
+export function sampleValue(families: readonly Family[], name: string, labels: Readonly<Record<string, string>>): number | undefined {
+  for (const f of families) {
+    for (const s of f.samples) {
+      if (s.name !== name) continue;
+      const keys = Object.keys(s.labels);
+      if (keys.length === Object.keys(labels).length && keys.every((k) => s.labels[k] === labels[k])) return s.value;
+    }
+  }
+  return undefined;
+}

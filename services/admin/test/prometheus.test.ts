@@ -1,0 +1,93 @@
+/**
+ * The scrape job in this package's README, run by a real Prometheus (Debian's `prometheus`):
+ * only the data dir in its two paths and the target's port are put in; Prometheus reads the token
+ * file and the certificate itself, scrapes the admin listener over HTTPS, and its query API then
+ * answers the suite's figures.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { freePort, waitFor } from '@hearth/testkit';
+import { startUp, stopAll, waitState, type Up } from '@hearth/testkit/hearth-up';
+
+vi.setConfig({ testTimeout: 60_000, hookTimeout: 60_000 });
+
+const README = fileURLToPath(new URL('../README.md', import.meta.url));
+
+let up: Up;
+let prometheus: ChildProcess;
+let api: string;
+
+/** The README's scrape job, as printed there (the first yaml block holding `scrape_configs:`). */
+function readmeScrapeJob(): string {
+  const blocks = [...readFileSync(README, 'utf8').matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!);
+  const job = blocks.find((b) => b.startsWith('scrape_configs:'));
+  if (!job) throw new Error('no scrape_configs block in the README');
+  return job;
+}
+
+interface Sample {
+  readonly metric: Record<string, string>;
+  readonly value: [number, string];
+}
+
+async function query(promql: string): Promise<Sample[]> {
+  const res = await fetch(`${api}/api/v1/query?query=${encodeURIComponent(promql)}`);
+  const body = (await res.json()) as { status: string; data: { result: Sample[] } };
+  expect(body.status).toBe('success');
+  return body.data.result;
+}
+
+beforeAll(async () => {
+  up = await startUp(`services:
+  admin:
+    service: admin
+    listen: { https: { port: 0, tls: true } }
+  smtp:
+    service: smtp
+    standby: false
+    listen: { mx: { port: 0 } }
+`);
+  const port = (await waitState(up, 'admin', 'running', 20_000)).listeners[0]!.port;
+  await waitState(up, 'smtp', 'running', 20_000);
+  const job = readmeScrapeJob();
+  expect(job).toContain('/var/lib/hearth/admin/metrics-token');
+  expect(job).toContain("'127.0.0.1:2843'");
+  const config = join(up.dir.path, 'prometheus.yml');
+  // A scrape a second (the job sets none: Prometheus's default is a minute).
+  writeFileSync(config, `global: { scrape_interval: 1s }\n${job.replaceAll('/var/lib/hearth', up.data).replace("'127.0.0.1:2843'", `'127.0.0.1:${port}'`)}`);
+  const web = `127.0.0.1:${await freePort()}`;
+  api = `http://${web}`;
+  prometheus = spawn('prometheus', [`--config.file=${config}`, `--storage.tsdb.path=${join(up.dir.path, 'tsdb')}`, `--web.listen-address=${web}`], { stdio: 'ignore' });
+});
+
+afterAll(async () => {
+  if (prometheus && prometheus.exitCode === null) {
+    const exited = new Promise((resolve) => prometheus.once('exit', resolve));
+    prometheus.kill('SIGTERM');
+    await exited;
+  }
+  await stopAll();
+});
+
+describe('the README scrape job under a real Prometheus', () => {
+  it('scrapes the admin listener with the token file and the certificate, and the figures can be queried', async () => {
+    const target = await waitFor(
+      async () => {
+        const res = await fetch(`${api}/api/v1/targets`).catch(() => undefined);
+        if (!res?.ok) return undefined;
+        const body = (await res.json()) as { data: { activeTargets: { labels: { job: string }; health: string; lastError: string }[] } };
+        const t = body.data.activeTargets.find((x) => x.labels.job === 'hearth');
+        return t && t.health !== 'unknown' ? t : undefined;
+      },
+      { timeout: 30_000, what: 'Prometheus to scrape the hearth job' },
+    );
+    expect({ health: target.health, lastError: target.lastError }).toEqual({ health: 'up', lastError: '' });
+    const upSamples = await query('hearth_service_up');
+    expect(Object.fromEntries(upSamples.map((s) => [s.metric['service'], s.value[1]]))).toEqual({ admin: '1', smtp: '1' });
+    // The admin service counts the scrapes themselves: a later scrape shows the earlier ones.
+    await waitFor(async () => Number((await query('hearth_admin_requests_total'))[0]?.value[1]) > 0, { timeout: 15_000, what: 'the counted scrapes' });
+  });
+});
