@@ -90,6 +90,34 @@ async function readBack(ctx: CheckContext): Promise<void> {
   expect(await curl(['--fail', '-k', ...auth, `https://127.0.0.1:${ctx.port('files', 'https')}${FILE_PATH}`])).toBe(fileBody(ctx));
 }
 
+/**
+ * The admin page: the test's user made an administrator (`hearth user admin`) signs in through
+ * the form (CSRF token and session cookie, as a browser), and the dashboard lists every service.
+ */
+async function signInToAdmin(ctx: CheckContext): Promise<void> {
+  await ctx.exec(['hearth', 'user', 'admin', ctx.user]);
+  const base = `https://127.0.0.1:${ctx.port('admin', 'https')}`;
+  const jar = join(ctx.work, 'admin-cookies.txt');
+  const form = await curl(['-k', '--fail', '-c', jar, `${base}/sign-in`]);
+  const csrf = /name="csrf" value="([^"]+)"/.exec(form)?.[1];
+  expect(csrf, 'the sign-in form carries a CSRF token').toBeDefined();
+  const fields = [`csrf=${csrf ?? ''}`, `name=${ctx.user}`, `password=${ctx.password}`].flatMap((f) => ['--data-urlencode', f]);
+  const answer = await curl(['-k', '-b', jar, '-c', jar, '-o', '/dev/null', '-w', '%{http_code} %{redirect_url}', ...fields, `${base}/sign-in`]);
+  expect(answer.trim()).toBe(`303 ${base}/`);
+  const dashboard = await curl(['-k', '--fail', '-b', jar, `${base}/`]);
+  for (const name of ctx.services) expect(dashboard).toContain(`<th scope="row">${name}</th>`);
+}
+
+/** `/metrics` with the bearer token kept in the data volume: every service up. */
+async function scrapeMetrics(ctx: CheckContext): Promise<void> {
+  const token = (await ctx.exec(['hearth', 'admin', 'metrics-token'])).trim();
+  const url = `https://127.0.0.1:${ctx.port('admin', 'https')}/metrics`;
+  const refused = await curl(['-k', '-o', '/dev/null', '-w', '%{http_code}', url]);
+  expect(refused.trim()).toBe('401');
+  const text = await curl(['-k', '--fail', '-H', `Authorization: Bearer ${token}`, url]);
+  for (const name of ctx.services) expect(text).toContain(`hearth_service_up{service="${name}"} 1`);
+}
+
 export const serviceChecks: Readonly<Record<string, ServiceCheck>> = {
   // comsat takes datagrams from local mailers and answers none: the test checks it is bound.
   biff: { use: async () => {}, kept: async () => {} },
@@ -107,4 +135,14 @@ export const serviceChecks: Readonly<Record<string, ServiceCheck>> = {
   snmp: { use: walkServices, kept: walkServices },
   // WebDAV: a file PUT in the user's /home/ is read back, and is still there after stop and up.
   files: { use: putAndGet, kept: readBack },
+  admin: {
+    use: async (ctx) => {
+      await signInToAdmin(ctx);
+      await scrapeMetrics(ctx);
+    },
+    kept: async (ctx) => {
+      await signInToAdmin(ctx);
+      await scrapeMetrics(ctx);
+    },
+  },
 };
