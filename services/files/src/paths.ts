@@ -64,9 +64,11 @@ export function pathOfUrl(value: string, host: string | undefined): { path: stri
 }
 
 const KEEP = /[A-Za-z0-9\-._~!$&'()*+,;=:@]/;
+const PLAIN = /^[A-Za-z0-9\-._~!$&'()*+,;=:@]*$/;
 
 /** Percent-encode one name for an href. */
 export function encodeName(name: string): string {
+  if (PLAIN.test(name)) return name;
   let out = '';
   for (const ch of name) out += KEEP.test(ch) ? ch : encodeURIComponent(ch).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
   return out;

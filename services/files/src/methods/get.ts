@@ -3,17 +3,17 @@
  * with single and multiple byte ranges, If-Range, and the download headers a browser needs. A
  * collection (or the root) answers with a plain HTML listing.
  */
-import { createReadStream } from 'node:fs';
+import { createReadStream, type Stats } from 'node:fs';
+import { FileBody } from '../file-body.js';
 import { Readable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import { checkConditions } from '../conditional.js';
 import { htmlListing } from '../html.js';
 import { DavError, type Reply } from '../replies.js';
-import { contentTypeOf, etagOf, readSmall } from '../resource.js';
+import { contentTypeOf, etagOf } from '../resource.js';
 import type { Handler } from './types.js';
 
 const SMALL = 64 * 1024;
-const READ_CHUNK = 1024 * 1024;
 
 type Range = { readonly start: number; readonly end: number };
 
@@ -53,6 +53,24 @@ export function contentDisposition(name: string): string {
   return `attachment; filename="${ascii}"; filename*=UTF-8''${utf8}`;
 }
 
+/** The headers of a file that depend only on its stats and name, built once per looked-up stats. */
+const byStats = new WeakMap<Stats, Readonly<Record<string, string>>>();
+
+function fileHeaders(st: Stats, name: string): Readonly<Record<string, string>> {
+  let headers = byStats.get(st);
+  if (headers === undefined) {
+    headers = {
+      ETag: etagOf(st),
+      'Last-Modified': st.mtime.toUTCString(),
+      'Accept-Ranges': 'bytes',
+      'Content-Type': contentTypeOf(name),
+      'Content-Disposition': contentDisposition(name),
+    };
+    byStats.set(st, headers);
+  }
+  return headers;
+}
+
 export const get: Handler = async (ctx) => {
   const t = await ctx.target();
   if (t.kind === 'root' || t.stat?.isDirectory() === true) return htmlListing(ctx, t);
@@ -60,14 +78,7 @@ export const get: Handler = async (ctx) => {
   const st = t.stat;
   const read = ctx.req.method === 'GET' || ctx.req.method === 'HEAD';
   const etag = etagOf(st);
-  const name = t.names[t.names.length - 1]!;
-  const headers: Record<string, string | number> = {
-    ETag: etag,
-    'Last-Modified': st.mtime.toUTCString(),
-    'Accept-Ranges': 'bytes',
-    'Content-Type': contentTypeOf(name),
-    'Content-Disposition': contentDisposition(name),
-  };
+  const headers: Record<string, string | number> = { ...fileHeaders(st, t.names[t.names.length - 1]!) };
   if (checkConditions(ctx.req.headers, st, read) === 'not-modified') return { status: 304, headers: { ETag: etag, 'Last-Modified': headers['Last-Modified']! } };
   const size = st.size;
   let ranges: Range[] | undefined;
@@ -81,14 +92,14 @@ export const get: Handler = async (ctx) => {
   if (ranges === undefined) {
     headers['Content-Length'] = size;
     if (head) return { status: 200, headers };
-    if (size <= SMALL) return { status: 200, headers, body: await readSmall(t.path, size) };
-    return { status: 200, headers, body: createReadStream(t.path, { highWaterMark: READ_CHUNK }) };
+    if (size <= SMALL) return { status: 200, headers, body: await ctx.env.cache.read(t.path, st) };
+    return { status: 200, headers, body: new FileBody(t.path, 0, size - 1) };
   }
   if (ranges.length === 1) {
     const r = ranges[0]!;
     headers['Content-Range'] = `bytes ${r.start}-${r.end}/${size}`;
     headers['Content-Length'] = r.end - r.start + 1;
-    return { status: 206, headers, ...(head ? {} : { body: createReadStream(t.path, { start: r.start, end: r.end, highWaterMark: READ_CHUNK }) }) };
+    return { status: 206, headers, ...(head ? {} : { body: new FileBody(t.path, r.start, r.end) }) };
   }
   return multipart(t.path, ranges, size, headers, head);
 };
