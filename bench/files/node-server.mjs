@@ -7,6 +7,8 @@
  */
 import cluster from 'node:cluster';
 import { createServer } from 'node:http';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 const [mode, ...args] = process.argv.slice(2);
 const [port, workers] = mode === 'hearth' ? [Number(args[2]), Number(args[3])] : [Number(args[0]), Number(args[1])];
@@ -32,7 +34,9 @@ if (cluster.isPrimary && workers > 1) {
     res.end(body);
   }).listen(port, '127.0.0.1', () => notify('listening'));
 } else {
-  const { createFilesServer, defaultSettings, MemoryUsers } = await import('@hearth/files');
+  // FILES_DIST: another build of the file service (its dist folder), to compare two versions.
+  const dist = process.env.FILES_DIST;
+  const { createFilesServer, defaultSettings, MemoryUsers } = await import(dist ? pathToFileURL(join(dist, 'index.js')).href : '@hearth/files');
   const { HandlerTable } = await import('@hearth/runtime');
   const { createLogger } = await import('@hearth/log');
   const [dataDir, root] = args;

@@ -5,16 +5,19 @@
  * (MB/s), PROPFIND Depth 1 of a folder of 10,000 files (median ms), 4 KB GETs per second (wrk,
  * 64 connections), and the servers' memory during a 4 GiB download and a 4 GiB upload.
  *
- *   node bench/files/run.mjs [--workers 1] [--seconds 5] [--only hearth,nginx,apache,floor]
+ *   node bench/files/run.mjs [--workers 1] [--seconds 5] [--only hearth,nginx,apache,floor] [--before DIST]
+ *
+ * `--before DIST` adds another build of the file service (its `dist` folder, inside the worktree so
+ * that it finds its dependencies) as `before`, measured the same way in the same run.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync, ftruncateSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync, ftruncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startApache, startFloor, startHearth, startNginx, treeRss } from './peers.mjs';
+import { startApache, startFloor, startHearth, startNginx, treePids, treeRss } from './peers.mjs';
 
-const { values } = parseArgs({ options: { workers: { type: 'string', default: '1' }, seconds: { type: 'string', default: '5' }, only: { type: 'string', default: 'hearth,nginx,apache,floor' } } });
+const { values } = parseArgs({ options: { workers: { type: 'string', default: '1' }, seconds: { type: 'string', default: '5' }, only: { type: 'string', default: 'hearth,nginx,apache,floor' }, before: { type: 'string' } } });
 const workers = Number(values.workers);
 const seconds = Number(values.seconds);
 const only = new Set(values.only.split(','));
@@ -61,10 +64,33 @@ function measure(server, base, auth) {
   return out;
 }
 
-function wrk(url, auth) {
+/** CPU time (user + system, ms) of a process tree so far. */
+function treeCpuMs(root) {
+  let ticks = 0;
+  for (const pid of treePids(root)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return (ticks * 1000) / CLOCK_TICKS;
+}
+const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+
+/**
+ * Requests per second with wrk, and the server's CPU time per request: on a shared machine the
+ * second moves far less with the other loads than the first.
+ */
+function wrk(server, url, auth) {
   const header = auth ? ['-H', `Authorization: Basic ${Buffer.from('bench:bench').toString('base64')}`] : [];
+  const cpuBefore = treeCpuMs(server.pid);
   const text = execFileSync('wrk', ['-t2', '-c64', `-d${seconds}s`, ...header, url]).toString();
-  return Number(/Requests\/sec:\s+([\d.]+)/.exec(text)?.[1] ?? 0);
+  const cpuMs = treeCpuMs(server.pid) - cpuBefore;
+  const requests = Number(/(\d+) requests in/.exec(text)?.[1] ?? 0);
+  return { rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(text)?.[1] ?? 0), cpuUs: requests > 0 ? (cpuMs * 1000) / requests : undefined };
 }
 
 /** RSS of the server's process tree before and at its peak while `curl ARGS` runs (sampled every 50 ms). */
@@ -119,20 +145,22 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
 const results = {};
 let port = 18_400;
 const servers = [
+  ...(values.before ? [['before', () => startHearth({ dataDir: join(dir, 'before-data'), root, port, workers, dist: values.before, name: 'before' }), (p) => `http://127.0.0.1:${p}/bench`, AUTH]] : []),
   ['hearth', () => startHearth({ dataDir: join(dir, 'hearth-data'), root, port, workers }), (p) => `http://127.0.0.1:${p}/bench`, AUTH],
   ['nginx', () => startNginx({ dir, root, port, workers }), (p) => `http://127.0.0.1:${p}`, []],
   ['apache', () => startApache({ dir, root, port }), (p) => `http://127.0.0.1:${p}`, []],
 ];
 try {
   for (const [name, start, baseOf, auth] of servers) {
-    if (!only.has(name)) continue;
+    if (!only.has(name) && name !== 'before') continue;
     port++;
     const server = await start();
     current = server;
     const base = baseOf(port);
     try {
       console.log(`${name}: measuring`);
-      results[name] = { ...measure(server, base, auth), rps4k: wrk(`${base}/small.bin`, auth.length > 0), memory: await memoryDuring4GiB(server, base, auth) };
+      const small = wrk(server, `${base}/small.bin`, auth.length > 0);
+      results[name] = { ...measure(server, base, auth), rps4k: small.rps, cpuUs4k: small.cpuUs, memory: await memoryDuring4GiB(server, base, auth) };
       rmSync(join(root, `up-${name}.bin`), { force: true });
     } finally {
       await server.stop();
@@ -144,7 +172,8 @@ try {
     const floor = await startFloor({ port, workers });
     current = floor;
     try {
-      results.floor = { rps4k: wrk(`http://127.0.0.1:${port}/`, false) };
+      const small = wrk(floor, `http://127.0.0.1:${port}/`, false);
+      results.floor = { rps4k: small.rps, cpuUs4k: small.cpuUs };
     } finally {
       await floor.stop();
       current = undefined;
@@ -156,17 +185,21 @@ try {
 
 const f = (n, d = 0) => (n === undefined ? '-' : n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }));
 console.log(`\nworkers: ${workers} (hearth, the node floor, nginx; the supervisor runs one process per service); wrk -t2 -c64 -d${seconds}s`);
-console.log('server   GET 1GiB MB/s  PUT 1GiB MB/s  PROPFIND 10k ms  4KB GET req/s  RSS MiB before/peak: 4GiB GET   4GiB PUT');
+console.log('server       GET 1GiB MB/s  PUT 1GiB MB/s  PROPFIND 10k ms  4KB GET req/s  CPU us/req  RSS MiB before/peak: 4GiB GET   4GiB PUT');
 const mem = (m) => (m ? `${f(m.beforeMiB)} / ${f(m.peakMiB)}` : '-');
 for (const [name, r] of Object.entries(results)) {
   console.log(
-    `${name.padEnd(10)} ${f(r.getMBs).padStart(11)}  ${f(r.putMBs).padStart(13)}  ${f(r.propfindMs, 1).padStart(15)}  ${f(r.rps4k).padStart(13)}  ${mem(r.memory?.get).padStart(24)}  ${mem(r.memory?.put).padStart(9)}${r.propfindEntries !== undefined && r.propfindEntries !== 10_001 ? `  (PROPFIND gave ${r.propfindEntries} entries)` : ''}`,
+    `${name.padEnd(10)} ${f(r.getMBs).padStart(15)}  ${f(r.putMBs).padStart(13)}  ${f(r.propfindMs, 1).padStart(15)}  ${f(r.rps4k).padStart(13)}  ${f(r.cpuUs4k, 1).padStart(10)}  ${mem(r.memory?.get).padStart(28)}  ${mem(r.memory?.put).padStart(9)}${r.propfindEntries !== undefined && r.propfindEntries !== 10_001 ? `  (PROPFIND gave ${r.propfindEntries} entries)` : ''}`,
   );
 }
-const h = results.hearth;
 const ratio = (a, b) => (a !== undefined && b ? (a / b).toFixed(2) : '-');
+const b = results.before;
+if (b) {
+  console.log(`\nbefore/nginx: GET ${ratio(b.getMBs, results.nginx?.getMBs)}, PROPFIND time ${ratio(b.propfindMs, results.nginx?.propfindMs)}; before/apache PROPFIND time ${ratio(b.propfindMs, results.apache?.propfindMs)}; 4KB vs the node floor: ${ratio(b.rps4k, results.floor?.rps4k)} (CPU per request: floor/before ${ratio(results.floor?.cpuUs4k, b.cpuUs4k)})`);
+}
+const h = results.hearth;
 if (h) {
   console.log(`\nhearth/nginx: GET ${ratio(h.getMBs, results.nginx?.getMBs)}, PROPFIND time ${ratio(h.propfindMs, results.nginx?.propfindMs)}, 4KB ${ratio(h.rps4k, results.nginx?.rps4k)}`);
   console.log(`hearth/apache: PROPFIND time ${ratio(h.propfindMs, results.apache?.propfindMs)}, 4KB ${ratio(h.rps4k, results.apache?.rps4k)}`);
-  console.log(`4KB vs the node floor: hearth ${ratio(h.rps4k, results.floor?.rps4k)}; apache/nginx ${ratio(results.apache?.rps4k, results.nginx?.rps4k)}`);
+  console.log(`4KB vs the node floor: hearth ${ratio(h.rps4k, results.floor?.rps4k)} (CPU per request: floor/hearth ${ratio(results.floor?.cpuUs4k, h.cpuUs4k)}); apache/nginx ${ratio(results.apache?.rps4k, results.nginx?.rps4k)}`);
 }
