@@ -6,7 +6,7 @@
 import type { Stats } from 'node:fs';
 import type { DeadProp } from './dead-props.js';
 import type { Lock } from './locks.js';
-import { contentTypeOf, etagOf } from './resource.js';
+import { contentTypeOf, etagOf, etagValue } from './resource.js';
 import { statusLine } from './replies.js';
 import { closeTag, DAV, emptyTag, escapeXml, openTag } from './xml.js';
 
@@ -132,7 +132,7 @@ function plainAllprop(r: ResourceView & { stat: Stats }): string {
     `<D:creationdate>${creationDate(st)}</D:creationdate>` +
     `<D:displayname>${escapeXml(r.displayName)}</D:displayname>` +
     (file ? `<D:getcontentlength>${st.size}</D:getcontentlength><D:getcontenttype>${escapeXml(contentTypeOf(r.displayName))}</D:getcontenttype>` : '') +
-    `<D:getetag>${escapeXml(etagOf(st))}</D:getetag>` +
+    `<D:getetag>&quot;${etagValue(st)}&quot;</D:getetag>` +
     `<D:getlastmodified>${st.mtime.toUTCString()}</D:getlastmodified>` +
     lockDiscovery(r.locks) +
     (file ? '<D:resourcetype/>' : '<D:resourcetype><D:collection/></D:resourcetype>') +

@@ -30,10 +30,15 @@ export function isProbeName(name: string): boolean {
 export function etagOf(st: Stats): string {
   let etag = etags.get(st);
   if (etag === undefined) {
-    etag = `"${st.ino.toString(16)}-${st.size.toString(16)}-${Math.round(st.mtimeMs * 1000).toString(16)}"`;
+    etag = `"${etagValue(st)}"`;
     etags.set(st, etag);
   }
   return etag;
+}
+
+/** The ETag without its quotes, computed afresh (for stats used once, as a listing's). */
+export function etagValue(st: Stats): string {
+  return `${st.ino.toString(16)}-${st.size.toString(16)}-${Math.round(st.mtimeMs * 1000).toString(16)}`;
 }
 
 /** ETags by stats object: a cached lookup is asked for its ETag by every request that uses it. */

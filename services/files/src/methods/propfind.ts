@@ -52,7 +52,7 @@ async function* members(env: Env, t: FsTarget, request: PropRequest, infinite: b
   const stater = new MemberStats();
   let dir;
   try {
-    dir = await opendir(path, { bufferSize: 256 });
+    dir = await opendir(path, { bufferSize: 1024 });
   } catch {
     return;
   }
