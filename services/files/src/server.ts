@@ -69,7 +69,7 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
   const live: FilesCounters = new CounterSet(counters);
   const auth = new Authenticator(deps.users, settings, live, deps.isLoopback, deps.loginPolicy);
   // Bytes of each connection already counted (the rest is counted at its next request's end or
-  // its close). Keyed by the request's socket (for HTTPS the TLS socket: bytes as sent on the wire).
+  // its close). Keyed by the request's socket; over HTTPS, the TLS socket: bytes before encryption.
   const counted = new WeakMap<Socket, { read: number; written: number }>();
   const countBytes = (socket: Socket): void => {
     let seen = counted.get(socket);
