@@ -83,9 +83,14 @@ export interface Meter {
 
 /** Write `reply`; a stream body is piped with back-pressure. Body bytes are counted in `meter`. */
 export async function sendReply(res: ServerResponse, reply: Reply, head: boolean, meter: Meter = { bytes: 0 }): Promise<void> {
-  // One writeHead with every header: cheaper than a setHeader call each.
-  const headers: Record<string, string | number | readonly string[]> = { ...reply.headers };
+  // One writeHead with every header: cheaper than a setHeader call each. The reply's headers are
+  // copied only when Content-Length is to be added (they may be shared, as a file's are).
   const body = reply.body;
+  const length = reply.headers?.['Content-Length'];
+  const headers: Record<string, string | number | readonly string[]> =
+    length !== undefined && (body === undefined || body instanceof FileBody || (body instanceof Buffer && body.length === length))
+      ? (reply.headers as Record<string, string | number | readonly string[]>)
+      : { ...reply.headers };
   const bodyless = reply.status === 204 || reply.status === 304;
   if (body === undefined || head || bodyless) {
     if (body instanceof Readable) body.destroy();
@@ -101,7 +106,7 @@ export async function sendReply(res: ServerResponse, reply: Reply, head: boolean
   }
   if (!(body instanceof Readable)) {
     const buf = typeof body === 'string' ? Buffer.from(body) : body;
-    headers['Content-Length'] = buf.length;
+    if (headers['Content-Length'] !== buf.length) headers['Content-Length'] = buf.length;
     res.writeHead(reply.status, headers as OutgoingHttpHeaders);
     meter.bytes += buf.length;
     res.end(buf);

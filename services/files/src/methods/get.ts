@@ -53,10 +53,10 @@ export function contentDisposition(name: string): string {
   return `attachment; filename="${ascii}"; filename*=UTF-8''${utf8}`;
 }
 
-/** The headers of a file that depend only on its stats and name, built once per looked-up stats. */
-const byStats = new WeakMap<Stats, Readonly<Record<string, string>>>();
+/** The headers of a whole file, which depend only on its stats and name: built once per looked-up stats. */
+const byStats = new WeakMap<Stats, Readonly<Record<string, string | number>>>();
 
-function fileHeaders(st: Stats, name: string): Readonly<Record<string, string>> {
+function fileHeaders(st: Stats, name: string): Readonly<Record<string, string | number>> {
   let headers = byStats.get(st);
   if (headers === undefined) {
     headers = {
@@ -65,6 +65,7 @@ function fileHeaders(st: Stats, name: string): Readonly<Record<string, string>> 
       'Accept-Ranges': 'bytes',
       'Content-Type': contentTypeOf(name),
       'Content-Disposition': contentDisposition(name),
+      'Content-Length': st.size,
     };
     byStats.set(st, headers);
   }
@@ -78,8 +79,8 @@ export const get: Handler = async (ctx) => {
   const st = t.stat;
   const read = ctx.req.method === 'GET' || ctx.req.method === 'HEAD';
   const etag = etagOf(st);
-  const headers: Record<string, string | number> = { ...fileHeaders(st, t.names[t.names.length - 1]!) };
-  if (checkConditions(ctx.req.headers, st, read) === 'not-modified') return { status: 304, headers: { ETag: etag, 'Last-Modified': headers['Last-Modified']! } };
+  const whole = fileHeaders(st, t.names[t.names.length - 1]!);
+  if (checkConditions(ctx.req.headers, st, read) === 'not-modified') return { status: 304, headers: { ETag: etag, 'Last-Modified': whole['Last-Modified']! } };
   const size = st.size;
   let ranges: Range[] | undefined;
   const rangeHeader = ctx.header('range');
@@ -90,11 +91,11 @@ export const get: Handler = async (ctx) => {
   }
   const head = ctx.req.method === 'HEAD';
   if (ranges === undefined) {
-    headers['Content-Length'] = size;
-    if (head) return { status: 200, headers };
-    if (size <= SMALL) return { status: 200, headers, body: await ctx.env.cache.read(t.path, st) };
-    return { status: 200, headers, body: new FileBody(t.path, 0, size - 1) };
+    if (head) return { status: 200, headers: whole };
+    if (size <= SMALL) return { status: 200, headers: whole, body: await ctx.env.cache.read(t.path, st) };
+    return { status: 200, headers: whole, body: new FileBody(t.path, 0, size - 1) };
   }
+  const headers: Record<string, string | number> = { ...whole };
   if (ranges.length === 1) {
     const r = ranges[0]!;
     headers['Content-Range'] = `bytes ${r.start}-${r.end}/${size}`;
