@@ -44,7 +44,7 @@ writeSync(small, Buffer.alloc(4096, 's'));
 closeSync(small);
 
 const AUTH = ['-u', 'bench:bench'];
-const curl = (args) => execFileSync('curl', ['-sS', ...args], { maxBuffer: 256 * 1024 * 1024 }).toString();
+const curl = (args) => execFileSync('curl', ['-sS', '--max-time', '600', ...args], { maxBuffer: 256 * 1024 * 1024 }).toString();
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 function measure(server, base, auth) {
