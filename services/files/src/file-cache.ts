@@ -87,8 +87,14 @@ export class FileCache {
     this.#generation++;
   }
 
+  /** Lookups held. */
   get size(): number {
     return this.#entries.size;
+  }
+
+  /** Bytes of bodies held. */
+  get bytes(): number {
+    return this.#bytes;
   }
 
   #drop(key: string): void {
