@@ -90,11 +90,7 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
 
   async function run(req: IncomingMessage, res: ServerResponse, secure: boolean, remote: string, setUser: (u: FileUser) => void, ctxRef: { ctx?: RequestContext }): Promise<Reply> {
     const method = req.method ?? '';
-    if (!isMethod(method)) {
-      live.inc('requestsOther');
-      return errorReply(new DavError(501, `method ${method} is not supported`, undefined, undefined, { Allow: ALLOW }));
-    }
-    live.inc(requestCounter[method]);
+    if (!isMethod(method)) return errorReply(new DavError(501, `method ${method} is not supported`, undefined, undefined, { Allow: ALLOW }));
     if (method === 'OPTIONS') return optionsReply;
     const user = await auth.check(req, secure, remote);
     setUser(user);
@@ -117,6 +113,8 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
     const logging = deps.log.isLevelEnabled('info');
     const started = logging ? performance.now() : 0;
     const remote = req.socket.remoteAddress ?? 'unknown';
+    const method = req.method ?? '';
+    live.inc(isMethod(method) ? requestCounter[method] : 'requestsOther');
     let user: string | undefined;
     const ctxRef: { ctx?: RequestContext } = {};
     const meter: Meter = { bytes: 0 };
