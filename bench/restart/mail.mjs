@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { freePort, startMailChurn, waitFor } from '@hearth/testkit';
 import { addUsers, openStore } from '@hearth/testkit/suite';
+import { restartEvenly } from './schedule.mjs';
 
 const run = promisify(execFile);
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -46,19 +47,10 @@ chmodSync(tmp, 0o755);
 async function measure(churnOptions, restart) {
   const churn = startMailChurn({ ...churnOptions, tag: `m${Date.now()}` });
   const t0 = performance.now();
-  const windows = [];
-  if (restart) {
-    const every = (SECONDS * 1000) / (RESTARTS + 1);
-    for (let i = 1; i <= RESTARTS; i++) {
-      await sleep(Math.max(0, t0 + i * every - performance.now()));
-      const a = performance.now();
-      await restart(i);
-      windows.push(performance.now() - a);
-    }
-  }
+  const windows = restart ? await restartEvenly(SECONDS * 1000, RESTARTS, restart) : [];
   await sleep(Math.max(0, t0 + SECONDS * 1000 - performance.now()));
   const r = await churn.stop();
-  return { sessions: r.sessions, cut: r.failed, failures: r.failures.slice(0, 3), accepted: r.accepted, perSecond: r.ok / (r.elapsedMs / 1000), restartMs: windows };
+  return { sessions: r.sessions, cut: r.failed, failures: r.failures.slice(0, 3), accepted: r.accepted, perSecond: r.ok / (r.elapsedMs / 1000), restartMs: windows.map(([a, b]) => b - a) };
 }
 
 async function hearth() {

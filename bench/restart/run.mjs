@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { freePort, oneConnection, percentile, startLoad, waitFor } from '@hearth/testkit';
+import { restartEvenly } from './schedule.mjs';
 
 const run = promisify(execFile);
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -32,17 +33,7 @@ cleanups.push(() => rmSync(tmp, { recursive: true, force: true }));
 /** Load for SECONDS; `restart()` is called RESTARTS times, evenly spaced. Returns the figures. */
 async function measure(port, restart) {
   const load = startLoad({ port, loops: LOOPS, durationMs: SECONDS * 1000, timeoutMs: 10_000 });
-  const t0 = performance.now();
-  const windows = [];
-  if (restart) {
-    const every = (SECONDS * 1000) / (RESTARTS + 1);
-    for (let i = 1; i <= RESTARTS; i++) {
-      await sleep(Math.max(0, t0 + i * every - performance.now()));
-      const a = performance.now();
-      await restart();
-      windows.push([a, performance.now()]);
-    }
-  }
+  const windows = restart ? await restartEvenly(SECONDS * 1000, RESTARTS, restart) : [];
   const r = await load.done;
   const all = r.samples.map((s) => s.ms);
   // A connection overlaps a restart window when it was open at any time during it.

@@ -1,8 +1,8 @@
 /**
  * The compose file and the image against the config they ship (no engine needed): every listener
- * of every service is published and exposed, UDP on the host's loopback only; the project,
- * container and volume names the README promises; base and build network from the environment;
- * no memory limit. And the two files the container test derives from them.
+ * of every service is published and exposed, UDP and the admin page on the host's loopback only;
+ * the project, container and volume names the README promises; base and build network from the
+ * environment; no memory limit. And the two files the container test derives from them.
  */
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -14,12 +14,12 @@ const dockerDir = fileURLToPath(new URL('../../docker/', import.meta.url));
 const read = (name: string) => readFile(`${dockerDir}${name}`, 'utf8');
 
 describe('docker/docker-compose.yml and docker/Dockerfile', () => {
-  it('publish every listener of docker/hearth.yaml on its own port, UDP on 127.0.0.1 only, and nothing else', async () => {
+  it('publish every listener of docker/hearth.yaml on its own port, UDP and the admin page on 127.0.0.1 only, and nothing else', async () => {
     const listeners = listenersOf(await read('hearth.yaml'));
     const published = publishedPorts(await read('docker-compose.yml'));
     expect(listeners.length).toBeGreaterThan(0);
     const want = listeners.map((l) => ({
-      hostIp: l.protocol === 'udp' ? '127.0.0.1' : null,
+      hostIp: l.protocol === 'udp' || l.service === 'admin' ? '127.0.0.1' : null,
       hostPort: l.port,
       containerPort: l.port,
       protocol: l.protocol,

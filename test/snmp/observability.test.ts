@@ -3,21 +3,15 @@
  * three views agree; a kill -9 never makes a counter go back; rows follow stops, starts and a
  * reload that removes a service; `--watch` piped writes one JSON line per refresh.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import dgram from 'node:dgram';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ServiceStatus } from '@hearth/supervisor';
 import { freePort, waitFor } from '@hearth/testkit';
 import { MAIN, startUp, waitState, type Up } from '@hearth/testkit/hearth-up';
+import { snmpWith as snmpAt, walk as walkAt } from './helpers.js';
 
 vi.setConfig({ testTimeout: 90_000, hookTimeout: 60_000 });
-
-const SNMP_DIST = fileURLToPath(import.meta.resolve('@hearth/snmp'));
-const NET_SNMP_MIBS = join(dirname(createRequire(SNMP_DIST).resolve('net-snmp')), 'lib', 'mibs');
-const MIBS = ['-M', `${NET_SNMP_MIBS}:${join(dirname(SNMP_DIST), '..', 'mib')}`, '-m', 'SNMPv2-MIB:HEARTH-MIB'];
 
 let up: Up;
 let ports: { comsat: number; mx: number; snmp: number };
@@ -48,31 +42,10 @@ function snmp(tool: string, ...args: string[]): Promise<string> {
 }
 
 function snmpWith(timing: readonly string[], tool: string, ...args: string[]): Promise<string> {
-  return new Promise((resolve, reject) =>
-    execFile(tool, [...MIBS, '-v2c', '-c', community, ...timing, `127.0.0.1:${ports.snmp}`, ...args], (err, stdout, stderr) =>
-      err ? reject(new Error(`${tool}: ${stderr || err.message}`)) : resolve(stdout),
-    ),
-  );
+  return snmpAt({ port: ports.snmp, community }, timing, tool, ...args);
 }
 
-/** The service table and counters as the SNMP agent serves them, by service name. */
-async function walk(): Promise<Map<string, { state: string; counters: Record<string, number> }>> {
-  const out = await snmp('snmpwalk', '-OQs', 'HEARTH-MIB::hearthMIB');
-  const byIndex = new Map<string, { name: string; state: string; names: Map<string, string>; counters: Record<string, number> }>();
-  const row = (i: string) => byIndex.get(i) ?? byIndex.set(i, { name: '', state: '', names: new Map(), counters: {} }).get(i)!;
-  const lines = out.split('\n').map((l) => /^(\w+)\.([\d.]+) = (.*)$/.exec(l)).filter((m) => m !== null);
-  for (const [, column, index, value] of lines as string[][]) {
-    const [svc, id] = index!.split('.');
-    if (column === 'hearthServiceName') row(svc!).name = value!;
-    if (column === 'hearthServiceState') row(svc!).state = value!;
-    if (column === 'hearthCounterName' || column === 'hearthGaugeName') row(svc!).names.set(id!, value!);
-  }
-  for (const [, column, index, value] of lines as string[][]) {
-    const [svc, id] = index!.split('.');
-    if (column === 'hearthCounterValue' || column === 'hearthGaugeValue') row(svc!).counters[row(svc!).names.get(id!)!] = Number(value);
-  }
-  return new Map([...byIndex.values()].map((r) => [r.name, { state: r.state, counters: r.counters }]));
-}
+const walk = () => walkAt({ port: ports.snmp, community });
 
 function countersOf(s: ServiceStatus): Record<string, number> {
   return Object.fromEntries((s.counters ?? []).map((c) => [c.name, c.value]));
@@ -119,6 +92,62 @@ describe('three views of the same counters', () => {
     expect(countersOf(await up.service('biff'))['received']).toBe(5);
     expect((await up.cli('start', 'biff')).code).toBe(0);
     await waitFor(async () => (await walk()).get('biff')?.state === 'running', { timeout: 10_000, what: 'running in the walk' });
+  });
+});
+
+/** When `check` first holds (performance.now() after the check that saw it), polling every 5 ms; throws past `boundMs`. */
+async function firstSeen(check: () => Promise<boolean>, boundMs: number, what: string): Promise<number> {
+  await waitFor(() => check().catch(() => false), { timeout: boundMs, interval: 5, what });
+  return performance.now();
+}
+
+/** `hearth status --watch --json` piped: each JSON line with the time it arrived. */
+function watchStatus(): { lines: { at: number; rows: ServiceStatus[] }[]; stop(): void } {
+  const child = spawn(process.execPath, [MAIN, 'status', '--watch', '--json', '--interval', '0.05', '--data', up.data], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines: { at: number; rows: ServiceStatus[] }[] = [];
+  let buf = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    buf += d;
+    for (let nl = buf.indexOf('\n'); nl !== -1; nl = buf.indexOf('\n')) {
+      lines.push({ at: performance.now(), rows: JSON.parse(buf.slice(0, nl)) as ServiceStatus[] });
+      buf = buf.slice(nl + 1);
+    }
+  });
+  return { lines, stop: () => child.kill() };
+}
+
+describe('how old a figure is', () => {
+  it('a counter change is served over SNMP and by hearth status within the service report second', async () => {
+    const watch = watchStatus();
+    await waitFor(() => watch.lines.length > 0, { timeout: 10_000, what: 'hearth status --watch to print' });
+    const ages: { supervisor: number; snmp: number; watch: number }[] = [];
+    try {
+      for (let round = 0; round < 5; round++) {
+        const want = countersOf(await up.service('biff'))['received']! + 1;
+        const t0 = performance.now();
+        await comsat(`age${round}@1\n`);
+        const [supervisor, served, watched] = await Promise.all([
+          firstSeen(async () => countersOf(await up.service('biff'))['received'] === want, 3000, 'the control socket to show it'),
+          // biff is the first service (index 1); received is its counter 1.
+          firstSeen(async () => (await snmpWith(['-t', '0.5', '-r', '0', '-Oqv'], 'snmpget', 'HEARTH-MIB::hearthCounterValue.1.1')).trim() === String(want), 3000, 'snmpget to show it'),
+          firstSeen(async () => watch.lines.some((l) => l.at > t0 && countersOf(l.rows.find((r) => r.name === 'biff')!)['received'] === want), 3000, 'the watch to show it'),
+        ]);
+        const seenAt = watch.lines.find((l) => l.at > t0 && countersOf(l.rows.find((r) => r.name === 'biff')!)['received'] === want)!.at;
+        ages.push({ supervisor: supervisor - t0, snmp: served - t0, watch: Math.min(watched, seenAt) - t0 });
+      }
+    } finally {
+      watch.stop();
+    }
+    console.log(`figure age in ms (change to first seen), 5 rounds: ${JSON.stringify(ages.map((a) => ({ supervisor: Math.round(a.supervisor), snmp: Math.round(a.snmp), watch: Math.round(a.watch) })))}`);
+    // biff reports at most once a second; the margins are for the polling and a loaded machine
+    // (one round in five may meet a busy moment: the median is held to the tighter bound).
+    for (const view of ['supervisor', 'snmp', 'watch'] as const) {
+      const sorted = ages.map((a) => a[view]).sort((x, y) => x - y);
+      expect(sorted[2], `${view}: the median`).toBeLessThan(1300);
+      expect(sorted[4], `${view}: the longest`).toBeLessThan(1800);
+    }
+    // The agent follows the supervisor soon after the report, not at its next second.
+    for (const a of ages) expect(a.snmp - a.supervisor).toBeLessThan(400);
   });
 });
 

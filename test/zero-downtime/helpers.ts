@@ -1,6 +1,5 @@
 /** Helpers for the zero-downtime tests: `hearth up` with the fixture as a module service, and /proc. */
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
 import type { ServiceStatus } from '@hearth/supervisor';
 import { FIXTURE_SERVICE_PATH, waitFor } from '@hearth/testkit';
 import type { Up } from '@hearth/testkit/hearth-up';
@@ -76,66 +75,3 @@ export const fixture = (name: string, extra = ''): string => `  ${name}:
     listen: { main: { port: 0 } }
     stopTimeout: 3s
 ${extra}`;
-
-/** A loopback client of a line protocol (POP3, SMTP) for transcripts: `expect(send, reply)`. */
-export class RawLines {
-  #buffer = '';
-  #ended = false;
-  #wake: (() => void) | undefined;
-
-  private constructor(private readonly socket: Socket) {
-    socket.setEncoding('utf8');
-    socket.on('data', (d: string) => {
-      this.#buffer += d;
-      this.#wake?.();
-    });
-    socket.on('error', () => {});
-    socket.on('close', () => {
-      this.#ended = true;
-      this.#wake?.();
-    });
-  }
-
-  static connect(port: number): Promise<RawLines> {
-    return new Promise((resolve, reject) => {
-      const socket = connect(port, '127.0.0.1');
-      socket.once('connect', () => resolve(new RawLines(socket)));
-      socket.once('error', reject);
-    });
-  }
-
-  /** The next line (without CRLF); throws once the server closed with nothing left to read. */
-  async next(): Promise<string> {
-    for (;;) {
-      const nl = this.#buffer.indexOf('\r\n');
-      if (nl !== -1) {
-        const line = this.#buffer.slice(0, nl);
-        this.#buffer = this.#buffer.slice(nl + 2);
-        return line;
-      }
-      if (this.#ended) throw new Error('connection closed before a full line');
-      await new Promise<void>((resolve) => (this.#wake = resolve));
-      this.#wake = undefined;
-    }
-  }
-
-  /** Sends `line` (unless null), reads one line and checks it against `reply`. */
-  async expect(line: string | null, reply: RegExp): Promise<string> {
-    if (line !== null) this.socket.write(`${line}\r\n`);
-    const got = await this.next();
-    if (!reply.test(got)) throw new Error(`${line ?? '(greeting)'}: expected ${String(reply)}, got ${got}`);
-    return got;
-  }
-
-  /** Sends a POP3 command with a multi-line answer; returns its lines up to the final dot. */
-  async multiline(line: string): Promise<string[]> {
-    await this.expect(line, /^\+OK/);
-    const lines: string[] = [];
-    for (let l = await this.next(); l !== '.'; l = await this.next()) lines.push(l);
-    return lines;
-  }
-
-  destroy(): void {
-    this.socket.destroy();
-  }
-}

@@ -5,9 +5,9 @@
  */
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePort, makeTempDir, startMailChurn, waitFor } from '@hearth/testkit';
+import { LineClient, freePort, makeTempDir, startMailChurn, waitFor } from '@hearth/testkit';
 import { addUsers, openStore } from '@hearth/testkit/suite';
-import { RawLines, startUp, stopAll, waitRunning, type Up } from './helpers.js';
+import { startUp, stopAll, waitRunning, type Up } from './helpers.js';
 
 afterEach(stopAll);
 
@@ -48,7 +48,7 @@ async function mailSuite(): Promise<{ up: Up; ports: { smtp: number; pop3: numbe
 
 /** The Subject of every message in `user`'s maildrop, over POP3 (TOP n 0). */
 async function subjectsOver(port: number, user: string): Promise<string[]> {
-  const c = await RawLines.connect(port);
+  const c = await LineClient.connect(port);
   try {
     await c.expect(null, /^\+OK/);
     await c.expect(`USER ${user}`, /^\+OK/);
@@ -112,13 +112,13 @@ describe('restarts and reloads under a churn of full mail sessions', () => {
 
   it('a session held open past the goodbye time gets the goodbye (POP3 -ERR [SYS/TEMP], SMTP 421), the others finish', async () => {
     const { up, ports } = await mailSuite();
-    const pop3Held = await RawLines.connect(ports.pop3);
+    const pop3Held = await LineClient.connect(ports.pop3);
     await pop3Held.expect(null, /^\+OK/);
     await pop3Held.expect('USER p0', /^\+OK/);
     await pop3Held.expect('PASS p0-pw', /^\+OK/);
-    const smtpHeld = await RawLines.connect(ports.smtp);
+    const smtpHeld = await LineClient.connect(ports.smtp);
     await smtpHeld.expect(null, /^220 /);
-    const greeted = await RawLines.connect(ports.pop3);
+    const greeted = await LineClient.connect(ports.pop3);
     await greeted.expect(null, /^\+OK/);
     const restarts = Promise.all([up.request({ verb: 'restart', name: 'pop3' }), up.request({ verb: 'restart', name: 'smtp' })]);
     // The session greeted by the old instance logs in and works while it drains.
@@ -126,8 +126,8 @@ describe('restarts and reloads under a churn of full mail sessions', () => {
     await greeted.expect('PASS p1-pw', /^\+OK/);
     await greeted.expect('STAT', /^\+OK 1 /);
     await greeted.expect('QUIT', /^\+OK/);
-    expect(await pop3Held.next()).toBe('-ERR [SYS/TEMP] Server shutting down; try again later');
-    expect(await smtpHeld.next()).toBe('421 4.4.2 Server shutting down, try again later');
+    expect(await pop3Held.line()).toBe('-ERR [SYS/TEMP] Server shutting down; try again later');
+    expect(await smtpHeld.line()).toBe('421 4.4.2 Server shutting down, try again later');
     await restarts;
     for (const c of [pop3Held, smtpHeld, greeted]) c.destroy();
   }, 120_000);

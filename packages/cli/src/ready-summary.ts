@@ -1,9 +1,11 @@
 /**
  * What `hearth up` prints on a terminal once everything is ready: each service with its
- * addresses, where the data lives, and, while there are no users, how to add one.
+ * addresses, where the data lives, while there are no users how to add one, and while there is
+ * no administrator the admin page's one-time setup link.
  */
 import { join } from 'node:path';
 import { openSuiteAccounts } from '@hearth/accounts';
+import { readSetupToken, setupLink } from '@hearth/admin/setup-link';
 import type { ServiceStatus } from '@hearth/supervisor';
 
 /** How many users there are, or undefined when that cannot be told (no store yet counts as none). */
@@ -35,6 +37,9 @@ export async function readySummary(status: readonly ServiceStatus[], dataDir: st
   lines.push(`Data: ${dataDir} (mail in ${join(dataDir, 'mail')})`);
   const users = await userCount(dataDir);
   if (users === 0) lines.push(`No users yet: add one with \`hearth user add NAME --data ${dataDir}\` from another terminal.`);
+  const admin = status.find((s) => s.kind === 'admin' && s.listeners.length > 0);
+  const token = admin ? readSetupToken(dataDir) : undefined;
+  if (admin && token !== undefined) lines.push(`No administrator yet: create one at ${setupLink(admin.listeners[0]!, token)} (the link works once).`);
   lines.push('Stop with Ctrl-C (or `hearth down`).', '');
   return lines.join('\n') + '\n';
 }

@@ -157,7 +157,7 @@ describe('Hearth\'s service kinds', () => {
     const res = await hearth(['up', '--config', config, '--data', join(dir.path, 'data')]);
     expect(res).toMatchObject({
       code: 78,
-      stderr: `hearth up: ${config}:3:14: services.mail.service: unknown service kind "pop4" (did you mean "pop3"?); known: biff, smtp, pop3, snmp, files\n`,
+      stderr: `hearth up: ${config}:3:14: services.mail.service: unknown service kind "pop4" (did you mean "pop3"?); known: biff, smtp, pop3, snmp, files, admin\n`,
     });
   });
 });

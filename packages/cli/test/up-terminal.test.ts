@@ -3,7 +3,7 @@
  * everything is ready and one pretty line per event; piped, it writes JSON lines only.
  */
 import { spawn } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeTempDir, type TempDir } from '@hearth/testkit';
@@ -21,6 +21,9 @@ const CONFIG = `services:
     listen:
       pop3: { address: 127.0.0.1, port: 0 }
       pop3s: { address: 127.0.0.1, port: 0, tls: true }
+  admin:
+    service: admin
+    listen: { https: { address: 127.0.0.1, port: 0, tls: true } }
 `;
 
 /** Runs hearth up, under a pty when `tty`, until `until` shows in its output; then SIGTERM and its whole output. */
@@ -64,13 +67,15 @@ function run(tty: boolean, until: string, config: string, data: string): Promise
 }
 
 describe('hearth up output', () => {
-  it('on a terminal: a summary once ready (services, addresses, data dir, first user) and one line per log event', async () => {
+  it('on a terminal: a summary once ready (services, addresses, data dir, first user, setup link) and one line per log event', async () => {
     dir = await makeTempDir('up-tty-');
     const config = join(dir.path, 'hearth.yaml');
     await writeFile(config, CONFIG);
     const data = join(dir.path, 'data');
     const out = (await run(true, 'Stop with', config, data)).replace(/\r/g, '');
-    expect(out).toMatch(/\nHearth is ready\.\n {2}pop3 +running +pop3 127\.0\.0\.1:\d+, pop3s 127\.0\.0\.1:\d+\n/);
+    expect(out).toMatch(/\nHearth is ready\.\n {2}pop3 +running +pop3 127\.0\.0\.1:\d+, pop3s 127\.0\.0\.1:\d+\n {2}admin +running +https 127\.0\.0\.1:\d+\n/);
+    const token = (await readFile(join(data, 'admin', 'setup-token'), 'utf8')).trim();
+    expect(out).toMatch(new RegExp(`No administrator yet: create one at https://127\\.0\\.0\\.1:\\d+/setup\\?token=${token} \\(the link works once\\)\\.`));
     expect(out).toContain(`Data: ${data} (mail in ${join(data, 'mail')})`);
     expect(out).toContain(`No users yet: add one with \`hearth user add NAME --data ${data}\``);
     const logLines = out.split('\n').filter((l) => /^\[\d\d:\d\d:\d\d\.\d{3}\]/.test(l));

@@ -10,7 +10,7 @@ export { EX_CONFIG, decideOnExit, describeExit, isCleanExit } from './policy.js'
 export type { ExitDecision, RestartPolicy } from './policy.js';
 export { PRLIMIT, wrapWithLimits } from './limits.js';
 export type { Limits } from './limits.js';
-export { UserError, getentPasswd, resolveUser } from './user.js';
+export { UserError, getentGroup, getentPasswd, resolveGroup, resolveUser } from './user.js';
 export type { PasswdLookup, ResolveUserOptions, UserIds } from './user.js';
 export { Lifeline } from './lifeline.js';
 export type { LifelineOptions } from './lifeline.js';

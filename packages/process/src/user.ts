@@ -44,3 +44,20 @@ export function resolveUser(user: string, options: ResolveUserOptions = {}): Use
   if (!name || !Number.isSafeInteger(u) || !Number.isSafeInteger(g)) throw new UserError(`user "${user}": unreadable passwd entry`);
   return { name, uid: u, gid: g, home: home ?? '/' };
 }
+
+/** The gid of group `name` (`getent group NAME`; a numeric NAME is a gid); throws a `UserError`. */
+export function resolveGroup(name: string, lookup: PasswdLookup = getentGroup): number {
+  const line = lookup(name)?.split('\n')[0];
+  if (!line) throw new UserError(`group "${name}": no such group`);
+  const gid = Number(line.split(':')[2]);
+  if (!Number.isSafeInteger(gid)) throw new UserError(`group "${name}": unreadable group entry`);
+  return gid;
+}
+
+export const getentGroup: PasswdLookup = (nameOrGid) => {
+  try {
+    return execFileSync('getent', ['group', nameOrGid], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  } catch {
+    return undefined;
+  }
+};

@@ -27,4 +27,5 @@ export const KINDS: Registry = Object.freeze({
   pop3: hearthService('@hearth/pop3'),
   snmp: hearthService('@hearth/snmp'),
   files: hearthService('@hearth/files'),
+  admin: hearthService('@hearth/admin'),
 });

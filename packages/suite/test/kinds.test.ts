@@ -19,7 +19,7 @@ describe('KINDS', () => {
     expect(existsSync(KINDS[kind]!.entry)).toBe(true);
   });
 
-  it('the embedded default runs biff, smtp, pop3, snmp and files on their default listeners; the worker returns the same', async () => {
+  it('the embedded default runs biff, smtp, pop3, snmp, files and admin on their default listeners; the worker returns the same', async () => {
     const isolated = await loadSuiteConfigIsolated(undefined, KINDS);
     expect(isolated).toEqual(await defaultSuiteConfig({ registry: KINDS }));
     expect(isolated.services.map((s) => [s.name, s.run.type, s.requires, s.listen.map((l) => `${l.name}:${l.port}`)])).toEqual([
@@ -28,12 +28,13 @@ describe('KINDS', () => {
       ['pop3', 'service', [], ['pop3:2110', 'pop3s:2995']],
       ['snmp', 'service', [], ['snmp:2161']],
       ['files', 'service', [], ['http:2080', 'https:2443']],
+      ['admin', 'service', [], ['https:2843']],
     ]);
   });
 
   it('names Hearth\'s kinds in a config error, with a did-you-mean', async () => {
     const err = await parseSuiteConfig(`services:\n  m:\n    service: smpt\n`, '/c/h.yaml', { registry: KINDS }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConfigError);
-    expect((err as ConfigError).message).toBe('/c/h.yaml:3:14: services.m.service: unknown service kind "smpt" (did you mean "smtp"?); known: biff, smtp, pop3, snmp, files');
+    expect((err as ConfigError).message).toBe('/c/h.yaml:3:14: services.m.service: unknown service kind "smpt" (did you mean "smtp"?); known: biff, smtp, pop3, snmp, files, admin');
   });
 });

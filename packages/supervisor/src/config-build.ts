@@ -14,7 +14,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { ConfigError, byteSize, didYouMean, duration, loadConfigFile, parseConfigText, port } from '@hearth/config';
-import { findExecutable, resolveUser } from '@hearth/process';
+import { findExecutable, resolveGroup, resolveUser } from '@hearth/process';
 import type { Limits } from '@hearth/process';
 import type { ListenerSpec, ServiceManifest } from '@hearth/runtime';
 import { DEFAULT_MAX_INSTANCES, LOG_LEVELS, pickDefinition } from './config.js';
@@ -171,10 +171,18 @@ function suiteSchema(serviceSchemas: ReadonlyMap<string, ReturnType<typeof servi
       mail: z.object({ domains: z.array(z.string().min(1)).min(1).optional() }).strict().default({}),
       tls: z.object({ cert: z.string().min(1).optional(), key: z.string().min(1).optional() }).strict().default({}),
       services: services.optional(),
+      control: z.object({ group: z.string().min(1).optional() }).strict().default({}),
       legacy: z.object({ sharedProcessGroup: z.boolean().default(false) }).strict().default({ sharedProcessGroup: false }),
     })
     .strict()
     .superRefine((cfg, rc) => {
+      if (cfg.control.group !== undefined) {
+        try {
+          resolveGroup(cfg.control.group);
+        } catch (err) {
+          rc.addIssue({ code: 'custom', path: ['control', 'group'], message: (err as Error).message });
+        }
+      }
       if ((cfg.tls.cert === undefined) !== (cfg.tls.key === undefined)) {
         rc.addIssue({ code: 'custom', path: ['tls'], message: 'tls: needs both cert and key, or neither' });
       }
@@ -310,6 +318,7 @@ async function build(read: (schema: z.ZodType<unknown>) => unknown, file: string
       ...(parsed.tls.key !== undefined ? { key: resolve(baseDir, parsed.tls.key) } : {}),
     },
     services,
+    control: { group: parsed.control?.group !== undefined ? { name: parsed.control.group, gid: resolveGroup(parsed.control.group) } : undefined },
     legacy: { sharedProcessGroup: parsed.legacy?.sharedProcessGroup ?? false },
   };
 }

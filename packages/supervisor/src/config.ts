@@ -69,6 +69,12 @@ export interface SuiteConfig {
   readonly tls: { readonly cert?: string; readonly key?: string };
   /** In the order they were written. */
   readonly services: readonly ServiceConfig[];
+  /**
+   * The control socket: 0600 and root's (the supervisor's user's) alone, unless `group` is set:
+   * then 0660 and that group's, so a service running with that group (the admin page) may use it.
+   * Read at `hearth up` only. Optional: absent means no group.
+   */
+  readonly control?: { readonly group: { readonly name: string; readonly gid: number } | undefined };
   /** Legacy behaviour kept for demonstrations; every flag defaults to false. */
   readonly legacy: {
     /**

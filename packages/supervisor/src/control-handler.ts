@@ -1,10 +1,10 @@
 /**
  * What each control verb does to a running supervisor (`hearth status`, `start`, `stop`,
- * `restart`, `restart --all`, `logs`, `down`, `reload`): the answer `ControlServer` sends back,
- * or the error it reports as one line.
+ * `restart`, `restart --all`, `logs`, `down`, `reload`; `settings` for the admin page): the
+ * answer `ControlServer` sends back, or the error it reports as one line.
  */
 import type { ControlHandler } from './control-server.js';
-import type { ControlRequest } from './control-protocol.js';
+import type { ControlRequest, SettingsResult } from './control-protocol.js';
 import type { LogHub, LogLine } from './log-capture.js';
 import type { Supervisor } from './supervisor.js';
 
@@ -30,6 +30,12 @@ export function controlHandler(sup: Supervisor, logs: LogHub): ControlHandler {
           else if (req.verb === 'stop') await unit.stop();
           else await unit.restart();
           return unit.status();
+        }
+        case 'settings': {
+          const cfg = sup.config.services.find((s) => s.name === req.name);
+          if (!cfg) throw new Error(`no service named "${req.name}"`);
+          const kind = cfg.run.type === 'service' || cfg.run.type === 'module' ? cfg.run.kind : null;
+          return { file: sup.config.file ?? null, kind, settings: kind === null ? null : cfg.settings } satisfies SettingsResult;
         }
         case 'restart-all':
           live();

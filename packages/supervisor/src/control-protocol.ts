@@ -8,6 +8,8 @@ import type { ServiceStatus } from './status.js';
 export type ControlRequest =
   | { readonly verb: 'status' }
   | { readonly verb: 'start' | 'stop' | 'restart'; readonly name: string }
+  /** A service's validated settings (defaults applied) and the config file they came from: a `SettingsResult`. */
+  | { readonly verb: 'settings'; readonly name: string }
   | { readonly verb: 'logs'; readonly name?: string; readonly lines?: number; readonly follow?: boolean }
   | { readonly verb: 'down' }
   /** Re-read the config and apply the difference; the result is a ReloadResult. */
@@ -17,7 +19,7 @@ export type ControlRequest =
 
 export type ControlVerb = ControlRequest['verb'];
 
-export const CONTROL_VERBS: readonly ControlVerb[] = ['status', 'start', 'stop', 'restart', 'logs', 'down', 'reload', 'restart-all'];
+export const CONTROL_VERBS: readonly ControlVerb[] = ['status', 'start', 'stop', 'restart', 'settings', 'logs', 'down', 'reload', 'restart-all'];
 
 export type ControlReply =
   | { readonly done: true; readonly ok: true; readonly result?: unknown }
@@ -25,6 +27,15 @@ export type ControlReply =
   | { readonly done?: false; readonly log: { readonly svc: string; readonly line: string } };
 
 export type StatusResult = readonly ServiceStatus[];
+
+export interface SettingsResult {
+  /** The config file `hearth up` runs (null for the embedded default). */
+  readonly file: string | null;
+  /** The service's kind (null for a command). */
+  readonly kind: string | null;
+  /** Its settings as validated, defaults applied (null for a command). */
+  readonly settings: unknown;
+}
 
 /** Longest request line accepted. */
 export const MAX_REQUEST = 64 * 1024;
@@ -38,7 +49,7 @@ export function parseRequest(value: unknown): ControlRequest | string {
   const r = value as Record<string, unknown>;
   const verb = r['verb'];
   if (typeof verb !== 'string' || !(CONTROL_VERBS as readonly string[]).includes(verb)) return `unknown verb ${JSON.stringify(verb)}`;
-  if (verb === 'start' || verb === 'stop' || verb === 'restart') {
+  if (verb === 'start' || verb === 'stop' || verb === 'restart' || verb === 'settings') {
     if (typeof r['name'] !== 'string' || r['name'] === '') return `${verb}: a service name is required`;
     return { verb, name: r['name'] };
   }

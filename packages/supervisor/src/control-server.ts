@@ -4,7 +4,7 @@
  * answer, the newline being optional then. A connection that sends no whole request within
  * `requestTimeoutMs` is closed.
  */
-import { chmodSync, unlinkSync } from 'node:fs';
+import { chmodSync, chownSync, unlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { MAX_REQUEST, parseRequest } from './control-protocol.js';
@@ -23,6 +23,8 @@ export const REQUEST_TIMEOUT_MS = 10_000;
 
 export interface ControlServerOptions {
   readonly requestTimeoutMs?: number;
+  /** A gid: the socket is made 0660 and this group's (the config's `control.group`); else 0600. */
+  readonly group?: number;
 }
 
 export class ControlServer {
@@ -55,7 +57,18 @@ export class ControlServer {
       try {
         server.listen(path, () => {
           server.off('error', reject);
-          chmodSync(path, 0o600);
+          try {
+            if (options.group !== undefined) {
+              chownSync(path, -1, options.group);
+              chmodSync(path, 0o660);
+            } else {
+              chmodSync(path, 0o600);
+            }
+          } catch (err) {
+            server.close();
+            reject(err);
+            return;
+          }
           resolve(control);
         });
       } finally {

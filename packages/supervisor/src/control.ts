@@ -6,6 +6,6 @@
 export { ControlError, NotRunningError, controlRequest, socketIsLive } from './control-client.js';
 export type { RequestOptions } from './control-client.js';
 export { CONTROL_VERBS, LOCK_NAME, SOCKET_NAME } from './control-protocol.js';
-export type { ControlReply, ControlRequest, ControlVerb } from './control-protocol.js';
+export type { ControlReply, ControlRequest, ControlVerb, SettingsResult } from './control-protocol.js';
 export type { ServiceState, ServiceStatus } from './status.js';
 export type { ReloadResult, RestartAllResult } from './supervisor.js';

@@ -7,7 +7,8 @@
  *   supervisor runs: not across restarts, kill -9, standby promotions, overlapped restarts or
  *   reloads. A service removed by a reload is forgotten.
  * - `status` rows get the service's counters; `snapshot` makes the `FiguresSnapshot` that goes
- *   to the subscribers of `hearth.figures` (the SNMP agent) once a second.
+ *   to the subscribers of `hearth.figures` (the SNMP agent): soon after each report, and once a
+ *   second for uptimes and memory (`FiguresPublisher`).
  */
 import type { Logger } from '@hearth/log';
 import { CounterTotals, counterFigure, describeCounters, parseCounterValues, parseDeclaration, type CounterDeclaration, type CounterFigure, type FiguresSnapshot } from '@hearth/metrics';
@@ -15,8 +16,10 @@ import type { ServiceStatus } from './status.js';
 
 /** The topic the figures are published on; a service subscribes to get them. */
 export const FIGURES_TOPIC = 'hearth.figures';
-/** How often subscribers get figures (they are never older than this). */
+/** How often subscribers get figures with a fresh memory scan (and uptimes). */
 export const FIGURES_INTERVAL_MS = 1000;
+/** The shortest time between two rounds started by changes. */
+export const FIGURES_COALESCE_MS = 100;
 
 interface Kept {
   declaration: CounterDeclaration;
@@ -27,7 +30,11 @@ export class FiguresHub {
   readonly #services = new Map<string, Kept>();
   readonly #complained = new Set<string>();
 
-  constructor(private readonly log: Logger) {}
+  constructor(
+    private readonly log: Logger,
+    /** Called after each report taken in (the publisher sends the figures on). */
+    private readonly changed: () => void = () => {},
+  ) {}
 
   /** A `counters` message from instance `pid` of `service`. */
   report(service: string, pid: number, message: { readonly values?: unknown; readonly declaration?: unknown }): void {
@@ -44,6 +51,7 @@ export class FiguresHub {
     const values = parseCounterValues(message.values);
     if (typeof values === 'string') return this.#complain(service, values);
     kept.totals.report(pid, values);
+    this.changed();
   }
 
   /** Instance `pid` of `service` exited: its counters stay in the total, its gauges drop out. */
@@ -95,42 +103,76 @@ export class FiguresHub {
   }
 }
 
+/** How a round takes the service table: a fresh /proc scan for memory, or the last one's figures. */
+export type MemoryScan = 'scan' | 'last';
+
 /**
- * Sends figures to every instance subscribed to `hearth.figures`, once per interval, while there
- * is one (no subscriber, no work: the status scan reads /proc). The timer never keeps the
- * supervisor alive.
+ * Sends figures to every instance subscribed to `hearth.figures` while there is one (no
+ * subscriber, no work): once per interval with a fresh memory scan (uptimes, memory), and soon
+ * after anything changed (`changed`: a counter report, a state change) with the last scan's
+ * memory. Changes are coalesced: a round starts at once if the last one started at least
+ * `coalesceMs` ago, else when that much has passed, so a burst of reports from many services
+ * gives at most one snapshot per `coalesceMs`. A figure reaches the subscribers within
+ * `coalesceMs` of reaching the supervisor. No timer keeps the supervisor alive.
  */
 export class FiguresPublisher {
   #timer: NodeJS.Timeout | undefined;
-  #busy = false;
+  /** The round a change asked for, when it waits for `coalesceMs` to pass. */
+  #soon: NodeJS.Timeout | undefined;
+  #state: { kind: 'idle' } | { kind: 'busy'; again: MemoryScan | undefined } | { kind: 'stopped' } = { kind: 'idle' };
+  #lastStart = -Infinity;
 
   constructor(
-    private readonly figures: () => Promise<FiguresSnapshot>,
+    private readonly figures: (memory: MemoryScan) => Promise<FiguresSnapshot>,
     private readonly subscribers: () => readonly { send(message: { t: 'msg'; from: string; topic: string; payload: unknown }): boolean }[],
     private readonly log: Logger,
     private readonly intervalMs = FIGURES_INTERVAL_MS,
+    private readonly coalesceMs = FIGURES_COALESCE_MS,
   ) {}
 
   start(): void {
-    this.#timer ??= setInterval(() => void this.publish(), this.intervalMs).unref();
+    this.#timer ??= setInterval(() => void this.publish('scan'), this.intervalMs).unref();
   }
 
-  /** One round now (also what the timer does); skipped while the previous one still runs. */
-  async publish(): Promise<void> {
-    if (this.#busy || this.subscribers().length === 0) return;
-    this.#busy = true;
+  /** Something the figures show changed: a round within `coalesceMs`. */
+  changed(): void {
+    if (this.#soon || this.#state.kind === 'stopped' || this.subscribers().length === 0) return;
+    const wait = this.#lastStart + this.coalesceMs - performance.now();
+    if (wait <= 0) return void this.publish('last');
+    this.#soon = setTimeout(() => {
+      this.#soon = undefined;
+      void this.publish('last');
+    }, wait).unref();
+  }
+
+  /** One round now; while the previous one still runs, one more right after it. */
+  async publish(memory: MemoryScan = 'scan'): Promise<void> {
+    if (this.#state.kind === 'stopped' || this.subscribers().length === 0) return;
+    if (this.#state.kind === 'busy') {
+      this.#state.again = this.#state.again === 'scan' ? 'scan' : memory;
+      return;
+    }
+    this.#state = { kind: 'busy', again: undefined };
+    this.#lastStart = performance.now();
     try {
-      const payload = await this.figures();
+      const payload = await this.figures(memory);
       for (const s of this.subscribers()) s.send({ t: 'msg', from: 'supervisor', topic: FIGURES_TOPIC, payload });
     } catch (err) {
       this.log.error({ err }, 'figures not published');
     } finally {
-      this.#busy = false;
+      const state = this.#state;
+      if (state.kind === 'busy') {
+        this.#state = { kind: 'idle' };
+        if (state.again) void this.publish(state.again);
+      }
     }
   }
 
   stop(): void {
+    this.#state = { kind: 'stopped' };
     if (this.#timer) clearInterval(this.#timer);
+    if (this.#soon) clearTimeout(this.#soon);
     this.#timer = undefined;
+    this.#soon = undefined;
   }
 }

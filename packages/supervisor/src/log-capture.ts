@@ -141,6 +141,7 @@ export class LogHub {
 
   /** Recent lines of `svc` (or of every service, by time), oldest first. */
   recent(svc: string | undefined, n: number): LogLine[] {
+    if (n <= 0) return [];
     if (svc !== undefined) return (this.#rings.get(svc)?.tail(n) ?? []).map((line) => ({ svc, line }));
     const all = [...this.#rings.entries()].flatMap(([s, ring]) => ring.tail(n).map((line) => ({ svc: s, line, t: timeOf(line) })));
     all.sort((a, b) => a.t - b.t);

@@ -13,14 +13,12 @@ import type { ServiceConfig, SuiteConfig } from './config.js';
 import { loadSuiteConfigIsolated } from './config-isolated.js';
 import { controlHandler } from './control-handler.js';
 import { ControlServer } from './control-server.js';
-import { StartupError, claimDataDir } from './data-dir.js';
-import type { DataDirClaim } from './data-dir.js';
+import { StartupError, claimDataDir, type DataDirClaim } from './data-dir.js';
 import { CycleError, startOrder } from './graph.js';
 import type { InstanceDeps } from './instance.js';
-import { ListenerError } from './listeners.js';
-import type { HeldListener } from './listeners.js';
+import { ListenerError, type HeldListener } from './listeners.js';
 import { LogHub, rawWriter } from './log-capture.js';
-import { FiguresHub, FiguresPublisher, FIGURES_TOPIC } from './figures.js';
+import { FiguresHub, FiguresPublisher, FIGURES_TOPIC, type MemoryScan } from './figures.js';
 import { diffConfigs } from './reconcile.js';
 import { MemorySnapshot } from './memory.js';
 import type { Registry } from './registry.js';
@@ -80,6 +78,8 @@ export class Supervisor {
   /** Every service's counters across its instances; published to `hearth.figures` subscribers. */
   readonly #figures: FiguresHub;
   readonly #publisher: FiguresPublisher;
+  /** The last /proc memory read, reused by the figures sent after a change. */
+  #memory: MemorySnapshot | undefined;
   readonly #log: Logger;
   readonly #logs: LogHub;
   readonly #core: ProcessCore;
@@ -104,9 +104,9 @@ export class Supervisor {
   ) {
     this.#log = options.log;
     this.#router = new MessageRouter(this.#units, options.log);
-    this.#figures = new FiguresHub(options.log);
+    this.#figures = new FiguresHub(options.log, () => this.#publisher.changed());
     this.#publisher = new FiguresPublisher(
-      async () => this.#figures.snapshot(await this.statusWithMemory()),
+      async (memory) => this.#figures.snapshot(await this.statusWithMemory(memory)),
       () => [...this.#units.values()].flatMap((u) => u.instances().filter((i) => i.subscriptions.has(FIGURES_TOPIC))),
       options.log,
     );
@@ -142,7 +142,8 @@ export class Supervisor {
     const heldBy = await this.#sockets.bindAll(config.services);
     if (this.options.lifeline !== false) this.#lifeline = await Lifeline.start();
     for (const svc of config.services) this.#addUnit(svc, heldBy.get(svc.name) ?? []);
-    this.#control = await ControlServer.listen(this.#claim.socketPath, controlHandler(this, this.#logs));
+    const group = this.config.control?.group?.gid;
+    this.#control = await ControlServer.listen(this.#claim.socketPath, controlHandler(this, this.#logs), group !== undefined ? { group } : {});
     this.#publisher.start();
     this.#log.info({ dataDir, socket: this.#claim.socketPath, services: this.#order }, 'supervisor ready');
   }
@@ -150,7 +151,10 @@ export class Supervisor {
   #addUnit(svc: ServiceConfig, held: readonly HeldListener[]): ServiceUnit {
     const unit = new ServiceUnit(svc, held, this.#deps(), this.#log, this.#standbys);
     this.#units.set(svc.name, unit);
-    unit.on('state', (state) => this.#logs.record(svc.name, JSON.stringify({ level: 30, time: Date.now(), svc: svc.name, msg: `state ${state}` })));
+    unit.on('state', (state) => {
+      this.#logs.record(svc.name, JSON.stringify({ level: 30, time: Date.now(), svc: svc.name, msg: `state ${state}` }));
+      this.#publisher.changed();
+    });
     unit.on('exit', (instance) => {
       this.#figures.ended(svc.name, instance.pid);
       void this.#sweepListeners();
@@ -193,13 +197,13 @@ export class Supervisor {
   }
 
   /**
-   * `status()` with the memory of each service's processes and standby (read from /proc) and its
-   * counters (totals across its instances).
+   * `status()` with the memory of each service's processes and standby (read from /proc, or the
+   * last read's with `last`) and its counters (totals across its instances).
    */
-  async statusWithMemory(): Promise<ServiceStatus[]> {
+  async statusWithMemory(scan: MemoryScan = 'scan'): Promise<ServiceStatus[]> {
     const rows = this.status();
     const pids = rows.flatMap((r) => [r.pid, r.standbyPid]).filter((p): p is number => p !== null);
-    const memory = await MemorySnapshot.take(pids);
+    const memory = scan === 'last' && this.#memory ? this.#memory : (this.#memory = await MemorySnapshot.take(pids));
     this.#figures.keepOnly(rows.map((r) => r.name));
     return this.#figures.withCounters(rows.map((r) => ({ ...r, rssBytes: memory.of(r.pid), standbyRssBytes: memory.of(r.standbyPid) })));
   }

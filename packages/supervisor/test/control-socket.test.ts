@@ -1,8 +1,13 @@
-/** The control socket at the socket level: half-closed requests are answered, idle connections closed. */
+/**
+ * The control socket at the socket level: half-closed requests are answered, idle connections
+ * closed; its mode is 0600, or 0660 with the config's control group.
+ */
 import { connect, type Socket } from 'node:net';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ControlServer, type ControlHandler } from '@hearth/supervisor';
+import { ConfigError } from '@hearth/config';
+import { ControlServer, parseSuiteConfig, type ControlHandler } from '@hearth/supervisor';
 import { makeTempDir, type TempDir } from '@hearth/testkit';
 
 let dir: TempDir | undefined;
@@ -30,10 +35,10 @@ function readAll(socket: Socket): Promise<string> {
   });
 }
 
-async function start(requestTimeoutMs?: number): Promise<string> {
+async function start(requestTimeoutMs?: number, group?: number): Promise<string> {
   dir = await makeTempDir('control-');
   const path = join(dir.path, 'hearth.sock');
-  server = await ControlServer.listen(path, handler, requestTimeoutMs === undefined ? {} : { requestTimeoutMs });
+  server = await ControlServer.listen(path, handler, { ...(requestTimeoutMs === undefined ? {} : { requestTimeoutMs }), ...(group === undefined ? {} : { group }) });
   return path;
 }
 
@@ -55,5 +60,25 @@ describe('control socket', () => {
     socket.write('{"verb":');
     expect(await readAll(socket)).toBe('');
     expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+  });
+
+  it('is 0600 by default, and 0660 owned by the control group when the config names one', async () => {
+    const own = await start();
+    expect(statSync(own).mode & 0o777).toBe(0o600);
+    await server!.close();
+    await dir!.remove();
+    const gid = process.getgid!();
+    const shared = await start(undefined, gid);
+    const st = statSync(shared);
+    expect(st.mode & 0o777).toBe(0o660);
+    expect(st.gid).toBe(gid);
+  });
+
+  it('reads control.group from the config as a gid, and names a group that does not exist', async () => {
+    const cfg = await parseSuiteConfig('control: { group: root }\n', '/c/h.yaml');
+    expect(cfg.control?.group).toEqual({ name: 'root', gid: 0 });
+    const err = await parseSuiteConfig('control: { group: no-such-group-here }\n', '/c/h.yaml').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).message).toBe('/c/h.yaml:1:19: control.group: group "no-such-group-here": no such group');
   });
 });

@@ -211,6 +211,7 @@ export const FIXTURE_KINDS = Object.freeze({
 export const LAUNCH_PATH = fileURLToPath(import.meta.resolve('@hearth/runtime/launch'));
 
 export { oneConnection, percentile, startLoad } from './load.js';
+export { LineClient, LineFailure } from './line-client.js';
 export { startMailChurn, type MailChurnOptions, type MailChurnResult, type Pop3Account, type RunningMailChurn, type SessionSample } from './mail-churn.js';
 export type { LoadOptions, LoadResult, Outcome, RunningLoad, Sample } from './load.js';
 export { FakeSupervisorChannel } from './fake-channel.js';

@@ -6,8 +6,8 @@
  * connection). Each message the server accepted (`250` after the data) is kept by its Subject,
  * so a test can check the store holds each exactly once.
  */
-import net from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { LineClient, LineFailure } from './line-client.js';
 
 export interface Pop3Account {
   readonly user: string;
@@ -54,90 +54,13 @@ export interface RunningMailChurn {
   stop(): Promise<MailChurnResult>;
 }
 
-class Failure extends Error {}
-
-/** One connection read as lines, with a wait per expected reply. */
-class Conversation {
-  readonly #socket: net.Socket;
-  #buffer = '';
-  #ended: string | undefined;
-  #wake: (() => void) | undefined;
-
-  constructor(socket: net.Socket) {
-    this.#socket = socket;
-    socket.setEncoding('latin1');
-    socket.on('data', (d: string) => {
-      this.#buffer += d;
-      this.#wake?.();
-    });
-    socket.on('error', (err) => (this.#ended ??= `connection error (${(err as NodeJS.ErrnoException).code ?? err.message})`));
-    socket.on('close', () => {
-      this.#ended ??= 'connection closed';
-      this.#wake?.();
-    });
-  }
-
-  static open(port: number, host: string): Promise<Conversation> {
-    return new Promise((resolve, reject) => {
-      const socket = net.connect(port, host);
-      socket.once('connect', () => resolve(new Conversation(socket)));
-      socket.once('error', (err) => reject(new Failure(`connect: ${(err as NodeJS.ErrnoException).code ?? err.message}`)));
-    });
-  }
-
-  async line(step: string, deadline: number): Promise<string> {
-    for (;;) {
-      const nl = this.#buffer.indexOf('\r\n');
-      if (nl !== -1) {
-        const line = this.#buffer.slice(0, nl);
-        this.#buffer = this.#buffer.slice(nl + 2);
-        return line;
-      }
-      if (this.#ended !== undefined) throw new Failure(`${step}: ${this.#ended}`);
-      const left = deadline - performance.now();
-      if (left <= 0) throw new Failure(`${step}: no reply in time`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.#wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.#wake = undefined;
-    }
-  }
-
-  send(text: string): void {
-    this.#socket.write(text);
-  }
-
-  /** Waits for the server to close (after QUIT), bounded by `deadline`. */
-  async closed(step: string, deadline: number): Promise<void> {
-    while (this.#ended === undefined) {
-      if (performance.now() > deadline) throw new Failure(`${step}: not closed in time`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, deadline - performance.now());
-        this.#wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.#wake = undefined;
-    }
-  }
-
-  destroy(): void {
-    this.#socket.destroy();
-  }
-}
-
-async function expectLine(c: Conversation, step: string, deadline: number, ok: RegExp): Promise<string> {
+async function expectLine(c: LineClient, step: string, deadline: number, ok: RegExp): Promise<string> {
   const line = await c.line(step, deadline);
-  if (!ok.test(line)) throw new Failure(`${step}: ${line}`);
+  if (!ok.test(line)) throw new LineFailure(`${step}: ${line}`);
   return line;
 }
 
-async function pop3Session(c: Conversation, account: Pop3Account, deadline: number): Promise<void> {
+async function pop3Session(c: LineClient, account: Pop3Account, deadline: number): Promise<void> {
   await expectLine(c, 'greeting', deadline, /^\+OK/);
   c.send(`USER ${account.user}\r\n`);
   await expectLine(c, 'USER', deadline, /^\+OK/);
@@ -156,16 +79,16 @@ async function pop3Session(c: Conversation, account: Pop3Account, deadline: numb
 }
 
 /** One SMTP reply, multi-line ones read to their last line; returns the last line. */
-async function smtpReply(c: Conversation, step: string, deadline: number, ok: RegExp): Promise<string> {
+async function smtpReply(c: LineClient, step: string, deadline: number, ok: RegExp): Promise<string> {
   for (;;) {
     const line = await c.line(step, deadline);
     if (/^\d{3}-/.test(line)) continue;
-    if (!ok.test(line)) throw new Failure(`${step}: ${line}`);
+    if (!ok.test(line)) throw new LineFailure(`${step}: ${line}`);
     return line;
   }
 }
 
-async function smtpSession(c: Conversation, recipient: string, subject: string, deadline: number, accepted: string[]): Promise<void> {
+async function smtpSession(c: LineClient, recipient: string, subject: string, deadline: number, accepted: string[]): Promise<void> {
   await smtpReply(c, 'greeting', deadline, /^220 /);
   c.send('EHLO churn.example\r\n');
   await smtpReply(c, 'EHLO', deadline, /^250 /);
@@ -193,15 +116,15 @@ export function startMailChurn(options: MailChurnOptions): RunningMailChurn {
   const t0 = performance.now();
   let stopping = false;
 
-  async function session(protocol: 'pop3' | 'smtp', port: number, talk: (c: Conversation, deadline: number) => Promise<void>): Promise<void> {
+  async function session(protocol: 'pop3' | 'smtp', port: number, talk: (c: LineClient, deadline: number) => Promise<void>): Promise<void> {
     const at = performance.now();
-    let c: Conversation | undefined;
+    let c: LineClient | undefined;
     try {
-      c = await Conversation.open(port, host);
+      c = await LineClient.connect(port, host);
       await talk(c, at + timeoutMs);
       samples.push({ protocol, at, ms: performance.now() - at });
     } catch (err) {
-      const failure = err instanceof Failure ? err.message : `unexpected: ${String(err)}`;
+      const failure = err instanceof LineFailure ? err.message : `unexpected: ${String(err)}`;
       samples.push({ protocol, at, ms: performance.now() - at, failure: `${protocol} ${failure}` });
     } finally {
       c?.destroy();

@@ -25,6 +25,8 @@ export const shareSchema = z.strictObject({
   write: principals,
   /** Refuse to store macOS `._*` AppleDouble files and `.DS_Store` (403). */
   refuseAppleFiles: z.boolean().default(false),
+  /** Bytes the share's folder may hold, whoever writes them (507 beyond); 0 means no limit. */
+  quota: byteSize().default(0),
 });
 
 export type ShareSettings = z.output<typeof shareSchema>;

@@ -30,7 +30,9 @@ export class DeadProps {
   readonly #set: Database.Statement<[string, string, string, string]>;
   readonly #remove: Database.Statement<[string, string, string]>;
   readonly #any: Database.Statement<[], { n: number }>;
+  readonly #version: Database.Statement<[], number>;
   #empty: boolean;
+  #emptyAt: number;
 
   constructor(file: string) {
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
@@ -45,18 +47,30 @@ export class DeadProps {
     this.#set = this.#db.prepare('INSERT OR REPLACE INTO props (path, ns, name, value) VALUES (?, ?, ?, ?)');
     this.#remove = this.#db.prepare('DELETE FROM props WHERE path = ? AND ns = ? AND name = ?');
     this.#any = this.#db.prepare('SELECT count(*) AS n FROM (SELECT 1 FROM props LIMIT 1)');
+    this.#version = this.#db.prepare<[], number>('PRAGMA data_version').pluck();
+    this.#emptyAt = this.#version.get()!;
     this.#empty = this.#any.get()!.n === 0;
   }
 
+  /** Whether the table is known to be empty: no row when last counted, and no other instance (another process on the same file) has written since. */
+  #isEmpty(): boolean {
+    if (!this.#empty) return false;
+    const version = this.#version.get()!;
+    if (version === this.#emptyAt) return true;
+    this.#emptyAt = version;
+    this.#empty = this.#any.get()!.n === 0;
+    return this.#empty;
+  }
+
   get(path: string): DeadProp[] {
-    if (this.#empty) return [];
+    if (this.#isEmpty()) return [];
     return this.#get.all(path);
   }
 
   /** Props of every path strictly below `dir`, grouped by path. */
   below(dir: string): Map<string, DeadProp[]> {
     const out = new Map<string, DeadProp[]>();
-    if (this.#empty) return out;
+    if (this.#isEmpty()) return out;
     for (const row of this.#children.all(...below(dir))) {
       let list = out.get(row.path);
       if (!list) out.set(row.path, (list = []));
@@ -78,14 +92,14 @@ export class DeadProps {
 
   /** Forget `path` and everything below it. */
   remove(path: string): void {
-    if (this.#empty) return;
+    if (this.#isEmpty()) return;
     const [from, to] = below(path);
     this.#db.prepare('DELETE FROM props WHERE path = ? OR (path >= ? AND path < ?)').run(path, from, to);
   }
 
   /** Copy the props of `from` (and, when `deep`, below) to `to` (and below). */
   copy(from: string, to: string, deep = true): void {
-    if (this.#empty) return;
+    if (this.#isEmpty()) return;
     const [lo, hi] = deep ? below(from) : ['', ''];
     this.#db
       .prepare(
@@ -96,7 +110,7 @@ export class DeadProps {
 
   /** Move the props of `from` (and below) to `to`. */
   move(from: string, to: string): void {
-    if (this.#empty) return;
+    if (this.#isEmpty()) return;
     this.#db.transaction(() => {
       this.remove(to);
       this.copy(from, to);

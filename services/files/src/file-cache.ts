@@ -7,9 +7,12 @@
  * handler runs (`clear`), and a lookup that was under way across a clear is not stored: this
  * service always sees its own writes; changes made by anything else are seen within `ttlMs`.
  * Only found resources are kept; bounded in entries and in body bytes (oldest dropped first).
+ * A body is only ever read through a descriptor checked to be inside the share (`anchored.ts`)
+ * whose stats are those of the cached lookup, so what the cache serves is never from outside.
  */
-import type { Stats } from 'node:fs';
-import { locate, readSmall, type Located } from './resource.js';
+import { close as fsClose, read as fsRead, type Stats } from 'node:fs';
+import { openFileInside } from './anchored.js';
+import { locate, type Located } from './resource.js';
 
 export interface FileCacheLimits {
   /** How long a lookup is trusted. */
@@ -21,13 +24,20 @@ export interface FileCacheLimits {
 
 export const DEFAULT_CACHE_LIMITS: FileCacheLimits = { ttlMs: 1000, maxEntries: 10_000, maxBytes: 32 * 1024 * 1024 };
 
+/** A small file's content and the stats of the descriptor it was read from (or of its cached lookup, the same file). */
+export interface SmallFile {
+  readonly stat: Stats;
+  readonly body: Buffer;
+}
+
 interface Entry {
   readonly located: Located & { readonly stat: Stats };
   readonly at: number;
   body: Buffer | undefined;
 }
 
-function sameFile(a: Stats, b: Stats): boolean {
+/** Whether two stats are of the same, unchanged file (device, inode, size, modification and change times). */
+export function sameFile(a: Stats, b: Stats): boolean {
   return a.ino === b.ino && a.dev === b.dev && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs;
 }
 
@@ -65,19 +75,33 @@ export class FileCache {
     return located;
   }
 
-  /** The whole content of a small file found by `locate`, from the cache when it is the same file. */
-  async read(path: string, stat: Stats): Promise<Buffer> {
+  /**
+   * The whole content of the file at `path` (in the share at `root`) found by `locate` with
+   * `stat`: from the cache when it holds that same file, else read through a descriptor checked
+   * inside the share. Undefined when that descriptor is not a regular file inside the share or
+   * has more than `max` bytes now (the caller goes through its own checked open).
+   */
+  async read(root: string, path: string, stat: Stats, max: number): Promise<SmallFile | undefined> {
     const hit = this.#entries.get(path);
-    if (hit?.body !== undefined && sameFile(hit.located.stat, stat)) return hit.body;
+    if (hit?.body !== undefined && sameFile(hit.located.stat, stat)) return { stat, body: hit.body };
     const generation = this.#generation;
-    const body = await readSmall(path, stat.size);
+    const opened = await openFileInside(root, path);
+    if (opened === undefined) return undefined;
+    let body: Buffer;
+    try {
+      if (opened.stat.size > max) return undefined;
+      body = await readFd(opened.fd, opened.stat.size);
+    } finally {
+      fsClose(opened.fd, () => {});
+    }
+    // Stored only as the content of the lookup's file, read whole, with no clear in between.
     const entry = this.#entries.get(path);
-    if (generation === this.#generation && entry !== undefined && entry.body === undefined && body.length === stat.size && sameFile(entry.located.stat, stat)) {
+    if (generation === this.#generation && entry !== undefined && entry.body === undefined && body.length === opened.stat.size && sameFile(entry.located.stat, opened.stat)) {
       entry.body = body;
       this.#bytes += body.length;
       this.#trim();
     }
-    return body;
+    return { stat: opened.stat, body };
   }
 
   /** Forget everything (any change made by this service). */
@@ -110,4 +134,12 @@ export class FileCache {
       this.#drop(key);
     }
   }
+}
+
+/** Read `size` bytes from the start of `fd` with the callback API (cheaper per call than FileHandle objects). */
+function readFd(fd: number, size: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const buf = Buffer.allocUnsafe(size);
+    fsRead(fd, buf, 0, size, 0, (err, n) => (err ? reject(err) : resolve(n === size ? buf : buf.subarray(0, n))));
+  });
 }

@@ -5,6 +5,7 @@
 import { lstat, opendir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { openDirInside } from './anchored.js';
 import type { RequestContext, Target } from './context.js';
 import { encodeName, hrefOf } from './paths.js';
 import type { Reply } from './replies.js';
@@ -41,18 +42,25 @@ export function htmlListing(ctx: RequestContext, t: Target): Reply {
       for (const name of ctx.env.shares.visible(ctx.user)) yield row(hrefOf([name], true), `${name}/`, '', '');
     } else {
       yield row(t.parentHref, '../', '', '');
-      const dir = await opendir(t.path);
+      // Listed through the folder open and checked inside the share (nothing if it is not).
+      const open = await openDirInside(t.share.root, t.path);
       let lines = '';
-      for await (const entry of dir) {
-        if (isTempName(entry.name)) continue;
-        const p = join(t.path, entry.name);
-        const st = await lstat(p).then((s) => listable(t.share.root, p, s), () => undefined);
-        if (st === undefined) continue;
-        const folder = st.isDirectory();
-        lines += row(`${t.href}${encodeName(entry.name)}${folder ? '/' : ''}`, `${entry.name}${folder ? '/' : ''}`, folder ? '' : size(st.size), stamp(st.mtimeMs));
-        if (lines.length > 32 * 1024) {
-          yield lines;
-          lines = '';
+      if (open !== undefined) {
+        try {
+          for await (const entry of await opendir(open.path)) {
+            if (isTempName(entry.name)) continue;
+            const p = join(open.path, entry.name);
+            const st = await lstat(p).then((s) => listable(t.share.root, p, s), () => undefined);
+            if (st === undefined) continue;
+            const folder = st.isDirectory();
+            lines += row(`${t.href}${encodeName(entry.name)}${folder ? '/' : ''}`, `${entry.name}${folder ? '/' : ''}`, folder ? '' : size(st.size), stamp(st.mtimeMs));
+            if (lines.length > 32 * 1024) {
+              yield lines;
+              lines = '';
+            }
+          }
+        } finally {
+          await open.close();
         }
       }
       yield lines;

@@ -1,9 +1,9 @@
 /**
- * Per-user quota on home folders (RFC 4331 properties, 507 when exceeded). The bytes used are
- * counted by walking the folder once, then kept up to date by the writes that go through the
- * service; a COPY, MOVE or DELETE of a folder marks the count stale and the next question walks
- * again. Space promised to uploads in progress is reserved, so two parallel uploads cannot together
- * pass the limit.
+ * Quotas on folders: each user's home folder and shares with a `quota` (RFC 4331 properties, 507
+ * when exceeded), counted per folder. The bytes used are counted by walking the folder once, then
+ * kept up to date by the writes that go through the service; a COPY, MOVE or DELETE of a folder
+ * marks the count stale and the next question walks again. Space promised to uploads in progress
+ * is reserved, so two parallel uploads cannot together pass the limit.
  */
 import { lstat, opendir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -14,7 +14,7 @@ interface Usage {
   counting: Promise<number> | undefined;
 }
 
-async function du(dir: string): Promise<number> {
+export async function du(dir: string): Promise<number> {
   let total = 0;
   let handle;
   try {
@@ -31,17 +31,17 @@ async function du(dir: string): Promise<number> {
 }
 
 export class Quotas {
-  readonly #users = new Map<string, Usage>();
+  readonly #folders = new Map<string, Usage>();
 
-  #usage(user: string): Usage {
-    let u = this.#users.get(user);
-    if (!u) this.#users.set(user, (u = { used: undefined, reserved: 0, counting: undefined }));
+  #usage(root: string): Usage {
+    let u = this.#folders.get(root);
+    if (!u) this.#folders.set(root, (u = { used: undefined, reserved: 0, counting: undefined }));
     return u;
   }
 
-  /** Bytes stored in `root` for `user` (walked when unknown). */
-  async used(user: string, root: string): Promise<number> {
-    const u = this.#usage(user);
+  /** Bytes stored in the folder `root` (walked when unknown). */
+  async used(root: string): Promise<number> {
+    const u = this.#usage(root);
     if (u.used !== undefined) return u.used;
     u.counting ??= du(root).finally(() => {
       u.counting = undefined;
@@ -51,14 +51,14 @@ export class Quotas {
     return u.used;
   }
 
-  /** Bytes still free for `user` under `limit` (uploads in progress counted). */
-  async available(user: string, root: string, limit: number): Promise<number> {
-    const used = await this.used(user, root);
-    return Math.max(0, limit - used - this.#usage(user).reserved);
+  /** Bytes still free in `root` under `limit` (uploads in progress counted). */
+  async available(root: string, limit: number): Promise<number> {
+    const used = await this.used(root);
+    return Math.max(0, limit - used - this.#usage(root).reserved);
   }
 
-  reserve(user: string, bytes: number): () => void {
-    const u = this.#usage(user);
+  reserve(root: string, bytes: number): () => void {
+    const u = this.#usage(root);
     u.reserved += bytes;
     let done = false;
     return () => {
@@ -69,13 +69,15 @@ export class Quotas {
   }
 
   /** A write changed the stored size by `delta` bytes. */
-  adjust(user: string, delta: number): void {
-    const u = this.#usage(user);
+  adjust(root: string, delta: number): void {
+    const u = this.#folders.get(root);
+    if (u === undefined) return;
     if (u.used !== undefined) u.used = Math.max(0, u.used + delta);
   }
 
   /** Recount at the next question. */
-  stale(user: string): void {
-    this.#usage(user).used = undefined;
+  stale(root: string): void {
+    const u = this.#folders.get(root);
+    if (u !== undefined) u.used = undefined;
   }
 }

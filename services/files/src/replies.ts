@@ -94,13 +94,19 @@ export async function sendReply(res: ServerResponse, reply: Reply, head: boolean
   const bodyless = reply.status === 204 || reply.status === 304;
   if (body === undefined || head || bodyless) {
     if (body instanceof Readable) body.destroy();
+    else if (body instanceof FileBody) body.close();
     if (!bodyless && headers['Content-Length'] === undefined) headers['Content-Length'] = body === undefined ? 0 : lengthOf(body);
     res.writeHead(reply.status, headers as OutgoingHttpHeaders);
     res.end();
     return;
   }
   if (body instanceof FileBody) {
-    res.writeHead(reply.status, headers as OutgoingHttpHeaders);
+    try {
+      res.writeHead(reply.status, headers as OutgoingHttpHeaders);
+    } catch (err) {
+      body.close();
+      throw err;
+    }
     await sendFile(res, body, (n) => (meter.bytes += n));
     return;
   }

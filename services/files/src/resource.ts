@@ -3,7 +3,7 @@
  * that lead out of the share are treated as absent), their ETags, content types, and the names the
  * service keeps for itself (upload temporaries) or refuses (macOS metadata, when asked).
  */
-import { close as fsClose, open as fsOpen, read as fsRead, type Stats } from 'node:fs';
+import type { Stats } from 'node:fs';
 import { lstat, realpath, stat } from 'node:fs/promises';
 import { dirname, extname, join } from 'node:path';
 
@@ -46,7 +46,8 @@ const etags = new WeakMap<Stats, string>();
 
 const realRoots = new Map<string, string>();
 
-async function realRoot(root: string): Promise<string> {
+/** The real path of a share's folder (links resolved), cached. */
+export async function realRoot(root: string): Promise<string> {
   let real = realRoots.get(root);
   if (real === undefined) {
     real = await realpath(root);
@@ -56,7 +57,8 @@ async function realRoot(root: string): Promise<string> {
   return real;
 }
 
-function inside(path: string, root: string): boolean {
+/** Whether `path` is `root` or below it (both real paths). */
+export function inside(path: string, root: string): boolean {
   return path === root || path.startsWith(root.endsWith('/') ? root : `${root}/`);
 }
 
@@ -160,20 +162,4 @@ const TYPES: Record<string, string> = {
 
 export function contentTypeOf(name: string): string {
   return TYPES[extname(name).toLowerCase()] ?? 'application/octet-stream';
-}
-
-/** Read a small file whole with the callback API (cheaper per call than FileHandle objects). */
-export function readSmall(path: string, size: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    fsOpen(path, 'r', (err, fd) => {
-      if (err) return reject(err);
-      const buf = Buffer.allocUnsafe(size);
-      fsRead(fd, buf, 0, size, 0, (readErr, n) => {
-        fsClose(fd, () => {
-          if (readErr) reject(readErr);
-          else resolve(n === size ? buf : buf.subarray(0, n));
-        });
-      });
-    });
-  });
 }

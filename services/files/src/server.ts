@@ -19,6 +19,8 @@ import { DeadProps } from './dead-props.js';
 import { counters, requestCounter, responseCounter, type FilesCounters } from './counters.js';
 import { FileBody } from './file-body.js';
 import { FileCache } from './file-cache.js';
+import { checkFdPaths } from './anchored.js';
+import { ConnectionDrain } from './drain.js';
 import { LockTable } from './locks.js';
 import { isMethod, methods, ALLOW, optionsReply } from './methods/index.js';
 import { Quotas } from './quota.js';
@@ -26,6 +28,7 @@ import { DavError, errorReply, fsError, sendReply, type Meter, type Reply } from
 import { Shares } from './shares.js';
 import { Authenticator, type FileUser, type FileUsers } from './users.js';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 
 /** Methods that change nothing on disk (every other one clears the file cache). */
 const READS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'PROPFIND', 'OPTIONS']);
@@ -61,11 +64,13 @@ export interface FilesServer {
 
 export function createFilesServer(deps: FilesServerDeps): FilesServer {
   let settings = deps.settings;
+  checkFdPaths();
   const shares = new Shares(deps.handlers, deps.dataDir);
   shares.apply(settings);
   const props = new DeadProps(join(deps.dataDir, 'files', 'props.db'));
+  const locks = new LockTable(join(deps.dataDir, 'files', 'locks.db'));
   const cache = new FileCache();
-  const env: Env = { settings: () => settings, locks: new LockTable(), props, shares, quotas: new Quotas(), log: deps.log, cache };
+  const env: Env = { settings: () => settings, locks, props, shares, quotas: new Quotas(), log: deps.log, cache };
   const live: FilesCounters = new CounterSet(counters);
   const auth = new Authenticator(deps.users, settings, live, deps.isLoopback, deps.loginPolicy);
   // Bytes of each connection already counted (the rest is counted at its next request's end or
@@ -86,7 +91,7 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
   const servers: Server[] = [];
   const perClient = new Map<string, number>();
   let inFlight = 0;
-  let idle: (() => void) | undefined;
+  const connections = new ConnectionDrain();
 
   async function run(req: IncomingMessage, res: ServerResponse, secure: boolean, remote: string, setUser: (u: FileUser) => void, ctxRef: { ctx?: RequestContext }): Promise<Reply> {
     const method = req.method ?? '';
@@ -121,6 +126,7 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
     const active = perClient.get(remote) ?? 0;
     perClient.set(remote, active + 1);
     inFlight++;
+    const ended = connections.begin(req, res);
     let finished = false;
     let transfer = req.method === 'PUT';
     if (transfer) live.add('transfersCurrent', 1);
@@ -136,7 +142,7 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
       if (n <= 0) perClient.delete(remote);
       else perClient.set(remote, n);
       inFlight--;
-      if (inFlight === 0) idle?.();
+      ended();
       if (!logging) return;
       deps.log.info(
         {
@@ -160,7 +166,12 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
         : run(req, res, secure, remote, (u) => (user = u.name), ctxRef).catch((err: unknown) => errorReply(toDavError(err, req, deps.log)));
     void reply
       .then(async (r) => {
-        if (res.destroyed || res.writableEnded) return;
+        if (res.destroyed || res.writableEnded) {
+          // The client is gone: a body still holds its file open.
+          if (r.body instanceof Readable) r.body.destroy();
+          else if (r.body instanceof FileBody) r.body.close();
+          return;
+        }
         if (r.body instanceof FileBody && req.method === 'GET' && !transfer) {
           transfer = true;
           live.add('transfersCurrent', 1);
@@ -189,6 +200,7 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
     server.on('error', (err) => deps.log.error({ err }, 'listener failed'));
     applyLimits(server);
     servers.push(server);
+    connections.track(server);
     return server;
   }
 
@@ -223,20 +235,9 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
       for (const s of servers) applyLimits(s);
     },
     async stop(deadline) {
-      for (const s of servers) {
-        s.close();
-        s.closeIdleConnections();
-      }
-      if (inFlight > 0) {
-        let timer: NodeJS.Timeout | undefined;
-        await new Promise<void>((resolve) => {
-          idle = resolve;
-          timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
-        });
-        clearTimeout(timer);
-      }
-      for (const s of servers) s.closeAllConnections();
+      await connections.stop(deadline);
       props.close();
+      locks.close();
     },
   };
 }

@@ -7,6 +7,7 @@ import type { Server } from 'node:http';
 import { HandlerTable, ServiceConfigError, type RunningService, type ServiceContext } from '@hearth/runtime';
 import { createTlsContextProvider, TlsMaterialError, type TlsContextProvider } from '@hearth/tls';
 import type { FilesSettings } from './config.js';
+import { ACTIVITY, ACTIVITY_ASK, shareActivity } from './activity.js';
 import { createFilesServer } from './server.js';
 import type { FileUsers } from './users.js';
 import type { LoginPolicy } from '@hearth/accounts';
@@ -29,6 +30,7 @@ export async function startFilesService(
   }
   const handlers = ctx.handlers ?? new HandlerTable<unknown>();
   const files = createFilesServer({ settings: ctx.settings, users, handlers, dataDir: ctx.suite.dataDir, log: ctx.log, ...(loginPolicy ? { loginPolicy } : {}) });
+  ctx.bus.on(ACTIVITY_ASK, (_payload, from) => void ctx.bus.send(from, ACTIVITY, shareActivity(handlers)));
   const servers: Array<{ server: Server; secure: boolean }> = [];
   try {
     for (const listener of ctx.listeners.values()) {

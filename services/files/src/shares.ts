@@ -21,9 +21,9 @@ export interface Share {
   /** Absolute folder path. */
   readonly root: string;
   readonly refuseAppleFiles: boolean;
-  /** Bytes allowed in this folder for its owner (home folders); 0 = no limit. */
+  /** Bytes allowed in this folder (a home folder, or a share with `quota`); 0 = no limit. */
   readonly quota: number;
-  /** The user whose home this is (quota is counted per user). */
+  /** The user whose home this is. */
   readonly owner: string | undefined;
   readonly access: Access;
 }
@@ -59,6 +59,8 @@ function accessOf(entry: ShareEntry, user: FileUser): Access {
 
 export class Shares {
   readonly #homes = new Set<string>();
+  /** The definitions of the last `apply`, for requests that arrive while the table drains. */
+  #applied = new Map<string, Entry>();
 
   constructor(
     private readonly table: HandlerTable<unknown>,
@@ -80,6 +82,7 @@ export class Shares {
         refuseAppleFiles: settings.home.refuseAppleFiles,
       });
     }
+    this.#applied = wanted;
     for (const key of this.table.keys()) {
       if ((key.startsWith('share:') || key === 'home') && !wanted.has(key)) this.table.delete(key);
     }
@@ -106,8 +109,12 @@ export class Shares {
     const key = name === 'home' ? 'home' : `share:${name}`;
     const got = this.table.acquire(key);
     if (!got.ok) {
-      if (got.reason === 'closed') throw new DavError(503, 'the service is shutting down', undefined, undefined, { 'Retry-After': '5' });
-      throw new DavError(404, `no share named "${name}"`);
+      // Draining: the table hands out no more leases, but a request on a connection this instance
+      // accepted before is still answered, on the definitions it had (the server's own drain waits
+      // for it; its response closes the connection).
+      const applied = got.reason === 'closed' ? this.#applied.get(key) : undefined;
+      if (applied === undefined) throw new DavError(404, `no share named "${name}"`);
+      return { share: await this.#shareOf(applied, user), release: () => {} };
     }
     const lease = got.lease as Lease<Entry>;
     try {
@@ -133,6 +140,6 @@ export class Shares {
     }
     const access = accessOf(entry, user);
     if (access === 'none') throw new DavError(403, `${user.name} may not use share "${entry.name}"`);
-    return { name: entry.name, root: entry.root, refuseAppleFiles: entry.settings.refuseAppleFiles, quota: 0, owner: undefined, access };
+    return { name: entry.name, root: entry.root, refuseAppleFiles: entry.settings.refuseAppleFiles, quota: entry.settings.quota, owner: undefined, access };
   }
 }

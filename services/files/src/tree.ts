@@ -1,34 +1,86 @@
 /**
- * Whole-tree file operations for COPY, MOVE and DELETE. Links are never followed out of a share:
- * a copy skips symbolic links (it would otherwise copy what they point to), and removal deletes the
- * link itself. Sizes of what is removed or copied are returned for the quota.
+ * Whole-tree file operations for COPY, MOVE and DELETE, given paths through an open parent folder
+ * (anchored.ts). Links are never followed: each folder is opened with O_DIRECTORY | O_NOFOLLOW
+ * and its members are reached through that open folder, so a folder swapped for a link while the
+ * walk runs is not entered (a copy skips it, a removal unlinks the link itself); a copy skips
+ * links and reads each file through a descriptor opened without following one. Sizes of what is
+ * copied are returned for the quota.
  */
 import { constants } from 'node:fs';
-import { copyFile, lstat, mkdir, opendir, rename, rm } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, open, readdir, rename, rmdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { DIR_FLAGS, fdPath } from './anchored.js';
 import { isTempName } from './resource.js';
+
+type Handle = Awaited<ReturnType<typeof open>>;
+
+/** The folder at `path`, open; undefined when it is a link or not a folder (any more). */
+async function openDir(path: string): Promise<Handle | undefined> {
+  try {
+    return await open(path, DIR_FLAGS);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP' || code === 'ENOTDIR') return undefined;
+    throw err;
+  }
+}
 
 /** Copy `from` to `to` (a file, or a folder with its members when `deep`). Returns bytes copied. */
 export async function copyTree(from: string, to: string, deep: boolean): Promise<number> {
   const st = await lstat(from);
   if (st.isFile()) {
-    await copyFile(from, to, constants.COPYFILE_FICLONE);
-    return st.size;
+    let file: Handle;
+    try {
+      file = await open(from, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ELOOP') return 0;
+      throw err;
+    }
+    try {
+      const fst = await file.stat();
+      if (!fst.isFile()) return 0;
+      await copyFile(fdPath(file.fd), to, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
+      return fst.size;
+    } finally {
+      await file.close();
+    }
   }
   if (!st.isDirectory()) return 0;
-  await mkdir(to);
-  if (!deep) return 0;
-  let bytes = 0;
-  for await (const entry of await opendir(from)) {
-    if (isTempName(entry.name) || entry.isSymbolicLink()) continue;
-    bytes += await copyTree(join(from, entry.name), join(to, entry.name), true);
+  const source = await openDir(from);
+  if (source === undefined) return 0;
+  try {
+    await mkdir(to);
+    if (!deep) return 0;
+    const target = await openDir(to);
+    if (target === undefined) return 0;
+    try {
+      let bytes = 0;
+      for (const entry of await readdir(fdPath(source.fd), { withFileTypes: true })) {
+        if (isTempName(entry.name) || entry.isSymbolicLink()) continue;
+        bytes += await copyTree(join(fdPath(source.fd), entry.name), join(fdPath(target.fd), entry.name), true);
+      }
+      return bytes;
+    } finally {
+      await target.close();
+    }
+  } finally {
+    await source.close();
   }
-  return bytes;
 }
 
-/** Remove `path` and everything below it. */
+/** Remove `path` and everything below it (a link is removed, never followed). */
 export async function removeTree(path: string): Promise<void> {
-  await rm(path, { recursive: true, force: false });
+  const dir = await openDir(path);
+  if (dir === undefined) {
+    await unlink(path);
+    return;
+  }
+  try {
+    for (const name of await readdir(fdPath(dir.fd))) await removeTree(join(fdPath(dir.fd), name));
+  } finally {
+    await dir.close();
+  }
+  await rmdir(path);
 }
 
 /** Rename, or copy and remove when the two are on different file systems. */

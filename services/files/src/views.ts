@@ -1,6 +1,6 @@
 /**
  * Resource views for PROPFIND and LOCK replies: the target or a member of a folder, with its locks,
- * dead properties and (in a home folder with a quota) the RFC 4331 figures.
+ * dead properties and (in a home folder or share with a quota) the RFC 4331 figures.
  */
 import type { Stats } from 'node:fs';
 import type { Env, FsTarget } from './context.js';
@@ -9,9 +9,11 @@ import type { ResourceView } from './props.js';
 
 export async function quotaOf(env: Env, t: FsTarget): Promise<ResourceView['quota']> {
   const share = t.share;
-  if (share.owner === undefined || share.quota <= 0) return undefined;
-  const used = await env.quotas.used(share.owner, share.root);
-  return { used, available: Math.max(0, share.quota - used) };
+  if (share.quota > 0) {
+    const used = await env.quotas.used(share.root);
+    return { used, available: Math.max(0, share.quota - used) };
+  }
+  return undefined;
 }
 
 export function viewOf(

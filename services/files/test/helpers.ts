@@ -50,15 +50,17 @@ export interface HarnessOptions {
   readonly settings?: (dataDir: string, base: FilesSettings) => FilesSettings;
   readonly log?: Logger;
   readonly isLoopback?: (address: string) => boolean;
+  /** Serve this data directory (and its share) instead of a new one: a second engine on the same files. */
+  readonly dataDir?: string;
 }
 
 /** Users: alice/secret and bob/hunter2 (group staff), carol/pw (no shares). */
 export async function startServer(options: HarnessOptions = {}): Promise<Harness> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'files-data-'));
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'files-data-'));
   const shareDir = join(dataDir, 'share');
-  mkdirSync(shareDir);
+  mkdirSync(shareDir, { recursive: true });
   const base = defaultSettings();
-  const initial: FilesSettings = { ...base, loginFailureDelay: 10, shares: { files: { path: shareDir, read: [], write: ['alice', '@staff'], refuseAppleFiles: false } } };
+  const initial: FilesSettings = { ...base, loginFailureDelay: 10, shares: { files: { path: shareDir, read: [], write: ['alice', '@staff'], refuseAppleFiles: false, quota: 0 } } };
   const settings = options.settings ? options.settings(dataDir, initial) : initial;
   const users = new MemoryUsers().add('alice', 'secret').add('bob', 'hunter2', ['staff']).add('carol', 'pw');
   const handlers = new HandlerTable<unknown>();

@@ -29,7 +29,7 @@ beforeAll(async () => {
     settings: (dir, base) => {
       apple = join(dir, 'apple');
       mkdirSync(apple);
-      return { ...base, shares: { ...base.shares, mac: { path: apple, read: [], write: ['alice'], refuseAppleFiles: true } } };
+      return { ...base, shares: { ...base.shares, mac: { path: apple, read: [], write: ['alice'], refuseAppleFiles: true, quota: 0 } } };
     },
   });
   writeFileSync(join(h.shareDir, 'photo.png'), Buffer.alloc(5000, 7));

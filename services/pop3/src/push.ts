@@ -7,7 +7,9 @@
  */
 import type { Logger } from '@hearth/log';
 import { announceDelivered, BIFF_SERVICE, MAIL_TOPICS, readNotices, type HearthNotice } from '@hearth/mail-delivery';
+import type { CounterSet } from '@hearth/metrics';
 import type { MessageBus } from '@hearth/runtime';
+import type { counters as pop3Counters } from './counters.js';
 
 export { BIFF_SERVICE };
 export const topics = MAIL_TOPICS;
@@ -24,11 +26,14 @@ export class PushHub {
   private readonly waiting = new Map<string, Set<Waiter>>();
   private started = false;
   private rejectedCount = 0;
+  /** Waiting sessions, all users together (the `pushWaiting` gauge). */
+  private waiters = 0;
 
   constructor(
     private readonly bus: MessageBus | undefined,
     private readonly log: Logger,
     private readonly instance: number = process.pid,
+    private readonly counters?: CounterSet<typeof pop3Counters>,
   ) {}
 
   /**
@@ -64,9 +69,11 @@ export class PushHub {
     const key = user.toLowerCase();
     const set = this.waiting.get(key);
     if (set !== undefined) {
+      if (!set.has(waiter)) this.count(+1);
       set.add(waiter);
       return;
     }
+    this.count(+1);
     this.waiting.set(key, new Set([waiter]));
     this.post(topics.subscribe, { user: key, instance: this.instance });
   }
@@ -74,9 +81,16 @@ export class PushHub {
   remove(user: string, waiter: Waiter): void {
     const key = user.toLowerCase();
     const set = this.waiting.get(key);
-    if (set === undefined || !set.delete(waiter) || set.size > 0) return;
+    if (set === undefined || !set.delete(waiter)) return;
+    this.count(-1);
+    if (set.size > 0) return;
     this.waiting.delete(key);
     this.post(topics.unsubscribe, { user: key, instance: this.instance });
+  }
+
+  private count(delta: number): void {
+    this.waiters += delta;
+    this.counters?.set('pushWaiting', this.waiters);
   }
 
   /** New mail for `user` (any source): wake its waiting sessions in this process, and only those. */

@@ -10,6 +10,8 @@ import { MessageTooLargeError, PermanentBackingError, type MailBacking } from '.
 import type { PushHub } from './push.js';
 import { replies, type Reply } from './replies.js';
 import { traceHeaders } from '@hearth/mail-delivery';
+import type { CounterSet } from '@hearth/metrics';
+import type { counters } from './counters.js';
 
 export interface SendDeps {
   readonly backing: MailBacking;
@@ -20,6 +22,8 @@ export interface SendDeps {
   /** The first local mail domain: the sender's address is `user@domain`. */
   readonly domain: string;
   readonly maxSize: number;
+  /** The server's counters (`messagesSent`). */
+  readonly counters: CounterSet<typeof counters>;
 }
 
 export interface Submission {
@@ -66,6 +70,7 @@ export async function submit(deps: SendDeps, message: Submission): Promise<Reply
     }
     throw error;
   }
+  deps.counters.inc('messagesSent');
   deps.hub.delivered(copies);
   deps.log.info({ id, size: copies[0]?.size, recipients: copies.length }, 'message delivered');
   return replies.sent(id, copies.length);

@@ -92,7 +92,7 @@ export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
   let nextId = 1;
   const live = new CounterSet(counters);
   const buffers = new BufferPool();
-  const hub = new PushHub(deps.bus, deps.log, deps.instance);
+  const hub = new PushHub(deps.bus, deps.log, deps.instance, live);
   hub.start();
   const domains = deps.domains !== undefined && deps.domains.length > 0 ? deps.domains : ['localhost'];
 

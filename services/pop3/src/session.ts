@@ -64,7 +64,7 @@ export class Pop3Session implements CommandContext {
     this.secure = options.secure;
     this.timestamp = options.timestamp;
     const { backing, hub, hostname, domains, settings } = deps;
-    this.data = new DataPhase({ backing, hub, hostname, domain: domains[0] ?? 'localhost', maxSize: settings.maxSendSize });
+    this.data = new DataPhase({ backing, hub, hostname, domain: domains[0] ?? 'localhost', maxSize: settings.maxSendSize, counters: deps.counters });
     this.closedPromise = new Promise((resolve) => (this.resolveClosed = resolve));
   }
 
@@ -327,7 +327,7 @@ export class Pop3Session implements CommandContext {
     const state = this.state;
     if (state.name !== 'TRANSACTION' || this.closing) return;
     const options = { socket: this.socket, maxPending: this.deps.settings.maxPendingPushes, log: this.log };
-    const handlers = { onOverflow: () => this.onPushBacklog(), onClosed: () => this.close() };
+    const handlers = { onOverflow: () => this.onPushBacklog(), onClosed: () => this.close(), onPushed: (n: number) => this.deps.counters.inc('messagesPushed', n) };
     beginWait(state, this.deps.hub, { ...options, ...handlers }, (wait) => (this.phase = nextLineIs(this.phase, { kind: 'waiting', wait })));
   }
 

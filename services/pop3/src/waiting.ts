@@ -26,6 +26,8 @@ export interface WaitOptions {
   readonly onOverflow: () => void;
   /** Writing failed: the connection is gone. */
   readonly onClosed: () => void;
+  /** `count` push lines were written (counted: `messagesPushed`). */
+  readonly onPushed: (count: number) => void;
 }
 
 export class Wait implements Waiter {
@@ -38,7 +40,7 @@ export class Wait implements Waiter {
     private readonly tx: Transaction,
     private readonly options: WaitOptions,
   ) {
-    this.outbox = new PushOutbox(options.socket, tx.messages, options.maxPending, options.onOverflow, options.onClosed);
+    this.outbox = new PushOutbox(options.socket, tx.messages, options.maxPending, options);
   }
 
   /**
@@ -117,8 +119,7 @@ export class PushOutbox {
     private readonly socket: Socket,
     private readonly messages: readonly MessageInfo[],
     private readonly maxPending: number,
-    private readonly onOverflow: () => void,
-    private readonly onClosed: () => void,
+    private readonly handlers: Pick<WaitOptions, 'onOverflow' | 'onClosed' | 'onPushed'>,
   ) {
     this.announced = messages.length;
   }
@@ -134,7 +135,7 @@ export class PushOutbox {
     if (this.messages.length - this.announced <= BATCH && !this.socket.writableNeedDrain) {
       if (this.socket.destroyed || this.socket.writableEnded) {
         this.failed = true;
-        this.onClosed();
+        this.handlers.onClosed();
         return;
       }
       const text = this.lines(this.messages.length);
@@ -147,7 +148,7 @@ export class PushOutbox {
   private checkOverflow(): boolean {
     if (this.messages.length - this.announced > this.maxPending && this.socket.writableNeedDrain) {
       this.failed = true;
-      this.onOverflow();
+      this.handlers.onOverflow();
       return true;
     }
     return false;
@@ -160,6 +161,7 @@ export class PushOutbox {
       const m = this.messages[i]!;
       text += `${replies.pushLine(i + 1, m.uidl, m.size)}\r\n`;
     }
+    this.handlers.onPushed(end - this.announced);
     this.announced = end;
     return text;
   }
@@ -178,7 +180,7 @@ export class PushOutbox {
       }
     } catch {
       this.failed = true;
-      this.onClosed();
+      this.handlers.onClosed();
     } finally {
       this.flushing = undefined;
     }

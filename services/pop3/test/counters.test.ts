@@ -47,6 +47,9 @@ print(sizes[0] + sizes[2])`);
       messagesRetrieved: 2,
       messagesDeleted: 1,
       bytesOut: Number(out.trim()),
+      messagesSent: 0,
+      pushWaiting: 0,
+      messagesPushed: 0,
     });
   });
 });

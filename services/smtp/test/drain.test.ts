@@ -1,19 +1,13 @@
 /** A draining service: sessions already open go on to the end; only the ones left at the goodbye time get 421. */
 import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { message, RawClient, startTestSmtp, type TestSmtp } from './harness.js';
+import { message, SmtpScope, type RawClient } from './harness.js';
 
-let smtp: TestSmtp | undefined;
-const clients: RawClient[] = [];
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.destroy();
-  await smtp?.close();
-  smtp = undefined;
-});
+const scope = new SmtpScope();
+afterEach(() => scope.close());
 
 async function greeted(port: number): Promise<RawClient> {
-  const client = await RawClient.connect(port);
-  clients.push(client);
+  const client = await scope.open(port);
   expect(await client.reply()).toMatch(/^220 /);
   return client;
 }
@@ -32,7 +26,7 @@ function refused(port: number): Promise<boolean> {
 
 describe('stop (drain)', () => {
   it('lets a greeted session and one in a transaction deliver and quit; refuses new ones; says 421 to the silent one', async () => {
-    smtp = await startTestSmtp();
+    const smtp = await scope.start();
     const port = smtp.port('mx');
     const fresh = await greeted(port);
     const midway = await greeted(port);

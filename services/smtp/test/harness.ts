@@ -325,3 +325,30 @@ export class RawClient {
     this.#socket.destroy();
   }
 }
+
+/**
+ * One test's server and the raw clients it opened, closed together: `afterEach(() => scope.close())`
+ * in a file whose tests each start their own server.
+ */
+export class SmtpScope {
+  #smtp: TestSmtp | undefined;
+  readonly #clients: RawClient[] = [];
+
+  async start(options?: Parameters<typeof startTestSmtp>[0]): Promise<TestSmtp> {
+    this.#smtp = await startTestSmtp(options);
+    return this.#smtp;
+  }
+
+  /** A client of `port`, destroyed at `close`. */
+  async open(port: number): Promise<RawClient> {
+    const client = await RawClient.connect(port);
+    this.#clients.push(client);
+    return client;
+  }
+
+  async close(): Promise<void> {
+    for (const c of this.#clients.splice(0)) c.destroy();
+    await this.#smtp?.close();
+    this.#smtp = undefined;
+  }
+}

@@ -1,24 +1,14 @@
 /** Limits: idle timeout, clients in total and per IP, command line length, error count. */
 import { afterEach, describe, expect, it } from 'vitest';
-import { RawClient, startTestSmtp, type TestSmtp } from './harness.js';
+import { SmtpScope, type RawClient } from './harness.js';
 
-let smtp: TestSmtp | undefined;
-const clients: RawClient[] = [];
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.destroy();
-  await smtp?.close();
-  smtp = undefined;
-});
-
-async function open(port: number): Promise<RawClient> {
-  const client = await RawClient.connect(port);
-  clients.push(client);
-  return client;
-}
+const scope = new SmtpScope();
+afterEach(() => scope.close());
+const open = (port: number) => scope.open(port);
 
 describe('limits', () => {
   it('drops an idle client with 421', async () => {
-    smtp = await startTestSmtp({ settings: { idleTimeout: '300ms' } });
+    const smtp = await scope.start({ settings: { idleTimeout: '300ms' } });
     const client = await open(smtp.port('mx'));
     expect(await client.reply()).toMatch(/^220 /);
     expect(await client.command('EHLO c.example')).toMatch(/^250-/);
@@ -27,7 +17,7 @@ describe('limits', () => {
   });
 
   it('refuses clients past maxClientsPerIp with 421 at connect, counting all listeners', async () => {
-    smtp = await startTestSmtp({ settings: { maxClientsPerIp: 2, maxClients: 3 } });
+    const smtp = await scope.start({ settings: { maxClientsPerIp: 2, maxClients: 3 } });
     const a = await open(smtp.port('mx'));
     const b = await open(smtp.port('submission'));
     expect(await a.reply()).toMatch(/^220 /);
@@ -50,7 +40,7 @@ describe('limits', () => {
   });
 
   it('closes the connection on a command line over maxLineLength', async () => {
-    smtp = await startTestSmtp({ settings: { maxLineLength: 512 } });
+    const smtp = await scope.start({ settings: { maxLineLength: 512 } });
     const client = await open(smtp.port('mx'));
     await client.reply();
     expect(await client.command(`EHLO ${'a'.repeat(100)}.example`)).toMatch(/^250-/);
@@ -59,7 +49,7 @@ describe('limits', () => {
   });
 
   it('drops a client after maxBadCommands error replies (unknown commands, unknown users)', async () => {
-    smtp = await startTestSmtp({ settings: { maxBadCommands: 3 } });
+    const smtp = await scope.start({ settings: { maxBadCommands: 3 } });
     const client = await open(smtp.port('mx'));
     await client.reply();
     await client.command('EHLO c.example');
@@ -72,7 +62,7 @@ describe('limits', () => {
   });
 
   it('waits greetingDelay and refuses a client talking before the greeting', async () => {
-    smtp = await startTestSmtp({ settings: { greetingDelay: '200ms' } });
+    const smtp = await scope.start({ settings: { greetingDelay: '200ms' } });
     const client = await open(smtp.port('mx'));
     client.write('EHLO early.example\r\n');
     expect(await client.reply()).toMatch(/^421 .*talk too soon/);

@@ -14,13 +14,16 @@
  * - SNMPv1 is dropped (Counter64 has no v1 encoding); a wrong community, an unknown user, a
  *   wrong digest or a failed decryption get no answer at all (no report revealing which); each
  *   is counted;
- * - SNMPv3 engine boots and time: the given persisted boots, and seconds since start.
+ * - SNMPv3 engine boots and time: the given persisted boots, and seconds since the engine
+ *   started; an authenticated request for another engine or outside the time window is not
+ *   served but reported (`timeliness.ts`, RFC 3414 3.2 steps 3 and 7).
  */
 import * as snmp from 'net-snmp';
 import type { Socket } from 'node:dgram';
 import type { Logger } from '@hearth/log';
 import type { CounterSet } from '@hearth/metrics';
 import type { counters } from './counters.js';
+import { timeliness, untimelyReport } from './timeliness.js';
 import { ObjectTree } from './tree.js';
 
 export type AuthProtocol = 'sha224' | 'sha256' | 'sha384' | 'sha512';
@@ -52,6 +55,10 @@ export interface AgentOptions {
   readonly log: Logger;
   /** Called before each datagram is handled (refresh sysUpTime and the like). */
   readonly beforeRequest?: () => void;
+  /** Milliseconds on a monotonic clock (performance.now() unless a test moves time). */
+  readonly clock?: () => number;
+  /** When the engine started on `clock` (kept across reloads, which build a new agent); now if not given. */
+  readonly engineStartedAt?: number;
 }
 
 const AUTH: Record<AuthProtocol, number> = {
@@ -78,9 +85,12 @@ const noSocket = {
 export class HardenedAgent {
   readonly tree: ObjectTree;
   readonly #agent: snmp.Agent;
-  readonly #started = performance.now();
+  readonly #clock: () => number;
+  readonly #started: number;
 
   constructor(private readonly options: AgentOptions) {
+    this.#clock = options.clock ?? (() => performance.now());
+    this.#started = options.engineStartedAt ?? this.#clock();
     const agent = snmp.createAgent(
       {
         engineID: options.engineId,
@@ -107,14 +117,15 @@ export class HardenedAgent {
       });
     }
     const proto = Object.getPrototypeOf(agent) as snmp.Agent;
-    agent.getRequest = (s, m, r) => this.#served(m) && proto.getRequest.call(agent, s, m, r);
-    agent.getNextRequest = (s, m, r) => this.#served(m) && proto.getNextRequest.call(agent, s, m, r);
+    agent.getRequest = (s, m, r) => this.#served(s, m, r) && proto.getRequest.call(agent, s, m, r);
+    agent.getNextRequest = (s, m, r) => this.#served(s, m, r) && proto.getNextRequest.call(agent, s, m, r);
     agent.getBulkRequest = (s, m, r) => {
-      if (!this.#served(m)) return;
+      if (!this.#served(s, m, r)) return;
       this.#clampBulk(m.pdu);
       proto.getBulkRequest.call(agent, s, m, r);
     };
-    agent.setRequest = (s, m, r) => this.#served(m) && this.#refuseSet(s, m, r);
+    agent.setRequest = (s, m, r) => this.#served(s, m, r) && this.#refuseSet(s, m, r);
+    agent.onProxyRequest = (s, m, r) => this.#served(s, m, r) && proto.onProxyRequest.call(agent, s, m, r);
     agent.sendResponse = (s, r, request, pdu) => this.#respond(s, r, request, pdu);
     agent.listener.send = (message, r, s) => this.#report(message, r, s);
     this.#agent = agent;
@@ -127,7 +138,7 @@ export class HardenedAgent {
 
   /** Seconds since this engine started (snmpEngineTime). */
   get engineTime(): number {
-    return Math.min(Math.floor((performance.now() - this.#started) / 1000), 2 ** 31 - 1);
+    return Math.min(Math.max(Math.floor((this.#clock() - this.#started) / 1000), 0), 2 ** 31 - 1);
   }
 
   /** One datagram from `socket`. Never throws. */
@@ -148,10 +159,17 @@ export class HardenedAgent {
     this.#agent.close();
   }
 
-  /** Versions served: v2c and v3. */
-  #served(m: snmp.Message): boolean {
-    if (m.version === snmp.Version2c || m.version === snmp.Version3) return true;
-    this.options.stats.inc('badVersions');
+  /** Versions served: v2c, and v3 for this engine within its time window (else a report). */
+  #served(socket: snmp.SendSocket, m: snmp.Message, rinfo: snmp.RemoteInfo): boolean {
+    const { stats } = this.options;
+    if (m.version !== snmp.Version2c && m.version !== snmp.Version3) {
+      stats.inc('badVersions');
+      return false;
+    }
+    const why = timeliness(m, this.#agent.engine);
+    if (why === 'timely') return true;
+    stats.inc(why);
+    this.#report(untimelyReport(m, this.#agent.engine, this.#agent.context ?? '', why, stats.get(why)), rinfo, socket);
     return false;
   }
 

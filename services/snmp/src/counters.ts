@@ -14,4 +14,6 @@ export const counters = declareCounters({
   repliesCut: { id: 10, type: 'counter', description: 'Responses cut to the message size (GetBulk) or answered tooBig', unit: 'responses' },
   encodeErrors: { id: 11, type: 'counter', description: 'Responses that could not be encoded (answered genErr)', unit: 'responses' },
   otherDrops: { id: 12, type: 'counter', description: 'Other requests dropped (proxy contexts, unexpected PDU types)', unit: 'messages' },
+  unknownEngineIds: { id: 13, type: 'counter', description: 'Authenticated SNMPv3 requests for another engine ID; answered with an unknownEngineID report', unit: 'messages' },
+  notInTimeWindow: { id: 14, type: 'counter', description: 'Authenticated SNMPv3 requests with other engine boots or a time more than 150 s off (replays); answered with a notInTimeWindow report', unit: 'messages' },
 });

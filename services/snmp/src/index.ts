@@ -15,7 +15,8 @@ export { HearthMibView, type SystemInfo } from './mib.js';
 export { ENGINE, HEARTH, HEARTH_MIB, SNMP_GROUP, SYSTEM } from './oids.js';
 export { FIGURES_TOPIC, FixedFigureSource, busFigureSource, type FigureSource } from './source.js';
 export { COMMUNITY_FILE, STATE_DIR, ServiceIndex, generatedCommunity, newEngineId, startEngine, stateDir, type EngineState } from './state.js';
-export { startSnmp, type RunningSnmp } from './server.js';
+export { startSnmp, type RunningSnmp, type SnmpOptions } from './server.js';
+export { TIME_WINDOW_S, timeliness, type Timeliness } from './timeliness.js';
 export { clampInt, counter32, counter64, displayString, encode, gauge32, timeTicks, type SnmpType } from './values.js';
 
 export const definition: ServiceDefinition<SnmpSettings> = {

@@ -47,14 +47,30 @@ declare module 'net-snmp' {
     getResponsePduForRequest(): Pdu;
   }
 
+  export interface SecurityParameters {
+    msgAuthoritativeEngineID: Buffer | string;
+    msgAuthoritativeEngineBoots: number;
+    msgAuthoritativeEngineTime: number;
+    msgUserName: string;
+  }
+
   export interface Message {
     version: number;
     community?: string;
     pdu: Pdu;
     buffer: Buffer | null;
-    msgGlobalData?: { msgMaxSize: number };
+    msgGlobalData?: { msgMaxSize: number; msgFlags: number };
+    /** SNMPv3: as received (requests) or to be sent. */
+    msgSecurityParameters?: SecurityParameters;
+    /** SNMPv3: the local user the message was authenticated as. */
+    user?: User;
     toBuffer(): Buffer;
     createResponseForRequest(pdu: Pdu): Message;
+    /** A report carrying `engine`'s ID, boots and time; `errorType` is usmStats' sub-identifier ('2' notInTimeWindow, '4' unknownEngineID). */
+    createReportResponseMessage(engine: Engine, context: string, errorType: string): Message;
+    hasAuthentication(): number | boolean | undefined;
+    setAuthentication(flag: boolean): void;
+    setReportable(flag: boolean): void;
   }
 
   export interface RemoteInfo {
@@ -134,6 +150,10 @@ declare module 'net-snmp' {
     getNextRequest(socket: SendSocket, message: Message, rinfo: RemoteInfo): void;
     getBulkRequest(socket: SendSocket, message: Message, rinfo: RemoteInfo): void;
     setRequest(socket: SendSocket, message: Message, rinfo: RemoteInfo): void;
+    /** A request with a context name (net-snmp's proxy forwarder). */
+    onProxyRequest(socket: SendSocket, message: Message, rinfo: RemoteInfo): void;
+    /** The context name of the agent's reports ('' here). */
+    context: string;
     sendResponse(socket: SendSocket, rinfo: RemoteInfo, request: Message, response: Pdu): void;
     close(): void;
   }

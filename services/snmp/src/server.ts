@@ -31,8 +31,16 @@ interface Built {
   readonly communities: readonly string[];
 }
 
-export async function startSnmp(ctx: ServiceContext<SnmpSettings>, source: FigureSource): Promise<RunningSnmp> {
+export interface SnmpOptions {
+  /** Milliseconds on a monotonic clock, for the SNMPv3 engine time (a test moves it). */
+  readonly clock?: () => number;
+}
+
+export async function startSnmp(ctx: ServiceContext<SnmpSettings>, source: FigureSource, options: SnmpOptions = {}): Promise<RunningSnmp> {
   const { log } = ctx;
+  const clock = options.clock ?? (() => performance.now());
+  // snmpEngineTime counts from the service's start, not from a reload's new agent.
+  const engineStartedAt = clock();
   const dir = stateDir(ctx.suite.dataDir);
   const engine = startEngine(dir);
   const stats = new CounterSet(counters);
@@ -56,6 +64,8 @@ export async function startSnmp(ctx: ServiceContext<SnmpSettings>, source: Figur
       stats,
       log,
       beforeRequest: () => view?.refresh(),
+      clock,
+      engineStartedAt,
     });
     view = new HearthMibView(agent, stats, indices, systemInfo(settings), settings.limits.maxMessageSize, engine.boots);
     if (last) view.update(last);

@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import { createLogger } from '@hearth/log';
 import { declareCounters, counterFigure, type FiguresSnapshot, type ServiceFigures } from '@hearth/metrics';
 import { LocalBus, ownListener, type ServiceContext } from '@hearth/runtime';
-import { FixedFigureSource, manifest, startSnmp, type RunningSnmp, type SnmpSettings } from '@hearth/snmp';
+import { FixedFigureSource, manifest, startSnmp, type RunningSnmp, type SnmpOptions, type SnmpSettings } from '@hearth/snmp';
 import { makeTempDir, type TempDir } from '@hearth/testkit';
 
 /** net-snmp's bundled IETF MIBs (Debian's snmp tools ship none) and ours. */
@@ -52,7 +52,7 @@ export interface AgentFixture {
   stop(): Promise<void>;
 }
 
-export async function startAgent(settings: unknown = {}, figures?: FiguresSnapshot, data?: TempDir): Promise<AgentFixture> {
+export async function startAgent(settings: unknown = {}, figures?: FiguresSnapshot, data?: TempDir, options: SnmpOptions = {}): Promise<AgentFixture> {
   const dir = data ?? (await makeTempDir('hearth-snmp-'));
   let logText = '';
   const sink = new Writable({
@@ -74,7 +74,7 @@ export async function startAgent(settings: unknown = {}, figures?: FiguresSnapsh
   };
   const source = new FixedFigureSource();
   if (figures) source.push(figures);
-  const running = await startSnmp(ctx, source);
+  const running = await startSnmp(ctx, source, options);
   const address = running.sockets.get('snmp')!.address();
   return {
     running,

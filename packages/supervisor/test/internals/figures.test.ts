@@ -1,6 +1,7 @@
 /** The supervisor's counter totals per service and the figures it publishes, without processes. */
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '@hearth/log';
+import { waitFor } from '@hearth/testkit';
 import { declareCounters } from '@hearth/metrics';
 import { FiguresHub, FiguresPublisher, type ServiceStatus } from '@hearth/supervisor';
 
@@ -78,5 +79,74 @@ describe('FiguresPublisher', () => {
     await publisher.publish();
     expect(scans).toBe(1);
     expect(got).toEqual([{ at: 1, services: [] }]);
+  });
+});
+
+describe('FiguresPublisher after a change', () => {
+  it('publishes at once with the last memory read, and a burst of changes at most once per coalescing interval', async () => {
+    const rounds: { memory: string; at: number }[] = [];
+    const publisher = new FiguresPublisher(
+      async (memory) => {
+        rounds.push({ memory, at: performance.now() });
+        return { at: Date.now(), services: [] };
+      },
+      () => [{ send: () => true }],
+      log,
+      60_000,
+      100,
+    );
+    const started = performance.now();
+    publisher.changed();
+    await waitFor(() => rounds.length === 1, { timeout: 1000, what: 'the first round' });
+    expect(rounds[0]!.memory).toBe('last');
+    expect(rounds[0]!.at - started).toBeLessThan(50);
+    // 50 changes in a burst (reports from many services): one more round, 100 ms after the first.
+    for (let i = 0; i < 50; i++) publisher.changed();
+    await waitFor(() => rounds.length === 2, { timeout: 1000, what: 'the coalesced round' });
+    expect(rounds[1]!.at - rounds[0]!.at).toBeGreaterThanOrEqual(99);
+    expect(rounds[1]!.at - rounds[0]!.at).toBeLessThan(400);
+    // Nothing else was waiting: no third round.
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    expect(rounds).toHaveLength(2);
+    publisher.stop();
+    publisher.changed();
+    await publisher.publish();
+    expect(rounds).toHaveLength(2);
+  });
+
+  it('a change during a round gives one more round right after it', async () => {
+    let release: () => void = () => {};
+    const memories: string[] = [];
+    const publisher = new FiguresPublisher(
+      async (memory) => {
+        memories.push(memory);
+        if (memories.length === 1) await new Promise<void>((resolve) => (release = resolve));
+        return { at: Date.now(), services: [] };
+      },
+      () => [{ send: () => true }],
+      log,
+      60_000,
+      0,
+    );
+    const first = publisher.publish('scan');
+    publisher.changed();
+    publisher.changed();
+    release();
+    await first;
+    await waitFor(() => memories.length === 2, { timeout: 1000, what: 'the round after' });
+    expect(memories).toEqual(['scan', 'last']);
+    publisher.stop();
+  });
+});
+
+describe('FiguresHub and the publisher', () => {
+  it('tells of each report taken in, not of a refused one', () => {
+    let changes = 0;
+    const hub = new FiguresHub(log, () => changes++);
+    hub.report('smtp', 10, { values: { accepted: 1 }, declaration });
+    hub.report('smtp', 10, { values: { accepted: 2 } });
+    hub.report('smtp', 10, { values: { accepted: -1 } });
+    hub.report('web', 11, { values: { accepted: 1 } });
+    expect(changes).toBe(2);
   });
 });

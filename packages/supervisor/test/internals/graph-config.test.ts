@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '@hearth/config';
-import { CycleError, Ring, defaultSuiteConfig, parseSuiteConfig, splitLines, startOrder, stopOrder, tagLine } from '@hearth/supervisor';
+import { CycleError, LogHub, Ring, defaultSuiteConfig, parseSuiteConfig, splitLines, startOrder, stopOrder, tagLine } from '@hearth/supervisor';
 import type { Registry } from '@hearth/supervisor';
 import { ECHO_KIND_MODULE } from '@hearth/testkit';
 import { manifest } from '@hearth/testkit/echo-kind';
@@ -138,6 +138,15 @@ describe('log capture pieces', () => {
     for (const l of ['a', 'b', 'c', 'd']) ring.push(l);
     expect(ring.tail()).toEqual(['b', 'c', 'd']);
     expect(ring.tail(2)).toEqual(['c', 'd']);
+  });
+
+  it('gives no recent lines when asked for none, for one service or all (a follow that wants only new lines)', () => {
+    const hub = new LogHub(() => {});
+    hub.add('a', '{"time":1,"msg":"x"}');
+    hub.add('b', '{"time":2,"msg":"y"}');
+    expect(hub.recent(undefined, 0)).toEqual([]);
+    expect(hub.recent('a', 0)).toEqual([]);
+    expect(hub.recent(undefined, 1)).toEqual([{ svc: 'b', line: '{"time":2,"msg":"y"}' }]);
   });
 
   it('tags plain text and keeps JSON fields without letting a child forge svc or pid', () => {

@@ -3,10 +3,13 @@
  * Overwrite (412 when F and the destination exists), 201 for a new destination and 204 for a
  * replaced one, 409 without the destination's parent, 502 for another server, 403 when source and
  * destination overlap. Dead properties follow; locks stay behind (a moved resource is unlocked).
- * The destination may be in another share the user may write to.
+ * The destination may be in another share the user may write to; one with a quota gets 507 when
+ * what arrives does not fit.
  */
+import { inParent } from '../anchored.js';
 import type { FsTarget, RequestContext } from '../context.js';
 import { DavError, type Reply } from '../replies.js';
+import { du } from '../quota.js';
 import { copyTree, moveTree, removeTree } from '../tree.js';
 import { parseDepth } from './propfind.js';
 import type { Handler } from './types.js';
@@ -39,20 +42,32 @@ async function transfer(ctx: RequestContext, move: boolean): Promise<Reply> {
   const existed = dst.stat !== undefined;
   if (existed && !replace) throw new DavError(412, 'the destination exists and Overwrite is F');
   const { props, locks, quotas } = ctx.env;
-  if (existed) {
-    await removeTree(dst.path);
-    props.remove(dst.path);
-    locks.removeTree(dst.path);
+  // Into a folder with a quota (a copy, or a move from another folder): 507 before anything changes.
+  if (dst.share.quota > 0 && (!move || src.share.root !== dst.share.root)) {
+    const needed = src.stat.isDirectory() ? (depth === 'infinity' ? await du(src.path) : 0) : src.stat.size;
+    const freed = existed ? (dst.stat!.isDirectory() ? await du(dst.path) : dst.stat!.size) : 0;
+    if (needed > (await quotas.available(dst.share.root, dst.share.quota)) + freed) throw new DavError(507, 'quota exceeded', 'quota-not-exceeded');
   }
-  if (move) {
-    await moveTree(src.path, dst.path);
-    props.move(src.path, dst.path);
-    locks.removeTree(src.path);
-  } else {
-    await copyTree(src.path, dst.path, depth === 'infinity');
-    props.copy(src.path, dst.path, depth === 'infinity');
-  }
-  for (const owner of new Set([src.share.owner, dst.share.owner])) if (owner !== undefined) quotas.stale(owner);
+  // Both ends through their parent folders, open and checked inside their shares.
+  await inParent(dst.share.root, dst.names, async (dstPath) => {
+    if (existed) {
+      await removeTree(dstPath);
+      props.remove(dst.path);
+      locks.removeTree(dst.path);
+    }
+    await inParent(src.share.root, src.names, async (srcPath) => {
+      if (move) {
+        await moveTree(srcPath, dstPath);
+        props.move(src.path, dst.path);
+        locks.removeTree(src.path);
+      } else {
+        await copyTree(srcPath, dstPath, depth === 'infinity');
+        props.copy(src.path, dst.path, depth === 'infinity');
+      }
+    });
+  });
+  quotas.stale(src.share.root);
+  quotas.stale(dst.share.root);
   return { status: existed ? 204 : 201 };
 }
 

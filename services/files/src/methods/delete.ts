@@ -1,4 +1,5 @@
 /** DELETE (RFC 4918 9.6): a file, or a folder with everything in it; its locks and dead properties go too. */
+import { inParent } from '../anchored.js';
 import { checkConditions } from '../conditional.js';
 import { DavError } from '../replies.js';
 import { removeTree } from '../tree.js';
@@ -10,12 +11,10 @@ export const del: Handler = async (ctx) => {
   await ctx.checkIf(t);
   checkConditions(ctx.req.headers, t.stat, false);
   ctx.checkLocks(t, { tree: true, member: true });
-  await removeTree(t.path);
+  await inParent(t.share.root, t.names, removeTree);
   ctx.env.props.remove(t.path);
   ctx.env.locks.removeTree(t.path);
-  if (t.share.owner !== undefined) {
-    if (t.stat.isDirectory()) ctx.env.quotas.stale(t.share.owner);
-    else ctx.env.quotas.adjust(t.share.owner, -t.stat.size);
-  }
+  if (t.stat.isDirectory()) ctx.env.quotas.stale(t.share.root);
+  else ctx.env.quotas.adjust(t.share.root, -t.stat.size);
   return { status: 204 };
 };

@@ -1,19 +1,25 @@
 /**
- * GET and HEAD (RFC 7231, 7232, 7233). A file streams from disk (small ones are read in one go),
- * with single and multiple byte ranges, If-Range, and the download headers a browser needs. A
- * collection (or the root) answers with a plain HTML listing.
+ * GET and HEAD (RFC 7231, 7232, 7233). A file is only read through a descriptor checked to be
+ * inside its share (`anchored.ts`): a small one asked whole comes from the file cache, which reads
+ * it that way (`file-cache.ts`); a larger one and single ranges are sent from the descriptor
+ * through reused buffers (`file-body.ts`); multiple ranges as multipart/byteranges. If-Range, and
+ * the download headers a browser needs. A collection (or the root) answers with a plain HTML listing.
  */
-import { createReadStream, type Stats } from 'node:fs';
-import { FileBody } from '../file-body.js';
+import { close as fsClose, read as fsRead, type Stats } from 'node:fs';
 import { Readable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
+import { openFileInside } from '../anchored.js';
 import { checkConditions } from '../conditional.js';
+import type { RequestContext } from '../context.js';
+import { FileBody } from '../file-body.js';
+import { sameFile } from '../file-cache.js';
 import { htmlListing } from '../html.js';
 import { DavError, type Reply } from '../replies.js';
 import { contentTypeOf, etagOf } from '../resource.js';
 import type { Handler } from './types.js';
 
 const SMALL = 64 * 1024;
+const READ_CHUNK = 1024 * 1024;
 
 type Range = { readonly start: number; readonly end: number };
 
@@ -53,7 +59,7 @@ export function contentDisposition(name: string): string {
   return `attachment; filename="${ascii}"; filename*=UTF-8''${utf8}`;
 }
 
-/** The headers of a whole file, which depend only on its stats and name: built once per looked-up stats. */
+/** The headers of a whole file, which depend only on its stats and name: built once per stats object. */
 const byStats = new WeakMap<Stats, Readonly<Record<string, string | number>>>();
 
 function fileHeaders(st: Stats, name: string): Readonly<Record<string, string | number>> {
@@ -76,11 +82,57 @@ export const get: Handler = async (ctx) => {
   const t = await ctx.target();
   if (t.kind === 'root' || t.stat?.isDirectory() === true) return htmlListing(ctx, t);
   if (t.stat === undefined || !t.stat.isFile()) throw new DavError(404, 'not found');
-  const st = t.stat;
-  const read = ctx.req.method === 'GET' || ctx.req.method === 'HEAD';
-  const etag = etagOf(st);
-  const whole = fileHeaders(st, t.names[t.names.length - 1]!);
-  if (checkConditions(ctx.req.headers, st, read) === 'not-modified') return { status: 304, headers: { ETag: etag, 'Last-Modified': whole['Last-Modified']! } };
+  const name = t.names[t.names.length - 1]!;
+  // A small file asked whole: from the cache while it holds the same file, else read through a
+  // checked descriptor (undefined when that one is larger or not inside: the checked open below).
+  if (t.stat.size <= SMALL && ctx.header('range') === undefined) {
+    const small = await ctx.env.cache.read(t.share.root, t.path, t.stat, SMALL);
+    if (small !== undefined) return whole(ctx, small.stat, name, small.body);
+  }
+  // Served from a descriptor checked to be inside the share; its stats, not the path's, describe
+  // it (the looked-up ones, whose headers are built already, when they are of the same file).
+  const opened = await openFileInside(t.share.root, t.path);
+  if (opened === undefined) throw new DavError(404, 'not found');
+  const st = sameFile(t.stat, opened.stat) ? t.stat : opened.stat;
+  let reply: Reply;
+  try {
+    reply = await serveFile(ctx, name, opened.fd, st);
+  } catch (err) {
+    closeFd(opened.fd);
+    throw err;
+  }
+  // A body that reads the descriptor closes it when it ends or is destroyed; otherwise it is done with.
+  if (!(reply.body instanceof Readable || reply.body instanceof FileBody)) closeFd(opened.fd);
+  return reply;
+};
+
+function closeFd(fd: number): void {
+  fsClose(fd, () => {});
+}
+
+/** Read a small file whole from `fd` with the callback API (cheaper per call than FileHandle objects). */
+function readSmall(fd: number, size: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const buf = Buffer.allocUnsafe(size);
+    fsRead(fd, buf, 0, size, 0, (err, n) => (err ? reject(err) : resolve(n === size ? buf : buf.subarray(0, n))));
+  });
+}
+
+function notModified(headers: Readonly<Record<string, string | number>>): Reply {
+  return { status: 304, headers: { ETag: headers.ETag!, 'Last-Modified': headers['Last-Modified']! } };
+}
+
+/** A whole small file whose content is in memory. */
+function whole(ctx: RequestContext, st: Stats, name: string, body: Buffer): Reply {
+  const headers = fileHeaders(st, name);
+  if (checkConditions(ctx.req.headers, st, true) === 'not-modified') return notModified(headers);
+  return ctx.req.method === 'HEAD' ? { status: 200, headers } : { status: 200, headers, body };
+}
+
+async function serveFile(ctx: RequestContext, name: string, fd: number, st: Stats): Promise<Reply> {
+  const all = fileHeaders(st, name);
+  const etag = String(all.ETag);
+  if (checkConditions(ctx.req.headers, st, true) === 'not-modified') return notModified(all);
   const size = st.size;
   let ranges: Range[] | undefined;
   const rangeHeader = ctx.header('range');
@@ -91,21 +143,21 @@ export const get: Handler = async (ctx) => {
   }
   const head = ctx.req.method === 'HEAD';
   if (ranges === undefined) {
-    if (head) return { status: 200, headers: whole };
-    if (size <= SMALL) return { status: 200, headers: whole, body: await ctx.env.cache.read(t.path, st) };
-    return { status: 200, headers: whole, body: new FileBody(t.path, 0, size - 1) };
+    if (head) return { status: 200, headers: all };
+    if (size <= SMALL) return { status: 200, headers: all, body: await readSmall(fd, size) };
+    return { status: 200, headers: all, body: new FileBody(fd, 0, size - 1) };
   }
-  const headers: Record<string, string | number> = { ...whole };
+  const headers: Record<string, string | number> = { ...all };
   if (ranges.length === 1) {
     const r = ranges[0]!;
     headers['Content-Range'] = `bytes ${r.start}-${r.end}/${size}`;
     headers['Content-Length'] = r.end - r.start + 1;
-    return { status: 206, headers, ...(head ? {} : { body: new FileBody(t.path, r.start, r.end) }) };
+    return { status: 206, headers, ...(head ? {} : { body: new FileBody(fd, r.start, r.end) }) };
   }
-  return multipart(t.path, ranges, size, headers, head);
-};
+  return multipart(fd, ranges, size, headers, head);
+}
 
-function multipart(path: string, ranges: readonly Range[], size: number, headers: Record<string, string | number>, head: boolean): Reply {
+function multipart(fd: number, ranges: readonly Range[], size: number, headers: Record<string, string | number>, head: boolean): Reply {
   const boundary = randomBytes(12).toString('hex');
   const type = String(headers['Content-Type']);
   const partHead = (r: Range): string => `\r\n--${boundary}\r\nContent-Type: ${type}\r\nContent-Range: bytes ${r.start}-${r.end}/${size}\r\n\r\n`;
@@ -113,12 +165,34 @@ function multipart(path: string, ranges: readonly Range[], size: number, headers
   let length = Buffer.byteLength(tail);
   for (const r of ranges) length += Buffer.byteLength(partHead(r)) + (r.end - r.start + 1);
   const out = { ...headers, 'Content-Type': `multipart/byteranges; boundary=${boundary}`, 'Content-Length': length };
+  // Reads one at a time, each awaited before the next yield: the descriptor is closed (when the
+  // body ends or is destroyed, started or not) with no read in flight.
+  let closed = false;
+  const done = (): void => {
+    if (closed) return;
+    closed = true;
+    closeFd(fd);
+  };
   async function* parts(): AsyncGenerator<Buffer> {
-    for (const r of ranges) {
-      yield Buffer.from(partHead(r));
-      for await (const chunk of createReadStream(path, { start: r.start, end: r.end })) yield chunk as Buffer;
+    try {
+      for (const r of ranges) {
+        yield Buffer.from(partHead(r));
+        for (let at = r.start; at <= r.end; ) {
+          const want = Math.min(READ_CHUNK, r.end - at + 1);
+          const buf = Buffer.allocUnsafe(want);
+          const n = await new Promise<number>((resolve, reject) => fsRead(fd, buf, 0, want, at, (err, got) => (err ? reject(err) : resolve(got))));
+          if (n === 0) throw new Error('the file was shortened while it was being sent');
+          at += n;
+          yield buf.subarray(0, n);
+        }
+      }
+      yield Buffer.from(tail);
+    } finally {
+      done();
     }
-    yield Buffer.from(tail);
   }
-  return { status: 206, headers: out, ...(head ? {} : { body: Readable.from(parts()) }) };
+  if (head) return { status: 206, headers: out };
+  const body = Readable.from(parts());
+  body.once('close', done);
+  return { status: 206, headers: out, body };
 }

@@ -4,7 +4,8 @@
  * and locks on unmapped URLs, which create an empty file (RFC 4918 7.3). Conflicts get 423 with
  * `no-conflicting-lock`; an UNLOCK whose token does not cover the URL gets 409.
  */
-import { writeFile } from 'node:fs/promises';
+import { unlink, writeFile } from 'node:fs/promises';
+import { inParent } from '../anchored.js';
 import type { RequestContext } from '../context.js';
 import type { Lock, LockScope } from '../locks.js';
 import { activeLock } from '../props.js';
@@ -69,10 +70,10 @@ export const lock: Handler = async (ctx) => {
   let created = false;
   if (t.stat === undefined) {
     ctx.checkLocks(t, { member: true });
-    await writeFile(t.path, '', { flag: 'wx', mode: 0o644 });
+    await inParent(t.share.root, t.names, (path) => writeFile(path, '', { flag: 'wx', mode: 0o644 }));
     created = true;
   }
-  const lock = ctx.env.locks.create({
+  const granted = ctx.env.locks.create({
     path: t.path,
     href: t.href,
     scope,
@@ -81,7 +82,12 @@ export const lock: Handler = async (ctx) => {
     user: ctx.user.name,
     timeoutMs: lockTimeout(ctx.header('timeout'), ctx.settings.maxLockTimeout),
   });
-  return lockReply(created ? 201 : 200, lock, true);
+  // Another request (or instance) may have locked it meanwhile: the table checks again as it grants.
+  if (!granted.ok) {
+    if (created) await inParent(t.share.root, t.names, unlink).catch(() => {});
+    throw new DavError(423, 'a conflicting lock exists', 'no-conflicting-lock', `<D:href>${granted.conflicts[0]!.href}</D:href>`);
+  }
+  return lockReply(created ? 201 : 200, granted.lock, true);
 };
 
 export const unlock: Handler = async (ctx) => {

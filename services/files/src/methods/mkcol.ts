@@ -1,5 +1,6 @@
 /** MKCOL (RFC 4918 9.3): 201, 405 when something is there, 409 without a parent, 415 with a body. */
 import { mkdir } from 'node:fs/promises';
+import { inParent } from '../anchored.js';
 import { DavError } from '../replies.js';
 import type { Handler } from './types.js';
 
@@ -12,6 +13,6 @@ export const mkcol: Handler = async (ctx) => {
   if (!t.parentOk) throw new DavError(409, 'the parent collection does not exist');
   await ctx.checkIf(t);
   ctx.checkLocks(t, { member: true });
-  await mkdir(t.path, { mode: 0o755 });
+  await inParent(t.share.root, t.names, (path) => mkdir(path, { mode: 0o755 }));
   return { status: 201 };
 };

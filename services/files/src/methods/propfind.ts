@@ -13,6 +13,7 @@ import type { DeadProp } from '../dead-props.js';
 import { encodeName, hrefOf } from '../paths.js';
 import { renderResponse, type PropName, type PropRequest, type ResourceView } from '../props.js';
 import { DavError, XML_DECL, XML_TYPE, type Reply } from '../replies.js';
+import { openDirInside } from '../anchored.js';
 import { isTempName, listable } from '../resource.js';
 import { quotaOf, viewOf } from '../views.js';
 import { child, DAV, elements, readXml, type XmlElement } from '../xml.js';
@@ -49,19 +50,37 @@ export function parseDepth(value: string | undefined, fallback: '0' | '1' | 'inf
 async function* members(env: Env, t: FsTarget, request: PropRequest, infinite: boolean, href: string, path: string): AsyncGenerator<string> {
   const deadBelow = request.kind === 'prop' && request.names.every((n) => n.ns === DAV) ? new Map<string, DeadProp[]>() : env.props.below(path);
   const quota = await quotaOf(env, t);
-  const stater = new MemberStats();
-  let dir;
+  // Listed through the folder open and checked inside the share (a link swapped in is not entered).
+  const open = await openDirInside(t.share.root, path);
+  if (open === undefined) return;
   try {
-    dir = await opendir(path, { bufferSize: 1024 });
-  } catch {
-    return;
+    yield* listed(env, t, request, infinite, href, path, open.path, deadBelow, quota);
+  } finally {
+    await open.close();
   }
+}
+
+async function* listed(
+  env: Env,
+  t: FsTarget,
+  request: PropRequest,
+  infinite: boolean,
+  href: string,
+  path: string,
+  openPath: string,
+  deadBelow: Map<string, DeadProp[]>,
+  quota: ResourceView['quota'],
+): AsyncGenerator<string> {
+  const stater = new MemberStats();
+  const dir = await opendir(openPath, { bufferSize: 1024 });
   let out = '';
   let batch: string[] = [];
-  // Renders a batch into `out`; returns the sub-folders to descend into (Depth infinity).
+  // Members are stated through the open folder; they are named (dead properties, views) by path.
   const prefix = path.endsWith('/') ? path : `${path}/`;
+  const openPrefix = `${openPath}/`;
+  // Renders a batch into `out`; returns the sub-folders to descend into (Depth infinity).
   const render = async (names: string[]): Promise<Array<[string, string]>> => {
-    const stats = await stater.stats(t.share.root, prefix, names);
+    const stats = await stater.stats(t.share.root, openPrefix, names);
     const folders: Array<[string, string]> = [];
     for (let i = 0; i < names.length; i++) {
       const st = stats[i];

@@ -6,7 +6,7 @@
  * answered 200, which Windows needs or it fails the upload). Protected live properties get 403
  * and every other property of the request 424.
  */
-import { utimes } from 'node:fs/promises';
+import { setTimesInside } from '../anchored.js';
 import type { PropChange } from '../dead-props.js';
 import { isProtected, type PropName } from '../props.js';
 import { DavError, statusLine, XML_DECL, XML_TYPE } from '../replies.js';
@@ -65,7 +65,7 @@ export const proppatch: Handler = async (ctx) => {
       if (i.op === 'set') changes.push({ op: 'set', prop: { ns: i.el.ns, name: i.el.local, value: serializeChildren(i.el) } });
       else changes.push({ op: 'remove', ns: i.el.ns, name: i.el.local });
     }
-    if (mtime !== undefined) await utimes(t.path, t.stat.atime, mtime);
+    if (mtime !== undefined) await setTimesInside(t.share.root, t.path, t.stat.atime, mtime);
     ctx.env.props.apply(t.path, changes);
   }
   const byStatus = new Map<number, string>();

@@ -5,7 +5,7 @@
  * before and while it streams. `X-OC-Mtime` (rclone, ownCloud clients) sets the modification time
  * and is answered `X-OC-Mtime: accepted`.
  */
-import { utimes } from 'node:fs/promises';
+import { inParent, setTimesInside } from '../anchored.js';
 import { BodyLimitError, writeAtomically } from '../atomic-write.js';
 import { checkConditions } from '../conditional.js';
 import { DavError } from '../replies.js';
@@ -42,16 +42,16 @@ export const put: Handler = async (ctx) => {
   const share = t.share;
   let quotaBytes = Number.MAX_SAFE_INTEGER;
   let unreserve = (): void => {};
-  if (share.owner !== undefined && share.quota > 0) {
-    const available = (await ctx.env.quotas.available(share.owner, share.root, share.quota)) + oldSize;
+  if (share.quota > 0) {
+    const available = (await ctx.env.quotas.available(share.root, share.quota)) + oldSize;
     if (declared !== undefined && declared > available) throw new DavError(507, 'quota exceeded', 'quota-not-exceeded', undefined, { Connection: 'close' });
     quotaBytes = available;
-    unreserve = ctx.env.quotas.reserve(share.owner, Math.max(0, (declared ?? 0) - oldSize));
+    unreserve = ctx.env.quotas.reserve(share.root, Math.max(0, (declared ?? 0) - oldSize));
   }
   if (/100-continue/i.test(ctx.header('expect') ?? '')) ctx.res.writeContinue();
   let written: number;
   try {
-    written = await writeAtomically(ctx.req, t.path, { maxBytes: settings.maxBodySize, quotaBytes });
+    written = await inParent(share.root, t.names, (path) => writeAtomically(ctx.req, path, { maxBytes: settings.maxBodySize, quotaBytes }));
   } catch (err) {
     if (err instanceof BodyLimitError) {
       throw new DavError(err.status, err.message, err.status === 507 ? 'quota-not-exceeded' : undefined, undefined, { Connection: 'close' });
@@ -60,10 +60,10 @@ export const put: Handler = async (ctx) => {
   } finally {
     unreserve();
   }
-  if (share.owner !== undefined) ctx.env.quotas.adjust(share.owner, written - oldSize);
+  ctx.env.quotas.adjust(share.root, written - oldSize);
   const headers: Record<string, string> = {};
   if (mtime !== undefined) {
-    await utimes(t.path, mtime, mtime);
+    await setTimesInside(share.root, t.path, mtime, mtime);
     headers['X-OC-Mtime'] = 'accepted';
   }
   const after = await locate(share.root, t.names);

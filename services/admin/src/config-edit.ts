@@ -1,0 +1,80 @@
+/**
+ * Changing a share in the config file itself, which stays the one source of truth: the file is
+ * parsed with its comments and layout (`yaml`'s document API), only the share's node under
+ * `services.NAME.settings.shares` is set or deleted, the text is written atomically (a temporary
+ * file in the same folder, then a rename) and the supervisor reloads it. If the reload refuses
+ * the new file, the old text is put back and the problems are returned: the file on disk never
+ * stays in a state `hearth up` refused.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { parseDocument } from 'yaml';
+import type { SupervisorPort, ReloadOutcome } from './control.js';
+
+/** The share as written into the file (only what differs from the defaults, plus path and lists). */
+export interface ShareEntry {
+  readonly path: string;
+  readonly read: readonly string[];
+  readonly write: readonly string[];
+  readonly refuseAppleFiles: boolean;
+}
+
+export type ShareChange = { readonly kind: 'set'; readonly share: string; readonly entry: ShareEntry } | { readonly kind: 'delete'; readonly share: string };
+
+export type EditOutcome =
+  | { readonly kind: 'applied'; readonly reload: Extract<ReloadOutcome, { kind: 'applied' }> }
+  /** The reload refused the edited file; the old text is back. */
+  | { readonly kind: 'refused'; readonly problems: readonly string[] };
+
+/** The file cannot take the change (it does not parse, names no such service or share). */
+export class ConfigEditError extends Error {
+  override readonly name = 'ConfigEditError';
+}
+
+async function writeAtomically(file: string, text: string): Promise<void> {
+  const mode = await stat(file).then((s) => s.mode & 0o777, () => 0o644);
+  const temp = join(dirname(file), `.${basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    await writeFile(temp, text, { mode, flush: true });
+    await rename(temp, file);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
+}
+
+/** The file's text with `change` made to service `service`'s shares (comments and layout kept). */
+export function editShares(text: string, service: string, change: ShareChange): string {
+  const doc = parseDocument(text);
+  if (doc.errors.length > 0) throw new ConfigEditError(`the config file does not parse: ${doc.errors[0]!.message}`);
+  if (!doc.hasIn(['services', service])) throw new ConfigEditError(`the config file has no service ${service}`);
+  const at = ['services', service, 'settings', 'shares', change.share];
+  if (change.kind === 'delete') {
+    if (!doc.deleteIn(at)) throw new ConfigEditError(`the config file has no share ${change.share} in ${service}`);
+  } else {
+    const { path, read, write, refuseAppleFiles } = change.entry;
+    doc.setIn(at, { path, read: [...read], write: [...write], ...(refuseAppleFiles ? { refuseAppleFiles } : {}) });
+  }
+  return doc.toString();
+}
+
+let queue: Promise<unknown> = Promise.resolve();
+
+/** Edits `file`, reloads, puts the old text back if the reload refuses it. One edit at a time. */
+export function applyShareChange(supervisor: SupervisorPort, file: string, service: string, change: ShareChange): Promise<EditOutcome> {
+  const run = async (): Promise<EditOutcome> => {
+    const before = await readFile(file, 'utf8');
+    await writeAtomically(file, editShares(before, service, change));
+    const outcome = await supervisor.reload().catch(async (error: unknown) => {
+      await writeAtomically(file, before);
+      throw error;
+    });
+    if (outcome.kind === 'applied') return { kind: 'applied', reload: outcome };
+    await writeAtomically(file, before);
+    return { kind: 'refused', problems: outcome.problems };
+  };
+  const next = queue.then(run, run);
+  queue = next.catch(() => undefined);
+  return next;
+}

@@ -1,0 +1,23 @@
+/**
+ * @hearth/admin: the web admin page. `definition` is what `runService` runs; `startAdminService`
+ * takes a supervisor port and a route table for tests and embedding.
+ */
+import type { ServiceDefinition } from '@hearth/runtime';
+import { manifest, type AdminSettings } from './config.js';
+import { startAdminService } from './service.js';
+
+export { manifest, settingsSchema, type AdminSettings } from './config.js';
+export { counters } from './counters.js';
+export { html, escapeText, Html } from './html.js';
+export { routeTable, Router, type Access, type Method, type Route } from './routes.js';
+export type { AppDeps, Principal, RequestContext } from './context.js';
+export { CSP, SECURITY_HEADERS, type Reply } from './reply.js';
+export { controlSocket, type SupervisorPort, type ReloadOutcome, type RawLogLine } from './control.js';
+export { startAdminService, type AdminOptions } from './service.js';
+export { COOKIE_NAME } from './sessions.js';
+export { readSetupToken, setupLink, setupTokenFile } from './setup-link.js';
+
+export const definition: ServiceDefinition<AdminSettings> = {
+  ...manifest,
+  start: (ctx) => startAdminService(ctx),
+};

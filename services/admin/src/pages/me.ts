@@ -1,0 +1,97 @@
+/**
+ * A signed-in user's own page (administrators have it too): their mail and file usage, a
+ * password change (the current password is checked through the login policy, so guessing it
+ * here is throttled like any sign-in), and how to connect clients: the text of `hearth files`,
+ * from the same function (`@hearth/files/connect-help`), for the suite's file service.
+ */
+import { join } from 'node:path';
+import { AccountsError, isAccountsError } from '@hearth/accounts';
+import { connectHelp } from '@hearth/files/connect-help';
+import type { RequestContext } from '../context.js';
+import { filesServices, homeQuota, type FilesService } from '../files-settings.js';
+import { formatBytes } from '../format.js';
+import { html, type Html } from '../html.js';
+import { page, redirect } from '../reply.js';
+import type { Route } from '../routes.js';
+import { folderBytes, homeFolder } from '../users.js';
+import { csrfField, layout } from './layout.js';
+
+function connectText(ctx: RequestContext, user: string, files: readonly FilesService[]): Html {
+  const svc = files[0];
+  const https = svc?.status.listeners.find((l) => l.name === 'https');
+  const http = svc?.status.listeners.find((l) => l.name === 'http');
+  if (!svc || !https) return html`<p>No file service with an HTTPS listener runs in this suite.</p>`;
+  const text = connectHelp({
+    user,
+    host: 'localhost',
+    httpsPort: https.port,
+    httpPort: http?.port ?? 2080,
+    certFile: join(ctx.deps.dataDir, 'tls', 'self-signed', 'cert.pem'),
+  });
+  return html`<pre>${text}</pre>`;
+}
+
+async function mePage(ctx: RequestContext): Promise<Html> {
+  if (ctx.principal.kind !== 'user') throw new Error('the own page needs a signed-in user');
+  const { account } = ctx.principal;
+  const { store, dataDir, supervisor } = ctx.deps;
+  const mail = store.listMaildrops().find((m) => m.name === account.name);
+  const files = await filesServices(supervisor).catch(() => []);
+  const quota = homeQuota(files);
+  const used = await folderBytes(homeFolder(dataDir, account.name));
+  return layout(
+    ctx,
+    'My account',
+    '/me',
+    html`<section aria-labelledby="usage-h">
+<h2 id="usage-h">${account.name}</h2>
+<dl class="usage">
+<dt>Mail</dt><dd>${mail ? `${mail.messages} message${mail.messages === 1 ? '' : 's'}, ${formatBytes(mail.size)}` : 'no maildrop'}</dd>
+<dt>Files (home folder)</dt><dd>${quota === undefined ? 'no file service' : `${formatBytes(used)} of ${quota === 0 ? 'no limit' : formatBytes(quota)}`}</dd>
+<dt>Groups</dt><dd>${account.groups.join(', ') || 'none'}</dd>
+<dt>Administrator</dt><dd>${account.admin ? 'yes' : 'no'}</dd>
+</dl>
+</section>
+<section aria-labelledby="password-h">
+<h2 id="password-h">Change your password</h2>
+<form method="post" action="/me/password" class="stack">${csrfField(ctx)}
+<p><label for="current">Current password</label><input id="current" name="current" type="password" autocomplete="current-password" required></p>
+<p><label for="password">New password</label><input id="password" name="password" type="password" autocomplete="new-password" required></p>
+<p><label for="confirm">New password again</label><input id="confirm" name="confirm" type="password" autocomplete="new-password" required></p>
+<p><button type="submit">Change password</button></p>
+</form>
+</section>
+<section aria-labelledby="connect-h">
+<h2 id="connect-h">Connect your devices</h2>
+${connectText(ctx, account.name, files)}
+</section>`,
+  );
+}
+
+export const meRoutes: readonly Route[] = [
+  { method: 'GET', path: '/me', access: 'signed-in', run: async (ctx) => page(await mePage(ctx)) },
+  {
+    method: 'POST',
+    path: '/me/password',
+    access: 'signed-in',
+    async run(ctx) {
+      if (ctx.principal.kind !== 'user') throw new Error('a password change needs a signed-in user');
+      const { deps, form } = ctx;
+      const user = ctx.principal.account.name;
+      const password = form.get('password') ?? '';
+      const checked = await deps.login.attempt(ctx.remote, user, () => deps.accounts.verifyPassword(user, form.get('current') ?? ''));
+      try {
+        if (!checked.ok) throw new AccountsError('BAD_PASSWORD', checked.reason === 'refused' ? 'too many failed attempts: try again later' : 'the current password is wrong');
+        if (password !== form.get('confirm')) throw new AccountsError('BAD_PASSWORD', 'the two new passwords differ');
+        await deps.accounts.setPassword(user, password);
+        deps.sessions.endUser(user, ctx.session);
+        deps.log.info({ user, remote: ctx.remote }, 'password changed by its user');
+        ctx.session.notice = { kind: 'ok', text: 'Your password was changed. Other sessions of yours were signed out.' };
+      } catch (error) {
+        if (!isAccountsError(error)) throw error;
+        ctx.session.notice = { kind: 'error', text: `Refused: ${error.message}.` };
+      }
+      return redirect('/me');
+    },
+  },
+];

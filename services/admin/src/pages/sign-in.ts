@@ -1,0 +1,147 @@
+/**
+ * Sign-in, sign-out and the first administrator's setup. A sign-in goes through the suite's login
+ * policy (failures counted per address and per user, persisted and shared with the mail and file
+ * services; a failure is answered after the configured delay) and replaces the session with a
+ * new one: new id, new CSRF token.
+ */
+import { AccountsError, isAccountsError, normalizeUserName, validatePassword } from '@hearth/accounts';
+import { MailStoreError } from '@hearth/mail-store';
+import type { RequestContext } from '../context.js';
+import { html, type Html } from '../html.js';
+import { page, redirect, type Reply } from '../reply.js';
+import type { Route } from '../routes.js';
+import { createUser } from '../users.js';
+import { csrfField, layout } from './layout.js';
+
+function signInForm(ctx: RequestContext, problem: string | undefined, name: string): Html {
+  const setup = ctx.deps.setup.state.kind === 'open';
+  return layout(
+    ctx,
+    'Sign in',
+    '/sign-in',
+    html`${problem ? html`<div class="notice error" role="alert"><p>${problem}</p></div>` : ''}
+${setup ? html`<p>No administrator exists yet: open the one-time setup link that <code>hearth up</code> printed (it is also in the log).</p>` : ''}
+<form method="post" action="/sign-in" class="stack">
+${csrfField(ctx)}
+<p><label for="name">User name</label><input id="name" name="name" autocomplete="username" required value="${name}"></p>
+<p><label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required></p>
+<p><button type="submit">Sign in</button></p>
+</form>`,
+  );
+}
+
+function setupForm(ctx: RequestContext, token: string, problem: string | undefined, name: string): Html {
+  return layout(
+    ctx,
+    'Create the first administrator',
+    '/setup',
+    html`${problem ? html`<div class="notice error" role="alert"><p>${problem}</p></div>` : ''}
+<p>This link works once. The account gets a maildrop like any user, and can sign in here.</p>
+<form method="post" action="/setup" class="stack">
+${csrfField(ctx)}<input type="hidden" name="token" value="${token}">
+<p><label for="name">User name</label><input id="name" name="name" autocomplete="username" required value="${name}"></p>
+<p><label for="password">Password</label><input id="password" name="password" type="password" autocomplete="new-password" required></p>
+<p><label for="confirm">Password again</label><input id="confirm" name="confirm" type="password" autocomplete="new-password" required></p>
+<p><button type="submit">Create administrator</button></p>
+</form>`,
+  );
+}
+
+const linkGone = (ctx: RequestContext): Reply =>
+  page(layout(ctx, 'Setup link not valid', '/setup', html`<p>This setup link has been used, or an administrator already exists. <a href="/sign-in">Sign in</a>.</p>`), 404);
+
+/** The account's canonical name if `password` is right, else undefined (a malformed name is just wrong). */
+async function check(ctx: RequestContext, name: string, password: string): Promise<string | undefined> {
+  try {
+    return await ctx.deps.accounts.verifyPassword(name, password);
+  } catch (error) {
+    if (isAccountsError(error) && !error.temporary) return undefined;
+    throw error;
+  }
+}
+
+export const signInRoutes: readonly Route[] = [
+  {
+    method: 'GET',
+    path: '/sign-in',
+    access: 'public',
+    run: (ctx) => (ctx.principal.kind === 'user' ? redirect(ctx.principal.account.admin ? '/' : '/me') : page(signInForm(ctx, undefined, ''))),
+  },
+  {
+    method: 'POST',
+    path: '/sign-in',
+    access: 'public',
+    async run(ctx) {
+      const name = (ctx.form.get('name') ?? '').trim();
+      const password = ctx.form.get('password') ?? '';
+      const { deps } = ctx;
+      const result = await deps.login.attempt(ctx.remote, name, () => check(ctx, name, password));
+      if (!result.ok) {
+        deps.stats.inc('signInFailures');
+        deps.log.warn({ user: name, remote: ctx.remote, reason: result.reason }, 'sign-in refused');
+        const problem = result.reason === 'refused' ? 'Too many failed sign-ins: try again later.' : 'Wrong user name or password.';
+        return page(signInForm(ctx, problem, name), 401);
+      }
+      const next = deps.sessions.signIn(ctx.session, result.value);
+      ctx.switchSession(next);
+      deps.stats.inc('signIns');
+      deps.log.info({ user: result.value, remote: ctx.remote }, 'signed in');
+      return redirect(deps.accounts.find(result.value)?.admin === true ? '/' : '/me');
+    },
+  },
+  {
+    method: 'POST',
+    path: '/sign-out',
+    access: 'public',
+    run(ctx) {
+      ctx.deps.sessions.end(ctx.session);
+      ctx.switchSession(ctx.deps.sessions.create());
+      return redirect('/sign-in');
+    },
+  },
+  {
+    method: 'GET',
+    path: '/setup',
+    access: 'public',
+    run(ctx) {
+      const token = ctx.url.searchParams.get('token');
+      if (!ctx.deps.setup.matches(token)) return linkGone(ctx);
+      return page(setupForm(ctx, token ?? '', undefined, ''));
+    },
+  },
+  {
+    method: 'POST',
+    path: '/setup',
+    access: 'public',
+    async run(ctx) {
+      const { deps, form } = ctx;
+      const token = form.get('token');
+      if (!deps.setup.matches(token) || deps.accounts.list().some((a) => a.admin)) return linkGone(ctx);
+      const name = (form.get('name') ?? '').trim();
+      const password = form.get('password') ?? '';
+      let user: string;
+      try {
+        user = normalizeUserName(name);
+        validatePassword(password);
+        if (password !== form.get('confirm')) throw new AccountsError('BAD_PASSWORD', 'the two passwords differ');
+        if (deps.accounts.has(user)) throw new AccountsError('USER_EXISTS', `user ${user} already exists`);
+      } catch (error) {
+        if (isAccountsError(error)) return page(setupForm(ctx, token ?? '', error.message, name), 400);
+        throw error;
+      }
+      // Used before the first await: a second post of the same link finds it closed.
+      await deps.setup.use();
+      try {
+        await createUser(deps, user, password);
+        deps.accounts.setAdmin(user, true);
+      } catch (error) {
+        if (isAccountsError(error) || error instanceof MailStoreError) return page(setupForm(ctx, '', error.message, name), 400);
+        throw error;
+      }
+      deps.log.info({ user, remote: ctx.remote }, 'first administrator created');
+      deps.stats.inc('signIns');
+      ctx.switchSession(deps.sessions.signIn(ctx.session, user));
+      return redirect('/');
+    },
+  },
+];

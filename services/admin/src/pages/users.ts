@@ -1,0 +1,164 @@
+/**
+ * Users: every account with its mail (messages and bytes in its maildrop) and its home folder's
+ * usage against the file service's quota; add a user, reset a password, APOP on or off, the
+ * administrator flag, delete. Each form answers with a notice on the list; a refusal (the store's
+ * when a maildrop holds mail or a POP3 session holds it, the accounts' for a bad name or password)
+ * is shown as the store or the accounts word it.
+ */
+import { AccountsError, isAccountsError } from '@hearth/accounts';
+import type { Account } from '@hearth/accounts';
+import { isMailStoreError } from '@hearth/mail-store';
+import type { RequestContext } from '../context.js';
+import { filesServices, homeQuota } from '../files-settings.js';
+import { formatBytes } from '../format.js';
+import { html, type Html } from '../html.js';
+import { page, redirect, type Reply } from '../reply.js';
+import type { Route } from '../routes.js';
+import type { Notice } from '../sessions.js';
+import { createUser, deleteUser, folderBytes, homeFolder } from '../users.js';
+import { csrfField, layout } from './layout.js';
+
+interface Row {
+  readonly account: Account;
+  readonly messages: number;
+  readonly mailBytes: number;
+  readonly fileBytes: number;
+}
+
+function manage(ctx: RequestContext, row: Row, i: number): Html {
+  const name = row.account.name;
+  const self = ctx.principal.kind === 'user' && ctx.principal.account.name === name;
+  const hidden = html`${csrfField(ctx)}<input type="hidden" name="name" value="${name}">`;
+  return html`<details><summary>Manage ${name}</summary>
+<form method="post" action="/users/password">${hidden}<p><label for="pw-${i}">New password for ${name}</label> <input id="pw-${i}" name="password" type="password" autocomplete="new-password" required> <button type="submit">Reset password</button></p></form>
+<form method="post" action="/users/apop">${hidden}${
+    row.account.apop
+      ? html`<p>APOP is on. <button type="submit" name="clear" value="1">Turn APOP off</button></p>`
+      : html`<p><label for="apop-${i}">APOP secret for ${name}</label> <input id="apop-${i}" name="secret" type="password" autocomplete="off" required> <button type="submit">Turn APOP on</button></p>`
+  }</form>
+<form method="post" action="/users/admin">${hidden}<input type="hidden" name="admin" value="${row.account.admin ? 'off' : 'on'}"><p><button type="submit"${self && row.account.admin ? html` disabled` : ''}>${row.account.admin ? 'Remove administrator' : 'Make administrator'}</button></p></form>
+<form method="post" action="/users/delete">${hidden}<p>${
+    row.messages > 0 ? html`<input id="purge-${i}" name="purge" type="checkbox" value="1"> <label for="purge-${i}">also delete its ${row.messages} message${row.messages === 1 ? '' : 's'}</label> ` : ''
+  }<button type="submit"${self ? html` disabled` : ''}>Delete ${name}</button></p></form>
+</details>`;
+}
+
+async function usersPage(ctx: RequestContext): Promise<Html> {
+  const { accounts, store, dataDir, supervisor } = ctx.deps;
+  const mail = new Map(store.listMaildrops().map((m) => [m.name, m]));
+  const quota = homeQuota(await filesServices(supervisor).catch(() => []));
+  const rows: Row[] = await Promise.all(
+    accounts.list().map(async (account) => ({
+      account,
+      messages: mail.get(account.name)?.messages ?? 0,
+      mailBytes: mail.get(account.name)?.size ?? 0,
+      fileBytes: await folderBytes(homeFolder(dataDir, account.name)),
+    })),
+  );
+  const files = (r: Row): string => (quota === undefined ? '–' : `${formatBytes(r.fileBytes)} of ${quota === 0 ? 'no limit' : formatBytes(quota)}`);
+  return layout(
+    ctx,
+    'Users',
+    '/users',
+    html`<section aria-labelledby="add-h">
+<h2 id="add-h">Add a user</h2>
+<form method="post" action="/users/add" class="stack">${csrfField(ctx)}
+<p><label for="new-name">User name</label><input id="new-name" name="name" autocomplete="off" required></p>
+<p><label for="new-password">Password</label><input id="new-password" name="password" type="password" autocomplete="new-password" required></p>
+<p><button type="submit">Add user</button></p>
+</form>
+</section>
+<section aria-labelledby="list-h">
+<h2 id="list-h">${rows.length} user${rows.length === 1 ? '' : 's'}</h2>
+<div class="scroll"><table>
+<thead><tr><th scope="col">Name</th><th scope="col">Mail</th><th scope="col">Files (home)</th><th scope="col">APOP</th><th scope="col">Administrator</th><th scope="col">Groups</th><th scope="col">Manage</th></tr></thead>
+<tbody>${rows.map(
+      (r, i) => html`<tr data-user="${r.account.name}"><th scope="row">${r.account.name}</th><td>${r.messages} message${r.messages === 1 ? '' : 's'}, ${formatBytes(r.mailBytes)}</td><td>${files(r)}</td><td>${r.account.apop ? 'on' : 'off'}</td><td>${r.account.admin ? 'yes' : 'no'}</td><td>${r.account.groups.join(', ') || '–'}</td><td>${manage(ctx, r, i)}</td></tr>`,
+    )}</tbody>
+</table></div>
+</section>`,
+  );
+}
+
+/** Runs a change; its result (or the accounts' or the store's refusal) becomes the notice. */
+async function change(ctx: RequestContext, what: () => Promise<string | Notice> | string | Notice): Promise<Reply> {
+  ctx.deps.stats.inc('actions');
+  try {
+    const result = await what();
+    ctx.session.notice = typeof result === 'string' ? { kind: 'ok', text: result } : result;
+  } catch (error) {
+    if (!isAccountsError(error) && !isMailStoreError(error)) throw error;
+    ctx.session.notice = { kind: 'error', text: `Refused: ${error.message}.` };
+  }
+  return redirect('/users');
+}
+
+const refused = (why: string): Notice => ({ kind: 'error', text: `Refused: ${why}.` });
+const nameOf = (ctx: RequestContext): string => (ctx.form.get('name') ?? '').trim();
+const selfOf = (ctx: RequestContext): string | undefined => (ctx.principal.kind === 'user' ? ctx.principal.account.name : undefined);
+
+export const userRoutes: readonly Route[] = [
+  { method: 'GET', path: '/users', access: 'admin', run: async (ctx) => page(await usersPage(ctx)) },
+  {
+    method: 'POST',
+    path: '/users/add',
+    access: 'admin',
+    run: (ctx) => change(ctx, async () => `Added user ${await createUser(ctx.deps, nameOf(ctx), ctx.form.get('password') ?? '')}.`),
+  },
+  {
+    method: 'POST',
+    path: '/users/password',
+    access: 'admin',
+    run: (ctx) =>
+      change(ctx, async () => {
+        const name = nameOf(ctx);
+        await ctx.deps.accounts.setPassword(name, ctx.form.get('password') ?? '');
+        ctx.deps.sessions.endUser(ctx.deps.accounts.find(name)?.name ?? name, ctx.session);
+        return `Changed the password of ${name}.`;
+      }),
+  },
+  {
+    method: 'POST',
+    path: '/users/apop',
+    access: 'admin',
+    run: (ctx) =>
+      change(ctx, async () => {
+        const name = nameOf(ctx);
+        const { accounts } = ctx.deps;
+        if (!accounts.has(name)) throw new AccountsError('NO_SUCH_USER', `no such user: ${name}`);
+        if (ctx.form.get('clear') === '1') return accounts.clearApopSecret(name) ? `APOP is off for ${name}.` : `${name} had no APOP secret.`;
+        const secret = ctx.form.get('secret') ?? '';
+        if ((await accounts.verifyPassword(name, secret)) !== undefined) {
+          return refused('the APOP secret must differ from the login password (it is stored readable)');
+        }
+        accounts.setApopSecret(name, secret);
+        return `APOP is on for ${name}.`;
+      }),
+  },
+  {
+    method: 'POST',
+    path: '/users/admin',
+    access: 'admin',
+    run: (ctx) =>
+      change(ctx, () => {
+        const name = nameOf(ctx);
+        const on = ctx.form.get('admin') === 'on';
+        if (!on && ctx.deps.accounts.find(name)?.name === selfOf(ctx)) return refused('you cannot remove your own administrator flag: another administrator can');
+        ctx.deps.accounts.setAdmin(name, on);
+        return on ? `${name} is an administrator.` : `${name} is no longer an administrator.`;
+      }),
+  },
+  {
+    method: 'POST',
+    path: '/users/delete',
+    access: 'admin',
+    run: (ctx) =>
+      change(ctx, async () => {
+        const name = nameOf(ctx);
+        if (ctx.deps.accounts.find(name)?.name === selfOf(ctx)) return refused('you cannot delete the account you are signed in with');
+        const purged = await deleteUser(ctx.deps, name, ctx.form.get('purge') === '1');
+        ctx.deps.sessions.endUser(name.toLowerCase());
+        return `Deleted user ${name}${purged > 0 ? ` and ${purged} message${purged === 1 ? '' : 's'}` : ''}.`;
+      }),
+  },
+];

@@ -1,0 +1,106 @@
+/**
+ * The admin service under the runtime: the suite's TLS material, the accounts and the mail store,
+ * the control socket, the setup token, one HTTPS server per declared listener. A reload swaps the
+ * certificate and applies the new settings (session idle time, sign-in limits) in place.
+ */
+import type { Server } from 'node:https';
+import { openSuiteAccounts } from '@hearth/accounts';
+import type { LoginLimits } from '@hearth/accounts';
+import { openMailStore } from '@hearth/mail-store';
+import { CounterSet } from '@hearth/metrics';
+import { ServiceConfigError, type RunningService, type ServiceContext } from '@hearth/runtime';
+import { createTlsContextProvider, TlsMaterialError, type TlsContextProvider } from '@hearth/tls';
+import { join } from 'node:path';
+import type { AdminSettings } from './config.js';
+import { busActivity } from './activity.js';
+import type { AppDeps } from './context.js';
+import { controlSocket, type SupervisorPort } from './control.js';
+import { counters } from './counters.js';
+import { routeTable, type Route } from './routes.js';
+import { createAdminServer } from './server.js';
+import { Sessions } from './sessions.js';
+import { setupLink } from './setup-link.js';
+import { SetupToken } from './setup.js';
+
+export const loginLimits = (s: AdminSettings): LoginLimits => ({
+  maxFailuresPerSource: s.maxLoginFailuresPerIp,
+  maxFailuresPerUser: s.maxLoginFailuresPerUser,
+  windowMs: s.failureWindow,
+  delayMs: s.loginFailureDelay,
+});
+
+export interface AdminOptions {
+  /** The supervisor (default: the control socket in the data dir). */
+  readonly supervisor?: SupervisorPort;
+  /** The routes (default: `routeTable()`). */
+  readonly routes?: readonly Route[];
+}
+
+export async function startAdminService(ctx: ServiceContext<AdminSettings>, options: AdminOptions = {}): Promise<RunningService<AdminSettings>> {
+  const tlsOptions = (suite: typeof ctx.suite) => ({ dataDir: suite.dataDir, cert: suite.tls.cert, key: suite.tls.key, hostnames: ['localhost'] });
+  let tls: TlsContextProvider;
+  try {
+    tls = await createTlsContextProvider(tlsOptions(ctx.suite));
+  } catch (error) {
+    if (error instanceof TlsMaterialError) throw new ServiceConfigError(error.message, { cause: error });
+    throw error;
+  }
+  const dataDir = ctx.suite.dataDir;
+  let settings = ctx.settings;
+  const store = await openMailStore({ dir: join(dataDir, 'mail'), create: true });
+  const accounts = await openSuiteAccounts(dataDir).catch(async (error: unknown) => {
+    await store.close();
+    throw error;
+  });
+  const stats = new CounterSet(counters);
+  const deps: AppDeps = {
+    serviceName: ctx.name,
+    dataDir,
+    log: ctx.log,
+    settings: () => settings,
+    supervisor: options.supervisor ?? controlSocket(dataDir),
+    activity: busActivity(ctx.bus),
+    accounts,
+    store,
+    sessions: new Sessions(settings.sessionIdle, settings.maxSessions),
+    login: accounts.loginPolicy(loginLimits(settings)),
+    setup: await SetupToken.start(dataDir, accounts),
+    stats,
+  };
+  const admin = createAdminServer(deps, options.routes ?? routeTable());
+  const servers: Server[] = [];
+  const close = async (deadline: number): Promise<void> => {
+    await admin.stop(deadline);
+    await accounts.close();
+    await store.close();
+  };
+  try {
+    for (const listener of ctx.listeners.values()) {
+      if (!listener.spec.tls) throw new ServiceConfigError(`listener ${listener.spec.name}: the admin page is served over HTTPS only (set tls: true)`);
+      const server = admin.httpsServer({ ...tls.serverOptions, SNICallback: tls.sniCallback });
+      await listener.listen(server);
+      servers.push(server);
+      ctx.log.info({ listener: listener.spec.name, address: listener.spec.address, port: listener.spec.port }, 'listening');
+    }
+  } catch (error) {
+    await close(Date.now());
+    throw error;
+  }
+  const setup = deps.setup.state;
+  const first = [...ctx.listeners.values()][0];
+  if (setup.kind === 'open' && first) {
+    ctx.log.warn({ url: setupLink(first.spec, setup.token) }, 'no administrator yet: open this one-time link to create one');
+  }
+  return {
+    counters: stats,
+    async reload(next, suite) {
+      const nextTls = await createTlsContextProvider(tlsOptions(suite));
+      for (const server of servers) server.setSecureContext(nextTls.serverOptions);
+      tls = nextTls;
+      settings = next;
+      deps.sessions.update(next.sessionIdle, next.maxSessions);
+      deps.login.setLimits(loginLimits(next));
+    },
+    stop: close,
+  };
+}

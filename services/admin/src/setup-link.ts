@@ -1,0 +1,26 @@
+/**
+ * The first administrator's setup link: while no account is an administrator the service keeps a
+ * one-time token in DATA/admin/setup-token (0600) and logs the link; `hearth up` prints it in its
+ * ready summary. Plain functions with no heavy imports, for the CLI.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const setupTokenFile = (dataDir: string): string => join(dataDir, 'admin', 'setup-token');
+
+/** The token waiting to be used, if any. */
+export function readSetupToken(dataDir: string): string | undefined {
+  try {
+    const token = readFileSync(setupTokenFile(dataDir), 'utf8').trim();
+    return /^[A-Za-z0-9_-]{20,}$/.test(token) ? token : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `https://ADDRESS:PORT/setup?token=...` for a listener (a wildcard address becomes localhost). */
+export function setupLink(listener: { readonly address: string; readonly port: number }, token: string): string {
+  const wildcard = listener.address === '0.0.0.0' || listener.address === '::';
+  const host = wildcard ? 'localhost' : listener.address.includes(':') ? `[${listener.address}]` : listener.address;
+  return `https://${host}:${listener.port}/setup?token=${encodeURIComponent(token)}`;
+}

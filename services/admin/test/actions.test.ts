@@ -1,0 +1,100 @@
+/**
+ * The dashboard's actions over HTTPS against `hearth up`: restart, stop and start a service and
+ * see the result and the supervisor's state; the page's own service is not stopped from itself;
+ * a reload of a broken config shows each problem with file and line, and changes nothing.
+ */
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stopAll, waitState } from '@hearth/testkit/hearth-up';
+import { setupAdmin, startAdmin, textOf, type AdminUp, type Client } from './helpers.js';
+
+const BIFF = `  biff:
+    service: biff
+    listen: { comsat: { port: 0, protocol: udp } }
+`;
+let a: AdminUp;
+let c: Client;
+
+beforeAll(async () => {
+  a = await startAdmin('{ loginFailureDelay: 10ms, liveInterval: 100ms }', BIFF);
+  await waitState(a.up, 'biff', 'running');
+  c = await setupAdmin(a);
+});
+afterAll(stopAll);
+
+const rowOf = (page: string, name: string): string => {
+  const m = new RegExp(`<tr data-service="${name}">([\\s\\S]*?)</tr>`).exec(page);
+  if (!m) throw new Error(`no row for ${name}`);
+  return m[1]!;
+};
+
+describe('the dashboard', () => {
+  it('lists every service with state, pid, restarts, memory and key counters', async () => {
+    const page = await c.get('/');
+    const biff = await a.up.service('biff');
+    const row = rowOf(page.body, 'biff');
+    expect(row).toContain('state-running');
+    expect(row).toContain(`<td>${biff.pid}`);
+    expect(row).toMatch(/\d+\.\d (KiB|MiB)/);
+    const admin = rowOf(page.body, 'admin');
+    expect(admin).toContain('<dt title="HTTP requests answered">requests</dt>');
+    expect(admin).toContain('this page');
+    expect(page.body).toContain('<tbody id="services" data-live="/live/services">');
+  });
+
+  it('streams the service rows live to administrators only', async () => {
+    const live = await c.events('/live/services', (events) => events.length >= 2);
+    expect(live.status).toBe(200);
+    expect(live.headers['content-type']).toMatch(/^text\/event-stream/);
+    expect(live.events.map((e) => e.event)).toEqual(['rows', 'rows']);
+    expect(live.events[0]!.data).toContain('<tr data-service="biff">');
+    const anonymous = await a.client().events('/live/services', () => true);
+    expect(anonymous.status).toBe(303);
+  });
+
+  it('restarts a service: the result is shown and a new instance runs', async () => {
+    const before = await a.up.service('biff');
+    const page = await c.submit('/services', { name: 'biff', action: 'restart' }, await c.get('/'));
+    expect(page.status).toBe(200);
+    const after = await a.up.service('biff');
+    expect(after.state).toBe('running');
+    expect(after.pid).not.toBe(before.pid);
+    expect(after.restarts).toBeGreaterThan(before.restarts);
+    expect(textOf(page.body)).toContain(`restart biff: running, pid ${after.pid}.`);
+    expect(rowOf(page.body, 'biff')).toContain(`<td>${after.pid}`);
+  });
+
+  it('stops a service and starts it again', async () => {
+    const stopped = await c.submit('/services', { name: 'biff', action: 'stop' }, await c.get('/'));
+    expect(textOf(stopped.body)).toContain('stop biff: stopped.');
+    expect((await a.up.service('biff')).state).toBe('stopped');
+    expect(rowOf(stopped.body, 'biff')).toContain('state-stopped');
+    const started = await c.submit('/services', { name: 'biff', action: 'start' }, stopped);
+    const now = await a.up.service('biff');
+    expect(now.state).toBe('running');
+    expect(textOf(started.body)).toContain(`start biff: running, pid ${now.pid}.`);
+  });
+
+  it('does not stop its own service, and names an unknown one', async () => {
+    const own = await c.submit('/services', { name: 'admin', action: 'stop' }, await c.get('/'));
+    expect(textOf(own.body)).toContain('admin serves this page: use hearth stop admin from a terminal.');
+    expect((await a.up.service('admin')).state).toBe('running');
+    const unknown = await c.submit('/services', { name: 'nope', action: 'restart' }, own);
+    expect(textOf(unknown.body)).toContain('restart nope failed: no service named "nope"');
+  });
+
+  it('reloads the config; a broken one is refused with each problem, file and line, and nothing changes', async () => {
+    const good = readFileSync(a.up.configFile, 'utf8');
+    const pid = (await a.up.service('biff')).pid;
+    a.up.writeConfig(good.replace('service: biff', 'service: biff\n    settings: { bogus: 1 }').replace('port: 0, tls: true', 'port: 70000, tls: true'));
+    const refused = await c.submit('/reload', {}, await c.get('/'));
+    const text = textOf(refused.body);
+    expect(text).toContain('The config was refused; nothing changed.');
+    expect(refused.body).toMatch(new RegExp(`<li><code>${a.up.configFile.replace(/[.]/g, '\\.')}:\\d+:\\d+: services\\.biff\\.settings\\.bogus: unknown key &quot;bogus&quot;`));
+    expect(refused.body).toMatch(/<li><code>[^<]*:\d+:\d+: services\.admin\.listen\.https\.port: /);
+    expect((await a.up.service('biff')).pid).toBe(pid);
+    a.up.writeConfig(good);
+    const ok = await c.submit('/reload', {}, refused);
+    expect(textOf(ok.body)).toContain('The config was reloaded: nothing changed.');
+  });
+});

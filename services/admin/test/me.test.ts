@@ -1,0 +1,85 @@
+/**
+ * A non-administrator's own page over HTTPS against `hearth up` (with files): usage, the same
+ * connection help as `hearth files`, a password change checked against the current password.
+ * And every page's forms: each field labelled, each POST form with its CSRF token.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stopAll, waitState } from '@hearth/testkit/hearth-up';
+import { setupAdmin, startAdmin, textOf, type AdminUp, type Client } from './helpers.js';
+
+const EXTRA = `  files:
+    service: files
+    listen: { http: { port: 0 }, https: { port: 0, tls: true } }
+    settings: { home: { quota: 10MB } }
+`;
+let a: AdminUp;
+let admin: Client;
+
+const decode = (s: string): string => s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, '&');
+
+beforeAll(async () => {
+  a = await startAdmin('{ loginFailureDelay: 10ms }', EXTRA);
+  await waitState(a.up, 'files', 'running');
+  admin = await setupAdmin(a);
+  const added = await admin.submit('/users/add', { name: 'carol', password: 'carol-password-1' }, await admin.get('/users'));
+  expect(textOf(added.body)).toContain('Added user carol.');
+});
+afterAll(stopAll);
+
+describe('my account', () => {
+  it('shows a user their usage and the same connection help as hearth files', async () => {
+    const carol = a.client();
+    const me = await carol.signIn('carol', 'carol-password-1');
+    expect(me.body).toContain('<h1>My account</h1>');
+    expect(textOf(me.body)).toContain('Mail 0 messages, 0 B Files (home folder) 0 B of 9.5 MiB');
+    // Only their own page in the navigation, and the admin pages closed.
+    expect(me.body).not.toContain('href="/users"');
+    expect((await carol.get('/')).status).toBe(403);
+    const files = await a.up.service('files');
+    const port = (name: string) => String(files.listeners.find((l) => l.name === name)!.port);
+    const cli = await a.up.cli('files', '--user', 'carol', '--port', port('https'), '--http-port', port('http'));
+    expect(cli.code).toBe(0);
+    const pre = /<pre>([\s\S]*?)<\/pre>/.exec(me.body)![1]!;
+    expect(decode(pre)).toBe(cli.stdout);
+  });
+
+  it('changes the password only with the right current one', async () => {
+    const carol = a.client();
+    const me = await carol.signIn('carol', 'carol-password-1');
+    const wrong = await carol.submit('/me/password', { current: 'nope', password: 'carol-password-2', confirm: 'carol-password-2' }, me);
+    expect(textOf(wrong.body)).toContain('Refused: the current password is wrong.');
+    const differ = await carol.submit('/me/password', { current: 'carol-password-1', password: 'carol-password-2', confirm: 'other' }, wrong);
+    expect(textOf(differ.body)).toContain('Refused: the two new passwords differ.');
+    const ok = await carol.submit('/me/password', { current: 'carol-password-1', password: 'carol-password-2', confirm: 'carol-password-2' }, differ);
+    expect(textOf(ok.body)).toContain('Your password was changed.');
+    // Still signed in here; the new password works elsewhere, the old one no longer.
+    expect((await carol.get('/me')).status).toBe(200);
+    const other = a.client();
+    expect((await other.post('/sign-in', { name: 'carol', password: 'carol-password-1' }, await other.get('/sign-in'))).status).toBe(401);
+    expect((await other.signIn('carol', 'carol-password-2')).body).toContain('<h1>My account</h1>');
+  });
+});
+
+describe('every page', () => {
+  it('labels every field, carries the CSRF token in every form, and has one main and one h1', async () => {
+    for (const path of ['/', '/users', '/shares', '/logs', '/me']) {
+      const page = (await admin.get(path)).body;
+      expect(page, path).toMatch(/^<!doctype html>\n<html lang="en">/);
+      expect(page.match(/<main\b/g), path).toHaveLength(1);
+      expect(page.match(/<h1>/g), path).toHaveLength(1);
+      const labels = new Set([...page.matchAll(/<label for="([^"]+)">/g)].map((m) => m[1]));
+      const fields = [...page.matchAll(/<(input|select|textarea)\b([^>]*)>/g)].filter((m) => !/type="hidden"/.test(m[2]!));
+      // The dashboard's forms are buttons only; every other page has fields.
+      if (path !== '/') expect(fields.length, path).toBeGreaterThan(0);
+      for (const [tag] of fields) {
+        const id = /\bid="([^"]+)"/.exec(tag)?.[1];
+        expect(id, `${path}: ${tag}`).toBeDefined();
+        expect(labels.has(id), `${path}: no label for ${tag}`).toBe(true);
+      }
+      const forms = [...page.matchAll(/<form method="post"[\s\S]*?<\/form>/g)].map((m) => m[0]);
+      expect(forms.length, path).toBeGreaterThan(0);
+      for (const form of forms) expect(form, path).toContain('<input type="hidden" name="csrf" value="');
+      for (const [, inner] of page.matchAll(/<button\b[^>]*>([^<]*)<\/button>/g)) expect(inner!.trim(), path).not.toBe('');
+    }
+  });
+});

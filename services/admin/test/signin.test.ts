@@ -1,0 +1,136 @@
+/**
+ * Sign-in, sessions and the setup link over real HTTPS against `hearth up`: the one-time link,
+ * cookie flags, a new session id at sign-in, CSRF refusals, idle expiry, sign-out, throttling,
+ * and the security headers of every answer.
+ */
+import { readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stopAll } from '@hearth/testkit/hearth-up';
+import { startAdmin, textOf, type AdminUp } from './helpers.js';
+
+const COOKIE = '__Host-hearth-admin';
+let a: AdminUp;
+
+beforeAll(async () => {
+  a = await startAdmin('{ loginFailureDelay: 10ms, maxLoginFailuresPerUser: 3, sessionIdle: 1500ms }');
+});
+afterAll(stopAll);
+
+describe('the setup link', () => {
+  it('is logged, works once, and makes a signed-in administrator', async () => {
+    const token = readFileSync(join(a.up.data, 'admin', 'setup-token'), 'utf8').trim();
+    const logged = a.up.lines.find((l) => typeof l['url'] === 'string' && (l['url'] as string).includes(token));
+    expect(logged?.['msg']).toMatch(/no administrator yet/);
+    expect((await a.client().get('/setup?token=wrong')).status).toBe(404);
+    const c = a.client();
+    const form = await c.get(`/setup?token=${token}`);
+    expect(form.status).toBe(200);
+    const done = await c.submit('/setup', { token, name: 'root', password: 'root-password-1', confirm: 'root-password-1' }, form);
+    expect(done.status).toBe(200);
+    expect(done.body).toContain('<h1>Dashboard</h1>');
+    expect(existsSync(join(a.up.data, 'admin', 'setup-token'))).toBe(false);
+    // The same link again, from another browser: closed.
+    const other = a.client();
+    expect((await other.get(`/setup?token=${token}`)).status).toBe(404);
+    const again = await other.post('/setup', { token, name: 'mallory', password: 'mallory-pass-1', confirm: 'mallory-pass-1' }, await other.get('/sign-in'));
+    expect(again.status).toBe(404);
+    const users = await a.up.cli('user', 'list');
+    expect(users.stdout).toMatch(/^root .* yes /m);
+    expect(users.stdout).not.toContain('mallory');
+  });
+});
+
+describe('sessions', () => {
+  it('sets HttpOnly, Secure, SameSite=Strict cookies and a new session id at sign-in', async () => {
+    const c = a.client();
+    await c.get('/sign-in');
+    const before = c.cookies.get(COOKIE);
+    expect(before).toBeDefined();
+    const home = await c.signIn('root', 'root-password-1');
+    expect(home.body).toContain('<h1>Dashboard</h1>');
+    const after = c.cookies.get(COOKIE);
+    expect(after).not.toBe(before);
+    for (const header of c.setCookies) {
+      expect(header).toMatch(/; Secure/);
+      expect(header).toMatch(/; HttpOnly/);
+      expect(header).toMatch(/; SameSite=Strict/);
+      expect(header).toMatch(/; Path=\//);
+    }
+    // The pre-sign-in id (fixed by an attacker, say) gives nothing.
+    const attacker = a.client();
+    attacker.cookies.set(COOKIE, before!);
+    const r = await attacker.get('/');
+    expect(r.status).toBe(303);
+    expect(r.headers['location']).toBe('/sign-in');
+  });
+
+  it('refuses a POST without the CSRF token, or with another session\'s', async () => {
+    const c = a.client();
+    const home = await c.signIn('root', 'root-password-1');
+    const none = await c.post('/reload', {});
+    expect(none.status).toBe(403);
+    expect(textOf(none.body)).toContain('Form refused');
+    const other = await a.client().get('/sign-in');
+    const wrong = await c.post('/reload', {}, other);
+    expect(wrong.status).toBe(403);
+    const signIn = a.client();
+    const bare = await signIn.post('/sign-in', { name: 'root', password: 'root-password-1' });
+    expect(bare.status).toBe(403);
+    expect(signIn.cookies.has(COOKIE)).toBe(true);
+    expect((await signIn.get('/')).status).toBe(303);
+    // With the right token the same form works.
+    expect((await c.post('/reload', {}, home)).status).toBe(303);
+  });
+
+  it('ends a session after the idle time, and at sign-out', async () => {
+    const c = a.client();
+    const home = await c.signIn('root', 'root-password-1');
+    expect(home.body).toContain('Dashboard');
+    const start = Date.now();
+    await new Promise((r) => setTimeout(r, 1700));
+    expect(Date.now() - start).toBeGreaterThan(1500);
+    const r = await c.get('/');
+    expect(r.status).toBe(303);
+    expect(r.headers['location']).toBe('/sign-in');
+    const again = await c.signIn('root', 'root-password-1');
+    const out = await c.submit('/sign-out', {}, again);
+    expect(out.body).toContain('<h1>Sign in</h1>');
+    expect((await c.get('/')).status).toBe(303);
+  });
+});
+
+describe('sign-in', () => {
+  it('throttles failed sign-ins per user through the suite\'s login policy', async () => {
+    const c = a.client();
+    for (let i = 0; i < 3; i++) {
+      const form = await c.get('/sign-in');
+      const r = await c.post('/sign-in', { name: 'root2', password: 'wrong' }, form);
+      expect(r.status).toBe(401);
+      expect(textOf(r.body)).toContain('Wrong user name or password');
+    }
+    const form = await c.get('/sign-in');
+    const refused = await c.post('/sign-in', { name: 'root2', password: 'whatever' }, form);
+    expect(refused.status).toBe(401);
+    expect(textOf(refused.body)).toContain('Too many failed sign-ins');
+  });
+});
+
+describe('headers', () => {
+  it('sends the strict security headers on pages, redirects, errors and static files', async () => {
+    const c = a.client();
+    for (const path of ['/sign-in', '/', '/nowhere', '/static/admin.css', '/static/live.js']) {
+      const r = await c.get(path);
+      const csp = String(r.headers['content-security-policy']);
+      expect(csp, path).toContain("script-src 'self'");
+      expect(csp).toContain("frame-ancestors 'none'");
+      expect(csp).not.toContain('unsafe-inline');
+      expect(r.headers['x-content-type-options']).toBe('nosniff');
+      expect(r.headers['referrer-policy']).toBe('no-referrer');
+      expect(r.headers['strict-transport-security']).toMatch(/max-age=\d+/);
+    }
+    const page = await c.get('/sign-in');
+    expect(page.body).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
+    expect(page.body).not.toMatch(/ on[a-z]+=/);
+  });
+});

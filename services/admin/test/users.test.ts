@@ -1,0 +1,131 @@
+/**
+ * The users page over HTTPS against `hearth up` (with pop3 and files): add a user, reset its
+ * password and sign in with the new one, APOP on and off, the administrator flag, delete refused
+ * while a POP3 session holds the maildrop (the store's words shown), then allowed; hostile names
+ * come back escaped.
+ */
+import { connect, type Socket } from 'node:net';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runTranscript } from '@hearth/testkit';
+import { stopAll, waitState } from '@hearth/testkit/hearth-up';
+import { setupAdmin, startAdmin, textOf, type AdminUp, type Client } from './helpers.js';
+
+const EXTRA = `  pop3:
+    service: pop3
+    listen: { pop3: { port: 0 }, pop3s: { port: 0, tls: true } }
+    settings: { exclusiveLock: true }
+  files:
+    service: files
+    listen: { http: { port: 0 }, https: { port: 0, tls: true } }
+    settings: { home: { quota: 1MB } }
+`;
+let a: AdminUp;
+let c: Client;
+
+beforeAll(async () => {
+  a = await startAdmin('{ loginFailureDelay: 10ms }', EXTRA);
+  await waitState(a.up, 'pop3', 'running');
+  await waitState(a.up, 'files', 'running');
+  c = await setupAdmin(a);
+});
+afterAll(stopAll);
+
+const rowOf = (page: string, name: string): string => {
+  const m = new RegExp(`<tr data-user="${name}">([\\s\\S]*?)</tr>`).exec(page);
+  if (!m) throw new Error(`no row for ${name}`);
+  return m[1]!;
+};
+
+async function pop3Login(user: string, password: string): Promise<Socket> {
+  const port = (await a.up.service('pop3')).listeners.find((l) => l.name === 'pop3')!.port;
+  const socket = connect(port, '127.0.0.1');
+  await runTranscript(socket, [
+    [null, /^\+OK/],
+    [`USER ${user}`, /^\+OK/],
+    [`PASS ${password}`, /^\+OK/],
+  ]);
+  return socket;
+}
+
+describe('users', () => {
+  it('adds a user: listed with its maildrop and its home folder against the quota', async () => {
+    const added = await c.submit('/users/add', { name: 'Bob', password: 'bob-password-1' }, await c.get('/users'));
+    expect(textOf(added.body)).toContain('Added user bob.');
+    mkdirSync(join(a.up.data, 'files', 'home', 'bob'), { recursive: true });
+    writeFileSync(join(a.up.data, 'files', 'home', 'bob', 'notes.txt'), 'x'.repeat(2048));
+    const row = rowOf((await c.get('/users')).body, 'bob');
+    expect(row).toContain('0 messages, 0 B');
+    expect(row).toContain('2.0 KiB of 976.6 KiB');
+    expect(row).toContain('<td>off</td><td>no</td>');
+    expect((await a.up.cli('user', 'list')).stdout).toMatch(/^bob /m);
+    const again = await c.submit('/users/add', { name: 'bob', password: 'other-password' }, added);
+    expect(textOf(again.body)).toContain('Refused: user bob already exists.');
+  });
+
+  it('resets a password: the user signs in with the new one, not the old', async () => {
+    const page = await c.submit('/users/password', { name: 'bob', password: 'bob-password-2' }, await c.get('/users'));
+    expect(textOf(page.body)).toContain('Changed the password of bob.');
+    const bob = a.client();
+    const form = await bob.get('/sign-in');
+    expect((await bob.post('/sign-in', { name: 'bob', password: 'bob-password-1' }, form)).status).toBe(401);
+    const ok = await bob.post('/sign-in', { name: 'bob', password: 'bob-password-2' }, await bob.get('/sign-in'));
+    expect(ok.status).toBe(303);
+    expect(ok.headers['location']).toBe('/me');
+    // Not an administrator: the admin pages are closed to bob.
+    expect((await bob.get('/users')).status).toBe(403);
+    const socket = await pop3Login('bob', 'bob-password-2');
+    socket.destroy();
+  });
+
+  it('turns APOP on and off, and refuses a secret equal to the password', async () => {
+    const same = await c.submit('/users/apop', { name: 'bob', secret: 'bob-password-2' }, await c.get('/users'));
+    expect(textOf(same.body)).toContain('Refused: the APOP secret must differ from the login password');
+    const on = await c.submit('/users/apop', { name: 'bob', secret: 'bob-apop-secret' }, same);
+    expect(textOf(on.body)).toContain('APOP is on for bob.');
+    expect(rowOf(on.body, 'bob')).toContain('<td>on</td>');
+    const off = await c.submit('/users/apop', { name: 'bob', clear: '1' }, on);
+    expect(textOf(off.body)).toContain('APOP is off for bob.');
+  });
+
+  it('sets and clears the administrator flag, but not on oneself', async () => {
+    const on = await c.submit('/users/admin', { name: 'bob', admin: 'on' }, await c.get('/users'));
+    expect(rowOf(on.body, 'bob')).toContain('<td>yes</td>');
+    const off = await c.submit('/users/admin', { name: 'bob', admin: 'off' }, on);
+    expect(textOf(off.body)).toContain('bob is no longer an administrator.');
+    const self = await c.submit('/users/admin', { name: 'root', admin: 'off' }, off);
+    expect(textOf(self.body)).toContain('Refused: you cannot remove your own administrator flag');
+    expect(rowOf(self.body, 'root')).toContain('<td>yes</td>');
+  });
+
+  it('refuses to delete a user whose maildrop a POP3 session holds, with the store\'s words; then deletes it', async () => {
+    const session = await pop3Login('bob', 'bob-password-2');
+    const refused = await c.submit('/users/delete', { name: 'bob' }, await c.get('/users'));
+    const status = await a.up.service('pop3');
+    expect(textOf(refused.body)).toMatch(/Refused: the maildrop of bob is in use by a POP3 session \(pid \d+\)\./);
+    expect(status.state).toBe('running');
+    expect(rowOf(refused.body, 'bob')).toBeTruthy();
+    await runTranscript(session, [['QUIT', /^\+OK/]]);
+    session.destroy();
+    const deleted = await c.submit('/users/delete', { name: 'bob' }, refused);
+    expect(textOf(deleted.body)).toContain('Deleted user bob.');
+    expect(deleted.body).not.toContain('data-user="bob"');
+    expect((await a.up.cli('user', 'list')).stdout).not.toMatch(/^bob /m);
+  });
+
+  it('shows hostile names escaped, never as markup', async () => {
+    const hostile = '<script>alert(1)</script>"><img src=x onerror=alert(2)>';
+    const page = await c.submit('/users/add', { name: hostile, password: 'pw-pw-pw-1' }, await c.get('/users'));
+    expect(page.body).not.toContain('<script>alert(1)');
+    expect(page.body).not.toContain('<img src=x');
+    expect(textOf(page.body)).toContain(`Refused: invalid user name ${JSON.stringify(hostile)}`);
+    expect(page.body).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+    expect(page.body).toContain('&lt;img src=x onerror=alert(2)&gt;');
+    const anon = a.client();
+    const signIn = await anon.post('/sign-in', { name: hostile, password: 'x' }, await anon.get('/sign-in'));
+    expect(signIn.status).toBe(401);
+    expect(signIn.body).toContain('value="&lt;script&gt;alert(1)&lt;/script&gt;&quot;&gt;&lt;img src=x onerror=alert(2)&gt;"');
+    expect(signIn.body).not.toContain('<img src=x');
+  });
+});
