@@ -1,16 +1,22 @@
 /**
  * The Node servers of the file benchmark, with `cluster` workers sharing one listening socket:
+ * with one worker the server runs in the process itself.
  * `hearth DATA ROOT PORT WORKERS` serves ROOT as share `bench` with the file service (user
  * bench/bench, access log off), `floor PORT WORKERS` is a bare node:http server answering 4 KB from
  * memory: the fastest any Node server can answer on this machine.
  */
 import cluster from 'node:cluster';
 import { createServer } from 'node:http';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 const [mode, ...args] = process.argv.slice(2);
 const [port, workers] = mode === 'hearth' ? [Number(args[2]), Number(args[3])] : [Number(args[0]), Number(args[1])];
 
-if (cluster.isPrimary) {
+// One worker: the server runs in this process (as the supervisor runs a service: one process).
+const notify = (m) => (process.send ? process.send(m) : console.log('READY'));
+
+if (cluster.isPrimary && workers > 1) {
   let ready = 0;
   for (let i = 0; i < workers; i++) {
     cluster.fork().on('message', (m) => {
@@ -26,9 +32,11 @@ if (cluster.isPrimary) {
   createServer((req, res) => {
     res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': body.length });
     res.end(body);
-  }).listen(port, '127.0.0.1', () => process.send('listening'));
+  }).listen(port, '127.0.0.1', () => notify('listening'));
 } else {
-  const { createFilesServer, defaultSettings, MemoryUsers } = await import('@hearth/files');
+  // FILES_DIST: another build of the file service (its dist folder), to compare two versions.
+  const dist = process.env.FILES_DIST;
+  const { createFilesServer, defaultSettings, MemoryUsers } = await import(dist ? pathToFileURL(join(dist, 'index.js')).href : '@hearth/files');
   const { HandlerTable } = await import('@hearth/runtime');
   const { createLogger } = await import('@hearth/log');
   const [dataDir, root] = args;
@@ -40,5 +48,5 @@ if (cluster.isPrimary) {
     dataDir,
     log: createLogger({ svc: 'files', level: process.env.FILES_BENCH_LOG ?? 'warn', pretty: false }),
   });
-  files.httpServer().listen(port, '127.0.0.1', () => process.send('listening'));
+  files.httpServer().listen(port, '127.0.0.1', () => notify('listening'));
 }

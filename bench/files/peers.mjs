@@ -66,9 +66,10 @@ function started(child, port, name) {
   }));
 }
 
-export function startHearth({ dataDir, root, port, workers }) {
-  const child = spawn(process.execPath, [NODE_SERVER, 'hearth', dataDir, root, String(port), String(workers)], { stdio: ['ignore', 'ignore', 'inherit'] });
-  return started(child, port, 'hearth');
+export function startHearth({ dataDir, root, port, workers, dist, name = 'hearth' }) {
+  const env = dist ? { ...process.env, FILES_DIST: dist } : process.env;
+  const child = spawn(process.execPath, [NODE_SERVER, 'hearth', dataDir, root, String(port), String(workers)], { stdio: ['ignore', 'ignore', 'inherit'], env });
+  return started(child, port, name);
 }
 
 export function startFloor({ port, workers }) {

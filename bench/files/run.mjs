@@ -3,18 +3,21 @@
  * File service benchmark: Hearth against nginx (dav + dav-ext) and Apache (mod_dav), same folder,
  * same run, plus a bare node:http floor for the 4 KB test. Measures GET and PUT of a 1 GiB file
  * (MB/s), PROPFIND Depth 1 of a folder of 10,000 files (median ms), 4 KB GETs per second (wrk,
- * 64 connections), and the servers' memory during a 4 GiB download.
+ * 64 connections), and the servers' memory during a 4 GiB download and a 4 GiB upload.
  *
- *   node bench/files/run.mjs [--workers 2] [--seconds 5] [--only hearth,nginx,apache,floor]
+ *   node bench/files/run.mjs [--workers 1] [--seconds 5] [--only hearth,nginx,apache,floor] [--before DIST]
+ *
+ * `--before DIST` adds another build of the file service (its `dist` folder, inside the worktree so
+ * that it finds its dependencies) as `before`, measured the same way in the same run.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync, ftruncateSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync, ftruncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startApache, startFloor, startHearth, startNginx, treeRss } from './peers.mjs';
+import { startApache, startFloor, startHearth, startNginx, treePids, treeRss } from './peers.mjs';
 
-const { values } = parseArgs({ options: { workers: { type: 'string', default: '2' }, seconds: { type: 'string', default: '5' }, only: { type: 'string', default: 'hearth,nginx,apache,floor' } } });
+const { values } = parseArgs({ options: { workers: { type: 'string', default: '1' }, seconds: { type: 'string', default: '5' }, only: { type: 'string', default: 'hearth,nginx,apache,floor' }, before: { type: 'string' } } });
 const workers = Number(values.workers);
 const seconds = Number(values.seconds);
 const only = new Set(values.only.split(','));
@@ -41,7 +44,7 @@ writeSync(small, Buffer.alloc(4096, 's'));
 closeSync(small);
 
 const AUTH = ['-u', 'bench:bench'];
-const curl = (args) => execFileSync('curl', ['-sS', ...args], { maxBuffer: 256 * 1024 * 1024 }).toString();
+const curl = (args) => execFileSync('curl', ['-sS', '--max-time', '600', ...args], { maxBuffer: 256 * 1024 * 1024 }).toString();
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 function measure(server, base, auth) {
@@ -61,69 +64,142 @@ function measure(server, base, auth) {
   return out;
 }
 
-function wrk(url, auth) {
+/** CPU time (user + system, ms) of a process tree so far. */
+function treeCpuMs(root) {
+  let ticks = 0;
+  for (const pid of treePids(root)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return (ticks * 1000) / CLOCK_TICKS;
+}
+const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+
+/**
+ * Requests per second with wrk, and the server's CPU time per request: on a shared machine the
+ * second moves far less with the other loads than the first.
+ */
+function wrk(server, url, auth) {
   const header = auth ? ['-H', `Authorization: Basic ${Buffer.from('bench:bench').toString('base64')}`] : [];
+  const cpuBefore = treeCpuMs(server.pid);
   const text = execFileSync('wrk', ['-t2', '-c64', `-d${seconds}s`, ...header, url]).toString();
-  return Number(/Requests\/sec:\s+([\d.]+)/.exec(text)?.[1] ?? 0);
+  const cpuMs = treeCpuMs(server.pid) - cpuBefore;
+  const requests = Number(/(\d+) requests in/.exec(text)?.[1] ?? 0);
+  return { rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(text)?.[1] ?? 0), cpuUs: requests > 0 ? (cpuMs * 1000) / requests : undefined };
 }
 
-async function memoryDuring4GiB(server, base, auth) {
+/** RSS of the server's process tree before and at its peak while `curl ARGS` runs (sampled every 50 ms). */
+async function memoryDuring(server, args) {
   const before = treeRss(server.pid);
   let peak = before;
   const timer = setInterval(() => (peak = Math.max(peak, treeRss(server.pid))), 50);
-  await new Promise((resolve, reject) => {
-    const c = spawn('curl', ['-sS', ...auth, '-o', '/dev/null', `${base}/huge.bin`]);
-    c.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`curl exited ${code}`))));
-  });
-  clearInterval(timer);
+  try {
+    await new Promise((resolve, reject) => {
+      const c = spawn('curl', ['-sS', '--max-time', '600', '-o', '/dev/null', ...args]);
+      running.add(c);
+      c.on('exit', (code) => {
+        running.delete(c);
+        if (code === 0) resolve();
+        else reject(new Error(`curl exited ${code}`));
+      });
+    });
+  } finally {
+    clearInterval(timer);
+  }
   return { beforeMiB: before / 1024, peakMiB: peak / 1024 };
+}
+
+/** Memory during a 4 GiB download and a 4 GiB upload (whose file is removed at once). */
+async function memoryDuring4GiB(server, base, auth) {
+  const get = await memoryDuring(server, [...auth, `${base}/huge.bin`]);
+  const name = `up-huge-${server.name.replace(/\W/g, '')}.bin`;
+  try {
+    const put = await memoryDuring(server, [...auth, '-T', join(root, 'huge.bin'), `${base}/${name}`]);
+    return { get, put };
+  } finally {
+    rmSync(join(root, name), { force: true });
+  }
+}
+
+// Whatever ends the run (an error, Ctrl-C, a kill), the servers stop and the scratch folder (with
+// its 1 GiB and 4 GiB files) goes.
+const running = new Set();
+let current;
+async function cleanUp() {
+  for (const c of running) c.kill('SIGKILL');
+  await current?.stop().catch(() => {});
+  rmSync(dir, { recursive: true, force: true });
+}
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.once(signal, () => {
+    console.error(`${signal}: stopping the servers and removing ${dir}`);
+    void cleanUp().finally(() => process.exit(130));
+  });
 }
 
 const results = {};
 let port = 18_400;
 const servers = [
+  ...(values.before ? [['before', () => startHearth({ dataDir: join(dir, 'before-data'), root, port, workers, dist: values.before, name: 'before' }), (p) => `http://127.0.0.1:${p}/bench`, AUTH]] : []),
   ['hearth', () => startHearth({ dataDir: join(dir, 'hearth-data'), root, port, workers }), (p) => `http://127.0.0.1:${p}/bench`, AUTH],
   ['nginx', () => startNginx({ dir, root, port, workers }), (p) => `http://127.0.0.1:${p}`, []],
   ['apache', () => startApache({ dir, root, port }), (p) => `http://127.0.0.1:${p}`, []],
 ];
 try {
   for (const [name, start, baseOf, auth] of servers) {
-    if (!only.has(name)) continue;
+    if (!only.has(name) && name !== 'before') continue;
     port++;
     const server = await start();
+    current = server;
     const base = baseOf(port);
     try {
       console.log(`${name}: measuring`);
-      results[name] = { ...measure(server, base, auth), rps4k: wrk(`${base}/small.bin`, auth.length > 0), memory: await memoryDuring4GiB(server, base, auth) };
+      const small = wrk(server, `${base}/small.bin`, auth.length > 0);
+      results[name] = { ...measure(server, base, auth), rps4k: small.rps, cpuUs4k: small.cpuUs, memory: await memoryDuring4GiB(server, base, auth) };
+      rmSync(join(root, `up-${name}.bin`), { force: true });
     } finally {
       await server.stop();
+      current = undefined;
     }
   }
   if (only.has('floor')) {
     port++;
     const floor = await startFloor({ port, workers });
+    current = floor;
     try {
-      results.floor = { rps4k: wrk(`http://127.0.0.1:${port}/`, false) };
+      const small = wrk(floor, `http://127.0.0.1:${port}/`, false);
+      results.floor = { rps4k: small.rps, cpuUs4k: small.cpuUs };
     } finally {
       await floor.stop();
+      current = undefined;
     }
   }
 } finally {
-  rmSync(dir, { recursive: true, force: true });
+  await cleanUp();
 }
 
 const f = (n, d = 0) => (n === undefined ? '-' : n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }));
-console.log(`\nworkers: ${workers} (hearth, floor, nginx); wrk -t2 -c64 -d${seconds}s`);
-console.log('server   GET 1GiB MB/s  PUT 1GiB MB/s  PROPFIND 10k ms  4KB GET req/s  RSS before/peak during 4GiB GET (MiB)');
+console.log(`\nworkers: ${workers} (hearth, the node floor, nginx; the supervisor runs one process per service); wrk -t2 -c64 -d${seconds}s`);
+console.log('server       GET 1GiB MB/s  PUT 1GiB MB/s  PROPFIND 10k ms  4KB GET req/s  CPU us/req  RSS MiB before/peak: 4GiB GET   4GiB PUT');
+const mem = (m) => (m ? `${f(m.beforeMiB)} / ${f(m.peakMiB)}` : '-');
 for (const [name, r] of Object.entries(results)) {
   console.log(
-    `${name.padEnd(8)} ${f(r.getMBs).padStart(13)}  ${f(r.putMBs).padStart(13)}  ${f(r.propfindMs, 1).padStart(15)}  ${f(r.rps4k).padStart(13)}  ${r.memory ? `${f(r.memory.beforeMiB)} / ${f(r.memory.peakMiB)}` : '-'}${r.propfindEntries !== undefined && r.propfindEntries !== 10_001 ? `  (PROPFIND gave ${r.propfindEntries} entries)` : ''}`,
+    `${name.padEnd(10)} ${f(r.getMBs).padStart(15)}  ${f(r.putMBs).padStart(13)}  ${f(r.propfindMs, 1).padStart(15)}  ${f(r.rps4k).padStart(13)}  ${f(r.cpuUs4k, 1).padStart(10)}  ${mem(r.memory?.get).padStart(28)}  ${mem(r.memory?.put).padStart(9)}${r.propfindEntries !== undefined && r.propfindEntries !== 10_001 ? `  (PROPFIND gave ${r.propfindEntries} entries)` : ''}`,
   );
 }
-const h = results.hearth;
 const ratio = (a, b) => (a !== undefined && b ? (a / b).toFixed(2) : '-');
+const b = results.before;
+if (b) {
+  console.log(`\nbefore/nginx: GET ${ratio(b.getMBs, results.nginx?.getMBs)}, PROPFIND time ${ratio(b.propfindMs, results.nginx?.propfindMs)}; before/apache PROPFIND time ${ratio(b.propfindMs, results.apache?.propfindMs)}; 4KB vs the node floor: ${ratio(b.rps4k, results.floor?.rps4k)} (CPU per request: floor/before ${ratio(results.floor?.cpuUs4k, b.cpuUs4k)})`);
+}
+const h = results.hearth;
 if (h) {
   console.log(`\nhearth/nginx: GET ${ratio(h.getMBs, results.nginx?.getMBs)}, PROPFIND time ${ratio(h.propfindMs, results.nginx?.propfindMs)}, 4KB ${ratio(h.rps4k, results.nginx?.rps4k)}`);
   console.log(`hearth/apache: PROPFIND time ${ratio(h.propfindMs, results.apache?.propfindMs)}, 4KB ${ratio(h.rps4k, results.apache?.rps4k)}`);
-  console.log(`4KB vs the node floor: hearth ${ratio(h.rps4k, results.floor?.rps4k)}; apache/nginx ${ratio(results.apache?.rps4k, results.nginx?.rps4k)}`);
+  console.log(`4KB vs the node floor: hearth ${ratio(h.rps4k, results.floor?.rps4k)} (CPU per request: floor/hearth ${ratio(results.floor?.cpuUs4k, h.cpuUs4k)}); apache/nginx ${ratio(results.apache?.rps4k, results.nginx?.rps4k)}`);
 }

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { byteSize, duration } from '@hearth/config';
 import type { ServiceManifest } from '@hearth/runtime';
+import { counters } from './counters.js';
 
 const count = (min: number) => z.number().int().min(min);
 
@@ -78,6 +79,7 @@ export type FilesSettings = z.output<typeof settingsSchema>;
 export const manifest: ServiceManifest<FilesSettings> = {
   kind: 'files',
   settings: settingsSchema,
+  counters,
   defaultListeners: [
     { name: 'http', protocol: 'tcp', address: '127.0.0.1', port: 2080, tls: false },
     { name: 'https', protocol: 'tcp', address: '127.0.0.1', port: 2443, tls: true },

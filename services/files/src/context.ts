@@ -8,12 +8,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '@hearth/log';
 import type { FilesSettings } from './config.js';
 import type { DeadProps } from './dead-props.js';
+import type { FileCache } from './file-cache.js';
 import { evaluateIf, parseIf, submittedTokens, type IfList } from './if-header.js';
 import type { Lock, LockTable } from './locks.js';
 import { hrefOf, parsePath, pathOfUrl } from './paths.js';
 import type { Quotas } from './quota.js';
 import { DavError } from './replies.js';
-import { etagOf, isAppleFile, isProbeName, isTempName, locate } from './resource.js';
+import { etagOf, isAppleFile, isProbeName, isTempName } from './resource.js';
 import type { Share, Shares } from './shares.js';
 import type { FileUser } from './users.js';
 
@@ -25,6 +26,8 @@ export interface Env {
   readonly shares: Shares;
   readonly quotas: Quotas;
   readonly log: Logger;
+  /** Lookups and small files, cleared by every request that changes anything. */
+  readonly cache: FileCache;
 }
 
 export interface RootTarget {
@@ -93,7 +96,7 @@ export class RequestContext {
       // Never on disk (or not served): answer at once without touching the disk.
       return this.#fsTarget(acquired.share, shareName, names, { path: '', stat: undefined, parentOk: true }, trailingSlash);
     }
-    const located = await locate(acquired.share.root, names);
+    const located = await this.env.cache.locate(acquired.share.root, names);
     return this.#fsTarget(acquired.share, shareName, names, located, trailingSlash);
   }
 

@@ -13,6 +13,7 @@ export { manifest, settingsSchema, defaultSettings, type FilesSettings, type Sha
 export { createFilesServer, type FilesServer, type FilesServerDeps } from './server.js';
 export { MemoryUsers, accountUsers, isLoopbackAddress, type FileUser, type FileUsers } from './users.js';
 export { startFilesService } from './service.js';
+export { counters } from './counters.js';
 
 /** The service against the users given (tests, embedding). */
 export function createDefinition(users: FileUsers): ServiceDefinition<FilesSettings> {
@@ -27,6 +28,7 @@ export const definition: ServiceDefinition<FilesSettings> = {
     try {
       const running = await startFilesService(ctx, accountUsers(accounts), accounts.loginPolicy(loginLimits(ctx.settings)));
       return {
+        ...(running.counters ? { counters: running.counters } : {}),
         reload: running.reload!,
         async stop(deadline) {
           await running.stop(deadline);

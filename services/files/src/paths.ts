@@ -17,6 +17,9 @@ export interface ParsedPath {
   readonly trailingSlash: boolean;
 }
 
+/** A segment of unreserved ASCII: the same before and after decoding and normalisation. */
+const PLAIN_SEGMENT = /^[A-Za-z0-9._~-]+$/;
+
 /** Split and check the path of a request target (`/a/b%20c/`), query removed. */
 export function parsePath(raw: string, limits: PathLimits): ParsedPath {
   const q = raw.indexOf('?');
@@ -28,6 +31,15 @@ export function parsePath(raw: string, limits: PathLimits): ParsedPath {
   let total = 0;
   for (const part of path.split('/')) {
     if (part === '') continue;
+    if (PLAIN_SEGMENT.test(part)) {
+      // Nothing to decode or normalise: only the dot segments and the lengths to check.
+      if (part === '.' || part === '..') throw new DavError(400, 'dot segments are not allowed in paths');
+      if (part.length > limits.maxNameLength) throw new DavError(414, `a name is longer than ${limits.maxNameLength} bytes`);
+      total += part.length + 1;
+      if (total > limits.maxPathLength) throw new DavError(414, `the path is longer than ${limits.maxPathLength} bytes`);
+      segments.push(part);
+      continue;
+    }
     let name: string;
     try {
       name = decodeURIComponent(part);
@@ -64,9 +76,11 @@ export function pathOfUrl(value: string, host: string | undefined): { path: stri
 }
 
 const KEEP = /[A-Za-z0-9\-._~!$&'()*+,;=:@]/;
+const PLAIN = /^[A-Za-z0-9\-._~!$&'()*+,;=:@]*$/;
 
 /** Percent-encode one name for an href. */
 export function encodeName(name: string): string {
+  if (PLAIN.test(name)) return name;
   let out = '';
   for (const ch of name) out += KEEP.test(ch) ? ch : encodeURIComponent(ch).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
   return out;

@@ -6,7 +6,7 @@
 import type { Stats } from 'node:fs';
 import type { DeadProp } from './dead-props.js';
 import type { Lock } from './locks.js';
-import { contentTypeOf, etagOf } from './resource.js';
+import { contentTypeOf, etagOf, etagValue } from './resource.js';
 import { statusLine } from './replies.js';
 import { closeTag, DAV, emptyTag, escapeXml, openTag } from './xml.js';
 
@@ -83,7 +83,7 @@ function live(name: string, r: ResourceView): string | undefined {
     case 'displayname':
       return `<D:displayname>${escapeXml(r.displayName)}</D:displayname>`;
     case 'creationdate':
-      return st ? `<D:creationdate>${new Date(st.birthtimeMs > 0 ? st.birthtimeMs : st.ctimeMs).toISOString().replace(/\.\d{3}Z$/, 'Z')}</D:creationdate>` : undefined;
+      return st ? `<D:creationdate>${creationDate(st)}</D:creationdate>` : undefined;
     case 'getlastmodified':
       return st ? `<D:getlastmodified>${st.mtime.toUTCString()}</D:getlastmodified>` : undefined;
     case 'getetag':
@@ -115,8 +115,36 @@ function propstat(props: string, status: number): string {
 
 export type PropRequest = { readonly kind: 'allprop'; readonly include: readonly PropName[] } | { readonly kind: 'propname' } | { readonly kind: 'prop'; readonly names: readonly PropName[] };
 
+/** RFC 3339 without fractions: birth time where the file system keeps one, else the change time. */
+function creationDate(st: Stats): string {
+  return `${new Date(st.birthtimeMs > 0 ? st.birthtimeMs : st.ctimeMs).toISOString().slice(0, 19)}Z`;
+}
+
+/**
+ * allprop of a resource with no dead property (nearly every member of a listing): the live
+ * properties in one template, in the order of `LIVE`, as the general path renders them.
+ */
+function plainAllprop(r: ResourceView & { stat: Stats }): string {
+  const st = r.stat;
+  const file = !r.collection;
+  return (
+    `<D:response><D:href>${r.href}</D:href><D:propstat><D:prop>` +
+    `<D:creationdate>${creationDate(st)}</D:creationdate>` +
+    `<D:displayname>${escapeXml(r.displayName)}</D:displayname>` +
+    (file ? `<D:getcontentlength>${st.size}</D:getcontentlength><D:getcontenttype>${escapeXml(contentTypeOf(r.displayName))}</D:getcontenttype>` : '') +
+    `<D:getetag>&quot;${etagValue(st)}&quot;</D:getetag>` +
+    `<D:getlastmodified>${st.mtime.toUTCString()}</D:getlastmodified>` +
+    lockDiscovery(r.locks) +
+    (file ? '<D:resourcetype/>' : '<D:resourcetype><D:collection/></D:resourcetype>') +
+    `${SUPPORTED_LOCK}</D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response>\n`
+  );
+}
+
 /** One `<D:response>` for `r`. */
 export function renderResponse(r: ResourceView, request: PropRequest): string {
+  if (request.kind === 'allprop' && request.include.length === 0 && r.dead.length === 0 && r.stat !== undefined) {
+    return plainAllprop(r as ResourceView & { stat: Stats });
+  }
   let found = '';
   let missing = '';
   const dead = (p: PropName): DeadProp | undefined => r.dead.find((d) => d.ns === p.ns && d.name === p.name);

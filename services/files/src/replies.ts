@@ -3,11 +3,12 @@
  * they throw (with the RFC 4918 precondition element when there is one), the mapping of file
  * system errors to statuses, and the one function that writes a reply to the wire.
  */
-import type { ServerResponse } from 'node:http';
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { FileBody, sendFile } from './file-body.js';
 
-export type ReplyBody = string | Buffer | Readable;
+export type ReplyBody = string | Buffer | Readable | FileBody;
 
 export interface Reply {
   readonly status: number;
@@ -82,32 +83,54 @@ export interface Meter {
 
 /** Write `reply`; a stream body is piped with back-pressure. Body bytes are counted in `meter`. */
 export async function sendReply(res: ServerResponse, reply: Reply, head: boolean, meter: Meter = { bytes: 0 }): Promise<void> {
-  res.statusCode = reply.status;
-  for (const [name, value] of Object.entries(reply.headers ?? {})) {
-    res.setHeader(name, typeof value === 'number' ? String(value) : (value as string | string[]));
-  }
+  // One writeHead with every header: cheaper than a setHeader call each. The reply's headers are
+  // copied only when Content-Length is to be added (they may be shared, as a file's are).
   const body = reply.body;
-  if (body === undefined || head || reply.status === 204 || reply.status === 304) {
+  const length = reply.headers?.['Content-Length'];
+  const headers: Record<string, string | number | readonly string[]> =
+    length !== undefined && (body === undefined || body instanceof FileBody || (body instanceof Buffer && body.length === length))
+      ? (reply.headers as Record<string, string | number | readonly string[]>)
+      : { ...reply.headers };
+  const bodyless = reply.status === 204 || reply.status === 304;
+  if (body === undefined || head || bodyless) {
     if (body instanceof Readable) body.destroy();
-    if (body !== undefined && !res.hasHeader('Content-Length') && reply.status !== 204 && reply.status !== 304) {
-      res.setHeader('Content-Length', typeof body === 'string' ? Buffer.byteLength(body) : body instanceof Buffer ? body.length : 0);
-    } else if (body === undefined && reply.status !== 204 && reply.status !== 304 && !res.hasHeader('Content-Length')) {
-      res.setHeader('Content-Length', 0);
-    }
+    else if (body instanceof FileBody) body.close();
+    if (!bodyless && headers['Content-Length'] === undefined) headers['Content-Length'] = body === undefined ? 0 : lengthOf(body);
+    res.writeHead(reply.status, headers as OutgoingHttpHeaders);
     res.end();
+    return;
+  }
+  if (body instanceof FileBody) {
+    try {
+      res.writeHead(reply.status, headers as OutgoingHttpHeaders);
+    } catch (err) {
+      body.close();
+      throw err;
+    }
+    await sendFile(res, body, (n) => (meter.bytes += n));
     return;
   }
   if (!(body instanceof Readable)) {
     const buf = typeof body === 'string' ? Buffer.from(body) : body;
-    res.setHeader('Content-Length', buf.length);
+    if (headers['Content-Length'] !== buf.length) headers['Content-Length'] = buf.length;
+    res.writeHead(reply.status, headers as OutgoingHttpHeaders);
     meter.bytes += buf.length;
     res.end(buf);
     return;
   }
+  res.writeHead(reply.status, headers as OutgoingHttpHeaders);
   body.on('data', (chunk: Buffer | string) => {
     meter.bytes += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
   });
   await pipeline(body, res);
+}
+
+/** The length of a body known in advance (a stream's is not: 0). */
+function lengthOf(body: ReplyBody): number {
+  if (typeof body === 'string') return Buffer.byteLength(body);
+  if (body instanceof Buffer) return body.length;
+  if (body instanceof FileBody) return body.end - body.start + 1;
+  return 0;
 }
 
 export const STATUS_TEXT: Readonly<Record<number, string>> = {

@@ -28,8 +28,21 @@ export function isProbeName(name: string): boolean {
 
 /** Strong ETag: inode, size and modification time in microseconds (a replaced file has a new inode). */
 export function etagOf(st: Stats): string {
-  return `"${st.ino.toString(16)}-${st.size.toString(16)}-${Math.round(st.mtimeMs * 1000).toString(16)}"`;
+  let etag = etags.get(st);
+  if (etag === undefined) {
+    etag = `"${etagValue(st)}"`;
+    etags.set(st, etag);
+  }
+  return etag;
 }
+
+/** The ETag without its quotes, computed afresh (for stats used once, as a listing's). */
+export function etagValue(st: Stats): string {
+  return `${st.ino.toString(16)}-${st.size.toString(16)}-${Math.round(st.mtimeMs * 1000).toString(16)}`;
+}
+
+/** ETags by stats object: a cached lookup is asked for its ETag by every request that uses it. */
+const etags = new WeakMap<Stats, string>();
 
 const realRoots = new Map<string, string>();
 

@@ -11,9 +11,14 @@ import type { TlsOptions } from 'node:tls';
 import type { LoginPolicy } from '@hearth/accounts';
 import type { Logger } from '@hearth/log';
 import type { HandlerTable } from '@hearth/runtime';
+import { CounterSet } from '@hearth/metrics';
+import type { Socket } from 'node:net';
 import type { FilesSettings } from './config.js';
 import { RequestContext, type Env } from './context.js';
 import { DeadProps } from './dead-props.js';
+import { counters, requestCounter, responseCounter, type FilesCounters } from './counters.js';
+import { FileBody } from './file-body.js';
+import { FileCache } from './file-cache.js';
 import { checkFdPaths } from './anchored.js';
 import { ConnectionDrain } from './drain.js';
 import { LockTable } from './locks.js';
@@ -24,6 +29,9 @@ import { Shares } from './shares.js';
 import { Authenticator, type FileUser, type FileUsers } from './users.js';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+
+/** Methods that change nothing on disk (every other one clears the file cache). */
+const READS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'PROPFIND', 'OPTIONS']);
 
 export interface FilesServerDeps {
   readonly settings: FilesSettings;
@@ -50,6 +58,8 @@ export interface FilesServer {
   stop(deadline: number): Promise<void>;
   /** Requests in progress. */
   readonly inFlight: number;
+  /** The service's counters (`counters.ts`). */
+  readonly counters: FilesCounters;
 }
 
 export function createFilesServer(deps: FilesServerDeps): FilesServer {
@@ -59,8 +69,25 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
   shares.apply(settings);
   const props = new DeadProps(join(deps.dataDir, 'files', 'props.db'));
   const locks = new LockTable(join(deps.dataDir, 'files', 'locks.db'));
-  const env: Env = { settings: () => settings, locks, props, shares, quotas: new Quotas(), log: deps.log };
-  const auth = new Authenticator(deps.users, settings, deps.isLoopback, deps.loginPolicy);
+  const cache = new FileCache();
+  const env: Env = { settings: () => settings, locks, props, shares, quotas: new Quotas(), log: deps.log, cache };
+  const live: FilesCounters = new CounterSet(counters);
+  const auth = new Authenticator(deps.users, settings, live, deps.isLoopback, deps.loginPolicy);
+  // Bytes of each connection already counted (the rest is counted at its next request's end or
+  // its close). Keyed by the request's socket; over HTTPS, the TLS socket: bytes before encryption.
+  const counted = new WeakMap<Socket, { read: number; written: number }>();
+  const countBytes = (socket: Socket): void => {
+    let seen = counted.get(socket);
+    if (seen === undefined) {
+      seen = { read: 0, written: 0 };
+      counted.set(socket, seen);
+      socket.once('close', () => countBytes(socket));
+    }
+    live.inc('bytesIn', socket.bytesRead - seen.read);
+    live.inc('bytesOut', socket.bytesWritten - seen.written);
+    seen.read = socket.bytesRead;
+    seen.written = socket.bytesWritten;
+  };
   const servers: Server[] = [];
   const perClient = new Map<string, number>();
   let inFlight = 0;
@@ -72,15 +99,27 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
     if (method === 'OPTIONS') return optionsReply;
     const user = await auth.check(req, secure, remote);
     setUser(user);
-    if (method !== 'PUT' && /100-continue/i.test(String(req.headers.expect ?? ''))) res.writeContinue();
+    const expect = req.headers.expect;
+    if (expect !== undefined && method !== 'PUT' && /100-continue/i.test(expect)) res.writeContinue();
     const ctx = new RequestContext(env, req, res, user, secure, deps.log);
     ctxRef.ctx = ctx;
-    return methods[method](ctx);
+    if (READS.has(method)) return methods[method](ctx);
+    // What this request changes is never served from the cache, during or after it.
+    cache.clear();
+    try {
+      return await methods[method](ctx);
+    } finally {
+      cache.clear();
+    }
   }
 
   function handle(req: IncomingMessage, res: ServerResponse, secure: boolean): void {
-    const started = process.hrtime.bigint();
+    // The access log's fields are only gathered when it is on.
+    const logging = deps.log.isLevelEnabled('info');
+    const started = logging ? performance.now() : 0;
     const remote = req.socket.remoteAddress ?? 'unknown';
+    const method = req.method ?? '';
+    live.inc(isMethod(method) ? requestCounter[method] : 'requestsOther');
     let user: string | undefined;
     const ctxRef: { ctx?: RequestContext } = {};
     const meter: Meter = { bytes: 0 };
@@ -89,22 +128,29 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
     inFlight++;
     const ended = connections.begin(req, res);
     let finished = false;
+    let transfer = req.method === 'PUT';
+    if (transfer) live.add('transfersCurrent', 1);
     const done = (): void => {
       if (finished) return;
       finished = true;
       ctxRef.ctx?.release();
+      if (transfer) live.add('transfersCurrent', -1);
+      const counter = responseCounter(res.statusCode);
+      if (counter !== undefined) live.inc(counter);
+      countBytes(req.socket);
       const n = (perClient.get(remote) ?? 1) - 1;
       if (n <= 0) perClient.delete(remote);
       else perClient.set(remote, n);
       inFlight--;
       ended();
+      if (!logging) return;
       deps.log.info(
         {
           method: req.method,
           path: req.url,
           status: res.statusCode,
           bytes: meter.bytes,
-          ms: Number((process.hrtime.bigint() - started) / 1000n) / 1000,
+          ms: Math.round((performance.now() - started) * 1000) / 1000,
           user,
           remote,
           complete: res.writableFinished,
@@ -112,8 +158,7 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
         'request',
       );
     };
-    // Whichever comes first: the response handed to the socket, or the connection gone.
-    res.once('finish', done);
+    // The response is done, or the connection gone ('close' follows 'finish').
     res.once('close', done);
     const reply: Promise<Reply> =
       active >= settings.maxRequestsPerClient
@@ -122,9 +167,14 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
     void reply
       .then(async (r) => {
         if (res.destroyed || res.writableEnded) {
-          // The client is gone: a stream body still holds its file open.
+          // The client is gone: a body still holds its file open.
           if (r.body instanceof Readable) r.body.destroy();
+          else if (r.body instanceof FileBody) r.body.close();
           return;
+        }
+        if (r.body instanceof FileBody && req.method === 'GET' && !transfer) {
+          transfer = true;
+          live.add('transfersCurrent', 1);
         }
         await sendReply(res, r, req.method === 'HEAD', meter);
       })
@@ -135,6 +185,11 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
   }
 
   function configure(server: Server, secure: boolean): Server {
+    server.on('connection', (socket: Socket) => {
+      live.inc('connectionsTotal');
+      live.add('connectionsOpen', 1);
+      socket.once('close', () => live.add('connectionsOpen', -1));
+    });
     server.on('request', (req: IncomingMessage, res: ServerResponse) => handle(req, res, secure));
     server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => handle(req, res, secure));
     server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
@@ -170,6 +225,7 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
     get inFlight() {
       return inFlight;
     },
+    counters: live,
     httpServer: () => configure(createHttpServer(serverOptions()), false),
     httpsServer: (tls) => configure(createHttpsServer({ ...serverOptions(), ...tls }), true),
     updateSettings(next) {

@@ -45,6 +45,7 @@ export async function startFilesService(
     throw error;
   }
   return {
+    counters: files.counters,
     async reload(settings, suite) {
       if (tls) {
         const next = await createTlsContextProvider(tlsOptions(suite));

@@ -7,6 +7,7 @@
 import type { IncomingMessage } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
 import { LoginPolicy, type Accounts, type LoginLimits } from '@hearth/accounts';
+import type { FilesCounters } from './counters.js';
 import { DavError } from './replies.js';
 
 export interface FileUser {
@@ -77,13 +78,28 @@ export function loginLimits(policy: AuthPolicy): LoginLimits {
   };
 }
 
+/** How long a connection's verified credentials are taken again without a check. */
+const CONNECTION_MEMO_MS = 1000;
+
+interface Verified {
+  readonly header: string;
+  readonly user: FileUser;
+  readonly until: number;
+  readonly generation: number;
+}
+
 export class Authenticator {
   readonly #login: LoginPolicy;
+  /** Per connection: the last Authorization header that was verified, reused for a second. */
+  readonly #verified = new WeakMap<object, Verified>();
+  /** Changes with the settings: a reload may refuse what was accepted. */
+  #generation = 0;
 
   /** `login`: the suite's persisted policy (from the accounts); in memory when none is given. */
   constructor(
     private readonly users: FileUsers,
     private policy: AuthPolicy,
+    private readonly counters: FilesCounters,
     private readonly isLoopback: (address: string) => boolean = isLoopbackAddress,
     login?: LoginPolicy,
   ) {
@@ -93,6 +109,7 @@ export class Authenticator {
 
   update(policy: AuthPolicy): void {
     this.policy = policy;
+    this.#generation++;
     this.#login.setLimits(loginLimits(policy));
   }
 
@@ -100,6 +117,8 @@ export class Authenticator {
   async check(req: IncomingMessage, secure: boolean, remote: string): Promise<FileUser> {
     const header = req.headers.authorization;
     if (header === undefined) throw challenge(this.policy, 'authentication required');
+    const memo = this.#verified.get(req.socket);
+    if (memo !== undefined && memo.header === header && memo.generation === this.#generation && Date.now() < memo.until) return memo.user;
     const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
     if (!m) throw challenge(this.policy, 'only Basic authentication is supported');
     if (!secure && !this.policy.allowPlaintextAuth && !this.isLoopback(remote)) {
@@ -111,7 +130,12 @@ export class Authenticator {
     const name = decoded.slice(0, colon);
     const password = decoded.slice(colon + 1);
     const result = await this.#login.attempt(remote, name, () => this.users.authenticate(name, password, remote));
-    if (result.ok) return result.value;
+    if (result.ok) {
+      if (memo?.header !== header) this.counters.inc('authSuccesses');
+      this.#verified.set(req.socket, { header, user: result.value, until: Date.now() + CONNECTION_MEMO_MS, generation: this.#generation });
+      return result.value;
+    }
+    this.counters.inc(result.reason === 'refused' ? 'loginsRefused' : 'authFailures');
     throw challenge(this.policy, result.reason === 'refused' ? 'too many failed logins: try again later' : 'wrong user name or password');
   }
 }

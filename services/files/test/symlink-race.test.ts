@@ -1,7 +1,8 @@
 /**
  * A folder of a share swapped for a symbolic link to a folder outside it, and back, as fast as
  * another process can, while requests run against paths through it (bounded: a few seconds).
- * Whatever the timing, no byte from outside is ever served (GET, ranges, COPY out of it, the
+ * Whatever the timing, no byte from outside is ever served (GET of a small file, which the file
+ * cache may keep, and of a large one, sent through reused buffers; ranges, COPY out of it, the
  * listings), and nothing outside is ever written: created, removed, renamed or touched.
  */
 import { spawn } from 'node:child_process';
@@ -40,6 +41,9 @@ beforeAll(async () => {
   for (const name of ['secret.txt', 'victim.txt', 'sub/file.txt']) writeFileSync(join(outside, name), `${SECRET}${name}\n`.repeat(200));
   mkdirSync(join(h.shareDir, 'swap', 'sub'), { recursive: true });
   for (const name of ['secret.txt', 'victim.txt', 'sub/file.txt']) writeFileSync(join(h.shareDir, 'swap', name), INSIDE.repeat(200));
+  // Over the cache's 64 KiB: sent from its descriptor, not from memory.
+  writeFileSync(join(outside, 'large.txt'), `${SECRET}large\n`.repeat(8000));
+  writeFileSync(join(h.shareDir, 'swap', 'large.txt'), INSIDE.repeat(8000));
 });
 afterAll(async () => {
   await h.close();
@@ -73,6 +77,7 @@ it('never serves a byte from outside nor writes outside while a folder and a lin
       const n = `${worker}-${i}`;
       const ops: Array<Promise<unknown>> = [
         request(h.url, 'GET', '/files/swap/secret.txt').then((r) => (count('GET', r.status), served.push(r.body))),
+        request(h.url, 'GET', '/files/swap/large.txt').then((r) => (count('GET large', r.status), served.push(r.body))),
         request(h.url, 'GET', '/files/swap/sub/file.txt', { headers: { Range: 'bytes=0-99,200-299' } }).then((r) => (count('GET range', r.status), served.push(r.body))),
         request(h.url, 'PROPFIND', '/files/swap/', { headers: { Depth: '1' } }).then((r) => (count('PROPFIND', r.status), served.push(r.body))),
         request(h.url, 'GET', '/files/swap/sub/', { headers: { Accept: 'text/html' } }).then((r) => (count('listing', r.status), served.push(r.body))),
@@ -108,6 +113,6 @@ it('never serves a byte from outside nor writes outside while a folder and a lin
     if (statSync(p).isFile()) expect(readFileSync(p, 'utf8'), name).not.toContain(SECRET);
   }
   // The requests did reach the folder (not only 404s while the link was there).
-  const reached: Record<string, number> = { GET: 200, 'GET range': 206, PROPFIND: 207, listing: 200, PUT: 201, COPY: 201 };
+  const reached: Record<string, number> = { GET: 200, 'GET large': 200, 'GET range': 206, PROPFIND: 207, listing: 200, PUT: 201, COPY: 201 };
   for (const [what, status] of Object.entries(reached)) expect(statuses.get(`${what} ${status}`) ?? 0, what).toBeGreaterThan(0);
 }, 60_000);

@@ -1,14 +1,18 @@
 /**
- * GET and HEAD (RFC 7231, 7232, 7233). A file streams from disk (small ones are read in one go),
- * with single and multiple byte ranges, If-Range, and the download headers a browser needs. A
- * collection (or the root) answers with a plain HTML listing.
+ * GET and HEAD (RFC 7231, 7232, 7233). A file is only read through a descriptor checked to be
+ * inside its share (`anchored.ts`): a small one asked whole comes from the file cache, which reads
+ * it that way (`file-cache.ts`); a larger one and single ranges are sent from the descriptor
+ * through reused buffers (`file-body.ts`); multiple ranges as multipart/byteranges. If-Range, and
+ * the download headers a browser needs. A collection (or the root) answers with a plain HTML listing.
  */
-import { close as fsClose, createReadStream, read as fsRead, type Stats } from 'node:fs';
+import { close as fsClose, read as fsRead, type Stats } from 'node:fs';
 import { Readable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import { openFileInside } from '../anchored.js';
 import { checkConditions } from '../conditional.js';
-import type { FsTarget, RequestContext } from '../context.js';
+import type { RequestContext } from '../context.js';
+import { FileBody } from '../file-body.js';
+import { sameFile } from '../file-cache.js';
 import { htmlListing } from '../html.js';
 import { DavError, type Reply } from '../replies.js';
 import { contentTypeOf, etagOf } from '../resource.js';
@@ -55,22 +59,50 @@ export function contentDisposition(name: string): string {
   return `attachment; filename="${ascii}"; filename*=UTF-8''${utf8}`;
 }
 
+/** The headers of a whole file, which depend only on its stats and name: built once per stats object. */
+const byStats = new WeakMap<Stats, Readonly<Record<string, string | number>>>();
+
+function fileHeaders(st: Stats, name: string): Readonly<Record<string, string | number>> {
+  let headers = byStats.get(st);
+  if (headers === undefined) {
+    headers = {
+      ETag: etagOf(st),
+      'Last-Modified': st.mtime.toUTCString(),
+      'Accept-Ranges': 'bytes',
+      'Content-Type': contentTypeOf(name),
+      'Content-Disposition': contentDisposition(name),
+      'Content-Length': st.size,
+    };
+    byStats.set(st, headers);
+  }
+  return headers;
+}
+
 export const get: Handler = async (ctx) => {
   const t = await ctx.target();
   if (t.kind === 'root' || t.stat?.isDirectory() === true) return htmlListing(ctx, t);
   if (t.stat === undefined || !t.stat.isFile()) throw new DavError(404, 'not found');
-  // Served from a descriptor checked to be inside the share; its stats, not the path's, describe it.
+  const name = t.names[t.names.length - 1]!;
+  // A small file asked whole: from the cache while it holds the same file, else read through a
+  // checked descriptor (undefined when that one is larger or not inside: the checked open below).
+  if (t.stat.size <= SMALL && ctx.header('range') === undefined) {
+    const small = await ctx.env.cache.read(t.share.root, t.path, t.stat, SMALL);
+    if (small !== undefined) return whole(ctx, small.stat, name, small.body);
+  }
+  // Served from a descriptor checked to be inside the share; its stats, not the path's, describe
+  // it (the looked-up ones, whose headers are built already, when they are of the same file).
   const opened = await openFileInside(t.share.root, t.path);
   if (opened === undefined) throw new DavError(404, 'not found');
+  const st = sameFile(t.stat, opened.stat) ? t.stat : opened.stat;
   let reply: Reply;
   try {
-    reply = await serveFile(ctx, t, opened.fd, opened.stat);
+    reply = await serveFile(ctx, name, opened.fd, st);
   } catch (err) {
     closeFd(opened.fd);
     throw err;
   }
-  // A stream closes the descriptor when it ends or is destroyed; otherwise it is done with.
-  if (!(reply.body instanceof Readable)) closeFd(opened.fd);
+  // A body that reads the descriptor closes it when it ends or is destroyed; otherwise it is done with.
+  if (!(reply.body instanceof Readable || reply.body instanceof FileBody)) closeFd(opened.fd);
   return reply;
 };
 
@@ -86,18 +118,21 @@ function readSmall(fd: number, size: number): Promise<Buffer> {
   });
 }
 
-async function serveFile(ctx: RequestContext, t: FsTarget, fd: number, st: Stats): Promise<Reply> {
-  const read = ctx.req.method === 'GET' || ctx.req.method === 'HEAD';
-  const etag = etagOf(st);
-  const name = t.names[t.names.length - 1]!;
-  const headers: Record<string, string | number> = {
-    ETag: etag,
-    'Last-Modified': st.mtime.toUTCString(),
-    'Accept-Ranges': 'bytes',
-    'Content-Type': contentTypeOf(name),
-    'Content-Disposition': contentDisposition(name),
-  };
-  if (checkConditions(ctx.req.headers, st, read) === 'not-modified') return { status: 304, headers: { ETag: etag, 'Last-Modified': headers['Last-Modified']! } };
+function notModified(headers: Readonly<Record<string, string | number>>): Reply {
+  return { status: 304, headers: { ETag: headers.ETag!, 'Last-Modified': headers['Last-Modified']! } };
+}
+
+/** A whole small file whose content is in memory. */
+function whole(ctx: RequestContext, st: Stats, name: string, body: Buffer): Reply {
+  const headers = fileHeaders(st, name);
+  if (checkConditions(ctx.req.headers, st, true) === 'not-modified') return notModified(headers);
+  return ctx.req.method === 'HEAD' ? { status: 200, headers } : { status: 200, headers, body };
+}
+
+async function serveFile(ctx: RequestContext, name: string, fd: number, st: Stats): Promise<Reply> {
+  const all = fileHeaders(st, name);
+  const etag = String(all.ETag);
+  if (checkConditions(ctx.req.headers, st, true) === 'not-modified') return notModified(all);
   const size = st.size;
   let ranges: Range[] | undefined;
   const rangeHeader = ctx.header('range');
@@ -108,16 +143,16 @@ async function serveFile(ctx: RequestContext, t: FsTarget, fd: number, st: Stats
   }
   const head = ctx.req.method === 'HEAD';
   if (ranges === undefined) {
-    headers['Content-Length'] = size;
-    if (head) return { status: 200, headers };
-    if (size <= SMALL) return { status: 200, headers, body: await readSmall(fd, size) };
-    return { status: 200, headers, body: createReadStream('', { fd, highWaterMark: READ_CHUNK }) };
+    if (head) return { status: 200, headers: all };
+    if (size <= SMALL) return { status: 200, headers: all, body: await readSmall(fd, size) };
+    return { status: 200, headers: all, body: new FileBody(fd, 0, size - 1) };
   }
+  const headers: Record<string, string | number> = { ...all };
   if (ranges.length === 1) {
     const r = ranges[0]!;
     headers['Content-Range'] = `bytes ${r.start}-${r.end}/${size}`;
     headers['Content-Length'] = r.end - r.start + 1;
-    return { status: 206, headers, ...(head ? {} : { body: createReadStream('', { fd, start: r.start, end: r.end, highWaterMark: READ_CHUNK }) }) };
+    return { status: 206, headers, ...(head ? {} : { body: new FileBody(fd, r.start, r.end) }) };
   }
   return multipart(fd, ranges, size, headers, head);
 }

@@ -5,9 +5,8 @@
  * so a folder of any size costs the same memory.
  */
 import type { Stats } from 'node:fs';
-import { lstat as fsLstat } from 'node:fs';
+import { lstat as fsLstat, lstatSync } from 'node:fs';
 import { opendir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { Env, FsTarget, RequestContext } from '../context.js';
 import type { DeadProp } from '../dead-props.js';
@@ -72,18 +71,22 @@ async function* listed(
   deadBelow: Map<string, DeadProp[]>,
   quota: ResourceView['quota'],
 ): AsyncGenerator<string> {
-  const dir = await opendir(openPath, { bufferSize: 256 });
+  const stater = new MemberStats();
+  const dir = await opendir(openPath, { bufferSize: 1024 });
   let out = '';
   let batch: string[] = [];
+  // Members are stated through the open folder; they are named (dead properties, views) by path.
+  const prefix = path.endsWith('/') ? path : `${path}/`;
+  const openPrefix = `${openPath}/`;
   // Renders a batch into `out`; returns the sub-folders to descend into (Depth infinity).
   const render = async (names: string[]): Promise<Array<[string, string]>> => {
-    const stats = await Promise.all(names.map((n) => memberStat(t.share.root, join(openPath, n))));
+    const stats = await stater.stats(t.share.root, openPrefix, names);
     const folders: Array<[string, string]> = [];
     for (let i = 0; i < names.length; i++) {
       const st = stats[i];
       if (st === undefined) continue;
       const name = names[i]!;
-      const p = join(path, name);
+      const p = prefix + name;
       const childHref = `${href}${encodeName(name)}${st.isDirectory() ? '/' : ''}`;
       out += renderResponse(viewOf(env, childHref, p, name, st, deadBelow.get(p) ?? [], quota), request);
       if (infinite && st.isDirectory()) folders.push([childHref, p]);
@@ -108,6 +111,44 @@ async function* listed(
   }
   if (batch.length > 0) yield* flush(batch);
   if (out !== '') yield out;
+}
+
+/** Slower than this, a stat call is not served from the page cache: the rest go to the thread pool. */
+const SLOW_STAT_MS = 1;
+
+/**
+ * The members' stats of one listing. While each call answers from the page cache (the usual case)
+ * they are made on the main thread, a batch at a time, as nginx and Apache do: a thread-pool round
+ * trip per member costs far more than the call itself. After one slow call (a cold disk, a network
+ * file system) the rest of the listing goes through the thread pool, so the event loop is never
+ * held for longer than a batch of fast calls and one slow one. Links are checked asynchronously.
+ */
+class MemberStats {
+  #sync = true;
+
+  async stats(root: string, prefix: string, names: readonly string[]): Promise<Array<Stats | undefined>> {
+    if (!this.#sync) return Promise.all(names.map((n) => memberStat(root, prefix + n)));
+    const out: Array<Stats | undefined | Promise<Stats | undefined>> = [];
+    for (const name of names) {
+      const p = prefix + name;
+      if (!this.#sync) {
+        out.push(memberStat(root, p));
+        continue;
+      }
+      const started = performance.now();
+      let st: Stats | undefined;
+      try {
+        st = lstatSync(p, { throwIfNoEntry: false });
+      } catch {
+        st = undefined;
+      }
+      if (performance.now() - started > SLOW_STAT_MS) this.#sync = false;
+      if (st === undefined) out.push(undefined);
+      else if (st.isSymbolicLink()) out.push(listable(root, p, st));
+      else out.push(st.isFile() || st.isDirectory() ? st : undefined);
+    }
+    return Promise.all(out);
+  }
 }
 
 /** A member's stats, or undefined when it is not to be listed (callback lstat: cheaper than fs/promises). */

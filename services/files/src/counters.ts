@@ -1,0 +1,58 @@
+/** The file service's counters, declared once for every view (`hearth status`, SNMP). */
+import { declareCounters, type CounterSet, type NamesOf } from '@hearth/metrics';
+import type { Method } from './methods/index.js';
+
+export const counters = declareCounters({
+  connectionsTotal: { id: 1, type: 'counter', description: 'Connections accepted (HTTP and HTTPS)', unit: 'connections' },
+  connectionsOpen: { id: 2, type: 'gauge', description: 'Connections open now', unit: 'connections', key: true },
+  authSuccesses: { id: 3, type: 'counter', description: 'Sessions authenticated (a connection whose Basic credentials were accepted)', unit: 'sessions', key: true },
+  authFailures: { id: 4, type: 'counter', description: 'Wrong user name or password', unit: 'attempts', key: true },
+  loginsRefused: { id: 5, type: 'counter', description: 'Logins refused unchecked by the failed-login limits', unit: 'attempts' },
+  requestsOptions: { id: 6, type: 'counter', description: 'OPTIONS requests', unit: 'requests' },
+  requestsGet: { id: 7, type: 'counter', description: 'GET requests', unit: 'requests', key: true },
+  requestsHead: { id: 8, type: 'counter', description: 'HEAD requests', unit: 'requests' },
+  requestsPut: { id: 9, type: 'counter', description: 'PUT requests', unit: 'requests', key: true },
+  requestsDelete: { id: 10, type: 'counter', description: 'DELETE requests', unit: 'requests' },
+  requestsMkcol: { id: 11, type: 'counter', description: 'MKCOL requests', unit: 'requests' },
+  requestsCopy: { id: 12, type: 'counter', description: 'COPY requests', unit: 'requests' },
+  requestsMove: { id: 13, type: 'counter', description: 'MOVE requests', unit: 'requests' },
+  requestsPropfind: { id: 14, type: 'counter', description: 'PROPFIND requests', unit: 'requests', key: true },
+  requestsProppatch: { id: 15, type: 'counter', description: 'PROPPATCH requests', unit: 'requests' },
+  requestsLock: { id: 16, type: 'counter', description: 'LOCK requests', unit: 'requests' },
+  requestsUnlock: { id: 17, type: 'counter', description: 'UNLOCK requests', unit: 'requests' },
+  requestsOther: { id: 18, type: 'counter', description: 'Requests with a method the service does not support (501)', unit: 'requests' },
+  responses2xx: { id: 19, type: 'counter', description: 'Responses with a 2xx status', unit: 'responses' },
+  responses3xx: { id: 20, type: 'counter', description: 'Responses with a 3xx status (304 Not Modified)', unit: 'responses' },
+  responses4xx: { id: 21, type: 'counter', description: 'Responses with a 4xx status', unit: 'responses', key: true },
+  responses5xx: { id: 22, type: 'counter', description: 'Responses with a 5xx status', unit: 'responses', key: true },
+  bytesIn: { id: 23, type: 'counter', description: 'Bytes received on connections, request heads included (counted as each request ends)', unit: 'bytes' },
+  bytesOut: { id: 24, type: 'counter', description: 'Bytes sent on connections, response heads included (counted as each request ends)', unit: 'bytes' },
+  transfersCurrent: { id: 25, type: 'gauge', description: 'Uploads (PUT) and file downloads (GET of a file body) in progress', unit: 'transfers', key: true },
+});
+
+export type FilesCounters = CounterSet<typeof counters>;
+
+/** The request counter of each method. */
+export const requestCounter: Readonly<Record<Method, NamesOf<typeof counters, 'counter'>>> = {
+  OPTIONS: 'requestsOptions',
+  GET: 'requestsGet',
+  HEAD: 'requestsHead',
+  PUT: 'requestsPut',
+  DELETE: 'requestsDelete',
+  MKCOL: 'requestsMkcol',
+  COPY: 'requestsCopy',
+  MOVE: 'requestsMove',
+  PROPFIND: 'requestsPropfind',
+  PROPPATCH: 'requestsProppatch',
+  LOCK: 'requestsLock',
+  UNLOCK: 'requestsUnlock',
+};
+
+/** The response counter of a final status. */
+export function responseCounter(status: number): NamesOf<typeof counters, 'counter'> | undefined {
+  if (status >= 500) return 'responses5xx';
+  if (status >= 400) return 'responses4xx';
+  if (status >= 300) return 'responses3xx';
+  if (status >= 200) return 'responses2xx';
+  return undefined;
+}

@@ -1,0 +1,145 @@
+/**
+ * A short-lived cache in front of the disk for the request path: where a URL's names land (the
+ * result of `locate`, symbolic link checks included) and the bytes of small files. An entry is
+ * trusted for `ttlMs` after it was looked up; then the next request looks it up again, and a
+ * cached body is kept only if the file is still the same (device, inode, size, modification and
+ * change times). Every request that changes anything clears the whole cache before and after its
+ * handler runs (`clear`), and a lookup that was under way across a clear is not stored: this
+ * service always sees its own writes; changes made by anything else are seen within `ttlMs`.
+ * Only found resources are kept; bounded in entries and in body bytes (oldest dropped first).
+ * A body is only ever read through a descriptor checked to be inside the share (`anchored.ts`)
+ * whose stats are those of the cached lookup, so what the cache serves is never from outside.
+ */
+import { close as fsClose, read as fsRead, type Stats } from 'node:fs';
+import { openFileInside } from './anchored.js';
+import { locate, type Located } from './resource.js';
+
+export interface FileCacheLimits {
+  /** How long a lookup is trusted. */
+  readonly ttlMs: number;
+  readonly maxEntries: number;
+  /** Bytes of file bodies held in total. */
+  readonly maxBytes: number;
+}
+
+export const DEFAULT_CACHE_LIMITS: FileCacheLimits = { ttlMs: 1000, maxEntries: 10_000, maxBytes: 32 * 1024 * 1024 };
+
+/** A small file's content and the stats of the descriptor it was read from (or of its cached lookup, the same file). */
+export interface SmallFile {
+  readonly stat: Stats;
+  readonly body: Buffer;
+}
+
+interface Entry {
+  readonly located: Located & { readonly stat: Stats };
+  readonly at: number;
+  body: Buffer | undefined;
+}
+
+/** Whether two stats are of the same, unchanged file (device, inode, size, modification and change times). */
+export function sameFile(a: Stats, b: Stats): boolean {
+  return a.ino === b.ino && a.dev === b.dev && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs;
+}
+
+/** `join(root, ...names)` for names already checked to be plain (no `/`, `.`, `..`). */
+export function pathBelow(root: string, names: readonly string[]): string {
+  if (names.length === 0) return root;
+  return root.endsWith('/') ? root + names.join('/') : `${root}/${names.join('/')}`;
+}
+
+export class FileCache {
+  readonly #entries = new Map<string, Entry>();
+  #bytes = 0;
+  /** Changes with every clear: a lookup started before one is not stored. */
+  #generation = 0;
+
+  constructor(private readonly limits: FileCacheLimits = DEFAULT_CACHE_LIMITS) {}
+
+  /** `locate(root, names)`, from the cache while the entry is fresh. */
+  async locate(root: string, names: readonly string[]): Promise<Located> {
+    const key = pathBelow(root, names);
+    const now = Date.now();
+    const hit = this.#entries.get(key);
+    if (hit !== undefined && now - hit.at < this.limits.ttlMs) return hit.located;
+    const generation = this.#generation;
+    const located = await locate(root, names);
+    if (generation !== this.#generation) return located;
+    this.#drop(key);
+    if (located.stat !== undefined) {
+      const stat = located.stat;
+      const body = hit?.body !== undefined && sameFile(hit.located.stat, stat) ? hit.body : undefined;
+      this.#entries.set(key, { located: { ...located, stat }, at: now, body });
+      if (body !== undefined) this.#bytes += body.length;
+      this.#trim();
+    }
+    return located;
+  }
+
+  /**
+   * The whole content of the file at `path` (in the share at `root`) found by `locate` with
+   * `stat`: from the cache when it holds that same file, else read through a descriptor checked
+   * inside the share. Undefined when that descriptor is not a regular file inside the share or
+   * has more than `max` bytes now (the caller goes through its own checked open).
+   */
+  async read(root: string, path: string, stat: Stats, max: number): Promise<SmallFile | undefined> {
+    const hit = this.#entries.get(path);
+    if (hit?.body !== undefined && sameFile(hit.located.stat, stat)) return { stat, body: hit.body };
+    const generation = this.#generation;
+    const opened = await openFileInside(root, path);
+    if (opened === undefined) return undefined;
+    let body: Buffer;
+    try {
+      if (opened.stat.size > max) return undefined;
+      body = await readFd(opened.fd, opened.stat.size);
+    } finally {
+      fsClose(opened.fd, () => {});
+    }
+    // Stored only as the content of the lookup's file, read whole, with no clear in between.
+    const entry = this.#entries.get(path);
+    if (generation === this.#generation && entry !== undefined && entry.body === undefined && body.length === opened.stat.size && sameFile(entry.located.stat, opened.stat)) {
+      entry.body = body;
+      this.#bytes += body.length;
+      this.#trim();
+    }
+    return { stat: opened.stat, body };
+  }
+
+  /** Forget everything (any change made by this service). */
+  clear(): void {
+    this.#entries.clear();
+    this.#bytes = 0;
+    this.#generation++;
+  }
+
+  /** Lookups held. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** Bytes of bodies held. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  #drop(key: string): void {
+    const old = this.#entries.get(key);
+    if (old === undefined) return;
+    if (old.body !== undefined) this.#bytes -= old.body.length;
+    this.#entries.delete(key);
+  }
+
+  #trim(): void {
+    for (const key of this.#entries.keys()) {
+      if (this.#entries.size <= this.limits.maxEntries && this.#bytes <= this.limits.maxBytes) return;
+      this.#drop(key);
+    }
+  }
+}
+
+/** Read `size` bytes from the start of `fd` with the callback API (cheaper per call than FileHandle objects). */
+function readFd(fd: number, size: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const buf = Buffer.allocUnsafe(size);
+    fsRead(fd, buf, 0, size, 0, (err, n) => (err ? reject(err) : resolve(n === size ? buf : buf.subarray(0, n))));
+  });
+}
