@@ -1,11 +1,11 @@
 /**
- * Full SNMP walk: the Hearth agent (4 services, the default suite's size, and 100) against Debian's
+ * Full SNMP walk: the Hearth agent (6 services, the default suite's size, and 100) against Debian's
  * snmpd serving a table of about the same number of varbinds (NET-SNMP-EXTEND-MIB: `extend`
  * entries, their output cached), in the same run. For each: varbinds, wall time of a walk with
  * snmpbulkwalk (-Cr10, its default) and snmpwalk (GetNext), and the agent's CPU per walk (its
  * utime + stime from /proc, over all the walks). Median of RUNS walks.
  *
- *   node bench/snmp/run.mjs [--runs 7] [--services 4,100]
+ *   node bench/snmp/run.mjs [--runs 7] [--services 6,100]
  */
 import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { waitExit } from '../lib/processes.mjs';
 
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '7' }, services: { type: 'string', default: '4,100' } } });
+const { values } = parseArgs({ options: { runs: { type: 'string', default: '7' }, services: { type: 'string', default: '6,100' } } });
 const RUNS = Number(values.runs);
 const SIZES = values.services.split(',').map(Number);
 const COMMUNITY = 'bench-community';
