@@ -85,7 +85,7 @@ function live(name: string, r: ResourceView): string | undefined {
     case 'creationdate':
       return st ? `<D:creationdate>${creationDate(st)}</D:creationdate>` : undefined;
     case 'getlastmodified':
-      return st ? `<D:getlastmodified>${st.mtime.toUTCString()}</D:getlastmodified>` : undefined;
+      return st ? `<D:getlastmodified>${lastModified(st)}</D:getlastmodified>` : undefined;
     case 'getetag':
       return st ? `<D:getetag>${escapeXml(etagOf(st))}</D:getetag>` : undefined;
     case 'getcontentlength':
@@ -115,9 +115,41 @@ function propstat(props: string, status: number): string {
 
 export type PropRequest = { readonly kind: 'allprop'; readonly include: readonly PropName[] } | { readonly kind: 'propname' } | { readonly kind: 'prop'; readonly names: readonly PropName[] };
 
+/**
+ * Dates as text by whole second, for the two formats a listing repeats for every member: the files
+ * of a folder share few distinct seconds, so most are formatted once. Cleared when it grows large.
+ */
+class SecondCache {
+  readonly #texts = new Map<number, string>();
+  readonly #format: (ms: number) => string;
+
+  constructor(format: (ms: number) => string) {
+    this.#format = format;
+  }
+
+  text(ms: number): string {
+    const second = Math.floor(ms / 1000);
+    let t = this.#texts.get(second);
+    if (t === undefined) {
+      if (this.#texts.size >= 4096) this.#texts.clear();
+      t = this.#format(second * 1000);
+      this.#texts.set(second, t);
+    }
+    return t;
+  }
+}
+
+const rfc3339 = new SecondCache((ms) => `${new Date(ms).toISOString().slice(0, 19)}Z`);
+const httpDate = new SecondCache((ms) => new Date(ms).toUTCString());
+
 /** RFC 3339 without fractions: birth time where the file system keeps one, else the change time. */
 function creationDate(st: Stats): string {
-  return `${new Date(st.birthtimeMs > 0 ? st.birthtimeMs : st.ctimeMs).toISOString().slice(0, 19)}Z`;
+  return rfc3339.text(st.birthtimeMs > 0 ? st.birthtimeMs : st.ctimeMs);
+}
+
+/** The HTTP date (RFC 9110) of the modification time. */
+function lastModified(st: Stats): string {
+  return httpDate.text(st.mtimeMs);
 }
 
 /**
@@ -133,7 +165,7 @@ function plainAllprop(r: ResourceView & { stat: Stats }): string {
     `<D:displayname>${escapeXml(r.displayName)}</D:displayname>` +
     (file ? `<D:getcontentlength>${st.size}</D:getcontentlength><D:getcontenttype>${escapeXml(contentTypeOf(r.displayName))}</D:getcontenttype>` : '') +
     `<D:getetag>&quot;${etagValue(st)}&quot;</D:getetag>` +
-    `<D:getlastmodified>${st.mtime.toUTCString()}</D:getlastmodified>` +
+    `<D:getlastmodified>${lastModified(st)}</D:getlastmodified>` +
     lockDiscovery(r.locks) +
     (file ? '<D:resourcetype/>' : '<D:resourcetype><D:collection/></D:resourcetype>') +
     `${SUPPORTED_LOCK}</D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response>\n`
