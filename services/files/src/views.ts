@@ -5,6 +5,7 @@
 import type { Stats } from 'node:fs';
 import type { Env, FsTarget } from './context.js';
 import type { DeadProp } from './dead-props.js';
+import type { Lock } from './locks.js';
 import type { ResourceView } from './props.js';
 
 export async function quotaOf(env: Env, t: FsTarget): Promise<ResourceView['quota']> {
@@ -24,6 +25,7 @@ export function viewOf(
   stat: Stats,
   dead: readonly DeadProp[],
   quota: ResourceView['quota'],
+  locks: readonly Lock[] = env.locks.covering(path),
 ): ResourceView {
   const collection = stat.isDirectory();
   return {
@@ -31,7 +33,7 @@ export function viewOf(
     stat,
     collection,
     displayName: name,
-    locks: env.locks.covering(path),
+    locks,
     dead,
     ...(collection && quota !== undefined ? { quota } : {}),
   };

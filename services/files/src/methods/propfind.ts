@@ -78,6 +78,8 @@ async function* listed(
   // Members are stated through the open folder; they are named (dead properties, views) by path.
   const prefix = path.endsWith('/') ? path : `${path}/`;
   const openPrefix = `${openPath}/`;
+  // One lock lookup for the folder: with no lock on it (depth infinity) or inside it, no member has one.
+  const unlocked = env.locks.covering(path).every((l) => l.depth !== 'infinity') && env.locks.inside(path).length === 0;
   // Renders a batch into `out`; returns the sub-folders to descend into (Depth infinity).
   const render = async (names: string[]): Promise<Array<[string, string]>> => {
     const stats = await stater.stats(t.share.root, openPrefix, names);
@@ -88,7 +90,7 @@ async function* listed(
       const name = names[i]!;
       const p = prefix + name;
       const childHref = `${href}${encodeName(name)}${st.isDirectory() ? '/' : ''}`;
-      out += renderResponse(viewOf(env, childHref, p, name, st, deadBelow.get(p) ?? [], quota), request);
+      out += renderResponse(viewOf(env, childHref, p, name, st, deadBelow.get(p) ?? [], quota, unlocked ? [] : env.locks.covering(p)), request);
       if (infinite && st.isDirectory()) folders.push([childHref, p]);
     }
     return folders;
