@@ -38,7 +38,17 @@ export function etagOf(st: Stats): string {
 
 /** The ETag without its quotes, computed afresh (for stats used once, as a listing's). */
 export function etagValue(st: Stats): string {
-  return `${st.ino.toString(16)}-${st.size.toString(16)}-${Math.round(st.mtimeMs * 1000).toString(16)}`;
+  return `${hex(st.ino)}-${hex(st.size)}-${hex(Math.round(st.mtimeMs * 1000))}`;
+}
+
+/**
+ * `n.toString(16)`, the same text: an integer at or above 2^32 (a time in microseconds) is written
+ * as two 32-bit halves, which V8 converts much faster than the whole double.
+ */
+function hex(n: number): string {
+  if (n < 0 || n >= 2 ** 53 || !Number.isInteger(n)) return n.toString(16);
+  if (n < 2 ** 32) return (n >>> 0).toString(16);
+  return Math.floor(n / 2 ** 32).toString(16) + (n >>> 0).toString(16).padStart(8, '0');
 }
 
 /** ETags by stats object: a cached lookup is asked for its ETag by every request that uses it. */
