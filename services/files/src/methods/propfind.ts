@@ -20,6 +20,7 @@ import { child, DAV, elements, readXml, type XmlElement } from '../xml.js';
 import type { Handler } from './types.js';
 
 const CHUNK = 64 * 1024;
+const NO_DEAD: readonly DeadProp[] = [];
 const BATCH = 128;
 
 function parseRequest(body: XmlElement | undefined): PropRequest {
@@ -90,7 +91,7 @@ async function* listed(
       const name = names[i]!;
       const p = prefix + name;
       const childHref = `${href}${encodeName(name)}${st.isDirectory() ? '/' : ''}`;
-      out += renderResponse(viewOf(env, childHref, p, name, st, deadBelow.get(p) ?? [], quota, unlocked ? [] : env.locks.covering(p)), request);
+      out += renderResponse(viewOf(env, childHref, p, name, st, deadBelow.size === 0 ? NO_DEAD : (deadBelow.get(p) ?? NO_DEAD), quota, unlocked ? [] : env.locks.covering(p)), request);
       if (infinite && st.isDirectory()) folders.push([childHref, p]);
     }
     return folders;
