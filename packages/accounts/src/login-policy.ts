@@ -26,6 +26,27 @@ export interface LoginLimits {
   readonly delayMs: number;
 }
 
+/**
+ * The login settings every service that checks passwords declares, under the same names in its
+ * config (`loginFailureDelay`, `maxLoginFailuresPerIp`, `maxLoginFailuresPerUser`, `failureWindow`).
+ */
+export interface LoginSettings {
+  readonly loginFailureDelay: number;
+  readonly maxLoginFailuresPerIp: number;
+  readonly maxLoginFailuresPerUser: number;
+  readonly failureWindow: number;
+}
+
+/** The policy's limits from a service's login settings. */
+export function loginLimits(settings: LoginSettings): LoginLimits {
+  return {
+    maxFailuresPerSource: settings.maxLoginFailuresPerIp,
+    maxFailuresPerUser: settings.maxLoginFailuresPerUser,
+    windowMs: settings.failureWindow,
+    delayMs: settings.loginFailureDelay,
+  };
+}
+
 export interface LoginPolicyOptions extends LoginLimits {
   /** Write-behind interval (default 250 ms). */
   readonly flushMs?: number;

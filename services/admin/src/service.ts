@@ -5,7 +5,7 @@
  */
 import type { Server } from 'node:https';
 import { openSuiteAccounts } from '@hearth/accounts';
-import type { LoginLimits } from '@hearth/accounts';
+import { loginLimits } from '@hearth/accounts';
 import { openMailStore } from '@hearth/mail-store';
 import { CounterSet } from '@hearth/metrics';
 import { ServiceConfigError, type RunningService, type ServiceContext } from '@hearth/runtime';
@@ -22,13 +22,6 @@ import { createAdminServer } from './server.js';
 import { Sessions } from './sessions.js';
 import { setupLink } from './setup-link.js';
 import { SetupToken } from './setup.js';
-
-export const loginLimits = (s: AdminSettings): LoginLimits => ({
-  maxFailuresPerSource: s.maxLoginFailuresPerIp,
-  maxFailuresPerUser: s.maxLoginFailuresPerUser,
-  windowMs: s.failureWindow,
-  delayMs: s.loginFailureDelay,
-});
 
 export interface AdminOptions {
   /** The supervisor (default: the control socket in the data dir). */

@@ -6,7 +6,8 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
-import { LoginPolicy, type Accounts, type LoginLimits } from '@hearth/accounts';
+import { LoginPolicy, loginLimits, type Accounts, type LoginSettings } from '@hearth/accounts';
+export { loginLimits } from '@hearth/accounts';
 import type { FilesCounters } from './counters.js';
 import { DavError } from './replies.js';
 
@@ -50,13 +51,9 @@ export function accountUsers(accounts: Accounts): FileUsers {
   };
 }
 
-export interface AuthPolicy {
+export interface AuthPolicy extends LoginSettings {
   readonly realm: string;
   readonly allowPlaintextAuth: boolean;
-  readonly loginFailureDelay: number;
-  readonly maxLoginFailuresPerIp: number;
-  readonly maxLoginFailuresPerUser: number;
-  readonly failureWindow: number;
 }
 
 export function isLoopbackAddress(address: string): boolean {
@@ -68,15 +65,6 @@ function challenge(policy: AuthPolicy, message: string): DavError {
   return new DavError(401, message, undefined, undefined, { 'WWW-Authenticate': `Basic realm="${policy.realm}", charset="UTF-8"` });
 }
 
-/** The login policy's limits from the service's settings. */
-export function loginLimits(policy: AuthPolicy): LoginLimits {
-  return {
-    maxFailuresPerSource: policy.maxLoginFailuresPerIp,
-    maxFailuresPerUser: policy.maxLoginFailuresPerUser,
-    windowMs: policy.failureWindow,
-    delayMs: policy.loginFailureDelay,
-  };
-}
 
 /** How long a connection's verified credentials are taken again without a check. */
 const CONNECTION_MEMO_MS = 1000;

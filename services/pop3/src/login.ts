@@ -6,7 +6,8 @@
  * `exclusiveLock` (`-ERR [IN-USE]` when another session holds it). The session turns an `ok`
  * outcome into its TRANSACTION state.
  */
-import type { LoginLimits, LoginPolicy } from '@hearth/accounts';
+import type { LoginPolicy } from '@hearth/accounts';
+export { loginLimits } from '@hearth/accounts';
 import type { Logger } from '@hearth/log';
 import type { CounterSet } from '@hearth/metrics';
 import type { LoginAttempt } from './commands/context.js';
@@ -35,16 +36,6 @@ export interface LoginContext {
 }
 
 export type LoginOutcome = { readonly ok: true; readonly user: string; readonly maildrop: Maildrop } | { readonly ok: false; readonly reply: Reply };
-
-/** The login policy's limits from the service's settings. */
-export function loginLimits(settings: Pop3Settings): LoginLimits {
-  return {
-    maxFailuresPerSource: settings.maxLoginFailuresPerIp,
-    maxFailuresPerUser: settings.maxLoginFailuresPerUser,
-    windowMs: settings.failureWindow,
-    delayMs: settings.loginFailureDelay,
-  };
-}
 
 const refuse = (reply: Reply): LoginOutcome => ({ ok: false, reply });
 

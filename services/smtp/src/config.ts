@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { byteSize, duration } from '@hearth/config';
-import type { LoginLimits } from '@hearth/accounts';
+export { loginLimits } from '@hearth/accounts';
 import type { ServiceManifest } from '@hearth/runtime';
 import { counters } from './counters.js';
 
@@ -84,12 +84,3 @@ export function roleOf(settings: SmtpSettings, name: string): ListenerRole | und
   return settings.roles[name] ?? DEFAULT_ROLES[name];
 }
 
-/** The login policy's limits (@hearth/accounts) from the service's settings. */
-export function loginLimits(settings: SmtpSettings): LoginLimits {
-  return {
-    maxFailuresPerSource: settings.maxLoginFailuresPerIp,
-    maxFailuresPerUser: settings.maxLoginFailuresPerUser,
-    windowMs: settings.failureWindow,
-    delayMs: settings.loginFailureDelay,
-  };
-}
