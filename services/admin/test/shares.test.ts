@@ -114,11 +114,26 @@ describe('shares', () => {
     writeFileSync(a.up.configFile, good);
   });
 
-  it('removes a share: gone from the file, and WebDAV answers 404', async () => {
+  it('removes a share while an upload into it runs: the upload finishes, new requests get 404', async () => {
+    const port = (await a.up.service('files')).listeners.find((l) => l.name === 'http')!.port;
+    const body = 'y'.repeat(100_000);
+    const put = request({ host: '127.0.0.1', port, method: 'PUT', path: '/docs/up.bin', auth: 'root:root-password-1', headers: { 'Content-Length': String(body.length) } });
+    const answered = new Promise<number>((resolve, reject) => {
+      put.on('response', (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      put.on('error', reject);
+    });
+    put.write(body.slice(0, 1000));
+    await waitFor(async () => rowOf((await c.get('/shares')).body, 'docs').includes('<td>root</td><td>1</td>'));
     const page = await c.submit('/shares/delete', { service: 'files', share: 'docs' }, await c.get('/shares'));
     expect(textOf(page.body)).toContain('Removed share docs (applied in place).');
     expect(readFileSync(a.up.configFile, 'utf8')).not.toContain('docs:');
     expect(page.body).not.toContain('data-share="docs"');
     expect(await davGet('/docs/a.txt')).toBe(404);
+    put.end(body.slice(1000));
+    expect(await answered).toBe(201);
+    expect(readFileSync(join(a.up.data, 'docs', 'up.bin'), 'utf8')).toBe(body);
   });
 });
