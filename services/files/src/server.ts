@@ -27,7 +27,7 @@ import { Quotas } from './quota.js';
 import { DavError, errorReply, fsError, sendReply, type Meter, type Reply } from './replies.js';
 import { Shares } from './shares.js';
 import { Authenticator, type FileUser, type FileUsers } from './users.js';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 
 /** Methods that change nothing on disk (every other one clears the file cache). */
@@ -65,10 +65,12 @@ export interface FilesServer {
 export function createFilesServer(deps: FilesServerDeps): FilesServer {
   let settings = deps.settings;
   checkFdPaths();
-  const shares = new Shares(deps.handlers, deps.dataDir);
+  // Absolute from here on: a listing changes the working directory for a moment (propfind.ts).
+  const dataDir = resolve(deps.dataDir);
+  const shares = new Shares(deps.handlers, dataDir);
   shares.apply(settings);
-  const props = new DeadProps(join(deps.dataDir, 'files', 'props.db'));
-  const locks = new LockTable(join(deps.dataDir, 'files', 'locks.db'));
+  const props = new DeadProps(join(dataDir, 'files', 'props.db'));
+  const locks = new LockTable(join(dataDir, 'files', 'locks.db'));
   const cache = new FileCache();
   const env: Env = { settings: () => settings, locks, props, shares, quotas: new Quotas(), log: deps.log, cache };
   const live: FilesCounters = new CounterSet(counters);

@@ -4,7 +4,7 @@
  * capped and normalised, and hostile XML (DTDs, entities, malformed or oversized bodies) gets a 4xx
  * without a stack trace.
  */
-import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request, startServer, type Harness } from './helpers.js';
@@ -65,6 +65,24 @@ describe('paths never leave their share', () => {
     const mkcol = await request(h.url, 'MKCOL', '/files/escape/sub/');
     expect(mkcol.status).toBe(409);
     expect(readdirSync(outside)).toEqual(['secret.txt']);
+  });
+
+  it('states a listing in the listed folder itself and leaves the working directory as it was', async () => {
+    // A working directory holding the same name with another size: a member stated relative to it
+    // would show that size.
+    writeFileSync(join(outside, 'inside.txt'), 'a longer text outside');
+    const started = process.cwd();
+    process.chdir(outside);
+    try {
+      const list = await request(h.url, 'PROPFIND', '/files/', { headers: { Depth: '1' } });
+      expect(list.status).toBe(207);
+      const member = /<D:href>\/files\/inside\.txt<\/D:href>.*?<D:getcontentlength>(\d+)</.exec(list.body);
+      expect(member?.[1]).toBe(String('inside'.length));
+      expect(process.cwd()).toBe(outside);
+    } finally {
+      process.chdir(started);
+      rmSync(join(outside, 'inside.txt'));
+    }
   });
 
   it('refuses a Destination that climbs out, or points at another server', async () => {

@@ -8,6 +8,7 @@ import type { Stats } from 'node:fs';
 import { lstat as fsLstat, lstatSync } from 'node:fs';
 import { opendir, stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
+import { isMainThread } from 'node:worker_threads';
 import type { Env, FsTarget, RequestContext } from '../context.js';
 import type { DeadProp } from '../dead-props.js';
 import { encodeName, hrefOf } from '../paths.js';
@@ -78,12 +79,11 @@ async function* listed(
   let batch: string[] = [];
   // Members are stated through the open folder; they are named (dead properties, views) by path.
   const prefix = path.endsWith('/') ? path : `${path}/`;
-  const openPrefix = `${openPath}/`;
   // One lock lookup for the folder: with no lock on it (depth infinity) or inside it, no member has one.
   const unlocked = env.locks.covering(path).every((l) => l.depth !== 'infinity') && env.locks.inside(path).length === 0;
   // Renders a batch into `out`; returns the sub-folders to descend into (Depth infinity).
   const render = async (names: string[]): Promise<Array<[string, string]>> => {
-    const stats = await stater.stats(t.share.root, openPrefix, names);
+    const stats = await stater.stats(t.share.root, openPath, names);
     const folders: Array<[string, string]> = [];
     for (let i = 0; i < names.length; i++) {
       const st = stats[i];
@@ -126,35 +126,65 @@ const LSTAT_OPTIONS = { throwIfNoEntry: false } as const;
  * trip per member costs far more than the call itself. After one slow call (a cold disk, a network
  * file system) the rest of the listing goes through the thread pool, so the event loop is never
  * held for longer than a batch of fast calls and one slow one. Links are checked asynchronously.
+ *
+ * A batch on the main thread is stated relative to the open folder, as fts(3) walks a tree: the
+ * process's working directory is the folder itself (`chdir` to `/proc/self/fd/N` is `fchdir(N)`)
+ * for the batch, and each member is the single name `name`, not `/proc/self/fd/N/name`, whose walk
+ * through /proc costs the kernel about half as much again as the stat itself. Nothing else runs
+ * on the main thread meanwhile, and the service uses only absolute paths, so the thread pool's
+ * calls during the batch do not depend on the working directory; it is put back before the batch
+ * returns. Where a process cannot change its directory (a worker thread) members go by /proc path.
  */
 class MemberStats {
   #sync = true;
 
-  async stats(root: string, prefix: string, names: readonly string[]): Promise<Array<Stats | undefined>> {
+  async stats(root: string, folder: string, names: readonly string[]): Promise<Array<Stats | undefined>> {
+    const prefix = `${folder}/`;
     if (!this.#sync) return Promise.all(names.map((n) => memberStat(root, prefix + n)));
     const out: Array<Stats | undefined | Promise<Stats | undefined>> = [];
-    // One clock reading per call: each call's end is the next one's start.
-    let started = performance.now();
-    for (const name of names) {
-      const p = prefix + name;
-      if (!this.#sync) {
-        out.push(memberStat(root, p));
-        continue;
+    const back = inFolder(folder);
+    try {
+      // One clock reading per call: each call's end is the next one's start.
+      let started = performance.now();
+      for (const name of names) {
+        if (!this.#sync) {
+          out.push(memberStat(root, prefix + name));
+          continue;
+        }
+        let st: Stats | undefined;
+        try {
+          st = lstatSync(back === undefined ? prefix + name : name, LSTAT_OPTIONS);
+        } catch {
+          st = undefined;
+        }
+        const ended = performance.now();
+        if (ended - started > SLOW_STAT_MS) this.#sync = false;
+        started = ended;
+        if (st === undefined) out.push(undefined);
+        else if (st.isSymbolicLink()) out.push(listable(root, prefix + name, st));
+        else out.push(st.isFile() || st.isDirectory() ? st : undefined);
       }
-      let st: Stats | undefined;
-      try {
-        st = lstatSync(p, LSTAT_OPTIONS);
-      } catch {
-        st = undefined;
-      }
-      const ended = performance.now();
-      if (ended - started > SLOW_STAT_MS) this.#sync = false;
-      started = ended;
-      if (st === undefined) out.push(undefined);
-      else if (st.isSymbolicLink()) out.push(listable(root, p, st));
-      else out.push(st.isFile() || st.isDirectory() ? st : undefined);
+    } finally {
+      if (back !== undefined) leaveFolder(back);
     }
     return Promise.all(out);
+  }
+}
+
+/** Make `folder` the working directory; the one to go back to, or undefined when it cannot change. */
+function inFolder(folder: string): string | undefined {
+  if (!isMainThread) return undefined;
+  const back = process.cwd();
+  process.chdir(folder);
+  return back;
+}
+
+function leaveFolder(back: string): void {
+  try {
+    process.chdir(back);
+  } catch {
+    // The directory we started in is gone: the root always exists.
+    process.chdir('/');
   }
 }
 
