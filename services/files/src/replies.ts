@@ -96,13 +96,13 @@ export async function sendReply(res: ServerResponse, reply: Reply, head: boolean
     if (body instanceof Readable) body.destroy();
     else if (body instanceof FileBody) body.close();
     if (!bodyless && headers['Content-Length'] === undefined) headers['Content-Length'] = body === undefined ? 0 : lengthOf(body);
-    res.writeHead(reply.status, headers as OutgoingHttpHeaders);
+    writeHead(res, reply.status, headers);
     res.end();
     return;
   }
   if (body instanceof FileBody) {
     try {
-      res.writeHead(reply.status, headers as OutgoingHttpHeaders);
+      writeHead(res, reply.status, headers);
     } catch (err) {
       body.close();
       throw err;
@@ -113,16 +113,31 @@ export async function sendReply(res: ServerResponse, reply: Reply, head: boolean
   if (!(body instanceof Readable)) {
     const buf = typeof body === 'string' ? Buffer.from(body) : body;
     if (headers['Content-Length'] !== buf.length) headers['Content-Length'] = buf.length;
-    res.writeHead(reply.status, headers as OutgoingHttpHeaders);
+    writeHead(res, reply.status, headers);
     meter.bytes += buf.length;
     res.end(buf);
     return;
   }
-  res.writeHead(reply.status, headers as OutgoingHttpHeaders);
+  writeHead(res, reply.status, headers);
   body.on('data', (chunk: Buffer | string) => {
     meter.bytes += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
   });
   await pipeline(body, res);
+}
+
+/**
+ * `res.writeHead` with the headers as a flat name/value list. Node stores such a list as it is;
+ * given an object with the same headers, measured here with a 4 KB file's seven, the same response
+ * costs about twice the CPU (bench/files).
+ */
+function writeHead(res: ServerResponse, status: number, headers: Readonly<Record<string, string | number | readonly string[]>>): void {
+  const flat: Array<string | number> = [];
+  for (const name of Object.keys(headers)) {
+    const value = headers[name]!;
+    if (typeof value === 'object') for (const v of value) flat.push(name, v);
+    else flat.push(name, value);
+  }
+  res.writeHead(status, flat as unknown as OutgoingHttpHeaders);
 }
 
 /** The length of a body known in advance (a stream's is not: 0). */
