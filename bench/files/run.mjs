@@ -87,10 +87,12 @@ const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim(
 
 /**
  * Requests per second with wrk, and the server's CPU time per request: on a shared machine the
- * second moves far less with the other loads than the first.
+ * second moves far less with the other loads than the first. Every server first gets the same
+ * one-second run that is not counted (a Node server's code is compiled by V8 as it runs).
  */
 function wrk(server, url, auth) {
   const header = auth ? ['-H', `Authorization: Basic ${Buffer.from('bench:bench').toString('base64')}`] : [];
+  execFileSync('wrk', ['-t2', '-c64', '-d1s', ...header, url]);
   const cpuBefore = treeCpuMs(server.pid);
   const text = execFileSync('wrk', ['-t2', '-c64', `-d${seconds}s`, ...header, url]).toString();
   const cpuMs = treeCpuMs(server.pid) - cpuBefore;
