@@ -76,6 +76,16 @@ export class FileCache {
   }
 
   /**
+   * The file `names` below `root` with its whole content, when the cache holds both and the lookup
+   * is still trusted; nothing is looked up or read (for an answer made at once, `cached-get.ts`).
+   */
+  whole(root: string, names: readonly string[]): SmallFile | undefined {
+    const hit = this.#entries.get(pathBelow(root, names));
+    if (hit?.body === undefined || Date.now() - hit.at >= this.limits.ttlMs || !hit.located.stat.isFile()) return undefined;
+    return { stat: hit.located.stat, body: hit.body };
+  }
+
+  /**
    * The whole content of the file at `path` (in the share at `root`) found by `locate` with
    * `stat`: from the cache when it holds that same file, else read through a descriptor checked
    * inside the share. Undefined when that descriptor is not a regular file inside the share or

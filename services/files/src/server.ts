@@ -2,7 +2,8 @@
  * The file server: one request handler for every HTTP and HTTPS listener. Per request, in order:
  * the per-client concurrency limit, the method table (501 for others), OPTIONS without
  * credentials, Basic authentication, then the method's handler; whatever it throws becomes a reply
- * in `replies.ts`. The share leases a request took are given back when its response is done, and an
+ * in `replies.ts`. A GET or HEAD that the file cache can answer at once is answered so
+ * (`cached-get.ts`), with the same bookkeeping. The share leases a request took are given back when its response is done, and an
  * access log line is written. Usable directly in tests, without a supervisor.
  */
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -24,7 +25,8 @@ import { ConnectionDrain } from './drain.js';
 import { LockTable } from './locks.js';
 import { isMethod, methods, ALLOW, optionsReply } from './methods/index.js';
 import { Quotas } from './quota.js';
-import { DavError, errorReply, fsError, sendReply, type Meter, type Reply } from './replies.js';
+import { DavError, errorReply, fsError, sendReply, sendWhole, type Meter, type Reply } from './replies.js';
+import { cachedAnswer } from './cached-get.js';
 import { Shares } from './shares.js';
 import { Authenticator, type FileUser, type FileUsers } from './users.js';
 import { join, resolve } from 'node:path';
@@ -123,6 +125,7 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
     const method = req.method ?? '';
     live.inc(isMethod(method) ? requestCounter[method] : 'requestsOther');
     let user: string | undefined;
+    let fromCache = false;
     const ctxRef: { ctx?: RequestContext } = {};
     const meter: Meter = { bytes: 0 };
     const active = perClient.get(remote) ?? 0;
@@ -156,12 +159,22 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
           user,
           remote,
           complete: res.writableFinished,
+          cached: fromCache,
         },
         'request',
       );
     };
     // The response is done, or the connection gone ('close' follows 'finish').
-    res.once('close', done);
+    res.on('close', done);
+    if (active < settings.maxRequestsPerClient && (method === 'GET' || method === 'HEAD') && !connections.draining) {
+      const cached = cachedAnswer(env, auth, req);
+      if (cached !== undefined) {
+        user = cached.user.name;
+        fromCache = true;
+        sendWhole(res, 200, cached.headers, method === 'HEAD' ? undefined : cached.body, meter);
+        return;
+      }
+    }
     const reply: Promise<Reply> =
       active >= settings.maxRequestsPerClient
         ? Promise.resolve(errorReply(new DavError(503, 'too many requests in progress from this address', undefined, undefined, { 'Retry-After': '2' })))

@@ -104,6 +104,23 @@ export class Shares {
     return names;
   }
 
+  /**
+   * Share `name` as the handler table's active entry defines it, when `user` may read it; no lease
+   * is taken (for an answer made at once, `cached-get.ts`). Undefined when there is no such share,
+   * no right, the table is closed (draining), or it is a home folder not yet created.
+   */
+  readable(name: string, user: FileUser): Share | undefined {
+    if (this.table.closed) return undefined;
+    const entry = this.table.peek(name === 'home' ? 'home' : `share:${name}`) as Entry | undefined;
+    if (entry === undefined) return undefined;
+    if (entry.kind === 'home') {
+      const root = this.#homeOf(entry, user);
+      return root !== undefined && this.#homes.has(root) ? { name: 'home', root, refuseAppleFiles: entry.refuseAppleFiles, quota: entry.quota, owner: user.name, access: 'write' } : undefined;
+    }
+    const access = accessOf(entry, user);
+    return access === 'none' ? undefined : { name: entry.name, root: entry.root, refuseAppleFiles: entry.settings.refuseAppleFiles, quota: entry.settings.quota, owner: undefined, access };
+  }
+
   /** Take a lease on share `name` for `user`; 404 when there is none, 403 without rights. */
   async acquire(name: string, user: FileUser): Promise<Acquired> {
     const key = name === 'home' ? 'home' : `share:${name}`;
@@ -126,12 +143,16 @@ export class Shares {
     }
   }
 
+  /** The home folder of `user`, or undefined when the name cannot be one. */
+  #homeOf(entry: HomeEntry, user: FileUser): string | undefined {
+    if (!/^[^/\\\0]+$/.test(user.name) || user.name === '.' || user.name === '..') return undefined;
+    return join(entry.base, user.name);
+  }
+
   async #shareOf(entry: Entry, user: FileUser): Promise<Share> {
     if (entry.kind === 'home') {
-      if (!/^[^/\\\0]+$/.test(user.name) || user.name === '.' || user.name === '..') {
-        throw new DavError(403, 'this user name cannot have a home folder');
-      }
-      const root = join(entry.base, user.name);
+      const root = this.#homeOf(entry, user);
+      if (root === undefined) throw new DavError(403, 'this user name cannot have a home folder');
       if (!this.#homes.has(root)) {
         await mkdir(root, { recursive: true, mode: 0o700 });
         this.#homes.add(root);

@@ -101,6 +101,18 @@ export class Authenticator {
     this.#login.setLimits(loginLimits(policy));
   }
 
+  /**
+   * The user whose credentials this request's connection had verified within the last second, when
+   * the request sends the same Authorization header under the same settings; otherwise undefined
+   * (`check` decides). Nothing waits: for answers made at once (`cached-get.ts`).
+   */
+  verified(req: IncomingMessage): FileUser | undefined {
+    const header = req.headers.authorization;
+    if (header === undefined) return undefined;
+    const memo = this.#verified.get(req.socket);
+    return memo !== undefined && memo.header === header && memo.generation === this.#generation && Date.now() < memo.until ? memo.user : undefined;
+  }
+
   /** The request's user, or a DavError 401 (no or wrong credentials) / 403 (plaintext refused). */
   async check(req: IncomingMessage, secure: boolean, remote: string): Promise<FileUser> {
     const header = req.headers.authorization;

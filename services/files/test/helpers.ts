@@ -1,7 +1,7 @@
 /** Test helpers: the file server in-process on 127.0.0.1:0 (HTTP and HTTPS), and a curl runner. */
 import { execFile, execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { request as httpRequest, type Server } from 'node:http';
+import { request as httpRequest, type Agent, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -150,14 +150,14 @@ export function request(
   url: string,
   method: string,
   path: string,
-  options: { auth?: string | null; headers?: Record<string, string>; body?: string | Buffer } = {},
+  options: { auth?: string | null; headers?: Record<string, string>; body?: string | Buffer; agent?: Agent } = {},
 ): Promise<RawResult> {
   return new Promise((resolve, reject) => {
     const u = new URL(url);
     const headers: Record<string, string> = { ...options.headers };
     const auth = options.auth === undefined ? 'alice:secret' : options.auth;
     if (auth !== null) headers['Authorization'] = `Basic ${Buffer.from(auth).toString('base64')}`;
-    const req = httpRequest({ host: u.hostname, port: u.port, method, path, headers, agent: false }, (res) => {
+    const req = httpRequest({ host: u.hostname, port: u.port, method, path, headers, agent: options.agent ?? false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));

@@ -18,7 +18,8 @@ import { DavError, type Reply } from '../replies.js';
 import { contentTypeOf, etagOf } from '../resource.js';
 import type { Handler } from './types.js';
 
-const SMALL = 64 * 1024;
+/** Files up to this size are read in one call and may be held by the file cache. */
+export const SMALL = 64 * 1024;
 const READ_CHUNK = 1024 * 1024;
 
 type Range = { readonly start: number; readonly end: number };
@@ -62,17 +63,17 @@ export function contentDisposition(name: string): string {
 /** The headers of a whole file, which depend only on its stats and name: built once per stats object. */
 const byStats = new WeakMap<Stats, Readonly<Record<string, string | number>>>();
 
-function fileHeaders(st: Stats, name: string): Readonly<Record<string, string | number>> {
+export function fileHeaders(st: Stats, name: string): Readonly<Record<string, string | number>> {
   let headers = byStats.get(st);
   if (headers === undefined) {
-    headers = {
+    headers = Object.freeze({
       ETag: etagOf(st),
       'Last-Modified': st.mtime.toUTCString(),
       'Accept-Ranges': 'bytes',
       'Content-Type': contentTypeOf(name),
       'Content-Disposition': contentDisposition(name),
       'Content-Length': st.size,
-    };
+    });
     byStats.set(st, headers);
   }
   return headers;

@@ -1,0 +1,138 @@
+/**
+ * GET and HEAD answered at once from the file cache (`cached-get.ts`) give exactly the full way's
+ * answer, and only when nothing but the cache is needed: each case sends the same request twice
+ * on one keep-alive connection (the first goes the full way and fills the cache) and reads from
+ * the access log which way each answer took.
+ */
+import { writeFileSync } from 'node:fs';
+import { Agent } from 'node:http';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createLogger } from '@hearth/log';
+import { request, startServer, type Harness, type RawResult } from './helpers.js';
+
+let h: Harness;
+let agent: Agent;
+const logLines: Array<Record<string, unknown>> = [];
+
+beforeAll(async () => {
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const line of chunk.toString().split('\n')) if (line.trim() !== '') logLines.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  h = await startServer({ log: createLogger({ svc: 'files', level: 'info', pretty: false, destination: sink }) });
+  writeFileSync(join(h.shareDir, 'note.txt'), 'the first text\n');
+});
+afterAll(async () => {
+  await h.close();
+});
+// One connection per test: its credentials are verified on its first request.
+beforeEach(() => {
+  agent = new Agent({ keepAlive: true, maxSockets: 1 });
+});
+afterEach(() => {
+  agent.destroy();
+});
+
+/** Whether the access log line of the last request for `path` says it was answered from the cache. */
+function lastWay(path: string): 'cache' | 'full' {
+  const line = logLines.findLast((l) => l['msg'] === 'request' && l['path'] === path);
+  if (line === undefined) throw new Error(`no access log line for ${path}`);
+  return line['cached'] === true ? 'cache' : 'full';
+}
+
+/** The answer without the Date header (which moves with the clock). */
+function comparable(r: RawResult): { status: number; headers: Record<string, unknown>; body: string } {
+  const { date: _date, ...headers } = r.headers;
+  return { status: r.status, headers, body: r.body };
+}
+
+const on = (method: string, path: string, options: { auth?: string; headers?: Record<string, string> } = {}) => request(h.url, method, path, { ...options, agent });
+
+describe('a small file asked again on the same connection', () => {
+  it.each(['GET', 'HEAD'])('%s: the second answer comes from the cache and equals the first', async (method) => {
+    const first = await on(method, '/files/note.txt');
+    expect(lastWay('/files/note.txt')).toBe('full');
+    const second = await on(method, '/files/note.txt');
+    expect(lastWay('/files/note.txt')).toBe('cache');
+    expect(first.status).toBe(200);
+    expect(first.headers['content-length']).toBe(String('the first text\n'.length));
+    expect(first.body).toBe(method === 'GET' ? 'the first text\n' : '');
+    expect(comparable(second)).toEqual(comparable(first));
+    // The query is not part of the file's name, on either way.
+    const query = await on(method, '/files/note.txt?x=1');
+    expect(lastWay('/files/note.txt?x=1')).toBe('cache');
+    expect(comparable(query)).toEqual(comparable(first));
+  });
+
+  it('goes the full way for a range, the conditionals and Expect, with their answers', async () => {
+    const first = await on('GET', '/files/note.txt');
+    const etag = first.headers.etag as string;
+    const cases: Array<[Record<string, string>, number]> = [
+      [{ Range: 'bytes=4-8' }, 206],
+      [{ 'If-None-Match': etag }, 304],
+      [{ 'If-Match': '"other"' }, 412],
+      [{ 'If-Modified-Since': new Date(Date.now() + 60_000).toUTCString() }, 304],
+      [{ 'If-Unmodified-Since': 'Thu, 01 Jan 1970 00:00:00 GMT' }, 412],
+      [{ 'If-Range': '"other"', Range: 'bytes=0-1' }, 200],
+    ];
+    for (const [headers, status] of cases) {
+      const r = await on('GET', '/files/note.txt', { headers });
+      expect({ headers, status: r.status }).toEqual({ headers, status });
+      expect(lastWay('/files/note.txt')).toBe('full');
+    }
+    expect((await on('GET', '/files/note.txt', { headers: { Range: 'bytes=4-8' } })).body).toBe('first');
+  });
+
+  it('goes the full way for other credentials, a user without rights, and a folder', async () => {
+    await on('GET', '/files/note.txt');
+    const bob = await on('GET', '/files/note.txt', { auth: 'bob:hunter2' });
+    expect(bob.status).toBe(200);
+    expect(lastWay('/files/note.txt')).toBe('full');
+    // Carol's credentials are right (verified for this connection by her first request), her rights are not.
+    for (let i = 0; i < 2; i++) {
+      const carol = await on('GET', '/files/note.txt', { auth: 'carol:pw' });
+      expect(carol.status).toBe(403);
+      expect(lastWay('/files/note.txt')).toBe('full');
+    }
+    const wrong = await on('GET', '/files/note.txt', { auth: 'alice:wrong' });
+    expect(wrong.status).toBe(401);
+    await on('GET', '/files/');
+    await on('GET', '/files/');
+    expect(lastWay('/files/')).toBe('full');
+  });
+
+  it('serves what this service wrote at once, and the cache again after that', async () => {
+    await on('GET', '/files/note.txt');
+    await on('GET', '/files/note.txt');
+    expect(lastWay('/files/note.txt')).toBe('cache');
+    const written = await request(h.url, 'PUT', '/files/note.txt', { body: 'the second text\n', agent });
+    expect(written.status).toBe(204);
+    const after = await on('GET', '/files/note.txt');
+    expect(after.body).toBe('the second text\n');
+    expect(lastWay('/files/note.txt')).toBe('full');
+    const again = await on('GET', '/files/note.txt');
+    expect(again.body).toBe('the second text\n');
+    expect(lastWay('/files/note.txt')).toBe('cache');
+  });
+
+  it('answers 404 from the first request after a reload removes the share', async () => {
+    writeFileSync(join(h.shareDir, 'kept.txt'), 'kept\n');
+    await on('GET', '/files/kept.txt');
+    expect((await on('GET', '/files/kept.txt')).status).toBe(200);
+    expect(lastWay('/files/kept.txt')).toBe('cache');
+    const before = h.settings;
+    h.reload({ ...before, shares: {} });
+    try {
+      const gone = await on('GET', '/files/kept.txt');
+      expect(gone.status).toBe(404);
+      expect(lastWay('/files/kept.txt')).toBe('full');
+    } finally {
+      h.reload(before);
+    }
+    expect((await on('GET', '/files/kept.txt')).status).toBe(200);
+  });
+});
