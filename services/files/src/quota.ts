@@ -1,19 +1,50 @@
 /**
  * Quotas on folders: each user's home folder and shares with a `quota` (RFC 4331 properties, 507
- * when exceeded), counted per folder. The bytes used are counted by walking the folder once, then
- * kept up to date by the writes that go through the service; a COPY, MOVE or DELETE of a folder
- * marks the count stale and the next question walks again. Space promised to uploads in progress
- * is reserved, so two parallel uploads cannot together pass the limit.
+ * when exceeded), counted per folder. The counts live in a SQLite database in the data directory
+ * (`DATA/files/quota.db`, WAL), so every instance of the service counts against the same figures:
+ * while an old instance drains with uploads in progress, the one that replaced it sees their
+ * reservations and what they wrote.
+ *
+ * The bytes used are counted by walking the folder once (upload temporaries are not counted:
+ * their uploads reserve what they declared), then kept up to date by the writes that go through
+ * the service; a COPY, MOVE or DELETE of a folder marks the count stale and the next question walks
+ * again. Space promised to an upload in progress is reserved, and the check and the reservation
+ * are one IMMEDIATE transaction, so two uploads (in one instance or two) cannot together pass the
+ * limit. A reservation names its process: those of a process that is gone (a kill -9) are dropped
+ * when the database is opened.
  */
+import { mkdirSync } from 'node:fs';
 import { lstat, opendir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import type { Database as Db, Statement } from 'better-sqlite3';
+import { openDatabase, type Schema } from '@hearth/sqlite';
+import { isTempName } from './resource.js';
 
-interface Usage {
-  used: number | undefined;
-  reserved: number;
-  counting: Promise<number> | undefined;
-}
+const SCHEMA: Schema = {
+  name: 'file quotas',
+  migrations: [
+    {
+      version: 1,
+      description: 'bytes used per folder, and reservations of uploads in progress',
+      sql: `
+        CREATE TABLE usage (
+          root TEXT PRIMARY KEY,
+          used INTEGER NOT NULL CHECK (used >= 0)
+        ) STRICT;
+        CREATE TABLE reservations (
+          id    INTEGER PRIMARY KEY,
+          root  TEXT NOT NULL,
+          bytes INTEGER NOT NULL CHECK (bytes >= 0),
+          pid   INTEGER NOT NULL
+        ) STRICT;
+        CREATE INDEX reservations_by_root ON reservations (root);
+      `,
+    },
+  ],
+  tooNew: (message) => new Error(message),
+};
 
+/** Bytes of the files below `dir` (links not followed, upload temporaries left out). */
 export async function du(dir: string): Promise<number> {
   let total = 0;
   let handle;
@@ -25,59 +56,107 @@ export async function du(dir: string): Promise<number> {
   for await (const entry of handle) {
     const p = join(dir, entry.name);
     if (entry.isDirectory()) total += await du(p);
-    else if (entry.isFile()) total += await lstat(p).then((s) => s.size, () => 0);
+    else if (entry.isFile() && !isTempName(entry.name)) total += await lstat(p).then((s) => s.size, () => 0);
   }
   return total;
 }
 
+/** A reservation taken, or the space that was left when it did not fit. */
+export type Reservation = { readonly ok: true; readonly available: number; release(): void } | { readonly ok: false; readonly available: number };
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 export class Quotas {
-  readonly #folders = new Map<string, Usage>();
+  readonly #db: Db;
+  readonly #used: Statement<[string], { used: number }>;
+  readonly #setUsed: Statement<[string, number]>;
+  readonly #reserved: Statement<[string], { bytes: number }>;
+  readonly #insert: Statement<[string, number, number]>;
+  readonly #release: Statement<[number | bigint]>;
+  readonly #adjust: Statement<[number, string]>;
+  readonly #stale: Statement<[string]>;
+  /** Walks under way in this instance, by folder. */
+  readonly #counting = new Map<string, Promise<number>>();
 
-  #usage(root: string): Usage {
-    let u = this.#folders.get(root);
-    if (!u) this.#folders.set(root, (u = { used: undefined, reserved: 0, counting: undefined }));
-    return u;
+  /** Opens (creating if needed) the quota database at `file`. */
+  constructor(file: string) {
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    this.#db = openDatabase(file, 5000, SCHEMA);
+    this.#used = this.#db.prepare<[string], { used: number }>('SELECT used FROM usage WHERE root = ?');
+    this.#setUsed = this.#db.prepare<[string, number]>('INSERT OR IGNORE INTO usage (root, used) VALUES (?, ?)');
+    this.#reserved = this.#db.prepare<[string], { bytes: number }>('SELECT coalesce(sum(bytes), 0) AS bytes FROM reservations WHERE root = ?');
+    this.#insert = this.#db.prepare<[string, number, number]>('INSERT INTO reservations (root, bytes, pid) VALUES (?, ?, ?)');
+    this.#release = this.#db.prepare<[number | bigint]>('DELETE FROM reservations WHERE id = ?');
+    this.#adjust = this.#db.prepare<[number, string]>('UPDATE usage SET used = max(0, used + ?) WHERE root = ?');
+    this.#stale = this.#db.prepare<[string]>('DELETE FROM usage WHERE root = ?');
+    const pids = this.#db.prepare<[], { pid: number }>('SELECT DISTINCT pid FROM reservations').all();
+    const drop = this.#db.prepare<[number]>('DELETE FROM reservations WHERE pid = ?');
+    for (const { pid } of pids) if (pid === process.pid || !alive(pid)) drop.run(pid);
   }
 
-  /** Bytes stored in the folder `root` (walked when unknown). */
+  /** Bytes stored in the folder `root` (walked when no instance knows). */
   async used(root: string): Promise<number> {
-    const u = this.#usage(root);
-    if (u.used !== undefined) return u.used;
-    u.counting ??= du(root).finally(() => {
-      u.counting = undefined;
-    });
-    const n = await u.counting;
-    u.used ??= n;
-    return u.used;
+    const known = this.#used.get(root);
+    if (known !== undefined) return known.used;
+    let counting = this.#counting.get(root);
+    if (counting === undefined) {
+      counting = du(root).finally(() => this.#counting.delete(root));
+      this.#counting.set(root, counting);
+    }
+    const n = await counting;
+    // Another instance may have counted meanwhile: the first count stored is everyone's.
+    this.#setUsed.run(root, n);
+    return this.#used.get(root)?.used ?? n;
   }
 
-  /** Bytes still free in `root` under `limit` (uploads in progress counted). */
+  /** Bytes still free in `root` under `limit`, uploads in progress (of every instance) counted. */
   async available(root: string, limit: number): Promise<number> {
     const used = await this.used(root);
-    return Math.max(0, limit - used - this.#usage(root).reserved);
+    return Math.max(0, limit - (this.#used.get(root)?.used ?? used) - this.#reserved.get(root)!.bytes);
   }
 
-  reserve(root: string, bytes: number): () => void {
-    const u = this.#usage(root);
-    u.reserved += bytes;
-    let done = false;
-    return () => {
-      if (done) return;
-      done = true;
-      u.reserved -= bytes;
-    };
+  /**
+   * Reserve `bytes` in `root` under `limit` when they fit in what is free plus `credit` (bytes the
+   * write replaces); `available` is that free space plus `credit`, before the reservation.
+   */
+  async reserve(root: string, limit: number, bytes: number, credit = 0): Promise<Reservation> {
+    const used = await this.used(root);
+    const take = this.#db.transaction((): Reservation => {
+      const free = Math.max(0, limit - (this.#used.get(root)?.used ?? used) - this.#reserved.get(root)!.bytes) + credit;
+      if (bytes > free) return { ok: false, available: free };
+      const id = this.#insert.run(root, bytes, process.pid).lastInsertRowid;
+      let released = false;
+      return {
+        ok: true,
+        available: free,
+        release: () => {
+          if (released) return;
+          released = true;
+          this.#release.run(id);
+        },
+      };
+    });
+    return take.immediate();
   }
 
   /** A write changed the stored size by `delta` bytes. */
   adjust(root: string, delta: number): void {
-    const u = this.#folders.get(root);
-    if (u === undefined) return;
-    if (u.used !== undefined) u.used = Math.max(0, u.used + delta);
+    this.#adjust.run(delta, root);
   }
 
   /** Recount at the next question. */
   stale(root: string): void {
-    const u = this.#folders.get(root);
-    if (u !== undefined) u.used = undefined;
+    this.#stale.run(root);
+  }
+
+  close(): void {
+    this.#db.close();
   }
 }

@@ -73,8 +73,9 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
   shares.apply(settings);
   const props = new DeadProps(join(dataDir, 'files', 'props.db'));
   const locks = new LockTable(join(dataDir, 'files', 'locks.db'));
+  const quotas = new Quotas(join(dataDir, 'files', 'quota.db'));
   const cache = new FileCache();
-  const env: Env = { settings: () => settings, locks, props, shares, quotas: new Quotas(), log: deps.log, cache };
+  const env: Env = { settings: () => settings, locks, props, shares, quotas, log: deps.log, cache };
   const live: FilesCounters = new CounterSet(counters);
   const auth = new Authenticator(deps.users, settings, live, deps.isLoopback, deps.loginPolicy);
   // Bytes of each connection already counted (the rest is counted at its next request's end or
@@ -253,6 +254,7 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
       await connections.stop(deadline);
       props.close();
       locks.close();
+      quotas.close();
     },
   };
 }

@@ -43,10 +43,11 @@ export const put: Handler = async (ctx) => {
   let quotaBytes = Number.MAX_SAFE_INTEGER;
   let unreserve = (): void => {};
   if (share.quota > 0) {
-    const available = (await ctx.env.quotas.available(share.root, share.quota)) + oldSize;
-    if (declared !== undefined && declared > available) throw new DavError(507, 'quota exceeded', 'quota-not-exceeded', undefined, { Connection: 'close' });
-    quotaBytes = available;
-    unreserve = ctx.env.quotas.reserve(share.root, Math.max(0, (declared ?? 0) - oldSize));
+    // The declared length (beyond the old file's) is checked and reserved at once, for every instance.
+    const reserved = await ctx.env.quotas.reserve(share.root, share.quota, Math.max(0, (declared ?? 0) - oldSize), oldSize);
+    if (!reserved.ok) throw new DavError(507, 'quota exceeded', 'quota-not-exceeded', undefined, { Connection: 'close' });
+    quotaBytes = reserved.available;
+    unreserve = reserved.release;
   }
   if (/100-continue/i.test(ctx.header('expect') ?? '')) ctx.res.writeContinue();
   let written: number;

@@ -1,0 +1,88 @@
+/**
+ * Two engines on one data directory, as an old instance that drains and the one that replaced it:
+ * a share's quota is counted once for both. An upload in progress on one (its declared length
+ * reserved) leaves the other only what is left; what one wrote counts on the other; a reservation
+ * of a process that is gone (a kill -9) is dropped when the service opens its quota database.
+ */
+import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { FilesSettings } from '@hearth/files';
+import { request, startServer, type Harness } from './helpers.js';
+
+let a: Harness;
+let b: Harness;
+const AUTH = `Basic ${Buffer.from('alice:secret').toString('base64')}`;
+const withQuota = (_dir: string, base: FilesSettings): FilesSettings => ({ ...base, shares: { files: { ...base.shares['files']!, quota: 1000 } } });
+
+beforeAll(async () => {
+  a = await startServer({ settings: withQuota });
+  b = await startServer({ settings: withQuota, dataDir: a.dataDir });
+});
+afterAll(async () => {
+  await b.files.stop(Date.now() + 2000);
+  await a.close();
+});
+
+/** A PUT that declares `length` bytes and waits, once the server has reserved them (100 Continue), for `finish`. */
+function heldUpload(url: string, path: string, length: number): { reserved: Promise<void>; finish(): Promise<number> } {
+  const u = new URL(url);
+  let status!: Promise<number>;
+  const req = httpRequest({ host: u.hostname, port: u.port, method: 'PUT', path, headers: { Authorization: AUTH, 'Content-Length': String(length), Expect: '100-continue' } });
+  status = new Promise((resolve, reject) => {
+    req.on('response', (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+  });
+  const reserved = new Promise<void>((resolve) => req.once('continue', () => resolve()));
+  req.flushHeaders();
+  return {
+    reserved,
+    finish: () => {
+      req.end(Buffer.alloc(length, 9));
+      return status;
+    },
+  };
+}
+
+const used = async (h: Harness): Promise<string | undefined> => {
+  const r = await request(h.url, 'PROPFIND', '/files/', { headers: { Depth: '0' }, body: '<D:propfind xmlns:D="DAV:"><D:prop><D:quota-used-bytes/></D:prop></D:propfind>' });
+  return /<D:quota-used-bytes>(\d+)</.exec(r.body)?.[1];
+};
+
+it('leaves the other instance only what an upload in progress has not reserved, and counts what it wrote', async () => {
+  const held = heldUpload(a.url, '/files/held.bin', 600);
+  await held.reserved;
+  // 1000 - 600 reserved on the other engine: 500 does not fit, 300 does.
+  expect((await request(b.url, 'PUT', '/files/too-big.bin', { body: Buffer.alloc(500, 1) })).status).toBe(507);
+  expect((await request(b.url, 'PUT', '/files/fits.bin', { body: Buffer.alloc(300, 2) })).status).toBe(201);
+  expect(await held.finish()).toBe(201);
+  expect(readdirSync(a.shareDir).sort()).toEqual(['fits.bin', 'held.bin']);
+  // Each engine sees both writes.
+  expect(await used(a)).toBe('900');
+  expect(await used(b)).toBe('900');
+  expect((await request(a.url, 'PUT', '/files/more.bin', { body: Buffer.alloc(200, 3) })).status).toBe(507);
+  expect((await request(a.url, 'DELETE', '/files/fits.bin')).status).toBe(204);
+  expect(await used(b)).toBe('600');
+});
+
+it('drops the reservations of a process that is gone when the quota database is opened', async () => {
+  const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString();
+  const db = new Database(join(a.dataDir, 'files', 'quota.db'));
+  db.prepare('INSERT INTO reservations (root, bytes, pid) VALUES (?, ?, ?)').run(a.shareDir, 400, Number(gone));
+  db.close();
+  // 600 used + 400 reserved by the dead process: nothing fits for the engines already open.
+  expect((await request(b.url, 'PUT', '/files/small.bin', { body: Buffer.alloc(10, 4) })).status).toBe(507);
+  // A new engine (a restarted service) opens the database and drops them.
+  const c = await startServer({ settings: withQuota, dataDir: a.dataDir });
+  try {
+    expect((await request(c.url, 'PUT', '/files/small.bin', { body: Buffer.alloc(10, 4) })).status).toBe(201);
+  } finally {
+    await c.files.stop(Date.now() + 2000);
+  }
+});
