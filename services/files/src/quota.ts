@@ -5,8 +5,8 @@
  * while an old instance drains with uploads in progress, the one that replaced it sees their
  * reservations and what they wrote.
  *
- * The bytes used are counted by walking the folder once (upload temporaries are not counted:
- * their uploads reserve what they declared), then kept up to date by the writes that go through
+ * The bytes used are counted by walking the folder once (`treeBytes`: through open folders, links
+ * not followed, upload temporaries not counted, since their uploads reserve what they declared), then kept up to date by the writes that go through
  * the service; a COPY, MOVE or DELETE of a folder marks the count stale and the next question walks
  * again. Space promised to an upload in progress is reserved, and the check and the reservation
  * are one IMMEDIATE transaction, so two uploads (in one instance or two) cannot together pass the
@@ -14,11 +14,10 @@
  * when the database is opened.
  */
 import { mkdirSync } from 'node:fs';
-import { lstat, opendir } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import type { Database as Db, Statement } from 'better-sqlite3';
 import { openDatabase, type Schema } from '@hearth/sqlite';
-import { isTempName } from './resource.js';
+import { treeBytes } from './tree.js';
 
 const SCHEMA: Schema = {
   name: 'file quotas',
@@ -43,23 +42,6 @@ const SCHEMA: Schema = {
   ],
   tooNew: (message) => new Error(message),
 };
-
-/** Bytes of the files below `dir` (links not followed, upload temporaries left out). */
-export async function du(dir: string): Promise<number> {
-  let total = 0;
-  let handle;
-  try {
-    handle = await opendir(dir);
-  } catch {
-    return 0;
-  }
-  for await (const entry of handle) {
-    const p = join(dir, entry.name);
-    if (entry.isDirectory()) total += await du(p);
-    else if (entry.isFile() && !isTempName(entry.name)) total += await lstat(p).then((s) => s.size, () => 0);
-  }
-  return total;
-}
 
 /** A reservation taken, or the space that was left when it did not fit. */
 export type Reservation = { readonly ok: true; readonly available: number; release(): void } | { readonly ok: false; readonly available: number };
@@ -107,7 +89,7 @@ export class Quotas {
     if (known !== undefined) return known.used;
     let counting = this.#counting.get(root);
     if (counting === undefined) {
-      counting = du(root).finally(() => this.#counting.delete(root));
+      counting = treeBytes(root).finally(() => this.#counting.delete(root));
       this.#counting.set(root, counting);
     }
     const n = await counting;

@@ -4,7 +4,7 @@
  * and its members are reached through that open folder, so a folder swapped for a link while the
  * walk runs is not entered (a copy skips it, a removal unlinks the link itself); a copy skips
  * links and reads each file through a descriptor opened without following one. Sizes of what is
- * copied are returned for the quota.
+ * copied are returned, and a tree's size is counted the same way, for the quota.
  */
 import { constants } from 'node:fs';
 import { copyFile, lstat, mkdir, open, readdir, rename, rmdir, unlink } from 'node:fs/promises';
@@ -65,6 +65,35 @@ export async function copyTree(from: string, to: string, deep: boolean): Promise
     }
   } finally {
     await source.close();
+  }
+}
+
+/**
+ * Bytes of the regular files at and below `path` (a folder is walked through its open descriptor,
+ * links are not followed, upload temporaries are left out); 0 when there is nothing there.
+ */
+export async function treeBytes(path: string): Promise<number> {
+  let st;
+  try {
+    st = await lstat(path);
+  } catch {
+    return 0;
+  }
+  if (st.isFile()) return st.size;
+  if (!st.isDirectory()) return 0;
+  const dir = await openDir(path).catch(() => undefined);
+  if (dir === undefined) return 0;
+  try {
+    let bytes = 0;
+    for (const entry of await readdir(fdPath(dir.fd), { withFileTypes: true })) {
+      if (isTempName(entry.name)) continue;
+      const member = join(fdPath(dir.fd), entry.name);
+      if (entry.isDirectory()) bytes += await treeBytes(member);
+      else if (entry.isFile()) bytes += await lstat(member).then((m) => (m.isFile() ? m.size : 0), () => 0);
+    }
+    return bytes;
+  } finally {
+    await dir.close();
   }
 }
 

@@ -2,10 +2,11 @@
  * Two engines on one data directory, as an old instance that drains and the one that replaced it:
  * a share's quota is counted once for both. An upload in progress on one (its declared length
  * reserved) leaves the other only what is left; what one wrote counts on the other; a reservation
- * of a process that is gone (a kill -9) is dropped when the service opens its quota database.
+ * of a process that is gone (a kill -9) is dropped when the service opens its quota database. The
+ * walk that counts a folder follows no link and leaves upload temporaries out.
  */
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -84,5 +85,22 @@ it('drops the reservations of a process that is gone when the quota database is 
     expect((await request(c.url, 'PUT', '/files/small.bin', { body: Buffer.alloc(10, 4) })).status).toBe(201);
   } finally {
     await c.files.stop(Date.now() + 2000);
+  }
+});
+
+it('counts neither what a link leads to nor an upload temporary left by a crash', async () => {
+  const h = await startServer({ settings: withQuota });
+  try {
+    const outside = join(h.dataDir, 'outside');
+    mkdirSync(outside);
+    writeFileSync(join(outside, 'large.bin'), Buffer.alloc(5000, 5));
+    symlinkSync(outside, join(h.shareDir, 'link'));
+    writeFileSync(join(h.shareDir, '.hearth-upload-leftover'), Buffer.alloc(700, 6));
+    mkdirSync(join(h.shareDir, 'sub'));
+    writeFileSync(join(h.shareDir, 'sub', 'real.bin'), Buffer.alloc(100, 7));
+    expect(await used(h)).toBe('100');
+    expect((await request(h.url, 'PUT', '/files/fits.bin', { body: Buffer.alloc(900, 8) })).status).toBe(201);
+  } finally {
+    await h.close();
   }
 });

@@ -9,8 +9,7 @@
 import { inParent } from '../anchored.js';
 import type { FsTarget, RequestContext } from '../context.js';
 import { DavError, type Reply } from '../replies.js';
-import { du } from '../quota.js';
-import { copyTree, moveTree, removeTree } from '../tree.js';
+import { copyTree, moveTree, removeTree, treeBytes } from '../tree.js';
 import { parseDepth } from './propfind.js';
 import type { Handler } from './types.js';
 
@@ -44,8 +43,8 @@ async function transfer(ctx: RequestContext, move: boolean): Promise<Reply> {
   const { props, locks, quotas } = ctx.env;
   // Into a folder with a quota (a copy, or a move from another folder): 507 before anything changes.
   if (dst.share.quota > 0 && (!move || src.share.root !== dst.share.root)) {
-    const needed = src.stat.isDirectory() ? (depth === 'infinity' ? await du(src.path) : 0) : src.stat.size;
-    const freed = existed ? (dst.stat!.isDirectory() ? await du(dst.path) : dst.stat!.size) : 0;
+    const needed = src.stat.isDirectory() ? (depth === 'infinity' ? await treeBytes(src.path) : 0) : src.stat.size;
+    const freed = existed ? (dst.stat!.isDirectory() ? await treeBytes(dst.path) : dst.stat!.size) : 0;
     if (needed > (await quotas.available(dst.share.root, dst.share.quota)) + freed) throw new DavError(507, 'quota exceeded', 'quota-not-exceeded');
   }
   // Both ends through their parent folders, open and checked inside their shares.
