@@ -19,7 +19,7 @@ import { csrfMatches, sessionCookie, sessionIdOf, type Session } from './session
 /** Largest form body accepted. */
 export const MAX_FORM = 64 * 1024;
 
-const STATIC_TYPES: Readonly<Record<string, string>> = { 'admin.css': 'text/css; charset=utf-8', 'live.js': 'text/javascript; charset=utf-8' };
+const STATIC_TYPES: Readonly<Record<string, string>> = { 'admin.css': 'text/css; charset=utf-8', 'live.js': 'text/javascript; charset=utf-8', 'favicon.svg': 'image/svg+xml' };
 
 function loadStatic(): Map<string, { type: string; body: Buffer }> {
   const dir = new URL('../public/', import.meta.url);
@@ -63,7 +63,7 @@ function principalOf(deps: AppDeps, session: Session): Principal {
 
 const errorPage = (status: number, title: string, message: string): Reply =>
   page(
-    html`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${title} · Hearth</title><link rel="stylesheet" href="/static/admin.css"></head><body><main id="main"><h1>${title}</h1><p>${message}</p><p><a href="/">Back</a></p></main></body></html>`,
+    html`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${title} · Hearth</title><link rel="icon" href="/static/favicon.svg" type="image/svg+xml"><link rel="stylesheet" href="/static/admin.css"></head><body><main id="main"><h1>${title}</h1><p>${message}</p><p><a href="/">Back</a></p></main></body></html>`,
     status,
   );
 

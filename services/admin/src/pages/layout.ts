@@ -43,6 +43,7 @@ export function layout(ctx: RequestContext, title: string, current: string, body
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${title} · Hearth</title>
+<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="/static/admin.css">
 ${options.script ? html`<script src="/static/${options.script}" defer></script>` : ''}
 </head>

@@ -24,6 +24,11 @@ const stateOf = (name: string) => row(name).locator('.state');
 
 describe('the dashboard in a browser', () => {
   it('signs in through the form and shows every service with its state', async () => {
+    // Everything a page asks for is there.
+    const failed: string[] = [];
+    s.page.on('response', (r) => {
+      if (r.status() >= 400) failed.push(`${r.status()} ${new URL(r.url()).pathname}`);
+    });
     await s.page.goto('/');
     await s.page.waitForURL('**/sign-in');
     await s.tb.screenshot('sign-in');
@@ -34,6 +39,15 @@ describe('the dashboard in a browser', () => {
     const smtp = await s.up.service('smtp');
     expect(await row('smtp').textContent()).toContain(String(smtp.pid));
     await s.tb.screenshot('dashboard');
+    expect(failed).toEqual([]);
+    // The page names its icon (a browser without one asks for /favicon.ico, a 404), and it loads.
+    const icon = await s.page.locator('link[rel="icon"]').getAttribute('href');
+    expect(icon).toBe('/static/favicon.svg');
+    const loaded = await s.page.evaluate(async (href) => {
+      const r = await fetch(href);
+      return { status: r.status, type: r.headers.get('content-type'), svg: (await r.text()).startsWith('<svg') };
+    }, icon!);
+    expect(loaded).toEqual({ status: 200, type: 'image/svg+xml', svg: true });
   });
 
   it('restarts a service: its row shows it running again under a new pid', async () => {
