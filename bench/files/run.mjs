@@ -5,7 +5,11 @@
  * (MB/s), PROPFIND Depth 1 of a folder of 10,000 files (median ms), 4 KB GETs per second (wrk,
  * 64 connections), and the servers' memory during a 4 GiB download and a 4 GiB upload.
  *
- *   node bench/files/run.mjs [--workers 1] [--seconds 5] [--only hearth,nginx,apache,floor] [--before DIST]
+ *   node bench/files/run.mjs [--workers 1] [--seconds 5] [--rounds 3] [--only hearth,nginx,apache,floor] [--before DIST]
+ *
+ * The 4 KB figure is taken in `--rounds` rounds after the transfers, every server in turn in each
+ * round (started afresh), so that a drift of the machine's speed touches all of them alike; the
+ * ratios are the medians of each round's own ratios.
  *
  * `--before DIST` adds another build of the file service (its `dist` folder, inside the worktree so
  * that it finds its dependencies) as `before`, measured the same way in the same run.
@@ -17,10 +21,11 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startApache, startFloor, startHearth, startNginx, treePids, treeRss } from './peers.mjs';
 
-const { values } = parseArgs({ options: { workers: { type: 'string', default: '1' }, seconds: { type: 'string', default: '5' }, only: { type: 'string', default: 'hearth,nginx,apache,floor' }, before: { type: 'string' } } });
+const { values } = parseArgs({ options: { workers: { type: 'string', default: '1' }, seconds: { type: 'string', default: '5' }, only: { type: 'string', default: 'hearth,nginx,apache,floor' }, before: { type: 'string' }, rounds: { type: 'string', default: '3' } } });
 const workers = Number(values.workers);
 const seconds = Number(values.seconds);
 const only = new Set(values.only.split(','));
+const rounds = Number(values.rounds);
 
 const dir = mkdtempSync(join(tmpdir(), 'bench-files-'));
 // Apache's workers run as www-data: they must reach the folder.
@@ -51,8 +56,10 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 function measure(server, base, auth) {
   const out = {};
-  out.getMBs = Number(curl([...auth, '-o', '/dev/null', '-w', '%{speed_download}', `${base}/big.bin`])) / 1e6;
-  out.putMBs = Number(curl([...auth, '-T', join(dir, 'upload.bin'), '-o', '/dev/null', '-w', '%{speed_upload}', `${base}/up-${server.name.replace(/\W/g, '')}.bin`])) / 1e6;
+  // One transfer takes a second or less: the median of three.
+  const three = (fn) => median([fn(), fn(), fn()]);
+  out.getMBs = three(() => Number(curl([...auth, '-o', '/dev/null', '-w', '%{speed_download}', `${base}/big.bin`])) / 1e6);
+  out.putMBs = three(() => Number(curl([...auth, '-T', join(dir, 'upload.bin'), '-o', '/dev/null', '-w', '%{speed_upload}', `${base}/up-${server.name.replace(/\W/g, '')}.bin`])) / 1e6);
   const times = [];
   let entries = 0;
   // The first listing is the server's first (Hearth's code is not compiled yet); the figure is the
@@ -157,34 +164,41 @@ const servers = [
   ['nginx', () => startNginx({ dir, root, port, workers }), (p) => `http://127.0.0.1:${p}`, []],
   ['apache', () => startApache({ dir, root, port }), (p) => `http://127.0.0.1:${p}`, []],
 ];
+const chosen = servers.filter(([name]) => only.has(name) || name === 'before');
+/** Start a server on a new port, run `fn` on it, stop it. */
+async function withServer(start, fn) {
+  port++;
+  const server = await start();
+  current = server;
+  try {
+    return await fn(server, port);
+  } finally {
+    await server.stop();
+    current = undefined;
+  }
+}
+const rounds4k = {};
 try {
-  for (const [name, start, baseOf, auth] of servers) {
-    if (!only.has(name) && name !== 'before') continue;
-    port++;
-    const server = await start();
-    current = server;
-    const base = baseOf(port);
-    try {
-      console.log(`${name}: measuring`);
-      const small = wrk(server, `${base}/small.bin`, auth.length > 0);
-      results[name] = { ...measure(server, base, auth), rps4k: small.rps, cpuUs4k: small.cpuUs, memory: await memoryDuring4GiB(server, base, auth) };
+  for (const [name, start, baseOf, auth] of chosen) {
+    console.log(`${name}: transfers, PROPFIND, memory`);
+    await withServer(start, async (server, p) => {
+      const base = baseOf(p);
+      results[name] = { ...measure(server, base, auth), memory: await memoryDuring4GiB(server, base, auth) };
       rmSync(join(root, `up-${name}.bin`), { force: true });
-    } finally {
-      await server.stop();
-      current = undefined;
+    });
+    // What one server wrote without syncing is not left for the next one's figures to pay for.
+    execFileSync('sync');
+  }
+  const small = [...chosen.map(([name, start, baseOf, auth]) => [name, start, (p) => `${baseOf(p)}/small.bin`, auth.length > 0]), ...(only.has('floor') ? [['floor', () => startFloor({ port, workers }), (p) => `http://127.0.0.1:${p}/`, false]] : [])];
+  for (let round = 1; round <= rounds; round++) {
+    console.log(`4 KB GET, round ${round} of ${rounds}: ${small.map(([name]) => name).join(', ')}`);
+    for (const [name, start, urlOf, auth] of small) {
+      const r = await withServer(start, (server, p) => wrk(server, urlOf(p), auth));
+      (rounds4k[name] ??= []).push(r);
     }
   }
-  if (only.has('floor')) {
-    port++;
-    const floor = await startFloor({ port, workers });
-    current = floor;
-    try {
-      const small = wrk(floor, `http://127.0.0.1:${port}/`, false);
-      results.floor = { rps4k: small.rps, cpuUs4k: small.cpuUs };
-    } finally {
-      await floor.stop();
-      current = undefined;
-    }
+  for (const [name, rs] of Object.entries(rounds4k)) {
+    results[name] = { ...results[name], rps4k: median(rs.map((r) => r.rps)), cpuUs4k: median(rs.map((r) => r.cpuUs)) };
   }
 } finally {
   await cleanUp();
@@ -200,13 +214,22 @@ for (const [name, r] of Object.entries(results)) {
   );
 }
 const ratio = (a, b) => (a !== undefined && b ? (a / b).toFixed(2) : '-');
+/** The median over the 4 KB rounds of `a`'s figure over `b`'s in the same round. */
+const pairedRatio = (a, b, field) => {
+  const ra = rounds4k[a];
+  const rb = rounds4k[b];
+  if (!ra || !rb) return '-';
+  const per = ra.map((x, i) => (field === 'cpuUs' ? rb[i][field] / x[field] : x[field] / rb[i][field]));
+  return `${median(per).toFixed(2)} [${Math.min(...per).toFixed(2)}..${Math.max(...per).toFixed(2)}]`;
+};
 const b = results.before;
 if (b) {
-  console.log(`\nbefore/nginx: GET ${ratio(b.getMBs, results.nginx?.getMBs)}, PROPFIND time ${ratio(b.propfindMs, results.nginx?.propfindMs)}; before/apache PROPFIND time ${ratio(b.propfindMs, results.apache?.propfindMs)}; 4KB vs the node floor: ${ratio(b.rps4k, results.floor?.rps4k)} (CPU per request: floor/before ${ratio(results.floor?.cpuUs4k, b.cpuUs4k)})`);
+  console.log(`\nbefore/nginx: GET ${ratio(b.getMBs, results.nginx?.getMBs)}, PROPFIND time ${ratio(b.propfindMs, results.nginx?.propfindMs)}; before/apache PROPFIND time ${ratio(b.propfindMs, results.apache?.propfindMs)}`);
+  console.log(`4KB, medians of the rounds' own ratios [lowest..highest]: before/floor req/s ${pairedRatio('before', 'floor', 'rps')}, CPU per request floor/before ${pairedRatio('before', 'floor', 'cpuUs')}; hearth/before req/s ${pairedRatio('hearth', 'before', 'rps')}`);
 }
 const h = results.hearth;
 if (h) {
-  console.log(`\nhearth/nginx: GET ${ratio(h.getMBs, results.nginx?.getMBs)}, PROPFIND time ${ratio(h.propfindMs, results.nginx?.propfindMs)} (first listing ${ratio(h.propfindFirstMs, results.nginx?.propfindFirstMs)}), 4KB ${ratio(h.rps4k, results.nginx?.rps4k)}`);
-  console.log(`hearth/apache: PROPFIND time ${ratio(h.propfindMs, results.apache?.propfindMs)}, 4KB ${ratio(h.rps4k, results.apache?.rps4k)}`);
-  console.log(`4KB vs the node floor: hearth ${ratio(h.rps4k, results.floor?.rps4k)} (CPU per request: floor/hearth ${ratio(results.floor?.cpuUs4k, h.cpuUs4k)}); apache/nginx ${ratio(results.apache?.rps4k, results.nginx?.rps4k)}`);
+  console.log(`\nhearth/nginx: GET ${ratio(h.getMBs, results.nginx?.getMBs)}, PROPFIND time ${ratio(h.propfindMs, results.nginx?.propfindMs)} (first listing ${ratio(h.propfindFirstMs, results.nginx?.propfindFirstMs)})`);
+  console.log(`hearth/apache: PROPFIND time ${ratio(h.propfindMs, results.apache?.propfindMs)}`);
+  console.log(`4KB, medians of the rounds' own ratios [lowest..highest]: hearth/floor req/s ${pairedRatio('hearth', 'floor', 'rps')}, CPU per request floor/hearth ${pairedRatio('hearth', 'floor', 'cpuUs')}; hearth/nginx ${pairedRatio('hearth', 'nginx', 'rps')}, apache/nginx ${pairedRatio('apache', 'nginx', 'rps')}, hearth/apache ${pairedRatio('hearth', 'apache', 'rps')}`);
 }
