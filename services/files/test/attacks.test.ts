@@ -4,7 +4,7 @@
  * capped and normalised, and hostile XML (DTDs, entities, malformed or oversized bodies) gets a 4xx
  * without a stack trace.
  */
-import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request, startServer, type Harness } from './helpers.js';
@@ -82,6 +82,20 @@ describe('paths never leave their share', () => {
     } finally {
       process.chdir(started);
       rmSync(join(outside, 'inside.txt'));
+    }
+  });
+
+  it('lists a folder while the directory the process runs in has been removed', async () => {
+    const started = process.cwd();
+    const gone = mkdtempSync(join(h.dataDir, 'cwd-'));
+    process.chdir(gone);
+    rmdirSync(gone);
+    try {
+      const list = await request(h.url, 'PROPFIND', '/files/', { headers: { Depth: '1' } });
+      expect(list.status).toBe(207);
+      expect(list.body).toContain('inside.txt');
+    } finally {
+      process.chdir(started);
     }
   });
 

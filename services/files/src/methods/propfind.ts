@@ -186,7 +186,13 @@ class MemberStats {
 /** Make `folder` the working directory; the one to go back to, or undefined when it cannot change. */
 function inFolder(folder: string): string | undefined {
   if (!isMainThread) return undefined;
-  const back = process.cwd();
+  let back: string;
+  try {
+    back = process.cwd();
+  } catch {
+    // The directory the process started in is gone: come back to the root.
+    back = '/';
+  }
   process.chdir(folder);
   return back;
 }
