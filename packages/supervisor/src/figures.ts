@@ -139,10 +139,12 @@ export class FiguresPublisher {
     if (this.#soon || this.#state.kind === 'stopped' || this.subscribers().length === 0) return;
     const wait = this.#lastStart + this.coalesceMs - performance.now();
     if (wait <= 0) return void this.publish('last');
+    // A timer may fire up to a millisecond early (the loop's clock is read in whole milliseconds):
+    // the callback looks again and waits out what is left.
     this.#soon = setTimeout(() => {
       this.#soon = undefined;
-      void this.publish('last');
-    }, wait).unref();
+      this.changed();
+    }, Math.ceil(wait)).unref();
   }
 
   /** One round now; while the previous one still runs, one more right after it. */
