@@ -28,8 +28,11 @@ export class BodyLimitError extends Error {
 export interface WriteLimits {
   /** Bytes allowed in total; beyond, `BodyLimitError(413)`. */
   readonly maxBytes: number;
-  /** Bytes the quota allows; beyond, `BodyLimitError(507)`. */
-  readonly quotaBytes: number;
+  /**
+   * Whether the quota lets the body grow to `total` bytes (asked for every chunk: cheap while
+   * within what was granted already); when not, `BodyLimitError(507)`.
+   */
+  readonly quotaAllows: (total: number) => boolean;
 }
 
 /** Stream `body` into `target` atomically. Resolves with the bytes written. */
@@ -69,7 +72,7 @@ export async function writeAtomically(body: Readable, target: string, limits: Wr
       const chunk = next.value;
       bytes += chunk.length;
       if (bytes > limits.maxBytes) throw new BodyLimitError(413, `body larger than ${limits.maxBytes} bytes`);
-      if (bytes > limits.quotaBytes) throw new BodyLimitError(507, 'quota exceeded');
+      if (!limits.quotaAllows(bytes)) throw new BodyLimitError(507, 'quota exceeded');
       pending.push(chunk);
       pendingBytes += chunk.length;
       if (pendingBytes >= WRITE_BATCH) await flush();

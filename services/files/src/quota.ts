@@ -43,8 +43,11 @@ const SCHEMA: Schema = {
   tooNew: (message) => new Error(message),
 };
 
+/** How far a reservation grows ahead of a body of undeclared length (one transaction per step). */
+const GROW_AHEAD = 64 * 1024 * 1024;
+
 /** A reservation taken, or the space that was left when it did not fit. */
-export type Reservation = { readonly ok: true; readonly available: number; release(): void } | { readonly ok: false; readonly available: number };
+export type Reservation = { readonly ok: true; readonly available: number; grow(bytes: number): boolean; release(): void } | { readonly ok: false; readonly available: number };
 
 function alive(pid: number): boolean {
   try {
@@ -62,6 +65,7 @@ export class Quotas {
   readonly #reserved: Statement<[string], { bytes: number }>;
   readonly #insert: Statement<[string, number, number]>;
   readonly #release: Statement<[number | bigint]>;
+  readonly #resize: Statement<[number, number | bigint]>;
   readonly #adjust: Statement<[number, string]>;
   readonly #stale: Statement<[string]>;
   /** Walks under way in this instance, by folder. */
@@ -71,11 +75,15 @@ export class Quotas {
   constructor(file: string) {
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     this.#db = openDatabase(file, 5000, SCHEMA);
+    // Reservations are gone with their process and a count can be walked again: a commit need not
+    // wait for the disk (WAL with NORMAL survives a crash of the process, not of the machine).
+    this.#db.pragma('synchronous = NORMAL');
     this.#used = this.#db.prepare<[string], { used: number }>('SELECT used FROM usage WHERE root = ?');
     this.#setUsed = this.#db.prepare<[string, number]>('INSERT OR IGNORE INTO usage (root, used) VALUES (?, ?)');
     this.#reserved = this.#db.prepare<[string], { bytes: number }>('SELECT coalesce(sum(bytes), 0) AS bytes FROM reservations WHERE root = ?');
     this.#insert = this.#db.prepare<[string, number, number]>('INSERT INTO reservations (root, bytes, pid) VALUES (?, ?, ?)');
     this.#release = this.#db.prepare<[number | bigint]>('DELETE FROM reservations WHERE id = ?');
+    this.#resize = this.#db.prepare<[number, number | bigint]>('UPDATE reservations SET bytes = ? WHERE id = ?');
     this.#adjust = this.#db.prepare<[number, string]>('UPDATE usage SET used = max(0, used + ?) WHERE root = ?');
     this.#stale = this.#db.prepare<[string]>('DELETE FROM usage WHERE root = ?');
     const pids = this.#db.prepare<[], { pid: number }>('SELECT DISTINCT pid FROM reservations').all();
@@ -107,17 +115,32 @@ export class Quotas {
   /**
    * Reserve `bytes` in `root` under `limit` when they fit in what is free plus `credit` (bytes the
    * write replaces); `available` is that free space plus `credit`, before the reservation.
+   * `grow(n)` makes the reservation at least `n` bytes when they fit, for a body whose length was
+   * not declared: it is reserved as it arrives, ahead by `GROW_AHEAD` or half of what is left.
    */
   async reserve(root: string, limit: number, bytes: number, credit = 0): Promise<Reservation> {
     const used = await this.used(root);
+    const freeNow = (): number => Math.max(0, limit - (this.#used.get(root)?.used ?? used) - this.#reserved.get(root)!.bytes) + credit;
     const take = this.#db.transaction((): Reservation => {
-      const free = Math.max(0, limit - (this.#used.get(root)?.used ?? used) - this.#reserved.get(root)!.bytes) + credit;
+      const free = freeNow();
       if (bytes > free) return { ok: false, available: free };
       const id = this.#insert.run(root, bytes, process.pid).lastInsertRowid;
+      let held = bytes;
       let released = false;
+      // At least `n`, and ahead by `GROW_AHEAD` (one transaction per step, not per chunk), or by
+      // half of what is left when that is less, so that uploads alongside still find room.
+      const grow = this.#db.transaction((n: number): boolean => {
+        if (n <= held) return true;
+        const left = freeNow() - (n - held);
+        if (released || left < 0) return false;
+        held = n + Math.min(GROW_AHEAD, Math.floor(left / 2));
+        this.#resize.run(held, id);
+        return true;
+      });
       return {
         ok: true,
         available: free,
+        grow: (n) => n <= held || grow.immediate(n),
         release: () => {
           if (released) return;
           released = true;

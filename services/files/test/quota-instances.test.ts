@@ -2,8 +2,9 @@
  * Two engines on one data directory, as an old instance that drains and the one that replaced it:
  * a share's quota is counted once for both. An upload in progress on one (its declared length
  * reserved) leaves the other only what is left; what one wrote counts on the other; a reservation
- * of a process that is gone (a kill -9) is dropped when the service opens its quota database. The
- * walk that counts a folder follows no link and leaves upload temporaries out.
+ * of a process that is gone (a kill -9) is dropped when the service opens its quota database. An
+ * upload of undeclared length (chunked) is reserved as it arrives, so one alongside it cannot take
+ * the same space. The walk that counts a folder follows no link and leaves upload temporaries out.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { waitFor } from '@hearth/testkit';
 import type { FilesSettings } from '@hearth/files';
 import { request, startServer, type Harness } from './helpers.js';
 
@@ -100,6 +102,41 @@ it('counts neither what a link leads to nor an upload temporary left by a crash'
     writeFileSync(join(h.shareDir, 'sub', 'real.bin'), Buffer.alloc(100, 7));
     expect(await used(h)).toBe('100');
     expect((await request(h.url, 'PUT', '/files/fits.bin', { body: Buffer.alloc(900, 8) })).status).toBe(201);
+  } finally {
+    await h.close();
+  }
+});
+
+it('reserves a chunked upload as it arrives: one alongside it cannot take the same space', async () => {
+  const h = await startServer({ settings: withQuota });
+  try {
+    const u = new URL(h.url);
+    // 600 bytes of a chunked body, then a pause.
+    const req = httpRequest({ host: u.hostname, port: u.port, method: 'PUT', path: '/files/first.bin', headers: { Authorization: AUTH, 'Transfer-Encoding': 'chunked' } });
+    const status = new Promise<number>((resolve, reject) => {
+      req.on('response', (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.on('error', reject);
+    });
+    req.write(Buffer.alloc(600, 1));
+    const db = new Database(join(h.dataDir, 'files', 'quota.db'), { readonly: true });
+    try {
+      const reserved = db.prepare<[], { b: number }>('SELECT coalesce(max(bytes), 0) AS b FROM reservations');
+      await waitFor(() => reserved.get()!.b >= 600, { timeout: 5000, what: 'the first upload reserved as it arrives' });
+    } finally {
+      db.close();
+    }
+    // The second, chunked too, would pass the 1000 with the first's 600: refused, nothing kept.
+    const second = await request(h.url, 'PUT', '/files/second.bin', { headers: { 'Transfer-Encoding': 'chunked' }, body: Buffer.alloc(600, 2) });
+    expect(second.status).toBe(507);
+    req.end(Buffer.alloc(100, 1));
+    expect(await status).toBe(201);
+    expect(readdirSync(h.shareDir)).toEqual(['first.bin']);
+    expect(await used(h)).toBe('700');
+    // What is left is still usable by a chunked upload alone.
+    expect((await request(h.url, 'PUT', '/files/third.bin', { headers: { 'Transfer-Encoding': 'chunked' }, body: Buffer.alloc(300, 3) })).status).toBe(201);
   } finally {
     await h.close();
   }

@@ -40,19 +40,20 @@ export const put: Handler = async (ctx) => {
   if (declared !== undefined && declared > settings.maxBodySize) throw new DavError(413, `body larger than ${settings.maxBodySize} bytes`, undefined, undefined, { Connection: 'close' });
   const oldSize = t.stat?.size ?? 0;
   const share = t.share;
-  let quotaBytes = Number.MAX_SAFE_INTEGER;
+  let quotaAllows = (_total: number): boolean => true;
   let unreserve = (): void => {};
   if (share.quota > 0) {
-    // The declared length (beyond the old file's) is checked and reserved at once, for every instance.
+    // The declared length (beyond the old file's) is checked and reserved at once, for every
+    // instance; a body of undeclared length is reserved as it arrives, a step at a time.
     const reserved = await ctx.env.quotas.reserve(share.root, share.quota, Math.max(0, (declared ?? 0) - oldSize), oldSize);
     if (!reserved.ok) throw new DavError(507, 'quota exceeded', 'quota-not-exceeded', undefined, { Connection: 'close' });
-    quotaBytes = reserved.available;
+    quotaAllows = (total) => reserved.grow(total - oldSize);
     unreserve = reserved.release;
   }
   if (/100-continue/i.test(ctx.header('expect') ?? '')) ctx.res.writeContinue();
   let written: number;
   try {
-    written = await inParent(share.root, t.names, (path) => writeAtomically(ctx.req, path, { maxBytes: settings.maxBodySize, quotaBytes }));
+    written = await inParent(share.root, t.names, (path) => writeAtomically(ctx.req, path, { maxBytes: settings.maxBodySize, quotaAllows }));
   } catch (err) {
     if (err instanceof BodyLimitError) {
       throw new DavError(err.status, err.message, err.status === 507 ? 'quota-not-exceeded' : undefined, undefined, { Connection: 'close' });
