@@ -7,23 +7,15 @@
 import { writeFileSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createLogger } from '@hearth/log';
-import { request, startServer, type Harness, type RawResult } from './helpers.js';
+import { capturingLogger, request, startServer, type Harness, type RawResult } from './helpers.js';
 
 let h: Harness;
 let agent: Agent;
 const logLines: Array<Record<string, unknown>> = [];
 
 beforeAll(async () => {
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString().split('\n')) if (line.trim() !== '') logLines.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
-  h = await startServer({ log: createLogger({ svc: 'files', level: 'info', pretty: false, destination: sink }) });
+  h = await startServer({ log: capturingLogger(logLines) });
   writeFileSync(join(h.shareDir, 'note.txt'), 'the first text\n');
 });
 afterAll(async () => {

@@ -5,6 +5,7 @@ import { request as httpRequest, type Agent, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { createLogger, type Logger } from '@hearth/log';
 import { createFilesServer, defaultSettings, MemoryUsers, type FilesServer, type FilesSettings } from '@hearth/files';
 import { HandlerTable } from '@hearth/runtime';
@@ -44,6 +45,17 @@ export interface Harness {
   settings: FilesSettings;
   reload(settings: FilesSettings): void;
   close(): Promise<void>;
+}
+
+/** A logger at `info` whose lines are parsed into `lines` as they are written (the access log, for assertions). */
+export function capturingLogger(lines: Array<Record<string, unknown>>): Logger {
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const line of chunk.toString().split('\n')) if (line.trim() !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  return createLogger({ svc: 'files', level: 'info', pretty: false, destination: sink });
 }
 
 export interface HarnessOptions {

@@ -7,24 +7,16 @@
  */
 import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '@hearth/log';
-import { curl, startServer, type Harness } from './helpers.js';
+import { capturingLogger, curl, startServer, type Harness } from './helpers.js';
 
 let h: Harness;
 let apple: string;
 const logLines: Array<Record<string, unknown>> = [];
 
 beforeAll(async () => {
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString().split('\n')) if (line.trim() !== '') logLines.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
   h = await startServer({
-    log: createLogger({ svc: 'files', level: 'info', pretty: false, destination: sink }),
+    log: capturingLogger(logLines),
     isLoopback: (address) => address !== '127.0.0.2' && address !== '::ffff:127.0.0.2',
     settings: (dir, base) => {
       apple = join(dir, 'apple');
