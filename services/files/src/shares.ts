@@ -113,12 +113,8 @@ export class Shares {
     if (this.table.closed) return undefined;
     const entry = this.table.peek(name === 'home' ? 'home' : `share:${name}`) as Entry | undefined;
     if (entry === undefined) return undefined;
-    if (entry.kind === 'home') {
-      const root = this.#homeOf(entry, user);
-      return root !== undefined && this.#homes.has(root) ? { name: 'home', root, refuseAppleFiles: entry.refuseAppleFiles, quota: entry.quota, owner: user.name, access: 'write' } : undefined;
-    }
-    const access = accessOf(entry, user);
-    return access === 'none' ? undefined : { name: entry.name, root: entry.root, refuseAppleFiles: entry.settings.refuseAppleFiles, quota: entry.settings.quota, owner: undefined, access };
+    const share = this.#shareFor(entry, user);
+    return share instanceof DavError || (entry.kind === 'home' && !this.#homes.has(share.root)) ? undefined : share;
   }
 
   /** Take a lease on share `name` for `user`; 404 when there is none, 403 without rights. */
@@ -143,24 +139,25 @@ export class Shares {
     }
   }
 
-  /** The home folder of `user`, or undefined when the name cannot be one. */
-  #homeOf(entry: HomeEntry, user: FileUser): string | undefined {
-    if (!/^[^/\\\0]+$/.test(user.name) || user.name === '.' || user.name === '..') return undefined;
-    return join(entry.base, user.name);
-  }
-
-  async #shareOf(entry: Entry, user: FileUser): Promise<Share> {
+  /** What `entry` is to `user`, or why they may not use it. */
+  #shareFor(entry: Entry, user: FileUser): Share | DavError {
     if (entry.kind === 'home') {
-      const root = this.#homeOf(entry, user);
-      if (root === undefined) throw new DavError(403, 'this user name cannot have a home folder');
-      if (!this.#homes.has(root)) {
-        await mkdir(root, { recursive: true, mode: 0o700 });
-        this.#homes.add(root);
-      }
-      return { name: 'home', root, refuseAppleFiles: entry.refuseAppleFiles, quota: entry.quota, owner: user.name, access: 'write' };
+      if (!/^[^/\\\0]+$/.test(user.name) || user.name === '.' || user.name === '..') return new DavError(403, 'this user name cannot have a home folder');
+      return { name: 'home', root: join(entry.base, user.name), refuseAppleFiles: entry.refuseAppleFiles, quota: entry.quota, owner: user.name, access: 'write' };
     }
     const access = accessOf(entry, user);
-    if (access === 'none') throw new DavError(403, `${user.name} may not use share "${entry.name}"`);
+    if (access === 'none') return new DavError(403, `${user.name} may not use share "${entry.name}"`);
     return { name: entry.name, root: entry.root, refuseAppleFiles: entry.settings.refuseAppleFiles, quota: entry.settings.quota, owner: undefined, access };
+  }
+
+  /** `#shareFor`, with the home folder created on first use. */
+  async #shareOf(entry: Entry, user: FileUser): Promise<Share> {
+    const share = this.#shareFor(entry, user);
+    if (share instanceof DavError) throw share;
+    if (entry.kind === 'home' && !this.#homes.has(share.root)) {
+      await mkdir(share.root, { recursive: true, mode: 0o700 });
+      this.#homes.add(share.root);
+    }
+    return share;
   }
 }
