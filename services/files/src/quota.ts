@@ -46,8 +46,8 @@ const SCHEMA: Schema = {
 /** How far a reservation grows ahead of a body of undeclared length (one transaction per step). */
 const GROW_AHEAD = 64 * 1024 * 1024;
 
-/** A reservation taken, or the space that was left when it did not fit. */
-export type Reservation = { readonly ok: true; readonly available: number; grow(bytes: number): boolean; release(): void } | { readonly ok: false; readonly available: number };
+/** A reservation taken, or none when it did not fit. */
+export type Reservation = { readonly ok: true; grow(bytes: number): boolean; release(): void } | { readonly ok: false };
 
 function alive(pid: number): boolean {
   try {
@@ -108,13 +108,12 @@ export class Quotas {
 
   /** Bytes still free in `root` under `limit`, uploads in progress (of every instance) counted. */
   async available(root: string, limit: number): Promise<number> {
-    const used = await this.used(root);
-    return Math.max(0, limit - (this.#used.get(root)?.used ?? used) - this.#reserved.get(root)!.bytes);
+    return Math.max(0, limit - (await this.used(root)) - this.#reserved.get(root)!.bytes);
   }
 
   /**
    * Reserve `bytes` in `root` under `limit` when they fit in what is free plus `credit` (bytes the
-   * write replaces); `available` is that free space plus `credit`, before the reservation.
+   * write replaces).
    * `grow(n)` makes the reservation at least `n` bytes when they fit, for a body whose length was
    * not declared: it is reserved as it arrives, ahead by `GROW_AHEAD` or half of what is left.
    */
@@ -122,8 +121,7 @@ export class Quotas {
     const used = await this.used(root);
     const freeNow = (): number => Math.max(0, limit - (this.#used.get(root)?.used ?? used) - this.#reserved.get(root)!.bytes) + credit;
     const take = this.#db.transaction((): Reservation => {
-      const free = freeNow();
-      if (bytes > free) return { ok: false, available: free };
+      if (bytes > freeNow()) return { ok: false };
       const id = this.#insert.run(root, bytes, process.pid).lastInsertRowid;
       let held = bytes;
       let released = false;
@@ -139,7 +137,6 @@ export class Quotas {
       });
       return {
         ok: true,
-        available: free,
         grow: (n) => n <= held || grow.immediate(n),
         release: () => {
           if (released) return;
