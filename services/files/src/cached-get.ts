@@ -16,7 +16,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Env } from './context.js';
-import { fileHeaders, SMALL } from './methods/get.js';
+import { fileHeaders } from './methods/get.js';
 import { parsePath } from './paths.js';
 import { isAppleFile, isProbeName, isTempName } from './resource.js';
 import type { Authenticator, FileUser } from './users.js';
@@ -51,6 +51,6 @@ export function cachedAnswer(env: Env, auth: Authenticator, req: IncomingMessage
   const name = names[names.length - 1]!;
   if (isTempName(name) || isProbeName(name) || (share.refuseAppleFiles && isAppleFile(name))) return undefined;
   const file = env.cache.whole(share.root, names);
-  if (file === undefined || file.body.length > SMALL) return undefined;
+  if (file === undefined) return undefined;
   return { user, headers: fileHeaders(file.stat, name), body: file.body };
 }

@@ -19,7 +19,7 @@ import { contentTypeOf, etagOf } from '../resource.js';
 import type { Handler } from './types.js';
 
 /** Files up to this size are read in one call and may be held by the file cache. */
-export const SMALL = 64 * 1024;
+const SMALL = 64 * 1024;
 const READ_CHUNK = 1024 * 1024;
 
 type Range = { readonly start: number; readonly end: number };
