@@ -70,6 +70,7 @@ describe('a small file asked again on the same connection', () => {
       [{ 'If-Modified-Since': new Date(Date.now() + 60_000).toUTCString() }, 304],
       [{ 'If-Unmodified-Since': 'Thu, 01 Jan 1970 00:00:00 GMT' }, 412],
       [{ 'If-Range': '"other"', Range: 'bytes=0-1' }, 200],
+      [{ Expect: '100-continue' }, 200],
     ];
     for (const [headers, status] of cases) {
       const r = await on('GET', '/files/note.txt', { headers });
