@@ -8,35 +8,40 @@ import type { CounterDeclaration, NamesOf } from './declare.js';
 export type CounterValues = Readonly<Record<string, number>>;
 
 export class CounterSet<D extends CounterDeclaration> {
-  readonly #values = new Map<string, number>();
+  /** A cell per declared name: a change is one lookup (services count on every request). */
+  readonly #cells = new Map<string, { value: number }>();
   #version = 0;
 
   constructor(readonly declaration: D) {
-    for (const name of Object.keys(declaration)) this.#values.set(name, 0);
+    for (const name of Object.keys(declaration)) this.#cells.set(name, { value: 0 });
   }
 
   /** Adds `by` (a non-negative integer) to a counter. */
   inc(name: NamesOf<D, 'counter'>, by = 1): void {
     if (!(by > 0) || !Number.isFinite(by)) return;
-    this.#values.set(name, (this.#values.get(name) ?? 0) + Math.floor(by));
+    const cell = this.#cells.get(name);
+    if (cell === undefined) return;
+    cell.value += Math.floor(by);
     this.#version++;
   }
 
   /** Sets a gauge (negative or non-finite values become 0). */
   set(name: NamesOf<D, 'gauge'>, value: number): void {
+    const cell = this.#cells.get(name);
+    if (cell === undefined) return;
     const v = Number.isFinite(value) && value > 0 ? Math.floor(value) : 0;
-    if (this.#values.get(name) === v) return;
-    this.#values.set(name, v);
+    if (cell.value === v) return;
+    cell.value = v;
     this.#version++;
   }
 
   /** Moves a gauge by `delta` (never below 0). */
   add(name: NamesOf<D, 'gauge'>, delta: number): void {
-    this.set(name, (this.#values.get(name) ?? 0) + delta);
+    this.set(name, this.get(name) + delta);
   }
 
   get(name: keyof D & string): number {
-    return this.#values.get(name) ?? 0;
+    return this.#cells.get(name)?.value ?? 0;
   }
 
   /** Increases with every change. */
@@ -46,7 +51,9 @@ export class CounterSet<D extends CounterDeclaration> {
 
   /** Every value, by name. */
   snapshot(): CounterValues {
-    return Object.fromEntries(this.#values);
+    const values: Record<string, number> = {};
+    for (const [name, cell] of this.#cells) values[name] = cell.value;
+    return values;
   }
 }
 
