@@ -13,44 +13,120 @@
  * 200 with the file's headers (and, for GET, its bytes). Anything else gives undefined, having
  * changed nothing, and the request goes the full way. The full way runs its steps as promises (an
  * await for each), which for a 4 KB file cost more than the whole answer (bench/files).
+ *
+ * What a request target was answered with is kept for the next request of the same target
+ * (`Prepared`) and given again, without parsing the path, looking up the share and the cache
+ * entry, while everything it came from is unchanged: the same user (name and groups), the share's
+ * definition still the table's active one, no cache entry gone since (`FileCache.version`), the
+ * cache's trust in the lookup not over, and no new settings (`forget`).
  */
 import type { IncomingMessage } from 'node:http';
 import type { Env } from './context.js';
 import { fileHeaders } from './methods/get.js';
 import { parsePath } from './paths.js';
 import { isAppleFile, isProbeName, isTempName } from './resource.js';
+import type { ShareDefinition } from './shares.js';
 import type { Authenticator, FileUser } from './users.js';
 
 export interface CachedAnswer {
-  readonly user: FileUser;
+  /** The name of the user it was made for. */
+  readonly user: string;
   readonly headers: Readonly<Record<string, string | number>>;
   /** The file's bytes (for a GET; a HEAD sends none). */
   readonly body: Buffer;
 }
 
-/** Headers after which the answer is not simply the file: the full way handles them. */
-const DEPENDENT = ['range', 'if-range', 'if-match', 'if-none-match', 'if-modified-since', 'if-unmodified-since', 'if', 'expect'] as const;
+/** An answer made for a request target, and what it depends on. */
+interface Prepared {
+  readonly answer: CachedAnswer;
+  readonly groups: readonly string[];
+  readonly definition: ShareDefinition;
+  /** When the cache stops trusting the lookup (a `Date.now()` value). */
+  readonly until: number;
+}
 
-export function cachedAnswer(env: Env, auth: Authenticator, req: IncomingMessage): CachedAnswer | undefined {
-  const user = auth.verified(req);
-  if (user === undefined) return undefined;
-  const headers = req.headers;
-  for (const name of DEPENDENT) if (headers[name] !== undefined) return undefined;
-  let segments: readonly string[];
-  try {
-    const parsed = parsePath(req.url ?? '/', env.settings());
-    if (parsed.trailingSlash) return undefined;
-    segments = parsed.segments;
-  } catch {
-    return undefined;
+/** Request targets whose answers are kept; past this, all are forgotten and made again. */
+const MAX_PREPARED = 1024;
+
+export class CachedAnswers {
+  readonly #prepared = new Map<string, Prepared>();
+  /** The file cache's version the kept answers were made at. */
+  #cacheVersion = -1;
+
+  constructor(
+    private readonly env: Env,
+    private readonly auth: Authenticator,
+  ) {}
+
+  answer(req: IncomingMessage): CachedAnswer | undefined {
+    const user = this.auth.verified(req);
+    if (user === undefined) return undefined;
+    // Headers after which the answer is not simply the file: the full way handles them.
+    const h = req.headers;
+    if (
+      h.range !== undefined ||
+      h['if-range'] !== undefined ||
+      h['if-match'] !== undefined ||
+      h['if-none-match'] !== undefined ||
+      h['if-modified-since'] !== undefined ||
+      h['if-unmodified-since'] !== undefined ||
+      h['if'] !== undefined ||
+      h.expect !== undefined
+    ) {
+      return undefined;
+    }
+    const target = req.url ?? '/';
+    const version = this.env.cache.version;
+    if (version !== this.#cacheVersion) {
+      this.#prepared.clear();
+      this.#cacheVersion = version;
+    }
+    const kept = this.#prepared.get(target);
+    if (kept !== undefined && kept.answer.user === user.name && sameGroups(kept.groups, user.groups) && Date.now() < kept.until && this.env.shares.isCurrent(kept.definition)) {
+      return kept.answer;
+    }
+    const made = this.#make(target, user);
+    if (made === undefined) return undefined;
+    if (this.#prepared.size >= MAX_PREPARED) this.#prepared.clear();
+    this.#prepared.set(target, made);
+    return made.answer;
   }
-  if (segments.length < 2) return undefined;
-  const share = env.shares.readable(segments[0]!, user);
-  if (share === undefined) return undefined;
-  const names = segments.slice(1);
-  const name = names[names.length - 1]!;
-  if (isTempName(name) || isProbeName(name) || (share.refuseAppleFiles && isAppleFile(name))) return undefined;
-  const file = env.cache.whole(share.root, names);
-  if (file === undefined) return undefined;
-  return { user, headers: fileHeaders(file.stat, name), body: file.body };
+
+  /** New settings (path limits, shares, access): nothing kept is given again. */
+  forget(): void {
+    this.#prepared.clear();
+  }
+
+  #make(target: string, user: FileUser): Prepared | undefined {
+    let segments: readonly string[];
+    try {
+      const parsed = parsePath(target, this.env.settings());
+      if (parsed.trailingSlash) return undefined;
+      segments = parsed.segments;
+    } catch {
+      return undefined;
+    }
+    if (segments.length < 2) return undefined;
+    const readable = this.env.shares.readable(segments[0]!, user);
+    if (readable === undefined) return undefined;
+    const { share, definition } = readable;
+    const names = segments.slice(1);
+    const name = names[names.length - 1]!;
+    if (isTempName(name) || isProbeName(name) || (share.refuseAppleFiles && isAppleFile(name))) return undefined;
+    const file = this.env.cache.whole(share.root, names);
+    if (file === undefined) return undefined;
+    return {
+      answer: { user: user.name, headers: fileHeaders(file.stat, name), body: file.body },
+      groups: user.groups,
+      definition,
+      until: file.until,
+    };
+  }
+}
+
+function sameGroups(a: readonly string[], b: readonly string[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

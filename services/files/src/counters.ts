@@ -25,8 +25,8 @@ export const counters = declareCounters({
   responses3xx: { id: 20, type: 'counter', description: 'Responses with a 3xx status (304 Not Modified)', unit: 'responses' },
   responses4xx: { id: 21, type: 'counter', description: 'Responses with a 4xx status', unit: 'responses', key: true },
   responses5xx: { id: 22, type: 'counter', description: 'Responses with a 5xx status', unit: 'responses', key: true },
-  bytesIn: { id: 23, type: 'counter', description: 'Bytes received on connections, request heads included (counted as each request ends)', unit: 'bytes' },
-  bytesOut: { id: 24, type: 'counter', description: 'Bytes sent on connections, response heads included (counted as each request ends)', unit: 'bytes' },
+  bytesIn: { id: 23, type: 'counter', description: 'Bytes received on connections, request heads included (counted when the counters are read and as each connection closes)', unit: 'bytes' },
+  bytesOut: { id: 24, type: 'counter', description: 'Bytes sent on connections, response heads included (counted when the counters are read and as each connection closes)', unit: 'bytes' },
   transfersCurrent: { id: 25, type: 'gauge', description: 'Uploads (PUT) and file downloads (GET of a file body) in progress', unit: 'transfers', key: true },
 });
 

@@ -48,6 +48,9 @@ export class ConnectionDrain {
   #inFlight = 0;
   #state: State = { kind: 'serving' };
 
+  /** `closed`: called with a connection's request socket as it closes. */
+  constructor(private readonly closed: (socket: Socket) => void = () => {}) {}
+
   get draining(): boolean {
     return this.#state.kind === 'draining';
   }
@@ -66,26 +69,53 @@ export class ConnectionDrain {
   /** A request began; the function returned is called once when its response is done or abandoned. */
   begin(req: IncomingMessage, res: ServerResponse): () => void {
     const socket = req.socket;
-    let conn = this.#connections.get(socket);
-    if (conn === undefined) {
-      const created: Connection = { responses: new Set(), served: 0, idleSince: 0 };
-      this.#connections.set(socket, created);
-      socket.once('close', () => this.#connections.delete(socket));
-      conn = created;
-    }
+    const conn = this.#connectionOf(socket);
     conn.responses.add(res);
     conn.served++;
     this.#inFlight++;
     if (this.draining) res.shouldKeepAlive = false;
-    const entry = conn;
     return () => {
-      entry.responses.delete(res);
-      if (entry.responses.size === 0) entry.idleSince = Date.now();
+      conn.responses.delete(res);
+      if (conn.responses.size === 0) conn.idleSince = Date.now();
       this.#inFlight--;
       // A response that began before the drain went out with keep-alive: end the connection now.
-      if (this.draining && entry.responses.size === 0 && !socket.destroyed) socket.end();
+      if (this.draining && conn.responses.size === 0 && !socket.destroyed) socket.end();
       this.#changed();
     };
+  }
+
+  /**
+   * A request answered whole the moment it arrived, outside a drain (`cached-get.ts`). Written out
+   * already, it only counts for its connection, idle from now; a response still waiting for the
+   * socket is followed like any other (`begin`) until it is done.
+   */
+  answered(req: IncomingMessage, res: ServerResponse): void {
+    if (!res.writableFinished) {
+      res.once('close', this.begin(req, res));
+      return;
+    }
+    const conn = this.#connectionOf(req.socket);
+    conn.served++;
+    if (conn.responses.size === 0) conn.idleSince = Date.now();
+  }
+
+  /** The sockets requests came on (under TLS, the TLS sockets), of connections still open. */
+  requestSockets(): IterableIterator<Socket> {
+    return this.#connections.keys();
+  }
+
+  #connectionOf(socket: Socket): Connection {
+    let conn = this.#connections.get(socket);
+    if (conn === undefined) {
+      const created: Connection = { responses: new Set(), served: 0, idleSince: 0 };
+      this.#connections.set(socket, created);
+      socket.once('close', () => {
+        this.#connections.delete(socket);
+        this.closed(socket);
+      });
+      conn = created;
+    }
+    return conn;
   }
 
   #changed(): void {

@@ -30,6 +30,11 @@ export interface SmallFile {
   readonly body: Buffer;
 }
 
+/** A small file the cache holds, and until when (a `Date.now()` value) its lookup is trusted. */
+export interface HeldFile extends SmallFile {
+  readonly until: number;
+}
+
 interface Entry {
   readonly located: Located & { readonly stat: Stats };
   readonly at: number;
@@ -52,6 +57,8 @@ export class FileCache {
   #bytes = 0;
   /** Changes with every clear: a lookup started before one is not stored. */
   #generation = 0;
+  /** Changes whenever an entry goes (dropped, replaced or cleared). */
+  #version = 0;
 
   constructor(private readonly limits: FileCacheLimits = DEFAULT_CACHE_LIMITS) {}
 
@@ -79,10 +86,18 @@ export class FileCache {
    * The file `names` below `root` with its whole content, when the cache holds both and the lookup
    * is still trusted; nothing is looked up or read (for an answer made at once, `cached-get.ts`).
    */
-  whole(root: string, names: readonly string[]): SmallFile | undefined {
+  whole(root: string, names: readonly string[]): HeldFile | undefined {
     const hit = this.#entries.get(pathBelow(root, names));
     if (hit?.body === undefined || Date.now() - hit.at >= this.limits.ttlMs || !hit.located.stat.isFile()) return undefined;
-    return { stat: hit.located.stat, body: hit.body };
+    return { stat: hit.located.stat, body: hit.body, until: hit.at + this.limits.ttlMs };
+  }
+
+  /**
+   * Changes whenever an entry goes: while it is the same, what `whole` returned is still what the
+   * cache holds (until that answer's `until`).
+   */
+  get version(): number {
+    return this.#version;
   }
 
   /**
@@ -119,6 +134,7 @@ export class FileCache {
     this.#entries.clear();
     this.#bytes = 0;
     this.#generation++;
+    this.#version++;
   }
 
   /** Lookups held. */
@@ -136,6 +152,7 @@ export class FileCache {
     if (old === undefined) return;
     if (old.body !== undefined) this.#bytes -= old.body.length;
     this.#entries.delete(key);
+    this.#version++;
   }
 
   #trim(): void {

@@ -2,9 +2,10 @@
  * The file server: one request handler for every HTTP and HTTPS listener. Per request, in order:
  * the per-client concurrency limit, the method table (501 for others), OPTIONS without
  * credentials, Basic authentication, then the method's handler; whatever it throws becomes a reply
- * in `replies.ts`. A GET or HEAD that the file cache can answer at once is answered so
- * (`cached-get.ts`), with the same bookkeeping. The share leases a request took are given back when its response is done, and an
- * access log line is written. Usable directly in tests, without a supervisor.
+ * in `replies.ts`. The share leases a request took are given back when its response is done, and
+ * an access log line is written. A GET or HEAD that the file cache can answer at once is answered
+ * so (`cached-get.ts`), its bookkeeping done there and then. Usable directly in tests, without a
+ * supervisor.
  */
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -12,7 +13,7 @@ import type { TlsOptions } from 'node:tls';
 import type { LoginPolicy } from '@hearth/accounts';
 import type { Logger } from '@hearth/log';
 import type { HandlerTable } from '@hearth/runtime';
-import { CounterSet } from '@hearth/metrics';
+import { CounterSet, type CounterSource } from '@hearth/metrics';
 import type { Socket } from 'node:net';
 import type { FilesSettings } from './config.js';
 import { RequestContext, type Env } from './context.js';
@@ -26,7 +27,7 @@ import { LockTable } from './locks.js';
 import { isMethod, methods, ALLOW, optionsReply } from './methods/index.js';
 import { Quotas } from './quota.js';
 import { DavError, errorReply, fsError, sendReply, sendWhole, type Meter, type Reply } from './replies.js';
-import { cachedAnswer } from './cached-get.js';
+import { CachedAnswers } from './cached-get.js';
 import { Shares } from './shares.js';
 import { Authenticator, type FileUser, type FileUsers } from './users.js';
 import { join, resolve } from 'node:path';
@@ -60,8 +61,8 @@ export interface FilesServer {
   stop(deadline: number): Promise<void>;
   /** Requests in progress. */
   readonly inFlight: number;
-  /** The service's counters (`counters.ts`). */
-  readonly counters: FilesCounters;
+  /** The service's counters (`counters.ts`), bytes of open connections counted as they are read. */
+  readonly counters: CounterSource;
 }
 
 export function createFilesServer(deps: FilesServerDeps): FilesServer {
@@ -78,25 +79,47 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
   const env: Env = { settings: () => settings, locks, props, shares, quotas, log: deps.log, cache };
   const live: FilesCounters = new CounterSet(counters);
   const auth = new Authenticator(deps.users, settings, live, deps.isLoopback, deps.loginPolicy);
-  // Bytes of each connection already counted (the rest is counted at its next request's end or
-  // its close). Keyed by the request's socket; over HTTPS, the TLS socket: bytes before encryption.
+  const answers = new CachedAnswers(env, auth);
+  // Bytes of each connection already counted: the rest is counted when the counters are read
+  // (`reported`) and as the connection closes. Keyed by the request's socket; over HTTPS, the TLS
+  // socket: bytes before encryption.
   const counted = new WeakMap<Socket, { read: number; written: number }>();
   const countBytes = (socket: Socket): void => {
     let seen = counted.get(socket);
     if (seen === undefined) {
       seen = { read: 0, written: 0 };
       counted.set(socket, seen);
-      socket.once('close', () => countBytes(socket));
     }
     live.inc('bytesIn', socket.bytesRead - seen.read);
     live.inc('bytesOut', socket.bytesWritten - seen.written);
     seen.read = socket.bytesRead;
     seen.written = socket.bytesWritten;
   };
+  const connections = new ConnectionDrain(countBytes);
+  // GETs and HEADs answered at once (all 200s) since the counters were last read: added to them
+  // then, so that such an answer costs a field increment.
+  const atOnce = { GET: 0, HEAD: 0 };
+  const bringUpToDate = (): void => {
+    for (const socket of connections.requestSockets()) countBytes(socket);
+    for (const method of ['GET', 'HEAD'] as const) {
+      live.inc(requestCounter[method], atOnce[method]);
+      live.inc('responses2xx', atOnce[method]);
+      atOnce[method] = 0;
+    }
+  };
+  const reported: CounterSource = {
+    get version() {
+      bringUpToDate();
+      return live.version;
+    },
+    snapshot() {
+      bringUpToDate();
+      return live.snapshot();
+    },
+  };
   const servers: Server[] = [];
   const perClient = new Map<string, number>();
   let inFlight = 0;
-  const connections = new ConnectionDrain();
 
   async function run(req: IncomingMessage, res: ServerResponse, secure: boolean, remote: string, setUser: (u: FileUser) => void, ctxRef: { ctx?: RequestContext }): Promise<Reply> {
     const method = req.method ?? '';
@@ -119,14 +142,16 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
   }
 
   function handle(req: IncomingMessage, res: ServerResponse, secure: boolean): void {
+    const method = req.method ?? '';
+    if ((method === 'GET' || method === 'HEAD') && !connections.draining && answerAtOnce(req, res, method)) return;
     // The access log's fields are only gathered when it is on.
     const logging = deps.log.isLevelEnabled('info');
     const started = logging ? performance.now() : 0;
     const remote = req.socket.remoteAddress ?? 'unknown';
-    const method = req.method ?? '';
     live.inc(isMethod(method) ? requestCounter[method] : 'requestsOther');
+    // No byte moving for this long ends the request (Node's own timer runs between requests).
+    req.socket.setTimeout(settings.idleTimeout);
     let user: string | undefined;
-    let fromCache = false;
     const ctxRef: { ctx?: RequestContext } = {};
     const meter: Meter = { bytes: 0 };
     const active = perClient.get(remote) ?? 0;
@@ -143,39 +168,15 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
       if (transfer) live.add('transfersCurrent', -1);
       const counter = responseCounter(res.statusCode);
       if (counter !== undefined) live.inc(counter);
-      countBytes(req.socket);
       const n = (perClient.get(remote) ?? 1) - 1;
       if (n <= 0) perClient.delete(remote);
       else perClient.set(remote, n);
       inFlight--;
       ended();
-      if (!logging) return;
-      deps.log.info(
-        {
-          method: req.method,
-          path: req.url,
-          status: res.statusCode,
-          bytes: meter.bytes,
-          ms: Math.round((performance.now() - started) * 1000) / 1000,
-          user,
-          remote,
-          complete: res.writableFinished,
-          cached: fromCache,
-        },
-        'request',
-      );
+      if (logging) logRequest(req, res, started, meter, user, remote, false);
     };
     // The response is done, or the connection gone ('close' follows 'finish').
     res.on('close', done);
-    if (active < settings.maxRequestsPerClient && (method === 'GET' || method === 'HEAD') && !connections.draining) {
-      const cached = cachedAnswer(env, auth, req);
-      if (cached !== undefined) {
-        user = cached.user.name;
-        fromCache = true;
-        sendWhole(res, 200, cached.headers, method === 'HEAD' ? undefined : cached.body, meter);
-        return;
-      }
-    }
     const reply: Promise<Reply> =
       active >= settings.maxRequestsPerClient
         ? Promise.resolve(errorReply(new DavError(503, 'too many requests in progress from this address', undefined, undefined, { 'Retry-After': '2' })))
@@ -198,6 +199,47 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
         deps.log.debug({ err }, 'response not completed');
         res.destroy();
       });
+  }
+
+  /**
+   * A GET or HEAD answered from the cache there and then (`cached-get.ts`): false, having done
+   * nothing, when it cannot be. The full way's bookkeeping (`handle`) is done at once, as the
+   * request starts and ends here; the connection follows the response as any other only when it
+   * could not be written out at once (`ConnectionDrain.answered`).
+   */
+  function answerAtOnce(req: IncomingMessage, res: ServerResponse, method: 'GET' | 'HEAD'): boolean {
+    const logging = deps.log.isLevelEnabled('info');
+    const started = logging ? performance.now() : 0;
+    // Only requests on the full way are in `perClient`, and only while they run.
+    if (perClient.size > 0 && (perClient.get(req.socket.remoteAddress ?? 'unknown') ?? 0) >= settings.maxRequestsPerClient) return false;
+    const cached = answers.answer(req);
+    if (cached === undefined) return false;
+    atOnce[method]++;
+    const meter: Meter = { bytes: 0 };
+    sendWhole(res, 200, cached.headers, method === 'HEAD' ? undefined : cached.body, meter);
+    // One not written out at once is subject to the idle timeout, as on the full way.
+    if (!res.writableFinished) req.socket.setTimeout(settings.idleTimeout);
+    connections.answered(req, res);
+    if (logging) logRequest(req, res, started, meter, cached.user, req.socket.remoteAddress ?? 'unknown', true);
+    return true;
+  }
+
+  /** The access log's line for a request whose response is done (or whose connection is gone). */
+  function logRequest(req: IncomingMessage, res: ServerResponse, started: number, meter: Meter, user: string | undefined, remote: string, cached: boolean): void {
+    deps.log.info(
+      {
+        method: req.method,
+        path: req.url,
+        status: res.statusCode,
+        bytes: meter.bytes,
+        ms: Math.round((performance.now() - started) * 1000) / 1000,
+        user,
+        remote,
+        complete: res.writableFinished,
+        cached,
+      },
+      'request',
+    );
   }
 
   function configure(server: Server, secure: boolean): Server {
@@ -225,7 +267,6 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
     server.requestTimeout = 0;
     server.keepAliveTimeout = 5000;
     server.maxConnections = settings.maxConnections;
-    server.setTimeout(settings.idleTimeout);
   }
 
   // Node checks head timeouts every `connectionsCheckingInterval` (30 s by default): check often
@@ -241,13 +282,14 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
     get inFlight() {
       return inFlight;
     },
-    counters: live,
+    counters: reported,
     httpServer: () => configure(createHttpServer(serverOptions()), false),
     httpsServer: (tls) => configure(createHttpsServer({ ...serverOptions(), ...tls }), true),
     updateSettings(next) {
       settings = next;
       shares.apply(next);
       auth.update(next);
+      answers.forget();
       for (const s of servers) applyLimits(s);
     },
     async stop(deadline) {

@@ -30,6 +30,8 @@ export interface Share {
 
 interface ShareEntry {
   readonly kind: 'share';
+  /** Its key in the handler table (`share:NAME`). */
+  readonly key: string;
   readonly name: string;
   readonly settings: ShareSettings;
   readonly root: string;
@@ -37,12 +39,19 @@ interface ShareEntry {
 
 interface HomeEntry {
   readonly kind: 'home';
+  readonly key: 'home';
   readonly base: string;
   readonly quota: number;
   readonly refuseAppleFiles: boolean;
 }
 
 type Entry = ShareEntry | HomeEntry;
+
+/**
+ * A share's definition as the handler table held it: a reload that changes the share puts a new
+ * one in its place (`Shares.isCurrent`).
+ */
+export type ShareDefinition = Readonly<Entry>;
 
 export interface Acquired {
   readonly share: Share;
@@ -72,11 +81,13 @@ export class Shares {
     const wanted = new Map<string, Entry>();
     for (const [name, s] of Object.entries(settings.shares)) {
       const root = isAbsolute(s.path) ? resolve(s.path) : resolve(this.dataDir, s.path);
-      wanted.set(`share:${name}`, { kind: 'share', name, settings: s, root });
+      const key = `share:${name}`;
+      wanted.set(key, { kind: 'share', key, name, settings: s, root });
     }
     if (settings.home.enabled) {
       wanted.set('home', {
         kind: 'home',
+        key: 'home',
         base: join(this.dataDir, 'files', 'home'),
         quota: settings.home.quota,
         refuseAppleFiles: settings.home.refuseAppleFiles,
@@ -107,14 +118,20 @@ export class Shares {
   /**
    * Share `name` as the handler table's active entry defines it, when `user` may read it; no lease
    * is taken (for an answer made at once, `cached-get.ts`). Undefined when there is no such share,
-   * no right, the table is closed (draining), or it is a home folder not yet created.
+   * no right, the table is closed (draining), or it is a home folder not yet created. With it, the
+   * definition it was made from: while that `isCurrent`, the same user gets the same share.
    */
-  readable(name: string, user: FileUser): Share | undefined {
+  readable(name: string, user: FileUser): { share: Share; definition: ShareDefinition } | undefined {
     if (this.table.closed) return undefined;
     const entry = this.table.peek(name === 'home' ? 'home' : `share:${name}`) as Entry | undefined;
     if (entry === undefined) return undefined;
     const share = this.#shareFor(entry, user);
-    return share instanceof DavError || (entry.kind === 'home' && !this.#homes.has(share.root)) ? undefined : share;
+    return share instanceof DavError || (entry.kind === 'home' && !this.#homes.has(share.root)) ? undefined : { share, definition: entry };
+  }
+
+  /** Whether `definition` is still the handler table's active one for its share (and the table is not closed). */
+  isCurrent(definition: ShareDefinition): boolean {
+    return !this.table.closed && this.table.peek(definition.key) === definition;
   }
 
   /** Take a lease on share `name` for `user`; 404 when there is none, 403 without rights. */

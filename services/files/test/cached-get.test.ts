@@ -112,6 +112,50 @@ describe('a small file asked again on the same connection', () => {
     expect(lastWay('/files/note.txt')).toBe('cache');
   });
 
+  it('counts answers made at once as the full way counts its own, when the counters are read', async () => {
+    writeFileSync(join(h.shareDir, 'counted.txt'), 'counted\n');
+    const before = h.files.counters.snapshot();
+    for (let i = 0; i < 3; i++) expect((await on('GET', '/files/counted.txt')).body).toBe('counted\n');
+    for (let i = 0; i < 2; i++) expect((await on('HEAD', '/files/counted.txt')).status).toBe(200);
+    expect(lastWay('/files/counted.txt')).toBe('cache');
+    const after = h.files.counters.snapshot();
+    const delta = (name: string): number => after[name]! - before[name]!;
+    expect({ get: delta('requestsGet'), head: delta('requestsHead'), ok: delta('responses2xx') }).toEqual({ get: 3, head: 2, ok: 5 });
+    // Five response heads and three bodies went out on this connection, not yet closed.
+    expect(delta('bytesOut')).toBeGreaterThan(3 * 'counted\n'.length + 5 * 'HTTP/1.1 200 OK\r\n'.length);
+  });
+
+  it('gives a kept answer again only while its share is unchanged: a reload that takes the right away answers 403', async () => {
+    writeFileSync(join(h.shareDir, 'ruled.txt'), 'ruled\n');
+    for (let i = 0; i < 3; i++) expect((await on('GET', '/files/ruled.txt')).status).toBe(200);
+    expect(lastWay('/files/ruled.txt')).toBe('cache');
+    const before = h.settings;
+    h.reload({ ...before, shares: { files: { ...before.shares['files']!, read: [], write: ['@staff'] } } });
+    try {
+      const refused = await on('GET', '/files/ruled.txt');
+      expect(refused.status).toBe(403);
+      expect(lastWay('/files/ruled.txt')).toBe('full');
+    } finally {
+      h.reload(before);
+    }
+    expect((await on('GET', '/files/ruled.txt')).status).toBe(200);
+  });
+
+  it('sees a change made by another program once the cache stops trusting its lookup', async () => {
+    writeFileSync(join(h.shareDir, 'outside.txt'), 'old\n');
+    for (let i = 0; i < 3; i++) expect((await on('GET', '/files/outside.txt')).body).toBe('old\n');
+    expect(lastWay('/files/outside.txt')).toBe('cache');
+    writeFileSync(join(h.shareDir, 'outside.txt'), 'new!\n');
+    // The cache trusts a lookup for a second (DEFAULT_CACHE_LIMITS); the answer follows within it.
+    const changed = Date.now();
+    let body = 'old\n';
+    while (body === 'old\n' && Date.now() - changed < 3000) body = (await on('GET', '/files/outside.txt')).body;
+    expect(body).toBe('new!\n');
+    expect(Date.now() - changed).toBeLessThan(2000);
+    expect((await on('GET', '/files/outside.txt')).body).toBe('new!\n');
+    expect(lastWay('/files/outside.txt')).toBe('cache');
+  });
+
   it('answers 404 from the first request after a reload removes the share', async () => {
     writeFileSync(join(h.shareDir, 'kept.txt'), 'kept\n');
     await on('GET', '/files/kept.txt');
