@@ -95,10 +95,11 @@ const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim(
 /**
  * Requests per second with wrk, and the server's CPU time per request: on a shared machine the
  * second moves far less with the other loads than the first. Every server first gets the same
- * one-second run that is not counted (a Node server's code is compiled by V8 as it runs).
+ * one-second run that is not counted (a Node server's code is compiled by V8 as it runs). Every
+ * server gets the same request, Hearth's credentials included (the others ignore them).
  */
-function wrk(server, url, auth) {
-  const header = auth ? ['-H', `Authorization: Basic ${Buffer.from('bench:bench').toString('base64')}`] : [];
+function wrk(server, url) {
+  const header = ['-H', `Authorization: Basic ${Buffer.from('bench:bench').toString('base64')}`];
   execFileSync('wrk', ['-t2', '-c64', '-d1s', ...header, url]);
   const cpuBefore = treeCpuMs(server.pid);
   const text = execFileSync('wrk', ['-t2', '-c64', `-d${seconds}s`, ...header, url]).toString();
@@ -189,11 +190,11 @@ try {
     // What one server wrote without syncing is not left for the next one's figures to pay for.
     execFileSync('sync');
   }
-  const small = [...chosen.map(([name, start, baseOf, auth]) => [name, start, (p) => `${baseOf(p)}/small.bin`, auth.length > 0]), ...(only.has('floor') ? [['floor', () => startFloor({ port, workers }), (p) => `http://127.0.0.1:${p}/`, false]] : [])];
+  const small = [...chosen.map(([name, start, baseOf]) => [name, start, (p) => `${baseOf(p)}/small.bin`]), ...(only.has('floor') ? [['floor', () => startFloor({ port, workers }), (p) => `http://127.0.0.1:${p}/`]] : [])];
   for (let round = 1; round <= rounds; round++) {
     console.log(`4 KB GET, round ${round} of ${rounds}: ${small.map(([name]) => name).join(', ')}`);
-    for (const [name, start, urlOf, auth] of small) {
-      const r = await withServer(start, (server, p) => wrk(server, urlOf(p), auth));
+    for (const [name, start, urlOf] of small) {
+      const r = await withServer(start, (server, p) => wrk(server, urlOf(p)));
       (rounds4k[name] ??= []).push(r);
     }
   }
