@@ -58,7 +58,10 @@ export const settingsSchema = z.strictObject({
   maxConnections: count(1).default(10_000),
   /** Time to receive the request head. */
   headersTimeout: duration().default(30_000),
-  /** A connection with no byte moving in either direction for this long is closed. */
+  /**
+   * A request during which no byte moves in either direction for this long is cut off (its
+   * connection closed); between requests, Node's keep-alive timeout (5 s) closes an idle one.
+   */
   idleTimeout: duration().default(60_000),
   /** Allow PROPFIND with `Depth: infinity` (RFC 4918 lets servers refuse it). */
   propfindInfinity: z.boolean().default(false),
