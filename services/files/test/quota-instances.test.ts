@@ -1,13 +1,14 @@
 /**
  * Two engines on one data directory, as an old instance that drains and the one that replaced it:
  * a share's quota is counted once for both. An upload in progress on one (its declared length
- * reserved) leaves the other only what is left; what one wrote counts on the other; a reservation
- * of a process that is gone (a kill -9) is dropped when the service opens its quota database. An
+ * reserved) leaves the other only what is left; what one wrote counts on the other; the
+ * reservations of a process that is gone (a kill -9), or whose pid another process now has, are
+ * dropped as soon as they keep an upload out. An
  * upload of undeclared length (chunked) is reserved as it arrives, so one alongside it cannot take
  * the same space. The walk that counts a folder follows no link and leaves upload temporaries out.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -74,20 +75,35 @@ it('leaves the other instance only what an upload in progress has not reserved, 
   expect(await used(b)).toBe('600');
 });
 
-it('drops the reservations of a process that is gone when the quota database is opened', async () => {
-  const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString();
-  const db = new Database(join(a.dataDir, 'files', 'quota.db'));
-  db.prepare('INSERT INTO reservations (root, bytes, pid) VALUES (?, ?, ?)').run(a.shareDir, 400, Number(gone));
-  db.close();
-  // 600 used + 400 reserved by the dead process: nothing fits for the engines already open.
-  expect((await request(b.url, 'PUT', '/files/small.bin', { body: Buffer.alloc(10, 4) })).status).toBe(507);
-  // A new engine (a restarted service) opens the database and drops them.
-  const c = await startServer({ settings: withQuota, dataDir: a.dataDir });
+/** The start time /proc gives for process `pid` (field 22 of its stat). */
+const startOf = (pid: number): number => Number(readFileSync(`/proc/${pid}/stat`, 'latin1').replace(/^.*\) /s, '').split(' ')[19]);
+
+it('drops the reservations of a process that is gone, or whose pid another process now has, once an upload would not fit with them', async () => {
+  const holder = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+  const exited = new Promise((resolve) => holder.once('exit', resolve));
   try {
-    expect((await request(c.url, 'PUT', '/files/small.bin', { body: Buffer.alloc(10, 4) })).status).toBe(201);
+    const gone = Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString());
+    const db = new Database(join(a.dataDir, 'files', 'quota.db'));
+    try {
+      const insert = db.prepare('INSERT INTO reservations (root, bytes, pid, started) VALUES (?, ?, ?, ?)');
+      // 600 used. A process that runs holds 300; one that is gone 100 (a version that recorded no
+      // start time); this test's own pid 100, with another start time: a process that had it before.
+      insert.run(a.shareDir, 300, holder.pid, startOf(holder.pid!));
+      insert.run(a.shareDir, 100, gone, 0);
+      insert.run(a.shareDir, 100, process.pid, startOf(process.pid) + 1);
+      // 1,100 promised: 10 bytes fit only without the two that are gone, and the engines already open see it.
+      expect((await request(b.url, 'PUT', '/files/small.bin', { body: Buffer.alloc(10, 4) })).status).toBe(201);
+      expect(db.prepare('SELECT pid, bytes FROM reservations').all()).toEqual([{ pid: holder.pid, bytes: 300 }]);
+    } finally {
+      db.close();
+    }
+    // The running holder's 300 still count: 600 + 10 + 300, no room for 100 more.
+    expect((await request(a.url, 'PUT', '/files/more.bin', { body: Buffer.alloc(100, 5) })).status).toBe(507);
   } finally {
-    await c.files.stop(Date.now() + 2000);
+    holder.kill('SIGKILL');
+    await exited;
   }
+  expect((await request(a.url, 'PUT', '/files/more.bin', { body: Buffer.alloc(100, 5) })).status).toBe(201);
 });
 
 it('counts neither what a link leads to nor an upload temporary left by a crash', async () => {
