@@ -85,16 +85,12 @@ export class ConnectionDrain {
   }
 
   /**
-   * A request answered whole the moment it arrived, outside a drain (`cached-get.ts`). Written out
-   * already, it only counts for its connection, idle from now; a response still waiting for the
-   * socket is followed like any other (`begin`) until it is done.
+   * A request answered whole the moment it arrived, outside a drain, its response already written
+   * out (`cached-get.ts`): it only counts for its connection, idle from now. (One still waiting
+   * for the socket is followed with `begin`.)
    */
-  answered(req: IncomingMessage, res: ServerResponse): void {
-    if (!res.writableFinished) {
-      res.once('close', this.begin(req, res));
-      return;
-    }
-    const conn = this.#connectionOf(req.socket);
+  answered(socket: Socket): void {
+    const conn = this.#connectionOf(socket);
     conn.served++;
     if (conn.responses.size === 0) conn.idleSince = Date.now();
   }

@@ -204,8 +204,8 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
   /**
    * A GET or HEAD answered from the cache there and then (`cached-get.ts`): false, having done
    * nothing, when it cannot be. The full way's bookkeeping (`handle`) is done at once, as the
-   * request starts and ends here; the connection follows the response as any other only when it
-   * could not be written out at once (`ConnectionDrain.answered`).
+   * request starts and ends here, unless the answer could not be written out at once: then the
+   * drain follows it, and its access log line is written, when it is done.
    */
   function answerAtOnce(req: IncomingMessage, res: ServerResponse, method: 'GET' | 'HEAD'): boolean {
     const logging = deps.log.isLevelEnabled('info');
@@ -217,10 +217,20 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
     atOnce[method]++;
     const meter: Meter = { bytes: 0 };
     sendWhole(res, 200, cached.headers, method === 'HEAD' ? undefined : cached.body, meter);
-    // One not written out at once is subject to the idle timeout, as on the full way.
-    if (!res.writableFinished) req.socket.setTimeout(settings.idleTimeout);
-    connections.answered(req, res);
-    if (logging) logRequest(req, res, started, meter, cached.user, req.socket.remoteAddress ?? 'unknown', true);
+    const user = cached.user;
+    if (res.writableFinished) {
+      connections.answered(req.socket);
+      if (logging) logRequest(req, res, started, meter, user, req.socket.remoteAddress ?? 'unknown', true);
+      return true;
+    }
+    // Not written out yet (the socket is full, or an answer before it is still going out): followed
+    // until it is, as on the full way, idle timeout included.
+    req.socket.setTimeout(settings.idleTimeout);
+    const ended = connections.begin(req, res);
+    res.once('close', () => {
+      ended();
+      if (logging) logRequest(req, res, started, meter, user, req.socket.remoteAddress ?? 'unknown', true);
+    });
     return true;
   }
 

@@ -6,8 +6,10 @@
  */
 import { writeFileSync } from 'node:fs';
 import { Agent } from 'node:http';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { waitFor } from '@hearth/testkit';
 import { capturingLogger, request, startServer, type Harness, type RawResult } from './helpers.js';
 
 let h: Harness;
@@ -123,6 +125,34 @@ describe('a small file asked again on the same connection', () => {
     expect({ get: delta('requestsGet'), head: delta('requestsHead'), ok: delta('responses2xx') }).toEqual({ get: 3, head: 2, ok: 5 });
     // Five response heads and three bodies went out on this connection, not yet closed.
     expect(delta('bytesOut')).toBeGreaterThan(3 * 'counted\n'.length + 5 * 'HTTP/1.1 200 OK\r\n'.length);
+  });
+
+  it('answers requests sent back to back (pipelined) in order, each logged once written out', async () => {
+    writeFileSync(join(h.shareDir, 'piped.txt'), 'piped\n');
+    const auth = `Basic ${Buffer.from('alice:secret').toString('base64')}`;
+    const socket = connect(h.port, '127.0.0.1');
+    let received = '';
+    socket.on('data', (d: Buffer) => (received += d.toString('latin1')));
+    const get = (path: string): string => `GET ${path} HTTP/1.1\r\nHost: x\r\nAuthorization: ${auth}\r\n\r\n`;
+    const answers = (n: number): Promise<unknown> => waitFor(() => received.split('HTTP/1.1 200 OK').length - 1 >= n, { timeout: 5000, what: `${n} answers` });
+    try {
+      // The first fills the cache (and verifies the credentials); the next three come in one write.
+      socket.write(get('/files/piped.txt'));
+      await answers(1);
+      socket.write(get('/files/piped.txt') + get('/files/piped.txt?second') + get('/files/piped.txt?third'));
+      await answers(4);
+    } finally {
+      socket.destroy();
+    }
+    const bodies = received.split('HTTP/1.1 200 OK').slice(1).map((r) => r.slice(r.indexOf('\r\n\r\n') + 4));
+    expect(bodies).toEqual(['piped\n', 'piped\n', 'piped\n', 'piped\n']);
+    const ways = logLines.filter((l) => l['msg'] === 'request' && String(l['path']).startsWith('/files/piped.txt')).map((l) => [l['path'], l['cached'], l['complete']]);
+    expect(ways).toEqual([
+      ['/files/piped.txt', false, true],
+      ['/files/piped.txt', true, true],
+      ['/files/piped.txt?second', true, true],
+      ['/files/piped.txt?third', true, true],
+    ]);
   });
 
   it('gives a kept answer again only while its share is unchanged: a reload that takes the right away answers 403', async () => {
