@@ -10,6 +10,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { waitFor } from '@hearth/testkit';
+import type { FilesSettings } from '@hearth/files';
 import { capturingLogger, request, startServer, type Harness, type RawResult } from './helpers.js';
 
 let h: Harness;
@@ -42,6 +43,19 @@ function lastWay(path: string): 'cache' | 'full' {
 function comparable(r: RawResult): { status: number; headers: Record<string, unknown>; body: string } {
   const { date: _date, ...headers } = r.headers;
   return { status: r.status, headers, body: r.body };
+}
+
+/** The status of a GET of `path` right after a reload to `next` (it must go the full way); the settings are put back after it. */
+async function statusAfterReload(next: FilesSettings, path: string): Promise<number> {
+  const before = h.settings;
+  h.reload(next);
+  try {
+    const r = await on('GET', path);
+    expect(lastWay(path)).toBe('full');
+    return r.status;
+  } finally {
+    h.reload(before);
+  }
 }
 
 const on = (method: string, path: string, options: { auth?: string; headers?: Record<string, string> } = {}) => request(h.url, method, path, { ...options, agent });
@@ -159,15 +173,8 @@ describe('a small file asked again on the same connection', () => {
     writeFileSync(join(h.shareDir, 'ruled.txt'), 'ruled\n');
     for (let i = 0; i < 3; i++) expect((await on('GET', '/files/ruled.txt')).status).toBe(200);
     expect(lastWay('/files/ruled.txt')).toBe('cache');
-    const before = h.settings;
-    h.reload({ ...before, shares: { files: { ...before.shares['files']!, read: [], write: ['@staff'] } } });
-    try {
-      const refused = await on('GET', '/files/ruled.txt');
-      expect(refused.status).toBe(403);
-      expect(lastWay('/files/ruled.txt')).toBe('full');
-    } finally {
-      h.reload(before);
-    }
+    const files = h.settings.shares['files']!;
+    expect(await statusAfterReload({ ...h.settings, shares: { files: { ...files, read: [], write: ['@staff'] } } }, '/files/ruled.txt')).toBe(403);
     expect((await on('GET', '/files/ruled.txt')).status).toBe(200);
   });
 
@@ -191,15 +198,7 @@ describe('a small file asked again on the same connection', () => {
     await on('GET', '/files/kept.txt');
     expect((await on('GET', '/files/kept.txt')).status).toBe(200);
     expect(lastWay('/files/kept.txt')).toBe('cache');
-    const before = h.settings;
-    h.reload({ ...before, shares: {} });
-    try {
-      const gone = await on('GET', '/files/kept.txt');
-      expect(gone.status).toBe(404);
-      expect(lastWay('/files/kept.txt')).toBe('full');
-    } finally {
-      h.reload(before);
-    }
+    expect(await statusAfterReload({ ...h.settings, shares: {} }, '/files/kept.txt')).toBe(404);
     expect((await on('GET', '/files/kept.txt')).status).toBe(200);
   });
 });
