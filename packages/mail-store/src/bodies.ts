@@ -18,7 +18,7 @@ import type { Readable } from 'node:stream';
 import { FileBodyReader } from './body-reader.js';
 import { CrlfNormalizer } from './crlf.js';
 import { MailStoreError, storageError } from './errors.js';
-import { isProcessAlive, selfStartTime } from './process-identity.js';
+import { isProcessAlive, selfStartTime } from '@hearth/process';
 
 export type BodySource = Readable | AsyncIterable<Uint8Array> | Uint8Array | string;
 

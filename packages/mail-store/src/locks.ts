@@ -7,7 +7,7 @@ import type { Database, Statement } from 'better-sqlite3';
 import type { StoreCore } from './core.js';
 import type { Maildrop } from './messages.js';
 import { normalizeUserName } from './names.js';
-import { isProcessAlive, selfStartTime } from './process-identity.js';
+import { isProcessAlive, selfStartTime } from '@hearth/process';
 
 export interface LockHolder {
   readonly holder: string;

@@ -15,3 +15,4 @@ export type { PasswdLookup, ResolveUserOptions, UserIds } from './user.js';
 export { Lifeline } from './lifeline.js';
 export type { LifelineOptions } from './lifeline.js';
 export { findExecutable } from './which.js';
+export { isProcessAlive, processStartTime, selfStartTime } from './identity.js';

@@ -14,9 +14,10 @@
  * (a kill -9), or whose pid another process now has, are dropped when the database is opened and
  * whenever an upload would not fit with them.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Database as Db, Statement } from 'better-sqlite3';
+import { isProcessAlive, selfStartTime } from '@hearth/process';
 import { openDatabase, type Schema } from '@hearth/sqlite';
 import { treeBytes } from './tree.js';
 
@@ -43,8 +44,9 @@ const SCHEMA: Schema = {
     {
       version: 2,
       description: "a reservation's process start time, so that a pid used again is not taken for its holder",
-      // 0: taken by a version that did not record it (the pid alone then says whether it runs).
-      sql: `ALTER TABLE reservations ADD COLUMN started INTEGER NOT NULL DEFAULT 0;`,
+      // As @hearth/process records it; '?' (unknown: taken by a version that did not record it) lets
+      // the pid alone say whether its holder runs.
+      sql: `ALTER TABLE reservations ADD COLUMN started TEXT NOT NULL DEFAULT '?';`,
     },
   ],
   tooNew: (message) => new Error(message),
@@ -56,39 +58,14 @@ const GROW_AHEAD = 64 * 1024 * 1024;
 /** A reservation taken, or none when it did not fit. */
 export type Reservation = { readonly ok: true; grow(bytes: number): boolean; release(): void } | { readonly ok: false };
 
-/**
- * When process `pid` started (clock ticks after boot: field 22 of /proc/PID/stat), or undefined
- * when there is no such process. The file service runs where /proc is (`anchored.ts`).
- */
-function startOf(pid: number): number | undefined {
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-  } catch {
-    return undefined;
-  }
-  // The command name (field 2) is in parentheses and may hold anything: fields 3 on follow the last ')'.
-  const start = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
-  return Number.isInteger(start) ? start : undefined;
-}
-
-/** Whether the process a reservation names still runs: its pid, started when it says (0: unknown). */
-function running(pid: number, started: number): boolean {
-  const now = startOf(pid);
-  return now !== undefined && (started === 0 || now === started);
-}
-
-/** This process's start time, as reservations record it. */
-const ownStart = startOf(process.pid) ?? 0;
-
 export class Quotas {
   readonly #db: Db;
   readonly #used: Statement<[string], { used: number }>;
   readonly #setUsed: Statement<[string, number]>;
   readonly #reserved: Statement<[string], { bytes: number }>;
-  readonly #insert: Statement<[string, number, number, number]>;
-  readonly #holders: Statement<[], { pid: number; started: number }>;
-  readonly #dropHolder: Statement<[number, number]>;
+  readonly #insert: Statement<[string, number, number, string]>;
+  readonly #holders: Statement<[], { pid: number; started: string }>;
+  readonly #dropHolder: Statement<[number, string]>;
   readonly #release: Statement<[number | bigint]>;
   readonly #resize: Statement<[number, number | bigint]>;
   readonly #adjust: Statement<[number, string]>;
@@ -106,19 +83,19 @@ export class Quotas {
     this.#used = this.#db.prepare<[string], { used: number }>('SELECT used FROM usage WHERE root = ?');
     this.#setUsed = this.#db.prepare<[string, number]>('INSERT OR IGNORE INTO usage (root, used) VALUES (?, ?)');
     this.#reserved = this.#db.prepare<[string], { bytes: number }>('SELECT coalesce(sum(bytes), 0) AS bytes FROM reservations WHERE root = ?');
-    this.#insert = this.#db.prepare<[string, number, number, number]>('INSERT INTO reservations (root, bytes, pid, started) VALUES (?, ?, ?, ?)');
+    this.#insert = this.#db.prepare<[string, number, number, string]>('INSERT INTO reservations (root, bytes, pid, started) VALUES (?, ?, ?, ?)');
     this.#release = this.#db.prepare<[number | bigint]>('DELETE FROM reservations WHERE id = ?');
     this.#resize = this.#db.prepare<[number, number | bigint]>('UPDATE reservations SET bytes = ? WHERE id = ?');
     this.#adjust = this.#db.prepare<[number, string]>('UPDATE usage SET used = max(0, used + ?) WHERE root = ?');
     this.#stale = this.#db.prepare<[string]>('DELETE FROM usage WHERE root = ?');
-    this.#holders = this.#db.prepare<[], { pid: number; started: number }>('SELECT DISTINCT pid, started FROM reservations');
-    this.#dropHolder = this.#db.prepare<[number, number]>('DELETE FROM reservations WHERE pid = ? AND started = ?');
+    this.#holders = this.#db.prepare<[], { pid: number; started: string }>('SELECT DISTINCT pid, started FROM reservations');
+    this.#dropHolder = this.#db.prepare<[number, string]>('DELETE FROM reservations WHERE pid = ? AND started = ?');
     this.#dropGone();
   }
 
   /** Drops the reservations of processes that no longer run. */
   #dropGone(): void {
-    for (const { pid, started } of this.#holders.all()) if (!running(pid, started)) this.#dropHolder.run(pid, started);
+    for (const { pid, started } of this.#holders.all()) if (!isProcessAlive(pid, started)) this.#dropHolder.run(pid, started);
   }
 
   /** Bytes stored in the folder `root` (walked when no instance knows). */
@@ -158,7 +135,7 @@ export class Quotas {
     };
     const take = this.#db.transaction((): Reservation => {
       if (!fits(bytes)) return { ok: false };
-      const id = this.#insert.run(root, bytes, process.pid, ownStart).lastInsertRowid;
+      const id = this.#insert.run(root, bytes, process.pid, selfStartTime()).lastInsertRowid;
       let held = bytes;
       let released = false;
       // At least `n`, and ahead by `GROW_AHEAD` (one transaction per step, not per chunk), or by

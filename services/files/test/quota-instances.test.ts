@@ -8,11 +8,12 @@
  * the same space. The walk that counts a folder follows no link and leaves upload temporaries out.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { processStartTime, selfStartTime } from '@hearth/process';
 import { waitFor } from '@hearth/testkit';
 import type { FilesSettings } from '@hearth/files';
 import { request, startServer, type Harness } from './helpers.js';
@@ -75,9 +76,6 @@ it('leaves the other instance only what an upload in progress has not reserved, 
   expect(await used(b)).toBe('600');
 });
 
-/** The start time /proc gives for process `pid` (field 22 of its stat). */
-const startOf = (pid: number): number => Number(readFileSync(`/proc/${pid}/stat`, 'latin1').replace(/^.*\) /s, '').split(' ')[19]);
-
 it('drops the reservations of a process that is gone, or whose pid another process now has, once an upload would not fit with them', async () => {
   const holder = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
   const exited = new Promise((resolve) => holder.once('exit', resolve));
@@ -88,9 +86,9 @@ it('drops the reservations of a process that is gone, or whose pid another proce
       const insert = db.prepare('INSERT INTO reservations (root, bytes, pid, started) VALUES (?, ?, ?, ?)');
       // 600 used. A process that runs holds 300; one that is gone 100 (a version that recorded no
       // start time); this test's own pid 100, with another start time: a process that had it before.
-      insert.run(a.shareDir, 300, holder.pid, startOf(holder.pid!));
-      insert.run(a.shareDir, 100, gone, 0);
-      insert.run(a.shareDir, 100, process.pid, startOf(process.pid) + 1);
+      insert.run(a.shareDir, 300, holder.pid, processStartTime(holder.pid!));
+      insert.run(a.shareDir, 100, gone, '?');
+      insert.run(a.shareDir, 100, process.pid, String(Number(selfStartTime()) + 1));
       // 1,100 promised: 10 bytes fit only without the two that are gone, and the engines already open see it.
       expect((await request(b.url, 'PUT', '/files/small.bin', { body: Buffer.alloc(10, 4) })).status).toBe(201);
       expect(db.prepare('SELECT pid, bytes FROM reservations').all()).toEqual([{ pid: holder.pid, bytes: 300 }]);
