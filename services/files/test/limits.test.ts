@@ -3,7 +3,7 @@
  * size (431), requests in progress per client (503), and slow clients (no head in time, a body that
  * stalls) cut off without leaving a file or a temporary behind.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { join } from 'node:path';
@@ -120,6 +120,25 @@ describe('slow clients', () => {
     await new Promise<void>((resolve) => socket.on('close', () => resolve()));
     await waitUntil(() => readdirSync(slow.shareDir).every((n) => !n.startsWith('.hearth-upload-')));
     expect(existsSync(join(slow.shareDir, 'stalled.bin'))).toBe(false);
+  });
+  it('cuts off a download whose client stops reading, once nothing has moved for the idle timeout', async () => {
+    const size = 32 * 1024 * 1024;
+    writeFileSync(join(slow.shareDir, 'unread.bin'), Buffer.alloc(size, 9));
+    const socket = connect(slow.port, '127.0.0.1');
+    socket.on('error', () => {});
+    let received = 0;
+    socket.on('data', (d: Buffer) => (received += d.length));
+    // The first bytes say the answer started; then nothing more is read.
+    socket.once('data', () => socket.pause());
+    socket.write(`GET /files/unread.bin HTTP/1.1\r\nHost: x\r\nAuthorization: ${AUTH}\r\n\r\n`);
+    await waitUntil(() => received > 0);
+    // The server gives the request up (400 ms without a byte moving), far short of the file.
+    await waitUntil(() => slow.files.inFlight === 0);
+    const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    socket.resume();
+    await closed;
+    expect(received).toBeGreaterThan(0);
+    expect(received).toBeLessThan(size);
   });
 });
 
