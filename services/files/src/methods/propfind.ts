@@ -1,8 +1,9 @@
 /**
  * PROPFIND (RFC 4918 9.1). Depth 0 and 1; infinity only when enabled (else 403 with
  * `propfind-finite-depth`). The multistatus is written as a stream: members are read from the
- * folder as it is walked (stat calls in small parallel batches) and sent in chunks of about 64 KiB,
- * so a folder of any size costs the same memory.
+ * folder as it is walked, stated in batches (`MemberStats`), and rendered a few batches at a time
+ * (`listing-batch.ts`), on the listing thread (`listing-thread.ts`) while the next members are
+ * stated; each rendered batch is sent as it is ready, so a folder of any size costs the same memory.
  */
 import type { Stats } from 'node:fs';
 import { lstat as fsLstat, lstatSync } from 'node:fs';
@@ -12,6 +13,7 @@ import { isMainThread } from 'node:worker_threads';
 import type { Env, FsTarget, RequestContext } from '../context.js';
 import type { DeadProp } from '../dead-props.js';
 import { encodeName, hrefOf } from '../paths.js';
+import { MemberBatchBuilder, memberHref } from '../listing-batch.js';
 import { renderResponse, type PropName, type PropRequest, type ResourceView } from '../props.js';
 import { DavError, XML_DECL, XML_TYPE, type Reply } from '../replies.js';
 import { openDirInside } from '../anchored.js';
@@ -22,7 +24,10 @@ import type { Handler } from './types.js';
 
 const CHUNK = 64 * 1024;
 const NO_DEAD: readonly DeadProp[] = [];
-const BATCH = 128;
+/** Members stated together: a batch holds the event loop for about 1 ms. */
+const BATCH = 256;
+/** Members rendered together (a few stat batches): one message each way with the listing thread. */
+const RENDER_BATCH = 4 * BATCH;
 
 function parseRequest(body: XmlElement | undefined): PropRequest {
   if (body === undefined) return { kind: 'allprop', include: [] };
@@ -49,7 +54,7 @@ export function parseDepth(value: string | undefined, fallback: '0' | '1' | 'inf
   throw new DavError(400, `bad Depth header "${value}"`);
 }
 
-async function* members(env: Env, t: FsTarget, request: PropRequest, infinite: boolean, href: string, path: string): AsyncGenerator<string> {
+async function* members(env: Env, t: FsTarget, request: PropRequest, infinite: boolean, href: string, path: string): AsyncGenerator<string | Uint8Array> {
   const deadBelow = request.kind === 'prop' && request.names.every((n) => n.ns === DAV) ? new Map<string, DeadProp[]>() : env.props.below(path);
   const quota = await quotaOf(env, t);
   // Listed through the folder open and checked inside the share (a link swapped in is not entered).
@@ -72,17 +77,24 @@ async function* listed(
   openPath: string,
   deadBelow: Map<string, DeadProp[]>,
   quota: ResourceView['quota'],
-): AsyncGenerator<string> {
+): AsyncGenerator<string | Uint8Array> {
   const stater = new MemberStats();
   const dir = await opendir(openPath, { bufferSize: 1024 });
-  let out = '';
-  let batch: string[] = [];
   // Members are stated through the open folder; they are named (dead properties, views) by path.
   const prefix = path.endsWith('/') ? path : `${path}/`;
   // One lock lookup for the folder: with no lock on it (depth infinity) or inside it, no member has one.
   const unlocked = env.locks.covering(path).every((l) => l.depth !== 'infinity') && env.locks.inside(path).length === 0;
-  // Renders a batch into `out`; returns the sub-folders to descend into (Depth infinity).
-  const render = async (names: string[]): Promise<Array<[string, string]>> => {
+  const builder = new MemberBatchBuilder(href, request, quota, RENDER_BATCH);
+  // The batch handed to the renderer last, still being rendered (by the listing thread) while the
+  // next members are stated: written out before the next one, so that members keep the folder's order.
+  let rendering: Promise<Uint8Array> | Uint8Array | undefined;
+  const dispatch = (): Promise<Uint8Array> | Uint8Array | undefined => {
+    const previous = rendering;
+    rendering = env.listing.render(builder.take());
+    return previous;
+  };
+  // States members into the builder; returns the sub-folders to descend into (Depth infinity).
+  const add = async (names: string[]): Promise<Array<[string, string]>> => {
     const stats = await stater.stats(t.share.root, openPath, names);
     const folders: Array<[string, string]> = [];
     for (let i = 0; i < names.length; i++) {
@@ -90,37 +102,47 @@ async function* listed(
       if (st === undefined) continue;
       const name = names[i]!;
       const p = prefix + name;
-      const childHref = `${href}${encodeName(name)}${st.isDirectory() ? '/' : ''}`;
-      out += renderResponse(viewOf(env, childHref, p, name, st, deadBelow.size === 0 ? NO_DEAD : (deadBelow.get(p) ?? NO_DEAD), quota, unlocked ? [] : env.locks.covering(p)), request);
-      if (infinite && st.isDirectory()) folders.push([childHref, p]);
+      const dead = deadBelow.size === 0 ? NO_DEAD : (deadBelow.get(p) ?? NO_DEAD);
+      const locks = unlocked ? [] : env.locks.covering(p);
+      // Dead properties and locks are known here only: such a member is rendered here.
+      if (dead.length > 0 || locks.length > 0) builder.addRendered(name, renderResponse(viewOf(env, memberHref(href, name, st.isDirectory()), p, name, st, dead, quota, locks), request));
+      else builder.add(name, st);
+      if (infinite && st.isDirectory()) folders.push([memberHref(href, name, true), p]);
     }
     return folders;
   };
-  const flush = async function* (names: string[]): AsyncGenerator<string> {
-    const folders = await render(names);
-    if (out.length >= CHUNK || folders.length > 0) {
-      yield out;
-      out = '';
-    }
-    for (const [childHref, p] of folders) yield* members(env, t, request, true, childHref, p);
-  };
   try {
+    let names: string[] = [];
+    let folders: Array<[string, string]> = [];
     for (;;) {
       // Names come from the folder's buffer as the stats do: at once while the disk answers fast.
       const entry = stater.fast ? dir.readSync() : await dir.read();
       if (entry === null) break;
       if (isTempName(entry.name)) continue;
-      batch.push(entry.name);
-      if (batch.length >= BATCH) {
-        yield* flush(batch);
-        batch = [];
+      names.push(entry.name);
+      if (names.length < BATCH) continue;
+      folders = await add(names);
+      names = [];
+      if (builder.size + BATCH > RENDER_BATCH || folders.length > 0) {
+        const previous = dispatch();
+        if (previous !== undefined) yield await previous;
+      }
+      if (folders.length > 0) {
+        yield await rendering!;
+        rendering = undefined;
+        for (const [childHref, p] of folders) yield* members(env, t, request, true, childHref, p);
       }
     }
+    folders = names.length > 0 ? await add(names) : [];
+    if (builder.size > 0) {
+      const previous = dispatch();
+      if (previous !== undefined) yield await previous;
+    }
+    if (rendering !== undefined) yield await rendering;
+    for (const [childHref, p] of folders) yield* members(env, t, request, true, childHref, p);
   } finally {
     await dir.close();
   }
-  if (batch.length > 0) yield* flush(batch);
-  if (out !== '') yield out;
 }
 
 /** Slower than this, a stat call is not served from the page cache: the rest go to the thread pool. */
@@ -217,10 +239,16 @@ function memberStat(root: string, p: string): Promise<Stats | undefined> {
   });
 }
 
-/** Concatenate small strings into chunks of about CHUNK bytes. */
-async function* chunked(parts: AsyncIterable<string>): AsyncGenerator<string> {
+/** Small strings concatenated into chunks of about CHUNK characters; rendered batches as they come. */
+async function* chunked(parts: AsyncIterable<string | Uint8Array>): AsyncGenerator<string | Uint8Array> {
   let buf = '';
   for await (const part of parts) {
+    if (typeof part !== 'string') {
+      if (buf !== '') yield buf;
+      buf = '';
+      yield part;
+      continue;
+    }
     buf += part;
     if (buf.length >= CHUNK) {
       yield buf;
@@ -230,8 +258,8 @@ async function* chunked(parts: AsyncIterable<string>): AsyncGenerator<string> {
   if (buf !== '') yield buf;
 }
 
-function multistatus(parts: AsyncIterable<string>): Reply {
-  async function* all(): AsyncGenerator<string> {
+function multistatus(parts: AsyncIterable<string | Uint8Array>): Reply {
+  async function* all(): AsyncGenerator<string | Uint8Array> {
     yield `${XML_DECL}<D:multistatus xmlns:D="DAV:">\n`;
     yield* parts;
     yield '</D:multistatus>\n';
@@ -270,7 +298,7 @@ export const propfind: Handler = async (ctx) => {
   const env = ctx.env;
   const quota = await quotaOf(env, t);
   const name = t.names[t.names.length - 1] ?? t.share.name;
-  async function* parts(): AsyncGenerator<string> {
+  async function* parts(): AsyncGenerator<string | Uint8Array> {
     yield renderResponse(viewOf(env, ft.href, ft.path, name, st, env.props.get(ft.path), quota), request);
     if (depth !== '0' && st.isDirectory()) yield* members(env, ft, request, depth === 'infinity', ft.href, ft.path);
   }

@@ -1,0 +1,106 @@
+/**
+ * Large listings over HTTP: a folder of a few thousand members (many batches, rendered on the
+ * listing thread once it is up and on the service's thread before) is listed whole, each member
+ * once, in the folder's order, with its own size, ETag, dead properties and locks; the same bytes
+ * every time, and for listings made at the same time; Depth infinity through such folders lists
+ * each sub-folder's members after it.
+ */
+import { mkdirSync, opendirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { request, startServer, type Harness } from './helpers.js';
+
+let h: Harness;
+const FILES = 2600;
+const big = (): string => join(h.shareDir, 'big');
+const LOCKINFO = '<?xml version="1.0"?><D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype><D:owner>alice</D:owner></D:lockinfo>';
+
+beforeAll(async () => {
+  h = await startServer({ settings: (_dir, base) => ({ ...base, propfindInfinity: true }) });
+  mkdirSync(join(big(), 'sub', 'deeper'), { recursive: true });
+  mkdirSync(join(big(), 'empty'));
+  for (let i = 0; i < FILES; i++) writeFileSync(join(big(), `f${i}.txt`), 'x'.repeat(i % 97));
+  for (let i = 0; i < 700; i++) writeFileSync(join(big(), 'sub', `s${i}.txt`), 'y');
+  writeFileSync(join(big(), 'sub', 'deeper', 'last.txt'), 'z');
+  writeFileSync(join(big(), 'Grüße & <Tag>.txt'), 'non-ASCII');
+  // A link out of the share is not listed; one inside is, as what it leads to.
+  symlinkSync(h.dataDir, join(big(), 'out-link'));
+  symlinkSync(join(big(), 'f1.txt'), join(big(), 'in-link'));
+  const dead = '<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:" xmlns:Z="urn:example:"><D:set><D:prop><Z:colour>blue</Z:colour></D:prop></D:set></D:propertyupdate>';
+  expect((await request(h.url, 'PROPPATCH', '/files/big/f1000.txt', { body: dead })).status).toBe(207);
+  expect((await request(h.url, 'LOCK', '/files/big/f2000.txt', { body: LOCKINFO, headers: { Timeout: 'Second-600' } })).status).toBe(200);
+}, 60_000);
+afterAll(() => h.close());
+
+/** The `<D:response>` elements of a multistatus, by href, in order. */
+function responses(body: string): Array<[string, string]> {
+  return [...body.matchAll(/<D:response><D:href>([^<]*)<\/D:href>(.*?)<\/D:response>/gs)].map((m) => [decodeURIComponent(m[1]!), m[2]!]);
+}
+
+/** What the folder lists, in the order the folder gives its names (readdir's sorts them). */
+function expectedNames(dir: string): string[] {
+  const folder = opendirSync(dir);
+  const names: string[] = [];
+  try {
+    for (let e = folder.readSync(); e !== null; e = folder.readSync()) if (e.name !== 'out-link') names.push(e.isDirectory() ? `${e.name}/` : e.name);
+  } finally {
+    folder.closeSync();
+  }
+  return names;
+}
+
+it('lists a folder of thousands whole, in order, each member with its own properties', async () => {
+  const r = await request(h.url, 'PROPFIND', '/files/big/', { headers: { Depth: '1' } });
+  expect(r.status).toBe(207);
+  const listed = responses(r.body);
+  expect(listed.map(([href]) => href)).toEqual(['/files/big/', ...expectedNames(big()).map((n) => `/files/big/${n}`)]);
+  const byHref = new Map(listed);
+  for (const i of [0, 5, 1234, FILES - 1]) {
+    const st = statSync(join(big(), `f${i}.txt`));
+    const props = byHref.get(`/files/big/f${i}.txt`)!;
+    expect(props).toContain(`<D:getcontentlength>${i % 97}</D:getcontentlength>`);
+    expect(props).toContain(`<D:getetag>&quot;${st.ino.toString(16)}-${st.size.toString(16)}-${Math.round(st.mtimeMs * 1000).toString(16)}&quot;</D:getetag>`);
+    expect(props).toContain(`<D:getlastmodified>${st.mtime.toUTCString()}</D:getlastmodified>`);
+    expect(props).toContain('<D:lockdiscovery/>');
+  }
+  expect(byHref.get('/files/big/f1000.txt')).toContain('<colour xmlns="urn:example:">blue</colour>');
+  expect(r.body.match(/urn:example:/g)).toHaveLength(1);
+  expect(byHref.get('/files/big/f2000.txt')).toMatch(/<D:activelock>.*<D:lockroot><D:href>\/files\/big\/f2000.txt<\/D:href>/s);
+  expect(r.body.match(/<D:activelock>/g)).toHaveLength(1);
+  expect(byHref.get('/files/big/sub/')).toContain('<D:resourcetype><D:collection/></D:resourcetype>');
+  expect(byHref.get('/files/big/in-link')).toContain(`<D:getcontentlength>1</D:getcontentlength>`);
+  expect(byHref.get('/files/big/Grüße & <Tag>.txt')).toContain('<D:displayname>Grüße &amp; &lt;Tag&gt;.txt</D:displayname>');
+});
+
+it('gives the same bytes each time and to listings made at the same time', async () => {
+  const first = await request(h.url, 'PROPFIND', '/files/big/', { headers: { Depth: '1' } });
+  const together = await Promise.all([1, 2, 3].map(() => request(h.url, 'PROPFIND', '/files/big/', { headers: { Depth: '1' } })));
+  const named = '<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:prop><D:getcontentlength/><D:displayname/></D:prop></D:propfind>';
+  const props = await request(h.url, 'PROPFIND', '/files/big/', { headers: { Depth: '1' }, body: named });
+  // The lock's remaining time is the one thing that changes from one second to the next.
+  const lasting = (body: string): string => body.replace(/<D:timeout>Second-\d+<\/D:timeout>/, '<D:timeout/>');
+  for (const r of together) {
+    expect(r.status).toBe(207);
+    expect(lasting(r.body)).toBe(lasting(first.body));
+  }
+  const listed = responses(props.body);
+  expect(listed).toHaveLength(expectedNames(big()).length + 1);
+  expect(new Map(listed).get('/files/big/f96.txt')).toBe('<D:propstat><D:prop><D:getcontentlength>96</D:getcontentlength><D:displayname>f96.txt</D:displayname></D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat>');
+  // A folder has no length: 404 for it, in its own propstat.
+  expect(new Map(listed).get('/files/big/sub/')).toContain('<D:prop><D:getcontentlength/></D:prop><D:status>HTTP/1.1 404 Not Found</D:status>');
+});
+
+it('lists every member of a tree once with Depth infinity, each folder before its members', async () => {
+  const r = await request(h.url, 'PROPFIND', '/files/big/', { headers: { Depth: 'infinity' } });
+  expect(r.status).toBe(207);
+  const hrefs = responses(r.body).map(([href]) => href);
+  expect(new Set(hrefs).size).toBe(hrefs.length);
+  const expected = ['/files/big/', ...expectedNames(big()).map((n) => `/files/big/${n}`), ...expectedNames(join(big(), 'sub')).map((n) => `/files/big/sub/${n}`), '/files/big/sub/deeper/last.txt'];
+  expect([...hrefs].sort()).toEqual([...expected].sort());
+  const at = (href: string): number => hrefs.indexOf(href);
+  expect(at('/files/big/sub/s0.txt')).toBeGreaterThan(at('/files/big/sub/'));
+  expect(at('/files/big/sub/deeper/last.txt')).toBeGreaterThan(at('/files/big/sub/deeper/'));
+  // The members of a folder stay together, in its order.
+  const subMembers = hrefs.filter((x) => /^\/files\/big\/sub\/[^/]+\/?$/.test(x));
+  expect(subMembers).toEqual(expectedNames(join(big(), 'sub')).map((n) => `/files/big/sub/${n}`));
+});
