@@ -24,6 +24,8 @@ export interface MemberBatch {
   readonly quota: ResourceView['quota'];
   /** The members' names, each followed by `/` (which no name holds). */
   readonly names: string;
+  /** How many members. */
+  readonly size: number;
   /** `STAT_FIELDS` numbers per member, in the order of `names`. */
   readonly stats: Float64Array;
   /** Members with dead properties or locks, rendered where those are known: index among the names, text. */
@@ -70,7 +72,7 @@ export class MemberBatchBuilder {
 
   /** The members gathered, as a batch; the builder starts empty again. */
   take(): MemberBatch {
-    const batch: MemberBatch = { href: this.href, request: this.request, quota: this.quota, names: this.#names, stats: this.#stats.subarray(0, this.#count * STAT_FIELDS), rendered: this.#rendered };
+    const batch: MemberBatch = { href: this.href, request: this.request, quota: this.quota, names: this.#names, size: this.#count, stats: this.#stats.subarray(0, this.#count * STAT_FIELDS), rendered: this.#rendered };
     this.#names = '';
     this.#count = 0;
     // The batch keeps its own: it may be rendered again here if the listing thread fails.

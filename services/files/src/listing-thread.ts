@@ -12,7 +12,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '@hearth/log';
-import { renderBatch, STAT_FIELDS, type MemberBatch } from './listing-batch.js';
+import { renderBatch, type MemberBatch } from './listing-batch.js';
 import type { RenderReply, RenderRequest } from './listing-worker.js';
 
 /** Batches with fewer members are rendered on the calling thread. */
@@ -49,7 +49,7 @@ export class ListingThread {
 
   /** The batch's XML as UTF-8, from the thread or rendered here. */
   render(batch: MemberBatch): Promise<Uint8Array> | Uint8Array {
-    if (batch.stats.length < OFFLOAD_MIN * STAT_FIELDS) return renderBatch(batch);
+    if (batch.size < OFFLOAD_MIN) return renderBatch(batch);
     const state = this.#state;
     if (state.kind === 'idle' || (state.kind === 'failed' && Date.now() >= state.until)) this.#start();
     if (state.kind !== 'online') return renderBatch(batch);

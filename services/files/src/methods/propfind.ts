@@ -176,6 +176,9 @@ class MemberStats {
     const prefix = `${folder}/`;
     if (!this.#sync) return Promise.all(names.map((n) => memberStat(root, prefix + n)));
     const out: Array<Stats | undefined | Promise<Stats | undefined>> = [];
+    // Links and slow calls give promises; without them the stats are returned as they are (a
+    // Promise.all over plain values makes a promise and a microtask per member).
+    let waiting = false;
     const back = inFolder(folder);
     try {
       // One clock reading per call: each call's end is the next one's start.
@@ -183,6 +186,7 @@ class MemberStats {
       for (const name of names) {
         if (!this.#sync) {
           out.push(memberStat(root, prefix + name));
+          waiting = true;
           continue;
         }
         let st: Stats | undefined;
@@ -195,13 +199,15 @@ class MemberStats {
         if (ended - started > SLOW_STAT_MS) this.#sync = false;
         started = ended;
         if (st === undefined) out.push(undefined);
-        else if (st.isSymbolicLink()) out.push(listable(root, prefix + name, st));
-        else out.push(st.isFile() || st.isDirectory() ? st : undefined);
+        else if (st.isSymbolicLink()) {
+          out.push(listable(root, prefix + name, st));
+          waiting = true;
+        } else out.push(st.isFile() || st.isDirectory() ? st : undefined);
       }
     } finally {
       if (back !== undefined) leaveFolder(back);
     }
-    return Promise.all(out);
+    return waiting ? Promise.all(out) : (out as Array<Stats | undefined>);
   }
 }
 
