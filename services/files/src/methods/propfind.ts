@@ -145,16 +145,23 @@ async function* listed(
   }
 }
 
-/** Slower than this, a stat call is not served from the page cache: the rest go to the thread pool. */
-const SLOW_STAT_MS = 1;
+/**
+ * A batch of stat calls taking longer than this is not served from the page cache (256 calls take
+ * about 1 ms when it is): the rest of the listing goes to the thread pool. Measured over the batch,
+ * not per call: a call during which the thread was preempted (another thread of the service, the
+ * client, another program on the same cores) takes a few milliseconds of the clock, and counting
+ * it as slow sent a whole listing through the thread pool, doubling its time (bench/files).
+ */
+const SLOW_BATCH_MS = 10;
 const LSTAT_OPTIONS = { throwIfNoEntry: false } as const;
 
 /**
  * The members' stats of one listing. While each call answers from the page cache (the usual case)
  * they are made on the main thread, a batch at a time, as nginx and Apache do: a thread-pool round
- * trip per member costs far more than the call itself. After one slow call (a cold disk, a network
- * file system) the rest of the listing goes through the thread pool, so the event loop is never
- * held for longer than a batch of fast calls and one slow one. Links are checked asynchronously.
+ * trip per member costs far more than the call itself. Once a batch's calls have taken longer than
+ * `SLOW_BATCH_MS` (a cold disk, a network file system) the rest of the listing goes through the
+ * thread pool, so the event loop is never held for longer than that and one more call. Links are
+ * checked asynchronously.
  *
  * A batch on the main thread is stated relative to the open folder, as fts(3) walks a tree: the
  * process's working directory is the folder itself (`chdir` to `/proc/self/fd/N` is `fchdir(N)`)
@@ -181,8 +188,7 @@ class MemberStats {
     let waiting = false;
     const back = inFolder(folder);
     try {
-      // One clock reading per call: each call's end is the next one's start.
-      let started = performance.now();
+      const started = performance.now();
       for (const name of names) {
         if (!this.#sync) {
           out.push(memberStat(root, prefix + name));
@@ -195,9 +201,7 @@ class MemberStats {
         } catch {
           st = undefined;
         }
-        const ended = performance.now();
-        if (ended - started > SLOW_STAT_MS) this.#sync = false;
-        started = ended;
+        if (performance.now() - started > SLOW_BATCH_MS) this.#sync = false;
         if (st === undefined) out.push(undefined);
         else if (st.isSymbolicLink()) {
           out.push(listable(root, prefix + name, st));
