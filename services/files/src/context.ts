@@ -10,7 +10,6 @@ import type { FilesSettings } from './config.js';
 import type { DeadProps } from './dead-props.js';
 import type { FileCache } from './file-cache.js';
 import { evaluateIf, parseIf, submittedTokens, type IfList } from './if-header.js';
-import type { ListingThread } from './listing-thread.js';
 import type { Lock, LockTable } from './locks.js';
 import { hrefOf, parsePath, pathOfUrl } from './paths.js';
 import type { Quotas } from './quota.js';
@@ -29,8 +28,6 @@ export interface Env {
   readonly log: Logger;
   /** Lookups and small files, cleared by every request that changes anything. */
   readonly cache: FileCache;
-  /** Renders large listings' members on a second thread. */
-  readonly listing: ListingThread;
 }
 
 export interface RootTarget {

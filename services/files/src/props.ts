@@ -3,9 +3,10 @@
  * quota), the dead ones from the store, and the `response` element of a multistatus that carries
  * them. Values are rendered straight into strings; nothing is built as a tree.
  */
+import type { Stats } from 'node:fs';
 import type { DeadProp } from './dead-props.js';
 import type { Lock } from './locks.js';
-import { contentTypeOf, etagValue, type StatFields } from './resource.js';
+import { contentTypeOf, etagOf, etagValue } from './resource.js';
 import { statusLine } from './replies.js';
 import { closeTag, DAV, emptyTag, escapeXml, openTag } from './xml.js';
 
@@ -18,7 +19,7 @@ export interface PropName {
 export interface ResourceView {
   readonly href: string;
   /** Undefined for the virtual root. */
-  readonly stat: StatFields | undefined;
+  readonly stat: Stats | undefined;
   readonly collection: boolean;
   readonly displayName: string;
   readonly locks: readonly Lock[];
@@ -86,7 +87,7 @@ function live(name: string, r: ResourceView): string | undefined {
     case 'getlastmodified':
       return st ? `<D:getlastmodified>${lastModified(st)}</D:getlastmodified>` : undefined;
     case 'getetag':
-      return st ? `<D:getetag>&quot;${etagValue(st)}&quot;</D:getetag>` : undefined;
+      return st ? `<D:getetag>${escapeXml(etagOf(st))}</D:getetag>` : undefined;
     case 'getcontentlength':
       return st && !r.collection ? `<D:getcontentlength>${st.size}</D:getcontentlength>` : undefined;
     case 'getcontenttype':
@@ -142,12 +143,12 @@ const rfc3339 = new SecondCache((ms) => `${new Date(ms).toISOString().slice(0, 1
 const httpDate = new SecondCache((ms) => new Date(ms).toUTCString());
 
 /** RFC 3339 without fractions: birth time where the file system keeps one, else the change time. */
-function creationDate(st: StatFields): string {
+function creationDate(st: Stats): string {
   return rfc3339.text(st.birthtimeMs > 0 ? st.birthtimeMs : st.ctimeMs);
 }
 
 /** The HTTP date (RFC 9110) of the modification time. */
-function lastModified(st: StatFields): string {
+function lastModified(st: Stats): string {
   return httpDate.text(st.mtimeMs);
 }
 
@@ -155,7 +156,7 @@ function lastModified(st: StatFields): string {
  * allprop of a resource with no dead property (nearly every member of a listing): the live
  * properties in one template, in the order of `LIVE`, as the general path renders them.
  */
-function plainAllprop(r: ResourceView & { stat: StatFields }): string {
+function plainAllprop(r: ResourceView & { stat: Stats }): string {
   const st = r.stat;
   const file = !r.collection;
   return (
@@ -174,7 +175,7 @@ function plainAllprop(r: ResourceView & { stat: StatFields }): string {
 /** One `<D:response>` for `r`. */
 export function renderResponse(r: ResourceView, request: PropRequest): string {
   if (request.kind === 'allprop' && request.include.length === 0 && r.dead.length === 0 && r.stat !== undefined) {
-    return plainAllprop(r as ResourceView & { stat: StatFields });
+    return plainAllprop(r as ResourceView & { stat: Stats });
   }
   let found = '';
   let missing = '';

@@ -36,11 +36,8 @@ export function etagOf(st: Stats): string {
   return etag;
 }
 
-/** What a listing's properties need of a member's stats (`listing.ts` sends them to its thread). */
-export type StatFields = Pick<Stats, 'ino' | 'size' | 'mtimeMs' | 'ctimeMs' | 'birthtimeMs'>;
-
 /** The ETag without its quotes, computed afresh (for stats used once, as a listing's). */
-export function etagValue(st: StatFields): string {
+export function etagValue(st: Stats): string {
   return `${hex(st.ino)}-${hex(st.size)}-${hex(Math.round(st.mtimeMs * 1000))}`;
 }
 

@@ -23,7 +23,6 @@ import { FileBody } from './file-body.js';
 import { FileCache } from './file-cache.js';
 import { checkFdPaths } from './anchored.js';
 import { ConnectionDrain } from './drain.js';
-import { ListingThread } from './listing-thread.js';
 import { LockTable } from './locks.js';
 import { isMethod, methods, ALLOW, optionsReply } from './methods/index.js';
 import { Quotas } from './quota.js';
@@ -77,8 +76,7 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
   const locks = new LockTable(join(dataDir, 'files', 'locks.db'));
   const quotas = new Quotas(join(dataDir, 'files', 'quota.db'));
   const cache = new FileCache();
-  const listing = new ListingThread(deps.log);
-  const env: Env = { settings: () => settings, locks, props, shares, quotas, log: deps.log, cache, listing };
+  const env: Env = { settings: () => settings, locks, props, shares, quotas, log: deps.log, cache };
   const live: FilesCounters = new CounterSet(counters);
   const auth = new Authenticator(deps.users, settings, live, deps.isLoopback, deps.loginPolicy);
   const answers = new CachedAnswers(env, auth);
@@ -306,7 +304,6 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
     },
     async stop(deadline) {
       await connections.stop(deadline);
-      await listing.close();
       props.close();
       locks.close();
       quotas.close();

@@ -1,9 +1,8 @@
 /**
- * Large listings over HTTP: a folder of a few thousand members (many batches, rendered on the
- * listing thread once it is up and on the service's thread before) is listed whole, each member
- * once, in the folder's order, with its own size, ETag, dead properties and locks; the same bytes
- * every time, and for listings made at the same time; Depth infinity through such folders lists
- * each sub-folder's members after it.
+ * Large listings over HTTP: a folder of a few thousand members (many batches, each sent as one
+ * chunk) is listed whole, each member once, in the folder's order, with its own size, ETag, dead
+ * properties and locks; the same bytes every time, and for listings made at the same time; Depth
+ * infinity through such folders lists each sub-folder's members after it.
  */
 import { mkdirSync, opendirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,9 +1,9 @@
 /**
  * PROPFIND (RFC 4918 9.1). Depth 0 and 1; infinity only when enabled (else 403 with
  * `propfind-finite-depth`). The multistatus is written as a stream: members are read from the
- * folder as it is walked, stated in batches (`MemberStats`), and rendered a few batches at a time
- * (`listing-batch.ts`), on the listing thread (`listing-thread.ts`) while the next members are
- * stated; each rendered batch is sent as it is ready, so a folder of any size costs the same memory.
+ * folder as it is walked, stated in batches (`MemberStats`), and each batch's responses are
+ * written as UTF-8 (`Utf8Chunks`) and sent as one chunk, so a folder of any size costs the same
+ * memory.
  */
 import type { Stats } from 'node:fs';
 import { lstat as fsLstat, lstatSync } from 'node:fs';
@@ -13,21 +13,19 @@ import { isMainThread } from 'node:worker_threads';
 import type { Env, FsTarget, RequestContext } from '../context.js';
 import type { DeadProp } from '../dead-props.js';
 import { encodeName, hrefOf } from '../paths.js';
-import { MemberBatchBuilder, memberHref } from '../listing-batch.js';
 import { renderResponse, type PropName, type PropRequest, type ResourceView } from '../props.js';
 import { DavError, XML_DECL, XML_TYPE, type Reply } from '../replies.js';
 import { openDirInside } from '../anchored.js';
 import { isTempName, listable } from '../resource.js';
 import { quotaOf, viewOf } from '../views.js';
+import { Utf8Chunks } from '../utf8-chunks.js';
 import { child, DAV, elements, readXml, type XmlElement } from '../xml.js';
 import type { Handler } from './types.js';
 
 const CHUNK = 64 * 1024;
 const NO_DEAD: readonly DeadProp[] = [];
-/** Members stated together: a batch holds the event loop for about 1 ms. */
+/** Members stated and rendered together (a batch holds the event loop for about 1 ms) and sent as one chunk. */
 const BATCH = 256;
-/** Members rendered together (a few stat batches): one message each way with the listing thread. */
-const RENDER_BATCH = 4 * BATCH;
 
 function parseRequest(body: XmlElement | undefined): PropRequest {
   if (body === undefined) return { kind: 'allprop', include: [] };
@@ -84,17 +82,10 @@ async function* listed(
   const prefix = path.endsWith('/') ? path : `${path}/`;
   // One lock lookup for the folder: with no lock on it (depth infinity) or inside it, no member has one.
   const unlocked = env.locks.covering(path).every((l) => l.depth !== 'infinity') && env.locks.inside(path).length === 0;
-  const builder = new MemberBatchBuilder(href, request, quota, RENDER_BATCH);
-  // The batch handed to the renderer last, still being rendered (by the listing thread) while the
-  // next members are stated: written out before the next one, so that members keep the folder's order.
-  let rendering: Promise<Uint8Array> | Uint8Array | undefined;
-  const dispatch = (): Promise<Uint8Array> | Uint8Array | undefined => {
-    const previous = rendering;
-    rendering = env.listing.render(builder.take());
-    return previous;
-  };
-  // States members into the builder; returns the sub-folders to descend into (Depth infinity).
-  const add = async (names: string[]): Promise<Array<[string, string]>> => {
+  // A batch's responses, written as UTF-8 as they are made and sent as one chunk.
+  const out = new Utf8Chunks();
+  // States and renders a batch; returns the sub-folders to descend into (Depth infinity).
+  const render = async (names: string[]): Promise<Array<[string, string]>> => {
     const stats = await stater.stats(t.share.root, openPath, names);
     const folders: Array<[string, string]> = [];
     for (let i = 0; i < names.length; i++) {
@@ -102,18 +93,14 @@ async function* listed(
       if (st === undefined) continue;
       const name = names[i]!;
       const p = prefix + name;
-      const dead = deadBelow.size === 0 ? NO_DEAD : (deadBelow.get(p) ?? NO_DEAD);
-      const locks = unlocked ? [] : env.locks.covering(p);
-      // Dead properties and locks are known here only: such a member is rendered here.
-      if (dead.length > 0 || locks.length > 0) builder.addRendered(name, renderResponse(viewOf(env, memberHref(href, name, st.isDirectory()), p, name, st, dead, quota, locks), request));
-      else builder.add(name, st);
-      if (infinite && st.isDirectory()) folders.push([memberHref(href, name, true), p]);
+      const childHref = `${href}${encodeName(name)}${st.isDirectory() ? '/' : ''}`;
+      out.append(renderResponse(viewOf(env, childHref, p, name, st, deadBelow.size === 0 ? NO_DEAD : (deadBelow.get(p) ?? NO_DEAD), quota, unlocked ? [] : env.locks.covering(p)), request));
+      if (infinite && st.isDirectory()) folders.push([childHref, p]);
     }
     return folders;
   };
   try {
     let names: string[] = [];
-    let folders: Array<[string, string]> = [];
     for (;;) {
       // Names come from the folder's buffer as the stats do: at once while the disk answers fast.
       const entry = stater.fast ? dir.readSync() : await dir.read();
@@ -121,24 +108,13 @@ async function* listed(
       if (isTempName(entry.name)) continue;
       names.push(entry.name);
       if (names.length < BATCH) continue;
-      folders = await add(names);
+      const folders = await render(names);
       names = [];
-      if (builder.size + BATCH > RENDER_BATCH || folders.length > 0) {
-        const previous = dispatch();
-        if (previous !== undefined) yield await previous;
-      }
-      if (folders.length > 0) {
-        yield await rendering!;
-        rendering = undefined;
-        for (const [childHref, p] of folders) yield* members(env, t, request, true, childHref, p);
-      }
+      if (out.length > 0) yield out.take();
+      for (const [childHref, p] of folders) yield* members(env, t, request, true, childHref, p);
     }
-    folders = names.length > 0 ? await add(names) : [];
-    if (builder.size > 0) {
-      const previous = dispatch();
-      if (previous !== undefined) yield await previous;
-    }
-    if (rendering !== undefined) yield await rendering;
+    const folders = names.length > 0 ? await render(names) : [];
+    if (out.length > 0) yield out.take();
     for (const [childHref, p] of folders) yield* members(env, t, request, true, childHref, p);
   } finally {
     await dir.close();
