@@ -7,9 +7,9 @@
  *
  *   node bench/files/run.mjs [--workers 1] [--seconds 5] [--rounds 3] [--only hearth,nginx,apache,floor] [--before DIST]
  *
- * The 4 KB figure is taken in `--rounds` rounds after the transfers, every server in turn in each
- * round (started afresh), so that a drift of the machine's speed touches all of them alike; the
- * ratios are the medians of each round's own ratios.
+ * The PROPFIND and 4 KB figures are taken in `--rounds` rounds after the transfers, every server in
+ * turn in each round (started afresh), so that a drift of the machine's speed touches all of them
+ * alike; the ratios are the medians of each round's own ratios.
  *
  * `--before DIST` adds another build of the file service (its `dist` folder, inside the worktree so
  * that it finds its dependencies) as `before`, measured the same way in the same run.
@@ -60,20 +60,25 @@ function measure(server, base, auth) {
   const three = (fn) => median([fn(), fn(), fn()]);
   out.getMBs = three(() => Number(curl([...auth, '-o', '/dev/null', '-w', '%{speed_download}', `${base}/big.bin`])) / 1e6);
   out.putMBs = three(() => Number(curl([...auth, '-T', join(dir, 'upload.bin'), '-o', '/dev/null', '-w', '%{speed_upload}', `${base}/up-${server.name.replace(/\W/g, '')}.bin`])) / 1e6);
+  return out;
+}
+
+/**
+ * PROPFIND Depth 1 of the folder of 10,000 files on a server just started: its first listing
+ * (Hearth's code not compiled yet) and the median of the listings after the warm-ups.
+ */
+function propfind(base, auth) {
   const times = [];
+  let firstMs;
   let entries = 0;
-  // The first listing is the server's first (Hearth's code is not compiled yet); the figure is the
-  // median of the listings after the warm-ups.
   for (let i = 0; i < PROPFIND_WARMUPS + PROPFIND_RUNS; i++) {
     const text = curl([...auth, '-X', 'PROPFIND', '-H', 'Depth: 1', '-H', 'Content-Type: application/xml', '--data', '<?xml version="1.0"?><propfind xmlns="DAV:"><allprop/></propfind>', '-w', '\n%{time_total}', `${base}/many/`]);
     const ms = Number(text.trimEnd().split('\n').at(-1)) * 1000;
-    if (i === 0) out.propfindFirstMs = ms;
+    if (i === 0) firstMs = ms;
     if (i >= PROPFIND_WARMUPS) times.push(ms);
     entries = (text.match(/<(\w+:)?response[ >]/g) ?? []).length;
   }
-  out.propfindMs = median(times);
-  out.propfindEntries = entries;
-  return out;
+  return { ms: median(times), firstMs, entries };
 }
 
 /** CPU time (user + system, ms) of a process tree so far. */
@@ -179,9 +184,10 @@ async function withServer(start, fn) {
   }
 }
 const rounds4k = {};
+const roundsPropfind = {};
 try {
   for (const [name, start, baseOf, auth] of chosen) {
-    console.log(`${name}: transfers, PROPFIND, memory`);
+    console.log(`${name}: transfers, memory`);
     await withServer(start, async (server, p) => {
       const base = baseOf(p);
       results[name] = { ...measure(server, base, auth), memory: await memoryDuring4GiB(server, base, auth) };
@@ -189,6 +195,16 @@ try {
     });
     // What one server wrote without syncing is not left for the next one's figures to pay for.
     execFileSync('sync');
+  }
+  for (let round = 1; round <= rounds; round++) {
+    console.log(`PROPFIND, round ${round} of ${rounds}: ${chosen.map(([name]) => name).join(', ')}`);
+    for (const [name, start, baseOf, auth] of chosen) {
+      const r = await withServer(start, (server, p) => propfind(baseOf(p), auth));
+      (roundsPropfind[name] ??= []).push(r);
+    }
+  }
+  for (const [name, rs] of Object.entries(roundsPropfind)) {
+    results[name] = { ...results[name], propfindMs: median(rs.map((r) => r.ms)), propfindFirstMs: median(rs.map((r) => r.firstMs)), propfindEntries: Math.min(...rs.map((r) => r.entries)) };
   }
   const small = [...chosen.map(([name, start, baseOf]) => [name, start, (p) => `${baseOf(p)}/small.bin`]), ...(only.has('floor') ? [['floor', () => startFloor({ port, workers }), (p) => `http://127.0.0.1:${p}/`]] : [])];
   for (let round = 1; round <= rounds; round++) {
@@ -215,22 +231,22 @@ for (const [name, r] of Object.entries(results)) {
   );
 }
 const ratio = (a, b) => (a !== undefined && b ? (a / b).toFixed(2) : '-');
-/** The median over the 4 KB rounds of `a`'s figure over `b`'s in the same round. */
-const pairedRatio = (a, b, field) => {
-  const ra = rounds4k[a];
-  const rb = rounds4k[b];
+/** The median over the rounds of `a`'s figure over `b`'s in the same round (CPU per request: `b`'s over `a`'s). */
+const pairedRatio = (a, b, field, byRound = rounds4k) => {
+  const ra = byRound[a];
+  const rb = byRound[b];
   if (!ra || !rb) return '-';
   const per = ra.map((x, i) => (field === 'cpuUs' ? rb[i][field] / x[field] : x[field] / rb[i][field]));
   return `${median(per).toFixed(2)} [${Math.min(...per).toFixed(2)}..${Math.max(...per).toFixed(2)}]`;
 };
 const b = results.before;
 if (b) {
-  console.log(`\nbefore/nginx: GET ${ratio(b.getMBs, results.nginx?.getMBs)}, PROPFIND time ${ratio(b.propfindMs, results.nginx?.propfindMs)}; before/apache PROPFIND time ${ratio(b.propfindMs, results.apache?.propfindMs)}`);
+  console.log(`\nbefore/nginx: GET ${ratio(b.getMBs, results.nginx?.getMBs)}; PROPFIND time, medians of the rounds' own ratios [lowest..highest]: before/nginx ${pairedRatio('before', 'nginx', 'ms', roundsPropfind)}, before/apache ${pairedRatio('before', 'apache', 'ms', roundsPropfind)}, hearth/before ${pairedRatio('hearth', 'before', 'ms', roundsPropfind)}`);
   console.log(`4KB, medians of the rounds' own ratios [lowest..highest]: before/floor req/s ${pairedRatio('before', 'floor', 'rps')}, CPU per request floor/before ${pairedRatio('before', 'floor', 'cpuUs')}; hearth/before req/s ${pairedRatio('hearth', 'before', 'rps')}`);
 }
 const h = results.hearth;
 if (h) {
-  console.log(`\nhearth/nginx: GET ${ratio(h.getMBs, results.nginx?.getMBs)}, PROPFIND time ${ratio(h.propfindMs, results.nginx?.propfindMs)} (first listing ${ratio(h.propfindFirstMs, results.nginx?.propfindFirstMs)})`);
-  console.log(`hearth/apache: PROPFIND time ${ratio(h.propfindMs, results.apache?.propfindMs)}`);
+  console.log(`\nhearth/nginx: GET ${ratio(h.getMBs, results.nginx?.getMBs)}`);
+  console.log(`PROPFIND time, medians of the rounds' own ratios [lowest..highest]: hearth/nginx ${pairedRatio('hearth', 'nginx', 'ms', roundsPropfind)} (first listing ${pairedRatio('hearth', 'nginx', 'firstMs', roundsPropfind)}), hearth/apache ${pairedRatio('hearth', 'apache', 'ms', roundsPropfind)}`);
   console.log(`4KB, medians of the rounds' own ratios [lowest..highest]: hearth/floor req/s ${pairedRatio('hearth', 'floor', 'rps')}, CPU per request floor/hearth ${pairedRatio('hearth', 'floor', 'cpuUs')}; hearth/nginx ${pairedRatio('hearth', 'nginx', 'rps')}, apache/nginx ${pairedRatio('apache', 'nginx', 'rps')}, hearth/apache ${pairedRatio('hearth', 'apache', 'rps')}`);
 }
