@@ -8,8 +8,9 @@
  *   node bench/files/run.mjs [--workers 1] [--seconds 5] [--rounds 3] [--only hearth,nginx,apache,floor] [--before DIST]
  *
  * The PROPFIND and 4 KB figures are taken in `--rounds` rounds after the transfers, every server in
- * turn in each round (started afresh), so that a drift of the machine's speed touches all of them
- * alike; the ratios are the medians of each round's own ratios.
+ * turn in each round (started afresh; each round starts one server further along), so that a drift
+ * of the machine's speed touches all of them alike; the ratios are the medians of each round's own
+ * ratios.
  *
  * `--before DIST` adds another build of the file service (its `dist` folder, inside the worktree so
  * that it finds its dependencies) as `before`, measured the same way in the same run.
@@ -183,6 +184,8 @@ async function withServer(start, fn) {
     current = undefined;
   }
 }
+/** The servers in round `round`'s order: each round starts one further along, so that none always follows the same one. */
+const rotated = (list, round) => [...list.slice((round - 1) % list.length), ...list.slice(0, (round - 1) % list.length)];
 const rounds4k = {};
 const roundsPropfind = {};
 try {
@@ -197,8 +200,9 @@ try {
     execFileSync('sync');
   }
   for (let round = 1; round <= rounds; round++) {
-    console.log(`PROPFIND, round ${round} of ${rounds}: ${chosen.map(([name]) => name).join(', ')}`);
-    for (const [name, start, baseOf, auth] of chosen) {
+    const order = rotated(chosen, round);
+    console.log(`PROPFIND, round ${round} of ${rounds}: ${order.map(([name]) => name).join(', ')}`);
+    for (const [name, start, baseOf, auth] of order) {
       const r = await withServer(start, (server, p) => propfind(baseOf(p), auth));
       (roundsPropfind[name] ??= []).push(r);
     }
@@ -208,8 +212,9 @@ try {
   }
   const small = [...chosen.map(([name, start, baseOf]) => [name, start, (p) => `${baseOf(p)}/small.bin`]), ...(only.has('floor') ? [['floor', () => startFloor({ port, workers }), (p) => `http://127.0.0.1:${p}/`]] : [])];
   for (let round = 1; round <= rounds; round++) {
-    console.log(`4 KB GET, round ${round} of ${rounds}: ${small.map(([name]) => name).join(', ')}`);
-    for (const [name, start, urlOf] of small) {
+    const order = rotated(small, round);
+    console.log(`4 KB GET, round ${round} of ${rounds}: ${order.map(([name]) => name).join(', ')}`);
+    for (const [name, start, urlOf] of order) {
       const r = await withServer(start, (server, p) => wrk(server, urlOf(p)));
       (rounds4k[name] ??= []).push(r);
     }

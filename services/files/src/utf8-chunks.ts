@@ -1,8 +1,9 @@
 /**
  * Text gathered as UTF-8 in one reused buffer and taken out in chunks, each a buffer of its own:
  * for a listing's thousands of small pieces. Made as one string per chunk instead (`+=`, then
- * written to the socket), the same bytes cost about four times as much, most of it in joining up
- * the string's pieces before encoding them (bench/files).
+ * encoded as it is written to the socket), the same bytes cost about four times as much (a batch
+ * of 256 PROPFIND responses: 1.0 against 0.24 ms here), most of it in joining up the string's
+ * pieces before encoding them.
  */
 export class Utf8Chunks {
   #buffer: Buffer;
