@@ -235,6 +235,9 @@ for (const [name, r] of Object.entries(results)) {
     `${name.padEnd(10)} ${f(r.getMBs).padStart(15)}  ${f(r.putMBs).padStart(13)}  ${`${f(r.propfindMs, 1)} (${f(r.propfindFirstMs, 0)})`.padStart(23)}  ${f(r.rps4k).padStart(13)}  ${f(r.cpuUs4k, 1).padStart(10)}  ${mem(r.memory?.get).padStart(28)}  ${mem(r.memory?.put).padStart(9)}${r.propfindEntries !== undefined && r.propfindEntries !== 10_001 ? `  (PROPFIND gave ${r.propfindEntries} entries)` : ''}`,
   );
 }
+console.log('\nper round, in the order of the rounds (each round began one server further along the list):');
+for (const [name, rs] of Object.entries(roundsPropfind)) console.log(`  PROPFIND ms   ${name.padEnd(7)} ${rs.map((r) => f(r.ms, 1)).join('  ')}`);
+for (const [name, rs] of Object.entries(rounds4k)) console.log(`  4 KB req/s    ${name.padEnd(7)} ${rs.map((r) => f(r.rps)).join('  ')}`);
 const ratio = (a, b) => (a !== undefined && b ? (a / b).toFixed(2) : '-');
 /** The median over the rounds of `a`'s figure over `b`'s in the same round (CPU per request: `b`'s over `a`'s). */
 const pairedRatio = (a, b, field, byRound = rounds4k) => {
