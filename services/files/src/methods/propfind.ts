@@ -6,17 +6,16 @@
  * memory.
  */
 import type { Stats } from 'node:fs';
-import { lstat as fsLstat, lstatSync } from 'node:fs';
 import { opendir, stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import { isMainThread } from 'node:worker_threads';
 import type { Env, FsTarget, RequestContext } from '../context.js';
 import type { DeadProp } from '../dead-props.js';
 import { encodeName, hrefOf } from '../paths.js';
 import { renderResponse, type PropName, type PropRequest, type ResourceView } from '../props.js';
 import { DavError, XML_DECL, XML_TYPE, type Reply } from '../replies.js';
 import { openDirInside } from '../anchored.js';
-import { isTempName, listable } from '../resource.js';
+import { MemberStats } from '../member-stats.js';
+import { isTempName } from '../resource.js';
 import { quotaOf, viewOf } from '../views.js';
 import { Utf8Chunks } from '../utf8-chunks.js';
 import { child, DAV, elements, readXml, type XmlElement } from '../xml.js';
@@ -119,110 +118,6 @@ async function* listed(
   } finally {
     await dir.close();
   }
-}
-
-/**
- * A batch of stat calls taking longer than this is not served from the page cache (256 calls take
- * about 1 ms when it is): the rest of the listing goes to the thread pool. Measured over the batch,
- * not per call: a call during which the thread was preempted (another thread of the service, the
- * client, another program on the same cores) takes a few milliseconds of the clock, and counting
- * it as slow sent a whole listing through the thread pool, doubling its time (bench/files).
- */
-const SLOW_BATCH_MS = 10;
-const LSTAT_OPTIONS = { throwIfNoEntry: false } as const;
-
-/**
- * The members' stats of one listing. While each call answers from the page cache (the usual case)
- * they are made on the main thread, a batch at a time, as nginx and Apache do: a thread-pool round
- * trip per member costs far more than the call itself. Once a batch's calls have taken longer than
- * `SLOW_BATCH_MS` (a cold disk, a network file system) the rest of the listing goes through the
- * thread pool, so the event loop is never held for longer than that and one more call. Links are
- * checked asynchronously.
- *
- * A batch on the main thread is stated relative to the open folder, as fts(3) walks a tree: the
- * process's working directory is the folder itself (`chdir` to `/proc/self/fd/N` is `fchdir(N)`)
- * for the batch, and each member is the single name `name`, not `/proc/self/fd/N/name`, whose walk
- * through /proc costs the kernel about half as much again as the stat itself. Nothing else runs
- * on the main thread meanwhile, and the service uses only absolute paths, so the thread pool's
- * calls during the batch do not depend on the working directory; it is put back before the batch
- * returns. Where a process cannot change its directory (a worker thread) members go by /proc path.
- */
-class MemberStats {
-  #sync = true;
-
-  /** No call of this listing has been slow yet. */
-  get fast(): boolean {
-    return this.#sync;
-  }
-
-  async stats(root: string, folder: string, names: readonly string[]): Promise<Array<Stats | undefined>> {
-    const prefix = `${folder}/`;
-    if (!this.#sync) return Promise.all(names.map((n) => memberStat(root, prefix + n)));
-    const out: Array<Stats | undefined | Promise<Stats | undefined>> = [];
-    // Links and slow calls give promises; without them the stats are returned as they are (a
-    // Promise.all over plain values makes a promise and a microtask per member).
-    let waiting = false;
-    const back = inFolder(folder);
-    try {
-      const started = performance.now();
-      for (const name of names) {
-        if (!this.#sync) {
-          out.push(memberStat(root, prefix + name));
-          waiting = true;
-          continue;
-        }
-        let st: Stats | undefined;
-        try {
-          st = lstatSync(back === undefined ? prefix + name : name, LSTAT_OPTIONS);
-        } catch {
-          st = undefined;
-        }
-        if (performance.now() - started > SLOW_BATCH_MS) this.#sync = false;
-        if (st === undefined) out.push(undefined);
-        else if (st.isSymbolicLink()) {
-          out.push(listable(root, prefix + name, st));
-          waiting = true;
-        } else out.push(st.isFile() || st.isDirectory() ? st : undefined);
-      }
-    } finally {
-      if (back !== undefined) leaveFolder(back);
-    }
-    return waiting ? Promise.all(out) : (out as Array<Stats | undefined>);
-  }
-}
-
-/** Make `folder` the working directory; the one to go back to, or undefined when it cannot change. */
-function inFolder(folder: string): string | undefined {
-  if (!isMainThread) return undefined;
-  let back: string;
-  try {
-    back = process.cwd();
-  } catch {
-    // The directory the process started in is gone: come back to the root.
-    back = '/';
-  }
-  process.chdir(folder);
-  return back;
-}
-
-function leaveFolder(back: string): void {
-  try {
-    process.chdir(back);
-  } catch {
-    // The directory we started in is gone: the root always exists.
-    process.chdir('/');
-  }
-}
-
-/** A member's stats, or undefined when it is not to be listed (callback lstat: cheaper than fs/promises). */
-function memberStat(root: string, p: string): Promise<Stats | undefined> {
-  return new Promise((resolve) => {
-    fsLstat(p, (err, st) => {
-      if (err) resolve(undefined);
-      else if (!st.isSymbolicLink()) resolve(st.isFile() || st.isDirectory() ? st : undefined);
-      else resolve(listable(root, p, st));
-    });
-  });
 }
 
 /** Small strings concatenated into chunks of about CHUNK characters; rendered batches as they come. */
