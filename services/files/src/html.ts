@@ -2,14 +2,13 @@
  * The HTML listing a browser gets for a collection: one table with name, size and date, links
  * percent-encoded, names escaped, streamed as the folder is read (no scripts, no styles to fetch).
  */
-import { lstat, opendir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { openDirInside } from './anchored.js';
 import type { RequestContext, Target } from './context.js';
+import { folderMembers } from './member-stats.js';
 import { encodeName, hrefOf } from './paths.js';
 import type { Reply } from './replies.js';
-import { isTempName, listable } from './resource.js';
+import { Utf8Chunks } from './utf8-chunks.js';
 import { escapeXml as esc } from './xml.js';
 
 function size(n: number): string {
@@ -34,7 +33,7 @@ function stamp(ms: number): string {
 
 export function htmlListing(ctx: RequestContext, t: Target): Reply {
   const title = t.kind === 'root' ? '/' : decodeURIComponent(t.href);
-  async function* page(): AsyncGenerator<string> {
+  async function* page(): AsyncGenerator<string | Buffer> {
     yield `<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>Index of ${esc(title)}</title>` +
       '<style>body{font-family:sans-serif}td{padding:0 1em}.s{text-align:right}</style></head>' +
       `<body><h1>Index of ${esc(title)}</h1><table><tr><th>Name</th><th>Size</th><th>Modified</th></tr>\n`;
@@ -42,28 +41,26 @@ export function htmlListing(ctx: RequestContext, t: Target): Reply {
       for (const name of ctx.env.shares.visible(ctx.user)) yield row(hrefOf([name], true), `${name}/`, '', '');
     } else {
       yield row(t.parentHref, '../', '', '');
-      // Listed through the folder open and checked inside the share (nothing if it is not).
+      // Listed through the folder open and checked inside the share (nothing if it is not), the
+      // members stated as PROPFIND states them, each batch's rows sent as one chunk.
       const open = await openDirInside(t.share.root, t.path);
-      let lines = '';
       if (open !== undefined) {
+        const out = new Utf8Chunks();
         try {
-          for await (const entry of await opendir(open.path)) {
-            if (isTempName(entry.name)) continue;
-            const p = join(open.path, entry.name);
-            const st = await lstat(p).then((s) => listable(t.share.root, p, s), () => undefined);
-            if (st === undefined) continue;
-            const folder = st.isDirectory();
-            lines += row(`${t.href}${encodeName(entry.name)}${folder ? '/' : ''}`, `${entry.name}${folder ? '/' : ''}`, folder ? '' : size(st.size), stamp(st.mtimeMs));
-            if (lines.length > 32 * 1024) {
-              yield lines;
-              lines = '';
+          for await (const [names, stats] of folderMembers(t.share.root, open.path)) {
+            for (let i = 0; i < names.length; i++) {
+              const st = stats[i];
+              if (st === undefined) continue;
+              const name = names[i]!;
+              const folder = st.isDirectory();
+              out.append(row(`${t.href}${encodeName(name)}${folder ? '/' : ''}`, `${name}${folder ? '/' : ''}`, folder ? '' : size(st.size), stamp(st.mtimeMs)));
             }
+            if (out.length > 0) yield out.take();
           }
         } finally {
           await open.close();
         }
       }
-      yield lines;
     }
     yield '</table></body></html>\n';
   }

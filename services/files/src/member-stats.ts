@@ -1,10 +1,42 @@
 /**
- * The stat calls of a PROPFIND listing (`methods/propfind.ts`): on the main thread while the page
- * cache answers, through the thread pool once it does not.
+ * The members of an open folder as listings walk them (PROPFIND in `methods/propfind.ts`, the HTML
+ * listing in `html.ts`): names in the folder's order, a batch at a time, with their stats made on
+ * the main thread while the page cache answers, through the thread pool once it does not.
  */
 import { lstat as fsLstat, lstatSync, type Stats } from 'node:fs';
+import { opendir } from 'node:fs/promises';
 import { isMainThread } from 'node:worker_threads';
-import { listable } from './resource.js';
+import { isTempName, listable } from './resource.js';
+
+/** Members stated together: a batch holds the event loop for about 1 ms. */
+const BATCH = 256;
+
+/**
+ * The members of the folder open at `openPath` (a /proc/self/fd path, checked inside the share at
+ * `root`), `BATCH` at a time: their names and, at the same index, their stats, undefined for those
+ * not to be listed (gone meanwhile, neither file nor folder, a link out of the share). Upload
+ * temporaries are left out. The folder is closed when the walk ends or is abandoned.
+ */
+export async function* folderMembers(root: string, openPath: string): AsyncGenerator<[string[], Array<Stats | undefined>]> {
+  const stater = new MemberStats();
+  const dir = await opendir(openPath, { bufferSize: 1024 });
+  try {
+    let names: string[] = [];
+    for (;;) {
+      // Names come from the folder's buffer as the stats do: at once while the disk answers fast.
+      const entry = stater.fast ? dir.readSync() : await dir.read();
+      if (entry === null) break;
+      if (isTempName(entry.name)) continue;
+      names.push(entry.name);
+      if (names.length < BATCH) continue;
+      yield [names, await stater.stats(root, openPath, names)];
+      names = [];
+    }
+    if (names.length > 0) yield [names, await stater.stats(root, openPath, names)];
+  } finally {
+    await dir.close();
+  }
+}
 
 /**
  * A batch of stat calls taking longer than this is not served from the page cache (256 calls take

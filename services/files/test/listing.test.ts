@@ -2,7 +2,8 @@
  * Large listings over HTTP: a folder of a few thousand members (many batches, each sent as one
  * chunk) is listed whole, each member once, in the folder's order, with its own size, ETag, dead
  * properties and locks; the same bytes every time, and for listings made at the same time; Depth
- * infinity through such folders lists each sub-folder's members after it.
+ * infinity through such folders lists each sub-folder's members after it; a browser's HTML listing
+ * of it (walked the same way) has each member once, in order, with its size.
  */
 import { mkdirSync, opendirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -102,4 +103,20 @@ it('lists every member of a tree once with Depth infinity, each folder before it
   // The members of a folder stay together, in its order.
   const subMembers = hrefs.filter((x) => /^\/files\/big\/sub\/[^/]+\/?$/.test(x));
   expect(subMembers).toEqual(expectedNames(join(big(), 'sub')).map((n) => `/files/big/sub/${n}`));
+});
+
+it('gives a browser the whole folder, in order, each member once with its size', async () => {
+  const r = await request(h.url, 'GET', '/files/big/', { headers: { Accept: 'text/html' } });
+  expect(r.status).toBe(200);
+  expect(r.headers['content-type']).toBe('text/html; charset=utf-8');
+  const rows = [...r.body.matchAll(/<tr><td><a href="([^"]*)">([^<]*)<\/a><\/td><td class="s">([^<]*)<\/td>/g)].map((m) => ({ href: m[1]!, name: m[2]!, size: m[3]! }));
+  // An href is escaped as HTML (& as &amp;) around its percent-encoding.
+  expect(rows.map((x) => decodeURIComponent(x.href.replaceAll('&amp;', '&')))).toEqual(['/files/', ...expectedNames(big()).map((n) => `/files/big/${n}`)]);
+  const byName = new Map(rows.map((x) => [x.name, x.size]));
+  expect(byName.get('f50.txt')).toBe('50 B');
+  expect(byName.get('sub/')).toBe('');
+  expect(byName.get('in-link')).toBe('1 B');
+  expect(byName.has('Grüße &amp; &lt;Tag&gt;.txt')).toBe(true);
+  expect(r.body).not.toContain('out-link');
+  expect(r.body.endsWith('</table></body></html>\n')).toBe(true);
 });

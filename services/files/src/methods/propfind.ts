@@ -1,12 +1,12 @@
 /**
  * PROPFIND (RFC 4918 9.1). Depth 0 and 1; infinity only when enabled (else 403 with
  * `propfind-finite-depth`). The multistatus is written as a stream: members are read from the
- * folder as it is walked, stated in batches (`MemberStats`), and each batch's responses are
+ * folder as it is walked, stated in batches (`folderMembers`), and each batch's responses are
  * written as UTF-8 (`Utf8Chunks`) and sent as one chunk, so a folder of any size costs the same
  * memory.
  */
 import type { Stats } from 'node:fs';
-import { opendir, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import type { Env, FsTarget, RequestContext } from '../context.js';
 import type { DeadProp } from '../dead-props.js';
@@ -14,8 +14,7 @@ import { encodeName, hrefOf } from '../paths.js';
 import { renderResponse, type PropName, type PropRequest, type ResourceView } from '../props.js';
 import { DavError, XML_DECL, XML_TYPE, type Reply } from '../replies.js';
 import { openDirInside } from '../anchored.js';
-import { MemberStats } from '../member-stats.js';
-import { isTempName } from '../resource.js';
+import { folderMembers } from '../member-stats.js';
 import { quotaOf, viewOf } from '../views.js';
 import { Utf8Chunks } from '../utf8-chunks.js';
 import { child, DAV, elements, readXml, type XmlElement } from '../xml.js';
@@ -23,8 +22,6 @@ import type { Handler } from './types.js';
 
 const CHUNK = 64 * 1024;
 const NO_DEAD: readonly DeadProp[] = [];
-/** Members stated and rendered together (a batch holds the event loop for about 1 ms) and sent as one chunk. */
-const BATCH = 256;
 
 function parseRequest(body: XmlElement | undefined): PropRequest {
   if (body === undefined) return { kind: 'allprop', include: [] };
@@ -75,17 +72,14 @@ async function* listed(
   deadBelow: Map<string, DeadProp[]>,
   quota: ResourceView['quota'],
 ): AsyncGenerator<string | Uint8Array> {
-  const stater = new MemberStats();
-  const dir = await opendir(openPath, { bufferSize: 1024 });
   // Members are stated through the open folder; they are named (dead properties, views) by path.
   const prefix = path.endsWith('/') ? path : `${path}/`;
   // One lock lookup for the folder: with no lock on it (depth infinity) or inside it, no member has one.
   const unlocked = env.locks.covering(path).every((l) => l.depth !== 'infinity') && env.locks.inside(path).length === 0;
   // A batch's responses, written as UTF-8 as they are made and sent as one chunk.
   const out = new Utf8Chunks();
-  // States and renders a batch; returns the sub-folders to descend into (Depth infinity).
-  const render = async (names: string[]): Promise<Array<[string, string]>> => {
-    const stats = await stater.stats(t.share.root, openPath, names);
+  for await (const [names, stats] of folderMembers(t.share.root, openPath)) {
+    // The sub-folders to descend into (Depth infinity), after this batch is sent.
     const folders: Array<[string, string]> = [];
     for (let i = 0; i < names.length; i++) {
       const st = stats[i];
@@ -96,27 +90,8 @@ async function* listed(
       out.append(renderResponse(viewOf(env, childHref, p, name, st, deadBelow.size === 0 ? NO_DEAD : (deadBelow.get(p) ?? NO_DEAD), quota, unlocked ? [] : env.locks.covering(p)), request));
       if (infinite && st.isDirectory()) folders.push([childHref, p]);
     }
-    return folders;
-  };
-  try {
-    let names: string[] = [];
-    for (;;) {
-      // Names come from the folder's buffer as the stats do: at once while the disk answers fast.
-      const entry = stater.fast ? dir.readSync() : await dir.read();
-      if (entry === null) break;
-      if (isTempName(entry.name)) continue;
-      names.push(entry.name);
-      if (names.length < BATCH) continue;
-      const folders = await render(names);
-      names = [];
-      if (out.length > 0) yield out.take();
-      for (const [childHref, p] of folders) yield* members(env, t, request, true, childHref, p);
-    }
-    const folders = names.length > 0 ? await render(names) : [];
     if (out.length > 0) yield out.take();
     for (const [childHref, p] of folders) yield* members(env, t, request, true, childHref, p);
-  } finally {
-    await dir.close();
   }
 }
 
