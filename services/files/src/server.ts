@@ -208,12 +208,12 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
    * drain follows it, and its access log line is written, when it is done.
    */
   function answerAtOnce(req: IncomingMessage, res: ServerResponse, method: 'GET' | 'HEAD'): boolean {
-    const logging = deps.log.isLevelEnabled('info');
-    const started = logging ? performance.now() : 0;
     // Only requests on the full way are in `perClient`, and only while they run.
     if (perClient.size > 0 && (perClient.get(req.socket.remoteAddress ?? 'unknown') ?? 0) >= settings.maxRequestsPerClient) return false;
     const cached = answers.answer(req);
     if (cached === undefined) return false;
+    const logging = deps.log.isLevelEnabled('info');
+    const started = logging ? performance.now() : 0;
     atOnce[method]++;
     const meter: Meter = { bytes: 0 };
     sendWhole(res, 200, cached.headers, method === 'HEAD' ? undefined : cached.body, meter);
