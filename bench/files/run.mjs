@@ -7,10 +7,10 @@
  *
  *   node bench/files/run.mjs [--workers 1] [--seconds 5] [--rounds 3] [--only hearth,nginx,apache,floor] [--before DIST]
  *
- * The PROPFIND and 4 KB figures are taken in `--rounds` rounds after the transfers, every server in
- * turn in each round (started afresh; each round starts one server further along), so that a drift
- * of the machine's speed touches all of them alike; the ratios are the medians of each round's own
- * ratios.
+ * The 1 GiB transfers, PROPFIND and 4 KB figures are taken in `--rounds` rounds after the memory
+ * figures, every server in turn in each round (started afresh; each round starts one server
+ * further along), so that a drift of the machine's speed touches all of them alike; the ratios are
+ * the medians of each round's own ratios.
  *
  * `--before DIST` adds another build of the file service (its `dist` folder, inside the worktree so
  * that it finds its dependencies) as `before`, measured the same way in the same run.
@@ -55,13 +55,19 @@ const PROPFIND_WARMUPS = 3;
 const PROPFIND_RUNS = 11;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-function measure(server, base, auth) {
-  const out = {};
-  // One transfer takes a second or less: the median of three.
+/**
+ * GET and PUT of the 1 GiB file on a server just started, MB/s: one transfer takes a second or
+ * less, so the median of three of each. What the server wrote without syncing is synced before the
+ * next server starts, so that it does not weigh on that one's figures.
+ */
+function transfers(server, base, auth) {
   const three = (fn) => median([fn(), fn(), fn()]);
-  out.getMBs = three(() => Number(curl([...auth, '-o', '/dev/null', '-w', '%{speed_download}', `${base}/big.bin`])) / 1e6);
-  out.putMBs = three(() => Number(curl([...auth, '-T', join(dir, 'upload.bin'), '-o', '/dev/null', '-w', '%{speed_upload}', `${base}/up-${server.name.replace(/\W/g, '')}.bin`])) / 1e6);
-  return out;
+  const getMBs = three(() => Number(curl([...auth, '-o', '/dev/null', '-w', '%{speed_download}', `${base}/big.bin`])) / 1e6);
+  const name = `up-${server.name.replace(/\W/g, '')}.bin`;
+  const putMBs = three(() => Number(curl([...auth, '-T', join(dir, 'upload.bin'), '-o', '/dev/null', '-w', '%{speed_upload}', `${base}/${name}`])) / 1e6);
+  rmSync(join(root, name), { force: true });
+  execFileSync('sync');
+  return { getMBs, putMBs };
 }
 
 /**
@@ -188,16 +194,24 @@ async function withServer(start, fn) {
 const rotated = (list, round) => [...list.slice((round - 1) % list.length), ...list.slice(0, (round - 1) % list.length)];
 const rounds4k = {};
 const roundsPropfind = {};
+const roundsTransfer = {};
 try {
   for (const [name, start, baseOf, auth] of chosen) {
-    console.log(`${name}: transfers, memory`);
-    await withServer(start, async (server, p) => {
-      const base = baseOf(p);
-      results[name] = { ...measure(server, base, auth), memory: await memoryDuring4GiB(server, base, auth) };
-      rmSync(join(root, `up-${name}.bin`), { force: true });
-    });
+    console.log(`${name}: memory during 4 GiB transfers`);
+    results[name] = { memory: await withServer(start, (server, p) => memoryDuring4GiB(server, baseOf(p), auth)) };
     // What one server wrote without syncing is not left for the next one's figures to pay for.
     execFileSync('sync');
+  }
+  for (let round = 1; round <= rounds; round++) {
+    const order = rotated(chosen, round);
+    console.log(`1 GiB GET and PUT, round ${round} of ${rounds}: ${order.map(([name]) => name).join(', ')}`);
+    for (const [name, start, baseOf, auth] of order) {
+      const r = await withServer(start, (server, p) => transfers(server, baseOf(p), auth));
+      (roundsTransfer[name] ??= []).push(r);
+    }
+  }
+  for (const [name, rs] of Object.entries(roundsTransfer)) {
+    results[name] = { ...results[name], getMBs: median(rs.map((r) => r.getMBs)), putMBs: median(rs.map((r) => r.putMBs)) };
   }
   for (let round = 1; round <= rounds; round++) {
     const order = rotated(chosen, round);
@@ -236,9 +250,10 @@ for (const [name, r] of Object.entries(results)) {
   );
 }
 console.log('\nper round, in the order of the rounds (each round began one server further along the list):');
+for (const [name, rs] of Object.entries(roundsTransfer)) console.log(`  GET MB/s      ${name.padEnd(7)} ${rs.map((r) => f(r.getMBs)).join('  ')}`);
+for (const [name, rs] of Object.entries(roundsTransfer)) console.log(`  PUT MB/s      ${name.padEnd(7)} ${rs.map((r) => f(r.putMBs)).join('  ')}`);
 for (const [name, rs] of Object.entries(roundsPropfind)) console.log(`  PROPFIND ms   ${name.padEnd(7)} ${rs.map((r) => f(r.ms, 1)).join('  ')}`);
 for (const [name, rs] of Object.entries(rounds4k)) console.log(`  4 KB req/s    ${name.padEnd(7)} ${rs.map((r) => f(r.rps)).join('  ')}`);
-const ratio = (a, b) => (a !== undefined && b ? (a / b).toFixed(2) : '-');
 /** The median over the rounds of `a`'s figure over `b`'s in the same round (CPU per request: `b`'s over `a`'s). */
 const pairedRatio = (a, b, field, byRound = rounds4k) => {
   const ra = byRound[a];
@@ -249,12 +264,13 @@ const pairedRatio = (a, b, field, byRound = rounds4k) => {
 };
 const b = results.before;
 if (b) {
-  console.log(`\nbefore/nginx: GET ${ratio(b.getMBs, results.nginx?.getMBs)}; PROPFIND time, medians of the rounds' own ratios [lowest..highest]: before/nginx ${pairedRatio('before', 'nginx', 'ms', roundsPropfind)}, before/apache ${pairedRatio('before', 'apache', 'ms', roundsPropfind)}, hearth/before ${pairedRatio('hearth', 'before', 'ms', roundsPropfind)}`);
+  console.log(`\nGET and PUT MB/s, medians of the rounds' own ratios [lowest..highest]: before/nginx GET ${pairedRatio('before', 'nginx', 'getMBs', roundsTransfer)}, PUT ${pairedRatio('before', 'nginx', 'putMBs', roundsTransfer)}; hearth/before GET ${pairedRatio('hearth', 'before', 'getMBs', roundsTransfer)}`);
+  console.log(`PROPFIND time, medians of the rounds' own ratios [lowest..highest]: before/nginx ${pairedRatio('before', 'nginx', 'ms', roundsPropfind)}, before/apache ${pairedRatio('before', 'apache', 'ms', roundsPropfind)}, hearth/before ${pairedRatio('hearth', 'before', 'ms', roundsPropfind)}`);
   console.log(`4KB, medians of the rounds' own ratios [lowest..highest]: before/floor req/s ${pairedRatio('before', 'floor', 'rps')}, CPU per request floor/before ${pairedRatio('before', 'floor', 'cpuUs')}; hearth/before req/s ${pairedRatio('hearth', 'before', 'rps')}`);
 }
 const h = results.hearth;
 if (h) {
-  console.log(`\nhearth/nginx: GET ${ratio(h.getMBs, results.nginx?.getMBs)}`);
+  console.log(`\nGET and PUT MB/s, medians of the rounds' own ratios [lowest..highest]: hearth/nginx GET ${pairedRatio('hearth', 'nginx', 'getMBs', roundsTransfer)}, PUT ${pairedRatio('hearth', 'nginx', 'putMBs', roundsTransfer)}; hearth/apache GET ${pairedRatio('hearth', 'apache', 'getMBs', roundsTransfer)}, PUT ${pairedRatio('hearth', 'apache', 'putMBs', roundsTransfer)}`);
   console.log(`PROPFIND time, medians of the rounds' own ratios [lowest..highest]: hearth/nginx ${pairedRatio('hearth', 'nginx', 'ms', roundsPropfind)} (first listing ${pairedRatio('hearth', 'nginx', 'firstMs', roundsPropfind)}), hearth/apache ${pairedRatio('hearth', 'apache', 'ms', roundsPropfind)}`);
   console.log(`4KB, medians of the rounds' own ratios [lowest..highest]: hearth/floor req/s ${pairedRatio('hearth', 'floor', 'rps')}, CPU per request floor/hearth ${pairedRatio('hearth', 'floor', 'cpuUs')}; hearth/nginx ${pairedRatio('hearth', 'nginx', 'rps')}, apache/nginx ${pairedRatio('apache', 'nginx', 'rps')}, hearth/apache ${pairedRatio('hearth', 'apache', 'rps')}`);
 }
