@@ -58,8 +58,9 @@ export class CachedAnswers {
     private readonly auth: Authenticator,
   ) {}
 
-  answer(req: IncomingMessage): CachedAnswer | undefined {
-    const user = this.auth.verified(req);
+  /** `now`: `Date.now()`, read once by the caller for all of the request's checks. */
+  answer(req: IncomingMessage, now: number): CachedAnswer | undefined {
+    const user = this.auth.verified(req, now);
     if (user === undefined) return undefined;
     // Headers after which the answer is not simply the file: the full way handles them.
     const h = req.headers;
@@ -82,10 +83,10 @@ export class CachedAnswers {
       this.#cacheVersion = version;
     }
     const kept = this.#prepared.get(target);
-    if (kept !== undefined && kept.answer.user === user.name && sameGroups(kept.groups, user.groups) && Date.now() < kept.until && this.env.shares.isCurrent(kept.definition)) {
+    if (kept !== undefined && kept.answer.user === user.name && sameGroups(kept.groups, user.groups) && now < kept.until && this.env.shares.isCurrent(kept.definition)) {
       return kept.answer;
     }
-    const made = this.#make(target, user);
+    const made = this.#make(target, user, now);
     if (made === undefined) return undefined;
     if (this.#prepared.size >= MAX_PREPARED) this.#prepared.clear();
     this.#prepared.set(target, made);
@@ -97,7 +98,7 @@ export class CachedAnswers {
     this.#prepared.clear();
   }
 
-  #make(target: string, user: FileUser): Prepared | undefined {
+  #make(target: string, user: FileUser, now: number): Prepared | undefined {
     let segments: readonly string[];
     try {
       const parsed = parsePath(target, this.env.settings());
@@ -113,7 +114,7 @@ export class CachedAnswers {
     const names = segments.slice(1);
     const name = names[names.length - 1]!;
     if (isTempName(name) || isProbeName(name) || (share.refuseAppleFiles && isAppleFile(name))) return undefined;
-    const file = this.env.cache.whole(share.root, names);
+    const file = this.env.cache.whole(share.root, names, now);
     if (file === undefined) return undefined;
     return {
       answer: { user: user.name, headers: fileHeaders(file.stat, name), body: file.body },

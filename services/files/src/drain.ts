@@ -86,13 +86,13 @@ export class ConnectionDrain {
 
   /**
    * A request answered whole the moment it arrived, outside a drain, its response already written
-   * out (`cached-get.ts`): it only counts for its connection, idle from now. (One still waiting
-   * for the socket is followed with `begin`.)
+   * out (`cached-get.ts`): it only counts for its connection, idle from `now` (the `Date.now()`
+   * read as the request was answered). (One still waiting for the socket is followed with `begin`.)
    */
-  answered(socket: Socket): void {
+  answered(socket: Socket, now: number): void {
     const conn = this.#connectionOf(socket);
     conn.served++;
-    if (conn.responses.size === 0) conn.idleSince = Date.now();
+    if (conn.responses.size === 0) conn.idleSince = now;
   }
 
   /** The sockets requests came on (under TLS, the TLS sockets), of connections still open. */

@@ -84,11 +84,12 @@ export class FileCache {
 
   /**
    * The file `names` below `root` with its whole content, when the cache holds both and the lookup
-   * is still trusted; nothing is looked up or read (for an answer made at once, `cached-get.ts`).
+   * is still trusted at `now` (a `Date.now()` value); nothing is looked up or read (for an answer
+   * made at once, `cached-get.ts`).
    */
-  whole(root: string, names: readonly string[]): HeldFile | undefined {
+  whole(root: string, names: readonly string[], now: number): HeldFile | undefined {
     const hit = this.#entries.get(pathBelow(root, names));
-    if (hit?.body === undefined || Date.now() - hit.at >= this.limits.ttlMs || !hit.located.stat.isFile()) return undefined;
+    if (hit?.body === undefined || now - hit.at >= this.limits.ttlMs || !hit.located.stat.isFile()) return undefined;
     return { stat: hit.located.stat, body: hit.body, until: hit.at + this.limits.ttlMs };
   }
 

@@ -210,7 +210,8 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
   function answerAtOnce(req: IncomingMessage, res: ServerResponse, method: 'GET' | 'HEAD'): boolean {
     // Only requests on the full way are in `perClient`, and only while they run.
     if (perClient.size > 0 && (perClient.get(req.socket.remoteAddress ?? 'unknown') ?? 0) >= settings.maxRequestsPerClient) return false;
-    const cached = answers.answer(req);
+    const now = Date.now();
+    const cached = answers.answer(req, now);
     if (cached === undefined) return false;
     const logging = deps.log.isLevelEnabled('info');
     const started = logging ? performance.now() : 0;
@@ -219,7 +220,7 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
     sendWhole(res, 200, cached.headers, method === 'HEAD' ? undefined : cached.body, meter);
     const user = cached.user;
     if (res.writableFinished) {
-      connections.answered(req.socket);
+      connections.answered(req.socket, now);
       if (logging) logRequest(req, res, started, meter, user, req.socket.remoteAddress ?? 'unknown', true);
       return true;
     }

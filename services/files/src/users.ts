@@ -104,13 +104,14 @@ export class Authenticator {
   /**
    * The user whose credentials this request's connection had verified within the last second, when
    * the request sends the same Authorization header under the same settings; otherwise undefined
-   * (`check` decides). Nothing waits: for answers made at once (`cached-get.ts`).
+   * (`check` decides). Nothing waits: for answers made at once (`cached-get.ts`). `now` is
+   * `Date.now()`, read once by the caller for all of the request's checks.
    */
-  verified(req: IncomingMessage): FileUser | undefined {
+  verified(req: IncomingMessage, now: number): FileUser | undefined {
     const header = req.headers.authorization;
     if (header === undefined) return undefined;
     const memo = this.#verified.get(req.socket);
-    return memo !== undefined && memo.header === header && memo.generation === this.#generation && Date.now() < memo.until ? memo.user : undefined;
+    return memo !== undefined && memo.header === header && memo.generation === this.#generation && now < memo.until ? memo.user : undefined;
   }
 
   /** The request's user, or a DavError 401 (no or wrong credentials) / 403 (plaintext refused). */
