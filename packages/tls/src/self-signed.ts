@@ -1,13 +1,15 @@
-import { generate } from 'selfsigned';
-
 const VALIDITY_DAYS = 3650;
 
 /**
  * One RSA 2048 / SHA-256 certificate, valid ten years (clients pin it as their CA file; a short
  * life would break them at every renewal). Marked as its own CA, as `openssl req -x509` does, so
- * OpenSSL and GnuTLS clients accept it as a trust anchor.
+ * OpenSSL and GnuTLS clients accept it as a trust anchor. `selfsigned` is loaded only here, the
+ * first time a certificate is made: every service imports this package, few ever generate, and
+ * its X.509 libraries add to each one's start-up time and memory and put helpers (tslib's) and
+ * `Reflect` metadata functions on the global object.
  */
 export async function generateSelfSigned(names: { dns: readonly string[]; ips: readonly string[] }): Promise<{ cert: string; key: string }> {
+  const { generate } = await import('selfsigned');
   const notBeforeDate = new Date(Date.now() - 60_000);
   const pems = await generate([{ name: 'commonName', value: names.dns[0] ?? 'localhost' }, { name: 'organizationName', value: 'Hearth' }], {
     keyType: 'rsa',
