@@ -1,9 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { once } from 'node:events';
 import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { connect, createServer } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:tls';
@@ -127,5 +130,23 @@ describe('configured material', () => {
     await writeFile(files.cert, 'garbage');
     await expect(provider.reload()).rejects.toBeInstanceOf(TlsMaterialError);
     expect(provider.material.cert).toBe(next.cert);
+  });
+});
+
+describe('importing the package', () => {
+  it('leaves the global object and Reflect as they were (the certificate generator loads only to generate)', async () => {
+    // A fresh process: what it finds on globalThis and Reflect before and after the import.
+    const script = `
+      const names = () => [...Object.getOwnPropertyNames(globalThis), ...Reflect.ownKeys(Reflect).map(String).map((k) => 'Reflect.' + k)];
+      const before = new Set(names());
+      const tls = await import('@hearth/tls');
+      const added = names().filter((n) => !before.has(n));
+      console.log(JSON.stringify({ added, exports: Object.keys(tls).length }));
+    `;
+    const cwd = fileURLToPath(new URL('..', import.meta.url));
+    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { cwd });
+    const result = JSON.parse(stdout) as { added: string[]; exports: number };
+    expect(result.exports).toBeGreaterThan(0);
+    expect(result.added).toEqual([]);
   });
 });
