@@ -28,11 +28,11 @@ export class FileBody {
 }
 
 /**
- * 2 MiB: sending 1 GiB over loopback took 460 ms of the service's CPU time with 2 MiB reads
- * against 520 with 1 MiB, and went 1.14x as fast (medians of ten alternating rounds, bench/files
- * README); 256 KiB reads took 800 ms, 4 MiB 440-460, 8 MiB 530. Reading waits for the response
- * to drain, so only a second buffer is filled while the first goes out (with four allowed, two
- * were ever used).
+ * 2 MiB: sending 1 GiB over loopback took 460-470 ms of the service's CPU time with 2 MiB reads
+ * against 520 with 1 MiB (ten rounds alternating with nginx, twice), and went 1.07 and 1.18 times
+ * as fast as the 1 MiB build in the benchmark's two full runs (bench/files README); 256 KiB reads
+ * took 800 ms, 4 MiB 440-460, 8 MiB 530. Reading waits for the response to drain, so only a
+ * second buffer is filled while the first goes out (with four allowed, two were ever used).
  */
 const CHUNK = 2 * 1024 * 1024;
 const BUFFERS = 2;
