@@ -11,6 +11,7 @@
  */
 import { z } from 'zod';
 import { duration } from '@hearth/config';
+import { flushLogger } from '@hearth/log';
 import type { RunningService, ServiceDefinition } from '@hearth/runtime';
 import { TOPICS } from './topics.js';
 
@@ -46,7 +47,9 @@ export const definition: ServiceDefinition<WatcherSettings> = {
       const ms = ctx.settings.stall;
       setTimeout(() => {
         ctx.log.warn({ ms }, 'stalling: not reading anything');
-        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+        // The line goes out before the stall: the log writes asynchronously, and a line that came
+        // while the one before it was still being written would wait out the whole stall.
+        void flushLogger(ctx.log).then(() => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms));
       }, 50).unref();
     }
     return {
