@@ -3,11 +3,13 @@
  * batch stays on the main thread when one call of it was held up (the thread preempted), goes to
  * the thread pool for the rest of the listing once the batch's calls have taken over 10 ms, and
  * gives the same stats either way: files and folders as they are, links inside the share as what
- * they lead to, links out of it and names that are gone as nothing.
+ * they lead to, links out of it and names that are gone as nothing; in a worker thread too, where
+ * the working directory cannot change and members go by path.
  */
 import { lstatSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemberStats } from '../../dist/member-stats.js';
 
@@ -59,6 +61,24 @@ describe('MemberStats', () => {
     expect(first.map((s) => s?.ino)).toEqual(expected());
     const second = await stater.stats(join(root, 'share'), folder, names);
     expect(second.map((s) => s?.ino)).toEqual(expected());
+  });
+
+  it('gives the same stats in a worker thread, where the working directory cannot change', async () => {
+    const code = `
+      const { parentPort, workerData } = require('node:worker_threads');
+      import(workerData.module).then(async ({ MemberStats }) => {
+        const stats = await new MemberStats().stats(workerData.root, workerData.folder, workerData.names);
+        parentPort.postMessage(stats.map((s) => s?.ino));
+      });
+    `;
+    const module = new URL('../../dist/member-stats.js', import.meta.url).href;
+    const worker = new Worker(code, { eval: true, workerData: { module, root: join(root, 'share'), folder, names } });
+    const inos = await new Promise((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
+    await worker.terminate();
+    expect(inos).toEqual(expected());
   });
 
   it('gives back the process working directory after a batch', async () => {
