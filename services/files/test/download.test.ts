@@ -5,10 +5,9 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { get } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startServer, type Harness } from './helpers.js';
+import { request, startServer, type Harness } from './helpers.js';
 
 let h: Harness;
 const MiB = 1024 * 1024;
@@ -23,17 +22,9 @@ afterAll(async () => {
 });
 
 /** GET `path` (optionally a Range): status, and the body's bytes. */
-function download(path: string, range?: string): Promise<{ status: number; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    const headers: Record<string, string> = { Authorization: `Basic ${Buffer.from('alice:secret').toString('base64')}` };
-    if (range !== undefined) headers['Range'] = range;
-    get({ host: '127.0.0.1', port: new URL(h.url).port, path, headers, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    }).on('error', reject);
-  });
+async function download(path: string, range?: string): Promise<{ status: number; body: Buffer }> {
+  const r = await request(h.url, 'GET', path, range === undefined ? {} : { headers: { Range: range } });
+  return { status: r.status, body: r.bytes };
 }
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');

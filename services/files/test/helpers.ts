@@ -155,6 +155,8 @@ export interface RawResult {
   readonly status: number;
   readonly headers: import('node:http').IncomingHttpHeaders;
   readonly body: string;
+  /** The body's bytes, as received. */
+  readonly bytes: Buffer;
 }
 
 /** One HTTP request with node:http (the path is sent exactly as given). */
@@ -172,7 +174,10 @@ export function request(
     const req = httpRequest({ host: u.hostname, port: u.port, method, path, headers, agent: options.agent ?? false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('end', () => {
+        const bytes = Buffer.concat(chunks);
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: bytes.toString('utf8'), bytes });
+      });
       res.on('error', reject);
     });
     req.on('error', reject);
