@@ -3,7 +3,10 @@
  * with one worker the server runs in the process itself.
  * `hearth DATA ROOT PORT WORKERS` serves ROOT as share `bench` with the file service (user
  * bench/bench, access log off), `floor PORT WORKERS` is a bare node:http server answering 4 KB from
- * memory: the fastest any Node server can answer on this machine.
+ * memory: the fastest any Node server can answer on this machine. `floor-file PORT WORKERS HEADERS`
+ * is the same server sending the headers Hearth sends with that file (HEADERS: a JSON list of
+ * names and values) when the request carries the benchmark's credentials (401 otherwise): the
+ * floor for that very answer, with nothing of a file service behind it.
  */
 import cluster from 'node:cluster';
 import { createServer } from 'node:http';
@@ -12,6 +15,7 @@ import { pathToFileURL } from 'node:url';
 
 const [mode, ...args] = process.argv.slice(2);
 const [port, workers] = mode === 'hearth' ? [Number(args[2]), Number(args[3])] : [Number(args[0]), Number(args[1])];
+const BODY = Buffer.alloc(4096, 's');
 
 // One worker: the server runs in this process (as the supervisor runs a service: one process).
 const notify = (m) => (process.send ? process.send(m) : console.log('READY'));
@@ -28,10 +32,20 @@ if (cluster.isPrimary && workers > 1) {
     process.exit(0);
   });
 } else if (mode === 'floor') {
-  const body = Buffer.alloc(4096, 'x');
   createServer((req, res) => {
-    res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': body.length });
-    res.end(body);
+    res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': BODY.length });
+    res.end(BODY);
+  }).listen(port, '127.0.0.1', () => notify('listening'));
+} else if (mode === 'floor-file') {
+  const headers = JSON.parse(args[2]);
+  const credentials = `Basic ${Buffer.from('bench:bench').toString('base64')}`;
+  createServer((req, res) => {
+    if (req.headers.authorization !== credentials) {
+      res.writeHead(401, { 'Content-Length': 0 });
+      return void res.end();
+    }
+    res.writeHead(200, headers);
+    res.end(BODY);
   }).listen(port, '127.0.0.1', () => notify('listening'));
 } else {
   // FILES_DIST: another build of the file service (its dist folder), to compare two versions.

@@ -77,6 +77,12 @@ export function startFloor({ port, workers }) {
   return started(child, port, 'node floor');
 }
 
+/** The floor sending `headers` (a flat list of names and values) with the 4 KB, for the benchmark's credentials. */
+export function startFileFloor({ port, workers, headers }) {
+  const child = spawn(process.execPath, [NODE_SERVER, 'floor-file', String(port), String(workers), JSON.stringify(headers)], { stdio: ['ignore', 'ignore', 'inherit'] });
+  return started(child, port, 'node floor, file headers');
+}
+
 export function startNginx({ dir, root, port, workers }) {
   mkdirSync(join(dir, 'nginx-tmp'), { recursive: true });
   const conf = join(dir, 'nginx.conf');

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * File service benchmark: Hearth against nginx (dav + dav-ext) and Apache (mod_dav), same folder,
- * same run, plus a bare node:http floor for the 4 KB test. Measures GET and PUT of a 1 GiB file
+ * same run, plus bare node:http floors for the 4 KB test. Measures GET and PUT of a 1 GiB file
  * (MB/s), PROPFIND Depth 1 of a folder of 10,000 files (median ms), 4 KB GETs per second (wrk,
  * 64 connections), and the servers' memory during a 4 GiB download and a 4 GiB upload.
  *
@@ -20,7 +20,7 @@ import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, r
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startApache, startFloor, startHearth, startNginx, treePids, treeRss } from './peers.mjs';
+import { startApache, startFileFloor, startFloor, startHearth, startNginx, treePids, treeRss } from './peers.mjs';
 
 const { values } = parseArgs({ options: { workers: { type: 'string', default: '1' }, seconds: { type: 'string', default: '5' }, only: { type: 'string', default: 'hearth,nginx,apache,floor' }, before: { type: 'string' }, rounds: { type: 'string', default: '3' } } });
 const workers = Number(values.workers);
@@ -86,6 +86,18 @@ function propfind(base, auth) {
     entries = (text.match(/<(\w+:)?response[ >]/g) ?? []).length;
   }
   return { ms: median(times), firstMs, entries };
+}
+
+/**
+ * The headers Hearth answers a GET of `url` with, as a flat list of names and values, without
+ * those Node adds to every response (Date, Connection, Keep-Alive): what the `floor-file` server
+ * sends.
+ */
+function answerHeaders(url) {
+  const head = curl([...AUTH, '-o', '/dev/null', '-D', '-', url]);
+  const lines = head.split('\r\n').slice(1).filter((line) => line.includes(':'));
+  if (!/^HTTP\/1\.1 200 /.test(head)) throw new Error(`hearth answered the 4 KB GET with ${head.split('\r\n')[0]}`);
+  return lines.map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 1).trim()]).filter(([name]) => !/^(date|connection|keep-alive)$/i.test(name)).flat();
 }
 
 /** CPU time (user + system, ms) of a process tree so far. */
@@ -224,7 +236,16 @@ try {
   for (const [name, rs] of Object.entries(roundsPropfind)) {
     results[name] = { ...results[name], propfindMs: median(rs.map((r) => r.ms)), propfindFirstMs: median(rs.map((r) => r.firstMs)), propfindEntries: Math.min(...rs.map((r) => r.entries)) };
   }
-  const small = [...chosen.map(([name, start, baseOf]) => [name, start, (p) => `${baseOf(p)}/small.bin`]), ...(only.has('floor') ? [['floor', () => startFloor({ port, workers }), (p) => `http://127.0.0.1:${p}/`]] : [])];
+  const small = [...chosen.map(([name, start, baseOf]) => [name, start, (p) => `${baseOf(p)}/small.bin`])];
+  if (only.has('floor')) {
+    small.push(['floor', () => startFloor({ port, workers }), (p) => `http://127.0.0.1:${p}/`]);
+    const hearth = chosen.find(([name]) => name === 'hearth');
+    if (hearth) {
+      const [, start, baseOf] = hearth;
+      const headers = await withServer(start, (server, p) => answerHeaders(`${baseOf(p)}/small.bin`));
+      small.push(['floor-file', () => startFileFloor({ port, workers, headers }), (p) => `http://127.0.0.1:${p}/`]);
+    }
+  }
   for (let round = 1; round <= rounds; round++) {
     const order = rotated(small, round);
     console.log(`4 KB GET, round ${round} of ${rounds}: ${order.map(([name]) => name).join(', ')}`);
@@ -250,10 +271,10 @@ for (const [name, r] of Object.entries(results)) {
   );
 }
 console.log('\nper round, in the order of the rounds (each round began one server further along the list):');
-for (const [name, rs] of Object.entries(roundsTransfer)) console.log(`  GET MB/s      ${name.padEnd(7)} ${rs.map((r) => f(r.getMBs)).join('  ')}`);
-for (const [name, rs] of Object.entries(roundsTransfer)) console.log(`  PUT MB/s      ${name.padEnd(7)} ${rs.map((r) => f(r.putMBs)).join('  ')}`);
-for (const [name, rs] of Object.entries(roundsPropfind)) console.log(`  PROPFIND ms   ${name.padEnd(7)} ${rs.map((r) => f(r.ms, 1)).join('  ')}`);
-for (const [name, rs] of Object.entries(rounds4k)) console.log(`  4 KB req/s    ${name.padEnd(7)} ${rs.map((r) => f(r.rps)).join('  ')}`);
+for (const [name, rs] of Object.entries(roundsTransfer)) console.log(`  GET MB/s      ${name.padEnd(10)} ${rs.map((r) => f(r.getMBs)).join('  ')}`);
+for (const [name, rs] of Object.entries(roundsTransfer)) console.log(`  PUT MB/s      ${name.padEnd(10)} ${rs.map((r) => f(r.putMBs)).join('  ')}`);
+for (const [name, rs] of Object.entries(roundsPropfind)) console.log(`  PROPFIND ms   ${name.padEnd(10)} ${rs.map((r) => f(r.ms, 1)).join('  ')}`);
+for (const [name, rs] of Object.entries(rounds4k)) console.log(`  4 KB req/s    ${name.padEnd(10)} ${rs.map((r) => f(r.rps)).join('  ')}`);
 /** The median over the rounds of `a`'s figure over `b`'s in the same round (CPU per request: `b`'s over `a`'s). */
 const pairedRatio = (a, b, field, byRound = rounds4k) => {
   const ra = byRound[a];
@@ -273,4 +294,5 @@ if (h) {
   console.log(`\nGET and PUT MB/s, medians of the rounds' own ratios [lowest..highest]: hearth/nginx GET ${pairedRatio('hearth', 'nginx', 'getMBs', roundsTransfer)}, PUT ${pairedRatio('hearth', 'nginx', 'putMBs', roundsTransfer)}; hearth/apache GET ${pairedRatio('hearth', 'apache', 'getMBs', roundsTransfer)}, PUT ${pairedRatio('hearth', 'apache', 'putMBs', roundsTransfer)}`);
   console.log(`PROPFIND time, medians of the rounds' own ratios [lowest..highest]: hearth/nginx ${pairedRatio('hearth', 'nginx', 'ms', roundsPropfind)} (first listing ${pairedRatio('hearth', 'nginx', 'firstMs', roundsPropfind)}), hearth/apache ${pairedRatio('hearth', 'apache', 'ms', roundsPropfind)}`);
   console.log(`4KB, medians of the rounds' own ratios [lowest..highest]: hearth/floor req/s ${pairedRatio('hearth', 'floor', 'rps')}, CPU per request floor/hearth ${pairedRatio('hearth', 'floor', 'cpuUs')}; hearth/nginx ${pairedRatio('hearth', 'nginx', 'rps')}, apache/nginx ${pairedRatio('apache', 'nginx', 'rps')}, hearth/apache ${pairedRatio('hearth', 'apache', 'rps')}`);
+  console.log(`4KB with Hearth's headers, medians of the rounds' own ratios [lowest..highest]: floor-file/floor req/s ${pairedRatio('floor-file', 'floor', 'rps')}, CPU per request floor/floor-file ${pairedRatio('floor-file', 'floor', 'cpuUs')}; hearth/floor-file req/s ${pairedRatio('hearth', 'floor-file', 'rps')}, CPU per request floor-file/hearth ${pairedRatio('hearth', 'floor-file', 'cpuUs')}`);
 }
