@@ -1,23 +1,36 @@
 /**
- * A file (or one byte range of it) sent as a response body straight from its open descriptor
- * (opened and checked inside its share by the handler; the body owns it from then on):
- * 2 MiB reads into at most two buffers that are reused once the socket has taken them, so a
- * download of any size holds 4 MiB at most and allocates nothing per chunk. Reading pauses while
- * the response needs to drain (back-pressure) and stops when the client goes away.
+ * A file's bytes sent as a response body straight from its open descriptor (opened and checked
+ * inside its share by the handler; the body owns it from then on): its byte ranges, with pieces of
+ * the response's own between them (the part headers of a multipart/byteranges answer). 2 MiB
+ * reads into at most two buffers that are reused once the socket has taken them, so a download of
+ * any size, of one range or many, holds 4 MiB at most and allocates nothing per chunk. Reading
+ * pauses while the response needs to drain (back-pressure) and stops when the client goes away.
  */
 import { close, read } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 
-/** What a handler returns to send a file: its open descriptor and the inclusive byte range. */
+/** An inclusive byte range of the file (`end` is `start - 1` for none), or bytes of the response's own. */
+export type FilePart = { readonly kind: 'range'; readonly start: number; readonly end: number } | { readonly kind: 'bytes'; readonly bytes: Buffer };
+
+/** What a handler returns to send a file: its open descriptor and the parts of the body. */
 export class FileBody {
   #open = true;
+  /** The body's length in bytes. */
+  readonly length: number;
 
   constructor(
     readonly fd: number,
-    readonly start: number,
-    /** Inclusive; `start - 1` for an empty body. */
-    readonly end: number,
-  ) {}
+    readonly parts: readonly FilePart[],
+  ) {
+    let length = 0;
+    for (const part of parts) length += part.kind === 'bytes' ? part.bytes.length : part.end - part.start + 1;
+    this.length = length;
+  }
+
+  /** The file's bytes from `start` to `end` inclusive (`start - 1` for none). */
+  static range(fd: number, start: number, end: number): FileBody {
+    return new FileBody(fd, [{ kind: 'range', start, end }]);
+  }
 
   /** Close the descriptor (once; also when the body is never sent). */
   close(): void {
@@ -40,13 +53,16 @@ const BUFFERS = 2;
 /** Write `body` to `res` and end it; resolves when the last byte was handed to the socket. */
 export function sendFile(res: ServerResponse, body: FileBody, count: (bytes: number) => void): Promise<void> {
   return new Promise((resolve, reject) => {
-    const fd = body.fd;
-    const total = body.end - body.start + 1;
-    const size = Math.min(CHUNK, Math.max(1, total));
+    const { fd, parts } = body;
+    let largest = 1;
+    for (const part of parts) if (part.kind === 'range') largest = Math.max(largest, part.end - part.start + 1);
+    const size = Math.min(CHUNK, largest);
     const free: Buffer[] = [];
     let allocated = 0;
-    let position = body.start;
-    let left = total;
+    /** The part being sent, its next byte to read and how many of its bytes are left to read. */
+    let index = -1;
+    let position = 0;
+    let left = 0;
     let reading = false;
     let writing = 0;
     let state: 'running' | 'ended' | 'failed' = 'running';
@@ -69,8 +85,34 @@ export function sendFile(res: ServerResponse, body: FileBody, count: (bytes: num
     let pendingClose: (() => void) | undefined;
     const gone = (): void => finish(res.writableFinished ? undefined : new Error('client went away'));
 
+    /** Hand `bytes` to the socket; `buffer` (that `bytes` lies in) is read into again once it has taken them. */
+    function send(bytes: Buffer, buffer?: Buffer): void {
+      writing++;
+      count(bytes.length);
+      res.write(bytes, (err) => {
+        writing--;
+        if (err) return finish(err);
+        if (buffer !== undefined) free.push(buffer);
+        pump();
+      });
+    }
+
     function pump(): void {
-      while (state === 'running' && !reading && left > 0 && !res.writableNeedDrain) {
+      while (state === 'running' && !reading) {
+        if (left === 0 && index === parts.length - 1) {
+          if (writing === 0) finish();
+          return;
+        }
+        if (res.writableNeedDrain) return;
+        if (left === 0) {
+          const part = parts[++index]!;
+          if (part.kind === 'bytes') send(part.bytes);
+          else {
+            position = part.start;
+            left = part.end - part.start + 1;
+          }
+          continue;
+        }
         let buf = free.pop();
         if (buf === undefined) {
           if (allocated >= BUFFERS) return;
@@ -91,15 +133,7 @@ export function sendFile(res: ServerResponse, body: FileBody, count: (bytes: num
           if (n === 0) return finish(new Error('the file became shorter while it was sent'));
           position += n;
           left -= n;
-          writing++;
-          count(n);
-          res.write(n === chunk.length ? chunk : chunk.subarray(0, n), (writeErr) => {
-            writing--;
-            if (writeErr) return finish(writeErr);
-            free.push(chunk);
-            if (left === 0 && writing === 0) finish();
-            else pump();
-          });
+          send(n === chunk.length ? chunk : chunk.subarray(0, n), chunk);
           pump();
         });
       }
@@ -107,7 +141,6 @@ export function sendFile(res: ServerResponse, body: FileBody, count: (bytes: num
 
     res.on('drain', pump);
     res.on('close', gone);
-    if (total <= 0) finish();
-    else pump();
+    pump();
   });
 }

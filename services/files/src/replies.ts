@@ -160,7 +160,7 @@ function flatten(headers: Readonly<Record<string, string | number | readonly str
 function lengthOf(body: ReplyBody): number {
   if (typeof body === 'string') return Buffer.byteLength(body);
   if (body instanceof Buffer) return body.length;
-  if (body instanceof FileBody) return body.end - body.start + 1;
+  if (body instanceof FileBody) return body.length;
   return 0;
 }
 

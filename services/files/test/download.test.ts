@@ -1,7 +1,8 @@
 /**
  * A download is the file's bytes: a file of more than two of the service's 2 MiB reads with a
- * shorter last one, sent whole, as single ranges across read boundaries at odd offsets, and as
- * several downloads of it at once (each reuses its own buffers once the socket has taken them).
+ * shorter last one, sent whole, as single ranges and as several (multipart/byteranges) across read
+ * boundaries at odd offsets, and as several downloads of it at once (each reuses its own buffers
+ * once the socket has taken them).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
@@ -47,6 +48,30 @@ it('sends single ranges that cross read boundaries at odd offsets', async () => 
     expect(part.status).toBe(206);
     expect(sha(part.body)).toBe(sha(content.subarray(start, end + 1)));
   }
+});
+
+it('sends several ranges across read boundaries as multipart/byteranges, the part heads between their bytes', async () => {
+  const ranges = [
+    [0, 9],
+    [2 * MiB - 5, 2 * MiB + 5],
+    [3 * MiB + 1, 4 * MiB + 2 * 12_345],
+    [content.length - 100, content.length - 1],
+  ] as const;
+  const asked = `bytes=${ranges.map(([s, e]) => `${s}-${e}`).join(',')}`;
+  const r = await request(h.url, 'GET', '/files/odd.bin', { headers: { Range: asked } });
+  expect(r.status).toBe(206);
+  const boundary = /^multipart\/byteranges; boundary=(\w+)$/.exec(String(r.headers['content-type']))?.[1];
+  expect(boundary).toBeDefined();
+  const expected = Buffer.concat([
+    ...ranges.flatMap(([s, e]) => [Buffer.from(`\r\n--${boundary}\r\nContent-Type: application/octet-stream\r\nContent-Range: bytes ${s}-${e}/${content.length}\r\n\r\n`), content.subarray(s, e + 1)]),
+    Buffer.from(`\r\n--${boundary}--\r\n`),
+  ]);
+  expect(Number(r.headers['content-length'])).toBe(expected.length);
+  expect(r.bytes.length).toBe(expected.length);
+  expect(sha(r.bytes)).toBe(sha(expected));
+  // HEAD gives the same length, with no body.
+  const head = await request(h.url, 'HEAD', '/files/odd.bin', { headers: { Range: asked } });
+  expect([head.status, head.headers['content-length'], head.bytes.length]).toEqual([206, String(expected.length), 0]);
 });
 
 it('sends the same bytes to several downloads of the file at once', async () => {

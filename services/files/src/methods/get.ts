@@ -1,17 +1,16 @@
 /**
  * GET and HEAD (RFC 7231, 7232, 7233). A file is only read through a descriptor checked to be
  * inside its share (`anchored.ts`): a small one asked whole comes from the file cache, which reads
- * it that way (`file-cache.ts`); a larger one and single ranges are sent from the descriptor
- * through reused buffers (`file-body.ts`); multiple ranges as multipart/byteranges. If-Range, and
+ * it that way (`file-cache.ts`); a larger one and ranges are sent from the descriptor through
+ * reused buffers (`file-body.ts`), several ranges as multipart/byteranges. If-Range, and
  * the download headers a browser needs. A collection (or the root) answers with a plain HTML listing.
  */
 import { close as fsClose, read as fsRead, type Stats } from 'node:fs';
-import { Readable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import { openFileInside } from '../anchored.js';
 import { checkConditions } from '../conditional.js';
 import type { RequestContext } from '../context.js';
-import { FileBody } from '../file-body.js';
+import { FileBody, type FilePart } from '../file-body.js';
 import { sameFile } from '../file-cache.js';
 import { htmlListing } from '../html.js';
 import { DavError, type Reply } from '../replies.js';
@@ -20,7 +19,6 @@ import type { Handler } from './types.js';
 
 /** Files up to this size are read in one call and may be held by the file cache. */
 const SMALL = 64 * 1024;
-const READ_CHUNK = 1024 * 1024;
 
 type Range = { readonly start: number; readonly end: number };
 
@@ -103,7 +101,7 @@ export const get: Handler = async (ctx) => {
     throw err;
   }
   // A body that reads the descriptor closes it when it ends or is destroyed; otherwise it is done with.
-  if (!(reply.body instanceof Readable || reply.body instanceof FileBody)) closeFd(opened.fd);
+  if (!(reply.body instanceof FileBody)) closeFd(opened.fd);
   return reply;
 };
 
@@ -146,54 +144,33 @@ async function serveFile(ctx: RequestContext, name: string, fd: number, st: Stat
   if (ranges === undefined) {
     if (head) return { status: 200, headers: all };
     if (size <= SMALL) return { status: 200, headers: all, body: await readSmall(fd, size) };
-    return { status: 200, headers: all, body: new FileBody(fd, 0, size - 1) };
+    return { status: 200, headers: all, body: FileBody.range(fd, 0, size - 1) };
   }
   const headers: Record<string, string | number> = { ...all };
   if (ranges.length === 1) {
     const r = ranges[0]!;
     headers['Content-Range'] = `bytes ${r.start}-${r.end}/${size}`;
     headers['Content-Length'] = r.end - r.start + 1;
-    return { status: 206, headers, ...(head ? {} : { body: new FileBody(fd, r.start, r.end) }) };
+    return { status: 206, headers, ...(head ? {} : { body: FileBody.range(fd, r.start, r.end) }) };
   }
   return multipart(fd, ranges, size, headers, head);
 }
 
+/**
+ * Several ranges as multipart/byteranges: each range's part head, then its bytes, as one body that
+ * reads the ranges from the descriptor like a single range (`file-body.ts`).
+ */
 function multipart(fd: number, ranges: readonly Range[], size: number, headers: Record<string, string | number>, head: boolean): Reply {
   const boundary = randomBytes(12).toString('hex');
   const type = String(headers['Content-Type']);
-  const partHead = (r: Range): string => `\r\n--${boundary}\r\nContent-Type: ${type}\r\nContent-Range: bytes ${r.start}-${r.end}/${size}\r\n\r\n`;
-  const tail = `\r\n--${boundary}--\r\n`;
-  let length = Buffer.byteLength(tail);
-  for (const r of ranges) length += Buffer.byteLength(partHead(r)) + (r.end - r.start + 1);
-  const out = { ...headers, 'Content-Type': `multipart/byteranges; boundary=${boundary}`, 'Content-Length': length };
-  // Reads one at a time, each awaited before the next yield: the descriptor is closed (when the
-  // body ends or is destroyed, started or not) with no read in flight.
-  let closed = false;
-  const done = (): void => {
-    if (closed) return;
-    closed = true;
-    closeFd(fd);
-  };
-  async function* parts(): AsyncGenerator<Buffer> {
-    try {
-      for (const r of ranges) {
-        yield Buffer.from(partHead(r));
-        for (let at = r.start; at <= r.end; ) {
-          const want = Math.min(READ_CHUNK, r.end - at + 1);
-          const buf = Buffer.allocUnsafe(want);
-          const n = await new Promise<number>((resolve, reject) => fsRead(fd, buf, 0, want, at, (err, got) => (err ? reject(err) : resolve(got))));
-          if (n === 0) throw new Error('the file was shortened while it was being sent');
-          at += n;
-          yield buf.subarray(0, n);
-        }
-      }
-      yield Buffer.from(tail);
-    } finally {
-      done();
-    }
+  const parts: FilePart[] = [];
+  for (const r of ranges) {
+    parts.push({ kind: 'bytes', bytes: Buffer.from(`\r\n--${boundary}\r\nContent-Type: ${type}\r\nContent-Range: bytes ${r.start}-${r.end}/${size}\r\n\r\n`) });
+    parts.push({ kind: 'range', start: r.start, end: r.end });
   }
-  if (head) return { status: 206, headers: out };
-  const body = Readable.from(parts());
-  body.once('close', done);
-  return { status: 206, headers: out, body };
+  parts.push({ kind: 'bytes', bytes: Buffer.from(`\r\n--${boundary}--\r\n`) });
+  const body = new FileBody(fd, parts);
+  const out = { ...headers, 'Content-Type': `multipart/byteranges; boundary=${boundary}`, 'Content-Length': body.length };
+  // A HEAD sends no body: the handler closes the descriptor.
+  return head ? { status: 206, headers: out } : { status: 206, headers: out, body };
 }
