@@ -74,6 +74,12 @@ it('sends several ranges across read boundaries as multipart/byteranges, the par
   expect([head.status, head.headers['content-length'], head.bytes.length]).toEqual([206, String(expected.length), 0]);
 });
 
+it('sends the whole file for ranges that overlap into more bytes than the file has', async () => {
+  const r = await download('/files/odd.bin', `bytes=0-,${MiB}-`);
+  expect(r.status).toBe(200);
+  expect(sha(r.body)).toBe(sha(content));
+});
+
 it('sends the same bytes to several downloads of the file at once', async () => {
   const all = await Promise.all(Array.from({ length: 6 }, () => download('/files/odd.bin')));
   for (const d of all) expect(sha(d.body)).toBe(sha(content));

@@ -22,7 +22,12 @@ const SMALL = 64 * 1024;
 
 type Range = { readonly start: number; readonly end: number };
 
-/** Byte ranges of `Range: bytes=...` within `size`; undefined to ignore the header; 416 if none fits. */
+/**
+ * Byte ranges of `Range: bytes=...` within `size`; 416 if none fits; undefined to ignore the
+ * header (RFC 7233 lets a server ignore a Range it will not serve) when it does not parse, asks for
+ * more than 64 ranges, or for more bytes in all than the file has, as nginx does: overlapping
+ * ranges would make the answer larger than the file, many times over.
+ */
 export function parseRanges(header: string, size: number): Range[] | undefined {
   const m = /^bytes=(.+)$/i.exec(header.trim());
   if (!m) return undefined;
@@ -48,7 +53,9 @@ export function parseRanges(header: string, size: number): Range[] | undefined {
     throw new DavError(416, 'no requested range lies within the file', undefined, undefined, { 'Content-Range': `bytes */${size}` });
   }
   if (ranges.length > 64) return undefined;
-  return ranges;
+  let total = 0;
+  for (const r of ranges) total += r.end - r.start + 1;
+  return total > size ? undefined : ranges;
 }
 
 /** `attachment; filename=...` with an ASCII fallback and the UTF-8 form (RFC 6266). */

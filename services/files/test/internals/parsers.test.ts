@@ -50,6 +50,12 @@ describe('ranges and headers', () => {
     expect(parseRanges('items=0-1', 100)).toBeUndefined();
     expect(parseRanges('bytes=5-1', 100)).toBeUndefined();
     expect(() => parseRanges('bytes=200-300', 100)).toThrow(expect.objectContaining({ status: 416 }));
+    // Ignored when they ask for more than the file (overlaps) or for more than 64 ranges.
+    expect(parseRanges('bytes=0-49,50-99', 100)).toEqual([{ start: 0, end: 49 }, { start: 50, end: 99 }]);
+    expect(parseRanges('bytes=0-,0-', 100)).toBeUndefined();
+    expect(parseRanges('bytes=0-60,40-99', 100)).toBeUndefined();
+    expect(parseRanges(`bytes=${Array.from({ length: 64 }, (_, i) => `${i}-${i}`).join(',')}`, 100)).toHaveLength(64);
+    expect(parseRanges(`bytes=${Array.from({ length: 65 }, (_, i) => `${i}-${i}`).join(',')}`, 100)).toBeUndefined();
   });
 
   it('caps lock timeouts and formats Content-Disposition', () => {
