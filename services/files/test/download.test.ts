@@ -5,7 +5,7 @@
  * once the socket has taken them).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { request, startServer, type Harness } from './helpers.js';
@@ -78,6 +78,28 @@ it('sends the whole file for ranges that overlap into more bytes than the file h
   const r = await download('/files/odd.bin', `bytes=0-,${MiB}-`);
   expect(r.status).toBe(200);
   expect(sha(r.body)).toBe(sha(content));
+});
+
+it('honours a Range under If-Range only for the current strong ETag, or exactly the Last-Modified of a file more than a second old', async () => {
+  const past = new Date('2026-01-02T03:04:05Z');
+  writeFileSync(join(h.shareDir, 'dated.bin'), content.subarray(0, 100));
+  utimesSync(join(h.shareDir, 'dated.bin'), past, past);
+  const head = await request(h.url, 'HEAD', '/files/dated.bin');
+  const etag = String(head.headers.etag);
+  expect(head.headers['last-modified']).toBe(past.toUTCString());
+  const status = async (path: string, ifRange: string): Promise<number> => (await request(h.url, 'GET', path, { headers: { Range: 'bytes=0-9', 'If-Range': ifRange } })).status;
+  expect(await status('/files/dated.bin', etag)).toBe(206);
+  expect(await status('/files/dated.bin', past.toUTCString())).toBe(206);
+  expect(await status('/files/dated.bin', `W/${etag}`)).toBe(200);
+  expect(await status('/files/dated.bin', '"other"')).toBe(200);
+  expect(await status('/files/dated.bin', new Date(past.getTime() + 86_400_000).toUTCString())).toBe(200);
+  expect(await status('/files/dated.bin', new Date(past.getTime() - 1000).toUTCString())).toBe(200);
+  // A Last-Modified not yet a second old (here a minute ahead of the clock) is weak: no date holds.
+  const ahead = new Date(Math.floor(Date.now() / 1000) * 1000 + 60_000);
+  writeFileSync(join(h.shareDir, 'ahead.bin'), content.subarray(0, 100));
+  utimesSync(join(h.shareDir, 'ahead.bin'), ahead, ahead);
+  expect((await request(h.url, 'HEAD', '/files/ahead.bin')).headers['last-modified']).toBe(ahead.toUTCString());
+  expect(await status('/files/ahead.bin', ahead.toUTCString())).toBe(200);
 });
 
 it('sends the same bytes to several downloads of the file at once', async () => {

@@ -144,7 +144,7 @@ async function serveFile(ctx: RequestContext, name: string, fd: number, st: Stat
   const rangeHeader = ctx.header('range');
   if (rangeHeader !== undefined && size > 0) {
     const ifRange = ctx.header('if-range');
-    const fresh = ifRange === undefined || ifRange === etag || (!ifRange.startsWith('"') && Date.parse(ifRange) >= Math.floor(st.mtimeMs / 1000) * 1000);
+    const fresh = ifRange === undefined || (ifRange.startsWith('"') ? ifRange === etag : isStrongLastModified(ifRange, st));
     if (fresh) ranges = parseRanges(rangeHeader, size);
   }
   const head = ctx.req.method === 'HEAD';
@@ -161,6 +161,17 @@ async function serveFile(ctx: RequestContext, name: string, fd: number, st: Stat
     return { status: 206, headers, ...(head ? {} : { body: FileBody.range(fd, r.start, r.end) }) };
   }
   return multipart(fd, ranges, size, headers, head);
+}
+
+/**
+ * Whether an If-Range date holds (RFC 9110 13.1.5): it is exactly the file's Last-Modified, and
+ * that is a strong validator, at least a second older than now (RFC 7232 2.2.2: within its second
+ * the file may change again under the same date). A weak entity-tag (`W/"..."`) is no date and
+ * never holds.
+ */
+function isStrongLastModified(date: string, st: Stats): boolean {
+  const lastModified = Math.floor(st.mtimeMs / 1000) * 1000;
+  return Date.parse(date) === lastModified && lastModified <= Date.now() - 1000;
 }
 
 /**
