@@ -12,6 +12,13 @@ import type { ServerResponse } from 'node:http';
 /** An inclusive byte range of the file (`end` is `start - 1` for none), or bytes of the response's own. */
 export type FilePart = { readonly kind: 'range'; readonly start: number; readonly end: number } | { readonly kind: 'bytes'; readonly bytes: Buffer };
 
+/** The bytes `parts` make up. */
+export function lengthOfParts(parts: readonly FilePart[]): number {
+  let length = 0;
+  for (const part of parts) length += part.kind === 'bytes' ? part.bytes.length : part.end - part.start + 1;
+  return length;
+}
+
 /** What a handler returns to send a file: its open descriptor and the parts of the body. */
 export class FileBody {
   #open = true;
@@ -22,9 +29,7 @@ export class FileBody {
     readonly fd: number,
     readonly parts: readonly FilePart[],
   ) {
-    let length = 0;
-    for (const part of parts) length += part.kind === 'bytes' ? part.bytes.length : part.end - part.start + 1;
-    this.length = length;
+    this.length = lengthOfParts(parts);
   }
 
   /** The file's bytes from `start` to `end` inclusive (`start - 1` for none). */

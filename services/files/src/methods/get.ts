@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { openFileInside } from '../anchored.js';
 import { checkConditions } from '../conditional.js';
 import type { RequestContext } from '../context.js';
-import { FileBody, type FilePart } from '../file-body.js';
+import { FileBody, lengthOfParts, type FilePart } from '../file-body.js';
 import { sameFile } from '../file-cache.js';
 import { htmlListing } from '../html.js';
 import { DavError, type Reply } from '../replies.js';
@@ -187,8 +187,7 @@ function multipart(fd: number, ranges: readonly Range[], size: number, headers: 
     parts.push({ kind: 'range', start: r.start, end: r.end });
   }
   parts.push({ kind: 'bytes', bytes: Buffer.from(`\r\n--${boundary}--\r\n`) });
-  const body = new FileBody(fd, parts);
-  const out = { ...headers, 'Content-Type': `multipart/byteranges; boundary=${boundary}`, 'Content-Length': body.length };
+  const out = { ...headers, 'Content-Type': `multipart/byteranges; boundary=${boundary}`, 'Content-Length': lengthOfParts(parts) };
   // A HEAD sends no body: the handler closes the descriptor.
-  return head ? { status: 206, headers: out } : { status: 206, headers: out, body };
+  return head ? { status: 206, headers: out } : { status: 206, headers: out, body: new FileBody(fd, parts) };
 }
