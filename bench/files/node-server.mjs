@@ -2,11 +2,10 @@
  * The Node servers of the file benchmark, with `cluster` workers sharing one listening socket:
  * with one worker the server runs in the process itself.
  * `hearth DATA ROOT PORT WORKERS` serves ROOT as share `bench` with the file service (user
- * bench/bench, access log off), `floor PORT WORKERS` is a bare node:http server answering 4 KB from
- * memory: the fastest any Node server can answer on this machine. `floor-file PORT WORKERS HEADERS`
- * is the same server sending the headers Hearth sends with that file (HEADERS: a JSON list of
- * names and values) when the request carries the benchmark's credentials (401 otherwise): the
- * floor for that very answer, with nothing of a file service behind it.
+ * bench/bench, access log off), `floor PORT WORKERS [HEADERS]` is a bare node:http server answering
+ * 4 KB from memory: the fastest any Node server can answer on this machine. With HEADERS (a JSON
+ * list of names and values: those Hearth sends with that file) it sends those instead, and only for
+ * the benchmark's credentials (401 otherwise): the floor for that very answer.
  */
 import cluster from 'node:cluster';
 import { createServer } from 'node:http';
@@ -32,21 +31,23 @@ if (cluster.isPrimary && workers > 1) {
     process.exit(0);
   });
 } else if (mode === 'floor') {
-  createServer((req, res) => {
-    res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': BODY.length });
-    res.end(BODY);
-  }).listen(port, '127.0.0.1', () => notify('listening'));
-} else if (mode === 'floor-file') {
-  const headers = JSON.parse(args[2]);
+  const fileHeaders = args[2] === undefined ? undefined : JSON.parse(args[2]);
   const credentials = `Basic ${Buffer.from('bench:bench').toString('base64')}`;
-  createServer((req, res) => {
-    if (req.headers.authorization !== credentials) {
-      res.writeHead(401, { 'Content-Length': 0 });
-      return void res.end();
-    }
-    res.writeHead(200, headers);
-    res.end(BODY);
-  }).listen(port, '127.0.0.1', () => notify('listening'));
+  const answer =
+    fileHeaders === undefined
+      ? (req, res) => {
+          res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': BODY.length });
+          res.end(BODY);
+        }
+      : (req, res) => {
+          if (req.headers.authorization !== credentials) {
+            res.writeHead(401, { 'Content-Length': 0 });
+            return void res.end();
+          }
+          res.writeHead(200, fileHeaders);
+          res.end(BODY);
+        };
+  createServer(answer).listen(port, '127.0.0.1', () => notify('listening'));
 } else {
   // FILES_DIST: another build of the file service (its dist folder), to compare two versions.
   const dist = process.env.FILES_DIST;

@@ -72,15 +72,11 @@ export function startHearth({ dataDir, root, port, workers, dist, name = 'hearth
   return started(child, port, name);
 }
 
-export function startFloor({ port, workers }) {
-  const child = spawn(process.execPath, [NODE_SERVER, 'floor', String(port), String(workers)], { stdio: ['ignore', 'ignore', 'inherit'] });
-  return started(child, port, 'node floor');
-}
-
-/** The floor sending `headers` (a flat list of names and values) with the 4 KB, for the benchmark's credentials. */
-export function startFileFloor({ port, workers, headers }) {
-  const child = spawn(process.execPath, [NODE_SERVER, 'floor-file', String(port), String(workers), JSON.stringify(headers)], { stdio: ['ignore', 'ignore', 'inherit'] });
-  return started(child, port, 'node floor, file headers');
+/** The bare node:http floor; with `headers` (a flat list of names and values), sending those for the benchmark's credentials. */
+export function startFloor({ port, workers, headers }) {
+  const args = [NODE_SERVER, 'floor', String(port), String(workers), ...(headers ? [JSON.stringify(headers)] : [])];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+  return started(child, port, headers ? 'node floor, file headers' : 'node floor');
 }
 
 export function startNginx({ dir, root, port, workers }) {

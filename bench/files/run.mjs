@@ -20,7 +20,7 @@ import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, r
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startApache, startFileFloor, startFloor, startHearth, startNginx, treePids, treeRss } from './peers.mjs';
+import { startApache, startFloor, startHearth, startNginx, treePids, treeRss } from './peers.mjs';
 
 const { values } = parseArgs({ options: { workers: { type: 'string', default: '1' }, seconds: { type: 'string', default: '5' }, only: { type: 'string', default: 'hearth,nginx,apache,floor' }, before: { type: 'string' }, rounds: { type: 'string', default: '3' } } });
 const workers = Number(values.workers);
@@ -163,6 +163,9 @@ function wrk(server, url) {
   const text = run(['-t2', '-c64', `-d${seconds}s`, ...header, url]);
   const cpuMs = treeCpuMs(server.pid) - cpuBefore;
   const requests = Number(/(\d+) requests in/.exec(text)?.[1] ?? 0);
+  // Only answers with the file count: a server refusing the requests would otherwise be fast.
+  const refused = /Non-2xx or 3xx responses:\s+(\d+)/.exec(text)?.[1];
+  if (refused !== undefined) throw new Error(`${server.name ?? 'a server'} did not answer ${refused} of ${requests} 4 KB GETs with the file (${url})`);
   return { rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(text)?.[1] ?? 0), cpuUs: requests > 0 ? (cpuMs * 1000) / requests : undefined };
 }
 
@@ -277,7 +280,7 @@ try {
     if (hearth) {
       const [, start, baseOf] = hearth;
       const headers = await withServer(start, (server, p) => answerHeaders(`${baseOf(p)}/small.bin`));
-      small.push(['floor-file', () => startFileFloor({ port, workers, headers }), (p) => `http://127.0.0.1:${p}/`]);
+      small.push(['floor-file', () => startFloor({ port, workers, headers }), (p) => `http://127.0.0.1:${p}/`]);
     }
   }
   for (let round = 1; round <= rounds; round++) {
