@@ -121,7 +121,12 @@ export function createAdminServer(deps: AppDeps, routes: readonly Route[]): Admi
         res.setHeader('Set-Cookie', sessionCookie(next));
       },
     };
-    return route.run(ctx);
+    try {
+      return await route.run(ctx);
+    } finally {
+      // The notice a form left for the next page, or the one this page showed (and cleared).
+      deps.sessions.save(session);
+    }
   }
 
   function handle(req: IncomingMessage, res: ServerResponse): void {

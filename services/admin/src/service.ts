@@ -46,6 +46,14 @@ export async function startAdminService(ctx: ServiceContext<AdminSettings>, opti
     await store.close();
     throw error;
   });
+  let sessions: Sessions;
+  try {
+    sessions = new Sessions(join(dataDir, 'admin', 'sessions.db'), settings.sessionIdle, settings.maxSessions);
+  } catch (error) {
+    await accounts.close();
+    await store.close();
+    throw error;
+  }
   const stats = new CounterSet(counters);
   const deps: AppDeps = {
     serviceName: ctx.name,
@@ -56,7 +64,7 @@ export async function startAdminService(ctx: ServiceContext<AdminSettings>, opti
     activity: busActivity(ctx.bus),
     accounts,
     store,
-    sessions: new Sessions(settings.sessionIdle, settings.maxSessions),
+    sessions,
     login: accounts.loginPolicy(loginLimits(settings)),
     setup: await SetupToken.start(dataDir, accounts),
     stats,
@@ -66,6 +74,7 @@ export async function startAdminService(ctx: ServiceContext<AdminSettings>, opti
   const servers: Server[] = [];
   const close = async (deadline: number): Promise<void> => {
     await admin.stop(deadline);
+    sessions.close();
     await accounts.close();
     await store.close();
   };

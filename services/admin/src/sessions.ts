@@ -1,11 +1,22 @@
 /**
- * Sessions, in this process's memory: a random id (the cookie) to a session whose state is one
- * union, anonymous or signed in. Signing in makes a new session with a new id and a new CSRF
- * token and forgets the old one (no fixation); a session unused for `idleMs` is gone; at most
- * `max` are kept, the least recently used dropped first. A restart of the service signs
- * everyone out.
+ * Sessions, kept in `DATA/admin/sessions.db` (SQLite, WAL), so that a restart or an upgrade of the
+ * service signs nobody out, and the two instances that run side by side for a moment during one
+ * (the new one serving new connections, the old one finishing its own) see the same sessions: no
+ * copy is kept in memory. A random id (the cookie) names a session whose state is one union,
+ * anonymous or signed in. Signing in makes a new session with a new id and a new CSRF token and
+ * forgets the old one (no fixation); a session unused for `idleMs` is gone; at most `max` are
+ * kept, the least recently used dropped first.
+ *
+ * The cookie value itself is never written: rows are keyed by its SHA-256, so the file gives no
+ * usable cookie. A session's last use is written when it is older than a hundredth of `idleMs`
+ * (at most a minute), not at every request; its notice (the next page's one-time message) when a
+ * request changed it (`save`).
  */
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Database as Db, Statement } from 'better-sqlite3';
+import { openDatabase, type Schema } from '@hearth/sqlite';
 
 export type SessionState =
   | { readonly kind: 'anonymous' }
@@ -32,18 +43,82 @@ export const COOKIE_NAME = '__Host-hearth-admin';
 
 const token = (): string => randomBytes(32).toString('base64url');
 
-export class Sessions {
-  /** Insertion order is recency order: a touched session is moved to the end. */
-  readonly #byId = new Map<string, Session>();
+const hashOf = (id: string): string => createHash('sha256').update(id).digest('hex');
 
+const SCHEMA: Schema = {
+  name: 'admin sessions',
+  migrations: [
+    {
+      version: 1,
+      description: 'sessions by the hash of their cookie',
+      sql: `
+        CREATE TABLE sessions (
+          seq INTEGER PRIMARY KEY,
+          id_hash TEXT NOT NULL UNIQUE,
+          user TEXT,
+          since INTEGER,
+          csrf TEXT NOT NULL,
+          last_seen INTEGER NOT NULL,
+          notice TEXT
+        );
+        CREATE INDEX sessions_by_last_seen ON sessions (last_seen, seq);
+        CREATE INDEX sessions_by_user ON sessions (user);
+      `,
+    },
+  ],
+  tooNew: (message) => new Error(message),
+};
+
+interface Row {
+  id_hash: string;
+  user: string | null;
+  since: number | null;
+  csrf: string;
+  last_seen: number;
+  notice: string | null;
+}
+
+export class Sessions {
+  readonly #db: Db;
+  readonly #find: Statement<[string], Row>;
+  readonly #insert: Statement<[Row]>;
+  readonly #touch: Statement<[number, string]>;
+  readonly #setNotice: Statement<[string | null, string]>;
+  readonly #remove: Statement<[string]>;
+  readonly #removeUser: Statement<[string, string]>;
+  readonly #removeIdle: Statement<[number]>;
+  readonly #removeOldest: Statement<[number]>;
+  readonly #count: Statement<[number], number>;
+  /** The notice each session was read or made with (its JSON), to write only a changed one. */
+  readonly #storedNotice = new WeakMap<Session, string | null>();
+
+  /** Opens (creating if needed) the sessions database at `file`. */
   constructor(
+    file: string,
     private idleMs: number,
     private max: number,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    // Readable by this user only; SQLite gives its -wal and -shm files the same mode.
+    closeSync(openSync(file, 'a', 0o600));
+    this.#db = openDatabase(file, 5000, SCHEMA);
+    this.#find = this.#db.prepare<[string], Row>('SELECT id_hash, user, since, csrf, last_seen, notice FROM sessions WHERE id_hash = ?');
+    this.#insert = this.#db.prepare<[Row]>(
+      'INSERT INTO sessions (id_hash, user, since, csrf, last_seen, notice) VALUES (@id_hash, @user, @since, @csrf, @last_seen, @notice)',
+    );
+    this.#touch = this.#db.prepare<[number, string]>('UPDATE sessions SET last_seen = ? WHERE id_hash = ?');
+    this.#setNotice = this.#db.prepare<[string | null, string]>('UPDATE sessions SET notice = ? WHERE id_hash = ?');
+    this.#remove = this.#db.prepare<[string]>('DELETE FROM sessions WHERE id_hash = ?');
+    this.#removeUser = this.#db.prepare<[string, string]>('DELETE FROM sessions WHERE user = ? AND id_hash != ?');
+    this.#removeIdle = this.#db.prepare<[number]>('DELETE FROM sessions WHERE last_seen < ?');
+    this.#removeOldest = this.#db.prepare<[number]>('DELETE FROM sessions WHERE seq IN (SELECT seq FROM sessions ORDER BY last_seen, seq LIMIT ?)');
+    this.#count = this.#db.prepare<[number], number>('SELECT count(*) FROM sessions WHERE last_seen >= ?').pluck();
+  }
 
+  /** Sessions not idle too long. */
   get size(): number {
-    return this.#byId.size;
+    return this.#count.get(this.now() - this.idleMs)!;
   }
 
   update(idleMs: number, max: number): void {
@@ -54,20 +129,38 @@ export class Sessions {
   /** The live session with this id (touched), or undefined when unknown or idle too long. */
   get(id: string | undefined): Session | undefined {
     if (id === undefined) return undefined;
-    const session = this.#byId.get(id);
-    if (session === undefined) return undefined;
+    const hash = hashOf(id);
+    const row = this.#find.get(hash);
+    if (row === undefined) return undefined;
     const now = this.now();
-    this.#byId.delete(id);
-    if (now - session.lastSeen > this.idleMs) return undefined;
-    session.lastSeen = now;
-    this.#byId.set(id, session);
+    if (now - row.last_seen > this.idleMs) {
+      this.#remove.run(hash);
+      return undefined;
+    }
+    if (now - row.last_seen >= Math.min(60_000, this.idleMs / 100)) this.#touch.run(now, hash);
+    const state: SessionState = row.user === null ? { kind: 'anonymous' } : { kind: 'signed-in', user: row.user, since: row.since ?? 0 };
+    const session: Session = { id, state, csrf: row.csrf, lastSeen: now, notice: row.notice === null ? undefined : (JSON.parse(row.notice) as Notice) };
+    this.#storedNotice.set(session, row.notice);
     return session;
   }
 
   create(state: SessionState = { kind: 'anonymous' }): Session {
     const session: Session = { id: token(), state, csrf: token(), lastSeen: this.now(), notice: undefined };
-    this.#byId.set(session.id, session);
-    this.#sweep();
+    const signedIn = state.kind === 'signed-in';
+    this.#db.transaction(() => {
+      this.#insert.run({
+        id_hash: hashOf(session.id),
+        user: signedIn ? state.user : null,
+        since: signedIn ? state.since : null,
+        csrf: session.csrf,
+        last_seen: session.lastSeen,
+        notice: null,
+      });
+      this.#removeIdle.run(session.lastSeen - this.idleMs);
+      const over = this.#count.get(session.lastSeen - this.idleMs)! - this.max;
+      if (over > 0) this.#removeOldest.run(over);
+    })();
+    this.#storedNotice.set(session, null);
     return session;
   }
 
@@ -78,25 +171,30 @@ export class Sessions {
 
   /** A new signed-in session replacing `old` (which is forgotten). */
   signIn(old: Session, user: string): Session {
-    this.#byId.delete(old.id);
+    this.end(old);
     return this.create({ kind: 'signed-in', user, since: this.now() });
   }
 
   end(session: Session): void {
-    this.#byId.delete(session.id);
+    if (session.id !== '') this.#remove.run(hashOf(session.id));
   }
 
   /** Ends every session of `user` (deleted, or the password changed elsewhere) but `keep`. */
   endUser(user: string, keep?: Session): void {
-    for (const s of this.#byId.values()) if (s.state.kind === 'signed-in' && s.state.user === user && s !== keep) this.#byId.delete(s.id);
+    this.#removeUser.run(user, keep === undefined || keep.id === '' ? '' : hashOf(keep.id));
   }
 
-  #sweep(): void {
-    const now = this.now();
-    for (const [id, s] of this.#byId) {
-      if (this.#byId.size <= this.max && now - s.lastSeen <= this.idleMs) break;
-      this.#byId.delete(id);
-    }
+  /** Writes what a request changed in `session` (its notice); nothing for one not kept or gone since. */
+  save(session: Session): void {
+    if (session.id === '') return;
+    const notice = session.notice === undefined ? null : JSON.stringify(session.notice);
+    if (notice === this.#storedNotice.get(session)) return;
+    this.#setNotice.run(notice, hashOf(session.id));
+    this.#storedNotice.set(session, notice);
+  }
+
+  close(): void {
+    this.#db.close();
   }
 }
 

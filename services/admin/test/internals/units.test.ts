@@ -1,5 +1,9 @@
-/** White-box: the escaping template, the router's table rules, the session store's expiry and fixation rule. */
-import { describe, expect, it } from 'vitest';
+/** White-box: the escaping template, the router's table rules, the session store's expiry, fixation rule and persistence. */
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { Html, Router, html, type Route } from '@hearth/admin';
 import { Sessions } from '../../dist/sessions.js';
 
@@ -38,27 +42,79 @@ describe('Router', () => {
 });
 
 describe('Sessions', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hearth-sessions-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  let n = 0;
+  const fresh = (): string => join(dir, `${++n}`, 'sessions.db');
+  const open: Sessions[] = [];
+  const sessionsAt = (file: string, idleMs: number, max: number, now?: () => number): Sessions => {
+    const s = new Sessions(file, idleMs, max, now);
+    open.push(s);
+    return s;
+  };
+  afterEach(() => {
+    for (const s of open.splice(0)) s.close();
+  });
+
   it('forgets a session idle too long, and the old id at sign-in', () => {
     let now = 0;
-    const sessions = new Sessions(1000, 100, () => now);
+    const sessions = sessionsAt(fresh(), 1000, 100, () => now);
     const anon = sessions.create();
     now = 900;
-    expect(sessions.get(anon.id)).toBe(anon);
+    expect(sessions.get(anon.id)).toMatchObject({ id: anon.id, csrf: anon.csrf, state: { kind: 'anonymous' } });
     const signed = sessions.signIn(anon, 'root');
     expect(signed.id).not.toBe(anon.id);
     expect(signed.csrf).not.toBe(anon.csrf);
     expect(sessions.get(anon.id)).toBeUndefined();
     now = 1800;
-    expect(sessions.get(signed.id)).toBe(signed);
+    expect(sessions.get(signed.id)).toMatchObject({ id: signed.id, state: { kind: 'signed-in', user: 'root', since: 900 } });
     now = 2801;
     expect(sessions.get(signed.id)).toBeUndefined();
+    expect(sessions.size).toBe(0);
   });
 
   it('keeps at most max sessions, dropping the least recently used', () => {
-    const sessions = new Sessions(60_000, 16);
-    const all = Array.from({ length: 17 }, () => sessions.create());
+    let now = 0;
+    const sessions = sessionsAt(fresh(), 60_000, 16, () => now);
+    const all = Array.from({ length: 16 }, () => sessions.create());
+    // The first one is used again: the second is now the least recently used.
+    now = 1000;
+    expect(sessions.get(all[0]!.id)).toBeDefined();
+    const last = sessions.create();
     expect(sessions.size).toBe(16);
-    expect(sessions.get(all[0]!.id)).toBeUndefined();
-    expect(sessions.get(all[16]!.id)).toBe(all[16]);
+    expect(sessions.get(all[1]!.id)).toBeUndefined();
+    expect(sessions.get(all[0]!.id)).toBeDefined();
+    expect(sessions.get(last.id)).toBeDefined();
+  });
+
+  it('is found by another store on the same file (the next instance), state, CSRF token and notice alike', () => {
+    const file = fresh();
+    const before = sessionsAt(file, 60_000, 100);
+    const mine = before.signIn(before.create(), 'root');
+    const other = before.signIn(before.create(), 'ann');
+    mine.notice = { kind: 'ok', text: 'restart biff: running.', details: ['one'] };
+    before.save(mine);
+    before.close();
+    open.splice(open.indexOf(before), 1);
+
+    const after = sessionsAt(file, 60_000, 100);
+    const found = after.get(mine.id)!;
+    expect(found).toMatchObject({ id: mine.id, csrf: mine.csrf, state: { kind: 'signed-in', user: 'root' }, notice: mine.notice });
+    // The page that shows the notice clears it, for good.
+    found.notice = undefined;
+    after.save(found);
+    expect(sessionsAt(file, 60_000, 100).get(mine.id)?.notice).toBeUndefined();
+    // Ending a user's sessions but one, from either store.
+    after.endUser('ann');
+    expect(after.get(other.id)).toBeUndefined();
+    after.endUser('root', found);
+    expect(after.get(mine.id)).toBeDefined();
+    // The files hold the cookie's hash, never the cookie, and only this user may read them.
+    const files = [file, `${file}-wal`].map((f) => ({ f, bytes: readFileSync(f) }));
+    expect(files.some(({ bytes }) => bytes.includes(createHash('sha256').update(mine.id).digest('hex')))).toBe(true);
+    for (const { f, bytes } of files) {
+      for (const s of [mine, other]) expect(bytes.includes(s.id), f).toBe(false);
+      expect(statSync(f).mode & 0o077, f).toBe(0);
+    }
   });
 });
