@@ -89,6 +89,7 @@ export class Sessions {
   readonly #removeIdle: Statement<[number]>;
   readonly #removeOldest: Statement<[number]>;
   readonly #count: Statement<[number], number>;
+  readonly #add: (row: Row) => void;
   /** The notice each session was read or made with (its JSON), to write only a changed one. */
   readonly #storedNotice = new WeakMap<Session, string | null>();
 
@@ -114,6 +115,13 @@ export class Sessions {
     this.#removeIdle = this.#db.prepare<[number]>('DELETE FROM sessions WHERE last_seen < ?');
     this.#removeOldest = this.#db.prepare<[number]>('DELETE FROM sessions WHERE seq IN (SELECT seq FROM sessions ORDER BY last_seen, seq LIMIT ?)');
     this.#count = this.#db.prepare<[number], number>('SELECT count(*) FROM sessions WHERE last_seen >= ?').pluck();
+    // A new session, then the idle ones dropped and the least recently used past `max`.
+    this.#add = this.#db.transaction((row: Row) => {
+      this.#insert.run(row);
+      this.#removeIdle.run(row.last_seen - this.idleMs);
+      const over = this.#count.get(row.last_seen - this.idleMs)! - this.max;
+      if (over > 0) this.#removeOldest.run(over);
+    });
   }
 
   /** Sessions not idle too long. */
@@ -147,19 +155,14 @@ export class Sessions {
   create(state: SessionState = { kind: 'anonymous' }): Session {
     const session: Session = { id: token(), state, csrf: token(), lastSeen: this.now(), notice: undefined };
     const signedIn = state.kind === 'signed-in';
-    this.#db.transaction(() => {
-      this.#insert.run({
-        id_hash: hashOf(session.id),
-        user: signedIn ? state.user : null,
-        since: signedIn ? state.since : null,
-        csrf: session.csrf,
-        last_seen: session.lastSeen,
-        notice: null,
-      });
-      this.#removeIdle.run(session.lastSeen - this.idleMs);
-      const over = this.#count.get(session.lastSeen - this.idleMs)! - this.max;
-      if (over > 0) this.#removeOldest.run(over);
-    })();
+    this.#add({
+      id_hash: hashOf(session.id),
+      user: signedIn ? state.user : null,
+      since: signedIn ? state.since : null,
+      csrf: session.csrf,
+      last_seen: session.lastSeen,
+      notice: null,
+    });
     this.#storedNotice.set(session, null);
     return session;
   }
