@@ -143,10 +143,10 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
 
   function handle(req: IncomingMessage, res: ServerResponse, secure: boolean): void {
     const method = req.method ?? '';
-    if ((method === 'GET' || method === 'HEAD') && !connections.draining && answerAtOnce(req, res, method)) return;
-    // The access log's fields are only gathered when it is on.
+    // The access log's fields are only gathered when it is on; its duration starts here either way.
     const logging = deps.log.isLevelEnabled('info');
     const started = logging ? performance.now() : 0;
+    if ((method === 'GET' || method === 'HEAD') && !connections.draining && answerAtOnce(req, res, method, logging, started)) return;
     const remote = req.socket.remoteAddress ?? 'unknown';
     live.inc(isMethod(method) ? requestCounter[method] : 'requestsOther');
     // No byte moving for this long ends the request (Node's own timer runs between requests).
@@ -205,16 +205,15 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
    * A GET or HEAD answered from the cache there and then (`cached-get.ts`): false, having done
    * nothing, when it cannot be. The full way's bookkeeping (`handle`) is done at once, as the
    * request starts and ends here, unless the answer could not be written out at once: then the
-   * drain follows it, and its access log line is written, when it is done.
+   * drain follows it, and its access log line is written, when it is done. `logging` and
+   * `started` are the access log's, taken by `handle` before the lookup.
    */
-  function answerAtOnce(req: IncomingMessage, res: ServerResponse, method: 'GET' | 'HEAD'): boolean {
+  function answerAtOnce(req: IncomingMessage, res: ServerResponse, method: 'GET' | 'HEAD', logging: boolean, started: number): boolean {
     // Only requests on the full way are in `perClient`, and only while they run.
     if (perClient.size > 0 && (perClient.get(req.socket.remoteAddress ?? 'unknown') ?? 0) >= settings.maxRequestsPerClient) return false;
     const now = Date.now();
     const cached = answers.answer(req, now);
     if (cached === undefined) return false;
-    const logging = deps.log.isLevelEnabled('info');
-    const started = logging ? performance.now() : 0;
     atOnce[method]++;
     const meter: Meter = { bytes: 0 };
     sendWhole(res, 200, cached.headers, method === 'HEAD' ? undefined : cached.body, meter);
