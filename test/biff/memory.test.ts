@@ -34,7 +34,7 @@ describe('a subscriber that never reads', () => {
     module: ${JSON.stringify(BIFF_MODULE)}
     listen: { comsat: { protocol: udp, port: 0 } }
     # V8 grows a busy process's young generation up to 16 MiB a semi-space, by steps, whenever it
-    # likes: 6-10 MB of biff's RSS in one half or the other. Held at 1 MiB (as the supervisor
+    # likes: 5-10 MB of biff's RSS in one half or the other. Held at 1 MiB (as the supervisor
     # holds its own), RSS follows what biff keeps.
     env: { NODE_OPTIONS: "--max-semi-space-size=1" }
     settings:
