@@ -94,7 +94,6 @@ export function createAdminServer(deps: AppDeps, routes: readonly Route[]): Admi
       session = deps.sessions.create();
       res.setHeader('Set-Cookie', sessionCookie(session));
     }
-    deps.stats.set('sessions', deps.sessions.size);
     const principal = principalOf(deps, session);
     if (route.access !== 'public') {
       if (principal.kind !== 'user') return method === 'GET' ? { kind: 'redirect', location: '/sign-in' } : errorPage(403, 'Signed out', 'Your session has ended: sign in again.');

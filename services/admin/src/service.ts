@@ -7,7 +7,7 @@ import type { Server } from 'node:https';
 import { openSuiteAccounts } from '@hearth/accounts';
 import { loginLimits } from '@hearth/accounts';
 import { openMailStore } from '@hearth/mail-store';
-import { CounterSet } from '@hearth/metrics';
+import { CounterSet, type CounterSource } from '@hearth/metrics';
 import { ServiceConfigError, type RunningService, type ServiceContext } from '@hearth/runtime';
 import { createTlsContextProvider, TlsMaterialError, type TlsContextProvider } from '@hearth/tls';
 import { join } from 'node:path';
@@ -55,6 +55,18 @@ export async function startAdminService(ctx: ServiceContext<AdminSettings>, opti
     throw error;
   }
   const stats = new CounterSet(counters);
+  // The sessions gauge is the live rows of the file both instances of a restart share, counted
+  // when the counters are read (and so falling as sessions expire, with no request).
+  const reported: CounterSource = {
+    get version() {
+      stats.set('sessions', sessions.size);
+      return stats.version;
+    },
+    snapshot() {
+      stats.set('sessions', sessions.size);
+      return stats.snapshot();
+    },
+  };
   const deps: AppDeps = {
     serviceName: ctx.name,
     dataDir,
@@ -96,7 +108,7 @@ export async function startAdminService(ctx: ServiceContext<AdminSettings>, opti
     ctx.log.warn({ url: setupLink(first.spec, setup.token) }, 'no administrator yet: open this one-time link to create one');
   }
   return {
-    counters: stats,
+    counters: reported,
     async reload(next, suite) {
       const nextTls = await createTlsContextProvider(tlsOptions(suite));
       for (const server of servers) server.setSecureContext(nextTls.serverOptions);

@@ -6,6 +6,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '@hearth/testkit';
 import { stopAll } from '@hearth/testkit/hearth-up';
 import { startAdmin, textOf, type AdminUp } from './helpers.js';
 
@@ -83,13 +84,18 @@ describe('sessions', () => {
     expect((await c.post('/reload', {}, home)).status).toBe(303);
   });
 
-  it('ends a session after the idle time, and at sign-out', async () => {
+  it('ends a session after the idle time, and at sign-out; the sessions gauge follows with no request', async () => {
+    const sessionsGauge = async (): Promise<number | undefined> => (await a.up.service('admin')).counters?.find((c) => c.name === 'sessions')?.value;
     const c = a.client();
     const home = await c.signIn('root', 'root-password-1');
     expect(home.body).toContain('Dashboard');
+    // Counted while in use: each look is also a request of this session's, which keeps it alive.
+    await waitFor(async () => (await c.get('/')).status === 200 && ((await sessionsGauge()) ?? 0) >= 1, { timeout: 5000, what: 'the signed-in session counted' });
     const start = Date.now();
+    // The behaviour under test is a time window: nobody asks anything for longer than sessionIdle.
     await new Promise((r) => setTimeout(r, 1700));
     expect(Date.now() - start).toBeGreaterThan(1500);
+    await waitFor(async () => (await sessionsGauge()) === 0, { timeout: 5000, what: 'the sessions gauge at 0 once every session is idle too long' });
     const r = await c.get('/');
     expect(r.status).toBe(303);
     expect(r.headers['location']).toBe('/sign-in');
