@@ -95,7 +95,6 @@ describe('Sessions', () => {
     mine.notice = { kind: 'ok', text: 'restart biff: running.', details: ['one'] };
     before.save(mine);
     before.close();
-    open.splice(open.indexOf(before), 1);
 
     const after = sessionsAt(file, 60_000, 100);
     const found = after.get(mine.id)!;
