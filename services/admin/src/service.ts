@@ -56,14 +56,18 @@ export async function startAdminService(ctx: ServiceContext<AdminSettings>, opti
   }
   const stats = new CounterSet(counters);
   // The sessions gauge is the live rows of the file both instances of a restart share, counted
-  // when the counters are read (and so falling as sessions expire, with no request).
+  // when the counters are read (and so falling as sessions expire, with no request). A stopping
+  // instance counts none: its sessions stay in the file, for the next instance to count (the
+  // supervisor adds up the instances' gauges), and the file is closed before the last report.
+  let counting = true;
+  const countSessions = (): void => stats.set('sessions', counting ? sessions.size : 0);
   const reported: CounterSource = {
     get version() {
-      stats.set('sessions', sessions.size);
+      countSessions();
       return stats.version;
     },
     snapshot() {
-      stats.set('sessions', sessions.size);
+      countSessions();
       return stats.snapshot();
     },
   };
@@ -85,6 +89,7 @@ export async function startAdminService(ctx: ServiceContext<AdminSettings>, opti
   const admin = createAdminServer(deps, options.routes ?? routeTable());
   const servers: Server[] = [];
   const close = async (deadline: number): Promise<void> => {
+    counting = false;
     await admin.stop(deadline);
     sessions.close();
     await accounts.close();

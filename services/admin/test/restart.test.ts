@@ -30,6 +30,8 @@ describe('a restart of the admin service', () => {
     const after = await a.up.service('admin');
     expect(after.state).toBe('running');
     expect(after.pid).not.toBe(before.pid);
+    // The instance that went stopped cleanly: nothing of the admin service's logged as an error.
+    expect(a.up.lines.filter((l) => l['svc'] === 'admin' && (l['level'] as number) >= 50)).toEqual([]);
 
     const shown = await c.get(String(added.headers['location']));
     expect(shown.status).toBe(200);
