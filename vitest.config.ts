@@ -17,6 +17,8 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'suite',
+          // One test certificate for the run (scripts/test-certificate.ts).
+          globalSetup: ['./scripts/test-certificate.ts'],
           include: ['packages/*/test/**/*.test.ts', 'services/*/test/**/*.test.ts', 'test/**/*.test.ts'],
           exclude: [...configDefaults.exclude, containerTest],
           sequence: { groupOrder: 0 },

@@ -1,6 +1,6 @@
 /** Test helpers: the file server in-process on 127.0.0.1:0 (HTTP and HTTPS), and a curl runner. */
-import { execFile, execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { request as httpRequest, type Agent, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -9,26 +9,14 @@ import { Writable } from 'node:stream';
 import { createLogger, type Logger } from '@hearth/log';
 import { createFilesServer, defaultSettings, MemoryUsers, type FilesServer, type FilesSettings } from '@hearth/files';
 import { HandlerTable } from '@hearth/runtime';
+import { inject } from 'vitest';
+import type { TestCertificate } from '../../../scripts/test-certificate.js';
 
-export interface Cert {
-  readonly cert: string;
-  readonly key: string;
-  readonly certFile: string;
-}
+export type Cert = TestCertificate;
 
-let cached: Cert | undefined;
-
-/** A self-signed certificate for localhost and 127.0.0.1 (openssl CLI), made once per test file. */
-export function makeCert(): Cert {
-  if (cached) return cached;
-  const dir = mkdtempSync(join(tmpdir(), 'files-cert-'));
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'rsa:2048', '-nodes',
-    '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '2',
-    '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
-  ], { stdio: 'ignore' });
-  cached = { cert: readFileSync(join(dir, 'cert.pem'), 'utf8'), key: readFileSync(join(dir, 'key.pem'), 'utf8'), certFile: join(dir, 'cert.pem') };
-  return cached;
+/** The run's self-signed certificate for localhost and 127.0.0.1 (`scripts/test-certificate.ts`). */
+export function testCertificate(): Cert {
+  return inject('testCertificate');
 }
 
 export interface Harness {
@@ -78,7 +66,7 @@ export async function startServer(options: HarnessOptions = {}): Promise<Harness
   const handlers = new HandlerTable<unknown>();
   const log = options.log ?? createLogger({ svc: 'files-test', level: process.env['FILES_TEST_LOG'] ?? 'silent', pretty: false });
   const files = createFilesServer({ settings, users, handlers, dataDir, log, ...(options.isLoopback ? { isLoopback: options.isLoopback } : {}) });
-  const cert = makeCert();
+  const cert = testCertificate();
   const http = files.httpServer();
   const https = files.httpsServer({ cert: cert.cert, key: cert.key });
   await Promise.all([listen(http), listen(https)]);

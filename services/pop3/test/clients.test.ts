@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openSuiteAccounts, type Accounts } from '@hearth/accounts';
 import { openMailStore, type MailStore } from '@hearth/mail-store';
 import { storeBacking } from '@hearth/pop3';
-import { LineClient, makeCert, removeDir, startPop3, transcript, type Cert, type Harness } from './helpers.js';
+import { LineClient, testCertificate, removeDir, startPop3, transcript, type Cert, type Harness } from './helpers.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const M1 = 'From: bob@localhost\r\nTo: alice@localhost\r\nSubject: one\r\n\r\nHello Alice.\r\n.dotted line\r\n..two dots\r\nbye\r\n';
@@ -61,7 +61,7 @@ async function addUser(name: string, password: string, messages: readonly string
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'pop3-clients-'));
-  cert = makeCert();
+  cert = testCertificate();
   store = await openMailStore({ dir: join(dir, 'mail') });
   accounts = await openSuiteAccounts(dir, { passwordParams: { ln: 4, r: 8, p: 1 } });
   await addUser('alice', 'secret', [M1, M2]);
@@ -75,7 +75,6 @@ afterAll(async () => {
   await store?.close();
   await accounts?.close();
   removeDir(dir);
-  removeDir(cert.dir);
 });
 
 describe('Python poplib', () => {

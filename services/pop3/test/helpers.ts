@@ -1,38 +1,20 @@
 /** Test helpers: a POP3 server on 127.0.0.1:0 over the in-memory backing, and a line client. */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect, createSecureContext, type TLSSocket } from 'node:tls';
-import { expect } from 'vitest';
+import { expect, inject } from 'vitest';
 import type { LoginPolicy } from '@hearth/accounts';
 import { createLogger } from '@hearth/log';
 import { createPop3Server, defaultSettings, MemoryBacking, type MailBacking, type Pop3Server, type Pop3Settings } from '@hearth/pop3';
 import type { MessageBus } from '@hearth/runtime';
+import type { TestCertificate } from '../../../scripts/test-certificate.js';
 
-export interface Cert {
-  readonly cert: string;
-  readonly key: string;
-  /** A file holding the certificate, for clients that want a CA file. */
-  readonly certFile: string;
-  readonly dir: string;
-}
+export type Cert = TestCertificate;
 
-/** A self-signed certificate for localhost and 127.0.0.1, made with the openssl CLI. */
-export function makeCert(): Cert {
-  const dir = mkdtempSync(join(tmpdir(), 'pop3-cert-'));
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'rsa:2048', '-nodes',
-    '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '2',
-    '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
-  ], { stdio: 'ignore' });
-  return {
-    cert: readFileSync(join(dir, 'cert.pem'), 'utf8'),
-    key: readFileSync(join(dir, 'key.pem'), 'utf8'),
-    certFile: join(dir, 'cert.pem'),
-    dir,
-  };
+/** The run's self-signed certificate for localhost and 127.0.0.1 (`scripts/test-certificate.ts`). */
+export function testCertificate(): Cert {
+  return inject('testCertificate');
 }
 
 export interface Harness {

@@ -4,7 +4,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LineClient, makeCert, sampleBacking, startPop3, transcript, type Harness } from './helpers.js';
+import { LineClient, testCertificate, sampleBacking, startPop3, transcript, type Harness } from './helpers.js';
 
 const b64 = (text: string): string => Buffer.from(text).toString('base64');
 
@@ -64,7 +64,7 @@ describe('hostile input', () => {
   });
 
   it('POP3S: handshakes count per address, end at their deadline, and refusals send no clear text', async () => {
-    harness = await startPop3({ backing: sampleBacking(), cert: makeCert(), settings: { maxConnectionsPerIp: 1, tlsHandshakeTimeout: 500 } });
+    harness = await startPop3({ backing: sampleBacking(), cert: testCertificate(), settings: { maxConnectionsPerIp: 1, tlsHandshakeTimeout: 500 } });
     const first = await silent(harness.tlsPort);
     const refused = await silent(harness.tlsPort);
     await refused.closed;

@@ -71,7 +71,7 @@ describe('POP3 service definition', () => {
 
   it('serves the store over STLS (suite certificate) and implicit TLS', async () => {
     const caFile = generatedTlsPaths(dir).certFile;
-    const cert: Cert = { cert: readFileSync(caFile, 'utf8'), key: '', certFile: caFile, dir };
+    const cert: Cert = { cert: readFileSync(caFile, 'utf8'), key: '', certFile: caFile };
     const plain = await LineClient.connect(ports.get('pop3')!);
     expect(await plain.line()).toMatch(/^\+OK Hearth POP3 ready <[A-Za-z0-9.]+@/);
     await transcript(plain, [['STLS', '+OK Begin TLS negotiation']]);

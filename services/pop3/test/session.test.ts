@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryBacking } from '@hearth/pop3';
-import { LineClient, makeCert, sampleBacking, startPop3, transcript, type Harness } from './helpers.js';
+import { LineClient, testCertificate, sampleBacking, startPop3, transcript, type Harness } from './helpers.js';
 
 const size = (text: string): number => Buffer.byteLength(text.replace(/\r?\n/g, '\r\n'));
 const M1 = 'From: bob@localhost\r\nSubject: one\r\n\r\nHello Alice.\r\n.dotted line\r\nbye\r\n';
@@ -246,7 +246,7 @@ describe('POP3 session (RFC 1939)', () => {
   });
 
   it('CAPA lists what the state allows', async () => {
-    const cert = makeCert();
+    const cert = testCertificate();
     const { client } = await open({ backing: sampleBacking(), cert });
     const common = ['TOP', 'UIDL', 'RESP-CODES', 'AUTH-RESP-CODE', 'PIPELINING'];
     await transcript(client, [
@@ -258,7 +258,7 @@ describe('POP3 session (RFC 1939)', () => {
   });
 
   it('refuses plaintext logins off loopback without TLS, and allows them after STLS', async () => {
-    const cert = makeCert();
+    const cert = testCertificate();
     const { client } = await open({ backing: sampleBacking(), cert, isLoopback: () => false });
     const refused = /^-ERR \[AUTH\] Plaintext authentication disallowed on non-secure \(SSL\/TLS\) connections/;
     await transcript(client, [
@@ -284,7 +284,7 @@ describe('POP3 session (RFC 1939)', () => {
   });
 
   it('STLS discards commands pipelined after it; not offered without a certificate', async () => {
-    const cert = makeCert();
+    const cert = testCertificate();
     const backing = sampleBacking();
     const { client } = await open({ backing, cert });
     client.send('STLS\r\nUSER alice\r\nPASS secret\r\n');
@@ -302,7 +302,7 @@ describe('POP3 session (RFC 1939)', () => {
   });
 
   it('connections are counted down after STLS and implicit-TLS sessions end', async () => {
-    const cert = makeCert();
+    const cert = testCertificate();
     const { client } = await open({ backing: sampleBacking(), cert, settings: { maxConnectionsPerIp: 2 } });
     await transcript(client, [['STLS', /^\+OK/]]);
     await client.startTls(cert);
@@ -320,7 +320,7 @@ describe('POP3 session (RFC 1939)', () => {
   });
 
   it('implicit TLS: no STLS offered, plaintext allowed', async () => {
-    const cert = makeCert();
+    const cert = testCertificate();
     harness = await startPop3({ backing: sampleBacking(), cert, isLoopback: () => false });
     const client = await LineClient.connectTls(harness.tlsPort, cert);
     clients.push(client);
