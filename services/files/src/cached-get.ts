@@ -18,7 +18,8 @@
  * (`Prepared`) and given again, without parsing the path, looking up the share and the cache
  * entry, while everything it came from is unchanged: the same user (name and groups), the share's
  * definition still the table's active one, no cache entry gone since (`FileCache.version`), the
- * cache's trust in the lookup not over, and no new settings (`forget`).
+ * cache's trust in the lookup not over nor a renewal of it due (`HeldFile.recheck`), and no new
+ * settings (`forget`).
  */
 import type { IncomingMessage } from 'node:http';
 import type { Env } from './context.js';
@@ -41,8 +42,8 @@ interface Prepared {
   readonly answer: CachedAnswer;
   readonly groups: readonly string[];
   readonly definition: ShareDefinition;
-  /** When the cache stops trusting the lookup (a `Date.now()` value). */
-  readonly until: number;
+  /** From when the cache must be asked again (`HeldFile.recheck`). */
+  readonly recheck: number;
 }
 
 /** Request targets whose answers are kept; past this, all are forgotten and made again. */
@@ -83,7 +84,7 @@ export class CachedAnswers {
       this.#cacheVersion = version;
     }
     const kept = this.#prepared.get(target);
-    if (kept !== undefined && kept.answer.user === user.name && sameGroups(kept.groups, user.groups) && now < kept.until && this.env.shares.isCurrent(kept.definition)) {
+    if (kept !== undefined && kept.answer.user === user.name && sameGroups(kept.groups, user.groups) && now < kept.recheck && this.env.shares.isCurrent(kept.definition)) {
       return kept.answer;
     }
     const made = this.#make(target, user, now);
@@ -120,7 +121,7 @@ export class CachedAnswers {
       answer: { user: user.name, headers: fileHeaders(file.stat, name), body: file.body },
       groups: user.groups,
       definition,
-      until: file.until,
+      recheck: file.recheck,
     };
   }
 }

@@ -1,9 +1,12 @@
 /**
  * A short-lived cache in front of the disk for the request path: where a URL's names land (the
  * result of `locate`, symbolic link checks included) and the bytes of small files. An entry is
- * trusted for `ttlMs` after it was looked up; then the next request looks it up again, and a
+ * trusted for `ttlMs` from the start of its lookup; then the next request looks it up again, and a
  * cached body is kept only if the file is still the same (device, inode, size, modification and
- * change times). Every request that changes anything clears the whole cache before and after its
+ * change times). An entry used in the last quarter of its trust is looked up again meanwhile, in
+ * the background (`#renew`): the same file is trusted anew from the start of that lookup, a
+ * changed or vanished one is dropped. A file in steady use is so never looked up on a request's
+ * way, and its requests do not all go the slow way together when its trust runs out. Every request that changes anything clears the whole cache before and after its
  * handler runs (`clear`), and a lookup that was under way across a clear is not stored: this
  * service always sees its own writes; changes made by anything else are seen within `ttlMs`.
  * Only found resources are kept; bounded in entries and in body bytes (oldest dropped first).
@@ -30,15 +33,22 @@ export interface SmallFile {
   readonly body: Buffer;
 }
 
-/** A small file the cache holds, and until when (a `Date.now()` value) its lookup is trusted. */
+/** A small file the cache holds. */
 export interface HeldFile extends SmallFile {
-  readonly until: number;
+  /**
+   * From when (a `Date.now()` value) the cache must be asked again: its trust in the lookup ends
+   * then, or a renewal of the lookup is due then.
+   */
+  readonly recheck: number;
 }
 
 interface Entry {
   readonly located: Located & { readonly stat: Stats };
-  readonly at: number;
+  /** When its lookup started (the last renewal's, once renewed): trusted until `at + ttlMs`. */
+  at: number;
   body: Buffer | undefined;
+  /** Whether a renewal of its lookup is under way. */
+  renewing: boolean;
 }
 
 /** Whether two stats are of the same, unchanged file (device, inode, size, modification and change times). */
@@ -67,7 +77,10 @@ export class FileCache {
     const key = pathBelow(root, names);
     const now = Date.now();
     const hit = this.#entries.get(key);
-    if (hit !== undefined && now - hit.at < this.limits.ttlMs) return hit.located;
+    if (hit !== undefined && now - hit.at < this.limits.ttlMs) {
+      this.#renewIfDue(hit, key, root, names, now);
+      return hit.located;
+    }
     const generation = this.#generation;
     const located = await locate(root, names);
     if (generation !== this.#generation) return located;
@@ -75,7 +88,7 @@ export class FileCache {
     if (located.stat !== undefined) {
       const stat = located.stat;
       const body = hit?.body !== undefined && sameFile(hit.located.stat, stat) ? hit.body : undefined;
-      this.#entries.set(key, { located: { ...located, stat }, at: now, body });
+      this.#entries.set(key, { located: { ...located, stat }, at: now, body, renewing: false });
       if (body !== undefined) this.#bytes += body.length;
       this.#trim();
     }
@@ -88,9 +101,12 @@ export class FileCache {
    * made at once, `cached-get.ts`).
    */
   whole(root: string, names: readonly string[], now: number): HeldFile | undefined {
-    const hit = this.#entries.get(pathBelow(root, names));
+    const key = pathBelow(root, names);
+    const hit = this.#entries.get(key);
     if (hit?.body === undefined || now - hit.at >= this.limits.ttlMs || !hit.located.stat.isFile()) return undefined;
-    return { stat: hit.located.stat, body: hit.body, until: hit.at + this.limits.ttlMs };
+    this.#renewIfDue(hit, key, root, names, now);
+    const until = hit.at + this.limits.ttlMs;
+    return { stat: hit.located.stat, body: hit.body, recheck: hit.renewing ? until : Math.min(until, this.#renewFrom(hit)) };
   }
 
   /**
@@ -146,6 +162,40 @@ export class FileCache {
   /** Bytes of bodies held. */
   get bytes(): number {
     return this.#bytes;
+  }
+
+  /** When an entry's renewal is due: in the last quarter of its trust. */
+  #renewFrom(entry: Entry): number {
+    return entry.at + this.limits.ttlMs - this.limits.ttlMs / 4;
+  }
+
+  #renewIfDue(entry: Entry, key: string, root: string, names: readonly string[], now: number): void {
+    if (!entry.renewing && now >= this.#renewFrom(entry)) this.#renew(entry, key, root, names, now);
+  }
+
+  /**
+   * Look `entry` up again, in the background, from `started` (a `Date.now()` value). Still the same
+   * file at the same place: trusted anew from `started`, its body kept. Anything else (another
+   * file, a link leading elsewhere, gone, a failed lookup): the entry goes, and the next request
+   * looks it up itself. A renewal that ran across a clear, or whose entry was replaced meanwhile,
+   * changes nothing.
+   */
+  #renew(entry: Entry, key: string, root: string, names: readonly string[], started: number): void {
+    entry.renewing = true;
+    const generation = this.#generation;
+    const current = (): boolean => generation === this.#generation && this.#entries.get(key) === entry;
+    locate(root, names).then(
+      (located) => {
+        entry.renewing = false;
+        if (!current()) return;
+        if (located.stat !== undefined && located.path === entry.located.path && sameFile(entry.located.stat, located.stat)) entry.at = started;
+        else this.#drop(key);
+      },
+      () => {
+        entry.renewing = false;
+        if (current()) this.#drop(key);
+      },
+    );
   }
 
   #drop(key: string): void {

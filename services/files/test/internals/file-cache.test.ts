@@ -1,12 +1,14 @@
 /**
  * White-box tests of the lookup and small-file cache: trusted for its TTL, looked up again after
- * it (a body kept only for the same file), cleared at once by `clear`, never storing a lookup that
- * ran across a clear, bounded; a body read only through a descriptor inside the share.
+ * it (a body kept only for the same file), renewed in the background when used in the last quarter
+ * of its TTL, cleared at once by `clear`, never storing a lookup that ran across a clear, bounded;
+ * a body read only through a descriptor inside the share.
  */
 import { mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { waitFor } from '@hearth/testkit';
 import { FileCache } from '../../dist/file-cache.js';
 import type { Located } from '../../dist/resource.js';
 
@@ -120,5 +122,41 @@ describe('FileCache', () => {
     } finally {
       rmSync(outside, { recursive: true, force: true });
     }
+  });
+
+  it('renews a held file used in the last quarter of its TTL: the same file trusted anew, body kept', async () => {
+    const cache = new FileCache({ ttlMs: 60_000, maxEntries: 100, maxBytes: 1 << 20 });
+    replace('steady.txt', 'steady');
+    const body = await bodyOf(cache, await cache.locate(root, ['steady.txt']));
+    const held = cache.whole(root, ['steady.txt'], Date.now())!;
+    // Before the last quarter: asked again from its start; nothing renewed.
+    const at = held.recheck - 45_000;
+    expect(cache.whole(root, ['steady.txt'], at + 60_000)).toBeUndefined();
+    // In it: still the held file, the renewal started (asked again only when the trust ends).
+    const renewing = cache.whole(root, ['steady.txt'], held.recheck)!;
+    expect(renewing.body).toBe(body);
+    expect(renewing.recheck).toBe(at + 60_000);
+    const version = cache.version;
+    // Renewed from when the renewal began: trusted past the first lookup's end, the same bytes.
+    const renewed = await waitFor(() => cache.whole(root, ['steady.txt'], at + 60_000));
+    expect(renewed.body).toBe(body);
+    expect(renewed.stat).toBe(held.stat);
+    expect(renewed.recheck).toBe(held.recheck + 45_000);
+    expect(cache.version).toBe(version);
+  });
+
+  it('drops a held file changed on disk when its renewal finds it so', async () => {
+    const cache = new FileCache({ ttlMs: 60_000, maxEntries: 100, maxBytes: 1 << 20 });
+    replace('edited.txt', 'before');
+    await bodyOf(cache, await cache.locate(root, ['edited.txt']));
+    const held = cache.whole(root, ['edited.txt'], Date.now())!;
+    replace('edited.txt', 'after, longer');
+    const version = cache.version;
+    // Still trusted (a change by another program is seen within the TTL), and renewed from here.
+    expect(cache.whole(root, ['edited.txt'], held.recheck)?.body.toString()).toBe('before');
+    await waitFor(() => cache.version !== version);
+    expect(cache.whole(root, ['edited.txt'], held.recheck)).toBeUndefined();
+    const fresh = await cache.locate(root, ['edited.txt']);
+    expect((await bodyOf(cache, fresh))?.toString()).toBe('after, longer');
   });
 });
