@@ -5,8 +5,9 @@
  * check, per client address and per user name, answered after a delay, refused past the limits).
  */
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
-import { LoginPolicy, loginLimits, type Accounts, type LoginSettings } from '@hearth/accounts';
+import { LoginPolicy, loginLimits, type Accounts, type LoginResult, type LoginSettings } from '@hearth/accounts';
 export { loginLimits } from '@hearth/accounts';
 import type { FilesCounters } from './counters.js';
 import { DavError } from './replies.js';
@@ -69,11 +70,20 @@ function challenge(policy: AuthPolicy, message: string): DavError {
 /** How long a connection's verified credentials are taken again without a check. */
 const CONNECTION_MEMO_MS = 1000;
 
+/** A memo used this close to its end is renewed ahead (checked again in the background). */
+const RENEW_AHEAD_MS = CONNECTION_MEMO_MS / 4;
+
 interface Verified {
   readonly header: string;
   readonly user: FileUser;
+  /** Until when the credentials are taken again without a check (a `Date.now()` value). */
   readonly until: number;
   readonly generation: number;
+  /**
+   * The check made again ahead of `until` while the connection is in use, once started: its
+   * outcome (undefined when the check itself failed) stands for the connection's next request.
+   */
+  renewal: Promise<LoginResult<FileUser> | undefined> | undefined;
 }
 
 export class Authenticator {
@@ -105,13 +115,17 @@ export class Authenticator {
    * The user whose credentials this request's connection had verified within the last second, when
    * the request sends the same Authorization header under the same settings; otherwise undefined
    * (`check` decides). Nothing waits: for answers made at once (`cached-get.ts`). `now` is
-   * `Date.now()`, read once by the caller for all of the request's checks.
+   * `Date.now()`, read once by the caller for all of the request's checks. A memo used in its
+   * last quarter is renewed: the same check as `check`'s, made in the background, so that a busy
+   * connection's requests keep being answered at once.
    */
   verified(req: IncomingMessage, now: number): FileUser | undefined {
     const header = req.headers.authorization;
     if (header === undefined) return undefined;
     const memo = this.#verified.get(req.socket);
-    return memo !== undefined && memo.header === header && memo.generation === this.#generation && now < memo.until ? memo.user : undefined;
+    if (memo === undefined || memo.header !== header || memo.generation !== this.#generation || now >= memo.until) return undefined;
+    if (memo.renewal === undefined && now >= memo.until - RENEW_AHEAD_MS) this.#renew(req.socket, memo, now);
+    return memo.user;
   }
 
   /** The request's user, or a DavError 401 (no or wrong credentials) / 403 (plaintext refused). */
@@ -119,24 +133,89 @@ export class Authenticator {
     const header = req.headers.authorization;
     if (header === undefined) throw challenge(this.policy, 'authentication required');
     const memo = this.#verified.get(req.socket);
-    if (memo !== undefined && memo.header === header && memo.generation === this.#generation && Date.now() < memo.until) return memo.user;
-    const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
-    if (!m) throw challenge(this.policy, 'only Basic authentication is supported');
+    if (memo !== undefined && memo.header === header && memo.generation === this.#generation) {
+      if (Date.now() < memo.until) return memo.user;
+      // The renewal started for this connection answers for this request: one check, counted once.
+      const renewed = memo.renewal === undefined ? undefined : await memo.renewal;
+      if (renewed !== undefined) {
+        // A failure is answered once: the connection's next request makes its own attempt.
+        if (!renewed.ok && this.#verified.get(req.socket)?.renewal === memo.renewal) this.#verified.delete(req.socket);
+        return this.#outcome(renewed, memo, header);
+      }
+    }
+    const token = basicToken(header);
+    if (token === undefined) throw challenge(this.policy, 'only Basic authentication is supported');
     if (!secure && !this.policy.allowPlaintextAuth && !this.isLoopback(remote)) {
       throw new DavError(403, 'Basic authentication over plain HTTP is refused: use HTTPS');
     }
-    const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
-    const colon = decoded.indexOf(':');
-    if (colon <= 0) throw challenge(this.policy, 'malformed Basic credentials');
-    const name = decoded.slice(0, colon);
-    const password = decoded.slice(colon + 1);
-    const result = await this.#login.attempt(remote, name, () => this.users.authenticate(name, password, remote));
+    const credentials = basicCredentials(token);
+    if (credentials === undefined) throw challenge(this.policy, 'malformed Basic credentials');
+    return this.#outcome(await this.#attempt(req.socket, header, credentials, remote, Date.now()), memo, header);
+  }
+
+  /**
+   * The login policy's attempt with these credentials; a success is kept for the connection for
+   * `CONNECTION_MEMO_MS` from `started` (a `Date.now()` value), unless the settings changed
+   * meanwhile or, for a renewal, the memo it renews was replaced (`renewing`); a failure ends what
+   * was kept for this header.
+   */
+  async #attempt(socket: object, header: string, credentials: Credentials, remote: string, started: number, renewing?: Verified): Promise<LoginResult<FileUser>> {
+    const generation = this.#generation;
+    const result = await this.#login.attempt(remote, credentials.name, () => this.users.authenticate(credentials.name, credentials.password, remote));
+    if (renewing !== undefined && this.#verified.get(socket) !== renewing) return result;
+    if (result.ok && generation === this.#generation) {
+      this.#verified.set(socket, { header, user: result.value, until: started + CONNECTION_MEMO_MS, generation, renewal: undefined });
+    } else if (!result.ok && this.#verified.get(socket)?.header === header) {
+      this.#verified.delete(socket);
+    }
+    return result;
+  }
+
+  /** The user of a successful attempt, or the 401 of a failed one (counted). */
+  #outcome(result: LoginResult<FileUser>, previous: Verified | undefined, header: string): FileUser {
     if (result.ok) {
-      if (memo?.header !== header) this.counters.inc('authSuccesses');
-      this.#verified.set(req.socket, { header, user: result.value, until: Date.now() + CONNECTION_MEMO_MS, generation: this.#generation });
+      if (previous?.header !== header) this.counters.inc('authSuccesses');
       return result.value;
     }
     this.counters.inc(result.reason === 'refused' ? 'loginsRefused' : 'authFailures');
     throw challenge(this.policy, result.reason === 'refused' ? 'too many failed logins: try again later' : 'wrong user name or password');
   }
+
+  /**
+   * Check a connection's credentials again ahead of the end of its memo, from `now`. A failed one
+   * ends the memo at once and is answered to the connection's next request (`check`); one whose
+   * check could not be made (the accounts failed) leaves the next request to check for itself.
+   */
+  #renew(socket: Socket, memo: Verified, now: number): void {
+    const token = basicToken(memo.header);
+    const credentials = token === undefined ? undefined : basicCredentials(token);
+    if (credentials === undefined) return;
+    const renewal = this.#attempt(socket, memo.header, credentials, socket.remoteAddress ?? 'unknown', now, memo).then(
+      (result) => {
+        // Not answered yet: the failure waits in an ended memo for the connection's next request.
+        if (!result.ok && memo.generation === this.#generation && this.#verified.get(socket) === undefined) this.#verified.set(socket, { ...memo, until: 0, renewal });
+        return result;
+      },
+      () => undefined,
+    );
+    memo.renewal = renewal;
+  }
+}
+
+interface Credentials {
+  readonly name: string;
+  readonly password: string;
+}
+
+/** The token of a Basic Authorization header; undefined for another scheme or a malformed one. */
+function basicToken(header: string): string | undefined {
+  return /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header)?.[1];
+}
+
+/** The user name and password of a Basic token (base64 of `name:password`); undefined without a name. */
+function basicCredentials(token: string): Credentials | undefined {
+  const decoded = Buffer.from(token, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon <= 0) return undefined;
+  return { name: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
 }

@@ -202,3 +202,54 @@ describe('a small file asked again on the same connection', () => {
     expect((await on('GET', '/files/kept.txt')).status).toBe(200);
   });
 });
+
+describe('a small file in steady use on one connection', () => {
+  /** GETs of `path` on this test's connection, one every `paceMs`, for `ms`: their statuses, bodies and ways. */
+  async function steady(path: string, ms: number, paceMs: number, auth?: string): Promise<Array<{ sent: number; status: number; body: string; way: 'cache' | 'full' }>> {
+    const answers = [];
+    const start = Date.now();
+    while (Date.now() - start < ms) {
+      const sent = Date.now();
+      const r = await on('GET', path, auth === undefined ? {} : { auth });
+      answers.push({ sent, status: r.status, body: r.body, way: lastWay(path) });
+      await new Promise((resolve) => setTimeout(resolve, paceMs));
+    }
+    return answers;
+  }
+
+  it('is answered at once throughout: its lookup and the credentials are renewed in the background', async () => {
+    writeFileSync(join(h.shareDir, 'steady.txt'), 'in steady use\n');
+    // Past two ends of the lookup's trust and of the credentials' memo (a second each); a renewal
+    // starts in the last quarter of that second, so requests come well within a quarter.
+    const answers = await steady('/files/steady.txt', 2600, 15);
+    expect(answers.length).toBeGreaterThan(40);
+    expect(answers.filter((a) => a.status !== 200 || a.body !== 'in steady use\n')).toEqual([]);
+    expect(answers[0]!.way).toBe('full');
+    expect(answers.slice(1).filter((a) => a.way === 'full')).toEqual([]);
+  });
+
+  it('refuses credentials whose password changed, within the second they are taken unchecked, each refusal counted once', async () => {
+    writeFileSync(join(h.shareDir, 'guarded.txt'), 'guarded\n');
+    h.users.add('dave', 'first', ['staff']);
+    expect((await on('GET', '/files/guarded.txt', { auth: 'dave:first' })).status).toBe(200);
+    const before = h.files.counters.snapshot();
+    h.users.add('dave', 'second', ['staff']);
+    const changed = Date.now();
+    const answers = await steady('/files/guarded.txt', 1500, 15, 'dave:first');
+    const after = h.files.counters.snapshot();
+    // A check made before the change is taken for at most a second: every request sent a second
+    // after it is refused, and none is answered from the cache once one was refused.
+    const late = answers.filter((a) => a.sent > changed + 1000);
+    expect(late.length).toBeGreaterThan(0);
+    expect(late.filter((a) => a.status !== 401)).toEqual([]);
+    const refused = answers.findIndex((a) => a.status === 401);
+    expect(answers.slice(refused).filter((a) => a.status !== 401 || a.way !== 'full')).toEqual([]);
+    expect(answers.slice(0, refused).filter((a) => a.status !== 200)).toEqual([]);
+    // Wrong, or refused without a check once the login policy's limits are passed.
+    const delta = (name: string): number => after[name]! - before[name]!;
+    expect(delta('authFailures')).toBeGreaterThan(0);
+    expect(delta('authFailures') + delta('loginsRefused')).toBe(answers.length - refused);
+    expect(after['authSuccesses']! - before['authSuccesses']!).toBe(0);
+  });
+});
+
