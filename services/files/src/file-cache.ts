@@ -6,9 +6,10 @@
  * change times). An entry used in the last quarter of its trust is looked up again meanwhile, in
  * the background (`#renew`): the same file is trusted anew from the start of that lookup, a
  * changed or vanished one is dropped. A file in steady use is so never looked up on a request's
- * way, and its requests do not all go the slow way together when its trust runs out. Every request that changes anything clears the whole cache before and after its
- * handler runs (`clear`), and a lookup that was under way across a clear is not stored: this
- * service always sees its own writes; changes made by anything else are seen within `ttlMs`.
+ * way, and its requests do not all go the slow way together when its trust runs out. Every
+ * request that changes anything clears the whole cache before and after its handler runs
+ * (`clear`), and a lookup that was under way across a clear is not stored: this service always
+ * sees its own writes; changes made by anything else are seen within `ttlMs`.
  * Only found resources are kept; bounded in entries and in body bytes (oldest dropped first).
  * A body is only ever read through a descriptor checked to be inside the share (`anchored.ts`)
  * whose stats are those of the cached lookup, so what the cache serves is never from outside.
