@@ -90,6 +90,24 @@ export function polledCounters(declaration: CounterDeclaration, read: () => Read
   };
 }
 
+/**
+ * `set` read through `refresh`, which brings its values up to date (from what the service counts
+ * its own way: bytes of open sockets, rows of a file) each time a reporter reads the version or
+ * the snapshot, instead of at every change.
+ */
+export function refreshedCounters(set: CounterSource, refresh: () => void): CounterSource {
+  return {
+    get version() {
+      refresh();
+      return set.version;
+    },
+    snapshot() {
+      refresh();
+      return set.snapshot();
+    },
+  };
+}
+
 /** Something that can send a snapshot; false when it could not (the next tick tries again). */
 export type ReportSink = (values: CounterValues) => boolean;
 

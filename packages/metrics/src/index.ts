@@ -4,7 +4,7 @@
  * every view as figures. Knows no service by name.
  */
 export { declareCounters, declarationProblems, describeCounters, parseDeclaration, type CounterDeclaration, type CounterSpec, type CounterType, type NamesOf } from './declare.js';
-export { CounterReporter, CounterSet, polledCounters, type CounterSource, type CounterValues, type ReportSink } from './counter-set.js';
+export { CounterReporter, CounterSet, polledCounters, refreshedCounters, type CounterSource, type CounterValues, type ReportSink } from './counter-set.js';
 export { CounterTotals, parseCounterValues } from './totals.js';
 export {
   SERVICE_RUN_STATES,

@@ -11,6 +11,7 @@ import {
   parseDeclaration,
   parseFigures,
   polledCounters,
+  refreshedCounters,
   type CounterValues,
 } from '@hearth/metrics';
 
@@ -157,3 +158,19 @@ describe('parseFigures', () => {
     expect(parseFigures(null)).toBe('figures: not an object');
   });
 });
+
+describe('refreshedCounters', () => {
+  it('brings the set up to date before each read of its version and its snapshot', () => {
+    const set = new CounterSet(decl);
+    let open = 2;
+    const source = refreshedCounters(set, () => set.set('open', open));
+    const v1 = source.version;
+    expect(source.snapshot()).toEqual({ connections: 0, open: 2, bytesIn: 0 });
+    expect(source.version).toBe(v1);
+    open = 0;
+    expect(source.version).toBe(v1 + 1);
+    open = 5;
+    expect(source.snapshot()['open']).toBe(5);
+  });
+});
+

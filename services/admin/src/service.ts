@@ -7,7 +7,7 @@ import type { Server } from 'node:https';
 import { openSuiteAccounts } from '@hearth/accounts';
 import { loginLimits } from '@hearth/accounts';
 import { openMailStore } from '@hearth/mail-store';
-import { CounterSet, type CounterSource } from '@hearth/metrics';
+import { CounterSet, refreshedCounters } from '@hearth/metrics';
 import { ServiceConfigError, type RunningService, type ServiceContext } from '@hearth/runtime';
 import { createTlsContextProvider, TlsMaterialError, type TlsContextProvider } from '@hearth/tls';
 import { join } from 'node:path';
@@ -60,17 +60,7 @@ export async function startAdminService(ctx: ServiceContext<AdminSettings>, opti
   // instance counts none: its sessions stay in the file, for the next instance to count (the
   // supervisor adds up the instances' gauges), and the file is closed before the last report.
   let counting = true;
-  const countSessions = (): void => stats.set('sessions', counting ? sessions.size : 0);
-  const reported: CounterSource = {
-    get version() {
-      countSessions();
-      return stats.version;
-    },
-    snapshot() {
-      countSessions();
-      return stats.snapshot();
-    },
-  };
+  const reported = refreshedCounters(stats, () => stats.set('sessions', counting ? sessions.size : 0));
   const deps: AppDeps = {
     serviceName: ctx.name,
     dataDir,

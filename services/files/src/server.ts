@@ -13,7 +13,7 @@ import type { TlsOptions } from 'node:tls';
 import type { LoginPolicy } from '@hearth/accounts';
 import type { Logger } from '@hearth/log';
 import type { HandlerTable } from '@hearth/runtime';
-import { CounterSet, type CounterSource } from '@hearth/metrics';
+import { CounterSet, refreshedCounters, type CounterSource } from '@hearth/metrics';
 import type { Socket } from 'node:net';
 import type { FilesSettings } from './config.js';
 import { RequestContext, type Env } from './context.js';
@@ -107,16 +107,7 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
       atOnce[method] = 0;
     }
   };
-  const reported: CounterSource = {
-    get version() {
-      bringUpToDate();
-      return live.version;
-    },
-    snapshot() {
-      bringUpToDate();
-      return live.snapshot();
-    },
-  };
+  const reported = refreshedCounters(live, bringUpToDate);
   const servers: Server[] = [];
   const perClient = new Map<string, number>();
   let inFlight = 0;
