@@ -176,7 +176,7 @@ export class FileCache {
 
   /**
    * Look `entry` up again, in the background, from `started` (a `Date.now()` value). Still the same
-   * file at the same place: trusted anew from `started`, its body kept. Anything else (another
+   * file (its names are the entry's key): trusted anew from `started`, its body kept. Anything else (another
    * file, a link leading elsewhere, gone, a failed lookup): the entry goes, and the next request
    * looks it up itself. A renewal that ran across a clear, or whose entry was replaced meanwhile,
    * changes nothing.
@@ -189,7 +189,7 @@ export class FileCache {
       (located) => {
         entry.renewing = false;
         if (!current()) return;
-        if (located.stat !== undefined && located.path === entry.located.path && sameFile(entry.located.stat, located.stat)) entry.at = started;
+        if (located.stat !== undefined && sameFile(entry.located.stat, located.stat)) entry.at = started;
         else this.#drop(key);
       },
       () => {
