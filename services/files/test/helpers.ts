@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import type { LoginPolicy } from '@hearth/accounts';
 import { createLogger, type Logger } from '@hearth/log';
 import { createFilesServer, defaultSettings, MemoryUsers, type FilesServer, type FilesSettings } from '@hearth/files';
 import { HandlerTable } from '@hearth/runtime';
@@ -50,6 +51,8 @@ export interface HarnessOptions {
   readonly settings?: (dataDir: string, base: FilesSettings) => FilesSettings;
   readonly log?: Logger;
   readonly isLoopback?: (address: string) => boolean;
+  /** The login policy the server uses (one in memory, made by the server, when not given). */
+  readonly loginPolicy?: LoginPolicy;
   /** Serve this data directory (and its share) instead of a new one: a second engine on the same files. */
   readonly dataDir?: string;
 }
@@ -65,7 +68,15 @@ export async function startServer(options: HarnessOptions = {}): Promise<Harness
   const users = new MemoryUsers().add('alice', 'secret').add('bob', 'hunter2', ['staff']).add('carol', 'pw');
   const handlers = new HandlerTable<unknown>();
   const log = options.log ?? createLogger({ svc: 'files-test', level: process.env['FILES_TEST_LOG'] ?? 'silent', pretty: false });
-  const files = createFilesServer({ settings, users, handlers, dataDir, log, ...(options.isLoopback ? { isLoopback: options.isLoopback } : {}) });
+  const files = createFilesServer({
+    settings,
+    users,
+    handlers,
+    dataDir,
+    log,
+    ...(options.isLoopback ? { isLoopback: options.isLoopback } : {}),
+    ...(options.loginPolicy ? { loginPolicy: options.loginPolicy } : {}),
+  });
   const cert = testCertificate();
   const http = files.httpServer();
   const https = files.httpsServer({ cert: cert.cert, key: cert.key });
