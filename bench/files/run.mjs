@@ -50,21 +50,21 @@ writeSync(small, Buffer.alloc(4096, 's'));
 closeSync(small);
 
 const AUTH = ['-u', 'bench:bench'];
-const curl = (args) => execFileSync('curl', ['-sS', '--max-time', '600', ...args], { maxBuffer: 256 * 1024 * 1024 }).toString();
+const curl = (args) => client('curl', ['-sS', '--max-time', '600', ...args], { maxBuffer: 256 * 1024 * 1024 }).toString();
 const PROPFIND_WARMUPS = 3;
 const PROPFIND_RUNS = 11;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /**
  * GET and PUT of the 1 GiB file on a server just started, MB/s: one transfer takes a second or
- * less, so the median of three of each. What the server wrote without syncing is synced before the
+ * less, so the median of five of each. What the server wrote without syncing is synced before the
  * next server starts, so that it does not weigh on that one's figures.
  */
 function transfers(server, base, auth) {
-  const three = (fn) => median([fn(), fn(), fn()]);
-  const getMBs = three(() => Number(curl([...auth, '-o', '/dev/null', '-w', '%{speed_download}', `${base}/big.bin`])) / 1e6);
+  const five = (fn) => median([fn(), fn(), fn(), fn(), fn()]);
+  const getMBs = five(() => Number(curl([...auth, '-o', '/dev/null', '-w', '%{speed_download}', `${base}/big.bin`])) / 1e6);
   const name = `up-${server.name.replace(/\W/g, '')}.bin`;
-  const putMBs = three(() => Number(curl([...auth, '-T', join(dir, 'upload.bin'), '-o', '/dev/null', '-w', '%{speed_upload}', `${base}/${name}`])) / 1e6);
+  const putMBs = five(() => Number(curl([...auth, '-T', join(dir, 'upload.bin'), '-o', '/dev/null', '-w', '%{speed_upload}', `${base}/${name}`])) / 1e6);
   rmSync(join(root, name), { force: true });
   execFileSync('sync');
   return { getMBs, putMBs };
@@ -126,15 +126,20 @@ function allowedCpus() {
 }
 
 /**
- * For the 4 KB rounds, the server's processes run on the last `--workers` CPUs and wrk on the
+ * Every server's processes run on the last `--workers` CPUs and every client (curl, wrk) on the
  * others (`taskset`), so that the client never takes the server's CPU time and where the
- * scheduler puts the server's thread and wrk's two does not move the figures. On two CPUs, in
- * alternating two-second rounds of Hearth and the floor, the middle half of the rounds' own ratios
- * went from 0.72-0.89 to 0.80-0.83; other loads on the machine still move whole rounds. With no
- * CPU left for wrk, nothing is pinned.
+ * scheduler puts the server's threads and the client's does not move the figures. On two CPUs, in
+ * alternating two-second 4 KB rounds of Hearth and the floor, the middle half of the rounds' own
+ * ratios went from 0.72-0.89 to 0.80-0.83; other loads on the machine still move whole rounds.
+ * With no CPU left for the client, nothing is pinned.
  */
 const cpus = allowedCpus();
 const pinning = cpus.length > workers ? { server: cpus.slice(-workers).join(','), client: cpus.slice(0, -workers).join(',') } : undefined;
+
+/** `execFileSync` of a client command, on the clients' CPUs. */
+function client(command, args, options) {
+  return pinning ? execFileSync('taskset', ['-c', pinning.client, command, ...args], options) : execFileSync(command, args, options);
+}
 
 /** Move every process of the server's tree, with all its threads, to the server's CPUs. */
 function pinServer(server) {
@@ -156,8 +161,7 @@ function pinServer(server) {
  */
 function wrk(server, url) {
   const header = ['-H', `Authorization: Basic ${Buffer.from('bench:bench').toString('base64')}`];
-  const run = (args) => (pinning ? execFileSync('taskset', ['-c', pinning.client, 'wrk', ...args]) : execFileSync('wrk', args)).toString();
-  pinServer(server);
+  const run = (args) => client('wrk', args).toString();
   run(['-t2', '-c64', '-d1s', ...header, url]);
   const cpuBefore = treeCpuMs(server.pid);
   const text = run(['-t2', '-c64', `-d${seconds}s`, ...header, url]);
@@ -176,7 +180,8 @@ async function memoryDuring(server, args) {
   const timer = setInterval(() => (peak = Math.max(peak, treeRss(server.pid))), 50);
   try {
     await new Promise((resolve, reject) => {
-      const c = spawn('curl', ['-sS', '--max-time', '600', '-o', '/dev/null', ...args]);
+      const curlArgs = ['-sS', '--max-time', '600', '-o', '/dev/null', ...args];
+      const c = pinning ? spawn('taskset', ['-c', pinning.client, 'curl', ...curlArgs]) : spawn('curl', curlArgs);
       running.add(c);
       c.on('exit', (code) => {
         running.delete(c);
@@ -232,6 +237,7 @@ async function withServer(start, fn) {
   port++;
   const server = await start();
   current = server;
+  pinServer(server);
   try {
     return await fn(server, port);
   } finally {
@@ -299,7 +305,7 @@ try {
 }
 
 const f = (n, d = 0) => (n === undefined ? '-' : n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }));
-console.log(`\nworkers: ${workers} (hearth, the node floor, nginx; the supervisor runs one process per service); wrk -t2 -c64 -d${seconds}s${pinning ? `, the 4 KB rounds with the server on CPU ${pinning.server} and wrk on CPU ${pinning.client}` : ''}`);
+console.log(`\nworkers: ${workers} (hearth, the node floor, nginx; the supervisor runs one process per service); wrk -t2 -c64 -d${seconds}s${pinning ? `; the servers on CPU ${pinning.server}, curl and wrk on CPU ${pinning.client}` : ''}`);
 console.log('server       GET 1GiB MB/s  PUT 1GiB MB/s  PROPFIND 10k ms (first)  4KB GET req/s  CPU us/req  RSS MiB before/peak: 4GiB GET   4GiB PUT');
 const mem = (m) => (m ? `${f(m.beforeMiB)} / ${f(m.peakMiB)}` : '-');
 for (const [name, r] of Object.entries(results)) {
