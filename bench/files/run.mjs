@@ -136,9 +136,14 @@ function allowedCpus() {
 const cpus = allowedCpus();
 const pinning = cpus.length > workers ? { server: cpus.slice(-workers).join(','), client: cpus.slice(0, -workers).join(',') } : undefined;
 
+/** A client command and its arguments, to run on the clients' CPUs. */
+function onClientCpus(command, args) {
+  return pinning ? ['taskset', ['-c', pinning.client, command, ...args]] : [command, args];
+}
+
 /** `execFileSync` of a client command, on the clients' CPUs. */
 function client(command, args, options) {
-  return pinning ? execFileSync('taskset', ['-c', pinning.client, command, ...args], options) : execFileSync(command, args, options);
+  return execFileSync(...onClientCpus(command, args), options);
 }
 
 /** Move every process of the server's tree, with all its threads, to the server's CPUs. */
@@ -180,8 +185,7 @@ async function memoryDuring(server, args) {
   const timer = setInterval(() => (peak = Math.max(peak, treeRss(server.pid))), 50);
   try {
     await new Promise((resolve, reject) => {
-      const curlArgs = ['-sS', '--max-time', '600', '-o', '/dev/null', ...args];
-      const c = pinning ? spawn('taskset', ['-c', pinning.client, 'curl', ...curlArgs]) : spawn('curl', curlArgs);
+      const c = spawn(...onClientCpus('curl', ['-sS', '--max-time', '600', '-o', '/dev/null', ...args]));
       running.add(c);
       c.on('exit', (code) => {
         running.delete(c);
