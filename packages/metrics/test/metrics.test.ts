@@ -173,4 +173,3 @@ describe('refreshedCounters', () => {
     expect(source.snapshot()['open']).toBe(5);
   });
 });
-

@@ -10,16 +10,17 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { waitFor } from '@hearth/testkit';
-import { LoginPolicy } from '@hearth/accounts';
-import type { FilesSettings } from '@hearth/files';
+import { LoginPolicy, loginLimits } from '@hearth/accounts';
+import { defaultSettings, type FilesSettings } from '@hearth/files';
 import { capturingLogger, request, startServer, type Harness, type RawResult } from './helpers.js';
 
 let h: Harness;
 let agent: Agent;
 const logLines: Array<Record<string, unknown>> = [];
 
-// Its limits are the server's settings' (the server sets them); read here for its counts.
-const policy = new LoginPolicy({ maxFailuresPerSource: 1, maxFailuresPerUser: 1, windowMs: 1, delayMs: 0 });
+// The server's login policy, given so that its own counts can be read (the server sets its limits
+// from the settings).
+const policy = new LoginPolicy(loginLimits(defaultSettings()));
 
 beforeAll(async () => {
   h = await startServer({ log: capturingLogger(logLines), loginPolicy: policy });
