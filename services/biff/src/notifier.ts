@@ -145,6 +145,14 @@ export class Notifier {
     if (result !== 'ok') {
       this.counters.refused++;
       this.#complain({ from, instance: sub.instance, limit: result }, 'subscription refused: limit reached');
+      return;
+    }
+    // Held from now on. What was committed while it was on its way went to nobody: the
+    // subscriber reads the maildrop again when it hears this.
+    try {
+      if (!this.bus.send(from, TOPICS.subscribed, sub)) this.#complain({ to: from, topic: TOPICS.subscribed }, 'subscription confirmation dropped');
+    } catch (err) {
+      this.#complain({ err, to: from, topic: TOPICS.subscribed }, 'subscription confirmation failed');
     }
   }
 

@@ -15,11 +15,13 @@ const log = createLogger({ svc: 'biff', level: 'silent', pretty: false, destinat
 type Handler = (payload: unknown, from: string) => void;
 
 /**
- * Records what biff sends. `room` plays the runtime ChannelBus's back-pressure: each send takes one,
- * the bus is not writable at 0, and `free()` makes room and resolves what waits in `drained()`.
+ * Records what biff sends: `mail.notify` in `sent`, subscription confirmations in `confirmed`.
+ * `room` plays the runtime ChannelBus's back-pressure: each notify send takes one, the bus is not
+ * writable at 0, and `free()` makes room and resolves what waits in `drained()`.
  */
 class FakeBus implements MessageBus {
   readonly sent: Array<{ to: string; topic: string; payload: NewMail }> = [];
+  readonly confirmed: Array<{ to: string; payload: unknown }> = [];
   readonly handlers = new Map<string, Handler>();
   room = Infinity;
   accept = true;
@@ -41,6 +43,10 @@ class FakeBus implements MessageBus {
 
   send(to: string, topic: string, payload: unknown): boolean {
     if (!this.accept) return false;
+    if (topic === TOPICS.subscribed) {
+      this.confirmed.push({ to, payload });
+      return true;
+    }
     this.room--;
     const { batch } = payload as { batch?: NewMail[] };
     for (const one of batch ?? [payload as NewMail]) this.sent.push({ to, topic, payload: one });
@@ -177,6 +183,25 @@ describe('routing', () => {
     expect(biff.counters.refused).toBe(3);
     bus.emit(TOPICS.delivered, delivered('u4'));
     expect(bus.sent).toHaveLength(0);
+    // Only the subscriptions held are confirmed.
+    expect(bus.confirmed.map((c) => [c.to, (c.payload as { user: string }).user])).toEqual([
+      ['pop3', 'u0'],
+      ['pop3', 'u1'],
+      ['pop3', 'u2'],
+      ['pop3', 'u0'],
+      ['watch', 'x'],
+    ]);
+  });
+
+  it('confirms each subscription it holds to the subscriber, by name, with its user and instance', () => {
+    const { bus } = setup();
+    bus.emit(TOPICS.subscribe, { user: 'Alice', instance: 100 }, 'pop3');
+    bus.emit(TOPICS.subscribe, { user: 'bob', instance: 7 }, 'watch');
+    bus.emit(TOPICS.subscribe, { user: 'bad user', instance: 7 }, 'watch');
+    expect(bus.confirmed).toEqual([
+      { to: 'pop3', payload: { user: 'alice', instance: 100 } },
+      { to: 'watch', payload: { user: 'bob', instance: 7 } },
+    ]);
   });
 });
 

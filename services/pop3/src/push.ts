@@ -6,7 +6,7 @@
  * `readNotices`. Without a bus (tests, tools) only this process's own deliveries wake.
  */
 import type { Logger } from '@hearth/log';
-import { announceDelivered, BIFF_SERVICE, MAIL_TOPICS, readNotices, type HearthNotice } from '@hearth/mail-delivery';
+import { announceDelivered, BIFF_SERVICE, MAIL_TOPICS, readNotices, subscriptionOf, type HearthNotice } from '@hearth/mail-delivery';
 import type { CounterSet } from '@hearth/metrics';
 import type { MessageBus } from '@hearth/runtime';
 import type { counters as pop3Counters } from './counters.js';
@@ -38,12 +38,16 @@ export class PushHub {
 
   /**
    * Listen for `mail.notify`, tell biff to forget whatever an earlier instance subscribed, and
-   * subscribe again whenever biff (re)starts: its subscriptions live in its memory only.
+   * subscribe again whenever biff (re)starts: its subscriptions live in its memory only. When
+   * biff confirms a subscription (`biff.subscribed`), the user's sessions read their index again:
+   * mail committed after their last read and before biff held the subscription (a session that
+   * just began waiting, or biff restarting) had no notice sent to this process.
    */
   start(): void {
     if (this.started || this.bus === undefined) return;
     this.started = true;
     this.bus.on(topics.notify, (payload, from) => this.onNotify(payload, from));
+    this.bus.on(topics.subscribed, (payload) => this.onSubscribed(payload));
     this.bus.on(topics.started, () => this.resubscribe());
     this.post(topics.reset, { instance: this.instance });
   }
@@ -123,6 +127,16 @@ export class PushHub {
       // wakes the sessions to re-read their index.
       this.wake(notice.user, notice.source === 'hearth' && notice.maildrop === 'INBOX' ? notice : undefined);
     }
+  }
+
+  /** `biff.subscribed` for this instance: the user's sessions read their index (another instance's: ignored). */
+  private onSubscribed(payload: unknown): void {
+    const sub = subscriptionOf(payload);
+    if (sub === undefined) {
+      this.log.warn({ topic: topics.subscribed }, 'malformed subscription confirmation ignored');
+      return;
+    }
+    if (sub.instance === this.instance) this.wake(sub.user);
   }
 
   private post(topic: string, payload: unknown): void {

@@ -2,7 +2,8 @@
  * The PushHub's side of the new-mail contract: what arrives on `mail.notify` passes
  * @hearth/mail-delivery's one check; a malformed notice is counted and logged, never thrown,
  * and the good notices of the same batch still wake their sessions (with the notice only when it
- * names a message in INBOX).
+ * names a message in INBOX). biff's confirmation of a subscription wakes that user's sessions to
+ * read their index.
  */
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
@@ -49,6 +50,31 @@ describe('PushHub and the new-mail check', () => {
     expect(warned.map((l) => [l['rejected'], l['total']])).toEqual([
       [2, 2],
       [1, 3],
+    ]);
+  });
+
+  it("wakes a user's sessions, without a notice, when biff confirms this instance's subscription", () => {
+    const bus = new FakeBus();
+    const { log } = recordingLog();
+    const hub = new PushHub(bus, log, 3);
+    hub.start();
+    const woken: Array<[string, HearthNotice | undefined]> = [];
+    hub.add('alice', { wake: (n) => woken.push(['alice', n]) });
+    hub.add('alice', { wake: (n) => woken.push(['alice 2', n]) });
+    hub.add('bob', { wake: (n) => woken.push(['bob', n]) });
+    expect(bus.sent.filter((m) => m.topic === 'biff.subscribe').map((m) => m.payload)).toEqual([
+      { user: 'alice', instance: 3 },
+      { user: 'bob', instance: 3 },
+    ]);
+
+    bus.emit('biff.subscribed', { user: 'alice', instance: 4 }); // another instance's
+    bus.emit('biff.subscribed', { user: 'carol', instance: 3 }); // nobody waits
+    bus.emit('biff.subscribed', { user: 'alice' }); // malformed
+    expect(woken).toEqual([]);
+    bus.emit('biff.subscribed', { user: 'ALICE', instance: 3 });
+    expect(woken).toEqual([
+      ['alice', undefined],
+      ['alice 2', undefined],
     ]);
   });
 });
