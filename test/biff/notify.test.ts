@@ -14,6 +14,7 @@ import {
   addUsers,
   deliverAndNotify,
   openStore,
+  poll,
   pop3Waiting,
   sendDatagram,
 } from '@hearth/testkit/suite';
@@ -31,6 +32,15 @@ const q = JSON.stringify;
 
 function newMail(s: Suite, svc: string): Array<Record<string, unknown>> {
   return s.logsOf(svc).filter((l: Record<string, unknown>) => l['msg'] === 'new mail');
+}
+
+/**
+ * Until biff has confirmed POP3's subscription for `user` (pop3 at debug): a waiting session reads
+ * its index again then, and would push a message committed before it.
+ */
+async function subscriptionConfirmed(s: Suite, user: string): Promise<void> {
+  const line = await poll(() => s.logsOf('pop3').find((l: Record<string, unknown>) => l['msg'] === 'subscription confirmed by biff' && l['user'] === user), 10_000);
+  if (line === undefined) throw new Error(`biff did not confirm pop3's subscription for ${user}`);
 }
 
 /** `hearth mail watch --count 1` for `user` (password from the environment, as documented). */
@@ -67,7 +77,8 @@ async function smtpSend(port: number, to: string): Promise<void> {
 describe('biff under hearth up', () => {
   it('a comsat datagram and an SMTP delivery reach exactly alice\'s push session and watcher, never bob\'s', async () => {
     const s = await startSuite(
-      `services:
+      `log: { level: debug }
+services:
   biff:
     module: ${q(BIFF_MODULE)}
     listen: { comsat: { protocol: udp, port: 0 } }
@@ -102,6 +113,7 @@ describe('biff under hearth up', () => {
     const bob = await pop3Waiting(port('pop3', 'pop3'), 'bob', 'bob-pw');
     sessions.push(alice, bob);
     // Bob gets a message nobody announces: if anything woke his session, it would be pushed.
+    await subscriptionConfirmed(s, 'bob');
     const store = await openStore(s.data);
     await store.deliver({ recipients: ['bob'], body: 'Subject: quiet\r\n\r\nshh\r\n' });
     await store.close();
@@ -133,7 +145,8 @@ describe('biff under hearth up', () => {
 
   it('a comsat datagram reaches `hearth mail watch` for alice, never bob\'s', async () => {
     const s = await startSuite(
-      `services:
+      `log: { level: debug }
+services:
   biff:
     module: ${q(BIFF_MODULE)}
     listen: { comsat: { protocol: udp, port: 0 } }
@@ -152,6 +165,7 @@ describe('biff under hearth up', () => {
     await expect
       .poll(() => aliceWatch.out.stderr + bobWatch.out.stderr, { timeout: 10_000 })
       .toMatch(/watching alice[^]*watching bob|watching bob[^]*watching alice/);
+    await subscriptionConfirmed(s, 'bob');
     const store = await openStore(s.data);
     await store.deliver({ recipients: ['bob'], body: 'Subject: quiet\r\n\r\nshh\r\n' });
     await store.close();

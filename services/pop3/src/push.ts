@@ -136,7 +136,9 @@ export class PushHub {
       this.log.warn({ topic: topics.subscribed }, 'malformed subscription confirmation ignored');
       return;
     }
-    if (sub.instance === this.instance) this.wake(sub.user);
+    if (sub.instance !== this.instance) return;
+    this.log.debug({ user: sub.user }, 'subscription confirmed by biff');
+    this.wake(sub.user);
   }
 
   private post(topic: string, payload: unknown): void {
