@@ -2,7 +2,9 @@
  * XIDLE over the real store with biff's notices: a complete 'hearth' notice for the next uid is
  * pushed without reading the index; a gap (a notice that never came) or a comsat notice reads it;
  * a message no notice announced is pushed when the wait ends, before DONE's +OK, numbered after
- * everything pushed before.
+ * everything pushed before; one committed after the wait's catch-up read while the subscription
+ * was on its way to biff (so biff sent no notice for it) is pushed when biff confirms the
+ * subscription.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,7 +28,9 @@ beforeAll(async () => {
   store = await openMailStore({ dir: join(dir, 'mail') });
   accounts = await openSuiteAccounts(dir, { passwordParams: { ln: 4, r: 8, p: 1 } });
   store.addMaildrop('alice');
+  store.addMaildrop('bob');
   await accounts.add('alice', 'pw');
+  await accounts.add('bob', 'pw');
   const base = storeBacking(store, accounts);
   const backing: MailBacking = {
     ...base,
@@ -121,5 +125,33 @@ describe('XIDLE from notices', () => {
       ['QUIT', /^\+OK/],
     ]);
     await alice.closed();
+  });
+});
+
+describe('XIDLE and the subscription biff confirms', () => {
+  it('pushes what was committed before biff held the subscription once biff confirms it', async () => {
+    const bob = await LineClient.connect(harness.port);
+    const before = reads;
+    await transcript(bob, [
+      [null, /^\+OK/],
+      ['USER bob', /^\+OK/],
+      ['PASS pw', /^\+OK/],
+      ['XIDLE', /^\+OK/],
+    ]);
+    await expect.poll(() => reads).toBe(before + 1); // the catch-up read on entering the wait
+    const subscribe = bus.sent.find((m) => m.topic === 'biff.subscribe' && (m.payload as { user: string }).user === 'bob');
+    expect(subscribe).toMatchObject({ to: 'biff' });
+    const { instance } = subscribe!.payload as { instance: number };
+
+    // Committed now, with no notice: biff did not hold the subscription yet.
+    const [m1] = await store.deliver({ recipients: ['bob'], body: 'Subject: early\r\n\r\nearly\r\n' });
+    bus.emit('biff.subscribed', { user: 'bob', instance });
+    expect(await bob.line()).toBe(`* NEW 1 ${m1!.uidl} ${m1!.size}`);
+    expect(reads).toBe(before + 2);
+
+    bob.send('DONE');
+    expect(await bob.line()).toBe(`+OK Done waiting, 1 messages (${m1!.size} octets)`);
+    await transcript(bob, [['QUIT', /^\+OK/]]);
+    await bob.closed();
   });
 });
