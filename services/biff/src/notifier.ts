@@ -4,14 +4,14 @@
  * here (server.ts owns the UDP socket), so every rule can be tested with a fake bus.
  */
 import type { Logger } from '@hearth/log';
-import { hearthUser, readNotices, type NewMail } from '@hearth/mail-delivery';
+import { hearthUser, readNotices, subscriptionOf, type NewMail } from '@hearth/mail-delivery';
 import type { MessageBus } from '@hearth/runtime';
 import { maildropOf, parseComsat } from './comsat.js';
 import type { BiffSettings } from './config.js';
 import { Outbox } from './outbox.js';
 import { ComsatLimiter } from './rate-limit.js';
 import { Subscriptions } from './subscriptions.js';
-import { TOPICS, instanceOf, subscriptionOf } from './topics.js';
+import { TOPICS, instanceOf } from './topics.js';
 
 export interface Counters {
   /** Comsat datagrams received (before any check). */

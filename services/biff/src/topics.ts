@@ -5,7 +5,6 @@
  * New-mail payloads are checked by @hearth/mail-delivery's `readNotices`.
  */
 import { MAIL_TOPICS } from '@hearth/mail-delivery';
-export { subscriptionOf } from '@hearth/mail-delivery';
 
 export const TOPICS = MAIL_TOPICS;
 
