@@ -56,7 +56,7 @@ describe('a subscriber that never reads', () => {
     const comsat = biff.listeners[0]!.port;
     // Wide bounds: module services start slowly on a loaded machine.
     await s.waitLog('stuck', /^stalling/, 30_000);
-    await s.waitLog('watch', /^watching$/, 30_000);
+    await s.waitLog('watch', /^subscribed$/, 30_000);
 
     // biff has handled every datagram sent before one for alice once her watcher logs it (datagrams
     // on loopback arrive in order). The flood may fill biff's socket buffer, and the kernel drops

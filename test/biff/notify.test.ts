@@ -106,8 +106,8 @@ services:
     const port = (name: string, listener: string): number =>
       rows.find((r: { name: string }) => r.name === name)!.listeners.find((l: { name: string }) => l.name === listener)!.port;
     const comsat = port('biff', 'comsat');
-    await s.waitLog('watch-alice', /^watching$/, 30_000);
-    await s.waitLog('watch-bob', /^watching$/, 30_000);
+    await s.waitLog('watch-alice', /^subscribed$/, 30_000);
+    await s.waitLog('watch-bob', /^subscribed$/, 30_000);
 
     const alice = await pop3Waiting(port('pop3', 'pop3'), 'alice', 'alice-pw');
     const bob = await pop3Waiting(port('pop3', 'pop3'), 'bob', 'bob-pw');

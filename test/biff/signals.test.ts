@@ -47,7 +47,7 @@ describe('stray SIGUSR1 / SIGUSR2', () => {
       expect(t.state, t.name).toBe('running');
       expect(pgidOf(t.pid), `${t.name} leads its own group`).toBe(t.pid);
     }
-    await s.waitLog('watch', /^watching$/, 30_000);
+    await s.waitLog('watch', /^subscribed$/, 30_000);
 
     for (const sig of ['SIGUSR1', 'SIGUSR2'] as const) {
       for (const t of targets) process.kill(-t.pid, sig);

@@ -7,11 +7,13 @@
  * Settings: `users` (names to watch), `biff` (biff's service name, default "biff"), `stall` (tests:
  * block the event loop this long right after starting, so nothing is read from the channel: a
  * subscriber that never reads). It subscribes again whenever biff announces a new instance
- * (`biff.started`).
+ * (`biff.started`), and logs "subscribed" (at info, with the user) when biff confirms that it
+ * holds a subscription (`biff.subscribed`): from then on, what biff hears for that user reaches it.
  */
 import { z } from 'zod';
 import { duration } from '@hearth/config';
 import { flushLogger } from '@hearth/log';
+import { subscriptionOf } from '@hearth/mail-delivery';
 import type { RunningService, ServiceDefinition } from '@hearth/runtime';
 import { TOPICS } from './topics.js';
 
@@ -40,6 +42,10 @@ export const definition: ServiceDefinition<WatcherSettings> = {
     ctx.bus.on(TOPICS.notify, (payload, from) => {
       received++;
       ctx.log.info({ ...(payload as object), from, received }, 'new mail');
+    });
+    ctx.bus.on(TOPICS.subscribed, (payload) => {
+      const sub = subscriptionOf(payload);
+      if (sub?.instance === instance) ctx.log.info({ user: sub.user }, 'subscribed');
     });
     ctx.bus.on(TOPICS.started, () => subscribe());
     subscribe();
