@@ -33,7 +33,7 @@ export interface BiffSubscription {
   readonly instance: number;
 }
 
-/** The `{ user, instance }` of a subscription message (the user's Hearth name); undefined for anything else. */
+/** The `{ user, instance }` of a subscription message (the user's Hearth name), or undefined. */
 export function subscriptionOf(payload: unknown): BiffSubscription | undefined {
   if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) return undefined;
   const { user, instance } = payload as Record<string, unknown>;

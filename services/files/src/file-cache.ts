@@ -178,8 +178,8 @@ export class FileCache {
    * Look `entry` up again, in the background, from `started` (a `Date.now()` value). Still the same
    * file (its names are the entry's key): trusted anew from `started`, its body kept. Anything
    * else (another file, a link leading elsewhere, gone, a failed lookup): the entry goes, and the
-   * next request looks it up itself. A renewal that ran across a clear, or whose entry was replaced meanwhile,
-   * changes nothing.
+   * next request looks it up itself. A renewal that ran across a clear, or whose entry was
+   * replaced meanwhile, changes nothing.
    */
   #renew(entry: Entry, key: string, root: string, names: readonly string[], started: number): void {
     entry.renewing = true;

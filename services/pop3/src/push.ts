@@ -129,7 +129,7 @@ export class PushHub {
     }
   }
 
-  /** `biff.subscribed` for this instance: the user's sessions read their index (another instance's: ignored). */
+  /** `biff.subscribed`: for this instance, the user's sessions read their index; another's is ignored. */
   private onSubscribed(payload: unknown): void {
     const sub = subscriptionOf(payload);
     if (sub === undefined) {
