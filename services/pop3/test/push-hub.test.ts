@@ -76,5 +76,18 @@ describe('PushHub and the new-mail check', () => {
       ['alice', undefined],
       ['alice 2', undefined],
     ]);
+
+    // biff restarted (its subscriptions gone, nothing announced meanwhile): everything is
+    // subscribed again, and each confirmation sends that user's sessions to their index.
+    woken.length = 0;
+    bus.sent.length = 0;
+    bus.emit('biff.started', { instance: 99 });
+    expect(bus.sent.map((m) => [m.topic, m.payload])).toEqual([
+      ['biff.reset', { instance: 3 }],
+      ['biff.subscribe', { user: 'alice', instance: 3 }],
+      ['biff.subscribe', { user: 'bob', instance: 3 }],
+    ]);
+    bus.emit('biff.subscribed', { user: 'bob', instance: 3 });
+    expect(woken).toEqual([['bob', undefined]]);
   });
 });
