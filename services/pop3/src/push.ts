@@ -22,18 +22,40 @@ export interface Waiter {
   wake(notice?: HearthNotice): void;
 }
 
+/**
+ * When a subscription biff has not confirmed is sent again: `firstMs` after it was sent, then
+ * after twice as long each time, at most every `maxMs`.
+ */
+export interface ResubscribeDelays {
+  readonly firstMs: number;
+  readonly maxMs: number;
+}
+
+export const RESUBSCRIBE_DELAYS: ResubscribeDelays = { firstMs: 5_000, maxMs: 60_000 };
+
+/** A subscription sent and not confirmed yet: when to send it again, and after how long then. */
+interface Unconfirmed {
+  due: number;
+  delay: number;
+  attempts: number;
+}
+
 export class PushHub {
   private readonly waiting = new Map<string, Set<Waiter>>();
   private started = false;
   private rejectedCount = 0;
   /** Waiting sessions, all users together (the `pushWaiting` gauge). */
   private waiters = 0;
+  /** Users whose subscription biff has not confirmed (`biff.subscribed`) since it was last sent. */
+  private readonly unconfirmed = new Map<string, Unconfirmed>();
+  private retryTimer: { timer: NodeJS.Timeout; at: number } | undefined;
 
   constructor(
     private readonly bus: MessageBus | undefined,
     private readonly log: Logger,
     private readonly instance: number = process.pid,
     private readonly counters?: CounterSet<typeof pop3Counters>,
+    private readonly delays: ResubscribeDelays = RESUBSCRIBE_DELAYS,
   ) {}
 
   /**
@@ -41,7 +63,9 @@ export class PushHub {
    * subscribe again whenever biff (re)starts: its subscriptions live in its memory only. When
    * biff confirms a subscription (`biff.subscribed`), the user's sessions read their index again:
    * mail committed after their last read and before biff held the subscription (a session that
-   * just began waiting, or biff restarting) had no notice sent to this process.
+   * just began waiting, or biff restarting) had no notice sent to this process. A subscription
+   * not confirmed in time (dropped on the way, or refused at one of biff's limits) is sent again
+   * (`ResubscribeDelays`) for as long as the user has a waiting session here.
    */
   start(): void {
     if (this.started || this.bus === undefined) return;
@@ -52,11 +76,64 @@ export class PushHub {
     this.post(topics.reset, { instance: this.instance });
   }
 
+  /** No more subscriptions sent again (the server stopped). */
+  stop(): void {
+    if (this.retryTimer !== undefined) clearTimeout(this.retryTimer.timer);
+    this.retryTimer = undefined;
+    this.unconfirmed.clear();
+  }
+
   /** biff started afresh: send it every user this process is waiting for. */
   private resubscribe(): void {
     this.log.info({ users: this.waiting.size }, 'biff started: subscribing again');
     this.post(topics.reset, { instance: this.instance });
-    for (const user of this.waiting.keys()) this.post(topics.subscribe, { user, instance: this.instance });
+    this.unconfirmed.clear();
+    for (const user of this.waiting.keys()) this.subscribe(user);
+  }
+
+  /** Subscribe for `user`, and send it again until biff confirms it. */
+  private subscribe(user: string): void {
+    if (this.bus === undefined) return;
+    this.post(topics.subscribe, { user, instance: this.instance });
+    const entry = { due: Date.now() + this.delays.firstMs, delay: this.delays.firstMs, attempts: 0 };
+    this.unconfirmed.set(user, entry);
+    this.armRetry(entry.due);
+  }
+
+  /** The retry pass runs at `at` at the latest. */
+  private armRetry(at: number): void {
+    if (this.retryTimer !== undefined) {
+      if (this.retryTimer.at <= at) return;
+      clearTimeout(this.retryTimer.timer);
+    }
+    const timer = setTimeout(() => this.retryUnconfirmed(), Math.max(0, at - Date.now()));
+    timer.unref();
+    this.retryTimer = { timer, at };
+  }
+
+  /**
+   * Sends again each subscription due: unsubscribe, then subscribe, so that biff holds it once
+   * whether or not it had it (its table counts subscriptions; the two go in this order on one
+   * channel). Its confirmation sends the user's sessions to their index.
+   */
+  private retryUnconfirmed(): void {
+    this.retryTimer = undefined;
+    const now = Date.now();
+    let next = Infinity;
+    for (const [user, entry] of this.unconfirmed) {
+      if (entry.due <= now) {
+        entry.attempts++;
+        const fields = { user, attempts: entry.attempts, waitedMs: entry.delay };
+        if (entry.attempts === 1) this.log.info(fields, 'biff has not confirmed the subscription: sending it again');
+        else this.log.debug(fields, 'biff has not confirmed the subscription: sending it again');
+        this.post(topics.unsubscribe, { user, instance: this.instance });
+        this.post(topics.subscribe, { user, instance: this.instance });
+        entry.delay = Math.min(entry.delay * 2, this.delays.maxMs);
+        entry.due = now + entry.delay;
+      }
+      next = Math.min(next, entry.due);
+    }
+    if (next !== Infinity) this.armRetry(next);
   }
 
   /** `mail.notify` entries that failed the new-mail check (`readNotices`), ignored. */
@@ -79,7 +156,7 @@ export class PushHub {
     }
     this.count(+1);
     this.waiting.set(key, new Set([waiter]));
-    this.post(topics.subscribe, { user: key, instance: this.instance });
+    this.subscribe(key);
   }
 
   remove(user: string, waiter: Waiter): void {
@@ -89,6 +166,7 @@ export class PushHub {
     this.count(-1);
     if (set.size > 0) return;
     this.waiting.delete(key);
+    this.unconfirmed.delete(key);
     this.post(topics.unsubscribe, { user: key, instance: this.instance });
   }
 
@@ -138,6 +216,7 @@ export class PushHub {
     }
     if (sub.instance !== this.instance) return;
     this.log.debug({ user: sub.user }, 'subscription confirmed by biff');
+    this.unconfirmed.delete(sub.user.toLowerCase());
     this.wake(sub.user);
   }
 

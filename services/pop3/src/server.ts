@@ -236,6 +236,7 @@ export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
         },
       });
       await Promise.all([...sessions].map((s) => s.closed));
+      hub.stop();
     },
   };
 }

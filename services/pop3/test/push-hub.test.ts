@@ -3,16 +3,17 @@
  * @hearth/mail-delivery's one check; a malformed notice is counted and logged, never thrown,
  * and the good notices of the same batch still wake their sessions (with the notice only when it
  * names a message in INBOX). biff's confirmation of a subscription wakes that user's sessions to
- * read their index.
+ * read their index; a subscription it does not confirm is sent again, less and less often, for as
+ * long as the user waits.
  */
 import { Writable } from 'node:stream';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '@hearth/log';
 import type { HearthNotice } from '@hearth/mail-delivery';
 import { PushHub } from '@hearth/pop3';
 import { FakeBus } from './helpers.js';
 
-function recordingLog(): { log: ReturnType<typeof createLogger>; lines: Array<Record<string, unknown>> } {
+function recordingLog(level = 'warn'): { log: ReturnType<typeof createLogger>; lines: Array<Record<string, unknown>> } {
   const lines: Array<Record<string, unknown>> = [];
   const destination = new Writable({
     write(chunk: Buffer, _enc, cb) {
@@ -20,7 +21,7 @@ function recordingLog(): { log: ReturnType<typeof createLogger>; lines: Array<Re
       cb();
     },
   });
-  return { log: createLogger({ svc: 'pop3', level: 'warn', pretty: false, destination }), lines };
+  return { log: createLogger({ svc: 'pop3', level, pretty: false, destination }), lines };
 }
 
 const notice: HearthNotice = { source: 'hearth', user: 'alice', maildrop: 'INBOX', messageId: 5, uid: 2, uidl: '0000000200000001', size: 9 };
@@ -89,5 +90,90 @@ describe('PushHub and the new-mail check', () => {
     ]);
     bus.emit('biff.subscribed', { user: 'bob', instance: 3 });
     expect(woken).toEqual([['bob', undefined]]);
+  });
+
+  describe('a subscription biff does not confirm', () => {
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+
+    const subscriptionMessages = (bus: FakeBus): Array<[string, unknown]> =>
+      bus.sent.filter((m) => m.topic.startsWith('biff.') && m.topic !== 'biff.reset').map((m) => [m.topic, m.payload]);
+
+    it('is sent again (unsubscribe, then subscribe) after 5 s, then twice as long each time up to a minute, until confirmed', async () => {
+      vi.useFakeTimers();
+      const bus = new FakeBus();
+      const { log, lines } = recordingLog('info');
+      const hub = new PushHub(bus, log, 3);
+      hub.start();
+      hub.add('alice', { wake: () => {} });
+      hub.add('bob', { wake: () => {} });
+      bus.emit('biff.subscribed', { user: 'bob', instance: 3 }); // bob's arrived
+      bus.sent.length = 0;
+
+      const resent = [
+        ['biff.unsubscribe', { user: 'alice', instance: 3 }],
+        ['biff.subscribe', { user: 'alice', instance: 3 }],
+      ];
+      vi.advanceTimersByTime(4_999);
+      expect(subscriptionMessages(bus)).toEqual([]);
+      // Each wait in turn: 5, 10, 20, 40, then 60 s (the most), and 60 again.
+      for (const wait of [5_000, 10_000, 20_000, 40_000, 60_000, 60_000]) {
+        vi.advanceTimersByTime(wait === 5_000 ? 1 : wait - 1);
+        expect(subscriptionMessages(bus), `after a wait of ${wait} ms`).toEqual(resent);
+        bus.sent.length = 0;
+        vi.advanceTimersByTime(1);
+      }
+      // The first time at info, the later ones at debug.
+      await new Promise<void>((resolve) => log.flush(() => resolve()));
+      expect(lines.filter((l) => l['msg'] === 'biff has not confirmed the subscription: sending it again').map((l) => [l['user'], l['attempts'], l['waitedMs']])).toEqual([['alice', 1, 5_000]]);
+
+      bus.emit('biff.subscribed', { user: 'ALICE', instance: 3 });
+      vi.advanceTimersByTime(10 * 60_000);
+      expect(subscriptionMessages(bus)).toEqual([]);
+      hub.stop();
+    });
+
+    it('is not sent again once the user has no waiting session, nor after the server stopped', () => {
+      vi.useFakeTimers();
+      const bus = new FakeBus();
+      const hub = new PushHub(bus, createLogger({ svc: 'pop3', level: 'silent' }), 3);
+      hub.start();
+      const waiter = { wake: () => {} };
+      hub.add('alice', waiter);
+      hub.add('carol', { wake: () => {} });
+      hub.remove('alice', waiter);
+      bus.sent.length = 0;
+      vi.advanceTimersByTime(5_000);
+      expect(subscriptionMessages(bus)).toEqual([
+        ['biff.unsubscribe', { user: 'carol', instance: 3 }],
+        ['biff.subscribe', { user: 'carol', instance: 3 }],
+      ]);
+      bus.sent.length = 0;
+      hub.stop();
+      vi.advanceTimersByTime(10 * 60_000);
+      expect(subscriptionMessages(bus)).toEqual([]);
+    });
+
+    it('after biff restarted, each subscription is waited for afresh: 5 s, whatever the wait before', () => {
+      vi.useFakeTimers();
+      const bus = new FakeBus();
+      const hub = new PushHub(bus, createLogger({ svc: 'pop3', level: 'silent' }), 3);
+      hub.start();
+      hub.add('alice', { wake: () => {} });
+      hub.add('bob', { wake: () => {} });
+      vi.advanceTimersByTime(5_000 + 10_000 + 20_000); // sent again three times: alice's next in 40 s
+      bus.emit('biff.subscribed', { user: 'bob', instance: 3 });
+      bus.emit('biff.started', { instance: 99 });
+      bus.sent.length = 0;
+      vi.advanceTimersByTime(5_000);
+      expect(subscriptionMessages(bus)).toEqual([
+        ['biff.unsubscribe', { user: 'alice', instance: 3 }],
+        ['biff.subscribe', { user: 'alice', instance: 3 }],
+        ['biff.unsubscribe', { user: 'bob', instance: 3 }],
+        ['biff.subscribe', { user: 'bob', instance: 3 }],
+      ]);
+      hub.stop();
+    });
   });
 });
