@@ -60,9 +60,16 @@ export const settingsSchema = z.strictObject({
   headersTimeout: duration().default(30_000),
   /**
    * A request during which no byte moves in either direction for this long is cut off (its
-   * connection closed); between requests, Node's keep-alive timeout (5 s) closes an idle one.
+   * connection closed); between requests, `keepAliveTimeout` applies.
    */
   idleTimeout: duration().default(60_000),
+  /**
+   * How long a connection is kept open for its client's next request, announced in each
+   * response (`Keep-Alive: timeout=N`, whole seconds); closed a second or two after that.
+   */
+  keepAliveTimeout: duration()
+    .refine((ms) => ms >= 1000, 'keepAliveTimeout is at least 1s (clients are told it in whole seconds)')
+    .default(5000),
   /** Allow PROPFIND with `Depth: infinity` (RFC 4918 lets servers refuse it). */
   propfindInfinity: z.boolean().default(false),
   /** Longest lock a client may ask for, and the one given for `Infinite`. */

@@ -81,8 +81,11 @@ export interface Meter {
   bytes: number;
 }
 
-/** Write `reply`; a stream body is piped with back-pressure. Body bytes are counted in `meter`. */
-export async function sendReply(res: ServerResponse, reply: Reply, head: boolean, meter: Meter = { bytes: 0 }): Promise<void> {
+/**
+ * Write `reply`; a stream body is piped with back-pressure. Body bytes are counted in `meter`.
+ * `keepAlive` is the `Keep-Alive` header's value, sent when the connection is kept (`writeHead`).
+ */
+export async function sendReply(res: ServerResponse, reply: Reply, head: boolean, keepAlive: string, meter: Meter = { bytes: 0 }): Promise<void> {
   // One writeHead with every header: cheaper than a setHeader call each. The reply's headers are
   // copied only when Content-Length is to be added (they may be shared, as a file's are).
   const body = reply.body;
@@ -96,13 +99,13 @@ export async function sendReply(res: ServerResponse, reply: Reply, head: boolean
     if (body instanceof Readable) body.destroy();
     else if (body instanceof FileBody) body.close();
     if (!bodyless && headers['Content-Length'] === undefined) headers['Content-Length'] = body === undefined ? 0 : lengthOf(body);
-    writeHead(res, reply.status, headers);
+    writeHead(res, reply.status, headers, keepAlive);
     res.end();
     return;
   }
   if (body instanceof FileBody) {
     try {
-      writeHead(res, reply.status, headers);
+      writeHead(res, reply.status, headers, keepAlive);
     } catch (err) {
       body.close();
       throw err;
@@ -113,10 +116,10 @@ export async function sendReply(res: ServerResponse, reply: Reply, head: boolean
   if (!(body instanceof Readable)) {
     const buf = typeof body === 'string' ? Buffer.from(body) : body;
     if (headers['Content-Length'] !== buf.length) headers['Content-Length'] = buf.length;
-    sendWhole(res, reply.status, headers, buf, meter);
+    sendWhole(res, reply.status, headers, buf, keepAlive, meter);
     return;
   }
-  writeHead(res, reply.status, headers);
+  writeHead(res, reply.status, headers, keepAlive);
   body.on('data', (chunk: Buffer | string) => {
     meter.bytes += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
   });
@@ -124,8 +127,8 @@ export async function sendReply(res: ServerResponse, reply: Reply, head: boolean
 }
 
 /** A reply whose body (if any) is in memory and whose headers are complete (Content-Length included). */
-export function sendWhole(res: ServerResponse, status: number, headers: Readonly<Record<string, string | number | readonly string[]>>, body: Buffer | undefined, meter: Meter): void {
-  writeHead(res, status, headers);
+export function sendWhole(res: ServerResponse, status: number, headers: Readonly<Record<string, string | number | readonly string[]>>, body: Buffer | undefined, keepAlive: string, meter: Meter): void {
+  writeHead(res, status, headers, keepAlive);
   if (body === undefined) return void res.end();
   meter.bytes += body.length;
   res.end(body);
@@ -134,26 +137,43 @@ export function sendWhole(res: ServerResponse, status: number, headers: Readonly
 /**
  * `res.writeHead` with the headers as a flat name/value list (a file's, frozen and shared, is
  * flattened once): the same 4 KB response with its headers as an object cost more CPU, 55 against
- * 51 µs per request here (bench/files, five alternating rounds).
+ * 51 µs per request here (bench/files, five alternating rounds). A response that keeps its
+ * connection also says for how long (`Keep-Alive: <keepAlive>`): the server's connections keep no
+ * timer of Node's, which would send it (`connections.ts`).
  */
-function writeHead(res: ServerResponse, status: number, headers: Readonly<Record<string, string | number | readonly string[]>>): void {
-  res.writeHead(status, flatten(headers) as unknown as OutgoingHttpHeaders);
+function writeHead(res: ServerResponse, status: number, headers: Readonly<Record<string, string | number | readonly string[]>>, keepAlive: string): void {
+  res.writeHead(status, flatten(headers, res.shouldKeepAlive ? keepAlive : undefined) as unknown as OutgoingHttpHeaders);
+}
+
+/** A header object's flat list, and the same with a `Keep-Alive` header (made when first needed). */
+interface Flat {
+  readonly plain: ReadonlyArray<string | number>;
+  kept?: { readonly keepAlive: string; readonly list: ReadonlyArray<string | number> };
 }
 
 /** Flat lists of header objects that are used again (a file's, built once per stats: methods/get.ts). */
-const flattened = new WeakMap<object, Array<string | number>>();
+const flattened = new WeakMap<object, Flat>();
 
-function flatten(headers: Readonly<Record<string, string | number | readonly string[]>>): Array<string | number> {
+function flatten(headers: Readonly<Record<string, string | number | readonly string[]>>, keepAlive: string | undefined): ReadonlyArray<string | number> {
   let flat = flattened.get(headers);
-  if (flat !== undefined) return flat;
-  flat = [];
-  for (const name of Object.keys(headers)) {
-    const value = headers[name]!;
-    if (typeof value === 'object') for (const v of value) flat.push(name, v);
-    else flat.push(name, value);
+  if (flat === undefined) {
+    const plain: Array<string | number> = [];
+    for (const name of Object.keys(headers)) {
+      const value = headers[name]!;
+      if (typeof value === 'object') for (const v of value) plain.push(name, v);
+      else plain.push(name, value);
+    }
+    if (!Object.isFrozen(headers)) {
+      // One reply's own headers: used once.
+      if (keepAlive !== undefined) plain.push('Keep-Alive', keepAlive);
+      return plain;
+    }
+    flat = { plain };
+    flattened.set(headers, flat);
   }
-  if (Object.isFrozen(headers)) flattened.set(headers, flat);
-  return flat;
+  if (keepAlive === undefined) return flat.plain;
+  if (flat.kept?.keepAlive !== keepAlive) flat.kept = { keepAlive, list: [...flat.plain, 'Keep-Alive', keepAlive] };
+  return flat.kept.list;
 }
 
 /** The length of a body known in advance (a stream's is not: 0). */

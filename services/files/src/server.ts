@@ -22,7 +22,7 @@ import { counters, requestCounter, responseCounter, type FilesCounters } from '.
 import { FileBody } from './file-body.js';
 import { FileCache } from './file-cache.js';
 import { checkFdPaths } from './anchored.js';
-import { ConnectionDrain } from './drain.js';
+import { Connections } from './connections.js';
 import { LockTable } from './locks.js';
 import { isMethod, methods, ALLOW, optionsReply } from './methods/index.js';
 import { Quotas } from './quota.js';
@@ -95,7 +95,8 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
     seen.read = socket.bytesRead;
     seen.written = socket.bytesWritten;
   };
-  const connections = new ConnectionDrain(countBytes);
+  const connections = new Connections(settings.keepAliveTimeout, countBytes);
+  let keepAlive = keepAliveHint(settings);
   // GETs and HEADs answered at once (all 200s) since the counters were last read: added to them
   // then, so that such an answer costs a field increment.
   const atOnce = { GET: 0, HEAD: 0 };
@@ -184,7 +185,7 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
           transfer = true;
           live.add('transfersCurrent', 1);
         }
-        await sendReply(res, r, req.method === 'HEAD', meter);
+        await sendReply(res, r, req.method === 'HEAD', keepAlive, meter);
       })
       .catch((err: unknown) => {
         deps.log.debug({ err }, 'response not completed');
@@ -207,7 +208,7 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
     if (cached === undefined) return false;
     atOnce[method]++;
     const meter: Meter = { bytes: 0 };
-    sendWhole(res, 200, cached.headers, method === 'HEAD' ? undefined : cached.body, meter);
+    sendWhole(res, 200, cached.headers, method === 'HEAD' ? undefined : cached.body, keepAlive, meter);
     const user = cached.user;
     if (res.writableFinished) {
       connections.answered(req.socket, now);
@@ -266,7 +267,9 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
   function applyLimits(server: Server): void {
     server.headersTimeout = settings.headersTimeout;
     server.requestTimeout = 0;
-    server.keepAliveTimeout = 5000;
+    // No keep-alive timer of Node's: `connections.ts` closes idle connections, and `replies.ts`
+    // sends the `Keep-Alive` hint.
+    server.keepAliveTimeout = 0;
     server.maxConnections = settings.maxConnections;
   }
 
@@ -291,6 +294,8 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
       shares.apply(next);
       auth.update(next);
       answers.forget();
+      connections.keepAliveMs = next.keepAliveTimeout;
+      keepAlive = keepAliveHint(next);
       for (const s of servers) applyLimits(s);
     },
     async stop(deadline) {
@@ -300,6 +305,11 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
       quotas.close();
     },
   };
+}
+
+/** The `Keep-Alive` header's value for these settings (whole seconds, as Node gives it). */
+function keepAliveHint(settings: FilesSettings): string {
+  return `timeout=${Math.floor(settings.keepAliveTimeout / 1000)}`;
 }
 
 function toDavError(err: unknown, req: IncomingMessage, log: Logger): DavError {
