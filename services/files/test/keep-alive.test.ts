@@ -1,8 +1,8 @@
 /**
  * Keep-alive between requests (`src/connections.ts`): a response that keeps its connection says
  * for how long (`Keep-Alive: timeout=N`), one that closes it does not; an idle connection is
- * closed once that time and a second have passed, over HTTP and HTTPS; bytes of a next request
- * keep it open; a request's own idle timeout does not run between requests; a reload changes the
+ * closed once that time and a second have passed, and bytes of a next request keep it open, over
+ * HTTP and HTTPS; a request's own idle timeout does not run between requests; a reload changes the
  * time; the setting refuses less than a second.
  */
 import { writeFileSync } from 'node:fs';
@@ -91,20 +91,22 @@ describe('keep-alive', () => {
     });
   }
 
-  it('keeps a connection on which the next request is arriving, however slowly, and answers it', async () => {
-    const conn = await open(h, false);
-    conn.socket.write(GET);
-    await conn.response();
-    // The next request's head, a piece every 400 ms: 3.6 s, past the 2 s an idle connection gets.
-    const size = Math.ceil(GET.length / 9);
-    for (let at = 0; at < GET.length; at += size) {
-      await pause(400);
-      expect(conn.socket.destroyed).toBe(false);
-      conn.socket.write(GET.slice(at, at + size));
-    }
-    expect((await conn.response())[0]).toBe('HTTP/1.1 200 OK');
-    conn.socket.destroy();
-  });
+  for (const secure of [false, true]) {
+    it(`keeps a connection on which the next request is arriving, however slowly, and answers it (${secure ? 'HTTPS' : 'HTTP'})`, async () => {
+      const conn = await open(h, secure);
+      conn.socket.write(GET);
+      await conn.response();
+      // The next request's head, a piece every 400 ms: 3.6 s, past the 2 s an idle connection gets.
+      const size = Math.ceil(GET.length / 9);
+      for (let at = 0; at < GET.length; at += size) {
+        await pause(400);
+        expect(conn.socket.destroyed).toBe(false);
+        conn.socket.write(GET.slice(at, at + size));
+      }
+      expect((await conn.response())[0]).toBe('HTTP/1.1 200 OK');
+      conn.socket.destroy();
+    });
+  }
 
   it("does not run a request's idle timeout (300 ms here) between requests", async () => {
     const conn = await open(h, false);
