@@ -23,15 +23,11 @@ export interface Waiter {
 }
 
 /**
- * When a subscription biff has not confirmed is sent again: `firstMs` after it was sent, then
- * after twice as long each time, at most every `maxMs`.
+ * A subscription biff has not confirmed is sent again `RESUBSCRIBE_FIRST_MS` after it was sent,
+ * then after twice as long each time, at most every `RESUBSCRIBE_MAX_MS`.
  */
-export interface ResubscribeDelays {
-  readonly firstMs: number;
-  readonly maxMs: number;
-}
-
-export const RESUBSCRIBE_DELAYS: ResubscribeDelays = { firstMs: 5_000, maxMs: 60_000 };
+export const RESUBSCRIBE_FIRST_MS = 5_000;
+export const RESUBSCRIBE_MAX_MS = 60_000;
 
 /** A subscription sent and not confirmed yet: when to send it again, and after how long then. */
 interface Unconfirmed {
@@ -55,7 +51,6 @@ export class PushHub {
     private readonly log: Logger,
     private readonly instance: number = process.pid,
     private readonly counters?: CounterSet<typeof pop3Counters>,
-    private readonly delays: ResubscribeDelays = RESUBSCRIBE_DELAYS,
   ) {}
 
   /**
@@ -65,7 +60,7 @@ export class PushHub {
    * mail committed after their last read and before biff held the subscription (a session that
    * just began waiting, or biff restarting) had no notice sent to this process. A subscription
    * not confirmed in time (dropped on the way, or refused at one of biff's limits) is sent again
-   * (`ResubscribeDelays`) for as long as the user has a waiting session here.
+   * (`RESUBSCRIBE_FIRST_MS`) for as long as the user has a waiting session here.
    */
   start(): void {
     if (this.started || this.bus === undefined) return;
@@ -95,7 +90,7 @@ export class PushHub {
   private subscribe(user: string): void {
     if (this.bus === undefined) return;
     this.post(topics.subscribe, { user, instance: this.instance });
-    const entry = { due: Date.now() + this.delays.firstMs, delay: this.delays.firstMs, attempts: 0 };
+    const entry = { due: Date.now() + RESUBSCRIBE_FIRST_MS, delay: RESUBSCRIBE_FIRST_MS, attempts: 0 };
     this.unconfirmed.set(user, entry);
     this.armRetry(entry.due);
   }
@@ -128,7 +123,7 @@ export class PushHub {
         else this.log.debug(fields, 'biff has not confirmed the subscription: sending it again');
         this.post(topics.unsubscribe, { user, instance: this.instance });
         this.post(topics.subscribe, { user, instance: this.instance });
-        entry.delay = Math.min(entry.delay * 2, this.delays.maxMs);
+        entry.delay = Math.min(entry.delay * 2, RESUBSCRIBE_MAX_MS);
         entry.due = now + entry.delay;
       }
       next = Math.min(next, entry.due);
