@@ -26,8 +26,8 @@ export interface Waiter {
  * A subscription biff has not confirmed is sent again `RESUBSCRIBE_FIRST_MS` after it was sent,
  * then after twice as long each time, at most every `RESUBSCRIBE_MAX_MS`.
  */
-export const RESUBSCRIBE_FIRST_MS = 5_000;
-export const RESUBSCRIBE_MAX_MS = 60_000;
+const RESUBSCRIBE_FIRST_MS = 5_000;
+const RESUBSCRIBE_MAX_MS = 60_000;
 
 /** A subscription sent and not confirmed yet: when to send it again, and after how long then. */
 interface Unconfirmed {
