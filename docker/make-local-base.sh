@@ -1,13 +1,15 @@
 #!/bin/sh
 # Build a stand-in for the official node:*-bookworm-slim image on a machine that cannot pull
-# images: a Debian bookworm base from debootstrap, plus this machine's node, npm and node headers
-# laid out as the official images have them (/usr/local/bin/node, /usr/local/include/node,
-# /usr/local/lib/node_modules/npm). Then build Hearth on it with
+# images: a Debian bookworm base from debootstrap, plus node and its headers of the official
+# image's line (NODE_VERSION, default 24 as in docker/Dockerfile: the newest release of that line,
+# from the npm registry's node-linux-<arch> package, which holds the release's binary and headers)
+# and this machine's npm, laid out as the official images have them (/usr/local/bin/node,
+# /usr/local/include/node, /usr/local/lib/node_modules/npm). Then build Hearth on it with
 #
 #   docker build -f docker/Dockerfile --build-arg NODE_IMAGE=local/node:bookworm-slim -t hearth .
 #
-# Needs root (debootstrap), debootstrap, a Debian mirror, node and npm on this machine, and a
-# running docker daemon. The host's CA bundle is copied in and given to node as
+# Needs root (debootstrap), debootstrap, a Debian mirror, the npm registry, npm on this machine,
+# and a running docker daemon. The host's CA bundle is copied in and given to node as
 # NODE_EXTRA_CA_CERTS, so a registry reached through a TLS-inspecting proxy works as on the host.
 # Tags: local/debian:bookworm (kept if it exists) and local/node:bookworm-slim.
 set -eu
@@ -24,9 +26,17 @@ if ! docker image inspect local/debian:bookworm >/dev/null 2>&1; then
   rm -rf "$work/root"
 fi
 
-node_bin=$(command -v node)
-node_bin=$(readlink -f "$node_bin")
-prefix=$(dirname "$(dirname "$node_bin")")
+NODE_VERSION=${NODE_VERSION:-24}
+case $(uname -m) in
+  x86_64) arch=x64 ;;
+  aarch64) arch=arm64 ;;
+  *) echo "no node-linux package for $(uname -m)" >&2; exit 1 ;;
+esac
+mkdir "$work/node"
+npm pack --silent --pack-destination "$work/node" "node-linux-$arch@$NODE_VERSION" >/dev/null
+tar -xzf "$work"/node/node-linux-"$arch"-*.tgz -C "$work/node"
+prefix=$work/node/package
+node_bin=$prefix/bin/node
 npm_dir=$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")
 [ -f "$prefix/include/node/common.gypi" ] || { echo "no node headers in $prefix/include/node" >&2; exit 1; }
 
