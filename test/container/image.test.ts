@@ -170,7 +170,8 @@ if (cannotRun !== null) {
       const format = '{{index .Config.Labels "com.docker.compose.project"}} {{range .Mounts}}{{if eq .Type "volume"}}{{.Name}}:{{.Destination}}{{end}}{{end}}';
       expect((await runOkDocker(['inspect', '-f', format, 'hearth'])).trim()).toBe('hearth hearth-data:/var/lib/hearth');
       const mem = (await runOkDocker(['stats', '--no-stream', '--format', '{{.MemUsage}}', 'hearth'])).trim();
-      log(`healthy; memory ${mem}`);
+      const node = (await ctx.exec(['node', '--version'])).trim();
+      log(`healthy; memory ${mem}; node ${node}`);
     });
 
     it('binds every listener of docker/hearth.yaml', async () => {
