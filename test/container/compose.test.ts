@@ -2,7 +2,8 @@
  * The compose file and the image against the config they ship (no engine needed): every listener
  * of every service is published and exposed, UDP and the admin page on the host's loopback only;
  * the project, container and volume names the README promises; base and build network from the
- * environment; no memory limit. And the two files the container test derives from them.
+ * environment; no memory limit; the stand-in base of the Node.js line the image defaults to. And
+ * the two files the container test derives from them.
  */
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -48,6 +49,12 @@ describe('docker/docker-compose.yml and docker/Dockerfile', () => {
     expect(build.network).toBe('${HEARTH_BUILD_NETWORK:-default}');
     expect(build.args?.NODE_IMAGE).toBe('${HEARTH_NODE_IMAGE:-node:24-bookworm-slim}');
     for (const key of ['mem_limit', 'mem_reservation', 'memswap_limit', 'deploy']) expect(service).not.toHaveProperty(key);
+  });
+
+  it('the stand-in base (make-local-base.sh) carries the Node.js line of the official base', async () => {
+    const line = /^ARG NODE_VERSION=(\d+)$/m.exec(await read('Dockerfile'))?.[1];
+    expect(line).toMatch(/^\d+$/);
+    expect(await read('make-local-base.sh')).toContain(`NODE_VERSION=\${NODE_VERSION:-${line}}`);
   });
 });
 
