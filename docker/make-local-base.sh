@@ -1,10 +1,11 @@
 #!/bin/sh
 # Build a stand-in for the official node:*-bookworm-slim image on a machine that cannot pull
 # images: a Debian bookworm base from debootstrap, plus node and its headers of the official
-# image's line (NODE_VERSION, default 24 as in docker/Dockerfile: the newest release of that line,
-# from the npm registry's node-linux-<arch> package, which holds the release's binary and headers)
-# and this machine's npm, laid out as the official images have them (/usr/local/bin/node,
-# /usr/local/include/node, /usr/local/lib/node_modules/npm). Then build Hearth on it with
+# image's line (HEARTH_NODE_VERSION, default 24 as in docker/Dockerfile: the newest release of
+# that line, from the npm registry's node-linux-<arch> package, which holds the release's binary
+# and headers) and this machine's npm, laid out as the official images have them
+# (/usr/local/bin/node, /usr/local/include/node, /usr/local/lib/node_modules/npm). Then build
+# Hearth on it with
 #
 #   docker build -f docker/Dockerfile --build-arg NODE_IMAGE=local/node:bookworm-slim -t hearth .
 #
@@ -26,14 +27,14 @@ if ! docker image inspect local/debian:bookworm >/dev/null 2>&1; then
   rm -rf "$work/root"
 fi
 
-NODE_VERSION=${NODE_VERSION:-24}
+node_version=${HEARTH_NODE_VERSION:-24}
 case $(uname -m) in
   x86_64) arch=x64 ;;
   aarch64) arch=arm64 ;;
   *) echo "no node-linux package for $(uname -m)" >&2; exit 1 ;;
 esac
 mkdir "$work/node"
-npm pack --silent --pack-destination "$work/node" "node-linux-$arch@$NODE_VERSION" >/dev/null
+npm pack --silent --pack-destination "$work/node" "node-linux-$arch@$node_version" >/dev/null
 tar -xzf "$work"/node/node-linux-"$arch"-*.tgz -C "$work/node"
 prefix=$work/node/package
 node_bin=$prefix/bin/node

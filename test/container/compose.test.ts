@@ -54,7 +54,7 @@ describe('docker/docker-compose.yml and docker/Dockerfile', () => {
   it('the stand-in base (make-local-base.sh) carries the Node.js line of the official base', async () => {
     const line = /^ARG NODE_VERSION=(\d+)$/m.exec(await read('Dockerfile'))?.[1];
     expect(line).toMatch(/^\d+$/);
-    expect(await read('make-local-base.sh')).toContain(`NODE_VERSION=\${NODE_VERSION:-${line}}`);
+    expect(await read('make-local-base.sh')).toContain(`node_version=\${HEARTH_NODE_VERSION:-${line}}`);
   });
 });
 
