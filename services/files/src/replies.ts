@@ -47,8 +47,18 @@ export function errorReply(err: DavError): Reply {
   return { status: err.status, headers, body: `${err.message}\n` };
 }
 
-/** Statuses for file system errors; anything else is a fault of ours (500). */
+/**
+ * Whether `err` says the disk (or the user's file system quota) is full: from the file system, or
+ * from SQLite writing one of the service's databases (dead properties, locks, quotas).
+ */
+export function isNoSpace(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT' || code === 'SQLITE_FULL';
+}
+
+/** Statuses for file system errors (and a database's full disk); anything else is a fault of ours (500). */
 export function fsError(err: unknown, what: string): DavError | undefined {
+  if (isNoSpace(err)) return new DavError(507, `${what}: no space left`);
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   switch (code) {
     case 'ENOENT':
@@ -58,9 +68,6 @@ export function fsError(err: unknown, what: string): DavError | undefined {
     case 'EACCES':
     case 'EPERM':
       return new DavError(403, `${what}: permission denied by the file system`);
-    case 'ENOSPC':
-    case 'EDQUOT':
-      return new DavError(507, `${what}: no space left`);
     case 'EEXIST':
       return new DavError(405, `${what}: already exists`);
     case 'ENAMETOOLONG':

@@ -112,13 +112,19 @@ export async function removeTree(path: string): Promise<void> {
   await rmdir(path);
 }
 
-/** Rename, or copy and remove when the two are on different file systems. */
+/** Rename, or copy and remove when the two are on different file systems (a failed copy is removed). */
 export async function moveTree(from: string, to: string): Promise<void> {
   try {
     await rename(from, to);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
-    await copyTree(from, to, true);
+    try {
+      await copyTree(from, to, true);
+    } catch (copyErr) {
+      // Cut short (the other file system is full): no partial copy stays; the source is whole.
+      if ((copyErr as NodeJS.ErrnoException).code !== 'EEXIST') await removeTree(to).catch(() => {});
+      throw copyErr;
+    }
     await removeTree(from);
   }
 }

@@ -4,7 +4,8 @@
  * replaced one, 409 without the destination's parent, 502 for another server, 403 when source and
  * destination overlap. Dead properties follow; locks stay behind (a moved resource is unlocked).
  * The destination may be in another share the user may write to; one with a quota gets 507 when
- * what arrives does not fit.
+ * what arrives does not fit. A COPY or MOVE the disk has no room for (507) leaves the source as it
+ * was and no partial copy.
  */
 import { inParent } from '../anchored.js';
 import type { FsTarget, RequestContext } from '../context.js';
@@ -57,11 +58,36 @@ async function transfer(ctx: RequestContext, move: boolean): Promise<Reply> {
     await inParent(src.share.root, src.names, async (srcPath) => {
       if (move) {
         await moveTree(srcPath, dstPath);
-        props.move(src.path, dst.path);
-        locks.removeTree(src.path);
+        // What the databases cannot record (a full disk) is taken back: the resource returns to
+        // where it was, its properties with it.
+        try {
+          props.move(src.path, dst.path);
+        } catch (err) {
+          await moveTree(dstPath, srcPath).catch(() => {});
+          throw err;
+        }
+        try {
+          locks.removeTree(src.path);
+        } catch (err) {
+          // Back only with its properties; else it stays moved, with them (its old locks expire).
+          try {
+            props.move(dst.path, src.path);
+          } catch {
+            throw err;
+          }
+          await moveTree(dstPath, srcPath).catch(() => {});
+          throw err;
+        }
       } else {
-        await copyTree(srcPath, dstPath, depth === 'infinity');
-        props.copy(src.path, dst.path, depth === 'infinity');
+        try {
+          await copyTree(srcPath, dstPath, depth === 'infinity');
+          props.copy(src.path, dst.path, depth === 'infinity');
+        } catch (err) {
+          // A copy cut short (a full disk) leaves nothing behind; a destination that appeared
+          // meanwhile (EEXIST) is another request's.
+          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') await removeTree(dstPath).catch(() => {});
+          throw err;
+        }
       }
     });
   });

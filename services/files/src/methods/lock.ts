@@ -7,7 +7,7 @@
 import { unlink, writeFile } from 'node:fs/promises';
 import { inParent } from '../anchored.js';
 import type { RequestContext } from '../context.js';
-import type { Lock, LockScope } from '../locks.js';
+import type { CreateResult, Lock, LockScope } from '../locks.js';
 import { activeLock } from '../props.js';
 import { DavError, XML_DECL, XML_TYPE, type Reply } from '../replies.js';
 import { child, DAV, elements, readXml, serializeChildren } from '../xml.js';
@@ -73,18 +73,29 @@ export const lock: Handler = async (ctx) => {
     await inParent(t.share.root, t.names, (path) => writeFile(path, '', { flag: 'wx', mode: 0o644 }));
     created = true;
   }
-  const granted = ctx.env.locks.create({
-    path: t.path,
-    href: t.href,
-    scope,
-    depth,
-    owner: ownerEl ? serializeChildren(ownerEl) : '',
-    user: ctx.user.name,
-    timeoutMs: lockTimeout(ctx.header('timeout'), ctx.settings.maxLockTimeout),
-  });
+  // The empty resource made for the lock goes again when no lock is granted (a conflict, or a
+  // lock table that cannot record it: a full disk).
+  const unmake = async (): Promise<void> => {
+    if (created) await inParent(t.share.root, t.names, unlink).catch(() => {});
+  };
+  let granted: CreateResult;
+  try {
+    granted = ctx.env.locks.create({
+      path: t.path,
+      href: t.href,
+      scope,
+      depth,
+      owner: ownerEl ? serializeChildren(ownerEl) : '',
+      user: ctx.user.name,
+      timeoutMs: lockTimeout(ctx.header('timeout'), ctx.settings.maxLockTimeout),
+    });
+  } catch (err) {
+    await unmake();
+    throw err;
+  }
   // Another request (or instance) may have locked it meanwhile: the table checks again as it grants.
   if (!granted.ok) {
-    if (created) await inParent(t.share.root, t.names, unlink).catch(() => {});
+    await unmake();
     throw new DavError(423, 'a conflicting lock exists', 'no-conflicting-lock', `<D:href>${granted.conflicts[0]!.href}</D:href>`);
   }
   return lockReply(created ? 201 : 200, granted.lock, true);

@@ -4,12 +4,13 @@
  * (ownCloud-style clients, rclone) and Windows' Win32LastModifiedTime (namespace
  * `urn:schemas-microsoft-com:`, whose other Win32* properties are kept as dead properties and
  * answered 200, which Windows needs or it fails the upload). Protected live properties get 403
- * and every other property of the request 424.
+ * and every other property of the request 424. When the disk is too full to record them, nothing
+ * changes and every property gets 507.
  */
 import { setTimesInside } from '../anchored.js';
-import type { PropChange } from '../dead-props.js';
+import type { DeadProp, PropChange } from '../dead-props.js';
 import { isProtected, type PropName } from '../props.js';
-import { DavError, statusLine, XML_DECL, XML_TYPE } from '../replies.js';
+import { DavError, isNoSpace, statusLine, XML_DECL, XML_TYPE } from '../replies.js';
 import { DAV, elements, emptyTag, readXml, serializeChildren, textOf, type XmlElement } from '../xml.js';
 import type { Handler } from './types.js';
 
@@ -41,6 +42,17 @@ function mtimeOf(i: Instruction): Date | undefined | 'invalid' {
   return Number.isNaN(t) ? 'invalid' : new Date(t);
 }
 
+/** The changes that put back what `changes` touched, as it was (`before`: the path's dead properties then). */
+function restoring(changes: readonly PropChange[], before: readonly DeadProp[]): PropChange[] {
+  const out = new Map<string, PropChange>();
+  for (const c of changes) {
+    const [ns, name] = c.op === 'set' ? [c.prop.ns, c.prop.name] : [c.ns, c.name];
+    const old = before.find((p) => p.ns === ns && p.name === name);
+    out.set(`${ns} ${name}`, old === undefined ? { op: 'remove', ns, name } : { op: 'set', prop: old });
+  }
+  return [...out.values()];
+}
+
 export const proppatch: Handler = async (ctx) => {
   const body = await readXml(ctx.req, ctx.settings.maxXmlSize);
   const t = await ctx.target();
@@ -65,8 +77,29 @@ export const proppatch: Handler = async (ctx) => {
       if (i.op === 'set') changes.push({ op: 'set', prop: { ns: i.el.ns, name: i.el.local, value: serializeChildren(i.el) } });
       else changes.push({ op: 'remove', ns: i.el.ns, name: i.el.local });
     }
-    if (mtime !== undefined) await setTimesInside(t.share.root, t.path, t.stat.atime, mtime);
-    ctx.env.props.apply(t.path, changes);
+    // The properties first: a database that cannot record them (a full disk) has changed nothing,
+    // and every property is answered 507 (RFC 4918 9.2.1). A modification time that then cannot
+    // be set takes them back.
+    const before = mtime !== undefined && changes.length > 0 ? ctx.env.props.get(t.path) : [];
+    try {
+      ctx.env.props.apply(t.path, changes);
+    } catch (err) {
+      if (!isNoSpace(err)) throw err;
+      for (const i of list) failures.set(i.el, 507);
+    }
+    if (failures.size === 0 && mtime !== undefined) {
+      try {
+        await setTimesInside(t.share.root, t.path, t.stat.atime, mtime);
+      } catch (err) {
+        // The time's failure is the answer, whether or not they could be put back.
+        if (changes.length > 0) {
+          try {
+            ctx.env.props.apply(t.path, restoring(changes, before));
+          } catch {}
+        }
+        throw err;
+      }
+    }
   }
   const byStatus = new Map<number, string>();
   for (const i of list) {

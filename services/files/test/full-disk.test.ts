@@ -1,0 +1,204 @@
+/**
+ * The file service on a full disk: its data directory (the share, the dead properties, the locks,
+ * the quota counts) lives on a small tmpfs mounted for this test (the tests run as root), filled
+ * until a write fails. Every change the disk has no room for is answered 507 and leaves things as
+ * they were: no partial file or copy, no property or lock half recorded, the old file whole.
+ * Reading goes on. Once there is room again, the same requests succeed. On the same tmpfs, a
+ * PROPPATCH whose modification time the file system refuses (an immutable file) takes back the
+ * properties it had recorded.
+ */
+import { execFileSync } from 'node:child_process';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmdirSync, rmSync, statfsSync, statSync, truncateSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { request, startServer, type Harness, type RawResult } from './helpers.js';
+
+let mnt: string;
+let mounted = false;
+let h: Harness;
+
+const free = (): number => {
+  const fs = statfsSync(mnt);
+  return fs.bavail * fs.bsize;
+};
+
+/** The file that takes the disk's room (outside the shares). */
+const filler = (): string => join(mnt, 'filler');
+
+/** Appends to the filler until the disk refuses even 512 bytes. */
+function fill(): void {
+  const fd = openSync(filler(), 'a');
+  try {
+    for (const size of [256 * 1024, 4096, 512]) {
+      const chunk = Buffer.alloc(size, 1);
+      for (;;) {
+        try {
+          writeSync(fd, chunk);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === 'ENOSPC') break;
+          throw err;
+        }
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
+  expect(free()).toBeLessThan(4096);
+}
+
+/** Gives back `bytes` of the filler's room. */
+function makeRoom(bytes: number): void {
+  truncateSync(filler(), statSync(filler()).size - bytes);
+}
+
+const KEEP = Buffer.alloc(64 * 1024, 'k');
+const MEMBER = Buffer.alloc(256 * 1024, 'm');
+const Z = 'urn:example:full-disk';
+const LAST_MODIFIED = 'Sun, 13 Sep 2020 12:26:40 GMT';
+
+function setProp(name: string, value: string, extra = ''): string {
+  return `<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:" xmlns:Z="${Z}"><D:set><D:prop><Z:${name}>${value}</Z:${name}>${extra}</D:prop></D:set></D:propertyupdate>`;
+}
+
+const LOCKINFO = '<?xml version="1.0"?><D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype><D:owner>full-disk test</D:owner></D:lockinfo>';
+
+const propfind = (path: string): Promise<RawResult> => request(h.url, 'PROPFIND', path, { headers: { Depth: '0' } });
+
+async function expectStatus(pending: Promise<RawResult>, status: number): Promise<RawResult> {
+  const r = await pending;
+  expect(r.status, r.body).toBe(status);
+  return r;
+}
+
+beforeAll(async () => {
+  mnt = mkdtempSync(join(tmpdir(), 'files-full-disk-'));
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=12m,mode=0700', 'tmpfs', mnt], { stdio: 'pipe' });
+  } catch (error) {
+    throw new Error(`this test mounts a 12 MiB tmpfs and needs root (CAP_SYS_ADMIN): ${String(error)}`);
+  }
+  mounted = true;
+  mkdirSync(join(mnt, 'capped'));
+  h = await startServer({
+    dataDir: mnt,
+    settings: (dataDir, base) => ({
+      ...base,
+      shares: { ...base.shares, capped: { path: join(dataDir, 'capped'), read: [], write: ['alice'], refuseAppleFiles: false, quota: 8 * 1024 * 1024 } },
+    }),
+  });
+  await expectStatus(request(h.url, 'PUT', '/files/keep.txt', { body: KEEP }), 201);
+  await expectStatus(request(h.url, 'PROPPATCH', '/files/keep.txt', { body: setProp('color', 'blue') }), 207);
+  await expectStatus(request(h.url, 'PUT', '/files/note.txt', { body: 'a note' }), 201);
+  await expectStatus(request(h.url, 'PROPPATCH', '/files/note.txt', { body: setProp('tag', 'first') }), 207);
+  await expectStatus(request(h.url, 'MKCOL', '/files/tree'), 201);
+  for (const name of ['a.bin', 'b.bin', 'c.bin']) await expectStatus(request(h.url, 'PUT', `/files/tree/${name}`, { body: MEMBER }), 201);
+  await expectStatus(request(h.url, 'PUT', '/capped/small.txt', { body: 'small' }), 201);
+  fill();
+});
+
+afterAll(async () => {
+  await h?.files.stop(Date.now() + 2000);
+  if (mounted) execFileSync('umount', [mnt]);
+  rmdirSync(mnt);
+});
+
+describe('on a full disk', () => {
+  it('refuses an upload with 507 and keeps the old file, leaving no partial file', async () => {
+    const over = await expectStatus(request(h.url, 'PUT', '/files/keep.txt', { body: Buffer.alloc(512 * 1024, 'n') }), 507);
+    expect(over.body).toBe('PUT: no space left\n');
+    await expectStatus(request(h.url, 'PUT', '/files/new.bin', { body: Buffer.alloc(512 * 1024, 'n') }), 507);
+    await expectStatus(request(h.url, 'PUT', '/files/chunked.bin', { headers: { 'Transfer-Encoding': 'chunked' }, body: Buffer.alloc(512 * 1024, 'n') }), 507);
+    // A share with a quota: its count cannot take the reservation.
+    await expectStatus(request(h.url, 'PUT', '/capped/new.bin', { body: Buffer.alloc(64 * 1024, 'n') }), 507);
+    const kept = await expectStatus(request(h.url, 'GET', '/files/keep.txt'), 200);
+    expect(kept.bytes.equals(KEEP)).toBe(true);
+    expect(readdirSync(h.shareDir).sort()).toEqual(['keep.txt', 'note.txt', 'tree']);
+    expect(readdirSync(join(mnt, 'capped'))).toEqual(['small.txt']);
+  });
+
+  it('answers a PROPPATCH with 507 for every property and changes nothing, the time included', async () => {
+    const before = await propfind('/files/keep.txt');
+    const lastModified = /<D:getlastmodified>([^<]*)</.exec(before.body)?.[1];
+    expect(lastModified).toBeDefined();
+    expect(lastModified).not.toBe(LAST_MODIFIED);
+    const r = await expectStatus(request(h.url, 'PROPPATCH', '/files/keep.txt', { body: setProp('color', 'red', `<D:getlastmodified>${LAST_MODIFIED}</D:getlastmodified>`) }), 207);
+    expect(r.body).toContain('<D:status>HTTP/1.1 507 Insufficient Storage</D:status>');
+    expect(r.body).not.toContain('200 OK');
+    const after = await propfind('/files/keep.txt');
+    expect(after.body).toContain('>blue</');
+    expect(after.body).not.toContain('>red</');
+    expect(/<D:getlastmodified>([^<]*)</.exec(after.body)?.[1]).toBe(lastModified);
+  });
+
+  it('refuses a LOCK with 507, leaving neither a lock nor an empty file for it', async () => {
+    await expectStatus(request(h.url, 'LOCK', '/files/keep.txt', { headers: { Timeout: 'Second-600' }, body: LOCKINFO }), 507);
+    expect((await propfind('/files/keep.txt')).body).toContain('<D:lockdiscovery/>');
+    // On an unmapped URL the lock would have made an empty file.
+    await expectStatus(request(h.url, 'LOCK', '/files/locked.txt', { headers: { Timeout: 'Second-600' }, body: LOCKINFO }), 507);
+    await expectStatus(request(h.url, 'GET', '/files/locked.txt'), 404);
+    expect(readdirSync(h.shareDir).sort()).toEqual(['keep.txt', 'note.txt', 'tree']);
+  });
+
+  it('takes a MOVE back when its properties cannot follow', async () => {
+    await expectStatus(request(h.url, 'MOVE', '/files/note.txt', { headers: { Destination: `${h.url}/files/moved.txt` } }), 507);
+    await expectStatus(request(h.url, 'GET', '/files/moved.txt'), 404);
+    expect((await expectStatus(request(h.url, 'GET', '/files/note.txt'), 200)).body).toBe('a note');
+    expect((await propfind('/files/note.txt')).body).toContain('>first</');
+  });
+
+  it('removes a folder copy cut short', async () => {
+    // Room for one member of the three, not for all.
+    makeRoom(MEMBER.length + 64 * 1024);
+    const room = free();
+    await expectStatus(request(h.url, 'COPY', '/files/tree', { headers: { Destination: `${h.url}/files/tree2`, Depth: 'infinity' } }), 507);
+    expect(readdirSync(h.shareDir).sort()).toEqual(['keep.txt', 'note.txt', 'tree']);
+    expect(free()).toBe(room);
+    fill();
+  });
+
+  it('goes on answering reads', async () => {
+    expect((await expectStatus(request(h.url, 'GET', '/files/tree/b.bin'), 200)).bytes.equals(MEMBER)).toBe(true);
+    const listing = await expectStatus(request(h.url, 'PROPFIND', '/files/', { headers: { Depth: '1' } }), 207);
+    expect(listing.body.match(/<D:response>/g)).toHaveLength(4);
+  });
+});
+
+describe('once there is room again', () => {
+  beforeAll(() => rmSync(filler()));
+
+  it('takes the same requests', async () => {
+    await expectStatus(request(h.url, 'PUT', '/files/new.bin', { body: Buffer.alloc(512 * 1024, 'n') }), 201);
+    await expectStatus(request(h.url, 'PUT', '/capped/new.bin', { body: Buffer.alloc(64 * 1024, 'n') }), 201);
+    const patched = await expectStatus(request(h.url, 'PROPPATCH', '/files/keep.txt', { body: setProp('color', 'red', `<D:getlastmodified>${LAST_MODIFIED}</D:getlastmodified>`) }), 207);
+    expect(patched.body).not.toContain('507');
+    const after = await propfind('/files/keep.txt');
+    expect(after.body).toContain('>red</');
+    expect(after.body).toContain(`<D:getlastmodified>${LAST_MODIFIED}</D:getlastmodified>`);
+    await expectStatus(request(h.url, 'LOCK', '/files/locked.txt', { headers: { Timeout: 'Second-600' }, body: LOCKINFO }), 201);
+    await expectStatus(request(h.url, 'MOVE', '/files/note.txt', { headers: { Destination: `${h.url}/files/moved.txt` } }), 201);
+    expect((await propfind('/files/moved.txt')).body).toContain('>first</');
+    await expectStatus(request(h.url, 'COPY', '/files/tree', { headers: { Destination: `${h.url}/files/tree2`, Depth: 'infinity' } }), 201);
+    expect(readdirSync(join(h.shareDir, 'tree2')).sort()).toEqual(['a.bin', 'b.bin', 'c.bin']);
+  });
+});
+
+describe('a modification time the file system refuses', () => {
+  it('takes back the properties recorded with it', async () => {
+    await expectStatus(request(h.url, 'PUT', '/files/frozen.txt', { body: 'frozen' }), 201);
+    await expectStatus(request(h.url, 'PROPPATCH', '/files/frozen.txt', { body: setProp('color', 'blue') }), 207);
+    execFileSync('chattr', ['+i', join(h.shareDir, 'frozen.txt')]);
+    try {
+      const r = await request(h.url, 'PROPPATCH', '/files/frozen.txt', {
+        body: `<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:" xmlns:Z="${Z}"><D:set><D:prop><Z:color>red</Z:color><Z:size>large</Z:size><D:getlastmodified>${LAST_MODIFIED}</D:getlastmodified></D:prop></D:set><D:remove><D:prop><Z:color/></D:prop></D:remove></D:propertyupdate>`,
+      });
+      expect(r.status, r.body).toBe(403);
+    } finally {
+      execFileSync('chattr', ['-i', join(h.shareDir, 'frozen.txt')]);
+    }
+    const after = await propfind('/files/frozen.txt');
+    expect(after.body).toContain('>blue</');
+    expect(after.body).not.toContain('large');
+    expect(after.body).not.toContain(LAST_MODIFIED);
+  });
+});
