@@ -13,7 +13,8 @@ import { withoutSync } from './database.js';
 import { MailStoreError, storageError } from './errors.js';
 import type { MailStoreErrorCode } from './errors.js';
 import { MessageTable } from './messages.js';
-import { SpaceReserve } from './reserve.js';
+import type { SpaceReserve } from '@hearth/sqlite';
+import { storeReserve } from './reserve.js';
 
 /** WAL bytes (estimated) after which the checkpoint thread is asked to run: about SQLite's 1,000 pages. */
 const CHECKPOINT_BYTES = 4 * 1024 * 1024;
@@ -47,7 +48,7 @@ export class StoreCore {
     this.db = db;
     this.bodies = bodies;
     this.messages = new MessageTable(db);
-    this.reserve = new SpaceReserve(dir);
+    this.reserve = storeReserve(dir);
   }
 
   /** Turns SQLite's own checkpoints off: the checkpoint thread does them (see `noteWal`). */

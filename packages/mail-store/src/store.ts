@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Database } from 'better-sqlite3';
 import { openDatabase } from '@hearth/sqlite';
+import { storeReserve } from './reserve.js';
 import type { BodyReader } from './body-reader.js';
 import { BodyFiles } from './bodies.js';
 import { StoreCore } from './core.js';
@@ -23,7 +24,6 @@ import { MaildropLocking, MaildropLocks } from './locks.js';
 import type { LockHolder } from './locks.js';
 import type { Delivery, MessageInfo } from './messages.js';
 import { MaildropReader } from './reading.js';
-import { SpaceReserve } from './reserve.js';
 import { SCHEMA } from './schema.js';
 import { Maildrops } from './maildrops.js';
 import type { DeleteMaildropOptions } from './maildrops.js';
@@ -223,7 +223,7 @@ export async function openMailStore(options: MailStoreOptions): Promise<MailStor
     throw storageError(error, `opening ${file}`);
   }
   // Best effort: a disk already full (or a store this process may only read) goes without.
-  await new SpaceReserve(options.dir).ensure();
+  await storeReserve(options.dir).ensure();
   const store = new MailStore(db, bodies, options);
   await store.removeOrphanBodies().catch(async (error: unknown) => {
     await store.close();

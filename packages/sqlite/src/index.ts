@@ -65,3 +65,5 @@ export function openDatabase(file: string, busyTimeoutMs: number, schema: Schema
     throw error;
   }
 }
+
+export { isDiskFull, RESERVE_BYTES, SpaceReserve } from './reserve.js';

@@ -1,0 +1,73 @@
+/**
+ * The space reserve on a small tmpfs mounted for this test (the tests run as root): written only
+ * whole, given up to let a write that failed for a full disk through once, and kept for any other
+ * failure.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { isDiskFull, RESERVE_BYTES, SpaceReserve } from '../src/index.js';
+
+let mnt: string;
+let mounted = false;
+
+beforeAll(() => {
+  mnt = mkdtempSync(join(tmpdir(), 'sqlite-reserve-'));
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m,mode=0700', 'tmpfs', mnt], { stdio: 'pipe' });
+  } catch (error) {
+    throw new Error(`this test mounts a 2 MiB tmpfs and needs root (CAP_SYS_ADMIN): ${String(error)}`);
+  }
+  mounted = true;
+});
+
+afterAll(() => {
+  if (mounted) execFileSync('umount', [mnt]);
+  rmdirSync(mnt);
+});
+
+/** An error as SQLite's addon throws it for a full disk. */
+const full = (): Error => Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+
+it('is written whole, or not at all when the room is short', async () => {
+  const reserve = new SpaceReserve(join(mnt, 'reserve'));
+  expect(await reserve.ensure()).toBe(true);
+  expect(statSync(reserve.path).size).toBe(RESERVE_BYTES);
+  expect(await reserve.release()).toBe(true);
+  expect(await reserve.release()).toBe(false);
+  // Leave less than the reserve's size free: no short reserve, and no temporary left.
+  writeFileSync(join(mnt, 'ballast'), Buffer.alloc(RESERVE_BYTES + 512 * 1024, 1));
+  expect(await reserve.ensure()).toBe(false);
+  expect(readdirSync(mnt)).toEqual(['ballast']);
+});
+
+it('gives itself up for one more try of a write that failed for a full disk', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sqlite-reserve-free-'));
+  const reserve = new SpaceReserve(join(dir, 'reserve'));
+  expect(await reserve.ensure()).toBe(true);
+  let tries = 0;
+  const { result, usedReserve } = await reserve.freeing(() => {
+    if (tries++ === 0) throw full();
+    return 'done';
+  });
+  expect([result, usedReserve, tries]).toEqual(['done', true, 2]);
+  expect(readdirSync(dir)).toEqual([]);
+  // Without a reserve, the failure stands.
+  await expect(reserve.freeing(() => Promise.reject(full()))).rejects.toThrow('database or disk is full');
+  // Another failure is not a full disk: the reserve stays.
+  expect(await reserve.ensure()).toBe(true);
+  await expect(
+    reserve.freeing(() => {
+      throw Object.assign(new Error('constraint failed'), { code: 'SQLITE_CONSTRAINT' });
+    }),
+  ).rejects.toThrow('constraint failed');
+  expect(statSync(reserve.path).size).toBe(RESERVE_BYTES);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+it('knows a full disk by the codes of the file system and of SQLite', () => {
+  for (const code of ['ENOSPC', 'EDQUOT', 'SQLITE_FULL']) expect(isDiskFull(Object.assign(new Error(code), { code }))).toBe(true);
+  for (const error of [new Error('x'), Object.assign(new Error('x'), { code: 'EACCES' }), undefined, 'ENOSPC']) expect(isDiskFull(error)).toBe(false);
+});
