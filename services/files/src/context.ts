@@ -6,6 +6,7 @@
 import type { Stats } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '@hearth/log';
+import type { SpaceReserve } from '@hearth/sqlite';
 import type { FilesSettings } from './config.js';
 import type { DeadProps } from './dead-props.js';
 import type { FileCache } from './file-cache.js';
@@ -28,6 +29,12 @@ export interface Env {
   readonly log: Logger;
   /** Lookups and small files, cleared by every request that changes anything. */
   readonly cache: FileCache;
+  /**
+   * Room kept back on the data directory's disk (`DATA/files/reserve`) for the bookkeeping that
+   * follows a deletion or ends something (a DELETE's properties, locks and quota count, an
+   * UNLOCK, the quota count after an upload or a COPY or MOVE, an upload's released reservation).
+   */
+  readonly reserve: SpaceReserve;
 }
 
 export interface RootTarget {

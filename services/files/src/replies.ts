@@ -6,6 +6,7 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { isDiskFull } from '@hearth/sqlite';
 import { FileBody, sendFile } from './file-body.js';
 
 export type ReplyBody = string | Buffer | Readable | FileBody;
@@ -47,18 +48,10 @@ export function errorReply(err: DavError): Reply {
   return { status: err.status, headers, body: `${err.message}\n` };
 }
 
-/**
- * Whether `err` says the disk (or the user's file system quota) is full: from the file system, or
- * from SQLite writing one of the service's databases (dead properties, locks, quotas).
- */
-export function isNoSpace(err: unknown): boolean {
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  return code === 'ENOSPC' || code === 'EDQUOT' || code === 'SQLITE_FULL';
-}
-
 /** Statuses for file system errors (and a database's full disk); anything else is a fault of ours (500). */
 export function fsError(err: unknown, what: string): DavError | undefined {
-  if (isNoSpace(err)) return new DavError(507, `${what}: no space left`);
+  // The file system's, or SQLite's writing one of the service's databases (properties, locks, quotas).
+  if (isDiskFull(err)) return new DavError(507, `${what}: no space left`);
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   switch (code) {
     case 'ENOENT':

@@ -13,6 +13,7 @@ import type { TlsOptions } from 'node:tls';
 import type { LoginPolicy } from '@hearth/accounts';
 import type { Logger } from '@hearth/log';
 import type { HandlerTable } from '@hearth/runtime';
+import { SpaceReserve } from '@hearth/sqlite';
 import { CounterSet, refreshedCounters, type CounterSource } from '@hearth/metrics';
 import type { Socket } from 'node:net';
 import type { FilesSettings } from './config.js';
@@ -63,6 +64,8 @@ export interface FilesServer {
   readonly inFlight: number;
   /** The service's counters (`counters.ts`), bytes of open connections counted as they are read. */
   readonly counters: CounterSource;
+  /** Settles once the space reserve (`context.ts`) is written, or found to have no room. */
+  readonly reserved: Promise<void>;
 }
 
 export function createFilesServer(deps: FilesServerDeps): FilesServer {
@@ -76,7 +79,9 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
   const locks = new LockTable(join(dataDir, 'files', 'locks.db'));
   const quotas = new Quotas(join(dataDir, 'files', 'quota.db'));
   const cache = new FileCache();
-  const env: Env = { settings: () => settings, locks, props, shares, quotas, log: deps.log, cache };
+  const reserve = new SpaceReserve(join(dataDir, 'files', 'reserve'));
+  const reserved = reserve.ensure().then(() => {});
+  const env: Env = { settings: () => settings, locks, props, shares, quotas, log: deps.log, cache, reserve };
   const live: FilesCounters = new CounterSet(counters);
   const auth = new Authenticator(deps.users, settings, live, deps.isLoopback, deps.loginPolicy);
   const answers = new CachedAnswers(env, auth);
@@ -287,6 +292,7 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
       return inFlight;
     },
     counters: reported,
+    reserved,
     httpServer: () => configure(createHttpServer(serverOptions()), false),
     httpsServer: (tls) => configure(createHttpsServer({ ...serverOptions(), ...tls }), true),
     updateSettings(next) {

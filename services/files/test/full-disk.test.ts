@@ -5,30 +5,58 @@
  * they were: no partial file or copy, no property or lock half recorded, the old file whole.
  * Reading goes on. Once there is room again, the same requests succeed. On the same tmpfs, a
  * PROPPATCH whose modification time the file system refuses (an immutable file) takes back the
- * properties it had recorded.
+ * properties it had recorded. On a second one, what ends something (an UNLOCK, a DELETE) goes
+ * through on the full disk by giving up the room the service keeps back for it.
  */
 import { execFileSync } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmdirSync, rmSync, statfsSync, statSync, truncateSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmdirSync, rmSync, statfsSync, statSync, truncateSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { RESERVE_BYTES, SpaceReserve } from '@hearth/sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request, startServer, type Harness, type RawResult } from './helpers.js';
 
 let mnt: string;
-let mounted = false;
 let h: Harness;
+/** The tmpfs mounts made, unmounted at the end. */
+const mounts: string[] = [];
 
-const free = (): number => {
-  const fs = statfsSync(mnt);
+const free = (dir = mnt): number => {
+  const fs = statfsSync(dir);
   return fs.bavail * fs.bsize;
 };
 
 /** The file that takes the disk's room (outside the shares). */
-const filler = (): string => join(mnt, 'filler');
+const filler = (dir = mnt): string => join(dir, 'filler');
+
+/** A new 12 MiB tmpfs with an empty folder for the share `capped`. */
+function mountTmpfs(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'files-full-disk-'));
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=12m,mode=0700', 'tmpfs', dir], { stdio: 'pipe' });
+  } catch (error) {
+    rmdirSync(dir);
+    throw new Error(`this test mounts a 12 MiB tmpfs and needs root (CAP_SYS_ADMIN): ${String(error)}`);
+  }
+  mounts.push(dir);
+  mkdirSync(join(dir, 'capped'));
+  return dir;
+}
+
+/** The test server on `dir`, with the share `capped` (a quota of 8 MiB) beside `files`. */
+function startOn(dir: string): Promise<Harness> {
+  return startServer({
+    dataDir: dir,
+    settings: (dataDir, base) => ({
+      ...base,
+      shares: { ...base.shares, capped: { path: join(dataDir, 'capped'), read: [], write: ['alice'], refuseAppleFiles: false, quota: 8 * 1024 * 1024 } },
+    }),
+  });
+}
 
 /** Appends to the filler until the disk refuses even 512 bytes. */
-function fill(): void {
-  const fd = openSync(filler(), 'a');
+function fill(dir = mnt): void {
+  const fd = openSync(filler(dir), 'a');
   try {
     for (const size of [256 * 1024, 4096, 512]) {
       const chunk = Buffer.alloc(size, 1);
@@ -44,7 +72,7 @@ function fill(): void {
   } finally {
     closeSync(fd);
   }
-  expect(free()).toBeLessThan(4096);
+  expect(free(dir)).toBeLessThan(4096);
 }
 
 /** Gives back `bytes` of the filler's room. */
@@ -72,21 +100,8 @@ async function expectStatus(pending: Promise<RawResult>, status: number): Promis
 }
 
 beforeAll(async () => {
-  mnt = mkdtempSync(join(tmpdir(), 'files-full-disk-'));
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=12m,mode=0700', 'tmpfs', mnt], { stdio: 'pipe' });
-  } catch (error) {
-    throw new Error(`this test mounts a 12 MiB tmpfs and needs root (CAP_SYS_ADMIN): ${String(error)}`);
-  }
-  mounted = true;
-  mkdirSync(join(mnt, 'capped'));
-  h = await startServer({
-    dataDir: mnt,
-    settings: (dataDir, base) => ({
-      ...base,
-      shares: { ...base.shares, capped: { path: join(dataDir, 'capped'), read: [], write: ['alice'], refuseAppleFiles: false, quota: 8 * 1024 * 1024 } },
-    }),
-  });
+  mnt = mountTmpfs();
+  h = await startOn(mnt);
   await expectStatus(request(h.url, 'PUT', '/files/keep.txt', { body: KEEP }), 201);
   await expectStatus(request(h.url, 'PROPPATCH', '/files/keep.txt', { body: setProp('color', 'blue') }), 207);
   await expectStatus(request(h.url, 'PUT', '/files/note.txt', { body: 'a note' }), 201);
@@ -97,10 +112,14 @@ beforeAll(async () => {
   fill();
 });
 
+const servers: Harness[] = [];
+
 afterAll(async () => {
-  await h?.files.stop(Date.now() + 2000);
-  if (mounted) execFileSync('umount', [mnt]);
-  rmdirSync(mnt);
+  for (const server of [h, ...servers]) await server?.files.stop(Date.now() + 2000);
+  for (const dir of mounts) {
+    execFileSync('umount', [dir]);
+    rmdirSync(dir);
+  }
 });
 
 describe('on a full disk', () => {
@@ -200,5 +219,54 @@ describe('a modification time the file system refuses', () => {
     expect(after.body).toContain('>blue</');
     expect(after.body).not.toContain('large');
     expect(after.body).not.toContain(LAST_MODIFIED);
+  });
+});
+
+describe('the room kept back for what ends something', () => {
+  let dir: string;
+  let server: Harness;
+  let token: string;
+  const reservePath = (): string => join(dir, 'files', 'reserve');
+
+  beforeAll(async () => {
+    dir = mountTmpfs();
+    server = await startOn(dir);
+    servers.push(server);
+    expect(statSync(reservePath()).size).toBe(RESERVE_BYTES);
+    await expectStatus(request(server.url, 'PUT', '/files/locked.txt', { body: 'locked' }), 201);
+    const locked = await expectStatus(request(server.url, 'LOCK', '/files/locked.txt', { headers: { Timeout: 'Second-600' }, body: LOCKINFO }), 200);
+    token = String(locked.headers['lock-token']);
+    await expectStatus(request(server.url, 'PUT', '/capped/data.bin', { body: MEMBER }), 201);
+    // Empty: deleting it frees no room on the disk, and its property must still go.
+    await expectStatus(request(server.url, 'PUT', '/capped/empty.txt', { body: '' }), 201);
+    await expectStatus(request(server.url, 'PROPPATCH', '/capped/empty.txt', { body: setProp('tag', 'empty') }), 207);
+    fill(dir);
+  });
+
+  it('lets an UNLOCK through on a full disk, giving the reserve up', async () => {
+    await expectStatus(request(server.url, 'UNLOCK', '/files/locked.txt', { headers: { 'Lock-Token': token } }), 204);
+    expect((await request(server.url, 'PROPFIND', '/files/locked.txt', { headers: { Depth: '0' } })).body).toContain('<D:lockdiscovery/>');
+    expect(existsSync(reservePath())).toBe(false);
+  });
+
+  it('lets a DELETE through on a full disk, its property and count with it, and writes the reserve again once there is room', async () => {
+    rmSync(filler(dir));
+    expect(await new SpaceReserve(reservePath()).ensure()).toBe(true);
+    fill(dir);
+    await expectStatus(request(server.url, 'DELETE', '/capped/empty.txt'), 204);
+    expect(existsSync(reservePath())).toBe(false);
+    rmSync(filler(dir));
+    await expectStatus(request(server.url, 'PUT', '/capped/empty.txt', { body: '' }), 201);
+    expect((await request(server.url, 'PROPFIND', '/capped/empty.txt', { headers: { Depth: '0' } })).body).not.toContain('>empty</');
+    const quota = await expectStatus(
+      request(server.url, 'PROPFIND', '/capped/', {
+        headers: { Depth: '0' },
+        body: '<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:prop><D:quota-used-bytes/></D:prop></D:propfind>',
+      }),
+      207,
+    );
+    expect(quota.body).toContain(`<D:quota-used-bytes>${MEMBER.length}</D:quota-used-bytes>`);
+    await expectStatus(request(server.url, 'DELETE', '/capped/empty.txt'), 204);
+    expect(statSync(reservePath()).size).toBe(RESERVE_BYTES);
   });
 });

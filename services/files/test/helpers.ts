@@ -77,6 +77,7 @@ export async function startServer(options: HarnessOptions = {}): Promise<Harness
     ...(options.isLoopback ? { isLoopback: options.isLoopback } : {}),
     ...(options.loginPolicy ? { loginPolicy: options.loginPolicy } : {}),
   });
+  await files.reserved;
   const cert = testCertificate();
   const http = files.httpServer();
   const https = files.httpsServer({ cert: cert.cert, key: cert.key });

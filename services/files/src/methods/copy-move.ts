@@ -91,8 +91,9 @@ async function transfer(ctx: RequestContext, move: boolean): Promise<Reply> {
       }
     });
   });
-  quotas.stale(src.share.root);
-  quotas.stale(dst.share.root);
+  // The change is made: its counts are marked, on a full disk too (the space reserve).
+  await ctx.env.reserve.freeing(() => quotas.stale(src.share.root));
+  await ctx.env.reserve.freeing(() => quotas.stale(dst.share.root));
   return { status: existed ? 204 : 201 };
 }
 

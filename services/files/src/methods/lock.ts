@@ -110,6 +110,7 @@ export const unlock: Handler = async (ctx) => {
   const lock = ctx.env.locks.covering(t.path).find((l) => l.token === m[1]);
   if (lock === undefined) throw new DavError(409, 'no lock with that token covers this resource', 'lock-token-matches-request-uri');
   if (lock.user !== ctx.user.name) throw new DavError(403, 'the lock belongs to another user');
-  ctx.env.locks.remove(lock.token);
+  // On a full disk too (the space reserve).
+  await ctx.env.reserve.freeing(() => ctx.env.locks.remove(lock.token));
   return { status: 204 };
 };

@@ -10,7 +10,8 @@
 import { setTimesInside } from '../anchored.js';
 import type { DeadProp, PropChange } from '../dead-props.js';
 import { isProtected, type PropName } from '../props.js';
-import { DavError, isNoSpace, statusLine, XML_DECL, XML_TYPE } from '../replies.js';
+import { isDiskFull } from '@hearth/sqlite';
+import { DavError, statusLine, XML_DECL, XML_TYPE } from '../replies.js';
 import { DAV, elements, emptyTag, readXml, serializeChildren, textOf, type XmlElement } from '../xml.js';
 import type { Handler } from './types.js';
 
@@ -84,7 +85,7 @@ export const proppatch: Handler = async (ctx) => {
     try {
       ctx.env.props.apply(t.path, changes);
     } catch (err) {
-      if (!isNoSpace(err)) throw err;
+      if (!isDiskFull(err)) throw err;
       for (const i of list) failures.set(i.el, 507);
     }
     if (failures.size === 0 && mtime !== undefined) {

@@ -60,9 +60,12 @@ export const put: Handler = async (ctx) => {
     }
     throw err;
   } finally {
-    unreserve();
+    // Given back on a full disk too (the space reserve): a reservation left behind would keep its
+    // room from the folder until this process ends.
+    await ctx.env.reserve.freeing(unreserve).catch((err: unknown) => ctx.env.log.warn({ err, share: share.name }, 'an upload reservation could not be released'));
   }
-  ctx.env.quotas.adjust(share.root, written - oldSize);
+  // The file is stored: its count follows, on a full disk too.
+  await ctx.env.reserve.freeing(() => ctx.env.quotas.adjust(share.root, written - oldSize));
   const headers: Record<string, string> = {};
   if (mtime !== undefined) {
     await setTimesInside(share.root, t.path, mtime, mtime);
