@@ -7,10 +7,10 @@
  * and every other property of the request 424. When the disk is too full to record them, nothing
  * changes and every property gets 507.
  */
+import { isDiskFull } from '@hearth/sqlite';
 import { setTimesInside } from '../anchored.js';
 import type { DeadProp, PropChange } from '../dead-props.js';
 import { isProtected, type PropName } from '../props.js';
-import { isDiskFull } from '@hearth/sqlite';
 import { DavError, statusLine, XML_DECL, XML_TYPE } from '../replies.js';
 import { DAV, elements, emptyTag, readXml, serializeChildren, textOf, type XmlElement } from '../xml.js';
 import type { Handler } from './types.js';
