@@ -3,13 +3,15 @@
  * security headers, static files, the route (404/405), the session (a new anonymous one when the
  * cookie names none that is live), who is asking (the account re-read every time), access, the
  * form of a POST (urlencoded, at most 64 KiB) and its CSRF token, then the route's `run`.
- * Whatever it throws is logged and answered with a plain 500 page.
+ * Whatever it throws is logged and answered with a plain 500 page (507 when the disk is full).
  */
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { TlsOptions } from 'node:tls';
 import { fileURLToPath } from 'node:url';
+import { isAccountsError } from '@hearth/accounts';
+import { isDiskFull } from '@hearth/sqlite';
 import type { AppDeps, Principal, RequestContext } from './context.js';
 import { html } from './html.js';
 import { SECURITY_HEADERS, page, sendReply, text, type Reply } from './reply.js';
@@ -143,6 +145,9 @@ export function createAdminServer(deps: AppDeps, routes: readonly Route[]): Admi
       .catch((error: unknown) => {
         if (error instanceof HttpError) return text(error.status, `${error.message}\n`);
         deps.log.error({ err: error, method: req.method, path: req.url }, 'request failed');
+        if (isDiskFull(error) || isAccountsError(error, 'STORAGE_FULL')) {
+          return errorPage(507, 'Disk full', "The disk of Hearth's data directory is full, so this could not be stored. Free some space and try again.");
+        }
         return errorPage(500, 'Something went wrong', 'The request failed; the log has the details.');
       })
       .then((reply) => {

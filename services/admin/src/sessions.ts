@@ -9,14 +9,15 @@
  *
  * The cookie value itself is never written: rows are keyed by its SHA-256, so the file gives no
  * usable cookie. A session's last use is written when it is older than a hundredth of `idleMs`
- * (at most a minute), not at every request; its notice (the next page's one-time message) when a
- * request changed it (`save`).
+ * (at most a minute), not at every request, and not at all while the disk is full (a signed-in
+ * session keeps working); its notice (the next page's one-time message) when a request changed it
+ * (`save`).
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Database as Db, Statement } from 'better-sqlite3';
-import { openDatabase, type Schema } from '@hearth/sqlite';
+import { isDiskFull, openDatabase, type Schema } from '@hearth/sqlite';
 
 export type SessionState =
   | { readonly kind: 'anonymous' }
@@ -142,10 +143,11 @@ export class Sessions {
     if (row === undefined) return undefined;
     const now = this.now();
     if (now - row.last_seen > this.idleMs) {
-      this.#remove.run(hash);
+      unlessDiskFull(() => this.#remove.run(hash));
       return undefined;
     }
-    if (now - row.last_seen >= Math.min(60_000, this.idleMs / 100)) this.#touch.run(now, hash);
+    // On a full disk the last use waits for a request that can write it: the session goes on.
+    if (now - row.last_seen >= Math.min(60_000, this.idleMs / 100)) unlessDiskFull(() => this.#touch.run(now, hash));
     const state: SessionState = row.user === null ? { kind: 'anonymous' } : { kind: 'signed-in', user: row.user, since: row.since ?? 0 };
     const session: Session = { id, state, csrf: row.csrf, lastSeen: now, notice: row.notice === null ? undefined : (JSON.parse(row.notice) as Notice) };
     this.#storedNotice.set(session, row.notice);
@@ -198,6 +200,15 @@ export class Sessions {
 
   close(): void {
     this.#db.close();
+  }
+}
+
+/** Runs a write that may wait for a later request: one that fails for a full disk is left undone. */
+function unlessDiskFull(write: () => unknown): void {
+  try {
+    write();
+  } catch (error) {
+    if (!isDiskFull(error)) throw error;
   }
 }
 

@@ -1,10 +1,15 @@
-/** White-box: the escaping template, the router's table rules, the session store's expiry, fixation rule and persistence. */
+/**
+ * White-box: the escaping template, the router's table rules, the session store's expiry, fixation
+ * rule and persistence, and its behaviour on a full disk (a small tmpfs mounted by the test, as root).
+ */
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmdirSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { Html, Router, html, type Route } from '@hearth/admin';
+import { isDiskFull } from '@hearth/sqlite';
 import { Sessions } from '../../dist/sessions.js';
 
 const ok: Route['run'] = () => ({ kind: 'redirect', location: '/' });
@@ -54,6 +59,41 @@ describe('Sessions', () => {
   };
   afterEach(() => {
     for (const s of open.splice(0)) s.close();
+  });
+
+  it('lets a signed-in session go on while the disk is full, and refuses a new one as a full disk', () => {
+    const mnt = mkdtempSync(join(tmpdir(), 'hearth-sessions-full-'));
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0700', 'tmpfs', mnt], { stdio: 'pipe' });
+    let now = 0;
+    const sessions = new Sessions(join(mnt, 'sessions.db'), 3_600_000, 10, () => now);
+    try {
+      const alice = sessions.create({ kind: 'signed-in', user: 'alice', since: 0 });
+      const fd = openSync(join(mnt, 'filler'), 'w');
+      try {
+        for (;;) writeSync(fd, Buffer.alloc(4096, 1));
+      } catch (error) {
+        expect((error as NodeJS.ErrnoException).code).toBe('ENOSPC');
+      } finally {
+        closeSync(fd);
+      }
+      // Its last use is due to be written, and cannot be.
+      now = 120_000;
+      expect(sessions.get(alice.id)?.state).toEqual({ kind: 'signed-in', user: 'alice', since: 0 });
+      let refused: unknown;
+      try {
+        sessions.create();
+      } catch (error) {
+        refused = error;
+      }
+      expect(isDiskFull(refused)).toBe(true);
+      rmSync(join(mnt, 'filler'));
+      expect(sessions.get(alice.id)?.state.kind).toBe('signed-in');
+      expect(sessions.get(sessions.create().id)?.state.kind).toBe('anonymous');
+    } finally {
+      sessions.close();
+      execFileSync('umount', [mnt]);
+      rmdirSync(mnt);
+    }
   });
 
   it('forgets a session idle too long, and the old id at sign-in', () => {
