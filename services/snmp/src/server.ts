@@ -45,11 +45,15 @@ export async function startSnmp(ctx: ServiceContext<SnmpSettings>, source: Figur
   const engine = startEngine(dir);
   const stats = new CounterSet(counters);
   const full = new Set<string>();
-  const indices = ServiceIndex.inDir(dir, (name) => {
-    if (full.has(name)) return;
-    full.add(name);
-    log.warn({ service: name }, 'snmp service table full: service not served');
-  });
+  const indices = ServiceIndex.inDir(
+    dir,
+    (name) => {
+      if (full.has(name)) return;
+      full.add(name);
+      log.warn({ service: name }, 'snmp service table full: service not served');
+    },
+    (name, err) => log.warn({ service: name, err }, 'snmp service number not written (kept in memory until the next new service)'),
+  );
   let last: FiguresSnapshot | undefined;
 
   const build = (settings: SnmpSettings): Built => {

@@ -8,9 +8,13 @@
  *   neither communities nor users (printed by `hearth snmp credentials`);
  * - `services.json`: the number given to each service name (`hearthServiceIndex`), so a service
  *   keeps its row number across restarts; a number is never given to another name.
+ *
+ * On a full disk the agent does not start (a boots value it cannot raise would let replayed v3
+ * messages through); a running agent gives a new service its number in memory until the table
+ * can be written.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const STATE_DIR = 'snmp';
@@ -29,11 +33,17 @@ export function stateDir(dataDir: string): string {
   return dir;
 }
 
+/** Writes `path` whole (0600) through a temporary file, which a failure (a full disk) removes. */
 function writePrivate(path: string, text: string): void {
   const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, text, { mode: 0o600 });
-  chmodSync(tmp, 0o600);
-  renameSync(tmp, path);
+  try {
+    writeFileSync(tmp, text, { mode: 0o600 });
+    chmodSync(tmp, 0o600);
+    renameSync(tmp, path);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw new Error(`cannot write ${path}: ${(err as Error).message}`, { cause: err });
+  }
 }
 
 function readOrUndefined(path: string): string | undefined {
@@ -65,7 +75,12 @@ export function startEngine(dir: string): EngineState {
   let engineId: Buffer | undefined;
   let boots = 0;
   if (text !== undefined) {
-    const saved = JSON.parse(text) as { engineId?: unknown; boots?: unknown };
+    let saved: { engineId?: unknown; boots?: unknown };
+    try {
+      saved = JSON.parse(text) as typeof saved;
+    } catch (err) {
+      throw new Error(`${path}: not JSON (${(err as Error).message})`, { cause: err });
+    }
     if (typeof saved.engineId !== 'string' || !/^([0-9a-f]{2}){5,32}$/.test(saved.engineId)) throw new Error(`${path}: engineId is not 5 to 32 bytes of hex`);
     if (!Number.isInteger(saved.boots) || (saved.boots as number) < 0) throw new Error(`${path}: boots is not a non-negative integer`);
     engineId = Buffer.from(saved.engineId, 'hex');
@@ -92,9 +107,15 @@ export class ServiceIndex {
   readonly #byName = new Map<string, number>();
   #next = 1;
 
+  /**
+   * `onFull`: a name that gets no number (the table is full); `onUnsaved`: a number given but not
+   * written (a full disk): it holds in memory, and the whole table is written with the next new
+   * name.
+   */
   constructor(
     private readonly path: string | undefined,
     private readonly onFull: (name: string) => void = () => {},
+    private readonly onUnsaved: (name: string, error: Error) => void = () => {},
   ) {
     const text = path === undefined ? undefined : readOrUndefined(path);
     if (text === undefined) return;
@@ -107,8 +128,8 @@ export class ServiceIndex {
     }
   }
 
-  static inDir(dir: string, onFull?: (name: string) => void): ServiceIndex {
-    return new ServiceIndex(join(dir, SERVICES_FILE), onFull);
+  static inDir(dir: string, onFull?: (name: string) => void, onUnsaved?: (name: string, error: Error) => void): ServiceIndex {
+    return new ServiceIndex(join(dir, SERVICES_FILE), onFull, onUnsaved);
   }
 
   /** The service's number, given now if it has none (undefined once the table is full). */
@@ -121,7 +142,13 @@ export class ServiceIndex {
     }
     const index = this.#next++;
     this.#byName.set(name, index);
-    if (this.path !== undefined) writePrivate(this.path, `${JSON.stringify({ names: Object.fromEntries(this.#byName) }, null, 2)}\n`);
+    if (this.path !== undefined) {
+      try {
+        writePrivate(this.path, `${JSON.stringify({ names: Object.fromEntries(this.#byName) }, null, 2)}\n`);
+      } catch (err) {
+        this.onUnsaved(name, err as Error);
+      }
+    }
     return index;
   }
 }

@@ -1,8 +1,14 @@
-/** Value clamps, the service numbers kept on disk, the manifest, and rows following the figures. */
+/**
+ * Value clamps, the service numbers and engine state kept on disk (also on a full disk: a small
+ * tmpfs mounted by the test, as root), the manifest, and rows following the figures.
+ */
+import { execFileSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ServiceIndex, counter32, counter64, counters, displayString, encode, gauge32, manifest, timeTicks } from '@hearth/snmp';
+import { ServiceIndex, counter32, counter64, counters, displayString, encode, gauge32, manifest, startEngine, timeTicks } from '@hearth/snmp';
 import { declarationProblems } from '@hearth/metrics';
 import { makeTempDir, type TempDir } from '@hearth/testkit';
 import { MIB_ARGS, fixtureService, startAgent, tool, v2c, type AgentFixture } from './fixture.js';
@@ -24,6 +30,51 @@ describe('values', () => {
     expect(displayString('caf\u00e9\n')).toBe('caf??');
     expect(encode('integer', 2 ** 40)).toBe(2 ** 31 - 1);
     expect(encode('oid', 'not.an.oid')).toBe('0.0');
+  });
+});
+
+describe('state on a full disk', () => {
+  let mnt: string;
+  beforeAll(() => {
+    mnt = mkdtempSync(join(tmpdir(), 'hearth-snmp-full-'));
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0700', 'tmpfs', mnt], { stdio: 'pipe' });
+  });
+  afterAll(() => {
+    execFileSync('umount', [mnt]);
+    rmdirSync(mnt);
+  });
+  const fill = (): void => {
+    const fd = openSync(join(mnt, 'filler'), 'w');
+    try {
+      for (;;) writeSync(fd, Buffer.alloc(1024, 1));
+    } catch (error) {
+      expect((error as NodeJS.ErrnoException).code).toBe('ENOSPC');
+    } finally {
+      closeSync(fd);
+    }
+  };
+
+  it('refuses to start the engine without raising its boots, naming the file and leaving no temporary', () => {
+    expect(startEngine(mnt).boots).toBe(1);
+    const unsaved: string[] = [];
+    const index = ServiceIndex.inDir(mnt, undefined, (name) => unsaved.push(name));
+    expect(index.indexOf('smtp')).toBe(1);
+    fill();
+    expect(() => startEngine(mnt)).toThrow(`cannot write ${join(mnt, 'engine.json')}: ENOSPC`);
+    expect(JSON.parse(readFileSync(join(mnt, 'engine.json'), 'utf8')).boots).toBe(1);
+    // A new service still gets its row, the number kept in memory until it can be written.
+    expect([index.indexOf('pop3'), index.indexOf('pop3')]).toEqual([2, 2]);
+    expect(unsaved).toEqual(['pop3']);
+    expect(readdirSync(mnt).sort()).toEqual(['engine.json', 'filler', 'services.json']);
+    rmSync(join(mnt, 'filler'));
+    expect(index.indexOf('biff')).toBe(3);
+    expect(JSON.parse(readFileSync(join(mnt, 'services.json'), 'utf8'))).toEqual({ names: { smtp: 1, pop3: 2, biff: 3 } });
+    expect(startEngine(mnt).boots).toBe(2);
+  });
+
+  it('names an engine file that is not JSON', () => {
+    writeFileSync(join(mnt, 'engine.json'), '{"engineId": "80');
+    expect(() => startEngine(mnt)).toThrow(`${join(mnt, 'engine.json')}: not JSON`);
   });
 });
 
