@@ -5,7 +5,7 @@
  * heavy: the CLI loads it (`@hearth/admin/metrics-token`).
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** The admin service's folder in the data dir. */
@@ -28,7 +28,13 @@ export function readMetricsToken(dataDir: string): string | undefined {
   }
 }
 
-/** The saved token, or a new one (32 random bytes, base64url) written with mode 0600. */
+/**
+ * The saved token, or a new one (32 random bytes, base64url) written with mode 0600. The file
+ * appears whole or not at all: the token is written to a temporary, which is then linked to the
+ * name (two instances starting together, a standby and the running one, keep the first token).
+ * An empty file (a write cut short by a full disk before this version) is replaced. A failure
+ * (a full disk) leaves nothing behind and names the file.
+ */
 export function metricsToken(dataDir: string): string {
   const saved = readMetricsToken(dataDir);
   if (saved !== undefined) return saved;
@@ -36,13 +42,22 @@ export function metricsToken(dataDir: string): string {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const token = randomBytes(32).toString('base64url');
   const path = metricsTokenPath(dataDir);
-  // `wx`: two instances starting together (a standby and the running one) keep the first token.
+  const tmp = `${path}.${process.pid}.tmp`;
   try {
-    writeFileSync(path, `${token}\n`, { mode: 0o600, flag: 'wx' });
+    writeFileSync(tmp, `${token}\n`, { mode: 0o600 });
+    chmodSync(tmp, 0o600);
+    try {
+      linkSync(tmp, path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const other = readMetricsToken(dataDir);
+      if (other !== undefined) return other;
+      renameSync(tmp, path);
+    }
+    return token;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return metricsToken(dataDir);
-    throw err;
+    throw new Error(`cannot write ${path}: ${(err as Error).message}`, { cause: err });
+  } finally {
+    rmSync(tmp, { force: true });
   }
-  chmodSync(path, 0o600);
-  return token;
 }

@@ -1,14 +1,15 @@
 /**
  * White-box: the escaping template, the router's table rules, the session store's expiry, fixation
- * rule and persistence, and its behaviour on a full disk (a small tmpfs mounted by the test, as root).
+ * rule and persistence, the metrics token's file, and both on a full disk (a small tmpfs mounted by
+ * the test, as root).
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmdirSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { Html, Router, html, type Route } from '@hearth/admin';
+import { Html, Router, html, metricsToken, metricsTokenPath, type Route } from '@hearth/admin';
 import { isDiskFull } from '@hearth/sqlite';
 import { Sessions } from '../../dist/sessions.js';
 
@@ -154,6 +155,48 @@ describe('Sessions', () => {
     for (const { f, bytes } of files) {
       for (const s of [mine, other]) expect(bytes.includes(s.id), f).toBe(false);
       expect(statSync(f).mode & 0o077, f).toBe(0);
+    }
+  });
+});
+
+describe('metrics token', () => {
+  it('is kept once written, and replaces an empty file left by a write cut short', () => {
+    const data = mkdtempSync(join(tmpdir(), 'hearth-metrics-token-'));
+    try {
+      mkdirSync(join(data, 'admin'));
+      writeFileSync(metricsTokenPath(data), '');
+      const token = metricsToken(data);
+      expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      expect(readFileSync(metricsTokenPath(data), 'utf8')).toBe(`${token}\n`);
+      expect(statSync(metricsTokenPath(data)).mode & 0o777).toBe(0o600);
+      expect(metricsToken(data)).toBe(token);
+      expect(readdirSync(join(data, 'admin'))).toEqual(['metrics-token']);
+    } finally {
+      rmSync(data, { recursive: true, force: true });
+    }
+  });
+
+  it('leaves nothing behind on a full disk and names the file, then is written once there is room', () => {
+    const mnt = mkdtempSync(join(tmpdir(), 'hearth-metrics-token-full-'));
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k,mode=0700', 'tmpfs', mnt], { stdio: 'pipe' });
+    try {
+      mkdirSync(join(mnt, 'admin'));
+      const fd = openSync(join(mnt, 'filler'), 'w');
+      try {
+        for (;;) writeSync(fd, Buffer.alloc(1024, 1));
+      } catch (error) {
+        expect((error as NodeJS.ErrnoException).code).toBe('ENOSPC');
+      } finally {
+        closeSync(fd);
+      }
+      expect(() => metricsToken(mnt)).toThrow(`cannot write ${metricsTokenPath(mnt)}: ENOSPC`);
+      expect(readdirSync(join(mnt, 'admin'))).toEqual([]);
+      rmSync(join(mnt, 'filler'));
+      const token = metricsToken(mnt);
+      expect(metricsToken(mnt)).toBe(token);
+    } finally {
+      execFileSync('umount', [mnt]);
+      rmdirSync(mnt);
     }
   });
 });
