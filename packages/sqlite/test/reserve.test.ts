@@ -3,30 +3,22 @@
  * whole, given up to let a write that failed for a full disk through once, and kept for any other
  * failure.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { mountSmallDisk, type SmallDisk } from '@hearth/testkit';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { isDiskFull, RESERVE_BYTES, SpaceReserve } from '../src/index.js';
 
+let disk: SmallDisk;
 let mnt: string;
-let mounted = false;
 
 beforeAll(() => {
-  mnt = mkdtempSync(join(tmpdir(), 'sqlite-reserve-'));
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m,mode=0700', 'tmpfs', mnt], { stdio: 'pipe' });
-  } catch (error) {
-    throw new Error(`this test mounts a 2 MiB tmpfs and needs root (CAP_SYS_ADMIN): ${String(error)}`);
-  }
-  mounted = true;
+  disk = mountSmallDisk('2m', 'sqlite-reserve-');
+  mnt = disk.path;
 });
 
-afterAll(() => {
-  if (mounted) execFileSync('umount', [mnt]);
-  rmdirSync(mnt);
-});
+afterAll(() => disk?.unmount());
 
 /** An error as SQLite's addon throws it for a full disk. */
 const full = (): Error => Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });

@@ -215,3 +215,4 @@ export { LineClient, LineFailure } from './line-client.js';
 export { startMailChurn, type MailChurnOptions, type MailChurnResult, type Pop3Account, type RunningMailChurn, type SessionSample } from './mail-churn.js';
 export type { LoadOptions, LoadResult, Outcome, RunningLoad, Sample } from './load.js';
 export { FakeSupervisorChannel } from './fake-channel.js';
+export { mountSmallDisk, type SmallDisk } from './small-disk.js';

@@ -9,38 +9,28 @@
  * through on the full disk by giving up the room the service keeps back for it.
  */
 import { execFileSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmdirSync, rmSync, statfsSync, statSync, truncateSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { RESERVE_BYTES, SpaceReserve } from '@hearth/sqlite';
+import { mountSmallDisk, type SmallDisk } from '@hearth/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request, startServer, type Harness, type RawResult } from './helpers.js';
 
+let disk: SmallDisk;
 let mnt: string;
 let h: Harness;
-/** The tmpfs mounts made, unmounted at the end. */
-const mounts: string[] = [];
-
-const free = (dir = mnt): number => {
-  const fs = statfsSync(dir);
-  return fs.bavail * fs.bsize;
-};
+/** The small disks mounted, unmounted at the end. */
+const disks: SmallDisk[] = [];
 
 /** The file that takes the disk's room (outside the shares). */
 const filler = (dir = mnt): string => join(dir, 'filler');
 
 /** A new 12 MiB tmpfs with an empty folder for the share `capped`. */
-function mountTmpfs(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'files-full-disk-'));
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=12m,mode=0700', 'tmpfs', dir], { stdio: 'pipe' });
-  } catch (error) {
-    rmdirSync(dir);
-    throw new Error(`this test mounts a 12 MiB tmpfs and needs root (CAP_SYS_ADMIN): ${String(error)}`);
-  }
-  mounts.push(dir);
-  mkdirSync(join(dir, 'capped'));
-  return dir;
+function mountDisk(): SmallDisk {
+  const d = mountSmallDisk('12m', 'files-full-disk-');
+  disks.push(d);
+  mkdirSync(join(d.path, 'capped'));
+  return d;
 }
 
 /** The test server on `dir`, with the share `capped` (a quota of 8 MiB) beside `files`. */
@@ -54,25 +44,10 @@ function startOn(dir: string): Promise<Harness> {
   });
 }
 
-/** Appends to the filler until the disk refuses even 512 bytes. */
-function fill(dir = mnt): void {
-  const fd = openSync(filler(dir), 'a');
-  try {
-    for (const size of [256 * 1024, 4096, 512]) {
-      const chunk = Buffer.alloc(size, 1);
-      for (;;) {
-        try {
-          writeSync(fd, chunk);
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code === 'ENOSPC') break;
-          throw err;
-        }
-      }
-    }
-  } finally {
-    closeSync(fd);
-  }
-  expect(free(dir)).toBeLessThan(4096);
+/** Fills `d` until it refuses even 512 bytes. */
+function fill(d = disk): void {
+  d.fill();
+  expect(d.free()).toBeLessThan(4096);
 }
 
 /** Gives back `bytes` of the filler's room. */
@@ -100,7 +75,8 @@ async function expectStatus(pending: Promise<RawResult>, status: number): Promis
 }
 
 beforeAll(async () => {
-  mnt = mountTmpfs();
+  disk = mountDisk();
+  mnt = disk.path;
   h = await startOn(mnt);
   await expectStatus(request(h.url, 'PUT', '/files/keep.txt', { body: KEEP }), 201);
   await expectStatus(request(h.url, 'PROPPATCH', '/files/keep.txt', { body: setProp('color', 'blue') }), 207);
@@ -116,10 +92,7 @@ const servers: Harness[] = [];
 
 afterAll(async () => {
   for (const server of [h, ...servers]) await server?.files.stop(Date.now() + 2000);
-  for (const dir of mounts) {
-    execFileSync('umount', [dir]);
-    rmdirSync(dir);
-  }
+  for (const d of disks) d.unmount();
 });
 
 describe('on a full disk', () => {
@@ -169,10 +142,10 @@ describe('on a full disk', () => {
   it('removes a folder copy cut short', async () => {
     // Room for one member of the three, not for all.
     makeRoom(MEMBER.length + 64 * 1024);
-    const room = free();
+    const room = disk.free();
     await expectStatus(request(h.url, 'COPY', '/files/tree', { headers: { Destination: `${h.url}/files/tree2`, Depth: 'infinity' } }), 507);
     expect(readdirSync(h.shareDir).sort()).toEqual(['keep.txt', 'note.txt', 'tree']);
-    expect(free()).toBe(room);
+    expect(disk.free()).toBe(room);
     fill();
   });
 
@@ -223,13 +196,15 @@ describe('a modification time the file system refuses', () => {
 });
 
 describe('the room kept back for what ends something', () => {
+  let second: SmallDisk;
   let dir: string;
   let server: Harness;
   let token: string;
   const reservePath = (): string => join(dir, 'files', 'reserve');
 
   beforeAll(async () => {
-    dir = mountTmpfs();
+    second = mountDisk();
+    dir = second.path;
     server = await startOn(dir);
     servers.push(server);
     expect(statSync(reservePath()).size).toBe(RESERVE_BYTES);
@@ -240,7 +215,7 @@ describe('the room kept back for what ends something', () => {
     // Empty: deleting it frees no room on the disk, and its property must still go.
     await expectStatus(request(server.url, 'PUT', '/capped/empty.txt', { body: '' }), 201);
     await expectStatus(request(server.url, 'PROPPATCH', '/capped/empty.txt', { body: setProp('tag', 'empty') }), 207);
-    fill(dir);
+    fill(second);
   });
 
   it('lets an UNLOCK through on a full disk, giving the reserve up', async () => {
@@ -252,7 +227,7 @@ describe('the room kept back for what ends something', () => {
   it('lets a DELETE through on a full disk, its property and count with it, and writes the reserve again once there is room', async () => {
     rmSync(filler(dir));
     expect(await new SpaceReserve(reservePath()).ensure()).toBe(true);
-    fill(dir);
+    fill(second);
     await expectStatus(request(server.url, 'DELETE', '/capped/empty.txt'), 204);
     expect(existsSync(reservePath())).toBe(false);
     rmSync(filler(dir));

@@ -4,27 +4,22 @@
  * still commits (the store's space reserve) and frees room; under `exclusiveLock` the lock's
  * writes go through as well.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmdirSync, statfsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { openSuiteAccounts, type Accounts } from '@hearth/accounts';
 import { openMailStore, type MailStore } from '@hearth/mail-store';
 import { storeBacking } from '@hearth/pop3';
+import { mountSmallDisk, type SmallDisk } from '@hearth/testkit';
 import { LineClient, loginClient, startPop3, transcript, type Harness } from './helpers.js';
 
+let disk: SmallDisk | undefined;
 let mnt: string;
-let mounted = false;
 let store: MailStore | undefined;
 let accounts: Accounts | undefined;
 let harness: Harness | undefined;
 const clients: LineClient[] = [];
 
-const free = (): number => {
-  const fs = statfsSync(mnt);
-  return fs.bavail * fs.bsize;
-};
+const free = (): number => disk!.free();
 
 /** A large body (a file under bodies/) of about `kib` KiB. */
 const body = (n: number, kib: number): string => `Subject: ${n}\r\n\r\n${'x'.repeat(kib * 1024)}\r\n`;
@@ -50,13 +45,8 @@ async function fill(user: string): Promise<number> {
 }
 
 beforeAll(async () => {
-  mnt = mkdtempSync(join(tmpdir(), 'pop3-full-disk-'));
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=6m,mode=0700', 'tmpfs', mnt], { stdio: 'pipe' });
-  } catch (error) {
-    throw new Error(`this test mounts a 6 MiB tmpfs and needs root (CAP_SYS_ADMIN): ${String(error)}`);
-  }
-  mounted = true;
+  disk = mountSmallDisk('6m', 'pop3-full-disk-');
+  mnt = disk.path;
   store = await openMailStore({ dir: join(mnt, 'mail') });
   accounts = await openSuiteAccounts(mnt, { passwordParams: { ln: 4, r: 8, p: 1 } });
   for (const user of ['alice', 'bob']) {
@@ -70,8 +60,7 @@ afterAll(async () => {
   await harness?.close();
   await store?.close();
   await accounts?.close();
-  if (mounted) execFileSync('umount', [mnt]);
-  rmdirSync(mnt);
+  disk?.unmount();
 });
 
 async function login(user: string, expected: RegExp): Promise<LineClient> {

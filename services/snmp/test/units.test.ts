@@ -2,15 +2,13 @@
  * Value clamps, the service numbers and engine state kept on disk (also on a full disk: a small
  * tmpfs mounted by the test, as root), the manifest, and rows following the figures.
  */
-import { execFileSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ServiceIndex, counter32, counter64, counters, displayString, encode, gauge32, manifest, startEngine, timeTicks } from '@hearth/snmp';
 import { declarationProblems } from '@hearth/metrics';
-import { makeTempDir, type TempDir } from '@hearth/testkit';
+import { makeTempDir, mountSmallDisk, type SmallDisk, type TempDir } from '@hearth/testkit';
 import { MIB_ARGS, fixtureService, startAgent, tool, v2c, type AgentFixture } from './fixture.js';
 
 describe('values', () => {
@@ -34,32 +32,20 @@ describe('values', () => {
 });
 
 describe('state on a full disk', () => {
+  let disk: SmallDisk;
   let mnt: string;
   beforeAll(() => {
-    mnt = mkdtempSync(join(tmpdir(), 'hearth-snmp-full-'));
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0700', 'tmpfs', mnt], { stdio: 'pipe' });
+    disk = mountSmallDisk('1m', 'hearth-snmp-full-');
+    mnt = disk.path;
   });
-  afterAll(() => {
-    execFileSync('umount', [mnt]);
-    rmdirSync(mnt);
-  });
-  const fill = (): void => {
-    const fd = openSync(join(mnt, 'filler'), 'w');
-    try {
-      for (;;) writeSync(fd, Buffer.alloc(1024, 1));
-    } catch (error) {
-      expect((error as NodeJS.ErrnoException).code).toBe('ENOSPC');
-    } finally {
-      closeSync(fd);
-    }
-  };
+  afterAll(() => disk?.unmount());
 
   it('refuses to start the engine without raising its boots, naming the file and leaving no temporary', () => {
     expect(startEngine(mnt).boots).toBe(1);
     const unsaved: string[] = [];
     const index = ServiceIndex.inDir(mnt, undefined, (name) => unsaved.push(name));
     expect(index.indexOf('smtp')).toBe(1);
-    fill();
+    disk.fill();
     expect(() => startEngine(mnt)).toThrow(`cannot write ${join(mnt, 'engine.json')}: ENOSPC`);
     expect(JSON.parse(readFileSync(join(mnt, 'engine.json'), 'utf8')).boots).toBe(1);
     // A new service still gets its row, the number kept in memory until it can be written.

@@ -3,14 +3,14 @@
  * rule and persistence, the metrics token's file, and both on a full disk (a small tmpfs mounted by
  * the test, as root).
  */
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { Html, Router, html, metricsToken, metricsTokenPath, type Route } from '@hearth/admin';
 import { isDiskFull } from '@hearth/sqlite';
+import { mountSmallDisk } from '@hearth/testkit';
 import { Sessions } from '../../dist/sessions.js';
 
 const ok: Route['run'] = () => ({ kind: 'redirect', location: '/' });
@@ -63,20 +63,12 @@ describe('Sessions', () => {
   });
 
   it('lets a signed-in session go on while the disk is full, and refuses a new one as a full disk', () => {
-    const mnt = mkdtempSync(join(tmpdir(), 'hearth-sessions-full-'));
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0700', 'tmpfs', mnt], { stdio: 'pipe' });
+    const disk = mountSmallDisk('1m', 'hearth-sessions-full-');
     let now = 0;
-    const sessions = new Sessions(join(mnt, 'sessions.db'), 3_600_000, 10, () => now);
+    const sessions = new Sessions(join(disk.path, 'sessions.db'), 3_600_000, 10, () => now);
     try {
       const alice = sessions.create({ kind: 'signed-in', user: 'alice', since: 0 });
-      const fd = openSync(join(mnt, 'filler'), 'w');
-      try {
-        for (;;) writeSync(fd, Buffer.alloc(4096, 1));
-      } catch (error) {
-        expect((error as NodeJS.ErrnoException).code).toBe('ENOSPC');
-      } finally {
-        closeSync(fd);
-      }
+      disk.fill();
       // Its last use is due to be written, and cannot be.
       now = 120_000;
       expect(sessions.get(alice.id)?.state).toEqual({ kind: 'signed-in', user: 'alice', since: 0 });
@@ -87,13 +79,12 @@ describe('Sessions', () => {
         refused = error;
       }
       expect(isDiskFull(refused)).toBe(true);
-      rmSync(join(mnt, 'filler'));
+      rmSync(join(disk.path, 'filler'));
       expect(sessions.get(alice.id)?.state.kind).toBe('signed-in');
       expect(sessions.get(sessions.create().id)?.state.kind).toBe('anonymous');
     } finally {
       sessions.close();
-      execFileSync('umount', [mnt]);
-      rmdirSync(mnt);
+      disk.unmount();
     }
   });
 
@@ -177,26 +168,18 @@ describe('metrics token', () => {
   });
 
   it('leaves nothing behind on a full disk and names the file, then is written once there is room', () => {
-    const mnt = mkdtempSync(join(tmpdir(), 'hearth-metrics-token-full-'));
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k,mode=0700', 'tmpfs', mnt], { stdio: 'pipe' });
+    const disk = mountSmallDisk('256k', 'hearth-metrics-token-full-');
+    const mnt = disk.path;
     try {
       mkdirSync(join(mnt, 'admin'));
-      const fd = openSync(join(mnt, 'filler'), 'w');
-      try {
-        for (;;) writeSync(fd, Buffer.alloc(1024, 1));
-      } catch (error) {
-        expect((error as NodeJS.ErrnoException).code).toBe('ENOSPC');
-      } finally {
-        closeSync(fd);
-      }
+      disk.fill();
       expect(() => metricsToken(mnt)).toThrow(`cannot write ${metricsTokenPath(mnt)}: ENOSPC`);
       expect(readdirSync(join(mnt, 'admin'))).toEqual([]);
       rmSync(join(mnt, 'filler'));
       const token = metricsToken(mnt);
       expect(metricsToken(mnt)).toBe(token);
     } finally {
-      execFileSync('umount', [mnt]);
-      rmdirSync(mnt);
+      disk.unmount();
     }
   });
 });
