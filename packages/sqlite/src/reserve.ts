@@ -3,10 +3,12 @@
  * that a full disk is full for new data but not for the writes that free space or end something
  * (a deletion, an unlock): such a write must still commit a few pages to the WAL. When it fails
  * because the disk is full, the reserve is given up and the write tried once more; the owner
- * writes the reserve again once a deletion has freed room.
+ * writes the reserve again once a deletion has freed room. Writing it removes the temporaries of
+ * earlier writers that were killed while writing.
  */
 import { randomBytes } from 'node:crypto';
-import { open, rename, stat, unlink } from 'node:fs/promises';
+import { open, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 
 /** Room for the WAL frames of a large deletion (each page touched is one 4 KiB frame). */
 export const RESERVE_BYTES = 1024 * 1024;
@@ -34,6 +36,7 @@ export class SpaceReserve {
   async ensure(): Promise<boolean> {
     const present = await stat(this.path).then((s) => s.size >= RESERVE_BYTES, () => false);
     if (present) return true;
+    await this.#removeAbandoned();
     const tmp = `${this.path}.${process.pid}.tmp`;
     try {
       const file = await open(tmp, 'w', 0o600);
@@ -49,6 +52,17 @@ export class SpaceReserve {
     } catch {
       await unlink(tmp).catch(() => undefined);
       return false;
+    }
+  }
+
+  /** Removes the temporaries of writers that are gone (killed while writing): each holds up to RESERVE_BYTES. */
+  async #removeAbandoned(): Promise<void> {
+    const prefix = `${basename(this.path)}.`;
+    const names = await readdir(dirname(this.path)).catch(() => [] as string[]);
+    for (const name of names) {
+      const pid = name.startsWith(prefix) && name.endsWith('.tmp') ? Number(name.slice(prefix.length, -'.tmp'.length)) : NaN;
+      if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || isRunning(pid)) continue;
+      await unlink(join(dirname(this.path), name)).catch(() => undefined);
     }
   }
 
@@ -71,5 +85,15 @@ export class SpaceReserve {
       if (!this.isFull(error) || !(await this.release())) throw error;
       return { result: await write(), usedReserve: true };
     }
+  }
+}
+
+/** Whether a process with this pid exists (one of another user's counts; a pid taken again is taken for its writer). */
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

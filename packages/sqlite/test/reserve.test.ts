@@ -1,8 +1,9 @@
 /**
  * The space reserve on a small tmpfs mounted for this test (the tests run as root): written only
  * whole, given up to let a write that failed for a full disk through once, and kept for any other
- * failure.
+ * failure; the temporaries of writers that are gone removed as it is written.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -57,6 +58,20 @@ it('gives itself up for one more try of a write that failed for a full disk', as
   ).rejects.toThrow('constraint failed');
   expect(statSync(reserve.path).size).toBe(RESERVE_BYTES);
   rmSync(dir, { recursive: true, force: true });
+});
+
+it("removes the temporaries of writers that are gone as it writes the reserve, and no one else's", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sqlite-reserve-abandoned-'));
+  try {
+    // A pid that was a process a moment ago and is not one now.
+    const gone = spawnSync(process.execPath, ['-e', '']).pid!;
+    const alive = process.ppid;
+    for (const name of [`reserve.${gone}.tmp`, `reserve.${alive}.tmp`, 'reserve.notes', 'other.1.tmp']) writeFileSync(join(dir, name), 'x');
+    expect(await new SpaceReserve(join(dir, 'reserve')).ensure()).toBe(true);
+    expect(readdirSync(dir).sort()).toEqual(['other.1.tmp', 'reserve', `reserve.${alive}.tmp`, 'reserve.notes'].sort());
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 it('knows a full disk by the codes of the file system and of SQLite', () => {
