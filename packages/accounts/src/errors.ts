@@ -2,6 +2,8 @@
  * Every failure the accounts report is an `AccountsError` with a stable `code`. `temporary` tells
  * a protocol service whether to answer with a transient failure (SMTP 4xx, POP3 `[SYS/TEMP]`).
  */
+import { isDiskFull } from '@hearth/sqlite';
+
 export type AccountsErrorCode =
   | 'BAD_USER_NAME'
   | 'BAD_PASSWORD'
@@ -33,14 +35,12 @@ export function isAccountsError(error: unknown, code?: AccountsErrorCode): error
   return error instanceof AccountsError && (code === undefined || error.code === code);
 }
 
-const FULL_CODES = new Set(['ENOSPC', 'EDQUOT', 'SQLITE_FULL']);
-
 /** Maps an fs or SQLite failure to a temporary `AccountsError`; account errors pass through. */
 export function storageError(error: unknown, doing: string): AccountsError {
   if (error instanceof AccountsError) return error;
   const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code === 'string' && FULL_CODES.has(code)) {
-    return new AccountsError('STORAGE_FULL', `the accounts database is full while ${doing} (${code})`, { cause: error });
+  if (isDiskFull(error)) {
+    return new AccountsError('STORAGE_FULL', `the accounts database is full while ${doing} (${String(code)})`, { cause: error });
   }
   const detail = error instanceof Error ? error.message : String(error);
   return new AccountsError('STORAGE_ERROR', `the accounts database failed while ${doing}: ${detail}`, { cause: error });

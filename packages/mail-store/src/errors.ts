@@ -3,6 +3,8 @@
  * protocol service whether to answer with a transient failure (SMTP 4xx, POP3 `[SYS/TEMP]`) or a
  * permanent one.
  */
+import { isDiskFull } from '@hearth/sqlite';
+
 export type MailStoreErrorCode =
   | 'BAD_USER_NAME'
   | 'NO_SUCH_USER'
@@ -42,14 +44,12 @@ export function isMailStoreError(error: unknown, code?: MailStoreErrorCode): err
   return error instanceof MailStoreError && (code === undefined || error.code === code);
 }
 
-const FULL_CODES = new Set(['ENOSPC', 'EDQUOT', 'SQLITE_FULL']);
-
 /** Maps an fs or SQLite failure to a temporary `MailStoreError`; store errors pass through. */
 export function storageError(error: unknown, doing: string): MailStoreError {
   if (error instanceof MailStoreError) return error;
   const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code === 'string' && FULL_CODES.has(code)) {
-    return new MailStoreError('STORAGE_FULL', `mail store is full while ${doing} (${code})`, { cause: error });
+  if (isDiskFull(error)) {
+    return new MailStoreError('STORAGE_FULL', `mail store is full while ${doing} (${String(code)})`, { cause: error });
   }
   const detail = error instanceof Error ? error.message : String(error);
   return new MailStoreError('STORAGE_ERROR', `mail store failed while ${doing}: ${detail}`, { cause: error });
