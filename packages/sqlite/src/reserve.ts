@@ -7,7 +7,7 @@
  * earlier writers that were killed while writing.
  */
 import { randomBytes } from 'node:crypto';
-import { open, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { open, readdir, rename, stat, statfs, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /** Room for the WAL frames of a large deletion (each page touched is one 4 KiB frame). */
@@ -34,9 +34,13 @@ export class SpaceReserve {
    * is then left out, and tried again after the next deletion). Never throws.
    */
   async ensure(): Promise<boolean> {
-    const present = await stat(this.path).then((s) => s.size >= RESERVE_BYTES, () => false);
-    if (present) return true;
+    const size = await stat(this.path).then((s) => s.size, () => 0);
+    if (size >= RESERVE_BYTES) return true;
     await this.#removeAbandoned();
+    // Without the room, not even tried: a disk that stays nearly full is not written a megabyte
+    // at every deletion.
+    const room = await statfs(dirname(this.path)).then((s) => s.bavail * s.bsize, () => Infinity);
+    if (room + size < RESERVE_BYTES) return false;
     const tmp = `${this.path}.${process.pid}.tmp`;
     try {
       const file = await open(tmp, 'w', 0o600);
