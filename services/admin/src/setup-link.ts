@@ -3,16 +3,18 @@
  * one-time token in DATA/admin/setup-token (0600) and logs the link; `hearth up` prints it in its
  * ready summary. Plain functions with no heavy imports, for the CLI.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { readToken } from './token-file.js';
 
 export const setupTokenFile = (dataDir: string): string => join(dataDir, 'admin', 'setup-token');
 
-/** The token waiting to be used, if any. */
+/** Whether a saved setup token has its form (base64url, 20 characters or more). */
+export const isSetupToken = (token: string): boolean => /^[A-Za-z0-9_-]{20,}$/.test(token);
+
+/** The token waiting to be used, if any (undefined too when the file cannot be read). */
 export function readSetupToken(dataDir: string): string | undefined {
   try {
-    const token = readFileSync(setupTokenFile(dataDir), 'utf8').trim();
-    return /^[A-Za-z0-9_-]{20,}$/.test(token) ? token : undefined;
+    return readToken(setupTokenFile(dataDir), isSetupToken);
   } catch {
     return undefined;
   }

@@ -4,10 +4,10 @@
  * once an administrator exists. Using it removes the file; it never opens again in this process.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { rm } from 'node:fs/promises';
 import type { Accounts } from '@hearth/accounts';
-import { readSetupToken, setupTokenFile } from './setup-link.js';
+import { isSetupToken, setupTokenFile } from './setup-link.js';
+import { keepToken } from './token-file.js';
 
 export type SetupState = { readonly kind: 'open'; readonly token: string } | { readonly kind: 'used' };
 
@@ -28,12 +28,8 @@ export class SetupToken {
       await rm(file, { force: true });
       return new SetupToken({ kind: 'used' }, file);
     }
-    let token = readSetupToken(dataDir);
-    if (token === undefined) {
-      token = randomBytes(24).toString('base64url');
-      await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-      await writeFile(file, `${token}\n`, { mode: 0o600 });
-    }
+    // Whole or not at all; a standby starting beside the running instance keeps the same token.
+    const token = keepToken(file, isSetupToken, () => randomBytes(24).toString('base64url'));
     return new SetupToken({ kind: 'open', token }, file);
   }
 

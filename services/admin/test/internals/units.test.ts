@@ -1,6 +1,6 @@
 /**
  * White-box: the escaping template, the router's table rules, the session store's expiry, fixation
- * rule and persistence, the metrics token's file, and both on a full disk (a small tmpfs mounted by
+ * rule and persistence, the metrics and setup tokens' files, and these on a full disk (a small tmpfs mounted by
  * the test, as root).
  */
 import { createHash } from 'node:crypto';
@@ -8,10 +8,12 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { Html, Router, html, metricsToken, metricsTokenPath, type Route } from '@hearth/admin';
+import { openAccounts, type Accounts } from '@hearth/accounts';
+import { Html, Router, html, metricsToken, metricsTokenPath, readSetupToken, setupTokenFile, type Route } from '@hearth/admin';
 import { isDiskFull } from '@hearth/sqlite';
 import { mountSmallDisk } from '@hearth/testkit';
 import { Sessions } from '../../dist/sessions.js';
+import { SetupToken } from '../../dist/setup.js';
 
 const ok: Route['run'] = () => ({ kind: 'redirect', location: '/' });
 
@@ -178,6 +180,59 @@ describe('metrics token', () => {
       rmSync(join(mnt, 'filler'));
       const token = metricsToken(mnt);
       expect(metricsToken(mnt)).toBe(token);
+    } finally {
+      disk.unmount();
+    }
+  });
+});
+
+describe('setup token', () => {
+  const withAccounts = async (data: string, run: (accounts: Accounts) => Promise<void>): Promise<void> => {
+    const accounts = await openAccounts({ dir: join(data, 'accounts') });
+    try {
+      await run(accounts);
+    } finally {
+      accounts.close();
+    }
+  };
+
+  it('is kept across starts until used, and replaces an empty file left by a write cut short', async () => {
+    const data = mkdtempSync(join(tmpdir(), 'hearth-setup-token-'));
+    try {
+      await withAccounts(data, async (accounts) => {
+        mkdirSync(join(data, 'admin'));
+        writeFileSync(setupTokenFile(data), '');
+        const first = await SetupToken.start(data, accounts);
+        expect(first.state.kind).toBe('open');
+        const token = first.state.kind === 'open' ? first.state.token : '';
+        expect(token).toMatch(/^[A-Za-z0-9_-]{32}$/);
+        expect(readFileSync(setupTokenFile(data), 'utf8')).toBe(`${token}\n`);
+        expect(statSync(setupTokenFile(data)).mode & 0o777).toBe(0o600);
+        expect(readSetupToken(data)).toBe(token);
+        const second = await SetupToken.start(data, accounts);
+        expect(second.matches(token)).toBe(true);
+        expect(readdirSync(join(data, 'admin'))).toEqual(['setup-token']);
+        await second.use();
+        expect(readSetupToken(data)).toBeUndefined();
+      });
+    } finally {
+      rmSync(data, { recursive: true, force: true });
+    }
+  });
+
+  it('leaves nothing behind on a full disk and names the file, then is written once there is room', async () => {
+    const disk = mountSmallDisk('1m', 'hearth-setup-token-full-');
+    try {
+      await withAccounts(disk.path, async (accounts) => {
+        mkdirSync(join(disk.path, 'admin'));
+        disk.fill();
+        await expect(SetupToken.start(disk.path, accounts)).rejects.toThrow(`cannot write ${setupTokenFile(disk.path)}: ENOSPC`);
+        expect(readdirSync(join(disk.path, 'admin'))).toEqual([]);
+        rmSync(join(disk.path, 'filler'));
+        const setup = await SetupToken.start(disk.path, accounts);
+        expect(setup.state.kind).toBe('open');
+        expect(setup.matches(readSetupToken(disk.path) ?? null)).toBe(true);
+      });
     } finally {
       disk.unmount();
     }
