@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { startUp, waitState, type Up } from '@hearth/testkit/hearth-up';
-import { waitFor } from '@hearth/testkit';
+import { waitFor, type TempDir } from '@hearth/testkit';
 
 export interface Response {
   readonly status: number;
@@ -152,14 +152,20 @@ export interface AdminUp {
   client(): Client;
 }
 
-/** `hearth up` with the admin service on an ephemeral port (plus `extra` services), admin running. */
-export async function startAdmin(settings = '{ loginFailureDelay: 10ms }', extra = ''): Promise<AdminUp> {
-  const up = await startUp(`services:
+/**
+ * `hearth up` with the admin service on an ephemeral port (plus `extra` services), admin running;
+ * its config and data dir in `dir` when given (removed as it stops).
+ */
+export async function startAdmin(settings = '{ loginFailureDelay: 10ms }', extra = '', dir?: TempDir): Promise<AdminUp> {
+  const up = await startUp(
+    `services:
   admin:
     service: admin
     listen: { https: { port: 0, tls: true } }
     settings: ${settings}
-${extra}`);
+${extra}`,
+    dir === undefined ? {} : { dir },
+  );
   const s = await waitState(up, 'admin', 'running', 20_000);
   const port = s.listeners[0]!.port;
   const ca = readFileSync(join(up.data, 'tls', 'self-signed', 'cert.pem'));
