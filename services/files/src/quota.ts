@@ -151,10 +151,11 @@ export class Quotas {
       return {
         ok: true,
         grow: (n) => n <= held || grow.immediate(n),
+        // Released once its row is gone: a release that failed (a full disk) can be tried again.
         release: () => {
           if (released) return;
-          released = true;
           this.#release.run(id);
+          released = true;
         },
       };
     });

@@ -8,11 +8,16 @@ import type { DeadProp } from './dead-props.js';
 import type { Lock } from './locks.js';
 import type { ResourceView } from './props.js';
 
+/**
+ * RFC 4331's figures for `t`'s folder: the bytes stored, and those an upload may still take (the
+ * room reserved by uploads in progress, of every instance, is not: an upload of what is shown
+ * fits).
+ */
 export async function quotaOf(env: Env, t: FsTarget): Promise<ResourceView['quota']> {
   const share = t.share;
   if (share.quota > 0) {
     const used = await env.quotas.used(share.root);
-    return { used, available: Math.max(0, share.quota - used) };
+    return { used, available: await env.quotas.available(share.root, share.quota) };
   }
   return undefined;
 }

@@ -5,14 +5,16 @@
  * they were: no partial file or copy, no property or lock half recorded, the old file whole.
  * Reading goes on. Once there is room again, the same requests succeed. On the same tmpfs, a
  * PROPPATCH whose modification time the file system refuses (an immutable file) takes back the
- * properties it had recorded. On a second one, what ends something (an UNLOCK, a DELETE) goes
- * through on the full disk by giving up the room the service keeps back for it.
+ * properties it had recorded. On a second one, what ends something (an UNLOCK, a DELETE, an
+ * upload's reservation given back) goes through on the full disk by giving up the room the service
+ * keeps back for it.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync, truncateSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { RESERVE_BYTES, SpaceReserve } from '@hearth/sqlite';
-import { mountSmallDisk, type SmallDisk } from '@hearth/testkit';
+import { mountSmallDisk, waitFor, type SmallDisk } from '@hearth/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request, startServer, type Harness, type RawResult } from './helpers.js';
 
@@ -65,6 +67,8 @@ function setProp(name: string, value: string, extra = ''): string {
 }
 
 const LOCKINFO = '<?xml version="1.0"?><D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype><D:owner>full-disk test</D:owner></D:lockinfo>';
+
+const QUOTA_AVAILABLE = '<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:prop><D:quota-available-bytes/></D:prop></D:propfind>';
 
 const propfind = (path: string): Promise<RawResult> => request(h.url, 'PROPFIND', path, { headers: { Depth: '0' } });
 
@@ -243,5 +247,30 @@ describe('the room kept back for what ends something', () => {
     expect(quota.body).toContain(`<D:quota-used-bytes>${MEMBER.length}</D:quota-used-bytes>`);
     await expectStatus(request(server.url, 'DELETE', '/capped/empty.txt'), 204);
     expect(statSync(reservePath()).size).toBe(RESERVE_BYTES);
+  });
+
+  it("gives an upload's reservation back on a full disk, giving the reserve up", async () => {
+    rmSync(filler(dir), { force: true });
+    expect(await new SpaceReserve(reservePath()).ensure()).toBe(true);
+    const available = async (): Promise<number> => {
+      const r = await expectStatus(request(server.url, 'PROPFIND', '/capped/', { headers: { Depth: '0' }, body: QUOTA_AVAILABLE }), 207);
+      return Number(/<D:quota-available-bytes>(\d+)</.exec(r.body)?.[1]);
+    };
+    const before = await available();
+    expect(before).toBe(8 * 1024 * 1024 - MEMBER.length);
+    // An upload that has reserved its declared length, then stalls before its body.
+    const declared = 4 * 1024 * 1024;
+    const u = new URL(server.url);
+    const socket = connect(Number(u.port), u.hostname);
+    socket.on('error', () => {});
+    socket.write(`PUT /capped/stalled.bin HTTP/1.1\r\nHost: ${u.host}\r\nAuthorization: Basic ${Buffer.from('alice:secret').toString('base64')}\r\nContent-Length: ${declared}\r\n\r\n`);
+    await waitFor(async () => (await available()) === before - declared || undefined, { what: 'the reservation' });
+    fill(second);
+    // Gone with the disk full: the reservation must go all the same.
+    socket.destroy();
+    await waitFor(() => !existsSync(reservePath()) || undefined, { what: 'the reserve given up' });
+    rmSync(filler(dir));
+    expect(await available()).toBe(before);
+    expect(readdirSync(join(dir, 'capped')).sort()).toEqual(['data.bin']);
   });
 });
