@@ -5,9 +5,9 @@
  * they were: no partial file or copy, no property or lock half recorded, the old file whole.
  * Reading goes on. Once there is room again, the same requests succeed. On the same tmpfs, a
  * PROPPATCH whose modification time the file system refuses (an immutable file) takes back the
- * properties it had recorded. On a second one, what ends something (an UNLOCK, a DELETE, an
- * upload's reservation given back) goes through on the full disk by giving up the room the service
- * keeps back for it.
+ * properties it had recorded. On a second one, what ends something (an UNLOCK, a DELETE, the
+ * properties of a file a COPY replaces, the lock a MOVE leaves behind, an upload's reservation
+ * given back) goes through on the full disk by giving up the room the service keeps back for it.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync, truncateSync } from 'node:fs';
@@ -247,6 +247,34 @@ describe('the room kept back for what ends something', () => {
     expect(quota.body).toContain(`<D:quota-used-bytes>${MEMBER.length}</D:quota-used-bytes>`);
     await expectStatus(request(server.url, 'DELETE', '/capped/empty.txt'), 204);
     expect(statSync(reservePath()).size).toBe(RESERVE_BYTES);
+  });
+
+  it("lets a COPY replace a file on a full disk, the replaced file's property going with it", async () => {
+    rmSync(filler(dir), { force: true });
+    expect(await new SpaceReserve(reservePath()).ensure()).toBe(true);
+    await expectStatus(request(server.url, 'PUT', '/files/replaced.txt', { body: '' }), 201);
+    await expectStatus(request(server.url, 'PROPPATCH', '/files/replaced.txt', { body: setProp('tag', 'replaced') }), 207);
+    await expectStatus(request(server.url, 'PUT', '/files/replacing.txt', { body: '' }), 201);
+    fill(second);
+    await expectStatus(request(server.url, 'COPY', '/files/replacing.txt', { headers: { Destination: `${server.url}/files/replaced.txt` } }), 204);
+    expect(existsSync(reservePath())).toBe(false);
+    const found = await expectStatus(request(server.url, 'PROPFIND', '/files/replaced.txt', { headers: { Depth: '0' } }), 207);
+    expect(found.body).not.toContain('>replaced</');
+  });
+
+  it('lets a MOVE of a locked file through on a full disk, its lock ending', async () => {
+    rmSync(filler(dir), { force: true });
+    expect(await new SpaceReserve(reservePath()).ensure()).toBe(true);
+    await expectStatus(request(server.url, 'PUT', '/files/moving.txt', { body: '' }), 201);
+    const locked = await expectStatus(request(server.url, 'LOCK', '/files/moving.txt', { headers: { Timeout: 'Second-600' }, body: LOCKINFO }), 200);
+    const lockToken = String(locked.headers['lock-token']);
+    fill(second);
+    await expectStatus(request(server.url, 'MOVE', '/files/moving.txt', { headers: { Destination: `${server.url}/files/moved.txt`, If: `(${lockToken})` } }), 201);
+    expect(existsSync(reservePath())).toBe(false);
+    rmSync(filler(dir));
+    // The old name is free of the lock: a new file there needs no token.
+    await expectStatus(request(server.url, 'PUT', '/files/moving.txt', { body: 'new' }), 201);
+    expect((await request(server.url, 'PROPFIND', '/files/moved.txt', { headers: { Depth: '0' } })).body).toContain('<D:lockdiscovery/>');
   });
 
   it("gives an upload's reservation back on a full disk, giving the reserve up", async () => {

@@ -52,8 +52,10 @@ async function transfer(ctx: RequestContext, move: boolean): Promise<Reply> {
   await inParent(dst.share.root, dst.names, async (dstPath) => {
     if (existed) {
       await removeTree(dstPath);
-      props.remove(dst.path);
-      locks.removeTree(dst.path);
+      // The replaced resource is gone: what was recorded for it goes too, on a full disk too (the
+      // space reserve), or the next resource of that name would find it.
+      await ctx.env.reserve.freeing(() => props.remove(dst.path));
+      await ctx.env.reserve.freeing(() => locks.removeTree(dst.path));
     }
     await inParent(src.share.root, src.names, async (srcPath) => {
       if (move) {
@@ -67,7 +69,8 @@ async function transfer(ctx: RequestContext, move: boolean): Promise<Reply> {
           throw err;
         }
         try {
-          locks.removeTree(src.path);
+          // Its locks stay behind and end, on a full disk too (the space reserve).
+          await ctx.env.reserve.freeing(() => locks.removeTree(src.path));
         } catch (err) {
           // Back only with its properties; else it stays moved, with them (its old locks expire).
           try {
