@@ -191,10 +191,12 @@ export class LockTable {
     return result;
   }
 
+  /** A new timeout from now; the lock keeps its old one when it cannot be stored (a full disk). */
   refresh(lock: Lock, timeoutMs: number): void {
+    const expires = Date.now() + timeoutMs;
+    this.#refresh.run(timeoutMs, expires, lock.token);
     lock.timeoutMs = timeoutMs;
-    lock.expires = Date.now() + timeoutMs;
-    this.#refresh.run(lock.timeoutMs, lock.expires, lock.token);
+    lock.expires = expires;
   }
 
   remove(token: string): boolean {

@@ -7,7 +7,8 @@
  * PROPPATCH whose modification time the file system refuses (an immutable file) takes back the
  * properties it had recorded. On a second one, what ends something (an UNLOCK, a DELETE, the
  * properties of a file a COPY replaces, the lock a MOVE leaves behind, an upload's reservation
- * given back) goes through on the full disk by giving up the room the service keeps back for it.
+ * given back) goes through on the full disk by giving up the room the service keeps back for it;
+ * a lock refresh, which ends nothing, is 507 and leaves the lock's timeout as it was.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync, truncateSync } from 'node:fs';
@@ -247,6 +248,17 @@ describe('the room kept back for what ends something', () => {
     expect(quota.body).toContain(`<D:quota-used-bytes>${MEMBER.length}</D:quota-used-bytes>`);
     await expectStatus(request(server.url, 'DELETE', '/capped/empty.txt'), 204);
     expect(statSync(reservePath()).size).toBe(RESERVE_BYTES);
+  });
+
+  it('refuses a lock refresh with 507 on a full disk, the lock keeping its timeout', async () => {
+    rmSync(filler(dir), { force: true });
+    await expectStatus(request(server.url, 'PUT', '/files/refreshed.txt', { body: '' }), 201);
+    const locked = await expectStatus(request(server.url, 'LOCK', '/files/refreshed.txt', { headers: { Timeout: 'Second-600' }, body: LOCKINFO }), 200);
+    fill(second);
+    const lockToken = String(locked.headers['lock-token']);
+    await expectStatus(request(server.url, 'LOCK', '/files/refreshed.txt', { headers: { Timeout: 'Second-3600', If: `(${lockToken})` } }), 507);
+    const found = await expectStatus(request(server.url, 'PROPFIND', '/files/refreshed.txt', { headers: { Depth: '0' } }), 207);
+    expect(Number(/<D:timeout>Second-(\d+)</.exec(found.body)?.[1])).toBeLessThanOrEqual(600);
   });
 
   it("lets a COPY replace a file on a full disk, the replaced file's property going with it", async () => {
