@@ -11,13 +11,15 @@
  * usable cookie. A session's last use is written when it is older than a hundredth of `idleMs`
  * (at most a minute), not at every request, and not at all while the disk is full (a signed-in
  * session keeps working); its notice (the next page's one-time message) when a request changed it
- * (`save`).
+ * (`save`). Ending sessions (signing out, a user's other sessions after a password change or the
+ * user's deletion) goes through on a full disk too: `DATA/admin/reserve` (`@hearth/sqlite`'s
+ * `SpaceReserve`) is given up for it, and written again once there is room.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Database as Db, Statement } from 'better-sqlite3';
-import { isDiskFull, openDatabase, type Schema } from '@hearth/sqlite';
+import { isDiskFull, openDatabase, SpaceReserve, type Schema } from '@hearth/sqlite';
 
 export type SessionState =
   | { readonly kind: 'anonymous' }
@@ -93,6 +95,10 @@ export class Sessions {
   readonly #add: (row: Row) => void;
   /** The notice each session was read or made with (its JSON), to write only a changed one. */
   readonly #storedNotice = new WeakMap<Session, string | null>();
+  /** The room given up for ending sessions on a full disk (`reserve` beside the database). */
+  readonly #reserve: SpaceReserve;
+  /** Settles once the reserve is written, or found to have no room. */
+  readonly reserved: Promise<void>;
 
   /** Opens (creating if needed) the sessions database at `file`. */
   constructor(
@@ -105,6 +111,8 @@ export class Sessions {
     // Readable by this user only; SQLite gives its -wal and -shm files the same mode.
     closeSync(openSync(file, 'a', 0o600));
     this.#db = openDatabase(file, 5000, SCHEMA);
+    this.#reserve = new SpaceReserve(join(dirname(file), 'reserve'));
+    this.reserved = this.#reserve.ensure().then(() => {});
     this.#find = this.#db.prepare<[string], Row>('SELECT id_hash, user, since, csrf, last_seen, notice FROM sessions WHERE id_hash = ?');
     this.#insert = this.#db.prepare<[Row]>(
       'INSERT INTO sessions (id_hash, user, since, csrf, last_seen, notice) VALUES (@id_hash, @user, @since, @csrf, @last_seen, @notice)',
@@ -175,18 +183,24 @@ export class Sessions {
   }
 
   /** A new signed-in session replacing `old` (which is forgotten). */
-  signIn(old: Session, user: string): Session {
-    this.end(old);
+  async signIn(old: Session, user: string): Promise<Session> {
+    await this.end(old);
     return this.create({ kind: 'signed-in', user, since: this.now() });
   }
 
-  end(session: Session): void {
-    if (session.id !== '') this.#remove.run(hashOf(session.id));
+  async end(session: Session): Promise<void> {
+    if (session.id !== '') await this.#ending(() => this.#remove.run(hashOf(session.id)));
   }
 
   /** Ends every session of `user` (deleted, or the password changed elsewhere) but `keep`. */
-  endUser(user: string, keep?: Session): void {
-    this.#removeUser.run(user, keep === undefined || keep.id === '' ? '' : hashOf(keep.id));
+  async endUser(user: string, keep?: Session): Promise<void> {
+    await this.#ending(() => this.#removeUser.run(user, keep === undefined || keep.id === '' ? '' : hashOf(keep.id)));
+  }
+
+  /** A write that ends sessions: on a full disk, the reserve's room is given up for it. */
+  async #ending(write: () => unknown): Promise<void> {
+    await this.#reserve.freeing(write);
+    await this.#reserve.ensure();
   }
 
   /** Writes what a request changed in `session` (its notice); nothing for one not kept or gone since. */

@@ -1,8 +1,8 @@
 /**
  * The admin page over HTTPS with its data dir on a full disk (a small tmpfs, as root): a signed-in
  * administrator still reads every page; a change that cannot be stored, and a new visitor's
- * session, get a 507 "Disk full" page that names the cause; once there is room, the same change
- * goes through.
+ * session, get a 507 "Disk full" page that names the cause; signing out ends the session all
+ * the same; once there is room, the same change goes through.
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -30,6 +30,8 @@ describe('admin page on a full disk', () => {
   it('reads on, answers 507 to what must be stored, and stores it once there is room', async () => {
     const users = await c.get('/users');
     expect(users.status).toBe(200);
+    const other = a.client();
+    expect((await other.signIn('root', 'root-password-1')).status).toBe(200);
     disk.fill();
 
     for (const path of ['/', '/users', '/shares']) {
@@ -47,6 +49,15 @@ describe('admin page on a full disk', () => {
     const stranger = await a.client().get('/sign-in');
     expect(stranger.status).toBe(507);
     expect(textOf(stranger.body)).toContain('Disk full');
+
+    // Signing out ends the session all the same.
+    const signedIn = other.cookies.get('__Host-hearth-admin')!;
+    const out = await other.post('/sign-out', {}, await other.get('/'));
+    expect(out.status).toBe(303);
+    expect(out.headers['location']).toBe('/sign-in');
+    const stale = a.client();
+    stale.cookies.set('__Host-hearth-admin', signedIn);
+    expect((await stale.get('/')).status).toBe(303);
 
     rmSync(join(disk.path, 'filler'));
     const added = await c.submit('/users/add', { name: 'bob', password: 'bob-password-1' }, await c.get('/users'));

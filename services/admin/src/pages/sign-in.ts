@@ -82,7 +82,7 @@ export const signInRoutes: readonly Route[] = [
         const problem = result.reason === 'refused' ? 'Too many failed sign-ins: try again later.' : 'Wrong user name or password.';
         return page(signInForm(ctx, problem, name), 401);
       }
-      const next = deps.sessions.signIn(ctx.session, result.value);
+      const next = await deps.sessions.signIn(ctx.session, result.value);
       ctx.switchSession(next);
       deps.stats.inc('signIns');
       deps.log.info({ user: result.value, remote: ctx.remote }, 'signed in');
@@ -93,8 +93,8 @@ export const signInRoutes: readonly Route[] = [
     method: 'POST',
     path: '/sign-out',
     access: 'public',
-    run(ctx) {
-      ctx.deps.sessions.end(ctx.session);
+    async run(ctx) {
+      await ctx.deps.sessions.end(ctx.session);
       ctx.switchSession(ctx.deps.sessions.create());
       return redirect('/sign-in');
     },
@@ -140,7 +140,7 @@ export const signInRoutes: readonly Route[] = [
       }
       deps.log.info({ user, remote: ctx.remote }, 'first administrator created');
       deps.stats.inc('signIns');
-      ctx.switchSession(deps.sessions.signIn(ctx.session, user));
+      ctx.switchSession(await deps.sessions.signIn(ctx.session, user));
       return redirect('/');
     },
   },

@@ -113,7 +113,7 @@ export const userRoutes: readonly Route[] = [
       change(ctx, async () => {
         const name = nameOf(ctx);
         await ctx.deps.accounts.setPassword(name, ctx.form.get('password') ?? '');
-        ctx.deps.sessions.endUser(ctx.deps.accounts.find(name)?.name ?? name, ctx.session);
+        await ctx.deps.sessions.endUser(ctx.deps.accounts.find(name)?.name ?? name, ctx.session);
         return `Changed the password of ${name}.`;
       }),
   },
@@ -157,7 +157,7 @@ export const userRoutes: readonly Route[] = [
         const name = nameOf(ctx);
         if (ctx.deps.accounts.find(name)?.name === selfOf(ctx)) return refused('you cannot delete the account you are signed in with');
         const purged = await deleteUser(ctx.deps, name, ctx.form.get('purge') === '1');
-        ctx.deps.sessions.endUser(name.toLowerCase());
+        await ctx.deps.sessions.endUser(name.toLowerCase());
         return `Deleted user ${name}${purged > 0 ? ` and ${purged} message${purged === 1 ? '' : 's'}` : ''}.`;
       }),
   },

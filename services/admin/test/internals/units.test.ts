@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { openAccounts, type Accounts } from '@hearth/accounts';
 import { Html, Router, html, metricsToken, metricsTokenPath, readSetupToken, setupTokenFile, type Route } from '@hearth/admin';
-import { isDiskFull } from '@hearth/sqlite';
+import { isDiskFull, RESERVE_BYTES } from '@hearth/sqlite';
 import { mountSmallDisk } from '@hearth/testkit';
 import { Sessions } from '../../dist/sessions.js';
 import { SetupToken } from '../../dist/setup.js';
@@ -90,13 +90,38 @@ describe('Sessions', () => {
     }
   });
 
-  it('forgets a session idle too long, and the old id at sign-in', () => {
+  it("signs out, and ends a user's other sessions, on a full disk too", async () => {
+    const disk = mountSmallDisk('4m', 'hearth-sessions-end-');
+    const sessions = new Sessions(join(disk.path, 'sessions.db'), 3_600_000, 10);
+    try {
+      await sessions.reserved;
+      const kept = sessions.create({ kind: 'signed-in', user: 'bob', since: 0 });
+      const others = [1, 2, 3].map(() => sessions.create({ kind: 'signed-in', user: 'bob', since: 0 }));
+      const alice = sessions.create({ kind: 'signed-in', user: 'alice', since: 0 });
+      disk.fill();
+      await sessions.endUser('bob', kept);
+      for (const s of others) expect(sessions.get(s.id)).toBeUndefined();
+      expect(sessions.get(kept.id)?.state.kind).toBe('signed-in');
+      await sessions.end(alice);
+      expect(sessions.get(alice.id)).toBeUndefined();
+      expect(readdirSync(disk.path)).not.toContain('reserve');
+      // Written again once there is room.
+      rmSync(join(disk.path, 'filler'));
+      await sessions.end(kept);
+      expect(statSync(join(disk.path, 'reserve')).size).toBe(RESERVE_BYTES);
+    } finally {
+      sessions.close();
+      disk.unmount();
+    }
+  });
+
+  it('forgets a session idle too long, and the old id at sign-in', async () => {
     let now = 0;
     const sessions = sessionsAt(fresh(), 1000, 100, () => now);
     const anon = sessions.create();
     now = 900;
     expect(sessions.get(anon.id)).toMatchObject({ id: anon.id, csrf: anon.csrf, state: { kind: 'anonymous' } });
-    const signed = sessions.signIn(anon, 'root');
+    const signed = await sessions.signIn(anon, 'root');
     expect(signed.id).not.toBe(anon.id);
     expect(signed.csrf).not.toBe(anon.csrf);
     expect(sessions.get(anon.id)).toBeUndefined();
@@ -121,11 +146,11 @@ describe('Sessions', () => {
     expect(sessions.get(last.id)).toBeDefined();
   });
 
-  it('is found by another store on the same file (the next instance), state, CSRF token and notice alike', () => {
+  it('is found by another store on the same file (the next instance), state, CSRF token and notice alike', async () => {
     const file = fresh();
     const before = sessionsAt(file, 60_000, 100);
-    const mine = before.signIn(before.create(), 'root');
-    const other = before.signIn(before.create(), 'ann');
+    const mine = await before.signIn(before.create(), 'root');
+    const other = await before.signIn(before.create(), 'ann');
     mine.notice = { kind: 'ok', text: 'restart biff: running.', details: ['one'] };
     before.save(mine);
     before.close();
@@ -138,9 +163,9 @@ describe('Sessions', () => {
     after.save(found);
     expect(sessionsAt(file, 60_000, 100).get(mine.id)?.notice).toBeUndefined();
     // Ending a user's sessions but one, from either store.
-    after.endUser('ann');
+    await after.endUser('ann');
     expect(after.get(other.id)).toBeUndefined();
-    after.endUser('root', found);
+    await after.endUser('root', found);
     expect(after.get(mine.id)).toBeDefined();
     // The files hold the cookie's hash, never the cookie, and only this user may read them.
     const files = [file, `${file}-wal`].map((f) => ({ f, bytes: readFileSync(f) }));
