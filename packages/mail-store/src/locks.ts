@@ -62,6 +62,9 @@ export class MaildropLocks {
   }
 }
 
+/** The holder id in a `user\0holder` key. */
+const holderOf = (key: string): string => key.slice(key.indexOf('\0') + 1);
+
 /**
  * The MailStore's lock methods of the same names: locks taken through one store, by user and
  * holder id, remembered here so unlocking needs no lookup and `close` can release them.
@@ -71,13 +74,20 @@ export class MaildropLocking {
   readonly #locks: MaildropLocks;
   /** The maildrop id of each lock taken here, by `user\0holder`: unlocking needs no lookup. */
   readonly #heldLocks = new Map<string, number>();
-  readonly #lock: (user: string, holderId: string, now: number) => Maildrop | undefined;
+  /**
+   * Releases the disk refused (full, past the space reserve), by `user\0holder`: made with the next
+   * lock taken here, and at close. Otherwise the maildrop of a session that has ended would stay
+   * locked for as long as this process runs (its pid is the holder's).
+   */
+  readonly #unreleased = new Map<string, number>();
+  readonly #lock: (user: string, holderId: string, now: number, unreleased: ReadonlyMap<string, number>) => Maildrop | undefined;
 
   constructor(core: StoreCore, locks: MaildropLocks) {
     this.#core = core;
     this.#locks = locks;
     // The maildrop (and its version) is read under the write lock, so it is the one locked.
-    this.#lock = core.db.transaction((user: string, holderId: string, now: number): Maildrop | undefined => {
+    this.#lock = core.db.transaction((user: string, holderId: string, now: number, unreleased: ReadonlyMap<string, number>): Maildrop | undefined => {
+      for (const [key, maildropId] of unreleased) this.#locks.unlock(maildropId, holderOf(key));
       const maildrop = core.messages.getMaildrop(user);
       return this.#locks.take(maildrop.id, holderId, now) ? maildrop : undefined;
     }).immediate;
@@ -95,7 +105,9 @@ export class MaildropLocking {
   lockMaildrop(name: string, holderId: string): { readonly version: string } | undefined {
     this.#core.assertOpen();
     const user = normalizeUserName(name);
-    const maildrop = this.#core.writeUnsynced('locking a maildrop', () => this.#lock(user, holderId, Date.now()));
+    const unreleased = new Map(this.#unreleased);
+    const maildrop = this.#core.writeUnsynced('locking a maildrop', () => this.#lock(user, holderId, Date.now(), unreleased));
+    this.#released(unreleased);
     if (maildrop === undefined) return undefined;
     this.#heldLocks.set(`${user}\0${holderId}`, maildrop.id);
     return { version: maildrop.version };
@@ -103,18 +115,26 @@ export class MaildropLocking {
 
   unlockMaildrop(name: string, holderId: string): void {
     this.#core.assertOpen();
-    const maildropId = this.#forgetLock(normalizeUserName(name), holderId);
+    const user = normalizeUserName(name);
+    const maildropId = this.#forgetLock(user, holderId);
     if (maildropId === undefined) return;
-    this.#core.writeUnsynced('unlocking a maildrop', () => this.#locks.unlock(maildropId, holderId));
+    try {
+      this.#core.writeUnsynced('unlocking a maildrop', () => this.#locks.unlock(maildropId, holderId));
+    } catch (error) {
+      this.#unreleased.set(`${user}\0${holderId}`, maildropId);
+      throw error;
+    }
   }
 
   async acquireMaildrop(name: string, holderId: string): Promise<{ readonly version: string } | undefined> {
     this.#core.assertOpen();
     const user = normalizeUserName(name);
     // A full disk must not keep a user out, nor a lock in: both may use the space reserve.
+    const unreleased = new Map(this.#unreleased);
     const { result: maildrop } = await this.#core.reserve.freeing(() =>
-      this.#core.writeWhenFree('locking a maildrop', () => this.#lock(user, holderId, Date.now())),
+      this.#core.writeWhenFree('locking a maildrop', () => this.#lock(user, holderId, Date.now(), unreleased)),
     );
+    this.#released(unreleased);
     if (maildrop === undefined) return undefined;
     this.#heldLocks.set(`${user}\0${holderId}`, maildrop.id);
     return { version: maildrop.version };
@@ -122,9 +142,15 @@ export class MaildropLocking {
 
   async releaseMaildrop(name: string, holderId: string): Promise<void> {
     this.#core.assertOpen();
-    const maildropId = this.#forgetLock(normalizeUserName(name), holderId);
+    const user = normalizeUserName(name);
+    const maildropId = this.#forgetLock(user, holderId);
     if (maildropId === undefined) return;
-    await this.#core.reserve.freeing(() => this.#core.writeWhenFree('unlocking a maildrop', () => this.#locks.unlock(maildropId, holderId)));
+    try {
+      await this.#core.reserve.freeing(() => this.#core.writeWhenFree('unlocking a maildrop', () => this.#locks.unlock(maildropId, holderId)));
+    } catch (error) {
+      this.#unreleased.set(`${user}\0${holderId}`, maildropId);
+      throw error;
+    }
   }
 
   maildropLockHolder(name: string): LockHolder | undefined {
@@ -132,17 +158,22 @@ export class MaildropLocking {
     return this.#locks.holder(this.#core.messages.getMaildrop(normalizeUserName(name)).id);
   }
 
-  /** Releases every lock taken through this store (on close). */
+  /** Releases every lock taken through this store, and those it still owes (on close). */
   releaseAll(): void {
-    for (const [key, maildropId] of this.#heldLocks) {
-      const holder = key.slice(key.indexOf('\0') + 1);
+    for (const [key, maildropId] of [...this.#heldLocks, ...this.#unreleased]) {
       try {
-        this.#locks.unlock(maildropId, holder);
+        this.#locks.unlock(maildropId, holderOf(key));
       } catch {
         // The holder's pid is this process: the lock is recognised as free once it exits anyway.
       }
     }
     this.#heldLocks.clear();
+    this.#unreleased.clear();
+  }
+
+  /** The owed releases a lock's transaction made. */
+  #released(made: ReadonlyMap<string, number>): void {
+    for (const key of made.keys()) this.#unreleased.delete(key);
   }
 
   /** Forgets a lock taken here; returns its maildrop id (looked up if it was not taken here). */
