@@ -31,8 +31,9 @@ export interface Env {
   readonly cache: FileCache;
   /**
    * Room kept back on the data directory's disk (`DATA/files/reserve`) for the bookkeeping that
-   * follows a deletion or ends something (a DELETE's properties, locks and quota count, an
-   * UNLOCK, the quota count after an upload or a COPY or MOVE, an upload's released reservation).
+   * follows a deletion or ends something: a DELETE's properties, locks and quota count, an
+   * UNLOCK, the properties and locks of what a COPY or MOVE replaces and the locks a MOVE leaves
+   * behind, the quota count after an upload or a COPY or MOVE, an upload's released reservation.
    */
   readonly reserve: SpaceReserve;
 }
