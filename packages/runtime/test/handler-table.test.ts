@@ -51,6 +51,37 @@ describe('HandlerTable', () => {
     expect(gone.ok ? 'ok' : gone.reason).toBe('gone');
   });
 
+  it('changes its version with every set, delete and drain, and only then', async () => {
+    const t = new HandlerTable<string>();
+    const seen = [t.version];
+    const changed = (): boolean => {
+      const now = t.version;
+      const was = seen[seen.length - 1];
+      seen.push(now);
+      return now !== was;
+    };
+    t.set('docs', '/srv/docs');
+    expect(changed()).toBe(true);
+    // Looking, leasing and giving back change nothing.
+    t.peek('docs');
+    t.has('docs');
+    leaseOf(t, 'docs').release();
+    expect(changed()).toBe(false);
+    t.set('docs', '/srv/docs2');
+    expect(changed()).toBe(true);
+    expect(t.delete('docs')).toBe(true);
+    expect(changed()).toBe(true);
+    // Nothing to delete: nothing changed.
+    expect(t.delete('docs')).toBe(false);
+    expect(changed()).toBe(false);
+    t.set('music', '/srv/music');
+    expect(changed()).toBe(true);
+    await t.drain(Date.now());
+    expect(changed()).toBe(true);
+    // Every version seen was new when it changed.
+    expect(new Set(seen).size).toBe(seen.length - 2);
+  });
+
   it('replacing an entry: running requests keep the old one, new ones see the new one, old cleanup waits for zero', () => {
     const cleanup = vi.fn();
     const t = new HandlerTable<string>();
