@@ -16,23 +16,25 @@
  *
  * What a request target was answered with is kept for the next request of the same target
  * (`Prepared`) and given again, without parsing the path, looking up the share and the cache
- * entry, while everything it came from is unchanged: the same user (name and groups), the share's
- * definition still the table's active one, no cache entry gone since (`FileCache.version`), the
+ * entry, while everything it came from is unchanged: the same user (name and groups), no share's
+ * definition changed (`Shares.version`), no cache entry gone since (`FileCache.version`), the
  * cache's trust in the lookup not over nor a renewal of it due (`HeldFile.recheck`), and no new
- * settings (`forget`).
+ * settings (`forget`). Its headers are kept as the lists the response is written with.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Env } from './context.js';
+import type { FileCache } from './file-cache.js';
 import { fileHeaders } from './methods/get.js';
 import { parsePath } from './paths.js';
 import { isAppleFile, isProbeName, isTempName } from './resource.js';
-import type { ShareDefinition } from './shares.js';
+import { headerLists, keepAliveHint, type HeaderLists } from './replies.js';
+import type { Shares } from './shares.js';
 import type { Authenticator, FileUser } from './users.js';
 
 export interface CachedAnswer {
   /** The name of the user it was made for. */
   readonly user: string;
-  readonly headers: Readonly<Record<string, string | number>>;
+  readonly headers: HeaderLists;
   /** The file's bytes (for a GET; a HEAD sends none). */
   readonly body: Buffer;
 }
@@ -41,7 +43,8 @@ export interface CachedAnswer {
 interface Prepared {
   readonly answer: CachedAnswer;
   readonly groups: readonly string[];
-  readonly definition: ShareDefinition;
+  /** `Shares.version` when it was made. */
+  readonly shares: number;
   /** From when the cache must be asked again (`HeldFile.recheck`). */
   readonly recheck: number;
 }
@@ -53,11 +56,16 @@ export class CachedAnswers {
   readonly #prepared = new Map<string, Prepared>();
   /** The file cache's version the kept answers were made at. */
   #cacheVersion = -1;
+  readonly #shares: Shares;
+  readonly #cache: FileCache;
 
   constructor(
     private readonly env: Env,
     private readonly auth: Authenticator,
-  ) {}
+  ) {
+    this.#shares = env.shares;
+    this.#cache = env.cache;
+  }
 
   /** `now`: `Date.now()`, read once by the caller for all of the request's checks. */
   answer(req: IncomingMessage, now: number): CachedAnswer | undefined {
@@ -78,13 +86,13 @@ export class CachedAnswers {
       return undefined;
     }
     const target = req.url ?? '/';
-    const version = this.env.cache.version;
+    const version = this.#cache.version;
     if (version !== this.#cacheVersion) {
       this.#prepared.clear();
       this.#cacheVersion = version;
     }
     const kept = this.#prepared.get(target);
-    if (kept !== undefined && kept.answer.user === user.name && sameGroups(kept.groups, user.groups) && now < kept.recheck && this.env.shares.isCurrent(kept.definition)) {
+    if (kept !== undefined && kept.answer.user === user.name && sameGroups(kept.groups, user.groups) && now < kept.recheck && kept.shares === this.#shares.version) {
       return kept.answer;
     }
     const made = this.#make(target, user, now);
@@ -109,18 +117,18 @@ export class CachedAnswers {
       return undefined;
     }
     if (segments.length < 2) return undefined;
-    const readable = this.env.shares.readable(segments[0]!, user);
-    if (readable === undefined) return undefined;
-    const { share, definition } = readable;
+    const shares = this.#shares.version;
+    const share = this.#shares.readable(segments[0]!, user);
+    if (share === undefined) return undefined;
     const names = segments.slice(1);
     const name = names[names.length - 1]!;
     if (isTempName(name) || isProbeName(name) || (share.refuseAppleFiles && isAppleFile(name))) return undefined;
-    const file = this.env.cache.whole(share.root, names, now);
+    const file = this.#cache.whole(share.root, names, now);
     if (file === undefined) return undefined;
     return {
-      answer: { user: user.name, headers: fileHeaders(file.stat, name), body: file.body },
+      answer: { user: user.name, headers: headerLists(fileHeaders(file.stat, name), keepAliveHint(this.env.settings().keepAliveTimeout)), body: file.body },
       groups: user.groups,
-      definition,
+      shares,
       recheck: file.recheck,
     };
   }

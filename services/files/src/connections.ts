@@ -36,6 +36,7 @@ import type { Server } from 'node:http';
 import { Server as NetServer, type Socket } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { drainUntil, whenEmpty } from '@hearth/runtime';
+import { SocketSlot } from './socket-slot.js';
 
 /** How long a connection that has not sent its first request yet is kept open after the drain signal. */
 export const FRESH_GRACE_MS = 1000;
@@ -69,6 +70,8 @@ export class Connections {
   readonly #sockets = new Set<Socket>();
   /** Connections that have carried a request, by the socket requests come on. */
   readonly #connections = new Map<Socket, Connection>();
+  /** The same, on each socket (found without the map's lookup: `socket-slot.ts`). */
+  readonly #connection = new SocketSlot<Connection>('connection');
   #inFlight = 0;
   #state: State = { kind: 'serving' };
   #keepAliveMs: number;
@@ -145,12 +148,14 @@ export class Connections {
   }
 
   #connectionOf(socket: Socket): Connection {
-    let conn = this.#connections.get(socket);
+    let conn = this.#connection.get(socket);
     if (conn === undefined) {
       const created: Connection = { responses: new Set(), served: 0, idleSince: 0, readSeen: 0, readSeenAt: 0 };
       this.#connections.set(socket, created);
+      this.#connection.set(socket, created);
       socket.once('close', () => {
         this.#connections.delete(socket);
+        this.#connection.delete(socket);
         this.closed(socket);
       });
       conn = created;

@@ -127,8 +127,31 @@ export async function sendReply(res: ServerResponse, reply: Reply, head: boolean
 }
 
 /** A reply whose body (if any) is in memory and whose headers are complete (Content-Length included). */
-export function sendWhole(res: ServerResponse, status: number, headers: Readonly<Record<string, string | number | readonly string[]>>, body: Buffer | undefined, keepAlive: string, meter: Meter): void {
+function sendWhole(res: ServerResponse, status: number, headers: Readonly<Record<string, string | number | readonly string[]>>, body: Buffer | undefined, keepAlive: string, meter: Meter): void {
   writeHead(res, status, headers, keepAlive);
+  if (body === undefined) return void res.end();
+  meter.bytes += body.length;
+  res.end(body);
+}
+
+/**
+ * A reply's headers as the flat name/value lists `res.writeHead` takes, made once for answers
+ * given again (`cached-get.ts`): `plain` for a response that closes its connection, `kept` with
+ * `Keep-Alive` for one that keeps it.
+ */
+export interface HeaderLists {
+  readonly plain: readonly string[];
+  readonly kept: readonly string[];
+}
+
+export function headerLists(headers: Readonly<Record<string, string | number | readonly string[]>>, keepAlive: string): HeaderLists {
+  const plain = flatList(headers);
+  return { plain, kept: [...plain, 'Keep-Alive', keepAlive] };
+}
+
+/** A complete reply with its headers listed already (`headerLists`); `body` undefined for a HEAD. */
+export function sendListed(res: ServerResponse, status: number, lists: HeaderLists, body: Buffer | undefined, meter: Meter): void {
+  res.writeHead(status, (res.shouldKeepAlive ? lists.kept : lists.plain) as unknown as OutgoingHttpHeaders);
   if (body === undefined) return void res.end();
   meter.bytes += body.length;
   res.end(body);
@@ -147,26 +170,20 @@ function writeHead(res: ServerResponse, status: number, headers: Readonly<Record
 
 /** A header object's flat list, and the same with a `Keep-Alive` header (made when first needed). */
 interface Flat {
-  readonly plain: ReadonlyArray<string | number>;
-  kept?: { readonly keepAlive: string; readonly list: ReadonlyArray<string | number> };
+  readonly plain: readonly string[];
+  kept?: { readonly keepAlive: string; readonly list: readonly string[] };
 }
 
 /** Flat lists of header objects that are used again (a file's, built once per stats: methods/get.ts). */
 const flattened = new WeakMap<object, Flat>();
 
-function flatten(headers: Readonly<Record<string, string | number | readonly string[]>>, keepAlive: string | undefined): ReadonlyArray<string | number> {
+function flatten(headers: Readonly<Record<string, string | number | readonly string[]>>, keepAlive: string | undefined): readonly string[] {
   let flat = flattened.get(headers);
   if (flat === undefined) {
-    const plain: Array<string | number> = [];
-    for (const name of Object.keys(headers)) {
-      const value = headers[name]!;
-      if (typeof value === 'object') for (const v of value) plain.push(name, v);
-      else plain.push(name, value);
-    }
+    const plain = flatList(headers);
     if (!Object.isFrozen(headers)) {
       // One reply's own headers: used once.
-      if (keepAlive !== undefined) plain.push('Keep-Alive', keepAlive);
-      return plain;
+      return keepAlive === undefined ? plain : [...plain, 'Keep-Alive', keepAlive];
     }
     flat = { plain };
     flattened.set(headers, flat);
@@ -174,6 +191,22 @@ function flatten(headers: Readonly<Record<string, string | number | readonly str
   if (keepAlive === undefined) return flat.plain;
   if (flat.kept?.keepAlive !== keepAlive) flat.kept = { keepAlive, list: [...flat.plain, 'Keep-Alive', keepAlive] };
   return flat.kept.list;
+}
+
+/** Names and values in turn, values as strings (a header of several values, once per value). */
+function flatList(headers: Readonly<Record<string, string | number | readonly string[]>>): string[] {
+  const list: string[] = [];
+  for (const name of Object.keys(headers)) {
+    const value = headers[name]!;
+    if (typeof value === 'object') for (const v of value) list.push(name, v);
+    else list.push(name, String(value));
+  }
+  return list;
+}
+
+/** The `Keep-Alive` header's value for a keep-alive time in ms (whole seconds, as Node gives it). */
+export function keepAliveHint(keepAliveTimeout: number): string {
+  return `timeout=${Math.floor(keepAliveTimeout / 1000)}`;
 }
 
 /** The length of a body known in advance (a stream's is not: 0). */

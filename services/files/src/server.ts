@@ -27,7 +27,7 @@ import { Connections } from './connections.js';
 import { LockTable } from './locks.js';
 import { isMethod, methods, ALLOW, optionsReply } from './methods/index.js';
 import { Quotas } from './quota.js';
-import { DavError, errorReply, fsError, sendReply, sendWhole, type Meter, type Reply } from './replies.js';
+import { DavError, errorReply, fsError, keepAliveHint, sendListed, sendReply, type Meter, type Reply } from './replies.js';
 import { CachedAnswers } from './cached-get.js';
 import { Shares } from './shares.js';
 import { Authenticator, type FileUser, type FileUsers } from './users.js';
@@ -101,7 +101,7 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
     seen.written = socket.bytesWritten;
   };
   const connections = new Connections(settings.keepAliveTimeout, countBytes);
-  let keepAlive = keepAliveHint(settings);
+  let keepAlive = keepAliveHint(settings.keepAliveTimeout);
   // GETs and HEADs answered at once (all 200s) since the counters were last read: added to them
   // then, so that such an answer costs a field increment.
   const atOnce = { GET: 0, HEAD: 0 };
@@ -115,6 +115,9 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
   };
   const reported = refreshedCounters(live, bringUpToDate);
   const servers: Server[] = [];
+  // Whether the access log is on, kept as the logger's level changes (read by every request).
+  let accessLog = deps.log.isLevelEnabled('info');
+  deps.log.on('level-change', () => (accessLog = deps.log.isLevelEnabled('info')));
   const perClient = new Map<string, number>();
   let inFlight = 0;
 
@@ -141,7 +144,7 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
   function handle(req: IncomingMessage, res: ServerResponse, secure: boolean): void {
     const method = req.method ?? '';
     // The access log's fields are only gathered when it is on; its duration starts here either way.
-    const logging = deps.log.isLevelEnabled('info');
+    const logging = accessLog;
     const started = logging ? performance.now() : 0;
     if ((method === 'GET' || method === 'HEAD') && !connections.draining && answerAtOnce(req, res, method, logging, started)) return;
     const remote = req.socket.remoteAddress ?? 'unknown';
@@ -206,14 +209,14 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
    * `started` are the access log's, taken by `handle` before the lookup.
    */
   function answerAtOnce(req: IncomingMessage, res: ServerResponse, method: 'GET' | 'HEAD', logging: boolean, started: number): boolean {
-    // Only requests on the full way are in `perClient`, and only while they run.
-    if (perClient.size > 0 && (perClient.get(req.socket.remoteAddress ?? 'unknown') ?? 0) >= settings.maxRequestsPerClient) return false;
+    // Only requests on the full way are in `perClient` (and counted in `inFlight`), while they run.
+    if (inFlight > 0 && (perClient.get(req.socket.remoteAddress ?? 'unknown') ?? 0) >= settings.maxRequestsPerClient) return false;
     const now = Date.now();
     const cached = answers.answer(req, now);
     if (cached === undefined) return false;
     atOnce[method]++;
     const meter: Meter = { bytes: 0 };
-    sendWhole(res, 200, cached.headers, method === 'HEAD' ? undefined : cached.body, keepAlive, meter);
+    sendListed(res, 200, cached.headers, method === 'HEAD' ? undefined : cached.body, meter);
     const user = cached.user;
     if (res.writableFinished) {
       connections.answered(req.socket, now);
@@ -301,7 +304,7 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
       auth.update(next);
       answers.forget();
       connections.keepAliveMs = next.keepAliveTimeout;
-      keepAlive = keepAliveHint(next);
+      keepAlive = keepAliveHint(next.keepAliveTimeout);
       for (const s of servers) applyLimits(s);
     },
     async stop(deadline) {
@@ -311,11 +314,6 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
       quotas.close();
     },
   };
-}
-
-/** The `Keep-Alive` header's value for these settings (whole seconds, as Node gives it). */
-function keepAliveHint(settings: FilesSettings): string {
-  return `timeout=${Math.floor(settings.keepAliveTimeout / 1000)}`;
 }
 
 function toDavError(err: unknown, req: IncomingMessage, log: Logger): DavError {

@@ -47,12 +47,6 @@ interface HomeEntry {
 
 type Entry = ShareEntry | HomeEntry;
 
-/**
- * A share's definition as the handler table held it: a reload that changes the share puts a new
- * one in its place (`Shares.isCurrent`).
- */
-export type ShareDefinition = Readonly<Entry>;
-
 export interface Acquired {
   readonly share: Share;
   readonly release: () => void;
@@ -118,20 +112,20 @@ export class Shares {
   /**
    * Share `name` as the handler table's active entry defines it, when `user` may read it; no lease
    * is taken (for an answer made at once, `cached-get.ts`). Undefined when there is no such share,
-   * no right, the table is closed (draining), or it is a home folder not yet created. With it, the
-   * definition it was made from: while that `isCurrent`, the same user gets the same share.
+   * no right, the table is closed (draining), or it is a home folder not yet created. While
+   * `version` stays the same, the same user gets the same share.
    */
-  readable(name: string, user: FileUser): { share: Share; definition: ShareDefinition } | undefined {
+  readable(name: string, user: FileUser): Share | undefined {
     if (this.table.closed) return undefined;
     const entry = this.table.peek(name === 'home' ? 'home' : `share:${name}`) as Entry | undefined;
     if (entry === undefined) return undefined;
     const share = this.#shareFor(entry, user);
-    return share instanceof DavError || (entry.kind === 'home' && !this.#homes.has(share.root)) ? undefined : { share, definition: entry };
+    return share instanceof DavError || (entry.kind === 'home' && !this.#homes.has(share.root)) ? undefined : share;
   }
 
-  /** Whether `definition` is still the handler table's active one for its share (and the table is not closed). */
-  isCurrent(definition: ShareDefinition): boolean {
-    return !this.table.closed && this.table.peek(definition.key) === definition;
+  /** Changes whenever a share's definition does, and when the table closes (`HandlerTable.version`). */
+  get version(): number {
+    return this.table.version;
   }
 
   /** Take a lease on share `name` for `user`; 404 when there is none, 403 without rights. */

@@ -11,6 +11,7 @@ import { LoginPolicy, loginLimits, type Accounts, type LoginResult, type LoginSe
 export { loginLimits } from '@hearth/accounts';
 import type { FilesCounters } from './counters.js';
 import { DavError } from './replies.js';
+import { SocketSlot } from './socket-slot.js';
 
 export interface FileUser {
   readonly name: string;
@@ -89,7 +90,7 @@ interface Verified {
 export class Authenticator {
   readonly #login: LoginPolicy;
   /** Per connection: the last Authorization header that was verified, reused for a second. */
-  readonly #verified = new WeakMap<object, Verified>();
+  readonly #verified = new SocketSlot<Verified>('verified credentials');
   /** Changes with the settings: a reload may refuse what was accepted. */
   #generation = 0;
 

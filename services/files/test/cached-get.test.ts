@@ -17,13 +17,14 @@ import { capturingLogger, request, startServer, type Harness, type RawResult } f
 let h: Harness;
 let agent: Agent;
 const logLines: Array<Record<string, unknown>> = [];
+const log = capturingLogger(logLines);
 
 // The server's login policy, given so that its own counts can be read (the server sets its limits
 // from the settings).
 const policy = new LoginPolicy(loginLimits(defaultSettings()));
 
 beforeAll(async () => {
-  h = await startServer({ log: capturingLogger(logLines), loginPolicy: policy });
+  h = await startServer({ log, loginPolicy: policy });
   writeFileSync(join(h.shareDir, 'note.txt'), 'the first text\n');
 });
 afterAll(async () => {
@@ -264,3 +265,53 @@ describe('a small file in steady use on one connection', () => {
   });
 });
 
+describe('a kept answer after new settings', () => {
+  it('says the keep-alive time the settings give now', async () => {
+    writeFileSync(join(h.shareDir, 'kept.txt'), 'kept\n');
+    const keepAlive = async (way: 'full' | 'cache'): Promise<unknown> => {
+      const r = await on('GET', '/files/kept.txt');
+      expect(r.status).toBe(200);
+      expect(lastWay('/files/kept.txt')).toBe(way);
+      return r.headers['keep-alive'];
+    };
+    const before = h.settings;
+    expect(await keepAlive('full')).toBe(`timeout=${before.keepAliveTimeout / 1000}`);
+    expect(await keepAlive('cache')).toBe(`timeout=${before.keepAliveTimeout / 1000}`);
+    h.reload({ ...before, keepAliveTimeout: before.keepAliveTimeout + 2000 });
+    try {
+      // New settings: the credentials are checked again, then the answer is kept again.
+      expect(await keepAlive('full')).toBe(`timeout=${before.keepAliveTimeout / 1000 + 2}`);
+      expect(await keepAlive('cache')).toBe(`timeout=${before.keepAliveTimeout / 1000 + 2}`);
+    } finally {
+      h.reload(before);
+    }
+  });
+});
+
+describe('the access log', () => {
+  it("is written once the logger's level lets it be, on either way", async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const quiet = capturingLogger(lines);
+    quiet.level = 'warn';
+    const other = await startServer({ log: quiet });
+    const agents = [new Agent({ keepAlive: true, maxSockets: 1 }), new Agent({ keepAlive: true, maxSockets: 1 })];
+    try {
+      writeFileSync(join(other.shareDir, 'quiet.txt'), 'quiet\n');
+      const get = async (agent: Agent): Promise<void> => {
+        expect((await request(other.url, 'GET', '/files/quiet.txt', { agent })).status).toBe(200);
+      };
+      const logged = (): unknown[] => lines.filter((l) => l['msg'] === 'request').map((l) => l['cached']);
+      // The full way, then at once: neither is logged.
+      await get(agents[0]!);
+      await get(agents[0]!);
+      expect(logged()).toEqual([]);
+      quiet.level = 'info';
+      await get(agents[0]!);
+      await get(agents[1]!);
+      expect(logged()).toEqual([true, false]);
+    } finally {
+      for (const agent of agents) agent.destroy();
+      await other.close();
+    }
+  });
+});
