@@ -1,0 +1,143 @@
+#!/usr/bin/env node
+/**
+ * Two Node servers' 4 KB GET side by side: both run at the same time on the same CPU (the last
+ * one), each under its own wrk on the other CPUs, so that whatever else loads the machine touches
+ * both at the same moment. Each round starts both afresh; the figures are each round's own ratios
+ * of A to B, by requests per second and by CPU time per request, and their medians.
+ *
+ *   node bench/files/paired.mjs [--rounds 8] [--seconds 4] [--before DIST] A B
+ *
+ * A and B: `hearth` (this worktree's build), `before` (the build in DIST, as in run.mjs), `floor`
+ * (the bare node:http server). Needs `wrk` and `taskset`, and two CPUs or more.
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { parseArgs } from 'node:util';
+import { startFloor, startHearth, treePids } from './peers.mjs';
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { rounds: { type: 'string', default: '8' }, seconds: { type: 'string', default: '4' }, before: { type: 'string' } },
+});
+const rounds = Number(values.rounds);
+const seconds = Number(values.seconds);
+const kinds = ['hearth', 'before', 'floor'];
+if (positionals.length !== 2 || !positionals.every((k) => kinds.includes(k))) {
+  console.error(`usage: node bench/files/paired.mjs [--rounds 8] [--seconds 4] [--before DIST] A B   (A, B: ${kinds.join(', ')})`);
+  process.exit(2);
+}
+if (positionals.includes('before') && values.before === undefined) {
+  console.error('`before` needs --before DIST: the dist folder of another build of the file service');
+  process.exit(2);
+}
+if (!(rounds >= 1 && rounds <= 100 && seconds >= 1 && seconds <= 60)) {
+  console.error('--rounds is 1-100 and --seconds 1-60');
+  process.exit(2);
+}
+const cpus = /^Cpus_allowed_list:\s*(.+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '';
+const allowed = cpus.split(',').flatMap((item) => {
+  const [from, to = from] = item.split('-').map(Number);
+  return Array.from({ length: to - from + 1 }, (_, i) => from + i);
+});
+if (allowed.length < 2) {
+  console.error('needs two CPUs: one for both servers, the others for the clients');
+  process.exit(2);
+}
+const serverCpu = String(allowed[allowed.length - 1]);
+const clientCpus = allowed.slice(0, -1).join(',');
+
+const dir = mkdtempSync(join(tmpdir(), 'bench-paired-'));
+const root = join(dir, 'root');
+mkdirSync(root);
+writeFileSync(join(root, 'small.bin'), Buffer.alloc(4096, 's'));
+const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+const AUTHORIZATION = `Authorization: Basic ${Buffer.from('bench:bench').toString('base64')}`;
+const run = promisify(execFile);
+
+let port = 18480;
+function start(kind) {
+  const p = port++;
+  if (kind === 'floor') return startFloor({ port: p, workers: 1 });
+  return startHearth({ dataDir: mkdtempSync(join(dir, 'data-')), root, port: p, workers: 1, dist: kind === 'before' ? resolve(values.before) : undefined, name: kind });
+}
+
+function pin(server) {
+  for (const pid of treePids(server.pid)) {
+    try {
+      execFileSync('taskset', ['-a', '-p', '-c', serverCpu, String(pid)], { stdio: 'ignore' });
+    } catch {
+      // gone meanwhile
+    }
+  }
+}
+
+function cpuMs(server) {
+  let ticks = 0;
+  for (const pid of treePids(server.pid)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return (ticks * 1000) / CLOCK_TICKS;
+}
+
+/** Requests per second of one wrk (32 connections) against `server`; only answers with the file count. */
+async function wrk(server, secs) {
+  const url = `http://127.0.0.1:${server.port}/bench/small.bin`;
+  const { stdout } = await run('taskset', ['-c', clientCpus, 'wrk', '-t1', '-c32', `-d${secs}s`, '-H', AUTHORIZATION, url]);
+  const refused = /Non-2xx or 3xx responses:\s+(\d+)/.exec(stdout)?.[1];
+  if (refused !== undefined) throw new Error(`${server.name} did not answer ${refused} 4 KB GETs with the file`);
+  return { rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1] ?? 0), requests: Number(/(\d+) requests in/.exec(stdout)?.[1] ?? 0) };
+}
+
+const servers = new Set();
+async function stopAll() {
+  await Promise.all([...servers].map((s) => s.stop().catch(() => {})));
+  servers.clear();
+}
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.once(signal, () => {
+    void stopAll().finally(() => {
+      rmSync(dir, { recursive: true, force: true });
+      process.exit(130);
+    });
+  });
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const [nameA, nameB] = positionals;
+const byRate = [];
+const byCpu = [];
+try {
+  console.log(`${nameA} against ${nameB}: both on CPU ${serverCpu}, wrk -t1 -c32 each on CPU ${clientCpus}, ${rounds} rounds of ${seconds} s after 1 s not counted`);
+  for (let r = 0; r < rounds; r++) {
+    const [a, b] = await Promise.all([start(nameA), start(nameB)]);
+    servers.add(a).add(b);
+    pin(a);
+    pin(b);
+    await Promise.all([wrk(a, 1), wrk(b, 1)]);
+    const before = [cpuMs(a), cpuMs(b)];
+    const [ra, rb] = await Promise.all([wrk(a, seconds), wrk(b, seconds)]);
+    const usA = ((cpuMs(a) - before[0]) * 1000) / ra.requests;
+    const usB = ((cpuMs(b) - before[1]) * 1000) / rb.requests;
+    await stopAll();
+    byRate.push(ra.rps / rb.rps);
+    byCpu.push(usB / usA);
+    console.log(`round ${r + 1}: ${nameA} ${Math.round(ra.rps)} req/s ${usA.toFixed(1)} µs, ${nameB} ${Math.round(rb.rps)} req/s ${usB.toFixed(1)} µs: ${(ra.rps / rb.rps).toFixed(3)} by rate, ${(usB / usA).toFixed(3)} by CPU`);
+  }
+  const range = (xs) => `${median(xs).toFixed(3)} [${Math.min(...xs).toFixed(3)}..${Math.max(...xs).toFixed(3)}]`;
+  console.log(`${nameA}/${nameB}, medians of the rounds' own ratios [lowest..highest]: by rate ${range(byRate)}, by CPU per request ${range(byCpu)}`);
+} finally {
+  await stopAll();
+  rmSync(dir, { recursive: true, force: true });
+}
