@@ -10,13 +10,12 @@
  * A and B: `hearth` (this worktree's build), `before` (the build in DIST, as in run.mjs), `floor`
  * (the bare node:http server). Needs `wrk` and `taskset`, and two CPUs or more.
  */
-import { execFile, execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
-import { parseArgs } from 'node:util';
-import { startFloor, startHearth, treePids } from './peers.mjs';
+import { parseArgs, promisify } from 'node:util';
+import { allowedCpus, pinTree, startFloor, startHearth, treeCpuMs } from './peers.mjs';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -37,11 +36,7 @@ if (!(rounds >= 1 && rounds <= 100 && seconds >= 1 && seconds <= 60)) {
   console.error('--rounds is 1-100 and --seconds 1-60');
   process.exit(2);
 }
-const cpus = /^Cpus_allowed_list:\s*(.+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '';
-const allowed = cpus.split(',').flatMap((item) => {
-  const [from, to = from] = item.split('-').map(Number);
-  return Array.from({ length: to - from + 1 }, (_, i) => from + i);
-});
+const allowed = allowedCpus();
 if (allowed.length < 2) {
   console.error('needs two CPUs: one for both servers, the others for the clients');
   process.exit(2);
@@ -53,7 +48,6 @@ const dir = mkdtempSync(join(tmpdir(), 'bench-paired-'));
 const root = join(dir, 'root');
 mkdirSync(root);
 writeFileSync(join(root, 'small.bin'), Buffer.alloc(4096, 's'));
-const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 const AUTHORIZATION = `Authorization: Basic ${Buffer.from('bench:bench').toString('base64')}`;
 const run = promisify(execFile);
 
@@ -62,30 +56,6 @@ function start(kind) {
   const p = port++;
   if (kind === 'floor') return startFloor({ port: p, workers: 1 });
   return startHearth({ dataDir: mkdtempSync(join(dir, 'data-')), root, port: p, workers: 1, dist: kind === 'before' ? resolve(values.before) : undefined, name: kind });
-}
-
-function pin(server) {
-  for (const pid of treePids(server.pid)) {
-    try {
-      execFileSync('taskset', ['-a', '-p', '-c', serverCpu, String(pid)], { stdio: 'ignore' });
-    } catch {
-      // gone meanwhile
-    }
-  }
-}
-
-function cpuMs(server) {
-  let ticks = 0;
-  for (const pid of treePids(server.pid)) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return (ticks * 1000) / CLOCK_TICKS;
 }
 
 /** Requests per second of one wrk (32 connections) against `server`; only answers with the file count. */
@@ -123,13 +93,13 @@ try {
   for (let r = 0; r < rounds; r++) {
     const [a, b] = await Promise.all([start(nameA), start(nameB)]);
     servers.add(a).add(b);
-    pin(a);
-    pin(b);
+    pinTree(a.pid, serverCpu);
+    pinTree(b.pid, serverCpu);
     await Promise.all([wrk(a, 1), wrk(b, 1)]);
-    const before = [cpuMs(a), cpuMs(b)];
+    const before = [treeCpuMs(a.pid), treeCpuMs(b.pid)];
     const [ra, rb] = await Promise.all([wrk(a, seconds), wrk(b, seconds)]);
-    const usA = ((cpuMs(a) - before[0]) * 1000) / ra.requests;
-    const usB = ((cpuMs(b) - before[1]) * 1000) / rb.requests;
+    const usA = ((treeCpuMs(a.pid) - before[0]) * 1000) / ra.requests;
+    const usB = ((treeCpuMs(b.pid) - before[1]) * 1000) / rb.requests;
     await stopAll();
     byRate.push(ra.rps / rb.rps);
     byCpu.push(usB / usA);

@@ -4,7 +4,7 @@
  * dav and dav-ext modules, Apache with mod_dav and mod_dav_fs (event MPM). Access logs are off for
  * all of them; only Hearth asks for credentials (Basic, checked against an in-memory user).
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,6 +41,43 @@ export function treeRss(root) {
     }
   }
   return total;
+}
+
+const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+
+/** CPU time (user + system, ms) of a process tree so far. */
+export function treeCpuMs(root) {
+  let ticks = 0;
+  for (const pid of treePids(root)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return (ticks * 1000) / CLOCK_TICKS;
+}
+
+/** The CPUs this process may run on (`Cpus_allowed_list` of /proc/self/status, e.g. `0-3,6`). */
+export function allowedCpus() {
+  const list = /^Cpus_allowed_list:\s*(.+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '';
+  return list.split(',').flatMap((item) => {
+    const [from, to = from] = item.split('-').map(Number);
+    return Number.isInteger(from) && Number.isInteger(to) ? Array.from({ length: to - from + 1 }, (_, i) => from + i) : [];
+  });
+}
+
+/** Move every process of the tree below `root`, with all its threads, to `cpus` (`taskset` list). */
+export function pinTree(root, cpus) {
+  for (const pid of treePids(root)) {
+    try {
+      execFileSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
+    } catch {
+      // gone meanwhile
+    }
+  }
 }
 
 async function waitPort(port, ms = 20_000) {

@@ -16,11 +16,11 @@
  * that it finds its dependencies) as `before`, measured the same way in the same run.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync, ftruncateSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync, ftruncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startApache, startFloor, startHearth, startNginx, treePids, treeRss } from './peers.mjs';
+import { allowedCpus, pinTree, startApache, startFloor, startHearth, startNginx, treeCpuMs, treeRss } from './peers.mjs';
 
 const { values } = parseArgs({ options: { workers: { type: 'string', default: '1' }, seconds: { type: 'string', default: '5' }, only: { type: 'string', default: 'hearth,nginx,apache,floor' }, before: { type: 'string' }, rounds: { type: 'string', default: '3' } } });
 const workers = Number(values.workers);
@@ -100,31 +100,6 @@ function answerHeaders(url) {
   return lines.map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 1).trim()]).filter(([name]) => !/^(date|connection|keep-alive)$/i.test(name)).flat();
 }
 
-/** CPU time (user + system, ms) of a process tree so far. */
-function treeCpuMs(root) {
-  let ticks = 0;
-  for (const pid of treePids(root)) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return (ticks * 1000) / CLOCK_TICKS;
-}
-const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
-
-/** The CPUs this process may run on (`Cpus_allowed_list` of /proc/self/status, e.g. `0-3,6`). */
-function allowedCpus() {
-  const list = /^Cpus_allowed_list:\s*(.+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '';
-  return list.split(',').flatMap((item) => {
-    const [from, to = from] = item.split('-').map(Number);
-    return Number.isInteger(from) && Number.isInteger(to) ? Array.from({ length: to - from + 1 }, (_, i) => from + i) : [];
-  });
-}
-
 /**
  * Every server's processes run on the last `--workers` CPUs and every client (curl, wrk) on the
  * others (`taskset`), so that the client never takes the server's CPU time and where the
@@ -148,14 +123,7 @@ function client(command, args, options) {
 
 /** Move every process of the server's tree, with all its threads, to the server's CPUs. */
 function pinServer(server) {
-  if (pinning === undefined) return;
-  for (const pid of treePids(server.pid)) {
-    try {
-      execFileSync('taskset', ['-a', '-p', '-c', pinning.server, String(pid)], { stdio: 'ignore' });
-    } catch {
-      // gone meanwhile
-    }
-  }
+  if (pinning !== undefined) pinTree(server.pid, pinning.server);
 }
 
 /**
