@@ -117,7 +117,10 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
   const servers: Server[] = [];
   // Whether the access log is on, kept as the logger's level changes (read by every request).
   let accessLog = deps.log.isLevelEnabled('info');
-  deps.log.on('level-change', () => (accessLog = deps.log.isLevelEnabled('info')));
+  const levelChanged = (): void => {
+    accessLog = deps.log.isLevelEnabled('info');
+  };
+  deps.log.on('level-change', levelChanged);
   const perClient = new Map<string, number>();
   let inFlight = 0;
 
@@ -309,6 +312,7 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
     },
     async stop(deadline) {
       await connections.stop(deadline);
+      deps.log.off('level-change', levelChanged);
       props.close();
       locks.close();
       quotas.close();

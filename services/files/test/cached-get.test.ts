@@ -313,5 +313,7 @@ describe('the access log', () => {
       for (const agent of agents) agent.destroy();
       await other.close();
     }
+    // A stopped server no longer listens to the logger.
+    expect(quiet.listenerCount('level-change')).toBe(0);
   });
 });
