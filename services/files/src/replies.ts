@@ -128,16 +128,13 @@ export async function sendReply(res: ServerResponse, reply: Reply, head: boolean
 
 /** A reply whose body (if any) is in memory and whose headers are complete (Content-Length included). */
 function sendWhole(res: ServerResponse, status: number, headers: Readonly<Record<string, string | number | readonly string[]>>, body: Buffer | undefined, keepAlive: string, meter: Meter): void {
-  writeHead(res, status, headers, keepAlive);
-  if (body === undefined) return void res.end();
-  meter.bytes += body.length;
-  res.end(body);
+  sendListed(res, status, listsOf(headers, keepAlive), body, meter);
 }
 
 /**
- * A reply's headers as the flat name/value lists `res.writeHead` takes, made once for answers
- * given again (`cached-get.ts`): `plain` for a response that closes its connection, `kept` with
- * `Keep-Alive` for one that keeps it.
+ * A reply's headers as the flat name/value lists `res.writeHead` takes: `plain` for a response
+ * that closes its connection, `kept` with `Keep-Alive` for one that keeps it. Made once for
+ * headers used again: a file's (`listsOf`) and a kept answer's (`cached-get.ts`).
  */
 export interface HeaderLists {
   readonly plain: readonly string[];
@@ -151,46 +148,40 @@ export function headerLists(headers: Readonly<Record<string, string | number | r
 
 /** A complete reply with its headers listed already (`headerLists`); `body` undefined for a HEAD. */
 export function sendListed(res: ServerResponse, status: number, lists: HeaderLists, body: Buffer | undefined, meter: Meter): void {
-  res.writeHead(status, (res.shouldKeepAlive ? lists.kept : lists.plain) as unknown as OutgoingHttpHeaders);
+  writeLists(res, status, lists);
   if (body === undefined) return void res.end();
   meter.bytes += body.length;
   res.end(body);
 }
 
-/**
- * `res.writeHead` with the headers as a flat name/value list (a file's, frozen and shared, is
- * flattened once): the same 4 KB response with its headers as an object cost more CPU, 55 against
- * 51 µs per request here (bench/files, five alternating rounds). A response that keeps its
- * connection also says for how long (`Keep-Alive: <keepAlive>`): the server's connections keep no
- * timer of Node's, which would send it (`connections.ts`).
- */
+/** `res.writeHead` of the headers' lists (`listsOf`). */
 function writeHead(res: ServerResponse, status: number, headers: Readonly<Record<string, string | number | readonly string[]>>, keepAlive: string): void {
-  res.writeHead(status, flatten(headers, res.shouldKeepAlive ? keepAlive : undefined) as unknown as OutgoingHttpHeaders);
+  writeLists(res, status, listsOf(headers, keepAlive));
 }
 
-/** A header object's flat list, and the same with a `Keep-Alive` header (made when first needed). */
-interface Flat {
-  readonly plain: readonly string[];
-  kept?: { readonly keepAlive: string; readonly list: readonly string[] };
+/**
+ * `res.writeHead` with the headers as a flat name/value list: the same 4 KB response with its
+ * headers as an object cost more CPU, 55 against 51 µs per request here (bench/files, five
+ * alternating rounds). A response that keeps its connection also says for how long
+ * (`Keep-Alive`): the server's connections keep no timer of Node's, which would send it
+ * (`connections.ts`).
+ */
+function writeLists(res: ServerResponse, status: number, lists: HeaderLists): void {
+  res.writeHead(status, (res.shouldKeepAlive ? lists.kept : lists.plain) as unknown as OutgoingHttpHeaders);
 }
 
-/** Flat lists of header objects that are used again (a file's, built once per stats: methods/get.ts). */
-const flattened = new WeakMap<object, Flat>();
+/** Lists of frozen header objects (a file's, built once per stats: methods/get.ts), with the `Keep-Alive` value they were made for. */
+const listed = new WeakMap<object, HeaderLists & { readonly keepAlive: string }>();
 
-function flatten(headers: Readonly<Record<string, string | number | readonly string[]>>, keepAlive: string | undefined): readonly string[] {
-  let flat = flattened.get(headers);
-  if (flat === undefined) {
-    const plain = flatList(headers);
-    if (!Object.isFrozen(headers)) {
-      // One reply's own headers: used once.
-      return keepAlive === undefined ? plain : [...plain, 'Keep-Alive', keepAlive];
-    }
-    flat = { plain };
-    flattened.set(headers, flat);
+/** The lists of `headers`: made once for a frozen (shared) header object, each time for a reply's own. */
+function listsOf(headers: Readonly<Record<string, string | number | readonly string[]>>, keepAlive: string): HeaderLists {
+  if (!Object.isFrozen(headers)) return headerLists(headers, keepAlive);
+  let lists = listed.get(headers);
+  if (lists?.keepAlive !== keepAlive) {
+    lists = { ...headerLists(headers, keepAlive), keepAlive };
+    listed.set(headers, lists);
   }
-  if (keepAlive === undefined) return flat.plain;
-  if (flat.kept?.keepAlive !== keepAlive) flat.kept = { keepAlive, list: [...flat.plain, 'Keep-Alive', keepAlive] };
-  return flat.kept.list;
+  return lists;
 }
 
 /** Names and values in turn, values as strings (a header of several values, once per value). */
