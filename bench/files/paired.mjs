@@ -91,8 +91,8 @@ const byCpu = [];
 try {
   console.log(`${nameA} against ${nameB}: both on CPU ${serverCpu}, wrk -t1 -c32 each on CPU ${clientCpus}, ${rounds} rounds of ${seconds} s after 1 s not counted`);
   for (let r = 0; r < rounds; r++) {
-    const [a, b] = await Promise.all([start(nameA), start(nameB)]);
-    servers.add(a).add(b);
+    // Each server is stopped at the end even when the other one fails to start.
+    const [a, b] = await Promise.all([nameA, nameB].map((kind) => start(kind).then((server) => (servers.add(server), server))));
     pinTree(a.pid, serverCpu);
     pinTree(b.pid, serverCpu);
     await Promise.all([wrk(a, 1), wrk(b, 1)]);
