@@ -5,7 +5,12 @@
  * both at the same moment. Each round starts both afresh; the figures are each round's own ratios
  * of A to B, by requests per second and by CPU time per request, and their medians.
  *
- *   node bench/files/paired.mjs [--rounds 8] [--seconds 4] [--before DIST] A B
+ * With `--turns` the two take turns instead, under the benchmark's own load (`wrk -t2 -c64`, as
+ * run.mjs): in each round A, B, B, A, each for `--seconds`, both servers kept running on that CPU
+ * (only one loaded at a time, so they do not share the CPU's caches as they do at once); the
+ * round's ratios are of A's two turns to B's two.
+ *
+ *   node bench/files/paired.mjs [--rounds 8] [--seconds 4] [--turns] [--before DIST] A B
  *
  * A and B: `hearth` (this worktree's build), `before` (the build in DIST, as in run.mjs), `floor`
  * (the bare node:http server). Needs `wrk` and `taskset`, and two CPUs or more.
@@ -19,13 +24,14 @@ import { allowedCpus, pinTree, startFloor, startHearth, treeCpuMs } from './peer
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { rounds: { type: 'string', default: '8' }, seconds: { type: 'string', default: '4' }, before: { type: 'string' } },
+  options: { rounds: { type: 'string', default: '8' }, seconds: { type: 'string', default: '4' }, turns: { type: 'boolean', default: false }, before: { type: 'string' } },
 });
 const rounds = Number(values.rounds);
 const seconds = Number(values.seconds);
+const turns = values.turns;
 const kinds = ['hearth', 'before', 'floor'];
 if (positionals.length !== 2 || !positionals.every((k) => kinds.includes(k))) {
-  console.error(`usage: node bench/files/paired.mjs [--rounds 8] [--seconds 4] [--before DIST] A B   (A, B: ${kinds.join(', ')})`);
+  console.error(`usage: node bench/files/paired.mjs [--rounds 8] [--seconds 4] [--turns] [--before DIST] A B   (A, B: ${kinds.join(', ')})`);
   process.exit(2);
 }
 if (positionals.includes('before') && values.before === undefined) {
@@ -58,10 +64,14 @@ function start(kind) {
   return startHearth({ dataDir: mkdtempSync(join(dir, 'data-')), root, port: p, workers: 1, dist: kind === 'before' ? resolve(values.before) : undefined, name: kind });
 }
 
-/** Requests per second of one wrk (32 connections) against `server`; only answers with the file count. */
+/**
+ * Requests per second and requests answered of one wrk against `server` (32 connections on one
+ * thread, or with `turns` run.mjs's 64 on two); only answers with the file count.
+ */
 async function wrk(server, secs) {
   const url = `http://127.0.0.1:${server.port}/bench/small.bin`;
-  const { stdout } = await run('taskset', ['-c', clientCpus, 'wrk', '-t1', '-c32', `-d${secs}s`, '-H', AUTHORIZATION, url]);
+  const load = turns ? ['-t2', '-c64'] : ['-t1', '-c32'];
+  const { stdout } = await run('taskset', ['-c', clientCpus, 'wrk', ...load, `-d${secs}s`, '-H', AUTHORIZATION, url]);
   const refused = /Non-2xx or 3xx responses:\s+(\d+)/.exec(stdout)?.[1];
   if (refused !== undefined) throw new Error(`${server.name} did not answer ${refused} 4 KB GETs with the file`);
   return { rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1] ?? 0), requests: Number(/(\d+) requests in/.exec(stdout)?.[1] ?? 0) };
@@ -86,20 +96,49 @@ const median = (xs) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 const [nameA, nameB] = positionals;
+
+/** Both servers under load at once: each one's rate, requests and CPU time. */
+async function atOnce(a, b) {
+  await Promise.all([wrk(a, 1), wrk(b, 1)]);
+  const before = [treeCpuMs(a.pid), treeCpuMs(b.pid)];
+  const [ra, rb] = await Promise.all([wrk(a, seconds), wrk(b, seconds)]);
+  return [
+    { ...ra, cpuMs: treeCpuMs(a.pid) - before[0] },
+    { ...rb, cpuMs: treeCpuMs(b.pid) - before[1] },
+  ];
+}
+
+/** The servers in turns, A B B A: each one's two turns together (the rate their mean). */
+async function takeTurns(a, b) {
+  await wrk(a, 1);
+  await wrk(b, 1);
+  const sum = new Map([a, b].map((s) => [s, { rps: 0, requests: 0, cpuMs: 0 }]));
+  for (const server of [a, b, b, a]) {
+    const cpu = treeCpuMs(server.pid);
+    const r = await wrk(server, seconds);
+    const total = sum.get(server);
+    total.rps += r.rps / 2;
+    total.requests += r.requests;
+    total.cpuMs += treeCpuMs(server.pid) - cpu;
+  }
+  return [sum.get(a), sum.get(b)];
+}
 const byRate = [];
 const byCpu = [];
 try {
-  console.log(`${nameA} against ${nameB}: both on CPU ${serverCpu}, wrk -t1 -c32 each on CPU ${clientCpus}, ${rounds} rounds of ${seconds} s after 1 s not counted`);
+  console.log(
+    turns
+      ? `${nameA} against ${nameB}: both on CPU ${serverCpu}, taking turns (${nameA}, ${nameB}, ${nameB}, ${nameA}) under wrk -t2 -c64 on CPU ${clientCpus}, ${rounds} rounds of four turns of ${seconds} s after 1 s each not counted`
+      : `${nameA} against ${nameB}: both on CPU ${serverCpu}, wrk -t1 -c32 each on CPU ${clientCpus}, ${rounds} rounds of ${seconds} s after 1 s not counted`,
+  );
   for (let r = 0; r < rounds; r++) {
     // Each server is stopped at the end even when the other one fails to start.
     const [a, b] = await Promise.all([nameA, nameB].map((kind) => start(kind).then((server) => (servers.add(server), server))));
     pinTree(a.pid, serverCpu);
     pinTree(b.pid, serverCpu);
-    await Promise.all([wrk(a, 1), wrk(b, 1)]);
-    const before = [treeCpuMs(a.pid), treeCpuMs(b.pid)];
-    const [ra, rb] = await Promise.all([wrk(a, seconds), wrk(b, seconds)]);
-    const usA = ((treeCpuMs(a.pid) - before[0]) * 1000) / ra.requests;
-    const usB = ((treeCpuMs(b.pid) - before[1]) * 1000) / rb.requests;
+    const [ra, rb] = turns ? await takeTurns(a, b) : await atOnce(a, b);
+    const usA = ra.cpuMs * 1000 / ra.requests;
+    const usB = rb.cpuMs * 1000 / rb.requests;
     await stopAll();
     byRate.push(ra.rps / rb.rps);
     byCpu.push(usB / usA);
