@@ -15,6 +15,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { syncFolder } from '@hearth/durable';
 import { FileBodyReader } from './body-reader.js';
 import { CrlfNormalizer } from './crlf.js';
 import { MailStoreError, storageError } from './errors.js';
@@ -93,7 +94,7 @@ export class BodyFiles {
         throw error;
       },
     );
-    if (created) await syncDir(this.#bodies);
+    if (created) await syncFolder(this.#bodies);
     this.#knownDirs.add(dir);
     return dir;
   }
@@ -147,14 +148,6 @@ async function isAbandoned(path: string, name: string, now: number): Promise<boo
   return info !== undefined && now - info.mtimeMs > ORPHAN_AGE_MS;
 }
 
-export async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
 
 /**
  * Staging buffers for body files: a large body is copied into one of these and written a full

@@ -2,7 +2,7 @@
  * Delivery (SMTP): a body is written to disk (or kept inline), then concurrent deliveries are
  * committed together by the group commit, on the commit thread or, for a lone one, right here.
  */
-import { syncDir } from './bodies.js';
+import { syncFolder } from '@hearth/durable';
 import type { BodySource, WrittenBody } from './bodies.js';
 import type { CommitItem } from './commit-protocol.js';
 import { fromWire, ROW_BYTES } from './core.js';
@@ -84,7 +84,7 @@ export class Deliveries {
   async #commitDeliveries(batch: readonly PendingDelivery[]): Promise<Settled<Delivery[]>[]> {
     try {
       const dirs = new Set(batch.flatMap((item) => (item.body.kind === 'file' ? [item.body.dir] : [])));
-      await Promise.all([...dirs].map(syncDir));
+      await Promise.all([...dirs].map((dir) => syncFolder(dir)));
     } catch (error) {
       throw storageError(error, 'syncing a body directory');
     }

@@ -8,6 +8,7 @@ import { chmod, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { syncFolder } from '@hearth/durable';
 import { TlsMaterialError } from './errors.js';
 import { generateSelfSigned } from './self-signed.js';
 
@@ -85,7 +86,7 @@ async function loadGenerated(options: TlsMaterialOptions): Promise<TlsMaterial> 
     await rm(staging, { recursive: true, force: true });
     await rm(retired, { recursive: true, force: true });
   }
-  await syncDir(tlsDir);
+  await syncFolder(tlsDir);
   return { ...(await readPair(paths.certFile, paths.keyFile)), source: 'generated' };
 }
 
@@ -146,11 +147,3 @@ async function writeSynced(file: string, text: string, mode: number): Promise<vo
   await chmod(file, mode); // the umask may have narrowed or widened nothing, but be explicit
 }
 
-async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}

@@ -6,9 +6,8 @@
  * the new file, the old text is put back and the problems are returned: the file on disk never
  * stays in a state `hearth up` refused.
  */
-import { randomBytes } from 'node:crypto';
-import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
+import { replaceFile } from '@hearth/durable';
 import { parseDocument } from 'yaml';
 import type { SupervisorPort, ReloadOutcome } from './control.js';
 
@@ -32,16 +31,10 @@ export class ConfigEditError extends Error {
   override readonly name = 'ConfigEditError';
 }
 
+/** The config file replaced whole, synced, with the permissions it had (`@hearth/durable`). */
 async function writeAtomically(file: string, text: string): Promise<void> {
   const mode = await stat(file).then((s) => s.mode & 0o777, () => 0o644);
-  const temp = join(dirname(file), `.${basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
-  try {
-    await writeFile(temp, text, { mode, flush: true });
-    await rename(temp, file);
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw error;
-  }
+  await replaceFile(file, text, mode);
 }
 
 /** The file's text with `change` made to service `service`'s shares (comments and layout kept). */

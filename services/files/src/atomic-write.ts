@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { open, rename, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { syncFolder } from '@hearth/durable';
 import { TEMP_PREFIX } from './resource.js';
 
 /** Bytes gathered from the socket before one write to the file. */
@@ -91,18 +92,7 @@ export async function writeAtomically(body: Readable, target: string, limits: Wr
     await unlink(temp).catch(() => {});
     throw err;
   }
-  await syncDir(dir);
+  // The file is in place under its name: a folder that cannot be synced does not undo that.
+  await syncFolder(dir).catch(() => undefined);
   return bytes;
-}
-
-export async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r').catch(() => undefined);
-  if (!handle) return;
-  try {
-    await handle.sync();
-  } catch {
-    // Some file systems refuse fsync on a directory; the rename stands either way.
-  } finally {
-    await handle.close();
-  }
 }

@@ -14,8 +14,9 @@
  * can be written.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { replaceFileSync } from '@hearth/durable';
 
 export const STATE_DIR = 'snmp';
 export const COMMUNITY_FILE = 'community';
@@ -33,17 +34,9 @@ export function stateDir(dataDir: string): string {
   return dir;
 }
 
-/** Writes `path` whole (0600) through a temporary file, which a failure (a full disk) removes. */
+/** Writes `path` whole (0600), synced, so that a power loss leaves the old state or the new one (`@hearth/durable`). */
 function writePrivate(path: string, text: string): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  try {
-    writeFileSync(tmp, text, { mode: 0o600 });
-    chmodSync(tmp, 0o600);
-    renameSync(tmp, path);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw new Error(`cannot write ${path}: ${(err as Error).message}`, { cause: err });
-  }
+  replaceFileSync(path, text, 0o600);
 }
 
 function readOrUndefined(path: string): string | undefined {

@@ -1,0 +1,72 @@
+/**
+ * Files replaced whole, on a real folder and on a small tmpfs mounted for this test (the tests run
+ * as root) that a full disk makes refuse the write: the old file stays as it was and no temporary
+ * is left beside it, either way.
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { mountSmallDisk, type SmallDisk } from '@hearth/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FileWriteError, replaceFile, replaceFileSync, syncFolder, syncFolderSync } from '../src/index.js';
+
+let dir: string;
+let disk: SmallDisk;
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'durable-'));
+  disk = mountSmallDisk('1m', 'durable-full-');
+});
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+  disk.unmount();
+});
+
+const variants = [
+  ['replaceFile', (path: string, data: string, mode: number) => replaceFile(path, data, mode)],
+  ['replaceFileSync', (path: string, data: string, mode: number) => Promise.resolve().then(() => replaceFileSync(path, data, mode))],
+] as const;
+
+describe.each(variants)('%s', (name, replace) => {
+  it('makes a new file and replaces an existing one whole, with the mode asked for whatever the umask, leaving no temporary', async () => {
+    const folder = mkdtempSync(join(dir, `${name}-`));
+    const path = join(folder, 'state.json');
+    await replace(path, 'first\n', 0o600);
+    expect(readFileSync(path, 'utf8')).toBe('first\n');
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    // 0666 is narrowed by any umask that takes write from group or others (the usual 022).
+    await replace(path, 'second, longer than the first\n', 0o666);
+    expect(readFileSync(path, 'utf8')).toBe('second, longer than the first\n');
+    expect(statSync(path).mode & 0o777).toBe(0o666);
+    expect(readdirSync(folder)).toEqual(['state.json']);
+  });
+
+  it('on a full disk leaves the old file as it was, removes its temporary and names the file', async () => {
+    const folder = mkdtempSync(join(disk.path, `${name}-`));
+    const path = join(folder, 'state.json');
+    writeFileSync(path, 'old\n');
+    disk.fill(join(folder, 'filler'));
+    try {
+      const error = await replace(path, 'x'.repeat(64 * 1024), 0o600).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      expect(error).toBeInstanceOf(FileWriteError);
+      expect((error as FileWriteError).code).toBe('ENOSPC');
+      expect((error as FileWriteError).message).toContain(path);
+      expect(readFileSync(path, 'utf8')).toBe('old\n');
+      expect(readdirSync(folder).sort()).toEqual(['filler', 'state.json']);
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('syncFolder', () => {
+  it('syncs a folder, and names one that does not exist', async () => {
+    await expect(syncFolder(dir)).resolves.toBeUndefined();
+    expect(() => syncFolderSync(dir)).not.toThrow();
+    await expect(syncFolder(join(dir, 'missing'))).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(() => syncFolderSync(join(dir, 'missing'))).toThrow(/ENOENT/);
+  });
+});
