@@ -148,7 +148,6 @@ async function isAbandoned(path: string, name: string, now: number): Promise<boo
   return info !== undefined && now - info.mtimeMs > ORPHAN_AGE_MS;
 }
 
-
 /**
  * Staging buffers for body files: a large body is copied into one of these and written a full
  * buffer at a time (a few thread-pool round trips per megabyte). They are reused across

@@ -146,4 +146,3 @@ async function writeSynced(file: string, text: string, mode: number): Promise<vo
   }
   await chmod(file, mode); // the umask may have narrowed or widened nothing, but be explicit
 }
-
