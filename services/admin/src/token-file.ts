@@ -4,6 +4,7 @@
  */
 import { chmodSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { syncFolderSync } from '@hearth/durable';
 
 /** The token in `path` when it holds one that `valid` accepts (trimmed), else undefined. */
 export function readToken(path: string, valid: (token: string) => boolean): string | undefined {
@@ -22,7 +23,8 @@ export function readToken(path: string, valid: (token: string) => boolean): stri
  * token is written to a temporary, which is then linked to the name, so that of two processes
  * making it at once (a standby and the running instance) both keep the first one's. A file that
  * holds no valid token (an empty one, left by a write cut short before this was so) is replaced.
- * A failure (a full disk) leaves nothing behind and names the file.
+ * The token is synced with its folder before it is given out, so a power loss cannot take back a
+ * token already shown. A failure (a full disk) leaves nothing behind and names the file.
  */
 export function keepToken(path: string, valid: (token: string) => boolean, make: () => string): string {
   const saved = readToken(path, valid);
@@ -31,7 +33,7 @@ export function keepToken(path: string, valid: (token: string) => boolean, make:
   const token = make();
   const tmp = `${path}.${process.pid}.tmp`;
   try {
-    writeFileSync(tmp, `${token}\n`, { mode: 0o600 });
+    writeFileSync(tmp, `${token}\n`, { mode: 0o600, flush: true });
     chmodSync(tmp, 0o600);
     try {
       linkSync(tmp, path);
@@ -41,10 +43,16 @@ export function keepToken(path: string, valid: (token: string) => boolean, make:
       if (other !== undefined) return other;
       renameSync(tmp, path);
     }
-    return token;
   } catch (err) {
     throw new Error(`cannot write ${path}: ${(err as Error).message}`, { cause: err });
   } finally {
     rmSync(tmp, { force: true });
   }
+  // After the temporary's removal: a power loss leaves neither it nor a token not yet kept.
+  try {
+    syncFolderSync(dirname(path));
+  } catch (err) {
+    throw new Error(`cannot write ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  return token;
 }
