@@ -54,7 +54,9 @@ export function syncFolderSync(dir: string): void {
 /**
  * Replaces `path` whole with `data`, with permissions `mode` (whatever the umask), as the top of
  * the file says. A failure (a full disk) leaves the old file as it was and no temporary, and is
- * thrown as a `FileWriteError` naming the file.
+ * thrown as a `FileWriteError` naming the file. A folder that cannot be synced once the file is
+ * renamed (an I/O error) is thrown the same way: the new file is then in place, but a power loss
+ * may take it back.
  */
 export async function replaceFile(path: string, data: string | Uint8Array, mode: number): Promise<void> {
   const temp = temporaryFor(path);
