@@ -1,7 +1,8 @@
 /**
  * Files replaced whole, on a real folder and on a small tmpfs mounted for this test (the tests run
  * as root) that a full disk makes refuse the write: the old file stays as it was and no temporary
- * is left beside it, either way.
+ * is left beside it, either way. A folder procfs cannot sync stands for file systems that refuse
+ * to sync folders.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -63,6 +64,11 @@ describe.each(variants)('%s', (name, replace) => {
 });
 
 describe('syncFolder', () => {
+  it('takes a file system that cannot sync a folder (EINVAL, as procfs answers) as done', async () => {
+    await expect(syncFolder('/proc/self')).resolves.toBeUndefined();
+    expect(() => syncFolderSync('/proc/self')).not.toThrow();
+  });
+
   it('syncs a folder, and names one that does not exist', async () => {
     await expect(syncFolder(dir)).resolves.toBeUndefined();
     expect(() => syncFolderSync(dir)).not.toThrow();
