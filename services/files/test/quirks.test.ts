@@ -138,7 +138,7 @@ describe('a browser', () => {
   it('downloads a file with its type and a Content-Disposition', async () => {
     const r = await curl([...A, u('/files/photo.png')]);
     expect(r.headers['content-type']).toBe('image/png');
-    expect(r.headers['content-disposition']).toBe('attachment; filename="photo.png"; filename*=UTF-8\'\'photo.png');
+    expect(r.headers['content-disposition']).toBe('attachment; filename="photo.png"');
     const odd = await curl([...A, u('/files/a%3Cb%3E&%22c%22.txt')]);
     expect(odd.body).toBe('odd name');
     expect(odd.headers['content-disposition']).toBe('attachment; filename="a<b>&_c_.txt"; filename*=UTF-8\'\'a%3Cb%3E%26%22c%22.txt');

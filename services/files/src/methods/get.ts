@@ -58,9 +58,13 @@ export function parseRanges(header: string, size: number): Range[] | undefined {
   return total > size ? undefined : ranges;
 }
 
-/** `attachment; filename=...` with an ASCII fallback and the UTF-8 form (RFC 6266). */
+/**
+ * `attachment; filename="..."` (RFC 6266); a name that plain ASCII cannot say as it is gets an
+ * ASCII fallback there and its UTF-8 form in `filename*` (its appendix D).
+ */
 export function contentDisposition(name: string): string {
   const ascii = name.replace(/[^\x20-\x7e]|["\\%]/g, '_');
+  if (ascii === name) return `attachment; filename="${name}"`;
   const utf8 = encodeURIComponent(name).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
   return `attachment; filename="${ascii}"; filename*=UTF-8''${utf8}`;
 }

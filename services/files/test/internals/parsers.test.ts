@@ -63,6 +63,8 @@ describe('ranges and headers', () => {
     expect(lockTimeout('Infinite, Second-4100000000', 3600_000)).toBe(3600_000);
     expect(lockTimeout('Second-99999999', 3600_000)).toBe(3600_000);
     expect(lockTimeout(undefined, 1000)).toBe(1000);
+    expect(contentDisposition('notes 2024.txt')).toBe('attachment; filename="notes 2024.txt"');
+    expect(contentDisposition('100%.txt')).toBe('attachment; filename="100_.txt"; filename*=UTF-8\'\'100%25.txt');
     expect(contentDisposition('résumé "1".pdf')).toBe('attachment; filename="r_sum_ _1_.pdf"; filename*=UTF-8\'\'r%C3%A9sum%C3%A9%20%221%22.pdf');
   });
 
