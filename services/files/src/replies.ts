@@ -128,7 +128,7 @@ export async function sendReply(res: ServerResponse, reply: Reply, head: boolean
 
 /** A reply whose body (if any) is in memory and whose headers are complete (Content-Length included). */
 function sendWhole(res: ServerResponse, status: number, headers: Readonly<Record<string, string | number | readonly string[]>>, body: Buffer | undefined, keepAlive: string, meter: Meter): void {
-  sendListed(res, status, listsOf(headers, keepAlive), body, meter);
+  meter.bytes += sendListed(res, status, listsOf(headers, keepAlive), body);
 }
 
 /**
@@ -146,12 +146,18 @@ export function headerLists(headers: Readonly<Record<string, string | number | r
   return { plain, kept: [...plain, 'Keep-Alive', keepAlive] };
 }
 
-/** A complete reply with its headers listed already (`headerLists`); `body` undefined for a HEAD. */
-export function sendListed(res: ServerResponse, status: number, lists: HeaderLists, body: Buffer | undefined, meter: Meter): void {
+/**
+ * A complete reply with its headers listed already (`headerLists`); `body` undefined for a HEAD.
+ * Returns the body bytes handed to the response.
+ */
+export function sendListed(res: ServerResponse, status: number, lists: HeaderLists, body: Buffer | undefined): number {
   writeLists(res, status, lists);
-  if (body === undefined) return void res.end();
-  meter.bytes += body.length;
+  if (body === undefined) {
+    res.end();
+    return 0;
+  }
   res.end(body);
+  return body.length;
 }
 
 /** `res.writeHead` of the headers' lists (`listsOf`). */

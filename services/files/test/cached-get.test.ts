@@ -166,12 +166,12 @@ describe('a small file asked again on the same connection', () => {
     }
     const bodies = received.split('HTTP/1.1 200 OK').slice(1).map((r) => r.slice(r.indexOf('\r\n\r\n') + 4));
     expect(bodies).toEqual(['piped\n', 'piped\n', 'piped\n', 'piped\n']);
-    const ways = logLines.filter((l) => l['msg'] === 'request' && String(l['path']).startsWith('/files/piped.txt')).map((l) => [l['path'], l['cached'], l['complete']]);
+    const ways = logLines.filter((l) => l['msg'] === 'request' && String(l['path']).startsWith('/files/piped.txt')).map((l) => [l['path'], l['cached'], l['complete'], l['bytes']]);
     expect(ways).toEqual([
-      ['/files/piped.txt', false, true],
-      ['/files/piped.txt', true, true],
-      ['/files/piped.txt?second', true, true],
-      ['/files/piped.txt?third', true, true],
+      ['/files/piped.txt', false, true, 6],
+      ['/files/piped.txt', true, true, 6],
+      ['/files/piped.txt?second', true, true, 6],
+      ['/files/piped.txt?third', true, true, 6],
     ]);
   });
 
