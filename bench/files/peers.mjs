@@ -96,6 +96,7 @@ function started(child, port, name) {
     name,
     pid: child.pid,
     port,
+    child,
     stop: async () => {
       child.kill('SIGTERM');
       await new Promise((resolve) => (child.exitCode !== null ? resolve() : child.once('exit', resolve)));
@@ -103,16 +104,22 @@ function started(child, port, name) {
   }));
 }
 
-export function startHearth({ dataDir, root, port, workers, dist, name = 'hearth' }) {
+/**
+ * The Node servers take `execArgv` (Node's own options, before the script) and, with `ipc`, an IPC
+ * channel to the server (`child.send`).
+ */
+const nodeStdio = (ipc) => (ipc ? ['ignore', 'ignore', 'inherit', 'ipc'] : ['ignore', 'ignore', 'inherit']);
+
+export function startHearth({ dataDir, root, port, workers, dist, name = 'hearth', execArgv = [], ipc = false }) {
   const env = dist ? { ...process.env, FILES_DIST: dist } : process.env;
-  const child = spawn(process.execPath, [NODE_SERVER, 'hearth', dataDir, root, String(port), String(workers)], { stdio: ['ignore', 'ignore', 'inherit'], env });
+  const child = spawn(process.execPath, [...execArgv, NODE_SERVER, 'hearth', dataDir, root, String(port), String(workers)], { stdio: nodeStdio(ipc), env });
   return started(child, port, name);
 }
 
 /** The bare node:http floor; with `headers` (a flat list of names and values), sending those for the benchmark's credentials. */
-export function startFloor({ port, workers, headers }) {
-  const args = [NODE_SERVER, 'floor', String(port), String(workers), ...(headers ? [JSON.stringify(headers)] : [])];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+export function startFloor({ port, workers, headers, execArgv = [], ipc = false }) {
+  const args = [...execArgv, NODE_SERVER, 'floor', String(port), String(workers), ...(headers ? [JSON.stringify(headers)] : [])];
+  const child = spawn(process.execPath, args, { stdio: nodeStdio(ipc) });
   return started(child, port, headers ? 'node floor, file headers' : 'node floor');
 }
 

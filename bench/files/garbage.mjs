@@ -1,0 +1,137 @@
+#!/usr/bin/env node
+/**
+ * What a 4 KB GET leaves to V8's garbage collector: the bytes a Node server allocates per request
+ * under `wrk -t2 -c64` (as run.mjs), and the functions that allocate them, sampled by V8's heap
+ * profiler with the objects collected since counted too (`garbage-sampler.mjs`). The request rate
+ * moves with the machine's other loads; this figure hardly does, so it tells two builds apart
+ * where the rate cannot. Each server runs alone on the last CPU, `wrk` on the others; after a
+ * second of wrk not counted, the profiler samples one run of `--seconds`.
+ *
+ *   node bench/files/garbage.mjs [--seconds 3] [--top 12] [--before DIST] A [B]
+ *
+ * A and B: `hearth`, `before` (the build in DIST), `floor`. With B, the functions are listed by
+ * how far A's bytes per request are from B's. Needs `wrk` and `taskset`, and two CPUs or more.
+ */
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, promisify } from 'node:util';
+import { allowedCpus, pinTree, startFloor, startHearth } from './peers.mjs';
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { seconds: { type: 'string', default: '3' }, top: { type: 'string', default: '12' }, before: { type: 'string' } },
+});
+const seconds = Number(values.seconds);
+const top = Number(values.top);
+const kinds = ['hearth', 'before', 'floor'];
+if (positionals.length < 1 || positionals.length > 2 || !positionals.every((k) => kinds.includes(k))) {
+  console.error(`usage: node bench/files/garbage.mjs [--seconds 3] [--top 12] [--before DIST] A [B]   (A, B: ${kinds.join(', ')})`);
+  process.exit(2);
+}
+if (positionals.includes('before') && values.before === undefined) {
+  console.error('`before` needs --before DIST: the dist folder of another build of the file service');
+  process.exit(2);
+}
+if (!(seconds >= 1 && seconds <= 60 && top >= 1 && top <= 200)) {
+  console.error('--seconds is 1-60 and --top 1-200');
+  process.exit(2);
+}
+const allowed = allowedCpus();
+if (allowed.length < 2) {
+  console.error('needs two CPUs: one for the server, the others for wrk');
+  process.exit(2);
+}
+const serverCpu = String(allowed[allowed.length - 1]);
+const clientCpus = allowed.slice(0, -1).join(',');
+
+const dir = mkdtempSync(join(tmpdir(), 'bench-garbage-'));
+const root = join(dir, 'root');
+mkdirSync(root);
+writeFileSync(join(root, 'small.bin'), Buffer.alloc(4096, 's'));
+const AUTHORIZATION = `Authorization: Basic ${Buffer.from('bench:bench').toString('base64')}`;
+const SAMPLER = fileURLToPath(new URL('./garbage-sampler.mjs', import.meta.url));
+const run = promisify(execFile);
+
+let server;
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.once(signal, () => {
+    void (server?.stop() ?? Promise.resolve()).finally(() => {
+      rmSync(dir, { recursive: true, force: true });
+      process.exit(130);
+    });
+  });
+}
+
+/** The requests one wrk run had answered (only answers with the file count). */
+async function wrk(port, secs) {
+  const { stdout } = await run('taskset', ['-c', clientCpus, 'wrk', '-t2', '-c64', `-d${secs}s`, '-H', AUTHORIZATION, `http://127.0.0.1:${port}/bench/small.bin`]);
+  const refused = /Non-2xx or 3xx responses:\s+(\d+)/.exec(stdout)?.[1];
+  if (refused !== undefined) throw new Error(`${refused} 4 KB GETs were not answered with the file`);
+  return Number(/(\d+) requests in/.exec(stdout)?.[1] ?? 0);
+}
+
+/** The sampler's answer to `message` (the one holding `key`; the server's own `listening` is not), or the server's exit. */
+function reply(child, message, key) {
+  return new Promise((resolve, reject) => {
+    const exited = () => reject(new Error('the server exited'));
+    const answered = (m) => {
+      if (typeof m !== 'object' || m === null || !(key in m)) return;
+      child.off('message', answered);
+      child.off('exit', exited);
+      resolve(m);
+    };
+    child.on('exit', exited);
+    child.on('message', answered);
+    child.send(message);
+  });
+}
+
+/** Bytes allocated per request by `kind`, in all and by function. */
+async function measure(kind, port) {
+  const options = { port, workers: 1, execArgv: ['--import', SAMPLER], ipc: true };
+  server = await (kind === 'floor' ? startFloor(options) : startHearth({ ...options, dataDir: mkdtempSync(join(dir, 'data-')), root, dist: kind === 'before' ? resolve(values.before) : undefined, name: kind }));
+  try {
+    pinTree(server.pid, serverCpu);
+    await wrk(port, 1);
+    await reply(server.child, 'start', 'started');
+    const requests = await wrk(port, seconds);
+    const { bytes } = await reply(server.child, 'stop', 'bytes');
+    if (requests === 0) throw new Error(`${kind} answered no request`);
+    const perRequest = new Map(bytes.map(([name, b]) => [name, b / requests]));
+    let total = 0;
+    for (const b of perRequest.values()) total += b;
+    return { requests, total, perRequest };
+  } finally {
+    await server.stop();
+    server = undefined;
+  }
+}
+
+const f = (n) => Math.round(n).toLocaleString('en-US');
+try {
+  const results = [];
+  for (const [i, kind] of positionals.entries()) results.push(await measure(kind, 18580 + i));
+  for (const [i, kind] of positionals.entries()) {
+    console.log(`${kind}: ${f(results[i].total)} bytes allocated per request (${results[i].requests} requests sampled over ${seconds} s)`);
+  }
+  const [a, b] = results;
+  if (b === undefined) {
+    console.log(`\nbytes per request  function (outermost of an optimized frame)`);
+    for (const [name, n] of [...a.perRequest].sort((x, y) => y[1] - x[1]).slice(0, top)) console.log(`${f(n).padStart(17)}  ${name}`);
+  } else {
+    const [nameA, nameB] = positionals;
+    console.log(`${nameA}/${nameB}: ${(a.total / b.total).toFixed(3)}\n`);
+    console.log(`${'difference'.padStart(10)} ${nameA.padStart(8)} ${nameB.padStart(8)}  function (outermost of an optimized frame)`);
+    const names = new Set([...a.perRequest.keys(), ...b.perRequest.keys()]);
+    const diff = (name) => (a.perRequest.get(name) ?? 0) - (b.perRequest.get(name) ?? 0);
+    for (const name of [...names].sort((x, y) => Math.abs(diff(y)) - Math.abs(diff(x))).slice(0, top)) {
+      const d = diff(name);
+      console.log(`${`${d >= 0 ? '+' : '-'}${f(Math.abs(d))}`.padStart(10)} ${f(a.perRequest.get(name) ?? 0).padStart(8)} ${f(b.perRequest.get(name) ?? 0).padStart(8)}  ${name}`);
+    }
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
