@@ -80,9 +80,13 @@ export function pinTree(root, cpus) {
   }
 }
 
-async function waitPort(port, ms = 20_000) {
+/** Until something answers HTTP on `port`; an error when `child` (when given) exits first, or after `ms`. */
+async function waitPort(port, ms = 20_000, child = undefined) {
   const end = Date.now() + ms;
   while (Date.now() < end) {
+    if (child !== undefined && (child.exitCode !== null || child.signalCode !== null)) {
+      throw new Error(`the server for port ${port} exited (${child.exitCode ?? child.signalCode}) before it answered`);
+    }
     const r = spawnSync('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', `http://127.0.0.1:${port}/`]);
     if (r.stdout.toString() !== '000') return;
     await sleep(100);
@@ -92,7 +96,7 @@ async function waitPort(port, ms = 20_000) {
 
 function started(child, port, name) {
   child.on('error', (err) => console.error(`${name}: ${err.message}`));
-  return waitPort(port).then(() => ({
+  return waitPort(port, undefined, child).then(() => ({
     name,
     pid: child.pid,
     port,
