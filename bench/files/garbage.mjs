@@ -12,13 +12,12 @@
  * A and B: `hearth`, `before` (the build in DIST), `floor`. With B, the functions are listed by
  * how far A's bytes per request are from B's. Needs `wrk` and `taskset`, and two CPUs or more.
  */
-import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs, promisify } from 'node:util';
-import { allowedCpus, pinTree, startFloor, startHearth } from './peers.mjs';
+import { parseArgs } from 'node:util';
+import { pinTree, startFloor, startHearth } from './peers.mjs';
+import { serverAndClientCpus, smallFileFolder, wrkSmallFile } from './small-get.mjs';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -39,21 +38,9 @@ if (!(seconds >= 1 && seconds <= 60 && top >= 1 && top <= 200)) {
   console.error('--seconds is 1-60 and --top 1-200');
   process.exit(2);
 }
-const allowed = allowedCpus();
-if (allowed.length < 2) {
-  console.error('needs two CPUs: one for the server, the others for wrk');
-  process.exit(2);
-}
-const serverCpu = String(allowed[allowed.length - 1]);
-const clientCpus = allowed.slice(0, -1).join(',');
-
-const dir = mkdtempSync(join(tmpdir(), 'bench-garbage-'));
-const root = join(dir, 'root');
-mkdirSync(root);
-writeFileSync(join(root, 'small.bin'), Buffer.alloc(4096, 's'));
-const AUTHORIZATION = `Authorization: Basic ${Buffer.from('bench:bench').toString('base64')}`;
+const { serverCpu, clientCpus } = serverAndClientCpus();
+const { dir, root } = smallFileFolder('bench-garbage-');
 const SAMPLER = fileURLToPath(new URL('./garbage-sampler.mjs', import.meta.url));
-const run = promisify(execFile);
 
 let server;
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
@@ -65,12 +52,9 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   });
 }
 
-/** The requests one wrk run had answered (only answers with the file count). */
-async function wrk(port, secs) {
-  const { stdout } = await run('taskset', ['-c', clientCpus, 'wrk', '-t2', '-c64', `-d${secs}s`, '-H', AUTHORIZATION, `http://127.0.0.1:${port}/bench/small.bin`]);
-  const refused = /Non-2xx or 3xx responses:\s+(\d+)/.exec(stdout)?.[1];
-  if (refused !== undefined) throw new Error(`${refused} 4 KB GETs were not answered with the file`);
-  return Number(/(\d+) requests in/.exec(stdout)?.[1] ?? 0);
+/** The requests one wrk run of `kind` had answered. */
+async function wrk(kind, port, secs) {
+  return (await wrkSmallFile({ name: kind, port, cpus: clientCpus, threads: 2, connections: 64, seconds: secs })).requests;
 }
 
 /** The sampler's answer to `message` (the one holding `key`; the server's own `listening` is not), or the server's exit. */
@@ -95,9 +79,9 @@ async function measure(kind, port) {
   server = await (kind === 'floor' ? startFloor(options) : startHearth({ ...options, dataDir: mkdtempSync(join(dir, 'data-')), root, dist: kind === 'before' ? resolve(values.before) : undefined, name: kind }));
   try {
     pinTree(server.pid, serverCpu);
-    await wrk(port, 1);
+    await wrk(kind, port, 1);
     await reply(server.child, 'start', 'started');
-    const requests = await wrk(port, seconds);
+    const requests = await wrk(kind, port, seconds);
     const { bytes } = await reply(server.child, 'stop', 'bytes');
     if (requests === 0) throw new Error(`${kind} answered no request`);
     const perRequest = new Map(bytes.map(([name, b]) => [name, b / requests]));

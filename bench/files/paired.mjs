@@ -15,12 +15,11 @@
  * A and B: `hearth` (this worktree's build), `before` (the build in DIST, as in run.mjs), `floor`
  * (the bare node:http server). Needs `wrk` and `taskset`, and two CPUs or more.
  */
-import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseArgs, promisify } from 'node:util';
-import { allowedCpus, pinTree, startFloor, startHearth, treeCpuMs } from './peers.mjs';
+import { parseArgs } from 'node:util';
+import { pinTree, startFloor, startHearth, treeCpuMs } from './peers.mjs';
+import { serverAndClientCpus, smallFileFolder, wrkSmallFile } from './small-get.mjs';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -42,20 +41,8 @@ if (!(rounds >= 1 && rounds <= 100 && seconds >= 1 && seconds <= 60)) {
   console.error('--rounds is 1-100 and --seconds 1-60');
   process.exit(2);
 }
-const allowed = allowedCpus();
-if (allowed.length < 2) {
-  console.error('needs two CPUs: one for both servers, the others for the clients');
-  process.exit(2);
-}
-const serverCpu = String(allowed[allowed.length - 1]);
-const clientCpus = allowed.slice(0, -1).join(',');
-
-const dir = mkdtempSync(join(tmpdir(), 'bench-paired-'));
-const root = join(dir, 'root');
-mkdirSync(root);
-writeFileSync(join(root, 'small.bin'), Buffer.alloc(4096, 's'));
-const AUTHORIZATION = `Authorization: Basic ${Buffer.from('bench:bench').toString('base64')}`;
-const run = promisify(execFile);
+const { serverCpu, clientCpus } = serverAndClientCpus();
+const { dir, root } = smallFileFolder('bench-paired-');
 
 let port = 18480;
 function start(kind) {
@@ -68,13 +55,9 @@ function start(kind) {
  * Requests per second and requests answered of one wrk against `server` (32 connections on one
  * thread, or with `turns` run.mjs's 64 on two); only answers with the file count.
  */
-async function wrk(server, secs) {
-  const url = `http://127.0.0.1:${server.port}/bench/small.bin`;
-  const load = turns ? ['-t2', '-c64'] : ['-t1', '-c32'];
-  const { stdout } = await run('taskset', ['-c', clientCpus, 'wrk', ...load, `-d${secs}s`, '-H', AUTHORIZATION, url]);
-  const refused = /Non-2xx or 3xx responses:\s+(\d+)/.exec(stdout)?.[1];
-  if (refused !== undefined) throw new Error(`${server.name} did not answer ${refused} 4 KB GETs with the file`);
-  return { rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1] ?? 0), requests: Number(/(\d+) requests in/.exec(stdout)?.[1] ?? 0) };
+function wrk(server, secs) {
+  const [threads, connections] = turns ? [2, 64] : [1, 32];
+  return wrkSmallFile({ name: server.name, port: server.port, cpus: clientCpus, threads, connections, seconds: secs });
 }
 
 const servers = new Set();

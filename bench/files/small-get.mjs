@@ -1,0 +1,46 @@
+/**
+ * What the 4 KB GET measurements of single Node servers share (`paired.mjs`, `garbage.mjs`): the
+ * scratch folder with the file, the CPUs for the servers and for wrk, and one wrk run of GETs of
+ * the file. The servers serve the folder's `root` as share `bench` (`node-server.mjs`).
+ */
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { allowedCpus } from './peers.mjs';
+
+const AUTHORIZATION = `Authorization: Basic ${Buffer.from('bench:bench').toString('base64')}`;
+const run = promisify(execFile);
+
+/** A new scratch folder (`dir`) holding `root/small.bin`, 4 KB. */
+export function smallFileFolder(prefix) {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const root = join(dir, 'root');
+  mkdirSync(root);
+  writeFileSync(join(root, 'small.bin'), Buffer.alloc(4096, 's'));
+  return { dir, root };
+}
+
+/** The last CPU this process may use for the servers, the others (a `taskset` list) for wrk; exits when there is only one. */
+export function serverAndClientCpus() {
+  const allowed = allowedCpus();
+  if (allowed.length < 2) {
+    console.error('needs two CPUs: one for the servers, the others for wrk');
+    process.exit(2);
+  }
+  return { serverCpu: String(allowed[allowed.length - 1]), clientCpus: allowed.slice(0, -1).join(',') };
+}
+
+/**
+ * One wrk run of GETs of the file on `port`, on `cpus`, with the benchmark's credentials:
+ * requests per second and requests answered. Only answers with the file count: an error names
+ * `name` when some were not.
+ */
+export async function wrkSmallFile({ name, port, cpus, threads, connections, seconds }) {
+  const url = `http://127.0.0.1:${port}/bench/small.bin`;
+  const { stdout } = await run('taskset', ['-c', cpus, 'wrk', `-t${threads}`, `-c${connections}`, `-d${seconds}s`, '-H', AUTHORIZATION, url]);
+  const refused = /Non-2xx or 3xx responses:\s+(\d+)/.exec(stdout)?.[1];
+  if (refused !== undefined) throw new Error(`${name} did not answer ${refused} 4 KB GETs with the file`);
+  return { rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1] ?? 0), requests: Number(/(\d+) requests in/.exec(stdout)?.[1] ?? 0) };
+}
