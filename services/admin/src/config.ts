@@ -4,7 +4,7 @@
  * supervisor loads it to validate the config.
  */
 import { z } from 'zod';
-import { duration } from '@hearth/config';
+import { duration } from '@hearth/config/types';
 import type { ServiceManifest } from '@hearth/runtime';
 import { counters } from './counters.js';
 

@@ -4,7 +4,7 @@
  * without loading the service.
  */
 import { z } from 'zod';
-import { duration } from '@hearth/config';
+import { duration } from '@hearth/config/types';
 import type { ServiceManifest } from '@hearth/runtime';
 import { counters } from './counters.js';
 

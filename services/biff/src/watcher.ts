@@ -11,7 +11,7 @@
  * holds a subscription (`biff.subscribed`): from then on, what biff hears for that user reaches it.
  */
 import { z } from 'zod';
-import { duration } from '@hearth/config';
+import { duration } from '@hearth/config/types';
 import { flushLogger } from '@hearth/log';
 import { subscriptionOf } from '@hearth/mail-delivery';
 import type { RunningService, ServiceDefinition } from '@hearth/runtime';

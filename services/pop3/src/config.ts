@@ -3,7 +3,7 @@
  * listeners. Imports nothing heavy: the supervisor loads it to validate config.
  */
 import { z } from 'zod';
-import { byteSize, duration } from '@hearth/config';
+import { byteSize, duration } from '@hearth/config/types';
 import type { ServiceManifest } from '@hearth/runtime';
 import { counters } from './counters.js';
 

@@ -3,7 +3,7 @@
  * default listeners. Imports nothing heavy: the supervisor loads it without loading the service.
  */
 import { z } from 'zod';
-import { byteSize, duration } from '@hearth/config';
+import { byteSize, duration } from '@hearth/config/types';
 export { loginLimits } from '@hearth/accounts';
 import type { ServiceManifest } from '@hearth/runtime';
 import { counters } from './counters.js';
