@@ -91,6 +91,33 @@ export function replaceFileSync(path: string, data: string | Uint8Array, mode: n
   }
 }
 
+/**
+ * Makes the new file `path` holding `data`, with permissions `mode` (whatever the umask): written,
+ * synced, and its folder synced. A file already there is left as it is (`EEXIST`). A failure
+ * (a full disk) removes what was written of the new file, and is thrown as a `FileWriteError`
+ * naming it.
+ */
+export async function createFile(path: string, data: string | Uint8Array, mode: number): Promise<void> {
+  const handle = await open(path, 'wx', mode).catch((err: unknown) => {
+    throw new FileWriteError(path, err);
+  });
+  try {
+    await handle.writeFile(data);
+    await handle.chmod(mode);
+    await handle.sync();
+  } catch (err) {
+    await handle.close().catch(() => undefined);
+    await rm(path, { force: true });
+    throw new FileWriteError(path, err);
+  }
+  try {
+    await handle.close();
+    await syncFolder(dirname(path));
+  } catch (err) {
+    throw new FileWriteError(path, err);
+  }
+}
+
 /** A hidden name beside `path`, its own to each write (two writers at once never share one). */
 function temporaryFor(path: string): string {
   return join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);

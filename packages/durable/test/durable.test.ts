@@ -1,5 +1,5 @@
 /**
- * Files replaced whole, on a real folder and on a small tmpfs mounted for this test (the tests run
+ * Files replaced whole and files made new, on a real folder and on a small tmpfs mounted for this test (the tests run
  * as root) that a full disk makes refuse the write: the old file stays as it was and no temporary
  * is left beside it, either way. A folder procfs cannot sync stands for file systems that refuse
  * to sync folders.
@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mountSmallDisk, type SmallDisk } from '@hearth/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FileWriteError, replaceFile, replaceFileSync, syncFolder, syncFolderSync } from '../src/index.js';
+import { FileWriteError, createFile, replaceFile, replaceFileSync, syncFolder, syncFolderSync } from '../src/index.js';
 
 let dir: string;
 let disk: SmallDisk;
@@ -57,6 +57,43 @@ describe.each(variants)('%s', (name, replace) => {
       expect((error as FileWriteError).message).toContain(path);
       expect(readFileSync(path, 'utf8')).toBe('old\n');
       expect(readdirSync(folder).sort()).toEqual(['filler', 'state.json']);
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('createFile', () => {
+  it('makes a new file with the mode asked for whatever the umask, and leaves one already there as it is', async () => {
+    const folder = mkdtempSync(join(dir, 'create-'));
+    const path = join(folder, 'cert.pem');
+    await createFile(path, 'new\n', 0o666);
+    expect(readFileSync(path, 'utf8')).toBe('new\n');
+    expect(statSync(path).mode & 0o777).toBe(0o666);
+    const error = await createFile(path, 'other\n', 0o600).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(error).toBeInstanceOf(FileWriteError);
+    expect((error as FileWriteError).code).toBe('EEXIST');
+    expect((error as FileWriteError).message).toContain(path);
+    expect(readFileSync(path, 'utf8')).toBe('new\n');
+    expect(statSync(path).mode & 0o777).toBe(0o666);
+  });
+
+  it('on a full disk removes what it wrote of the new file and names it', async () => {
+    const folder = mkdtempSync(join(disk.path, 'create-'));
+    const path = join(folder, 'key.pem');
+    disk.fill(join(folder, 'filler'));
+    try {
+      const error = await createFile(path, 'x'.repeat(64 * 1024), 0o600).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      expect(error).toBeInstanceOf(FileWriteError);
+      expect((error as FileWriteError).code).toBe('ENOSPC');
+      expect((error as FileWriteError).message).toContain(path);
+      expect(readdirSync(folder)).toEqual(['filler']);
     } finally {
       rmSync(folder, { recursive: true, force: true });
     }

@@ -4,11 +4,11 @@
  */
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import { chmod, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { syncFolder } from '@hearth/durable';
+import { createFile, syncFolder } from '@hearth/durable';
 import { TlsMaterialError } from './errors.js';
 import { generateSelfSigned } from './self-signed.js';
 
@@ -76,8 +76,8 @@ async function loadGenerated(options: TlsMaterialOptions): Promise<TlsMaterial> 
   const retired = join(tlsDir, `.old-${process.pid}-${randomBytes(4).toString('hex')}`);
   try {
     const pair = await generateSelfSigned(suiteNames(options.hostnames ?? []));
-    await writeSynced(join(staging, 'key.pem'), pair.key, 0o600);
-    await writeSynced(join(staging, 'cert.pem'), pair.cert, 0o644);
+    await createFile(join(staging, 'key.pem'), pair.key, 0o600);
+    await createFile(join(staging, 'cert.pem'), pair.cert, 0o644);
     if (existing) await rename(paths.dir, retired).catch(() => undefined);
     await rename(staging, paths.dir).catch((error: NodeJS.ErrnoException) => {
       if (error.code !== 'ENOTEMPTY' && error.code !== 'EEXIST') throw error;
@@ -136,13 +136,3 @@ async function readPem(file: string, what: 'certificate' | 'private key'): Promi
   return text;
 }
 
-async function writeSynced(file: string, text: string, mode: number): Promise<void> {
-  const handle = await open(file, 'wx', mode);
-  try {
-    await handle.writeFile(text);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await chmod(file, mode); // the umask may have narrowed or widened nothing, but be explicit
-}
