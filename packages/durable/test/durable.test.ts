@@ -23,6 +23,14 @@ afterAll(() => {
   disk.unmount();
 });
 
+/** What `promise` was rejected with (undefined when it was not). */
+function failureOf(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+}
+
 const variants = [
   ['replaceFile', (path: string, data: string, mode: number) => replaceFile(path, data, mode)],
   ['replaceFileSync', (path: string, data: string, mode: number) => Promise.resolve().then(() => replaceFileSync(path, data, mode))],
@@ -48,10 +56,7 @@ describe.each(variants)('%s', (name, replace) => {
     writeFileSync(path, 'old\n');
     disk.fill(join(folder, 'filler'));
     try {
-      const error = await replace(path, 'x'.repeat(64 * 1024), 0o600).then(
-        () => undefined,
-        (err: unknown) => err,
-      );
+      const error = await failureOf(replace(path, 'x'.repeat(64 * 1024), 0o600));
       expect(error).toBeInstanceOf(FileWriteError);
       expect((error as FileWriteError).code).toBe('ENOSPC');
       expect((error as FileWriteError).message).toContain(path);
@@ -70,10 +75,7 @@ describe('createFile', () => {
     await createFile(path, 'new\n', 0o666);
     expect(readFileSync(path, 'utf8')).toBe('new\n');
     expect(statSync(path).mode & 0o777).toBe(0o666);
-    const error = await createFile(path, 'other\n', 0o600).then(
-      () => undefined,
-      (err: unknown) => err,
-    );
+    const error = await failureOf(createFile(path, 'other\n', 0o600));
     expect(error).toBeInstanceOf(FileWriteError);
     expect((error as FileWriteError).code).toBe('EEXIST');
     expect((error as FileWriteError).message).toContain(path);
@@ -86,10 +88,7 @@ describe('createFile', () => {
     const path = join(folder, 'key.pem');
     disk.fill(join(folder, 'filler'));
     try {
-      const error = await createFile(path, 'x'.repeat(64 * 1024), 0o600).then(
-        () => undefined,
-        (err: unknown) => err,
-      );
+      const error = await failureOf(createFile(path, 'x'.repeat(64 * 1024), 0o600));
       expect(error).toBeInstanceOf(FileWriteError);
       expect((error as FileWriteError).code).toBe('ENOSPC');
       expect((error as FileWriteError).message).toContain(path);
