@@ -1,8 +1,8 @@
 /**
- * Files replaced whole and files made new, on a real folder and on a small tmpfs mounted for this test (the tests run
- * as root) that a full disk makes refuse the write: the old file stays as it was and no temporary
- * is left beside it, either way. A folder procfs cannot sync stands for file systems that refuse
- * to sync folders.
+ * Files replaced whole and files made new, on a real folder and on a small tmpfs mounted for this
+ * test (the tests run as root) that a full disk makes refuse the write: a replaced file stays as it
+ * was with no temporary left beside it, either way, and a new one is not left half written. A
+ * folder procfs cannot sync stands for file systems that refuse to sync folders.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
