@@ -21,8 +21,9 @@ afterAll(stopAll);
 describe('the setup link', () => {
   it('is logged, works once, and makes a signed-in administrator', async () => {
     const token = readFileSync(join(a.up.data, 'admin', 'setup-token'), 'utf8').trim();
-    const logged = a.up.lines.find((l) => typeof l['url'] === 'string' && (l['url'] as string).includes(token));
-    expect(logged?.['msg']).toMatch(/no administrator yet/);
+    // The line comes through the service's output, the running state through its IPC channel: either may be first.
+    const logged = await waitFor(() => a.up.lines.find((l) => typeof l['url'] === 'string' && (l['url'] as string).includes(token)), { what: 'the setup link logged' });
+    expect(logged['msg']).toMatch(/no administrator yet/);
     expect((await a.client().get('/setup?token=wrong')).status).toBe(404);
     const c = a.client();
     const form = await c.get(`/setup?token=${token}`);
