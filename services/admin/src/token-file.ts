@@ -4,7 +4,7 @@
  */
 import { chmodSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { syncFolderSync } from '@hearth/durable';
+import { FileWriteError, syncFolderSync } from '@hearth/durable';
 
 /** The token in `path` when it holds one that `valid` accepts (trimmed), else undefined. */
 export function readToken(path: string, valid: (token: string) => boolean): string | undefined {
@@ -24,7 +24,8 @@ export function readToken(path: string, valid: (token: string) => boolean): stri
  * making it at once (a standby and the running instance) both keep the first one's. A file that
  * holds no valid token (an empty one, left by a write cut short before this was so) is replaced.
  * The token is synced with its folder before it is given out, so a power loss cannot take back a
- * token already shown. A failure (a full disk) leaves nothing behind and names the file.
+ * token already shown. A failure (a full disk) leaves nothing behind and is thrown as a
+ * `FileWriteError` naming the file.
  */
 export function keepToken(path: string, valid: (token: string) => boolean, make: () => string): string {
   const saved = readToken(path, valid);
@@ -44,7 +45,7 @@ export function keepToken(path: string, valid: (token: string) => boolean, make:
       renameSync(tmp, path);
     }
   } catch (err) {
-    throw new Error(`cannot write ${path}: ${(err as Error).message}`, { cause: err });
+    throw new FileWriteError(path, err);
   } finally {
     rmSync(tmp, { force: true });
   }
@@ -52,7 +53,7 @@ export function keepToken(path: string, valid: (token: string) => boolean, make:
   try {
     syncFolderSync(dirname(path));
   } catch (err) {
-    throw new Error(`cannot write ${path}: ${(err as Error).message}`, { cause: err });
+    throw new FileWriteError(path, err);
   }
   return token;
 }

@@ -201,6 +201,7 @@ describe('metrics token', () => {
       mkdirSync(join(mnt, 'admin'));
       disk.fill();
       expect(() => metricsToken(mnt)).toThrow(`cannot write ${metricsTokenPath(mnt)}: ENOSPC`);
+      expect(() => metricsToken(mnt)).toThrow(expect.objectContaining({ name: 'FileWriteError', code: 'ENOSPC', path: metricsTokenPath(mnt) }));
       expect(readdirSync(join(mnt, 'admin'))).toEqual([]);
       rmSync(join(mnt, 'filler'));
       const token = metricsToken(mnt);
