@@ -12,12 +12,11 @@
  * A and B: `hearth`, `before` (the build in DIST), `floor`. With B, the functions are listed by
  * how far A's bytes per request are from B's. Needs `wrk` and `taskset`, and two CPUs or more.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { pinTree, startFloor, startHearth } from './peers.mjs';
-import { serverAndClientCpus, smallFileFolder, wrkSmallFile } from './small-get.mjs';
+import { pinTree } from './peers.mjs';
+import { checkServerKinds, serverAndClientCpus, smallFileFolder, startSmallFileServer, wrkSmallFile } from './small-get.mjs';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -25,15 +24,7 @@ const { values, positionals } = parseArgs({
 });
 const seconds = Number(values.seconds);
 const top = Number(values.top);
-const kinds = ['hearth', 'before', 'floor'];
-if (positionals.length < 1 || positionals.length > 2 || !positionals.every((k) => kinds.includes(k))) {
-  console.error(`usage: node bench/files/garbage.mjs [--seconds 3] [--top 12] [--before DIST] A [B]   (A, B: ${kinds.join(', ')})`);
-  process.exit(2);
-}
-if (positionals.includes('before') && values.before === undefined) {
-  console.error('`before` needs --before DIST: the dist folder of another build of the file service');
-  process.exit(2);
-}
+checkServerKinds(positionals, [1, 2], values.before, 'node bench/files/garbage.mjs [--seconds 3] [--top 12] [--before DIST] A [B]');
 if (!(seconds >= 1 && seconds <= 60 && top >= 1 && top <= 200)) {
   console.error('--seconds is 1-60 and --top 1-200');
   process.exit(2);
@@ -75,8 +66,7 @@ function reply(child, message, key) {
 
 /** Bytes allocated per request by `kind`, in all and by function. */
 async function measure(kind, port) {
-  const options = { port, workers: 1, execArgv: ['--import', SAMPLER], ipc: true };
-  server = await (kind === 'floor' ? startFloor(options) : startHearth({ ...options, dataDir: mkdtempSync(join(dir, 'data-')), root, dist: kind === 'before' ? resolve(values.before) : undefined, name: kind }));
+  server = await startSmallFileServer(kind, { port, dir, root, before: values.before, execArgv: ['--import', SAMPLER], ipc: true });
   try {
     pinTree(server.pid, serverCpu);
     await wrk(kind, port, 1);

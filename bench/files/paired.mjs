@@ -15,11 +15,10 @@
  * A and B: `hearth` (this worktree's build), `before` (the build in DIST, as in run.mjs), `floor`
  * (the bare node:http server). Needs `wrk` and `taskset`, and two CPUs or more.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { rmSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { pinTree, startFloor, startHearth, treeCpuMs } from './peers.mjs';
-import { serverAndClientCpus, smallFileFolder, wrkSmallFile } from './small-get.mjs';
+import { pinTree, treeCpuMs } from './peers.mjs';
+import { checkServerKinds, serverAndClientCpus, smallFileFolder, startSmallFileServer, wrkSmallFile } from './small-get.mjs';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -28,15 +27,7 @@ const { values, positionals } = parseArgs({
 const rounds = Number(values.rounds);
 const seconds = Number(values.seconds);
 const turns = values.turns;
-const kinds = ['hearth', 'before', 'floor'];
-if (positionals.length !== 2 || !positionals.every((k) => kinds.includes(k))) {
-  console.error(`usage: node bench/files/paired.mjs [--rounds 8] [--seconds 4] [--turns] [--before DIST] A B   (A, B: ${kinds.join(', ')})`);
-  process.exit(2);
-}
-if (positionals.includes('before') && values.before === undefined) {
-  console.error('`before` needs --before DIST: the dist folder of another build of the file service');
-  process.exit(2);
-}
+checkServerKinds(positionals, 2, values.before, 'node bench/files/paired.mjs [--rounds 8] [--seconds 4] [--turns] [--before DIST] A B');
 if (!(rounds >= 1 && rounds <= 100 && seconds >= 1 && seconds <= 60)) {
   console.error('--rounds is 1-100 and --seconds 1-60');
   process.exit(2);
@@ -46,9 +37,7 @@ const { dir, root } = smallFileFolder('bench-paired-');
 
 let port = 18480;
 function start(kind) {
-  const p = port++;
-  if (kind === 'floor') return startFloor({ port: p, workers: 1 });
-  return startHearth({ dataDir: mkdtempSync(join(dir, 'data-')), root, port: p, workers: 1, dist: kind === 'before' ? resolve(values.before) : undefined, name: kind });
+  return startSmallFileServer(kind, { port: port++, dir, root, before: values.before });
 }
 
 /**

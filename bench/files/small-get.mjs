@@ -1,14 +1,15 @@
 /**
  * What the 4 KB GET measurements of single Node servers share (`paired.mjs`, `garbage.mjs`): the
  * scratch folder with the file, the CPUs for the servers and for wrk, and one wrk run of GETs of
- * the file. The servers serve the folder's `root` as share `bench` (`node-server.mjs`).
+ * the file, the servers by name. The servers serve the folder's `root` as share `bench`
+ * (`node-server.mjs`).
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { allowedCpus } from './peers.mjs';
+import { allowedCpus, startFloor, startHearth } from './peers.mjs';
 
 const AUTHORIZATION = `Authorization: Basic ${Buffer.from('bench:bench').toString('base64')}`;
 const run = promisify(execFile);
@@ -43,4 +44,33 @@ export async function wrkSmallFile({ name, port, cpus, threads, connections, sec
   const refused = /Non-2xx or 3xx responses:\s+(\d+)/.exec(stdout)?.[1];
   if (refused !== undefined) throw new Error(`${name} did not answer ${refused} 4 KB GETs with the file`);
   return { rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1] ?? 0), requests: Number(/(\d+) requests in/.exec(stdout)?.[1] ?? 0) };
+}
+
+/** The servers a measurement names: this worktree's build, another build (`--before DIST`), the bare floor. */
+export const SERVER_KINDS = ['hearth', 'before', 'floor'];
+
+/**
+ * Exits with `usage` (which lists the kinds after it) unless `names` are `count` (a number or
+ * `[min, max]`) server kinds, or when `before` is named without `--before`.
+ */
+export function checkServerKinds(names, count, before, usage) {
+  const [min, max] = Array.isArray(count) ? count : [count, count];
+  if (names.length < min || names.length > max || !names.every((k) => SERVER_KINDS.includes(k))) {
+    console.error(`usage: ${usage}   (${SERVER_KINDS.join(', ')})`);
+    process.exit(2);
+  }
+  if (names.includes('before') && before === undefined) {
+    console.error('`before` needs --before DIST: the dist folder of another build of the file service');
+    process.exit(2);
+  }
+}
+
+/**
+ * Starts server `kind` on `port` (one process) over the folder's `root`, with a data folder of its
+ * own under `dir`; `before`: the `--before` dist folder; `options`: `peers.mjs`'s `execArgv`, `ipc`.
+ */
+export function startSmallFileServer(kind, { port, dir, root, before, ...options }) {
+  if (kind === 'floor') return startFloor({ port, workers: 1, ...options });
+  const dist = kind === 'before' ? resolve(before) : undefined;
+  return startHearth({ dataDir: mkdtempSync(join(dir, 'data-')), root, port, workers: 1, dist, name: kind, ...options });
 }
