@@ -31,6 +31,13 @@ function failureOf(promise: Promise<unknown>): Promise<unknown> {
   );
 }
 
+/** `error` is a `FileWriteError` naming `path`, with the file system's `code`. */
+function expectWriteError(error: unknown, path: string, code: string): void {
+  expect(error).toBeInstanceOf(FileWriteError);
+  expect(error).toMatchObject({ path, code });
+  expect((error as FileWriteError).message).toContain(path);
+}
+
 const variants = [
   ['replaceFile', (path: string, data: string, mode: number) => replaceFile(path, data, mode)],
   ['replaceFileSync', (path: string, data: string, mode: number) => Promise.resolve().then(() => replaceFileSync(path, data, mode))],
@@ -56,10 +63,7 @@ describe.each(variants)('%s', (name, replace) => {
     writeFileSync(path, 'old\n');
     disk.fill(join(folder, 'filler'));
     try {
-      const error = await failureOf(replace(path, 'x'.repeat(64 * 1024), 0o600));
-      expect(error).toBeInstanceOf(FileWriteError);
-      expect((error as FileWriteError).code).toBe('ENOSPC');
-      expect((error as FileWriteError).message).toContain(path);
+      expectWriteError(await failureOf(replace(path, 'x'.repeat(64 * 1024), 0o600)), path, 'ENOSPC');
       expect(readFileSync(path, 'utf8')).toBe('old\n');
       expect(readdirSync(folder).sort()).toEqual(['filler', 'state.json']);
     } finally {
@@ -75,10 +79,7 @@ describe('createFile', () => {
     await createFile(path, 'new\n', 0o666);
     expect(readFileSync(path, 'utf8')).toBe('new\n');
     expect(statSync(path).mode & 0o777).toBe(0o666);
-    const error = await failureOf(createFile(path, 'other\n', 0o600));
-    expect(error).toBeInstanceOf(FileWriteError);
-    expect((error as FileWriteError).code).toBe('EEXIST');
-    expect((error as FileWriteError).message).toContain(path);
+    expectWriteError(await failureOf(createFile(path, 'other\n', 0o600)), path, 'EEXIST');
     expect(readFileSync(path, 'utf8')).toBe('new\n');
     expect(statSync(path).mode & 0o777).toBe(0o666);
   });
@@ -88,10 +89,7 @@ describe('createFile', () => {
     const path = join(folder, 'key.pem');
     disk.fill(join(folder, 'filler'));
     try {
-      const error = await failureOf(createFile(path, 'x'.repeat(64 * 1024), 0o600));
-      expect(error).toBeInstanceOf(FileWriteError);
-      expect((error as FileWriteError).code).toBe('ENOSPC');
-      expect((error as FileWriteError).message).toContain(path);
+      expectWriteError(await failureOf(createFile(path, 'x'.repeat(64 * 1024), 0o600)), path, 'ENOSPC');
       expect(readdirSync(folder)).toEqual(['filler']);
     } finally {
       rmSync(folder, { recursive: true, force: true });
