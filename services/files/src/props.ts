@@ -147,8 +147,13 @@ function creationDate(st: Stats): string {
   return rfc3339.text(st.birthtimeMs > 0 ? st.birthtimeMs : st.ctimeMs);
 }
 
-/** The HTTP date (RFC 9110) of the modification time. */
-function lastModified(st: Stats): string {
+/**
+ * The HTTP date (RFC 9110) of the modification time: its whole second, cut down as the
+ * conditional headers compare it (`conditional.ts`). (Node's `st.mtime` rounds to the millisecond
+ * first, so a time in the last half millisecond of a second would name the next one.) A GET's
+ * `Last-Modified` and a PROPFIND's `getlastmodified` both come from here.
+ */
+export function lastModified(st: Stats): string {
   return httpDate.text(st.mtimeMs);
 }
 

@@ -5,7 +5,7 @@
  * (collections without a trailing slash), a browser (HTML listing, Content-Disposition), plus
  * ranges, auth answers and the access log.
  */
-import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { capturingLogger, curl, startServer, type Harness } from './helpers.js';
@@ -86,6 +86,22 @@ describe('rclone and ownCloud clients', () => {
     expect(r.status).toBe(207);
     expect(r.body).toContain('HTTP/1.1 200 OK');
     expect(statSync(join(h.shareDir, 'synced.txt')).mtime.toUTCString()).toBe('Sun, 13 Sep 2020 12:26:40 GMT');
+  });
+});
+
+describe('modification times', () => {
+  it('names the same second in a GET\'s Last-Modified and a PROPFIND\'s getlastmodified, in the last half millisecond of it too', async () => {
+    const path = join(h.shareDir, 'edge.txt');
+    writeFileSync(path, 'edge\n');
+    // 12:26:40.9996: Node's st.mtime rounds this to 12:26:41.000.
+    utimesSync(path, 1600000000.9996, 1600000000.9996);
+    expect(statSync(path).mtime.toUTCString()).toBe('Sun, 13 Sep 2020 12:26:41 GMT');
+    const get = await curl([...A, u('/files/edge.txt')]);
+    expect(get.headers['last-modified']).toBe('Sun, 13 Sep 2020 12:26:40 GMT');
+    const listed = await curl([...A, '-X', 'PROPFIND', '-H', 'Depth: 0', u('/files/edge.txt')]);
+    expect(listed.body).toContain('<D:getlastmodified>Sun, 13 Sep 2020 12:26:40 GMT</D:getlastmodified>');
+    // The time it names is the one the conditionals compare: not modified since then.
+    expect((await curl([...A, '-H', `If-Modified-Since: ${get.headers['last-modified']}`, u('/files/edge.txt')])).status).toBe(304);
   });
 });
 

@@ -13,6 +13,7 @@ import type { RequestContext } from '../context.js';
 import { FileBody, lengthOfParts, type FilePart } from '../file-body.js';
 import { sameFile } from '../file-cache.js';
 import { htmlListing } from '../html.js';
+import { lastModified } from '../props.js';
 import { DavError, type Reply } from '../replies.js';
 import { contentTypeOf, etagOf } from '../resource.js';
 import type { Handler } from './types.js';
@@ -77,7 +78,7 @@ export function fileHeaders(st: Stats, name: string): Readonly<Record<string, st
   if (headers === undefined) {
     headers = Object.freeze({
       ETag: etagOf(st),
-      'Last-Modified': st.mtime.toUTCString(),
+      'Last-Modified': lastModified(st),
       'Accept-Ranges': 'bytes',
       'Content-Type': contentTypeOf(name),
       'Content-Disposition': contentDisposition(name),
