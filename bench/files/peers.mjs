@@ -96,6 +96,10 @@ async function waitPort(port, ms = 20_000, child = undefined) {
 
 function started(child, port, name) {
   child.on('error', (err) => console.error(`${name}: ${err.message}`));
+  // A server does not outlive the benchmark that started it, even one stopped while it starts.
+  const stopOnExit = () => child.kill('SIGTERM');
+  process.once('exit', stopOnExit);
+  child.once('exit', () => process.off('exit', stopOnExit));
   return waitPort(port, undefined, child).then(() => ({
     name,
     pid: child.pid,
