@@ -9,8 +9,9 @@
  *
  *   node bench/files/garbage.mjs [--seconds 3] [--top 12] [--before DIST] A [B]
  *
- * A and B: `hearth`, `before` (the build in DIST), `floor`. With B, the functions are listed by
- * how far A's bytes per request are from B's. Needs `wrk` and `taskset`, and two CPUs or more.
+ * A and B: `hearth`, `before` (the build in DIST), `floor`, `floor-file` (the floor sending Hearth's
+ * headers for the file). With B, the functions are listed by how far A's bytes per request are
+ * from B's. Needs `wrk` and `taskset`, and two CPUs or more.
  */
 import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

@@ -13,7 +13,8 @@
  *   node bench/files/paired.mjs [--rounds 8] [--seconds 4] [--turns] [--before DIST] A B
  *
  * A and B: `hearth` (this worktree's build), `before` (the build in DIST, as in run.mjs), `floor`
- * (the bare node:http server). Needs `wrk` and `taskset`, and two CPUs or more.
+ * (the bare node:http server), `floor-file` (the floor sending Hearth's headers for the file).
+ * Needs `wrk` and `taskset`, and two CPUs or more.
  */
 import { rmSync } from 'node:fs';
 import { parseArgs } from 'node:util';

@@ -21,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { allowedCpus, pinTree, startApache, startFloor, startHearth, startNginx, treeCpuMs, treeRss } from './peers.mjs';
+import { fileAnswerHeaders } from './small-get.mjs';
 
 const { values } = parseArgs({ options: { workers: { type: 'string', default: '1' }, seconds: { type: 'string', default: '5' }, only: { type: 'string', default: 'hearth,nginx,apache,floor' }, before: { type: 'string' }, rounds: { type: 'string', default: '3' } } });
 const workers = Number(values.workers);
@@ -86,18 +87,6 @@ function propfind(base, auth) {
     entries = (text.match(/<(\w+:)?response[ >]/g) ?? []).length;
   }
   return { ms: median(times), firstMs, entries };
-}
-
-/**
- * The headers Hearth answers a GET of `url` with, as a flat list of names and values, without
- * those Node adds to every response (Date, Connection, Keep-Alive): what the `floor-file` server
- * sends.
- */
-function answerHeaders(url) {
-  const head = curl([...AUTH, '-o', '/dev/null', '-D', '-', url]);
-  const lines = head.split('\r\n').slice(1).filter((line) => line.includes(':'));
-  if (!/^HTTP\/1\.1 200 /.test(head)) throw new Error(`hearth answered the 4 KB GET with ${head.split('\r\n')[0]}`);
-  return lines.map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 1).trim()]).filter(([name]) => !/^(date|connection|keep-alive)$/i.test(name)).flat();
 }
 
 /**
@@ -257,7 +246,7 @@ try {
     const hearth = chosen.find(([name]) => name === 'hearth');
     if (hearth) {
       const [, start, baseOf] = hearth;
-      const headers = await withServer(start, (server, p) => answerHeaders(`${baseOf(p)}/small.bin`));
+      const headers = await withServer(start, (server, p) => fileAnswerHeaders(`${baseOf(p)}/small.bin`));
       small.push(['floor-file', () => startFloor({ port, workers, headers }), (p) => `http://127.0.0.1:${p}/`]);
     }
   }

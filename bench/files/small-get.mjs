@@ -6,12 +6,14 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { allowedCpus, startFloor, startHearth } from './peers.mjs';
 
-const AUTHORIZATION = `Authorization: Basic ${Buffer.from('bench:bench').toString('base64')}`;
+/** The benchmark's credentials (`node-server.mjs`'s user), as an Authorization header's value. */
+export const CREDENTIALS = `Basic ${Buffer.from('bench:bench').toString('base64')}`;
 const run = promisify(execFile);
 
 /** A new scratch folder (`dir`) holding `root/small.bin`, 4 KB. */
@@ -40,14 +42,17 @@ export function serverAndClientCpus() {
  */
 export async function wrkSmallFile({ name, port, cpus, threads, connections, seconds }) {
   const url = `http://127.0.0.1:${port}/bench/small.bin`;
-  const { stdout } = await run('taskset', ['-c', cpus, 'wrk', `-t${threads}`, `-c${connections}`, `-d${seconds}s`, '-H', AUTHORIZATION, url]);
+  const { stdout } = await run('taskset', ['-c', cpus, 'wrk', `-t${threads}`, `-c${connections}`, `-d${seconds}s`, '-H', `Authorization: ${CREDENTIALS}`, url]);
   const refused = /Non-2xx or 3xx responses:\s+(\d+)/.exec(stdout)?.[1];
   if (refused !== undefined) throw new Error(`${name} did not answer ${refused} 4 KB GETs with the file`);
   return { rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1] ?? 0), requests: Number(/(\d+) requests in/.exec(stdout)?.[1] ?? 0) };
 }
 
-/** The servers a measurement names: this worktree's build, another build (`--before DIST`), the bare floor. */
-export const SERVER_KINDS = ['hearth', 'before', 'floor'];
+/**
+ * The servers a measurement names: this worktree's build, another build (`--before DIST`), the bare
+ * floor, and the floor sending the headers this worktree's build answers the file with.
+ */
+export const SERVER_KINDS = ['hearth', 'before', 'floor', 'floor-file'];
 
 /**
  * Exits with `usage` (which lists the kinds after it) unless `names` are `count` (a number or
@@ -69,8 +74,38 @@ export function checkServerKinds(names, count, before, usage) {
  * Starts server `kind` on `port` (one process) over the folder's `root`, with a data folder of its
  * own under `dir`; `before`: the `--before` dist folder; `options`: `peers.mjs`'s `execArgv`, `ipc`.
  */
-export function startSmallFileServer(kind, { port, dir, root, before, ...options }) {
+export async function startSmallFileServer(kind, { port, dir, root, before, ...options }) {
   if (kind === 'floor') return startFloor({ port, workers: 1, ...options });
+  if (kind === 'floor-file') {
+    const hearth = await startSmallFileServer('hearth', { port, dir, root });
+    let headers;
+    try {
+      headers = await fileAnswerHeaders(`http://127.0.0.1:${port}/bench/small.bin`);
+    } finally {
+      await hearth.stop();
+    }
+    return startFloor({ port, workers: 1, headers, ...options });
+  }
   const dist = kind === 'before' ? resolve(before) : undefined;
   return startHearth({ dataDir: mkdtempSync(join(dir, 'data-')), root, port, workers: 1, dist, name: kind, ...options });
+}
+
+/**
+ * The headers a Hearth file service answers a GET of `url` with (the benchmark's credentials), as a
+ * flat list of names and values, without those Node adds to every response (Date, Connection,
+ * Keep-Alive): what the `floor-file` server sends.
+ */
+export function fileAnswerHeaders(url) {
+  return new Promise((resolve, reject) => {
+    const req = get(url, { headers: { Authorization: CREDENTIALS } }, (res) => {
+      res.resume();
+      if (res.statusCode !== 200) return reject(new Error(`hearth answered the 4 KB GET with ${res.statusCode}`));
+      const headers = [];
+      for (let i = 0; i < res.rawHeaders.length; i += 2) {
+        if (!/^(date|connection|keep-alive)$/i.test(res.rawHeaders[i])) headers.push(res.rawHeaders[i], res.rawHeaders[i + 1]);
+      }
+      resolve(headers);
+    });
+    req.on('error', reject);
+  });
 }
