@@ -94,13 +94,13 @@ async function waitPort(port, ms = 20_000, child = undefined) {
   throw new Error(`nothing answers on port ${port}`);
 }
 
-function started(child, port, name) {
+function started(child, port, name, startMs = undefined) {
   child.on('error', (err) => console.error(`${name}: ${err.message}`));
   // A server does not outlive the benchmark that started it, even one stopped while it starts.
   const stopOnExit = () => child.kill('SIGTERM');
   process.once('exit', stopOnExit);
   child.once('exit', () => process.off('exit', stopOnExit));
-  return waitPort(port, undefined, child).then(() => ({
+  return waitPort(port, startMs, child).then(() => ({
     name,
     pid: child.pid,
     port,
@@ -113,22 +113,28 @@ function started(child, port, name) {
 }
 
 /**
- * The Node servers take `execArgv` (Node's own options, before the script) and, with `ipc`, an IPC
- * channel to the server (`child.send`).
+ * The Node servers take `execArgv` (Node's own options, before the script), with `ipc` an IPC
+ * channel to the server (`child.send`), and with `wrapper` a program and its arguments that run
+ * Node (`valgrind ...`), given `startMs` to answer (20 s otherwise).
  */
 const nodeStdio = (ipc) => (ipc ? ['ignore', 'ignore', 'inherit', 'ipc'] : ['ignore', 'ignore', 'inherit']);
 
-export function startHearth({ dataDir, root, port, workers, dist, name = 'hearth', execArgv = [], ipc = false }) {
+function spawnNode(args, { ipc = false, wrapper = [], env = process.env }) {
+  const [command, ...before] = [...wrapper, process.execPath];
+  return spawn(command, [...before, ...args], { stdio: nodeStdio(ipc), env });
+}
+
+export function startHearth({ dataDir, root, port, workers, dist, name = 'hearth', execArgv = [], ipc, wrapper, startMs }) {
   const env = dist ? { ...process.env, FILES_DIST: dist } : process.env;
-  const child = spawn(process.execPath, [...execArgv, NODE_SERVER, 'hearth', dataDir, root, String(port), String(workers)], { stdio: nodeStdio(ipc), env });
-  return started(child, port, name);
+  const child = spawnNode([...execArgv, NODE_SERVER, 'hearth', dataDir, root, String(port), String(workers)], { ipc, wrapper, env });
+  return started(child, port, name, startMs);
 }
 
 /** The bare node:http floor; with `headers` (a flat list of names and values), sending those for the benchmark's credentials. */
-export function startFloor({ port, workers, headers, execArgv = [], ipc = false }) {
+export function startFloor({ port, workers, headers, execArgv = [], ipc, wrapper, startMs }) {
   const args = [...execArgv, NODE_SERVER, 'floor', String(port), String(workers), ...(headers ? [JSON.stringify(headers)] : [])];
-  const child = spawn(process.execPath, args, { stdio: nodeStdio(ipc) });
-  return started(child, port, headers ? 'node floor, file headers' : 'node floor');
+  const child = spawnNode(args, { ipc, wrapper });
+  return started(child, port, headers ? 'node floor, file headers' : 'node floor', startMs);
 }
 
 export function startNginx({ dir, root, port, workers }) {

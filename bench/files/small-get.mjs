@@ -1,8 +1,8 @@
 /**
- * What the 4 KB GET measurements of single Node servers share (`paired.mjs`, `garbage.mjs`): the
- * scratch folder with the file, the CPUs for the servers and for wrk, and one wrk run of GETs of
- * the file, the servers by name. The servers serve the folder's `root` as share `bench`
- * (`node-server.mjs`).
+ * What the 4 KB GET measurements of single Node servers share (`paired.mjs`, `garbage.mjs`,
+ * `instructions.mjs`): the scratch folder with the file, the CPUs for the servers and for wrk, and
+ * one wrk run of GETs of the file, the servers by name. The servers serve the folder's `root` as
+ * share `bench` (`node-server.mjs`).
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -72,7 +72,8 @@ export function checkServerKinds(names, count, before, usage) {
 
 /**
  * Starts server `kind` on `port` (one process) over the folder's `root`, with a data folder of its
- * own under `dir`; `before`: the `--before` dist folder; `options`: `peers.mjs`'s `execArgv`, `ipc`.
+ * own under `dir`; `before`: the `--before` dist folder; `options`: `peers.mjs`'s `execArgv`, `ipc`,
+ * `wrapper`, `startMs`.
  */
 export async function startSmallFileServer(kind, { port, dir, root, before, ...options }) {
   if (kind === 'floor') return startFloor({ port, workers: 1, ...options });
