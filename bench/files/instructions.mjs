@@ -5,7 +5,7 @@
  * `--single-threaded` (V8 compiles on the main thread) and `--perf-basic-prof` (its map names the
  * JIT-compiled functions). After `--warmup` GETs not counted, the counters are zeroed and
  * `--requests` more are counted, all on 16 keep-alive connections from this process. Without V8's
- * optimizing compiler the count comes out the same within 0.1% from one run to the next, whatever
+ * optimizing compiler the count comes out the same within 0.3% from one run to the next, whatever
  * else loads the machine, so it says how much work a build does where the request rate cannot. It
  * is not a time: the kernel's work is not in it, and a cache miss or a mispredicted branch takes
  * many instructions' time without being one.
