@@ -17,7 +17,7 @@ import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { pinTree } from './peers.mjs';
-import { checkServerKinds, serverAndClientCpus, smallFileFolder, startSmallFileServer, wrkSmallFile } from './small-get.mjs';
+import { checkServerKinds, printByFunction, serverAndClientCpus, smallFileFolder, startSmallFileServer, wrkSmallFile } from './small-get.mjs';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -93,20 +93,8 @@ try {
     console.log(`${kind}: ${f(results[i].total)} bytes allocated per request (${results[i].requests} requests sampled over ${seconds} s)`);
   }
   const [a, b] = results;
-  if (b === undefined) {
-    console.log(`\nbytes per request  function (outermost of an optimized frame)`);
-    for (const [name, n] of [...a.perRequest].sort((x, y) => y[1] - x[1]).slice(0, top)) console.log(`${f(n).padStart(17)}  ${name}`);
-  } else {
-    const [nameA, nameB] = positionals;
-    console.log(`${nameA}/${nameB}: ${(a.total / b.total).toFixed(3)}\n`);
-    console.log(`${'difference'.padStart(10)} ${nameA.padStart(8)} ${nameB.padStart(8)}  function (outermost of an optimized frame)`);
-    const names = new Set([...a.perRequest.keys(), ...b.perRequest.keys()]);
-    const diff = (name) => (a.perRequest.get(name) ?? 0) - (b.perRequest.get(name) ?? 0);
-    for (const name of [...names].sort((x, y) => Math.abs(diff(y)) - Math.abs(diff(x))).slice(0, top)) {
-      const d = diff(name);
-      console.log(`${`${d >= 0 ? '+' : '-'}${f(Math.abs(d))}`.padStart(10)} ${f(a.perRequest.get(name) ?? 0).padStart(8)} ${f(b.perRequest.get(name) ?? 0).padStart(8)}  ${name}`);
-    }
-  }
+  if (b !== undefined) console.log(`${positionals[0]}/${positionals[1]}: ${(a.total / b.total).toFixed(3)}\n`);
+  printByFunction(positionals, results, { top, unit: 'bytes', functions: 'function (outermost of an optimized frame)' });
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

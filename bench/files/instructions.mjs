@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parseArgs } from 'node:util';
 import { treePids } from './peers.mjs';
-import { CREDENTIALS, checkServerKinds, smallFileFolder, startSmallFileServer } from './small-get.mjs';
+import { CREDENTIALS, checkServerKinds, printByFunction, smallFileFolder, startSmallFileServer } from './small-get.mjs';
 
 const run = promisify(execFile);
 const { values, positionals } = parseArgs({
@@ -202,20 +202,8 @@ try {
     console.log(`${kind}: ${f(r.total)} instructions per request, ${f(working(r))} without V8's compiling (${requests} requests counted after ${warmup})`);
   }
   const [a, b] = results;
-  if (b === undefined) {
-    console.log(`\ninstructions per request  function`);
-    for (const [name, n] of [...a.perRequest].sort((x, y) => y[1] - x[1]).slice(0, top)) console.log(`${f(n).padStart(24)}  ${name}`);
-  } else {
-    const [nameA, nameB] = positionals;
-    console.log(`${nameA}/${nameB}: ${(a.total / b.total).toFixed(3)}, without V8's compiling ${(working(a) / working(b)).toFixed(3)}\n`);
-    console.log(`${'difference'.padStart(10)} ${nameA.padStart(8)} ${nameB.padStart(8)}  function`);
-    const names = new Set([...a.perRequest.keys(), ...b.perRequest.keys()]);
-    const diff = (name) => (a.perRequest.get(name) ?? 0) - (b.perRequest.get(name) ?? 0);
-    for (const name of [...names].sort((x, y) => Math.abs(diff(y)) - Math.abs(diff(x))).slice(0, top)) {
-      const d = diff(name);
-      console.log(`${`${d >= 0 ? '+' : '-'}${f(Math.abs(d))}`.padStart(10)} ${f(a.perRequest.get(name) ?? 0).padStart(8)} ${f(b.perRequest.get(name) ?? 0).padStart(8)}  ${name}`);
-    }
-  }
+  if (b !== undefined) console.log(`${positionals[0]}/${positionals[1]}: ${(a.total / b.total).toFixed(3)}, without V8's compiling ${(working(a) / working(b)).toFixed(3)}\n`);
+  printByFunction(positionals, results, { top, unit: 'instructions', functions: 'function' });
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

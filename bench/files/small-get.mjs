@@ -110,3 +110,26 @@ export function fileAnswerHeaders(url) {
     req.on('error', reject);
   });
 }
+
+const thousands = (n) => Math.round(n).toLocaleString('en-US');
+
+/**
+ * A measurement's figures by function, for one server (`perRequest`: function name to its amount
+ * per request) largest first, or for two by how far A's are from B's; `top` rows. `unit` names
+ * the amounts (`bytes`), `functions` heads the names' column.
+ */
+export function printByFunction([nameA, nameB], [a, b], { top, unit, functions }) {
+  if (b === undefined) {
+    const head = `${unit} per request`;
+    console.log(`\n${head}  ${functions}`);
+    for (const [name, n] of [...a.perRequest].sort((x, y) => y[1] - x[1]).slice(0, top)) console.log(`${thousands(n).padStart(head.length)}  ${name}`);
+    return;
+  }
+  console.log(`${'difference'.padStart(10)} ${nameA.padStart(8)} ${nameB.padStart(8)}  ${functions}`);
+  const names = new Set([...a.perRequest.keys(), ...b.perRequest.keys()]);
+  const diff = (name) => (a.perRequest.get(name) ?? 0) - (b.perRequest.get(name) ?? 0);
+  for (const name of [...names].sort((x, y) => Math.abs(diff(y)) - Math.abs(diff(x))).slice(0, top)) {
+    const d = diff(name);
+    console.log(`${`${d >= 0 ? '+' : '-'}${thousands(Math.abs(d))}`.padStart(10)} ${thousands(a.perRequest.get(name) ?? 0).padStart(8)} ${thousands(b.perRequest.get(name) ?? 0).padStart(8)}  ${name}`);
+  }
+}
