@@ -19,11 +19,10 @@
  * counts for more per request than at full speed.
  */
 import { execFile } from 'node:child_process';
-import { Agent, request } from 'node:http';
 import { readFileSync, rmSync } from 'node:fs';
+import { Agent, request } from 'node:http';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { parseArgs } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
 import { treePids } from './peers.mjs';
 import { CREDENTIALS, checkServerKinds, printByFunction, smallFileFolder, startSmallFileServer } from './small-get.mjs';
 

@@ -1,8 +1,8 @@
 /**
  * What the 4 KB GET measurements of single Node servers share (`paired.mjs`, `garbage.mjs`,
- * `instructions.mjs`): the scratch folder with the file, the CPUs for the servers and for wrk, and
- * one wrk run of GETs of the file, the servers by name. The servers serve the folder's `root` as
- * share `bench` (`node-server.mjs`).
+ * `instructions.mjs`): the scratch folder with the file, the CPUs for the servers and for wrk, one
+ * wrk run of GETs of the file, the servers by name, and the tables of figures by function. The
+ * servers serve the folder's `root` as share `bench` (`node-server.mjs`).
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -98,7 +98,7 @@ export async function startSmallFileServer(kind, { port, dir, root, before, ...o
  */
 export function fileAnswerHeaders(url) {
   return new Promise((resolve, reject) => {
-    const req = get(url, { headers: { Authorization: CREDENTIALS } }, (res) => {
+    const req = get(url, { agent: false, headers: { Authorization: CREDENTIALS } }, (res) => {
       res.resume();
       if (res.statusCode !== 200) return reject(new Error(`hearth answered the 4 KB GET with ${res.statusCode}`));
       const headers = [];
