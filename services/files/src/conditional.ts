@@ -6,7 +6,7 @@
 import type { Stats } from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
 import { DavError } from './replies.js';
-import { etagOf } from './resource.js';
+import { etagOf, modifiedSecond } from './resource.js';
 
 function tags(value: string): string[] {
   return value.split(',').map((t) => t.trim()).filter((t) => t !== '');
@@ -25,7 +25,7 @@ function date(value: string | undefined): number | undefined {
 /** 'not-modified' for a GET/HEAD the client already has; throws 412 when a precondition fails. */
 export function checkConditions(headers: IncomingHttpHeaders, st: Stats | undefined, read: boolean): 'go' | 'not-modified' {
   const etag = st ? etagOf(st) : undefined;
-  const mtime = st ? Math.floor(st.mtimeMs / 1000) * 1000 : undefined;
+  const mtime = st ? modifiedSecond(st) : undefined;
   const ifMatch = headers['if-match'];
   if (ifMatch !== undefined) {
     const list = tags(ifMatch);

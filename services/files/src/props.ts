@@ -6,7 +6,7 @@
 import type { Stats } from 'node:fs';
 import type { DeadProp } from './dead-props.js';
 import type { Lock } from './locks.js';
-import { contentTypeOf, etagOf, etagValue } from './resource.js';
+import { contentTypeOf, etagOf, etagValue, modifiedSecond } from './resource.js';
 import { statusLine } from './replies.js';
 import { closeTag, DAV, emptyTag, escapeXml, openTag } from './xml.js';
 
@@ -148,13 +148,11 @@ function creationDate(st: Stats): string {
 }
 
 /**
- * The HTTP date (RFC 9110) of the modification time: its whole second, cut down as the
- * conditional headers compare it (`conditional.ts`). (Node's `st.mtime` rounds to the millisecond
- * first, so a time in the last half millisecond of a second would name the next one.) A GET's
+ * The HTTP date (RFC 9110) of the modification time's whole second (`modifiedSecond`): a GET's
  * `Last-Modified` and a PROPFIND's `getlastmodified` both come from here.
  */
 export function lastModified(st: Stats): string {
-  return httpDate.text(st.mtimeMs);
+  return httpDate.text(modifiedSecond(st));
 }
 
 /**

@@ -36,6 +36,16 @@ export function etagOf(st: Stats): string {
   return etag;
 }
 
+/**
+ * The modification time cut down to its whole second (ms): the time `Last-Modified` and
+ * `getlastmodified` name (`props.ts`'s `lastModified`) and the one the conditional headers and
+ * If-Range compare. (Node's `st.mtime` rounds to the millisecond first, so a time in the last half
+ * millisecond of a second would name the next one.)
+ */
+export function modifiedSecond(st: Stats): number {
+  return Math.floor(st.mtimeMs / 1000) * 1000;
+}
+
 /** The ETag without its quotes, computed afresh (for stats used once, as a listing's). */
 export function etagValue(st: Stats): string {
   return `${hex(st.ino)}-${hex(st.size)}-${hex(Math.round(st.mtimeMs * 1000))}`;

@@ -100,8 +100,13 @@ describe('modification times', () => {
     expect(get.headers['last-modified']).toBe('Sun, 13 Sep 2020 12:26:40 GMT');
     const listed = await curl([...A, '-X', 'PROPFIND', '-H', 'Depth: 0', u('/files/edge.txt')]);
     expect(listed.body).toContain('<D:getlastmodified>Sun, 13 Sep 2020 12:26:40 GMT</D:getlastmodified>');
-    // The time it names is the one the conditionals compare: not modified since then.
-    expect((await curl([...A, '-H', `If-Modified-Since: ${get.headers['last-modified']}`, u('/files/edge.txt')])).status).toBe(304);
+    // The time it names is the one the conditionals and If-Range compare.
+    const named = get.headers['last-modified']!;
+    expect((await curl([...A, '-H', `If-Modified-Since: ${named}`, u('/files/edge.txt')])).status).toBe(304);
+    expect((await curl([...A, '-H', `If-Unmodified-Since: ${named}`, u('/files/edge.txt')])).status).toBe(200);
+    const ranged = await curl([...A, '-H', 'Range: bytes=0-1', '-H', `If-Range: ${named}`, u('/files/edge.txt')]);
+    expect(ranged.status).toBe(206);
+    expect(ranged.body).toBe('ed');
   });
 });
 

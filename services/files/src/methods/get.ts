@@ -15,7 +15,7 @@ import { sameFile } from '../file-cache.js';
 import { htmlListing } from '../html.js';
 import { lastModified } from '../props.js';
 import { DavError, type Reply } from '../replies.js';
-import { contentTypeOf, etagOf } from '../resource.js';
+import { contentTypeOf, etagOf, modifiedSecond } from '../resource.js';
 import type { Handler } from './types.js';
 
 /** Files up to this size are read in one call and may be held by the file cache. */
@@ -177,8 +177,8 @@ async function serveFile(ctx: RequestContext, name: string, fd: number, st: Stat
  * never holds.
  */
 function isStrongLastModified(date: string, st: Stats): boolean {
-  const lastModified = Math.floor(st.mtimeMs / 1000) * 1000;
-  return Date.parse(date) === lastModified && lastModified <= Date.now() - 1000;
+  const second = modifiedSecond(st);
+  return Date.parse(date) === second && second <= Date.now() - 1000;
 }
 
 /**
