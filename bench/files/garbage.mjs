@@ -17,7 +17,7 @@ import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { pinTree } from './peers.mjs';
-import { checkServerKinds, printByFunction, serverAndClientCpus, smallFileFolder, startSmallFileServer, wrkSmallFile } from './small-get.mjs';
+import { checkServerKinds, onInterrupt, printByFunction, serverAndClientCpus, smallFileFolder, startSmallFileServer, wrkSmallFile } from './small-get.mjs';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -35,14 +35,7 @@ const { dir, root } = smallFileFolder('bench-garbage-');
 const SAMPLER = fileURLToPath(new URL('./garbage-sampler.mjs', import.meta.url));
 
 let server;
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.once(signal, () => {
-    void (server?.stop() ?? Promise.resolve()).finally(() => {
-      rmSync(dir, { recursive: true, force: true });
-      process.exit(130);
-    });
-  });
-}
+onInterrupt(() => Promise.resolve(server?.stop()).finally(() => rmSync(dir, { recursive: true, force: true })));
 
 /** The requests one wrk run of `kind` had answered. */
 async function wrk(kind, port, secs) {

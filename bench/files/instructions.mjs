@@ -24,7 +24,7 @@ import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { treePids } from './peers.mjs';
-import { CREDENTIALS, checkServerKinds, printByFunction, smallFileFolder, startSmallFileServer } from './small-get.mjs';
+import { CREDENTIALS, checkServerKinds, onInterrupt, printByFunction, smallFileFolder, startSmallFileServer } from './small-get.mjs';
 
 const run = promisify(execFile);
 const { values, positionals } = parseArgs({
@@ -59,17 +59,14 @@ const CONNECTIONS = 16;
 const COMPILING = "V8's optimizing compiler (TurboFan)";
 
 let server;
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.once(signal, () => {
-    // The server's map, also when it is still starting (then stopped as this process exits).
-    const maps = treePids(process.pid).map(perfMapOf);
-    void (server?.stop() ?? Promise.resolve()).finally(() => {
-      for (const map of maps) rmSync(map, { force: true });
-      rmSync(dir, { recursive: true, force: true });
-      process.exit(130);
-    });
+onInterrupt(() => {
+  // The server's map, also when it is still starting (then stopped as this process exits).
+  const maps = treePids(process.pid).map(perfMapOf);
+  return Promise.resolve(server?.stop()).finally(() => {
+    for (const map of maps) rmSync(map, { force: true });
+    rmSync(dir, { recursive: true, force: true });
   });
-}
+});
 
 /** `count` GETs of the file on `port` over `CONNECTIONS` keep-alive connections; an error unless each answers 200 with the 4 KB. */
 async function load(port, count) {

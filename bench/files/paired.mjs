@@ -19,7 +19,7 @@
 import { rmSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { pinTree, treeCpuMs } from './peers.mjs';
-import { checkServerKinds, serverAndClientCpus, smallFileFolder, startSmallFileServer, wrkSmallFile } from './small-get.mjs';
+import { checkServerKinds, onInterrupt, serverAndClientCpus, smallFileFolder, startSmallFileServer, wrkSmallFile } from './small-get.mjs';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -55,14 +55,7 @@ async function stopAll() {
   await Promise.all([...servers].map((s) => s.stop().catch(() => {})));
   servers.clear();
 }
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.once(signal, () => {
-    void stopAll().finally(() => {
-      rmSync(dir, { recursive: true, force: true });
-      process.exit(130);
-    });
-  });
-}
+onInterrupt(() => stopAll().finally(() => rmSync(dir, { recursive: true, force: true })));
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);

@@ -16,6 +16,17 @@ import { allowedCpus, startFloor, startHearth } from './peers.mjs';
 export const CREDENTIALS = `Basic ${Buffer.from('bench:bench').toString('base64')}`;
 const run = promisify(execFile);
 
+/** On SIGINT, SIGTERM or SIGHUP: `stop()` (the servers, the scratch folder), then exit 130. */
+export function onInterrupt(stop) {
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+    process.once(signal, () => {
+      void Promise.resolve()
+        .then(stop)
+        .finally(() => process.exit(130));
+    });
+  }
+}
+
 /** A new scratch folder (`dir`) holding `root/small.bin`, 4 KB. */
 export function smallFileFolder(prefix) {
   const dir = mkdtempSync(join(tmpdir(), prefix));
