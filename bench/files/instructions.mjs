@@ -24,7 +24,7 @@ import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { treePids } from './peers.mjs';
-import { CREDENTIALS, checkServerKinds, onInterrupt, printByFunction, smallFileFolder, startSmallFileServer } from './small-get.mjs';
+import { CREDENTIALS, checkServerKinds, onInterrupt, perfMapOf, printByFunction, smallFileFolder, startSmallFileServer } from './small-get.mjs';
 
 const run = promisify(execFile);
 const { values, positionals } = parseArgs({
@@ -95,9 +95,6 @@ async function load(port, count) {
     agent.destroy();
   }
 }
-
-/** Where Node (`--perf-basic-prof`) writes the names of process `pid`'s JIT-compiled code. */
-const perfMapOf = (pid) => `/tmp/perf-${pid}.map`;
 
 /** A lookup of JIT-compiled code's names by address, from process `pid`'s map, which is then removed. */
 function jitMap(pid) {

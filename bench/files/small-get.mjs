@@ -27,6 +27,9 @@ export function onInterrupt(stop) {
   }
 }
 
+/** Where Node (`--perf-basic-prof`) writes the names of process `pid`'s JIT-compiled code. */
+export const perfMapOf = (pid) => `/tmp/perf-${pid}.map`;
+
 /** A new scratch folder (`dir`) holding `root/small.bin`, 4 KB. */
 export function smallFileFolder(prefix) {
   const dir = mkdtempSync(join(tmpdir(), prefix));
