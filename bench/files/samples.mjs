@@ -92,6 +92,8 @@ function record(pid, out) {
     child.once('error', reject);
     child.once('exit', (code, signal) => (code === 0 || signal === 'SIGINT' ? resolve() : reject(new Error(`perf record exited with ${code ?? signal}`))));
   });
+  // Its failure reaches whoever waits for perf next; until then it is not an unhandled rejection.
+  exited.catch(() => {});
   let acks = '';
   let waiting = [];
   child.stdio[4].on('data', (chunk) => {
