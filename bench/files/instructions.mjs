@@ -24,7 +24,7 @@ import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { treePids } from './peers.mjs';
-import { CREDENTIALS, checkServerKinds, onInterrupt, perfMapOf, printByFunction, smallFileFolder, startSmallFileServer } from './small-get.mjs';
+import { CREDENTIALS, checkServerKinds, onInterrupt, perfMapOf, printByFunction, shortFileIn, smallFileFolder, startSmallFileServer } from './small-get.mjs';
 
 const run = promisify(execFile);
 const { values, positionals } = parseArgs({
@@ -133,7 +133,7 @@ function jitMap(pid) {
 function shortName(raw, jitName) {
   const name = raw.replace(/'\d+$/, '');
   const jit = /^\?\?\?:0x([0-9a-f]+) \[\?\?\?\]$/.exec(name);
-  if (jit) return `JIT ${(jitName(parseInt(jit[1], 16)) ?? 'unnamed').replace(/file:\/\/\S*\/(?=[^/\s]+:\d+:\d+$)/, '')}`;
+  if (jit) return `JIT ${shortFileIn(jitName(parseInt(jit[1], 16)) ?? 'unnamed')}`;
   const short = name
     .replace(/^[^:]*:/, '')
     .replace(/ \[[^\]]*\]$/, '')

@@ -29,6 +29,7 @@ import {
   perfMapOf,
   printByFunction,
   serverAndClientCpus,
+  shortFileIn,
   smallFileFolder,
   startSmallFileServer,
   wrkSmallFile,
@@ -133,10 +134,7 @@ async function samplesByFunction(data) {
   for (const line of stdout.split('\n')) {
     const m = /^\s+(\d+)\s+\[(.)\]\s+(.+)$/.exec(line);
     if (!m) continue;
-    const name = `${m[2] === 'k' ? 'kernel ' : ''}${m[3]
-      .trim()
-      .replace(/^(?:LazyCompile|Function|JS):[*~^+]?/, '')
-      .replace(/file:\/\/\S*\/(?=[^/\s]+:\d+:\d+$)/, '')}`;
+    const name = `${m[2] === 'k' ? 'kernel ' : ''}${shortFileIn(m[3].trim().replace(/^(?:LazyCompile|Function|JS):[*~^+]?/, ''))}`;
     samples.set(name, (samples.get(name) ?? 0) + Number(m[1]));
   }
   return samples;

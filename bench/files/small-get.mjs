@@ -1,8 +1,9 @@
 /**
  * What the 4 KB GET measurements of single Node servers share (`paired.mjs`, `garbage.mjs`,
- * `instructions.mjs`): the scratch folder with the file, the CPUs for the servers and for wrk, one
- * wrk run of GETs of the file, the servers by name, and the tables of figures by function. The
- * servers serve the folder's `root` as share `bench` (`node-server.mjs`).
+ * `instructions.mjs`, `samples.mjs`): the scratch folder with the file, the CPUs for the servers
+ * and for wrk, one wrk run of GETs of the file, the servers by name, the JIT map's names, and the
+ * tables of figures by function. The servers serve the folder's `root` as share `bench`
+ * (`node-server.mjs`).
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -29,6 +30,9 @@ export function onInterrupt(stop) {
 
 /** Where Node (`--perf-basic-prof`) writes the names of process `pid`'s JIT-compiled code. */
 export const perfMapOf = (pid) => `/tmp/perf-${pid}.map`;
+
+/** A JIT-compiled function's name from that map with its file given by the last part of its URL. */
+export const shortFileIn = (name) => name.replace(/file:\/\/\S*\/(?=[^/\s]+:\d+:\d+$)/, '');
 
 /** A new scratch folder (`dir`) holding `root/small.bin`, 4 KB. */
 export function smallFileFolder(prefix) {
