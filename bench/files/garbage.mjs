@@ -39,7 +39,7 @@ onInterrupt(() => Promise.resolve(server?.stop()).finally(() => rmSync(dir, { re
 
 /** The requests one wrk run of `kind` had answered. */
 async function wrk(kind, port, secs) {
-  return (await wrkSmallFile({ name: kind, port, cpus: clientCpus, threads: 2, connections: 64, seconds: secs })).requests;
+  return (await wrkSmallFile({ name: kind, port, cpus: clientCpus, seconds: secs })).requests;
 }
 
 /** The sampler's answer to `message` (the one holding `key`; the server's own `listening` is not), or the server's exit. */

@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { allowedCpus, pinTree, startApache, startFloor, startHearth, startNginx, treeCpuMs, treeRss } from './peers.mjs';
-import { fileAnswerHeaders } from './small-get.mjs';
+import { CREDENTIALS, fileAnswerHeaders } from './small-get.mjs';
 
 const { values } = parseArgs({ options: { workers: { type: 'string', default: '1' }, seconds: { type: 'string', default: '5' }, only: { type: 'string', default: 'hearth,nginx,apache,floor' }, before: { type: 'string' }, rounds: { type: 'string', default: '3' } } });
 const workers = Number(values.workers);
@@ -122,7 +122,7 @@ function pinServer(server) {
  * server gets the same request, Hearth's credentials included (the others ignore them).
  */
 function wrk(server, url) {
-  const header = ['-H', `Authorization: Basic ${Buffer.from('bench:bench').toString('base64')}`];
+  const header = ['-H', `Authorization: ${CREDENTIALS}`];
   const run = (args) => client('wrk', args).toString();
   run(['-t2', '-c64', '-d1s', ...header, url]);
   const cpuBefore = treeCpuMs(server.pid);

@@ -54,11 +54,11 @@ export function serverAndClientCpus() {
 }
 
 /**
- * One wrk run of GETs of the file on `port`, on `cpus`, with the benchmark's credentials:
- * requests per second and requests answered. Only answers with the file count: an error names
- * `name` when some were not.
+ * One wrk run of GETs of the file on `port`, on `cpus`, with the benchmark's credentials, by
+ * default under run.mjs's load (`-t2 -c64`): requests per second and requests answered. Only
+ * answers with the file count: an error names `name` when some were not.
  */
-export async function wrkSmallFile({ name, port, cpus, threads, connections, seconds }) {
+export async function wrkSmallFile({ name, port, cpus, threads = 2, connections = 64, seconds }) {
   const url = `http://127.0.0.1:${port}/bench/small.bin`;
   const { stdout } = await run('taskset', ['-c', cpus, 'wrk', `-t${threads}`, `-c${connections}`, `-d${seconds}s`, '-H', `Authorization: ${CREDENTIALS}`, url]);
   const refused = /Non-2xx or 3xx responses:\s+(\d+)/.exec(stdout)?.[1];
