@@ -145,24 +145,21 @@ async function sampleRound(kind, port, round) {
   server = await startSmallFileServer(kind, { port, dir, root, before: values.before, execArgv: ['--perf-basic-prof'] });
   const { pid } = server;
   const data = join(dir, `${kind}-${round}.perf`);
+  const perf = record(pid, data);
   try {
     pinTree(pid, serverCpu);
-    const perf = record(pid, data);
-    try {
-      await wrkSmallFile({ name: kind, port, cpus: clientCpus, threads: 2, connections: 64, seconds: 1 });
-      await perf.enable();
-      const cpuBefore = treeCpuMs(pid);
-      const { requests } = await wrkSmallFile({ name: kind, port, cpus: clientCpus, threads: 2, connections: 64, seconds });
-      const cpuMs = treeCpuMs(pid) - cpuBefore;
-      await perf.disable();
-      if (requests === 0) throw new Error(`${kind} answered no request`);
-      await perf.done();
-      // perf report reads the JIT map: before the map is removed.
-      return { samples: await samplesByFunction(data), requests, cpuMs };
-    } finally {
-      await perf.done().catch(() => {});
-    }
+    await wrkSmallFile({ name: kind, port, cpus: clientCpus, seconds: 1 });
+    await perf.enable();
+    const cpuBefore = treeCpuMs(pid);
+    const { requests } = await wrkSmallFile({ name: kind, port, cpus: clientCpus, seconds });
+    const cpuMs = treeCpuMs(pid) - cpuBefore;
+    await perf.disable();
+    if (requests === 0) throw new Error(`${kind} answered no request`);
+    // Its data written whole; perf report reads the JIT map, so before the map is removed.
+    await perf.done();
+    return { samples: await samplesByFunction(data), requests, cpuMs };
   } finally {
+    await perf.done().catch(() => {});
     await server.stop();
     server = undefined;
     rmSync(perfMapOf(pid), { force: true });
@@ -171,7 +168,7 @@ async function sampleRound(kind, port, round) {
 }
 
 /** Adds up the rounds of one server: CPU time per request (ns) in all, in the kernel, and by function. */
-function perRequest(results) {
+function addRounds(results) {
   let requests = 0;
   let cpuMs = 0;
   const samples = new Map();
@@ -199,7 +196,7 @@ try {
     const order = round % 2 === 0 ? positionals.keys() : [...positionals.keys()].reverse();
     for (const i of order) byServer[i].push(await sampleRound(positionals[i], 18600 + i, round));
   }
-  const results = byServer.map(perRequest);
+  const results = byServer.map(addRounds);
   for (const [i, kind] of positionals.entries()) {
     const r = results[i];
     console.log(
