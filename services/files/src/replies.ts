@@ -160,6 +160,15 @@ export function sendListed(res: ServerResponse, status: number, lists: HeaderLis
   return body.length;
 }
 
+/**
+ * Whether an ended response is written out: all of it handed to its socket (to the kernel), none
+ * of it left in Node's buffers. Node 20's and 22's `writableFinished` said so; from Node 24 on it
+ * turns true with the 'finish' event only, a tick after `end()`, and so never right after it.
+ */
+export function writtenOut(res: ServerResponse): boolean {
+  return res.writableEnded && res.writableLength === 0;
+}
+
 /** `res.writeHead` of the headers' lists (`listsOf`). */
 function writeHead(res: ServerResponse, status: number, headers: Readonly<Record<string, string | number | readonly string[]>>, keepAlive: string): void {
   writeLists(res, status, listsOf(headers, keepAlive));

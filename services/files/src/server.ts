@@ -27,7 +27,7 @@ import { Connections } from './connections.js';
 import { LockTable } from './locks.js';
 import { isMethod, methods, ALLOW, optionsReply } from './methods/index.js';
 import { Quotas } from './quota.js';
-import { DavError, errorReply, fsError, keepAliveHint, sendListed, sendReply, type Meter, type Reply } from './replies.js';
+import { DavError, errorReply, fsError, keepAliveHint, sendListed, sendReply, writtenOut, type Meter, type Reply } from './replies.js';
 import { CachedAnswers } from './cached-get.js';
 import { Shares } from './shares.js';
 import { Authenticator, type FileUser, type FileUsers } from './users.js';
@@ -185,7 +185,7 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
       else perClient.set(remote, n);
       inFlight--;
       ended();
-      if (logging) logRequest(req, res, started, meter.bytes, user, remote, false);
+      if (logging) logRequest(req, res, started, meter.bytes, user, remote, false, res.writableFinished);
     };
     // The response is done, or the connection gone ('close' follows 'finish').
     res.on('close', done);
@@ -228,9 +228,9 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
     if (cached === undefined) return false;
     atOnce[method]++;
     const bytes = sendListed(res, 200, cached.headers, method === 'HEAD' ? undefined : cached.body);
-    if (res.writableFinished) {
+    if (writtenOut(res)) {
       connections.answered(req.socket, now);
-      if (logging) logRequest(req, res, started, bytes, cached.user, req.socket.remoteAddress ?? 'unknown', true);
+      if (logging) logRequest(req, res, started, bytes, cached.user, req.socket.remoteAddress ?? 'unknown', true, true);
     } else {
       followAnswer(req, res, logging, started, bytes, cached.user);
     }
@@ -246,12 +246,15 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
     const ended = connections.begin(req, res);
     res.once('close', () => {
       ended();
-      if (logging) logRequest(req, res, started, bytes, user, req.socket.remoteAddress ?? 'unknown', true);
+      if (logging) logRequest(req, res, started, bytes, user, req.socket.remoteAddress ?? 'unknown', true, res.writableFinished);
     });
   }
 
-  /** The access log's line for a request whose response is done (or whose connection is gone); `bytes`: of its body. */
-  function logRequest(req: IncomingMessage, res: ServerResponse, started: number, bytes: number, user: string | undefined, remote: string, cached: boolean): void {
+  /**
+   * The access log's line for a request whose response is done (or whose connection is gone);
+   * `bytes`: of its body; `complete`: whether all of the response was written out.
+   */
+  function logRequest(req: IncomingMessage, res: ServerResponse, started: number, bytes: number, user: string | undefined, remote: string, cached: boolean, complete: boolean): void {
     deps.log.info(
       {
         method: req.method,
@@ -261,7 +264,7 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
         ms: Math.round((performance.now() - started) * 1000) / 1000,
         user,
         remote,
-        complete: res.writableFinished,
+        complete,
         cached,
       },
       'request',
