@@ -147,11 +147,14 @@ describe('large bodies', () => {
   it('writes and streams a 50 MB body in bounded chunks without loading it whole', async () => {
     const script = fileURLToPath(new URL('./fixtures/stream-large.mjs', import.meta.url));
     const { stdout } = await run(process.execPath, ['--expose-gc', script, join(fx.dir, 'large'), '50'], { timeout: 60_000 });
-    const result = JSON.parse(stdout) as { size: number; bytes: number; largest: number; peakDelta: number };
+    const result = JSON.parse(stdout) as { size: number; bytes: number; largest: number; heldDelta: number; rssDelta: number };
     expect(result.size).toBe(50 * 1024 * 1024);
     expect(result.bytes).toBe(50 * 1024 * 1024);
     expect(result.largest).toBeLessThanOrEqual(64 * 1024);
-    // Holding the body whole would add at least 50 MiB.
-    expect(result.peakDelta).toBeLessThan(20 * 1024 * 1024);
+    // Holding the body whole would add at least 50 MiB to both. What JavaScript holds grows by
+    // about 1 MiB; the RSS by 16 MiB on Node 20 and 21 on Node 24 (the runtime's own growth:
+    // compiled code, the allocator's arenas).
+    expect(result.heldDelta).toBeLessThan(8 * 1024 * 1024);
+    expect(result.rssDelta).toBeLessThan(40 * 1024 * 1024);
   });
 });
