@@ -7,7 +7,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import { runOk } from './exec.js';
+import { runProgramOk } from '@hearth/testkit';
 
 export interface CheckContext {
   /** The host port of a listener (host networking: the container binds it on 127.0.0.1). */
@@ -29,7 +29,7 @@ export interface ServiceCheck {
   readonly kept: (ctx: CheckContext) => Promise<void>;
 }
 
-const curl = (args: readonly string[]) => runOk('curl', ['-sS', '--max-time', '20', ...args]);
+const curl = (args: readonly string[]) => runProgramOk('curl', ['-sS', '--max-time', '20', ...args]);
 
 async function deliver(ctx: CheckContext, url: string, auth: readonly string[], via: string): Promise<void> {
   const subject = `container test ${via} ${process.pid}-${Date.now()}`;
@@ -60,7 +60,7 @@ const SERVICE_ENTRY = '1.3.6.1.4.1.32473.1.1.1';
 async function walkServices(ctx: CheckContext): Promise<void> {
   const community = (await ctx.exec(['hearth', 'snmp', 'credentials'])).trim();
   const walk = async (column: number) =>
-    (await runOk('snmpwalk', ['-v2c', '-c', community, '-On', '-Oqv', '-t', '5', `127.0.0.1:${ctx.port('snmp', 'snmp')}`, `${SERVICE_ENTRY}.${column}`]))
+    (await runProgramOk('snmpwalk', ['-v2c', '-c', community, '-On', '-Oqv', '-t', '5', `127.0.0.1:${ctx.port('snmp', 'snmp')}`, `${SERVICE_ENTRY}.${column}`]))
       .split('\n')
       .filter(Boolean)
       .map((v) => v.replace(/^"|"$/g, ''));

@@ -9,8 +9,8 @@ import { closeSync, existsSync, openSync, readdirSync } from 'node:fs';
 import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { waitFor } from '@hearth/testkit';
-import { run, runOk, which, type RunOptions, type RunResult } from './exec.js';
+import { runProgram, runProgramOk, waitFor, type ProgramOptions, type ProgramResult } from '@hearth/testkit';
+import { which } from './exec.js';
 
 /** Where each run's engine lives: one folder per test process, named by its pid. */
 export const ENGINES_DIR = join(tmpdir(), 'hearth-container-test');
@@ -36,8 +36,8 @@ export async function ensureCommands(wanted: Readonly<Record<string, string>>, l
   if (packages.length === 0) return;
   log(`apt-get install ${packages.join(' ')}`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  await runOk('apt-get', ['update', '-qq'], { env, timeoutMs: 300_000 });
-  await runOk('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...packages], { env, timeoutMs: 600_000 });
+  await runProgramOk('apt-get', ['update', '-qq'], { env, timeoutMs: 300_000 });
+  await runProgramOk('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...packages], { env, timeoutMs: 600_000 });
 }
 
 export interface Engine {
@@ -47,7 +47,7 @@ export interface Engine {
   readonly pid: number;
   /** The environment for docker and Compose commands aimed at this engine. */
   readonly env: NodeJS.ProcessEnv;
-  docker(args: readonly string[], options?: RunOptions): Promise<RunResult>;
+  docker(args: readonly string[], options?: ProgramOptions): Promise<ProgramResult>;
   /** Stop dockerd (SIGTERM, SIGKILL after 30 s), unmount what is left, remove the folder. */
   stop(): Promise<void>;
 }
@@ -76,7 +76,7 @@ export function alive(pid: number): boolean {
 /** Unmount everything under `dir`, deepest first. */
 async function unmountAll(dir: string): Promise<void> {
   const mounts = (await mountsUnder(dir)).sort((a, b) => b.length - a.length);
-  for (const m of mounts) await run('umount', ['-l', m]);
+  for (const m of mounts) await runProgram('umount', ['-l', m]);
 }
 
 async function readPid(file: string): Promise<number | null> {
@@ -145,7 +145,7 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
     exited = `dockerd did not start: ${err.message}`;
   });
   const env: NodeJS.ProcessEnv = { ...process.env, DOCKER_HOST: `unix://${sock}`, DOCKER_BUILDKIT: '0', COMPOSE_DOCKER_CLI_BUILD: '0' };
-  const docker = (a: readonly string[], o: RunOptions = {}) => run('docker', a, { ...o, env: { ...env, ...o.env } });
+  const docker = (a: readonly string[], o: ProgramOptions = {}) => runProgram('docker', a, { ...o, env: { ...env, ...o.env } });
   const tail = async () => (await readFile(logFile, 'utf8').catch(() => '')).split('\n').slice(-15).join('\n');
   try {
     // Done when it answers, or when it has exited (which no poll would change).

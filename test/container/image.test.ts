@@ -12,12 +12,11 @@ import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, makeTempDir, runTranscript, waitFor, type TempDir } from '@hearth/testkit';
+import { freePort, makeTempDir, runProgram, runProgramOk, runTranscript, waitFor, type ProgramOptions, type ProgramResult, type TempDir } from '@hearth/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serviceChecks, type CheckContext } from './checks.js';
 import { composeService, hostNetworkVariant, listenersOf, loopbackConfig, serviceNamesOf, type Listener } from './compose-files.js';
 import { alive, mountsUnder, reapStaleEngines, startEngine, whyDockerCannotRun, type Engine } from './engine.js';
-import { run, runOk, type RunOptions, type RunResult } from './exec.js';
 import { boundUdpPorts, freeUdpPort, pickBase, processesIn, ensureTools } from './support.js';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
@@ -54,15 +53,15 @@ if (cannotRun !== null) {
     };
     let ctx: CheckContext;
 
-    const docker = (args: readonly string[], options?: RunOptions): Promise<RunResult> => {
+    const docker = (args: readonly string[], options?: ProgramOptions): Promise<ProgramResult> => {
       if (engine === undefined) throw new Error('no engine');
       return engine.docker(args, options);
     };
-    const compose = (args: readonly string[], options: RunOptions = {}): Promise<RunResult> => {
+    const compose = (args: readonly string[], options: ProgramOptions = {}): Promise<ProgramResult> => {
       const [cmd = 'docker-compose', ...pre] = composeCmd;
-      return run(cmd, [...pre, '--project-directory', projectDir, '-f', variantFile, ...args], { ...options, env: composeEnv });
+      return runProgram(cmd, [...pre, '--project-directory', projectDir, '-f', variantFile, ...args], { ...options, env: composeEnv });
     };
-    const composeOk = async (args: readonly string[], options: RunOptions = {}): Promise<string> => {
+    const composeOk = async (args: readonly string[], options: ProgramOptions = {}): Promise<string> => {
       const r = await compose(args, options);
       if (r.code !== 0) throw new Error(`compose ${args.join(' ')}: exit code ${r.code}\n${`${r.stdout}\n${r.stderr}`.trim().split('\n').slice(-30).join('\n')}`);
       return r.stdout;
@@ -134,8 +133,8 @@ if (cannotRun !== null) {
       // The committed tree, as CI has it: `git archive HEAD`, so nothing uncommitted slips in.
       const src = join(work.path, 'src');
       await mkdir(src);
-      await runOk('sh', ['-c', 'git -C "$1" archive --format=tar HEAD | tar -x -C "$2"', 'sh', repo, src]);
-      const dirty = (await runOk('git', ['-C', repo, 'status', '--porcelain', '--untracked-files=no'])).trim();
+      await runProgramOk('sh', ['-c', 'git -C "$1" archive --format=tar HEAD | tar -x -C "$2"', 'sh', repo, src]);
+      const dirty = (await runProgramOk('git', ['-C', repo, 'status', '--porcelain', '--untracked-files=no'])).trim();
       if (dirty !== '') log('note: the working tree has uncommitted changes; the image is built from HEAD without them');
       projectDir = join(src, 'docker');
 
@@ -155,7 +154,7 @@ if (cannotRun !== null) {
       imagesBefore = await imageIds();
       volumesBefore = await volumeNames();
       // The file itself, as a user has it, must be valid (ports and all).
-      await runOk(composeCmd[0] ?? 'docker-compose', [...composeCmd.slice(1), '--project-directory', projectDir, 'config', '-q'], { env: composeEnv });
+      await runProgramOk(composeCmd[0] ?? 'docker-compose', [...composeCmd.slice(1), '--project-directory', projectDir, 'config', '-q'], { env: composeEnv });
       log(`compose build on ${base} (${composeCmd.join(' ')})`);
       const t0 = Date.now();
       await composeOk(['build'], { timeoutMs: 1_800_000 });

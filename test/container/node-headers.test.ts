@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { run } from './exec.js';
+import { runProgram } from '@hearth/testkit';
 
 const script = fileURLToPath(new URL('../../docker/node-headers.sh', import.meta.url));
 
@@ -77,7 +77,7 @@ async function prefixWith(header: string): Promise<string> {
   return prefix;
 }
 
-const headersScript = (prefix: string, dest: string) => run('sh', [script, prefix, dest]);
+const headersScript = (prefix: string, dest: string) => runProgram('sh', [script, prefix, dest]);
 
 async function files(dir: string): Promise<string[]> {
   return (await readdir(dir, { recursive: true })).map(String).sort();

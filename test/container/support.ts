@@ -6,7 +6,7 @@ import dgram from 'node:dgram';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensureCommands, type Engine } from './engine.js';
-import { run, runOk } from './exec.js';
+import { runProgram, runProgramOk } from '@hearth/testkit';
 
 /**
  * Install in one go what is missing: the engine and client (`docker.io`), Compose v1 (Debian's
@@ -14,7 +14,7 @@ import { run, runOk } from './exec.js';
  * Returns the Compose command.
  */
 export async function ensureTools(log: (line: string) => void): Promise<readonly string[]> {
-  const v2 = (await run('docker', ['compose', 'version'])).code === 0;
+  const v2 = (await runProgram('docker', ['compose', 'version'])).code === 0;
   const compose: Record<string, string> = v2 ? {} : { 'docker-compose': 'docker-compose' };
   await ensureCommands({ dockerd: 'docker.io', docker: 'docker.io', debootstrap: 'debootstrap', curl: 'curl', ...compose }, log);
   return v2 ? ['docker', 'compose'] : ['docker-compose'];
@@ -34,7 +34,7 @@ export async function pickBase(engine: Engine, repo: string, log: (line: string)
   const has = async (image: string) => (await engine.docker(['image', 'inspect', image])).code === 0;
   const given = process.env.HEARTH_NODE_IMAGE;
   if (given) {
-    if (!(await has(given))) await runOk('docker', ['pull', given], { env: engine.env, timeoutMs: 600_000 });
+    if (!(await has(given))) await runProgramOk('docker', ['pull', given], { env: engine.env, timeoutMs: 600_000 });
     return given;
   }
   if (await has(OFFICIAL_BASE)) return OFFICIAL_BASE;
@@ -47,7 +47,7 @@ export async function pickBase(engine: Engine, repo: string, log: (line: string)
   }
   log(`no registry (${why}): building ${LOCAL_BASE} with docker/make-local-base.sh`);
   const t0 = Date.now();
-  await runOk(join(repo, 'docker/make-local-base.sh'), [], { env: engine.env, timeoutMs: 900_000 });
+  await runProgramOk(join(repo, 'docker/make-local-base.sh'), [], { env: engine.env, timeoutMs: 900_000 });
   log(`${LOCAL_BASE} built in ${Math.round((Date.now() - t0) / 1000)}s`);
   return LOCAL_BASE;
 }

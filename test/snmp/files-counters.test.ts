@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ServiceStatus } from '@hearth/supervisor';
-import { freePort, waitFor } from '@hearth/testkit';
+import { freePort, runProgram, waitFor } from '@hearth/testkit';
 import { MAIN, startUp, waitState, type Up } from '@hearth/testkit/hearth-up';
 
 vi.setConfig({ testTimeout: 60_000, hookTimeout: 60_000 });
@@ -25,21 +25,9 @@ let ports: { http: number; snmp: number };
 let community: string;
 let share: string;
 
-function run(program: string, args: readonly string[], input?: string): Promise<{ code: number | null; stdout: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(program, args, { stdio: ['pipe', 'pipe', 'ignore'] });
-    let stdout = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.on('close', (code) => resolve({ code, stdout }));
-    // A program that exits before reading its input closes the pipe: the write's EPIPE is no
-    // failure of ours, and the exit code tells what happened.
-    child.stdin.on('error', () => undefined).end(input ?? '');
-  });
-}
-
 /** One curl (one connection): the status code. */
 async function curl(...args: string[]): Promise<number> {
-  const r = await run('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', ...args]);
+  const r = await runProgram('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', ...args]);
   return Number(r.stdout);
 }
 
@@ -96,7 +84,7 @@ beforeAll(async () => {
     listen: { snmp: { protocol: udp, address: 127.0.0.1, port: ${ports.snmp} } }
 `);
   for (const name of ['files', 'snmp']) await waitState(up, name, 'running', 30_000);
-  const added = await run(process.execPath, [MAIN, 'user', 'add', 'alice', '--password-stdin', '--data', up.data], 'alice-secret-1\n');
+  const added = await runProgram(process.execPath, [MAIN, 'user', 'add', 'alice', '--password-stdin', '--data', up.data], { input: 'alice-secret-1\n' });
   expect(added.code).toBe(0);
   community = (await up.cli('snmp', 'credentials')).stdout.trim();
 });

@@ -216,3 +216,4 @@ export { startMailChurn, type MailChurnOptions, type MailChurnResult, type Pop3A
 export type { LoadOptions, LoadResult, Outcome, RunningLoad, Sample } from './load.js';
 export { FakeSupervisorChannel } from './fake-channel.js';
 export { mountSmallDisk, type SmallDisk } from './small-disk.js';
+export { runProgram, runProgramOk, type ProgramOptions, type ProgramResult } from './program.js';

@@ -8,6 +8,8 @@ import {
   connectAndReadLine,
   freePort,
   makeTempDir,
+  runProgram,
+  runProgramOk,
   runTranscript,
   udpRequest,
   waitFor,
@@ -165,5 +167,26 @@ describe('helpers', () => {
       runTranscript(again, [[null, /^\+OK/], ['NOOP', /^\+OK/]], { timeout: 200 }),
     ).rejects.toThrow(/transcript step 2: no match within 200 ms; sent "NOOP", expected \/\^\\\+OK\/, received "-ERR unknown\\r\\n"/);
     again.destroy();
+  });
+});
+
+describe('runProgram', () => {
+  it('gives a program its input and collects its output and exit code', async () => {
+    const r = await runProgram('sh', ['-c', 'tr a-z A-Z; echo oops >&2; exit 3'], { input: 'hello\n' });
+    expect(r).toEqual({ code: 3, stdout: 'HELLO\n', stderr: 'oops\n' });
+    await expect(runProgramOk('sh', ['-c', 'echo out; echo err >&2; exit 3'])).rejects.toThrow('sh -c echo out; echo err >&2; exit 3: exit code 3\nout\n\nerr');
+    expect(await runProgramOk('sh', ['-c', 'cat'], { input: Buffer.from('bytes') })).toBe('bytes');
+  });
+
+  it('survives a program that exits without reading its input, one killed at its deadline, and one that cannot start', async () => {
+    // 8 MiB: more than a pipe holds, so the write is still going on when the program exits.
+    const unread = await runProgram('sh', ['-c', 'exit 0'], { input: 'x'.repeat(8 << 20) });
+    expect(unread).toEqual({ code: 0, stdout: '', stderr: '' });
+    const killed = await runProgram('sleep', ['10'], { timeoutMs: 100 });
+    expect(killed.code).toBeNull();
+    expect(killed.stderr).toContain('(killed after 100 ms)');
+    const missing = await runProgram('/nonexistent/program', []);
+    expect(missing.code).toBeNull();
+    expect(missing.stderr).toContain('ENOENT');
   });
 });

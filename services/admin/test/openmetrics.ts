@@ -1,6 +1,6 @@
 /** OpenMetrics text parsed by a real Prometheus parser (Debian's python3-prometheus-client). */
-import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { runProgram } from '@hearth/testkit';
 
 export interface Sample {
   readonly name: string;
@@ -20,14 +20,10 @@ const SCRIPT = fileURLToPath(new URL('./openmetrics.py', import.meta.url));
 const PYTHON = '/usr/bin/python3';
 
 /** The families of `text`; rejects with the parser's complaint. */
-export function parseOpenMetrics(text: string): Promise<Family[]> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(PYTHON, [SCRIPT], { maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`the OpenMetrics parser refused the text: ${stderr.trim().split('\n').pop() ?? err.message}`));
-      else resolve(JSON.parse(stdout) as Family[]);
-    });
-    child.stdin!.end(text);
-  });
+export async function parseOpenMetrics(text: string): Promise<Family[]> {
+  const r = await runProgram(PYTHON, [SCRIPT], { input: text });
+  if (r.code !== 0) throw new Error(`the OpenMetrics parser refused the text: ${r.stderr.trim().split('\n').pop() ?? `exit code ${r.code}`}`);
+  return JSON.parse(r.stdout) as Family[];
 }
 
 /** The value of the sample `name` with exactly these labels; undefined if absent. */

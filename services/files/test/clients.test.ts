@@ -3,12 +3,12 @@
  * syncs a tree of a few hundred files up and back, byte-identical with modification times kept;
  * cadaver, scripted, does put/get/mkcol/move/lock/unlock.
  */
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runProgram } from '@hearth/testkit';
 import { startServer, type Harness } from './helpers.js';
 
 let h: Harness;
@@ -22,14 +22,11 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-function run(cmd: string, args: readonly string[], options: { env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(cmd, args, { env: { ...process.env, ...options.env }, timeout: 60_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`${cmd} ${args.join(' ')} failed: ${err.message}\n${stdout}\n${stderr}`));
-      else resolve(`${stdout}${stderr}`);
-    });
-    if (options.input !== undefined) child.stdin!.end(options.input);
-  });
+/** Runs a client, which must exit 0: what it printed, stdout then stderr (where rclone's `-v` goes). */
+async function run(cmd: string, args: readonly string[], options: { env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<string> {
+  const r = await runProgram(cmd, args, { ...options, env: { ...process.env, ...options.env }, timeoutMs: 60_000 });
+  if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')}: exit code ${r.code}\n${r.stdout}\n${r.stderr}`);
+  return `${r.stdout}${r.stderr}`;
 }
 
 /** Every file below `dir`: relative path → [content, mtime in whole seconds]. */

@@ -1,5 +1,4 @@
 /** Test helpers: the file server in-process on 127.0.0.1:0 (HTTP and HTTPS), and a curl runner. */
-import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { request as httpRequest, type Agent, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,6 +9,7 @@ import type { LoginPolicy } from '@hearth/accounts';
 import { createLogger, type Logger } from '@hearth/log';
 import { createFilesServer, defaultSettings, MemoryUsers, type FilesServer, type FilesSettings } from '@hearth/files';
 import { HandlerTable } from '@hearth/runtime';
+import { runProgram } from '@hearth/testkit';
 import { inject } from 'vitest';
 import type { TestCertificate } from '../../../scripts/test-certificate.js';
 
@@ -119,15 +119,11 @@ export interface CurlResult {
   readonly body: string;
 }
 
-/** Run curl and parse the last response (status, lower-cased headers, body). */
-export function curl(args: readonly string[], input?: Buffer | string): Promise<CurlResult> {
-  return new Promise((resolve, reject) => {
-    const child = execFile('curl', ['-sS', '-i', '--max-time', '20', ...args], { encoding: 'buffer', maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) return reject(new Error(`curl ${args.join(' ')}: ${err.message} ${stderr.toString()}`));
-      resolve(parseResponse(stdout.toString('utf8')));
-    });
-    if (input !== undefined) child.stdin!.end(input);
-  });
+/** Run curl (`input` on its stdin) and parse the last response (status, lower-cased headers, body). */
+export async function curl(args: readonly string[], input?: Buffer | string): Promise<CurlResult> {
+  const r = await runProgram('curl', ['-sS', '-i', '--max-time', '20', ...args], input === undefined ? {} : { input });
+  if (r.code !== 0) throw new Error(`curl ${args.join(' ')}: exit code ${r.code} ${r.stderr}`);
+  return parseResponse(r.stdout);
 }
 
 export function parseResponse(text: string): CurlResult {

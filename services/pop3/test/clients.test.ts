@@ -2,7 +2,7 @@
  * Real POP3 clients (Python poplib, curl, fetchmail, mpop) against createPop3Server over the
  * real @hearth/mail-store in a temp dir, on loopback.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, chmodSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openSuiteAccounts, type Accounts } from '@hearth/accounts';
 import { openMailStore, type MailStore } from '@hearth/mail-store';
 import { storeBacking } from '@hearth/pop3';
+import { runProgram, type ProgramResult } from '@hearth/testkit';
 import { LineClient, testCertificate, removeDir, startPop3, transcript, type Cert, type Harness } from './helpers.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -23,19 +24,9 @@ let store: MailStore;
 let accounts: Accounts;
 let harness: Harness;
 
-function run(cmd: string, args: readonly string[], options: { input?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = execFile(
-      cmd,
-      args,
-      { timeout: 20_000, env: { ...process.env, ...options.env }, cwd: options.cwd ?? dir, maxBuffer: 16 * 1024 * 1024 },
-      (error, stdout, stderr) => {
-        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
-        resolve({ code, stdout: String(stdout), stderr: String(stderr) });
-      },
-    );
-    if (options.input !== undefined) child.stdin?.end(options.input);
-  });
+/** Runs a client in the test's folder (by default) with this process's environment and `env`. */
+function run(cmd: string, args: readonly string[], options: { input?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<ProgramResult> {
+  return runProgram(cmd, args, { ...options, env: { ...process.env, ...options.env }, cwd: options.cwd ?? dir, timeoutMs: 20_000 });
 }
 
 async function python(code: string): Promise<string> {

@@ -2,7 +2,7 @@
  * Test harness: the SMTP service on 127.0.0.1:0 with an in-memory store (or any sink), a
  * recording bus, a silent logger and an openssl-made certificate; plus real clients to drive it.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import type { AddressInfo, Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -23,6 +23,7 @@ import {
   type RunningSmtp,
   type UserDirectory,
 } from '@hearth/smtp';
+import { runProgram, type ProgramResult } from '@hearth/testkit';
 
 const run = promisify(execFile);
 
@@ -206,29 +207,9 @@ export async function startTestSmtp(
   };
 }
 
-export interface Ran {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Run a client program to completion (killed after `timeoutMs`), feeding `input` on stdin. */
-export function runClient(cmd: string, args: readonly string[], input = '', timeoutMs = 15_000): Promise<Ran> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(input);
-  });
+/** Runs a client program to its end (killed after 15 s), feeding `input` on stdin. */
+export function runClient(cmd: string, args: readonly string[], input = ''): Promise<ProgramResult> {
+  return runProgram(cmd, args, { input, timeoutMs: 15_000 });
 }
 
 /**

@@ -1,0 +1,60 @@
+/**
+ * Running a program to its end for a test: stdin from a string, stdout and stderr collected, a
+ * deadline. A program that exits before reading its stdin is no failure of the run (the write's
+ * EPIPE is ignored; its exit code tells what happened), nor is one that cannot be started (its
+ * code is null and stderr says why).
+ */
+import { spawn } from 'node:child_process';
+
+export interface ProgramOptions {
+  /** The program's whole environment (default: this process's). */
+  readonly env?: NodeJS.ProcessEnv;
+  readonly cwd?: string;
+  /** Written to stdin, which is then closed (stdin is empty otherwise). */
+  readonly input?: string | Uint8Array;
+  /** Killed (SIGKILL) after this many ms; default 120 000. */
+  readonly timeoutMs?: number;
+}
+
+export interface ProgramResult {
+  /** Null when it was killed or could not be started. */
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs `cmd` to its end; never throws for a non-zero exit (see `runProgramOk`). */
+export function runProgram(cmd: string, args: readonly string[], options: ProgramOptions = {}): Promise<ProgramResult> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { env: options.env ?? process.env, cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timeoutMs = options.timeoutMs ?? 120_000;
+    const timer = setTimeout(() => {
+      stderr += `\n(killed after ${timeoutMs} ms)`;
+      child.kill('SIGKILL');
+    }, timeoutMs);
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(options.input ?? '');
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      resolve({ code: null, stdout, stderr: `${stderr}${err.message}` });
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** Runs `cmd`; its stdout, or an error naming it, its exit code and the end of its output unless it exits 0. */
+export async function runProgramOk(cmd: string, args: readonly string[], options: ProgramOptions = {}): Promise<string> {
+  const r = await runProgram(cmd, args, options);
+  if (r.code !== 0) {
+    const tail = `${r.stdout}\n${r.stderr}`.trim().split('\n').slice(-30).join('\n');
+    throw new Error(`${cmd} ${args.join(' ')}: exit code ${r.code}\n${tail}`);
+  }
+  return r.stdout;
+}
