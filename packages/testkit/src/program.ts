@@ -2,7 +2,8 @@
  * Running a program to its end for a test: stdin from a string, stdout and stderr collected, a
  * deadline. A program that exits before reading its stdin is no failure of the run (the write's
  * EPIPE is ignored; its exit code tells what happened), nor is one that cannot be started (its
- * code is null and stderr says why).
+ * code is null and stderr says why). The program runs in a process group of its own, which the
+ * deadline kills whole: a process it started that still holds its output open ends with it.
  */
 import { spawn } from 'node:child_process';
 
@@ -12,7 +13,7 @@ export interface ProgramOptions {
   readonly cwd?: string;
   /** Written to stdin, which is then closed (stdin is empty otherwise). */
   readonly input?: string | Uint8Array;
-  /** Killed (SIGKILL) after this many ms; default 120 000. */
+  /** Killed (SIGKILL), with every process in its group, after this many ms; default 120 000. */
   readonly timeoutMs?: number;
 }
 
@@ -26,7 +27,8 @@ export interface ProgramResult {
 /** Runs `cmd` to its end; never throws for a non-zero exit (see `runProgramOk`). */
 export function runProgram(cmd: string, args: readonly string[], options: ProgramOptions = {}): Promise<ProgramResult> {
   return new Promise((resolve) => {
-    const child = spawn(cmd, args, { env: options.env ?? process.env, cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    // detached: a session and process group of its own, which the deadline can end whole.
+    const child = spawn(cmd, args, { env: options.env ?? process.env, cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -34,7 +36,11 @@ export function runProgram(cmd: string, args: readonly string[], options: Progra
     const timeoutMs = options.timeoutMs ?? 120_000;
     const timer = setTimeout(() => {
       stderr += `\n(killed after ${timeoutMs} ms)`;
-      child.kill('SIGKILL');
+      try {
+        process.kill(-child.pid!, 'SIGKILL'); // our own child's group
+      } catch {
+        // gone already
+      }
     }, timeoutMs);
     child.stdin.on('error', () => undefined);
     child.stdin.end(options.input ?? '');

@@ -189,4 +189,22 @@ describe('runProgram', () => {
     expect(missing.code).toBeNull();
     expect(missing.stderr).toContain('ENOENT');
   });
+
+  it('kills at its deadline the processes the program started too, which hold its output open', async () => {
+    const r = await runProgram('sh', ['-c', 'sleep 60 & echo $!; wait'], { timeoutMs: 300 });
+    expect(r.code).toBeNull();
+    expect(r.stderr).toContain('(killed after 300 ms)');
+    const sleeper = Number(r.stdout.trim());
+    expect(sleeper).toBeGreaterThan(0);
+    const alive = (): boolean => {
+      try {
+        process.kill(sleeper, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    // Reaped by whoever inherited it, a moment after it died.
+    await waitFor(() => !alive(), { timeout: 5000, what: 'the program\'s own child gone' });
+  });
 });
