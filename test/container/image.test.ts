@@ -57,27 +57,24 @@ if (cannotRun !== null) {
       if (engine === undefined) throw new Error('no engine');
       return engine.docker(args, options);
     };
-    const compose = (args: readonly string[], options: ProgramOptions = {}): Promise<ProgramResult> => {
+    /** Compose's command and its arguments for `args`, aimed at the project under test. */
+    const composeLine = (args: readonly string[]): [string, string[]] => {
       const [cmd = 'docker-compose', ...pre] = composeCmd;
-      return runProgram(cmd, [...pre, '--project-directory', projectDir, '-f', variantFile, ...args], { ...options, env: composeEnv });
+      return [cmd, [...pre, '--project-directory', projectDir, '-f', variantFile, ...args]];
     };
-    const composeOk = async (args: readonly string[], options: ProgramOptions = {}): Promise<string> => {
-      const r = await compose(args, options);
-      if (r.code !== 0) throw new Error(`compose ${args.join(' ')}: exit code ${r.code}\n${`${r.stdout}\n${r.stderr}`.trim().split('\n').slice(-30).join('\n')}`);
-      return r.stdout;
+    const compose = (args: readonly string[], options: ProgramOptions = {}): Promise<ProgramResult> => runProgram(...composeLine(args), { ...options, env: composeEnv });
+    const composeOk = (args: readonly string[], options: ProgramOptions = {}): Promise<string> => runProgramOk(...composeLine(args), { ...options, env: composeEnv });
+    const dockerOk = (args: readonly string[]): Promise<string> => {
+      if (engine === undefined) throw new Error('no engine');
+      return runProgramOk('docker', args, { env: engine.env });
     };
-    const imageIds = async () => (await runOkDocker(['images', '-aq', '--no-trunc'])).split('\n').filter(Boolean).sort();
-    const volumeNames = async () => (await runOkDocker(['volume', 'ls', '-q'])).split('\n').filter(Boolean).sort();
-    const runOkDocker = async (args: readonly string[]) => {
-      const r = await docker(args);
-      if (r.code !== 0) throw new Error(`docker ${args.join(' ')}: exit code ${r.code}: ${r.stderr.trim()}`);
-      return r.stdout;
-    };
+    const imageIds = async () => (await dockerOk(['images', '-aq', '--no-trunc'])).split('\n').filter(Boolean).sort();
+    const volumeNames = async () => (await dockerOk(['volume', 'ls', '-q'])).split('\n').filter(Boolean).sort();
 
     const waitHealthy = async () => {
       await waitFor(
         async () => {
-          const state = (await runOkDocker(['inspect', '-f', '{{.State.Status}} {{.State.Health.Status}}', 'hearth'])).trim();
+          const state = (await dockerOk(['inspect', '-f', '{{.State.Status}} {{.State.Health.Status}}', 'hearth'])).trim();
           if (!state.startsWith('running')) {
             const logs = await docker(['logs', '--tail', '20', 'hearth']);
             throw new Error(`the container is ${state}\n${logs.stdout}${logs.stderr}`);
@@ -167,8 +164,8 @@ if (cannotRun !== null) {
       await composeOk(['up', '-d']);
       await waitHealthy();
       const format = '{{index .Config.Labels "com.docker.compose.project"}} {{range .Mounts}}{{if eq .Type "volume"}}{{.Name}}:{{.Destination}}{{end}}{{end}}';
-      expect((await runOkDocker(['inspect', '-f', format, 'hearth'])).trim()).toBe('hearth hearth-data:/var/lib/hearth');
-      const mem = (await runOkDocker(['stats', '--no-stream', '--format', '{{.MemUsage}}', 'hearth'])).trim();
+      expect((await dockerOk(['inspect', '-f', format, 'hearth'])).trim()).toBe('hearth hearth-data:/var/lib/hearth');
+      const mem = (await dockerOk(['stats', '--no-stream', '--format', '{{.MemUsage}}', 'hearth'])).trim();
       const node = (await ctx.exec(['node', '--version'])).trim();
       log(`healthy; memory ${mem}; node ${node}`);
     });
@@ -220,7 +217,7 @@ if (cannotRun !== null) {
       expect(quit).toMatch(/^\+OK/);
       expect(stopped.code, stopped.stderr).toBe(0);
       expect(ms).toBeLessThan(graceMs);
-      expect((await runOkDocker(['inspect', '-f', '{{.State.ExitCode}}', 'hearth'])).trim()).toBe('0');
+      expect((await dockerOk(['inspect', '-f', '{{.State.ExitCode}}', 'hearth'])).trim()).toBe('0');
       const logs = await docker(['logs', '--since', new Date(t0).toISOString(), 'hearth']);
       expect(logs.stdout + logs.stderr).toMatch(/"clean":true,"msg":"supervisor stopped"/);
       log(`compose stop: exit code 0 in ${ms} ms (grace period ${graceMs} ms)`);
@@ -235,9 +232,9 @@ if (cannotRun !== null) {
     it('removes everything it started: containers, volumes, images and build stages, dockerd and its mounts', async () => {
       const e = engine!;
       await removeContainers();
-      expect((await runOkDocker(['ps', '-aq'])).trim()).toBe('');
+      expect((await dockerOk(['ps', '-aq'])).trim()).toBe('');
       expect(await volumeNames()).toEqual(volumesBefore);
-      if (keepCache) expect((await runOkDocker(['images', '-q', 'hearth'])).trim(), 'the hearth image').toBe('');
+      if (keepCache) expect((await dockerOk(['images', '-q', 'hearth'])).trim(), 'the hearth image').toBe('');
       else expect(await imageIds()).toEqual(imagesBefore);
       await tearDown();
       expect(alive(e.pid), `dockerd ${e.pid}`).toBe(false);
