@@ -20,7 +20,8 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..', '..');
 const HEARTH = join(ROOT, 'packages/cli/dist/main.js');
 const SUPERVISOR = join(ROOT, 'packages/supervisor/dist/index.js');
-const PEER_CONF = '/work/shared/peers/dovecot.conf';
+/** Dovecot's default-tuned config, the POP3 benchmark's (`@ROOT@` and its ports replaced below). */
+const PEER_CONF = join(ROOT, 'bench/pop3/dovecot/default.conf');
 
 const { values } = parseArgs({
   options: { seconds: { type: 'string', default: '6' }, loops: { type: 'string', default: '4' }, restarts: { type: 'string', default: '5' } },
