@@ -8,7 +8,7 @@ export function mainUsage(commands: readonly CliCommand[]): string {
   return [
     'Usage: hearth VERB [options]',
     '',
-    'Hearth: a home-server daemon suite (SMTP, POP3, biff) under one supervisor.',
+    'Hearth: a home-server daemon suite (mail over SMTP and POP3, biff, WebDAV files, SNMP, a web admin page) under one supervisor.',
     '',
     'Verbs:',
     ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
