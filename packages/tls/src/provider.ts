@@ -2,6 +2,9 @@
  * A reloadable `tls.SecureContext`. Services read `provider.context` for every new TLS session
  * (STARTTLS/STLS upgrades) or pass `provider.sniCallback` to `tls.createServer`, so a reload swaps
  * the certificate for new connections without a restart; sessions already running keep theirs.
+ * A server given `serverOptions` at its creation is given them again after a reload
+ * (`server.setSecureContext`): that context answers the clients that send no server name (SNI),
+ * which never reach the callback.
  */
 import { createSecureContext } from 'node:tls';
 import type { SecureContext, SecureContextOptions } from 'node:tls';
@@ -22,22 +25,27 @@ export interface TlsContextProvider {
   readonly serverOptions: SecureContextOptions;
   /** For `tls.createServer({ SNICallback })`: hands every new connection the current context. */
   readonly sniCallback: (servername: string, callback: (error: Error | null, context?: SecureContext) => void) => void;
-  /** Re-reads the files (or the generated pair). On failure the old context stays and it throws. */
-  reload(): Promise<TlsMaterial>;
+  /**
+   * Reads the files again (or the generated pair), from `options` when given (a reload of the
+   * suite's config may name other files), else from the last options that loaded. On failure the
+   * old context and options stay and it throws.
+   */
+  reload(options?: TlsContextProviderOptions): Promise<TlsMaterial>;
 }
 
-export async function createTlsContextProvider(options: TlsContextProviderOptions): Promise<TlsContextProvider> {
-  const build = async (): Promise<{ material: TlsMaterial; context: SecureContext; serverOptions: SecureContextOptions }> => {
-    const material = await loadTlsMaterial(options);
+export async function createTlsContextProvider(initial: TlsContextProviderOptions): Promise<TlsContextProvider> {
+  const build = async (from: TlsContextProviderOptions): Promise<{ material: TlsMaterial; context: SecureContext; serverOptions: SecureContextOptions }> => {
+    const material = await loadTlsMaterial(from);
     const serverOptions: SecureContextOptions = {
       minVersion: 'TLSv1.2',
-      ...options.contextOptions,
+      ...from.contextOptions,
       cert: material.cert,
       key: material.key,
     };
     return { material, context: createSecureContext(serverOptions), serverOptions };
   };
-  let current = await build();
+  let options = initial;
+  let current = await build(options);
   return {
     get context() {
       return current.context;
@@ -49,8 +57,9 @@ export async function createTlsContextProvider(options: TlsContextProviderOption
       return current.serverOptions;
     },
     sniCallback: (_servername, callback) => callback(null, current.context),
-    async reload() {
-      current = await build();
+    async reload(next = options) {
+      current = await build(next);
+      options = next;
       return current.material;
     },
   };

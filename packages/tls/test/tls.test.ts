@@ -131,6 +131,21 @@ describe('configured material', () => {
     await expect(provider.reload()).rejects.toBeInstanceOf(TlsMaterialError);
     expect(provider.material.cert).toBe(next.cert);
   });
+
+  it('reloads from other files when given new options, and keeps the old options when those fail', async () => {
+    const files = await writePair('site');
+    const provider = await createTlsContextProvider({ dataDir, ...files });
+    const other = await writePair('other');
+    await provider.reload({ dataDir, ...other });
+    const otherCert = await readFile(other.cert, 'utf8');
+    expect(provider.material.cert).toBe(otherCert);
+    await expect(provider.reload({ dataDir, cert: join(dataDir, 'missing.pem'), key: other.key })).rejects.toBeInstanceOf(TlsMaterialError);
+    expect(provider.material.cert).toBe(otherCert);
+    // Without options: the last ones that loaded (the other pair), not the first.
+    await writeFile(files.cert, 'garbage');
+    await provider.reload();
+    expect(provider.material.certFile).toBe(other.cert);
+  });
 });
 
 describe('importing the package', () => {
