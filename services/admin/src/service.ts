@@ -105,9 +105,9 @@ export async function startAdminService(ctx: ServiceContext<AdminSettings>, opti
   return {
     counters: reported,
     async reload(next, suite) {
-      const nextTls = await createTlsContextProvider(tlsOptions(suite));
-      for (const server of servers) server.setSecureContext(nextTls.serverOptions);
-      tls = nextTls;
+      // The listeners' SNI callback is the provider's: it hands out the new context from here on.
+      await tls.reload(tlsOptions(suite));
+      for (const server of servers) server.setSecureContext(tls.serverOptions);
       settings = next;
       deps.sessions.update(next.sessionIdle, next.maxSessions);
       deps.login.setLimits(loginLimits(next));

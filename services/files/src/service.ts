@@ -48,9 +48,9 @@ export async function startFilesService(
     counters: files.counters,
     async reload(settings, suite) {
       if (tls) {
-        const next = await createTlsContextProvider(tlsOptions(suite));
-        for (const { server, secure } of servers) if (secure) (server as import('node:https').Server).setSecureContext(next.serverOptions);
-        tls = next;
+        // The listeners' SNI callback is the provider's: it hands out the new context from here on.
+        await tls.reload(tlsOptions(suite));
+        for (const { server, secure } of servers) if (secure) (server as import('node:https').Server).setSecureContext(tls.serverOptions);
       }
       files.updateSettings(settings);
     },

@@ -56,8 +56,9 @@ export async function startPop3Service(ctx: ServiceContext<Pop3Settings>): Promi
     return {
       counters: pop3.counters,
       async reload(settings, suite) {
+        // First what can fail (the files): a refused reload leaves everything as it was.
+        await tls.reload(tlsOptions(suite));
         pop3.updateSettings(settings);
-        tls = await createTlsContextProvider(tlsOptions(suite));
       },
       async stop(deadline) {
         for (const server of servers) server.close();
