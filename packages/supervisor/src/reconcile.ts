@@ -3,7 +3,8 @@
  * held listeners the new config can keep.
  *
  * A service is `added`, `removed`, `unchanged`, `reload` (only its settings changed, or only the
- * suite's shared settings: sent as a `reload` message, applied in place if the service can) or
+ * suite's shared settings, the configured certificate's contents included: sent as a `reload`
+ * message, applied in place if the service can) or
  * `restart` (anything else changed: an overlapped restart with the new config).
  */
 import type { ListenerSpec } from '@hearth/runtime';
@@ -33,10 +34,14 @@ export function suiteChanged(prev: SuiteConfig, next: SuiteConfig): boolean {
   return JSON.stringify([prev.mail, prev.tls]) !== JSON.stringify([next.mail, next.tls]);
 }
 
-export function diffConfigs(prev: SuiteConfig, next: SuiteConfig): ConfigDiff {
+/**
+ * `tlsFilesChanged`: the configured certificate or key has new contents under the same path (a
+ * renewal, `tls-files.ts`): for the services, a change of the suite's shared settings.
+ */
+export function diffConfigs(prev: SuiteConfig, next: SuiteConfig, tlsFilesChanged = false): ConfigDiff {
   const before = new Map(prev.services.map((s) => [s.name, s]));
   const after = new Map(next.services.map((s) => [s.name, s]));
-  const suite = suiteChanged(prev, next);
+  const suite = tlsFilesChanged || suiteChanged(prev, next);
   const out = { added: [] as string[], removed: [] as string[], restart: [] as string[], reload: [] as string[], unchanged: [] as string[] };
   for (const name of before.keys()) if (!after.has(name)) out.removed.push(name);
   for (const [name, s] of after) {

@@ -20,6 +20,7 @@ import { ListenerError, type HeldListener } from './listeners.js';
 import { LogHub, rawWriter } from './log-capture.js';
 import { FiguresHub, FiguresPublisher, FIGURES_TOPIC, type MemoryScan } from './figures.js';
 import { diffConfigs } from './reconcile.js';
+import { tlsFilesStamp } from './tls-files.js';
 import { MemorySnapshot } from './memory.js';
 import type { Registry } from './registry.js';
 import { startInOrder, stopInOrder } from './ordered.js';
@@ -91,6 +92,8 @@ export class Supervisor {
   #lifeline: Lifeline | undefined;
   /** Every socket the supervisor holds; closed when no config and no live instance uses it. */
   readonly #sockets: SocketPool;
+  /** The configured certificate's and key's contents as of the start or the last reload (`tls-files.ts`). */
+  #tlsFiles: string | undefined;
   /** Reloads and restart --all run one at a time. */
   #serial: Promise<unknown> = Promise.resolve();
   #shutdown: Promise<boolean> | undefined;
@@ -139,6 +142,7 @@ export class Supervisor {
         'LEGACY MODE: every child runs in the supervisor\'s own process group; a signal sent to the group (kill 0, kill -PGID) reaches every service and the supervisor itself. For demonstrations only.',
       );
     }
+    this.#tlsFiles = await tlsFilesStamp(config.tls);
     const heldBy = await this.#sockets.bindAll(config.services);
     if (this.options.lifeline !== false) this.#lifeline = await Lifeline.start();
     for (const svc of config.services) this.#addUnit(svc, heldBy.get(svc.name) ?? []);
@@ -266,7 +270,10 @@ export class Supervisor {
   async #apply(next: SuiteConfig): Promise<ReloadResult> {
     if (this.#shutdown) throw new Error('the supervisor is shutting down');
     const prev = this.config;
-    const diff = diffConfigs(prev, next);
+    const tlsFiles = await tlsFilesStamp(next.tls);
+    const tlsFilesChanged = tlsFiles !== this.#tlsFiles && next.tls.cert === prev.tls.cert && next.tls.key === prev.tls.key;
+    if (tlsFilesChanged) this.#log.info({ cert: next.tls.cert, key: next.tls.key }, 'reload: the certificate or key has new contents: every service reads them again');
+    const diff = diffConfigs(prev, next, tlsFilesChanged);
     const nextBy = new Map(next.services.map((s) => [s.name, s]));
     if (next.data !== prev.data && this.options.dataDir !== next.data) {
       this.#log.warn({ data: next.data }, 'reload: a new data: takes effect only at the next hearth up');
@@ -276,6 +283,7 @@ export class Supervisor {
     }
     // Bind everything new first: a failure here changes nothing.
     const heldFor = await this.#sockets.reserve([...diff.added, ...diff.restart].map((name) => nextBy.get(name)!));
+    this.#tlsFiles = tlsFiles;
     try {
       return await this.#applyDiff(next, diff, heldFor);
     } finally {

@@ -1,8 +1,8 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '@hearth/config';
-import { CycleError, LogHub, Ring, defaultSuiteConfig, parseSuiteConfig, splitLines, startOrder, stopOrder, tagLine } from '@hearth/supervisor';
-import type { Registry } from '@hearth/supervisor';
+import { CycleError, LogHub, Ring, defaultSuiteConfig, diffConfigs, parseSuiteConfig, splitLines, startOrder, stopOrder, tagLine } from '@hearth/supervisor';
+import type { Registry, SuiteConfig } from '@hearth/supervisor';
 import { ECHO_KIND_MODULE } from '@hearth/testkit';
 import { manifest } from '@hearth/testkit/echo-kind';
 
@@ -111,6 +111,18 @@ describe('suite config', () => {
     expect(cfg.file).toBeUndefined();
     expect(cfg.services.map((s) => [s.name, s.listen[0]?.port])).toEqual([['echo', 2007]]);
     expect(cfg.mail.domains).toContain('localhost');
+  });
+
+  it('diffs a reload: a settings change reloads one service; new certificate contents, or other tls paths, reload every Hearth service and no command', async () => {
+    const text = (greeting: string, cert: string) =>
+      `tls: { cert: /etc/tls/${cert}, key: /etc/tls/key.pem }\nservices:\n  a: { service: echo, settings: { greeting: ${greeting} } }\n  b: { service: echo }\n  c: { command: [sh] }\n`;
+    const cfg = await parseSuiteConfig(text('hi', 'cert.pem'), '/c/h.yaml', { registry });
+    const diff = (next: SuiteConfig, tlsFilesChanged?: boolean) => diffConfigs(cfg, next, tlsFilesChanged);
+    const nothing = { added: [], removed: [], restart: [] };
+    expect(diff(cfg)).toEqual({ ...nothing, reload: [], unchanged: ['a', 'b', 'c'] });
+    expect(diff(await parseSuiteConfig(text('ho', 'cert.pem'), '/c/h.yaml', { registry }))).toEqual({ ...nothing, reload: ['a'], unchanged: ['b', 'c'] });
+    expect(diff(cfg, true)).toEqual({ ...nothing, reload: ['a', 'b'], unchanged: ['c'] });
+    expect(diff(await parseSuiteConfig(text('hi', 'other.pem'), '/c/h.yaml', { registry }))).toEqual({ ...nothing, reload: ['a', 'b'], unchanged: ['c'] });
   });
 
   it('resolves data, cwd and module paths against the config file\'s folder', async () => {
