@@ -48,6 +48,19 @@ describe('hearth reload', () => {
     expect(after).toMatchObject({ state: 'running', pid: before.pid, restarts: 0 });
   });
 
+  it('a new log.level is not applied by a reload: it says so and leaves the services alone', async () => {
+    const yaml = `services:\n${fixture('fix')}`;
+    const up = await startUp(yaml);
+    const before = await waitRunning(up, 'fix');
+    up.writeConfig(`log: { level: debug }\n${yaml}`);
+    const res = await up.cli('reload');
+    expect(res.stdout.trim()).toBe('unchanged: fix');
+    expect(res.code).toBe(0);
+    const warning = up.lines.find((l) => l['msg'] === 'reload: a new log.level takes effect only at the next hearth up');
+    expect(warning).toMatchObject({ level: 40, logLevel: 'debug', running: 'info' });
+    expect(await up.service('fix')).toMatchObject({ state: 'running', pid: before.pid, restarts: 0 });
+  });
+
   it('adds, removes, restarts changed services (rebinding a changed port) and leaves unchanged ones alone; SIGHUP does the same', async () => {
     const up = await startUp(`services:\n${fixture('keep')}${fixture('gone')}${fixture('moved')}`);
     const keep = await waitRunning(up, 'keep');

@@ -278,6 +278,9 @@ export class Supervisor {
     if (next.data !== prev.data && this.options.dataDir !== next.data) {
       this.#log.warn({ data: next.data }, 'reload: a new data: takes effect only at the next hearth up');
     }
+    if (next.logLevel !== prev.logLevel) {
+      this.#log.warn({ logLevel: next.logLevel, running: this.options.logLevel }, 'reload: a new log.level takes effect only at the next hearth up');
+    }
     if (next.legacy.sharedProcessGroup !== prev.legacy.sharedProcessGroup) {
       this.#log.warn('reload: legacy.sharedProcessGroup takes effect only at the next hearth up');
     }

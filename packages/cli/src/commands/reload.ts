@@ -12,7 +12,8 @@ The supervisor reads its config file again and applies the difference: new servi
 removed ones stop, changed ones are restarted overlapped (changed listeners are bound anew),
 a change only in a Hearth service's settings (or the suite's mail/tls settings, or new contents
 of the configured certificate or key: a renewal) is applied in place when the service can,
-unchanged services are not touched. An invalid config is refused
+unchanged services are not touched. A new data: or log.level takes effect only at
+the next hearth up (the supervisor logs a warning). An invalid config is refused
 with its error and nothing changes. Exit code 1 if anything could not be applied.
 
 ${COMMON_USAGE}`,
