@@ -43,10 +43,12 @@ function addressLiteral(ip: string): string {
 export function traceHeaders(info: TraceInfo): string {
   const returnPath = `Return-Path: <${clean(info.sender)}>\r\n`;
   const only = info.recipients.length === 1 ? info.recipients[0] : undefined;
+  // The date follows the clauses after a `;` (RFC 5322 section 3.6.7), as Postfix writes it:
+  // after `for` on its line, or at the end of the `by` line when there is no `for`.
   const received =
     `Received: from ${clean(info.helo) || 'unknown'} (${addressLiteral(info.remoteAddress)})\r\n` +
-    `\tby ${clean(info.by)} (Hearth) with ${info.protocol} id ${clean(info.id)}\r\n` +
-    (only !== undefined ? `\tfor <${clean(only)}>; ` : '\t') +
+    `\tby ${clean(info.by)} (Hearth) with ${info.protocol} id ${clean(info.id)}` +
+    (only !== undefined ? `\r\n\tfor <${clean(only)}>; ` : ';\r\n\t') +
     `${rfc5322Date(info.date)}\r\n`;
   return returnPath + received;
 }

@@ -23,11 +23,13 @@ describe('trace headers', () => {
     );
   });
 
-  it('leaves out `for` with several recipients, writes <> for the null sender and IPv6 literals', () => {
-    const text = traceHeaders({ ...base, sender: '', remoteAddress: '::1', recipients: ['a@x', 'b@x'] });
-    expect(text).toMatch(/^Return-Path: <>\r\nReceived: from client\.example \(\[IPv6:::1\]\)\r\n/);
-    expect(text).toContain('\tFri, 21 Nov 2025 05:04:03 +0000\r\n');
-    expect(text).not.toContain('for <');
+  it('leaves out `for` with several recipients, the date still after a `;`; writes <> for the null sender and IPv6 literals', () => {
+    expect(traceHeaders({ ...base, sender: '', remoteAddress: '::1', recipients: ['a@x', 'b@x'] })).toBe(
+      'Return-Path: <>\r\n' +
+        'Received: from client.example ([IPv6:::1])\r\n' +
+        '\tby mx.example.test (Hearth) with ESMTPS id abc.1;\r\n' +
+        '\tFri, 21 Nov 2025 05:04:03 +0000\r\n',
+    );
   });
 
   it('keeps client text from breaking the header', () => {
