@@ -74,7 +74,7 @@ export async function receiveMessage(
   session: SMTPServerSession,
   deps: IntakeDeps,
   log: Logger,
-): Promise<string | undefined> {
+): Promise<string> {
   const addresses = session.envelope.rcptTo.map((r) => r.address);
   const recipients = await deliveryUsers(addresses, deps.domains, deps.users, deps.postmaster);
   const id = `${session.id}.${session.transaction}`;
@@ -97,9 +97,10 @@ export async function receiveMessage(
   } catch (err) {
     await drain(stream, reading);
     if (reading.oversized) {
-      // smtp-server answers 552 itself (rejectOversized), whatever we say.
+      // smtp-server answers 552 itself (rejectOversized), whatever we say: the rejection is for the
+      // caller, which counts the message refused.
       log.warn({ size: reading.size, max: deps.maxMessageSize }, 'message over the size limit refused');
-      return undefined;
+      throw replies.tooLarge(deps.maxMessageSize);
     }
     if (reading.broken) {
       log.info('message not received in full, nothing stored');

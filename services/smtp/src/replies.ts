@@ -39,5 +39,7 @@ export const replies = {
   storeFailed: () => new SmtpReply(451, '4.3.0 Local error storing the message, try again later'),
   storeFull: () => new SmtpReply(452, '4.3.1 Insufficient system storage, try again later'),
   aborted: () => new SmtpReply(451, '4.3.0 Message not received in full'),
+  /** smtp-server sends its own 552 for this (`rejectOversized`); the error marks the message refused. */
+  tooLarge: (max: number) => new SmtpReply(552, `5.3.4 Message exceeds the size limit of ${max} bytes`),
   internal: () => new SmtpReply(451, '4.3.0 Local error in processing, try again later'),
 } as const;

@@ -125,8 +125,10 @@ out([r, last])`,
     expect(codes).toEqual([[250, 250, 250, 452], expect.stringMatching(/^4\.5\.3 /)]);
   });
 
-  it('refuses an oversized message with 552 5.3.4, announced or not, and stores nothing', async () => {
+  it('refuses an oversized message with 552 5.3.4, announced or not, stores nothing and counts it refused', async () => {
     const count = smtp.store.deliveries.length;
+    const c = smtp.running.counters;
+    const [received, refused] = [c.get('messagesReceived'), c.get('messagesRefused')];
     const big = 'x'.repeat(998) + '\r\n';
     const result = await python(
       `body = "Subject: big\\r\\n\\r\\n" + ${JSON.stringify(big)} * 200
@@ -154,6 +156,8 @@ out([a, b, ok])`,
       {},
     ]);
     expect(smtp.store.deliveries.length).toBe(count + 1);
+    // The streamed one was refused after DATA; the one announced too big never reached DATA.
+    expect([c.get('messagesReceived') - received, c.get('messagesRefused') - refused]).toEqual([1, 1]);
   });
 
   it('answers 451 when the store fails, and stores nothing', async () => {
