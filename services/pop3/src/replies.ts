@@ -94,9 +94,10 @@ export const replies = {
     text: `+OK Hearth POP3 signing off (${removed} messages deleted)`,
     after: 'close',
   }),
-  updateFailed: (): Reply => ({
+  /** `permanent`: the store will not do it later either (the maildrop is gone): [SYS/PERM]. */
+  updateFailed: (permanent: boolean): Reply => ({
     kind: 'line',
-    text: '-ERR [SYS/TEMP] Some deleted messages were not removed',
+    text: `-ERR [SYS/${permanent ? 'PERM' : 'TEMP'}] Some deleted messages were not removed`,
     after: 'close',
   }),
 

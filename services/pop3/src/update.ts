@@ -6,6 +6,7 @@
 import type { Logger } from '@hearth/log';
 import type { CounterSet } from '@hearth/metrics';
 import type { counters } from './counters.js';
+import { PermanentBackingError } from './maildrop.js';
 import { replies, type Reply } from './replies.js';
 import type { Transaction } from './state.js';
 
@@ -16,7 +17,7 @@ export async function update(tx: Transaction, log: Logger, counted: CounterSet<t
     if (doomed.length > 0) removed = await tx.maildrop.expunge(doomed);
   } catch (error) {
     log.error({ err: error }, 'deleting messages failed');
-    return replies.updateFailed();
+    return replies.updateFailed(error instanceof PermanentBackingError);
   } finally {
     // Before the reply: a client that logs in again as soon as it has the +OK (fetchmail
     // polling) must find the maildrop free, even when the store had to wait for a busy database.

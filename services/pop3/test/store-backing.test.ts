@@ -1,7 +1,8 @@
 /**
  * The store backing's read path over the real @hearth/mail-store: listings reused between
  * sessions stay exact while other store instances (other processes) deliver and delete, and
- * RETR/TOP of bodies kept in the index and in files are byte-exact, dot-stuffed and terminated.
+ * RETR/TOP of bodies kept in the index and in files are byte-exact, dot-stuffed and terminated; a
+ * QUIT whose maildrop was deleted meanwhile is answered [SYS/PERM].
  */
 import { mkdtempSync } from 'node:fs';
 import { readdir, unlink } from 'node:fs/promises';
@@ -168,6 +169,21 @@ describe('RETR and TOP from the store', () => {
         [null, ['+OK Top of message follows', 'Subject: small', '']],
         ['QUIT', /^\+OK/],
       ]);
+    } finally {
+      client.destroy();
+    }
+  });
+
+  it('answers QUIT with [SYS/PERM] when the maildrop was deleted during the session (no retry can remove them)', async () => {
+    store.addMaildrop('erin');
+    await accounts.add('erin', 'pw');
+    await store.deliver({ recipients: ['erin'], body: 'Subject: one\r\n\r\nbody\r\n' });
+    const client = await login('erin');
+    try {
+      await transcript(client, [['DELE 1', /^\+OK/]]);
+      // `hearth user del erin --purge` from another process.
+      await other.deleteMaildrop('erin', { purge: true });
+      await transcript(client, [['QUIT', '-ERR [SYS/PERM] Some deleted messages were not removed']]);
     } finally {
       client.destroy();
     }
