@@ -11,5 +11,6 @@ export {
   type NewMail,
   type ReadNotices,
 } from './notice.js';
+export { loginUser } from './login.js';
 export { BIFF_SERVICE, MAIL_TOPICS, subscriptionOf, type BiffSubscription } from './topics.js';
 export { rfc5322Date, traceHeaders, type TraceInfo } from './trace.js';

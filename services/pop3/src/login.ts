@@ -1,5 +1,6 @@
 /**
- * The policy of AUTHORIZATION -> TRANSACTION, apart from the session that applies it: the suite's
+ * The policy of AUTHORIZATION -> TRANSACTION, apart from the session that applies it: the name
+ * the client gave taken as SMTP AUTH takes it (`alice` or `alice@` a mail domain); the suite's
  * login policy (@hearth/accounts' `LoginPolicy`: failures reserved before the check, refusals past
  * the limits, every failure and refusal answered after `loginFailureDelay`); a user at
  * `maxConnectionsPerUser` is refused; then the maildrop's snapshot, with its exclusive lock under
@@ -9,6 +10,7 @@
 import type { LoginPolicy } from '@hearth/accounts';
 export { loginLimits } from '@hearth/accounts';
 import type { Logger } from '@hearth/log';
+import { loginUser } from '@hearth/mail-delivery';
 import type { CounterSet } from '@hearth/metrics';
 import type { LoginAttempt } from './commands/context.js';
 import type { Pop3Settings } from './config.js';
@@ -23,6 +25,8 @@ export interface LoginDeps {
   readonly backing: MailBacking;
   readonly userSessions: Counter;
   readonly loginPolicy: LoginPolicy;
+  /** The suite's mail domains, lower case: `alice@` one of them logs in as `alice`. */
+  readonly loginDomains: ReadonlySet<string>;
 }
 
 export interface LoginContext {
@@ -41,7 +45,11 @@ const refuse = (reply: Reply): LoginOutcome => ({ ok: false, reply });
 
 export async function authorize(deps: LoginDeps, attempt: LoginAttempt, ctx: LoginContext): Promise<LoginOutcome> {
   const { settings, userSessions } = deps;
-  const result = await deps.loginPolicy.attempt(ctx.ip, attempt.user, attempt.verify, ctx.delay);
+  // The name as SMTP AUTH takes it (one user name in a mail client for both); counted under the
+  // local user, so that `alice` and `alice@domain` share their failures.
+  const local = loginUser(attempt.user, deps.loginDomains);
+  const check = (): Promise<string | undefined> => (local === undefined ? Promise.resolve(undefined) : attempt.verify(local));
+  const result = await deps.loginPolicy.attempt(ctx.ip, local ?? attempt.user, check, ctx.delay);
   if (!result.ok) {
     if (result.reason === 'refused') {
       deps.counters.inc('loginsRefused');

@@ -195,6 +195,37 @@ describe('POP3 session (RFC 1939)', () => {
     ]);
   });
 
+  it('takes a login name as SMTP AUTH does: the user, or its address in a mail domain, for USER, APOP and AUTH; failures counted together', async () => {
+    const { client } = await open({ backing: sampleBacking(), domains: ['Example.Test', 'localhost'], settings: { maxLoginFailuresPerUser: 2 } });
+    await transcript(client, [
+      ['USER alice@other.example', /^\+OK/],
+      ['PASS secret', '-ERR [AUTH] Authentication failed'], // not one of our domains
+      ['USER Alice@example.test', /^\+OK/],
+      ['PASS secret', /^\+OK Logged in, 3 messages/],
+      ['QUIT', /^\+OK/],
+    ]);
+    const apop = await LineClient.connect(harness!.port);
+    clients.push(apop);
+    const timestamp = /<[^>]+>/.exec(await apop.line())![0];
+    const digest = createHash('md5').update(`${timestamp}apop-secret`).digest('hex');
+    await transcript(apop, [[`APOP alice@localhost ${digest}`, /^\+OK Logged in/], ['QUIT', /^\+OK/]]);
+    const auth = await another();
+    await transcript(auth, [
+      [`AUTH PLAIN ${b64('\0bob@example.test\0hunter2')}`, /^\+OK Logged in/],
+      ['QUIT', /^\+OK/],
+    ]);
+    // The address's failures and the bare name's are one user's: the second reaches the limit.
+    const failing = await another();
+    await transcript(failing, [
+      ['USER bob@example.test', /^\+OK/],
+      ['PASS wrong', '-ERR [AUTH] Authentication failed'],
+      ['USER bob', /^\+OK/],
+      ['PASS wrong', '-ERR [AUTH] Authentication failed'],
+      ['USER bob', /^\+OK/],
+      ['PASS hunter2', '-ERR [SYS/TEMP] Too many failed logins; try again later'],
+    ]);
+  });
+
   it('a failed login delays only its own session', async () => {
     await open({ backing: sampleBacking(), settings: { loginFailureDelay: 1500 } });
     const slow = await another();

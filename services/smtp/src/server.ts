@@ -5,13 +5,14 @@
  */
 import type { LoginPolicy } from '@hearth/accounts';
 import type { Logger } from '@hearth/log';
+import { loginUser } from '@hearth/mail-delivery';
 import type { CounterSet } from '@hearth/metrics';
 import type { ListenerSpec, MessageBus } from '@hearth/runtime';
 import type { SMTPServerOptions, SMTPServerSession } from 'smtp-server';
 import type { ListenerRole, SmtpSettings } from './config.js';
 import type { counters } from './counters.js';
 import { receiveMessage } from './intake.js';
-import { authenticate, loginUser } from './policy/auth.js';
+import { authenticate } from './policy/auth.js';
 import { admitAtAccept } from './policy/accept.js';
 import type { ConnectionLimiter } from './policy/limits.js';
 import { checkRecipient } from './policy/recipients.js';

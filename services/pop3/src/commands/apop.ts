@@ -10,8 +10,8 @@ export async function apop(ctx: CommandContext, args: readonly string[]): Promis
   return ctx.login({
     user: name,
     mechanism: 'APOP',
-    verify: async () => {
-      const entry = await ctx.backing.apopSecret(name);
+    verify: async (user) => {
+      const entry = await ctx.backing.apopSecret(user);
       if (entry === undefined) return undefined;
       const expected = createHash('md5').update(ctx.timestamp + entry.secret).digest();
       return timingSafeEqual(expected, Buffer.from(digest, 'hex')) ? entry.user : undefined;

@@ -7,11 +7,11 @@ import type { Reply } from '../replies.js';
 import type { SessionState, Transaction } from '../state.js';
 
 export interface LoginAttempt {
-  /** The name the client gave (for rate limits and logs). */
+  /** The name the client gave: `alice` or `alice@` one of the mail domains (`loginUser`). */
   readonly user: string;
   readonly mechanism: 'USER' | 'APOP' | 'PLAIN' | 'LOGIN';
-  /** Check the credentials: the canonical user name, or undefined if wrong. */
-  readonly verify: () => Promise<string | undefined>;
+  /** Check the credentials of the local user the name means: the canonical user name, or undefined if wrong. */
+  readonly verify: (user: string) => Promise<string | undefined>;
 }
 
 export interface CommandContext {
