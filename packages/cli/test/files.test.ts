@@ -1,7 +1,12 @@
 /** `hearth files`: the connection steps for one user, as a real process prints them. */
 import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { openSuiteAccounts } from '@hearth/accounts';
 
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 
@@ -16,20 +21,111 @@ function hearth(args: readonly string[], env: Record<string, string> = {}): Prom
   });
 }
 
-it('prints the URLs and the steps for macOS, Windows, Linux and rclone', async () => {
-  const r = await hearth(['files', '--user', 'alice', '--host', 'nas.local', '--port', '8443', '--data', '/srv/hearth']);
-  expect(r.code).toBe(0);
-  expect(r.stdout).toContain('https://nas.local:8443/home/   your private folder');
-  expect(r.stdout).toContain('/srv/hearth/tls/self-signed/cert.pem');
-  expect(r.stdout).toContain('Finder > Go > Connect to Server (Cmd-K), enter https://nas.local:8443/home/');
-  expect(r.stdout).toContain('\\\\nas.local@SSL@8443\\DavWWWRoot\\home');
-  expect(r.stdout).toContain('davs://nas.local:8443/home/');
-  expect(r.stdout).toContain('rclone config create hearth webdav url=https://nas.local:8443/ vendor=owncloud user=alice');
+let dir: string;
+let data: string;
+/** The files service on 0.0.0.0:41443 (HTTPS) and 127.0.0.1:41080 (HTTP). */
+let config: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'hearth-cli-files-'));
+  data = join(dir, 'data');
+  config = join(dir, 'hearth.yaml');
+  writeFileSync(
+    config,
+    `services:
+  files:
+    service: files
+    listen:
+      web: { address: 127.0.0.1, port: 41080 }
+      secure: { address: 0.0.0.0, port: 41443, tls: true }
+`,
+  );
+  const accounts = await openSuiteAccounts(data, { passwordParams: { ln: 10, r: 8, p: 1 } });
+  await accounts.add('alice', 'alice-password-1');
+  await accounts.add('bob', 'bob-password-1');
+  await accounts.close();
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
 });
 
-it('takes the user from $HEARTH_USER and refuses a bad port with 64', async () => {
-  expect((await hearth(['files'], { HEARTH_USER: 'bob' })).stdout).toMatch(/^Files for bob\n/);
-  const bad = await hearth(['files', '--user', 'bob', '--port', '99999']);
-  expect(bad.code).toBe(64);
-  expect(bad.stderr).toBe('hearth files: --port must be a port number, not "99999"\n');
+it("prints the config's files listeners in every step, reached by --host", async () => {
+  const r = await hearth(['files', '--user', 'alice', '--host', 'nas.local', '--config', config, '--data', data]);
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  const lines = r.stdout.split('\n');
+  expect(lines.slice(0, 4)).toEqual([
+    'Files for alice',
+    '  https://nas.local:41443/home/   your private folder',
+    '  https://nas.local:41443/        lists the shares you may use (each at https://nas.local:41443/<share>/)',
+    '  http://127.0.0.1:41080/ plain HTTP, for programs on this machine only',
+  ]);
+  expect(r.stdout).toContain(`  ${join(data, 'tls', 'self-signed', 'cert.pem')}\n`);
+  expect(r.stdout).toContain('Finder > Go > Connect to Server (Cmd-K), enter https://nas.local:41443/home/ and click Connect.');
+  expect(r.stdout).toContain('Folder: \\\\nas.local@SSL@41443\\DavWWWRoot\\home\n     (or https://nas.local:41443/home/)');
+  expect(r.stdout).toContain('Other Locations > Connect to Server: davs://nas.local:41443/home/');
+  expect(r.stdout).toContain('sudo mount -t davfs https://nas.local:41443/home/ /mnt/hearth');
+  expect(r.stdout).toContain('rclone config create hearth webdav url=https://nas.local:41443/ vendor=owncloud user=alice');
+  expect(r.stdout).not.toMatch(/2443|2080/);
+});
+
+it('without --config prints the embedded default listeners, on localhost', async () => {
+  const r = await hearth(['files', '--data', data], { HEARTH_USER: 'bob' });
+  expect(r.code).toBe(0);
+  expect(r.stdout.split('\n').slice(0, 4)).toEqual([
+    'Files for bob',
+    '  https://localhost:2443/home/   your private folder',
+    '  https://localhost:2443/        lists the shares you may use (each at https://localhost:2443/<share>/)',
+    '  http://127.0.0.1:2080/ plain HTTP, for programs on this machine only',
+  ]);
+});
+
+it('warns when --host names a listener that is on loopback only', async () => {
+  const r = await hearth(['files', '--user', 'bob', '--host', 'nas.local', '--data', data]);
+  expect(r.code).toBe(0);
+  expect(r.stderr).toBe('hearth files: warning: listener files.https is on 127.0.0.1 only: other machines cannot reach it as nas.local\n');
+});
+
+it('refuses a user that has no account', async () => {
+  const r = await hearth(['files', '--user', 'carol', '--config', config, '--data', data]);
+  expect(r.code).toBe(1);
+  expect(r.stdout).toBe('');
+  expect(r.stderr).toBe(`hearth files: no such user: carol (not in the accounts at ${join(data, 'accounts')})\n`);
+});
+
+it('prints the steps with a warning when the accounts cannot be opened', async () => {
+  const empty = join(dir, 'no-accounts');
+  const r = await hearth(['files', '--user', 'carol', '--config', config, '--data', empty]);
+  expect(r.code).toBe(0);
+  expect(r.stderr).toMatch(/^hearth files: warning: cannot tell whether user carol exists: no accounts at .*\n$/);
+  expect(r.stdout).toMatch(/^Files for carol\n {2}https:\/\/localhost:41443\/home\//);
+});
+
+it('says so when the config has no files service, or several', async () => {
+  const none = join(dir, 'none.yaml');
+  writeFileSync(none, 'services:\n  biff:\n    service: biff\n');
+  const r1 = await hearth(['files', '--user', 'alice', '--config', none, '--data', data]);
+  expect(r1.code).toBe(1);
+  expect(r1.stderr).toBe(`hearth files: ${none} has no files service (a service with "service: files")\n`);
+  const two = join(dir, 'two.yaml');
+  writeFileSync(two, 'services:\n  photos:\n    service: files\n  music:\n    service: files\n    listen: { https: { port: 3443, tls: true } }\n');
+  const r2 = await hearth(['files', '--user', 'alice', '--config', two, '--data', data]);
+  expect(r2.code).toBe(1);
+  expect(r2.stderr).toBe(`hearth files: ${two} has 2 files services (photos, music): hearth files describes only one\n`);
+});
+
+it('refuses a listener on port 0 when no supervisor runs to tell its port', async () => {
+  const zero = join(dir, 'zero.yaml');
+  writeFileSync(zero, 'services:\n  files:\n    service: files\n    listen: { https: { port: 0, tls: true } }\n');
+  const r = await hearth(['files', '--user', 'alice', '--config', zero, '--data', data]);
+  expect(r.code).toBe(1);
+  expect(r.stderr).toBe(
+    `hearth files: listener files.https has port 0 in ${zero} (a free port chosen when hearth up starts), and no supervisor is running on ${data} to tell which\n`,
+  );
+});
+
+it('takes no --port: the ports are the config\'s', async () => {
+  const r = await hearth(['files', '--user', 'alice', '--port', '8443', '--data', data]);
+  expect(r.code).toBe(64);
+  expect(r.stderr).toMatch(/^hearth files: Unknown option '--port'/);
 });

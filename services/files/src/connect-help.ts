@@ -8,9 +8,47 @@ export interface ConnectHelpInput {
   /** Host name clients use (it must be in the certificate: `localhost` or this machine's name). */
   readonly host: string;
   readonly httpsPort: number;
-  readonly httpPort: number;
+  /** The plain HTTP listener as programs on this machine reach it (`http://127.0.0.1:2080`); undefined: there is none. */
+  readonly httpOrigin: string | undefined;
   /** The certificate clients must trust (the suite's self-signed one). */
   readonly certFile: string;
+}
+
+/** An address as the host of a URL: an IPv6 address in brackets. */
+export function urlHost(address: string): string {
+  return address.includes(':') ? `[${address}]` : address;
+}
+
+function isWildcard(address: string): boolean {
+  return address === '0.0.0.0' || address === '::';
+}
+
+function isLoopback(address: string): boolean {
+  return address === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(address);
+}
+
+/**
+ * The host name clients use for an HTTPS listener on `address`: `host` when given; else
+ * `localhost` for a wildcard or loopback address (the suite's certificate names it); else the
+ * address itself.
+ */
+export function httpsHost(address: string, host: string | undefined): string {
+  if (host !== undefined) return host;
+  return isWildcard(address) || isLoopback(address) ? 'localhost' : urlHost(address);
+}
+
+/** Whether clients on other machines can reach a listener on `address` (false for loopback only). */
+export function reachableFromOtherMachines(address: string): boolean {
+  return !isLoopback(address);
+}
+
+/**
+ * Where programs on this machine reach a plain HTTP listener: a wildcard address through the
+ * loopback address of its family, any other address as itself.
+ */
+export function localHttpOrigin(address: string, port: number): string {
+  const local = address === '0.0.0.0' ? '127.0.0.1' : address === '::' ? '::1' : address;
+  return `http://${urlHost(local)}:${port}`;
 }
 
 export function connectHelp(i: ConnectHelpInput): string {
@@ -19,8 +57,7 @@ export function connectHelp(i: ConnectHelpInput): string {
   return `Files for ${i.user}
   ${home}   your private folder
   ${base}/        lists the shares you may use (each at ${base}/<share>/)
-  http://127.0.0.1:${i.httpPort}/ plain HTTP, for programs on this machine only
-
+${i.httpOrigin === undefined ? '' : `  ${i.httpOrigin}/ plain HTTP, for programs on this machine only\n`}
 Log in as ${i.user} with your Hearth password. The server's certificate is self-signed:
   ${i.certFile}
 Copy it to each device and trust it once (steps below), or clients will refuse to connect.

@@ -1,27 +1,94 @@
 /** `hearth files`: the URLs of the file service and how to connect to it, for one user. */
 import { join } from 'node:path';
-import { connectHelp } from '@hearth/files/connect-help';
-import { UsageError, type CliCommand } from '../command.js';
-import { COMMON_USAGE, dataDirOf, parse } from '../options.js';
+import { normalizeUserName, openSuiteAccounts } from '@hearth/accounts';
+import { connectHelp, httpsHost, localHttpOrigin, reachableFromOtherMachines } from '@hearth/files/connect-help';
+import type { ListenerSpec } from '@hearth/runtime';
+import { KINDS } from '@hearth/suite';
+import { loadConfig, resolveDataDir } from '@hearth/supervisor';
+import type { ServiceConfig, SuiteConfig } from '@hearth/supervisor';
+import { NotRunningError, SOCKET_NAME, controlRequest } from '@hearth/supervisor/control';
+import type { ServiceStatus } from '@hearth/supervisor/control';
+import { UsageError, type CliCommand, type CliIo } from '../command.js';
+import { COMMON_USAGE, parse } from '../options.js';
 
-const usage = `Usage: hearth files [--user NAME] [--host HOST] [--port PORT] [--http-port PORT] [--data DIR]
+const usage = `Usage: hearth files [--user NAME] [--host HOST] [--config FILE] [--data DIR]
 
 Prints the file service's URLs for a user and the exact steps to connect from macOS Finder,
-Windows Explorer, GNOME Files, davfs2 and rclone.
+Windows Explorer, GNOME Files, davfs2 and rclone. The addresses and ports are those of the
+files service's listeners in the suite config, as hearth up reads it: its HTTPS listener
+(tls: true) and its plain HTTP one; a port 0 there is asked of the supervisor running on the
+data dir. The config must have exactly one files service. Exit code 1 if the user has no
+account in DIR/accounts; when the accounts cannot be opened, a warning says so and the
+steps are printed.
 
   --user NAME       the user (default: $HEARTH_USER, else $USER)
   --host HOST       the name clients use for this machine; it must be in the certificate
-                    (default: localhost)
-  --port PORT       the HTTPS listener (default 2443)
-  --http-port PORT  the plain HTTP listener, loopback only (default 2080)
+                    (default: localhost for an HTTPS listener on 0.0.0.0, :: or loopback,
+                    else the listener's address)
 
 ${COMMON_USAGE}`;
 
-function portOf(value: string | undefined, fallback: number, flag: string): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new UsageError(`${flag} must be a port number, not "${value}"`);
-  return n;
+/** Where the config came from, for messages. */
+function configName(config: SuiteConfig): string {
+  return config.file ?? 'the embedded default config';
+}
+
+function theFilesService(config: SuiteConfig): ServiceConfig {
+  const files = config.services.filter((s) => (s.run.type === 'service' || s.run.type === 'module') && s.run.kind === 'files');
+  if (files.length === 0) throw new Error(`${configName(config)} has no files service (a service with "service: files")`);
+  if (files.length > 1) {
+    throw new Error(`${configName(config)} has ${files.length} files services (${files.map((s) => s.name).join(', ')}): hearth files describes only one`);
+  }
+  return files[0]!;
+}
+
+/** The service's TCP listener with or without TLS: the one named `https`/`http` if there are several. */
+function listenerOf(service: ServiceConfig, tls: boolean): ListenerSpec | undefined {
+  const candidates = service.listen.filter((l) => l.protocol === 'tcp' && l.tls === tls);
+  return candidates.find((l) => l.name === (tls ? 'https' : 'http')) ?? candidates[0];
+}
+
+/**
+ * The port each listener is bound to: the configured one, or for port 0 (a free port chosen
+ * when hearth up starts) the one the supervisor running on `dataDir` holds.
+ */
+async function boundPorts(service: ServiceConfig, listeners: readonly ListenerSpec[], config: SuiteConfig, dataDir: string): Promise<Map<ListenerSpec, number>> {
+  const ports = new Map<ListenerSpec, number>();
+  const unbound = listeners.filter((l) => l.port === 0);
+  for (const l of listeners) if (l.port !== 0) ports.set(l, l.port);
+  if (unbound.length === 0) return ports;
+  const where = `listener ${service.name}.${unbound[0]!.name} has port 0 in ${configName(config)} (a free port chosen when hearth up starts)`;
+  let status: ServiceStatus[];
+  try {
+    status = (await controlRequest(join(dataDir, SOCKET_NAME), { verb: 'status' })) as ServiceStatus[];
+  } catch (error) {
+    if (error instanceof NotRunningError) throw new Error(`${where}, and no supervisor is running on ${dataDir} to tell which`);
+    throw error;
+  }
+  for (const l of unbound) {
+    const held = status.find((s) => s.name === service.name)?.listeners.find((h) => h.name === l.name);
+    if (held === undefined || held.port === 0) throw new Error(`${where}, and the supervisor running on ${dataDir} holds no such listener`);
+    ports.set(l, held.port);
+  }
+  return ports;
+}
+
+/** The user's canonical name; throws if the accounts have no such user, warns if they cannot be opened. */
+async function existingUser(name: string, dataDir: string, io: CliIo): Promise<string> {
+  const user = normalizeUserName(name);
+  let accounts;
+  try {
+    accounts = await openSuiteAccounts(dataDir, { create: false });
+  } catch (error) {
+    io.stderr.write(`hearth files: warning: cannot tell whether user ${user} exists: ${(error as Error).message.split('\n')[0]}\n`);
+    return user;
+  }
+  try {
+    if (!accounts.has(user)) throw new Error(`no such user: ${user} (not in the accounts at ${accounts.dir})`);
+    return user;
+  } finally {
+    await accounts.close();
+  }
 }
 
 export const filesCommand: CliCommand = {
@@ -32,25 +99,36 @@ export const filesCommand: CliCommand = {
     const { values, positionals } = parse(argv, {
       user: { type: 'string' },
       host: { type: 'string' },
-      port: { type: 'string' },
-      'http-port': { type: 'string' },
     });
     if (values.help === true) {
       io.stdout.write(`${usage}\n`);
       return 0;
     }
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
-    const user = values.user ?? io.env['HEARTH_USER'] ?? io.env['USER'];
-    if (user === undefined || user === '') throw new UsageError('no user: pass --user NAME');
-    const host = values.host ?? 'localhost';
-    if (!/^[A-Za-z0-9.-]{1,253}$/.test(host)) throw new UsageError(`--host must be a host name, not "${host}"`);
+    const name = values.user ?? io.env['HEARTH_USER'] ?? io.env['USER'];
+    if (name === undefined || name === '') throw new UsageError('no user: pass --user NAME');
+    const host = values.host;
+    if (host !== undefined && !/^[A-Za-z0-9.-]{1,253}$/.test(host)) throw new UsageError(`--host must be a host name, not "${host}"`);
+
+    const config = await loadConfig(values.config, io.cwd, KINDS);
+    const dataDir = resolveDataDir({ dataDir: values.data, env: io.env, cwd: io.cwd }, config);
+    const service = theFilesService(config);
+    const https = listenerOf(service, true);
+    if (https === undefined) throw new Error(`files service ${service.name} in ${configName(config)} has no HTTPS listener (one with "tls: true")`);
+    const http = listenerOf(service, false);
+    const ports = await boundPorts(service, http === undefined ? [https] : [https, http], config, dataDir);
+    const user = await existingUser(name, dataDir, io);
+
+    if (host !== undefined && !reachableFromOtherMachines(https.address) && host !== 'localhost') {
+      io.stderr.write(`hearth files: warning: listener ${service.name}.${https.name} is on ${https.address} only: other machines cannot reach it as ${host}\n`);
+    }
     io.stdout.write(
       connectHelp({
         user,
-        host,
-        httpsPort: portOf(values.port, 2443, '--port'),
-        httpPort: portOf(values['http-port'], 2080, '--http-port'),
-        certFile: join(dataDirOf(values.data, io), 'tls', 'self-signed', 'cert.pem'),
+        host: httpsHost(https.address, host),
+        httpsPort: ports.get(https)!,
+        httpOrigin: http === undefined ? undefined : localHttpOrigin(http.address, ports.get(http)!),
+        certFile: join(dataDir, 'tls', 'self-signed', 'cert.pem'),
       }),
     );
     return 0;

@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import { AccountsError, isAccountsError } from '@hearth/accounts';
-import { connectHelp } from '@hearth/files/connect-help';
+import { connectHelp, httpsHost, localHttpOrigin } from '@hearth/files/connect-help';
 import type { RequestContext } from '../context.js';
 import { filesServices, homeQuota, type FilesService } from '../files-settings.js';
 import { formatBytes } from '../format.js';
@@ -23,9 +23,9 @@ function connectText(ctx: RequestContext, user: string, files: readonly FilesSer
   if (!svc || !https) return html`<p>No file service with an HTTPS listener runs in this suite.</p>`;
   const text = connectHelp({
     user,
-    host: 'localhost',
+    host: httpsHost(https.address, undefined),
     httpsPort: https.port,
-    httpPort: http?.port ?? 2080,
+    httpOrigin: http ? localHttpOrigin(http.address, http.port) : undefined,
     certFile: join(ctx.deps.dataDir, 'tls', 'self-signed', 'cert.pem'),
   });
   return html`<pre>${text}</pre>`;
