@@ -73,7 +73,10 @@ async function walkServices(ctx: CheckContext): Promise<void> {
 const FILE_PATH = '/home/container-test.txt';
 const fileBody = (ctx: CheckContext) => `Hearth container test for ${ctx.user}.\n`;
 
-/** PUT over HTTPS, then GET over HTTP (Basic over plain HTTP is allowed from loopback) and HTTPS. */
+/**
+ * PUT over HTTPS, then GET over HTTP (Basic over plain HTTP is allowed from loopback) and HTTPS;
+ * `hearth files` for the user gives the HTTPS listener's URLs.
+ */
 async function putAndGet(ctx: CheckContext): Promise<void> {
   const auth = ['-u', `${ctx.user}:${ctx.password}`];
   const https = `https://127.0.0.1:${ctx.port('files', 'https')}${FILE_PATH}`;
@@ -82,6 +85,8 @@ async function putAndGet(ctx: CheckContext): Promise<void> {
   const status = await curl(['-k', ...auth, '-o', '/dev/null', '-w', '%{http_code}', '-T', file, https]);
   expect(['201', '204']).toContain(status.trim());
   await readBack(ctx);
+  // `hearth files` in the container reads the container's config: its URLs name this listener.
+  expect(await ctx.exec(['hearth', 'files', '--user', ctx.user])).toContain(`https://localhost:${ctx.port('files', 'https')}/home/`);
 }
 
 async function readBack(ctx: CheckContext): Promise<void> {
