@@ -12,6 +12,33 @@ export function formatBytes(n: number | null | undefined): string {
   return i === 0 ? `${n} B` : `${v.toFixed(1)} ${units[i]}`;
 }
 
+const SIZE_UNITS: readonly (readonly [string, number])[] = [
+  ['TiB', 1024 ** 4],
+  ['TB', 1000 ** 4],
+  ['GiB', 1024 ** 3],
+  ['GB', 1000 ** 3],
+  ['MiB', 1024 ** 2],
+  ['MB', 1000 ** 2],
+  ['KiB', 1024],
+  ['KB', 1000],
+];
+
+/**
+ * A byte count as a config value writes it, exactly: in the unit that divides it with the smallest
+ * number (10000000 is `10MB`, 10485760 `10MiB`), else in bytes (`1500B`).
+ */
+export function formatSize(n: number): string {
+  let best = `${n}B`;
+  let smallest = n;
+  for (const [unit, size] of SIZE_UNITS) {
+    if (n > 0 && n % size === 0 && n / size < smallest) {
+      smallest = n / size;
+      best = `${smallest}${unit}`;
+    }
+  }
+  return best;
+}
+
 export function formatDuration(ms: number | null | undefined): string {
   if (ms === null || ms === undefined) return '–';
   const s = Math.floor(ms / 1000);

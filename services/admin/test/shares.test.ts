@@ -19,6 +19,12 @@ const EXTRA = `  files:
       # the photos stay read-only
       shares:
         photos: { path: photos, read: ['*'] }
+        scans:
+          path: scans
+          read: ['*']
+          # ten megabytes, whoever writes
+          quota: 10MB
+          refuseAppleFiles: true
 `;
 let a: AdminUp;
 let c: Client;
@@ -28,6 +34,7 @@ beforeAll(async () => {
   await waitState(a.up, 'files', 'running');
   mkdirSync(join(a.up.data, 'photos'));
   mkdirSync(join(a.up.data, 'docs'));
+  mkdirSync(join(a.up.data, 'scans'));
   writeFileSync(join(a.up.data, 'docs', 'a.txt'), 'hello');
   c = await setupAdmin(a, 'root', 'root-password-1');
 });
@@ -46,6 +53,34 @@ async function davGet(path: string): Promise<number> {
   });
 }
 
+/** A WebDAV PUT's answer to its head alone (`length` declared, no body sent), as root. */
+async function davPutHead(path: string, length: number): Promise<number> {
+  const port = (await a.up.service('files')).listeners.find((l) => l.name === 'http')!.port;
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, method: 'PUT', path, auth: 'root:root-password-1', headers: { 'Content-Length': String(length) } }, (res) => {
+      res.resume();
+      req.destroy();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.flushHeaders();
+  });
+}
+
+/** The fields the change form of share `name` sends as the page fills it in (its checked boxes only). */
+function changeFormOf(page: string, name: string): Record<string, string> {
+  const row = rowOf(page, name);
+  const form = /<form method="post" action="\/shares\/save"[\s\S]*?<\/form>/.exec(row);
+  if (!form) throw new Error(`no change form for share ${name}`);
+  const fields: Record<string, string> = {};
+  for (const input of form[0].match(/<input [^>]*>/g) ?? []) {
+    const field = /name="([^"]*)"/.exec(input)?.[1];
+    if (field === undefined || (input.includes('type="checkbox"') && !input.includes(' checked'))) continue;
+    fields[field] = /value="([^"]*)"/.exec(input)?.[1]?.replace(/&(amp|lt|gt|quot|#39);/g, (e) => textOf(e)) ?? '';
+  }
+  return fields;
+}
+
 const rowOf = (page: string, name: string): string => {
   const m = new RegExp(`<tr data-share="${name}">([\\s\\S]*?)</tr>`).exec(page);
   if (!m) throw new Error(`no row for share ${name}`);
@@ -58,7 +93,8 @@ describe('shares', () => {
     expect(page.body).toContain(`Shares are kept in <code>${a.up.configFile}</code>`);
     const row = rowOf(page.body, 'photos');
     expect(row).toContain(`<code>${join(a.up.data, 'photos')}</code>`);
-    expect(row).toContain('<td>*</td><td>–</td><td>0</td>');
+    expect(row).toContain('<td>*</td><td>–</td><td>none</td><td>0</td>');
+    expect(rowOf(page.body, 'scans')).toContain('<td>*</td><td>–</td><td>10MB</td><td>0</td>');
     expect(textOf(page.body)).toContain('Home folders: on, quota none; requests in progress: 0.');
   });
 
@@ -85,12 +121,12 @@ describe('shares', () => {
 
   it('adds a share: written into the config file with its comments kept, applied by a reload', async () => {
     expect(await davGet('/docs/a.txt')).toBe(404);
-    const page = await c.submit('/shares/save', { service: 'files', share: 'docs', path: 'docs', read: '@family, root', write: 'root', refuseAppleFiles: '1' }, await c.get('/shares'));
+    const page = await c.submit('/shares/save', { service: 'files', share: 'docs', path: 'docs', read: '@family, root', write: 'root', refuseAppleFiles: '1', quota: '2MiB' }, await c.get('/shares'));
     expect(textOf(page.body)).toContain('Saved share docs (applied in place).');
     const file = readFileSync(a.up.configFile, 'utf8');
     expect(file).toContain('# the photos stay read-only');
-    expect(file).toMatch(/docs:\n\s+path: docs\n\s+read:\n\s+- "@family"\n\s+- root\n\s+write:\n\s+- root\n\s+refuseAppleFiles: true/);
-    expect(rowOf(page.body, 'docs')).toContain('<td>@family, root</td><td>root</td><td>0</td>');
+    expect(file).toMatch(/docs:\n\s+path: docs\n\s+read:\n\s+- "@family"\n\s+- root\n\s+write:\n\s+- root\n\s+refuseAppleFiles: true\n\s+quota: 2MiB\n/);
+    expect(rowOf(page.body, 'docs')).toContain('<td>@family, root</td><td>root</td><td>2MiB</td><td>0</td>');
     expect(await davGet('/docs/a.txt')).toBe(200);
   });
 
@@ -100,7 +136,31 @@ describe('shares', () => {
     expect(textOf(page.body)).toContain('Refused: share name: "home" is reserved for each user\'s private folder.');
     const bad = await c.submit('/shares/save', { service: 'files', share: 'ok', path: 'x', read: 'a b', write: '' }, page);
     expect(textOf(bad.body)).toContain('Refused: read.0: a user name, @group or *.');
+    const quota = await c.submit('/shares/save', { service: 'files', share: 'ok', path: 'x', read: '', write: '', quota: 'ten' }, bad);
+    expect(textOf(quota.body)).toContain('Refused: quota: invalid size "ten" (expected e.g. 512KiB, 25MB, 1GB).');
     expect(readFileSync(a.up.configFile, 'utf8')).toBe(before);
+  });
+
+  it('changes a share: the keys and comments the form does not change stay as written, the quota still holds', async () => {
+    const fields = changeFormOf((await c.get('/shares')).body, 'scans');
+    expect(fields).toMatchObject({ path: 'scans', read: '*', write: '', quota: '10MB', refuseAppleFiles: '1' });
+    const page = await c.submit('/shares/save', { ...fields, write: 'root' }, await c.get('/shares'));
+    expect(textOf(page.body)).toContain('Saved share scans (applied in place).');
+    expect(readFileSync(a.up.configFile, 'utf8')).toMatch(/scans:\n\s+path: scans\n\s+read: \[ '\*' \]\n\s+# ten megabytes, whoever writes\n\s+quota: 10MB\n\s+refuseAppleFiles: true\n\s+write:\n\s+- root\n/);
+    expect(rowOf(page.body, 'scans')).toContain('<td>*</td><td>root</td><td>10MB</td><td>0</td>');
+    expect(await davPutHead('/scans/big.bin', 11_000_000)).toBe(507);
+    expect(await davPutHead('/scans/._big.bin', 10)).toBe(403);
+  });
+
+  it('clears a share\'s quota and sets a new one from the change form', async () => {
+    const cleared = await c.submit('/shares/save', { ...changeFormOf((await c.get('/shares')).body, 'scans'), quota: '' }, await c.get('/shares'));
+    expect(textOf(cleared.body)).toContain('Saved share scans (applied in place).');
+    expect(readFileSync(a.up.configFile, 'utf8')).not.toMatch(/quota: 10MB/);
+    expect(rowOf(cleared.body, 'scans')).toContain('<td>root</td><td>none</td>');
+    const set = await c.submit('/shares/save', { ...changeFormOf(cleared.body, 'scans'), quota: '1000' }, cleared);
+    expect(readFileSync(a.up.configFile, 'utf8')).toMatch(/scans:[\s\S]*quota: 1000\n/);
+    expect(rowOf(set.body, 'scans')).toContain('<td>root</td><td>1KB</td>');
+    expect(await davPutHead('/scans/big.bin', 1001)).toBe(507);
   });
 
   it('puts the file back when the reload refuses it, and shows the problems', async () => {
@@ -126,7 +186,7 @@ describe('shares', () => {
       put.on('error', reject);
     });
     put.write(body.slice(0, 1000));
-    await waitFor(async () => rowOf((await c.get('/shares')).body, 'docs').includes('<td>root</td><td>1</td>'));
+    await waitFor(async () => rowOf((await c.get('/shares')).body, 'docs').includes('<td>root</td><td>2MiB</td><td>1</td>'));
     const page = await c.submit('/shares/delete', { service: 'files', share: 'docs' }, await c.get('/shares'));
     expect(textOf(page.body)).toContain('Removed share docs (applied in place).');
     expect(readFileSync(a.up.configFile, 'utf8')).not.toContain('docs:');

@@ -1,6 +1,6 @@
 /**
- * Shares: every share of every file service (path, who may read and write, requests in progress
- * now as the service answers over the bus), the home folders, and forms to add, change or remove
+ * Shares: every share of every file service (path, who may read and write, quota, requests in
+ * progress now as the service answers over the bus), the home folders, and forms to add, change or remove
  * a share. The config file stays the one source of truth: a
  * change is written into it (`config-edit.ts`, comments kept) and applied as `hearth reload`
  * does, so the file service swaps only the changed share and transfers under way finish on the
@@ -10,10 +10,10 @@
 import { isAbsolute, resolve } from 'node:path';
 import type { ShareActivity } from '@hearth/files/activity';
 import { settingsSchema, type ShareSettings } from '@hearth/files/config';
-import { applyShareChange, ConfigEditError, type ShareChange } from '../config-edit.js';
+import { applyShareChange, ConfigEditError, type ShareChange, type ShareEntry } from '../config-edit.js';
 import type { RequestContext } from '../context.js';
 import { filesServices, type FilesService } from '../files-settings.js';
-import { formatBytes } from '../format.js';
+import { formatBytes, formatSize } from '../format.js';
 import { html, type Html } from '../html.js';
 import { page, redirect } from '../reply.js';
 import type { Route } from '../routes.js';
@@ -22,6 +22,9 @@ import { csrfField, layout } from './layout.js';
 
 const list = (names: readonly string[]): string => names.join(', ');
 
+/** A share's quota as the page shows it and its forms take it back: `10MB`, or empty for none. */
+const quotaText = (quota: number): string => (quota === 0 ? '' : formatSize(quota));
+
 function shareForm(ctx: RequestContext, svc: FilesService, name: string | undefined, share: ShareSettings | undefined, id: string): Html {
   const fields = html`${csrfField(ctx)}<input type="hidden" name="service" value="${svc.name}">`;
   return html`<form method="post" action="/shares/save" class="stack">${fields}
@@ -29,6 +32,7 @@ ${name === undefined ? html`<p><label for="${id}-name">Share name</label><input 
 <p><label for="${id}-path">Folder</label><input id="${id}-path" name="path" required value="${share?.path ?? ''}"></p>
 <p><label for="${id}-read">Who may read (names, @group or *; commas between)</label><input id="${id}-read" name="read" value="${list(share?.read ?? [])}"></p>
 <p><label for="${id}-write">Who may write</label><input id="${id}-write" name="write" value="${list(share?.write ?? [])}"></p>
+<p><label for="${id}-quota">Quota (e.g. 500MB, 2GiB; empty for no limit)</label><input id="${id}-quota" name="quota" value="${quotaText(share?.quota ?? 0)}"></p>
 <p class="check"><input id="${id}-apple" name="refuseAppleFiles" type="checkbox" value="1"${share?.refuseAppleFiles ? html` checked` : ''}> <label for="${id}-apple">Refuse macOS ._* and .DS_Store files</label></p>
 <p><button type="submit">${name === undefined ? 'Add share' : `Save ${name}`}</button></p>
 </form>`;
@@ -45,9 +49,9 @@ function servicePart(ctx: RequestContext, svc: FilesService, n: number, activity
 <p>${editable ? html`Shares are kept in <code>${svc.file}</code>; a change here is written there and applied as a reload.` : html`<code>hearth up</code> runs its embedded default config: start it with <code>--config FILE</code> to edit shares here.`}</p>
 <p>Home folders: ${home.enabled ? `on, quota ${home.quota === 0 ? 'none' : formatBytes(home.quota)}; requests in progress: ${busy('home')}` : 'off'}.</p>
 <div class="scroll"><table>
-<thead><tr><th scope="col">Share</th><th scope="col">Folder</th><th scope="col">Read</th><th scope="col">Write</th><th scope="col">Requests in progress</th><th scope="col">Change</th></tr></thead>
-<tbody>${shares.length === 0 ? html`<tr><td colspan="6">No shares.</td></tr>` : ''}${shares.map(
-    ([name, s], i) => html`<tr data-share="${name}"><th scope="row">${name}</th><td><code>${root(s.path)}</code></td><td>${list(s.read) || '–'}</td><td>${list(s.write) || '–'}</td><td>${busy(name)}</td><td>${
+<thead><tr><th scope="col">Share</th><th scope="col">Folder</th><th scope="col">Read</th><th scope="col">Write</th><th scope="col">Quota</th><th scope="col">Requests in progress</th><th scope="col">Change</th></tr></thead>
+<tbody>${shares.length === 0 ? html`<tr><td colspan="7">No shares.</td></tr>` : ''}${shares.map(
+    ([name, s], i) => html`<tr data-share="${name}"><th scope="row">${name}</th><td><code>${root(s.path)}</code></td><td>${list(s.read) || '–'}</td><td>${list(s.write) || '–'}</td><td>${quotaText(s.quota) || 'none'}</td><td>${busy(name)}</td><td>${
       editable
         ? html`<details><summary>Change ${name}</summary>${shareForm(ctx, svc, name, s, `s${n}-${i}`)}<form method="post" action="/shares/delete">${csrfField(ctx)}<input type="hidden" name="service" value="${svc.name}"><input type="hidden" name="share" value="${name}"><p><button type="submit">Remove ${name}</button></p></form></details>`
         : '–'
@@ -74,6 +78,13 @@ const names = (text: string | null): string[] =>
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s !== '');
+
+/** The quota field as written into the file: a number of bytes as a number, a size with its unit as typed; undefined when empty. */
+function quotaOf(text: string | null): string | number | undefined {
+  const typed = (text ?? '').trim();
+  if (typed === '') return undefined;
+  return /^\d+$/.test(typed) ? Number(typed) : typed;
+}
 
 interface Issue {
   readonly message: string;
@@ -122,9 +133,12 @@ export const shareRoutes: readonly Route[] = [
     access: 'admin',
     async run(ctx) {
       ctx.session.notice = await change(ctx, (share) => {
-        const entry = { path: (ctx.form.get('path') ?? '').trim(), read: names(ctx.form.get('read')), write: names(ctx.form.get('write')), refuseAppleFiles: ctx.form.get('refuseAppleFiles') === '1' };
-        const checked = settingsSchema.safeParse({ shares: { [share]: entry } });
+        const fields = { path: (ctx.form.get('path') ?? '').trim(), read: names(ctx.form.get('read')), write: names(ctx.form.get('write')), refuseAppleFiles: ctx.form.get('refuseAppleFiles') === '1' };
+        const quota = quotaOf(ctx.form.get('quota'));
+        const checked = settingsSchema.safeParse({ shares: { [share]: { ...fields, ...(quota === undefined ? {} : { quota }) } } });
         if (!checked.success) return problemsOf(checked.error.issues).join('; ');
+        // A quota of 0 is no limit: the key is left out, as an empty field leaves it.
+        const entry: ShareEntry = { ...fields, quota: checked.data.shares[share]?.quota === 0 ? undefined : quota };
         return { kind: 'set', share, entry };
       });
       return redirect('/shares');
