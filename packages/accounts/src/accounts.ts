@@ -96,6 +96,12 @@ export class Accounts {
     return this.#table.list();
   }
 
+  /** Whether any account is an administrator (one query, no account read). */
+  hasAdmin(): boolean {
+    this.#assertOpen();
+    return this.#table.hasAdmin();
+  }
+
   /** The accounts that are in `group`. */
   members(group: string): Account[] {
     const name = normalizeGroupName(group);

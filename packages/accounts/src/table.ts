@@ -44,12 +44,14 @@ export class AccountTable {
   readonly #credentials: Statement<[string], AccountRow>;
   readonly #one: Statement<[string], ListedRow>;
   readonly #all: Statement<[], ListedRow>;
+  readonly #anyAdmin: Statement<[], { readonly found: number }>;
 
   constructor(db: Database) {
     this.#db = db;
     this.#credentials = db.prepare('SELECT name, password_hash FROM accounts WHERE name = ?');
     this.#one = db.prepare(`${SELECT_ACCOUNTS} WHERE a.name = ?`);
     this.#all = db.prepare(`${SELECT_ACCOUNTS} ORDER BY a.name`);
+    this.#anyAdmin = db.prepare('SELECT EXISTS (SELECT 1 FROM accounts WHERE admin = 1) AS found');
   }
 
   credentials(name: string): AccountRow | undefined {
@@ -63,6 +65,10 @@ export class AccountTable {
 
   list(): Account[] {
     return this.#all.all().map(toAccount);
+  }
+
+  hasAdmin(): boolean {
+    return this.#anyAdmin.get()?.found === 1;
   }
 
   insert(name: string, passwordHash: string, now: number): void {

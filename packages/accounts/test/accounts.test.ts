@@ -124,11 +124,14 @@ describe('groups and the administrator flag', () => {
 
   it('marks and unmarks administrators', async () => {
     await accounts.add('alice', 'pw');
+    expect(accounts.hasAdmin()).toBe(false);
     accounts.setAdmin('alice', true);
     expect(accounts.find('alice')).toMatchObject({ name: 'alice', admin: true });
     expect(accounts.list().filter((a) => a.admin).map((a) => a.name)).toEqual(['alice']);
+    expect(accounts.hasAdmin()).toBe(true);
     accounts.setAdmin('alice', false);
     expect(accounts.find('alice')?.admin).toBe(false);
+    expect(accounts.hasAdmin()).toBe(false);
     expect(() => accounts.setAdmin('carol', true)).toThrow('no such user: carol');
   });
 });

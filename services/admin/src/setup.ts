@@ -1,7 +1,10 @@
 /**
  * The one-time setup token, in one state: `open` while no account is an administrator (the token
  * is in DATA/admin/setup-token, 0600, and survives restarts of the service until used), `used`
- * once an administrator exists. Using it removes the file; it never opens again in this process.
+ * once an administrator exists. While open, every look at it asks the accounts database whether an
+ * administrator exists now (one query: another process, `hearth user admin`, may have made one);
+ * once one does, or the setup form has made one, the file is removed and the token never opens
+ * again in this process.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { rm } from 'node:fs/promises';
@@ -17,6 +20,7 @@ export class SetupToken {
   private constructor(
     state: SetupState,
     private readonly file: string,
+    private readonly accounts: Accounts,
   ) {
     this.#state = state;
   }
@@ -24,23 +28,31 @@ export class SetupToken {
   /** Opens a token when no administrator exists (reusing the one on disk), else removes any stale one. */
   static async start(dataDir: string, accounts: Accounts): Promise<SetupToken> {
     const file = setupTokenFile(dataDir);
-    if (accounts.list().some((a) => a.admin)) {
+    if (accounts.hasAdmin()) {
       await rm(file, { force: true });
-      return new SetupToken({ kind: 'used' }, file);
+      return new SetupToken({ kind: 'used' }, file, accounts);
     }
     // Whole or not at all; a standby starting beside the running instance keeps the same token.
     const token = keepToken(file, isSetupToken, () => randomBytes(24).toString('base64url'));
-    return new SetupToken({ kind: 'open', token }, file);
+    return new SetupToken({ kind: 'open', token }, file, accounts);
   }
 
+  /** The state as last looked at (at start, or by `current` or `accepts`). */
   get state(): SetupState {
     return this.#state;
   }
 
-  /** Whether `token` is the open one (constant time). */
-  matches(token: string | null): boolean {
-    if (this.#state.kind !== 'open' || token === null) return false;
-    const a = Buffer.from(this.#state.token);
+  /** The state now: an open token is closed for good (its file removed) once an administrator exists. */
+  async current(): Promise<SetupState> {
+    if (this.#state.kind === 'open' && this.accounts.hasAdmin()) await this.use();
+    return this.#state;
+  }
+
+  /** Whether `token` is the open one (constant time), no administrator existing now. */
+  async accepts(token: string | null): Promise<boolean> {
+    const state = await this.current();
+    if (state.kind !== 'open' || token === null) return false;
+    const a = Buffer.from(state.token);
     const b = Buffer.from(token);
     return a.length === b.length && timingSafeEqual(a, b);
   }

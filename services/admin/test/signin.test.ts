@@ -6,8 +6,8 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor } from '@hearth/testkit';
-import { stopAll } from '@hearth/testkit/hearth-up';
+import { runProgramOk, waitFor } from '@hearth/testkit';
+import { MAIN, stopAll } from '@hearth/testkit/hearth-up';
 import { startAdmin, textOf, type AdminUp } from './helpers.js';
 
 const COOKIE = '__Host-hearth-admin';
@@ -40,6 +40,31 @@ describe('the setup link', () => {
     const users = await a.up.cli('user', 'list');
     expect(users.stdout).toMatch(/^root .* yes /m);
     expect(users.stdout).not.toContain('mallory');
+  });
+});
+
+describe('the setup link, once an administrator is made another way', () => {
+  it('closes for good when `hearth user admin` makes one while the service runs', async () => {
+    const b = await startAdmin();
+    const tokenFile = join(b.up.data, 'admin', 'setup-token');
+    const token = readFileSync(tokenFile, 'utf8').trim();
+    const c = b.client();
+    expect(textOf((await c.get('/sign-in')).body)).toContain('No administrator exists yet: open the one-time setup link');
+    expect((await c.get(`/setup?token=${token}`)).status).toBe(200);
+    await runProgramOk(process.execPath, [MAIN, 'user', 'add', 'alice', '--password-stdin', '--data', b.up.data], { input: 'alice-password-1\n' });
+    await runProgramOk(process.execPath, [MAIN, 'user', 'admin', 'alice', '--data', b.up.data]);
+    const signIn = await c.get('/sign-in');
+    expect(signIn.status).toBe(200);
+    expect(textOf(signIn.body)).not.toContain('No administrator exists yet');
+    const setup = await c.get(`/setup?token=${token}`);
+    expect(setup.status).toBe(404);
+    expect(textOf(setup.body)).toContain('This setup link has been used, or an administrator already exists.');
+    expect(existsSync(tokenFile)).toBe(false);
+    // Closed for good: removing the flag again does not reopen it in this process.
+    await runProgramOk(process.execPath, [MAIN, 'user', 'admin', 'alice', '--off', '--data', b.up.data]);
+    expect(textOf((await c.get('/sign-in')).body)).not.toContain('No administrator exists yet');
+    expect((await c.get(`/setup?token=${token}`)).status).toBe(404);
+    expect(existsSync(tokenFile)).toBe(false);
   });
 });
 

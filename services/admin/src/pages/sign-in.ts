@@ -13,8 +13,8 @@ import type { Route } from '../routes.js';
 import { createUser } from '../users.js';
 import { csrfField, layout } from './layout.js';
 
-function signInForm(ctx: RequestContext, problem: string | undefined, name: string): Html {
-  const setup = ctx.deps.setup.state.kind === 'open';
+async function signInForm(ctx: RequestContext, problem: string | undefined, name: string): Promise<Html> {
+  const setup = (await ctx.deps.setup.current()).kind === 'open';
   return layout(
     ctx,
     'Sign in',
@@ -65,7 +65,7 @@ export const signInRoutes: readonly Route[] = [
     method: 'GET',
     path: '/sign-in',
     access: 'public',
-    run: (ctx) => (ctx.principal.kind === 'user' ? redirect(ctx.principal.account.admin ? '/' : '/me') : page(signInForm(ctx, undefined, ''))),
+    run: async (ctx) => (ctx.principal.kind === 'user' ? redirect(ctx.principal.account.admin ? '/' : '/me') : page(await signInForm(ctx, undefined, ''))),
   },
   {
     method: 'POST',
@@ -80,7 +80,7 @@ export const signInRoutes: readonly Route[] = [
         deps.stats.inc('signInFailures');
         deps.log.warn({ user: name, remote: ctx.remote, reason: result.reason }, 'sign-in refused');
         const problem = result.reason === 'refused' ? 'Too many failed sign-ins: try again later.' : 'Wrong user name or password.';
-        return page(signInForm(ctx, problem, name), 401);
+        return page(await signInForm(ctx, problem, name), 401);
       }
       const next = await deps.sessions.signIn(ctx.session, result.value);
       ctx.switchSession(next);
@@ -103,9 +103,9 @@ export const signInRoutes: readonly Route[] = [
     method: 'GET',
     path: '/setup',
     access: 'public',
-    run(ctx) {
+    async run(ctx) {
       const token = ctx.url.searchParams.get('token');
-      if (!ctx.deps.setup.matches(token)) return linkGone(ctx);
+      if (!(await ctx.deps.setup.accepts(token))) return linkGone(ctx);
       return page(setupForm(ctx, token ?? '', undefined, ''));
     },
   },
@@ -116,7 +116,7 @@ export const signInRoutes: readonly Route[] = [
     async run(ctx) {
       const { deps, form } = ctx;
       const token = form.get('token');
-      if (!deps.setup.matches(token) || deps.accounts.list().some((a) => a.admin)) return linkGone(ctx);
+      if (!(await deps.setup.accepts(token))) return linkGone(ctx);
       const name = (form.get('name') ?? '').trim();
       const password = form.get('password') ?? '';
       let user: string;
@@ -129,7 +129,7 @@ export const signInRoutes: readonly Route[] = [
         if (isAccountsError(error)) return page(setupForm(ctx, token ?? '', error.message, name), 400);
         throw error;
       }
-      // Used before the first await: a second post of the same link finds it closed.
+      // Closed with no I/O awaited since the check above: a second post of the same link finds it closed.
       await deps.setup.use();
       try {
         await createUser(deps, user, password);

@@ -236,7 +236,7 @@ describe('setup token', () => {
         expect(statSync(setupTokenFile(data)).mode & 0o777).toBe(0o600);
         expect(readSetupToken(data)).toBe(token);
         const second = await SetupToken.start(data, accounts);
-        expect(second.matches(token)).toBe(true);
+        expect(await second.accepts(token)).toBe(true);
         expect(readdirSync(join(data, 'admin'))).toEqual(['setup-token']);
         await second.use();
         expect(readSetupToken(data)).toBeUndefined();
@@ -257,7 +257,7 @@ describe('setup token', () => {
         rmSync(join(disk.path, 'filler'));
         const setup = await SetupToken.start(disk.path, accounts);
         expect(setup.state.kind).toBe('open');
-        expect(setup.matches(readSetupToken(disk.path) ?? null)).toBe(true);
+        expect(await setup.accepts(readSetupToken(disk.path) ?? null)).toBe(true);
       });
     } finally {
       disk.unmount();
