@@ -12,7 +12,7 @@ import type { DeadProps } from './dead-props.js';
 import type { FileCache } from './file-cache.js';
 import { evaluateIf, parseIf, submittedTokens, type IfList } from './if-header.js';
 import type { Lock, LockTable } from './locks.js';
-import { hrefOf, parsePath, pathOfUrl } from './paths.js';
+import { hrefOf, parsePath, pathOfUrl, xmlHref } from './paths.js';
 import type { Quotas } from './quota.js';
 import { DavError } from './replies.js';
 import { etagOf, isAppleFile, isProbeName, isTempName } from './resource.js';
@@ -207,7 +207,7 @@ export class RequestContext {
     // Shared locks on the same root: any one of them will do.
     const missing = blocking.filter((l) => !held(l) && !(l.scope === 'shared' && blocking.some((o) => o !== l && o.path === l.path && o.scope === 'shared' && held(o))));
     if (missing.length === 0) return;
-    throw new DavError(423, 'the resource is locked', 'lock-token-submitted', `<D:href>${missing[0]!.href}</D:href>`);
+    throw new DavError(423, 'the resource is locked', 'lock-token-submitted', `<D:href>${xmlHref(missing[0]!.href)}</D:href>`);
   }
 
   /** Give back the share leases (at the end of the response). */

@@ -86,6 +86,17 @@ export function encodeName(name: string): string {
   return out;
 }
 
+/**
+ * An href as XML character data. `encodeName` percent-encodes `<`, `>` and `"` but keeps `&` (a
+ * sub-delimiter, as Apache's `ap_escape_uri` keeps it), so `&` is the one character of an href that
+ * XML needs escaped. It is escaped as `&amp;`, as mod_dav writes it, not percent-encoded: the href a
+ * client parses is then the same text as the URL it sent with `&` in it. Most hrefs have none: one
+ * `includes` and the same string back, for each member of a listing.
+ */
+export function xmlHref(href: string): string {
+  return href.includes('&') ? href.replaceAll('&', '&amp;') : href;
+}
+
 export function hrefOf(segments: readonly string[], collection: boolean): string {
   const joined = segments.map(encodeName).join('/');
   if (segments.length === 0) return '/';

@@ -6,6 +6,7 @@
 import type { Stats } from 'node:fs';
 import type { DeadProp } from './dead-props.js';
 import type { Lock } from './locks.js';
+import { xmlHref } from './paths.js';
 import { contentTypeOf, etagOf, etagValue, modifiedSecond } from './resource.js';
 import { statusLine } from './replies.js';
 import { closeTag, DAV, emptyTag, escapeXml, openTag } from './xml.js';
@@ -66,7 +67,7 @@ export function activeLock(lock: Lock): string {
     (lock.owner === '' ? '' : `<D:owner>${lock.owner}</D:owner>`) +
     `<D:timeout>Second-${seconds}</D:timeout>` +
     `<D:locktoken><D:href>${escapeXml(lock.token)}</D:href></D:locktoken>` +
-    `<D:lockroot><D:href>${lock.href}</D:href></D:lockroot></D:activelock>`
+    `<D:lockroot><D:href>${xmlHref(lock.href)}</D:href></D:lockroot></D:activelock>`
   );
 }
 
@@ -163,7 +164,7 @@ function plainAllprop(r: ResourceView & { stat: Stats }): string {
   const st = r.stat;
   const file = !r.collection;
   return (
-    `<D:response><D:href>${r.href}</D:href><D:propstat><D:prop>` +
+    `<D:response><D:href>${xmlHref(r.href)}</D:href><D:propstat><D:prop>` +
     `<D:creationdate>${creationDate(st)}</D:creationdate>` +
     `<D:displayname>${escapeXml(r.displayName)}</D:displayname>` +
     (file ? `<D:getcontentlength>${st.size}</D:getcontentlength><D:getcontenttype>${escapeXml(contentTypeOf(r.displayName))}</D:getcontenttype>` : '') +
@@ -207,7 +208,7 @@ export function renderResponse(r: ResourceView, request: PropRequest): string {
       else missing += emptyTag(p.ns, p.name);
     }
   }
-  let out = `<D:response><D:href>${r.href}</D:href>`;
+  let out = `<D:response><D:href>${xmlHref(r.href)}</D:href>`;
   if (found !== '' || missing === '') out += propstat(found, 200);
   if (missing !== '') out += propstat(missing, 404);
   return `${out}</D:response>\n`;

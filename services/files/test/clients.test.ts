@@ -123,4 +123,15 @@ describe('cadaver', () => {
     expect(readFileSync(back, 'utf8')).toBe('cadaver content\n');
     expect(readdirSync(join(h.shareDir, 'cdir'))).toEqual(['b.txt']);
   });
+
+  it('lists a folder holding a name with an &', async () => {
+    const home = join(work, 'cadaver-amp-home');
+    mkdirSync(home);
+    writeFileSync(join(home, '.netrc'), 'machine 127.0.0.1\nlogin alice\npassword secret\n', { mode: 0o600 });
+    mkdirSync(join(h.shareDir, 'amp'));
+    writeFileSync(join(h.shareDir, 'amp', 'Tom & Jerry.txt'), 'cat and mouse\n');
+    const out = await run('cadaver', [`${h.url}/files/`], { env: { HOME: home }, input: 'ls amp\nquit\n' });
+    expect(out).toMatch(/^\s*Tom & Jerry\.txt\s+14\s/m);
+    expect(out).not.toMatch(/failed|EntityRef/);
+  });
 });

@@ -32,9 +32,9 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => h.close());
 
-/** The `<D:response>` elements of a multistatus, by href, in order. */
+/** The `<D:response>` elements of a multistatus, by href (an `&` in it is written `&amp;`), in order. */
 function responses(body: string): Array<[string, string]> {
-  return [...body.matchAll(/<D:response><D:href>([^<]*)<\/D:href>(.*?)<\/D:response>/gs)].map((m) => [decodeURIComponent(m[1]!), m[2]!]);
+  return [...body.matchAll(/<D:response><D:href>([^<]*)<\/D:href>(.*?)<\/D:response>/gs)].map((m) => [decodeURIComponent(m[1]!.replaceAll('&amp;', '&')), m[2]!]);
 }
 
 /** What the folder lists, in the order the folder gives its names (readdir's sorts them). */

@@ -7,6 +7,7 @@
  */
 import { mkdirSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { SaxesParser } from 'saxes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { capturingLogger, curl, startServer, type Harness } from './helpers.js';
 
@@ -141,6 +142,66 @@ describe('GNOME', () => {
     const list = await curl([...A, '-X', 'PROPFIND', '-H', 'Depth: 0', u('/files/gnome2')]);
     expect(list.body).toContain('<D:href>/files/gnome2/</D:href>');
     expect((await curl([...A, '-X', 'DELETE', u('/files/gnome2')])).status).toBe(204);
+  });
+});
+
+/** The text of every DAV:href in `xml`, parsed by an XML parser (which throws on XML that is not well formed). */
+function hrefsIn(xml: string): string[] {
+  const parser = new SaxesParser({ xmlns: true });
+  const hrefs: string[] = [];
+  let inHref = false;
+  parser.on('opentag', (tag) => {
+    inHref = tag.uri === 'DAV:' && tag.local === 'href';
+    if (inHref) hrefs.push('');
+  });
+  parser.on('closetag', () => {
+    inHref = false;
+  });
+  parser.on('text', (text) => {
+    if (inHref) hrefs[hrefs.length - 1] += text;
+  });
+  parser.on('error', (err) => {
+    throw err;
+  });
+  parser.write(xml).close();
+  return hrefs;
+}
+
+describe('names with an & in XML', () => {
+  it('are escaped in the hrefs of PROPFIND, PROPPATCH, LOCK and 423 answers', async () => {
+    expect((await curl([...A, '-X', 'MKCOL', u('/files/amp%20&%20co')])).status).toBe(201);
+    expect((await curl([...A, '-T', '-', u('/files/amp%20&%20co/Tom%20%26%20Jerry.txt')], 'cat and mouse')).status).toBe(201);
+    const folder = '/files/amp%20&%20co/';
+    const file = `${folder}Tom%20&%20Jerry.txt`;
+
+    const listing = await curl([...A, '-X', 'PROPFIND', '-H', 'Depth: 1', u(folder)]);
+    expect(listing.status).toBe(207);
+    expect(hrefsIn(listing.body)).toEqual([folder, file]);
+    const named = await curl([...A, '-X', 'PROPFIND', '-H', 'Depth: 1', '--data-binary', '<propfind xmlns="DAV:"><prop><getetag/></prop></propfind>', u(folder)]);
+    expect(hrefsIn(named.body)).toEqual([folder, file]);
+
+    const patched = await curl([...A, '-X', 'PROPPATCH', '--data-binary', '<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><x xmlns="urn:t">1</x></D:prop></D:set></D:propertyupdate>', u(file)]);
+    expect(patched.status).toBe(207);
+    expect(hrefsIn(patched.body)).toEqual([file]);
+    // A member with a dead property goes the general way of rendering.
+    expect(hrefsIn((await curl([...A, '-X', 'PROPFIND', '-H', 'Depth: 1', u(folder)])).body)).toEqual([folder, file]);
+
+    const lockinfo = '<D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype></D:lockinfo>';
+    const locked = await curl([...A, '-X', 'LOCK', '-H', 'Depth: infinity', '--data-binary', lockinfo, u(folder)]);
+    expect(locked.status).toBe(200);
+    const token = locked.headers['lock-token']!.slice(1, -1);
+    // The lock token, then the lock root.
+    expect(hrefsIn(locked.body)).toEqual([token, folder]);
+    const discovered = await curl([...A, '-X', 'PROPFIND', '-H', 'Depth: 1', u(folder)]);
+    expect(hrefsIn(discovered.body)).toEqual([folder, token, folder, file, token, folder]);
+
+    const refused = await curl([...A, '-T', '-', u(file)], 'no token');
+    expect(refused.status).toBe(423);
+    expect(hrefsIn(refused.body)).toEqual([folder]);
+    const conflict = await curl([...A, '-X', 'LOCK', '--data-binary', lockinfo, u(file)]);
+    expect(conflict.status).toBe(423);
+    expect(hrefsIn(conflict.body)).toEqual([folder]);
+    expect((await curl([...A, '-X', 'UNLOCK', '-H', `Lock-Token: <${token}>`, u(folder)])).status).toBe(204);
   });
 });
 

@@ -8,6 +8,7 @@ import { unlink, writeFile } from 'node:fs/promises';
 import { inParent } from '../anchored.js';
 import type { RequestContext } from '../context.js';
 import type { CreateResult, Lock, LockScope } from '../locks.js';
+import { xmlHref } from '../paths.js';
 import { activeLock } from '../props.js';
 import { DavError, XML_DECL, XML_TYPE, type Reply } from '../replies.js';
 import { child, DAV, elements, readXml, serializeChildren } from '../xml.js';
@@ -66,7 +67,7 @@ export const lock: Handler = async (ctx) => {
   if (t.stat === undefined && !t.parentOk) throw new DavError(409, 'the parent collection does not exist');
   await ctx.checkIf(t);
   const conflicts = ctx.env.locks.conflicts(t.path, scope, depth);
-  if (conflicts.length > 0) throw new DavError(423, 'a conflicting lock exists', 'no-conflicting-lock', `<D:href>${conflicts[0]!.href}</D:href>`);
+  if (conflicts.length > 0) throw new DavError(423, 'a conflicting lock exists', 'no-conflicting-lock', `<D:href>${xmlHref(conflicts[0]!.href)}</D:href>`);
   let created = false;
   if (t.stat === undefined) {
     ctx.checkLocks(t, { member: true });
@@ -96,7 +97,7 @@ export const lock: Handler = async (ctx) => {
   // Another request (or instance) may have locked it meanwhile: the table checks again as it grants.
   if (!granted.ok) {
     await unmake();
-    throw new DavError(423, 'a conflicting lock exists', 'no-conflicting-lock', `<D:href>${granted.conflicts[0]!.href}</D:href>`);
+    throw new DavError(423, 'a conflicting lock exists', 'no-conflicting-lock', `<D:href>${xmlHref(granted.conflicts[0]!.href)}</D:href>`);
   }
   return lockReply(created ? 201 : 200, granted.lock, true);
 };

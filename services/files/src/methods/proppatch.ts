@@ -10,6 +10,7 @@
 import { isDiskFull } from '@hearth/sqlite';
 import { setTimesInside } from '../anchored.js';
 import type { DeadProp, PropChange } from '../dead-props.js';
+import { xmlHref } from '../paths.js';
 import { isProtected, type PropName } from '../props.js';
 import { DavError, statusLine, XML_DECL, XML_TYPE } from '../replies.js';
 import { DAV, elements, emptyTag, readXml, serializeChildren, textOf, type XmlElement } from '../xml.js';
@@ -115,6 +116,6 @@ export const proppatch: Handler = async (ctx) => {
   return {
     status: 207,
     headers: { 'Content-Type': XML_TYPE },
-    body: `${XML_DECL}<D:multistatus xmlns:D="DAV:"><D:response><D:href>${t.href}</D:href>${propstats}</D:response></D:multistatus>\n`,
+    body: `${XML_DECL}<D:multistatus xmlns:D="DAV:"><D:response><D:href>${xmlHref(t.href)}</D:href>${propstats}</D:response></D:multistatus>\n`,
   };
 };
