@@ -12,7 +12,7 @@ import type { DeadProps } from './dead-props.js';
 import type { FileCache } from './file-cache.js';
 import { evaluateIf, parseIf, submittedTokens, type IfList } from './if-header.js';
 import type { Lock, LockTable } from './locks.js';
-import { hrefOf, parsePath, pathOfUrl, xmlHref } from './paths.js';
+import { hrefOf, parsePath, pathOfUrl, utf8Header, xmlHref } from './paths.js';
 import type { Quotas } from './quota.js';
 import { DavError } from './replies.js';
 import { etagOf, isAppleFile, isProbeName, isTempName } from './resource.js';
@@ -133,7 +133,7 @@ export class RequestContext {
   async destination(): Promise<FsTarget> {
     const raw = this.header('destination');
     if (raw === undefined) throw new DavError(400, 'Destination header missing');
-    const { path, sameHost } = pathOfUrl(raw, this.header('host'));
+    const { path, sameHost } = pathOfUrl(utf8Header(raw, 'Destination'), this.header('host'));
     if (!sameHost) throw new DavError(502, 'Destination is on another server');
     const target = await this.resolve(path);
     if (target.kind === 'root') throw new DavError(403, 'the root cannot be a destination');
@@ -155,7 +155,8 @@ export class RequestContext {
   #ifHeader(): IfList[] | undefined {
     if (this.#ifLists === null) {
       const raw = this.header('if');
-      this.#ifLists = raw === undefined ? undefined : parseIf(raw);
+      // Its resource tags are URLs, which a client may send unencoded as a Destination.
+      this.#ifLists = raw === undefined ? undefined : parseIf(utf8Header(raw, 'If'));
     }
     return this.#ifLists;
   }

@@ -59,6 +59,24 @@ export function parsePath(raw: string, limits: PathLimits): ParsedPath {
   return { segments, trailingSlash: path.endsWith('/') };
 }
 
+const NON_ASCII = /[^\x00-\x7f]/;
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * A header value as the text its bytes spell in UTF-8. Node gives header values as Latin-1 (one
+ * character per byte); a client that sends a URL without percent-encoding it (a Destination of
+ * `/files/café`) sends its UTF-8 bytes, which Apache reads as UTF-8. ASCII is the same text either
+ * way; bytes that are not valid UTF-8 are 400, naming the header.
+ */
+export function utf8Header(value: string, name: string): string {
+  if (!NON_ASCII.test(value)) return value;
+  try {
+    return STRICT_UTF8.decode(Buffer.from(value, 'latin1'));
+  } catch {
+    throw new DavError(400, `the ${name} header is neither percent-encoded nor valid UTF-8`);
+  }
+}
+
 /** The path part of a Destination (or If resource tag): an absolute URL or an absolute path. */
 export function pathOfUrl(value: string, host: string | undefined): { path: string; sameHost: boolean } {
   if (value.startsWith('/')) return { path: value, sameHost: true };

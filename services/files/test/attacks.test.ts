@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { request, startServer, type Harness } from './helpers.js';
+import { rawRequest, request, startServer, type Harness } from './helpers.js';
 
 let h: Harness;
 let outside: string;
@@ -108,6 +108,20 @@ describe('paths never leave their share', () => {
     expect(other.status).toBe(502);
     expect(readdirSync(outside)).toEqual(['secret.txt']);
     expect(existsSync(join(h.shareDir, 'inside.txt'))).toBe(true);
+  });
+
+  it('reads a Destination sent as raw UTF-8 bytes as UTF-8, and refuses one that is not UTF-8', async () => {
+    const auth = `Authorization: Basic ${Buffer.from('alice:secret').toString('base64')}`;
+    const copy = (destination: Buffer): Buffer =>
+      Buffer.concat([Buffer.from(`COPY /files/inside.txt HTTP/1.1\r\nHost: 127.0.0.1:${h.port}\r\n${auth}\r\nConnection: close\r\nDestination: `), destination, Buffer.from('\r\n\r\n')]);
+    const utf8 = await rawRequest(h.port, copy(Buffer.from(`http://127.0.0.1:${h.port}/files/caf\u00e9 \u2615.txt`, 'utf8')));
+    expect(utf8.status).toBe(201);
+    expect(readdirSync(h.shareDir)).toContain('caf\u00e9 \u2615.txt');
+    expect((await get('/files/caf%C3%A9%20%E2%98%95.txt')).body).toBe('inside');
+    const latin1 = await rawRequest(h.port, copy(Buffer.from('/files/caf\u00e9-latin1.txt', 'latin1')));
+    expect(latin1.status).toBe(400);
+    expect(latin1.body).toBe('the Destination header is neither percent-encoded nor valid UTF-8\n');
+    expect(readdirSync(h.shareDir).filter((n) => n.startsWith('caf'))).toEqual(['caf\u00e9 \u2615.txt']);
   });
 
   it('caps name and path lengths', async () => {

@@ -1,7 +1,7 @@
 /** Test helpers: the file server in-process on 127.0.0.1:0 (HTTP and HTTPS), and a curl runner. */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { request as httpRequest, type Agent, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -178,5 +178,20 @@ export function request(
     });
     req.on('error', reject);
     req.end(options.body);
+  });
+}
+
+/**
+ * One request written to a socket byte for byte as given, with `Connection: close` among its
+ * headers: the response as the server sent it, parsed, once the server has closed the connection.
+ */
+export function rawRequest(port: number, bytes: Buffer): Promise<CurlResult> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('error', reject);
+    socket.on('close', () => resolve(parseResponse(Buffer.concat(chunks).toString('utf8'))));
+    socket.write(bytes);
   });
 }
