@@ -105,6 +105,9 @@ export class RequestContext {
       return this.#fsTarget(acquired.share, shareName, names, { path: '', stat: undefined, parentOk: true }, trailingSlash);
     }
     const located = await this.env.cache.locate(acquired.share.root, names);
+    // A URL ending in `/` names a collection: on a file it names nothing, whatever the method (as
+    // Apache and nginx answer), and nothing is changed through it.
+    if (trailingSlash && located.stat !== undefined && !located.stat.isDirectory()) throw new DavError(404, 'not found: the URL ends in / but names a file, not a collection');
     return this.#fsTarget(acquired.share, shareName, names, located, trailingSlash);
   }
 

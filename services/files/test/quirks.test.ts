@@ -5,7 +5,7 @@
  * (collections without a trailing slash), a browser (HTML listing, Content-Disposition), plus
  * ranges, auth answers and the access log.
  */
-import { mkdirSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SaxesParser } from 'saxes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -224,6 +224,46 @@ describe('a browser', () => {
     const odd = await curl([...A, u('/files/a%3Cb%3E&%22c%22.txt')]);
     expect(odd.body).toBe('odd name');
     expect(odd.headers['content-disposition']).toBe('attachment; filename="a<b>&_c_.txt"; filename*=UTF-8\'\'a%3Cb%3E%26%22c%22.txt');
+  });
+});
+
+describe('a file named with a trailing slash', () => {
+  it('is 404 to every method, and nothing changes', async () => {
+    mkdirSync(join(h.shareDir, 'slash'));
+    const file = join(h.shareDir, 'slash', 'cr.txt');
+    writeFileSync(file, 'carriage');
+    utimesSync(file, 1_600_000_000, 1_600_000_000);
+    const lockinfo = '<D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype></D:lockinfo>';
+    const proppatch = '<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><x xmlns="urn:t">1</x></D:prop></D:set></D:propertyupdate>';
+    const requests: Array<[string, string[]]> = [
+      ['GET', []],
+      ['HEAD', ['-I']],
+      ['DELETE', ['-X', 'DELETE']],
+      ['PROPFIND', ['-X', 'PROPFIND', '-H', 'Depth: 0']],
+      ['PROPPATCH', ['-X', 'PROPPATCH', '--data-binary', proppatch]],
+      ['LOCK', ['-X', 'LOCK', '--data-binary', lockinfo]],
+      ['UNLOCK', ['-X', 'UNLOCK', '-H', 'Lock-Token: <urn:uuid:00000000-0000-0000-0000-000000000000>']],
+      ['PUT', ['-T', '-']],
+      ['MKCOL', ['-X', 'MKCOL']],
+      ['COPY', ['-X', 'COPY', '-H', `Destination: ${u('/files/slash/copied.txt')}`]],
+      ['MOVE', ['-X', 'MOVE', '-H', `Destination: ${u('/files/slash/moved.txt')}`]],
+    ];
+    for (const [method, args] of requests) {
+      const r = await curl([...A, ...args, u('/files/slash/cr.txt/')], 'replaced');
+      expect(r.status, method).toBe(404);
+    }
+    // Nor is a file a collection to copy into.
+    writeFileSync(join(h.shareDir, 'slash', 'other.txt'), 'other');
+    expect((await curl([...A, '-X', 'COPY', '-H', `Destination: ${u('/files/slash/cr.txt/')}`, u('/files/slash/other.txt')])).status).toBe(404);
+    expect(readdirSync(join(h.shareDir, 'slash')).sort()).toEqual(['cr.txt', 'other.txt']);
+    expect(readFileSync(file, 'utf8')).toBe('carriage');
+    expect(statSync(file).mtimeMs).toBe(1_600_000_000_000);
+    const props = await curl([...A, '-X', 'PROPFIND', '-H', 'Depth: 0', u('/files/slash/cr.txt')]);
+    expect(props.status).toBe(207);
+    expect(props.body).toContain('<D:lockdiscovery/>');
+    expect(props.body).not.toContain('urn:t');
+    // Without the slash, the file is there.
+    expect((await curl([...A, u('/files/slash/cr.txt')])).body).toBe('carriage');
   });
 });
 
