@@ -73,7 +73,7 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
   checkFdPaths();
   // Absolute from here on: a listing changes the working directory for a moment (propfind.ts).
   const dataDir = resolve(deps.dataDir);
-  const shares = new Shares(deps.handlers, dataDir);
+  const shares = new Shares(deps.handlers, dataDir, deps.log);
   shares.apply(settings);
   const props = new DeadProps(join(dataDir, 'files', 'props.db'));
   const locks = new LockTable(join(dataDir, 'files', 'locks.db'));

@@ -5,8 +5,10 @@
  * only the entries whose definition changed and deletes removed ones: running transfers finish on
  * the definition they started with, new requests see the new one (a removed share answers 404).
  */
+import { statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
+import type { Logger } from '@hearth/log';
 import type { HandlerTable, Lease } from '@hearth/runtime';
 import type { FilesSettings, ShareSettings } from './config.js';
 import { DavError } from './replies.js';
@@ -68,15 +70,21 @@ export class Shares {
   constructor(
     private readonly table: HandlerTable<unknown>,
     private readonly dataDir: string,
+    private readonly log: Logger,
   ) {}
 
-  /** Make the table match `settings`: add, replace changed, delete removed. */
+  /**
+   * Make the table match `settings`: add, replace changed, delete removed. A share whose folder is
+   * missing (or is no folder) is kept, and its requests get 404 until the folder is made: each
+   * apply (start and every reload) logs a warning naming it and its path.
+   */
   apply(settings: FilesSettings): void {
     const wanted = new Map<string, Entry>();
     for (const [name, s] of Object.entries(settings.shares)) {
       const root = isAbsolute(s.path) ? resolve(s.path) : resolve(this.dataDir, s.path);
       const key = `share:${name}`;
       wanted.set(key, { kind: 'share', key, name, settings: s, root });
+      this.#warnIfNoFolder(name, root);
     }
     if (settings.home.enabled) {
       wanted.set('home', {
@@ -94,6 +102,14 @@ export class Shares {
     for (const [key, entry] of wanted) {
       const old = this.table.peek(key);
       if (old === undefined || JSON.stringify(old) !== JSON.stringify(entry)) this.table.set(key, entry);
+    }
+  }
+
+  #warnIfNoFolder(name: string, root: string): void {
+    try {
+      if (!statSync(root).isDirectory()) this.log.warn({ share: name, path: root }, 'the path of a share is not a folder: its requests get 404');
+    } catch (err) {
+      this.log.warn({ share: name, path: root, code: (err as NodeJS.ErrnoException).code }, 'the folder of a share cannot be found: its requests get 404 until it exists');
     }
   }
 

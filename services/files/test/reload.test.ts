@@ -5,11 +5,11 @@
  * 404); the old definitions are let go once the transfers end.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { request, startServer, type Harness } from './helpers.js';
+import { capturingLogger, request, startServer, type Harness } from './helpers.js';
 
 let h: Harness;
 const AUTH = `Basic ${Buffer.from('alice:secret').toString('base64')}`;
@@ -80,4 +80,38 @@ it('finishes a download and an upload across a reload that edits and then remove
   const until = Date.now() + 5000;
   while (h.handlers.retired().length > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
   expect(h.handlers.retired()).toEqual([]);
+});
+
+it('warns of a share whose folder does not exist at start and at each reload, and serves the others', async () => {
+  const lines: Array<Record<string, unknown>> = [];
+  let missing = '';
+  const other = await startServer({
+    log: capturingLogger(lines),
+    settings: (dir, base) => {
+      missing = join(dir, 'not-yet');
+      return { ...base, shares: { ...base.shares, later: { path: missing, read: [], write: ['alice'], refuseAppleFiles: false, quota: 0 } } };
+    },
+  });
+  try {
+    const warnings = () => lines.filter((l) => l['level'] === 40 && l['share'] === 'later');
+    expect(warnings()).toEqual([expect.objectContaining({ share: 'later', path: missing, code: 'ENOENT', msg: 'the folder of a share cannot be found: its requests get 404 until it exists' })]);
+    expect((await request(other.url, 'PUT', '/files/here.txt', { body: 'served' })).status).toBe(201);
+    expect((await request(other.url, 'GET', '/later/x.txt')).status).toBe(404);
+    other.reload({ ...other.settings });
+    expect(warnings()).toHaveLength(2);
+    expect(warnings()[1]).toMatchObject({ share: 'later', path: missing });
+    // Made later, the share serves, and the next reload says nothing of it.
+    mkdirSync(missing);
+    writeFileSync(join(missing, 'x.txt'), 'later');
+    expect((await request(other.url, 'GET', '/later/x.txt')).body).toBe('later');
+    other.reload({ ...other.settings });
+    expect(warnings()).toHaveLength(2);
+    // A path that is a file is no folder either.
+    rmSync(missing, { recursive: true });
+    writeFileSync(missing, 'a file');
+    other.reload({ ...other.settings });
+    expect(warnings()[2]).toMatchObject({ share: 'later', path: missing, msg: 'the path of a share is not a folder: its requests get 404' });
+  } finally {
+    await other.close();
+  }
 });
