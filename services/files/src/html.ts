@@ -1,6 +1,7 @@
 /**
- * The HTML listing a browser gets for a collection: one table with name, size and date, links
- * percent-encoded, names escaped, streamed as the folder is read (no scripts, no styles to fetch).
+ * The HTML listing a browser gets for a collection: one table with name, size and date, folders
+ * first and then files, each by name; links percent-encoded, names escaped (no scripts, no styles
+ * to fetch). The folder is read whole and sorted before its rows are sent, in chunks.
  */
 import { Readable } from 'node:stream';
 import { openDirInside } from './anchored.js';
@@ -23,6 +24,28 @@ function size(n: number): string {
   return `${v.toFixed(1)} ${units[u]}`;
 }
 
+/** A listed member, kept until the folder has been read whole and sorted. */
+interface Entry {
+  readonly name: string;
+  /** The name in UTF-8, whose byte order is the order of its code points. */
+  readonly key: Buffer;
+  readonly folder: boolean;
+  readonly size: number;
+  readonly mtimeMs: number;
+}
+
+/** Rows sent as one chunk, as a listing's batch of members is. */
+const ROWS_PER_CHUNK = 256;
+
+/**
+ * Folders first, then files, each by the code points of their names: the same order whatever the
+ * locale, as nginx's autoindex and Apache's mod_autoindex (with `FoldersFirst`) list them.
+ */
+function listingOrder(a: Entry, b: Entry): number {
+  if (a.folder !== b.folder) return a.folder ? -1 : 1;
+  return Buffer.compare(a.key, b.key);
+}
+
 function row(href: string, name: string, bytes: string, date: string): string {
   return `<tr><td><a href="${esc(href)}">${esc(name)}</a></td><td class="s">${bytes}</td><td>${date}</td></tr>\n`;
 }
@@ -42,24 +65,30 @@ export function htmlListing(ctx: RequestContext, t: Target): Reply {
     } else {
       yield row(t.parentHref, '../', '', '');
       // Listed through the folder open and checked inside the share (nothing if it is not), the
-      // members stated as PROPFIND states them, each batch's rows sent as one chunk.
+      // members stated as PROPFIND states them, then sorted, then sent a batch of rows per chunk.
       const open = await openDirInside(t.share.root, t.path);
       if (open !== undefined) {
-        const out = new Utf8Chunks();
+        const entries: Entry[] = [];
         try {
           for await (const [names, stats] of folderMembers(t.share.root, open.path)) {
             for (let i = 0; i < names.length; i++) {
               const st = stats[i];
               if (st === undefined) continue;
               const name = names[i]!;
-              const folder = st.isDirectory();
-              out.append(row(`${t.href}${encodeName(name)}${folder ? '/' : ''}`, `${name}${folder ? '/' : ''}`, folder ? '' : size(st.size), stamp(st.mtimeMs)));
+              entries.push({ name, key: Buffer.from(name), folder: st.isDirectory(), size: st.size, mtimeMs: st.mtimeMs });
             }
-            if (out.length > 0) yield out.take();
           }
         } finally {
           await open.close();
         }
+        entries.sort(listingOrder);
+        const out = new Utf8Chunks();
+        for (let i = 0; i < entries.length; i++) {
+          const e = entries[i]!;
+          out.append(row(`${t.href}${encodeName(e.name)}${e.folder ? '/' : ''}`, `${e.name}${e.folder ? '/' : ''}`, e.folder ? '' : size(e.size), stamp(e.mtimeMs)));
+          if ((i + 1) % ROWS_PER_CHUNK === 0) yield out.take();
+        }
+        if (out.length > 0) yield out.take();
       }
     }
     yield '</table></body></html>\n';

@@ -98,7 +98,9 @@ export async function sendReply(res: ServerResponse, reply: Reply, head: boolean
   if (body === undefined || head || bodyless) {
     if (body instanceof Readable) body.destroy();
     else if (body instanceof FileBody) body.close();
-    if (!bodyless && headers['Content-Length'] === undefined) headers['Content-Length'] = body === undefined ? 0 : lengthOf(body);
+    // A stream's length is not known: its GET is sent chunked, and its HEAD says no length either
+    // (RFC 9110 9.3.2: the header fields the GET would have).
+    if (!bodyless && headers['Content-Length'] === undefined && !(body instanceof Readable)) headers['Content-Length'] = body === undefined ? 0 : lengthOf(body);
     writeHead(res, reply.status, headers, keepAlive);
     res.end();
     return;
@@ -215,7 +217,7 @@ export function keepAliveHint(keepAliveTimeout: number): string {
   return `timeout=${Math.floor(keepAliveTimeout / 1000)}`;
 }
 
-/** The length of a body known in advance (a stream's is not: 0). */
+/** The length of a body known in advance (a string, bytes or a file; a stream has none). */
 function lengthOf(body: ReplyBody): number {
   if (typeof body === 'string') return Buffer.byteLength(body);
   if (body instanceof Buffer) return body.length;

@@ -9,7 +9,7 @@ import { mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSy
 import { join } from 'node:path';
 import { SaxesParser } from 'saxes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { capturingLogger, curl, startServer, type Harness } from './helpers.js';
+import { capturingLogger, curl, request, startServer, type Harness } from './helpers.js';
 
 let h: Harness;
 let apple: string;
@@ -215,6 +215,32 @@ describe('a browser', () => {
     expect(r.body).toContain('>a&lt;b&gt;&amp;&quot;c&quot;.txt</a>');
     expect(r.body).not.toContain('<b>');
     expect(r.body).toContain('href="/files/a%3Cb%3E&amp;%22c%22.txt"');
+  });
+
+  it('lists folders first, then files, each by the code points of their names', async () => {
+    const dir = join(h.shareDir, 'sorted');
+    mkdirSync(dir);
+    for (const name of ['b.txt', '\u{1F600}.txt', 'a.txt', '\uFF5A.txt', 'A.txt', '\u00e9.txt', '10.txt', '9.txt']) writeFileSync(join(dir, name), name);
+    for (const name of ['z', 'B', '\u00c9']) mkdirSync(join(dir, name));
+    const r = await curl([...A, '-H', 'Accept: text/html', u('/files/sorted/')]);
+    const names = [...r.body.matchAll(/<tr><td><a href="[^"]*">([^<]*)<\/a>/g)].map((m) => m[1]);
+    // By code point, not UTF-16 unit: U+FF5A comes before U+1F600 (a surrogate pair, 0xD83D 0xDE00).
+    expect(names).toEqual(['../', 'B/', 'z/', '\u00c9/', '10.txt', '9.txt', 'A.txt', 'a.txt', 'b.txt', '\u00e9.txt', '\uFF5A.txt', '\u{1F600}.txt']);
+  });
+
+  it('answers HEAD of a collection with the header fields of its GET: chunked, so no Content-Length', async () => {
+    const headers = { Accept: 'text/html' };
+    const got = await request(h.url, 'GET', '/files/sorted/', { headers });
+    const head = await request(h.url, 'HEAD', '/files/sorted/', { headers });
+    expect(got.headers['transfer-encoding']).toBe('chunked');
+    expect(got.headers['content-length']).toBeUndefined();
+    expect(head.status).toBe(got.status);
+    expect(head.headers['content-length']).toBeUndefined();
+    expect(head.headers['content-type']).toBe(got.headers['content-type']);
+    // Transfer-Encoding is the one field a HEAD may leave out (RFC 9112 6.1): it is decided while sending the body.
+    const names = (h: Record<string, unknown>) => Object.keys(h).filter((n) => n !== 'transfer-encoding').sort();
+    expect(names(head.headers)).toEqual(names(got.headers));
+    expect(head.bytes.length).toBe(0);
   });
 
   it('downloads a file with its type and a Content-Disposition', async () => {
