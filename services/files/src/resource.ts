@@ -19,8 +19,11 @@ export function isAppleFile(name: string): boolean {
   return name.startsWith('._') || name === '.DS_Store';
 }
 
-/** Names macOS asks for on every volume; they never exist here, so they get a 404 without disk access. */
-const PROBES = new Set(['.Spotlight-V100', '.metadata_never_index', '.metadata_never_index_unless_rootfs', '.metadata_direct_scope_only', '.Trashes', '.hidden', '.ql_disablethumbnails', '.ql_disablecache']);
+/**
+ * Names macOS asks for on every volume; they never exist here, so they get a 404 without disk
+ * access. Not `.hidden`, which macOS asks for too: GNOME Files keeps the names it hides there.
+ */
+const PROBES = new Set(['.Spotlight-V100', '.metadata_never_index', '.metadata_never_index_unless_rootfs', '.metadata_direct_scope_only', '.Trashes', '.ql_disablethumbnails', '.ql_disablecache']);
 
 export function isProbeName(name: string): boolean {
   return PROBES.has(name);

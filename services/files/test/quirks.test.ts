@@ -2,7 +2,7 @@
  * curl transcripts of what real clients do: Windows (Win32* PROPPATCH, OPTIONS/PROPFIND above the
  * shares, Basic over HTTPS), rclone and ownCloud clients (X-OC-Mtime, getlastmodified), macOS
  * (chunked PUT with X-Expected-Entity-Length, its probes, refusing ._* and .DS_Store), GNOME
- * (collections without a trailing slash), a browser (HTML listing, Content-Disposition), plus
+ * (collections without a trailing slash, `.hidden`), a browser (HTML listing, Content-Disposition), plus
  * ranges, auth answers and the access log.
  */
 import { mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
@@ -142,6 +142,15 @@ describe('GNOME', () => {
     const list = await curl([...A, '-X', 'PROPFIND', '-H', 'Depth: 0', u('/files/gnome2')]);
     expect(list.body).toContain('<D:href>/files/gnome2/</D:href>');
     expect((await curl([...A, '-X', 'DELETE', u('/files/gnome2')])).status).toBe(204);
+  });
+
+  it('stores, lists and serves .hidden, its list of names to hide (rclone syncs it as any file)', async () => {
+    expect((await curl([...A, '-X', 'MKCOL', u('/files/desktop')])).status).toBe(201);
+    expect((await curl([...A, '-T', '-', u('/files/desktop/.hidden')], 'snap\n')).status).toBe(201);
+    const list = await curl([...A, '-X', 'PROPFIND', '-H', 'Depth: 1', u('/files/desktop/')]);
+    expect(hrefsIn(list.body)).toContain('/files/desktop/.hidden');
+    const got = await curl([...A, u('/files/desktop/.hidden')]);
+    expect([got.status, got.body]).toEqual([200, 'snap\n']);
   });
 });
 
