@@ -83,7 +83,7 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
   const reserved = reserve.ensure().then(() => {});
   const env: Env = { settings: () => settings, locks, props, shares, quotas, log: deps.log, cache, reserve };
   const live: FilesCounters = new CounterSet(counters);
-  const auth = new Authenticator(deps.users, settings, live, deps.isLoopback, deps.loginPolicy);
+  const auth = new Authenticator(deps.users, settings, live, deps.isLoopback, deps.loginPolicy, deps.log);
   const answers = new CachedAnswers(env, auth);
   // Bytes of each connection already counted: the rest is counted when the counters are read
   // (`reported`) and as the connection closes. Keyed by the request's socket; over HTTPS, the TLS

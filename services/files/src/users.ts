@@ -9,6 +9,7 @@ import type { Socket } from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
 import { LoginPolicy, loginLimits, type Accounts, type LoginResult, type LoginSettings } from '@hearth/accounts';
 export { loginLimits } from '@hearth/accounts';
+import type { Logger } from '@hearth/log';
 import type { FilesCounters } from './counters.js';
 import { DavError } from './replies.js';
 import { SocketSlot } from './socket-slot.js';
@@ -94,13 +95,18 @@ export class Authenticator {
   /** Changes with the settings: a reload may refuse what was accepted. */
   #generation = 0;
 
-  /** `login`: the suite's persisted policy (from the accounts); in memory when none is given. */
+  /**
+   * `login`: the suite's persisted policy (from the accounts); in memory when none is given.
+   * `log`: where each failed or refused login is written, with the user name and the client's
+   * address (what fail2ban and the like look for).
+   */
   constructor(
     private readonly users: FileUsers,
     private policy: AuthPolicy,
     private readonly counters: FilesCounters,
     private readonly isLoopback: (address: string) => boolean = isLoopbackAddress,
     login?: LoginPolicy,
+    private readonly log?: Logger,
   ) {
     this.#login = login ?? new LoginPolicy(loginLimits(policy));
     this.#login.setLimits(loginLimits(policy));
@@ -141,6 +147,7 @@ export class Authenticator {
       if (renewed !== undefined) {
         // A failure is answered once: the connection's next request makes its own attempt.
         if (!renewed.ok && this.#verified.get(req.socket)?.renewal === memo.renewal) this.#verified.delete(req.socket);
+        if (!renewed.ok) this.#logFailure(memo.user.name, remote, renewed.reason);
         return this.#outcome(renewed, memo, header);
       }
     }
@@ -151,7 +158,9 @@ export class Authenticator {
     }
     const credentials = basicCredentials(token);
     if (credentials === undefined) throw challenge(this.policy, 'malformed Basic credentials');
-    return this.#outcome(await this.#attempt(req.socket, header, credentials, remote, Date.now()), memo, header);
+    const result = await this.#attempt(req.socket, header, credentials, remote, Date.now());
+    if (!result.ok) this.#logFailure(credentials.name, remote, result.reason);
+    return this.#outcome(result, memo, header);
   }
 
   /**
@@ -170,6 +179,10 @@ export class Authenticator {
       this.#verified.delete(socket);
     }
     return result;
+  }
+
+  #logFailure(user: string, remote: string, reason: 'failed' | 'refused'): void {
+    this.log?.warn({ user, remote, reason }, reason === 'refused' ? 'login refused: too many failures' : 'login failed');
   }
 
   /** The user of a successful attempt, or the 401 of a failed one (counted). */

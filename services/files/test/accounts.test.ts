@@ -1,7 +1,7 @@
 /**
  * The service as `hearth up` runs it: `definition` authenticates against the suite's accounts
  * (DATA/accounts), share rights follow the accounts' groups, and failed logins go through the
- * suite's login policy (per address and per user).
+ * suite's login policy (per address and per user), each failure logged.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo, Server } from 'node:net';
@@ -10,13 +10,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { openSuiteAccounts } from '@hearth/accounts';
 import { definition } from '@hearth/files';
-import { createLogger } from '@hearth/log';
 import { HandlerTable, LocalBus, ownListener, type RunningService } from '@hearth/runtime';
-import { curl } from './helpers.js';
+import { capturingLogger, curl } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'files-accounts-'));
 let port = 0;
 let running: RunningService<unknown>;
+/** The service's log lines (info and up). */
+const logged: Array<Record<string, unknown>> = [];
 
 beforeAll(async () => {
   const accounts = await openSuiteAccounts(dir);
@@ -27,7 +28,7 @@ beforeAll(async () => {
   mkdirSync(join(dir, 'photos'));
   writeFileSync(join(dir, 'photos', 'cat.jpg'), 'meow');
   const settings = definition.settings.parse({ shares: { photos: { path: 'photos', read: ['@family'] } }, loginFailureDelay: 10, maxLoginFailuresPerUser: 3 });
-  const log = createLogger({ svc: 'files', level: 'silent' });
+  const log = capturingLogger(logged);
   const spec = { ...definition.defaultListeners[0]!, port: 0 };
   const own = ownListener(spec);
   const listener = {
@@ -70,4 +71,10 @@ it('throttles failed logins per user', async () => {
   expect(refused.status).toBe(401);
   expect(refused.body).toMatch(/too many failed logins/);
   expect((await get('alice:alice-secret-1', '/home/')).status).toBe(200);
+  // Each failure and the refusal are logged with the user and the address (for fail2ban).
+  const failures = logged.filter((l) => l['level'] === 40 && l['user'] === 'bob').map((l) => [l['msg'], l['remote']]);
+  expect(failures).toEqual([
+    ...Array.from({ length: 3 }, () => ['login failed', '127.0.0.1']),
+    ['login refused: too many failures', '127.0.0.1'],
+  ]);
 });
