@@ -8,7 +8,7 @@ import type { Readable } from 'node:stream';
 import type { Logger } from '@hearth/log';
 import type { MessageBus } from '@hearth/runtime';
 import type { SMTPServerSession } from 'smtp-server';
-import { announceDelivered, traceHeaders, type HearthNotice } from '@hearth/mail-delivery';
+import { announceDelivered, completeHeaders, traceHeaders, type HearthNotice } from '@hearth/mail-delivery';
 import { deliveryUsers } from './policy/recipients.js';
 import { isStorageFull, type MailSink, type UserDirectory } from './ports.js';
 import { replies } from './replies.js';
@@ -79,6 +79,7 @@ export async function receiveMessage(
   const recipients = await deliveryUsers(addresses, deps.domains, deps.users, deps.postmaster);
   const id = `${session.id}.${session.transaction}`;
   const mailFrom = session.envelope.mailFrom;
+  const date = new Date();
   const prefix = traceHeaders({
     helo: session.hostNameAppearsAs || '',
     remoteAddress: session.remoteAddress,
@@ -87,13 +88,18 @@ export async function receiveMessage(
     id,
     sender: mailFrom ? mailFrom.address : '',
     recipients: addresses,
-    date: new Date(),
+    date,
   });
 
   const reading: Reading = { size: 0, oversized: false, broken: false };
   let copies: readonly HearthNotice[];
   try {
-    copies = await deps.sink.deliver({ recipients, prefix, body: capped(stream, deps.maxMessageSize, reading) });
+    const data = capped(stream, deps.maxMessageSize, reading);
+    // A user's own submission gets the Date, Message-ID and From it lacks; mail from elsewhere is
+    // stored as it came (the size cap counts the message as the client sent it).
+    const sender = mailFrom ? mailFrom.address : '';
+    const body = session.user ? completeHeaders(data, { date, host: deps.hostname, ...(sender !== '' ? { from: sender } : {}) }) : data;
+    copies = await deps.sink.deliver({ recipients, prefix, body });
   } catch (err) {
     await drain(stream, reading);
     if (reading.oversized) {

@@ -53,6 +53,38 @@ out([auth, refused])`,
     const stored = await smtp.store.last('bob');
     expect(stored).toMatch(/^Return-Path: <alice@localhost>\r\nReceived: from laptop\.example \(\[127\.0\.0\.1\]\)\r\n\tby mx\.example\.test \(Hearth\) with ESMTPSA id /);
     expect((await smtp.store.last('alice'))).toBe(stored);
+    // A user's submission gets the Date and Message-ID it lacks (its From is its own), parsed back
+    // by Python's email package; the message itself follows as it was sent.
+    const [received, date, messageId, from, rest] = (await python(
+      `import email, email.utils
+m = email.message_from_string(${JSON.stringify(stored)})
+out([m["Received"].split(";")[-1].strip() != "", str(email.utils.parsedate_to_datetime(m["Date"]).tzinfo), m["Message-ID"], m.get_all("From"), m["Subject"]])`,
+      { port: 0 },
+    )) as [boolean, string, string, string[], string];
+    expect([received, date, from, rest]).toEqual([true, 'UTC', ['sender@example.org'], 'submitted']);
+    expect(messageId).toMatch(/^<[0-9a-z]+\.[0-9a-f]{16}@mx\.example\.test>$/);
+    expect(stored).toContain(`\r\n${message('submitted')}`);
+  });
+
+  it('adds Date, Message-ID and From to a submission that lacks them, and keeps those it has', async () => {
+    const bare = 'Subject: from a script\r\n\r\nno headers but this\r\n';
+    const complete = 'Date: Fri, 4 Dec 2026 10:00:00 +0100\r\nMessage-ID: <kept@laptop.example>\r\nFrom: Alice <alice@localhost>\r\nSubject: complete\r\n\r\nbody\r\n';
+    const result = await python(
+      `s = smtplib.SMTP(HOST, PORT, timeout=10)
+s.starttls(context=ctx())
+s.login("alice", "alice-pw")
+s.sendmail("alice@localhost", ["bob@localhost"], ${JSON.stringify(bare)})
+s.sendmail("alice@localhost", ["bob@localhost"], ${JSON.stringify(complete)})
+s.quit()
+out(True)`,
+      { port: smtp.port('submission'), ca: smtp.certs.cert },
+    );
+    expect(result).toBe(true);
+    const [first, second] = (await smtp.store.bodies('bob')).slice(-2) as [string, string];
+    expect(first).toMatch(/\r\n\tby mx\.example\.test \(Hearth\) with ESMTPSA id [^\r]+\r\n\tfor <bob@localhost>; [^\r]+\r\nDate: \w{3}, \d{1,2} \w{3} \d{4} [\d:]{8} \+0000\r\nMessage-ID: <[^>]+@mx\.example\.test>\r\nFrom: <alice@localhost>\r\nSubject: from a script\r\n\r\nno headers but this\r\n$/);
+    // Only the trace headers in front of it: its own fields are not added again.
+    expect(second).toMatch(/^Return-Path: <alice@localhost>\r\nReceived: from \S+ \(\[127\.0\.0\.1\]\)\r\n\tby [^\r]+\r\n\tfor <bob@localhost>; [^\r]+\r\nDate: Fri, 4 Dec 2026/);
+    expect(second.endsWith(complete)).toBe(true);
   });
 
   it('refuses a wrong password (535 5.7.8) and relaying for an authenticated user', async () => {
