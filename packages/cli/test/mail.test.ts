@@ -195,7 +195,8 @@ describe('hearth mail', () => {
     const messages = store.listMessages('bob');
     expect(messages.length).toBe(before + 1);
     const read = await mail(['read', String(messages.length), '--user', 'bob', '--port', String(port), '--data', dir], { password: 'hunter2' });
-    expect(read.stdout).toMatch(/^Return-Path: <alice@localhost>\nReceived: from alice \(\[127\.0\.0\.1\]\)\n\tby .* with POP3S id \S+\n\tfor <bob>; .*\nSubject: lunch\?\nTo: bob\nDate: .*\n\nAt noon\.\n\.\n$/);
+    // The server adds the Message-ID and From the message lacks (its Date is the CLI's).
+    expect(read.stdout).toMatch(/^Return-Path: <alice@localhost>\nReceived: from alice \(\[127\.0\.0\.1\]\)\n\tby .* with POP3S id \S+\n\tfor <bob>; .*\nMessage-ID: <\S+>\nFrom: <alice@localhost>\nSubject: lunch\?\nTo: bob\nDate: .*\n\nAt noon\.\n\.\n$/);
     const relay = await mail(['send', '--to', 'x@example.com', '--user', 'alice', '--port', String(port), '--data', dir], { input: 'hi\n' });
     expect(relay).toEqual({
       code: 1,
@@ -216,7 +217,7 @@ describe('hearth mail', () => {
     expect(sent.code).toBe(0);
     await until(() => watching.stdout().includes('ping'), 'the pushed message');
     const n = store.listMessages('alice').length;
-    expect(watching.stdout()).toMatch(new RegExp(`^${n}\\t\\d+\\t-\\tping\\n$`));
+    expect(watching.stdout()).toMatch(new RegExp(`^${n}\\t\\d+\\t<bob@localhost>\\tping\\n$`));
     watching.abort();
     expect((await watching.promise).code).toBe(0);
   });

@@ -1,7 +1,7 @@
 /**
- * XSEND's delivery: trace headers, the store's all-or-nothing `deliver` under the size cap, then
- * `mail.delivered` for the copies exactly as the SMTP service announces them (one call, batched).
- * Returns the reply.
+ * XSEND's delivery: trace headers, the Date, Message-ID and From the message lacks, the store's
+ * all-or-nothing `deliver` under the size cap, then `mail.delivered` for the copies exactly as the
+ * SMTP service announces them (one call, batched). Returns the reply.
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '@hearth/log';
@@ -9,7 +9,7 @@ import { MessageLineTooLongError } from './intake.js';
 import { MessageTooLargeError, PermanentBackingError, type MailBacking } from './maildrop.js';
 import type { PushHub } from './push.js';
 import { replies, type Reply } from './replies.js';
-import { traceHeaders } from '@hearth/mail-delivery';
+import { completeHeaders, MAX_COMPLETION_BYTES, traceHeaders } from '@hearth/mail-delivery';
 import type { CounterSet } from '@hearth/metrics';
 import type { counters } from './counters.js';
 
@@ -38,24 +38,27 @@ export interface Submission {
 
 export async function submit(deps: SendDeps, message: Submission): Promise<Reply> {
   const id = randomBytes(6).toString('hex');
+  const date = new Date();
+  const sender = `${message.user}@${deps.domain}`;
   const prefix = traceHeaders({
     helo: message.user,
     remoteAddress: message.remoteAddress,
     by: deps.hostname,
     protocol: message.secure ? 'POP3S' : 'POP3',
     id,
-    sender: `${message.user}@${deps.domain}`,
+    sender,
     recipients: message.recipients,
-    date: new Date(),
+    date,
   });
   let copies;
   try {
-    // The cap counts the message as the client sent it; the trace headers come on top.
+    // The cap counts the message as the client sent it; the trace headers and the Date,
+    // Message-ID and From it lacks (a submission server adds them) come on top.
     copies = await deps.backing.deliver({
       recipients: message.recipients,
       prefix,
-      body: message.body,
-      maxSize: deps.maxSize + Buffer.byteLength(prefix),
+      body: completeHeaders(message.body, { date, host: deps.hostname, from: sender }),
+      maxSize: deps.maxSize + Buffer.byteLength(prefix) + MAX_COMPLETION_BYTES,
     });
   } catch (thrown) {
     const error = message.dataError() ?? thrown;

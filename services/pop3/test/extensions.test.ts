@@ -196,14 +196,14 @@ describe('X-HEARTH-SEND (XSEND)', () => {
     const [, , , uidl, octets] = pushed.split(' ');
     expect(uidl).toMatch(UIDL);
     const stored = backing.last('alice')!.toString();
-    expect(stored).toMatch(/^Return-Path: <bob@example\.org>\r\nReceived: from bob \(\[127\.0\.0\.1\]\)\r\n\tby \S+ \(Hearth\) with POP3 id [0-9a-f]{12}\r\n\tfor <alice>; \w{3}, \d+ \w{3} \d{4} \d\d:\d\d:\d\d \+0000\r\nSubject: hi\r\n\r\nHello\r\n\.leading dot\r\n$/);
+    expect(stored).toMatch(/^Return-Path: <bob@example\.org>\r\nReceived: from bob \(\[127\.0\.0\.1\]\)\r\n\tby \S+ \(Hearth\) with POP3 id [0-9a-f]{12}\r\n\tfor <alice>; \w{3}, \d+ \w{3} \d{4} \d\d:\d\d:\d\d \+0000\r\nDate: \w{3}, \d+ \w{3} \d{4} \d\d:\d\d:\d\d \+0000\r\nMessage-ID: <[0-9a-z]+\.[0-9a-f]{16}@\S+>\r\nFrom: <bob@example\.org>\r\nSubject: hi\r\n\r\nHello\r\n\.leading dot\r\n$/);
     expect(Number(octets)).toBe(Buffer.byteLength(stored));
     expect(bus.published).toEqual([
       { topic: 'mail.delivered', payload: { source: 'hearth', user: 'alice', maildrop: 'INBOX', messageId: expect.any(Number), uid: expect.any(Number), uidl, size: Number(octets) } },
     ]);
     await transcript(alice, [
       ['DONE', /^\+OK Done waiting, 4 messages/],
-      ['TOP 4 1', [/^\+OK/, 'Return-Path: <bob@example.org>', /^Received:/, /^\tby/, /^\tfor <alice>/, 'Subject: hi', '', 'Hello']],
+      ['TOP 4 1', [/^\+OK/, 'Return-Path: <bob@example.org>', /^Received:/, /^\tby/, /^\tfor <alice>/, /^Date: /, /^Message-ID: /, 'From: <bob@example.org>', 'Subject: hi', '', 'Hello']],
     ]);
     // The sender's session goes on.
     await transcript(bob, [['STAT', '+OK 0 0'], ['NOOP', '+OK']]);
