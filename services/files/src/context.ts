@@ -15,7 +15,7 @@ import type { Lock, LockTable } from './locks.js';
 import { hrefOf, parsePath, pathOfUrl, utf8Header, xmlHref } from './paths.js';
 import type { Quotas } from './quota.js';
 import { DavError } from './replies.js';
-import { etagOf, isAppleFile, isProbeName, isTempName } from './resource.js';
+import { etagOf, isAppleFile, isProbeName, isTempName, type Located } from './resource.js';
 import type { Share, Shares } from './shares.js';
 import type { FileUser } from './users.js';
 
@@ -46,7 +46,7 @@ export interface RootTarget {
 export interface FsTarget {
   readonly kind: 'fs';
   readonly share: Share;
-  /** Names below the share's folder. */
+  /** Names below the share's folder, as the folders spell them (`Located.names`). */
   readonly names: readonly string[];
   /** Absolute file path. */
   readonly path: string;
@@ -102,7 +102,7 @@ export class RequestContext {
     const last = names[names.length - 1];
     if (last !== undefined && (isTempName(last) || isProbeName(last) || (acquired.share.refuseAppleFiles && isAppleFile(last)))) {
       // Never on disk (or not served): answer at once without touching the disk.
-      return this.#fsTarget(acquired.share, shareName, names, { path: '', stat: undefined, parentOk: true }, trailingSlash);
+      return this.#fsTarget(acquired.share, shareName, names, { path: '', names, stat: undefined, parentOk: true }, trailingSlash);
     }
     const located = await this.env.cache.locate(acquired.share.root, names);
     // A URL ending in `/` names a collection: on a file it names nothing, whatever the method (as
@@ -111,13 +111,14 @@ export class RequestContext {
     return this.#fsTarget(acquired.share, shareName, names, located, trailingSlash);
   }
 
-  #fsTarget(share: Share, shareName: string, names: readonly string[], located: { path: string; stat: Stats | undefined; parentOk: boolean }, slash: boolean): FsTarget {
+  /** `names`: as the request named them (the hrefs); the target's are as the folders spell them (`Located`). */
+  #fsTarget(share: Share, shareName: string, names: readonly string[], located: Located, slash: boolean): FsTarget {
     const segs = [shareName, ...names];
     const dir = located.stat?.isDirectory() ?? slash;
     return {
       kind: 'fs',
       share,
-      names,
+      names: located.names,
       path: located.path,
       stat: located.stat,
       parentOk: located.parentOk,

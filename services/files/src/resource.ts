@@ -4,7 +4,7 @@
  * service keeps for itself (upload temporaries) or refuses (macOS metadata, when asked).
  */
 import type { Stats } from 'node:fs';
-import { lstat, realpath, stat } from 'node:fs/promises';
+import { lstat, readdir, realpath, stat } from 'node:fs/promises';
 import { dirname, extname, join } from 'node:path';
 
 /** Upload temporaries: never listed, never served, never writable by clients. */
@@ -87,18 +87,61 @@ export function inside(path: string, root: string): boolean {
 
 export interface Located {
   readonly path: string;
+  /**
+   * The names as the folders spell them: the names asked for, or where a folder holds one in
+   * another normalisation form, its spelling (what every change on disk must use).
+   */
+  readonly names: readonly string[];
   /** The resource's stats, undefined when it does not exist (or is a link leading out of the share). */
   readonly stat: Stats | undefined;
   /** Whether the parent exists as a folder inside the share. */
   readonly parentOk: boolean;
 }
 
-/** Resolve `names` below `root`, refusing to follow any link out of it. */
+/**
+ * Resolve `names` below `root`, refusing to follow any link out of it. Names come in NFC
+ * (`paths.ts`); one that a folder holds in another normalisation form (a file copied from macOS
+ * by rsync or Samba, in NFD) is found under that spelling (`onDisk`), so that what a listing
+ * shows can be read, replaced and deleted, and an upload under either spelling replaces it.
+ */
 export async function locate(root: string, names: readonly string[]): Promise<Located> {
+  const found = await locateAsNamed(root, names);
+  if (found.stat !== undefined || !names.some((name) => NON_ASCII.test(name))) return found;
+  const spelled = await onDisk(root, names);
+  return spelled === undefined ? found : locateAsNamed(root, spelled);
+}
+
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/**
+ * `names` as the folders below `root` spell them, where a non-ASCII one is missing as given and
+ * its folder holds a name with the same NFC form; undefined when none differs (or a folder on the
+ * way cannot be read). Costs a directory read only where a name is missing.
+ */
+async function onDisk(root: string, names: readonly string[]): Promise<string[] | undefined> {
+  const spelled: string[] = [];
+  let changed = false;
+  let folder = root;
+  for (const name of names) {
+    let actual = name;
+    if (NON_ASCII.test(name) && !(await lstat(join(folder, name)).then(() => true, () => false))) {
+      const entries = await readdir(folder).catch(() => undefined);
+      const match = entries?.find((entry) => entry !== name && entry.normalize('NFC') === name);
+      if (match === undefined) return undefined;
+      actual = match;
+      changed = true;
+    }
+    spelled.push(actual);
+    folder = join(folder, actual);
+  }
+  return changed ? spelled : undefined;
+}
+
+async function locateAsNamed(root: string, names: readonly string[]): Promise<Located> {
   const path = join(root, ...names);
   if (names.length === 0) {
     const st = await stat(root).catch(() => undefined);
-    return { path, stat: st?.isDirectory() ? st : undefined, parentOk: true };
+    return { path, names, stat: st?.isDirectory() ? st : undefined, parentOk: true };
   }
   const rootReal = await realRoot(root);
   // Directly in the share's folder, the parent is the (already resolved) root itself.
@@ -107,27 +150,27 @@ export async function locate(root: string, names: readonly string[]): Promise<Lo
     try {
       parentReal = await realpath(dirname(path));
     } catch {
-      return { path, stat: undefined, parentOk: false };
+      return { path, names, stat: undefined, parentOk: false };
     }
-    if (!inside(parentReal, rootReal)) return { path, stat: undefined, parentOk: false };
+    if (!inside(parentReal, rootReal)) return { path, names, stat: undefined, parentOk: false };
   }
   let st: Stats;
   try {
     st = await lstat(path);
   } catch (err) {
     // Directly in the root, a missing parent cannot be: ENOTDIR and the like still mean "no parent".
-    return { path, stat: undefined, parentOk: (err as NodeJS.ErrnoException).code === 'ENOENT' };
+    return { path, names, stat: undefined, parentOk: (err as NodeJS.ErrnoException).code === 'ENOENT' };
   }
   if (st.isSymbolicLink()) {
     try {
       const target = await realpath(path);
-      if (!inside(target, rootReal)) return { path, stat: undefined, parentOk: true };
+      if (!inside(target, rootReal)) return { path, names, stat: undefined, parentOk: true };
       st = await stat(path);
     } catch {
-      return { path, stat: undefined, parentOk: true };
+      return { path, names, stat: undefined, parentOk: true };
     }
   }
-  return { path, stat: st, parentOk: true };
+  return { path, names, stat: st, parentOk: true };
 }
 
 /** Whether a directory entry found while listing may be shown (links must stay inside the share). */

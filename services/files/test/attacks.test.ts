@@ -138,6 +138,29 @@ describe('paths never leave their share', () => {
     expect(readdirSync(h.shareDir)).toContain('Caf\u00e9.txt');
     expect((await get(`/files/${nfc}`)).body).toBe('coffee');
   });
+
+  it('reaches a name a folder holds in NFD (copied there from macOS) by either spelling: listed, read, replaced in place, deleted', async () => {
+    const nfdFolder = 'Re\u0301sume\u0301s';
+    const nfdFile = 'cafe\u0301.txt';
+    mkdirSync(join(h.shareDir, nfdFolder));
+    writeFileSync(join(h.shareDir, nfdFolder, nfdFile), 'from a Mac');
+    const listed = await request(h.url, 'PROPFIND', `/files/${encodeURIComponent(nfdFolder)}/`, { headers: { Depth: '1' } });
+    expect(listed.status).toBe(207);
+    // The member's href spells it as the folder does (the folder's own, as the request named it).
+    expect(listed.body).toContain(`/${encodeURIComponent(nfdFile)}</D:href>`);
+    for (const folder of [nfdFolder, nfdFolder.normalize('NFC')]) {
+      for (const file of [nfdFile, nfdFile.normalize('NFC')]) {
+        expect((await get(`/files/${encodeURIComponent(folder)}/${encodeURIComponent(file)}`)).body).toBe('from a Mac');
+      }
+    }
+    // An upload under the NFC spelling replaces the file, it does not make a second one.
+    const nfcPath = `/files/${encodeURIComponent(nfdFolder.normalize('NFC'))}/${encodeURIComponent(nfdFile.normalize('NFC'))}`;
+    expect((await request(h.url, 'PUT', nfcPath, { body: 'edited' })).status).toBe(204);
+    expect(readdirSync(join(h.shareDir, nfdFolder))).toEqual([nfdFile]);
+    expect((await get(`/files/${encodeURIComponent(nfdFolder)}/${encodeURIComponent(nfdFile)}`)).body).toBe('edited');
+    expect((await request(h.url, 'DELETE', nfcPath)).status).toBe(204);
+    expect(readdirSync(join(h.shareDir, nfdFolder))).toEqual([]);
+  });
 });
 
 describe('XML bodies', () => {
