@@ -1,9 +1,22 @@
 /** Overlapped restart under load: no connection refused, reset or left without its reply. */
 import { writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { connectAndReadLine, startLoad } from '@hearth/testkit';
+import { connectAndReadLine, freePort, startLoad } from '@hearth/testkit';
 import { writeFlakyModule } from './flaky-module.js';
-import { fixture, startUp, stopAll, waitRunning } from './helpers.js';
+import { FIXTURE_SERVICE_PATH, fixture, listeningInode, startUp, stopAll, waitRunning } from './helpers.js';
+
+/** What a connection to 127.0.0.1:port meets: 'accepted', or the error's code (ECONNREFUSED). */
+function connectOutcome(port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve('accepted');
+    });
+    socket.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+  });
+}
 
 afterEach(stopAll);
 
@@ -63,6 +76,27 @@ describe('hearth restart (overlapped)', () => {
       const s = await up.service(name);
       expect(s.state).toBe('running');
       expect(s.pid).not.toBe(old.pid);
+    }
+  });
+});
+
+describe('hearth stop and start', () => {
+  it('stop closes the service\'s listening socket (connections refused, not left waiting); start and restart bind it again', async () => {
+    const port = await freePort();
+    const up = await startUp(`services:\n  fix:\n    module: ${FIXTURE_SERVICE_PATH}\n    listen: { main: { port: ${port} } }\n    stopTimeout: 3s\n`);
+    const first = await waitRunning(up, 'fix');
+    expect(await connectAndReadLine(port)).toBe(`hello ${first.pid}`);
+    for (const again of ['start', 'restart'] as const) {
+      const stopped = await up.cli('stop', 'fix');
+      expect(stopped.code).toBe(0);
+      expect((await up.service('fix')).state).toBe('stopped');
+      expect(listeningInode(port)).toBeUndefined();
+      expect(await connectOutcome(port)).toBe('ECONNREFUSED');
+      const started = await up.cli(again, 'fix');
+      expect(started.code).toBe(0);
+      const running = await waitRunning(up, 'fix');
+      expect(listeningInode(port)).toBeDefined();
+      expect(await connectAndReadLine(port)).toBe(`hello ${running.pid}`);
     }
   });
 });

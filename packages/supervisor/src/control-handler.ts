@@ -25,11 +25,9 @@ export function controlHandler(sup: Supervisor, logs: LogHub): ControlHandler {
         case 'restart': {
           known(req.name);
           live();
-          const unit = sup.unit(req.name)!;
-          if (req.verb === 'start') await unit.start();
-          else if (req.verb === 'stop') await unit.stop();
-          else await unit.restart();
-          return unit.status();
+          if (req.verb === 'stop') await sup.stopService(req.name);
+          else await sup.startService(req.name, req.verb);
+          return sup.unit(req.name)!.status();
         }
         case 'settings': {
           const cfg = sup.config.services.find((s) => s.name === req.name);

@@ -94,7 +94,7 @@ export class Supervisor {
   readonly #sockets: SocketPool;
   /** The configured certificate's and key's contents as of the start or the last reload (`tls-files.ts`). */
   #tlsFiles: string | undefined;
-  /** Reloads and restart --all run one at a time. */
+  /** Reloads, restart --all and the sockets of stop and start run one at a time (`#inTurn`). */
   #serial: Promise<unknown> = Promise.resolve();
   #shutdown: Promise<boolean> | undefined;
   #resolveDone: (clean: boolean) => void = () => {};
@@ -256,15 +256,52 @@ export class Supervisor {
   }
 
   /**
+   * `hearth stop NAME`: the service stops, then its listening sockets are closed, so that clients
+   * are refused while it is down (an MTA moves on to its next MX at once) instead of waiting in
+   * the backlog for a start nobody asked for. Restarts, crashes and reloads keep the sockets.
+   */
+  async stopService(name: string): Promise<void> {
+    const unit = this.#units.get(name)!;
+    await unit.stop();
+    if (unit.state !== 'stopped' && unit.state !== 'failed') return;
+    await this.#inTurn(async () => {
+      unit.letGoOfListeners();
+      await this.#sweepListeners();
+    });
+  }
+
+  /**
+   * `hearth start NAME` or `hearth restart NAME`: a service stopped with `stopService` gets its
+   * listeners bound again first (a bind failure, a port taken meanwhile, is the ListenerError).
+   */
+  async startService(name: string, how: 'start' | 'restart'): Promise<void> {
+    const unit = this.#units.get(name)!;
+    if (unit.withoutListeners) {
+      await this.#inTurn(async () => {
+        if (!unit.withoutListeners) return;
+        const heldFor = await this.#sockets.reserve([unit.config]);
+        this.#sockets.release();
+        unit.takeListeners(heldFor.get(name) ?? []);
+      });
+    }
+    await (how === 'start' ? unit.start() : unit.restart());
+  }
+
+  /** Runs `work` after the reloads and socket changes before it, and before those after it. */
+  #inTurn<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.#serial.then(work);
+    this.#serial = run.catch(() => {});
+    return run;
+  }
+
+  /**
    * Applies a new config: new services start, removed ones stop, changed ones restart overlapped
    * (with rebound listeners where those changed), settings-only changes go to the service as a
    * `reload` message (an overlapped restart if it refuses), unchanged services are not touched.
    * A listener that cannot be bound rejects the whole change before anything is touched.
    */
   applyConfig(next: SuiteConfig): Promise<ReloadResult> {
-    const run = this.#serial.then(() => this.#apply(next));
-    this.#serial = run.catch(() => {});
-    return run;
+    return this.#inTurn(() => this.#apply(next));
   }
 
   async #apply(next: SuiteConfig): Promise<ReloadResult> {
@@ -364,7 +401,7 @@ export class Supervisor {
 
   /** Replaces every running service, one by one in dependency order, each with the restart guarantee. */
   restartAll(): Promise<RestartAllResult> {
-    const run = this.#serial.then(async () => {
+    return this.#inTurn(async () => {
       const restarted: string[] = [];
       const failed: Array<{ name: string; error: string }> = [];
       for (const name of this.#order) {
@@ -381,8 +418,6 @@ export class Supervisor {
       }
       return { restarted, failed };
     });
-    this.#serial = run.catch(() => {});
-    return run;
   }
 
   /** Closes every held socket that no service's config and no live instance uses any more. */

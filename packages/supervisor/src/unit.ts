@@ -86,6 +86,24 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
     return this.#held;
   }
 
+  /**
+   * Lets go of its listeners once stopped on request (`Supervisor.stopService` closes them): it
+   * may not start again before `takeListeners`.
+   */
+  letGoOfListeners(): void {
+    this.#held = [];
+  }
+
+  /** The listeners for its next start, bound again after `letGoOfListeners`. */
+  takeListeners(held: readonly HeldListener[]): void {
+    this.#held = held;
+  }
+
+  /** Whether it has let go of the listeners its config names (`letGoOfListeners`). */
+  get withoutListeners(): boolean {
+    return this.#held.length === 0 && this.config.listen.length > 0;
+  }
+
   /** Every live instance: the current one, a new one getting ready, an old one draining. */
   instances(): Instance[] {
     const r = this.#restart;

@@ -8,6 +8,9 @@ export const stop: CliCommand = {
   summary: 'stop a service (it stays stopped until started)',
   usage: `Usage: hearth stop NAME [--data DIR]
 
+The service drains and stops, then its listening sockets are closed: clients are refused
+while it is down (an MTA moves on to its next MX). hearth start NAME binds them again.
+
 ${COMMON_USAGE}`,
   async run(argv, io) {
     const { values, positionals } = parse(argv, {});
