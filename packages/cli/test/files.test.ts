@@ -67,6 +67,19 @@ it("prints the config's files listeners in every step, reached by --host", async
   expect(r.stdout).toContain('sudo mount -t davfs https://nas.local:41443/home/ /mnt/hearth');
   expect(r.stdout).toContain('rclone config create hearth webdav url=https://nas.local:41443/ vendor=owncloud user=alice');
   expect(r.stdout).not.toMatch(/2443|2080/);
+  // The suite's self-signed certificate: trusted on each device, and given to rclone.
+  const selfSigned = join(data, 'tls', 'self-signed', 'cert.pem');
+  expect(r.stdout).toContain(`rclone --ca-cert ${selfSigned} lsd hearth:`);
+});
+
+it('names a configured certificate as trusted already when a public CA issued it, and gives rclone no CA of its own', async () => {
+  const withCert = join(dir, 'with-cert.yaml');
+  writeFileSync(withCert, `tls:\n  cert: /etc/letsencrypt/live/nas/fullchain.pem\n  key: /etc/letsencrypt/live/nas/privkey.pem\nservices:\n  files:\n    service: files\n`);
+  const r = await hearth(['files', '--user', 'alice', '--config', withCert, '--data', data]);
+  expect(r.code).toBe(0);
+  expect(r.stdout).toContain('The server presents the configured certificate:\n  /etc/letsencrypt/live/nas/fullchain.pem\n');
+  expect(r.stdout).not.toContain('self-signed');
+  expect(r.stdout).toContain('  2. rclone lsd hearth:\n');
 });
 
 it('without --config prints the embedded default listeners, on localhost', async () => {

@@ -1,6 +1,7 @@
 /** What every route gets: the service's parts (`AppDeps`) and the request (`RequestContext`). */
 import type { IncomingMessage } from 'node:http';
 import type { Account, Accounts, LoginPolicy } from '@hearth/accounts';
+import type { ConnectHelpInput } from '@hearth/files/connect-help';
 import type { Logger } from '@hearth/log';
 import type { MailStore } from '@hearth/mail-store';
 import type { CounterSet } from '@hearth/metrics';
@@ -28,6 +29,8 @@ export interface AppDeps {
   readonly stats: CounterSet<typeof counters>;
   /** The bearer token of `/metrics` (DATA/admin/metrics-token, generated at first start). */
   readonly metricsToken: string;
+  /** The suite's certificate as the HTTPS listeners present it now (a reload may change it). */
+  readonly certificate: () => ConnectHelpInput['certificate'];
 }
 
 /** Who is asking: nobody yet, or an account (re-read at every request). */

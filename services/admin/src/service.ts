@@ -75,6 +75,7 @@ export async function startAdminService(ctx: ServiceContext<AdminSettings>, opti
     setup: await SetupToken.start(dataDir, accounts),
     stats,
     metricsToken: metricsToken(dataDir),
+    certificate: () => ({ kind: tls.material.source === 'configured' ? 'configured' : 'self-signed', file: tls.material.certFile }),
   };
   const admin = createAdminServer(deps, options.routes ?? routeTable());
   const servers: Server[] = [];

@@ -10,8 +10,11 @@ export interface ConnectHelpInput {
   readonly httpsPort: number;
   /** The plain HTTP listener as programs on this machine reach it (`http://127.0.0.1:2080`); undefined: there is none. */
   readonly httpOrigin: string | undefined;
-  /** The certificate clients must trust (the suite's self-signed one). */
-  readonly certFile: string;
+  /**
+   * The certificate the service presents: the suite's self-signed one (clients must be told to
+   * trust it), or the one the config names (`tls.cert`: trusted already when a public CA issued it).
+   */
+  readonly certificate: { readonly kind: 'self-signed' | 'configured'; readonly file: string };
 }
 
 /** An address as the host of a URL: an IPv6 address in brackets. */
@@ -51,6 +54,18 @@ export function localHttpOrigin(address: string, port: number): string {
   return `http://${urlHost(local)}:${port}`;
 }
 
+function certificateNote(certificate: ConnectHelpInput['certificate']): string {
+  if (certificate.kind === 'self-signed') {
+    return `The server's certificate is self-signed:
+  ${certificate.file}
+Copy it to each device and trust it once (steps below), or clients will refuse to connect.`;
+  }
+  return `The server presents the configured certificate:
+  ${certificate.file}
+Devices trust it already if a public CA (Let's Encrypt) issued it: skip the certificate steps
+below. If it is your own, copy it to each device and trust it once, as they say.`;
+}
+
 export function connectHelp(i: ConnectHelpInput): string {
   const base = `https://${i.host}:${i.httpsPort}`;
   const home = `${base}/home/`;
@@ -58,9 +73,7 @@ export function connectHelp(i: ConnectHelpInput): string {
   ${home}   your private folder
   ${base}/        lists the shares you may use (each at ${base}/<share>/)
 ${i.httpOrigin === undefined ? '' : `  ${i.httpOrigin}/ plain HTTP, for programs on this machine only\n`}
-Log in as ${i.user} with your Hearth password. The server's certificate is self-signed:
-  ${i.certFile}
-Copy it to each device and trust it once (steps below), or clients will refuse to connect.
+Log in as ${i.user} with your Hearth password. ${certificateNote(i.certificate)}
 
 macOS (Finder)
   1. Open the certificate (double-click) to add it to Keychain Access; in its Trust section set
@@ -86,8 +99,8 @@ Linux (davfs2)
 
 rclone
   1. rclone config create hearth webdav url=${base}/ vendor=owncloud user=${i.user} pass=$(rclone obscure 'YOUR PASSWORD')
-  2. rclone --ca-cert ${i.certFile} lsd hearth:
-  3. rclone --ca-cert ${i.certFile} sync ~/Pictures hearth:home/Pictures
+  2. rclone ${i.certificate.kind === 'self-signed' ? `--ca-cert ${i.certificate.file} ` : ''}lsd hearth:
+  3. rclone ${i.certificate.kind === 'self-signed' ? `--ca-cert ${i.certificate.file} ` : ''}sync ~/Pictures hearth:home/Pictures
      (vendor=owncloud keeps modification times)
 `;
 }

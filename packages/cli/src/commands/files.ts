@@ -128,7 +128,7 @@ export const filesCommand: CliCommand = {
         host: httpsHost(https.address, host),
         httpsPort: ports.get(https)!,
         httpOrigin: http === undefined ? undefined : localHttpOrigin(http.address, ports.get(http)!),
-        certFile: join(dataDir, 'tls', 'self-signed', 'cert.pem'),
+        certificate: config.tls.cert !== undefined ? { kind: 'configured', file: config.tls.cert } : { kind: 'self-signed', file: join(dataDir, 'tls', 'self-signed', 'cert.pem') },
       }),
     );
     return 0;

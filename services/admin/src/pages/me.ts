@@ -4,7 +4,6 @@
  * here is throttled like any sign-in), and how to connect clients: the text of `hearth files`,
  * from the same function (`@hearth/files/connect-help`), for the suite's file service.
  */
-import { join } from 'node:path';
 import { AccountsError, isAccountsError } from '@hearth/accounts';
 import { connectHelp, httpsHost, localHttpOrigin } from '@hearth/files/connect-help';
 import type { RequestContext } from '../context.js';
@@ -26,7 +25,7 @@ function connectText(ctx: RequestContext, user: string, files: readonly FilesSer
     host: httpsHost(https.address, undefined),
     httpsPort: https.port,
     httpOrigin: http ? localHttpOrigin(http.address, http.port) : undefined,
-    certFile: join(ctx.deps.dataDir, 'tls', 'self-signed', 'cert.pem'),
+    certificate: ctx.deps.certificate(),
   });
   return html`<pre>${text}</pre>`;
 }
