@@ -154,6 +154,17 @@ describe('GNOME', () => {
   });
 });
 
+describe('a whole share', () => {
+  it('may be copied elsewhere (a COPY only reads it), not moved', async () => {
+    writeFileSync(join(apple, 'note.txt'), 'in the share');
+    const copy = await curl([...A, '-X', 'COPY', '-H', `Destination: ${u('/home/mac-copy/')}`, u('/mac/')]);
+    expect(copy.status).toBe(201);
+    expect((await curl([...A, u('/home/mac-copy/note.txt')])).body).toBe('in the share');
+    expect((await curl([...A, '-X', 'MOVE', '-H', `Destination: ${u('/home/mac-moved/')}`, u('/mac/')])).status).toBe(403);
+    expect((await curl([...A, '-X', 'COPY', '-H', `Destination: ${u('/mac/inside/')}`, u('/mac/')])).status).toBe(403); // into itself
+  });
+});
+
 /** The text of every DAV:href in `xml`, parsed by an XML parser (which throws on XML that is not well formed). */
 function hrefsIn(xml: string): string[] {
   const parser = new SaxesParser({ xmlns: true });

@@ -10,6 +10,7 @@
 import { inParent } from '../anchored.js';
 import type { FsTarget, RequestContext } from '../context.js';
 import { DavError, type Reply } from '../replies.js';
+import { realRoot } from '../resource.js';
 import { copyTree, moveTree, removeTree, treeBytes } from '../tree.js';
 import { parseDepth } from './propfind.js';
 import type { Handler } from './types.js';
@@ -57,7 +58,7 @@ async function transfer(ctx: RequestContext, move: boolean): Promise<Reply> {
       await ctx.env.reserve.freeing(() => props.remove(dst.path));
       await ctx.env.reserve.freeing(() => locks.removeTree(dst.path));
     }
-    await inParent(src.share.root, src.names, async (srcPath) => {
+    await fromSource(src, async (srcPath) => {
       if (move) {
         await moveTree(srcPath, dstPath);
         // What the databases cannot record (a full disk) is taken back: the resource returns to
@@ -98,6 +99,14 @@ async function transfer(ctx: RequestContext, move: boolean): Promise<Reply> {
   await ctx.env.reserve.freeing(() => quotas.stale(src.share.root));
   await ctx.env.reserve.freeing(() => quotas.stale(dst.share.root));
   return { status: existed ? 204 : 201 };
+}
+
+/**
+ * `fn` with the source's path through its parent folder (`inParent`), or for a share itself (a
+ * COPY of a whole share: only read) its folder as the share's real path.
+ */
+async function fromSource<T>(src: FsTarget, fn: (path: string) => Promise<T>): Promise<T> {
+  return src.names.length === 0 ? fn(await realRoot(src.share.root)) : inParent(src.share.root, src.names, fn);
 }
 
 export const copy: Handler = (ctx) => transfer(ctx, false);
