@@ -121,7 +121,7 @@ describe('shares', () => {
 
   it('adds a share: written into the config file with its comments kept, applied by a reload', async () => {
     expect(await davGet('/docs/a.txt')).toBe(404);
-    const page = await c.submit('/shares/save', { service: 'files', share: 'docs', path: 'docs', read: '@family, root', write: 'root', refuseAppleFiles: '1', quota: '2MiB' }, await c.get('/shares'));
+    const page = await c.submit('/shares/save', { service: 'files', adding: '1', share: 'docs', path: 'docs', read: '@family, root', write: 'root', refuseAppleFiles: '1', quota: '2MiB' }, await c.get('/shares'));
     expect(textOf(page.body)).toContain('Saved share docs (applied in place).');
     const file = readFileSync(a.up.configFile, 'utf8');
     expect(file).toContain('# the photos stay read-only');
@@ -138,6 +138,9 @@ describe('shares', () => {
     expect(textOf(bad.body)).toContain('Refused: read.0: a user name, @group or *.');
     const quota = await c.submit('/shares/save', { service: 'files', share: 'ok', path: 'x', read: '', write: '', quota: 'ten' }, bad);
     expect(textOf(quota.body)).toContain('Refused: quota: invalid size "ten" (expected e.g. 512KiB, 25MB, 1GB).');
+    // The add form does not replace a share of the same name.
+    const taken = await c.submit('/shares/save', { service: 'files', share: 'scans', path: 'elsewhere', read: '', write: '', adding: '1' }, quota);
+    expect(textOf(taken.body)).toContain('Refused: a share named scans exists already; change it in its row.');
     expect(readFileSync(a.up.configFile, 'utf8')).toBe(before);
   });
 

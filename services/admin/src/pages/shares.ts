@@ -28,7 +28,7 @@ const quotaText = (quota: number): string => (quota === 0 ? '' : formatSize(quot
 function shareForm(ctx: RequestContext, svc: FilesService, name: string | undefined, share: ShareSettings | undefined, id: string): Html {
   const fields = html`${csrfField(ctx)}<input type="hidden" name="service" value="${svc.name}">`;
   return html`<form method="post" action="/shares/save" class="stack">${fields}
-${name === undefined ? html`<p><label for="${id}-name">Share name</label><input id="${id}-name" name="share" required pattern="[A-Za-z0-9][A-Za-z0-9._\\-]{0,63}"></p>` : html`<input type="hidden" name="share" value="${name}">`}
+${name === undefined ? html`<input type="hidden" name="adding" value="1"><p><label for="${id}-name">Share name</label><input id="${id}-name" name="share" required pattern="[A-Za-z0-9][A-Za-z0-9._\\-]{0,63}"></p>` : html`<input type="hidden" name="share" value="${name}">`}
 <p><label for="${id}-path">Folder</label><input id="${id}-path" name="path" required value="${share?.path ?? ''}"></p>
 <p><label for="${id}-read">Who may read (names, @group or *; commas between)</label><input id="${id}-read" name="read" value="${list(share?.read ?? [])}"></p>
 <p><label for="${id}-write">Who may write</label><input id="${id}-write" name="write" value="${list(share?.write ?? [])}"></p>
@@ -108,6 +108,10 @@ async function change(ctx: RequestContext, make: (share: string) => ShareChange 
   const svc = (await filesServices(ctx.deps.supervisor)).find((s) => s.name === service);
   if (!svc) return { kind: 'error', text: `Refused: no file service named ${service}.` };
   if (svc.file === undefined) return { kind: 'error', text: 'Refused: hearth up runs its embedded default config, which has no file to edit.' };
+  // The add form names a new share: one of that name is changed in its own row, not replaced here.
+  if (ctx.form.get('adding') === '1' && Object.hasOwn(svc.settings.shares, share)) {
+    return { kind: 'error', text: `Refused: a share named ${share} exists already; change it in its row.` };
+  }
   const made = make(share);
   if (typeof made === 'string') return { kind: 'error', text: `Refused: ${made}.` };
   ctx.deps.stats.inc('actions');
