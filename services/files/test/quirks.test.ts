@@ -5,7 +5,7 @@
  * (collections without a trailing slash, `.hidden`), a browser (HTML listing, Content-Disposition), plus
  * ranges, auth answers and the access log.
  */
-import { mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SaxesParser } from 'saxes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -308,6 +308,9 @@ describe('a file named with a trailing slash', () => {
     expect(props.status).toBe(207);
     expect(props.body).toContain('<D:lockdiscovery/>');
     expect(props.body).not.toContain('urn:t');
+    // Nor does a PUT make a file where nothing is yet (the URL names a collection).
+    expect((await curl([...A, '-T', '-', u('/files/slash/new.txt/')], 'new')).status).toBe(409);
+    expect(existsSync(join(h.shareDir, 'slash', 'new.txt'))).toBe(false);
     // Without the slash, the file is there.
     expect((await curl([...A, u('/files/slash/cr.txt')])).body).toBe('carriage');
   });

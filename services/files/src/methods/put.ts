@@ -30,6 +30,8 @@ export const put: Handler = async (ctx) => {
   const t = ctx.writable(await ctx.target());
   if (t.stat?.isDirectory() === true) throw new DavError(405, 'PUT on a collection', undefined, undefined, { Allow: 'OPTIONS, GET, HEAD, PROPFIND, PROPPATCH, DELETE, COPY, MOVE, LOCK, UNLOCK' });
   if (!t.parentOk) throw new DavError(409, 'the parent collection does not exist');
+  // A URL ending in `/` names a collection, which PUT does not make (MKCOL does): as nginx answers.
+  if (t.slash) throw new DavError(409, 'a URL ending in / names a collection: PUT cannot make one (MKCOL makes collections)');
   if (ctx.header('content-range') !== undefined) throw new DavError(400, 'partial PUT (Content-Range) is not supported');
   await ctx.checkIf(t);
   checkConditions(ctx.req.headers, t.stat, false);
