@@ -41,9 +41,14 @@ export function resolveDataDir(opts: Pick<UpOptions, 'dataDir' | 'env' | 'cwd'>,
   return resolve(opts.cwd, dir);
 }
 
-/** Reads the config in this process (`hearth run`, which loads the service's code anyway). */
-export async function loadConfig(configFile: string | undefined, cwd: string, registry: Registry): Promise<SuiteConfig> {
-  return configFile !== undefined ? loadSuiteConfig(resolve(cwd, configFile), { registry }) : defaultSuiteConfig({ registry });
+/**
+ * Reads the config in this process (`hearth run`, which loads the service's code anyway, and
+ * `hearth files`). `asSupervisor`: read it as `hearth up` does, running as root, whoever runs this
+ * (its `user:` entries are checked, and applied by nothing here).
+ */
+export async function loadConfig(configFile: string | undefined, cwd: string, registry: Registry, asSupervisor = false): Promise<SuiteConfig> {
+  const options = asSupervisor ? { registry, isRoot: true } : { registry };
+  return configFile !== undefined ? loadSuiteConfig(resolve(cwd, configFile), options) : defaultSuiteConfig(options);
 }
 
 export async function runUp(opts: UpOptions): Promise<number> {

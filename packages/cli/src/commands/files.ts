@@ -110,7 +110,8 @@ export const filesCommand: CliCommand = {
     const host = values.host;
     if (host !== undefined && !/^[A-Za-z0-9.-]{1,253}$/.test(host)) throw new UsageError(`--host must be a host name, not "${host}"`);
 
-    const config = await loadConfig(values.config, io.cwd, KINDS);
+    // As hearth up reads it: a config with `user:` entries (read as root) is readable by anyone.
+    const config = await loadConfig(values.config, io.cwd, KINDS, true);
     const dataDir = resolveDataDir({ dataDir: values.data, env: io.env, cwd: io.cwd }, config);
     const service = theFilesService(config);
     const https = listenerOf(service, true);
