@@ -9,6 +9,7 @@ import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { openSuiteAccounts } from '@hearth/accounts';
 import { filesCommand } from '../dist/commands/files.js';
+import { capturedOutput } from './captured.js';
 
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 
@@ -119,19 +120,14 @@ it('prints the steps with a warning when the accounts cannot be opened', async (
 it('reads a config with user: entries as hearth up does, also in a process that is not root', async () => {
   const withUser = join(dir, 'with-user.yaml');
   writeFileSync(withUser, 'services:\n  files:\n    service: files\n    user: nobody\n    listen:\n      https: { address: 0.0.0.0, port: 42443, tls: true }\n');
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+  const output = capturedOutput();
   // The verb in this process, which takes itself for another user than root (the tests run as root).
   const getuid = vi.spyOn(process, 'getuid').mockReturnValue(65534);
   try {
-    const code = await filesCommand.run(['--user', 'alice', '--config', withUser, '--data', data], { stdin: new PassThrough(), stdout, stderr, env: {}, cwd: dir });
-    expect(err).toBe('');
+    const code = await filesCommand.run(['--user', 'alice', '--config', withUser, '--data', data], { stdin: new PassThrough(), stdout: output.stdout, stderr: output.stderr, env: {}, cwd: dir });
+    expect(output.err()).toBe('');
     expect(code).toBe(0);
-    expect(out).toContain('  https://localhost:42443/home/   your private folder\n');
+    expect(output.out()).toContain('  https://localhost:42443/home/   your private folder\n');
   } finally {
     getuid.mockRestore();
   }

@@ -17,6 +17,7 @@ import { openMailStore, type MailStore } from '@hearth/mail-store';
 // The CLI does not depend on the POP3 service; its tests use the engine straight from its build.
 import { createPop3Server, defaultSettings, storeBacking, type Pop3Server } from '@hearth/pop3';
 import { mailCommand } from '../dist/commands/mail.js';
+import { capturedOutput } from './captured.js';
 
 let dir: string;
 let store: MailStore;
@@ -100,12 +101,7 @@ interface Invocation {
 
 function invoke(argv: string[], options: { input?: string; password?: string } = {}): Invocation {
   const stdin = new PassThrough();
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+  const { stdout, stderr, out, err } = capturedOutput();
   stdin.end(options.input ?? '');
   const controller = new AbortController();
   const io = {
@@ -116,8 +112,8 @@ function invoke(argv: string[], options: { input?: string; password?: string } =
     cwd: dir,
     signal: controller.signal,
   };
-  const promise = mailCommand.run(argv, io).then((code) => ({ code, stdout: out, stderr: err }));
-  return { promise, stdout: () => out, stderr: () => err, abort: () => controller.abort() };
+  const promise = mailCommand.run(argv, io).then((code) => ({ code, stdout: out(), stderr: err() }));
+  return { promise, stdout: out, stderr: err, abort: () => controller.abort() };
 }
 
 const mail = (argv: string[], options?: { input?: string; password?: string }): Promise<Result> => invoke(argv, options).promise;

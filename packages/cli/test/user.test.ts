@@ -7,6 +7,7 @@ import { PassThrough } from 'node:stream';
 import { openSuiteAccounts } from '@hearth/accounts';
 import { openMailStore } from '@hearth/mail-store';
 import { userCommand } from '../dist/commands/user.js';
+import { capturedOutput } from './captured.js';
 
 let cwd: string;
 
@@ -32,17 +33,12 @@ async function user(argv: string[], options: { input?: string; tty?: boolean; en
       this.rawModes.push(raw);
     },
   });
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+  const { stdout, stderr, out, err } = capturedOutput();
   if (options.input !== undefined) stdin.write(options.input);
   if (!options.tty) stdin.end();
   const code = await userCommand.run(argv, { stdin, stdout, stderr, env: options.env ?? {}, cwd });
   if (options.tty) expect(stdin.rawModes.at(-1)).toBe(false);
-  return { code, stdout: out, stderr: err };
+  return { code, stdout: out(), stderr: err() };
 }
 
 async function withStore<T>(run: (store: Awaited<ReturnType<typeof openMailStore>>) => Promise<T> | T): Promise<T> {
