@@ -10,7 +10,7 @@
 import type { LoginPolicy } from '@hearth/accounts';
 export { loginLimits } from '@hearth/accounts';
 import type { Logger } from '@hearth/log';
-import { loginUser } from '@hearth/mail-delivery';
+import { localUser } from '@hearth/mail-delivery';
 import type { CounterSet } from '@hearth/metrics';
 import type { LoginAttempt } from './commands/context.js';
 import type { Pop3Settings } from './config.js';
@@ -26,7 +26,7 @@ export interface LoginDeps {
   readonly userSessions: Counter;
   readonly loginPolicy: LoginPolicy;
   /** The suite's mail domains, lower case: `alice@` one of them logs in as `alice`. */
-  readonly loginDomains: ReadonlySet<string>;
+  readonly localDomains: ReadonlySet<string>;
 }
 
 export interface LoginContext {
@@ -47,7 +47,7 @@ export async function authorize(deps: LoginDeps, attempt: LoginAttempt, ctx: Log
   const { settings, userSessions } = deps;
   // The name as SMTP AUTH takes it (one user name in a mail client for both); counted under the
   // local user, so that `alice` and `alice@domain` share their failures.
-  const local = loginUser(attempt.user, deps.loginDomains);
+  const local = localUser(attempt.user, deps.localDomains);
   const check = (): Promise<string | undefined> => (local === undefined ? Promise.resolve(undefined) : attempt.verify(local));
   const result = await deps.loginPolicy.attempt(ctx.ip, local ?? attempt.user, check, ctx.delay);
   if (!result.ok) {

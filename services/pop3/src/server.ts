@@ -95,7 +95,7 @@ export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
   const hub = new PushHub(deps.bus, deps.log, deps.instance, live);
   hub.start();
   const domains = deps.domains !== undefined && deps.domains.length > 0 ? deps.domains : ['localhost'];
-  const loginDomains: ReadonlySet<string> = new Set(domains.map((d) => d.toLowerCase()));
+  const localDomains: ReadonlySet<string> = new Set(domains.map((d) => d.toLowerCase()));
 
   // On an implicit-TLS port nothing readable can precede the handshake: a refusal there closes
   // without a byte (a clear-text line would reach the client as a TLS error).
@@ -144,7 +144,7 @@ export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
         goodbyeDue: () => drain.kind === 'goodbye',
         hub,
         domains,
-        loginDomains,
+        localDomains,
         hostname: host,
         buffers,
         counters: live,

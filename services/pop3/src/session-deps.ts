@@ -24,8 +24,8 @@ export interface SessionDeps {
   readonly hub: PushHub;
   /** Local mail domains (XSEND); the first is the sender's domain. */
   readonly domains: readonly string[];
-  /** The same in lower case: a login name may be `user@` one of them (`loginUser`). */
-  readonly loginDomains: ReadonlySet<string>;
+  /** The same in lower case: a login name or an XSEND recipient may be `user@` one of them (`localUser`). */
+  readonly localDomains: ReadonlySet<string>;
   /** Our host name (greeting, Received headers). */
   readonly hostname: string;
   /** Buffers RETR and TOP read bodies into, shared by the server's sessions. */

@@ -78,8 +78,8 @@ export class Pop3Session implements CommandContext {
   get backing(): MailBacking {
     return this.deps.backing;
   }
-  get domains(): readonly string[] {
-    return this.deps.domains;
+  get localDomains(): ReadonlySet<string> {
+    return this.deps.localDomains;
   }
   get canStartTls(): boolean {
     return !this.secure && this.deps.secureContext() !== undefined;

@@ -5,7 +5,7 @@
  */
 import type { LoginPolicy } from '@hearth/accounts';
 import type { Logger } from '@hearth/log';
-import { loginUser } from '@hearth/mail-delivery';
+import { localUser } from '@hearth/mail-delivery';
 import type { CounterSet } from '@hearth/metrics';
 import type { ListenerSpec, MessageBus } from '@hearth/runtime';
 import type { SMTPServerOptions, SMTPServerSession } from 'smtp-server';
@@ -123,7 +123,7 @@ export function createSmtpServer(spec: ListenerSpec, role: ListenerRole, parts: 
       const log = logOf(session);
       const login = auth.username ?? '';
       // Counted under the local user a login names (alice and alice@localhost are one user).
-      const counted = loginUser(login, parts.domains) ?? login;
+      const counted = localUser(login, parts.domains) ?? login;
       const check = (): Promise<string | undefined> => authenticate(login, auth.password ?? '', parts.domains, parts.users);
       parts.loginPolicy.attempt(session.remoteAddress, counted, check).then(
         (result) => {

@@ -7,7 +7,7 @@ import type { Reply } from '../replies.js';
 import type { SessionState, Transaction } from '../state.js';
 
 export interface LoginAttempt {
-  /** The name the client gave: `alice` or `alice@` one of the mail domains (`loginUser`). */
+  /** The name the client gave: `alice` or `alice@` one of the mail domains (`localUser`). */
   readonly user: string;
   readonly mechanism: 'USER' | 'APOP' | 'PLAIN' | 'LOGIN';
   /** Check the credentials of the local user the name means: the canonical user name, or undefined if wrong. */
@@ -34,8 +34,8 @@ export interface CommandContext {
   login(attempt: LoginAttempt): Promise<Reply>;
   /** QUIT: in TRANSACTION, the move to UPDATE (deletions), then close. */
   quit(): Promise<Reply>;
-  /** The local mail domains (XSEND recipients; the first one is the sender's domain). */
-  readonly domains: readonly string[];
+  /** The local mail domains, lower case (XSEND recipients). */
+  readonly localDomains: ReadonlySet<string>;
   /** XSEND: store the message read from `body` for `recipients` and announce it. */
   submit(recipients: readonly string[], body: AsyncIterable<Uint8Array>): Promise<Reply>;
 }

@@ -3,20 +3,15 @@
  * Every recipient is checked before the go-ahead; the message follows, dot-stuffed, ending with
  * a line holding only `.`.
  */
+import { localUser } from '@hearth/mail-delivery';
 import { replies, type Reply } from '../replies.js';
 import { transaction, type CommandContext } from './context.js';
 
 export const MAX_RECIPIENTS = 100;
 
-/** The local part of `user`, `user@domain` or `<user@domain>` if the domain is ours. */
-export function localPart(arg: string, domains: readonly string[]): string | undefined {
-  const address = arg.startsWith('<') && arg.endsWith('>') ? arg.slice(1, -1) : arg;
-  const at = address.lastIndexOf('@');
-  if (at < 0) return address === '' ? undefined : address;
-  const domain = address.slice(at + 1).toLowerCase();
-  if (!domains.some((d) => d.toLowerCase() === domain)) return undefined;
-  const local = address.slice(0, at);
-  return local === '' ? undefined : local;
+/** The local user `user`, `user@domain` or `<user@domain>` names when the domain is ours (`localUser`'s rule). */
+function localRecipient(arg: string, domains: ReadonlySet<string>): string | undefined {
+  return localUser(arg.startsWith('<') && arg.endsWith('>') ? arg.slice(1, -1) : arg, domains);
 }
 
 export async function xsend(ctx: CommandContext, args: readonly string[]): Promise<Reply> {
@@ -24,7 +19,7 @@ export async function xsend(ctx: CommandContext, args: readonly string[]): Promi
   if (args.length > MAX_RECIPIENTS) return replies.tooManyRecipients(MAX_RECIPIENTS);
   const recipients: string[] = [];
   for (const arg of args) {
-    const local = localPart(arg, ctx.domains);
+    const local = localRecipient(arg, ctx.localDomains);
     if (local === undefined) return replies.relayingDenied(arg);
     const user = await ctx.backing.findUser(local);
     if (user === undefined) return replies.noSuchRecipient(arg);

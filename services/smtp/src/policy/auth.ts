@@ -1,5 +1,5 @@
 /** Auth policy: which login names mean which local user (as for POP3), and whether the password is right. */
-import { loginUser } from '@hearth/mail-delivery';
+import { localUser } from '@hearth/mail-delivery';
 import type { UserDirectory } from '../ports.js';
 
 /** The authenticated user name, or undefined when the login or password is wrong. */
@@ -9,7 +9,7 @@ export async function authenticate(
   domains: ReadonlySet<string>,
   users: UserDirectory,
 ): Promise<string | undefined> {
-  const user = loginUser(login, domains);
+  const user = localUser(login, domains);
   if (user === undefined || password === '') return undefined;
   return (await users.verify(user, password)) ? user : undefined;
 }

@@ -2,6 +2,7 @@
  * Recipient policy: which RCPT TO addresses a listener accepts. Policy answers with a verdict;
  * the session turns refusals into replies (a Haraka-style split of policy and protocol).
  */
+import { localUser } from '@hearth/mail-delivery';
 import type { ListenerRole } from '../config.js';
 import type { UserDirectory } from '../ports.js';
 import { replies, type SmtpReply } from '../replies.js';
@@ -22,13 +23,6 @@ export function splitAddress(address: string): { local: string; domain: string |
   const at = address.lastIndexOf('@');
   if (at < 0) return { local: address.toLowerCase(), domain: undefined };
   return { local: address.slice(0, at).toLowerCase(), domain: address.slice(at + 1).toLowerCase() };
-}
-
-/** The local user an address names, or undefined when its domain is not one of ours. */
-export function localUser(address: string, domains: ReadonlySet<string>): string | undefined {
-  const { local, domain } = splitAddress(address);
-  if (domain !== undefined && !domains.has(domain)) return undefined;
-  return local;
 }
 
 /**
