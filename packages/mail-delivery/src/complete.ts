@@ -9,7 +9,7 @@
  * `MAX_HEADER_BYTES` is passed on as it is, with nothing added.
  */
 import { randomBytes } from 'node:crypto';
-import { rfc5322Date } from './trace.js';
+import { clean, rfc5322Date } from './trace.js';
 
 export interface Completion {
   readonly date: Date;
@@ -94,10 +94,9 @@ function missingFields(header: Buffer, completion: Completion): string {
     if (colon > 0 && line[0] !== ' ' && line[0] !== '\t') names.add(line.slice(0, colon).trim().toLowerCase());
   }
   // What the config and the envelope give is checked already; still, nothing in them can end a line.
-  const safe = (text: string): string => text.replace(/[\x00-\x20\x7f<>]/g, '?');
   let added = '';
   if (!names.has('date')) added += `Date: ${rfc5322Date(completion.date)}\r\n`;
-  if (!names.has('message-id')) added += `Message-ID: <${completion.date.getTime().toString(36)}.${randomBytes(8).toString('hex')}@${safe(completion.host)}>\r\n`;
-  if (completion.from !== undefined && completion.from !== '' && !names.has('from')) added += `From: <${safe(completion.from)}>\r\n`;
+  if (!names.has('message-id')) added += `Message-ID: <${completion.date.getTime().toString(36)}.${randomBytes(8).toString('hex')}@${clean(completion.host)}>\r\n`;
+  if (completion.from !== undefined && completion.from !== '' && !names.has('from')) added += `From: <${clean(completion.from)}>\r\n`;
   return added;
 }

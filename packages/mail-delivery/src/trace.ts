@@ -31,7 +31,7 @@ export function rfc5322Date(d: Date): string {
 }
 
 /** Client-supplied text made safe for a header: no controls, spaces, angle brackets or parentheses. */
-function clean(text: string): string {
+export function clean(text: string): string {
   return text.replace(/[\x00-\x20\x7f<>()]/g, '?');
 }
 
