@@ -4,7 +4,7 @@
  * service keeps for itself (upload temporaries) or refuses (macOS metadata, when asked).
  */
 import type { Stats } from 'node:fs';
-import { lstat, readdir, realpath, stat } from 'node:fs/promises';
+import { lstat, realpath, stat } from 'node:fs/promises';
 import { dirname, extname, join } from 'node:path';
 
 /** Upload temporaries: never listed, never served, never writable by clients. */
@@ -100,9 +100,9 @@ export interface Located {
 
 /**
  * Resolve `names` below `root`, refusing to follow any link out of it. Names come in NFC
- * (`paths.ts`); one that a folder holds in another normalisation form (a file copied from macOS
- * by rsync or Samba, in NFD) is found under that spelling (`onDisk`), so that what a listing
- * shows can be read, replaced and deleted, and an upload under either spelling replaces it.
+ * (`paths.ts`); one that a folder holds in NFD instead (a file copied from macOS by rsync or
+ * Samba) is found under that spelling (`onDisk`), so that what a listing shows can be read,
+ * replaced and deleted, and an upload under either spelling replaces it.
  */
 export async function locate(root: string, names: readonly string[]): Promise<Located> {
   const found = await locateAsNamed(root, names);
@@ -114,9 +114,10 @@ export async function locate(root: string, names: readonly string[]): Promise<Lo
 const NON_ASCII = /[^\x00-\x7f]/;
 
 /**
- * `names` as the folders below `root` spell them, where a non-ASCII one is missing as given and
- * its folder holds a name with the same NFC form; undefined when none differs (or a folder on the
- * way cannot be read). Costs a directory read only where a name is missing.
+ * `names` as the folders below `root` spell them, where a name is missing as given (NFC) and the
+ * folder holds its NFD spelling (the form macOS writes); undefined when no name differs (or a
+ * spelling is missing in both forms). One `lstat` more per such name: a miss (Finder asks for a
+ * `._` file of every file it lists) costs no directory read.
  */
 async function onDisk(root: string, names: readonly string[]): Promise<string[] | undefined> {
   const spelled: string[] = [];
@@ -124,17 +125,20 @@ async function onDisk(root: string, names: readonly string[]): Promise<string[] 
   let folder = root;
   for (const name of names) {
     let actual = name;
-    if (NON_ASCII.test(name) && !(await lstat(join(folder, name)).then(() => true, () => false))) {
-      const entries = await readdir(folder).catch(() => undefined);
-      const match = entries?.find((entry) => entry !== name && entry.normalize('NFC') === name);
-      if (match === undefined) return undefined;
-      actual = match;
+    const decomposed = name.normalize('NFD');
+    if (decomposed !== name && !(await exists(join(folder, name)))) {
+      if (!(await exists(join(folder, decomposed)))) return undefined;
+      actual = decomposed;
       changed = true;
     }
     spelled.push(actual);
     folder = join(folder, actual);
   }
   return changed ? spelled : undefined;
+}
+
+function exists(path: string): Promise<boolean> {
+  return lstat(path).then(() => true, () => false);
 }
 
 async function locateAsNamed(root: string, names: readonly string[]): Promise<Located> {
