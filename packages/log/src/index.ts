@@ -52,6 +52,8 @@ export interface LoggerOptionsIn {
 
 interface Sink {
   dropped: number;
+  /** The reader went away (EPIPE): nothing buffered will ever be written. */
+  broken: boolean;
   /** Resolve once what is buffered has been written (bounded by the caller's timeout). */
   flush(): Promise<void>;
 }
@@ -69,21 +71,26 @@ function boundedFd(fd: number, maxBuffer: number): { stream: DestinationStream &
   const sonic = pino.destination({ dest: fd, sync: false, minLength: 0, maxLength: maxBuffer });
   const sink: Sink = {
     dropped: 0,
+    broken: false,
     flush: () =>
       new Promise<void>((resolve) => {
         const s = sonic as unknown as SonicInternals;
-        if (s.destroyed || (!s._writing && s._len === 0)) {
+        if (sink.broken || s.destroyed || (!s._writing && s._len === 0)) {
           resolve();
           return;
         }
         sonic.once('drain', () => resolve());
+        sonic.once('error', () => resolve());
       }),
   };
   sonic.on('drop', () => {
     sink.dropped++;
   });
-  // A closed reader (EPIPE) must not crash the process: logging just stops.
-  sonic.on('error', () => {});
+  // A closed reader (EPIPE) must not crash the process: logging just stops, and a flush has
+  // nothing left to wait for.
+  sonic.on('error', () => {
+    sink.broken = true;
+  });
   return { stream: sonic, sink };
 }
 
@@ -143,17 +150,15 @@ export function droppedLines(logger: Logger): number {
   return rootSink(logger)?.dropped ?? 0;
 }
 
-/** Wait until buffered lines are written, at most `timeoutMs` (a stuck reader must not hold an exit). */
+/**
+ * Wait until buffered lines are written, at most `timeoutMs` (a stuck reader must not hold an
+ * exit). The timer keeps the process alive while it runs: the caller awaits this, and an awaited
+ * promise that nothing can settle ends a Node program with exit code 13 instead of its own.
+ */
 export async function flushLogger(logger: Logger, timeoutMs = 2000): Promise<void> {
   const sink = rootSink(logger);
   if (!sink) return;
   let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    sink.flush(),
-    new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, timeoutMs);
-      timer.unref();
-    }),
-  ]);
+  await Promise.race([sink.flush(), new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
   clearTimeout(timer);
 }

@@ -99,6 +99,17 @@ describe('output to a pipe', () => {
     expect(JSON.parse(lines[1999]!)).toMatchObject({ svc: 'flood', i: 1999 });
   });
 
+  it('settles a flush when the reader has gone (EPIPE), so the program exits with its own code', async () => {
+    const child = spawn(process.execPath, [flood, dist, 'closed'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    child.stdout.destroy();
+    let err = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    expect(err).toBe('flushed\n');
+    expect(code).toBe(0);
+  });
+
   it('never blocks the event loop when nobody reads, and counts what it dropped', async () => {
     const child = spawn(process.execPath, [flood, dist, 'stuck'], { stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(child);
