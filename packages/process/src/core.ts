@@ -6,6 +6,7 @@
  * reaps its own children and never steals another part of the program's exit statuses.
  */
 import type { ChildProcess, StdioOptions } from 'node:child_process';
+import { statSync } from 'node:fs';
 import { defaultKill, defaultSpawn } from './spawn.js';
 import type { KillFn, SpawnFn } from './spawn.js';
 import { wrapWithLimits } from './limits.js';
@@ -122,12 +123,12 @@ export class ProcessCore {
         ...(options.serialization ? { serialization: options.serialization } : {}),
       });
     } catch (err) {
-      return Promise.reject(spawnError(options.argv, err));
+      return Promise.reject(spawnError(options.argv, err, options.cwd));
     }
     return new Promise((resolve, reject) => {
       const onError = (err: Error): void => {
         child.off('spawn', onSpawn);
-        reject(spawnError(options.argv, err));
+        reject(spawnError(options.argv, err, options.cwd));
       };
       const onSpawn = (): void => {
         child.off('error', onError);
@@ -189,10 +190,20 @@ export class ProcessCore {
   }
 }
 
-function spawnError(argv: readonly string[], err: unknown): SpawnError {
+function spawnError(argv: readonly string[], err: unknown, cwd: string | undefined): SpawnError {
   const e = err as NodeJS.ErrnoException;
   const name = argv[0] ?? '';
+  // A missing working directory fails the spawn with the same ENOENT as a missing program.
+  if (e.code === 'ENOENT' && cwd !== undefined && !isDirectory(cwd)) return new SpawnError(`working directory ${cwd}: no such directory`, e.code);
   if (e.code === 'ENOENT') return new SpawnError(`${name}: command not found`, e.code);
   if (e.code === 'EACCES') return new SpawnError(`${name}: permission denied`, e.code);
   return new SpawnError(`${name}: ${e.message}`, e.code);
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }

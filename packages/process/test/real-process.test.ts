@@ -69,6 +69,12 @@ describe('ProcessCore with real processes', () => {
     expect(core.children()).toEqual([]);
   });
 
+  it('names a missing working directory, not the program, when the spawn fails for it', async () => {
+    const core = new ProcessCore();
+    await expect(core.start({ argv: ['sh', '-c', 'exit 0'], cwd: '/no/such/dir' })).rejects.toThrow('working directory /no/such/dir: no such directory');
+    await expect(core.start({ argv: ['no-such-program-xyz'] })).rejects.toThrow('no-such-program-xyz: command not found');
+  });
+
   it('applies limits through prlimit without changing the pid', async () => {
     const core = new ProcessCore();
     const child = await core.start({ argv: ['sh', '-c', 'echo $$ $(ulimit -n)'], limits: { nofile: 77 }, stdio: ['ignore', 'pipe', 'ignore'] });

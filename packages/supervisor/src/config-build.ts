@@ -8,6 +8,7 @@
  * built with those manifests validates everything at once, settings included, so every problem
  * carries file, line and key.
  */
+import { existsSync, statSync } from 'node:fs';
 import { isIPv4, isIPv6 } from 'node:net';
 import { hostname } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
@@ -111,51 +112,76 @@ function serviceSchema(manifest: ServiceManifest<unknown> | Error | undefined, c
       standby: z.boolean().optional(),
     })
     .strict()
-    .superRefine((s, rc) => {
-      const kinds = [s.service, s.module, s.command].filter((v) => v !== undefined).length;
+    // Runs even when a key of this service failed its own check (`when`), so that every problem
+    // is reported at once: values here may then be as written, so each is checked before use.
+    .superRefine((parsed, rc) => {
+      const s = parsed as unknown as Readonly<Record<string, unknown>>;
+      const kinds = [s['service'], s['module'], s['command']].filter((v) => v !== undefined).length;
       if (kinds !== 1) {
         rc.addIssue({ code: 'custom', message: 'a service needs exactly one of service:, module: or command:' });
         return;
       }
-      const perConnection = s.type === 'per-connection';
-      if (perConnection && !s.command) rc.addIssue({ code: 'custom', path: ['type'], message: 'type: per-connection is for command: services' });
-      if (!perConnection && s.maxInstances !== undefined) {
+      const cwd = typeof s['cwd'] === 'string' ? resolve(ctx.baseDir, s['cwd']) : undefined;
+      if (cwd !== undefined && !isDirectory(cwd)) rc.addIssue({ code: 'custom', path: ['cwd'], message: `${cwd}: no such directory` });
+      const command = s['command'];
+      const listen = isRecord(s['listen']) ? s['listen'] : undefined;
+      const perConnection = s['type'] === 'per-connection';
+      if (perConnection && !command) rc.addIssue({ code: 'custom', path: ['type'], message: 'type: per-connection is for command: services' });
+      if (!perConnection && s['maxInstances'] !== undefined) {
         rc.addIssue({ code: 'custom', path: ['maxInstances'], message: 'maxInstances: is for type: per-connection services' });
       }
       if (perConnection) {
-        const entries = Object.entries(s.listen ?? {});
+        const entries = Object.entries(listen ?? {});
         if (entries.length === 0) rc.addIssue({ code: 'custom', path: ['type'], message: 'a per-connection service needs at least one listen: entry' });
         for (const [lname, l] of entries) {
-          if (l.protocol !== 'tcp') rc.addIssue({ code: 'custom', path: ['listen', lname, 'protocol'], message: 'per-connection listeners are tcp only' });
-          if (l.tls) rc.addIssue({ code: 'custom', path: ['listen', lname, 'tls'], message: 'per-connection listeners hand the plain socket to the command: tls is not supported' });
+          if (!isRecord(l)) continue;
+          if (l['protocol'] !== 'tcp') rc.addIssue({ code: 'custom', path: ['listen', lname, 'protocol'], message: 'per-connection listeners are tcp only' });
+          if (l['tls'] === true) rc.addIssue({ code: 'custom', path: ['listen', lname, 'tls'], message: 'per-connection listeners hand the plain socket to the command: tls is not supported' });
         }
-        if (s.ready) rc.addIssue({ code: 'custom', path: ['ready'], message: 'ready: is for long-running commands; a per-connection service is ready once it accepts' });
+        if (s['ready']) rc.addIssue({ code: 'custom', path: ['ready'], message: 'ready: is for long-running commands; a per-connection service is ready once it accepts' });
       }
-      if (s.command) {
-        if (s.listen && !perConnection) {
+      if (command) {
+        if (s['listen'] && !perConnection) {
           rc.addIssue({ code: 'custom', path: ['listen'], message: 'listen: is for Hearth services (service: or module:) and type: per-connection commands' });
         }
-        if (s.settings !== undefined) rc.addIssue({ code: 'custom', path: ['settings'], message: 'settings: is for Hearth services, not commands' });
-        if (s.standby === true) {
+        if (s['settings'] !== undefined) rc.addIssue({ code: 'custom', path: ['settings'], message: 'settings: is for Hearth services, not commands' });
+        if (s['standby'] === true) {
           rc.addIssue({ code: 'custom', path: ['standby'], message: 'standby: is for Hearth services (service: or module:); a command: cannot be pre-started' });
         }
-        const program = s.command[0] ?? '';
-        const cwd = s.cwd ? resolve(ctx.baseDir, s.cwd) : process.cwd();
-        if (program && !findExecutable(program, s.env['PATH'] ?? ctx.path, cwd)) {
+        const program = Array.isArray(command) && typeof command[0] === 'string' ? command[0] : '';
+        const env = isRecord(s['env']) ? s['env'] : {};
+        const path = typeof env['PATH'] === 'string' ? env['PATH'] : ctx.path;
+        if (program && (cwd === undefined || isDirectory(cwd)) && !findExecutable(program, path, cwd ?? process.cwd())) {
           rc.addIssue({ code: 'custom', path: ['command', 0], message: `${program}: command not found` });
         }
-      } else if (s.ready) {
+      } else if (s['ready']) {
         rc.addIssue({ code: 'custom', path: ['ready'], message: 'ready: is for commands; Hearth services report readiness themselves' });
       }
-      if (s.user !== undefined) {
+      if (typeof s['user'] === 'string') {
         try {
-          resolveUser(s.user, { isRoot: ctx.isRoot });
+          resolveUser(s['user'], { isRoot: ctx.isRoot });
         } catch (err) {
           rc.addIssue({ code: 'custom', path: ['user'], message: (err as Error).message });
         }
       }
-    });
+    }, EVEN_WITH_PROBLEMS);
 }
+
+/** A plain object (a YAML map), not null or a list. */
+function isRecord(v: unknown): v is Readonly<Record<string, unknown>> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+/** The strings of a list, when it is a list (a key that failed its own check may be anything). */
+function strings(v: unknown): string[] {
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+}
+
+/**
+ * A refinement that runs even when a key inside failed its own check (zod skips it by default),
+ * as long as the value is a map at all: each problem found is reported with the others.
+ */
+const EVEN_WITH_PROBLEMS = { when: (payload: { readonly value: unknown }) => isRecord(payload.value) };
 
 type ParsedService = z.output<ReturnType<typeof serviceSchema>>;
 
@@ -175,33 +201,44 @@ function suiteSchema(serviceSchemas: ReadonlyMap<string, ReturnType<typeof servi
       legacy: z.object({ sharedProcessGroup: z.boolean().default(false) }).strict().default({ sharedProcessGroup: false }),
     })
     .strict()
-    .superRefine((cfg, rc) => {
-      if (cfg.control.group !== undefined) {
+    .superRefine((parsed, rc) => {
+      // As for a service (EVEN_WITH_PROBLEMS): what failed its own check may be as written.
+      const cfg = parsed as unknown as Readonly<Record<string, unknown>>;
+      const control = isRecord(cfg['control']) ? cfg['control'] : {};
+      if (typeof control['group'] === 'string') {
         try {
-          resolveGroup(cfg.control.group);
+          resolveGroup(control['group']);
         } catch (err) {
           rc.addIssue({ code: 'custom', path: ['control', 'group'], message: (err as Error).message });
         }
       }
-      if ((cfg.tls.cert === undefined) !== (cfg.tls.key === undefined)) {
-        rc.addIssue({ code: 'custom', path: ['tls'], message: 'tls: needs both cert and key, or neither' });
+      const tls = isRecord(cfg['tls']) ? cfg['tls'] : {};
+      if ((tls['cert'] === undefined) !== (tls['key'] === undefined)) {
+        rc.addIssue({ code: 'custom', path: ['tls'], message: 'needs both cert and key, or neither' });
       }
-      const all = (cfg.services ?? {}) as Record<string, ParsedService>;
+      const services = Object.entries(isRecord(cfg['services']) ? cfg['services'] : {});
+      const all = services.map(([name, s]) => ({
+        name,
+        requires: strings(isRecord(s) ? s['requires'] : undefined),
+        after: strings(isRecord(s) ? s['after'] : undefined),
+      }));
+      const names = all.map((s) => s.name);
       try {
-        startOrder(Object.entries(all).map(([name, s]) => ({ name, requires: s.requires, after: s.after })));
+        startOrder(all);
       } catch (err) {
         if (!(err instanceof CycleError)) throw err;
         rc.addIssue({ code: 'custom', path: ['services', err.members[0] ?? ''], message: err.message });
       }
-      for (const [name, s] of Object.entries(all)) {
-        s.requires.forEach((dep, i) => {
-          if (!Object.hasOwn(all, dep)) {
-            const hint = didYouMean(dep, Object.keys(all));
+      for (const [name, s] of services) {
+        const requires: unknown[] = isRecord(s) && Array.isArray(s['requires']) ? s['requires'] : [];
+        requires.forEach((dep, i) => {
+          if (typeof dep === 'string' && !names.includes(dep)) {
+            const hint = didYouMean(dep, names);
             rc.addIssue({ code: 'custom', path: ['services', name, 'requires', i], message: `no service named "${dep}"${hint ? ` (did you mean "${hint}"?)` : ''}` });
           }
         });
       }
-    });
+    }, EVEN_WITH_PROBLEMS);
 }
 
 /** The manifest a service needs: from the registry or by importing its module. */
@@ -216,10 +253,20 @@ async function loadManifest(raw: Record<string, unknown>, ctx: ServiceContext): 
       const def = pickDefinition(mod);
       return def ?? new Error(`${file}: does not export a service \`definition\` (kind, settings, start)`);
     } catch (err) {
+      // Node's own words name this file as the importer: the file is what the reader needs.
+      if (!existsSync(file)) return new Error(`${file}: no such file`);
       return new Error(`cannot load ${file}: ${(err as Error).message.split('\n')[0] ?? ''}`);
     }
   }
   return undefined;
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 function parseHostPort(s: string): { host: string; port: number } {

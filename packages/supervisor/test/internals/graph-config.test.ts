@@ -1,9 +1,11 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '@hearth/config';
 import { CycleError, LogHub, Ring, defaultSuiteConfig, diffConfigs, parseSuiteConfig, splitLines, startOrder, stopOrder, tagLine } from '@hearth/supervisor';
 import type { Registry, SuiteConfig } from '@hearth/supervisor';
-import { ECHO_KIND_MODULE } from '@hearth/testkit';
+import { ECHO_KIND_MODULE, makeTempDir } from '@hearth/testkit';
 import { manifest } from '@hearth/testkit/echo-kind';
 
 const n = (name: string, requires: string[] = [], after: string[] = []) => ({ name, requires, after });
@@ -126,9 +128,51 @@ describe('suite config', () => {
   });
 
   it('resolves data, cwd and module paths against the config file\'s folder', async () => {
-    const cfg = await parseSuiteConfig(`data: ./d\nservices:\n  c: { command: [sh], cwd: work }\n`, '/etc/hearth/h.yaml', { registry });
-    expect(cfg.data).toBe('/etc/hearth/d');
-    expect(cfg.services[0]!.cwd).toBe('/etc/hearth/work');
+    const dir = await makeTempDir('hearth-cwd-');
+    try {
+      mkdirSync(join(dir.path, 'work'));
+      const cfg = await parseSuiteConfig(`data: ./d\nservices:\n  c: { command: [sh], cwd: work }\n`, join(dir.path, 'h.yaml'), { registry });
+      expect(cfg.data).toBe(join(dir.path, 'd'));
+      expect(cfg.services[0]!.cwd).toBe(join(dir.path, 'work'));
+    } finally {
+      await dir.remove();
+    }
+  });
+
+  it('refuses a cwd: that is no directory, naming it (a spawn there failed as "command not found")', async () => {
+    const err = await parseSuiteConfig(`services:\n  c:\n    command: [sh]\n    cwd: /no/such/dir\n`, '/c/h.yaml', { registry }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as Error).message).toBe('/c/h.yaml:4:10: services.c.cwd: /no/such/dir: no such directory');
+  });
+
+  it('reports every problem at once: those found across services and the suite too, beside a key of theirs that failed its own check', async () => {
+    const text = `tls: { cert: /c/cert.pem }
+services:
+  web:
+    comand: [sleep, "1"]
+    restart: sometimes
+  other:
+    command: [no-such-program-xyz]
+    requires: [wbe]
+    limits: { nofile: lots }
+  odd:
+    command: sleep 1
+    requires: oops
+`;
+    const err = await parseSuiteConfig(text, '/c/h.yaml', { registry }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    const found = (err as ConfigError).problems.map((p) => `${p.line} ${p.path}: ${p.message}`);
+    expect(found).toEqual([
+      '1 tls: needs both cert and key, or neither',
+      '4 services.web.comand: unknown key "comand" (did you mean "command"?)',
+      '4 services.web: a service needs exactly one of service:, module: or command:',
+      '5 services.web.restart: Invalid option: expected one of "always"|"on-failure"|"never"',
+      '7 services.other.command[0]: no-such-program-xyz: command not found',
+      '8 services.other.requires[0]: no service named "wbe" (did you mean "web"?)',
+      '9 services.other.limits.nofile: expected number, received string',
+      '11 services.odd.command: expected array, received string',
+      '12 services.odd.requires: expected array, received string',
+    ]);
   });
 });
 
