@@ -18,6 +18,11 @@ export interface ExitInfo {
   readonly signal: NodeJS.Signals | null;
   /** `Date.now()` at the exit. */
   readonly at: number;
+  /**
+   * Processes it had started were still in its group when it exited, and were SIGKILLed
+   * (`killGroupOnExit`): a program that forked into the background and left.
+   */
+  readonly leftovers?: boolean;
 }
 
 export interface StartOptions {
@@ -173,16 +178,18 @@ export class ProcessCore {
     // Later errors (a failed send, a failed kill) must not crash the supervisor.
     proc.on('error', () => {});
     proc.once('exit', (code, signal) => {
-      exit = { code, signal, at: Date.now() };
+      const at = Date.now();
       this.#children.delete(pid);
       // The group id cannot be reused while any member lives, so this reaches only leftovers.
+      let leftovers = false;
       if (killGroupOnExit) {
         try {
-          kill(-pid, 'SIGKILL');
+          leftovers = kill(-pid, 'SIGKILL');
         } catch {
           // ESRCH: nothing left, the usual case
         }
       }
+      exit = { code, signal, at, ...(leftovers ? { leftovers } : {}) };
       resolveExit(exit);
     });
     this.#children.set(pid, managed);

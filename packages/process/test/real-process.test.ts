@@ -58,14 +58,17 @@ describe('ProcessCore with real processes', () => {
     const core = new ProcessCore();
     const child = await core.start({ argv: ['sh', '-c', 'sleep 30 & echo $!'], stdio: ['ignore', 'pipe', 'ignore'] });
     const bg = await new Promise<number>((resolve) => child.process.stdout?.once('data', (d: Buffer) => resolve(Number(String(d).trim()))));
-    expect((await child.exited).code).toBe(0);
+    const exit = await child.exited;
+    expect(exit).toMatchObject({ code: 0, leftovers: true });
     await waitFor(() => !alive(bg));
   });
 
-  it('reports an exit code', async () => {
+  it('reports an exit code, and no leftovers when the group ended with its leader', async () => {
     const core = new ProcessCore();
     const child = await core.start({ argv: ['sh', '-c', 'exit 3'] });
-    expect((await child.exited).code).toBe(3);
+    const exit = await child.exited;
+    expect(exit.code).toBe(3);
+    expect(exit.leftovers).toBeUndefined();
     expect(core.children()).toEqual([]);
   });
 

@@ -39,7 +39,8 @@ export interface ServiceConfig {
   readonly restart: RestartPolicy;
   readonly env: Readonly<Record<string, string>>;
   readonly cwd: string | undefined;
-  readonly user: { readonly name: string; readonly uid: number; readonly gid: number } | undefined;
+  /** `user:` resolved: the service runs with its uid, primary gid and, unless `env` says otherwise, its HOME, USER and LOGNAME. */
+  readonly user: { readonly name: string; readonly uid: number; readonly gid: number; readonly home: string } | undefined;
   readonly stopTimeoutMs: number;
   readonly readyTimeoutMs: number;
   readonly limits: Limits;

@@ -111,7 +111,13 @@ export class Instance {
             : [process.execPath, run.entry];
     const child = await deps.core.start({
       argv,
-      env: { ...process.env, ...(run.type === 'command' ? {} : { HEARTH_SERVICE: config.name }), ...config.env } as Record<string, string>,
+      env: {
+        ...process.env,
+        // As login(1) and systemd's User= set them: the supervisor's own HOME is root's.
+        ...(config.user ? { HOME: config.user.home, USER: config.user.name, LOGNAME: config.user.name } : {}),
+        ...(run.type === 'command' ? {} : { HEARTH_SERVICE: config.name }),
+        ...config.env,
+      } as Record<string, string>,
       ...(config.cwd !== undefined ? { cwd: config.cwd } : {}),
       ...(config.user ? { uid: config.user.uid, gid: config.user.gid } : {}),
       limits: config.limits,

@@ -38,7 +38,8 @@ export class Recovery {
     if (decision.action === 'failed') return { action: 'failed', reason: permanentFailure ?? decision.reason };
     if (this.#crashLoop.record(exit.at)) {
       const { failures, windowMs } = this.#config.crashLoop;
-      return { action: 'failed', reason: `crash loop: ${failures} failures within ${windowMs} ms (last: ${describeExit(exit)})` };
+      const window = windowMs % 1000 === 0 ? `${windowMs / 1000}s` : `${windowMs} ms`;
+      return { action: 'failed', reason: `crash loop: ${failures} failures within ${window} (last: ${describeExit(exit)}): not restarted` };
     }
     return { action: 'restart' };
   }

@@ -155,8 +155,11 @@ export class Supervisor {
   #addUnit(svc: ServiceConfig, held: readonly HeldListener[]): ServiceUnit {
     const unit = new ServiceUnit(svc, held, this.#deps(), this.#log, this.#standbys);
     this.#units.set(svc.name, unit);
-    unit.on('state', (state) => {
-      this.#logs.record(svc.name, JSON.stringify({ level: 30, time: Date.now(), svc: svc.name, msg: `state ${state}` }));
+    unit.on('state', (state, why) => {
+      // The service's own log (`hearth logs NAME`) says what became of it, and why.
+      const level = state === 'failed' ? 50 : state === 'backoff' ? 40 : 30;
+      const pid = unit.instance && !unit.instance.child.exit ? { pid: unit.instance.pid } : {};
+      this.#logs.record(svc.name, JSON.stringify({ level, time: Date.now(), svc: svc.name, ...pid, msg: `state ${state}${why ? ` (${why})` : ''}` }));
       this.#publisher.changed();
     });
     unit.on('exit', (instance) => {

@@ -14,6 +14,7 @@
  * value changed only by `#to` and `#toRestart`.
  */
 import { EventEmitter } from 'node:events';
+import { describeExit } from '@hearth/process';
 import type { ExitInfo } from '@hearth/process';
 import type { Logger } from '@hearth/log';
 import type { ServiceConfig } from './config.js';
@@ -31,7 +32,8 @@ import { checkRestartMove, checkUnitMove, currentOf, isWanted, publicState } fro
 import type { RestartState, UnitState } from './unit-state.js';
 
 export interface UnitEvents {
-  state: [state: ServiceState];
+  /** What status shows changed; `why`: the exit or the reason behind it, where there is one. */
+  state: [state: ServiceState, why: string | undefined];
   /** An instance this unit started has exited (current, pending or draining). */
   exit: [instance: Instance];
 }
@@ -135,12 +137,31 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
   /** The one place the lifecycle changes: checks the move, emits `state` when what status shows changes. */
   #to(next: UnitState<Instance>): void {
     const before = this.state;
-    checkUnitMove(this.name, this.#state.kind, next.kind);
+    const from = this.#state.kind;
+    checkUnitMove(this.name, from, next.kind);
     this.#state = next;
     const state = this.state;
     if (state === before) return;
     if (state === 'failed' || state === 'stopped') this.#standby?.discard(`service ${state}`);
-    this.emit('state', state);
+    this.emit('state', state, this.#why(from, next));
+  }
+
+  /** Why the unit entered `next`, for its log: what `hearth logs NAME` tells of a crash or a stop. */
+  #why(from: UnitState<Instance>['kind'], next: UnitState<Instance>): string | undefined {
+    const last = this.#lastExit;
+    const exit = last ? `${describeExit(last)}${last.leftovers ? ', the processes it left in its group killed' : ''}` : undefined;
+    switch (next.kind) {
+      case 'failed':
+        return next.reason;
+      case 'backoff':
+        return exit;
+      case 'done':
+        return exit && `${exit}; restart: ${this.config.restart}`;
+      case 'stopped':
+        return from === 'stopping' ? exit : undefined;
+      default:
+        return undefined;
+    }
   }
 
   /** The one place the restart machine changes. */
@@ -219,6 +240,11 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
 
   #watch(instance: Instance): void {
     void instance.exited.then((exit) => {
+      if (exit.leftovers) {
+        // s6, runit and systemd's control group do the same: a service is its process and what
+        // it started, and nothing of it outlives it. A daemon that forks must be told not to.
+        this.log.warn({ service: this.name, child: instance.pid }, 'processes the service left running in its group were killed (a command must stay in the foreground)');
+      }
       this.#onExit(instance, exit);
       this.emit('exit', instance);
     });

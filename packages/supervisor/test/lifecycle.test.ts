@@ -115,6 +115,14 @@ ${fixture('bad', '    settings: { configError: true }\n')}`);
     // A time window, not an order: well past the 10 ms backoff, a failed service is not restarted.
     await new Promise((r) => setTimeout(r, 300));
     expect((await up.service('loop')).restarts).toBe(3);
+    expect(loop.reason).toBe('crash loop: 4 failures within 30s (last: exit code 2): not restarted');
+    // The service's own log says what became of it and why, not only that its state changed.
+    const log = (await up.cli('logs', 'loop', '--json')).stdout.trim().split('\n').map((l) => JSON.parse(l) as { level: number; msg: string });
+    expect(log.filter((l) => l.msg.startsWith('state backoff'))[0]).toEqual(expect.objectContaining({ level: 40, msg: 'state backoff (exit code 2)' }));
+    expect(log.at(-1)).toEqual(expect.objectContaining({ level: 50, msg: `state failed (${loop.reason})` }));
+    // Stopping a failed service succeeds (nothing of it runs); it stays failed, its reason kept.
+    const stopped = await up.cli('stop', 'loop');
+    expect(stopped).toMatchObject({ code: 0, stdout: `loop: failed: ${loop.reason}\n` });
     // A manual start clears the failed state and tries again.
     const res = await up.cli('start', 'loop');
     expect(res.stdout).toMatch(/^loop: running/);
@@ -147,7 +155,7 @@ ${fixture('calm')}`);
     expect(await up.stop()).toBe(0);
   });
 
-  it('kills the group of a command that ignores SIGTERM at the deadline; up then exits non-zero', async () => {
+  it('kills the group of a command that ignores SIGTERM at the deadline, says so; up then exits non-zero', async () => {
     // A command counts as running once spawned: the marker says the shell has set its trap (a
     // SIGTERM before that would simply end it, and the stop would need no kill).
     const dir = await makeTempDir('hearth-sup-');
@@ -163,8 +171,10 @@ ${fixture('calm')}`);
     const s = await waitState(up, 'stubborn', 'running');
     await waitFor(() => existsSync(marker), { what: 'the shell to trap SIGTERM' });
     const t0 = Date.now();
-    expect(await up.stop()).toBe(1);
+    // hearth stop says it had to kill it.
+    expect(await up.cli('stop', 'stubborn')).toMatchObject({ code: 0, stdout: 'stubborn: stopped (killed: it did not exit within its stopTimeout)\n' });
     expect(Date.now() - t0).toBeGreaterThanOrEqual(300);
+    expect(await up.stop()).toBe(1);
     expect(alive(s.pid!)).toBe(false);
     expect(logged(up, 'service stopped', 'stubborn')[0]).toMatchObject({ killed: true, signal: 'SIGKILL' });
   });
@@ -194,16 +204,34 @@ ${fixture('calm')}`);
     expect(alive(s.pid!)).toBe(false);
   });
 
-  it.runIf(process.getuid?.() === 0)('runs a command as its user: with its limits:', async () => {
+  it.runIf(process.getuid?.() === 0)('runs a command as its user: with its limits:, HOME, USER and LOGNAME', async () => {
     const up = await startUp(`services:
   low:
-    command: [sh, -c, 'echo "ids $(id -u) $(ulimit -n)"; exec sleep 1000']
+    command: [sh, -c, 'echo "ids $(id -u) $(ulimit -n) $HOME $USER $LOGNAME"; exec sleep 1000']
     user: nobody
     limits: { nofile: 99 }
 `);
     await waitState(up, 'low', 'running');
     const { resolveUser } = await import('@hearth/process');
     const line = await waitFor(() => up.lines.find((l) => typeof l['msg'] === 'string' && (l['msg'] as string).startsWith('ids ')), { timeout: 5000, what: 'the ids line' });
-    expect(line['msg']).toBe(`ids ${resolveUser('nobody').uid} 99`);
+    const nobody = resolveUser('nobody');
+    // Not the supervisor's (root's) HOME: as login(1) and systemd's User= set them.
+    expect(line['msg']).toBe(`ids ${nobody.uid} 99 ${nobody.home} nobody nobody`);
+  });
+
+  it('kills what a command left in its group when it exits, and says so in both logs', async () => {
+    const up = await startUp(`services:
+  forks:
+    command: [sh, -c, 'sleep 1000 & echo "left $!"']
+    restart: on-failure
+`);
+    const line = await waitFor(() => up.lines.find((l) => typeof l['msg'] === 'string' && (l['msg'] as string).startsWith('left ')), { timeout: 5000, what: 'the background pid' });
+    const background = Number((line['msg'] as string).slice('left '.length));
+    const s = await waitState(up, 'forks', 'stopped');
+    expect(s.lastExit).toMatchObject({ code: 0, signal: null });
+    await waitFor(() => !alive(background), { timeout: 5000, what: 'the background sleep to be killed' });
+    await waitFor(() => logged(up, 'processes the service left running in its group were killed (a command must stay in the foreground)', 'forks').length === 1, { what: 'the warning' });
+    const log = (await up.cli('logs', 'forks', '--json')).stdout.trim().split('\n').map((l) => JSON.parse(l) as { msg: string });
+    expect(log.at(-1)?.msg).toBe('state stopped (exit code 0, the processes it left in its group killed; restart: on-failure)');
   });
 });

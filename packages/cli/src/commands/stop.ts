@@ -9,14 +9,19 @@ export const stop: CliCommand = {
   usage: `Usage: hearth stop NAME [--data DIR]
 
 The service drains and stops, then its listening sockets are closed: clients are refused
-while it is down (an MTA moves on to its next MX). hearth start NAME binds them again.
+while it is down (an MTA moves on to its next MX). hearth start NAME binds them again. A
+failed service stays failed (with its reason) until it is started. Exit code 0 once the
+service runs no more, 1 otherwise.
 
 ${COMMON_USAGE}`,
   async run(argv, io) {
     const { values, positionals } = parse(argv, {});
     const name = oneName(positionals);
     const s = (await controlRequest(socketPathOf(values.data, io), { verb: 'stop', name })) as ServiceStatus;
-    io.stdout.write(`${s.name}: ${s.state}${s.pid !== null ? ` (pid ${s.pid})` : ''}${s.reason ? `: ${s.reason}` : ''}\n`);
-    return s.state === 'stopped' ? 0 : 1;
+    // SIGKILL is what the supervisor sends once stopTimeout has passed.
+    const killed = s.state === 'stopped' && s.lastExit?.signal === 'SIGKILL' ? ' (killed: it did not exit within its stopTimeout)' : '';
+    io.stdout.write(`${s.name}: ${s.state}${s.pid !== null ? ` (pid ${s.pid})` : ''}${killed}${s.reason ? `: ${s.reason}` : ''}\n`);
+    // A failed service runs no more than a stopped one: it stays failed (its reason shown) until started.
+    return s.state === 'stopped' || s.state === 'failed' ? 0 : 1;
   },
 };
