@@ -40,8 +40,10 @@ export async function runCli(argv: readonly string[], io: CliIo, commands: reado
       io.stderr.write(`hearth ${verb}: ${err.message}\n`);
       return EX_USAGE;
     }
-    const message = err instanceof NotRunningError || err instanceof ControlError ? err.message : (err as Error).message ?? String(err);
-    io.stderr.write(`hearth ${verb}: ${message.split('\n')[0]}\n`);
+    // The supervisor's answer is written whole: a refused config lists every problem, one a line.
+    // Anything else is one line (no stack trace, no multi-line dump of an unexpected error).
+    const message = err instanceof NotRunningError || err instanceof ControlError ? err.message : ((err as Error).message ?? String(err)).split('\n')[0];
+    io.stderr.write(`hearth ${verb}: ${message}\n`);
     return 1;
   }
 }

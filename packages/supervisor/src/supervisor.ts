@@ -387,7 +387,11 @@ export class Supervisor {
     return result;
   }
 
-  /** SIGHUP and `hearth reload`: reads the config again and applies it. Rejects with the config's one-line error. */
+  /**
+   * SIGHUP and `hearth reload`: reads the config again and applies it. An invalid config rejects
+   * with its problems, one a line (file:line:column, key, message), and changes nothing. Every
+   * rejection is logged here (a SIGHUP has no one else to tell).
+   */
   async reload(): Promise<ReloadResult> {
     let next: SuiteConfig;
     try {
@@ -399,7 +403,11 @@ export class Supervisor {
       }
       throw err;
     }
-    return this.applyConfig(next);
+    return this.applyConfig(next).catch((err: unknown) => {
+      // A listener that cannot be bound (before anything changed), or a shutdown under way.
+      this.#log.error({ err: (err as Error).message }, 'reload failed');
+      throw err;
+    });
   }
 
   /** Replaces every running service, one by one in dependency order, each with the restart guarantee. */

@@ -83,7 +83,8 @@ export async function runUp(opts: UpOptions): Promise<number> {
   opts.onOpen?.(sup);
   const onSignal = (signal: NodeJS.Signals): void => {
     if (signal === 'SIGTERM' || signal === 'SIGINT') void sup.shutdown(signal);
-    else if (signal === 'SIGHUP') sup.reload().catch((err: Error) => log.warn({ err: err.message }, 'reload failed'));
+    // The supervisor logs a refused or failed reload itself.
+    else if (signal === 'SIGHUP') sup.reload().catch(() => {});
     else log.info({ signal }, 'signal ignored');
   };
   for (const s of SIGNALS) process.on(s, onSignal);

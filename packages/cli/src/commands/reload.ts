@@ -1,4 +1,4 @@
-import { controlRequest } from '@hearth/supervisor/control';
+import { ControlError, controlRequest } from '@hearth/supervisor/control';
 import type { ReloadResult } from '@hearth/supervisor';
 import type { CliCommand } from '../command.js';
 import { COMMON_USAGE, parse, socketPathOf } from '../options.js';
@@ -19,7 +19,16 @@ with its error and nothing changes. Exit code 1 if anything could not be applied
 ${COMMON_USAGE}`,
   async run(argv, io) {
     const { values } = parse(argv, {}, false);
-    const r = (await controlRequest(socketPathOf(values.data, io), { verb: 'reload' })) as ReloadResult;
+    let r: ReloadResult;
+    try {
+      r = (await controlRequest(socketPathOf(values.data, io), { verb: 'reload' })) as ReloadResult;
+    } catch (err) {
+      if (!(err instanceof ControlError)) throw err;
+      // Refused before anything was touched: an invalid config (every problem, one a line) or a
+      // listener that cannot be bound.
+      io.stderr.write(`hearth reload: refused, nothing changed:\n${err.message}\n`);
+      return 1;
+    }
     const parts = [
       ['added', r.added],
       ['removed', r.removed],
