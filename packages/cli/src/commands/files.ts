@@ -9,7 +9,7 @@ import type { ServiceConfig, SuiteConfig } from '@hearth/supervisor';
 import { NotRunningError, SOCKET_NAME, controlRequest } from '@hearth/supervisor/control';
 import type { ServiceStatus } from '@hearth/supervisor/control';
 import { UsageError, type CliCommand, type CliIo } from '../command.js';
-import { COMMON_USAGE, parse } from '../options.js';
+import { COMMON_USAGE, CONFIG_OPTIONS, parse } from '../options.js';
 
 const usage = `Usage: hearth files [--user NAME] [--host HOST] [--config FILE] [--data DIR]
 
@@ -26,7 +26,8 @@ steps are printed.
                     (default: localhost for an HTTPS listener on 0.0.0.0, :: or loopback,
                     else the listener's address)
 
-${COMMON_USAGE}`;
+${COMMON_USAGE}
+  --config FILE      suite config file (default: the embedded default)`;
 
 /** Where the config came from, for messages. */
 function configName(config: SuiteConfig): string {
@@ -97,6 +98,7 @@ export const filesCommand: CliCommand = {
   usage,
   async run(argv, io) {
     const { values, positionals } = parse(argv, {
+      config: CONFIG_OPTIONS.config,
       user: { type: 'string' },
       host: { type: 'string' },
     });

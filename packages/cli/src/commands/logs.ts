@@ -1,5 +1,5 @@
 import { controlRequest } from '@hearth/supervisor/control';
-import type { CliCommand } from '../command.js';
+import { UsageError, type CliCommand } from '../command.js';
 import { COMMON_USAGE, parse, socketPathOf } from '../options.js';
 
 /** One stored JSON log line as a short human line (for a terminal). */
@@ -31,9 +31,9 @@ ${COMMON_USAGE}
       lines: { type: 'string', short: 'n' },
       json: { type: 'boolean' },
     });
-    if (positionals.length > 1) throw new Error('at most one service NAME');
+    if (positionals.length > 1) throw new UsageError('expected at most one service NAME');
     const lines = values.lines === undefined ? 100 : Number(values.lines);
-    if (!Number.isInteger(lines) || lines < 0) throw new Error(`--lines: not a count: ${values.lines}`);
+    if (!Number.isInteger(lines) || lines < 0) throw new UsageError(`--lines must be a count (0 or more), not ${JSON.stringify(values.lines)}`);
     const human = io.stdout.isTTY === true && !values.json;
     const name = positionals[0];
     const controller = new AbortController();

@@ -4,7 +4,7 @@ import type { ServiceDefinition } from '@hearth/runtime';
 import { KINDS } from '@hearth/suite';
 import { kindDefinition, loadConfig, pickDefinition, resolveDataDir } from '@hearth/supervisor';
 import type { CliCommand } from '../command.js';
-import { COMMON_USAGE, oneName, parse } from '../options.js';
+import { COMMON_USAGE, CONFIG_OPTIONS, CONFIG_USAGE, logLevelOf, oneName, parse } from '../options.js';
 
 export const run: CliCommand = {
   name: 'run',
@@ -15,10 +15,12 @@ Runs service NAME from the config (or the embedded default) on its own: it binds
 listeners, SIGTERM/SIGINT stop it, SIGHUP reloads its settings. For debugging and
 one-service containers.
 
-${COMMON_USAGE}`,
+${COMMON_USAGE}
+${CONFIG_USAGE}`,
   async run(argv, io) {
-    const { values, positionals } = parse(argv, {});
+    const { values, positionals } = parse(argv, CONFIG_OPTIONS);
     const name = oneName(positionals);
+    const logLevelOption = logLevelOf(values['log-level']);
     const config = await loadConfig(values.config, io.cwd, KINDS);
     const svc = config.services.find((s) => s.name === name);
     if (!svc) throw new Error(`no service named "${name}" (configured: ${config.services.map((s) => s.name).join(', ') || 'none'})`);
@@ -32,7 +34,7 @@ ${COMMON_USAGE}`,
     } else {
       definition = await kindDefinition(KINDS, svc.run.kind);
     }
-    const logLevel = values['log-level'] ?? config.logLevel;
+    const logLevel = logLevelOption ?? config.logLevel;
     return runStandalone(definition, {
       name,
       settings: svc.settings,

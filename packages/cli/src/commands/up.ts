@@ -1,7 +1,7 @@
 import { KINDS } from '@hearth/suite';
 import { runUp } from '@hearth/supervisor';
 import type { CliCommand } from '../command.js';
-import { COMMON_USAGE, parse } from '../options.js';
+import { COMMON_USAGE, CONFIG_OPTIONS, CONFIG_USAGE, logLevelOf, parse } from '../options.js';
 import { tuneV8ForSupervisor } from '../v8-tuning.js';
 
 export const up: CliCommand = {
@@ -16,16 +16,18 @@ addresses, the data dir and how to add a first user once everything is ready; lo
 one line per event there, JSON lines otherwise. Exit code: 0 if everything stopped
 cleanly, 78 for a config error, 1 otherwise.
 
-${COMMON_USAGE}`,
+${COMMON_USAGE}
+${CONFIG_USAGE}`,
   async run(argv, io) {
-    const { values } = parse(argv, {}, false);
+    const { values } = parse(argv, CONFIG_OPTIONS, false);
+    const logLevel = logLevelOf(values['log-level']);
     // This process lives as long as the suite: keep its young generation small.
     tuneV8ForSupervisor();
     return runUp({
       registry: KINDS,
       configFile: values.config,
       dataDir: values.data,
-      logLevel: values['log-level'],
+      logLevel,
       env: io.env,
       cwd: io.cwd,
       stderr: io.stderr,
