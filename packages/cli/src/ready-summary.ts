@@ -29,13 +29,17 @@ function address(listener: ServiceStatus['listeners'][number]): string {
 
 export async function readySummary(status: readonly ServiceStatus[], dataDir: string): Promise<string> {
   const width = Math.max(...status.map((s) => s.name.length), 4);
-  const lines = ['', 'Hearth is ready.'];
+  const down = status.filter((s) => s.state !== 'running');
+  const lines = ['', down.length === 0 ? 'Hearth is ready.' : `Hearth is up, but ${down.length} of ${status.length} services are not running (\`hearth status\`, \`hearth logs NAME\`):`];
   for (const s of status) {
     const where = s.listeners.length > 0 ? s.listeners.map(address).join(', ') : '(no listeners)';
-    lines.push(`  ${s.name.padEnd(width)}  ${s.state.padEnd(8)}  ${where}`);
+    const why = s.state !== 'running' && s.reason ? `  ${s.reason}` : '';
+    lines.push(`  ${s.name.padEnd(width)}  ${s.state.padEnd(8)}  ${where}${why}`);
   }
-  lines.push(`Data: ${dataDir} (mail in ${join(dataDir, 'mail')})`);
-  const users = await userCount(dataDir);
+  // Users and mail are Hearth's own services' business: a suite of plain commands has neither.
+  const hearthServices = status.some((s) => s.kind !== null && s.kind !== undefined);
+  lines.push(hearthServices ? `Data: ${dataDir} (mail in ${join(dataDir, 'mail')})` : `Data: ${dataDir}`);
+  const users = hearthServices ? await userCount(dataDir) : undefined;
   if (users === 0) lines.push(`No users yet: add one with \`hearth user add NAME --data ${dataDir}\` from another terminal.`);
   const admin = status.find((s) => s.kind === 'admin' && s.listeners.length > 0);
   const token = admin ? readSetupToken(dataDir) : undefined;

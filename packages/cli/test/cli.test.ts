@@ -77,6 +77,21 @@ describe('hearth --help', () => {
     expect(bad.stderr).toMatch(/^hearth status: .*--bogus/);
     const missing = await hearth(['stop']);
     expect(missing).toMatchObject({ code: 64, stderr: 'hearth stop: expected exactly one service NAME\n' });
+    const lines = await hearth(['logs', '-n', 'x']);
+    expect(lines).toMatchObject({ code: 64, stderr: 'hearth logs: --lines must be a count (0 or more), not "x"\n' });
+    expect((await hearth(['logs', 'a', 'b'])).code).toBe(64);
+  });
+
+  it('takes --config and --log-level only where a config is read: a reload cannot name another file', async () => {
+    for (const verb of ['reload', 'status', 'down', 'logs']) {
+      const res = await hearth([verb, '--config', '/tmp/other.yaml']);
+      expect(res.code).toBe(64);
+      expect(res.stderr).toBe(`hearth ${verb}: unknown option --config: the supervisor runs the config file hearth up --config named (a reload reads it again)\n`);
+    }
+    expect((await hearth(['reload', '--help'])).stdout).not.toContain('--config');
+    expect((await hearth(['up', '--help'])).stdout).toContain('--config FILE');
+    const level = await hearth(['up', '--log-level', 'loud']);
+    expect(level).toMatchObject({ code: 64, stderr: 'hearth up: --log-level: unknown level "loud" (one of trace, debug, info, warn, error, fatal, silent)\n' });
   });
 });
 
@@ -115,6 +130,35 @@ describe('verbs against a running supervisor', () => {
     const down = await hearth(['down'], env);
     expect(down).toMatchObject({ code: 0, stdout: 'hearth: stopped\n' });
     expect(await exited).toBe(0);
+  });
+});
+
+describe('hearth status --watch', () => {
+  it('outlives the supervisor: says once that none answers, and shows it again once one is back', async () => {
+    const dir = await tempDir();
+    const data = join(dir.path, 'data');
+    const config = join(dir.path, 'hearth.yaml');
+    writeFileSync(config, 'services:\n  nap:\n    command: [sleep, "1000"]\n');
+    const watch = spawn(process.execPath, [MAIN, 'status', '--watch', '--interval', '0.2', '--count', '200', '--data', data], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const watched = new Promise<number | null>((resolve) => watch.on('exit', (code) => resolve(code)));
+    cleanups.push(async () => {
+      watch.kill('SIGKILL');
+      await watched;
+    });
+    let out = '';
+    let err = '';
+    watch.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    watch.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    await waitFor(() => err.includes('no supervisor is running'), { timeout: 10_000, what: 'the watch to say none answers' });
+    const { exited } = foreground(['up', '--config', config, '--data', data]);
+    await waitFor(() => out.includes('"name":"nap"'), { timeout: 10_000, what: 'a status line once the supervisor is up' });
+    expect(err).toContain('hearth status: the supervisor answers again\n');
+    // Piped, the outage is one line, not one per refresh.
+    expect(err.split('\n').filter((l) => l.includes('no supervisor is running'))).toHaveLength(1);
+    expect((await hearth(['down', '--data', data])).code).toBe(0);
+    expect(await exited).toBe(0);
+    await waitFor(() => err.split('\n').filter((l) => l.includes('no supervisor is running')).length === 2, { timeout: 10_000, what: 'the watch to notice the supervisor went away' });
+    expect(watch.exitCode).toBeNull();
   });
 });
 

@@ -84,6 +84,26 @@ describe('hearth up output', () => {
     expect(out.split('\n').filter((l) => /^ {4}\w+: /.test(l) || l.startsWith('{'))).toEqual([]);
   }, 90_000);
 
+  it('on a terminal, plain commands: says which are not running and why, and nothing of users or mail', async () => {
+    dir = await makeTempDir('up-tty-');
+    const config = join(dir.path, 'hearth.yaml');
+    await writeFile(config, `services:
+  deaf:
+    command: [sleep, "1000"]
+    ready: { tcp: "127.0.0.1:1" }
+    readyTimeout: 300ms
+  nap:
+    command: [sleep, "1000"]
+`);
+    const data = join(dir.path, 'data');
+    const out = (await run(true, 'Stop with', config, data)).replace(/\r/g, '');
+    expect(out).toContain('\nHearth is up, but 1 of 2 services are not running (`hearth status`, `hearth logs NAME`):\n');
+    expect(out).toMatch(/\n {2}deaf +(backoff|starting) +\(no listeners\) +not ready within 300 ms\n {2}nap +running +\(no listeners\)\n/);
+    expect(out).toContain(`Data: ${data}\n`);
+    expect(out).not.toContain('mail in');
+    expect(out).not.toContain('No users yet');
+  }, 90_000);
+
   it('piped: JSON lines only, no summary', async () => {
     dir = await makeTempDir('up-pipe-');
     const config = join(dir.path, 'hearth.yaml');

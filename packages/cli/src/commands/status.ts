@@ -24,7 +24,8 @@ ${COMMON_USAGE}
                      restarts, uptimeMs, lastExit, counters: [{name, type, value, unit, ...}], ...},
                      or that one object with NAME
   -w, --watch        show the figures again every interval: on a terminal the table is redrawn in
-                     place; piped (or with --json) one JSON line per interval
+                     place; piped (or with --json) one JSON line per interval. While no
+                     supervisor answers (stopped, restarting) it says so and keeps asking
   --interval SECONDS time between two refreshes (default 1)
   --count N          stop after N refreshes (default: until interrupted)
 
@@ -61,15 +62,29 @@ the connections open now; COUNTERS the service's key counters, totals since \`he
       io.stdout.write(values.json ? `${JSON.stringify(shown, null, 2)}\n` : `${text(shown)}\n`);
       return 0;
     }
+    // A watch outlives the supervisor it watches: while none answers (stopped, restarting, a
+    // shutdown under way) the screen says so and the next refresh asks again. Piped, the
+    // outage is one line on stderr, not one per refresh.
     const table = io.stdout.isTTY === true && values.json !== true;
+    let problem: string | undefined;
     for (let i = 0; i < count; i++) {
-      const shown = await fetch();
+      let shown: ServiceStatus[] | ServiceStatus | undefined;
+      const before = problem;
+      try {
+        shown = await fetch();
+        problem = undefined;
+      } catch (err) {
+        problem = (err as Error).message;
+      }
       if (table) {
         const heading = `hearth status${name === undefined ? '' : ` ${name}`}, every ${intervalMs / 1000}s: ${new Date().toLocaleTimeString()}`;
-        io.stdout.write(redraw(`${heading}\n\n${text(shown)}`));
-      } else io.stdout.write(`${JSON.stringify(shown)}\n`);
+        io.stdout.write(redraw(`${heading}\n\n${shown !== undefined ? text(shown) : `${problem}\n(asking again every ${intervalMs / 1000}s)`}`));
+      } else if (shown !== undefined) {
+        if (before !== undefined) io.stderr.write('hearth status: the supervisor answers again\n');
+        io.stdout.write(`${JSON.stringify(shown)}\n`);
+      } else if (problem !== before) io.stderr.write(`hearth status: ${problem}\n`);
       if (i + 1 < count) await sleep(intervalMs);
     }
-    return 0;
+    return problem === undefined ? 0 : 1;
   },
 };
