@@ -19,6 +19,14 @@ export function waitReady(check: ReadyCheck | undefined, signal: AbortSignal): P
   })();
 }
 
+/**
+ * Whether a command's TCP ready check would pass already, before its program is started: then
+ * another program holds the port, and the check cannot tell it from the service.
+ */
+export function readyBeforeStart(check: ReadyCheck | undefined): Promise<boolean> {
+  return check !== undefined && 'tcp' in check ? probe(check.tcp.host, check.tcp.port) : Promise.resolve(false);
+}
+
 function probe(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect({ host, port });

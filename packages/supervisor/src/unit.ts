@@ -23,6 +23,7 @@ import type { InstanceDeps } from './instance.js';
 import type { HeldListener } from './listeners.js';
 import { NotReadyError, RestartError, drainOld, startReplacement, stopOverlapping } from './overlap.js';
 import type { Reconfigure } from './overlap.js';
+import { readyBeforeStart } from './ready.js';
 import { Recovery } from './recovery.js';
 import { STANDBY_AFTER_RESTART_MS, StandbySlot, standbyHostFor } from './standby.js';
 import type { StandbyQueue } from './standby.js';
@@ -194,6 +195,9 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
       this.log.info({ service: this.name, child: instance.pid }, 'standby promoted');
     } else {
       standby?.kill();
+      if (await readyBeforeStart(this.config.ready)) {
+        this.log.warn({ service: this.name, ready: this.config.ready }, 'the ready check passes before the service is started: another program holds its port, and the check cannot tell it from this service');
+      }
       try {
         instance = await Instance.spawn(this.config, this.#held, this.deps);
       } catch (err) {

@@ -82,7 +82,10 @@ export async function runUp(opts: UpOptions): Promise<number> {
   }
   opts.onOpen?.(sup);
   const onSignal = (signal: NodeJS.Signals): void => {
-    if (signal === 'SIGTERM' || signal === 'SIGINT') void sup.shutdown(signal);
+    if ((signal === 'SIGTERM' || signal === 'SIGINT') && sup.shuttingDown) {
+      // A second Ctrl-C: say what it waits for (each service gets its stopTimeout, then SIGKILL).
+      log.info({ signal, stopping: sup.status().filter((s) => s.state === 'stopping').map((s) => s.name) }, 'already shutting down: waiting for the services to stop');
+    } else if (signal === 'SIGTERM' || signal === 'SIGINT') void sup.shutdown(signal);
     // The supervisor logs a refused or failed reload itself.
     else if (signal === 'SIGHUP') sup.reload().catch(() => {});
     else log.info({ signal }, 'signal ignored');

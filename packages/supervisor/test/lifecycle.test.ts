@@ -179,6 +179,35 @@ ${fixture('calm')}`);
     expect(logged(up, 'service stopped', 'stubborn')[0]).toMatchObject({ killed: true, signal: 'SIGKILL' });
   });
 
+  it('warns when a TCP ready check passes before the program is even started (another program holds the port)', async () => {
+    const { createServer } = await import('node:net');
+    const squatter = createServer();
+    await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (squatter.address() as { port: number }).port;
+      const up = await startUp(`services:\n  web:\n    command: [sleep, "1000"]\n    ready: { tcp: "127.0.0.1:${port}" }\n`);
+      await waitState(up, 'web', 'running');
+      const warning = await waitFor(() => logged(up, 'the ready check passes before the service is started: another program holds its port, and the check cannot tell it from this service', 'web')[0], { what: 'the warning' });
+      expect(warning).toMatchObject({ level: 40, ready: { tcp: { host: '127.0.0.1', port } } });
+    } finally {
+      squatter.close();
+    }
+  });
+
+  it('a second SIGTERM during the shutdown says what it waits for', async () => {
+    const dir = await makeTempDir('hearth-sup-');
+    const marker = join(dir.path, 'trapped');
+    const up = await startUp(`services:\n  stubborn:\n    command: [sh, -c, 'trap "" TERM; : > "$0"; sleep 1000 & wait; sleep 1000', ${JSON.stringify(marker)}]\n    stopTimeout: 2s\n`, { dir });
+    await waitState(up, 'stubborn', 'running');
+    await waitFor(() => existsSync(marker), { what: 'the shell to trap SIGTERM' });
+    up.proc.kill('SIGTERM');
+    await waitFor(() => logged(up, 'stopping service', 'stubborn').length > 0, { what: 'the stop' });
+    up.proc.kill('SIGTERM');
+    const line = await waitFor(() => logged(up, 'already shutting down: waiting for the services to stop')[0], { what: 'the answer to the second SIGTERM' });
+    expect(line).toMatchObject({ signal: 'SIGTERM', stopping: ['stubborn'] });
+    expect(await up.stop()).toBe(1);
+  });
+
   it('supervises a non-Node program with a TCP ready check', async () => {
     const { freePort } = await import('@hearth/testkit');
     const port = await freePort();
