@@ -44,13 +44,21 @@ export function parse<O extends NonNullable<ParseArgsConfig['options']>>(argv: r
   try {
     return parseArgs({ args: [...argv], options: { ...COMMON_OPTIONS, ...options }, allowPositionals: allowPositionals as true, strict: true }) as Parsed<O>;
   } catch (err) {
-    const first = (err as Error).message.split('\n')[0] ?? 'bad arguments';
-    // Node goes on about positionals that start with '-': no verb here takes such a name.
-    const unknown = /^Unknown option '([^']+)'/.exec(first)?.[1];
-    const message = unknown !== undefined ? `unknown option ${unknown}` : first;
-    const hint = unknown === '--config' ? ': the supervisor runs the config file hearth up --config named (a reload reads it again)' : '';
-    throw new UsageError(`${message}${hint}`);
+    throw usageError(err, !('config' in options));
   }
+}
+
+/**
+ * A parseArgs error as one short line (every verb's parser, `user` and `mail` too).
+ * `configHint`: the verb takes no --config because it talks to the running supervisor.
+ */
+export function usageError(err: unknown, configHint = false): UsageError {
+  const first = (err as Error).message.split('\n')[0] ?? 'bad arguments';
+  // Node goes on about positionals that start with '-': no verb here takes such a name.
+  const unknown = /^Unknown option '([^']+)'/.exec(first)?.[1];
+  const message = unknown !== undefined ? `unknown option ${unknown}` : first;
+  const hint = configHint && unknown === '--config' ? ': the supervisor runs the config file hearth up --config named (a reload reads it again)' : '';
+  return new UsageError(`${message}${hint}`);
 }
 
 /** The data dir a verb talks about: --data, else $HEARTH_DATA, else ./data. */

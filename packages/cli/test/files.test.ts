@@ -159,5 +159,5 @@ it('refuses a listener on port 0 when no supervisor runs to tell its port', asyn
 it('takes no --port: the ports are the config\'s', async () => {
   const r = await hearth(['files', '--user', 'alice', '--port', '8443', '--data', data]);
   expect(r.code).toBe(64);
-  expect(r.stderr).toMatch(/^hearth files: Unknown option '--port'/);
+  expect(r.stderr).toMatch(/^hearth files: unknown option --port\n$/);
 });

@@ -77,7 +77,7 @@ describe('hearth user', () => {
     expect(extra).toMatchObject({ code: 64, stderr: 'hearth user: usage: hearth user add NAME\n' });
     const option = await user(['add', 'alice', '--password', 'hunter2']);
     expect(option.code).toBe(64);
-    expect(option.stderr).toMatch(/^hearth user: Unknown option '--password'/);
+    expect(option.stderr).toMatch(/^hearth user: unknown option --password\n$/);
     expect(existsSync(join(cwd, 'data'))).toBe(false);
   });
 

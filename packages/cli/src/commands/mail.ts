@@ -13,7 +13,7 @@ import { password } from '../mail/password.js';
 import { MailClientError, type Pop3Client } from '../mail/pop3-client.js';
 import { summaryLine } from '../mail/summary.js';
 import { watch } from '../mail/watch.js';
-import { dataDirOf } from '../options.js';
+import { dataDirOf, usageError } from '../options.js';
 
 
 const usage = `Usage: hearth mail <command> [options]
@@ -97,7 +97,7 @@ function parse(argv: readonly string[], io: CliIo): Parsed | 'help' {
       strict: true,
     }));
   } catch (error) {
-    throw new UsageError((error as Error).message.split('\n')[0] ?? 'bad arguments');
+    throw usageError(error);
   }
   if (values.help === true) return 'help';
   if (values.password !== undefined) {

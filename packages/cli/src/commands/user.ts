@@ -18,6 +18,7 @@ import type { MailStore } from '@hearth/mail-store';
 import { UsageError } from '../command.js';
 import type { CliCommand, CliIo } from '../command.js';
 import { EX_TEMPFAIL, runVerb } from '../verb.js';
+import { usageError } from '../options.js';
 import { PromptError, readSecret } from './user-secret.js';
 
 const usage = `Usage: hearth user <command> [options]
@@ -97,7 +98,7 @@ function parse(argv: readonly string[], io: CliIo): Parsed | 'help' {
       },
     }));
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    throw usageError(error);
   }
   if (values.help) return 'help';
   const [subName, name, ...extra] = positionals;
