@@ -86,11 +86,22 @@ function boundedFd(fd: number, maxBuffer: number): { stream: DestinationStream &
   sonic.on('drop', () => {
     sink.dropped++;
   });
-  // A closed reader (EPIPE) must not crash the process: logging just stops, and a flush has
-  // nothing left to wait for.
+  // A closed reader (EPIPE), a terminal gone (EIO), a full disk (ENOSPC) must not crash the
+  // process: logging just fails until a write goes through again, and a flush has nothing left
+  // to wait for.
   sonic.on('error', () => {
     sink.broken = true;
   });
+  sonic.on('write', () => {
+    sink.broken = false;
+  });
+  // At exit pino flushes synchronously (flushSync), and sonic-boom's flushSync retries a failed
+  // write every 100 ms for ever, whatever the error: a supervisor whose terminal went away hung
+  // there after a clean shutdown. What failed a moment ago is not tried again at exit.
+  const flushSync = sonic.flushSync.bind(sonic);
+  sonic.flushSync = () => {
+    if (!sink.broken) flushSync();
+  };
   return { stream: sonic, sink };
 }
 
