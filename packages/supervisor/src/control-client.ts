@@ -27,6 +27,7 @@ export function controlRequest(socketPath: string, request: ControlRequest, opti
     const socket = connect(socketPath);
     let buffer = '';
     let settled = false;
+    let streamed = false;
     const finish = (err: Error | undefined, result?: unknown): void => {
       if (settled) return;
       settled = true;
@@ -54,7 +55,10 @@ export function controlRequest(socketPath: string, request: ControlRequest, opti
           finish(new Error('the supervisor sent an unreadable answer'));
           return;
         }
-        if ('log' in reply) options.onLog?.(reply.log.svc, reply.log.line);
+        if ('log' in reply) {
+          streamed = true;
+          options.onLog?.(reply.log.svc, reply.log.line);
+        }
         else if (reply.ok) finish(undefined, reply.result);
         else finish(new ControlError(reply.error));
       }
@@ -66,7 +70,8 @@ export function controlRequest(socketPath: string, request: ControlRequest, opti
         finish(new Error(`${socketPath}: ${err.message}`));
       }
     });
-    socket.on('close', () => finish(new Error('the supervisor closed the connection without an answer')));
+    // A follow (`logs -f`) ends this way when the supervisor shuts down.
+    socket.on('close', () => finish(new Error(streamed ? 'the supervisor stopped' : 'the supervisor closed the connection without an answer')));
   });
 }
 

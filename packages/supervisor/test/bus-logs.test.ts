@@ -141,5 +141,16 @@ describe('log capture', () => {
     }
     const code = await new Promise((resolve) => follower.on('exit', (c, sig) => resolve(c ?? sig)));
     expect(code).toBe(0);
+    // A follow ends when the supervisor stops, and says so.
+    const second = spawn(process.execPath, [MAIN, 'logs', 'tick', '-f', '-n', '1', '--json', '--data', up.data], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    let lines = '';
+    second.stdout.setEncoding('utf8').on('data', (d: string) => (lines += d));
+    second.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    const ended = new Promise((resolve) => second.on('close', (c) => resolve(c)));
+    await waitFor(() => lines.includes('tick '), { timeout: 5000, what: 'a followed line' });
+    await up.stop();
+    expect(await ended).toBe(1);
+    expect(err).toBe('hearth logs: the supervisor stopped\n');
   });
 });
