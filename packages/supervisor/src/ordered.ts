@@ -31,10 +31,10 @@ export async function startInOrder(
           await tasks.get(dep);
           await depUnit.whenRunning();
         } else if (depUnit.state !== 'running') {
-          throw new Error(`${dep} ${depUnit.state}`);
+          throw new Error('not running');
         }
-      } catch (err) {
-        if (required) throw err;
+      } catch {
+        if (required) throw new Error(`it requires ${dep}, which is ${depUnit.state}`);
       }
     });
     tasks.set(
@@ -42,6 +42,8 @@ export async function startInOrder(
       Promise.all(waits).then(
         () => (stopping() ? undefined : unit.start()),
         (err: Error) => {
+          // Status shows why it stays stopped; `hearth start NAME` starts what it requires first.
+          unit.heldBack(`not started: ${err.message}`);
           log.error({ service: name, err: err.message }, 'service not started: a required service is not running');
         },
       ),

@@ -274,10 +274,44 @@ export class Supervisor {
   }
 
   /**
-   * `hearth start NAME` or `hearth restart NAME`: a service stopped with `stopService` gets its
-   * listeners bound again first (a bind failure, a port taken meanwhile, is the ListenerError).
+   * `hearth start NAME` or `hearth restart NAME`. What it `requires` and is not running is
+   * started first, in dependency order, as `hearth up` would have (and as systemd's Requires=
+   * does); if one of those does not come up, NAME is left as it is and the error says which. A
+   * service stopped with `stopService` gets its listeners bound again first (a bind failure, a
+   * port taken meanwhile, is the ListenerError).
    */
   async startService(name: string, how: 'start' | 'restart'): Promise<void> {
+    // A start of a service already up changes nothing, its dependencies included.
+    const state = this.#units.get(name)!.state;
+    const up = how === 'start' && (state === 'running' || state === 'starting');
+    for (const dep of up ? [] : this.#requiredDown(name)) {
+      const unit = this.#units.get(dep)!;
+      this.#log.info({ service: dep, for: name }, 'starting a required service');
+      await this.#startOne(dep, 'start');
+      if (unit.state === 'starting') await unit.whenRunning().catch(() => {});
+      if (unit.state !== 'running') {
+        const why = unit.status().reason;
+        throw new Error(`${name} requires ${dep}, which is ${unit.state}${why ? ` (${why})` : ''}: ${name} was not ${how}ed`);
+      }
+    }
+    await this.#startOne(name, how);
+  }
+
+  /** What `name` requires, directly or not, that is not running: in start order. */
+  #requiredDown(name: string): string[] {
+    const needed = new Set<string>();
+    const visit = (n: string): void => {
+      for (const dep of this.#units.get(n)?.config.requires ?? []) {
+        if (needed.has(dep) || !this.#units.has(dep)) continue;
+        needed.add(dep);
+        visit(dep);
+      }
+    };
+    visit(name);
+    return this.#order.filter((n) => needed.has(n) && this.#units.get(n)!.state !== 'running');
+  }
+
+  async #startOne(name: string, how: 'start' | 'restart'): Promise<void> {
     const unit = this.#units.get(name)!;
     if (unit.withoutListeners) {
       await this.#inTurn(async () => {
@@ -380,7 +414,7 @@ export class Supervisor {
     const added = diff.added.map((n) => this.#addUnit(nextBy.get(n)!, heldFor.get(n)!));
     await this.#startUnits(added);
     for (const u of added) {
-      if (u.state !== 'running') failed.push({ name: u.name, error: `${u.name}: not started (${u.status().reason ?? u.state})` });
+      if (u.state !== 'running') failed.push({ name: u.name, error: `${u.name}: ${u.status().reason ?? `not started (${u.state})`}` });
     }
     const result: ReloadResult = { added: diff.added, removed: diff.removed, restarted, reloaded, unchanged: diff.unchanged, failed };
     this.#log[failed.length > 0 ? 'warn' : 'info']({ ...result }, 'config reloaded');

@@ -457,6 +457,11 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
     else this.#standby?.discard('standby: false');
   }
 
+  /** Not started (a service it requires is not running): `reason` is what status shows. */
+  heldBack(reason: string): void {
+    this.#reason = reason;
+  }
+
   /** Whether the operator wants it up (start) or down (stop). */
   get wanted(): boolean {
     return isWanted(this.#state.kind);

@@ -99,6 +99,39 @@ ${fixture('api', '    requires: [db]\n    settings: { readyDelay: 200ms }\n')}
     expect(await connectAndReadLine(now.listeners[0]!.port)).toMatch(/^hello \d+$/);
   });
 
+  it('hearth start NAME starts what NAME requires first; a service held back by a failed one says why', async () => {
+    const up = await startUp(`services:
+  db:
+    command: [sleep, "1000"]
+  api:
+    command: [sleep, "1000"]
+    requires: [db]
+  broken:
+    command: [sh, -c, "sleep 0.2; exit 78"]
+    ready: { delay: 2s }
+  web:
+    command: [sleep, "1000"]
+    requires: [broken]
+`);
+    await waitState(up, 'broken', 'failed');
+    const web = await waitFor(async () => {
+      const s = await up.service('web');
+      return s.reason !== null ? s : undefined;
+    }, { what: 'web held back' });
+    expect(web).toMatchObject({ state: 'stopped', pid: null, reason: 'not started: it requires broken, which is failed' });
+    await waitState(up, 'api', 'running');
+    expect((await up.cli('stop', 'api')).code).toBe(0);
+    expect((await up.cli('stop', 'db')).code).toBe(0);
+    // As systemd's Requires= and s6-rc do: the dependency comes up first, then the service.
+    const started = await up.cli('start', 'api');
+    expect(started.stdout).toMatch(/^api: running \(pid \d+\)\n$/);
+    expect(await up.service('db')).toMatchObject({ state: 'running' });
+    const refused = await up.cli('start', 'web');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toBe('hearth start: web requires broken, which is failed (configuration error (exit 78): not restarted): web was not started\n');
+    expect((await up.service('web')).state).toBe('stopped');
+  });
+
   it('marks a crash loop failed and stops retrying; exit 78 is failed at once', async () => {
     const up = await startUp(`services:
   loop:

@@ -8,6 +8,11 @@ export const start: CliCommand = {
   summary: 'start a service (clears a failed state)',
   usage: `Usage: hearth start NAME [--data DIR]
 
+Starts the service, first starting what it requires (requires:) and is not running, in
+dependency order. If one of those does not come up, NAME is not started and the error says
+which and why. A failed service gets a fresh start: its crash-loop count is cleared. Exit
+code 0 once it runs, 1 otherwise.
+
 ${COMMON_USAGE}`,
   async run(argv, io) {
     const { values, positionals } = parse(argv, {});
