@@ -66,6 +66,8 @@ export function controlRequest(socketPath: string, request: ControlRequest, opti
     socket.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED' || err.code === 'ENOTSOCK') {
         finish(new NotRunningError(`no supervisor is running (no answer on ${socketPath})`));
+      } else if (err.code === 'EACCES') {
+        finish(new Error(`${socketPath}: permission denied (the control socket is for the user hearth up runs as, and the group of its control.group)`));
       } else {
         finish(new Error(`${socketPath}: ${err.message}`));
       }

@@ -105,6 +105,15 @@ describe('hearth up refuses bad input', () => {
     expect(readFileSync(join(dir.path, 'data', 'hearth.lock'), 'utf8').trim()).toBe(String(again.proc.pid));
   });
 
+  it.runIf(process.getuid?.() === 0)('a user the control socket is not for is told so, not "connect EACCES"', async () => {
+    const up = await startUp(`services:\n  a: { command: [sleep, "1000"] }\n`);
+    const { spawnSync } = await import('node:child_process');
+    const { MAIN } = await import('@hearth/testkit/hearth-up');
+    const res = spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, MAIN, 'status', '--data', up.data], { encoding: 'utf8' });
+    expect(res.status).toBe(1);
+    expect(res.stderr).toBe(`hearth status: ${join(up.data, 'hearth.sock')}: permission denied (the control socket is for the user hearth up runs as, and the group of its control.group)\n`);
+  });
+
   it('talking to a supervisor that is not running says so in one line', async () => {
     const dir = await makeTempDir('hearth-none-');
     const res = await hearth(['status', '--data', dir.path]);
