@@ -42,6 +42,7 @@ export async function startInOrder(
       Promise.all(waits).then(
         () => (stopping() ? undefined : unit.start()),
         (err: Error) => {
+          if (stopping()) return; // a shutdown stopped what it requires: nothing to report
           // Status shows why it stays stopped; `hearth start NAME` starts what it requires first.
           unit.heldBack(`not started: ${err.message}`);
           log.error({ service: name, err: err.message }, 'service not started: a required service is not running');
