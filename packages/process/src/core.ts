@@ -6,10 +6,10 @@
  * reaps its own children and never steals another part of the program's exit statuses.
  */
 import type { ChildProcess, StdioOptions } from 'node:child_process';
-import { statSync } from 'node:fs';
 import { defaultKill, defaultSpawn } from './spawn.js';
 import type { KillFn, SpawnFn } from './spawn.js';
 import { wrapWithLimits } from './limits.js';
+import { isDirectory } from './which.js';
 import type { Limits } from './limits.js';
 
 export interface ExitInfo {
@@ -205,12 +205,4 @@ function spawnError(argv: readonly string[], err: unknown, cwd: string | undefin
   if (e.code === 'ENOENT') return new SpawnError(`${name}: command not found`, e.code);
   if (e.code === 'EACCES') return new SpawnError(`${name}: permission denied`, e.code);
   return new SpawnError(`${name}: ${e.message}`, e.code);
-}
-
-function isDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
 }

@@ -14,5 +14,5 @@ export { UserError, getentGroup, getentPasswd, resolveGroup, resolveUser } from 
 export type { PasswdLookup, ResolveUserOptions, UserIds } from './user.js';
 export { Lifeline } from './lifeline.js';
 export type { LifelineOptions } from './lifeline.js';
-export { findExecutable } from './which.js';
+export { findExecutable, isDirectory } from './which.js';
 export { isProcessAlive, processStartTime, selfStartTime } from './identity.js';

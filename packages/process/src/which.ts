@@ -2,6 +2,15 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 
+/** Whether `path` is a directory (a `cwd:` that can be used). */
+export function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 /** The absolute path `command` would run as, or undefined if there is no such executable. */
 export function findExecutable(command: string, pathEnv: string | undefined = process.env['PATH'], cwd = process.cwd()): string | undefined {
   const candidates = command.includes('/')

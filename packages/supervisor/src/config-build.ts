@@ -8,14 +8,14 @@
  * built with those manifests validates everything at once, settings included, so every problem
  * carries file, line and key.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { isIPv4, isIPv6 } from 'node:net';
 import { hostname } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { ConfigError, byteSize, didYouMean, duration, loadConfigFile, parseConfigText, port } from '@hearth/config';
-import { findExecutable, resolveGroup, resolveUser } from '@hearth/process';
+import { findExecutable, isDirectory, resolveGroup, resolveUser } from '@hearth/process';
 import type { Limits } from '@hearth/process';
 import type { ListenerSpec, ServiceManifest } from '@hearth/runtime';
 import { DEFAULT_MAX_INSTANCES, LOG_LEVELS, pickDefinition } from './config.js';
@@ -259,14 +259,6 @@ async function loadManifest(raw: Record<string, unknown>, ctx: ServiceContext): 
     }
   }
   return undefined;
-}
-
-function isDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
 }
 
 function parseHostPort(s: string): { host: string; port: number } {
