@@ -17,6 +17,14 @@ export function mainUsage(commands: readonly CliCommand[]): string {
   ].join('\n');
 }
 
+/** sysexits EX_CONFIG, as `@hearth/config` uses it (not imported: this module stays light). */
+const EX_CONFIG = 78;
+
+/** `@hearth/config`'s ConfigError (or the supervisor's CycleError), told by name. */
+function isConfigError(err: unknown): err is Error {
+  return err instanceof Error && (err.name === 'ConfigError' || err.name === 'CycleError');
+}
+
 export async function runCli(argv: readonly string[], io: CliIo, commands: readonly CliCommand[]): Promise<number> {
   const [verb, ...rest] = argv;
   if (verb === undefined || verb === '--help' || verb === '-h' || verb === 'help') {
@@ -40,8 +48,13 @@ export async function runCli(argv: readonly string[], io: CliIo, commands: reado
       io.stderr.write(`hearth ${verb}: ${err.message}\n`);
       return EX_USAGE;
     }
-    // The supervisor's answer is written whole: a refused config lists every problem, one a line.
+    // A config problem (`run`, `files` read the file themselves) is written whole, every problem
+    // on its line, with exit 78 as from `up`; so is the supervisor's answer (a refused config).
     // Anything else is one line (no stack trace, no multi-line dump of an unexpected error).
+    if (isConfigError(err)) {
+      io.stderr.write(`hearth ${verb}: ${err.message}\n`);
+      return EX_CONFIG;
+    }
     const message = err instanceof NotRunningError || err instanceof ControlError ? err.message : ((err as Error).message ?? String(err)).split('\n')[0];
     io.stderr.write(`hearth ${verb}: ${message}\n`);
     return 1;

@@ -178,6 +178,13 @@ describe('hearth run', () => {
     expect(cmd).toMatchObject({ code: 1, stderr: 'hearth run: other is a command, not a Hearth service: run it directly\n' });
     const none = await hearth(['run', 'ghost', '--config', config]);
     expect(none.stderr).toBe('hearth run: no service named "ghost" (configured: fix, other)\n');
+    // A config error is every problem, exit 78, as from hearth up.
+    writeFileSync(config, `services:\n  fix:\n    module: ${FIXTURE_SERVICE_PATH}\n    restrat: always\n  other:\n    command: [no-such-program-xyz]\n`);
+    const bad = await hearth(['run', 'fix', '--config', config]);
+    expect(bad.code).toBe(78);
+    expect(bad.stderr).toBe(
+      `hearth run: ${config}:4:5: services.fix.restrat: unknown key "restrat" (did you mean "restart"?)\n${config}:6:15: services.other.command[0]: no-such-program-xyz: command not found\n`,
+    );
   });
 });
 

@@ -44,8 +44,15 @@ export function handedListener(spec: ListenerSpec, handle: BoundHandle): Service
 
 /** A listener bound by the service itself (`hearth run NAME`, no supervisor). */
 export function ownListener(spec: ListenerSpec): ServiceListener {
+  // Once bound, `spec` says the port it got: a port 0 is a real port to report and connect to.
+  let bound = spec;
+  const got = (address: { port: number } | string | null): void => {
+    if (address !== null && typeof address === 'object') bound = { ...spec, port: address.port };
+  };
   return {
-    spec,
+    get spec() {
+      return bound;
+    },
     listen(server: Server) {
       if (spec.protocol !== 'tcp') return Promise.reject(wrongProtocol(spec, 'tcp'));
       return new Promise<void>((resolve, reject) => {
@@ -53,6 +60,7 @@ export function ownListener(spec: ListenerSpec): ServiceListener {
         server.once('error', onError);
         server.listen({ host: spec.address, port: spec.port, ipv6Only: spec.ipv6Only === true }, () => {
           server.off('error', onError);
+          got(server.address());
           resolve();
         });
       });
@@ -64,6 +72,7 @@ export function ownListener(spec: ListenerSpec): ServiceListener {
         socket.once('error', onError);
         socket.bind(spec.port, spec.address, () => {
           socket.off('error', onError);
+          got(socket.address());
           resolve();
         });
       });

@@ -107,7 +107,8 @@ export function runStandalone<S>(definition: ServiceDefinition<S>, options: Stan
         await finish(clean ? 0 : 1);
       };
       state = 'running';
-      log.info({ listeners: options.listeners.map((l) => `${l.name} ${l.address}:${l.port}/${l.protocol}`) }, 'ready');
+      // The ports bound (a port 0 is the one it got), as under the supervisor.
+      log.info({ listeners: [...listeners.values()].map(({ spec: l }) => `${l.name} ${l.address}:${l.port}/${l.protocol}`) }, 'ready');
       if (stopRequested) return stop();
       return undefined;
     });

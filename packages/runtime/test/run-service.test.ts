@@ -355,4 +355,23 @@ describe('runStandalone', () => {
     expect(await exit).toBe(0);
     expect(out).toMatch(/"msg":"stopped"/);
   });
+
+  it('says which port it got for a port 0, and serves on it', async () => {
+    const child = spawn(process.execPath, [standalone, dist, '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.add(child);
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    const exit = new Promise((r) => child.on('exit', r));
+    const start = Date.now();
+    while (!/"msg":"ready"/.test(out)) {
+      if (Date.now() - start > 10_000) throw new Error(`no ready line: ${out}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const ready = JSON.parse(out.split('\n').find((l) => l.includes('"msg":"ready"'))!) as { listeners: string[] };
+    const port = Number(/^main 127\.0\.0\.1:(\d+)\/tcp$/.exec(ready.listeners[0] ?? '')?.[1]);
+    expect(port).toBeGreaterThan(0);
+    expect(await readLine(port)).toBe(`alone ${child.pid}`);
+    child.kill('SIGTERM');
+    expect(await exit).toBe(0);
+  });
 });
