@@ -3,7 +3,9 @@
  * cookie flags, a new session id at sign-in, CSRF refusals, idle expiry, sign-out, throttling,
  * and the security headers of every answer.
  */
+import { execFile } from 'node:child_process';
 import { readFileSync, existsSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runProgramOk, waitFor } from '@hearth/testkit';
@@ -164,5 +166,13 @@ describe('headers', () => {
     const page = await c.get('/sign-in');
     expect(page.body).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
     expect(page.body).not.toMatch(/ on[a-z]+=/);
+  });
+});
+
+describe('plain HTTP', () => {
+  it('sent to the HTTPS port, is answered 400 with the https URL, as nginx and Apache answer it', async () => {
+    const { stdout } = await promisify(execFile)('curl', ['-sS', '-i', '--max-time', '10', `http://localhost:${a.port}/users`]);
+    expect(stdout).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+    expect(stdout).toContain(`use https://localhost:${a.port}/users\n`);
   });
 });

@@ -11,6 +11,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from 'node:https';
 import type { TlsOptions } from 'node:tls';
 import type { LoginPolicy } from '@hearth/accounts';
+import { answerPlainHttp } from '@hearth/tls';
 import type { Logger } from '@hearth/log';
 import type { HandlerTable } from '@hearth/runtime';
 import { SpaceReserve } from '@hearth/sqlite';
@@ -316,7 +317,11 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
     counters: reported,
     reserved,
     httpServer: () => configure(createHttpServer(serverOptions()), false),
-    httpsServer: (tls) => configure(createHttpsServer({ ...serverOptions(), ...tls }), true),
+    httpsServer: (tls) => {
+      const server = createHttpsServer({ ...serverOptions(), ...tls });
+      answerPlainHttp(server, { firstBytesTimeoutMs: () => settings.headersTimeout });
+      return configure(server, true);
+    },
     updateSettings(next) {
       settings = next;
       shares.apply(next);

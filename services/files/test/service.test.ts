@@ -68,6 +68,10 @@ describe('files service definition', () => {
     const tls = await curl(['-u', 'alice:secret', '--cacert', ca, `https://localhost:${ports.get('https')}/docs/a.txt`]);
     expect(tls.status).toBe(200);
     expect(tls.body).toBe('from docs');
+    // A URL typed without its s: told which one to use, as nginx and Apache tell it.
+    const typo = await curl([`http://localhost:${ports.get('https')}/docs/a.txt`]);
+    expect(typo.status).toBe(400);
+    expect(typo.body).toBe(`This port speaks HTTPS: use https://localhost:${ports.get('https')}/docs/a.txt\n`);
   });
 
   it('applies a reload to new requests, and stops by draining', async () => {
