@@ -3,6 +3,7 @@
  * shared by every process that authenticates users (POP3, SMTP, the CLI). Every write is one
  * short IMMEDIATE transaction; hashing runs on the thread pool, never inside a transaction.
  */
+import { createHash } from 'node:crypto';
 import { access, mkdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -133,6 +134,20 @@ export class Accounts {
     if (!ok) return undefined;
     this.#cache.remember(row.name, password, row.password_hash);
     return row.name;
+  }
+
+  /**
+   * An opaque value that changes whenever the account's password is set (`add`, `setPassword`, from
+   * any process; a new hash has a new salt, so a password set again to the same text changes it
+   * too), and undefined when the account does not exist. Something kept past a login (the admin
+   * page's session) keeps the stamp it saw and compares: a password change, or the account deleted
+   * and made again under the same name, ends it. A digest of the stored hash, not the hash.
+   */
+  credentialStamp(name: string): string | undefined {
+    this.#assertOpen();
+    const user = canonicalName(name);
+    const row = user === undefined ? undefined : this.#table.credentials(user);
+    return row === undefined ? undefined : createHash('sha256').update(row.password_hash).digest('base64url');
   }
 
   /** Calls of `verifyPassword` in this process (every real password check), for tests and status. */

@@ -107,6 +107,28 @@ describe('passwords', () => {
   });
 });
 
+describe('the credential stamp', () => {
+  it('changes when the password is set, from any process, and is gone with the account, even one made again', async () => {
+    expect(accounts.credentialStamp('alice')).toBeUndefined();
+    await accounts.add('alice', 'pw');
+    const first = accounts.credentialStamp('ALICE');
+    expect(first).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    accounts.setAdmin('alice', true);
+    accounts.setGroups('alice', ['family']);
+    expect(accounts.credentialStamp('alice')).toBe(first);
+    const other = await open(dir); // the CLI, in its own process
+    await other.setPassword('alice', 'pw');
+    await other.close();
+    const second = accounts.credentialStamp('alice');
+    expect(second).not.toBe(first);
+    accounts.remove('alice');
+    expect(accounts.credentialStamp('alice')).toBeUndefined();
+    await accounts.add('alice', 'pw');
+    expect([first, second]).not.toContain(accounts.credentialStamp('alice'));
+    expect(accounts.credentialStamp('no such name!')).toBeUndefined();
+  });
+});
+
 describe('groups and the administrator flag', () => {
   it('sets, replaces and clears groups; finds the members of a group', async () => {
     await accounts.add('alice', 'pw');

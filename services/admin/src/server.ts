@@ -58,10 +58,20 @@ function readForm(req: IncomingMessage): Promise<URLSearchParams> {
   });
 }
 
+/**
+ * The session's account, while its credential stamp is the one of the sign-in: a password set
+ * since (on the page or by `hearth user passwd`) or the account deleted (even made again under the
+ * same name) signs the session out. A session signed in before stamps were kept takes the stamp of now.
+ */
 function principalOf(deps: AppDeps, session: Session): Principal {
-  if (session.state.kind !== 'signed-in') return { kind: 'anonymous' };
-  const account = deps.accounts.find(session.state.user);
-  return account ? { kind: 'user', account } : { kind: 'anonymous' };
+  const { state } = session;
+  if (state.kind !== 'signed-in') return { kind: 'anonymous' };
+  const stamp = deps.accounts.credentialStamp(state.user);
+  const account = stamp === undefined ? undefined : deps.accounts.find(state.user);
+  if (stamp === undefined || account === undefined) return { kind: 'anonymous' };
+  if (state.stamp === undefined) deps.sessions.restamp(session, stamp);
+  else if (state.stamp !== stamp) return { kind: 'anonymous' };
+  return { kind: 'user', account };
 }
 
 const errorPage = (status: number, title: string, message: string): Reply =>

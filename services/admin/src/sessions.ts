@@ -5,7 +5,9 @@
  * copy is kept in memory. A random id (the cookie) names a session whose state is one union,
  * anonymous or signed in. Signing in makes a new session with a new id and a new CSRF token and
  * forgets the old one (no fixation); a session unused for `idleMs` is gone; at most `max` are
- * kept, the least recently used dropped first.
+ * kept, the least recently used dropped first. A signed-in session keeps the account's credential
+ * stamp of its sign-in (`Accounts.credentialStamp`): the request that finds another one (the
+ * password set since, or the account deleted, from the page or by `hearth user`) is signed out.
  *
  * The cookie value itself is never written: rows are keyed by its SHA-256, so the file gives no
  * usable cookie. A session's last use is written when it is older than a hundredth of `idleMs`
@@ -23,7 +25,13 @@ import { isDiskFull, openDatabase, SpaceReserve, type Schema } from '@hearth/sql
 
 export type SessionState =
   | { readonly kind: 'anonymous' }
-  | { readonly kind: 'signed-in'; readonly user: string; readonly since: number };
+  | {
+      readonly kind: 'signed-in';
+      readonly user: string;
+      readonly since: number;
+      /** The account's credential stamp at sign-in; undefined for a session signed in before stamps were kept. */
+      readonly stamp: string | undefined;
+    };
 
 /** A one-time message shown on the next page (the result of a form). */
 export interface Notice {
@@ -68,6 +76,11 @@ const SCHEMA: Schema = {
         CREATE INDEX sessions_by_user ON sessions (user);
       `,
     },
+    {
+      version: 2,
+      description: "the account's credential stamp at sign-in",
+      sql: 'ALTER TABLE sessions ADD COLUMN stamp TEXT;',
+    },
   ],
   tooNew: (message) => new Error(message),
 };
@@ -76,6 +89,7 @@ interface Row {
   id_hash: string;
   user: string | null;
   since: number | null;
+  stamp: string | null;
   csrf: string;
   last_seen: number;
   notice: string | null;
@@ -87,6 +101,7 @@ export class Sessions {
   readonly #insert: Statement<[Row]>;
   readonly #touch: Statement<[number, string]>;
   readonly #setNotice: Statement<[string | null, string]>;
+  readonly #setStamp: Statement<[string, string]>;
   readonly #remove: Statement<[string]>;
   readonly #removeUser: Statement<[string, string]>;
   readonly #removeIdle: Statement<[number]>;
@@ -113,12 +128,13 @@ export class Sessions {
     this.#db = openDatabase(file, 5000, SCHEMA);
     this.#reserve = new SpaceReserve(join(dirname(file), 'reserve'));
     this.reserved = this.#reserve.ensure().then(() => {});
-    this.#find = this.#db.prepare<[string], Row>('SELECT id_hash, user, since, csrf, last_seen, notice FROM sessions WHERE id_hash = ?');
+    this.#find = this.#db.prepare<[string], Row>('SELECT id_hash, user, since, stamp, csrf, last_seen, notice FROM sessions WHERE id_hash = ?');
     this.#insert = this.#db.prepare<[Row]>(
-      'INSERT INTO sessions (id_hash, user, since, csrf, last_seen, notice) VALUES (@id_hash, @user, @since, @csrf, @last_seen, @notice)',
+      'INSERT INTO sessions (id_hash, user, since, stamp, csrf, last_seen, notice) VALUES (@id_hash, @user, @since, @stamp, @csrf, @last_seen, @notice)',
     );
     this.#touch = this.#db.prepare<[number, string]>('UPDATE sessions SET last_seen = ? WHERE id_hash = ?');
     this.#setNotice = this.#db.prepare<[string | null, string]>('UPDATE sessions SET notice = ? WHERE id_hash = ?');
+    this.#setStamp = this.#db.prepare<[string, string]>('UPDATE sessions SET stamp = ? WHERE id_hash = ?');
     this.#remove = this.#db.prepare<[string]>('DELETE FROM sessions WHERE id_hash = ?');
     this.#removeUser = this.#db.prepare<[string, string]>('DELETE FROM sessions WHERE user = ? AND id_hash != ?');
     this.#removeIdle = this.#db.prepare<[number]>('DELETE FROM sessions WHERE last_seen < ?');
@@ -156,7 +172,7 @@ export class Sessions {
     }
     // On a full disk the last use waits for a request that can write it: the session goes on.
     if (now - row.last_seen >= Math.min(60_000, this.idleMs / 100)) unlessDiskFull(() => this.#touch.run(now, hash));
-    const state: SessionState = row.user === null ? { kind: 'anonymous' } : { kind: 'signed-in', user: row.user, since: row.since ?? 0 };
+    const state: SessionState = row.user === null ? { kind: 'anonymous' } : { kind: 'signed-in', user: row.user, since: row.since ?? 0, stamp: row.stamp ?? undefined };
     const session: Session = { id, state, csrf: row.csrf, lastSeen: now, notice: row.notice === null ? undefined : (JSON.parse(row.notice) as Notice) };
     this.#storedNotice.set(session, row.notice);
     return session;
@@ -169,6 +185,7 @@ export class Sessions {
       id_hash: hashOf(session.id),
       user: signedIn ? state.user : null,
       since: signedIn ? state.since : null,
+      stamp: signedIn ? (state.stamp ?? null) : null,
       csrf: session.csrf,
       last_seen: session.lastSeen,
       notice: null,
@@ -182,10 +199,19 @@ export class Sessions {
     return { id: '', state: { kind: 'anonymous' }, csrf: token(), lastSeen: this.now(), notice: undefined };
   }
 
-  /** A new signed-in session replacing `old` (which is forgotten). */
-  async signIn(old: Session, user: string): Promise<Session> {
+  /** A new signed-in session replacing `old` (which is forgotten); `stamp`: the account's credential stamp now. */
+  async signIn(old: Session, user: string, stamp: string | undefined): Promise<Session> {
     await this.end(old);
-    return this.create({ kind: 'signed-in', user, since: this.now() });
+    return this.create({ kind: 'signed-in', user, since: this.now(), stamp });
+  }
+
+  /**
+   * Keeps `session` signed in under the account's new credential stamp: its own user changed the
+   * password, or a session signed in before stamps were kept takes the stamp of now. On a full
+   * disk it is left unwritten (the first is then signed out, the second asked again next time).
+   */
+  restamp(session: Session, stamp: string): void {
+    if (session.id !== '') unlessDiskFull(() => this.#setStamp.run(stamp, hashOf(session.id)));
   }
 
   async end(session: Session): Promise<void> {

@@ -134,6 +134,35 @@ describe('sessions', () => {
   });
 });
 
+describe('sessions and the account behind them', () => {
+  const hearth = (input: string | undefined, ...args: string[]) =>
+    runProgramOk(process.execPath, [MAIN, 'user', ...args, '--data', a.up.data], input === undefined ? {} : { input });
+
+  it('end when `hearth user passwd` changes the password, or the account is deleted and made again', async () => {
+    await hearth('carol-password-1\n', 'add', 'carol', '--password-stdin');
+    const stolen = a.client();
+    expect((await stolen.signIn('carol', 'carol-password-1')).body).toContain('<h1>My account</h1>');
+    await hearth('carol-password-2\n', 'passwd', 'carol', '--password-stdin');
+    const after = await stolen.get('/me');
+    expect(after.status).toBe(303);
+    expect(after.headers['location']).toBe('/sign-in');
+
+    // The old password's session stays out; one signed in now works until the account is deleted,
+    // and does not come back for another account made under the same name.
+    const c = a.client();
+    expect((await c.signIn('carol', 'carol-password-2')).body).toContain('<h1>My account</h1>');
+    await hearth(undefined, 'del', 'carol');
+    expect((await c.get('/me')).status).toBe(303);
+    await hearth('new-carol-password\n', 'add', 'carol', '--password-stdin');
+    for (const old of [stolen, c]) {
+      const again = await old.get('/me');
+      expect(again.status).toBe(303);
+      expect(again.headers['location']).toBe('/sign-in');
+    }
+    expect((await a.client().signIn('carol', 'new-carol-password')).body).toContain('<h1>My account</h1>');
+  });
+});
+
 describe('sign-in', () => {
   it('throttles failed sign-ins per user through the suite\'s login policy', async () => {
     const c = a.client();

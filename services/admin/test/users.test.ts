@@ -128,4 +128,13 @@ describe('users', () => {
     expect(signIn.body).toContain('value="&lt;script&gt;alert(1)&lt;/script&gt;&quot;&gt;&lt;img src=x onerror=alert(2)&gt;"');
     expect(signIn.body).not.toContain('<img src=x');
   });
+
+  it("resets the administrator's own password: signed in still here, other sessions signed out", async () => {
+    const other = a.client();
+    expect((await other.signIn('root', 'root-password-1')).body).toContain('<h1>Dashboard</h1>');
+    const page = await c.submit('/users/password', { name: 'root', password: 'root-password-2' }, await c.get('/users'));
+    expect(textOf(page.body)).toContain('Changed the password of root.');
+    expect((await c.get('/users')).status).toBe(200);
+    expect((await other.get('/users')).status).toBe(303);
+  });
 });

@@ -83,6 +83,9 @@ export const meRoutes: readonly Route[] = [
         if (!checked.ok) throw new AccountsError('BAD_PASSWORD', checked.reason === 'refused' ? 'too many failed attempts: try again later' : 'the current password is wrong');
         if (password !== form.get('confirm')) throw new AccountsError('BAD_PASSWORD', 'the two new passwords differ');
         await deps.accounts.setPassword(user, password);
+        // This session goes on under the new stamp; the user's others end.
+        const stamp = deps.accounts.credentialStamp(user);
+        if (stamp !== undefined) deps.sessions.restamp(ctx.session, stamp);
         await deps.sessions.endUser(user, ctx.session);
         deps.log.info({ user, remote: ctx.remote }, 'password changed by its user');
         ctx.session.notice = { kind: 'ok', text: 'Your password was changed. Other sessions of yours were signed out.' };

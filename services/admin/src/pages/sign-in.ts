@@ -82,7 +82,7 @@ export const signInRoutes: readonly Route[] = [
         const problem = result.reason === 'refused' ? 'Too many failed sign-ins: try again later.' : 'Wrong user name or password.';
         return page(await signInForm(ctx, problem, name), 401);
       }
-      const next = await deps.sessions.signIn(ctx.session, result.value);
+      const next = await deps.sessions.signIn(ctx.session, result.value, deps.accounts.credentialStamp(result.value));
       ctx.switchSession(next);
       deps.stats.inc('signIns');
       deps.log.info({ user: result.value, remote: ctx.remote }, 'signed in');
@@ -140,7 +140,7 @@ export const signInRoutes: readonly Route[] = [
       }
       deps.log.info({ user, remote: ctx.remote }, 'first administrator created');
       deps.stats.inc('signIns');
-      ctx.switchSession(await deps.sessions.signIn(ctx.session, user));
+      ctx.switchSession(await deps.sessions.signIn(ctx.session, user, deps.accounts.credentialStamp(user)));
       return redirect('/');
     },
   },

@@ -112,8 +112,13 @@ export const userRoutes: readonly Route[] = [
     run: (ctx) =>
       change(ctx, async () => {
         const name = nameOf(ctx);
-        await ctx.deps.accounts.setPassword(name, ctx.form.get('password') ?? '');
-        await ctx.deps.sessions.endUser(ctx.deps.accounts.find(name)?.name ?? name, ctx.session);
+        const { accounts, sessions } = ctx.deps;
+        await accounts.setPassword(name, ctx.form.get('password') ?? '');
+        const user = accounts.find(name)?.name ?? name;
+        // An administrator resetting their own password stays signed in here, under the new stamp.
+        const stamp = accounts.credentialStamp(user);
+        if (user === selfOf(ctx) && stamp !== undefined) sessions.restamp(ctx.session, stamp);
+        await sessions.endUser(user, ctx.session);
         return `Changed the password of ${name}.`;
       }),
   },

@@ -69,11 +69,11 @@ describe('Sessions', () => {
     let now = 0;
     const sessions = new Sessions(join(disk.path, 'sessions.db'), 3_600_000, 10, () => now);
     try {
-      const alice = sessions.create({ kind: 'signed-in', user: 'alice', since: 0 });
+      const alice = sessions.create({ kind: 'signed-in', user: 'alice', since: 0, stamp: 's1' });
       disk.fill();
       // Its last use is due to be written, and cannot be.
       now = 120_000;
-      expect(sessions.get(alice.id)?.state).toEqual({ kind: 'signed-in', user: 'alice', since: 0 });
+      expect(sessions.get(alice.id)?.state).toEqual({ kind: 'signed-in', user: 'alice', since: 0, stamp: 's1' });
       let refused: unknown;
       try {
         sessions.create();
@@ -95,9 +95,9 @@ describe('Sessions', () => {
     const sessions = new Sessions(join(disk.path, 'sessions.db'), 3_600_000, 10);
     try {
       await sessions.reserved;
-      const kept = sessions.create({ kind: 'signed-in', user: 'bob', since: 0 });
-      const others = [1, 2, 3].map(() => sessions.create({ kind: 'signed-in', user: 'bob', since: 0 }));
-      const alice = sessions.create({ kind: 'signed-in', user: 'alice', since: 0 });
+      const kept = sessions.create({ kind: 'signed-in', user: 'bob', since: 0, stamp: 's1' });
+      const others = [1, 2, 3].map(() => sessions.create({ kind: 'signed-in', user: 'bob', since: 0, stamp: 's1' }));
+      const alice = sessions.create({ kind: 'signed-in', user: 'alice', since: 0, stamp: 's1' });
       disk.fill();
       await sessions.endUser('bob', kept);
       for (const s of others) expect(sessions.get(s.id)).toBeUndefined();
@@ -115,18 +115,30 @@ describe('Sessions', () => {
     }
   });
 
+  it('keeps the credential stamp of a sign-in, and takes a new one (a session from before stamps were kept, too)', async () => {
+    const sessions = sessionsAt(fresh(), 60_000, 100);
+    const signed = await sessions.signIn(sessions.create(), 'root', 's1');
+    const legacy = sessions.create({ kind: 'signed-in', user: 'ann', since: 0, stamp: undefined });
+    expect(sessions.get(signed.id)?.state).toMatchObject({ user: 'root', stamp: 's1' });
+    expect(sessions.get(legacy.id)?.state).toMatchObject({ user: 'ann', stamp: undefined });
+    sessions.restamp(signed, 's2');
+    sessions.restamp(legacy, 'a1');
+    expect(sessions.get(signed.id)?.state).toMatchObject({ user: 'root', stamp: 's2' });
+    expect(sessions.get(legacy.id)?.state).toMatchObject({ user: 'ann', stamp: 'a1' });
+  });
+
   it('forgets a session idle too long, and the old id at sign-in', async () => {
     let now = 0;
     const sessions = sessionsAt(fresh(), 1000, 100, () => now);
     const anon = sessions.create();
     now = 900;
     expect(sessions.get(anon.id)).toMatchObject({ id: anon.id, csrf: anon.csrf, state: { kind: 'anonymous' } });
-    const signed = await sessions.signIn(anon, 'root');
+    const signed = await sessions.signIn(anon, 'root', 's1');
     expect(signed.id).not.toBe(anon.id);
     expect(signed.csrf).not.toBe(anon.csrf);
     expect(sessions.get(anon.id)).toBeUndefined();
     now = 1800;
-    expect(sessions.get(signed.id)).toMatchObject({ id: signed.id, state: { kind: 'signed-in', user: 'root', since: 900 } });
+    expect(sessions.get(signed.id)).toMatchObject({ id: signed.id, state: { kind: 'signed-in', user: 'root', since: 900, stamp: 's1' } });
     now = 2801;
     expect(sessions.get(signed.id)).toBeUndefined();
     expect(sessions.size).toBe(0);
@@ -149,8 +161,8 @@ describe('Sessions', () => {
   it('is found by another store on the same file (the next instance), state, CSRF token and notice alike', async () => {
     const file = fresh();
     const before = sessionsAt(file, 60_000, 100);
-    const mine = await before.signIn(before.create(), 'root');
-    const other = await before.signIn(before.create(), 'ann');
+    const mine = await before.signIn(before.create(), 'root', 's1');
+    const other = await before.signIn(before.create(), 'ann', 's2');
     mine.notice = { kind: 'ok', text: 'restart biff: running.', details: ['one'] };
     before.save(mine);
     before.close();
