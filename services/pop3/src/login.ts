@@ -39,7 +39,9 @@ export interface LoginContext {
   readonly delay: (ms: number) => Promise<void>;
 }
 
-export type LoginOutcome = { readonly ok: true; readonly user: string; readonly maildrop: Maildrop } | { readonly ok: false; readonly reply: Reply };
+export type LoginOutcome =
+  | { readonly ok: true; readonly user: string; readonly stamp: string | undefined; readonly maildrop: Maildrop }
+  | { readonly ok: false; readonly reply: Reply };
 
 const refuse = (reply: Reply): LoginOutcome => ({ ok: false, reply });
 
@@ -48,6 +50,8 @@ export async function authorize(deps: LoginDeps, attempt: LoginAttempt, ctx: Log
   // The name as SMTP AUTH takes it (one user name in a mail client for both); counted under the
   // local user, so that `alice` and `alice@domain` share their failures.
   const local = localUser(attempt.user, deps.localDomains);
+  // Read before the check: a password set while it runs ends the session at its first command.
+  const stamp = local === undefined ? undefined : deps.backing.credentialStamp(local);
   const check = (): Promise<string | undefined> => (local === undefined ? Promise.resolve(undefined) : attempt.verify(local));
   const result = await deps.loginPolicy.attempt(ctx.ip, local ?? attempt.user, check, ctx.delay);
   if (!result.ok) {
@@ -77,5 +81,5 @@ export async function authorize(deps: LoginDeps, attempt: LoginAttempt, ctx: Log
     await opened.maildrop.release();
     return refuse(replies.authFailed());
   }
-  return { ok: true, user: canonical, maildrop: opened.maildrop };
+  return { ok: true, user: canonical, stamp, maildrop: opened.maildrop };
 }

@@ -21,6 +21,12 @@ export type OpenResult =
 export interface MailBacking {
   /** The canonical user name if `password` is right, else undefined (unknown user included). */
   verifyPassword(user: string, password: string): Promise<string | undefined>;
+  /**
+   * An opaque value that changes whenever the user's password is set, undefined once the user is
+   * deleted (`Accounts.credentialStamp`): a session keeps the one of its login and ends when it
+   * changes.
+   */
+  credentialStamp(user: string): string | undefined;
   /** The shared secret for APOP, if the user has one. Resolves the canonical name too. */
   apopSecret(user: string): Promise<{ readonly user: string; readonly secret: string } | undefined>;
   /**

@@ -16,7 +16,9 @@ interface StoredMessage extends MessageInfo {
 }
 
 interface MemoryUser {
-  readonly password: string;
+  password: string;
+  /** Changes with every `addUser` and `setPassword` (the credential stamp). */
+  stamp: number;
   readonly apopSecret?: string;
   messages: StoredMessage[];
 }
@@ -56,10 +58,23 @@ export class MemoryBacking implements MailBacking {
   private readonly users = new Map<string, MemoryUser>();
   private readonly locked = new Set<string>();
   private nextUid = 1;
+  private nextStamp = 1;
 
   addUser(name: string, password: string, apopSecret?: string): this {
-    this.users.set(name, { password, ...(apopSecret === undefined ? {} : { apopSecret }), messages: [] });
+    this.users.set(name, { password, stamp: this.nextStamp++, ...(apopSecret === undefined ? {} : { apopSecret }), messages: [] });
     return this;
+  }
+
+  /** A new password (and credential stamp); the messages stay. */
+  setPassword(name: string, password: string): void {
+    const entry = this.users.get(name);
+    if (entry === undefined) throw new Error(`no such user ${name}`);
+    entry.password = password;
+    entry.stamp = this.nextStamp++;
+  }
+
+  removeUser(name: string): void {
+    this.users.delete(name);
   }
 
   /** Deliver a message (a test's way in); returns its UIDL. */
@@ -111,6 +126,11 @@ export class MemoryBacking implements MailBacking {
   async verifyPassword(user: string, password: string): Promise<string | undefined> {
     const entry = this.users.get(user);
     return entry !== undefined && entry.password === password ? user : undefined;
+  }
+
+  credentialStamp(user: string): string | undefined {
+    const entry = this.users.get(user);
+    return entry === undefined ? undefined : String(entry.stamp);
   }
 
   async apopSecret(user: string): Promise<{ user: string; secret: string } | undefined> {

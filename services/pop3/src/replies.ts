@@ -45,6 +45,7 @@ export const replies = {
   wrongArgs: (verb: string) => bad(`Wrong number of arguments for ${verb}`),
   lineTooLong: () => bad('Line too long'),
   tooManyBadCommands: () => fatal('Too many bad commands; closing the connection'),
+  credentialsChanged: () => fatal('[AUTH] The password was changed or the account removed since this login; log in again'),
   autologout: () => '-ERR Autologout: idle for too long',
   shuttingDownLine: () => '-ERR [SYS/TEMP] Server shutting down; try again later',
   tooManyConnections: () => '-ERR [SYS/TEMP] Too many connections; try again later',

@@ -8,8 +8,9 @@
  * instance changes nothing here until its goodbye time (`goodbye`): sessions work as usual.
  *
  * Each line goes through the guards in a fixed order: XSEND data under way (phase), TLS upgrade
- * under way (phase: nothing read), pending SASL continuation, XIDLE waiting (only
- * DONE), unknown verb (counted), wrong state, bad arguments, then the handler.
+ * under way (phase: nothing read), pending SASL continuation, in TRANSACTION the login's
+ * credentials still the user's (the password not set and the account not deleted since), XIDLE
+ * waiting (only DONE), unknown verb (counted), wrong state, bad arguments, then the handler.
  *
  * Hearth's extensions (README): an XIDLE wait is run by a `Wait` (waiting.ts) that the PushHub
  * wakes; XSEND's message is read by a `DataPhase` (data-phase.ts) through an Intake into the store.
@@ -116,7 +117,7 @@ export class Pop3Session implements CommandContext {
       delay: (ms) => this.delay(ms),
     });
     if (!outcome.ok) return outcome.reply;
-    const { user: canonical, maildrop } = outcome;
+    const { user: canonical, stamp, maildrop } = outcome;
     this.deps.counters.inc('authSuccesses');
     this.deps.userSessions.add(canonical);
     this.countedUser = canonical;
@@ -125,6 +126,7 @@ export class Pop3Session implements CommandContext {
     this.state = {
       name: 'TRANSACTION',
       user: canonical,
+      stamp,
       maildrop,
       listed: maildrop.messages,
       messages,
@@ -261,6 +263,12 @@ export class Pop3Session implements CommandContext {
     if (input.kind === 'continuation') {
       this.log.debug('C: (SASL response)');
       return input.next(line);
+    }
+    if (this.state.name === 'TRANSACTION' && this.backing.credentialStamp(this.state.user) !== this.state.stamp) {
+      // The password was set or the account deleted since this login (by `hearth user`, the
+      // admin page, another process): the session ends, deleting nothing, as a new login would fail.
+      this.log.info('session ended: the password was changed or the account removed');
+      return replies.credentialsChanged();
     }
     if (input.kind === 'waiting' && this.state.name === 'TRANSACTION') return endWait(this.state, input.wait, this.deps.hub, line);
     const resolved = dispatcher.resolve(line, this.state.name);

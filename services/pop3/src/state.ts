@@ -15,6 +15,8 @@ export interface Authorization {
 export interface Transaction {
   readonly name: 'TRANSACTION';
   readonly user: string;
+  /** The user's credential stamp at login (`MailBacking.credentialStamp`): another one ends the session. */
+  readonly stamp: string | undefined;
   readonly maildrop: Maildrop;
   /**
    * The listing the backing gave at login, never changed (the store backing shares it between

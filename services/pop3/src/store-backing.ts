@@ -121,6 +121,8 @@ export function storeBacking(store: MailStore, accounts: Accounts, options: Stor
   return {
     verifyPassword: (user, password) => accounts.verifyPassword(user, password),
 
+    credentialStamp: (user) => accounts.credentialStamp(user),
+
     async apopSecret(user) {
       const name = canonical(user);
       const secret = name === undefined ? undefined : accounts.getApopSecret(name);

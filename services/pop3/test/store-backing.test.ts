@@ -189,6 +189,38 @@ describe('RETR and TOP from the store', () => {
     }
   });
 
+  it('ends a session whose password was set or whose account was deleted since its login, even made again', async () => {
+    store.addMaildrop('frank');
+    await accounts.add('frank', 'pw');
+    // `hearth user passwd frank` from another process: the next command ends the session.
+    const cli = await openSuiteAccounts(dir, { passwordParams: { ln: 4, r: 8, p: 1 } });
+    try {
+      const changed = await login('frank');
+      await transcript(changed, [['STAT', '+OK 0 0']]);
+      await cli.setPassword('frank', 'pw');
+      await transcript(changed, [['STAT', '-ERR [AUTH] The password was changed or the account removed since this login; log in again']]);
+      await changed.closed();
+
+      // Waiting in XIDLE, deleted and made again under the same name, with mail for the new one.
+      const waiting = await login('frank');
+      await transcript(waiting, [['XIDLE', /^\+OK/]]);
+      await other.deleteMaildrop('frank', { purge: true });
+      cli.remove('frank');
+      other.addMaildrop('frank');
+      await cli.add('frank', 'pw');
+      await other.deliver({ recipients: ['frank'], body: 'Subject: for the new frank\r\n\r\nbody\r\n' });
+      await transcript(waiting, [['DONE', /^-ERR \[AUTH\] The password was changed or the account removed/]]);
+      await waiting.closed();
+
+      // A login of now is the new account's, and goes on.
+      const fresh = await login('frank');
+      await transcript(fresh, [['STAT', /^\+OK 1 /], ['QUIT', /^\+OK/]]);
+      fresh.destroy();
+    } finally {
+      await cli.close();
+    }
+  });
+
   it('answers -ERR and goes on when a body cannot be opened', async () => {
     const before = new Set(await bodyFiles());
     await store.deliver({ recipients: ['carol'], body: `Subject: gone\r\n\r\n${'z'.repeat(100_000)}\r\n` });

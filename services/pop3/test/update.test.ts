@@ -34,6 +34,7 @@ function gatedExpunge(): GatedExpunge {
   const gate = new Promise<void>((resolve) => (finish = resolve));
   const backing: MailBacking = {
     verifyPassword: (user, password) => inner.verifyPassword(user, password),
+    credentialStamp: (user) => inner.credentialStamp(user),
     apopSecret: (user) => inner.apopSecret(user),
     findUser: (name) => inner.findUser(name),
     deliver: (input) => inner.deliver(input),
