@@ -16,6 +16,7 @@ export function storeUsers(store: MailStore, accounts: Accounts): UserDirectory 
   return {
     has: async (user) => store.hasMaildrop(user),
     verify: async (user, password) => (await accounts.verifyPassword(user, password)) !== undefined,
+    credentialStamp: (user) => accounts.credentialStamp(user),
     firstAdmin: async () =>
       accounts
         .list()

@@ -32,6 +32,11 @@ export interface UserDirectory {
   has(user: string): Promise<boolean>;
   /** Whether `password` is `user`'s; false for unknown users. */
   verify(user: string, password: string): Promise<boolean>;
+  /**
+   * An opaque value that changes whenever `user`'s password is set, undefined once the user is
+   * deleted (`Accounts.credentialStamp`): a session keeps the one of its AUTH.
+   */
+  credentialStamp(user: string): string | undefined;
   /** The first administrator with a maildrop (oldest account first): `postmaster`'s default. */
   firstAdmin(): Promise<string | undefined>;
 }

@@ -34,6 +34,8 @@ export const replies = {
   authRequired: () => new SmtpReply(530, '5.7.0 Authentication required'),
   authFailed: () => new SmtpReply(535, '5.7.8 Authentication credentials invalid'),
   tooManyAuthFailures: () => new SmtpReply(454, '4.7.0 Too many failed logins, try again later'),
+  /** MAIL of a session whose user's password was set, or account deleted, since its AUTH. */
+  credentialsChanged: () => new SmtpReply(421, '4.7.0 The password was changed or the account removed since AUTH, closing connection'),
   authUnavailable: () => new SmtpReply(454, '4.7.0 Temporary authentication failure, try again later'),
   accepted: (id: string) => `2.0.0 Ok: delivered as ${id}`,
   storeFailed: () => new SmtpReply(451, '4.3.0 Local error storing the message, try again later'),

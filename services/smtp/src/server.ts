@@ -70,7 +70,8 @@ function asReply(err: unknown, log: Logger): SmtpReply {
 }
 
 export function createSmtpServer(spec: ListenerSpec, role: ListenerRole, parts: ServerParts): HearthSmtpServer {
-  const sessions = new Map<string, { log: Logger }>();
+  /** Per session: its logger, and after AUTH the user's credential stamp of then. */
+  const sessions = new Map<string, { log: Logger; stamp?: string | undefined }>();
   const baseLog = parts.log.child({ listener: spec.name });
   const logOf = (session: SMTPServerSession): Logger => sessions.get(session.id)?.log ?? baseLog;
   const submission = role === 'submission';
@@ -123,8 +124,14 @@ export function createSmtpServer(spec: ListenerSpec, role: ListenerRole, parts: 
       const log = logOf(session);
       const login = auth.username ?? '';
       // Counted under the local user a login names (alice and alice@localhost are one user).
-      const counted = localUser(login, parts.domains) ?? login;
-      const check = (): Promise<string | undefined> => authenticate(login, auth.password ?? '', parts.domains, parts.users);
+      const local = localUser(login, parts.domains);
+      const counted = local ?? login;
+      // Read before the check: a password set while it runs ends the session at its next MAIL.
+      let stamp: string | undefined;
+      const check = async (): Promise<string | undefined> => {
+        stamp = local === undefined ? undefined : parts.users.credentialStamp(local);
+        return authenticate(login, auth.password ?? '', parts.domains, parts.users);
+      };
       parts.loginPolicy.attempt(session.remoteAddress, counted, check).then(
         (result) => {
           if (!result.ok) {
@@ -136,7 +143,10 @@ export function createSmtpServer(spec: ListenerSpec, role: ListenerRole, parts: 
           }
           const user = result.value;
           const entry = sessions.get(session.id);
-          if (entry) entry.log = entry.log.child({ user });
+          if (entry) {
+            entry.log = entry.log.child({ user });
+            entry.stamp = stamp;
+          }
           parts.counters.inc('authSuccesses');
           log.info({ user, method: auth.method }, 'authenticated');
           callback(null, { user });
@@ -153,6 +163,22 @@ export function createSmtpServer(spec: ListenerSpec, role: ListenerRole, parts: 
       if (submission && !session.user) {
         callback(replies.authRequired());
         return;
+      }
+      // The password set or the account deleted since this session's AUTH (by `hearth user`, the
+      // admin page): no more mail from it; 421 closes the connection, a new AUTH decides.
+      if (submission && typeof session.user === 'string') {
+        let stamp: string | undefined;
+        try {
+          stamp = parts.users.credentialStamp(session.user);
+        } catch (err) {
+          callback(asReply(err, logOf(session)));
+          return;
+        }
+        if (stamp !== sessions.get(session.id)?.stamp) {
+          logOf(session).info('session ended: the password was changed or the account removed');
+          callback(replies.credentialsChanged());
+          return;
+        }
       }
       callback();
     },

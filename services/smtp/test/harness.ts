@@ -69,6 +69,10 @@ export class TestStore implements MailSink, UserDirectory {
     return this.#users.firstAdmin();
   }
 
+  credentialStamp(user: string): string | undefined {
+    return this.#users.credentialStamp(user);
+  }
+
   async deliver(delivery: Delivery): Promise<readonly HearthNotice[]> {
     if (this.failWith) {
       for await (const chunk of delivery.body) void chunk;
@@ -267,6 +271,17 @@ export class RawClient {
     const socket = connect(port, '127.0.0.1');
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', resolve);
+      socket.once('error', reject);
+    });
+    return new RawClient(socket);
+  }
+
+  /** A client of an implicit-TLS listener (the test's certificate is not checked). */
+  static async connectTls(port: number): Promise<RawClient> {
+    const { connect } = await import('node:tls');
+    const socket = connect({ host: '127.0.0.1', port, rejectUnauthorized: false });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('secureConnect', resolve);
       socket.once('error', reject);
     });
     return new RawClient(socket);

@@ -130,6 +130,48 @@ out([bad, [r[0], r[1].decode()]])`,
   });
 });
 
+describe('a session after its AUTH', () => {
+  it("is closed at its next MAIL once the user's password was set or the account deleted, whoever did it", async () => {
+    const { store, accounts } = smtp.store;
+    store.addMaildrop('carol');
+    await accounts.add('carol', 'carol-pw');
+    const plain = `AUTH PLAIN ${Buffer.from('\0carol\0carol-pw').toString('base64')}`;
+    const session = async (): Promise<RawClient> => {
+      const client = await RawClient.connectTls(smtp.port('smtps'));
+      expect(await client.reply()).toMatch(/^220 /);
+      expect(await client.command('EHLO laptop.example')).toMatch(/^250/);
+      expect(await client.command(plain)).toMatch(/^235 /);
+      return client;
+    };
+    const changed = await session();
+    try {
+      expect(await changed.command('MAIL FROM:<carol@localhost>')).toMatch(/^250 /);
+      expect(await changed.command('RSET')).toMatch(/^250 /);
+      // `hearth user passwd carol` (the same password again still makes a new hash).
+      await accounts.setPassword('carol', 'carol-pw');
+      expect(await changed.command('MAIL FROM:<carol@localhost>')).toBe('421 4.7.0 The password was changed or the account removed since AUTH, closing connection');
+      await changed.closed;
+    } finally {
+      changed.destroy();
+    }
+    const deleted = await session();
+    try {
+      accounts.remove('carol');
+      await accounts.add('carol', 'carol-pw'); // made again under the same name
+      expect(await deleted.command('MAIL FROM:<carol@localhost>')).toMatch(/^421 4\.7\.0 The password was changed/);
+      await deleted.closed;
+    } finally {
+      deleted.destroy();
+    }
+    const fresh = await session();
+    try {
+      expect(await fresh.command('MAIL FROM:<carol@localhost>')).toMatch(/^250 /);
+    } finally {
+      fresh.destroy();
+    }
+  });
+});
+
 describe('smtps listener', () => {
   it('speaks TLS at once and requires AUTH (smtplib SMTP_SSL)', async () => {
     const result = await python(
