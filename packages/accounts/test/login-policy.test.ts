@@ -77,6 +77,19 @@ describe('LoginPolicy in memory', () => {
     expect(await policy.attempt('10.0.0.2', 'someone', right)).toEqual({ ok: true, value: 'alice' });
   });
 
+  it('counts an IPv6 address as its /64: a host cannot take fresh counts from the addresses of its own subnet', async () => {
+    const policy = new LoginPolicy(limits);
+    for (let i = 1; i <= 5; i++) expect(await policy.attempt(`2001:db8:0:1::${i.toString(16)}`, `u${i}`, wrong)).toEqual({ ok: false, reason: 'failed' });
+    for (const same of ['2001:db8:0:1::99', '2001:DB8::1:aaaa:bbbb:cccc:dddd', '2001:db8:0:1:0:0:192.0.2.1', '2001:db8:0:1::1%eth0']) {
+      expect(await policy.attempt(same, 'someone', right), same).toEqual({ ok: false, reason: 'refused' });
+    }
+    expect(policy.counts('2001:db8:0:1:ffff::', 'u1')).toEqual({ source: 5, user: 1, pair: 1 });
+    // The next /64, another customer of the same provider, and IPv4 are not touched.
+    for (const other of ['2001:db8:0:2::1', '2001:db8::1', '::1', '192.0.2.1']) {
+      expect(await policy.attempt(other, 'someone', right), other).toEqual({ ok: true, value: 'alice' });
+    }
+  });
+
   it('never locks a user out for everyone: past its limit, others are slowed by the delay, then checked', async () => {
     const policy = new LoginPolicy({ ...limits, delayMs: 150 });
     const waits: number[] = [];
