@@ -1,17 +1,22 @@
 /**
- * The users page over HTTPS against `hearth up` (with pop3 and files): add a user, reset its
+ * The users page over HTTPS against `hearth up` (with pop3 and files): add a user, set its groups
+ * (a share's @group then lets it in over WebDAV), reset its
  * password and sign in with the new one, APOP on and off, the administrator flag, delete refused
  * while a POP3 session holds the maildrop (the store's words shown), then allowed; hostile names
  * come back escaped.
  */
+import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runTranscript } from '@hearth/testkit';
 import { stopAll, waitState } from '@hearth/testkit/hearth-up';
 import { setupAdmin, startAdmin, textOf, type AdminUp, type Client } from './helpers.js';
 
+/** The folder of the share `team`, readable by the group `staff` only. */
+const TEAM = mkdtempSync(join(tmpdir(), 'admin-users-team-'));
 const EXTRA = `  pop3:
     service: pop3
     listen: { pop3: { port: 0 }, pop3s: { port: 0, tls: true } }
@@ -19,7 +24,7 @@ const EXTRA = `  pop3:
   files:
     service: files
     listen: { http: { port: 0 }, https: { port: 0, tls: true } }
-    settings: { home: { quota: 1MB } }
+    settings: { home: { quota: 1MB }, shares: { team: { path: ${JSON.stringify(TEAM)}, read: ['@staff'] } } }
 `;
 let a: AdminUp;
 let c: Client;
@@ -37,6 +42,19 @@ const rowOf = (page: string, name: string): string => {
   if (!m) throw new Error(`no row for ${name}`);
   return m[1]!;
 };
+
+/** The status of a WebDAV PROPFIND of `path` with Basic credentials, over plain HTTP on loopback, on a connection of its own. */
+async function davStatus(path: string, auth: string): Promise<number> {
+  const port = (await a.up.service('files')).listeners.find((l) => l.name === 'http')!.port;
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, method: 'PROPFIND', path, auth, agent: false, headers: { Depth: '0' } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
 
 async function pop3Login(user: string, password: string): Promise<Socket> {
   const port = (await a.up.service('pop3')).listeners.find((l) => l.name === 'pop3')!.port;
@@ -62,6 +80,24 @@ describe('users', () => {
     expect((await a.up.cli('user', 'list')).stdout).toMatch(/^bob /m);
     const again = await c.submit('/users/add', { name: 'bob', password: 'other-password' }, added);
     expect(textOf(again.body)).toContain('Refused: user bob already exists.');
+  });
+
+  it("sets a user's groups, which a share's @group then lets in; a bad name is refused, empty clears them", async () => {
+    expect(await davStatus('/team/', 'bob:bob-password-1')).toBe(403);
+    const set = await c.submit('/users/groups', { name: 'bob', groups: 'Staff, photos' }, await c.get('/users'));
+    expect(textOf(set.body)).toContain('bob is in photos, staff.');
+    expect(rowOf(set.body, 'bob')).toContain('<td>photos, staff</td>');
+    expect(rowOf(set.body, 'bob')).toContain('value="photos, staff"');
+    expect((await a.up.cli('user', 'groups', 'bob')).stdout).toBe('photos,staff\n');
+    expect(await davStatus('/team/', 'bob:bob-password-1')).toBe(207);
+    const bad = await c.submit('/users/groups', { name: 'bob', groups: 'staff, no good' }, set);
+    expect(textOf(bad.body)).toContain('Refused: invalid group name "no good"');
+    expect(rowOf(bad.body, 'bob')).toContain('<td>photos, staff</td>');
+    const cleared = await c.submit('/users/groups', { name: 'bob', groups: '' }, bad);
+    expect(textOf(cleared.body)).toContain('bob is in no group.');
+    expect(await davStatus('/team/', 'bob:bob-password-1')).toBe(403);
+    const nobody = await c.submit('/users/groups', { name: 'nobody', groups: 'staff' }, cleared);
+    expect(textOf(nobody.body)).toContain('Refused: no such user: nobody.');
   });
 
   it('resets a password: the user signs in with the new one, not the old', async () => {

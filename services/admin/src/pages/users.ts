@@ -1,9 +1,9 @@
 /**
  * Users: every account with its mail (messages and bytes in its maildrop) and its home folder's
- * usage against the file service's quota; add a user, reset a password, APOP on or off, the
- * administrator flag, delete. Each form answers with a notice on the list; a refusal (the store's
- * when a maildrop holds mail or a POP3 session holds it, the accounts' for a bad name or password)
- * is shown as the store or the accounts word it.
+ * usage against the file service's quota; add a user, reset a password, APOP on or off, its
+ * groups (what a share's `@group` names), the administrator flag, delete. Each form answers with
+ * a notice on the list; a refusal (the store's when a maildrop holds mail or a POP3 session holds
+ * it, the accounts' for a bad name or password) is shown as the store or the accounts word it.
  */
 import { AccountsError, isAccountsError } from '@hearth/accounts';
 import type { Account } from '@hearth/accounts';
@@ -36,6 +36,7 @@ function manage(ctx: RequestContext, row: Row, i: number): Html {
       ? html`<p>APOP is on. <button type="submit" name="clear" value="1">Turn APOP off</button></p>`
       : html`<p><label for="apop-${i}">APOP secret for ${name}</label> <input id="apop-${i}" name="secret" type="password" autocomplete="off" required> <button type="submit">Turn APOP on</button></p>`
   }</form>
+<form method="post" action="/users/groups">${hidden}<p><label for="groups-${i}">Groups of ${name} (comma-separated; empty for none)</label> <input id="groups-${i}" name="groups" value="${row.account.groups.join(', ')}" autocomplete="off"> <button type="submit">Set groups</button></p></form>
 <form method="post" action="/users/admin">${hidden}<input type="hidden" name="admin" value="${row.account.admin ? 'off' : 'on'}"><p><button type="submit"${self && row.account.admin ? html` disabled` : ''}>${row.account.admin ? 'Remove administrator' : 'Make administrator'}</button></p></form>
 <form method="post" action="/users/delete">${hidden}<p>${
     row.messages > 0 ? html`<input id="purge-${i}" name="purge" type="checkbox" value="1"> <label for="purge-${i}">also delete its ${row.messages} message${row.messages === 1 ? '' : 's'}</label> ` : ''
@@ -138,6 +139,20 @@ export const userRoutes: readonly Route[] = [
         }
         accounts.setApopSecret(name, secret);
         return `APOP is on for ${name}.`;
+      }),
+  },
+  {
+    method: 'POST',
+    path: '/users/groups',
+    access: 'admin',
+    run: (ctx) =>
+      change(ctx, () => {
+        const name = nameOf(ctx);
+        const { accounts } = ctx.deps;
+        const groups = (ctx.form.get('groups') ?? '').split(',').map((group) => group.trim()).filter((group) => group !== '');
+        accounts.setGroups(name, groups);
+        const now = accounts.find(name)?.groups ?? [];
+        return now.length > 0 ? `${name} is in ${now.join(', ')}.` : `${name} is in no group.`;
       }),
   },
   {
