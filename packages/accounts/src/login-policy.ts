@@ -171,13 +171,16 @@ export class LoginPolicy {
    * One login attempt: refused outright past the limits (no check), slowed when the user is past
    * its limit, then `check` (the canonical user, or undefined when wrong); a failure or refusal
    * resolves only after `delayMs`, waited with `wait` (a session passes one that ends early when
-   * it closes). A `check` that throws gives its reservation back and rethrows.
+   * it closes). A `check` that throws gives its reservation back and rethrows. `recheck`: the
+   * credentials a connection already had accepted, checked again (the file service's memo ends
+   * every second): not slowed, since the slowing is for guesses at a user's password and this
+   * client is not guessing; refused, counted and delayed on failure as any other attempt.
    */
-  async attempt<T>(source: string, user: string, check: () => Promise<T | undefined>, wait: Wait = sleep): Promise<LoginResult<T>> {
+  async attempt<T>(source: string, user: string, check: () => Promise<T | undefined>, wait: Wait = sleep, recheck = false): Promise<LoginResult<T>> {
     const s = sourceKey(source);
     const u = userKey(user);
     if (this.#refuses(s, u)) return this.#refuse(wait);
-    if (this.#counted(`u:${u}`) >= this.#limits.maxFailuresPerUser) {
+    if (!recheck && this.#counted(`u:${u}`) >= this.#limits.maxFailuresPerUser) {
       this.#stats.slowed++;
       await wait(this.#limits.delayMs);
       // The wait held no reservation: admit again, in one step with the reservation below.

@@ -105,6 +105,22 @@ describe('LoginPolicy in memory', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(140); // the real wait is a timer
   });
 
+  it('does not slow a recheck of credentials a connection had accepted; it is refused and counted as any attempt', async () => {
+    const policy = new LoginPolicy({ ...limits, delayMs: 150 });
+    const waits: number[] = [];
+    const wait = async (ms: number): Promise<void> => void waits.push(ms);
+    for (const source of ['10.0.0.1', '10.0.0.2', '10.0.0.3']) await policy.attempt(source, 'alice', wrong, wait);
+    waits.length = 0;
+    expect(await policy.attempt('10.0.0.9', 'alice', right, wait, true)).toEqual({ ok: true, value: 'alice' });
+    expect(waits).toEqual([]);
+    expect(policy.stats().slowed).toBe(0);
+    expect(await policy.attempt('10.0.0.9', 'alice', wrong, wait, true)).toEqual({ ok: false, reason: 'failed' });
+    expect(waits).toEqual([150]);
+    expect(policy.counts('10.0.0.9', 'alice')).toEqual({ source: 1, user: 4, pair: 1 });
+    for (let i = 0; i < 5; i++) await policy.attempt('10.0.0.5', `u${i}`, wrong, wait);
+    expect(await policy.attempt('10.0.0.5', 'alice', right, wait, true)).toEqual({ ok: false, reason: 'refused' });
+  });
+
   it('a success resets its source: the address may fail again as if new', async () => {
     const policy = new LoginPolicy(limits);
     for (let i = 0; i < 2; i++) await policy.attempt('10.0.0.1', 'alice', wrong);

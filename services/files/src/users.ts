@@ -158,7 +158,9 @@ export class Authenticator {
     }
     const credentials = basicCredentials(token);
     if (credentials === undefined) throw challenge(this.policy, 'malformed Basic credentials');
-    const result = await this.#attempt(req.socket, header, credentials, remote, Date.now());
+    // The header this connection had accepted, past its second: checked again, not slowed.
+    const recheck = memo !== undefined && memo.header === header && memo.generation === this.#generation;
+    const result = await this.#attempt(req.socket, header, credentials, remote, Date.now(), recheck);
     if (!result.ok) this.#logFailure(credentials.name, remote, result.reason);
     return this.#outcome(result, memo, header);
   }
@@ -167,11 +169,22 @@ export class Authenticator {
    * The login policy's attempt with these credentials; a success is kept for the connection for
    * `CONNECTION_MEMO_MS` from `started` (a `Date.now()` value), unless the settings changed
    * meanwhile or, for a renewal, the memo it renews was replaced (`renewing`); a failure ends what
-   * was kept for this header.
+   * was kept for this header. `recheck` (a renewal is one): the connection had these credentials
+   * accepted, so the login policy does not slow the check for the user's failures (an attacker's
+   * elsewhere would otherwise make every request of the user's open connections wait the delay).
    */
-  async #attempt(socket: object, header: string, credentials: Credentials, remote: string, started: number, renewing?: Verified): Promise<LoginResult<FileUser>> {
+  async #attempt(
+    socket: object,
+    header: string,
+    credentials: Credentials,
+    remote: string,
+    started: number,
+    recheck: boolean,
+    renewing?: Verified,
+  ): Promise<LoginResult<FileUser>> {
     const generation = this.#generation;
-    const result = await this.#login.attempt(remote, credentials.name, () => this.users.authenticate(credentials.name, credentials.password, remote));
+    const check = (): Promise<FileUser | undefined> => this.users.authenticate(credentials.name, credentials.password, remote);
+    const result = await this.#login.attempt(remote, credentials.name, check, undefined, recheck);
     if (renewing !== undefined && this.#verified.get(socket) !== renewing) return result;
     if (result.ok && generation === this.#generation) {
       this.#verified.set(socket, { header, user: result.value, until: started + CONNECTION_MEMO_MS, generation, renewal: undefined });
@@ -204,7 +217,7 @@ export class Authenticator {
     const token = basicToken(memo.header);
     const credentials = token === undefined ? undefined : basicCredentials(token);
     if (credentials === undefined) return;
-    const renewal = this.#attempt(socket, memo.header, credentials, socket.remoteAddress ?? 'unknown', now, memo).then(
+    const renewal = this.#attempt(socket, memo.header, credentials, socket.remoteAddress ?? 'unknown', now, true, memo).then(
       (result) => {
         // Not answered yet: the failure waits in an ended memo for the connection's next request.
         if (!result.ok && memo.generation === this.#generation && this.#verified.get(socket) === undefined) this.#verified.set(socket, { ...memo, until: 0, renewal });

@@ -235,6 +235,31 @@ describe('a small file in steady use on one connection', () => {
     expect(answers.slice(1).filter((a) => a.way === 'full')).toEqual([]);
   });
 
+  it("keeps a user's open connection answered at once while failures elsewhere slow the user's logins", async () => {
+    writeFileSync(join(h.shareDir, 'busy.txt'), 'busy\n');
+    h.users.add('erin', 'erin-pw', ['staff']);
+    const before = h.settings;
+    h.reload({ ...before, loginFailureDelay: 1000 });
+    try {
+      // Someone elsewhere fails erin's password as often as the user limit allows: her logins are slowed.
+      const noWait = async (): Promise<void> => {};
+      for (let i = 0; i < before.maxLoginFailuresPerUser; i++) await policy.attempt(`192.0.2.${i + 1}`, 'erin', async () => undefined, noWait);
+      const slowedBefore = policy.stats().slowed;
+      // Her connection's first request is a login, slowed; every later one is its memo or a
+      // renewal of it, which is not.
+      const first = Date.now();
+      expect((await on('GET', '/files/busy.txt', { auth: 'erin:erin-pw' })).status).toBe(200);
+      expect(Date.now() - first).toBeGreaterThanOrEqual(1000);
+      const answers = await steady('/files/busy.txt', 2600, 15, 'erin:erin-pw');
+      const gaps = answers.slice(1).map((a, i) => a.sent - answers[i]!.sent);
+      expect(Math.max(...gaps)).toBeLessThan(250);
+      expect(answers.filter((a) => a.status !== 200)).toEqual([]);
+      expect(policy.stats().slowed - slowedBefore).toBe(1);
+    } finally {
+      h.reload(before);
+    }
+  });
+
   it('refuses credentials whose password changed, within the second they are taken unchecked, each refusal counted once', async () => {
     writeFileSync(join(h.shareDir, 'guarded.txt'), 'guarded\n');
     h.users.add('dave', 'first', ['staff']);
