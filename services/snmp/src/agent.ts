@@ -5,6 +5,9 @@
  * - GetBulk: max-repetitions is clamped to `limits.maxRepetitions` and the reply to
  *   `limits.maxVarbinds` varbinds (net-snmp loops until the requested count, past the end of the
  *   MIB, so one `-Cr300000` froze it and took hundreds of MB);
+ * - GetNext and GetBulk: past the last object served, or from a name net-snmp cannot look up,
+ *   the answer is `endOfMibView` under the name asked for (`successors.ts`), not net-snmp's
+ *   `noSuchObject` or a walk that starts over at `1.3.6.1`;
  * - reply size: a response larger than the limit (or than an SNMPv3 request's msgMaxSize) is cut
  *   to the varbinds that fit for GetBulk, answered `tooBig` otherwise (RFC 3416 4.2);
  * - encoding: values are clamped before they are stored (`tree.ts`); an encode failure all the
@@ -23,6 +26,7 @@ import type { Socket } from 'node:dgram';
 import type { Logger } from '@hearth/log';
 import type { CounterSet } from '@hearth/metrics';
 import type { counters } from './counters.js';
+import { toSuccessors } from './successors.js';
 import { timeliness, untimelyReport } from './timeliness.js';
 import { ObjectTree } from './tree.js';
 
@@ -87,6 +91,8 @@ export class HardenedAgent {
   readonly #agent: snmp.Agent;
   readonly #clock: () => number;
   readonly #started: number;
+  /** The names a GetNext or GetBulk asked for (net-snmp replaces them with its answers). */
+  readonly #asked = new WeakMap<snmp.Message, { readonly oids: readonly string[]; readonly nonRepeaters: number }>();
 
   constructor(private readonly options: AgentOptions) {
     this.#clock = options.clock ?? (() => performance.now());
@@ -118,10 +124,15 @@ export class HardenedAgent {
     }
     const proto = Object.getPrototypeOf(agent) as snmp.Agent;
     agent.getRequest = (s, m, r) => this.#served(s, m, r) && proto.getRequest.call(agent, s, m, r);
-    agent.getNextRequest = (s, m, r) => this.#served(s, m, r) && proto.getNextRequest.call(agent, s, m, r);
+    agent.getNextRequest = (s, m, r) => {
+      if (!this.#served(s, m, r)) return;
+      this.#asked.set(m, { oids: m.pdu.varbinds.map((v) => v.oid), nonRepeaters: m.pdu.varbinds.length });
+      proto.getNextRequest.call(agent, s, m, r);
+    };
     agent.getBulkRequest = (s, m, r) => {
       if (!this.#served(s, m, r)) return;
       this.#clampBulk(m.pdu);
+      this.#asked.set(m, { oids: m.pdu.varbinds.map((v) => v.oid), nonRepeaters: m.pdu.nonRepeaters });
       proto.getBulkRequest.call(agent, s, m, r);
     };
     agent.setRequest = (s, m, r) => this.#served(s, m, r) && this.#refuseSet(s, m, r);
@@ -195,6 +206,8 @@ export class HardenedAgent {
 
   #respond(socket: snmp.SendSocket, rinfo: snmp.RemoteInfo, request: snmp.Message, pdu: snmp.Pdu): void {
     const { stats } = this.options;
+    const asked = this.#asked.get(request);
+    if (asked) pdu.varbinds = toSuccessors(asked.oids, asked.nonRepeaters, pdu.varbinds);
     let data = this.#encode(request, pdu);
     if (!data) {
       stats.inc('encodeErrors');

@@ -54,6 +54,30 @@ describe('v2c with the generated community', () => {
     expect(agent.running.stats.get('badCommunities')).toBe(before + 1);
   });
 
+  it('past the last object, GetNext and GetBulk answer endOfMibView under the name asked for, as snmpd does', async () => {
+    // The last object served is snmpEngineMaxMessageSize.0; .1.3.6.1.6.3.15 (usmMIB) is after it,
+    // .1.4 and .2 after everything: net-snmp answered noSuchObject, or started over at 1.3.6.1.
+    const end = 'No more variables left in this MIB View (It is past the end of the MIB tree)';
+    for (const oid of ['.1.3.6.1.6.3.10.2.1.4.0', '.1.3.6.1.6.3.15', '.1.4', '.2.1']) {
+      const r = await tool('snmpgetnext', [...MIB_ARGS, ...v2c(community, agent.port), '-On', oid]);
+      expect(r.code, oid).toBe(0);
+      expect(r.stdout.trim(), oid).toBe(`${oid} = ${end}`);
+    }
+    // Two columns: the second ends one repetition later, and the response stops after the first
+    // repetition wholly at its end.
+    const bulk = await tool('snmpbulkget', [...MIB_ARGS, ...v2c(community, agent.port), '-On', '-Cn1', '-Cr5', '.1.2', '.1.3.6.1.6.3.16', '.1.3.6.1.6.3.10.2.1.3.0']);
+    expect(bulk.stdout.trim().split('\n')).toEqual([
+      expect.stringMatching(/^\.1\.3\.6\.1\.2\.1\.1\.1\.0 = STRING: Hearth SNMP agent on /),
+      `.1.3.6.1.6.3.16 = ${end}`,
+      '.1.3.6.1.6.3.10.2.1.4.0 = INTEGER: 65507',
+      `.1.3.6.1.6.3.16 = ${end}`,
+      `.1.3.6.1.6.3.10.2.1.4.0 = ${end}`,
+    ]);
+    // A walk of a subtree past the end prints its end once (it printed noSuchObject ten times).
+    const walk = await tool('snmpbulkwalk', [...MIB_ARGS, ...v2c(community, agent.port), '-On', '.1.3.6.1.6.3.16']);
+    expect(walk.stdout.trim()).toBe(`.1.3.6.1.6.3.16 = ${end}`);
+  });
+
   it('snmptable prints the service table', async () => {
     const r = await tool('snmptable', [...MIB_ARGS, ...v2c(community, agent.port), '-Cf', '|', '-Cb', '-Ov', HEARTH.hearthServiceTable]);
     expect(r.code).toBe(0);
