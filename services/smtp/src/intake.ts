@@ -118,6 +118,7 @@ export async function receiveMessage(
 
   // Committed: from here on the answer is 250 whatever happens to the announcement.
   announceDelivered(deps.bus, log, copies);
-  log.info({ id, size: copies[0]?.size, recipients: copies.length }, 'message delivered');
+  // The envelope, as Postfix logs from=<...> and to=<...>: who sent what to whom, from the log alone.
+  log.info({ id, from: mailFrom ? mailFrom.address : '', to: addresses, size: copies[0]?.size, recipients: copies.length }, 'message delivered');
   return replies.accepted(id);
 }

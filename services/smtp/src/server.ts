@@ -192,7 +192,8 @@ export function createSmtpServer(spec: ListenerSpec, role: ListenerRole, parts: 
             return;
           }
           parts.counters.inc('recipientsRefused');
-          log.info({ rcpt: address.address, reply: verdict.reply.responseCode }, 'recipient refused');
+          const from = session.envelope.mailFrom;
+          log.info({ from: from ? from.address : '', rcpt: address.address, reply: verdict.reply.responseCode }, 'recipient refused');
           callback(verdict.reply);
         },
         (err: unknown) => callback(asReply(err, log)),

@@ -1,5 +1,8 @@
 /** The MX listener: mail for local users from anyone, driven by Python's smtplib and swaks. */
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '@hearth/log';
+import { waitFor } from '@hearth/testkit';
 import { MAIL_TOPICS, readNotices } from '@hearth/mail-delivery';
 import { message, python, RawClient, runClient, startTestSmtp, type TestSmtp } from './harness.js';
 
@@ -227,6 +230,38 @@ out(errors)`,
       expect(await client.reply()).toMatch(/^250-mx\.example\.test/);
     } finally {
       client.destroy();
+    }
+  });
+});
+
+describe('the mail log', () => {
+  it('names the envelope sender and recipients of each message delivered and each recipient refused, as Postfix logs from= and to=', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        for (const l of chunk.toString('utf8').split('\n')) if (l !== '') lines.push(JSON.parse(l) as Record<string, unknown>);
+        done();
+      },
+    });
+    const logged = await startTestSmtp({ log: createLogger({ svc: 'smtp', level: 'info', destination: sink, pretty: false }) });
+    try {
+      const refused = await python(
+        `s = smtplib.SMTP(HOST, PORT, timeout=10)
+s.ehlo("client.example")
+refused = s.sendmail("carol@example.org", ["alice@localhost", "nobody@localhost", "BOB@Example.Test"], ${JSON.stringify(message('logged'))})
+s.sendmail("", ["alice@localhost"], ${JSON.stringify(message('bounce'))})
+s.quit()
+out(list(refused))`,
+        { port: logged.port('mx') },
+      );
+      expect(refused).toEqual(['nobody@localhost']);
+      await waitFor(() => lines.filter((l) => l['msg'] === 'message delivered').length === 2);
+      expect(lines.find((l) => l['msg'] === 'recipient refused')).toMatchObject({ from: 'carol@example.org', rcpt: 'nobody@localhost', reply: 550 });
+      const delivered = lines.filter((l) => l['msg'] === 'message delivered');
+      expect(delivered[0]).toMatchObject({ from: 'carol@example.org', to: ['alice@localhost', 'BOB@Example.Test'], recipients: 2 });
+      expect(delivered[1]).toMatchObject({ from: '', to: ['alice@localhost'], recipients: 1 });
+    } finally {
+      await logged.close();
     }
   });
 });
