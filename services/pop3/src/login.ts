@@ -61,7 +61,7 @@ export async function authorize(deps: LoginDeps, attempt: LoginAttempt, ctx: Log
       return refuse(replies.tooManyFailures());
     }
     deps.counters.inc('authFailures');
-    ctx.log.info({ user: attempt.user, mechanism: attempt.mechanism }, 'login failed');
+    ctx.log.warn({ user: attempt.user, mechanism: attempt.mechanism }, 'login failed');
     return refuse(replies.authFailed());
   }
   const canonical = result.value;

@@ -6,12 +6,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, chmodSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openSuiteAccounts, type Accounts } from '@hearth/accounts';
+import { createLogger } from '@hearth/log';
 import { openMailStore, type MailStore } from '@hearth/mail-store';
 import { storeBacking } from '@hearth/pop3';
-import { runProgram, type ProgramResult } from '@hearth/testkit';
+import { runProgram, waitFor, type ProgramResult } from '@hearth/testkit';
 import { LineClient, testCertificate, removeDir, startPop3, transcript, type Cert, type Harness } from './helpers.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -250,5 +252,35 @@ describe('the maildrop lock across processes (exclusiveLock)', () => {
     await transcript(here2, [['USER frank', /^\+OK/], ['PASS pw', /^\+OK Logged in, 2 messages/], ['QUIT', /^\+OK/]]);
     other.destroy();
     expect(existsSync(join(dir, 'mail'))).toBe(true);
+  });
+});
+
+describe('the log of a failed login', () => {
+  it('is a warning naming the user and the address, as SMTP AUTH and the file service log theirs (fail2ban, the admin page at warn)', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        for (const l of chunk.toString('utf8').split('\n')) if (l !== '') lines.push(JSON.parse(l) as Record<string, unknown>);
+        done();
+      },
+    });
+    const logged = await startPop3({ backing: storeBacking(store, accounts), log: createLogger({ svc: 'pop3', level: 'warn', destination: sink, pretty: false }) });
+    try {
+      const result = await run('python3', ['-c', `
+import os, poplib
+p = poplib.POP3('127.0.0.1', int(os.environ['POP_PORT']), timeout=10)
+p.user('carol')
+try:
+    p.pass_('wrong')
+except poplib.error_proto as e:
+    print(e.args[0].decode())
+p.quit()
+`], { env: { POP_PORT: String(logged.port) } });
+      expect(result.stdout.trim()).toBe('-ERR [AUTH] Authentication failed');
+      const line = await waitFor(() => lines.find((l) => l['msg'] === 'login failed'));
+      expect(line).toMatchObject({ level: 40, user: 'carol', remote: '127.0.0.1' });
+    } finally {
+      await logged.close();
+    }
   });
 });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { connect as tlsConnect, createSecureContext, type TLSSocket } from 'node:tls';
 import { expect, inject } from 'vitest';
 import type { LoginPolicy } from '@hearth/accounts';
-import { createLogger } from '@hearth/log';
+import { createLogger, type Logger } from '@hearth/log';
 import { createPop3Server, defaultSettings, MemoryBacking, type MailBacking, type Pop3Server, type Pop3Settings } from '@hearth/pop3';
 import type { MessageBus } from '@hearth/runtime';
 import type { TestCertificate } from '../../../scripts/test-certificate.js';
@@ -33,6 +33,8 @@ export interface HarnessOptions {
   readonly domains?: readonly string[];
   /** The failed-login policy (default: the server's own, in memory). */
   readonly loginPolicy?: LoginPolicy;
+  /** Where the service logs (default: silent, or $POP3_TEST_LOG's level). */
+  readonly log?: Logger;
 }
 
 /** A bus that records what the server sends and lets a test deliver messages to it. */
@@ -77,7 +79,7 @@ export async function startPop3(options: HarnessOptions): Promise<Harness> {
     backing: options.backing,
     tls: () => secureContext,
     settings: { ...defaultSettings(), loginFailureDelay: 50, ...options.settings },
-    log: createLogger({ svc: 'pop3', level: process.env['POP3_TEST_LOG'] ?? 'silent' }),
+    log: options.log ?? createLogger({ svc: 'pop3', level: process.env['POP3_TEST_LOG'] ?? 'silent' }),
     ...(options.isLoopback ? { isLoopback: options.isLoopback } : {}),
     ...(options.bus ? { bus: options.bus, instance: 4242 } : {}),
     ...(options.domains ? { domains: options.domains } : {}),
