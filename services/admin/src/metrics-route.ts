@@ -1,10 +1,11 @@
 /**
  * `GET /metrics` in the route table: public and without a session (no cookie read or set), with
  * its own check (the bearer token, or a loopback peer when `metrics.auth` is `loopback`), then the
- * status rows from the control socket rendered as OpenMetrics (`metrics.ts`).
+ * status rows from the control socket rendered in the format the scraper's Accept asks for
+ * (OpenMetrics or the Prometheus text format, `metrics.ts`).
  */
 import type { RequestContext } from './context.js';
-import { METRICS_CONTENT_TYPE, metricsAccess, renderMetrics, type MetricsAuth } from './metrics.js';
+import { METRICS_CONTENT_TYPE, METRICS_TEXT_CONTENT_TYPE, metricsAccess, negotiateMetricsFormat, renderMetrics, type MetricsAuth } from './metrics.js';
 import type { Reply } from './reply.js';
 import type { Route } from './routes.js';
 
@@ -27,7 +28,9 @@ async function scrape(ctx: RequestContext): Promise<Reply> {
     ctx.deps.log.error({ err: error }, 'metrics: the supervisor did not answer');
     return { kind: 'text', status: 503, contentType: plain, body: 'the supervisor did not answer\n' };
   }
-  return { kind: 'text', status: 200, contentType: METRICS_CONTENT_TYPE, body: await renderMetrics(rows) };
+  const format = negotiateMetricsFormat(ctx.req.headers.accept);
+  const contentType = format === 'openmetrics' ? METRICS_CONTENT_TYPE : METRICS_TEXT_CONTENT_TYPE;
+  return { kind: 'text', status: 200, contentType, body: await renderMetrics(rows, format), headers: { vary: 'Accept' } };
 }
 
 // No session: a scraper keeps no cookie, so none is read, set or kept for it.

@@ -1,5 +1,6 @@
 /**
- * `GET /metrics`: the service table and every service's counters in the OpenMetrics text format,
+ * `GET /metrics`: the service table and every service's counters in the OpenMetrics text format
+ * (for a scraper that asks for it, as Prometheus does) or the Prometheus text format 0.0.4,
  * rendered with prom-client from the rows the supervisor's `status` verb answers (what `hearth
  * status --json` prints, and what the SNMP agent's figures are made of).
  *
@@ -12,14 +13,15 @@
  *   unknown), `hearth_service_uptime_seconds` (absent unless running);
  * - each declared counter as `hearth_<kind>_<name in snake_case>{service}`, a Counter or a Gauge
  *   as declared, with the declaration's description as its help. A counter's family name drops a
- *   trailing `_total` (OpenMetrics puts it on the sample: `hearth_smtp_messages_accepted_total`).
+ *   trailing `_total` (OpenMetrics puts it on the sample: `hearth_smtp_messages_accepted_total`;
+ *   the text format names the family as its sample).
  *
  * Access (`metricsAccess`): with a token, only `Authorization: Bearer TOKEN` is served; without
  * one, only loopback peers are.
  */
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { isIP } from 'node:net';
-import { Counter, Gauge, Registry, type OpenMetricsContentType } from 'prom-client';
+import { Counter, Gauge, Registry, type OpenMetricsContentType, type PrometheusContentType } from 'prom-client';
 import { SERVICE_RUN_STATES, type CounterFigure, type ServiceRunState } from '@hearth/metrics';
 
 /** One service's row, as the control socket's `status` answers it (or a `ServiceFigures`). */
@@ -35,8 +37,36 @@ export interface MetricsRow {
   readonly counters?: readonly CounterFigure[];
 }
 
-/** The media type of the answer (OpenMetrics 1.0). */
+/** The media type of an OpenMetrics 1.0 answer (what Prometheus asks for). */
 export const METRICS_CONTENT_TYPE = Registry.OPENMETRICS_CONTENT_TYPE;
+
+/** The media type of a Prometheus text format 0.0.4 answer (the default, as node_exporter's). */
+export const METRICS_TEXT_CONTENT_TYPE = Registry.PROMETHEUS_CONTENT_TYPE;
+
+export type MetricsFormat = 'openmetrics' | 'text';
+
+/**
+ * The format a scraper's `Accept` asks for, as Prometheus's own client library negotiates it: the
+ * media ranges by preference (q, then order), the first that is `application/openmetrics-text`
+ * or `text/plain` decides; anything else (no Accept, any type, protobuf only) gets the text format, which
+ * every Prometheus tool reads (`promtool check metrics` reads only that one).
+ */
+export function negotiateMetricsFormat(accept: string | undefined): MetricsFormat {
+  const ranges = (accept ?? '')
+    .split(',')
+    .map((part, order) => {
+      const [type = '', ...params] = part.split(';').map((p) => p.trim().toLowerCase());
+      const q = params.map((p) => /^q=([0-9.]+)$/.exec(p)?.[1]).find((v) => v !== undefined);
+      return { type, q: q === undefined ? 1 : Number(q), order };
+    })
+    .filter((r) => r.q > 0)
+    .sort((a, b) => b.q - a.q || a.order - b.order);
+  for (const r of ranges) {
+    if (r.type === 'application/openmetrics-text') return 'openmetrics';
+    if (r.type === 'text/plain') return 'text';
+  }
+  return 'text';
+}
 
 /** `fooBarBaz` (a counter's name, camelCase) as `foo_bar_baz`. */
 export function snakeCase(name: string): string {
@@ -58,18 +88,21 @@ type Family = { readonly type: 'counter'; readonly metric: Counter<string> } | {
 
 /** A registry made for one scrape: families are created as the rows name them. */
 class Scrape {
-  readonly registry = new Registry<OpenMetricsContentType>();
+  readonly registry: Registry<OpenMetricsContentType | PrometheusContentType>;
   readonly #families = new Map<string, Family>();
 
-  constructor() {
-    this.registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
+  constructor(format: MetricsFormat) {
+    this.registry = new Registry<OpenMetricsContentType | PrometheusContentType>();
+    this.registry.setContentType(format === 'openmetrics' ? Registry.OPENMETRICS_CONTENT_TYPE : Registry.PROMETHEUS_CONTENT_TYPE);
   }
 
   family(type: 'counter' | 'gauge', name: string, help: string, labelNames: readonly string[]): Family | undefined {
     const known = this.#families.get(name);
     // Two kinds whose names collide after sanitising, with different types: the first one wins.
     if (known) return known.type === type ? known : undefined;
-    const options = { name, help, labelNames, registers: [this.registry] };
+    // A counter is registered under its sample's name: the text format names the family so, and
+    // prom-client's OpenMetrics drops the `_total` from the family and puts it on the sample.
+    const options = { name: type === 'counter' ? `${name}_total` : name, help, labelNames, registers: [this.registry] };
     const family: Family = type === 'counter' ? { type, metric: new Counter(options) } : { type, metric: new Gauge(options) };
     this.#families.set(name, family);
     return family;
@@ -83,9 +116,13 @@ class Scrape {
   }
 }
 
-/** The OpenMetrics text for `rows` (ends with `# EOF`). */
-export async function renderMetrics(rows: readonly MetricsRow[]): Promise<string> {
-  const scrape = new Scrape();
+/**
+ * The text for `rows`: OpenMetrics (ends with `# EOF`), or the Prometheus text format 0.0.4. The
+ * samples are the same in both (`hearth_smtp_connections_total`); only a counter family's name in
+ * `# HELP` and `# TYPE` differs (OpenMetrics names it without `_total`).
+ */
+export async function renderMetrics(rows: readonly MetricsRow[], format: MetricsFormat = 'openmetrics'): Promise<string> {
+  const scrape = new Scrape(format);
   // The table's families exist even with no service, so a scrape always names them.
   scrape.family('gauge', 'hearth_service_up', 'Whether the service is running (1) or not (0)', ['service']);
   for (const row of rows) {

@@ -1,14 +1,15 @@
 /**
  * `/metrics` under a real `hearth up` (admin, smtp), scraped over HTTPS by curl trusting the
  * suite's certificate, parsed by Debian's python3-prometheus-client: values are those of `hearth
- * status --json` taken around the scrape; a wrong or missing token is refused; counters never go
+ * status --json` taken around the scrape; without Prometheus's Accept, the text format 0.0.4,
+ * checked by promtool; a wrong or missing token is refused; counters never go
  * back across a kill -9 of a service; `metrics.auth: loopback` serves without a token.
  */
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServiceStatus } from '@hearth/supervisor';
-import { connectAndReadLine, waitFor } from '@hearth/testkit';
+import { connectAndReadLine, runProgram, waitFor } from '@hearth/testkit';
 import { startUp, stopAll, waitState, type Up } from '@hearth/testkit/hearth-up';
 import { parseOpenMetrics, sampleValue, type Family } from './openmetrics.js';
 
@@ -34,10 +35,18 @@ interface Scrape {
   readonly body: string;
 }
 
+/** What Prometheus 2.42 sends as Accept on a scrape. */
+const PROMETHEUS_ACCEPT = 'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
+
 /** GET /metrics with curl (`--cacert`: the suite's self-signed certificate, for localhost). */
-function scrape(auth?: string): Promise<Scrape> {
+function scrape(auth?: string, accept?: string): Promise<Scrape> {
   const ca = join(up.data, 'tls', 'self-signed', 'cert.pem');
-  const args = ['-sS', '-D', '-', '--cacert', ca, '--resolve', `localhost:${port}:127.0.0.1`, ...(auth ? ['-H', `Authorization: ${auth}`] : []), `https://localhost:${port}/metrics`];
+  const args = [
+    '-sS', '-D', '-', '--cacert', ca, '--resolve', `localhost:${port}:127.0.0.1`,
+    ...(auth ? ['-H', `Authorization: ${auth}`] : []),
+    ...(accept ? ['-H', `Accept: ${accept}`] : []),
+    `https://localhost:${port}/metrics`,
+  ];
   return new Promise((resolve, reject) =>
     execFile('curl', args, (err, stdout, stderr) => {
       if (err) return reject(new Error(`curl: ${stderr || err.message}`));
@@ -48,7 +57,7 @@ function scrape(auth?: string): Promise<Scrape> {
 }
 
 async function families(): Promise<Family[]> {
-  const r = await scrape(`Bearer ${token}`);
+  const r = await scrape(`Bearer ${token}`, PROMETHEUS_ACCEPT);
   expect(r.status).toBe(200);
   expect(r.headers).toMatch(/^content-type: application\/openmetrics-text; version=1\.0\.0; charset=utf-8\r?$/im);
   // A scraper gets no session cookie (nothing is kept for it).
@@ -119,6 +128,22 @@ describe('/metrics over HTTPS', () => {
     expect(counterValue(f, after.find((s) => s.name === 'smtp')!, 'connectionsTotal', 'counter')).toBeGreaterThanOrEqual(3);
   });
 
+  it('answers a scraper that does not ask for OpenMetrics (curl) in the text format 0.0.4, which promtool check metrics passes, with the same samples', async () => {
+    const r = await scrape(`Bearer ${token}`);
+    expect(r.status).toBe(200);
+    expect(r.headers).toMatch(/^content-type: text\/plain; version=0\.0\.4; charset=utf-8\r?$/im);
+    expect(r.headers).toMatch(/^vary: Accept\r?$/im);
+    expect(r.body).not.toContain('# EOF');
+    const checked = await runProgram('promtool', ['check', 'metrics'], { input: r.body, timeoutMs: 20_000 });
+    expect({ code: checked.code, out: checked.stdout + checked.stderr }).toEqual({ code: 0, out: '' });
+    // Every sample of the OpenMetrics answer is there under the same name (counters end in _total).
+    const sampleNames = (text: string) => new Set(text.split('\n').filter((l) => l !== '' && !l.startsWith('#')).map((l) => /^[a-z_0-9]+/.exec(l)![0]));
+    const om = await scrape(`Bearer ${token}`, PROMETHEUS_ACCEPT);
+    expect(sampleNames(r.body)).toEqual(sampleNames(om.body));
+    expect(r.body).toMatch(/^# TYPE hearth_smtp_connections_total counter$/m);
+    expect(r.body).toMatch(/^hearth_smtp_connections_total\{service="smtp"\} \d+$/m);
+  });
+
   it('refuses a missing or wrong token with 401 and a Bearer challenge', async () => {
     for (const auth of [undefined, `Bearer ${token}x`, `Bearer ${token.slice(0, -1)}`, `Basic ${Buffer.from(`x:${token}`).toString('base64')}`]) {
       const r = await scrape(auth);
@@ -154,7 +179,7 @@ describe('/metrics over HTTPS', () => {
     up.writeConfig(config('loopback'));
     await up.request({ verb: 'reload' });
     const r = await waitFor(async () => {
-      const s = await scrape();
+      const s = await scrape(undefined, PROMETHEUS_ACCEPT);
       return s.status === 200 ? s : undefined;
     }, { timeout: 10_000, what: 'a scrape without a token to be served' });
     expect(sampleValue(await parseOpenMetrics(r.body), 'hearth_service_up', { service: 'smtp' })).toBe(1);

@@ -5,7 +5,7 @@
 import { statSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { counterFigure, type CounterFigure } from '@hearth/metrics';
-import { counterFamilyName, isLoopback, metricsAccess, metricsToken, metricsTokenPath, readMetricsToken, renderMetrics, snakeCase, type MetricsRow } from '@hearth/admin';
+import { counterFamilyName, isLoopback, metricsAccess, metricsToken, metricsTokenPath, negotiateMetricsFormat, readMetricsToken, renderMetrics, snakeCase, type MetricsRow } from '@hearth/admin';
 import { makeTempDir } from '@hearth/testkit';
 import { parseOpenMetrics, sampleValue } from './openmetrics.js';
 
@@ -69,9 +69,33 @@ describe('renderMetrics', () => {
     expect(families.map((f) => f.name)).toEqual(['hearth_service_up']);
   });
 
+  it('renders the same samples in the text format 0.0.4, a counter family named with its _total', async () => {
+    const text = await renderMetrics(rows, 'text');
+    expect(text).not.toContain('# EOF');
+    expect(text).toMatch(/^# TYPE hearth_smtp_connections_total counter\nhearth_smtp_connections_total\{service="smtp"\} 42$/m);
+    expect(text).toMatch(/^# TYPE hearth_service_restarts_total counter$/m);
+    expect(text).toContain('hearth_service_state{service="web \\"x\\"\\\\\\n",state="stopped"} 1');
+    const samples = (t: string) => t.split('\n').filter((l) => l !== '' && !l.startsWith('#')).sort();
+    expect(samples(text)).toEqual(samples(await renderMetrics(rows, 'openmetrics')));
+  });
+
   it('the parser under test refuses broken text (so the checks above can fail)', async () => {
     await expect(parseOpenMetrics('# TYPE x counter\nx 1\n# EOF\n')).rejects.toThrow(/refused/);
     await expect(parseOpenMetrics('# TYPE x gauge\nx 1\n')).rejects.toThrow(/refused/);
+  });
+});
+
+describe('negotiateMetricsFormat', () => {
+  it('gives OpenMetrics to who prefers it (Prometheus), the text format to anyone else', () => {
+    const prometheus = 'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
+    expect(negotiateMetricsFormat(prometheus)).toBe('openmetrics');
+    expect(negotiateMetricsFormat('application/openmetrics-text; version=1.0.0')).toBe('openmetrics');
+    expect(negotiateMetricsFormat(undefined)).toBe('text');
+    expect(negotiateMetricsFormat('*/*')).toBe('text');
+    expect(negotiateMetricsFormat('text/plain;version=0.0.4;q=1,application/openmetrics-text;q=0.5')).toBe('text');
+    expect(negotiateMetricsFormat('text/plain;q=0.2, application/openmetrics-text;q=0.9')).toBe('openmetrics');
+    expect(negotiateMetricsFormat('application/openmetrics-text;q=0, text/plain;q=0.1')).toBe('text');
+    expect(negotiateMetricsFormat('application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited')).toBe('text');
   });
 });
 
