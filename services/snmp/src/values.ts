@@ -24,9 +24,10 @@ export function clampInt(v: unknown, min: number, max: number): number {
   return (n < min ? min : n > max ? max : n) || 0; // never -0
 }
 
-/** Milliseconds as TimeTicks (hundredths of a second), 0..2^32-1. */
+/** Milliseconds as TimeTicks: hundredths of a second modulo 2^32, as the SMI defines it (snmpd's sysUpTime wraps after 497 days too). */
 export function timeTicks(ms: unknown): number {
-  return clampInt(finite(ms) / 10, 0, UINT32_MAX);
+  const n = Math.trunc(finite(ms) / 10);
+  return n <= 0 ? 0 : n % 2 ** 32;
 }
 
 /** Counter32 wraps at 2^32, as the SMI defines it. */

@@ -15,7 +15,7 @@ describe('values', () => {
   it('clamps every type into its range and never throws', () => {
     expect(timeTicks(-5)).toBe(0);
     expect(timeTicks(12_345)).toBe(1234);
-    expect(timeTicks(2 ** 50)).toBe(2 ** 32 - 1);
+    expect(timeTicks(2 ** 32 * 10 + 12_345)).toBe(1234);
     expect(timeTicks(Number.NaN)).toBe(0);
     expect(gauge32(-1)).toBe(0);
     expect(gauge32(2 ** 40)).toBe(2 ** 32 - 1);

@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HEARTH } from '@hearth/snmp';
+import { waitFor } from '@hearth/testkit';
 import { MIB_ARGS, fixtureService, startAgent, tool, v2c, type AgentFixture } from './fixture.js';
 
 let agent: AgentFixture;
@@ -86,5 +87,17 @@ describe('v2c with the generated community', () => {
       expect.stringMatching(/^smtp\|fixture\|running\|4242\|0:0:01:05\.\d\d\|2 restarts\|signal SIGKILL\|51200 kilobytes$/),
       'pop3|fixture|backoff|0|0:0:00:00.00|2 restarts|signal SIGKILL|51200 kilobytes',
     ]);
+  });
+
+  it('an uptime past 497 days wraps, as TimeTicks do (it stuck at 2^32-1)', async () => {
+    const services = [fixtureService('smtp', { total: 7, open: 2, bytesIn: 5_000_000_000 }, { uptimeMs: 2 ** 32 * 10 + 300_000 })];
+    agent.source.push({ at: Date.now(), services });
+    const ticks = await waitFor(async () => {
+      const got = await tool('snmpget', [...MIB_ARGS, ...v2c(community, agent.port), '-Ot', 'HEARTH-MIB::hearthServiceUptime.1']);
+      const n = Number(/= (\d+)/.exec(got.stdout)?.[1]);
+      return n > 20_000 ? n : undefined;
+    });
+    expect(ticks).toBeGreaterThanOrEqual(30_000);
+    expect(ticks).toBeLessThan(40_000);
   });
 });
