@@ -56,14 +56,21 @@ export function keyCounters(counters: readonly CounterFigure[]): string {
     .join(' ');
 }
 
-function layout(table: readonly (readonly string[])[]): string {
-  const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
-  return table.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+function widthsOf(table: readonly (readonly string[])[]): number[] {
+  return table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
 }
 
+function layout(table: readonly (readonly string[])[], widths = widthsOf(table)): string[] {
+  return table.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd());
+}
+
+/**
+ * One row per service; a service with a note (why it failed, why it waits) has it on the line
+ * below, under its state, so it shows at the start of a line whatever the width of the counters.
+ */
 export function statusTable(rows: readonly ServiceStatus[]): string {
-  return layout([
-    ['SERVICE', 'STATE', 'PID', 'STANDBY', 'MEMORY', 'UPTIME', 'RESTARTS', 'LAST EXIT', 'CONNS', 'COUNTERS', 'NOTE'],
+  const table = [
+    ['SERVICE', 'STATE', 'PID', 'STANDBY', 'MEMORY', 'UPTIME', 'RESTARTS', 'LAST EXIT', 'CONNS', 'COUNTERS'],
     ...rows.map((r) => [
       r.name,
       r.state,
@@ -76,9 +83,12 @@ export function statusTable(rows: readonly ServiceStatus[]): string {
       formatExit(r.lastExit),
       connectionsOf(r.counters ?? []),
       keyCounters(r.counters ?? []),
-      r.reason ?? '',
     ]),
-  ]);
+  ];
+  const widths = widthsOf(table);
+  const lines = layout(table, widths);
+  const indent = ' '.repeat(widths[0]! + 2);
+  return [lines[0]!, ...rows.flatMap((r, i) => (r.reason ? [lines[i + 1]!, `${indent}${r.reason}`] : [lines[i + 1]!]))].join('\n');
 }
 
 /** One service: its row as lines, then every counter it declares. */
@@ -90,8 +100,20 @@ export function serviceDetail(r: ServiceStatus): string {
   ];
   const counters = r.counters ?? [];
   if (counters.length === 0) return `${head.join('\n')}\n  (no counters)`;
-  const table = layout([['COUNTER', 'TYPE', 'VALUE', 'UNIT', 'DESCRIPTION'], ...counters.map((c) => [c.name, c.type, String(c.value), c.unit, c.description])]);
+  const table = layout([['COUNTER', 'TYPE', 'VALUE', 'UNIT', 'DESCRIPTION'], ...counters.map((c) => [c.name, c.type, String(c.value), c.unit, c.description])]).join('\n');
   return `${head.join('\n')}\n\n${table}`;
+}
+
+/**
+ * A frame cut to a terminal of `columns` x `rows`, as watch(1) and top cut theirs: each line to
+ * one column less than the width (a line that wrapped would push the frame off the screen, and
+ * every redraw would scroll it), and to one line less than the height. Unknown sizes cut nothing.
+ */
+export function fitFrame(frame: string, columns: number | undefined, rows: number | undefined): string {
+  let lines = frame.split('\n');
+  if (rows !== undefined && rows > 1) lines = lines.slice(0, rows - 1);
+  if (columns !== undefined && columns > 1) lines = lines.map((l) => (l.length > columns - 1 ? l.slice(0, columns - 1) : l));
+  return lines.join('\n');
 }
 
 /**

@@ -3,7 +3,7 @@ import { controlRequest } from '@hearth/supervisor/control';
 import type { ServiceStatus } from '@hearth/supervisor';
 import { UsageError, type CliCommand } from '../command.js';
 import { COMMON_USAGE, parse, socketPathOf } from '../options.js';
-import { redraw, serviceDetail, statusTable } from '../status-view.js';
+import { fitFrame, redraw, serviceDetail, statusTable } from '../status-view.js';
 
 export { formatBytes, formatUptime, statusTable } from '../status-view.js';
 
@@ -24,8 +24,9 @@ ${COMMON_USAGE}
                      restarts, uptimeMs, lastExit, counters: [{name, type, value, unit, ...}], ...},
                      or that one object with NAME
   -w, --watch        show the figures again every interval: on a terminal the table is redrawn in
-                     place; piped (or with --json) one JSON line per interval. While no
-                     supervisor answers (stopped, restarting) it says so and keeps asking
+                     place, cut to the terminal's width and height; piped (or with --json) one
+                     JSON line per interval. While no supervisor answers (stopped, restarting)
+                     it says so and keeps asking
   --interval SECONDS time between two refreshes (default 1)
   --count N          stop after N refreshes (default: until interrupted)
 
@@ -33,7 +34,8 @@ STANDBY is the pid of the service's warm standby (loaded, holding its listeners,
 if the running instance dies), or - while there is none. MEMORY is the resident memory of the
 service's process group (its process and what it started), then the standby's after a +. CONNS is
 the connections open now; COUNTERS the service's key counters, totals since \`hearth up\` started
-(they never go back while it runs). With NAME, every counter of that service is listed.`,
+(they never go back while it runs). Why a service failed or waits is on the line below its row.
+With NAME, every counter of that service is listed.`,
   async run(argv, io) {
     const { values, positionals } = parse(argv, {
       json: { type: 'boolean' },
@@ -78,7 +80,8 @@ the connections open now; COUNTERS the service's key counters, totals since \`he
       }
       if (table) {
         const heading = `hearth status${name === undefined ? '' : ` ${name}`}, every ${intervalMs / 1000}s: ${new Date().toLocaleTimeString()}`;
-        io.stdout.write(redraw(`${heading}\n\n${shown !== undefined ? text(shown) : `${problem}\n(asking again every ${intervalMs / 1000}s)`}`));
+        const size = io.stdout as { columns?: number; rows?: number };
+        io.stdout.write(redraw(fitFrame(`${heading}\n\n${shown !== undefined ? text(shown) : `${problem}\n(asking again every ${intervalMs / 1000}s)`}`, size.columns, size.rows)));
       } else if (shown !== undefined) {
         if (before !== undefined) io.stderr.write('hearth status: the supervisor answers again\n');
         io.stdout.write(`${JSON.stringify(shown)}\n`);

@@ -1,0 +1,86 @@
+/**
+ * `hearth status --watch` on an 80x24 terminal (a pseudo-terminal from Python's pty module) under a
+ * real `hearth up`: each frame fits the screen, as watch(1) and top cut theirs (a wrapped frame
+ * pushed the heading off and scrolled at every redraw), and a failed service's reason shows at the
+ * start of the line below its row.
+ */
+import { spawn } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAIN, startUp, stopAll, waitState, type Up } from '@hearth/testkit/hearth-up';
+
+let up: Up;
+
+/** Runs ARGV under a pty of COLUMNS x ROWS; its whole output once it exits. */
+const RUNNER = `
+import fcntl, os, pty, struct, sys, termios
+columns, rows = int(sys.argv[1]), int(sys.argv[2])
+pid, fd = pty.fork()
+if pid == 0:
+    # The size is set before the program starts, so it reads it at once.
+    fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack('HHHH', rows, columns, 0, 0))
+    os.execvp(sys.argv[3], sys.argv[3:])
+out = b''
+while True:
+    try:
+        chunk = os.read(fd, 65536)
+    except OSError:
+        break
+    if not chunk:
+        break
+    out += chunk
+os.waitpid(pid, 0)
+sys.stdout.write(out.decode('utf8', 'replace'))
+`;
+
+function onTerminal(columns: number, rows: number, ...args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('python3', ['-c', RUNNER, String(columns), String(rows), process.execPath, MAIN, ...args, '--data', up.data]);
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.on('error', reject);
+    child.on('close', () => resolve(out));
+  });
+}
+
+beforeAll(async () => {
+  up = await startUp(`services:
+  pop3:
+    service: pop3
+    standby: false
+    listen: { pop3: { address: 127.0.0.1, port: 0 } }
+  loop:
+    command: [sh, -c, "exit 2"]
+    backoff: { initial: 10ms }
+    crashLoop: { failures: 3, window: 30s }
+`);
+  await waitState(up, 'pop3', 'running', 20_000);
+  await waitState(up, 'loop', 'failed', 20_000);
+}, 60_000);
+afterAll(stopAll);
+
+describe('hearth status --watch on a terminal', () => {
+  it('cuts each frame to the terminal, and shows why a service failed under its row', async () => {
+    const out = await onTerminal(80, 24, 'status', '--watch', '--interval', '0.1', '--count', '2');
+    // A frame: cursor home, lines each ended by erase-to-end-of-line, then erase the rest.
+    const frames = out.split('\x1b[H').filter((f) => f !== '');
+    expect(frames).toHaveLength(2);
+    for (const frame of frames) {
+      const lines = frame.replace(/\x1b\[J/g, '').replace(/\r/g, '').split('\x1b[K\n').filter((l, i, all) => i < all.length - 1 || l !== '');
+      expect(lines.length).toBeLessThanOrEqual(23);
+      for (const line of lines) expect(line.replace(/\x1b\[K/g, '').length, line).toBeLessThanOrEqual(79);
+      expect(lines[0]).toMatch(/^hearth status, every 0\.1s: /);
+      expect(lines[2]).toMatch(/^SERVICE +STATE +PID/);
+      const loop = lines.findIndex((l) => l.startsWith('loop '));
+      expect(lines[loop]).toMatch(/^loop +failed /);
+      expect(lines[loop + 1]).toMatch(/^ {9}crash loop: 3 failures within /);
+      expect(lines.some((l) => /^pop3 +running /.test(l))).toBe(true);
+    }
+  }, 30_000);
+
+  it('without --watch, the table is not cut: every counter is there', async () => {
+    const r = await up.cli('status');
+    const pop3 = r.stdout.split('\n').find((l) => l.startsWith('pop3 '))!;
+    expect(pop3.length).toBeGreaterThan(79);
+    expect(pop3).toMatch(/pushWaiting=0$/);
+  });
+});
