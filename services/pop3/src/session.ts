@@ -131,6 +131,7 @@ export class Pop3Session implements CommandContext {
       listed: maildrop.messages,
       messages,
       deleted: new Set(),
+      retrieved: { messages: 0, bytes: 0 },
     };
     this.log = this.log.child({ user: canonical });
     this.log.info({ mechanism: attempt.mechanism, messages: messages.length }, 'logged in');
@@ -158,6 +159,8 @@ export class Pop3Session implements CommandContext {
       wait.cancel();
     }
     if (state.name === 'TRANSACTION') {
+      // Logged in, gone without QUIT (dropped, autologout, shutdown): what it did, and that its DELEs are void.
+      this.log.info({ retrieved: state.retrieved.messages, bytes: state.retrieved.bytes, marked: state.deleted.size }, 'logged out without QUIT: nothing deleted');
       state.maildrop.release().catch((error: unknown) => this.log.error({ err: error }, 'releasing the lock failed'));
     }
     if (this.countedUser !== undefined) this.deps.userSessions.remove(this.countedUser);

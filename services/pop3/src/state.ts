@@ -27,6 +27,8 @@ export interface Transaction {
   readonly messages: MessageInfo[];
   /** Message numbers marked by DELE, removed only in UPDATE. */
   readonly deleted: Set<number>;
+  /** What RETR sent in this session: the logout line says it (as Dovecot's `retr=N/bytes`). */
+  readonly retrieved: { messages: number; bytes: number };
 }
 
 export interface Update {

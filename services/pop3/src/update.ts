@@ -25,6 +25,7 @@ export async function update(tx: Transaction, log: Logger, counted: CounterSet<t
   }
   // What this QUIT removed: a message several sessions marked is counted once.
   counted.inc('messagesDeleted', removed);
-  log.info({ marked: doomed.length, deleted: removed }, 'session updated');
+  // One line per session that logged in, as Dovecot's "Logged out retr=N/bytes, del=N/M".
+  log.info({ retrieved: tx.retrieved.messages, bytes: tx.retrieved.bytes, marked: doomed.length, deleted: removed }, 'logged out');
   return replies.updated(doomed.length);
 }

@@ -255,16 +255,22 @@ describe('the maildrop lock across processes (exclusiveLock)', () => {
   });
 });
 
-describe('the log of a failed login', () => {
-  it('is a warning naming the user and the address, as SMTP AUTH and the file service log theirs (fail2ban, the admin page at warn)', async () => {
-    const lines: Record<string, unknown>[] = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        for (const l of chunk.toString('utf8').split('\n')) if (l !== '') lines.push(JSON.parse(l) as Record<string, unknown>);
-        done();
-      },
-    });
-    const logged = await startPop3({ backing: storeBacking(store, accounts), log: createLogger({ svc: 'pop3', level: 'warn', destination: sink, pretty: false }) });
+/** The service with its log at `level` kept as parsed lines. */
+async function loggedHarness(level: string): Promise<{ harness: Harness; lines: Record<string, unknown>[] }> {
+  const lines: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const l of chunk.toString('utf8').split('\n')) if (l !== '') lines.push(JSON.parse(l) as Record<string, unknown>);
+      done();
+    },
+  });
+  const logged = await startPop3({ backing: storeBacking(store, accounts), log: createLogger({ svc: 'pop3', level, destination: sink, pretty: false }) });
+  return { harness: logged, lines };
+}
+
+describe('the log', () => {
+  it('a failed login is a warning naming the user and the address, as SMTP AUTH and the file service log theirs (fail2ban, the admin page at warn)', async () => {
+    const { harness: logged, lines } = await loggedHarness('warn');
     try {
       const result = await run('python3', ['-c', `
 import os, poplib
@@ -279,6 +285,34 @@ p.quit()
       expect(result.stdout.trim()).toBe('-ERR [AUTH] Authentication failed');
       const line = await waitFor(() => lines.find((l) => l['msg'] === 'login failed'));
       expect(line).toMatchObject({ level: 40, user: 'carol', remote: '127.0.0.1' });
+    } finally {
+      await logged.close();
+    }
+  });
+
+  it('a session that logged in ends with one line of what it retrieved and deleted, as Dovecot logs "Logged out retr=1/205, del=1/2"', async () => {
+    await addUser('grace', 'pw', [M1, M2]);
+    const { harness: logged, lines } = await loggedHarness('info');
+    try {
+      const result = await run('python3', ['-c', `
+import os, poplib
+port = int(os.environ['POP_PORT'])
+p = poplib.POP3('127.0.0.1', port, timeout=10)
+p.user('grace'); p.pass_('pw')
+p.retr(1); p.retr(2); p.dele(1)
+p.quit()
+p = poplib.POP3('127.0.0.1', port, timeout=10)
+p.user('grace'); p.pass_('pw')
+p.retr(1); p.dele(1)
+p.sock.close()
+print('done')
+`], { env: { POP_PORT: String(logged.port) } });
+      expect(result.stdout.trim()).toBe('done');
+      const quit = await waitFor(() => lines.find((l) => l['msg'] === 'logged out'));
+      expect(quit).toMatchObject({ level: 30, user: 'grace', remote: '127.0.0.1', retrieved: 2, bytes: M1.length + M2.length, marked: 1, deleted: 1 });
+      const dropped = await waitFor(() => lines.find((l) => l['msg'] === 'logged out without QUIT: nothing deleted'));
+      expect(dropped).toMatchObject({ level: 30, user: 'grace', retrieved: 1, bytes: M2.length, marked: 1 });
+      expect(store.listMessages('grace')).toHaveLength(1);
     } finally {
       await logged.close();
     }

@@ -10,6 +10,8 @@ export function retr(ctx: CommandContext, args: readonly string[]): Reply {
   const { message, number } = found;
   ctx.counters.inc('messagesRetrieved');
   ctx.counters.inc('bytesOut', message.size);
+  tx.retrieved.messages += 1;
+  tx.retrieved.bytes += message.size;
   return {
     kind: 'body',
     text: `+OK ${replies.retr(message.size)}`,
