@@ -117,6 +117,21 @@ function prettyFormatter(options: PrettyOptions): (line: string) => string {
   return pinoPretty.prettyFactory(options) as (line: string) => string;
 }
 
+/**
+ * Lines dropped are said in the log itself, as rsyslog says "N messages lost": once the buffer
+ * has drained, one warning with how many were dropped since the last one (its own line goes
+ * through the same bound: if it is dropped too, the next drain counts it).
+ */
+function tellDrops(logger: Logger, sink: Sink, stream: NodeJS.EventEmitter): void {
+  let told = 0;
+  stream.on('drain', () => {
+    if (sink.dropped <= told) return;
+    const dropped = sink.dropped - told;
+    told = sink.dropped;
+    logger.warn({ dropped, droppedTotal: sink.dropped }, 'log lines dropped: the output was not read fast enough');
+  });
+}
+
 /** Create a root logger. Child loggers (`logger.child({ cid })`) share its output. */
 export function createLogger(opts: LoggerOptionsIn): Logger {
   const dest = opts.destination ?? 1;
@@ -146,7 +161,10 @@ export function createLogger(opts: LoggerOptionsIn): Logger {
     redact: { paths: [...REDACT_PATHS], censor: '[redacted]' },
   };
   const logger = pino(options, out);
-  if (sink) sinks.set(out, sink);
+  if (sink) {
+    sinks.set(out, sink);
+    tellDrops(logger, sink, out as unknown as NodeJS.EventEmitter);
+  }
   return logger;
 }
 

@@ -136,6 +136,26 @@ except subprocess.TimeoutExpired:
     expect(out.trim()).toBe('exited flushed');
   }, 20_000);
 
+  it('says in the log how many lines it dropped, once the reader caught up', async () => {
+    const child = spawn(process.execPath, [flood, dist, 'burst'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    let text = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (text += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    expect(code, err).toBe(0);
+    const dropped = Number(/^dropped=(\d+)$/m.exec(err)?.[1]);
+    expect(dropped).toBeGreaterThan(10_000);
+    const lines = text.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const told = lines.filter((l) => l['msg'] === 'log lines dropped: the output was not read fast enough');
+    expect(told.length).toBeGreaterThan(0);
+    expect(told[0]).toMatchObject({ level: 40, svc: 'flood' });
+    // Every dropped line is told, once: the warnings add up to the count.
+    expect(told.reduce((sum, l) => sum + (l['dropped'] as number), 0)).toBe(dropped);
+    expect(lines.filter((l) => l['msg'] === 'line').length + dropped).toBe(20_000);
+  });
+
   it('never blocks the event loop when nobody reads, and counts what it dropped', async () => {
     const child = spawn(process.execPath, [flood, dist, 'stuck'], { stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(child);
