@@ -61,8 +61,11 @@ function lastExit(e: ServiceFigures['lastExit']): string {
 }
 
 export class HearthMibView {
-  readonly #started = Date.now();
-
+  /**
+   * `uptime`: milliseconds since the service started (sysUpTime), on a monotonic clock and kept
+   * across reloads, which build a new view: a manager takes sysUpTime going back for a restart
+   * of the agent, and the counters it serves go on.
+   */
   constructor(
     private readonly agent: HardenedAgent,
     private readonly stats: CounterSet<typeof counters>,
@@ -70,6 +73,7 @@ export class HearthMibView {
     system: SystemInfo,
     maxMessageSize: number,
     engineBoots: number,
+    private readonly uptime: () => number,
   ) {
     const t = agent.tree;
     t.scalar('sysDescr', SYSTEM.sysDescr, 'string', system.descr);
@@ -93,7 +97,7 @@ export class HearthMibView {
   refresh(): void {
     const t = this.agent.tree;
     const s = this.stats;
-    t.set('sysUpTime', Date.now() - this.#started);
+    t.set('sysUpTime', this.uptime());
     t.set('snmpEngineTime', this.agent.engineTime);
     t.set('snmpInPkts', s.get('packets'));
     t.set('snmpInBadVersions', s.get('badVersions'));

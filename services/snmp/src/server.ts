@@ -39,8 +39,9 @@ export interface SnmpOptions {
 export async function startSnmp(ctx: ServiceContext<SnmpSettings>, source: FigureSource, options: SnmpOptions = {}): Promise<RunningSnmp> {
   const { log } = ctx;
   const clock = options.clock ?? (() => performance.now());
-  // snmpEngineTime counts from the service's start, not from a reload's new agent.
+  // snmpEngineTime and sysUpTime count from the service's start, not from a reload's new agent.
   const engineStartedAt = clock();
+  const uptime = (): number => clock() - engineStartedAt;
   const dir = stateDir(ctx.suite.dataDir);
   const engine = startEngine(dir);
   const stats = new CounterSet(counters);
@@ -71,7 +72,7 @@ export async function startSnmp(ctx: ServiceContext<SnmpSettings>, source: Figur
       clock,
       engineStartedAt,
     });
-    view = new HearthMibView(agent, stats, indices, systemInfo(settings), settings.limits.maxMessageSize, engine.boots);
+    view = new HearthMibView(agent, stats, indices, systemInfo(settings), settings.limits.maxMessageSize, engine.boots, uptime);
     if (last) view.update(last);
     return { agent, view, communities };
   };

@@ -3,7 +3,7 @@
  * MIB file; the figures given are what is served; a wrong community gets no answer.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HEARTH } from '@hearth/snmp';
+import { HEARTH, manifest, type SnmpSettings } from '@hearth/snmp';
 import { waitFor } from '@hearth/testkit';
 import { MIB_ARGS, fixtureService, startAgent, tool, v2c, type AgentFixture } from './fixture.js';
 
@@ -99,5 +99,21 @@ describe('v2c with the generated community', () => {
     });
     expect(ticks).toBeGreaterThanOrEqual(30_000);
     expect(ticks).toBeLessThan(40_000);
+  });
+  it('a reload keeps sysUpTime counting from the start, as the counters it serves go on (it began again at 0: a manager saw a restart)', async () => {
+    const ticks = async (): Promise<number> => {
+      const r = await tool('snmpget', [...MIB_ARGS, ...v2c(community, agent.port), '-Ot', '-Oqv', 'sysUpTime.0']);
+      return Number(r.stdout.trim());
+    };
+    const before = await waitFor(async () => {
+      const t = await ticks();
+      return t >= 50 ? t : undefined;
+    });
+    const packets = agent.running.stats.get('packets');
+    await agent.running.reload!(manifest.settings.parse({ system: { contact: 'ops@example.org' } }) as SnmpSettings, { dataDir: agent.data.path, mail: { domains: ['localhost'] }, tls: {} });
+    const r = await tool('snmpget', [...MIB_ARGS, ...v2c(community, agent.port), 'sysContact.0', 'sysUpTime.0', 'snmpInPkts.0']);
+    expect(r.stdout).toContain('sysContact.0 = STRING: ops@example.org');
+    expect(Number(/sysUpTime\.0 = Timeticks: \((\d+)\)/.exec(r.stdout)?.[1])).toBeGreaterThanOrEqual(before);
+    expect(Number(/snmpInPkts\.0 = Counter32: (\d+)/.exec(r.stdout)?.[1])).toBeGreaterThan(packets);
   });
 });
