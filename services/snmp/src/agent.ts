@@ -123,15 +123,16 @@ export class HardenedAgent {
       });
     }
     const proto = Object.getPrototypeOf(agent) as snmp.Agent;
-    agent.getRequest = (s, m, r) => this.#served(s, m, r) && proto.getRequest.call(agent, s, m, r);
+    agent.getRequest = (s, m, r) => this.#served(s, m, r) && !this.#answeredEmpty(s, m, r, m.pdu.varbinds.length) && proto.getRequest.call(agent, s, m, r);
     agent.getNextRequest = (s, m, r) => {
-      if (!this.#served(s, m, r)) return;
+      if (!this.#served(s, m, r) || this.#answeredEmpty(s, m, r, m.pdu.varbinds.length)) return;
       this.#asked.set(m, { oids: m.pdu.varbinds.map((v) => v.oid), nonRepeaters: m.pdu.varbinds.length });
       proto.getNextRequest.call(agent, s, m, r);
     };
     agent.getBulkRequest = (s, m, r) => {
       if (!this.#served(s, m, r)) return;
       this.#clampBulk(m.pdu);
+      if (this.#answeredEmpty(s, m, r, m.pdu.maxRepetitions)) return;
       this.#asked.set(m, { oids: m.pdu.varbinds.map((v) => v.oid), nonRepeaters: m.pdu.nonRepeaters });
       proto.getBulkRequest.call(agent, s, m, r);
     };
@@ -193,6 +194,18 @@ export class HardenedAgent {
     pdu.nonRepeaters = n;
     // net-snmp reads maxRepetitions as the total number of varbinds to return.
     pdu.maxRepetitions = Math.min(n + m * (pdu.varbinds.length - n), maxVarbinds);
+  }
+
+  /**
+   * A request with nothing to answer (no varbinds; a GetBulk of max-repetitions 0 and no
+   * non-repeaters) gets an empty response, as RFC 3416 has it; net-snmp never answered one.
+   */
+  #answeredEmpty(socket: snmp.SendSocket, request: snmp.Message, rinfo: snmp.RemoteInfo, count: number): boolean {
+    if (count > 0) return false;
+    const pdu = request.pdu.getResponsePduForRequest();
+    pdu.varbinds = [];
+    this.#respond(socket, rinfo, request, pdu);
+    return true;
   }
 
   #refuseSet(socket: snmp.SendSocket, request: snmp.Message, rinfo: snmp.RemoteInfo): void {

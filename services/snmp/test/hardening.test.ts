@@ -60,6 +60,15 @@ function getRequest(c: string, version = 1, maxRepetitions?: number): Buffer {
 }
 
 describe('requests that break net-snmp on its own', () => {
+  it('snmpbulkget -Cr0 gets its empty response (net-snmp never answered a request with nothing to answer)', async () => {
+    const r = await tool('snmpbulkget', [...MIB_ARGS, ...v2c(community, agent.port), '-Cn0', '-Cr0', 'sysDescr']);
+    expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({ code: 0, stdout: '', stderr: '' });
+    // With non-repeaters only, those are answered.
+    const n = await tool('snmpbulkget', [...MIB_ARGS, ...v2c(community, agent.port), '-Cn1', '-Cr0', 'sysDescr', 'sysName']);
+    expect(n.code).toBe(0);
+    expect(n.stdout.trim().split('\n')).toEqual([expect.stringMatching(/^SNMPv2-MIB::sysDescr\.0 = STRING: /)]);
+  });
+
   it('snmpbulkget -Cr300000 is answered within a second, bounded, and memory stays flat', async () => {
     const before = agent.running.stats.get('bulkClamped');
     const rssBefore = process.memoryUsage().rss;
