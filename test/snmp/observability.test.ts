@@ -7,7 +7,7 @@ import { execFile, spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ServiceStatus } from '@hearth/supervisor';
-import { freePort, waitFor } from '@hearth/testkit';
+import { connectAndReadLine, freePort, waitFor } from '@hearth/testkit';
 import { MAIN, startUp, waitState, type Up } from '@hearth/testkit/hearth-up';
 import { snmpWith as snmpAt, walk as walkAt } from './helpers.js';
 
@@ -200,8 +200,13 @@ describe('rows follow the configuration', () => {
     await waitFor(async () => (await snmp('snmpget', '-Oqv', 'HEARTH-MIB::hearthServicePid.1')).trim() === String(after.pid), { timeout: 5000, what: 'the new pid served' });
   });
 
-  it('a reload that removes smtp removes its rows; adding it back brings its old number back', async () => {
+  it('a reload that removes smtp removes its rows; adding it back brings its old number back, and its counters go on', async () => {
     expect([...(await walk()).keys()]).toEqual(['biff', 'smtp', 'snmp']);
+    expect(await connectAndReadLine(ports.mx)).toMatch(/^220 /);
+    const counted = await waitFor(async () => {
+      const n = (await walk()).get('smtp')?.counters['connectionsTotal'] ?? 0;
+      return n >= 1 ? n : undefined;
+    }, { timeout: 10_000, what: 'the smtp connection counted in the walk' });
     up.writeConfig(config(false));
     expect((await up.cli('reload')).code).toBe(0);
     await waitFor(async () => !(await walk()).has('smtp'), { timeout: 10_000, what: 'smtp gone from the walk' });
@@ -210,8 +215,11 @@ describe('rows follow the configuration', () => {
     expect(table.trim().split('\n').map((l) => l.split('|')[0])).toEqual(['biff', 'snmp']);
     up.writeConfig(config(true));
     expect((await up.cli('reload')).code).toBe(0);
-    await waitFor(async () => (await walk()).has('smtp'), { timeout: 15_000, what: 'smtp back in the walk' });
+    await waitFor(async () => (await walk()).get('smtp')?.counters['connectionsTotal'] !== undefined, { timeout: 15_000, what: 'smtp back in the walk' });
     expect((await snmp('snmpget', '-Oqv', 'HEARTH-MIB::hearthServiceName.2')).trim()).toBe('smtp');
+    // The same row, the same Counter64: it went back to 0 (read by a manager as a wrap).
+    expect((await walk()).get('smtp')!.counters['connectionsTotal']).toBeGreaterThanOrEqual(counted);
+    expect(countersOf(await up.service('smtp'))['connectionsTotal']).toBeGreaterThanOrEqual(counted);
     up.writeConfig(config(false));
     expect((await up.cli('reload')).code).toBe(0);
     await waitFor(async () => !(await walk()).has('smtp'), { timeout: 10_000, what: 'smtp gone again' });

@@ -5,7 +5,9 @@
  *   the service's declaration) goes into that service's `CounterTotals`, keyed by pid; when the
  *   instance exits its counters join the service's total. So a counter never goes back while the
  *   supervisor runs: not across restarts, kill -9, standby promotions, overlapped restarts or
- *   reloads. A service removed by a reload is forgotten.
+ *   reloads. A service removed by a reload leaves the views; its totals are kept aside, and a
+ *   service of that name configured again with the same declaration goes on from them (the SNMP
+ *   agent gives it its old row: a Counter64 that went back there would read as a wrap).
  * - `status` rows get the service's counters; `snapshot` makes the `FiguresSnapshot` that goes
  *   to the subscribers of `hearth.figures` (the SNMP agent): soon after each report, and once a
  *   second for uptimes and memory (`FiguresPublisher`).
@@ -20,6 +22,8 @@ export const FIGURES_TOPIC = 'hearth.figures';
 export const FIGURES_INTERVAL_MS = 1000;
 /** The shortest time between two rounds started by changes. */
 export const FIGURES_COALESCE_MS = 100;
+/** How many removed services' totals are kept aside (the oldest removed is dropped first). */
+const RETIRED_MAX = 256;
 
 interface Kept {
   declaration: CounterDeclaration;
@@ -28,6 +32,8 @@ interface Kept {
 
 export class FiguresHub {
   readonly #services = new Map<string, Kept>();
+  /** Removed services' totals, by name, in the order they were removed. */
+  readonly #retired = new Map<string, Kept>();
   readonly #complained = new Set<string>();
 
   constructor(
@@ -45,7 +51,7 @@ export class FiguresHub {
       if (kept) {
         kept.declaration = declaration;
         kept.totals.redeclare(declaration);
-      } else this.#services.set(service, (kept = { declaration, totals: new CounterTotals(declaration) }));
+      } else this.#services.set(service, (kept = this.#revive(service, declaration) ?? { declaration, totals: new CounterTotals(declaration) }));
     }
     if (!kept) return this.#complain(service, 'counter values before any declaration');
     const values = parseCounterValues(message.values);
@@ -59,10 +65,26 @@ export class FiguresHub {
     if (pid !== undefined) this.#services.get(service)?.totals.end(pid);
   }
 
-  /** Services no longer configured (a reload removed them) are forgotten. */
+  /** Services no longer configured (a reload removed them) leave the views; their totals are kept aside. */
   keepOnly(names: Iterable<string>): void {
     const keep = new Set(names);
-    for (const name of [...this.#services.keys()]) if (!keep.has(name)) this.#services.delete(name);
+    for (const [name, kept] of [...this.#services]) {
+      if (keep.has(name)) continue;
+      this.#services.delete(name);
+      // Its instances are gone: their counters join the total, their gauges drop out.
+      for (const pid of kept.totals.instances()) kept.totals.end(pid);
+      this.#retired.delete(name);
+      this.#retired.set(name, kept);
+      if (this.#retired.size > RETIRED_MAX) this.#retired.delete(this.#retired.keys().next().value!);
+    }
+  }
+
+  /** The totals of a removed service of this name, if it declared the same counters. */
+  #revive(service: string, declaration: CounterDeclaration): Kept | undefined {
+    const retired = this.#retired.get(service);
+    if (!retired) return undefined;
+    this.#retired.delete(service);
+    return JSON.stringify(describeCounters(retired.declaration)) === JSON.stringify(describeCounters(declaration)) ? retired : undefined;
   }
 
   /** The service's counters with their totals, sorted by id (empty when it reported none). */

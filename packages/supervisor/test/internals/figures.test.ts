@@ -33,6 +33,20 @@ describe('FiguresHub', () => {
     expect(hub.counters('smtp')).toEqual([]);
   });
 
+  it('a removed service configured again goes on from its totals (its gauges at 0); with other counters it starts afresh', () => {
+    const hub = new FiguresHub(log);
+    const value = (service: string, name: string) => hub.counters(service).find((c) => c.name === name)!.value;
+    hub.report('smtp', 10, { values: { accepted: 4, open: 2 }, declaration });
+    hub.report('web', 20, { values: { accepted: 9, open: 1 }, declaration });
+    hub.keepOnly(['pop3']); // a reload removed both, their instances still running
+    hub.ended('smtp', 10);
+    hub.report('smtp', 30, { values: { accepted: 1, open: 1 }, declaration });
+    expect([value('smtp', 'accepted'), value('smtp', 'open')]).toEqual([5, 1]);
+    const other = { ...declaration, refused: { id: 3, type: 'counter', description: 'Refused', unit: 'messages' } };
+    hub.report('web', 40, { values: { accepted: 2, open: 0, refused: 0 }, declaration: other });
+    expect([value('web', 'accepted'), value('web', 'open')]).toEqual([2, 0]);
+  });
+
   it('refuses values before a declaration and malformed reports, without throwing', () => {
     const hub = new FiguresHub(log);
     hub.report('a', 1, { values: { accepted: 1 } });
