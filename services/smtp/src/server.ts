@@ -69,9 +69,18 @@ function asReply(err: unknown, log: Logger): SmtpReply {
   return replies.internal();
 }
 
+/** What one session did, for the line that ends it (as Postfix's "disconnect from ... rcpt=1/2 data=1"). */
+interface Tally {
+  messages: number;
+  messagesRefused: number;
+  recipientsRefused: number;
+  authFailures: number;
+}
+
 export function createSmtpServer(spec: ListenerSpec, role: ListenerRole, parts: ServerParts): HearthSmtpServer {
-  /** Per session: its logger, and after AUTH the user's credential stamp of then. */
-  const sessions = new Map<string, { log: Logger; stamp?: string | undefined }>();
+  /** Per session: its logger, whether it was admitted, its tally, and after AUTH the user's credential stamp of then. */
+  const sessions = new Map<string, { log: Logger; readonly admitted: boolean; readonly tally: Tally; stamp?: string | undefined }>();
+  const tallyOf = (session: SMTPServerSession): Tally | undefined => sessions.get(session.id)?.tally;
   const baseLog = parts.log.child({ listener: spec.name });
   const logOf = (session: SMTPServerSession): Logger => sessions.get(session.id)?.log ?? baseLog;
   const submission = role === 'submission';
@@ -103,7 +112,7 @@ export function createSmtpServer(spec: ListenerSpec, role: ListenerRole, parts: 
       // Counted (and released) at accept: see policy/accept.ts.
       const admission = accepts?.take(session.remoteAddress, session.remotePort) ?? 'ok';
       const log = baseLog.child({ cid: session.id, remote: session.remoteAddress });
-      sessions.set(session.id, { log });
+      sessions.set(session.id, { log, admitted: admission === 'ok', tally: { messages: 0, messagesRefused: 0, recipientsRefused: 0, authFailures: 0 } });
       if (admission === 'ok') {
         log.debug('session opened');
         callback();
@@ -117,7 +126,8 @@ export function createSmtpServer(spec: ListenerSpec, role: ListenerRole, parts: 
       if (!entry) return;
       sessions.delete(session.id);
       accepts?.done(session.remoteAddress, session.remotePort);
-      entry.log.debug('session closed');
+      // One line per session served (a refused one has its warning), whether it sent mail or not.
+      if (entry.admitted) entry.log.info({ ...entry.tally }, 'disconnected');
     },
 
     onAuth(auth, session, callback) {
@@ -137,6 +147,8 @@ export function createSmtpServer(spec: ListenerSpec, role: ListenerRole, parts: 
           if (!result.ok) {
             const refused = result.reason === 'refused';
             parts.counters.inc('authFailures');
+            const tally = tallyOf(session);
+            if (tally) tally.authFailures++;
             log.warn({ login, method: auth.method }, refused ? 'authentication refused: too many failures' : 'authentication failed');
             callback(refused ? replies.tooManyAuthFailures() : replies.authFailed());
             return;
@@ -192,6 +204,8 @@ export function createSmtpServer(spec: ListenerSpec, role: ListenerRole, parts: 
             return;
           }
           parts.counters.inc('recipientsRefused');
+          const tally = tallyOf(session);
+          if (tally) tally.recipientsRefused++;
           const from = session.envelope.mailFrom;
           log.info({ from: from ? from.address : '', rcpt: address.address, reply: verdict.reply.responseCode }, 'recipient refused');
           callback(verdict.reply);
@@ -219,10 +233,14 @@ export function createSmtpServer(spec: ListenerSpec, role: ListenerRole, parts: 
         (text) => {
           parts.counters.inc('messagesReceived');
           parts.counters.inc('bytesIn', (stream as { byteLength?: number }).byteLength ?? 0);
+          const tally = tallyOf(session);
+          if (tally) tally.messages++;
           callback(null, text);
         },
         (err: unknown) => {
           parts.counters.inc('messagesRefused');
+          const tally = tallyOf(session);
+          if (tally) tally.messagesRefused++;
           callback(asReply(err, log));
         },
       );

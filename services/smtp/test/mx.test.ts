@@ -235,7 +235,7 @@ out(errors)`,
 });
 
 describe('the mail log', () => {
-  it('names the envelope sender and recipients of each message delivered and each recipient refused, as Postfix logs from= and to=', async () => {
+  it('names the envelope sender and recipients of each message delivered and each recipient refused, as Postfix logs from= and to=, and ends each session with what it did', async () => {
     const lines: Record<string, unknown>[] = [];
     const sink = new Writable({
       write(chunk: Buffer, _enc, done) {
@@ -260,6 +260,9 @@ out(list(refused))`,
       const delivered = lines.filter((l) => l['msg'] === 'message delivered');
       expect(delivered[0]).toMatchObject({ from: 'carol@example.org', to: ['alice@localhost', 'BOB@Example.Test'], recipients: 2 });
       expect(delivered[1]).toMatchObject({ from: '', to: ['alice@localhost'], recipients: 1 });
+      // The session ends with one line of what it did, as Postfix's "disconnect from".
+      const end = await waitFor(() => lines.find((l) => l['msg'] === 'disconnected'));
+      expect(end).toMatchObject({ level: 30, cid: delivered[0]!['cid'], remote: '127.0.0.1', messages: 2, messagesRefused: 0, recipientsRefused: 1, authFailures: 0 });
     } finally {
       await logged.close();
     }
