@@ -6,6 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '@hearth/testkit';
 import { MAIN, startUp, stopAll, waitState, type Up } from '@hearth/testkit/hearth-up';
 
 let up: Up;
@@ -42,8 +43,7 @@ function onTerminal(columns: number, rows: number, ...args: string[]): Promise<s
   });
 }
 
-beforeAll(async () => {
-  up = await startUp(`services:
+const CONFIG = `services:
   pop3:
     service: pop3
     standby: false
@@ -52,7 +52,10 @@ beforeAll(async () => {
     command: [sh, -c, "exit 2"]
     backoff: { initial: 10ms }
     crashLoop: { failures: 3, window: 30s }
-`);
+`;
+
+beforeAll(async () => {
+  up = await startUp(CONFIG);
   await waitState(up, 'pop3', 'running', 20_000);
   await waitState(up, 'loop', 'failed', 20_000);
 }, 60_000);
@@ -83,4 +86,24 @@ describe('hearth status --watch on a terminal', () => {
     expect(pop3.length).toBeGreaterThan(79);
     expect(pop3).toMatch(/pushWaiting=0$/);
   });
+
+  it('goes on while hearth up is down, saying so, and shows the services again once it is back (it ended at the first failed refresh)', async () => {
+    // The pty's output as it comes (the runner above prints it only at the end).
+    const streaming = RUNNER.replace("    out += chunk\n", "    sys.stdout.write(chunk.decode('utf8', 'replace')); sys.stdout.flush()\n");
+    const child = spawn('python3', ['-c', streaming, '100', '40', process.execPath, MAIN, 'status', '--watch', '--interval', '0.1', '--count', '600', '--data', up.data]);
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    try {
+      await waitFor(() => /pop3 +running /.test(out), { timeout: 10_000, what: 'a first frame' });
+      expect((await up.cli('down')).code).toBe(0);
+      await up.exited;
+      await waitFor(() => out.includes('hearth status, every 0.1s') && /no supervisor is running \(no answer on /.test(out), { timeout: 10_000, what: 'the frame saying so' });
+      expect(child.exitCode).toBeNull();
+      const mark = out.length;
+      await startUp(CONFIG, { dir: up.dir });
+      await waitFor(() => /pop3 +running /.test(out.slice(mark)), { timeout: 30_000, what: 'the services shown again' });
+    } finally {
+      child.kill();
+    }
+  }, 60_000);
 });
