@@ -139,11 +139,10 @@ export function createLogger(opts: LoggerOptionsIn): Logger {
   const pretty = opts.pretty === 'auto' || opts.pretty === undefined ? isFd && dest === 1 && process.stdout.isTTY === true : opts.pretty;
 
   let out: DestinationStream;
-  let sink: Sink | undefined;
+  let bounded: ReturnType<typeof boundedFd> | undefined;
   if (isFd) {
-    const bounded = boundedFd(dest, opts.maxBuffer ?? DEFAULT_MAX_BUFFER);
+    bounded = boundedFd(dest, opts.maxBuffer ?? DEFAULT_MAX_BUFFER);
     out = bounded.stream;
-    sink = bounded.sink;
   } else {
     out = dest as DestinationStream;
   }
@@ -161,9 +160,11 @@ export function createLogger(opts: LoggerOptionsIn): Logger {
     redact: { paths: [...REDACT_PATHS], censor: '[redacted]' },
   };
   const logger = pino(options, out);
-  if (sink) {
-    sinks.set(out, sink);
-    tellDrops(logger, sink, out as unknown as NodeJS.EventEmitter);
+  if (bounded) {
+    // Found through the stream pino writes to (the pretty formatter's, when there is one); the
+    // drains are the bounded stream's own.
+    sinks.set(out, bounded.sink);
+    tellDrops(logger, bounded.sink, bounded.stream);
   }
   return logger;
 }
