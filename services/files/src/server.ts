@@ -74,12 +74,12 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
   checkFdPaths();
   // Absolute from here on: a listing changes the working directory for a moment (propfind.ts).
   const dataDir = resolve(deps.dataDir);
-  const shares = new Shares(deps.handlers, dataDir, deps.log);
+  const cache = new FileCache();
+  const shares = new Shares(deps.handlers, dataDir, deps.log, () => cache.clear());
   shares.apply(settings);
   const props = new DeadProps(join(dataDir, 'files', 'props.db'));
   const locks = new LockTable(join(dataDir, 'files', 'locks.db'));
   const quotas = new Quotas(join(dataDir, 'files', 'quota.db'));
-  const cache = new FileCache();
   const reserve = new SpaceReserve(join(dataDir, 'files', 'reserve'));
   const reserved = reserve.ensure().then(() => {});
   const env: Env = { settings: () => settings, locks, props, shares, quotas, log: deps.log, cache, reserve };

@@ -11,6 +11,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import type { Logger } from '@hearth/log';
 import type { HandlerTable, Lease } from '@hearth/runtime';
 import type { FilesSettings, ShareSettings } from './config.js';
+import { canHaveHome } from './homes.js';
 import { DavError } from './replies.js';
 import type { FileUser } from './users.js';
 
@@ -63,14 +64,20 @@ function accessOf(entry: ShareEntry, user: FileUser): Access {
 }
 
 export class Shares {
-  readonly #homes = new Set<string>();
+  /** Home folders made (or found) by this instance: root → the `createdAt` of the account it was made for. */
+  readonly #homes = new Map<string, number | undefined>();
   /** The definitions of the last `apply`, for requests that arrive while the table drains. */
   #applied = new Map<string, Entry>();
 
+  /**
+   * `onHomeMade`: called once a home folder was made for an account, before its request goes on: the
+   * server's cache forgets what it held, which may be the files of the folder a deleted user had.
+   */
   constructor(
     private readonly table: HandlerTable<unknown>,
     private readonly dataDir: string,
     private readonly log: Logger,
+    private readonly onHomeMade: () => void = () => {},
   ) {}
 
   /**
@@ -136,7 +143,7 @@ export class Shares {
     const entry = this.table.peek(name === 'home' ? 'home' : `share:${name}`) as Entry | undefined;
     if (entry === undefined) return undefined;
     const share = this.#shareFor(entry, user);
-    return share instanceof DavError || (entry.kind === 'home' && !this.#homes.has(share.root)) ? undefined : share;
+    return share instanceof DavError || (entry.kind === 'home' && !this.#madeFor(share.root, user)) ? undefined : share;
   }
 
   /** Changes whenever a share's definition does, and when the table closes (`HandlerTable.version`). */
@@ -169,7 +176,7 @@ export class Shares {
   /** What `entry` is to `user`, or why they may not use it. */
   #shareFor(entry: Entry, user: FileUser): Share | DavError {
     if (entry.kind === 'home') {
-      if (!/^[^/\\\0]+$/.test(user.name) || user.name === '.' || user.name === '..') return new DavError(403, 'this user name cannot have a home folder');
+      if (!canHaveHome(user.name)) return new DavError(403, 'this user name cannot have a home folder');
       return { name: 'home', root: join(entry.base, user.name), refuseAppleFiles: entry.refuseAppleFiles, quota: entry.quota, owner: user.name, access: 'write' };
     }
     const access = accessOf(entry, user);
@@ -177,14 +184,23 @@ export class Shares {
     return { name: entry.name, root: entry.root, refuseAppleFiles: entry.settings.refuseAppleFiles, quota: entry.settings.quota, owner: undefined, access };
   }
 
-  /** `#shareFor`, with the home folder created on first use. */
+  /** `#shareFor`, with the home folder created on the account's first use. */
   async #shareOf(entry: Entry, user: FileUser): Promise<Share> {
     const share = this.#shareFor(entry, user);
     if (share instanceof DavError) throw share;
-    if (entry.kind === 'home' && !this.#homes.has(share.root)) {
+    if (entry.kind === 'home' && !this.#madeFor(share.root, user)) {
       await mkdir(share.root, { recursive: true, mode: 0o700 });
-      this.#homes.add(share.root);
+      this.#homes.set(share.root, user.createdAt);
+      this.onHomeMade();
     }
     return share;
+  }
+
+  /**
+   * Whether the home folder `root` was made for this account: a user deleted and made again under
+   * the name is another account, whose folder the deletion removed (`homes.ts`).
+   */
+  #madeFor(root: string, user: FileUser): boolean {
+    return this.#homes.has(root) && this.#homes.get(root) === user.createdAt;
   }
 }

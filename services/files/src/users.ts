@@ -17,6 +17,12 @@ import { SocketSlot } from './socket-slot.js';
 export interface FileUser {
   readonly name: string;
   readonly groups: readonly string[];
+  /**
+   * When the account was made (ms), to tell it from an earlier account of the same name: the home
+   * folder, removed with a deleted user, is made again for the next one. Undefined: the name alone
+   * says who it is.
+   */
+  readonly createdAt?: number;
 }
 
 export interface FileUsers {
@@ -43,13 +49,14 @@ export class MemoryUsers implements FileUsers {
   }
 }
 
-/** The suite's accounts as file users: the canonical (lower-case) name and the account's groups. */
+/** The suite's accounts as file users: the canonical (lower-case) name, the account's groups and when it was made. */
 export function accountUsers(accounts: Accounts): FileUsers {
   return {
     async authenticate(name, password) {
       const canonical = await accounts.verifyPassword(name, password);
       if (canonical === undefined) return undefined;
-      return { name: canonical, groups: accounts.find(canonical)?.groups ?? [] };
+      const account = accounts.find(canonical);
+      return account === undefined ? { name: canonical, groups: [] } : { name: canonical, groups: account.groups, createdAt: account.createdAt.getTime() };
     },
   };
 }
