@@ -2,12 +2,13 @@
  * The users page over HTTPS against `hearth up` (with pop3 and files): add a user, set its groups
  * (a share's @group then lets it in over WebDAV), reset its
  * password and sign in with the new one, APOP on and off, the administrator flag, delete refused
- * while a POP3 session holds the maildrop (the store's words shown), then allowed; hostile names
- * come back escaped.
+ * while the home folder holds files without "also delete" and while a POP3 session holds the
+ * maildrop (the store's words shown), then allowed, a user made again under the name finding an
+ * empty home folder; hostile names come back escaped.
  */
 import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -43,18 +44,23 @@ const rowOf = (page: string, name: string): string => {
   return m[1]!;
 };
 
-/** The status of a WebDAV PROPFIND of `path` with Basic credentials, over plain HTTP on loopback, on a connection of its own. */
-async function davStatus(path: string, auth: string): Promise<number> {
+/** A WebDAV request with Basic credentials, over plain HTTP on loopback, on a connection of its own: its status and body. */
+async function dav(method: string, path: string, auth: string, depth = '0'): Promise<{ status: number; body: string }> {
   const port = (await a.up.service('files')).listeners.find((l) => l.name === 'http')!.port;
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, method: 'PROPFIND', path, auth, agent: false, headers: { Depth: '0' } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
+    const req = request({ host: '127.0.0.1', port, method, path, auth, agent: false, headers: { Depth: depth } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
     });
     req.on('error', reject);
     req.end();
   });
 }
+
+/** The status of a WebDAV PROPFIND of `path` (depth 0). */
+const davStatus = async (path: string, auth: string): Promise<number> => (await dav('PROPFIND', path, auth)).status;
 
 async function pop3Login(user: string, password: string): Promise<Socket> {
   const port = (await a.up.service('pop3')).listeners.find((l) => l.name === 'pop3')!.port;
@@ -135,19 +141,38 @@ describe('users', () => {
     expect(rowOf(self.body, 'root')).toContain('<td>yes</td>');
   });
 
-  it('refuses to delete a user whose maildrop a POP3 session holds, with the store\'s words; then deletes it', async () => {
+  it('refuses to delete a user whose home holds files without "also delete", or whose maildrop a POP3 session holds; then deletes it with its files', async () => {
+    const home = join(a.up.data, 'files', 'home', 'bob');
+    expect(await dav('GET', '/home/notes.txt', 'bob:bob-password-2')).toEqual({ status: 200, body: 'x'.repeat(2048) });
+    const page = await c.get('/users');
+    expect(textOf(rowOf(page.body, 'bob'))).toContain('also delete the files in its home folder');
+    const kept = await c.submit('/users/delete', { name: 'bob' }, page);
+    expect(textOf(kept.body)).toContain(`Refused: the home folder of bob (${home}) holds files: purge them to delete the user.`);
     const session = await pop3Login('bob', 'bob-password-2');
-    const refused = await c.submit('/users/delete', { name: 'bob' }, await c.get('/users'));
+    const refused = await c.submit('/users/delete', { name: 'bob', purge: '1' }, kept);
     const status = await a.up.service('pop3');
     expect(textOf(refused.body)).toMatch(/Refused: the maildrop of bob is in use by a POP3 session \(pid \d+\)\./);
     expect(status.state).toBe('running');
+    // Refused either way: nothing was deleted.
     expect(rowOf(refused.body, 'bob')).toBeTruthy();
+    expect(readdirSync(home)).toEqual(['notes.txt']);
     await runTranscript(session, [['QUIT', /^\+OK/]]);
     session.destroy();
-    const deleted = await c.submit('/users/delete', { name: 'bob' }, refused);
-    expect(textOf(deleted.body)).toContain('Deleted user bob.');
+    const deleted = await c.submit('/users/delete', { name: 'bob', purge: '1' }, refused);
+    expect(textOf(deleted.body)).toContain('Deleted user bob and its files.');
     expect(deleted.body).not.toContain('data-user="bob"');
+    expect(existsSync(home)).toBe(false);
     expect((await a.up.cli('user', 'list')).stdout).not.toMatch(/^bob /m);
+    // A user made again under the name finds an empty home folder, not the old one's file.
+    const again = await c.submit('/users/add', { name: 'bob', password: 'bob-password-3' }, deleted);
+    expect(textOf(again.body)).toContain('Added user bob.');
+    expect(textOf(rowOf(again.body, 'bob'))).not.toContain('also delete');
+    const listing = await dav('PROPFIND', '/home/', 'bob:bob-password-3', '1');
+    expect(listing.status).toBe(207);
+    expect(listing.body).not.toContain('notes.txt');
+    expect((await dav('GET', '/home/notes.txt', 'bob:bob-password-3')).status).toBe(404);
+    const empty = await c.submit('/users/delete', { name: 'bob' }, again);
+    expect(textOf(empty.body)).toContain('Deleted user bob.');
   });
 
   it('shows hostile names escaped, never as markup', async () => {

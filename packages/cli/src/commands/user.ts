@@ -1,16 +1,19 @@
 /**
  * `hearth user`: manage the suite's users. An account (password, groups, administrator flag, APOP
  * secret) lives in @hearth/accounts at DATA/accounts; its mail in the maildrop of the same name in
- * the mail store at DATA/mail. This command keeps the two together: `add` creates the maildrop,
- * then the account; `del` deletes the maildrop (refused while it holds mail without --purge, or
- * while a POP3 session holds its exclusive lock), then the account. Either order leaves, after a
- * crash between the two steps, a state the same command repairs when run again.
+ * the mail store at DATA/mail; its files in its home folder of the file service, DATA/files/home/NAME.
+ * This command keeps them together, with the admin page's functions (`@hearth/admin/users`): `add`
+ * creates the maildrop, then the account; `del` is refused while the home folder holds anything
+ * without --purge, then deletes the maildrop (refused while it holds mail without --purge, or while
+ * a POP3 session holds its exclusive lock), the home folder and, last, the account. Either order
+ * leaves, after a crash between the steps, a state the same command repairs when run again.
  *
  * Passwords come from a prompt without echo or from one line of stdin (`--password-stdin`), never
  * from the command line, where every user of the machine could read them in the process list.
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { createUser, deleteUser, deletedText, HomeNotEmptyError } from '@hearth/admin/users';
 import { AccountsError, normalizeUserName, openSuiteAccounts, validatePassword } from '@hearth/accounts';
 import type { Accounts } from '@hearth/accounts';
 import { MailStoreError, openMailStore } from '@hearth/mail-store';
@@ -26,7 +29,9 @@ const usage = `Usage: hearth user <command> [options]
 Commands:
   add NAME              create a user with a password (and an empty maildrop)
   passwd NAME           change a user's password
-  del NAME [--purge]    delete a user; --purge also deletes the mail in the maildrop
+  del NAME [--purge]    delete a user; refused while its maildrop holds mail or its home
+                        folder (DATA/files/home/NAME) holds files, unless --purge, which
+                        deletes them with it
   list                  list users with their message count and size, flags and groups
   apop NAME [--clear]   set the user's APOP secret (opt-in; --clear removes it)
   groups NAME [G1,G2]   set the user's groups (comma-separated; --clear removes them all);
@@ -35,7 +40,7 @@ Commands:
 
 Options:
   --data DIR          the data dir (default: $HEARTH_DATA, else ./data); the accounts are
-                      DIR/accounts, the mail store DIR/mail
+                      DIR/accounts, the mail store DIR/mail, the home folders DIR/files/home
   --password-stdin    read the password (or APOP secret) from the first line of stdin
   -h, --help          show this help
 
@@ -72,6 +77,7 @@ export const userCommand: CliCommand = {
         explain: (error) => {
           if (error instanceof MailStoreError) return { message: describe(error), code: error.temporary ? EX_TEMPFAIL : 1 };
           if (error instanceof AccountsError) return { message: error.message, code: error.temporary ? EX_TEMPFAIL : 1 };
+          if (error instanceof HomeNotEmptyError) return { message: error.message.replace(/: purge them.*$/, PURGE_HINT), code: 1 };
           if (error instanceof PromptError) return { message: error.message, code: 1 };
           return undefined;
         },
@@ -131,6 +137,7 @@ function parse(argv: readonly string[], io: CliIo): Parsed | 'help' {
 interface Data {
   readonly store: MailStore;
   readonly accounts: Accounts;
+  readonly dataDir: string;
 }
 
 async function execute(args: Parsed, io: CliIo): Promise<number> {
@@ -141,11 +148,8 @@ async function execute(args: Parsed, io: CliIo): Promise<number> {
     const user = normalizeUserName(name);
     const password = await secret(`Password for ${name}: `);
     validatePassword(password);
-    return withData(args.dataDir, true, async ({ store, accounts }) => {
-      if (accounts.has(user)) throw new AccountsError('USER_EXISTS', `user ${user} already exists`);
-      store.addMaildrop(user);
-      await accounts.add(user, password);
-      io.stdout.write(`added user ${user}\n`);
+    return withData(args.dataDir, true, async (data) => {
+      io.stdout.write(`added user ${await createUser(data, user, password)}\n`);
       return 0;
     });
   }
@@ -159,7 +163,8 @@ async function execute(args: Parsed, io: CliIo): Promise<number> {
       return 0;
     });
   }
-  return withData(args.dataDir, false, async ({ store, accounts }) => {
+  return withData(args.dataDir, false, async (data) => {
+    const { store, accounts } = data;
     const user = name.toLowerCase();
     const account = accounts.find(name);
     if (account === undefined && !(args.sub === 'del' && store.hasMaildrop(name))) {
@@ -172,9 +177,7 @@ async function execute(args: Parsed, io: CliIo): Promise<number> {
         return 0;
       }
       case 'del': {
-        const { purged } = store.hasMaildrop(user) ? await store.deleteMaildrop(user, { purge: args.purge }) : { purged: 0 };
-        if (account !== undefined) accounts.remove(user);
-        io.stdout.write(`deleted user ${user}${purged > 0 ? ` and ${purged} message${purged === 1 ? '' : 's'}` : ''}\n`);
+        io.stdout.write(`deleted ${deletedText(await deleteUser(data, user, args.purge))}\n`);
         return 0;
       }
       case 'apop': {
@@ -227,7 +230,7 @@ async function withData(dataDir: string, create: boolean, run: (data: Data) => P
   try {
     const accounts = await openSuiteAccounts(dataDir, { create });
     try {
-      return await run({ store, accounts });
+      return await run({ store, accounts, dataDir });
     } finally {
       await accounts.close();
     }
@@ -236,7 +239,11 @@ async function withData(dataDir: string, create: boolean, run: (data: Data) => P
   }
 }
 
+/** What a refusal for files says to do, in place of the library's words ("purge them ..."). */
+const PURGE_HINT = ': use --purge to delete the user with its mail and files';
+
 function describe(error: MailStoreError): string {
+  // The home folder was found empty before the maildrop was asked: --purge deletes only mail.
   if (error.code === 'MAILDROP_NOT_EMPTY') return error.message.replace(/: purge them.*$/, ': use --purge to delete the user with its mail');
   return error.message;
 }

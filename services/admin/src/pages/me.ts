@@ -6,13 +6,14 @@
  */
 import { AccountsError, isAccountsError } from '@hearth/accounts';
 import { connectHelp, httpsHost, localHttpOrigin } from '@hearth/files/connect-help';
+import { homeFolder } from '@hearth/files/homes';
 import type { RequestContext } from '../context.js';
 import { filesServices, homeQuota, type FilesService } from '../files-settings.js';
 import { formatBytes } from '../format.js';
 import { html, type Html } from '../html.js';
 import { page, redirect } from '../reply.js';
 import type { Route } from '../routes.js';
-import { folderBytes, homeFolder } from '../users.js';
+import { folderBytes } from '../users.js';
 import { csrfField, layout } from './layout.js';
 
 function connectText(ctx: RequestContext, user: string, files: readonly FilesService[]): Html {

@@ -1,12 +1,14 @@
 /**
  * Users: every account with its mail (messages and bytes in its maildrop) and its home folder's
  * usage against the file service's quota; add a user, reset a password, APOP on or off, its
- * groups (what a share's `@group` names), the administrator flag, delete. Each form answers with
- * a notice on the list; a refusal (the store's when a maildrop holds mail or a POP3 session holds
- * it, the accounts' for a bad name or password) is shown as the store or the accounts word it.
+ * groups (what a share's `@group` names), the administrator flag, delete (with its mail and its
+ * home folder's files when "also delete" is ticked). Each form answers with a notice on the list; a
+ * refusal (a home folder that holds files without "also delete", the store's when a maildrop holds
+ * mail or a POP3 session holds it, the accounts' for a bad name or password) is shown in its own words.
  */
 import { AccountsError, isAccountsError } from '@hearth/accounts';
 import type { Account } from '@hearth/accounts';
+import { homeFolder, homeHoldsFiles } from '@hearth/files/homes';
 import { isMailStoreError } from '@hearth/mail-store';
 import type { RequestContext } from '../context.js';
 import { filesServices, homeQuota } from '../files-settings.js';
@@ -15,7 +17,7 @@ import { html, type Html } from '../html.js';
 import { page, redirect, type Reply } from '../reply.js';
 import type { Route } from '../routes.js';
 import type { Notice } from '../sessions.js';
-import { createUser, deleteUser, folderBytes, homeFolder } from '../users.js';
+import { HomeNotEmptyError, createUser, deleteUser, deletedText, folderBytes } from '../users.js';
 import { csrfField, layout } from './layout.js';
 
 interface Row {
@@ -23,12 +25,24 @@ interface Row {
   readonly messages: number;
   readonly mailBytes: number;
   readonly fileBytes: number;
+  /** Whether its home folder holds anything (deleting the user then needs purge). */
+  readonly homeFiles: boolean;
+}
+
+/** The purge checkbox's label: what deleting the user also deletes, when it has anything. */
+function purgeLabel(row: Row): string | undefined {
+  const what = [
+    ...(row.messages > 0 ? [`its ${row.messages} message${row.messages === 1 ? '' : 's'}`] : []),
+    ...(row.homeFiles ? ['the files in its home folder'] : []),
+  ];
+  return what.length === 0 ? undefined : `also delete ${what.join(' and ')}`;
 }
 
 function manage(ctx: RequestContext, row: Row, i: number): Html {
   const name = row.account.name;
   const self = ctx.principal.kind === 'user' && ctx.principal.account.name === name;
   const hidden = html`${csrfField(ctx)}<input type="hidden" name="name" value="${name}">`;
+  const purge = purgeLabel(row);
   return html`<details><summary>Manage ${name}</summary>
 <form method="post" action="/users/password">${hidden}<p><label for="pw-${i}">New password for ${name}</label> <input id="pw-${i}" name="password" type="password" autocomplete="new-password" required> <button type="submit">Reset password</button></p></form>
 <form method="post" action="/users/apop">${hidden}${
@@ -39,7 +53,7 @@ function manage(ctx: RequestContext, row: Row, i: number): Html {
 <form method="post" action="/users/groups">${hidden}<p><label for="groups-${i}">Groups of ${name} (comma-separated; empty for none)</label> <input id="groups-${i}" name="groups" value="${row.account.groups.join(', ')}" autocomplete="off"> <button type="submit">Set groups</button></p></form>
 <form method="post" action="/users/admin">${hidden}<input type="hidden" name="admin" value="${row.account.admin ? 'off' : 'on'}"><p><button type="submit"${self && row.account.admin ? html` disabled` : ''}>${row.account.admin ? 'Remove administrator' : 'Make administrator'}</button></p></form>
 <form method="post" action="/users/delete">${hidden}<p>${
-    row.messages > 0 ? html`<input id="purge-${i}" name="purge" type="checkbox" value="1"> <label for="purge-${i}">also delete its ${row.messages} message${row.messages === 1 ? '' : 's'}</label> ` : ''
+    purge === undefined ? '' : html`<input id="purge-${i}" name="purge" type="checkbox" value="1"> <label for="purge-${i}">${purge}</label> `
   }<button type="submit"${self ? html` disabled` : ''}>Delete ${name}</button></p></form>
 </details>`;
 }
@@ -54,6 +68,7 @@ async function usersPage(ctx: RequestContext): Promise<Html> {
       messages: mail.get(account.name)?.messages ?? 0,
       mailBytes: mail.get(account.name)?.size ?? 0,
       fileBytes: await folderBytes(homeFolder(dataDir, account.name)),
+      homeFiles: await homeHoldsFiles(dataDir, account.name),
     })),
   );
   const files = (r: Row): string => (quota === undefined ? '–' : `${formatBytes(r.fileBytes)} of ${quota === 0 ? 'no limit' : formatBytes(quota)}`);
@@ -88,7 +103,7 @@ async function change(ctx: RequestContext, what: () => Promise<string | Notice> 
     const result = await what();
     ctx.session.notice = typeof result === 'string' ? { kind: 'ok', text: result } : result;
   } catch (error) {
-    if (!isAccountsError(error) && !isMailStoreError(error)) throw error;
+    if (!isAccountsError(error) && !isMailStoreError(error) && !(error instanceof HomeNotEmptyError)) throw error;
     ctx.session.notice = { kind: 'error', text: `Refused: ${error.message}.` };
   }
   return redirect('/users');
@@ -176,9 +191,9 @@ export const userRoutes: readonly Route[] = [
       change(ctx, async () => {
         const name = nameOf(ctx);
         if (ctx.deps.accounts.find(name)?.name === selfOf(ctx)) return refused('you cannot delete the account you are signed in with');
-        const purged = await deleteUser(ctx.deps, name, ctx.form.get('purge') === '1');
-        await ctx.deps.sessions.endUser(name.toLowerCase());
-        return `Deleted user ${name}${purged > 0 ? ` and ${purged} message${purged === 1 ? '' : 's'}` : ''}.`;
+        const deleted = await deleteUser(ctx.deps, name, ctx.form.get('purge') === '1');
+        await ctx.deps.sessions.endUser(deleted.user);
+        return `Deleted ${deletedText(deleted)}.`;
       }),
   },
 ];
