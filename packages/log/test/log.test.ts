@@ -113,11 +113,11 @@ describe('output to a pipe', () => {
   it('exits when its terminal went away (EIO), instead of retrying the lost lines for ever at exit', async () => {
     // stdout is a pseudo-terminal whose other side closes, as when an ssh session drops.
     const runner = `
-import os, subprocess, sys, time
+import os, subprocess, sys
 master, slave = os.openpty()
 p = subprocess.Popen(sys.argv[1:], stdout=slave, stderr=subprocess.PIPE)
 os.close(slave)
-time.sleep(0.2)
+os.read(master, 1)  # its first line has come: the terminal goes away now
 os.close(master)
 try:
     p.wait(timeout=10)
