@@ -6,7 +6,7 @@
 import type { CounterSet, FiguresSnapshot, ServiceFigures } from '@hearth/metrics';
 import type { HardenedAgent } from './agent.js';
 import type { counters } from './counters.js';
-import { ENGINE, HEARTH, HEARTH_MIB, SERVICE_COLUMNS, SERVICE_STATE_VALUES, SNMP_GROUP, SYSTEM } from './oids.js';
+import { ENGINE, HEARTH, HEARTH_MIB, SERVICE_COLUMNS, SERVICE_STATE_VALUES, SNMP_ENABLE_AUTHEN_TRAPS, SNMP_GROUP, SYSTEM } from './oids.js';
 import type { ServiceIndex } from './state.js';
 import type { Row, TableDef } from './tree.js';
 
@@ -19,6 +19,8 @@ export interface SystemInfo {
 
 /** sysServices: applications (layer 7) and end-to-end (layer 4), as snmpd says by default. */
 const SYS_SERVICES = 72;
+/** snmpEnableAuthenTraps' disabled(2). */
+const AUTHEN_TRAPS_DISABLED = 2;
 
 const SERVICE_TABLE: TableDef = {
   name: 'hearthServiceTable',
@@ -84,6 +86,9 @@ export class HearthMibView {
     t.scalar('sysLocation', SYSTEM.sysLocation, 'string', system.location);
     t.scalar('sysServices', SYSTEM.sysServices, 'integer', SYS_SERVICES);
     for (const [name, oid] of Object.entries(SNMP_GROUP)) t.scalar(name, oid, 'counter32', 0);
+    // The agent sends no notification, authenticationFailure included: disabled(2), snmpd's
+    // answer without `authtrapenable 1`.
+    t.scalar('snmpEnableAuthenTraps', SNMP_ENABLE_AUTHEN_TRAPS, 'integer', AUTHEN_TRAPS_DISABLED);
     t.scalar('snmpEngineID', ENGINE.snmpEngineID, 'octets', agent.engineId);
     t.scalar('snmpEngineBoots', ENGINE.snmpEngineBoots, 'integer', engineBoots);
     t.scalar('snmpEngineTime', ENGINE.snmpEngineTime, 'integer', 0);

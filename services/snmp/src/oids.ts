@@ -24,6 +24,9 @@ export const SNMP_GROUP = {
   snmpProxyDrops: '1.3.6.1.2.1.11.32',
 } as const;
 
+/** SNMPv2-MIB snmpEnableAuthenTraps (in the snmp group, required by RFC 3418's snmpGroup). */
+export const SNMP_ENABLE_AUTHEN_TRAPS = '1.3.6.1.2.1.11.30';
+
 /** SNMP-FRAMEWORK-MIB snmpEngine group. */
 export const ENGINE = {
   snmpEngineID: '1.3.6.1.6.3.10.2.1.1',

@@ -116,4 +116,8 @@ describe('v2c with the generated community', () => {
     expect(Number(/sysUpTime\.0 = Timeticks: \((\d+)\)/.exec(r.stdout)?.[1])).toBeGreaterThanOrEqual(before);
     expect(Number(/snmpInPkts\.0 = Counter32: (\d+)/.exec(r.stdout)?.[1])).toBeGreaterThan(packets);
   });
+  it('serves snmpEnableAuthenTraps, which RFC 3418 puts in the snmp group, as disabled: the agent sends no notification', async () => {
+    const r = await tool('snmpget', [...MIB_ARGS, ...v2c(community, agent.port), 'SNMPv2-MIB::snmpEnableAuthenTraps.0']);
+    expect(r.stdout.trim()).toBe('SNMPv2-MIB::snmpEnableAuthenTraps.0 = INTEGER: disabled(2)');
+  });
 });
