@@ -8,7 +8,7 @@
  */
 import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -36,7 +36,10 @@ beforeAll(async () => {
   await waitState(a.up, 'files', 'running');
   c = await setupAdmin(a);
 });
-afterAll(stopAll);
+afterAll(async () => {
+  await stopAll();
+  rmSync(TEAM, { recursive: true, force: true });
+});
 
 const rowOf = (page: string, name: string): string => {
   const m = new RegExp(`<tr data-user="${name}">([\\s\\S]*?)</tr>`).exec(page);
