@@ -3,43 +3,14 @@
  * up`: one line per event with its level and every field, so a failed POP3 login says who and
  * from where; piped, the JSON lines as stored.
  */
-import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runTranscript, waitFor } from '@hearth/testkit';
-import { MAIN, startUp, stopAll, waitState, type Up } from '@hearth/testkit/hearth-up';
+import { startUp, stopAll, waitState, type Up } from '@hearth/testkit/hearth-up';
 import { humanLine } from '../src/commands/logs.js';
+import { onTerminal } from './terminal.js';
 
 let up: Up;
-
-/** Runs `hearth ARGS --data DATA` under a pty; its whole output once it exits. */
-const RUNNER = `
-import os, pty, sys
-pid, fd = pty.fork()
-if pid == 0:
-    os.execvp(sys.argv[1], sys.argv[1:])
-out = b''
-while True:
-    try:
-        chunk = os.read(fd, 65536)
-    except OSError:
-        break
-    if not chunk:
-        break
-    out += chunk
-os.waitpid(pid, 0)
-sys.stdout.write(out.decode('utf8', 'replace'))
-`;
-
-function onTerminal(...args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('python3', ['-c', RUNNER, process.execPath, MAIN, ...args, '--data', up.data]);
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-    child.on('error', reject);
-    child.on('close', () => resolve(out.replace(/\r/g, '')));
-  });
-}
 
 beforeAll(async () => {
   up = await startUp(`services:
@@ -66,7 +37,7 @@ afterAll(stopAll);
 
 describe('hearth logs', () => {
   it('on a terminal: time, service[pid], level, message and every other field as key=value', async () => {
-    const out = await onTerminal('logs', 'pop3');
+    const out = (await onTerminal(up.data, ['logs', 'pop3'])).replace(/\r/g, '');
     const failed = out.split('\n').find((l) => / login failed /.test(l));
     expect(failed).toMatch(/^\d\d:\d\d:\d\d\.\d{3} pop3\[\d+\] WARN {2}login failed( \S+=\S+)+$/);
     expect(failed).toContain(' user=mallory');

@@ -4,44 +4,12 @@
  * pushed the heading off and scrolled at every redraw), and a failed service's reason shows at the
  * start of the line below its row.
  */
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '@hearth/testkit';
-import { MAIN, startUp, stopAll, waitState, type Up } from '@hearth/testkit/hearth-up';
+import { startUp, stopAll, waitState, type Up } from '@hearth/testkit/hearth-up';
+import { onTerminal, startOnTerminal } from './terminal.js';
 
 let up: Up;
-
-/** Runs ARGV under a pty of COLUMNS x ROWS; its whole output once it exits. */
-const RUNNER = `
-import fcntl, os, pty, struct, sys, termios
-columns, rows = int(sys.argv[1]), int(sys.argv[2])
-pid, fd = pty.fork()
-if pid == 0:
-    # The size is set before the program starts, so it reads it at once.
-    fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack('HHHH', rows, columns, 0, 0))
-    os.execvp(sys.argv[3], sys.argv[3:])
-out = b''
-while True:
-    try:
-        chunk = os.read(fd, 65536)
-    except OSError:
-        break
-    if not chunk:
-        break
-    out += chunk
-os.waitpid(pid, 0)
-sys.stdout.write(out.decode('utf8', 'replace'))
-`;
-
-function onTerminal(columns: number, rows: number, ...args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('python3', ['-c', RUNNER, String(columns), String(rows), process.execPath, MAIN, ...args, '--data', up.data]);
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-    child.on('error', reject);
-    child.on('close', () => resolve(out));
-  });
-}
 
 const CONFIG = `services:
   pop3:
@@ -63,7 +31,7 @@ afterAll(stopAll);
 
 describe('hearth status --watch on a terminal', () => {
   it('cuts each frame to the terminal, and shows why a service failed under its row', async () => {
-    const out = await onTerminal(80, 24, 'status', '--watch', '--interval', '0.1', '--count', '2');
+    const out = await onTerminal(up.data, ['status', '--watch', '--interval', '0.1', '--count', '2']);
     // A frame: cursor home, lines each ended by erase-to-end-of-line, then erase the rest.
     const frames = out.split('\x1b[H').filter((f) => f !== '');
     expect(frames).toHaveLength(2);
@@ -88,20 +56,17 @@ describe('hearth status --watch on a terminal', () => {
   });
 
   it('goes on while hearth up is down, saying so, and shows the services again once it is back (it ended at the first failed refresh)', async () => {
-    // The pty's output as it comes (the runner above prints it only at the end).
-    const streaming = RUNNER.replace("    out += chunk\n", "    sys.stdout.write(chunk.decode('utf8', 'replace')); sys.stdout.flush()\n");
-    const child = spawn('python3', ['-c', streaming, '100', '40', process.execPath, MAIN, 'status', '--watch', '--interval', '0.1', '--count', '600', '--data', up.data]);
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    const watch = startOnTerminal(up.data, ['status', '--watch', '--interval', '0.1', '--count', '600'], { columns: 100, rows: 40 });
+    const child = watch.child;
     try {
-      await waitFor(() => /pop3 +running /.test(out), { timeout: 10_000, what: 'a first frame' });
+      await waitFor(() => /pop3 +running /.test(watch.output()), { timeout: 10_000, what: 'a first frame' });
       expect((await up.cli('down')).code).toBe(0);
       await up.exited;
-      await waitFor(() => out.includes('hearth status, every 0.1s') && /no supervisor is running \(no answer on /.test(out), { timeout: 10_000, what: 'the frame saying so' });
+      await waitFor(() => watch.output().includes('hearth status, every 0.1s') && /no supervisor is running \(no answer on /.test(watch.output()), { timeout: 10_000, what: 'the frame saying so' });
       expect(child.exitCode).toBeNull();
-      const mark = out.length;
+      const mark = watch.output().length;
       await startUp(CONFIG, { dir: up.dir });
-      await waitFor(() => /pop3 +running /.test(out.slice(mark)), { timeout: 30_000, what: 'the services shown again' });
+      await waitFor(() => /pop3 +running /.test(watch.output().slice(mark)), { timeout: 30_000, what: 'the services shown again' });
     } finally {
       child.kill();
     }
