@@ -33,6 +33,18 @@ export function normalizeGroupName(name: string): string {
   return group;
 }
 
+/**
+ * A list of groups as `hearth user groups` and the admin page take it: names separated by commas,
+ * spaces around them and empty entries ignored (`staff, family` -> `['staff', 'family']`). The
+ * names are checked by `Accounts.setGroups`.
+ */
+export function parseGroupList(text: string): string[] {
+  return text
+    .split(',')
+    .map((group) => group.trim())
+    .filter((group) => group !== '');
+}
+
 export function validatePassword(password: string, what = 'password'): void {
   if (password.length === 0) throw new AccountsError('BAD_PASSWORD', `the ${what} is empty`);
   if (password.length > 1024) throw new AccountsError('BAD_PASSWORD', `the ${what} is longer than 1024 characters`);

@@ -14,7 +14,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createUser, deleteUser, deletedText, HomeNotEmptyError } from '@hearth/admin/users';
-import { AccountsError, normalizeUserName, openSuiteAccounts, validatePassword } from '@hearth/accounts';
+import { AccountsError, normalizeUserName, openSuiteAccounts, parseGroupList, validatePassword } from '@hearth/accounts';
 import type { Accounts } from '@hearth/accounts';
 import { MailStoreError, openMailStore } from '@hearth/mail-store';
 import type { MailStore } from '@hearth/mail-store';
@@ -199,7 +199,7 @@ async function execute(args: Parsed, io: CliIo): Promise<number> {
           io.stdout.write(`${(account?.groups ?? []).join(',')}\n`);
           return 0;
         }
-        const groups = args.clear ? [] : (args.groups ?? '').split(',').map((group) => group.trim()).filter((group) => group !== '');
+        const groups = args.clear ? [] : parseGroupList(args.groups ?? '');
         accounts.setGroups(user, groups);
         const now = accounts.find(user)?.groups ?? [];
         io.stdout.write(now.length > 0 ? `${user} is in ${now.join(', ')}\n` : `${user} is in no group\n`);

@@ -6,7 +6,7 @@
  * refusal (a home folder that holds files without "also delete", the store's when a maildrop holds
  * mail or a POP3 session holds it, the accounts' for a bad name or password) is shown in its own words.
  */
-import { AccountsError, isAccountsError } from '@hearth/accounts';
+import { AccountsError, isAccountsError, parseGroupList } from '@hearth/accounts';
 import type { Account } from '@hearth/accounts';
 import { homeFolder, homeHoldsFiles } from '@hearth/files/homes';
 import { isMailStoreError } from '@hearth/mail-store';
@@ -164,7 +164,7 @@ export const userRoutes: readonly Route[] = [
       change(ctx, () => {
         const name = nameOf(ctx);
         const { accounts } = ctx.deps;
-        const groups = (ctx.form.get('groups') ?? '').split(',').map((group) => group.trim()).filter((group) => group !== '');
+        const groups = parseGroupList(ctx.form.get('groups') ?? '');
         accounts.setGroups(name, groups);
         const now = accounts.find(name)?.groups ?? [];
         return now.length > 0 ? `${name} is in ${now.join(', ')}.` : `${name} is in no group.`;
