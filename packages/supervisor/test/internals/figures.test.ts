@@ -1,5 +1,5 @@
 /** The supervisor's counter totals per service and the figures it publishes, without processes. */
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '@hearth/log';
 import { waitFor } from '@hearth/testkit';
 import { declareCounters } from '@hearth/metrics';
@@ -97,7 +97,15 @@ describe('FiguresPublisher', () => {
 });
 
 describe('FiguresPublisher after a change', () => {
+  // The schedule is asserted on fake timers and a fake `performance` clock: on the real clock a
+  // loaded machine can stall the process between two readings and make any gap look shorter or
+  // longer than the publisher's own clock saw it.
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it('publishes at once with the last memory read, and a burst of changes at most once per coalescing interval', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'performance'] });
     const rounds: { memory: string; at: number }[] = [];
     const publisher = new FiguresPublisher(
       async (memory) => {
@@ -111,23 +119,29 @@ describe('FiguresPublisher after a change', () => {
     );
     const started = performance.now();
     publisher.changed();
-    await waitFor(() => rounds.length === 1, { timeout: 1000, what: 'the first round' });
-    expect(rounds[0]!.memory).toBe('last');
-    // At once: before the coalescing interval (100 ms) would have let it run (a loaded machine may
-    // delay even an immediate round by tens of milliseconds).
-    expect(rounds[0]!.at - started).toBeLessThan(100);
+    await vi.advanceTimersByTimeAsync(0);
+    // At once: no time passed.
+    expect(rounds).toEqual([{ memory: 'last', at: started }]);
     // 50 changes in a burst (reports from many services): one more round, 100 ms after the first.
+    await vi.advanceTimersByTimeAsync(30);
     for (let i = 0; i < 50; i++) publisher.changed();
-    await waitFor(() => rounds.length === 2, { timeout: 1000, what: 'the coalesced round' });
-    expect(rounds[1]!.at - rounds[0]!.at).toBeGreaterThanOrEqual(99);
-    expect(rounds[1]!.at - rounds[0]!.at).toBeLessThan(400);
-    // Nothing else was waiting: no third round.
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    await vi.advanceTimersByTimeAsync(69);
+    expect(rounds).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
     expect(rounds).toHaveLength(2);
+    expect(rounds[1]).toEqual({ memory: 'last', at: started + 100 });
+    // Nothing else was waiting: no third round.
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(rounds).toHaveLength(2);
+    // A change after the interval passed: at once again.
+    publisher.changed();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(rounds[2]).toEqual({ memory: 'last', at: started + 1100 });
     publisher.stop();
     publisher.changed();
     await publisher.publish();
-    expect(rounds).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(rounds).toHaveLength(3);
   });
 
   it('a change during a round gives one more round right after it', async () => {
