@@ -22,8 +22,17 @@ export interface ServiceManifest<S> {
   readonly kind: string;
   /** The service's settings schema: strict, holding its own defaults (`{}` must parse). */
   readonly settings: ZodType<S>;
-  /** Default listeners (loopback, standard port + 2000), used when the config declares none. */
+  /**
+   * Default listeners (loopback, standard port + 2000), used when the config declares none. A
+   * listener the config declares under one of these names takes its omitted address, protocol
+   * and tls from it (`https: { port: 443 }` of the file service is TLS, `snmp: { port: 161 }` UDP).
+   */
   readonly defaultListeners: readonly ListenerSpec[];
+  /**
+   * What every listener of the service must be: a listener of another protocol, or without TLS
+   * where `tls` is `required`, is a config error naming it. Absent: any listener (a module's own).
+   */
+  readonly listenerRule?: ListenerRule;
   /** Services this one needs ready first in the embedded default (`pop3` needs `biff`, say). */
   readonly defaultRequires?: readonly string[];
   /**
@@ -31,6 +40,13 @@ export interface ServiceManifest<S> {
    * view (`hearth status`, SNMP) shows them from this one declaration. Absent: none.
    */
   readonly counters?: CounterDeclaration;
+}
+
+/** What a service can serve on (`ServiceManifest.listenerRule`). */
+export interface ListenerRule {
+  readonly protocol: 'tcp' | 'udp';
+  /** `required`: served over TLS only (the admin page). UDP listeners never take tls. */
+  readonly tls?: 'required';
 }
 
 export interface ServiceDefinition<S> extends ServiceManifest<S> {

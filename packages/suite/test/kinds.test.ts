@@ -37,4 +37,47 @@ describe('KINDS', () => {
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as ConfigError).message).toBe('/c/h.yaml:3:14: services.m.service: unknown service kind "smpt" (did you mean "smtp"?); known: biff, smtp, pop3, snmp, files, admin');
   });
+
+  it('a listener named as one of the kind\'s defaults takes its omitted protocol, tls and address from it', async () => {
+    const config = await parseSuiteConfig(
+      `services:
+  snmp: { service: snmp, listen: { snmp: { port: 161 } } }
+  files: { service: files, listen: { https: { port: 443, address: 0.0.0.0 }, http: { port: 80 }, plain: { port: 8443 } } }
+  pop3: { service: pop3, listen: { pop3s: { port: 995, tls: false } } }
+`,
+      '/c/h.yaml',
+      { registry: KINDS },
+    );
+    expect(config.services.map((s) => s.listen)).toEqual([
+      [{ name: 'snmp', protocol: 'udp', address: '127.0.0.1', port: 161, tls: false }],
+      [
+        { name: 'https', protocol: 'tcp', address: '0.0.0.0', port: 443, tls: true },
+        { name: 'http', protocol: 'tcp', address: '127.0.0.1', port: 80, tls: false },
+        { name: 'plain', protocol: 'tcp', address: '127.0.0.1', port: 8443, tls: false },
+      ],
+      // What the config says wins.
+      [{ name: 'pop3s', protocol: 'tcp', address: '127.0.0.1', port: 995, tls: false }],
+    ]);
+  });
+
+  it('refuses a listener the kind cannot serve on, every one at once', async () => {
+    const err = await parseSuiteConfig(
+      `services:
+  snmp: { service: snmp, listen: { snmp: { port: 161, protocol: tcp } } }
+  biff: { service: biff, listen: { comsat: { port: 512, tls: true }, other: { port: 513 } } }
+  admin: { service: admin, listen: { web: { port: 8443 } } }
+  files: { service: files, listen: { dav: { port: 2080, protocol: udp } } }
+`,
+      '/c/h.yaml',
+      { registry: KINDS },
+    ).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).message.split('\n')).toEqual([
+      '/c/h.yaml:2:65: services.snmp.listen.snmp.protocol: snmp serves udp listeners only (this one is tcp)',
+      '/c/h.yaml:3:62: services.biff.listen.comsat.tls: biff listens on udp: tls is for tcp listeners',
+      '/c/h.yaml:3:77: services.biff.listen.other.protocol: biff serves udp listeners only (this one is tcp)',
+      '/c/h.yaml:4:43: services.admin.listen.web.tls: admin is served over TLS only: set tls: true',
+      '/c/h.yaml:5:67: services.files.listen.dav.protocol: files serves tcp listeners only (this one is udp)',
+    ]);
+  });
 });

@@ -24,14 +24,33 @@ import { CycleError, startOrder } from './graph.js';
 import { kindManifest } from './registry.js';
 import type { Registry } from './registry.js';
 
+/** A listener as written; what it omits comes from `listenerSpec`. */
 const listenEntry = z
   .object({
-    address: z.string().min(1).default('127.0.0.1'),
+    address: z.string().min(1).optional(),
     port: port(),
-    tls: z.boolean().default(false),
-    protocol: z.enum(['tcp', 'udp']).default('tcp'),
+    tls: z.boolean().optional(),
+    protocol: z.enum(['tcp', 'udp']).optional(),
   })
   .strict();
+
+/**
+ * A listener of the config with its omitted keys filled in: from the kind's default listener of
+ * the same name (`https: { port: 443 }` of the file service is TLS, `snmp: { port: 161 }` UDP),
+ * else 127.0.0.1, tcp, no TLS. Takes the entry as written: a key that failed its own check is
+ * taken as omitted.
+ */
+function listenerSpec(name: string, entry: Readonly<Record<string, unknown>>, manifest: ServiceManifest<unknown> | undefined): ListenerSpec {
+  const known = manifest?.defaultListeners.find((l) => l.name === name);
+  const protocol = entry['protocol'] === 'tcp' || entry['protocol'] === 'udp' ? entry['protocol'] : (known?.protocol ?? 'tcp');
+  return {
+    name,
+    protocol,
+    address: typeof entry['address'] === 'string' ? entry['address'] : (known?.address ?? '127.0.0.1'),
+    port: typeof entry['port'] === 'number' ? entry['port'] : 0,
+    tls: typeof entry['tls'] === 'boolean' ? entry['tls'] : (known?.tls ?? false),
+  };
+}
 
 const HOST_PORT = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/;
 
@@ -135,7 +154,7 @@ function serviceSchema(manifest: ServiceManifest<unknown> | Error | undefined, c
         if (entries.length === 0) rc.addIssue({ code: 'custom', path: ['type'], message: 'a per-connection service needs at least one listen: entry' });
         for (const [lname, l] of entries) {
           if (!isRecord(l)) continue;
-          if (l['protocol'] !== 'tcp') rc.addIssue({ code: 'custom', path: ['listen', lname, 'protocol'], message: 'per-connection listeners are tcp only' });
+          if (l['protocol'] === 'udp') rc.addIssue({ code: 'custom', path: ['listen', lname, 'protocol'], message: 'per-connection listeners are tcp only' });
           if (l['tls'] === true) rc.addIssue({ code: 'custom', path: ['listen', lname, 'tls'], message: 'per-connection listeners hand the plain socket to the command: tls is not supported' });
         }
         if (s['ready']) rc.addIssue({ code: 'custom', path: ['ready'], message: 'ready: is for long-running commands; a per-connection service is ready once it accepts' });
@@ -156,6 +175,21 @@ function serviceSchema(manifest: ServiceManifest<unknown> | Error | undefined, c
         }
       } else if (s['ready']) {
         rc.addIssue({ code: 'custom', path: ['ready'], message: 'ready: is for commands; Hearth services report readiness themselves' });
+      }
+      const rule = manifest instanceof Error ? undefined : manifest?.listenerRule;
+      if (!command && rule && listen) {
+        for (const [lname, l] of Object.entries(listen)) {
+          if (!isRecord(l)) continue;
+          const spec = listenerSpec(lname, l, manifest as ServiceManifest<unknown>);
+          const kind = (manifest as ServiceManifest<unknown>).kind;
+          if (spec.protocol !== rule.protocol) {
+            rc.addIssue({ code: 'custom', path: ['listen', lname, 'protocol'], message: `${kind} serves ${rule.protocol} listeners only (this one is ${spec.protocol})` });
+          } else if (spec.protocol === 'udp' && spec.tls) {
+            rc.addIssue({ code: 'custom', path: ['listen', lname, 'tls'], message: `${kind} listens on udp: tls is for tcp listeners` });
+          } else if (rule.tls === 'required' && !spec.tls) {
+            rc.addIssue({ code: 'custom', path: ['listen', lname, 'tls'], message: `${kind} is served over TLS only: set tls: true` });
+          }
+        }
       }
       if (typeof s['user'] === 'string') {
         try {
@@ -277,7 +311,7 @@ function normalizeService(name: string, s: ParsedService, manifest: ServiceManif
     run = { type: 'service', kind, entry: Object.hasOwn(ctx.registry, kind) ? ctx.registry[kind]!.entry : '' };
   }
   const listen: ListenerSpec[] = s.listen
-    ? Object.entries(s.listen).map(([lname, l]) => ({ name: lname, protocol: l.protocol, address: l.address, port: l.port, tls: l.tls }))
+    ? Object.entries(s.listen).map(([lname, l]) => listenerSpec(lname, l, m))
     : run.type === 'command'
       ? []
       : [...(m?.defaultListeners ?? [])];

@@ -33,5 +33,6 @@ export const manifest: ServiceManifest<AdminSettings> = {
   settings: settingsSchema,
   counters,
   defaultListeners: [{ name: 'https', protocol: 'tcp', address: '127.0.0.1', port: 2843, tls: true }],
+  listenerRule: { protocol: 'tcp', tls: 'required' },
   defaultRequires: [],
 };

@@ -58,4 +58,5 @@ export const manifest: ServiceManifest<BiffSettings> = {
   settings: settingsSchema,
   counters,
   defaultListeners: [{ name: 'comsat', protocol: 'udp', address: '127.0.0.1', port: 2512, tls: false }],
+  listenerRule: { protocol: 'udp' },
 };

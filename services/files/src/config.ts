@@ -94,6 +94,7 @@ export const manifest: ServiceManifest<FilesSettings> = {
     { name: 'http', protocol: 'tcp', address: '127.0.0.1', port: 2080, tls: false },
     { name: 'https', protocol: 'tcp', address: '127.0.0.1', port: 2443, tls: true },
   ],
+  listenerRule: { protocol: 'tcp' },
   defaultRequires: [],
 };
 

@@ -70,6 +70,7 @@ export const manifest: ServiceManifest<Pop3Settings> = {
     { name: 'pop3', protocol: 'tcp', address: '127.0.0.1', port: 2110, tls: false },
     { name: 'pop3s', protocol: 'tcp', address: '127.0.0.1', port: 2995, tls: true },
   ],
+  listenerRule: { protocol: 'tcp' },
   defaultRequires: [],
 };
 

@@ -77,6 +77,7 @@ export const manifest: ServiceManifest<SmtpSettings> = {
     { name: 'submission', protocol: 'tcp', address: '127.0.0.1', port: 2587, tls: false },
     { name: 'smtps', protocol: 'tcp', address: '127.0.0.1', port: 2465, tls: true },
   ],
+  listenerRule: { protocol: 'tcp' },
 };
 
 /** The role of listener `name`, or undefined when neither the config nor the defaults name it. */

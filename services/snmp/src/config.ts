@@ -63,4 +63,5 @@ export const manifest: ServiceManifest<SnmpSettings> = {
   settings: settingsSchema,
   counters,
   defaultListeners: [{ name: 'snmp', protocol: 'udp', address: '127.0.0.1', port: 2161, tls: false }],
+  listenerRule: { protocol: 'udp' },
 };
