@@ -1,7 +1,7 @@
 /** The `hearth` command as a user runs it: a real process for each call. */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -159,6 +159,33 @@ describe('hearth status --watch', () => {
     expect(await exited).toBe(0);
     await waitFor(() => err.split('\n').filter((l) => l.includes('no supervisor is running')).length === 2, { timeout: 10_000, what: 'the watch to notice the supervisor went away' });
     expect(watch.exitCode).toBeNull();
+  });
+});
+
+describe('hearth check', () => {
+  it('reads a config as hearth up would, starting nothing: every problem and 78, or the services and 0', async () => {
+    const dir = await tempDir();
+    const config = join(dir.path, 'hearth.yaml');
+    writeFileSync(config, `services:\n  web:\n    command: [sleep, "1000"]\n    requires: [files]\n  files:\n    service: files\n    listen: { https: { port: 8443, address: "::1" } }\n`);
+    expect(await hearth(['check', '--config', config, '--data', join(dir.path, 'data')])).toEqual({
+      code: 0,
+      stdout: `${config}: valid, 2 services\ndata dir: ${join(dir.path, 'data')}\n  web    command sleep 1000; requires files\n  files  service files; https [::1]:8443 (tls)\n`,
+      stderr: '',
+    });
+    // Nothing was started: no data dir, no control socket.
+    expect(existsSync(join(dir.path, 'data'))).toBe(false);
+    writeFileSync(config, `services:\n  web:\n    command: [no-such-program-xyz]\n    requires: [ghost]\n  snmp:\n    service: snmp\n    listen: { snmp: { port: 161, protocol: tcp } }\n`);
+    expect(await hearth(['check', '--config', config])).toEqual({
+      code: 78,
+      stdout: '',
+      stderr: [
+        `hearth check: ${config}:3:15: services.web.command[0]: no-such-program-xyz: command not found`,
+        `${config}:4:16: services.web.requires[0]: no service named "ghost"`,
+        `${config}:7:44: services.snmp.listen.snmp.protocol: snmp serves udp listeners only (this one is tcp)`,
+        '',
+      ].join('\n'),
+    });
+    expect(await hearth(['check', '--log-level', 'info'])).toMatchObject({ code: 64, stderr: 'hearth check: unknown option --log-level\n' });
   });
 });
 

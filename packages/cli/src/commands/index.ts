@@ -1,6 +1,7 @@
 /** Every verb of `hearth`, in the order `hearth --help` lists them. */
 import type { CliCommand } from '../command.js';
 import { adminCommand as admin } from './admin.js';
+import { check } from './check.js';
 import { down } from './down.js';
 import { filesCommand as files } from './files.js';
 import { logs } from './logs.js';
@@ -15,4 +16,4 @@ import { stop } from './stop.js';
 import { up } from './up.js';
 import { userCommand as user } from './user.js';
 
-export const COMMANDS: readonly CliCommand[] = [up, down, status, start, stop, restart, reload, logs, run, user, mail, snmp, files, admin];
+export const COMMANDS: readonly CliCommand[] = [up, down, status, start, stop, restart, reload, check, logs, run, user, mail, snmp, files, admin];

@@ -13,6 +13,7 @@ export const VERB_LOADERS: Readonly<Record<string, () => Promise<CliCommand>>> =
   stop: async () => (await import('./stop.js')).stop,
   restart: async () => (await import('./restart.js')).restart,
   reload: async () => (await import('./reload.js')).reload,
+  check: async () => (await import('./check.js')).check,
   logs: async () => (await import('./logs.js')).logs,
   run: async () => (await import('./run.js')).run,
   user: async () => (await import('./user.js')).userCommand,
