@@ -9,6 +9,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { waitFor } from '@hearth/testkit';
 import { capturingLogger, request, startServer, type Harness } from './helpers.js';
 
 let h: Harness;
@@ -77,9 +78,7 @@ it('finishes a download and an upload across a reload that edits and then remove
   download.resume();
   for await (const chunk of download) received.push(chunk as Buffer);
   expect(sha(Buffer.concat(received))).toBe(sha(big));
-  const until = Date.now() + 5000;
-  while (h.handlers.retired().length > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
-  expect(h.handlers.retired()).toEqual([]);
+  await waitFor(() => h.handlers.retired().length === 0, { what: 'the replaced shares cleaned up' });
 });
 
 it('warns of a share whose folder does not exist at start and at each reload, and serves the others', async () => {

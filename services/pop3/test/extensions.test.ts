@@ -7,6 +7,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { waitFor } from '@hearth/testkit';
 import { createLogger } from '@hearth/log';
 import { PushHub, type MemoryBacking } from '@hearth/pop3';
 import { FakeBus, LineClient, removeDir, sampleBacking, startPop3, transcript, type Harness, type HarnessOptions } from './helpers.js';
@@ -46,8 +47,7 @@ async function login(user: string, password: string): Promise<LineClient> {
 
 /** Wait until `check` holds (bounded). */
 async function until(check: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
-  if (!check()) throw new Error(`timed out waiting for ${what}`);
+  await waitFor(check, { what });
 }
 
 describe('X-HEARTH-PUSH (XIDLE)', () => {

@@ -1,6 +1,7 @@
 /** Protocol transcripts over real loopback sockets against createPop3Server and the in-memory backing. */
 import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
+import { waitFor } from '@hearth/testkit';
 import { MemoryBacking } from '@hearth/pop3';
 import { LineClient, testCertificate, sampleBacking, startPop3, transcript, type Harness } from './helpers.js';
 
@@ -109,8 +110,7 @@ describe('POP3 session (RFC 1939)', () => {
     await transcript(client, [['USER alice', /^\+OK/], ['PASS secret', /^\+OK/], ['DELE 1', /^\+OK/], ['DELE 2', /^\+OK/]]);
     expect(backing.isLocked('alice')).toBe(true);
     client.destroy();
-    for (let i = 0; i < 100 && backing.isLocked('alice'); i++) await new Promise((r) => setTimeout(r, 10));
-    expect(backing.isLocked('alice')).toBe(false);
+    await waitFor(() => !backing.isLocked('alice'), { what: 'the maildrop lock released' });
     expect(backing.count('alice')).toBe(3);
   });
 
@@ -343,8 +343,7 @@ describe('POP3 session (RFC 1939)', () => {
     clients.push(secure);
     await transcript(secure, [[null, /^\+OK/], ['QUIT', /^\+OK/]]);
     await secure.closed();
-    for (let i = 0; i < 100 && harness!.pop3.connections > 0; i++) await new Promise((r) => setTimeout(r, 10));
-    expect(harness!.pop3.connections).toBe(0);
+    await waitFor(() => harness!.pop3.connections === 0, { what: 'the finished sessions no longer counted' });
     // The per-address limit of 2 was not eaten by the finished sessions.
     await another();
     await another();

@@ -3,6 +3,7 @@
  * +OK; the lock is held until the deletions are done, and free once the client has the +OK.
  */
 import { afterEach, expect, it } from 'vitest';
+import { waitFor } from '@hearth/testkit';
 import type { MailBacking, OpenResult } from '@hearth/pop3';
 import { LineClient, sampleBacking, startPop3, transcript, type Harness } from './helpers.js';
 
@@ -114,13 +115,12 @@ it('releases the lock after the deletions also when the connection drops during 
   await started;
   first.destroy();
   // The server has seen the drop once it no longer counts the connection.
-  for (let i = 0; i < 200 && harness.pop3.connections > 0; i++) await new Promise((r) => setTimeout(r, 10));
-  expect(harness.pop3.connections).toBe(0);
+  await waitFor(() => harness!.pop3.connections === 0, { what: 'the dropped connection no longer counted' });
   const second = await login();
   await transcript(second, [['PASS secret', /^-ERR \[IN-USE\]/]]);
   expect(events).toEqual(['expunge started']);
   finish();
-  for (let i = 0; i < 200 && events.length < 3; i++) await new Promise((r) => setTimeout(r, 10));
+  await waitFor(() => events.length >= 3, { what: 'the expunge done and the maildrop released' });
   expect(events).toEqual(['expunge started', 'expunge done', 'released']);
   const again = await login();
   await transcript(again, [['PASS secret', /^\+OK Logged in, 2 messages/]]);
