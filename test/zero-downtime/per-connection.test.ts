@@ -78,7 +78,7 @@ describe('type: per-connection', () => {
     expect(handlers.size).toBeGreaterThanOrEqual(3);
     expect(leaked).toBe(false);
     // Reaped at once: no child is left, zombie (state Z) or not.
-    await waitFor(() => childrenOf(acceptor).length === 0, { timeout: 2000, what: 'every handler reaped' });
+    await waitFor(() => childrenOf(acceptor).length === 0, { what: 'every handler reaped' });
     // Every exit is logged.
     await waitFor(() => up.lines.filter((l) => l['msg'] === 'handler exited' && l['code'] === 0).length === 6, { what: 'six exit lines' });
   });

@@ -163,7 +163,7 @@ describe('FiguresPublisher after a change', () => {
     publisher.changed();
     release();
     await first;
-    await waitFor(() => memories.length === 2, { timeout: 1000, what: 'the round after' });
+    await waitFor(() => memories.length === 2, { what: 'the round after' });
     expect(memories).toEqual(['scan', 'last']);
     publisher.stop();
   });
