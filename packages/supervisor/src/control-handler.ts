@@ -4,7 +4,7 @@
  * answer `ControlServer` sends back, or the error it reports as one line.
  */
 import type { ControlHandler } from './control-server.js';
-import type { ControlRequest, SettingsResult } from './control-protocol.js';
+import type { ControlRequest, ServiceResult, SettingsResult } from './control-protocol.js';
 import type { LogHub, LogLine } from './log-capture.js';
 import type { Supervisor } from './supervisor.js';
 
@@ -25,9 +25,12 @@ export function controlHandler(sup: Supervisor, logs: LogHub): ControlHandler {
         case 'restart': {
           known(req.name);
           live();
-          if (req.verb === 'stop') await sup.stopService(req.name);
-          else await sup.startService(req.name, req.verb);
-          return sup.unit(req.name)!.status();
+          if (req.verb === 'stop') {
+            const stoppedWith = await sup.stopService(req.name);
+            return { ...sup.unit(req.name)!.status(), stoppedWith } satisfies ServiceResult;
+          }
+          await sup.startService(req.name, req.verb);
+          return sup.unit(req.name)!.status() satisfies ServiceResult;
         }
         case 'settings': {
           const cfg = sup.config.services.find((s) => s.name === req.name);

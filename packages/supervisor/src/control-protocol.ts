@@ -28,6 +28,23 @@ export type ControlReply =
 
 export type StatusResult = readonly ServiceStatus[];
 
+/** A service `stop` stopped before the one named, because it requires it: `requires`, directly or through others. */
+export interface StoppedWith {
+  /** Its own requirement on the way to the service named (that one itself, or one that requires it). */
+  readonly requires: string;
+  /** Its status once stopped. */
+  readonly status: ServiceStatus;
+}
+
+/**
+ * What `start`, `stop` and `restart` answer: the service's status, and what that did to the
+ * services that require it (absent from the answers of older supervisors).
+ */
+export interface ServiceResult extends ServiceStatus {
+  /** `stop`: the services stopped first because they require it, in the order they stopped. */
+  readonly stoppedWith?: readonly StoppedWith[];
+}
+
 export interface SettingsResult {
   /** The config file `hearth up` runs (null for the embedded default). */
   readonly file: string | null;

@@ -8,6 +8,6 @@ export type { RequestOptions } from './control-client.js';
 export { CONTROL_VERBS, LOCK_NAME, SOCKET_NAME } from './control-protocol.js';
 /** The levels `log.level` and `--log-level` take (`config.ts` is light: types and this list). */
 export { LOG_LEVELS } from './config.js';
-export type { ControlReply, ControlRequest, ControlVerb, SettingsResult } from './control-protocol.js';
+export type { ControlReply, ControlRequest, ControlVerb, ServiceResult, SettingsResult, StoppedWith } from './control-protocol.js';
 export type { ServiceState, ServiceStatus } from './status.js';
 export type { ReloadResult, RestartAllResult } from './supervisor.js';

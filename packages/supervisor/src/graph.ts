@@ -36,6 +36,32 @@ export function startOrder(nodes: readonly GraphNode[]): string[] {
   return order;
 }
 
+/** A service that requires another one, directly or through others. */
+export interface Dependent {
+  readonly name: string;
+  /** The services it requires on the way, from its own requirement to the one asked about. */
+  readonly through: readonly string[];
+}
+
+/**
+ * Every service of `order` (a start order) that requires `name`, directly or through others, in
+ * start order; `after` alone does not count (it orders, it does not require). Where there are
+ * several ways, `through` is the one via `name` itself, else via the first requirement found.
+ */
+export function dependentsOf(name: string, nodes: readonly GraphNode[], order: readonly string[]): Dependent[] {
+  const byName = new Map(nodes.map((n) => [n.name, n]));
+  const found = new Map<string, Dependent>();
+  for (const n of order) {
+    const requires = byName.get(n)?.requires ?? [];
+    if (requires.includes(name)) found.set(n, { name: n, through: [name] });
+    else {
+      const via = requires.find((r) => found.has(r));
+      if (via !== undefined) found.set(n, { name: n, through: [via, ...found.get(via)!.through] });
+    }
+  }
+  return [...found.values()];
+}
+
 /** Stop order: the reverse of the start order. */
 export function stopOrder(nodes: readonly GraphNode[]): string[] {
   return startOrder(nodes).reverse();

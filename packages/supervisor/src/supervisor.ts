@@ -14,7 +14,8 @@ import { loadSuiteConfigIsolated } from './config-isolated.js';
 import { controlHandler } from './control-handler.js';
 import { ControlServer } from './control-server.js';
 import { StartupError, claimDataDir, type DataDirClaim } from './data-dir.js';
-import { CycleError, startOrder } from './graph.js';
+import { CycleError, dependentsOf, startOrder } from './graph.js';
+import type { Dependent } from './graph.js';
 import type { InstanceDeps } from './instance.js';
 import { ListenerError, type HeldListener } from './listeners.js';
 import { LogHub, rawWriter } from './log-capture.js';
@@ -28,7 +29,8 @@ import { MessageRouter } from './router.js';
 import { SocketPool } from './socket-pool.js';
 import { StandbyQueue } from './standby.js';
 import { ServiceUnit } from './unit.js';
-import type { ServiceStatus } from './status.js';
+import type { ServiceState, ServiceStatus } from './status.js';
+import type { StoppedWith } from './control-protocol.js';
 
 export interface SupervisorOptions {
   readonly config: SuiteConfig;
@@ -68,6 +70,9 @@ export interface RestartAllResult {
   readonly restarted: readonly string[];
   readonly failed: ReadonlyArray<{ readonly name: string; readonly error: string }>;
 }
+
+/** The states of a service that `hearth stop` of a service it requires stops (it runs, or is coming up). */
+const UP: ReadonlySet<ServiceState> = new Set(['starting', 'running', 'backoff']);
 
 export function defaultLaunchPath(): string {
   return fileURLToPath(import.meta.resolve('@hearth/runtime/launch'));
@@ -259,18 +264,36 @@ export class Supervisor {
   }
 
   /**
-   * `hearth stop NAME`: the service stops, then its listening sockets are closed, so that clients
-   * are refused while it is down (an MTA moves on to its next MX at once) instead of waiting in
-   * the backlog for a start nobody asked for. Restarts, crashes and reloads keep the sockets.
+   * `hearth stop NAME`: first every service that requires NAME (directly or not) and is up, each
+   * after the services that depend on it, then NAME, as systemd's Requires= and s6-rc stop what
+   * depends on a service stopped. Each of those keeps, as its status `reason`, the service it was
+   * stopped with and the requirements in between. Then the listening sockets of all that stopped
+   * are closed, so that clients are refused while they are down (an MTA moves on to its next MX at
+   * once) instead of waiting in the backlog for a start nobody asked for. Restarts, crashes and
+   * reloads keep the sockets. Resolves with the services stopped first, in stop order.
    */
-  async stopService(name: string): Promise<void> {
-    const unit = this.#units.get(name)!;
-    await unit.stop();
-    if (unit.state !== 'stopped' && unit.state !== 'failed') return;
-    await this.#inTurn(async () => {
-      unit.letGoOfListeners();
-      await this.#sweepListeners();
-    });
+  async stopService(name: string): Promise<StoppedWith[]> {
+    const dependents = this.#dependents(name).filter((d) => UP.has(this.#units.get(d.name)!.state));
+    const stopping = new Set([name, ...dependents.map((d) => d.name)]);
+    for (const d of dependents) this.#log.info({ service: d.name, requires: d.through[0], with: name }, 'stopping a service that requires the one stopped');
+    await stopInOrder(this.#units, this.#order.filter((n) => stopping.has(n)));
+    for (const d of dependents) {
+      const unit = this.#units.get(d.name)!;
+      if (unit.state === 'stopped') unit.heldBack(`stopped with ${name}: it requires ${d.through.join(', which requires ')}`);
+    }
+    const stopped = [...stopping].map((n) => this.#units.get(n)!).filter((u) => u.state === 'stopped' || u.state === 'failed');
+    if (stopped.length > 0) {
+      await this.#inTurn(async () => {
+        for (const unit of stopped) unit.letGoOfListeners();
+        await this.#sweepListeners();
+      });
+    }
+    return [...dependents].reverse().map((d) => ({ requires: d.through[0]!, status: this.#units.get(d.name)!.status() }));
+  }
+
+  /** The services that require `name`, directly or not, in start order. */
+  #dependents(name: string): Dependent[] {
+    return dependentsOf(name, [...this.#units.values()].map((u) => u.config), this.#order);
   }
 
   /**

@@ -457,7 +457,7 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
     else this.#standby?.discard('standby: false');
   }
 
-  /** Not started (a service it requires is not running): `reason` is what status shows. */
+  /** Kept down for a service it requires (not started, or stopped with it): `reason` is what status shows. */
   heldBack(reason: string): void {
     this.#reason = reason;
   }

@@ -13,6 +13,17 @@ function rssOf(pid: number): number {
   return Number(/^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
 }
 
+/** Whether a connection to the port on loopback is refused (nothing listens there). */
+function refused(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = connect(port, '127.0.0.1', () => {
+      c.destroy();
+      resolve(false);
+    });
+    c.on('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNREFUSED'));
+  });
+}
+
 const fixture = (name: string, extra = ''): string => `  ${name}:
     module: ${FIXTURE_SERVICE_PATH}
     listen: { main: { port: 0 } }
@@ -130,6 +141,61 @@ ${fixture('api', '    requires: [db]\n    settings: { readyDelay: 200ms }\n')}
     expect(refused.code).toBe(1);
     expect(refused.stderr).toBe('hearth start: web requires broken, which is failed (configuration error (exit 78): not restarted): web was not started\n');
     expect((await up.service('web')).state).toBe('stopped');
+  });
+
+  it('hearth stop NAME first stops what requires it, each after its dependents; status says why', async () => {
+    const up = await startUp(`services:
+  db:
+    command: [sleep, "1000"]
+${fixture('api', '    requires: [db]\n')}
+  web:
+    command: [sleep, "1000"]
+    requires: [api]
+  cron:
+    command: [sleep, "1000"]
+    after: [db]
+`);
+    for (const name of ['db', 'api', 'web']) await waitState(up, name, 'running');
+    const cron = await waitState(up, 'cron', 'running');
+    const port = (await up.service('api')).listeners[0]!.port;
+    // As systemd's Requires= and s6-rc: what requires db, directly or not, stops first.
+    const stopped = await up.cli('stop', 'db');
+    expect(stopped).toMatchObject({ code: 0, stdout: 'web: stopped (requires api)\napi: stopped (requires db)\ndb: stopped\n', stderr: '' });
+    await waitFor(() => logged(up, 'service stopped', 'db').length > 0, { what: 'the log line' });
+    expect(logged(up, 'service stopped').map((l) => l['service'])).toEqual(['web', 'api', 'db']);
+    expect(await up.service('web')).toMatchObject({ state: 'stopped', pid: null, reason: 'stopped with db: it requires api, which requires db' });
+    // Its sockets are closed as at its own stop: clients are refused, not left in the backlog.
+    expect(await up.service('api')).toMatchObject({ state: 'stopped', reason: 'stopped with db: it requires db', listeners: [] });
+    expect(await refused(port)).toBe(true);
+    expect((await up.service('db')).reason).toBeNull();
+    // after: alone orders, it does not require.
+    expect(await up.service('cron')).toMatchObject({ state: 'running', pid: cron.pid });
+    const table = (await up.cli('status')).stdout;
+    expect(table).toMatch(/\n\s+stopped with db: it requires api, which requires db\n/);
+
+    // hearth start of what requires them starts them again, requirements first.
+    const web = await up.cli('start', 'web');
+    expect(web.stdout).toMatch(/^web: running \(pid \d+\)\n$/);
+    expect(await up.service('web')).toMatchObject({ state: 'running', reason: null });
+    expect(await up.service('api')).toMatchObject({ state: 'running', reason: null });
+  });
+
+  it('a requirement that fails leaves what requires it running (Requires=, not BindsTo=); hearth stop of it stops them', async () => {
+    const up = await startUp(`services:
+  flaky:
+    command: [sh, -c, "sleep 0.3; exit 2"]
+    backoff: { initial: 10ms }
+    crashLoop: { failures: 3, window: 30s }
+  user:
+    command: [sleep, "1000"]
+    requires: [flaky]
+`);
+    const user = await waitState(up, 'user', 'running');
+    const flaky = await waitState(up, 'flaky', 'failed');
+    expect(await up.service('user')).toMatchObject({ state: 'running', pid: user.pid, restarts: 0 });
+    const stopped = await up.cli('stop', 'flaky');
+    expect(stopped).toMatchObject({ code: 0, stdout: `user: stopped (requires flaky)\nflaky: failed: ${flaky.reason}\n` });
+    expect(await up.service('user')).toMatchObject({ state: 'stopped', reason: 'stopped with flaky: it requires flaky' });
   });
 
   it('marks a crash loop failed and stops retrying; exit 78 is failed at once', async () => {

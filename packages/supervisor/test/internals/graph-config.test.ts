@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '@hearth/config';
-import { CycleError, LogHub, Ring, defaultSuiteConfig, diffConfigs, parseSuiteConfig, splitLines, startOrder, stopOrder, tagLine } from '@hearth/supervisor';
+import { CycleError, LogHub, Ring, defaultSuiteConfig, dependentsOf, diffConfigs, parseSuiteConfig, splitLines, startOrder, stopOrder, tagLine } from '@hearth/supervisor';
 import type { Registry, SuiteConfig } from '@hearth/supervisor';
 import { ECHO_KIND_MODULE, makeTempDir } from '@hearth/testkit';
 import { manifest } from '@hearth/testkit/echo-kind';
@@ -15,6 +15,21 @@ describe('service graph', () => {
     const nodes = [n('web', ['api']), n('api', ['db']), n('db'), n('cron', [], ['web', 'absent'])];
     expect(startOrder(nodes)).toEqual(['db', 'api', 'web', 'cron']);
     expect(stopOrder(nodes)).toEqual(['cron', 'web', 'api', 'db']);
+  });
+
+  it('finds what requires a service, directly or through others, by requires alone, each with the way there', () => {
+    const nodes = [n('web', ['api', 'db']), n('api', ['db']), n('db'), n('cron', [], ['db']), n('report', ['web']), n('other')];
+    const order = startOrder(nodes);
+    expect(dependentsOf('db', nodes, order)).toEqual([
+      { name: 'api', through: ['db'] },
+      { name: 'web', through: ['db'] },
+      { name: 'report', through: ['web', 'db'] },
+    ]);
+    expect(dependentsOf('api', nodes, order)).toEqual([
+      { name: 'web', through: ['api'] },
+      { name: 'report', through: ['web', 'api'] },
+    ]);
+    expect(dependentsOf('report', nodes, order)).toEqual([]);
   });
 
   it('names the members of a cycle, and only them', () => {
