@@ -30,7 +30,7 @@ export function controlHandler(sup: Supervisor, logs: LogHub): ControlHandler {
             return { ...sup.unit(req.name)!.status(), stoppedWith } satisfies ServiceResult;
           }
           await sup.startService(req.name, req.verb);
-          return sup.unit(req.name)!.status() satisfies ServiceResult;
+          return { ...sup.unit(req.name)!.status(), stillStopped: sup.stillStopped(req.name) } satisfies ServiceResult;
         }
         case 'settings': {
           const cfg = sup.config.services.find((s) => s.name === req.name);

@@ -37,12 +37,14 @@ export interface StoppedWith {
 }
 
 /**
- * What `start`, `stop` and `restart` answer: the service's status, and what that did to the
- * services that require it (absent from the answers of older supervisors).
+ * What `start`, `stop` and `restart` answer: the service's status, and what that left of the
+ * services that require it. Both lists are absent from the answers of older supervisors.
  */
 export interface ServiceResult extends ServiceStatus {
   /** `stop`: the services stopped first because they require it, in the order they stopped. */
   readonly stoppedWith?: readonly StoppedWith[];
+  /** `start`, `restart`: the services that require it, directly or not, and are still stopped (start order). */
+  readonly stillStopped?: readonly string[];
 }
 
 export interface SettingsResult {

@@ -297,6 +297,17 @@ export class Supervisor {
   }
 
   /**
+   * The services that require `name`, directly or not, and are stopped (not started, or stopped
+   * on request or with a requirement; not those that exited on their own): in start order.
+   */
+  stillStopped(name: string): string[] {
+    return this.#dependents(name)
+      .map((d) => this.#units.get(d.name)!)
+      .filter((u) => u.state === 'stopped' && !u.wanted)
+      .map((u) => u.name);
+  }
+
+  /**
    * `hearth start NAME` or `hearth restart NAME`. What it `requires` and is not running is
    * started first, in dependency order, as `hearth up` would have (and as systemd's Requires=
    * does); if one of those does not come up, NAME is left as it is and the error says which. A

@@ -143,7 +143,7 @@ ${fixture('api', '    requires: [db]\n    settings: { readyDelay: 200ms }\n')}
     expect((await up.service('web')).state).toBe('stopped');
   });
 
-  it('hearth stop NAME first stops what requires it, each after its dependents; status says why', async () => {
+  it('hearth stop NAME first stops what requires it, each after its dependents; hearth start NAME names what stays stopped', async () => {
     const up = await startUp(`services:
   db:
     command: [sleep, "1000"]
@@ -173,11 +173,19 @@ ${fixture('api', '    requires: [db]\n')}
     const table = (await up.cli('status')).stdout;
     expect(table).toMatch(/\n\s+stopped with db: it requires api, which requires db\n/);
 
-    // hearth start of what requires them starts them again, requirements first.
+    // As systemd: a start does not start what requires it; the CLI names what stays stopped.
+    const started = await up.cli('start', 'db');
+    expect(started.code).toBe(0);
+    expect(started.stdout).toMatch(/^db: running \(pid \d+\)\nstill stopped, requires db: api, web\n$/);
+    expect((await up.service('api')).state).toBe('stopped');
+    const restarted = await up.cli('restart', 'api');
+    expect(restarted.code).toBe(0);
+    expect(restarted.stdout).toMatch(/^api: running \(pid \d+\)\nstill stopped, requires api: web\n$/);
     const web = await up.cli('start', 'web');
     expect(web.stdout).toMatch(/^web: running \(pid \d+\)\n$/);
     expect(await up.service('web')).toMatchObject({ state: 'running', reason: null });
     expect(await up.service('api')).toMatchObject({ state: 'running', reason: null });
+    expect((await up.cli('start', 'db')).stdout).toMatch(/^db: running \(pid \d+\)\n$/);
   });
 
   it('a requirement that fails leaves what requires it running (Requires=, not BindsTo=); hearth stop of it stops them', async () => {

@@ -1,8 +1,10 @@
 import { controlRequest } from '@hearth/supervisor/control';
-import type { RestartAllResult, ServiceStatus } from '@hearth/supervisor';
+import type { RestartAllResult } from '@hearth/supervisor';
+import type { ServiceResult } from '@hearth/supervisor/control';
 import type { CliCommand } from '../command.js';
 import { UsageError } from '../command.js';
 import { COMMON_USAGE, parse, socketPathOf } from '../options.js';
+import { stillStoppedHint } from '../still-stopped.js';
 
 export const restart: CliCommand = {
   name: 'restart',
@@ -16,6 +18,9 @@ open sessions until its stopTimeout and exits. If the new instance does not beco
 stopped, the old one keeps serving and the command fails. A plain command: service (it binds
 its own ports) is stopped, then started. --all replaces every running service, one by one in
 dependency order (an upgrade: new code on disk, then restart --all).
+
+A stopped NAME is started as by hearth start NAME, with its "still stopped, requires
+NAME: ..." line.
 
 ${COMMON_USAGE}
   --all              restart every running service`,
@@ -31,10 +36,11 @@ ${COMMON_USAGE}
     }
     if (positionals.length !== 1 || !positionals[0]) throw new UsageError('expected exactly one service NAME (or --all)');
     const name = positionals[0];
-    const s = (await controlRequest(socket, { verb: 'restart', name })) as ServiceStatus;
+    const s = (await controlRequest(socket, { verb: 'restart', name })) as ServiceResult;
     const line = `${s.name}: ${s.state}${s.pid !== null ? ` (pid ${s.pid})` : ''}${s.reason ? `: ${s.reason}` : ''}\n`;
     if (s.state === 'running') {
       io.stdout.write(line);
+      io.stdout.write(stillStoppedHint(s));
       return 0;
     }
     io.stderr.write(`hearth restart: ${line}`);
