@@ -188,6 +188,26 @@ ${fixture('api', '    requires: [db]\n')}
     expect((await up.cli('start', 'db')).stdout).toMatch(/^db: running \(pid \d+\)\n$/);
   });
 
+  it('hearth restart NAME leaves what requires it running, overlapped or stop-then-start', async () => {
+    const up = await startUp(`services:
+${fixture('api')}
+  db:
+    command: [sleep, "1000"]
+  web:
+    command: [sleep, "1000"]
+    requires: [api, db]
+`);
+    const web = await waitState(up, 'web', 'running');
+    const api = await waitState(up, 'api', 'running');
+    const db = await waitState(up, 'db', 'running');
+    expect((await up.cli('restart', 'api')).code).toBe(0);
+    expect((await up.cli('restart', 'db')).code).toBe(0);
+    expect(await up.service('api')).toMatchObject({ state: 'running', restarts: 1 });
+    expect((await up.service('api')).pid).not.toBe(api.pid);
+    expect((await up.service('db')).pid).not.toBe(db.pid);
+    expect(await up.service('web')).toMatchObject({ state: 'running', pid: web.pid, restarts: 0 });
+  });
+
   it('a requirement that fails leaves what requires it running (Requires=, not BindsTo=); hearth stop of it stops them', async () => {
     const up = await startUp(`services:
   flaky:

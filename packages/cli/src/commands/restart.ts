@@ -19,8 +19,10 @@ stopped, the old one keeps serving and the command fails. A plain command: servi
 its own ports) is stopped, then started. --all replaces every running service, one by one in
 dependency order (an upgrade: new code on disk, then restart --all).
 
-A stopped NAME is started as by hearth start NAME, with its "still stopped, requires
-NAME: ..." line.
+The services that require NAME are not restarted with it (systemd's Requires= would restart
+them): an overlapped restart keeps NAME serving throughout, and a command's stop-then-start is
+a gap like its restart after a crash, which leaves them running too. A stopped NAME is started
+as by hearth start NAME, with its "still stopped, requires NAME: ..." line.
 
 ${COMMON_USAGE}
   --all              restart every running service`,
