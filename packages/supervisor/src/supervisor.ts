@@ -72,7 +72,7 @@ export interface RestartAllResult {
 }
 
 /** The states of a service that `hearth stop` of a service it requires stops (it runs, or is coming up). */
-const UP: ReadonlySet<ServiceState> = new Set(['starting', 'running', 'backoff']);
+const UP_STATES: ReadonlySet<ServiceState> = new Set(['starting', 'running', 'backoff']);
 
 export function defaultLaunchPath(): string {
   return fileURLToPath(import.meta.resolve('@hearth/runtime/launch'));
@@ -273,7 +273,7 @@ export class Supervisor {
    * reloads keep the sockets. Resolves with the services stopped first, in stop order.
    */
   async stopService(name: string): Promise<StoppedWith[]> {
-    const dependents = this.#dependents(name).filter((d) => UP.has(this.#units.get(d.name)!.state));
+    const dependents = this.#dependents(name).filter((d) => UP_STATES.has(this.#units.get(d.name)!.state));
     const stopping = new Set([name, ...dependents.map((d) => d.name)]);
     for (const d of dependents) this.#log.info({ service: d.name, requires: d.through[0], with: name }, 'stopping a service that requires the one stopped');
     await stopInOrder(this.#units, this.#order.filter((n) => stopping.has(n)));
