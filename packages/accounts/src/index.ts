@@ -7,6 +7,6 @@ export { normalizeUserName, isValidUserName, canonicalName, normalizeGroupName, 
 export { DEFAULT_SCRYPT_PARAMS, hashPassword, checkPassword } from './passwords.js';
 export type { ScryptParams } from './passwords.js';
 export { LoginPolicy, loginLimits } from './login-policy.js';
-export type { FailureStore, LoginLimits, LoginPolicyOptions, LoginPolicyStats, LoginResult, LoginSettings } from './login-policy.js';
+export type { AttemptOptions, FailureStore, LoginLimits, LoginPolicyOptions, LoginPolicyStats, LoginResult, LoginSettings } from './login-policy.js';
 export type { FailureDelta, FailureRow } from './failure-table.js';
 export { MIGRATIONS, SCHEMA_VERSION } from './schema.js';

@@ -3,13 +3,16 @@
  * are counted per source address, per user name and per (source, user) pair. An attempt reserves
  * its failure in one synchronous step before the credentials are checked, so parallel attempts
  * cannot all pass a check made before any of them is counted; a successful check gives the
- * reservation back and resets the source's counts.
+ * reservation back and resets the source's counts. A wrong password that repeats the pair's last
+ * wrong one is answered as any failure but gives its reservation back: a client retrying an old
+ * password makes no new guess, so it is counted once.
  *
  * Counts are read through from the accounts database (shared by every process of the suite) plus
  * this process's changes not yet written; the changes are written behind, in one short
  * transaction every `flushMs`. A database that cannot be written (full, read-only, busy) keeps the
  * changes in memory, bounded, and retries later: logins never wait for the disk.
  */
+import { createHmac, randomBytes } from 'node:crypto';
 import { isIPv6 } from 'node:net';
 import type { FailureDelta, FailureRow } from './failure-table.js';
 
@@ -72,6 +75,8 @@ export interface LoginPolicyStats {
   readonly checks: number;
   readonly successes: number;
   readonly failures: number;
+  /** Failures not counted toward the limits: the pair's last wrong password again. */
+  readonly repeated: number;
   /** Attempts refused without a check. */
   readonly refused: number;
   /** Attempts slowed before their check (the user past its limit). */
@@ -83,6 +88,22 @@ export interface LoginPolicyStats {
 }
 
 type Wait = (ms: number) => Promise<void>;
+
+export interface AttemptOptions {
+  /** Waits the delays (default: a timer); a session passes one that ends early when it closes. */
+  readonly wait?: Wait;
+  /**
+   * The credentials a connection already had accepted, checked again (the file service's memo
+   * ends every second): not slowed, since the slowing is for guesses at a user's password and
+   * this client is not guessing; refused, counted and delayed on failure as any other attempt.
+   */
+  readonly recheck?: boolean;
+  /**
+   * The password `check` tries, when the mechanism sends one (not APOP's or a challenge's digest):
+   * a wrong one equal to the pair's last wrong one within the window is not counted again.
+   */
+  readonly password?: string | undefined;
+}
 
 const sleep: Wait = (ms) => new Promise((resolve) => setTimeout(resolve, ms).unref());
 
@@ -130,13 +151,21 @@ export class LoginPolicy {
   readonly #underway = new Map<string, number>();
   /** Attempts waiting for a check under way to end (room under the limits). */
   readonly #settled = new Set<() => void>();
+  /**
+   * The last wrong password of each pair (`s u`) as the first 8 bytes of an HMAC-SHA256 under
+   * `#digestKey`, made for this process and never stored: the password cannot be read back from
+   * it, nor tried against it elsewhere; a new guess is taken for a repeat once in 2^64. At most
+   * `maxKeys` pairs, the least recently failed dropped first.
+   */
+  readonly #lastWrong = new Map<string, { readonly digest: bigint; readonly at: number }>();
+  readonly #digestKey = randomBytes(32);
   readonly #now: () => number;
   readonly #flushMs: number;
   readonly #maxKeys: number;
   #timer: NodeJS.Timeout | undefined;
   #flushes = 0;
   #closed = false;
-  readonly #stats = { checks: 0, successes: 0, failures: 0, refused: 0, slowed: 0, delayed: 0, storageErrors: 0 };
+  readonly #stats = { checks: 0, successes: 0, failures: 0, repeated: 0, refused: 0, slowed: 0, delayed: 0, storageErrors: 0 };
 
   /** `store` undefined: counts live in this process's memory only (tests, embedding). */
   constructor(options: LoginPolicyOptions, store?: FailureStore) {
@@ -169,14 +198,13 @@ export class LoginPolicy {
 
   /**
    * One login attempt: refused outright past the limits (no check), slowed when the user is past
-   * its limit, then `check` (the canonical user, or undefined when wrong); a failure or refusal
-   * resolves only after `delayMs`, waited with `wait` (a session passes one that ends early when
-   * it closes). A `check` that throws gives its reservation back and rethrows. `recheck`: the
-   * credentials a connection already had accepted, checked again (the file service's memo ends
-   * every second): not slowed, since the slowing is for guesses at a user's password and this
-   * client is not guessing; refused, counted and delayed on failure as any other attempt.
+   * its limit (unless `recheck`), then `check` (the canonical user, or undefined when wrong); a
+   * failure or refusal resolves only after `delayMs`, waited with `wait`. A failure whose
+   * `password` is the pair's last wrong one gives its reservation back (answered the same). A
+   * `check` that throws gives its reservation back and rethrows.
    */
-  async attempt<T>(source: string, user: string, check: () => Promise<T | undefined>, wait: Wait = sleep, recheck = false): Promise<LoginResult<T>> {
+  async attempt<T>(source: string, user: string, check: () => Promise<T | undefined>, options: AttemptOptions = {}): Promise<LoginResult<T>> {
+    const { wait = sleep, recheck = false, password } = options;
     const s = sourceKey(source);
     const u = userKey(user);
     if (this.#refuses(s, u)) return this.#refuse(wait);
@@ -208,6 +236,10 @@ export class LoginPolicy {
     }
     if (value === undefined) {
       this.#stats.failures++;
+      if (password !== undefined && this.#repeats(`${s} ${u}`, password)) {
+        this.#stats.repeated++;
+        for (const key of keys) this.#change(key, -1, undefined);
+      }
       this.#stats.delayed++;
       await wait(this.#limits.delayMs);
       return { ok: false, reason: 'failed' };
@@ -216,6 +248,7 @@ export class LoginPolicy {
     this.#change(`u:${u}`, -1, undefined);
     this.#reset(`s:${s}`);
     this.#reset(`p:${s} ${u}`);
+    this.#lastWrong.delete(`${s} ${u}`);
     return { ok: true, value };
   }
 
@@ -256,6 +289,25 @@ export class LoginPolicy {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#closed = true;
+  }
+
+  /**
+   * Whether `password` is the pair's last wrong password within the window; either way it becomes
+   * the pair's last, seen now (a client retrying every few minutes stays a repeat).
+   */
+  #repeats(pair: string, password: string): boolean {
+    const digest = createHmac('sha256', this.#digestKey).update(password.normalize('NFC')).digest().readBigUInt64BE(0);
+    const now = this.#now();
+    const last = this.#lastWrong.get(pair);
+    const repeat = last !== undefined && last.at > now - this.#limits.windowMs && last.digest === digest;
+    this.#lastWrong.delete(pair);
+    this.#lastWrong.set(pair, { digest, at: now });
+    while (this.#lastWrong.size > this.#maxKeys) {
+      const oldest = this.#lastWrong.keys().next();
+      if (oldest.done === true) break;
+      this.#lastWrong.delete(oldest.value);
+    }
+    return repeat;
   }
 
   /** Refused on the failures counted, not on the checks still under way. */

@@ -94,10 +94,10 @@ describe('LoginPolicy in memory', () => {
     const policy = new LoginPolicy({ ...limits, delayMs: 150 });
     const waits: number[] = [];
     const wait = async (ms: number): Promise<void> => void waits.push(ms);
-    for (const source of ['10.0.0.1', '10.0.0.2', '10.0.0.3']) await policy.attempt(source, 'Alice', wrong, wait);
+    for (const source of ['10.0.0.1', '10.0.0.2', '10.0.0.3']) await policy.attempt(source, 'Alice', wrong, { wait });
     expect(policy.counts('10.0.0.9', 'alice').user).toBe(3);
     waits.length = 0;
-    expect(await policy.attempt('10.0.0.9', 'alice', right, wait)).toEqual({ ok: true, value: 'alice' });
+    expect(await policy.attempt('10.0.0.9', 'alice', right, { wait })).toEqual({ ok: true, value: 'alice' });
     expect(waits).toEqual([150]); // slowed once, before the check
     expect(policy.stats().slowed).toBe(1);
     const started = Date.now();
@@ -109,16 +109,72 @@ describe('LoginPolicy in memory', () => {
     const policy = new LoginPolicy({ ...limits, delayMs: 150 });
     const waits: number[] = [];
     const wait = async (ms: number): Promise<void> => void waits.push(ms);
-    for (const source of ['10.0.0.1', '10.0.0.2', '10.0.0.3']) await policy.attempt(source, 'alice', wrong, wait);
+    for (const source of ['10.0.0.1', '10.0.0.2', '10.0.0.3']) await policy.attempt(source, 'alice', wrong, { wait });
     waits.length = 0;
-    expect(await policy.attempt('10.0.0.9', 'alice', right, wait, true)).toEqual({ ok: true, value: 'alice' });
+    expect(await policy.attempt('10.0.0.9', 'alice', right, { wait, recheck: true })).toEqual({ ok: true, value: 'alice' });
     expect(waits).toEqual([]);
     expect(policy.stats().slowed).toBe(0);
-    expect(await policy.attempt('10.0.0.9', 'alice', wrong, wait, true)).toEqual({ ok: false, reason: 'failed' });
+    expect(await policy.attempt('10.0.0.9', 'alice', wrong, { wait, recheck: true })).toEqual({ ok: false, reason: 'failed' });
     expect(waits).toEqual([150]);
     expect(policy.counts('10.0.0.9', 'alice')).toEqual({ source: 1, user: 4, pair: 1 });
-    for (let i = 0; i < 5; i++) await policy.attempt('10.0.0.5', `u${i}`, wrong, wait);
-    expect(await policy.attempt('10.0.0.5', 'alice', right, wait, true)).toEqual({ ok: false, reason: 'refused' });
+    for (let i = 0; i < 5; i++) await policy.attempt('10.0.0.5', `u${i}`, wrong, { wait });
+    expect(await policy.attempt('10.0.0.5', 'alice', right, { wait, recheck: true })).toEqual({ ok: false, reason: 'refused' });
+  });
+
+  it('counts a wrong password repeated by the same address for the same user once: a stale client does not lock its user out', async () => {
+    const policy = new LoginPolicy({ ...limits, delayMs: 150 });
+    const waits: number[] = [];
+    const wait = async (ms: number): Promise<void> => void waits.push(ms);
+    let checks = 0;
+    const oldPassword = async (): Promise<string | undefined> => (checks++, undefined);
+    for (let i = 0; i < 12; i++) {
+      expect(await policy.attempt('10.0.0.1', 'alice', oldPassword, { wait, password: 'old-pw' })).toEqual({ ok: false, reason: 'failed' });
+    }
+    // Every repeat is checked (a password set back to it works) and answered after the delay.
+    expect(checks).toBe(12);
+    expect(waits).toEqual(Array<number>(12).fill(150));
+    expect(policy.counts('10.0.0.1', 'alice')).toEqual({ source: 1, user: 1, pair: 1 });
+    expect(policy.stats()).toMatchObject({ checks: 12, failures: 12, repeated: 11, refused: 0, slowed: 0, delayed: 12 });
+    expect(await policy.attempt('10.0.0.1', 'Alice', right, { wait, password: 'alice-pw' })).toEqual({ ok: true, value: 'alice' });
+  });
+
+  it('counts every different wrong password, and the same one again after another', async () => {
+    const policy = new LoginPolicy(limits);
+    for (const password of ['a', 'b', 'a']) await policy.attempt('10.0.0.1', 'alice', wrong, { password });
+    expect(policy.counts('10.0.0.1', 'alice')).toEqual({ source: 3, user: 3, pair: 3 });
+    expect(await policy.attempt('10.0.0.1', 'alice', right, { password: 'b' })).toEqual({ ok: false, reason: 'refused' });
+    expect(policy.stats().repeated).toBe(0);
+  });
+
+  it('counts a repeat from another address, for another user, after a success, or past the window; and without a password, every time', async () => {
+    let now = 1_000_000;
+    const policy = new LoginPolicy({ ...limits, now: () => now });
+    const password = 'old-pw';
+    await policy.attempt('10.0.0.1', 'alice', wrong, { password });
+    await policy.attempt('10.0.0.2', 'alice', wrong, { password });
+    await policy.attempt('10.0.0.1', 'bob', wrong, { password });
+    expect(policy.counts('10.0.0.1', 'alice')).toEqual({ source: 2, user: 2, pair: 1 });
+    await policy.attempt('10.0.0.1', 'alice', right);
+    await policy.attempt('10.0.0.1', 'alice', wrong, { password });
+    expect(policy.counts('10.0.0.1', 'alice').pair).toBe(1);
+    now += limits.windowMs + 1;
+    await policy.attempt('10.0.0.3', 'carol', wrong, { password });
+    now += limits.windowMs + 1;
+    await policy.attempt('10.0.0.3', 'carol', wrong, { password });
+    expect(policy.counts('10.0.0.3', 'carol').pair).toBe(1); // the first one's count expired too
+    for (let i = 0; i < 3; i++) expect(await policy.attempt('10.0.0.4', 'dave', wrong)).toEqual({ ok: false, reason: 'failed' });
+    expect(await policy.attempt('10.0.0.4', 'dave', right)).toEqual({ ok: false, reason: 'refused' });
+    expect(policy.stats().repeated).toBe(0);
+  });
+
+  it('keeps the last wrong password of at most maxKeys pairs, the least recently failed dropped first', async () => {
+    const policy = new LoginPolicy({ ...limits, maxFailuresPerSource: 100, maxKeys: 2 });
+    const password = 'old-pw';
+    for (const user of ['u1', 'u2', 'u3']) await policy.attempt('10.0.0.1', user, wrong, { password });
+    await policy.attempt('10.0.0.1', 'u3', wrong, { password });
+    expect(policy.stats().repeated).toBe(1);
+    await policy.attempt('10.0.0.1', 'u1', wrong, { password });
+    expect(policy.stats().repeated).toBe(1);
   });
 
   it('a success resets its source: the address may fail again as if new', async () => {

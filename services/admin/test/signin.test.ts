@@ -168,7 +168,7 @@ describe('sign-in', () => {
     const c = a.client();
     for (let i = 0; i < 3; i++) {
       const form = await c.get('/sign-in');
-      const r = await c.post('/sign-in', { name: 'root2', password: 'wrong' }, form);
+      const r = await c.post('/sign-in', { name: 'root2', password: `wrong-${i}` }, form);
       expect(r.status).toBe(401);
       expect(textOf(r.body)).toContain('Wrong user name or password');
     }

@@ -191,7 +191,7 @@ export class Authenticator {
   ): Promise<LoginResult<FileUser>> {
     const generation = this.#generation;
     const check = (): Promise<FileUser | undefined> => this.users.authenticate(credentials.name, credentials.password, remote);
-    const result = await this.#login.attempt(remote, credentials.name, check, undefined, recheck);
+    const result = await this.#login.attempt(remote, credentials.name, check, { recheck, password: credentials.password });
     if (renewing !== undefined && this.#verified.get(socket) !== renewing) return result;
     if (result.ok && generation === this.#generation) {
       this.#verified.set(socket, { header, user: result.value, until: started + CONNECTION_MEMO_MS, generation, renewal: undefined });

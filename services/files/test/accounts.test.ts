@@ -66,7 +66,7 @@ it('lets a member of the group read the share, and refuses another user with 403
 });
 
 it('throttles failed logins per user', async () => {
-  for (let i = 0; i < 3; i++) expect((await get('bob:wrong', '/home/')).status).toBe(401);
+  for (let i = 0; i < 3; i++) expect((await get(`bob:wrong-${i}`, '/home/')).status).toBe(401);
   const refused = await get('bob:bob-secret-12', '/home/');
   expect(refused.status).toBe(401);
   expect(refused.body).toMatch(/too many failed logins/);

@@ -243,7 +243,7 @@ describe('a small file in steady use on one connection', () => {
     try {
       // Someone elsewhere fails erin's password as often as the user limit allows: her logins are slowed.
       const noWait = async (): Promise<void> => {};
-      for (let i = 0; i < before.maxLoginFailuresPerUser; i++) await policy.attempt(`192.0.2.${i + 1}`, 'erin', async () => undefined, noWait);
+      for (let i = 0; i < before.maxLoginFailuresPerUser; i++) await policy.attempt(`192.0.2.${i + 1}`, 'erin', async () => undefined, { wait: noWait });
       const slowedBefore = policy.stats().slowed;
       // Her connection's first request is a login, slowed; every later one is its memo or a
       // renewal of it, which is not.

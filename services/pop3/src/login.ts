@@ -2,7 +2,8 @@
  * The policy of AUTHORIZATION -> TRANSACTION, apart from the session that applies it: the name
  * the client gave taken as SMTP AUTH takes it (`alice` or `alice@` a mail domain); the suite's
  * login policy (@hearth/accounts' `LoginPolicy`: failures reserved before the check, refusals past
- * the limits, every failure and refusal answered after `loginFailureDelay`); a user at
+ * the limits, a repeated wrong password counted once, every failure and refusal answered after
+ * `loginFailureDelay`); a user at
  * `maxConnectionsPerUser` is refused; then the maildrop's snapshot, with its exclusive lock under
  * `exclusiveLock` (`-ERR [IN-USE]` when another session holds it). The session turns an `ok`
  * outcome into its TRANSACTION state.
@@ -53,7 +54,7 @@ export async function authorize(deps: LoginDeps, attempt: LoginAttempt, ctx: Log
   // Read before the check: a password set while it runs ends the session at its first command.
   const stamp = local === undefined ? undefined : deps.backing.credentialStamp(local);
   const check = (): Promise<string | undefined> => (local === undefined ? Promise.resolve(undefined) : attempt.verify(local));
-  const result = await deps.loginPolicy.attempt(ctx.ip, local ?? attempt.user, check, ctx.delay);
+  const result = await deps.loginPolicy.attempt(ctx.ip, local ?? attempt.user, check, { wait: ctx.delay, password: attempt.password });
   if (!result.ok) {
     if (result.reason === 'refused') {
       deps.counters.inc('loginsRefused');

@@ -1,7 +1,8 @@
 /**
  * Brute force over POP3 against the real accounts and store: 200 wrong passwords in parallel from
  * one address and from four (client sockets bound to 127.0.0.1..4), counting the real password
- * checks; the owner logs in from a clean address; the counts survive a restart of the service.
+ * checks; the owner logs in from a clean address; the counts survive a restart of the service. A
+ * client retrying an old password is counted once; different wrong passwords are each counted.
  */
 import { mkdtempSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -43,7 +44,7 @@ async function stopService(): Promise<void> {
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'pop3-login-policy-'));
   await startService();
-  for (const name of ['alice', 'bob', 'carol']) {
+  for (const name of ['alice', 'bob', 'carol', 'dave', 'erin']) {
     store.addMaildrop(name);
     await accounts.add(name, `${name}-pw`);
   }
@@ -160,5 +161,32 @@ describe('POP3 under brute force', () => {
     expect((await single('127.0.0.2', 'bob', 'bob-pw')).reply).toBe(REFUSED);
     expect(accounts.passwordChecks()).toBe(checked);
     expect((await single('127.0.0.11', 'alice', 'alice-pw')).reply).toMatch(/^\+OK Logged in/);
+  });
+});
+
+describe('POP3 and a client retrying an old password', () => {
+  // More tries than either limit allows failures.
+  const tries = settings.maxLoginFailuresPerIp + 5;
+
+  it('answers the same old password as a failure every time but counts it once: the right one from that address logs in', async () => {
+    expect((await single('127.0.0.20', 'dave', 'dave-pw')).reply).toMatch(/^\+OK Logged in/);
+    await accounts.setPassword('dave', 'dave-new-pw');
+    const checked = accounts.passwordChecks();
+    for (let i = 0; i < tries; i++) {
+      const { reply, ms } = await single('127.0.0.20', 'dave', 'dave-pw');
+      expect(reply, `try ${i + 1}`).toBe(FAILED);
+      expect(ms).toBeGreaterThanOrEqual(95);
+    }
+    expect(accounts.passwordChecks() - checked).toBe(tries);
+    expect(policy.counts('127.0.0.20', 'dave')).toEqual({ source: 1, user: 1, pair: 1 });
+    expect((await single('127.0.0.20', 'dave', 'dave-new-pw')).reply).toMatch(/^\+OK Logged in/);
+  });
+
+  it('counts different wrong passwords from one address each time: the address is refused, even the right one', async () => {
+    const replies: string[] = [];
+    for (let i = 0; i < tries; i++) replies.push((await single('127.0.0.21', 'erin', `guess-${i}`)).reply);
+    const failed = settings.maxLoginFailuresPerUser;
+    expect(tally(replies)).toEqual({ [FAILED]: failed, [REFUSED]: tries - failed });
+    expect((await single('127.0.0.21', 'erin', 'erin-pw')).reply).toBe(REFUSED);
   });
 });

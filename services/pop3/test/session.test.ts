@@ -187,7 +187,7 @@ describe('POP3 session (RFC 1939)', () => {
       ['USER nobody', /^\+OK/], // unknown users look the same
       ['PASS wrong', '-ERR [AUTH] Authentication failed'],
       ['USER alice', /^\+OK/],
-      ['PASS wrong', '-ERR [AUTH] Authentication failed'],
+      ['PASS wrong-again', '-ERR [AUTH] Authentication failed'], // a new guess: the same one again would not count
       ['USER alice', /^\+OK/],
       ['PASS secret', '-ERR [SYS/TEMP] Too many failed logins; try again later'],
       ['USER bob', /^\+OK/],
@@ -220,7 +220,7 @@ describe('POP3 session (RFC 1939)', () => {
       ['USER bob@example.test', /^\+OK/],
       ['PASS wrong', '-ERR [AUTH] Authentication failed'],
       ['USER bob', /^\+OK/],
-      ['PASS wrong', '-ERR [AUTH] Authentication failed'],
+      ['PASS wrong-again', '-ERR [AUTH] Authentication failed'],
       ['USER bob', /^\+OK/],
       ['PASS hunter2', '-ERR [SYS/TEMP] Too many failed logins; try again later'],
     ]);

@@ -142,7 +142,8 @@ export function createSmtpServer(spec: ListenerSpec, role: ListenerRole, parts: 
         stamp = local === undefined ? undefined : parts.users.credentialStamp(local);
         return authenticate(login, auth.password ?? '', parts.domains, parts.users);
       };
-      parts.loginPolicy.attempt(session.remoteAddress, counted, check).then(
+      // PLAIN and LOGIN send the password itself: a client retrying an old one is counted once.
+      parts.loginPolicy.attempt(session.remoteAddress, counted, check, { password: auth.password ?? undefined }).then(
         (result) => {
           if (!result.ok) {
             const refused = result.reason === 'refused';

@@ -79,7 +79,8 @@ export const meRoutes: readonly Route[] = [
       const { deps, form } = ctx;
       const user = ctx.principal.account.name;
       const password = form.get('password') ?? '';
-      const checked = await deps.login.attempt(ctx.remote, user, () => deps.accounts.verifyPassword(user, form.get('current') ?? ''));
+      const current = form.get('current') ?? '';
+      const checked = await deps.login.attempt(ctx.remote, user, () => deps.accounts.verifyPassword(user, current), { password: current });
       try {
         if (!checked.ok) throw new AccountsError('BAD_PASSWORD', checked.reason === 'refused' ? 'too many failed attempts: try again later' : 'the current password is wrong');
         if (password !== form.get('confirm')) throw new AccountsError('BAD_PASSWORD', 'the two new passwords differ');

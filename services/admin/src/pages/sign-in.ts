@@ -75,7 +75,7 @@ export const signInRoutes: readonly Route[] = [
       const name = (ctx.form.get('name') ?? '').trim();
       const password = ctx.form.get('password') ?? '';
       const { deps } = ctx;
-      const result = await deps.login.attempt(ctx.remote, name, () => check(ctx, name, password));
+      const result = await deps.login.attempt(ctx.remote, name, () => check(ctx, name, password), { password });
       if (!result.ok) {
         deps.stats.inc('signInFailures');
         deps.log.warn({ user: name, remote: ctx.remote, reason: result.reason }, 'sign-in refused');

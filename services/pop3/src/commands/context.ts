@@ -12,6 +12,8 @@ export interface LoginAttempt {
   readonly mechanism: 'USER' | 'APOP' | 'PLAIN' | 'LOGIN';
   /** Check the credentials of the local user the name means: the canonical user name, or undefined if wrong. */
   readonly verify: (user: string) => Promise<string | undefined>;
+  /** The password `verify` tries (USER/PASS, PLAIN, LOGIN; not APOP): a repeated wrong one is counted once. */
+  readonly password?: string;
 }
 
 export interface CommandContext {
