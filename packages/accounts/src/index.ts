@@ -3,7 +3,7 @@ export type { AccountsOptions } from './accounts.js';
 export type { Account } from './table.js';
 export { AccountsError, isAccountsError } from './errors.js';
 export type { AccountsErrorCode } from './errors.js';
-export { normalizeUserName, isValidUserName, canonicalName, normalizeGroupName, parseGroupList, validatePassword, NAME_RULE } from './names.js';
+export { normalizeUserName, isValidUserName, canonicalName, localUser, normalizeGroupName, parseGroupList, validatePassword, NAME_RULE } from './names.js';
 export { DEFAULT_SCRYPT_PARAMS, hashPassword, checkPassword } from './passwords.js';
 export type { ScryptParams } from './passwords.js';
 export { LoginPolicy, loginLimits } from './login-policy.js';

@@ -17,6 +17,21 @@ export function canonicalName(name: string): string | undefined {
   return NAME.test(lower) && !lower.endsWith('.') && !lower.includes('..') ? lower : undefined;
 }
 
+/**
+ * Which local user a login name or address means, the same for every protocol: `alice`, or `alice@`
+ * one of the suite's mail domains (`domains`, lower case), in lower case. A mail client gives one
+ * user name for POP3 and SMTP, often the address; SMTP and XSEND recipients follow the same rule.
+ * Undefined for an address in another domain, or an empty name. The name itself is not checked
+ * here (the account lookup is).
+ */
+export function localUser(login: string, domains: ReadonlySet<string>): string | undefined {
+  const given = login.trim();
+  const at = given.lastIndexOf('@');
+  if (at >= 0 && !domains.has(given.slice(at + 1).toLowerCase())) return undefined;
+  const local = (at >= 0 ? given.slice(0, at) : given).toLowerCase();
+  return local === '' ? undefined : local;
+}
+
 export function normalizeUserName(name: string): string {
   const user = canonicalName(name);
   if (user === undefined) throw new AccountsError('BAD_USER_NAME', `invalid user name ${JSON.stringify(name)}: ${NAME_RULE}`);

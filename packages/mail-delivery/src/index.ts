@@ -12,6 +12,5 @@ export {
   type ReadNotices,
 } from './notice.js';
 export { completeHeaders, MAX_COMPLETION_BYTES, MAX_HEADER_BYTES, type Completion } from './complete.js';
-export { localUser } from './local-user.js';
 export { BIFF_SERVICE, MAIL_TOPICS, subscriptionOf, type BiffSubscription } from './topics.js';
 export { rfc5322Date, traceHeaders, type TraceInfo } from './trace.js';

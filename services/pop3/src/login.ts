@@ -8,10 +8,9 @@
  * `exclusiveLock` (`-ERR [IN-USE]` when another session holds it). The session turns an `ok`
  * outcome into its TRANSACTION state.
  */
-import type { LoginPolicy } from '@hearth/accounts';
+import { localUser, type LoginPolicy } from '@hearth/accounts';
 export { loginLimits } from '@hearth/accounts';
 import type { Logger } from '@hearth/log';
-import { localUser } from '@hearth/mail-delivery';
 import type { CounterSet } from '@hearth/metrics';
 import type { LoginAttempt } from './commands/context.js';
 import type { Pop3Settings } from './config.js';

@@ -3,9 +3,8 @@
  * from anyone, no AUTH) or `submission` (AUTH PLAIN/LOGIN required, and only over TLS). Policy
  * lives in `policy/`, DATA in `intake.ts`; this file turns their verdicts into smtp-server calls.
  */
-import type { LoginPolicy } from '@hearth/accounts';
+import { localUser, type LoginPolicy } from '@hearth/accounts';
 import type { Logger } from '@hearth/log';
-import { localUser } from '@hearth/mail-delivery';
 import type { CounterSet } from '@hearth/metrics';
 import type { ListenerSpec, MessageBus } from '@hearth/runtime';
 import type { SMTPServerOptions, SMTPServerSession } from 'smtp-server';

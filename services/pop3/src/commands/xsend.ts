@@ -3,7 +3,7 @@
  * Every recipient is checked before the go-ahead; the message follows, dot-stuffed, ending with
  * a line holding only `.`.
  */
-import { localUser } from '@hearth/mail-delivery';
+import { localUser } from '@hearth/accounts';
 import { replies, type Reply } from '../replies.js';
 import { transaction, type CommandContext } from './context.js';
 

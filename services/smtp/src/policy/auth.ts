@@ -1,5 +1,5 @@
 /** Auth policy: which login names mean which local user (as for POP3), and whether the password is right. */
-import { localUser } from '@hearth/mail-delivery';
+import { localUser } from '@hearth/accounts';
 import type { UserDirectory } from '../ports.js';
 
 /** The authenticated user name, or undefined when the login or password is wrong. */

@@ -2,7 +2,7 @@
  * Recipient policy: which RCPT TO addresses a listener accepts. Policy answers with a verdict;
  * the session turns refusals into replies (a Haraka-style split of policy and protocol).
  */
-import { localUser } from '@hearth/mail-delivery';
+import { localUser } from '@hearth/accounts';
 import type { ListenerRole } from '../config.js';
 import type { UserDirectory } from '../ports.js';
 import { replies, type SmtpReply } from '../replies.js';

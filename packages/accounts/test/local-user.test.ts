@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { localUser } from '@hearth/mail-delivery';
+import { localUser } from '@hearth/accounts';
 
 describe('localUser', () => {
   const domains = new Set(['example.test', 'localhost']);
