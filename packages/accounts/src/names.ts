@@ -20,7 +20,8 @@ export function canonicalName(name: string): string | undefined {
 /**
  * Which local user a login name or address means, the same for every protocol: `alice`, or `alice@`
  * one of the suite's mail domains (`domains`, lower case), in lower case. A mail client gives one
- * user name for POP3 and SMTP, often the address; SMTP and XSEND recipients follow the same rule.
+ * user name for POP3 and SMTP, often the address, and the file service and the admin page take the
+ * same; SMTP and XSEND recipients follow the same rule.
  * Undefined for an address in another domain, or an empty name. The name itself is not checked
  * here (the account lookup is).
  */

@@ -25,6 +25,8 @@ export interface AppDeps {
   readonly store: MailStore;
   readonly sessions: Sessions;
   readonly login: LoginPolicy;
+  /** The suite's mail domains, lower case (a reload may change them): `alice@` one of them signs in as `alice`. */
+  readonly mailDomains: () => ReadonlySet<string>;
   readonly setup: SetupToken;
   readonly stats: CounterSet<typeof counters>;
   /** The bearer token of `/metrics` (DATA/admin/metrics-token, generated at first start). */

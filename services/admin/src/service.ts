@@ -30,6 +30,8 @@ export interface AdminOptions {
   readonly routes?: readonly Route[];
 }
 
+const domainSet = (domains: readonly string[]): ReadonlySet<string> => new Set(domains.map((domain) => domain.toLowerCase()));
+
 export async function startAdminService(ctx: ServiceContext<AdminSettings>, options: AdminOptions = {}): Promise<RunningService<AdminSettings>> {
   const tlsOptions = (suite: typeof ctx.suite) => ({ dataDir: suite.dataDir, cert: suite.tls.cert, key: suite.tls.key, hostnames: ['localhost'] });
   let tls: TlsContextProvider;
@@ -41,6 +43,7 @@ export async function startAdminService(ctx: ServiceContext<AdminSettings>, opti
   }
   const dataDir = ctx.suite.dataDir;
   let settings = ctx.settings;
+  let mailDomains = domainSet(ctx.suite.mail.domains);
   const store = await openMailStore({ dir: join(dataDir, 'mail'), create: true });
   const accounts = await openSuiteAccounts(dataDir).catch(async (error: unknown) => {
     await store.close();
@@ -72,6 +75,7 @@ export async function startAdminService(ctx: ServiceContext<AdminSettings>, opti
     store,
     sessions,
     login: accounts.loginPolicy(loginLimits(settings)),
+    mailDomains: () => mailDomains,
     setup: await SetupToken.start(dataDir, accounts),
     stats,
     metricsToken: metricsToken(dataDir),
@@ -110,6 +114,7 @@ export async function startAdminService(ctx: ServiceContext<AdminSettings>, opti
       await tls.reload(tlsOptions(suite));
       for (const server of servers) server.setSecureContext(tls.serverOptions);
       settings = next;
+      mailDomains = domainSet(suite.mail.domains);
       deps.sessions.update(next.sessionIdle, next.maxSessions);
       deps.login.setLimits(loginLimits(next));
     },

@@ -177,6 +177,34 @@ describe('sign-in', () => {
     expect(refused.status).toBe(401);
     expect(textOf(refused.body)).toContain('Too many failed sign-ins');
   });
+
+  const hearth = (input: string, ...args: string[]) => runProgramOk(process.execPath, [MAIN, 'user', ...args, '--data', a.up.data], { input });
+
+  it('takes the user\'s address in a mail domain (localhost here) as POP3 and SMTP do; an address elsewhere is refused', async () => {
+    await hearth('dave-password-1\n', 'add', 'dave', '--password-stdin');
+    for (const name of ['dave@localhost', 'Dave@LocalHost']) {
+      const me = await a.client().signIn(name, 'dave-password-1');
+      expect(me.status, name).toBe(200);
+      expect(textOf(me.body)).toContain('My account');
+      expect(textOf(me.body)).toContain('dave');
+    }
+    const elsewhere = await a.client().signIn('dave@other.example', 'dave-password-1');
+    expect(elsewhere.status).toBe(401);
+    expect(textOf(elsewhere.body)).toContain('Wrong user name or password');
+  });
+
+  it('counts the failures of the name and of the address as one user\'s', async () => {
+    await hearth('erin-password-1\n', 'add', 'erin', '--password-stdin');
+    const c = a.client();
+    for (const [i, name] of ['erin@localhost', 'erin', 'ERIN@localhost'].entries()) {
+      const r = await c.signIn(name, `wrong-${i}`);
+      expect(r.status).toBe(401);
+      expect(textOf(r.body)).toContain('Wrong user name or password');
+    }
+    const refused = await c.signIn('erin', 'erin-password-1');
+    expect(refused.status).toBe(401);
+    expect(textOf(refused.body)).toContain('Too many failed sign-ins');
+  });
 });
 
 describe('headers', () => {

@@ -50,6 +50,8 @@ export interface FilesServerDeps {
   readonly isLoopback?: (address: string) => boolean;
   /** The suite's login policy (persisted in the accounts); in memory when none is given. */
   readonly loginPolicy?: LoginPolicy;
+  /** The suite's mail domains: a user may log in as `alice@` one of them (default: none, the bare name only). */
+  readonly mailDomains?: readonly string[];
 }
 
 export interface FilesServer {
@@ -59,6 +61,8 @@ export interface FilesServer {
   httpsServer(tls: TlsOptions): Server;
   /** New settings: shares (through the handler table), limits, auth policy. */
   updateSettings(settings: FilesSettings): void;
+  /** New mail domains of the suite (a reload): the login names taken. */
+  updateMailDomains(domains: readonly string[]): void;
   /** Stop accepting, let requests in progress finish until `deadline`, then close what is left. */
   stop(deadline: number): Promise<void>;
   /** Requests in progress. */
@@ -84,7 +88,7 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
   const reserved = reserve.ensure().then(() => {});
   const env: Env = { settings: () => settings, locks, props, shares, quotas, log: deps.log, cache, reserve };
   const live: FilesCounters = new CounterSet(counters);
-  const auth = new Authenticator(deps.users, settings, live, deps.isLoopback, deps.loginPolicy, deps.log);
+  const auth = new Authenticator(deps.users, settings, live, deps.isLoopback, deps.loginPolicy, deps.log, deps.mailDomains);
   const answers = new CachedAnswers(env, auth);
   // Bytes of each connection already counted: the rest is counted when the counters are read
   // (`reported`) and as the connection closes. Keyed by the request's socket; over HTTPS, the TLS
@@ -330,6 +334,9 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
       connections.keepAliveMs = next.keepAliveTimeout;
       keepAlive = keepAliveHint(next.keepAliveTimeout);
       for (const s of servers) applyLimits(s);
+    },
+    updateMailDomains(domains) {
+      auth.setMailDomains(domains);
     },
     async stop(deadline) {
       await connections.stop(deadline);

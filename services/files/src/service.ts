@@ -29,7 +29,15 @@ export async function startFilesService(
     }
   }
   const handlers = ctx.handlers ?? new HandlerTable<unknown>();
-  const files = createFilesServer({ settings: ctx.settings, users, handlers, dataDir: ctx.suite.dataDir, log: ctx.log, ...(loginPolicy ? { loginPolicy } : {}) });
+  const files = createFilesServer({
+    settings: ctx.settings,
+    users,
+    handlers,
+    dataDir: ctx.suite.dataDir,
+    log: ctx.log,
+    mailDomains: ctx.suite.mail.domains,
+    ...(loginPolicy ? { loginPolicy } : {}),
+  });
   ctx.bus.on(ACTIVITY_ASK, (_payload, from) => void ctx.bus.send(from, ACTIVITY, shareActivity(handlers)));
   const servers: Array<{ server: Server; secure: boolean }> = [];
   try {
@@ -53,6 +61,7 @@ export async function startFilesService(
         for (const { server, secure } of servers) if (secure) (server as import('node:https').Server).setSecureContext(tls.serverOptions);
       }
       files.updateSettings(settings);
+      files.updateMailDomains(suite.mail.domains);
     },
     async stop(deadline) {
       await files.stop(deadline);

@@ -1,13 +1,14 @@
 /**
  * Who the users are is not this service's business: it is handed a `FileUsers` (the suite's
  * accounts in production, `MemoryUsers` in tests). Here: HTTP Basic parsing, the plaintext rule,
+ * the login name as every protocol takes it (`alice` or `alice@` a mail domain: `localUser`),
  * and the suite's login policy (`@hearth/accounts`' `LoginPolicy`: failures counted before the
  * check, per client address and per user name, answered after a delay, refused past the limits).
  */
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
-import { LoginPolicy, loginLimits, type Accounts, type LoginResult, type LoginSettings } from '@hearth/accounts';
+import { LoginPolicy, localUser, loginLimits, type Accounts, type LoginResult, type LoginSettings } from '@hearth/accounts';
 export { loginLimits } from '@hearth/accounts';
 import type { Logger } from '@hearth/log';
 import type { FilesCounters } from './counters.js';
@@ -101,11 +102,13 @@ export class Authenticator {
   readonly #verified = new SocketSlot<Verified>('verified credentials');
   /** Changes with the settings: a reload may refuse what was accepted. */
   #generation = 0;
+  #mailDomains: ReadonlySet<string>;
 
   /**
    * `login`: the suite's persisted policy (from the accounts); in memory when none is given.
    * `log`: where each failed or refused login is written, with the user name and the client's
-   * address (what fail2ban and the like look for).
+   * address (what fail2ban and the like look for). `mailDomains`: a user may log in as `alice@`
+   * one of them, as for POP3 and SMTP.
    */
   constructor(
     private readonly users: FileUsers,
@@ -114,9 +117,17 @@ export class Authenticator {
     private readonly isLoopback: (address: string) => boolean = isLoopbackAddress,
     login?: LoginPolicy,
     private readonly log?: Logger,
+    mailDomains: readonly string[] = [],
   ) {
     this.#login = login ?? new LoginPolicy(loginLimits(policy));
     this.#login.setLimits(loginLimits(policy));
+    this.#mailDomains = domainSet(mailDomains);
+  }
+
+  /** The suite's mail domains changed (a reload): what was accepted under the old ones is checked again. */
+  setMailDomains(domains: readonly string[]): void {
+    this.#mailDomains = domainSet(domains);
+    this.#generation++;
   }
 
   update(policy: AuthPolicy): void {
@@ -190,8 +201,12 @@ export class Authenticator {
     renewing?: Verified,
   ): Promise<LoginResult<FileUser>> {
     const generation = this.#generation;
-    const check = (): Promise<FileUser | undefined> => this.users.authenticate(credentials.name, credentials.password, remote);
-    const result = await this.#login.attempt(remote, credentials.name, check, { recheck, password: credentials.password });
+    // Counted under the local user, so that `alice` and `alice@` a mail domain share their failures;
+    // an address in another domain is checked by no one and fails as a wrong password does.
+    const local = localUser(credentials.name, this.#mailDomains);
+    const check = (): Promise<FileUser | undefined> =>
+      local === undefined ? Promise.resolve(undefined) : this.users.authenticate(local, credentials.password, remote);
+    const result = await this.#login.attempt(remote, local ?? credentials.name, check, { recheck, password: credentials.password });
     if (renewing !== undefined && this.#verified.get(socket) !== renewing) return result;
     if (result.ok && generation === this.#generation) {
       this.#verified.set(socket, { header, user: result.value, until: started + CONNECTION_MEMO_MS, generation, renewal: undefined });
@@ -235,6 +250,8 @@ export class Authenticator {
     memo.renewal = renewal;
   }
 }
+
+const domainSet = (domains: readonly string[]): ReadonlySet<string> => new Set(domains.map((domain) => domain.toLowerCase()));
 
 interface Credentials {
   readonly name: string;

@@ -1,7 +1,8 @@
 /**
  * The service as `hearth up` runs it: `definition` authenticates against the suite's accounts
  * (DATA/accounts), share rights follow the accounts' groups, and failed logins go through the
- * suite's login policy (per address and per user), each failure logged.
+ * suite's login policy (per address and per user), each failure logged. A user may log in as its
+ * address in one of the suite's mail domains, as for POP3 and SMTP.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo, Server } from 'node:net';
@@ -9,13 +10,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { openSuiteAccounts } from '@hearth/accounts';
-import { definition } from '@hearth/files';
+import { definition, type FilesSettings } from '@hearth/files';
 import { HandlerTable, LocalBus, ownListener, type RunningService } from '@hearth/runtime';
 import { capturingLogger, curl } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'files-accounts-'));
 let port = 0;
 let running: RunningService<unknown>;
+let settings: FilesSettings;
 /** The service's log lines (info and up). */
 const logged: Array<Record<string, unknown>> = [];
 
@@ -23,11 +25,12 @@ beforeAll(async () => {
   const accounts = await openSuiteAccounts(dir);
   await accounts.add('alice', 'alice-secret-1');
   await accounts.add('bob', 'bob-secret-12');
+  await accounts.add('carol', 'carol-secret-1');
   accounts.setGroups('alice', ['family']);
   await accounts.close();
   mkdirSync(join(dir, 'photos'));
   writeFileSync(join(dir, 'photos', 'cat.jpg'), 'meow');
-  const settings = definition.settings.parse({ shares: { photos: { path: 'photos', read: ['@family'] } }, loginFailureDelay: 10, maxLoginFailuresPerUser: 3 });
+  settings = definition.settings.parse({ shares: { photos: { path: 'photos', read: ['@family'] } }, loginFailureDelay: 10, maxLoginFailuresPerUser: 3 });
   const log = capturingLogger(logged);
   const spec = { ...definition.defaultListeners[0]!, port: 0 };
   const own = ownListener(spec);
@@ -42,7 +45,7 @@ beforeAll(async () => {
   running = (await definition.start({
     name: 'files',
     settings,
-    suite: { dataDir: dir, mail: { domains: ['localhost'] }, tls: {} },
+    suite: { dataDir: dir, mail: { domains: ['Example.org', 'localhost'] }, tls: {} },
     log,
     listeners: new Map([[spec.name, listener]]),
     bus: new LocalBus('files', log),
@@ -77,4 +80,32 @@ it('throttles failed logins per user', async () => {
     ...Array.from({ length: 3 }, () => ['login failed', '127.0.0.1']),
     ['login refused: too many failures', '127.0.0.1'],
   ]);
+});
+
+it("takes a user's address in a mail domain as its name, as POP3 and SMTP do; an address elsewhere is an unknown user", async () => {
+  const put = await curl(['-u', 'alice@example.org:alice-secret-1', '-T', '-', `http://127.0.0.1:${port}/home/note.txt`], 'from the address');
+  expect(put.status).toBe(201);
+  const home = await get('alice@example.org:alice-secret-1', '/home/');
+  expect(home.status).toBe(200);
+  expect(home.body).toContain('note.txt');
+  expect((await get('alice:alice-secret-1', '/home/note.txt')).body).toBe('from the address');
+  expect((await get('ALICE@Localhost:alice-secret-1', '/photos/cat.jpg')).status).toBe(200);
+  const elsewhere = await get('alice@other.example:alice-secret-1', '/home/');
+  expect(elsewhere.status).toBe(401);
+  expect(elsewhere.body).toMatch(/wrong user name or password/);
+});
+
+it("counts the failures of the name and of the address as one user's", async () => {
+  expect((await get('carol@example.org:wrong-1', '/home/')).status).toBe(401);
+  expect((await get('carol:wrong-2', '/home/')).status).toBe(401);
+  expect((await get('Carol@example.org:wrong-3', '/home/')).status).toBe(401);
+  const refused = await get('carol:carol-secret-1', '/home/');
+  expect(refused.status).toBe(401);
+  expect(refused.body).toMatch(/too many failed logins/);
+});
+
+it('takes the mail domains of a reload', async () => {
+  await running.reload!(settings, { dataDir: dir, mail: { domains: ['example.net'] }, tls: {} });
+  expect((await get('alice@example.org:alice-secret-1', '/home/')).status).toBe(401);
+  expect((await get('alice@example.net:alice-secret-1', '/home/')).status).toBe(200);
 });

@@ -2,9 +2,10 @@
  * Sign-in, sign-out and the first administrator's setup. A sign-in goes through the suite's login
  * policy (failures counted per address and per user, persisted and shared with the mail and file
  * services; a failure is answered after the configured delay) and replaces the session with a
- * new one: new id, new CSRF token.
+ * new one: new id, new CSRF token. The name may be the user's address in a mail domain, as for
+ * POP3, SMTP and the file service.
  */
-import { AccountsError, isAccountsError, normalizeUserName, validatePassword } from '@hearth/accounts';
+import { AccountsError, isAccountsError, localUser, normalizeUserName, validatePassword } from '@hearth/accounts';
 import { MailStoreError } from '@hearth/mail-store';
 import type { RequestContext } from '../context.js';
 import { html, type Html } from '../html.js';
@@ -75,7 +76,11 @@ export const signInRoutes: readonly Route[] = [
       const name = (ctx.form.get('name') ?? '').trim();
       const password = ctx.form.get('password') ?? '';
       const { deps } = ctx;
-      const result = await deps.login.attempt(ctx.remote, name, () => check(ctx, name, password), { password });
+      // The name as every protocol takes it (`alice` or `alice@` a mail domain), counted under the
+      // local user; an address in another domain fails as a wrong password does.
+      const local = localUser(name, deps.mailDomains());
+      const verify = (): Promise<string | undefined> => (local === undefined ? Promise.resolve(undefined) : check(ctx, local, password));
+      const result = await deps.login.attempt(ctx.remote, local ?? name, verify, { password });
       if (!result.ok) {
         deps.stats.inc('signInFailures');
         deps.log.warn({ user: name, remote: ctx.remote, reason: result.reason }, 'sign-in refused');
