@@ -157,7 +157,7 @@ export class LoginPolicy {
    * it, nor tried against it elsewhere; a new guess is taken for a repeat once in 2^64. At most
    * `maxKeys` pairs, the least recently failed dropped first.
    */
-  readonly #lastWrong = new Map<string, { readonly digest: bigint; readonly at: number }>();
+  readonly #lastWrong = new Map<string, { readonly digest: bigint; readonly at: number; readonly uncounted: number }>();
   readonly #digestKey = randomBytes(32);
   readonly #now: () => number;
   readonly #flushMs: number;
@@ -292,16 +292,20 @@ export class LoginPolicy {
   }
 
   /**
-   * Whether `password` is the pair's last wrong password within the window; either way it becomes
-   * the pair's last, seen now (a client retrying every few minutes stays a repeat).
+   * Whether `password` is the pair's last wrong password within the window and is let go
+   * uncounted: at most `maxFailuresPerSource` times in a row (every repeat is still checked, so
+   * one address repeating one password without end would cost a check each time). Either way it
+   * becomes the pair's last, seen now (a client retrying every few minutes stays a repeat).
    */
   #repeats(pair: string, password: string): boolean {
     const digest = createHmac('sha256', this.#digestKey).update(password.normalize('NFC')).digest().readBigUInt64BE(0);
     const now = this.#now();
     const last = this.#lastWrong.get(pair);
-    const repeat = last !== undefined && last.at > now - this.#limits.windowMs && last.digest === digest;
+    const same = last !== undefined && last.at > now - this.#limits.windowMs && last.digest === digest;
+    const uncounted = same ? last.uncounted + 1 : 0;
+    const repeat = same && uncounted <= this.#limits.maxFailuresPerSource;
     this.#lastWrong.delete(pair);
-    this.#lastWrong.set(pair, { digest, at: now });
+    this.#lastWrong.set(pair, { digest, at: now, uncounted: repeat ? uncounted : 0 });
     while (this.#lastWrong.size > this.#maxKeys) {
       const oldest = this.#lastWrong.keys().next();
       if (oldest.done === true) break;

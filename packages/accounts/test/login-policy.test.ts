@@ -133,9 +133,22 @@ describe('LoginPolicy in memory', () => {
     // Every repeat is checked (a password set back to it works) and answered after the delay.
     expect(checks).toBe(12);
     expect(waits).toEqual(Array<number>(12).fill(150));
-    expect(policy.counts('10.0.0.1', 'alice')).toEqual({ source: 1, user: 1, pair: 1 });
-    expect(policy.stats()).toMatchObject({ checks: 12, failures: 12, repeated: 11, refused: 0, slowed: 0, delayed: 12 });
+    // The first counts, then five repeats (maxFailuresPerSource) in a row go uncounted, the sixth counts.
+    expect(policy.counts('10.0.0.1', 'alice')).toEqual({ source: 2, user: 2, pair: 2 });
+    expect(policy.stats()).toMatchObject({ checks: 12, failures: 12, repeated: 10, refused: 0, slowed: 0, delayed: 12 });
     expect(await policy.attempt('10.0.0.1', 'Alice', right, { wait, password: 'alice-pw' })).toEqual({ ok: true, value: 'alice' });
+  });
+
+  it('lets at most maxFailuresPerSource repeats in a row go uncounted: one password repeated without end is refused in time', async () => {
+    const policy = new LoginPolicy(limits);
+    let checks = 0;
+    const tried = async (): Promise<string | undefined> => (checks++, undefined);
+    // Each sixth attempt counts: the pair's limit of 3 is reached at the 13th, one count a
+    // round of six (the first of each round).
+    for (let i = 0; i < 13; i++) expect(await policy.attempt('10.0.0.1', 'alice', tried, { password: 'same' })).toEqual({ ok: false, reason: 'failed' });
+    expect(policy.counts('10.0.0.1', 'alice')).toEqual({ source: 3, user: 3, pair: 3 });
+    expect(await policy.attempt('10.0.0.1', 'alice', tried, { password: 'same' })).toEqual({ ok: false, reason: 'refused' });
+    expect(checks).toBe(13);
   });
 
   it('counts every different wrong password, and the same one again after another', async () => {
