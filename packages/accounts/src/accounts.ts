@@ -11,14 +11,22 @@ import type { Database as Db } from 'better-sqlite3';
 import { openDatabase } from '@hearth/sqlite';
 import { AccountsError, storageError } from './errors.js';
 import { importLegacyAccounts } from './legacy.js';
-import { canonicalName, normalizeGroupName, normalizeUserName, validatePassword } from './names.js';
+import { canonicalName, normalizeDisableReason, normalizeGroupName, normalizeUserName, validatePassword } from './names.js';
 import { checkPassword, DEFAULT_SCRYPT_PARAMS, dummyPasswordHash, hashPassword, VerificationCache } from './passwords.js';
 import type { ScryptParams } from './passwords.js';
 import { FailureTable } from './failure-table.js';
 import { LoginPolicy, type LoginPolicyOptions } from './login-policy.js';
 import { SCHEMA } from './schema.js';
-import { AccountTable, noSuchUser } from './table.js';
+import { AccountTable, disabledOf, noSuchUser } from './table.js';
 import type { Account } from './table.js';
+
+/** What `Accounts.authenticate` found: see there. */
+export type Authentication =
+  | { readonly kind: 'accepted'; readonly user: string }
+  | { readonly kind: 'disabled'; readonly user: string; readonly reason: string | undefined }
+  | { readonly kind: 'rejected' };
+
+const REJECTED: Authentication = Object.freeze({ kind: 'rejected' });
 
 export interface AccountsOptions {
   /** The accounts directory (the suite uses DATA/accounts); the database is DIR/accounts.sqlite. */
@@ -112,42 +120,59 @@ export class Accounts {
   // ---- passwords ------------------------------------------------------------------------------
 
   /**
-   * The canonical user name if `password` is the user's, else undefined. scrypt runs on the thread
-   * pool; an unknown or invalid user name costs as much as a wrong password. Successful checks are
-   * remembered for `authCacheTtlMs`.
+   * Whether `password` is the user's, and whether the account may log in: `accepted` (the
+   * canonical name), `disabled` (the password is right, the account disabled: the services
+   * refuse it as a wrong password, telling the reason if one was given) or `rejected` (a wrong
+   * password, an unknown or invalid name; disabled or not, the same answer after the same work).
+   * scrypt runs on the thread pool; an unknown or invalid user name costs as much as a wrong
+   * password. Successful checks are remembered for `authCacheTtlMs`.
    */
-  async verifyPassword(name: string, password: string): Promise<string | undefined> {
+  async authenticate(name: string, password: string): Promise<Authentication> {
     this.#assertOpen();
     this.#checks++;
     const user = canonicalName(name);
     const row = user === undefined ? undefined : this.#table.credentials(user);
     if (!row) {
       await checkPassword(password, await dummyPasswordHash(this.#params));
-      return undefined;
+      return REJECTED;
     }
     if (this.#cache.hit(row.name, password, row.password_hash)) {
       this.#cacheHits++;
-      return row.name;
+    } else {
+      this.#cacheMisses++;
+      if (!(await checkPassword(password, row.password_hash))) return REJECTED;
+      this.#cache.remember(row.name, password, row.password_hash);
     }
-    this.#cacheMisses++;
-    const ok = await checkPassword(password, row.password_hash);
-    if (!ok) return undefined;
-    this.#cache.remember(row.name, password, row.password_hash);
-    return row.name;
+    const disabled = disabledOf(row);
+    return disabled === undefined ? { kind: 'accepted', user: row.name } : { kind: 'disabled', user: row.name, reason: disabled.reason };
+  }
+
+  /**
+   * The canonical user name if `password` is the user's and the account may log in, else
+   * undefined (a disabled account included): `authenticate` without telling why.
+   */
+  async verifyPassword(name: string, password: string): Promise<string | undefined> {
+    const result = await this.authenticate(name, password);
+    return result.kind === 'accepted' ? result.user : undefined;
   }
 
   /**
    * An opaque value that changes whenever the account's password is set (`add`, `setPassword`, from
    * any process; a new hash has a new salt, so a password set again to the same text changes it
-   * too), and undefined when the account does not exist. Something kept past a login (the admin
-   * page's session) keeps the stamp it saw and compares: a password change, or the account deleted
-   * and made again under the same name, ends it. A digest of the stored hash, not the hash.
+   * too) and whenever it is disabled or enabled, and undefined when the account does not exist.
+   * Something kept past a login (the admin page's session) keeps the stamp it saw and compares: a
+   * password change, a disable (an enable after it never gives the old stamp back), or the
+   * account deleted and made again under the same name, ends it. A digest of the stored hash and
+   * of the count of disables and enables, not the hash.
    */
   credentialStamp(name: string): string | undefined {
     this.#assertOpen();
     const user = canonicalName(name);
     const row = user === undefined ? undefined : this.#table.credentials(user);
-    return row === undefined ? undefined : createHash('sha256').update(row.password_hash).digest('base64url');
+    if (row === undefined) return undefined;
+    // An account never disabled keeps the stamp it had before accounts could be disabled.
+    const input = row.access_changes === 0 ? row.password_hash : `${row.password_hash}\n${row.access_changes}`;
+    return createHash('sha256').update(input).digest('base64url');
   }
 
   /** Calls of `verifyPassword` in this process (every real password check), for tests and status. */
@@ -212,6 +237,26 @@ export class Accounts {
   setAdmin(name: string, admin: boolean): void {
     const user = normalizeUserName(name);
     this.#write('setting the administrator flag', () => this.#table.setAdmin(user, admin));
+  }
+
+  /**
+   * Keeps the account from logging in anywhere (POP3, SMTP AUTH, the file service, the admin page)
+   * until `enable`, without touching its password, mail or files; its sessions end as after a
+   * password change. Mail to it is still delivered. A disabled account takes the new reason (an
+   * empty one clears it). True when it was enabled before. NO_SUCH_USER, BAD_REASON.
+   */
+  disable(name: string, reason?: string): boolean {
+    const user = normalizeUserName(name);
+    const text = normalizeDisableReason(reason);
+    const changed = this.#write('disabling a user', () => this.#table.disable(user, text ?? null));
+    this.#cache.forget(user);
+    return changed;
+  }
+
+  /** Lets a disabled account log in again, with the same password. True when it was disabled. NO_SUCH_USER. */
+  enable(name: string): boolean {
+    const user = normalizeUserName(name);
+    return this.#write('enabling a user', () => this.#table.enable(user));
   }
 
   /**

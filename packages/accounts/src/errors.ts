@@ -8,6 +8,7 @@ export type AccountsErrorCode =
   | 'BAD_USER_NAME'
   | 'BAD_PASSWORD'
   | 'BAD_GROUP_NAME'
+  | 'BAD_REASON'
   | 'USER_EXISTS'
   | 'NO_SUCH_USER'
   | 'ACCOUNTS_MISSING'

@@ -1,9 +1,9 @@
 export { openAccounts, openSuiteAccounts, Accounts, accountsFile } from './accounts.js';
-export type { AccountsOptions } from './accounts.js';
-export type { Account } from './table.js';
+export type { AccountsOptions, Authentication } from './accounts.js';
+export type { Account, Disabled } from './table.js';
 export { AccountsError, isAccountsError } from './errors.js';
 export type { AccountsErrorCode } from './errors.js';
-export { normalizeUserName, isValidUserName, canonicalName, localUser, normalizeGroupName, parseGroupList, validatePassword, NAME_RULE } from './names.js';
+export { normalizeUserName, isValidUserName, canonicalName, localUser, normalizeGroupName, parseGroupList, validatePassword, normalizeDisableReason, MAX_DISABLE_REASON, NAME_RULE } from './names.js';
 export { DEFAULT_SCRYPT_PARAMS, hashPassword, checkPassword } from './passwords.js';
 export type { ScryptParams } from './passwords.js';
 export { LoginPolicy, loginLimits } from './login-policy.js';

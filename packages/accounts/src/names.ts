@@ -66,3 +66,21 @@ export function validatePassword(password: string, what = 'password'): void {
   if (password.length > 1024) throw new AccountsError('BAD_PASSWORD', `the ${what} is longer than 1024 characters`);
   if (/[\0\r\n]/.test(password)) throw new AccountsError('BAD_PASSWORD', `the ${what} contains a NUL, CR or LF character`);
 }
+
+/** The longest reason a disabled account may carry, in characters. */
+export const MAX_DISABLE_REASON = 200;
+
+/**
+ * The reason given for disabling an account, trimmed; undefined when none is given (empty or
+ * spaces only). At most `MAX_DISABLE_REASON` characters and no control characters: it is shown on
+ * one line of `hearth user list`, the admin page, and a POP3 or SMTP reply.
+ */
+export function normalizeDisableReason(reason: string | undefined): string | undefined {
+  const text = reason?.trim() ?? '';
+  if (text === '') return undefined;
+  if ([...text].length > MAX_DISABLE_REASON) {
+    throw new AccountsError('BAD_REASON', `the reason is longer than ${MAX_DISABLE_REASON} characters`);
+  }
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(text)) throw new AccountsError('BAD_REASON', 'the reason contains a control character (a line break, a tab)');
+  return text;
+}

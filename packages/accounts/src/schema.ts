@@ -53,6 +53,17 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX login_failures_by_time ON login_failures (last_at);
     `,
   },
+  {
+    version: 3,
+    description: 'accounts that may not log in (disabled, with a reason), every account enabled',
+    sql: `
+      -- disabled_at NULL: the account may log in. access_changes counts disables and enables, so
+      -- that the credential stamp after an enable is not the one from before the disable.
+      ALTER TABLE accounts ADD COLUMN disabled_at INTEGER;
+      ALTER TABLE accounts ADD COLUMN disabled_reason TEXT CHECK (length(disabled_reason) <= 200);
+      ALTER TABLE accounts ADD COLUMN access_changes INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = latestVersion(MIGRATIONS);

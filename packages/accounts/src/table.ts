@@ -11,11 +11,23 @@ export interface Account {
   /** Whether an APOP secret is set. */
   readonly apop: boolean;
   readonly createdAt: Date;
+  /** Set while the account may not log in (`Accounts.disable`): since when, and why if said. */
+  readonly disabled: Disabled | undefined;
+}
+
+export interface Disabled {
+  readonly since: Date;
+  readonly reason: string | undefined;
 }
 
 export interface AccountRow {
   readonly name: string;
   readonly password_hash: string;
+  /** NULL: the account may log in. */
+  readonly disabled_at: number | null;
+  readonly disabled_reason: string | null;
+  /** How many times the account was disabled or enabled (part of the credential stamp). */
+  readonly access_changes: number;
 }
 
 interface ListedRow {
@@ -24,10 +36,12 @@ interface ListedRow {
   readonly apop: number;
   readonly created_at: number;
   readonly groups: string | null;
+  readonly disabled_at: number | null;
+  readonly disabled_reason: string | null;
 }
 
 const SELECT_ACCOUNTS = `
-  SELECT a.name, a.admin, a.created_at, s.account IS NOT NULL AS apop,
+  SELECT a.name, a.admin, a.created_at, a.disabled_at, a.disabled_reason, s.account IS NOT NULL AS apop,
          (SELECT group_concat(group_name, ',') FROM (SELECT group_name FROM account_groups g WHERE g.account = a.name ORDER BY group_name)) AS groups
     FROM accounts a LEFT JOIN apop_secrets s ON s.account = a.name`;
 
@@ -37,7 +51,11 @@ const toAccount = (row: ListedRow): Account => ({
   admin: row.admin === 1,
   apop: row.apop === 1,
   createdAt: new Date(row.created_at),
+  disabled: disabledOf(row),
 });
+
+export const disabledOf = (row: { readonly disabled_at: number | null; readonly disabled_reason: string | null }): Disabled | undefined =>
+  row.disabled_at === null ? undefined : { since: new Date(row.disabled_at), reason: row.disabled_reason ?? undefined };
 
 export class AccountTable {
   readonly #db: Database;
@@ -48,7 +66,7 @@ export class AccountTable {
 
   constructor(db: Database) {
     this.#db = db;
-    this.#credentials = db.prepare('SELECT name, password_hash FROM accounts WHERE name = ?');
+    this.#credentials = db.prepare('SELECT name, password_hash, disabled_at, disabled_reason, access_changes FROM accounts WHERE name = ?');
     this.#one = db.prepare(`${SELECT_ACCOUNTS} WHERE a.name = ?`);
     this.#all = db.prepare(`${SELECT_ACCOUNTS} ORDER BY a.name`);
     this.#anyAdmin = db.prepare('SELECT EXISTS (SELECT 1 FROM accounts WHERE admin = 1) AS found');
@@ -80,7 +98,7 @@ export class AccountTable {
       .immediate();
   }
 
-  #update(name: string, sql: string, ...values: (string | number)[]): void {
+  #update(name: string, sql: string, ...values: (string | number | null)[]): void {
     const { changes } = this.#db.prepare(`UPDATE accounts SET ${sql}, updated_at = ? WHERE name = ?`).run(...values, Date.now(), name);
     if (changes === 0) throw noSuchUser(name);
   }
@@ -91,6 +109,38 @@ export class AccountTable {
 
   setAdmin(name: string, admin: boolean): void {
     this.#update(name, 'admin = ?', admin ? 1 : 0);
+  }
+
+  /**
+   * Disables the account with `reason` (NULL: none); one already disabled keeps its time and takes
+   * the new reason. True when it was enabled before.
+   */
+  disable(name: string, reason: string | null): boolean {
+    return this.#db
+      .transaction(() => {
+        const row = this.credentials(name);
+        if (row === undefined) throw noSuchUser(name);
+        if (row.disabled_at !== null) {
+          this.#update(name, 'disabled_reason = ?', reason);
+          return false;
+        }
+        this.#update(name, 'disabled_at = ?, disabled_reason = ?, access_changes = access_changes + 1', Date.now(), reason);
+        return true;
+      })
+      .immediate();
+  }
+
+  /** Lets a disabled account log in again; true when it was disabled. */
+  enable(name: string): boolean {
+    return this.#db
+      .transaction(() => {
+        const row = this.credentials(name);
+        if (row === undefined) throw noSuchUser(name);
+        if (row.disabled_at === null) return false;
+        this.#update(name, 'disabled_at = NULL, disabled_reason = NULL, access_changes = access_changes + 1');
+        return true;
+      })
+      .immediate();
   }
 
   setGroups(name: string, groups: readonly string[]): void {

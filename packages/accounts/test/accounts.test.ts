@@ -1,7 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
+import { createHash } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { AccountsError, SCHEMA_VERSION, checkPassword, hashPassword, isValidUserName } from '@hearth/accounts';
+import { AccountsError, MIGRATIONS, SCHEMA_VERSION, checkPassword, hashPassword, isValidUserName } from '@hearth/accounts';
 import type { Accounts } from '@hearth/accounts';
 import { open, tempDir } from './helpers.js';
 
@@ -38,6 +40,22 @@ describe('the database', () => {
     db.close();
     await expect(open(dir)).rejects.toMatchObject({ code: 'SCHEMA_TOO_NEW' });
     accounts = await open(join(dir, 'other'));
+  });
+
+  it('opens a schema 2 database with every account enabled and its credential stamp unchanged', async () => {
+    await accounts.close();
+    await mkdir(join(dir, 'old'));
+    const db = new Database(join(dir, 'old', 'accounts.sqlite'));
+    for (const migration of MIGRATIONS.filter((m) => m.version <= 2)) db.exec(migration.sql);
+    db.pragma('user_version = 2');
+    const hash = await hashPassword('pw', { ln: 10, r: 8, p: 1 });
+    db.prepare('INSERT INTO accounts (name, password_hash, created_at, updated_at) VALUES (?, ?, 1, 1)').run('alice', hash);
+    db.close();
+    accounts = await open(join(dir, 'old'));
+    expect(accounts.find('alice')?.disabled).toBeUndefined();
+    expect(await accounts.authenticate('alice', 'pw')).toEqual({ kind: 'accepted', user: 'alice' });
+    // What the admin page's sessions kept before the upgrade still matches.
+    expect(accounts.credentialStamp('alice')).toBe(createHash('sha256').update(hash).digest('base64url'));
   });
 
   it('refuses calls once closed', async () => {
@@ -126,6 +144,68 @@ describe('the credential stamp', () => {
     await accounts.add('alice', 'pw');
     expect([first, second]).not.toContain(accounts.credentialStamp('alice'));
     expect(accounts.credentialStamp('no such name!')).toBeUndefined();
+  });
+});
+
+describe('disabled accounts', () => {
+  it('refuse the right password as a wrong one (verifyPassword), and authenticate tells them apart', async () => {
+    await accounts.add('alice', 'pw');
+    expect(await accounts.verifyPassword('alice', 'pw')).toBe('alice'); // now in the cache
+    expect(accounts.disable('ALICE', '  lost phone  ')).toBe(true);
+    expect(await accounts.verifyPassword('alice', 'pw')).toBeUndefined();
+    expect(await accounts.authenticate('alice', 'pw')).toEqual({ kind: 'disabled', user: 'alice', reason: 'lost phone' });
+    expect(await accounts.authenticate('alice', 'wrong')).toEqual({ kind: 'rejected' });
+    expect(await accounts.authenticate('nobody', 'pw')).toEqual({ kind: 'rejected' });
+    expect(accounts.find('alice')?.disabled).toEqual({ since: expect.any(Date), reason: 'lost phone' });
+    expect(accounts.enable('alice')).toBe(true);
+    expect(accounts.enable('alice')).toBe(false);
+    expect(await accounts.verifyPassword('alice', 'pw')).toBe('alice');
+    expect(accounts.find('alice')?.disabled).toBeUndefined();
+  });
+
+  it('keep the time of the first disable, take a new reason, and are listed with it', async () => {
+    await accounts.add('alice', 'pw');
+    await accounts.add('bob', 'pw');
+    expect(accounts.disable('bob')).toBe(true);
+    const since = accounts.find('bob')?.disabled?.since;
+    expect(accounts.find('bob')?.disabled?.reason).toBeUndefined();
+    expect(accounts.disable('bob', 'left the company')).toBe(false);
+    expect(accounts.list().map((a) => [a.name, a.disabled?.reason ?? (a.disabled ? '(disabled)' : '')])).toEqual([
+      ['alice', ''],
+      ['bob', 'left the company'],
+    ]);
+    expect(accounts.find('bob')?.disabled?.since).toEqual(since);
+    accounts.disable('bob', '');
+    expect(accounts.find('bob')?.disabled).toEqual({ since, reason: undefined });
+  });
+
+  it('are refused for unknown users and bad reasons, with clear errors and nothing changed', async () => {
+    await accounts.add('alice', 'pw');
+    expect(() => accounts.disable('carol')).toThrow(expect.objectContaining({ code: 'NO_SUCH_USER', message: 'no such user: carol' }));
+    expect(() => accounts.enable('carol')).toThrow(expect.objectContaining({ code: 'NO_SUCH_USER', message: 'no such user: carol' }));
+    expect(() => accounts.disable('bad name!')).toThrow(expect.objectContaining({ code: 'BAD_USER_NAME' }));
+    expect(() => accounts.disable('alice', 'x'.repeat(201))).toThrow(expect.objectContaining({ code: 'BAD_REASON', message: 'the reason is longer than 200 characters' }));
+    expect(() => accounts.disable('alice', 'two\nlines')).toThrow(expect.objectContaining({ code: 'BAD_REASON' }));
+    expect(accounts.find('alice')?.disabled).toBeUndefined();
+    expect(accounts.disable('alice', 'é'.repeat(200))).toBe(true);
+    expect(accounts.find('alice')?.disabled?.reason).toHaveLength(200);
+  });
+
+  it('change the credential stamp at each disable and enable, from any process, never back to an earlier one', async () => {
+    await accounts.add('alice', 'pw');
+    const enabled = accounts.credentialStamp('alice');
+    const other = await open(dir); // the CLI, in its own process
+    other.disable('alice', 'lost phone');
+    const disabled = accounts.credentialStamp('alice');
+    expect(disabled).not.toBe(enabled);
+    other.disable('alice', 'another reason');
+    expect(accounts.credentialStamp('alice')).toBe(disabled);
+    other.enable('alice');
+    await other.close();
+    const again = accounts.credentialStamp('alice');
+    expect([enabled, disabled]).not.toContain(again);
+    accounts.setGroups('alice', ['family']);
+    expect(accounts.credentialStamp('alice')).toBe(again);
   });
 });
 
