@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { openSuiteAccounts } from '@hearth/accounts';
 import { openMailStore } from '@hearth/mail-store';
+import { hearth } from '@hearth/testkit/hearth-up';
 import { userCommand } from '../dist/commands/user.js';
 import { capturedOutput } from './captured.js';
 
@@ -69,7 +70,7 @@ describe('hearth user', () => {
     expect(await withAccounts((accounts) => accounts.verifyPassword('alice', 's3cret pass'))).toBe('alice');
     const list = await user(['list']);
     expect(list.code).toBe(0);
-    expect(list.stdout).toMatch(/^NAME +MESSAGES +BYTES +APOP +ADMIN +CREATED \(UTC\) +GROUPS\nalice +0 +0 +no +no +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d +-\n$/);
+    expect(list.stdout).toMatch(/^NAME +MESSAGES +BYTES +APOP +ADMIN +CREATED \(UTC\) +GROUPS +DISABLED\nalice +0 +0 +no +no +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d +- +-\n$/);
   });
 
   it('never takes a password from the command line', async () => {
@@ -150,7 +151,7 @@ describe('hearth user', () => {
     expect(await user(['groups', 'ALICE'])).toEqual({ code: 0, stdout: 'family,photos\n', stderr: '' });
     expect(await user(['admin', 'alice'])).toEqual({ code: 0, stdout: 'alice is an administrator\n', stderr: '' });
     expect(await withAccounts((accounts) => accounts.find('alice'))).toMatchObject({ groups: ['family', 'photos'], admin: true });
-    expect((await user(['list'])).stdout).toMatch(/\nalice +0 +0 +no +yes +[\d-]+ [\d:]+ +family,photos\n$/);
+    expect((await user(['list'])).stdout).toMatch(/\nalice +0 +0 +no +yes +[\d-]+ [\d:]+ +family,photos +-\n$/);
     expect(await user(['groups', 'alice', '--clear'])).toEqual({ code: 0, stdout: 'alice is in no group\n', stderr: '' });
     expect(await user(['admin', 'alice', '--off'])).toEqual({ code: 0, stdout: 'alice is no longer an administrator\n', stderr: '' });
     expect(await withAccounts((accounts) => accounts.find('alice'))).toMatchObject({ groups: [], admin: false });
@@ -158,6 +159,32 @@ describe('hearth user', () => {
     expect(await user(['groups', 'carol', 'x'])).toMatchObject({ code: 1, stderr: 'hearth user: no such user: carol\n' });
     expect(await user(['admin', 'alice', 'x'])).toMatchObject({ code: 64, stderr: 'hearth user: usage: hearth user admin NAME\n' });
     expect(await user(['groups', 'alice', '--off'])).toMatchObject({ code: 64, stderr: 'hearth user: --off only applies to admin\n' });
+  });
+
+  it('disables a user with a reason, lists it, enables it again with the same password (the real hearth binary)', async () => {
+    await user(['add', 'alice', '--password-stdin'], { input: 'pw\n' });
+    await user(['add', 'bob', '--password-stdin'], { input: 'pw\n' });
+    expect(await hearth(['user', 'disable', 'Alice', '--reason', 'lost phone'], { cwd })).toEqual({
+      code: 0,
+      stdout: 'disabled alice (lost phone): it can no longer log in\n',
+      stderr: '',
+    });
+    expect(await withAccounts((accounts) => accounts.verifyPassword('alice', 'pw'))).toBeUndefined();
+    const list = await hearth(['user', 'list'], { cwd });
+    expect(list.stdout).toMatch(/ GROUPS +DISABLED\nalice +0 +0 +no +no +[\d-]+ [\d:]+ +- +since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d: lost phone\nbob +.* +- +-\n$/);
+    expect(await hearth(['user', 'disable', 'alice'], { cwd })).toMatchObject({ code: 0, stdout: 'alice was already disabled; the reason is now none\n' });
+    expect(await hearth(['user', 'enable', 'alice'], { cwd })).toEqual({ code: 0, stdout: 'enabled alice: it can log in again\n', stderr: '' });
+    expect(await hearth(['user', 'enable', 'alice'], { cwd })).toMatchObject({ code: 0, stdout: 'alice was not disabled\n' });
+    expect(await withAccounts((accounts) => accounts.verifyPassword('alice', 'pw'))).toBe('alice');
+    expect(await hearth(['user', 'disable', 'carol'], { cwd })).toEqual({ code: 1, stdout: '', stderr: 'hearth user: no such user: carol\n' });
+    expect(await hearth(['user', 'enable', 'carol'], { cwd })).toEqual({ code: 1, stdout: '', stderr: 'hearth user: no such user: carol\n' });
+    expect(await hearth(['user', 'disable', 'bob', '--reason', 'x'.repeat(201)], { cwd })).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'hearth user: the reason is longer than 200 characters\n',
+    });
+    expect(await withAccounts((accounts) => accounts.find('bob')?.disabled)).toBeUndefined();
+    expect(await user(['enable', 'bob', '--reason', 'x'])).toMatchObject({ code: 64, stderr: 'hearth user: --reason only applies to disable\n' });
   });
 
   it('deletes a user whose account is gone but whose maildrop remains (a del cut short)', async () => {
@@ -190,7 +217,7 @@ describe('hearth user', () => {
     expect(await user(['add', 'alice', '--password-stdin'], { input: 'pw\n' })).toMatchObject({ code: 1, stderr: 'hearth user: user alice already exists\n' });
     expect(await user(['del', 'carol'])).toMatchObject({ code: 1, stderr: 'hearth user: no such user: carol\n' });
     expect(await user([])).toMatchObject({ code: 64 });
-    expect(await user(['frob'])).toMatchObject({ code: 64, stderr: 'hearth user: unknown command "frob": one of add, passwd, del, list, apop, groups, admin\n' });
+    expect(await user(['frob'])).toMatchObject({ code: 64, stderr: 'hearth user: unknown command "frob": one of add, passwd, del, list, apop, groups, admin, disable, enable\n' });
     expect(await user(['list', '--purge'])).toMatchObject({ code: 64, stderr: 'hearth user: --purge only applies to del\n' });
     const help = await user(['--help']);
     expect(help.code).toBe(0);

@@ -15,7 +15,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createUser, deleteUser, deletedText, HomeNotEmptyError } from '@hearth/admin/users';
 import { AccountsError, normalizeUserName, openSuiteAccounts, parseGroupList, validatePassword } from '@hearth/accounts';
-import type { Accounts } from '@hearth/accounts';
+import type { Accounts, Disabled } from '@hearth/accounts';
 import { MailStoreError, openMailStore } from '@hearth/mail-store';
 import type { MailStore } from '@hearth/mail-store';
 import { UsageError } from '../command.js';
@@ -37,19 +37,28 @@ Commands:
   groups NAME [G1,G2]   set the user's groups (comma-separated; --clear removes them all);
                         without a list, print them
   admin NAME [--off]    make the user an administrator (--off: no longer one)
+  disable NAME [--reason TEXT]
+                        keep the user from logging in anywhere (POP3, SMTP AUTH, files,
+                        the admin page) and end its sessions, keeping its password, mail and
+                        files; mail to it is still delivered. The reason (up to 200
+                        characters) is shown by list, and to a client that gives the right
+                        password (POP3, SMTP AUTH, the admin page's sign-in), as Dovecot's
+                        nologin reason; without one, a login is told only that it failed
+  enable NAME           let a disabled user log in again, with the same password
 
 Options:
   --data DIR          the data dir (default: $HEARTH_DATA, else ./data); the accounts are
                       DIR/accounts, the mail store DIR/mail, the home folders DIR/files/home
   --password-stdin    read the password (or APOP secret) from the first line of stdin
+  --reason TEXT       why the user is disabled (disable)
   -h, --help          show this help
 
 Without --password-stdin the password is asked for on the terminal, without echo.
 APOP needs a secret the server can read back, so it is stored readable, apart from the
 password: choose one you use nowhere else.`;
 
-type Sub = 'add' | 'passwd' | 'del' | 'list' | 'apop' | 'groups' | 'admin';
-const SUBS: readonly Sub[] = ['add', 'passwd', 'del', 'list', 'apop', 'groups', 'admin'];
+type Sub = 'add' | 'passwd' | 'del' | 'list' | 'apop' | 'groups' | 'admin' | 'disable' | 'enable';
+const SUBS: readonly Sub[] = ['add', 'passwd', 'del', 'list', 'apop', 'groups', 'admin', 'disable', 'enable'];
 
 interface Parsed {
   readonly sub: Sub;
@@ -61,11 +70,13 @@ interface Parsed {
   readonly purge: boolean;
   readonly clear: boolean;
   readonly off: boolean;
+  /** The reason of `disable NAME --reason TEXT`. */
+  readonly reason: string | undefined;
 }
 
 export const userCommand: CliCommand = {
   name: 'user',
-  summary: 'manage users: add, passwd, del, list, apop, groups, admin',
+  summary: 'manage users: add, passwd, del, list, apop, groups, admin, disable, enable',
   usage,
   run: (argv, io) =>
     runVerb<Parsed>(
@@ -87,7 +98,7 @@ export const userCommand: CliCommand = {
 };
 
 function parse(argv: readonly string[], io: CliIo): Parsed | 'help' {
-  let values: { data?: string; 'password-stdin'?: boolean; purge?: boolean; clear?: boolean; off?: boolean; help?: boolean };
+  let values: { data?: string; 'password-stdin'?: boolean; purge?: boolean; clear?: boolean; off?: boolean; reason?: string; help?: boolean };
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({
@@ -100,6 +111,7 @@ function parse(argv: readonly string[], io: CliIo): Parsed | 'help' {
         purge: { type: 'boolean' },
         clear: { type: 'boolean' },
         off: { type: 'boolean' },
+        reason: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -118,6 +130,7 @@ function parse(argv: readonly string[], io: CliIo): Parsed | 'help' {
   if (values.purge && sub !== 'del') throw new UsageError('--purge only applies to del');
   if (values.clear && sub !== 'apop' && sub !== 'groups') throw new UsageError('--clear only applies to apop and groups');
   if (values.off && sub !== 'admin') throw new UsageError('--off only applies to admin');
+  if (values.reason !== undefined && sub !== 'disable') throw new UsageError('--reason only applies to disable');
   const takesSecret = sub === 'add' || sub === 'passwd' || (sub === 'apop' && !values.clear);
   if (values['password-stdin'] && !takesSecret) throw new UsageError(`--password-stdin does not apply to ${sub}${values.clear ? ' --clear' : ''}`);
   const data = values.data ?? io.env['HEARTH_DATA'] ?? './data';
@@ -131,6 +144,7 @@ function parse(argv: readonly string[], io: CliIo): Parsed | 'help' {
     purge: values.purge === true,
     clear: values.clear === true,
     off: values.off === true,
+    reason: values.reason,
   };
 }
 
@@ -210,6 +224,17 @@ async function execute(args: Parsed, io: CliIo): Promise<number> {
         io.stdout.write(args.off ? `${user} is no longer an administrator\n` : `${user} is an administrator\n`);
         return 0;
       }
+      case 'disable': {
+        const newly = accounts.disable(user, args.reason);
+        const reason = accounts.find(user)?.disabled?.reason;
+        const why = reason === undefined ? '' : ` (${reason})`;
+        io.stdout.write(newly ? `disabled ${user}${why}: it can no longer log in\n` : `${user} was already disabled; the reason is now ${reason === undefined ? 'none' : `"${reason}"`}\n`);
+        return 0;
+      }
+      case 'enable': {
+        io.stdout.write(accounts.enable(user) ? `enabled ${user}: it can log in again\n` : `${user} was not disabled\n`);
+        return 0;
+      }
       default:
         return 0;
     }
@@ -248,6 +273,14 @@ function describe(error: MailStoreError): string {
   return error.message;
 }
 
+const utc = (date: Date): string => date.toISOString().slice(0, 19).replace('T', ' ');
+
+/** `-` for an account that may log in; else since when (UTC) and why, when a reason was given. */
+function disabledText(disabled: Disabled | undefined): string {
+  if (disabled === undefined) return '-';
+  return `since ${utc(disabled.since)}${disabled.reason === undefined ? '' : `: ${disabled.reason}`}`;
+}
+
 /** One row per account, with its maildrop's count and size (0 when it has none). */
 function formatUsers({ store, accounts }: Data): string {
   const mail = new Map(store.listMaildrops().map((maildrop) => [maildrop.name, maildrop]));
@@ -257,10 +290,11 @@ function formatUsers({ store, accounts }: Data): string {
     String(mail.get(account.name)?.size ?? 0),
     account.apop ? 'yes' : 'no',
     account.admin ? 'yes' : 'no',
-    account.createdAt.toISOString().slice(0, 19).replace('T', ' '),
+    utc(account.createdAt),
     account.groups.join(',') || '-',
+    disabledText(account.disabled),
   ]);
-  const table = [['NAME', 'MESSAGES', 'BYTES', 'APOP', 'ADMIN', 'CREATED (UTC)', 'GROUPS'], ...rows];
+  const table = [['NAME', 'MESSAGES', 'BYTES', 'APOP', 'ADMIN', 'CREATED (UTC)', 'GROUPS', 'DISABLED'], ...rows];
   const widths = table[0]?.map((_, i) => Math.max(...table.map((row) => (row[i] ?? '').length))) ?? [];
   return table.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ')).join('\n') + '\n';
 }
