@@ -3,12 +3,14 @@
  * the client gave taken as SMTP AUTH takes it (`alice` or `alice@` a mail domain); the suite's
  * login policy (@hearth/accounts' `LoginPolicy`: failures reserved before the check, refusals past
  * the limits, a repeated wrong password counted once, every failure and refusal answered after
- * `loginFailureDelay`); a user at
+ * `loginFailureDelay`); the right password for a disabled account refused after the same delay,
+ * as a wrong one, unless the administrator gave a reason, which is told then (as Dovecot's
+ * `nologin` with a `reason`); a user at
  * `maxConnectionsPerUser` is refused; then the maildrop's snapshot, with its exclusive lock under
  * `exclusiveLock` (`-ERR [IN-USE]` when another session holds it). The session turns an `ok`
  * outcome into its TRANSACTION state.
  */
-import { localUser, type LoginPolicy } from '@hearth/accounts';
+import { localUser, type Authentication, type LoginPolicy } from '@hearth/accounts';
 export { loginLimits } from '@hearth/accounts';
 import type { Logger } from '@hearth/log';
 import type { CounterSet } from '@hearth/metrics';
@@ -52,7 +54,13 @@ export async function authorize(deps: LoginDeps, attempt: LoginAttempt, ctx: Log
   const local = localUser(attempt.user, deps.localDomains);
   // Read before the check: a password set while it runs ends the session at its first command.
   const stamp = local === undefined ? undefined : deps.backing.credentialStamp(local);
-  const check = (): Promise<string | undefined> => (local === undefined ? Promise.resolve(undefined) : attempt.verify(local));
+  // The right password for a disabled account counts as a success in the policy (no guess: an
+  // account's phone polling every minute does not get its network's address refused).
+  const check = async (): Promise<Exclude<Authentication, { kind: 'rejected' }> | undefined> => {
+    if (local === undefined) return undefined;
+    const checked = await attempt.verify(local);
+    return checked.kind === 'rejected' ? undefined : checked;
+  };
   const result = await deps.loginPolicy.attempt(ctx.ip, local ?? attempt.user, check, { wait: ctx.delay, password: attempt.password });
   if (!result.ok) {
     if (result.reason === 'refused') {
@@ -64,7 +72,15 @@ export async function authorize(deps: LoginDeps, attempt: LoginAttempt, ctx: Log
     ctx.log.warn({ user: attempt.user, mechanism: attempt.mechanism }, 'login failed');
     return refuse(replies.authFailed());
   }
-  const canonical = result.value;
+  if (result.value.kind === 'disabled') {
+    const { user, reason } = result.value;
+    deps.counters.inc('loginsRefused');
+    ctx.log.warn({ user, mechanism: attempt.mechanism }, 'login refused: account disabled');
+    // Answered after the delay of a wrong password: the same reply and time, without a reason.
+    await ctx.delay(deps.loginPolicy.limits.delayMs);
+    return refuse(reason === undefined ? replies.authFailed() : replies.accountDisabled(reason));
+  }
+  const canonical = result.value.user;
   if (ctx.closing()) return refuse(replies.authFailed());
   if (userSessions.get(canonical) >= settings.maxConnectionsPerUser) {
     deps.counters.inc('loginsRefused');

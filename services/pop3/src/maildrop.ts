@@ -1,3 +1,4 @@
+import type { Authentication } from '@hearth/accounts';
 import type { HearthNotice } from '@hearth/mail-delivery';
 
 /**
@@ -19,16 +20,22 @@ export type OpenResult =
   | { readonly ok: false; readonly reason: 'in-use' };
 
 export interface MailBacking {
-  /** The canonical user name if `password` is right, else undefined (unknown user included). */
-  verifyPassword(user: string, password: string): Promise<string | undefined>;
+  /**
+   * Whether `password` is right and the account may log in (`Accounts.authenticate`): `rejected`
+   * for a wrong password or an unknown user, `disabled` only once the password is right.
+   */
+  authenticate(user: string, password: string): Promise<Authentication>;
   /**
    * An opaque value that changes whenever the user's password is set, undefined once the user is
    * deleted (`Accounts.credentialStamp`): a session keeps the one of its login and ends when it
    * changes.
    */
   credentialStamp(user: string): string | undefined;
-  /** The shared secret for APOP, if the user has one. Resolves the canonical name too. */
-  apopSecret(user: string): Promise<{ readonly user: string; readonly secret: string } | undefined>;
+  /**
+   * The shared secret for APOP, if the user has one. Resolves the canonical name too, and says
+   * whether the account is disabled (told only once the digest is right).
+   */
+  apopSecret(user: string): Promise<{ readonly user: string; readonly secret: string; readonly disabled: DisabledLogin | undefined } | undefined>;
   /**
    * Snapshot the maildrop's messages (STAT/LIST never read bodies), with its exclusive lock when
    * `exclusive` (else nothing is written: several sessions of a user may hold snapshots at once).
@@ -41,6 +48,11 @@ export interface MailBacking {
    * back-pressure; throw `MessageTooLargeError` past `maxSize` (counted after `prefix`).
    */
   deliver(input: DeliverInput): Promise<readonly HearthNotice[]>;
+}
+
+/** A disabled account (`Accounts.disable`): why, if the administrator said. */
+export interface DisabledLogin {
+  readonly reason: string | undefined;
 }
 
 export interface DeliverInput {

@@ -9,7 +9,9 @@ import {
   MessageGoneError,
   type MessageInfo,
   type OpenResult,
+  type DisabledLogin,
 } from './maildrop.js';
+import type { Authentication } from '@hearth/accounts';
 
 interface StoredMessage extends MessageInfo {
   readonly body: Buffer;
@@ -20,6 +22,8 @@ interface MemoryUser {
   /** Changes with every `addUser` and `setPassword` (the credential stamp). */
   stamp: number;
   readonly apopSecret?: string;
+  /** Set while the user may not log in (`disable`). */
+  disabled?: DisabledLogin;
   messages: StoredMessage[];
 }
 
@@ -73,6 +77,21 @@ export class MemoryBacking implements MailBacking {
     entry.stamp = this.nextStamp++;
   }
 
+  /** Keeps the user from logging in (and changes the credential stamp), as `Accounts.disable`. */
+  disable(name: string, reason?: string): void {
+    const entry = this.users.get(name);
+    if (entry === undefined) throw new Error(`no such user ${name}`);
+    entry.disabled = { reason };
+    entry.stamp = this.nextStamp++;
+  }
+
+  enable(name: string): void {
+    const entry = this.users.get(name);
+    if (entry === undefined) throw new Error(`no such user ${name}`);
+    delete entry.disabled;
+    entry.stamp = this.nextStamp++;
+  }
+
   removeUser(name: string): void {
     this.users.delete(name);
   }
@@ -123,9 +142,10 @@ export class MemoryBacking implements MailBacking {
     return this.locked.has(user);
   }
 
-  async verifyPassword(user: string, password: string): Promise<string | undefined> {
+  async authenticate(user: string, password: string): Promise<Authentication> {
     const entry = this.users.get(user);
-    return entry !== undefined && entry.password === password ? user : undefined;
+    if (entry === undefined || entry.password !== password) return { kind: 'rejected' };
+    return entry.disabled === undefined ? { kind: 'accepted', user } : { kind: 'disabled', user, reason: entry.disabled.reason };
   }
 
   credentialStamp(user: string): string | undefined {
@@ -133,9 +153,9 @@ export class MemoryBacking implements MailBacking {
     return entry === undefined ? undefined : String(entry.stamp);
   }
 
-  async apopSecret(user: string): Promise<{ user: string; secret: string } | undefined> {
-    const secret = this.users.get(user)?.apopSecret;
-    return secret === undefined ? undefined : { user, secret };
+  async apopSecret(user: string): Promise<{ user: string; secret: string; disabled: DisabledLogin | undefined } | undefined> {
+    const entry = this.users.get(user);
+    return entry?.apopSecret === undefined ? undefined : { user, secret: entry.apopSecret, disabled: entry.disabled };
   }
 
   async openMaildrop(user: string, { exclusive }: { readonly exclusive: boolean }): Promise<OpenResult> {

@@ -45,7 +45,7 @@ export const replies = {
   wrongArgs: (verb: string) => bad(`Wrong number of arguments for ${verb}`),
   lineTooLong: () => bad('Line too long'),
   tooManyBadCommands: () => fatal('Too many bad commands; closing the connection'),
-  credentialsChanged: () => fatal('[AUTH] The password was changed or the account removed since this login; log in again'),
+  credentialsChanged: () => fatal('[AUTH] The password was changed, or the account disabled or removed, since this login; log in again'),
   autologout: () => '-ERR Autologout: idle for too long',
   shuttingDownLine: () => '-ERR [SYS/TEMP] Server shutting down; try again later',
   tooManyConnections: () => '-ERR [SYS/TEMP] Too many connections; try again later',
@@ -60,6 +60,8 @@ export const replies = {
   plaintextRefused: () =>
     err('[AUTH] Plaintext authentication disallowed on non-secure (SSL/TLS) connections; use STLS or the POP3S port'),
   authFailed: () => err('[AUTH] Authentication failed'),
+  /** The right password for a disabled account with a reason (as Dovecot's nologin reason); without one, `authFailed`. */
+  accountDisabled: (reason: string) => err(`[AUTH] This account is disabled: ${reason}`),
   apopUnavailable: () => err('[AUTH] Authentication failed'),
   tooManyFailures: () => err('[SYS/TEMP] Too many failed logins; try again later'),
   tooManyUserSessions: () => err('[SYS/TEMP] Too many sessions for this user'),

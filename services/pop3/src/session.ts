@@ -268,9 +268,9 @@ export class Pop3Session implements CommandContext {
       return input.next(line);
     }
     if (this.state.name === 'TRANSACTION' && this.backing.credentialStamp(this.state.user) !== this.state.stamp) {
-      // The password was set or the account deleted since this login (by `hearth user`, the
+      // The password was set or the account disabled or deleted since this login (by `hearth user`, the
       // admin page, another process): the session ends, deleting nothing, as a new login would fail.
-      this.log.info('session ended: the password was changed or the account removed');
+      this.log.info('session ended: the password was changed, or the account disabled or removed');
       return replies.credentialsChanged();
     }
     if (input.kind === 'waiting' && this.state.name === 'TRANSACTION') return endWait(this.state, input.wait, this.deps.hub, line);

@@ -119,14 +119,14 @@ export function storeBacking(store: MailStore, accounts: Accounts, options: Stor
     }
   };
   return {
-    verifyPassword: (user, password) => accounts.verifyPassword(user, password),
+    authenticate: (user, password) => accounts.authenticate(user, password),
 
     credentialStamp: (user) => accounts.credentialStamp(user),
 
     async apopSecret(user) {
       const name = canonical(user);
       const secret = name === undefined ? undefined : accounts.getApopSecret(name);
-      return name === undefined || secret === undefined ? undefined : { user: name, secret };
+      return name === undefined || secret === undefined ? undefined : { user: name, secret, disabled: accounts.find(name)?.disabled };
     },
 
     async openMaildrop(user, { exclusive }): Promise<OpenResult> {

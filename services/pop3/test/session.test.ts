@@ -249,6 +249,26 @@ describe('POP3 session (RFC 1939)', () => {
     ]);
   });
 
+  it('refuses a disabled account for every mechanism after the delay of a wrong password, without counting its right password as a failure', async () => {
+    const backing = sampleBacking();
+    backing.disable('alice');
+    const { client, greeting } = await open({ backing, settings: { loginFailureDelay: 300, maxLoginFailuresPerIp: 2 } });
+    const timestamp = /<[^>]+>/.exec(greeting)![0];
+    const digest = createHash('md5').update(`${timestamp}apop-secret`).digest('hex');
+    const started = Date.now();
+    await transcript(client, [['USER alice', /^\+OK/], ['PASS secret', '-ERR [AUTH] Authentication failed']]);
+    // A timer never fires early: the refusal waited the failure delay as a wrong password does.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    await transcript(client, [
+      [`APOP alice ${digest}`, '-ERR [AUTH] Authentication failed'],
+      [`AUTH PLAIN ${b64('\0alice\0secret')}`, '-ERR [AUTH] Authentication failed'],
+      // Three right passwords of a disabled account from this address, and the limit is 2
+      // failures: not refused, since none was a failure.
+      ['USER bob', /^\+OK/],
+      ['PASS hunter2', /^\+OK Logged in/],
+    ]);
+  });
+
   it('AUTH PLAIN and LOGIN: initial response, continuations, = and * (RFC 5034)', async () => {
     // exclusiveLock: the third session's [IN-USE] shows the second really logged in as bob.
     const { client } = await open({ backing: sampleBacking(), settings: { exclusiveLock: true } });

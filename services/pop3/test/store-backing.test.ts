@@ -198,7 +198,7 @@ describe('RETR and TOP from the store', () => {
       const changed = await login('frank');
       await transcript(changed, [['STAT', '+OK 0 0']]);
       await cli.setPassword('frank', 'pw');
-      await transcript(changed, [['STAT', '-ERR [AUTH] The password was changed or the account removed since this login; log in again']]);
+      await transcript(changed, [['STAT', '-ERR [AUTH] The password was changed, or the account disabled or removed, since this login; log in again']]);
       await changed.closed();
 
       // Waiting in XIDLE, deleted and made again under the same name, with mail for the new one.
@@ -209,13 +209,56 @@ describe('RETR and TOP from the store', () => {
       other.addMaildrop('frank');
       await cli.add('frank', 'pw');
       await other.deliver({ recipients: ['frank'], body: 'Subject: for the new frank\r\n\r\nbody\r\n' });
-      await transcript(waiting, [['DONE', /^-ERR \[AUTH\] The password was changed or the account removed/]]);
+      await transcript(waiting, [['DONE', /^-ERR \[AUTH\] The password was changed, or the account disabled or removed/]]);
       await waiting.closed();
 
       // A login of now is the new account's, and goes on.
       const fresh = await login('frank');
       await transcript(fresh, [['STAT', /^\+OK 1 /], ['QUIT', /^\+OK/]]);
       fresh.destroy();
+    } finally {
+      await cli.close();
+    }
+  });
+
+  it('ends the session of an account disabled since its login, refuses it as a wrong password, and lets it in once enabled', async () => {
+    store.addMaildrop('gina');
+    await accounts.add('gina', 'pw');
+    await store.deliver({ recipients: ['gina'], body: 'Subject: kept\r\n\r\nbody\r\n' });
+    // `hearth user disable gina` from another process: the next command ends the session.
+    const cli = await openSuiteAccounts(dir, { passwordParams: { ln: 4, r: 8, p: 1 } });
+    try {
+      const open = await login('gina');
+      await transcript(open, [['STAT', /^\+OK 1 /]]);
+      cli.disable('gina');
+      await transcript(open, [['STAT', '-ERR [AUTH] The password was changed, or the account disabled or removed, since this login; log in again']]);
+      await open.closed();
+
+      // The right password and a wrong one get the same answer; so do USER/PASS and AUTH PLAIN.
+      const refused = await LineClient.connect(harness.port);
+      await transcript(refused, [
+        [null, /^\+OK/],
+        ['USER gina', /^\+OK/],
+        ['PASS pw', '-ERR [AUTH] Authentication failed'],
+        ['USER gina', /^\+OK/],
+        ['PASS wrong', '-ERR [AUTH] Authentication failed'],
+        [`AUTH PLAIN ${Buffer.from('\0gina\0pw').toString('base64')}`, '-ERR [AUTH] Authentication failed'],
+      ]);
+      // With a reason, the right password is told it (as Dovecot's nologin reason); a wrong one is not.
+      cli.disable('gina', 'lost phone, call the office');
+      await transcript(refused, [
+        ['USER gina', /^\+OK/],
+        ['PASS wrong', '-ERR [AUTH] Authentication failed'],
+        ['USER gina', /^\+OK/],
+        ['PASS pw', '-ERR [AUTH] This account is disabled: lost phone, call the office'],
+        ['QUIT', /^\+OK/],
+      ]);
+      refused.destroy();
+
+      cli.enable('gina');
+      const again = await login('gina');
+      await transcript(again, [['STAT', /^\+OK 1 /], ['QUIT', /^\+OK/]]);
+      again.destroy();
     } finally {
       await cli.close();
     }

@@ -34,7 +34,7 @@ function gatedExpunge(): GatedExpunge {
   let finish!: () => void;
   const gate = new Promise<void>((resolve) => (finish = resolve));
   const backing: MailBacking = {
-    verifyPassword: (user, password) => inner.verifyPassword(user, password),
+    authenticate: (user, password) => inner.authenticate(user, password),
     credentialStamp: (user) => inner.credentialStamp(user),
     apopSecret: (user) => inner.apopSecret(user),
     findUser: (name) => inner.findUser(name),

@@ -1,7 +1,10 @@
 /** APOP name digest (RFC 1939 7): MD5 of the greeting timestamp and the shared secret. */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Authentication } from '@hearth/accounts';
 import { replies, type Reply } from '../replies.js';
 import type { CommandContext } from './context.js';
+
+const REJECTED: Authentication = { kind: 'rejected' };
 
 export async function apop(ctx: CommandContext, args: readonly string[]): Promise<Reply> {
   const [name = '', digest = ''] = args;
@@ -12,9 +15,10 @@ export async function apop(ctx: CommandContext, args: readonly string[]): Promis
     mechanism: 'APOP',
     verify: async (user) => {
       const entry = await ctx.backing.apopSecret(user);
-      if (entry === undefined) return undefined;
+      if (entry === undefined) return REJECTED;
       const expected = createHash('md5').update(ctx.timestamp + entry.secret).digest();
-      return timingSafeEqual(expected, Buffer.from(digest, 'hex')) ? entry.user : undefined;
+      if (!timingSafeEqual(expected, Buffer.from(digest, 'hex'))) return REJECTED;
+      return entry.disabled === undefined ? { kind: 'accepted', user: entry.user } : { kind: 'disabled', user: entry.user, reason: entry.disabled.reason };
     },
   });
 }

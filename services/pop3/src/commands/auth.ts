@@ -41,9 +41,9 @@ function plain(ctx: CommandContext, initial: string | undefined): Reply | Promis
     if (!decoded.ok) return decoded.reply;
     const [authzid = '', authcid = '', password = '', ...extra] = decoded.text.split('\0');
     if (extra.length > 0 || authcid === '' || (authzid !== '' && authzid !== authcid)) {
-      return ctx.login({ user: authcid, mechanism: 'PLAIN', verify: async () => undefined });
+      return ctx.login({ user: authcid, mechanism: 'PLAIN', verify: async () => ({ kind: 'rejected' }) });
     }
-    return ctx.login({ user: authcid, mechanism: 'PLAIN', verify: (user) => ctx.backing.verifyPassword(user, password), password });
+    return ctx.login({ user: authcid, mechanism: 'PLAIN', verify: (user) => ctx.backing.authenticate(user, password), password });
   };
   return initial === undefined ? challenge('', finish) : finish(initial);
 }
@@ -54,7 +54,7 @@ function login(ctx: CommandContext, initial: string | undefined): Reply | Promis
       const decoded = decode(line);
       if (!decoded.ok) return decoded.reply;
       const password = decoded.text;
-      return ctx.login({ user: name, mechanism: 'LOGIN', verify: (user) => ctx.backing.verifyPassword(user, password), password });
+      return ctx.login({ user: name, mechanism: 'LOGIN', verify: (user) => ctx.backing.authenticate(user, password), password });
     });
   const withName = (line: string): Reply => {
     const decoded = decode(line);

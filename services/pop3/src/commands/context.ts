@@ -1,4 +1,5 @@
 /** What a command handler may see and ask of its session. Handlers return replies; they never write. */
+import type { Authentication } from '@hearth/accounts';
 import type { CounterSet } from '@hearth/metrics';
 import type { Pop3Settings } from '../config.js';
 import type { counters } from '../counters.js';
@@ -10,8 +11,11 @@ export interface LoginAttempt {
   /** The name the client gave: `alice` or `alice@` one of the mail domains (`localUser`). */
   readonly user: string;
   readonly mechanism: 'USER' | 'APOP' | 'PLAIN' | 'LOGIN';
-  /** Check the credentials of the local user the name means: the canonical user name, or undefined if wrong. */
-  readonly verify: (user: string) => Promise<string | undefined>;
+  /**
+   * Check the credentials of the local user the name means: `accepted` with the canonical user
+   * name, `disabled` when they are right for a disabled account, `rejected` when wrong.
+   */
+  readonly verify: (user: string) => Promise<Authentication>;
   /** The password `verify` tries (USER/PASS, PLAIN, LOGIN; not APOP): a repeated wrong one is counted once. */
   readonly password?: string;
 }

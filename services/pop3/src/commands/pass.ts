@@ -8,5 +8,5 @@ export async function pass(ctx: CommandContext, args: readonly string[]): Promis
   if (name === undefined) return replies.passWithoutUser();
   ctx.setPendingUser(undefined);
   const password = args[0] ?? '';
-  return ctx.login({ user: name, mechanism: 'USER', verify: (user) => ctx.backing.verifyPassword(user, password), password });
+  return ctx.login({ user: name, mechanism: 'USER', verify: (user) => ctx.backing.authenticate(user, password), password });
 }
