@@ -15,7 +15,7 @@ export function storeSink(store: MailStore): MailSink {
 export function storeUsers(store: MailStore, accounts: Accounts): UserDirectory {
   return {
     has: async (user) => store.hasMaildrop(user),
-    verify: async (user, password) => (await accounts.verifyPassword(user, password)) !== undefined,
+    authenticate: (user, password) => accounts.authenticate(user, password),
     credentialStamp: (user) => accounts.credentialStamp(user),
     firstAdmin: async () =>
       accounts

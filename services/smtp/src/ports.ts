@@ -2,6 +2,7 @@
  * The narrow ports the SMTP service needs from the rest of Hearth. `store.ts` adapts the mail
  * store and the TLS package to them; tests can plug in their own.
  */
+import type { Authentication } from '@hearth/accounts';
 import type { HearthNotice } from '@hearth/mail-delivery';
 import type { SuiteSettings } from '@hearth/runtime';
 
@@ -30,8 +31,11 @@ export interface MailSink {
 export interface UserDirectory {
   /** Whether `user` (a local user name) exists. */
   has(user: string): Promise<boolean>;
-  /** Whether `password` is `user`'s; false for unknown users. */
-  verify(user: string, password: string): Promise<boolean>;
+  /**
+   * Whether `password` is `user`'s and the account may log in (`Accounts.authenticate`):
+   * `rejected` for a wrong password or an unknown user, `disabled` only once the password is right.
+   */
+  authenticate(user: string, password: string): Promise<Authentication>;
   /**
    * An opaque value that changes whenever `user`'s password is set, undefined once the user is
    * deleted (`Accounts.credentialStamp`): a session keeps the one of its AUTH.

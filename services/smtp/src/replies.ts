@@ -33,9 +33,11 @@ export const replies = {
     new SmtpReply(550, `5.7.1 <${address}>: relaying is not configured, only local recipients are accepted`),
   authRequired: () => new SmtpReply(530, '5.7.0 Authentication required'),
   authFailed: () => new SmtpReply(535, '5.7.8 Authentication credentials invalid'),
+  /** The right password for a disabled account with a reason (as Postfix says Dovecot's nologin reason); without one, `authFailed`. */
+  accountDisabled: (reason: string) => new SmtpReply(535, `5.7.8 This account is disabled: ${reason}`),
   tooManyAuthFailures: () => new SmtpReply(454, '4.7.0 Too many failed logins, try again later'),
-  /** MAIL of a session whose user's password was set, or account deleted, since its AUTH. */
-  credentialsChanged: () => new SmtpReply(421, '4.7.0 The password was changed or the account removed since AUTH, closing connection'),
+  /** MAIL of a session whose user's password was set, or account disabled or deleted, since its AUTH. */
+  credentialsChanged: () => new SmtpReply(421, '4.7.0 The password was changed, or the account disabled or removed, since AUTH, closing connection'),
   authUnavailable: () => new SmtpReply(454, '4.7.0 Temporary authentication failure, try again later'),
   accepted: (id: string) => `2.0.0 Ok: delivered as ${id}`,
   storeFailed: () => new SmtpReply(451, '4.3.0 Local error storing the message, try again later'),

@@ -3,7 +3,7 @@
  * from anyone, no AUTH) or `submission` (AUTH PLAIN/LOGIN required, and only over TLS). Policy
  * lives in `policy/`, DATA in `intake.ts`; this file turns their verdicts into smtp-server calls.
  */
-import { localUser, type LoginPolicy } from '@hearth/accounts';
+import { localUser, type Authentication, type LoginPolicy } from '@hearth/accounts';
 import type { Logger } from '@hearth/log';
 import type { CounterSet } from '@hearth/metrics';
 import type { ListenerSpec, MessageBus } from '@hearth/runtime';
@@ -137,7 +137,9 @@ export function createSmtpServer(spec: ListenerSpec, role: ListenerRole, parts: 
       const counted = local ?? login;
       // Read before the check: a password set while it runs ends the session at its next MAIL.
       let stamp: string | undefined;
-      const check = async (): Promise<string | undefined> => {
+      // The right password for a disabled account counts as a success in the policy (no guess),
+      // and is refused below after the delay of a failure.
+      const check = async (): Promise<Exclude<Authentication, { kind: 'rejected' }> | undefined> => {
         stamp = local === undefined ? undefined : parts.users.credentialStamp(local);
         return authenticate(login, auth.password ?? '', parts.domains, parts.users);
       };
@@ -153,7 +155,18 @@ export function createSmtpServer(spec: ListenerSpec, role: ListenerRole, parts: 
             callback(refused ? replies.tooManyAuthFailures() : replies.authFailed());
             return;
           }
-          const user = result.value;
+          if (result.value.kind === 'disabled') {
+            const { user, reason } = result.value;
+            parts.counters.inc('authFailures');
+            const tally = tallyOf(session);
+            if (tally) tally.authFailures++;
+            log.warn({ login, user, method: auth.method }, 'login refused: account disabled');
+            // The same reply as a wrong password after the same delay, unless a reason was given.
+            const reply = reason === undefined ? replies.authFailed() : replies.accountDisabled(reason);
+            setTimeout(() => callback(reply), parts.loginPolicy.limits.delayMs).unref();
+            return;
+          }
+          const { user } = result.value;
           const entry = sessions.get(session.id);
           if (entry) {
             entry.log = entry.log.child({ user });
@@ -187,7 +200,7 @@ export function createSmtpServer(spec: ListenerSpec, role: ListenerRole, parts: 
           return;
         }
         if (stamp !== sessions.get(session.id)?.stamp) {
-          logOf(session).info('session ended: the password was changed or the account removed');
+          logOf(session).info('session ended: the password was changed, or the account disabled or removed');
           callback(replies.credentialsChanged());
           return;
         }

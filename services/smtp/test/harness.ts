@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createLogger, type Logger } from '@hearth/log';
-import { openAccounts, type Accounts } from '@hearth/accounts';
+import { openAccounts, type Accounts, type Authentication } from '@hearth/accounts';
 import type { HearthNotice } from '@hearth/mail-delivery';
 import { openMailStore, type MailStore } from '@hearth/mail-store';
 import type { ListenerSpec, MessageBus, ServiceListener, SuiteSettings } from '@hearth/runtime';
@@ -61,8 +61,8 @@ export class TestStore implements MailSink, UserDirectory {
     return this.#users.has(user);
   }
 
-  verify(user: string, password: string): Promise<boolean> {
-    return this.#users.verify(user, password);
+  authenticate(user: string, password: string): Promise<Authentication> {
+    return this.#users.authenticate(user, password);
   }
 
   firstAdmin(): Promise<string | undefined> {

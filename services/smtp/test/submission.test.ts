@@ -149,7 +149,7 @@ describe('a session after its AUTH', () => {
       expect(await changed.command('RSET')).toMatch(/^250 /);
       // `hearth user passwd carol` (the same password again still makes a new hash).
       await accounts.setPassword('carol', 'carol-pw');
-      expect(await changed.command('MAIL FROM:<carol@localhost>')).toBe('421 4.7.0 The password was changed or the account removed since AUTH, closing connection');
+      expect(await changed.command('MAIL FROM:<carol@localhost>')).toBe('421 4.7.0 The password was changed, or the account disabled or removed, since AUTH, closing connection');
       await changed.closed;
     } finally {
       changed.destroy();
@@ -168,6 +168,62 @@ describe('a session after its AUTH', () => {
       expect(await fresh.command('MAIL FROM:<carol@localhost>')).toMatch(/^250 /);
     } finally {
       fresh.destroy();
+    }
+  });
+});
+
+describe('a disabled account', () => {
+  it('has its session closed at the next MAIL, is refused AUTH as a wrong password, still gets mail, and submits again once enabled', async () => {
+    const { store, accounts } = smtp.store;
+    store.addMaildrop('dora');
+    await accounts.add('dora', 'dora-pw');
+    const auth = (password: string): string => `AUTH PLAIN ${Buffer.from(`\0dora\0${password}`).toString('base64')}`;
+    const connect = async (): Promise<RawClient> => {
+      const client = await RawClient.connectTls(smtp.port('smtps'));
+      expect(await client.reply()).toMatch(/^220 /);
+      expect(await client.command('EHLO laptop.example')).toMatch(/^250/);
+      return client;
+    };
+    const open = await connect();
+    try {
+      expect(await open.command(auth('dora-pw'))).toMatch(/^235 /);
+      accounts.disable('dora'); // `hearth user disable dora`
+      expect(await open.command('MAIL FROM:<dora@localhost>')).toBe('421 4.7.0 The password was changed, or the account disabled or removed, since AUTH, closing connection');
+      await open.closed;
+    } finally {
+      open.destroy();
+    }
+    const refused = await connect();
+    try {
+      expect(await refused.command(auth('dora-pw'))).toBe('535 5.7.8 Authentication credentials invalid');
+      expect(await refused.command(auth('wrong'))).toBe('535 5.7.8 Authentication credentials invalid');
+      // With a reason, the right password is told it (as Postfix with Dovecot's nologin reason); a wrong one is not.
+      accounts.disable('dora', 'left the company');
+      expect(await refused.command(auth('wrong'))).toBe('535 5.7.8 Authentication credentials invalid');
+      expect(await refused.command(auth('dora-pw'))).toBe('535 5.7.8 This account is disabled: left the company');
+    } finally {
+      refused.destroy();
+    }
+    // Mail to a disabled user is accepted and delivered, as Postfix and Dovecot do for nologin.
+    const mx = await RawClient.connect(smtp.port('mx'));
+    try {
+      expect(await mx.reply()).toMatch(/^220 /);
+      expect(await mx.command('EHLO client.example')).toMatch(/^250/);
+      expect(await mx.command('MAIL FROM:<a@example.org>')).toMatch(/^250/);
+      expect(await mx.command('RCPT TO:<dora@localhost>')).toMatch(/^250/);
+      expect(await mx.command('DATA')).toMatch(/^354/);
+      expect(await mx.command(`${message('for a disabled user')}.`)).toMatch(/^250 2\.0\.0 Ok/);
+    } finally {
+      mx.destroy();
+    }
+    expect(await smtp.store.last('dora')).toContain('Subject: for a disabled user');
+    accounts.enable('dora');
+    const again = await connect();
+    try {
+      expect(await again.command(auth('dora-pw'))).toMatch(/^235 /);
+      expect(await again.command('MAIL FROM:<dora@localhost>')).toMatch(/^250 /);
+    } finally {
+      again.destroy();
     }
   });
 });
