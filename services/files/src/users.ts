@@ -8,6 +8,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import { LoginPolicy, localUser, loginLimits, type Accounts, type LoginResult, type LoginSettings } from '@hearth/accounts';
 export { loginLimits } from '@hearth/accounts';
 import type { Logger } from '@hearth/log';
@@ -26,10 +27,19 @@ export interface FileUser {
   readonly createdAt?: number;
 }
 
+/** A right password: the user, or a disabled account's name (`hearth user disable`). */
+export type FileAuthentication = { readonly kind: 'accepted'; readonly user: FileUser } | { readonly kind: 'disabled'; readonly name: string };
+
 export interface FileUsers {
-  /** The user, when `password` is right; undefined otherwise. */
-  authenticate(name: string, password: string, remote: string): Promise<FileUser | undefined>;
+  /** What a right `password` proves (see `FileAuthentication`); undefined when it is wrong. */
+  authenticate(name: string, password: string, remote: string): Promise<FileAuthentication | undefined>;
 }
+
+/**
+ * A login's outcome here: the login policy's, or `disabled` (the right password of a disabled
+ * account: a success for the policy, answered as a wrong password after the same delay).
+ */
+type FileLoginResult = LoginResult<FileUser> | { readonly ok: false; readonly reason: 'disabled' };
 
 /** Users held in memory (tests, embedding). */
 export class MemoryUsers implements FileUsers {
@@ -40,13 +50,13 @@ export class MemoryUsers implements FileUsers {
     return this;
   }
 
-  async authenticate(name: string, password: string): Promise<FileUser | undefined> {
+  async authenticate(name: string, password: string): Promise<FileAuthentication | undefined> {
     const user = this.#users.get(name);
     if (user === undefined) return undefined;
     const a = Buffer.from(password);
     const b = Buffer.from(user.password);
     if (a.length !== b.length || !timingSafeEqual(a, b)) return undefined;
-    return { name, groups: user.groups };
+    return { kind: 'accepted', user: { name, groups: user.groups } };
   }
 }
 
@@ -54,10 +64,13 @@ export class MemoryUsers implements FileUsers {
 export function accountUsers(accounts: Accounts): FileUsers {
   return {
     async authenticate(name, password) {
-      const canonical = await accounts.verifyPassword(name, password);
-      if (canonical === undefined) return undefined;
+      const checked = await accounts.authenticate(name, password);
+      if (checked.kind === 'rejected') return undefined;
+      if (checked.kind === 'disabled') return { kind: 'disabled', name: checked.user };
+      const canonical = checked.user;
       const account = accounts.find(canonical);
-      return account === undefined ? { name: canonical, groups: [] } : { name: canonical, groups: account.groups, createdAt: account.createdAt.getTime() };
+      const user = account === undefined ? { name: canonical, groups: [] } : { name: canonical, groups: account.groups, createdAt: account.createdAt.getTime() };
+      return { kind: 'accepted', user };
     },
   };
 }
@@ -93,7 +106,7 @@ interface Verified {
    * The check made again ahead of `until` while the connection is in use, once started: its
    * outcome (undefined when the check itself failed) stands for the connection's next request.
    */
-  renewal: Promise<LoginResult<FileUser> | undefined> | undefined;
+  renewal: Promise<FileLoginResult | undefined> | undefined;
 }
 
 export class Authenticator {
@@ -199,14 +212,24 @@ export class Authenticator {
     started: number,
     recheck: boolean,
     renewing?: Verified,
-  ): Promise<LoginResult<FileUser>> {
+  ): Promise<FileLoginResult> {
     const generation = this.#generation;
     // Counted under the local user, so that `alice` and `alice@` a mail domain share their failures;
     // an address in another domain is checked by no one and fails as a wrong password does.
     const local = localUser(credentials.name, this.#mailDomains);
-    const check = (): Promise<FileUser | undefined> =>
+    const check = (): Promise<FileAuthentication | undefined> =>
       local === undefined ? Promise.resolve(undefined) : this.users.authenticate(local, credentials.password, remote);
-    const result = await this.#login.attempt(remote, local ?? credentials.name, check, { recheck, password: credentials.password });
+    const admitted = await this.#login.attempt(remote, local ?? credentials.name, check, { recheck, password: credentials.password });
+    let result: FileLoginResult;
+    if (!admitted.ok) {
+      result = admitted;
+    } else if (admitted.value.kind === 'disabled') {
+      // Answered as a wrong password, after the same delay (a success for the policy: no guess).
+      await delay(this.#login.limits.delayMs, undefined, { ref: false });
+      result = { ok: false, reason: 'disabled' };
+    } else {
+      result = { ok: true, value: admitted.value.user };
+    }
     if (renewing !== undefined && this.#verified.get(socket) !== renewing) return result;
     if (result.ok && generation === this.#generation) {
       this.#verified.set(socket, { header, user: result.value, until: started + CONNECTION_MEMO_MS, generation, renewal: undefined });
@@ -216,12 +239,13 @@ export class Authenticator {
     return result;
   }
 
-  #logFailure(user: string, remote: string, reason: 'failed' | 'refused'): void {
-    this.log?.warn({ user, remote, reason }, reason === 'refused' ? 'login refused: too many failures' : 'login failed');
+  #logFailure(user: string, remote: string, reason: 'failed' | 'refused' | 'disabled'): void {
+    const message = { failed: 'login failed', refused: 'login refused: too many failures', disabled: 'login refused: account disabled' }[reason];
+    this.log?.warn({ user, remote, reason }, message);
   }
 
   /** The user of a successful attempt, or the 401 of a failed one (counted). */
-  #outcome(result: LoginResult<FileUser>, previous: Verified | undefined, header: string): FileUser {
+  #outcome(result: FileLoginResult, previous: Verified | undefined, header: string): FileUser {
     if (result.ok) {
       if (previous?.header !== header) this.counters.inc('authSuccesses');
       return result.value;

@@ -12,7 +12,9 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { openSuiteAccounts } from '@hearth/accounts';
 import { definition, type FilesSettings } from '@hearth/files';
 import { HandlerTable, LocalBus, ownListener, type RunningService } from '@hearth/runtime';
-import { capturingLogger, curl } from './helpers.js';
+import { waitFor } from '@hearth/testkit';
+import { Agent } from 'node:http';
+import { capturingLogger, curl, request } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'files-accounts-'));
 let port = 0;
@@ -108,4 +110,39 @@ it('takes the mail domains of a reload', async () => {
   await running.reload!(settings, { dataDir: dir, mail: { domains: ['example.net'] }, tls: {} });
   expect((await get('alice@example.org:alice-secret-1', '/home/')).status).toBe(401);
   expect((await get('alice@example.net:alice-secret-1', '/home/')).status).toBe(200);
+});
+
+it('refuses a disabled account with the 401 of a wrong password, ends its open connection within the recheck, and lets it in once enabled', async () => {
+  const cli = await openSuiteAccounts(dir); // `hearth user`, in its own process
+  try {
+    await cli.add('dora', 'dora-secret-1');
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const onConnection = () => request(`http://127.0.0.1:${port}`, 'GET', '/home/', { auth: 'dora:dora-secret-1', agent });
+      expect((await onConnection()).status).toBe(200);
+      cli.disable('dora', 'lost phone');
+      // The connection's credentials are checked again within about a second: then refused.
+      const refused = await waitFor(async () => {
+        const r = await onConnection();
+        return r.status === 401 ? r : undefined;
+      });
+      expect(refused.body).toMatch(/wrong user name or password/);
+    } finally {
+      agent.destroy();
+    }
+    // The right password and a wrong one get the same answer; more of them than the limit of
+    // failures per user (3) do not get the address refused, since the right one is no failure.
+    const wrong = await get('dora:wrong', '/home/');
+    for (let i = 0; i < 4; i++) {
+      const right = await get('dora:dora-secret-1', '/home/');
+      expect([right.status, right.body]).toEqual([wrong.status, wrong.body]);
+    }
+    const disabled = logged.filter((l) => l['msg'] === 'login refused: account disabled');
+    expect(disabled.length).toBeGreaterThanOrEqual(4);
+    expect(disabled[0]).toMatchObject({ level: 40, user: 'dora', remote: '127.0.0.1' });
+    cli.enable('dora');
+    expect((await get('dora:dora-secret-1', '/home/')).status).toBe(200);
+  } finally {
+    await cli.close();
+  }
 });
