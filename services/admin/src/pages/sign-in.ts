@@ -79,6 +79,9 @@ export const signInRoutes: readonly Route[] = [
       // The name as every protocol takes it (`alice` or `alice@` a mail domain), counted under the
       // local user; an address in another domain fails as a wrong password does.
       const local = localUser(name, deps.mailDomains());
+      // Read before the check, as POP3 and SMTP do: a password set while the check runs then ends
+      // the session at its next request, instead of being signed in under the new stamp.
+      const stamp = local === undefined ? undefined : deps.accounts.credentialStamp(local);
       const verify = (): Promise<string | undefined> => (local === undefined ? Promise.resolve(undefined) : check(ctx, local, password));
       const result = await deps.login.attempt(ctx.remote, local ?? name, verify, { password });
       if (!result.ok) {
@@ -87,7 +90,7 @@ export const signInRoutes: readonly Route[] = [
         const problem = result.reason === 'refused' ? 'Too many failed sign-ins: try again later.' : 'Wrong user name or password.';
         return page(await signInForm(ctx, problem, name), 401);
       }
-      const next = await deps.sessions.signIn(ctx.session, result.value, deps.accounts.credentialStamp(result.value));
+      const next = await deps.sessions.signIn(ctx.session, result.value, stamp);
       ctx.switchSession(next);
       deps.stats.inc('signIns');
       deps.log.info({ user: result.value, remote: ctx.remote }, 'signed in');
