@@ -178,6 +178,51 @@ describe('users', () => {
     expect(textOf(empty.body)).toContain('Deleted user bob.');
   });
 
+  it('disables a user: its POP3 session, WebDAV and page session end, sign-in says the reason to the right password only; never oneself; enabled again', async () => {
+    const added = await c.submit('/users/add', { name: 'erin', password: 'erin-password-1' }, await c.get('/users'));
+    expect(rowOf(added.body, 'erin')).toContain('<td>enabled</td>');
+    const pop3 = await pop3Login('erin', 'erin-password-1');
+    const erin = a.client();
+    expect((await erin.signIn('erin', 'erin-password-1')).body).toContain('<h1>My account</h1>');
+    expect(await davStatus('/home/', 'erin:erin-password-1')).toBe(207);
+
+    const disabled = await c.submit('/users/disable', { name: 'erin', reason: 'lost phone' }, added);
+    expect(textOf(disabled.body)).toContain('Disabled erin: it can no longer log in.');
+    expect(textOf(rowOf(disabled.body, 'erin'))).toMatch(/disabled since \d{4}-\d\d-\d\d \d\d:\d\d UTC: lost phone/);
+    expect(textOf(rowOf(disabled.body, 'erin'))).toContain('Enable erin');
+    // The POP3 service (another process) ends the session at its next command.
+    await runTranscript(pop3, [['STAT', /^-ERR \[AUTH\] The password was changed, or the account disabled or removed/]]);
+    pop3.destroy();
+    const signedOut = await erin.get('/me');
+    expect([signedOut.status, signedOut.headers['location']]).toEqual([303, '/sign-in']);
+    expect(await davStatus('/home/', 'erin:erin-password-1')).toBe(401);
+    const wrong = await erin.post('/sign-in', { name: 'erin', password: 'wrong' }, await erin.get('/sign-in'));
+    expect(wrong.status).toBe(401);
+    expect(textOf(wrong.body)).toContain('Wrong user name or password.');
+    const right = await erin.post('/sign-in', { name: 'erin', password: 'erin-password-1' }, await erin.get('/sign-in'));
+    expect(right.status).toBe(401);
+    expect(textOf(right.body)).toContain('This account is disabled: lost phone');
+
+    // Not the administrator's own account: the page says why, and the action is refused.
+    const page = await c.get('/users');
+    expect(textOf(rowOf(page.body, 'root'))).toContain('You cannot disable the account you are signed in with: another administrator can.');
+    const self = await c.submit('/users/disable', { name: 'root' }, page);
+    expect(textOf(self.body)).toContain('Refused: you cannot disable the account you are signed in with: another administrator can.');
+    expect(rowOf(self.body, 'root')).toContain('<td>enabled</td>');
+    const nobody = await c.submit('/users/disable', { name: 'nobody' }, self);
+    expect(textOf(nobody.body)).toContain('Refused: no such user: nobody.');
+
+    const enabled = await c.submit('/users/enable', { name: 'erin' }, nobody);
+    expect(textOf(enabled.body)).toContain('Enabled erin: it can log in again.');
+    expect(rowOf(enabled.body, 'erin')).toContain('<td>enabled</td>');
+    const long = await c.submit('/users/disable', { name: 'erin', reason: 'x'.repeat(201) }, enabled);
+    expect(textOf(long.body)).toContain('Refused: the reason is longer than 200 characters.');
+    expect(rowOf(long.body, 'erin')).toContain('<td>enabled</td>');
+    (await pop3Login('erin', 'erin-password-1')).destroy();
+    expect(await davStatus('/home/', 'erin:erin-password-1')).toBe(207);
+    expect((await a.client().signIn('erin', 'erin-password-1')).body).toContain('<h1>My account</h1>');
+  });
+
   it('shows hostile names escaped, never as markup', async () => {
     const hostile = '<script>alert(1)</script>"><img src=x onerror=alert(2)>';
     const page = await c.submit('/users/add', { name: hostile, password: 'pw-pw-pw-1' }, await c.get('/users'));

@@ -3,9 +3,12 @@
  * policy (failures counted per address and per user, persisted and shared with the mail and file
  * services; a failure is answered after the configured delay) and replaces the session with a
  * new one: new id, new CSRF token. The name may be the user's address in a mail domain, as for
- * POP3, SMTP and the file service.
+ * POP3, SMTP and the file service. The right password of a disabled account is refused after the
+ * same delay with the same words as a wrong one, unless the account was disabled with a reason,
+ * which is shown then (as Dovecot's `nologin` reason); for the login policy it is no failure.
  */
-import { AccountsError, isAccountsError, localUser, normalizeUserName, validatePassword } from '@hearth/accounts';
+import { setTimeout as delay } from 'node:timers/promises';
+import { AccountsError, isAccountsError, localUser, normalizeUserName, validatePassword, type Authentication } from '@hearth/accounts';
 import { MailStoreError } from '@hearth/mail-store';
 import type { RequestContext } from '../context.js';
 import { html, type Html } from '../html.js';
@@ -51,10 +54,14 @@ ${csrfField(ctx)}<input type="hidden" name="token" value="${token}">
 const linkGone = (ctx: RequestContext): Reply =>
   page(layout(ctx, 'Setup link not valid', '/setup', html`<p>This setup link has been used, or an administrator already exists. <a href="/sign-in">Sign in</a>.</p>`), 404);
 
-/** The account's canonical name if `password` is right, else undefined (a malformed name is just wrong). */
-async function check(ctx: RequestContext, name: string, password: string): Promise<string | undefined> {
+/**
+ * What a right `password` proves (the account, or that it is disabled), else undefined (a
+ * malformed name is just wrong).
+ */
+async function check(ctx: RequestContext, name: string, password: string): Promise<Exclude<Authentication, { kind: 'rejected' }> | undefined> {
   try {
-    return await ctx.deps.accounts.verifyPassword(name, password);
+    const checked = await ctx.deps.accounts.authenticate(name, password);
+    return checked.kind === 'rejected' ? undefined : checked;
   } catch (error) {
     if (isAccountsError(error) && !error.temporary) return undefined;
     throw error;
@@ -79,10 +86,10 @@ export const signInRoutes: readonly Route[] = [
       // The name as every protocol takes it (`alice` or `alice@` a mail domain), counted under the
       // local user; an address in another domain fails as a wrong password does.
       const local = localUser(name, deps.mailDomains());
-      // Read before the check, as POP3 and SMTP do: a password set while the check runs then ends
-      // the session at its next request, instead of being signed in under the new stamp.
+      // Read before the check, as POP3 and SMTP do: a password set or a disable while the check
+      // runs then ends the session at its next request, instead of being signed in under it.
       const stamp = local === undefined ? undefined : deps.accounts.credentialStamp(local);
-      const verify = (): Promise<string | undefined> => (local === undefined ? Promise.resolve(undefined) : check(ctx, local, password));
+      const verify = (): ReturnType<typeof check> => (local === undefined ? Promise.resolve(undefined) : check(ctx, local, password));
       const result = await deps.login.attempt(ctx.remote, local ?? name, verify, { password });
       if (!result.ok) {
         deps.stats.inc('signInFailures');
@@ -90,11 +97,20 @@ export const signInRoutes: readonly Route[] = [
         const problem = result.reason === 'refused' ? 'Too many failed sign-ins: try again later.' : 'Wrong user name or password.';
         return page(await signInForm(ctx, problem, name), 401);
       }
-      const next = await deps.sessions.signIn(ctx.session, result.value, stamp);
+      if (result.value.kind === 'disabled') {
+        const { user, reason } = result.value;
+        deps.stats.inc('signInFailures');
+        deps.log.warn({ user, remote: ctx.remote }, 'login refused: account disabled');
+        await delay(deps.login.limits.delayMs, undefined, { ref: false });
+        const problem = reason === undefined ? 'Wrong user name or password.' : `This account is disabled: ${reason}`;
+        return page(await signInForm(ctx, problem, name), 401);
+      }
+      const { user } = result.value;
+      const next = await deps.sessions.signIn(ctx.session, user, stamp);
       ctx.switchSession(next);
       deps.stats.inc('signIns');
-      deps.log.info({ user: result.value, remote: ctx.remote }, 'signed in');
-      return redirect(deps.accounts.find(result.value)?.admin === true ? '/' : '/me');
+      deps.log.info({ user, remote: ctx.remote }, 'signed in');
+      return redirect(deps.accounts.find(user)?.admin === true ? '/' : '/me');
     },
   },
   {

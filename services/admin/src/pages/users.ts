@@ -1,13 +1,13 @@
 /**
  * Users: every account with its mail (messages and bytes in its maildrop) and its home folder's
  * usage against the file service's quota; add a user, reset a password, APOP on or off, its
- * groups (what a share's `@group` names), the administrator flag, delete (with its mail and its
- * home folder's files when "also delete" is ticked). Each form answers with a notice on the list; a
+ * groups (what a share's `@group` names), the administrator flag, disable (with a reason) and
+ * enable, delete (with its mail and its home folder's files when "also delete" is ticked). Each form answers with a notice on the list; a
  * refusal (a home folder that holds files without "also delete", the store's when a maildrop holds
  * mail or a POP3 session holds it, the accounts' for a bad name or password) is shown in its own words.
  */
-import { AccountsError, isAccountsError, parseGroupList } from '@hearth/accounts';
-import type { Account } from '@hearth/accounts';
+import { AccountsError, isAccountsError, MAX_DISABLE_REASON, parseGroupList } from '@hearth/accounts';
+import type { Account, Disabled } from '@hearth/accounts';
 import { homeFolder, homeHoldsFiles } from '@hearth/files/homes';
 import { isMailStoreError } from '@hearth/mail-store';
 import type { RequestContext } from '../context.js';
@@ -38,6 +38,23 @@ function purgeLabel(row: Row): string | undefined {
   return what.length === 0 ? undefined : `also delete ${what.join(' and ')}`;
 }
 
+/** The list's Login cell: `enabled`, or since when (UTC) and why the account is disabled. */
+function loginText(disabled: Disabled | undefined): string {
+  if (disabled === undefined) return 'enabled';
+  const since = disabled.since.toISOString().slice(0, 16).replace('T', ' ');
+  return `disabled since ${since} UTC${disabled.reason === undefined ? '' : `: ${disabled.reason}`}`;
+}
+
+/** Disable (with a reason) or enable; never one's own account, which would sign oneself out for good. */
+function access(row: Row, i: number, self: boolean, hidden: Html): Html {
+  const name = row.account.name;
+  if (row.account.disabled !== undefined) {
+    return html`<form method="post" action="/users/enable">${hidden}<p><button type="submit">Enable ${name}</button> (logins with the same password again)</p></form>`;
+  }
+  if (self) return html`<p><button type="button" disabled>Disable ${name}</button> You cannot disable the account you are signed in with: another administrator can.</p>`;
+  return html`<form method="post" action="/users/disable">${hidden}<p><label for="reason-${i}">Reason for disabling ${name} (optional; shown in this list, and to whoever logs in with the right password)</label> <input id="reason-${i}" name="reason" maxlength="${String(MAX_DISABLE_REASON)}" autocomplete="off"> <button type="submit">Disable ${name}</button></p></form>`;
+}
+
 function manage(ctx: RequestContext, row: Row, i: number): Html {
   const name = row.account.name;
   const self = ctx.principal.kind === 'user' && ctx.principal.account.name === name;
@@ -51,6 +68,7 @@ function manage(ctx: RequestContext, row: Row, i: number): Html {
       : html`<p><label for="apop-${i}">APOP secret for ${name}</label> <input id="apop-${i}" name="secret" type="password" autocomplete="off" required> <button type="submit">Turn APOP on</button></p>`
   }</form>
 <form method="post" action="/users/groups">${hidden}<p><label for="groups-${i}">Groups of ${name} (comma-separated; empty for none)</label> <input id="groups-${i}" name="groups" value="${row.account.groups.join(', ')}" autocomplete="off"> <button type="submit">Set groups</button></p></form>
+${access(row, i, self, hidden)}
 <form method="post" action="/users/admin">${hidden}<input type="hidden" name="admin" value="${row.account.admin ? 'off' : 'on'}"><p><button type="submit"${self && row.account.admin ? html` disabled` : ''}>${row.account.admin ? 'Remove administrator' : 'Make administrator'}</button></p></form>
 <form method="post" action="/users/delete">${hidden}<p>${
     purge === undefined ? '' : html`<input id="purge-${i}" name="purge" type="checkbox" value="1"> <label for="purge-${i}">${purge}</label> `
@@ -87,9 +105,9 @@ async function usersPage(ctx: RequestContext): Promise<Html> {
 <section aria-labelledby="list-h">
 <h2 id="list-h">${rows.length} user${rows.length === 1 ? '' : 's'}</h2>
 <div class="scroll"><table>
-<thead><tr><th scope="col">Name</th><th scope="col">Mail</th><th scope="col">Files (home)</th><th scope="col">APOP</th><th scope="col">Administrator</th><th scope="col">Groups</th><th scope="col">Manage</th></tr></thead>
+<thead><tr><th scope="col">Name</th><th scope="col">Mail</th><th scope="col">Files (home)</th><th scope="col">APOP</th><th scope="col">Administrator</th><th scope="col">Groups</th><th scope="col">Login</th><th scope="col">Manage</th></tr></thead>
 <tbody>${rows.map(
-      (r, i) => html`<tr data-user="${r.account.name}"><th scope="row">${r.account.name}</th><td>${r.messages} message${r.messages === 1 ? '' : 's'}, ${formatBytes(r.mailBytes)}</td><td>${files(r)}</td><td>${r.account.apop ? 'on' : 'off'}</td><td>${r.account.admin ? 'yes' : 'no'}</td><td>${r.account.groups.join(', ') || '–'}</td><td>${manage(ctx, r, i)}</td></tr>`,
+      (r, i) => html`<tr data-user="${r.account.name}"><th scope="row">${r.account.name}</th><td>${r.messages} message${r.messages === 1 ? '' : 's'}, ${formatBytes(r.mailBytes)}</td><td>${files(r)}</td><td>${r.account.apop ? 'on' : 'off'}</td><td>${r.account.admin ? 'yes' : 'no'}</td><td>${r.account.groups.join(', ') || '–'}</td><td>${loginText(r.account.disabled)}</td><td>${manage(ctx, r, i)}</td></tr>`,
     )}</tbody>
 </table></div>
 </section>`,
@@ -181,6 +199,31 @@ export const userRoutes: readonly Route[] = [
         if (!on && ctx.deps.accounts.find(name)?.name === selfOf(ctx)) return refused('you cannot remove your own administrator flag: another administrator can');
         ctx.deps.accounts.setAdmin(name, on);
         return on ? `${name} is an administrator.` : `${name} is no longer an administrator.`;
+      }),
+  },
+  {
+    method: 'POST',
+    path: '/users/disable',
+    access: 'admin',
+    run: (ctx) =>
+      change(ctx, async () => {
+        const name = nameOf(ctx);
+        const { accounts, sessions } = ctx.deps;
+        if (accounts.find(name)?.name === selfOf(ctx)) return refused('you cannot disable the account you are signed in with: another administrator can');
+        const newly = accounts.disable(name, ctx.form.get('reason') ?? '');
+        const user = accounts.find(name)?.name ?? name;
+        await sessions.endUser(user);
+        return newly ? `Disabled ${user}: it can no longer log in.` : `${user} was already disabled; its reason is updated.`;
+      }),
+  },
+  {
+    method: 'POST',
+    path: '/users/enable',
+    access: 'admin',
+    run: (ctx) =>
+      change(ctx, () => {
+        const name = nameOf(ctx);
+        return ctx.deps.accounts.enable(name) ? `Enabled ${name}: it can log in again.` : `${name} was not disabled.`;
       }),
   },
   {
