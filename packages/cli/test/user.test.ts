@@ -143,6 +143,10 @@ describe('hearth user', () => {
     expect((await user(['list'])).stdout).toMatch(/alice +0 +0 +yes +no /);
     expect(await user(['apop', 'alice', '--clear'])).toMatchObject({ code: 0, stdout: 'removed the APOP secret of alice\n' });
     expect(await withAccounts((accounts) => accounts.getApopSecret('alice'))).toBeUndefined();
+    // A disabled account's password is still its own: the secret must differ from it too.
+    await user(['disable', 'alice']);
+    expect(await user(['apop', 'alice', '--password-stdin'], { input: 'pw\n' })).toMatchObject({ code: 64 });
+    expect(await withAccounts((accounts) => accounts.getApopSecret('alice'))).toBeUndefined();
   });
 
   it('sets, prints and clears groups, and the administrator flag, shown by list', async () => {

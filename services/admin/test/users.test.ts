@@ -209,7 +209,10 @@ describe('users', () => {
     const self = await c.submit('/users/disable', { name: 'root' }, page);
     expect(textOf(self.body)).toContain('Refused: you cannot disable the account you are signed in with: another administrator can.');
     expect(rowOf(self.body, 'root')).toContain('<td>enabled</td>');
-    const nobody = await c.submit('/users/disable', { name: 'nobody' }, self);
+    // A disabled account's password is still its own: an APOP secret must differ from it.
+    const apop = await c.submit('/users/apop', { name: 'erin', secret: 'erin-password-1' }, self);
+    expect(textOf(apop.body)).toContain('Refused: the APOP secret must differ from the login password');
+    const nobody = await c.submit('/users/disable', { name: 'nobody' }, apop);
     expect(textOf(nobody.body)).toContain('Refused: no such user: nobody.');
 
     const enabled = await c.submit('/users/enable', { name: 'erin' }, nobody);

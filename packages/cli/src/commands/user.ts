@@ -201,7 +201,8 @@ async function execute(args: Parsed, io: CliIo): Promise<number> {
           return 0;
         }
         const apop = await secret(`APOP secret for ${user}: `);
-        if ((await accounts.verifyPassword(user, apop)) !== undefined) {
+        // `authenticate`, not `verifyPassword`: a disabled account's password is still its own.
+        if ((await accounts.authenticate(user, apop)).kind !== 'rejected') {
           throw new UsageError('the APOP secret must differ from the login password (it is stored readable)');
         }
         accounts.setApopSecret(user, apop);

@@ -167,7 +167,8 @@ export const userRoutes: readonly Route[] = [
         if (!accounts.has(name)) throw new AccountsError('NO_SUCH_USER', `no such user: ${name}`);
         if (ctx.form.get('clear') === '1') return accounts.clearApopSecret(name) ? `APOP is off for ${name}.` : `${name} had no APOP secret.`;
         const secret = ctx.form.get('secret') ?? '';
-        if ((await accounts.verifyPassword(name, secret)) !== undefined) {
+        // `authenticate`, not `verifyPassword`: a disabled account's password is still its own.
+        if ((await accounts.authenticate(name, secret)).kind !== 'rejected') {
           return refused('the APOP secret must differ from the login password (it is stored readable)');
         }
         accounts.setApopSecret(name, secret);
