@@ -243,12 +243,13 @@ export class Accounts {
    * Keeps the account from logging in anywhere (POP3, SMTP AUTH, the file service, the admin page)
    * until `enable`, without touching its password, mail or files; its sessions end as after a
    * password change. Mail to it is still delivered. A disabled account takes the new reason (an
-   * empty one clears it). True when it was enabled before. NO_SUCH_USER, BAD_REASON.
+   * empty one clears it; none given keeps its reason). True when it was enabled before.
+   * NO_SUCH_USER, BAD_REASON.
    */
   disable(name: string, reason?: string): boolean {
     const user = normalizeUserName(name);
-    const text = normalizeDisableReason(reason);
-    const changed = this.#write('disabling a user', () => this.#table.disable(user, text ?? null));
+    const text = reason === undefined ? undefined : (normalizeDisableReason(reason) ?? null);
+    const changed = this.#write('disabling a user', () => this.#table.disable(user, text));
     this.#cache.forget(user);
     return changed;
   }

@@ -112,19 +112,19 @@ export class AccountTable {
   }
 
   /**
-   * Disables the account with `reason` (NULL: none); one already disabled keeps its time and takes
-   * the new reason. True when it was enabled before.
+   * Disables the account with `reason` (NULL: none; undefined: none, or the one it has when it is
+   * disabled already); one already disabled keeps its time. True when it was enabled before.
    */
-  disable(name: string, reason: string | null): boolean {
+  disable(name: string, reason: string | null | undefined): boolean {
     return this.#db
       .transaction(() => {
         const row = this.credentials(name);
         if (row === undefined) throw noSuchUser(name);
         if (row.disabled_at !== null) {
-          this.#update(name, 'disabled_reason = ?', reason);
+          if (reason !== undefined) this.#update(name, 'disabled_reason = ?', reason);
           return false;
         }
-        this.#update(name, 'disabled_at = ?, disabled_reason = ?, access_changes = access_changes + 1', Date.now(), reason);
+        this.#update(name, 'disabled_at = ?, disabled_reason = ?, access_changes = access_changes + 1', Date.now(), reason ?? null);
         return true;
       })
       .immediate();

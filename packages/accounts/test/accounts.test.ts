@@ -163,7 +163,7 @@ describe('disabled accounts', () => {
     expect(accounts.find('alice')?.disabled).toBeUndefined();
   });
 
-  it('keep the time of the first disable, take a new reason, and are listed with it', async () => {
+  it('keep the time of the first disable, take a new reason (none given keeps it), and are listed with it', async () => {
     await accounts.add('alice', 'pw');
     await accounts.add('bob', 'pw');
     expect(accounts.disable('bob')).toBe(true);
@@ -175,6 +175,8 @@ describe('disabled accounts', () => {
       ['bob', 'left the company'],
     ]);
     expect(accounts.find('bob')?.disabled?.since).toEqual(since);
+    expect(accounts.disable('bob')).toBe(false);
+    expect(accounts.find('bob')?.disabled?.reason).toBe('left the company');
     accounts.disable('bob', '');
     expect(accounts.find('bob')?.disabled).toEqual({ since, reason: undefined });
   });

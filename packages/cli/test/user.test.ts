@@ -176,7 +176,8 @@ describe('hearth user', () => {
     expect(await withAccounts((accounts) => accounts.verifyPassword('alice', 'pw'))).toBeUndefined();
     const list = await hearth(['user', 'list'], { cwd });
     expect(list.stdout).toMatch(/ GROUPS +DISABLED\nalice +0 +0 +no +no +[\d-]+ [\d:]+ +- +since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d: lost phone\nbob +.* +- +-\n$/);
-    expect(await hearth(['user', 'disable', 'alice'], { cwd })).toMatchObject({ code: 0, stdout: 'alice was already disabled; the reason is now none\n' });
+    expect(await hearth(['user', 'disable', 'alice'], { cwd })).toMatchObject({ code: 0, stdout: 'alice was already disabled; the reason is "lost phone"\n' });
+    expect(await hearth(['user', 'disable', 'alice', '--reason', ''], { cwd })).toMatchObject({ code: 0, stdout: 'alice was already disabled; the reason is none\n' });
     expect(await hearth(['user', 'enable', 'alice'], { cwd })).toEqual({ code: 0, stdout: 'enabled alice: it can log in again\n', stderr: '' });
     expect(await hearth(['user', 'enable', 'alice'], { cwd })).toMatchObject({ code: 0, stdout: 'alice was not disabled\n' });
     expect(await withAccounts((accounts) => accounts.verifyPassword('alice', 'pw'))).toBe('alice');

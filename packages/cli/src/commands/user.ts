@@ -43,7 +43,8 @@ Commands:
                         files; mail to it is still delivered. The reason (up to 200
                         characters) is shown by list, and to a client that gives the right
                         password (POP3, SMTP AUTH, the admin page's sign-in), as Dovecot's
-                        nologin reason; without one, a login is told only that it failed
+                        nologin reason; without one, a login is told only that it failed.
+                        On a disabled user, --reason replaces the reason (--reason '' clears it)
   enable NAME           let a disabled user log in again, with the same password
 
 Options:
@@ -229,7 +230,7 @@ async function execute(args: Parsed, io: CliIo): Promise<number> {
         const newly = accounts.disable(user, args.reason);
         const reason = accounts.find(user)?.disabled?.reason;
         const why = reason === undefined ? '' : ` (${reason})`;
-        io.stdout.write(newly ? `disabled ${user}${why}: it can no longer log in\n` : `${user} was already disabled; the reason is now ${reason === undefined ? 'none' : `"${reason}"`}\n`);
+        io.stdout.write(newly ? `disabled ${user}${why}: it can no longer log in\n` : `${user} was already disabled; the reason is ${reason === undefined ? 'none' : `"${reason}"`}\n`);
         return 0;
       }
       case 'enable': {
