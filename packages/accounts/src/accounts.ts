@@ -136,15 +136,18 @@ export class Accounts {
       await checkPassword(password, await dummyPasswordHash(this.#params));
       return REJECTED;
     }
-    if (this.#cache.hit(row.name, password, row.password_hash)) {
-      this.#cacheHits++;
-    } else {
-      this.#cacheMisses++;
-      if (!(await checkPassword(password, row.password_hash))) return REJECTED;
-      this.#cache.remember(row.name, password, row.password_hash);
-    }
+    // A disabled account's right password is never answered from the cache: it costs the scrypt
+    // of a wrong one, so the time of a refusal does not tell that the password was right.
     const disabled = disabledOf(row);
-    return disabled === undefined ? { kind: 'accepted', user: row.name } : { kind: 'disabled', user: row.name, reason: disabled.reason };
+    if (disabled === undefined && this.#cache.hit(row.name, password, row.password_hash)) {
+      this.#cacheHits++;
+      return { kind: 'accepted', user: row.name };
+    }
+    this.#cacheMisses++;
+    if (!(await checkPassword(password, row.password_hash))) return REJECTED;
+    if (disabled !== undefined) return { kind: 'disabled', user: row.name, reason: disabled.reason };
+    this.#cache.remember(row.name, password, row.password_hash);
+    return { kind: 'accepted', user: row.name };
   }
 
   /**

@@ -156,6 +156,11 @@ describe('disabled accounts', () => {
     expect(await accounts.authenticate('alice', 'pw')).toEqual({ kind: 'disabled', user: 'alice', reason: 'lost phone' });
     expect(await accounts.authenticate('alice', 'wrong')).toEqual({ kind: 'rejected' });
     expect(await accounts.authenticate('nobody', 'pw')).toEqual({ kind: 'rejected' });
+    // Its right password always costs the scrypt of a wrong one: never answered from the cache.
+    const before = accounts.authCacheStats();
+    await accounts.authenticate('alice', 'pw');
+    await accounts.authenticate('alice', 'pw');
+    expect(accounts.authCacheStats()).toEqual({ hits: before.hits, misses: before.misses + 2 });
     expect(accounts.find('alice')?.disabled).toEqual({ since: expect.any(Date), reason: 'lost phone' });
     expect(accounts.enable('alice')).toBe(true);
     expect(accounts.enable('alice')).toBe(false);
