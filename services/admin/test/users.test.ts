@@ -4,7 +4,8 @@
  * password and sign in with the new one, APOP on and off, the administrator flag, delete refused
  * while the home folder holds files without "also delete" and while a POP3 session holds the
  * maildrop (the store's words shown), then allowed, a user made again under the name finding an
- * empty home folder; hostile names come back escaped.
+ * empty home folder; a user disabled on the page or by `hearth user disable` (sessions ended,
+ * logins refused) and enabled again; hostile names come back escaped.
  */
 import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
@@ -224,6 +225,29 @@ describe('users', () => {
     (await pop3Login('erin', 'erin-password-1')).destroy();
     expect(await davStatus('/home/', 'erin:erin-password-1')).toBe(207);
     expect((await a.client().signIn('erin', 'erin-password-1')).body).toContain('<h1>My account</h1>');
+  });
+
+  it('`hearth user disable` ends a POP3 session of the pop3 service and refuses its logins, telling the reason after the right password; `enable` lets it in', async () => {
+    await c.submit('/users/add', { name: 'fred', password: 'fred-password-1' }, await c.get('/users'));
+    const open = await pop3Login('fred', 'fred-password-1');
+    expect(await a.up.cli('user', 'disable', 'fred', '--reason', 'on leave')).toMatchObject({ code: 0, stdout: 'disabled fred (on leave): it can no longer log in\n' });
+    await runTranscript(open, [['STAT', /^-ERR \[AUTH\] The password was changed, or the account disabled or removed/]]);
+    open.destroy();
+    const port = (await a.up.service('pop3')).listeners.find((l) => l.name === 'pop3')!.port;
+    const refused = connect(port, '127.0.0.1');
+    await runTranscript(refused, [
+      [null, /^\+OK/],
+      ['USER fred', /^\+OK/],
+      ['PASS wrong', /^-ERR \[AUTH\] Authentication failed\r\n$/],
+      ['USER fred', /^\+OK/],
+      ['PASS fred-password-1', /^-ERR \[AUTH\] This account is disabled: on leave\r\n$/],
+    ]);
+    refused.destroy();
+    expect((await a.up.cli('user', 'list')).stdout).toMatch(/^fred .* since [\d-]+ [\d:]+: on leave$/m);
+    expect(await a.up.cli('user', 'enable', 'fred')).toMatchObject({ code: 0, stdout: 'enabled fred: it can log in again\n' });
+    const again = await pop3Login('fred', 'fred-password-1');
+    await runTranscript(again, [['QUIT', /^\+OK/]]);
+    again.destroy();
   });
 
   it('shows hostile names escaped, never as markup', async () => {
