@@ -74,6 +74,8 @@ export interface LoginPolicyStats {
   /** Credentials checked (the check function called). */
   readonly checks: number;
   readonly successes: number;
+  /** Right credentials that were no login (`isLogin`: a disabled account): neither counted nor reset. */
+  readonly notLogins: number;
   readonly failures: number;
   /** Failures not counted toward the limits: the pair's last wrong password again. */
   readonly repeated: number;
@@ -89,7 +91,7 @@ export interface LoginPolicyStats {
 
 type Wait = (ms: number) => Promise<void>;
 
-export interface AttemptOptions {
+export interface AttemptOptions<T = unknown> {
   /** Waits the delays (default: a timer); a session passes one that ends early when it closes. */
   readonly wait?: Wait;
   /**
@@ -103,6 +105,13 @@ export interface AttemptOptions {
    * a wrong one equal to the pair's last wrong one within the window is not counted again.
    */
   readonly password?: string | undefined;
+  /**
+   * Whether a value `check` returned is a login (default: every value is). One that is not (the
+   * right password of a disabled account) gives its reservations back and resets nothing: it is
+   * no guess to count, nor a login to clear the address's failures, so its answer cannot tell a
+   * guesser at the address's limit that the password was right.
+   */
+  readonly isLogin?: (value: T) => boolean;
 }
 
 const sleep: Wait = (ms) => new Promise((resolve) => setTimeout(resolve, ms).unref());
@@ -165,7 +174,7 @@ export class LoginPolicy {
   #timer: NodeJS.Timeout | undefined;
   #flushes = 0;
   #closed = false;
-  readonly #stats = { checks: 0, successes: 0, failures: 0, repeated: 0, refused: 0, slowed: 0, delayed: 0, storageErrors: 0 };
+  readonly #stats = { checks: 0, successes: 0, notLogins: 0, failures: 0, repeated: 0, refused: 0, slowed: 0, delayed: 0, storageErrors: 0 };
 
   /** `store` undefined: counts live in this process's memory only (tests, embedding). */
   constructor(options: LoginPolicyOptions, store?: FailureStore) {
@@ -200,11 +209,12 @@ export class LoginPolicy {
    * One login attempt: refused outright past the limits (no check), slowed when the user is past
    * its limit (unless `recheck`), then `check` (the canonical user, or undefined when wrong); a
    * failure or refusal resolves only after `delayMs`, waited with `wait`. A failure whose
-   * `password` is the pair's last wrong one gives its reservation back (answered the same). A
-   * `check` that throws gives its reservation back and rethrows.
+   * `password` is the pair's last wrong one gives its reservation back (answered the same), as
+   * does a value that `isLogin` says is no login (resolved as ok, nothing reset). A `check` that
+   * throws gives its reservation back and rethrows.
    */
-  async attempt<T>(source: string, user: string, check: () => Promise<T | undefined>, options: AttemptOptions = {}): Promise<LoginResult<T>> {
-    const { wait = sleep, recheck = false, password } = options;
+  async attempt<T>(source: string, user: string, check: () => Promise<T | undefined>, options: AttemptOptions<T> = {}): Promise<LoginResult<T>> {
+    const { wait = sleep, recheck = false, password, isLogin } = options;
     const s = sourceKey(source);
     const u = userKey(user);
     if (this.#refuses(s, u)) return this.#refuse(wait);
@@ -243,6 +253,11 @@ export class LoginPolicy {
       this.#stats.delayed++;
       await wait(this.#limits.delayMs);
       return { ok: false, reason: 'failed' };
+    }
+    if (isLogin !== undefined && !isLogin(value)) {
+      this.#stats.notLogins++;
+      for (const key of keys) this.#change(key, -1, undefined);
+      return { ok: true, value };
     }
     this.#stats.successes++;
     this.#change(`u:${u}`, -1, undefined);

@@ -151,6 +151,21 @@ describe('LoginPolicy in memory', () => {
     expect(checks).toBe(13);
   });
 
+  it('takes right credentials that isLogin says are no login (a disabled account) as neither a failure nor a login', async () => {
+    const policy = new LoginPolicy(limits);
+    const disabled = async (): Promise<{ kind: string } | undefined> => ({ kind: 'disabled' });
+    const isLogin = (value: { kind: string }): boolean => value.kind === 'accepted';
+    for (const password of ['a', 'b', 'c', 'd']) await policy.attempt('10.0.0.1', `u-${password}`, async () => undefined, { password });
+    expect(policy.counts('10.0.0.1', 'alice').source).toBe(4);
+    // Asked again and again (a disabled account's phone), it adds no failure ...
+    for (let i = 0; i < 10; i++) expect(await policy.attempt('10.0.0.1', 'alice', disabled, { isLogin })).toEqual({ ok: true, value: { kind: 'disabled' } });
+    // ... nor clears the address's: one more failure reaches the limit, as without it.
+    expect(policy.counts('10.0.0.1', 'alice')).toEqual({ source: 4, user: 0, pair: 0 });
+    await policy.attempt('10.0.0.1', 'u-e', async () => undefined);
+    expect(await policy.attempt('10.0.0.1', 'alice', disabled, { isLogin })).toEqual({ ok: false, reason: 'refused' });
+    expect(policy.stats()).toMatchObject({ checks: 15, successes: 0, notLogins: 10, failures: 5, refused: 1 });
+  });
+
   it('counts every different wrong password, and the same one again after another', async () => {
     const policy = new LoginPolicy(limits);
     for (const password of ['a', 'b', 'a']) await policy.attempt('10.0.0.1', 'alice', wrong, { password });

@@ -37,7 +37,8 @@ export interface FileUsers {
 
 /**
  * A login's outcome here: the login policy's, or `disabled` (the right password of a disabled
- * account: a success for the policy, answered as a wrong password after the same delay).
+ * account: no login and no failure for the policy, answered as a wrong password after the same
+ * delay).
  */
 type FileLoginResult = LoginResult<FileUser> | { readonly ok: false; readonly reason: 'disabled' };
 
@@ -219,12 +220,12 @@ export class Authenticator {
     const local = localUser(credentials.name, this.#mailDomains);
     const check = (): Promise<FileAuthentication | undefined> =>
       local === undefined ? Promise.resolve(undefined) : this.users.authenticate(local, credentials.password, remote);
-    const admitted = await this.#login.attempt(remote, local ?? credentials.name, check, { recheck, password: credentials.password });
+    const admitted = await this.#login.attempt(remote, local ?? credentials.name, check, { recheck, password: credentials.password, isLogin: (checked) => checked.kind === 'accepted' });
     let result: FileLoginResult;
     if (!admitted.ok) {
       result = admitted;
     } else if (admitted.value.kind === 'disabled') {
-      // Answered as a wrong password, after the same delay (a success for the policy: no guess).
+      // Answered as a wrong password, after the same delay (for the policy neither a failure nor a login).
       await delay(this.#login.limits.delayMs, undefined, { ref: false });
       result = { ok: false, reason: 'disabled' };
     } else {

@@ -54,14 +54,15 @@ export async function authorize(deps: LoginDeps, attempt: LoginAttempt, ctx: Log
   const local = localUser(attempt.user, deps.localDomains);
   // Read before the check: a password set while it runs ends the session at its first command.
   const stamp = local === undefined ? undefined : deps.backing.credentialStamp(local);
-  // The right password for a disabled account counts as a success in the policy (no guess: an
-  // account's phone polling every minute does not get its network's address refused).
+  // The right password for a disabled account is no failure for the policy (no guess: an
+  // account's phone polling every minute does not get its network's address refused) and no
+  // login either (`isLogin`: the address's failures are not reset).
   const check = async (): Promise<Exclude<Authentication, { kind: 'rejected' }> | undefined> => {
     if (local === undefined) return undefined;
     const checked = await attempt.verify(local);
     return checked.kind === 'rejected' ? undefined : checked;
   };
-  const result = await deps.loginPolicy.attempt(ctx.ip, local ?? attempt.user, check, { wait: ctx.delay, password: attempt.password });
+  const result = await deps.loginPolicy.attempt(ctx.ip, local ?? attempt.user, check, { wait: ctx.delay, password: attempt.password, isLogin: (checked) => checked.kind === 'accepted' });
   if (!result.ok) {
     if (result.reason === 'refused') {
       deps.counters.inc('loginsRefused');

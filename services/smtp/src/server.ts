@@ -137,14 +137,14 @@ export function createSmtpServer(spec: ListenerSpec, role: ListenerRole, parts: 
       const counted = local ?? login;
       // Read before the check: a password set while it runs ends the session at its next MAIL.
       let stamp: string | undefined;
-      // The right password for a disabled account counts as a success in the policy (no guess),
-      // and is refused below after the delay of a failure.
+      // The right password for a disabled account is neither a failure nor a login for the policy
+      // (`isLogin`), and is refused below after the delay of a failure.
       const check = async (): Promise<Exclude<Authentication, { kind: 'rejected' }> | undefined> => {
         stamp = local === undefined ? undefined : parts.users.credentialStamp(local);
         return authenticate(login, auth.password ?? '', parts.domains, parts.users);
       };
       // PLAIN and LOGIN send the password itself: a client retrying an old one is counted once.
-      parts.loginPolicy.attempt(session.remoteAddress, counted, check, { password: auth.password ?? undefined }).then(
+      parts.loginPolicy.attempt(session.remoteAddress, counted, check, { password: auth.password ?? undefined, isLogin: (checked) => checked.kind === 'accepted' }).then(
         (result) => {
           if (!result.ok) {
             const refused = result.reason === 'refused';

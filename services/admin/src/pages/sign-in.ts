@@ -90,7 +90,7 @@ export const signInRoutes: readonly Route[] = [
       // runs then ends the session at its next request, instead of being signed in under it.
       const stamp = local === undefined ? undefined : deps.accounts.credentialStamp(local);
       const verify = (): ReturnType<typeof check> => (local === undefined ? Promise.resolve(undefined) : check(ctx, local, password));
-      const result = await deps.login.attempt(ctx.remote, local ?? name, verify, { password });
+      const result = await deps.login.attempt(ctx.remote, local ?? name, verify, { password, isLogin: (checked) => checked.kind === 'accepted' });
       if (!result.ok) {
         deps.stats.inc('signInFailures');
         deps.log.warn({ user: name, remote: ctx.remote, reason: result.reason }, 'sign-in refused');
