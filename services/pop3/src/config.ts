@@ -53,6 +53,14 @@ export const settingsSchema = z.strictObject({
    * is closed as not reading its notifications.
    */
   maxPendingPushes: count(1).default(10_000),
+  /**
+   * XIDLE: how often a waiting session checks that the credentials of its login are still the
+   * user's (the password not set, the account not disabled or deleted since), as every command
+   * line and every push line checks them. One read of the user's account each time.
+   */
+  credentialCheckInterval: duration()
+    .refine((ms) => ms >= 100 && ms <= 60_000, 'credentialCheckInterval must be between 100ms and 1m')
+    .default(5000),
   /** Host name in the APOP greeting timestamp; default: this machine's name. */
   hostname: z
     .string()

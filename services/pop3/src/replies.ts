@@ -35,6 +35,9 @@ export const err = (text: string): Reply => ({ kind: 'line', text: `-ERR ${text}
 export const bad = (text: string): Reply => ({ kind: 'line', text: `-ERR ${text}`, bad: true });
 const fatal = (text: string): Reply => ({ kind: 'line', text: `-ERR ${text}`, after: 'close' });
 
+const INTERNAL_ERROR = '[SYS/TEMP] Internal error; try again later';
+const CREDENTIALS_CHANGED = '[AUTH] The password was changed, or the account disabled or removed, since this login; log in again';
+
 export const replies = {
   greeting: (timestamp: string) => `+OK Hearth POP3 ready ${timestamp}`,
 
@@ -45,12 +48,15 @@ export const replies = {
   wrongArgs: (verb: string) => bad(`Wrong number of arguments for ${verb}`),
   lineTooLong: () => bad('Line too long'),
   tooManyBadCommands: () => fatal('Too many bad commands; closing the connection'),
-  credentialsChanged: () => fatal('[AUTH] The password was changed, or the account disabled or removed, since this login; log in again'),
+  credentialsChanged: () => fatal(CREDENTIALS_CHANGED),
+  /** The same, ending an XIDLE wait: written by the session, which then closes. */
+  credentialsChangedLine: () => `-ERR ${CREDENTIALS_CHANGED}`,
   autologout: () => '-ERR Autologout: idle for too long',
   shuttingDownLine: () => '-ERR [SYS/TEMP] Server shutting down; try again later',
   tooManyConnections: () => '-ERR [SYS/TEMP] Too many connections; try again later',
   tooManyConnectionsFromIp: () => '-ERR [SYS/TEMP] Too many connections from your address',
-  internalError: () => err('[SYS/TEMP] Internal error; try again later'),
+  internalError: () => err(INTERNAL_ERROR),
+  internalErrorLine: () => `-ERR ${INTERNAL_ERROR}`,
   permanentError: () => err('[SYS/PERM] Mail storage failed for this request'),
 
   // AUTHORIZATION.

@@ -2,7 +2,8 @@
  * The session's side of XIDLE (README "X-HEARTH-PUSH"): after XIDLE's +OK a `Wait` (waiting.ts)
  * is held by the session's phase, registered with the PushHub and woken once for what arrived
  * since login or since the last wait; the next line ends it (DONE, or any other line, which is
- * answered -ERR and not run) once everything found is pushed.
+ * answered -ERR and not run) once everything found is pushed. Changed credentials end it and
+ * the session (the wait's `checkCredentials`, before each push and every `credentialCheckInterval`).
  */
 import { totals } from './commands/listing.js';
 import type { PushHub } from './push.js';

@@ -9,8 +9,9 @@
  *
  * Each line goes through the guards in a fixed order: XSEND data under way (phase), TLS upgrade
  * under way (phase: nothing read), pending SASL continuation, in TRANSACTION the login's
- * credentials still the user's (the password not set and the account not deleted since), XIDLE
- * waiting (only DONE), unknown verb (counted), wrong state, bad arguments, then the handler.
+ * credentials still the user's (the password not set and the account not disabled or deleted
+ * since; a waiting session, which sends no line, is also checked by its wait), XIDLE waiting
+ * (only DONE), unknown verb (counted), wrong state, bad arguments, then the handler.
  *
  * Hearth's extensions (README): an XIDLE wait is run by a `Wait` (waiting.ts) that the PushHub
  * wakes; XSEND's message is read by a `DataPhase` (data-phase.ts) through an Intake into the store.
@@ -33,7 +34,7 @@ import { CLOSED, COMMANDS, START, lineArrives, lineDone, lineRefused, mayEndAtGo
 import type { SessionDeps, SessionOptions } from './session-deps.js';
 import { upgradeToTls } from './session-tls.js';
 import { beginWait, endWait } from './session-wait.js';
-import type { SessionState, StateName } from './state.js';
+import type { SessionState, StateName, Transaction } from './state.js';
 import { update } from './update.js';
 
 const dispatcher = new CommandDispatcher<StateName, CommandContext, Reply>(commands);
@@ -267,12 +268,7 @@ export class Pop3Session implements CommandContext {
       this.log.debug('C: (SASL response)');
       return input.next(line);
     }
-    if (this.state.name === 'TRANSACTION' && this.backing.credentialStamp(this.state.user) !== this.state.stamp) {
-      // The password was set or the account disabled or deleted since this login (by `hearth user`, the
-      // admin page, another process): the session ends, deleting nothing, as a new login would fail.
-      this.log.info('session ended: the password was changed, or the account disabled or removed');
-      return replies.credentialsChanged();
-    }
+    if (this.state.name === 'TRANSACTION' && this.credentialsChanged(this.state)) return replies.credentialsChanged();
     if (input.kind === 'waiting' && this.state.name === 'TRANSACTION') return endWait(this.state, input.wait, this.deps.hub, line);
     const resolved = dispatcher.resolve(line, this.state.name);
     this.log.debug({ verb: resolved.kind === 'empty' ? '' : resolved.verb }, 'C: command');
@@ -288,6 +284,17 @@ export class Pop3Session implements CommandContext {
       case 'ok':
         return resolved.spec.run(this, resolved.args);
     }
+  }
+
+  /**
+   * Whether the password was set or the account disabled or deleted since this login (by `hearth
+   * user`, the admin page, another process); if so, logged: the session ends, deleting nothing,
+   * as a new login would fail.
+   */
+  private credentialsChanged(state: Transaction): boolean {
+    if (this.backing.credentialStamp(state.user) === state.stamp) return false;
+    this.log.info('session ended: the password was changed, or the account disabled or removed');
+    return true;
   }
 
   // ---- Output -------------------------------------------------------------------------------
@@ -338,8 +345,33 @@ export class Pop3Session implements CommandContext {
     const state = this.state;
     if (state.name !== 'TRANSACTION' || this.closing) return;
     const options = { socket: this.socket, maxPending: this.deps.settings.maxPendingPushes, log: this.log };
-    const handlers = { onOverflow: () => this.onPushBacklog(), onClosed: () => this.close(), onPushed: (n: number) => this.deps.counters.inc('messagesPushed', n) };
+    const handlers = {
+      onOverflow: () => this.onPushBacklog(),
+      onClosed: () => this.close(),
+      onPushed: (n: number) => this.deps.counters.inc('messagesPushed', n),
+      checkCredentials: () => this.waitMayGoOn(state),
+      credentialCheckMs: this.deps.settings.credentialCheckInterval,
+    };
     beginWait(state, this.deps.hub, { ...options, ...handlers }, (wait) => (this.phase = nextLineIs(this.phase, { kind: 'waiting', wait })));
+  }
+
+  /**
+   * A waiting session sends no command line to be checked at: before each push line and every
+   * `credentialCheckInterval`, the wait asks here. Changed credentials end the wait and the
+   * session with the line a command would get; credentials that cannot be read end them with
+   * `-ERR [SYS/TEMP]`, pushing nothing unchecked.
+   */
+  private waitMayGoOn(state: Transaction): boolean {
+    if (this.closing) return false;
+    try {
+      if (!this.credentialsChanged(state)) return true;
+      this.write(replies.credentialsChangedLine());
+    } catch (error) {
+      this.log.error({ err: error }, 'checking the credentials of a waiting session failed');
+      this.write(replies.internalErrorLine());
+    }
+    this.close();
+    return false;
   }
 
   private onPushBacklog(): void {

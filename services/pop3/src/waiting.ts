@@ -7,7 +7,10 @@
  * `PushOutbox` writes the push lines in order with back-pressure, made lazily from that list as
  * the socket drains, so a slow reader costs no more memory than the list itself. Bounded: when the
  * socket is full and more than `maxPending` messages wait to be announced, the client is not
- * reading and `onOverflow` is called (the session closes it).
+ * reading and `onOverflow` is called (the session closes it). The session's `checkCredentials`
+ * runs before each push and every `credentialCheckMs` while waiting: a password set, or the
+ * account disabled or deleted, since the login ends the session (the session does that) and the
+ * wait with it, without pushing what was found.
  */
 import type { Socket } from 'node:net';
 import { drained, writeWithBackpressure } from '@hearth/line-protocol';
@@ -28,6 +31,13 @@ export interface WaitOptions {
   readonly onClosed: () => void;
   /** `count` push lines were written (counted: `messagesPushed`). */
   readonly onPushed: (count: number) => void;
+  /**
+   * The login's credentials are still the user's: true, or false once the session has ended
+   * (they changed, or could not be read).
+   */
+  readonly checkCredentials: () => boolean;
+  /** How often `checkCredentials` runs while nothing arrives. */
+  readonly credentialCheckMs: number;
 }
 
 export class Wait implements Waiter {
@@ -35,12 +45,15 @@ export class Wait implements Waiter {
   private refreshing: Promise<void> | undefined;
   private again = false;
   private stopped = false;
+  private readonly credentialTimer: NodeJS.Timeout;
 
   constructor(
     private readonly tx: Transaction,
     private readonly options: WaitOptions,
   ) {
     this.outbox = new PushOutbox(options.socket, tx.messages, options.maxPending, options);
+    this.credentialTimer = setInterval(() => this.credentialsStillValid(), options.credentialCheckMs);
+    this.credentialTimer.unref();
   }
 
   /**
@@ -66,7 +79,7 @@ export class Wait implements Waiter {
    * announced; resolves once everything is pushed (its lines precede DONE's +OK).
    */
   async stop(): Promise<void> {
-    this.stopped = true;
+    this.halt();
     while (this.refreshing !== undefined) await this.refreshing;
     await this.read();
     await this.outbox.drained();
@@ -74,7 +87,19 @@ export class Wait implements Waiter {
 
   /** The session is closing: nothing more. */
   cancel(): void {
+    this.halt();
+  }
+
+  private halt(): void {
     this.stopped = true;
+    clearInterval(this.credentialTimer);
+  }
+
+  /** False (and the wait over) once the session has ended for its credentials. */
+  private credentialsStillValid(): boolean {
+    if (this.options.checkCredentials()) return true;
+    this.halt();
+    return false;
   }
 
   private async refresh(): Promise<void> {
@@ -100,7 +125,7 @@ export class Wait implements Waiter {
   }
 
   private append(fresh: readonly MessageInfo[]): void {
-    if (fresh.length === 0) return;
+    if (fresh.length === 0 || !this.credentialsStillValid()) return;
     for (const message of fresh) this.tx.messages.push(message);
     this.outbox.update();
     this.options.log.debug({ count: fresh.length }, 'pushed new messages');

@@ -41,8 +41,8 @@ afterAll(async () => {
   removeDir(dir);
 });
 
-async function login(user: string): Promise<LineClient> {
-  const client = await LineClient.connect(harness.port);
+async function login(user: string, port = harness.port): Promise<LineClient> {
+  const client = await LineClient.connect(port);
   await transcript(client, [
     [null, /^\+OK/],
     [`USER ${user}`, /^\+OK/],
@@ -259,6 +259,51 @@ describe('RETR and TOP from the store', () => {
       const again = await login('gina');
       await transcript(again, [['STAT', /^\+OK 1 /], ['QUIT', /^\+OK/]]);
       again.destroy();
+    } finally {
+      await cli.close();
+    }
+  });
+
+  it('ends a waiting XIDLE session within credentialCheckInterval when the password is set, with no mail and no line', async () => {
+    store.addMaildrop('hank');
+    await accounts.add('hank', 'pw');
+    const quick = await startPop3({ backing: storeBacking(store, accounts), settings: { credentialCheckInterval: 100 } });
+    const cli = await openSuiteAccounts(dir, { passwordParams: { ln: 4, r: 8, p: 1 } });
+    try {
+      // A wait whose credentials stand, begun first: it has seen more checks than hank's when that ends.
+      const steady = await login('carol', quick.port);
+      await transcript(steady, [['XIDLE', /^\+OK/]]);
+      const waiting = await login('hank', quick.port);
+      await transcript(waiting, [['XIDLE', /^\+OK/]]);
+      // `hearth user passwd hank` from another process; the client sends nothing.
+      await cli.setPassword('hank', 'new');
+      expect(await waiting.line()).toBe('-ERR [AUTH] The password was changed, or the account disabled or removed, since this login; log in again');
+      await waiting.closed();
+      await transcript(steady, [['DONE', /^\+OK Done waiting, /], ['QUIT', /^\+OK/]]);
+      steady.destroy();
+    } finally {
+      await cli.close();
+      await quick.close();
+    }
+  });
+
+  it('pushes no new mail to a waiting XIDLE session of an account disabled since its login, and ends it', async () => {
+    store.addMaildrop('ivan');
+    await accounts.add('ivan', 'pw');
+    const cli = await openSuiteAccounts(dir, { passwordParams: { ln: 4, r: 8, p: 1 } });
+    try {
+      const phone = await login('ivan');
+      await transcript(phone, [['XIDLE', /^\+OK/]]);
+      // `hearth user disable ivan` (the phone was lost), then mail for ivan, stored by this process.
+      cli.disable('ivan', 'lost phone');
+      const sender = await login('alice');
+      await transcript(sender, [['XSEND ivan', /^\+OK/]]);
+      sender.send('Subject: where are you\r\n\r\ncall me\r\n.');
+      expect(await sender.line()).toMatch(/^\+OK Message \S+ delivered to 1 maildrop$/);
+      expect(await phone.line()).toBe('-ERR [AUTH] The password was changed, or the account disabled or removed, since this login; log in again');
+      await phone.closed();
+      await transcript(sender, [['QUIT', /^\+OK/]]);
+      sender.destroy();
     } finally {
       await cli.close();
     }
