@@ -109,6 +109,29 @@ it('refuses a user that has no account', async () => {
   expect(r.stderr).toBe(`hearth files: no such user: carol (not in the accounts at ${join(data, 'accounts')})\n`);
 });
 
+it('takes alice@ one of the mail domains, as the file service takes a login, and names the local user in the steps', async () => {
+  const withDomains = join(dir, 'with-domains.yaml');
+  writeFileSync(withDomains, 'mail:\n  domains: [example.org, Home.Example]\nservices:\n  files:\n    service: files\n    listen:\n      https: { address: 0.0.0.0, port: 41443, tls: true }\n');
+  const r = await hearth(['files', '--user', 'Alice@EXAMPLE.org', '--config', withDomains, '--data', data]);
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  expect(r.stdout).toMatch(/^Files for alice\n/);
+  expect(r.stdout).toContain('Log in as alice with your Hearth password.');
+  expect(r.stdout).toContain(' vendor=owncloud user=alice pass=');
+  // From the environment too, in the second domain.
+  const fromEnv = await hearth(['files', '--config', withDomains, '--data', data], { HEARTH_USER: 'bob@home.example' });
+  expect(fromEnv.code).toBe(0);
+  expect(fromEnv.stdout).toMatch(/^Files for bob\n/);
+  // An address in another domain is no user of the suite; one in a mail domain is looked up as its local part.
+  const elsewhere = await hearth(['files', '--user', 'alice@elsewhere.example', '--config', withDomains, '--data', data]);
+  expect(elsewhere.code).toBe(1);
+  expect(elsewhere.stdout).toBe('');
+  expect(elsewhere.stderr).toBe("hearth files: no such user: alice@elsewhere.example (elsewhere.example is not one of the suite's mail domains: example.org, Home.Example)\n");
+  const unknown = await hearth(['files', '--user', 'carol@example.org', '--config', withDomains, '--data', data]);
+  expect(unknown.code).toBe(1);
+  expect(unknown.stderr).toBe(`hearth files: no such user: carol (not in the accounts at ${join(data, 'accounts')})\n`);
+});
+
 it('prints the steps with a warning when the accounts cannot be opened', async () => {
   const empty = join(dir, 'no-accounts');
   const r = await hearth(['files', '--user', 'carol', '--config', config, '--data', empty]);

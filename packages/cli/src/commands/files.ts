@@ -1,6 +1,6 @@
 /** `hearth files`: the URLs of the file service and how to connect to it, for one user. */
 import { join } from 'node:path';
-import { normalizeUserName, openSuiteAccounts } from '@hearth/accounts';
+import { localUser, normalizeUserName, openSuiteAccounts } from '@hearth/accounts';
 import { connectHelp, httpsHost, localHttpOrigin, reachableFromOtherMachines } from '@hearth/files/connect-help';
 import type { ListenerSpec } from '@hearth/runtime';
 import { KINDS } from '@hearth/suite';
@@ -18,10 +18,12 @@ Windows Explorer, GNOME Files, davfs2 and rclone. The addresses and ports are th
 files service's listeners in the suite config, as hearth up reads it: its HTTPS listener
 (tls: true) and its plain HTTP one; a port 0 there is asked of the supervisor running on the
 data dir. The config must have exactly one files service. Exit code 1 if the user has no
-account in DIR/accounts; when the accounts cannot be opened, a warning says so and the
-steps are printed.
+account in DIR/accounts or is an address in another domain than the suite's mail domains;
+when the accounts cannot be opened, a warning says so and the steps are printed.
 
-  --user NAME       the user (default: $HEARTH_USER, else $USER)
+  --user NAME       the user: alice, or alice@ one of the suite's mail domains (mail.domains),
+                    as the file service takes a login; the steps name the account, alice
+                    (default: $HEARTH_USER, else $USER)
   --host HOST       the name clients use for this machine; it must be in the certificate
                     (default: localhost for an HTTPS listener on 0.0.0.0, :: or loopback,
                     else the listener's address)
@@ -74,9 +76,22 @@ async function boundPorts(service: ServiceConfig, listeners: readonly ListenerSp
   return ports;
 }
 
+/**
+ * The local user a name means, by the rule of every login (`localUser`): `alice`, or `alice@` one
+ * of the suite's mail domains, in lower case. Throws for an address in another domain.
+ */
+function userOf(name: string, config: SuiteConfig): string {
+  const domains = new Set(config.mail.domains.map((domain) => domain.toLowerCase()));
+  const at = name.lastIndexOf('@');
+  if (at >= 0 && !domains.has(name.slice(at + 1).toLowerCase())) {
+    throw new Error(`no such user: ${name} (${name.slice(at + 1)} is not one of the suite's mail domains: ${config.mail.domains.join(', ')})`);
+  }
+  // An empty local part (`@localhost`) is refused as an invalid name.
+  return normalizeUserName(localUser(name, domains) ?? name);
+}
+
 /** The user's canonical name; throws if the accounts have no such user, warns if they cannot be opened. */
-async function existingUser(name: string, dataDir: string, io: CliIo): Promise<string> {
-  const user = normalizeUserName(name);
+async function existingUser(user: string, dataDir: string, io: CliIo): Promise<string> {
   let accounts;
   try {
     accounts = await openSuiteAccounts(dataDir, { create: false });
@@ -120,7 +135,7 @@ export const filesCommand: CliCommand = {
     if (https === undefined) throw new Error(`files service ${service.name} in ${configName(config)} has no HTTPS listener (one with "tls: true")`);
     const http = listenerOf(service, false);
     const ports = await boundPorts(service, http === undefined ? [https] : [https, http], config, dataDir);
-    const user = await existingUser(name, dataDir, io);
+    const user = await existingUser(userOf(name, config), dataDir, io);
 
     if (host !== undefined && !reachableFromOtherMachines(https.address) && host !== 'localhost') {
       io.stderr.write(`hearth files: warning: listener ${service.name}.${https.name} is on ${https.address} only: other machines cannot reach it as ${host}\n`);
