@@ -141,6 +141,22 @@ describe('X-HEARTH-PUSH (XIDLE)', () => {
     await alice.closed();
   });
 
+  it('ends the wait and the session with [SYS/TEMP] when its credentials cannot be checked, pushing nothing unchecked', async () => {
+    const backing = sampleBacking();
+    let broken = false;
+    const stampOf = backing.credentialStamp.bind(backing);
+    backing.credentialStamp = (user) => {
+      if (broken) throw new Error('accounts database unreadable');
+      return stampOf(user);
+    };
+    await start({ backing, settings: { credentialCheckInterval: 100 } });
+    const bob = await login('bob', 'hunter2');
+    await transcript(bob, [['XIDLE', /^\+OK/]]);
+    broken = true;
+    expect(await bob.line()).toBe('-ERR [SYS/TEMP] Internal error; try again later');
+    await bob.closed();
+  });
+
   it('a waiting session goes on while the server drains, and ends with the goodbye line', async () => {
     await start();
     const bob = await login('bob', 'hunter2');

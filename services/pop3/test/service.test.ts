@@ -67,6 +67,9 @@ describe('POP3 service definition', () => {
     expect(settings.allowPlaintextAuth).toBe(false);
     expect(definition.settings.safeParse({ autologout: '5m' }).success).toBe(false);
     expect(definition.settings.safeParse({ autolgout: '15m' }).success).toBe(false);
+    expect(settings.credentialCheckInterval).toBe(5000);
+    expect(definition.settings.safeParse({ credentialCheckInterval: '10ms' }).success).toBe(false);
+    expect(definition.settings.safeParse({ credentialCheckInterval: '5m' }).success).toBe(false);
   });
 
   it('serves the store over STLS (suite certificate) and implicit TLS', async () => {
