@@ -25,6 +25,11 @@ export function canonicalName(name: string): string | undefined {
  * Undefined for an address in another domain, or an empty name. The name itself is not checked
  * here (the account lookup is).
  */
+/** The suite's mail domains (`mail.domains`) as `localUser` takes them: a set, in lower case. */
+export function mailDomainSet(domains: readonly string[]): ReadonlySet<string> {
+  return new Set(domains.map((domain) => domain.toLowerCase()));
+}
+
 export function localUser(login: string, domains: ReadonlySet<string>): string | undefined {
   const given = login.trim();
   const at = given.lastIndexOf('@');

@@ -4,7 +4,7 @@
  * certificate and applies the new settings (session idle time, sign-in limits) in place.
  */
 import type { Server } from 'node:https';
-import { openSuiteAccounts } from '@hearth/accounts';
+import { mailDomainSet, openSuiteAccounts } from '@hearth/accounts';
 import { loginLimits } from '@hearth/accounts';
 import { openMailStore } from '@hearth/mail-store';
 import { CounterSet, refreshedCounters } from '@hearth/metrics';
@@ -30,7 +30,6 @@ export interface AdminOptions {
   readonly routes?: readonly Route[];
 }
 
-const domainSet = (domains: readonly string[]): ReadonlySet<string> => new Set(domains.map((domain) => domain.toLowerCase()));
 
 export async function startAdminService(ctx: ServiceContext<AdminSettings>, options: AdminOptions = {}): Promise<RunningService<AdminSettings>> {
   const tlsOptions = (suite: typeof ctx.suite) => ({ dataDir: suite.dataDir, cert: suite.tls.cert, key: suite.tls.key, hostnames: ['localhost'] });
@@ -43,7 +42,7 @@ export async function startAdminService(ctx: ServiceContext<AdminSettings>, opti
   }
   const dataDir = ctx.suite.dataDir;
   let settings = ctx.settings;
-  let mailDomains = domainSet(ctx.suite.mail.domains);
+  let mailDomains = mailDomainSet(ctx.suite.mail.domains);
   const store = await openMailStore({ dir: join(dataDir, 'mail'), create: true });
   const accounts = await openSuiteAccounts(dataDir).catch(async (error: unknown) => {
     await store.close();
@@ -114,7 +113,7 @@ export async function startAdminService(ctx: ServiceContext<AdminSettings>, opti
       await tls.reload(tlsOptions(suite));
       for (const server of servers) server.setSecureContext(tls.serverOptions);
       settings = next;
-      mailDomains = domainSet(suite.mail.domains);
+      mailDomains = mailDomainSet(suite.mail.domains);
       deps.sessions.update(next.sessionIdle, next.maxSessions);
       deps.login.setLimits(loginLimits(next));
     },

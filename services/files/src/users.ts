@@ -9,7 +9,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
-import { LoginPolicy, localUser, loginLimits, type Accounts, type LoginResult, type LoginSettings } from '@hearth/accounts';
+import { LoginPolicy, localUser, loginLimits, mailDomainSet, type Accounts, type LoginResult, type LoginSettings } from '@hearth/accounts';
 export { loginLimits } from '@hearth/accounts';
 import type { Logger } from '@hearth/log';
 import type { FilesCounters } from './counters.js';
@@ -135,12 +135,12 @@ export class Authenticator {
   ) {
     this.#login = login ?? new LoginPolicy(loginLimits(policy));
     this.#login.setLimits(loginLimits(policy));
-    this.#mailDomains = domainSet(mailDomains);
+    this.#mailDomains = mailDomainSet(mailDomains);
   }
 
   /** The suite's mail domains changed (a reload): what was accepted under the old ones is checked again. */
   setMailDomains(domains: readonly string[]): void {
-    this.#mailDomains = domainSet(domains);
+    this.#mailDomains = mailDomainSet(domains);
     this.#generation++;
   }
 
@@ -276,7 +276,6 @@ export class Authenticator {
   }
 }
 
-const domainSet = (domains: readonly string[]): ReadonlySet<string> => new Set(domains.map((domain) => domain.toLowerCase()));
 
 interface Credentials {
   readonly name: string;

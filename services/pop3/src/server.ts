@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { hostname } from 'node:os';
 import type { SecureContext } from 'node:tls';
-import { LoginPolicy } from '@hearth/accounts';
+import { LoginPolicy, mailDomainSet } from '@hearth/accounts';
 import { startTls } from '@hearth/line-protocol';
 import type { Logger } from '@hearth/log';
 import { CounterSet } from '@hearth/metrics';
@@ -95,7 +95,7 @@ export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
   const hub = new PushHub(deps.bus, deps.log, deps.instance, live);
   hub.start();
   const domains = deps.domains !== undefined && deps.domains.length > 0 ? deps.domains : ['localhost'];
-  const localDomains: ReadonlySet<string> = new Set(domains.map((d) => d.toLowerCase()));
+  const localDomains = mailDomainSet(domains);
 
   // On an implicit-TLS port nothing readable can precede the handshake: a refusal there closes
   // without a byte (a clear-text line would reach the client as a TLS error).

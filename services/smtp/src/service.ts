@@ -3,7 +3,7 @@
  * limiter shared by all of them, reload of TLS material and limits, and a draining stop.
  */
 import { hostname as osHostname } from 'node:os';
-import { LoginPolicy } from '@hearth/accounts';
+import { LoginPolicy, mailDomainSet } from '@hearth/accounts';
 import type { Logger } from '@hearth/log';
 import { CounterSet } from '@hearth/metrics';
 import type { MessageBus, RunningService, ServiceListener, SuiteSettings } from '@hearth/runtime';
@@ -46,7 +46,7 @@ export interface RunningSmtp extends RunningService<SmtpSettings> {
 }
 
 function domainsOf(suite: SuiteSettings): ReadonlySet<string> {
-  return new Set(suite.mail.domains.map((d) => d.toLowerCase()));
+  return mailDomainSet(suite.mail.domains);
 }
 
 export async function startSmtp(ctx: SmtpContext, deps: SmtpDeps): Promise<RunningSmtp> {

@@ -1,6 +1,6 @@
 /** `hearth files`: the URLs of the file service and how to connect to it, for one user. */
 import { join } from 'node:path';
-import { localUser, normalizeUserName, openSuiteAccounts } from '@hearth/accounts';
+import { localUser, mailDomainSet, normalizeUserName, openSuiteAccounts } from '@hearth/accounts';
 import { connectHelp, httpsHost, localHttpOrigin, reachableFromOtherMachines } from '@hearth/files/connect-help';
 import type { ListenerSpec } from '@hearth/runtime';
 import { KINDS } from '@hearth/suite';
@@ -81,7 +81,7 @@ async function boundPorts(service: ServiceConfig, listeners: readonly ListenerSp
  * of the suite's mail domains, in lower case. Throws for an address in another domain.
  */
 function userOf(name: string, config: SuiteConfig): string {
-  const domains = new Set(config.mail.domains.map((domain) => domain.toLowerCase()));
+  const domains = mailDomainSet(config.mail.domains);
   const at = name.lastIndexOf('@');
   if (at >= 0 && !domains.has(name.slice(at + 1).toLowerCase())) {
     throw new Error(`no such user: ${name} (${name.slice(at + 1)} is not one of the suite's mail domains: ${config.mail.domains.join(', ')})`);
