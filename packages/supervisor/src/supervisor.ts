@@ -61,6 +61,12 @@ export interface ReloadResult {
   /** Settings applied in place (a `reload` message the service accepted). */
   readonly reloaded: readonly string[];
   readonly unchanged: readonly string[];
+  /**
+   * Changed services that are stopped (on request, with a requirement, or held back at start):
+   * the new config is theirs at their next start, and they stay stopped, their reason kept.
+   * Absent from the answers of older supervisors.
+   */
+  readonly updatedStopped?: readonly string[];
   /** Services whose change could not be applied; each keeps running as it was. */
   readonly failed: ReadonlyArray<{ readonly name: string; readonly error: string }>;
 }
@@ -369,6 +375,7 @@ export class Supervisor {
    * Applies a new config: new services start, removed ones stop, changed ones restart overlapped
    * (with rebound listeners where those changed), settings-only changes go to the service as a
    * `reload` message (an overlapped restart if it refuses), unchanged services are not touched.
+   * A changed service that is stopped takes its new config for its next start and stays stopped.
    * A listener that cannot be bound rejects the whole change before anything is touched.
    */
   applyConfig(next: SuiteConfig): Promise<ReloadResult> {
@@ -392,8 +399,11 @@ export class Supervisor {
     if (next.legacy.sharedProcessGroup !== prev.legacy.sharedProcessGroup) {
       this.#log.warn('reload: legacy.sharedProcessGroup takes effect only at the next hearth up');
     }
-    // Bind everything new first: a failure here changes nothing.
-    const heldFor = await this.#sockets.reserve([...diff.added, ...diff.restart].map((name) => nextBy.get(name)!));
+    // Bind everything new first: a failure here changes nothing. A stopped service that let go of
+    // its sockets (hearth stop) binds them at its next start, not now (that start waits for this
+    // reload: `#startOne`).
+    const binds = diff.restart.filter((name) => this.#units.get(name)!.wanted || !this.#units.get(name)!.withoutListeners);
+    const heldFor = await this.#sockets.reserve([...diff.added, ...binds].map((name) => nextBy.get(name)!));
     this.#tlsFiles = tlsFiles;
     try {
       return await this.#applyDiff(next, diff, heldFor);
@@ -419,9 +429,18 @@ export class Supervisor {
       u.removeAllListeners();
     }
     for (const name of diff.unchanged) this.#units.get(name)!.adoptStandby(nextBy.get(name)!);
+    // A reload starts no service the operator does not want up (systemd's daemon-reload does not
+    // either): a stopped one takes the new config for its next start.
+    const changed = new Set([...diff.restart, ...diff.reload]);
+    const updatedStopped = this.#order.filter((name) => changed.has(name) && !this.#units.get(name)!.wanted);
+    for (const name of updatedStopped) {
+      const unit = this.#units.get(name)!;
+      unit.reconfigure({ config: nextBy.get(name)!, held: heldFor.get(name) ?? unit.held });
+    }
+    const stays = new Set(updatedStopped);
     // In place where the service can; otherwise (it refused) overlapped restart.
-    const toRestart = new Set(diff.restart);
-    for (const name of diff.reload) {
+    const toRestart = new Set(diff.restart.filter((name) => !stays.has(name)));
+    for (const name of diff.reload.filter((n) => !stays.has(n))) {
       const unit = this.#units.get(name)!;
       const cfg = nextBy.get(name)!;
       if (unit.state !== 'running') {
@@ -450,7 +469,7 @@ export class Supervisor {
     for (const u of added) {
       if (u.state !== 'running') failed.push({ name: u.name, error: `${u.name}: ${u.status().reason ?? `not started (${u.state})`}` });
     }
-    const result: ReloadResult = { added: diff.added, removed: diff.removed, restarted, reloaded, unchanged: diff.unchanged, failed };
+    const result: ReloadResult = { added: diff.added, removed: diff.removed, restarted, reloaded, updatedStopped, unchanged: diff.unchanged, failed };
     this.#log[failed.length > 0 ? 'warn' : 'info']({ ...result }, 'config reloaded');
     return result;
   }

@@ -418,6 +418,15 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
     // (the CPU goes to new instances first).
     this.#standby?.want(STANDBY_AFTER_RESTART_MS);
   }
+  /**
+   * A new config (and its listeners) for a service the operator does not want up (stopped, or
+   * stopping): it is used at the next start; the service stays as it is, its reason kept.
+   */
+  reconfigure(next: Reconfigure): void {
+    if (this.wanted) throw new Error(`${this.name}: only a stopped service takes a new config without a restart (it is ${this.state})`);
+    this.#adopt(next);
+  }
+
   #adopt(next: Reconfigure): void {
     this.config = next.config;
     this.#held = next.held;

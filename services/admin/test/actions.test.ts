@@ -97,4 +97,17 @@ describe('the dashboard', () => {
     const ok = await c.submit('/reload', {}, refused);
     expect(textOf(ok.body)).toContain('The config was reloaded: nothing changed.');
   });
+
+  it('a reload leaves a stopped service stopped and says so', async () => {
+    const good = readFileSync(a.up.configFile, 'utf8');
+    await c.submit('/services', { name: 'biff', action: 'stop' }, await c.get('/'));
+    a.up.writeConfig(good.replace('service: biff', 'service: biff\n    settings: { comsat: { maxSources: 100 } }'));
+    const reloaded = await c.submit('/reload', {}, await c.get('/'));
+    expect(textOf(reloaded.body)).toContain('The config was reloaded. updated, still stopped: biff');
+    expect(await a.up.service('biff')).toMatchObject({ state: 'stopped', pid: null });
+    a.up.writeConfig(good);
+    expect(textOf((await c.submit('/reload', {}, reloaded)).body)).toContain('updated, still stopped: biff');
+    expect((await c.submit('/services', { name: 'biff', action: 'start' }, reloaded)).status).toBe(200);
+    await waitState(a.up, 'biff', 'running');
+  });
 });

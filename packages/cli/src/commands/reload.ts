@@ -12,7 +12,10 @@ The supervisor reads its config file again and applies the difference: new servi
 removed ones stop, changed ones are restarted overlapped (changed listeners are bound anew),
 a change only in a Hearth service's settings (or the suite's mail/tls settings, or new contents
 of the configured certificate or key: a renewal) is applied in place when the service can,
-unchanged services are not touched. A new data: or log.level takes effect only at
+unchanged services are not touched. A changed service that is stopped (hearth stop, stopped
+with a service it requires, or not started because one failed) is not started: it gets the
+new config at its next hearth start and stays stopped ("updated, still stopped: NAME").
+A new data: or log.level takes effect only at
 the next hearth up (the supervisor logs a warning). An invalid config is refused
 with its error and nothing changes. Exit code 1 if anything could not be applied.
 
@@ -34,6 +37,8 @@ ${COMMON_USAGE}`,
       ['removed', r.removed],
       ['restarted', r.restarted],
       ['reloaded in place', r.reloaded],
+      // Older supervisors send no such list (they restarted a stopped service).
+      ['updated, still stopped', r.updatedStopped ?? []],
       ['unchanged', r.unchanged],
     ] as const;
     const summary = parts.filter(([, names]) => names.length > 0).map(([what, names]) => `${what}: ${names.join(', ')}`);

@@ -84,6 +84,7 @@ function reloadNotice(outcome: Awaited<ReturnType<RequestContext['deps']['superv
     ['removed', r.removed],
     ['restarted', r.restarted],
     ['reloaded in place', r.reloaded],
+    ['updated, still stopped', r.updatedStopped ?? []],
   ];
   const details = [...parts.filter(([, names]) => names.length > 0).map(([what, names]) => `${what}: ${names.join(', ')}`), ...r.failed.map((f) => `failed: ${f.name}: ${f.error}`)];
   const changed = details.length > 0;

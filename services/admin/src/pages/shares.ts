@@ -124,7 +124,13 @@ async function change(ctx: RequestContext, make: (share: string) => ShareChange 
   }
   if (outcome.kind === 'refused') return { kind: 'error', text: 'The reload refused the change; the config file is as it was.', details: outcome.problems };
   const r = outcome.reload.result;
-  const how = r.reloaded.includes(service) ? 'applied in place' : r.restarted.includes(service) ? 'applied by a restart' : 'saved';
+  const how = r.reloaded.includes(service)
+    ? 'applied in place'
+    : r.restarted.includes(service)
+      ? 'applied by a restart'
+      : (r.updatedStopped ?? []).includes(service)
+        ? `saved; ${service} is stopped and uses it at its next start`
+        : 'saved';
   ctx.deps.log.info({ service, share, change: made.kind, user: ctx.principal.kind === 'user' ? ctx.principal.account.name : undefined }, 'share changed');
   return { kind: r.failed.length > 0 ? 'error' : 'ok', text: `${made.kind === 'delete' ? 'Removed' : 'Saved'} share ${share} (${how}).`, details: r.failed.map((f) => `${f.name}: ${f.error}`) };
 }

@@ -1,0 +1,84 @@
+/** `hearth reload` of services that are not running, with real processes through the real CLI. */
+import { connect } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FIXTURE_SERVICE_PATH, connectAndReadLine, waitFor } from '@hearth/testkit';
+import { startUp, stopAll, waitState } from '@hearth/testkit/hearth-up';
+
+afterEach(stopAll);
+
+/** Whether a connection to the port on loopback is refused (nothing listens there). */
+function refused(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = connect(port, '127.0.0.1', () => {
+      c.destroy();
+      resolve(false);
+    });
+    c.on('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNREFUSED'));
+  });
+}
+
+const fixture = (name: string, extra = ''): string => `  ${name}:
+    module: ${FIXTURE_SERVICE_PATH}
+    listen: { main: { port: 0 } }
+${extra}`;
+
+describe('hearth reload', () => {
+  it('applies a new config to a stopped service and leaves it stopped, its reason kept; hearth start then runs the new config', async () => {
+    const config = (version: string, apiListen: string, soloGreeting: string): string => `services:
+  db:
+    command: [sleep, "${version}"]
+  api:
+    module: ${FIXTURE_SERVICE_PATH}
+    listen: ${apiListen}
+    requires: [db]
+  web:
+    command: [sleep, "${version}"]
+    requires: [api]
+${fixture('solo', `    settings: { greeting: ${soloGreeting} }\n`)}`;
+    const up = await startUp(config('1000', '{ main: { port: 0 } }', 'one'));
+    for (const name of ['db', 'api', 'web', 'solo']) await waitState(up, name, 'running');
+    const port = (await up.service('api')).listeners[0]!.port;
+    expect((await up.cli('stop', 'db')).code).toBe(0);
+    expect((await up.cli('stop', 'solo')).code).toBe(0);
+
+    // Every kind of change: commands, listeners (a restart when running), settings alone (in place when running).
+    up.writeConfig(config('999', '{ main: { port: 0 }, second: { port: 0 } }', 'two'));
+    const res = await up.cli('reload');
+    expect(res).toMatchObject({ code: 0, stdout: 'updated, still stopped: db, api, web, solo\n', stderr: '' });
+    expect(await up.service('db')).toMatchObject({ state: 'stopped', pid: null, reason: null });
+    expect(await up.service('api')).toMatchObject({ state: 'stopped', pid: null, reason: 'stopped with db: it requires db', listeners: [] });
+    expect(await up.service('web')).toMatchObject({ state: 'stopped', pid: null, reason: 'stopped with db: it requires api, which requires db' });
+    expect(await up.service('solo')).toMatchObject({ state: 'stopped', pid: null, reason: null, listeners: [] });
+    expect(await refused(port)).toBe(true);
+
+    // The next start runs the new config: solo's new settings, api's new listeners (db started first).
+    expect((await up.cli('start', 'solo')).code).toBe(0);
+    const solo = await up.service('solo');
+    expect(await connectAndReadLine(solo.listeners[0]!.port)).toBe(`two ${solo.pid}`);
+    const started = await up.cli('start', 'api');
+    expect(started.stdout).toMatch(/^api: running \(pid \d+\)\nstill stopped, requires api: web\n$/);
+    const api = await up.service('api');
+    expect(api.listeners.map((l) => l.name)).toEqual(['main', 'second']);
+    for (const l of api.listeners) expect(await connectAndReadLine(l.port)).toBe(`hello ${api.pid}`);
+    expect(await up.service('db')).toMatchObject({ state: 'running' });
+    expect(await up.service('web')).toMatchObject({ state: 'stopped', reason: 'stopped with db: it requires api, which requires db' });
+  });
+
+  it('leaves stopped a service held back by a failed requirement', async () => {
+    const config = (version: string): string => `services:
+  broken:
+    command: [sh, -c, "sleep 0.2; exit 78"]
+    ready: { delay: 2s }
+  user:
+    command: [sleep, "${version}"]
+    requires: [broken]
+`;
+    const up = await startUp(config('1000'));
+    await waitState(up, 'broken', 'failed');
+    await waitFor(async () => (await up.service('user')).reason !== null, { what: 'user held back' });
+    up.writeConfig(config('999'));
+    const res = await up.cli('reload');
+    expect(res).toMatchObject({ code: 0, stdout: 'updated, still stopped: user; unchanged: broken\n' });
+    expect(await up.service('user')).toMatchObject({ state: 'stopped', pid: null, reason: 'not started: it requires broken, which is failed' });
+  });
+});
