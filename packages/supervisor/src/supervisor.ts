@@ -67,7 +67,10 @@ export interface ReloadResult {
    * Absent from the answers of older supervisors.
    */
   readonly updatedStopped?: readonly string[];
-  /** Services whose change could not be applied; each keeps running as it was. */
+  /**
+   * Services whose change could not be applied (each keeps running as it was), or that did not
+   * come up with it (an added one, or one restarted stop-then-start).
+   */
   readonly failed: ReadonlyArray<{ readonly name: string; readonly error: string }>;
 }
 
@@ -443,6 +446,13 @@ export class Supervisor {
     for (const name of diff.reload.filter((n) => !stays.has(n))) {
       const unit = this.#units.get(name)!;
       const cfg = nextBy.get(name)!;
+      if (unit.state === 'failed') {
+        // Nothing would start it again: restarted with its new settings, as for any other change
+        // (a config change is the usual fix for a crash loop or a configuration error).
+        heldFor.set(name, [...unit.held]);
+        toRestart.add(name);
+        continue;
+      }
       if (unit.state !== 'running') {
         unit.config = cfg;
         continue;
@@ -459,7 +469,10 @@ export class Supervisor {
       const unit = this.#units.get(name)!;
       try {
         await unit.restart({ config: nextBy.get(name)!, held: heldFor.get(name)! });
-        restarted.push(name);
+        // A stop-then-start (a command, or a service that was not running) resolves once its
+        // start attempt settled, running or not.
+        if (unit.state === 'running') restarted.push(name);
+        else failed.push({ name, error: `${name}: ${unit.status().reason ?? unit.state}` });
       } catch (err) {
         failed.push({ name, error: (err as Error).message });
       }

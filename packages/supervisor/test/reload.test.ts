@@ -81,4 +81,30 @@ ${fixture('solo', `    settings: { greeting: ${soloGreeting} }\n`)}`;
     expect(res).toMatchObject({ code: 0, stdout: 'updated, still stopped: user; unchanged: broken\n' });
     expect(await up.service('user')).toMatchObject({ state: 'stopped', pid: null, reason: 'not started: it requires broken, which is failed' });
   });
+
+  it('restarts a failed service whose config changed, settings alone included (the usual fix for a crash loop); one that fails again is reported', async () => {
+    const config = (bad: string, loop: string): string => `services:
+${fixture('bad', `    settings: ${bad}
+`)}  loop:
+    command: ${loop}
+    backoff: { initial: 10ms }
+    crashLoop: { failures: 3, window: 30s }
+`;
+    const up = await startUp(config('{ configError: true }', '[sh, -c, "exit 2"]'));
+    await waitState(up, 'bad', 'failed');
+    await waitState(up, 'loop', 'failed');
+
+    up.writeConfig(config('{ configError: true, greeting: still }', '[sh, -c, "exit 2"]'));
+    const again = await up.cli('reload');
+    expect(again).toMatchObject({ code: 1, stdout: 'unchanged: loop\n', stderr: 'hearth reload: bad: fixture: configError is set\n' });
+    expect(await up.service('bad')).toMatchObject({ state: 'failed', restarts: 1, lastExit: { code: 78 } });
+
+    up.writeConfig(config('{ greeting: fixed }', '[sleep, "1000"]'));
+    const fixed = await up.cli('reload');
+    expect(fixed).toMatchObject({ code: 0, stdout: 'restarted: bad, loop\n', stderr: '' });
+    const bad = await up.service('bad');
+    expect(bad).toMatchObject({ state: 'running', reason: null });
+    expect(await connectAndReadLine(bad.listeners[0]!.port)).toBe(`fixed ${bad.pid}`);
+    expect(await up.service('loop')).toMatchObject({ state: 'running', reason: null });
+  });
 });
