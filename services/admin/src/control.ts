@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { ControlError, SOCKET_NAME, controlRequest } from '@hearth/supervisor/control';
-import type { ReloadResult, ServiceStatus, SettingsResult } from '@hearth/supervisor/control';
+import type { ReloadResult, ServiceResult, ServiceStatus, SettingsResult } from '@hearth/supervisor/control';
 
 export type ServiceAction = 'start' | 'stop' | 'restart';
 export const SERVICE_ACTIONS: readonly ServiceAction[] = ['start', 'stop', 'restart'];
@@ -23,7 +23,8 @@ export interface RawLogLine {
 /** What the page needs from the supervisor (a fake one in tests of the page alone). */
 export interface SupervisorPort {
   status(): Promise<readonly ServiceStatus[]>;
-  act(action: ServiceAction, name: string): Promise<ServiceStatus>;
+  /** The service's status after it, with what `stop` stopped first and what `start`/`restart` left stopped. */
+  act(action: ServiceAction, name: string): Promise<ServiceResult>;
   reload(): Promise<ReloadOutcome>;
   /** A service's validated settings and the config file they came from. */
   settings(name: string): Promise<SettingsResult>;
@@ -38,7 +39,7 @@ export function controlSocket(dataDir: string): SupervisorPort {
   const socket = join(dataDir, SOCKET_NAME);
   return {
     status: async () => (await controlRequest(socket, { verb: 'status' }, { timeoutMs: 10_000 })) as ServiceStatus[],
-    act: async (action, name) => (await controlRequest(socket, { verb: action, name }, { timeoutMs: TIMEOUT_MS })) as ServiceStatus,
+    act: async (action, name) => (await controlRequest(socket, { verb: action, name }, { timeoutMs: TIMEOUT_MS })) as ServiceResult,
     async reload() {
       try {
         return { kind: 'applied', result: (await controlRequest(socket, { verb: 'reload' }, { timeoutMs: TIMEOUT_MS })) as ReloadResult };

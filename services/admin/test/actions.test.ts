@@ -12,12 +12,19 @@ const BIFF = `  biff:
     service: biff
     listen: { comsat: { port: 0, protocol: udp } }
 `;
+/** web requires db. */
+const GRAPH = `  db:
+    command: [sleep, "1000"]
+  web:
+    command: [sleep, "1000"]
+    requires: [db]
+`;
 let a: AdminUp;
 let c: Client;
 
 beforeAll(async () => {
-  a = await startAdmin('{ loginFailureDelay: 10ms, liveInterval: 100ms }', BIFF);
-  await waitState(a.up, 'biff', 'running');
+  a = await startAdmin('{ loginFailureDelay: 10ms, liveInterval: 100ms }', BIFF + GRAPH);
+  for (const name of ['biff', 'db', 'web']) await waitState(a.up, name, 'running');
   c = await setupAdmin(a);
 });
 afterAll(stopAll);
@@ -81,6 +88,19 @@ describe('the dashboard', () => {
     expect((await a.up.service('admin')).state).toBe('running');
     const unknown = await c.submit('/services', { name: 'nope', action: 'restart' }, own);
     expect(textOf(unknown.body)).toContain('restart nope failed: no service named "nope"');
+  });
+
+  it('shows each service stopped with the one stopped, and those a start leaves stopped', async () => {
+    const stopped = await c.submit('/services', { name: 'db', action: 'stop' }, await c.get('/'));
+    expect(textOf(stopped.body)).toContain('stop db: stopped. Stopped first, as they require db: web: stopped (requires db)');
+    expect(await a.up.service('web')).toMatchObject({ state: 'stopped', reason: 'stopped with db: it requires db' });
+    const started = await c.submit('/services', { name: 'db', action: 'start' }, stopped);
+    const db = await a.up.service('db');
+    expect(textOf(started.body)).toContain(`start db: running, pid ${db.pid}. Still stopped, requires db: web.`);
+    const restarted = await c.submit('/services', { name: 'db', action: 'restart' }, started);
+    expect(textOf(restarted.body)).toMatch(/restart db: running, pid \d+\. Still stopped, requires db: web\./);
+    const web = await c.submit('/services', { name: 'web', action: 'start' }, restarted);
+    expect(textOf(web.body)).toMatch(/start web: running, pid \d+\. Services/);
   });
 
   it('reloads the config; a broken one is refused with each problem, file and line, and nothing changes', async () => {

@@ -4,7 +4,7 @@
  * reload. The table body is refreshed live by /live/services (Server-Sent Events, /static/live.js);
  * without JavaScript the page shows the figures of when it was loaded.
  */
-import type { ServiceStatus } from '@hearth/supervisor/control';
+import type { ServiceResult, ServiceStatus } from '@hearth/supervisor/control';
 import type { RequestContext } from '../context.js';
 import { SERVICE_ACTIONS, type ServiceAction } from '../control.js';
 import { formatBytes, formatDuration } from '../format.js';
@@ -91,6 +91,29 @@ function reloadNotice(outcome: Awaited<ReturnType<RequestContext['deps']['superv
   return { kind: r.failed.length > 0 ? 'error' : 'ok', text: changed ? 'The config was reloaded.' : 'The config was reloaded: nothing changed.', details };
 }
 
+/** What the page says of a start, stop or restart, as `hearth start|stop|restart NAME` prints it. */
+function actionNotice(action: ServiceAction, s: ServiceResult): Notice {
+  const text = `${action} ${s.name}: ${s.state}${s.pid ? `, pid ${s.pid}` : ''}.`;
+  const stoppedWith = s.stoppedWith ?? [];
+  if (stoppedWith.length > 0) {
+    return { kind: 'ok', text: `${text} Stopped first, as they require ${s.name}:`, details: stoppedWith.map((d) => `${d.status.name}: ${d.status.state} (requires ${d.requires})`) };
+  }
+  const still = s.stillStopped ?? [];
+  return { kind: 'ok', text: still.length > 0 ? `${text} Still stopped, requires ${s.name}: ${still.join(', ')}.` : text };
+}
+
+async function serviceAction(ctx: RequestContext, action: ServiceAction, name: string): Promise<Notice> {
+  const { deps } = ctx;
+  if (name === deps.serviceName) return { kind: 'error', text: `${name} serves this page: use hearth ${action} ${name} from a terminal.` };
+  try {
+    deps.stats.inc('actions');
+    deps.log.info({ action, service: name, user: ctx.principal.kind === 'user' ? ctx.principal.account.name : undefined }, 'service action');
+    return actionNotice(action, await deps.supervisor.act(action, name));
+  } catch (error) {
+    return { kind: 'error', text: `${action} ${name} failed: ${(error as Error).message}` };
+  }
+}
+
 const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
   new Promise((resolve) => {
     const timer = setTimeout(done, ms);
@@ -131,19 +154,7 @@ export const dashboardRoutes: readonly Route[] = [
     async run(ctx) {
       const name = ctx.form.get('name') ?? '';
       const action = SERVICE_ACTIONS.find((a) => a === ctx.form.get('action'));
-      const { deps } = ctx;
-      if (action === undefined) ctx.session.notice = { kind: 'error', text: 'Choose start, stop or restart.' };
-      else if (name === deps.serviceName) ctx.session.notice = { kind: 'error', text: `${name} serves this page: use hearth ${action} ${name} from a terminal.` };
-      else {
-        deps.stats.inc('actions');
-        deps.log.info({ action, service: name, user: ctx.principal.kind === 'user' ? ctx.principal.account.name : undefined }, 'service action');
-        try {
-          const s = await deps.supervisor.act(action, name);
-          ctx.session.notice = { kind: 'ok', text: `${action} ${name}: ${s.state}${s.pid ? `, pid ${s.pid}` : ''}.` };
-        } catch (error) {
-          ctx.session.notice = { kind: 'error', text: `${action} ${name} failed: ${(error as Error).message}` };
-        }
-      }
+      ctx.session.notice = action === undefined ? { kind: 'error', text: 'Choose start, stop or restart.' } : await serviceAction(ctx, action, name);
       return redirect('/');
     },
   },
