@@ -26,6 +26,7 @@ export type ControlReply =
   | { readonly done: true; readonly ok: false; readonly error: string }
   | { readonly done?: false; readonly log: { readonly svc: string; readonly line: string } };
 
+/** One row per service, in start order (each after what it requires). */
 export type StatusResult = readonly ServiceStatus[];
 
 /** A service `stop` stopped before the one named, because it requires it: `requires`, directly or through others. */

@@ -25,6 +25,8 @@ export interface ServiceStatus {
   /** Why the service is failed (or why the last start failed). */
   readonly reason: string | null;
   readonly listeners: readonly { readonly name: string; readonly protocol: string; readonly address: string; readonly port: number }[];
+  /** The services it requires (its `requires:`). Optional: older supervisors do not report it. */
+  readonly requires?: readonly string[];
   /**
    * Every counter the service declares, with its total across the service's instances (sorted
    * by id; empty for a plain command). Optional: older supervisors do not report it.
@@ -62,6 +64,7 @@ export function statusOf(u: UnitSnapshot, now = Date.now()): ServiceStatus {
     lastExit: u.lastExit ? { code: u.lastExit.code, signal: u.lastExit.signal, at: new Date(u.lastExit.at).toISOString() } : null,
     reason: u.reason ?? null,
     listeners: u.held.map((l) => ({ name: l.spec.name, protocol: l.spec.protocol, address: l.spec.address, port: l.spec.port })),
+    requires: u.config.requires,
   };
 }
 

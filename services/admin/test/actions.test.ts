@@ -12,8 +12,13 @@ const BIFF = `  biff:
     service: biff
     listen: { comsat: { port: 0, protocol: udp } }
 `;
-/** web requires db. */
-const GRAPH = `  db:
+/** admin requires relay, which requires base; web requires db (the page requires neither). */
+const GRAPH = `  base:
+    command: [sleep, "1000"]
+  relay:
+    command: [sleep, "1000"]
+    requires: [base]
+  db:
     command: [sleep, "1000"]
   web:
     command: [sleep, "1000"]
@@ -23,7 +28,7 @@ let a: AdminUp;
 let c: Client;
 
 beforeAll(async () => {
-  a = await startAdmin('{ loginFailureDelay: 10ms, liveInterval: 100ms }', BIFF + GRAPH);
+  a = await startAdmin('{ loginFailureDelay: 10ms, liveInterval: 100ms }', BIFF + GRAPH, undefined, '    requires: [relay]\n');
   for (const name of ['biff', 'db', 'web']) await waitState(a.up, name, 'running');
   c = await setupAdmin(a);
 });
@@ -88,6 +93,14 @@ describe('the dashboard', () => {
     expect((await a.up.service('admin')).state).toBe('running');
     const unknown = await c.submit('/services', { name: 'nope', action: 'restart' }, own);
     expect(textOf(unknown.body)).toContain('restart nope failed: no service named "nope"');
+  });
+
+  it('does not stop a service its own service requires, directly or not, naming the chain', async () => {
+    const base = await c.submit('/services', { name: 'base', action: 'stop' }, await c.get('/'));
+    expect(textOf(base.body)).toContain('admin serves this page and requires relay, which requires base: stopping base stops it too; use hearth stop base from a terminal.');
+    const relay = await c.submit('/services', { name: 'relay', action: 'stop' }, base);
+    expect(textOf(relay.body)).toContain('admin serves this page and requires relay: stopping relay stops it too; use hearth stop relay from a terminal.');
+    for (const name of ['base', 'relay', 'admin']) expect((await a.up.service(name)).state).toBe('running');
   });
 
   it('shows each service stopped with the one stopped, and those a start leaves stopped', async () => {

@@ -154,16 +154,17 @@ export interface AdminUp {
 
 /**
  * `hearth up` with the admin service on an ephemeral port (plus `extra` services), admin running;
- * its config and data dir in `dir` when given (removed as it stops).
+ * its config and data dir in `dir` when given (removed as it stops); `adminKeys`: more keys of
+ * the admin service (YAML lines indented by four spaces, e.g. its `requires:`).
  */
-export async function startAdmin(settings = '{ loginFailureDelay: 10ms }', extra = '', dir?: TempDir): Promise<AdminUp> {
+export async function startAdmin(settings = '{ loginFailureDelay: 10ms }', extra = '', dir?: TempDir, adminKeys = ''): Promise<AdminUp> {
   const up = await startUp(
     `services:
   admin:
     service: admin
     listen: { https: { port: 0, tls: true } }
     settings: ${settings}
-${extra}`,
+${adminKeys}${extra}`,
     dir === undefined ? {} : { dir },
   );
   const s = await waitState(up, 'admin', 'running', 20_000);

@@ -4,8 +4,9 @@
  * reload. The table body is refreshed live by /live/services (Server-Sent Events, /static/live.js);
  * without JavaScript the page shows the figures of when it was loaded.
  */
+import { dependentsOf } from '@hearth/supervisor/control';
 import type { ServiceResult, ServiceStatus } from '@hearth/supervisor/control';
-import type { RequestContext } from '../context.js';
+import type { AppDeps, RequestContext } from '../context.js';
 import { SERVICE_ACTIONS, type ServiceAction } from '../control.js';
 import { formatBytes, formatDuration } from '../format.js';
 import { html, type Html } from '../html.js';
@@ -91,6 +92,19 @@ function reloadNotice(outcome: Awaited<ReturnType<RequestContext['deps']['superv
   return { kind: r.failed.length > 0 ? 'error' : 'ok', text: changed ? 'The config was reloaded.' : 'The config was reloaded: nothing changed.', details };
 }
 
+/**
+ * Why stopping `name` would stop this page: this service requires it, directly or not, and
+ * `hearth stop` first stops what requires the service stopped. Undefined when it does not.
+ */
+async function stopsThisPage(deps: AppDeps, name: string): Promise<string | undefined> {
+  // Status rows come in start order, each with its requires (none from an older supervisor).
+  const rows = await deps.supervisor.status();
+  const nodes = rows.map((r) => ({ name: r.name, requires: r.requires ?? [], after: [] }));
+  const own = dependentsOf(name, nodes, rows.map((r) => r.name)).find((d) => d.name === deps.serviceName);
+  if (own === undefined) return undefined;
+  return `${deps.serviceName} serves this page and requires ${own.through.join(', which requires ')}: stopping ${name} stops it too; use hearth stop ${name} from a terminal.`;
+}
+
 /** What the page says of a start, stop or restart, as `hearth start|stop|restart NAME` prints it. */
 function actionNotice(action: ServiceAction, s: ServiceResult): Notice {
   const text = `${action} ${s.name}: ${s.state}${s.pid ? `, pid ${s.pid}` : ''}.`;
@@ -106,6 +120,8 @@ async function serviceAction(ctx: RequestContext, action: ServiceAction, name: s
   const { deps } = ctx;
   if (name === deps.serviceName) return { kind: 'error', text: `${name} serves this page: use hearth ${action} ${name} from a terminal.` };
   try {
+    const refusal = action === 'stop' ? await stopsThisPage(deps, name) : undefined;
+    if (refusal !== undefined) return { kind: 'error', text: refusal };
     deps.stats.inc('actions');
     deps.log.info({ action, service: name, user: ctx.principal.kind === 'user' ? ctx.principal.account.name : undefined }, 'service action');
     return actionNotice(action, await deps.supervisor.act(action, name));
