@@ -199,4 +199,13 @@ describe('shares', () => {
     expect(await answered).toBe(201);
     expect(readFileSync(join(a.up.data, 'docs', 'up.bin'), 'utf8')).toBe(body);
   });
+
+  it('adds a share while the file service is stopped: it stays stopped and serves the share once started', async () => {
+    expect((await a.up.cli('stop', 'files')).code).toBe(0);
+    const page = await c.submit('/shares/save', { service: 'files', adding: '1', share: 'later', path: 'docs', read: 'root', write: '' }, await c.get('/shares'));
+    expect(textOf(page.body)).toContain('Saved share later (saved; files is stopped and uses it at its next start).');
+    expect(await a.up.service('files')).toMatchObject({ state: 'stopped', pid: null });
+    expect((await a.up.cli('start', 'files')).code).toBe(0);
+    expect(await davGet('/later/a.txt')).toBe(200);
+  });
 });
