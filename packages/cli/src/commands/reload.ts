@@ -16,10 +16,10 @@ unchanged services are not touched. A changed service that is stopped (hearth st
 with a service it requires, or not started because one failed) is not started: it gets the
 new config at its next hearth start and stays stopped ("updated, still stopped: NAME").
 A failed service whose config changed (its settings alone too) is started with it, its
-crash-loop count cleared.
-A new data: or log.level takes effect only at
-the next hearth up (the supervisor logs a warning). An invalid config is refused
-with its error and nothing changes. Exit code 1 if anything could not be applied.
+crash-loop count cleared. A new data: or log.level takes effect only at the next hearth up
+(the supervisor logs a warning). An invalid config is refused with its error and nothing
+changes. Exit code 1 if anything could not be applied, or a service started or restarted by
+the reload is not running once its start attempt settled.
 
 ${COMMON_USAGE}`,
   async run(argv, io) {
