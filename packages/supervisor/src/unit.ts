@@ -418,6 +418,7 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
     // (the CPU goes to new instances first).
     this.#standby?.want(STANDBY_AFTER_RESTART_MS);
   }
+
   /**
    * A new config (and its listeners) for a service the operator does not want up (stopped, or
    * stopping): it is used at the next start; the service stays as it is, its reason kept.
