@@ -3,8 +3,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FIXTURE_SERVICE_PATH, connectAndReadLine, makeTempDir, waitFor } from '@hearth/testkit';
-import { alive, logged, startUp, stopAll, waitState } from '@hearth/testkit/hearth-up';
+import { connectAndReadLine, connectionRefused, makeTempDir, waitFor } from '@hearth/testkit';
+import { alive, fixtureEntry, logged, startUp, stopAll, waitState } from '@hearth/testkit/hearth-up';
 
 afterEach(stopAll);
 
@@ -13,22 +13,6 @@ function rssOf(pid: number): number {
   return Number(/^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
 }
 
-/** Whether a connection to the port on loopback is refused (nothing listens there). */
-function refused(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const c = connect(port, '127.0.0.1', () => {
-      c.destroy();
-      resolve(false);
-    });
-    c.on('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNREFUSED'));
-  });
-}
-
-const fixture = (name: string, extra = ''): string => `  ${name}:
-    module: ${FIXTURE_SERVICE_PATH}
-    listen: { main: { port: 0 } }
-${extra}`;
-
 describe('hearth up', () => {
   it('starts in dependency order, each after its dependencies are ready, and stops in reverse', async () => {
     const up = await startUp(`services:
@@ -36,7 +20,7 @@ describe('hearth up', () => {
     command: [sleep, "1000"]
     requires: [api]
     ready: { delay: 50ms }
-${fixture('api', '    requires: [db]\n    settings: { readyDelay: 200ms }\n')}
+${fixtureEntry('api', '    requires: [db]\n    settings: { readyDelay: 200ms }\n')}
   db:
     command: [sh, -c, "sleep 1000"]
     ready: { delay: 300ms }
@@ -58,7 +42,7 @@ ${fixture('api', '    requires: [db]\n    settings: { readyDelay: 200ms }\n')}
   });
 
   it('hands a Hearth service its listener and serves on it; status --json has the documented shape', async () => {
-    const up = await startUp(`services:\n${fixture('fix', '    settings: { greeting: hi }\n')}`);
+    const up = await startUp(`services:\n${fixtureEntry('fix', '    settings: { greeting: hi }\n')}`);
     const s = await waitState(up, 'fix', 'running');
     const port = s.listeners[0]!.port;
     expect(port).toBeGreaterThan(0);
@@ -95,7 +79,7 @@ ${fixture('api', '    requires: [db]\n    settings: { readyDelay: 200ms }\n')}
   });
 
   it('restarts a crashed service at once, then with backoff, and it serves again', async () => {
-    const up = await startUp(`services:\n${fixture('fix', '    settings: { crashAfter: 300ms }\n    backoff: { initial: 400ms }\n')}`);
+    const up = await startUp(`services:\n${fixtureEntry('fix', '    settings: { crashAfter: 300ms }\n    backoff: { initial: 400ms }\n')}`);
     const first = await waitState(up, 'fix', 'running');
     const second = await waitFor(async () => {
       const s = await up.service('fix');
@@ -147,7 +131,7 @@ ${fixture('api', '    requires: [db]\n    settings: { readyDelay: 200ms }\n')}
     const up = await startUp(`services:
   db:
     command: [sleep, "1000"]
-${fixture('api', '    requires: [db]\n')}
+${fixtureEntry('api', '    requires: [db]\n')}
   web:
     command: [sleep, "1000"]
     requires: [api]
@@ -166,7 +150,7 @@ ${fixture('api', '    requires: [db]\n')}
     expect(await up.service('web')).toMatchObject({ state: 'stopped', pid: null, reason: 'stopped with db: it requires api, which requires db' });
     // Its sockets are closed as at its own stop: clients are refused, not left in the backlog.
     expect(await up.service('api')).toMatchObject({ state: 'stopped', reason: 'stopped with db: it requires db', listeners: [] });
-    expect(await refused(port)).toBe(true);
+    expect(await connectionRefused(port)).toBe(true);
     expect((await up.service('db')).reason).toBeNull();
     // after: alone orders, it does not require.
     expect(await up.service('cron')).toMatchObject({ state: 'running', pid: cron.pid });
@@ -190,7 +174,7 @@ ${fixture('api', '    requires: [db]\n')}
 
   it('hearth restart NAME leaves what requires it running, overlapped or stop-then-start', async () => {
     const up = await startUp(`services:
-${fixture('api')}
+${fixtureEntry('api')}
   db:
     command: [sleep, "1000"]
   web:
@@ -232,7 +216,7 @@ ${fixture('api')}
     command: [sh, -c, "exit 2"]
     backoff: { initial: 10ms }
     crashLoop: { failures: 4, window: 30s }
-${fixture('bad', '    settings: { configError: true }\n')}`);
+${fixtureEntry('bad', '    settings: { configError: true }\n')}`);
     const loop = await waitState(up, 'loop', 'failed');
     expect(loop.restarts).toBe(3);
     expect(loop.reason).toMatch(/crash loop/);
@@ -258,10 +242,10 @@ ${fixture('bad', '    settings: { configError: true }\n')}`);
 
   it('never disturbs a sibling when a service crashes', async () => {
     const up = await startUp(`services:
-${fixture('crashy', '    settings: { crashAfter: 100ms }\n    backoff: { initial: 50ms }\n')}
+${fixtureEntry('crashy', '    settings: { crashAfter: 100ms }\n    backoff: { initial: 50ms }\n')}
   steady:
     command: [sleep, "1000"]
-${fixture('calm')}`);
+${fixtureEntry('calm')}`);
     const steady = await waitState(up, 'steady', 'running');
     const calm = await waitState(up, 'calm', 'running');
     await waitFor(async () => (await up.service('crashy')).restarts >= 3, { timeout: 10_000, what: 'crashes' });
@@ -271,7 +255,7 @@ ${fixture('calm')}`);
   });
 
   it('drains a Hearth service on stop: an open session still gets its reply', async () => {
-    const up = await startUp(`services:\n${fixture('fix', '    settings: { replyDelay: 700ms }\n    stopTimeout: 5s\n')}`);
+    const up = await startUp(`services:\n${fixtureEntry('fix', '    settings: { replyDelay: 700ms }\n    stopTimeout: 5s\n')}`);
     const s = await waitState(up, 'fix', 'running');
     const reply = connectAndReadLine(s.listeners[0]!.port);
     await new Promise((r) => setTimeout(r, 100));

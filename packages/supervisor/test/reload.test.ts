@@ -1,26 +1,9 @@
 /** `hearth reload` of services that are not running, with real processes through the real CLI. */
-import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FIXTURE_SERVICE_PATH, connectAndReadLine, waitFor } from '@hearth/testkit';
-import { startUp, stopAll, waitState } from '@hearth/testkit/hearth-up';
+import { connectAndReadLine, connectionRefused, FIXTURE_SERVICE_PATH, waitFor } from '@hearth/testkit';
+import { fixtureEntry, startUp, stopAll, waitState } from '@hearth/testkit/hearth-up';
 
 afterEach(stopAll);
-
-/** Whether a connection to the port on loopback is refused (nothing listens there). */
-function refused(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const c = connect(port, '127.0.0.1', () => {
-      c.destroy();
-      resolve(false);
-    });
-    c.on('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNREFUSED'));
-  });
-}
-
-const fixture = (name: string, extra = ''): string => `  ${name}:
-    module: ${FIXTURE_SERVICE_PATH}
-    listen: { main: { port: 0 } }
-${extra}`;
 
 describe('hearth reload', () => {
   it('applies a new config to a stopped service and leaves it stopped, its reason kept; hearth start then runs the new config', async () => {
@@ -34,7 +17,7 @@ describe('hearth reload', () => {
   web:
     command: [sleep, "${version}"]
     requires: [api]
-${fixture('solo', `    settings: { greeting: ${soloGreeting} }\n`)}`;
+${fixtureEntry('solo', `    settings: { greeting: ${soloGreeting} }\n`)}`;
     const up = await startUp(config('1000', '{ main: { port: 0 } }', 'one'));
     for (const name of ['db', 'api', 'web', 'solo']) await waitState(up, name, 'running');
     const port = (await up.service('api')).listeners[0]!.port;
@@ -49,7 +32,7 @@ ${fixture('solo', `    settings: { greeting: ${soloGreeting} }\n`)}`;
     expect(await up.service('api')).toMatchObject({ state: 'stopped', pid: null, reason: 'stopped with db: it requires db', listeners: [] });
     expect(await up.service('web')).toMatchObject({ state: 'stopped', pid: null, reason: 'stopped with db: it requires api, which requires db' });
     expect(await up.service('solo')).toMatchObject({ state: 'stopped', pid: null, reason: null, listeners: [] });
-    expect(await refused(port)).toBe(true);
+    expect(await connectionRefused(port)).toBe(true);
 
     // The next start runs the new config: solo's new settings, api's new listeners (db started first).
     expect((await up.cli('start', 'solo')).code).toBe(0);
@@ -84,7 +67,7 @@ ${fixture('solo', `    settings: { greeting: ${soloGreeting} }\n`)}`;
 
   it('restarts a failed service whose config changed, settings alone included (the usual fix for a crash loop); one that fails again is reported', async () => {
     const config = (bad: string, loop: string): string => `services:
-${fixture('bad', `    settings: ${bad}
+${fixtureEntry('bad', `    settings: ${bad}
 `)}  loop:
     command: ${loop}
     backoff: { initial: 10ms }

@@ -7,7 +7,7 @@ import type { ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { makeTempDir, waitFor } from './index.js';
+import { FIXTURE_SERVICE_PATH, makeTempDir, waitFor } from './index.js';
 import type { TempDir } from './index.js';
 import { controlRequest, socketIsLive } from '@hearth/supervisor';
 import type { ServiceStatus } from '@hearth/supervisor';
@@ -18,6 +18,14 @@ export interface CliResult {
   readonly code: number | null;
   readonly stdout: string;
   readonly stderr: string;
+}
+
+/** A config's `services:` entry for the testkit fixture service: NAME, listening on a free port, then `extra` lines. */
+export function fixtureEntry(name: string, extra = ''): string {
+  return `  ${name}:
+    module: ${FIXTURE_SERVICE_PATH}
+    listen: { main: { port: 0 } }
+${extra}`;
 }
 
 /** Runs `hearth ARGS` to completion. */

@@ -84,6 +84,17 @@ export function connectAndReadLine(port: number, host = '127.0.0.1', timeout = 5
   });
 }
 
+/** Whether a TCP connection to the port is refused (nothing listens there); false once one connects. */
+export function connectionRefused(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, host, () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.on('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNREFUSED'));
+  });
+}
+
 /** Send one datagram and resolve with the first reply. */
 export function udpRequest(port: number, message: string | Buffer, host = '127.0.0.1', timeout = 5000): Promise<Buffer> {
   return new Promise((resolve, reject) => {

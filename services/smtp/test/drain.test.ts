@@ -1,6 +1,6 @@
 /** A draining service: sessions already open go on to the end; only the ones left at the goodbye time get 421. */
-import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { connectionRefused } from '@hearth/testkit';
 import { message, SmtpScope, type RawClient } from './harness.js';
 
 const scope = new SmtpScope();
@@ -10,18 +10,6 @@ async function greeted(port: number): Promise<RawClient> {
   const client = await scope.open(port);
   expect(await client.reply()).toMatch(/^220 /);
   return client;
-}
-
-/** Whether a new connection to `port` is refused (the listener is closed). */
-function refused(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.once('error', () => resolve(true));
-  });
 }
 
 describe('stop (drain)', () => {
@@ -37,7 +25,7 @@ describe('stop (drain)', () => {
     const before = smtp.store.deliveries.length;
 
     const stopped = smtp.running.stop(Date.now() + 3000);
-    expect(await refused(port)).toBe(true);
+    expect(await connectionRefused(port)).toBe(true);
     for (const [client, subject] of [
       [fresh, 'fresh'],
       [midway, 'midway'],
