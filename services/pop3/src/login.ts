@@ -8,7 +8,7 @@
  * `nologin` with a `reason`); a user at
  * `maxConnectionsPerUser` is refused; then the maildrop's snapshot, with its exclusive lock under
  * `exclusiveLock` (`-ERR [IN-USE]` when another session holds it). The session turns an `ok`
- * outcome into its TRANSACTION state.
+ * outcome into its TRANSACTION state, and asks `credentialsChanged` whether the login still holds.
  */
 import { localUser, type Authentication, type LoginPolicy } from '@hearth/accounts';
 export { loginLimits } from '@hearth/accounts';
@@ -20,6 +20,7 @@ import type { counters } from './counters.js';
 import type { Counter } from './limits.js';
 import type { MailBacking, Maildrop } from './maildrop.js';
 import { replies, type Reply } from './replies.js';
+import type { Transaction } from './state.js';
 
 export interface LoginDeps {
   readonly settings: Pop3Settings;
@@ -99,4 +100,15 @@ export async function authorize(deps: LoginDeps, attempt: LoginAttempt, ctx: Log
     return refuse(replies.authFailed());
   }
   return { ok: true, user: canonical, stamp, maildrop: opened.maildrop };
+}
+
+/**
+ * Whether the password was set or the account disabled or deleted since this login (by `hearth
+ * user`, the admin page, another process); if so, logged: the session ends, deleting nothing,
+ * as a new login would fail. Throws when the stamp cannot be read.
+ */
+export function credentialsChanged(backing: MailBacking, tx: Transaction, log: Logger): boolean {
+  if (backing.credentialStamp(tx.user) === tx.stamp) return false;
+  log.info('session ended: the password was changed, or the account disabled or removed');
+  return true;
 }

@@ -13,8 +13,9 @@
  * since; a waiting session, which sends no line, is also checked by its wait), XIDLE waiting
  * (only DONE), unknown verb (counted), wrong state, bad arguments, then the handler.
  *
- * Hearth's extensions (README): an XIDLE wait is run by a `Wait` (waiting.ts) that the PushHub
- * wakes; XSEND's message is read by a `DataPhase` (data-phase.ts) through an Intake into the store.
+ * Hearth's extensions (README): an XIDLE wait is begun, ended and cancelled by session-wait.ts (a
+ * `Wait`, waiting.ts, that the PushHub wakes); XSEND's message is read by a `DataPhase`
+ * (data-phase.ts) through an Intake into the store.
  */
 import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -27,14 +28,14 @@ import { totals } from './commands/listing.js';
 import type { CommandContext, LoginAttempt } from './commands/context.js';
 import type { Pop3Settings } from './config.js';
 import { DataPhase } from './data-phase.js';
-import { authorize } from './login.js';
+import { authorize, credentialsChanged } from './login.js';
 import { PermanentBackingError, type MailBacking } from './maildrop.js';
 import { replies, type Reply } from './replies.js';
 import { CLOSED, COMMANDS, START, lineArrives, lineDone, lineRefused, mayEndAtGoodbye, nextLineIs, upgraded, upgrading, waitOf, type Mode, type Phase } from './session-state.js';
 import type { SessionDeps, SessionOptions } from './session-deps.js';
 import { upgradeToTls } from './session-tls.js';
-import { beginWait, endWait } from './session-wait.js';
-import type { SessionState, StateName, Transaction } from './state.js';
+import { beginWait, cancelWait, endWait } from './session-wait.js';
+import type { SessionState, StateName } from './state.js';
 import { update } from './update.js';
 
 const dispatcher = new CommandDispatcher<StateName, CommandContext, Reply>(commands);
@@ -155,10 +156,7 @@ export class Pop3Session implements CommandContext {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.data.fail(new ConnectionClosedError());
     const state = this.state;
-    if (wait !== undefined && state.name === 'TRANSACTION') {
-      this.deps.hub.remove(state.user, wait);
-      wait.cancel();
-    }
+    if (wait !== undefined && state.name === 'TRANSACTION') cancelWait(state, wait, this.deps.hub);
     if (state.name === 'TRANSACTION') {
       // Logged in, gone without QUIT (dropped, autologout, shutdown): what it did, and that its DELEs are void.
       this.log.info({ retrieved: state.retrieved.messages, bytes: state.retrieved.bytes, marked: state.deleted.size }, 'logged out without QUIT: nothing deleted');
@@ -268,7 +266,7 @@ export class Pop3Session implements CommandContext {
       this.log.debug('C: (SASL response)');
       return input.next(line);
     }
-    if (this.state.name === 'TRANSACTION' && this.credentialsChanged(this.state)) return replies.credentialsChanged();
+    if (this.state.name === 'TRANSACTION' && credentialsChanged(this.backing, this.state, this.log)) return replies.credentialsChanged();
     if (input.kind === 'waiting' && this.state.name === 'TRANSACTION') return endWait(this.state, input.wait, this.deps.hub, line);
     const resolved = dispatcher.resolve(line, this.state.name);
     this.log.debug({ verb: resolved.kind === 'empty' ? '' : resolved.verb }, 'C: command');
@@ -284,17 +282,6 @@ export class Pop3Session implements CommandContext {
       case 'ok':
         return resolved.spec.run(this, resolved.args);
     }
-  }
-
-  /**
-   * Whether the password was set or the account disabled or deleted since this login (by `hearth
-   * user`, the admin page, another process); if so, logged: the session ends, deleting nothing,
-   * as a new login would fail.
-   */
-  private credentialsChanged(state: Transaction): boolean {
-    if (this.backing.credentialStamp(state.user) === state.stamp) return false;
-    this.log.info('session ended: the password was changed, or the account disabled or removed');
-    return true;
   }
 
   // ---- Output -------------------------------------------------------------------------------
@@ -339,46 +326,20 @@ export class Pop3Session implements CommandContext {
     return this.data.submit(this.log, { ...sender, recipients, body });
   }
 
-  // ---- XIDLE --------------------------------------------------------------------------------
+  // ---- XIDLE (session-wait.ts) --------------------------------------------------------------
 
   private startWaiting(): void {
     const state = this.state;
     if (state.name !== 'TRANSACTION' || this.closing) return;
-    const options = { socket: this.socket, maxPending: this.deps.settings.maxPendingPushes, log: this.log };
-    const handlers = {
-      onOverflow: () => this.onPushBacklog(),
-      onClosed: () => this.close(),
-      onPushed: (n: number) => this.deps.counters.inc('messagesPushed', n),
-      checkCredentials: () => this.waitMayGoOn(state),
-      credentialCheckMs: this.deps.settings.credentialCheckInterval,
-    };
-    beginWait(state, this.deps.hub, { ...options, ...handlers }, (wait) => (this.phase = nextLineIs(this.phase, { kind: 'waiting', wait })));
-  }
-
-  /**
-   * A waiting session sends no command line to be checked at: before each push line and every
-   * `credentialCheckInterval`, the wait asks here. Changed credentials end the wait and the
-   * session with the line a command would get; credentials that cannot be read end them with
-   * `-ERR [SYS/TEMP]`, pushing nothing unchecked.
-   */
-  private waitMayGoOn(state: Transaction): boolean {
-    if (this.closing) return false;
-    try {
-      if (!this.credentialsChanged(state)) return true;
-      this.write(replies.credentialsChangedLine());
-    } catch (error) {
-      this.log.error({ err: error }, 'checking the credentials of a waiting session failed');
-      this.write(replies.internalErrorLine());
-    }
-    this.close();
-    return false;
-  }
-
-  private onPushBacklog(): void {
-    this.log.warn({ limit: this.deps.settings.maxPendingPushes }, 'client not reading new-mail notifications; closing');
-    this.write(replies.pushBacklog());
-    this.close();
-    this.socket.destroy();
+    beginWait(state, {
+      socket: this.socket,
+      log: this.log,
+      deps: this.deps,
+      closing: () => this.closing,
+      enter: (wait) => (this.phase = nextLineIs(this.phase, { kind: 'waiting', wait })),
+      write: (line) => this.write(line),
+      close: () => this.close(),
+    });
   }
 
   private async sendBody(reply: Extract<Reply, { kind: 'body' }>): Promise<void> {
