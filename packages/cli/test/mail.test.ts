@@ -14,6 +14,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@hearth/log';
 import { openSuiteAccounts, type Accounts } from '@hearth/accounts';
 import { openMailStore, type MailStore } from '@hearth/mail-store';
+import { waitFor } from '@hearth/testkit';
 // The CLI does not depend on the POP3 service; its tests use the engine straight from its build.
 import { createPop3Server, defaultSettings, storeBacking, type Pop3Server } from '@hearth/pop3';
 import { mailCommand } from '../dist/commands/mail.js';
@@ -118,14 +119,6 @@ function invoke(argv: string[], options: { input?: string; password?: string } =
 
 const mail = (argv: string[], options?: { input?: string; password?: string }): Promise<Result> => invoke(argv, options).promise;
 
-async function until(check: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 describe('hearth mail', () => {
   it('check, list and read over STLS, trusting the certificate in DATA/tls/self-signed', async () => {
     const { port } = await startServer();
@@ -204,14 +197,14 @@ describe('hearth mail', () => {
   it('watch prints a line per pushed message (sent by another user) and stops when asked', async () => {
     const { port, pop3 } = await startServer();
     const watching = invoke(['watch', '--user', 'alice', '--port', String(port), '--data', dir]);
-    await until(() => watching.stderr().includes('watching alice'), 'watch to start');
-    await until(() => pop3.hub.users.includes('alice'), 'the watch waiting in XIDLE');
+    await waitFor(() => watching.stderr().includes('watching alice'), { timeout: 10_000, what: 'watch to start' });
+    await waitFor(() => pop3.hub.users.includes('alice'), { timeout: 10_000, what: 'the watch waiting in XIDLE' });
     const sent = await mail(['send', '--to', 'alice', '--subject', 'ping', '--user', 'bob', '--port', String(port), '--data', dir], {
       input: 'pong\n',
       password: 'hunter2',
     });
     expect(sent.code).toBe(0);
-    await until(() => watching.stdout().includes('ping'), 'the pushed message');
+    await waitFor(() => watching.stdout().includes('ping'), { timeout: 10_000, what: 'the pushed message' });
     const n = store.listMessages('alice').length;
     expect(watching.stdout()).toMatch(new RegExp(`^${n}\\t\\d+\\t<bob@localhost>\\tping\\n$`));
     watching.abort();
@@ -221,9 +214,9 @@ describe('hearth mail', () => {
   it('watch reconnects after the server restarts and reports what arrived meanwhile', async () => {
     const first = await startServer();
     const watching = invoke(['watch', '--count', '1', '--user', 'alice', '--port', String(first.port), '--data', dir]);
-    await until(() => watching.stderr().includes('watching alice'), 'watch to start');
+    await waitFor(() => watching.stderr().includes('watching alice'), { timeout: 10_000, what: 'watch to start' });
     await first.stop();
-    await until(() => watching.stderr().includes('reconnecting'), 'the loss to be noticed');
+    await waitFor(() => watching.stderr().includes('reconnecting'), { timeout: 10_000, what: 'the loss to be noticed' });
     await store.deliver({ recipients: ['alice'], body: 'Subject: while you were away\r\n\r\nhi\r\n' });
     await startServer(first.port);
     const result = await watching.promise;
