@@ -1,7 +1,8 @@
 /**
  * `hearth mail` against a real POP3 server (createPop3Server over a temp mail store) on
  * 127.0.0.1: STLS with the suite-style certificate from DATA/tls/self-signed/, check, list, read,
- * send, watch receiving a push, watch reconnecting after the server restarts, and the errors.
+ * send, watch receiving a push, watch reconnecting after the server restarts, watch ended for
+ * good by [AUTH], and the errors.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -16,7 +17,7 @@ import { openSuiteAccounts, type Accounts } from '@hearth/accounts';
 import { openMailStore, type MailStore } from '@hearth/mail-store';
 import { waitFor } from '@hearth/testkit';
 // The CLI does not depend on the POP3 service; its tests use the engine straight from its build.
-import { createPop3Server, defaultSettings, storeBacking, type Pop3Server } from '@hearth/pop3';
+import { createPop3Server, defaultSettings, storeBacking, type Pop3Server, type Pop3Settings } from '@hearth/pop3';
 import { mailCommand } from '../dist/commands/mail.js';
 import { capturedOutput } from './captured.js';
 
@@ -62,11 +63,11 @@ afterEach(async () => {
   for (const r of running.splice(0)) await r.stop();
 });
 
-async function startServer(port = 0, tls = true): Promise<Running> {
+async function startServer(port = 0, tls = true, settings: Partial<Pop3Settings> = {}): Promise<Running> {
   const pop3 = createPop3Server({
     backing: storeBacking(store, accounts),
     tls: () => (tls ? secureContext : undefined),
-    settings: { ...defaultSettings(), loginFailureDelay: 10 },
+    settings: { ...defaultSettings(), loginFailureDelay: 10, ...settings },
     log: createLogger({ svc: 'pop3', level: 'silent' }),
   });
   const net = createServer((socket) => pop3.handle(socket, { implicitTls: false }));
@@ -224,6 +225,29 @@ describe('hearth mail', () => {
     expect(result.stderr).toMatch(/connection to 127\.0\.0\.1:\d+ lost; reconnecting in 500 ms|the server ended the wait: \[SYS\/TEMP\] Server shutting down; try again later; reconnecting in 500 ms/);
     expect(result.stderr).toContain('reconnected');
     expect(result.stdout).toMatch(/^\d+\t\d+\t-\twhile you were away\n$/);
+  });
+
+  it('watch ends at once with exit 1 when the server ends its wait with [AUTH] (the password changed since its login), logging in no more', async () => {
+    store.addMaildrop('dave');
+    await accounts.add('dave', 'first');
+    const { port, pop3 } = await startServer(0, true, { credentialCheckInterval: 100 });
+    const watching = invoke(['watch', '--user', 'dave', '--port', String(port), '--data', dir], { password: 'first' });
+    await waitFor(() => pop3.hub.users.includes('dave'), { timeout: 10_000, what: 'the watch waiting in XIDLE' });
+    // Another handle on the accounts, as hearth user passwd in another process has.
+    const other = await openSuiteAccounts(dir, { passwordParams: { ln: 10, r: 8, p: 1 } });
+    try {
+      await other.setPassword('dave', 'second');
+    } finally {
+      await other.close();
+    }
+    expect(await watching.promise).toEqual({
+      code: 1,
+      stdout: '',
+      stderr:
+        `hearth mail: watching dave at 127.0.0.1:${port} (0 messages)\n` +
+        'hearth mail: login as dave ended: The password was changed, or the account disabled or removed, since this login; log in again\n',
+    });
+    expect(pop3.counters.get('authFailures')).toBe(0);
   });
 
   it('watch refuses a server without the push extension', async () => {

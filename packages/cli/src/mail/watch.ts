@@ -2,7 +2,10 @@
  * `hearth mail watch`: wait with XIDLE and print a line per new message until interrupted (or
  * `count` messages). Renews the wait every 5 minutes (autologout is at least 10, RFC 1939). When
  * the connection is lost it reconnects with backoff (0.5 s doubling to 30 s) and reports what
- * arrived meanwhile by UIDL.
+ * arrived meanwhile by UIDL. A wait the server ends with `-ERR [AUTH]` (RFC 3206: permanent; the
+ * password was changed, or the account disabled or removed, since this login) ends the watch, as
+ * a failed login ends `hearth mail`: logging in again with the same password cannot succeed, and
+ * each attempt would count as a failed login.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CliIo } from '../command.js';
@@ -52,7 +55,7 @@ export async function watch(target: Target, io: CliIo, options: WatchOptions): P
       delay = firstDelay;
       printed += await announce(client, fresh, io, options.count === undefined ? undefined : options.count - printed);
       while (!done()) {
-        const pushed = await waitOnce(client, options.renewMs ?? RENEW_MS);
+        const pushed = await waitOnce(client, target.user, options.renewMs ?? RENEW_MS);
         const numbers = pushed.filter((p) => !known.has(p.uidl)).map((p) => p.number);
         for (const p of pushed) known.add(p.uidl);
         printed += await announce(client, numbers, io, options.count === undefined ? undefined : options.count - printed);
@@ -79,9 +82,10 @@ interface Pushed {
 
 /**
  * One XIDLE: wait for the first push (or the renewal time), then DONE; returns every message
- * pushed before the server's closing +OK. A server -ERR ending the wait is a lost connection.
+ * pushed before the server's closing +OK. A server -ERR ending the wait is a lost connection,
+ * except `[AUTH]`: the login of `user` no longer holds (a MailClientError that is not transient).
  */
-async function waitOnce(client: Pop3Client, renewMs: number): Promise<Pushed[]> {
+async function waitOnce(client: Pop3Client, user: string, renewMs: number): Promise<Pushed[]> {
   await client.command('XIDLE');
   const pushed: Pushed[] = [];
   let doneSent = false;
@@ -101,7 +105,9 @@ async function waitOnce(client: Pop3Client, renewMs: number): Promise<Pushed[]> 
         continue;
       }
       if (line.startsWith('+OK')) return pushed;
-      throw new MailClientError(`the server ended the wait: ${line.replace(/^-ERR ?/, '')}`, true);
+      const reason = line.replace(/^-ERR ?/, '');
+      if (reason.startsWith('[AUTH]')) throw new MailClientError(`login as ${user} ended: ${reason.replace(/^\[AUTH\] ?/, '')}`);
+      throw new MailClientError(`the server ended the wait: ${reason}`, true);
     }
   } finally {
     clearTimeout(timer);
