@@ -185,6 +185,14 @@ describe('hearth check', () => {
         '',
       ].join('\n'),
     });
+    // Two listeners on one address and port: hearth up would bind both, and the second service
+    // would fail its listen at every start; check says so as hearth up does, before anything.
+    writeFileSync(config, `services:\n  files:\n    service: files\n    listen: { https: { port: 8443 } }\n  admin:\n    service: admin\n    listen: { https: { port: 8443 } }\n`);
+    expect(await hearth(['check', '--config', config])).toEqual({
+      code: 78,
+      stdout: '',
+      stderr: `hearth check: ${config}:7:22: services.admin.listen.https: 127.0.0.1:8443 is also the address of services.files.listen.https\n`,
+    });
     expect(await hearth(['check', '--log-level', 'info'])).toMatchObject({ code: 64, stderr: 'hearth check: unknown option --log-level\n' });
   });
 });

@@ -80,4 +80,35 @@ describe('KINDS', () => {
       '/c/h.yaml:5:67: services.files.listen.dav.protocol: files serves tcp listeners only (this one is udp)',
     ]);
   });
+
+  it('refuses two listeners on one port whose addresses overlap, each after the first, defaults included', async () => {
+    const err = await parseSuiteConfig(
+      `services:
+  mail: { service: smtp, listen: { mx: { port: 2025 }, submission: { port: 2025 } } }
+  files: { service: files, listen: { http: { port: 8080, address: 0.0.0.0 }, dav: { port: 2110 } } }
+  admin: { service: admin, listen: { https: { port: 8080 } } }
+  biff: { service: biff, listen: { comsat: { port: 2025 }, v6: { port: 2512, address: "::", protocol: udp } } }
+  pop3: { service: pop3 }
+  smtp: { service: smtp, listen: { mx: { port: 2512, address: 127.0.0.1 } } }
+`,
+      '/c/h.yaml',
+      { registry: KINDS },
+    ).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).message.split('\n')).toEqual([
+      '/c/h.yaml:2:68: services.mail.listen.submission: 127.0.0.1:2025 is also the address of services.mail.listen.mx',
+      '/c/h.yaml:4:45: services.admin.listen.https: 127.0.0.1:8080 is also the address of services.files.listen.http',
+      '/c/h.yaml:6:9: services.pop3: its default listener pop3: 127.0.0.1:2110 is also the address of services.files.listen.dav',
+    ]);
+    // Another protocol, another address, an IPv6 wildcard beside IPv4 (bound IPv6-only), and port 0 are no clash.
+    const ok = await parseSuiteConfig(
+      `services:
+  smtp: { service: smtp, listen: { mx: { port: 2025 }, v6: { port: 2025, address: "::" }, other: { port: 2025, address: 127.0.0.2 }, a: { port: 0 }, b: { port: 0 } } }
+  biff: { service: biff, listen: { comsat: { port: 2025 } } }
+`,
+      '/c/h.yaml',
+      { registry: KINDS },
+    );
+    expect(ok.services.flatMap((s) => s.listen.map((l) => l.name))).toEqual(['mx', 'v6', 'other', 'a', 'b', 'comsat']);
+  });
 });

@@ -263,6 +263,11 @@ function suiteSchema(serviceSchemas: ReadonlyMap<string, ReturnType<typeof servi
         if (!(err instanceof CycleError)) throw err;
         rc.addIssue({ code: 'custom', path: ['services', err.members[0] ?? ''], message: err.message });
       }
+      for (const clash of portClashes(services, ctx.manifests)) {
+        const where = clash.written ? ['services', clash.service, 'listen', clash.listener] : ['services', clash.service];
+        const what = clash.written ? '' : `its default listener ${clash.listener}: `;
+        rc.addIssue({ code: 'custom', path: where, message: `${what}${clash.at} is also the address of services.${clash.other.service}.listen.${clash.other.listener}` });
+      }
       for (const [name, s] of services) {
         const requires: unknown[] = isRecord(s) && Array.isArray(s['requires']) ? s['requires'] : [];
         requires.forEach((dep, i) => {
@@ -273,6 +278,52 @@ function suiteSchema(serviceSchemas: ReadonlyMap<string, ReturnType<typeof servi
         });
       }
     }, EVEN_WITH_PROBLEMS);
+}
+
+interface DeclaredListener {
+  readonly service: string;
+  readonly listener: string;
+  /** Named under the service's listen: (else one of its kind's defaults). */
+  readonly written: boolean;
+  readonly spec: ListenerSpec;
+}
+
+/** `0.0.0.0`, `::` and the longer spellings of each: the wildcard of their family. */
+const isWildcard = (address: string): boolean => address === '0.0.0.0' || isIpv6Wildcard(address);
+
+/**
+ * Two listeners of the config on one port and protocol whose addresses overlap (the same one, or
+ * a wildcard and an address of its family), each after the first named with the one it clashes
+ * with. The supervisor binds both (SO_REUSEADDR lets two sockets bind one address until one
+ * listens), so only the second service's listen failed, at every start of a crash loop.
+ * An IPv6 wildcard beside an IPv4 address is not a clash: it is bound IPv6-only (withIpv6Only).
+ */
+function portClashes(
+  services: readonly (readonly [string, unknown])[],
+  manifests: ReadonlyMap<string, ServiceManifest<unknown> | Error>,
+): { service: string; listener: string; written: boolean; at: string; other: DeclaredListener }[] {
+  const declared: DeclaredListener[] = [];
+  for (const [service, s] of services) {
+    if (!isRecord(s)) continue;
+    const m = manifests.get(service);
+    const manifest = m instanceof Error ? undefined : m;
+    if (isRecord(s['listen'])) {
+      for (const [listener, l] of Object.entries(s['listen'])) if (isRecord(l)) declared.push({ service, listener, written: true, spec: listenerSpec(listener, l, manifest) });
+    } else if (s['command'] === undefined) {
+      for (const spec of manifest?.defaultListeners ?? []) declared.push({ service, listener: spec.name, written: false, spec });
+    }
+  }
+  const overlap = (a: string, b: string): boolean =>
+    a === b || (isIPv4(a) && isIPv4(b) && (a === '0.0.0.0' || b === '0.0.0.0')) || (isIPv6(a) && isIPv6(b) && (isWildcard(a) || isWildcard(b)));
+  const clashes = [];
+  for (const [i, d] of declared.entries()) {
+    if (d.spec.port === 0) continue;
+    const other = declared.slice(0, i).find((e) => e.spec.port === d.spec.port && e.spec.protocol === d.spec.protocol && overlap(e.spec.address, d.spec.address));
+    if (other === undefined) continue;
+    const host = isIPv6(d.spec.address) ? `[${d.spec.address}]` : d.spec.address;
+    clashes.push({ service: d.service, listener: d.listener, written: d.written, at: `${host}:${d.spec.port}${d.spec.protocol === 'udp' ? '/udp' : ''}`, other });
+  }
+  return clashes;
 }
 
 /** The manifest a service needs: from the registry or by importing its module. */

@@ -132,7 +132,7 @@ describe('suite config', () => {
 
   it('diffs a reload: a settings change reloads one service; new certificate contents, or other tls paths, reload every Hearth service and no command', async () => {
     const text = (greeting: string, cert: string) =>
-      `tls: { cert: /etc/tls/${cert}, key: /etc/tls/key.pem }\nservices:\n  a: { service: echo, settings: { greeting: ${greeting} } }\n  b: { service: echo }\n  c: { command: [sh] }\n`;
+      `tls: { cert: /etc/tls/${cert}, key: /etc/tls/key.pem }\nservices:\n  a: { service: echo, settings: { greeting: ${greeting} } }\n  b: { service: echo, listen: { main: { port: 0 } } }\n  c: { command: [sh] }\n`;
     const cfg = await parseSuiteConfig(text('hi', 'cert.pem'), '/c/h.yaml', { registry });
     const diff = (next: SuiteConfig, tlsFilesChanged?: boolean) => diffConfigs(cfg, next, tlsFilesChanged);
     const nothing = { added: [], removed: [], restart: [] };
