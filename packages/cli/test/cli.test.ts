@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { FIXTURE_SERVICE_PATH, connectAndReadLine, freePort, makeTempDir, waitFor } from '@hearth/testkit';
 import type { TempDir } from '@hearth/testkit';
 import { COMMANDS, VERB_LOADERS } from '@hearth/cli';
+import { loadTlsMaterial } from '@hearth/tls';
 
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 
@@ -194,6 +195,30 @@ describe('hearth check', () => {
       stderr: `hearth check: ${config}:7:22: services.admin.listen.https: 127.0.0.1:8443 is also the address of services.files.listen.https\n`,
     });
     expect(await hearth(['check', '--log-level', 'info'])).toMatchObject({ code: 64, stderr: 'hearth check: unknown option --log-level\n' });
+  });
+
+  it('reads a configured tls pair as the services read it at their start: a missing file or a key of another certificate is 78', async () => {
+    const dir = await tempDir();
+    const config = join(dir.path, 'hearth.yaml');
+    const one = await loadTlsMaterial({ dataDir: join(dir.path, 'one') });
+    const other = await loadTlsMaterial({ dataDir: join(dir.path, 'other') });
+    const withPair = (cert: string, key: string) =>
+      writeFileSync(config, `tls: { cert: ${cert}, key: ${key} }\nservices:\n  files:\n    service: files\n    listen: { https: { port: 8443 } }\n`);
+    withPair(one.certFile, one.keyFile);
+    expect(await hearth(['check', '--config', config])).toMatchObject({ code: 0, stderr: '' });
+    // The files service of hearth up would exit 78 at each of these; check said valid.
+    withPair(one.certFile, other.keyFile);
+    expect(await hearth(['check', '--config', config])).toEqual({
+      code: 78,
+      stdout: '',
+      stderr: `hearth check: ${config}: tls: the key in ${other.keyFile} does not belong to the certificate in ${one.certFile}\n`,
+    });
+    withPair(join(dir.path, 'no-such.pem'), one.keyFile);
+    expect(await hearth(['check', '--config', config])).toEqual({
+      code: 78,
+      stdout: '',
+      stderr: `hearth check: ${config}: tls: the certificate file ${join(dir.path, 'no-such.pem')} does not exist\n`,
+    });
   });
 });
 

@@ -1,6 +1,8 @@
+import { ConfigError } from '@hearth/config';
 import { KINDS } from '@hearth/suite';
 import { loadConfig, resolveDataDir } from '@hearth/supervisor';
 import type { ServiceConfig, SuiteConfig } from '@hearth/supervisor';
+import { loadTlsMaterial, TlsMaterialError } from '@hearth/tls';
 import type { CliCommand } from '../command.js';
 import { COMMON_USAGE, parse } from '../options.js';
 
@@ -11,8 +13,10 @@ export const check: CliCommand = {
 
 Reads the config file (or the embedded default) as hearth up would, with every check hearth up
 makes before it starts anything: keys and values, each Hearth service's settings, commands
-found, requires known and free of cycles, cwd, user:, the tls pair. Prints every problem, one a
-line, and exits 78; a valid config prints its services with their listeners and exits 0.
+found, requires known and free of cycles, cwd, user:, the tls pair (both or neither, and the
+files of a configured pair read as the services read them at their start: each there and PEM,
+the key the certificate's). Prints every problem, one a line, and exits 78; a valid config
+prints its services with their listeners and exits 0.
 Nothing is started or bound (a port another program holds shows only at hearth up), so it can
 run beside a running suite: check the file before hearth reload.
 
@@ -22,10 +26,28 @@ ${COMMON_USAGE}
     const { values } = parse(argv, { config: { type: 'string' } }, false);
     // A ConfigError or CycleError goes up to the dispatcher: every problem, exit 78.
     const config = await loadConfig(values.config, io.cwd, KINDS);
-    io.stdout.write(describe(config, resolveDataDir({ dataDir: values.data, env: io.env, cwd: io.cwd }, config)));
+    const dataDir = resolveDataDir({ dataDir: values.data, env: io.env, cwd: io.cwd }, config);
+    await checkTlsPair(config, dataDir);
+    io.stdout.write(describe(config, dataDir));
     return 0;
   },
 };
+
+/**
+ * A configured pair, read as each TLS service reads it at its start (only reads: a pair is
+ * generated only when none is configured). hearth up would start, and the services using the
+ * pair would each fail with exit 78.
+ */
+async function checkTlsPair(config: SuiteConfig, dataDir: string): Promise<void> {
+  const { cert, key } = config.tls;
+  if (cert === undefined || key === undefined) return;
+  try {
+    await loadTlsMaterial({ dataDir, cert, key });
+  } catch (err) {
+    if (!(err instanceof TlsMaterialError)) throw err;
+    throw new ConfigError([{ file: config.file ?? 'the embedded default config', line: 0, column: 0, path: '', message: err.message }]);
+  }
+}
 
 function describe(config: SuiteConfig, dataDir: string): string {
   const width = Math.max(...config.services.map((s) => s.name.length), 4);
