@@ -127,6 +127,10 @@ it('takes alice@ one of the mail domains, as the file service takes a login, and
   expect(elsewhere.code).toBe(1);
   expect(elsewhere.stdout).toBe('');
   expect(elsewhere.stderr).toBe("hearth files: no such user: alice@elsewhere.example (elsewhere.example is not one of the suite's mail domains: example.org, Home.Example)\n");
+  // An @ with no domain after it is no address: an invalid name, not a domain named "".
+  const noDomain = await hearth(['files', '--user', 'alice@', '--config', withDomains, '--data', data]);
+  expect(noDomain.code).toBe(1);
+  expect(noDomain.stderr).toMatch(/^hearth files: invalid user name "alice@": /);
   const unknown = await hearth(['files', '--user', 'carol@example.org', '--config', withDomains, '--data', data]);
   expect(unknown.code).toBe(1);
   expect(unknown.stderr).toBe(`hearth files: no such user: carol (not in the accounts at ${join(data, 'accounts')})\n`);

@@ -83,6 +83,8 @@ async function boundPorts(service: ServiceConfig, listeners: readonly ListenerSp
 function userOf(name: string, config: SuiteConfig): string {
   const domains = mailDomainSet(config.mail.domains);
   const at = name.lastIndexOf('@');
+  // No domain after the @ (`alice@`): no address, refused as an invalid name as `@localhost` is.
+  if (at === name.length - 1) return normalizeUserName(name);
   if (at >= 0 && !domains.has(name.slice(at + 1).toLowerCase())) {
     throw new Error(`no such user: ${name} (${name.slice(at + 1)} is not one of the suite's mail domains: ${config.mail.domains.join(', ')})`);
   }
