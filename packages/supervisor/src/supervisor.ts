@@ -474,7 +474,16 @@ export class Supervisor {
         if (unit.state === 'running') restarted.push(name);
         else failed.push({ name, error: `${name}: ${unit.status().reason ?? unit.state}` });
       } catch (err) {
-        failed.push({ name, error: (err as Error).message });
+        if (unit.wanted) {
+          failed.push({ name, error: (err as Error).message });
+          continue;
+        }
+        // Stopped during its restart (hearth stop): the new instance went with the old one, and
+        // the unit kept its old config. It takes the new one for its next start, as a changed
+        // service already stopped does; kept old, it started again on the old listeners while
+        // the suite's config (what the next reload compares with) was the new one.
+        unit.reconfigure({ config: nextBy.get(name)!, held: heldFor.get(name)! });
+        updatedStopped.push(name);
       }
     }
     const added = diff.added.map((n) => this.#addUnit(nextBy.get(n)!, heldFor.get(n)!));

@@ -47,6 +47,29 @@ ${fixtureEntry('solo', `    settings: { greeting: ${soloGreeting} }\n`)}`;
     expect(await up.service('web')).toMatchObject({ state: 'stopped', reason: 'stopped with db: it requires api, which requires db' });
   });
 
+  it('a service stopped while the reload restarts it takes the new config for its next start, listed as updated and still stopped', async () => {
+    const config = (listen: string, readyDelay: string): string => `services:
+  solo:
+    module: ${FIXTURE_SERVICE_PATH}
+    listen: ${listen}
+    settings: { readyDelay: ${readyDelay} }
+`;
+    const up = await startUp(config('{ main: { port: 0 } }', '0'));
+    await waitState(up, 'solo', 'running');
+    // A new listener is an overlapped restart; its new instance takes 3 s to be ready.
+    up.writeConfig(config('{ main: { port: 0 }, second: { port: 0 } }', '3s'));
+    const reload = up.cli('reload');
+    await waitFor(() => up.lines.some((l) => l['msg'] === 'new instance started (overlapped restart)' && l['service'] === 'solo'), { what: 'the new instance' });
+    expect((await up.cli('stop', 'solo')).code).toBe(0);
+    expect(await reload).toMatchObject({ code: 0, stdout: 'updated, still stopped: solo\n', stderr: '' });
+    // The next start runs the new config (it ran the old one, and a reload found nothing to change).
+    expect((await up.cli('start', 'solo')).code).toBe(0);
+    const solo = await up.service('solo');
+    expect(solo.listeners.map((l) => l.name)).toEqual(['main', 'second']);
+    for (const l of solo.listeners) expect(await connectAndReadLine(l.port)).toBe(`hello ${solo.pid}`);
+    expect(await up.cli('reload')).toMatchObject({ code: 0, stdout: 'unchanged: solo\n' });
+  });
+
   it('leaves stopped a service held back by a failed requirement', async () => {
     const config = (version: string): string => `services:
   broken:
