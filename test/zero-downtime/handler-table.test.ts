@@ -80,9 +80,11 @@ describe('handler table (service level)', () => {
     expect(Date.now() - at).toBeGreaterThanOrEqual(400);
     expect((await up.service('fix')).lastExit).toMatchObject({ code: 0 });
 
-    // With a deadline shorter than the transfer: cut, and the stop is not clean.
+    // With a deadline shorter than the transfer: cut, and the stop is not clean. The reload gives
+    // the stopped service its new config without starting it; hearth start does.
     up.writeConfig(config(LONG, '200ms'));
-    expect((await up.cli('reload')).code).toBe(0);
+    expect(await up.cli('reload')).toMatchObject({ code: 0, stdout: 'updated, still stopped: fix\n' });
+    expect((await up.cli('start', 'fix')).code).toBe(0);
     const again = await waitRunning(up, 'fix');
     const cut = transfer(again.listeners[0]!.port);
     await waitFor(() => cut.lines.length >= 1, { what: 'the transfer under way' });
