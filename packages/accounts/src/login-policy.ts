@@ -107,9 +107,10 @@ export interface AttemptOptions<T = unknown> {
   readonly password?: string | undefined;
   /**
    * Whether a value `check` returned is a login (default: every value is). One that is not (the
-   * right password of a disabled account) gives its reservations back and resets nothing: it is
-   * no guess to count, nor a login to clear the address's failures, so its answer cannot tell a
-   * guesser at the address's limit that the password was right.
+   * right password of a disabled account) gives its reservations back, resets nothing and is
+   * resolved after `delayMs`, as a failure is: it is no guess to count, nor a login to clear the
+   * address's failures, so neither its time nor the counts tell a guesser that the password was
+   * right; the caller refuses it.
    */
   readonly isLogin?: (value: T) => boolean;
 }
@@ -210,7 +211,7 @@ export class LoginPolicy {
    * its limit (unless `recheck`), then `check` (the canonical user, or undefined when wrong); a
    * failure or refusal resolves only after `delayMs`, waited with `wait`. A failure whose
    * `password` is the pair's last wrong one gives its reservation back (answered the same), as
-   * does a value that `isLogin` says is no login (resolved as ok, nothing reset). A `check` that
+   * does a value that `isLogin` says is no login (resolved as ok after `delayMs`, nothing reset). A `check` that
    * throws gives its reservation back and rethrows.
    */
   async attempt<T>(source: string, user: string, check: () => Promise<T | undefined>, options: AttemptOptions<T> = {}): Promise<LoginResult<T>> {
@@ -257,6 +258,8 @@ export class LoginPolicy {
     if (isLogin !== undefined && !isLogin(value)) {
       this.#stats.notLogins++;
       for (const key of keys) this.#change(key, -1, undefined);
+      this.#stats.delayed++;
+      await wait(this.#limits.delayMs);
       return { ok: true, value };
     }
     this.#stats.successes++;

@@ -151,19 +151,24 @@ describe('LoginPolicy in memory', () => {
     expect(checks).toBe(13);
   });
 
-  it('takes right credentials that isLogin says are no login (a disabled account) as neither a failure nor a login', async () => {
-    const policy = new LoginPolicy(limits);
+  it('takes right credentials that isLogin says are no login (a disabled account) as neither a failure nor a login, answered after the delay', async () => {
+    const policy = new LoginPolicy({ ...limits, delayMs: 150 });
+    const waits: number[] = [];
+    const wait = async (ms: number): Promise<void> => void waits.push(ms);
     const disabled = async (): Promise<{ kind: string } | undefined> => ({ kind: 'disabled' });
     const isLogin = (value: { kind: string }): boolean => value.kind === 'accepted';
-    for (const password of ['a', 'b', 'c', 'd']) await policy.attempt('10.0.0.1', `u-${password}`, async () => undefined, { password });
+    for (const password of ['a', 'b', 'c', 'd']) await policy.attempt('10.0.0.1', `u-${password}`, async () => undefined, { password, wait });
     expect(policy.counts('10.0.0.1', 'alice').source).toBe(4);
     // Asked again and again (a disabled account's phone), it adds no failure ...
-    for (let i = 0; i < 10; i++) expect(await policy.attempt('10.0.0.1', 'alice', disabled, { isLogin })).toEqual({ ok: true, value: { kind: 'disabled' } });
+    waits.length = 0;
+    for (let i = 0; i < 10; i++) expect(await policy.attempt('10.0.0.1', 'alice', disabled, { isLogin, wait })).toEqual({ ok: true, value: { kind: 'disabled' } });
+    // ... each answered after the delay of a failure ...
+    expect(waits).toEqual(Array<number>(10).fill(150));
     // ... nor clears the address's: one more failure reaches the limit, as without it.
     expect(policy.counts('10.0.0.1', 'alice')).toEqual({ source: 4, user: 0, pair: 0 });
-    await policy.attempt('10.0.0.1', 'u-e', async () => undefined);
-    expect(await policy.attempt('10.0.0.1', 'alice', disabled, { isLogin })).toEqual({ ok: false, reason: 'refused' });
-    expect(policy.stats()).toMatchObject({ checks: 15, successes: 0, notLogins: 10, failures: 5, refused: 1 });
+    await policy.attempt('10.0.0.1', 'u-e', async () => undefined, { wait });
+    expect(await policy.attempt('10.0.0.1', 'alice', disabled, { isLogin, wait })).toEqual({ ok: false, reason: 'refused' });
+    expect(policy.stats()).toMatchObject({ checks: 15, successes: 0, notLogins: 10, failures: 5, refused: 1, delayed: 16 });
   });
 
   it('counts every different wrong password, and the same one again after another', async () => {

@@ -8,7 +8,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
-import { setTimeout as delay } from 'node:timers/promises';
 import { LoginPolicy, localUser, loginLimits, mailDomainSet, type Accounts, type LoginResult, type LoginSettings } from '@hearth/accounts';
 export { loginLimits } from '@hearth/accounts';
 import type { Logger } from '@hearth/log';
@@ -225,8 +224,7 @@ export class Authenticator {
     if (!admitted.ok) {
       result = admitted;
     } else if (admitted.value.kind === 'disabled') {
-      // Answered as a wrong password, after the same delay (for the policy neither a failure nor a login).
-      await delay(this.#login.limits.delayMs, undefined, { ref: false });
+      // Answered as a wrong password, after the policy's delay (neither a failure nor a login).
       result = { ok: false, reason: 'disabled' };
     } else {
       result = { ok: true, value: admitted.value.user };

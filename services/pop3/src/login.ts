@@ -78,8 +78,7 @@ export async function authorize(deps: LoginDeps, attempt: LoginAttempt, ctx: Log
     const { user, reason } = result.value;
     deps.counters.inc('loginsRefused');
     ctx.log.warn({ user, mechanism: attempt.mechanism }, 'login refused: account disabled');
-    // Answered after the delay of a wrong password: the same reply and time, without a reason.
-    await ctx.delay(deps.loginPolicy.limits.delayMs);
+    // The policy answered it after the delay of a wrong password: the same reply, without a reason.
     return refuse(reason === undefined ? replies.authFailed() : replies.accountDisabled(reason));
   }
   const canonical = result.value.user;

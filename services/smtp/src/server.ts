@@ -138,7 +138,7 @@ export function createSmtpServer(spec: ListenerSpec, role: ListenerRole, parts: 
       // Read before the check: a password set while it runs ends the session at its next MAIL.
       let stamp: string | undefined;
       // The right password for a disabled account is neither a failure nor a login for the policy
-      // (`isLogin`), and is refused below after the delay of a failure.
+      // (`isLogin`); the policy answers it after the delay of a failure, and it is refused below.
       const check = async (): Promise<Exclude<Authentication, { kind: 'rejected' }> | undefined> => {
         stamp = local === undefined ? undefined : parts.users.credentialStamp(local);
         return authenticate(login, auth.password ?? '', parts.domains, parts.users);
@@ -161,9 +161,8 @@ export function createSmtpServer(spec: ListenerSpec, role: ListenerRole, parts: 
             const tally = tallyOf(session);
             if (tally) tally.authFailures++;
             log.warn({ login, user, method: auth.method }, 'login refused: account disabled');
-            // The same reply as a wrong password after the same delay, unless a reason was given.
-            const reply = reason === undefined ? replies.authFailed() : replies.accountDisabled(reason);
-            setTimeout(() => callback(reply), parts.loginPolicy.limits.delayMs).unref();
+            // After the delay of a wrong password (the policy's), its reply unless a reason was given.
+            callback(reason === undefined ? replies.authFailed() : replies.accountDisabled(reason));
             return;
           }
           const { user } = result.value;

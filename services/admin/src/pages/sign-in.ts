@@ -7,7 +7,6 @@
  * same delay with the same words as a wrong one, unless the account was disabled with a reason,
  * which is shown then (as Dovecot's `nologin` reason); for the login policy it is no failure.
  */
-import { setTimeout as delay } from 'node:timers/promises';
 import { AccountsError, isAccountsError, localUser, normalizeUserName, validatePassword, type Authentication } from '@hearth/accounts';
 import { MailStoreError } from '@hearth/mail-store';
 import type { RequestContext } from '../context.js';
@@ -101,7 +100,6 @@ export const signInRoutes: readonly Route[] = [
         const { user, reason } = result.value;
         deps.stats.inc('signInFailures');
         deps.log.warn({ user, remote: ctx.remote }, 'login refused: account disabled');
-        await delay(deps.login.limits.delayMs, undefined, { ref: false });
         const problem = reason === undefined ? 'Wrong user name or password.' : `This account is disabled: ${reason}`;
         return page(await signInForm(ctx, problem, name), 401);
       }
