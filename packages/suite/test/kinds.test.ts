@@ -81,7 +81,7 @@ describe('KINDS', () => {
     ]);
   });
 
-  it('refuses two listeners on one port whose addresses overlap, each after the first, defaults included', async () => {
+  it('refuses two listeners on one port whose addresses overlap (an IPv6 wildcard too), each after the first, defaults included', async () => {
     const err = await parseSuiteConfig(
       `services:
   mail: { service: smtp, listen: { mx: { port: 2025 }, submission: { port: 2025 } } }
@@ -90,6 +90,7 @@ describe('KINDS', () => {
   biff: { service: biff, listen: { comsat: { port: 2025 }, v6: { port: 2512, address: "::", protocol: udp } } }
   pop3: { service: pop3 }
   smtp: { service: smtp, listen: { mx: { port: 2512, address: 127.0.0.1 } } }
+  snmp: { service: snmp, listen: { snmp: { port: 2512, address: "::1" } } }
 `,
       '/c/h.yaml',
       { registry: KINDS },
@@ -99,6 +100,7 @@ describe('KINDS', () => {
       '/c/h.yaml:2:68: services.mail.listen.submission: 127.0.0.1:2025 is also the address of services.mail.listen.mx',
       '/c/h.yaml:4:45: services.admin.listen.https: 127.0.0.1:8080 is also the address of services.files.listen.http',
       '/c/h.yaml:6:9: services.pop3: its default listener pop3: 127.0.0.1:2110 is also the address of services.files.listen.dav',
+      '/c/h.yaml:8:42: services.snmp.listen.snmp: [::1]:2512/udp is also the address of services.biff.listen.v6',
     ]);
     // Another protocol, another address, an IPv6 wildcard beside IPv4 (bound IPv6-only), and port 0 are no clash.
     const ok = await parseSuiteConfig(

@@ -288,9 +288,6 @@ interface DeclaredListener {
   readonly spec: ListenerSpec;
 }
 
-/** `0.0.0.0`, `::` and the longer spellings of each: the wildcard of their family. */
-const isWildcard = (address: string): boolean => address === '0.0.0.0' || isIpv6Wildcard(address);
-
 /**
  * Two listeners of the config on one port and protocol whose addresses overlap (the same one, or
  * a wildcard and an address of its family), each after the first named with the one it clashes
@@ -314,7 +311,7 @@ function portClashes(
     }
   }
   const overlap = (a: string, b: string): boolean =>
-    a === b || (isIPv4(a) && isIPv4(b) && (a === '0.0.0.0' || b === '0.0.0.0')) || (isIPv6(a) && isIPv6(b) && (isWildcard(a) || isWildcard(b)));
+    a === b || (isIPv4(a) && isIPv4(b) && (a === '0.0.0.0' || b === '0.0.0.0')) || (isIPv6(a) && isIPv6(b) && (isIpv6Wildcard(a) || isIpv6Wildcard(b)));
   const clashes = [];
   for (const [i, d] of declared.entries()) {
     if (d.spec.port === 0) continue;
