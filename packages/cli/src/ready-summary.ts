@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { openSuiteAccounts } from '@hearth/accounts';
 import { readSetupToken, setupLink } from '@hearth/admin/setup-link';
 import type { ServiceStatus } from '@hearth/supervisor';
+import { address } from './listener-address.js';
 
 /** How many users there are, or undefined when that cannot be told (no store yet counts as none). */
 async function userCount(dataDir: string): Promise<number | undefined> {
@@ -20,11 +21,6 @@ async function userCount(dataDir: string): Promise<number | undefined> {
   } catch (error) {
     return (error as { code?: unknown }).code === 'ACCOUNTS_MISSING' ? 0 : undefined;
   }
-}
-
-function address(listener: ServiceStatus['listeners'][number]): string {
-  const host = listener.address.includes(':') ? `[${listener.address}]` : listener.address;
-  return `${listener.name} ${host}:${listener.port}${listener.protocol === 'udp' ? '/udp' : ''}`;
 }
 
 export async function readySummary(status: readonly ServiceStatus[], dataDir: string): Promise<string> {

@@ -5,6 +5,7 @@ import type { ServiceConfig, SuiteConfig } from '@hearth/supervisor';
 import { loadTlsMaterial, TlsMaterialError } from '@hearth/tls';
 import type { CliCommand } from '../command.js';
 import { COMMON_USAGE, parse } from '../options.js';
+import { address } from '../listener-address.js';
 
 export const check: CliCommand = {
   name: 'check',
@@ -74,7 +75,7 @@ function what(s: ServiceConfig): string {
 
 function listeners(s: ServiceConfig): string {
   if (s.listen.length === 0) return '';
-  const at = s.listen.map((l) => `${l.name} ${l.address.includes(':') ? `[${l.address}]` : l.address}:${l.port}${l.protocol === 'udp' ? '/udp' : ''}${l.tls ? ' (tls)' : ''}`);
+  const at = s.listen.map((l) => `${address(l)}${l.tls ? ' (tls)' : ''}`);
   return `; ${at.join(', ')}`;
 }
 
