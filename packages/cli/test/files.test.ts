@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { openSuiteAccounts } from '@hearth/accounts';
+import { runProgram } from '@hearth/testkit';
+import { startUp, stopAll, waitState } from '@hearth/testkit/hearth-up';
 import { filesCommand } from '../dist/commands/files.js';
 import { capturedOutput } from './captured.js';
 
@@ -49,6 +51,7 @@ beforeAll(async () => {
   await accounts.close();
 });
 afterAll(async () => {
+  await stopAll();
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -187,4 +190,85 @@ it('takes no --port: the ports are the config\'s', async () => {
   const r = await hearth(['files', '--user', 'alice', '--port', '8443', '--data', data]);
   expect(r.code).toBe(64);
   expect(r.stderr).toMatch(/^hearth files: unknown option --port\n$/);
+});
+
+it('prints the plain HTTP URLs and steps for a files service with http listeners only, and that it refuses passwords from other machines', async () => {
+  const plain = join(dir, 'plain.yaml');
+  writeFileSync(plain, 'services:\n  nas:\n    service: files\n    listen:\n      web: { address: 0.0.0.0, port: 41080 }\n');
+  const r = await hearth(['files', '--user', 'alice', '--config', plain, '--data', data]);
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  expect(r.stdout.split('\n').slice(0, 14)).toEqual([
+    'Files for alice',
+    '  http://127.0.0.1:41080/home/   your private folder',
+    '  http://127.0.0.1:41080/        lists the shares you may use (each at http://127.0.0.1:41080/<share>/)',
+    '',
+    'Log in as alice with your Hearth password.',
+    '',
+    'The file service has no HTTPS listener: these are its plain HTTP URLs.',
+    'Over plain HTTP the service refuses a password sent from another machine (403 "Basic',
+    'authentication over plain HTTP is refused: use HTTPS"): the steps below work on this machine',
+    'only until the config sets, for service nas,',
+    '  settings: { allowPlaintextAuth: true }',
+    'which lets passwords cross the network readable by anyone on the way; an HTTPS listener',
+    '(tls: true) is the safer change.',
+    '',
+  ]);
+  expect(r.stdout).toContain('Finder > Go > Connect to Server (Cmd-K), enter http://127.0.0.1:41080/home/ and click Connect.');
+  // Windows' WebClient sends Basic over plain HTTP only with BasicAuthLevel 2 (Microsoft KB 841215).
+  expect(r.stdout).toContain(
+    '       reg add HKLM\\SYSTEM\\CurrentControlSet\\Services\\WebClient\\Parameters /v BasicAuthLevel /t REG_DWORD /d 2 /f\n       net stop webclient && net start webclient\n',
+  );
+  expect(r.stdout).toContain('Folder: \\\\127.0.0.1@41080\\DavWWWRoot\\home\n     (or http://127.0.0.1:41080/home/)');
+  expect(r.stdout).toContain('Other Locations > Connect to Server: dav://127.0.0.1:41080/home/');
+  expect(r.stdout).toContain('sudo mount -t davfs http://127.0.0.1:41080/home/ /mnt/hearth');
+  expect(r.stdout).toContain('rclone config create hearth webdav url=http://127.0.0.1:41080/ vendor=owncloud user=alice');
+  expect(r.stdout).toContain('  2. rclone lsd hearth:\n');
+  // No certificate to trust: nothing of https, davs or a CA.
+  expect(r.stdout).not.toMatch(/https:|davs:|@SSL@|certificate|--ca-cert/);
+
+  // allowPlaintextAuth set: other machines may log in, reaching it as --host.
+  const allowed = join(dir, 'plain-allowed.yaml');
+  writeFileSync(allowed, 'services:\n  nas:\n    service: files\n    settings: { allowPlaintextAuth: true }\n    listen:\n      web: { address: 0.0.0.0, port: 41080 }\n');
+  const a = await hearth(['files', '--user', 'alice', '--host', 'nas.local', '--config', allowed, '--data', data]);
+  expect(a.stderr).toBe('');
+  expect(a.code).toBe(0);
+  expect(a.stdout.split('\n').slice(1, 3)).toEqual(['  http://nas.local:41080/home/   your private folder', '  http://nas.local:41080/        lists the shares you may use (each at http://nas.local:41080/<share>/)']);
+  expect(a.stdout).toContain(
+    'The file service has no HTTPS listener: these are its plain HTTP URLs.\nIts allowPlaintextAuth setting takes passwords from other machines over plain HTTP: yours\ncrosses the network readable by anyone on the way.\n',
+  );
+  expect(a.stdout).toContain('Folder: \\\\nas.local@41080\\DavWWWRoot\\home\n');
+
+  // On loopback only: said so, and --host warned of as for an HTTPS listener.
+  const loopback = join(dir, 'plain-loopback.yaml');
+  writeFileSync(loopback, 'services:\n  files:\n    service: files\n    listen:\n      http: { address: 127.0.0.1, port: 41080 }\n');
+  const l = await hearth(['files', '--user', 'alice', '--host', 'nas.local', '--config', loopback, '--data', data]);
+  expect(l.code).toBe(0);
+  expect(l.stderr).toBe('hearth files: warning: listener files.http is on 127.0.0.1 only: other machines cannot reach it as nas.local\n');
+  expect(l.stdout).toContain('Its listener is on loopback only: programs on this machine reach it, other devices cannot.\n');
+});
+
+it('prints plain HTTP steps that work: the running service on port 0 answers the printed URL, and rclone set up as printed lists the home folder', async () => {
+  const up = await startUp('services:\n  files:\n    service: files\n    listen: { http: { address: 127.0.0.1, port: 0 } }\n');
+  const accounts = await openSuiteAccounts(up.data, { passwordParams: { ln: 10, r: 8, p: 1 } });
+  await accounts.add('alice', 'alice-password-1');
+  await accounts.close();
+  const port = (await waitState(up, 'files', 'running')).listeners.find((l) => l.name === 'http')!.port;
+  const r = await up.cli('files', '--user', 'alice', '--config', up.configFile);
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  const home = /^ {2}(http:\/\/\S+\/home\/) {3}your private folder$/m.exec(r.stdout)?.[1];
+  expect(home).toBe(`http://127.0.0.1:${port}/home/`);
+  const propfind = await runProgram('curl', ['-sS', '--max-time', '20', '-u', 'alice:alice-password-1', '-X', 'PROPFIND', '-H', 'Depth: 0', '-o', '/dev/null', '-w', '%{http_code}', home!]);
+  expect(propfind.stdout).toBe('207');
+  // The printed rclone steps, in a config file of the test's own.
+  const create = /rclone config create (.*) pass=\$\(rclone obscure 'YOUR PASSWORD'\)$/m.exec(r.stdout)?.[1];
+  expect(create).toBe(`hearth webdav url=http://127.0.0.1:${port}/ vendor=owncloud user=alice`);
+  const rcloneConfig = ['--config', join(up.dir.path, 'rclone.conf')];
+  const obscured = await runProgram('rclone', ['obscure', 'alice-password-1']);
+  const created = await runProgram('rclone', [...rcloneConfig, 'config', 'create', ...create!.split(' '), `pass=${obscured.stdout.trim()}`]);
+  expect(created.code).toBe(0);
+  const listed = await runProgram('rclone', [...rcloneConfig, 'lsd', 'hearth:']);
+  expect(listed.stderr).toBe('');
+  expect(listed.stdout).toMatch(/ home\n$/);
 });

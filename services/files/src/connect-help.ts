@@ -1,7 +1,8 @@
 /**
  * What `hearth files` prints: for one user, the URLs of the file service and the exact steps to
- * connect from macOS, Windows, Linux and rclone. Pure text from its inputs (no imports), so the
- * CLI can load it without the service.
+ * connect from macOS, Windows, Linux and rclone, over HTTPS (`connectHelp`) or, for a service
+ * with no HTTPS listener, over plain HTTP (`plainHttpConnectHelp`). Pure text from its inputs
+ * (no imports), so the CLI can load it without the service.
  */
 export interface ConnectHelpInput {
   readonly user: string;
@@ -46,12 +47,16 @@ export function reachableFromOtherMachines(address: string): boolean {
 }
 
 /**
- * Where programs on this machine reach a plain HTTP listener: a wildcard address through the
- * loopback address of its family, any other address as itself.
+ * The address programs on this machine reach a listener on `address` at: a wildcard address
+ * through the loopback address of its family, any other address as itself.
  */
+export function localAddress(address: string): string {
+  return address === '0.0.0.0' ? '127.0.0.1' : address === '::' ? '::1' : address;
+}
+
+/** Where programs on this machine reach a plain HTTP listener (`localAddress`). */
 export function localHttpOrigin(address: string, port: number): string {
-  const local = address === '0.0.0.0' ? '127.0.0.1' : address === '::' ? '::1' : address;
-  return `http://${urlHost(local)}:${port}`;
+  return `http://${urlHost(localAddress(address))}:${port}`;
 }
 
 function certificateNote(certificate: ConnectHelpInput['certificate']): string {
@@ -101,6 +106,76 @@ rclone
   1. rclone config create hearth webdav url=${base}/ vendor=owncloud user=${i.user} pass=$(rclone obscure 'YOUR PASSWORD')
   2. rclone ${i.certificate.kind === 'self-signed' ? `--ca-cert ${i.certificate.file} ` : ''}lsd hearth:
   3. rclone ${i.certificate.kind === 'self-signed' ? `--ca-cert ${i.certificate.file} ` : ''}sync ~/Pictures hearth:home/Pictures
+     (vendor=owncloud keeps modification times)
+`;
+}
+
+/** A file service with no HTTPS listener, reached over plain HTTP. */
+export interface PlainHttpConnectHelpInput {
+  readonly user: string;
+  /** The service's name in the suite config (`files`), for the setting to change. */
+  readonly service: string;
+  /** Host name or address clients use (an IPv6 address in brackets). */
+  readonly host: string;
+  readonly port: number;
+  /** Whether the listener is on loopback only (other machines cannot reach it at all). */
+  readonly loopbackOnly: boolean;
+  /** The service's `allowPlaintextAuth` setting: Basic over plain HTTP taken from other machines too. */
+  readonly allowPlaintextAuth: boolean;
+}
+
+function plainHttpNote(i: PlainHttpConnectHelpInput): string {
+  const head = 'The file service has no HTTPS listener: these are its plain HTTP URLs.';
+  if (i.loopbackOnly) return `${head}\nIts listener is on loopback only: programs on this machine reach it, other devices cannot.`;
+  if (!i.allowPlaintextAuth) {
+    return `${head}
+Over plain HTTP the service refuses a password sent from another machine (403 "Basic
+authentication over plain HTTP is refused: use HTTPS"): the steps below work on this machine
+only until the config sets, for service ${i.service},
+  settings: { allowPlaintextAuth: true }
+which lets passwords cross the network readable by anyone on the way; an HTTPS listener
+(tls: true) is the safer change.`;
+  }
+  return `${head}
+Its allowPlaintextAuth setting takes passwords from other machines over plain HTTP: yours
+crosses the network readable by anyone on the way.`;
+}
+
+export function plainHttpConnectHelp(i: PlainHttpConnectHelpInput): string {
+  const base = `http://${i.host}:${i.port}`;
+  const home = `${base}/home/`;
+  const unc = i.port === 80 ? `\\\\${i.host}\\DavWWWRoot\\home` : `\\\\${i.host}@${i.port}\\DavWWWRoot\\home`;
+  return `Files for ${i.user}
+  ${home}   your private folder
+  ${base}/        lists the shares you may use (each at ${base}/<share>/)
+
+Log in as ${i.user} with your Hearth password.
+
+${plainHttpNote(i)}
+
+macOS (Finder)
+  1. Finder > Go > Connect to Server (Cmd-K), enter ${home} and click Connect.
+  2. Choose "Registered User", name ${i.user}, your password.
+
+Windows (File Explorer)
+  1. Windows' WebClient refuses Basic authentication over plain HTTP by default (BasicAuthLevel 1).
+     Allow it once, in a Command Prompt run as administrator:
+       reg add HKLM\\SYSTEM\\CurrentControlSet\\Services\\WebClient\\Parameters /v BasicAuthLevel /t REG_DWORD /d 2 /f
+       net stop webclient && net start webclient
+  2. This PC > Map network drive, Folder: ${unc}
+     (or ${home}), tick "Connect using different credentials", Finish.
+  3. Name ${i.user}, your password.
+
+Linux (GNOME Files)
+  1. Other Locations > Connect to Server: dav://${i.host}:${i.port}/home/
+
+Linux (davfs2)
+  1. sudo mount -t davfs ${home} /mnt/hearth   (name ${i.user}, your password)
+
+rclone
+  1. rclone config create hearth webdav url=${base}/ vendor=owncloud user=${i.user} pass=$(rclone obscure 'YOUR PASSWORD')
+  2. rclone lsd hearth:
+  3. rclone sync ~/Pictures hearth:home/Pictures
      (vendor=owncloud keeps modification times)
 `;
 }

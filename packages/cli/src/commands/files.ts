@@ -1,7 +1,8 @@
 /** `hearth files`: the URLs of the file service and how to connect to it, for one user. */
 import { join } from 'node:path';
 import { localUser, mailDomainSet, normalizeUserName, openSuiteAccounts } from '@hearth/accounts';
-import { connectHelp, httpsHost, localHttpOrigin, reachableFromOtherMachines } from '@hearth/files/connect-help';
+import type { FilesSettings } from '@hearth/files/config';
+import { connectHelp, httpsHost, localAddress, localHttpOrigin, plainHttpConnectHelp, reachableFromOtherMachines, urlHost } from '@hearth/files/connect-help';
 import type { ListenerSpec } from '@hearth/runtime';
 import { KINDS } from '@hearth/suite';
 import { loadConfig, resolveDataDir } from '@hearth/supervisor';
@@ -17,16 +18,19 @@ Prints the file service's URLs for a user and the exact steps to connect from ma
 Windows Explorer, GNOME Files, davfs2 and rclone. The addresses and ports are those of the
 files service's listeners in the suite config, as hearth up reads it: its HTTPS listener
 (tls: true) and its plain HTTP one; a port 0 there is asked of the supervisor running on the
-data dir. The config must have exactly one files service. Exit code 1 if the user has no
-account in DIR/accounts or is an address in another domain than the suite's mail domains;
-when the accounts cannot be opened, a warning says so and the steps are printed.
+data dir. A service with plain HTTP listeners only gets the steps over plain HTTP, with what
+holds there (its allowPlaintextAuth setting, Windows' BasicAuthLevel). The config must have
+exactly one files service. Exit code 1 if the user has no account in DIR/accounts or is an
+address in another domain than the suite's mail domains; when the accounts cannot be opened,
+a warning says so and the steps are printed.
 
   --user NAME       the user: alice, or alice@ one of the suite's mail domains (mail.domains),
                     as the file service takes a login; the steps name the account, alice
                     (default: $HEARTH_USER, else $USER)
   --host HOST       the name clients use for this machine; it must be in the certificate
                     (default: localhost for an HTTPS listener on 0.0.0.0, :: or loopback,
-                    else the listener's address)
+                    127.0.0.1 or ::1 for a plain HTTP one on 0.0.0.0 or ::, else the
+                    listener's address)
 
 ${COMMON_USAGE}
   --config FILE      suite config file (default: the embedded default)`;
@@ -134,23 +138,34 @@ export const filesCommand: CliCommand = {
     const dataDir = resolveDataDir({ dataDir: values.data, env: io.env, cwd: io.cwd }, config);
     const service = theFilesService(config);
     const https = listenerOf(service, true);
-    if (https === undefined) throw new Error(`files service ${service.name} in ${configName(config)} has no HTTPS listener (one with "tls: true")`);
     const http = listenerOf(service, false);
-    const ports = await boundPorts(service, http === undefined ? [https] : [https, http], config, dataDir);
+    // The listener clients are told of: the HTTPS one, else the plain HTTP one.
+    const told = https ?? http;
+    if (told === undefined) throw new Error(`files service ${service.name} in ${configName(config)} has no TCP listener`);
+    const ports = await boundPorts(service, https !== undefined && http !== undefined ? [https, http] : [told], config, dataDir);
     const user = await existingUser(userOf(name, config), dataDir, io);
 
-    if (host !== undefined && !reachableFromOtherMachines(https.address) && host !== 'localhost') {
-      io.stderr.write(`hearth files: warning: listener ${service.name}.${https.name} is on ${https.address} only: other machines cannot reach it as ${host}\n`);
+    if (host !== undefined && !reachableFromOtherMachines(told.address) && host !== 'localhost') {
+      io.stderr.write(`hearth files: warning: listener ${service.name}.${told.name} is on ${told.address} only: other machines cannot reach it as ${host}\n`);
     }
-    io.stdout.write(
-      connectHelp({
-        user,
-        host: httpsHost(https.address, host),
-        httpsPort: ports.get(https)!,
-        httpOrigin: http === undefined ? undefined : localHttpOrigin(http.address, ports.get(http)!),
-        certificate: config.tls.cert !== undefined ? { kind: 'configured', file: config.tls.cert } : { kind: 'self-signed', file: join(dataDir, 'tls', 'self-signed', 'cert.pem') },
-      }),
-    );
+    const steps =
+      https === undefined
+        ? plainHttpConnectHelp({
+            user,
+            service: service.name,
+            host: host ?? urlHost(localAddress(told.address)),
+            port: ports.get(told)!,
+            loopbackOnly: !reachableFromOtherMachines(told.address),
+            allowPlaintextAuth: (service.settings as FilesSettings).allowPlaintextAuth,
+          })
+        : connectHelp({
+            user,
+            host: httpsHost(https.address, host),
+            httpsPort: ports.get(https)!,
+            httpOrigin: http === undefined ? undefined : localHttpOrigin(http.address, ports.get(http)!),
+            certificate: config.tls.cert !== undefined ? { kind: 'configured', file: config.tls.cert } : { kind: 'self-signed', file: join(dataDir, 'tls', 'self-signed', 'cert.pem') },
+          });
+    io.stdout.write(steps);
     return 0;
   },
 };
