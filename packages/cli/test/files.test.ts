@@ -272,3 +272,40 @@ it('prints plain HTTP steps that work: the running service on port 0 answers the
   expect(listed.stderr).toBe('');
   expect(listed.stdout).toMatch(/ home\n$/);
 });
+
+it('says above the steps that the account is disabled, with its reason, and that the steps wait for hearth user enable', async () => {
+  const accounts = await openSuiteAccounts(data, { passwordParams: { ln: 10, r: 8, p: 1 } });
+  await accounts.add('dora', 'dora-password-1');
+  accounts.disable('dora', 'lost phone');
+  await accounts.add('erin', 'erin-password-1');
+  accounts.disable('erin');
+  await accounts.close();
+  const r = await hearth(['files', '--user', 'dora', '--config', config, '--data', data]);
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  expect(r.stdout.split('\n').slice(0, 5)).toEqual([
+    'Account dora is disabled (reason: lost phone): every service refuses its logins, so the steps below',
+    'will not work until hearth user enable dora.',
+    '',
+    'Files for dora',
+    '  https://localhost:41443/home/   your private folder',
+  ]);
+  // No reason stored: none said. Over plain HTTP as over HTTPS.
+  const plain = join(dir, 'plain-disabled.yaml');
+  writeFileSync(plain, 'services:\n  files:\n    service: files\n    listen:\n      http: { address: 127.0.0.1, port: 41080 }\n');
+  const e = await hearth(['files', '--user', 'erin', '--config', plain, '--data', data]);
+  expect(e.code).toBe(0);
+  expect(e.stdout.split('\n').slice(0, 4)).toEqual([
+    'Account erin is disabled: every service refuses its logins, so the steps below',
+    'will not work until hearth user enable erin.',
+    '',
+    'Files for erin',
+  ]);
+  // An account enabled again gets the steps alone.
+  const again = await openSuiteAccounts(data);
+  again.enable('dora');
+  await again.close();
+  const enabled = await hearth(['files', '--user', 'dora', '--config', config, '--data', data]);
+  expect(enabled.code).toBe(0);
+  expect(enabled.stdout).toMatch(/^Files for dora\n/);
+});

@@ -1,6 +1,7 @@
 /** `hearth files`: the URLs of the file service and how to connect to it, for one user. */
 import { join } from 'node:path';
 import { localUser, mailDomainSet, normalizeUserName, openSuiteAccounts } from '@hearth/accounts';
+import type { Disabled } from '@hearth/accounts';
 import type { FilesSettings } from '@hearth/files/config';
 import { connectHelp, httpsHost, localAddress, localHttpOrigin, plainHttpConnectHelp, reachableFromOtherMachines, urlHost } from '@hearth/files/connect-help';
 import type { ListenerSpec } from '@hearth/runtime';
@@ -22,7 +23,7 @@ data dir. A service with plain HTTP listeners only gets the steps over plain HTT
 holds there (its allowPlaintextAuth setting, Windows' BasicAuthLevel). The config must have
 exactly one files service. Exit code 1 if the user has no account in DIR/accounts or is an
 address in another domain than the suite's mail domains; when the accounts cannot be opened,
-a warning says so and the steps are printed.
+a warning says so and the steps are printed. A disabled account is said so above the steps.
 
   --user NAME       the user: alice, or alice@ one of the suite's mail domains (mail.domains),
                     as the file service takes a login; the steps name the account, alice
@@ -96,21 +97,34 @@ function userOf(name: string, config: SuiteConfig): string {
   return normalizeUserName(localUser(name, domains) ?? name);
 }
 
-/** The user's canonical name; throws if the accounts have no such user, warns if they cannot be opened. */
-async function existingUser(user: string, dataDir: string, io: CliIo): Promise<string> {
+/**
+ * Whether the user's account is disabled (undefined: it may log in, or the accounts cannot be
+ * opened, which a warning says); throws if the accounts have no such user.
+ */
+async function accountDisabled(user: string, dataDir: string, io: CliIo): Promise<Disabled | undefined> {
   let accounts;
   try {
     accounts = await openSuiteAccounts(dataDir, { create: false });
   } catch (error) {
     io.stderr.write(`hearth files: warning: cannot tell whether user ${user} exists: ${(error as Error).message.split('\n')[0]}\n`);
-    return user;
+    return undefined;
   }
   try {
-    if (!accounts.has(user)) throw new Error(`no such user: ${user} (not in the accounts at ${accounts.dir})`);
-    return user;
+    const account = accounts.find(user);
+    if (account === undefined) throw new Error(`no such user: ${user} (not in the accounts at ${accounts.dir})`);
+    return account.disabled;
   } finally {
     await accounts.close();
   }
+}
+
+/** The lines above the steps for a disabled account: every service refuses its logins. */
+function disabledNote(user: string, disabled: Disabled): string {
+  const why = disabled.reason === undefined ? '' : ` (reason: ${disabled.reason})`;
+  return `Account ${user} is disabled${why}: every service refuses its logins, so the steps below
+will not work until hearth user enable ${user}.
+
+`;
 }
 
 export const filesCommand: CliCommand = {
@@ -143,7 +157,8 @@ export const filesCommand: CliCommand = {
     const told = https ?? http;
     if (told === undefined) throw new Error(`files service ${service.name} in ${configName(config)} has no TCP listener`);
     const ports = await boundPorts(service, https !== undefined && http !== undefined ? [https, http] : [told], config, dataDir);
-    const user = await existingUser(userOf(name, config), dataDir, io);
+    const user = userOf(name, config);
+    const disabled = await accountDisabled(user, dataDir, io);
 
     if (host !== undefined && !reachableFromOtherMachines(told.address) && host !== 'localhost') {
       io.stderr.write(`hearth files: warning: listener ${service.name}.${told.name} is on ${told.address} only: other machines cannot reach it as ${host}\n`);
@@ -165,7 +180,7 @@ export const filesCommand: CliCommand = {
             httpOrigin: http === undefined ? undefined : localHttpOrigin(http.address, ports.get(http)!),
             certificate: config.tls.cert !== undefined ? { kind: 'configured', file: config.tls.cert } : { kind: 'self-signed', file: join(dataDir, 'tls', 'self-signed', 'cert.pem') },
           });
-    io.stdout.write(steps);
+    io.stdout.write(disabled === undefined ? steps : `${disabledNote(user, disabled)}${steps}`);
     return 0;
   },
 };
