@@ -6,6 +6,7 @@
 import { lstat as fsLstat, lstatSync, type Stats } from 'node:fs';
 import { opendir } from 'node:fs/promises';
 import { isMainThread } from 'node:worker_threads';
+import { listableName } from './paths.js';
 import { isTempName, listable } from './resource.js';
 
 /** Members stated together: a batch holds the event loop for about 1 ms. */
@@ -15,7 +16,8 @@ const BATCH = 256;
  * The members of the folder open at `openPath` (a /proc/self/fd path, checked inside the share at
  * `root`), `BATCH` at a time: their names and, at the same index, their stats, undefined for those
  * not to be listed (gone meanwhile, neither file nor folder, a link out of the share). Upload
- * temporaries are left out. The folder is closed when the walk ends or is abandoned.
+ * temporaries and names no request can reach (`listableName`) are left out. The folder is closed
+ * when the walk ends or is abandoned.
  */
 export async function* folderMembers(root: string, openPath: string): AsyncGenerator<[string[], Array<Stats | undefined>]> {
   const stater = new MemberStats();
@@ -26,7 +28,7 @@ export async function* folderMembers(root: string, openPath: string): AsyncGener
       // Names come from the folder's buffer as the stats do: at once while the disk answers fast.
       const entry = stater.fast ? dir.readSync() : await dir.read();
       if (entry === null) break;
-      if (isTempName(entry.name)) continue;
+      if (isTempName(entry.name) || !listableName(entry.name)) continue;
       names.push(entry.name);
       if (names.length < BATCH) continue;
       yield [names, await stater.stats(root, openPath, names)];

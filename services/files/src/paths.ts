@@ -1,8 +1,10 @@
 /**
  * Request paths. A URL path is split on `/` and each segment percent-decoded exactly once; a
- * segment that decodes to `.`, `..`, or holds `/`, `\` or NUL is refused, names are normalised to
- * NFC (macOS sends NFD), and lengths are capped. The result is a list of plain names that can only
- * ever be joined below a share's folder. Hrefs are built back from names, percent-encoded.
+ * segment that decodes to `.`, `..`, or holds `/` or NUL is refused, as is one holding a control
+ * character no listing can name (`listableName`); names are normalised to NFC (macOS sends NFD),
+ * and lengths are capped. The result is a list of plain names that can only ever be joined below
+ * a share's folder: the only separator is `/` (a backslash is a character of a POSIX name, as
+ * Apache and nginx on Unix take it). Hrefs are built back from names, percent-encoded.
  */
 import { DavError } from './replies.js';
 
@@ -15,6 +17,23 @@ export interface ParsedPath {
   readonly segments: readonly string[];
   /** The URL named a collection (ended in `/`). */
   readonly trailingSlash: boolean;
+}
+
+/**
+ * The control characters XML 1.0 cannot carry, even as a character reference: all below a space
+ * but tab, line feed and carriage return. A name holding one could not be written in a PROPFIND
+ * answer (`displayname`).
+ */
+const NOT_IN_XML = /[\x00-\x08\x0b\x0c\x0e-\x1f]/;
+
+/**
+ * Whether a name on disk is listed and served: every name but one holding a control character
+ * XML cannot carry (a backslash, a tab or a line break is served as any other character). Such a
+ * name is left out of every listing (`member-stats.ts`) and refused in a request (400), so a
+ * client never sees a name it cannot fetch.
+ */
+export function listableName(name: string): boolean {
+  return !NOT_IN_XML.test(name);
 }
 
 /** A segment of unreserved ASCII: the same before and after decoding and normalisation. */
@@ -48,8 +67,8 @@ export function parsePath(raw: string, limits: PathLimits): ParsedPath {
     }
     name = name.normalize('NFC');
     if (name === '.' || name === '..') throw new DavError(400, 'dot segments are not allowed in paths');
-    if (/[/\\\0]/.test(name)) throw new DavError(400, 'a path segment holds a slash, backslash or NUL');
-    if (/[\x00-\x1f\x7f]/.test(name)) throw new DavError(400, 'a path segment holds a control character');
+    if (/[/\0]/.test(name)) throw new DavError(400, 'a path segment holds a slash or NUL');
+    if (!listableName(name)) throw new DavError(400, 'a path segment holds a control character other than tab, line feed or carriage return');
     const len = Buffer.byteLength(name);
     if (len > limits.maxNameLength) throw new DavError(414, `a name is longer than ${limits.maxNameLength} bytes`);
     total += len + 1;

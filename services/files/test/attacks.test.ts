@@ -1,6 +1,7 @@
 /**
  * Attack cases at the socket level: no request reaches a file outside its share (dot segments in
- * every encoding, backslashes, NUL, links that lead out, Destination tricks), names are length
+ * every encoding, backslashes (one name, no separator: see names.test.ts), NUL, links that lead
+ * out, Destination tricks), names are length
  * capped and normalised, and hostile XML (DTDs, entities, malformed or oversized bodies) gets a 4xx
  * without a stack trace.
  */
@@ -34,7 +35,9 @@ describe('paths never leave their share', () => {
     ['/files/%2e%2e/outside/secret.txt', 400],
     ['/files/%2E%2E/%2e%2e/outside/secret.txt', 400],
     ['/files/..%2foutside%2fsecret.txt', 400],
-    ['/files/..%5coutside%5csecret.txt', 400],
+    // A backslash is a character of a name, not a separator: one name, which the share does not hold.
+    ['/files/..%5coutside%5csecret.txt', 404],
+    ['/files/..%5c..%5c..%5coutside%5csecret.txt', 404],
     ['/files/inside.txt%00.png', 400],
     ['/files/%252e%252e/outside/secret.txt', 404],
     ['/files/.%2e/outside/secret.txt', 400],

@@ -34,8 +34,12 @@ describe('paths', () => {
     expect(hrefOf(['a b', 'c#d', 'é'], true)).toBe('/a%20b/c%23d/%C3%A9/');
   });
 
-  it('refuses dot segments, separators, control characters and bad encodings', () => {
-    for (const bad of ['/a/../b', '/a/%2E%2e', '/a/b%2fc', '/a/b%5cc', '/a/b%00', '/a/%0a', '/a/%zz', 'a/b', '/a#frag']) {
+  it('takes a backslash, a tab and line breaks as characters of a name, never as separators', () => {
+    expect(parsePath('/a/..%5c..%5cb/c%09d%0a%0d%7f', limits).segments).toEqual(['a', '..\\..\\b', 'c\td\n\r\x7f']);
+  });
+
+  it('refuses dot segments, slashes, NUL, control characters XML cannot carry and bad encodings', () => {
+    for (const bad of ['/a/../b', '/a/%2E%2e', '/a/b%2fc', '/a/b%00', '/a/%07', '/a/b%0bc', '/a/%1f', '/a/%zz', 'a/b', '/a#frag']) {
       expect(() => parsePath(bad, limits), bad).toThrow(expect.objectContaining({ status: 400 }));
     }
   });
