@@ -5,3 +5,4 @@ export type { TlsContextProvider, TlsContextProviderOptions } from './provider.j
 export { TlsMaterialError } from './errors.js';
 export { answerPlainHttp } from './plain-http.js';
 export type { PlainHttpOptions } from './plain-http.js';
+export { answerHalfClosed } from './half-close.js';

@@ -12,7 +12,7 @@ import type { TlsOptions } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { isAccountsError } from '@hearth/accounts';
 import { isDiskFull } from '@hearth/sqlite';
-import { answerPlainHttp } from '@hearth/tls';
+import { answerHalfClosed, answerPlainHttp } from '@hearth/tls';
 import type { AppDeps, Principal, RequestContext } from './context.js';
 import { html } from './html.js';
 import { SECURITY_HEADERS, page, sendReply, text, type Reply } from './reply.js';
@@ -176,6 +176,8 @@ export function createAdminServer(deps: AppDeps, routes: readonly Route[]): Admi
       const server = createServer({ ...tls, maxHeaderSize: 16 * 1024, headersTimeout: 20_000, requestTimeout: 60_000 }, handle);
       server.keepAliveTimeout = 5000;
       answerPlainHttp(server, { firstBytesTimeoutMs: () => server.headersTimeout });
+      // A client that half-closes after its request gets its answer, then the close.
+      answerHalfClosed(server);
       server.on('error', (err) => deps.log.error({ err }, 'listener failed'));
       server.on('tlsClientError', (err) => deps.log.debug({ err: err.message }, 'TLS handshake failed'));
       servers.push(server);

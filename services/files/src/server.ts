@@ -11,7 +11,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from 'node:https';
 import type { TlsOptions } from 'node:tls';
 import type { LoginPolicy } from '@hearth/accounts';
-import { answerPlainHttp } from '@hearth/tls';
+import { answerHalfClosed, answerPlainHttp } from '@hearth/tls';
 import type { Logger } from '@hearth/log';
 import type { HandlerTable } from '@hearth/runtime';
 import { SpaceReserve } from '@hearth/sqlite';
@@ -290,6 +290,8 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
       socket.end(`HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     });
     server.on('error', (err) => deps.log.error({ err }, 'listener failed'));
+    // A client that half-closes after its requests gets them answered, then the close.
+    answerHalfClosed(server);
     applyLimits(server);
     servers.push(server);
     connections.track(server);
