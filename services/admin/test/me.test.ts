@@ -3,7 +3,9 @@
  * connection help as `hearth files`, a password change checked against the current password.
  * And every page's forms: each field labelled, each POST form with its CSRF token.
  */
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '@hearth/testkit';
 import { stopAll, waitState } from '@hearth/testkit/hearth-up';
 import { setupAdmin, startAdmin, textOf, type AdminUp, type Client } from './helpers.js';
 
@@ -56,6 +58,32 @@ describe('my account', () => {
     const other = a.client();
     expect((await other.post('/sign-in', { name: 'carol', password: 'carol-password-1' }, await other.get('/sign-in'))).status).toBe(401);
     expect((await other.signIn('carol', 'carol-password-2')).body).toContain('<h1>My account</h1>');
+  });
+});
+
+describe('my account with a file service on plain HTTP only', () => {
+  it('shows the plain HTTP steps, the same as hearth files', async () => {
+    const config = readFileSync(a.up.configFile, 'utf8');
+    a.up.writeConfig(config.replace('listen: { http: { port: 0 }, https: { port: 0, tls: true } }', 'listen: { http: { address: 0.0.0.0, port: 0 } }'));
+    try {
+      await a.up.request({ verb: 'reload' });
+      await waitFor(async () => {
+        const files = await a.up.service('files');
+        return files.state === 'running' && files.listeners.every((l) => l.name === 'http');
+      }, { what: 'the file service on its http listener alone' });
+      const dave = await admin.submit('/users/add', { name: 'dave', password: 'dave-password-1' }, await admin.get('/users'));
+      expect(textOf(dave.body)).toContain('Added user dave.');
+      const me = await a.client().signIn('dave', 'dave-password-1');
+      const cli = await a.up.cli('files', '--user', 'dave', '--config', a.up.configFile);
+      expect(cli.code).toBe(0);
+      const pre = decode(/<pre>([\s\S]*?)<\/pre>/.exec(me.body)![1]!);
+      expect(pre).toBe(cli.stdout);
+      expect(pre).toMatch(/^Files for dave\n {2}http:\/\/127\.0\.0\.1:\d+\/home\//);
+      expect(pre).toContain('settings: { allowPlaintextAuth: true }');
+    } finally {
+      a.up.writeConfig(config);
+      await a.up.request({ verb: 'reload' });
+    }
   });
 });
 

@@ -2,10 +2,11 @@
  * A signed-in user's own page (administrators have it too): their mail and file usage, a
  * password change (the current password is checked through the login policy, so guessing it
  * here is throttled like any sign-in), and how to connect clients: the text of `hearth files`,
- * from the same function (`@hearth/files/connect-help`), for the suite's file service.
+ * from the same functions (`@hearth/files/connect-help`), for the suite's file service (over
+ * HTTPS, or over plain HTTP when it has no HTTPS listener).
  */
 import { AccountsError, isAccountsError } from '@hearth/accounts';
-import { connectHelp, httpsHost, localHttpOrigin } from '@hearth/files/connect-help';
+import { connectHelp, httpsHost, localAddress, localHttpOrigin, plainHttpConnectHelp, reachableFromOtherMachines, urlHost } from '@hearth/files/connect-help';
 import { homeFolder } from '@hearth/files/homes';
 import type { RequestContext } from '../context.js';
 import { filesServices, homeQuota, type FilesService } from '../files-settings.js';
@@ -20,15 +21,29 @@ function connectText(ctx: RequestContext, user: string, files: readonly FilesSer
   const svc = files[0];
   const https = svc?.status.listeners.find((l) => l.name === 'https');
   const http = svc?.status.listeners.find((l) => l.name === 'http');
-  if (!svc || !https) return html`<p>No file service with an HTTPS listener runs in this suite.</p>`;
-  const text = connectHelp({
-    user,
-    host: httpsHost(https.address, undefined),
-    httpsPort: https.port,
-    httpOrigin: http ? localHttpOrigin(http.address, http.port) : undefined,
-    certificate: ctx.deps.certificate(),
-  });
-  return html`<pre>${text}</pre>`;
+  if (svc && https) {
+    const text = connectHelp({
+      user,
+      host: httpsHost(https.address, undefined),
+      httpsPort: https.port,
+      httpOrigin: http ? localHttpOrigin(http.address, http.port) : undefined,
+      certificate: ctx.deps.certificate(),
+    });
+    return html`<pre>${text}</pre>`;
+  }
+  if (svc && http) {
+    // Plain HTTP only: its steps, and what the service and Windows refuse there.
+    const text = plainHttpConnectHelp({
+      user,
+      service: svc.name,
+      host: urlHost(localAddress(http.address)),
+      port: http.port,
+      loopbackOnly: !reachableFromOtherMachines(http.address),
+      allowPlaintextAuth: svc.settings.allowPlaintextAuth,
+    });
+    return html`<pre>${text}</pre>`;
+  }
+  return html`<p>No file service with an HTTP or HTTPS listener runs in this suite.</p>`;
 }
 
 async function mePage(ctx: RequestContext): Promise<Html> {
