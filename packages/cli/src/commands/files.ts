@@ -28,7 +28,7 @@ a warning says so and the steps are printed. A disabled account is said so above
   --user NAME       the user: alice, or alice@ one of the suite's mail domains (mail.domains),
                     as the file service takes a login; the steps name the account, alice
                     (default: $HEARTH_USER, else $USER)
-  --host HOST       the name clients use for this machine; it must be in the certificate
+  --host HOST       the name clients use for this machine (over HTTPS, one the certificate names)
                     (default: localhost for an HTTPS listener on 0.0.0.0, :: or loopback,
                     127.0.0.1 or ::1 for a plain HTTP one on 0.0.0.0 or ::, else the
                     listener's address)
