@@ -1,11 +1,12 @@
 /**
  * Clients that send a whole request and then shut down their side of the connection (TCP
  * half-close: `printf 'GET ...' | nc -N`, a socket's `end()`): as nginx does, every request sent
- * is answered whole, then the service closes the connection, and nothing of it stays counted (the
- * requests in progress per address, the connections open).
+ * (a download, a listing, an upload, pipelined ones) is answered whole, then the service closes
+ * the connection, and nothing of it stays counted (the requests in progress per address, the
+ * connections open).
  */
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { connect as connectTcp, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { connect as connectTls } from 'node:tls';
@@ -94,6 +95,15 @@ describe.each([['HTTP', false] as const, ['HTTPS', true] as const])('a client th
       expect(answer!.status).toBe(200);
       expect(answer!.body.toString()).toBe('small file\n');
     }
+    await countsNothing();
+  });
+
+  it('gets an upload whose body came before the half-close stored and answered', async () => {
+    const name = `uploaded-${secure ? 'https' : 'http'}.txt`;
+    const r = await halfClosed(`PUT /files/${name} HTTP/1.1\r\nHost: x\r\n${AUTH}\r\nContent-Length: 9\r\n\r\nuploaded\n`, secure);
+    expect(r.ended).toBe(true);
+    expect(responses(r.bytes).map((a) => a.status)).toEqual([201]);
+    expect(readFileSync(join(h.shareDir, name), 'utf8')).toBe('uploaded\n');
     await countsNothing();
   });
 
