@@ -13,7 +13,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runTranscript } from '@hearth/testkit';
+import { runTranscript, waitFor } from '@hearth/testkit';
 import { stopAll, waitState } from '@hearth/testkit/hearth-up';
 import { setupAdmin, startAdmin, textOf, type AdminUp, type Client } from './helpers.js';
 
@@ -65,6 +65,11 @@ async function dav(method: string, path: string, auth: string, depth = '0'): Pro
 
 /** The status of a WebDAV PROPFIND of `path` (depth 0). */
 const davStatus = async (path: string, auth: string): Promise<number> => (await dav('PROPFIND', path, auth)).status;
+
+/** A service's counters as `hearth status` shows them: name to value. */
+async function countersOf(service: string): Promise<Record<string, number>> {
+  return Object.fromEntries(((await a.up.service(service)).counters ?? []).map((c) => [c.name, c.value]));
+}
 
 async function pop3Login(user: string, password: string): Promise<Socket> {
   const port = (await a.up.service('pop3')).listeners.find((l) => l.name === 'pop3')!.port;
@@ -196,6 +201,8 @@ describe('users', () => {
     pop3.destroy();
     const signedOut = await erin.get('/me');
     expect([signedOut.status, signedOut.headers['location']]).toEqual([303, '/sign-in']);
+    // The right password of a disabled account is a login refused, not a failure, in every service.
+    const [adminBefore, filesBefore] = [await countersOf('admin'), await countersOf('files')];
     expect(await davStatus('/home/', 'erin:erin-password-1')).toBe(401);
     const wrong = await erin.post('/sign-in', { name: 'erin', password: 'wrong' }, await erin.get('/sign-in'));
     expect(wrong.status).toBe(401);
@@ -203,6 +210,15 @@ describe('users', () => {
     const right = await erin.post('/sign-in', { name: 'erin', password: 'erin-password-1' }, await erin.get('/sign-in'));
     expect(right.status).toBe(401);
     expect(textOf(right.body)).toContain('This account is disabled: lost phone');
+    const counted = (now: Record<string, number>, before: Record<string, number>, name: string): number => (now[name] ?? 0) - (before[name] ?? 0);
+    await waitFor(async () => {
+      const now = await countersOf('admin');
+      return counted(now, adminBefore, 'signInFailures') === 1 && counted(now, adminBefore, 'loginsRefused') === 1;
+    }, { what: "the admin page's sign-ins counted: the wrong password a failure, the right one a login refused" });
+    await waitFor(async () => {
+      const now = await countersOf('files');
+      return counted(now, filesBefore, 'authFailures') === 0 && counted(now, filesBefore, 'loginsRefused') === 1;
+    }, { what: "the file service's 401 for the right password counted as a login refused" });
 
     // Not the administrator's own account: the page says why, and the action is refused.
     const page = await c.get('/users');

@@ -249,7 +249,9 @@ export class Authenticator {
       if (previous?.header !== header) this.counters.inc('authSuccesses');
       return result.value;
     }
-    this.counters.inc(result.reason === 'refused' ? 'loginsRefused' : 'authFailures');
+    // Wrong credentials are a failure; a refusal past the limits and a disabled account's right
+    // password are not (a disabled user's mounted drive asks at every request).
+    this.counters.inc(result.reason === 'failed' ? 'authFailures' : 'loginsRefused');
     throw challenge(this.policy, result.reason === 'refused' ? 'too many failed logins: try again later' : 'wrong user name or password');
   }
 

@@ -7,7 +7,7 @@ export const counters = declareCounters({
   connectionsRefused: { id: 3, type: 'counter', description: 'Connections refused at connect (too many, or shutting down)', unit: 'connections' },
   authSuccesses: { id: 4, type: 'counter', description: 'Sessions authenticated (USER/PASS, APOP, AUTH)', unit: 'sessions', key: true },
   authFailures: { id: 5, type: 'counter', description: 'Wrong credentials', unit: 'attempts', key: true },
-  loginsRefused: { id: 6, type: 'counter', description: 'Logins refused by a limit (failures, sessions per user, maildrop in use)', unit: 'attempts' },
+  loginsRefused: { id: 6, type: 'counter', description: 'Logins refused without wrong credentials: by a limit (failures, sessions per user, maildrop in use), or a disabled account', unit: 'attempts' },
   messagesRetrieved: { id: 7, type: 'counter', description: 'Messages sent whole (RETR)', unit: 'messages', key: true },
   messagesDeleted: { id: 8, type: 'counter', description: 'Messages deleted (DELE, then QUIT; once when several sessions deleted one)', unit: 'messages' },
   bytesOut: { id: 9, type: 'counter', description: 'Message bytes sent by RETR (as stored)', unit: 'bytes' },

@@ -52,4 +52,27 @@ print(sizes[0] + sizes[2])`);
       messagesPushed: 0,
     });
   });
+
+  it("count a disabled account's right password as a login refused, a wrong one as a failure", async () => {
+    const backing = sampleBacking();
+    backing.disable('bob', 'on leave');
+    const own = await startPop3({ backing });
+    try {
+      const out = await python(`import poplib
+said = []
+for password in ['hunter2', 'wrong']:
+    p = poplib.POP3('127.0.0.1', ${own.port}, timeout=10)
+    p.user('bob')
+    try:
+        p.pass_(password)
+    except poplib.error_proto as e:
+        said.append(e.args[0].decode())
+    p.quit()
+print('|'.join(said))`);
+      expect(out.trim()).toBe('-ERR [AUTH] This account is disabled: on leave|-ERR [AUTH] Authentication failed');
+      expect(own.pop3.counters.snapshot()).toMatchObject({ authSuccesses: 0, authFailures: 1, loginsRefused: 1 });
+    } finally {
+      await own.close();
+    }
+  });
 });

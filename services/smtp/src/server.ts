@@ -73,7 +73,10 @@ interface Tally {
   messages: number;
   messagesRefused: number;
   recipientsRefused: number;
+  /** AUTH with wrong credentials. */
   authFailures: number;
+  /** AUTH refused without wrong credentials: past the failed-login limits, or a disabled account. */
+  loginsRefused: number;
 }
 
 export function createSmtpServer(spec: ListenerSpec, role: ListenerRole, parts: ServerParts): HearthSmtpServer {
@@ -111,7 +114,7 @@ export function createSmtpServer(spec: ListenerSpec, role: ListenerRole, parts: 
       // Counted (and released) at accept: see policy/accept.ts.
       const admission = accepts?.take(session.remoteAddress, session.remotePort) ?? 'ok';
       const log = baseLog.child({ cid: session.id, remote: session.remoteAddress });
-      sessions.set(session.id, { log, admitted: admission === 'ok', tally: { messages: 0, messagesRefused: 0, recipientsRefused: 0, authFailures: 0 } });
+      sessions.set(session.id, { log, admitted: admission === 'ok', tally: { messages: 0, messagesRefused: 0, recipientsRefused: 0, authFailures: 0, loginsRefused: 0 } });
       if (admission === 'ok') {
         log.debug('session opened');
         callback();
@@ -148,18 +151,19 @@ export function createSmtpServer(spec: ListenerSpec, role: ListenerRole, parts: 
         (result) => {
           if (!result.ok) {
             const refused = result.reason === 'refused';
-            parts.counters.inc('authFailures');
+            const counter = refused ? 'loginsRefused' : 'authFailures';
+            parts.counters.inc(counter);
             const tally = tallyOf(session);
-            if (tally) tally.authFailures++;
+            if (tally) tally[counter]++;
             log.warn({ login, method: auth.method }, refused ? 'authentication refused: too many failures' : 'authentication failed');
             callback(refused ? replies.tooManyAuthFailures() : replies.authFailed());
             return;
           }
           if (result.value.kind === 'disabled') {
             const { user, reason } = result.value;
-            parts.counters.inc('authFailures');
+            parts.counters.inc('loginsRefused');
             const tally = tallyOf(session);
-            if (tally) tally.authFailures++;
+            if (tally) tally.loginsRefused++;
             log.warn({ login, user, method: auth.method }, 'login refused: account disabled');
             // After the delay of a wrong password (the policy's), its reply unless a reason was given.
             callback(reason === undefined ? replies.authFailed() : replies.accountDisabled(reason));

@@ -110,6 +110,9 @@ describe('SMTP AUTH under brute force', () => {
     expect(run.codes.filter((c) => c === 454)).toHaveLength(200 - checks);
     expect(Math.min(...run.times)).toBeGreaterThanOrEqual(0.09); // every answer waited the delay
     expect(running.loginPolicy.stats()).toMatchObject({ failures: checks, refused: 200 - checks, delayed: 200 });
+    // The wrong passwords checked are failures; the ones refused unchecked past the limits are
+    // logins refused, as POP3, the file service and the admin page count them.
+    expect(running.counters.snapshot()).toMatchObject({ authFailures: checks, loginsRefused: 200 - checks });
     const owner = (await authRun('127.0.0.2', 'alice', 'alice-pw', 1, 1)) as Run;
     expect(owner.codes).toEqual([235]);
     expect(owner.times[0]).toBeLessThan(0.1 + 2);

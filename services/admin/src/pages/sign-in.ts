@@ -91,14 +91,16 @@ export const signInRoutes: readonly Route[] = [
       const verify = (): ReturnType<typeof check> => (local === undefined ? Promise.resolve(undefined) : check(ctx, local, password));
       const result = await deps.login.attempt(ctx.remote, local ?? name, verify, { password, isLogin: (checked) => checked.kind === 'accepted' });
       if (!result.ok) {
-        deps.stats.inc('signInFailures');
+        // A wrong password is a failure; a refusal past the limits is counted apart, as the
+        // right password of a disabled account (below), in every service that logs users in.
+        deps.stats.inc(result.reason === 'refused' ? 'loginsRefused' : 'signInFailures');
         deps.log.warn({ user: name, remote: ctx.remote, reason: result.reason }, 'sign-in refused');
         const problem = result.reason === 'refused' ? 'Too many failed sign-ins: try again later.' : 'Wrong user name or password.';
         return page(await signInForm(ctx, problem, name), 401);
       }
       if (result.value.kind === 'disabled') {
         const { user, reason } = result.value;
-        deps.stats.inc('signInFailures');
+        deps.stats.inc('loginsRefused');
         deps.log.warn({ user, remote: ctx.remote }, 'login refused: account disabled');
         const problem = reason === undefined ? 'Wrong user name or password.' : `This account is disabled: ${reason}`;
         return page(await signInForm(ctx, problem, name), 401);
