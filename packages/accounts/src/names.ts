@@ -75,10 +75,14 @@ export function validatePassword(password: string, what = 'password'): void {
 /** The longest reason a disabled account may carry, in characters. */
 export const MAX_DISABLE_REASON = 200;
 
+/** What breaks a line or a terminal: control characters (C0, DEL, C1) and the Unicode line and paragraph separators. */
+const LINE_BREAKING = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/u;
+
 /**
  * The reason given for disabling an account, trimmed; undefined when none is given (empty or
- * spaces only). At most `MAX_DISABLE_REASON` characters and no control characters: it is shown on
- * one line of `hearth user list`, the admin page, and a POP3 or SMTP reply.
+ * spaces only). At most `MAX_DISABLE_REASON` characters and no control characters nor line or
+ * paragraph separators: it is shown on one line of `hearth user list`, the admin page, and a POP3
+ * or SMTP reply.
  */
 export function normalizeDisableReason(reason: string | undefined): string | undefined {
   const text = reason?.trim() ?? '';
@@ -86,6 +90,31 @@ export function normalizeDisableReason(reason: string | undefined): string | und
   if ([...text].length > MAX_DISABLE_REASON) {
     throw new AccountsError('BAD_REASON', `the reason is longer than ${MAX_DISABLE_REASON} characters`);
   }
-  if (/[\u0000-\u001f\u007f-\u009f]/.test(text)) throw new AccountsError('BAD_REASON', 'the reason contains a control character (a line break, a tab)');
+  if (LINE_BREAKING.test(text)) throw new AccountsError('BAD_REASON', 'the reason contains a control character (a line break, a tab): write it on one line');
   return text;
+}
+
+/** Punctuation that Unicode does not decompose to ASCII, as ASCII. */
+const ASCII_PUNCTUATION: Readonly<Record<string, string>> = {
+  '\u2010': '-', '\u2011': '-', '\u2012': '-', '\u2013': '-', '\u2014': '-', '\u2015': '-', '\u2212': '-',
+  '\u2018': "'", '\u2019': "'", '\u201a': "'", '\u2032': "'", '\u201c': '"', '\u201d': '"', '\u201e': '"', '\u2033': '"',
+  '\u00ab': '"', '\u00bb': '"', '\u2039': "'", '\u203a': "'", '\u2022': '*', '\u00b7': '*',
+};
+
+/**
+ * A disable reason as one line of reply text, in the characters the reply may carry:
+ * - `utf-8` (the admin page, `hearth user list`): as stored, but every control character or line
+ *   separator (a reason stored before they were refused, or by hand) as `?`;
+ * - `ascii` (an SMTP reply, RFC 5321's printable US-ASCII; a POP3 reply to a client that has not
+ *   turned on UTF-8, RFC 6856): letters without their accents (`é` as `e`, `ß` kept as `?`),
+ *   ligatures and compatibility forms spelled out (`…` as `...`), dashes and quotes as `-`, `'`
+ *   and `"`, anything else as `?`.
+ */
+export function disableReasonText(reason: string, charset: 'ascii' | 'utf-8'): string {
+  const safe = [...reason].map((c) => (LINE_BREAKING.test(c) ? '?' : c)).join('');
+  if (charset === 'utf-8') return safe;
+  return [...safe.normalize('NFKD')]
+    .filter((c) => !/\p{M}/u.test(c))
+    .map((c) => ASCII_PUNCTUATION[c] ?? (/^[\x20-\x7e]$/.test(c) ? c : '?'))
+    .join('');
 }

@@ -3,7 +3,7 @@ import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { AccountsError, MIGRATIONS, SCHEMA_VERSION, checkPassword, hashPassword, isValidUserName } from '@hearth/accounts';
+import { AccountsError, disableReasonText, MIGRATIONS, SCHEMA_VERSION, checkPassword, hashPassword, isValidUserName } from '@hearth/accounts';
 import type { Accounts } from '@hearth/accounts';
 import { open, tempDir } from './helpers.js';
 
@@ -192,7 +192,10 @@ describe('disabled accounts', () => {
     expect(() => accounts.enable('carol')).toThrow(expect.objectContaining({ code: 'NO_SUCH_USER', message: 'no such user: carol' }));
     expect(() => accounts.disable('bad name!')).toThrow(expect.objectContaining({ code: 'BAD_USER_NAME' }));
     expect(() => accounts.disable('alice', 'x'.repeat(201))).toThrow(expect.objectContaining({ code: 'BAD_REASON', message: 'the reason is longer than 200 characters' }));
-    expect(() => accounts.disable('alice', 'two\nlines')).toThrow(expect.objectContaining({ code: 'BAD_REASON' }));
+    expect(() => accounts.disable('alice', 'two\nlines')).toThrow(expect.objectContaining({ code: 'BAD_REASON', message: 'the reason contains a control character (a line break, a tab): write it on one line' }));
+    expect(() => accounts.disable('alice', 'a\ttab')).toThrow(expect.objectContaining({ code: 'BAD_REASON' }));
+    expect(() => accounts.disable('alice', 'escape \u001b[2J')).toThrow(expect.objectContaining({ code: 'BAD_REASON' }));
+    expect(() => accounts.disable('alice', 'line\u2028separator')).toThrow(expect.objectContaining({ code: 'BAD_REASON' }));
     expect(accounts.find('alice')?.disabled).toBeUndefined();
     expect(accounts.disable('alice', 'é'.repeat(200))).toBe(true);
     expect(accounts.find('alice')?.disabled?.reason).toHaveLength(200);
@@ -298,5 +301,23 @@ describe('APOP secrets', () => {
     expect(accounts.getApopSecret('alice')).toBeUndefined();
     expect(() => accounts.setApopSecret('nobody', 'x')).toThrow('no such user: nobody');
     expect(accounts.getApopSecret('bad name!')).toBeUndefined();
+  });
+});
+
+describe('disableReasonText', () => {
+  it('keeps a reason as it is for UTF-8, every control character or line separator (stored before they were refused) as ?', () => {
+    expect(disableReasonText('congé jusqu’au 3 — voir Zoë', 'utf-8')).toBe('congé jusqu’au 3 — voir Zoë');
+    expect(disableReasonText('two\r\n+OK lines\tand\u2028more\u0085', 'utf-8')).toBe('two??+OK lines?and?more?');
+  });
+
+  it('spells a reason in printable US-ASCII for a reply that allows nothing else', () => {
+    expect(disableReasonText('congé jusqu’au 3 — voir Zoë…', 'ascii')).toBe("conge jusqu'au 3 - voir Zoe...");
+    expect(disableReasonText('Straße «fermée» ﬁn', 'ascii')).toBe('Stra?e "fermee" fin');
+    expect(disableReasonText('在休假', 'ascii')).toBe('???');
+    expect(disableReasonText('two\r\nlines\u001b[2J', 'ascii')).toBe('two??lines?[2J');
+    // One character (or one letter with its accent) is one at most: the line stays as long.
+    const long = 'é'.repeat(200);
+    expect(disableReasonText(long, 'ascii')).toBe('e'.repeat(200));
+    expect(disableReasonText(long.normalize('NFD'), 'ascii')).toBe('e'.repeat(200));
   });
 });

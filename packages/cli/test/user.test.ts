@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { openSuiteAccounts } from '@hearth/accounts';
 import { openMailStore } from '@hearth/mail-store';
+import { runProgram } from '@hearth/testkit';
 import { hearth } from '@hearth/testkit/hearth-up';
 import { userCommand } from '../dist/commands/user.js';
 import { capturedOutput } from './captured.js';
@@ -188,8 +189,33 @@ describe('hearth user', () => {
       stdout: '',
       stderr: 'hearth user: the reason is longer than 200 characters\n',
     });
+    expect(await hearth(['user', 'disable', 'bob', '--reason', 'on leave\n+OK until May'], { cwd })).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'hearth user: the reason contains a control character (a line break, a tab): write it on one line\n',
+    });
     expect(await withAccounts((accounts) => accounts.find('bob')?.disabled)).toBeUndefined();
     expect(await user(['enable', 'bob', '--reason', 'x'])).toMatchObject({ code: 64, stderr: 'hearth user: --reason only applies to disable\n' });
+  });
+
+  it('lists a UTF-8 reason as it is, and one stored with control characters (before they were refused, or by hand) on one line', async () => {
+    await user(['add', 'zoe', '--password-stdin'], { input: 'pw\n' });
+    await user(['add', 'bob', '--password-stdin'], { input: 'pw\n' });
+    expect(await hearth(['user', 'disable', 'zoe', '--reason', 'congé — Zoë'], { cwd })).toMatchObject({ code: 0, stdout: 'disabled zoe (congé — Zoë): it can no longer log in\n' });
+    expect(await user(['disable', 'bob'])).toMatchObject({ code: 0 });
+    // A reason written into the database by another program: an escape sequence and a line break.
+    const edited = await runProgram('python3', ['-c', `import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.execute("UPDATE accounts SET disabled_reason = ? WHERE name = 'bob'", ("on leave\\x1b[2J\\nbob2  9  9",))
+db.commit()`, join(cwd, 'data', 'accounts', 'accounts.sqlite')]);
+    expect(edited).toMatchObject({ code: 0, stderr: '' });
+    const list = await hearth(['user', 'list'], { cwd });
+    expect(list.stdout.split('\n').slice(1)).toEqual([
+      expect.stringMatching(/^bob .* since [\d-]+ [\d:]+: on leave\?\[2J\?bob2  9  9$/),
+      expect.stringMatching(/^zoe .* since [\d-]+ [\d:]+: congé — Zoë$/),
+      '',
+    ]);
+    expect(await hearth(['user', 'disable', 'bob'], { cwd })).toMatchObject({ code: 0, stdout: 'bob was already disabled; the reason is "on leave?[2J?bob2  9  9"\n' });
   });
 
   it('deletes a user whose account is gone but whose maildrop remains (a del cut short)', async () => {

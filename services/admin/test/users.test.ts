@@ -238,6 +238,10 @@ describe('users', () => {
     const long = await c.submit('/users/disable', { name: 'erin', reason: 'x'.repeat(201) }, enabled);
     expect(textOf(long.body)).toContain('Refused: the reason is longer than 200 characters.');
     expect(rowOf(long.body, 'erin')).toContain('<td>enabled</td>');
+    // A form posted by hand can carry a line break, which a POP3 or SMTP reply must not.
+    const twoLines = await c.submit('/users/disable', { name: 'erin', reason: 'on leave\r\nback in May' }, long);
+    expect(textOf(twoLines.body)).toContain('Refused: the reason contains a control character (a line break, a tab): write it on one line.');
+    expect(rowOf(twoLines.body, 'erin')).toContain('<td>enabled</td>');
     (await pop3Login('erin', 'erin-password-1')).destroy();
     expect(await davStatus('/home/', 'erin:erin-password-1')).toBe(207);
     expect((await a.client().signIn('erin', 'erin-password-1')).body).toContain('<h1>My account</h1>');

@@ -3,6 +3,7 @@
  * smtp-server writes its own protocol replies; ours carry their enhanced code in the text, and
  * the session does not add a second one (see `server.ts`).
  */
+import { disableReasonText } from '@hearth/accounts';
 
 /** A reply as an Error: smtp-server answers a handler's error with `responseCode` and `message`. */
 export class SmtpReply extends Error {
@@ -34,7 +35,11 @@ export const replies = {
   authRequired: () => new SmtpReply(530, '5.7.0 Authentication required'),
   authFailed: () => new SmtpReply(535, '5.7.8 Authentication credentials invalid'),
   /** The right password for a disabled account with a reason (as Postfix says Dovecot's nologin reason); without one, `authFailed`. */
-  accountDisabled: (reason: string) => new SmtpReply(535, `5.7.8 This account is disabled: ${reason}`),
+  /**
+   * The administrator's reason in US-ASCII (accents dropped, anything else as `?`): reply text is
+   * printable US-ASCII (RFC 5321 4.2), and SMTPUTF8 (RFC 6531) is asked for by MAIL, after AUTH.
+   */
+  accountDisabled: (reason: string) => new SmtpReply(535, `5.7.8 This account is disabled: ${disableReasonText(reason, 'ascii')}`),
   tooManyAuthFailures: () => new SmtpReply(454, '4.7.0 Too many failed logins, try again later'),
   /** MAIL of a session whose user's password was set, or account disabled or deleted, since its AUTH. */
   credentialsChanged: () => new SmtpReply(421, '4.7.0 The password was changed, or the account disabled or removed, since AUTH, closing connection'),

@@ -201,6 +201,9 @@ describe('a disabled account', () => {
       accounts.disable('dora', 'left the company');
       expect(await refused.command(auth('wrong'))).toBe('535 5.7.8 Authentication credentials invalid');
       expect(await refused.command(auth('dora-pw'))).toBe('535 5.7.8 This account is disabled: left the company');
+      // Reply text is US-ASCII (RFC 5321; SMTPUTF8 is asked for by MAIL, after AUTH): the accents go.
+      accounts.disable('dora', 'congé jusqu’au 3 mai — voir Zoë…');
+      expect(await refused.command(auth('dora-pw'))).toBe("535 5.7.8 This account is disabled: conge jusqu'au 3 mai - voir Zoe...");
     } finally {
       refused.destroy();
     }

@@ -14,7 +14,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createUser, deleteUser, deletedText, HomeNotEmptyError } from '@hearth/admin/users';
-import { AccountsError, normalizeUserName, openSuiteAccounts, parseGroupList, validatePassword } from '@hearth/accounts';
+import { AccountsError, disableReasonText, normalizeUserName, openSuiteAccounts, parseGroupList, validatePassword } from '@hearth/accounts';
 import type { Accounts, Disabled } from '@hearth/accounts';
 import { MailStoreError, openMailStore } from '@hearth/mail-store';
 import type { MailStore } from '@hearth/mail-store';
@@ -40,8 +40,8 @@ Commands:
   disable NAME [--reason TEXT]
                         keep the user from logging in anywhere (POP3, SMTP AUTH, files,
                         the admin page) and end its sessions, keeping its password, mail and
-                        files; mail to it is still delivered. The reason (up to 200
-                        characters) is shown by list, and to a client that gives the right
+                        files; mail to it is still delivered. The reason (one line, up to
+                        200 characters) is shown by list, and to a client that gives the right
                         password (POP3, SMTP AUTH, the admin page's sign-in), as Dovecot's
                         nologin reason; without one, a login is told only that it failed.
                         On a disabled user, --reason replaces the reason (--reason '' clears it)
@@ -228,7 +228,8 @@ async function execute(args: Parsed, io: CliIo): Promise<number> {
       }
       case 'disable': {
         const newly = accounts.disable(user, args.reason);
-        const reason = accounts.find(user)?.disabled?.reason;
+        const stored = accounts.find(user)?.disabled?.reason;
+        const reason = stored === undefined ? undefined : disableReasonText(stored, 'utf-8');
         const why = reason === undefined ? '' : ` (${reason})`;
         io.stdout.write(newly ? `disabled ${user}${why}: it can no longer log in\n` : `${user} was already disabled; the reason is ${reason === undefined ? 'none' : `"${reason}"`}\n`);
         return 0;
@@ -280,7 +281,7 @@ const utc = (date: Date): string => date.toISOString().slice(0, 19).replace('T',
 /** `-` for an account that may log in; else since when (UTC) and why, when a reason was given. */
 function disabledText(disabled: Disabled | undefined): string {
   if (disabled === undefined) return '-';
-  return `since ${utc(disabled.since)}${disabled.reason === undefined ? '' : `: ${disabled.reason}`}`;
+  return `since ${utc(disabled.since)}${disabled.reason === undefined ? '' : `: ${disableReasonText(disabled.reason, 'utf-8')}`}`;
 }
 
 /** One row per account, with its maildrop's count and size (0 when it has none). */

@@ -7,7 +7,7 @@
  * same delay with the same words as a wrong one, unless the account was disabled with a reason,
  * which is shown then (as Dovecot's `nologin` reason); for the login policy it is no failure.
  */
-import { AccountsError, isAccountsError, localUser, normalizeUserName, validatePassword, type Authentication } from '@hearth/accounts';
+import { AccountsError, disableReasonText, isAccountsError, localUser, normalizeUserName, validatePassword, type Authentication } from '@hearth/accounts';
 import { MailStoreError } from '@hearth/mail-store';
 import type { RequestContext } from '../context.js';
 import { html, type Html } from '../html.js';
@@ -102,7 +102,7 @@ export const signInRoutes: readonly Route[] = [
         const { user, reason } = result.value;
         deps.stats.inc('loginsRefused');
         deps.log.warn({ user, remote: ctx.remote }, 'login refused: account disabled');
-        const problem = reason === undefined ? 'Wrong user name or password.' : `This account is disabled: ${reason}`;
+        const problem = reason === undefined ? 'Wrong user name or password.' : `This account is disabled: ${disableReasonText(reason, 'utf-8')}`;
         return page(await signInForm(ctx, problem, name), 401);
       }
       const { user } = result.value;

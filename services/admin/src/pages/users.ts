@@ -6,7 +6,7 @@
  * refusal (a home folder that holds files without "also delete", the store's when a maildrop holds
  * mail or a POP3 session holds it, the accounts' for a bad name or password) is shown in its own words.
  */
-import { AccountsError, isAccountsError, MAX_DISABLE_REASON, parseGroupList } from '@hearth/accounts';
+import { AccountsError, disableReasonText, isAccountsError, MAX_DISABLE_REASON, parseGroupList } from '@hearth/accounts';
 import type { Account, Disabled } from '@hearth/accounts';
 import { homeFolder, homeHoldsFiles } from '@hearth/files/homes';
 import { isMailStoreError } from '@hearth/mail-store';
@@ -42,7 +42,7 @@ function purgeLabel(row: Row): string | undefined {
 function loginText(disabled: Disabled | undefined): string {
   if (disabled === undefined) return 'enabled';
   const since = disabled.since.toISOString().slice(0, 16).replace('T', ' ');
-  return `disabled since ${since} UTC${disabled.reason === undefined ? '' : `: ${disabled.reason}`}`;
+  return `disabled since ${since} UTC${disabled.reason === undefined ? '' : `: ${disableReasonText(disabled.reason, 'utf-8')}`}`;
 }
 
 /** Disable (with a reason) or enable; never one's own account, which would sign oneself out for good. */
