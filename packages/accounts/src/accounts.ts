@@ -247,7 +247,8 @@ export class Accounts {
    * until `enable`, without touching its password, mail or files; its sessions end as after a
    * password change. Mail to it is still delivered. A disabled account takes the new reason (an
    * empty one clears it; none given keeps its reason). True when it was enabled before.
-   * NO_SUCH_USER, BAD_REASON.
+   * NO_SUCH_USER, BAD_REASON; LAST_ADMIN for the last administrator not disabled (no one could
+   * sign in to the admin page, and its setup link opens only while no administrator exists).
    */
   disable(name: string, reason?: string): boolean {
     const user = normalizeUserName(name);

@@ -9,6 +9,7 @@ export type AccountsErrorCode =
   | 'BAD_PASSWORD'
   | 'BAD_GROUP_NAME'
   | 'BAD_REASON'
+  | 'LAST_ADMIN'
   | 'USER_EXISTS'
   | 'NO_SUCH_USER'
   | 'ACCOUNTS_MISSING'

@@ -63,6 +63,7 @@ export class AccountTable {
   readonly #one: Statement<[string], ListedRow>;
   readonly #all: Statement<[], ListedRow>;
   readonly #anyAdmin: Statement<[], { readonly found: number }>;
+  readonly #lastAdmin: Statement<[{ readonly name: string }], { readonly last: number }>;
 
   constructor(db: Database) {
     this.#db = db;
@@ -70,6 +71,10 @@ export class AccountTable {
     this.#one = db.prepare(`${SELECT_ACCOUNTS} WHERE a.name = ?`);
     this.#all = db.prepare(`${SELECT_ACCOUNTS} ORDER BY a.name`);
     this.#anyAdmin = db.prepare('SELECT EXISTS (SELECT 1 FROM accounts WHERE admin = 1) AS found');
+    // Whether the account is an administrator and no other one is enabled.
+    this.#lastAdmin = db.prepare(
+      'SELECT (SELECT admin FROM accounts WHERE name = @name) = 1 AND NOT EXISTS (SELECT 1 FROM accounts WHERE admin = 1 AND disabled_at IS NULL AND name != @name) AS last',
+    );
   }
 
   credentials(name: string): AccountRow | undefined {
@@ -114,6 +119,7 @@ export class AccountTable {
   /**
    * Disables the account with `reason` (NULL: none; undefined: none, or the one it has when it is
    * disabled already); one already disabled keeps its time. True when it was enabled before.
+   * LAST_ADMIN for the last enabled administrator (checked in the same transaction).
    */
   disable(name: string, reason: string | null | undefined): boolean {
     return this.#db
@@ -123,6 +129,9 @@ export class AccountTable {
         if (row.disabled_at !== null) {
           if (reason !== undefined) this.#update(name, 'disabled_reason = ?', reason);
           return false;
+        }
+        if (this.#lastAdmin.get({ name })?.last === 1) {
+          throw new AccountsError('LAST_ADMIN', `${name} is the last administrator who can sign in: make another account an administrator first`);
         }
         this.#update(name, 'disabled_at = ?, disabled_reason = ?, access_changes = access_changes + 1', Date.now(), reason ?? null);
         return true;

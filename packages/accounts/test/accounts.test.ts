@@ -186,6 +186,22 @@ describe('disabled accounts', () => {
     expect(accounts.find('bob')?.disabled).toEqual({ since, reason: undefined });
   });
 
+  it('never leave no administrator that can sign in: the last one not disabled is refused (LAST_ADMIN)', async () => {
+    await accounts.add('root', 'pw');
+    await accounts.add('bob', 'pw');
+    accounts.setAdmin('root', true);
+    expect(() => accounts.disable('root', 'leaving')).toThrow(expect.objectContaining({ code: 'LAST_ADMIN', message: 'root is the last administrator who can sign in: make another account an administrator first' }));
+    expect(accounts.find('root')?.disabled).toBeUndefined();
+    accounts.setAdmin('bob', true);
+    expect(accounts.disable('bob')).toBe(true);
+    expect(() => accounts.disable('root')).toThrow(expect.objectContaining({ code: 'LAST_ADMIN' }));
+    accounts.enable('bob');
+    expect(accounts.disable('root')).toBe(true);
+    // One disabled already takes a new reason: that leaves no fewer administrators who can sign in.
+    expect(accounts.disable('root', 'on leave')).toBe(false);
+    expect(accounts.find('root')?.disabled?.reason).toBe('on leave');
+  });
+
   it('are refused for unknown users and bad reasons, with clear errors and nothing changed', async () => {
     await accounts.add('alice', 'pw');
     expect(() => accounts.disable('carol')).toThrow(expect.objectContaining({ code: 'NO_SUCH_USER', message: 'no such user: carol' }));

@@ -198,6 +198,25 @@ describe('hearth user', () => {
     expect(await user(['enable', 'bob', '--reason', 'x'])).toMatchObject({ code: 64, stderr: 'hearth user: --reason only applies to disable\n' });
   });
 
+  it('refuses to disable the last administrator not disabled, naming it and what to do instead (the real hearth binary)', async () => {
+    for (const name of ['root', 'bob', 'carol']) await user(['add', name, '--password-stdin'], { input: 'pw\n' });
+    await user(['admin', 'root']);
+    await user(['admin', 'bob']);
+    // A user who is no administrator, while no administrator could sign in: nothing to keep.
+    expect(await hearth(['user', 'disable', 'bob'], { cwd })).toMatchObject({ code: 0, stdout: 'disabled bob: it can no longer log in\n' });
+    expect(await hearth(['user', 'disable', 'root', '--reason', 'leaving'], { cwd })).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'hearth user: root is the last administrator who can sign in: make another account an administrator first (hearth user admin NAME), then disable it\n',
+    });
+    expect(await withAccounts((accounts) => accounts.find('root')?.disabled)).toBeUndefined();
+    expect(await hearth(['user', 'disable', 'carol'], { cwd })).toMatchObject({ code: 0 });
+    // Another administrator who can sign in: then root may be disabled.
+    expect(await hearth(['user', 'enable', 'bob'], { cwd })).toMatchObject({ code: 0 });
+    expect(await hearth(['user', 'disable', 'root'], { cwd })).toMatchObject({ code: 0, stdout: 'disabled root: it can no longer log in\n' });
+    expect(await hearth(['user', 'disable', 'Bob'], { cwd })).toMatchObject({ code: 1, stderr: expect.stringMatching(/^hearth user: bob is the last administrator who can sign in/) });
+  });
+
   it('lists a UTF-8 reason as it is, and one stored with control characters (before they were refused, or by hand) on one line', async () => {
     await user(['add', 'zoe', '--password-stdin'], { input: 'pw\n' });
     await user(['add', 'bob', '--password-stdin'], { input: 'pw\n' });

@@ -44,7 +44,9 @@ Commands:
                         200 characters) is shown by list, and to a client that gives the right
                         password (POP3, SMTP AUTH, the admin page's sign-in), as Dovecot's
                         nologin reason; without one, a login is told only that it failed.
-                        On a disabled user, --reason replaces the reason (--reason '' clears it)
+                        On a disabled user, --reason replaces the reason (--reason '' clears it).
+                        The last administrator not disabled cannot be: no one could sign in
+                        to the admin page
   enable NAME           let a disabled user log in again, with the same password
 
 Options:
@@ -88,6 +90,7 @@ export const userCommand: CliCommand = {
         execute: (parsed) => execute(parsed, io),
         explain: (error) => {
           if (error instanceof MailStoreError) return { message: describe(error), code: error.temporary ? EX_TEMPFAIL : 1 };
+          if (error instanceof AccountsError && error.code === 'LAST_ADMIN') return { message: `${error.message} (hearth user admin NAME), then disable it`, code: 1 };
           if (error instanceof AccountsError) return { message: error.message, code: error.temporary ? EX_TEMPFAIL : 1 };
           if (error instanceof HomeNotEmptyError) return { message: error.message.replace(/: purge them.*$/, PURGE_HINT), code: 1 };
           if (error instanceof PromptError) return { message: error.message, code: 1 };
