@@ -8,6 +8,9 @@
  * a POP3 session holds its exclusive lock), the home folder and, last, the account. Either order
  * leaves, after a crash between the steps, a state the same command repairs when run again.
  *
+ * Run as root on a data dir another user owns (the services' `user:`), it acts as that user
+ * (`data-owner.ts`), so that nothing it makes there is root's.
+ *
  * Passwords come from a prompt without echo or from one line of stdin (`--password-stdin`), never
  * from the command line, where every user of the machine could read them in the process list.
  */
@@ -19,6 +22,7 @@ import type { Accounts, Disabled } from '@hearth/accounts';
 import { MailStoreError, openMailStore } from '@hearth/mail-store';
 import type { MailStore } from '@hearth/mail-store';
 import { UsageError } from '../command.js';
+import { actAsDataDirOwner, DataOwnerError } from '../data-owner.js';
 import type { CliCommand, CliIo } from '../command.js';
 import { EX_TEMPFAIL, runVerb } from '../verb.js';
 import { usageError } from '../options.js';
@@ -94,6 +98,7 @@ export const userCommand: CliCommand = {
           if (error instanceof AccountsError) return { message: error.message, code: error.temporary ? EX_TEMPFAIL : 1 };
           if (error instanceof HomeNotEmptyError) return { message: error.message.replace(/: purge them.*$/, PURGE_HINT), code: 1 };
           if (error instanceof PromptError) return { message: error.message, code: 1 };
+          if (error instanceof DataOwnerError) return { message: error.message, code: 1 };
           return undefined;
         },
       },
@@ -159,6 +164,8 @@ interface Data {
 }
 
 async function execute(args: Parsed, io: CliIo): Promise<number> {
+  // Root on the services' data dir: as its owner, before anything is opened or made there.
+  actAsDataDirOwner(args.dataDir);
   const mailDir = resolve(args.dataDir, 'mail');
   const name = args.name ?? '';
   const secret = (prompt: string): Promise<string> => readSecret({ passwordStdin: args.passwordStdin, confirm: true }, io, prompt);
