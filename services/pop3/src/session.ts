@@ -8,10 +8,11 @@
  * instance changes nothing here until its goodbye time (`goodbye`): sessions work as usual.
  *
  * Each line goes through the guards in a fixed order: XSEND data under way (phase), TLS upgrade
- * under way (phase: nothing read), pending SASL continuation, in TRANSACTION the login's
- * credentials still the user's (the password not set and the account not disabled or deleted
- * since; a waiting session, which sends no line, is also checked by its wait), XIDLE waiting
- * (only DONE), unknown verb (counted), wrong state, bad arguments, then the handler.
+ * under way (phase: nothing read), then command-line.ts's: pending SASL continuation, in
+ * TRANSACTION the login's credentials still the user's (the password not set and the account not
+ * disabled or deleted since; a waiting session, which sends no line, is also checked by its
+ * wait), XIDLE waiting (only DONE), unknown verb (counted), wrong state, bad arguments, then the
+ * handler.
  *
  * Hearth's extensions (README): an XIDLE wait is begun, ended and cancelled by session-wait.ts (a
  * `Wait`, waiting.ts, that the PushHub wakes); XSEND's message is read by a `DataPhase`
@@ -19,26 +20,24 @@
  */
 import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CommandDispatcher, ConnectionClosedError, LineReader, writeWithBackpressure } from '@hearth/line-protocol';
+import { ConnectionClosedError, LineReader, writeWithBackpressure } from '@hearth/line-protocol';
 import type { Logger } from '@hearth/log';
 import { sendBodyReply } from './body-reply.js';
 import { sendFormatted, sendLines } from './body-writer.js';
-import { commands } from './commands/index.js';
+import { decodeCommandLine, replyToLine } from './command-line.js';
 import { totals } from './commands/listing.js';
 import type { CommandContext, LoginAttempt } from './commands/context.js';
 import type { Pop3Settings } from './config.js';
 import { DataPhase } from './data-phase.js';
-import { authorize, credentialsChanged } from './login.js';
+import { authorize } from './login.js';
 import { PermanentBackingError, type MailBacking } from './maildrop.js';
 import { replies, type Reply } from './replies.js';
-import { CLOSED, COMMANDS, START, lineArrives, lineDone, lineRefused, mayEndAtGoodbye, nextLineIs, upgraded, upgrading, waitOf, type Mode, type Phase } from './session-state.js';
+import { CLOSED, COMMANDS, START, lineArrives, lineDone, lineRefused, mayEndAtGoodbye, nextLineIs, upgraded, upgrading, waitOf, type Phase } from './session-state.js';
 import type { SessionDeps, SessionOptions } from './session-deps.js';
 import { upgradeToTls } from './session-tls.js';
-import { beginWait, cancelWait, endWait } from './session-wait.js';
-import type { SessionState, StateName } from './state.js';
+import { beginWait, cancelWait } from './session-wait.js';
+import type { SessionState } from './state.js';
 import { update } from './update.js';
-
-const dispatcher = new CommandDispatcher<StateName, CommandContext, Reply>(commands);
 
 export type { SessionDeps, SessionOptions };
 
@@ -234,7 +233,8 @@ export class Pop3Session implements CommandContext {
     this.phase = arrived.phase;
     if (this.idleTimer) clearTimeout(this.idleTimer);
     try {
-      const reply = arrived.input.kind === 'data' ? await this.dataLine(raw) : await this.handle(utf8(raw), arrived.input);
+      const reply =
+        arrived.input.kind === 'data' ? await this.dataLine(raw) : await replyToLine(this, decodeCommandLine(raw), arrived.input, this.deps.hub, this.log);
       if (reply !== undefined && !this.closing) await this.respond(reply);
     } catch (error) {
       if (!(error instanceof ConnectionClosedError)) {
@@ -258,30 +258,6 @@ export class Pop3Session implements CommandContext {
     const reply = await this.data.line(raw);
     if (reply !== undefined) this.phase = nextLineIs(this.phase, COMMANDS);
     return reply;
-  }
-
-  /** A command line, or the line a SASL challenge or an XIDLE wait (`input`) was waiting for. */
-  private async handle(line: string, input: Exclude<Mode, { kind: 'data' }>): Promise<Reply | undefined> {
-    if (input.kind === 'continuation') {
-      this.log.debug('C: (SASL response)');
-      return input.next(line);
-    }
-    if (this.state.name === 'TRANSACTION' && credentialsChanged(this.backing, this.state, this.log)) return replies.credentialsChanged();
-    if (input.kind === 'waiting' && this.state.name === 'TRANSACTION') return endWait(this.state, input.wait, this.deps.hub, line);
-    const resolved = dispatcher.resolve(line, this.state.name);
-    this.log.debug({ verb: resolved.kind === 'empty' ? '' : resolved.verb }, 'C: command');
-    switch (resolved.kind) {
-      case 'empty':
-        return replies.emptyCommand();
-      case 'unknown':
-        return replies.unknownCommand(resolved.verb);
-      case 'wrong-state':
-        return replies.wrongState(resolved.verb);
-      case 'bad-args':
-        return replies.wrongArgs(resolved.verb);
-      case 'ok':
-        return resolved.spec.run(this, resolved.args);
-    }
   }
 
   // ---- Output -------------------------------------------------------------------------------
@@ -404,9 +380,4 @@ export class Pop3Session implements CommandContext {
     void this.closedPromise.then(onClose);
     await sleep(ms, undefined, { signal: controller.signal, ref: false }).catch(() => {});
   }
-}
-
-/** A command line as read (latin1: one char per byte), decoded as UTF-8. */
-function utf8(raw: string): string {
-  return /^[\x00-\x7f]*$/.test(raw) ? raw : Buffer.from(raw, 'latin1').toString('utf8');
 }
