@@ -67,11 +67,11 @@ export const replies = {
   plaintextRefused: () =>
     err('[AUTH] Plaintext authentication disallowed on non-secure (SSL/TLS) connections; use STLS or the POP3S port'),
   authFailed: () => err('[AUTH] Authentication failed'),
-  /** The right password for a disabled account with a reason (as Dovecot's nologin reason); without one, `authFailed`. */
   /**
-   * The administrator's reason in US-ASCII (accents dropped, anything else as `?`): this server
-   * offers no UTF8 or LANG (RFC 6856), so no client has asked for UTF-8 reply text, and 200
-   * characters of UTF-8 could pass RFC 1939's 512 octets a line.
+   * The right password for a disabled account with a reason (as Dovecot's nologin reason);
+   * without one, `authFailed`. The administrator's reason in US-ASCII (accents dropped, anything
+   * else as `?`): this server offers no UTF8 or LANG (RFC 6856), so no client has asked for UTF-8
+   * reply text, and 200 characters of UTF-8 could pass RFC 1939's 512 octets a line.
    */
   accountDisabled: (reason: string) => err(`[AUTH] This account is disabled: ${disableReasonText(reason, 'ascii')}`),
   apopUnavailable: () => err('[AUTH] Authentication failed'),

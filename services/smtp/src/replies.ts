@@ -34,10 +34,11 @@ export const replies = {
     new SmtpReply(550, `5.7.1 <${address}>: relaying is not configured, only local recipients are accepted`),
   authRequired: () => new SmtpReply(530, '5.7.0 Authentication required'),
   authFailed: () => new SmtpReply(535, '5.7.8 Authentication credentials invalid'),
-  /** The right password for a disabled account with a reason (as Postfix says Dovecot's nologin reason); without one, `authFailed`. */
   /**
-   * The administrator's reason in US-ASCII (accents dropped, anything else as `?`): reply text is
-   * printable US-ASCII (RFC 5321 4.2), and SMTPUTF8 (RFC 6531) is asked for by MAIL, after AUTH.
+   * The right password for a disabled account with a reason (as Postfix says Dovecot's nologin
+   * reason); without one, `authFailed`. The administrator's reason in US-ASCII (accents dropped,
+   * anything else as `?`): reply text is printable US-ASCII (RFC 5321 4.2), and SMTPUTF8 (RFC
+   * 6531) is asked for by MAIL, after AUTH.
    */
   accountDisabled: (reason: string) => new SmtpReply(535, `5.7.8 This account is disabled: ${disableReasonText(reason, 'ascii')}`),
   tooManyAuthFailures: () => new SmtpReply(454, '4.7.0 Too many failed logins, try again later'),
