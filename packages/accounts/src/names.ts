@@ -75,7 +75,7 @@ export function validatePassword(password: string, what = 'password'): void {
 /** The longest reason a disabled account may carry, in characters. */
 export const MAX_DISABLE_REASON = 200;
 
-/** What breaks a line or a terminal: control characters (C0, DEL, C1) and the Unicode line and paragraph separators. */
+/** What breaks a line or a terminal: control characters (C0, DEL, C1), Unicode's line and paragraph separators. */
 const LINE_BREAKING = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/u;
 
 /**
@@ -101,20 +101,25 @@ const ASCII_PUNCTUATION: Readonly<Record<string, string>> = {
   '\u00ab': '"', '\u00bb': '"', '\u2039': "'", '\u203a': "'", '\u2022': '*', '\u00b7': '*',
 };
 
+/** The longest ASCII rendering of a reason: one POP3 line (512 octets) holds it with its words. */
+const MAX_ASCII_REASON = 2 * MAX_DISABLE_REASON;
+
 /**
  * A disable reason as one line of reply text, in the characters the reply may carry:
  * - `utf-8` (the admin page, `hearth user list`): as stored, but every control character or line
  *   separator (a reason stored before they were refused, or by hand) as `?`;
  * - `ascii` (an SMTP reply, RFC 5321's printable US-ASCII; a POP3 reply to a client that has not
- *   turned on UTF-8, RFC 6856): letters without their accents (`é` as `e`, `ß` kept as `?`),
- *   ligatures and compatibility forms spelled out (`…` as `...`), dashes and quotes as `-`, `'`
- *   and `"`, anything else as `?`.
+ *   turned on UTF-8, RFC 6856): letters without their accents (`é` as `e`; `ß`, which has no
+ *   ASCII form, as `?`), ligatures and compatibility forms spelled out (`…` as `...`), dashes and
+ *   quotes as `-`, `'` and `"`, anything else as `?`; cut to `MAX_ASCII_REASON` characters (the
+ *   last three `...`), since a compatibility form may spell out to several.
  */
 export function disableReasonText(reason: string, charset: 'ascii' | 'utf-8'): string {
   const safe = [...reason].map((c) => (LINE_BREAKING.test(c) ? '?' : c)).join('');
   if (charset === 'utf-8') return safe;
-  return [...safe.normalize('NFKD')]
+  const ascii = [...safe.normalize('NFKD')]
     .filter((c) => !/\p{M}/u.test(c))
     .map((c) => ASCII_PUNCTUATION[c] ?? (/^[\x20-\x7e]$/.test(c) ? c : '?'))
     .join('');
+  return ascii.length > MAX_ASCII_REASON ? `${ascii.slice(0, MAX_ASCII_REASON - 3)}...` : ascii;
 }

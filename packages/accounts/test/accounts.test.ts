@@ -335,5 +335,8 @@ describe('disableReasonText', () => {
     const long = 'é'.repeat(200);
     expect(disableReasonText(long, 'ascii')).toBe('e'.repeat(200));
     expect(disableReasonText(long.normalize('NFD'), 'ascii')).toBe('e'.repeat(200));
+    // A compatibility form may spell out to many characters (U+FDFA to 18): the line is cut.
+    const spelled = disableReasonText('\ufdfa'.repeat(200), 'ascii');
+    expect([spelled.length, spelled.endsWith('?...')]).toEqual([400, true]);
   });
 });
