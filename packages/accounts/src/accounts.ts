@@ -105,7 +105,7 @@ export class Accounts {
     return this.#table.list();
   }
 
-  /** Whether any account is an administrator (one query, no account read). */
+  /** Whether an administrator can sign in: one that is not disabled (one query, no account read). */
   hasAdmin(): boolean {
     this.#assertOpen();
     return this.#table.hasAdmin();

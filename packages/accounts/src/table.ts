@@ -70,7 +70,7 @@ export class AccountTable {
     this.#credentials = db.prepare('SELECT name, password_hash, disabled_at, disabled_reason, access_changes FROM accounts WHERE name = ?');
     this.#one = db.prepare(`${SELECT_ACCOUNTS} WHERE a.name = ?`);
     this.#all = db.prepare(`${SELECT_ACCOUNTS} ORDER BY a.name`);
-    this.#anyAdmin = db.prepare('SELECT EXISTS (SELECT 1 FROM accounts WHERE admin = 1) AS found');
+    this.#anyAdmin = db.prepare('SELECT EXISTS (SELECT 1 FROM accounts WHERE admin = 1 AND disabled_at IS NULL) AS found');
     // Whether the account is an administrator and no other one is enabled.
     this.#lastAdmin = db.prepare(
       'SELECT (SELECT admin FROM accounts WHERE name = @name) = 1 AND NOT EXISTS (SELECT 1 FROM accounts WHERE admin = 1 AND disabled_at IS NULL AND name != @name) AS last',

@@ -261,6 +261,15 @@ describe('groups and the administrator flag', () => {
     expect(accounts.find('alice')?.admin).toBe(false);
     expect(accounts.hasAdmin()).toBe(false);
     expect(() => accounts.setAdmin('carol', true)).toThrow('no such user: carol');
+    // Only an administrator that can sign in counts (the admin page's setup link opens without one).
+    await accounts.add('bob', 'pw');
+    accounts.setAdmin('alice', true);
+    accounts.setAdmin('bob', true);
+    accounts.disable('bob');
+    accounts.remove('alice');
+    expect(accounts.hasAdmin()).toBe(false);
+    accounts.enable('bob');
+    expect(accounts.hasAdmin()).toBe(true);
   });
 });
 

@@ -1,8 +1,9 @@
 /**
- * The one-time setup token, in one state: `open` while no account is an administrator (the token
- * is in DATA/admin/setup-token, 0600, and survives restarts of the service until used), `used`
- * once an administrator exists. While open, every look at it asks the accounts database whether an
- * administrator exists now (one query: another process, `hearth user admin`, may have made one);
+ * The one-time setup token, in one state: `open` while no administrator can sign in (none, or
+ * every one disabled: `accounts.hasAdmin()`; the token is in DATA/admin/setup-token, 0600, and
+ * survives restarts of the service until used), `used` once one can. While open, every look at it
+ * asks the accounts database whether one can now (one query: another process, `hearth user
+ * admin` or `enable`, may have made one);
  * once one does, or the setup form has made one, the file is removed and the token never opens
  * again in this process.
  */

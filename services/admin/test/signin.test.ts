@@ -51,22 +51,48 @@ describe('the setup link, once an administrator is made another way', () => {
     const tokenFile = join(b.up.data, 'admin', 'setup-token');
     const token = readFileSync(tokenFile, 'utf8').trim();
     const c = b.client();
-    expect(textOf((await c.get('/sign-in')).body)).toContain('No administrator exists yet: open the one-time setup link');
+    expect(textOf((await c.get('/sign-in')).body)).toContain('No administrator can sign in: open the one-time setup link');
     expect((await c.get(`/setup?token=${token}`)).status).toBe(200);
     await runProgramOk(process.execPath, [MAIN, 'user', 'add', 'alice', '--password-stdin', '--data', b.up.data], { input: 'alice-password-1\n' });
     await runProgramOk(process.execPath, [MAIN, 'user', 'admin', 'alice', '--data', b.up.data]);
     const signIn = await c.get('/sign-in');
     expect(signIn.status).toBe(200);
-    expect(textOf(signIn.body)).not.toContain('No administrator exists yet');
+    expect(textOf(signIn.body)).not.toContain('No administrator can sign in');
     const setup = await c.get(`/setup?token=${token}`);
     expect(setup.status).toBe(404);
     expect(textOf(setup.body)).toContain('This setup link has been used, or an administrator already exists.');
     expect(existsSync(tokenFile)).toBe(false);
     // Closed for good: removing the flag again does not reopen it in this process.
     await runProgramOk(process.execPath, [MAIN, 'user', 'admin', 'alice', '--off', '--data', b.up.data]);
-    expect(textOf((await c.get('/sign-in')).body)).not.toContain('No administrator exists yet');
+    expect(textOf((await c.get('/sign-in')).body)).not.toContain('No administrator can sign in');
     expect((await c.get(`/setup?token=${token}`)).status).toBe(404);
     expect(existsSync(tokenFile)).toBe(false);
+  });
+});
+
+describe('the setup link, once no administrator can sign in', () => {
+  it('opens again at the next start of the service when only disabled administrators are left', async () => {
+    const b = await startAdmin();
+    const tokenFile = join(b.up.data, 'admin', 'setup-token');
+    const cli = (...args: string[]): ReturnType<typeof runProgramOk> => runProgramOk(process.execPath, [MAIN, 'user', ...args, '--data', b.up.data], { input: 'a-password-12\n' });
+    for (const name of ['alice', 'bob']) {
+      await cli('add', name, '--password-stdin');
+      await cli('admin', name);
+    }
+    await cli('disable', 'bob', '--reason', 'on leave');
+    // alice can sign in: the link closes for good in this process.
+    expect(textOf((await b.client().get('/sign-in')).body)).not.toContain('No administrator can sign in');
+    expect(existsSync(tokenFile)).toBe(false);
+    // The last administrator that could sign in deleted: bob is one, but disabled.
+    await cli('del', 'alice');
+    expect((await b.up.cli('restart', 'admin')).code).toBe(0);
+    const token = await waitFor(() => (existsSync(tokenFile) ? readFileSync(tokenFile, 'utf8').trim() : undefined), { what: 'a new setup token' });
+    const c = b.client();
+    expect(textOf((await c.get('/sign-in')).body)).toContain('No administrator can sign in: open the one-time setup link');
+    const form = await c.get(`/setup?token=${token}`);
+    expect(form.status).toBe(200);
+    const done = await c.submit('/setup', { token, name: 'carol', password: 'carol-password-1', confirm: 'carol-password-1' }, form);
+    expect(done.body).toContain('<h1>Dashboard</h1>');
   });
 });
 

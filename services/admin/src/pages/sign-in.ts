@@ -23,7 +23,7 @@ async function signInForm(ctx: RequestContext, problem: string | undefined, name
     'Sign in',
     '/sign-in',
     html`${problem ? html`<div class="notice error" role="alert"><p>${problem}</p></div>` : ''}
-${setup ? html`<p>No administrator exists yet: open the one-time setup link that <code>hearth up</code> printed (it is also in the log).</p>` : ''}
+${setup ? html`<p>No administrator can sign in: open the one-time setup link that <code>hearth up</code> printed (it is also in the log).</p>` : ''}
 <form method="post" action="/sign-in" class="stack">
 ${csrfField(ctx)}
 <p><label for="name">User name</label><input id="name" name="name" autocomplete="username" required value="${name}"></p>
