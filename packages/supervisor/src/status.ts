@@ -24,7 +24,8 @@ export interface ServiceStatus {
   readonly lastExit: { readonly code: number | null; readonly signal: string | null; readonly at: string } | null;
   /** Why the service is failed (or why the last start failed). */
   readonly reason: string | null;
-  readonly listeners: readonly { readonly name: string; readonly protocol: string; readonly address: string; readonly port: number }[];
+  /** Its listeners; `tls` (implicit TLS) is optional: older supervisors do not report it. */
+  readonly listeners: readonly { readonly name: string; readonly protocol: string; readonly address: string; readonly port: number; readonly tls?: boolean }[];
   /** The services it requires (its `requires:`). Optional: older supervisors do not report it. */
   readonly requires?: readonly string[];
   /**
@@ -63,7 +64,7 @@ export function statusOf(u: UnitSnapshot, now = Date.now()): ServiceStatus {
     uptimeMs: u.state === 'running' && u.runningSince !== undefined ? now - u.runningSince : null,
     lastExit: u.lastExit ? { code: u.lastExit.code, signal: u.lastExit.signal, at: new Date(u.lastExit.at).toISOString() } : null,
     reason: u.reason ?? null,
-    listeners: u.held.map((l) => ({ name: l.spec.name, protocol: l.spec.protocol, address: l.spec.address, port: l.spec.port })),
+    listeners: u.held.map((l) => ({ name: l.spec.name, protocol: l.spec.protocol, address: l.spec.address, port: l.spec.port, tls: l.spec.tls })),
     requires: u.config.requires,
   };
 }

@@ -62,15 +62,16 @@ describe('my account', () => {
 });
 
 describe('my account with a file service on plain HTTP only', () => {
-  it('shows the plain HTTP steps, the same as hearth files', async () => {
+  it('shows the plain HTTP steps, the same as hearth files, whatever the listener is named', async () => {
     const config = readFileSync(a.up.configFile, 'utf8');
-    a.up.writeConfig(config.replace('listen: { http: { port: 0 }, https: { port: 0, tls: true } }', 'listen: { http: { address: 0.0.0.0, port: 0 } }'));
+    // Named neither http nor https: both take the service's TCP listener without TLS.
+    a.up.writeConfig(config.replace('listen: { http: { port: 0 }, https: { port: 0, tls: true } }', 'listen: { web: { address: 0.0.0.0, port: 0 } }'));
     try {
       await a.up.request({ verb: 'reload' });
       await waitFor(async () => {
         const files = await a.up.service('files');
-        return files.state === 'running' && files.listeners.every((l) => l.name === 'http');
-      }, { what: 'the file service on its http listener alone' });
+        return files.state === 'running' && files.listeners.every((l) => l.name === 'web');
+      }, { what: 'the file service on its web listener alone' });
       const dave = await admin.submit('/users/add', { name: 'dave', password: 'dave-password-1' }, await admin.get('/users'));
       expect(textOf(dave.body)).toContain('Added user dave.');
       const me = await a.client().signIn('dave', 'dave-password-1');
