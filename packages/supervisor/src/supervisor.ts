@@ -491,6 +491,10 @@ export class Supervisor {
     for (const u of added) {
       if (u.state !== 'running') failed.push({ name: u.name, error: `${u.name}: ${u.status().reason ?? `not started (${u.state})`}` });
     }
+    // The config recorded is the one each service runs: one whose new instance did not come up
+    // (the old one keeps serving) keeps its old config, so the next reload of the same file finds
+    // it changed and tries again (recorded as new, it was found unchanged and never retried).
+    this.config = { ...next, services: next.services.map((s) => this.#units.get(s.name)?.config ?? s) };
     const result: ReloadResult = { added: diff.added, removed: diff.removed, restarted, reloaded, updatedStopped, unchanged: diff.unchanged, failed };
     this.#log[failed.length > 0 ? 'warn' : 'info']({ ...result }, 'config reloaded');
     return result;

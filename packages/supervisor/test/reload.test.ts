@@ -1,7 +1,7 @@
 /** `hearth reload` of services that are not running, with real processes through the real CLI. */
 import { afterEach, describe, expect, it } from 'vitest';
 import { connectAndReadLine, connectionRefused, FIXTURE_SERVICE_PATH, waitFor } from '@hearth/testkit';
-import { fixtureEntry, startUp, stopAll, waitState } from '@hearth/testkit/hearth-up';
+import { fixtureEntry, logged, startUp, stopAll, waitState } from '@hearth/testkit/hearth-up';
 
 afterEach(stopAll);
 
@@ -67,6 +67,37 @@ ${fixtureEntry('solo', `    settings: { greeting: ${soloGreeting} }\n`)}`;
     const solo = await up.service('solo');
     expect(solo.listeners.map((l) => l.name)).toEqual(['main', 'second']);
     for (const l of solo.listeners) expect(await connectAndReadLine(l.port)).toBe(`hello ${solo.pid}`);
+    expect(await up.cli('reload')).toMatchObject({ code: 0, stdout: 'unchanged: solo\n' });
+  });
+
+  it('a restart whose new instance does not come up keeps the running config recorded: the same file reloaded again retries it', async () => {
+    const config = (version: string, settings: string): string => `services:
+${fixtureEntry('solo', `    env: { VERSION: "${version}" }\n    settings: ${settings}\n`)}`;
+    const up = await startUp(config('1', '{ greeting: one }'));
+    const before = await waitState(up, 'solo', 'running');
+    const port = before.listeners[0]!.port;
+    // A new env: is a restart (overlapped); its new instance fails at its start.
+    up.writeConfig(config('2', '{ greeting: two, failStart: true }'));
+    const keeps = new RegExp(`^hearth reload: solo: the new instance did not become ready \\(.*failStart is set.*\\); the old instance \\(pid ${before.pid}\\) keeps serving\n$`);
+    const first = await up.cli('reload');
+    expect(first.code).toBe(1);
+    expect(first.stderr).toMatch(keeps);
+    expect(await up.service('solo')).toMatchObject({ state: 'running', pid: before.pid });
+    expect(await connectAndReadLine(port)).toBe(`one ${before.pid}`);
+    // What the supervisor records for solo is what its instance runs.
+    expect(await up.request({ verb: 'settings', name: 'solo' })).toMatchObject({ settings: { greeting: 'one', failStart: false } });
+
+    // The same file again: tried again (it said 'unchanged: solo' and exited 0), and fails again.
+    const again = await up.cli('reload');
+    expect(again.code).toBe(1);
+    expect(again.stdout).not.toContain('unchanged');
+    expect(again.stderr).toMatch(keeps);
+    expect(logged(up, 'new instance started (overlapped restart)', 'solo')).toHaveLength(2);
+
+    up.writeConfig(config('2', '{ greeting: two }'));
+    expect(await up.cli('reload')).toMatchObject({ code: 0, stdout: 'restarted: solo\n', stderr: '' });
+    const after = await up.service('solo');
+    expect(await connectAndReadLine(after.listeners[0]!.port)).toBe(`two ${after.pid}`);
     expect(await up.cli('reload')).toMatchObject({ code: 0, stdout: 'unchanged: solo\n' });
   });
 

@@ -16,7 +16,8 @@ unchanged services are not touched. A changed service that is stopped (hearth st
 with a service it requires, or not started because one failed) is not started: it gets the
 new config at its next hearth start and stays stopped ("updated, still stopped: NAME").
 A failed service whose config changed (its settings alone too) is started with it, its
-crash-loop count cleared. A new data: or log.level takes effect only at the next hearth up
+crash-loop count cleared. A running service whose new instance does not become ready keeps
+its old instance and old config: the same file reloaded again tries it again. A new data: or log.level takes effect only at the next hearth up
 (the supervisor logs a warning). An invalid config is refused with its error and nothing
 changes. Exit code 1 if anything could not be applied, or a service started or restarted by
 the reload is not running once its start attempt settled.
