@@ -48,6 +48,33 @@ export interface ServiceResult extends ServiceStatus {
   readonly stillStopped?: readonly string[];
 }
 
+/** What a reload did, service by service. */
+export interface ReloadResult {
+  readonly added: readonly string[];
+  readonly removed: readonly string[];
+  readonly restarted: readonly string[];
+  /** Settings applied in place (a `reload` message the service accepted). */
+  readonly reloaded: readonly string[];
+  readonly unchanged: readonly string[];
+  /**
+   * Changed services that are stopped (on request, with a requirement, or held back at start):
+   * the new config is theirs at their next start, and they stay stopped, their reason kept.
+   * Absent from the answers of older supervisors.
+   */
+  readonly updatedStopped?: readonly string[];
+  /**
+   * Services whose change could not be applied (each keeps running as it was), or that did not
+   * come up with it (an added one, or one restarted stop-then-start).
+   */
+  readonly failed: ReadonlyArray<{ readonly name: string; readonly error: string }>;
+}
+
+/** What `restart --all` did. */
+export interface RestartAllResult {
+  readonly restarted: readonly string[];
+  readonly failed: ReadonlyArray<{ readonly name: string; readonly error: string }>;
+}
+
 export interface SettingsResult {
   /** The config file `hearth up` runs (null for the embedded default). */
   readonly file: string | null;

@@ -21,6 +21,7 @@ import { ListenerError, type HeldListener } from './listeners.js';
 import { LogHub, rawWriter } from './log-capture.js';
 import { FiguresHub, FiguresPublisher, FIGURES_TOPIC, type MemoryScan } from './figures.js';
 import { diffConfigs } from './reconcile.js';
+import { applyReload, type ReloadScope } from './reload.js';
 import { tlsFilesStamp } from './tls-files.js';
 import { MemorySnapshot } from './memory.js';
 import type { Registry } from './registry.js';
@@ -30,7 +31,7 @@ import { SocketPool } from './socket-pool.js';
 import { StandbyQueue } from './standby.js';
 import { ServiceUnit } from './unit.js';
 import type { ServiceState, ServiceStatus } from './status.js';
-import type { StoppedWith } from './control-protocol.js';
+import type { ReloadResult, RestartAllResult, StoppedWith } from './control-protocol.js';
 
 export interface SupervisorOptions {
   readonly config: SuiteConfig;
@@ -51,33 +52,6 @@ export interface SupervisorOptions {
    * in a worker thread so nothing it loads stays in the supervisor).
    */
   readonly loadConfig?: () => Promise<SuiteConfig>;
-}
-
-/** What a reload did, service by service. */
-export interface ReloadResult {
-  readonly added: readonly string[];
-  readonly removed: readonly string[];
-  readonly restarted: readonly string[];
-  /** Settings applied in place (a `reload` message the service accepted). */
-  readonly reloaded: readonly string[];
-  readonly unchanged: readonly string[];
-  /**
-   * Changed services that are stopped (on request, with a requirement, or held back at start):
-   * the new config is theirs at their next start, and they stay stopped, their reason kept.
-   * Absent from the answers of older supervisors.
-   */
-  readonly updatedStopped?: readonly string[];
-  /**
-   * Services whose change could not be applied (each keeps running as it was), or that did not
-   * come up with it (an added one, or one restarted stop-then-start).
-   */
-  readonly failed: ReadonlyArray<{ readonly name: string; readonly error: string }>;
-}
-
-/** What `restart --all` did. */
-export interface RestartAllResult {
-  readonly restarted: readonly string[];
-  readonly failed: ReadonlyArray<{ readonly name: string; readonly error: string }>;
 }
 
 /** The states of a service that `hearth stop` of a service it requires stops (it runs, or is coming up). */
@@ -409,95 +383,29 @@ export class Supervisor {
     const heldFor = await this.#sockets.reserve([...diff.added, ...binds].map((name) => nextBy.get(name)!));
     this.#tlsFiles = tlsFiles;
     try {
-      return await this.#applyDiff(next, diff, heldFor);
+      this.config = next;
+      this.#order = startOrder(next.services);
+      const result = await applyReload(this.#reloadScope(), diff, heldFor);
+      // The config recorded is the one each service runs: one whose new instance did not come up
+      // (the old one keeps serving) keeps its old config, so the next reload of the same file finds
+      // it changed and tries again (recorded as new, it was found unchanged and never retried).
+      this.config = { ...next, services: next.services.map((s) => this.#units.get(s.name)?.config ?? s) };
+      return result;
     } finally {
       this.#sockets.release();
       await this.#sweepListeners();
     }
   }
 
-  async #applyDiff(next: SuiteConfig, diff: ReturnType<typeof diffConfigs>, heldFor: Map<string, HeldListener[]>): Promise<ReloadResult> {
-    const nextBy = new Map(next.services.map((s) => [s.name, s]));
-    this.config = next;
-    this.#order = startOrder(next.services);
-    this.#log.info({ ...diff }, 'reloading the config');
-    const failed: Array<{ name: string; error: string }> = [];
-    const restarted: string[] = [];
-    const reloaded: string[] = [];
-    // Removed services stop first, each after the removed services that depend on it.
-    const removedUnits = diff.removed.map((n) => this.#units.get(n)!);
-    await Promise.all(removedUnits.map((u) => u.stop()));
-    for (const u of removedUnits) {
-      this.#units.delete(u.name);
-      u.removeAllListeners();
-    }
-    for (const name of diff.unchanged) this.#units.get(name)!.adoptStandby(nextBy.get(name)!);
-    // A reload starts no service the operator does not want up (systemd's daemon-reload does not
-    // either): a stopped one takes the new config for its next start.
-    const changed = new Set([...diff.restart, ...diff.reload]);
-    const updatedStopped = this.#order.filter((name) => changed.has(name) && !this.#units.get(name)!.wanted);
-    for (const name of updatedStopped) {
-      const unit = this.#units.get(name)!;
-      unit.reconfigure({ config: nextBy.get(name)!, held: heldFor.get(name) ?? unit.held });
-    }
-    const stays = new Set(updatedStopped);
-    // In place where the service can; otherwise (it refused) overlapped restart.
-    const toRestart = new Set(diff.restart.filter((name) => !stays.has(name)));
-    for (const name of diff.reload.filter((n) => !stays.has(n))) {
-      const unit = this.#units.get(name)!;
-      const cfg = nextBy.get(name)!;
-      if (unit.state === 'failed') {
-        // Nothing would start it again: restarted with its new settings, as for any other change
-        // (a config change is the usual fix for a crash loop or a configuration error).
-        heldFor.set(name, [...unit.held]);
-        toRestart.add(name);
-        continue;
-      }
-      if (unit.state !== 'running') {
-        unit.config = cfg;
-        continue;
-      }
-      const answer = await unit.reloadInPlace(cfg);
-      if (answer.ok) reloaded.push(name);
-      else {
-        this.#log.info({ service: name, reason: answer.error }, 'reload refused by the service: restarting it');
-        heldFor.set(name, [...unit.held]);
-        toRestart.add(name);
-      }
-    }
-    for (const name of this.#order.filter((n) => toRestart.has(n))) {
-      const unit = this.#units.get(name)!;
-      try {
-        await unit.restart({ config: nextBy.get(name)!, held: heldFor.get(name)! });
-        // A stop-then-start (a command, or a service that was not running) resolves once its
-        // start attempt settled, running or not.
-        if (unit.state === 'running') restarted.push(name);
-        else failed.push({ name, error: `${name}: ${unit.status().reason ?? unit.state}` });
-      } catch (err) {
-        if (unit.wanted) {
-          failed.push({ name, error: (err as Error).message });
-          continue;
-        }
-        // Stopped during its restart (hearth stop): the new instance went with the old one, and
-        // the unit kept its old config. It takes the new one for its next start, as a changed
-        // service already stopped does; kept old, it started again on the old listeners while
-        // the suite's config (what the next reload compares with) was the new one.
-        unit.reconfigure({ config: nextBy.get(name)!, held: heldFor.get(name)! });
-        updatedStopped.push(name);
-      }
-    }
-    const added = diff.added.map((n) => this.#addUnit(nextBy.get(n)!, heldFor.get(n)!));
-    await this.#startUnits(added);
-    for (const u of added) {
-      if (u.state !== 'running') failed.push({ name: u.name, error: `${u.name}: ${u.status().reason ?? `not started (${u.state})`}` });
-    }
-    // The config recorded is the one each service runs: one whose new instance did not come up
-    // (the old one keeps serving) keeps its old config, so the next reload of the same file finds
-    // it changed and tries again (recorded as new, it was found unchanged and never retried).
-    this.config = { ...next, services: next.services.map((s) => this.#units.get(s.name)?.config ?? s) };
-    const result: ReloadResult = { added: diff.added, removed: diff.removed, restarted, reloaded, updatedStopped, unchanged: diff.unchanged, failed };
-    this.#log[failed.length > 0 ? 'warn' : 'info']({ ...result }, 'config reloaded');
-    return result;
+  #reloadScope(): ReloadScope {
+    return {
+      units: this.#units,
+      order: this.#order,
+      next: new Map(this.config.services.map((s) => [s.name, s])),
+      log: this.#log,
+      addUnit: (svc, held) => this.#addUnit(svc, held),
+      startUnits: (units) => this.#startUnits(units),
+    };
   }
 
   /**
