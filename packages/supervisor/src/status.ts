@@ -83,6 +83,8 @@ export interface StateSource {
 export function untilRunning(unit: StateSource): Promise<void> {
   if (unit.state === 'running') return Promise.resolve();
   if (unit.state === 'failed') return Promise.reject(new Error(`${unit.name} failed`));
+  // Held back or stopped on request: nothing starts it while this waits.
+  if (unit.state === 'stopped' && !unit.wanted) return Promise.reject(new Error(`${unit.name} stopped`));
   return new Promise((resolve, reject) => {
     const on = (state: ServiceState): void => {
       if (state === 'running') {

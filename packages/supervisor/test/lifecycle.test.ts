@@ -107,6 +107,9 @@ ${fixtureEntry('api', '    requires: [db]\n    settings: { readyDelay: 200ms }\n
   web:
     command: [sleep, "1000"]
     requires: [broken]
+  top:
+    command: [sleep, "1000"]
+    requires: [web]
 `);
     await waitState(up, 'broken', 'failed');
     const web = await waitFor(async () => {
@@ -114,6 +117,9 @@ ${fixtureEntry('api', '    requires: [db]\n    settings: { readyDelay: 200ms }\n
       return s.reason !== null ? s : undefined;
     }, { what: 'web held back' });
     expect(web).toMatchObject({ state: 'stopped', pid: null, reason: 'not started: it requires broken, which is failed' });
+    // Held back in turn: it waited for ever, and hearth up's start never settled.
+    await waitFor(async () => (await up.service('top')).reason !== null, { what: 'top held back' });
+    expect(await up.service('top')).toMatchObject({ state: 'stopped', pid: null, reason: 'not started: it requires web, which is stopped' });
     await waitState(up, 'api', 'running');
     expect((await up.cli('stop', 'api')).code).toBe(0);
     expect((await up.cli('stop', 'db')).code).toBe(0);
