@@ -3,7 +3,7 @@
  * JSON line; answers are JSON lines, the last one with `done: true`. `logs` with `follow` streams
  * `{log}` lines until the client closes the connection.
  */
-import type { ServiceStatus } from './status.js';
+import type { ServiceState, ServiceStatus } from './status.js';
 
 export type ControlRequest =
   | { readonly verb: 'status' }
@@ -63,8 +63,27 @@ export interface ReloadResult {
    */
   readonly updatedStopped?: readonly string[];
   /**
+   * Running services whose new config requires a service that is stopped: not restarted with it
+   * but stopped (their status reason names the requirement), the new config theirs at their
+   * next start; and the services up that require them, stopped with them. `requires`: the
+   * requirement down, `state` its state. Absent from the answers of older supervisors.
+   */
+  readonly stoppedForRequirement?: ReadonlyArray<{ readonly name: string; readonly requires: string; readonly state: ServiceState }>;
+  /**
+   * Services held back because a service they require was not running (at `hearth up`, or
+   * when a reload added them), started because this reload brought it up. Absent from the
+   * answers of older supervisors.
+   */
+  readonly startedHeldBack?: readonly string[];
+  /**
+   * Services whose settings alone changed while they were starting, in backoff or exited
+   * (`restart: never` or `on-failure`): their next start runs them, the instance starting now does
+   * not. Absent from the answers of older supervisors.
+   */
+  readonly updatedNextStart?: readonly string[];
+  /**
    * Services whose change could not be applied (each keeps running as it was), or that did not
-   * come up with it (an added one, or one restarted stop-then-start).
+   * come up with it (an added one, one restarted stop-then-start, or one held back and started).
    */
   readonly failed: ReadonlyArray<{ readonly name: string; readonly error: string }>;
 }

@@ -5,7 +5,18 @@
  */
 import type { Logger } from '@hearth/log';
 import { dependenciesOf } from './graph.js';
+import type { ServiceState } from './status.js';
 import type { ServiceUnit } from './unit.js';
+
+/** A required service did not come up (or is not running): the service that requires it is held back. */
+class RequirementDown extends Error {
+  constructor(
+    readonly requires: string,
+    readonly state: ServiceState,
+  ) {
+    super(`it requires ${requires}, which is ${state}`);
+  }
+}
 
 /**
  * Starts `starting` (names) in `order`; a dependency outside them counts as it is now. Resolves
@@ -34,17 +45,17 @@ export async function startInOrder(
           throw new Error('not running');
         }
       } catch {
-        if (required) throw new Error(`it requires ${dep}, which is ${depUnit.state}`);
+        if (required) throw new RequirementDown(dep, depUnit.state);
       }
     });
     tasks.set(
       name,
       Promise.all(waits).then(
         () => (stopping() ? undefined : unit.start()),
-        (err: Error) => {
+        (err: RequirementDown) => {
           if (stopping()) return; // a shutdown stopped what it requires: nothing to report
           // Status shows why it stays stopped; `hearth start NAME` starts what it requires first.
-          unit.heldBack(`not started: ${err.message}`);
+          unit.keepDown({ kind: 'held-back', requires: err.requires, state: err.state });
           log.error({ service: name, err: err.message }, 'service not started: a required service is not running');
         },
       ),

@@ -7,8 +7,12 @@
 import type { Logger } from '@hearth/log';
 import type { ServiceConfig } from './config.js';
 import type { ReloadResult } from './control-protocol.js';
+import { dependentsOf } from './graph.js';
 import type { HeldListener } from './listeners.js';
 import type { ConfigDiff } from './reconcile.js';
+import { stopInOrder } from './ordered.js';
+import type { ServiceState } from './status.js';
+import type { StopCause } from './unit-state.js';
 import type { ServiceUnit } from './unit.js';
 
 /** What a reload works on: the supervisor's units and the new config. */
@@ -34,6 +38,7 @@ export async function applyReload(scope: ReloadScope, diff: ConfigDiff, heldFor:
   const failed: Array<{ name: string; error: string }> = [];
   const restarted: string[] = [];
   const reloaded: string[] = [];
+  const updatedNextStart: string[] = [];
   // Removed services stop first, each after the removed services that depend on it.
   const removedUnits = diff.removed.map((n) => units.get(n)!);
   await Promise.all(removedUnits.map((u) => u.stop()));
@@ -42,18 +47,22 @@ export async function applyReload(scope: ReloadScope, diff: ConfigDiff, heldFor:
     u.removeAllListeners();
   }
   for (const name of diff.unchanged) units.get(name)!.adoptStandby(nextBy.get(name)!);
+  const changed = new Set([...diff.restart, ...diff.reload]);
+  // Not restarted without what it now requires, as hearth start would not start it so.
+  const stoppedForRequirement = await stopForRequirements(scope, diff.restart);
+  const stoppedNow = new Set(stoppedForRequirement.map((s) => s.name));
   // A reload starts no service the operator does not want up (systemd's daemon-reload does not
   // either): a stopped one takes the new config for its next start.
-  const changed = new Set([...diff.restart, ...diff.reload]);
-  const updatedStopped = order.filter((name) => changed.has(name) && !units.get(name)!.wanted);
-  for (const name of updatedStopped) {
+  for (const name of order.filter((n) => changed.has(n) && !units.get(n)!.wanted)) {
     const unit = units.get(name)!;
     unit.reconfigure({ config: nextBy.get(name)!, held: heldFor.get(name) ?? unit.held });
   }
-  const stays = new Set(updatedStopped);
+  // Their sockets are closed as at hearth stop; their next start binds them.
+  for (const name of stoppedNow) units.get(name)!.letGoOfListeners();
+  const updatedStopped = order.filter((n) => changed.has(n) && !units.get(n)!.wanted && !stoppedNow.has(n));
   // In place where the service can; otherwise (it refused) overlapped restart.
-  const toRestart = new Set(diff.restart.filter((name) => !stays.has(name)));
-  for (const name of diff.reload.filter((n) => !stays.has(n))) {
+  const toRestart = new Set(diff.restart.filter((name) => units.get(name)!.wanted));
+  for (const name of diff.reload.filter((n) => units.get(n)!.wanted)) {
     const unit = units.get(name)!;
     const cfg = nextBy.get(name)!;
     if (unit.state === 'failed') {
@@ -64,7 +73,9 @@ export async function applyReload(scope: ReloadScope, diff: ConfigDiff, heldFor:
       continue;
     }
     if (unit.state !== 'running') {
+      // Starting, in backoff or exited: its next start (a restart, a relaunch) runs them.
       unit.config = cfg;
+      updatedNextStart.push(name);
       continue;
     }
     const answer = await unit.reloadInPlace(cfg);
@@ -101,7 +112,82 @@ export async function applyReload(scope: ReloadScope, diff: ConfigDiff, heldFor:
   for (const u of added) {
     if (u.state !== 'running') failed.push({ name: u.name, error: `${u.name}: ${u.status().reason ?? `not started (${u.state})`}` });
   }
-  const result: ReloadResult = { added: diff.added, removed: diff.removed, restarted, reloaded, updatedStopped, unchanged: diff.unchanged, failed };
+  const startedHeldBack = await startReleased(scope, new Set([...restarted, ...diff.added.filter((n) => units.get(n)!.state === 'running')]), failed);
+  const result: ReloadResult = {
+    added: diff.added,
+    removed: diff.removed,
+    restarted,
+    reloaded,
+    updatedStopped: updatedStopped.filter((n) => !startedHeldBack.includes(n)),
+    stoppedForRequirement,
+    startedHeldBack,
+    updatedNextStart,
+    unchanged: diff.unchanged.filter((n) => !startedHeldBack.includes(n)),
+    failed,
+  };
   log[failed.length > 0 ? 'warn' : 'info']({ ...result }, 'config reloaded');
   return result;
+}
+
+/** The states of a service that is up (running, or coming up): as `hearth stop` of a requirement finds them. */
+const UP_STATES: ReadonlySet<ServiceState> = new Set(['starting', 'running', 'backoff']);
+
+type StoppedForRequirement = NonNullable<ReloadResult['stoppedForRequirement']>[number];
+
+/**
+ * Stops each service up whose new config (it is in `restart`) requires a service that is
+ * stopped, stopping, or stopped here, and first what is up and requires it (as `hearth stop`
+ * stops it); each keeps as its status reason why. A failed one is left to its restart.
+ */
+async function stopForRequirements(scope: ReloadScope, restart: readonly string[]): Promise<StoppedForRequirement[]> {
+  const { units, order, next, log } = scope;
+  const changed = new Set(restart);
+  const down = new Map<string, StopCause>();
+  const out: StoppedForRequirement[] = [];
+  for (const name of order) {
+    const unit = units.get(name);
+    if (!unit || !changed.has(name) || !UP_STATES.has(unit.state)) continue;
+    const requires = next.get(name)!.requires.find((r) => down.has(r) || (units.has(r) && !units.get(r)!.wanted));
+    if (requires === undefined) continue;
+    const state = down.has(requires) ? 'stopped' : units.get(requires)!.state;
+    down.set(name, { kind: 'requirement-down', requires, state });
+    out.push({ name, requires, state });
+    const nodes = order.map((n) => next.get(n)!);
+    for (const d of dependentsOf(name, nodes, order)) {
+      if (down.has(d.name) || !UP_STATES.has(units.get(d.name)?.state ?? 'stopped')) continue;
+      down.set(d.name, { kind: 'stopped-with', service: name, through: d.through });
+      out.push({ name: d.name, requires: d.through[0]!, state: 'stopped' });
+    }
+  }
+  if (down.size === 0) return [];
+  for (const s of out) log.info({ service: s.name, requires: s.requires, state: s.state }, 'reload: stopping a service whose requirement is not up');
+  await stopInOrder(units, order.filter((n) => down.has(n)));
+  for (const [name, cause] of down) units.get(name)!.keepDown(cause);
+  return order.flatMap((n) => out.filter((s) => s.name === n)).reverse();
+}
+
+/**
+ * Starts the services held back for a requirement (`StopCause` held-back) that `broughtUp` holds
+ * or that starts here, once all they require runs: `hearth up` (or the reload that added them)
+ * meant them to run. One stopped on request since then is not held back any more. Returns
+ * those running; the others go to `failed`.
+ */
+async function startReleased(scope: ReloadScope, broughtUp: ReadonlySet<string>, failed: Array<{ name: string; error: string }>): Promise<string[]> {
+  const { units, order } = scope;
+  const release: string[] = [];
+  // In start order: a requirement before what requires it.
+  for (const name of order) {
+    const unit = units.get(name);
+    const cause = unit?.stopCause;
+    if (!unit || cause?.kind !== 'held-back' || !(broughtUp.has(cause.requires) || release.includes(cause.requires))) continue;
+    if (unit.config.requires.every((r) => release.includes(r) || units.get(r)?.state === 'running')) release.push(name);
+  }
+  if (release.length === 0) return [];
+  const released = release.map((n) => units.get(n)!);
+  scope.log.info({ services: release }, 'reload: starting the services held back for a requirement now up');
+  await scope.startUnits(released);
+  for (const u of released) {
+    if (u.state !== 'running') failed.push({ name: u.name, error: `${u.name}: ${u.status().reason ?? u.state}` });
+  }
+  return released.filter((u) => u.state === 'running').map((u) => u.name);
 }

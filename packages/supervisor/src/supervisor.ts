@@ -262,7 +262,7 @@ export class Supervisor {
     await stopInOrder(this.#units, this.#order.filter((n) => stopping.has(n)));
     for (const d of dependents) {
       const unit = this.#units.get(d.name)!;
-      if (unit.state === 'stopped') unit.heldBack(`stopped with ${name}: it requires ${d.through.join(', which requires ')}`);
+      unit.keepDown({ kind: 'stopped-with', service: name, through: d.through });
     }
     const stopped = [...stopping].map((n) => this.#units.get(n)!).filter((u) => u.state === 'stopped' || u.state === 'failed');
     if (stopped.length > 0) {

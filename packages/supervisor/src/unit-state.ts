@@ -16,6 +16,7 @@
  *     stopped (a stop during a spawn) --spawned--> stopping
  *     any but failed, its instance gone or none --stop--> stopped (failed stays failed)
  *     backoff --retry--> starting;  starting (no instance) --new one not ready, old gone--> backoff
+ *     stopped --kept down for a requirement (a StopCause)--> stopped
  *
  * `done`: exited, and its restart policy does not start it again (shown as `stopped`, but the
  * operator still wants it: `wanted`). `not-ready`: shown as `starting`; its exit is judged like a
@@ -29,8 +30,33 @@
  */
 import type { ServiceState } from './status.js';
 
+/**
+ * Why a stopped unit is down when no stop was asked for it: what status shows as its reason, until
+ * it starts or is stopped on request (`hearth stop NAME` clears it).
+ */
+export type StopCause =
+  /** Not started (at `hearth up`, or added or released by a reload): `requires` was not running. */
+  | { readonly kind: 'held-back'; readonly requires: string; readonly state: ServiceState }
+  /** Stopped first by `hearth stop SERVICE`: it requires `through[0]`, which requires ... SERVICE. */
+  | { readonly kind: 'stopped-with'; readonly service: string; readonly through: readonly string[] }
+  /** Stopped by a reload whose config makes it require `requires`, which was not up. */
+  | { readonly kind: 'requirement-down'; readonly requires: string; readonly state: ServiceState };
+
+/** The status reason of a stop cause. */
+export function describeStopCause(cause: StopCause): string {
+  switch (cause.kind) {
+    case 'held-back':
+      return `not started: it requires ${cause.requires}, which is ${cause.state}`;
+    case 'stopped-with':
+      return `stopped with ${cause.service}: it requires ${cause.through.join(', which requires ')}`;
+    case 'requirement-down':
+      return `stopped by a reload: it requires ${cause.requires}, which is ${cause.state}`;
+  }
+}
+
 export type UnitState<I> =
-  | { readonly kind: 'stopped' }
+  /** `cause`: why it is down when no stop was asked for it (none: never started, or stopped on request). */
+  | { readonly kind: 'stopped'; readonly cause?: StopCause }
   /** `instance` undefined: being spawned, or the old instance of an overlapped restart died. */
   | { readonly kind: 'starting'; readonly instance: I | undefined }
   | { readonly kind: 'not-ready'; readonly instance: I }

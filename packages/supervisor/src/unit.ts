@@ -29,8 +29,8 @@ import { STANDBY_AFTER_RESTART_MS, StandbySlot, standbyHostFor } from './standby
 import type { StandbyQueue } from './standby.js';
 import { statusOf, untilRunning } from './status.js';
 import type { ServiceState, ServiceStatus } from './status.js';
-import { checkRestartMove, checkUnitMove, currentOf, isWanted, publicState } from './unit-state.js';
-import type { RestartState, UnitState } from './unit-state.js';
+import { checkRestartMove, checkUnitMove, currentOf, describeStopCause, isWanted, publicState } from './unit-state.js';
+import type { RestartState, StopCause, UnitState } from './unit-state.js';
 
 export interface UnitEvents {
   /** What status shows changed; `why`: the exit or the reason behind it, where there is one. */
@@ -130,7 +130,7 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
       restarts: this.#restarts,
       runningSince: state.kind === 'running' ? state.since : undefined,
       lastExit: this.#lastExit,
-      reason: this.#reason,
+      reason: state.kind === 'stopped' && state.cause ? describeStopCause(state.cause) : this.#reason,
       held: this.#held,
     });
   }
@@ -467,9 +467,17 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
     else this.#standby?.discard('standby: false');
   }
 
-  /** Kept down for a service it requires (not started, or stopped with it): `reason` is what status shows. */
-  heldBack(reason: string): void {
-    this.#reason = reason;
+  /**
+   * Kept down for a service it requires (not started, stopped with it, or stopped by a reload):
+   * status shows why until it starts or is stopped on request. Only a stopped unit is kept down.
+   */
+  keepDown(cause: StopCause): void {
+    if (this.#state.kind === 'stopped') this.#to({ kind: 'stopped', cause });
+  }
+
+  /** Why it is down when no stop was asked for it (`keepDown`), if it is. */
+  get stopCause(): StopCause | undefined {
+    return this.#state.kind === 'stopped' ? this.#state.cause : undefined;
   }
 
   /** Whether the operator wants it up (start) or down (stop). */

@@ -119,6 +119,79 @@ ${fixtureEntry('solo', `    env: { VERSION: "${version}" }\n    settings: ${sett
     expect(await up.service('user')).toMatchObject({ state: 'stopped', pid: null, reason: 'not started: it requires broken, which is failed' });
   });
 
+  it('starts the services a failed requirement held back once a reload brings it up, not one stopped by hearth stop', async () => {
+    const config = (broken: string): string => `services:
+  broken:
+    command: ${broken}
+    ready: { delay: 1s }
+  user:
+    command: [sleep, "1000"]
+    requires: [broken]
+  web:
+    command: [sleep, "1000"]
+    requires: [user]
+  other:
+    command: [sleep, "1000"]
+    requires: [broken]
+`;
+    const up = await startUp(config('[sh, -c, "sleep 0.2; exit 78"]'));
+    await waitState(up, 'broken', 'failed');
+    for (const name of ['user', 'web', 'other']) await waitFor(async () => (await up.service(name)).reason !== null, { what: `${name} held back` });
+    expect(await up.service('web')).toMatchObject({ state: 'stopped', reason: 'not started: it requires user, which is stopped' });
+    expect((await up.cli('stop', 'other')).code).toBe(0);
+
+    up.writeConfig(config('[sleep, "1000"]'));
+    const res = await up.cli('reload');
+    expect(res).toMatchObject({ code: 0, stdout: 'restarted: broken; started, no longer held back: user, web; unchanged: other\n', stderr: '' });
+    for (const name of ['broken', 'user', 'web']) expect(await up.service(name)).toMatchObject({ state: 'running', reason: null });
+    expect(await up.service('other')).toMatchObject({ state: 'stopped', pid: null });
+  });
+
+  it('a reload that makes a running service require a stopped one stops it, says why, and records the new config for its next start', async () => {
+    const config = (webExtra: string): string => `services:
+  api:
+    command: [sleep, "1000"]
+${fixtureEntry('web', webExtra)}`;
+    const up = await startUp(config(''));
+    await waitState(up, 'api', 'running');
+    const web = await waitState(up, 'web', 'running');
+    const port = web.listeners[0]!.port;
+    expect((await up.cli('stop', 'api')).code).toBe(0);
+
+    up.writeConfig(config('    requires: [api]\n    settings: { greeting: new }\n'));
+    const res = await up.cli('reload');
+    expect(res).toMatchObject({ code: 0, stdout: 'unchanged: api\nweb: stopped (requires api, which is stopped)\n', stderr: '' });
+    expect(await up.service('web')).toMatchObject({ state: 'stopped', pid: null, reason: 'stopped by a reload: it requires api, which is stopped', listeners: [] });
+    // Stopped gracefully, its sockets closed as at hearth stop; never restarted without api.
+    expect(logged(up, 'service stopped', 'web')[0]).toMatchObject({ child: web.pid, code: 0, killed: false });
+    expect(logged(up, 'service started', 'web')).toHaveLength(1);
+    expect(await connectionRefused(port)).toBe(true);
+
+    // hearth start web starts api first, then web with its new config.
+    expect((await up.cli('start', 'web')).code).toBe(0);
+    const now = await up.service('web');
+    expect(await up.service('api')).toMatchObject({ state: 'running' });
+    expect(await connectAndReadLine(now.listeners[0]!.port)).toBe(`new ${now.pid}`);
+    expect(await up.cli('reload')).toMatchObject({ code: 0, stdout: 'unchanged: api, web\n' });
+  });
+
+  it('lists a service whose settings alone change while it is starting or exited: they take effect at its next start', async () => {
+    const config = (greeting: string): string => `services:
+${fixtureEntry('slow', `    settings: { readyDelay: 3s, greeting: ${greeting} }\n`)}${fixtureEntry('once', `    restart: never\n    settings: { crashAfter: 10ms, exitCode: 0, greeting: ${greeting} }\n`)}`;
+    const up = await startUp(config('one'));
+    await waitFor(() => logged(up, 'service exited', 'once').length > 0, { what: 'once to exit' });
+    expect(await up.service('slow')).toMatchObject({ state: 'starting' });
+    up.writeConfig(config('two'));
+    const res = await up.cli('reload');
+    expect(res).toMatchObject({ code: 0, stdout: 'updated, from its next start: slow, once\n', stderr: '' });
+    const slow = await waitState(up, 'slow', 'running');
+    expect(await connectAndReadLine(slow.listeners[0]!.port)).toBe(`one ${slow.pid}`);
+    expect((await up.cli('restart', 'slow')).code).toBe(0);
+    const restarted = await up.service('slow');
+    expect(await connectAndReadLine(restarted.listeners[0]!.port)).toBe(`two ${restarted.pid}`);
+    expect(await up.request({ verb: 'settings', name: 'once' })).toMatchObject({ settings: { greeting: 'two' } });
+  });
+
   it('restarts a failed service whose config changed, settings alone included (the usual fix for a crash loop); one that fails again is reported', async () => {
     const config = (bad: string, loop: string): string => `services:
 ${fixtureEntry('bad', `    settings: ${bad}

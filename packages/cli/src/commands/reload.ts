@@ -15,11 +15,19 @@ of the configured certificate or key: a renewal) is applied in place when the se
 unchanged services are not touched. A changed service that is stopped (hearth stop, stopped
 with a service it requires, or not started because one failed) is not started: it gets the
 new config at its next hearth start and stays stopped ("updated, still stopped: NAME").
+A running service whose new config requires a service that is stopped is not restarted
+without it: it is stopped (and what is up and requires it, as by hearth stop), one line
+each ("web: stopped (requires api, which is stopped)"), and gets the new config at its next
+hearth start, which starts api first. A service held back because a service it requires
+was not running is started once the reload brings that one up ("started, no longer held
+back: NAME"); not one stopped with hearth stop since. A change of settings alone to a
+service starting, in backoff or exited takes effect at its next start ("updated, from its
+next start: NAME").
 A failed service whose config changed (its settings alone too) is started with it, its
 crash-loop count cleared. A running service whose new instance does not become ready keeps
-its old instance and old config: the same file reloaded again tries it again. A new data: or log.level takes effect only at the next hearth up
-(the supervisor logs a warning). An invalid config is refused with its error and nothing
-changes. Exit code 1 if anything could not be applied, or a service started or restarted by
+its old instance and old config: the same file reloaded again tries it again. A new data:
+or log.level takes effect only at the next hearth up (the supervisor logs a warning). An
+invalid config is refused with its error and nothing changes. Exit code 1 if anything could not be applied, or a service started or restarted by
 the reload is not running once its start attempt settled.
 
 ${COMMON_USAGE}`,
@@ -40,12 +48,17 @@ ${COMMON_USAGE}`,
       ['removed', r.removed],
       ['restarted', r.restarted],
       ['reloaded in place', r.reloaded],
-      // Older supervisors send no such list (they restarted a stopped service).
+      // Older supervisors send none of the lists below.
+      ['started, no longer held back', r.startedHeldBack ?? []],
+      ['updated, from its next start', r.updatedNextStart ?? []],
       ['updated, still stopped', r.updatedStopped ?? []],
       ['unchanged', r.unchanged],
     ] as const;
     const summary = parts.filter(([, names]) => names.length > 0).map(([what, names]) => `${what}: ${names.join(', ')}`);
-    io.stdout.write(`${summary.length > 0 ? summary.join('; ') : 'no services'}\n`);
+    // As hearth stop prints a service stopped because it requires another: one line each.
+    const stopped = (r.stoppedForRequirement ?? []).map((s) => `${s.name}: stopped (requires ${s.requires}, which is ${s.state})\n`);
+    if (summary.length > 0 || stopped.length === 0) io.stdout.write(`${summary.length > 0 ? summary.join('; ') : 'no services'}\n`);
+    io.stdout.write(stopped.join(''));
     for (const f of r.failed) io.stderr.write(`hearth reload: ${f.error}\n`);
     return r.failed.length === 0 ? 0 : 1;
   },

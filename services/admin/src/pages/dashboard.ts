@@ -85,9 +85,15 @@ function reloadNotice(outcome: Awaited<ReturnType<RequestContext['deps']['superv
     ['removed', r.removed],
     ['restarted', r.restarted],
     ['reloaded in place', r.reloaded],
+    ['started, no longer held back', r.startedHeldBack ?? []],
+    ['updated, from its next start', r.updatedNextStart ?? []],
     ['updated, still stopped', r.updatedStopped ?? []],
   ];
-  const details = [...parts.filter(([, names]) => names.length > 0).map(([what, names]) => `${what}: ${names.join(', ')}`), ...r.failed.map((f) => `failed: ${f.name}: ${f.error}`)];
+  const details = [
+    ...parts.filter(([, names]) => names.length > 0).map(([what, names]) => `${what}: ${names.join(', ')}`),
+    ...(r.stoppedForRequirement ?? []).map((s) => `${s.name}: stopped (requires ${s.requires}, which is ${s.state})`),
+    ...r.failed.map((f) => `failed: ${f.name}: ${f.error}`),
+  ];
   const changed = details.length > 0;
   return { kind: r.failed.length > 0 ? 'error' : 'ok', text: changed ? 'The config was reloaded.' : 'The config was reloaded: nothing changed.', details };
 }
