@@ -37,13 +37,24 @@ export interface StoppedWith {
   readonly status: ServiceStatus;
 }
 
+/** A service `start` or `restart` started before the one named, because it requires it. */
+export interface StartedWith {
+  /** The service that requires it: the one named, or one it requires on the way. */
+  readonly requiredBy: string;
+  /** Its status once started (running). */
+  readonly status: ServiceStatus;
+}
+
 /**
  * What `start`, `stop` and `restart` answer: the service's status, and what that left of the
- * services that require it. Both lists are absent from the answers of older supervisors.
+ * services that require it, or what it requires. The lists are absent from the answers of older
+ * supervisors.
  */
 export interface ServiceResult extends ServiceStatus {
   /** `stop`: the services stopped first because they require it, in the order they stopped. */
   readonly stoppedWith?: readonly StoppedWith[];
+  /** `start`, `restart`: the services it requires that were started first, in the order they started. */
+  readonly startedWith?: readonly StartedWith[];
   /** `start`, `restart`: the services that require it, directly or not, and are still stopped (start order). */
   readonly stillStopped?: readonly string[];
 }

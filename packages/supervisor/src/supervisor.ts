@@ -31,7 +31,7 @@ import { SocketPool } from './socket-pool.js';
 import { StandbyQueue } from './standby.js';
 import { ServiceUnit } from './unit.js';
 import type { ServiceState, ServiceStatus } from './status.js';
-import type { ReloadResult, RestartAllResult, StoppedWith } from './control-protocol.js';
+import type { ReloadResult, RestartAllResult, StartedWith, StoppedWith } from './control-protocol.js';
 
 export interface SupervisorOptions {
   readonly config: SuiteConfig;
@@ -295,37 +295,44 @@ export class Supervisor {
    * started first, in dependency order, as `hearth up` would have (and as systemd's Requires=
    * does); if one of those does not come up, NAME is left as it is and the error says which. A
    * service stopped with `stopService` gets its listeners bound again first (a bind failure, a
-   * port taken meanwhile, is the ListenerError).
+   * port taken meanwhile, is the ListenerError). Resolves with the requirements it started, in
+   * start order, each with the service that requires it on the way to NAME.
    */
-  async startService(name: string, how: 'start' | 'restart'): Promise<void> {
+  async startService(name: string, how: 'start' | 'restart'): Promise<StartedWith[]> {
     // A start of a service already up changes nothing, its dependencies included.
     const state = this.#units.get(name)!.state;
     const up = how === 'start' && (state === 'running' || state === 'starting');
+    const started: Array<{ name: string; requiredBy: string }> = [];
     for (const dep of up ? [] : this.#requiredDown(name)) {
-      const unit = this.#units.get(dep)!;
-      this.#log.info({ service: dep, for: name }, 'starting a required service');
-      await this.#startOne(dep, 'start');
+      const unit = this.#units.get(dep.name)!;
+      this.#log.info({ service: dep.name, for: name }, 'starting a required service');
+      await this.#startOne(dep.name, 'start');
       if (unit.state === 'starting') await unit.whenRunning().catch(() => {});
       if (unit.state !== 'running') {
         const why = unit.status().reason;
-        throw new Error(`${name} requires ${dep}, which is ${unit.state}${why ? ` (${why})` : ''}: ${name} was not ${how}ed`);
+        throw new Error(`${name} requires ${dep.name}, which is ${unit.state}${why ? ` (${why})` : ''}: ${name} was not ${how}ed`);
       }
+      started.push(dep);
     }
     await this.#startOne(name, how);
+    return started.map((d) => ({ requiredBy: d.requiredBy, status: this.#units.get(d.name)!.status() }));
   }
 
-  /** What `name` requires, directly or not, that is not running: in start order. */
-  #requiredDown(name: string): string[] {
-    const needed = new Set<string>();
+  /**
+   * What `name` requires, directly or not, that is not running: in start order, each with a
+   * service that requires it (`name`, or one on the way there).
+   */
+  #requiredDown(name: string): Array<{ name: string; requiredBy: string }> {
+    const requiredBy = new Map<string, string>();
     const visit = (n: string): void => {
       for (const dep of this.#units.get(n)?.config.requires ?? []) {
-        if (needed.has(dep) || !this.#units.has(dep)) continue;
-        needed.add(dep);
+        if (requiredBy.has(dep) || !this.#units.has(dep)) continue;
+        requiredBy.set(dep, n);
         visit(dep);
       }
     };
     visit(name);
-    return this.#order.filter((n) => needed.has(n) && this.#units.get(n)!.state !== 'running');
+    return this.#order.filter((n) => requiredBy.has(n) && this.#units.get(n)!.state !== 'running').map((n) => ({ name: n, requiredBy: requiredBy.get(n)! }));
   }
 
   async #startOne(name: string, how: 'start' | 'restart'): Promise<void> {

@@ -124,8 +124,9 @@ ${fixtureEntry('api', '    requires: [db]\n    settings: { readyDelay: 200ms }\n
     expect((await up.cli('stop', 'api')).code).toBe(0);
     expect((await up.cli('stop', 'db')).code).toBe(0);
     // As systemd's Requires= and s6-rc do: the dependency comes up first, then the service.
+    // One line for each requirement started first, as hearth stop prints what it stops first.
     const started = await up.cli('start', 'api');
-    expect(started.stdout).toMatch(/^api: running \(pid \d+\)\n$/);
+    expect(started.stdout).toMatch(/^db: running \(pid \d+\) \(required by api\)\napi: running \(pid \d+\)\n$/);
     expect(await up.service('db')).toMatchObject({ state: 'running' });
     const refused = await up.cli('start', 'web');
     expect(refused.code).toBe(1);

@@ -39,7 +39,7 @@ ${fixtureEntry('solo', `    settings: { greeting: ${soloGreeting} }\n`)}`;
     const solo = await up.service('solo');
     expect(await connectAndReadLine(solo.listeners[0]!.port)).toBe(`two ${solo.pid}`);
     const started = await up.cli('start', 'api');
-    expect(started.stdout).toMatch(/^api: running \(pid \d+\)\nstill stopped, requires api: web\n$/);
+    expect(started.stdout).toMatch(/^db: running \(pid \d+\) \(required by api\)\napi: running \(pid \d+\)\nstill stopped, requires api: web\n$/);
     const api = await up.service('api');
     expect(api.listeners.map((l) => l.name)).toEqual(['main', 'second']);
     for (const l of api.listeners) expect(await connectAndReadLine(l.port)).toBe(`hello ${api.pid}`);
@@ -168,7 +168,9 @@ ${fixtureEntry('web', webExtra)}`;
     expect(await connectionRefused(port)).toBe(true);
 
     // hearth start web starts api first, then web with its new config.
-    expect((await up.cli('start', 'web')).code).toBe(0);
+    const started = await up.cli('start', 'web');
+    expect(started).toMatchObject({ code: 0, stderr: '' });
+    expect(started.stdout).toMatch(/^api: running \(pid \d+\) \(required by web\)\nweb: running \(pid \d+\)\n$/);
     const now = await up.service('web');
     expect(await up.service('api')).toMatchObject({ state: 'running' });
     expect(await connectAndReadLine(now.listeners[0]!.port)).toBe(`new ${now.pid}`);

@@ -4,7 +4,7 @@ import type { ServiceResult } from '@hearth/supervisor/control';
 import type { CliCommand } from '../command.js';
 import { UsageError } from '../command.js';
 import { COMMON_USAGE, parse, socketPathOf } from '../options.js';
-import { stillStoppedHint } from '../still-stopped.js';
+import { startedWithLines, stillStoppedHint } from '../start-lines.js';
 
 export const restart: CliCommand = {
   name: 'restart',
@@ -39,6 +39,7 @@ ${COMMON_USAGE}
     if (positionals.length !== 1 || !positionals[0]) throw new UsageError('expected exactly one service NAME (or --all)');
     const name = positionals[0];
     const s = (await controlRequest(socket, { verb: 'restart', name })) as ServiceResult;
+    io.stdout.write(startedWithLines(s));
     const line = `${s.name}: ${s.state}${s.pid !== null ? ` (pid ${s.pid})` : ''}${s.reason ? `: ${s.reason}` : ''}\n`;
     if (s.state === 'running') {
       io.stdout.write(line);

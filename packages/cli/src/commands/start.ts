@@ -2,7 +2,7 @@ import { controlRequest } from '@hearth/supervisor/control';
 import type { ServiceResult } from '@hearth/supervisor/control';
 import type { CliCommand } from '../command.js';
 import { COMMON_USAGE, oneName, parse, socketPathOf } from '../options.js';
-import { stillStoppedHint } from '../still-stopped.js';
+import { startedWithLines, stillStoppedHint } from '../start-lines.js';
 
 export const start: CliCommand = {
   name: 'start',
@@ -10,8 +10,8 @@ export const start: CliCommand = {
   usage: `Usage: hearth start NAME [--data DIR]
 
 Starts the service, first starting what it requires (requires:) and is not running, in
-dependency order. If one of those does not come up, NAME is not started and the error says
-which and why. What requires NAME is not started with it (as with systemd): a line
+dependency order, one line each ("db: running (pid 12) (required by api)"). If one of those
+does not come up, NAME is not started and the error says which and why. What requires NAME is not started with it (as with systemd): a line
 "still stopped, requires NAME: ..." names the services that require it, directly or not, and
 are stopped (hearth stop NAME stops them too), so you know what to start. A failed service
 gets a fresh start: its crash-loop count is cleared. Exit code 0 once it runs, 1 otherwise.
@@ -21,6 +21,7 @@ ${COMMON_USAGE}`,
     const { values, positionals } = parse(argv, {});
     const name = oneName(positionals);
     const s = (await controlRequest(socketPathOf(values.data, io), { verb: 'start', name })) as ServiceResult;
+    io.stdout.write(startedWithLines(s));
     io.stdout.write(`${s.name}: ${s.state}${s.pid !== null ? ` (pid ${s.pid})` : ''}${s.reason ? `: ${s.reason}` : ''}\n`);
     io.stdout.write(stillStoppedHint(s));
     return s.state === 'running' ? 0 : 1;

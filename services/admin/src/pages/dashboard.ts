@@ -119,7 +119,11 @@ function actionNotice(action: ServiceAction, s: ServiceResult): Notice {
     return { kind: 'ok', text: `${text} Stopped first, as they require ${s.name}:`, details: stoppedWith.map((d) => `${d.status.name}: ${d.status.state} (requires ${d.requires})`) };
   }
   const still = s.stillStopped ?? [];
-  return { kind: 'ok', text: still.length > 0 ? `${text} Still stopped, requires ${s.name}: ${still.join(', ')}.` : text };
+  const stillText = still.length > 0 ? `${text} Still stopped, requires ${s.name}: ${still.join(', ')}.` : text;
+  const startedWith = s.startedWith ?? [];
+  if (startedWith.length === 0) return { kind: 'ok', text: stillText };
+  const details = startedWith.map((d) => `${d.status.name}: ${d.status.state} (required by ${d.requiredBy})`);
+  return { kind: 'ok', text: `${stillText} Started first, as ${s.name} requires them:`, details };
 }
 
 async function serviceAction(ctx: RequestContext, action: ServiceAction, name: string): Promise<Notice> {
