@@ -103,6 +103,21 @@ describe('the dashboard', () => {
     for (const name of ['base', 'relay', 'admin']) expect((await a.up.service(name)).state).toBe('running');
   });
 
+  it('disables the stop button of a service its own service requires, saying why, in the page and its live rows', async () => {
+    const stopButton = (body: string, name: string): string => /<button[^>]*value="stop"[^>]*>/.exec(rowOf(body, name))![0];
+    const page = await c.get('/');
+    expect(stopButton(page.body, 'base')).toBe(
+      '<button type="submit" name="action" value="stop" disabled title="admin serves this page and requires relay, which requires base: stopping base stops it too; use hearth stop base from a terminal." aria-label="stop base">',
+    );
+    expect(stopButton(page.body, 'relay')).toContain(' disabled title="admin serves this page and requires relay: stopping relay stops it too;');
+    expect(textOf(rowOf(page.body, 'relay'))).toContain('not stopped from here: admin requires it');
+    // What the page does not require keeps its button.
+    expect(stopButton(page.body, 'db')).toBe('<button type="submit" name="action" value="stop" aria-label="stop db">');
+    expect(textOf(rowOf(page.body, 'db'))).not.toContain('not stopped from here');
+    const live = await c.events('/live/services', (events) => events.length >= 1);
+    expect(stopButton(live.events[0]!.data, 'base')).toContain(' disabled title="admin serves this page and requires relay, which requires base:');
+  });
+
   it('shows each service stopped with the one stopped, and those a start leaves stopped', async () => {
     const stopped = await c.submit('/services', { name: 'db', action: 'stop' }, await c.get('/'));
     expect(textOf(stopped.body)).toContain('stop db: stopped. Stopped first, as they require db: web: stopped (requires db)');

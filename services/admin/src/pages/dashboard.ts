@@ -21,16 +21,19 @@ function counters(s: ServiceStatus): Html {
   return html`<dl class="counters">${key.map((c) => html`<div><dt title="${c.description}">${c.name}</dt><dd>${c.value}</dd></div>`)}</dl>`;
 }
 
-function actions(ctx: RequestContext, s: ServiceStatus): Html {
+function actions(ctx: RequestContext, s: ServiceStatus, status: readonly ServiceStatus[]): Html {
   if (s.name === ctx.deps.serviceName) return html`<span class="muted">this page</span>`;
+  // The stop the server would refuse (it would stop this page too) is disabled, saying why.
+  const refusal = stopRefusal(status, ctx.deps.serviceName, s.name);
   const allowed: Record<ServiceAction, boolean> = {
     start: s.state === 'stopped' || s.state === 'failed' || s.state === 'backoff',
-    stop: s.state !== 'stopped',
+    stop: s.state !== 'stopped' && refusal === undefined,
     restart: s.state === 'running' || s.state === 'failed' || s.state === 'backoff',
   };
+  const why = (a: ServiceAction): Html | string => (a === 'stop' && refusal !== undefined ? html` title="${refusal}"` : '');
   return html`<form method="post" action="/services" class="inline">${csrfField(ctx)}<input type="hidden" name="name" value="${s.name}">${SERVICE_ACTIONS.map(
-    (a) => html`<button type="submit" name="action" value="${a}"${allowed[a] ? '' : html` disabled`} aria-label="${a} ${s.name}">${a}</button> `,
-  )}</form>`;
+    (a) => html`<button type="submit" name="action" value="${a}"${allowed[a] ? '' : html` disabled`}${why(a)} aria-label="${a} ${s.name}">${a}</button> `,
+  )}</form>${refusal !== undefined ? html`<br><small class="muted">not stopped from here: ${ctx.deps.serviceName} requires it</small>` : ''}`;
 }
 
 /** The rows of the service table (also what the live stream sends). */
@@ -45,7 +48,7 @@ export function serviceRows(ctx: RequestContext, status: readonly ServiceStatus[
 <td>${s.restarts}</td>
 <td>${formatBytes(s.rssBytes)}${s.standbyRssBytes ? html`<br><small>+ ${formatBytes(s.standbyRssBytes)}</small>` : ''}</td>
 <td>${counters(s)}</td>
-<td>${actions(ctx, s)}</td>
+<td>${actions(ctx, s, status)}</td>
 </tr>`,
   )}`;
 }
@@ -99,16 +102,20 @@ function reloadNotice(outcome: Awaited<ReturnType<RequestContext['deps']['superv
 }
 
 /**
- * Why stopping `name` would stop this page: this service requires it, directly or not, and
- * `hearth stop` first stops what requires the service stopped. Undefined when it does not.
+ * Why stopping `name` would stop this page, served by `own`: `own` requires it, directly or not,
+ * and `hearth stop` first stops what requires the service stopped. Undefined when it does not.
+ * `rows`: status rows, in start order, each with its requires (none from an older supervisor).
  */
-async function stopsThisPage(deps: AppDeps, name: string): Promise<string | undefined> {
-  // Status rows come in start order, each with its requires (none from an older supervisor).
-  const rows = await deps.supervisor.status();
+function stopRefusal(rows: readonly ServiceStatus[], own: string, name: string): string | undefined {
   const nodes = rows.map((r) => ({ name: r.name, requires: r.requires ?? [], after: [] }));
-  const own = dependentsOf(name, nodes, rows.map((r) => r.name)).find((d) => d.name === deps.serviceName);
-  if (own === undefined) return undefined;
-  return `${deps.serviceName} serves this page and requires ${own.through.join(', which requires ')}: stopping ${name} stops it too; use hearth stop ${name} from a terminal.`;
+  const page = dependentsOf(name, nodes, rows.map((r) => r.name)).find((d) => d.name === own);
+  if (page === undefined) return undefined;
+  return `${own} serves this page and requires ${page.through.join(', which requires ')}: stopping ${name} stops it too; use hearth stop ${name} from a terminal.`;
+}
+
+/** `stopRefusal` as the supervisor's status says now (the page shown may be older). */
+async function stopsThisPage(deps: AppDeps, name: string): Promise<string | undefined> {
+  return stopRefusal(await deps.supervisor.status(), deps.serviceName, name);
 }
 
 /** What the page says of a start, stop or restart, as `hearth start|stop|restart NAME` prints it. */
