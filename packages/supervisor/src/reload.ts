@@ -5,13 +5,13 @@
  * new ones start in dependency order. `Supervisor.applyConfig` runs it in its turn.
  */
 import type { Logger } from '@hearth/log';
-import type { ServiceConfig } from './config.js';
+import type { ServiceConfig, SuiteConfig } from './config.js';
 import type { ReloadResult } from './control-protocol.js';
+import { UP_STATES } from './dependency-walks.js';
 import { dependentsOf } from './graph.js';
 import type { HeldListener } from './listeners.js';
 import type { ConfigDiff } from './reconcile.js';
 import { stopInOrder } from './ordered.js';
-import type { ServiceState } from './status.js';
 import type { StopCause } from './unit-state.js';
 import type { ServiceUnit } from './unit.js';
 
@@ -26,6 +26,19 @@ export interface ReloadScope {
   addUnit(config: ServiceConfig, held: readonly HeldListener[]): ServiceUnit;
   /** Starts `units` in dependency order (`startInOrder`). */
   startUnits(units: readonly ServiceUnit[]): Promise<void>;
+}
+
+/** Logs a warning for each change a reload does not apply: those `hearth up` alone reads. */
+export function warnStartOnly(prev: SuiteConfig, next: SuiteConfig, running: { readonly dataDir: string; readonly logLevel: string }, log: Logger): void {
+  if (next.data !== prev.data && running.dataDir !== next.data) {
+    log.warn({ data: next.data }, 'reload: a new data: takes effect only at the next hearth up');
+  }
+  if (next.logLevel !== prev.logLevel) {
+    log.warn({ logLevel: next.logLevel, running: running.logLevel }, 'reload: a new log.level takes effect only at the next hearth up');
+  }
+  if (next.legacy.sharedProcessGroup !== prev.legacy.sharedProcessGroup) {
+    log.warn('reload: legacy.sharedProcessGroup takes effect only at the next hearth up');
+  }
 }
 
 /**
@@ -128,9 +141,6 @@ export async function applyReload(scope: ReloadScope, diff: ConfigDiff, heldFor:
   log[failed.length > 0 ? 'warn' : 'info']({ ...result }, 'config reloaded');
   return result;
 }
-
-/** The states of a service that is up (running, or coming up): as `hearth stop` of a requirement finds them. */
-const UP_STATES: ReadonlySet<ServiceState> = new Set(['starting', 'running', 'backoff']);
 
 type StoppedForRequirement = NonNullable<ReloadResult['stoppedForRequirement']>[number];
 

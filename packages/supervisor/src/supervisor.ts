@@ -14,23 +14,23 @@ import { loadSuiteConfigIsolated } from './config-isolated.js';
 import { controlHandler } from './control-handler.js';
 import { ControlServer } from './control-server.js';
 import { StartupError, claimDataDir, type DataDirClaim } from './data-dir.js';
-import { CycleError, dependentsOf, startOrder } from './graph.js';
-import type { Dependent } from './graph.js';
+import { CycleError, startOrder } from './graph.js';
 import type { InstanceDeps } from './instance.js';
 import { ListenerError, type HeldListener } from './listeners.js';
 import { LogHub, rawWriter } from './log-capture.js';
 import { FiguresHub, FiguresPublisher, FIGURES_TOPIC, type MemoryScan } from './figures.js';
 import { diffConfigs } from './reconcile.js';
-import { applyReload, type ReloadScope } from './reload.js';
+import { applyReload, warnStartOnly, type ReloadScope } from './reload.js';
 import { tlsFilesStamp } from './tls-files.js';
 import { MemorySnapshot } from './memory.js';
 import type { Registry } from './registry.js';
 import { startInOrder, stopInOrder } from './ordered.js';
+import { restartRunning, startWithRequirements, stillStopped, stopWithDependents, type WalkScope } from './dependency-walks.js';
 import { MessageRouter } from './router.js';
 import { SocketPool } from './socket-pool.js';
 import { StandbyQueue } from './standby.js';
 import { ServiceUnit } from './unit.js';
-import type { ServiceState, ServiceStatus } from './status.js';
+import type { ServiceStatus } from './status.js';
 import type { ReloadResult, RestartAllResult, StartedWith, StoppedWith } from './control-protocol.js';
 
 export interface SupervisorOptions {
@@ -53,9 +53,6 @@ export interface SupervisorOptions {
    */
   readonly loadConfig?: () => Promise<SuiteConfig>;
 }
-
-/** The states of a service that `hearth stop` of a service it requires stops (it runs, or is coming up). */
-const UP_STATES: ReadonlySet<ServiceState> = new Set(['starting', 'running', 'backoff']);
 
 export function defaultLaunchPath(): string {
   return fileURLToPath(import.meta.resolve('@hearth/runtime/launch'));
@@ -246,93 +243,33 @@ export class Supervisor {
     return this.#shutdown;
   }
 
-  /**
-   * `hearth stop NAME`: first every service that requires NAME (directly or not) and is up, each
-   * after the services that depend on it, then NAME, as systemd's Requires= and s6-rc stop what
-   * depends on a service stopped. Each of those keeps, as its status `reason`, the service it was
-   * stopped with and the requirements in between. Then the listening sockets of all that stopped
-   * are closed, so that clients are refused while they are down (an MTA moves on to its next MX at
-   * once) instead of waiting in the backlog for a start nobody asked for. Restarts, crashes and
-   * reloads keep the sockets. Resolves with the services stopped first, in stop order.
-   */
-  async stopService(name: string): Promise<StoppedWith[]> {
-    const dependents = this.#dependents(name).filter((d) => UP_STATES.has(this.#units.get(d.name)!.state));
-    const stopping = new Set([name, ...dependents.map((d) => d.name)]);
-    for (const d of dependents) this.#log.info({ service: d.name, requires: d.through[0], with: name }, 'stopping a service that requires the one stopped');
-    await stopInOrder(this.#units, this.#order.filter((n) => stopping.has(n)));
-    for (const d of dependents) {
-      const unit = this.#units.get(d.name)!;
-      unit.keepDown({ kind: 'stopped-with', service: name, through: d.through });
-    }
-    const stopped = [...stopping].map((n) => this.#units.get(n)!).filter((u) => u.state === 'stopped' || u.state === 'failed');
-    if (stopped.length > 0) {
-      await this.#inTurn(async () => {
-        for (const unit of stopped) unit.letGoOfListeners();
-        await this.#sweepListeners();
-      });
-    }
-    return [...dependents].reverse().map((d) => ({ requires: d.through[0]!, status: this.#units.get(d.name)!.status() }));
+  /** `hearth stop NAME`: it and first what requires it and is up (`dependency-walks.ts`). */
+  stopService(name: string): Promise<StoppedWith[]> {
+    return stopWithDependents(this.#walkScope(), name);
   }
 
-  /** The services that require `name`, directly or not, in start order. */
-  #dependents(name: string): Dependent[] {
-    return dependentsOf(name, [...this.#units.values()].map((u) => u.config), this.#order);
-  }
-
-  /**
-   * The services that require `name`, directly or not, and are stopped (not started, or stopped
-   * on request or with a requirement; not those that exited on their own): in start order.
-   */
+  /** The services that require `name`, directly or not, and are stopped (`dependency-walks.ts`). */
   stillStopped(name: string): string[] {
-    return this.#dependents(name)
-      .map((d) => this.#units.get(d.name)!)
-      .filter((u) => u.state === 'stopped' && !u.wanted)
-      .map((u) => u.name);
+    return stillStopped(this.#walkScope(), name);
   }
 
-  /**
-   * `hearth start NAME` or `hearth restart NAME`. What it `requires` and is not running is
-   * started first, in dependency order, as `hearth up` would have (and as systemd's Requires=
-   * does); if one of those does not come up, NAME is left as it is and the error says which. A
-   * service stopped with `stopService` gets its listeners bound again first (a bind failure, a
-   * port taken meanwhile, is the ListenerError). Resolves with the requirements it started, in
-   * start order, each with the service that requires it on the way to NAME.
-   */
-  async startService(name: string, how: 'start' | 'restart'): Promise<StartedWith[]> {
-    // A start of a service already up changes nothing, its dependencies included.
-    const state = this.#units.get(name)!.state;
-    const up = how === 'start' && (state === 'running' || state === 'starting');
-    const started: Array<{ name: string; requiredBy: string }> = [];
-    for (const dep of up ? [] : this.#requiredDown(name)) {
-      const unit = this.#units.get(dep.name)!;
-      this.#log.info({ service: dep.name, for: name }, 'starting a required service');
-      await this.#startOne(dep.name, 'start');
-      if (unit.state === 'starting') await unit.whenRunning().catch(() => {});
-      if (unit.state !== 'running') {
-        const why = unit.status().reason;
-        throw new Error(`${name} requires ${dep.name}, which is ${unit.state}${why ? ` (${why})` : ''}: ${name} was not ${how}ed`);
-      }
-      started.push(dep);
-    }
-    await this.#startOne(name, how);
-    return started.map((d) => ({ requiredBy: d.requiredBy, status: this.#units.get(d.name)!.status() }));
+  /** `hearth start|restart NAME`: first what it requires and is not running (`dependency-walks.ts`). */
+  startService(name: string, how: 'start' | 'restart'): Promise<StartedWith[]> {
+    return startWithRequirements(this.#walkScope(), name, how);
   }
 
-  /**
-   * What `name` requires, directly or not, that is not running: in start order, each with a
-   * service that requires it (`name`, or one on the way there).
-   */
-  #requiredDown(name: string): Array<{ name: string; requiredBy: string }> {
-    const requiredBy = new Map<string, string>();
-    const visit = (n: string): void => {
-      for (const dep of this.#units.get(n)?.config.requires ?? []) {
-        if (requiredBy.has(dep) || !this.#units.has(dep)) continue;
-        requiredBy.set(dep, n);
-        visit(dep);
-      }
+  #walkScope(): WalkScope {
+    return {
+      units: this.#units,
+      order: this.#order,
+      log: this.#log,
+      startOne: (name, how) => this.#startOne(name, how),
+      closeListeners: (units) =>
+        this.#inTurn(async () => {
+          for (const unit of units) unit.letGoOfListeners();
+          await this.#sweepListeners();
+        }),
     };
-    visit(name);
-    return this.#order.filter((n) => requiredBy.has(n) && this.#units.get(n)!.state !== 'running').map((n) => ({ name: n, requiredBy: requiredBy.get(n)! }));
   }
 
   async #startOne(name: string, how: 'start' | 'restart'): Promise<void> {
@@ -374,15 +311,7 @@ export class Supervisor {
     if (tlsFilesChanged) this.#log.info({ cert: next.tls.cert, key: next.tls.key }, 'reload: the certificate or key has new contents: every service reads them again');
     const diff = diffConfigs(prev, next, tlsFilesChanged);
     const nextBy = new Map(next.services.map((s) => [s.name, s]));
-    if (next.data !== prev.data && this.options.dataDir !== next.data) {
-      this.#log.warn({ data: next.data }, 'reload: a new data: takes effect only at the next hearth up');
-    }
-    if (next.logLevel !== prev.logLevel) {
-      this.#log.warn({ logLevel: next.logLevel, running: this.options.logLevel }, 'reload: a new log.level takes effect only at the next hearth up');
-    }
-    if (next.legacy.sharedProcessGroup !== prev.legacy.sharedProcessGroup) {
-      this.#log.warn('reload: legacy.sharedProcessGroup takes effect only at the next hearth up');
-    }
+    warnStartOnly(prev, next, this.options, this.#log);
     // Bind everything new first: a failure here changes nothing. A stopped service that let go of
     // its sockets (hearth stop) binds them at its next start, not now (that start waits for this
     // reload: `#startOne`).
@@ -440,23 +369,7 @@ export class Supervisor {
 
   /** Replaces every running service, one by one in dependency order, each with the restart guarantee. */
   restartAll(): Promise<RestartAllResult> {
-    return this.#inTurn(async () => {
-      const restarted: string[] = [];
-      const failed: Array<{ name: string; error: string }> = [];
-      for (const name of this.#order) {
-        const unit = this.#units.get(name);
-        if (!unit || this.#shutdown) continue;
-        if (unit.state !== 'running') continue;
-        try {
-          await unit.restart();
-          if (unit.state === 'running') restarted.push(name);
-          else failed.push({ name, error: `${name}: ${unit.status().reason ?? unit.state}` });
-        } catch (err) {
-          failed.push({ name, error: (err as Error).message });
-        }
-      }
-      return { restarted, failed };
-    });
+    return this.#inTurn(() => restartRunning(this.#walkScope(), () => this.#shutdown !== undefined));
   }
 
   /** Closes every held socket that no service's config and no live instance uses any more. */
