@@ -61,7 +61,8 @@ export async function applyReload(scope: ReloadScope, diff: ConfigDiff, heldFor:
   }
   for (const name of diff.unchanged) units.get(name)!.adoptStandby(nextBy.get(name)!);
   const changed = new Set([...diff.restart, ...diff.reload]);
-  // Not restarted without what it now requires, as hearth start would not start it so.
+  // Not restarted without what it now requires: a reload starts no stopped service, and hearth
+  // start starts what a service requires first.
   const stoppedForRequirement = await stopForRequirements(scope, diff.restart);
   const stoppedNow = new Set(stoppedForRequirement.map((s) => s.name));
   // A reload starts no service the operator does not want up (systemd's daemon-reload does not

@@ -144,7 +144,8 @@ ${fixtureEntry('solo', `    env: { VERSION: "${version}" }\n    settings: ${sett
     const res = await up.cli('reload');
     expect(res).toMatchObject({ code: 0, stdout: 'restarted: broken; started, no longer held back: user, web; unchanged: other\n', stderr: '' });
     for (const name of ['broken', 'user', 'web']) expect(await up.service(name)).toMatchObject({ state: 'running', reason: null });
-    expect(await up.service('other')).toMatchObject({ state: 'stopped', pid: null });
+    // Stopped on request: no longer held back, so nothing to tell but that.
+    expect(await up.service('other')).toMatchObject({ state: 'stopped', pid: null, reason: null });
   });
 
   it('a reload that makes a running service require a stopped one stops it, says why, and records the new config for its next start', async () => {
