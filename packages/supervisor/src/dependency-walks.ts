@@ -21,6 +21,8 @@ export interface WalkScope {
   /** The start order. */
   readonly order: readonly string[];
   readonly log: Logger;
+  /** The `hearth stop`s under way, by each service they stop; a start of one of these waits for it. */
+  readonly stops: Map<string, Promise<unknown>>;
   /** Starts or restarts one unit, binding first the listeners it let go of at a stop. */
   startOne(name: string, how: 'start' | 'restart'): Promise<void>;
   /** In the supervisor's turn: `units` let go of their listeners, and the sockets no one uses close. */
@@ -36,10 +38,19 @@ export interface WalkScope {
  * once) instead of waiting in the backlog for a start nobody asked for. Restarts, crashes and
  * reloads keep the sockets. Resolves with the services stopped first, in stop order.
  */
-export async function stopWithDependents(scope: WalkScope, name: string): Promise<StoppedWith[]> {
-  const { units, order, log } = scope;
+export function stopWithDependents(scope: WalkScope, name: string): Promise<StoppedWith[]> {
+  const { units, stops } = scope;
   const dependents = dependentsNow(scope, name).filter((d) => UP_STATES.has(units.get(d.name)!.state));
   const stopping = new Set([name, ...dependents.map((d) => d.name)]);
+  const stop = stopAll(scope, name, dependents, stopping);
+  for (const n of stopping) stops.set(n, stop);
+  return stop.finally(() => {
+    for (const n of stopping) if (stops.get(n) === stop) stops.delete(n);
+  });
+}
+
+async function stopAll(scope: WalkScope, name: string, dependents: readonly Dependent[], stopping: ReadonlySet<string>): Promise<StoppedWith[]> {
+  const { units, order, log } = scope;
   for (const d of dependents) log.info({ service: d.name, requires: d.through[0], with: name }, 'stopping a service that requires the one stopped');
   await stopInOrder(units, order.filter((n) => stopping.has(n)));
   for (const d of dependents) units.get(d.name)!.keepDown({ kind: 'stopped-with', service: name, through: d.through });
@@ -65,8 +76,10 @@ export function stillStopped(scope: WalkScope, name: string): string[] {
 }
 
 /**
- * `hearth start NAME` or `hearth restart NAME`. What it `requires` and is not running is
- * started first, in dependency order, as `hearth up` would have (and as systemd's Requires=
+ * `hearth start NAME` or `hearth restart NAME`. A `hearth stop` under way of NAME or of what it
+ * requires is let finish first (its sockets closed), as systemd queues a start job after a stop
+ * job: each unit's stop is bounded by its stopTimeout. What it `requires` and is not running is
+ * then started first, in dependency order, as `hearth up` would have (and as systemd's Requires=
  * does); if one of those does not come up, NAME is left as it is and the error says which. A
  * service stopped with `stopWithDependents` gets its listeners bound again first (a bind
  * failure, a port taken meanwhile, is the ListenerError). Resolves with the requirements it
@@ -74,6 +87,7 @@ export function stillStopped(scope: WalkScope, name: string): string[] {
  */
 export async function startWithRequirements(scope: WalkScope, name: string, how: 'start' | 'restart'): Promise<StartedWith[]> {
   const { units, log } = scope;
+  await stopsUnderWay(scope, name);
   // A start of a service already up changes nothing, its dependencies included.
   const state = units.get(name)!.state;
   const up = how === 'start' && (state === 'running' || state === 'starting');
@@ -91,6 +105,22 @@ export async function startWithRequirements(scope: WalkScope, name: string, how:
   }
   await scope.startOne(name, how);
   return started.map((d) => ({ requiredBy: d.requiredBy, status: units.get(d.name)!.status() }));
+}
+
+/** Waits for the `hearth stop`s under way of `name` and of what it requires, directly or not. */
+async function stopsUnderWay(scope: WalkScope, name: string): Promise<void> {
+  const { units, stops } = scope;
+  const seen = new Set<string>();
+  const visit = (n: string): void => {
+    if (seen.has(n) || !units.has(n)) return;
+    seen.add(n);
+    for (const dep of units.get(n)!.config.requires) visit(dep);
+  };
+  visit(name);
+  const waits = [...seen].filter((n) => stops.has(n));
+  if (waits.length === 0) return;
+  scope.log.info({ service: name, stopping: waits }, 'waiting for the stop under way before starting');
+  await Promise.all(waits.map((n) => stops.get(n)!.catch(() => {})));
 }
 
 /**

@@ -81,6 +81,8 @@ export class Supervisor {
   #tlsFiles: string | undefined;
   /** Reloads, restart --all and the sockets of stop and start run one at a time (`#inTurn`). */
   #serial: Promise<unknown> = Promise.resolve();
+  /** The `hearth stop`s under way, by each service they stop (`dependency-walks.ts`). */
+  readonly #stops = new Map<string, Promise<unknown>>();
   #shutdown: Promise<boolean> | undefined;
   #resolveDone: (clean: boolean) => void = () => {};
   /** Resolves with "stopped cleanly" once the supervisor has shut down. */
@@ -263,6 +265,7 @@ export class Supervisor {
       units: this.#units,
       order: this.#order,
       log: this.#log,
+      stops: this.#stops,
       startOne: (name, how) => this.#startOne(name, how),
       closeListeners: (units) =>
         this.#inTurn(async () => {

@@ -11,10 +11,13 @@ export const start: CliCommand = {
 
 Starts the service, first starting what it requires (requires:) and is not running, in
 dependency order, one line each ("db: running (pid 12) (required by api)"). If one of those
-does not come up, NAME is not started and the error says which and why. What requires NAME is not started with it (as with systemd): a line
-"still stopped, requires NAME: ..." names the services that require it, directly or not, and
-are stopped (hearth stop NAME stops them too), so you know what to start. A failed service
-gets a fresh start: its crash-loop count is cleared. Exit code 0 once it runs, 1 otherwise.
+does not come up, NAME is not started and the error says which and why. A hearth stop of
+NAME or of what it requires that is under way is let finish first (each service's stop takes
+at most its stopTimeout), as systemd queues a start after a stop. What requires NAME is not
+started with it (as with systemd): a line "still stopped, requires NAME: ..." names the
+services that require it, directly or not, and are stopped (hearth stop NAME stops them
+too), so you know what to start. A failed service gets a fresh start: its crash-loop count
+is cleared. Exit code 0 once it runs, 1 otherwise.
 
 ${COMMON_USAGE}`,
   async run(argv, io) {
