@@ -1,7 +1,8 @@
 /**
  * The dashboard's actions over HTTPS against `hearth up`: restart, stop and start a service and
  * see the result and the supervisor's state; the page's own service is not stopped from itself;
- * a reload of a broken config shows each problem with file and line, and changes nothing.
+ * a reload of a broken config shows each problem with file and line, and changes nothing; a
+ * reload that makes a running service require a stopped one shows it stopped and why.
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -157,5 +158,16 @@ describe('the dashboard', () => {
     expect(textOf((await c.submit('/reload', {}, reloaded)).body)).toContain('updated, still stopped: biff');
     expect((await c.submit('/services', { name: 'biff', action: 'start' }, reloaded)).status).toBe(200);
     await waitState(a.up, 'biff', 'running');
+  });
+
+  it('a reload that makes a running service require a stopped one shows it stopped, and why', async () => {
+    const good = readFileSync(a.up.configFile, 'utf8');
+    await c.submit('/services', { name: 'db', action: 'stop' }, await c.get('/'));
+    a.up.writeConfig(good.replace('service: biff', 'service: biff\n    requires: [db]'));
+    const reloaded = await c.submit('/reload', {}, await c.get('/'));
+    expect(textOf(reloaded.body)).toContain('The config was reloaded. biff: stopped (requires db, which is stopped)');
+    expect(await a.up.service('biff')).toMatchObject({ state: 'stopped', pid: null, reason: 'stopped by a reload: it requires db, which is stopped' });
+    expect(rowOf(reloaded.body, 'biff')).toContain('stopped by a reload: it requires db, which is stopped');
+    a.up.writeConfig(good);
   });
 });
