@@ -1,8 +1,8 @@
-/** The supervisor's state machines as pure functions: the instance lifecycle and a unit's two machines. */
+/** The supervisor's state machines as pure functions: the instance lifecycle, a unit's two machines and why a stopped unit is down. */
 import { describe, expect, it } from 'vitest';
 import { IllegalTransitionError, isStandbyState, nextInstanceState } from '../../dist/instance-state.js';
 import type { InstanceState } from '../../dist/instance-state.js';
-import { IllegalMoveError, checkRestartMove, checkUnitMove, currentOf, isWanted, publicState } from '../../dist/unit-state.js';
+import { IllegalMoveError, checkRestartMove, checkUnitMove, currentOf, describeStopCause, isWanted, publicState } from '../../dist/unit-state.js';
 import type { RestartKind, UnitKind } from '../../dist/unit-state.js';
 
 describe('instance lifecycle', () => {
@@ -115,5 +115,13 @@ describe('unit restart machine', () => {
     ['idle', 'idle'],
   ])('%s -> %s is refused', (from, to) => {
     expect(() => checkRestartMove('svc', from, to)).toThrow(`service svc restart: no move from ${from} to ${to}`);
+  });
+});
+
+describe('why a stopped unit is down', () => {
+  it('is its status reason, naming the requirement and its state or the way to the service stopped', () => {
+    expect(describeStopCause({ kind: 'held-back', requires: 'broken', state: 'failed' })).toBe('not started: it requires broken, which is failed');
+    expect(describeStopCause({ kind: 'stopped-with', service: 'db', through: ['api', 'db'] })).toBe('stopped with db: it requires api, which requires db');
+    expect(describeStopCause({ kind: 'requirement-down', requires: 'api', state: 'stopped' })).toBe('stopped by a reload: it requires api, which is stopped');
   });
 });
