@@ -5,6 +5,7 @@ import { connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { SaxesParser } from 'saxes';
 import type { LoginPolicy } from '@hearth/accounts';
 import { createLogger, type Logger } from '@hearth/log';
 import { createFilesServer, defaultSettings, MemoryUsers, type FilesServer, type FilesSettings } from '@hearth/files';
@@ -194,4 +195,26 @@ export function rawRequest(port: number, bytes: Buffer): Promise<CurlResult> {
     socket.on('close', () => resolve(parseResponse(Buffer.concat(chunks).toString('utf8'))));
     socket.write(bytes);
   });
+}
+
+/** The text of every DAV:href in `xml`, parsed by an XML parser (which throws on XML that is not well formed). */
+export function hrefsIn(xml: string): string[] {
+  const parser = new SaxesParser({ xmlns: true });
+  const hrefs: string[] = [];
+  let inHref = false;
+  parser.on('opentag', (tag) => {
+    inHref = tag.uri === 'DAV:' && tag.local === 'href';
+    if (inHref) hrefs.push('');
+  });
+  parser.on('closetag', () => {
+    inHref = false;
+  });
+  parser.on('text', (text) => {
+    if (inHref) hrefs[hrefs.length - 1] += text;
+  });
+  parser.on('error', (err) => {
+    throw err;
+  });
+  parser.write(xml).close();
+  return hrefs;
 }

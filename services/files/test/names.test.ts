@@ -8,10 +8,9 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SaxesParser } from 'saxes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runProgram } from '@hearth/testkit';
-import { curl, startServer, type Harness } from './helpers.js';
+import { curl, hrefsIn, startServer, type Harness } from './helpers.js';
 
 let h: Harness;
 let outside: string;
@@ -47,28 +46,6 @@ afterAll(async () => {
 
 const A = ['-u', 'alice:secret'];
 const u = (path: string): string => `${h.url}${path}`;
-
-/** The text of every DAV:href in `xml`, parsed by an XML parser (which throws on XML that is not well formed). */
-function hrefsIn(xml: string): string[] {
-  const parser = new SaxesParser({ xmlns: true });
-  const hrefs: string[] = [];
-  let inHref = false;
-  parser.on('opentag', (tag) => {
-    inHref = tag.uri === 'DAV:' && tag.local === 'href';
-    if (inHref) hrefs.push('');
-  });
-  parser.on('closetag', () => {
-    inHref = false;
-  });
-  parser.on('text', (text) => {
-    if (inHref) hrefs[hrefs.length - 1] += text;
-  });
-  parser.on('error', (err) => {
-    throw err;
-  });
-  parser.write(xml).close();
-  return hrefs;
-}
 
 describe('names with a backslash or a control character', () => {
   it('are listed by PROPFIND exactly when they can be fetched: every href answers GET with its file', async () => {

@@ -7,9 +7,8 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SaxesParser } from 'saxes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { capturingLogger, curl, request, startServer, type Harness } from './helpers.js';
+import { capturingLogger, curl, hrefsIn, request, startServer, type Harness } from './helpers.js';
 
 let h: Harness;
 let apple: string;
@@ -164,28 +163,6 @@ describe('a whole share', () => {
     expect((await curl([...A, '-X', 'COPY', '-H', `Destination: ${u('/mac/inside/')}`, u('/mac/')])).status).toBe(403); // into itself
   });
 });
-
-/** The text of every DAV:href in `xml`, parsed by an XML parser (which throws on XML that is not well formed). */
-function hrefsIn(xml: string): string[] {
-  const parser = new SaxesParser({ xmlns: true });
-  const hrefs: string[] = [];
-  let inHref = false;
-  parser.on('opentag', (tag) => {
-    inHref = tag.uri === 'DAV:' && tag.local === 'href';
-    if (inHref) hrefs.push('');
-  });
-  parser.on('closetag', () => {
-    inHref = false;
-  });
-  parser.on('text', (text) => {
-    if (inHref) hrefs[hrefs.length - 1] += text;
-  });
-  parser.on('error', (err) => {
-    throw err;
-  });
-  parser.write(xml).close();
-  return hrefs;
-}
 
 describe('names with an & in XML', () => {
   it('are escaped in the hrefs of PROPFIND, PROPPATCH, LOCK and 423 answers', async () => {
