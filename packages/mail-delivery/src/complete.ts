@@ -9,7 +9,7 @@
  * `MAX_HEADER_BYTES` is passed on as it is, with nothing added.
  */
 import { randomBytes } from 'node:crypto';
-import { clean, rfc5322Date } from './trace.js';
+import { clean, cleanAddress, rfc5322Date } from './trace.js';
 
 export interface Completion {
   readonly date: Date;
@@ -97,6 +97,6 @@ function missingFields(header: Buffer, completion: Completion): string {
   let added = '';
   if (!names.has('date')) added += `Date: ${rfc5322Date(completion.date)}\r\n`;
   if (!names.has('message-id')) added += `Message-ID: <${completion.date.getTime().toString(36)}.${randomBytes(8).toString('hex')}@${clean(completion.host)}>\r\n`;
-  if (completion.from !== undefined && completion.from !== '' && !names.has('from')) added += `From: <${clean(completion.from)}>\r\n`;
+  if (completion.from !== undefined && completion.from !== '' && !names.has('from')) added += `From: <${cleanAddress(completion.from)}>\r\n`;
   return added;
 }

@@ -35,20 +35,35 @@ export function clean(text: string): string {
   return text.replace(/[\x00-\x20\x7f<>()]/g, '?');
 }
 
+/**
+ * A quoted local part (RFC 5321 4.1.2, RFC 5322 3.2.4): printable text, spaces and `\`
+ * quoted-pairs between quotes, no control character, followed by `@`.
+ */
+const QUOTED_LOCAL_PART = /^"(?:[^"\\\x00-\x1f\x7f-\x9f]|\\[\x20-\x7e])*"(?=@)/;
+
+/**
+ * An envelope address made safe for a header as `clean` does, but a quoted local part kept as
+ * given (`"john doe"@example.com`): inside its quotes a space, `<`, `>` or `(` is the address's own.
+ */
+export function cleanAddress(address: string): string {
+  const quoted = QUOTED_LOCAL_PART.exec(address)?.[0];
+  return quoted === undefined ? clean(address) : quoted + clean(address.slice(quoted.length));
+}
+
 function addressLiteral(ip: string): string {
   return isIPv6(ip) ? `[IPv6:${ip}]` : `[${ip}]`;
 }
 
 /** `Return-Path:` and `Received:` as the lines to put before the message, CRLF-terminated. */
 export function traceHeaders(info: TraceInfo): string {
-  const returnPath = `Return-Path: <${clean(info.sender)}>\r\n`;
+  const returnPath = `Return-Path: <${cleanAddress(info.sender)}>\r\n`;
   const only = info.recipients.length === 1 ? info.recipients[0] : undefined;
   // The date follows the clauses after a `;` (RFC 5322 section 3.6.7), as Postfix writes it:
   // after `for` on its line, or at the end of the `by` line when there is no `for`.
   const received =
     `Received: from ${clean(info.helo) || 'unknown'} (${addressLiteral(info.remoteAddress)})\r\n` +
     `\tby ${clean(info.by)} (Hearth) with ${info.protocol} id ${clean(info.id)}` +
-    (only !== undefined ? `\r\n\tfor <${clean(only)}>; ` : ';\r\n\t') +
+    (only !== undefined ? `\r\n\tfor <${cleanAddress(only)}>; ` : ';\r\n\t') +
     `${rfc5322Date(info.date)}\r\n`;
   return returnPath + received;
 }

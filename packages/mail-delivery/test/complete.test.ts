@@ -33,6 +33,11 @@ describe('completeHeaders', () => {
     expect(await completed([folded])).toMatch(/^Date: .*\r\nMessage-ID: .*\r\nFrom: .*\r\nSubject: a\r\n Date: folded\r\n\r\n/);
   });
 
+  it('writes a sender with a quoted local part in From as given', async () => {
+    const out = await completed(['Subject: x\r\n\r\nbody\r\n'], { ...completion, from: '"alice smith"@example.test' });
+    expect(out).toMatch(/\r\nFrom: <"alice smith"@example\.test>\r\nSubject: x\r\n/);
+  });
+
   it('adds no From without a sender, and takes bare LF line ends', async () => {
     const out = await completed(['Subject: x\n\nbody\n'], { date: completion.date, host: completion.host });
     expect(out).toMatch(/^Date: .*\r\nMessage-ID: .*\r\nSubject: x\n\nbody\n$/);

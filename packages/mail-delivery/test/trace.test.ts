@@ -39,6 +39,19 @@ describe('trace headers', () => {
     expect(text).toContain('from evil???X-Injected:?1 ([192.0.2.7])');
   });
 
+  it('keeps a quoted local part as given in Return-Path and for, its space and quoted-pairs included', () => {
+    const text = traceHeaders({ ...base, sender: '"john doe"@example.org', recipients: ['"a\\"b (c)"@localhost'] });
+    expect(text).toMatch(/^Return-Path: <"john doe"@example\.org>\r\n/);
+    expect(text).toContain('\tfor <"a\\"b (c)"@localhost>; ');
+  });
+
+  it('cleans a quoted local part that could break the header, and what follows a quoted one', () => {
+    const text = traceHeaders({ ...base, sender: '"a\r\nX-Injected: 1"@z', recipients: ['"b"@x>\r\ny'] });
+    expect(text.split('\r\n')).toHaveLength(5);
+    expect(text).toContain('Return-Path: <"a??X-Injected:?1"@z>\r\n');
+    expect(text).toContain('\tfor <"b"@x???y>; ');
+  });
+
   it('formats RFC 5322 dates in UTC', () => {
     expect(rfc5322Date(new Date(Date.UTC(2024, 0, 1, 0, 0, 0)))).toBe('Mon, 1 Jan 2024 00:00:00 +0000');
   });
