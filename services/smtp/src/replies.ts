@@ -27,7 +27,10 @@ export const replies = {
   /** A draining instance's goodbye, said only to sessions still open at its goodbye time. */
   shuttingDown: { code: 421, text: '4.4.2 Server shutting down, try again later' },
   unknownUser: (address: string) => new SmtpReply(550, `5.1.1 <${address}>: no such user here`),
-  badAddress: (address: string) => new SmtpReply(553, `5.1.3 <${address}>: mailbox name not allowed`),
+  /** MAIL FROM whose quoted local part is malformed (`quoted-local-part.ts` names the problem). */
+  badSenderSyntax: (problem: string) => new SmtpReply(501, `5.1.7 Bad sender address syntax: ${problem}`),
+  /** RCPT TO whose quoted local part is malformed. */
+  badRecipientSyntax: (problem: string) => new SmtpReply(501, `5.1.3 Bad recipient address syntax: ${problem}`),
   relayDenied: (address: string) =>
     new SmtpReply(550, `5.7.1 <${address}>: relay access denied, this server takes mail for its own domains only`),
   relayNotConfigured: (address: string) =>

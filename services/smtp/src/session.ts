@@ -4,13 +4,16 @@
  * left alone, and error replies counted so that a client provoking too many is dropped; and how
  * the server drains (`drain`).
  *
- * AUTH is offered in EHLO only once the connection is secure.
+ * AUTH is offered in EHLO only once the connection is secure. A quoted local part in MAIL FROM
+ * or RCPT TO is read by `quoted-local-part.ts` before smtp-server's address parser sees it.
  *
  * This is the one place that reaches into smtp-server's connection internals (`_setListeners`,
- * `connectionReady`, `send`, `close`, `_dataStream`, `_pendingSockets`): `SMTPConnection.init()`
- * arms a hard-coded 100 ms timer before the greeting and there is no option to change it, and
- * smtp-server's own `close()` answers every command with 421 from its first moment on.
- * test/greeting.test.ts and test/drain.test.ts fail if that breaks.
+ * `connectionReady`, `send`, `close`, `_dataStream`, `_pendingSockets`, `_parseAddressCommand`,
+ * `handler_MAIL`, `handler_RCPT`): `SMTPConnection.init()` arms a hard-coded 100 ms timer before
+ * the greeting and there is no option to change it, smtp-server's own `close()` answers every
+ * command with 421 from its first moment on, and its address parser refuses quoted local parts
+ * with no option or hook to change it. test/mx.test.ts ("greets at once"), test/drain.test.ts
+ * and test/quoted-addresses.test.ts fail if that breaks.
  */
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
@@ -18,7 +21,8 @@ import { drainUntil, whenEmpty } from '@hearth/runtime';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 import { SMTPConnection, type SMTPConnectionOptions } from 'smtp-server/lib/smtp-connection.js';
 import { installFastDataFeed } from './data-feed.js';
-import { ENHANCED_CODE, replies } from './replies.js';
+import { readQuotedPath } from './quoted-local-part.js';
+import { ENHANCED_CODE, replies, type SmtpReply } from './replies.js';
 
 export interface SessionPolicy {
   /** Pause before the greeting in ms; 0 greets at once. */
@@ -87,6 +91,7 @@ export class HearthSmtpServer extends SMTPServer {
     connection.on('error', (err: Error) => this._onError(err));
     connection.on('connect', (data) => this._onClientConnect(data));
     this.#hookReplies(connection);
+    this.#hookQuotedLocalParts(connection);
     this.#start(connection);
     // A TLS handshake that ended after the goodbye time: greeted, then told at once.
     if (this.#drain.kind === 'goodbye') setImmediate(() => this.#goodbye(connection));
@@ -111,6 +116,38 @@ export class HearthSmtpServer extends SMTPServer {
       // A client talking before the greeting is refused by smtp-server ("You talk too soon").
       setTimeout(() => connection.connectionReady(), delay).unref();
     });
+  }
+
+  /**
+   * MAIL FROM and RCPT TO with a quoted local part: bad quoting is answered 501 naming what is
+   * wrong (where smtp-server's parser fails, before any other check of the command); good quoting
+   * goes through smtp-server's parser with a stand-in local part, and the address it returns
+   * carries the quoted local part as the client gave it.
+   */
+  #hookQuotedLocalParts(connection: SMTPConnection): void {
+    const parse = connection._parseAddressCommand.bind(connection);
+    connection._parseAddressCommand = (name, command) => {
+      const path = readQuotedPath(command.toString());
+      if (path.kind === 'unquoted') return parse(name, command);
+      if (path.kind === 'invalid') return false;
+      const parsed = parse(name, path.standIn);
+      if (!parsed) return false;
+      return { ...parsed, address: path.localPart + parsed.address.slice(parsed.address.lastIndexOf('@')) };
+    };
+    const refuseBadQuoting =
+      (handler: SMTPConnection['handler_MAIL'], reply: (problem: string) => SmtpReply): SMTPConnection['handler_MAIL'] =>
+      (command, callback) => {
+        const path = readQuotedPath(command.toString());
+        if (path.kind !== 'invalid') {
+          handler.call(connection, command, callback);
+          return;
+        }
+        const { responseCode, message } = reply(path.problem);
+        connection.send(responseCode, message);
+        callback();
+      };
+    connection.handler_MAIL = refuseBadQuoting(connection.handler_MAIL, replies.badSenderSyntax);
+    connection.handler_RCPT = refuseBadQuoting(connection.handler_RCPT, replies.badRecipientSyntax);
   }
 
   #hookReplies(connection: SMTPConnection): void {

@@ -4,6 +4,7 @@
  */
 import { localUser } from '@hearth/accounts';
 import type { ListenerRole } from '../config.js';
+import { unquotedAddress } from '../quoted-local-part.js';
 import type { UserDirectory } from '../ports.js';
 import { replies, type SmtpReply } from '../replies.js';
 
@@ -18,11 +19,15 @@ export interface RecipientContext {
   readonly postmaster: string | undefined;
 }
 
-/** `local@domain` split, lower-cased; a bare `local` (as `<postmaster>`) has no domain. */
+/**
+ * `local@domain` split, lower-cased, a quoted local part unquoted (`"Alice"@x` names alice, as
+ * Postfix compares it); a bare `local` (as `<postmaster>`) has no domain.
+ */
 export function splitAddress(address: string): { local: string; domain: string | undefined } {
-  const at = address.lastIndexOf('@');
-  if (at < 0) return { local: address.toLowerCase(), domain: undefined };
-  return { local: address.slice(0, at).toLowerCase(), domain: address.slice(at + 1).toLowerCase() };
+  const plain = unquotedAddress(address);
+  const at = plain.lastIndexOf('@');
+  if (at < 0) return { local: plain.toLowerCase(), domain: undefined };
+  return { local: plain.slice(0, at).toLowerCase(), domain: plain.slice(at + 1).toLowerCase() };
 }
 
 /**
@@ -30,6 +35,7 @@ export function splitAddress(address: string): { local: string; domain: string |
  * name, the configured postmaster's (RFC 5321 4.5.1: every domain must accept postmaster).
  */
 export async function deliveryUser(local: string, users: UserDirectory, postmaster: string | undefined): Promise<string | undefined> {
+  if (local === '') return undefined;
   if (await users.has(local)) return local;
   if (local !== 'postmaster') return undefined;
   const target = postmaster?.toLowerCase() ?? (await users.firstAdmin());
@@ -45,7 +51,7 @@ export async function deliveryUsers(
 ): Promise<string[]> {
   const found = await Promise.all(
     addresses.map((address) => {
-      const local = localUser(address, domains);
+      const local = localUser(unquotedAddress(address), domains);
       return local === undefined ? undefined : deliveryUser(local, users, postmaster);
     }),
   );
@@ -58,7 +64,6 @@ export async function checkRecipient(address: string, ctx: RecipientContext): Pr
     // Never an open relay: MX takes mail for our domains only; submission has no relay yet.
     return { ok: false, reply: ctx.role === 'mx' ? replies.relayDenied(address) : replies.relayNotConfigured(address) };
   }
-  if (local === '' || local.startsWith('"')) return { ok: false, reply: replies.badAddress(address) };
   const user = await deliveryUser(local, ctx.users, ctx.postmaster);
   if (user === undefined) return { ok: false, reply: replies.unknownUser(address) };
   return { ok: true, user };
