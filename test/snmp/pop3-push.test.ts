@@ -83,7 +83,7 @@ describe('XSEND and XIDLE counters', () => {
       await waitFor(async () => isDeepStrictEqual(await fromStatus(), sent), { timeout: 5000, what: 'sent and pushed in hearth status' });
       await waitFor(async () => isDeepStrictEqual(await fromWalk(), sent), { timeout: 5000, what: 'sent and pushed in the walk' });
 
-      await bob.expect('DONE', /^\+OK Done waiting, 1 messages/);
+      await bob.expect('DONE', /^\+OK Done waiting, 1 message /);
       const done = { messagesSent: 1, messagesPushed: 1, pushWaiting: 0 };
       await waitFor(async () => isDeepStrictEqual(await fromStatus(), done), { timeout: 5000, what: 'no one waiting in hearth status' });
       await waitFor(async () => isDeepStrictEqual(await fromWalk(), done), { timeout: 5000, what: 'no one waiting in the walk' });

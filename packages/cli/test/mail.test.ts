@@ -195,6 +195,20 @@ describe('hearth mail', () => {
     });
   });
 
+  it('check and watch say "1 message" for a maildrop of one', async () => {
+    store.addMaildrop('erin');
+    await accounts.add('erin', 'secret');
+    const [copy] = await store.deliver({ recipients: ['erin'], body: 'Subject: only one\r\n\r\nhi\r\n' });
+    const { port } = await startServer();
+    const common = ['--user', 'erin', '--port', String(port), '--data', dir];
+    expect(await mail(['check', ...common])).toEqual({ code: 0, stdout: `1 message (${copy!.size} octets)\n`, stderr: '' });
+    const watching = invoke(['watch', ...common]);
+    await waitFor(() => watching.stderr().includes('watching erin'), { timeout: 10_000, what: 'watch to start' });
+    expect(watching.stderr()).toBe(`hearth mail: watching erin at 127.0.0.1:${port} (1 message)\n`);
+    watching.abort();
+    expect((await watching.promise).code).toBe(0);
+  });
+
   it('watch prints a line per pushed message (sent by another user) and stops when asked', async () => {
     const { port, pop3 } = await startServer();
     const watching = invoke(['watch', '--user', 'alice', '--port', String(port), '--data', dir]);

@@ -36,6 +36,12 @@ export const err = (text: string): Reply => ({ kind: 'line', text: `-ERR ${text}
 export const bad = (text: string): Reply => ({ kind: 'line', text: `-ERR ${text}`, bad: true });
 const fatal = (text: string): Reply => ({ kind: 'line', text: `-ERR ${text}`, after: 'close' });
 
+/**
+ * `1 message`, `2 messages`: the count in the texts of RFC 1939's shape (`+OK 2 messages (320
+ * octets)`). Clients read the numbers of STAT and LIST's scan lines, not these words.
+ */
+const messages = (count: number): string => `${count} message${count === 1 ? '' : 's'}`;
+
 const INTERNAL_ERROR = '[SYS/TEMP] Internal error; try again later';
 const CREDENTIALS_CHANGED = '[AUTH] The password was changed, or the account disabled or removed, since this login; log in again';
 
@@ -78,7 +84,7 @@ export const replies = {
   tooManyFailures: () => err('[SYS/TEMP] Too many failed logins; try again later'),
   tooManyUserSessions: () => err('[SYS/TEMP] Too many sessions for this user'),
   inUse: () => err('[IN-USE] Maildrop is locked by another session'),
-  loggedIn: (count: number, octets: number) => ok(`Logged in, ${count} messages (${octets} octets)`),
+  loggedIn: (count: number, octets: number) => ok(`Logged in, ${messages(count)} (${octets} octets)`),
   authMechanisms: () => 'Available SASL mechanisms',
   unknownMechanism: (mech: string) => bad(`Unsupported authentication mechanism: ${printable(mech)}`),
   authCancelled: () => err('Authentication cancelled'),
@@ -90,7 +96,7 @@ export const replies = {
 
   // TRANSACTION.
   stat: (count: number, octets: number) => ok(`${count} ${octets}`),
-  listing: (count: number, octets: number) => `${count} messages (${octets} octets)`,
+  listing: (count: number, octets: number) => `${messages(count)} (${octets} octets)`,
   scanLine: (number: number, size: number) => ok(`${number} ${size}`),
   uidlList: () => 'Unique-ID listing follows',
   uidlLine: (number: number, uidl: string) => ok(`${number} ${uidl}`),
@@ -103,10 +109,10 @@ export const replies = {
   messageGone: (number: number) => err(`Message ${number} was deleted by another session`),
   deleted: (number: number) => ok(`Message ${number} deleted`),
   noop: (): Reply => ({ kind: 'line', text: '+OK' }),
-  rset: (count: number, octets: number) => ok(`Maildrop has ${count} messages (${octets} octets)`),
+  rset: (count: number, octets: number) => ok(`Maildrop has ${messages(count)} (${octets} octets)`),
   updated: (removed: number): Reply => ({
     kind: 'line',
-    text: `+OK Hearth POP3 signing off (${removed} messages deleted)`,
+    text: `+OK Hearth POP3 signing off (${messages(removed)} deleted)`,
     after: 'close',
   }),
   /** `permanent`: the store will not do it later either (the maildrop is gone): [SYS/PERM]. */
@@ -119,7 +125,7 @@ export const replies = {
   // Hearth extensions (README: X-HEARTH-PUSH, X-HEARTH-SEND).
   waitBegin: (): Reply => ({ kind: 'line', text: '+OK Waiting for new mail; send DONE to stop', after: 'wait' }),
   pushLine: (number: number, uidl: string, size: number) => `* NEW ${number} ${uidl} ${size}`,
-  waitDone: (count: number, octets: number) => ok(`Done waiting, ${count} messages (${octets} octets)`),
+  waitDone: (count: number, octets: number) => ok(`Done waiting, ${messages(count)} (${octets} octets)`),
   waitBadLine: () => bad('Done waiting: only DONE is valid while waiting'),
   pushBacklog: () => '-ERR [SYS/TEMP] Too many unread new-mail notifications; closing the connection',
   sendGoAhead: () => 'Send the message, end with a line holding only "."',

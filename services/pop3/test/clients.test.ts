@@ -138,7 +138,7 @@ print(p._getresp().decode())
     expect(lines[5]).toBe('+OK Message 1 deleted');
     expect(lines[6]).toBe(`+OK 1 ${M2.length}`);
     expect(lines[7]).toBe('4');
-    expect(lines[8]).toMatch(/^\+OK .*1 messages deleted/);
+    expect(lines[8]).toMatch(/^\+OK .*1 message deleted/);
     expect(store.listMessages('carol').length).toBe(1);
   });
 });

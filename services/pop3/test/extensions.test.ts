@@ -116,7 +116,7 @@ describe('X-HEARTH-PUSH (XIDLE)', () => {
       ['UIDL 4', `+OK 4 ${uidl}`],
       ['RETR 4', [`+OK ${size(body)} octets`, 'Subject: four', '', 'fourth']],
       ['DELE 4', '+OK Message 4 deleted'],
-      ['QUIT', '+OK Hearth POP3 signing off (1 messages deleted)'],
+      ['QUIT', '+OK Hearth POP3 signing off (1 message deleted)'],
     ]);
     expect(backing.count('alice')).toBe(3);
   });

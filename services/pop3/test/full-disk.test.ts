@@ -87,7 +87,7 @@ async function loginReadDelete(user: string): Promise<void> {
   expect(store!.listMessages(user)).toHaveLength(count - 3);
   // Three 200 KiB bodies: most of their room is free again (the reserve may take some back).
   expect(free()).toBeGreaterThan(before + 300 * 1024);
-  const again = await login(user, new RegExp(`^\\+OK Logged in, ${count - 3} messages`));
+  const again = await login(user, new RegExp(`^\\+OK Logged in, ${count - 3} message${count - 3 === 1 ? '' : 's'} `));
   await transcript(again, [['QUIT', /^\+OK/]]);
 }
 

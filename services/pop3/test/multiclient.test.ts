@@ -132,7 +132,7 @@ describe('several sessions of one user', () => {
     const [seventh] = await other.deliver({ recipients: [user], body: small(7) });
     // A new session of the tablet deletes the sixth message before the watcher reads it.
     const tablet2 = await login(user, /^\+OK Logged in, 4 messages/);
-    await transcript(tablet2, [['DELE 3', /^\+OK/], ['QUIT', '+OK Hearth POP3 signing off (1 messages deleted)']]);
+    await transcript(tablet2, [['DELE 3', /^\+OK/], ['QUIT', '+OK Hearth POP3 signing off (1 message deleted)']]);
     const left = size(bodies[3]!) + size(bodies[4]!) + seventh!.size;
     watch.send('DONE');
     expect(await watch.line()).toBe(`* NEW 7 ${seventh!.uidl} ${seventh!.size}`);
@@ -196,7 +196,7 @@ describe('real clients', () => {
       phone: [2, total],
       laptop: [2, total],
       uidl_before: listing,
-      phone_quit: '+OK Hearth POP3 signing off (1 messages deleted)',
+      phone_quit: '+OK Hearth POP3 signing off (1 message deleted)',
       retr1: '-ERR Message 1 was deleted by another session',
       retr2: ['Subject: 2', '', 'message 2'],
       uidl_after: listing,
@@ -210,10 +210,10 @@ describe('exclusiveLock', () => {
   it('gives [IN-USE] to a second session, a waiting one included, until the first QUITs', async () => {
     harness = await startPop3({ backing: storeBacking(store, accounts), settings: { exclusiveLock: true } });
     const { user } = await userWith([small(1)]);
-    const watch = await login(user, /^\+OK Logged in, 1 messages/);
+    const watch = await login(user, /^\+OK Logged in, 1 message /);
     await transcript(watch, [['XIDLE', /^\+OK Waiting/]]);
     const phone = await login(user, /^-ERR \[IN-USE\] Maildrop is locked by another session$/);
-    await transcript(watch, [['DONE', /^\+OK Done waiting/], ['DELE 1', /^\+OK/], ['QUIT', /^\+OK .*\(1 messages deleted\)/]]);
+    await transcript(watch, [['DONE', /^\+OK Done waiting/], ['DELE 1', /^\+OK/], ['QUIT', /^\+OK .*\(1 message deleted\)/]]);
     await transcript(phone, [['USER ' + user, /^\+OK/], ['PASS pw', '+OK Logged in, 0 messages (0 octets)']]);
   });
 });

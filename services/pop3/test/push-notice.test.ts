@@ -150,7 +150,7 @@ describe('XIDLE and the subscription biff confirms', () => {
     expect(reads).toBe(before + 2);
 
     bob.send('DONE');
-    expect(await bob.line()).toBe(`+OK Done waiting, 1 messages (${m1!.size} octets)`);
+    expect(await bob.line()).toBe(`+OK Done waiting, 1 message (${m1!.size} octets)`);
     await transcript(bob, [['QUIT', /^\+OK/]]);
     await bob.closed();
   });

@@ -79,7 +79,14 @@ describe('POP3 service definition', () => {
     expect(await plain.line()).toMatch(/^\+OK Hearth POP3 ready <[A-Za-z0-9.]+@/);
     await transcript(plain, [['STLS', '+OK Begin TLS negotiation']]);
     await plain.startTls(cert);
-    await transcript(plain, [['USER alice', /^\+OK/], ['PASS secret', '+OK Logged in, 1 messages (22 octets)'], ['QUIT', /^\+OK/]]);
+    await transcript(plain, [
+      ['USER alice', /^\+OK/],
+      ['PASS secret', '+OK Logged in, 1 message (22 octets)'],
+      ['LIST', ['+OK 1 message (22 octets)', '1 22']],
+      ['DELE 1', /^\+OK/],
+      ['RSET', '+OK Maildrop has 1 message (22 octets)'],
+      ['QUIT', '+OK Hearth POP3 signing off (0 messages deleted)'],
+    ]);
     const secure = await LineClient.connectTls(ports.get('pop3s')!, cert);
     expect(await secure.line()).toMatch(/^\+OK/);
     await transcript(secure, [

@@ -99,7 +99,7 @@ describe('POP3 session (RFC 1939)', () => {
     const next = await another();
     await transcript(next, [
       ['USER alice', /^\+OK/],
-      ['PASS secret', /^\+OK Logged in, 1 messages/],
+      ['PASS secret', /^\+OK Logged in, 1 message /],
       ['UIDL', [/^\+OK/, '1 0000000200000001']],
     ]);
   });
@@ -445,7 +445,7 @@ describe('POP3 session (RFC 1939)', () => {
       ['STAT', '+OK 0 0'],
       ['QUIT', /^\+OK/],
     ]);
-    await transcript(busy, [['STAT', /^\+OK 2 /], ['RETR 2', [/^\+OK/, 'From: carol@localhost', 'Subject: two', '', 'bare LF body', 'second line']], ['QUIT', /^\+OK .*1 messages deleted/]]);
+    await transcript(busy, [['STAT', /^\+OK 2 /], ['RETR 2', [/^\+OK/, 'From: carol@localhost', 'Subject: two', '', 'bare LF body', 'second line']], ['QUIT', /^\+OK .*1 message deleted/]]);
     expect(await silent.line()).toBe('-ERR [SYS/TEMP] Server shutting down; try again later');
     await silent.closed();
     await stopped;

@@ -85,7 +85,7 @@ describe('listings between sessions', () => {
     const client = await login('alice');
     await transcript(client, [
       ['DELE 1', /^\+OK/],
-      ['QUIT', '+OK Hearth POP3 signing off (1 messages deleted)'],
+      ['QUIT', '+OK Hearth POP3 signing off (1 message deleted)'],
     ]);
     client.destroy();
     expect(await uidls('alice')).toEqual([m3?.uidl]);

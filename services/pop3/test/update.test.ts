@@ -92,7 +92,7 @@ it('keeps the maildrop locked until the deletions are done, and releases it befo
   await transcript(second, [['PASS secret', /^-ERR \[IN-USE\]/]]);
   expect(events).toEqual(['expunge started']);
   finish();
-  expect(await first.line()).toBe('+OK Hearth POP3 signing off (1 messages deleted)');
+  expect(await first.line()).toBe('+OK Hearth POP3 signing off (1 message deleted)');
   expect(events).toEqual(['expunge started', 'expunge done', 'released']);
   await first.closed();
   const third = await login();

@@ -165,7 +165,7 @@ async function execute(parsed: Parsed, io: MailIo): Promise<number> {
     switch (parsed.sub) {
       case 'check': {
         const [count = '0', octets = '0'] = (await client.command('STAT')).split(' ');
-        io.stdout.write(`${count} messages (${octets} octets)\n`);
+        io.stdout.write(`${count} message${count === '1' ? '' : 's'} (${octets} octets)\n`);
         break;
       }
       case 'list':

@@ -49,7 +49,7 @@ export async function watch(target: Target, io: CliIo, options: WatchOptions): P
         if (!known.has(uidl) && !first) fresh.push(Number(n));
         known.add(uidl);
       }
-      if (first) io.stderr.write(`hearth mail: watching ${target.user} at ${target.host}:${target.port} (${listing.length} messages)\n`);
+      if (first) io.stderr.write(`hearth mail: watching ${target.user} at ${target.host}:${target.port} (${listing.length} message${listing.length === 1 ? '' : 's'})\n`);
       else io.stderr.write(`hearth mail: reconnected\n`);
       first = false;
       delay = firstDelay;
