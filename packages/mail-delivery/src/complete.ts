@@ -22,8 +22,11 @@ export interface Completion {
 /** How much of a message is held back to find the end of its header section. */
 export const MAX_HEADER_BYTES = 256 * 1024;
 
-/** The most `completeHeaders` adds to a message (a size cap on the whole must allow for it). */
-export const MAX_COMPLETION_BYTES = 1024;
+/**
+ * The most `completeHeaders` adds to a message (a size cap on the whole must allow for it): a
+ * 255-octet host in Message-ID and a sender of 253 characters, three octets each in UTF-8, in From.
+ */
+export const MAX_COMPLETION_BYTES = 2048;
 
 /** `body` with the header fields it lacks added (see above). */
 export async function* completeHeaders(body: AsyncIterable<Uint8Array>, completion: Completion): AsyncGenerator<Buffer> {
@@ -52,7 +55,8 @@ async function* completed(iterator: AsyncIterator<Uint8Array>, completion: Compl
     const tooLong = (section?.end ?? size) > MAX_HEADER_BYTES;
     if (section !== undefined || tooLong) {
       const added = section === undefined || tooLong ? '' : missingFields(head.subarray(0, section.end), completion) + (section.bodyOnly ? '\r\n' : '');
-      if (added !== '') yield Buffer.from(added, 'latin1');
+      // UTF-8: a sender beyond ASCII (SMTPUTF8, RFC 6532) is written as the client sent it.
+      if (added !== '') yield Buffer.from(added, 'utf8');
       if (head.length > 0) yield head;
       if (done) return;
       for (let rest = await iterator.next(); rest.done !== true; rest = await iterator.next()) yield asBuffer(rest.value);

@@ -38,6 +38,15 @@ describe('completeHeaders', () => {
     expect(out).toMatch(/\r\nFrom: <"alice smith"@example\.test>\r\nSubject: x\r\n/);
   });
 
+  it('writes a sender beyond ASCII (SMTPUTF8) in UTF-8, within MAX_COMPLETION_BYTES at the longest', async () => {
+    const utf8 = Buffer.from(await completed(['\r\nbody\r\n'], { ...completion, from: '"jöhn €"@bücher.example' }), 'latin1').toString('utf8');
+    expect(utf8).toMatch(/\r\nFrom: <"jöhn €"@bücher\.example>\r\n\r\nbody\r\n$/);
+    const longest = await completed(['\r\n'], { date: completion.date, host: 'h'.repeat(255), from: `"${'€'.repeat(62)}"@${'€'.repeat(188)}` });
+    // The longest path smtp-server takes (253 characters), each three octets in UTF-8.
+    expect(longest.length - 2).toBeGreaterThan(1024);
+    expect(longest.length - 2).toBeLessThanOrEqual(MAX_COMPLETION_BYTES);
+  });
+
   it('adds no From without a sender, and takes bare LF line ends', async () => {
     const out = await completed(['Subject: x\n\nbody\n'], { date: completion.date, host: completion.host });
     expect(out).toMatch(/^Date: .*\r\nMessage-ID: .*\r\nSubject: x\n\nbody\n$/);

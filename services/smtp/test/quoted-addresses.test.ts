@@ -153,6 +153,22 @@ out(r)`,
     expect(stored).toMatch(/\r\nFrom: <"alice smith"@localhost>\r\n(.|\r\n)*Subject: quoted submission\r\n/);
   });
 
+  it('writes a quoted sender beyond ASCII (SMTPUTF8) in UTF-8 in Return-Path and From', async () => {
+    const refused = await python(
+      `s = smtplib.SMTP(HOST, PORT, timeout=10)
+s.starttls(context=ctx())
+s.login("alice", "alice-pw")
+r = s.sendmail('"jöhn €"@localhost', ["bob@localhost"], b"Subject: utf8 sender\\r\\n\\r\\nhi\\r\\n", mail_options=["SMTPUTF8"])
+s.quit()
+out(r)`,
+      { port: smtp.port('submission'), ca: smtp.certs.cert },
+    );
+    expect(refused).toEqual({});
+    const stored = await smtp.store.last('bob');
+    expect(stored).toMatch(/^Return-Path: <"jöhn €"@localhost>\r\n/);
+    expect(stored).toMatch(/\r\nFrom: <"jöhn €"@localhost>\r\nSubject: utf8 sender\r\n/);
+  });
+
   it('refuses bad quoting after AUTH with a 501 too', async () => {
     const reply = await python(
       `s = smtplib.SMTP(HOST, PORT, timeout=10)
