@@ -1,10 +1,10 @@
 /**
  * Quoted local parts (RFC 5321 4.1.2: `"john doe"@example.com`, with `\` quoted-pairs) in MAIL
- * FROM and RCPT TO, on MX and submission, with smtplib and a raw socket: the sender kept as
+ * FROM and RCPT TO, on MX and submission, with smtplib, swaks and a raw socket: the sender kept as
  * given, a recipient found by its unquoted form (as Postfix compares it), bad quoting a 501.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { python, RawClient, startTestSmtp, type TestSmtp } from './harness.js';
+import { python, RawClient, runClient, startTestSmtp, type TestSmtp } from './harness.js';
 
 let smtp: TestSmtp;
 beforeAll(async () => {
@@ -36,6 +36,16 @@ out(r)`,
     const stored = await smtp.store.last('alice');
     expect(stored).toMatch(/^Return-Path: <"john doe"@example\.com>\r\nReceived: /);
     expect(stored).toContain('Subject: quoted sender\r\n');
+  });
+
+  it('takes quoted sender and recipient from swaks', async () => {
+    const ran = await runClient('swaks', [
+      '--server', '127.0.0.1', '--port', String(smtp.port('mx')), '--helo', 'swaks.example',
+      '--from', '"john doe"@example.com', '--to', '"Bob"@example.test', '--header', 'Subject: quoted via swaks',
+    ]);
+    expect(ran.code, ran.stdout + ran.stderr).toBe(0);
+    expect(ran.stdout + ran.stderr).toMatch(/<-\s+250 2\.0\.0 Ok: delivered as/);
+    expect(await smtp.store.last('bob')).toMatch(/^Return-Path: <"john doe"@example\.com>\r\n(.|\r\n)*\tfor <"Bob"@example\.test>; (.|\r\n)*Subject: quoted via swaks/);
   });
 
   it('keeps a quoted-pair in the sender as given', async () => {
