@@ -309,3 +309,48 @@ it('says above the steps that the account is disabled, with its reason, and that
   expect(enabled.code).toBe(0);
   expect(enabled.stdout).toMatch(/^Files for dora\n/);
 });
+
+it('writes an IPv6 address in the Windows folder in its ipv6-literal.net form, and in brackets in the URLs: a listener on ::1, whose printed URL answers', async () => {
+  const up = await startUp('services:\n  files:\n    service: files\n    listen: { http: { address: "::1", port: 0 } }\n');
+  const accounts = await openSuiteAccounts(up.data, { passwordParams: { ln: 10, r: 8, p: 1 } });
+  await accounts.add('alice', 'alice-password-1');
+  await accounts.close();
+  const port = (await waitState(up, 'files', 'running')).listeners.find((l) => l.name === 'http')!.port;
+  const r = await up.cli('files', '--user', 'alice', '--config', up.configFile);
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  expect(r.stdout.split('\n').slice(1, 3)).toEqual([
+    `  http://[::1]:${port}/home/   your private folder`,
+    `  http://[::1]:${port}/        lists the shares you may use (each at http://[::1]:${port}/<share>/)`,
+  ]);
+  // Windows takes no colon in a UNC path: the address as --1.ipv6-literal.net, which it resolves itself.
+  expect(r.stdout).toContain(`Folder: \\\\--1.ipv6-literal.net@${port}\\DavWWWRoot\\home\n     (or http://[::1]:${port}/home/)`);
+  expect(r.stdout).toContain(`Other Locations > Connect to Server: dav://[::1]:${port}/home/`);
+  const propfind = await runProgram('curl', ['-sS', '--max-time', '20', '-u', 'alice:alice-password-1', '-X', 'PROPFIND', '-H', 'Depth: 0', '-o', '/dev/null', '-w', '%{http_code}', `http://[::1]:${port}/home/`]);
+  expect(propfind.stdout).toBe('207');
+  // --host ::1 names the same loopback address: no warning that other machines cannot reach it.
+  const named = await up.cli('files', '--user', 'alice', '--host', '::1', '--config', up.configFile);
+  expect(named.stderr).toBe('');
+  expect(named.stdout).toBe(r.stdout);
+});
+
+it('takes --host as an IPv6 address, with or without brackets, and writes the HTTPS steps for it', async () => {
+  for (const host of ['2001:db8::1', '[2001:db8::1]']) {
+    const r = await hearth(['files', '--user', 'alice', '--host', host, '--config', config, '--data', data]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout.split('\n')[1]).toBe('  https://[2001:db8::1]:41443/home/   your private folder');
+    expect(r.stdout).toContain('Folder: \\\\2001-db8--1.ipv6-literal.net@SSL@41443\\DavWWWRoot\\home\n     (or https://[2001:db8::1]:41443/home/)');
+    expect(r.stdout).toContain('rclone config create hearth webdav url=https://[2001:db8::1]:41443/ vendor=owncloud user=alice');
+  }
+  // A zone index: after %25 in a URL, after an s in the UNC path.
+  const zoned = await hearth(['files', '--user', 'alice', '--host', 'fe80::1%eth0', '--config', config, '--data', data]);
+  expect(zoned.code).toBe(0);
+  expect(zoned.stdout).toContain('Folder: \\\\fe80--1seth0.ipv6-literal.net@SSL@41443\\DavWWWRoot\\home\n     (or https://[fe80::1%25eth0]:41443/home/)');
+  // Nothing else with a colon or brackets: still refused.
+  for (const bad of ['nas.local:41443', '[nas.local]', '2001:db8::1]', 'fe80::1%$(id)']) {
+    const r = await hearth(['files', '--user', 'alice', '--host', bad, '--config', config, '--data', data]);
+    expect(r.code).toBe(64);
+    expect(r.stderr).toBe(`hearth files: --host must be a host name or an IP address, not "${bad}"\n`);
+  }
+});

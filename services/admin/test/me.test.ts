@@ -86,6 +86,31 @@ describe('my account with a file service on plain HTTP only', () => {
       await a.up.request({ verb: 'reload' });
     }
   });
+
+  it('on one IPv6 address: the URLs with it in brackets, the Windows folder in its ipv6-literal.net form, as hearth files prints them', async () => {
+    const config = readFileSync(a.up.configFile, 'utf8');
+    a.up.writeConfig(config.replace('listen: { http: { port: 0 }, https: { port: 0, tls: true } }', 'listen: { http: { address: "::1", port: 0 } }'));
+    try {
+      await a.up.request({ verb: 'reload' });
+      const files = await waitFor(async () => {
+        const s = await a.up.service('files');
+        return s.state === 'running' && s.listeners.length === 1 && s.listeners[0]!.address === '::1' ? s : undefined;
+      }, { what: 'the file service on ::1 alone' });
+      const port = files.listeners[0]!.port;
+      const eve = await admin.submit('/users/add', { name: 'eve', password: 'eve-password-1' }, await admin.get('/users'));
+      expect(textOf(eve.body)).toContain('Added user eve.');
+      const me = await a.client().signIn('eve', 'eve-password-1');
+      const pre = decode(/<pre>([\s\S]*?)<\/pre>/.exec(me.body)![1]!);
+      expect(pre).toMatch(new RegExp(`^Files for eve\\n {2}http://\\[::1\\]:${port}/home/ `));
+      expect(pre).toContain(`Folder: \\\\--1.ipv6-literal.net@${port}\\DavWWWRoot\\home\n`);
+      const cli = await a.up.cli('files', '--user', 'eve', '--config', a.up.configFile);
+      expect(cli.code).toBe(0);
+      expect(pre).toBe(cli.stdout);
+    } finally {
+      a.up.writeConfig(config);
+      await a.up.request({ verb: 'reload' });
+    }
+  });
 });
 
 describe('every page', () => {

@@ -6,7 +6,10 @@
  */
 export interface ConnectHelpInput {
   readonly user: string;
-  /** Host name clients use (it must be in the certificate: `localhost` or this machine's name). */
+  /**
+   * Host name or address clients use (it must be in the certificate: `localhost` or this
+   * machine's name), an IPv6 address as it is, with no brackets.
+   */
   readonly host: string;
   readonly httpsPort: number;
   /** The plain HTTP listener as programs on this machine reach it (`http://127.0.0.1:2080`); undefined: there is none. */
@@ -18,9 +21,22 @@ export interface ConnectHelpInput {
   readonly certificate: { readonly kind: 'self-signed' | 'configured'; readonly file: string };
 }
 
-/** An address as the host of a URL: an IPv6 address in brackets. */
-export function urlHost(address: string): string {
-  return address.includes(':') ? `[${address}]` : address;
+/**
+ * A host as a URL takes it: an IPv6 address in brackets, a zone index after `%25` (RFC 6874:
+ * `[fe80::1%25eth0]`); a name or an IPv4 address as it is.
+ */
+export function urlHost(host: string): string {
+  return host.includes(':') ? `[${host.replace('%', '%25')}]` : host;
+}
+
+/**
+ * A host as Windows takes it in a UNC path, which allows no colon: an IPv6 address in its
+ * `ipv6-literal.net` form, each `:` as `-` and a zone index's `%` as `s`
+ * (`fe80::1%4`: `fe80--1s4.ipv6-literal.net`), which Windows resolves itself, asking no DNS
+ * server; a name or an IPv4 address as it is.
+ */
+export function uncHost(host: string): string {
+  return host.includes(':') ? `${host.replaceAll(':', '-').replace('%', 's')}.ipv6-literal.net` : host;
 }
 
 function isWildcard(address: string): boolean {
@@ -34,11 +50,11 @@ function isLoopback(address: string): boolean {
 /**
  * The host name clients use for an HTTPS listener on `address`: `host` when given; else
  * `localhost` for a wildcard or loopback address (the suite's certificate names it); else the
- * address itself.
+ * address itself (an IPv6 one with no brackets).
  */
 export function httpsHost(address: string, host: string | undefined): string {
   if (host !== undefined) return host;
-  return isWildcard(address) || isLoopback(address) ? 'localhost' : urlHost(address);
+  return isWildcard(address) || isLoopback(address) ? 'localhost' : address;
 }
 
 /** Whether clients on other machines can reach a listener on `address` (false for loopback only). */
@@ -72,7 +88,7 @@ below. If it is your own, copy it to each device and trust it once, as they say.
 }
 
 export function connectHelp(i: ConnectHelpInput): string {
-  const base = `https://${i.host}:${i.httpsPort}`;
+  const base = `https://${urlHost(i.host)}:${i.httpsPort}`;
   const home = `${base}/home/`;
   return `Files for ${i.user}
   ${home}   your private folder
@@ -89,13 +105,13 @@ macOS (Finder)
 Windows (File Explorer)
   1. Run certmgr.msc, Trusted Root Certification Authorities > Certificates > All Tasks > Import,
      and import the certificate.
-  2. This PC > Map network drive, Folder: \\\\${i.host}@SSL@${i.httpsPort}\\DavWWWRoot\\home
+  2. This PC > Map network drive, Folder: \\\\${uncHost(i.host)}@SSL@${i.httpsPort}\\DavWWWRoot\\home
      (or ${home}), tick "Connect using different credentials", Finish.
   3. Name ${i.user}, your password.
 
 Linux (GNOME Files)
   1. sudo cp the certificate to /usr/local/share/ca-certificates/hearth.crt && sudo update-ca-certificates
-  2. Other Locations > Connect to Server: davs://${i.host}:${i.httpsPort}/home/
+  2. Other Locations > Connect to Server: davs://${urlHost(i.host)}:${i.httpsPort}/home/
 
 Linux (davfs2)
   1. sudo cp the certificate to /etc/davfs2/certs/hearth.pem and set "trust_server_cert hearth.pem"
@@ -115,7 +131,7 @@ export interface PlainHttpConnectHelpInput {
   readonly user: string;
   /** The service's name in the suite config (`files`), for the setting to change. */
   readonly service: string;
-  /** Host name or address clients use (an IPv6 address in brackets). */
+  /** Host name or address clients use (an IPv6 address as it is, with no brackets). */
   readonly host: string;
   readonly port: number;
   /** Whether the listener is on loopback only (other machines cannot reach it at all). */
@@ -142,9 +158,9 @@ crosses the network readable by anyone on the way.`;
 }
 
 export function plainHttpConnectHelp(i: PlainHttpConnectHelpInput): string {
-  const base = `http://${i.host}:${i.port}`;
+  const base = `http://${urlHost(i.host)}:${i.port}`;
   const home = `${base}/home/`;
-  const unc = i.port === 80 ? `\\\\${i.host}\\DavWWWRoot\\home` : `\\\\${i.host}@${i.port}\\DavWWWRoot\\home`;
+  const unc = i.port === 80 ? `\\\\${uncHost(i.host)}\\DavWWWRoot\\home` : `\\\\${uncHost(i.host)}@${i.port}\\DavWWWRoot\\home`;
   return `Files for ${i.user}
   ${home}   your private folder
   ${base}/        lists the shares you may use (each at ${base}/<share>/)
@@ -167,7 +183,7 @@ Windows (File Explorer)
   3. Name ${i.user}, your password.
 
 Linux (GNOME Files)
-  1. Other Locations > Connect to Server: dav://${i.host}:${i.port}/home/
+  1. Other Locations > Connect to Server: dav://${urlHost(i.host)}:${i.port}/home/
 
 Linux (davfs2)
   1. sudo mount -t davfs ${home} /mnt/hearth   (name ${i.user}, your password)

@@ -1,9 +1,10 @@
 /** `hearth files`: the URLs of the file service and how to connect to it, for one user. */
+import { isIPv6 } from 'node:net';
 import { join } from 'node:path';
 import { localUser, mailDomainSet, normalizeUserName, openSuiteAccounts } from '@hearth/accounts';
 import type { Disabled } from '@hearth/accounts';
 import type { FilesSettings } from '@hearth/files/config';
-import { connectHelp, httpsHost, localAddress, localHttpOrigin, plainHttpConnectHelp, reachableFromOtherMachines, urlHost } from '@hearth/files/connect-help';
+import { connectHelp, httpsHost, localAddress, localHttpOrigin, plainHttpConnectHelp, reachableFromOtherMachines } from '@hearth/files/connect-help';
 import type { ListenerSpec } from '@hearth/runtime';
 import { KINDS } from '@hearth/suite';
 import { loadConfig, resolveDataDir } from '@hearth/supervisor';
@@ -28,13 +29,25 @@ a warning says so and the steps are printed. A disabled account is said so above
   --user NAME       the user: alice, or alice@ one of the suite's mail domains (mail.domains),
                     as the file service takes a login; the steps name the account, alice
                     (default: $HEARTH_USER, else $USER)
-  --host HOST       the name clients use for this machine (over HTTPS, one the certificate names)
+  --host HOST       the name or IP address clients use for this machine (over HTTPS, one the
+                    certificate names; an IPv6 address as 2001:db8::1 or [2001:db8::1])
                     (default: localhost for an HTTPS listener on 0.0.0.0, :: or loopback,
                     127.0.0.1 or ::1 for a plain HTTP one on 0.0.0.0 or ::, else the
                     listener's address)
 
 ${COMMON_USAGE}
   --config FILE      suite config file (default: the embedded default)`;
+
+/**
+ * `--host` as the steps take it: a host name, an IPv4 address, or an IPv6 address (brackets
+ * dropped; a zone index of letters, digits, `_`, `.` and `-`). Anything else is a usage error.
+ */
+function hostOption(value: string): string {
+  if (/^[A-Za-z0-9.-]{1,253}$/.test(value)) return value;
+  const bare = /^\[(.*)\]$/.exec(value)?.[1] ?? value;
+  if (/^[0-9A-Fa-f:.]+(%[A-Za-z0-9_.-]+)?$/.test(bare) && isIPv6(bare)) return bare;
+  throw new UsageError(`--host must be a host name or an IP address, not "${value}"`);
+}
 
 /** Where the config came from, for messages. */
 function configName(config: SuiteConfig): string {
@@ -144,8 +157,7 @@ export const filesCommand: CliCommand = {
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
     const name = values.user ?? io.env['HEARTH_USER'] ?? io.env['USER'];
     if (name === undefined || name === '') throw new UsageError('no user: pass --user NAME');
-    const host = values.host;
-    if (host !== undefined && !/^[A-Za-z0-9.-]{1,253}$/.test(host)) throw new UsageError(`--host must be a host name, not "${host}"`);
+    const host = values.host === undefined ? undefined : hostOption(values.host);
 
     // As hearth up reads it: a config with `user:` entries (read as root) is readable by anyone.
     const config = await loadConfig(values.config, io.cwd, KINDS, true);
@@ -160,7 +172,8 @@ export const filesCommand: CliCommand = {
     const user = userOf(name, config);
     const disabled = await accountDisabled(user, dataDir, io);
 
-    if (host !== undefined && !reachableFromOtherMachines(told.address) && host !== 'localhost') {
+    // A loopback listener named as localhost or a loopback address is reached as it is named.
+    if (host !== undefined && !reachableFromOtherMachines(told.address) && host !== 'localhost' && reachableFromOtherMachines(host)) {
       io.stderr.write(`hearth files: warning: listener ${service.name}.${told.name} is on ${told.address} only: other machines cannot reach it as ${host}\n`);
     }
     const steps =
@@ -168,7 +181,7 @@ export const filesCommand: CliCommand = {
         ? plainHttpConnectHelp({
             user,
             service: service.name,
-            host: host ?? urlHost(localAddress(told.address)),
+            host: host ?? localAddress(told.address),
             port: ports.get(told)!,
             loopbackOnly: !reachableFromOtherMachines(told.address),
             allowPlaintextAuth: (service.settings as FilesSettings).allowPlaintextAuth,

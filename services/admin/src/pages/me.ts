@@ -6,7 +6,7 @@
  * HTTPS, or over plain HTTP when it has no HTTPS listener).
  */
 import { AccountsError, isAccountsError } from '@hearth/accounts';
-import { connectHelp, httpsHost, localAddress, localHttpOrigin, plainHttpConnectHelp, reachableFromOtherMachines, urlHost } from '@hearth/files/connect-help';
+import { connectHelp, httpsHost, localAddress, localHttpOrigin, plainHttpConnectHelp, reachableFromOtherMachines } from '@hearth/files/connect-help';
 import { homeFolder } from '@hearth/files/homes';
 import type { RequestContext } from '../context.js';
 import { filesServices, homeQuota, type FilesService } from '../files-settings.js';
@@ -49,7 +49,7 @@ function connectText(ctx: RequestContext, user: string, files: readonly FilesSer
     const text = plainHttpConnectHelp({
       user,
       service: svc.name,
-      host: urlHost(localAddress(http.address)),
+      host: localAddress(http.address),
       port: http.port,
       loopbackOnly: !reachableFromOtherMachines(http.address),
       allowPlaintextAuth: svc.settings.allowPlaintextAuth,

@@ -1,0 +1,55 @@
+/**
+ * The hosts of `hearth files`' steps (`@hearth/files/connect-help`): an IPv6 address in brackets in
+ * a URL (a zone index as %25, RFC 6874) and in its ipv6-literal.net form in a Windows UNC path,
+ * which takes no colon; a name or IPv4 address as it is in both.
+ */
+import { describe, expect, it } from 'vitest';
+import { connectHelp, plainHttpConnectHelp, uncHost, urlHost } from '../dist/connect-help.js';
+
+describe('uncHost', () => {
+  it('writes an IPv6 address as Windows takes it in a UNC path: ":" as "-", then .ipv6-literal.net', () => {
+    expect(uncHost('::1')).toBe('--1.ipv6-literal.net');
+    expect(uncHost('2001:db8::1')).toBe('2001-db8--1.ipv6-literal.net');
+    expect(uncHost('2001:db8:85a3:8d3:1319:8a2e:370:7348')).toBe('2001-db8-85a3-8d3-1319-8a2e-370-7348.ipv6-literal.net');
+  });
+
+  it('writes a zone index after an "s"', () => {
+    expect(uncHost('fe80::1ff:fe23:4567:890a%3')).toBe('fe80--1ff-fe23-4567-890as3.ipv6-literal.net');
+    expect(uncHost('fe80::1%eth0')).toBe('fe80--1seth0.ipv6-literal.net');
+  });
+
+  it('leaves a host name or an IPv4 address as it is', () => {
+    expect(uncHost('nas.local')).toBe('nas.local');
+    expect(uncHost('192.168.1.20')).toBe('192.168.1.20');
+  });
+});
+
+describe('urlHost', () => {
+  it('puts an IPv6 address in brackets, its zone index after %25', () => {
+    expect(urlHost('::1')).toBe('[::1]');
+    expect(urlHost('2001:db8::1')).toBe('[2001:db8::1]');
+    expect(urlHost('fe80::1%eth0')).toBe('[fe80::1%25eth0]');
+    expect(urlHost('nas.local')).toBe('nas.local');
+  });
+});
+
+describe('the steps for a host that is an IPv6 address', () => {
+  it('over HTTPS: the URLs with the address in brackets, the Windows folder in its ipv6-literal.net form', () => {
+    const text = connectHelp({ user: 'alice', host: '2001:db8::1', httpsPort: 2443, httpOrigin: undefined, certificate: { kind: 'self-signed', file: '/data/cert.pem' } });
+    expect(text).toContain('  https://[2001:db8::1]:2443/home/   your private folder\n');
+    expect(text).toContain('Folder: \\\\2001-db8--1.ipv6-literal.net@SSL@2443\\DavWWWRoot\\home\n     (or https://[2001:db8::1]:2443/home/)');
+    expect(text).toContain('Other Locations > Connect to Server: davs://[2001:db8::1]:2443/home/');
+    expect(text).toContain('rclone config create hearth webdav url=https://[2001:db8::1]:2443/ ');
+    expect(text).not.toMatch(/\\\\\[|\\\\[0-9a-f]*:/);
+  });
+
+  it('over plain HTTP, on port 80 and on another', () => {
+    const input = { user: 'alice', service: 'files', host: 'fe80::1%3', loopbackOnly: false, allowPlaintextAuth: true };
+    const on8080 = plainHttpConnectHelp({ ...input, port: 8080 });
+    expect(on8080).toContain('  http://[fe80::1%253]:8080/home/   your private folder\n');
+    expect(on8080).toContain('Folder: \\\\fe80--1s3.ipv6-literal.net@8080\\DavWWWRoot\\home\n     (or http://[fe80::1%253]:8080/home/)');
+    expect(on8080).toContain('Other Locations > Connect to Server: dav://[fe80::1%253]:8080/home/');
+    const on80 = plainHttpConnectHelp({ ...input, host: '::1', port: 80 });
+    expect(on80).toContain('Folder: \\\\--1.ipv6-literal.net\\DavWWWRoot\\home\n');
+  });
+});
