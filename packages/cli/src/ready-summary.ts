@@ -1,7 +1,7 @@
 /**
  * What `hearth up` prints on a terminal once everything is ready: each service with its
- * addresses, where the data lives, while there are no users how to add one, and while there is
- * no administrator the admin page's one-time setup link.
+ * addresses, where the data lives, while there are no users how to add one, and while no
+ * administrator can sign in (none, or every one disabled) the admin page's one-time setup link.
  */
 import { join } from 'node:path';
 import { openSuiteAccounts } from '@hearth/accounts';
@@ -39,7 +39,7 @@ export async function readySummary(status: readonly ServiceStatus[], dataDir: st
   if (users === 0) lines.push(`No users yet: add one with \`hearth user add NAME --data ${dataDir}\` from another terminal.`);
   const admin = status.find((s) => s.kind === 'admin' && s.listeners.length > 0);
   const token = admin ? readSetupToken(dataDir) : undefined;
-  if (admin && token !== undefined) lines.push(`No administrator yet: create one at ${setupLink(admin.listeners[0]!, token)} (the link works once).`);
+  if (admin && token !== undefined) lines.push(`No administrator can sign in: create one at ${setupLink(admin.listeners[0]!, token)} (the link works once).`);
   lines.push('Stop with Ctrl-C (or `hearth down`).', '');
   return lines.join('\n') + '\n';
 }

@@ -75,7 +75,7 @@ describe('hearth up output', () => {
     const out = (await run(true, 'Stop with', config, data)).replace(/\r/g, '');
     expect(out).toMatch(/\nHearth is ready\.\n {2}pop3 +running +pop3 127\.0\.0\.1:\d+, pop3s 127\.0\.0\.1:\d+\n {2}admin +running +https 127\.0\.0\.1:\d+\n/);
     const token = (await readFile(join(data, 'admin', 'setup-token'), 'utf8')).trim();
-    expect(out).toMatch(new RegExp(`No administrator yet: create one at https://127\\.0\\.0\\.1:\\d+/setup\\?token=${token} \\(the link works once\\)\\.`));
+    expect(out).toMatch(new RegExp(`No administrator can sign in: create one at https://127\\.0\\.0\\.1:\\d+/setup\\?token=${token} \\(the link works once\\)\\.`));
     expect(out).toContain(`Data: ${data} (mail in ${join(data, 'mail')})`);
     expect(out).toContain(`No users yet: add one with \`hearth user add NAME --data ${data}\``);
     const logLines = out.split('\n').filter((l) => /^\[\d\d:\d\d:\d\d\.\d{3}\]/.test(l));

@@ -104,7 +104,7 @@ export async function startAdminService(ctx: ServiceContext<AdminSettings>, opti
   const setup = deps.setup.state;
   const first = [...ctx.listeners.values()][0];
   if (setup.kind === 'open' && first) {
-    ctx.log.warn({ url: setupLink(first.spec, setup.token) }, 'no administrator yet: open this one-time link to create one');
+    ctx.log.warn({ url: setupLink(first.spec, setup.token) }, 'no administrator can sign in: open this one-time link to create one');
   }
   return {
     counters: reported,

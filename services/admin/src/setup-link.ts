@@ -1,6 +1,6 @@
 /**
- * The first administrator's setup link: while no account is an administrator the service keeps a
- * one-time token in DATA/admin/setup-token (0600) and logs the link; `hearth up` prints it in its
+ * The first administrator's setup link: while no administrator can sign in (none, or every one
+ * disabled) the service keeps a one-time token in DATA/admin/setup-token (0600) and logs the link; `hearth up` prints it in its
  * ready summary. Plain functions with no heavy imports, for the CLI.
  */
 import { join } from 'node:path';

@@ -25,7 +25,7 @@ describe('the setup link', () => {
     const token = readFileSync(join(a.up.data, 'admin', 'setup-token'), 'utf8').trim();
     // The line comes through the service's output, the running state through its IPC channel: either may be first.
     const logged = await waitFor(() => a.up.lines.find((l) => typeof l['url'] === 'string' && (l['url'] as string).includes(token)), { what: 'the setup link logged' });
-    expect(logged['msg']).toMatch(/no administrator yet/);
+    expect(logged['msg']).toBe('no administrator can sign in: open this one-time link to create one');
     expect((await a.client().get('/setup?token=wrong')).status).toBe(404);
     const c = a.client();
     const form = await c.get(`/setup?token=${token}`);
@@ -87,6 +87,9 @@ describe('the setup link, once no administrator can sign in', () => {
     await cli('del', 'alice');
     expect((await b.up.cli('restart', 'admin')).code).toBe(0);
     const token = await waitFor(() => (existsSync(tokenFile) ? readFileSync(tokenFile, 'utf8').trim() : undefined), { what: 'a new setup token' });
+    // Logged as at a first start, saying what is true: bob is an administrator, but cannot sign in.
+    const logged = await waitFor(() => b.up.lines.find((l) => typeof l['url'] === 'string' && (l['url'] as string).includes(token)), { what: 'the new setup link logged' });
+    expect(logged['msg']).toBe('no administrator can sign in: open this one-time link to create one');
     const c = b.client();
     expect(textOf((await c.get('/sign-in')).body)).toContain('No administrator can sign in: open the one-time setup link');
     const form = await c.get(`/setup?token=${token}`);
