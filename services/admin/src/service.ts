@@ -63,6 +63,10 @@ export async function startAdminService(ctx: ServiceContext<AdminSettings>, opti
   // supervisor adds up the instances' gauges), and the file is closed before the last report.
   let counting = true;
   const reported = refreshedCounters(stats, () => stats.set('sessions', counting ? sessions.size : 0));
+  const first = [...ctx.listeners.values()][0];
+  const announce = (token: string): void => {
+    if (first) ctx.log.warn({ url: setupLink(first.spec, token) }, 'no administrator can sign in: open this one-time link to create one');
+  };
   const deps: AppDeps = {
     serviceName: ctx.name,
     dataDir,
@@ -75,7 +79,7 @@ export async function startAdminService(ctx: ServiceContext<AdminSettings>, opti
     sessions,
     login: accounts.loginPolicy(loginLimits(settings)),
     mailDomains: () => mailDomains,
-    setup: await SetupToken.start(dataDir, accounts),
+    setup: await SetupToken.start(dataDir, accounts, announce),
     stats,
     metricsToken: metricsToken(dataDir),
     certificate: () => ({ kind: tls.material.source === 'configured' ? 'configured' : 'self-signed', file: tls.material.certFile }),
@@ -102,10 +106,7 @@ export async function startAdminService(ctx: ServiceContext<AdminSettings>, opti
     throw error;
   }
   const setup = deps.setup.state;
-  const first = [...ctx.listeners.values()][0];
-  if (setup.kind === 'open' && first) {
-    ctx.log.warn({ url: setupLink(first.spec, setup.token) }, 'no administrator can sign in: open this one-time link to create one');
-  }
+  if (setup.kind === 'open') announce(setup.token);
   return {
     counters: reported,
     async reload(next, suite) {

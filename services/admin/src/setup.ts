@@ -1,11 +1,12 @@
 /**
  * The one-time setup token, in one state: `open` while no administrator can sign in (none, or
  * every one disabled: `accounts.hasAdmin()`; the token is in DATA/admin/setup-token, 0600, and
- * survives restarts of the service until used), `used` once one can. While open, every look at it
- * asks the accounts database whether one can now (one query: another process, `hearth user
- * admin` or `enable`, may have made one);
- * once one does, or the setup form has made one, the file is removed and the token never opens
- * again in this process.
+ * survives restarts of the service until used), `closed` while one can, `creating` while the
+ * setup form makes one. Every look at it (the sign-in page, `/setup`) asks the accounts database
+ * whether one can now (one query: another process, `hearth user admin`, `enable`, `del` or
+ * `admin --off`, may have changed that): an open token is closed once one can (its file
+ * removed), and a closed one opens again, with a new random token written and announced as at
+ * the start, once none can, as a restart of the service would open it.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { rm } from 'node:fs/promises';
@@ -13,7 +14,10 @@ import type { Accounts } from '@hearth/accounts';
 import { isSetupToken, setupTokenFile } from './setup-link.js';
 import { keepToken } from './token-file.js';
 
-export type SetupState = { readonly kind: 'open'; readonly token: string } | { readonly kind: 'used' };
+export type SetupState = { readonly kind: 'open'; readonly token: string } | { readonly kind: 'creating' } | { readonly kind: 'closed' };
+
+/** The token in `file`, or a new random one written there (whole, 0600; one another instance wrote is kept). */
+const tokenIn = (file: string): string => keepToken(file, isSetupToken, () => randomBytes(24).toString('base64url'));
 
 export class SetupToken {
   #state: SetupState;
@@ -22,20 +26,24 @@ export class SetupToken {
     state: SetupState,
     private readonly file: string,
     private readonly accounts: Accounts,
+    private readonly announce: (token: string) => void,
   ) {
     this.#state = state;
   }
 
-  /** Opens a token when no administrator exists (reusing the one on disk), else removes any stale one. */
-  static async start(dataDir: string, accounts: Accounts): Promise<SetupToken> {
+  /**
+   * Opens a token when no administrator can sign in (reusing the one on disk), else removes any
+   * stale one. `announce` is told of a token opened later, while the service runs (the service
+   * announces the one open at its start once it listens).
+   */
+  static async start(dataDir: string, accounts: Accounts, announce: (token: string) => void): Promise<SetupToken> {
     const file = setupTokenFile(dataDir);
     if (accounts.hasAdmin()) {
       await rm(file, { force: true });
-      return new SetupToken({ kind: 'used' }, file, accounts);
+      return new SetupToken({ kind: 'closed' }, file, accounts, announce);
     }
     // Whole or not at all; a standby starting beside the running instance keeps the same token.
-    const token = keepToken(file, isSetupToken, () => randomBytes(24).toString('base64url'));
-    return new SetupToken({ kind: 'open', token }, file, accounts);
+    return new SetupToken({ kind: 'open', token: tokenIn(file) }, file, accounts, announce);
   }
 
   /** The state as last looked at (at start, or by `current` or `accepts`). */
@@ -43,13 +51,28 @@ export class SetupToken {
     return this.#state;
   }
 
-  /** The state now: an open token is closed for good (its file removed) once an administrator exists. */
+  /**
+   * The state now: an open token is closed (its file removed) once an administrator can sign in;
+   * a closed one opens with a new token once none can. A token that cannot be written (a full
+   * disk) is thrown, the state left closed for the next look to try again.
+   */
   async current(): Promise<SetupState> {
-    if (this.#state.kind === 'open' && this.accounts.hasAdmin()) await this.use();
+    const state = this.#state;
+    if (state.kind === 'creating') return state;
+    const canSignIn = this.accounts.hasAdmin();
+    if (state.kind === 'open' && canSignIn) {
+      this.#state = { kind: 'closed' };
+      await rm(this.file, { force: true });
+    } else if (state.kind === 'closed' && !canSignIn) {
+      // The used token's file was removed when it closed: this one is new.
+      const token = tokenIn(this.file);
+      this.#state = { kind: 'open', token };
+      this.announce(token);
+    }
     return this.#state;
   }
 
-  /** Whether `token` is the open one (constant time), no administrator existing now. */
+  /** Whether `token` is the open one (constant time), no administrator being able to sign in now. */
   async accepts(token: string | null): Promise<boolean> {
     const state = await this.current();
     if (state.kind !== 'open' || token === null) return false;
@@ -58,9 +81,19 @@ export class SetupToken {
     return a.length === b.length && timingSafeEqual(a, b);
   }
 
-  /** Closes the token for good (an administrator now exists). */
-  async use(): Promise<void> {
-    this.#state = { kind: 'used' };
-    await rm(this.file, { force: true });
+  /**
+   * Uses the open token for the setup form: closes it at once (a second post of the link finds it
+   * closed) and removes its file, then runs `create`, which makes the administrator. No look
+   * opens a new token meanwhile, none existing until `create` has made one; if `create` fails,
+   * the next look opens one.
+   */
+  async use(create: () => Promise<void>): Promise<void> {
+    this.#state = { kind: 'creating' };
+    try {
+      await rm(this.file, { force: true });
+      await create();
+    } finally {
+      this.#state = { kind: 'closed' };
+    }
   }
 }

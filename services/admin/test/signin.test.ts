@@ -4,7 +4,7 @@
  * and the security headers of every answer.
  */
 import { execFile } from 'node:child_process';
-import { readFileSync, existsSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -45,8 +45,13 @@ describe('the setup link', () => {
   });
 });
 
+/** The setup link the service logged with `token` (the line comes through the service's output). */
+function loggedLink(b: AdminUp, token: string): Promise<Record<string, unknown>> {
+  return waitFor(() => b.up.lines.find((l) => typeof l['url'] === 'string' && (l['url'] as string).includes(token)), { what: 'the setup link logged' });
+}
+
 describe('the setup link, once an administrator is made another way', () => {
-  it('closes for good when `hearth user admin` makes one while the service runs', async () => {
+  it('closes when `hearth user admin` makes one while the service runs, and opens with a new token when `admin --off` leaves none', async () => {
     const b = await startAdmin();
     const tokenFile = join(b.up.data, 'admin', 'setup-token');
     const token = readFileSync(tokenFile, 'utf8').trim();
@@ -62,36 +67,50 @@ describe('the setup link, once an administrator is made another way', () => {
     expect(setup.status).toBe(404);
     expect(textOf(setup.body)).toContain('This setup link has been used, or an administrator already exists.');
     expect(existsSync(tokenFile)).toBe(false);
-    // Closed for good: removing the flag again does not reopen it in this process.
+    // The flag removed again: no one can sign in, and the next look opens a new token, written and logged as at start.
     await runProgramOk(process.execPath, [MAIN, 'user', 'admin', 'alice', '--off', '--data', b.up.data]);
-    expect(textOf((await c.get('/sign-in')).body)).not.toContain('No administrator can sign in');
+    expect(textOf((await c.get('/sign-in')).body)).toContain('No administrator can sign in: open the one-time setup link');
+    const reopened = readFileSync(tokenFile, 'utf8').trim();
+    expect(reopened).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    expect(reopened).not.toBe(token);
+    expect(statSync(tokenFile).mode & 0o777).toBe(0o600);
+    expect((await loggedLink(b, reopened))['msg']).toBe('no administrator can sign in: open this one-time link to create one');
+    // The old link stays used; the new one makes an administrator and closes.
     expect((await c.get(`/setup?token=${token}`)).status).toBe(404);
+    const form = await c.get(`/setup?token=${reopened}`);
+    expect(form.status).toBe(200);
+    const done = await c.submit('/setup', { token: reopened, name: 'dora', password: 'dora-password-1', confirm: 'dora-password-1' }, form);
+    expect(done.body).toContain('<h1>Dashboard</h1>');
     expect(existsSync(tokenFile)).toBe(false);
+    expect((await b.client().get(`/setup?token=${reopened}`)).status).toBe(404);
+    expect(textOf((await b.client().get('/sign-in')).body)).not.toContain('No administrator can sign in');
   });
 });
 
 describe('the setup link, once no administrator can sign in', () => {
-  it('opens again at the next start of the service when only disabled administrators are left', async () => {
+  it('opens while the service runs when `hearth user del` leaves only disabled administrators, and keeps its token across a restart', async () => {
     const b = await startAdmin();
     const tokenFile = join(b.up.data, 'admin', 'setup-token');
+    const first = readFileSync(tokenFile, 'utf8').trim();
     const cli = (...args: string[]): ReturnType<typeof runProgramOk> => runProgramOk(process.execPath, [MAIN, 'user', ...args, '--data', b.up.data], { input: 'a-password-12\n' });
     for (const name of ['alice', 'bob']) {
       await cli('add', name, '--password-stdin');
       await cli('admin', name);
     }
     await cli('disable', 'bob', '--reason', 'on leave');
-    // alice can sign in: the link closes for good in this process.
+    // alice can sign in: the link closes.
     expect(textOf((await b.client().get('/sign-in')).body)).not.toContain('No administrator can sign in');
     expect(existsSync(tokenFile)).toBe(false);
     // The last administrator that could sign in deleted: bob is one, but disabled.
     await cli('del', 'alice');
-    expect((await b.up.cli('restart', 'admin')).code).toBe(0);
-    const token = await waitFor(() => (existsSync(tokenFile) ? readFileSync(tokenFile, 'utf8').trim() : undefined), { what: 'a new setup token' });
-    // Logged as at a first start, saying what is true: bob is an administrator, but cannot sign in.
-    const logged = await waitFor(() => b.up.lines.find((l) => typeof l['url'] === 'string' && (l['url'] as string).includes(token)), { what: 'the new setup link logged' });
-    expect(logged['msg']).toBe('no administrator can sign in: open this one-time link to create one');
     const c = b.client();
     expect(textOf((await c.get('/sign-in')).body)).toContain('No administrator can sign in: open the one-time setup link');
+    const token = readFileSync(tokenFile, 'utf8').trim();
+    expect(token).not.toBe(first);
+    expect((await loggedLink(b, token))['msg']).toBe('no administrator can sign in: open this one-time link to create one');
+    // Kept across a restart of the service until used.
+    expect((await b.up.cli('restart', 'admin')).code).toBe(0);
+    expect(readFileSync(tokenFile, 'utf8').trim()).toBe(token);
     const form = await c.get(`/setup?token=${token}`);
     expect(form.status).toBe(200);
     const done = await c.submit('/setup', { token, name: 'carol', password: 'carol-password-1', confirm: 'carol-password-1' }, form);

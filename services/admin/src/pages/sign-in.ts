@@ -23,7 +23,7 @@ async function signInForm(ctx: RequestContext, problem: string | undefined, name
     'Sign in',
     '/sign-in',
     html`${problem ? html`<div class="notice error" role="alert"><p>${problem}</p></div>` : ''}
-${setup ? html`<p>No administrator can sign in: open the one-time setup link that <code>hearth up</code> printed (it is also in the log).</p>` : ''}
+${setup ? html`<p>No administrator can sign in: open the one-time setup link that the admin service logs (<code>hearth logs admin</code> shows it; <code>hearth up</code> prints it when it starts).</p>` : ''}
 <form method="post" action="/sign-in" class="stack">
 ${csrfField(ctx)}
 <p><label for="name">User name</label><input id="name" name="name" autocomplete="username" required value="${name}"></p>
@@ -154,10 +154,11 @@ export const signInRoutes: readonly Route[] = [
         throw error;
       }
       // Closed with no I/O awaited since the check above: a second post of the same link finds it closed.
-      await deps.setup.use();
       try {
-        await createUser(deps, user, password);
-        deps.accounts.setAdmin(user, true);
+        await deps.setup.use(async () => {
+          await createUser(deps, user, password);
+          deps.accounts.setAdmin(user, true);
+        });
       } catch (error) {
         if (isAccountsError(error) || error instanceof MailStoreError) return page(setupForm(ctx, '', error.message, name), 400);
         throw error;

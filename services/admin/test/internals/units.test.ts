@@ -240,18 +240,65 @@ describe('setup token', () => {
       await withAccounts(data, async (accounts) => {
         mkdirSync(join(data, 'admin'));
         writeFileSync(setupTokenFile(data), '');
-        const first = await SetupToken.start(data, accounts);
+        const first = await SetupToken.start(data, accounts, () => {});
         expect(first.state.kind).toBe('open');
         const token = first.state.kind === 'open' ? first.state.token : '';
         expect(token).toMatch(/^[A-Za-z0-9_-]{32}$/);
         expect(readFileSync(setupTokenFile(data), 'utf8')).toBe(`${token}\n`);
         expect(statSync(setupTokenFile(data)).mode & 0o777).toBe(0o600);
         expect(readSetupToken(data)).toBe(token);
-        const second = await SetupToken.start(data, accounts);
+        const second = await SetupToken.start(data, accounts, () => {});
         expect(await second.accepts(token)).toBe(true);
         expect(readdirSync(join(data, 'admin'))).toEqual(['setup-token']);
-        await second.use();
+        await second.use(async () => {
+          expect(readSetupToken(data)).toBeUndefined();
+          // While the form makes the administrator, no look opens another token.
+          expect(await second.current()).toEqual({ kind: 'creating' });
+          expect(await second.accepts(token)).toBe(false);
+          await accounts.add('root', 'root-password-1');
+          accounts.setAdmin('root', true);
+        });
+        expect(await second.current()).toEqual({ kind: 'closed' });
         expect(readSetupToken(data)).toBeUndefined();
+      });
+    } finally {
+      rmSync(data, { recursive: true, force: true });
+    }
+  });
+
+  it('opens a new token, announced, at the first look once no administrator can sign in, also after a failed setup', async () => {
+    const data = mkdtempSync(join(tmpdir(), 'hearth-setup-token-'));
+    try {
+      await withAccounts(data, async (accounts) => {
+        const announced: string[] = [];
+        const setup = await SetupToken.start(data, accounts, (token) => announced.push(token));
+        const first = readSetupToken(data)!;
+        // Announced by the service at its start, not here.
+        expect(announced).toEqual([]);
+        // The setup form's creation fails: the next look opens a new token.
+        await expect(setup.use(() => Promise.reject(new Error('no room for the maildrop')))).rejects.toThrow('no room for the maildrop');
+        expect(setup.state).toEqual({ kind: 'closed' });
+        const second = await setup.current();
+        expect(second.kind).toBe('open');
+        const token = second.kind === 'open' ? second.token : '';
+        expect(token).not.toBe(first);
+        expect(announced).toEqual([token]);
+        expect(readSetupToken(data)).toBe(token);
+        expect(await setup.accepts(first)).toBe(false);
+        expect(await setup.accepts(token)).toBe(true);
+        // An administrator made elsewhere closes it; disabled, it opens a third, once.
+        await accounts.add('root', 'root-password-1');
+        accounts.setAdmin('root', true);
+        expect(await setup.current()).toEqual({ kind: 'closed' });
+        expect(readSetupToken(data)).toBeUndefined();
+        await accounts.add('bob', 'bob-password-1');
+        accounts.setAdmin('bob', true);
+        accounts.disable('bob');
+        accounts.setAdmin('root', false);
+        const third = await setup.current();
+        expect(await setup.current()).toEqual(third);
+        expect(third.kind === 'open' && third.token !== token && third.token !== first).toBe(true);
+        expect(announced).toHaveLength(2);
       });
     } finally {
       rmSync(data, { recursive: true, force: true });
@@ -264,11 +311,20 @@ describe('setup token', () => {
       await withAccounts(disk.path, async (accounts) => {
         mkdirSync(join(disk.path, 'admin'));
         disk.fill();
-        await expect(SetupToken.start(disk.path, accounts)).rejects.toThrow(`cannot write ${setupTokenFile(disk.path)}: ENOSPC`);
+        await expect(SetupToken.start(disk.path, accounts, () => {})).rejects.toThrow(`cannot write ${setupTokenFile(disk.path)}: ENOSPC`);
         expect(readdirSync(join(disk.path, 'admin'))).toEqual([]);
         rmSync(join(disk.path, 'filler'));
-        const setup = await SetupToken.start(disk.path, accounts);
+        const setup = await SetupToken.start(disk.path, accounts, () => {});
         expect(setup.state.kind).toBe('open');
+        expect(await setup.accepts(readSetupToken(disk.path) ?? null)).toBe(true);
+        // Opened again while the service runs, on a full disk: thrown, left closed, opened at a look with room.
+        await setup.use(async () => {});
+        disk.fill();
+        await expect(setup.current()).rejects.toThrow(`cannot write ${setupTokenFile(disk.path)}: ENOSPC`);
+        expect(setup.state).toEqual({ kind: 'closed' });
+        expect(readdirSync(join(disk.path, 'admin'))).toEqual([]);
+        rmSync(join(disk.path, 'filler'));
+        expect((await setup.current()).kind).toBe('open');
         expect(await setup.accepts(readSetupToken(disk.path) ?? null)).toBe(true);
       });
     } finally {
