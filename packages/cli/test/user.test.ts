@@ -12,6 +12,9 @@ import { userCommand } from '../dist/commands/user.js';
 import { capturedOutput } from './captured.js';
 
 let cwd: string;
+/** What del and admin --off add when they leave no administrator who can sign in. */
+const SETUP_LINK_NOTE =
+  'no administrator can sign in now: the admin service opens a one-time setup link to make one, logged (hearth logs admin) once its sign-in page is opened or at its next start\n';
 
 beforeEach(async () => {
   cwd = await mkdtemp(join(tmpdir(), 'hearth-cli-user-'));
@@ -158,6 +161,8 @@ describe('hearth user', () => {
     expect(await withAccounts((accounts) => accounts.find('alice'))).toMatchObject({ groups: ['family', 'photos'], admin: true });
     expect((await user(['list'])).stdout).toMatch(/\nalice +0 +0 +no +yes +[\d-]+ [\d:]+ +family,photos +-\n$/);
     expect(await user(['groups', 'alice', '--clear'])).toEqual({ code: 0, stdout: 'alice is in no group\n', stderr: '' });
+    // The only administrator: the admin page's setup link opens again, and the command says so.
+    expect(await user(['admin', 'alice', '--off'])).toEqual({ code: 0, stdout: `alice is no longer an administrator\n${SETUP_LINK_NOTE}`, stderr: '' });
     expect(await user(['admin', 'alice', '--off'])).toEqual({ code: 0, stdout: 'alice is no longer an administrator\n', stderr: '' });
     expect(await withAccounts((accounts) => accounts.find('alice'))).toMatchObject({ groups: [], admin: false });
     expect(await user(['groups', 'alice', 'bad group'])).toMatchObject({ code: 1, stderr: expect.stringMatching(/^hearth user: invalid group name "bad group": /) });
@@ -215,6 +220,19 @@ describe('hearth user', () => {
     expect(await hearth(['user', 'enable', 'bob'], { cwd })).toMatchObject({ code: 0 });
     expect(await hearth(['user', 'disable', 'root'], { cwd })).toMatchObject({ code: 0, stdout: 'disabled root: it can no longer log in\n' });
     expect(await hearth(['user', 'disable', 'Bob'], { cwd })).toMatchObject({ code: 1, stderr: expect.stringMatching(/^hearth user: bob is the last administrator who can sign in/) });
+  });
+
+  it('says when del or admin --off leaves no administrator who can sign in, and only then', async () => {
+    for (const name of ['root', 'bob', 'carol']) await user(['add', name, '--password-stdin'], { input: 'pw\n' });
+    await user(['admin', 'root']);
+    await user(['admin', 'bob']);
+    expect(await user(['admin', 'bob', '--off'])).toEqual({ code: 0, stdout: 'bob is no longer an administrator\n', stderr: '' });
+    await user(['admin', 'bob']);
+    await user(['disable', 'bob']);
+    // root is the last one who can sign in; bob is an administrator, but disabled.
+    expect(await user(['del', 'carol'])).toEqual({ code: 0, stdout: 'deleted user carol\n', stderr: '' });
+    expect(await user(['del', 'root'])).toEqual({ code: 0, stdout: `deleted user root\n${SETUP_LINK_NOTE}`, stderr: '' });
+    expect(await user(['admin', 'bob', '--off'])).toEqual({ code: 0, stdout: 'bob is no longer an administrator\n', stderr: '' });
   });
 
   it('lists a UTF-8 reason as it is, and one stored with control characters (before they were refused, or by hand) on one line', async () => {

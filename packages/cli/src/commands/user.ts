@@ -40,7 +40,8 @@ Commands:
   apop NAME [--clear]   set the user's APOP secret (opt-in; --clear removes it)
   groups NAME [G1,G2]   set the user's groups (comma-separated; --clear removes them all);
                         without a list, print them
-  admin NAME [--off]    make the user an administrator (--off: no longer one)
+  admin NAME [--off]    make the user an administrator (--off: no longer one; once no
+                        administrator can sign in, the admin page's setup link opens)
   disable NAME [--reason TEXT]
                         keep the user from logging in anywhere (POP3, SMTP AUTH, files,
                         the admin page) and end its sessions, keeping its password, mail and
@@ -157,6 +158,15 @@ function parse(argv: readonly string[], io: CliIo): Parsed | 'help' {
   };
 }
 
+/**
+ * The line for a change that left no administrator who can sign in (one could `before`): the
+ * admin service opens its one-time setup link again (`@hearth/admin`'s SetupToken).
+ */
+function setupLinkNote(accounts: Accounts, before: boolean): string {
+  if (!before || accounts.hasAdmin()) return '';
+  return 'no administrator can sign in now: the admin service opens a one-time setup link to make one, logged (hearth logs admin) once its sign-in page is opened or at its next start\n';
+}
+
 interface Data {
   readonly store: MailStore;
   readonly accounts: Accounts;
@@ -202,7 +212,8 @@ async function execute(args: Parsed, io: CliIo): Promise<number> {
         return 0;
       }
       case 'del': {
-        io.stdout.write(`deleted ${deletedText(await deleteUser(data, user, args.purge))}\n`);
+        const before = accounts.hasAdmin();
+        io.stdout.write(`deleted ${deletedText(await deleteUser(data, user, args.purge))}\n${setupLinkNote(accounts, before)}`);
         return 0;
       }
       case 'apop': {
@@ -232,8 +243,9 @@ async function execute(args: Parsed, io: CliIo): Promise<number> {
         return 0;
       }
       case 'admin': {
+        const before = accounts.hasAdmin();
         accounts.setAdmin(user, !args.off);
-        io.stdout.write(args.off ? `${user} is no longer an administrator\n` : `${user} is an administrator\n`);
+        io.stdout.write(args.off ? `${user} is no longer an administrator\n${setupLinkNote(accounts, before)}` : `${user} is an administrator\n`);
         return 0;
       }
       case 'disable': {
