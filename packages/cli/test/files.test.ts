@@ -343,10 +343,12 @@ it('takes --host as an IPv6 address, with or without brackets, and writes the HT
     expect(r.stdout).toContain('Folder: \\\\2001-db8--1.ipv6-literal.net@SSL@41443\\DavWWWRoot\\home\n     (or https://[2001:db8::1]:41443/home/)');
     expect(r.stdout).toContain('rclone config create hearth webdav url=https://[2001:db8::1]:41443/ vendor=owncloud user=alice');
   }
-  // A zone index: after %25 in a URL, after an s in the UNC path.
-  const zoned = await hearth(['files', '--user', 'alice', '--host', 'fe80::1%eth0', '--config', config, '--data', data]);
-  expect(zoned.code).toBe(0);
-  expect(zoned.stdout).toContain('Folder: \\\\fe80--1seth0.ipv6-literal.net@SSL@41443\\DavWWWRoot\\home\n     (or https://[fe80::1%25eth0]:41443/home/)');
+  // A zone index: after %25 in a URL, after an s in the UNC path; given in brackets, as in a URL, or not.
+  for (const zone of ['fe80::1%eth0', '[fe80::1%eth0]', '[fe80::1%25eth0]']) {
+    const zoned = await hearth(['files', '--user', 'alice', '--host', zone, '--config', config, '--data', data]);
+    expect(zoned.code).toBe(0);
+    expect(zoned.stdout).toContain('Folder: \\\\fe80--1seth0.ipv6-literal.net@SSL@41443\\DavWWWRoot\\home\n     (or https://[fe80::1%25eth0]:41443/home/)');
+  }
   // Nothing else with a colon or brackets: still refused.
   for (const bad of ['nas.local:41443', '[nas.local]', '2001:db8::1]', 'fe80::1%$(id)']) {
     const r = await hearth(['files', '--user', 'alice', '--host', bad, '--config', config, '--data', data]);

@@ -40,11 +40,13 @@ ${COMMON_USAGE}
 
 /**
  * `--host` as the steps take it: a host name, an IPv4 address, or an IPv6 address (brackets
- * dropped; a zone index of letters, digits, `_`, `.` and `-`). Anything else is a usage error.
+ * dropped; a zone index of letters, digits, `_`, `.` and `-`, after `%`, or in brackets after
+ * `%25` as a URL writes it). Anything else is a usage error.
  */
 function hostOption(value: string): string {
   if (/^[A-Za-z0-9.-]{1,253}$/.test(value)) return value;
-  const bare = /^\[(.*)\]$/.exec(value)?.[1] ?? value;
+  const inBrackets = /^\[(.*)\]$/.exec(value)?.[1];
+  const bare = inBrackets?.replace('%25', '%') ?? value;
   if (/^[0-9A-Fa-f:.]+(%[A-Za-z0-9_.-]+)?$/.test(bare) && isIPv6(bare)) return bare;
   throw new UsageError(`--host must be a host name or an IP address, not "${value}"`);
 }
