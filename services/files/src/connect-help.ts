@@ -39,12 +39,18 @@ export function uncHost(host: string): string {
   return host.includes(':') ? `${host.replaceAll(':', '-').replace('%', 's')}.ipv6-literal.net` : host;
 }
 
-function isWildcard(address: string): boolean {
-  return address === '0.0.0.0' || address === '::';
+/** `::` in any spelling (`0:0:0:0:0:0:0:0`), as the supervisor's config reads it. */
+function isIpv6Wildcard(address: string): boolean {
+  return address.includes(':') && /^[0:]+$/.test(address);
 }
 
+function isWildcard(address: string): boolean {
+  return address === '0.0.0.0' || isIpv6Wildcard(address);
+}
+
+/** 127.x.y.z, or `::1` in any spelling (`0:0:0:0:0:0:0:1`). */
 function isLoopback(address: string): boolean {
-  return address === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(address);
+  return /^[0:]*:0*1$/.test(address) || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(address);
 }
 
 /**
@@ -67,7 +73,7 @@ export function reachableFromOtherMachines(address: string): boolean {
  * through the loopback address of its family, any other address as itself.
  */
 export function localAddress(address: string): string {
-  return address === '0.0.0.0' ? '127.0.0.1' : address === '::' ? '::1' : address;
+  return address === '0.0.0.0' ? '127.0.0.1' : isIpv6Wildcard(address) ? '::1' : address;
 }
 
 /** Where programs on this machine reach a plain HTTP listener (`localAddress`). */

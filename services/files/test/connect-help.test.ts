@@ -4,7 +4,7 @@
  * which takes no colon; a name or IPv4 address as it is in both.
  */
 import { describe, expect, it } from 'vitest';
-import { connectHelp, plainHttpConnectHelp, uncHost, urlHost } from '../dist/connect-help.js';
+import { connectHelp, httpsHost, localAddress, plainHttpConnectHelp, reachableFromOtherMachines, uncHost, urlHost } from '../dist/connect-help.js';
 
 describe('uncHost', () => {
   it('writes an IPv6 address as Windows takes it in a UNC path: ":" as "-", then .ipv6-literal.net', () => {
@@ -51,5 +51,24 @@ describe('the steps for a host that is an IPv6 address', () => {
     expect(on8080).toContain('Other Locations > Connect to Server: dav://[fe80::1%253]:8080/home/');
     const on80 = plainHttpConnectHelp({ ...input, host: '::1', port: 80 });
     expect(on80).toContain('Folder: \\\\--1.ipv6-literal.net\\DavWWWRoot\\home\n');
+  });
+});
+
+describe('a listener on an IPv6 wildcard or loopback address, in any spelling', () => {
+  it('is reached as localhost over HTTPS, at ::1 by programs on this machine, and as itself when it is neither', () => {
+    for (const wildcard of ['::', '0::0', '0:0:0:0:0:0:0:0']) {
+      expect(httpsHost(wildcard, undefined)).toBe('localhost');
+      expect(localAddress(wildcard)).toBe('::1');
+      expect(reachableFromOtherMachines(wildcard)).toBe(true);
+    }
+    for (const loopback of ['::1', '0:0:0:0:0:0:0:1', '::0001']) {
+      expect(httpsHost(loopback, undefined)).toBe('localhost');
+      expect(reachableFromOtherMachines(loopback)).toBe(false);
+    }
+    expect(httpsHost('2001:db8::1', undefined)).toBe('2001:db8::1');
+    expect(httpsHost('::10', undefined)).toBe('::10');
+    expect(reachableFromOtherMachines('::10')).toBe(true);
+    expect(localAddress('2001:db8::1')).toBe('2001:db8::1');
+    expect(httpsHost('::', 'nas.local')).toBe('nas.local');
   });
 });
