@@ -248,7 +248,7 @@ export class Accounts {
    * password change. Mail to it is still delivered. A disabled account takes the new reason (an
    * empty one clears it; none given keeps its reason). True when it was enabled before.
    * NO_SUCH_USER, BAD_REASON; LAST_ADMIN for the last administrator not disabled (no one could
-   * sign in to the admin page, and its setup link opens only while no administrator exists).
+   * sign in to the admin page until its setup link, which then opens, made another).
    */
   disable(name: string, reason?: string): boolean {
     const user = normalizeUserName(name);

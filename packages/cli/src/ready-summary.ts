@@ -26,7 +26,7 @@ async function userCount(dataDir: string): Promise<number | undefined> {
 export async function readySummary(status: readonly ServiceStatus[], dataDir: string): Promise<string> {
   const width = Math.max(...status.map((s) => s.name.length), 4);
   const down = status.filter((s) => s.state !== 'running');
-  const lines = ['', down.length === 0 ? 'Hearth is ready.' : `Hearth is up, but ${down.length} of ${status.length} services are not running (\`hearth status\`, \`hearth logs NAME\`):`];
+  const lines = ['', down.length === 0 ? 'Hearth is ready.' : `Hearth is up, but ${down.length} of ${status.length} services ${down.length === 1 ? 'is' : 'are'} not running (\`hearth status\`, \`hearth logs NAME\`):`];
   for (const s of status) {
     const where = s.listeners.length > 0 ? s.listeners.map(address).join(', ') : '(no listeners)';
     const why = s.state !== 'running' && s.reason ? `  ${s.reason}` : '';

@@ -97,7 +97,7 @@ describe('hearth up output', () => {
 `);
     const data = join(dir.path, 'data');
     const out = (await run(true, 'Stop with', config, data)).replace(/\r/g, '');
-    expect(out).toContain('\nHearth is up, but 1 of 2 services are not running (`hearth status`, `hearth logs NAME`):\n');
+    expect(out).toContain('\nHearth is up, but 1 of 2 services is not running (`hearth status`, `hearth logs NAME`):\n');
     expect(out).toMatch(/\n {2}deaf +(backoff|starting) +\(no listeners\) +not ready within 300 ms\n {2}nap +running +\(no listeners\)\n/);
     expect(out).toContain(`Data: ${data}\n`);
     expect(out).not.toContain('mail in');
