@@ -33,6 +33,8 @@ export interface InstanceDeps {
   readonly lifeline: Lifeline | undefined;
   readonly logs: LogHub;
   readonly suite: SuiteSettings;
+  /** What identifies `suite` now, the certificate files' contents included (`suiteStamp` in reconcile.ts). */
+  readonly suiteStamp: string;
   readonly logLevel: string;
   /** Absolute path of `@hearth/runtime/launch` (runs a `module:` service). */
   readonly launchPath: () => string;
@@ -66,6 +68,8 @@ export class Instance {
   #readyResolve: (() => void) | undefined;
   #standingByResolve: (() => void) | undefined;
   #reloadWaiters: Array<(answer: { ok: boolean; error?: string }) => void> = [];
+  /** The shared settings it runs with (`InstanceDeps.suiteStamp`): given at init, or by the last reload it accepted. */
+  #suiteStamp: string;
   readonly #abort = new AbortController();
 
   private constructor(
@@ -76,7 +80,9 @@ export class Instance {
     readonly listeners: readonly HeldListener[],
     /** The suite settings it was given at init. */
     readonly suite: SuiteSettings,
-  ) {}
+  ) {
+    this.#suiteStamp = deps.suiteStamp;
+  }
 
   get name(): string {
     return this.config.name;
@@ -96,6 +102,10 @@ export class Instance {
   }
   get isHearth(): boolean {
     return this.config.run.type !== 'command';
+  }
+  /** What identifies the shared settings it runs with (`InstanceDeps.suiteStamp`). */
+  get suiteStamp(): string {
+    return this.#suiteStamp;
   }
 
   /** Starts the process. Rejects with a one-line error if it could not be started. */
@@ -287,15 +297,17 @@ export class Instance {
   }
 
   /**
-   * Sends `reload` with new settings; resolves with the service's answer, or not ok if it does
-   * not answer within `timeoutMs` or exits.
+   * Sends `reload` with new settings and the suite's shared settings of now; resolves with the
+   * service's answer, or not ok if it does not answer within `timeoutMs` or exits.
    */
-  reload(settings: unknown, suite: SuiteSettings, timeoutMs: number): Promise<{ ok: boolean; error?: string }> {
+  reload(settings: unknown, timeoutMs: number): Promise<{ ok: boolean; error?: string }> {
     if (!this.isHearth) return Promise.resolve({ ok: false, error: 'not a Hearth service' });
+    const { suite, suiteStamp } = this.deps;
     return new Promise((resolve) => {
       let timer: NodeJS.Timeout | undefined;
       const waiter = (answer: { ok: boolean; error?: string }): void => {
         clearTimeout(timer);
+        if (answer.ok) this.#suiteStamp = suiteStamp;
         resolve(answer);
       };
       this.#reloadWaiters.push(waiter);

@@ -3,7 +3,8 @@
  * held listeners the new config can keep.
  *
  * A service is `added`, `removed`, `unchanged`, `reload` (only its settings changed, or only the
- * suite's shared settings, the configured certificate's contents included: sent as a `reload`
+ * suite's shared settings, the configured certificate's contents included, or its running
+ * instance was given other shared settings than the running config's: sent as a `reload`
  * message, applied in place if the service can) or
  * `restart` (anything else changed: an overlapped restart with the new config).
  */
@@ -35,10 +36,21 @@ export function suiteChanged(prev: SuiteConfig, next: SuiteConfig): boolean {
 }
 
 /**
+ * What identifies the shared settings a Hearth service is given (`suite` in init and reload): the
+ * suite's `mail:` and `tls:`, and the configured certificate files' contents (`tlsFilesStamp`).
+ * Each instance keeps the one it runs with (`Instance.suiteStamp`).
+ */
+export function suiteStamp(config: Pick<SuiteConfig, 'mail' | 'tls'>, tlsFiles: string | undefined): string {
+  return JSON.stringify([config.mail, config.tls, tlsFiles ?? null]);
+}
+
+/**
  * `tlsFilesChanged`: the configured certificate or key has new contents under the same path (a
  * renewal, `tls-files.ts`): for the services, a change of the suite's shared settings.
+ * `suiteBehind`: the services whose running instance runs other shared settings than `prev`'s
+ * (it refused them in place and its restart failed): sent them again, as a change.
  */
-export function diffConfigs(prev: SuiteConfig, next: SuiteConfig, tlsFilesChanged = false): ConfigDiff {
+export function diffConfigs(prev: SuiteConfig, next: SuiteConfig, tlsFilesChanged = false, suiteBehind: ReadonlySet<string> = new Set()): ConfigDiff {
   const before = new Map(prev.services.map((s) => [s.name, s]));
   const after = new Map(next.services.map((s) => [s.name, s]));
   const suite = tlsFilesChanged || suiteChanged(prev, next);
@@ -49,7 +61,7 @@ export function diffConfigs(prev: SuiteConfig, next: SuiteConfig, tlsFilesChange
     if (!old) out.added.push(name);
     else if (shape(old) !== shape(s)) out.restart.push(name);
     else if (s.run.type === 'command' || s.run.type === 'per-connection') out.unchanged.push(name);
-    else if (JSON.stringify(old.settings) !== JSON.stringify(s.settings) || suite) out.reload.push(name);
+    else if (JSON.stringify(old.settings) !== JSON.stringify(s.settings) || suite || suiteBehind.has(name)) out.reload.push(name);
     else out.unchanged.push(name);
   }
   return out;

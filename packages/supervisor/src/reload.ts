@@ -1,8 +1,9 @@
 /**
- * Applying a reload's difference (`reconcile.ts`) to the units, once the sockets it needs are
- * reserved: removed services stop, changed stopped ones take their new config for their next
- * start, settings go in place where the service can, changed running ones restart overlapped,
- * new ones start in dependency order. `Supervisor.applyConfig` runs it in its turn.
+ * A reload's difference (`reconcile.ts`, found by `reloadDiff`) and applying it to the units, once
+ * the sockets it needs are reserved: removed services stop, changed stopped ones take their new
+ * config for their next start, settings go in place where the service can, changed running ones
+ * restart overlapped, new ones start in dependency order. `Supervisor.applyConfig` runs it in its
+ * turn.
  */
 import type { Logger } from '@hearth/log';
 import type { ServiceConfig, SuiteConfig } from './config.js';
@@ -10,7 +11,8 @@ import type { ReloadResult } from './control-protocol.js';
 import { UP_STATES } from './dependency-walks.js';
 import { dependentsOf } from './graph.js';
 import type { HeldListener } from './listeners.js';
-import type { ConfigDiff } from './reconcile.js';
+import { diffConfigs, suiteStamp, type ConfigDiff } from './reconcile.js';
+import { tlsFilesStamp } from './tls-files.js';
 import { stopInOrder } from './ordered.js';
 import type { StopCause } from './unit-state.js';
 import type { ServiceUnit } from './unit.js';
@@ -26,6 +28,29 @@ export interface ReloadScope {
   addUnit(config: ServiceConfig, held: readonly HeldListener[]): ServiceUnit;
   /** Starts `units` in dependency order (`startInOrder`). */
   startUnits(units: readonly ServiceUnit[]): Promise<void>;
+}
+
+/** What the running suite is, for `reloadDiff`. */
+export interface RunningSuite {
+  /** The configured certificate files' stamp (`tlsFilesStamp`) at the start or the last reload. */
+  readonly tlsFiles: string | undefined;
+  readonly units: ReadonlyMap<string, ServiceUnit>;
+}
+
+/**
+ * What a reload from `prev` (the running config) to `next` changes (`diffConfigs`), and the
+ * certificate files' stamp of now. A service whose current instance runs other shared settings
+ * (mail:, tls:, the certificate files' contents) than `prev`'s refused them in place and the
+ * restart that was to bring them failed, the old instance serving on: it is sent them again, as
+ * for a change of its own config. An instance started since (a crash, hearth restart) got them.
+ */
+export async function reloadDiff(prev: SuiteConfig, next: SuiteConfig, running: RunningSuite, log: Logger): Promise<{ diff: ConfigDiff; tlsFiles: string | undefined }> {
+  const tlsFiles = await tlsFilesStamp(next.tls);
+  const tlsFilesChanged = tlsFiles !== running.tlsFiles && next.tls.cert === prev.tls.cert && next.tls.key === prev.tls.key;
+  if (tlsFilesChanged) log.info({ cert: next.tls.cert, key: next.tls.key }, 'reload: the certificate or key has new contents: every service reads them again');
+  const stamp = suiteStamp(prev, running.tlsFiles);
+  const behind = new Set([...running.units.values()].filter((u) => u.instance !== undefined && u.instance.suiteStamp !== stamp).map((u) => u.name));
+  return { diff: diffConfigs(prev, next, tlsFilesChanged, behind), tlsFiles };
 }
 
 /** Logs a warning for each change a reload does not apply: those `hearth up` alone reads. */

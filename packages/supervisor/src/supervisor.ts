@@ -19,8 +19,8 @@ import type { InstanceDeps } from './instance.js';
 import { ListenerError, type HeldListener } from './listeners.js';
 import { LogHub, rawWriter } from './log-capture.js';
 import { FiguresHub, FiguresPublisher, FIGURES_TOPIC, type MemoryScan } from './figures.js';
-import { diffConfigs } from './reconcile.js';
-import { applyReload, warnStartOnly, type ReloadScope } from './reload.js';
+import { suiteStamp } from './reconcile.js';
+import { applyReload, reloadDiff, warnStartOnly, type ReloadScope } from './reload.js';
 import { tlsFilesStamp } from './tls-files.js';
 import { MemorySnapshot } from './memory.js';
 import type { Registry } from './registry.js';
@@ -162,9 +162,12 @@ export class Supervisor {
       core: this.#core,
       lifeline: this.#lifeline,
       logs: this.#logs,
-      // A getter: a reload may change the suite's shared settings.
+      // Getters: a reload may change the suite's shared settings.
       get suite(): SuiteSettings {
         return { dataDir: sup.options.dataDir, mail: { domains: sup.config.mail.domains }, tls: sup.config.tls };
+      },
+      get suiteStamp(): string {
+        return suiteStamp(sup.config, sup.#tlsFiles);
       },
       logLevel: this.options.logLevel,
       launchPath: defaultLaunchPath,
@@ -309,10 +312,7 @@ export class Supervisor {
   async #apply(next: SuiteConfig): Promise<ReloadResult> {
     if (this.#shutdown) throw new Error('the supervisor is shutting down');
     const prev = this.config;
-    const tlsFiles = await tlsFilesStamp(next.tls);
-    const tlsFilesChanged = tlsFiles !== this.#tlsFiles && next.tls.cert === prev.tls.cert && next.tls.key === prev.tls.key;
-    if (tlsFilesChanged) this.#log.info({ cert: next.tls.cert, key: next.tls.key }, 'reload: the certificate or key has new contents: every service reads them again');
-    const diff = diffConfigs(prev, next, tlsFilesChanged);
+    const { diff, tlsFiles } = await reloadDiff(prev, next, { tlsFiles: this.#tlsFiles, units: this.#units }, this.#log);
     const nextBy = new Map(next.services.map((s) => [s.name, s]));
     warnStartOnly(prev, next, this.options, this.#log);
     // Bind everything new first: a failure here changes nothing. A stopped service that let go of

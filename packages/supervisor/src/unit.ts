@@ -444,7 +444,7 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
       return { ok: false, error: `not running (${this.state})` };
     }
     const instance = state.instance;
-    const answer = await instance.reload(config.settings, this.deps.suite, timeoutMs);
+    const answer = await instance.reload(config.settings, timeoutMs);
     if (answer.ok) {
       this.config = config;
       // The standby was given the old settings: a fresh one gets the new.

@@ -1,6 +1,8 @@
 /** `hearth reload` of services that are not running, with real processes through the real CLI. */
+import { unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { connectAndReadLine, connectionRefused, FIXTURE_SERVICE_PATH, waitFor } from '@hearth/testkit';
+import { connectAndReadLine, connectionRefused, FIXTURE_SERVICE_PATH, makeTempDir, waitFor } from '@hearth/testkit';
 import { fixtureEntry, logged, startUp, stopAll, waitState } from '@hearth/testkit/hearth-up';
 
 afterEach(stopAll);
@@ -99,6 +101,45 @@ ${fixtureEntry('solo', `    env: { VERSION: "${version}" }\n    settings: ${sett
     const after = await up.service('solo');
     expect(await connectAndReadLine(after.listeners[0]!.port)).toBe(`two ${after.pid}`);
     expect(await up.cli('reload')).toMatchObject({ code: 0, stdout: 'unchanged: solo\n' });
+  });
+
+  it('a suite-wide change the service refuses in place and whose restart fails is tried again by the next reload of the same file', async () => {
+    const dir = await makeTempDir('hearth-sup-');
+    // While this file exists, a new instance of solo fails at its start; the running one goes on.
+    const broken = join(dir.path, 'broken');
+    const config = (domain: string): string => `mail: { domains: [${domain}] }
+services:
+${fixtureEntry('solo', `    settings: { refuseReload: true, failStartWhileFile: ${broken} }\n`)}`;
+    const up = await startUp(config('one.test'), { dir });
+    const before = await waitState(up, 'solo', 'running');
+    writeFileSync(broken, '');
+    up.writeConfig(config('two.test'));
+    const keeps = new RegExp(`^hearth reload: solo: the new instance did not become ready \\(.*failStartWhileFile.*\\); the old instance \\(pid ${before.pid}\\) keeps serving\n$`);
+    const first = await up.cli('reload');
+    expect(first.code).toBe(1);
+    expect(first.stderr).toMatch(keeps);
+    expect(logged(up, 'reload refused by the service: restarting it', 'solo')).toHaveLength(1);
+
+    // The same file again: tried again (it said 'unchanged: solo' and exited 0), and fails again.
+    const again = await up.cli('reload');
+    expect(again.code).toBe(1);
+    expect(again.stdout).not.toContain('unchanged');
+    expect(again.stderr).toMatch(keeps);
+    expect(logged(up, 'new instance started (overlapped restart)', 'solo')).toHaveLength(2);
+    expect(await up.service('solo')).toMatchObject({ state: 'running', pid: before.pid });
+
+    // Mended outside the config: the same file once more restarts it, and then nothing is left to do.
+    unlinkSync(broken);
+    expect(await up.cli('reload')).toMatchObject({ code: 0, stdout: 'restarted: solo\n', stderr: '' });
+    expect(await up.cli('reload')).toMatchObject({ code: 0, stdout: 'unchanged: solo\n', stderr: '' });
+
+    // A new instance started otherwise (hearth restart) is given the suite's settings of now: nothing to retry.
+    writeFileSync(broken, '');
+    up.writeConfig(config('three.test'));
+    expect((await up.cli('reload')).code).toBe(1);
+    unlinkSync(broken);
+    expect((await up.cli('restart', 'solo')).code).toBe(0);
+    expect(await up.cli('reload')).toMatchObject({ code: 0, stdout: 'unchanged: solo\n', stderr: '' });
   });
 
   it('leaves stopped a service held back by a failed requirement', async () => {

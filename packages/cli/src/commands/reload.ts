@@ -25,7 +25,8 @@ service starting, in backoff or exited takes effect at its next start ("updated,
 next start: NAME").
 A failed service whose config changed (its settings alone too) is started with it, its
 crash-loop count cleared. A running service whose new instance does not become ready keeps
-its old instance and old config: the same file reloaded again tries it again. A new data:
+its old instance and old config (or the old mail/tls settings it refused in place): the same
+file reloaded again tries it again. A new data:
 or log.level takes effect only at the next hearth up (the supervisor logs a warning). An
 invalid config is refused with its error and nothing changes. Exit code 1 if anything could not be applied, or a service started or restarted by
 the reload is not running once its start attempt settled.

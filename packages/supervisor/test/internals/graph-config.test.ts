@@ -140,6 +140,8 @@ describe('suite config', () => {
     expect(diff(await parseSuiteConfig(text('ho', 'cert.pem'), '/c/h.yaml', { registry }))).toEqual({ ...nothing, reload: ['a'], unchanged: ['b', 'c'] });
     expect(diff(cfg, true)).toEqual({ ...nothing, reload: ['a', 'b'], unchanged: ['c'] });
     expect(diff(await parseSuiteConfig(text('hi', 'other.pem'), '/c/h.yaml', { registry }))).toEqual({ ...nothing, reload: ['a', 'b'], unchanged: ['c'] });
+    // An instance that runs older shared settings (its restart to take them failed) is sent them again; a command gets none.
+    expect(diffConfigs(cfg, cfg, false, new Set(['b', 'c']))).toEqual({ ...nothing, reload: ['b'], unchanged: ['a', 'c'] });
   });
 
   it('resolves data, cwd and module paths against the config file\'s folder', async () => {
