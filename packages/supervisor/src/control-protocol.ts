@@ -81,6 +81,14 @@ export interface ReloadResult {
    */
   readonly stoppedForRequirement?: ReadonlyArray<{ readonly name: string; readonly requires: string; readonly state: ServiceState }>;
   /**
+   * Failed services that their change would have restarted (as a failed one is), but whose new
+   * config requires a service that is stopped (or stopped by this reload): not restarted without
+   * it, they stay failed, their status reason kept, the new config theirs at their next start
+   * (`hearth start` starts the requirement first). `requires`: the requirement down, `state`
+   * its state. Absent from the answers of older supervisors.
+   */
+  readonly keptFailed?: ReadonlyArray<{ readonly name: string; readonly requires: string; readonly state: ServiceState }>;
+  /**
    * Services held back because a service they require was not running (at `hearth up`, or
    * when a reload added them), started because this reload brought it up. Absent from the
    * answers of older supervisors.

@@ -125,7 +125,9 @@ export async function applyReload(scope: ReloadScope, diff: ConfigDiff, heldFor:
       toRestart.add(name);
     }
   }
-  for (const name of order.filter((n) => toRestart.has(n))) {
+  // Nor is a failed one: it stays failed (a failed unit never moves to stopped) with its new config.
+  const keptFailed = keepFailedForRequirements(scope, toRestart, heldFor);
+  for (const name of order.filter((n) => toRestart.has(n) && !keptFailed.some((k) => k.name === n))) {
     const unit = units.get(name)!;
     try {
       await unit.restart({ config: nextBy.get(name)!, held: heldFor.get(name)! });
@@ -159,6 +161,7 @@ export async function applyReload(scope: ReloadScope, diff: ConfigDiff, heldFor:
     reloaded,
     updatedStopped: updatedStopped.filter((n) => !startedHeldBack.includes(n)),
     stoppedForRequirement,
+    keptFailed,
     startedHeldBack,
     updatedNextStart,
     unchanged: diff.unchanged.filter((n) => !startedHeldBack.includes(n)),
@@ -200,6 +203,29 @@ async function stopForRequirements(scope: ReloadScope, restart: readonly string[
   await stopInOrder(units, order.filter((n) => down.has(n)));
   for (const [name, cause] of down) units.get(name)!.keepDown(cause);
   return order.flatMap((n) => out.filter((s) => s.name === n)).reverse();
+}
+
+type KeptFailed = NonNullable<ReloadResult['keptFailed']>[number];
+
+/**
+ * The failed services of `restart` whose new config requires a service that is stopped or
+ * stopping (those `stopForRequirements` stopped included): each takes its new config and
+ * listeners for its next start and stays failed, its status reason kept, as a failed unit moves
+ * only to starting or running; `hearth start` then starts what it requires first.
+ */
+function keepFailedForRequirements(scope: ReloadScope, restart: ReadonlySet<string>, heldFor: ReadonlyMap<string, readonly HeldListener[]>): KeptFailed[] {
+  const { units, order, next, log } = scope;
+  const out: KeptFailed[] = [];
+  for (const name of order.filter((n) => restart.has(n) && units.get(n)!.state === 'failed')) {
+    const unit = units.get(name)!;
+    const requires = next.get(name)!.requires.find((r) => units.has(r) && !units.get(r)!.wanted);
+    if (requires === undefined) continue;
+    const state = units.get(requires)!.state;
+    unit.reconfigure({ config: next.get(name)!, held: heldFor.get(name) ?? unit.held });
+    log.info({ service: name, requires, state }, 'reload: a failed service whose requirement is not up stays failed');
+    out.push({ name, requires, state });
+  }
+  return out;
 }
 
 /**

@@ -421,10 +421,13 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
 
   /**
    * A new config (and its listeners) for a service the operator does not want up (stopped, or
-   * stopping): it is used at the next start; the service stays as it is, its reason kept.
+   * stopping), or a failed one (no instance, nothing starts it again): it is used at the next
+   * start; the service stays as it is, its reason kept.
    */
   reconfigure(next: Reconfigure): void {
-    if (this.wanted) throw new Error(`${this.name}: only a stopped service takes a new config without a restart (it is ${this.state})`);
+    if (this.wanted && this.#state.kind !== 'failed') {
+      throw new Error(`${this.name}: only a stopped or failed service takes a new config without a restart (it is ${this.state})`);
+    }
     this.#adopt(next);
   }
 

@@ -219,6 +219,37 @@ ${fixtureEntry('web', webExtra)}`;
     expect(await up.cli('reload')).toMatchObject({ code: 0, stdout: 'unchanged: api, web\n' });
   });
 
+  it('a reload that makes a failed service require a stopped one leaves it failed, says why, and records the new config for its next start', async () => {
+    const config = (webExtra: string): string => `services:
+  api:
+    command: [sleep, "1000"]
+${fixtureEntry('web', webExtra)}`;
+    const up = await startUp(config('    settings: { configError: true }\n'));
+    await waitState(up, 'api', 'running');
+    const failed = await waitState(up, 'web', 'failed');
+    expect((await up.cli('stop', 'api')).code).toBe(0);
+
+    // A changed config restarts a failed service; not without what it now requires.
+    up.writeConfig(config('    requires: [api]\n    settings: { greeting: new }\n'));
+    const stays = { code: 0, stdout: 'unchanged: api\nweb: still failed (requires api, which is stopped)\n', stderr: '' };
+    expect(await up.cli('reload')).toMatchObject(stays);
+    expect(await up.service('web')).toMatchObject({ state: 'failed', pid: null, reason: failed.reason, requires: ['api'] });
+    expect(logged(up, 'service started', 'web')).toHaveLength(1);
+    expect(await up.request({ verb: 'settings', name: 'web' })).toMatchObject({ settings: { greeting: 'new', configError: false } });
+    // Its settings alone changed again: the same.
+    up.writeConfig(config('    requires: [api]\n    settings: { greeting: newer }\n'));
+    expect(await up.cli('reload')).toMatchObject(stays);
+    expect(await up.service('web')).toMatchObject({ state: 'failed', pid: null });
+
+    // hearth start web starts api first, then web with its new config.
+    const started = await up.cli('start', 'web');
+    expect(started).toMatchObject({ code: 0, stderr: '' });
+    expect(started.stdout).toMatch(/^api: running \(pid \d+\) \(required by web\)\nweb: running \(pid \d+\)\n$/);
+    const now = await up.service('web');
+    expect(await connectAndReadLine(now.listeners[0]!.port)).toBe(`newer ${now.pid}`);
+    expect(await up.cli('reload')).toMatchObject({ code: 0, stdout: 'unchanged: api, web\n' });
+  });
+
   it('lists a service whose settings alone change while it is starting or exited: they take effect at its next start', async () => {
     const config = (greeting: string): string => `services:
 ${fixtureEntry('slow', `    settings: { readyDelay: 3s, greeting: ${greeting} }\n`)}${fixtureEntry('once', `    restart: never\n    settings: { crashAfter: 10ms, exitCode: 0, greeting: ${greeting} }\n`)}`;

@@ -2,7 +2,8 @@
  * The dashboard's actions over HTTPS against `hearth up`: restart, stop and start a service and
  * see the result and the supervisor's state; the page's own service is not stopped from itself;
  * a reload of a broken config shows each problem with file and line, and changes nothing; a
- * reload that makes a running service require a stopped one shows it stopped and why.
+ * reload that makes a running service require a stopped one shows it stopped and why, a failed
+ * one still failed and why.
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -169,5 +170,20 @@ describe('the dashboard', () => {
     expect(await a.up.service('biff')).toMatchObject({ state: 'stopped', pid: null, reason: 'stopped by a reload: it requires db, which is stopped' });
     expect(rowOf(reloaded.body, 'biff')).toContain('stopped by a reload: it requires db, which is stopped');
     a.up.writeConfig(good);
+  });
+
+  it('a reload that makes a failed service require a stopped one shows it still failed, and why', async () => {
+    const good = readFileSync(a.up.configFile, 'utf8');
+    await c.submit('/services', { name: 'db', action: 'stop' }, await c.get('/'));
+    const broken = (extra: string): string => `${good}  broken:\n    command: [sh, -c, "exit 78"]\n${extra}`;
+    a.up.writeConfig(broken(''));
+    await c.submit('/reload', {}, await c.get('/'));
+    await waitState(a.up, 'broken', 'failed');
+    a.up.writeConfig(broken('    requires: [db]\n'));
+    const reloaded = await c.submit('/reload', {}, await c.get('/'));
+    expect(textOf(reloaded.body)).toContain('The config was reloaded. broken: still failed (requires db, which is stopped)');
+    expect(await a.up.service('broken')).toMatchObject({ state: 'failed', pid: null, requires: ['db'] });
+    a.up.writeConfig(good);
+    expect(textOf((await c.submit('/reload', {}, reloaded)).body)).toContain('removed: broken');
   });
 });

@@ -10,26 +10,27 @@ export const reload: CliCommand = {
 
 The supervisor reads its config file again and applies the difference: new services start,
 removed ones stop, changed ones are restarted overlapped (changed listeners are bound anew),
-a change only in a Hearth service's settings (or the suite's mail/tls settings, or new contents
-of the configured certificate or key: a renewal) is applied in place when the service can,
-unchanged services are not touched. A changed service that is stopped (hearth stop, stopped
-with a service it requires, or not started because one failed) is not started: it gets the
-new config at its next hearth start and stays stopped ("updated, still stopped: NAME").
-A running service whose new config requires a service that is stopped is not restarted
-without it: it is stopped (and what is up and requires it, as by hearth stop), one line
-each ("web: stopped (requires api, which is stopped)"), and gets the new config at its next
-hearth start, which starts api first. A service held back because a service it requires
-was not running is started once the reload brings that one up ("started, no longer held
-back: NAME"); not one stopped with hearth stop since. A change of settings alone to a
-service starting, in backoff or exited takes effect at its next start ("updated, from its
-next start: NAME").
-A failed service whose config changed (its settings alone too) is started with it, its
-crash-loop count cleared. A running service whose new instance does not become ready keeps
-its old instance and old config (or the old mail/tls settings it refused in place): the same
-file reloaded again tries it again. A new data:
-or log.level takes effect only at the next hearth up (the supervisor logs a warning). An
-invalid config is refused with its error and nothing changes. Exit code 1 if anything could not be applied, or a service started or restarted by
-the reload is not running once its start attempt settled.
+a change only in a Hearth service's settings (or the suite's mail/tls settings, or new
+contents of the configured certificate or key: a renewal) is applied in place when the
+service can, unchanged services are not touched. A changed service that is stopped (hearth
+stop, stopped with a service it requires, or not started because one failed) is not started:
+it gets the new config at its next hearth start and stays stopped ("updated, still stopped:
+NAME"). A running service whose new config requires a service that is stopped is not
+restarted without it: it is stopped (and what is up and requires it, as by hearth stop), one
+line each ("web: stopped (requires api, which is stopped)"), and gets the new config at its
+next hearth start, which starts api first; a failed one is not restarted without it either:
+it stays failed ("web: still failed (requires api, which is stopped)") and gets the new
+config at its next hearth start. A service held back because a service it requires was not
+running is started once the reload brings that one up ("started, no longer held back:
+NAME"); not one stopped with hearth stop since. A change of settings alone to a service
+starting, in backoff or exited takes effect at its next start ("updated, from its next
+start: NAME"). A failed service whose config changed (its settings alone too) is started
+with it, its crash-loop count cleared. A running service whose new instance does not become
+ready keeps its old instance and old config (or the old mail/tls settings it refused in
+place): the same file reloaded again tries it again. A new data: or log.level takes effect
+only at the next hearth up (the supervisor logs a warning). An invalid config is refused
+with its error and nothing changes. Exit code 1 if anything could not be applied, or a
+service started or restarted by the reload is not running once its start attempt settled.
 
 ${COMMON_USAGE}`,
   async run(argv, io) {
@@ -57,7 +58,10 @@ ${COMMON_USAGE}`,
     ] as const;
     const summary = parts.filter(([, names]) => names.length > 0).map(([what, names]) => `${what}: ${names.join(', ')}`);
     // As hearth stop prints a service stopped because it requires another: one line each.
-    const stopped = (r.stoppedForRequirement ?? []).map((s) => `${s.name}: stopped (requires ${s.requires}, which is ${s.state})\n`);
+    const stopped = [
+      ...(r.stoppedForRequirement ?? []).map((s) => `${s.name}: stopped (requires ${s.requires}, which is ${s.state})\n`),
+      ...(r.keptFailed ?? []).map((s) => `${s.name}: still failed (requires ${s.requires}, which is ${s.state})\n`),
+    ];
     if (summary.length > 0 || stopped.length === 0) io.stdout.write(`${summary.length > 0 ? summary.join('; ') : 'no services'}\n`);
     io.stdout.write(stopped.join(''));
     for (const f of r.failed) io.stderr.write(`hearth reload: ${f.error}\n`);

@@ -95,6 +95,7 @@ function reloadNotice(outcome: Awaited<ReturnType<RequestContext['deps']['superv
   const details = [
     ...parts.filter(([, names]) => names.length > 0).map(([what, names]) => `${what}: ${names.join(', ')}`),
     ...(r.stoppedForRequirement ?? []).map((s) => `${s.name}: stopped (requires ${s.requires}, which is ${s.state})`),
+    ...(r.keptFailed ?? []).map((s) => `${s.name}: still failed (requires ${s.requires}, which is ${s.state})`),
     ...r.failed.map((f) => `failed: ${f.name}: ${f.error}`),
   ];
   const changed = details.length > 0;
