@@ -95,9 +95,9 @@ export interface ReloadResult {
    */
   readonly startedHeldBack?: readonly string[];
   /**
-   * Services whose settings alone changed while they were starting, in backoff or exited
-   * (`restart: never` or `on-failure`): their next start runs them, the instance starting now does
-   * not. Absent from the answers of older supervisors.
+   * Services whose settings alone changed while they were in backoff or exited (`restart: never`
+   * or `on-failure`), or starting and their start (which the reload waits for) did not come up:
+   * their next start runs them. Absent from the answers of older supervisors.
    */
   readonly updatedNextStart?: readonly string[];
   /**

@@ -85,6 +85,9 @@ export async function applyReload(scope: ReloadScope, diff: ConfigDiff, heldFor:
     u.removeAllListeners();
   }
   for (const name of diff.unchanged) units.get(name)!.adoptStandby(nextBy.get(name)!);
+  // Settings for a service starting go to it once it runs, as to one running: the reload waits
+  // for its start to settle (within its readyTimeout), as it waits for a restart's new instance.
+  await Promise.all(diff.reload.map((n) => units.get(n)!).filter((u) => u.state === 'starting').map((u) => u.whenSettled()));
   const changed = new Set([...diff.restart, ...diff.reload]);
   // Not restarted without what it now requires: a reload starts no stopped service, and hearth
   // start starts what a service requires first.
@@ -112,7 +115,7 @@ export async function applyReload(scope: ReloadScope, diff: ConfigDiff, heldFor:
       continue;
     }
     if (unit.state !== 'running') {
-      // Starting, in backoff or exited: its next start (a restart, a relaunch) runs them.
+      // Its start did not come up (in backoff), or it exited: its next start (a relaunch, a restart) runs them.
       unit.config = cfg;
       updatedNextStart.push(name);
       continue;

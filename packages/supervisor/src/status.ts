@@ -79,6 +79,19 @@ export interface StateSource {
   off(event: 'state', listener: (state: ServiceState) => void): unknown;
 }
 
+/** Resolves once the unit is not starting: running, or its start attempt over (backoff, failed, stopped). */
+export function untilSettled(unit: StateSource): Promise<void> {
+  if (unit.state !== 'starting') return Promise.resolve();
+  return new Promise((resolve) => {
+    const on = (state: ServiceState): void => {
+      if (state === 'starting') return;
+      unit.off('state', on);
+      resolve();
+    };
+    unit.on('state', on);
+  });
+}
+
 /** Resolves when the unit is running; rejects if it ends up failed (or stopped, unwanted) first. */
 export function untilRunning(unit: StateSource): Promise<void> {
   if (unit.state === 'running') return Promise.resolve();

@@ -27,7 +27,7 @@ import { readyBeforeStart } from './ready.js';
 import { Recovery } from './recovery.js';
 import { STANDBY_AFTER_RESTART_MS, StandbySlot, standbyHostFor } from './standby.js';
 import type { StandbyQueue } from './standby.js';
-import { statusOf, untilRunning } from './status.js';
+import { statusOf, untilRunning, untilSettled } from './status.js';
 import type { ServiceState, ServiceStatus } from './status.js';
 import { checkRestartMove, checkUnitMove, currentOf, describeStopCause, isWanted, publicState } from './unit-state.js';
 import type { RestartState, StopCause, UnitState } from './unit-state.js';
@@ -491,5 +491,10 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
   /** Resolves when the unit is running; rejects if it ends up failed (or stopped) first. */
   whenRunning(): Promise<void> {
     return untilRunning(this);
+  }
+
+  /** Resolves once it is not starting: running, or its start attempt over (within its readyTimeout). */
+  whenSettled(): Promise<void> {
+    return untilSettled(this);
   }
 }

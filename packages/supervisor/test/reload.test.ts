@@ -250,21 +250,28 @@ ${fixtureEntry('web', webExtra)}`;
     expect(await up.cli('reload')).toMatchObject({ code: 0, stdout: 'unchanged: api, web\n' });
   });
 
-  it('lists a service whose settings alone change while it is starting or exited: they take effect at its next start', async () => {
+  it('sends new settings to a service that is starting once it runs (in place, else a restart); one exited takes them at its next start', async () => {
     const config = (greeting: string): string => `services:
-${fixtureEntry('slow', `    settings: { readyDelay: 3s, greeting: ${greeting} }\n`)}${fixtureEntry('once', `    restart: never\n    settings: { crashAfter: 10ms, exitCode: 0, greeting: ${greeting} }\n`)}`;
+${fixtureEntry('slow', `    settings: { readyDelay: 3s, greeting: ${greeting} }\n`)}${fixtureEntry('stubborn', `    settings: { readyDelay: 3s, refuseReload: true, greeting: ${greeting} }\n`)}${fixtureEntry('once', `    restart: never\n    settings: { crashAfter: 10ms, exitCode: 0, greeting: ${greeting} }\n`)}`;
     const up = await startUp(config('one'));
     await waitFor(() => logged(up, 'service exited', 'once').length > 0, { what: 'once to exit' });
     expect(await up.service('slow')).toMatchObject({ state: 'starting' });
+    expect(await up.service('stubborn')).toMatchObject({ state: 'starting' });
     up.writeConfig(config('two'));
     const res = await up.cli('reload');
-    expect(res).toMatchObject({ code: 0, stdout: 'updated, from its next start: slow, once\n', stderr: '' });
-    const slow = await waitState(up, 'slow', 'running');
-    expect(await connectAndReadLine(slow.listeners[0]!.port)).toBe(`one ${slow.pid}`);
-    expect((await up.cli('restart', 'slow')).code).toBe(0);
-    const restarted = await up.service('slow');
-    expect(await connectAndReadLine(restarted.listeners[0]!.port)).toBe(`two ${restarted.pid}`);
+    expect(res).toMatchObject({ code: 0, stdout: 'restarted: stubborn; reloaded in place: slow; updated, from its next start: once\n', stderr: '' });
+    // slow took them in place once ready: the instance that was starting answers with them.
+    const slow = await up.service('slow');
+    expect(slow).toMatchObject({ state: 'running', restarts: 0 });
+    expect(logged(up, 'service started', 'slow')).toMatchObject([{ child: slow.pid }]);
+    expect(await connectAndReadLine(slow.listeners[0]!.port)).toBe(`two ${slow.pid}`);
+    // stubborn refused them in place, once ready: restarted overlapped with them.
+    const stubborn = await up.service('stubborn');
+    expect(stubborn).toMatchObject({ state: 'running', restarts: 1 });
+    expect(logged(up, 'new instance started (overlapped restart)', 'stubborn')).toMatchObject([{ child: stubborn.pid }]);
+    expect(await connectAndReadLine(stubborn.listeners[0]!.port)).toBe(`two ${stubborn.pid}`);
     expect(await up.request({ verb: 'settings', name: 'once' })).toMatchObject({ settings: { greeting: 'two' } });
+    expect(await up.cli('reload')).toMatchObject({ code: 0, stdout: 'unchanged: slow, stubborn, once\n', stderr: '' });
   });
 
   it('restarts a failed service whose config changed, settings alone included (the usual fix for a crash loop); one that fails again is reported', async () => {

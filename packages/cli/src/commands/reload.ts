@@ -23,14 +23,16 @@ it stays failed ("web: still failed (requires api, which is stopped)") and gets 
 config at its next hearth start. A service held back because a service it requires was not
 running is started once the reload brings that one up ("started, no longer held back:
 NAME"); not one stopped with hearth stop since. A change of settings alone to a service
-starting, in backoff or exited takes effect at its next start ("updated, from its next
-start: NAME"). A failed service whose config changed (its settings alone too) is started
-with it, its crash-loop count cleared. A running service whose new instance does not become
-ready keeps its old instance and old config (or the old mail/tls settings it refused in
-place): the same file reloaded again tries it again. A new data: or log.level takes effect
-only at the next hearth up (the supervisor logs a warning). An invalid config is refused
-with its error and nothing changes. Exit code 1 if anything could not be applied, or a
-service started or restarted by the reload is not running once its start attempt settled.
+starting goes to it once it runs (the reload waits for its start to settle, within its
+readyTimeout), in place or by a restart as for a running one; to one in backoff or exited it
+takes effect at its next start ("updated, from its next start: NAME"). A failed service
+whose config changed (its settings alone too) is started with it, its crash-loop count
+cleared. A running service whose new instance does not become ready keeps its old instance
+and old config (or the old mail/tls settings it refused in place): the same file reloaded
+again tries it again. A new data: or log.level takes effect only at the next hearth up (the
+supervisor logs a warning). An invalid config is refused with its error and nothing changes.
+Exit code 1 if anything could not be applied, or a service started or restarted by the
+reload is not running once its start attempt settled.
 
 ${COMMON_USAGE}`,
   async run(argv, io) {
