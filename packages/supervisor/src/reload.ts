@@ -14,6 +14,7 @@ import type { HeldListener } from './listeners.js';
 import { diffConfigs, suiteStamp, type ConfigDiff } from './reconcile.js';
 import { tlsFilesStamp } from './tls-files.js';
 import { stopInOrder } from './ordered.js';
+import { untilSettled } from './status.js';
 import type { StopCause } from './unit-state.js';
 import type { ServiceUnit } from './unit.js';
 
@@ -87,7 +88,7 @@ export async function applyReload(scope: ReloadScope, diff: ConfigDiff, heldFor:
   for (const name of diff.unchanged) units.get(name)!.adoptStandby(nextBy.get(name)!);
   // Settings for a service starting go to it once it runs, as to one running: the reload waits
   // for its start to settle (within its readyTimeout), as it waits for a restart's new instance.
-  await Promise.all(diff.reload.map((n) => units.get(n)!).filter((u) => u.state === 'starting').map((u) => u.whenSettled()));
+  await Promise.all(diff.reload.map((n) => units.get(n)!).filter((u) => u.state === 'starting').map((u) => untilSettled(u)));
   const changed = new Set([...diff.restart, ...diff.reload]);
   // Not restarted without what it now requires: a reload starts no stopped service, and hearth
   // start starts what a service requires first.
@@ -128,7 +129,8 @@ export async function applyReload(scope: ReloadScope, diff: ConfigDiff, heldFor:
       toRestart.add(name);
     }
   }
-  // Nor is a failed one: it stays failed (a failed unit never moves to stopped) with its new config.
+  // A failed one whose config requires a stopped service is not restarted without it either: it
+  // stays failed (a failed unit never moves to stopped) with its new config.
   const keptFailed = keepFailedForRequirements(scope, toRestart, heldFor);
   for (const name of order.filter((n) => toRestart.has(n) && !keptFailed.some((k) => k.name === n))) {
     const unit = units.get(name)!;

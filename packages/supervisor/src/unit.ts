@@ -27,7 +27,7 @@ import { readyBeforeStart } from './ready.js';
 import { Recovery } from './recovery.js';
 import { STANDBY_AFTER_RESTART_MS, StandbySlot, standbyHostFor } from './standby.js';
 import type { StandbyQueue } from './standby.js';
-import { statusOf, untilRunning, untilSettled } from './status.js';
+import { statusOf, untilRunning } from './status.js';
 import type { ServiceState, ServiceStatus } from './status.js';
 import { checkRestartMove, checkUnitMove, currentOf, describeStopCause, isWanted, publicState } from './unit-state.js';
 import type { RestartState, StopCause, UnitState } from './unit-state.js';
@@ -425,9 +425,7 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
    * start; the service stays as it is, its reason kept.
    */
   reconfigure(next: Reconfigure): void {
-    if (this.wanted && this.#state.kind !== 'failed') {
-      throw new Error(`${this.name}: only a stopped or failed service takes a new config without a restart (it is ${this.state})`);
-    }
+    if (this.wanted && this.#state.kind !== 'failed') throw new Error(`${this.name}: only a stopped or failed service takes a new config without a restart (it is ${this.state})`);
     this.#adopt(next);
   }
 
@@ -491,10 +489,5 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
   /** Resolves when the unit is running; rejects if it ends up failed (or stopped) first. */
   whenRunning(): Promise<void> {
     return untilRunning(this);
-  }
-
-  /** Resolves once it is not starting: running, or its start attempt over (within its readyTimeout). */
-  whenSettled(): Promise<void> {
-    return untilSettled(this);
   }
 }
