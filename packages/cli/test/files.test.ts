@@ -15,6 +15,20 @@ import { capturedOutput } from './captured.js';
 
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 
+/**
+ * `hearth up` of a files service with one http listener on `address`, port 0, and the account
+ * alice; `hearth files --user alice` run against it, and the port the listener got.
+ */
+async function filesOfAliceUnderUp(address: string): Promise<{ up: Awaited<ReturnType<typeof startUp>>; port: number; r: { code: number | null; stdout: string; stderr: string } }> {
+  const up = await startUp(`services:\n  files:\n    service: files\n    listen: { http: { address: ${address}, port: 0 } }\n`);
+  const accounts = await openSuiteAccounts(up.data, { passwordParams: { ln: 10, r: 8, p: 1 } });
+  await accounts.add('alice', 'alice-password-1');
+  await accounts.close();
+  const port = (await waitState(up, 'files', 'running')).listeners.find((l) => l.name === 'http')!.port;
+  const r = await up.cli('files', '--user', 'alice', '--config', up.configFile);
+  return { up, port, r };
+}
+
 function hearth(args: readonly string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
@@ -249,12 +263,7 @@ it('prints the plain HTTP URLs and steps for a files service with http listeners
 });
 
 it('prints plain HTTP steps that work: the running service on port 0 answers the printed URL, and rclone set up as printed lists the home folder', async () => {
-  const up = await startUp('services:\n  files:\n    service: files\n    listen: { http: { address: 127.0.0.1, port: 0 } }\n');
-  const accounts = await openSuiteAccounts(up.data, { passwordParams: { ln: 10, r: 8, p: 1 } });
-  await accounts.add('alice', 'alice-password-1');
-  await accounts.close();
-  const port = (await waitState(up, 'files', 'running')).listeners.find((l) => l.name === 'http')!.port;
-  const r = await up.cli('files', '--user', 'alice', '--config', up.configFile);
+  const { up, port, r } = await filesOfAliceUnderUp('127.0.0.1');
   expect(r.stderr).toBe('');
   expect(r.code).toBe(0);
   const home = /^ {2}(http:\/\/\S+\/home\/) {3}your private folder$/m.exec(r.stdout)?.[1];
@@ -311,12 +320,7 @@ it('says above the steps that the account is disabled, with its reason, and that
 });
 
 it('writes an IPv6 address in the Windows folder in its ipv6-literal.net form, and in brackets in the URLs: a listener on ::1, whose printed URL answers', async () => {
-  const up = await startUp('services:\n  files:\n    service: files\n    listen: { http: { address: "::1", port: 0 } }\n');
-  const accounts = await openSuiteAccounts(up.data, { passwordParams: { ln: 10, r: 8, p: 1 } });
-  await accounts.add('alice', 'alice-password-1');
-  await accounts.close();
-  const port = (await waitState(up, 'files', 'running')).listeners.find((l) => l.name === 'http')!.port;
-  const r = await up.cli('files', '--user', 'alice', '--config', up.configFile);
+  const { up, port, r } = await filesOfAliceUnderUp('"::1"');
   expect(r.stderr).toBe('');
   expect(r.code).toBe(0);
   expect(r.stdout.split('\n').slice(1, 3)).toEqual([
