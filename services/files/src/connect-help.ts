@@ -39,6 +39,25 @@ export function uncHost(host: string): string {
   return host.includes(':') ? `${host.replaceAll(':', '-').replace('%', 's')}.ipv6-literal.net` : host;
 }
 
+/** A listener as the CLI reads it from the config and the admin page from the status rows. */
+export interface ListenerShape {
+  readonly name: string;
+  readonly protocol: string;
+  /** Implicit TLS; absent in the status rows of an older supervisor. */
+  readonly tls?: boolean;
+}
+
+/**
+ * The file service's TCP listener with TLS (`tls` true) or without: the one named `https` or
+ * `http` if there are several, else the first. One that does not say whether it has TLS counts
+ * by that name alone.
+ */
+export function fileListener<L extends ListenerShape>(listeners: readonly L[], tls: boolean): L | undefined {
+  const name = tls ? 'https' : 'http';
+  const candidates = listeners.filter((l) => l.protocol === 'tcp' && (l.tls === undefined ? l.name === name : l.tls === tls));
+  return candidates.find((l) => l.name === name) ?? candidates[0];
+}
+
 /** `::` in any spelling (`0:0:0:0:0:0:0:0`), as the supervisor's config reads it. */
 function isIpv6Wildcard(address: string): boolean {
   return address.includes(':') && /^[0:]+$/.test(address);

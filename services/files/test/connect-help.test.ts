@@ -4,7 +4,7 @@
  * which takes no colon; a name or IPv4 address as it is in both.
  */
 import { describe, expect, it } from 'vitest';
-import { connectHelp, httpsHost, localAddress, plainHttpConnectHelp, reachableFromOtherMachines, uncHost, urlHost } from '../dist/connect-help.js';
+import { connectHelp, fileListener, httpsHost, localAddress, plainHttpConnectHelp, reachableFromOtherMachines, uncHost, urlHost } from '../dist/connect-help.js';
 
 describe('uncHost', () => {
   it('writes an IPv6 address as Windows takes it in a UNC path: ":" as "-", then .ipv6-literal.net', () => {
@@ -70,5 +70,19 @@ describe('a listener on an IPv6 wildcard or loopback address, in any spelling', 
     expect(reachableFromOtherMachines('::10')).toBe(true);
     expect(localAddress('2001:db8::1')).toBe('2001:db8::1');
     expect(httpsHost('::', 'nas.local')).toBe('nas.local');
+  });
+});
+
+describe('fileListener', () => {
+  const tcp = (name: string, tls?: boolean) => ({ name, protocol: 'tcp', ...(tls === undefined ? {} : { tls }) });
+  it('takes the TCP listener with or without TLS, whatever its name, the one named https or http first', () => {
+    const listeners = [tcp('web', false), tcp('secure', true), tcp('http', false), { name: 'https', protocol: 'udp', tls: true }];
+    expect(fileListener(listeners, false)?.name).toBe('http');
+    expect(fileListener(listeners, true)?.name).toBe('secure');
+    expect(fileListener([tcp('web', false)], true)).toBeUndefined();
+  });
+  it('takes a listener that does not say whether it has TLS (an older supervisor) by its name alone', () => {
+    expect(fileListener([tcp('web'), tcp('https')], true)?.name).toBe('https');
+    expect(fileListener([tcp('web'), tcp('https')], false)).toBeUndefined();
   });
 });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { localUser, mailDomainSet, normalizeUserName, openSuiteAccounts } from '@hearth/accounts';
 import type { Disabled } from '@hearth/accounts';
 import type { FilesSettings } from '@hearth/files/config';
-import { connectHelp, httpsHost, localAddress, localHttpOrigin, plainHttpConnectHelp, reachableFromOtherMachines } from '@hearth/files/connect-help';
+import { connectHelp, fileListener, httpsHost, localAddress, localHttpOrigin, plainHttpConnectHelp, reachableFromOtherMachines } from '@hearth/files/connect-help';
 import type { ListenerSpec } from '@hearth/runtime';
 import { KINDS } from '@hearth/suite';
 import { loadConfig, resolveDataDir } from '@hearth/supervisor';
@@ -63,12 +63,6 @@ function theFilesService(config: SuiteConfig): ServiceConfig {
     throw new Error(`${configName(config)} has ${files.length} files services (${files.map((s) => s.name).join(', ')}): hearth files describes only one`);
   }
   return files[0]!;
-}
-
-/** The service's TCP listener with or without TLS: the one named `https`/`http` if there are several. */
-function listenerOf(service: ServiceConfig, tls: boolean): ListenerSpec | undefined {
-  const candidates = service.listen.filter((l) => l.protocol === 'tcp' && l.tls === tls);
-  return candidates.find((l) => l.name === (tls ? 'https' : 'http')) ?? candidates[0];
 }
 
 /**
@@ -165,8 +159,8 @@ export const filesCommand: CliCommand = {
     const config = await loadConfig(values.config, io.cwd, KINDS, true);
     const dataDir = resolveDataDir({ dataDir: values.data, env: io.env, cwd: io.cwd }, config);
     const service = theFilesService(config);
-    const https = listenerOf(service, true);
-    const http = listenerOf(service, false);
+    const https = fileListener(service.listen, true);
+    const http = fileListener(service.listen, false);
     // The listener clients are told of: the HTTPS one, else the plain HTTP one.
     const told = https ?? http;
     if (told === undefined) throw new Error(`files service ${service.name} in ${configName(config)} has no TCP listener`);

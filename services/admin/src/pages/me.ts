@@ -6,7 +6,7 @@
  * HTTPS, or over plain HTTP when it has no HTTPS listener).
  */
 import { AccountsError, isAccountsError } from '@hearth/accounts';
-import { connectHelp, httpsHost, localAddress, localHttpOrigin, plainHttpConnectHelp, reachableFromOtherMachines } from '@hearth/files/connect-help';
+import { connectHelp, fileListener, httpsHost, localAddress, localHttpOrigin, plainHttpConnectHelp, reachableFromOtherMachines } from '@hearth/files/connect-help';
 import { homeFolder } from '@hearth/files/homes';
 import type { RequestContext } from '../context.js';
 import { filesServices, homeQuota, type FilesService } from '../files-settings.js';
@@ -17,23 +17,10 @@ import type { Route } from '../routes.js';
 import { folderBytes } from '../users.js';
 import { csrfField, layout } from './layout.js';
 
-type StatusListener = FilesService['status']['listeners'][number];
-
-/**
- * The service's TCP listener with or without TLS, as `hearth files` picks it: the one named
- * `https`/`http` if there are several (by that name alone from a supervisor that does not report
- * `tls`).
- */
-function listenerOf(svc: FilesService | undefined, tls: boolean): StatusListener | undefined {
-  const name = tls ? 'https' : 'http';
-  const candidates = (svc?.status.listeners ?? []).filter((l) => l.protocol === 'tcp' && (l.tls === undefined ? l.name === name : l.tls === tls));
-  return candidates.find((l) => l.name === name) ?? candidates[0];
-}
-
 function connectText(ctx: RequestContext, user: string, files: readonly FilesService[]): Html {
   const svc = files[0];
-  const https = listenerOf(svc, true);
-  const http = listenerOf(svc, false);
+  const https = fileListener(svc?.status.listeners ?? [], true);
+  const http = fileListener(svc?.status.listeners ?? [], false);
   if (svc && https) {
     const text = connectHelp({
       user,
