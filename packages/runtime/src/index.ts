@@ -9,4 +9,5 @@ export { parseSettings, type Parsed } from './lifecycle.js';
 export { handedListener, ownListener } from './listeners.js';
 export { EX_USAGE, runService, type RunServiceOptions } from './run-service.js';
 export { runStandalone, type StandaloneOptions } from './run-standalone.js';
+export { RunAsError, type RunAsUser } from './run-as.js';
 export { installSignalHandlers, type SignalActions } from './signals.js';

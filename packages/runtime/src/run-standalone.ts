@@ -9,6 +9,7 @@ import { HandlerTable } from './handler-table.js';
 import { reloadInstance, startInstance, stopInstance } from './lifecycle.js';
 import { ownListener } from './listeners.js';
 import type { ListenerSpec, SuiteSettings } from './protocol.js';
+import { bindNow, takeIdentity, type RunAsUser } from './run-as.js';
 import type { ServiceDefinition, ServiceListener } from './service.js';
 import { installFatalHandlers, installSignalHandlers } from './signals.js';
 
@@ -26,6 +27,12 @@ export interface StandaloneOptions {
   readonly stopTimeoutMs?: number;
   /** Logger to use (default: `createLogger({ svc: name, level: logLevel, pretty: 'auto' })`). */
   readonly log?: Logger;
+  /**
+   * Run as this user (the caller is root): every listener is bound first, then the process takes
+   * the user's groups, gid and uid, before the service starts (`run-as.ts`). If either fails, the
+   * service does not start (exit 1).
+   */
+  readonly user?: RunAsUser;
 }
 
 /** Run `definition` alone. Resolves with the exit code (0 after a signal stop, 78 bad settings). */
@@ -81,8 +88,20 @@ export function runStandalone<S>(definition: ServiceDefinition<S>, options: Stan
       }),
     );
 
-    const listeners = new Map<string, ServiceListener>();
-    for (const spec of options.listeners) if (!listeners.has(spec.name)) listeners.set(spec.name, ownListener(spec));
+    let listeners = new Map<string, ServiceListener>();
+    if (options.user) {
+      try {
+        listeners = bindNow(options.listeners);
+        takeIdentity(options.user);
+      } catch (err) {
+        log.fatal({ user: options.user.name }, (err as Error).message);
+        void finish(1);
+        return;
+      }
+      log.info({ user: options.user.name, uid: options.user.uid, gid: options.user.gid }, 'listeners bound; running as user');
+    } else {
+      for (const spec of options.listeners) if (!listeners.has(spec.name)) listeners.set(spec.name, ownListener(spec));
+    }
     let running: Awaited<ReturnType<typeof definition.start>> | undefined;
     const handlers = new HandlerTable<unknown>({ onCleanupError: (key, err) => log.error({ key, err }, 'handler cleanup failed') });
 

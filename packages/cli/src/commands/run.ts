@@ -13,7 +13,8 @@ export const run: CliCommand = {
 
 Runs service NAME from the config (or the embedded default) on its own: it binds its own
 listeners, SIGTERM/SIGINT stop it, SIGHUP reloads its settings. For debugging and
-one-service containers.
+one-service containers. With the service's user: (hearth run as root), the listeners are
+bound first, then the process runs as that user before the service starts.
 
 ${COMMON_USAGE}
 ${CONFIG_USAGE}`,
@@ -42,10 +43,13 @@ ${CONFIG_USAGE}`,
       listeners: svc.listen,
       logLevel,
       stopTimeoutMs: svc.stopTimeoutMs,
+      ...(svc.user ? { user: svc.user } : {}),
       reload: async () => {
-        const next = await loadConfig(values.config, io.cwd, KINDS);
+        // Run as the service's user, the process is no longer root: its user: is looked up as root's would be.
+        const next = await loadConfig(values.config, io.cwd, KINDS, svc.user !== undefined);
         const s = next.services.find((x) => x.name === name);
         if (!s) throw new Error(`service "${name}" is no longer in the config`);
+        if (s.user?.name !== svc.user?.name) throw new Error(`user: of "${name}" changed (${svc.user?.name ?? 'none'} -> ${s.user?.name ?? 'none'}): a new hearth run takes it`);
         return { settings: s.settings, suite: { dataDir: resolveDataDir({ dataDir: values.data, env: io.env, cwd: io.cwd }, next), mail: next.mail, tls: next.tls } };
       },
     });
