@@ -4,7 +4,7 @@
  * root (the tests run as root here and in CI).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chownSync, lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -13,9 +13,8 @@ import { createInterface } from 'node:readline';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { connectAndReadLine, waitFor } from '@hearth/testkit';
 import { MAIN } from '@hearth/testkit/hearth-up';
+import { NOBODY, notOwnedBy } from './owners.js';
 
-/** nobody, and daemon (another user for a reload). */
-const NOBODY = 65534;
 const isRoot = process.getuid?.() === 0;
 
 let dir: string;
@@ -58,18 +57,6 @@ function identity(pid: number): { uid: string; gid: string; groups: string } {
   return { uid: field('Uid'), gid: field('Gid'), groups: field('Groups') };
 }
 
-/** Every path under `root` that is not nobody's: path and owner. */
-function notNobodys(root: string): string[] {
-  const found: string[] = [];
-  const walk = (path: string): void => {
-    const stats = lstatSync(path);
-    if (stats.uid !== NOBODY || stats.gid !== NOBODY) found.push(`${path.slice(root.length)} ${stats.uid}:${stats.gid}`);
-    if (stats.isDirectory()) for (const name of readdirSync(path)) walk(join(path, name));
-  };
-  walk(root);
-  return found;
-}
-
 describe('hearth run as root, for a service with user:', () => {
   it.runIf(isRoot)("binds its port under 1024 as root, then runs as the user: its files are the user's; SIGHUP reloads, a changed user: is refused", async () => {
     const port = await freePrivilegedPort();
@@ -90,7 +77,7 @@ describe('hearth run as root, for a service with user:', () => {
     expect(identity(proc.pid!)).toEqual({ uid: `${NOBODY} ${NOBODY} ${NOBODY} ${NOBODY}`, gid: `${NOBODY} ${NOBODY} ${NOBODY} ${NOBODY}`, groups: `${NOBODY}` });
     // The store, the accounts and the certificate it made at start are nobody's.
     expect(readdirSync(data).length).toBeGreaterThan(0);
-    expect(notNobodys(data)).toEqual([]);
+    expect(notOwnedBy(data, NOBODY)).toEqual([]);
 
     // SIGHUP: the config is read again by the process that now runs as nobody.
     proc.kill('SIGHUP');
@@ -104,6 +91,6 @@ describe('hearth run as root, for a service with user:', () => {
     const exited = new Promise<number | null>((resolve) => proc.once('exit', resolve));
     proc.kill('SIGTERM');
     expect(await exited).toBe(0);
-    expect(notNobodys(data)).toEqual([]);
+    expect(notOwnedBy(data, NOBODY)).toEqual([]);
   });
 });

@@ -4,16 +4,17 @@
  * it. Needs root to give the data dir to another user (the tests run as root here and in CI).
  */
 import { spawn } from 'node:child_process';
-import { chownSync, existsSync, lstatSync, mkdirSync, readdirSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runProgram, waitFor } from '@hearth/testkit';
 import { MAIN } from '@hearth/testkit/hearth-up';
+import { NOBODY, notOwnedBy } from './owners.js';
 
-/** The services' user: nobody. */
-const SERVICE_UID = 65534;
+/** The services' user. */
+const SERVICE_UID = NOBODY;
 const isRoot = process.getuid?.() === 0;
 
 let dir: string;
@@ -29,18 +30,6 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** Every path under `root` that is not the services' user's: path and owner. */
-function notTheServices(root: string): string[] {
-  const found: string[] = [];
-  const walk = (path: string): void => {
-    const stats = lstatSync(path);
-    if (stats.uid !== SERVICE_UID || stats.gid !== SERVICE_UID) found.push(`${path.slice(root.length)} ${stats.uid}:${stats.gid}`);
-    if (stats.isDirectory()) for (const name of readdirSync(path)) walk(join(path, name));
-  };
-  walk(root);
-  return found;
-}
-
 const hearthUser = (args: string[], input = ''): ReturnType<typeof runProgram> => runProgram(process.execPath, [MAIN, 'user', ...args, '--data', data], { input });
 
 describe('hearth user as root', () => {
@@ -51,7 +40,7 @@ describe('hearth user as root', () => {
     expect(await hearthUser(['disable', 'alice', '--reason', 'on leave'])).toMatchObject({ code: 0 });
     expect(await hearthUser(['del', 'bob'])).toMatchObject({ code: 0, stdout: 'deleted user bob\n' });
     expect(existsSync(join(data, 'accounts', 'accounts.sqlite'))).toBe(true);
-    expect(notTheServices(data)).toEqual([]);
+    expect(notOwnedBy(data, SERVICE_UID)).toEqual([]);
     // What a service running as that user does: write the accounts and the mail store.
     const asService = await runProgram('setpriv', [`--reuid=${SERVICE_UID}`, `--regid=${SERVICE_UID}`, '--clear-groups', process.execPath, MAIN, 'user', 'add', 'carol', '--password-stdin', '--data', data], { input: 'carol-secret-1\n' });
     expect(asService).toMatchObject({ code: 0, stderr: '' });
@@ -65,7 +54,7 @@ describe('hearth user as root', () => {
     try {
       const wal = join(data, 'accounts', 'accounts.sqlite-wal');
       await waitFor(() => existsSync(wal) && existsSync(`${wal.slice(0, -4)}-shm`), { what: 'the accounts database open in WAL mode' });
-      expect(notTheServices(data)).toEqual([]);
+      expect(notOwnedBy(data, SERVICE_UID)).toEqual([]);
       child.stdin.end('alice-secret-2\n');
       expect(await exited).toBe(0);
     } finally {
