@@ -29,8 +29,8 @@ export function controlHandler(sup: Supervisor, logs: LogHub): ControlHandler {
             const stoppedWith = await sup.stopService(req.name);
             return { ...sup.unit(req.name)!.status(), stoppedWith } satisfies ServiceResult;
           }
-          const startedWith = await sup.startService(req.name, req.verb);
-          return { ...sup.unit(req.name)!.status(), startedWith, stillStopped: sup.stillStopped(req.name) } satisfies ServiceResult;
+          const started = await sup.startService(req.name, req.verb);
+          return { ...sup.unit(req.name)!.status(), ...started, stillStopped: sup.stillStopped(req.name) } satisfies ServiceResult;
         }
         case 'settings': {
           const cfg = sup.config.services.find((s) => s.name === req.name);

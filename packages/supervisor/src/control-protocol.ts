@@ -55,6 +55,13 @@ export interface ServiceResult extends ServiceStatus {
   readonly stoppedWith?: readonly StoppedWith[];
   /** `start`, `restart`: the services it requires that were started first, in the order they started. */
   readonly startedWith?: readonly StartedWith[];
+  /**
+   * `start`, `restart`: the services held back (at `hearth up`, or when a reload added them) for
+   * it or for one it started first, that it then started and that run (start order).
+   */
+  readonly startedHeldBack?: readonly string[];
+  /** `start`, `restart`: those held back services it started that did not come up, each with why. */
+  readonly heldBackFailed?: ReadonlyArray<{ readonly name: string; readonly error: string }>;
   /** `start`, `restart`: the services that require it, directly or not, and are still stopped (start order). */
   readonly stillStopped?: readonly string[];
 }

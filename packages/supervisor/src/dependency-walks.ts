@@ -1,26 +1,23 @@
 /**
  * `hearth stop NAME`, `hearth start NAME` and `hearth restart --all` along the service graph: a
  * stop first stops what requires NAME and is up, a start first starts what NAME requires and is
- * not running, as systemd's Requires= and s6-rc do; `restart --all` goes in dependency order.
- * `Supervisor` runs them with its units (`WalkScope`).
+ * not running, as systemd's Requires= and s6-rc do, then what `hearth up` held back for the
+ * services it brought up; `restart --all` goes in dependency order. `Supervisor` runs them with
+ * its units (`WalkScope`).
  */
-import type { Logger } from '@hearth/log';
 import type { RestartAllResult, StartedWith, StoppedWith } from './control-protocol.js';
 import { dependentsOf } from './graph.js';
 import type { Dependent } from './graph.js';
-import { stopInOrder } from './ordered.js';
+import { startHeldBack, stopInOrder } from './ordered.js';
+import type { HeldBackScope } from './ordered.js';
 import type { ServiceState } from './status.js';
 import type { ServiceUnit } from './unit.js';
 
 /** The states of a service that `hearth stop` of a service it requires stops (it runs, or is coming up). */
 export const UP_STATES: ReadonlySet<ServiceState> = new Set(['starting', 'running', 'backoff']);
 
-/** What the walks work on: the supervisor's units and what it does for them. */
-export interface WalkScope {
-  readonly units: ReadonlyMap<string, ServiceUnit>;
-  /** The start order. */
-  readonly order: readonly string[];
-  readonly log: Logger;
+/** What the walks work on: the supervisor's units and what it does for them (`startUnits`: in dependency order). */
+export interface WalkScope extends HeldBackScope {
   /** The `hearth stop`s under way, by each service they stop; a start of one of these waits for it. */
   readonly stops: Map<string, Promise<unknown>>;
   /** Starts or restarts one unit, binding first the listeners it let go of at a stop. */
@@ -75,6 +72,16 @@ export function stillStopped(scope: WalkScope, name: string): string[] {
     .map((u) => u.name);
 }
 
+/** What `startWithRequirements` did besides starting NAME. */
+export interface StartAnswer {
+  /** The requirements it started first, in start order, each with the service that requires it on the way to NAME. */
+  readonly startedWith: StartedWith[];
+  /** The services held back for those or for NAME that it started and that run (start order). */
+  readonly startedHeldBack: string[];
+  /** Those of them that did not come up, each with why. */
+  readonly heldBackFailed: Array<{ name: string; error: string }>;
+}
+
 /**
  * `hearth start NAME` or `hearth restart NAME`. A `hearth stop` under way of NAME or of what it
  * requires is let finish first (its sockets closed), as systemd queues a start job after a stop
@@ -82,29 +89,43 @@ export function stillStopped(scope: WalkScope, name: string): string[] {
  * then started first, in dependency order, as `hearth up` would have (and as systemd's Requires=
  * does); if one of those does not come up, NAME is left as it is and the error says which. A
  * service stopped with `stopWithDependents` gets its listeners bound again first (a bind
- * failure, a port taken meanwhile, is the ListenerError). Resolves with the requirements it
- * started, in start order, each with the service that requires it on the way to NAME.
+ * failure, a port taken meanwhile, is the ListenerError). Then the services held back (at
+ * `hearth up`, or when a reload added them) for those it brought up, NAME included, start as
+ * `hearth up` meant them to (`startHeldBack`), also when NAME itself did not come up after its
+ * requirements did: the error then names the ones started.
  */
-export async function startWithRequirements(scope: WalkScope, name: string, how: 'start' | 'restart'): Promise<StartedWith[]> {
+export async function startWithRequirements(scope: WalkScope, name: string, how: 'start' | 'restart'): Promise<StartAnswer> {
   const { units, log } = scope;
   await stopsUnderWay(scope, name);
   // A start of a service already up changes nothing, its dependencies included.
   const state = units.get(name)!.state;
   const up = how === 'start' && (state === 'running' || state === 'starting');
   const started: Array<{ name: string; requiredBy: string }> = [];
-  for (const dep of up ? [] : requiredDown(scope, name)) {
-    const unit = units.get(dep.name)!;
-    log.info({ service: dep.name, for: name }, 'starting a required service');
-    await scope.startOne(dep.name, 'start');
-    if (unit.state === 'starting') await unit.whenRunning().catch(() => {});
-    if (unit.state !== 'running') {
-      const why = unit.status().reason;
-      throw new Error(`${name} requires ${dep.name}, which is ${unit.state}${why ? ` (${why})` : ''}: ${name} was not ${how}ed`);
+  try {
+    for (const dep of up ? [] : requiredDown(scope, name)) {
+      const unit = units.get(dep.name)!;
+      log.info({ service: dep.name, for: name }, 'starting a required service');
+      await scope.startOne(dep.name, 'start');
+      if (unit.state === 'starting') await unit.whenRunning().catch(() => {});
+      if (unit.state !== 'running') {
+        const why = unit.status().reason;
+        throw new Error(`${name} requires ${dep.name}, which is ${unit.state}${why ? ` (${why})` : ''}: ${name} was not ${how}ed`);
+      }
+      started.push(dep);
     }
-    started.push(dep);
+    await scope.startOne(name, how);
+  } catch (err) {
+    const heldBack = await startHeldBack(scope, new Set(started.map((d) => d.name)), how);
+    if (heldBack.started.length === 0) throw err;
+    throw new Error(`${(err as Error).message}; started, no longer held back: ${heldBack.started.join(', ')}`, { cause: err });
   }
-  await scope.startOne(name, how);
-  return started.map((d) => ({ requiredBy: d.requiredBy, status: units.get(d.name)!.status() }));
+  const broughtUp = [...started.map((d) => d.name), ...(!up && units.get(name)!.state === 'running' ? [name] : [])];
+  const heldBack = await startHeldBack(scope, new Set(broughtUp), how);
+  return {
+    startedWith: started.map((d) => ({ requiredBy: d.requiredBy, status: units.get(d.name)!.status() })),
+    startedHeldBack: heldBack.started,
+    heldBackFailed: heldBack.failed,
+  };
 }
 
 /** Waits for the `hearth stop`s under way of `name` and of what it requires, directly or not. */

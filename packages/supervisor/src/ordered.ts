@@ -1,7 +1,8 @@
 /**
  * Starting and stopping units along the service graph: a unit starts once what it depends on
  * runs (a failed `requires` keeps it from starting; a failed `after` does not), and stops only
- * after every unit that depends on it has stopped.
+ * after every unit that depends on it has stopped. A unit held back for a requirement starts
+ * once a reload, `hearth start` or `hearth restart` brings that requirement up (`startHeldBack`).
  */
 import type { Logger } from '@hearth/log';
 import { dependenciesOf } from './graph.js';
@@ -75,4 +76,48 @@ export async function stopInOrder(units: ReadonlyMap<string, ServiceUnit>, order
   }
   const results = await Promise.all(stops.values());
   return results.every(Boolean) && [...units.values()].every((u) => u.stoppedCleanly);
+}
+
+/** What `startHeldBack` works on: the supervisor's units, and its `startInOrder` for some of them. */
+export interface HeldBackScope {
+  readonly units: ReadonlyMap<string, ServiceUnit>;
+  /** The start order. */
+  readonly order: readonly string[];
+  readonly log: Logger;
+  startUnits(units: readonly ServiceUnit[]): Promise<void>;
+}
+
+/** What `startHeldBack` started: those running, and those that did not come up, each with why. */
+export interface HeldBackStarted {
+  readonly started: string[];
+  readonly failed: Array<{ name: string; error: string }>;
+}
+
+/**
+ * Starts the units held back for a requirement (`StopCause` held-back) that `broughtUp` holds
+ * or that starts here, in start order, once all they require runs: `hearth up` (or the reload
+ * that added them) meant them to run. One stopped on request since is not held back any more.
+ * One that requires another service that is not running stays held back, its status reason
+ * naming that one now. `by` (the verb) goes into the log line.
+ */
+export async function startHeldBack(scope: HeldBackScope, broughtUp: ReadonlySet<string>, by: string): Promise<HeldBackStarted> {
+  const { units, order } = scope;
+  const release: string[] = [];
+  // In start order: a requirement before what requires it.
+  for (const name of order) {
+    const unit = units.get(name);
+    const cause = unit?.stopCause;
+    if (!unit || cause?.kind !== 'held-back' || !(broughtUp.has(cause.requires) || release.includes(cause.requires))) continue;
+    const down = unit.config.requires.find((r) => !release.includes(r) && units.get(r)?.state !== 'running');
+    if (down === undefined) release.push(name);
+    else unit.keepDown({ kind: 'held-back', requires: down, state: units.get(down)?.state ?? 'stopped' });
+  }
+  if (release.length === 0) return { started: [], failed: [] };
+  const released = release.map((n) => units.get(n)!);
+  scope.log.info({ services: release, by }, 'starting the services held back for a requirement now up');
+  await scope.startUnits(released);
+  return {
+    started: released.filter((u) => u.state === 'running').map((u) => u.name),
+    failed: released.filter((u) => u.state !== 'running').map((u) => ({ name: u.name, error: `${u.name}: ${u.status().reason ?? u.state}` })),
+  };
 }

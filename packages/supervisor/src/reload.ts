@@ -13,7 +13,7 @@ import { dependentsOf } from './graph.js';
 import type { HeldListener } from './listeners.js';
 import { diffConfigs, suiteStamp, type ConfigDiff } from './reconcile.js';
 import { tlsFilesStamp } from './tls-files.js';
-import { stopInOrder } from './ordered.js';
+import { startHeldBack, stopInOrder } from './ordered.js';
 import { untilSettled } from './status.js';
 import type { StopCause } from './unit-state.js';
 import type { ServiceUnit } from './unit.js';
@@ -158,7 +158,9 @@ export async function applyReload(scope: ReloadScope, diff: ConfigDiff, heldFor:
   for (const u of added) {
     if (u.state !== 'running') failed.push({ name: u.name, error: `${u.name}: ${u.status().reason ?? `not started (${u.state})`}` });
   }
-  const startedHeldBack = await startReleased(scope, new Set([...restarted, ...diff.added.filter((n) => units.get(n)!.state === 'running')]), failed);
+  const heldBack = await startHeldBack(scope, new Set([...restarted, ...diff.added.filter((n) => units.get(n)!.state === 'running')]), 'reload');
+  const startedHeldBack = heldBack.started;
+  failed.push(...heldBack.failed);
   const result: ReloadResult = {
     added: diff.added,
     removed: diff.removed,
@@ -231,30 +233,4 @@ function keepFailedForRequirements(scope: ReloadScope, restart: ReadonlySet<stri
     out.push({ name, requires, state });
   }
   return out;
-}
-
-/**
- * Starts the services held back for a requirement (`StopCause` held-back) that `broughtUp` holds
- * or that starts here, once all they require runs: `hearth up` (or the reload that added them)
- * meant them to run. One stopped on request since then is not held back any more. Returns
- * those running; the others go to `failed`.
- */
-async function startReleased(scope: ReloadScope, broughtUp: ReadonlySet<string>, failed: Array<{ name: string; error: string }>): Promise<string[]> {
-  const { units, order } = scope;
-  const release: string[] = [];
-  // In start order: a requirement before what requires it.
-  for (const name of order) {
-    const unit = units.get(name);
-    const cause = unit?.stopCause;
-    if (!unit || cause?.kind !== 'held-back' || !(broughtUp.has(cause.requires) || release.includes(cause.requires))) continue;
-    if (unit.config.requires.every((r) => release.includes(r) || units.get(r)?.state === 'running')) release.push(name);
-  }
-  if (release.length === 0) return [];
-  const released = release.map((n) => units.get(n)!);
-  scope.log.info({ services: release }, 'reload: starting the services held back for a requirement now up');
-  await scope.startUnits(released);
-  for (const u of released) {
-    if (u.state !== 'running') failed.push({ name: u.name, error: `${u.name}: ${u.status().reason ?? u.state}` });
-  }
-  return released.filter((u) => u.state === 'running').map((u) => u.name);
 }

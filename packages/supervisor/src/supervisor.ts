@@ -25,13 +25,13 @@ import { tlsFilesStamp } from './tls-files.js';
 import { MemorySnapshot } from './memory.js';
 import type { Registry } from './registry.js';
 import { startInOrder, stopInOrder } from './ordered.js';
-import { restartRunning, startWithRequirements, stillStopped, stopWithDependents, type WalkScope } from './dependency-walks.js';
+import { restartRunning, startWithRequirements, stillStopped, stopWithDependents, type StartAnswer, type WalkScope } from './dependency-walks.js';
 import { MessageRouter } from './router.js';
 import { SocketPool } from './socket-pool.js';
 import { StandbyQueue } from './standby.js';
 import { ServiceUnit } from './unit.js';
 import type { ServiceStatus } from './status.js';
-import type { ReloadResult, RestartAllResult, StartedWith, StoppedWith } from './control-protocol.js';
+import type { ReloadResult, RestartAllResult, StoppedWith } from './control-protocol.js';
 
 export interface SupervisorOptions {
   readonly config: SuiteConfig;
@@ -258,8 +258,11 @@ export class Supervisor {
     return stillStopped(this.#walkScope(), name);
   }
 
-  /** `hearth start|restart NAME`: first what it requires and is not running (`dependency-walks.ts`). */
-  startService(name: string, how: 'start' | 'restart'): Promise<StartedWith[]> {
+  /**
+   * `hearth start|restart NAME`: first what it requires and is not running, then what was held
+   * back for those and NAME (`dependency-walks.ts`).
+   */
+  startService(name: string, how: 'start' | 'restart'): Promise<StartAnswer> {
     return startWithRequirements(this.#walkScope(), name, how);
   }
 
@@ -270,6 +273,7 @@ export class Supervisor {
       log: this.#log,
       stops: this.#stops,
       startOne: (name, how) => this.#startOne(name, how),
+      startUnits: (units) => this.#startUnits(units),
       closeListeners: (units) =>
         this.#inTurn(async () => {
           for (const unit of units) unit.letGoOfListeners();

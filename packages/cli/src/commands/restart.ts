@@ -4,7 +4,7 @@ import type { ServiceResult } from '@hearth/supervisor/control';
 import type { CliCommand } from '../command.js';
 import { UsageError } from '../command.js';
 import { COMMON_USAGE, parse, socketPathOf } from '../options.js';
-import { startedWithLines, stillStoppedHint } from '../start-lines.js';
+import { heldBackFailedLines, startedHeldBackLine, startedWithLines, stillStoppedHint } from '../start-lines.js';
 
 export const restart: CliCommand = {
   name: 'restart',
@@ -22,7 +22,9 @@ dependency order (an upgrade: new code on disk, then restart --all).
 The services that require NAME are not restarted with it (systemd's Requires= would restart
 them): an overlapped restart keeps NAME serving throughout, and a command's stop-then-start is
 a gap like its restart after a crash, which leaves them running too. A stopped NAME is started
-as by hearth start NAME, with its "still stopped, requires NAME: ..." line.
+as by hearth start NAME, with its "still stopped, requires NAME: ..." line; as there, the
+services hearth up held back for NAME (or for what it started first) are started too
+("started, no longer held back: ...").
 
 ${COMMON_USAGE}
   --all              restart every running service`,
@@ -43,10 +45,14 @@ ${COMMON_USAGE}
     const line = `${s.name}: ${s.state}${s.pid !== null ? ` (pid ${s.pid})` : ''}${s.reason ? `: ${s.reason}` : ''}\n`;
     if (s.state === 'running') {
       io.stdout.write(line);
+      io.stdout.write(startedHeldBackLine(s));
       io.stdout.write(stillStoppedHint(s));
+      io.stderr.write(heldBackFailedLines('restart', s));
       return 0;
     }
     io.stderr.write(`hearth restart: ${line}`);
+    io.stdout.write(startedHeldBackLine(s));
+    io.stderr.write(heldBackFailedLines('restart', s));
     return 1;
   },
 };
