@@ -89,8 +89,9 @@ export interface ReloadResult {
   readonly stoppedForRequirement?: ReadonlyArray<{ readonly name: string; readonly requires: string; readonly state: ServiceState }>;
   /**
    * Failed services that their change would have restarted (as a failed one is), but whose new
-   * config requires a service that is stopped (or stopped by this reload): not restarted without
-   * it, they stay failed, their status reason kept, the new config theirs at their next start
+   * config requires a service that is stopped (or stopped by this reload) or failed (or did not
+   * come up when this reload restarted it): not restarted without it, they stay failed, their
+   * status reason saying so, then why they failed, the new config theirs at their next start
    * (`hearth start` starts the requirement first). `requires`: the requirement down, `state`
    * its state. Absent from the answers of older supervisors.
    */

@@ -129,11 +129,18 @@ export async function applyReload(scope: ReloadScope, diff: ConfigDiff, heldFor:
       toRestart.add(name);
     }
   }
-  // A failed one whose config requires a stopped service is not restarted without it either: it
-  // stays failed (a failed unit never moves to stopped) with its new config.
-  const keptFailed = keepFailedForRequirements(scope, toRestart, heldFor);
-  for (const name of order.filter((n) => toRestart.has(n) && !keptFailed.some((k) => k.name === n))) {
+  const keptFailed: KeptFailed[] = [];
+  // In start order: a requirement restarted here has settled (running or not) before the
+  // services that require it have their turn.
+  for (const name of order.filter((n) => toRestart.has(n))) {
     const unit = units.get(name)!;
+    // A failed one whose config requires a stopped or failed service is not restarted without
+    // it either: it stays failed (a failed unit never moves to stopped) with its new config.
+    const kept = keepFailedForRequirement(scope, unit, heldFor);
+    if (kept) {
+      keptFailed.push(kept);
+      continue;
+    }
     try {
       await unit.restart({ config: nextBy.get(name)!, held: heldFor.get(name)! });
       // A stop-then-start (a command, or a service that was not running) resolves once its
@@ -215,22 +222,21 @@ async function stopForRequirements(scope: ReloadScope, restart: readonly string[
 type KeptFailed = NonNullable<ReloadResult['keptFailed']>[number];
 
 /**
- * The failed services of `restart` whose new config requires a service that is stopped or
- * stopping (those `stopForRequirements` stopped included): each takes its new config and
- * listeners for its next start and stays failed, its status reason kept, as a failed unit moves
- * only to starting or running; `hearth start` then starts what it requires first.
+ * If `unit` is failed and its new config requires a service that is stopped, stopping (those
+ * `stopForRequirements` stopped included) or failed (one restarted by this reload that did not
+ * come up included): it takes its new config and listeners for its next start and stays failed,
+ * as a failed unit moves only to starting or running, its status reason saying why now (and
+ * why it failed); `hearth start` then starts what it requires first.
  */
-function keepFailedForRequirements(scope: ReloadScope, restart: ReadonlySet<string>, heldFor: ReadonlyMap<string, readonly HeldListener[]>): KeptFailed[] {
-  const { units, order, next, log } = scope;
-  const out: KeptFailed[] = [];
-  for (const name of order.filter((n) => restart.has(n) && units.get(n)!.state === 'failed')) {
-    const unit = units.get(name)!;
-    const requires = next.get(name)!.requires.find((r) => units.has(r) && !units.get(r)!.wanted);
-    if (requires === undefined) continue;
-    const state = units.get(requires)!.state;
-    unit.reconfigure({ config: next.get(name)!, held: heldFor.get(name) ?? unit.held });
-    log.info({ service: name, requires, state }, 'reload: a failed service whose requirement is not up stays failed');
-    out.push({ name, requires, state });
-  }
-  return out;
+function keepFailedForRequirement(scope: ReloadScope, unit: ServiceUnit, heldFor: ReadonlyMap<string, readonly HeldListener[]>): KeptFailed | undefined {
+  const { units, next, log } = scope;
+  if (unit.state !== 'failed') return undefined;
+  const down = (r: string): boolean => units.has(r) && (!units.get(r)!.wanted || units.get(r)!.state === 'failed');
+  const requires = next.get(unit.name)!.requires.find(down);
+  if (requires === undefined) return undefined;
+  const state = units.get(requires)!.state;
+  unit.reconfigure({ config: next.get(unit.name)!, held: heldFor.get(unit.name) ?? unit.held });
+  unit.keepFailed({ requires, state });
+  log.info({ service: unit.name, requires, state }, 'reload: a failed service whose requirement is not up stays failed');
+  return { name: unit.name, requires, state };
 }

@@ -17,6 +17,7 @@
  *     any but failed, its instance gone or none --stop--> stopped (failed stays failed)
  *     backoff --retry--> starting;  starting (no instance) --new one not ready, old gone--> backoff
  *     stopped --kept down for a requirement (a StopCause)--> stopped
+ *     failed --kept failed by a reload for a requirement down (`keptFor`)--> failed
  *
  * `done`: exited, and its restart policy does not start it again (shown as `stopped`, but the
  * operator still wants it: `wanted`). `not-ready`: shown as `starting`; its exit is judged like a
@@ -64,7 +65,23 @@ export type UnitState<I> =
   | { readonly kind: 'stopping'; readonly instance: I }
   | { readonly kind: 'backoff' }
   | { readonly kind: 'done' }
-  | { readonly kind: 'failed'; readonly reason: string };
+  /**
+   * `reason`: why it failed. `keptFor`: a reload would have restarted it with its new config but
+   * did not, as it requires a service that is stopped or failed (until it starts).
+   */
+  | { readonly kind: 'failed'; readonly reason: string; readonly keptFor?: KeptFor };
+
+/** A failed unit's requirement that was down when a reload kept it failed (`ReloadResult.keptFailed`). */
+export interface KeptFor {
+  readonly requires: string;
+  readonly state: ServiceState;
+}
+
+/** The status reason of a failed unit: why it failed, and first why a reload left it failed, if one did. */
+export function describeFailure(reason: string, keptFor: KeptFor | undefined): string {
+  if (!keptFor) return reason;
+  return `kept failed by a reload: it requires ${keptFor.requires}, which is ${keptFor.state} (its failure: ${reason})`;
+}
 
 export type UnitKind = UnitState<unknown>['kind'];
 
@@ -85,7 +102,7 @@ const UNIT_MOVES: Readonly<Record<UnitKind, readonly UnitKind[]>> = {
   stopping: ['stopping', 'stopped'],
   backoff: ['starting', 'stopped', 'running'],
   done: ['starting', 'stopped', 'running'],
-  failed: ['starting', 'running'],
+  failed: ['starting', 'running', 'failed'],
 };
 
 const RESTART_MOVES: Readonly<Record<RestartKind, readonly RestartKind[]>> = {

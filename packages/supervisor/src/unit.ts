@@ -29,8 +29,8 @@ import { STANDBY_AFTER_RESTART_MS, StandbySlot, standbyHostFor } from './standby
 import type { StandbyQueue } from './standby.js';
 import { statusOf, untilRunning } from './status.js';
 import type { ServiceState, ServiceStatus } from './status.js';
-import { checkRestartMove, checkUnitMove, currentOf, describeStopCause, isWanted, publicState } from './unit-state.js';
-import type { RestartState, StopCause, UnitState } from './unit-state.js';
+import { checkRestartMove, checkUnitMove, currentOf, describeFailure, describeStopCause, isWanted, publicState } from './unit-state.js';
+import type { KeptFor, RestartState, StopCause, UnitState } from './unit-state.js';
 
 export interface UnitEvents {
   /** What status shows changed; `why`: the exit or the reason behind it, where there is one. */
@@ -130,7 +130,7 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
       restarts: this.#restarts,
       runningSince: state.kind === 'running' ? state.since : undefined,
       lastExit: this.#lastExit,
-      reason: state.kind === 'stopped' && state.cause ? describeStopCause(state.cause) : this.#reason,
+      reason: state.kind === 'stopped' && state.cause ? describeStopCause(state.cause) : state.kind === 'failed' ? describeFailure(state.reason, state.keptFor) : this.#reason,
       held: this.#held,
     });
   }
@@ -474,6 +474,11 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
    */
   keepDown(cause: StopCause): void {
     if (this.#state.kind === 'stopped') this.#to({ kind: 'stopped', cause });
+  }
+
+  /** A failed unit a reload does not restart, as `keptFor.requires` is down: status says so until it starts. */
+  keepFailed(keptFor: KeptFor): void {
+    if (this.#state.kind === 'failed') this.#to({ kind: 'failed', reason: this.#state.reason, keptFor });
   }
 
   /** Why it is down when no stop was asked for it (`keepDown`), if it is. */

@@ -233,13 +233,14 @@ ${fixtureEntry('web', webExtra)}`;
     up.writeConfig(config('    requires: [api]\n    settings: { greeting: new }\n'));
     const stays = { code: 0, stdout: 'unchanged: api\nweb: still failed (requires api, which is stopped)\n', stderr: '' };
     expect(await up.cli('reload')).toMatchObject(stays);
-    expect(await up.service('web')).toMatchObject({ state: 'failed', pid: null, reason: failed.reason, requires: ['api'] });
+    const kept = `kept failed by a reload: it requires api, which is stopped (its failure: ${failed.reason})`;
+    expect(await up.service('web')).toMatchObject({ state: 'failed', pid: null, reason: kept, requires: ['api'] });
     expect(logged(up, 'service started', 'web')).toHaveLength(1);
     expect(await up.request({ verb: 'settings', name: 'web' })).toMatchObject({ settings: { greeting: 'new', configError: false } });
     // Its settings alone changed again: the same.
     up.writeConfig(config('    requires: [api]\n    settings: { greeting: newer }\n'));
     expect(await up.cli('reload')).toMatchObject(stays);
-    expect(await up.service('web')).toMatchObject({ state: 'failed', pid: null });
+    expect(await up.service('web')).toMatchObject({ state: 'failed', pid: null, reason: kept });
 
     // hearth start web starts api first, then web with its new config.
     const started = await up.cli('start', 'web');
@@ -248,6 +249,35 @@ ${fixtureEntry('web', webExtra)}`;
     const now = await up.service('web');
     expect(await connectAndReadLine(now.listeners[0]!.port)).toBe(`newer ${now.pid}`);
     expect(await up.cli('reload')).toMatchObject({ code: 0, stdout: 'unchanged: api, web\n' });
+  });
+
+  it('a reload leaves failed a failed service whose requirement is failed too, its reason saying why now; a requirement restarted by the same reload has its turn first', async () => {
+    const config = (apiSettings: string, webSettings: string): string => `services:
+${fixtureEntry('api', `    settings: ${apiSettings}\n`)}${fixtureEntry('web', `    requires: [api]\n    settings: ${webSettings}\n`)}`;
+    // web does not require api yet: both start, and both fail.
+    const up = await startUp(`services:\n${fixtureEntry('api', '    settings: { configError: true }\n')}${fixtureEntry('web', '    settings: { configError: true }\n')}`);
+    await waitState(up, 'api', 'failed');
+    const failed = await waitState(up, 'web', 'failed');
+    const kept = `kept failed by a reload: it requires api, which is failed (its failure: ${failed.reason})`;
+
+    // web's change would restart it; api, unchanged, stays failed.
+    up.writeConfig(config('{ configError: true }', '{ greeting: new }'));
+    expect(await up.cli('reload')).toMatchObject({ code: 0, stdout: 'unchanged: api\nweb: still failed (requires api, which is failed)\n', stderr: '' });
+    expect(await up.service('web')).toMatchObject({ state: 'failed', pid: null, reason: kept, requires: ['api'] });
+    expect(logged(up, 'service started', 'web')).toHaveLength(1);
+
+    // Both changed, api still broken: its restart comes first and fails, and web stays failed.
+    up.writeConfig(config('{ configError: true, greeting: still }', '{ greeting: newer }'));
+    expect(await up.cli('reload')).toMatchObject({ code: 1, stdout: 'web: still failed (requires api, which is failed)\n', stderr: 'hearth reload: api: fixture: configError is set\n' });
+    expect(await up.service('web')).toMatchObject({ state: 'failed', reason: kept });
+    expect(logged(up, 'service started', 'web')).toHaveLength(1);
+
+    // api mended: restarted first, then web, which runs its newest config.
+    up.writeConfig(config('{ greeting: fixed }', '{ greeting: newest }'));
+    expect(await up.cli('reload')).toMatchObject({ code: 0, stdout: 'restarted: api, web\n', stderr: '' });
+    const web = await up.service('web');
+    expect(web).toMatchObject({ state: 'running', reason: null });
+    expect(await connectAndReadLine(web.listeners[0]!.port)).toBe(`newest ${web.pid}`);
   });
 
   it('sends new settings to a service that is starting once it runs (in place, else a restart); one exited takes them at its next start', async () => {

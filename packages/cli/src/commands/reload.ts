@@ -18,9 +18,10 @@ it gets the new config at its next hearth start and stays stopped ("updated, sti
 NAME"). A running service whose new config requires a service that is stopped is not
 restarted without it: it is stopped (and what is up and requires it, as by hearth stop), one
 line each ("web: stopped (requires api, which is stopped)"), and gets the new config at its
-next hearth start, which starts api first; a failed one is not restarted without it either:
-it stays failed ("web: still failed (requires api, which is stopped)") and gets the new
-config at its next hearth start. A service held back because a service it requires was not
+next hearth start, which starts api first; a failed one is not restarted without it either,
+nor without one it requires that is failed: it stays failed ("web: still failed (requires
+api, which is failed)"), its status saying why, and gets the new config at its next hearth
+start. A service held back because a service it requires was not
 running is started once the reload brings that one up ("started, no longer held back:
 NAME"); not one stopped with hearth stop since. A change of settings alone to a service
 starting goes to it once it runs (the reload waits for its start to settle, within its

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { IllegalTransitionError, isStandbyState, nextInstanceState } from '../../dist/instance-state.js';
 import type { InstanceState } from '../../dist/instance-state.js';
-import { IllegalMoveError, checkRestartMove, checkUnitMove, currentOf, describeStopCause, isWanted, publicState } from '../../dist/unit-state.js';
+import { IllegalMoveError, checkRestartMove, checkUnitMove, currentOf, describeFailure, describeStopCause, isWanted, publicState } from '../../dist/unit-state.js';
 import type { RestartKind, UnitKind } from '../../dist/unit-state.js';
 
 describe('instance lifecycle', () => {
@@ -52,6 +52,7 @@ describe('unit lifecycle', () => {
     ['running', 'done'],
     ['running', 'failed'],
     ['failed', 'starting'],
+    ['failed', 'failed'],
     ['running', 'stopping'],
     ['stopping', 'stopped'],
     ['stopped', 'stopping'],
@@ -123,5 +124,14 @@ describe('why a stopped unit is down', () => {
     expect(describeStopCause({ kind: 'held-back', requires: 'broken', state: 'failed' })).toBe('not started: it requires broken, which is failed');
     expect(describeStopCause({ kind: 'stopped-with', service: 'db', through: ['api', 'db'] })).toBe('stopped with db: it requires api, which requires db');
     expect(describeStopCause({ kind: 'requirement-down', requires: 'api', state: 'stopped' })).toBe('stopped by a reload: it requires api, which is stopped');
+  });
+});
+
+describe('why a failed unit is failed', () => {
+  it('is why it failed, and first why a reload kept it failed, if one did', () => {
+    expect(describeFailure('configuration error (exit 78): not restarted', undefined)).toBe('configuration error (exit 78): not restarted');
+    expect(describeFailure('configuration error (exit 78): not restarted', { requires: 'api', state: 'failed' })).toBe(
+      'kept failed by a reload: it requires api, which is failed (its failure: configuration error (exit 78): not restarted)',
+    );
   });
 });
