@@ -1,6 +1,7 @@
 /**
- * A unit's two state machines (`unit.ts`), each one value that the unit changes only through
- * `checkUnitMove` / `checkRestartMove` (a move not in the table throws, naming both states).
+ * A unit's two state machines, each one value changed only through `checkUnitMove` (the
+ * lifecycle, by `unit.ts`) or `checkRestartMove` (the restart under way, by its
+ * `restart-machine.ts`): a move not in the table throws, naming both states.
  *
  * The lifecycle (`UnitState`), with the instance each state holds:
  *
@@ -29,6 +30,9 @@
  *     idle --restart (overlapped)--> overlapping (old, fresh once spawned) --new one ready--> draining (old) --> idle
  *     overlapping --new one not ready, or stopped--> idle
  */
+import { describeExit } from '@hearth/process';
+import type { ExitInfo } from '@hearth/process';
+import type { ServiceConfig } from './config.js';
 import type { ServiceState } from './status.js';
 
 /**
@@ -145,4 +149,24 @@ export function isWanted(kind: UnitKind): boolean {
 /** The instance a lifecycle state holds (the current one), if any. */
 export function currentOf<I>(state: UnitState<I>): I | undefined {
   return 'instance' in state ? state.instance : undefined;
+}
+
+/**
+ * Why a unit entered `next` from `from`, for its log (what `hearth logs NAME` tells of a crash or
+ * a stop): `lastExit` is its last instance's exit, `restart` its restart policy.
+ */
+export function whyEntered<I>(from: UnitKind, next: UnitState<I>, lastExit: ExitInfo | undefined, restart: ServiceConfig['restart']): string | undefined {
+  const exit = lastExit ? `${describeExit(lastExit)}${lastExit.leftovers ? ', the processes it left in its group killed' : ''}` : undefined;
+  switch (next.kind) {
+    case 'failed':
+      return next.reason;
+    case 'backoff':
+      return exit;
+    case 'done':
+      return exit && `${exit}; restart: ${restart}`;
+    case 'stopped':
+      return from === 'stopping' ? exit : undefined;
+    default:
+      return undefined;
+  }
 }

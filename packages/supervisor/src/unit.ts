@@ -4,33 +4,27 @@
  * graceful stop. A unit only ever touches its own instances: one service's crash never reaches
  * another.
  *
- * A restart is overlapped (`overlap.ts`) for every service that serves on sockets the
- * supervisor holds; a plain `command:` (it binds its own ports) is restarted stop-then-start.
- * A Hearth service keeps a warm standby (`standby.ts`) that a restart after a crash promotes
- * instead of spawning a cold process; an operator's restart or a settings reload discards it (a
- * new instance must run the code and settings of now).
- *
- * The lifecycle and the restart under way are two state machines (`unit-state.ts`), each one
- * value changed only by `#to` and `#toRestart`.
+ * The lifecycle is one value (`unit-state.ts`) changed only by `#to`. Restarts, their count and
+ * the warm standby (`standby.ts`, promoted by a relaunch after a crash instead of a cold start;
+ * a settings reload discards it) are the unit's `RestartMachine` (`restart-machine.ts`).
  */
 import { EventEmitter } from 'node:events';
-import { describeExit } from '@hearth/process';
 import type { ExitInfo } from '@hearth/process';
 import type { Logger } from '@hearth/log';
 import type { ServiceConfig } from './config.js';
 import { Instance } from './instance.js';
 import type { InstanceDeps } from './instance.js';
 import type { HeldListener } from './listeners.js';
-import { NotReadyError, RestartError, drainOld, startReplacement, stopOverlapping } from './overlap.js';
 import type { Reconfigure } from './overlap.js';
 import { readyBeforeStart } from './ready.js';
 import { Recovery } from './recovery.js';
-import { STANDBY_AFTER_RESTART_MS, StandbySlot, standbyHostFor } from './standby.js';
+import { RestartMachine } from './restart-machine.js';
+import type { RestartMoves } from './restart-machine.js';
 import type { StandbyQueue } from './standby.js';
 import { statusOf, untilRunning } from './status.js';
 import type { ServiceState, ServiceStatus } from './status.js';
-import { checkRestartMove, checkUnitMove, currentOf, describeFailure, describeStopCause, isWanted, publicState } from './unit-state.js';
-import type { KeptFor, RestartState, StopCause, UnitState } from './unit-state.js';
+import { checkUnitMove, currentOf, describeFailure, describeStopCause, isWanted, publicState, whyEntered } from './unit-state.js';
+import type { KeptFor, StopCause, UnitState } from './unit-state.js';
 
 export interface UnitEvents {
   /** What status shows changed; `why`: the exit or the reason behind it, where there is one. */
@@ -42,15 +36,11 @@ export interface UnitEvents {
 export class ServiceUnit extends EventEmitter<UnitEvents> {
   /** The lifecycle, with the current instance inside the states that have one. */
   #state: UnitState<Instance> = { kind: 'stopped' };
-  /** The restart under way: the new instance of an overlapped one, the old one draining. */
-  #restart: RestartState<Instance> = { kind: 'idle' };
-  /** Restarts run one at a time. */
-  #serial: Promise<unknown> = Promise.resolve();
+  /** Restarts (the one under way: the new instance, the old one draining), their count, the standby. */
+  readonly #restart: RestartMachine;
   #held: readonly HeldListener[];
   /** Restart policy, crash-loop detection and backoff for the current config. */
   #recovery: Recovery;
-  readonly #standby: StandbySlot | undefined;
-  #restarts = 0;
   #lastExit: ExitInfo | undefined;
   /** What status shows as the reason: why it failed, or why the last start failed. */
   #reason: string | undefined;
@@ -68,11 +58,22 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
     super();
     this.#held = held;
     this.#recovery = new Recovery(config);
-    if (standbys) this.#standby = new StandbySlot(standbyHostFor(this, () => this.#wantsStandby()), standbys, log);
-  }
-
-  #wantsStandby(): boolean {
-    return this.config.standby && this.#state.kind === 'running' && this.#restart.kind === 'idle';
+    const moves: RestartMoves = {
+      watch: (i) => this.#watch(i),
+      adopt: (next) => this.#adopt(next),
+      takeOver: (fresh) => {
+        this.#reason = undefined;
+        this.#to({ kind: 'running', instance: fresh, since: Date.now() });
+        this.log.info({ service: this.name, child: fresh.pid }, 'service ready');
+      },
+      relaunchLater: () => {
+        this.#retryLater(0);
+      },
+      killed: () => {
+        this.#stopClean = false;
+      },
+    };
+    this.#restart = new RestartMachine(this, moves, standbys);
   }
 
   get name(): string {
@@ -109,8 +110,7 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
 
   /** Every live instance: the current one, a new one getting ready, an old one draining. */
   instances(): Instance[] {
-    const r = this.#restart;
-    const all = [currentOf(this.#state), r.kind === 'overlapping' ? r.fresh : undefined, r.kind === 'draining' ? r.old : undefined];
+    const all = [currentOf(this.#state), ...this.#restart.instances()];
     return all.filter((i): i is Instance => i !== undefined && !i.child.exit);
   }
 
@@ -126,8 +126,8 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
       config: this.config,
       state: this.state,
       pid: current && !current.child.exit ? current.pid : undefined,
-      standbyPid: this.#standby?.pid ?? undefined,
-      restarts: this.#restarts,
+      standbyPid: this.#restart.standby?.pid ?? undefined,
+      restarts: this.#restart.count,
       runningSince: state.kind === 'running' ? state.since : undefined,
       lastExit: this.#lastExit,
       reason: state.kind === 'stopped' && state.cause ? describeStopCause(state.cause) : state.kind === 'failed' ? describeFailure(state.reason, state.keptFor) : this.#reason,
@@ -143,32 +143,8 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
     this.#state = next;
     const state = this.state;
     if (state === before) return;
-    if (state === 'failed' || state === 'stopped') this.#standby?.discard(`service ${state}`);
-    this.emit('state', state, this.#why(from, next));
-  }
-
-  /** Why the unit entered `next`, for its log: what `hearth logs NAME` tells of a crash or a stop. */
-  #why(from: UnitState<Instance>['kind'], next: UnitState<Instance>): string | undefined {
-    const last = this.#lastExit;
-    const exit = last ? `${describeExit(last)}${last.leftovers ? ', the processes it left in its group killed' : ''}` : undefined;
-    switch (next.kind) {
-      case 'failed':
-        return next.reason;
-      case 'backoff':
-        return exit;
-      case 'done':
-        return exit && `${exit}; restart: ${this.config.restart}`;
-      case 'stopped':
-        return from === 'stopping' ? exit : undefined;
-      default:
-        return undefined;
-    }
-  }
-
-  /** The one place the restart machine changes. */
-  #toRestart(next: RestartState<Instance>): void {
-    checkRestartMove(this.name, this.#restart.kind, next.kind);
-    this.#restart = next;
+    if (state === 'failed' || state === 'stopped') this.#restart.standby?.discard(`service ${state}`);
+    this.emit('state', state, whyEntered(from, next, this.#lastExit, this.config.restart));
   }
 
   /**
@@ -188,7 +164,7 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
     const spawning: UnitState<Instance> = { kind: 'starting', instance: undefined };
     this.#to(spawning);
     // A warm standby, if there is a current one, takes over at once; else a cold start.
-    const standby = this.#standby?.take();
+    const standby = this.#restart.standby?.take();
     let instance: Instance;
     if (standby?.promote()) {
       instance = standby;
@@ -229,7 +205,7 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
     if (this.#state !== starting || instance.child.exit) return;
     this.#to({ kind: 'running', instance, since: Date.now() });
     this.log.info({ service: this.name, child: instance.pid }, 'service ready');
-    this.#standby?.want();
+    this.#restart.standby?.want();
   }
 
   /** An instance whose spawn a stop overtook: stopped like the current one. */
@@ -258,8 +234,7 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
     const state = this.#state;
     if (currentOf(state) !== instance) return;
     this.#lastExit = exit;
-    const r = this.#restart;
-    if (state.kind === 'running' && r.kind === 'overlapping' && r.fresh !== undefined) {
+    if (state.kind === 'running' && this.#restart.newInstanceSpawned) {
       // The old instance died during an overlapped restart: the new one takes over when ready.
       this.log.warn({ service: this.name, child: instance.pid, code: exit.code, signal: exit.signal }, 'old instance exited during restart');
       this.#to({ kind: 'starting', instance: undefined });
@@ -289,7 +264,7 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
     this.#to({ kind: 'backoff' });
     return this.#recovery.schedule(uptime, () => {
       if (this.#state.kind !== 'backoff') return;
-      this.#restarts++;
+      this.#restart.counted();
       this.#reason = undefined;
       void this.#launch();
     });
@@ -298,17 +273,8 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
   /** Stops the service (graceful, then SIGKILL at the deadline). Resolves true if it stopped cleanly. */
   async stop(): Promise<boolean> {
     this.#recovery.cancel();
-    // The standby first: it must not be promoted, and it holds nothing worth draining (asked to
-    // stop now, awaited with the rest).
-    const standbyGone = this.#standby?.stop() ?? Promise.resolve();
-    const r = this.#restart;
-    const pending = r.kind === 'overlapping' ? r.fresh : undefined;
-    if (r.kind === 'overlapping') this.#toRestart({ ...r, fresh: undefined });
-    const draining = r.kind === 'draining' ? [r.old] : [];
-    const others = stopOverlapping(pending, draining, this.config.stopTimeoutMs).then(async (clean) => {
-      await standbyGone;
-      return clean;
-    });
+    // The standby first, then the new instance of a restart under way, and a draining one.
+    const others = this.#restart.stop(this.config.stopTimeoutMs);
     const instance = currentOf(this.#state);
     if (!instance || instance.child.exit) {
       if (this.#state.kind !== 'failed') this.#to({ kind: 'stopped' });
@@ -344,79 +310,7 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
    * start attempt settled: see `state`). Restarts of one unit run one after the other.
    */
   restart(next?: Reconfigure): Promise<void> {
-    const run = this.#serial.then(async () => {
-      try {
-        await this.#restartOnce(next);
-      } finally {
-        if (this.#restart.kind !== 'idle') this.#toRestart({ kind: 'idle' });
-      }
-    });
-    this.#serial = run.catch(() => {});
-    return run;
-  }
-
-  async #restartOnce(next: Reconfigure | undefined): Promise<void> {
-    // A restart is how new code and settings go live: a standby loaded before it is outdated.
-    this.#standby?.discard('restart');
-    const state = this.#state;
-    const overlapped = this.overlaps && (next === undefined || next.config.run.type !== 'command');
-    if (!overlapped || state.kind !== 'running' || state.instance.child.exit) {
-      this.#toRestart({ kind: 'cold' });
-      await this.stop();
-      if (next) this.#adopt(next);
-      this.#restarts++;
-      await this.start();
-      this.#standby?.want(STANDBY_AFTER_RESTART_MS);
-      return;
-    }
-    const old = state.instance;
-    this.#toRestart({ kind: 'overlapping', old, fresh: undefined });
-    const config = next?.config ?? this.config;
-    const held = next?.held ?? this.#held;
-    const keeps = `the old instance (pid ${old.pid}) keeps serving`;
-    const pendingIs = (i: Instance): boolean => this.#restart.kind === 'overlapping' && this.#restart.fresh === i;
-    let fresh: Instance;
-    try {
-      fresh = await startReplacement({
-        config,
-        held,
-        deps: this.deps,
-        onSpawned: (i) => {
-          this.#toRestart({ kind: 'overlapping', old, fresh: i });
-          this.#watch(i);
-          this.log.info({ service: this.name, child: i.pid, old: old.pid }, 'new instance started (overlapped restart)');
-        },
-        stillWanted: pendingIs,
-      });
-    } catch (err) {
-      if (!(err instanceof NotReadyError)) throw new RestartError(`${this.name}: the new instance could not be started (${(err as Error).message}); ${keeps}`);
-      this.#toRestart({ kind: 'idle' });
-      this.log.warn({ service: this.name, child: err.pid, err: err.message }, 'new instance did not become ready: keeping the old one');
-      this.#standby?.want(STANDBY_AFTER_RESTART_MS);
-      if (currentOf(this.#state) === old && !old.child.exit) throw new RestartError(`${this.name}: the new instance did not become ready (${err.message}); ${keeps}`);
-      const now = this.#state;
-      if (now.kind === 'starting' && now.instance === undefined) this.#retryLater(0);
-      throw new RestartError(`${this.name}: the new instance did not become ready (${err.message}); the old one has exited too`);
-    }
-    if (!pendingIs(fresh)) {
-      // Stopped between its ready check and now.
-      await fresh.stop(Math.min(this.config.stopTimeoutMs, 1000));
-      throw new RestartError(`${this.name}: the service was stopped during the restart`);
-    }
-    // Promote the new instance, then drain the old one.
-    if (next) this.#adopt(next);
-    this.#restarts++;
-    this.#reason = undefined;
-    this.#to({ kind: 'running', instance: fresh, since: Date.now() });
-    this.log.info({ service: this.name, child: fresh.pid }, 'service ready');
-    if (!old.child.exit) {
-      this.#toRestart({ kind: 'draining', old });
-      if (!(await drainOld(this.name, old, this.config.stopTimeoutMs, this.log))) this.#stopClean = false;
-    }
-    this.#toRestart({ kind: 'idle' });
-    // A fresh standby once the old instance is gone and no other restart followed for a while
-    // (the CPU goes to new instances first).
-    this.#standby?.want(STANDBY_AFTER_RESTART_MS);
+    return this.#restart.restart(next);
   }
 
   /**
@@ -449,23 +343,23 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
     if (answer.ok) {
       this.config = config;
       // The standby was given the old settings: a fresh one gets the new.
-      this.#standby?.discard('settings reloaded');
-      this.#standby?.want();
+      this.#restart.standby?.discard('settings reloaded');
+      this.#restart.standby?.want();
     }
     return answer;
   }
 
   /** Stops the standby (if any) and resolves once it has exited; the service keeps running. */
   dropStandby(): Promise<void> {
-    return this.#standby?.stop() ?? Promise.resolve();
+    return this.#restart.standby?.stop() ?? Promise.resolve();
   }
 
   /** A reload that left the service unchanged but for its `standby:` switch. */
   adoptStandby(config: ServiceConfig): void {
     if (config.standby === this.config.standby) return;
     this.config = config;
-    if (config.standby) this.#standby?.want();
-    else this.#standby?.discard('standby: false');
+    if (config.standby) this.#restart.standby?.want();
+    else this.#restart.standby?.discard('standby: false');
   }
 
   /**
