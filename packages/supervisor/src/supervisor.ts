@@ -258,10 +258,7 @@ export class Supervisor {
     return stillStopped(this.#walkScope(), name);
   }
 
-  /**
-   * `hearth start|restart NAME`: first what it requires and is not running, then what was held
-   * back for those and NAME (`dependency-walks.ts`).
-   */
+  /** `hearth start|restart NAME`: first what it requires, then what was held back for them (`dependency-walks.ts`). */
   startService(name: string, how: 'start' | 'restart'): Promise<StartAnswer> {
     return startWithRequirements(this.#walkScope(), name, how);
   }
