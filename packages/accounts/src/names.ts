@@ -79,19 +79,76 @@ export const MAX_DISABLE_REASON = 200;
 const LINE_BREAKING = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/u;
 
 /**
+ * Unicode's bidirectional formatting characters, with their names: the embeddings, overrides and
+ * isolates reorder how the text after them is shown, up to the end of the line (`U+202E` shows
+ * `abc` as `cba`: "Trojan Source", CVE-2021-42574), and the marks, invisible, move the punctuation
+ * and digits around them.
+ */
+const BIDI_CONTROLS: Readonly<Record<string, string>> = {
+  '\u061c': 'arabic letter mark',
+  '\u200e': 'left-to-right mark',
+  '\u200f': 'right-to-left mark',
+  '\u202a': 'left-to-right embedding',
+  '\u202b': 'right-to-left embedding',
+  '\u202c': 'pop directional formatting',
+  '\u202d': 'left-to-right override',
+  '\u202e': 'right-to-left override',
+  '\u2066': 'left-to-right isolate',
+  '\u2067': 'right-to-left isolate',
+  '\u2068': 'first strong isolate',
+  '\u2069': 'pop directional isolate',
+};
+
+/** The names of the control characters a reason typed or pasted by mistake most often holds. */
+const CONTROL_NAMES: Readonly<Record<string, string>> = {
+  '\t': 'a tab',
+  '\n': 'a line feed',
+  '\r': 'a carriage return',
+  '\u001b': 'an escape',
+  '\u0085': 'a next line',
+  '\u2028': 'a line separator',
+  '\u2029': 'a paragraph separator',
+};
+
+/** What a disable reason may not show as it is: a `LINE_BREAKING` character or one of `BIDI_CONTROLS`. */
+const unsafe = (c: string): boolean => LINE_BREAKING.test(c) || Object.hasOwn(BIDI_CONTROLS, c);
+
+/** `U+202E`: a character's code point as Unicode writes it. */
+const codePoint = (c: string): string => `U+${(c.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}`;
+
+/**
  * The reason given for disabling an account, trimmed; undefined when none is given (empty or
- * spaces only). At most `MAX_DISABLE_REASON` characters and no control characters nor line or
- * paragraph separators: it is shown on one line of `hearth user list`, the admin page, and a POP3
- * or SMTP reply.
+ * spaces only). At most `MAX_DISABLE_REASON` characters, and none of these, each refused with its
+ * code point and its position (in characters, from 1, in the reason as given):
+ * - a control character or a line or paragraph separator: it is shown on one line of
+ *   `hearth user list`, the admin page, and a POP3 or SMTP reply;
+ * - a bidirectional formatting character (`BIDI_CONTROLS`): it would show the reason, and what
+ *   follows it on that line, in another order than it is written.
  */
 export function normalizeDisableReason(reason: string | undefined): string | undefined {
-  const text = reason?.trim() ?? '';
+  const given = reason ?? '';
+  const text = given.trim();
   if (text === '') return undefined;
-  if ([...text].length > MAX_DISABLE_REASON) {
+  const chars = [...text];
+  if (chars.length > MAX_DISABLE_REASON) {
     throw new AccountsError('BAD_REASON', `the reason is longer than ${MAX_DISABLE_REASON} characters`);
   }
-  if (LINE_BREAKING.test(text)) throw new AccountsError('BAD_REASON', 'the reason contains a control character (a line break, a tab): write it on one line');
-  return text;
+  const at = chars.findIndex(unsafe);
+  if (at < 0) return text;
+  const c = chars[at] as string;
+  const position = [...given].length - [...given.trimStart()].length + at + 1;
+  const bidi = Object.hasOwn(BIDI_CONTROLS, c) ? BIDI_CONTROLS[c] : undefined;
+  if (bidi !== undefined) {
+    throw new AccountsError(
+      'BAD_REASON',
+      `the reason contains a bidirectional control, ${codePoint(c)} (${bidi}), at position ${position}: it would show the text around it in another order; remove it`,
+    );
+  }
+  const name = CONTROL_NAMES[c];
+  throw new AccountsError(
+    'BAD_REASON',
+    `the reason contains a control character, ${codePoint(c)}${name === undefined ? '' : ` (${name})`}, at position ${position}: write it on one line`,
+  );
 }
 
 /** Punctuation that Unicode does not decompose to ASCII, as ASCII. */
@@ -106,8 +163,9 @@ const MAX_ASCII_REASON = 2 * MAX_DISABLE_REASON;
 
 /**
  * A disable reason as one line of reply text, in the characters the reply may carry:
- * - `utf-8` (the admin page, `hearth user list`): as stored, but every control character or line
- *   separator (a reason stored before they were refused, or by hand) as `?`;
+ * - `utf-8` (the admin page, `hearth user list`, `hearth files`): as stored, but every control
+ *   character, line separator or bidirectional formatting character (a reason stored before they
+ *   were refused, or by hand) as `?`;
  * - `ascii` (an SMTP reply, RFC 5321's printable US-ASCII; a POP3 reply to a client that has not
  *   turned on UTF-8, RFC 6856): letters without their accents (`é` as `e`; `ß`, which has no
  *   ASCII form, as `?`), ligatures and compatibility forms spelled out (`…` as `...`), dashes and
@@ -115,7 +173,7 @@ const MAX_ASCII_REASON = 2 * MAX_DISABLE_REASON;
  *   last three `...`), since a compatibility form may spell out to several.
  */
 export function disableReasonText(reason: string, charset: 'ascii' | 'utf-8'): string {
-  const safe = [...reason].map((c) => (LINE_BREAKING.test(c) ? '?' : c)).join('');
+  const safe = [...reason].map((c) => (unsafe(c) ? '?' : c)).join('');
   if (charset === 'utf-8') return safe;
   const ascii = [...safe.normalize('NFKD')]
     .filter((c) => !/\p{M}/u.test(c))

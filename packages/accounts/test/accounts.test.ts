@@ -208,11 +208,45 @@ describe('disabled accounts', () => {
     expect(() => accounts.enable('carol')).toThrow(expect.objectContaining({ code: 'NO_SUCH_USER', message: 'no such user: carol' }));
     expect(() => accounts.disable('bad name!')).toThrow(expect.objectContaining({ code: 'BAD_USER_NAME' }));
     expect(() => accounts.disable('alice', 'x'.repeat(201))).toThrow(expect.objectContaining({ code: 'BAD_REASON', message: 'the reason is longer than 200 characters' }));
-    expect(() => accounts.disable('alice', 'two\nlines')).toThrow(expect.objectContaining({ code: 'BAD_REASON', message: 'the reason contains a control character (a line break, a tab): write it on one line' }));
-    expect(() => accounts.disable('alice', 'a\ttab')).toThrow(expect.objectContaining({ code: 'BAD_REASON' }));
-    expect(() => accounts.disable('alice', 'escape \u001b[2J')).toThrow(expect.objectContaining({ code: 'BAD_REASON' }));
-    expect(() => accounts.disable('alice', 'line\u2028separator')).toThrow(expect.objectContaining({ code: 'BAD_REASON' }));
+    const refusal = (message: string) => expect.objectContaining({ code: 'BAD_REASON', message });
+    expect(() => accounts.disable('alice', 'two\nlines')).toThrow(refusal('the reason contains a control character, U+000A (a line feed), at position 4: write it on one line'));
+    expect(() => accounts.disable('alice', 'a\ttab')).toThrow(refusal('the reason contains a control character, U+0009 (a tab), at position 2: write it on one line'));
+    expect(() => accounts.disable('alice', 'escape \u001b[2J')).toThrow(refusal('the reason contains a control character, U+001B (an escape), at position 8: write it on one line'));
+    expect(() => accounts.disable('alice', 'bell\u0007')).toThrow(refusal('the reason contains a control character, U+0007, at position 5: write it on one line'));
+    expect(() => accounts.disable('alice', 'line\u2028separator')).toThrow(refusal('the reason contains a control character, U+2028 (a line separator), at position 5: write it on one line'));
     expect(accounts.find('alice')?.disabled).toBeUndefined();
+  });
+
+  it('refuse a reason with a bidirectional formatting character, naming it and its position, and keep nothing of it', async () => {
+    await accounts.add('alice', 'pw');
+    const bidi = (code: string, name: string, position: number) =>
+      expect.objectContaining({
+        code: 'BAD_REASON',
+        message: `the reason contains a bidirectional control, ${code} (${name}), at position ${position}: it would show the text around it in another order; remove it`,
+      });
+    // "Trojan Source": shown as "on leave until 1 May", the text after the override reversed.
+    expect(() => accounts.disable('alice', 'on leave \u202eyaM 1 litnu')).toThrow(bidi('U+202E', 'right-to-left override', 10));
+    const every: [string, string, string][] = [
+      ['\u202a', 'U+202A', 'left-to-right embedding'], ['\u202b', 'U+202B', 'right-to-left embedding'],
+      ['\u202c', 'U+202C', 'pop directional formatting'], ['\u202d', 'U+202D', 'left-to-right override'],
+      ['\u202e', 'U+202E', 'right-to-left override'], ['\u2066', 'U+2066', 'left-to-right isolate'],
+      ['\u2067', 'U+2067', 'right-to-left isolate'], ['\u2068', 'U+2068', 'first strong isolate'],
+      ['\u2069', 'U+2069', 'pop directional isolate'], ['\u200e', 'U+200E', 'left-to-right mark'],
+      ['\u200f', 'U+200F', 'right-to-left mark'], ['\u061c', 'U+061C', 'arabic letter mark'],
+    ];
+    for (const [c, code, name] of every) expect(() => accounts.disable('alice', `ab${c}c`)).toThrow(bidi(code, name, 3));
+    // The position counts characters (a letter outside the BMP is one) of the reason as given, before trimming.
+    expect(() => accounts.disable('alice', '  \u{1F3D6}\u2066x\u2069')).toThrow(bidi('U+2066', 'left-to-right isolate', 4));
+    // The first one found is named, whichever kind it is.
+    expect(() => accounts.disable('alice', 'a\u202eb\nc')).toThrow(bidi('U+202E', 'right-to-left override', 2));
+    expect(accounts.find('alice')?.disabled).toBeUndefined();
+    // Right-to-left text itself is no control: Hebrew and Arabic reasons are kept as given.
+    expect(accounts.disable('alice', 'בחופשה עד 3 במאי')).toBe(true);
+    expect(accounts.find('alice')?.disabled?.reason).toBe('בחופשה עד 3 במאי');
+  });
+
+  it('take the longest reason there may be', async () => {
+    await accounts.add('alice', 'pw');
     expect(accounts.disable('alice', 'é'.repeat(200))).toBe(true);
     expect(accounts.find('alice')?.disabled?.reason).toHaveLength(200);
   });
@@ -333,6 +367,12 @@ describe('disableReasonText', () => {
   it('keeps a reason as it is for UTF-8, every control character or line separator (stored before they were refused) as ?', () => {
     expect(disableReasonText('congé jusqu’au 3 — voir Zoë', 'utf-8')).toBe('congé jusqu’au 3 — voir Zoë');
     expect(disableReasonText('two\r\n+OK lines\tand\u2028more\u0085', 'utf-8')).toBe('two??+OK lines?and?more?');
+  });
+
+  it('shows every bidirectional formatting character (stored before they were refused) as ?, in UTF-8 as in ASCII', () => {
+    const stored = 'on leave \u202eyaM 1 litnu\u202c, \u2067\u05d1\u05d7\u05d5\u05e4\u05e9\u05d4\u2069 \u200e\u200f\u061c\u202a\u202b\u202d\u2066\u2068';
+    expect(disableReasonText(stored, 'utf-8')).toBe('on leave ?yaM 1 litnu?, ?בחופשה? ????????');
+    expect(disableReasonText(stored, 'ascii')).toBe('on leave ?yaM 1 litnu?, ???????? ????????');
   });
 
   it('spells a reason in printable US-ASCII for a reply that allows nothing else', () => {

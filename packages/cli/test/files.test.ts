@@ -282,7 +282,7 @@ it('prints plain HTTP steps that work: the running service on port 0 answers the
   expect(listed.stdout).toMatch(/ home\n$/);
 });
 
-it('says above the steps that the account is disabled, with its reason, and that the steps wait for hearth user enable', async () => {
+it('says above the steps that the account is disabled, with its reason (on one line, in order), and that the steps wait for hearth user enable', async () => {
   const accounts = await openSuiteAccounts(data, { passwordParams: { ln: 10, r: 8, p: 1 } });
   await accounts.add('dora', 'dora-password-1');
   accounts.disable('dora', 'lost phone');
@@ -310,6 +310,15 @@ it('says above the steps that the account is disabled, with its reason, and that
     '',
     'Files for erin',
   ]);
+  // A reason stored by another program (or before they were refused) with a line break and a right-to-left override: one line, in order.
+  const edited = await runProgram('python3', ['-c', `import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.execute("UPDATE accounts SET disabled_reason = ? WHERE name = 'dora'", ("lost\\nphone \\u202eyaM 1",))
+db.commit()`, join(data, 'accounts', 'accounts.sqlite')]);
+  expect(edited).toMatchObject({ code: 0, stderr: '' });
+  const stored = await hearth(['files', '--user', 'dora', '--config', config, '--data', data]);
+  expect(stored.code).toBe(0);
+  expect(stored.stdout.split('\n')[0]).toBe('Account dora is disabled (reason: lost?phone ?yaM 1): every service refuses its logins, so the steps below');
   // An account enabled again gets the steps alone.
   const again = await openSuiteAccounts(data);
   again.enable('dora');

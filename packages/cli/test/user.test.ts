@@ -197,7 +197,13 @@ describe('hearth user', () => {
     expect(await hearth(['user', 'disable', 'bob', '--reason', 'on leave\n+OK until May'], { cwd })).toEqual({
       code: 1,
       stdout: '',
-      stderr: 'hearth user: the reason contains a control character (a line break, a tab): write it on one line\n',
+      stderr: 'hearth user: the reason contains a control character, U+000A (a line feed), at position 9: write it on one line\n',
+    });
+    // "Trojan Source": would list as "on leave until 1 May", and reorder the rest of its line.
+    expect(await hearth(['user', 'disable', 'bob', '--reason', 'on leave \u202eyaM 1 litnu'], { cwd })).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'hearth user: the reason contains a bidirectional control, U+202E (right-to-left override), at position 10: it would show the text around it in another order; remove it\n',
     });
     expect(await withAccounts((accounts) => accounts.find('bob')?.disabled)).toBeUndefined();
     expect(await user(['enable', 'bob', '--reason', 'x'])).toMatchObject({ code: 64, stderr: 'hearth user: --reason only applies to disable\n' });
@@ -235,24 +241,24 @@ describe('hearth user', () => {
     expect(await user(['admin', 'bob', '--off'])).toEqual({ code: 0, stdout: 'bob is no longer an administrator\n', stderr: '' });
   });
 
-  it('lists a UTF-8 reason as it is, and one stored with control characters (before they were refused, or by hand) on one line', async () => {
+  it('lists a UTF-8 reason as it is, and one stored with control or bidirectional characters (before they were refused, or by hand) on one line, in order', async () => {
     await user(['add', 'zoe', '--password-stdin'], { input: 'pw\n' });
     await user(['add', 'bob', '--password-stdin'], { input: 'pw\n' });
     expect(await hearth(['user', 'disable', 'zoe', '--reason', 'congé — Zoë'], { cwd })).toMatchObject({ code: 0, stdout: 'disabled zoe (congé — Zoë): it can no longer log in\n' });
     expect(await user(['disable', 'bob'])).toMatchObject({ code: 0 });
-    // A reason written into the database by another program: an escape sequence and a line break.
+    // A reason written into the database by another program: an escape sequence, a line break, a right-to-left override.
     const edited = await runProgram('python3', ['-c', `import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
-db.execute("UPDATE accounts SET disabled_reason = ? WHERE name = 'bob'", ("on leave\\x1b[2J\\nbob2  9  9",))
+db.execute("UPDATE accounts SET disabled_reason = ? WHERE name = 'bob'", ("on leave\\x1b[2J\\nbob2  9  9 \\u202eyaM 1",))
 db.commit()`, join(cwd, 'data', 'accounts', 'accounts.sqlite')]);
     expect(edited).toMatchObject({ code: 0, stderr: '' });
     const list = await hearth(['user', 'list'], { cwd });
     expect(list.stdout.split('\n').slice(1)).toEqual([
-      expect.stringMatching(/^bob .* since [\d-]+ [\d:]+: on leave\?\[2J\?bob2  9  9$/),
+      expect.stringMatching(/^bob .* since [\d-]+ [\d:]+: on leave\?\[2J\?bob2  9  9 \?yaM 1$/),
       expect.stringMatching(/^zoe .* since [\d-]+ [\d:]+: congé — Zoë$/),
       '',
     ]);
-    expect(await hearth(['user', 'disable', 'bob'], { cwd })).toMatchObject({ code: 0, stdout: 'bob was already disabled; the reason is "on leave?[2J?bob2  9  9"\n' });
+    expect(await hearth(['user', 'disable', 'bob'], { cwd })).toMatchObject({ code: 0, stdout: 'bob was already disabled; the reason is "on leave?[2J?bob2  9  9 ?yaM 1"\n' });
   });
 
   it('deletes a user whose account is gone but whose maildrop remains (a del cut short)', async () => {

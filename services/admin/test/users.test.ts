@@ -240,8 +240,14 @@ describe('users', () => {
     expect(rowOf(long.body, 'erin')).toContain('<td>enabled</td>');
     // A form posted by hand can carry a line break, which a POP3 or SMTP reply must not.
     const twoLines = await c.submit('/users/disable', { name: 'erin', reason: 'on leave\r\nback in May' }, long);
-    expect(textOf(twoLines.body)).toContain('Refused: the reason contains a control character (a line break, a tab): write it on one line.');
+    expect(textOf(twoLines.body)).toContain('Refused: the reason contains a control character, U+000D (a carriage return), at position 9: write it on one line.');
     expect(rowOf(twoLines.body, 'erin')).toContain('<td>enabled</td>');
+    // A right-to-left override (pasted, or posted by hand) would show the reason reversed in this list: "Trojan Source".
+    const reversed = await c.submit('/users/disable', { name: 'erin', reason: 'on leave \u202eyaM 1 litnu' }, twoLines);
+    expect(textOf(reversed.body)).toContain(
+      'Refused: the reason contains a bidirectional control, U+202E (right-to-left override), at position 10: it would show the text around it in another order; remove it.',
+    );
+    expect(rowOf(reversed.body, 'erin')).toContain('<td>enabled</td>');
     (await pop3Login('erin', 'erin-password-1')).destroy();
     expect(await davStatus('/home/', 'erin:erin-password-1')).toBe(207);
     expect((await a.client().signIn('erin', 'erin-password-1')).body).toContain('<h1>My account</h1>');

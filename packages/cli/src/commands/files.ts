@@ -1,7 +1,7 @@
 /** `hearth files`: the URLs of the file service and how to connect to it, for one user. */
 import { isIPv6 } from 'node:net';
 import { join } from 'node:path';
-import { localUser, mailDomainSet, normalizeUserName, openSuiteAccounts } from '@hearth/accounts';
+import { disableReasonText, localUser, mailDomainSet, normalizeUserName, openSuiteAccounts } from '@hearth/accounts';
 import type { Disabled } from '@hearth/accounts';
 import type { FilesSettings } from '@hearth/files/config';
 import { connectHelp, fileListener, httpsHost, localAddress, localHttpOrigin, plainHttpConnectHelp, reachableFromOtherMachines } from '@hearth/files/connect-help';
@@ -129,7 +129,7 @@ async function accountDisabled(user: string, dataDir: string, io: CliIo): Promis
 
 /** The lines above the steps for a disabled account: every service refuses its logins. */
 function disabledNote(user: string, disabled: Disabled): string {
-  const why = disabled.reason === undefined ? '' : ` (reason: ${disabled.reason})`;
+  const why = disabled.reason === undefined ? '' : ` (reason: ${disableReasonText(disabled.reason, 'utf-8')})`;
   return `Account ${user} is disabled${why}: every service refuses its logins, so the steps below
 will not work until hearth user enable ${user}.
 
