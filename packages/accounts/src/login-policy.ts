@@ -12,9 +12,9 @@
  * transaction every `flushMs`. A database that cannot be written (full, read-only, busy) keeps the
  * changes in memory, bounded, and retries later: logins never wait for the disk.
  */
-import { createHmac, randomBytes } from 'node:crypto';
-import { isIPv6 } from 'node:net';
 import type { FailureDelta, FailureRow } from './failure-table.js';
+import { sourceKey, userKey } from './login-keys.js';
+import { LastWrongPasswords } from './wrong-passwords.js';
 
 export interface LoginLimits {
   /** Failures from one address (any user) within the window; past it, that address is refused. */
@@ -121,38 +121,6 @@ const RETRY_AFTER_ERROR_MS = 5000;
 const CAP_EVERY_FLUSHES = 100;
 const FLUSH_BATCH = 500;
 
-/**
- * The address as one key: IPv4-mapped IPv6 is the IPv4 address, and an IPv6 address counts as its
- * /64 (`2001:db8:0:1::/64`): one host or one site's LAN holds a whole /64 and may use any address
- * in it, so per address an attacker would have 2^64 fresh counts. Dovecot's auth penalty masks
- * IPv6 to /48; /64 is the block one customer gets, so other customers of the same provider never
- * share an attacker's count.
- */
-function sourceKey(source: string): string {
-  const address = (source.startsWith('::ffff:') ? source.slice(7) : source).toLowerCase();
-  return isIPv6(address) ? (ipv6Prefix64(address) ?? address) : address;
-}
-
-/** The first four groups of an IPv6 address as `a:b:c:d::/64`; undefined when it cannot be read. */
-function ipv6Prefix64(address: string): string | undefined {
-  let text = address.split('%')[0] ?? '';
-  // An embedded IPv4 tail (64:ff9b::192.0.2.1) is two groups.
-  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
-  if (dotted !== null) {
-    const [a, b, c, d] = dotted.slice(1).map(Number) as [number, number, number, number];
-    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
-  }
-  const [head = '', tail, ...more] = text.split('::');
-  if (more.length > 0) return undefined;
-  const first = head === '' ? [] : head.split(':');
-  const last = tail === undefined || tail === '' ? [] : tail.split(':');
-  const groups = tail === undefined ? first : [...first, ...Array<string>(8 - first.length - last.length).fill('0'), ...last];
-  if (groups.length !== 8) return undefined;
-  return `${groups.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(':')}::/64`;
-}
-/** The user name as given, case-insensitive, bounded (a key, not an account lookup). */
-const userKey = (user: string): string => user.trim().toLowerCase().slice(0, 320);
-
 export class LoginPolicy {
   #limits: LoginLimits;
   readonly #store: FailureStore | undefined;
@@ -161,14 +129,8 @@ export class LoginPolicy {
   readonly #underway = new Map<string, number>();
   /** Attempts waiting for a check under way to end (room under the limits). */
   readonly #settled = new Set<() => void>();
-  /**
-   * The last wrong password of each pair (`s u`) as the first 8 bytes of an HMAC-SHA256 under
-   * `#digestKey`, made for this process and never stored: the password cannot be read back from
-   * it, nor tried against it elsewhere; a new guess is taken for a repeat once in 2^64. At most
-   * `maxKeys` pairs, the least recently failed dropped first.
-   */
-  readonly #lastWrong = new Map<string, { readonly digest: bigint; readonly at: number; readonly uncounted: number }>();
-  readonly #digestKey = randomBytes(32);
+  /** The last wrong password of each pair (`s u`), at most `maxKeys` pairs. */
+  readonly #lastWrong: LastWrongPasswords;
   readonly #now: () => number;
   readonly #flushMs: number;
   readonly #maxKeys: number;
@@ -184,6 +146,7 @@ export class LoginPolicy {
     this.#now = options.now ?? Date.now;
     this.#flushMs = options.flushMs ?? 250;
     this.#maxKeys = options.maxKeys ?? 100_000;
+    this.#lastWrong = new LastWrongPasswords(this.#maxKeys);
   }
 
   get limits(): LoginLimits {
@@ -247,7 +210,8 @@ export class LoginPolicy {
     }
     if (value === undefined) {
       this.#stats.failures++;
-      if (password !== undefined && this.#repeats(`${s} ${u}`, password)) {
+      const limits = { windowMs: this.#limits.windowMs, maxUncounted: this.#limits.maxFailuresPerSource };
+      if (password !== undefined && this.#lastWrong.repeats(`${s} ${u}`, password, this.#now(), limits)) {
         this.#stats.repeated++;
         for (const key of keys) this.#change(key, -1, undefined);
       }
@@ -266,7 +230,7 @@ export class LoginPolicy {
     this.#change(`u:${u}`, -1, undefined);
     this.#reset(`s:${s}`);
     this.#reset(`p:${s} ${u}`);
-    this.#lastWrong.delete(`${s} ${u}`);
+    this.#lastWrong.forget(`${s} ${u}`);
     return { ok: true, value };
   }
 
@@ -307,29 +271,6 @@ export class LoginPolicy {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#closed = true;
-  }
-
-  /**
-   * Whether `password` is the pair's last wrong password within the window and is let go
-   * uncounted: at most `maxFailuresPerSource` times in a row (every repeat is still checked, so
-   * one address repeating one password without end would cost a check each time). Either way it
-   * becomes the pair's last, seen now (a client retrying every few minutes stays a repeat).
-   */
-  #repeats(pair: string, password: string): boolean {
-    const digest = createHmac('sha256', this.#digestKey).update(password.normalize('NFC')).digest().readBigUInt64BE(0);
-    const now = this.#now();
-    const last = this.#lastWrong.get(pair);
-    const same = last !== undefined && last.at > now - this.#limits.windowMs && last.digest === digest;
-    const uncounted = same ? last.uncounted + 1 : 0;
-    const repeat = same && uncounted <= this.#limits.maxFailuresPerSource;
-    this.#lastWrong.delete(pair);
-    this.#lastWrong.set(pair, { digest, at: now, uncounted: repeat ? uncounted : 0 });
-    while (this.#lastWrong.size > this.#maxKeys) {
-      const oldest = this.#lastWrong.keys().next();
-      if (oldest.done === true) break;
-      this.#lastWrong.delete(oldest.value);
-    }
-    return repeat;
   }
 
   /** Refused on the failures counted, not on the checks still under way. */
