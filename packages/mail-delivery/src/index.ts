@@ -1,3 +1,4 @@
+export { QUOTING_PROBLEMS, readQuotedString, unquotedAddress, type QuotedString } from './address.js';
 export { announceDelivered } from './announce.js';
 export {
   MAX_BATCH,

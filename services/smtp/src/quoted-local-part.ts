@@ -9,6 +9,7 @@
  * (so that it still checks the route, the domain, the path's length and the parameters), then
  * puts the quoted local part back, as the client gave it.
  */
+import { readQuotedString } from '@hearth/mail-delivery';
 
 export type QuotedPath =
   /** No quoted local part: smtp-server parses the command as it is. */
@@ -24,24 +25,12 @@ export type QuotedPath =
 /** A source route before the mailbox (RFC 5321 4.1.2, to be accepted and ignored). */
 const SOURCE_ROUTE = /^@[^\s,:@<>"]+(?:,@[^\s,:@<>"]+)*:/;
 
-/** C0 and C1 controls and DEL: never in an address (smtp-server refuses them in any address too). */
-const isControl = (code: number): boolean => code < 0x20 || (code >= 0x7f && code <= 0x9f);
-/** Invisible formatting characters smtp-server refuses in any address: zero-width space, word joiner, BOM. */
-const isInvisible = (code: number): boolean => code === 0x200b || code === 0x2060 || code === 0xfeff;
-
-const problems = {
-  unterminated: 'the quoted local part has no closing quote',
-  control: 'a control character in the quoted local part',
-  invisible: 'an invisible formatting character in the quoted local part',
-  pairNotAscii: 'a backslash in the quoted local part quotes only a printable ASCII character',
-  noDomain: 'the quoted local part must be followed by @ and the domain',
-} as const;
+const NO_DOMAIN = 'the quoted local part must be followed by @ and the domain';
 
 /**
- * The quoted local part of a MAIL FROM or RCPT TO command line, if its path has one. Its content
- * is RFC 5321's `qtextSMTP` (printable ASCII and space, but `"` and `\`) and `quoted-pairSMTP`
- * (`\` and printable ASCII or space), and any UTF-8 beyond ASCII (RFC 6531) but controls and
- * invisible formatting characters.
+ * The quoted local part of a MAIL FROM or RCPT TO command line, if its path has one, read as
+ * `@hearth/mail-delivery`'s `readQuotedString` reads one (every service that takes a recipient
+ * reads it the same way; `unquotedAddress` there gives the mailbox it names).
  */
 export function readQuotedPath(command: string): QuotedPath {
   const colon = command.indexOf(':');
@@ -52,36 +41,10 @@ export function readQuotedPath(command: string): QuotedPath {
   open += 1 + (SOURCE_ROUTE.exec(command.slice(open + 1))?.[0].length ?? 0);
   if (command[open] !== '"') return { kind: 'unquoted' };
 
-  let at = open + 1;
-  for (;;) {
-    if (at >= command.length) return { kind: 'invalid', problem: problems.unterminated };
-    const code = command.charCodeAt(at);
-    if (code === 0x22) break;
-    if (code === 0x5c) {
-      at++;
-      if (at >= command.length) return { kind: 'invalid', problem: problems.unterminated };
-      const quoted = command.charCodeAt(at);
-      if (isControl(quoted)) return { kind: 'invalid', problem: problems.control };
-      if (quoted > 0x7e) return { kind: 'invalid', problem: problems.pairNotAscii };
-    } else if (isControl(code)) {
-      return { kind: 'invalid', problem: problems.control };
-    } else if (isInvisible(code)) {
-      return { kind: 'invalid', problem: problems.invisible };
-    }
-    at++;
-  }
-  const close = at;
-  if (command[close + 1] !== '@') return { kind: 'invalid', problem: problems.noDomain };
+  const quoted = readQuotedString(command, open);
+  if (quoted.kind === 'invalid') return quoted;
+  const { close } = quoted;
+  if (command[close + 1] !== '@') return { kind: 'invalid', problem: NO_DOMAIN };
   const localPart = command.slice(open, close + 1);
   return { kind: 'quoted', localPart, standIn: command.slice(0, open) + 'q'.repeat(localPart.length) + command.slice(close + 1) };
-}
-
-/**
- * An address as it names a mailbox: a quoted local part without its quotes and quoted-pairs
- * (`"Al\ice"@example.com` is `Alice@example.com`), as Postfix compares it; any other as it is.
- */
-export function unquotedAddress(address: string): string {
-  const at = address.lastIndexOf('@');
-  if (at < 2 || !address.startsWith('"') || address[at - 1] !== '"') return address;
-  return address.slice(1, at - 1).replace(/\\(.)/gsu, '$1') + address.slice(at);
 }

@@ -3,8 +3,8 @@
  * the session turns refusals into replies (a Haraka-style split of policy and protocol).
  */
 import { localUser } from '@hearth/accounts';
+import { unquotedAddress } from '@hearth/mail-delivery';
 import type { ListenerRole } from '../config.js';
-import { unquotedAddress } from '../quoted-local-part.js';
 import type { UserDirectory } from '../ports.js';
 import { replies, type SmtpReply } from '../replies.js';
 
