@@ -129,16 +129,21 @@ export const replies = {
   waitBadLine: () => bad('Done waiting: only DONE is valid while waiting'),
   pushBacklog: () => '-ERR [SYS/TEMP] Too many unread new-mail notifications; closing the connection',
   sendGoAhead: () => 'Send the message, end with a line holding only "."',
-  relayingDenied: (arg: string) => err(`Relaying is not configured: ${printable(arg)} is not a local address`),
-  noSuchRecipient: (arg: string) => err(`No such local user: ${printable(arg)}`),
+  relayingDenied: (arg: string) => err(`Relaying is not configured: ${printable(arg, 'spaces')} is not a local address`),
+  noSuchRecipient: (arg: string) => err(`No such local user: ${printable(arg, 'spaces')}`),
   tooManyRecipients: (max: number) => bad(`Too many recipients (at most ${max})`),
+  /** A recipient's quoted local part is malformed (`@hearth/mail-delivery`'s `QUOTING_PROBLEMS`, or XSEND's). */
+  badRecipientSyntax: (problem: string) => bad(`Bad recipient address syntax: ${problem}`),
   sendTooLarge: (max: number) => err(`Message too large (at most ${max} octets); nothing was delivered`),
   sendLineTooLong: () => err('Message line too long; nothing was delivered'),
   sent: (id: string, recipients: number) => ok(`Message ${id} delivered to ${recipients} maildrop${recipients === 1 ? '' : 's'}`),
 } as const;
 
-/** Client text echoed in a reply: printable ASCII only, at most 40 characters. */
-function printable(text: string): string {
-  const clean = text.replace(/[^\x21-\x7e]/g, '?');
+/**
+ * Client text echoed in a reply: printable ASCII only, at most 40 characters; with `spaces`, a
+ * space is kept too (an XSEND recipient's quoted local part may hold one: `"john doe"@localhost`).
+ */
+function printable(text: string, spaces?: 'spaces'): string {
+  const clean = text.replace(spaces === undefined ? /[^\x21-\x7e]/g : /[^\x20-\x7e]/g, '?');
   return clean.length > 40 ? `${clean.slice(0, 40)}...` : clean;
 }

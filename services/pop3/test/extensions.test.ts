@@ -245,6 +245,54 @@ describe('X-HEARTH-SEND (XSEND)', () => {
     expect(backing.count('alice')).toBe(4);
   });
 
+  it('takes a recipient whose local part is quoted, as SMTP does: looked up unquoted, spaces and quoted-pairs inside the quotes', async () => {
+    const { backing } = await start({ domains: ['example.org', 'localhost'] });
+    const bob = await login('bob', 'hunter2');
+    await transcript(bob, [['XSEND "alice"@localhost', /^\+OK Send the message/], ['Subject: one\r\n\r\nquoted\r\n.', /^\+OK Message \w+ delivered to 1 maildrop$/]]);
+    expect(backing.count('alice')).toBe(4);
+    // A quoted-pair, another of our domains, a bare quoted local part, angle brackets: alice and bob, once each.
+    await transcript(bob, [
+      ['XSEND "Al\\ice"@Example.org "bob" <"alice"@localhost> <"B\\ob"@example.org>', /^\+OK Send the message/],
+      ['Subject: two\r\n\r\nquoted\r\n.', /^\+OK Message \w+ delivered to 2 maildrops$/],
+    ]);
+    expect([backing.count('alice'), backing.count('bob')]).toEqual([5, 1]);
+    expect(backing.last('bob')!.toString()).toMatch(/\r\nSubject: two\r\n/);
+    // A space inside the quotes is the local part's own: no user has it, nor an empty name.
+    await transcript(bob, [
+      ['XSEND alice "john doe"@localhost', '-ERR No such local user: "john doe"@localhost'],
+      ['XSEND "alice smith" bob', '-ERR No such local user: "alice smith"'],
+      ['XSEND ""@localhost', '-ERR No such local user: ""@localhost'],
+      ['XSEND "alice"@elsewhere.example', '-ERR Relaying is not configured: "alice"@elsewhere.example is not a local address'],
+      ['XSEND "a b"@elsewhere.example', '-ERR Relaying is not configured: "a b"@elsewhere.example is not a local address'],
+      // 100 recipients with a space each are 100, not 200: past the quoting, the first is unknown.
+      [`XSEND ${'"x y"@localhost '.repeat(100)}`, '-ERR No such local user: "x y"@localhost'],
+      [`XSEND ${'"x y"@localhost '.repeat(101)}`, '-ERR Too many recipients (at most 100)'],
+      ['NOOP', '+OK'],
+    ]);
+    expect([backing.count('alice'), backing.count('bob')]).toEqual([5, 1]);
+  });
+
+  it('refuses bad quoting, naming the problem, delivers nothing and goes on', async () => {
+    const { backing, bus } = await start({ settings: { maxBadCommands: 20 } });
+    const bob = await login('bob', 'hunter2');
+    await transcript(bob, [
+      ['XSEND "alice@localhost', '-ERR Bad recipient address syntax: the quoted local part has no closing quote'],
+      ['XSEND alice "bob', '-ERR Bad recipient address syntax: the quoted local part has no closing quote'],
+      ['XSEND "alice\\', '-ERR Bad recipient address syntax: the quoted local part has no closing quote'],
+      ['XSEND "al\x01ice"@localhost', '-ERR Bad recipient address syntax: a control character in the quoted local part'],
+      ['XSEND "al\tice"@localhost', '-ERR Bad recipient address syntax: a control character in the quoted local part'],
+      ['XSEND "al\u200bice"@localhost', '-ERR Bad recipient address syntax: an invisible formatting character in the quoted local part'],
+      ['XSEND "al\\öce"@localhost', '-ERR Bad recipient address syntax: a backslash in the quoted local part quotes only a printable ASCII character'],
+      ['XSEND "alice".x@localhost', '-ERR Bad recipient address syntax: the quoted local part must be followed by @ and the domain, or end the recipient'],
+      ['XSEND  ', '-ERR Wrong number of arguments for XSEND'],
+      ['STAT', '+OK 0 0'],
+      ['XSEND "alice" alice', /^\+OK Send the message/],
+      ['Subject: after\r\n\r\nfine\r\n.', /^\+OK Message \w+ delivered to 1 maildrop$/],
+    ]);
+    expect(backing.count('alice')).toBe(4);
+    expect(bus.published).toHaveLength(1);
+  });
+
   it('a message cut off by a dropped connection is not delivered', async () => {
     const { backing } = await start();
     const bob = await login('bob', 'hunter2');

@@ -19,7 +19,7 @@ import { top } from './top.js';
 import { uidl } from './uidl.js';
 import { user } from './user.js';
 import { xidle } from './xidle.js';
-import { MAX_RECIPIENTS, xsend } from './xsend.js';
+import { xsend } from './xsend.js';
 
 const AUTHORIZATION: readonly StateName[] = ['AUTHORIZATION'];
 const TRANSACTION: readonly StateName[] = ['TRANSACTION'];
@@ -43,5 +43,6 @@ export const commands: CommandTable<StateName, CommandContext, Reply> = {
   QUIT: { states: BOTH, args: { min: 0, max: 0 }, run: quit },
   // Hearth extensions (README: X-HEARTH-PUSH, X-HEARTH-SEND). DONE is read by the session itself.
   XIDLE: { states: TRANSACTION, args: { min: 0, max: 0 }, run: xidle },
-  XSEND: { states: TRANSACTION, args: { min: 1, max: MAX_RECIPIENTS + 1 }, run: xsend },
+  // XSEND splits its line itself: a quoted local part may hold spaces.
+  XSEND: { states: TRANSACTION, args: { min: 1, max: 1, rest: true }, run: xsend },
 };
