@@ -3,9 +3,11 @@
  * see the result and the supervisor's state; the page's own service is not stopped from itself;
  * a reload of a broken config shows each problem with file and line, and changes nothing; a
  * reload that makes a running service require a stopped one shows it stopped and why, a failed
- * one still failed and why.
+ * one still failed and why; a start that brings up what services were held back for starts them
+ * and says so.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stopAll, waitState } from '@hearth/testkit/hearth-up';
 import { setupAdmin, startAdmin, textOf, type AdminUp, type Client } from './helpers.js';
@@ -131,6 +133,23 @@ describe('the dashboard', () => {
     expect(textOf(restarted.body)).toMatch(/restart db: running, pid \d+\. Still stopped, requires db: web\./);
     const web = await c.submit('/services', { name: 'web', action: 'start' }, restarted);
     expect(textOf(web.body)).toMatch(/start web: running, pid \d+\. Services/);
+  });
+
+  it('shows the services held back for the one it starts, started with it', async () => {
+    const good = readFileSync(a.up.configFile, 'utf8');
+    const fixed = join(a.up.data, 'gate-fixed');
+    // gate exits 78 (not restarted) until fixed exists; held, added with it, waits for it.
+    a.up.writeConfig(`${good}  gate:\n    command: [sh, -c, "test -e ${fixed} || exit 78; exec sleep 1000"]\n    ready: { delay: 300ms }\n  held:\n    command: [sleep, "1000"]\n    requires: [gate]\n`);
+    await c.submit('/reload', {}, await c.get('/'));
+    await waitState(a.up, 'gate', 'failed');
+    expect(await a.up.service('held')).toMatchObject({ state: 'stopped', reason: 'not started: it requires gate, which is failed' });
+    writeFileSync(fixed, '');
+    const started = await c.submit('/services', { name: 'gate', action: 'start' }, await c.get('/'));
+    const gate = await a.up.service('gate');
+    expect(textOf(started.body)).toContain(`start gate: running, pid ${gate.pid}. Started, no longer held back: held.`);
+    expect((await a.up.service('held')).state).toBe('running');
+    a.up.writeConfig(good);
+    expect(textOf((await c.submit('/reload', {}, started)).body)).toContain('removed: gate, held');
   });
 
   it('reloads the config; a broken one is refused with each problem, file and line, and nothing changes', async () => {

@@ -127,11 +127,19 @@ function actionNotice(action: ServiceAction, s: ServiceResult): Notice {
     return { kind: 'ok', text: `${text} Stopped first, as they require ${s.name}:`, details: stoppedWith.map((d) => `${d.status.name}: ${d.status.state} (requires ${d.requires})`) };
   }
   const still = s.stillStopped ?? [];
-  const stillText = still.length > 0 ? `${text} Still stopped, requires ${s.name}: ${still.join(', ')}.` : text;
+  const heldBack = s.startedHeldBack ?? [];
+  const sentences = [
+    text,
+    ...(still.length > 0 ? [`Still stopped, requires ${s.name}: ${still.join(', ')}.`] : []),
+    ...(heldBack.length > 0 ? [`Started, no longer held back: ${heldBack.join(', ')}.`] : []),
+  ].join(' ');
+  // Held back services that did not come up: the verb's error lines, as hearth start prints them.
+  const failed = (s.heldBackFailed ?? []).map((f) => `not started: ${f.error}`);
+  const kind = failed.length > 0 ? 'error' : 'ok';
   const startedWith = s.startedWith ?? [];
-  if (startedWith.length === 0) return { kind: 'ok', text: stillText };
+  if (startedWith.length === 0) return failed.length > 0 ? { kind, text: sentences, details: failed } : { kind, text: sentences };
   const details = startedWith.map((d) => `${d.status.name}: ${d.status.state} (required by ${d.requiredBy})`);
-  return { kind: 'ok', text: `${stillText} Started first, as ${s.name} requires them:`, details };
+  return { kind, text: `${sentences} Started first, as ${s.name} requires them:`, details: [...details, ...failed] };
 }
 
 async function serviceAction(ctx: RequestContext, action: ServiceAction, name: string): Promise<Notice> {
