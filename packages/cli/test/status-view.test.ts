@@ -8,7 +8,7 @@ const decl = declareCounters({
   connectionsTotal: { id: 1, type: 'counter', description: 'Connections accepted', unit: 'connections', key: true },
   connectionsOpen: { id: 2, type: 'gauge', description: 'Connections open now', unit: 'connections', key: true },
   messagesReceived: { id: 3, type: 'counter', description: 'Messages accepted', unit: 'messages', key: true },
-  bytesIn: { id: 4, type: 'counter', description: 'Bytes received', unit: 'bytes' },
+  bytesIn: { id: 4, type: 'counter', description: 'Bytes received', unit: 'bytes', prometheus: { name: 'received_bytes_total' } },
 });
 
 const row: ServiceStatus = {

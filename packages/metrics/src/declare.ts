@@ -8,9 +8,14 @@
  * - A `gauge` is a current value (connections open, queued notices): it belongs to the running
  *   instance, starts again from what the new instance reports, and SNMP serves it as a Gauge32.
  *
+ * `prometheus` (optional) is how the Prometheus view names it: a metric name and fixed labels, so
+ * that declarations which differ in one dimension (requests by method) are one labelled family.
+ *
  * `id` is the counter's row number in the SNMP tables (`hearthCounterIndex`, `hearthGaugeIndex`)
  * and must stay the same for the life of the service kind: never renumber or reuse one, retire it.
  */
+
+import { exposureShapeProblem, prometheusProblems, type PrometheusExposure } from './prometheus.js';
 
 export type CounterType = 'counter' | 'gauge';
 
@@ -24,6 +29,8 @@ export interface CounterSpec {
   readonly unit: string;
   /** Shown in the `hearth status` table (every counter is shown by `hearth status NAME`). */
   readonly key?: boolean;
+  /** How Prometheus sees it (`prometheus.ts`): a metric name and fixed labels. Absent: named after it. */
+  readonly prometheus?: PrometheusExposure;
 }
 
 export type CounterDeclaration = Readonly<Record<string, CounterSpec>>;
@@ -51,7 +58,7 @@ export function declarationProblems(declaration: CounterDeclaration): string[] {
     if (spec.description.trim() === '') problems.push(`counter ${name}: the description is empty`);
     if (spec.unit.trim() === '') problems.push(`counter ${name}: the unit is empty`);
   }
-  return problems;
+  return [...problems, ...prometheusProblems(declaration)];
 }
 
 /**
@@ -61,7 +68,11 @@ export function declarationProblems(declaration: CounterDeclaration): string[] {
 export function declareCounters<const D extends CounterDeclaration>(declaration: D): D {
   const problems = declarationProblems(declaration);
   if (problems.length > 0) throw new Error(`bad counter declaration:\n  ${problems.join('\n  ')}`);
-  for (const spec of Object.values(declaration)) Object.freeze(spec);
+  for (const spec of Object.values(declaration)) {
+    if (spec.prometheus?.labels) Object.freeze(spec.prometheus.labels);
+    if (spec.prometheus) Object.freeze(spec.prometheus);
+    Object.freeze(spec);
+  }
   return Object.freeze(declaration);
 }
 
@@ -75,6 +86,8 @@ export function parseDeclaration(value: unknown): CounterDeclaration | string {
       return `counter ${name}: id, type, description and unit are required`;
     }
     if (s['key'] !== undefined && typeof s['key'] !== 'boolean') return `counter ${name}: key is not a boolean`;
+    const exposure = s['prometheus'] === undefined ? undefined : exposureShapeProblem(s['prometheus']);
+    if (exposure !== undefined) return `counter ${name}: ${exposure}`;
   }
   const problems = declarationProblems(value as CounterDeclaration);
   return problems.length > 0 ? problems[0]! : (value as CounterDeclaration);

@@ -5,6 +5,7 @@
  * here, `parseFigures`, used by every receiver.
  */
 import type { CounterSpec, CounterType } from './declare.js';
+import { exposureShapeProblem, type PrometheusExposure } from './prometheus.js';
 
 export interface CounterFigure {
   readonly name: string;
@@ -14,6 +15,8 @@ export interface CounterFigure {
   readonly unit: string;
   readonly key: boolean;
   readonly value: number;
+  /** The declaration's Prometheus exposure, when it has one (only the Prometheus view reads it). */
+  readonly prometheus?: PrometheusExposure;
 }
 
 export type ServiceRunState = 'starting' | 'running' | 'stopping' | 'stopped' | 'backoff' | 'failed';
@@ -45,7 +48,8 @@ export interface FiguresSnapshot {
 
 /** One counter's figure from its declaration and value. */
 export function counterFigure(name: string, spec: CounterSpec, value: number): CounterFigure {
-  return { name, id: spec.id, type: spec.type, description: spec.description, unit: spec.unit, key: spec.key === true, value };
+  const figure = { name, id: spec.id, type: spec.type, description: spec.description, unit: spec.unit, key: spec.key === true, value };
+  return spec.prometheus ? { ...figure, prometheus: spec.prometheus } : figure;
 }
 
 type Obj = Record<string, unknown>;
@@ -61,6 +65,8 @@ function counterProblem(c: unknown, where: string): string | undefined {
   if (typeof c['description'] !== 'string' || typeof c['unit'] !== 'string') return `${where}: description or unit is not a string`;
   if (typeof c['key'] !== 'boolean') return `${where}: key is not a boolean`;
   if (!isCount(c['value'])) return `${where}: value is not a number >= 0`;
+  const exposure = c['prometheus'] === undefined ? undefined : exposureShapeProblem(c['prometheus']);
+  if (exposure !== undefined) return `${where}: ${exposure}`;
   return undefined;
 }
 

@@ -18,7 +18,7 @@ import {
 const decl = declareCounters({
   connections: { id: 1, type: 'counter', description: 'Connections accepted', unit: 'connections', key: true },
   open: { id: 2, type: 'gauge', description: 'Connections open now', unit: 'connections', key: true },
-  bytesIn: { id: 5, type: 'counter', description: 'Bytes received', unit: 'bytes' },
+  bytesIn: { id: 5, type: 'counter', description: 'Bytes received', unit: 'bytes', prometheus: { name: 'received_bytes_total' } },
 });
 
 describe('declareCounters', () => {

@@ -10,7 +10,7 @@ export const counters = declareCounters({
   loginsRefused: { id: 6, type: 'counter', description: 'Logins refused without wrong credentials: by a limit (failures, sessions per user, maildrop in use), or a disabled account', unit: 'attempts' },
   messagesRetrieved: { id: 7, type: 'counter', description: 'Messages sent whole (RETR)', unit: 'messages', key: true },
   messagesDeleted: { id: 8, type: 'counter', description: 'Messages deleted (DELE, then QUIT; once when several sessions deleted one)', unit: 'messages' },
-  bytesOut: { id: 9, type: 'counter', description: 'Message bytes sent by RETR (as stored)', unit: 'bytes' },
+  bytesOut: { id: 9, type: 'counter', description: 'Message bytes sent by RETR (as stored)', unit: 'bytes', prometheus: { name: 'sent_bytes_total' } },
   messagesSent: { id: 10, type: 'counter', description: 'Messages sent with XSEND (stored for every recipient)', unit: 'messages' },
   pushWaiting: { id: 11, type: 'gauge', description: 'Sessions waiting for new mail in XIDLE now', unit: 'sessions', key: true },
   messagesPushed: { id: 12, type: 'counter', description: 'New messages announced to XIDLE sessions (one push line each)', unit: 'messages' },

@@ -10,6 +10,6 @@ export const counters = declareCounters({
   messagesReceived: { id: 6, type: 'counter', description: 'Messages accepted (250 after the commit)', unit: 'messages', key: true },
   messagesRefused: { id: 7, type: 'counter', description: 'Messages refused or failed after DATA', unit: 'messages' },
   recipientsRefused: { id: 8, type: 'counter', description: 'Recipients refused (unknown user, relaying, policy)', unit: 'recipients' },
-  bytesIn: { id: 9, type: 'counter', description: 'Message bytes received (DATA)', unit: 'bytes' },
+  bytesIn: { id: 9, type: 'counter', description: 'Message bytes received (DATA)', unit: 'bytes', prometheus: { name: 'received_bytes_total' } },
   loginsRefused: { id: 10, type: 'counter', description: 'Logins refused without wrong credentials: by the failed-login limits, or a disabled account', unit: 'attempts' },
 });

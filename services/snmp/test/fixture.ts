@@ -21,7 +21,7 @@ export const MIB_ARGS = ['-M', MIB_DIRS, '-m', 'SNMPv2-MIB:HEARTH-MIB'];
 export const fixtureCounters = declareCounters({
   connectionsTotal: { id: 1, type: 'counter', description: 'Connections accepted', unit: 'connections', key: true },
   connectionsOpen: { id: 2, type: 'gauge', description: 'Connections open now', unit: 'connections', key: true },
-  bytesIn: { id: 3, type: 'counter', description: 'Bytes received', unit: 'bytes' },
+  bytesIn: { id: 3, type: 'counter', description: 'Bytes received', unit: 'bytes', prometheus: { name: 'received_bytes_total' } },
 });
 
 export function fixtureService(name: string, values: { total: number; open: number; bytesIn: number }, over: Partial<ServiceFigures> = {}): ServiceFigures {
