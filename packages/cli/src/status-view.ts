@@ -1,6 +1,7 @@
 /**
  * How `hearth status` shows services: the table (one row per service, its connections and key
- * counters included), one service with every counter, and the in-place redraw of `--watch`.
+ * counters included), one service with every counter, the in-place redraw of `--watch`, and the
+ * rows `--json` prints.
  * Pure functions of the rows the supervisor returns, so they are tested without one.
  */
 import type { CounterFigure } from '@hearth/metrics';
@@ -40,6 +41,16 @@ function formatMemory(r: ServiceStatus): string {
 export function formatExit(e: ServiceStatus['lastExit']): string {
   if (!e) return '-';
   return e.signal ? `signal ${e.signal}` : `code ${e.code ?? '?'}`;
+}
+
+/**
+ * Rows as `--json` prints them: each counter without its `prometheus` exposure (how the admin
+ * service's /metrics names it), which the supervisor's rows carry for that page alone, so that
+ * the printed JSON stays what it was.
+ */
+export function jsonRows<R extends ServiceStatus | readonly ServiceStatus[]>(shown: R): R {
+  const one = (s: ServiceStatus): ServiceStatus => (s.counters ? { ...s, counters: s.counters.map(({ prometheus: _, ...c }) => c) } : s);
+  return (Array.isArray(shown) ? shown.map(one) : one(shown as ServiceStatus)) as R;
 }
 
 /** Open connections: the key gauges counted in connections, added up; - when it declares none. */

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { counterFigure, declareCounters } from '@hearth/metrics';
 import type { ServiceStatus } from '@hearth/supervisor';
-import { connectionsOf, formatCount, keyCounters, redraw, serviceDetail, statusTable } from '@hearth/cli';
+import { connectionsOf, formatCount, jsonRows, keyCounters, redraw, serviceDetail, statusTable } from '@hearth/cli';
 
 const decl = declareCounters({
   connectionsTotal: { id: 1, type: 'counter', description: 'Connections accepted', unit: 'connections', key: true },
@@ -55,5 +55,16 @@ describe('hearth status views', () => {
 
   it('a redraw goes home, clears each line to its end and the rest of the screen', () => {
     expect(redraw('a\nbb')).toBe('\x1b[Ha\x1b[K\nbb\x1b[K\n\x1b[J');
+  });
+
+  it('--json prints the rows without the counters\' Prometheus exposure, the rest as the supervisor sent it', () => {
+    const bytes = row.counters!.find((c) => c.name === 'bytesIn')!;
+    expect(bytes.prometheus).toEqual({ name: 'received_bytes_total' });
+    const { prometheus: _, ...plain } = bytes;
+    const printed = jsonRows(row);
+    expect(JSON.stringify(printed)).toBe(JSON.stringify({ ...row, counters: row.counters!.map((c) => (c === bytes ? plain : c)) }));
+    expect(jsonRows([row, row])).toEqual([printed, printed]);
+    const old = { ...row, counters: undefined } as unknown as ServiceStatus;
+    expect(jsonRows(old)).toBe(old);
   });
 });

@@ -3,7 +3,7 @@ import { controlRequest } from '@hearth/supervisor/control';
 import type { ServiceStatus } from '@hearth/supervisor';
 import { UsageError, type CliCommand } from '../command.js';
 import { COMMON_USAGE, parse, socketPathOf } from '../options.js';
-import { fitFrame, redraw, serviceDetail, statusTable } from '../status-view.js';
+import { fitFrame, jsonRows, redraw, serviceDetail, statusTable } from '../status-view.js';
 
 export { formatBytes, formatUptime, statusTable } from '../status-view.js';
 
@@ -61,7 +61,7 @@ With NAME, every counter of that service is listed.`,
 
     if (!values.watch) {
       const shown = await fetch();
-      io.stdout.write(values.json ? `${JSON.stringify(shown, null, 2)}\n` : `${text(shown)}\n`);
+      io.stdout.write(values.json ? `${JSON.stringify(jsonRows(shown), null, 2)}\n` : `${text(shown)}\n`);
       return 0;
     }
     // A watch outlives the supervisor it watches: while none answers (stopped, restarting, a
@@ -84,7 +84,7 @@ With NAME, every counter of that service is listed.`,
         io.stdout.write(redraw(fitFrame(`${heading}\n\n${shown !== undefined ? text(shown) : `${problem}\n(asking again every ${intervalMs / 1000}s)`}`, size.columns, size.rows)));
       } else if (shown !== undefined) {
         if (before !== undefined) io.stderr.write('hearth status: the supervisor answers again\n');
-        io.stdout.write(`${JSON.stringify(shown)}\n`);
+        io.stdout.write(`${JSON.stringify(jsonRows(shown))}\n`);
       } else if (problem !== before) io.stderr.write(`hearth status: ${problem}\n`);
       if (i + 1 < count) await sleep(intervalMs);
     }
