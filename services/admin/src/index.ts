@@ -16,7 +16,7 @@ export { controlSocket, type SupervisorPort, type ReloadOutcome, type RawLogLine
 export { startAdminService, type AdminOptions } from './service.js';
 export { COOKIE_NAME } from './sessions.js';
 export { readSetupToken, setupLink, setupTokenFile } from './setup-link.js';
-export { METRICS_CONTENT_TYPE, METRICS_TEXT_CONTENT_TYPE, counterFamilyName, isLoopback, metricsAccess, negotiateMetricsFormat, renderMetrics, snakeCase, type MetricsAccess, type MetricsAuth, type MetricsFormat, type MetricsRow } from './metrics.js';
+export { METRICS_CONTENT_TYPE, METRICS_TEXT_CONTENT_TYPE, counterMetricName, isLoopback, metricsAccess, negotiateMetricsFormat, renderMetrics, type MetricsAccess, type MetricsAuth, type MetricsFormat, type MetricsRow } from './metrics.js';
 export { ADMIN_DIR, METRICS_TOKEN_FILE, metricsToken, metricsTokenPath, readMetricsToken } from './metrics-token.js';
 
 export const definition: ServiceDefinition<AdminSettings> = {

@@ -2,7 +2,8 @@
  * `GET /metrics`: the service table and every service's counters in the OpenMetrics text format
  * (for a scraper that asks for it, as Prometheus does) or the Prometheus text format 0.0.4,
  * rendered with prom-client from the rows the supervisor's `status` verb answers (what `hearth
- * status --json` prints, and what the SNMP agent's figures are made of).
+ * status --json` prints, there without each counter's Prometheus exposure, and what the SNMP
+ * agent's figures are made of).
  *
  * Names, all under `hearth_`:
  * - the service table, one sample per service (label `service`, the name in the config):
@@ -11,10 +12,13 @@
  *   `hearth_service_restarts_total`, `hearth_service_memory_bytes` and
  *   `hearth_service_standby_memory_bytes` (resident bytes of the process group; absent while
  *   unknown), `hearth_service_uptime_seconds` (absent unless running);
- * - each declared counter as `hearth_<kind>_<name in snake_case>{service}`, a Counter or a Gauge
- *   as declared, with the declaration's description as its help. A counter's family name drops a
- *   trailing `_total` (OpenMetrics puts it on the sample: `hearth_smtp_messages_accepted_total`;
- *   the text format names the family as its sample).
+ * - each declared counter as `hearth_<kind>_<its Prometheus name>{service}` (`counterMetricName`),
+ *   a Counter or a Gauge as declared: the name and any fixed labels its declaration's `prometheus`
+ *   gives (the files service's requests as `hearth_files_requests_total{service,method}`), else
+ *   its name in snake_case, `_total` added to a counter's; the help is the family's (or the
+ *   description and unit). A counter's family name drops the `_total` (OpenMetrics puts it on the
+ *   samples: `hearth_smtp_messages_received_total`; the text format names the family as its
+ *   samples).
  *
  * Access (`metricsAccess`): with a token, only `Authorization: Bearer TOKEN` is served; without
  * one, only loopback peers are.
@@ -22,7 +26,7 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import { Counter, Gauge, Registry, type OpenMetricsContentType, type PrometheusContentType } from 'prom-client';
-import { SERVICE_RUN_STATES, type CounterFigure, type ServiceRunState } from '@hearth/metrics';
+import { SERVICE_RUN_STATES, prometheusHelp, prometheusName, type CounterFigure, type ServiceRunState } from '@hearth/metrics';
 
 /** One service's row, as the control socket's `status` answers it (or a `ServiceFigures`). */
 export interface MetricsRow {
@@ -68,23 +72,26 @@ export function negotiateMetricsFormat(accept: string | undefined): MetricsForma
   return 'text';
 }
 
-/** `fooBarBaz` (a counter's name, camelCase) as `foo_bar_baz`. */
-export function snakeCase(name: string): string {
-  return name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/([A-Z])([A-Z][a-z])/g, '$1_$2').toLowerCase();
-}
-
 /** A kind or config name as a metric name part: letters, digits and `_` only. */
 function namePart(text: string): string {
   return text.toLowerCase().replace(/[^a-z0-9_]/g, '_');
 }
 
-/** The metric family a declared counter of `kind` is exposed as. */
-export function counterFamilyName(kind: string, counter: Pick<CounterFigure, 'name' | 'type'>): string {
-  const base = `hearth_${namePart(kind)}_${snakeCase(counter.name)}`;
-  return counter.type === 'counter' ? base.replace(/_total$/, '') : base;
+/**
+ * The name of a declared counter's samples, of a service of `kind`: `hearth_<kind>_` and its
+ * Prometheus name (`prometheusName` of @hearth/metrics: its exposure's, else its own in snake
+ * case; a counter's ends in `_total`).
+ */
+export function counterMetricName(kind: string, counter: Pick<CounterFigure, 'name' | 'type' | 'prometheus'>): string {
+  return `hearth_${namePart(kind)}_${prometheusName(counter.name, counter)}`;
 }
 
-type Family = { readonly type: 'counter'; readonly metric: Counter<string> } | { readonly type: 'gauge'; readonly metric: Gauge<string> };
+type Family =
+  | { readonly type: 'counter'; readonly owner: string; readonly labelNames: string; readonly metric: Counter<string> }
+  | { readonly type: 'gauge'; readonly owner: string; readonly labelNames: string; readonly metric: Gauge<string> };
+
+/** The owner of the service table's families (a kind's are `kind NAME`). */
+const TABLE = 'table';
 
 /** A registry made for one scrape: families are created as the rows name them. */
 class Scrape {
@@ -96,20 +103,26 @@ class Scrape {
     this.registry.setContentType(format === 'openmetrics' ? Registry.OPENMETRICS_CONTENT_TYPE : Registry.PROMETHEUS_CONTENT_TYPE);
   }
 
-  family(type: 'counter' | 'gauge', name: string, help: string, labelNames: readonly string[]): Family | undefined {
-    const known = this.#families.get(name);
-    // Two kinds whose names collide after sanitising, with different types: the first one wins.
-    if (known) return known.type === type ? known : undefined;
-    // A counter is registered under its sample's name: the text format names the family so, and
-    // prom-client's OpenMetrics drops the `_total` from the family and puts it on the sample.
-    const options = { name: type === 'counter' ? `${name}_total` : name, help, labelNames, registers: [this.registry] };
-    const family: Family = type === 'counter' ? { type, metric: new Counter(options) } : { type, metric: new Gauge(options) };
-    this.#families.set(name, family);
+  /**
+   * The family of the samples `name` (a counter's ends in `_total`: the text format names the
+   * family so, and prom-client's OpenMetrics drops it from the family and keeps it on the
+   * samples). The first to make a family owns it: the service table, or one kind (two kinds whose
+   * names collide once sanitised, a kind's counter named as a table's family). Another owner, type
+   * or set of labels gets nothing, and its samples are left out rather than mixed in.
+   */
+  family(owner: string, type: 'counter' | 'gauge', name: string, help: string, labelNames: readonly string[]): Family | undefined {
+    const key = type === 'counter' ? name.replace(/_total$/, '') : name;
+    const labels = [...labelNames].sort().join(',');
+    const known = this.#families.get(key);
+    if (known) return known.owner === owner && known.type === type && known.labelNames === labels ? known : undefined;
+    const options = { name, help, labelNames, registers: [this.registry] };
+    const family: Family = type === 'counter' ? { type, owner, labelNames: labels, metric: new Counter(options) } : { type, owner, labelNames: labels, metric: new Gauge(options) };
+    this.#families.set(key, family);
     return family;
   }
 
-  set(type: 'counter' | 'gauge', name: string, help: string, labels: Record<string, string>, value: number): void {
-    const family = this.family(type, name, help, Object.keys(labels));
+  set(owner: string, type: 'counter' | 'gauge', name: string, help: string, labels: Record<string, string>, value: number): void {
+    const family = this.family(owner, type, name, help, Object.keys(labels));
     if (!family) return;
     if (family.type === 'counter') family.metric.inc(labels, value);
     else family.metric.set(labels, value);
@@ -123,23 +136,29 @@ class Scrape {
  */
 export async function renderMetrics(rows: readonly MetricsRow[], format: MetricsFormat = 'openmetrics'): Promise<string> {
   const scrape = new Scrape(format);
+  const table = (type: 'counter' | 'gauge', name: string, help: string, labels: Record<string, string>, value: number): void =>
+    scrape.set(TABLE, type, name, help, labels, value);
   // The table's families exist even with no service, so a scrape always names them.
-  scrape.family('gauge', 'hearth_service_up', 'Whether the service is running (1) or not (0)', ['service']);
+  scrape.family(TABLE, 'gauge', 'hearth_service_up', 'Whether the service is running (1) or not (0)', ['service']);
   for (const row of rows) {
     const service = { service: row.name };
-    scrape.set('gauge', 'hearth_service_info', 'The service, its kind (empty for a plain command) and how it runs', { service: row.name, kind: row.kind ?? '', type: row.type ?? '' }, 1);
-    scrape.set('gauge', 'hearth_service_up', 'Whether the service is running (1) or not (0)', service, row.state === 'running' ? 1 : 0);
+    table('gauge', 'hearth_service_info', 'The service, its kind (empty for a plain command) and how it runs', { service: row.name, kind: row.kind ?? '', type: row.type ?? '' }, 1);
+    table('gauge', 'hearth_service_up', 'Whether the service is running (1) or not (0)', service, row.state === 'running' ? 1 : 0);
     for (const state of SERVICE_RUN_STATES) {
-      scrape.set('gauge', 'hearth_service_state', 'The service state: 1 for the current one', { service: row.name, state }, row.state === state ? 1 : 0);
+      table('gauge', 'hearth_service_state', 'The service state: 1 for the current one', { service: row.name, state }, row.state === state ? 1 : 0);
     }
-    scrape.set('counter', 'hearth_service_restarts', 'Restarts of the service since hearth up started', service, row.restarts);
-    if (row.rssBytes !== null) scrape.set('gauge', 'hearth_service_memory_bytes', 'Resident memory of the running instance and its process group', service, row.rssBytes);
+    table('counter', 'hearth_service_restarts_total', 'Restarts of the service since hearth up started', service, row.restarts);
+    if (row.rssBytes !== null) table('gauge', 'hearth_service_memory_bytes', 'Resident memory of the running instance and its process group', service, row.rssBytes);
     if (row.standbyRssBytes !== undefined && row.standbyRssBytes !== null) {
-      scrape.set('gauge', 'hearth_service_standby_memory_bytes', 'Resident memory of the warm standby and its process group', service, row.standbyRssBytes);
+      table('gauge', 'hearth_service_standby_memory_bytes', 'Resident memory of the warm standby and its process group', service, row.standbyRssBytes);
     }
-    if (row.uptimeMs !== null) scrape.set('gauge', 'hearth_service_uptime_seconds', 'Time since the running instance became ready', service, row.uptimeMs / 1000);
+    if (row.uptimeMs !== null) table('gauge', 'hearth_service_uptime_seconds', 'Time since the running instance became ready', service, row.uptimeMs / 1000);
     if (!row.kind) continue;
-    for (const c of row.counters ?? []) scrape.set(c.type, counterFamilyName(row.kind, c), `${c.description} (${c.unit})`, service, c.value);
+    for (const c of row.counters ?? []) {
+      // `service` first and last: the declaration's labels never replace it (@hearth/metrics refuses one named so).
+      const labels = { ...service, ...c.prometheus?.labels, service: row.name };
+      scrape.set(`kind ${row.kind}`, c.type, counterMetricName(row.kind, c), prometheusHelp(c), labels, c.value);
+    }
   }
   return scrape.registry.metrics();
 }

@@ -1,15 +1,21 @@
 /**
- * `/metrics` under a real `hearth up` (admin, smtp), scraped over HTTPS by curl trusting the
- * suite's certificate, parsed by Debian's python3-prometheus-client: values are those of `hearth
- * status --json` taken around the scrape; without Prometheus's Accept, the text format 0.0.4,
- * checked by promtool; a wrong or missing token is refused; counters never go
- * back across a kill -9 of a service; `metrics.auth: loopback` serves without a token.
+ * `/metrics` under a real `hearth up` (admin, smtp, and files, pop3, biff and snmp: every kind's
+ * declaration), scraped over HTTPS by curl trusting the suite's certificate, parsed by Debian's
+ * python3-prometheus-client: values are those of `hearth status --json` taken around the scrape,
+ * under the names and labels the declarations give Prometheus (which `--json` does not print);
+ * without Prometheus's Accept, the text format 0.0.4, checked by promtool; a wrong or missing
+ * token is refused; counters never go back across a kill -9 of a service; `metrics.auth:
+ * loopback` serves without a token.
  */
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { counterMetricName } from '@hearth/admin';
+import type { CounterFigure } from '@hearth/metrics';
 import type { ServiceStatus } from '@hearth/supervisor';
-import { connectAndReadLine, runProgram, waitFor } from '@hearth/testkit';
+import { connectAndReadLine, freePort, runProgram, waitFor } from '@hearth/testkit';
 import { startUp, stopAll, waitState, type Up } from '@hearth/testkit/hearth-up';
 import { parseOpenMetrics, sampleValue, type Family } from './openmetrics.js';
 
@@ -17,6 +23,7 @@ let up: Up;
 let port: number;
 let mx: number;
 let token: string;
+let udp: { comsat: number; snmp: number };
 
 const config = (auth: 'token' | 'loopback') => `services:
   admin:
@@ -27,6 +34,21 @@ const config = (auth: 'token' | 'loopback') => `services:
     service: smtp
     standby: false
     listen: { mx: { port: 0 } }
+  files:
+    service: files
+    standby: false
+    listen: { http: { address: 127.0.0.1, port: 0 } }
+  pop3:
+    service: pop3
+    standby: false
+    listen: { pop3: { address: 127.0.0.1, port: 0 } }
+  biff:
+    service: biff
+    listen: { comsat: { protocol: udp, address: 127.0.0.1, port: ${udp.comsat} } }
+  snmp:
+    service: snmp
+    standby: false
+    listen: { snmp: { protocol: udp, address: 127.0.0.1, port: ${udp.snmp} } }
 `;
 
 interface Scrape {
@@ -71,14 +93,19 @@ async function statusJson(): Promise<ServiceStatus[]> {
   return JSON.parse(r.stdout) as ServiceStatus[];
 }
 
-const counterValue = (f: readonly Family[], s: ServiceStatus, name: string, type: string): number | undefined => {
-  const snake = name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
-  const family = `hearth_${s.kind}_${type === 'counter' ? snake.replace(/_total$/, '') : snake}`;
-  return sampleValue(f, type === 'counter' ? `${family}_total` : family, { service: s.name });
+/** Each service's counters as the control socket gives them to the admin service: with their Prometheus exposure. */
+let exposed: ReadonlyMap<string, readonly CounterFigure[]>;
+
+const counterValue = (f: readonly Family[], s: ServiceStatus, name: string): number | undefined => {
+  const figure = exposed.get(s.name)!.find((c) => c.name === name)!;
+  return sampleValue(f, counterMetricName(s.kind!, figure), { service: s.name, ...figure.prometheus?.labels });
 };
 
 beforeAll(async () => {
+  udp = { comsat: await freePort(), snmp: await freePort() };
   up = await startUp(config('token'));
+  for (const name of ['files', 'pop3', 'biff', 'snmp']) await waitState(up, name, 'running', 20_000);
+  exposed = new Map((await up.status()).map((s) => [s.name, s.counters ?? []]));
   const admin = await waitState(up, 'admin', 'running', 20_000);
   port = admin.listeners[0]!.port;
   mx = (await waitState(up, 'smtp', 'running', 20_000)).listeners.find((l) => l.name === 'mx')!.port;
@@ -115,7 +142,7 @@ describe('/metrics over HTTPS', () => {
       expect(rss).toBeLessThan(Math.max(b.rssBytes!, s.rssBytes!) * 1.2);
       expect(s.counters!.length).toBeGreaterThan(0);
       for (const c of s.counters!) {
-        const value = counterValue(f, s, c.name, c.type);
+        const value = counterValue(f, s, c.name);
         const was = b.counters!.find((x) => x.name === c.name)!.value;
         // The admin service counts the scrape itself; smtp is quiet: its values are exact.
         if (s.name === 'smtp') expect({ [c.name]: value }).toEqual({ [c.name]: c.value });
@@ -125,7 +152,37 @@ describe('/metrics over HTTPS', () => {
         } else expect(value).toBeTypeOf('number');
       }
     }
-    expect(counterValue(f, after.find((s) => s.name === 'smtp')!, 'connectionsTotal', 'counter')).toBeGreaterThanOrEqual(3);
+    expect(counterValue(f, after.find((s) => s.name === 'smtp')!, 'connectionsTotal')).toBeGreaterThanOrEqual(3);
+  });
+
+  it('names the counters as Prometheus practices ask: one family by method, status class or reason; bytes last before _total', async () => {
+    const f = await families();
+    const names = f.map((x) => x.name);
+    for (const family of ['hearth_files_requests', 'hearth_files_responses', 'hearth_biff_datagrams_dropped', 'hearth_snmp_datagrams_dropped']) {
+      expect(f.find((x) => x.name === family)?.type).toBe('counter');
+    }
+    const labelled = (family: string, label: string) => f.find((x) => x.name === family)!.samples.filter((x) => x.labels['service'] !== undefined).map((x) => x.labels[label]).sort();
+    expect(labelled('hearth_files_requests', 'method')).toEqual(['COPY', 'DELETE', 'GET', 'HEAD', 'LOCK', 'MKCOL', 'MOVE', 'OPTIONS', 'PROPFIND', 'PROPPATCH', 'PUT', 'UNLOCK', 'other']);
+    expect(labelled('hearth_files_responses', 'code')).toEqual(['2xx', '3xx', '4xx', '5xx']);
+    expect(labelled('hearth_biff_datagrams_dropped', 'reason')).toEqual(['malformed', 'oversized', 'rate_limited', 'unknown_user']);
+    expect(labelled('hearth_snmp_datagrams_dropped', 'reason')).toEqual(['auth_failure', 'bad_community', 'bad_version', 'other', 'parse_error', 'unknown_user']);
+    for (const family of ['hearth_files_received_bytes', 'hearth_files_sent_bytes', 'hearth_smtp_received_bytes', 'hearth_pop3_sent_bytes']) expect(names).toContain(family);
+    // No counter's family is named in the old way, and every counter's samples end in _total.
+    expect(names.filter((n) => /_requests_[a-z]+$|responses\dxx|bytes_(in|out)|_packets$|hearth_biff_(received|malformed)$/.test(n))).toEqual([]);
+    for (const x of f.filter((x) => x.type === 'counter')) for (const sample of x.samples) expect(sample.name).toBe(`${x.name}_total`);
+    // The README's list of the services' counters is what is served, every kind here.
+    const readme = readFileSync(fileURLToPath(new URL('../README.md', import.meta.url)), 'utf8');
+    const listed = [...readme.matchAll(/^\| `(hearth_(?!service_)[a-z0-9_]+)` \|/gm)].map((m) => m[1]!);
+    const served = f.filter((x) => !x.name.startsWith('hearth_service_')).map((x) => (x.type === 'counter' ? `${x.name}_total` : x.name));
+    expect(listed.sort()).toEqual(served.sort());
+  });
+
+  it('hearth status --json prints the counters as before, without the Prometheus exposure the control socket carries', async () => {
+    const printed = (await statusJson()).find((s) => s.name === 'files')!.counters!;
+    const get = printed.find((c) => c.name === 'requestsGet')!;
+    expect(Object.keys(get).sort()).toEqual(['description', 'id', 'key', 'name', 'type', 'unit', 'value']);
+    expect(printed.some((c) => 'prometheus' in c)).toBe(false);
+    expect(exposed.get('files')!.find((c) => c.name === 'requestsGet')!.prometheus).toEqual({ name: 'requests_total', labels: { method: 'GET' }, help: expect.stringMatching(/^HTTP requests by method/) });
   });
 
   it('answers a scraper that does not ask for OpenMetrics (curl) in the text format 0.0.4, which promtool check metrics passes, with the same samples', async () => {
@@ -168,10 +225,10 @@ describe('/metrics over HTTPS', () => {
     expect(await connectAndReadLine(mx)).toMatch(/^220 /);
     const after = await waitFor(async () => {
       const f = await families();
-      const was = counterValue(before, again, 'connectionsTotal', 'counter')!;
-      return counterValue(f, again, 'connectionsTotal', 'counter')! > was ? f : undefined;
+      const was = counterValue(before, again, 'connectionsTotal')!;
+      return counterValue(f, again, 'connectionsTotal')! > was ? f : undefined;
     }, { timeout: 10_000, what: 'the new instance to report' });
-    for (const c of counters) expect({ [c.name]: counterValue(after, again, c.name, 'counter')! >= counterValue(before, smtp, c.name, 'counter')! }).toEqual({ [c.name]: true });
+    for (const c of counters) expect({ [c.name]: counterValue(after, again, c.name)! >= counterValue(before, smtp, c.name)! }).toEqual({ [c.name]: true });
     expect(sampleValue(after, 'hearth_service_restarts_total', { service: 'smtp' })).toBe(sampleValue(before, 'hearth_service_restarts_total', { service: 'smtp' })! + 1);
   });
 

@@ -5,15 +5,20 @@
 import { statSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { counterFigure, type CounterFigure } from '@hearth/metrics';
-import { counterFamilyName, isLoopback, metricsAccess, metricsToken, metricsTokenPath, negotiateMetricsFormat, readMetricsToken, renderMetrics, snakeCase, type MetricsRow } from '@hearth/admin';
-import { makeTempDir } from '@hearth/testkit';
+import { counterMetricName, isLoopback, metricsAccess, metricsToken, metricsTokenPath, negotiateMetricsFormat, readMetricsToken, renderMetrics, type MetricsRow } from '@hearth/admin';
+import { counters as filesCounters } from '@hearth/files';
+import { makeTempDir, runProgram } from '@hearth/testkit';
 import { parseOpenMetrics, sampleValue } from './openmetrics.js';
 
 const smtpCounters: CounterFigure[] = [
   counterFigure('connectionsTotal', { id: 1, type: 'counter', description: 'Connections accepted', unit: 'connections', key: true }, 42),
   counterFigure('connectionsOpen', { id: 2, type: 'gauge', description: 'Connections open now', unit: 'connections' }, 3),
-  counterFigure('bytesReceived', { id: 3, type: 'counter', description: 'Message bytes "received"\\ in DATA', unit: 'bytes' }, 2 ** 40),
+  counterFigure('bytesIn', { id: 3, type: 'counter', description: 'Message bytes "received"\\ in DATA', unit: 'bytes', prometheus: { name: 'received_bytes_total' } }, 2 ** 40),
 ];
+
+/** The files service's real declaration, every counter at its id (so each value is told apart). */
+const filesFigures: CounterFigure[] = Object.entries(filesCounters).map(([name, spec]) => counterFigure(name, spec, spec.id));
+const filesRow = (name: string): MetricsRow => ({ name, type: 'service', kind: 'files', state: 'running', restarts: 0, uptimeMs: 1000, rssBytes: null, counters: filesFigures });
 
 const rows: MetricsRow[] = [
   { name: 'smtp', type: 'service', kind: 'smtp', state: 'running', restarts: 2, uptimeMs: 12_500, rssBytes: 80_000_000, standbyRssBytes: 70_000_000, counters: smtpCounters },
@@ -22,12 +27,12 @@ const rows: MetricsRow[] = [
 ];
 
 describe('renderMetrics', () => {
-  it('names families after the kind and the counter, in snake case, a counter without its _total', () => {
-    expect(snakeCase('connectionsTotal')).toBe('connections_total');
-    expect(snakeCase('tlsHandshakesFailed')).toBe('tls_handshakes_failed');
-    expect(counterFamilyName('smtp', { name: 'connectionsTotal', type: 'counter' })).toBe('hearth_smtp_connections');
-    expect(counterFamilyName('smtp', { name: 'connectionsOpen', type: 'gauge' })).toBe('hearth_smtp_connections_open');
-    expect(counterFamilyName('my-kind', { name: 'x', type: 'gauge' })).toBe('hearth_my_kind_x');
+  it('names samples after the kind and the counter: its Prometheus name, else its own in snake case, _total on a counter', () => {
+    expect(counterMetricName('smtp', { name: 'connectionsTotal', type: 'counter' })).toBe('hearth_smtp_connections_total');
+    expect(counterMetricName('smtp', { name: 'messagesReceived', type: 'counter' })).toBe('hearth_smtp_messages_received_total');
+    expect(counterMetricName('smtp', { name: 'connectionsOpen', type: 'gauge' })).toBe('hearth_smtp_connections_open');
+    expect(counterMetricName('smtp', smtpCounters[2]!)).toBe('hearth_smtp_received_bytes_total');
+    expect(counterMetricName('my-kind', { name: 'x', type: 'gauge' })).toBe('hearth_my_kind_x');
   });
 
   it('renders text that a strict OpenMetrics parser reads back with every value', async () => {
@@ -39,12 +44,12 @@ describe('renderMetrics', () => {
     expect(type('hearth_smtp_connections_open')).toBe('gauge');
     expect(type('hearth_service_restarts')).toBe('counter');
     expect(type('hearth_service_up')).toBe('gauge');
-    expect(families.find((f) => f.name === 'hearth_smtp_bytes_received')?.help).toBe('Message bytes "received"\\ in DATA (bytes)');
+    expect(families.find((f) => f.name === 'hearth_smtp_received_bytes')?.help).toBe('Message bytes "received"\\ in DATA (bytes)');
 
     expect(sampleValue(families, 'hearth_smtp_connections_total', { service: 'smtp' })).toBe(42);
     expect(sampleValue(families, 'hearth_smtp_connections_total', { service: 'smtp-b' })).toBe(5);
     expect(sampleValue(families, 'hearth_smtp_connections_open', { service: 'smtp' })).toBe(3);
-    expect(sampleValue(families, 'hearth_smtp_bytes_received_total', { service: 'smtp' })).toBe(2 ** 40);
+    expect(sampleValue(families, 'hearth_smtp_received_bytes_total', { service: 'smtp' })).toBe(2 ** 40);
     expect(sampleValue(families, 'hearth_service_up', { service: 'smtp' })).toBe(1);
     expect(sampleValue(families, 'hearth_service_up', { service: 'smtp-b' })).toBe(0);
     expect(sampleValue(families, 'hearth_service_state', { service: 'smtp-b', state: 'backoff' })).toBe(1);
@@ -56,6 +61,73 @@ describe('renderMetrics', () => {
     // Unknown figures are absent, not zero.
     expect(sampleValue(families, 'hearth_service_memory_bytes', { service: 'smtp-b' })).toBeUndefined();
     expect(sampleValue(families, 'hearth_service_uptime_seconds', { service: 'smtp-b' })).toBeUndefined();
+  });
+
+  it("exposes the files service's requests by method and its responses by status class as one family each", async () => {
+    const rows = [filesRow('files'), filesRow('files-b')];
+    const families = await parseOpenMetrics(await renderMetrics(rows));
+    const requests = families.find((f) => f.name === 'hearth_files_requests')!;
+    expect({ type: requests.type, help: requests.help }).toEqual({ type: 'counter', help: 'HTTP requests by method (other: a method the service does not support, answered 501)' });
+    const byMethod = (service: string) => Object.fromEntries(requests.samples.filter((x) => x.labels['service'] === service).map((x) => [x.labels['method'], x.value]));
+    const methods = { OPTIONS: 6, GET: 7, HEAD: 8, PUT: 9, DELETE: 10, MKCOL: 11, COPY: 12, MOVE: 13, PROPFIND: 14, PROPPATCH: 15, LOCK: 16, UNLOCK: 17, other: 18 };
+    expect(byMethod('files')).toEqual(methods);
+    expect(byMethod('files-b')).toEqual(methods);
+    const responses = families.find((f) => f.name === 'hearth_files_responses')!;
+    expect({ type: responses.type, help: responses.help }).toEqual({ type: 'counter', help: 'HTTP responses by status class' });
+    for (const [code, value] of Object.entries({ '2xx': 19, '3xx': 20, '4xx': 21, '5xx': 22 })) {
+      expect(sampleValue(families, 'hearth_files_responses_total', { service: 'files', code })).toBe(value);
+    }
+    expect(sampleValue(families, 'hearth_files_received_bytes_total', { service: 'files' })).toBe(23);
+    expect(sampleValue(families, 'hearth_files_sent_bytes_total', { service: 'files' })).toBe(24);
+    // No family per method, status class or direction is left.
+    expect(families.map((f) => f.name).filter((n) => /requests_|responses\d|bytes_(in|out)/.test(n))).toEqual([]);
+
+    const text = await renderMetrics(rows, 'text');
+    expect(text.match(/^# (HELP|TYPE) hearth_files_requests_total .*$/gm)).toEqual([
+      '# HELP hearth_files_requests_total HTTP requests by method (other: a method the service does not support, answered 501)',
+      '# TYPE hearth_files_requests_total counter',
+    ]);
+    expect(text).toContain('hearth_files_requests_total{service="files",method="PROPFIND"} 14\n');
+    expect(text).toContain('hearth_files_responses_total{service="files-b",code="4xx"} 21\n');
+  });
+
+  it('passes promtool check metrics (its parser and its lint of names), every files counter included', async () => {
+    const promtool = async (input: string) => {
+      const r = await runProgram('promtool', ['check', 'metrics'], { input, timeoutMs: 20_000 });
+      return { code: r.code, out: r.stdout + r.stderr };
+    };
+    const checkedRows = [...rows, filesRow('files')];
+    expect(await promtool(await renderMetrics(checkedRows, 'text'))).toEqual({ code: 0, out: '' });
+    // promtool reads the text format only: in OpenMetrics it finds a counter's samples (x_total)
+    // under a family without help (x's), and nothing else.
+    const openMetrics = await renderMetrics(checkedRows, 'openmetrics');
+    const counterSamples = (await parseOpenMetrics(openMetrics)).filter((f) => f.type === 'counter').map((f) => `${f.name}_total no help text`);
+    expect(counterSamples).toContain('hearth_files_requests_total no help text');
+    const om = await promtool(openMetrics);
+    expect(om.out.trim().split('\n').sort()).toEqual(counterSamples.sort());
+    // promtool can fail: a counter without _total and a unit out of place are refused.
+    const bad = await runProgram('promtool', ['check', 'metrics'], { input: '# HELP hearth_x_bytes_in x\n# TYPE hearth_x_bytes_in counter\nhearth_x_bytes_in 1\n', timeoutMs: 20_000 });
+    expect(bad.code).toBe(3);
+    expect(bad.stdout + bad.stderr).toMatch(/counter metrics should have "_total" suffix/);
+  });
+
+  it('leaves out samples whose family another kind, the service table or other labels made first, rather than mixing them in', async () => {
+    const gauge = (name: string, prometheus?: { name: string; labels?: Record<string, string> }) =>
+      counterFigure(name, { id: 1, type: 'gauge', description: name, unit: 'things', ...(prometheus ? { prometheus } : {}) }, 5);
+    const row = (name: string, kind: string, counters: CounterFigure[]): MetricsRow => ({ name, type: 'service', kind, state: 'running', restarts: 0, uptimeMs: 1, rssBytes: null, counters });
+    const text = await renderMetrics([
+      row('a', 'my-kind', [gauge('x')]),
+      row('b', 'my_kind', [gauge('x')]),
+      row('c', 'service', [gauge('up')]),
+      row('d', 'files', [gauge('queued', { name: 'queued', labels: { lane: 'fast' } })]),
+      row('e', 'files', [gauge('queued')]),
+    ]);
+    const families = await parseOpenMetrics(text);
+    expect(sampleValue(families, 'hearth_my_kind_x', { service: 'a' })).toBe(5);
+    expect(sampleValue(families, 'hearth_my_kind_x', { service: 'b' })).toBeUndefined();
+    expect(sampleValue(families, 'hearth_service_up', { service: 'c' })).toBe(1);
+    expect(sampleValue(families, 'hearth_files_queued', { service: 'd', lane: 'fast' })).toBe(5);
+    expect(families.find((f) => f.name === 'hearth_files_queued')!.samples).toHaveLength(1);
   });
 
   it('escapes hostile service names in labels (the parser reads the same name back)', async () => {
