@@ -26,7 +26,7 @@ const packages = {
   'libglib2.0-bin': 'gio, the command line of the GIO calls GNOME Files makes',
   'dbus-daemon': 'a private D-Bus session bus on which gio starts the GVfs daemons',
   'python3-prometheus-client': "Prometheus's own text-format and OpenMetrics parsers read the admin service's /metrics",
-  prometheus: "the Prometheus server runs the admin README's scrape job against /metrics",
+  prometheus: "the Prometheus server runs the admin README's scrape job against /metrics, and its promtool checks the /metrics text",
   chromium: 'the browser the admin page tests and bench/admin drive through playwright-core (nothing is downloaded)',
 };
 
