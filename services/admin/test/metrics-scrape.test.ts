@@ -105,7 +105,12 @@ beforeAll(async () => {
   udp = { comsat: await freePort(), snmp: await freePort() };
   up = await startUp(config('token'));
   for (const name of ['files', 'pop3', 'biff', 'snmp']) await waitState(up, name, 'running', 20_000);
-  exposed = new Map((await up.status()).map((s) => [s.name, s.counters ?? []]));
+  // Each service's declaration reaches the supervisor with its first report, at its start.
+  const rows = await waitFor(async () => {
+    const all = await up.status();
+    return all.every((s) => (s.counters ?? []).length > 0) ? all : undefined;
+  }, { timeout: 10_000, what: 'every service to declare its counters' });
+  exposed = new Map(rows.map((s) => [s.name, s.counters!]));
   const admin = await waitState(up, 'admin', 'running', 20_000);
   port = admin.listeners[0]!.port;
   mx = (await waitState(up, 'smtp', 'running', 20_000)).listeners.find((l) => l.name === 'mx')!.port;
