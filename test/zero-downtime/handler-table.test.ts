@@ -17,8 +17,8 @@ const config = (settings: string, stopTimeout = '3s') => `services:
     settings: ${settings}
 `;
 
-/** A connection that collects every line until the server closes. */
-function transfer(port: number): { lines: string[]; closed: Promise<string[]> } {
+/** A connection that collects every line until the server closes; `ask()` sends the line that lets a `doneWhenAsked` transfer end. */
+function transfer(port: number): { lines: string[]; closed: Promise<string[]>; ask(): void } {
   const lines: string[] = [];
   let buf = '';
   const socket = net.connect(port, '127.0.0.1');
@@ -32,7 +32,7 @@ function transfer(port: number): { lines: string[]; closed: Promise<string[]> } 
     }
   });
   socket.on('error', () => {});
-  return { lines, closed: new Promise((resolve) => socket.on('close', () => resolve(lines))) };
+  return { lines, closed: new Promise((resolve) => socket.on('close', () => resolve(lines))), ask: () => socket.write('done?\n') };
 }
 
 // Long enough (3 s) that a reload through the CLI lands mid-way even on a loaded machine.
@@ -43,7 +43,8 @@ const COMPLETE = CHUNKS + 1;
 
 describe('handler table (service level)', () => {
   it('a long transfer on an entry replaced mid-way completes on the old one; new connections see the new one', async () => {
-    const up = await startUp(config(LONG));
+    // The transfer ends only when asked: the reload lands mid-way however long it takes.
+    const up = await startUp(config(`{ greeting: old, chunks: ${CHUNKS}, replyDelay: 150ms, doneWhenAsked: true }`));
     const s = await waitRunning(up, 'fix');
     const port = s.listeners[0]!.port;
     const long = transfer(port);
@@ -52,6 +53,7 @@ describe('handler table (service level)', () => {
     expect((await up.cli('reload')).stdout.trim()).toBe('reloaded in place: fix');
     expect(await connectAndReadLine(port)).toBe(`new ${s.pid}`);
     expect(long.lines.length).toBeLessThan(COMPLETE);
+    long.ask();
     const all = await long.closed;
     expect(all).toEqual([...Array.from({ length: CHUNKS }, (_, i) => `old ${s.pid} ${i}`), `old ${s.pid} done`]);
   });
