@@ -71,6 +71,33 @@ async function countersOf(service: string): Promise<Record<string, number>> {
   return Object.fromEntries(((await a.up.service(service)).counters ?? []).map((c) => [c.name, c.value]));
 }
 
+/**
+ * Requests that count one counter each and nothing this file checks: a form posted to the admin
+ * service without its CSRF token (refused), an OPTIONS request to the file service. No other
+ * step of this file makes them.
+ */
+const markers = {
+  admin: { counter: 'csrfRefused', send: async () => expect((await a.client().post('/sign-in', { name: 'nobody', password: 'x' })).status).toBe(403) },
+  files: { counter: 'requestsOptions', send: async () => expect((await dav('OPTIONS', '/', '')).status).toBe(200) },
+} as const;
+
+/**
+ * A service's counters once `hearth status` holds every increment made before this call. A service
+ * reports them at most once a second, so what the supervisor shows can miss the last ones: this
+ * sends the service's marker request and waits for a report that counts it, which carries every
+ * increment made before it. Nothing may count the marker's counter but this function (each call
+ * waits for its own), so the value read before it is exact.
+ */
+async function settledCounters(service: keyof typeof markers): Promise<Record<string, number>> {
+  const { counter, send } = markers[service];
+  const was = (await countersOf(service))[counter] ?? 0;
+  await send();
+  return waitFor(async () => {
+    const now = await countersOf(service);
+    return (now[counter] ?? 0) > was ? now : undefined;
+  }, { what: `the ${service} service's report counting the ${counter} marker` });
+}
+
 async function pop3Login(user: string, password: string): Promise<Socket> {
   const port = (await a.up.service('pop3')).listeners.find((l) => l.name === 'pop3')!.port;
   const socket = connect(port, '127.0.0.1');
@@ -202,7 +229,8 @@ describe('users', () => {
     const signedOut = await erin.get('/me');
     expect([signedOut.status, signedOut.headers['location']]).toEqual([303, '/sign-in']);
     // The right password of a disabled account is a login refused, not a failure, in every service.
-    const [adminBefore, filesBefore] = [await countersOf('admin'), await countersOf('files')];
+    // Taken once each service has reported all it counted so far (an earlier wrong password included).
+    const [adminBefore, filesBefore] = [await settledCounters('admin'), await settledCounters('files')];
     expect(await davStatus('/home/', 'erin:erin-password-1')).toBe(401);
     const wrong = await erin.post('/sign-in', { name: 'erin', password: 'wrong' }, await erin.get('/sign-in'));
     expect(wrong.status).toBe(401);
