@@ -160,10 +160,10 @@ describe('/metrics over HTTPS', () => {
     expect(counterValue(f, after.find((s) => s.name === 'smtp')!, 'connectionsTotal')).toBeGreaterThanOrEqual(3);
   });
 
-  it('names the counters as Prometheus practices ask: one family by method, status class or reason; bytes last before _total', async () => {
+  it('names the counters as Prometheus practices ask: one family by method, status class or reason; bytes last before _total; what biff drops said', async () => {
     const f = await families();
     const names = f.map((x) => x.name);
-    for (const family of ['hearth_files_requests', 'hearth_files_responses', 'hearth_biff_datagrams_dropped', 'hearth_snmp_datagrams_dropped']) {
+    for (const family of ['hearth_files_requests', 'hearth_files_responses', 'hearth_biff_datagrams_dropped', 'hearth_snmp_datagrams_dropped', 'hearth_snmp_reports']) {
       expect(f.find((x) => x.name === family)?.type).toBe('counter');
     }
     const labelled = (family: string, label: string) => f.find((x) => x.name === family)!.samples.filter((x) => x.labels['service'] !== undefined).map((x) => x.labels[label]).sort();
@@ -171,9 +171,15 @@ describe('/metrics over HTTPS', () => {
     expect(labelled('hearth_files_responses', 'code')).toEqual(['2xx', '3xx', '4xx', '5xx']);
     expect(labelled('hearth_biff_datagrams_dropped', 'reason')).toEqual(['malformed', 'oversized', 'rate_limited', 'unknown_user']);
     expect(labelled('hearth_snmp_datagrams_dropped', 'reason')).toEqual(['auth_failure', 'bad_community', 'bad_version', 'other', 'parse_error', 'unknown_user']);
+    expect(labelled('hearth_snmp_reports', 'reason')).toEqual(['not_in_time_window', 'unknown_engine_id']);
+    // biff's notifications apart from its comsat datagrams: a dropped notification is not a dropped datagram.
+    const biff = (name: string) => f.find((x) => x.name === name)?.samples.find((x) => x.labels['service'] === 'biff')?.name;
+    expect(biff('hearth_biff_notifications_dropped')).toBe('hearth_biff_notifications_dropped_total');
+    expect(biff('hearth_biff_notifications_sent')).toBe('hearth_biff_notifications_sent_total');
+    expect(biff('hearth_biff_notifications_queued')).toBe('hearth_biff_notifications_queued');
     for (const family of ['hearth_files_received_bytes', 'hearth_files_sent_bytes', 'hearth_smtp_received_bytes', 'hearth_pop3_sent_bytes']) expect(names).toContain(family);
     // No counter's family is named in the old way, and every counter's samples end in _total.
-    expect(names.filter((n) => /_requests_[a-z]+$|responses\dxx|bytes_(in|out)|_packets$|hearth_biff_(received|malformed)$/.test(n))).toEqual([]);
+    expect(names.filter((n) => /_requests_[a-z]+$|responses\dxx|bytes_(in|out)|_packets$|hearth_biff_(received|malformed|dropped|notified|queued)$|_unknown_engine_ids$|_not_in_time_window$/.test(n))).toEqual([]);
     for (const x of f.filter((x) => x.type === 'counter')) for (const sample of x.samples) expect(sample.name).toBe(`${x.name}_total`);
     // The README's list of the services' counters is what is served, every kind here.
     const readme = readFileSync(fileURLToPath(new URL('../README.md', import.meta.url)), 'utf8');

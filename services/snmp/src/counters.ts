@@ -8,6 +8,13 @@ const dropped = (reason: 'parse_error' | 'bad_version' | 'bad_community' | 'unkn
   help: 'Datagrams dropped unanswered, by reason: not an SNMP message, SNMPv1, an unknown community, an unknown SNMPv3 user, a wrong digest or no decryption, other (proxy contexts, unexpected PDU types)',
 });
 
+/** Prometheus sees the reports sent instead of serving a request as one family by reason (RFC 3414's usmStats counters). */
+const reported = (reason: 'unknown_engine_id' | 'not_in_time_window') => ({
+  name: 'reports_total',
+  labels: { reason },
+  help: "Reports sent instead of serving an authenticated SNMPv3 request, by reason: another engine's ID (unknownEngineID), other engine boots or a time more than 150 s off (notInTimeWindow); discovery's reports are not counted",
+});
+
 export const counters = declareCounters({
   packets: { id: 1, type: 'counter', description: 'Datagrams received', unit: 'datagrams', key: true, prometheus: { name: 'datagrams_received_total' } },
   responses: { id: 2, type: 'counter', description: 'Responses and reports sent', unit: 'datagrams', key: true },
@@ -21,6 +28,6 @@ export const counters = declareCounters({
   repliesCut: { id: 10, type: 'counter', description: 'Responses cut to the message size (GetBulk) or answered tooBig', unit: 'responses' },
   encodeErrors: { id: 11, type: 'counter', description: 'Responses that could not be encoded (answered genErr)', unit: 'responses' },
   otherDrops: { id: 12, type: 'counter', description: 'Other requests dropped (proxy contexts, unexpected PDU types)', unit: 'messages', prometheus: dropped('other') },
-  unknownEngineIds: { id: 13, type: 'counter', description: 'Authenticated SNMPv3 requests for another engine ID; answered with an unknownEngineID report', unit: 'messages' },
-  notInTimeWindow: { id: 14, type: 'counter', description: 'Authenticated SNMPv3 requests with other engine boots or a time more than 150 s off (replays); answered with a notInTimeWindow report', unit: 'messages' },
+  unknownEngineIds: { id: 13, type: 'counter', description: 'Authenticated SNMPv3 requests for another engine ID; answered with an unknownEngineID report', unit: 'messages', prometheus: reported('unknown_engine_id') },
+  notInTimeWindow: { id: 14, type: 'counter', description: 'Authenticated SNMPv3 requests with other engine boots or a time more than 150 s off (replays); answered with a notInTimeWindow report', unit: 'messages', prometheus: reported('not_in_time_window') },
 });
