@@ -1,7 +1,7 @@
 /**
  * `hearth mail` against a real POP3 server (createPop3Server over a temp mail store) on
  * 127.0.0.1: STLS with the suite-style certificate from DATA/tls/self-signed/, check, list, read,
- * send, watch receiving a push, watch reconnecting after the server restarts, watch ended for
+ * send (each --to one address, quoted as RFC 5321 writes it, or refused), watch receiving a push, watch reconnecting after the server restarts, watch ended for
  * good by [AUTH], and the errors.
  */
 import { execFileSync } from 'node:child_process';
@@ -193,6 +193,50 @@ describe('hearth mail', () => {
       stdout: '',
       stderr: 'hearth mail: XSEND x@example.com: Relaying is not configured: x@example.com is not a local address\n',
     });
+  });
+
+  it('send takes each --to as one address: a local part that is not a dot-atom goes quoted, one given quoted comes back least quoted', async () => {
+    const { port } = await startServer();
+    const common = ['--user', 'alice', '--port', String(port), '--data', dir];
+    const before = { alice: store.listMessages('alice').length, bob: store.listMessages('bob').length };
+    // One recipient, "john doe", not john and doe@localhost: no such user, and nothing delivered to anyone.
+    const spaced = await mail(['send', '--to', 'bob', '--to', 'john doe@localhost', ...common], { input: 'hi\n' });
+    expect(spaced).toEqual({ code: 1, stdout: '', stderr: 'hearth mail: XSEND bob "john doe"@localhost: No such local user: "john doe"@localhost\n' });
+    const quoted = await mail(['send', '--to', '"john doe"@localhost', ...common], { input: 'hi\n' });
+    expect(quoted.stderr).toBe('hearth mail: XSEND "john doe"@localhost: No such local user: "john doe"@localhost\n');
+    const escaped = await mail(['send', '--to', 'say "hi"@localhost', ...common], { input: 'hi\n' });
+    expect(escaped.stderr).toBe('hearth mail: XSEND "say \\"hi\\""@localhost: No such local user: "say \\"hi\\""@localhost\n');
+    expect({ alice: store.listMessages('alice').length, bob: store.listMessages('bob').length }).toEqual(before);
+    // A quoted local part naming a user is that user; the To header gets the address without needless quotes.
+    const sent = await mail(['send', '--to', '"bob"@localhost', '--to', '<alice@localhost>', '--subject', 'both', ...common], { input: 'Hi.\n' });
+    expect(sent).toMatchObject({ code: 0, stdout: '' });
+    expect(sent.stderr).toMatch(/^hearth mail: Message [0-9a-f]+ delivered to 2 maildrops\n$/);
+    const messages = store.listMessages('bob');
+    expect(messages.length).toBe(before.bob + 1);
+    expect(store.listMessages('alice').length).toBe(before.alice + 1);
+    const read = await mail(['read', String(messages.length), '--user', 'bob', '--port', String(port), '--data', dir], { password: 'hunter2' });
+    expect(read.stdout).toMatch(/\nSubject: both\nTo: bob@localhost, alice@localhost\n/);
+  });
+
+  it('send refuses a recipient no address can carry, before it connects or reads the message', async () => {
+    // No server on this port: a refusal says what is wrong with the address, not that the connection failed.
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = String((closed.address() as AddressInfo).port);
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const refused = async (to: string): Promise<string> => {
+      const r = await mail(['send', '--to', 'bob', '--to', to, '--user', 'alice', '--port', port], { input: 'hi\n' });
+      expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 64, stdout: '' });
+      return r.stderr;
+    };
+    expect(await refused('bob\r\nDELE 1')).toBe('hearth mail: --to "bob\\r\\nDELE 1": a control character (U+000D) cannot be sent in an address\n');
+    expect(await refused('bob\u200b@localhost')).toBe('hearth mail: --to "bob\u200b@localhost": an invisible formatting character cannot be sent in an address\n');
+    expect(await refused('Bob <bob@localhost>')).toBe('hearth mail: --to "Bob <bob@localhost>": give the address alone, without a name or angle brackets inside (bob@localhost)\n');
+    expect(await refused('"john doe@localhost')).toBe('hearth mail: --to "\\"john doe@localhost": its quoted local part has no closing quote\n');
+    expect(await refused('"john"doe@localhost')).toBe('hearth mail: --to "\\"john\\"doe@localhost": its quoted local part must be followed by @ and the domain, or end the address\n');
+    expect(await refused('@localhost')).toBe('hearth mail: --to "@localhost": the address has no local part (the user before @)\n');
+    expect(await refused('bob@')).toBe('hearth mail: --to "bob@": the address has no domain after @\n');
+    expect(await refused('bob@local host')).toBe('hearth mail: --to "bob@local host": "local host" is not a domain name\n');
   });
 
   it('check and watch say "1 message" for a maildrop of one', async () => {

@@ -10,6 +10,7 @@ import { EX_TEMPFAIL, runVerb } from '../verb.js';
 import type { Target } from '../mail/connect.js';
 import { openSession } from '../mail/connect.js';
 import { password } from '../mail/password.js';
+import { recipientOf } from '../mail/recipient.js';
 import { MailClientError, type Pop3Client } from '../mail/pop3-client.js';
 import { summaryLine } from '../mail/summary.js';
 import { watch } from '../mail/watch.js';
@@ -22,7 +23,8 @@ Commands:
   check               count and size of the messages in the maildrop
   list                one line per message: number, size, From, Subject
   read N              print message N
-  send --to USER      send the message on stdin to local users (repeat --to for more)
+  send --to USER      send the message on stdin to local users (repeat --to for more; each
+                      --to is one address, its local part quoted when it needs it)
   watch               print a line per new message as it arrives, until interrupted
 
 Options:
@@ -114,7 +116,11 @@ function parse(argv: readonly string[], io: CliIo): Parsed | 'help' {
   } else if (rest.length > 0) {
     throw new UsageError(`${command}: unexpected argument ${JSON.stringify(rest[0])}`);
   }
-  const to = values.to ?? [];
+  const to = (values.to ?? []).map((arg) => {
+    const recipient = recipientOf(arg);
+    if (recipient.kind === 'invalid') throw new UsageError(`--to ${recipient.problem}`);
+    return recipient.address;
+  });
   if (command === 'send' && to.length === 0) throw new UsageError('send: expected --to USER');
   if (command !== 'send' && (to.length > 0 || values.subject !== undefined)) throw new UsageError('--to and --subject go with send');
   let count: number | undefined;
