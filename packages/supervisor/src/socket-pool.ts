@@ -12,6 +12,12 @@ import { bindListeners, closeListeners } from './listeners.js';
 import type { HeldListener } from './listeners.js';
 import { assignListeners } from './reconcile.js';
 
+/** What may use a held socket: a service (a `ServiceUnit`), by its config and its live instances. */
+export interface SocketUser {
+  readonly held: readonly HeldListener[];
+  instances(): ReadonlyArray<{ readonly listeners: readonly HeldListener[] }>;
+}
+
 export class SocketPool {
   readonly #held = new Set<HeldListener>();
   /** Bound for a reload under way, not yet in a unit's config: never swept. */
@@ -53,10 +59,16 @@ export class SocketPool {
     this.#reserved.clear();
   }
 
-  /** Closes every held socket whose handle is not in `inUse` and not reserved. */
-  async sweep(inUse: Iterable<BoundHandle>): Promise<void> {
-    const used = new Set<unknown>([...this.#reserved].map((h) => h.handle));
-    for (const handle of inUse) used.add(handle);
+  /**
+   * Closes every held socket that none of `users` uses (in its config's listeners, or in one of
+   * its live instances: an old one draining keeps its own) and no reload under way has reserved.
+   */
+  async sweep(users: Iterable<SocketUser>): Promise<void> {
+    const used = new Set<BoundHandle>([...this.#reserved].map((h) => h.handle));
+    for (const user of users) {
+      for (const h of user.held) used.add(h.handle);
+      for (const i of user.instances()) for (const h of i.listeners) used.add(h.handle);
+    }
     const unused = [...this.#held].filter((h) => !used.has(h.handle));
     for (const h of unused) this.#held.delete(h);
     // A handle may be shared by several HeldListener records: close it only if none is left.

@@ -7,7 +7,7 @@
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '@hearth/log';
 import { Lifeline, ProcessCore } from '@hearth/process';
-import type { BoundHandle, SuiteSettings } from '@hearth/runtime';
+import type { SuiteSettings } from '@hearth/runtime';
 import { ConfigError } from '@hearth/config/errors';
 import type { ServiceConfig, SuiteConfig } from './config.js';
 import { loadSuiteConfigIsolated } from './config-isolated.js';
@@ -378,13 +378,7 @@ export class Supervisor {
 
   /** Closes every held socket that no service's config and no live instance uses any more. */
   async #sweepListeners(): Promise<void> {
-    if (this.#shutdown) return;
-    const used: BoundHandle[] = [];
-    for (const unit of this.#units.values()) {
-      for (const h of unit.held) used.push(h.handle);
-      for (const i of unit.instances()) for (const h of i.listeners) used.push(h.handle);
-    }
-    await this.#sockets.sweep(used);
+    if (!this.#shutdown) await this.#sockets.sweep(this.#units.values());
   }
 
   async #close(): Promise<void> {
