@@ -9,12 +9,12 @@ import type { Logger } from '@hearth/log';
 import type { ServiceConfig, SuiteConfig } from './config.js';
 import type { ReloadResult } from './control-protocol.js';
 import { UP_STATES } from './dependency-walks.js';
-import { dependentsOf } from './graph.js';
+import { dependenciesOf, dependentsOf } from './graph.js';
 import type { HeldListener } from './listeners.js';
 import { diffConfigs, suiteStamp, type ConfigDiff } from './reconcile.js';
 import { tlsFilesStamp } from './tls-files.js';
 import { startHeldBack, stopInOrder } from './ordered.js';
-import { untilSettled } from './status.js';
+import { untilCameUp, untilSettled } from './status.js';
 import type { StopCause } from './unit-state.js';
 import type { ServiceUnit } from './unit.js';
 
@@ -74,8 +74,6 @@ export function warnStartOnly(prev: SuiteConfig, next: SuiteConfig, running: { r
 export async function applyReload(scope: ReloadScope, diff: ConfigDiff, heldFor: Map<string, HeldListener[]>): Promise<ReloadResult> {
   const { units, order, next: nextBy, log } = scope;
   log.info({ ...diff }, 'reloading the config');
-  const failed: Array<{ name: string; error: string }> = [];
-  const restarted: string[] = [];
   const reloaded: string[] = [];
   const updatedNextStart: string[] = [];
   // Removed services stop first, each after the removed services that depend on it.
@@ -85,24 +83,36 @@ export async function applyReload(scope: ReloadScope, diff: ConfigDiff, heldFor:
     units.delete(u.name);
     u.removeAllListeners();
   }
+  // The added services are units from now on (stopped), each started at its turn (below).
+  for (const name of diff.added) scope.addUnit(nextBy.get(name)!, heldFor.get(name)!);
   for (const name of diff.unchanged) units.get(name)!.adoptStandby(nextBy.get(name)!);
   // Settings for a service starting go to it once it runs, as to one running: the reload waits
   // for its start to settle (within its readyTimeout), as it waits for a restart's new instance.
   await Promise.all(diff.reload.map((n) => units.get(n)!).filter((u) => u.state === 'starting').map((u) => untilSettled(u)));
-  const changed = new Set([...diff.restart, ...diff.reload]);
-  // Not restarted without what it now requires: a reload starts no stopped service, and hearth
-  // start starts what a service requires first.
-  const stoppedForRequirement = await stopForRequirements(scope, diff.restart);
-  const stoppedNow = new Set(stoppedForRequirement.map((s) => s.name));
+  const run: ReloadRun = {
+    scope,
+    added: new Set(diff.added),
+    changed: new Set([...diff.restart, ...diff.reload]),
+    heldFor,
+    restarted: [],
+    failed: [],
+    updatedStopped: [],
+    keptFailed: [],
+    // Not restarted without what it now requires: a reload starts no stopped service, and hearth
+    // start starts what a service requires first.
+    stoppedForRequirement: await stopForRequirements(scope, diff.restart, new Set(diff.added)),
+    stoppedHere: new Set(),
+  };
+  for (const s of run.stoppedForRequirement) run.stoppedHere.add(s.name);
   // A reload starts no service the operator does not want up (systemd's daemon-reload does not
   // either): a stopped one takes the new config for its next start.
-  for (const name of order.filter((n) => changed.has(n) && !units.get(n)!.wanted)) {
+  for (const name of order.filter((n) => run.changed.has(n) && !units.get(n)!.wanted)) {
     const unit = units.get(name)!;
     unit.reconfigure({ config: nextBy.get(name)!, held: heldFor.get(name) ?? unit.held });
   }
   // Their sockets are closed as at hearth stop; their next start binds them.
-  for (const name of stoppedNow) units.get(name)!.letGoOfListeners();
-  const updatedStopped = order.filter((n) => changed.has(n) && !units.get(n)!.wanted && !stoppedNow.has(n));
+  for (const name of run.stoppedHere) units.get(name)!.letGoOfListeners();
+  run.updatedStopped.push(...order.filter((n) => run.changed.has(n) && !units.get(n)!.wanted && !run.stoppedHere.has(n)));
   // In place where the service can; otherwise (it refused) overlapped restart.
   const toRestart = new Set(diff.restart.filter((name) => units.get(name)!.wanted));
   for (const name of diff.reload.filter((n) => units.get(n)!.wanted)) {
@@ -129,40 +139,9 @@ export async function applyReload(scope: ReloadScope, diff: ConfigDiff, heldFor:
       toRestart.add(name);
     }
   }
-  const keptFailed: KeptFailed[] = [];
-  // In start order: a requirement restarted here has settled (running or not) before the
-  // services that require it have their turn.
-  for (const name of order.filter((n) => toRestart.has(n))) {
-    const unit = units.get(name)!;
-    // A failed one whose config requires a stopped or failed service is not restarted without
-    // it either: it stays failed (a failed unit never moves to stopped) with its new config.
-    const kept = keepFailedForRequirement(scope, unit, heldFor);
-    if (kept) {
-      keptFailed.push(kept);
-      continue;
-    }
-    try {
-      await unit.restart({ config: nextBy.get(name)!, held: heldFor.get(name)! });
-      // A stop-then-start (a command, or a service that was not running) resolves once its
-      // start attempt settled, running or not.
-      if (unit.state === 'running') restarted.push(name);
-      else failed.push({ name, error: `${name}: ${unit.status().reason ?? unit.state}` });
-    } catch (err) {
-      if (unit.wanted) {
-        failed.push({ name, error: (err as Error).message });
-        continue;
-      }
-      // Stopped during its restart (hearth stop): the new instance went with the old one, and
-      // the unit kept its old config. It takes the new one for its next start, as a changed
-      // service already stopped does; kept old, it started again on the old listeners while
-      // the suite's config (what the next reload compares with) was the new one.
-      unit.reconfigure({ config: nextBy.get(name)!, held: heldFor.get(name)! });
-      updatedStopped.push(name);
-    }
-  }
-  const added = diff.added.map((n) => scope.addUnit(nextBy.get(n)!, heldFor.get(n)!));
-  await scope.startUnits(added);
-  for (const u of added) {
+  await restartAndStart(run, toRestart);
+  const { restarted, failed, updatedStopped } = run;
+  for (const u of diff.added.map((n) => units.get(n)!)) {
     if (u.state !== 'running') failed.push({ name: u.name, error: `${u.name}: ${u.status().reason ?? `not started (${u.state})`}` });
   }
   const heldBack = await startHeldBack(scope, new Set([...restarted, ...diff.added.filter((n) => units.get(n)!.state === 'running')]), 'reload');
@@ -174,8 +153,8 @@ export async function applyReload(scope: ReloadScope, diff: ConfigDiff, heldFor:
     restarted,
     reloaded,
     updatedStopped: updatedStopped.filter((n) => !startedHeldBack.includes(n)),
-    stoppedForRequirement,
-    keptFailed,
+    stoppedForRequirement: run.stoppedForRequirement,
+    keptFailed: run.keptFailed,
     startedHeldBack,
     updatedNextStart,
     unchanged: diff.unchanged.filter((n) => !startedHeldBack.includes(n)),
@@ -186,32 +165,161 @@ export async function applyReload(scope: ReloadScope, diff: ConfigDiff, heldFor:
 }
 
 type StoppedForRequirement = NonNullable<ReloadResult['stoppedForRequirement']>[number];
+type KeptFailed = NonNullable<ReloadResult['keptFailed']>[number];
+
+/** A reload under way: what it works on, and what it did so far (for its `ReloadResult`). */
+interface ReloadRun {
+  readonly scope: ReloadScope;
+  readonly added: ReadonlySet<string>;
+  /** The services whose config changed (`restart` and `reload` of the diff). */
+  readonly changed: ReadonlySet<string>;
+  readonly heldFor: ReadonlyMap<string, readonly HeldListener[]>;
+  readonly restarted: string[];
+  readonly failed: Array<{ name: string; error: string }>;
+  readonly updatedStopped: string[];
+  readonly keptFailed: KeptFailed[];
+  readonly stoppedForRequirement: StoppedForRequirement[];
+  /** The services this reload stopped for a requirement (`stoppedForRequirement`). */
+  readonly stoppedHere: Set<string>;
+}
+
+/**
+ * The restarts and the starts of the added services, in one dependency order over the new
+ * config, as `hearth up` starts a suite: each has its turn once what it depends on among them
+ * (`requires`, `after`) has had its own and, if added, runs or its starts are over
+ * (`untilCameUp`). So a service whose new config requires one this reload adds is restarted once
+ * that one runs, and not restarted without it (`restartOne`). The restarts go one at a time, in
+ * start order; an added service starts as soon as its turn comes (`startInOrder`: held back if
+ * what it requires does not run).
+ */
+async function restartAndStart(run: ReloadRun, toRestart: ReadonlySet<string>): Promise<void> {
+  const { units, order, next } = run.scope;
+  const names = new Set(order);
+  const turns = new Map<string, Promise<void>>();
+  let restarts: Promise<void> = Promise.resolve();
+  for (const name of order.filter((n) => toRestart.has(n) || run.added.has(n))) {
+    const before = Promise.all(
+      dependenciesOf(next.get(name)!, names)
+        .filter((d) => turns.has(d))
+        .map(async (d) => {
+          await turns.get(d);
+          if (run.added.has(d)) await untilCameUp(units.get(d)!);
+        }),
+    );
+    if (run.added.has(name)) turns.set(name, before.then(() => run.scope.startUnits([units.get(name)!])));
+    else turns.set(name, (restarts = Promise.all([before, restarts]).then(() => restartOne(run, name))));
+  }
+  await Promise.all(turns.values());
+}
+
+/**
+ * A changed service's turn: restarted with its new config (a failed one too), unless it is
+ * stopped (it takes the new config for its next start; one stopped by this reload has it
+ * already), failed and what it requires is not up (`keepFailedForRequirement`), or up and its
+ * new config requires a service this reload added that does not run: stopped, with what is up
+ * and requires it, as when its requirement is stopped (`stopForRequirement`).
+ */
+async function restartOne(run: ReloadRun, name: string): Promise<void> {
+  const { units, next } = run.scope;
+  const unit = units.get(name)!;
+  const config = next.get(name)!;
+  if (run.stoppedHere.has(name)) return;
+  if (!unit.wanted) {
+    // Stopped by hearth stop since the reload began.
+    unit.reconfigure({ config, held: run.heldFor.get(name) ?? unit.held });
+    run.updatedStopped.push(name);
+    return;
+  }
+  const kept = keepFailedForRequirement(run, unit);
+  if (kept) {
+    run.keptFailed.push(kept);
+    return;
+  }
+  const missing = unit.state === 'failed' ? undefined : config.requires.find((r) => run.added.has(r) && units.get(r)!.state !== 'running');
+  if (missing !== undefined) {
+    await stopForAddedRequirement(run, name, missing);
+    return;
+  }
+  try {
+    await unit.restart({ config, held: run.heldFor.get(name)! });
+    // A stop-then-start (a command, or a service that was not running) resolves once its
+    // start attempt settled, running or not.
+    if (unit.state === 'running') run.restarted.push(name);
+    else run.failed.push({ name, error: `${name}: ${unit.status().reason ?? unit.state}` });
+  } catch (err) {
+    if (unit.wanted) {
+      run.failed.push({ name, error: (err as Error).message });
+      return;
+    }
+    // Stopped during its restart (hearth stop): the new instance went with the old one, and
+    // the unit kept its old config. It takes the new one for its next start, as a changed
+    // service already stopped does; kept old, it started again on the old listeners while
+    // the suite's config (what the next reload compares with) was the new one.
+    unit.reconfigure({ config, held: run.heldFor.get(name)! });
+    run.updatedStopped.push(name);
+  }
+}
+
+/**
+ * Stops `name`, up, whose new config requires `requires`, a service this reload added that does
+ * not run, and first what is up and requires it; each keeps as its status reason why, takes its
+ * new config (if changed) for its next start and lets go of its sockets, as one stopped for a
+ * requirement that is stopped (`stopForRequirements`).
+ */
+async function stopForAddedRequirement(run: ReloadRun, name: string, requires: string): Promise<void> {
+  const { units, next } = run.scope;
+  const state = units.get(requires)!.state;
+  const down = new Map<string, StopCause>([[name, { kind: 'requirement-down', requires, state }]]);
+  const out: StoppedForRequirement[] = [{ name, requires, state }];
+  withDependentsUp(run.scope, name, down, out);
+  const stopped = await stopDown(run.scope, down, out);
+  for (const s of stopped) {
+    const unit = units.get(s.name)!;
+    run.stoppedHere.add(s.name);
+    if (run.changed.has(s.name)) unit.reconfigure({ config: next.get(s.name)!, held: run.heldFor.get(s.name) ?? unit.held });
+    unit.letGoOfListeners();
+  }
+  run.stoppedForRequirement.push(...stopped);
+}
 
 /**
  * Stops each service up whose new config (it is in `restart`) requires a service that is
- * stopped, stopping, or stopped here, and first what is up and requires it (as `hearth stop`
- * stops it); each keeps as its status reason why. A failed one is left to its restart.
+ * stopped, stopping, or stopped here (not one `added` by this reload: that one has its turn in
+ * `restartAndStart`), and first what is up and requires it (as `hearth stop` stops it); each
+ * keeps as its status reason why. A failed one is left to its restart.
  */
-async function stopForRequirements(scope: ReloadScope, restart: readonly string[]): Promise<StoppedForRequirement[]> {
-  const { units, order, next, log } = scope;
+async function stopForRequirements(scope: ReloadScope, restart: readonly string[], added: ReadonlySet<string>): Promise<StoppedForRequirement[]> {
+  const { units, order, next } = scope;
   const changed = new Set(restart);
   const down = new Map<string, StopCause>();
   const out: StoppedForRequirement[] = [];
   for (const name of order) {
     const unit = units.get(name);
     if (!unit || !changed.has(name) || !UP_STATES.has(unit.state)) continue;
-    const requires = next.get(name)!.requires.find((r) => down.has(r) || (units.has(r) && !units.get(r)!.wanted));
+    const requires = next.get(name)!.requires.find((r) => down.has(r) || (units.has(r) && !added.has(r) && !units.get(r)!.wanted));
     if (requires === undefined) continue;
     const state = down.has(requires) ? 'stopped' : units.get(requires)!.state;
     down.set(name, { kind: 'requirement-down', requires, state });
     out.push({ name, requires, state });
-    const nodes = order.map((n) => next.get(n)!);
-    for (const d of dependentsOf(name, nodes, order)) {
-      if (down.has(d.name) || !UP_STATES.has(units.get(d.name)?.state ?? 'stopped')) continue;
-      down.set(d.name, { kind: 'stopped-with', service: name, through: d.through });
-      out.push({ name: d.name, requires: d.through[0]!, state: 'stopped' });
-    }
+    withDependentsUp(scope, name, down, out);
   }
+  return stopDown(scope, down, out);
+}
+
+/** Adds to `down` and `out` what is up and requires `name` (directly or not), stopped with it. */
+function withDependentsUp(scope: ReloadScope, name: string, down: Map<string, StopCause>, out: StoppedForRequirement[]): void {
+  const { units, order, next } = scope;
+  const nodes = order.map((n) => next.get(n)!);
+  for (const d of dependentsOf(name, nodes, order)) {
+    if (down.has(d.name) || !UP_STATES.has(units.get(d.name)?.state ?? 'stopped')) continue;
+    down.set(d.name, { kind: 'stopped-with', service: name, through: d.through });
+    out.push({ name: d.name, requires: d.through[0]!, state: 'stopped' });
+  }
+}
+
+/** Stops the services of `down`, each after its dependents, and keeps each down for its cause; resolves with `out` in stop order. */
+async function stopDown(scope: ReloadScope, down: ReadonlyMap<string, StopCause>, out: readonly StoppedForRequirement[]): Promise<StoppedForRequirement[]> {
+  const { units, order, log } = scope;
   if (down.size === 0) return [];
   for (const s of out) log.info({ service: s.name, requires: s.requires, state: s.state }, 'reload: stopping a service whose requirement is not up');
   await stopInOrder(units, order.filter((n) => down.has(n)));
@@ -219,23 +327,24 @@ async function stopForRequirements(scope: ReloadScope, restart: readonly string[
   return order.flatMap((n) => out.filter((s) => s.name === n)).reverse();
 }
 
-type KeptFailed = NonNullable<ReloadResult['keptFailed']>[number];
-
 /**
  * If `unit` is failed and its new config requires a service that is stopped, stopping (those
- * `stopForRequirements` stopped included) or failed (one restarted by this reload that did not
- * come up included): it takes its new config and listeners for its next start and stays failed,
- * as a failed unit moves only to starting or running, its status reason saying why now (and
- * why it failed); `hearth start` then starts what it requires first.
+ * stopped for a requirement included), failed (one restarted by this reload that did not come up
+ * included) or added by this reload and not running: it takes its new config and listeners for
+ * its next start and stays failed, as a failed unit moves only to starting or running, its status
+ * reason saying why now (and why it failed); `hearth start` then starts what it requires first.
  */
-function keepFailedForRequirement(scope: ReloadScope, unit: ServiceUnit, heldFor: ReadonlyMap<string, readonly HeldListener[]>): KeptFailed | undefined {
-  const { units, next, log } = scope;
+function keepFailedForRequirement(run: ReloadRun, unit: ServiceUnit): KeptFailed | undefined {
+  const { units, next, log } = run.scope;
   if (unit.state !== 'failed') return undefined;
-  const down = (r: string): boolean => units.has(r) && (!units.get(r)!.wanted || units.get(r)!.state === 'failed');
+  const down = (r: string): boolean => {
+    const req = units.get(r);
+    return req !== undefined && (!req.wanted || req.state === 'failed' || (run.added.has(r) && req.state !== 'running'));
+  };
   const requires = next.get(unit.name)!.requires.find(down);
   if (requires === undefined) return undefined;
   const state = units.get(requires)!.state;
-  unit.reconfigure({ config: next.get(unit.name)!, held: heldFor.get(unit.name) ?? unit.held });
+  unit.reconfigure({ config: next.get(unit.name)!, held: run.heldFor.get(unit.name) ?? unit.held });
   unit.keepFailed({ requires, state });
   log.info({ service: unit.name, requires, state }, 'reload: a failed service whose requirement is not up stays failed');
   return { name: unit.name, requires, state };

@@ -92,6 +92,24 @@ export function untilSettled(unit: StateSource): Promise<void> {
   });
 }
 
+/**
+ * Resolves once the unit runs or its starts are over (failed, or stopped): not while it is
+ * starting, nor in backoff waiting for its relaunch. What a reload waits for, of a service it
+ * added, before the turn of what requires it.
+ */
+export function untilCameUp(unit: StateSource): Promise<void> {
+  const over = (state: ServiceState): boolean => state !== 'starting' && state !== 'backoff';
+  if (over(unit.state)) return Promise.resolve();
+  return new Promise((resolve) => {
+    const on = (state: ServiceState): void => {
+      if (!over(state)) return;
+      unit.off('state', on);
+      resolve();
+    };
+    unit.on('state', on);
+  });
+}
+
 /** Resolves when the unit is running; rejects if it ends up failed (or stopped, unwanted) first. */
 export function untilRunning(unit: StateSource): Promise<void> {
   if (unit.state === 'running') return Promise.resolve();
