@@ -21,9 +21,12 @@ line each ("web: stopped (requires api, which is stopped)"), and gets the new co
 next hearth start, which starts api first; a failed one is not restarted without it either,
 nor without one it requires that is failed: it stays failed ("web: still failed (requires
 api, which is failed)"), its status saying why, and gets the new config at its next hearth
-start. A service held back because a service it requires was not
-running is started once the reload brings that one up ("started, no longer held back:
-NAME"); not one stopped with hearth stop since. A change of settings alone to a service
+start. Restarts and starts go in dependency order over the new config, as hearth up: a
+service the reload adds starts before a service that now requires it is restarted; if it does
+not come up, that one is handled as above ("web: stopped (requires api, which is failed)",
+"web: still failed (requires api, which is failed)"). A service held back because a service it
+requires was not running is started once the reload brings that one up ("started, no
+longer held back: NAME"); not one stopped with hearth stop since. A change of settings alone to a service
 starting goes to it once it runs (the reload waits for its start to settle, within its
 readyTimeout), in place or by a restart as for a running one; to one in backoff or exited it
 takes effect at its next start ("updated, from its next start: NAME"). A failed service
