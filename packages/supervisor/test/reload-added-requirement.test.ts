@@ -2,8 +2,9 @@
  * `hearth reload` of a config that adds a service and makes services already configured require
  * it: one dependency order over the new config, as `hearth up`. Real processes through the real CLI.
  */
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { connectAndReadLine, connectionRefused, waitFor } from '@hearth/testkit';
+import { connectAndReadLine, connectionRefused, makeTempDir, waitFor } from '@hearth/testkit';
 import { fixtureEntry, logged, startUp, stopAll, waitState } from '@hearth/testkit/hearth-up';
 import type { Up } from '@hearth/testkit/hearth-up';
 
@@ -96,6 +97,21 @@ describe('hearth reload that adds a service and makes others require it', () => 
     const start = await up.cli('start', 'web');
     expect(start).toMatchObject({ code: 1, stdout: '' });
     expect(start.stderr).toMatch(/^hearth start: web requires api, which is failed \(.*\): web was not started\n$/);
+  });
+
+  it('waits for the added service through its backoff, as hearth up does, and restarts what now requires it once it runs', async () => {
+    const dir = await makeTempDir('hearth-sup-');
+    const tried = join(dir.path, 'tried');
+    const suite = (api?: string): string => `services:
+${fixtureEntry('web', api === undefined ? '' : '    requires: [api]\n')}${api === undefined ? '' : `  api:\n    command: ${api}\n    ready: { delay: 300ms }\n    backoff: { initial: 200ms }\n`}`;
+    const up = await startUp(suite(), { dir });
+    await waitState(up, 'web', 'running');
+    // Its first start exits 1 (backoff), its relaunch runs.
+    up.writeConfig(suite(`[sh, -c, "test -e ${tried} || { touch ${tried}; exit 1; }; exec sleep 1000"]`));
+    expect(await up.cli('reload')).toMatchObject({ code: 0, stdout: 'added: api; restarted: web\n', stderr: '' });
+    expect(logged(up, 'service exited: restarting', 'api')).toHaveLength(1);
+    expect(await up.service('api')).toMatchObject({ state: 'running', restarts: 1 });
+    expect(lineOf(up, 'new instance started (overlapped restart)', 'web')).toBeGreaterThan(lineOf(up, 'service ready', 'api'));
   });
 
   it('a service held back at hearth up that now also requires the added one stays held back while it is down, and starts once a reload brings it up', async () => {
