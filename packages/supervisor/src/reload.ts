@@ -2,8 +2,8 @@
  * A reload's difference (`reconcile.ts`, found by `reloadDiff`) and applying it to the units, once
  * the sockets it needs are reserved: removed services stop, changed stopped ones take their new
  * config for their next start, settings go in place where the service can, changed running ones
- * restart overlapped, new ones start in dependency order. `Supervisor.applyConfig` runs it in its
- * turn.
+ * restart overlapped and new ones start, in one dependency order over the new config.
+ * `Supervisor.applyConfig` runs it in its turn.
  */
 import type { Logger } from '@hearth/log';
 import type { ServiceConfig, SuiteConfig } from './config.js';
