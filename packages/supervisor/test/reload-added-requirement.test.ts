@@ -114,6 +114,21 @@ ${fixtureEntry('web', api === undefined ? '' : '    requires: [api]\n')}${api ==
     expect(lineOf(up, 'new instance started (overlapped restart)', 'web')).toBeGreaterThan(lineOf(up, 'service ready', 'api'));
   });
 
+  it('a service stopped by hearth stop while the reload waits for the added one is not started: it takes its new config for its next start', async () => {
+    const suite = (api?: string): string => `services:
+${fixtureEntry('web', api === undefined ? '' : '    requires: [api]\n')}${api === undefined ? '' : `  api:\n    command: ${api}\n    ready: { delay: 2s }\n`}`;
+    const up = await startUp(suite());
+    await waitState(up, 'web', 'running');
+    up.writeConfig(suite('[sleep, "1000"]'));
+    const reload = up.cli('reload');
+    await waitFor(() => logged(up, 'service started', 'api').length > 0, { what: 'api to start' });
+    expect((await up.cli('stop', 'web')).code).toBe(0);
+    expect(await reload).toMatchObject({ code: 0, stdout: 'added: api; updated, still stopped: web\n', stderr: '' });
+    expect(await up.service('web')).toMatchObject({ state: 'stopped', pid: null, reason: null, requires: ['api'], listeners: [] });
+    expect(logged(up, 'service started', 'web')).toHaveLength(1);
+    expect(await up.cli('reload')).toMatchObject({ code: 0, stdout: 'unchanged: web, api\n', stderr: '' });
+  });
+
   it('a service held back at hearth up that now also requires the added one stays held back while it is down, and starts once a reload brings it up', async () => {
     const suite = (db: string, api?: string): string => `services:
   db:
