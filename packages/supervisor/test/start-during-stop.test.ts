@@ -32,7 +32,8 @@ describe('hearth start during a stop', () => {
     expect(start).toMatchObject({ code: 0, stderr: '' });
     expect(start.stdout).toMatch(/^db: running \(pid \d+\) \(required by api\)\napi: running \(pid \d+\)\n$/);
     expect(await stop).toMatchObject({ code: 0, stdout: 'api: stopped (requires db)\ndb: stopped\n' });
-    // The stop finished first: db stopped, then started again.
+    // The stop finished first: db stopped, then started again (the log lines reach the capture after the answers).
+    await waitFor(() => logged(up, 'service started', 'db').length >= 2, { what: "db's second start in the log" });
     expect(logged(up, 'service stopped', 'db')).toHaveLength(1);
     expect(logged(up, 'service started', 'db')).toHaveLength(2);
     expect(await up.service('db')).toMatchObject({ state: 'running', reason: null });
