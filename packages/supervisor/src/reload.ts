@@ -284,9 +284,10 @@ async function stopForAddedRequirement(run: ReloadRun, name: string, requires: s
 
 /**
  * Stops each service up whose new config (it is in `restart`) requires a service that is
- * stopped, stopping, or stopped here (not one `added` by this reload: that one has its turn in
- * `restartAndStart`), and first what is up and requires it (as `hearth stop` stops it); each
- * keeps as its status reason why. A failed one is left to its restart.
+ * stopped, stopping, failed (and not restarted by this reload), or stopped here (not one
+ * `added` by this reload: that one has its turn in `restartAndStart`), and first what is up and
+ * requires it (as `hearth stop` stops it); each keeps as its status reason why. A failed one is
+ * left to its restart.
  */
 async function stopForRequirements(scope: ReloadScope, restart: readonly string[], added: ReadonlySet<string>): Promise<StoppedForRequirement[]> {
   const { units, order, next } = scope;
@@ -296,7 +297,7 @@ async function stopForRequirements(scope: ReloadScope, restart: readonly string[
   for (const name of order) {
     const unit = units.get(name);
     if (!unit || !changed.has(name) || !UP_STATES.has(unit.state)) continue;
-    const requires = next.get(name)!.requires.find((r) => down.has(r) || (units.has(r) && !added.has(r) && !units.get(r)!.wanted));
+    const requires = next.get(name)!.requires.find((r) => down.has(r) || (units.has(r) && !added.has(r) && (!units.get(r)!.wanted || (units.get(r)!.state === 'failed' && !changed.has(r)))));
     if (requires === undefined) continue;
     const state = down.has(requires) ? 'stopped' : units.get(requires)!.state;
     down.set(name, { kind: 'requirement-down', requires, state });

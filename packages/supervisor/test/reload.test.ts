@@ -219,6 +219,22 @@ ${fixtureEntry('web', webExtra)}`;
     expect(await up.cli('reload')).toMatchObject({ code: 0, stdout: 'unchanged: api, web\n' });
   });
 
+  it('a reload that makes a running service require a failed one stops it and says why', async () => {
+    const config = (webExtra: string): string => `services:
+  api:
+    command: [sh, -c, "exit 78"]
+${fixtureEntry('web', webExtra)}`;
+    const up = await startUp(config(''));
+    await waitState(up, 'api', 'failed');
+    const web = await waitState(up, 'web', 'running');
+    up.writeConfig(config('    requires: [api]\n    settings: { greeting: new }\n'));
+    const res = await up.cli('reload');
+    expect(res).toMatchObject({ code: 0, stdout: 'unchanged: api\nweb: stopped (requires api, which is failed)\n', stderr: '' });
+    expect(await up.service('web')).toMatchObject({ state: 'stopped', pid: null, reason: 'stopped by a reload: it requires api, which is failed' });
+    expect(logged(up, 'service stopped', 'web')[0]).toMatchObject({ child: web.pid, code: 0, killed: false });
+    expect(logged(up, 'service started', 'web')).toHaveLength(1);
+  });
+
   it('a reload that makes a failed service require a stopped one leaves it failed, says why, and records the new config for its next start', async () => {
     const config = (webExtra: string): string => `services:
   api:
