@@ -45,6 +45,8 @@ export interface SuiteSettings {
     /** Certificate and key files; absent means the suite's self-signed pair in the data dir. */
     readonly cert?: string;
     readonly key?: string;
+    /** Host names and IP addresses the self-signed pair names besides its own (`tls.names`). */
+    readonly names?: readonly string[];
   };
 }
 

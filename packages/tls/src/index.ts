@@ -1,5 +1,7 @@
-export { loadTlsMaterial, generatedTlsPaths, suiteNames } from './material.js';
-export type { TlsMaterial, TlsMaterialOptions } from './material.js';
+export { loadTlsMaterial, generatedTlsPaths, suiteTlsOptions } from './material.js';
+export type { TlsLog, TlsMaterial, TlsMaterialOptions } from './material.js';
+export { certificateName, certificateNames, certificateNamesHost, hostNameOf, suiteNames } from './names.js';
+export type { CertificateNames, NameSources, SuiteNames } from './names.js';
 export { createTlsContextProvider } from './provider.js';
 export type { TlsContextProvider, TlsContextProviderOptions } from './provider.js';
 export { TlsMaterialError } from './errors.js';

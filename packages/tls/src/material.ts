@@ -4,12 +4,13 @@
  */
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import { mkdir, readFile, rename, rm } from 'node:fs/promises';
-import { hostname } from 'node:os';
+import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import { createFile, syncFolder } from '@hearth/durable';
 import { TlsMaterialError } from './errors.js';
+import { certificateNamesHost, suiteNames, type SuiteNames } from './names.js';
 import { generateSelfSigned } from './self-signed.js';
 
 export interface TlsMaterialOptions {
@@ -19,8 +20,26 @@ export interface TlsMaterialOptions {
   readonly cert?: string | undefined;
   /** Configured private key file, PEM. Requires `cert`. */
   readonly key?: string | undefined;
-  /** Extra DNS names for a generated certificate (e.g. the mail domains). */
-  readonly hostnames?: readonly string[] | undefined;
+  /** The suite's mail domains: a generated certificate names them (`suiteNames`). */
+  readonly mailDomains?: readonly string[] | undefined;
+  /** The suite's `tls.names`: host names and IP addresses a generated certificate names. */
+  readonly names?: readonly string[] | undefined;
+  /** Where a generation, and a replacement that devices must be told of, is logged. */
+  readonly log?: TlsLog | undefined;
+}
+
+/** The part of a pino logger the material needs. */
+export interface TlsLog {
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+}
+
+/** The material's options from the suite settings every service is given: the same for all. */
+export function suiteTlsOptions(
+  suite: { readonly dataDir: string; readonly mail: { readonly domains: readonly string[] }; readonly tls: { readonly cert?: string; readonly key?: string; readonly names?: readonly string[] } },
+  log?: TlsLog,
+): TlsMaterialOptions {
+  return { dataDir: suite.dataDir, cert: suite.tls.cert, key: suite.tls.key, mailDomains: suite.mail.domains, names: suite.tls.names, log };
 }
 
 export interface TlsMaterial {
@@ -57,46 +76,99 @@ export async function loadTlsMaterial(options: TlsMaterialOptions): Promise<TlsM
   return loadGenerated(options);
 }
 
-async function loadGenerated(options: TlsMaterialOptions): Promise<TlsMaterial> {
-  const paths = generatedTlsPaths(options.dataDir);
-  const existing = await readPair(paths.certFile, paths.keyFile).catch((error: unknown) => {
-    if (error instanceof TlsMaterialError && (error.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
-      return undefined;
-    }
-    throw error;
-  });
-  if (existing && existing.validTo.getTime() - Date.now() > RENEW_BEFORE_MS) return { ...existing, source: 'generated' };
+/** Why the generated pair must be made (again); undefined: the one there serves. */
+type Regeneration =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'expiring'; readonly validTo: Date }
+  | { readonly kind: 'names'; readonly missing: readonly string[] };
 
-  // Generate into a private directory, then rename it into place: two services starting at once
-  // cannot mix one's key with the other's certificate; the loser reads the winner's pair.
-  const tlsDir = join(options.dataDir, 'tls');
-  await mkdir(tlsDir, { recursive: true, mode: 0o700 });
-  const staging = join(tlsDir, `.new-${process.pid}-${randomBytes(4).toString('hex')}`);
-  await mkdir(staging, { mode: 0o700 });
-  const retired = join(tlsDir, `.old-${process.pid}-${randomBytes(4).toString('hex')}`);
-  try {
-    const pair = await generateSelfSigned(suiteNames(options.hostnames ?? []));
-    await createFile(join(staging, 'key.pem'), pair.key, 0o600);
-    await createFile(join(staging, 'cert.pem'), pair.cert, 0o644);
-    if (existing) await rename(paths.dir, retired).catch(() => undefined);
-    await rename(staging, paths.dir).catch((error: NodeJS.ErrnoException) => {
-      if (error.code !== 'ENOTEMPTY' && error.code !== 'EEXIST') throw error;
-    });
-  } finally {
-    await rm(staging, { recursive: true, force: true });
-    await rm(retired, { recursive: true, force: true });
-  }
-  await syncFolder(tlsDir);
-  return { ...(await readPair(paths.certFile, paths.keyFile)), source: 'generated' };
+function regeneration(existing: Omit<TlsMaterial, 'source'> | undefined, names: SuiteNames): Regeneration | undefined {
+  if (existing === undefined) return { kind: 'none' };
+  if (existing.validTo.getTime() - Date.now() <= RENEW_BEFORE_MS) return { kind: 'expiring', validTo: existing.validTo };
+  const x509 = new X509Certificate(existing.cert);
+  const missing = names.asked.filter((name) => !certificateNamesHost(x509, name));
+  return missing.length > 0 ? { kind: 'names', missing } : undefined;
 }
 
-/** localhost, the loopback addresses, the host name and any extra names. */
-export function suiteNames(extra: readonly string[]): { dns: string[]; ips: string[] } {
-  const dns = new Set(['localhost']);
-  const host = hostname().toLowerCase();
-  if (/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(host)) dns.add(host);
-  for (const name of extra) dns.add(name.toLowerCase());
-  return { dns: [...dns], ips: ['127.0.0.1', '::1'] };
+async function loadGenerated(options: TlsMaterialOptions): Promise<TlsMaterial> {
+  const paths = generatedTlsPaths(options.dataDir);
+  const names = suiteNames({ mail: { domains: options.mailDomains ?? [] }, tls: { names: options.names } });
+  // Without the lock: the pair there, if it serves. A pair being replaced at this moment (its
+  // folder renamed away, or its certificate read before and its key after) is read again under
+  // the lock, once the replacement is done.
+  const seen = await readPair(paths.certFile, paths.keyFile).catch(() => undefined);
+  if (seen && regeneration(seen, names) === undefined) return { ...seen, source: 'generated' };
+
+  const tlsDir = join(options.dataDir, 'tls');
+  await mkdir(tlsDir, { recursive: true, mode: 0o700 });
+  return withGenerationLock(tlsDir, async () => {
+    const existing = await readPair(paths.certFile, paths.keyFile).catch((error: unknown) => {
+      if (error instanceof TlsMaterialError && (error.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') return undefined;
+      throw error;
+    });
+    const reason = regeneration(existing, names);
+    if (existing && reason === undefined) return { ...existing, source: 'generated' };
+    // Generate into a private directory, then rename it into place, so no reader finds a key
+    // without its certificate; the lock keeps two services from replacing it each their way.
+    const staging = join(tlsDir, `.new-${process.pid}-${randomBytes(4).toString('hex')}`);
+    const retired = join(tlsDir, `.old-${process.pid}-${randomBytes(4).toString('hex')}`);
+    await mkdir(staging, { mode: 0o700 });
+    try {
+      const pair = await generateSelfSigned(names);
+      await createFile(join(staging, 'key.pem'), pair.key, 0o600);
+      await createFile(join(staging, 'cert.pem'), pair.cert, 0o644);
+      if (existing) await rename(paths.dir, retired);
+      await rename(staging, paths.dir);
+    } finally {
+      await rm(staging, { recursive: true, force: true });
+      await rm(retired, { recursive: true, force: true });
+    }
+    await syncFolder(tlsDir);
+    const made = await readPair(paths.certFile, paths.keyFile);
+    const fields = { certFile: paths.certFile, dns: names.dns, ips: names.ips };
+    if (reason?.kind === 'names') {
+      options.log?.warn(
+        { ...fields, missing: reason.missing },
+        "replaced the suite's self-signed certificate, which lacked names the config asks for: devices that trusted the old one must trust the new one (certFile)",
+      );
+    } else if (reason?.kind === 'expiring') {
+      options.log?.warn(
+        { ...fields, oldValidTo: reason.validTo.toISOString() },
+        "replaced the suite's self-signed certificate near its expiry: devices that trusted the old one must trust the new one (certFile)",
+      );
+    } else {
+      options.log?.info(fields, "generated the suite's self-signed certificate: devices trust it as their CA file (certFile)");
+    }
+    return { ...made, source: 'generated' };
+  });
+}
+
+/** A generation lock held longer than this was left by a process that died: it is taken over. */
+const STALE_LOCK_MS = 60_000;
+const LOCK_POLL_MS = 50;
+
+/**
+ * Runs `work` holding DATA/tls/.generating (a folder: `mkdir` makes it or fails, atomically), so
+ * one service at a time generates or replaces the pair while the others wait to read it.
+ */
+async function withGenerationLock<T>(tlsDir: string, work: () => Promise<T>): Promise<T> {
+  const lock = join(tlsDir, '.generating');
+  for (;;) {
+    try {
+      await mkdir(lock, { mode: 0o700 });
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const since = await stat(lock).then((s) => s.mtimeMs, () => undefined);
+      if (since !== undefined && Date.now() - since > STALE_LOCK_MS) await rm(lock, { recursive: true, force: true });
+      else await delay(LOCK_POLL_MS);
+    }
+  }
+  try {
+    return await work();
+  } finally {
+    await rm(lock, { recursive: true, force: true });
+  }
 }
 
 async function readPair(certFile: string, keyFile: string): Promise<Omit<TlsMaterial, 'source'>> {

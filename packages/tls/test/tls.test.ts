@@ -54,7 +54,7 @@ describe('generated material', () => {
   });
 
   it('names localhost, the loopback addresses and the host name', async () => {
-    const { cert } = await loadTlsMaterial({ dataDir, hostnames: ['mail.example.org'] });
+    const { cert } = await loadTlsMaterial({ dataDir, mailDomains: ['mail.example.org'] });
     const san = new X509Certificate(cert).subjectAltName ?? '';
     expect(san).toContain('DNS:localhost');
     expect(san).toContain('DNS:mail.example.org');

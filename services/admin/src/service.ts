@@ -9,7 +9,7 @@ import { loginLimits } from '@hearth/accounts';
 import { openMailStore } from '@hearth/mail-store';
 import { CounterSet, refreshedCounters } from '@hearth/metrics';
 import { ServiceConfigError, type RunningService, type ServiceContext } from '@hearth/runtime';
-import { createTlsContextProvider, TlsMaterialError, type TlsContextProvider } from '@hearth/tls';
+import { createTlsContextProvider, suiteTlsOptions, TlsMaterialError, type TlsContextProvider } from '@hearth/tls';
 import { join } from 'node:path';
 import type { AdminSettings } from './config.js';
 import { busActivity } from './activity.js';
@@ -32,7 +32,8 @@ export interface AdminOptions {
 
 
 export async function startAdminService(ctx: ServiceContext<AdminSettings>, options: AdminOptions = {}): Promise<RunningService<AdminSettings>> {
-  const tlsOptions = (suite: typeof ctx.suite) => ({ dataDir: suite.dataDir, cert: suite.tls.cert, key: suite.tls.key, hostnames: ['localhost'] });
+  // Every service names the same hosts in a generated certificate (`suiteNames` of @hearth/tls).
+  const tlsOptions = (suite: typeof ctx.suite) => suiteTlsOptions(suite, ctx.log);
   let tls: TlsContextProvider;
   try {
     tls = await createTlsContextProvider(tlsOptions(ctx.suite));

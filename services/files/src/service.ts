@@ -5,7 +5,7 @@
  */
 import type { Server } from 'node:http';
 import { HandlerTable, ServiceConfigError, type RunningService, type ServiceContext } from '@hearth/runtime';
-import { createTlsContextProvider, TlsMaterialError, type TlsContextProvider } from '@hearth/tls';
+import { createTlsContextProvider, suiteTlsOptions, TlsMaterialError, type TlsContextProvider } from '@hearth/tls';
 import type { FilesSettings } from './config.js';
 import { ACTIVITY, ACTIVITY_ASK, shareActivity } from './activity.js';
 import { createFilesServer } from './server.js';
@@ -17,7 +17,8 @@ export async function startFilesService(
   users: FileUsers,
   loginPolicy?: LoginPolicy,
 ): Promise<RunningService<FilesSettings>> {
-  const tlsOptions = (suite: typeof ctx.suite) => ({ dataDir: suite.dataDir, cert: suite.tls.cert, key: suite.tls.key, hostnames: ['localhost'] });
+  // Every service names the same hosts in a generated certificate (`suiteNames` of @hearth/tls).
+  const tlsOptions = (suite: typeof ctx.suite) => suiteTlsOptions(suite, ctx.log);
   let tls: TlsContextProvider | undefined;
   const needsTls = [...ctx.listeners.values()].some((l) => l.spec.tls);
   if (needsTls) {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { openSuiteAccounts } from '@hearth/accounts';
 import { openMailStore } from '@hearth/mail-store';
 import { ServiceConfigError, type RunningService, type ServiceContext } from '@hearth/runtime';
-import { createTlsContextProvider, TlsMaterialError, type TlsContextProvider } from '@hearth/tls';
+import { createTlsContextProvider, suiteTlsOptions, TlsMaterialError, type TlsContextProvider } from '@hearth/tls';
 import type { Pop3Settings } from './config.js';
 import { loginLimits } from './login.js';
 import { createPop3Server } from './server.js';
@@ -23,12 +23,8 @@ export async function startPop3Service(ctx: ServiceContext<Pop3Settings>): Promi
   });
   const servers: Server[] = [];
   try {
-    const tlsOptions = (suite: typeof ctx.suite) => ({
-      dataDir: suite.dataDir,
-      cert: suite.tls.cert,
-      key: suite.tls.key,
-      hostnames: suite.mail.domains,
-    });
+    // Every service names the same hosts in a generated certificate (`suiteNames` of @hearth/tls).
+    const tlsOptions = (suite: typeof ctx.suite) => suiteTlsOptions(suite, ctx.log);
     let tls: TlsContextProvider;
     try {
       tls = await createTlsContextProvider(tlsOptions(ctx.suite));

@@ -1,6 +1,6 @@
 /** The ports of `ports.ts` over the real mail store, the accounts and the suite's TLS material. */
 import type { Accounts } from '@hearth/accounts';
-import { loadTlsMaterial, TlsMaterialError } from '@hearth/tls';
+import { loadTlsMaterial, suiteTlsOptions, TlsMaterialError, type TlsLog } from '@hearth/tls';
 import type { MailStore } from '@hearth/mail-store';
 import { ServiceConfigError, type SuiteSettings } from '@hearth/runtime';
 import type { MailSink, TlsMaterial, UserDirectory } from './ports.js';
@@ -25,15 +25,13 @@ export function storeUsers(store: MailStore, accounts: Accounts): UserDirectory 
   };
 }
 
-/** The configured pair, or the suite's self-signed one (generated on first use) naming our domains. */
-export async function suiteTls(suite: SuiteSettings): Promise<TlsMaterial> {
+/**
+ * The configured pair, or the suite's self-signed one (generated on first use), naming the hosts
+ * every service names (`suiteNames` of @hearth/tls); its generation logged to `log`.
+ */
+export async function suiteTls(suite: SuiteSettings, log?: TlsLog): Promise<TlsMaterial> {
   try {
-    return await loadTlsMaterial({
-      dataDir: suite.dataDir,
-      cert: suite.tls.cert,
-      key: suite.tls.key,
-      hostnames: suite.mail.domains,
-    });
+    return await loadTlsMaterial(suiteTlsOptions(suite, log));
   } catch (err) {
     // A missing or unreadable configured file is a configuration problem: exit 78, no restart loop.
     if (err instanceof TlsMaterialError) throw new ServiceConfigError(err.message);

@@ -33,7 +33,7 @@ export const definition: ServiceDefinition<SmtpSettings> = {
       const running = await startSmtp(ctx, {
         sink: storeSink(store),
         users: storeUsers(store, accounts),
-        tls: suiteTls,
+        tls: (suite) => suiteTls(suite, ctx.log),
         loginPolicy: accounts.loginPolicy(loginLimits(ctx.settings)),
       });
       return {
