@@ -21,6 +21,7 @@ import type { ListenerSpec, ServiceManifest } from '@hearth/runtime';
 import { checkListenerRule, isRecord, listenEntry, listenerSpec, portClashes, withIpv6Only } from './config-listen.js';
 import { DEFAULT_MAX_INSTANCES, LOG_LEVELS, pickDefinition } from './config.js';
 import type { DefaultOptions, LoadOptions, ServiceConfig, ServiceRun, SuiteConfig } from './config.js';
+import { checkTls, tlsNames, tlsSchema } from './config-tls.js';
 import { CycleError, startOrder } from './graph.js';
 import { kindManifest } from './registry.js';
 import type { Registry } from './registry.js';
@@ -184,7 +185,7 @@ function suiteSchema(serviceSchemas: ReadonlyMap<string, ReturnType<typeof servi
       data: z.string().min(1).optional(),
       log: z.object({ level: z.enum(LOG_LEVELS).default('info') }).strict().default({ level: 'info' }),
       mail: z.object({ domains: z.array(z.string().min(1)).min(1).optional() }).strict().default({}),
-      tls: z.object({ cert: z.string().min(1).optional(), key: z.string().min(1).optional() }).strict().default({}),
+      tls: tlsSchema,
       services: services.optional(),
       control: z.object({ group: z.string().min(1).optional() }).strict().default({}),
       legacy: z.object({ sharedProcessGroup: z.boolean().default(false) }).strict().default({ sharedProcessGroup: false }),
@@ -201,10 +202,7 @@ function suiteSchema(serviceSchemas: ReadonlyMap<string, ReturnType<typeof servi
           rc.addIssue({ code: 'custom', path: ['control', 'group'], message: (err as Error).message });
         }
       }
-      const tls = isRecord(cfg['tls']) ? cfg['tls'] : {};
-      if ((tls['cert'] === undefined) !== (tls['key'] === undefined)) {
-        rc.addIssue({ code: 'custom', path: ['tls'], message: 'needs both cert and key, or neither' });
-      }
+      checkTls(isRecord(cfg['tls']) ? cfg['tls'] : {}, rc);
       const services = Object.entries(isRecord(cfg['services']) ? cfg['services'] : {});
       const all = services.map(([name, s]) => ({
         name,
@@ -349,6 +347,7 @@ async function build(read: (schema: z.ZodType<unknown>) => unknown, file: string
     tls: {
       ...(parsed.tls.cert !== undefined ? { cert: resolve(baseDir, parsed.tls.cert) } : {}),
       ...(parsed.tls.key !== undefined ? { key: resolve(baseDir, parsed.tls.key) } : {}),
+      ...tlsNames(parsed.tls.names),
     },
     services,
     control: { group: parsed.control?.group !== undefined ? { name: parsed.control.group, gid: resolveGroup(parsed.control.group) } : undefined },

@@ -67,7 +67,8 @@ export interface SuiteConfig {
   readonly data: string | undefined;
   readonly logLevel: (typeof LOG_LEVELS)[number];
   readonly mail: { readonly domains: readonly string[] };
-  readonly tls: { readonly cert?: string; readonly key?: string };
+  /** `names`: host names and IP addresses (IPv6 in its short form) the self-signed pair names; absent with `cert`/`key`. */
+  readonly tls: { readonly cert?: string; readonly key?: string; readonly names?: readonly string[] };
   /** In the order they were written. */
   readonly services: readonly ServiceConfig[];
   /**
