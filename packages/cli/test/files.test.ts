@@ -42,7 +42,7 @@ function hearth(args: readonly string[], env: Record<string, string> = {}): Prom
 
 let dir: string;
 let data: string;
-/** The files service on 0.0.0.0:41443 (HTTPS) and 127.0.0.1:41080 (HTTP). */
+/** The files service on 0.0.0.0:41443 (HTTPS) and 127.0.0.1:41080 (HTTP); the certificate names nas.local and 2001:db8::1. */
 let config: string;
 
 beforeAll(async () => {
@@ -51,7 +51,8 @@ beforeAll(async () => {
   config = join(dir, 'hearth.yaml');
   writeFileSync(
     config,
-    `services:
+    `tls: { names: [nas.local, "2001:db8::1"] }
+services:
   files:
     service: files
     listen:

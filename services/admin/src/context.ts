@@ -33,6 +33,8 @@ export interface AppDeps {
   readonly metricsToken: string;
   /** The suite's certificate as the HTTPS listeners present it now (a reload may change it). */
   readonly certificate: () => ConnectHelpInput['certificate'];
+  /** Whether that certificate names `host`, and what it names (for the warning of `connectHelp`). */
+  readonly certificateHost: (host: string) => ConnectHelpInput['hostCheck'];
 }
 
 /** Who is asking: nobody yet, or an account (re-read at every request). */

@@ -9,7 +9,7 @@ import { loginLimits } from '@hearth/accounts';
 import { openMailStore } from '@hearth/mail-store';
 import { CounterSet, refreshedCounters } from '@hearth/metrics';
 import { ServiceConfigError, type RunningService, type ServiceContext } from '@hearth/runtime';
-import { createTlsContextProvider, suiteTlsOptions, TlsMaterialError, type TlsContextProvider } from '@hearth/tls';
+import { certificateNames, certificateNamesHost, createTlsContextProvider, suiteTlsOptions, TlsMaterialError, type TlsContextProvider } from '@hearth/tls';
 import { join } from 'node:path';
 import type { AdminSettings } from './config.js';
 import { busActivity } from './activity.js';
@@ -84,6 +84,10 @@ export async function startAdminService(ctx: ServiceContext<AdminSettings>, opti
     stats,
     metricsToken: metricsToken(dataDir),
     certificate: () => ({ kind: tls.material.source === 'configured' ? 'configured' : 'self-signed', file: tls.material.certFile }),
+    certificateHost: (host) => {
+      const names = certificateNames(tls.material.cert);
+      return { named: certificateNamesHost(tls.material.cert, host), names: [...names.dns, ...names.ips] };
+    },
   };
   const admin = createAdminServer(deps, options.routes ?? routeTable());
   const servers: Server[] = [];

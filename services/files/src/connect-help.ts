@@ -7,8 +7,8 @@
 export interface ConnectHelpInput {
   readonly user: string;
   /**
-   * Host name or address clients use (it must be in the certificate: `localhost` or this
-   * machine's name), an IPv6 address as it is, with no brackets.
+   * Host name or address clients use (it must be one the certificate names: `hostCheck`), an
+   * IPv6 address as it is, with no brackets.
    */
   readonly host: string;
   readonly httpsPort: number;
@@ -19,6 +19,12 @@ export interface ConnectHelpInput {
    * trust it), or the one the config names (`tls.cert`: trusted already when a public CA issued it).
    */
   readonly certificate: { readonly kind: 'self-signed' | 'configured'; readonly file: string };
+  /**
+   * What the certificate names (DNS names, then IP addresses) and whether one of them is `host`,
+   * when they were read: if not, a warning above the steps says that clients will refuse the
+   * connection, and how to fix it. Undefined: not checked, no warning.
+   */
+  readonly hostCheck?: { readonly named: boolean; readonly names: readonly string[] } | undefined;
 }
 
 /**
@@ -112,10 +118,31 @@ Devices trust it already if a public CA (Let's Encrypt) issued it: skip the cert
 below. If it is your own, copy it to each device and trust it once, as they say.`;
 }
 
+/** The warning above the steps when the certificate does not name the host clients are told of. */
+function unnamedHostWarning(i: ConnectHelpInput): string {
+  if (i.hostCheck === undefined || i.hostCheck.named) return '';
+  const names = i.hostCheck.names.join(', ');
+  if (i.certificate.kind === 'self-signed') {
+    return `Warning: the certificate does not name ${i.host}, so clients will refuse to connect
+to it, even once they trust the certificate. To fix it, either add ${i.host} to tls.names
+in the suite config and run hearth reload (the suite then makes a new certificate, which
+devices must trust), or use a name the certificate has:
+  ${names}
+
+`;
+  }
+  return `Warning: the certificate does not name ${i.host}, so clients will refuse to connect
+to it. To fix it, either configure a certificate that names it (tls.cert and tls.key in the
+suite config, then hearth reload), or use a name the certificate has:
+  ${names}
+
+`;
+}
+
 export function connectHelp(i: ConnectHelpInput): string {
   const base = `https://${urlHost(i.host)}:${i.httpsPort}`;
   const home = `${base}/home/`;
-  return `Files for ${i.user}
+  return `${unnamedHostWarning(i)}Files for ${i.user}
   ${home}   your private folder
   ${base}/        lists the shares you may use (each at ${base}/<share>/)
 ${i.httpOrigin === undefined ? '' : `  ${i.httpOrigin}/ plain HTTP, for programs on this machine only\n`}

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { disableReasonText, localUser, mailDomainSet, normalizeUserName, openSuiteAccounts } from '@hearth/accounts';
 import type { Disabled } from '@hearth/accounts';
 import type { FilesSettings } from '@hearth/files/config';
-import { connectHelp, fileListener, httpsHost, localAddress, localHttpOrigin, plainHttpConnectHelp, reachableFromOtherMachines } from '@hearth/files/connect-help';
+import { connectHelp, type ConnectHelpInput, fileListener, httpsHost, localAddress, localHttpOrigin, plainHttpConnectHelp, reachableFromOtherMachines } from '@hearth/files/connect-help';
 import type { ListenerSpec } from '@hearth/runtime';
 import { KINDS } from '@hearth/suite';
 import { loadConfig, resolveDataDir } from '@hearth/supervisor';
@@ -13,6 +13,7 @@ import { NotRunningError, SOCKET_NAME, controlRequest } from '@hearth/supervisor
 import type { ServiceStatus } from '@hearth/supervisor/control';
 import { UsageError, type CliCommand, type CliIo } from '../command.js';
 import { COMMON_USAGE, CONFIG_OPTIONS, parse } from '../options.js';
+import { certificateHostCheck } from './files-certificate.js';
 
 const usage = `Usage: hearth files [--user NAME] [--host HOST] [--config FILE] [--data DIR]
 
@@ -30,7 +31,9 @@ a warning says so and the steps are printed. A disabled account is said so above
                     as the file service takes a login; the steps name the account, alice
                     (default: $HEARTH_USER, else $USER)
   --host HOST       the name or IP address clients use for this machine (over HTTPS, one the
-                    certificate names; an IPv6 address as 2001:db8::1 or [2001:db8::1])
+                    certificate names: a warning above the steps says when the certificate
+                    the service presents does not, and how to fix it; an IPv6 address as
+                    2001:db8::1 or [2001:db8::1])
                     (default: localhost for an HTTPS listener on 0.0.0.0, :: or loopback,
                     127.0.0.1 or ::1 for a plain HTTP one on 0.0.0.0 or ::, else the
                     listener's address)
@@ -172,23 +175,30 @@ export const filesCommand: CliCommand = {
     if (host !== undefined && !reachableFromOtherMachines(told.address) && host !== 'localhost' && reachableFromOtherMachines(host)) {
       io.stderr.write(`hearth files: warning: listener ${service.name}.${told.name} is on ${told.address} only: other machines cannot reach it as ${host}\n`);
     }
-    const steps =
-      https === undefined
-        ? plainHttpConnectHelp({
-            user,
-            service: service.name,
-            host: host ?? localAddress(told.address),
-            port: ports.get(told)!,
-            loopbackOnly: !reachableFromOtherMachines(told.address),
-            allowPlaintextAuth: (service.settings as FilesSettings).allowPlaintextAuth,
-          })
-        : connectHelp({
-            user,
-            host: httpsHost(https.address, host),
-            httpsPort: ports.get(https)!,
-            httpOrigin: http === undefined ? undefined : localHttpOrigin(http.address, ports.get(http)!),
-            certificate: config.tls.cert !== undefined ? { kind: 'configured', file: config.tls.cert } : { kind: 'self-signed', file: join(dataDir, 'tls', 'self-signed', 'cert.pem') },
-          });
+    let steps: string;
+    if (https === undefined) {
+      steps = plainHttpConnectHelp({
+        user,
+        service: service.name,
+        host: host ?? localAddress(told.address),
+        port: ports.get(told)!,
+        loopbackOnly: !reachableFromOtherMachines(told.address),
+        allowPlaintextAuth: (service.settings as FilesSettings).allowPlaintextAuth,
+      });
+    } else {
+      const certificate: ConnectHelpInput['certificate'] =
+        config.tls.cert !== undefined ? { kind: 'configured', file: config.tls.cert } : { kind: 'self-signed', file: join(dataDir, 'tls', 'self-signed', 'cert.pem') };
+      const clientsHost = httpsHost(https.address, host);
+      const local = { address: localAddress(https.address), port: ports.get(https)! };
+      steps = connectHelp({
+        user,
+        host: clientsHost,
+        httpsPort: ports.get(https)!,
+        httpOrigin: http === undefined ? undefined : localHttpOrigin(http.address, ports.get(http)!),
+        certificate,
+        hostCheck: await certificateHostCheck(clientsHost, local, certificate, config),
+      });
+    }
     io.stdout.write(disabled === undefined ? steps : `${disabledNote(user, disabled)}${steps}`);
     return 0;
   },

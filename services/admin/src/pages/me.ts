@@ -3,7 +3,8 @@
  * password change (the current password is checked through the login policy, so guessing it
  * here is throttled like any sign-in), and how to connect clients: the text of `hearth files`,
  * from the same functions (`@hearth/files/connect-help`), for the suite's file service (over
- * HTTPS, or over plain HTTP when it has no HTTPS listener).
+ * HTTPS, with its warning when the suite's certificate does not name the host it gives, or over
+ * plain HTTP when it has no HTTPS listener).
  */
 import { AccountsError, isAccountsError } from '@hearth/accounts';
 import { connectHelp, fileListener, httpsHost, localAddress, localHttpOrigin, plainHttpConnectHelp, reachableFromOtherMachines } from '@hearth/files/connect-help';
@@ -22,12 +23,14 @@ function connectText(ctx: RequestContext, user: string, files: readonly FilesSer
   const https = fileListener(svc?.status.listeners ?? [], true);
   const http = fileListener(svc?.status.listeners ?? [], false);
   if (svc && https) {
+    const host = httpsHost(https.address, undefined);
     const text = connectHelp({
       user,
-      host: httpsHost(https.address, undefined),
+      host,
       httpsPort: https.port,
       httpOrigin: http ? localHttpOrigin(http.address, http.port) : undefined,
       certificate: ctx.deps.certificate(),
+      hostCheck: ctx.deps.certificateHost(host),
     });
     return html`<pre>${text}</pre>`;
   }
