@@ -370,3 +370,44 @@ it('takes --host as an IPv6 address, with or without brackets, and writes the HT
     expect(r.stderr).toBe(`hearth files: --host must be a host name or an IP address, not "${bad}"\n`);
   }
 });
+
+it('warns above the steps when the certificate the running service presents does not name --host, and not when it does', async () => {
+  const up = await startUp(`tls: { names: [files.test] }\nservices:\n  files:\n    service: files\n    listen: { https: { address: 127.0.0.1, port: 0, tls: true } }\n`);
+  const accounts = await openSuiteAccounts(up.data, { passwordParams: { ln: 10, r: 8, p: 1 } });
+  await accounts.add('alice', 'alice-password-1');
+  await accounts.close();
+  const port = (await waitState(up, 'files', 'running')).listeners.find((l) => l.name === 'https')!.port;
+  // What the service presents counts, not the file: one naming nothing of ours now lies in its place.
+  const certFile = join(up.data, 'tls', 'self-signed', 'cert.pem');
+  const other = await runProgram('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(up.dir.path, 'other-key.pem'), '-out', certFile, '-days', '1', '-subj', '/CN=other.test', '-addext', 'subjectAltName=DNS:other.test']);
+  expect(other.code).toBe(0);
+
+  const named = await up.cli('files', '--user', 'alice', '--host', 'files.test', '--config', up.configFile);
+  expect(named.code).toBe(0);
+  expect(named.stdout).toMatch(new RegExp(`^Files for alice\\n  https://files\\.test:${port}/home/`));
+  expect(named.stdout).not.toContain('Warning');
+
+  for (const host of ['other.test', '127.0.0.3']) {
+    const unnamed = await up.cli('files', '--user', 'alice', '--host', host, '--config', up.configFile);
+    expect(unnamed.code).toBe(0);
+    const lines = unnamed.stdout.split('\n');
+    expect(lines[0]).toBe(`Warning: the certificate does not name ${host}, so clients will refuse to connect`);
+    expect(lines[1]).toBe(`to it, even once they trust the certificate. To fix it, either add ${host} to tls.names`);
+    expect(lines[4]).toMatch(/^ {2}localhost, .*files\.test, 127\.0\.0\.1, ::1$/);
+    expect(lines.slice(6, 8)).toEqual(['Files for alice', `  https://${host}:${port}/home/   your private folder`]);
+  }
+  // No --host: the listener on loopback is told as localhost, which it names.
+  const plain = await up.cli('files', '--user', 'alice', '--config', up.configFile);
+  expect(plain.stdout).toMatch(/^Files for alice\n/);
+}, 60_000);
+
+it('before the suite made its certificate, checks --host against the names it will be made with (tls.names among them)', async () => {
+  const absent = await hearth(['files', '--user', 'alice', '--host', '192.168.1.10', '--config', config, '--data', data]);
+  expect(absent.code).toBe(0);
+  expect(absent.stdout.split('\n')[0]).toBe('Warning: the certificate does not name 192.168.1.10, so clients will refuse to connect');
+  expect(absent.stdout.split('\n')[4]).toMatch(/^ {2}localhost, .*nas\.local, 127\.0\.0\.1, ::1, 2001:db8::1$/);
+  for (const host of ['nas.local', '[2001:db8:0::1]', 'localhost']) {
+    const present = await hearth(['files', '--user', 'alice', '--host', host, '--config', config, '--data', data]);
+    expect(present.stdout, host).toMatch(/^Files for alice\n/);
+  }
+});

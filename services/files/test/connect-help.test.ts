@@ -86,3 +86,34 @@ describe('fileListener', () => {
     expect(fileListener([tcp('web'), tcp('https')], false)).toBeUndefined();
   });
 });
+
+describe('a host the certificate does not name', () => {
+  const input = { user: 'alice', host: '192.168.1.10', httpsPort: 2443, httpOrigin: undefined } as const;
+  const names = ['localhost', 'nas', 'nas.local', '127.0.0.1', '::1'];
+
+  it('gets a warning above the steps: for the self-signed certificate, tls.names and a reload, or a name it has', () => {
+    const text = connectHelp({ ...input, certificate: { kind: 'self-signed', file: '/data/cert.pem' }, hostCheck: { named: false, names } });
+    expect(text.split('\n').slice(0, 7)).toEqual([
+      'Warning: the certificate does not name 192.168.1.10, so clients will refuse to connect',
+      'to it, even once they trust the certificate. To fix it, either add 192.168.1.10 to tls.names',
+      'in the suite config and run hearth reload (the suite then makes a new certificate, which',
+      'devices must trust), or use a name the certificate has:',
+      '  localhost, nas, nas.local, 127.0.0.1, ::1',
+      '',
+      'Files for alice',
+    ]);
+  });
+
+  it('for a configured certificate: one that names it, or a name it has', () => {
+    const text = connectHelp({ ...input, certificate: { kind: 'configured', file: '/etc/cert.pem' }, hostCheck: { named: false, names: ['nas.example.org'] } });
+    expect(text).toMatch(/^Warning: the certificate does not name 192\.168\.1\.10, so clients will refuse to connect\nto it\. To fix it, either configure a certificate that names it \(tls\.cert and tls\.key/);
+    expect(text).toContain('  nas.example.org\n\nFiles for alice\n');
+  });
+
+  it('gets no warning when the certificate names it, or when it was not checked', () => {
+    const named = connectHelp({ ...input, certificate: { kind: 'self-signed', file: '/data/cert.pem' }, hostCheck: { named: true, names } });
+    const unchecked = connectHelp({ ...input, certificate: { kind: 'self-signed', file: '/data/cert.pem' } });
+    expect(named).toMatch(/^Files for alice\n/);
+    expect(unchecked).toBe(named);
+  });
+});
