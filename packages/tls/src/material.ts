@@ -1,6 +1,7 @@
 /**
  * The suite's TLS material: the configured certificate and key files, or one self-signed pair
- * generated into DATA/tls/self-signed/ at first start and reused afterwards by every service.
+ * generated into DATA/tls/self-signed/ at first start and reused afterwards by every service,
+ * replaced when it nears its expiry or lacks a name the config asks for (`suiteNames`).
  */
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
@@ -60,7 +61,7 @@ export function generatedTlsPaths(dataDir: string): { dir: string; certFile: str
   return { dir, certFile: join(dir, 'cert.pem'), keyFile: join(dir, 'key.pem') };
 }
 
-/** A generated certificate this close to its expiry is replaced at the next start. */
+/** A generated certificate this close to its expiry is replaced at the next start or reload. */
 const RENEW_BEFORE_MS = 30 * 24 * 60 * 60 * 1000;
 
 export async function loadTlsMaterial(options: TlsMaterialOptions): Promise<TlsMaterial> {
@@ -78,12 +79,12 @@ export async function loadTlsMaterial(options: TlsMaterialOptions): Promise<TlsM
 
 /** Why the generated pair must be made (again); undefined: the one there serves. */
 type Regeneration =
-  | { readonly kind: 'none' }
+  | { readonly kind: 'absent' }
   | { readonly kind: 'expiring'; readonly validTo: Date }
   | { readonly kind: 'names'; readonly missing: readonly string[] };
 
 function regeneration(existing: Omit<TlsMaterial, 'source'> | undefined, names: SuiteNames): Regeneration | undefined {
-  if (existing === undefined) return { kind: 'none' };
+  if (existing === undefined) return { kind: 'absent' };
   if (existing.validTo.getTime() - Date.now() <= RENEW_BEFORE_MS) return { kind: 'expiring', validTo: existing.validTo };
   const x509 = new X509Certificate(existing.cert);
   const missing = names.asked.filter((name) => !certificateNamesHost(x509, name));
