@@ -6,7 +6,7 @@ export { drainUntil, goodbyeAt, GOODBYE_MARGIN_MS, whenEmpty, type DrainOutcome,
 export { processChannel, type ServiceChannel } from './channel.js';
 export { ChannelBus, DEFAULT_MAX_PENDING, LocalBus } from './bus.js';
 export { parseSettings, type Parsed } from './lifecycle.js';
-export { handedListener, ownListener } from './listeners.js';
+export { bindSpec, handedListener, ownListener } from './listeners.js';
 export { EX_USAGE, runService, type RunServiceOptions } from './run-service.js';
 export { runStandalone, type StandaloneOptions } from './run-standalone.js';
 export { RunAsError, type RunAsUser } from './run-as.js';

@@ -1,7 +1,7 @@
 /** ServiceListener implementations: on a handle handed down by the supervisor, or bound here. */
 import type { Socket as UdpSocket } from 'node:dgram';
 import { isIP, type Server } from 'node:net';
-import { bindOnHandle, listenOnHandle, type BoundHandle } from './bound-handle.js';
+import { bindOnHandle, createBoundTcpHandle, createBoundUdpHandle, listenOnHandle, type BoundHandle } from './bound-handle.js';
 import type { ListenerSpec } from './protocol.js';
 import type { ServiceListener } from './service.js';
 
@@ -25,6 +25,15 @@ function explain(spec: ListenerSpec, err: NodeJS.ErrnoException): Error {
   const out = new Error(`listener ${endpoint(spec)}: ${reason}`) as NodeJS.ErrnoException;
   if (err.code !== undefined) out.code = err.code;
   return out;
+}
+
+/**
+ * A bound, not listening, handle for `spec` (TCP or UDP, IPv6-only as it says): what the
+ * supervisor holds for a service, and what `hearth run` as root binds before it takes its user.
+ */
+export function bindSpec(spec: ListenerSpec): BoundHandle {
+  const options = { ipv6Only: spec.ipv6Only === true };
+  return spec.protocol === 'udp' ? createBoundUdpHandle(spec.address, spec.port, options) : createBoundTcpHandle(spec.address, spec.port, options);
 }
 
 /** A listener on the bound handle the supervisor handed down. */

@@ -4,8 +4,8 @@
  * as the supervisor holds; then the process takes the user's identity, before the service starts
  * and opens its data, as nginx binds before its workers drop to `user`.
  */
-import { boundAddress, createBoundTcpHandle, createBoundUdpHandle } from './bound-handle.js';
-import { handedListener } from './listeners.js';
+import { boundAddress } from './bound-handle.js';
+import { bindSpec, handedListener } from './listeners.js';
 import type { ListenerSpec } from './protocol.js';
 import type { ServiceListener } from './service.js';
 
@@ -27,10 +27,9 @@ export function bindNow(specs: readonly ListenerSpec[]): Map<string, ServiceList
   const listeners = new Map<string, ServiceListener>();
   for (const spec of specs) {
     if (listeners.has(spec.name)) continue;
-    const options = { ipv6Only: spec.ipv6Only === true };
     let handle;
     try {
-      handle = spec.protocol === 'udp' ? createBoundUdpHandle(spec.address, spec.port, options) : createBoundTcpHandle(spec.address, spec.port, options);
+      handle = bindSpec(spec);
     } catch (err) {
       throw new RunAsError(`listener ${spec.name}: ${(err as Error).message}`);
     }

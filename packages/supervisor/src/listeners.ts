@@ -3,7 +3,7 @@
  * instance of their service, never listened or accepted on here, closed only at exit (or, with
  * reload, when their config changes).
  */
-import { boundAddress, closeBoundHandle, createBoundTcpHandle, createBoundUdpHandle } from '@hearth/runtime';
+import { bindSpec, boundAddress, closeBoundHandle } from '@hearth/runtime';
 import type { BoundHandle, ListenerSpec } from '@hearth/runtime';
 
 export interface HeldListener {
@@ -33,9 +33,7 @@ export async function bindListeners(service: string, specs: readonly ListenerSpe
   const held: HeldListener[] = [];
   for (const spec of specs) {
     try {
-      const options = { ipv6Only: spec.ipv6Only === true };
-      const handle =
-        spec.protocol === 'udp' ? createBoundUdpHandle(spec.address, spec.port, options) : createBoundTcpHandle(spec.address, spec.port, options);
+      const handle = bindSpec(spec);
       const port = boundAddress(handle).port;
       held.push({ spec: { ...spec, port }, index: 0, handle, configuredPort: spec.port });
     } catch (err) {
