@@ -232,7 +232,7 @@ describe('hearth mail', () => {
     expect(await refused('bob\r\nDELE 1')).toBe('hearth mail: --to "bob\\r\\nDELE 1": a control character (U+000D) cannot be sent in an address\n');
     expect(await refused('bob\u200b@localhost')).toBe('hearth mail: --to "bob\u200b@localhost": an invisible formatting character cannot be sent in an address\n');
     expect(await refused('Bob <bob@localhost>')).toBe('hearth mail: --to "Bob <bob@localhost>": give the address alone, without a name or angle brackets inside (bob@localhost)\n');
-    expect(await refused('"john doe@localhost')).toBe('hearth mail: --to "\\"john doe@localhost": its quoted local part has no closing quote\n');
+    expect(await refused('"john doe@localhost')).toBe('hearth mail: --to "\\"john doe@localhost": the quoted local part has no closing quote\n');
     expect(await refused('"john"doe@localhost')).toBe('hearth mail: --to "\\"john\\"doe@localhost": its quoted local part must be followed by @ and the domain, or end the address\n');
     expect(await refused('@localhost')).toBe('hearth mail: --to "@localhost": the address has no local part (the user before @)\n');
     expect(await refused('bob@')).toBe('hearth mail: --to "bob@": the address has no domain after @\n');

@@ -63,3 +63,11 @@ export function unquotedAddress(address: string): string {
   if (domain !== '' && !domain.startsWith('@')) return address;
   return address.slice(1, quoted.close).replace(/\\(.)/gsu, '$1') + domain;
 }
+
+/** RFC 5322 atext, and UTF-8 beyond ASCII (RFC 6531): what a dot-atom's atoms are made of. */
+const ATEXT = /^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~\u0080-\u{10ffff}]+$/u;
+
+/** `local` as RFC 5321 writes a local part: as it is when a dot-atom, else a quoted string. */
+export function quoteLocalPart(local: string): string {
+  return local.split('.').every((atom) => ATEXT.test(atom)) ? local : `"${local.replace(/["\\]/g, '\\$&')}"`;
+}

@@ -1,4 +1,4 @@
-export { QUOTING_PROBLEMS, readQuotedString, unquotedAddress, type QuotedString } from './address.js';
+export { QUOTING_PROBLEMS, quoteLocalPart, readQuotedString, unquotedAddress, type QuotedString } from './address.js';
 export { announceDelivered } from './announce.js';
 export {
   MAX_BATCH,

@@ -1,5 +1,6 @@
 /** The trace headers an MTA prepends to a message it accepts (RFC 5321 section 4.4). */
 import { isIPv6 } from 'node:net';
+import { readQuotedString } from './address.js';
 
 export interface TraceInfo {
   /** The name the client gave in HELO/EHLO (for a POP3 XSEND: the authenticated user). */
@@ -36,18 +37,13 @@ export function clean(text: string): string {
 }
 
 /**
- * A quoted local part (RFC 5321 4.1.2, RFC 5322 3.2.4): printable text, spaces and `\`
- * quoted-pairs between quotes, no control character, followed by `@`.
- */
-const QUOTED_LOCAL_PART = /^"(?:[^"\\\x00-\x1f\x7f-\x9f]|\\[\x20-\x7e])*"(?=@)/;
-
-/**
  * An envelope address made safe for a header as `clean` does, but a quoted local part kept as
  * given (`"john doe"@example.com`): inside its quotes a space, `<`, `>` or `(` is the address's own.
  */
 export function cleanAddress(address: string): string {
-  const quoted = QUOTED_LOCAL_PART.exec(address)?.[0];
-  return quoted === undefined ? clean(address) : quoted + clean(address.slice(quoted.length));
+  const quoted = address.startsWith('"') ? readQuotedString(address, 0) : undefined;
+  if (quoted?.kind !== 'quoted' || address[quoted.close + 1] !== '@') return clean(address);
+  return address.slice(0, quoted.close + 1) + clean(address.slice(quoted.close + 1));
 }
 
 function addressLiteral(ip: string): string {

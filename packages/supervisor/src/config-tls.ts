@@ -4,23 +4,17 @@
  * self-signed certificate names besides its own (`@hearth/tls`'s `suiteNames`). Loaded only with
  * `config-build.ts`, in the config worker.
  */
-import { isIP } from 'node:net';
+import { certificateName } from '@hearth/tls/names';
 import { z } from 'zod';
 
-const LABEL = '[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?';
-const HOST_NAME = new RegExp(`^${LABEL}(\\.${LABEL})*$`);
-
 /**
- * A `tls.names` entry as a certificate names it: a host name in lower case (letters, digits and
- * hyphens in dot-separated labels, the last one not all digits), or an IP address, IPv6 in its
- * short form (`[fd00::10]` taken too); undefined for anything else (a zone index, `*.`, a URL).
+ * A `tls.names` entry as a certificate names it (`certificateName` of `@hearth/tls`): a host name
+ * in lower case, or an IP address, IPv6 in its short form (`[fd00::10]` taken too); undefined for
+ * anything else (a zone index, `*.`, a URL, `192.168.1`).
  */
 export function certificateNameEntry(value: string): string | undefined {
-  const bare = /^\[(.*)\]$/.exec(value)?.[1] ?? value;
-  if (isIP(bare) === 4) return bare;
-  if (isIP(bare) === 6) return bare.includes('%') ? undefined : new URL(`http://[${bare}]/`).hostname.slice(1, -1);
-  const name = value.toLowerCase();
-  return name.length <= 253 && HOST_NAME.test(name) && !/(^|\.)\d+$/.test(name) ? name : undefined;
+  const name = certificateName(value);
+  return name === undefined ? undefined : name.kind === 'dns' ? name.name : name.address;
 }
 
 export const tlsSchema = z

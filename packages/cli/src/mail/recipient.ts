@@ -12,38 +12,16 @@
  * address (`Bob <bob@localhost>`).
  */
 
+import { quoteLocalPart, readQuotedString, unquotedAddress } from '@hearth/mail-delivery';
+
 export type Recipient = { readonly kind: 'address'; readonly address: string } | { readonly kind: 'invalid'; readonly problem: string };
 
-/** RFC 5322 atext, and UTF-8 beyond ASCII (RFC 6531). */
-const ATEXT = /^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~\u0080-\u{10ffff}]+$/u;
 /** A domain name (letters of any script, digits, `-`, dots between labels) or an address literal in brackets. */
 const DOMAIN = /^(?:[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)*|\[[\x21-\x5a\x5e-\x7e]+\])$/u;
 /** C0 and C1 controls and DEL. */
 const CONTROL = /[\x00-\x1f\x7f-\x9f]/u;
 /** Zero-width space, word joiner, byte order mark: refused in any address by the services. */
 const INVISIBLE = /[\u200b\u2060\ufeff]/u;
-
-const isDotAtom = (local: string): boolean => local.split('.').every((atom) => ATEXT.test(atom));
-
-/** `local` as RFC 5321 writes a local part: as it is when a dot-atom, else a quoted string. */
-export function quoteLocalPart(local: string): string {
-  return isDotAtom(local) ? local : `"${local.replace(/["\\]/g, '\\$&')}"`;
-}
-
-/** The content of the quoted string that opens `text`, unquoted, and where it closed; or why it cannot be read. */
-function readQuoted(text: string): { readonly local: string; readonly close: number } | { readonly problem: string } {
-  let local = '';
-  for (let at = 1; at < text.length; at++) {
-    const c = text[at]!;
-    if (c === '"') return { local, close: at };
-    if (c === '\\') {
-      at++;
-      if (at >= text.length) break;
-      local += text[at];
-    } else local += c;
-  }
-  return { problem: 'its quoted local part has no closing quote' };
-}
 
 /** What a `--to` argument names, as XSEND takes it; or what is wrong with it. */
 export function recipientOf(arg: string): Recipient {
@@ -55,9 +33,10 @@ export function recipientOf(arg: string): Recipient {
   let local: string;
   let domain: string | undefined;
   if (bare.startsWith('"')) {
-    const quoted = readQuoted(bare);
-    if ('problem' in quoted) return invalid(quoted.problem);
-    local = quoted.local;
+    // Read as the services read it (`readQuotedString`), then unquoted.
+    const quoted = readQuotedString(bare, 0);
+    if (quoted.kind === 'invalid') return invalid(quoted.problem);
+    local = unquotedAddress(bare.slice(0, quoted.close + 1));
     const rest = bare.slice(quoted.close + 1);
     if (rest !== '' && !rest.startsWith('@')) return invalid('its quoted local part must be followed by @ and the domain, or end the address');
     domain = rest === '' ? undefined : rest.slice(1);
