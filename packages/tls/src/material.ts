@@ -5,7 +5,7 @@
  */
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -144,24 +144,48 @@ async function loadGenerated(options: TlsMaterialOptions): Promise<TlsMaterial> 
   });
 }
 
-/** A generation lock held longer than this was left by a process that died: it is taken over. */
+/** A generation lock older than this is taken over, whoever holds it (a holder that hangs). */
 const STALE_LOCK_MS = 60_000;
 const LOCK_POLL_MS = 50;
 
+/** Whether the process `pid` runs (one of another user's answers EPERM: it runs). */
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /**
- * Runs `work` holding DATA/tls/.generating (a folder: `mkdir` makes it or fails, atomically), so
- * one service at a time generates or replaces the pair while the others wait to read it.
+ * Whether the lock at `lock` was left behind: its holder (the pid in `lock/pid`) no longer runs,
+ * or it is older than STALE_LOCK_MS. A lock without its pid yet is being taken: not left.
+ */
+async function leftBehind(lock: string): Promise<boolean> {
+  const since = await stat(lock).then((s) => s.mtimeMs, () => undefined);
+  if (since === undefined) return false;
+  if (Date.now() - since > STALE_LOCK_MS) return true;
+  const pid = Number(await readFile(join(lock, 'pid'), 'utf8').catch(() => ''));
+  return Number.isSafeInteger(pid) && pid > 0 && !running(pid);
+}
+
+/**
+ * Runs `work` holding DATA/tls/.generating (a folder: `mkdir` makes it or fails, atomically, with
+ * the holder's pid in it), so one service at a time generates or replaces the pair while the
+ * others wait to read it. A lock whose holder died (killed while generating) is taken over at
+ * once; one held longer than STALE_LOCK_MS, whoever holds it.
  */
 async function withGenerationLock<T>(tlsDir: string, work: () => Promise<T>): Promise<T> {
   const lock = join(tlsDir, '.generating');
   for (;;) {
     try {
       await mkdir(lock, { mode: 0o700 });
+      await writeFile(join(lock, 'pid'), String(process.pid));
       break;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const since = await stat(lock).then((s) => s.mtimeMs, () => undefined);
-      if (since !== undefined && Date.now() - since > STALE_LOCK_MS) await rm(lock, { recursive: true, force: true });
+      if (await leftBehind(lock)) await rm(lock, { recursive: true, force: true });
       else await delay(LOCK_POLL_MS);
     }
   }

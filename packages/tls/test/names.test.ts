@@ -128,6 +128,27 @@ describe('the generated certificate and the config names', () => {
     // Released once done.
     await expect(stat(lock)).rejects.toMatchObject({ code: 'ENOENT' });
   });
+
+  it('takes over at once a generation lock whose holder no longer runs, and waits for one whose holder runs', async () => {
+    const lock = join(dataDir, 'tls', '.generating');
+    await mkdir(lock, { recursive: true });
+    // A pid no process has: past the largest this kernel hands out.
+    const pidMax = Number(await readFile('/proc/sys/kernel/pid_max', 'utf8'));
+    await writeFile(join(lock, 'pid'), String(pidMax + 1));
+    const material = await loadTlsMaterial({ dataDir, names: ['files.test'] });
+    expect(certificateNamesHost(material.cert, 'files.test')).toBe(true);
+    await expect(stat(lock)).rejects.toMatchObject({ code: 'ENOENT' });
+
+    // Held by a process that runs (this one): the generation waits until it lets go.
+    await mkdir(lock);
+    await writeFile(join(lock, 'pid'), String(process.pid));
+    let done = false;
+    const waiting = loadTlsMaterial({ dataDir, names: ['files.test', 'other.test'] }).then((m) => ((done = true), m));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(done).toBe(false);
+    await rm(lock, { recursive: true });
+    expect(certificateNamesHost((await waiting).cert, 'other.test')).toBe(true);
+  });
 });
 
 describe('configured material', () => {
