@@ -4,6 +4,7 @@ export type { Account, Disabled } from './table.js';
 export { AccountsError, isAccountsError } from './errors.js';
 export type { AccountsErrorCode } from './errors.js';
 export { normalizeUserName, isValidUserName, canonicalName, localUser, mailDomainSet, normalizeGroupName, parseGroupList, validatePassword, normalizeDisableReason, disableReasonText, MAX_DISABLE_REASON, NAME_RULE } from './names.js';
+export { APOP_SECRET_ALPHABET, GENERATED_APOP_SECRET, generateApopSecret } from './apop-secret.js';
 export { DEFAULT_SCRYPT_PARAMS, hashPassword, checkPassword } from './passwords.js';
 export type { ScryptParams } from './passwords.js';
 export { LoginPolicy, loginLimits } from './login-policy.js';

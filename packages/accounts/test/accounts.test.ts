@@ -3,7 +3,7 @@ import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { AccountsError, disableReasonText, MIGRATIONS, SCHEMA_VERSION, checkPassword, hashPassword, isValidUserName } from '@hearth/accounts';
+import { AccountsError, APOP_SECRET_ALPHABET, disableReasonText, GENERATED_APOP_SECRET, generateApopSecret, MIGRATIONS, SCHEMA_VERSION, checkPassword, hashPassword, isValidUserName } from '@hearth/accounts';
 import type { Accounts } from '@hearth/accounts';
 import { open, tempDir } from './helpers.js';
 
@@ -360,6 +360,17 @@ describe('APOP secrets', () => {
     expect(accounts.getApopSecret('alice')).toBeUndefined();
     expect(() => accounts.setApopSecret('nobody', 'x')).toThrow('no such user: nobody');
     expect(accounts.getApopSecret('bad name!')).toBeUndefined();
+  });
+
+  it('are generated in four groups of five from letters and digits without look-alikes, each time another', () => {
+    const secrets = Array.from({ length: 200 }, generateApopSecret);
+    for (const secret of secrets) expect(secret).toMatch(/^[a-z2-9]{5}-[a-z2-9]{5}-[a-z2-9]{5}-[a-z2-9]{5}$/);
+    expect(secrets.join('')).not.toMatch(/[01ilo]/);
+    expect(new Set(secrets).size).toBe(secrets.length);
+    // Every character of the alphabet turns up (4,000 draws from 31), and nothing else.
+    expect(new Set(secrets.join('').replaceAll('-', ''))).toEqual(new Set(APOP_SECRET_ALPHABET));
+    expect(GENERATED_APOP_SECRET.test(secrets[0]!)).toBe(true);
+    expect(GENERATED_APOP_SECRET.test('abcde-fghjk-mnpqr-stuv0')).toBe(false);
   });
 });
 

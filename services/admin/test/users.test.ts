@@ -1,18 +1,21 @@
 /**
  * The users page over HTTPS against `hearth up` (with pop3 and files): add a user, set its groups
  * (a share's @group then lets it in over WebDAV), reset its
- * password and sign in with the new one, APOP on and off, the administrator flag, delete refused
+ * password and sign in with the new one, APOP on (a secret the page makes, shown once, logging in
+ * over APOP; no typed secret taken) and off, the administrator flag, delete refused
  * while the home folder holds files without "also delete" and while a POP3 session holds the
  * maildrop (the store's words shown), then allowed, a user made again under the name finding an
  * empty home folder; a user disabled on the page or by `hearth user disable` (sessions ended,
  * logins refused) and enabled again; hostile names come back escaped.
  */
+import { createHash } from 'node:crypto';
 import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GENERATED_APOP_SECRET } from '@hearth/accounts';
 import { runTranscript, waitFor } from '@hearth/testkit';
 import { stopAll, waitState } from '@hearth/testkit/hearth-up';
 import { setupAdmin, startAdmin, textOf, type AdminUp, type Client } from './helpers.js';
@@ -22,7 +25,7 @@ const TEAM = mkdtempSync(join(tmpdir(), 'admin-users-team-'));
 const EXTRA = `  pop3:
     service: pop3
     listen: { pop3: { port: 0 }, pop3s: { port: 0, tls: true } }
-    settings: { exclusiveLock: true }
+    settings: { exclusiveLock: true, loginFailureDelay: 10ms }
   files:
     service: files
     listen: { http: { port: 0 }, https: { port: 0, tls: true } }
@@ -109,6 +112,36 @@ async function pop3Login(user: string, password: string): Promise<Socket> {
   return socket;
 }
 
+/** The secret on the answer page of turning APOP on. */
+function secretOf(page: string): string {
+  const m = /<code id="apop-secret">([^<]+)<\/code>/.exec(page);
+  if (!m) throw new Error(`no APOP secret in the page: ${textOf(page).slice(0, 300)}`);
+  return m[1]!;
+}
+
+/** Sends APOP with the digest of the greeting's timestamp and `secret`; the reply line after the greeting. */
+async function apop(user: string, secret: string): Promise<{ socket: Socket; reply: string }> {
+  const port = (await a.up.service('pop3')).listeners.find((l) => l.name === 'pop3')!.port;
+  const socket = connect(port, '127.0.0.1');
+  const [greeting] = await runTranscript(socket, [[null, /^\+OK.*<[^>]+>/]]);
+  const timestamp = /<[^>]+>/.exec(greeting!)![0];
+  const digest = createHash('md5').update(timestamp + secret).digest('hex');
+  const [reply] = await runTranscript(socket, [[`APOP ${user} ${digest}`, /^[+-].*\r\n/m]]);
+  return { socket, reply: reply! };
+}
+
+async function apopLogin(user: string, secret: string): Promise<Socket> {
+  const { socket, reply } = await apop(user, secret);
+  expect(reply).toMatch(/^\+OK/);
+  return socket;
+}
+
+async function apopRefused(user: string, secret: string): Promise<void> {
+  const { socket, reply } = await apop(user, secret);
+  socket.destroy();
+  expect(reply).toMatch(/^-ERR/);
+}
+
 describe('users', () => {
   it('adds a user: listed with its maildrop and its home folder against the quota', async () => {
     const added = await c.submit('/users/add', { name: 'Bob', password: 'bob-password-1' }, await c.get('/users'));
@@ -157,14 +190,55 @@ describe('users', () => {
     socket.destroy();
   });
 
-  it('turns APOP on and off, and refuses a secret equal to the password', async () => {
-    const same = await c.submit('/users/apop', { name: 'bob', secret: 'bob-password-2' }, await c.get('/users'));
-    expect(textOf(same.body)).toContain('Refused: the APOP secret must differ from the login password');
-    const on = await c.submit('/users/apop', { name: 'bob', secret: 'bob-apop-secret' }, same);
-    expect(textOf(on.body)).toContain('APOP is on for bob.');
-    expect(rowOf(on.body, 'bob')).toContain('<td>on</td>');
-    const off = await c.submit('/users/apop', { name: 'bob', clear: '1' }, on);
+  it('turns APOP on with a secret it makes and shows once, which logs in over APOP; takes no typed secret; turns it off', async () => {
+    const before = await c.get('/users');
+    const manage = rowOf(before.body, 'bob');
+    // No field for a secret: the button makes one.
+    expect(manage).not.toContain('name="secret"');
+    expect(textOf(manage)).toContain('Turn APOP on for bob (a secret is made for it and shown once)');
+
+    const on = await c.post('/users/apop', { name: 'bob' }, before);
+    // The answer itself, not a redirect to a page that would have to keep the secret somewhere.
+    expect(on.status).toBe(200);
+    expect(on.headers['cache-control']).toBe('no-store');
+    const secret = secretOf(on.body);
+    expect(secret).toMatch(GENERATED_APOP_SECRET);
+    expect(textOf(on.body)).toContain(`APOP is on for bob The APOP secret of bob: ${secret} Enter it, hyphens included, as the POP3 password of bob in a mail client set to use APOP.`);
+    expect(textOf(on.body)).toContain('This page shows it once: it is not shown again.');
+    (await apopLogin('bob', secret)).destroy();
+    // USER/PASS still takes the password, not the secret.
+    (await pop3Login('bob', 'bob-password-2')).destroy();
+
+    // Shown once: the list says APOP is on, and nothing shows the secret again.
+    const list = await c.get('/users');
+    expect(rowOf(list.body, 'bob')).toContain('<td>on</td>');
+    expect(list.body).not.toContain(secret);
+    expect(textOf(rowOf(list.body, 'bob'))).toContain('APOP is on. Turn APOP off Make a new APOP secret (the old one stops working)');
+
+    // A typed secret is refused in the same words whatever it is, the password too: no oracle.
+    const same = await c.submit('/users/apop', { name: 'bob', secret: 'bob-password-2' }, list);
+    const other = await c.submit('/users/apop', { name: 'bob', secret: 'not-the-password' }, same);
+    for (const answer of [same, other]) {
+      expect(textOf(answer.body)).toContain('Refused: the page makes APOP secrets itself and takes no typed one.');
+    }
+    expect(textOf(same.body)).toBe(textOf(other.body));
+    (await apopLogin('bob', secret)).destroy();
+
+    // A new secret replaces the old one.
+    const again = await c.post('/users/apop', { name: 'bob' }, other);
+    const renewed = secretOf(again.body);
+    expect(renewed).not.toBe(secret);
+    await apopRefused('bob', secret);
+    (await apopLogin('bob', renewed)).destroy();
+
+    const off = await c.submit('/users/apop', { name: 'bob', clear: '1' }, again);
     expect(textOf(off.body)).toContain('APOP is off for bob.');
+    expect(rowOf(off.body, 'bob')).toContain('<td>off</td>');
+    await apopRefused('bob', renewed);
+    const nobody = await c.submit('/users/apop', { name: 'nobody' }, off);
+    expect(textOf(nobody.body)).toContain('Refused: no such user: nobody.');
+    // Never logged: no line of any service holds either secret.
+    expect(a.up.lines.filter((line) => JSON.stringify(line).includes(secret) || JSON.stringify(line).includes(renewed))).toEqual([]);
   });
 
   it('sets and clears the administrator flag, but not on oneself', async () => {
@@ -254,9 +328,9 @@ describe('users', () => {
     const self = await c.submit('/users/disable', { name: 'root' }, page);
     expect(textOf(self.body)).toContain('Refused: you cannot disable the account you are signed in with: another administrator can.');
     expect(rowOf(self.body, 'root')).toContain('<td>enabled</td>');
-    // A disabled account's password is still its own: an APOP secret must differ from it.
+    // A typed APOP secret equal to a disabled account's password is refused as any typed one.
     const apop = await c.submit('/users/apop', { name: 'erin', secret: 'erin-password-1' }, self);
-    expect(textOf(apop.body)).toContain('Refused: the APOP secret must differ from the login password');
+    expect(textOf(apop.body)).toContain('Refused: the page makes APOP secrets itself and takes no typed one.');
     const nobody = await c.submit('/users/disable', { name: 'nobody' }, apop);
     expect(textOf(nobody.body)).toContain('Refused: no such user: nobody.');
 

@@ -2,11 +2,14 @@
  * Users: every account with its mail (messages and bytes in its maildrop) and its home folder's
  * usage against the file service's quota; add a user, reset a password, APOP on or off, its
  * groups (what a share's `@group` names), the administrator flag, disable (with a reason) and
- * enable, delete (with its mail and its home folder's files when "also delete" is ticked). Each form answers with a notice on the list; a
- * refusal (a home folder that holds files without "also delete", the store's when a maildrop holds
- * mail or a POP3 session holds it, the accounts' for a bad name or password) is shown in its own words.
+ * enable, delete (with its mail and its home folder's files when "also delete" is ticked). Each
+ * form answers with a notice on the list; a refusal (a home folder that holds files without "also
+ * delete", the store's when a maildrop holds mail or a POP3 session holds it, the accounts' for a
+ * bad name or password) is shown in its own words. Turning APOP on answers with a page of its
+ * own instead: the page makes the secret (`generateApopSecret`) and shows it there once. It takes
+ * no typed secret, so it never compares one with the password and tells nothing about it.
  */
-import { AccountsError, disableReasonText, isAccountsError, MAX_DISABLE_REASON, parseGroupList } from '@hearth/accounts';
+import { AccountsError, disableReasonText, generateApopSecret, isAccountsError, MAX_DISABLE_REASON, parseGroupList } from '@hearth/accounts';
 import type { Account, Disabled } from '@hearth/accounts';
 import { homeFolder, homeHoldsFiles } from '@hearth/files/homes';
 import { isMailStoreError } from '@hearth/mail-store';
@@ -64,8 +67,8 @@ function manage(ctx: RequestContext, row: Row, i: number): Html {
 <form method="post" action="/users/password">${hidden}<p><label for="pw-${i}">New password for ${name}</label> <input id="pw-${i}" name="password" type="password" autocomplete="new-password" required> <button type="submit">Reset password</button></p></form>
 <form method="post" action="/users/apop">${hidden}${
     row.account.apop
-      ? html`<p>APOP is on. <button type="submit" name="clear" value="1">Turn APOP off</button></p>`
-      : html`<p><label for="apop-${i}">APOP secret for ${name}</label> <input id="apop-${i}" name="secret" type="password" autocomplete="off" required> <button type="submit">Turn APOP on</button></p>`
+      ? html`<p>APOP is on. <button type="submit" name="clear" value="1">Turn APOP off</button> <button type="submit">Make a new APOP secret</button> (the old one stops working)</p>`
+      : html`<p><button type="submit">Turn APOP on for ${name}</button> (a secret is made for it and shown once)</p>`
   }</form>
 <form method="post" action="/users/groups">${hidden}<p><label for="groups-${i}">Groups of ${name} (comma-separated; empty for none)</label> <input id="groups-${i}" name="groups" value="${row.account.groups.join(', ')}" autocomplete="off"> <button type="submit">Set groups</button></p></form>
 ${access(row, i, self, hidden)}
@@ -110,6 +113,26 @@ async function usersPage(ctx: RequestContext): Promise<Html> {
       (r, i) => html`<tr data-user="${r.account.name}"><th scope="row">${r.account.name}</th><td>${r.messages} message${r.messages === 1 ? '' : 's'}, ${formatBytes(r.mailBytes)}</td><td>${files(r)}</td><td>${r.account.apop ? 'on' : 'off'}</td><td>${r.account.admin ? 'yes' : 'no'}</td><td>${r.account.groups.join(', ') || '–'}</td><td>${loginText(r.account.disabled)}</td><td>${manage(ctx, r, i)}</td></tr>`,
     )}</tbody>
 </table></div>
+</section>`,
+  );
+}
+
+/**
+ * The answer to turning APOP on: the generated secret, shown this once (the page is not cached,
+ * and the secret is in no notice, log or other store), with what to do with it.
+ */
+function apopSecretPage(ctx: RequestContext, user: string, secret: string): Html {
+  return layout(
+    ctx,
+    'Users',
+    '/users',
+    html`<section aria-labelledby="apop-h">
+<h2 id="apop-h">APOP is on for ${user}</h2>
+<p>The APOP secret of ${user}:</p>
+<p><code id="apop-secret">${secret}</code></p>
+<p>Enter it, hyphens included, as the POP3 password of ${user} in a mail client set to use APOP. It works for APOP only: everywhere else, and in POP3 without APOP, ${user} logs in with the password, which this does not change.</p>
+<p>This page shows it once: it is not shown again. If it is lost, make a new one (Manage ${user}, Make a new APOP secret); the old one then stops working.</p>
+<p><a href="/users">Back to the users</a></p>
 </section>`,
   );
 }
@@ -160,20 +183,30 @@ export const userRoutes: readonly Route[] = [
     method: 'POST',
     path: '/users/apop',
     access: 'admin',
-    run: (ctx) =>
-      change(ctx, async () => {
-        const name = nameOf(ctx);
-        const { accounts } = ctx.deps;
-        if (!accounts.has(name)) throw new AccountsError('NO_SUCH_USER', `no such user: ${name}`);
-        if (ctx.form.get('clear') === '1') return accounts.clearApopSecret(name) ? `APOP is off for ${name}.` : `${name} had no APOP secret.`;
-        const secret = ctx.form.get('secret') ?? '';
-        // `authenticate`, not `verifyPassword`: a disabled account's password is still its own.
-        if ((await accounts.authenticate(name, secret)).kind !== 'rejected') {
-          return refused('the APOP secret must differ from the login password (it is stored readable)');
-        }
-        accounts.setApopSecret(name, secret);
-        return `APOP is on for ${name}.`;
-      }),
+    run: async (ctx) => {
+      const name = nameOf(ctx);
+      const { accounts } = ctx.deps;
+      // A typed secret is refused whatever it is, so the answer says nothing of the password.
+      if (ctx.form.has('secret')) return change(ctx, () => refused('the page makes APOP secrets itself and takes no typed one'));
+      if (ctx.form.get('clear') === '1') {
+        return change(ctx, () => {
+          if (!accounts.has(name)) throw new AccountsError('NO_SUCH_USER', `no such user: ${name}`);
+          return accounts.clearApopSecret(name) ? `APOP is off for ${name}.` : `${name} had no APOP secret.`;
+        });
+      }
+      ctx.deps.stats.inc('actions');
+      try {
+        const user = accounts.find(name)?.name;
+        if (user === undefined) throw new AccountsError('NO_SUCH_USER', `no such user: ${name}`);
+        const secret = generateApopSecret();
+        accounts.setApopSecret(user, secret);
+        return page(apopSecretPage(ctx, user, secret));
+      } catch (error) {
+        if (!isAccountsError(error)) throw error;
+        ctx.session.notice = refused(error.message);
+        return redirect('/users');
+      }
+    },
   },
   {
     method: 'POST',
