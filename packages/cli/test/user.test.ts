@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { openSuiteAccounts } from '@hearth/accounts';
+import { GENERATED_APOP_SECRET, openSuiteAccounts } from '@hearth/accounts';
 import { openMailStore } from '@hearth/mail-store';
 import { runProgram } from '@hearth/testkit';
 import { hearth } from '@hearth/testkit/hearth-up';
@@ -135,14 +135,17 @@ describe('hearth user', () => {
 
   it('sets and clears an APOP secret, which must differ from the password', async () => {
     await user(['add', 'alice', '--password-stdin'], { input: 'pw\n' });
-    expect(await user(['apop', 'alice', '--password-stdin'], { input: 'pw\n' })).toMatchObject({
-      code: 64,
-      stderr: 'hearth user: the APOP secret must differ from the login password (it is stored readable)\n',
-    });
+    const samePassword = 'hearth user: the APOP secret must differ from the login password (it is stored readable): type another, or let --generate make one\n';
+    expect(await user(['apop', 'alice', '--password-stdin'], { input: 'pw\n' })).toEqual({ code: 64, stdout: '', stderr: samePassword });
     expect(await user(['apop', 'alice', '--password-stdin'], { input: 'tanstaaf\n' })).toMatchObject({
       code: 0,
       stdout: 'set the APOP secret of alice\n',
     });
+    expect(await withAccounts((accounts) => accounts.getApopSecret('alice'))).toBe('tanstaaf');
+    // Typed at the prompt (twice), the password is refused as well, and the secret set before stays.
+    const typed = await user(['apop', 'alice'], { tty: true, input: 'pw\rpw\r' });
+    expect(typed).toMatchObject({ code: 64, stdout: '' });
+    expect(typed.stderr.endsWith(samePassword)).toBe(true);
     expect(await withAccounts((accounts) => accounts.getApopSecret('alice'))).toBe('tanstaaf');
     expect((await user(['list'])).stdout).toMatch(/alice +0 +0 +yes +no /);
     expect(await user(['apop', 'alice', '--clear'])).toMatchObject({ code: 0, stdout: 'removed the APOP secret of alice\n' });
@@ -151,6 +154,30 @@ describe('hearth user', () => {
     await user(['disable', 'alice']);
     expect(await user(['apop', 'alice', '--password-stdin'], { input: 'pw\n' })).toMatchObject({ code: 64 });
     expect(await withAccounts((accounts) => accounts.getApopSecret('alice'))).toBeUndefined();
+  });
+
+  it('makes an APOP secret with --generate and prints it once; refuses --generate with another way to give one', async () => {
+    await user(['add', 'alice', '--password-stdin'], { input: 'pw\n' });
+    const made = await user(['apop', 'alice', '--generate']);
+    const m = /^set the APOP secret of alice: (\S+)\nenter it, hyphens included, as the POP3 password in a mail client set to use APOP; it is not shown again\n$/.exec(made.stdout);
+    expect(made).toMatchObject({ code: 0, stderr: '' });
+    expect(m).not.toBeNull();
+    const secret = m![1]!;
+    expect(secret).toMatch(GENERATED_APOP_SECRET);
+    expect(await withAccounts((accounts) => accounts.getApopSecret('alice'))).toBe(secret);
+    const again = await user(['apop', 'ALICE', '--generate']);
+    const renewed = /: (\S+)\n/.exec(again.stdout)![1]!;
+    expect(renewed).not.toBe(secret);
+    expect(await withAccounts((accounts) => accounts.getApopSecret('alice'))).toBe(renewed);
+    expect(await user(['apop', 'alice', '--generate', '--password-stdin'], { input: 'tanstaaf\n' })).toEqual({
+      code: 64,
+      stdout: '',
+      stderr: 'hearth user: --generate makes the secret: it reads none from stdin (no --password-stdin)\n',
+    });
+    expect(await user(['apop', 'alice', '--generate', '--clear'])).toMatchObject({ code: 64, stderr: 'hearth user: --generate and --clear exclude each other\n' });
+    expect(await user(['passwd', 'alice', '--generate'])).toMatchObject({ code: 64, stderr: 'hearth user: --generate only applies to apop\n' });
+    expect(await withAccounts((accounts) => accounts.getApopSecret('alice'))).toBe(renewed);
+    expect(await user(['apop', 'nobody', '--generate'])).toMatchObject({ code: 1, stdout: '', stderr: 'hearth user: no such user: nobody\n' });
   });
 
   it('sets, prints and clears groups, and the administrator flag, shown by list', async () => {

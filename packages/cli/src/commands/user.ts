@@ -17,7 +17,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createUser, deleteUser, deletedText, HomeNotEmptyError } from '@hearth/admin/users';
-import { AccountsError, disableReasonText, normalizeUserName, openSuiteAccounts, parseGroupList, validatePassword } from '@hearth/accounts';
+import { AccountsError, disableReasonText, generateApopSecret, normalizeUserName, openSuiteAccounts, parseGroupList, validatePassword } from '@hearth/accounts';
 import type { Accounts, Disabled } from '@hearth/accounts';
 import { MailStoreError, openMailStore } from '@hearth/mail-store';
 import type { MailStore } from '@hearth/mail-store';
@@ -37,7 +37,10 @@ Commands:
                         folder (DATA/files/home/NAME) holds files, unless --purge, which
                         deletes them with it
   list                  list users with their message count and size, flags and groups
-  apop NAME [--clear]   set the user's APOP secret (opt-in; --clear removes it)
+  apop NAME [--generate | --clear]
+                        set the user's APOP secret (opt-in), typed or read from stdin;
+                        refused when it is the user's password. --generate makes one and
+                        prints it once; --clear removes it
   groups NAME [G1,G2]   set the user's groups (comma-separated; --clear removes them all);
                         without a list, print them
   admin NAME [--off]    make the user an administrator (--off: no longer one; once no
@@ -58,12 +61,14 @@ Options:
   --data DIR          the data dir (default: $HEARTH_DATA, else ./data); the accounts are
                       DIR/accounts, the mail store DIR/mail, the home folders DIR/files/home
   --password-stdin    read the password (or APOP secret) from the first line of stdin
+  --generate          apop: make a random secret (four groups of five letters and digits)
+                      and print it, once, instead of reading one
   --reason TEXT       why the user is disabled (disable)
   -h, --help          show this help
 
 Without --password-stdin the password is asked for on the terminal, without echo.
 APOP needs a secret the server can read back, so it is stored readable, apart from the
-password: choose one you use nowhere else.`;
+password: choose one you use nowhere else, or let --generate make one.`;
 
 type Sub = 'add' | 'passwd' | 'del' | 'list' | 'apop' | 'groups' | 'admin' | 'disable' | 'enable';
 const SUBS: readonly Sub[] = ['add', 'passwd', 'del', 'list', 'apop', 'groups', 'admin', 'disable', 'enable'];
@@ -77,6 +82,8 @@ interface Parsed {
   readonly passwordStdin: boolean;
   readonly purge: boolean;
   readonly clear: boolean;
+  /** `apop NAME --generate`: make the secret instead of reading one. */
+  readonly generate: boolean;
   readonly off: boolean;
   /** The reason of `disable NAME --reason TEXT`. */
   readonly reason: string | undefined;
@@ -108,7 +115,7 @@ export const userCommand: CliCommand = {
 };
 
 function parse(argv: readonly string[], io: CliIo): Parsed | 'help' {
-  let values: { data?: string; 'password-stdin'?: boolean; purge?: boolean; clear?: boolean; off?: boolean; reason?: string; help?: boolean };
+  let values: { data?: string; 'password-stdin'?: boolean; purge?: boolean; clear?: boolean; generate?: boolean; off?: boolean; reason?: string; help?: boolean };
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({
@@ -120,6 +127,7 @@ function parse(argv: readonly string[], io: CliIo): Parsed | 'help' {
         'password-stdin': { type: 'boolean' },
         purge: { type: 'boolean' },
         clear: { type: 'boolean' },
+        generate: { type: 'boolean' },
         off: { type: 'boolean' },
         reason: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -139,9 +147,12 @@ function parse(argv: readonly string[], io: CliIo): Parsed | 'help' {
   }
   if (values.purge && sub !== 'del') throw new UsageError('--purge only applies to del');
   if (values.clear && sub !== 'apop' && sub !== 'groups') throw new UsageError('--clear only applies to apop and groups');
+  if (values.generate && sub !== 'apop') throw new UsageError('--generate only applies to apop');
+  if (values.generate && values.clear) throw new UsageError('--generate and --clear exclude each other');
+  if (values.generate && values['password-stdin']) throw new UsageError('--generate makes the secret: it reads none from stdin (no --password-stdin)');
   if (values.off && sub !== 'admin') throw new UsageError('--off only applies to admin');
   if (values.reason !== undefined && sub !== 'disable') throw new UsageError('--reason only applies to disable');
-  const takesSecret = sub === 'add' || sub === 'passwd' || (sub === 'apop' && !values.clear);
+  const takesSecret = sub === 'add' || sub === 'passwd' || (sub === 'apop' && !values.clear && !values.generate);
   if (values['password-stdin'] && !takesSecret) throw new UsageError(`--password-stdin does not apply to ${sub}${values.clear ? ' --clear' : ''}`);
   const data = values.data ?? io.env['HEARTH_DATA'] ?? './data';
   if (data === '') throw new UsageError('--data needs a directory');
@@ -153,6 +164,7 @@ function parse(argv: readonly string[], io: CliIo): Parsed | 'help' {
     passwordStdin: values['password-stdin'] === true,
     purge: values.purge === true,
     clear: values.clear === true,
+    generate: values.generate === true,
     off: values.off === true,
     reason: values.reason,
   };
@@ -222,10 +234,18 @@ async function execute(args: Parsed, io: CliIo): Promise<number> {
           io.stdout.write(had ? `removed the APOP secret of ${user}\n` : `${user} had no APOP secret\n`);
           return 0;
         }
+        if (args.generate) {
+          // Made here, so it cannot be the password: nothing to compare.
+          const made = generateApopSecret();
+          accounts.setApopSecret(user, made);
+          io.stdout.write(`set the APOP secret of ${user}: ${made}\nenter it, hyphens included, as the POP3 password in a mail client set to use APOP; it is not shown again\n`);
+          return 0;
+        }
         const apop = await secret(`APOP secret for ${user}: `);
-        // `authenticate`, not `verifyPassword`: a disabled account's password is still its own.
+        // Root reads the store anyway, so comparing tells it nothing new. `authenticate`, not
+        // `verifyPassword`: a disabled account's password is still its own.
         if ((await accounts.authenticate(user, apop)).kind !== 'rejected') {
-          throw new UsageError('the APOP secret must differ from the login password (it is stored readable)');
+          throw new UsageError('the APOP secret must differ from the login password (it is stored readable): type another, or let --generate make one');
         }
         accounts.setApopSecret(user, apop);
         io.stdout.write(`set the APOP secret of ${user}\n`);
