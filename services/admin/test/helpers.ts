@@ -1,7 +1,8 @@
 /**
  * The admin page under a real `hearth up` (the test kit's harness), and a small HTTPS client that
  * keeps cookies like a browser: requests go over TLS to the admin listener on loopback, trusting
- * the suite's own certificate (DATA/tls/self-signed/cert.pem) for the name localhost.
+ * the suite's own certificate (DATA/tls/self-signed/cert.pem) for the name localhost, with the
+ * Host header a browser at https://localhost:PORT sends.
  */
 import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
@@ -42,6 +43,8 @@ export class Client {
           path,
           ca: this.ca,
           headers: {
+            // As a browser that opened https://localhost:PORT sends it (a test may give another).
+            Host: `localhost:${this.port}`,
             ...(cookie ? { Cookie: cookie } : {}),
             ...(body !== undefined ? { 'Content-Type': 'application/x-www-form-urlencoded', 'Content-Length': String(Buffer.byteLength(body)) } : {}),
             ...headers,
@@ -73,7 +76,7 @@ export class Client {
   events(path: string, until: (events: readonly ServerEvent[]) => boolean): Promise<{ status: number; headers: Response['headers']; events: ServerEvent[] }> {
     return new Promise((resolve, reject) => {
       const cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
-      const req = request({ host: '127.0.0.1', servername: 'localhost', port: this.port, path, ca: this.ca, headers: { Cookie: cookie, Accept: 'text/event-stream' } }, (res) => {
+      const req = request({ host: '127.0.0.1', servername: 'localhost', port: this.port, path, ca: this.ca, headers: { Host: `localhost:${this.port}`, Cookie: cookie, Accept: 'text/event-stream' } }, (res) => {
         const events: ServerEvent[] = [];
         let buf = '';
         const finish = (): void => {

@@ -1,6 +1,7 @@
 /**
  * A non-administrator's own page over HTTPS against `hearth up` (with files): usage, the same
- * connection help as `hearth files`, a password change checked against the current password.
+ * connection help as `hearth files` (for the host in the request's Host header, with the warning
+ * when the certificate does not name it), a password change checked against the current password.
  * And every page's forms: each field labelled, each POST form with its CSRF token.
  */
 import { readFileSync } from 'node:fs';
@@ -42,6 +43,38 @@ describe('my account', () => {
     expect(cli.code).toBe(0);
     const pre = /<pre>([\s\S]*?)<\/pre>/.exec(me.body)![1]!;
     expect(decode(pre)).toBe(cli.stdout);
+  });
+
+  it("gives the file service's steps for the host the browser used (its Host header), warning when the certificate does not name it", async () => {
+    const carol = a.client();
+    await carol.signIn('carol', 'carol-password-1');
+    const stepsAt = async (host: string): Promise<string> => {
+      const me = await carol.request('GET', '/me', undefined, { Host: host });
+      expect(me.status).toBe(200);
+      return decode(/<pre>([\s\S]*?)<\/pre>/.exec(me.body)![1]!);
+    };
+    const filesFor = async (...host: string[]): Promise<string> => {
+      const cli = await a.up.cli('files', '--user', 'carol', '--config', a.up.configFile, ...host);
+      expect(cli.code).toBe(0);
+      return cli.stdout;
+    };
+    const https = (await a.up.service('files')).listeners.find((l) => l.name === 'https')!.port;
+
+    // A name the certificate does not have: the warning, for that name, as hearth files --host says it.
+    const other = await stepsAt(`NAS.Example.test:${a.port}`);
+    expect(other.split('\n')[0]).toBe('Warning: the certificate does not name nas.example.test, so clients will refuse to connect');
+    expect(other).toContain(`https://nas.example.test:${https}/home/`);
+    expect(other).toBe(await filesFor('--host', 'nas.example.test'));
+
+    // An IPv6 address the certificate names, in brackets with a port: no warning, the URLs in brackets.
+    const v6 = await stepsAt(`[0:0:0:0:0:0:0:1]:${a.port}`);
+    expect(v6).toMatch(new RegExp(`^Files for carol\\n {2}https://\\[::1\\]:${https}/home/ `));
+    expect(v6).toBe(await filesFor('--host', '::1'));
+
+    // A Host that is no host name or address: the listener's address (localhost), as before.
+    const fallback = await filesFor();
+    expect(fallback).toMatch(new RegExp(`^Files for carol\\n {2}https://localhost:${https}/home/ `));
+    for (const bad of ['nas_box:443', '[nas.local]:443', '192.168.1:443', `localhost:99999`]) expect(await stepsAt(bad), bad).toBe(fallback);
   });
 
   it('changes the password only with the right current one', async () => {

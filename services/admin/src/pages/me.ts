@@ -3,8 +3,8 @@
  * password change (the current password is checked through the login policy, so guessing it
  * here is throttled like any sign-in), and how to connect clients: the text of `hearth files`,
  * from the same functions (`@hearth/files/connect-help`), for the suite's file service (over
- * HTTPS, with its warning when the suite's certificate does not name the host it gives, or over
- * plain HTTP when it has no HTTPS listener).
+ * HTTPS at the host the browser reached this page at, with its warning when the suite's
+ * certificate does not name that host, or over plain HTTP when it has no HTTPS listener).
  */
 import { AccountsError, isAccountsError } from '@hearth/accounts';
 import { connectHelp, fileListener, httpsHost, localAddress, localHttpOrigin, plainHttpConnectHelp, reachableFromOtherMachines } from '@hearth/files/connect-help';
@@ -15,6 +15,7 @@ import { formatBytes } from '../format.js';
 import { html, type Html } from '../html.js';
 import { page, redirect } from '../reply.js';
 import type { Route } from '../routes.js';
+import { requestHost } from '../request-host.js';
 import { folderBytes } from '../users.js';
 import { csrfField, layout } from './layout.js';
 
@@ -23,7 +24,9 @@ function connectText(ctx: RequestContext, user: string, files: readonly FilesSer
   const https = fileListener(svc?.status.listeners ?? [], true);
   const http = fileListener(svc?.status.listeners ?? [], false);
   if (svc && https) {
-    const host = httpsHost(https.address, undefined);
+    // The host the browser reached this page at is the one the user's devices use; the
+    // listener's address when the request's Host is no valid host.
+    const host = requestHost(ctx.req.headers.host) ?? httpsHost(https.address, undefined);
     const text = connectHelp({
       user,
       host,

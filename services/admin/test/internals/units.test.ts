@@ -1,5 +1,5 @@
 /**
- * White-box: the escaping template, the router's table rules, the session store's expiry, fixation
+ * White-box: the escaping template, the Host header's host (`requestHost`), the router's table rules, the session store's expiry, fixation
  * rule and persistence, the metrics and setup tokens' files, and these on a full disk (a small tmpfs mounted by
  * the test, as root).
  */
@@ -14,6 +14,7 @@ import { isDiskFull, RESERVE_BYTES } from '@hearth/sqlite';
 import { mountSmallDisk } from '@hearth/testkit';
 import { Sessions } from '../../dist/sessions.js';
 import { SetupToken } from '../../dist/setup.js';
+import { requestHost } from '../../dist/request-host.js';
 
 const ok: Route['run'] = () => ({ kind: 'redirect', location: '/' });
 
@@ -28,6 +29,22 @@ describe('html', () => {
 
   it('cannot be made from a string outside the template', () => {
     expect(() => new Html(Symbol('html'), '<script>')).toThrow(/made by the html template only/);
+  });
+});
+
+describe('requestHost', () => {
+  it('takes the host of a Host header: port off, IPv6 out of its brackets, names in lower case, addresses in short form', () => {
+    expect(requestHost('NAS.Local:2843')).toBe('nas.local');
+    expect(requestHost('nas.local.')).toBe('nas.local');
+    expect(requestHost('192.168.1.10:443')).toBe('192.168.1.10');
+    expect(requestHost('[FD00:0:0:0:0:0:0:10]:2843')).toBe('fd00::10');
+    expect(requestHost('[::1]')).toBe('::1');
+  });
+
+  it('is undefined for a missing Host or one that is no host name or address (the page then uses the listener address)', () => {
+    for (const bad of [undefined, '', ':443', 'nas_box', 'nas local', '[nas.local]:443', '[1.2.3.4]', '::1', 'fe80::1%eth0', '[fe80::1%25eth0]', '192.168.1', 'nas.local:99999', 'nas.local:x', 'a..b', 'a/b@c']) {
+      expect(requestHost(bad), String(bad)).toBeUndefined();
+    }
   });
 });
 
