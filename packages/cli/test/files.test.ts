@@ -1,9 +1,9 @@
 /** `hearth files`: the connection steps for one user, as a real process prints them. */
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
@@ -400,6 +400,34 @@ it('warns above the steps when the certificate the running service presents does
   const plain = await up.cli('files', '--user', 'alice', '--config', up.configFile);
   expect(plain.stdout).toMatch(/^Files for alice\n/);
 }, 60_000);
+
+it('on the embedded default config, the warning says how to write a file for tls.names, and that file makes the host named', async () => {
+  const unnamed = await hearth(['files', '--user', 'alice', '--host', '192.168.1.77', '--data', data]);
+  expect(unnamed.code).toBe(0);
+  const lines = unnamed.stdout.split('\n');
+  expect(lines.slice(0, 10)).toEqual([
+    'Warning: the certificate does not name 192.168.1.77, so clients will refuse to connect',
+    'to it, even once they trust the certificate. To fix it, either add 192.168.1.77 to tls.names',
+    'in a config file (the suite runs on its embedded default config, which has none): write',
+    'hearth.yaml holding only',
+    '  tls:',
+    '    names: ["192.168.1.77"]',
+    '(a config without services: runs the default services), then run hearth down and',
+    'hearth up --config hearth.yaml as you ran hearth up (same directory and --data); the',
+    'suite then makes a new certificate, which devices must trust. Or use a name the',
+    'certificate has:',
+  ]);
+  // The file it says to write: the embedded default's services, and a certificate naming the host.
+  const file = join(dir, 'embedded-names', 'hearth.yaml');
+  mkdirSync(dirname(file));
+  writeFileSync(file, `${lines.slice(4, 6).map((l) => l.slice(2)).join('\n')}\n`);
+  const checked = await hearth(['check', '--config', file, '--data', data]);
+  const embedded = await hearth(['check', '--data', data]);
+  expect(checked.code).toBe(0);
+  expect(checked.stdout.split('\n').slice(1)).toEqual(embedded.stdout.split('\n').slice(1));
+  const named = await hearth(['files', '--user', 'alice', '--host', '192.168.1.77', '--config', file, '--data', data]);
+  expect(named.stdout).toMatch(/^Files for alice\n  https:\/\/192\.168\.1\.77:2443\/home\//);
+});
 
 it('before the suite made its certificate, checks --host against the names it will be made with (tls.names among them)', async () => {
   const absent = await hearth(['files', '--user', 'alice', '--host', '192.168.1.10', '--config', config, '--data', data]);

@@ -25,6 +25,12 @@ export interface ConnectHelpInput {
    * connection, and how to fix it. Undefined: not checked, no warning.
    */
   readonly hostCheck?: { readonly named: boolean; readonly names: readonly string[] } | undefined;
+  /**
+   * Whether the suite runs on its embedded default config (`hearth up` without `--config`): the
+   * warning's fix for the self-signed certificate then says how to write a config file for
+   * `tls.names`, since there is none to add it to.
+   */
+  readonly embeddedConfig?: boolean | undefined;
 }
 
 /**
@@ -122,6 +128,22 @@ below. If it is your own, copy it to each device and trust it once, as they say.
 function unnamedHostWarning(i: ConnectHelpInput): string {
   if (i.hostCheck === undefined || i.hostCheck.named) return '';
   const names = i.hostCheck.names.join(', ');
+  if (i.certificate.kind === 'self-signed' && i.embeddedConfig === true) {
+    // A file without services: runs the embedded default's services, so tls.names alone is enough.
+    return `Warning: the certificate does not name ${i.host}, so clients will refuse to connect
+to it, even once they trust the certificate. To fix it, either add ${i.host} to tls.names
+in a config file (the suite runs on its embedded default config, which has none): write
+hearth.yaml holding only
+  tls:
+    names: [${JSON.stringify(i.host)}]
+(a config without services: runs the default services), then run hearth down and
+hearth up --config hearth.yaml as you ran hearth up (same directory and --data); the
+suite then makes a new certificate, which devices must trust. Or use a name the
+certificate has:
+  ${names}
+
+`;
+  }
   if (i.certificate.kind === 'self-signed') {
     return `Warning: the certificate does not name ${i.host}, so clients will refuse to connect
 to it, even once they trust the certificate. To fix it, either add ${i.host} to tls.names

@@ -104,6 +104,29 @@ describe('a host the certificate does not name', () => {
     ]);
   });
 
+  it('on the embedded default config: the config file to write for tls.names (the host quoted), and how to start on it', () => {
+    const text = connectHelp({ ...input, host: 'fd00::10', certificate: { kind: 'self-signed', file: '/data/cert.pem' }, hostCheck: { named: false, names }, embeddedConfig: true });
+    expect(text.split('\n').slice(0, 14)).toEqual([
+      'Warning: the certificate does not name fd00::10, so clients will refuse to connect',
+      'to it, even once they trust the certificate. To fix it, either add fd00::10 to tls.names',
+      'in a config file (the suite runs on its embedded default config, which has none): write',
+      'hearth.yaml holding only',
+      '  tls:',
+      '    names: ["fd00::10"]',
+      '(a config without services: runs the default services), then run hearth down and',
+      'hearth up --config hearth.yaml as you ran hearth up (same directory and --data); the',
+      'suite then makes a new certificate, which devices must trust. Or use a name the',
+      'certificate has:',
+      '  localhost, nas, nas.local, 127.0.0.1, ::1',
+      '',
+      'Files for alice',
+      '  https://[fd00::10]:2443/home/   your private folder',
+    ]);
+    // From a config file, the first text; a configured certificate needs a file anyway.
+    const fromFile = connectHelp({ ...input, certificate: { kind: 'self-signed', file: '/data/cert.pem' }, hostCheck: { named: false, names }, embeddedConfig: false });
+    expect(fromFile).toContain('in the suite config and run hearth reload');
+  });
+
   it('for a configured certificate: one that names it, or a name it has', () => {
     const text = connectHelp({ ...input, certificate: { kind: 'configured', file: '/etc/cert.pem' }, hostCheck: { named: false, names: ['nas.example.org'] } });
     expect(text).toMatch(/^Warning: the certificate does not name 192\.168\.1\.10, so clients will refuse to connect\nto it\. To fix it, either configure a certificate that names it \(tls\.cert and tls\.key/);

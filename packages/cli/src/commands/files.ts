@@ -197,6 +197,7 @@ export const filesCommand: CliCommand = {
         httpOrigin: http === undefined ? undefined : localHttpOrigin(http.address, ports.get(http)!),
         certificate,
         hostCheck: await certificateHostCheck(clientsHost, local, certificate, config),
+        embeddedConfig: config.file === undefined,
       });
     }
     io.stdout.write(disabled === undefined ? steps : `${disabledNote(user, disabled)}${steps}`);

@@ -34,6 +34,7 @@ function connectText(ctx: RequestContext, user: string, files: readonly FilesSer
       httpOrigin: http ? localHttpOrigin(http.address, http.port) : undefined,
       certificate: ctx.deps.certificate(),
       hostCheck: ctx.deps.certificateHost(host),
+      embeddedConfig: svc.file === undefined,
     });
     return html`<pre>${text}</pre>`;
   }
