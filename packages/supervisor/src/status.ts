@@ -73,8 +73,13 @@ export function statusOf(u: UnitSnapshot, now = Date.now()): ServiceStatus {
 export interface StateSource {
   readonly name: string;
   readonly state: ServiceState;
-  /** Whether the operator wants it up: a stop while wanted (a restart) is not the end. */
+  /** Whether the operator wants it up: false while stopped or stopping. */
   readonly wanted: boolean;
+  /**
+   * Whether its starts are over: it exited and its restart policy (`never`, `on-failure`) does
+   * not start it again. Shown as `stopped`, though still wanted; only a start takes it out.
+   */
+  readonly ended: boolean;
   on(event: 'state', listener: (state: ServiceState) => void): unknown;
   off(event: 'state', listener: (state: ServiceState) => void): unknown;
 }
@@ -110,21 +115,28 @@ export function untilCameUp(unit: StateSource): Promise<void> {
   });
 }
 
-/** Resolves when the unit is running; rejects if it ends up failed (or stopped, unwanted) first. */
+/**
+ * Resolves when the unit is running; rejects if it ends up failed, ended (it exited and its
+ * restart policy does not start it again) or stopped (unwanted: held back, or stopped on
+ * request) first: nothing starts it again while this waits.
+ */
 export function untilRunning(unit: StateSource): Promise<void> {
+  const down = (state: ServiceState): Error | undefined => {
+    if (state === 'failed') return new Error(`${unit.name} failed`);
+    if (unit.ended) return new Error(`${unit.name} exited, and its restart policy does not start it again`);
+    if (state === 'stopped' && !unit.wanted) return new Error(`${unit.name} stopped`);
+    return undefined;
+  };
   if (unit.state === 'running') return Promise.resolve();
-  if (unit.state === 'failed') return Promise.reject(new Error(`${unit.name} failed`));
-  // Held back or stopped on request: nothing starts it while this waits.
-  if (unit.state === 'stopped' && !unit.wanted) return Promise.reject(new Error(`${unit.name} stopped`));
+  const now = down(unit.state);
+  if (now) return Promise.reject(now);
   return new Promise((resolve, reject) => {
     const on = (state: ServiceState): void => {
-      if (state === 'running') {
-        unit.off('state', on);
-        resolve();
-      } else if (state === 'failed' || (state === 'stopped' && !unit.wanted)) {
-        unit.off('state', on);
-        reject(new Error(`${unit.name} ${state}`));
-      }
+      const err = state === 'running' ? undefined : down(state);
+      if (state !== 'running' && !err) return;
+      unit.off('state', on);
+      if (err) reject(err);
+      else resolve();
     };
     unit.on('state', on);
   });

@@ -21,8 +21,8 @@
  *     failed --kept failed by a reload for a requirement down (`keptFor`)--> failed
  *
  * `done`: exited, and its restart policy does not start it again (shown as `stopped`, but the
- * operator still wants it: `wanted`). `not-ready`: shown as `starting`; its exit is judged like a
- * crash although the unit killed it.
+ * operator still wants it: `wanted`; its starts are over: `ended`). `not-ready`: shown as
+ * `starting`; its exit is judged like a crash although the unit killed it.
  *
  * The restart under way (`RestartState`), beside the lifecycle:
  *
@@ -144,6 +144,14 @@ export function publicState(kind: UnitKind): ServiceState {
 /** Whether the operator wants the unit up: not after a stop, nor while stopping. */
 export function isWanted(kind: UnitKind): boolean {
   return kind !== 'stopped' && kind !== 'stopping';
+}
+
+/**
+ * Whether its starts are over (`done`): it exited and its restart policy does not start it
+ * again. Shown as `stopped` while still wanted; only a start takes it out.
+ */
+export function hasEnded(kind: UnitKind): boolean {
+  return kind === 'done';
 }
 
 /** The instance a lifecycle state holds (the current one), if any. */

@@ -23,7 +23,7 @@ import type { RestartMoves } from './restart-machine.js';
 import type { StandbyQueue } from './standby.js';
 import { statusOf, untilRunning } from './status.js';
 import type { ServiceState, ServiceStatus } from './status.js';
-import { checkUnitMove, currentOf, describeFailure, describeStopCause, isWanted, publicState, whyEntered } from './unit-state.js';
+import { checkUnitMove, currentOf, describeFailure, describeStopCause, hasEnded, isWanted, publicState, whyEntered } from './unit-state.js';
 import type { KeptFor, StopCause, UnitState } from './unit-state.js';
 
 export interface UnitEvents {
@@ -385,7 +385,12 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
     return isWanted(this.#state.kind);
   }
 
-  /** Resolves when the unit is running; rejects if it ends up failed (or stopped) first. */
+  /** Whether it exited and its restart policy does not start it again (`done`, shown as stopped). */
+  get ended(): boolean {
+    return hasEnded(this.#state.kind);
+  }
+
+  /** Resolves when the unit is running; rejects if it ends up failed, ended or stopped first. */
   whenRunning(): Promise<void> {
     return untilRunning(this);
   }

@@ -1,0 +1,77 @@
+/**
+ * A required service that exits 0 before it is ready, under `restart: never` or `on-failure`:
+ * its starts are over (shown as stopped), so `hearth up` holds back what requires it and
+ * returns, and `hearth start` of it later starts them. Real processes, the supervisor run in
+ * this process to see `startAll` return.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createLogger } from '@hearth/log';
+import { Supervisor, loadSuiteConfig } from '@hearth/supervisor';
+import { FIXTURE_KINDS, makeTempDir } from '@hearth/testkit';
+import type { TempDir } from '@hearth/testkit';
+
+let dir: TempDir | undefined;
+let sup: Supervisor | undefined;
+afterEach(async () => {
+  await sup?.shutdown('test over');
+  sup = undefined;
+  await dir?.remove();
+  dir = undefined;
+});
+
+/** A command that exits 0 at once until `flag` exists, then runs. */
+function exitsUntil(flag: string): string {
+  return `[sh, -c, "test -e ${flag} || exit 0; exec sleep 1000"]`;
+}
+
+describe('a requirement that exits 0 before it is ready', () => {
+  it('holds back what requires it at hearth up, which returns; hearth start of it, once it runs, starts them', async () => {
+    dir = await makeTempDir('hearth-sup-');
+    const flag = join(dir.path, 'fixed');
+    const file = join(dir.path, 'hearth.yaml');
+    writeFileSync(
+      file,
+      `services:
+  db:
+    command: ${exitsUntil(flag)}
+    restart: never
+    ready: { delay: 1s }
+  cache:
+    command: ${exitsUntil(flag)}
+    restart: on-failure
+    ready: { delay: 1s }
+  api:
+    command: [sleep, "1000"]
+    requires: [db]
+  web:
+    command: [sleep, "1000"]
+    requires: [api]
+  worker:
+    command: [sleep, "1000"]
+    requires: [cache]
+`,
+    );
+    const config = await loadSuiteConfig(file, { registry: FIXTURE_KINDS });
+    const log = createLogger({ svc: 'supervisor', level: 'silent' });
+    sup = await Supervisor.open({ config, registry: FIXTURE_KINDS, dataDir: join(dir.path, 'data'), log, logLevel: 'silent', lifeline: false });
+    // What hearth up waits for: it hung, waiting for db and cache to run.
+    await sup.startAll();
+    const status = (name: string) => sup!.unit(name)!.status();
+    for (const name of ['db', 'cache']) expect(status(name)).toMatchObject({ state: 'stopped', pid: null, lastExit: { code: 0, signal: null } });
+    expect(status('api')).toMatchObject({ state: 'stopped', pid: null, reason: 'not started: it requires db, which is stopped' });
+    expect(status('web')).toMatchObject({ state: 'stopped', pid: null, reason: 'not started: it requires api, which is stopped' });
+    expect(status('worker')).toMatchObject({ state: 'stopped', pid: null, reason: 'not started: it requires cache, which is stopped' });
+
+    // hearth start api starts db first, which exits again: api is not started, and this returns.
+    await expect(sup.startService('api', 'start')).rejects.toThrow(/^api requires db, which is stopped: api was not started$/);
+    expect(status('api')).toMatchObject({ state: 'stopped', reason: 'not started: it requires db, which is stopped' });
+
+    writeFileSync(flag, '');
+    expect(await sup.startService('db', 'start')).toMatchObject({ startedWith: [], startedHeldBack: ['api', 'web'], heldBackFailed: [] });
+    expect(await sup.startService('cache', 'start')).toMatchObject({ startedWith: [], startedHeldBack: ['worker'], heldBackFailed: [] });
+    for (const name of ['db', 'cache', 'api', 'web', 'worker']) expect(status(name)).toMatchObject({ state: 'running', reason: null });
+    expect(await sup.shutdown('test over')).toBe(true);
+  });
+});
