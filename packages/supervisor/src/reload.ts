@@ -183,73 +183,93 @@ interface ReloadRun {
   readonly stoppedHere: Set<string>;
 }
 
+/** The turns of a reload's restarts and starts (`restartAndStart`). */
+interface Turns {
+  /** The services with a restart turn (changed, and restarted unless `restartOne` finds otherwise). */
+  readonly restarting: ReadonlySet<string>;
+  /** The services whose turn another turn waits for (it depends on them: `requires`, `after`). */
+  readonly awaited: ReadonlySet<string>;
+}
+
 /**
  * The restarts and the starts of the added services, in one dependency order over the new
  * config, as `hearth up` starts a suite: each has its turn once what it depends on among them
- * (`requires`, `after`) has had its own and, if added, runs or its starts are over
- * (`untilCameUp`). So a service whose new config requires one this reload adds is restarted once
- * that one runs, and not restarted without it (`restartOne`). The restarts go one at a time, in
- * start order; an added service starts as soon as its turn comes (`startInOrder`: held back if
- * what it requires does not run).
+ * (`requires`, `after`) has had its own and, if added or restarted, runs or its starts are over
+ * (`untilCameUp`: a restarted one in backoff is waited for through it, outside the order of
+ * the other restarts). So a service whose new config requires one this reload adds or restarts
+ * is restarted once that one runs, and not restarted without it (`restartOne`). The restarts go
+ * one at a time, in start order; an added service starts as soon as its turn comes
+ * (`startInOrder`: held back if what it requires does not run).
  */
 async function restartAndStart(run: ReloadRun, toRestart: ReadonlySet<string>): Promise<void> {
   const { units, order, next } = run.scope;
   const names = new Set(order);
-  const turns = new Map<string, Promise<void>>();
-  let restarts: Promise<void> = Promise.resolve();
-  for (const name of order.filter((n) => toRestart.has(n) || run.added.has(n))) {
+  const inTurn = order.filter((n) => toRestart.has(n) || run.added.has(n));
+  const turns: Turns = {
+    restarting: toRestart,
+    awaited: new Set(inTurn.flatMap((n) => dependenciesOf(next.get(n)!, names).filter((d) => toRestart.has(d) || run.added.has(d)))),
+  };
+  const turnOf = new Map<string, Promise<void>>();
+  let restarts: Promise<unknown> = Promise.resolve();
+  for (const name of inTurn) {
     const before = Promise.all(
       dependenciesOf(next.get(name)!, names)
-        .filter((d) => turns.has(d))
+        .filter((d) => turnOf.has(d))
         .map(async (d) => {
-          await turns.get(d);
-          if (run.added.has(d)) await untilCameUp(units.get(d)!);
+          await turnOf.get(d);
+          await untilCameUp(units.get(d)!);
         }),
     );
-    if (run.added.has(name)) turns.set(name, before.then(() => run.scope.startUnits([units.get(name)!])));
-    else turns.set(name, (restarts = Promise.all([before, restarts]).then(() => restartOne(run, name))));
+    if (run.added.has(name)) {
+      turnOf.set(name, before.then(() => run.scope.startUnits([units.get(name)!])));
+      continue;
+    }
+    const restart = Promise.all([before, restarts]).then(() => restartOne(run, turns, name));
+    restarts = restart;
+    turnOf.set(name, restart.then((restarted) => (restarted ? judgeRestart(run, name, turns.awaited.has(name)) : undefined)));
   }
-  await Promise.all(turns.values());
+  await Promise.all(turnOf.values());
+  // In start order, whenever each came up.
+  run.restarted.sort((a, b) => order.indexOf(a) - order.indexOf(b));
 }
 
 /**
  * A changed service's turn: restarted with its new config (a failed one too), unless it is
  * stopped (it takes the new config for its next start; one stopped by this reload has it
  * already), failed and what it requires is not up (`keepFailedForRequirement`), or up and its
- * new config requires a service this reload added that does not run: stopped, with what is up
- * and requires it, as when its requirement is stopped (`stopForRequirement`).
+ * new config requires a service this reload added or restarted that does not run: stopped,
+ * with what is up and requires it, as when its requirement is stopped
+ * (`stopForRequirementDown`). Resolves true once a restart's start attempt settled, for
+ * `judgeRestart`.
  */
-async function restartOne(run: ReloadRun, name: string): Promise<void> {
+async function restartOne(run: ReloadRun, turns: Turns, name: string): Promise<boolean> {
   const { units, next } = run.scope;
   const unit = units.get(name)!;
   const config = next.get(name)!;
-  if (run.stoppedHere.has(name)) return;
+  if (run.stoppedHere.has(name)) return false;
   if (!unit.wanted) {
     // Stopped by hearth stop since the reload began.
     unit.reconfigure({ config, held: run.heldFor.get(name) ?? unit.held });
     run.updatedStopped.push(name);
-    return;
+    return false;
   }
-  const kept = keepFailedForRequirement(run, unit);
+  const kept = keepFailedForRequirement(run, turns, unit);
   if (kept) {
     run.keptFailed.push(kept);
-    return;
+    return false;
   }
-  const missing = unit.state === 'failed' ? undefined : config.requires.find((r) => run.added.has(r) && units.get(r)!.state !== 'running');
+  const missing = unit.state === 'failed' ? undefined : config.requires.find((r) => hadTurn(run, turns, r) && units.get(r)!.state !== 'running');
   if (missing !== undefined) {
-    await stopForAddedRequirement(run, name, missing);
-    return;
+    await stopForRequirementDown(run, name, missing);
+    return false;
   }
   try {
     await unit.restart({ config, held: run.heldFor.get(name)! });
-    // A stop-then-start (a command, or a service that was not running) resolves once its
-    // start attempt settled, running or not.
-    if (unit.state === 'running') run.restarted.push(name);
-    else run.failed.push({ name, error: `${name}: ${unit.status().reason ?? unit.state}` });
+    return true;
   } catch (err) {
     if (unit.wanted) {
       run.failed.push({ name, error: (err as Error).message });
-      return;
+      return false;
     }
     // Stopped during its restart (hearth stop): the new instance went with the old one, and
     // the unit kept its old config. It takes the new one for its next start, as a changed
@@ -257,16 +277,35 @@ async function restartOne(run: ReloadRun, name: string): Promise<void> {
     // the suite's config (what the next reload compares with) was the new one.
     unit.reconfigure({ config, held: run.heldFor.get(name)! });
     run.updatedStopped.push(name);
+    return false;
   }
 }
 
+/** Whether `name` has a turn in this reload (added, or to be restarted): what depends on it has its turn after it. */
+function hadTurn(run: ReloadRun, turns: Turns, name: string): boolean {
+  return run.added.has(name) || turns.restarting.has(name);
+}
+
 /**
- * Stops `name`, up, whose new config requires `requires`, a service this reload added that does
- * not run, and first what is up and requires it; each keeps as its status reason why, takes its
- * new config (if changed) for its next start and lets go of its sockets, as one stopped for a
- * requirement that is stopped (`stopForRequirements`).
+ * Lists a restarted service as `restarted` if it runs, else in `failed`: as its start attempt
+ * settled (a stop-then-start, a command or a service that was not running, resolves then,
+ * running or not), or, if another turn waits for it (`awaited`), once it runs or its starts
+ * are over (`untilCameUp`), as for an added one.
  */
-async function stopForAddedRequirement(run: ReloadRun, name: string, requires: string): Promise<void> {
+async function judgeRestart(run: ReloadRun, name: string, awaited: boolean): Promise<void> {
+  const unit = run.scope.units.get(name)!;
+  if (awaited) await untilCameUp(unit);
+  if (unit.state === 'running') run.restarted.push(name);
+  else run.failed.push({ name, error: `${name}: ${unit.status().reason ?? unit.state}` });
+}
+
+/**
+ * Stops `name`, up, whose new config requires `requires`, a service this reload added or
+ * restarted that does not run, and first what is up and requires it; each keeps as its status
+ * reason why, takes its new config (if changed) for its next start and lets go of its sockets,
+ * as one stopped for a requirement that is stopped (`stopForRequirements`).
+ */
+async function stopForRequirementDown(run: ReloadRun, name: string, requires: string): Promise<void> {
   const { units, next } = run.scope;
   const state = units.get(requires)!.state;
   const down = new Map<string, StopCause>([[name, { kind: 'requirement-down', requires, state }]]);
@@ -331,16 +370,17 @@ async function stopDown(scope: ReloadScope, down: ReadonlyMap<string, StopCause>
 /**
  * If `unit` is failed and its new config requires a service that is stopped, stopping (those
  * stopped for a requirement included), failed (one restarted by this reload that did not come up
- * included) or added by this reload and not running: it takes its new config and listeners for
- * its next start and stays failed, as a failed unit moves only to starting or running, its status
- * reason saying why now (and why it failed); `hearth start` then starts what it requires first.
+ * included) or added or restarted by this reload and not running: it takes its new config and
+ * listeners for its next start and stays failed, as a failed unit moves only to starting or
+ * running, its status reason saying why now (and why it failed); `hearth start` then starts what
+ * it requires first.
  */
-function keepFailedForRequirement(run: ReloadRun, unit: ServiceUnit): KeptFailed | undefined {
+function keepFailedForRequirement(run: ReloadRun, turns: Turns, unit: ServiceUnit): KeptFailed | undefined {
   const { units, next, log } = run.scope;
   if (unit.state !== 'failed') return undefined;
   const down = (r: string): boolean => {
     const req = units.get(r);
-    return req !== undefined && (!req.wanted || req.state === 'failed' || (run.added.has(r) && req.state !== 'running'));
+    return req !== undefined && (!req.wanted || req.state === 'failed' || (hadTurn(run, turns, r) && req.state !== 'running'));
   };
   const requires = next.get(unit.name)!.requires.find(down);
   if (requires === undefined) return undefined;

@@ -22,8 +22,9 @@ next hearth start, which starts api first; a failed one is not restarted without
 nor without one it requires that is failed: it stays failed ("web: still failed (requires
 api, which is failed)"), its status saying why, and gets the new config at its next hearth
 start. Restarts and starts go in dependency order over the new config, as hearth up: a
-service the reload adds starts before a service that now requires it is restarted; if it does
-not come up, that one is handled as above ("web: stopped (requires api, which is failed)",
+service the reload adds or restarts runs (the reload waits through its backoff) before a
+service that requires it is restarted; if it does not come up (a failed one that fails
+again), that one is handled as above ("web: stopped (requires api, which is failed)",
 "web: still failed (requires api, which is failed)"). A service held back because a service it
 requires was not running is started once the reload brings that one up ("started, no
 longer held back: NAME"); not one stopped with hearth stop since. A change of settings alone to a service
