@@ -335,7 +335,8 @@ async function stopForRequirements(scope: ReloadScope, restart: readonly string[
   const out: StoppedForRequirement[] = [];
   for (const name of order) {
     const unit = units.get(name);
-    if (!unit || !changed.has(name) || !UP_STATES.has(unit.state)) continue;
+    // One stopped with a service before it (`withDependentsUp`) is stopped once, for that one.
+    if (!unit || !changed.has(name) || !UP_STATES.has(unit.state) || down.has(name)) continue;
     const requires = next.get(name)!.requires.find((r) => down.has(r) || (units.has(r) && !added.has(r) && (!units.get(r)!.wanted || (units.get(r)!.state === 'failed' && !changed.has(r)))));
     if (requires === undefined) continue;
     const state = down.has(requires) ? 'stopped' : units.get(requires)!.state;

@@ -219,6 +219,32 @@ ${fixtureEntry('web', webExtra)}`;
     expect(await up.cli('reload')).toMatchObject({ code: 0, stdout: 'unchanged: api, web\n' });
   });
 
+  it('a changed service stopped with one a reload stops for its requirement is listed once, as stopped with it', async () => {
+    const config = (webRequires: string, frontVersion: string): string => `services:
+  api:
+    command: [sleep, "1000"]
+  web:
+    command: [sleep, "1000"]
+${webRequires}  front:
+    command: [sleep, "${frontVersion}"]
+    requires: [web]
+`;
+    const up = await startUp(config('', '1000'));
+    await waitState(up, 'front', 'running');
+    expect((await up.cli('stop', 'api')).code).toBe(0);
+
+    up.writeConfig(config('    requires: [api]\n', '999'));
+    expect(await up.cli('reload')).toMatchObject({
+      code: 0,
+      stdout: 'unchanged: api\nfront: stopped (requires web, which is stopped)\nweb: stopped (requires api, which is stopped)\n',
+      stderr: '',
+    });
+    expect(await up.service('web')).toMatchObject({ state: 'stopped', reason: 'stopped by a reload: it requires api, which is stopped' });
+    expect(await up.service('front')).toMatchObject({ state: 'stopped', pid: null, reason: 'stopped with web: it requires web' });
+    // front took its new config for its next start.
+    expect(await up.cli('reload')).toMatchObject({ code: 0, stdout: 'unchanged: api, web, front\n' });
+  });
+
   it('a reload that makes a running service require a failed one stops it and says why', async () => {
     const config = (webExtra: string): string => `services:
   api:
