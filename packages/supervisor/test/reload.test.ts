@@ -7,6 +7,13 @@ import { fixtureEntry, logged, startUp, stopAll, waitState } from '@hearth/testk
 
 afterEach(stopAll);
 
+/**
+ * Tests of several reloads, stops and starts each, one of them through new instances that take
+ * seconds to be ready: under other loads (the suite runs two files at once) they have taken up to
+ * 27 s, near the suite's 30 s timeout, which is there to catch a hang, not a slow machine.
+ */
+const SLOW_TEST_MS = 60_000;
+
 describe('hearth reload', () => {
   it('applies a new config to a stopped service and leaves it stopped, its reason kept; hearth start then runs the new config', async () => {
     const config = (version: string, apiListen: string, soloGreeting: string): string => `services:
@@ -70,7 +77,7 @@ ${fixtureEntry('solo', `    settings: { greeting: ${soloGreeting} }\n`)}`;
     expect(solo.listeners.map((l) => l.name)).toEqual(['main', 'second']);
     for (const l of solo.listeners) expect(await connectAndReadLine(l.port)).toBe(`hello ${solo.pid}`);
     expect(await up.cli('reload')).toMatchObject({ code: 0, stdout: 'unchanged: solo\n' });
-  });
+  }, SLOW_TEST_MS);
 
   it('a restart whose new instance does not come up keeps the running config recorded: the same file reloaded again retries it', async () => {
     const config = (version: string, settings: string): string => `services:
@@ -140,7 +147,7 @@ ${fixtureEntry('solo', `    settings: { refuseReload: true, failStartWhileFile: 
     unlinkSync(broken);
     expect((await up.cli('restart', 'solo')).code).toBe(0);
     expect(await up.cli('reload')).toMatchObject({ code: 0, stdout: 'unchanged: solo\n', stderr: '' });
-  });
+  }, SLOW_TEST_MS);
 
   it('leaves stopped a service held back by a failed requirement', async () => {
     const config = (version: string): string => `services:
