@@ -114,6 +114,56 @@ describe('my account with a file service on plain HTTP only', () => {
       expect(pre).toBe(cli.stdout);
       expect(pre).toMatch(/^Files for dave\n {2}http:\/\/127\.0\.0\.1:\d+\/home\//);
       expect(pre).toContain('settings: { allowPlaintextAuth: true }');
+      // The service takes no password from another machine over plain HTTP: the steps work on
+      // this machine only, at the loopback address, whatever host the browser used.
+      const elsewhere = a.client();
+      await elsewhere.signIn('dave', 'dave-password-1');
+      const other = await elsewhere.request('GET', '/me', undefined, { Host: `nas.example.test:${a.port}` });
+      expect(decode(/<pre>([\s\S]*?)<\/pre>/.exec(other.body)![1]!)).toBe(cli.stdout);
+    } finally {
+      a.up.writeConfig(config);
+      await a.up.request({ verb: 'reload' });
+    }
+  });
+
+  it('taking passwords from other machines (allowPlaintextAuth): the plain HTTP steps for the host the browser used, as hearth files --host gives them', async () => {
+    const config = readFileSync(a.up.configFile, 'utf8');
+    a.up.writeConfig(
+      config.replace('listen: { http: { port: 0 }, https: { port: 0, tls: true } }', 'listen: { http: { address: 0.0.0.0, port: 0 } }').replace('settings: { home: { quota: 10MB } }', 'settings: { home: { quota: 10MB }, allowPlaintextAuth: true }'),
+    );
+    try {
+      await a.up.request({ verb: 'reload' });
+      const files = await waitFor(async () => {
+        const s = await a.up.service('files');
+        return s.state === 'running' && s.listeners.length === 1 && s.listeners[0]!.address === '0.0.0.0' ? s : undefined;
+      }, { what: 'the file service on 0.0.0.0 alone' });
+      const port = files.listeners[0]!.port;
+      const frank = await admin.submit('/users/add', { name: 'frank', password: 'frank-password-1' }, await admin.get('/users'));
+      expect(textOf(frank.body)).toContain('Added user frank.');
+      const client = a.client();
+      await client.signIn('frank', 'frank-password-1');
+      const stepsAt = async (host: string): Promise<string> => {
+        const me = await client.request('GET', '/me', undefined, { Host: host });
+        expect(me.status).toBe(200);
+        return decode(/<pre>([\s\S]*?)<\/pre>/.exec(me.body)![1]!);
+      };
+      const filesFor = async (...host: string[]): Promise<string> => {
+        const cli = await a.up.cli('files', '--user', 'frank', '--config', a.up.configFile, ...host);
+        expect(cli.code).toBe(0);
+        return cli.stdout;
+      };
+      // A name other than the listener's address: the steps for that name (it was 127.0.0.1).
+      const named = await stepsAt(`NAS.Example.test:${a.port}`);
+      expect(named).toMatch(new RegExp(`^Files for frank\\n {2}http://nas\\.example\\.test:${port}/home/ `));
+      expect(named).toContain(`Folder: \\\\nas.example.test@${port}\\DavWWWRoot\\home\n`);
+      expect(named).toContain('Its allowPlaintextAuth setting takes passwords from other machines over plain HTTP');
+      expect(named).toBe(await filesFor('--host', 'nas.example.test'));
+      // An IPv6 address in brackets: in brackets in the URLs, as hearth files --host ::1 gives it.
+      expect(await stepsAt(`[::1]:${a.port}`)).toBe(await filesFor('--host', '::1'));
+      // A Host that is no host name or address: the listener's local address, as before.
+      const fallback = await filesFor();
+      expect(fallback).toMatch(new RegExp(`^Files for frank\\n {2}http://127\\.0\\.0\\.1:${port}/home/ `));
+      for (const bad of ['nas_box:443', '[nas.local]:443']) expect(await stepsAt(bad), bad).toBe(fallback);
     } finally {
       a.up.writeConfig(config);
       await a.up.request({ verb: 'reload' });

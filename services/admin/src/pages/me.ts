@@ -4,7 +4,8 @@
  * here is throttled like any sign-in), and how to connect clients: the text of `hearth files`,
  * from the same functions (`@hearth/files/connect-help`), for the suite's file service (over
  * HTTPS at the host the browser reached this page at, with its warning when the suite's
- * certificate does not name that host, or over plain HTTP when it has no HTTPS listener).
+ * certificate does not name that host, or over plain HTTP when it has no HTTPS listener: at that
+ * host too when other devices can follow the steps, else at the listener's local address).
  */
 import { AccountsError, isAccountsError } from '@hearth/accounts';
 import { connectHelp, fileListener, httpsHost, localAddress, localHttpOrigin, plainHttpConnectHelp, reachableFromOtherMachines } from '@hearth/files/connect-help';
@@ -39,13 +40,19 @@ function connectText(ctx: RequestContext, user: string, files: readonly FilesSer
     return html`<pre>${text}</pre>`;
   }
   if (svc && http) {
-    // Plain HTTP only: its steps, and what the service and Windows refuse there.
+    // Plain HTTP only: its steps, and what the service and Windows refuse there. Other devices
+    // follow them only if the listener is not on loopback and the service takes their passwords
+    // over plain HTTP (allowPlaintextAuth): then at the host the browser used. Else only programs
+    // on this machine can (the service takes a password over plain HTTP from a loopback peer
+    // only): at the listener's local address, as the steps' note says.
+    const loopbackOnly = !reachableFromOtherMachines(http.address);
+    const forOtherDevices = !loopbackOnly && svc.settings.allowPlaintextAuth;
     const text = plainHttpConnectHelp({
       user,
       service: svc.name,
-      host: localAddress(http.address),
+      host: (forOtherDevices ? requestHost(ctx.req.headers.host) : undefined) ?? localAddress(http.address),
       port: http.port,
-      loopbackOnly: !reachableFromOtherMachines(http.address),
+      loopbackOnly,
       allowPlaintextAuth: svc.settings.allowPlaintextAuth,
     });
     return html`<pre>${text}</pre>`;
