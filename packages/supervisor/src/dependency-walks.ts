@@ -11,6 +11,7 @@ import type { Dependent } from './graph.js';
 import { startHeldBack, stopInOrder } from './ordered.js';
 import type { HeldBackScope } from './ordered.js';
 import type { ServiceState } from './status.js';
+import { which } from './unit-state.js';
 import type { ServiceUnit } from './unit.js';
 
 /** The states of a service that `hearth stop` of a service it requires stops (it runs, or is coming up). */
@@ -107,10 +108,7 @@ export async function startWithRequirements(scope: WalkScope, name: string, how:
       log.info({ service: dep.name, for: name }, 'starting a required service');
       await scope.startOne(dep.name, 'start');
       if (unit.state === 'starting') await unit.whenRunning().catch(() => {});
-      if (unit.state !== 'running') {
-        const why = unit.status().reason;
-        throw new Error(`${name} requires ${dep.name}, which is ${unit.state}${why ? ` (${why})` : ''}: ${name} was not ${how}ed`);
-      }
+      if (unit.state !== 'running') throw new Error(`${name} requires ${dep.name}, ${whichDown(unit)}: ${name} was not ${how}ed`);
       started.push(dep);
     }
     await scope.startOne(name, how);
@@ -126,6 +124,16 @@ export async function startWithRequirements(scope: WalkScope, name: string, how:
     startedHeldBack: heldBack.started,
     heldBackFailed: heldBack.failed,
   };
+}
+
+/**
+ * A requirement that did not come up, as a start's error names it: `which is failed (why)`, or,
+ * once its starts are over, `which` and its reason (`exited (exit code 0); restart: never ...`).
+ */
+function whichDown(unit: ServiceUnit): string {
+  const why = unit.status().reason;
+  if (unit.ended && why) return `which ${why}`;
+  return `${which(unit.stateAsRequirement)}${why ? ` (${why})` : ''}`;
 }
 
 /** Waits for the `hearth stop`s under way of `name` and of what it requires, directly or not. */

@@ -6,16 +6,17 @@
  */
 import type { Logger } from '@hearth/log';
 import { dependenciesOf } from './graph.js';
-import type { ServiceState } from './status.js';
+import { which } from './unit-state.js';
+import type { RequirementState } from './unit-state.js';
 import type { ServiceUnit } from './unit.js';
 
 /** A required service did not come up (or is not running): the service that requires it is held back. */
 class RequirementDown extends Error {
   constructor(
     readonly requires: string,
-    readonly state: ServiceState,
+    readonly state: RequirementState,
   ) {
-    super(`it requires ${requires}, which is ${state}`);
+    super(`it requires ${requires}, ${which(state)}`);
   }
 }
 
@@ -46,7 +47,7 @@ export async function startInOrder(
           throw new Error('not running');
         }
       } catch {
-        if (required) throw new RequirementDown(dep, depUnit.state);
+        if (required) throw new RequirementDown(dep, depUnit.stateAsRequirement);
       }
     });
     tasks.set(
@@ -110,7 +111,7 @@ export async function startHeldBack(scope: HeldBackScope, broughtUp: ReadonlySet
     if (!unit || cause?.kind !== 'held-back' || !(broughtUp.has(cause.requires) || release.includes(cause.requires))) continue;
     const down = unit.config.requires.find((r) => !release.includes(r) && units.get(r)?.state !== 'running');
     if (down === undefined) release.push(name);
-    else unit.keepDown({ kind: 'held-back', requires: down, state: units.get(down)?.state ?? 'stopped' });
+    else unit.keepDown({ kind: 'held-back', requires: down, state: units.get(down)?.stateAsRequirement ?? 'stopped' });
   }
   if (release.length === 0) return { started: [], failed: [] };
   const released = release.map((n) => units.get(n)!);

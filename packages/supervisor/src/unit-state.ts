@@ -20,9 +20,9 @@
  *     stopped --kept down for a requirement (a StopCause)--> stopped
  *     failed --kept failed by a reload for a requirement down (`keptFor`)--> failed
  *
- * `done`: exited, and its restart policy does not start it again (shown as `stopped`, but the
- * operator still wants it: `wanted`; its starts are over: `ended`). `not-ready`: shown as
- * `starting`; its exit is judged like a crash although the unit killed it.
+ * `done`: exited, and its restart policy does not start it again (shown as `stopped`, its reason
+ * saying so, but the operator still wants it: `wanted`; its starts are over: `ended`).
+ * `not-ready`: shown as `starting`; its exit is judged like a crash although the unit killed it.
  *
  * The restart under way (`RestartState`), beside the lifecycle:
  *
@@ -36,12 +36,23 @@ import type { ServiceConfig } from './config.js';
 import type { ServiceState } from './status.js';
 
 /**
+ * A requirement's state as the reason of a service that requires it names it: the state status
+ * shows, or `exited` when its starts are over (`done`, shown as `stopped`).
+ */
+export type RequirementState = ServiceState | 'exited';
+
+/** How a reason names the state of a requirement: `which is failed`, `which exited`. */
+export function which(state: RequirementState): string {
+  return state === 'exited' ? 'which exited' : `which is ${state}`;
+}
+
+/**
  * Why a stopped unit is down when no stop was asked for it: what status shows as its reason, until
  * it starts or is stopped on request (`hearth stop NAME` clears it).
  */
 export type StopCause =
   /** Not started (at `hearth up`, or added or released by a reload): `requires` was not running. */
-  | { readonly kind: 'held-back'; readonly requires: string; readonly state: ServiceState }
+  | { readonly kind: 'held-back'; readonly requires: string; readonly state: RequirementState }
   /** Stopped first by `hearth stop SERVICE`: it requires `through[0]`, which requires ... SERVICE. */
   | { readonly kind: 'stopped-with'; readonly service: string; readonly through: readonly string[] }
   /** Stopped by a reload whose config makes it require `requires`, which was not up. */
@@ -51,7 +62,7 @@ export type StopCause =
 export function describeStopCause(cause: StopCause): string {
   switch (cause.kind) {
     case 'held-back':
-      return `not started: it requires ${cause.requires}, which is ${cause.state}`;
+      return `not started: it requires ${cause.requires}, ${which(cause.state)}`;
     case 'stopped-with':
       return `stopped with ${cause.service}: it requires ${cause.through.join(', which requires ')}`;
     case 'requirement-down':
@@ -68,7 +79,8 @@ export type UnitState<I> =
   | { readonly kind: 'running'; readonly instance: I; readonly since: number }
   | { readonly kind: 'stopping'; readonly instance: I }
   | { readonly kind: 'backoff' }
-  | { readonly kind: 'done' }
+  /** `exit`: the exit of its last instance, after which its restart policy did not start it again. */
+  | { readonly kind: 'done'; readonly exit: ExitInfo }
   /**
    * `reason`: why it failed. `keptFor`: a reload would have restarted it with its new config but
    * did not, as it requires a service that is stopped or failed (until it starts).
@@ -85,6 +97,25 @@ export interface KeptFor {
 export function describeFailure(reason: string, keptFor: KeptFor | undefined): string {
   if (!keptFor) return reason;
   return `kept failed by a reload: it requires ${keptFor.requires}, which is ${keptFor.state} (its failure: ${reason})`;
+}
+
+/**
+ * The status reason of an ended unit (`done`): its last exit, and that its restart policy
+ * (`never`, or `on-failure` after a clean exit) does not start it again.
+ */
+export function describeEnd(exit: ExitInfo, restart: ServiceConfig['restart']): string {
+  return `exited (${describeExit(exit)}); restart: ${restart} does not start it again`;
+}
+
+/**
+ * The status reason a lifecycle state gives: why it is kept down, failed or ended (`restart`: the
+ * unit's restart policy). Undefined for the others: the unit's own (why its last start failed).
+ */
+export function reasonOfState<I>(state: UnitState<I>, restart: ServiceConfig['restart']): string | undefined {
+  if (state.kind === 'stopped') return state.cause && describeStopCause(state.cause);
+  if (state.kind === 'failed') return describeFailure(state.reason, state.keptFor);
+  if (state.kind === 'done') return describeEnd(state.exit, restart);
+  return undefined;
 }
 
 export type UnitKind = UnitState<unknown>['kind'];

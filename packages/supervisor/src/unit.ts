@@ -23,8 +23,8 @@ import type { RestartMoves } from './restart-machine.js';
 import type { StandbyQueue } from './standby.js';
 import { statusOf, untilRunning } from './status.js';
 import type { ServiceState, ServiceStatus } from './status.js';
-import { checkUnitMove, currentOf, describeFailure, describeStopCause, hasEnded, isWanted, publicState, whyEntered } from './unit-state.js';
-import type { KeptFor, StopCause, UnitState } from './unit-state.js';
+import { checkUnitMove, currentOf, hasEnded, isWanted, publicState, reasonOfState, whyEntered } from './unit-state.js';
+import type { KeptFor, RequirementState, StopCause, UnitState } from './unit-state.js';
 
 export interface UnitEvents {
   /** What status shows changed; `why`: the exit or the reason behind it, where there is one. */
@@ -130,7 +130,7 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
       restarts: this.#restart.count,
       runningSince: state.kind === 'running' ? state.since : undefined,
       lastExit: this.#lastExit,
-      reason: state.kind === 'stopped' && state.cause ? describeStopCause(state.cause) : state.kind === 'failed' ? describeFailure(state.reason, state.keptFor) : this.#reason,
+      reason: reasonOfState(state, this.config.restart) ?? this.#reason,
       held: this.#held,
     });
   }
@@ -247,7 +247,7 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
     const judgement = this.#recovery.judge(exit, instance.permanentFailure);
     if (judgement.action === 'stopped') {
       this.log.info(fields, 'service exited');
-      this.#to({ kind: 'done' });
+      this.#to({ kind: 'done', exit });
       return;
     }
     if (judgement.action === 'failed') {
@@ -388,6 +388,11 @@ export class ServiceUnit extends EventEmitter<UnitEvents> {
   /** Whether it exited and its restart policy does not start it again (`done`, shown as stopped). */
   get ended(): boolean {
     return hasEnded(this.#state.kind);
+  }
+
+  /** Its state as the reason of a service that requires it names it: `exited` once `ended`, else `state`. */
+  get stateAsRequirement(): RequirementState {
+    return this.ended ? 'exited' : this.state;
   }
 
   /** Resolves when the unit is running; rejects if it ends up failed, ended or stopped first. */

@@ -59,18 +59,23 @@ describe('a requirement that exits 0 before it is ready', () => {
     // What hearth up waits for: it hung, waiting for db and cache to run.
     await sup.startAll();
     const status = (name: string) => sup!.unit(name)!.status();
-    for (const name of ['db', 'cache']) expect(status(name)).toMatchObject({ state: 'stopped', pid: null, lastExit: { code: 0, signal: null } });
-    expect(status('api')).toMatchObject({ state: 'stopped', pid: null, reason: 'not started: it requires db, which is stopped' });
+    // Shown as stopped, as before; the reason says it exited and is not started again.
+    expect(status('db')).toMatchObject({ state: 'stopped', pid: null, lastExit: { code: 0, signal: null }, reason: 'exited (exit code 0); restart: never does not start it again' });
+    expect(status('cache')).toMatchObject({ state: 'stopped', pid: null, lastExit: { code: 0, signal: null }, reason: 'exited (exit code 0); restart: on-failure does not start it again' });
+    expect(status('api')).toMatchObject({ state: 'stopped', pid: null, reason: 'not started: it requires db, which exited' });
+    // api is held back, not ended: stopped.
     expect(status('web')).toMatchObject({ state: 'stopped', pid: null, reason: 'not started: it requires api, which is stopped' });
-    expect(status('worker')).toMatchObject({ state: 'stopped', pid: null, reason: 'not started: it requires cache, which is stopped' });
+    expect(status('worker')).toMatchObject({ state: 'stopped', pid: null, reason: 'not started: it requires cache, which exited' });
 
     // hearth start api starts db first, which exits again: api is not started, and this returns.
-    await expect(sup.startService('api', 'start')).rejects.toThrow(/^api requires db, which is stopped: api was not started$/);
-    expect(status('api')).toMatchObject({ state: 'stopped', reason: 'not started: it requires db, which is stopped' });
+    await expect(sup.startService('api', 'start')).rejects.toThrow(/^api requires db, which exited \(exit code 0\); restart: never does not start it again: api was not started$/);
+    expect(status('api')).toMatchObject({ state: 'stopped', reason: 'not started: it requires db, which exited' });
+    expect(status('db')).toMatchObject({ state: 'stopped', reason: 'exited (exit code 0); restart: never does not start it again' });
 
     writeFileSync(flag, '');
     expect(await sup.startService('db', 'start')).toMatchObject({ startedWith: [], startedHeldBack: ['api', 'web'], heldBackFailed: [] });
     expect(await sup.startService('cache', 'start')).toMatchObject({ startedWith: [], startedHeldBack: ['worker'], heldBackFailed: [] });
+    // Running again, the ended ones and those held back for them have no reason left.
     for (const name of ['db', 'cache', 'api', 'web', 'worker']) expect(status(name)).toMatchObject({ state: 'running', reason: null });
     expect(await sup.shutdown('test over')).toBe(true);
   });

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { IllegalTransitionError, isStandbyState, nextInstanceState } from '../../dist/instance-state.js';
 import type { InstanceState } from '../../dist/instance-state.js';
-import { IllegalMoveError, checkRestartMove, checkUnitMove, currentOf, describeFailure, describeStopCause, isWanted, publicState } from '../../dist/unit-state.js';
+import { IllegalMoveError, checkRestartMove, checkUnitMove, currentOf, describeEnd, describeFailure, describeStopCause, isWanted, publicState } from '../../dist/unit-state.js';
 import type { RestartKind, UnitKind } from '../../dist/unit-state.js';
 
 describe('instance lifecycle', () => {
@@ -122,8 +122,16 @@ describe('unit restart machine', () => {
 describe('why a stopped unit is down', () => {
   it('is its status reason, naming the requirement and its state or the way to the service stopped', () => {
     expect(describeStopCause({ kind: 'held-back', requires: 'broken', state: 'failed' })).toBe('not started: it requires broken, which is failed');
+    expect(describeStopCause({ kind: 'held-back', requires: 'db', state: 'exited' })).toBe('not started: it requires db, which exited');
     expect(describeStopCause({ kind: 'stopped-with', service: 'db', through: ['api', 'db'] })).toBe('stopped with db: it requires api, which requires db');
     expect(describeStopCause({ kind: 'requirement-down', requires: 'api', state: 'stopped' })).toBe('stopped by a reload: it requires api, which is stopped');
+  });
+});
+
+describe('why an ended unit is stopped', () => {
+  it('is its last exit and the restart policy that does not start it again', () => {
+    expect(describeEnd({ code: 0, signal: null, at: 0, leftovers: false }, 'never')).toBe('exited (exit code 0); restart: never does not start it again');
+    expect(describeEnd({ code: 0, signal: null, at: 0, leftovers: false }, 'on-failure')).toBe('exited (exit code 0); restart: on-failure does not start it again');
   });
 });
 
