@@ -2,7 +2,8 @@
  * `hearth status --watch` on an 80x24 terminal (a pseudo-terminal from Python's pty module) under a
  * real `hearth up`: each frame fits the screen, as watch(1) and top cut theirs (a wrapped frame
  * pushed the heading off and scrolled at every redraw), and a failed service's reason shows at the
- * start of the line below its row.
+ * start of the line below its row, as do those of a service that exited under `restart: never`
+ * (shown as stopped) and of one held back for it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '@hearth/testkit';
@@ -20,17 +21,27 @@ const CONFIG = `services:
     command: [sh, -c, "exit 2"]
     backoff: { initial: 10ms }
     crashLoop: { failures: 3, window: 30s }
+  once:
+    command: [sh, -c, "exit 0"]
+    restart: never
+    ready: { delay: 1s }
+  tail:
+    command: [sleep, "1000"]
+    requires: [once]
 `;
+const ONCE_REASON = 'exited (exit code 0); restart: never does not start it again';
+const TAIL_REASON = 'not started: it requires once, which exited';
 
 beforeAll(async () => {
   up = await startUp(CONFIG);
   await waitState(up, 'pop3', 'running', 20_000);
   await waitState(up, 'loop', 'failed', 20_000);
+  await waitFor(async () => (await up.service('tail')).reason === TAIL_REASON, { timeout: 20_000, what: 'tail held back for once' });
 }, 60_000);
 afterAll(stopAll);
 
 describe('hearth status --watch on a terminal', () => {
-  it('cuts each frame to the terminal, and shows why a service failed under its row', async () => {
+  it('cuts each frame to the terminal, and shows under its row why a service failed, or exited and is not started again, and why one waits for it', async () => {
     const out = await onTerminal(up.data, ['status', '--watch', '--interval', '0.1', '--count', '2']);
     // A frame: cursor home, lines each ended by erase-to-end-of-line, then erase the rest.
     const frames = out.split('\x1b[H').filter((f) => f !== '');
@@ -45,6 +56,13 @@ describe('hearth status --watch on a terminal', () => {
       expect(lines[loop]).toMatch(/^loop +failed /);
       expect(lines[loop + 1]).toMatch(/^ {9}crash loop: 3 failures within /);
       expect(lines.some((l) => /^pop3 +running /.test(l))).toBe(true);
+      // Exited, not started again: stopped, and why under its row; and why what requires it waits.
+      const once = lines.findIndex((l) => l.startsWith('once '));
+      expect(lines[once]).toMatch(/^once +stopped +- .* code 0 /);
+      expect(lines[once + 1]).toBe(`${' '.repeat(9)}${ONCE_REASON}`);
+      const tail = lines.findIndex((l) => l.startsWith('tail '));
+      expect(lines[tail]).toMatch(/^tail +stopped /);
+      expect(lines[tail + 1]).toBe(`${' '.repeat(9)}${TAIL_REASON}`);
     }
   }, 30_000);
 

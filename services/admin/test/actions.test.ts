@@ -4,11 +4,13 @@
  * a reload of a broken config shows each problem with file and line, and changes nothing; a
  * reload that makes a running service require a stopped one shows it stopped and why, a failed
  * one still failed and why; a start that brings up what services were held back for starts them
- * and says so.
+ * and says so; a service that exited and is not started again, and one held back for it, each
+ * with why.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '@hearth/testkit';
 import { stopAll, waitState } from '@hearth/testkit/hearth-up';
 import { setupAdmin, startAdmin, textOf, type AdminUp, type Client } from './helpers.js';
 
@@ -150,6 +152,21 @@ describe('the dashboard', () => {
     expect((await a.up.service('held')).state).toBe('running');
     a.up.writeConfig(good);
     expect(textOf((await c.submit('/reload', {}, started)).body)).toContain('removed: gate, held');
+  });
+
+  it('shows why a service that exited is not started again, and why what requires it waits', async () => {
+    const good = readFileSync(a.up.configFile, 'utf8');
+    // once exits 0 before it is ready, under restart: never; after, added with it, is held back.
+    a.up.writeConfig(`${good}  once:\n    command: [sh, -c, "exit 0"]\n    restart: never\n    ready: { delay: 300ms }\n  after:\n    command: [sleep, "1000"]\n    requires: [once]\n`);
+    const reloaded = await c.submit('/reload', {}, await c.get('/'));
+    expect(reloaded.status).toBe(200);
+    await waitFor(async () => (await a.up.service('after')).reason === 'not started: it requires once, which exited', { what: 'after held back for once' });
+    expect(await a.up.service('once')).toMatchObject({ state: 'stopped', reason: 'exited (exit code 0); restart: never does not start it again' });
+    const page = await c.get('/');
+    expect(rowOf(page.body, 'once')).toContain('<span class="state state-stopped">stopped</span><br><small>exited (exit code 0); restart: never does not start it again</small>');
+    expect(rowOf(page.body, 'after')).toContain('<span class="state state-stopped">stopped</span><br><small>not started: it requires once, which exited</small>');
+    a.up.writeConfig(good);
+    expect(textOf((await c.submit('/reload', {}, page)).body)).toContain('removed: once, after');
   });
 
   it('reloads the config; a broken one is refused with each problem, file and line, and nothing changes', async () => {
