@@ -1,10 +1,10 @@
 /**
  * What each control verb does to a running supervisor (`hearth status`, `start`, `stop`,
- * `restart`, `restart --all`, `logs`, `down`, `reload`; `settings` for the admin page): the
- * answer `ControlServer` sends back, or the error it reports as one line.
+ * `restart`, `restart --all`, `logs`, `down`, `reload`; `settings` for the admin page; `config`
+ * for `hearth files`): the answer `ControlServer` sends back, or the error it reports as one line.
  */
 import type { ControlHandler } from './control-server.js';
-import type { ControlRequest, ServiceResult, SettingsResult } from './control-protocol.js';
+import type { ConfigResult, ControlRequest, ServiceResult, SettingsResult } from './control-protocol.js';
 import type { LogHub, LogLine } from './log-capture.js';
 import type { Supervisor } from './supervisor.js';
 
@@ -49,6 +49,8 @@ export function controlHandler(sup: Supervisor, logs: LogHub): ControlHandler {
           return { stopping: sup.status().length };
         case 'reload':
           return sup.reload();
+        case 'config':
+          return { file: sup.config.file ?? null } satisfies ConfigResult;
       }
     },
     follow(name: string | undefined, onLine: (l: LogLine) => void): () => void {

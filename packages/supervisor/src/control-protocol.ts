@@ -15,11 +15,13 @@ export type ControlRequest =
   /** Re-read the config and apply the difference; the result is a ReloadResult. */
   | { readonly verb: 'reload' }
   /** Replace every running service one by one (dependency order); the result is a RestartAllResult. */
-  | { readonly verb: 'restart-all' };
+  | { readonly verb: 'restart-all' }
+  /** The config file the supervisor runs (a reload reads it again): a `ConfigResult`. */
+  | { readonly verb: 'config' };
 
 export type ControlVerb = ControlRequest['verb'];
 
-export const CONTROL_VERBS: readonly ControlVerb[] = ['status', 'start', 'stop', 'restart', 'settings', 'logs', 'down', 'reload', 'restart-all'];
+export const CONTROL_VERBS: readonly ControlVerb[] = ['status', 'start', 'stop', 'restart', 'settings', 'logs', 'down', 'reload', 'restart-all', 'config'];
 
 export type ControlReply =
   | { readonly done: true; readonly ok: true; readonly result?: unknown }
@@ -130,6 +132,12 @@ export interface SettingsResult {
   readonly settings: unknown;
 }
 
+/** What `config` answers. */
+export interface ConfigResult {
+  /** The config file `hearth up` was given, absolute (null: it runs the embedded default). */
+  readonly file: string | null;
+}
+
 /** Longest request line accepted. */
 export const MAX_REQUEST = 64 * 1024;
 
@@ -157,6 +165,12 @@ export function parseRequest(value: unknown): ControlRequest | string {
       ...(typeof lines === 'number' ? { lines } : {}),
       follow: r['follow'] === true,
     };
+  }
+  if (verb === 'config') {
+    // The suite has one config: a field here (a service's name) would ask for what it cannot give.
+    const extra = Object.keys(r).find((k) => k !== 'verb');
+    if (extra !== undefined) return `config: takes no ${JSON.stringify(extra)} (the suite has one config file)`;
+    return { verb };
   }
   return { verb } as ControlRequest;
 }

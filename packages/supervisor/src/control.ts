@@ -11,5 +11,5 @@ export { dependentsOf } from './graph.js';
 export type { Dependent, GraphNode } from './graph.js';
 /** The levels `log.level` and `--log-level` take (`config.ts` is light: types and this list). */
 export { LOG_LEVELS } from './config.js';
-export type { ControlReply, ControlRequest, ControlVerb, ReloadResult, RestartAllResult, ServiceResult, SettingsResult, StartedWith, StoppedWith } from './control-protocol.js';
+export type { ConfigResult, ControlReply, ControlRequest, ControlVerb, ReloadResult, RestartAllResult, ServiceResult, SettingsResult, StartedWith, StoppedWith } from './control-protocol.js';
 export type { ServiceState, ServiceStatus } from './status.js';

@@ -17,7 +17,7 @@ export { ControlServer, REQUEST_TIMEOUT_MS } from './control-server.js';
 export type { ControlHandler, ControlServerOptions } from './control-server.js';
 export type { RequestOptions } from './control-client.js';
 export { CONTROL_VERBS, LOCK_NAME, SOCKET_NAME } from './control-protocol.js';
-export type { ControlReply, ControlRequest, ControlVerb, ReloadResult, RestartAllResult, ServiceResult, StartedWith, StoppedWith } from './control-protocol.js';
+export type { ConfigResult, ControlReply, ControlRequest, ControlVerb, ReloadResult, RestartAllResult, ServiceResult, StartedWith, StoppedWith } from './control-protocol.js';
 export { StartupError } from './data-dir.js';
 export { LogHub, MAX_LINE, Ring, splitLines, tagLine } from './log-capture.js';
 export { loadConfig, resolveDataDir, runUp } from './up.js';

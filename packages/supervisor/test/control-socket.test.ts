@@ -1,20 +1,27 @@
 /**
  * The control socket at the socket level: half-closed requests are answered, idle connections
- * closed; its mode is 0600, or 0660 with the config's control group.
+ * closed; its mode is 0600, or 0660 with the config's control group. The `config` verb of a real
+ * supervisor, on a config file and on the embedded default.
  */
 import { connect, type Socket } from 'node:net';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '@hearth/config';
-import { ControlServer, parseSuiteConfig, type ControlHandler } from '@hearth/supervisor';
-import { makeTempDir, type TempDir } from '@hearth/testkit';
+import { createLogger } from '@hearth/log';
+import { ControlServer, SOCKET_NAME, Supervisor, controlRequest, loadSuiteConfigIsolated, parseSuiteConfig, type ControlHandler } from '@hearth/supervisor';
+import { FIXTURE_KINDS, makeTempDir, type TempDir } from '@hearth/testkit';
+import { fixtureEntry, startUp, stopAll } from '@hearth/testkit/hearth-up';
 
 let dir: TempDir | undefined;
 let server: ControlServer | undefined;
+let sup: Supervisor | undefined;
 afterEach(async () => {
   await server?.close();
   server = undefined;
+  await sup?.shutdown('test over');
+  sup = undefined;
+  await stopAll();
   await dir?.remove();
   dir = undefined;
 });
@@ -80,5 +87,35 @@ describe('control socket', () => {
     const err = await parseSuiteConfig('control: { group: no-such-group-here }\n', '/c/h.yaml').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as ConfigError).message).toBe('/c/h.yaml:1:19: control.group: group "no-such-group-here": no such group');
+  });
+});
+
+describe('config verb', () => {
+  it('answers the config file hearth up was given, the same after a reload', async () => {
+    const up = await startUp(`services:\n${fixtureEntry('fix')}`);
+    expect(await up.request({ verb: 'config' })).toEqual({ file: up.configFile });
+    expect(await up.request({ verb: 'reload' })).toMatchObject({ unchanged: ['fix'], failed: [] });
+    expect(await up.request({ verb: 'config' })).toEqual({ file: up.configFile });
+  });
+
+  it('answers null for the embedded default', async () => {
+    dir = await makeTempDir('hearth-config-verb-');
+    const config = await loadSuiteConfigIsolated(undefined, FIXTURE_KINDS);
+    const log = createLogger({ svc: 'supervisor', level: 'silent' });
+    const data = join(dir.path, 'data');
+    sup = await Supervisor.open({ config, registry: FIXTURE_KINDS, dataDir: data, log, logLevel: 'silent', lifeline: false });
+    expect(await controlRequest(join(data, SOCKET_NAME), { verb: 'config' }, { timeoutMs: 5000 })).toEqual({ file: null });
+  });
+
+  it('refuses a config request with another field, naming it, and takes one without', async () => {
+    const path = await start();
+    const refused = connect(path);
+    const refusal = readAll(refused);
+    refused.end('{"verb":"config","name":"files"}\n');
+    expect(JSON.parse((await refusal).trim())).toEqual({ done: true, ok: false, error: 'config: takes no "name" (the suite has one config file)' });
+    const taken = connect(path);
+    const answer = readAll(taken);
+    taken.end('{"verb":"config"}\n');
+    expect(JSON.parse((await answer).trim())).toEqual({ done: true, ok: true, result: { verb: 'config' } });
   });
 });
