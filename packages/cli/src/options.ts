@@ -16,7 +16,8 @@ export const COMMON_USAGE = `Options:
   -h, --help         show this help`;
 
 /**
- * The options of the verbs that read the config file themselves (`up`, `run`, `files`). The
+ * The options of the verbs that read the config file themselves (`up`, `run`, `files`; `files`
+ * without `--config` describes the config of the suite running on the data dir). The
  * verbs that talk to a running supervisor take neither: it runs the config it was started with
  * (`hearth reload` reads that same file again), and accepting them silently would let
  * `hearth reload --config new.yaml` look as if it loaded new.yaml.

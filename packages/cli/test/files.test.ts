@@ -103,7 +103,7 @@ it('names a configured certificate as trusted already when a public CA issued it
   expect(r.stdout).toContain('  2. rclone lsd hearth:\n');
 });
 
-it('without --config prints the embedded default listeners, on localhost', async () => {
+it('without --config and no supervisor running, prints the embedded default listeners, on localhost, and says so', async () => {
   const r = await hearth(['files', '--data', data], { HEARTH_USER: 'bob' });
   expect(r.code).toBe(0);
   expect(r.stdout.split('\n').slice(0, 4)).toEqual([
@@ -112,6 +112,7 @@ it('without --config prints the embedded default listeners, on localhost', async
     '  https://localhost:2443/        lists the shares you may use (each at https://localhost:2443/<share>/)',
     '  http://127.0.0.1:2080/ plain HTTP, for programs on this machine only',
   ]);
+  expect(r.stdout.endsWith(`\n\nThese steps describe the embedded default config: no suite is running on ${data} (--data DIR names another data dir, --config FILE another config).\n`)).toBe(true);
 });
 
 it('warns when --host names a listener that is on loopback only', async () => {

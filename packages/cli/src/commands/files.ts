@@ -6,14 +6,13 @@ import type { Disabled } from '@hearth/accounts';
 import type { FilesSettings } from '@hearth/files/config';
 import { connectHelp, type ConnectHelpInput, fileListener, httpsHost, localAddress, localHttpOrigin, plainHttpConnectHelp, reachableFromOtherMachines } from '@hearth/files/connect-help';
 import type { ListenerSpec } from '@hearth/runtime';
-import { KINDS } from '@hearth/suite';
-import { loadConfig, resolveDataDir } from '@hearth/supervisor';
 import type { ServiceConfig, SuiteConfig } from '@hearth/supervisor';
 import { NotRunningError, SOCKET_NAME, controlRequest } from '@hearth/supervisor/control';
 import type { ServiceStatus } from '@hearth/supervisor/control';
 import { UsageError, type CliCommand, type CliIo } from '../command.js';
 import { COMMON_USAGE, CONFIG_OPTIONS, parse } from '../options.js';
 import { certificateHostCheck } from './files-certificate.js';
+import { describedConfig, describedFrom, runsEmbeddedDefault } from './files-config.js';
 
 const usage = `Usage: hearth files [--user NAME] [--host HOST] [--config FILE] [--data DIR]
 
@@ -21,7 +20,10 @@ Prints the file service's URLs for a user and the exact steps to connect from ma
 Windows Explorer, GNOME Files, davfs2 and rclone. The addresses and ports are those of the
 files service's listeners in the suite config, as hearth up reads it: its HTTPS listener
 (tls: true) and its plain HTTP one; a port 0 there is asked of the supervisor running on the
-data dir. A service with plain HTTP listeners only gets the steps over plain HTTP, with what
+data dir. Without --config, the config is the one the supervisor running on the data dir
+runs: the file hearth up --config was given, read as it is now (as hearth reload reads it),
+or the embedded default; with no supervisor running there, the embedded default. A last line
+says which config the steps describe. A service with plain HTTP listeners only gets the steps over plain HTTP, with what
 holds there (its allowPlaintextAuth setting, Windows' BasicAuthLevel). The config must have
 exactly one files service. Exit code 1 if the user has no account in DIR/accounts or is an
 address in another domain than the suite's mail domains; when the accounts cannot be opened,
@@ -39,7 +41,8 @@ a warning says so and the steps are printed. A disabled account is said so above
                     listener's address)
 
 ${COMMON_USAGE}
-  --config FILE      suite config file (default: the embedded default)`;
+  --config FILE      suite config file (default: the running suite's config file, else the
+                     embedded default)`;
 
 /**
  * `--host` as the steps take it: a host name, an IPv4 address, or an IPv6 address (brackets
@@ -158,9 +161,8 @@ export const filesCommand: CliCommand = {
     if (name === undefined || name === '') throw new UsageError('no user: pass --user NAME');
     const host = values.host === undefined ? undefined : hostOption(values.host);
 
-    // As hearth up reads it: a config with `user:` entries (read as root) is readable by anyone.
-    const config = await loadConfig(values.config, io.cwd, KINDS, true);
-    const dataDir = resolveDataDir({ dataDir: values.data, env: io.env, cwd: io.cwd }, config);
+    const described = await describedConfig(values.config, values.data, io);
+    const { config, dataDir } = described;
     const service = theFilesService(config);
     const https = fileListener(service.listen, true);
     const http = fileListener(service.listen, false);
@@ -197,10 +199,11 @@ export const filesCommand: CliCommand = {
         httpOrigin: http === undefined ? undefined : localHttpOrigin(http.address, ports.get(http)!),
         certificate,
         hostCheck: await certificateHostCheck(clientsHost, local, certificate, config),
-        embeddedConfig: config.file === undefined,
+        embeddedConfig: runsEmbeddedDefault(described),
       });
     }
-    io.stdout.write(disabled === undefined ? steps : `${disabledNote(user, disabled)}${steps}`);
+    const from = `\n${describedFrom(described)}\n`;
+    io.stdout.write(disabled === undefined ? `${steps}${from}` : `${disabledNote(user, disabled)}${steps}${from}`);
     return 0;
   },
 };
