@@ -112,13 +112,16 @@ it('without --config and no supervisor running, prints the embedded default list
     '  https://localhost:2443/        lists the shares you may use (each at https://localhost:2443/<share>/)',
     '  http://127.0.0.1:2080/ plain HTTP, for programs on this machine only',
   ]);
-  expect(r.stdout.endsWith(`\n\nThese steps describe the embedded default config: no suite is running on ${data} (--data DIR names another data dir, --config FILE another config).\n`)).toBe(true);
+  expect(r.stderr).toBe(`hearth files: the steps describe the embedded default config: no suite is running on ${data} (--data DIR names another data dir, --config FILE another config)\n`);
 });
 
 it('warns when --host names a listener that is on loopback only', async () => {
   const r = await hearth(['files', '--user', 'bob', '--host', 'nas.local', '--data', data]);
   expect(r.code).toBe(0);
-  expect(r.stderr).toBe('hearth files: warning: listener files.https is on 127.0.0.1 only: other machines cannot reach it as nas.local\n');
+  expect(r.stderr).toBe(
+    'hearth files: warning: listener files.https is on 127.0.0.1 only: other machines cannot reach it as nas.local\n' +
+      `hearth files: the steps describe the embedded default config: no suite is running on ${data} (--data DIR names another data dir, --config FILE another config)\n`,
+  );
 });
 
 it('refuses a user that has no account', async () => {

@@ -34,8 +34,8 @@ function answeredFile(answer: unknown): string | null | undefined {
 
 /**
  * Reads the config `hearth files` describes. A config with `user:` entries is read as hearth up
- * reads it (as root), so anyone can read it. On a supervisor that does not say which config it
- * runs, a note on stderr says that the embedded default is described instead.
+ * reads it (as root), so anyone can read it. A file the running supervisor names that cannot be
+ * read now is named on stderr before its problem is thrown.
  */
 export async function describedConfig(configOption: string | undefined, dataOption: string | undefined, io: CliIo): Promise<DescribedConfig> {
   const dirOptions = { dataDir: dataOption, env: io.env, cwd: io.cwd };
@@ -51,9 +51,9 @@ export async function describedConfig(configOption: string | undefined, dataOpti
     file = answeredFile(await controlRequest(join(dataDir, SOCKET_NAME), { verb: 'config' }, { timeoutMs: CONFIG_ANSWER_TIMEOUT_MS }));
   } catch (error) {
     if (error instanceof NotRunningError) return { source: 'not-running', config: await embedded(), dataDir };
-    return unanswered((error as Error).message, dataDir, embedded, io);
+    return { source: 'unanswered', config: await embedded(), dataDir, reason: (error as Error).message };
   }
-  if (file === undefined) return unanswered('its answer names no file', dataDir, embedded, io);
+  if (file === undefined) return { source: 'unanswered', config: await embedded(), dataDir, reason: 'its answer names no file' };
   if (file === null) return { source: 'running', config: await embedded(), dataDir };
   try {
     return { source: 'running', config: await loadConfig(file, io.cwd, KINDS, true), dataDir };
@@ -64,31 +64,28 @@ export async function describedConfig(configOption: string | undefined, dataOpti
   }
 }
 
-async function unanswered(reason: string, dataDir: string, embedded: () => Promise<SuiteConfig>, io: CliIo): Promise<DescribedConfig> {
-  io.stderr.write(
-    `hearth files: note: the supervisor running on ${dataDir} did not say which config it runs (${reason}); describing the embedded default config instead (--config FILE describes another)\n`,
-  );
-  return { source: 'unanswered', config: await embedded(), dataDir, reason };
-}
-
 /** Whether the suite described runs its embedded default config (no file to add tls.names to). */
 export function runsEmbeddedDefault(described: DescribedConfig): boolean {
   return described.config.file === undefined && (described.source === 'running' || described.source === 'not-running');
 }
 
-/** The line below the steps that says which config they describe. */
-export function describedFrom(described: DescribedConfig): string {
+/**
+ * The line for stderr, once the steps are written, that says which config they describe when
+ * --config did not name it (undefined then). The steps themselves stay the same text as the
+ * admin page's own page gives.
+ */
+export function describedFrom(described: DescribedConfig): string | undefined {
   const { config, dataDir } = described;
   switch (described.source) {
     case 'given':
-      return `These steps describe ${config.file ?? 'the embedded default config'} (--config).`;
+      return undefined;
     case 'running':
       return config.file === undefined
-        ? `These steps describe the embedded default config, which the suite running on ${dataDir} runs.`
-        : `These steps describe ${config.file}, the config file of the suite running on ${dataDir}.`;
+        ? `the steps describe the embedded default config, which the suite running on ${dataDir} runs`
+        : `the steps describe ${config.file}, the config file of the suite running on ${dataDir}`;
     case 'not-running':
-      return `These steps describe the embedded default config: no suite is running on ${dataDir} (--data DIR names another data dir, --config FILE another config).`;
+      return `the steps describe the embedded default config: no suite is running on ${dataDir} (--data DIR names another data dir, --config FILE another config)`;
     case 'unanswered':
-      return `These steps describe the embedded default config: the suite running on ${dataDir} did not say which config it runs.`;
+      return `note: the supervisor running on ${dataDir} did not say which config it runs (${described.reason}): the steps describe the embedded default config (--config FILE describes another)`;
   }
 }

@@ -22,9 +22,10 @@ files service's listeners in the suite config, as hearth up reads it: its HTTPS 
 (tls: true) and its plain HTTP one; a port 0 there is asked of the supervisor running on the
 data dir. Without --config, the config is the one the supervisor running on the data dir
 runs: the file hearth up --config was given, read as it is now (as hearth reload reads it),
-or the embedded default; with no supervisor running there, the embedded default. A last line
-says which config the steps describe. A service with plain HTTP listeners only gets the steps over plain HTTP, with what
-holds there (its allowPlaintextAuth setting, Windows' BasicAuthLevel). The config must have
+or the embedded default; with no supervisor running there, the embedded default. A line on
+stderr after the steps says which of these they describe. A service with plain HTTP
+listeners only gets the steps over plain HTTP, with what holds there (its
+allowPlaintextAuth setting, Windows' BasicAuthLevel). The config must have
 exactly one files service. Exit code 1 if the user has no account in DIR/accounts or is an
 address in another domain than the suite's mail domains; when the accounts cannot be opened,
 a warning says so and the steps are printed. A disabled account is said so above the steps.
@@ -202,8 +203,9 @@ export const filesCommand: CliCommand = {
         embeddedConfig: runsEmbeddedDefault(described),
       });
     }
-    const from = `\n${describedFrom(described)}\n`;
-    io.stdout.write(disabled === undefined ? `${steps}${from}` : `${disabledNote(user, disabled)}${steps}${from}`);
+    io.stdout.write(disabled === undefined ? steps : `${disabledNote(user, disabled)}${steps}`);
+    const from = describedFrom(described);
+    if (from !== undefined) io.stderr.write(`hearth files: ${from}\n`);
     return 0;
   },
 };
