@@ -1,10 +1,11 @@
 /**
  * A small POP3 client for `hearth mail`: lines as bytes, multi-line responses dot-unstuffed,
- * STLS with certificate verification, and Hearth's XIDLE/XSEND extensions (services/pop3 README).
+ * STLS or implicit TLS (POP3S) with certificate verification, and Hearth's XIDLE/XSEND
+ * extensions (services/pop3 README).
  * Every failure is a MailClientError with one line fit for the terminal.
  */
 import { connect as netConnect, isIP, type Socket } from 'node:net';
-import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 
 export class MailClientError extends Error {
   override readonly name = 'MailClientError';
@@ -15,6 +16,13 @@ export class MailClientError extends Error {
     options?: ErrorOptions,
   ) {
     super(message, options);
+  }
+}
+
+/** No connection to the server was made (refused, unknown host, timed out). */
+export class ConnectError extends MailClientError {
+  constructor(message: string, transient = true) {
+    super(message, transient);
   }
 }
 
@@ -54,19 +62,33 @@ export class Pop3Client {
     this.attach(socket);
   }
 
-  /** Connect and read the greeting. */
-  static async connect(host: string, port: number, timeoutMs = 10_000): Promise<Pop3Client> {
-    const socket = netConnect({ host, port });
+  /**
+   * Connect and read the greeting. With `tls` (a listener of implicit TLS, POP3S), the TLS
+   * handshake comes first, the certificate verified as `startTls` verifies it.
+   */
+  static async connect(host: string, port: number, tls?: TlsChoice, timeoutMs = 10_000): Promise<Pop3Client> {
+    const socket = tls === undefined ? netConnect({ host, port }) : tlsConnect({ host, port, ...tlsOptions(host, tls) });
+    let connected = false;
     try {
       await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new MailClientError(`cannot connect to ${host}:${port}: timed out`, true)), timeoutMs);
+        const timer = setTimeout(
+          () => reject(connected ? new MailClientError(`TLS with ${host}:${port} failed: timed out`, true) : new ConnectError(`cannot connect to ${host}:${port}: timed out`)),
+          timeoutMs,
+        );
         socket.once('connect', () => {
+          connected = true;
+          if (tls === undefined) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+        socket.once('secureConnect', () => {
           clearTimeout(timer);
           resolve();
         });
         socket.once('error', (error: NodeJS.ErrnoException) => {
           clearTimeout(timer);
-          reject(connectError(host, port, error));
+          reject(connected ? tlsError(host, port, error) : connectError(host, port, error));
         });
       });
     } catch (error) {
@@ -74,6 +96,7 @@ export class Pop3Client {
       throw error;
     }
     const client = new Pop3Client(socket, host, port);
+    client.tls = tls !== undefined;
     const greeting = await client.readLine();
     if (!greeting.startsWith('+OK')) {
       client.close();
@@ -114,17 +137,10 @@ export class Pop3Client {
     plain.removeAllListeners('data');
     plain.removeAllListeners('end');
     plain.removeAllListeners('close');
-    const secure = tlsConnect({
-      socket: plain,
-      ...(isIP(this.host) === 0 ? { servername: this.host } : {}),
-      ...(choice.ca !== undefined ? { ca: choice.ca } : {}),
-      rejectUnauthorized: !choice.insecure,
-    });
+    const secure = tlsConnect({ socket: plain, ...tlsOptions(this.host, choice) });
     await new Promise<void>((resolve, reject) => {
       secure.once('secureConnect', resolve);
-      secure.once('error', (error: Error) =>
-        reject(new MailClientError(`TLS with ${this.host}:${this.port} failed: ${error.message}`, false, { cause: error })),
-      );
+      secure.once('error', (error: Error) => reject(tlsError(this.host, this.port, error)));
     });
     this.socket = secure;
     this.tls = true;
@@ -258,15 +274,28 @@ export class Pop3Client {
   }
 }
 
-function connectError(host: string, port: number, error: NodeJS.ErrnoException): MailClientError {
+/** The TLS options of both ways in (STLS, implicit TLS): the same trust, the same name checked. */
+function tlsOptions(host: string, choice: TlsChoice): ConnectionOptions {
+  return {
+    ...(isIP(host) === 0 ? { servername: host } : {}),
+    ...(choice.ca !== undefined ? { ca: choice.ca } : {}),
+    rejectUnauthorized: !choice.insecure,
+  };
+}
+
+function tlsError(host: string, port: number, error: Error): MailClientError {
+  return new MailClientError(`TLS with ${host}:${port} failed: ${error.message}`, false, { cause: error });
+}
+
+function connectError(host: string, port: number, error: NodeJS.ErrnoException): ConnectError {
   const where = `${host}:${port}`;
   switch (error.code) {
     case 'ECONNREFUSED':
-      return new MailClientError(`cannot connect to ${where}: connection refused (is the suite running? try hearth up)`, true);
+      return new ConnectError(`cannot connect to ${where}: connection refused (is the suite running? try hearth up)`);
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
-      return new MailClientError(`cannot connect to ${where}: unknown host`, error.code === 'EAI_AGAIN');
+      return new ConnectError(`cannot connect to ${where}: unknown host`, error.code === 'EAI_AGAIN');
     default:
-      return new MailClientError(`cannot connect to ${where}: ${error.message}`, true);
+      return new ConnectError(`cannot connect to ${where}: ${error.message}`);
   }
 }
