@@ -7,11 +7,12 @@ import { parseArgs } from 'node:util';
 import { UsageError } from '../command.js';
 import type { CliCommand, CliIo } from '../command.js';
 import { EX_TEMPFAIL, runVerb } from '../verb.js';
-import type { Target } from '../mail/connect.js';
+import type { Pop3Address, Target } from '../mail/connect.js';
 import { openSession } from '../mail/connect.js';
 import { password } from '../mail/password.js';
 import { recipientOf } from '../mail/recipient.js';
 import { MailClientError, type Pop3Client } from '../mail/pop3-client.js';
+import { DEFAULT_HOST, DEFAULT_PORT, suitePop3Address } from '../mail/suite-address.js';
 import { summaryLine } from '../mail/summary.js';
 import { watch } from '../mail/watch.js';
 import { dataDirOf, usageError } from '../options.js';
@@ -29,26 +30,33 @@ Commands:
 
 Options:
   --user NAME         the mail user (default: $HEARTH_USER, else $USER)
-  --host HOST         the POP3 server (default 127.0.0.1)
-  --port PORT         its port (default 2110, the suite's plain POP3 port)
-  --data DIR          the suite's data dir: its generated certificate DIR/tls/self-signed/cert.pem
-                      is trusted for STLS (default: $HEARTH_DATA, else ./data)
-  --cafile FILE       trust this CA certificate (PEM) for STLS instead
+  --host HOST         the POP3 server (default: the running suite's POP3 listener, else
+                      127.0.0.1)
+  --port PORT         its port (default: the running suite's POP3 listener, else 2110)
+  --data DIR          the suite's data dir: the suite running there is asked where its POP3
+                      service listens, and its generated certificate DIR/tls/self-signed/cert.pem
+                      is trusted for TLS (default: $HEARTH_DATA, else ./data)
+  --cafile FILE       trust this CA certificate (PEM) for TLS instead
   --insecure          do not verify the server's certificate (or allow a clear-text password
                       to a non-loopback server without STLS)
   --subject TEXT      send: add Subject, To and Date headers; stdin is then the body only
   --count N           watch: stop after N new messages
   -h, --help          show this help
 
-The password comes from $HEARTH_PASSWORD, else from a prompt on the terminal without echo;
-never from the command line. STLS is used whenever the server offers it.`;
+Without --host and --port, hearth mail connects to the POP3 service of the suite running on
+the data dir: its plain listener, else its implicit-TLS one (POP3S); with no suite running
+there, or none with a pop3 service, to 127.0.0.1:2110. STLS is used whenever the server offers
+it. The password comes from $HEARTH_PASSWORD, else from a prompt on the terminal without echo;
+never from the command line.`;
 
 type Sub = 'check' | 'list' | 'read' | 'send' | 'watch';
 const SUBS: readonly Sub[] = ['check', 'list', 'read', 'send', 'watch'];
 
 interface Parsed {
   readonly sub: Sub;
-  readonly target: Omit<Target, 'password'>;
+  /** --host/--port, or `suite`: ask the suite running on the data dir. */
+  readonly address: Pop3Address | 'suite';
+  readonly login: Omit<Target, 'password' | keyof Pop3Address>;
   readonly number: number | undefined;
   readonly to: readonly string[];
   readonly subject: string | undefined;
@@ -129,16 +137,16 @@ function parse(argv: readonly string[], io: CliIo): Parsed | 'help' {
     if (!/^[1-9]\d{0,8}$/.test(values.count)) throw new UsageError(`--count: not a positive number: ${values.count}`);
     count = Number(values.count);
   }
-  const port = values.port === undefined ? 2110 : Number(values.port);
+  const port = values.port === undefined ? DEFAULT_PORT : Number(values.port);
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError(`--port: not a port number: ${values.port}`);
+  const given = values.host !== undefined || values.port !== undefined;
   const user = values.user ?? io.env['HEARTH_USER'] ?? io.env['USER'];
   if (user === undefined || user === '') throw new UsageError('expected --user NAME');
   if (/[\s\x00-\x1f]/.test(user)) throw new UsageError('--user: no spaces or control characters');
   return {
     sub: command,
-    target: {
-      host: values.host ?? '127.0.0.1',
-      port,
+    address: given ? { host: values.host ?? DEFAULT_HOST, port, tls: 'stls', defaultBecause: undefined } : 'suite',
+    login: {
       user,
       dataDir: dataDirOf(values.data, io),
       cafile: values.cafile,
@@ -152,7 +160,8 @@ function parse(argv: readonly string[], io: CliIo): Parsed | 'help' {
 }
 
 async function execute(parsed: Parsed, io: MailIo): Promise<number> {
-  const target: Target = { ...parsed.target, password: await password(io, parsed.target.user, parsed.sub === 'send') };
+  const address = parsed.address === 'suite' ? await suitePop3Address(parsed.login.dataDir) : parsed.address;
+  const target: Target = { ...address, ...parsed.login, password: await password(io, parsed.login.user, parsed.sub === 'send') };
   if (parsed.sub === 'watch') {
     const controller = new AbortController();
     const onSigint = (): void => controller.abort();

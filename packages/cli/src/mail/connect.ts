@@ -1,17 +1,30 @@
 /**
- * A logged-in session for `hearth mail`: connect, STLS when offered (certificate verified against
- * the suite's generated certificate plus the system CAs, or --cafile; --insecure skips it with a
- * warning), refuse to send a password in clear off loopback, log in.
+ * A logged-in session for `hearth mail`: connect, with TLS at once on an implicit-TLS listener
+ * (POP3S), else STLS when offered (the certificate verified either way against the suite's
+ * generated certificate plus the system CAs, or --cafile; --insecure skips it with a warning),
+ * refuse to send a password in clear off loopback, log in.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { rootCertificates } from 'node:tls';
 import type { CliIo } from '../command.js';
-import { MailClientError, Pop3Client, type TlsChoice } from './pop3-client.js';
+import { ConnectError, MailClientError, Pop3Client, type TlsChoice } from './pop3-client.js';
 
-export interface Target {
+/** Where `hearth mail` connects, and how. */
+export interface Pop3Address {
   readonly host: string;
   readonly port: number;
+  /** `implicit`: TLS from the first byte (a POP3S listener); `stls`: plain, upgraded by STLS when offered. */
+  readonly tls: 'implicit' | 'stls';
+  /**
+   * Why this is the default 127.0.0.1:2110 rather than a listener of the running suite (no suite
+   * runs on the data dir, it has no pop3 service, ...); said only when the connection fails.
+   * Undefined for a listener of the running suite or an address given with --host/--port.
+   */
+  readonly defaultBecause: string | undefined;
+}
+
+export interface Target extends Pop3Address {
   readonly user: string;
   readonly password: string;
   readonly dataDir: string;
@@ -23,7 +36,7 @@ export function isLoopbackHost(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
-/** What to trust for STLS. */
+/** What to trust for TLS (STLS or implicit). */
 export function tlsChoice(target: Target): TlsChoice {
   if (target.insecure) return { insecure: true };
   if (target.cafile !== undefined) {
@@ -40,14 +53,29 @@ export function tlsChoice(target: Target): TlsChoice {
   return { insecure: false };
 }
 
-export async function openSession(target: Target, io: CliIo): Promise<Pop3Client> {
-  const client = await Pop3Client.connect(target.host, target.port);
+/**
+ * Connects and logs in. `explainDefault`: when the connection to the default address fails, say
+ * on stderr why the default was tried (`watch` says it at its first attempt only).
+ */
+export async function openSession(target: Target, io: CliIo, explainDefault = true): Promise<Pop3Client> {
+  const implicit = target.tls === 'implicit';
+  if (implicit && target.insecure) io.stderr.write('hearth mail: warning: --insecure: the server certificate is not verified\n');
+  let client: Pop3Client;
+  try {
+    client = await Pop3Client.connect(target.host, target.port, implicit ? tlsChoice(target) : undefined);
+  } catch (error) {
+    if (error instanceof ConnectError && explainDefault && target.defaultBecause !== undefined) {
+      io.stderr.write(`hearth mail: note: ${target.defaultBecause}, so the default ${target.host}:${target.port} was tried (--port PORT names another)\n`);
+    }
+    throw error;
+  }
   try {
     await client.capa();
-    if (client.has('STLS')) {
+    // Over implicit TLS the session is secure already.
+    if (!implicit && client.has('STLS')) {
       if (target.insecure) io.stderr.write('hearth mail: warning: --insecure: the server certificate is not verified\n');
       await client.startTls(tlsChoice(target));
-    } else if (!isLoopbackHost(target.host) && !target.insecure) {
+    } else if (!implicit && !isLoopbackHost(target.host) && !target.insecure) {
       throw new MailClientError(
         `${target.host}:${target.port} does not offer STLS: refusing to send the password in clear (--insecure allows it)`,
       );

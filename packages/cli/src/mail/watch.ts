@@ -29,6 +29,7 @@ export async function watch(target: Target, io: CliIo, options: WatchOptions): P
   const firstDelay = options.backoffMs ?? 500;
   let delay = firstDelay;
   let first = true;
+  let attempts = 0;
   let printed = 0;
   const done = (): boolean => options.signal.aborted || (options.count !== undefined && printed >= options.count);
 
@@ -37,7 +38,8 @@ export async function watch(target: Target, io: CliIo, options: WatchOptions): P
     const onAbort = (): void => client?.close();
     options.signal.addEventListener('abort', onAbort, { once: true });
     try {
-      client = await openSession(target, io);
+      // Why a default address is tried is said once, when the first attempt fails.
+      client = await openSession(target, io, attempts++ === 0);
       if (!client.has('X-HEARTH-PUSH')) {
         throw new MailClientError(`${target.host}:${target.port} does not offer X-HEARTH-PUSH: watch needs a Hearth POP3 server`);
       }
