@@ -5,13 +5,14 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
+import type { Server } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, expect, it } from 'vitest';
 import { openSuiteAccounts } from '@hearth/accounts';
 import { makeTempDir, runProgram, type TempDir } from '@hearth/testkit';
 import { startUp, stopAll, waitState, type Up } from '@hearth/testkit/hearth-up';
+import { fakeControlSocket } from './fake-control.js';
 
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 
@@ -47,24 +48,11 @@ async function portOf(up: Up, name: string): Promise<number> {
   return (await waitState(up, 'files', 'running')).listeners.find((l) => l.name === name)!.port;
 }
 
-/**
- * A control socket on DATA/hearth.sock that answers each request with `reply` (a JSON line, as a
- * supervisor writes it), and the requests it got.
- */
+/** A control socket on DATA/hearth.sock that answers each request with `reply`, and the requests it got. */
 async function answering(data: string, reply: unknown): Promise<string[]> {
-  const requests: string[] = [];
-  fake = createServer((socket) => {
-    socket.setEncoding('utf8');
-    let buffer = '';
-    socket.on('data', (chunk: string) => {
-      buffer += chunk;
-      if (!buffer.includes('\n')) return;
-      requests.push(buffer.trim());
-      socket.end(`${JSON.stringify(reply)}\n`);
-    });
-  });
-  await new Promise<void>((resolve) => fake!.listen(join(data, 'hearth.sock'), resolve));
-  return requests;
+  const control = await fakeControlSocket(data, reply);
+  fake = control.server;
+  return control.requests;
 }
 
 it("without --config prints the running suite's listeners and certificate, and names its config file", async () => {

@@ -16,6 +16,7 @@ import { startUp, stopAll, waitState, type Up } from '@hearth/testkit/hearth-up'
 import { addUsers } from '@hearth/testkit/suite';
 import { mailCommand } from '../dist/commands/mail.js';
 import { capturedOutput } from './captured.js';
+import { fakeControlSocket } from './fake-control.js';
 
 interface Result {
   readonly code: number;
@@ -48,13 +49,11 @@ async function dataDir(): Promise<string> {
   return data;
 }
 
-function listen(server: Server, port = 0, path?: string): Promise<number> {
+function listen(server: Server, port = 0): Promise<number> {
   servers.push(server);
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    const ready = (): void => resolve(path === undefined ? (server.address() as AddressInfo).port : 0);
-    if (path === undefined) server.listen(port, '127.0.0.1', ready);
-    else server.listen(path, ready);
+    server.listen(port, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
   });
 }
 
@@ -87,19 +86,9 @@ async function tinyPop3(port = 0): Promise<{ port: number; server: Server; login
 /** A data dir whose control socket answers every request with `result`, as a supervisor answers `status`. */
 async function answering(result: unknown): Promise<{ data: string; requests: string[] }> {
   const data = await dataDir();
-  const requests: string[] = [];
-  const server = createServer((socket) => {
-    socket.setEncoding('utf8');
-    let buffer = '';
-    socket.on('data', (chunk: string) => {
-      buffer += chunk;
-      if (!buffer.includes('\n')) return;
-      requests.push(buffer.trim());
-      socket.end(`${JSON.stringify({ done: true, ok: true, result })}\n`);
-    });
-  });
-  await listen(server, 0, join(data, 'hearth.sock'));
-  return { data, requests };
+  const control = await fakeControlSocket(data, { done: true, ok: true, result });
+  servers.push(control.server);
+  return { data, requests: control.requests };
 }
 
 /** A status row of a pop3 service with these listeners. */
