@@ -79,8 +79,15 @@ function boundedFd(fd: number, maxBuffer: number): { stream: DestinationStream &
           resolve();
           return;
         }
-        sonic.once('drain', () => resolve());
-        sonic.once('error', () => resolve());
+        // Whichever comes first takes both listeners off: a flush while lines are being written
+        // must leave nothing behind on the stream (one 'error' listener per flush piled up).
+        const settle = (): void => {
+          sonic.off('drain', settle);
+          sonic.off('error', settle);
+          resolve();
+        };
+        sonic.on('drain', settle);
+        sonic.on('error', settle);
       }),
   };
   sonic.on('drop', () => {
