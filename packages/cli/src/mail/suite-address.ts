@@ -8,6 +8,7 @@
  * with the reason kept to be said if the connection fails.
  */
 import { join } from 'node:path';
+import { localAddress } from '@hearth/files/connect-help';
 import { NotRunningError, SOCKET_NAME, controlRequest } from '@hearth/supervisor/control';
 import type { ServiceStatus } from '@hearth/supervisor/control';
 import { UsageError } from '../command.js';
@@ -22,13 +23,6 @@ const STATUS_ANSWER_TIMEOUT_MS = 10_000;
 
 function defaultAddress(because: string): Pop3Address {
   return { host: DEFAULT_HOST, port: DEFAULT_PORT, tls: 'stls', defaultBecause: because };
-}
-
-/** A listener's address as a client reaches it on this machine: a wildcard means loopback. */
-export function reachableHost(address: string): string {
-  if (address === '0.0.0.0') return '127.0.0.1';
-  if (address === '::' || address === '[::]') return '::1';
-  return address;
 }
 
 /**
@@ -55,8 +49,8 @@ export async function suitePop3Address(dataDir: string): Promise<Pop3Address> {
     return defaultAddress(`the supervisor on ${dataDir} is older than this hearth: its status does not say which listeners are TLS`);
   }
   const plain = bound.find((l) => !l.tls);
-  if (plain !== undefined) return { host: reachableHost(plain.address), port: plain.port, tls: 'stls', defaultBecause: undefined };
+  if (plain !== undefined) return { host: localAddress(plain.address), port: plain.port, tls: 'stls', defaultBecause: undefined };
   const implicit = bound.find((l) => l.tls);
-  if (implicit !== undefined) return { host: reachableHost(implicit.address), port: implicit.port, tls: 'implicit', defaultBecause: undefined };
+  if (implicit !== undefined) return { host: localAddress(implicit.address), port: implicit.port, tls: 'implicit', defaultBecause: undefined };
   return defaultAddress(`pop3 service ${service.name} of the suite running on ${dataDir} holds no TCP listener`);
 }
