@@ -112,6 +112,18 @@ it('without --config and no supervisor running, prints the embedded default list
     '  https://localhost:2443/        lists the shares you may use (each at https://localhost:2443/<share>/)',
     '  http://127.0.0.1:2080/ plain HTTP, for programs on this machine only',
   ]);
+  // The embedded default's listeners are on loopback: said below the URLs, with the config file it takes.
+  expect(r.stdout.split('\n').slice(4, 13)).toEqual([
+    '',
+    'Its HTTPS listener is on 127.0.0.1 only: programs on this machine reach it, other',
+    'devices cannot. To let them, run the suite on a config file that gives it an address',
+    'they reach (docker/hearth.yaml lists every service of the default), for service',
+    'files, listener https:',
+    "  address: 0.0.0.0   (or this machine's own address)",
+    'then run hearth down and hearth up --config FILE as you ran hearth up.',
+    '',
+    "Log in as bob with your Hearth password. The server's certificate is self-signed:",
+  ]);
   expect(r.stderr).toBe(`hearth files: the steps describe the embedded default config: no suite is running on ${data} (--data DIR names another data dir, --config FILE another config)\n`);
 });
 
@@ -264,7 +276,13 @@ it('prints the plain HTTP URLs and steps for a files service with http listeners
   const l = await hearth(['files', '--user', 'alice', '--host', 'nas.local', '--config', loopback, '--data', data]);
   expect(l.code).toBe(0);
   expect(l.stderr).toBe('hearth files: warning: listener files.http is on 127.0.0.1 only: other machines cannot reach it as nas.local\n');
-  expect(l.stdout).toContain('Its listener is on loopback only: programs on this machine reach it, other devices cannot.\n');
+  expect(l.stdout).toContain(
+    'Its plain HTTP listener is on 127.0.0.1 only: programs on this machine reach it, other\n' +
+      'devices cannot. To let them, give it an address they reach in the suite config, for\n' +
+      'service files, listener http:\n' +
+      "  address: 0.0.0.0   (or this machine's own address)\n" +
+      'and run hearth reload.\n',
+  );
 });
 
 it('prints plain HTTP steps that work: the running service on port 0 answers the printed URL, and rclone set up as printed lists the home folder', async () => {

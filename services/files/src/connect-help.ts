@@ -31,6 +31,21 @@ export interface ConnectHelpInput {
    * `tls.names`, since there is none to add it to.
    */
   readonly embeddedConfig?: boolean | undefined;
+  /**
+   * The HTTPS listener, when it is on loopback only: a note below the URLs says that other devices
+   * cannot reach it, and how to let them. Undefined: other machines can reach it.
+   */
+  readonly loopbackOnly?: LoopbackListener | undefined;
+}
+
+/** A listener on loopback only, as the suite config names it. */
+export interface LoopbackListener {
+  /** The service's name in the suite config (`files`). */
+  readonly service: string;
+  /** The listener's name in it (`https`). */
+  readonly listener: string;
+  /** Its address (`127.0.0.1`). */
+  readonly address: string;
 }
 
 /**
@@ -75,7 +90,8 @@ function isIpv6Wildcard(address: string): boolean {
   return address.includes(':') && /^[0:]+$/.test(address);
 }
 
-function isWildcard(address: string): boolean {
+/** `0.0.0.0` or `::` in any spelling: the listener takes connections on every address. */
+export function isWildcardAddress(address: string): boolean {
   return address === '0.0.0.0' || isIpv6Wildcard(address);
 }
 
@@ -91,7 +107,7 @@ function isLoopback(address: string): boolean {
  */
 export function httpsHost(address: string, host: string | undefined): string {
   if (host !== undefined) return host;
-  return isWildcard(address) || isLoopback(address) ? 'localhost' : address;
+  return isWildcardAddress(address) || isLoopback(address) ? 'localhost' : address;
 }
 
 /** Whether clients on other machines can reach a listener on `address` (false for loopback only). */
@@ -110,6 +126,27 @@ export function localAddress(address: string): string {
 /** Where programs on this machine reach a plain HTTP listener (`localAddress`). */
 export function localHttpOrigin(address: string, port: number): string {
   return `http://${urlHost(localAddress(address))}:${port}`;
+}
+
+/**
+ * What the steps say of a listener on loopback only: who reaches it, and the change that lets
+ * other devices (in a config file; the embedded default has none to change).
+ */
+function loopbackNote(l: LoopbackListener, kind: string, embeddedConfig: boolean | undefined): string {
+  const head = `Its ${kind} listener is on ${l.address} only: programs on this machine reach it, other
+devices cannot.`;
+  const setting = `  address: 0.0.0.0   (or this machine's own address)`;
+  if (embeddedConfig === true) {
+    return `${head} To let them, run the suite on a config file that gives it an address
+they reach (docker/hearth.yaml lists every service of the default), for service
+${l.service}, listener ${l.listener}:
+${setting}
+then run hearth down and hearth up --config FILE as you ran hearth up.`;
+  }
+  return `${head} To let them, give it an address they reach in the suite config, for
+service ${l.service}, listener ${l.listener}:
+${setting}
+and run hearth reload.`;
 }
 
 function certificateNote(certificate: ConnectHelpInput['certificate']): string {
@@ -168,7 +205,7 @@ export function connectHelp(i: ConnectHelpInput): string {
   ${home}   your private folder
   ${base}/        lists the shares you may use (each at ${base}/<share>/)
 ${i.httpOrigin === undefined ? '' : `  ${i.httpOrigin}/ plain HTTP, for programs on this machine only\n`}
-Log in as ${i.user} with your Hearth password. ${certificateNote(i.certificate)}
+${i.loopbackOnly === undefined ? '' : `${loopbackNote(i.loopbackOnly, 'HTTPS', i.embeddedConfig)}\n\n`}Log in as ${i.user} with your Hearth password. ${certificateNote(i.certificate)}
 
 macOS (Finder)
   1. Open the certificate (double-click) to add it to Keychain Access; in its Trust section set
@@ -208,15 +245,17 @@ export interface PlainHttpConnectHelpInput {
   /** Host name or address clients use (an IPv6 address as it is, with no brackets). */
   readonly host: string;
   readonly port: number;
-  /** Whether the listener is on loopback only (other machines cannot reach it at all). */
-  readonly loopbackOnly: boolean;
+  /** The listener, when it is on loopback only (other machines cannot reach it at all); undefined otherwise. */
+  readonly loopbackOnly: LoopbackListener | undefined;
+  /** Whether the suite runs on its embedded default config (the loopback note's change then needs a config file). */
+  readonly embeddedConfig?: boolean | undefined;
   /** The service's `allowPlaintextAuth` setting: Basic over plain HTTP taken from other machines too. */
   readonly allowPlaintextAuth: boolean;
 }
 
 function plainHttpNote(i: PlainHttpConnectHelpInput): string {
   const head = 'The file service has no HTTPS listener: these are its plain HTTP URLs.';
-  if (i.loopbackOnly) return `${head}\nIts listener is on loopback only: programs on this machine reach it, other devices cannot.`;
+  if (i.loopbackOnly !== undefined) return `${head}\n${loopbackNote(i.loopbackOnly, 'plain HTTP', i.embeddedConfig)}`;
   if (!i.allowPlaintextAuth) {
     return `${head}
 Over plain HTTP the service refuses a password sent from another machine (403 "Basic

@@ -44,7 +44,7 @@ describe('the steps for a host that is an IPv6 address', () => {
   });
 
   it('over plain HTTP, on port 80 and on another', () => {
-    const input = { user: 'alice', service: 'files', host: 'fe80::1%3', loopbackOnly: false, allowPlaintextAuth: true };
+    const input = { user: 'alice', service: 'files', host: 'fe80::1%3', loopbackOnly: undefined, allowPlaintextAuth: true };
     const on8080 = plainHttpConnectHelp({ ...input, port: 8080 });
     expect(on8080).toContain('  http://[fe80::1%253]:8080/home/   your private folder\n');
     expect(on8080).toContain('Folder: \\\\fe80--1s3.ipv6-literal.net@8080\\DavWWWRoot\\home\n     (or http://[fe80::1%253]:8080/home/)');
@@ -138,5 +138,54 @@ describe('a host the certificate does not name', () => {
     const unchecked = connectHelp({ ...input, certificate: { kind: 'self-signed', file: '/data/cert.pem' } });
     expect(named).toMatch(/^Files for alice\n/);
     expect(unchecked).toBe(named);
+  });
+});
+
+describe('a listener on loopback only', () => {
+  const https = { user: 'alice', host: 'localhost', httpsPort: 2443, httpOrigin: 'http://127.0.0.1:2080', certificate: { kind: 'self-signed', file: '/data/cert.pem' } } as const;
+  const loopback = { service: 'dav', listener: 'secure', address: '127.0.0.1' };
+
+  it('over HTTPS: a note below the URLs says other devices cannot reach it, and which setting to change', () => {
+    const text = connectHelp({ ...https, loopbackOnly: loopback });
+    expect(text.split('\n').slice(0, 12)).toEqual([
+      'Files for alice',
+      '  https://localhost:2443/home/   your private folder',
+      '  https://localhost:2443/        lists the shares you may use (each at https://localhost:2443/<share>/)',
+      '  http://127.0.0.1:2080/ plain HTTP, for programs on this machine only',
+      '',
+      'Its HTTPS listener is on 127.0.0.1 only: programs on this machine reach it, other',
+      'devices cannot. To let them, give it an address they reach in the suite config, for',
+      'service dav, listener secure:',
+      "  address: 0.0.0.0   (or this machine's own address)",
+      'and run hearth reload.',
+      '',
+      'Log in as alice with your Hearth password. The server\'s certificate is self-signed:',
+    ]);
+    // Reachable from other machines: no note.
+    expect(connectHelp(https)).not.toContain('only: programs on this machine reach it');
+  });
+
+  it('on the embedded default config: a config file to run the suite on', () => {
+    const text = connectHelp({ ...https, loopbackOnly: loopback, embeddedConfig: true });
+    expect(text).toContain(
+      'Its HTTPS listener is on 127.0.0.1 only: programs on this machine reach it, other\n' +
+        'devices cannot. To let them, run the suite on a config file that gives it an address\n' +
+        'they reach (docker/hearth.yaml lists every service of the default), for service\n' +
+        'dav, listener secure:\n' +
+        "  address: 0.0.0.0   (or this machine's own address)\n" +
+        'then run hearth down and hearth up --config FILE as you ran hearth up.\n\nLog in as alice',
+    );
+  });
+
+  it('over plain HTTP: the same note, for its listener', () => {
+    const text = plainHttpConnectHelp({ user: 'alice', service: 'dav', host: '::1', port: 2080, loopbackOnly: { ...loopback, listener: 'web', address: '::1' }, allowPlaintextAuth: false });
+    expect(text).toContain(
+      'The file service has no HTTPS listener: these are its plain HTTP URLs.\n' +
+        'Its plain HTTP listener is on ::1 only: programs on this machine reach it, other\n' +
+        'devices cannot. To let them, give it an address they reach in the suite config, for\n' +
+        'service dav, listener web:\n' +
+        "  address: 0.0.0.0   (or this machine's own address)\n" +
+        'and run hearth reload.\n\nmacOS (Finder)',
+    );
   });
 });

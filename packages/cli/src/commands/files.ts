@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { disableReasonText, localUser, mailDomainSet, normalizeUserName, openSuiteAccounts } from '@hearth/accounts';
 import type { Disabled } from '@hearth/accounts';
 import type { FilesSettings } from '@hearth/files/config';
-import { connectHelp, type ConnectHelpInput, fileListener, httpsHost, localAddress, localHttpOrigin, plainHttpConnectHelp, reachableFromOtherMachines } from '@hearth/files/connect-help';
+import { connectHelp, type ConnectHelpInput, fileListener, type LoopbackListener, httpsHost, localAddress, localHttpOrigin, plainHttpConnectHelp, reachableFromOtherMachines } from '@hearth/files/connect-help';
 import type { ListenerSpec } from '@hearth/runtime';
 import type { ServiceConfig, SuiteConfig } from '@hearth/supervisor';
 import { NotRunningError, SOCKET_NAME, controlRequest } from '@hearth/supervisor/control';
@@ -25,7 +25,8 @@ runs: the file hearth up --config was given, read as it is now (as hearth reload
 or the embedded default; with no supervisor running there, the embedded default. A line on
 stderr after the steps says which of these they describe. A service with plain HTTP
 listeners only gets the steps over plain HTTP, with what holds there (its
-allowPlaintextAuth setting, Windows' BasicAuthLevel). The config must have
+allowPlaintextAuth setting, Windows' BasicAuthLevel). For a listener on loopback only, a
+note below the URLs says that other devices cannot reach it, and which setting lets them. The config must have
 exactly one files service. Exit code 1 if the user has no account in DIR/accounts or is an
 address in another domain than the suite's mail domains; when the accounts cannot be opened,
 a warning says so and the steps are printed. A disabled account is said so above the steps.
@@ -178,6 +179,8 @@ export const filesCommand: CliCommand = {
     if (host !== undefined && !reachableFromOtherMachines(told.address) && host !== 'localhost' && reachableFromOtherMachines(host)) {
       io.stderr.write(`hearth files: warning: listener ${service.name}.${told.name} is on ${told.address} only: other machines cannot reach it as ${host}\n`);
     }
+    const loopbackOnly = (l: { readonly name: string; readonly address: string }): LoopbackListener | undefined =>
+      reachableFromOtherMachines(l.address) ? undefined : { service: service.name, listener: l.name, address: l.address };
     let steps: string;
     if (https === undefined) {
       steps = plainHttpConnectHelp({
@@ -185,8 +188,9 @@ export const filesCommand: CliCommand = {
         service: service.name,
         host: host ?? localAddress(told.address),
         port: ports.get(told)!,
-        loopbackOnly: !reachableFromOtherMachines(told.address),
+        loopbackOnly: loopbackOnly(told),
         allowPlaintextAuth: (service.settings as FilesSettings).allowPlaintextAuth,
+        embeddedConfig: runsEmbeddedDefault(described),
       });
     } else {
       const certificate: ConnectHelpInput['certificate'] =
@@ -201,6 +205,7 @@ export const filesCommand: CliCommand = {
         certificate,
         hostCheck: await certificateHostCheck(clientsHost, local, certificate, config),
         embeddedConfig: runsEmbeddedDefault(described),
+        loopbackOnly: loopbackOnly(https),
       });
     }
     io.stdout.write(disabled === undefined ? steps : `${disabledNote(user, disabled)}${steps}`);
