@@ -10,9 +10,11 @@ import { waitFor } from '@hearth/testkit';
 import { stopAll, waitState } from '@hearth/testkit/hearth-up';
 import { setupAdmin, startAdmin, textOf, type AdminUp, type Client } from './helpers.js';
 
+/** The files service's listeners, as the tests that reload another config replace them. */
+const LISTEN = 'listen: { http: { port: 0 }, https: { address: "::", port: 0, tls: true } }';
 const EXTRA = `  files:
     service: files
-    listen: { http: { port: 0 }, https: { port: 0, tls: true } }
+    ${LISTEN}
     settings: { home: { quota: 10MB } }
 `;
 let a: AdminUp;
@@ -71,7 +73,7 @@ describe('my account', () => {
     expect(v6).toMatch(new RegExp(`^Files for carol\\n {2}https://\\[::1\\]:${https}/home/ `));
     expect(v6).toBe(await filesFor('--host', '::1'));
 
-    // A Host that is no host name or address: the listener's address (localhost), as before.
+    // A Host that is no host name or address: the listener's (localhost for ::), as before.
     const fallback = await filesFor();
     expect(fallback).toMatch(new RegExp(`^Files for carol\\n {2}https://localhost:${https}/home/ `));
     for (const bad of ['nas_box:443', '[nas.local]:443', '192.168.1:443', `localhost:99999`]) expect(await stepsAt(bad), bad).toBe(fallback);
@@ -98,7 +100,7 @@ describe('my account with a file service on plain HTTP only', () => {
   it('shows the plain HTTP steps, the same as hearth files, whatever the listener is named', async () => {
     const config = readFileSync(a.up.configFile, 'utf8');
     // Named neither http nor https: both take the service's TCP listener without TLS.
-    a.up.writeConfig(config.replace('listen: { http: { port: 0 }, https: { port: 0, tls: true } }', 'listen: { web: { address: 0.0.0.0, port: 0 } }'));
+    a.up.writeConfig(config.replace(LISTEN, 'listen: { web: { address: 0.0.0.0, port: 0 } }'));
     try {
       await a.up.request({ verb: 'reload' });
       await waitFor(async () => {
@@ -129,7 +131,7 @@ describe('my account with a file service on plain HTTP only', () => {
   it('taking passwords from other machines (allowPlaintextAuth): the plain HTTP steps for the host the browser used, as hearth files --host gives them', async () => {
     const config = readFileSync(a.up.configFile, 'utf8');
     a.up.writeConfig(
-      config.replace('listen: { http: { port: 0 }, https: { port: 0, tls: true } }', 'listen: { http: { address: 0.0.0.0, port: 0 } }').replace('settings: { home: { quota: 10MB } }', 'settings: { home: { quota: 10MB }, allowPlaintextAuth: true }'),
+      config.replace(LISTEN, 'listen: { http: { address: 0.0.0.0, port: 0 } }').replace('settings: { home: { quota: 10MB } }', 'settings: { home: { quota: 10MB }, allowPlaintextAuth: true }'),
     );
     try {
       await a.up.request({ verb: 'reload' });
@@ -158,12 +160,13 @@ describe('my account with a file service on plain HTTP only', () => {
       expect(named).toContain(`Folder: \\\\nas.example.test@${port}\\DavWWWRoot\\home\n`);
       expect(named).toContain('Its allowPlaintextAuth setting takes passwords from other machines over plain HTTP');
       expect(named).toBe(await filesFor('--host', 'nas.example.test'));
-      // An IPv6 address in brackets: in brackets in the URLs, as hearth files --host ::1 gives it.
-      expect(await stepsAt(`[::1]:${a.port}`)).toBe(await filesFor('--host', '::1'));
-      // A Host that is no host name or address: the listener's local address, as before.
+      // An IPv4 address: the steps for it, as hearth files --host gives them.
+      expect(await stepsAt(`192.168.1.10:${a.port}`)).toBe(await filesFor('--host', '192.168.1.10'));
+      // A Host that is no host name or address, or an IPv6 address, which does not reach a
+      // listener on 0.0.0.0: the listener's local address, as before.
       const fallback = await filesFor();
       expect(fallback).toMatch(new RegExp(`^Files for frank\\n {2}http://127\\.0\\.0\\.1:${port}/home/ `));
-      for (const bad of ['nas_box:443', '[nas.local]:443']) expect(await stepsAt(bad), bad).toBe(fallback);
+      for (const bad of ['nas_box:443', '[nas.local]:443', `[::1]:${a.port}`]) expect(await stepsAt(bad), bad).toBe(fallback);
     } finally {
       a.up.writeConfig(config);
       await a.up.request({ verb: 'reload' });
@@ -172,7 +175,7 @@ describe('my account with a file service on plain HTTP only', () => {
 
   it('on one IPv6 address: the URLs with it in brackets, the Windows folder in its ipv6-literal.net form, as hearth files prints them', async () => {
     const config = readFileSync(a.up.configFile, 'utf8');
-    a.up.writeConfig(config.replace('listen: { http: { port: 0 }, https: { port: 0, tls: true } }', 'listen: { http: { address: "::1", port: 0 } }'));
+    a.up.writeConfig(config.replace(LISTEN, 'listen: { http: { address: "::1", port: 0 } }'));
     try {
       await a.up.request({ verb: 'reload' });
       const files = await waitFor(async () => {
@@ -189,6 +192,44 @@ describe('my account with a file service on plain HTTP only', () => {
       const cli = await a.up.cli('files', '--user', 'eve', '--config', a.up.configFile);
       expect(cli.code).toBe(0);
       expect(pre).toBe(cli.stdout);
+    } finally {
+      a.up.writeConfig(config);
+      await a.up.request({ verb: 'reload' });
+    }
+  });
+});
+
+describe('my account with the HTTPS listener on loopback', () => {
+  it('gives the steps at localhost or its own address, whatever other host the browser used, and says other devices cannot reach it', async () => {
+    const config = readFileSync(a.up.configFile, 'utf8');
+    a.up.writeConfig(config.replace(LISTEN, 'listen: { http: { port: 0 }, https: { address: 127.0.0.1, port: 0, tls: true } }'));
+    try {
+      await a.up.request({ verb: 'reload' });
+      await waitFor(async () => {
+        const s = await a.up.service('files');
+        return s.state === 'running' && s.listeners.find((l) => l.name === 'https')?.address === '127.0.0.1';
+      }, { what: 'the file service with its HTTPS listener on 127.0.0.1' });
+      const gina = await admin.submit('/users/add', { name: 'gina', password: 'gina-password-1' }, await admin.get('/users'));
+      expect(textOf(gina.body)).toContain('Added user gina.');
+      const client = a.client();
+      await client.signIn('gina', 'gina-password-1');
+      const stepsAt = async (host: string): Promise<string> => {
+        const me = await client.request('GET', '/me', undefined, { Host: host });
+        expect(me.status).toBe(200);
+        return decode(/<pre>([\s\S]*?)<\/pre>/.exec(me.body)![1]!);
+      };
+      const filesFor = async (...host: string[]): Promise<string> => {
+        const cli = await a.up.cli('files', '--user', 'gina', '--config', a.up.configFile, ...host);
+        expect(cli.code).toBe(0);
+        return cli.stdout;
+      };
+      const local = await filesFor();
+      expect(local).toMatch(/^Files for gina\n {2}https:\/\/localhost:\d+\/home\/ /);
+      expect(local).toContain('\nIts HTTPS listener is on 127.0.0.1 only: programs on this machine reach it, other\ndevices cannot. To let them,');
+      // A name other devices use, or an address the listener is not on: the listener's own steps.
+      for (const other of [`nas.example.test:${a.port}`, `[::1]:${a.port}`, `192.168.1.10:${a.port}`]) expect(await stepsAt(other), other).toBe(local);
+      // Its own address: the steps for it, as hearth files --host gives them.
+      expect(await stepsAt(`127.0.0.1:${a.port}`)).toBe(await filesFor('--host', '127.0.0.1'));
     } finally {
       a.up.writeConfig(config);
       await a.up.request({ verb: 'reload' });

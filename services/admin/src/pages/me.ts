@@ -3,9 +3,10 @@
  * password change (the current password is checked through the login policy, so guessing it
  * here is throttled like any sign-in), and how to connect clients: the text of `hearth files`,
  * from the same functions (`@hearth/files/connect-help`), for the suite's file service (over
- * HTTPS at the host the browser reached this page at, with its warning when the suite's
- * certificate does not name that host, or over plain HTTP when it has no HTTPS listener: at that
- * host too when other devices can follow the steps, else at the listener's local address).
+ * HTTPS at the host the browser reached this page at when that reaches the listener, with its
+ * warning when the suite's certificate does not name that host, or over plain HTTP when it has
+ * no HTTPS listener: at that host too when other devices can follow the steps, else at the
+ * listener's local address).
  */
 import { AccountsError, isAccountsError } from '@hearth/accounts';
 import { connectHelp, fileListener, httpsHost, localAddress, localHttpOrigin, type LoopbackListener, plainHttpConnectHelp, reachableFromOtherMachines } from '@hearth/files/connect-help';
@@ -16,7 +17,7 @@ import { formatBytes } from '../format.js';
 import { html, type Html } from '../html.js';
 import { page, redirect } from '../reply.js';
 import type { Route } from '../routes.js';
-import { requestHost } from '../request-host.js';
+import { hostReaching } from '../request-host.js';
 import { folderBytes } from '../users.js';
 import { csrfField, layout } from './layout.js';
 
@@ -30,9 +31,9 @@ function connectText(ctx: RequestContext, user: string, files: readonly FilesSer
   const https = fileListener(svc?.status.listeners ?? [], true);
   const http = fileListener(svc?.status.listeners ?? [], false);
   if (svc && https) {
-    // The host the browser reached this page at is the one the user's devices use; the
-    // listener's address when the request's Host is no valid host.
-    const host = requestHost(ctx.req.headers.host) ?? httpsHost(https.address, undefined);
+    // The host the browser reached this page at is the one the user's devices use, if they reach
+    // the listener there; else (or when the request's Host is no valid host) the listener's address.
+    const host = hostReaching(ctx.req.headers.host, https.address) ?? httpsHost(https.address, undefined);
     const text = connectHelp({
       user,
       host,
@@ -56,7 +57,7 @@ function connectText(ctx: RequestContext, user: string, files: readonly FilesSer
     const text = plainHttpConnectHelp({
       user,
       service: svc.name,
-      host: (forOtherDevices ? requestHost(ctx.req.headers.host) : undefined) ?? localAddress(http.address),
+      host: (forOtherDevices ? hostReaching(ctx.req.headers.host, http.address) : undefined) ?? localAddress(http.address),
       port: http.port,
       loopbackOnly,
       allowPlaintextAuth: svc.settings.allowPlaintextAuth,

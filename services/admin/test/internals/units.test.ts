@@ -1,5 +1,5 @@
 /**
- * White-box: the escaping template, the Host header's host (`requestHost`), the router's table rules, the session store's expiry, fixation
+ * White-box: the escaping template, the Host header's host (`requestHost`, `hostReaching`), the router's table rules, the session store's expiry, fixation
  * rule and persistence, the metrics and setup tokens' files, and these on a full disk (a small tmpfs mounted by
  * the test, as root).
  */
@@ -14,7 +14,7 @@ import { isDiskFull, RESERVE_BYTES } from '@hearth/sqlite';
 import { mountSmallDisk } from '@hearth/testkit';
 import { Sessions } from '../../dist/sessions.js';
 import { SetupToken } from '../../dist/setup.js';
-import { requestHost } from '../../dist/request-host.js';
+import { hostReaching, requestHost } from '../../dist/request-host.js';
 
 const ok: Route['run'] = () => ({ kind: 'redirect', location: '/' });
 
@@ -45,6 +45,30 @@ describe('requestHost', () => {
     for (const bad of [undefined, '', ':443', 'nas_box', 'nas local', '[nas.local]:443', '[1.2.3.4]', '::1', 'fe80::1%eth0', '[fe80::1%25eth0]', '192.168.1', 'nas.local:99999', 'nas.local:x', 'a..b', 'a/b@c']) {
       expect(requestHost(bad), String(bad)).toBeUndefined();
     }
+  });
+});
+
+describe('hostReaching', () => {
+  const reaching = (address: string, ...hosts: string[]): Array<string | undefined> => hosts.map((h) => hostReaching(h, address));
+
+  it('for a listener on every address: any name, and an address of its family (both for ::)', () => {
+    expect(reaching('0.0.0.0', 'nas.local:2843', 'localhost', '192.168.1.10', '[::1]:2843')).toEqual(['nas.local', 'localhost', '192.168.1.10', undefined]);
+    for (const v6 of ['::', '0:0:0:0:0:0:0:0']) expect(reaching(v6, 'nas.local', 'localhost', '192.168.1.10', '[fd00::10]')).toEqual(['nas.local', 'localhost', '192.168.1.10', 'fd00::10']);
+  });
+
+  it('for one on loopback: localhost and its own address only, not a name other devices use', () => {
+    expect(reaching('127.0.0.1', 'localhost:2843', '127.0.0.1', 'nas.local', '192.168.1.10', '[::1]', '127.0.0.2')).toEqual(['localhost', '127.0.0.1', undefined, undefined, undefined, undefined]);
+    expect(reaching('0:0:0:0:0:0:0:1', '[::1]:2843', 'localhost', '127.0.0.1')).toEqual(['::1', 'localhost', undefined]);
+  });
+
+  it('for one on another address: that address in any spelling and any name but localhost', () => {
+    expect(reaching('192.168.1.10', 'nas.local', '192.168.1.10:2843', 'localhost', '127.0.0.1', '192.168.1.11')).toEqual(['nas.local', '192.168.1.10', undefined, undefined, undefined]);
+    expect(reaching('FD00:0:0:0:0:0:0:10', '[fd00::10]', '[fd00::11]', 'nas.local')).toEqual(['fd00::10', undefined, 'nas.local']);
+  });
+
+  it('is undefined for a Host that is no host name or address', () => {
+    expect(hostReaching('nas_box', '0.0.0.0')).toBeUndefined();
+    expect(hostReaching(undefined, '0.0.0.0')).toBeUndefined();
   });
 });
 
