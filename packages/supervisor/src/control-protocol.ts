@@ -21,6 +21,18 @@ export type ControlRequest =
 
 export type ControlVerb = ControlRequest['verb'];
 
+/**
+ * A requirement's state as a reason or a reload's answer names it: the state status shows, or
+ * `exited` when its starts are over (it exited and its restart policy does not start it again,
+ * shown as `stopped`).
+ */
+export type RequirementState = ServiceState | 'exited';
+
+/** How a reason names the state of a requirement: `which is failed`, `which exited`. */
+export function which(state: RequirementState): string {
+  return state === 'exited' ? 'which exited' : `which is ${state}`;
+}
+
 export const CONTROL_VERBS: readonly ControlVerb[] = ['status', 'start', 'stop', 'restart', 'settings', 'logs', 'down', 'reload', 'restart-all', 'config'];
 
 export type ControlReply =
@@ -86,18 +98,19 @@ export interface ReloadResult {
    * Running services whose new config requires a service that is stopped: not restarted with it
    * but stopped (their status reason names the requirement), the new config theirs at their
    * next start; and the services up that require them, stopped with them. `requires`: the
-   * requirement down, `state` its state. Absent from the answers of older supervisors.
+   * requirement down, `state` its state (`exited`: its starts are over). Absent from the
+   * answers of older supervisors.
    */
-  readonly stoppedForRequirement?: ReadonlyArray<{ readonly name: string; readonly requires: string; readonly state: ServiceState }>;
+  readonly stoppedForRequirement?: ReadonlyArray<{ readonly name: string; readonly requires: string; readonly state: RequirementState }>;
   /**
    * Failed services that their change would have restarted (as a failed one is), but whose new
    * config requires a service that is stopped (or stopped by this reload) or failed (or did not
    * come up when this reload restarted it): not restarted without it, they stay failed, their
    * status reason saying so, then why they failed, the new config theirs at their next start
    * (`hearth start` starts the requirement first). `requires`: the requirement down, `state`
-   * its state. Absent from the answers of older supervisors.
+   * its state (`exited`: its starts are over). Absent from the answers of older supervisors.
    */
-  readonly keptFailed?: ReadonlyArray<{ readonly name: string; readonly requires: string; readonly state: ServiceState }>;
+  readonly keptFailed?: ReadonlyArray<{ readonly name: string; readonly requires: string; readonly state: RequirementState }>;
   /**
    * Services held back because a service they require was not running (at `hearth up`, or
    * when a reload added them), started because this reload brought it up. Absent from the

@@ -11,7 +11,7 @@ import type { Dependent } from './graph.js';
 import { startHeldBack, stopInOrder } from './ordered.js';
 import type { HeldBackScope } from './ordered.js';
 import type { ServiceState } from './status.js';
-import { which } from './unit-state.js';
+import { which } from './control-protocol.js';
 import type { ServiceUnit } from './unit.js';
 
 /** The states of a service that `hearth stop` of a service it requires stops (it runs, or is coming up). */

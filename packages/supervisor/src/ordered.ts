@@ -6,8 +6,7 @@
  */
 import type { Logger } from '@hearth/log';
 import { dependenciesOf } from './graph.js';
-import { which } from './unit-state.js';
-import type { RequirementState } from './unit-state.js';
+import { type RequirementState, which } from './control-protocol.js';
 import type { ServiceUnit } from './unit.js';
 
 /** A required service did not come up (or is not running): the service that requires it is held back. */

@@ -307,7 +307,7 @@ async function judgeRestart(run: ReloadRun, name: string, awaited: boolean): Pro
  */
 async function stopForRequirementDown(run: ReloadRun, name: string, requires: string): Promise<void> {
   const { units, next } = run.scope;
-  const state = units.get(requires)!.state;
+  const state = units.get(requires)!.stateAsRequirement;
   const down = new Map<string, StopCause>([[name, { kind: 'requirement-down', requires, state }]]);
   const out: StoppedForRequirement[] = [{ name, requires, state }];
   withDependentsUp(run.scope, name, down, out);
@@ -339,7 +339,7 @@ async function stopForRequirements(scope: ReloadScope, restart: readonly string[
     if (!unit || !changed.has(name) || !UP_STATES.has(unit.state) || down.has(name)) continue;
     const requires = next.get(name)!.requires.find((r) => down.has(r) || (units.has(r) && !added.has(r) && (!units.get(r)!.wanted || (units.get(r)!.state === 'failed' && !changed.has(r)))));
     if (requires === undefined) continue;
-    const state = down.has(requires) ? 'stopped' : units.get(requires)!.state;
+    const state = down.has(requires) ? 'stopped' : units.get(requires)!.stateAsRequirement;
     down.set(name, { kind: 'requirement-down', requires, state });
     out.push({ name, requires, state });
     withDependentsUp(scope, name, down, out);
@@ -385,7 +385,7 @@ function keepFailedForRequirement(run: ReloadRun, turns: Turns, unit: ServiceUni
   };
   const requires = next.get(unit.name)!.requires.find(down);
   if (requires === undefined) return undefined;
-  const state = units.get(requires)!.state;
+  const state = units.get(requires)!.stateAsRequirement;
   unit.reconfigure({ config: next.get(unit.name)!, held: run.heldFor.get(unit.name) ?? unit.held });
   unit.keepFailed({ requires, state });
   log.info({ service: unit.name, requires, state }, 'reload: a failed service whose requirement is not up stays failed');

@@ -33,18 +33,8 @@
 import { describeExit } from '@hearth/process';
 import type { ExitInfo } from '@hearth/process';
 import type { ServiceConfig } from './config.js';
+import { which, type RequirementState } from './control-protocol.js';
 import type { ServiceState } from './status.js';
-
-/**
- * A requirement's state as the reason of a service that requires it names it: the state status
- * shows, or `exited` when its starts are over (`done`, shown as `stopped`).
- */
-export type RequirementState = ServiceState | 'exited';
-
-/** How a reason names the state of a requirement: `which is failed`, `which exited`. */
-export function which(state: RequirementState): string {
-  return state === 'exited' ? 'which exited' : `which is ${state}`;
-}
 
 /**
  * Why a stopped unit is down when no stop was asked for it: what status shows as its reason, until
@@ -56,7 +46,7 @@ export type StopCause =
   /** Stopped first by `hearth stop SERVICE`: it requires `through[0]`, which requires ... SERVICE. */
   | { readonly kind: 'stopped-with'; readonly service: string; readonly through: readonly string[] }
   /** Stopped by a reload whose config makes it require `requires`, which was not up. */
-  | { readonly kind: 'requirement-down'; readonly requires: string; readonly state: ServiceState };
+  | { readonly kind: 'requirement-down'; readonly requires: string; readonly state: RequirementState };
 
 /** The status reason of a stop cause. */
 export function describeStopCause(cause: StopCause): string {
@@ -66,7 +56,7 @@ export function describeStopCause(cause: StopCause): string {
     case 'stopped-with':
       return `stopped with ${cause.service}: it requires ${cause.through.join(', which requires ')}`;
     case 'requirement-down':
-      return `stopped by a reload: it requires ${cause.requires}, which is ${cause.state}`;
+      return `stopped by a reload: it requires ${cause.requires}, ${which(cause.state)}`;
   }
 }
 
@@ -90,13 +80,13 @@ export type UnitState<I> =
 /** A failed unit's requirement that was down when a reload kept it failed (`ReloadResult.keptFailed`). */
 export interface KeptFor {
   readonly requires: string;
-  readonly state: ServiceState;
+  readonly state: RequirementState;
 }
 
 /** The status reason of a failed unit: why it failed, and first why a reload left it failed, if one did. */
 export function describeFailure(reason: string, keptFor: KeptFor | undefined): string {
   if (!keptFor) return reason;
-  return `kept failed by a reload: it requires ${keptFor.requires}, which is ${keptFor.state} (its failure: ${reason})`;
+  return `kept failed by a reload: it requires ${keptFor.requires}, ${which(keptFor.state)} (its failure: ${reason})`;
 }
 
 /**

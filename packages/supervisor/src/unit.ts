@@ -24,7 +24,8 @@ import type { StandbyQueue } from './standby.js';
 import { statusOf, untilRunning } from './status.js';
 import type { ServiceState, ServiceStatus } from './status.js';
 import { checkUnitMove, currentOf, hasEnded, isWanted, publicState, reasonOfState, whyEntered } from './unit-state.js';
-import type { KeptFor, RequirementState, StopCause, UnitState } from './unit-state.js';
+import type { RequirementState } from './control-protocol.js';
+import type { KeptFor, StopCause, UnitState } from './unit-state.js';
 
 export interface UnitEvents {
   /** What status shows changed; `why`: the exit or the reason behind it, where there is one. */

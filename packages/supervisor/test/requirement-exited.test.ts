@@ -1,10 +1,11 @@
 /**
  * A required service that exits 0 before it is ready, under `restart: never` or `on-failure`:
  * its starts are over (shown as stopped), so `hearth up` holds back what requires it and
- * returns, and `hearth start` of it later starts them. Real processes, the supervisor run in
+ * returns, and `hearth start` of it later starts them; a reload that restarts it stops the
+ * changed services that require it, saying it exited. Real processes, the supervisor run in
  * this process to see `startAll` return.
  */
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '@hearth/log';
@@ -77,6 +78,46 @@ describe('a requirement that exits 0 before it is ready', () => {
     expect(await sup.startService('cache', 'start')).toMatchObject({ startedWith: [], startedHeldBack: ['worker'], heldBackFailed: [] });
     // Running again, the ended ones and those held back for them have no reason left.
     for (const name of ['db', 'cache', 'api', 'web', 'worker']) expect(status(name)).toMatchObject({ state: 'running', reason: null });
+    expect(await sup.shutdown('test over')).toBe(true);
+  });
+
+  it('a reload that restarts it, after which it exits: the changed services that require it are stopped, saying it exited', async () => {
+    dir = await makeTempDir('hearth-sup-');
+    const flag = join(dir.path, 'fixed');
+    const file = join(dir.path, 'hearth.yaml');
+    const suite = (delay: string, sleep: string): string => `services:
+  db:
+    command: ${exitsUntil(flag)}
+    restart: never
+    ready: { delay: ${delay} }
+  api:
+    command: [sleep, "${sleep}"]
+    requires: [db]
+  web:
+    command: [sleep, "1000"]
+    requires: [api]
+`;
+    writeFileSync(flag, '');
+    writeFileSync(file, suite('500ms', '1000'));
+    const config = await loadSuiteConfig(file, { registry: FIXTURE_KINDS });
+    const log = createLogger({ svc: 'supervisor', level: 'silent' });
+    sup = await Supervisor.open({ config, registry: FIXTURE_KINDS, dataDir: join(dir.path, 'data'), log, logLevel: 'silent', lifeline: false });
+    await sup.startAll();
+    const status = (name: string) => sup!.unit(name)!.status();
+    for (const name of ['db', 'api', 'web']) expect(status(name)).toMatchObject({ state: 'running' });
+
+    // db and api change; db, restarted, now exits 0 at once: its starts are over.
+    rmSync(flag);
+    writeFileSync(file, suite('600ms', '1001'));
+    const result = await sup.reload();
+    expect(result.failed).toEqual([{ name: 'db', error: 'db: exited (exit code 0); restart: never does not start it again' }]);
+    // In the order they were stopped: what requires api first.
+    expect(result.stoppedForRequirement).toEqual([
+      { name: 'web', requires: 'api', state: 'stopped' },
+      { name: 'api', requires: 'db', state: 'exited' },
+    ]);
+    expect(status('api')).toMatchObject({ state: 'stopped', pid: null, reason: 'stopped by a reload: it requires db, which exited' });
+    expect(status('web')).toMatchObject({ state: 'stopped', pid: null, reason: 'stopped with api: it requires api' });
     expect(await sup.shutdown('test over')).toBe(true);
   });
 });

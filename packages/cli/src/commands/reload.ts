@@ -1,4 +1,4 @@
-import { ControlError, controlRequest } from '@hearth/supervisor/control';
+import { ControlError, controlRequest, which } from '@hearth/supervisor/control';
 import type { ReloadResult } from '@hearth/supervisor';
 import type { CliCommand } from '../command.js';
 import { COMMON_USAGE, parse, socketPathOf } from '../options.js';
@@ -66,8 +66,8 @@ ${COMMON_USAGE}`,
     const summary = parts.filter(([, names]) => names.length > 0).map(([what, names]) => `${what}: ${names.join(', ')}`);
     // As hearth stop prints a service stopped because it requires another: one line each.
     const stopped = [
-      ...(r.stoppedForRequirement ?? []).map((s) => `${s.name}: stopped (requires ${s.requires}, which is ${s.state})\n`),
-      ...(r.keptFailed ?? []).map((s) => `${s.name}: still failed (requires ${s.requires}, which is ${s.state})\n`),
+      ...(r.stoppedForRequirement ?? []).map((s) => `${s.name}: stopped (requires ${s.requires}, ${which(s.state)})\n`),
+      ...(r.keptFailed ?? []).map((s) => `${s.name}: still failed (requires ${s.requires}, ${which(s.state)})\n`),
     ];
     if (summary.length > 0 || stopped.length === 0) io.stdout.write(`${summary.length > 0 ? summary.join('; ') : 'no services'}\n`);
     io.stdout.write(stopped.join(''));

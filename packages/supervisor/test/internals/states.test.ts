@@ -125,6 +125,7 @@ describe('why a stopped unit is down', () => {
     expect(describeStopCause({ kind: 'held-back', requires: 'db', state: 'exited' })).toBe('not started: it requires db, which exited');
     expect(describeStopCause({ kind: 'stopped-with', service: 'db', through: ['api', 'db'] })).toBe('stopped with db: it requires api, which requires db');
     expect(describeStopCause({ kind: 'requirement-down', requires: 'api', state: 'stopped' })).toBe('stopped by a reload: it requires api, which is stopped');
+    expect(describeStopCause({ kind: 'requirement-down', requires: 'db', state: 'exited' })).toBe('stopped by a reload: it requires db, which exited');
   });
 });
 
@@ -141,5 +142,6 @@ describe('why a failed unit is failed', () => {
     expect(describeFailure('configuration error (exit 78): not restarted', { requires: 'api', state: 'failed' })).toBe(
       'kept failed by a reload: it requires api, which is failed (its failure: configuration error (exit 78): not restarted)',
     );
+    expect(describeFailure('exited with code 1: not restarted', { requires: 'db', state: 'exited' })).toBe('kept failed by a reload: it requires db, which exited (its failure: exited with code 1: not restarted)');
   });
 });
