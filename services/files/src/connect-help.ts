@@ -110,6 +110,14 @@ export function httpsHost(address: string, host: string | undefined): string {
   return isWildcardAddress(address) || isLoopback(address) ? 'localhost' : address;
 }
 
+/**
+ * `listener` of the service `service` as the steps' note names it (`loopbackOnly`) when it is on
+ * loopback only; undefined when other machines can reach it.
+ */
+export function loopbackListener(service: string, listener: { readonly name: string; readonly address: string }): LoopbackListener | undefined {
+  return isLoopback(listener.address) ? { service, listener: listener.name, address: listener.address } : undefined;
+}
+
 /** Whether clients on other machines can reach a listener on `address` (false for loopback only). */
 export function reachableFromOtherMachines(address: string): boolean {
   return !isLoopback(address);

@@ -4,7 +4,7 @@
  * which takes no colon; a name or IPv4 address as it is in both.
  */
 import { describe, expect, it } from 'vitest';
-import { connectHelp, fileListener, httpsHost, localAddress, plainHttpConnectHelp, reachableFromOtherMachines, uncHost, urlHost } from '../dist/connect-help.js';
+import { connectHelp, fileListener, httpsHost, localAddress, loopbackListener, plainHttpConnectHelp, reachableFromOtherMachines, uncHost, urlHost } from '../dist/connect-help.js';
 
 describe('uncHost', () => {
   it('writes an IPv6 address as Windows takes it in a UNC path: ":" as "-", then .ipv6-literal.net', () => {
@@ -175,6 +175,12 @@ describe('a listener on loopback only', () => {
         "  address: 0.0.0.0   (or this machine's own address)\n" +
         'then run hearth down and hearth up --config FILE as you ran hearth up.\n\nLog in as alice',
     );
+  });
+
+  it('is one on 127.x.y.z or ::1 in any spelling, not one on a wildcard or another address', () => {
+    expect(loopbackListener('dav', { name: 'secure', address: '127.0.0.2' })).toEqual({ service: 'dav', listener: 'secure', address: '127.0.0.2' });
+    expect(loopbackListener('dav', { name: 'web', address: '0:0:0:0:0:0:0:1' })).toEqual({ service: 'dav', listener: 'web', address: '0:0:0:0:0:0:0:1' });
+    for (const address of ['0.0.0.0', '::', '192.168.1.10', 'fd00::1']) expect(loopbackListener('dav', { name: 'web', address }), address).toBeUndefined();
   });
 
   it('over plain HTTP: the same note, for its listener', () => {

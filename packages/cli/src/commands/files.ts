@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { disableReasonText, localUser, mailDomainSet, normalizeUserName, openSuiteAccounts } from '@hearth/accounts';
 import type { Disabled } from '@hearth/accounts';
 import type { FilesSettings } from '@hearth/files/config';
-import { connectHelp, type ConnectHelpInput, fileListener, type LoopbackListener, httpsHost, localAddress, localHttpOrigin, plainHttpConnectHelp, reachableFromOtherMachines } from '@hearth/files/connect-help';
+import { connectHelp, type ConnectHelpInput, fileListener, httpsHost, localAddress, localHttpOrigin, loopbackListener, plainHttpConnectHelp, reachableFromOtherMachines } from '@hearth/files/connect-help';
 import type { ListenerSpec } from '@hearth/runtime';
 import type { ServiceConfig, SuiteConfig } from '@hearth/supervisor';
 import { NotRunningError, SOCKET_NAME, controlRequest } from '@hearth/supervisor/control';
@@ -26,10 +26,11 @@ or the embedded default; with no supervisor running there, the embedded default.
 stderr after the steps says which of these they describe. A service with plain HTTP
 listeners only gets the steps over plain HTTP, with what holds there (its
 allowPlaintextAuth setting, Windows' BasicAuthLevel). For a listener on loopback only, a
-note below the URLs says that other devices cannot reach it, and which setting lets them. The config must have
-exactly one files service. Exit code 1 if the user has no account in DIR/accounts or is an
-address in another domain than the suite's mail domains; when the accounts cannot be opened,
-a warning says so and the steps are printed. A disabled account is said so above the steps.
+note below the URLs says that other devices cannot reach it, and which setting lets them.
+The config must have exactly one files service. Exit code 1 if the user has no account in
+DIR/accounts or is an address in another domain than the suite's mail domains; when the
+accounts cannot be opened, a warning says so and the steps are printed. A disabled account
+is said so above the steps.
 
   --user NAME       the user: alice, or alice@ one of the suite's mail domains (mail.domains),
                     as the file service takes a login; the steps name the account, alice
@@ -179,8 +180,6 @@ export const filesCommand: CliCommand = {
     if (host !== undefined && !reachableFromOtherMachines(told.address) && host !== 'localhost' && reachableFromOtherMachines(host)) {
       io.stderr.write(`hearth files: warning: listener ${service.name}.${told.name} is on ${told.address} only: other machines cannot reach it as ${host}\n`);
     }
-    const loopbackOnly = (l: { readonly name: string; readonly address: string }): LoopbackListener | undefined =>
-      reachableFromOtherMachines(l.address) ? undefined : { service: service.name, listener: l.name, address: l.address };
     let steps: string;
     if (https === undefined) {
       steps = plainHttpConnectHelp({
@@ -188,7 +187,7 @@ export const filesCommand: CliCommand = {
         service: service.name,
         host: host ?? localAddress(told.address),
         port: ports.get(told)!,
-        loopbackOnly: loopbackOnly(told),
+        loopbackOnly: loopbackListener(service.name, told),
         allowPlaintextAuth: (service.settings as FilesSettings).allowPlaintextAuth,
         embeddedConfig: runsEmbeddedDefault(described),
       });
@@ -205,7 +204,7 @@ export const filesCommand: CliCommand = {
         certificate,
         hostCheck: await certificateHostCheck(clientsHost, local, certificate, config),
         embeddedConfig: runsEmbeddedDefault(described),
-        loopbackOnly: loopbackOnly(https),
+        loopbackOnly: loopbackListener(service.name, https),
       });
     }
     io.stdout.write(disabled === undefined ? steps : `${disabledNote(user, disabled)}${steps}`);

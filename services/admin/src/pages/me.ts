@@ -9,7 +9,7 @@
  * listener's local address).
  */
 import { AccountsError, isAccountsError } from '@hearth/accounts';
-import { connectHelp, fileListener, httpsHost, localAddress, localHttpOrigin, type LoopbackListener, plainHttpConnectHelp, reachableFromOtherMachines } from '@hearth/files/connect-help';
+import { connectHelp, fileListener, httpsHost, localAddress, localHttpOrigin, loopbackListener, plainHttpConnectHelp } from '@hearth/files/connect-help';
 import { homeFolder } from '@hearth/files/homes';
 import type { RequestContext } from '../context.js';
 import { filesServices, homeQuota, type FilesService } from '../files-settings.js';
@@ -20,11 +20,6 @@ import type { Route } from '../routes.js';
 import { hostReaching } from '../request-host.js';
 import { folderBytes } from '../users.js';
 import { csrfField, layout } from './layout.js';
-
-/** The listener, as the steps' note names it, when it is on loopback only. */
-function loopbackListener(svc: FilesService, l: { readonly name: string; readonly address: string }): LoopbackListener | undefined {
-  return reachableFromOtherMachines(l.address) ? undefined : { service: svc.name, listener: l.name, address: l.address };
-}
 
 function connectText(ctx: RequestContext, user: string, files: readonly FilesService[]): Html {
   const svc = files[0];
@@ -42,7 +37,7 @@ function connectText(ctx: RequestContext, user: string, files: readonly FilesSer
       certificate: ctx.deps.certificate(),
       hostCheck: ctx.deps.certificateHost(host),
       embeddedConfig: svc.file === undefined,
-      loopbackOnly: loopbackListener(svc, https),
+      loopbackOnly: loopbackListener(svc.name, https),
     });
     return html`<pre>${text}</pre>`;
   }
@@ -52,7 +47,7 @@ function connectText(ctx: RequestContext, user: string, files: readonly FilesSer
     // over plain HTTP (allowPlaintextAuth): then at the host the browser used. Else only programs
     // on this machine can (the service takes a password over plain HTTP from a loopback peer
     // only): at the listener's local address, as the steps' note says.
-    const loopbackOnly = loopbackListener(svc, http);
+    const loopbackOnly = loopbackListener(svc.name, http);
     const forOtherDevices = loopbackOnly === undefined && svc.settings.allowPlaintextAuth;
     const text = plainHttpConnectHelp({
       user,
