@@ -22,6 +22,22 @@ let admin: Client;
 
 const decode = (s: string): string => s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, '&');
 
+/** The own page's steps as `client` (signed in as `user`) gets them with a Host header, and hearth files' for `user` with `args` (`--host H`). */
+function steps(client: Client, user: string): { at: (host: string) => Promise<string>; cli: (...args: string[]) => Promise<string> } {
+  return {
+    async at(host) {
+      const me = await client.request('GET', '/me', undefined, { Host: host });
+      expect(me.status).toBe(200);
+      return decode(/<pre>([\s\S]*?)<\/pre>/.exec(me.body)![1]!);
+    },
+    async cli(...args) {
+      const cli = await a.up.cli('files', '--user', user, '--config', a.up.configFile, ...args);
+      expect(cli.code).toBe(0);
+      return cli.stdout;
+    },
+  };
+}
+
 beforeAll(async () => {
   a = await startAdmin('{ loginFailureDelay: 10ms }', EXTRA);
   await waitState(a.up, 'files', 'running');
@@ -50,16 +66,7 @@ describe('my account', () => {
   it("gives the file service's steps for the host the browser used (its Host header), warning when the certificate does not name it", async () => {
     const carol = a.client();
     await carol.signIn('carol', 'carol-password-1');
-    const stepsAt = async (host: string): Promise<string> => {
-      const me = await carol.request('GET', '/me', undefined, { Host: host });
-      expect(me.status).toBe(200);
-      return decode(/<pre>([\s\S]*?)<\/pre>/.exec(me.body)![1]!);
-    };
-    const filesFor = async (...host: string[]): Promise<string> => {
-      const cli = await a.up.cli('files', '--user', 'carol', '--config', a.up.configFile, ...host);
-      expect(cli.code).toBe(0);
-      return cli.stdout;
-    };
+    const { at: stepsAt, cli: filesFor } = steps(carol, 'carol');
     const https = (await a.up.service('files')).listeners.find((l) => l.name === 'https')!.port;
 
     // A name the certificate does not have: the warning, for that name, as hearth files --host says it.
@@ -144,16 +151,7 @@ describe('my account with a file service on plain HTTP only', () => {
       expect(textOf(frank.body)).toContain('Added user frank.');
       const client = a.client();
       await client.signIn('frank', 'frank-password-1');
-      const stepsAt = async (host: string): Promise<string> => {
-        const me = await client.request('GET', '/me', undefined, { Host: host });
-        expect(me.status).toBe(200);
-        return decode(/<pre>([\s\S]*?)<\/pre>/.exec(me.body)![1]!);
-      };
-      const filesFor = async (...host: string[]): Promise<string> => {
-        const cli = await a.up.cli('files', '--user', 'frank', '--config', a.up.configFile, ...host);
-        expect(cli.code).toBe(0);
-        return cli.stdout;
-      };
+      const { at: stepsAt, cli: filesFor } = steps(client, 'frank');
       // A name other than the listener's address: the steps for that name (it was 127.0.0.1).
       const named = await stepsAt(`NAS.Example.test:${a.port}`);
       expect(named).toMatch(new RegExp(`^Files for frank\\n {2}http://nas\\.example\\.test:${port}/home/ `));
@@ -213,16 +211,7 @@ describe('my account with the HTTPS listener on loopback', () => {
       expect(textOf(gina.body)).toContain('Added user gina.');
       const client = a.client();
       await client.signIn('gina', 'gina-password-1');
-      const stepsAt = async (host: string): Promise<string> => {
-        const me = await client.request('GET', '/me', undefined, { Host: host });
-        expect(me.status).toBe(200);
-        return decode(/<pre>([\s\S]*?)<\/pre>/.exec(me.body)![1]!);
-      };
-      const filesFor = async (...host: string[]): Promise<string> => {
-        const cli = await a.up.cli('files', '--user', 'gina', '--config', a.up.configFile, ...host);
-        expect(cli.code).toBe(0);
-        return cli.stdout;
-      };
+      const { at: stepsAt, cli: filesFor } = steps(client, 'gina');
       const local = await filesFor();
       expect(local).toMatch(/^Files for gina\n {2}https:\/\/localhost:\d+\/home\/ /);
       expect(local).toContain('\nIts HTTPS listener is on 127.0.0.1 only: programs on this machine reach it, other\ndevices cannot. To let them,');
