@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '@hearth/testkit';
 import { stopAll, waitState } from '@hearth/testkit/hearth-up';
+import type { ServiceStatus } from '@hearth/supervisor/control';
 import { setupAdmin, startAdmin, textOf, type AdminUp, type Client } from './helpers.js';
 
 /** The files service's listeners, as the tests that reload another config replace them. */
@@ -36,6 +37,26 @@ function steps(client: Client, user: string): { at: (host: string) => Promise<st
       return cli.stdout;
     },
   };
+}
+
+/**
+ * Runs `body` with the suite reloaded on `change(config)`, once the file service runs and `ready`
+ * holds of its status row (`what` names that wait), then reloads the config as it was.
+ */
+async function reloadedWith(change: (config: string) => string, ready: (files: ServiceStatus) => boolean, what: string, body: (files: ServiceStatus) => Promise<void>): Promise<void> {
+  const config = readFileSync(a.up.configFile, 'utf8');
+  a.up.writeConfig(change(config));
+  try {
+    await a.up.request({ verb: 'reload' });
+    const files = await waitFor(async () => {
+      const s = await a.up.service('files');
+      return s.state === 'running' && ready(s) ? s : undefined;
+    }, { what });
+    await body(files);
+  } finally {
+    a.up.writeConfig(config);
+    await a.up.request({ verb: 'reload' });
+  }
 }
 
 beforeAll(async () => {
@@ -105,15 +126,9 @@ describe('my account', () => {
 
 describe('my account with a file service on plain HTTP only', () => {
   it('shows the plain HTTP steps, the same as hearth files, whatever the listener is named', async () => {
-    const config = readFileSync(a.up.configFile, 'utf8');
     // Named neither http nor https: both take the service's TCP listener without TLS.
-    a.up.writeConfig(config.replace(LISTEN, 'listen: { web: { address: 0.0.0.0, port: 0 } }'));
-    try {
-      await a.up.request({ verb: 'reload' });
-      await waitFor(async () => {
-        const files = await a.up.service('files');
-        return files.state === 'running' && files.listeners.every((l) => l.name === 'web');
-      }, { what: 'the file service on its web listener alone' });
+    const web = (config: string): string => config.replace(LISTEN, 'listen: { web: { address: 0.0.0.0, port: 0 } }');
+    await reloadedWith(web, (files) => files.listeners.every((l) => l.name === 'web'), 'the file service on its web listener alone', async () => {
       const dave = await admin.submit('/users/add', { name: 'dave', password: 'dave-password-1' }, await admin.get('/users'));
       expect(textOf(dave.body)).toContain('Added user dave.');
       const me = await a.client().signIn('dave', 'dave-password-1');
@@ -129,23 +144,13 @@ describe('my account with a file service on plain HTTP only', () => {
       await elsewhere.signIn('dave', 'dave-password-1');
       const other = await elsewhere.request('GET', '/me', undefined, { Host: `nas.example.test:${a.port}` });
       expect(decode(/<pre>([\s\S]*?)<\/pre>/.exec(other.body)![1]!)).toBe(cli.stdout);
-    } finally {
-      a.up.writeConfig(config);
-      await a.up.request({ verb: 'reload' });
-    }
+    });
   });
 
   it('taking passwords from other machines (allowPlaintextAuth): the plain HTTP steps for the host the browser used, as hearth files --host gives them', async () => {
-    const config = readFileSync(a.up.configFile, 'utf8');
-    a.up.writeConfig(
-      config.replace(LISTEN, 'listen: { http: { address: 0.0.0.0, port: 0 } }').replace('settings: { home: { quota: 10MB } }', 'settings: { home: { quota: 10MB }, allowPlaintextAuth: true }'),
-    );
-    try {
-      await a.up.request({ verb: 'reload' });
-      const files = await waitFor(async () => {
-        const s = await a.up.service('files');
-        return s.state === 'running' && s.listeners.length === 1 && s.listeners[0]!.address === '0.0.0.0' ? s : undefined;
-      }, { what: 'the file service on 0.0.0.0 alone' });
+    const open = (config: string): string =>
+      config.replace(LISTEN, 'listen: { http: { address: 0.0.0.0, port: 0 } }').replace('settings: { home: { quota: 10MB } }', 'settings: { home: { quota: 10MB }, allowPlaintextAuth: true }');
+    await reloadedWith(open, (files) => files.listeners.length === 1 && files.listeners[0]!.address === '0.0.0.0', 'the file service on 0.0.0.0 alone', async (files) => {
       const port = files.listeners[0]!.port;
       const frank = await admin.submit('/users/add', { name: 'frank', password: 'frank-password-1' }, await admin.get('/users'));
       expect(textOf(frank.body)).toContain('Added user frank.');
@@ -165,21 +170,12 @@ describe('my account with a file service on plain HTTP only', () => {
       const fallback = await filesFor();
       expect(fallback).toMatch(new RegExp(`^Files for frank\\n {2}http://127\\.0\\.0\\.1:${port}/home/ `));
       for (const bad of ['nas_box:443', '[nas.local]:443', `[::1]:${a.port}`]) expect(await stepsAt(bad), bad).toBe(fallback);
-    } finally {
-      a.up.writeConfig(config);
-      await a.up.request({ verb: 'reload' });
-    }
+    });
   });
 
   it('on one IPv6 address: the URLs with it in brackets, the Windows folder in its ipv6-literal.net form, as hearth files prints them', async () => {
-    const config = readFileSync(a.up.configFile, 'utf8');
-    a.up.writeConfig(config.replace(LISTEN, 'listen: { http: { address: "::1", port: 0 } }'));
-    try {
-      await a.up.request({ verb: 'reload' });
-      const files = await waitFor(async () => {
-        const s = await a.up.service('files');
-        return s.state === 'running' && s.listeners.length === 1 && s.listeners[0]!.address === '::1' ? s : undefined;
-      }, { what: 'the file service on ::1 alone' });
+    const v6 = (config: string): string => config.replace(LISTEN, 'listen: { http: { address: "::1", port: 0 } }');
+    await reloadedWith(v6, (files) => files.listeners.length === 1 && files.listeners[0]!.address === '::1', 'the file service on ::1 alone', async (files) => {
       const port = files.listeners[0]!.port;
       const eve = await admin.submit('/users/add', { name: 'eve', password: 'eve-password-1' }, await admin.get('/users'));
       expect(textOf(eve.body)).toContain('Added user eve.');
@@ -190,23 +186,14 @@ describe('my account with a file service on plain HTTP only', () => {
       const cli = await a.up.cli('files', '--user', 'eve', '--config', a.up.configFile);
       expect(cli.code).toBe(0);
       expect(pre).toBe(cli.stdout);
-    } finally {
-      a.up.writeConfig(config);
-      await a.up.request({ verb: 'reload' });
-    }
+    });
   });
 });
 
 describe('my account with the HTTPS listener on loopback', () => {
   it('gives the steps at localhost or its own address, whatever other host the browser used, and says other devices cannot reach it', async () => {
-    const config = readFileSync(a.up.configFile, 'utf8');
-    a.up.writeConfig(config.replace(LISTEN, 'listen: { http: { port: 0 }, https: { address: 127.0.0.1, port: 0, tls: true } }'));
-    try {
-      await a.up.request({ verb: 'reload' });
-      await waitFor(async () => {
-        const s = await a.up.service('files');
-        return s.state === 'running' && s.listeners.find((l) => l.name === 'https')?.address === '127.0.0.1';
-      }, { what: 'the file service with its HTTPS listener on 127.0.0.1' });
+    const loopback = (config: string): string => config.replace(LISTEN, 'listen: { http: { port: 0 }, https: { address: 127.0.0.1, port: 0, tls: true } }');
+    await reloadedWith(loopback, (files) => files.listeners.find((l) => l.name === 'https')?.address === '127.0.0.1', 'the file service with its HTTPS listener on 127.0.0.1', async () => {
       const gina = await admin.submit('/users/add', { name: 'gina', password: 'gina-password-1' }, await admin.get('/users'));
       expect(textOf(gina.body)).toContain('Added user gina.');
       const client = a.client();
@@ -219,10 +206,7 @@ describe('my account with the HTTPS listener on loopback', () => {
       for (const other of [`nas.example.test:${a.port}`, `[::1]:${a.port}`, `192.168.1.10:${a.port}`]) expect(await stepsAt(other), other).toBe(local);
       // Its own address: the steps for it, as hearth files --host gives them.
       expect(await stepsAt(`127.0.0.1:${a.port}`)).toBe(await filesFor('--host', '127.0.0.1'));
-    } finally {
-      a.up.writeConfig(config);
-      await a.up.request({ verb: 'reload' });
-    }
+    });
   });
 });
 
