@@ -30,6 +30,9 @@ export default defineConfig({
         test: {
           name: 'container',
           include: [containerTest],
+          // Run as the whole run starts: the test's packages and base image parts are fetched
+          // while the suite runs (test/container/prefetch.ts).
+          globalSetup: ['./test/container/prefetch.ts'],
           sequence: { groupOrder: 1 },
           // Engine install, base image, image build: minutes on a cold machine (test/container/README.md).
           testTimeout: 120_000,

@@ -13,18 +13,45 @@
 # and a running docker daemon. The host's CA bundle is copied in and given to node as
 # NODE_EXTRA_CA_CERTS, so a registry reached through a TLS-inspecting proxy works as on the host.
 # Tags: local/debian:bookworm (kept if it exists) and local/node:bookworm-slim.
+#
+#   make-local-base.sh --fetch DIR
+#
+# only fetches, with no docker daemon: Debian's root file system into DIR/debian.tar and Node's
+# package into DIR/node-linux-<arch>-<version>.tgz. With HEARTH_BASE_FETCHED=DIR, a later run
+# builds from those instead of fetching them (the container test fetches while the suite runs).
 set -eu
+
+fetch_dir=
+if [ "${1-}" = --fetch ]; then
+  fetch_dir=${2:?usage: make-local-base.sh --fetch DIR}
+  mkdir -p "$fetch_dir"
+fi
+fetched=${HEARTH_BASE_FETCHED-}
 
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-if ! docker image inspect local/debian:bookworm >/dev/null 2>&1; then
-  echo "debootstrap bookworm (minbase) from $MIRROR ..."
+# Debian's root file system as a tar stream on stdout (redirected to a file: run in this shell,
+# a failure ends the script).
+debian_root() {
+  echo "debootstrap bookworm (minbase) from $MIRROR ..." >&2
   debootstrap --variant=minbase bookworm "$work/root" "$MIRROR" >"$work/debootstrap.log" 2>&1 \
-    || { tail -20 "$work/debootstrap.log"; exit 1; }
-  tar -C "$work/root" -c . | docker import - local/debian:bookworm
+    || { tail -20 "$work/debootstrap.log" >&2; exit 1; }
+  tar -C "$work/root" -c .
   rm -rf "$work/root"
+}
+
+if [ -n "$fetch_dir" ]; then
+  debian_root >"$fetch_dir/debian.tar.part"
+  mv "$fetch_dir/debian.tar.part" "$fetch_dir/debian.tar"
+elif ! docker image inspect local/debian:bookworm >/dev/null 2>&1; then
+  if [ -n "$fetched" ] && [ -f "$fetched/debian.tar" ]; then
+    docker import - local/debian:bookworm <"$fetched/debian.tar"
+  else
+    debian_root >"$work/debian.tar"
+    docker import - local/debian:bookworm <"$work/debian.tar"
+  fi
 fi
 
 node_version=${HEARTH_NODE_VERSION:-24}
@@ -33,8 +60,17 @@ case $(uname -m) in
   aarch64) arch=arm64 ;;
   *) echo "no node-linux package for $(uname -m)" >&2; exit 1 ;;
 esac
+if [ -n "$fetch_dir" ]; then
+  npm pack --silent --pack-destination "$fetch_dir" "node-linux-$arch@$node_version" >/dev/null
+  echo "fetched into $fetch_dir: $(cd "$fetch_dir" && echo debian.tar node-linux-"$arch"-*.tgz)"
+  exit 0
+fi
 mkdir "$work/node"
-npm pack --silent --pack-destination "$work/node" "node-linux-$arch@$node_version" >/dev/null
+if [ -n "$fetched" ] && [ -f "$(echo "$fetched"/node-linux-"$arch"-*.tgz)" ]; then
+  cp "$fetched"/node-linux-"$arch"-*.tgz "$work/node/"
+else
+  npm pack --silent --pack-destination "$work/node" "node-linux-$arch@$node_version" >/dev/null
+fi
 tar -xzf "$work"/node/node-linux-"$arch"-*.tgz -C "$work/node"
 prefix=$work/node/package
 node_bin=$prefix/bin/node

@@ -5,34 +5,20 @@
  * it left mounted and removes its folder.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, openSync, readdirSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runProgram, runProgramOk, waitFor, type ProgramOptions, type ProgramResult } from '@hearth/testkit';
-import { which } from './exec.js';
+import { missingPackages } from './exec.js';
 
 /** Where each run's engine lives: one folder per test process, named by its pid. */
 export const ENGINES_DIR = join(tmpdir(), 'hearth-container-test');
 
-/**
- * Why Docker cannot run on this machine at all, or null when it can (or can be installed): the
- * one reason a machine may skip the container test (outside CI).
- */
-export function whyDockerCannotRun(): string | null {
-  if (process.platform !== 'linux') return `Docker's engine needs Linux (this is ${process.platform})`;
-  if (process.getuid?.() !== 0) return `dockerd needs root (running as uid ${process.getuid?.()})`;
-  const cgroups = existsSync('/sys/fs/cgroup') ? readdirSync('/sys/fs/cgroup') : [];
-  if (cgroups.length === 0) return 'no kernel support: /sys/fs/cgroup is missing or empty';
-  const missing = ['mnt', 'pid', 'net', 'ipc', 'uts'].filter((ns) => !existsSync(`/proc/self/ns/${ns}`));
-  if (missing.length > 0) return `no kernel support for ${missing.join(', ')} namespaces`;
-  if (which('dockerd') === null && which('apt-get') === null) return 'no dockerd, and no apt-get to install docker.io';
-  return null;
-}
 
 /** Install the Debian packages that provide the missing commands (command -> package). */
 export async function ensureCommands(wanted: Readonly<Record<string, string>>, log: (line: string) => void): Promise<void> {
-  const packages = [...new Set(Object.entries(wanted).filter(([cmd]) => which(cmd) === null).map(([, pkg]) => pkg))];
+  const packages = missingPackages(wanted);
   if (packages.length === 0) return;
   log(`apt-get install ${packages.join(' ')}`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };

@@ -1,5 +1,10 @@
-/** Finding programs for the container test (running them: `@hearth/testkit`'s `runProgram`). */
-import { accessSync, constants } from 'node:fs';
+/**
+ * What the container test finds on the machine: programs on PATH, whether Docker can run at all,
+ * the commands it needs and their Debian packages. No `@hearth/testkit` here (running programs is
+ * its `runProgram`): the prefetch (`prefetch.ts`) uses this in vitest's own process, whose module
+ * runner cannot load it.
+ */
+import { accessSync, constants, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** The path of an executable on PATH, or null. */
@@ -14,4 +19,29 @@ export function which(cmd: string): string | null {
     }
   }
   return null;
+}
+
+/**
+ * Why Docker cannot run on this machine at all, or null when it can (or can be installed): the
+ * one reason a machine may skip the container test (outside CI).
+ */
+export function whyDockerCannotRun(): string | null {
+  if (process.platform !== 'linux') return `Docker's engine needs Linux (this is ${process.platform})`;
+  if (process.getuid?.() !== 0) return `dockerd needs root (running as uid ${process.getuid?.()})`;
+  const cgroups = existsSync('/sys/fs/cgroup') ? readdirSync('/sys/fs/cgroup') : [];
+  if (cgroups.length === 0) return 'no kernel support: /sys/fs/cgroup is missing or empty';
+  const missing = ['mnt', 'pid', 'net', 'ipc', 'uts'].filter((ns) => !existsSync(`/proc/self/ns/${ns}`));
+  if (missing.length > 0) return `no kernel support for ${missing.join(', ')} namespaces`;
+  if (which('dockerd') === null && which('apt-get') === null) return 'no dockerd, and no apt-get to install docker.io';
+  return null;
+}
+
+/** The commands the container test needs, each with the Debian package that provides it. */
+export const TOOLS: Readonly<Record<string, string>> = { dockerd: 'docker.io', docker: 'docker.io', debootstrap: 'debootstrap', curl: 'curl' };
+/** Compose v1 (Debian's), needed besides unless `docker compose` (v2) works. */
+export const COMPOSE_V1: Readonly<Record<string, string>> = { 'docker-compose': 'docker-compose' };
+
+/** The Debian packages that provide the commands of `wanted` (command -> package) not on PATH. */
+export function missingPackages(wanted: Readonly<Record<string, string>>): string[] {
+  return [...new Set(Object.entries(wanted).filter(([cmd]) => which(cmd) === null).map(([, pkg]) => pkg))];
 }

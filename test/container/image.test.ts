@@ -13,11 +13,12 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, makeTempDir, runProgram, runProgramOk, runTranscript, waitFor, type ProgramOptions, type ProgramResult, type TempDir } from '@hearth/testkit';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { serviceChecks, type CheckContext } from './checks.js';
 import { composeService, hostNetworkVariant, listenersOf, loopbackConfig, serviceNamesOf, type Listener } from './compose-files.js';
-import { alive, mountsUnder, reapStaleEngines, startEngine, whyDockerCannotRun, type Engine } from './engine.js';
-import { boundUdpPorts, freeUdpPort, pickBase, processesIn, ensureTools } from './support.js';
+import { alive, mountsUnder, reapStaleEngines, startEngine, type Engine } from './engine.js';
+import { whyDockerCannotRun } from './exec.js';
+import { awaitPrefetch, boundUdpPorts, freeUdpPort, pickBase, processesIn, ensureTools } from './support.js';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const started = Date.now();
@@ -111,6 +112,8 @@ if (cannotRun !== null) {
     beforeAll(async () => {
       const reaped = await reapStaleEngines();
       if (reaped.length > 0) log(`removed engines left by killed runs: ${reaped.join(', ')}`);
+      // The packages and the stand-in base's parts, fetched while the suite ran (prefetch.ts).
+      const fetched = await awaitPrefetch(inject('containerPrefetch'), log);
       composeCmd = await ensureTools(log);
       work = await makeTempDir('hearth-container-');
       ctx = {
@@ -125,7 +128,7 @@ if (cannotRun !== null) {
 
       engine = await startEngine(keepCache ? { dataRoot: cache } : {});
       log(`dockerd ${engine.pid} ready (data root ${keepCache ? `${cache}, kept with the base and the build cache` : 'private, removed at the end'})`);
-      const base = await pickBase(engine, repo, log);
+      const base = await pickBase(engine, repo, log, fetched);
 
       // The committed tree, as CI has it: `git archive HEAD`, so nothing uncommitted slips in.
       const src = join(work.path, 'src');

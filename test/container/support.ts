@@ -6,7 +6,9 @@ import dgram from 'node:dgram';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensureCommands, type Engine } from './engine.js';
-import { runProgram, runProgramOk } from '@hearth/testkit';
+import { COMPOSE_V1, TOOLS } from './exec.js';
+import { runProgram, runProgramOk, waitFor } from '@hearth/testkit';
+import { OUTCOME_FILE, type PrefetchOutcome } from './prefetch.js';
 
 /**
  * Install in one go what is missing: the engine and client (`docker.io`), Compose v1 (Debian's
@@ -15,8 +17,7 @@ import { runProgram, runProgramOk } from '@hearth/testkit';
  */
 export async function ensureTools(log: (line: string) => void): Promise<readonly string[]> {
   const v2 = (await runProgram('docker', ['compose', 'version'])).code === 0;
-  const compose: Record<string, string> = v2 ? {} : { 'docker-compose': 'docker-compose' };
-  await ensureCommands({ dockerd: 'docker.io', docker: 'docker.io', debootstrap: 'debootstrap', curl: 'curl', ...compose }, log);
+  await ensureCommands({ ...TOOLS, ...(v2 ? {} : COMPOSE_V1) }, log);
   return v2 ? ['docker', 'compose'] : ['docker-compose'];
 }
 
@@ -28,9 +29,9 @@ export const LOCAL_BASE = 'local/node:bookworm-slim';
 /**
  * The base image to build on: $HEARTH_NODE_IMAGE if set; else the official image if present or
  * pullable; else the stand-in from docker/make-local-base.sh (built now unless the engine's data
- * root still has it).
+ * root still has it; from the parts in `fetched` when given, `prefetch.ts`).
  */
-export async function pickBase(engine: Engine, repo: string, log: (line: string) => void): Promise<string> {
+export async function pickBase(engine: Engine, repo: string, log: (line: string) => void, fetched?: string): Promise<string> {
   const has = async (image: string) => (await engine.docker(['image', 'inspect', image])).code === 0;
   const given = process.env.HEARTH_NODE_IMAGE;
   if (given) {
@@ -45,9 +46,10 @@ export async function pickBase(engine: Engine, repo: string, log: (line: string)
     log(`no registry (${why}): ${LOCAL_BASE} from an earlier run`);
     return LOCAL_BASE;
   }
-  log(`no registry (${why}): building ${LOCAL_BASE} with docker/make-local-base.sh`);
+  log(`no registry (${why}): building ${LOCAL_BASE} with docker/make-local-base.sh${fetched === undefined ? '' : ` from the parts fetched in ${fetched}`}`);
   const t0 = Date.now();
-  await runProgramOk(join(repo, 'docker/make-local-base.sh'), [], { env: engine.env, timeoutMs: 900_000 });
+  const env = fetched === undefined ? engine.env : { ...engine.env, HEARTH_BASE_FETCHED: fetched };
+  await runProgramOk(join(repo, 'docker/make-local-base.sh'), [], { env, timeoutMs: 900_000 });
   log(`${LOCAL_BASE} built in ${Math.round((Date.now() - t0) / 1000)}s`);
   return LOCAL_BASE;
 }
@@ -99,4 +101,32 @@ done`;
       const [pid = '', uid = '', ...cmd] = line.split(' ');
       return { pid: Number(pid), uid: Number(uid), cmd: cmd.join(' ').trim() };
     });
+}
+
+/**
+ * For the test: waits for the prefetch in `dir` (null: it did not run) to end, says in the log
+ * how it ended, and gives the folder of the base's parts it fetched (`HEARTH_BASE_FETCHED`), or
+ * undefined when there are none: it did not run, a registry answered, or it failed (the test then
+ * fetches what it needs itself).
+ */
+export async function awaitPrefetch(dir: string | null, log: (line: string) => void): Promise<string | undefined> {
+  if (dir === null) return undefined;
+  const file = join(dir, OUTCOME_FILE);
+  // Until the file is there and whole (an error counts as not yet).
+  const outcome = await waitFor(async () => JSON.parse(await readFile(file, 'utf8')) as PrefetchOutcome, {
+    timeout: 900_000,
+    interval: 250,
+    what: 'the prefetch started with the run (test/container/prefetch.ts) to end',
+  });
+  switch (outcome.kind) {
+    case 'fetched':
+      log(`prefetch: packages installed, the stand-in base's parts fetched while the suite ran (${outcome.seconds}s)`);
+      return join(dir, 'base');
+    case 'installed':
+      log(`prefetch: packages installed while the suite ran (${outcome.seconds}s); no base parts fetched: ${outcome.why}`);
+      return undefined;
+    case 'failed':
+      log(`prefetch failed, done here instead: ${outcome.error}`);
+      return undefined;
+  }
 }
