@@ -4,6 +4,7 @@
  * its `runProgram`): the prefetch (`prefetch.ts`) uses this in vitest's own process, whose module
  * runner cannot load it.
  */
+import { spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -36,10 +37,19 @@ export function whyDockerCannotRun(): string | null {
   return null;
 }
 
-/** The commands the container test needs, each with the Debian package that provides it. */
-export const TOOLS: Readonly<Record<string, string>> = { dockerd: 'docker.io', docker: 'docker.io', debootstrap: 'debootstrap', curl: 'curl' };
-/** Compose v1 (Debian's), needed besides unless `docker compose` (v2) works. */
-export const COMPOSE_V1: Readonly<Record<string, string>> = { 'docker-compose': 'docker-compose' };
+/**
+ * The commands the container test needs, each with the Debian package that provides it: the
+ * engine and client (`docker.io`), `debootstrap` for the stand-in base, `curl`, and Compose v1
+ * (Debian's `docker-compose`) unless `docker compose` (v2) works (`composeV2`).
+ */
+export function neededTools(composeV2: boolean): Record<string, string> {
+  return { dockerd: 'docker.io', docker: 'docker.io', debootstrap: 'debootstrap', curl: 'curl', ...(composeV2 ? {} : { 'docker-compose': 'docker-compose' }) };
+}
+
+/** Whether `docker compose` (Compose v2) works here. */
+export function composeV2Works(): boolean {
+  return spawnSync('docker', ['compose', 'version'], { stdio: 'ignore' }).status === 0;
+}
 
 /** The Debian packages that provide the commands of `wanted` (command -> package) not on PATH. */
 export function missingPackages(wanted: Readonly<Record<string, string>>): string[] {

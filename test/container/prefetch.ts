@@ -9,13 +9,13 @@
  * with `HEARTH_NODE_IMAGE` set, or with `HEARTH_CONTAINER_TEST_PREFETCH=0`. It imports nothing that
  * uses `@hearth/testkit`: vitest's module runner, which loads a globalSetup, cannot load it.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
-import { COMPOSE_V1, TOOLS, missingPackages, whyDockerCannotRun } from './exec.js';
+import { composeV2Works, missingPackages, neededTools, whyDockerCannotRun } from './exec.js';
 
 /** What the prefetch left, read by the test from `OUTCOME_FILE` in its folder. */
 export type PrefetchOutcome =
@@ -72,8 +72,7 @@ export default function setup(project: TestProject): () => Promise<void> {
     });
   /** What `ensureTools` would install, in one `apt-get install`. */
   const installTools = async (): Promise<void> => {
-    const v2 = spawnSync('docker', ['compose', 'version'], { stdio: 'ignore' }).status === 0;
-    const packages = missingPackages({ ...TOOLS, ...(v2 ? {} : COMPOSE_V1) });
+    const packages = missingPackages(neededTools(composeV2Works()));
     if (packages.length === 0) return;
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
     await run('apt-get', ['update', '-qq'], env);

@@ -6,18 +6,14 @@ import dgram from 'node:dgram';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensureCommands, type Engine } from './engine.js';
-import { COMPOSE_V1, TOOLS } from './exec.js';
-import { runProgram, runProgramOk, waitFor } from '@hearth/testkit';
+import { composeV2Works, neededTools } from './exec.js';
+import { runProgramOk, waitFor } from '@hearth/testkit';
 import { OUTCOME_FILE, type PrefetchOutcome } from './prefetch.js';
 
-/**
- * Install in one go what is missing: the engine and client (`docker.io`), Compose v1 (Debian's
- * `docker-compose`) unless `docker compose` (v2) works, `debootstrap` for the local base, `curl`.
- * Returns the Compose command.
- */
+/** Install in one go what is missing of `neededTools`. Returns the Compose command. */
 export async function ensureTools(log: (line: string) => void): Promise<readonly string[]> {
-  const v2 = (await runProgram('docker', ['compose', 'version'])).code === 0;
-  await ensureCommands({ ...TOOLS, ...(v2 ? {} : COMPOSE_V1) }, log);
+  const v2 = composeV2Works();
+  await ensureCommands(neededTools(v2), log);
   return v2 ? ['docker', 'compose'] : ['docker-compose'];
 }
 
