@@ -1,5 +1,6 @@
 /** Small helpers for Hearth's tests: temp dirs, waiting, loopback clients, transcripts. */
 import dgram from 'node:dgram';
+import { createRequire } from 'node:module';
 import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -218,8 +219,12 @@ export const FIXTURE_KINDS = Object.freeze({
   },
 });
 
-/** Absolute path of `@hearth/runtime/launch` (`node LAUNCH MODULE` runs a service module). */
-export const LAUNCH_PATH = fileURLToPath(import.meta.resolve('@hearth/runtime/launch'));
+/**
+ * Absolute path of `@hearth/runtime/launch` (`node LAUNCH MODULE` runs a service module). Resolved
+ * with `require.resolve` (its export has only a `default` condition, which both resolvers take):
+ * vitest's module runner, which loads a project's `globalSetup`, has no `import.meta.resolve`.
+ */
+export const LAUNCH_PATH = createRequire(import.meta.url).resolve('@hearth/runtime/launch');
 
 export { oneConnection, percentile, startLoad } from './load.js';
 export { LineClient, LineFailure } from './line-client.js';

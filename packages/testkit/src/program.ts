@@ -15,6 +15,8 @@ export interface ProgramOptions {
   readonly input?: string | Uint8Array;
   /** Killed (SIGKILL), with every process in its group, after this many ms; default 120 000. */
   readonly timeoutMs?: number;
+  /** Killed the same way when this is aborted (a run that ends before the program does). */
+  readonly signal?: AbortSignal;
 }
 
 export interface ProgramResult {
@@ -34,22 +36,30 @@ export function runProgram(cmd: string, args: readonly string[], options: Progra
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     const timeoutMs = options.timeoutMs ?? 120_000;
-    const timer = setTimeout(() => {
-      stderr += `\n(killed after ${timeoutMs} ms)`;
+    const killGroup = (why: string) => {
+      stderr += `\n(killed ${why})`;
       try {
         process.kill(-child.pid!, 'SIGKILL'); // our own child's group
       } catch {
         // gone already
       }
-    }, timeoutMs);
+    };
+    const timer = setTimeout(() => killGroup(`after ${timeoutMs} ms`), timeoutMs);
+    const onAbort = () => killGroup('as its run was aborted');
+    if (options.signal?.aborted) onAbort();
+    else options.signal?.addEventListener('abort', onAbort, { once: true });
+    const done = () => {
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+    };
     child.stdin.on('error', () => undefined);
     child.stdin.end(options.input ?? '');
     child.on('error', (err) => {
-      clearTimeout(timer);
+      done();
       resolve({ code: null, stdout, stderr: `${stderr}${err.message}` });
     });
     child.on('close', (code) => {
-      clearTimeout(timer);
+      done();
       resolve({ code, stdout, stderr });
     });
   });

@@ -1,6 +1,8 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import net from 'node:net';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   FIXTURE_SERVICE_PATH,
@@ -194,17 +196,40 @@ describe('runProgram', () => {
     const r = await runProgram('sh', ['-c', 'sleep 60 & echo $!; wait'], { timeoutMs: 300 });
     expect(r.code).toBeNull();
     expect(r.stderr).toContain('(killed after 300 ms)');
-    const sleeper = Number(r.stdout.trim());
-    expect(sleeper).toBeGreaterThan(0);
-    const alive = (): boolean => {
-      try {
-        process.kill(sleeper, 0);
-        return true;
-      } catch {
-        return false;
-      }
-    };
-    // Reaped by whoever inherited it, a moment after it died.
-    await waitFor(() => !alive(), { timeout: 5000, what: 'the program\'s own child gone' });
+    await gone(Number(r.stdout.trim()));
+  });
+
+  it('kills the program and what it started when its signal is aborted, also one aborted before it starts', async () => {
+    const dir = await makeTempDir();
+    try {
+      const pidFile = join(dir.path, 'sleeper.pid');
+      const abort = new AbortController();
+      const running = runProgram('sh', ['-c', 'sleep 60 & echo $! > "$1"; wait', 'sh', pidFile], { signal: abort.signal, timeoutMs: 60_000 });
+      const sleeper = await waitFor(async () => Number((await readFile(pidFile, 'utf8').catch(() => '')).trim()) || null, { timeout: 5000, what: 'the program to start its sleeper' });
+      abort.abort();
+      const r = await running;
+      expect(r.code).toBeNull();
+      expect(r.stderr).toContain('(killed as its run was aborted)');
+      await gone(sleeper);
+      const early = await runProgram('sleep', ['60'], { signal: AbortSignal.abort() });
+      expect(early.code).toBeNull();
+      expect(early.stderr).toContain('(killed as its run was aborted)');
+    } finally {
+      await dir.remove();
+    }
   });
 });
+
+/** Waits until `pid` is gone: reaped by whoever inherited it, a moment after it died. */
+async function gone(pid: number): Promise<void> {
+  expect(pid).toBeGreaterThan(0);
+  const alive = (): boolean => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  await waitFor(() => !alive(), { timeout: 5000, what: `process ${pid} gone` });
+}
