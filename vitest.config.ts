@@ -1,6 +1,9 @@
 import { configDefaults, defineConfig } from 'vitest/config';
 
-/** The container test: CPU-heavy (an image build), so it runs alone, after every other test. */
+/**
+ * The container test: it runs after every other test. Its image is built while they run, in the
+ * background (test/container/prepare.ts, the container project's globalSetup).
+ */
 const containerTest = 'test/container/image.test.ts';
 
 // Tests run against the built packages (dist/), exactly as the daemons run: `tsc -b` comes first.
@@ -30,9 +33,9 @@ export default defineConfig({
         test: {
           name: 'container',
           include: [containerTest],
-          // Run as the whole run starts: the test's packages and base image parts are fetched
-          // while the suite runs (test/container/prefetch.ts).
-          globalSetup: ['./test/container/prefetch.ts'],
+          // Run as the whole run starts: the test's packages, base and image are made while the
+          // suite runs, taking only the CPU time its tests leave (test/container/prepare.ts).
+          globalSetup: ['./test/container/prepare.ts'],
           sequence: { groupOrder: 1 },
           // Engine install, base image, image build: minutes on a cold machine (test/container/README.md).
           testTimeout: 120_000,

@@ -10,6 +10,7 @@ import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runProgram, runProgramOk, waitFor, type ProgramOptions, type ProgramResult } from '@hearth/testkit';
+import { removeBackgroundCgroup, type BackgroundCgroup } from './background.js';
 import { missingPackages } from './exec.js';
 
 /** Where each run's engine lives: one folder per test process, named by its pid. */
@@ -34,7 +35,10 @@ export interface Engine {
   /** The environment for docker and Compose commands aimed at this engine. */
   readonly env: NodeJS.ProcessEnv;
   docker(args: readonly string[], options?: ProgramOptions): Promise<ProgramResult>;
-  /** Stop dockerd (SIGTERM, SIGKILL after 30 s), unmount what is left, remove the folder. */
+  /**
+   * Stop dockerd (SIGTERM, SIGKILL after 30 s), unmount what is left, remove the folder (and the
+   * data root given with `removeDataRoot`).
+   */
   stop(): Promise<void>;
 }
 
@@ -72,8 +76,10 @@ async function readPid(file: string): Promise<number | null> {
 }
 
 /**
- * Engines of earlier runs whose test process is gone (killed before its cleanup ran): stop their
- * dockerd, unmount, remove. Returns the folders removed.
+ * Engines of earlier runs whose process is gone (killed before its cleanup ran): stop their
+ * dockerd, unmount, remove, with the background cgroup of that process. A folder `PID` or
+ * `PID-WHAT` (a data root handed on, `prepare.ts`) belongs to process PID. Returns the folders
+ * removed.
  */
 export async function reapStaleEngines(): Promise<string[]> {
   const names = await readdir(ENGINES_DIR).catch(() => [] as string[]);
@@ -91,6 +97,7 @@ export async function reapStaleEngines(): Promise<string[]> {
     }
     await unmountAll(dir);
     await rm(dir, { recursive: true, force: true });
+    await removeBackgroundCgroup(owner);
     reaped.push(dir);
   }
   return reaped;
@@ -99,6 +106,13 @@ export async function reapStaleEngines(): Promise<string[]> {
 export interface EngineOptions {
   /** A data root kept between runs (images survive); default: inside the run's folder. */
   readonly dataRoot?: string;
+  /** Whether `stop` removes the given data root too (one handed on from another engine). */
+  readonly removeDataRoot?: boolean;
+  /**
+   * Run dockerd under `nice -n 19` and its containers in this cgroup of the lowest CPU weight
+   * (`background.ts`): an engine whose build runs beside the suite's tests.
+   */
+  readonly background?: BackgroundCgroup;
 }
 
 /** Start a private dockerd and wait until it answers. */
@@ -118,10 +132,13 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
     '--bridge=none', '--iptables=false', '--ip6tables=false', '--ip-masq=false',
     // Apart from any system engine's containers, should it share a system containerd.
     '--containerd-namespace', 'hearth-test', '--containerd-plugins-namespace', 'hearth-test-plugins',
+    ...(options.background === undefined ? [] : ['--exec-opt', 'native.cgroupdriver=cgroupfs', '--cgroup-parent', options.background.parent]),
   ];
   const logFile = join(dir, 'dockerd.log');
   const fd = openSync(logFile, 'a');
-  const child: ChildProcess = spawn('dockerd', args, { stdio: ['ignore', fd, fd] });
+  // `nice` execs dockerd: the pid is dockerd's; containerd, the shims and the containers inherit it.
+  const child: ChildProcess =
+    options.background === undefined ? spawn('dockerd', args, { stdio: ['ignore', fd, fd] }) : spawn('nice', ['-n', '19', 'dockerd', ...args], { stdio: ['ignore', fd, fd] });
   closeSync(fd);
   let exited: string | null = null;
   child.on('exit', (code, signal) => {
@@ -159,6 +176,7 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
     await unmountAll(dir);
     if (options.dataRoot !== undefined) await unmountAll(options.dataRoot);
     await rm(dir, { recursive: true, force: true });
+    if (options.dataRoot !== undefined && options.removeDataRoot === true) await rm(options.dataRoot, { recursive: true, force: true });
   };
   return {
     dir,

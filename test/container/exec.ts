@@ -1,8 +1,6 @@
 /**
  * What the container test finds on the machine: programs on PATH, whether Docker can run at all,
- * the commands it needs and their Debian packages. No `@hearth/testkit` here (running programs is
- * its `runProgram`): the prefetch (`prefetch.ts`) uses this in vitest's own process, whose module
- * runner cannot load it.
+ * the commands it needs and their Debian packages.
  */
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, readdirSync } from 'node:fs';

@@ -8,7 +8,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,9 +16,11 @@ import { freePort, makeTempDir, runProgram, runProgramOk, runTranscript, waitFor
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { serviceChecks, type CheckContext } from './checks.js';
 import { composeService, hostNetworkVariant, listenersOf, loopbackConfig, serviceNamesOf, type Listener } from './compose-files.js';
+import { foldersOf } from './background.js';
 import { alive, mountsUnder, reapStaleEngines, startEngine, type Engine } from './engine.js';
 import { whyDockerCannotRun } from './exec.js';
-import { awaitPrefetch, boundUdpPorts, freeUdpPort, pickBase, processesIn, ensureTools } from './support.js';
+import { awaitPrepared } from './prepare.js';
+import { archiveTree, boundUdpPorts, composeEnvironment, ensureTools, freeUdpPort, imageIds as imagesOf, pickBase, processesIn } from './support.js';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const started = Date.now();
@@ -53,6 +55,8 @@ if (cannotRun !== null) {
       return p;
     };
     let ctx: CheckContext;
+    /** The background cgroup of the preparation's build, if it built the image. */
+    let buildCgroup: string | undefined;
 
     const docker = (args: readonly string[], options?: ProgramOptions): Promise<ProgramResult> => {
       if (engine === undefined) throw new Error('no engine');
@@ -69,7 +73,7 @@ if (cannotRun !== null) {
       if (engine === undefined) throw new Error('no engine');
       return runProgramOk('docker', args, { env: engine.env });
     };
-    const imageIds = async () => (await dockerOk(['images', '-aq', '--no-trunc'])).split('\n').filter(Boolean).sort();
+    const imageIds = () => imagesOf(engine!);
     const volumeNames = async () => (await dockerOk(['volume', 'ls', '-q'])).split('\n').filter(Boolean).sort();
 
     const waitHealthy = async () => {
@@ -112,8 +116,8 @@ if (cannotRun !== null) {
     beforeAll(async () => {
       const reaped = await reapStaleEngines();
       if (reaped.length > 0) log(`removed engines left by killed runs: ${reaped.join(', ')}`);
-      // The packages and the stand-in base's parts, fetched while the suite ran (prefetch.ts).
-      const fetched = await awaitPrefetch(inject('containerPrefetch'), log);
+      // The packages, and the image or the stand-in base's parts, made while the suite ran (prepare.ts).
+      const prepared = await awaitPrepared(inject('containerPrepare'), log);
       composeCmd = await ensureTools(log);
       work = await makeTempDir('hearth-container-');
       ctx = {
@@ -126,14 +130,18 @@ if (cannotRun !== null) {
         services: serviceNamesOf(await readFile(join(repo, 'docker/hearth.yaml'), 'utf8')),
       };
 
-      engine = await startEngine(keepCache ? { dataRoot: cache } : {});
-      log(`dockerd ${engine.pid} ready (data root ${keepCache ? `${cache}, kept with the base and the build cache` : 'private, removed at the end'})`);
-      const base = await pickBase(engine, repo, log, fetched);
+      const built = prepared.kind === 'built' ? prepared : undefined;
+      buildCgroup = built?.cgroup;
+      engine = await startEngine(keepCache ? { dataRoot: cache } : built !== undefined ? { dataRoot: built.dataRoot, removeDataRoot: true } : {});
+      log(`dockerd ${engine.pid} ready (data root ${keepCache ? `${cache}, kept with the base and the build cache` : built !== undefined ? `${built.dataRoot}, the preparation's, removed at the end` : 'private, removed at the end'})`);
+      const base = built?.base ?? (await pickBase(engine, repo, log, { fetched: prepared.kind === 'fetched' ? prepared.dir : undefined }));
 
       // The committed tree, as CI has it: `git archive HEAD`, so nothing uncommitted slips in.
-      const src = join(work.path, 'src');
-      await mkdir(src);
-      await runProgramOk('sh', ['-c', 'git -C "$1" archive --format=tar HEAD | tar -x -C "$2"', 'sh', repo, src]);
+      let src = built?.src;
+      if (src === undefined) {
+        src = join(work.path, 'src');
+        await archiveTree(repo, src);
+      }
       const dirty = (await runProgramOk('git', ['-C', repo, 'status', '--porcelain', '--untracked-files=no'])).trim();
       if (dirty !== '') log('note: the working tree has uncommitted changes; the image is built from HEAD without them');
       projectDir = join(src, 'docker');
@@ -148,17 +156,15 @@ if (cannotRun !== null) {
       variantFile = join(work.path, 'compose.host.yml');
       await writeFile(variantFile, hostNetworkVariant(composeYaml, { configPath: configFile, healthInterval: '1s' }));
 
-      composeEnv = { ...engine.env, HEARTH_NODE_IMAGE: base, HEARTH_BUILD_NETWORK: 'host' };
-      delete composeEnv.COMPOSE_PROJECT_NAME;
-      delete composeEnv.COMPOSE_FILE;
-      imagesBefore = await imageIds();
+      composeEnv = composeEnvironment(engine, base);
+      imagesBefore = built !== undefined ? [...built.imagesBefore] : await imageIds();
       volumesBefore = await volumeNames();
       // The file itself, as a user has it, must be valid (ports and all).
       await runProgramOk(composeCmd[0] ?? 'docker-compose', [...composeCmd.slice(1), '--project-directory', projectDir, 'config', '-q'], { env: composeEnv });
       log(`compose build on ${base} (${composeCmd.join(' ')})`);
       const t0 = Date.now();
       await composeOk(['build'], { timeoutMs: 1_800_000 });
-      log(`built in ${Math.round((Date.now() - t0) / 1000)}s`);
+      log(`built in ${Math.round((Date.now() - t0) / 1000)}s${built !== undefined ? ' (the layers the preparation built)' : ''}`);
     }, 2_700_000);
 
     afterAll(tearDown, 120_000);
@@ -232,7 +238,7 @@ if (cannotRun !== null) {
       for (const check of Object.values(serviceChecks)) await check.kept(ctx);
     });
 
-    it('removes everything it started: containers, volumes, images and build stages, dockerd and its mounts', async () => {
+    it('removes everything it started: containers, volumes, images and build stages, dockerd, its mounts and data root, the build\'s cgroup', async () => {
       const e = engine!;
       await removeContainers();
       expect((await dockerOk(['ps', '-aq'])).trim()).toBe('');
@@ -244,6 +250,8 @@ if (cannotRun !== null) {
       expect(await mountsUnder(e.dir)).toEqual([]);
       expect(await mountsUnder(e.dataRoot)).toEqual([]);
       expect(existsSync(e.dir)).toBe(false);
+      if (!keepCache) expect(existsSync(e.dataRoot), `the data root ${e.dataRoot}`).toBe(false);
+      if (buildCgroup !== undefined) expect(await foldersOf(buildCgroup), 'the cgroup folders of the background build').toEqual([]);
       const left = await processesMentioning(e.dir);
       expect(left, 'processes still using the engine folder (containerd, shims)').toEqual([]);
     });

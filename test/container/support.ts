@@ -1,14 +1,13 @@
 /**
- * The container test's helpers that need the machine: the Compose command, the base image, free
- * and bound UDP ports, the processes in the container.
+ * The container test's helpers that need the machine: the Compose command, the base image, the
+ * committed tree, the engine's images, free and bound UDP ports, the processes in the container.
  */
 import dgram from 'node:dgram';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensureCommands, type Engine } from './engine.js';
 import { composeV2Works, neededTools } from './exec.js';
-import { runProgramOk, waitFor } from '@hearth/testkit';
-import { OUTCOME_FILE, type PrefetchOutcome } from './prefetch.js';
+import { runProgramOk } from '@hearth/testkit';
 
 /** Install in one go what is missing of `neededTools`. Returns the Compose command. */
 export async function ensureTools(log: (line: string) => void): Promise<readonly string[]> {
@@ -22,32 +21,66 @@ export const OFFICIAL_BASE = 'node:24-bookworm-slim';
 /** What docker/make-local-base.sh tags. */
 export const LOCAL_BASE = 'local/node:bookworm-slim';
 
+export interface BaseOptions {
+  /** The stand-in base's parts, fetched beforehand (`make-local-base.sh --fetch`). */
+  readonly fetched?: string | undefined;
+  /** Run `make-local-base.sh` under `nice -n 19` (beside the suite's tests). */
+  readonly niced?: boolean;
+  readonly signal?: AbortSignal | undefined;
+}
+
 /**
  * The base image to build on: $HEARTH_NODE_IMAGE if set; else the official image if present or
  * pullable; else the stand-in from docker/make-local-base.sh (built now unless the engine's data
- * root still has it; from the parts in `fetched` when given, `prefetch.ts`).
+ * root still has it; from the parts in `fetched` when given).
  */
-export async function pickBase(engine: Engine, repo: string, log: (line: string) => void, fetched?: string): Promise<string> {
+export async function pickBase(engine: Engine, repo: string, log: (line: string) => void, options: BaseOptions = {}): Promise<string> {
   const has = async (image: string) => (await engine.docker(['image', 'inspect', image])).code === 0;
   const given = process.env.HEARTH_NODE_IMAGE;
   if (given) {
-    if (!(await has(given))) await runProgramOk('docker', ['pull', given], { env: engine.env, timeoutMs: 600_000 });
+    if (!(await has(given))) await runProgramOk('docker', ['pull', given], { env: engine.env, timeoutMs: 600_000, signal: options.signal });
     return given;
   }
   if (await has(OFFICIAL_BASE)) return OFFICIAL_BASE;
-  const pull = await engine.docker(['pull', OFFICIAL_BASE], { timeoutMs: 600_000 });
+  const pull = await engine.docker(['pull', OFFICIAL_BASE], { timeoutMs: 600_000, signal: options.signal });
   if (pull.code === 0) return OFFICIAL_BASE;
   const why = pull.stderr.trim().split('\n').pop() ?? '';
   if (await has(LOCAL_BASE)) {
     log(`no registry (${why}): ${LOCAL_BASE} from an earlier run`);
     return LOCAL_BASE;
   }
+  const { fetched } = options;
   log(`no registry (${why}): building ${LOCAL_BASE} with docker/make-local-base.sh${fetched === undefined ? '' : ` from the parts fetched in ${fetched}`}`);
   const t0 = Date.now();
   const env = fetched === undefined ? engine.env : { ...engine.env, HEARTH_BASE_FETCHED: fetched };
-  await runProgramOk(join(repo, 'docker/make-local-base.sh'), [], { env, timeoutMs: 900_000 });
+  const script = join(repo, 'docker/make-local-base.sh');
+  const [cmd, args] = options.niced === true ? ['nice', ['-n', '19', script]] : [script, []];
+  await runProgramOk(cmd, args, { env, timeoutMs: 900_000, signal: options.signal });
   log(`${LOCAL_BASE} built in ${Math.round((Date.now() - t0) / 1000)}s`);
   return LOCAL_BASE;
+}
+
+/** The committed tree of `repo` (`git archive HEAD`) in the new folder `dest`: nothing uncommitted slips in. */
+export async function archiveTree(repo: string, dest: string): Promise<void> {
+  await mkdir(dest);
+  await runProgramOk('sh', ['-c', 'git -C "$1" archive --format=tar HEAD | tar -x -C "$2"', 'sh', repo, dest]);
+}
+
+/** The ids of every image the engine has, sorted. */
+export async function imageIds(engine: Engine): Promise<string[]> {
+  return (await runProgramOk('docker', ['images', '-aq', '--no-trunc'], { env: engine.env })).split('\n').filter(Boolean).sort();
+}
+
+/**
+ * The environment for Compose aimed at `engine` building on `base`: `HEARTH_NODE_IMAGE`, and
+ * host networking for the build's RUN steps (the engine has no bridge); the caller's project
+ * settings left out.
+ */
+export function composeEnvironment(engine: Engine, base: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...engine.env, HEARTH_NODE_IMAGE: base, HEARTH_BUILD_NETWORK: 'host' };
+  delete env.COMPOSE_PROJECT_NAME;
+  delete env.COMPOSE_FILE;
+  return env;
 }
 
 /** A UDP port on 127.0.0.1 that was free a moment ago. */
@@ -97,32 +130,4 @@ done`;
       const [pid = '', uid = '', ...cmd] = line.split(' ');
       return { pid: Number(pid), uid: Number(uid), cmd: cmd.join(' ').trim() };
     });
-}
-
-/**
- * For the test: waits for the prefetch in `dir` (null: it did not run) to end, says in the log
- * how it ended, and gives the folder of the base's parts it fetched (`HEARTH_BASE_FETCHED`), or
- * undefined when there are none: it did not run, a registry answered, or it failed (the test then
- * fetches what it needs itself).
- */
-export async function awaitPrefetch(dir: string | null, log: (line: string) => void): Promise<string | undefined> {
-  if (dir === null) return undefined;
-  const file = join(dir, OUTCOME_FILE);
-  // Until the file is there and whole (an error counts as not yet).
-  const outcome = await waitFor(async () => JSON.parse(await readFile(file, 'utf8')) as PrefetchOutcome, {
-    timeout: 900_000,
-    interval: 250,
-    what: 'the prefetch started with the run (test/container/prefetch.ts) to end',
-  });
-  switch (outcome.kind) {
-    case 'fetched':
-      log(`prefetch: packages installed, the stand-in base's parts fetched while the suite ran (${outcome.seconds}s)`);
-      return join(dir, 'base');
-    case 'installed':
-      log(`prefetch: packages installed while the suite ran (${outcome.seconds}s); no base parts fetched: ${outcome.why}`);
-      return undefined;
-    case 'failed':
-      log(`prefetch failed, done here instead: ${outcome.error}`);
-      return undefined;
-  }
 }

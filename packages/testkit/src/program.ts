@@ -16,7 +16,7 @@ export interface ProgramOptions {
   /** Killed (SIGKILL), with every process in its group, after this many ms; default 120 000. */
   readonly timeoutMs?: number;
   /** Killed the same way when this is aborted (a run that ends before the program does). */
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | undefined;
 }
 
 export interface ProgramResult {
