@@ -1,16 +1,13 @@
 /**
- * A cgroup for an engine whose image build runs while the suite's tests run (`prepare.ts`), of
- * the kernel's idle scheduling class where it has one (`cpu.idle` 1: its processes run only when
- * no other process wants the CPU, and yield it as soon as one does), else of the lowest CPU
- * weight. The private dockerd puts its containers (the build's RUN steps) under it
- * (`--cgroup-parent`), and dockerd itself and the base's script run in its leaf `host`
- * (`command`), under `nice -n 19` too. A nice value alone would not do: a container's processes sit
- * in a cgroup of their own, which the scheduler weighs against the tests' processes at the
- * default weight, whatever their nice value.
+ * A cgroup of the lowest CPU weight for an engine whose image build runs while the suite's tests
+ * run (`prepare.ts`): the private dockerd puts its containers (the build's RUN steps) under it
+ * (`--cgroup-parent`), so they take only the CPU time the tests leave. `nice` alone would not do:
+ * a container's processes sit in a cgroup of their own, which the scheduler weighs against the
+ * tests' processes at the default weight, whatever their nice value.
  *
- * cgroup v1: made in the `cpu` hierarchy; docker makes the same folder in the other hierarchies
- * (and in a hybrid system's v2 tree) for its containers. cgroup v2: where the root's
- * `cgroup.subtree_control` has `cpu`.
+ * cgroup v1: `cpu.shares` 2 (the least) in the `cpu` hierarchy; docker makes the same folder in
+ * the other hierarchies (and in a hybrid system's v2 tree) for its containers. cgroup v2: `cpu.weight` 1 (the least), where the
+ * root's `cgroup.subtree_control` has `cpu`.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, rmdir, writeFile } from 'node:fs/promises';
@@ -19,13 +16,6 @@ import { join } from 'node:path';
 export interface BackgroundCgroup {
   /** For dockerd's `--cgroup-parent` (cgroupfs driver): `/NAME`. */
   readonly parent: string;
-  /** How it weighs against the tests: `idle` (the idle class), else `weight 2` (v1) or `weight 1` (v2). */
-  readonly how: string;
-  /**
-   * `cmd args` to run in the leaf `host` under `nice -n 19` (a shell joins it, then execs `nice`,
-   * which execs `cmd`: the pid is `cmd`'s, and what it starts stays in the cgroup).
-   */
-  command(cmd: string, args: readonly string[]): [string, string[]];
   /** Removes it and what docker made for it (empty once the engine's containers are gone). */
   remove(): Promise<void>;
 }
@@ -68,39 +58,23 @@ export async function makeBackgroundCgroup(): Promise<BackgroundCgroup | string>
   const mounts = await cgroupMounts();
   const v1 = mounts.find((m) => m.version === 1 && m.controllers.includes('cpu'));
   const v2 = mounts.find((m) => m.version === 2);
-  const root = v1 ?? v2;
-  if (root === undefined) return 'no cgroup file system with the cpu controller is mounted';
-  const folder = join(root.path, name);
-  let how: string;
   try {
-    if (root.version === 2) {
-      const controllers = (await readFile(join(root.path, 'cgroup.subtree_control'), 'utf8')).split(/\s+/);
-      if (!controllers.includes('cpu')) return `the cgroup v2 root at ${root.path} does not delegate the cpu controller`;
-    }
-    await mkdir(folder);
-    if (existsSync(join(folder, 'cpu.idle'))) {
-      await writeFile(join(folder, 'cpu.idle'), '1');
-      how = 'idle';
-    } else if (root.version === 1) {
-      await writeFile(join(folder, 'cpu.shares'), '2');
-      how = 'weight 2';
+    if (v1 !== undefined) {
+      await mkdir(join(v1.path, name));
+      await writeFile(join(v1.path, name, 'cpu.shares'), '2');
+    } else if (v2 !== undefined) {
+      const controllers = (await readFile(join(v2.path, 'cgroup.subtree_control'), 'utf8')).split(/\s+/);
+      if (!controllers.includes('cpu')) return `the cgroup v2 root at ${v2.path} does not delegate the cpu controller`;
+      await mkdir(join(v2.path, name));
+      await writeFile(join(v2.path, name, 'cpu.weight'), '1');
     } else {
-      await writeFile(join(folder, 'cpu.weight'), '1');
-      how = 'weight 1';
+      return 'no cgroup file system with the cpu controller is mounted';
     }
-    // A leaf for the host's processes: on v2 a cgroup whose children have controllers holds none.
-    await mkdir(join(folder, 'host'));
   } catch (err) {
     await removeBackgroundCgroup(process.pid).catch(() => undefined);
     return `cannot make the cgroup ${name}: ${(err as Error).message}`;
   }
-  const procs = join(folder, 'host', 'cgroup.procs');
-  return {
-    parent: `/${name}`,
-    how,
-    command: (cmd, args) => ['sh', ['-c', 'echo $$ > "$0" && exec nice -n 19 "$@"', procs, cmd, ...args]],
-    remove: () => removeBackgroundCgroup(process.pid),
-  };
+  return { parent: `/${name}`, remove: () => removeBackgroundCgroup(process.pid) };
 }
 
 /**

@@ -109,7 +109,7 @@ export interface EngineOptions {
   /** Whether `stop` removes the given data root too (one handed on from another engine). */
   readonly removeDataRoot?: boolean;
   /**
-   * Run dockerd (and so containerd and the shims) and its containers in this cgroup
+   * Run dockerd under `nice -n 19` and its containers in this cgroup of the lowest CPU weight
    * (`background.ts`): an engine whose build runs beside the suite's tests.
    */
   readonly background?: BackgroundCgroup;
@@ -136,9 +136,9 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
   ];
   const logFile = join(dir, 'dockerd.log');
   const fd = openSync(logFile, 'a');
-  // In the background, through a shell that execs dockerd: the pid is dockerd's.
-  const [cmd, argv] = options.background === undefined ? ['dockerd', args] : options.background.command('dockerd', args);
-  const child: ChildProcess = spawn(cmd, argv, { stdio: ['ignore', fd, fd] });
+  // `nice` execs dockerd: the pid is dockerd's; containerd, the shims and the containers inherit it.
+  const child: ChildProcess =
+    options.background === undefined ? spawn('dockerd', args, { stdio: ['ignore', fd, fd] }) : spawn('nice', ['-n', '19', 'dockerd', ...args], { stdio: ['ignore', fd, fd] });
   closeSync(fd);
   let exited: string | null = null;
   child.on('exit', (code, signal) => {

@@ -1,14 +1,13 @@
 /**
  * The container project's globalSetup: vitest runs it as the whole run starts, so that the image
  * is built while the rest of the suite runs instead of after it. It installs the Debian packages
- * the test needs (`ensureTools`), then starts a private engine of its own in the background:
- * dockerd and its containers (the build's RUN steps) in a cgroup of the kernel's idle scheduling
- * class, or of the lowest CPU weight (`background.ts`), so that the build takes only the CPU time
- * the suite's tests leave, and once they are done, all of it. On that engine it makes the base
- * (`pickBase`, in the cgroup too) and builds the image from the committed tree through Compose, as
- * the test would, then stops the engine and hands its data root (the base, the image and its
- * layers) on to the test (`awaitPrepared`), whose engine starts on it: the test's own build then
- * finds every layer made.
+ * the test needs (`ensureTools`), then starts a private engine of its own whose containers (the
+ * build's RUN steps) sit in a cgroup of the lowest CPU weight, with dockerd under `nice -n 19`
+ * (`background.ts`): the build takes only the CPU time the suite's tests leave, and once they
+ * are done, all of it. On that engine it makes the base (`pickBase`, niced too) and builds the
+ * image from the committed tree through Compose, as the test would, then stops the engine and
+ * hands its data root (the base, the image and its layers) on to the test (`awaitPrepared`),
+ * whose engine starts on it: the test's own build then finds every layer made.
  *
  * Where no such cgroup can be made, it only fetches what the stand-in base needs from the network
  * (when no registry answers: `make-local-base.sh --fetch`, niced) and the test builds after the
@@ -101,8 +100,8 @@ export default function setup(project: TestProject): () => Promise<void> {
     }
     try {
       engine = await startEngine({ dataRoot, background: cgroup });
-      log(`dockerd ${engine.pid} ready, it and its containers in the cgroup ${cgroup.parent} (${cgroup.how})`);
-      const base = await pickBase(engine, repo, log, { background: cgroup, signal });
+      log(`dockerd ${engine.pid} ready, niced, its containers in the cgroup ${cgroup.parent} of the lowest CPU weight`);
+      const base = await pickBase(engine, repo, log, { niced: true, signal });
       const imagesBefore = await imageIds(engine);
       const src = join(dir, 'src');
       await archiveTree(repo, src);

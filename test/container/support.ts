@@ -5,7 +5,6 @@
 import dgram from 'node:dgram';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { BackgroundCgroup } from './background.js';
 import { ensureCommands, type Engine } from './engine.js';
 import { composeV2Works, neededTools } from './exec.js';
 import { runProgramOk } from '@hearth/testkit';
@@ -25,8 +24,8 @@ export const LOCAL_BASE = 'local/node:bookworm-slim';
 export interface BaseOptions {
   /** The stand-in base's parts, fetched beforehand (`make-local-base.sh --fetch`). */
   readonly fetched?: string | undefined;
-  /** Run `make-local-base.sh` in this cgroup (beside the suite's tests, `background.ts`). */
-  readonly background?: BackgroundCgroup | undefined;
+  /** Run `make-local-base.sh` under `nice -n 19` (beside the suite's tests). */
+  readonly niced?: boolean;
   readonly signal?: AbortSignal | undefined;
 }
 
@@ -55,7 +54,7 @@ export async function pickBase(engine: Engine, repo: string, log: (line: string)
   const t0 = Date.now();
   const env = fetched === undefined ? engine.env : { ...engine.env, HEARTH_BASE_FETCHED: fetched };
   const script = join(repo, 'docker/make-local-base.sh');
-  const [cmd, args] = options.background === undefined ? [script, []] : options.background.command(script, []);
+  const [cmd, args] = options.niced === true ? ['nice', ['-n', '19', script]] : [script, []];
   await runProgramOk(cmd, args, { env, timeoutMs: 900_000, signal: options.signal });
   log(`${LOCAL_BASE} built in ${Math.round((Date.now() - t0) / 1000)}s`);
   return LOCAL_BASE;
