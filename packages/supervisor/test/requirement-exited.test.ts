@@ -3,7 +3,7 @@
  * its starts are over (shown as stopped), so `hearth up` holds back what requires it and
  * returns, and `hearth start` of it later starts them; a reload that restarts it stops the
  * changed services that require it, saying it exited. Real processes, the supervisor run in
- * this process to see `startAll` return.
+ * this process to see `startAll` return; the reload also through `hearth up` and the CLI.
  */
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,10 +12,12 @@ import { createLogger } from '@hearth/log';
 import { Supervisor, loadSuiteConfig } from '@hearth/supervisor';
 import { FIXTURE_KINDS, makeTempDir } from '@hearth/testkit';
 import type { TempDir } from '@hearth/testkit';
+import { startUp, stopAll, waitState } from '@hearth/testkit/hearth-up';
 
 let dir: TempDir | undefined;
 let sup: Supervisor | undefined;
 afterEach(async () => {
+  await stopAll();
   await sup?.shutdown('test over');
   sup = undefined;
   await dir?.remove();
@@ -119,5 +121,30 @@ describe('a requirement that exits 0 before it is ready', () => {
     expect(status('api')).toMatchObject({ state: 'stopped', pid: null, reason: 'stopped by a reload: it requires db, which exited' });
     expect(status('web')).toMatchObject({ state: 'stopped', pid: null, reason: 'stopped with api: it requires api' });
     expect(await sup.shutdown('test over')).toBe(true);
+  });
+
+  it('hearth reload says so in its own words, the same case through hearth up and the CLI', async () => {
+    dir = await makeTempDir('hearth-sup-');
+    const flag = join(dir.path, 'fixed');
+    const suite = (delay: string, sleep: string): string => `services:
+  db:
+    command: ${exitsUntil(flag)}
+    restart: never
+    ready: { delay: ${delay} }
+  api:
+    command: [sleep, "${sleep}"]
+    requires: [db]
+`;
+    writeFileSync(flag, '');
+    const up = await startUp(suite('500ms', '1000'));
+    for (const name of ['db', 'api']) await waitState(up, name, 'running');
+    rmSync(flag);
+    up.writeConfig(suite('600ms', '1001'));
+    expect(await up.cli('reload')).toEqual({
+      code: 1,
+      stdout: 'api: stopped (requires db, which exited)\n',
+      stderr: 'hearth reload: db: exited (exit code 0); restart: never does not start it again\n',
+    });
+    expect(await up.service('api')).toMatchObject({ state: 'stopped', reason: 'stopped by a reload: it requires db, which exited' });
   });
 });
