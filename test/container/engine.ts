@@ -78,8 +78,8 @@ async function readPid(file: string): Promise<number | null> {
 /**
  * Engines of earlier runs whose process is gone (killed before its cleanup ran): stop their
  * dockerd, unmount, remove, with the background cgroup of that process. A folder `PID` or
- * `PID-WHAT` (a data root handed on, `prepare.ts`) belongs to process PID. Returns the folders
- * removed.
+ * `PID-WHAT` (the preparation's folder and the data root it hands on, `prepare.ts`) belongs to
+ * process PID. Returns the folders removed.
  */
 export async function reapStaleEngines(): Promise<string[]> {
   const names = await readdir(ENGINES_DIR).catch(() => [] as string[]);

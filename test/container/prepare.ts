@@ -15,15 +15,14 @@
  * `HEARTH_NODE_IMAGE` set, or with `HEARTH_CONTAINER_TEST_PREPARE=0`; with
  * `HEARTH_CONTAINER_TEST_CACHE` (a data root kept between runs) it only installs the packages.
  */
-import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runProgramOk, waitFor } from '@hearth/testkit';
 import type { TestProject } from 'vitest/node';
 import { makeBackgroundCgroup } from './background.js';
-import { ENGINES_DIR, startEngine, type Engine } from './engine.js';
+import { ENGINES_DIR, reapStaleEngines, startEngine, type Engine } from './engine.js';
 import { whyDockerCannotRun } from './exec.js';
 import { archiveTree, composeEnvironment, ensureTools, imageIds, pickBase } from './support.js';
 
@@ -76,7 +75,11 @@ export default function setup(project: TestProject): () => Promise<void> {
     project.provide('containerPrepare', null);
     return async () => {};
   }
-  const dir = mkdtempSync(join(tmpdir(), 'hearth-container-prepare-'));
+  // Named for this process beside its engines, so that a run killed before its teardown is
+  // cleaned up by the next (`reapStaleEngines`, here and in the test).
+  const dir = join(ENGINES_DIR, `${process.pid}-prepare`);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
   project.provide('containerPrepare', dir);
   const repo = fileURLToPath(new URL('../..', import.meta.url));
   const started = Date.now();
@@ -89,6 +92,8 @@ export default function setup(project: TestProject): () => Promise<void> {
   let engine: Engine | undefined;
 
   const prepare = async (): Promise<PrepareOutcome> => {
+    const reaped = await reapStaleEngines();
+    if (reaped.length > 0) log(`removed what killed runs left: ${reaped.join(', ')}`);
     const composeCmd = await ensureTools(log);
     if (process.env.HEARTH_CONTAINER_TEST_CACHE) return { kind: 'installed', seconds: seconds(), why: 'the data root is kept (HEARTH_CONTAINER_TEST_CACHE)' };
     const cgroup = await makeBackgroundCgroup();
@@ -156,13 +161,13 @@ export async function awaitPrepared(dir: string | null, log: (line: string) => v
   for (const line of (await readFile(join(dir, LOG_FILE), 'utf8').catch(() => '')).split('\n')) if (line !== '') log(`prepare ${line}`);
   switch (outcome.kind) {
     case 'built':
-      log(`prepare: the image was built while the suite ran (done at ${outcome.seconds}s of the run)`);
+      log(`prepare: the image was built before the test began (done at ${outcome.seconds}s of the run)`);
       return { kind: 'built', dataRoot: outcome.dataRoot, src: outcome.src, base: outcome.base, imagesBefore: outcome.imagesBefore, cgroup: outcome.cgroup };
     case 'fetched':
-      log(`prepare: the stand-in base's parts fetched while the suite ran (${outcome.seconds}s); the image is built here: ${outcome.why}`);
+      log(`prepare: the stand-in base's parts fetched before the test began (${outcome.seconds}s); the image is built here: ${outcome.why}`);
       return { kind: 'fetched', dir: join(dir, 'base') };
     case 'installed':
-      log(`prepare: packages installed while the suite ran (${outcome.seconds}s); nothing else: ${outcome.why}`);
+      log(`prepare: packages installed before the test began (${outcome.seconds}s); nothing else: ${outcome.why}`);
       return { kind: 'nothing' };
     case 'failed':
       log(`prepare failed, done here instead: ${outcome.error}`);
