@@ -29,6 +29,26 @@ function exitsUntil(flag: string): string {
   return `[sh, -c, "test -e ${flag} || exit 0; exec sleep 1000"]`;
 }
 
+/**
+ * db, which exits 0 at once once `flag` is gone (`restart: never`, ready after `delay`); api
+ * (`sleep SLEEP`) requires it, web requires api. A reload that changes `delay` and `sleep`
+ * restarts db and api.
+ */
+function restartedSuite(flag: string, delay: string, sleep: string): string {
+  return `services:
+  db:
+    command: ${exitsUntil(flag)}
+    restart: never
+    ready: { delay: ${delay} }
+  api:
+    command: [sleep, "${sleep}"]
+    requires: [db]
+  web:
+    command: [sleep, "1000"]
+    requires: [api]
+`;
+}
+
 describe('a requirement that exits 0 before it is ready', () => {
   it('holds back what requires it at hearth up, which returns; hearth start of it, once it runs, starts them', async () => {
     dir = await makeTempDir('hearth-sup-');
@@ -87,18 +107,7 @@ describe('a requirement that exits 0 before it is ready', () => {
     dir = await makeTempDir('hearth-sup-');
     const flag = join(dir.path, 'fixed');
     const file = join(dir.path, 'hearth.yaml');
-    const suite = (delay: string, sleep: string): string => `services:
-  db:
-    command: ${exitsUntil(flag)}
-    restart: never
-    ready: { delay: ${delay} }
-  api:
-    command: [sleep, "${sleep}"]
-    requires: [db]
-  web:
-    command: [sleep, "1000"]
-    requires: [api]
-`;
+    const suite = (delay: string, sleep: string): string => restartedSuite(flag, delay, sleep);
     writeFileSync(flag, '');
     writeFileSync(file, suite('500ms', '1000'));
     const config = await loadSuiteConfig(file, { registry: FIXTURE_KINDS });
@@ -126,23 +135,15 @@ describe('a requirement that exits 0 before it is ready', () => {
   it('hearth reload says so in its own words, the same case through hearth up and the CLI', async () => {
     dir = await makeTempDir('hearth-sup-');
     const flag = join(dir.path, 'fixed');
-    const suite = (delay: string, sleep: string): string => `services:
-  db:
-    command: ${exitsUntil(flag)}
-    restart: never
-    ready: { delay: ${delay} }
-  api:
-    command: [sleep, "${sleep}"]
-    requires: [db]
-`;
+    const suite = (delay: string, sleep: string): string => restartedSuite(flag, delay, sleep);
     writeFileSync(flag, '');
     const up = await startUp(suite('500ms', '1000'));
-    for (const name of ['db', 'api']) await waitState(up, name, 'running');
+    for (const name of ['db', 'api', 'web']) await waitState(up, name, 'running');
     rmSync(flag);
     up.writeConfig(suite('600ms', '1001'));
     expect(await up.cli('reload')).toEqual({
       code: 1,
-      stdout: 'api: stopped (requires db, which exited)\n',
+      stdout: 'unchanged: web\nweb: stopped (requires api, which is stopped)\napi: stopped (requires db, which exited)\n',
       stderr: 'hearth reload: db: exited (exit code 0); restart: never does not start it again\n',
     });
     expect(await up.service('api')).toMatchObject({ state: 'stopped', reason: 'stopped by a reload: it requires db, which exited' });
