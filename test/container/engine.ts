@@ -63,9 +63,9 @@ export function alive(pid: number): boolean {
   }
 }
 
-/** Unmount everything under `dir`, deepest first. */
-async function unmountAll(dir: string): Promise<void> {
-  const mounts = (await mountsUnder(dir)).sort((a, b) => b.length - a.length);
+/** Unmount everything under `dir`, deepest first: `dir` itself too unless `keepDir` (a data root kept on a file system of its own). */
+async function unmountAll(dir: string, keepDir = false): Promise<void> {
+  const mounts = (await mountsUnder(dir)).filter((p) => !keepDir || p !== dir).sort((a, b) => b.length - a.length);
   for (const m of mounts) await runProgram('umount', ['-l', m]);
 }
 
@@ -113,6 +113,22 @@ export interface EngineOptions {
    * (`background.ts`): an engine whose build runs beside the suite's tests.
    */
   readonly background?: BackgroundCgroup;
+}
+
+/** Unmount what is mounted at or under `dir` and remove it: a data root no engine runs on. */
+export async function removeDataRoot(dir: string): Promise<void> {
+  await unmountAll(dir);
+  await rm(dir, { recursive: true, force: true });
+}
+
+/**
+ * Mount a tmpfs at `dir` (made if missing): a data root in memory, whose builds write nothing to
+ * the disk. Returns why it cannot, or null.
+ */
+export async function mountTmpfs(dir: string, size: string): Promise<string | null> {
+  await mkdir(dir, { recursive: true });
+  const r = await runProgram('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0700`, 'hearth-container-test', dir]);
+  return r.code === 0 ? null : `mount -t tmpfs at ${dir}: ${r.stderr.trim() || `exit code ${r.code}`}`;
 }
 
 /** Start a private dockerd and wait until it answers. */
@@ -174,7 +190,7 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
     }
     // containerd shims outlive a killed dockerd; they hold the mounts of running containers.
     await unmountAll(dir);
-    if (options.dataRoot !== undefined) await unmountAll(options.dataRoot);
+    if (options.dataRoot !== undefined) await unmountAll(options.dataRoot, options.removeDataRoot !== true);
     await rm(dir, { recursive: true, force: true });
     if (options.dataRoot !== undefined && options.removeDataRoot === true) await rm(options.dataRoot, { recursive: true, force: true });
   };
