@@ -121,16 +121,6 @@ export async function removeDataRoot(dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true });
 }
 
-/**
- * Mount a tmpfs at `dir` (made if missing): a data root in memory, whose builds write nothing to
- * the disk. Returns why it cannot, or null.
- */
-export async function mountTmpfs(dir: string, size: string): Promise<string | null> {
-  await mkdir(dir, { recursive: true });
-  const r = await runProgram('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0700`, 'hearth-container-test', dir]);
-  return r.code === 0 ? null : `mount -t tmpfs at ${dir}: ${r.stderr.trim() || `exit code ${r.code}`}`;
-}
-
 /** Start a private dockerd and wait until it answers. */
 export async function startEngine(options: EngineOptions = {}): Promise<Engine> {
   const dir = join(ENGINES_DIR, String(process.pid));

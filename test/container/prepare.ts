@@ -22,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { runProgramOk, waitFor } from '@hearth/testkit';
 import type { TestProject } from 'vitest/node';
 import { makeBackgroundCgroup } from './background.js';
-import { ENGINES_DIR, mountTmpfs, reapStaleEngines, removeDataRoot, startEngine, type Engine } from './engine.js';
+import { ENGINES_DIR, reapStaleEngines, removeDataRoot, startEngine, type Engine } from './engine.js';
 import { whyDockerCannotRun } from './exec.js';
 import { archiveTree, composeEnvironment, ensureTools, imageIds, pickBase } from './support.js';
 
@@ -50,8 +50,6 @@ export type PrepareOutcome =
   | { readonly kind: 'failed'; readonly error: string };
 
 const OUTCOME_FILE = 'outcome.json';
-/** The tmpfs of the data root: the base, the build's stages and the image take about 5 GB. */
-const DATA_ROOT_SIZE = '12g';
 /** What the preparation did, line by line, printed by the test (vitest's own output is the suite's). */
 const LOG_FILE = 'prepare.log';
 
@@ -106,9 +104,6 @@ export default function setup(project: TestProject): () => Promise<void> {
       return { kind: 'fetched', seconds: seconds(), why: cgroup };
     }
     try {
-      // In memory: the build's writes (some GB) would otherwise hold up the tests' fsyncs.
-      const onDisk = await mountTmpfs(dataRoot, DATA_ROOT_SIZE);
-      log(onDisk === null ? `data root ${dataRoot} on a tmpfs (at most ${DATA_ROOT_SIZE})` : `data root on the disk: ${onDisk}`);
       engine = await startEngine({ dataRoot, background: cgroup });
       log(`dockerd ${engine.pid} ready, niced, its containers in the cgroup ${cgroup.parent} of the lowest CPU weight`);
       const base = await pickBase(engine, repo, log, { niced: true, signal });
@@ -132,7 +127,7 @@ export default function setup(project: TestProject): () => Promise<void> {
 
   const done = prepare()
     .catch(async (err: Error): Promise<PrepareOutcome> => {
-      // The test builds on an engine of its own: the memory of a tmpfs data root goes back now.
+      // The test builds on an engine of its own: what this one left goes now.
       await removeDataRoot(dataRoot).catch(() => undefined);
       return { kind: 'failed', error: err.message };
     })
