@@ -6,8 +6,8 @@
  * tests' processes at the default weight, whatever their nice value.
  *
  * cgroup v1: `cpu.shares` 2 (the least) in the `cpu` hierarchy; docker makes the same folder in
- * the other hierarchies (and in a hybrid system's v2 tree) for its containers. cgroup v2: `cpu.weight` 1 (the least), where the
- * root's `cgroup.subtree_control` has `cpu`.
+ * the other hierarchies (and in a hybrid system's v2 tree) for its containers. cgroup v2:
+ * `cpu.weight` 1 (the least), where the root's `cgroup.subtree_control` has `cpu`.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, rmdir, writeFile } from 'node:fs/promises';

@@ -89,7 +89,6 @@ export default function setup(project: TestProject): () => Promise<void> {
   const { signal } = abort;
   // The engine's data root outlives it: a folder named for this process, reaped with it.
   const dataRoot = join(ENGINES_DIR, `${process.pid}-image`);
-  let engine: Engine | undefined;
 
   const prepare = async (): Promise<PrepareOutcome> => {
     const reaped = await reapStaleEngines();
@@ -103,6 +102,7 @@ export default function setup(project: TestProject): () => Promise<void> {
       await runProgramOk('nice', ['-n', '19', 'sh', join(repo, 'docker/make-local-base.sh'), '--fetch', join(dir, 'base')], { timeoutMs: 900_000, signal });
       return { kind: 'fetched', seconds: seconds(), why: cgroup };
     }
+    let engine: Engine | undefined;
     try {
       engine = await startEngine({ dataRoot, background: cgroup });
       log(`dockerd ${engine.pid} ready, niced, its containers in the cgroup ${cgroup.parent} of the lowest CPU weight`);
