@@ -4,7 +4,8 @@
  * the committed tree through Compose, then run through Compose with host networking on free
  * loopback ports, and checked through those ports. Everything it started is removed at the end,
  * and the last test proves it. Runs after every other test (its own vitest project; see
- * vitest.config.ts and test/container/README.md).
+ * vitest.config.ts and test/container/README.md), on the base and the image its project's
+ * globalSetup built in the background meanwhile (prepare.ts), where it could.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
