@@ -13,7 +13,10 @@ import { runProgram, runProgramOk, waitFor, type ProgramOptions, type ProgramRes
 import { removeBackgroundCgroup, type BackgroundCgroup } from './background.js';
 import { missingPackages } from './exec.js';
 
-/** Where each run's engine lives: one folder per test process, named by its pid. */
+/**
+ * Where each run's engines live: one folder per process, named by its pid (`PID`), and the
+ * preparation's folder and data root (`PID-prepare`, `PID-image`, `prepare.ts`).
+ */
 export const ENGINES_DIR = join(tmpdir(), 'hearth-container-test');
 
 
@@ -180,9 +183,11 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
     }
     // containerd shims outlive a killed dockerd; they hold the mounts of running containers.
     await unmountAll(dir);
-    if (options.dataRoot !== undefined) await unmountAll(options.dataRoot, options.removeDataRoot !== true);
     await rm(dir, { recursive: true, force: true });
-    if (options.dataRoot !== undefined && options.removeDataRoot === true) await rm(options.dataRoot, { recursive: true, force: true });
+    if (options.dataRoot !== undefined) {
+      if (options.removeDataRoot === true) await removeDataRoot(options.dataRoot);
+      else await unmountAll(options.dataRoot, true);
+    }
   };
   return {
     dir,

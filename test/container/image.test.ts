@@ -21,7 +21,7 @@ import { foldersOf } from './background.js';
 import { alive, mountsUnder, reapStaleEngines, startEngine, type Engine } from './engine.js';
 import { whyDockerCannotRun } from './exec.js';
 import { awaitPrepared } from './prepare.js';
-import { archiveTree, boundUdpPorts, composeEnvironment, ensureTools, freeUdpPort, imageIds as imagesOf, pickBase, processesIn } from './support.js';
+import { archiveTree, boundUdpPorts, composeEnvironment, ensureTools, freeUdpPort, imageIds, pickBase, processesIn } from './support.js';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const started = Date.now();
@@ -74,7 +74,6 @@ if (cannotRun !== null) {
       if (engine === undefined) throw new Error('no engine');
       return runProgramOk('docker', args, { env: engine.env });
     };
-    const imageIds = () => imagesOf(engine!);
     const volumeNames = async () => (await dockerOk(['volume', 'ls', '-q'])).split('\n').filter(Boolean).sort();
 
     const waitHealthy = async () => {
@@ -99,7 +98,7 @@ if (cannotRun !== null) {
       if (keepCache) return;
       // Untagged build stages (and their layers): whatever is not in the list from before the build.
       for (let round = 0; round < 5; round += 1) {
-        const extra = (await imageIds()).filter((id) => !imagesBefore.includes(id));
+        const extra = (await imageIds(engine!)).filter((id) => !imagesBefore.includes(id));
         if (extra.length === 0) break;
         await docker(['rmi', '--force', ...extra]);
       }
@@ -158,7 +157,7 @@ if (cannotRun !== null) {
       await writeFile(variantFile, hostNetworkVariant(composeYaml, { configPath: configFile, healthInterval: '1s' }));
 
       composeEnv = composeEnvironment(engine, base);
-      imagesBefore = built !== undefined ? [...built.imagesBefore] : await imageIds();
+      imagesBefore = built !== undefined ? [...built.imagesBefore] : await imageIds(engine);
       volumesBefore = await volumeNames();
       // The file itself, as a user has it, must be valid (ports and all).
       await runProgramOk(composeCmd[0] ?? 'docker-compose', [...composeCmd.slice(1), '--project-directory', projectDir, 'config', '-q'], { env: composeEnv });
@@ -245,7 +244,7 @@ if (cannotRun !== null) {
       expect((await dockerOk(['ps', '-aq'])).trim()).toBe('');
       expect(await volumeNames()).toEqual(volumesBefore);
       if (keepCache) expect((await dockerOk(['images', '-q', 'hearth'])).trim(), 'the hearth image').toBe('');
-      else expect(await imageIds()).toEqual(imagesBefore);
+      else expect(await imageIds(e)).toEqual(imagesBefore);
       await tearDown();
       expect(alive(e.pid), `dockerd ${e.pid}`).toBe(false);
       expect(await mountsUnder(e.dir)).toEqual([]);

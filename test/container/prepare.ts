@@ -134,7 +134,7 @@ export default function setup(project: TestProject): () => Promise<void> {
     .then((outcome) => writeFileSync(join(dir, OUTCOME_FILE), JSON.stringify(outcome)));
 
   return async () => {
-    // A run that ended before the test took the image (a bail, Ctrl-C, a filter): stop with it.
+    // A run that ended before the test took the image (a bail, Ctrl-C): stop with it.
     abort.abort();
     await done;
     await removeDataRoot(dataRoot);
