@@ -49,12 +49,12 @@ function cgroupName(owner: number): string {
 }
 
 /**
- * Makes this process's cgroup (`hearth-container-test-PID`) at the top of the CPU controller's
- * hierarchy with the lowest weight. Returns why it cannot (no writable CPU controller here), for
- * the caller to say and do without.
+ * Makes the cgroup of process `owner` (`hearth-container-test-PID`, this process's by default) at
+ * the top of the CPU controller's hierarchy with the lowest weight. Returns why it cannot (no
+ * writable CPU controller here), for the caller to say and do without.
  */
-export async function makeBackgroundCgroup(): Promise<BackgroundCgroup | string> {
-  const name = cgroupName(process.pid);
+export async function makeBackgroundCgroup(owner = process.pid): Promise<BackgroundCgroup | string> {
+  const name = cgroupName(owner);
   const mounts = await cgroupMounts();
   const v1 = mounts.find((m) => m.version === 1 && m.controllers.includes('cpu'));
   const v2 = mounts.find((m) => m.version === 2);
@@ -71,10 +71,10 @@ export async function makeBackgroundCgroup(): Promise<BackgroundCgroup | string>
       return 'no cgroup file system with the cpu controller is mounted';
     }
   } catch (err) {
-    await removeBackgroundCgroup(process.pid).catch(() => undefined);
+    await removeBackgroundCgroup(owner).catch(() => undefined);
     return `cannot make the cgroup ${name}: ${(err as Error).message}`;
   }
-  return { parent: `/${name}`, remove: () => removeBackgroundCgroup(process.pid) };
+  return { parent: `/${name}`, remove: () => removeBackgroundCgroup(owner) };
 }
 
 /**
