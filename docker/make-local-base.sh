@@ -1,7 +1,7 @@
 #!/bin/sh
 # Build a stand-in for the official node:*-bookworm-slim image on a machine that cannot pull
 # images: a Debian bookworm base from debootstrap, plus node and its headers of the official
-# image's line (HEARTH_NODE_VERSION, default 24 as in docker/Dockerfile: the newest release of
+# image's line (HEARTH_NODE_VERSION, default 26 as in docker/Dockerfile: the newest release of
 # that line, from the npm registry's node-linux-<arch> package, which holds the release's binary
 # and headers) and this machine's npm, laid out as the official images have them
 # (/usr/local/bin/node, /usr/local/include/node, /usr/local/lib/node_modules/npm). Then build
@@ -54,7 +54,7 @@ elif ! docker image inspect local/debian:bookworm >/dev/null 2>&1; then
   fi
 fi
 
-node_version=${HEARTH_NODE_VERSION:-24}
+node_version=${HEARTH_NODE_VERSION:-26}
 case $(uname -m) in
   x86_64) arch=x64 ;;
   aarch64) arch=arm64 ;;

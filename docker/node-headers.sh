@@ -1,10 +1,10 @@
 #!/bin/sh
 # Copy node's headers (PREFIX/include/node) to DEST/include/node for node-gyp (npm_config_nodedir),
-# with node::ObjectWrap as Node.js had it up to 24.18: without a cleanup hook per object.
+# with node::ObjectWrap as Node.js had it up to 24.18 and 26.3: without a cleanup hook per object.
 #
 #   docker/node-headers.sh PREFIX DEST          e.g. docker/node-headers.sh /usr/local /opt/node-headers
 #
-# Why: from 24.19 the header's ObjectWrap adds an environment cleanup hook for each object and
+# Why: from 24.19 and 26.4 the header's ObjectWrap adds an environment cleanup hook for each object and
 # removes it in its destructor, which needs the isolate's current context to find the Node.js
 # environment. When V8 collects such an object while no context is entered, the removal finds
 # none and Node.js aborts the process: "Assertion failed: (env) != nullptr" in
@@ -17,7 +17,8 @@
 # environment ends (a worker thread's end, or the process's); better-sqlite3 closes its databases
 # at that moment with a hook of its own.
 #
-# Headers without the per-object hook (Node.js 20, 22 and 24 before 24.19) are copied unchanged.
+# Headers without the per-object hook (Node.js 20, 22, 24 before 24.19, 26 before 26.4) are copied
+# unchanged.
 # Fails when the header has the hook in a form this script does not remove.
 set -eu
 

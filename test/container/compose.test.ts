@@ -47,7 +47,7 @@ describe('docker/docker-compose.yml and docker/Dockerfile', () => {
     const { service } = composeService(await read('docker-compose.yml'));
     const build = service.build as { network?: string; args?: Record<string, string> };
     expect(build.network).toBe('${HEARTH_BUILD_NETWORK:-default}');
-    expect(build.args?.NODE_IMAGE).toBe('${HEARTH_NODE_IMAGE:-node:24-bookworm-slim}');
+    expect(build.args?.NODE_IMAGE).toBe('${HEARTH_NODE_IMAGE:-node:26-bookworm-slim}');
     for (const key of ['mem_limit', 'mem_reservation', 'memswap_limit', 'deploy']) expect(service).not.toHaveProperty(key);
   });
 

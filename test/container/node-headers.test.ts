@@ -1,7 +1,7 @@
 /**
  * docker/node-headers.sh, which the image's build stage runs before better-sqlite3 is compiled:
  * node's headers copied for node-gyp, with node::ObjectWrap's per-object cleanup hook calls (Node.js
- * 24.19 and later) taken out and everything else as it was. Run on header trees made here in the
+ * 24.19 and later on 24, 26.4 and later on 26) taken out and everything else as it was. Run on header trees made here in the
  * shapes of both kinds of node_object_wrap.h (no engine needed).
  */
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
@@ -13,7 +13,7 @@ import { runProgram } from '@hearth/testkit';
 
 const script = fileURLToPath(new URL('../../docker/node-headers.sh', import.meta.url));
 
-/** node_object_wrap.h's ObjectWrap, reduced to what the script looks at, as Node.js 24.19 and later have it. */
+/** node_object_wrap.h's ObjectWrap, reduced to what the script looks at, as Node.js 24.19 and 26.4 and later have it. */
 const WITH_HOOKS = `class ObjectWrap {
  public:
   ObjectWrap() {
@@ -45,7 +45,7 @@ const WITH_HOOKS = `class ObjectWrap {
 /** The same, as the script should leave it: the two calls gone, the rest as it was. */
 const HOOK_CALLS_TAKEN_OUT = WITH_HOOKS.replace('    AddCleanupHook();\n', '').replace('    RemoveCleanupHook();\n', '');
 
-/** ObjectWrap as Node.js had it before 24.19: no hook at all. */
+/** ObjectWrap as Node.js had it before 24.19 and 26.4: no hook at all. */
 const WITHOUT_HOOKS = `class ObjectWrap {
  public:
   ObjectWrap() {
@@ -84,7 +84,7 @@ async function files(dir: string): Promise<string[]> {
 }
 
 describe('docker/node-headers.sh', () => {
-  it('takes the per-object cleanup hook calls out of ObjectWrap (Node.js 24.19 and later) and changes nothing else', async () => {
+  it('takes the per-object cleanup hook calls out of ObjectWrap (Node.js 24.19 and 26.4 and later) and changes nothing else', async () => {
     const prefix = await prefixWith(WITH_HOOKS);
     const dest = join(prefix, 'out');
     const r = await headersScript(prefix, dest);
@@ -97,7 +97,7 @@ describe('docker/node-headers.sh', () => {
     expect(await readFile(join(dest, 'include/node/cppgc/heap.h'), 'utf8')).toBe('// heap\n');
   });
 
-  it('copies headers without the hook (Node.js 20, 22, 24 before 24.19) unchanged', async () => {
+  it('copies headers without the hook (Node.js 20, 22, 24 before 24.19, 26 before 26.4) unchanged', async () => {
     const prefix = await prefixWith(WITHOUT_HOOKS);
     const dest = join(prefix, 'out');
     const r = await headersScript(prefix, dest);

@@ -17,7 +17,7 @@ export async function ensureTools(log: (line: string) => void): Promise<readonly
 }
 
 /** The image the official base would be (docker/Dockerfile's default NODE_IMAGE). */
-export const OFFICIAL_BASE = 'node:24-bookworm-slim';
+export const OFFICIAL_BASE = 'node:26-bookworm-slim';
 /** What docker/make-local-base.sh tags. */
 export const LOCAL_BASE = 'local/node:bookworm-slim';
 
