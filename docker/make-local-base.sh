@@ -1,9 +1,10 @@
 #!/bin/sh
 # Build a stand-in for the official node:*-bookworm-slim image on a machine that cannot pull
-# images: a Debian bookworm base from debootstrap, plus node and its headers of the official
-# image's line (HEARTH_NODE_VERSION, default 26 as in docker/Dockerfile: the newest release of
-# that line, from the npm registry's node-linux-<arch> package, which holds the release's binary
-# and headers) and this machine's npm, laid out as the official images have them
+# images: a Debian bookworm base from debootstrap with libatomic1 (node 26 links to it, and the
+# official images install it; a kept base without it gets it from the mirror), plus node and its
+# headers of the official image's line (HEARTH_NODE_VERSION, default 26 as in docker/Dockerfile:
+# the newest release of that line, from the npm registry's node-linux-<arch> package, which holds
+# the release's binary and headers) and this machine's npm, laid out as the official images have them
 # (/usr/local/bin/node, /usr/local/include/node, /usr/local/lib/node_modules/npm). Then build
 # Hearth on it with
 #
@@ -35,8 +36,8 @@ trap 'rm -rf "$work"' EXIT
 # Debian's root file system as a tar stream on stdout (redirected to a file: run in this shell,
 # a failure ends the script).
 debian_root() {
-  echo "debootstrap bookworm (minbase) from $MIRROR ..." >&2
-  debootstrap --variant=minbase bookworm "$work/root" "$MIRROR" >"$work/debootstrap.log" 2>&1 \
+  echo "debootstrap bookworm (minbase, libatomic1) from $MIRROR ..." >&2
+  debootstrap --variant=minbase --include=libatomic1 bookworm "$work/root" "$MIRROR" >"$work/debootstrap.log" 2>&1 \
     || { tail -20 "$work/debootstrap.log" >&2; exit 1; }
   tar -C "$work/root" -c .
   rm -rf "$work/root"
@@ -93,7 +94,9 @@ COPY node /usr/local/bin/node
 COPY include/node /usr/local/include/node
 COPY npm /usr/local/lib/node_modules/npm
 $cas
-RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm \
+RUN { dpkg -s libatomic1 >/dev/null 2>&1 || { apt-get update && apt-get install -y --no-install-recommends libatomic1 \
+      && rm -rf /var/lib/apt/lists/*; }; } \
+ && ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm \
  && ln -s ../lib/node_modules/npm/bin/npx-cli.js /usr/local/bin/npx \
  && node --version && npm --version
 CMD ["node"]
