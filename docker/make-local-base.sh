@@ -4,8 +4,8 @@
 # official images install it; a kept base without it gets it from the mirror), plus node and its
 # headers of the official image's line (HEARTH_NODE_VERSION, default 26 as in docker/Dockerfile:
 # the newest release of that line, from the npm registry's node-linux-<arch> package, which holds
-# the release's binary and headers) and this machine's npm, laid out as the official images have them
-# (/usr/local/bin/node, /usr/local/include/node, /usr/local/lib/node_modules/npm). Then build
+# the release's binary and headers) and this machine's npm, laid out as the official images have
+# them (/usr/local/bin/node, /usr/local/include/node, /usr/local/lib/node_modules/npm). Then build
 # Hearth on it with
 #
 #   docker build -f docker/Dockerfile --build-arg NODE_IMAGE=local/node:bookworm-slim -t hearth .
