@@ -2,17 +2,30 @@
  * The compose file and the image against the config they ship (no engine needed): every listener
  * of every service is published and exposed, UDP and the admin page on the host's loopback only;
  * the project, container and volume names the README promises; base and build network from the
- * environment; no memory limit; the stand-in base of the Node.js line the image defaults to. And
- * the two files the container test derives from them.
+ * environment; no memory limit; the stand-in base of the Node.js line the image defaults to. The
+ * base each place names (Compose's default, the container test's) is the Dockerfile's, read from
+ * it, so that moving the image to another line is one edit there and a failing test for each
+ * place not moved with it. And the two files the container test derives from them.
  */
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { composeService, hostNetworkVariant, listenersOf, loopbackConfig, publishedPorts } from './compose-files.js';
+import { OFFICIAL_BASE } from './support.js';
 
 const dockerDir = fileURLToPath(new URL('../../docker/', import.meta.url));
 const read = (name: string) => readFile(`${dockerDir}${name}`, 'utf8');
+
+/** The Dockerfile's default base: its NODE_IMAGE with its NODE_VERSION put in. */
+async function dockerfileBase(): Promise<{ line: string; image: string }> {
+  const dockerfile = await read('Dockerfile');
+  const line = /^ARG NODE_VERSION=(\d+)$/m.exec(dockerfile)?.[1];
+  const template = /^ARG NODE_IMAGE=(\S+)$/m.exec(dockerfile)?.[1];
+  expect(line).toMatch(/^\d+$/);
+  expect(template).toContain('${NODE_VERSION}');
+  return { line: line!, image: template!.replace('${NODE_VERSION}', line!) };
+}
 
 describe('docker/docker-compose.yml and docker/Dockerfile', () => {
   it('publish every listener of docker/hearth.yaml on its own port, UDP and the admin page on 127.0.0.1 only, and nothing else', async () => {
@@ -47,14 +60,17 @@ describe('docker/docker-compose.yml and docker/Dockerfile', () => {
     const { service } = composeService(await read('docker-compose.yml'));
     const build = service.build as { network?: string; args?: Record<string, string> };
     expect(build.network).toBe('${HEARTH_BUILD_NETWORK:-default}');
-    expect(build.args?.NODE_IMAGE).toBe('${HEARTH_NODE_IMAGE:-node:26-bookworm-slim}');
+    expect(build.args?.NODE_IMAGE).toBe(`\${HEARTH_NODE_IMAGE:-${(await dockerfileBase()).image}}`);
     for (const key of ['mem_limit', 'mem_reservation', 'memswap_limit', 'deploy']) expect(service).not.toHaveProperty(key);
   });
 
   it('the stand-in base (make-local-base.sh) carries the Node.js line of the official base', async () => {
-    const line = /^ARG NODE_VERSION=(\d+)$/m.exec(await read('Dockerfile'))?.[1];
-    expect(line).toMatch(/^\d+$/);
+    const { line } = await dockerfileBase();
     expect(await read('make-local-base.sh')).toContain(`node_version=\${HEARTH_NODE_VERSION:-${line}}`);
+  });
+
+  it("the container test's official base is the Dockerfile's default", async () => {
+    expect(OFFICIAL_BASE).toBe((await dockerfileBase()).image);
   });
 });
 
