@@ -266,7 +266,9 @@ function ensurePeers(names) {
   }
   if (names.includes('pm2') && !existsSync(PM2)) {
     console.error('installing bench dependencies (pm2)...');
-    const r = spawnSync('npx', ['-y', 'pnpm@12.26.0', 'install', '--filter', '@hearth/bench...'], { cwd: ROOT, stdio: 'inherit' });
+    // The pnpm the repository pins (package.json's packageManager), as the README runs it.
+    const { packageManager } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+    const r = spawnSync('npx', ['-y', packageManager, 'install', '--filter', '@hearth/bench...'], { cwd: ROOT, stdio: 'inherit' });
     if (r.status !== 0 || !existsSync(PM2)) throw new Error('pnpm install of bench/ failed');
   }
   if (!existsSync(HEARTH) || !existsSync(FIXTURE)) throw new Error('build Hearth first: npx tsc -b packages/cli packages/testkit');
