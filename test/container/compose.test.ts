@@ -72,6 +72,12 @@ describe('docker/docker-compose.yml and docker/Dockerfile', () => {
   it("the container test's official base is the Dockerfile's default", async () => {
     expect(OFFICIAL_BASE).toBe((await dockerfileBase()).image);
   });
+
+  it("the image's build installs with the pnpm the repository pins (package.json's packageManager)", async () => {
+    const { packageManager } = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { packageManager: string };
+    const pinned = /^ARG PNPM_VERSION=(\S+)$/m.exec(await read('Dockerfile'))?.[1];
+    expect(`pnpm@${pinned}`).toBe(packageManager);
+  });
 });
 
 describe('the files the container test derives', () => {
