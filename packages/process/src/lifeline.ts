@@ -57,7 +57,9 @@ export class Lifeline {
       proc.once('error', reject);
       proc.once('spawn', () => {
         proc.off('error', reject);
-        // The supervisor must not wait for the watchdog at exit.
+        // The supervisor must not wait for the watchdog at exit (its pipe, written to only, holds
+        // nothing up either): a process left with nothing else to do exits, and the watchdog then
+        // stops what it knows.
         proc.unref();
         resolve(new Lifeline(proc));
       });
@@ -68,21 +70,26 @@ export class Lifeline {
     return this.#proc.pid;
   }
 
-  add(pgid: number): void {
-    this.#write(`add ${pgid}\n`, pgid);
+  /**
+   * The group `pgid` is stopped with the others if this process ends. Resolves once the watchdog
+   * has it (the line handed to its pipe), for a caller that lets the group's work begin only then.
+   */
+  add(pgid: number): Promise<void> {
+    return this.#write(`add ${pgid}\n`, pgid);
   }
 
-  del(pgid: number): void {
-    this.#write(`del ${pgid}\n`, pgid);
+  /** The group `pgid` is not stopped any more; resolves as `add` does. */
+  del(pgid: number): Promise<void> {
+    return this.#write(`del ${pgid}\n`, pgid);
   }
 
   /** A single process (no group of its own): killed by pid alone. */
   addPid(pid: number): void {
-    this.#write(`addpid ${pid}\n`, pid);
+    void this.#write(`addpid ${pid}\n`, pid);
   }
 
   delPid(pid: number): void {
-    this.#write(`delpid ${pid}\n`, pid);
+    void this.#write(`delpid ${pid}\n`, pid);
   }
 
   /** Ends the watchdog without killing anything: call only after every child is gone. */
@@ -92,8 +99,10 @@ export class Lifeline {
     this.#proc.stdin?.end();
   }
 
-  #write(line: string, pgid: number): void {
-    if (this.#closed || !Number.isSafeInteger(pgid) || pgid <= 1) return;
-    this.#proc.stdin?.write(line);
+  /** Resolves once `line` is in the pipe, or at once when it is not written (closed, a bad id). */
+  #write(line: string, pgid: number): Promise<void> {
+    const stdin = this.#proc.stdin;
+    if (this.#closed || stdin === null || !Number.isSafeInteger(pgid) || pgid <= 1) return Promise.resolve();
+    return new Promise((resolve) => stdin.write(line, () => resolve()));
   }
 }

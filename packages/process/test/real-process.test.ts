@@ -123,6 +123,29 @@ describe('Lifeline', () => {
     expect(alive(kept.pid)).toBe(true);
   });
 
+  it('keeps neither its own process nor the one that started it running', async () => {
+    // A process that starts a lifeline, hands it a group and has nothing else to do exits; the
+    // lifeline then stops that group.
+    const kit = new URL('../dist/index.js', import.meta.url).href;
+    const script = `
+      import { spawn } from 'node:child_process';
+      const { Lifeline } = await import(process.argv[1]);
+      const lifeline = await Lifeline.start({ graceSeconds: 1 });
+      const child = spawn('sleep', ['30'], { detached: true, stdio: 'ignore' });
+      child.unref();
+      await lifeline.add(child.pid);
+      console.log(child.pid);`;
+    const core = new ProcessCore();
+    const starter = await core.start({ argv: [process.execPath, '--input-type=module', '-e', script, kit], stdio: ['ignore', 'pipe', 'inherit'] });
+    started.push(starter);
+    let out = '';
+    starter.process.stdout?.setEncoding('utf8').on('data', (d: string) => (out += d));
+    expect(await starter.exited).toMatchObject({ code: 0, signal: null });
+    const sleeper = Number(out.trim());
+    expect(sleeper).toBeGreaterThan(1);
+    await waitFor(() => !alive(sleeper));
+  });
+
   it('kills single processes added by pid (legacy shared group) and not their group', async () => {
     const core = new ProcessCore();
     const lifeline = await Lifeline.start({ graceSeconds: 1 });

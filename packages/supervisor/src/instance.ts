@@ -134,13 +134,13 @@ export class Instance {
       stdio: run.type === 'command' ? ['ignore', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe', 'ipc'],
       ownGroup: deps.sharedProcessGroup !== true,
     });
-    if (child.ownGroup) deps.lifeline?.add(child.pid);
+    if (child.ownGroup) void deps.lifeline?.add(child.pid);
     else deps.lifeline?.addPid(child.pid);
     const instance = new Instance(config, child, deps, listeners, deps.suite);
     if (options.standby === true && (run.type === 'service' || run.type === 'module')) instance.#state = { kind: 'loading' };
     deps.logs.capture(config.name, child.pid, child.process.stdout, child.process.stderr);
     void child.exited.then(() => {
-      if (child.ownGroup) deps.lifeline?.del(child.pid);
+      if (child.ownGroup) void deps.lifeline?.del(child.pid);
       else deps.lifeline?.delPid(child.pid);
       instance.#abort.abort(new Error('exited before it was ready'));
       instance.#standingByResolve?.();
