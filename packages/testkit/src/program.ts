@@ -5,7 +5,8 @@
  * code is null and stderr says why). The program runs in a process group of its own, which the
  * deadline kills whole: a process it started that still holds its output open ends with it.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawnGuarded } from './guarded.js';
 
 export interface ProgramOptions {
   /** The program's whole environment (default: this process's). */
@@ -17,6 +18,12 @@ export interface ProgramOptions {
   readonly timeoutMs?: number;
   /** Killed the same way when this is aborted (a run that ends before the program does). */
   readonly signal?: AbortSignal | undefined;
+  /**
+   * Stopped with its group when this process ends before the program does, however it ends
+   * (`spawnGuarded`): for a program that runs for minutes beside a test run that may be killed.
+   * A program that cannot be started then gives the shell's exit code (127) instead of null.
+   */
+  readonly stopWithThisProcess?: boolean;
 }
 
 export interface ProgramResult {
@@ -30,7 +37,10 @@ export interface ProgramResult {
 export function runProgram(cmd: string, args: readonly string[], options: ProgramOptions = {}): Promise<ProgramResult> {
   return new Promise((resolve) => {
     // detached: a session and process group of its own, which the deadline can end whole.
-    const child = spawn(cmd, args, { env: options.env ?? process.env, cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    const spawnOptions = { env: options.env ?? process.env, cwd: options.cwd, stdio: 'pipe', detached: true } as const;
+    const guarded = options.stopWithThisProcess === true ? spawnGuarded(cmd, args, spawnOptions) : undefined;
+    // Its stdio is all pipes, as asked.
+    const child = (guarded?.child as ChildProcessWithoutNullStreams | undefined) ?? spawn(cmd, args, spawnOptions);
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -49,6 +59,7 @@ export function runProgram(cmd: string, args: readonly string[], options: Progra
     if (options.signal?.aborted) onAbort();
     else options.signal?.addEventListener('abort', onAbort, { once: true });
     const done = () => {
+      void guarded?.release();
       clearTimeout(timer);
       options.signal?.removeEventListener('abort', onAbort);
     };

@@ -1,6 +1,6 @@
-import { fork, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { readFile, readdir } from 'node:fs/promises';
 import net from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -220,16 +220,123 @@ describe('runProgram', () => {
   });
 });
 
-/** Waits until `pid` is gone: reaped by whoever inherited it, a moment after it died. */
+/**
+ * A process that starts a group the way `mode` says, whose program writes the group's two pids
+ * (`sh` leading it, the `sleep` it started) to `pidFile`; it runs until it is killed.
+ * - `program`: `runProgram` with `stopWithThisProcess`;
+ * - `released`: `spawnGuarded`, released once the group runs; `pidFile` is written once the
+ *   watchdog has been told.
+ */
+const GUARD_RUNNER = `
+import { existsSync, renameSync } from 'node:fs';
+const [kit, mode, pidFile] = process.argv.slice(1);
+const { spawnGuarded, runProgram } = await import(kit);
+const script = 'sleep 300 & echo $$ $! > "$1.tmp" && mv "$1.tmp" "$1"; wait';
+if (mode === 'program') {
+  void runProgram('sh', ['-c', script, 'sh', pidFile], { stopWithThisProcess: true, timeoutMs: 600_000 });
+} else {
+  const started = pidFile + '.started';
+  const guarded = spawnGuarded('sh', ['-c', script, 'sh', started], { stdio: 'ignore' });
+  const running = setInterval(async () => {
+    if (!existsSync(started)) return;
+    clearInterval(running);
+    await guarded.release();
+    renameSync(started, pidFile);
+  }, 10);
+}
+setInterval(() => {}, 60_000);
+`;
+
+describe('spawnGuarded', () => {
+  const KIT = new URL('../dist/index.js', import.meta.url).href;
+
+  /** Starts a `GUARD_RUNNER` in `mode` and returns it with the pids of the group it cares for. */
+  async function startRunner(mode: 'program' | 'released', dir: string): Promise<{ runner: ChildProcess; group: number[] }> {
+    const pidFile = join(dir, `${mode}.pids`);
+    const runner = spawn(process.execPath, ['--input-type=module', '-e', GUARD_RUNNER, KIT, mode, pidFile], { stdio: 'ignore' });
+    children.add(runner);
+    const group = await waitFor(
+      async () => {
+        const pids = (await readFile(pidFile, 'utf8').catch(() => '')).trim().split(' ').map(Number);
+        return pids.length === 2 && pids.every((p) => p > 0) ? pids : null;
+      },
+      { timeout: 10_000, what: `the ${mode} runner's group to start` },
+    );
+    return { runner, group };
+  }
+
+  /** Kills `runner` with SIGKILL (no teardown of its own runs) and waits until it is reaped. */
+  async function killRunner(runner: ChildProcess): Promise<void> {
+    const exited = new Promise((resolve) => runner.once('exit', resolve));
+    runner.kill('SIGKILL');
+    await exited;
+  }
+
+  it('stops the group of a program run with stopWithThisProcess when the process that ran it is killed', async () => {
+    const dir = await makeTempDir();
+    try {
+      const { runner, group } = await startRunner('program', dir.path);
+      await killRunner(runner);
+      for (const pid of group) await gone(pid);
+    } finally {
+      await dir.remove();
+    }
+  });
+
+  it('leaves a released group alone', async () => {
+    const dir = await makeTempDir();
+    let group: number[] = [];
+    try {
+      const started = await startRunner('released', dir.path);
+      group = started.group;
+      const watchdog = await lifelineOf(started.runner.pid ?? 0);
+      await killRunner(started.runner);
+      // A watchdog that knows no group exits at the end of its pipe; one that does would wait
+      // 30 s after its SIGTERM.
+      await gone(watchdog);
+      for (const pid of group) expect(isAlive(pid), `process ${pid} of the released group`).toBe(true);
+    } finally {
+      try {
+        if (group[0] !== undefined) process.kill(-group[0], 'SIGKILL'); // the group this test made
+      } catch {
+        // gone already
+      }
+      await dir.remove();
+    }
+  });
+});
+
+/** The pid of the lifeline (`@hearth/process`) that process `parent` started. */
+async function lifelineOf(parent: number): Promise<number> {
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    // PID (COMM) STATE PPID ...
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    if (ppid !== parent) continue;
+    const argv = (await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '')).split('\0');
+    if (argv[3] === 'hearth-lifeline') return Number(entry);
+  }
+  throw new Error(`process ${parent} has no lifeline`);
+}
+
+/**
+ * Whether `pid` runs: a process that died counts as gone also while it waits to be reaped (a
+ * zombie, state Z), which whoever inherited it does when it will.
+ */
+function isAlive(pid: number): boolean {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return false;
+  }
+  // PID (COMM) STATE ...: COMM may hold spaces and parentheses.
+  return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+}
+
+/** Waits until `pid` is gone (`isAlive`). */
 async function gone(pid: number): Promise<void> {
   expect(pid).toBeGreaterThan(0);
-  const alive = (): boolean => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  await waitFor(() => !alive(), { timeout: 5000, what: `process ${pid} gone` });
+  await waitFor(() => !isAlive(pid), { timeout: 5000, what: `process ${pid} gone` });
 }
