@@ -4,12 +4,12 @@
  * --iptables=false`), so containers and builds use host networking. Stopping it unmounts whatever
  * it left mounted and removes its folder.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runProgram, runProgramOk, waitFor, type ProgramOptions, type ProgramResult } from '@hearth/testkit';
+import { runProgram, spawnGuarded, runProgramOk, waitFor, type ProgramOptions, type ProgramResult } from '@hearth/testkit';
 import { removeBackgroundCgroup, type BackgroundCgroup } from './background.js';
 import { missingPackages } from './exec.js';
 
@@ -146,8 +146,11 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
   const logFile = join(dir, 'dockerd.log');
   const fd = openSync(logFile, 'a');
   // `nice` execs dockerd: the pid is dockerd's; containerd, the shims and the containers inherit it.
-  const child: ChildProcess =
-    options.background === undefined ? spawn('dockerd', args, { stdio: ['ignore', fd, fd] }) : spawn('nice', ['-n', '19', 'dockerd', ...args], { stdio: ['ignore', fd, fd] });
+  // In a session of its own, stopped if this process ends before `stop` (`spawnGuarded`): a run
+  // killed before its teardown leaves no engine running (the next run removes its folders).
+  const [program, programArgs] = options.background === undefined ? ['dockerd', args] : ['nice', ['-n', '19', 'dockerd', ...args]];
+  const guard = spawnGuarded(program, programArgs, { stdio: ['ignore', fd, fd] });
+  const child: ChildProcess = guard.child;
   closeSync(fd);
   let exited: string | null = null;
   child.on('exit', (code, signal) => {
@@ -169,6 +172,7 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
     if (exited !== null) throw new Error(exited);
   } catch (err) {
     if (exited === null) child.kill('SIGKILL');
+    guard.release();
     throw new Error(`${(err as Error).message}\n--- dockerd log ---\n${await tail()}`);
   }
   const pid = child.pid ?? 0;
@@ -181,6 +185,7 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
       await gone;
       clearTimeout(timer);
     }
+    guard.release();
     // containerd shims outlive a killed dockerd; they hold the mounts of running containers.
     await unmountAll(dir);
     await rm(dir, { recursive: true, force: true });

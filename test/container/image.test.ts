@@ -163,7 +163,7 @@ if (cannotRun !== null) {
       await runProgramOk(composeCmd[0] ?? 'docker-compose', [...composeCmd.slice(1), '--project-directory', projectDir, 'config', '-q'], { env: composeEnv });
       log(`compose build on ${base} (${composeCmd.join(' ')})`);
       const t0 = Date.now();
-      await composeOk(['build'], { timeoutMs: 1_800_000 });
+      await composeOk(['build'], { timeoutMs: 1_800_000, stopWithThisProcess: true });
       log(`built in ${Math.round((Date.now() - t0) / 1000)}s${built !== undefined ? ' (the layers the preparation built)' : ''}`);
     }, 2_700_000);
 

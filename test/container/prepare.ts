@@ -99,7 +99,7 @@ export default function setup(project: TestProject): () => Promise<void> {
     if (typeof cgroup === 'string') {
       log(`no background build: ${cgroup}`);
       if (await registryAnswers()) return { kind: 'installed', seconds: seconds(), why: `no background build (${cgroup}); a registry answered` };
-      await runProgramOk('nice', ['-n', '19', 'sh', join(repo, 'docker/make-local-base.sh'), '--fetch', join(dir, 'base')], { timeoutMs: 900_000, signal });
+      await runProgramOk('nice', ['-n', '19', 'sh', join(repo, 'docker/make-local-base.sh'), '--fetch', join(dir, 'base')], { timeoutMs: 900_000, signal, stopWithThisProcess: true });
       return { kind: 'fetched', seconds: seconds(), why: cgroup };
     }
     let engine: Engine | undefined;
@@ -116,6 +116,7 @@ export default function setup(project: TestProject): () => Promise<void> {
         env: composeEnvironment(engine, base),
         timeoutMs: 2_400_000,
         signal,
+        stopWithThisProcess: true,
       });
       log(`image built on ${base} in ${Math.round((Date.now() - t0) / 1000)}s`);
       return { kind: 'built', seconds: seconds(), dataRoot, src, base, imagesBefore, cgroup: cgroup.parent };

@@ -38,11 +38,11 @@ export async function pickBase(engine: Engine, repo: string, log: (line: string)
   const has = async (image: string) => (await engine.docker(['image', 'inspect', image])).code === 0;
   const given = process.env.HEARTH_NODE_IMAGE;
   if (given) {
-    if (!(await has(given))) await runProgramOk('docker', ['pull', given], { env: engine.env, timeoutMs: 600_000, signal: options.signal });
+    if (!(await has(given))) await runProgramOk('docker', ['pull', given], { env: engine.env, timeoutMs: 600_000, signal: options.signal, stopWithThisProcess: true });
     return given;
   }
   if (await has(OFFICIAL_BASE)) return OFFICIAL_BASE;
-  const pull = await engine.docker(['pull', OFFICIAL_BASE], { timeoutMs: 600_000, signal: options.signal });
+  const pull = await engine.docker(['pull', OFFICIAL_BASE], { timeoutMs: 600_000, signal: options.signal, stopWithThisProcess: true });
   if (pull.code === 0) return OFFICIAL_BASE;
   const why = pull.stderr.trim().split('\n').pop() ?? '';
   if (await has(LOCAL_BASE)) {
@@ -55,7 +55,7 @@ export async function pickBase(engine: Engine, repo: string, log: (line: string)
   const env = fetched === undefined ? engine.env : { ...engine.env, HEARTH_BASE_FETCHED: fetched };
   const script = join(repo, 'docker/make-local-base.sh');
   const [cmd, args] = options.niced === true ? ['nice', ['-n', '19', script]] : [script, []];
-  await runProgramOk(cmd, args, { env, timeoutMs: 900_000, signal: options.signal });
+  await runProgramOk(cmd, args, { env, timeoutMs: 900_000, signal: options.signal, stopWithThisProcess: true });
   log(`${LOCAL_BASE} built in ${Math.round((Date.now() - t0) / 1000)}s`);
   return LOCAL_BASE;
 }
