@@ -14,6 +14,8 @@ export default defineConfig({
     maxWorkers: 2,
     testTimeout: 30_000,
     hookTimeout: 30_000,
+    // A worker ends with its run, also when vitest is ended without its teardown.
+    setupFiles: ['./scripts/exit-with-runner.ts'],
     reporters: ['default', './scripts/summary-reporter.ts'],
     projects: [
       {
