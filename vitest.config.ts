@@ -15,7 +15,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     // A worker ends with its run, also when vitest is ended without its teardown.
-    setupFiles: ['./scripts/exit-with-runner.ts'],
+    setupFiles: ['./scripts/exit-with-runner.mjs'],
     reporters: ['default', './scripts/summary-reporter.ts'],
     projects: [
       {
