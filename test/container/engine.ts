@@ -9,7 +9,7 @@ import { closeSync, openSync } from 'node:fs';
 import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runProgram, spawnGuarded, runProgramOk, waitFor, type ProgramOptions, type ProgramResult } from '@hearth/testkit';
+import { runProgram, runProgramOk, spawnGuarded, waitFor, type ProgramOptions, type ProgramResult } from '@hearth/testkit';
 import { removeBackgroundCgroup, type BackgroundCgroup } from './background.js';
 import { missingPackages } from './exec.js';
 
@@ -172,7 +172,7 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
     if (exited !== null) throw new Error(exited);
   } catch (err) {
     if (exited === null) child.kill('SIGKILL');
-    guard.release();
+    void guard.release();
     throw new Error(`${(err as Error).message}\n--- dockerd log ---\n${await tail()}`);
   }
   const pid = child.pid ?? 0;
@@ -185,7 +185,7 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
       await gone;
       clearTimeout(timer);
     }
-    guard.release();
+    await guard.release();
     // containerd shims outlive a killed dockerd; they hold the mounts of running containers.
     await unmountAll(dir);
     await rm(dir, { recursive: true, force: true });

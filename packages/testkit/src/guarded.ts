@@ -26,8 +26,8 @@ export interface GuardedProgram {
   release(): Promise<void>;
 }
 
-/** The exit code of a gate that was not opened (this process ended first). */
-export const GATE_NOT_OPENED = 125;
+/** The exit code of a gate that was not opened (no watchdog, or this process ended first). */
+const GATE_NOT_OPENED = 125;
 
 const GATE = `read -r word <&3 && [ "$word" = go ] || { echo "$1: not started: no watchdog for it, or the process starting it is gone" >&2; exit ${GATE_NOT_OPENED}; }
 exec "$@" 3<&-`;
