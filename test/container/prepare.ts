@@ -19,7 +19,7 @@ import { appendFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runProgramOk, waitFor } from '@hearth/testkit';
+import { runProgram, runProgramOk, waitFor } from '@hearth/testkit';
 import type { TestProject } from 'vitest/node';
 import { makeBackgroundCgroup } from './background.js';
 import { ENGINES_DIR, reapStaleEngines, removeDataRoot, startEngine, type Engine } from './engine.js';
@@ -60,14 +60,14 @@ declare module 'vitest' {
   }
 }
 
-/** The registry the official base comes from answers at all (any HTTP status), within 10 s. */
+/**
+ * The registry the official base comes from answers at all (any HTTP status), within 10 s. Asked
+ * with curl, which goes through `HTTPS_PROXY` (and `NO_PROXY`) as dockerd, started with this
+ * environment, would; Node 20's `fetch` does not.
+ */
 async function registryAnswers(): Promise<boolean> {
-  try {
-    await fetch('https://registry-1.docker.io/v2/', { signal: AbortSignal.timeout(10_000) });
-    return true;
-  } catch {
-    return false;
-  }
+  const probe = await runProgram('curl', ['-sS', '-o', '/dev/null', '--max-time', '10', 'https://registry-1.docker.io/v2/'], { timeoutMs: 20_000 });
+  return probe.code === 0;
 }
 
 export default function setup(project: TestProject): () => Promise<void> {
