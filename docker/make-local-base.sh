@@ -31,7 +31,20 @@ fetched=${HEARTH_BASE_FETCHED-}
 
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+# Removed however the script ends: a hangup, an interrupt or a stop (which end a shell without its
+# EXIT trap) exit through it too. What debootstrap had mounted under it when it was killed (/proc,
+# /sys, /dev and its bind mounts of the host's /dev/shm and /dev/pts) is unmounted first, deepest
+# first, and rm stays on the folder's own file system: it never reaches into a mount it missed.
+remove_work() {
+  awk -v w="$work/" 'index($5, w) == 1 { print $5 }' /proc/self/mountinfo | sort -r | while read -r m; do
+    umount -l "$m" || true
+  done
+  rm -rf --one-file-system "$work"
+}
+trap remove_work EXIT
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 # Debian's root file system as a tar stream on stdout (redirected to a file: run in this shell,
 # a failure ends the script).
