@@ -6,9 +6,10 @@
  *
  * `hearth up` is spawned detached: it leads a process group of its own. In the legacy arrangement
  * its children share that group, so a `kill(0, SIGUSR1)` among them reaches the supervisor and its
- * children, never the program that runs the demo (or the test runner).
+ * children, never the program that runs the demo (or the test runner). It is started by
+ * `spawnGuarded`: if that program ends before `stop()`, however it ends, the group is stopped too.
  */
-import { spawn } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import dgram from 'node:dgram';
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -19,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { openSuiteAccounts, type Accounts } from '@hearth/accounts';
 import { openMailStore, type Delivery, type MailStore } from '@hearth/mail-store';
 import { controlRequest, type ServiceStatus } from '@hearth/supervisor';
+import { spawnGuarded } from './guarded.js';
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const HEARTH = join(ROOT, 'packages/cli/dist/main.js');
@@ -82,10 +84,9 @@ export async function startSuite(yaml: string, { prepare, names = [], timeout = 
   const configFile = join(dir, 'hearth.yaml');
   writeFileSync(configFile, yaml);
   if (prepare) await prepare(data);
-  const proc = spawn(process.execPath, [HEARTH, 'up', '--config', configFile, '--data', data], {
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const guarded = spawnGuarded(process.execPath, [HEARTH, 'up', '--config', configFile, '--data', data], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its stdout and stderr are pipes, as asked.
+  const proc = guarded.child as ChildProcessWithoutNullStreams;
   const lines: LogLine[] = [];
   let stderr = '';
   let buf = '';
@@ -136,6 +137,7 @@ export async function startSuite(yaml: string, { prepare, names = [], timeout = 
         // gone already
       }
       if (!done) await exited;
+      await guarded.release();
       rmSync(dir, { recursive: true, force: true });
     },
   };

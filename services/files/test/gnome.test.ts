@@ -4,30 +4,33 @@
  * `gio` start GVfs's daemons as it does on a desktop. Over HTTPS: the self-signed certificate is
  * accepted at GVfs's question (the dialog Files shows), then Basic with alice's password.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes, X509Certificate } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runProgram, type ProgramResult } from '@hearth/testkit';
+import { runProgram, spawnGuarded, type ProgramResult } from '@hearth/testkit';
 import { startServer, type Harness } from './helpers.js';
 
 let h: Harness;
-let bus: ChildProcess;
+let bus: { child: ChildProcess; release: () => Promise<void> } | undefined;
 let env: NodeJS.ProcessEnv;
 let root: string;
 const work = mkdtempSync(join(tmpdir(), 'files-gnome-'));
 const photos = join(work, 'photos');
 
-/** `dbus-daemon --session` in a process group of its own; resolves with its address once it listens. */
-function startSessionBus(busEnv: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; address: string }> {
+/**
+ * `dbus-daemon --session` in a process group of its own, which does not outlive this process
+ * (`spawnGuarded`); resolves with its address once it listens.
+ */
+function startSessionBus(busEnv: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; release: () => Promise<void>; address: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn('dbus-daemon', ['--session', '--nofork', '--print-address=1'], { detached: true, stdio: ['ignore', 'pipe', 'ignore'], env: busEnv });
+    const { child, release } = spawnGuarded('dbus-daemon', ['--session', '--nofork', '--print-address=1'], { stdio: ['ignore', 'pipe', 'ignore'], env: busEnv });
     child.once('error', reject);
     child.once('exit', (code) => reject(new Error(`dbus-daemon exited (${code}) before printing its address`)));
-    createInterface({ input: child.stdout! }).once('line', (address) => resolve({ child, address: address.trim() }));
+    createInterface({ input: child.stdout! }).once('line', (address) => resolve({ child, release, address: address.trim() }));
   });
 }
 
@@ -47,18 +50,19 @@ beforeAll(async () => {
   // folder; its daemons, which the bus starts, get the same.
   const base = { ...process.env, HOME: work, XDG_RUNTIME_DIR: runtime, LANG: 'C.UTF-8', LC_ALL: 'C.UTF-8' };
   const session = await startSessionBus(base);
-  bus = session.child;
+  bus = session;
   env = { ...base, DBUS_SESSION_BUS_ADDRESS: session.address };
 });
 
 afterAll(async () => {
   if (env) await gio('mount', '-u', `${root}/`);
-  if (bus?.pid !== undefined) {
+  if (bus?.child.pid !== undefined) {
     try {
-      process.kill(-bus.pid, 'SIGTERM'); // our own child's group: the bus and the GVfs daemons it started
+      process.kill(-bus.child.pid, 'SIGTERM'); // our own child's group: the bus and the GVfs daemons it started
     } catch {
       // gone already
     }
+    await bus.release();
   }
   await h?.close();
   rmSync(work, { recursive: true, force: true });
