@@ -3,7 +3,8 @@
  * group. The supervisor tells it `add PGID` / `del PGID` on its stdin (`addpid PID` / `delpid PID`
  * for a child without a group of its own, in the legacy shared-group mode). When its stdin reaches end
  * of file, the supervisor is gone (even by SIGKILL: the kernel closes the pipe), so it sends
- * SIGTERM to every group it knows, waits `graceSeconds`, and sends SIGKILL to what is left.
+ * SIGTERM to every group it knows, waits up to `graceSeconds` (ending at once when none is left),
+ * and sends SIGKILL to what is left.
  *
  * A shell rather than a Node process: about 1 MB, starts in a millisecond, and has no IPC channel
  * of its own to lose. Group ids are plain integers checked on both sides, never interpreted.
@@ -24,7 +25,14 @@ while IFS= read -r line; do
 done
 [ "$targets" = " " ] && exit 0
 for t in $targets; do kill -TERM $t 2>/dev/null; done
-sleep "$1"
+i=0
+while [ "$i" -lt "$1" ]; do
+  left=
+  for t in $targets; do kill -s 0 -- $t 2>/dev/null && left=1; done
+  [ -z "$left" ] && exit 0
+  sleep 0.1
+  i=$((i + 1))
+done
 for t in $targets; do kill -KILL $t 2>/dev/null; done
 exit 0
 `;
@@ -48,7 +56,8 @@ export class Lifeline {
   /** Starts the watchdog; resolves once it runs. */
   static start(options: LifelineOptions = {}): Promise<Lifeline> {
     const spawn = options.spawn ?? defaultSpawn;
-    const grace = String(options.graceSeconds ?? 2);
+    // In tenths of a second: the watchdog looks every tenth whether anything is left to wait for.
+    const grace = String(Math.ceil((options.graceSeconds ?? 2) * 10));
     const proc = spawn('/bin/sh', ['-c', SCRIPT, 'hearth-lifeline', grace], {
       detached: true,
       stdio: ['pipe', 'ignore', 'ignore'],

@@ -123,6 +123,18 @@ describe('Lifeline', () => {
     expect(alive(kept.pid)).toBe(true);
   });
 
+  it('ends as soon as the groups it stopped are gone, not at the end of the grace', async () => {
+    const core = new ProcessCore();
+    const lifeline = await Lifeline.start({ graceSeconds: 600 });
+    const a = await core.start({ argv: ['sleep', '30'] });
+    started.push(a);
+    await lifeline.add(a.pid);
+    const watchdog = lifeline.pid ?? 0;
+    lifeline.close();
+    expect((await a.exited).signal).toBe('SIGTERM');
+    await waitFor(() => !alive(watchdog));
+  });
+
   it('keeps neither its own process nor the one that started it running', async () => {
     // A process that starts a lifeline, hands it a group and has nothing else to do exits; the
     // lifeline then stops that group.
