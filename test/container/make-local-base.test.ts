@@ -13,13 +13,25 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, expect, it } from 'vitest';
 import { makeTempDir, waitFor, type TempDir } from '@hearth/testkit';
-import { mountsUnder } from './engine.js';
+import { mountsUnder, removeDataRoot } from './engine.js';
 
 const script = fileURLToPath(new URL('../../docker/make-local-base.sh', import.meta.url));
 
-/** Mounts its own /proc (a tmpfs with a file in it) and binds $OUTSIDE at /dev/shm, as debootstrap mounts into its target, then waits. */
+/**
+ * Mounts its own /proc (a tmpfs with a file in it) and binds $OUTSIDE at /dev/shm, as debootstrap
+ * mounts into its target, then waits. The target is debootstrap's second argument that is not an
+ * option (`debootstrap [OPTION...] SUITE TARGET [MIRROR]`); one outside the script's $TMPDIR is
+ * refused, so that a call it does not expect mounts nothing anywhere else.
+ */
 const STAND_IN = `#!/bin/sh
-target=$4
+target=
+n=0
+for a in "$@"; do
+  case "$a" in -*) continue ;; esac
+  n=$((n + 1))
+  [ "$n" = 2 ] && target=$a
+done
+case "$target" in "$TMPDIR"/*) ;; *) echo "stand-in debootstrap: target $target is not under $TMPDIR" >&2; exit 2 ;; esac
 mkdir -p "$target/proc" "$target/dev/shm"
 mount -t tmpfs stand-in "$target/proc"
 echo inside > "$target/proc/file"
@@ -33,10 +45,8 @@ const cannotRun = process.getuid?.() !== 0 ? 'it mounts, which needs root' : nul
 
 let dir: TempDir | undefined;
 afterEach(async () => {
-  if (dir === undefined) return;
-  for (const m of (await mountsUnder(dir.path)).sort().reverse()) spawn('umount', ['-l', m]);
-  await waitFor(async () => (await mountsUnder(dir!.path)).length === 0, { timeout: 5000, what: 'the test folder unmounted' });
-  await dir.remove();
+  // Whatever a failed run left mounted in it goes with the folder.
+  if (dir !== undefined) await removeDataRoot(dir.path);
   dir = undefined;
 });
 
