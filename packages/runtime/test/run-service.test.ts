@@ -35,6 +35,7 @@ class Instance {
   readonly messages: ServiceMessage[] = [];
   stdout = '';
   stderr = '';
+  /** Its exit, once its stdout has been read to the end too. */
   readonly exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
   constructor(args: string[] = [echo], env: NodeJS.ProcessEnv = {}) {
@@ -43,7 +44,8 @@ class Instance {
     this.child.stdout!.setEncoding('utf8').on('data', (d: string) => (this.stdout += d));
     this.child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.stderr += d));
     this.child.on('message', (m: ServiceMessage) => this.messages.push(m));
-    this.exit = new Promise((resolve) => this.child.on('exit', (code, signal) => resolve({ code, signal })));
+    const read = new Promise<void>((resolve) => this.child.stdout!.once('close', () => resolve()));
+    this.exit = new Promise((resolve) => this.child.on('exit', (code, signal) => void read.then(() => resolve({ code, signal }))));
   }
 
   send(m: SupervisorMessage): void {
@@ -69,6 +71,20 @@ class Instance {
     await sendWithHandle(this.child, { t: 'listener', name: 'main', index: 0 }, handle);
     this.send({ t: 'start' });
     return spec.port;
+  }
+
+  /**
+   * The first log line `pred` accepts, waiting for it: its output (a pipe) and its messages (the
+   * IPC channel) arrive in no fixed order.
+   */
+  async waitLog(pred: (l: Record<string, unknown>) => boolean, timeout = 10_000): Promise<Record<string, unknown>> {
+    const start = Date.now();
+    for (;;) {
+      const found = this.logLines().find(pred);
+      if (found) return found;
+      if (Date.now() - start > timeout) throw new Error(`timeout waiting for a log line; got ${this.stdout}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
   }
 
   logLines(): Array<Record<string, unknown>> {
@@ -242,7 +258,7 @@ describe('runService as a warm standby (init with standby: true)', () => {
     inst.send({ t: 'start' });
     await inst.waitFor((m) => m.t === 'ready');
     expect(await readLine(port)).toBe(`warm ${inst.child.pid}`);
-    expect(inst.logLines().some((l) => l['msg'] === 'promoted from standby')).toBe(true);
+    await inst.waitLog((l) => l['msg'] === 'promoted from standby');
     inst.send({ t: 'stop', deadlineMs: 2000 });
     expect(await inst.exit).toEqual({ code: 0, signal: null });
   });
