@@ -23,8 +23,13 @@ export interface XmlElement {
 const MAX_DEPTH = 64;
 const MAX_ELEMENTS = 20_000;
 
-/** Parse an XML body from `stream`, refusing more than `maxBytes`. An empty body gives undefined. */
+/**
+ * Parse an XML body from `stream`, refusing more than `maxBytes`. An empty body gives undefined,
+ * as does a stream already read to its end, which emits nothing more: the file service's server
+ * hands over a request without a body that way (`optimizeEmptyRequests`, `server.ts`).
+ */
 export async function readXml(stream: Readable, maxBytes: number): Promise<XmlElement | undefined> {
+  if (stream.readableEnded) return undefined;
   const parser = new SaxesParser({ xmlns: true });
   const decoder = new TextDecoder('utf-8', { fatal: true });
   const stack: XmlElement[] = [];

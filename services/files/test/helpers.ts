@@ -184,7 +184,8 @@ export function request(
 
 /**
  * One request written to a socket byte for byte as given, with `Connection: close` among its
- * headers: the response as the server sent it, parsed, once the server has closed the connection.
+ * headers: the response as the server sent it, parsed, once the server has closed the connection
+ * (a chunked body joined from its chunks).
  */
 export function rawRequest(port: number, bytes: Buffer): Promise<CurlResult> {
   return new Promise((resolve, reject) => {
@@ -192,9 +193,27 @@ export function rawRequest(port: number, bytes: Buffer): Promise<CurlResult> {
     const chunks: Buffer[] = [];
     socket.on('data', (c: Buffer) => chunks.push(c));
     socket.on('error', reject);
-    socket.on('close', () => resolve(parseResponse(Buffer.concat(chunks).toString('utf8'))));
+    socket.on('close', () => {
+      const r = parseResponse(Buffer.concat(chunks).toString('utf8'));
+      resolve(r.headers['transfer-encoding'] === 'chunked' ? { ...r, body: joinChunks(r.body) } : r);
+    });
     socket.write(bytes);
   });
+}
+
+/** The data of a chunked body (its chunks' sizes and data, up to the last chunk), sizes counted in UTF-8 bytes. */
+function joinChunks(body: string): string {
+  const bytes = Buffer.from(body, 'utf8');
+  const data: Buffer[] = [];
+  let at = 0;
+  for (;;) {
+    const line = bytes.indexOf('\r\n', at);
+    const size = Number.parseInt(bytes.subarray(at, line).toString('latin1'), 16);
+    if (line < 0 || !(size >= 0)) throw new Error(`not a chunked body: ${JSON.stringify(body.slice(0, 80))}`);
+    if (size === 0) return Buffer.concat(data).toString('utf8');
+    data.push(bytes.subarray(line + 2, line + 2 + size));
+    at = line + 2 + size + 2;
+  }
 }
 
 /** The text of every DAV:href in `xml`, parsed by an XML parser (which throws on XML that is not well formed). */

@@ -8,7 +8,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { capturingLogger, curl, hrefsIn, request, startServer, type Harness } from './helpers.js';
+import { capturingLogger, curl, hrefsIn, rawRequest, request, startServer, type Harness } from './helpers.js';
 
 let h: Harness;
 let apple: string;
@@ -314,6 +314,28 @@ describe('protocol answers', () => {
     expect(anon.headers['www-authenticate']).toBe('Basic realm="Hearth files", charset="UTF-8"');
     expect((await curl(['-u', 'carol:pw', '-X', 'PROPFIND', '-H', 'Depth: 0', u('/files/')])).status).toBe(403);
     expect((await curl([...A, '-X', 'PROPFIND', '-H', 'Depth: 0', u('/nosuch/')])).status).toBe(404);
+  });
+
+  it('answers requests that carry no body (neither Content-Length nor Transfer-Encoding) as having an empty one', async () => {
+    // Written byte for byte, so that nothing announces a body. From Node 24.12 on, the server hands
+    // such a request over already ended, and it emits no events (`optimizeEmptyRequests`).
+    const bodiless = (method: string, path: string, headers = '') =>
+      rawRequest(h.port, Buffer.from(`${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Basic ${Buffer.from('alice:secret').toString('base64')}\r\n${headers}Connection: close\r\n\r\n`));
+    const list = await bodiless('PROPFIND', '/files/', 'Depth: 1\r\n');
+    expect(list.status).toBe(207);
+    expect(hrefsIn(list.body)).toContain('/files/digits.txt');
+    expect(list.body).toContain('<D:getcontentlength>20</D:getcontentlength>');
+    expect((await bodiless('PROPFIND', '/nosuch/', 'Depth: 0\r\n')).status).toBe(404);
+    writeFileSync(join(h.shareDir, 'emptied.txt'), 'old content');
+    expect((await bodiless('PUT', '/files/emptied.txt')).status).toBe(204);
+    expect(readFileSync(join(h.shareDir, 'emptied.txt'), 'utf8')).toBe('');
+    expect((await bodiless('PUT', '/files/made-empty.txt')).status).toBe(201);
+    expect(readFileSync(join(h.shareDir, 'made-empty.txt'), 'utf8')).toBe('');
+    const patch = await bodiless('PROPPATCH', '/files/digits.txt');
+    expect(patch.status).toBe(400);
+    const lock = await bodiless('LOCK', '/files/digits.txt');
+    expect(lock.status).toBe(400);
+    expect((await bodiless('GET', '/files/digits.txt')).body).toBe('0123456789abcdefghij');
   });
 
   it('refuses PROPFIND Depth infinity with propfind-finite-depth', async () => {
