@@ -150,19 +150,17 @@ export class Authenticator {
   }
 
   /**
-   * The user whose credentials this request's connection had verified within the last second, when
-   * the request sends the same Authorization header under the same settings; otherwise undefined
+   * The user whose credentials the request's connection (`socket`) had verified within the last
+   * second, when the request's Authorization header (`header`) is the same, under the same settings; otherwise undefined
    * (`check` decides). Nothing waits: for answers made at once (`cached-get.ts`). `now` is
    * `Date.now()`, read once by the caller for all of the request's checks. A memo used in its
    * last quarter is renewed: the same check as `check`'s, made in the background, so that a busy
    * connection's requests keep being answered at once.
    */
-  verified(req: IncomingMessage, now: number): FileUser | undefined {
-    const header = req.headers.authorization;
-    if (header === undefined) return undefined;
-    const memo = this.#verified.get(req.socket);
+  verified(socket: Socket, header: string, now: number): FileUser | undefined {
+    const memo = this.#verified.get(socket);
     if (memo === undefined || memo.header !== header || memo.generation !== this.#generation || now >= memo.until) return undefined;
-    if (memo.renewal === undefined && now >= memo.until - RENEW_AHEAD_MS) this.#renew(req.socket, memo, now);
+    if (memo.renewal === undefined && now >= memo.until - RENEW_AHEAD_MS) this.#renew(socket, memo, now);
     return memo.user;
   }
 

@@ -82,7 +82,7 @@ describe('a small file asked again on the same connection', () => {
     expect(comparable(query)).toEqual(comparable(first));
   });
 
-  it('goes the full way for a range, the conditionals and Expect, with their answers', async () => {
+  it('goes the full way for a range, the conditionals, the DAV If header and Expect, named in any case, with their answers', async () => {
     const first = await on('GET', '/files/note.txt');
     const etag = first.headers.etag as string;
     const cases: Array<[Record<string, string>, number]> = [
@@ -93,6 +93,11 @@ describe('a small file asked again on the same connection', () => {
       [{ 'If-Unmodified-Since': 'Thu, 01 Jan 1970 00:00:00 GMT' }, 412],
       [{ 'If-Range': '"other"', Range: 'bytes=0-1' }, 200],
       [{ Expect: '100-continue' }, 200],
+      [{ If: `(["${etag}"])` }, 200],
+      // Header names in any case.
+      [{ 'if-none-match': etag }, 304],
+      [{ 'IF-MATCH': '"other"' }, 412],
+      [{ rAnGe: 'bytes=4-8' }, 206],
     ];
     for (const [headers, status] of cases) {
       const r = await on('GET', '/files/note.txt', { headers });
