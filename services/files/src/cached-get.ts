@@ -62,33 +62,24 @@ export function plainRequestCredentials(req: IncomingMessage): string | undefine
   let authorization: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
-    switch (name.length) {
-      case 2:
-        if (isHeader(name, 'If', 'if')) return undefined;
-        break;
-      case 5:
-        if (isHeader(name, 'Range', 'range')) return undefined;
-        break;
-      case 6:
-        if (isHeader(name, 'Expect', 'expect')) return undefined;
-        break;
-      case 8:
-        if (isHeader(name, 'If-Range', 'if-range') || isHeader(name, 'If-Match', 'if-match')) return undefined;
-        break;
-      case 13:
-        if (isHeader(name, 'Authorization', 'authorization')) authorization ??= raw[i + 1];
-        else if (isHeader(name, 'If-None-Match', 'if-none-match')) return undefined;
-        break;
-      case 17:
-        if (isHeader(name, 'If-Modified-Since', 'if-modified-since')) return undefined;
-        break;
-      case 19:
-        if (isHeader(name, 'If-Unmodified-Since', 'if-unmodified-since')) return undefined;
-        break;
+    if (name.length === 13 && isHeader(name, 'Authorization', 'authorization')) {
+      authorization ??= raw[i + 1];
+      continue;
     }
+    const others = NOT_PLAIN_BY_LENGTH[name.length];
+    if (others !== undefined) for (const [canonical, lower] of others) if (isHeader(name, canonical, lower)) return undefined;
   }
   return authorization;
 }
+
+/** The headers after which an answer is not simply the file, by the length of their names: each as usually spelt, and in lower case. */
+const NOT_PLAIN_BY_LENGTH: ReadonlyArray<ReadonlyArray<readonly [string, string]> | undefined> = (() => {
+  const byLength: Array<Array<readonly [string, string]>> = [];
+  for (const name of ['If', 'Range', 'Expect', 'If-Range', 'If-Match', 'If-None-Match', 'If-Modified-Since', 'If-Unmodified-Since']) {
+    (byLength[name.length] ??= []).push([name, name.toLowerCase()]);
+  }
+  return byLength;
+})();
 
 /**
  * Whether the header name `name` is the one spelt `canonical` and `lower` (of its length), ASCII
