@@ -151,11 +151,11 @@ export class Authenticator {
 
   /**
    * The user whose credentials the request's connection (`socket`) had verified within the last
-   * second, when the request's Authorization header (`header`) is the same, under the same settings; otherwise undefined
-   * (`check` decides). Nothing waits: for answers made at once (`cached-get.ts`). `now` is
-   * `Date.now()`, read once by the caller for all of the request's checks. A memo used in its
-   * last quarter is renewed: the same check as `check`'s, made in the background, so that a busy
-   * connection's requests keep being answered at once.
+   * second, when the request's Authorization header (`header`) is the same, under the same
+   * settings; otherwise undefined (`check` decides). Nothing waits: for answers made at once
+   * (`cached-get.ts`). `now` is `Date.now()`, read once by the caller for all of the request's
+   * checks. A memo used in its last quarter is renewed: the same check as `check`'s, made in the
+   * background, so that a busy connection's requests keep being answered at once.
    */
   verified(socket: Socket, header: string, now: number): FileUser | undefined {
     const memo = this.#verified.get(socket);
