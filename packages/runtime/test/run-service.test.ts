@@ -52,14 +52,8 @@ class Instance {
     this.child.send(m);
   }
 
-  async waitFor(pred: (m: ServiceMessage) => boolean, timeout = 10_000): Promise<ServiceMessage> {
-    const start = Date.now();
-    for (;;) {
-      const found = this.messages.find(pred);
-      if (found) return found;
-      if (Date.now() - start > timeout) throw new Error(`timeout; got ${JSON.stringify(this.messages)}; stderr ${this.stderr}`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
+  waitFor(pred: (m: ServiceMessage) => boolean, timeout = 10_000): Promise<ServiceMessage> {
+    return this.#until(() => this.messages.find(pred), timeout, () => `got ${JSON.stringify(this.messages)}; stderr ${this.stderr}`);
   }
 
   /** init, listener (with a fresh bound handle), start; returns the port. */
@@ -77,12 +71,17 @@ class Instance {
    * The first log line `pred` accepts, waiting for it: its output (a pipe) and its messages (the
    * IPC channel) arrive in no fixed order.
    */
-  async waitLog(pred: (l: Record<string, unknown>) => boolean, timeout = 10_000): Promise<Record<string, unknown>> {
+  waitLog(pred: (l: Record<string, unknown>) => boolean, timeout = 10_000): Promise<Record<string, unknown>> {
+    return this.#until(() => this.logLines().find(pred), timeout, () => `log ${this.stdout}`);
+  }
+
+  /** What `find` gives once it gives something, looked for every 10 ms for up to `timeout` ms. */
+  async #until<T>(find: () => T | undefined, timeout: number, got: () => string): Promise<T> {
     const start = Date.now();
     for (;;) {
-      const found = this.logLines().find(pred);
-      if (found) return found;
-      if (Date.now() - start > timeout) throw new Error(`timeout waiting for a log line; got ${this.stdout}`);
+      const found = find();
+      if (found !== undefined) return found;
+      if (Date.now() - start > timeout) throw new Error(`timeout; ${got()}`);
       await new Promise((r) => setTimeout(r, 10));
     }
   }
