@@ -57,7 +57,7 @@ interface Prepared {
  * headers it needs from the raw list too), and building it costs an answer made at once more than
  * all of its own checks (bench/files). The first Authorization counts, as in `req.headers`.
  */
-export function plainRequestCredentials(req: IncomingMessage): string | undefined {
+function plainRequestCredentials(req: IncomingMessage): string | undefined {
   const raw = req.rawHeaders;
   let authorization: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {

@@ -312,7 +312,8 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
   // Transfer-Encoding has no body (RFC 9112, 6.3): with `optimizeEmptyRequests` (Node 24.12 and
   // 25.1 on; older versions ignore it) Node hands it over already ended instead of running a
   // stream's life through to its 'end' and 'close', a tenth of a 4 KB GET's work (bench/files).
-  // It then emits no events: whatever reads a body checks `readableEnded` first (`xml.ts`).
+  // It then emits no events: the XML reader, which waits for 'end', checks `readableEnded` first
+  // (`xml.ts`); an upload's async iteration (`atomic-write.ts`) ends at once by itself.
   const serverOptions = () => ({
     maxHeaderSize: settings.maxHeaderSize,
     requestTimeout: 0,
