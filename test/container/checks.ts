@@ -75,8 +75,8 @@ const fileBody = (ctx: CheckContext) => `Hearth container test for ${ctx.user}.\
 
 /**
  * PUT over HTTPS, then GET over HTTP (Basic over plain HTTP is allowed from loopback) and HTTPS,
- * and the folder listed by a PROPFIND without a body; `hearth files` for the user gives the HTTPS
- * listener's URLs.
+ * the folder listed by a PROPFIND without a body and an empty file put by a PUT without one;
+ * `hearth files` for the user gives the HTTPS listener's URLs.
  */
 async function putAndGet(ctx: CheckContext): Promise<void> {
   const auth = ['-u', `${ctx.user}:${ctx.password}`];
@@ -90,6 +90,10 @@ async function putAndGet(ctx: CheckContext): Promise<void> {
   // a request already ended (`optimizeEmptyRequests`), and it is answered as an allprop.
   const listing = await curl(['-k', '--fail', ...auth, '-X', 'PROPFIND', '-H', 'Depth: 1', `https://127.0.0.1:${ctx.port('files', 'https')}/home/`]);
   expect(listing).toContain(`<D:href>${FILE_PATH}</D:href>`);
+  // A PUT without a body, the same way: an empty file.
+  const empty = await curl(['-k', ...auth, '-o', '/dev/null', '-w', '%{http_code}', '-X', 'PUT', `https://127.0.0.1:${ctx.port('files', 'https')}/home/container-empty.txt`]);
+  expect(empty.trim()).toBe('201');
+  expect(await curl(['-k', '--fail', ...auth, '-w', '%{size_download}', `https://127.0.0.1:${ctx.port('files', 'https')}/home/container-empty.txt`])).toBe('0');
   // `hearth files` in the container reads the container's config: its URLs name this listener.
   expect(await ctx.exec(['hearth', 'files', '--user', ctx.user])).toContain(`https://localhost:${ctx.port('files', 'https')}/home/`);
 }
