@@ -5,7 +5,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FIXTURE_SERVICE_PATH, connectAndReadLine, freePort, makeTempDir, waitFor } from '@hearth/testkit';
+import { FIXTURE_SERVICE_PATH, connectAndReadLine, freePort, makeTempDir, spawnGuarded, waitFor } from '@hearth/testkit';
 import type { TempDir } from '@hearth/testkit';
 import { COMMANDS, VERB_LOADERS } from '@hearth/cli';
 import { loadTlsMaterial } from '@hearth/tls';
@@ -32,13 +32,17 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-/** Starts `hearth ARGS` left running (killed after the test); `exited` resolves with its exit code. */
-function foreground(args: readonly string[]): { child: ChildProcess; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Starts `hearth ARGS` left running (killed after the test, and with this process however it
+ * ends: `spawnGuarded`); `exited` resolves with its exit code. `env` is added to this process's.
+ */
+function foreground(args: readonly string[], env: Record<string, string> = {}): { child: ChildProcess; exited: Promise<number | null> } {
+  const { child, release } = spawnGuarded(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   cleanups.push(async () => {
     child.kill('SIGKILL');
     await exited;
+    await release();
   });
   return { child, exited };
 }
@@ -102,12 +106,7 @@ describe('verbs against a running supervisor', () => {
     const data = join(dir.path, 'data');
     const config = join(dir.path, 'hearth.yaml');
     writeFileSync(config, `services:\n  fix:\n    module: ${FIXTURE_SERVICE_PATH}\n    listen: { main: { port: 0 } }\n  nap:\n    command: [sleep, "1000"]\n`);
-    const up = spawn(process.execPath, [MAIN, 'up', '--config', config, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, HEARTH_DATA: data } });
-    const exited = new Promise<number | null>((resolve) => up.on('exit', (code) => resolve(code)));
-    cleanups.push(async () => {
-      up.kill('SIGKILL');
-      await exited;
-    });
+    const { exited } = foreground(['up', '--config', config, '--log-level', 'warn'], { HEARTH_DATA: data });
     const env = { HEARTH_DATA: data };
     const status = async () => JSON.parse((await hearth(['status', '--json'], env)).stdout) as { name: string; state: string; pid: number; restarts: number }[];
     await waitFor(async () => (await status().catch(() => [])).every((s) => s.state === 'running') && (await status()).length === 2, { timeout: 10_000, what: 'both running' });

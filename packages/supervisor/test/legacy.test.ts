@@ -15,8 +15,8 @@ const services = `services:
 
 describe('process groups', () => {
   it('by default every child leads its own group, apart from the supervisor', async () => {
-    // Detached: the supervisor leads a group of its own, so "same group as the supervisor" means its pid.
-    const up = await startUp(services, { detached: true });
+    // startUp's supervisor leads a group of its own, so "same group as the supervisor" means its pid.
+    const up = await startUp(services);
     const supervisor = up.proc.pid!;
     for (const name of ['cmd', 'fix']) {
       const s = await waitState(up, name, 'running');
@@ -29,7 +29,7 @@ describe('process groups', () => {
   });
 
   it('with legacy.sharedProcessGroup every child shares the supervisor group, with a loud warning; stop still works', async () => {
-    const up = await startUp(`legacy: { sharedProcessGroup: true }\n${services}`, { detached: true });
+    const up = await startUp(`legacy: { sharedProcessGroup: true }\n${services}`);
     const supervisor = up.proc.pid!;
     expect(processGroup(supervisor)).toBe(supervisor);
     const pids: number[] = [];

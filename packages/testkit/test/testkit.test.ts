@@ -306,6 +306,53 @@ describe('spawnGuarded', () => {
   });
 });
 
+/**
+ * A process that runs `hearth up` with `startUp` (its temp dir under `$TMPDIR`) on one fixture
+ * service, writes the supervisor's pid and the service's to `pidFile` once the service runs, and
+ * runs until it is killed.
+ */
+const UP_RUNNER = `
+import { renameSync, writeFileSync } from 'node:fs';
+const [hearthUp, fixture, pidFile] = process.argv.slice(1);
+const { startUp, waitState } = await import(hearthUp);
+const up = await startUp('services:\\n  fix:\\n    module: ' + fixture + '\\n    listen: { main: { port: 0 } }\\n');
+const fix = await waitState(up, 'fix', 'running');
+writeFileSync(pidFile + '.tmp', up.proc.pid + ' ' + fix.pid);
+renameSync(pidFile + '.tmp', pidFile);
+setInterval(() => {}, 60_000);
+`;
+
+describe('startUp', () => {
+  it("stops hearth up, and so its services, when the process that started it is killed", async () => {
+    const dir = await makeTempDir();
+    try {
+      const pidFile = join(dir.path, 'up.pids');
+      const hearthUp = new URL('../dist/hearth-up.js', import.meta.url).href;
+      const runner = spawn(process.execPath, ['--input-type=module', '-e', UP_RUNNER, hearthUp, FIXTURE_SERVICE_PATH, pidFile], {
+        stdio: 'ignore',
+        env: { ...process.env, TMPDIR: dir.path },
+      });
+      children.add(runner);
+      const [supervisor, service] = await waitFor(
+        async () => {
+          const pids = (await readFile(pidFile, 'utf8').catch(() => '')).trim().split(' ').map(Number);
+          return pids.length === 2 && pids.every((p) => p > 0) ? pids : null;
+        },
+        { timeout: 15_000, what: "the runner's hearth up and its service to run" },
+      );
+      expect(isAlive(supervisor!) && isAlive(service!)).toBe(true);
+      const exited = new Promise((resolve) => runner.once('exit', resolve));
+      runner.kill('SIGKILL');
+      await exited;
+      // The runner's watchdog sends the supervisor SIGTERM: it stops its service and exits.
+      await gone(supervisor!);
+      await gone(service!);
+    } finally {
+      await dir.remove();
+    }
+  });
+});
+
 /** The pid of the lifeline (`@hearth/process`) that process `parent` started. */
 async function lifelineOf(parent: number): Promise<number> {
   for (const entry of await readdir('/proc')) {

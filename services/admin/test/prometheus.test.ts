@@ -5,12 +5,12 @@
  * answers the suite's figures, a labelled family (the files service's requests by method and
  * responses by status class) summed by its labels as UPGRADING.md shows.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { freePort, waitFor } from '@hearth/testkit';
+import { freePort, spawnGuarded, waitFor, type GuardedProgram } from '@hearth/testkit';
 import { startUp, stopAll, waitState, type Up } from '@hearth/testkit/hearth-up';
 
 vi.setConfig({ testTimeout: 60_000, hookTimeout: 60_000 });
@@ -19,6 +19,7 @@ const README = fileURLToPath(new URL('../README.md', import.meta.url));
 
 let up: Up;
 let prometheus: ChildProcess;
+let guarded: GuardedProgram | undefined;
 let api: string;
 let files: number;
 
@@ -67,7 +68,9 @@ beforeAll(async () => {
   writeFileSync(config, `global: { scrape_interval: 1s }\n${job.replaceAll('/var/lib/hearth', up.data).replace("'127.0.0.1:2843'", `'127.0.0.1:${port}'`)}`);
   const web = `127.0.0.1:${await freePort()}`;
   api = `http://${web}`;
-  prometheus = spawn('prometheus', [`--config.file=${config}`, `--storage.tsdb.path=${join(up.dir.path, 'tsdb')}`, `--web.listen-address=${web}`], { stdio: 'ignore' });
+  // Stopped with this process however it ends: a run killed before afterAll leaves no Prometheus.
+  guarded = spawnGuarded('prometheus', [`--config.file=${config}`, `--storage.tsdb.path=${join(up.dir.path, 'tsdb')}`, `--web.listen-address=${web}`], { stdio: 'ignore' });
+  prometheus = guarded.child;
 });
 
 afterAll(async () => {
@@ -76,6 +79,7 @@ afterAll(async () => {
     prometheus.kill('SIGTERM');
     await exited;
   }
+  await guarded?.release();
   await stopAll();
 });
 
