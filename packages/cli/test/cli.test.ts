@@ -5,7 +5,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FIXTURE_SERVICE_PATH, connectAndReadLine, freePort, makeTempDir, spawnGuarded, waitFor } from '@hearth/testkit';
+import { FIXTURE_SERVICE_PATH, connectAndReadLine, freePort, makeTempDir, spawnTied, waitFor } from '@hearth/testkit';
 import type { TempDir } from '@hearth/testkit';
 import { COMMANDS, VERB_LOADERS } from '@hearth/cli';
 import { loadTlsMaterial } from '@hearth/tls';
@@ -34,15 +34,14 @@ afterEach(async () => {
 
 /**
  * Starts `hearth ARGS` left running (killed after the test, and with this process however it
- * ends: `spawnGuarded`); `exited` resolves with its exit code. `env` is added to this process's.
+ * ends: `spawnTied`); `exited` resolves with its exit code. `env` is added to this process's.
  */
 function foreground(args: readonly string[], env: Record<string, string> = {}): { child: ChildProcess; exited: Promise<number | null> } {
-  const { child, release } = spawnGuarded(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  const child = spawnTied(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   cleanups.push(async () => {
     child.kill('SIGKILL');
     await exited;
-    await release();
   });
   return { child, exited };
 }

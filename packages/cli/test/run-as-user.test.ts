@@ -3,7 +3,7 @@
  * under 1024), then it runs as that user, and what it makes in the data dir is that user's. Needs
  * root (the tests run as root here and in CI).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { chownSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { connectAndReadLine, waitFor } from '@hearth/testkit';
+import { connectAndReadLine, spawnTied, waitFor } from '@hearth/testkit';
 import { MAIN } from '@hearth/testkit/hearth-up';
 import { NOBODY, notOwnedBy } from './owners.js';
 
@@ -63,7 +63,7 @@ describe('hearth run as root, for a service with user:', () => {
     const config = join(dir, 'hearth.yaml');
     const write = (user: string): void => writeFileSync(config, `services:\n  mail:\n    service: pop3\n    user: ${user}\n    listen: { pop3: { port: ${port} } }\n`);
     write('nobody');
-    const proc = spawn(process.execPath, [MAIN, 'run', 'mail', '--config', config, '--data', data], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawnTied(process.execPath, [MAIN, 'run', 'mail', '--config', config, '--data', data], { stdio: ['ignore', 'pipe', 'pipe'] });
     child = proc;
     const lines: Array<Record<string, unknown>> = [];
     let stderr = '';

@@ -75,3 +75,13 @@ export function spawnGuarded(cmd: string, args: readonly string[], options: Spaw
     },
   };
 }
+
+/**
+ * `spawnGuarded` for a program that starts nothing meant to outlive it (a test's server, a
+ * fixture): the watchdog forgets its group once it exits. The child, as `spawn` gives it.
+ */
+export function spawnTied(cmd: string, args: readonly string[], options: SpawnOptions = {}): ChildProcess {
+  const { child, release } = spawnGuarded(cmd, args, options);
+  child.once('exit', () => void release());
+  return child;
+}

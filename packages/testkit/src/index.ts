@@ -233,4 +233,4 @@ export type { LoadOptions, LoadResult, Outcome, RunningLoad, Sample } from './lo
 export { FakeSupervisorChannel } from './fake-channel.js';
 export { mountSmallDisk, type SmallDisk } from './small-disk.js';
 export { runProgram, runProgramOk, type ProgramOptions, type ProgramResult } from './program.js';
-export { spawnGuarded, type GuardedProgram } from './guarded.js';
+export { spawnGuarded, spawnTied, type GuardedProgram } from './guarded.js';

@@ -10,7 +10,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { freePort, spawnGuarded, waitFor, type GuardedProgram } from '@hearth/testkit';
+import { freePort, spawnTied, waitFor } from '@hearth/testkit';
 import { startUp, stopAll, waitState, type Up } from '@hearth/testkit/hearth-up';
 
 vi.setConfig({ testTimeout: 60_000, hookTimeout: 60_000 });
@@ -19,7 +19,6 @@ const README = fileURLToPath(new URL('../README.md', import.meta.url));
 
 let up: Up;
 let prometheus: ChildProcess;
-let guarded: GuardedProgram | undefined;
 let api: string;
 let files: number;
 
@@ -69,8 +68,7 @@ beforeAll(async () => {
   const web = `127.0.0.1:${await freePort()}`;
   api = `http://${web}`;
   // Stopped with this process however it ends: a run killed before afterAll leaves no Prometheus.
-  guarded = spawnGuarded('prometheus', [`--config.file=${config}`, `--storage.tsdb.path=${join(up.dir.path, 'tsdb')}`, `--web.listen-address=${web}`], { stdio: 'ignore' });
-  prometheus = guarded.child;
+  prometheus = spawnTied('prometheus', [`--config.file=${config}`, `--storage.tsdb.path=${join(up.dir.path, 'tsdb')}`, `--web.listen-address=${web}`], { stdio: 'ignore' });
 });
 
 afterAll(async () => {
@@ -79,7 +77,6 @@ afterAll(async () => {
     prometheus.kill('SIGTERM');
     await exited;
   }
-  await guarded?.release();
   await stopAll();
 });
 

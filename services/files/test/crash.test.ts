@@ -3,13 +3,14 @@
  * its name, and the temporary the upload was writing is never visible to clients (not listed, not
  * served), also after a restart.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, expect, it } from 'vitest';
+import { spawnTied } from '@hearth/testkit';
 import { request } from './helpers.js';
 
 const SERVE = fileURLToPath(new URL('./fixtures/serve.mjs', import.meta.url));
@@ -24,7 +25,7 @@ afterAll(() => {
 });
 
 function serve(): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [SERVE, dataDir, shareDir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawnTied(process.execPath, [SERVE, dataDir, shareDir], { stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(child);
   return new Promise((resolve, reject) => {
     let out = '';

@@ -7,14 +7,14 @@
  * upload of undeclared length (chunked) is reserved as it arrives, so one alongside it cannot take
  * the same space. The walk that counts a folder follows no link and leaves upload temporaries out.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { processStartTime, selfStartTime } from '@hearth/process';
-import { waitFor } from '@hearth/testkit';
+import { spawnTied, waitFor } from '@hearth/testkit';
 import type { FilesSettings } from '@hearth/files';
 import { request, startServer, type Harness } from './helpers.js';
 
@@ -77,7 +77,7 @@ it('leaves the other instance only what an upload in progress has not reserved, 
 });
 
 it('drops the reservations of a process that is gone, or whose pid another process now has, once an upload would not fit with them', async () => {
-  const holder = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+  const holder = spawnTied(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
   const exited = new Promise((resolve) => holder.once('exit', resolve));
   try {
     const gone = Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString());

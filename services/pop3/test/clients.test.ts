@@ -2,7 +2,7 @@
  * Real POP3 clients (Python poplib, curl, fetchmail, mpop) against createPop3Server over the
  * real @hearth/mail-store in a temp dir, on loopback.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, chmodSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -13,7 +13,7 @@ import { openSuiteAccounts, type Accounts } from '@hearth/accounts';
 import { createLogger } from '@hearth/log';
 import { openMailStore, type MailStore } from '@hearth/mail-store';
 import { storeBacking } from '@hearth/pop3';
-import { runProgram, waitFor, type ProgramResult } from '@hearth/testkit';
+import { runProgram, spawnTied, waitFor, type ProgramResult } from '@hearth/testkit';
 import { LineClient, testCertificate, removeDir, startPop3, transcript, type Cert, type Harness } from './helpers.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -233,7 +233,7 @@ describe('the maildrop lock across processes (exclusiveLock)', () => {
 
   it('kill -9 of the service holding the lock releases it', async () => {
     strict = await startPop3({ backing: storeBacking(store, accounts), settings: { exclusiveLock: true } });
-    child = spawn(process.execPath, [join(here, 'fixtures', 'locked-server.mjs'), dir, 'exclusive'], {
+    child = spawnTied(process.execPath, [join(here, 'fixtures', 'locked-server.mjs'), dir, 'exclusive'], {
       stdio: ['ignore', 'pipe', 'inherit'],
       cwd: join(here, '..'),
     });

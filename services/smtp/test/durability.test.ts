@@ -2,13 +2,14 @@
  * kill -9 of the SMTP service process: a message answered 250 is in the store; a message killed
  * before its 250 (mid-DATA, or held between the final dot and the commit) is not there at all.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openMailStore } from '@hearth/mail-store';
+import { spawnTied } from '@hearth/testkit';
 import { mailDir } from '@hearth/smtp';
 import { RawClient } from './harness.js';
 
@@ -40,7 +41,7 @@ interface Child {
 }
 
 async function startChild(env: Record<string, string> = {}): Promise<Child> {
-  const child = spawn(process.execPath, [CHILD, dataDir], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  const child = spawnTied(process.execPath, [CHILD, dataDir], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   children.push(child);
   let out = '';
   let err = '';
