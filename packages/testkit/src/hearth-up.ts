@@ -7,7 +7,7 @@ import type { ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { spawnGuarded } from './guarded.js';
+import { spawnTied } from './guarded.js';
 import { FIXTURE_SERVICE_PATH, makeTempDir, waitFor } from './index.js';
 import type { TempDir } from './index.js';
 import { controlRequest, socketIsLive } from '@hearth/supervisor';
@@ -72,15 +72,15 @@ const ups = new Set<Up>();
 /**
  * Writes `yaml` to a temp dir and runs `hearth up` on it; waits until its control socket answers.
  * The supervisor leads a session and process group of its own, stopped with this process however
- * it ends (`spawnGuarded`): a test run killed before its teardown leaves no `hearth up` holding
- * its ports. Its own lifeline then stops its services.
+ * it ends (`spawnTied`): a test run killed before its teardown leaves no `hearth up` holding its
+ * ports. Its own lifeline then stops its services.
  */
 export async function startUp(yaml: string, options: { waitSocket?: boolean; dir?: TempDir } = {}): Promise<Up> {
   const dir = options.dir ?? (await makeTempDir('hearth-sup-'));
   const configFile = join(dir.path, 'hearth.yaml');
   const data = join(dir.path, 'data');
   writeFileSync(configFile, yaml);
-  const { child: proc, release } = spawnGuarded(process.execPath, [MAIN, 'up', '--config', configFile, '--data', data], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawnTied(process.execPath, [MAIN, 'up', '--config', configFile, '--data', data], { stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: Record<string, unknown>[] = [];
   let err = '';
   let buf = '';
@@ -99,10 +99,7 @@ export async function startUp(yaml: string, options: { waitSocket?: boolean; dir
   });
   proc.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
   // 'close', not 'exit': every line it wrote has been read by then.
-  const exited = new Promise<number | null>((resolve) => proc.on('close', (code) => resolve(code))).then(async (code) => {
-    await release();
-    return code;
-  });
+  const exited = new Promise<number | null>((resolve) => proc.on('close', (code) => resolve(code)));
   const socket = join(data, 'hearth.sock');
   const up: Up = {
     dir,
