@@ -323,8 +323,9 @@ setInterval(() => {}, 60_000);
 `;
 
 describe('startUp', () => {
-  it("stops hearth up, and so its services, when the process that started it is killed", async () => {
+  it('stops hearth up, and so its services, when the process that started it is killed', async () => {
     const dir = await makeTempDir();
+    let started: number[] = [];
     try {
       const pidFile = join(dir.path, 'up.pids');
       const hearthUp = new URL('../dist/hearth-up.js', import.meta.url).href;
@@ -333,24 +334,28 @@ describe('startUp', () => {
         env: { ...process.env, TMPDIR: dir.path },
       });
       children.add(runner);
-      const [supervisor, service] = await waitFor(
+      started = await waitFor(
         async () => {
           const pids = (await readFile(pidFile, 'utf8').catch(() => '')).trim().split(' ').map(Number);
           return pids.length === 2 && pids.every((p) => p > 0) ? pids : null;
         },
         { timeout: 15_000, what: "the runner's hearth up and its service to run" },
       );
+      const [supervisor, service] = started;
       expect(isAlive(supervisor!) && isAlive(service!)).toBe(true);
       const exited = new Promise((resolve) => runner.once('exit', resolve));
       runner.kill('SIGKILL');
       await exited;
-      // The runner's watchdog sends the supervisor SIGTERM: it stops its service and exits.
-      await gone(supervisor!);
-      await gone(service!);
+      // The runner's watchdog sends the supervisor SIGTERM: it stops its service and exits (given
+      // time for a loaded machine: CI builds the image meanwhile).
+      await gone(supervisor!, 15_000);
+      await gone(service!, 15_000);
     } finally {
+      // Failed, the supervisor still runs: stopped here (its own lifeline then stops its service).
+      if (started[0] !== undefined && isAlive(started[0])) process.kill(started[0], 'SIGTERM');
       await dir.remove();
     }
-  });
+  }, 60_000);
 });
 
 /** The pid of the lifeline (`@hearth/process`) that process `parent` started. */
@@ -383,7 +388,7 @@ function isAlive(pid: number): boolean {
 }
 
 /** Waits until `pid` is gone (`isAlive`). */
-async function gone(pid: number): Promise<void> {
+async function gone(pid: number, timeout = 5000): Promise<void> {
   expect(pid).toBeGreaterThan(0);
-  await waitFor(() => !isAlive(pid), { timeout: 5000, what: `process ${pid} gone` });
+  await waitFor(() => !isAlive(pid), { timeout, what: `process ${pid} gone` });
 }
