@@ -247,35 +247,44 @@ if (mode === 'program') {
 setInterval(() => {}, 60_000);
 `;
 
+/**
+ * Runs `script` (an ES module, with `args`) in a process of its own, which writes two pids to
+ * `pidFile` once what it starts runs: the runner and those pids. `env` is added to this process's.
+ */
+async function startRunner(script: string, args: readonly string[], pidFile: string, what: string, env: Record<string, string> = {}): Promise<{ runner: ChildProcess; pids: number[] }> {
+  const runner = spawn(process.execPath, ['--input-type=module', '-e', script, ...args], { stdio: 'ignore', env: { ...process.env, ...env } });
+  children.add(runner);
+  const pids = await waitFor(
+    async () => {
+      const read = (await readFile(pidFile, 'utf8').catch(() => '')).trim().split(' ').map(Number);
+      return read.length === 2 && read.every((p) => p > 0) ? read : null;
+    },
+    { timeout: 15_000, what },
+  );
+  return { runner, pids };
+}
+
+/** Kills `runner` with SIGKILL (no teardown of its own runs) and waits until it is reaped. */
+async function killRunner(runner: ChildProcess): Promise<void> {
+  const exited = new Promise((resolve) => runner.once('exit', resolve));
+  runner.kill('SIGKILL');
+  await exited;
+}
+
 describe('spawnGuarded', () => {
   const KIT = new URL('../dist/index.js', import.meta.url).href;
 
   /** Starts a `GUARD_RUNNER` in `mode` and returns it with the pids of the group it cares for. */
-  async function startRunner(mode: 'program' | 'released', dir: string): Promise<{ runner: ChildProcess; group: number[] }> {
+  async function startGuardRunner(mode: 'program' | 'released', dir: string): Promise<{ runner: ChildProcess; group: number[] }> {
     const pidFile = join(dir, `${mode}.pids`);
-    const runner = spawn(process.execPath, ['--input-type=module', '-e', GUARD_RUNNER, KIT, mode, pidFile], { stdio: 'ignore' });
-    children.add(runner);
-    const group = await waitFor(
-      async () => {
-        const pids = (await readFile(pidFile, 'utf8').catch(() => '')).trim().split(' ').map(Number);
-        return pids.length === 2 && pids.every((p) => p > 0) ? pids : null;
-      },
-      { timeout: 10_000, what: `the ${mode} runner's group to start` },
-    );
-    return { runner, group };
-  }
-
-  /** Kills `runner` with SIGKILL (no teardown of its own runs) and waits until it is reaped. */
-  async function killRunner(runner: ChildProcess): Promise<void> {
-    const exited = new Promise((resolve) => runner.once('exit', resolve));
-    runner.kill('SIGKILL');
-    await exited;
+    const { runner, pids } = await startRunner(GUARD_RUNNER, [KIT, mode, pidFile], pidFile, `the ${mode} runner's group to start`);
+    return { runner, group: pids };
   }
 
   it('stops the group of a program run with stopWithThisProcess when the process that ran it is killed', async () => {
     const dir = await makeTempDir();
     try {
-      const { runner, group } = await startRunner('program', dir.path);
+      const { runner, group } = await startGuardRunner('program', dir.path);
       await killRunner(runner);
       for (const pid of group) await gone(pid);
     } finally {
@@ -287,7 +296,7 @@ describe('spawnGuarded', () => {
     const dir = await makeTempDir();
     let group: number[] = [];
     try {
-      const started = await startRunner('released', dir.path);
+      const started = await startGuardRunner('released', dir.path);
       group = started.group;
       const watchdog = await lifelineOf(started.runner.pid ?? 0);
       await killRunner(started.runner);
@@ -329,23 +338,11 @@ describe('startUp', () => {
     try {
       const pidFile = join(dir.path, 'up.pids');
       const hearthUp = new URL('../dist/hearth-up.js', import.meta.url).href;
-      const runner = spawn(process.execPath, ['--input-type=module', '-e', UP_RUNNER, hearthUp, FIXTURE_SERVICE_PATH, pidFile], {
-        stdio: 'ignore',
-        env: { ...process.env, TMPDIR: dir.path },
-      });
-      children.add(runner);
-      started = await waitFor(
-        async () => {
-          const pids = (await readFile(pidFile, 'utf8').catch(() => '')).trim().split(' ').map(Number);
-          return pids.length === 2 && pids.every((p) => p > 0) ? pids : null;
-        },
-        { timeout: 15_000, what: "the runner's hearth up and its service to run" },
-      );
-      const [supervisor, service] = started;
+      const { runner, pids } = await startRunner(UP_RUNNER, [hearthUp, FIXTURE_SERVICE_PATH, pidFile], pidFile, "the runner's hearth up and its service to run", { TMPDIR: dir.path });
+      started = pids;
+      const [supervisor, service] = pids;
       expect(isAlive(supervisor!) && isAlive(service!)).toBe(true);
-      const exited = new Promise((resolve) => runner.once('exit', resolve));
-      runner.kill('SIGKILL');
-      await exited;
+      await killRunner(runner);
       // The runner's watchdog sends the supervisor SIGTERM: it stops its service and exits (given
       // time for a loaded machine: CI builds the image meanwhile).
       await gone(supervisor!, 15_000);
