@@ -1,17 +1,8 @@
 /** `hearth admin metrics-token`: prints the token the admin service keeps in the data dir. */
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { metricsToken, metricsTokenPath } from '@hearth/admin';
 import { makeTempDir } from '@hearth/testkit';
-
-const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
-
-function hearth(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) =>
-    execFile(process.execPath, [MAIN, ...args], (err, stdout, stderr) => resolve({ code: err ? Number(err.code) : 0, stdout, stderr })),
-  );
-}
+import { hearth } from '@hearth/testkit/hearth-up';
 
 describe('hearth admin metrics-token', () => {
   it('prints the saved token, as text and as JSON, and says when there is none', async () => {

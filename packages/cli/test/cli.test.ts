@@ -9,23 +9,9 @@ import { FIXTURE_SERVICE_PATH, connectAndReadLine, freePort, makeTempDir, spawnT
 import type { TempDir } from '@hearth/testkit';
 import { COMMANDS, VERB_LOADERS } from '@hearth/cli';
 import { loadTlsMaterial } from '@hearth/tls';
+import { hearth } from '@hearth/testkit/hearth-up';
 
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
-
-function hearth(args: readonly string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -107,26 +93,26 @@ describe('verbs against a running supervisor', () => {
     writeFileSync(config, `services:\n  fix:\n    module: ${FIXTURE_SERVICE_PATH}\n    listen: { main: { port: 0 } }\n  nap:\n    command: [sleep, "1000"]\n`);
     const { exited } = foreground(['up', '--config', config, '--log-level', 'warn'], { HEARTH_DATA: data });
     const env = { HEARTH_DATA: data };
-    const status = async () => JSON.parse((await hearth(['status', '--json'], env)).stdout) as { name: string; state: string; pid: number; restarts: number }[];
+    const status = async () => JSON.parse((await hearth(['status', '--json'], { env })).stdout) as { name: string; state: string; pid: number; restarts: number }[];
     await waitFor(async () => (await status().catch(() => [])).every((s) => s.state === 'running') && (await status()).length === 2, { timeout: 10_000, what: 'both running' });
 
-    const stopped = await hearth(['stop', 'nap'], env);
+    const stopped = await hearth(['stop', 'nap'], { env });
     expect(stopped).toMatchObject({ code: 0, stdout: 'nap: stopped\n' });
-    const started = await hearth(['start', 'nap'], env);
+    const started = await hearth(['start', 'nap'], { env });
     expect(started.code).toBe(0);
     expect(started.stdout).toMatch(/^nap: running \(pid \d+\)\n$/);
 
     const before = (await status()).find((s) => s.name === 'fix')!;
-    const restarted = await hearth(['restart', 'fix'], env);
+    const restarted = await hearth(['restart', 'fix'], { env });
     expect(restarted.code).toBe(0);
     const after = (await status()).find((s) => s.name === 'fix')!;
     expect(after.pid).not.toBe(before.pid);
     expect(after.restarts).toBe(before.restarts + 1);
 
-    const unknown = await hearth(['start', 'nope'], env);
+    const unknown = await hearth(['start', 'nope'], { env });
     expect(unknown).toMatchObject({ code: 1, stderr: 'hearth start: no service named "nope"\n' });
 
-    const down = await hearth(['down'], env);
+    const down = await hearth(['down'], { env });
     expect(down).toMatchObject({ code: 0, stdout: 'hearth: stopped\n' });
     expect(await exited).toBe(0);
   });

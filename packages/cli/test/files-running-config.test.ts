@@ -3,18 +3,14 @@
  * its supervisor was started with, or the embedded default; an older supervisor, which does not
  * know the `config` verb, gets the embedded default described with a note.
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:net';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, expect, it } from 'vitest';
 import { openSuiteAccounts } from '@hearth/accounts';
 import { makeTempDir, runProgram, type TempDir } from '@hearth/testkit';
-import { startUp, stopAll, waitState, type Up } from '@hearth/testkit/hearth-up';
+import { hearth, startUp, stopAll, waitState, type Up } from '@hearth/testkit/hearth-up';
 import { fakeControlSocket } from './fake-control.js';
-
-const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 
 let dir: TempDir | undefined;
 let fake: Server | undefined;
@@ -25,17 +21,6 @@ afterEach(async () => {
   await dir?.remove();
   dir = undefined;
 });
-
-function hearth(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 async function addAlice(data: string): Promise<void> {
   const accounts = await openSuiteAccounts(data, { passwordParams: { ln: 10, r: 8, p: 1 } });

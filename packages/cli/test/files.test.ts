@@ -1,19 +1,15 @@
 /** `hearth files`: the connection steps for one user, as a real process prints them. */
-import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { openSuiteAccounts } from '@hearth/accounts';
 import { runProgram } from '@hearth/testkit';
-import { startUp, stopAll, waitState } from '@hearth/testkit/hearth-up';
+import { hearth, startUp, stopAll, waitState } from '@hearth/testkit/hearth-up';
 import { filesCommand } from '../dist/commands/files.js';
 import { capturedOutput } from './captured.js';
-
-const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 
 /**
  * `hearth up` of a files service with one http listener on `address`, port 0, and the account
@@ -27,17 +23,6 @@ async function filesOfAliceUnderUp(address: string): Promise<{ up: Awaited<Retur
   const port = (await waitState(up, 'files', 'running')).listeners.find((l) => l.name === 'http')!.port;
   const r = await up.cli('files', '--user', 'alice', '--config', up.configFile);
   return { up, port, r };
-}
-
-function hearth(args: readonly string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
 }
 
 let dir: string;
@@ -104,7 +89,7 @@ it('names a configured certificate as trusted already when a public CA issued it
 });
 
 it('without --config and no supervisor running, prints the embedded default listeners, on localhost, and says so', async () => {
-  const r = await hearth(['files', '--data', data], { HEARTH_USER: 'bob' });
+  const r = await hearth(['files', '--data', data], { env: { HEARTH_USER: 'bob' } });
   expect(r.code).toBe(0);
   expect(r.stdout.split('\n').slice(0, 4)).toEqual([
     'Files for bob',
@@ -153,7 +138,7 @@ it('takes alice@ one of the mail domains, as the file service takes a login, and
   expect(r.stdout).toContain('Log in as alice with your Hearth password.');
   expect(r.stdout).toContain(' vendor=owncloud user=alice pass=');
   // From the environment too, in the second domain.
-  const fromEnv = await hearth(['files', '--config', withDomains, '--data', data], { HEARTH_USER: 'bob@home.example' });
+  const fromEnv = await hearth(['files', '--config', withDomains, '--data', data], { env: { HEARTH_USER: 'bob@home.example' } });
   expect(fromEnv.code).toBe(0);
   expect(fromEnv.stdout).toMatch(/^Files for bob\n/);
   // An address in another domain is no user of the suite; one in a mail domain is looked up as its local part.
