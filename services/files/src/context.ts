@@ -10,6 +10,7 @@ import type { SpaceReserve } from '@hearth/sqlite';
 import type { FilesSettings } from './config.js';
 import type { DeadProps } from './dead-props.js';
 import type { FileCache } from './file-cache.js';
+import type { KeptResponses } from './kept-responses.js';
 import { evaluateIf, parseIf, submittedTokens, type IfList } from './if-header.js';
 import type { Lock, LockTable } from './locks.js';
 import { hrefOf, parsePath, pathOfUrl, utf8Header, xmlHref } from './paths.js';
@@ -29,6 +30,8 @@ export interface Env {
   readonly log: Logger;
   /** Lookups and small files, cleared by every request that changes anything. */
   readonly cache: FileCache;
+  /** Listed members' PROPFIND responses, sent again while their stats are unchanged. */
+  readonly kept: KeptResponses;
   /**
    * Room kept back on the data directory's disk (`DATA/files/reserve`) for the bookkeeping that
    * follows a deletion or ends something: a DELETE's properties, locks and quota count, an

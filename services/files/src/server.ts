@@ -23,6 +23,7 @@ import { DeadProps } from './dead-props.js';
 import { counters, requestCounter, responseCounter, type FilesCounters } from './counters.js';
 import { FileBody } from './file-body.js';
 import { FileCache } from './file-cache.js';
+import { KeptResponses } from './kept-responses.js';
 import { checkFdPaths } from './anchored.js';
 import { Connections } from './connections.js';
 import { LockTable } from './locks.js';
@@ -86,7 +87,7 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
   const quotas = new Quotas(join(dataDir, 'files', 'quota.db'));
   const reserve = new SpaceReserve(join(dataDir, 'files', 'reserve'));
   const reserved = reserve.ensure().then(() => {});
-  const env: Env = { settings: () => settings, locks, props, shares, quotas, log: deps.log, cache, reserve };
+  const env: Env = { settings: () => settings, locks, props, shares, quotas, log: deps.log, cache, kept: new KeptResponses(), reserve };
   const live: FilesCounters = new CounterSet(counters);
   const auth = new Authenticator(deps.users, settings, live, deps.isLoopback, deps.loginPolicy, deps.log, deps.mailDomains);
   const answers = new CachedAnswers(env, auth);

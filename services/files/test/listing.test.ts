@@ -4,8 +4,11 @@
  * properties and locks; the same bytes every time, and for listings made at the same time; Depth
  * infinity through such folders lists each sub-folder's members after it; a browser's HTML listing
  * of it (walked the same way) has each member once, folders first and then files by name, with its size.
+ * A folder listed again gives each member as it is then (its responses kept from the listing before
+ * are sent only for members whose stats have not changed): a file grown, replaced, touched or made a
+ * folder, one removed or added, a dead property set or removed, a lock taken and released.
  */
-import { mkdirSync, opendirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, mkdirSync, opendirSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { request, startServer, type Harness } from './helpers.js';
@@ -130,4 +133,77 @@ it('gives a browser the whole folder, sorted, each member once with its size', a
   expect(byName.has('Grüße &amp; &lt;Tag&gt;.txt')).toBe(true);
   expect(r.body).not.toContain('out-link');
   expect(r.body.endsWith('</table></body></html>\n')).toBe(true);
+});
+
+/** What a listing's response says of the file at `path` now: its length, ETag and modification time. */
+function fileProps(path: string): string[] {
+  const st = statSync(path);
+  return [
+    `<D:getcontentlength>${st.size}</D:getcontentlength>`,
+    `<D:getetag>&quot;${st.ino.toString(16)}-${st.size.toString(16)}-${Math.round(st.mtimeMs * 1000).toString(16)}&quot;</D:getetag>`,
+    `<D:getlastmodified>${new Date(Math.floor(st.mtimeMs / 1000) * 1000).toUTCString()}</D:getlastmodified>`,
+  ];
+}
+
+it('lists a folder again as it is then: members changed, removed and added, properties and locks', async () => {
+  const again = join(h.shareDir, 'again');
+  mkdirSync(again);
+  // More than one batch of members (256).
+  for (let i = 0; i < 600; i++) writeFileSync(join(again, `m${i}.txt`), 'a'.repeat(i % 13));
+  const list = async (): Promise<Map<string, string>> => {
+    const r = await request(h.url, 'PROPFIND', '/files/again/', { headers: { Depth: '1' } });
+    expect(r.status).toBe(207);
+    return new Map(responses(r.body));
+  };
+  const first = await list();
+  expect(first.size).toBe(601);
+  // Listed once more, unchanged: the same responses.
+  expect(await list()).toEqual(first);
+
+  appendFileSync(join(again, 'm1.txt'), 'grown');
+  // Replaced by a file of the same length (a new inode), as an editor saves.
+  writeFileSync(join(again, 'm2.new'), 'b'.repeat(2));
+  renameSync(join(again, 'm2.new'), join(again, 'm2.txt'));
+  utimesSync(join(again, 'm3.txt'), new Date('2001-02-03T04:05:06Z'), new Date('2001-02-03T04:05:06Z'));
+  // Its change time only: shown only as its creation date where the file system keeps no birth time.
+  chmodSync(join(again, 'm4.txt'), 0o600);
+  rmSync(join(again, 'm5.txt'));
+  rmSync(join(again, 'm6.txt'));
+  mkdirSync(join(again, 'm6.txt'));
+  writeFileSync(join(again, 'added.txt'), 'new');
+  const dead = '<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:" xmlns:Z="urn:example:"><D:set><D:prop><Z:colour>green</Z:colour></D:prop></D:set></D:propertyupdate>';
+  expect((await request(h.url, 'PROPPATCH', '/files/again/m7.txt', { body: dead })).status).toBe(207);
+
+  const second = await list();
+  expect(second.size).toBe(601);
+  for (const name of ['m1.txt', 'm2.txt', 'm3.txt', 'added.txt']) {
+    for (const prop of fileProps(join(again, name))) expect(second.get(`/files/again/${name}`)).toContain(prop);
+  }
+  expect(second.get('/files/again/m1.txt')).not.toBe(first.get('/files/again/m1.txt'));
+  expect(second.get('/files/again/m2.txt')).not.toBe(first.get('/files/again/m2.txt'));
+  expect(second.get('/files/again/m3.txt')).toContain('<D:getlastmodified>Sat, 03 Feb 2001 04:05:06 GMT</D:getlastmodified>');
+  const m4 = statSync(join(again, 'm4.txt'));
+  const created = new Date(Math.floor((m4.birthtimeMs > 0 ? m4.birthtimeMs : m4.ctimeMs) / 1000) * 1000).toISOString().slice(0, 19);
+  expect(second.get('/files/again/m4.txt')).toBe(first.get('/files/again/m4.txt')!.replace(/<D:creationdate>[^<]*</, `<D:creationdate>${created}Z<`));
+  expect(second.has('/files/again/m5.txt')).toBe(false);
+  expect(second.has('/files/again/m6.txt')).toBe(false);
+  expect(second.get('/files/again/m6.txt/')).toContain('<D:resourcetype><D:collection/></D:resourcetype>');
+  expect(second.get('/files/again/m7.txt')).toContain('<colour xmlns="urn:example:">green</colour>');
+  // Every member not touched: as the first time.
+  for (let i = 8; i < 600; i++) expect(second.get(`/files/again/m${i}.txt`)).toBe(first.get(`/files/again/m${i}.txt`));
+
+  // A lock on a member, then none.
+  const locked = await request(h.url, 'LOCK', '/files/again/m9.txt', { body: LOCKINFO, headers: { Timeout: 'Second-600' } });
+  expect(locked.status).toBe(200);
+  const third = await list();
+  expect(third.get('/files/again/m9.txt')).toMatch(/<D:activelock>.*<D:lockroot><D:href>\/files\/again\/m9.txt<\/D:href>/s);
+  expect(third.get('/files/again/m10.txt')).toBe(first.get('/files/again/m10.txt'));
+  const token = String(locked.headers['lock-token']);
+  expect((await request(h.url, 'UNLOCK', '/files/again/m9.txt', { headers: { 'Lock-Token': token } })).status).toBe(204);
+  const remove = '<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:" xmlns:Z="urn:example:"><D:remove><D:prop><Z:colour/></D:prop></D:remove></D:propertyupdate>';
+  expect((await request(h.url, 'PROPPATCH', '/files/again/m7.txt', { body: remove })).status).toBe(207);
+  const fourth = await list();
+  expect(fourth.get('/files/again/m9.txt')).toBe(first.get('/files/again/m9.txt'));
+  expect(fourth.get('/files/again/m7.txt')).toBe(first.get('/files/again/m7.txt'));
+  expect(fourth).toEqual(second.set('/files/again/m7.txt', first.get('/files/again/m7.txt')!));
 });

@@ -78,6 +78,11 @@ async function* listed(
   const unlocked = env.locks.covering(path).every((l) => l.depth !== 'infinity') && env.locks.inside(path).length === 0;
   // A batch's responses, written as UTF-8 as they are made and sent as one chunk.
   const out = new Utf8Chunks();
+  // Plain allprop responses, made from a member's href and stats alone, are kept and sent again
+  // while the member's stats are unchanged (`kept-responses.ts`): with no lock in or over the
+  // folder, for members without dead properties.
+  const keep = request.kind === 'allprop' && request.include.length === 0 && unlocked ? env.kept.folder(href) : undefined;
+  const listing = keep?.begin() ?? 0;
   for await (const [names, stats] of folderMembers(t.share.root, openPath)) {
     // The sub-folders to descend into (Depth infinity), after this batch is sent.
     const folders: Array<[string, string]> = [];
@@ -85,14 +90,23 @@ async function* listed(
       const st = stats[i];
       if (st === undefined) continue;
       const name = names[i]!;
-      const p = prefix + name;
-      const childHref = `${href}${encodeName(name)}${st.isDirectory() ? '/' : ''}`;
-      out.append(renderResponse(viewOf(env, childHref, p, name, st, deadBelow.size === 0 ? NO_DEAD : (deadBelow.get(p) ?? NO_DEAD), quota, unlocked ? [] : env.locks.covering(p)), request));
-      if (infinite && st.isDirectory()) folders.push([childHref, p]);
+      const keepable = keep !== undefined && (deadBelow.size === 0 || !deadBelow.has(prefix + name));
+      const kept = keepable ? keep.get(name, st, listing) : undefined;
+      if (kept !== undefined) out.appendBytes(kept);
+      else {
+        const p = prefix + name;
+        const childHref = `${href}${encodeName(name)}${st.isDirectory() ? '/' : ''}`;
+        const text = renderResponse(viewOf(env, childHref, p, name, st, deadBelow.size === 0 ? NO_DEAD : (deadBelow.get(p) ?? NO_DEAD), quota, unlocked ? [] : env.locks.covering(p)), request);
+        if (keepable) keep.set(name, st, out.appendKept(text), listing);
+        else out.append(text);
+      }
+      if (infinite && st.isDirectory()) folders.push([`${href}${encodeName(name)}/`, prefix + name]);
     }
     if (out.length > 0) yield out.take();
     for (const [childHref, p] of folders) yield* members(env, t, request, true, childHref, p);
   }
+  // Walked to its end (not abandoned): what the folder no longer holds is not kept.
+  keep?.end(listing);
 }
 
 /** Small strings concatenated into chunks of about CHUNK characters; rendered batches as they come. */

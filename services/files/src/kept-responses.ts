@@ -1,0 +1,135 @@
+/**
+ * The PROPFIND responses a listing made for its members, kept as the UTF-8 bytes it sent, by the
+ * listed folder's href and the member's name, and sent again by the next listing of that folder for
+ * every member whose stats have not changed: a client that lists a folder again (a file manager
+ * does so whenever it shows it) costs its stat calls and a copy per member instead of a rendering.
+ *
+ * Only a member's plain allprop response is kept (`props.ts`'s `plainAllprop`: allprop without
+ * `include`, the member with no dead property and no lock in or over its folder), which is made
+ * from nothing but its href (the folder's href and its name) and these fields of its stats: `ino`,
+ * `size` and `mtimeMs` (its ETag and `getlastmodified`), `ctimeMs` and `birthtimeMs`
+ * (`creationdate`) and `mode` (file or folder). A kept response is given only when all of them are
+ * equal to the member's stats of this listing, so it is always the response this listing would
+ * make: nothing has to clear it when a file changes, and the listing's own stat call is the check.
+ * The caller decides which members qualify (`propfind.ts`).
+ *
+ * Bounded in bytes (`maxBytes`, each response counted with `ENTRY_OVERHEAD` for its bookkeeping):
+ * room is made by dropping the folders listed least recently; a folder alone larger than the bound
+ * keeps what fits. A listing that walks a folder to its end drops what it did not meet (members gone
+ * since).
+ */
+import type { Stats } from 'node:fs';
+
+/** Bytes counted for a kept response besides its own: its record, its name and its place in the map. */
+export const ENTRY_OVERHEAD = 160;
+
+export const DEFAULT_KEPT_BYTES = 32 * 1024 * 1024;
+
+interface Kept {
+  readonly ino: number;
+  readonly size: number;
+  readonly mtimeMs: number;
+  readonly ctimeMs: number;
+  readonly birthtimeMs: number;
+  readonly mode: number;
+  readonly bytes: Buffer;
+  /** The listing (`KeptFolder.begin`) that last gave or kept it. */
+  seen: number;
+}
+
+export class KeptResponses {
+  /** Folders by href, the one listed least recently first. */
+  readonly #folders = new Map<string, KeptFolder>();
+  #bytes = 0;
+
+  constructor(readonly maxBytes: number = DEFAULT_KEPT_BYTES) {}
+
+  /** Bytes counted for every response kept. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /** The responses kept for the folder listed at `href`, now the most recently listed. */
+  folder(href: string): KeptFolder {
+    let folder = this.#folders.get(href);
+    if (folder === undefined) folder = new KeptFolder(this);
+    else this.#folders.delete(href);
+    this.#folders.set(href, folder);
+    return folder;
+  }
+
+  /** Whether `bytes` more may be kept for `folder`, after dropping folders listed less recently. */
+  room(folder: KeptFolder, bytes: number): boolean {
+    if (this.#bytes + bytes <= this.maxBytes) return true;
+    for (const [href, other] of this.#folders) {
+      if (other === folder) continue;
+      other.drop();
+      this.#folders.delete(href);
+      if (this.#bytes + bytes <= this.maxBytes) return true;
+    }
+    return false;
+  }
+
+  /** `delta` bytes more (or fewer) kept. */
+  counted(delta: number): void {
+    this.#bytes += delta;
+  }
+}
+
+/** The responses kept for one folder's members, by name. */
+export class KeptFolder {
+  readonly #members = new Map<string, Kept>();
+  #listing = 0;
+  #dropped = false;
+
+  constructor(private readonly owner: KeptResponses) {}
+
+  /** Members kept. */
+  get size(): number {
+    return this.#members.size;
+  }
+
+  /** A listing of the folder begins: what it meets is marked with the number returned (for `end`). */
+  begin(): number {
+    return ++this.#listing;
+  }
+
+  /** The response kept for the member `name` with stats `st`, or undefined (none, or made from other stats). */
+  get(name: string, st: Stats, listing: number): Buffer | undefined {
+    const kept = this.#members.get(name);
+    if (kept === undefined) return undefined;
+    if (kept.ino !== st.ino || kept.size !== st.size || kept.mtimeMs !== st.mtimeMs || kept.ctimeMs !== st.ctimeMs || kept.birthtimeMs !== st.birthtimeMs || kept.mode !== st.mode) return undefined;
+    kept.seen = listing;
+    return kept.bytes;
+  }
+
+  /** Keep `bytes`, the response made for the member `name` with stats `st`, when there is room. */
+  set(name: string, st: Stats, bytes: Buffer, listing: number): void {
+    if (this.#dropped) return;
+    const old = this.#members.get(name);
+    const delta = bytes.length + ENTRY_OVERHEAD - (old === undefined ? 0 : old.bytes.length + ENTRY_OVERHEAD);
+    if (delta > 0 && !this.owner.room(this, delta)) return;
+    this.#members.set(name, { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, birthtimeMs: st.birthtimeMs, mode: st.mode, bytes, seen: listing });
+    this.owner.counted(delta);
+  }
+
+  /** The listing `listing` walked the whole folder: members it did not meet are gone, and so dropped. */
+  end(listing: number): void {
+    let freed = 0;
+    for (const [name, kept] of this.#members) {
+      if (kept.seen >= listing) continue;
+      this.#members.delete(name);
+      freed += kept.bytes.length + ENTRY_OVERHEAD;
+    }
+    this.owner.counted(-freed);
+  }
+
+  /** Dropped by its owner to make room: keeps nothing from now on (a listing of it still under way goes on without). */
+  drop(): void {
+    let freed = 0;
+    for (const kept of this.#members.values()) freed += kept.bytes.length + ENTRY_OVERHEAD;
+    this.#members.clear();
+    this.#dropped = true;
+    this.owner.counted(-freed);
+  }
+}

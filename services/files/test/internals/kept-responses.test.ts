@@ -1,0 +1,98 @@
+/**
+ * White-box tests of the kept listing responses: a response is given again only for stats equal in
+ * every field it is made from; room is made by dropping the folders listed least recently, and a
+ * folder alone larger than the bound keeps what fits; a listing walked to its end drops the members
+ * it did not meet; the bytes counted follow all of it.
+ */
+import type { Stats } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { ENTRY_OVERHEAD, KeptResponses } from '../../dist/kept-responses.js';
+
+/** Stats with the fields a kept response is made from (a regular file's mode). */
+function stats(fields: Partial<Pick<Stats, 'ino' | 'size' | 'mtimeMs' | 'ctimeMs' | 'birthtimeMs' | 'mode'>> = {}): Stats {
+  return { ino: 7, size: 12, mtimeMs: 1_700_000_000_123.456, ctimeMs: 1_700_000_000_200.5, birthtimeMs: 1_600_000_000_000, mode: 0o100644, ...fields } as Stats;
+}
+
+const bytes = (n: number, fill = 'r'): Buffer => Buffer.alloc(n, fill);
+
+describe('KeptResponses', () => {
+  it('gives a response again only for stats equal in every field it is made from', () => {
+    const kept = new KeptResponses();
+    const folder = kept.folder('/share/docs/');
+    const listing = folder.begin();
+    const response = bytes(40);
+    folder.set('a.txt', stats(), response, listing);
+    expect(folder.get('a.txt', stats(), listing)).toBe(response);
+    expect(kept.folder('/share/docs/').get('a.txt', stats(), listing)).toBe(response);
+    for (const changed of [{ ino: 8 }, { size: 13 }, { mtimeMs: 1_700_000_000_123.457 }, { ctimeMs: 1_700_000_001_200.5 }, { birthtimeMs: 0 }, { mode: 0o40755 }]) {
+      expect(folder.get('a.txt', stats(changed), listing)).toBeUndefined();
+    }
+    expect(folder.get('b.txt', stats(), listing)).toBeUndefined();
+    // Another folder's member of the same name is not this one.
+    expect(kept.folder('/share/other/').get('a.txt', stats(), listing)).toBeUndefined();
+    // Made again from new stats: that response replaces the old one.
+    const remade = bytes(44, 's');
+    folder.set('a.txt', stats({ size: 13 }), remade, listing);
+    expect(folder.get('a.txt', stats({ size: 13 }), listing)).toBe(remade);
+    expect(folder.get('a.txt', stats(), listing)).toBeUndefined();
+    expect(kept.bytes).toBe(44 + ENTRY_OVERHEAD);
+  });
+
+  it('makes room by dropping the folders listed least recently', () => {
+    const each = 100 + ENTRY_OVERHEAD;
+    const kept = new KeptResponses(3 * each);
+    const one = kept.folder('/s/one/');
+    one.set('x', stats(), bytes(100), one.begin());
+    const two = kept.folder('/s/two/');
+    two.set('x', stats(), bytes(100), two.begin());
+    // Listed again: now more recent than two.
+    const again = kept.folder('/s/one/');
+    expect(again).toBe(one);
+    const three = kept.folder('/s/three/');
+    const listing = three.begin();
+    three.set('x', stats(), bytes(100), listing);
+    expect(kept.bytes).toBe(3 * each);
+    three.set('y', stats(), bytes(100), listing);
+    expect(two.get('x', stats(), 0)).toBeUndefined();
+    expect(one.get('x', stats(), 0)).toBeDefined();
+    expect(three.get('y', stats(), listing)).toBeDefined();
+    expect(kept.bytes).toBe(3 * each);
+    // A dropped folder keeps nothing more; listed again, it starts afresh.
+    two.set('z', stats(), bytes(10), 1);
+    expect(two.size).toBe(0);
+    expect(kept.folder('/s/two/')).not.toBe(two);
+  });
+
+  it('keeps what fits of a folder larger than the bound', () => {
+    const kept = new KeptResponses(2 * (100 + ENTRY_OVERHEAD));
+    const folder = kept.folder('/s/big/');
+    const listing = folder.begin();
+    for (const name of ['a', 'b', 'c', 'd']) folder.set(name, stats(), bytes(100), listing);
+    expect(folder.size).toBe(2);
+    expect(folder.get('a', stats(), listing)).toBeDefined();
+    expect(folder.get('c', stats(), listing)).toBeUndefined();
+    expect(kept.bytes).toBe(2 * (100 + ENTRY_OVERHEAD));
+  });
+
+  it('drops, when a listing has walked the folder to its end, the members it did not meet', () => {
+    const kept = new KeptResponses();
+    const folder = kept.folder('/s/f/');
+    const first = folder.begin();
+    for (const name of ['a', 'b', 'c']) folder.set(name, stats(), bytes(10), first);
+    const second = folder.begin();
+    expect(folder.get('a', stats(), second)).toBeDefined();
+    // b is gone; c changed and is made again.
+    folder.set('c', stats({ size: 1 }), bytes(20), second);
+    folder.end(second);
+    expect(folder.size).toBe(2);
+    expect(folder.get('b', stats(), second)).toBeUndefined();
+    expect(folder.get('c', stats({ size: 1 }), second)).toBeDefined();
+    expect(kept.bytes).toBe(10 + 20 + 2 * ENTRY_OVERHEAD);
+    // What a listing that began later met stays when an earlier one ends.
+    const third = folder.begin();
+    expect(folder.get('a', stats(), third)).toBeDefined();
+    folder.set('d', stats(), bytes(5), third);
+    folder.end(second);
+    expect(folder.get('d', stats(), third)).toBeDefined();
+  });
+});
