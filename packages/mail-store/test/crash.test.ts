@@ -30,9 +30,12 @@ afterEach(async () => {
   await cleanup();
 });
 
-/** Starts the fixture and resolves with it and its first stdout line. */
+/**
+ * Starts the fixture and resolves with it and its first stdout line. Its stdin is a pipe from this
+ * process, which it reads until its end: it exits when this process does, however that ends.
+ */
 async function startChild(...args: string[]): Promise<{ child: ChildProcess; line: string }> {
-  const child = spawn(process.execPath, [CHILD, args[0] ?? '', dir, ...args.slice(1)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [CHILD, args[0] ?? '', dir, ...args.slice(1)], { stdio: ['pipe', 'pipe', 'inherit'] });
   children.push(child);
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
   const [line] = (await Promise.race([
