@@ -3,7 +3,7 @@
  * `propfind-finite-depth`). The multistatus is written as a stream: members are read from the
  * folder as it is walked, stated in batches (`folderMembers`), and each batch's responses are
  * written as UTF-8 (`Utf8Chunks`) and sent as one chunk, so a folder of any size costs the same
- * memory.
+ * memory (besides the responses kept for the next listing, `kept-responses.ts`, bounded on their own).
  */
 import type { Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
