@@ -13,15 +13,19 @@
  * make: nothing has to clear it when a file changes, and the listing's own stat call is the check.
  * The caller decides which members qualify (`propfind.ts`).
  *
- * Bounded in bytes (`maxBytes`, each response counted with `ENTRY_OVERHEAD` for its bookkeeping):
- * room is made by dropping the folders listed least recently; a folder alone larger than the bound
- * keeps what fits. A listing that walks a folder to its end drops what it did not meet (members gone
- * since).
+ * Responses are kept from a folder's second listing on: a folder listed once (as a sync tool walking
+ * a tree lists each) costs no more than it did. Bounded in bytes (`maxBytes`, each folder counted
+ * with `FOLDER_OVERHEAD` and each response with `ENTRY_OVERHEAD` for their bookkeeping): room is made
+ * by dropping the folders listed least recently; a folder alone larger than the bound keeps what
+ * fits. A listing that walks a folder to its end drops what it did not meet (members gone since).
  */
 import type { Stats } from 'node:fs';
 
 /** Bytes counted for a kept response besides its own: its record, its name and its place in the map. */
 export const ENTRY_OVERHEAD = 160;
+
+/** Bytes counted for a folder's record: its href, its map and its place in the map of folders. */
+export const FOLDER_OVERHEAD = 400;
 
 export const DEFAULT_KEPT_BYTES = 32 * 1024 * 1024;
 
@@ -52,9 +56,19 @@ export class KeptResponses {
   /** The responses kept for the folder listed at `href`, now the most recently listed. */
   folder(href: string): KeptFolder {
     let folder = this.#folders.get(href);
-    if (folder === undefined) folder = new KeptFolder(this);
-    else this.#folders.delete(href);
+    if (folder !== undefined) {
+      this.#folders.delete(href);
+      this.#folders.set(href, folder);
+      return folder;
+    }
+    folder = new KeptFolder(this);
     this.#folders.set(href, folder);
+    this.#bytes += FOLDER_OVERHEAD;
+    // No room even for its record (a bound smaller than that): it keeps nothing.
+    if (!this.room(folder, 0)) {
+      folder.drop();
+      this.#folders.delete(href);
+    }
     return folder;
   }
 
@@ -94,6 +108,11 @@ export class KeptFolder {
     return ++this.#listing;
   }
 
+  /** Whether the listing `listing` keeps the responses it makes: not the folder's first. */
+  keeps(listing: number): boolean {
+    return listing > 1 && !this.#dropped;
+  }
+
   /** The response kept for the member `name` with stats `st`, or undefined (none, or made from other stats). */
   get(name: string, st: Stats, listing: number): Buffer | undefined {
     const kept = this.#members.get(name);
@@ -105,7 +124,7 @@ export class KeptFolder {
 
   /** Keep `bytes`, the response made for the member `name` with stats `st`, when there is room. */
   set(name: string, st: Stats, bytes: Buffer, listing: number): void {
-    if (this.#dropped) return;
+    if (!this.keeps(listing)) return;
     const old = this.#members.get(name);
     const delta = bytes.length + ENTRY_OVERHEAD - (old === undefined ? 0 : old.bytes.length + ENTRY_OVERHEAD);
     if (delta > 0 && !this.owner.room(this, delta)) return;
@@ -126,7 +145,8 @@ export class KeptFolder {
 
   /** Dropped by its owner to make room: keeps nothing from now on (a listing of it still under way goes on without). */
   drop(): void {
-    let freed = 0;
+    if (this.#dropped) return;
+    let freed = FOLDER_OVERHEAD;
     for (const kept of this.#members.values()) freed += kept.bytes.length + ENTRY_OVERHEAD;
     this.#members.clear();
     this.#dropped = true;

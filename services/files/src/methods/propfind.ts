@@ -78,9 +78,9 @@ async function* listed(
   const unlocked = env.locks.covering(path).every((l) => l.depth !== 'infinity') && env.locks.inside(path).length === 0;
   // A batch's responses, written as UTF-8 as they are made and sent as one chunk.
   const out = new Utf8Chunks();
-  // Plain allprop responses, made from a member's href and stats alone, are kept and sent again
-  // while the member's stats are unchanged (`kept-responses.ts`): with no lock in or over the
-  // folder, for members without dead properties.
+  // Plain allprop responses, made from a member's href and stats alone, are kept (from the folder's
+  // second listing on) and sent again while the member's stats are unchanged (`kept-responses.ts`):
+  // with no lock in or over the folder, for members without dead properties.
   const keep = request.kind === 'allprop' && request.include.length === 0 && unlocked ? env.kept.folder(href) : undefined;
   const listing = keep?.begin() ?? 0;
   for await (const [names, stats] of folderMembers(t.share.root, openPath)) {
@@ -97,7 +97,7 @@ async function* listed(
         const p = prefix + name;
         const childHref = `${href}${encodeName(name)}${st.isDirectory() ? '/' : ''}`;
         const text = renderResponse(viewOf(env, childHref, p, name, st, deadBelow.size === 0 ? NO_DEAD : (deadBelow.get(p) ?? NO_DEAD), quota, unlocked ? [] : env.locks.covering(p)), request);
-        if (keepable) keep.set(name, st, out.appendKept(text), listing);
+        if (keepable && keep.keeps(listing)) keep.set(name, st, out.appendKept(text), listing);
         else out.append(text);
       }
       if (infinite && st.isDirectory()) folders.push([`${href}${encodeName(name)}/`, prefix + name]);

@@ -1,12 +1,13 @@
 /**
- * White-box tests of the kept listing responses: a response is given again only for stats equal in
- * every field it is made from; room is made by dropping the folders listed least recently, and a
- * folder alone larger than the bound keeps what fits; a listing walked to its end drops the members
- * it did not meet; the bytes counted follow all of it.
+ * White-box tests of the kept listing responses: nothing is kept from a folder's first listing; a
+ * response is given again only for stats equal in every field it is made from; room is made by
+ * dropping the folders listed least recently (folders listed once included), and a folder alone
+ * larger than the bound keeps what fits; a listing walked to its end drops the members it did not
+ * meet; the bytes counted follow all of it.
  */
 import type { Stats } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ENTRY_OVERHEAD, KeptResponses } from '../../dist/kept-responses.js';
+import { ENTRY_OVERHEAD, FOLDER_OVERHEAD, KeptResponses, type KeptFolder } from '../../dist/kept-responses.js';
 
 /** Stats with the fields a kept response is made from (a regular file's mode). */
 function stats(fields: Partial<Pick<Stats, 'ino' | 'size' | 'mtimeMs' | 'ctimeMs' | 'birthtimeMs' | 'mode'>> = {}): Stats {
@@ -15,11 +16,31 @@ function stats(fields: Partial<Pick<Stats, 'ino' | 'size' | 'mtimeMs' | 'ctimeMs
 
 const bytes = (n: number, fill = 'r'): Buffer => Buffer.alloc(n, fill);
 
+/** The folder at `href` and a listing of it that keeps what it makes: its second. */
+function keeping(kept: KeptResponses, href: string): [KeptFolder, number] {
+  const folder = kept.folder(href);
+  folder.begin();
+  return [folder, folder.begin()];
+}
+
 describe('KeptResponses', () => {
+  it("keeps nothing from a folder's first listing", () => {
+    const kept = new KeptResponses();
+    const folder = kept.folder('/share/once/');
+    const first = folder.begin();
+    expect(folder.keeps(first)).toBe(false);
+    folder.set('a.txt', stats(), bytes(40), first);
+    expect(folder.get('a.txt', stats(), first)).toBeUndefined();
+    expect(kept.bytes).toBe(FOLDER_OVERHEAD);
+    const second = folder.begin();
+    expect(folder.keeps(second)).toBe(true);
+    folder.set('a.txt', stats(), bytes(40), second);
+    expect(folder.get('a.txt', stats(), second)).toBeDefined();
+  });
+
   it('gives a response again only for stats equal in every field it is made from', () => {
     const kept = new KeptResponses();
-    const folder = kept.folder('/share/docs/');
-    const listing = folder.begin();
+    const [folder, listing] = keeping(kept, '/share/docs/');
     const response = bytes(40);
     folder.set('a.txt', stats(), response, listing);
     expect(folder.get('a.txt', stats(), listing)).toBe(response);
@@ -35,49 +56,55 @@ describe('KeptResponses', () => {
     folder.set('a.txt', stats({ size: 13 }), remade, listing);
     expect(folder.get('a.txt', stats({ size: 13 }), listing)).toBe(remade);
     expect(folder.get('a.txt', stats(), listing)).toBeUndefined();
-    expect(kept.bytes).toBe(44 + ENTRY_OVERHEAD);
+    expect(kept.bytes).toBe(44 + ENTRY_OVERHEAD + 2 * FOLDER_OVERHEAD);
   });
 
   it('makes room by dropping the folders listed least recently', () => {
-    const each = 100 + ENTRY_OVERHEAD;
+    const each = 100 + ENTRY_OVERHEAD + FOLDER_OVERHEAD;
     const kept = new KeptResponses(3 * each);
-    const one = kept.folder('/s/one/');
-    one.set('x', stats(), bytes(100), one.begin());
-    const two = kept.folder('/s/two/');
-    two.set('x', stats(), bytes(100), two.begin());
+    const [one, first] = keeping(kept, '/s/one/');
+    one.set('x', stats(), bytes(100), first);
+    const [two, second] = keeping(kept, '/s/two/');
+    two.set('x', stats(), bytes(100), second);
     // Listed again: now more recent than two.
-    const again = kept.folder('/s/one/');
-    expect(again).toBe(one);
-    const three = kept.folder('/s/three/');
-    const listing = three.begin();
-    three.set('x', stats(), bytes(100), listing);
+    expect(kept.folder('/s/one/')).toBe(one);
+    const [three, third] = keeping(kept, '/s/three/');
+    three.set('x', stats(), bytes(100), third);
     expect(kept.bytes).toBe(3 * each);
-    three.set('y', stats(), bytes(100), listing);
-    expect(two.get('x', stats(), 0)).toBeUndefined();
-    expect(one.get('x', stats(), 0)).toBeDefined();
-    expect(three.get('y', stats(), listing)).toBeDefined();
-    expect(kept.bytes).toBe(3 * each);
+    three.set('y', stats(), bytes(100), third);
+    expect(two.get('x', stats(), second)).toBeUndefined();
+    expect(one.get('x', stats(), first)).toBeDefined();
+    expect(three.get('y', stats(), third)).toBeDefined();
+    // two, with its record and response, made room for y.
+    expect(kept.bytes).toBe(2 * each + 100 + ENTRY_OVERHEAD);
     // A dropped folder keeps nothing more; listed again, it starts afresh.
-    two.set('z', stats(), bytes(10), 1);
+    two.set('z', stats(), bytes(10), second);
     expect(two.size).toBe(0);
     expect(kept.folder('/s/two/')).not.toBe(two);
   });
 
+  it('drops folders listed once, too, to bound their number', () => {
+    const kept = new KeptResponses(10 * FOLDER_OVERHEAD);
+    const first = kept.folder('/s/f0/');
+    for (let i = 1; i < 100; i++) kept.folder(`/s/f${i}/`).begin();
+    expect(kept.bytes).toBe(10 * FOLDER_OVERHEAD);
+    // The least recently listed went first.
+    expect(kept.folder('/s/f0/')).not.toBe(first);
+  });
+
   it('keeps what fits of a folder larger than the bound', () => {
-    const kept = new KeptResponses(2 * (100 + ENTRY_OVERHEAD));
-    const folder = kept.folder('/s/big/');
-    const listing = folder.begin();
+    const kept = new KeptResponses(2 * (100 + ENTRY_OVERHEAD) + FOLDER_OVERHEAD);
+    const [folder, listing] = keeping(kept, '/s/big/');
     for (const name of ['a', 'b', 'c', 'd']) folder.set(name, stats(), bytes(100), listing);
     expect(folder.size).toBe(2);
     expect(folder.get('a', stats(), listing)).toBeDefined();
     expect(folder.get('c', stats(), listing)).toBeUndefined();
-    expect(kept.bytes).toBe(2 * (100 + ENTRY_OVERHEAD));
+    expect(kept.bytes).toBe(2 * (100 + ENTRY_OVERHEAD) + FOLDER_OVERHEAD);
   });
 
   it('drops, when a listing has walked the folder to its end, the members it did not meet', () => {
     const kept = new KeptResponses();
-    const folder = kept.folder('/s/f/');
-    const first = folder.begin();
+    const [folder, first] = keeping(kept, '/s/f/');
     for (const name of ['a', 'b', 'c']) folder.set(name, stats(), bytes(10), first);
     const second = folder.begin();
     expect(folder.get('a', stats(), second)).toBeDefined();
@@ -87,7 +114,7 @@ describe('KeptResponses', () => {
     expect(folder.size).toBe(2);
     expect(folder.get('b', stats(), second)).toBeUndefined();
     expect(folder.get('c', stats({ size: 1 }), second)).toBeDefined();
-    expect(kept.bytes).toBe(10 + 20 + 2 * ENTRY_OVERHEAD);
+    expect(kept.bytes).toBe(10 + 20 + 2 * ENTRY_OVERHEAD + FOLDER_OVERHEAD);
     // What a listing that began later met stays when an earlier one ends.
     const third = folder.begin();
     expect(folder.get('a', stats(), third)).toBeDefined();
