@@ -48,7 +48,7 @@ export class KeptResponses {
 
   constructor(readonly maxBytes: number = DEFAULT_KEPT_BYTES) {}
 
-  /** Bytes counted for every response kept. */
+  /** Bytes counted for what is kept: the responses and the folders' records. */
   get bytes(): number {
     return this.#bytes;
   }
