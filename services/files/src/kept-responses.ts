@@ -1,17 +1,19 @@
 /**
  * The PROPFIND responses a listing made for its members, kept as the UTF-8 bytes it sent, by the
- * listed folder's href and the member's name, and sent again by the next listing of that folder for
- * every member whose stats have not changed: a client that lists a folder again (a file manager
- * does so whenever it shows it) costs its stat calls and a copy per member instead of a rendering.
+ * listed folder's href, the properties asked and the member's name, and sent again by the next
+ * listing of that folder asking the same for every member whose stats have not changed: a client
+ * that lists a folder again (a file manager does so whenever it shows it) costs its stat calls and
+ * a copy per member instead of a rendering.
  *
- * Only a member's plain allprop response is kept (`props.ts`'s `plainAllprop`: allprop without
- * `include`, the member with no dead property and no lock in or over its folder), which is made
- * from nothing but its href (the folder's href and its name) and these fields of its stats: `ino`,
- * `size` and `mtimeMs` (its ETag and `getlastmodified`), `ctimeMs` and `birthtimeMs`
- * (`creationdate`) and `mode` (file or folder). A kept response is given only when all of them are
- * equal to the member's stats of this listing, so it is always the response this listing would
- * make: nothing has to clear it when a file changes, and the listing's own stat call is the check.
- * The caller decides which members qualify (`propfind.ts`).
+ * Only responses made from nothing but the member's href (the folder's href and its name) and
+ * these fields of its stats are kept: `ino`, `size` and `mtimeMs` (its ETag, length and
+ * `getlastmodified`), `ctimeMs` and `birthtimeMs` (`creationdate`) and `mode` (file or folder).
+ * Those are the responses to allprop without `include` and to lists of property names without the
+ * quota ones (`props.ts`'s `statsOnlyRequest`), for a member with no dead property and no lock in
+ * or over its folder; the caller decides which members qualify (`propfind.ts`). A kept response is
+ * given only when all of those fields are equal to the member's stats of this listing, so it is
+ * always the response this listing would make: nothing has to clear it when a file changes, and
+ * the listing's own stat call is the check.
  *
  * Responses are kept from a folder's second listing on: a folder listed once (as a sync tool walking
  * a tree lists each) costs no more than it did. Bounded in bytes (`maxBytes`, each folder counted
@@ -42,7 +44,7 @@ interface Kept {
 }
 
 export class KeptResponses {
-  /** Folders by href, the one listed least recently first. */
+  /** Folders by href and what is asked, the one listed least recently first. */
   readonly #folders = new Map<string, KeptFolder>();
   #bytes = 0;
 
@@ -53,21 +55,25 @@ export class KeptResponses {
     return this.#bytes;
   }
 
-  /** The responses kept for the folder listed at `href`, now the most recently listed. */
-  folder(href: string): KeptFolder {
-    let folder = this.#folders.get(href);
+  /**
+   * The responses kept for the folder listed at `href` when `asked` (`statsOnlyRequest`) is asked,
+   * now the most recently listed.
+   */
+  folder(href: string, asked: string): KeptFolder {
+    const key = `${href}\n${asked}`;
+    let folder = this.#folders.get(key);
     if (folder !== undefined) {
-      this.#folders.delete(href);
-      this.#folders.set(href, folder);
+      this.#folders.delete(key);
+      this.#folders.set(key, folder);
       return folder;
     }
     folder = new KeptFolder(this);
-    this.#folders.set(href, folder);
+    this.#folders.set(key, folder);
     this.#bytes += FOLDER_OVERHEAD;
     // No room even for its record (a bound smaller than that): it keeps nothing.
     if (!this.room(folder, 0)) {
       folder.drop();
-      this.#folders.delete(href);
+      this.#folders.delete(key);
     }
     return folder;
   }
@@ -75,10 +81,10 @@ export class KeptResponses {
   /** Whether `bytes` more may be kept for `folder`, after dropping folders listed less recently. */
   room(folder: KeptFolder, bytes: number): boolean {
     if (this.#bytes + bytes <= this.maxBytes) return true;
-    for (const [href, other] of this.#folders) {
+    for (const [key, other] of this.#folders) {
       if (other === folder) continue;
       other.drop();
-      this.#folders.delete(href);
+      this.#folders.delete(key);
       if (this.#bytes + bytes <= this.maxBytes) return true;
     }
     return false;

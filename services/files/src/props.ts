@@ -176,6 +176,24 @@ function plainAllprop(r: ResourceView & { stat: Stats }): string {
   );
 }
 
+/**
+ * For a request whose response for a member without dead properties and without locks is made
+ * from nothing but the member's href and stats (`kept-responses.ts`): a text naming what it asks,
+ * the same for requests asking the same. Those are allprop without `include` and lists of names
+ * without the quota properties (a folder's come from its quota, not its stats); propname and allprop
+ * with `include` give undefined.
+ */
+export function statsOnlyRequest(request: PropRequest): string | undefined {
+  if (request.kind === 'allprop') return request.include.length === 0 ? 'allprop' : undefined;
+  if (request.kind !== 'prop') return undefined;
+  let text = 'prop';
+  for (const p of request.names) {
+    if (p.ns === DAV && p.name.startsWith('quota-')) return undefined;
+    text += `\n${p.ns} ${p.name}`;
+  }
+  return text;
+}
+
 /** One `<D:response>` for `r`. */
 export function renderResponse(r: ResourceView, request: PropRequest): string {
   if (request.kind === 'allprop' && request.include.length === 0 && r.dead.length === 0 && r.stat !== undefined) {

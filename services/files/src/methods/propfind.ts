@@ -11,7 +11,7 @@ import { Readable } from 'node:stream';
 import type { Env, FsTarget, RequestContext } from '../context.js';
 import type { DeadProp } from '../dead-props.js';
 import { encodeName, hrefOf } from '../paths.js';
-import { renderResponse, type PropName, type PropRequest, type ResourceView } from '../props.js';
+import { renderResponse, statsOnlyRequest, type PropName, type PropRequest, type ResourceView } from '../props.js';
 import { DavError, XML_DECL, XML_TYPE, type Reply } from '../replies.js';
 import { openDirInside } from '../anchored.js';
 import { folderMembers } from '../member-stats.js';
@@ -78,10 +78,11 @@ async function* listed(
   const unlocked = env.locks.covering(path).every((l) => l.depth !== 'infinity') && env.locks.inside(path).length === 0;
   // A batch's responses, written as UTF-8 as they are made and sent as one chunk.
   const out = new Utf8Chunks();
-  // Plain allprop responses, made from a member's href and stats alone, are kept (from the folder's
-  // second listing on) and sent again while the member's stats are unchanged (`kept-responses.ts`):
-  // with no lock in or over the folder, for members without dead properties.
-  const keep = request.kind === 'allprop' && request.include.length === 0 && unlocked ? env.kept.folder(href) : undefined;
+  // Responses made from a member's href and stats alone are kept (from the folder's second listing
+  // on, for each set of properties asked) and sent again while the member's stats are unchanged
+  // (`kept-responses.ts`): with no lock in or over the folder, for members without dead properties.
+  const asked = unlocked ? statsOnlyRequest(request) : undefined;
+  const keep = asked === undefined ? undefined : env.kept.folder(href, asked);
   const listing = keep?.begin() ?? 0;
   for await (const [names, stats] of folderMembers(t.share.root, openPath)) {
     // The sub-folders to descend into (Depth infinity), after this batch is sent.
