@@ -78,7 +78,7 @@ export class KeptResponses {
     return folder;
   }
 
-  /** Whether `bytes` more may be kept for `folder`, after dropping folders listed less recently. */
+  /** Whether `bytes` more may be kept for `folder`, after dropping folders listed less recently (for `KeptFolder`). */
   room(folder: KeptFolder, bytes: number): boolean {
     if (this.#bytes + bytes <= this.maxBytes) return true;
     for (const [key, other] of this.#folders) {
@@ -90,7 +90,7 @@ export class KeptResponses {
     return false;
   }
 
-  /** `delta` bytes more (or fewer) kept. */
+  /** `delta` bytes more (or fewer) kept (for `KeptFolder`). */
   counted(delta: number): void {
     this.#bytes += delta;
   }

@@ -34,6 +34,7 @@ export class Utf8Chunks {
     return kept;
   }
 
+  /** Bytes made before (by `appendKept`), copied in as they are. */
   appendBytes(bytes: Uint8Array): void {
     this.#fit(bytes.length);
     this.#buffer.set(bytes, this.#end);
