@@ -7,7 +7,10 @@
  * folder's responses from its second listing on: the rounds measure a folder listed over and
  * over). Every listing must hold one response per file and one for the folder.
  *
- *   node bench/files/listings.mjs [--rounds 12] [--files 10000] [--warmups 4] [--before DIST] A B
+ *   node bench/files/listings.mjs [--rounds 12] [--files 10000] [--warmups 4] [--props NAMES] [--before DIST] A B
+ *
+ * `--props`: DAV properties to ask for by name, comma-separated (e.g. Finder's
+ * `getlastmodified,getcontentlength,creationdate,resourcetype`), instead of allprop.
  *
  * A and B: `hearth` (this worktree's build), `before` (the build in DIST, as in run.mjs), `nginx`,
  * `apache`. Needs `curl` and `taskset`, and for the peers `nginx` with `libnginx-mod-http-dav-ext`,
@@ -22,10 +25,10 @@ import { allowedCpus, pinTree, startApache, startHearth, startNginx } from './pe
 import { onInterrupt } from './small-get.mjs';
 
 const KINDS = ['hearth', 'before', 'nginx', 'apache'];
-const USAGE = `usage: node bench/files/listings.mjs [--rounds 12] [--files 10000] [--warmups 4] [--before DIST] A B   (${KINDS.join(', ')})`;
+const USAGE = `usage: node bench/files/listings.mjs [--rounds 12] [--files 10000] [--warmups 4] [--props NAMES] [--before DIST] A B   (${KINDS.join(', ')})`;
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { rounds: { type: 'string', default: '12' }, files: { type: 'string', default: '10000' }, warmups: { type: 'string', default: '4' }, before: { type: 'string' } },
+  options: { rounds: { type: 'string', default: '12' }, files: { type: 'string', default: '10000' }, warmups: { type: 'string', default: '4' }, props: { type: 'string' }, before: { type: 'string' } },
 });
 const rounds = Number(values.rounds);
 const files = Number(values.files);
@@ -40,6 +43,11 @@ if (positionals.includes('before') && values.before === undefined) {
 }
 if (!(rounds >= 1 && rounds <= 100 && files >= 1 && files <= 100_000 && warmups >= 0 && warmups <= 100)) {
   console.error('--rounds is 1-100, --files 1-100000 and --warmups 0-100');
+  process.exit(2);
+}
+const props = values.props?.split(',');
+if (props !== undefined && !props.every((p) => /^[a-z][a-z-]*$/.test(p))) {
+  console.error('--props is a comma-separated list of DAV property names (getlastmodified,getcontentlength,...)');
   process.exit(2);
 }
 const cpus = allowedCpus();
@@ -85,7 +93,7 @@ async function start(kind) {
 }
 
 const run = promisify(execFile);
-const BODY = '<?xml version="1.0"?><propfind xmlns="DAV:"><allprop/></propfind>';
+const BODY = `<?xml version="1.0"?><propfind xmlns="DAV:">${props === undefined ? '<allprop/>' : `<prop>${props.map((p) => `<${p}/>`).join('')}</prop>`}</propfind>`;
 
 /** One listing's time (ms), from curl; throws unless the answer holds every member. */
 async function listing(url, auth) {
@@ -101,7 +109,7 @@ const f = (n, d = 1) => n.toFixed(d);
 
 try {
   const [a, b] = [await start(positionals[0]), await start(positionals[1])];
-  console.log(`${a.name} against ${b.name}: both on CPU ${serverCpu}, curl on ${clientCpus}; a folder of ${files} files, ${warmups} listings each not counted, then ${rounds} rounds of A, B, B, A`);
+  console.log(`${a.name} against ${b.name}: both on CPU ${serverCpu}, curl on ${clientCpus}; a folder of ${files} files (${props === undefined ? 'allprop' : props.join(', ')}), ${warmups} listings each not counted, then ${rounds} rounds of A, B, B, A`);
   for (let i = 0; i < warmups; i++) {
     await a.list();
     await b.list();
