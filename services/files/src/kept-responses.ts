@@ -3,7 +3,7 @@
  * listed folder's href, the properties asked and the member's name, and sent again by the next
  * listing of that folder asking the same for every member whose stats have not changed: a client
  * that lists a folder again (a file manager does so whenever it shows it) costs its stat calls and
- * a copy per member instead of a rendering.
+ * a copy instead of a rendering.
  *
  * Only responses made from nothing but the member's href (the folder's href and its name) and
  * these fields of its stats are kept: `ino`, `size` and `mtimeMs` (its ETag, length and
@@ -15,33 +15,42 @@
  * always the response this listing would make: nothing has to clear it when a file changes, and
  * the listing's own stat call is the check.
  *
+ * A folder keeps its members' responses one after the other in one buffer (`#slab`) and their
+ * stats in a typed array, so that what it keeps is a few objects, not several per member, for the
+ * garbage collector to carry; responses met in the order they were kept are sent as one slice of
+ * that buffer (`Utf8Chunks.appendSlice`). A response made again leaves its old bytes unused; once
+ * more of the buffer is unused than used, the folder's next complete listing writes it anew.
+ *
  * Responses are kept from a folder's second listing on: a folder listed once (as a sync tool walking
- * a tree lists each) costs no more than it did. Bounded in bytes (`maxBytes`, each folder counted
- * with `FOLDER_OVERHEAD` and each response with `ENTRY_OVERHEAD` for their bookkeeping): room is made
- * by dropping the folders listed least recently; a folder alone larger than the bound keeps what
- * fits. A listing that walks a folder to its end drops what it did not meet (members gone since).
+ * a tree lists each) costs no more than it did. Bounded in bytes (`maxBytes`: each folder counted
+ * with its buffer, `FOLDER_OVERHEAD` and `ENTRY_OVERHEAD` per member kept): room is made by dropping
+ * the folders listed least recently; a folder alone larger than the bound keeps what fits. A listing
+ * that walks a folder to its end drops what it did not meet (members gone since).
  */
 import type { Stats } from 'node:fs';
+import type { Utf8Chunks } from './utf8-chunks.js';
 
-/** Bytes counted for a kept response besides its own: its record, its name and its place in the map. */
-export const ENTRY_OVERHEAD = 160;
+/** Bytes counted for a member kept besides its response: its place in the map, its name, its fields. */
+export const ENTRY_OVERHEAD = 128;
 
-/** Bytes counted for a folder's record: its href, its map and its place in the map of folders. */
-export const FOLDER_OVERHEAD = 400;
+/** Bytes counted for a folder's record: its href, its maps and arrays, its place in the map of folders. */
+export const FOLDER_OVERHEAD = 1024;
 
 export const DEFAULT_KEPT_BYTES = 32 * 1024 * 1024;
 
-interface Kept {
-  readonly ino: number;
-  readonly size: number;
-  readonly mtimeMs: number;
-  readonly ctimeMs: number;
-  readonly birthtimeMs: number;
-  readonly mode: number;
-  readonly bytes: Buffer;
-  /** The listing (`KeptFolder.begin`) that last gave or kept it. */
-  seen: number;
-}
+/** A member's fields in `#fields`: the six its response is made from, then where its bytes are. */
+const INO = 0;
+const SIZE = 1;
+const MTIME = 2;
+const CTIME = 3;
+const BIRTHTIME = 4;
+const MODE = 5;
+const AT = 6;
+const LENGTH = 7;
+const FIELDS = 8;
+
+/** The first size of a folder's buffer. */
+const FIRST_SLAB = 64 * 1024;
 
 export class KeptResponses {
   /** Folders by href and what is asked, the one listed least recently first. */
@@ -50,7 +59,7 @@ export class KeptResponses {
 
   constructor(readonly maxBytes: number = DEFAULT_KEPT_BYTES) {}
 
-  /** Bytes counted for what is kept: the responses and the folders' records. */
+  /** Bytes counted for what is kept: the folders' records and buffers and the members kept. */
   get bytes(): number {
     return this.#bytes;
   }
@@ -96,9 +105,22 @@ export class KeptResponses {
   }
 }
 
-/** The responses kept for one folder's members, by name. */
+/** The responses kept for one folder's members. */
 export class KeptFolder {
-  readonly #members = new Map<string, Kept>();
+  /** Members kept, by name: their slot in `#fields` and `#seen`. */
+  readonly #slots = new Map<string, number>();
+  #fields = new Float64Array(64 * FIELDS);
+  /** The listing (`begin`) that last gave or kept each slot's response. */
+  #seen = new Float64Array(64);
+  /** Slots free for reuse (their members dropped). */
+  readonly #free: number[] = [];
+  /** Slots ever used: the next new one. */
+  #next = 0;
+  /** The members' responses, one after the other; the bytes before `#used` are written. */
+  #slab: Buffer = Buffer.alloc(0);
+  #used = 0;
+  /** Bytes of `#slab` that are responses of members kept (the rest are old ones). */
+  #live = 0;
   #listing = 0;
   #dropped = false;
 
@@ -106,12 +128,12 @@ export class KeptFolder {
 
   /** Members kept. */
   get size(): number {
-    return this.#members.size;
+    return this.#slots.size;
   }
 
-  /** A listing of the folder begins: what it meets is marked with the number returned (for `end`). */
-  begin(): number {
-    return ++this.#listing;
+  /** A listing of the folder begins. */
+  begin(): KeptListing {
+    return new KeptListing(this, ++this.#listing);
   }
 
   /** Whether the listing `listing` keeps the responses it makes: not the folder's first. */
@@ -119,43 +141,156 @@ export class KeptFolder {
     return listing > 1 && !this.#dropped;
   }
 
-  /** The response kept for the member `name` with stats `st`, or undefined (none, or made from other stats). */
-  get(name: string, st: Stats, listing: number): Buffer | undefined {
-    const kept = this.#members.get(name);
-    if (kept === undefined) return undefined;
-    if (kept.ino !== st.ino || kept.size !== st.size || kept.mtimeMs !== st.mtimeMs || kept.ctimeMs !== st.ctimeMs || kept.birthtimeMs !== st.birthtimeMs || kept.mode !== st.mode) return undefined;
-    kept.seen = listing;
-    return kept.bytes;
+  /**
+   * The response kept for the member `name` with stats `st` appended to `out` (as a slice of the
+   * folder's buffer); false, having done nothing, when none is kept or it was made from other stats.
+   */
+  send(name: string, st: Stats, listing: number, out: Utf8Chunks): boolean {
+    const slot = this.#slots.get(name);
+    if (slot === undefined) return false;
+    const f = this.#fields;
+    const i = slot * FIELDS;
+    if (f[i + INO] !== st.ino || f[i + SIZE] !== st.size || f[i + MTIME] !== st.mtimeMs || f[i + CTIME] !== st.ctimeMs || f[i + BIRTHTIME] !== st.birthtimeMs || f[i + MODE] !== st.mode) return false;
+    this.#seen[slot] = listing;
+    const at = f[i + AT]!;
+    out.appendSlice(this.#slab, at, at + f[i + LENGTH]!);
+    return true;
   }
 
-  /** Keep `bytes`, the response made for the member `name` with stats `st`, when there is room. */
-  set(name: string, st: Stats, bytes: Buffer, listing: number): void {
-    if (!this.keeps(listing)) return;
-    const old = this.#members.get(name);
-    const delta = bytes.length + ENTRY_OVERHEAD - (old === undefined ? 0 : old.bytes.length + ENTRY_OVERHEAD);
-    if (delta > 0 && !this.owner.room(this, delta)) return;
-    this.#members.set(name, { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, birthtimeMs: st.birthtimeMs, mode: st.mode, bytes, seen: listing });
-    this.owner.counted(delta);
+  /**
+   * `text`, the response made for the member `name` with stats `st`, appended to `out`, and kept
+   * when the listing keeps and there is room.
+   */
+  keep(name: string, st: Stats, text: string, listing: number, out: Utf8Chunks): void {
+    if (!this.keeps(listing) || !this.#fit(text.length * 3)) {
+      out.append(text);
+      return;
+    }
+    let slot = this.#slots.get(name);
+    if (slot === undefined) {
+      if (!this.owner.room(this, ENTRY_OVERHEAD)) {
+        out.append(text);
+        return;
+      }
+      this.owner.counted(ENTRY_OVERHEAD);
+      slot = this.#newSlot();
+      this.#slots.set(name, slot);
+    } else {
+      this.#live -= this.#fields[slot * FIELDS + LENGTH]!;
+    }
+    const at = this.#used;
+    const length = this.#slab.write(text, at);
+    this.#used += length;
+    this.#live += length;
+    const f = this.#fields;
+    const i = slot * FIELDS;
+    f[i + INO] = st.ino;
+    f[i + SIZE] = st.size;
+    f[i + MTIME] = st.mtimeMs;
+    f[i + CTIME] = st.ctimeMs;
+    f[i + BIRTHTIME] = st.birthtimeMs;
+    f[i + MODE] = st.mode;
+    f[i + AT] = at;
+    f[i + LENGTH] = length;
+    this.#seen[slot] = listing;
+    out.appendSlice(this.#slab, at, at + length);
   }
 
-  /** The listing `listing` walked the whole folder: members it did not meet are gone, and so dropped. */
+  /**
+   * The listing `listing` walked the whole folder: members it did not meet are gone, and so
+   * dropped; when more of the buffer is unused than used, it is written anew.
+   */
   end(listing: number): void {
+    if (this.#dropped) return;
     let freed = 0;
-    for (const [name, kept] of this.#members) {
-      if (kept.seen >= listing) continue;
-      this.#members.delete(name);
-      freed += kept.bytes.length + ENTRY_OVERHEAD;
+    for (const [name, slot] of this.#slots) {
+      if (this.#seen[slot]! >= listing) continue;
+      this.#slots.delete(name);
+      this.#free.push(slot);
+      this.#live -= this.#fields[slot * FIELDS + LENGTH]!;
+      freed += ENTRY_OVERHEAD;
     }
     this.owner.counted(-freed);
+    if (this.#used - this.#live > this.#live) this.#compact();
   }
 
   /** Dropped by its owner to make room: keeps nothing from now on (a listing of it still under way goes on without). */
   drop(): void {
     if (this.#dropped) return;
-    let freed = FOLDER_OVERHEAD;
-    for (const kept of this.#members.values()) freed += kept.bytes.length + ENTRY_OVERHEAD;
-    this.#members.clear();
+    this.owner.counted(-(FOLDER_OVERHEAD + this.#slab.length + this.#slots.size * ENTRY_OVERHEAD));
+    this.#slots.clear();
+    this.#slab = Buffer.alloc(0);
+    this.#used = 0;
+    this.#live = 0;
     this.#dropped = true;
-    this.owner.counted(-freed);
+  }
+
+  /** Room in the buffer for `bytes` more (a larger buffer when there is room for it); false when there is not. */
+  #fit(bytes: number): boolean {
+    if (this.#used + bytes <= this.#slab.length) return true;
+    const size = Math.max(FIRST_SLAB, this.#slab.length * 2, this.#used + bytes);
+    if (!this.owner.room(this, size - this.#slab.length) || this.#dropped) return false;
+    const larger = Buffer.allocUnsafeSlow(size);
+    this.#slab.copy(larger, 0, 0, this.#used);
+    this.owner.counted(size - this.#slab.length);
+    this.#slab = larger;
+    return true;
+  }
+
+  #newSlot(): number {
+    const reused = this.#free.pop();
+    if (reused !== undefined) return reused;
+    const slot = this.#next++;
+    if (slot >= this.#seen.length) {
+      const fields = new Float64Array(this.#fields.length * 2);
+      fields.set(this.#fields);
+      this.#fields = fields;
+      const seen = new Float64Array(this.#seen.length * 2);
+      seen.set(this.#seen);
+      this.#seen = seen;
+    }
+    return slot;
+  }
+
+  /** The buffer written anew with the responses of the members kept, in the order they were first kept. */
+  #compact(): void {
+    const size = Math.max(FIRST_SLAB, this.#live);
+    const slab = Buffer.allocUnsafeSlow(size);
+    const f = this.#fields;
+    let used = 0;
+    for (const slot of this.#slots.values()) {
+      const i = slot * FIELDS;
+      const at = f[i + AT]!;
+      const length = f[i + LENGTH]!;
+      this.#slab.copy(slab, used, at, at + length);
+      f[i + AT] = used;
+      used += length;
+    }
+    this.owner.counted(size - this.#slab.length);
+    this.#slab = slab;
+    this.#used = used;
+  }
+}
+
+/** One listing of a folder: what it meets is marked as met by it (for `end`). */
+export class KeptListing {
+  constructor(
+    private readonly folder: KeptFolder,
+    readonly number: number,
+  ) {}
+
+  /** `KeptFolder.send` for this listing. */
+  send(name: string, st: Stats, out: Utf8Chunks): boolean {
+    return this.folder.send(name, st, this.number, out);
+  }
+
+  /** `KeptFolder.keep` for this listing. */
+  keep(name: string, st: Stats, text: string, out: Utf8Chunks): void {
+    this.folder.keep(name, st, text, this.number, out);
+  }
+
+  /** The listing walked the whole folder (`KeptFolder.end`). */
+  end(): void {
+    this.folder.end(this.number);
   }
 }

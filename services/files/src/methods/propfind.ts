@@ -82,8 +82,7 @@ async function* listed(
   // on, for each set of properties asked) and sent again while the member's stats are unchanged
   // (`kept-responses.ts`): with no lock in or over the folder, for members without dead properties.
   const asked = unlocked ? statsOnlyRequest(request) : undefined;
-  const keep = asked === undefined ? undefined : env.kept.folder(href, asked);
-  const listing = keep?.begin() ?? 0;
+  const kept = asked === undefined ? undefined : env.kept.folder(href, asked).begin();
   for await (const [names, stats] of folderMembers(t.share.root, openPath)) {
     // The sub-folders to descend into (Depth infinity), after this batch is sent.
     const folders: Array<[string, string]> = [];
@@ -91,14 +90,12 @@ async function* listed(
       const st = stats[i];
       if (st === undefined) continue;
       const name = names[i]!;
-      const keepable = keep !== undefined && (deadBelow.size === 0 || !deadBelow.has(prefix + name));
-      const kept = keepable ? keep.get(name, st, listing) : undefined;
-      if (kept !== undefined) out.appendBytes(kept);
-      else {
+      const keepable = kept !== undefined && (deadBelow.size === 0 || !deadBelow.has(prefix + name));
+      if (!keepable || !kept.send(name, st, out)) {
         const p = prefix + name;
         const childHref = `${href}${encodeName(name)}${st.isDirectory() ? '/' : ''}`;
         const text = renderResponse(viewOf(env, childHref, p, name, st, deadBelow.size === 0 ? NO_DEAD : (deadBelow.get(p) ?? NO_DEAD), quota, unlocked ? [] : env.locks.covering(p)), request);
-        if (keepable && keep.keeps(listing)) keep.set(name, st, out.appendKept(text), listing);
+        if (keepable) kept.keep(name, st, text, out);
         else out.append(text);
       }
       if (infinite && st.isDirectory()) folders.push([`${href}${encodeName(name)}/`, prefix + name]);
@@ -107,7 +104,7 @@ async function* listed(
     for (const [childHref, p] of folders) yield* members(env, t, request, true, childHref, p);
   }
   // Walked to its end (not abandoned): what the folder no longer holds is not kept.
-  keep?.end(listing);
+  kept?.end();
 }
 
 /** Small strings concatenated into chunks of about CHUNK characters; rendered batches as they come. */

@@ -1,7 +1,7 @@
 /**
  * White-box tests of `Utf8Chunks`: what is taken out is the UTF-8 of what was appended, whatever
  * the characters, past the first size of its buffer; each piece taken keeps its bytes while the
- * buffer is reused; bytes kept from an append are that append's own and go in again as they are.
+ * buffer is reused; slices of other buffers go in as they are, in their place.
  */
 import { describe, expect, it } from 'vitest';
 import { Utf8Chunks } from '../../dist/utf8-chunks.js';
@@ -28,21 +28,31 @@ describe('Utf8Chunks', () => {
     expect(chunks.take().toString('utf8')).toBe('z'.repeat(100));
   });
 
-  it('gives the bytes of an append to keep, and takes kept bytes in again as they are', () => {
+  it('takes slices of other buffers in as they are, in their place among the appends', () => {
     const chunks = new Utf8Chunks(8);
+    const source = Buffer.from('<a/><b>Grüße</b><c/><d/>');
+    const other = Buffer.from('<x/><y/>');
+    const b = source.indexOf('<b>');
+    const c = source.indexOf('<c/>');
+    const d = source.indexOf('<d/>');
     chunks.append('<before>');
-    const kept = chunks.appendKept('<D:response>Grüße 🎵</D:response>');
+    // Slices that follow each other, then one further on, one of another buffer, one before.
+    chunks.appendSlice(source, 0, b);
+    chunks.appendSlice(source, b, c);
+    chunks.appendSlice(source, d, source.length);
+    chunks.appendSlice(other, 4, 8);
+    chunks.appendSlice(source, 0, b);
+    expect(chunks.length).toBe(Buffer.byteLength('<before>') + c + (source.length - d) + 4 + b);
     chunks.append('<after>');
-    expect(kept.toString('utf8')).toBe('<D:response>Grüße 🎵</D:response>');
-    expect(chunks.take().toString('utf8')).toBe('<before><D:response>Grüße 🎵</D:response><after>');
-    // The buffer reused does not touch them.
-    chunks.append('y'.repeat(200));
-    expect(kept.toString('utf8')).toBe('<D:response>Grüße 🎵</D:response>');
-    chunks.take();
-    chunks.appendBytes(kept);
-    chunks.appendBytes(Buffer.from('x'.repeat(100)));
-    chunks.appendBytes(kept);
-    expect(chunks.take().toString('utf8')).toBe(`<D:response>Grüße 🎵</D:response>${'x'.repeat(100)}<D:response>Grüße 🎵</D:response>`);
+    chunks.appendSlice(other, 0, 4);
+    // Bytes of its buffer after a slice may change before it is copied in.
+    other.write('????', 4);
+    expect(chunks.take().toString('utf8')).toBe('<before><a/><b>Grüße</b><d/><y/><a/><after><x/>');
+    expect(chunks.length).toBe(0);
+    // A slice after a take, then a growth past the first size.
+    chunks.appendSlice(source, b, c);
+    chunks.append('z'.repeat(100));
+    expect(chunks.take().toString('utf8')).toBe(`<b>Grüße</b>${'z'.repeat(100)}`);
   });
 
   it('takes nothing out as an empty buffer', () => {
