@@ -229,3 +229,32 @@ it('lists a folder again as it is then: members changed, removed and added, prop
   expect(fourth).toEqual(new Map(second).set('/files/again/m7.txt', first.get('/files/again/m7.txt')!));
   expect(await named()).toEqual(new Map(secondNamed).set('/files/again/m7.txt', firstNamed.get('/files/again/m7.txt')!));
 });
+
+it('lists a tree with Depth infinity from kept responses as made afresh, descending into each folder', async () => {
+  const tree = join(h.shareDir, 'tree');
+  for (const d of ['d1', 'd2', 'd2/deep']) mkdirSync(join(tree, d), { recursive: true });
+  for (let i = 0; i < 40; i++) writeFileSync(join(tree, `f${i}.txt`), 'x'.repeat(i));
+  writeFileSync(join(tree, 'd1', 'one.txt'), '1');
+  writeFileSync(join(tree, 'd2', 'two.txt'), '22');
+  writeFileSync(join(tree, 'd2', 'deep', 'three.txt'), '333');
+  const listing = async (depth: string): Promise<Array<[string, string]>> => {
+    const r = await request(h.url, 'PROPFIND', '/files/tree/', { headers: { Depth: depth } });
+    expect(r.status).toBe(207);
+    return responses(r.body);
+  };
+  // Made afresh (the folder's first listing keeps nothing), then kept (its second).
+  const afresh = new Map(await listing('1'));
+  expect(new Map(await listing('1'))).toEqual(afresh);
+  // The folder's members now come from what was kept, its sub-folders' from their own listings.
+  for (let round = 0; round < 3; round++) {
+    const all = await listing('infinity');
+    const hrefs = all.map(([href]) => href);
+    expect([...hrefs].sort()).toEqual(
+      ['/files/tree/', ...expectedNames(tree).map((n) => `/files/tree/${n}`), '/files/tree/d1/one.txt', '/files/tree/d2/two.txt', '/files/tree/d2/deep/', '/files/tree/d2/deep/three.txt'].sort(),
+    );
+    for (const [href, props] of all) if (afresh.has(href) && href !== '/files/tree/') expect(props).toBe(afresh.get(href));
+    expect(hrefs.indexOf('/files/tree/d2/two.txt')).toBeGreaterThan(hrefs.indexOf('/files/tree/d2/'));
+    expect(hrefs.indexOf('/files/tree/d2/deep/three.txt')).toBeGreaterThan(hrefs.indexOf('/files/tree/d2/deep/'));
+    for (const prop of fileProps(join(tree, 'd2', 'deep', 'three.txt'))) expect(new Map(all).get('/files/tree/d2/deep/three.txt')).toContain(prop);
+  }
+});
