@@ -137,7 +137,7 @@ export class KeptFolder {
   }
 
   /** Whether the listing `listing` keeps the responses it makes: not the folder's first. */
-  keeps(listing: number): boolean {
+  #keeps(listing: number): boolean {
     return listing > 1 && !this.#dropped;
   }
 
@@ -162,7 +162,7 @@ export class KeptFolder {
    * when the listing keeps and there is room.
    */
   keep(name: string, st: Stats, text: string, listing: number, out: Utf8Chunks): void {
-    if (!this.keeps(listing) || !this.#fit(text.length * 3)) {
+    if (!this.#keeps(listing) || !this.#fit(text.length * 3)) {
       out.append(text);
       return;
     }
@@ -276,7 +276,7 @@ export class KeptFolder {
 export class KeptListing {
   constructor(
     private readonly folder: KeptFolder,
-    readonly number: number,
+    private readonly number: number,
   ) {}
 
   /** `KeptFolder.send` for this listing. */
