@@ -17,11 +17,11 @@
  * `apache2`, and root (as run.mjs).
  */
 import { execFile } from 'node:child_process';
-import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
-import { allowedCpus, pinTree, startApache, startHearth, startNginx } from './peers.mjs';
+import { ALLPROP, allowedCpus, pinTree, responsesIn, smallFilesFolder, startApache, startHearth, startNginx } from './peers.mjs';
 import { onInterrupt } from './small-get.mjs';
 
 const KINDS = ['hearth', 'before', 'nginx', 'apache'];
@@ -62,12 +62,7 @@ const dir = mkdtempSync(join(tmpdir(), 'bench-listings-'));
 // Apache's workers run as www-data: they must reach the folder.
 chmodSync(dir, 0o755);
 const root = join(dir, 'root');
-mkdirSync(join(root, 'many'), { recursive: true });
-for (let i = 0; i < files; i++) {
-  const fd = openSync(join(root, 'many', `file-${i}.txt`), 'w');
-  writeSync(fd, `file ${i}\n`);
-  closeSync(fd);
-}
+smallFilesFolder(join(root, 'many'), files);
 
 const servers = [];
 async function stopAll() {
@@ -93,13 +88,13 @@ async function start(kind) {
 }
 
 const run = promisify(execFile);
-const BODY = `<?xml version="1.0"?><propfind xmlns="DAV:">${props === undefined ? '<allprop/>' : `<prop>${props.map((p) => `<${p}/>`).join('')}</prop>`}</propfind>`;
+const BODY = props === undefined ? ALLPROP : `<?xml version="1.0"?><propfind xmlns="DAV:"><prop>${props.map((p) => `<${p}/>`).join('')}</prop></propfind>`;
 
 /** One listing's time (ms), from curl; throws unless the answer holds every member. */
 async function listing(url, auth) {
   const args = ['-c', clientCpus, 'curl', '-sS', '--max-time', '120', ...auth, '-X', 'PROPFIND', '-H', 'Depth: 1', '-H', 'Content-Type: application/xml', '--data', BODY, '-w', '\n%{time_total}', url];
   const { stdout } = await run('taskset', args, { maxBuffer: 256 * 1024 * 1024 });
-  const responses = (stdout.match(/<(\w+:)?response[ >]/g) ?? []).length;
+  const responses = responsesIn(stdout);
   if (responses !== files + 1) throw new Error(`${url} listed ${responses} responses, not ${files + 1}`);
   return Number(stdout.trimEnd().split('\n').at(-1)) * 1000;
 }

@@ -5,12 +5,30 @@
  * all of them; only Hearth asks for credentials (Basic, checked against an in-memory user).
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 const NODE_SERVER = fileURLToPath(new URL('./node-server.mjs', import.meta.url));
+
+/** The folder the listings are measured on: `count` small files (`file-N.txt`, a line each) in `folder`, made. */
+export function smallFilesFolder(folder, count) {
+  mkdirSync(folder, { recursive: true });
+  for (let i = 0; i < count; i++) {
+    const fd = openSync(join(folder, `file-${i}.txt`), 'w');
+    writeSync(fd, `file ${i}\n`);
+    closeSync(fd);
+  }
+}
+
+/** A PROPFIND body asking for every property. */
+export const ALLPROP = '<?xml version="1.0"?><propfind xmlns="DAV:"><allprop/></propfind>';
+
+/** How many `response` elements a multistatus holds (whatever the DAV prefix). */
+export function responsesIn(xml) {
+  return (xml.match(/<(\w+:)?response[ >]/g) ?? []).length;
+}
 
 /** Every pid below `root`, and root itself. */
 export function treePids(root) {

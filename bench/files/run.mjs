@@ -16,11 +16,11 @@
  * that it finds its dependencies) as `before`, measured the same way in the same run.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync, ftruncateSync } from 'node:fs';
+import { chmodSync, closeSync, mkdtempSync, openSync, rmSync, writeSync, ftruncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { allowedCpus, pinTree, startApache, startFloor, startHearth, startNginx, treeCpuMs, treeRss } from './peers.mjs';
+import { ALLPROP, allowedCpus, pinTree, responsesIn, smallFilesFolder, startApache, startFloor, startHearth, startNginx, treeCpuMs, treeRss } from './peers.mjs';
 import { CREDENTIALS, fileAnswerHeaders } from './small-get.mjs';
 
 const { values } = parseArgs({ options: { workers: { type: 'string', default: '1' }, seconds: { type: 'string', default: '5' }, only: { type: 'string', default: 'hearth,nginx,apache,floor' }, before: { type: 'string' }, rounds: { type: 'string', default: '3' } } });
@@ -34,18 +34,13 @@ const dir = mkdtempSync(join(tmpdir(), 'bench-files-'));
 chmodSync(dir, 0o755);
 const root = join(dir, 'root');
 const GiB = 1024 ** 3;
-mkdirSync(join(root, 'many'), { recursive: true });
 console.log(`preparing ${root}: 1 GiB file, a 4 GiB sparse file, 10,000 small files, a 4 KB file`);
+smallFilesFolder(join(root, 'many'), 10_000);
 execFileSync('dd', ['if=/dev/urandom', `of=${join(root, 'big.bin')}`, 'bs=1M', 'count=1024', 'status=none']);
 execFileSync('cp', [join(root, 'big.bin'), join(dir, 'upload.bin')]);
 const sparse = openSync(join(root, 'huge.bin'), 'w');
 ftruncateSync(sparse, 4 * GiB);
 closeSync(sparse);
-for (let i = 0; i < 10_000; i++) {
-  const fd = openSync(join(root, 'many', `file-${i}.txt`), 'w');
-  writeSync(fd, `file ${i}\n`);
-  closeSync(fd);
-}
 const small = openSync(join(root, 'small.bin'), 'w');
 writeSync(small, Buffer.alloc(4096, 's'));
 closeSync(small);
@@ -80,11 +75,11 @@ function propfind(base, auth) {
   let firstMs;
   let entries = 0;
   for (let i = 0; i < PROPFIND_WARMUPS + PROPFIND_RUNS; i++) {
-    const text = curl([...auth, '-X', 'PROPFIND', '-H', 'Depth: 1', '-H', 'Content-Type: application/xml', '--data', '<?xml version="1.0"?><propfind xmlns="DAV:"><allprop/></propfind>', '-w', '\n%{time_total}', `${base}/many/`]);
+    const text = curl([...auth, '-X', 'PROPFIND', '-H', 'Depth: 1', '-H', 'Content-Type: application/xml', '--data', ALLPROP, '-w', '\n%{time_total}', `${base}/many/`]);
     const ms = Number(text.trimEnd().split('\n').at(-1)) * 1000;
     if (i === 0) firstMs = ms;
     if (i >= PROPFIND_WARMUPS) times.push(ms);
-    entries = (text.match(/<(\w+:)?response[ >]/g) ?? []).length;
+    entries = responsesIn(text);
   }
   return { ms: median(times), firstMs, entries };
 }
