@@ -231,10 +231,12 @@ it('prints the plain HTTP URLs and steps for a files service with http listeners
     '',
   ]);
   expect(r.stdout).toContain('Finder > Go > Connect to Server (Cmd-K), enter http://127.0.0.1:41080/home/ and click Connect.');
-  // Windows' WebClient sends Basic over plain HTTP only with BasicAuthLevel 2 (Microsoft KB 841215).
+  // Windows' WebClient sends Basic over plain HTTP only with BasicAuthLevel 2 (Microsoft KB 841215);
+  // its file size and listing size limits are raised in the same step (connect-help.test.ts).
   expect(r.stdout).toContain(
-    '       reg add HKLM\\SYSTEM\\CurrentControlSet\\Services\\WebClient\\Parameters /v BasicAuthLevel /t REG_DWORD /d 2 /f\n       net stop webclient && net start webclient\n',
+    '       reg add HKLM\\SYSTEM\\CurrentControlSet\\Services\\WebClient\\Parameters /v BasicAuthLevel /t REG_DWORD /d 2 /f\n       reg add HKLM\\SYSTEM\\CurrentControlSet\\Services\\WebClient\\Parameters /v FileSizeLimitInBytes ',
   );
+  expect(r.stdout).toContain('/v FileAttributesLimitInBytes /t REG_DWORD /d 100000000 /f\n       net stop webclient && net start webclient\n');
   expect(r.stdout).toContain('Folder: \\\\127.0.0.1@41080\\DavWWWRoot\\home\n     (or http://127.0.0.1:41080/home/)');
   expect(r.stdout).toContain('Other Locations > Connect to Server: dav://127.0.0.1:41080/home/');
   expect(r.stdout).toContain('sudo mount -t davfs http://127.0.0.1:41080/home/ /mnt/hearth');

@@ -206,6 +206,24 @@ suite config, then hearth reload), or use a name the certificate has:
 `;
 }
 
+/**
+ * `reg add` lines for Windows' WebClient settings, then its restart, indented under a step.
+ * Without them WebClient refuses a file over 50 MB (FileSizeLimitInBytes 50,000,000) and a folder
+ * whose PROPFIND answer is over 1 MB (FileAttributesLimitInBytes 1,000,000: its listings ask
+ * allprop, about 700 bytes a file here); 4294967295 is the most a REG_DWORD holds.
+ */
+function webClientSettings(values: readonly (readonly [name: string, value: number])[]): string {
+  const lines = values.map(([name, value]) => `       reg add HKLM\\SYSTEM\\CurrentControlSet\\Services\\WebClient\\Parameters /v ${name} /t REG_DWORD /d ${value} /f\n`);
+  return `${lines.join('')}       net stop webclient && net start webclient`;
+}
+
+const WEBCLIENT_LIMITS = [
+  ['FileSizeLimitInBytes', 4294967295],
+  ['FileAttributesLimitInBytes', 100000000],
+] as const;
+
+const WEBCLIENT_LIMITS_NOTE = `     (4294967295 is the most Windows takes: a file of 4 GiB or more goes through rclone.)`;
+
 export function connectHelp(i: ConnectHelpInput): string {
   const base = `https://${urlHost(i.host)}:${i.httpsPort}`;
   const home = `${base}/home/`;
@@ -224,9 +242,13 @@ macOS (Finder)
 Windows (File Explorer)
   1. Run certmgr.msc, Trusted Root Certification Authorities > Certificates > All Tasks > Import,
      and import the certificate.
-  2. This PC > Map network drive, Folder: \\\\${uncHost(i.host)}@SSL@${i.httpsPort}\\DavWWWRoot\\home
+  2. Windows' WebClient refuses a file over 50 MB and a folder of more than about a thousand
+     files by default. Raise both limits once, in a Command Prompt run as administrator:
+${webClientSettings(WEBCLIENT_LIMITS)}
+${WEBCLIENT_LIMITS_NOTE}
+  3. This PC > Map network drive, Folder: \\\\${uncHost(i.host)}@SSL@${i.httpsPort}\\DavWWWRoot\\home
      (or ${home}), tick "Connect using different credentials", Finish.
-  3. Name ${i.user}, your password.
+  4. Name ${i.user}, your password.
 
 Linux (GNOME Files)
   1. sudo cp the certificate to /usr/local/share/ca-certificates/hearth.crt && sudo update-ca-certificates
@@ -295,10 +317,11 @@ macOS (Finder)
   2. Choose "Registered User", name ${i.user}, your password.
 
 Windows (File Explorer)
-  1. Windows' WebClient refuses Basic authentication over plain HTTP by default (BasicAuthLevel 1).
-     Allow it once, in a Command Prompt run as administrator:
-       reg add HKLM\\SYSTEM\\CurrentControlSet\\Services\\WebClient\\Parameters /v BasicAuthLevel /t REG_DWORD /d 2 /f
-       net stop webclient && net start webclient
+  1. Windows' WebClient refuses by default Basic authentication over plain HTTP (BasicAuthLevel
+     1), a file over 50 MB and a folder of more than about a thousand files. Allow them once,
+     in a Command Prompt run as administrator:
+${webClientSettings([['BasicAuthLevel', 2], ...WEBCLIENT_LIMITS])}
+${WEBCLIENT_LIMITS_NOTE}
   2. This PC > Map network drive, Folder: ${unc}
      (or ${home}), tick "Connect using different credentials", Finish.
   3. Name ${i.user}, your password.

@@ -54,6 +54,41 @@ describe('the steps for a host that is an IPv6 address', () => {
   });
 });
 
+describe("Windows' WebClient limits", () => {
+  const key = 'reg add HKLM\\SYSTEM\\CurrentControlSet\\Services\\WebClient\\Parameters';
+  const limits = [
+    `       ${key} /v FileSizeLimitInBytes /t REG_DWORD /d 4294967295 /f`,
+    `       ${key} /v FileAttributesLimitInBytes /t REG_DWORD /d 100000000 /f`,
+    '       net stop webclient && net start webclient',
+    '     (4294967295 is the most Windows takes: a file of 4 GiB or more goes through rclone.)',
+  ];
+  const windowsSteps = (text: string): string[] => text.slice(text.indexOf('Windows (File Explorer)'), text.indexOf('Linux (GNOME Files)')).split('\n');
+
+  it('over HTTPS: raised in a step of their own, after the certificate and before the drive is mapped', () => {
+    const text = connectHelp({ user: 'alice', host: 'nas.local', httpsPort: 2443, httpOrigin: undefined, certificate: { kind: 'self-signed', file: '/data/cert.pem' } });
+    expect(windowsSteps(text).slice(3, 12)).toEqual([
+      "  2. Windows' WebClient refuses a file over 50 MB and a folder of more than about a thousand",
+      '     files by default. Raise both limits once, in a Command Prompt run as administrator:',
+      ...limits,
+      '  3. This PC > Map network drive, Folder: \\\\nas.local@SSL@2443\\DavWWWRoot\\home',
+      '     (or https://nas.local:2443/home/), tick "Connect using different credentials", Finish.',
+      '  4. Name alice, your password.',
+    ]);
+  });
+
+  it('over plain HTTP: raised with BasicAuthLevel, in one restart of the WebClient service', () => {
+    const text = plainHttpConnectHelp({ user: 'alice', service: 'files', host: 'nas.local', port: 8080, loopbackOnly: undefined, allowPlaintextAuth: true });
+    expect(windowsSteps(text).slice(1, 9)).toEqual([
+      "  1. Windows' WebClient refuses by default Basic authentication over plain HTTP (BasicAuthLevel",
+      '     1), a file over 50 MB and a folder of more than about a thousand files. Allow them once,',
+      '     in a Command Prompt run as administrator:',
+      `       ${key} /v BasicAuthLevel /t REG_DWORD /d 2 /f`,
+      ...limits,
+    ]);
+    expect(text.match(/net stop webclient/g)).toHaveLength(1);
+  });
+});
+
 describe('a listener on an IPv6 wildcard or loopback address, in any spelling', () => {
   it('is reached as localhost over HTTPS, at ::1 by programs on this machine, and as itself when it is neither', () => {
     for (const wildcard of ['::', '0::0', '0:0:0:0:0:0:0:0']) {
