@@ -19,12 +19,12 @@
 import { execFile } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
-import { ALLPROP, allowedCpus, pinTree, responsesIn, smallFilesFolder, startApache, startHearth, startNginx } from './peers.mjs';
+import { ALLPROP, allowedCpus, PINNED_KINDS, responsesIn, smallFilesFolder, startPinned } from './peers.mjs';
 import { onInterrupt } from './small-get.mjs';
 
-const KINDS = ['hearth', 'before', 'nginx', 'apache'];
+const KINDS = PINNED_KINDS;
 const USAGE = `usage: node bench/files/listings.mjs [--rounds 12] [--files 10000] [--warmups 4] [--props NAMES] [--before DIST] A B   (${KINDS.join(', ')})`;
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -74,17 +74,9 @@ let port = 18_600;
 /** Starts server `kind` pinned to the server CPU: its name and how to list the folder. */
 async function start(kind) {
   port++;
-  const hearth = kind === 'hearth' || kind === 'before';
-  const server =
-    kind === 'nginx'
-      ? await startNginx({ dir, root, port, workers: 1 })
-      : kind === 'apache'
-        ? await startApache({ dir, root, port })
-        : await startHearth({ dataDir: mkdtempSync(join(dir, `${kind}-data-`)), root, port, workers: 1, dist: kind === 'before' ? resolve(values.before) : undefined, name: kind });
+  const { server, base, auth } = await startPinned(kind, { dir, root, port, cpu: serverCpu, beforeDist: values.before });
   servers.push(server);
-  pinTree(server.pid, serverCpu);
-  const url = hearth ? `http://127.0.0.1:${port}/bench/many/` : `http://127.0.0.1:${port}/many/`;
-  return { name: kind, list: () => listing(url, hearth ? ['-u', 'bench:bench'] : []) };
+  return { name: kind, list: () => listing(`${base}/many/`, auth) };
 }
 
 const run = promisify(execFile);

@@ -5,8 +5,8 @@
  * all of them; only Hearth asks for credentials (Basic, checked against an in-memory user).
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -153,6 +153,26 @@ export function startFloor({ port, workers, headers, execArgv = [], ipc, wrapper
   const args = [...execArgv, NODE_SERVER, 'floor', String(port), String(workers), ...(headers ? [JSON.stringify(headers)] : [])];
   const child = spawnNode(args, { ipc, wrapper });
   return started(child, port, headers ? 'node floor, file headers' : 'node floor', startMs);
+}
+
+/** The servers the side-by-side benchmarks (`listings.mjs`, `transfers.mjs`) compare. */
+export const PINNED_KINDS = ['hearth', 'before', 'nginx', 'apache'];
+
+/**
+ * Server `kind` (one of `PINNED_KINDS`; `before` is the build in `beforeDist`, as in run.mjs) over
+ * `root` on `port`, one process or worker, pinned to `cpu`; with the URL that serves `root` and
+ * curl's arguments for the credentials it asks (Hearth's only).
+ */
+export async function startPinned(kind, { dir, root, port, cpu, beforeDist }) {
+  const hearth = kind === 'hearth' || kind === 'before';
+  const server =
+    kind === 'nginx'
+      ? await startNginx({ dir, root, port, workers: 1 })
+      : kind === 'apache'
+        ? await startApache({ dir, root, port })
+        : await startHearth({ dataDir: mkdtempSync(join(dir, `${kind}-data-`)), root, port, workers: 1, dist: kind === 'before' ? resolve(beforeDist) : undefined, name: kind });
+  pinTree(server.pid, cpu);
+  return { server, base: hearth ? `http://127.0.0.1:${port}/bench` : `http://127.0.0.1:${port}`, auth: hearth ? ['-u', 'bench:bench'] : [] };
 }
 
 export function startNginx({ dir, root, port, workers }) {

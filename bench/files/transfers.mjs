@@ -1,0 +1,121 @@
+#!/usr/bin/env node
+/**
+ * Two servers' GET of one large file, transfer after transfer: both run at once on the last CPU
+ * (curl on the others) and take turns, A, B, B, A in every round, so that a drift of the machine's
+ * speed touches both alike; each round's ratios are of A's two transfers to B's two, by rate and
+ * by the server's CPU time per GiB (its whole process tree, from /proc). Both are started once
+ * and warmed by one GET each. Every transfer must answer 200 with the file's every byte.
+ *
+ *   node bench/files/transfers.mjs [--rounds 10] [--mib 1024] [--before DIST] A B
+ *
+ * A and B: `hearth` (this worktree's build), `before` (the build in DIST, as in run.mjs), `nginx`,
+ * `apache`. Needs `curl` and `taskset`, and for the peers `nginx` with `libnginx-mod-http-dav-ext`,
+ * `apache2`, and root (as run.mjs). The file (`--mib` MiB of random bytes) is made in a scratch
+ * folder, removed at the end.
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs, promisify } from 'node:util';
+import { allowedCpus, PINNED_KINDS, startPinned, treeCpuMs } from './peers.mjs';
+import { onInterrupt } from './small-get.mjs';
+
+const USAGE = `usage: node bench/files/transfers.mjs [--rounds 10] [--mib 1024] [--before DIST] A B   (${PINNED_KINDS.join(', ')})`;
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { rounds: { type: 'string', default: '10' }, mib: { type: 'string', default: '1024' }, before: { type: 'string' } },
+});
+const rounds = Number(values.rounds);
+const mib = Number(values.mib);
+if (positionals.length !== 2 || !positionals.every((k) => PINNED_KINDS.includes(k)) || positionals[0] === positionals[1]) {
+  console.error(USAGE);
+  process.exit(2);
+}
+if (positionals.includes('before') && values.before === undefined) {
+  console.error('`before` needs --before DIST: the dist folder of another build of the file service');
+  process.exit(2);
+}
+if (!(Number.isInteger(rounds) && rounds >= 1 && rounds <= 100 && Number.isInteger(mib) && mib >= 1 && mib <= 4096)) {
+  console.error('--rounds is 1-100 and --mib 1-4096');
+  process.exit(2);
+}
+const cpus = allowedCpus();
+if (cpus.length < 2) {
+  console.error('needs two CPUs: one for the servers, the others for curl');
+  process.exit(2);
+}
+const serverCpu = String(cpus.at(-1));
+const clientCpus = cpus.slice(0, -1).join(',');
+const size = mib * 1024 * 1024;
+
+const dir = mkdtempSync(join(tmpdir(), 'bench-transfers-'));
+// Apache's workers run as www-data: they must reach the folder.
+chmodSync(dir, 0o755);
+const root = join(dir, 'root');
+mkdirSync(root);
+execFileSync('dd', ['if=/dev/urandom', `of=${join(root, 'big.bin')}`, 'bs=1M', `count=${mib}`, 'status=none']);
+
+const servers = [];
+async function stopAll() {
+  await Promise.all(servers.splice(0).map((s) => s.stop().catch(() => {})));
+}
+onInterrupt(() => stopAll().finally(() => rmSync(dir, { recursive: true, force: true })));
+
+const run = promisify(execFile);
+let port = 18_650;
+/** Starts server `kind` pinned to the server CPU: its name and how to take one GET of the file. */
+async function start(kind) {
+  port++;
+  const { server, base, auth } = await startPinned(kind, { dir, root, port, cpu: serverCpu, beforeDist: values.before });
+  servers.push(server);
+  return { name: kind, get: () => transfer(server.pid, `${base}/big.bin`, auth) };
+}
+
+/** One GET of the file: MB/s from curl and the server's CPU time per GiB; throws unless it came whole. */
+async function transfer(pid, url, auth) {
+  const before = treeCpuMs(pid);
+  const args = ['-c', clientCpus, 'curl', '-sS', '--max-time', '300', ...auth, '-o', '/dev/null', '-w', '%{http_code} %{size_download} %{speed_download}', url];
+  const { stdout } = await run('taskset', args);
+  const cpuMs = treeCpuMs(pid) - before;
+  const [status, bytes, speed] = stdout.trim().split(' ').map(Number);
+  if (status !== 200 || bytes !== size) throw new Error(`${url} answered ${status} with ${bytes} bytes, not 200 with ${size}`);
+  return { mbs: speed / 1e6, cpuMsPerGiB: (cpuMs * 1024 ** 3) / size };
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const spread = (xs) => `${f(median(xs), 3)} [${f(Math.min(...xs), 3)}..${f(Math.max(...xs), 3)}]`;
+const f = (n, d = 1) => n.toFixed(d);
+
+try {
+  const [a, b] = [await start(positionals[0]), await start(positionals[1])];
+  console.log(`${a.name} against ${b.name}: both on CPU ${serverCpu}, curl on ${clientCpus}; GET of ${mib} MiB, one each not counted, then ${rounds} rounds of A, B, B, A`);
+  await a.get();
+  await b.get();
+  const byRate = [];
+  const byCpu = [];
+  const rates = { a: [], b: [] };
+  const cpu = { a: [], b: [] };
+  for (let r = 1; r <= rounds; r++) {
+    const a1 = await a.get();
+    const b1 = await b.get();
+    const b2 = await b.get();
+    const a2 = await a.get();
+    const rateA = (a1.mbs + a2.mbs) / 2;
+    const rateB = (b1.mbs + b2.mbs) / 2;
+    const cpuA = (a1.cpuMsPerGiB + a2.cpuMsPerGiB) / 2;
+    const cpuB = (b1.cpuMsPerGiB + b2.cpuMsPerGiB) / 2;
+    byRate.push(rateA / rateB);
+    byCpu.push(cpuA / cpuB);
+    rates.a.push(rateA);
+    rates.b.push(rateB);
+    cpu.a.push(cpuA);
+    cpu.b.push(cpuB);
+    console.log(`round ${r}: ${a.name} ${f(rateA, 0)} MB/s (${f(cpuA, 0)} ms of CPU per GiB), ${b.name} ${f(rateB, 0)} MB/s (${f(cpuB, 0)} ms): ${f(rateA / rateB, 3)} by rate`);
+  }
+  console.log(`${a.name}/${b.name}, the median of the rounds' own ratios [lowest..highest]: by rate ${spread(byRate)}, by CPU time per GiB ${spread(byCpu)}`);
+  console.log(`medians: ${a.name} ${f(median(rates.a), 0)} MB/s and ${f(median(cpu.a), 0)} ms per GiB, ${b.name} ${f(median(rates.b), 0)} MB/s and ${f(median(cpu.b), 0)} ms per GiB`);
+} finally {
+  await stopAll();
+  rmSync(dir, { recursive: true, force: true });
+}
