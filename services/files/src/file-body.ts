@@ -49,11 +49,28 @@ export class FileBody {
  * 2 MiB: sending 1 GiB over loopback took 460-470 ms of the service's CPU time with 2 MiB reads
  * against 520 with 1 MiB (ten rounds alternating with nginx, twice), and went 1.07 and 1.18 times
  * as fast as the 1 MiB build in the benchmark's two full runs (bench/files README); 256 KiB reads
- * took 800 ms, 4 MiB 440-460, 8 MiB 530. Reading waits for the response to drain, so only a
- * second buffer is filled while the first goes out (with four allowed, two were ever used).
+ * took 800 ms, 4 MiB 440-460, 8 MiB 530. With page-aligned buffers (below), against 2 MiB in
+ * alternating GETs, 4 MiB took 1.03 times the CPU time, 1 MiB 1.22, 512 KiB (four buffers) 1.15
+ * and 256 KiB (eight) 1.63. Reading waits for the response to drain, so only a second buffer is
+ * filled while the first goes out (with four allowed, two were ever used).
  */
 const CHUNK = 2 * 1024 * 1024;
 const BUFFERS = 2;
+
+/**
+ * A buffer of `size` bytes whose memory starts on a page boundary: V8 reserves a resizable
+ * ArrayBuffer's memory as whole pages (to grow it in place), where `Buffer.allocUnsafeSlow` takes
+ * it from malloc, 16 bytes past a page while malloc maps a block this large by itself. On this
+ * machine's AMD EPYC the kernel copied a file from the page cache into a buffer 16 bytes past a
+ * page at less than half the speed it copied it to a page boundary (bench/files alignment.mjs),
+ * and a 1 GiB GET took the service a third more CPU time (README there, "Aligned buffers").
+ */
+function pageAlignedBuffer(size: number): Buffer {
+  return Buffer.from(new ResizableArrayBuffer(size, { maxByteLength: size }));
+}
+
+/** `ArrayBuffer` with ES2024's `maxByteLength` (in V8 since Node 20; the project's TypeScript lib is ES2023). */
+const ResizableArrayBuffer = ArrayBuffer as unknown as new (length: number, options: { readonly maxByteLength: number }) => ArrayBuffer;
 
 /** Write `body` to `res` and end it; resolves when the last byte was handed to the socket. */
 export function sendFile(res: ServerResponse, body: FileBody, count: (bytes: number) => void): Promise<void> {
@@ -122,7 +139,7 @@ export function sendFile(res: ServerResponse, body: FileBody, count: (bytes: num
         if (buf === undefined) {
           if (allocated >= BUFFERS) return;
           allocated++;
-          buf = Buffer.allocUnsafeSlow(size);
+          buf = pageAlignedBuffer(size);
         }
         const chunk = buf;
         reading = true;
