@@ -2,10 +2,12 @@
  * A download is the file's bytes: a file of more than two of the service's 2 MiB reads with a
  * shorter last one, sent whole, as single ranges and as several (multipart/byteranges) across read
  * boundaries at odd offsets, and as several downloads of it at once (each reuses its own buffers
- * once the socket has taken them).
+ * once the socket has taken them, and hands them on to later downloads when it ends, abandoned
+ * midway too).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { utimesSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { request, startServer, type Harness } from './helpers.js';
@@ -105,4 +107,47 @@ it('honours a Range under If-Range only for the current strong ETag, or exactly 
 it('sends the same bytes to several downloads of the file at once', async () => {
   const all = await Promise.all(Array.from({ length: 6 }, () => download('/files/odd.bin')));
   for (const d of all) expect(sha(d.body)).toBe(sha(content));
+});
+
+/** A GET of `path` that the client reads slowly and abandons after `bytes` bytes: how many it got. */
+function abandonedAfter(path: string, bytes: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(h.url);
+    const auth = `Basic ${Buffer.from('alice:secret').toString('base64')}`;
+    const req = httpRequest({ host: u.hostname, port: u.port, path, headers: { Authorization: auth }, agent: false }, (res) => {
+      let got = 0;
+      res.on('data', (chunk: Buffer) => {
+        got += chunk.length;
+        if (got >= bytes) {
+          res.destroy();
+          resolve(got);
+          return;
+        }
+        // Read slowly, so that the service's writes wait on the socket as it ends.
+        res.pause();
+        setImmediate(() => res.resume());
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+it('hands its buffers on when it ends: many downloads of two files at once, some abandoned midway, each whole one its own bytes', async () => {
+  const other = randomBytes(4 * MiB + 777);
+  writeFileSync(join(h.shareDir, 'other.bin'), other);
+  const paths = ['/files/odd.bin', '/files/other.bin'];
+  for (let round = 0; round < 3; round++) {
+    const abandoned = Array.from({ length: 4 }, (_, i) => abandonedAfter(paths[i % 2]!, (i + 1) * 700_000));
+    const whole = Array.from({ length: 6 }, (_, i) => download(paths[(i + round) % 2]!));
+    const got = await Promise.all(abandoned);
+    for (const [i, n] of got.entries()) expect(n).toBeGreaterThanOrEqual((i + 1) * 700_000);
+    for (const [i, d] of (await Promise.all(whole)).entries()) {
+      expect(d.status).toBe(200);
+      expect(sha(d.body)).toBe(sha((i + round) % 2 === 0 ? content : other));
+    }
+  }
+  // And one by one after them, from the buffers they left.
+  for (const path of [...paths, ...paths]) expect(sha((await download(path)).body)).toBe(sha(path === paths[0] ? content : other));
 });
