@@ -1,16 +1,18 @@
 /**
  * A download is the file's bytes: a file of more than two of the service's 2 MiB reads with a
  * shorter last one, sent whole, as single ranges and as several (multipart/byteranges) across read
- * boundaries at odd offsets, and as several downloads of it at once (each reuses its own buffers
+ * boundaries at odd offsets, over HTTPS too, and as several downloads of it at once (each reuses its own buffers
  * once the socket has taken them, and hands them on to later downloads when it ends, abandoned
  * midway too).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { utimesSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { request, startServer, type Harness } from './helpers.js';
+import { runProgram } from '@hearth/testkit';
+import { request, startServer, testCertificate, type Harness } from './helpers.js';
 
 let h: Harness;
 const MiB = 1024 * 1024;
@@ -102,6 +104,21 @@ it('honours a Range under If-Range only for the current strong ETag, or exactly 
   utimesSync(join(h.shareDir, 'ahead.bin'), ahead, ahead);
   expect((await request(h.url, 'HEAD', '/files/ahead.bin')).headers['last-modified']).toBe(ahead.toUTCString());
   expect(await status('/files/ahead.bin', ahead.toUTCString())).toBe(200);
+});
+
+it('sends the file whole over HTTPS too, and as ranges across read boundaries', async () => {
+  const out = mkdtempSync(join(tmpdir(), 'hearth-download-'));
+  try {
+    const url = `https://localhost:${new URL(h.httpsUrl).port}/files/odd.bin`;
+    const get = (name: string, ...more: string[]) =>
+      runProgram('curl', ['-sS', '--fail', '--max-time', '20', '-u', 'alice:secret', '--cacert', testCertificate().certFile, '-o', join(out, name), ...more, url]);
+    expect((await get('whole')).code).toBe(0);
+    expect(sha(readFileSync(join(out, 'whole')))).toBe(sha(content));
+    expect((await get('range', '-r', `${2 * MiB - 5}-${4 * MiB + 99}`)).code).toBe(0);
+    expect(sha(readFileSync(join(out, 'range')))).toBe(sha(content.subarray(2 * MiB - 5, 4 * MiB + 100)));
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
 });
 
 it('sends the same bytes to several downloads of the file at once', async () => {
