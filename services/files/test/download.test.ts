@@ -1,9 +1,9 @@
 /**
  * A download is the file's bytes: a file of more than two of the service's 2 MiB reads with a
  * shorter last one, sent whole, as single ranges and as several (multipart/byteranges) across read
- * boundaries at odd offsets, over HTTPS too, and as several downloads of it at once (each reuses its own buffers
- * once the socket has taken them, and hands them on to later downloads when it ends, abandoned
- * midway too).
+ * boundaries at odd offsets, over HTTPS too, and as several downloads of it at once (each reuses
+ * its own buffers once the socket has taken them, and hands them on to later downloads when it
+ * ends, abandoned midway too).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
