@@ -14,8 +14,7 @@ import { closeSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { allowedCpus, pinTree } from './peers.mjs';
-import { onInterrupt } from './small-get.mjs';
+import { allowedCpus, onInterrupt, pinTree } from './peers.mjs';
 
 const { values } = parseArgs({ options: { mib: { type: 'string', default: '1024' }, runs: { type: 'string', default: '5' } } });
 const mib = Number(values.mib);

@@ -16,8 +16,8 @@
 import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { pinTree } from './peers.mjs';
-import { checkServerKinds, onInterrupt, printByFunction, serverAndClientCpus, smallFileFolder, startSmallFileServer, wrkSmallFile } from './small-get.mjs';
+import { onInterrupt, pinTree } from './peers.mjs';
+import { checkServerKinds, printByFunction, serverAndClientCpus, smallFileFolder, startSmallFileServer, wrkSmallFile } from './small-get.mjs';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,

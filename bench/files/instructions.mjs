@@ -23,8 +23,8 @@ import { readFileSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
-import { treePids } from './peers.mjs';
-import { CREDENTIALS, checkServerKinds, onInterrupt, perfMapOf, printByFunction, shortFileIn, smallFileFolder, startSmallFileServer } from './small-get.mjs';
+import { onInterrupt, treePids } from './peers.mjs';
+import { CREDENTIALS, checkServerKinds, perfMapOf, printByFunction, shortFileIn, smallFileFolder, startSmallFileServer } from './small-get.mjs';
 
 const run = promisify(execFile);
 const { values, positionals } = parseArgs({

@@ -17,15 +17,11 @@
  * `apache2`, and root (as run.mjs).
  */
 import { execFile } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
-import { ALLPROP, allowedCpus, PINNED_KINDS, responsesIn, smallFilesFolder, startPinned } from './peers.mjs';
-import { onInterrupt } from './small-get.mjs';
+import { ALLPROP, PINNED_KINDS, responsesIn, sideBySide, smallFilesFolder } from './peers.mjs';
 
-const KINDS = PINNED_KINDS;
-const USAGE = `usage: node bench/files/listings.mjs [--rounds 12] [--files 10000] [--warmups 4] [--props NAMES] [--before DIST] A B   (${KINDS.join(', ')})`;
+const USAGE = `usage: node bench/files/listings.mjs [--rounds 12] [--files 10000] [--warmups 4] [--props NAMES] [--before DIST] A B   (${PINNED_KINDS.join(', ')})`;
 const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: { rounds: { type: 'string', default: '12' }, files: { type: 'string', default: '10000' }, warmups: { type: 'string', default: '4' }, props: { type: 'string' }, before: { type: 'string' } },
@@ -33,14 +29,6 @@ const { values, positionals } = parseArgs({
 const rounds = Number(values.rounds);
 const files = Number(values.files);
 const warmups = Number(values.warmups);
-if (positionals.length !== 2 || !positionals.every((k) => KINDS.includes(k)) || positionals[0] === positionals[1]) {
-  console.error(USAGE);
-  process.exit(2);
-}
-if (positionals.includes('before') && values.before === undefined) {
-  console.error('`before` needs --before DIST: the dist folder of another build of the file service');
-  process.exit(2);
-}
 if (!(rounds >= 1 && rounds <= 100 && files >= 1 && files <= 100_000 && warmups >= 0 && warmups <= 100)) {
   console.error('--rounds is 1-100, --files 1-100000 and --warmups 0-100');
   process.exit(2);
@@ -50,32 +38,13 @@ if (props !== undefined && !props.every((p) => /^[a-z][a-z-]*$/.test(p))) {
   console.error('--props is a comma-separated list of DAV property names (getlastmodified,getcontentlength,...)');
   process.exit(2);
 }
-const cpus = allowedCpus();
-if (cpus.length < 2) {
-  console.error('needs two CPUs: one for the servers, the others for curl');
-  process.exit(2);
-}
-const serverCpu = String(cpus.at(-1));
-const clientCpus = cpus.slice(0, -1).join(',');
+const bench = sideBySide({ prefix: 'bench-listings-', usage: USAGE, kinds: positionals, beforeDist: values.before, firstPort: 18_600 });
+const { serverCpu, clientCpus } = bench;
+smallFilesFolder(join(bench.root, 'many'), files);
 
-const dir = mkdtempSync(join(tmpdir(), 'bench-listings-'));
-// Apache's workers run as www-data: they must reach the folder.
-chmodSync(dir, 0o755);
-const root = join(dir, 'root');
-smallFilesFolder(join(root, 'many'), files);
-
-const servers = [];
-async function stopAll() {
-  await Promise.all(servers.splice(0).map((s) => s.stop().catch(() => {})));
-}
-onInterrupt(() => stopAll().finally(() => rmSync(dir, { recursive: true, force: true })));
-
-let port = 18_600;
 /** Starts server `kind` pinned to the server CPU: its name and how to list the folder. */
 async function start(kind) {
-  port++;
-  const { server, base, auth } = await startPinned(kind, { dir, root, port, cpu: serverCpu, beforeDist: values.before });
-  servers.push(server);
+  const { base, auth } = await bench.start(kind);
   return { name: kind, list: () => listing(`${base}/many/`, auth) };
 }
 
@@ -118,6 +87,5 @@ try {
   const sorted = [...ratios].sort((x, y) => x - y);
   console.log(`${a.name}/${b.name}, the median of the rounds' own ratios [lowest..highest]: ${f(median(ratios), 3)} [${f(sorted[0], 3)}..${f(sorted.at(-1), 3)}] (medians ${f(median(timesA))} and ${f(median(timesB))} ms)`);
 } finally {
-  await stopAll();
-  rmSync(dir, { recursive: true, force: true });
+  await bench.cleanUp();
 }

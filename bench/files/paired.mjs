@@ -18,8 +18,8 @@
  */
 import { rmSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { pinTree, treeCpuMs } from './peers.mjs';
-import { checkServerKinds, onInterrupt, serverAndClientCpus, smallFileFolder, startSmallFileServer, wrkSmallFile } from './small-get.mjs';
+import { onInterrupt, pinTree, treeCpuMs } from './peers.mjs';
+import { checkServerKinds, serverAndClientCpus, smallFileFolder, startSmallFileServer, wrkSmallFile } from './small-get.mjs';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,

@@ -5,7 +5,8 @@
  * all of them; only Hearth asks for credentials (Basic, checked against an in-memory user).
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -155,6 +156,17 @@ export function startFloor({ port, workers, headers, execArgv = [], ipc, wrapper
   return started(child, port, headers ? 'node floor, file headers' : 'node floor', startMs);
 }
 
+/** On SIGINT, SIGTERM or SIGHUP: `stop()` (the servers, the scratch folder), then exit 130. */
+export function onInterrupt(stop) {
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+    process.once(signal, () => {
+      void Promise.resolve()
+        .then(stop)
+        .finally(() => process.exit(130));
+    });
+  }
+}
+
 /** The servers the side-by-side benchmarks (`listings.mjs`, `transfers.mjs`) compare. */
 export const PINNED_KINDS = ['hearth', 'before', 'nginx', 'apache'];
 
@@ -173,6 +185,53 @@ export async function startPinned(kind, { dir, root, port, cpu, beforeDist }) {
         : await startHearth({ dataDir: mkdtempSync(join(dir, `${kind}-data-`)), root, port, workers: 1, dist: kind === 'before' ? resolve(beforeDist) : undefined, name: kind });
   pinTree(server.pid, cpu);
   return { server, base: hearth ? `http://127.0.0.1:${port}/bench` : `http://127.0.0.1:${port}`, auth: hearth ? ['-u', 'bench:bench'] : [] };
+}
+
+/**
+ * What the side-by-side benchmarks share: A and B (`kinds`) checked to be two of `PINNED_KINDS`,
+ * `before` with its build (otherwise `usage` and exit 2); the server CPU (the last) and curl's
+ * (the others: exit 2 with one CPU); a scratch folder `dir` with an empty `root` in it, which
+ * Apache's workers can reach; `start(kind)`, a server there on the next port from `firstPort`,
+ * pinned; and `cleanUp()`, which stops them and removes the folder (also on an interrupt).
+ */
+export function sideBySide({ prefix, usage, kinds, beforeDist, firstPort }) {
+  if (kinds.length !== 2 || !kinds.every((k) => PINNED_KINDS.includes(k)) || kinds[0] === kinds[1]) {
+    console.error(usage);
+    process.exit(2);
+  }
+  if (kinds.includes('before') && beforeDist === undefined) {
+    console.error('`before` needs --before DIST: the dist folder of another build of the file service');
+    process.exit(2);
+  }
+  const cpus = allowedCpus();
+  if (cpus.length < 2) {
+    console.error('needs two CPUs: one for the servers, the others for curl');
+    process.exit(2);
+  }
+  const serverCpu = String(cpus.at(-1));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  chmodSync(dir, 0o755);
+  const root = join(dir, 'root');
+  mkdirSync(root);
+  const servers = [];
+  let port = firstPort;
+  const cleanUp = async () => {
+    await Promise.all(servers.splice(0).map((s) => s.stop().catch(() => {})));
+    rmSync(dir, { recursive: true, force: true });
+  };
+  onInterrupt(cleanUp);
+  return {
+    dir,
+    root,
+    serverCpu,
+    clientCpus: cpus.slice(0, -1).join(','),
+    start: async (kind) => {
+      const started = await startPinned(kind, { dir, root, port: ++port, cpu: serverCpu, beforeDist });
+      servers.push(started.server);
+      return started;
+    },
+    cleanUp,
+  };
 }
 
 export function startNginx({ dir, root, port, workers }) {

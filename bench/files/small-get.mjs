@@ -17,17 +17,6 @@ import { allowedCpus, startFloor, startHearth } from './peers.mjs';
 export const CREDENTIALS = `Basic ${Buffer.from('bench:bench').toString('base64')}`;
 const run = promisify(execFile);
 
-/** On SIGINT, SIGTERM or SIGHUP: `stop()` (the servers, the scratch folder), then exit 130. */
-export function onInterrupt(stop) {
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-    process.once(signal, () => {
-      void Promise.resolve()
-        .then(stop)
-        .finally(() => process.exit(130));
-    });
-  }
-}
-
 /** Where Node (`--perf-basic-prof`) writes the names of process `pid`'s JIT-compiled code. */
 export const perfMapOf = (pid) => `/tmp/perf-${pid}.map`;
 

@@ -14,12 +14,9 @@
  * folder, removed at the end.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
-import { allowedCpus, PINNED_KINDS, startPinned, treeCpuMs } from './peers.mjs';
-import { onInterrupt } from './small-get.mjs';
+import { PINNED_KINDS, sideBySide, treeCpuMs } from './peers.mjs';
 
 const USAGE = `usage: node bench/files/transfers.mjs [--rounds 10] [--mib 1024] [--before DIST] A B   (${PINNED_KINDS.join(', ')})`;
 const { values, positionals } = parseArgs({
@@ -28,47 +25,19 @@ const { values, positionals } = parseArgs({
 });
 const rounds = Number(values.rounds);
 const mib = Number(values.mib);
-if (positionals.length !== 2 || !positionals.every((k) => PINNED_KINDS.includes(k)) || positionals[0] === positionals[1]) {
-  console.error(USAGE);
-  process.exit(2);
-}
-if (positionals.includes('before') && values.before === undefined) {
-  console.error('`before` needs --before DIST: the dist folder of another build of the file service');
-  process.exit(2);
-}
 if (!(Number.isInteger(rounds) && rounds >= 1 && rounds <= 100 && Number.isInteger(mib) && mib >= 1 && mib <= 4096)) {
   console.error('--rounds is 1-100 and --mib 1-4096');
   process.exit(2);
 }
-const cpus = allowedCpus();
-if (cpus.length < 2) {
-  console.error('needs two CPUs: one for the servers, the others for curl');
-  process.exit(2);
-}
-const serverCpu = String(cpus.at(-1));
-const clientCpus = cpus.slice(0, -1).join(',');
+const bench = sideBySide({ prefix: 'bench-transfers-', usage: USAGE, kinds: positionals, beforeDist: values.before, firstPort: 18_650 });
+const { serverCpu, clientCpus } = bench;
 const size = mib * 1024 * 1024;
-
-const dir = mkdtempSync(join(tmpdir(), 'bench-transfers-'));
-// Apache's workers run as www-data: they must reach the folder.
-chmodSync(dir, 0o755);
-const root = join(dir, 'root');
-mkdirSync(root);
-execFileSync('dd', ['if=/dev/urandom', `of=${join(root, 'big.bin')}`, 'bs=1M', `count=${mib}`, 'status=none']);
-
-const servers = [];
-async function stopAll() {
-  await Promise.all(servers.splice(0).map((s) => s.stop().catch(() => {})));
-}
-onInterrupt(() => stopAll().finally(() => rmSync(dir, { recursive: true, force: true })));
+execFileSync('dd', ['if=/dev/urandom', `of=${join(bench.root, 'big.bin')}`, 'bs=1M', `count=${mib}`, 'status=none']);
 
 const run = promisify(execFile);
-let port = 18_650;
 /** Starts server `kind` pinned to the server CPU: its name and how to take one GET of the file. */
 async function start(kind) {
-  port++;
-  const { server, base, auth } = await startPinned(kind, { dir, root, port, cpu: serverCpu, beforeDist: values.before });
-  servers.push(server);
+  const { server, base, auth } = await bench.start(kind);
   return { name: kind, get: () => transfer(server.pid, `${base}/big.bin`, auth) };
 }
 
@@ -116,6 +85,5 @@ try {
   console.log(`${a.name}/${b.name}, the median of the rounds' own ratios [lowest..highest]: by rate ${spread(byRate)}, by CPU time per GiB ${spread(byCpu)}`);
   console.log(`medians: ${a.name} ${f(median(rates.a), 0)} MB/s and ${f(median(cpu.a), 0)} ms per GiB, ${b.name} ${f(median(rates.b), 0)} MB/s and ${f(median(cpu.b), 0)} ms per GiB`);
 } finally {
-  await stopAll();
-  rmSync(dir, { recursive: true, force: true });
+  await bench.cleanUp();
 }
