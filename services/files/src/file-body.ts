@@ -85,7 +85,7 @@ function giveBack(buffer: Buffer): void {
  * it from malloc, 16 bytes past a page while malloc maps a block this large by itself. On this
  * machine's AMD EPYC the kernel copied a file from the page cache into a buffer 16 bytes past a
  * page at less than half the speed it copied it to a page boundary (bench/files alignment.mjs),
- * and a 1 GiB GET took the service a third more CPU time (README there, "Aligned buffers").
+ * and a 1 GiB GET took the service 1.3 to 1.5 times the CPU time (README there, "Aligned buffers").
  */
 function pageAlignedBuffer(size: number): Buffer {
   return Buffer.from(new ResizableArrayBuffer(size, { maxByteLength: size }));
