@@ -11,9 +11,10 @@
  * - trees (tree.ts) are walked by opening each folder with O_DIRECTORY | O_NOFOLLOW below one
  *   already open, so a folder swapped for a link mid-walk is skipped, never entered.
  */
-import { closeSync, close as fsClose, constants, fstat as fsFstat, open as fsOpen, openSync, readlink as fsReadlink, readlinkSync, type Stats } from 'node:fs';
+import { closeSync, constants, openSync, readlink as fsReadlink, readlinkSync, type Stats } from 'node:fs';
 import { open as openHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { closeQuick, fstatQuick, openQuick } from './quick-calls.js';
 import { DavError } from './replies.js';
 import { inside, realRoot } from './resource.js';
 
@@ -44,10 +45,6 @@ function realOfNow(fd: number): string {
   return undeleted(readlinkSync(fdPath(fd)));
 }
 
-function closeFd(fd: number): void {
-  fsClose(fd, () => {});
-}
-
 export interface OpenedFile {
   readonly fd: number;
   /** The stats of the open file (what is served, whatever the path names meanwhile). */
@@ -59,30 +56,30 @@ export interface OpenedFile {
  * closing it) when it is not a regular file or not inside the share at `root`. O_NONBLOCK: a FIFO
  * cannot hang the open. The caller closes `fd`.
  */
-export function openFileInside(root: string, path: string): Promise<OpenedFile | undefined> {
-  return new Promise((resolve, reject) => {
-    fsOpen(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY, (err, fd) => {
-      if (err) return (err.code === 'ENOENT' || err.code === 'ENOTDIR' || err.code === 'ELOOP' ? resolve(undefined) : reject(err));
-      realRoot(root)
-        .then((rootReal) => {
-          if (!inside(realOfNow(fd), rootReal)) {
-            closeFd(fd);
-            return resolve(undefined);
-          }
-          fsFstat(fd, (statErr, stat) => {
-            if (statErr || !stat.isFile()) {
-              closeFd(fd);
-              return statErr ? reject(statErr) : resolve(undefined);
-            }
-            resolve({ fd, stat });
-          });
-        })
-        .catch((checkErr: unknown) => {
-          closeFd(fd);
-          reject(checkErr instanceof Error ? checkErr : new Error(String(checkErr)));
-        });
-    });
-  });
+export async function openFileInside(root: string, path: string): Promise<OpenedFile | undefined> {
+  let fd: number;
+  try {
+    fd = await openQuick(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP') return undefined;
+    throw err;
+  }
+  try {
+    if (!inside(realOfNow(fd), await realRoot(root))) {
+      closeQuick(fd);
+      return undefined;
+    }
+    const stat = await fstatQuick(fd);
+    if (!stat.isFile()) {
+      closeQuick(fd);
+      return undefined;
+    }
+    return { fd, stat };
+  } catch (err) {
+    closeQuick(fd);
+    throw err;
+  }
 }
 
 /**

@@ -7,8 +7,9 @@
  * go on to later downloads (a few are kept while no download needs them). Reading
  * pauses while the response needs to drain (back-pressure) and stops when the client goes away.
  */
-import { close, read } from 'node:fs';
+import { read } from 'node:fs';
 import type { ServerResponse } from 'node:http';
+import { closeQuick } from './quick-calls.js';
 
 /** An inclusive byte range of the file (`end` is `start - 1` for none), or bytes of the response's own. */
 export type FilePart = { readonly kind: 'range'; readonly start: number; readonly end: number } | { readonly kind: 'bytes'; readonly bytes: Buffer };
@@ -42,7 +43,7 @@ export class FileBody {
   close(): void {
     if (!this.#open) return;
     this.#open = false;
-    close(this.fd, () => {});
+    closeQuick(this.fd);
   }
 }
 

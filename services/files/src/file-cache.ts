@@ -14,8 +14,9 @@
  * A body is only ever read through a descriptor checked to be inside the share (`anchored.ts`)
  * whose stats are those of the cached lookup, so what the cache serves is never from outside.
  */
-import { close as fsClose, read as fsRead, type Stats } from 'node:fs';
+import type { Stats } from 'node:fs';
 import { openFileInside } from './anchored.js';
+import { closeQuick, readStartQuick } from './quick-calls.js';
 import { locate, type Located } from './resource.js';
 
 export interface FileCacheLimits {
@@ -133,9 +134,9 @@ export class FileCache {
     let body: Buffer;
     try {
       if (opened.stat.size > max) return undefined;
-      body = await readFd(opened.fd, opened.stat.size);
+      body = await readStartQuick(opened.fd, opened.stat.size);
     } finally {
-      fsClose(opened.fd, () => {});
+      closeQuick(opened.fd);
     }
     // Stored only as the content of the lookup's file, read whole, with no clear in between.
     const entry = this.#entries.get(path);
@@ -215,10 +216,3 @@ export class FileCache {
   }
 }
 
-/** Read `size` bytes from the start of `fd` with the callback API (cheaper per call than FileHandle objects). */
-function readFd(fd: number, size: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const buf = Buffer.allocUnsafe(size);
-    fsRead(fd, buf, 0, size, 0, (err, n) => (err ? reject(err) : resolve(n === size ? buf : buf.subarray(0, n))));
-  });
-}

@@ -4,8 +4,9 @@
  * service keeps for itself (upload temporaries) or refuses (macOS metadata, when asked).
  */
 import type { Stats } from 'node:fs';
-import { lstat, realpath, stat } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import { dirname, extname, join } from 'node:path';
+import { lstatQuick, realpathQuick, statQuick } from './quick-calls.js';
 
 /** Upload temporaries: never listed, never served, never writable by clients. */
 export const TEMP_PREFIX = '.hearth-upload-';
@@ -138,13 +139,13 @@ async function onDisk(root: string, names: readonly string[]): Promise<string[] 
 }
 
 function exists(path: string): Promise<boolean> {
-  return lstat(path).then(() => true, () => false);
+  return lstatQuick(path).then(() => true, () => false);
 }
 
 async function locateAsNamed(root: string, names: readonly string[]): Promise<Located> {
   const path = join(root, ...names);
   if (names.length === 0) {
-    const st = await stat(root).catch(() => undefined);
+    const st = await statQuick(root).catch(() => undefined);
     return { path, names, stat: st?.isDirectory() ? st : undefined, parentOk: true };
   }
   const rootReal = await realRoot(root);
@@ -152,7 +153,7 @@ async function locateAsNamed(root: string, names: readonly string[]): Promise<Lo
   if (names.length > 1) {
     let parentReal: string;
     try {
-      parentReal = await realpath(dirname(path));
+      parentReal = await realpathQuick(dirname(path));
     } catch {
       return { path, names, stat: undefined, parentOk: false };
     }
@@ -160,16 +161,16 @@ async function locateAsNamed(root: string, names: readonly string[]): Promise<Lo
   }
   let st: Stats;
   try {
-    st = await lstat(path);
+    st = await lstatQuick(path);
   } catch (err) {
     // Directly in the root, a missing parent cannot be: ENOTDIR and the like still mean "no parent".
     return { path, names, stat: undefined, parentOk: (err as NodeJS.ErrnoException).code === 'ENOENT' };
   }
   if (st.isSymbolicLink()) {
     try {
-      const target = await realpath(path);
+      const target = await realpathQuick(path);
       if (!inside(target, rootReal)) return { path, names, stat: undefined, parentOk: true };
-      st = await stat(path);
+      st = await statQuick(path);
     } catch {
       return { path, names, stat: undefined, parentOk: true };
     }

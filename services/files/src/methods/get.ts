@@ -5,7 +5,7 @@
  * reused buffers (`file-body.ts`), several ranges as multipart/byteranges. If-Range, and
  * the download headers a browser needs. A collection (or the root) answers with a plain HTML listing.
  */
-import { close as fsClose, read as fsRead, type Stats } from 'node:fs';
+import type { Stats } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { openFileInside } from '../anchored.js';
 import { checkConditions } from '../conditional.js';
@@ -14,6 +14,7 @@ import { FileBody, lengthOfParts, type FilePart } from '../file-body.js';
 import { sameFile } from '../file-cache.js';
 import { htmlListing } from '../html.js';
 import { lastModified } from '../props.js';
+import { closeQuick, readStartQuick } from '../quick-calls.js';
 import { DavError, type Reply } from '../replies.js';
 import { contentTypeOf, etagOf, modifiedSecond } from '../resource.js';
 import type { Handler } from './types.js';
@@ -111,25 +112,15 @@ export const get: Handler = async (ctx) => {
   try {
     reply = await serveFile(ctx, name, opened.fd, st);
   } catch (err) {
-    closeFd(opened.fd);
+    closeQuick(opened.fd);
     throw err;
   }
   // A body that reads the descriptor closes it when it ends or is destroyed; otherwise it is done with.
-  if (!(reply.body instanceof FileBody)) closeFd(opened.fd);
+  if (!(reply.body instanceof FileBody)) closeQuick(opened.fd);
   return reply;
 };
 
-function closeFd(fd: number): void {
-  fsClose(fd, () => {});
-}
 
-/** Read a small file whole from `fd` with the callback API (cheaper per call than FileHandle objects). */
-function readSmall(fd: number, size: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const buf = Buffer.allocUnsafe(size);
-    fsRead(fd, buf, 0, size, 0, (err, n) => (err ? reject(err) : resolve(n === size ? buf : buf.subarray(0, n))));
-  });
-}
 
 function notModified(headers: Readonly<Record<string, string | number>>): Reply {
   return { status: 304, headers: { ETag: headers.ETag!, 'Last-Modified': headers['Last-Modified']! } };
@@ -157,7 +148,7 @@ async function serveFile(ctx: RequestContext, name: string, fd: number, st: Stat
   const head = ctx.req.method === 'HEAD';
   if (ranges === undefined) {
     if (head) return { status: 200, headers: all };
-    if (size <= SMALL) return { status: 200, headers: all, body: await readSmall(fd, size) };
+    if (size <= SMALL) return { status: 200, headers: all, body: await readStartQuick(fd, size) };
     return { status: 200, headers: all, body: FileBody.range(fd, 0, size - 1) };
   }
   const headers: Record<string, string | number> = { ...all };

@@ -1,0 +1,105 @@
+/**
+ * Single file system calls of a request (a lookup's `lstat` and `realpath`, opening a file and its
+ * `fstat`, reading a small one whole, closing a descriptor) made on the main thread while they
+ * answer from memory (the page cache, the kernel's name cache), as nginx makes them, and through
+ * the thread pool for a while once one did not. Listings decide the same per listing
+ * (`member-stats.ts`).
+ *
+ * A thread-pool call costs the main thread a hand-over and a wake-up on its way back: a request
+ * that went the full way with five of them (a Range GET of a small file) took 135 µs of the
+ * service's CPU time with the calls in the thread pool and 96-111 with them made at once (bench/files
+ * README, "A request that goes the full way").
+ */
+import { close, closeSync, fstat, fstatSync, lstatSync, open, openSync, read, readSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { lstat, realpath, stat } from 'node:fs/promises';
+
+/**
+ * A call that takes longer than this did not answer from memory (it answers in a few microseconds
+ * when it does): a disk's seek, a network file system's round trip. A call during which the
+ * thread was preempted can take as long (`member-stats.ts`): the calls then go through the thread
+ * pool for a while, as they all did before, which costs time and changes nothing else.
+ */
+const SLOW_CALL_MS = 2;
+
+/** How long calls go through the thread pool after a slow one. */
+const SLOW_FOR_MS = 10_000;
+
+export class QuickCalls {
+  /** Until when (on `now`'s clock) calls go through the thread pool. */
+  #slowUntil = Number.NEGATIVE_INFINITY;
+
+  /** `now`: the clock calls are timed with (milliseconds; another one in tests). */
+  constructor(private readonly now: () => number = () => performance.now()) {}
+
+  /** Whether calls are made on the main thread now. */
+  get quick(): boolean {
+    return this.now() >= this.#slowUntil;
+  }
+
+  /**
+   * `sync()` on the main thread while calls are quick, its result or its error as a settled
+   * promise; otherwise `async()`. A `sync()` that took longer than `SLOW_CALL_MS` sends the calls
+   * of the next `SLOW_FOR_MS` to the thread pool.
+   */
+  call<T>(sync: () => T, async: () => Promise<T>): Promise<T> {
+    const started = this.now();
+    if (started < this.#slowUntil) return async();
+    try {
+      return Promise.resolve(sync());
+    } catch (err) {
+      return Promise.reject(err as Error);
+    } finally {
+      const ended = this.now();
+      if (ended - started > SLOW_CALL_MS) this.#slowUntil = ended + SLOW_FOR_MS;
+    }
+  }
+}
+
+/** The service's calls: one policy for the process, as the page cache is one. */
+export const quickCalls = new QuickCalls();
+
+/** `open(2)` of `path` with `flags`: its descriptor. */
+export function openQuick(path: string, flags: number): Promise<number> {
+  return quickCalls.call(
+    () => openSync(path, flags),
+    () => new Promise((resolve, reject) => open(path, flags, (err, fd) => (err ? reject(err) : resolve(fd)))),
+  );
+}
+
+/** The stats of open descriptor `fd`. */
+export function fstatQuick(fd: number): Promise<Stats> {
+  return quickCalls.call(
+    () => fstatSync(fd),
+    () => new Promise((resolve, reject) => fstat(fd, (err, st) => (err ? reject(err) : resolve(st)))),
+  );
+}
+
+/** A small file's first `size` bytes (fewer when it is shorter now), read whole from `fd` into a new buffer. */
+export async function readStartQuick(fd: number, size: number): Promise<Buffer> {
+  const buffer = Buffer.allocUnsafe(size);
+  const n = await quickCalls.call(
+    () => readSync(fd, buffer, 0, size, 0),
+    () => new Promise<number>((resolve, reject) => read(fd, buffer, 0, size, 0, (err, count) => (err ? reject(err) : resolve(count)))),
+  );
+  return n === size ? buffer : buffer.subarray(0, n);
+}
+
+/** Close `fd`; an error closing it is ignored (nothing was written through it). */
+export function closeQuick(fd: number): void {
+  quickCalls.call(() => closeSync(fd), () => new Promise<void>((resolve) => close(fd, () => resolve()))).catch(() => {});
+}
+
+/** `lstat(2)` of `path`. */
+export function lstatQuick(path: string): Promise<Stats> {
+  return quickCalls.call(() => lstatSync(path), () => lstat(path));
+}
+
+/** `stat(2)` of `path` (links followed). */
+export function statQuick(path: string): Promise<Stats> {
+  return quickCalls.call(() => statSync(path), () => stat(path));
+}
+
+/** `realpath(3)` of `path`. */
+export function realpathQuick(path: string): Promise<string> {
+  return quickCalls.call(() => realpathSync.native(path), () => realpath(path));
+}
