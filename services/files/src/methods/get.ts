@@ -120,8 +120,6 @@ export const get: Handler = async (ctx) => {
   return reply;
 };
 
-
-
 function notModified(headers: Readonly<Record<string, string | number>>): Reply {
   return { status: 304, headers: { ETag: headers.ETag!, 'Last-Modified': headers['Last-Modified']! } };
 }
