@@ -63,7 +63,8 @@ describe('hearth reload', () => {
     const res = await up.cli('reload');
     expect(res.stdout.trim()).toBe('unchanged: fix');
     expect(res.code).toBe(0);
-    const warning = up.lines.find((l) => l['msg'] === 'reload: a new log.level takes effect only at the next hearth up');
+    // The supervisor's log line may reach the test after the CLI's answer: waited for.
+    const warning = await waitFor(() => up.lines.find((l) => l['msg'] === 'reload: a new log.level takes effect only at the next hearth up'), { what: 'the log.level warning' });
     expect(warning).toMatchObject({ level: 40, logLevel: 'debug', running: 'info' });
     expect(await up.service('fix')).toMatchObject({ state: 'running', pid: before.pid, restarts: 0 });
   });
