@@ -1,6 +1,6 @@
 /**
  * The PROPFIND responses a listing made for its members, kept as the UTF-8 bytes it sent, by the
- * listed folder's href, the properties asked and the member's name, and sent again by the next
+ * listed folder (on disk and by href), the properties asked and the member's name, and sent again by the next
  * listing of that folder asking the same for every member whose stats have not changed: a client
  * that lists a folder again (a file manager does so whenever it shows it) costs its stat calls and
  * a copy instead of a rendering.
@@ -65,11 +65,13 @@ export class KeptResponses {
   }
 
   /**
-   * The responses kept for the folder listed at `href` when `asked` (`statsOnlyRequest`) is asked,
-   * now the most recently listed.
+   * The responses kept for the folder `dir` (its path on disk) listed at `href` when `asked`
+   * (`statsOnlyRequest`) is asked, now the most recently listed. Both count: each user's private
+   * folder has the href `/home/`, and users listing theirs in turn must not take turns replacing
+   * one folder's responses, which costs each keeping listing a quarter to a half more time.
    */
-  folder(href: string, asked: string): KeptFolder {
-    const key = `${href}\n${asked}`;
+  folder(dir: string, href: string, asked: string): KeptFolder {
+    const key = `${dir}\n${href}\n${asked}`;
     let folder = this.#folders.get(key);
     if (folder !== undefined) {
       this.#folders.delete(key);

@@ -22,7 +22,7 @@ const FIRST_SLAB = 64 * 1024;
 
 /** The folder at `href` and a listing of it that keeps what it makes: its second. */
 function keeping(kept: KeptResponses, href: string): [KeptFolder, KeptListing] {
-  const folder = kept.folder(href, 'allprop');
+  const folder = kept.folder('/srv', href, 'allprop');
   folder.begin();
   return [folder, folder.begin()];
 }
@@ -60,7 +60,7 @@ describe('statsOnlyRequest', () => {
 describe('KeptResponses', () => {
   it("keeps nothing from a folder's first listing", () => {
     const kept = new KeptResponses();
-    const folder = kept.folder('/share/once/', 'allprop');
+    const folder = kept.folder('/srv', '/share/once/', 'allprop');
     const first = folder.begin();
     expect(keep(first, 'a.txt', stats(), '<a/>')).toBe('<a/>');
     expect(sent(first, 'a.txt', stats())).toBeUndefined();
@@ -83,8 +83,13 @@ describe('KeptResponses', () => {
     }
     expect(sent(listing, 'c.txt', stats())).toBeUndefined();
     // Another folder's member of the same name is not this one, nor this one asked for other properties.
-    expect(sent(kept.folder('/share/other/', 'allprop').begin(), 'a.txt', stats())).toBeUndefined();
-    expect(sent(kept.folder('/share/docs/', 'prop\nDAV: getetag').begin(), 'a.txt', stats())).toBeUndefined();
+    expect(sent(kept.folder('/srv', '/share/other/', 'allprop').begin(), 'a.txt', stats())).toBeUndefined();
+    expect(sent(kept.folder('/srv', '/share/docs/', 'prop\nDAV: getetag').begin(), 'a.txt', stats())).toBeUndefined();
+    // Nor the folder of another place on disk at the same href (each user's /home/).
+    const elsewhere = kept.folder('/data/files/home/bob', '/share/docs/', 'allprop');
+    expect(elsewhere).not.toBe(folder);
+    expect(sent(elsewhere.begin(), 'a.txt', stats())).toBeUndefined();
+    expect(kept.folder('/srv', '/share/docs/', 'allprop')).toBe(folder);
     // Made again from new stats: that response replaces the old one.
     keep(listing, 'a.txt', stats({ size: 13 }), '<r>a, longer</r>');
     expect(sent(listing, 'a.txt', stats({ size: 13 }))).toBe('<r>a, longer</r>');
@@ -107,7 +112,7 @@ describe('KeptResponses', () => {
 
   it('writes its buffer anew once more of it is old responses than kept ones, each response still right', () => {
     const kept = new KeptResponses();
-    const folder = kept.folder('/share/churn/', 'allprop');
+    const folder = kept.folder('/srv', '/share/churn/', 'allprop');
     folder.begin();
     const text = (i: number, round: number): string => `<r>${i} round ${round} ${'w'.repeat(1000)}</r>`;
     let listing = folder.begin();
@@ -158,7 +163,7 @@ describe('KeptResponses', () => {
     const [two, second] = keeping(kept, '/s/two/');
     keep(second, 'x', stats(), '<x/>');
     // Listed again: now more recent than two.
-    expect(kept.folder('/s/one/', 'allprop')).toBe(one);
+    expect(kept.folder('/srv', '/s/one/', 'allprop')).toBe(one);
     const [, third] = keeping(kept, '/s/three/');
     keep(third, 'x', stats(), '<x/>');
     expect(kept.bytes).toBe(3 * each);
@@ -172,16 +177,16 @@ describe('KeptResponses', () => {
     // A dropped folder keeps nothing more (what it is given is still sent); listed again, it starts afresh.
     expect(keep(second, 'z', stats(), '<z/>')).toBe('<z/>');
     expect(two.size).toBe(0);
-    expect(kept.folder('/s/two/', 'allprop')).not.toBe(two);
+    expect(kept.folder('/srv', '/s/two/', 'allprop')).not.toBe(two);
   });
 
   it('drops folders listed once, too, to bound their number', () => {
     const kept = new KeptResponses(10 * FOLDER_OVERHEAD);
-    const first = kept.folder('/s/f0/', 'allprop');
-    for (let i = 1; i < 100; i++) kept.folder(`/s/f${i}/`, 'allprop').begin();
+    const first = kept.folder('/srv', '/s/f0/', 'allprop');
+    for (let i = 1; i < 100; i++) kept.folder('/srv', `/s/f${i}/`, 'allprop').begin();
     expect(kept.bytes).toBe(10 * FOLDER_OVERHEAD);
     // The least recently listed went first.
-    expect(kept.folder('/s/f0/', 'allprop')).not.toBe(first);
+    expect(kept.folder('/srv', '/s/f0/', 'allprop')).not.toBe(first);
   });
 
   it('keeps what fits of a folder larger than the bound, and sends the rest as made', () => {
