@@ -175,7 +175,7 @@ export const PINNED_KINDS = ['hearth', 'before', 'nginx', 'apache'];
  * `root` on `port`, one process or worker, pinned to `cpu`; with the URL that serves `root` and
  * curl's arguments for the credentials it asks (Hearth's only).
  */
-export async function startPinned(kind, { dir, root, port, cpu, beforeDist }) {
+async function startPinned(kind, { dir, root, port, cpu, beforeDist }) {
   const hearth = kind === 'hearth' || kind === 'before';
   const server =
     kind === 'nginx'
