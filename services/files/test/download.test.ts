@@ -159,7 +159,8 @@ it('hands its buffers on when it ends: many downloads of two files at once, some
     const abandoned = Array.from({ length: 4 }, (_, i) => abandonedAfter(paths[i % 2]!, (i + 1) * 700_000));
     const whole = Array.from({ length: 6 }, (_, i) => download(paths[(i + round) % 2]!));
     const got = await Promise.all(abandoned);
-    for (const [i, n] of got.entries()) expect(n).toBeGreaterThanOrEqual((i + 1) * 700_000);
+    // Each was abandoned midway: the service still had the rest of its file to send.
+    for (const [i, n] of got.entries()) expect(n).toBeLessThan((i % 2 === 0 ? content : other).length);
     for (const [i, d] of (await Promise.all(whole)).entries()) {
       expect(d.status).toBe(200);
       expect(sha(d.body)).toBe(sha((i + round) % 2 === 0 ? content : other));
