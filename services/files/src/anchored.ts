@@ -120,28 +120,32 @@ export async function setTimesInside(root: string, path: string, atime: Date, mt
 export interface OpenDir {
   /** The folder's path through its open descriptor (members are `join(path, name)`). */
   readonly path: string;
-  close(): Promise<void>;
+  close(): void;
 }
 
-/** Open the folder at `path` for listing, checked on the descriptor to be inside the share at `root`. */
+/**
+ * Open the folder at `path` for listing, checked on the descriptor to be inside the share at
+ * `root`; undefined when it cannot be opened as a folder or is not inside. Its calls are quick
+ * calls, as a GET's are (`quick-calls.ts`): a listing made them through the thread pool, four
+ * hand-overs of its seven.
+ */
 export async function openDirInside(root: string, path: string): Promise<OpenDir | undefined> {
-  let handle;
+  let fd: number;
   try {
-    handle = await openHandle(path, constants.O_RDONLY | constants.O_DIRECTORY);
+    fd = await openQuick(path, constants.O_RDONLY | constants.O_DIRECTORY);
   } catch {
     return undefined;
   }
-  const opened = handle;
   try {
-    if (!inside(await realOf(opened.fd), await realRoot(root))) {
-      await opened.close();
+    if (!inside(realOfNow(fd), await realRoot(root))) {
+      closeQuick(fd);
       return undefined;
     }
   } catch (err) {
-    await opened.close();
+    closeQuick(fd);
     throw err;
   }
-  return { path: fdPath(opened.fd), close: () => opened.close() };
+  return { path: fdPath(fd), close: () => closeQuick(fd) };
 }
 
 /**

@@ -1,11 +1,11 @@
 /**
  * The HTML listing a browser gets for a collection: one table with name, size and date, folders
  * first and then files, each by name; links percent-encoded, names escaped (no scripts, no styles
- * to fetch). The folder is read whole and sorted before its rows are sent, in chunks.
+ * to fetch). The folder is read whole and sorted before its rows are made, a batch at a time.
  */
-import { Readable } from 'node:stream';
 import { openDirInside } from './anchored.js';
 import type { RequestContext, Target } from './context.js';
+import { MadeBody } from './made-body.js';
 import { folderMembers } from './member-stats.js';
 import { encodeName, hrefOf } from './paths.js';
 import type { Reply } from './replies.js';
@@ -79,7 +79,7 @@ export function htmlListing(ctx: RequestContext, t: Target): Reply {
             }
           }
         } finally {
-          await open.close();
+          open.close();
         }
         entries.sort(listingOrder);
         const out = new Utf8Chunks();
@@ -93,5 +93,5 @@ export function htmlListing(ctx: RequestContext, t: Target): Reply {
     }
     yield '</table></body></html>\n';
   }
-  return { status: 200, headers: { 'Content-Type': 'text/html; charset=utf-8' }, body: Readable.from(page()) };
+  return { status: 200, headers: { 'Content-Type': 'text/html; charset=utf-8' }, body: new MadeBody(page()) };
 }

@@ -1,8 +1,9 @@
 /**
  * Single file system calls of a request (a lookup's `lstat` and `realpath`, opening a file and its
- * `fstat`, reading a small one whole, closing a descriptor) made on the main thread while they
+ * `fstat`, reading a small one whole, opening a folder to list it, closing a descriptor or a
+ * folder) made on the main thread while they
  * answer from memory (the page cache, the kernel's name cache), as nginx makes them, and through
- * the thread pool for a while once one did not. Listings decide the same per listing
+ * the thread pool for a while once two in a row did not. Listings decide the same per listing
  * (`member-stats.ts`).
  *
  * A thread-pool call costs the main thread a hand-over and a wake-up on its way back: a Range GET
@@ -11,14 +12,17 @@
  * download's read still in the thread pool (bench/files README, "A request that goes the full
  * way").
  */
-import { close, closeSync, fstat, fstatSync, lstatSync, open, openSync, read, readSync, realpathSync, statSync, type Stats } from 'node:fs';
-import { lstat, realpath, stat } from 'node:fs/promises';
+import { close, closeSync, fstat, fstatSync, lstatSync, open, opendirSync, openSync, read, readSync, realpathSync, statSync, type Dir, type OpenDirOptions, type Stats } from 'node:fs';
+import { lstat, opendir, realpath, stat } from 'node:fs/promises';
 
 /**
  * A call that takes longer than this did not answer from memory (it answers in a few microseconds
  * when it does): a disk's seek, a network file system's round trip. A call during which the
- * thread was preempted can take as long (`member-stats.ts`): the calls then go through the thread
- * pool for a while, as they all did before, which costs time and changes nothing else.
+ * thread was preempted can take as long (`member-stats.ts`): on a CPU shared with the service's
+ * other threads (the garbage collector's, the thread pool's) or another program's, that happened
+ * once every few thousand listings here. So one slow call is not enough: the calls go through the
+ * thread pool once two in a row have been slow, as a disk that does not answer from memory makes
+ * every call wait.
  */
 const SLOW_CALL_MS = 2;
 
@@ -28,6 +32,8 @@ const SLOW_FOR_MS = 10_000;
 export class QuickCalls {
   /** Until when (on `now`'s clock) calls go through the thread pool. */
   #slowUntil = Number.NEGATIVE_INFINITY;
+  /** The last call made on the main thread was slow. */
+  #lastSlow = false;
 
   /** `now`: the clock calls are timed with (milliseconds; another one in tests). */
   constructor(private readonly now: () => number = () => performance.now()) {}
@@ -39,8 +45,8 @@ export class QuickCalls {
 
   /**
    * `sync()` on the main thread while calls are quick, its result or its error as a settled
-   * promise; otherwise `async()`. A `sync()` that took longer than `SLOW_CALL_MS` sends the calls
-   * of the next `SLOW_FOR_MS` to the thread pool.
+   * promise; otherwise `async()`. A `sync()` that took longer than `SLOW_CALL_MS` right after
+   * another that did sends the calls of the next `SLOW_FOR_MS` to the thread pool.
    */
   call<T>(sync: () => T, async: () => Promise<T>): Promise<T> {
     const started = this.now();
@@ -51,7 +57,9 @@ export class QuickCalls {
       return Promise.reject(err as Error);
     } finally {
       const ended = this.now();
-      if (ended - started > SLOW_CALL_MS) this.#slowUntil = ended + SLOW_FOR_MS;
+      const slow = ended - started > SLOW_CALL_MS;
+      if (slow && this.#lastSlow) this.#slowUntil = ended + SLOW_FOR_MS;
+      this.#lastSlow = slow && !this.#lastSlow;
     }
   }
 }
@@ -88,6 +96,16 @@ export async function readStartQuick(fd: number, size: number): Promise<Buffer> 
 /** Close `fd`; an error closing it is ignored (nothing was written through it). */
 export function closeQuick(fd: number): void {
   quickCalls.call(() => closeSync(fd), () => new Promise<void>((resolve) => close(fd, () => resolve()))).catch(() => {});
+}
+
+/** The folder at `path` opened for reading its entries. */
+export function opendirQuick(path: string, options: OpenDirOptions): Promise<Dir> {
+  return quickCalls.call(() => opendirSync(path, options), () => opendir(path, options));
+}
+
+/** Close folder `dir` (`opendirQuick`); an error closing it is ignored. */
+export function closeDirQuick(dir: Dir): void {
+  quickCalls.call(() => dir.closeSync(), () => dir.close()).catch(() => {});
 }
 
 /** `lstat(2)` of `path`. */

@@ -4,12 +4,11 @@
  * system errors to statuses, and the one function that writes a reply to the wire.
  */
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { isDiskFull } from '@hearth/sqlite';
 import { FileBody, sendFile } from './file-body.js';
+import { MadeBody, sendMade } from './made-body.js';
 
-export type ReplyBody = string | Buffer | Readable | FileBody;
+export type ReplyBody = string | Buffer | MadeBody | FileBody;
 
 export interface Reply {
   readonly status: number;
@@ -82,8 +81,9 @@ export interface Meter {
 }
 
 /**
- * Write `reply`; a stream body is piped with back-pressure. Body bytes are counted in `meter`.
- * `keepAlive` is the `Keep-Alive` header's value, sent when the connection is kept (`writeHead`).
+ * Write `reply`; a file's body and a body made as it is sent go out with back-pressure. Body bytes
+ * are counted in `meter`. `keepAlive` is the `Keep-Alive` header's value, sent when the connection
+ * is kept (`writeHead`).
  */
 export async function sendReply(res: ServerResponse, reply: Reply, head: boolean, keepAlive: string, meter: Meter = { bytes: 0 }): Promise<void> {
   // One writeHead with every header: cheaper than a setHeader call each. The reply's headers are
@@ -95,14 +95,23 @@ export async function sendReply(res: ServerResponse, reply: Reply, head: boolean
       ? (reply.headers as Record<string, string | number | readonly string[]>)
       : { ...reply.headers };
   const bodyless = reply.status === 204 || reply.status === 304;
-  if (body === undefined || head || bodyless) {
-    if (body instanceof Readable) body.destroy();
-    else if (body instanceof FileBody) body.close();
-    // A stream's length is not known: its GET is sent chunked, and its HEAD says no length either
-    // (RFC 9110 9.3.2: the header fields the GET would have).
-    if (!bodyless && headers['Content-Length'] === undefined && !(body instanceof Readable)) headers['Content-Length'] = body === undefined ? 0 : lengthOf(body);
+  if (bodyless) {
+    if (body !== undefined) void closeBody(body);
     writeHead(res, reply.status, headers, keepAlive);
     res.end();
+    return;
+  }
+  if (body === undefined || (head && !(body instanceof MadeBody))) {
+    if (body !== undefined) void closeBody(body);
+    if (headers['Content-Length'] === undefined) headers['Content-Length'] = body === undefined ? 0 : lengthOf(body);
+    writeHead(res, reply.status, headers, keepAlive);
+    res.end();
+    return;
+  }
+  if (body instanceof MadeBody) {
+    // A HEAD's too: the GET's head, whose length is known only by making the body.
+    const writeMadeHead = (length: number | undefined): void => writeHead(res, reply.status, length === undefined ? headers : { ...headers, 'Content-Length': length }, keepAlive);
+    await sendMade(res, body, writeMadeHead, (n) => (meter.bytes += n), head);
     return;
   }
   if (body instanceof FileBody) {
@@ -115,17 +124,15 @@ export async function sendReply(res: ServerResponse, reply: Reply, head: boolean
     await sendFile(res, body, (n) => (meter.bytes += n));
     return;
   }
-  if (!(body instanceof Readable)) {
-    const buf = typeof body === 'string' ? Buffer.from(body) : body;
-    if (headers['Content-Length'] !== buf.length) headers['Content-Length'] = buf.length;
-    sendWhole(res, reply.status, headers, buf, keepAlive, meter);
-    return;
-  }
-  writeHead(res, reply.status, headers, keepAlive);
-  body.on('data', (chunk: Buffer | string) => {
-    meter.bytes += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
-  });
-  await pipeline(body, res);
+  const buf = typeof body === 'string' ? Buffer.from(body) : body;
+  if (headers['Content-Length'] !== buf.length) headers['Content-Length'] = buf.length;
+  sendWhole(res, reply.status, headers, buf, keepAlive, meter);
+}
+
+/** Let go of a body that is not sent: a file's descriptor is closed, a made body's source returned. */
+export async function closeBody(body: ReplyBody): Promise<void> {
+  if (body instanceof FileBody) body.close();
+  else if (body instanceof MadeBody) await body.close();
 }
 
 /** A reply whose body (if any) is in memory and whose headers are complete (Content-Length included). */
@@ -217,12 +224,11 @@ export function keepAliveHint(keepAliveTimeout: number): string {
   return `timeout=${Math.floor(keepAliveTimeout / 1000)}`;
 }
 
-/** The length of a body known in advance (a string, bytes or a file; a stream has none). */
-function lengthOf(body: ReplyBody): number {
+/** The length of a body known in advance: a string, bytes or a file. */
+function lengthOf(body: string | Buffer | FileBody): number {
   if (typeof body === 'string') return Buffer.byteLength(body);
   if (body instanceof Buffer) return body.length;
-  if (body instanceof FileBody) return body.length;
-  return 0;
+  return body.length;
 }
 
 export const STATUS_TEXT: Readonly<Record<number, string>> = {

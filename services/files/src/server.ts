@@ -29,12 +29,11 @@ import { Connections } from './connections.js';
 import { LockTable } from './locks.js';
 import { isMethod, methods, ALLOW, optionsReply } from './methods/index.js';
 import { Quotas } from './quota.js';
-import { DavError, errorReply, fsError, keepAliveHint, sendListed, sendReply, writtenOut, type Meter, type Reply } from './replies.js';
+import { closeBody, DavError, errorReply, fsError, keepAliveHint, sendListed, sendReply, writtenOut, type Meter, type Reply } from './replies.js';
 import { CachedAnswers } from './cached-get.js';
 import { Shares } from './shares.js';
 import { Authenticator, type FileUser, type FileUsers } from './users.js';
 import { join, resolve } from 'node:path';
-import { Readable } from 'node:stream';
 
 /** Methods that change nothing on disk (every other one clears the file cache). */
 const READS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'PROPFIND', 'OPTIONS']);
@@ -202,9 +201,8 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
     void reply
       .then(async (r) => {
         if (res.destroyed || res.writableEnded) {
-          // The client is gone: a body still holds its file open.
-          if (r.body instanceof Readable) r.body.destroy();
-          else if (r.body instanceof FileBody) r.body.close();
+          // The client is gone: a body still holds its file or folder open.
+          if (r.body !== undefined) await closeBody(r.body);
           return;
         }
         if (r.body instanceof FileBody && req.method === 'GET' && !transfer) {
@@ -213,10 +211,13 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
         }
         await sendReply(res, r, req.method === 'HEAD', keepAlive, meter);
       })
-      .catch((err: unknown) => {
+      .catch(async (err: unknown) => {
+        // A listing that failed before its head was written is answered with its error's status.
+        if (!res.headersSent && !res.destroyed) return sendReply(res, errorReply(toDavError(err, req, deps.log)), req.method === 'HEAD', keepAlive, meter);
         deps.log.debug({ err }, 'response not completed');
         res.destroy();
-      });
+      })
+      .catch(() => res.destroy());
   }
 
   /**

@@ -6,7 +6,7 @@
  * of dead property values, each element carrying its own namespace declaration so a stored
  * fragment is self-contained.
  */
-import type { Readable } from 'node:stream';
+import type { IncomingMessage } from 'node:http';
 import { TextDecoder } from 'node:util';
 import { SaxesParser, type SaxesTagNS } from 'saxes';
 import { DavError } from './replies.js';
@@ -24,12 +24,15 @@ const MAX_DEPTH = 64;
 const MAX_ELEMENTS = 20_000;
 
 /**
- * Parse an XML body from `stream`, refusing more than `maxBytes`. An empty body gives undefined,
- * as does a stream already read to its end, which emits nothing more: the file service's server
- * hands over a request without a body that way (`optimizeEmptyRequests`, `server.ts`).
+ * Parse the XML body of request `stream`, refusing more than `maxBytes`. An empty body gives
+ * undefined. A request that declares none (neither Content-Length nor Transfer-Encoding, RFC 9112
+ * 6.3, or a Content-Length of 0) is not read: Node reads what is left of a request once its
+ * response is done. Nor is one already read to its end, which emits nothing more: the file
+ * service's server hands over a request without a body that way (`optimizeEmptyRequests`,
+ * `server.ts`).
  */
-export async function readXml(stream: Readable, maxBytes: number): Promise<XmlElement | undefined> {
-  if (stream.readableEnded) return undefined;
+export async function readXml(stream: IncomingMessage, maxBytes: number): Promise<XmlElement | undefined> {
+  if (stream.readableEnded || declaresNoBody(stream)) return undefined;
   const parser = new SaxesParser({ xmlns: true });
   const decoder = new TextDecoder('utf-8', { fatal: true });
   const stack: XmlElement[] = [];
@@ -92,6 +95,11 @@ export async function readXml(stream: Readable, maxBytes: number): Promise<XmlEl
   }
   if (root === undefined) throw new DavError(400, 'malformed XML body: no root element');
   return root;
+}
+
+function declaresNoBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] === undefined && (length === undefined || length === '0');
 }
 
 function decode(decoder: InstanceType<typeof TextDecoder>, buf: Buffer | undefined, more: boolean): string {

@@ -1,10 +1,12 @@
 /**
  * A GET holds its file open only while it is answered: whole small files (read, then kept by the
  * file cache), large ones and single ranges (sent from the descriptor), multiple ranges, HEAD,
- * 304, and a download the client abandons halfway. Checked on the server's own descriptors: none
- * is left naming a file of the share once the answers are done.
+ * 304, and a download the client abandons halfway. A listing holds its folder open the same way:
+ * PROPFIND and the HTML page, small (sent whole) and large (sent as made), and a large one the
+ * client abandons midway. Checked on the server's own descriptors: none is left naming a file or folder
+ * of the share once the answers are done.
  */
-import { readdirSync, readlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -17,6 +19,11 @@ beforeAll(async () => {
   h = await startServer();
   writeFileSync(join(h.shareDir, 'small.txt'), 'small file\n'.repeat(100));
   writeFileSync(join(h.shareDir, 'large.bin'), Buffer.alloc(LARGE, 7));
+  mkdirSync(join(h.shareDir, 'few'));
+  writeFileSync(join(h.shareDir, 'few', 'one.txt'), '1');
+  // Some 12 MB of PROPFIND answer: more than the sockets' buffers take while the client is not reading.
+  mkdirSync(join(h.shareDir, 'many'));
+  for (let i = 0; i < 8000; i++) writeFileSync(join(h.shareDir, 'many', `${'long name '.repeat(20)}${i}.txt`), '');
 });
 afterAll(async () => {
   await h.close();
@@ -79,5 +86,41 @@ it('closes the file of every kind of GET and HEAD once answered, an abandoned do
   expect(two.status).toBe(206);
   expect(two.headers['content-type']).toMatch(/^multipart\/byteranges/);
   expect(await abandoned()).toBeGreaterThan(0);
+  expect(await allClosed(5000)).toEqual([]);
+});
+
+/**
+ * A listing of `many` that the client stops reading after its first bytes and abandons once the
+ * server is seen holding the folder open, waiting for the client: whether it was seen so.
+ */
+function abandonedListing(method: string, headers: Record<string, string>): Promise<boolean> {
+  const folder = join(h.shareDir, 'many');
+  return new Promise((resolve, reject) => {
+    const u = new URL(h.url);
+    const auth = `Basic ${Buffer.from('alice:secret').toString('base64')}`;
+    const req = httpRequest({ host: u.hostname, port: u.port, method, path: '/files/many/', headers: { ...headers, Authorization: auth }, agent: false }, (res) => {
+      res.once('data', async () => {
+        res.pause();
+        const until = Date.now() + 5000;
+        while (!openInShare().includes(folder) && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+        const seen = openInShare().includes(folder);
+        res.destroy();
+        resolve(seen);
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+it('closes the folder of every listing once answered, one the client abandons midway included', async () => {
+  for (const path of ['/files/few/', '/files/many/']) {
+    const listed = await request(h.url, 'PROPFIND', path, { headers: { Depth: '1' } });
+    expect(listed.status).toBe(207);
+    const page = await request(h.url, 'GET', path, { headers: { Accept: 'text/html' } });
+    expect(page.status).toBe(200);
+  }
+  expect(await allClosed(5000)).toEqual([]);
+  expect(await abandonedListing('PROPFIND', { Depth: '1' })).toBe(true);
   expect(await allClosed(5000)).toEqual([]);
 });

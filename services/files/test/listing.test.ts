@@ -1,6 +1,6 @@
 /**
  * Large listings over HTTP: a folder of a few thousand members (many batches, each sent as one
- * chunk) is listed whole, each member once, in the folder's order, with its own size, ETag, dead
+ * chunk; a listing within 64 KiB is sent whole, with its length) is listed whole, each member once, in the folder's order, with its own size, ETag, dead
  * properties and locks; the same bytes every time, and for listings made at the same time; Depth
  * infinity through such folders lists each sub-folder's members after it; a browser's HTML listing
  * of it (walked the same way) has each member once, folders first and then files by name, with its size.
@@ -75,6 +75,30 @@ it('lists a folder of thousands whole, in order, each member with its own proper
   expect(byHref.get('/files/big/sub/')).toContain('<D:resourcetype><D:collection/></D:resourcetype>');
   expect(byHref.get('/files/big/in-link')).toContain(`<D:getcontentlength>1</D:getcontentlength>`);
   expect(byHref.get('/files/big/Grüße & <Tag>.txt')).toContain('<D:displayname>Grüße &amp; &lt;Tag&gt;.txt</D:displayname>');
+});
+
+it('sends a listing that ends within 64 KiB whole with its length, a longer one chunked as it is made', async () => {
+  const small = await request(h.url, 'PROPFIND', '/files/big/sub/deeper/', { headers: { Depth: '1' } });
+  expect(small.status).toBe(207);
+  expect(small.headers['transfer-encoding']).toBeUndefined();
+  expect(small.headers['content-length']).toBe(String(small.bytes.length));
+  expect(responses(small.body).map(([href]) => href)).toEqual(['/files/big/sub/deeper/', '/files/big/sub/deeper/last.txt']);
+  const page = await request(h.url, 'GET', '/files/big/sub/deeper/', { headers: { Accept: 'text/html' } });
+  expect([page.status, page.headers['content-length'], page.headers['transfer-encoding']]).toEqual([200, String(page.bytes.length), undefined]);
+  expect(page.body).toContain('<a href="/files/big/sub/deeper/last.txt">last.txt</a>');
+  // A HEAD has the GET's length: the page is made to know it.
+  const head = await request(h.url, 'HEAD', '/files/big/sub/deeper/', { headers: { Accept: 'text/html' } });
+  expect([head.status, head.headers['content-type'], head.headers['content-length'], head.bytes.length]).toEqual([200, 'text/html; charset=utf-8', String(page.bytes.length), 0]);
+  const large = await request(h.url, 'PROPFIND', '/files/big/', { headers: { Depth: '1' } });
+  expect(large.status).toBe(207);
+  expect(large.bytes.length).toBeGreaterThan(64 * 1024);
+  expect(large.headers['transfer-encoding']).toBe('chunked');
+  expect(large.headers['content-length']).toBeUndefined();
+  expect(responses(large.body)).toHaveLength(expectedNames(big()).length + 1);
+  const largePage = await request(h.url, 'GET', '/files/big/', { headers: { Accept: 'text/html' } });
+  expect([largePage.headers['transfer-encoding'], largePage.headers['content-length']]).toEqual(['chunked', undefined]);
+  const largeHead = await request(h.url, 'HEAD', '/files/big/', { headers: { Accept: 'text/html' } });
+  expect([largeHead.status, largeHead.headers['content-length'], largeHead.bytes.length]).toEqual([200, undefined, 0]);
 });
 
 it('gives the same bytes each time and to listings made at the same time', async () => {

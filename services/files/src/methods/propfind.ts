@@ -1,26 +1,26 @@
 /**
  * PROPFIND (RFC 4918 9.1). Depth 0 and 1; infinity only when enabled (else 403 with
- * `propfind-finite-depth`). The multistatus is written as a stream: members are read from the
- * folder as it is walked, stated in batches (`folderMembers`), and each batch's responses are
- * written as UTF-8 (`Utf8Chunks`) and sent as one chunk, so a folder of any size costs the same
- * memory (besides the responses kept for the next listing, `kept-responses.ts`, bounded on their own).
+ * `propfind-finite-depth`). The multistatus is made as it is sent (`MadeBody`): members are read
+ * from the folder as it is walked, stated in batches (`folderMembers`), and each batch's responses
+ * are written as UTF-8 (`Utf8Chunks`) and handed on as one part, so a folder of any size costs the
+ * same memory (besides the responses kept for the next listing, `kept-responses.ts`, bounded on
+ * their own).
  */
 import type { Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { Readable } from 'node:stream';
 import type { Env, FsTarget, RequestContext } from '../context.js';
 import type { DeadProp } from '../dead-props.js';
 import { encodeName, hrefOf } from '../paths.js';
 import { renderResponse, statsOnlyRequest, type PropName, type PropRequest, type ResourceView } from '../props.js';
 import { DavError, XML_DECL, XML_TYPE, type Reply } from '../replies.js';
 import { openDirInside } from '../anchored.js';
+import { MadeBody } from '../made-body.js';
 import { folderMembers } from '../member-stats.js';
 import { quotaOf, viewOf } from '../views.js';
 import { Utf8Chunks } from '../utf8-chunks.js';
 import { child, DAV, elements, readXml, type XmlElement } from '../xml.js';
 import type { Handler } from './types.js';
 
-const CHUNK = 64 * 1024;
 const NO_DEAD: readonly DeadProp[] = [];
 
 function parseRequest(body: XmlElement | undefined): PropRequest {
@@ -57,7 +57,7 @@ async function* members(env: Env, t: FsTarget, request: PropRequest, infinite: b
   try {
     yield* listed(env, t, request, infinite, href, path, open.path, deadBelow, quota);
   } finally {
-    await open.close();
+    open.close();
   }
 }
 
@@ -107,32 +107,13 @@ async function* listed(
   kept?.end();
 }
 
-/** Small strings concatenated into chunks of about CHUNK characters; rendered batches as they come. */
-async function* chunked(parts: AsyncIterable<string | Uint8Array>): AsyncGenerator<string | Uint8Array> {
-  let buf = '';
-  for await (const part of parts) {
-    if (typeof part !== 'string') {
-      if (buf !== '') yield buf;
-      buf = '';
-      yield part;
-      continue;
-    }
-    buf += part;
-    if (buf.length >= CHUNK) {
-      yield buf;
-      buf = '';
-    }
-  }
-  if (buf !== '') yield buf;
-}
-
 function multistatus(parts: AsyncIterable<string | Uint8Array>): Reply {
   async function* all(): AsyncGenerator<string | Uint8Array> {
     yield `${XML_DECL}<D:multistatus xmlns:D="DAV:">\n`;
     yield* parts;
     yield '</D:multistatus>\n';
   }
-  return { status: 207, headers: { 'Content-Type': XML_TYPE }, body: Readable.from(chunked(all()), { objectMode: false }) };
+  return { status: 207, headers: { 'Content-Type': XML_TYPE }, body: new MadeBody(all()) };
 }
 
 async function* rootListing(ctx: RequestContext, request: PropRequest, depth: string): AsyncGenerator<string> {
