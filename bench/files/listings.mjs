@@ -2,13 +2,20 @@
 /**
  * Two servers' PROPFIND Depth 1 of a folder of small files, listing after listing: both run at
  * once on the last CPU (curl on the others) and take turns, A, B, B, A in every round, so that a
- * drift of the machine's speed touches both alike; each round's ratio is of A's two listings to
- * B's two. Both are started once and warmed by `--warmups` listings each (Hearth keeps a listed
- * folder's responses from its second listing on: the rounds measure a folder listed over and
- * over). Every listing must hold one response per file and one for the folder.
+ * drift of the machine's speed touches both alike; each round's ratios are of A's two turns to
+ * B's two, by curl's time and by the server's CPU time per listing (its process tree, from /proc).
+ * Both are started once and warmed by `--warmups` listings each (Hearth keeps a listed folder's
+ * responses from its second listing on: the rounds measure a folder listed over and over). Every
+ * listing must hold one response per file and one for the folder (only the folder's with
+ * `--depth 0`).
  *
- *   node bench/files/listings.mjs [--rounds 12] [--files 10000] [--warmups 4] [--props NAMES] [--before DIST] A B
+ *   node bench/files/listings.mjs [--rounds 12] [--files 10000] [--warmups 4] [--per-turn 1] [--depth 1] [--keep-alive] [--props NAMES] [--before DIST] A B
  *
+ * `--per-turn`: listings in each turn (each a curl of its own, on a new connection): more for a
+ * small folder, whose listing takes less CPU time than /proc counts in (10 ms). `--keep-alive`:
+ * the listings are made one after the other over one connection per server kept open, by this
+ * process (node:http, pinned to curl's CPUs) instead of a curl each: a client browsing folders,
+ * without a new process's and a new connection's costs.
  * `--props`: DAV properties to ask for by name, comma-separated (e.g. Finder's
  * `getlastmodified,getcontentlength,creationdate,resourcetype`), instead of allprop.
  *
@@ -17,20 +24,32 @@
  * `apache2`, and root (as run.mjs).
  */
 import { execFile } from 'node:child_process';
+import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
-import { ALLPROP, PINNED_KINDS, responsesIn, sideBySide, smallFilesFolder } from './peers.mjs';
+import { ALLPROP, PINNED_KINDS, pinTree, responsesIn, sideBySide, smallFilesFolder, treeCpuMs } from './peers.mjs';
 
-const USAGE = `usage: node bench/files/listings.mjs [--rounds 12] [--files 10000] [--warmups 4] [--props NAMES] [--before DIST] A B   (${PINNED_KINDS.join(', ')})`;
+const USAGE = `usage: node bench/files/listings.mjs [--rounds 12] [--files 10000] [--warmups 4] [--per-turn 1] [--depth 1] [--keep-alive] [--props NAMES] [--before DIST] A B   (${PINNED_KINDS.join(', ')})`;
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { rounds: { type: 'string', default: '12' }, files: { type: 'string', default: '10000' }, warmups: { type: 'string', default: '4' }, props: { type: 'string' }, before: { type: 'string' } },
+  options: {
+    rounds: { type: 'string', default: '12' },
+    files: { type: 'string', default: '10000' },
+    warmups: { type: 'string', default: '4' },
+    'per-turn': { type: 'string', default: '1' },
+    depth: { type: 'string', default: '1' },
+    'keep-alive': { type: 'boolean', default: false },
+    props: { type: 'string' },
+    before: { type: 'string' },
+  },
 });
 const rounds = Number(values.rounds);
 const files = Number(values.files);
 const warmups = Number(values.warmups);
-if (!(rounds >= 1 && rounds <= 100 && files >= 1 && files <= 100_000 && warmups >= 0 && warmups <= 100)) {
-  console.error('--rounds is 1-100, --files 1-100000 and --warmups 0-100');
+const perTurn = Number(values['per-turn']);
+const depth = values.depth;
+if (!(rounds >= 1 && rounds <= 100 && files >= 1 && files <= 100_000 && warmups >= 0 && warmups <= 100 && perTurn >= 1 && perTurn <= 1000 && (depth === '0' || depth === '1'))) {
+  console.error('--rounds is 1-100, --files 1-100000, --warmups 0-100, --per-turn 1-1000 and --depth 0 or 1');
   process.exit(2);
 }
 const props = values.props?.split(',');
@@ -41,11 +60,25 @@ if (props !== undefined && !props.every((p) => /^[a-z][a-z-]*$/.test(p))) {
 const bench = sideBySide({ prefix: 'bench-listings-', usage: USAGE, kinds: positionals, beforeDist: values.before, firstPort: 18_600 });
 const { serverCpu, clientCpus } = bench;
 smallFilesFolder(join(bench.root, 'many'), files);
+const keepAlive = values['keep-alive'];
+if (keepAlive) pinTree(process.pid, clientCpus);
 
-/** Starts server `kind` pinned to the server CPU: its name and how to list the folder. */
+const agents = [];
+
+/** Starts server `kind` pinned to the server CPU: its name, how to list the folder, and a turn of `--per-turn` listings. */
 async function start(kind) {
-  const { base, auth } = await bench.start(kind);
-  return { name: kind, list: () => listing(`${base}/many/`, auth) };
+  const { server, base, auth } = await bench.start(kind);
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  agents.push(agent);
+  const list = keepAlive ? () => keptListing(`${base}/many/`, auth, agent) : () => listing(`${base}/many/`, auth);
+  /** A turn's mean curl time and server CPU time per listing (ms). */
+  const turn = async () => {
+    const cpu = treeCpuMs(server.pid);
+    let ms = 0;
+    for (let i = 0; i < perTurn; i++) ms += await list();
+    return { ms: ms / perTurn, cpu: (treeCpuMs(server.pid) - cpu) / perTurn };
+  };
+  return { name: kind, list, turn };
 }
 
 const run = promisify(execFile);
@@ -53,39 +86,72 @@ const BODY = props === undefined ? ALLPROP : `<?xml version="1.0"?><propfind xml
 
 /** One listing's time (ms), from curl; throws unless the answer holds every member. */
 async function listing(url, auth) {
-  const args = ['-c', clientCpus, 'curl', '-sS', '--max-time', '120', ...auth, '-X', 'PROPFIND', '-H', 'Depth: 1', '-H', 'Content-Type: application/xml', '--data', BODY, '-w', '\n%{time_total}', url];
+  const args = ['-c', clientCpus, 'curl', '-sS', '--max-time', '120', ...auth, '-X', 'PROPFIND', '-H', `Depth: ${depth}`, '-H', 'Content-Type: application/xml', '--data', BODY, '-w', '\n%{time_total}', url];
   const { stdout } = await run('taskset', args, { maxBuffer: 256 * 1024 * 1024 });
   const responses = responsesIn(stdout);
-  if (responses !== files + 1) throw new Error(`${url} listed ${responses} responses, not ${files + 1}`);
+  const expected = depth === '0' ? 1 : files + 1;
+  if (responses !== expected) throw new Error(`${url} listed ${responses} responses, not ${expected}`);
   return Number(stdout.trimEnd().split('\n').at(-1)) * 1000;
+}
+
+/** One listing's time (ms) over `agent`'s kept connection; throws unless the answer holds every member. */
+function keptListing(url, auth, agent) {
+  const headers = { Depth: depth, 'Content-Type': 'application/xml', 'Content-Length': Buffer.byteLength(BODY) };
+  if (auth.length > 0) headers.Authorization = `Basic ${Buffer.from(auth[1]).toString('base64')}`;
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'PROPFIND', headers, agent, timeout: 120_000 }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => {
+        const ms = performance.now() - started;
+        const responses = responsesIn(Buffer.concat(chunks).toString('utf8'));
+        const expected = depth === '0' ? 1 : files + 1;
+        if (res.statusCode !== 207 || responses !== expected) reject(new Error(`${url}: ${res.statusCode} with ${responses} responses, not 207 with ${expected}`));
+        else resolve(ms);
+      });
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`${url}: no answer within 120 s`)));
+    req.on('error', reject);
+    req.end(BODY);
+  });
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const f = (n, d = 1) => n.toFixed(d);
+/** The median of `ratios` with the lowest and highest. */
+const spread = (ratios) => `${f(median(ratios), 3)} [${f(Math.min(...ratios), 3)}..${f(Math.max(...ratios), 3)}]`;
 
 try {
   const [a, b] = [await start(positionals[0]), await start(positionals[1])];
-  console.log(`${a.name} against ${b.name}: both on CPU ${serverCpu}, curl on ${clientCpus}; a folder of ${files} files (${props === undefined ? 'allprop' : props.join(', ')}), ${warmups} listings each not counted, then ${rounds} rounds of A, B, B, A`);
+  console.log(
+    `${a.name} against ${b.name}: both on CPU ${serverCpu}, ${keepAlive ? 'the client (one kept connection each)' : 'curl'} on ${clientCpus}; a folder of ${files} files, Depth ${depth} (${props === undefined ? 'allprop' : props.join(', ')}), ${warmups} listings each not counted, then ${rounds} rounds of A, B, B, A, ${perTurn} listing${perTurn === 1 ? '' : 's'} a turn`,
+  );
   for (let i = 0; i < warmups; i++) {
     await a.list();
     await b.list();
   }
   const ratios = [];
-  const timesA = [];
-  const timesB = [];
+  const cpuRatios = [];
+  const times = { a: [], b: [], cpuA: [], cpuB: [] };
   for (let r = 1; r <= rounds; r++) {
-    const a1 = await a.list();
-    const b1 = await b.list();
-    const b2 = await b.list();
-    const a2 = await a.list();
-    const ratio = (a1 + a2) / (b1 + b2);
-    ratios.push(ratio);
-    timesA.push((a1 + a2) / 2);
-    timesB.push((b1 + b2) / 2);
-    console.log(`round ${r}: ${a.name} ${f((a1 + a2) / 2)} ms, ${b.name} ${f((b1 + b2) / 2)} ms: ${f(ratio, 3)}`);
+    const a1 = await a.turn();
+    const b1 = await b.turn();
+    const b2 = await b.turn();
+    const a2 = await a.turn();
+    const [msA, msB, cpuA, cpuB] = [(a1.ms + a2.ms) / 2, (b1.ms + b2.ms) / 2, (a1.cpu + a2.cpu) / 2, (b1.cpu + b2.cpu) / 2];
+    ratios.push(msA / msB);
+    cpuRatios.push(cpuA / cpuB);
+    times.a.push(msA);
+    times.b.push(msB);
+    times.cpuA.push(cpuA);
+    times.cpuB.push(cpuB);
+    console.log(`round ${r}: ${a.name} ${f(msA, 2)} ms (CPU ${f(cpuA, 2)}), ${b.name} ${f(msB, 2)} ms (CPU ${f(cpuB, 2)}): ${f(msA / msB, 3)}, by CPU ${f(cpuA / cpuB, 3)}`);
   }
-  const sorted = [...ratios].sort((x, y) => x - y);
-  console.log(`${a.name}/${b.name}, the median of the rounds' own ratios [lowest..highest]: ${f(median(ratios), 3)} [${f(sorted[0], 3)}..${f(sorted.at(-1), 3)}] (medians ${f(median(timesA))} and ${f(median(timesB))} ms)`);
+  console.log(`${a.name}/${b.name}, the median of the rounds' own ratios [lowest..highest]: ${spread(ratios)} (medians ${f(median(times.a), 2)} and ${f(median(times.b), 2)} ms)`);
+  console.log(`by the servers' CPU time per listing: ${spread(cpuRatios)} (medians ${f(median(times.cpuA), 2)} and ${f(median(times.cpuB), 2)} ms)`);
 } finally {
+  for (const agent of agents) agent.destroy();
   await bench.cleanUp();
 }
