@@ -1,10 +1,9 @@
 /**
  * Single file system calls of a request (a lookup's `lstat` and `realpath`, opening a file and its
  * `fstat`, reading a small one whole, opening a folder to list it, closing a descriptor or a
- * folder) made on the main thread while they
- * answer from memory (the page cache, the kernel's name cache), as nginx makes them, and through
- * the thread pool for a while once two in a row did not. Listings decide the same per listing
- * (`member-stats.ts`).
+ * folder) made on the main thread while they answer from memory (the page cache, the kernel's name
+ * cache), as nginx makes them, and through the thread pool for a while once two in a row did not.
+ * Listings decide the same for their members' stats, per batch (`member-stats.ts`).
  *
  * A thread-pool call costs the main thread a hand-over and a wake-up on its way back: a Range GET
  * of a small file, which goes the full way with five of them, took 135 µs of the service's CPU
@@ -20,9 +19,9 @@ import { lstat, opendir, realpath, stat } from 'node:fs/promises';
  * when it does): a disk's seek, a network file system's round trip. A call during which the
  * thread was preempted can take as long (`member-stats.ts`): on a CPU shared with the service's
  * other threads (the garbage collector's, the thread pool's) or another program's, that happened
- * once every few thousand listings here. So one slow call is not enough: the calls go through the
- * thread pool once two in a row have been slow, as a disk that does not answer from memory makes
- * every call wait.
+ * once in 6,000 listings here (bench/files README, "small listings"). So one slow call is not
+ * enough: the calls go through the thread pool once two in a row have been slow, as a disk that
+ * does not answer from memory makes every call wait.
  */
 const SLOW_CALL_MS = 2;
 
