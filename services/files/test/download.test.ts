@@ -3,7 +3,8 @@
  * shorter last one, sent whole, as single ranges and as several (multipart/byteranges) across read
  * boundaries at odd offsets, over HTTPS too, and as several downloads of it at once (each reuses
  * its own buffers once the socket has taken them, and hands them on to later downloads when it
- * ends, abandoned midway too).
+ * ends, abandoned midway too). A small file's ranges, cut from its content in the file cache,
+ * come as a large file's do.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
@@ -17,10 +18,12 @@ import { request, startServer, testCertificate, type Harness } from './helpers.j
 let h: Harness;
 const MiB = 1024 * 1024;
 const content = randomBytes(5 * MiB + 12_345);
+const small = randomBytes(40_000);
 
 beforeAll(async () => {
   h = await startServer();
   writeFileSync(join(h.shareDir, 'odd.bin'), content);
+  writeFileSync(join(h.shareDir, 'small.bin'), small);
 });
 afterAll(async () => {
   await h.close();
@@ -168,4 +171,63 @@ it('hands its buffers on when it ends: many downloads of two files at once, some
   }
   // And one by one after them, from the buffers they left.
   for (const path of [...paths, ...paths]) expect(sha((await download(path)).body)).toBe(sha(path === paths[0] ? content : other));
+});
+
+it("sends a small file's ranges from its content in memory as a large file's: one, several, If-Range, 416, HEAD", async () => {
+  // Whole first: the file cache then holds it.
+  expect(sha((await download('/files/small.bin')).body)).toBe(sha(small));
+  for (const [range, start, end] of [
+    ['bytes=0-0', 0, 0],
+    ['bytes=100-199', 100, 199],
+    ['bytes=39000-', 39_000, small.length - 1],
+    ['bytes=-500', small.length - 500, small.length - 1],
+    ['bytes=39990-50000', 39_990, small.length - 1],
+  ] as const) {
+    const r = await request(h.url, 'GET', '/files/small.bin', { headers: { Range: range } });
+    expect([range, r.status, r.headers['content-range'], r.headers['content-length']]).toEqual([range, 206, `bytes ${start}-${end}/${small.length}`, String(end - start + 1)]);
+    expect(r.bytes.equals(small.subarray(start, end + 1))).toBe(true);
+  }
+  const asked = 'bytes=0-9,20000-20009,-5';
+  const several = await request(h.url, 'GET', '/files/small.bin', { headers: { Range: asked } });
+  expect(several.status).toBe(206);
+  const boundary = /^multipart\/byteranges; boundary=(\w+)$/.exec(String(several.headers['content-type']))?.[1];
+  expect(boundary).toBeDefined();
+  const expected = Buffer.concat([
+    ...[
+      [0, 9],
+      [20_000, 20_009],
+      [small.length - 5, small.length - 1],
+    ].flatMap(([s, e]) => [Buffer.from(`\r\n--${boundary}\r\nContent-Type: application/octet-stream\r\nContent-Range: bytes ${s}-${e}/${small.length}\r\n\r\n`), small.subarray(s!, e! + 1)]),
+    Buffer.from(`\r\n--${boundary}--\r\n`),
+  ]);
+  expect(several.headers['content-length']).toBe(String(expected.length));
+  expect(several.bytes.equals(expected)).toBe(true);
+  const head = await request(h.url, 'HEAD', '/files/small.bin', { headers: { Range: asked } });
+  expect([head.status, head.headers['content-length'], head.bytes.length]).toEqual([206, String(expected.length), 0]);
+  const headOne = await request(h.url, 'HEAD', '/files/small.bin', { headers: { Range: 'bytes=5-9' } });
+  expect([headOne.status, headOne.headers['content-range'], headOne.headers['content-length'], headOne.bytes.length]).toEqual([206, `bytes 5-9/${small.length}`, '5', 0]);
+  const etag = String(several.headers.etag);
+  const fresh = await request(h.url, 'GET', '/files/small.bin', { headers: { Range: 'bytes=1-2', 'If-Range': etag } });
+  expect([fresh.status, fresh.bytes.equals(small.subarray(1, 3))]).toEqual([206, true]);
+  const stale = await request(h.url, 'GET', '/files/small.bin', { headers: { Range: 'bytes=1-2', 'If-Range': '"another"' } });
+  expect([stale.status, stale.bytes.length, sha(stale.bytes)]).toEqual([200, small.length, sha(small)]);
+  const beyond = await request(h.url, 'GET', '/files/small.bin', { headers: { Range: `bytes=${small.length}-` } });
+  expect([beyond.status, beyond.headers['content-range']]).toEqual([416, `bytes */${small.length}`]);
+  // Replaced through the service, its ranges are the new content's at once, with the new ETag.
+  const put = randomBytes(small.length);
+  expect((await request(h.url, 'PUT', '/files/small.bin', { body: put })).status).toBe(204);
+  const after = await request(h.url, 'GET', '/files/small.bin', { headers: { Range: 'bytes=100-199' } });
+  expect(after.bytes.equals(put.subarray(100, 200))).toBe(true);
+  expect(after.headers.etag).not.toBe(etag);
+  // Changed by another program, as a whole GET: once the file cache stops trusting its lookup (a second).
+  const outside = randomBytes(small.length);
+  writeFileSync(join(h.shareDir, 'small.bin'), outside);
+  const changed = Date.now();
+  let seen = await request(h.url, 'GET', '/files/small.bin', { headers: { Range: 'bytes=100-199' } });
+  while (!seen.bytes.equals(outside.subarray(100, 200)) && Date.now() - changed < 3000) {
+    expect(seen.bytes.equals(put.subarray(100, 200))).toBe(true);
+    seen = await request(h.url, 'GET', '/files/small.bin', { headers: { Range: 'bytes=100-199' } });
+  }
+  expect(seen.bytes.equals(outside.subarray(100, 200))).toBe(true);
+  expect(Date.now() - changed).toBeLessThan(2000);
 });

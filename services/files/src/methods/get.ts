@@ -1,8 +1,8 @@
 /**
  * GET and HEAD (RFC 7231, 7232, 7233). A file is only read through a descriptor checked to be
- * inside its share (`anchored.ts`): a small one asked whole comes from the file cache, which reads
- * it that way (`file-cache.ts`); a larger one and ranges are sent from the descriptor through
- * reused buffers (`file-body.ts`), several ranges as multipart/byteranges. If-Range, and
+ * inside its share (`anchored.ts`): a small one comes from the file cache, which reads it that way
+ * (`file-cache.ts`), whole or its ranges; a larger one and its ranges are sent from the descriptor
+ * through reused buffers (`file-body.ts`); several ranges as multipart/byteranges. If-Range, and
  * the download headers a browser needs. A collection (or the root) answers with a plain HTML listing.
  */
 import type { Stats } from 'node:fs';
@@ -97,11 +97,12 @@ export const get: Handler = async (ctx) => {
   if (t.kind === 'root' || t.stat?.isDirectory() === true) return htmlListing(ctx, t);
   if (t.stat === undefined || !t.stat.isFile()) throw new DavError(404, 'not found');
   const name = t.names[t.names.length - 1]!;
-  // A small file asked whole: from the cache while it holds the same file, else read through a
-  // checked descriptor (undefined when that one is larger or not inside: the checked open below).
-  if (t.stat.size <= SMALL && ctx.header('range') === undefined) {
+  // A small file, whole or its ranges: from the cache while it holds the same file, else read
+  // through a checked descriptor (undefined when that one is larger or not inside: the checked
+  // open below).
+  if (t.stat.size <= SMALL) {
     const small = await ctx.env.cache.read(t.share.root, t.path, t.stat, SMALL);
-    if (small !== undefined) return whole(ctx, small.stat, name, small.body);
+    if (small !== undefined) return inMemory(ctx, small.stat, name, small.body);
   }
   // Served from a descriptor checked to be inside the share; its stats, not the path's, describe
   // it (the looked-up ones, whose headers are built already, when they are of the same file).
@@ -124,25 +125,40 @@ function notModified(headers: Readonly<Record<string, string | number>>): Reply 
   return { status: 304, headers: { ETag: headers.ETag!, 'Last-Modified': headers['Last-Modified']! } };
 }
 
-/** A whole small file whose content is in memory. */
-function whole(ctx: RequestContext, st: Stats, name: string, body: Buffer): Reply {
-  const headers = fileHeaders(st, name);
-  if (checkConditions(ctx.req.headers, st, true) === 'not-modified') return notModified(headers);
-  return ctx.req.method === 'HEAD' ? { status: 200, headers } : { status: 200, headers, body };
+/**
+ * The ranges to send of a file with stats `st` and headers `all`: undefined for the whole file (no
+ * Range, an empty file, an If-Range that does not hold, a Range ignored), 416 when none fits.
+ */
+function rangesAsked(ctx: RequestContext, st: Stats, all: Readonly<Record<string, string | number>>): Range[] | undefined {
+  const rangeHeader = ctx.header('range');
+  if (rangeHeader === undefined || st.size === 0) return undefined;
+  const ifRange = ctx.header('if-range');
+  const fresh = ifRange === undefined || (ifRange.startsWith('"') ? ifRange === String(all.ETag) : isStrongLastModified(ifRange, st));
+  return fresh ? parseRanges(rangeHeader, st.size) : undefined;
+}
+
+/** A small file whose content is in memory: whole, one range, or several as multipart/byteranges. */
+function inMemory(ctx: RequestContext, st: Stats, name: string, body: Buffer): Reply {
+  const all = fileHeaders(st, name);
+  if (checkConditions(ctx.req.headers, st, true) === 'not-modified') return notModified(all);
+  const ranges = rangesAsked(ctx, st, all);
+  const head = ctx.req.method === 'HEAD';
+  if (ranges === undefined) return head ? { status: 200, headers: all } : { status: 200, headers: all, body };
+  if (ranges.length === 1) {
+    const r = ranges[0]!;
+    const headers = { ...all, 'Content-Range': `bytes ${r.start}-${r.end}/${st.size}`, 'Content-Length': r.end - r.start + 1 };
+    return head ? { status: 206, headers } : { status: 206, headers, body: body.subarray(r.start, r.end + 1) };
+  }
+  const { headers, parts } = multipartOf(ranges, st.size, all);
+  if (head) return { status: 206, headers };
+  return { status: 206, headers, body: Buffer.concat(parts.map((p) => (p.kind === 'bytes' ? p.bytes : body.subarray(p.start, p.end + 1))), Number(headers['Content-Length'])) };
 }
 
 async function serveFile(ctx: RequestContext, name: string, fd: number, st: Stats): Promise<Reply> {
   const all = fileHeaders(st, name);
-  const etag = String(all.ETag);
   if (checkConditions(ctx.req.headers, st, true) === 'not-modified') return notModified(all);
   const size = st.size;
-  let ranges: Range[] | undefined;
-  const rangeHeader = ctx.header('range');
-  if (rangeHeader !== undefined && size > 0) {
-    const ifRange = ctx.header('if-range');
-    const fresh = ifRange === undefined || (ifRange.startsWith('"') ? ifRange === etag : isStrongLastModified(ifRange, st));
-    if (fresh) ranges = parseRanges(rangeHeader, size);
-  }
+  const ranges = rangesAsked(ctx, st, all);
   const head = ctx.req.method === 'HEAD';
   if (ranges === undefined) {
     if (head) return { status: 200, headers: all };
@@ -156,7 +172,9 @@ async function serveFile(ctx: RequestContext, name: string, fd: number, st: Stat
     headers['Content-Length'] = r.end - r.start + 1;
     return { status: 206, headers, ...(head ? {} : { body: FileBody.range(fd, r.start, r.end) }) };
   }
-  return multipart(fd, ranges, size, headers, head);
+  const multipart = multipartOf(ranges, size, all);
+  // A HEAD sends no body: the handler closes the descriptor.
+  return head ? { status: 206, headers: multipart.headers } : { status: 206, headers: multipart.headers, body: new FileBody(fd, multipart.parts) };
 }
 
 /**
@@ -171,10 +189,11 @@ function isStrongLastModified(date: string, st: Stats): boolean {
 }
 
 /**
- * Several ranges as multipart/byteranges: each range's part head, then its bytes, as one body that
- * reads the ranges from the descriptor like a single range (`file-body.ts`).
+ * Several ranges as multipart/byteranges: the response's headers (the file's `headers` with the
+ * multipart type and the whole length) and its parts, each range's part head, then its bytes
+ * (read from the descriptor like a single range, `file-body.ts`, or cut from the content in memory).
  */
-function multipart(fd: number, ranges: readonly Range[], size: number, headers: Record<string, string | number>, head: boolean): Reply {
+function multipartOf(ranges: readonly Range[], size: number, headers: Readonly<Record<string, string | number>>): { headers: Record<string, string | number>; parts: FilePart[] } {
   const boundary = randomBytes(12).toString('hex');
   const type = String(headers['Content-Type']);
   const parts: FilePart[] = [];
@@ -183,7 +202,5 @@ function multipart(fd: number, ranges: readonly Range[], size: number, headers: 
     parts.push({ kind: 'range', start: r.start, end: r.end });
   }
   parts.push({ kind: 'bytes', bytes: Buffer.from(`\r\n--${boundary}--\r\n`) });
-  const out = { ...headers, 'Content-Type': `multipart/byteranges; boundary=${boundary}`, 'Content-Length': lengthOfParts(parts) };
-  // A HEAD sends no body: the handler closes the descriptor.
-  return head ? { status: 206, headers: out } : { status: 206, headers: out, body: new FileBody(fd, parts) };
+  return { headers: { ...headers, 'Content-Type': `multipart/byteranges; boundary=${boundary}`, 'Content-Length': lengthOfParts(parts) }, parts };
 }
