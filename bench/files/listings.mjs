@@ -27,7 +27,7 @@ import { execFile } from 'node:child_process';
 import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
-import { ALLPROP, PINNED_KINDS, pinTree, responsesIn, sideBySide, smallFilesFolder, treeCpuMs } from './peers.mjs';
+import { ALLPROP, PINNED_KINDS, pinTree, responsesIn, sideBySide, smallFilesFolder, spread, treeCpuMs, turnsABBA } from './peers.mjs';
 
 const USAGE = `usage: node bench/files/listings.mjs [--rounds 12] [--files 10000] [--warmups 4] [--per-turn 1] [--depth 1] [--keep-alive] [--props NAMES] [--before DIST] A B   (${PINNED_KINDS.join(', ')})`;
 const { values, positionals } = parseArgs({
@@ -118,10 +118,7 @@ function keptListing(url, auth, agent) {
   });
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const f = (n, d = 1) => n.toFixed(d);
-/** The median of `ratios` with the lowest and highest. */
-const spread = (ratios) => `${f(median(ratios), 3)} [${f(Math.min(...ratios), 3)}..${f(Math.max(...ratios), 3)}]`;
 
 try {
   const [a, b] = [await start(positionals[0]), await start(positionals[1])];
@@ -132,25 +129,13 @@ try {
     await a.list();
     await b.list();
   }
-  const ratios = [];
-  const cpuRatios = [];
-  const times = { a: [], b: [], cpuA: [], cpuB: [] };
-  for (let r = 1; r <= rounds; r++) {
-    const a1 = await a.turn();
-    const b1 = await b.turn();
-    const b2 = await b.turn();
-    const a2 = await a.turn();
-    const [msA, msB, cpuA, cpuB] = [(a1.ms + a2.ms) / 2, (b1.ms + b2.ms) / 2, (a1.cpu + a2.cpu) / 2, (b1.cpu + b2.cpu) / 2];
-    ratios.push(msA / msB);
-    cpuRatios.push(cpuA / cpuB);
-    times.a.push(msA);
-    times.b.push(msB);
-    times.cpuA.push(cpuA);
-    times.cpuB.push(cpuB);
-    console.log(`round ${r}: ${a.name} ${f(msA, 2)} ms (CPU ${f(cpuA, 2)}), ${b.name} ${f(msB, 2)} ms (CPU ${f(cpuB, 2)}): ${f(msA / msB, 3)}, by CPU ${f(cpuA / cpuB, 3)}`);
-  }
-  console.log(`${a.name}/${b.name}, the median of the rounds' own ratios [lowest..highest]: ${spread(ratios)} (medians ${f(median(times.a), 2)} and ${f(median(times.b), 2)} ms)`);
-  console.log(`by the servers' CPU time per listing: ${spread(cpuRatios)} (medians ${f(median(times.cpuA), 2)} and ${f(median(times.cpuB), 2)} ms)`);
+  const turns = await turnsABBA(rounds, a.turn, b.turn, (r, x, y) =>
+    console.log(`round ${r}: ${a.name} ${f(x.ms, 2)} ms (CPU ${f(x.cpu, 2)}), ${b.name} ${f(y.ms, 2)} ms (CPU ${f(y.cpu, 2)}): ${f(x.ms / y.ms, 3)}, by CPU ${f(x.cpu / y.cpu, 3)}`),
+  );
+  const [msA, msB] = turns.medians('ms');
+  const [cpuA, cpuB] = turns.medians('cpu');
+  console.log(`${a.name}/${b.name}, the median of the rounds' own ratios [lowest..highest]: ${spread(turns.ratios('ms'))} (medians ${f(msA, 2)} and ${f(msB, 2)} ms)`);
+  console.log(`by the servers' CPU time per listing: ${spread(turns.ratios('cpu'))} (medians ${f(cpuA, 2)} and ${f(cpuB, 2)} ms)`);
 } finally {
   for (const agent of agents) agent.destroy();
   await bench.cleanUp();

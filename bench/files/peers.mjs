@@ -79,6 +79,38 @@ export function treeCpuMs(root) {
   return (ticks * 1000) / CLOCK_TICKS;
 }
 
+/**
+ * `count` rounds of A, B, B, A turns (`turnA()`, `turnB()`: each gives its figures, numbers by
+ * name), so that a drift of the machine's speed touches both alike. A round is A's two turns'
+ * mean figures and B's, handed to `each(round, a, b)` as it ends; all of them are returned, with
+ * `ratios(name)` (each round's A/B of that figure), `medians(name)` (of A's and of B's) and
+ * `spread(values)` (the median with the lowest and highest, as text).
+ */
+export async function turnsABBA(count, turnA, turnB, each) {
+  const rounds = [];
+  const mean = (x, y) => Object.fromEntries(Object.keys(x).map((k) => [k, (x[k] + y[k]) / 2]));
+  for (let r = 1; r <= count; r++) {
+    const a1 = await turnA();
+    const b1 = await turnB();
+    const b2 = await turnB();
+    const a2 = await turnA();
+    const round = { a: mean(a1, a2), b: mean(b1, b2) };
+    each(r, round.a, round.b);
+    rounds.push(round);
+  }
+  return {
+    rounds,
+    ratios: (name) => rounds.map((x) => x.a[name] / x.b[name]),
+    medians: (name) => [median(rounds.map((x) => x.a[name])), median(rounds.map((x) => x.b[name]))],
+  };
+}
+
+/** The median of `values`. */
+export const median = (values) => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)];
+
+/** The median of `values` with the lowest and highest, as `1.234 [1.000..1.500]`. */
+export const spread = (values) => `${median(values).toFixed(3)} [${Math.min(...values).toFixed(3)}..${Math.max(...values).toFixed(3)}]`;
+
 /** The CPUs this process may run on (`Cpus_allowed_list` of /proc/self/status, e.g. `0-3,6`). */
 export function allowedCpus() {
   const list = /^Cpus_allowed_list:\s*(.+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '';

@@ -16,7 +16,7 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
-import { PINNED_KINDS, sideBySide, treeCpuMs } from './peers.mjs';
+import { PINNED_KINDS, sideBySide, spread, treeCpuMs, turnsABBA } from './peers.mjs';
 
 const USAGE = `usage: node bench/files/transfers.mjs [--rounds 10] [--mib 1024] [--before DIST] A B   (${PINNED_KINDS.join(', ')})`;
 const { values, positionals } = parseArgs({
@@ -52,8 +52,6 @@ async function transfer(pid, url, auth) {
   return { mbs: speed / 1e6, cpuMsPerGiB: (cpuMs * 1024 ** 3) / size };
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const spread = (xs) => `${f(median(xs), 3)} [${f(Math.min(...xs), 3)}..${f(Math.max(...xs), 3)}]`;
 const f = (n, d = 1) => n.toFixed(d);
 
 try {
@@ -61,29 +59,13 @@ try {
   console.log(`${a.name} against ${b.name}: both on CPU ${serverCpu}, curl on ${clientCpus}; GET of ${mib} MiB, one each not counted, then ${rounds} rounds of A, B, B, A`);
   await a.get();
   await b.get();
-  const byRate = [];
-  const byCpu = [];
-  const rates = { a: [], b: [] };
-  const cpu = { a: [], b: [] };
-  for (let r = 1; r <= rounds; r++) {
-    const a1 = await a.get();
-    const b1 = await b.get();
-    const b2 = await b.get();
-    const a2 = await a.get();
-    const rateA = (a1.mbs + a2.mbs) / 2;
-    const rateB = (b1.mbs + b2.mbs) / 2;
-    const cpuA = (a1.cpuMsPerGiB + a2.cpuMsPerGiB) / 2;
-    const cpuB = (b1.cpuMsPerGiB + b2.cpuMsPerGiB) / 2;
-    byRate.push(rateA / rateB);
-    byCpu.push(cpuA / cpuB);
-    rates.a.push(rateA);
-    rates.b.push(rateB);
-    cpu.a.push(cpuA);
-    cpu.b.push(cpuB);
-    console.log(`round ${r}: ${a.name} ${f(rateA, 0)} MB/s (${f(cpuA, 0)} ms of CPU per GiB), ${b.name} ${f(rateB, 0)} MB/s (${f(cpuB, 0)} ms): ${f(rateA / rateB, 3)} by rate`);
-  }
-  console.log(`${a.name}/${b.name}, the median of the rounds' own ratios [lowest..highest]: by rate ${spread(byRate)}, by CPU time per GiB ${spread(byCpu)}`);
-  console.log(`medians: ${a.name} ${f(median(rates.a), 0)} MB/s and ${f(median(cpu.a), 0)} ms per GiB, ${b.name} ${f(median(rates.b), 0)} MB/s and ${f(median(cpu.b), 0)} ms per GiB`);
+  const turns = await turnsABBA(rounds, a.get, b.get, (r, x, y) =>
+    console.log(`round ${r}: ${a.name} ${f(x.mbs, 0)} MB/s (${f(x.cpuMsPerGiB, 0)} ms of CPU per GiB), ${b.name} ${f(y.mbs, 0)} MB/s (${f(y.cpuMsPerGiB, 0)} ms): ${f(x.mbs / y.mbs, 3)} by rate`),
+  );
+  const [rateA, rateB] = turns.medians('mbs');
+  const [cpuA, cpuB] = turns.medians('cpuMsPerGiB');
+  console.log(`${a.name}/${b.name}, the median of the rounds' own ratios [lowest..highest]: by rate ${spread(turns.ratios('mbs'))}, by CPU time per GiB ${spread(turns.ratios('cpuMsPerGiB'))}`);
+  console.log(`medians: ${a.name} ${f(rateA, 0)} MB/s and ${f(cpuA, 0)} ms per GiB, ${b.name} ${f(rateB, 0)} MB/s and ${f(cpuB, 0)} ms per GiB`);
 } finally {
   await bench.cleanUp();
 }
