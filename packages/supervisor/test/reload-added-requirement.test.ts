@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connectAndReadLine, connectionRefused, makeTempDir, waitFor } from '@hearth/testkit';
-import { fixtureEntry, logged, startUp, stopAll, waitState } from '@hearth/testkit/hearth-up';
+import { fixtureEntry, logged, loggedLine, startUp, stopAll, waitState } from '@hearth/testkit/hearth-up';
 import type { Up } from '@hearth/testkit/hearth-up';
 
 afterEach(stopAll);
@@ -35,11 +35,9 @@ async function startSuite(): Promise<Up> {
   return up;
 }
 
-/** Where the first line the supervisor logged with `msg` about `service` is, after `from`. */
-function lineOf(up: Up, msg: string, service: string, from = 0): number {
-  const at = up.lines.findIndex((l, i) => i >= from && l['msg'] === msg && l['service'] === service);
-  expect(at, `${service}: ${msg}`).toBeGreaterThanOrEqual(0);
-  return at;
+/** Where the first line the supervisor logged with `msg` about `service` is, after `from` (waited for). */
+async function lineOf(up: Up, msg: string, service: string, from = 0): Promise<number> {
+  return (await loggedLine(up, msg, service, from)).index;
 }
 
 describe('hearth reload that adds a service and makes others require it', () => {
@@ -51,9 +49,9 @@ describe('hearth reload that adds a service and makes others require it', () => 
     up.writeConfig(config('[sleep, "1000"]'));
     expect(await up.cli('reload')).toMatchObject({ code: 0, stdout: 'added: api; restarted: web, bad; updated, still stopped: idle; unchanged: front\n', stderr: '' });
     // api was ready before either was restarted.
-    const apiReady = lineOf(up, 'service ready', 'api', mark);
-    expect(lineOf(up, 'new instance started (overlapped restart)', 'web', mark)).toBeGreaterThan(apiReady);
-    expect(lineOf(up, 'service started', 'bad', mark)).toBeGreaterThan(apiReady);
+    const apiReady = await lineOf(up, 'service ready', 'api', mark);
+    expect(await lineOf(up, 'new instance started (overlapped restart)', 'web', mark)).toBeGreaterThan(apiReady);
+    expect(await lineOf(up, 'service started', 'bad', mark)).toBeGreaterThan(apiReady);
     const web = await up.service('web');
     expect(web).toMatchObject({ state: 'running', requires: ['api'] });
     expect(web.pid).not.toBe(before.pid);
@@ -85,7 +83,7 @@ describe('hearth reload that adds a service and makes others require it', () => 
     expect(await up.service('web')).toMatchObject({ state: 'stopped', pid: null, reason: 'stopped by a reload: it requires api, which is failed', listeners: [] });
     expect(logged(up, 'service started', 'web')).toHaveLength(1);
     expect(logged(up, 'new instance started (overlapped restart)', 'web')).toHaveLength(0);
-    expect(logged(up, 'service stopped', 'web')[0]).toMatchObject({ child: web.pid, code: 0, killed: false });
+    expect((await loggedLine(up, 'service stopped', 'web')).line).toMatchObject({ child: web.pid, code: 0, killed: false });
     expect(await connectionRefused(web.listeners[0]!.port)).toBe(true);
     expect(await up.service('front')).toMatchObject({ state: 'stopped', pid: null, reason: 'stopped with web: it requires web' });
     const kept = `kept failed by a reload: it requires api, which is failed (its failure: ${failed.reason})`;
@@ -111,7 +109,7 @@ ${fixtureEntry('web', api === undefined ? '' : '    requires: [api]\n')}${api ==
     expect(await up.cli('reload')).toMatchObject({ code: 0, stdout: 'added: api; restarted: web\n', stderr: '' });
     expect(logged(up, 'service exited: restarting', 'api')).toHaveLength(1);
     expect(await up.service('api')).toMatchObject({ state: 'running', restarts: 1 });
-    expect(lineOf(up, 'new instance started (overlapped restart)', 'web')).toBeGreaterThan(lineOf(up, 'service ready', 'api'));
+    expect(await lineOf(up, 'new instance started (overlapped restart)', 'web')).toBeGreaterThan(await lineOf(up, 'service ready', 'api'));
   });
 
   it('a service stopped by hearth stop while the reload waits for the added one is not started: it takes its new config for its next start', async () => {

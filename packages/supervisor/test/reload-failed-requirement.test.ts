@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeTempDir, waitFor } from '@hearth/testkit';
 import type { TempDir } from '@hearth/testkit';
-import { logged, startUp, stopAll, waitState } from '@hearth/testkit/hearth-up';
+import { logged, loggedLine, startUp, stopAll, waitState } from '@hearth/testkit/hearth-up';
 import type { Up } from '@hearth/testkit/hearth-up';
 
 afterEach(stopAll);
@@ -47,11 +47,9 @@ async function startSuite(dir?: TempDir): Promise<Up> {
   return up;
 }
 
-/** Where the first line the supervisor logged with `msg` about `service` is, after `from`. */
-function lineOf(up: Up, msg: string, service: string, from = 0): number {
-  const at = up.lines.findIndex((l, i) => i >= from && l['msg'] === msg && l['service'] === service);
-  expect(at, `${service}: ${msg}`).toBeGreaterThanOrEqual(0);
-  return at;
+/** Where the first line the supervisor logged with `msg` about `service` is, after `from` (waited for). */
+async function lineOf(up: Up, msg: string, service: string, from = 0): Promise<number> {
+  return (await loggedLine(up, msg, service, from)).index;
 }
 
 describe('hearth reload that restarts a failed service others require', () => {
@@ -72,7 +70,7 @@ describe('hearth reload that restarts a failed service others require', () => {
     // api was never restarted without db: stopped, with its new config for its next start.
     expect(logged(up, 'service started', 'api')).toHaveLength(1);
     // The supervisor's log output is asynchronous: wait for the line.
-    expect(await waitFor(() => logged(up, 'service stopped', 'api')[0], { what: 'the log line' })).toMatchObject({ child: api.pid, killed: false });
+    expect((await loggedLine(up, 'service stopped', 'api')).line).toMatchObject({ child: api.pid, killed: false });
     expect(await up.service('api')).toMatchObject({ state: 'stopped', pid: null, reason: 'stopped by a reload: it requires db, which is failed' });
     expect(await up.service('web')).toMatchObject({ state: 'stopped', pid: null, reason: 'stopped with api: it requires api' });
     const kept = `kept failed by a reload: it requires db, which is failed (its failure: ${failed.reason})`;
@@ -100,9 +98,9 @@ describe('hearth reload that restarts a failed service others require', () => {
     await waitFor(() => logged(up, 'service started', 'bad').length === 2, { what: 'the log line' });
     expect(logged(up, 'service exited: restarting', 'db')).toHaveLength(1);
     expect(await up.service('db')).toMatchObject({ state: 'running' });
-    const dbReady = lineOf(up, 'service ready', 'db', mark);
-    expect(lineOf(up, 'stopping service', 'api', mark)).toBeGreaterThan(dbReady);
-    expect(lineOf(up, 'service started', 'bad', mark)).toBeGreaterThan(dbReady);
+    const dbReady = await lineOf(up, 'service ready', 'db', mark);
+    expect(await lineOf(up, 'stopping service', 'api', mark)).toBeGreaterThan(dbReady);
+    expect(await lineOf(up, 'service started', 'bad', mark)).toBeGreaterThan(dbReady);
     for (const name of ['api', 'web', 'worker', 'bad']) expect(await up.service(name)).toMatchObject({ state: 'running', reason: null });
   });
 });

@@ -3,7 +3,7 @@ import { unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connectAndReadLine, connectionRefused, FIXTURE_SERVICE_PATH, makeTempDir, waitFor } from '@hearth/testkit';
-import { fixtureEntry, logged, startUp, stopAll, waitState } from '@hearth/testkit/hearth-up';
+import { fixtureEntry, logged, loggedLine, startUp, stopAll, waitState } from '@hearth/testkit/hearth-up';
 
 afterEach(stopAll);
 
@@ -212,7 +212,7 @@ ${fixtureEntry('web', webExtra)}`;
     expect(res).toMatchObject({ code: 0, stdout: 'unchanged: api\nweb: stopped (requires api, which is stopped)\n', stderr: '' });
     expect(await up.service('web')).toMatchObject({ state: 'stopped', pid: null, reason: 'stopped by a reload: it requires api, which is stopped', listeners: [] });
     // Stopped gracefully, its sockets closed as at hearth stop; never restarted without api.
-    expect(logged(up, 'service stopped', 'web')[0]).toMatchObject({ child: web.pid, code: 0, killed: false });
+    expect((await loggedLine(up, 'service stopped', 'web')).line).toMatchObject({ child: web.pid, code: 0, killed: false });
     expect(logged(up, 'service started', 'web')).toHaveLength(1);
     expect(await connectionRefused(port)).toBe(true);
 
@@ -264,7 +264,7 @@ ${fixtureEntry('web', webExtra)}`;
     const res = await up.cli('reload');
     expect(res).toMatchObject({ code: 0, stdout: 'unchanged: api\nweb: stopped (requires api, which is failed)\n', stderr: '' });
     expect(await up.service('web')).toMatchObject({ state: 'stopped', pid: null, reason: 'stopped by a reload: it requires api, which is failed' });
-    expect(logged(up, 'service stopped', 'web')[0]).toMatchObject({ child: web.pid, code: 0, killed: false });
+    expect((await loggedLine(up, 'service stopped', 'web')).line).toMatchObject({ child: web.pid, code: 0, killed: false });
     expect(logged(up, 'service started', 'web')).toHaveLength(1);
   });
 

@@ -174,3 +174,18 @@ export function waitState(up: Up, name: string, state: ServiceStatus['state'], t
 export function logged(up: Up, msg: string, service?: string): Record<string, unknown>[] {
   return up.lines.filter((l) => l['msg'] === msg && (service === undefined || l['service'] === service));
 }
+
+/**
+ * The first log line with message `msg` (for `service`) at or after index `from` of `up.lines`,
+ * and its index, once it has come: the supervisor's log output is asynchronous, so a line written
+ * while a command ran can reach the test after the CLI's answer to that command.
+ */
+export function loggedLine(up: Up, msg: string, service?: string, from = 0): Promise<{ line: Record<string, unknown>; index: number }> {
+  return waitFor(
+    () => {
+      const index = up.lines.findIndex((l, i) => i >= from && l['msg'] === msg && (service === undefined || l['service'] === service));
+      return index < 0 ? undefined : { line: up.lines[index]!, index };
+    },
+    { what: `the log line "${msg}"${service === undefined ? '' : ` of ${service}`}` },
+  );
+}
