@@ -30,9 +30,11 @@ beforeAll(async () => {
 afterAll(async () => {
   await h.close();
 });
-// One connection per test: its credentials are verified on its first request.
+// One connection per test, each from an address of its own: its credentials are verified on its
+// first request (a client's next connection takes what it verified in the last second, below).
+let nextAddress = 10;
 beforeEach(() => {
-  agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  agent = new Agent({ keepAlive: true, maxSockets: 1, localAddress: `127.0.0.${nextAddress++}` });
 });
 afterEach(() => {
   agent.destroy();
@@ -295,6 +297,71 @@ describe('a small file in steady use on one connection', () => {
   });
 });
 
+describe("a client's next connections", () => {
+  it('take the credentials it had verified in the last second: their first request is answered at once, and counted as a login', async () => {
+    writeFileSync(join(h.shareDir, 'again.txt'), 'again\n');
+    const address = `127.0.0.${nextAddress++}`;
+    const connection = (from = address): Agent => new Agent({ keepAlive: true, maxSockets: 1, localAddress: from });
+    const first = connection();
+    const second = connection();
+    const elsewhere = connection(`127.0.0.${nextAddress++}`);
+    try {
+      const get = (a: Agent, auth = 'alice:secret') => request(h.url, 'GET', '/files/again.txt', { agent: a, auth });
+      const before = h.files.counters.snapshot();
+      expect((await get(first)).status).toBe(200);
+      expect(lastWay('/files/again.txt')).toBe('full');
+      // The same client's next connection, the same credentials: at once, one more login counted.
+      expect((await get(second)).body).toBe('again\n');
+      expect(lastWay('/files/again.txt')).toBe('cache');
+      const after = h.files.counters.snapshot();
+      expect(after['authSuccesses']! - before['authSuccesses']!).toBe(2);
+      // Another client, or other credentials: checked.
+      expect((await get(elsewhere)).status).toBe(200);
+      expect(lastWay('/files/again.txt')).toBe('full');
+      const third = connection();
+      expect((await get(third, 'bob:hunter2')).status).toBe(200);
+      expect(lastWay('/files/again.txt')).toBe('full');
+      third.destroy();
+      // After a failed login anywhere, a new connection is checked: the login policy may refuse it now.
+      const failing = connection(`127.0.0.${nextAddress++}`);
+      expect((await get(failing, 'alice:wrong')).status).toBe(401);
+      failing.destroy();
+      const afterFailure = connection();
+      expect((await get(afterFailure)).status).toBe(200);
+      expect(lastWay('/files/again.txt')).toBe('full');
+      afterFailure.destroy();
+    } finally {
+      for (const a of [first, second, elsewhere]) a.destroy();
+    }
+  });
+
+  it('refuse credentials whose password changed: every new connection a second after the change', async () => {
+    writeFileSync(join(h.shareDir, 'moved.txt'), 'moved\n');
+    h.users.add('frank', 'first', ['staff']);
+    const address = `127.0.0.${nextAddress++}`;
+    const once = async (): Promise<{ sent: number; status: number }> => {
+      const a = new Agent({ keepAlive: true, maxSockets: 1, localAddress: address });
+      try {
+        const sent = Date.now();
+        return { sent, status: (await request(h.url, 'GET', '/files/moved.txt', { agent: a, auth: 'frank:first' })).status };
+      } finally {
+        a.destroy();
+      }
+    };
+    expect((await once()).status).toBe(200);
+    h.users.add('frank', 'second', ['staff']);
+    const changed = Date.now();
+    const answers: Array<{ sent: number; status: number }> = [];
+    while (Date.now() - changed < 1500) {
+      answers.push(await once());
+      await new Promise((resolve) => setTimeout(resolve, 15));
+    }
+    const late = answers.filter((a) => a.sent > changed + 1000);
+    expect(late.length).toBeGreaterThan(0);
+    expect(late.filter((a) => a.status !== 401)).toEqual([]);
+  });
+});
+
 describe('a kept answer after new settings', () => {
   it('says the keep-alive time the settings give now', async () => {
     writeFileSync(join(h.shareDir, 'kept.txt'), 'kept\n');
@@ -324,7 +391,7 @@ describe('the access log', () => {
     const quiet = capturingLogger(lines);
     quiet.level = 'warn';
     const other = await startServer({ log: quiet });
-    const agents = [new Agent({ keepAlive: true, maxSockets: 1 }), new Agent({ keepAlive: true, maxSockets: 1 })];
+    const agents = [new Agent({ keepAlive: true, maxSockets: 1, localAddress: '127.0.0.3' }), new Agent({ keepAlive: true, maxSockets: 1, localAddress: '127.0.0.4' })];
     try {
       writeFileSync(join(other.shareDir, 'quiet.txt'), 'quiet\n');
       const get = async (agent: Agent): Promise<void> => {
@@ -337,6 +404,7 @@ describe('the access log', () => {
       expect(logged()).toEqual([]);
       quiet.level = 'info';
       await get(agents[0]!);
+      // The second agent's connection is from another address: its first request goes the full way.
       await get(agents[1]!);
       expect(logged()).toEqual([true, false]);
     } finally {

@@ -64,7 +64,8 @@ describe('Windows', () => {
   });
 
   it('takes Basic over HTTPS with the suite certificate, and refuses it over plain HTTP off loopback', async () => {
-    const tls = await curl([...A, '--cacert', h.cert.certFile, '-X', 'PROPFIND', '-H', 'Depth: 0', `${h.httpsUrl.replace('127.0.0.1', 'localhost')}/files/`]);
+    // From the same address just before: the credentials it verified over HTTPS do not let its plain HTTP connection in.
+    const tls = await curl([...A, '--interface', '127.0.0.2', '--cacert', h.cert.certFile, '-X', 'PROPFIND', '-H', 'Depth: 0', `${h.httpsUrl.replace('127.0.0.1', 'localhost')}/files/`]);
     expect(tls.status).toBe(207);
     const plain = await curl([...A, '--interface', '127.0.0.2', '-X', 'PROPFIND', '-H', 'Depth: 0', u('/files/')]);
     expect(plain.status).toBe(403);
