@@ -97,7 +97,7 @@ const CONNECTION_MEMO_MS = 1000;
 /** A memo used this close to its end is renewed ahead (checked again in the background). */
 const RENEW_AHEAD_MS = CONNECTION_MEMO_MS / 4;
 
-/** Credentials kept for a client's next connections (`#recent`); past this many, the oldest go. */
+/** Credentials kept for a client's next connections (`#recent`); past this many, the oldest half go. */
 const MAX_RECENT = 4096;
 
 /** What a client's next connections take as verified: a check's success, until its memo ends. */
@@ -276,14 +276,18 @@ export class Authenticator {
     return memo;
   }
 
+  /**
+   * Keep `recent` under `key`, made at `recent.until - CONNECTION_MEMO_MS`: the ones over by then go
+   * (a Map keeps the order of insertion, which is nearly that of their ends), and past
+   * `MAX_RECENT`, the oldest half.
+   */
   #remember(key: string, recent: Recent): void {
     this.#recent.delete(key);
-    if (this.#recent.size >= MAX_RECENT) {
-      // The oldest first (a Map keeps the order of insertion).
-      for (const old of this.#recent.keys()) {
-        this.#recent.delete(old);
-        if (this.#recent.size < MAX_RECENT / 2) break;
-      }
+    const now = recent.until - CONNECTION_MEMO_MS;
+    const full = this.#recent.size >= MAX_RECENT;
+    for (const [old, kept] of this.#recent) {
+      if (kept.until > now && !(full && this.#recent.size >= MAX_RECENT / 2)) break;
+      this.#recent.delete(old);
     }
     this.#recent.set(key, recent);
   }
