@@ -33,6 +33,13 @@ export type FileAuthentication = { readonly kind: 'accepted'; readonly user: Fil
 export interface FileUsers {
   /** What a right `password` proves (see `FileAuthentication`); undefined when it is wrong. */
   authenticate(name: string, password: string, remote: string): Promise<FileAuthentication | undefined>;
+  /**
+   * The user `name` (as `authenticate` gave it) as the accounts hold it now, without a password
+   * check: its groups, and a stamp that changes whenever its password is set and whenever it is
+   * disabled or enabled; undefined when it no longer exists. Without it, each connection's first
+   * request makes the whole check (`Authenticator`'s `#recent`).
+   */
+  current?(name: string): { readonly user: FileUser; readonly stamp: string } | undefined;
 }
 
 /**
@@ -49,6 +56,11 @@ export class MemoryUsers implements FileUsers {
   add(name: string, password: string, groups: readonly string[] = []): this {
     this.#users.set(name, { password, groups });
     return this;
+  }
+
+  current(name: string): { user: FileUser; stamp: string } | undefined {
+    const user = this.#users.get(name);
+    return user === undefined ? undefined : { user: { name, groups: user.groups }, stamp: user.password };
   }
 
   async authenticate(name: string, password: string): Promise<FileAuthentication | undefined> {
@@ -72,6 +84,12 @@ export function accountUsers(accounts: Accounts): FileUsers {
       const account = accounts.find(canonical);
       const user = account === undefined ? { name: canonical, groups: [] } : { name: canonical, groups: account.groups, createdAt: account.createdAt.getTime() };
       return { kind: 'accepted', user };
+    },
+    current(name) {
+      const account = accounts.find(name);
+      const stamp = accounts.credentialStamp(name);
+      if (account === undefined || stamp === undefined) return undefined;
+      return { user: { name: account.name, groups: account.groups, createdAt: account.createdAt.getTime() }, stamp };
     },
   };
 }
@@ -103,6 +121,8 @@ const MAX_RECENT = 4096;
 /** What a client's next connections take as verified: a check's success, until its memo ends. */
 interface Recent {
   readonly user: FileUser;
+  /** The account's stamp right after the check (`FileUsers.current`). */
+  readonly stamp: string;
   readonly until: number;
   readonly generation: number;
 }
@@ -132,7 +152,9 @@ export class Authenticator {
    * transfer), each of whose first requests went the full way: a GET on a new connection took
    * 1.4 times the CPU time (bench/files README, "small listings"). Keyed by the address, so a
    * client the login policy refuses is never let in by another's success; by the kind of
-   * connection, so the plaintext rule holds; never made longer than the check's second.
+   * connection, so the plaintext rule holds; never made longer than the check's second. Taken
+   * only while the account's stamp is the one seen at the check (its password not set again, not
+   * disabled since), with its groups as they are then.
    */
   readonly #recent = new Map<string, Recent>();
   /** Changes with the settings: a reload may refuse what was accepted. */
@@ -252,7 +274,10 @@ export class Authenticator {
     // A failure forgets every client's successes: the login policy may now refuse this address or
     // this user, whatever the password, and no new connection may get past it.
     if (!result.ok) this.#recent.clear();
-    else if (generation === this.#generation) this.#remember(recentKey(socket, header), { user: result.value, until: started + CONNECTION_MEMO_MS, generation });
+    else if (generation === this.#generation) {
+      const stamp = this.#current(result.value.name)?.stamp;
+      if (stamp !== undefined) this.#remember(recentKey(socket, header), { user: result.value, stamp, until: started + CONNECTION_MEMO_MS, generation });
+    }
     if (renewing !== undefined && this.#verified.get(socket) !== renewing) return result;
     if (result.ok && generation === this.#generation) {
       this.#verified.set(socket, { header, user: result.value, until: started + CONNECTION_MEMO_MS, generation, renewal: undefined });
@@ -264,16 +289,28 @@ export class Authenticator {
 
   /**
    * A connection's first request: the success its client had with `header` on another connection
-   * within the last second (`#recent`), taken as this connection's memo, ending when that one
-   * does, and counted as a success; undefined when there is none.
+   * within the last second (`#recent`), while the account's stamp is unchanged, taken as this
+   * connection's memo with the user as the accounts hold it now, ending when that one does, and
+   * counted as a success; undefined when there is none.
    */
   #adopt(socket: Socket, header: string, now: number): Verified | undefined {
     const recent = this.#recent.get(recentKey(socket, header));
     if (recent === undefined || recent.generation !== this.#generation || now >= recent.until) return undefined;
-    const memo: Verified = { header, user: recent.user, until: recent.until, generation: recent.generation, renewal: undefined };
+    const current = this.#current(recent.user.name);
+    if (current === undefined || current.stamp !== recent.stamp) return undefined;
+    const memo: Verified = { header, user: current.user, until: recent.until, generation: recent.generation, renewal: undefined };
     this.#verified.set(socket, memo);
     this.counters.inc('authSuccesses');
     return memo;
+  }
+
+  /** `FileUsers.current`; undefined when the users cannot tell (none is kept or taken then). */
+  #current(name: string): { readonly user: FileUser; readonly stamp: string } | undefined {
+    try {
+      return this.users.current?.(name);
+    } catch {
+      return undefined;
+    }
   }
 
   /**

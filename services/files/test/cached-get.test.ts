@@ -335,7 +335,7 @@ describe("a client's next connections", () => {
     }
   });
 
-  it('refuse credentials whose password changed: every new connection a second after the change', async () => {
+  it('refuse credentials whose password changed: every new connection after the change', async () => {
     writeFileSync(join(h.shareDir, 'moved.txt'), 'moved\n');
     h.users.add('frank', 'first', ['staff']);
     const address = `127.0.0.${nextAddress++}`;
@@ -352,13 +352,13 @@ describe("a client's next connections", () => {
     h.users.add('frank', 'second', ['staff']);
     const changed = Date.now();
     const answers: Array<{ sent: number; status: number }> = [];
+    // Within the second the check before the change is kept for, and after it.
     while (Date.now() - changed < 1500) {
       answers.push(await once());
       await new Promise((resolve) => setTimeout(resolve, 15));
     }
-    const late = answers.filter((a) => a.sent > changed + 1000);
-    expect(late.length).toBeGreaterThan(0);
-    expect(late.filter((a) => a.status !== 401)).toEqual([]);
+    expect(answers.length).toBeGreaterThan(10);
+    expect(answers.filter((a) => a.status !== 401)).toEqual([]);
   });
 });
 
