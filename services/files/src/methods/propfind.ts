@@ -82,7 +82,7 @@ async function* listed(
   // on, for each set of properties asked) and sent again while the member's stats are unchanged
   // (`kept-responses.ts`): with no lock in or over the folder, for members without dead properties.
   const asked = unlocked ? statsOnlyRequest(request) : undefined;
-  const kept = asked === undefined ? undefined : env.kept.folder(`${t.share.root}/${path}`, href, asked).begin();
+  const kept = asked === undefined ? undefined : env.kept.folder(path, href, asked).begin();
   for await (const [names, stats] of folderMembers(t.share.root, openPath)) {
     // The sub-folders to descend into (Depth infinity), after this batch is sent.
     const folders: Array<[string, string]> = [];
