@@ -11,7 +11,7 @@
  * - trees (tree.ts) are walked by opening each folder with O_DIRECTORY | O_NOFOLLOW below one
  *   already open, so a folder swapped for a link mid-walk is skipped, never entered.
  */
-import { closeSync, constants, openSync, readlink as fsReadlink, readlinkSync, type Stats } from 'node:fs';
+import { closeSync, constants, openSync, readlinkSync, type Stats } from 'node:fs';
 import { open as openHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { closeQuick, fstatQuick, openQuick } from './quick-calls.js';
@@ -31,15 +31,9 @@ function undeleted(target: string): string {
   return target.endsWith(' (deleted)') ? target.slice(0, -' (deleted)'.length) : target;
 }
 
-function realOf(fd: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    fsReadlink(fdPath(fd), (err, target) => (err ? reject(err) : resolve(undeleted(target))));
-  });
-}
-
 /**
- * The same, read at once: a link of /proc never waits for a disk, and this saves a trip through
- * the thread pool on every GET.
+ * The real path of open descriptor `fd`, read at once: a link of /proc never waits for a disk, and
+ * this saves a trip through the thread pool on every request that opens something.
  */
 function realOfNow(fd: number): string {
   return undeleted(readlinkSync(fdPath(fd)));
@@ -99,7 +93,7 @@ export async function inParent<T>(root: string, names: readonly string[], fn: (p
     throw err;
   }
   try {
-    if (!inside(await realOf(handle.fd), await realRoot(root))) throw new DavError(409, 'the parent collection does not exist');
+    if (!inside(realOfNow(handle.fd), await realRoot(root))) throw new DavError(409, 'the parent collection does not exist');
     return await fn(join(fdPath(handle.fd), names[names.length - 1]!));
   } finally {
     await handle.close();
@@ -110,7 +104,7 @@ export async function inParent<T>(root: string, names: readonly string[], fn: (p
 export async function setTimesInside(root: string, path: string, atime: Date, mtime: Date): Promise<void> {
   const handle = await openHandle(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
   try {
-    if (!inside(await realOf(handle.fd), await realRoot(root))) throw new DavError(404, 'not found');
+    if (!inside(realOfNow(handle.fd), await realRoot(root))) throw new DavError(404, 'not found');
     await handle.utimes(atime, mtime);
   } finally {
     await handle.close();
