@@ -37,11 +37,19 @@ export class MadeBody {
     return typeof v === 'string' ? Buffer.from(v) : Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
   }
 
-  /** Stop making it: the iterable's `finally` blocks run (none for one never started). */
+  /**
+   * Stop making it: the iterable's `finally` blocks run (none for one never started). Never
+   * rejects: what failed while ending a body no one reads changes nothing sent, and its callers
+   * let go of it without waiting (`closeBody`).
+   */
   async close(): Promise<void> {
     if (this.#over) return;
     this.#over = true;
-    await this.#parts.return?.();
+    try {
+      await this.#parts.return?.();
+    } catch {
+      // Its source's own clean-up failed: nothing more to do with it.
+    }
   }
 }
 

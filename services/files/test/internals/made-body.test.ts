@@ -1,8 +1,9 @@
 /**
  * A body made as it is sent (`made-body.ts`), over a real socket: within 64 KiB it goes out whole
- * with its length, longer it goes out chunked (a HEAD's head says the same, with no body); an error within the first 64 KiB comes before the
- * head is written (the caller can still answer with an error status), a later one after it; the
- * source's `finally` runs however the sending ends, the client gone midway included.
+ * with its length, longer it goes out chunked (a HEAD's head says the same, with no body); an
+ * error within the first 64 KiB comes before the head is written (the caller can still answer with
+ * an error status), a later one after it; the source's `finally` runs however the sending ends,
+ * the client gone midway included, and its failing changes nothing.
  */
 import { createServer, request, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -178,6 +179,21 @@ describe('sendMade', () => {
     // Cut before its last chunk: the client can tell it did not come whole.
     expect([r.status, r.headers['transfer-encoding'], r.complete]).toEqual([200, 'chunked', false]);
     expect(r.body.length).toBeLessThanOrEqual(WHOLE_UP_TO + 1);
+  });
+
+  it("ends as it would when its source's own clean-up fails", async () => {
+    const { port, sent, done } = await serve(async function* (s) {
+      try {
+        for (let i = 0; i < 10; i++) yield Buffer.alloc(20_000, 'c');
+      } finally {
+        s.finished = true;
+        throw new Error('EIO: closing the folder');
+      }
+    }, true);
+    const r = await get(port, undefined, 'HEAD');
+    await done;
+    expect([r.status, r.headers['content-length'], r.body.length]).toEqual([200, undefined, 0]);
+    expect(sent).toMatchObject({ heads: [undefined], finished: true, outcome: 'resolved' });
   });
 
   it('stops making the body when the client goes away midway, and its source is returned', async () => {
