@@ -14,7 +14,7 @@ import { closeSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { allowedCpus, onInterrupt, pinTree } from './peers.mjs';
+import { allowedCpus, median, onInterrupt, pinTree } from './peers.mjs';
 
 const { values } = parseArgs({ options: { mib: { type: 'string', default: '1024' }, runs: { type: 'string', default: '5' } } });
 const mib = Number(values.mib);
@@ -42,7 +42,6 @@ try {
     if (position !== mib * 1024 * 1024) throw new Error(`read ${position} bytes of ${mib} MiB`);
     return (Number(process.hrtime.bigint() - start) / 1e6) * (1024 / mib);
   };
-  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const paged = Buffer.from(new ArrayBuffer(CHUNK + 4096, { maxByteLength: CHUNK + 4096 }));
   const cases = [
     ...[0, 16, 32, 48].map((offset) => [`${offset} bytes past a page`, paged.subarray(offset, offset + CHUNK)]),

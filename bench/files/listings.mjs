@@ -135,7 +135,10 @@ try {
   const [msA, msB] = turns.medians('ms');
   const [cpuA, cpuB] = turns.medians('cpu');
   console.log(`${a.name}/${b.name}, the median of the rounds' own ratios [lowest..highest]: ${spread(turns.ratios('ms'))} (medians ${f(msA, 2)} and ${f(msB, 2)} ms)`);
-  console.log(`by the servers' CPU time per listing: ${spread(turns.ratios('cpu'))} (medians ${f(cpuA, 2)} and ${f(cpuB, 2)} ms)`);
+  const cpuRatios = turns.ratios('cpu');
+  // /proc counts CPU time in 10 ms: a turn of a few small listings may count none.
+  if (cpuRatios.every((r) => Number.isFinite(r) && r > 0)) console.log(`by the servers' CPU time per listing: ${spread(cpuRatios)} (medians ${f(cpuA, 2)} and ${f(cpuB, 2)} ms)`);
+  else console.log(`by the servers' CPU time per listing: not counted (a turn took less than /proc counts, 10 ms): raise --per-turn`);
 } finally {
   for (const agent of agents) agent.destroy();
   await bench.cleanUp();

@@ -18,7 +18,7 @@
  */
 import { rmSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { onInterrupt, pinTree, treeCpuMs } from './peers.mjs';
+import { median, onInterrupt, pinTree, treeCpuMs } from './peers.mjs';
 import { checkServerKinds, serverAndClientCpus, smallFileFolder, startSmallFileServer, wrkSmallFile } from './small-get.mjs';
 
 const { values, positionals } = parseArgs({
@@ -57,10 +57,6 @@ async function stopAll() {
 }
 onInterrupt(() => stopAll().finally(() => rmSync(dir, { recursive: true, force: true })));
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const [nameA, nameB] = positionals;
 
 /** Both servers under load at once: each one's rate, requests and CPU time. */

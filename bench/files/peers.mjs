@@ -83,8 +83,7 @@ export function treeCpuMs(root) {
  * `count` rounds of A, B, B, A turns (`turnA()`, `turnB()`: each gives its figures, numbers by
  * name), so that a drift of the machine's speed touches both alike. A round is A's two turns'
  * mean figures and B's, handed to `each(round, a, b)` as it ends; all of them are returned, with
- * `ratios(name)` (each round's A/B of that figure), `medians(name)` (of A's and of B's) and
- * `spread(values)` (the median with the lowest and highest, as text).
+ * `ratios(name)` (each round's A/B of that figure) and `medians(name)` (of A's and of B's).
  */
 export async function turnsABBA(count, turnA, turnB, each) {
   const rounds = [];
@@ -105,8 +104,12 @@ export async function turnsABBA(count, turnA, turnB, each) {
   };
 }
 
-/** The median of `values`. */
-export const median = (values) => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)];
+/** The median of `values` (of an even count, the mean of the two in the middle). */
+export function median(values) {
+  const sorted = [...values].sort((x, y) => x - y);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
 
 /** The median of `values` with the lowest and highest, as `1.234 [1.000..1.500]`. */
 export const spread = (values) => `${median(values).toFixed(3)} [${Math.min(...values).toFixed(3)}..${Math.max(...values).toFixed(3)}]`;

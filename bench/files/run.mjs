@@ -20,7 +20,7 @@ import { chmodSync, closeSync, mkdtempSync, openSync, rmSync, writeSync, ftrunca
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ALLPROP, allowedCpus, pinTree, responsesIn, smallFilesFolder, startApache, startFloor, startHearth, startNginx, treeCpuMs, treeRss } from './peers.mjs';
+import { ALLPROP, allowedCpus, median, pinTree, responsesIn, smallFilesFolder, startApache, startFloor, startHearth, startNginx, treeCpuMs, treeRss } from './peers.mjs';
 import { CREDENTIALS, fileAnswerHeaders } from './small-get.mjs';
 
 const { values } = parseArgs({ options: { workers: { type: 'string', default: '1' }, seconds: { type: 'string', default: '5' }, only: { type: 'string', default: 'hearth,nginx,apache,floor' }, before: { type: 'string' }, rounds: { type: 'string', default: '3' } } });
@@ -49,7 +49,6 @@ const AUTH = ['-u', 'bench:bench'];
 const curl = (args) => client('curl', ['-sS', '--max-time', '600', ...args], { maxBuffer: 256 * 1024 * 1024 }).toString();
 const PROPFIND_WARMUPS = 3;
 const PROPFIND_RUNS = 11;
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /**
  * GET and PUT of the 1 GiB file on a server just started, MB/s: one transfer takes a second or
