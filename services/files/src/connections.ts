@@ -109,6 +109,11 @@ export class Connections {
     });
   }
 
+  /** A socket requests will come on was accepted: its bookkeeping's slot is made now (see `settle` in `server.ts`). */
+  accepted(socket: Socket): void {
+    this.#connection.reserve(socket);
+  }
+
   /** A request began; the function returned is called once when its response is done or abandoned. */
   begin(req: IncomingMessage, res: ServerResponse): () => void {
     const socket = req.socket;

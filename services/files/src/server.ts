@@ -278,12 +278,34 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
     );
   }
 
+  /**
+   * A socket requests will come on, as it is accepted (after Node's HTTP server has set it up):
+   * given now, in this order, the properties that the service and Node add to it later, the
+   * service's two slots (`socket-slot.ts`), the peer's address Node keeps once read, and the
+   * idle timeout's field that Node makes at the first `setTimeout`. Added as requests came, in
+   * orders that differ by the way a connection's first requests went, they gave the sockets
+   * several shapes (four within a second of the benchmark's load), and once a property read sees
+   * more than four, V8 looks it up the slow way: under `instructions.mjs` every read of a socket
+   * in Node's code on a request's way (its parser's callbacks, `write_`, `_send`, `clearBuffer`,
+   * ...) did, 9% of a 4 KB GET's instructions (bench/files). So every socket has one shape from
+   * here on, as a bare Node server's do; the property Node adds at the first response
+   * (`_httpMessage`) comes last in all of them.
+   */
+  function settle(socket: Socket): void {
+    connections.accepted(socket);
+    auth.accepted(socket);
+    void socket.remoteAddress;
+    socket.setTimeout(0);
+  }
+
   function configure(server: Server, secure: boolean): Server {
     server.on('connection', (socket: Socket) => {
       live.inc('connectionsTotal');
       live.add('connectionsOpen', 1);
       socket.once('close', () => live.add('connectionsOpen', -1));
     });
+    // Over TLS requests come on the TLS socket, which 'secureConnection' gives.
+    server.on(secure ? 'secureConnection' : 'connection', settle);
     server.on('request', (req: IncomingMessage, res: ServerResponse) => handle(req, res, secure));
     server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => handle(req, res, secure));
     server.on('clientError', (err: NodeJS.ErrnoException, socket) => {

@@ -21,6 +21,11 @@ export class SocketSlot<T> {
     (socket as Record<symbol, T | undefined>)[this.#key] = value;
   }
 
+  /** Give `socket` this slot, empty, unless it has it already. */
+  reserve(socket: object): void {
+    if (!(this.#key in socket)) (socket as Record<symbol, T | undefined>)[this.#key] = undefined;
+  }
+
   /** Forget the socket's value (the property stays, undefined: the socket keeps its shape). */
   delete(socket: object): void {
     if (this.get(socket) !== undefined) (socket as Record<symbol, T | undefined>)[this.#key] = undefined;

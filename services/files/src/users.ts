@@ -208,6 +208,11 @@ export class Authenticator {
     return memo.user;
   }
 
+  /** A socket requests will come on was accepted: its credentials' slot is made now (see `settle` in `server.ts`). */
+  accepted(socket: Socket): void {
+    this.#verified.reserve(socket);
+  }
+
   /** The request's user, or a DavError 401 (no or wrong credentials) / 403 (plaintext refused). */
   async check(req: IncomingMessage, secure: boolean, remote: string): Promise<FileUser> {
     const header = req.headers.authorization;
