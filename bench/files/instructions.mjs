@@ -10,13 +10,18 @@
  * is not a time: the kernel's work is not in it, and a cache miss or a mispredicted branch takes
  * many instructions' time without being one.
  *
- *   node bench/files/instructions.mjs [--requests 10000] [--warmup 50000] [--top 25] [--before DIST] A [B]
+ *   node bench/files/instructions.mjs [--requests 10000] [--warmup 50000] [--top 25] [--callers NAME] [--before DIST] A [B]
  *
  * A and B: `hearth`, `before` (the build in DIST), `floor`, `floor-file` (the floor sending Hearth's
  * headers for the file). With B, the functions are listed by how far A's instructions per request
  * are from B's. Needs `valgrind`. Under valgrind a server runs some 30 times slower, so what it
  * does by the clock (Hearth renews its cached lookups and a connection's credentials each second)
  * counts for more per request than at full speed.
+ *
+ * With `--callers NAME` it also prints, for each server, the functions that called the function
+ * named NAME as this script names it (e.g. `Builtins_LoadIC_Megamorphic`, V8's property lookup for
+ * a read that has seen more shapes than its inline cache keeps apart), with the instructions per
+ * request spent in it, and in what it called, from each.
  */
 import { execFile } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
@@ -34,12 +39,13 @@ const { values, positionals } = parseArgs({
     warmup: { type: 'string', default: '50000' },
     top: { type: 'string', default: '25' },
     before: { type: 'string' },
+    callers: { type: 'string' },
   },
 });
 const requests = Number(values.requests);
 const warmup = Number(values.warmup);
 const top = Number(values.top);
-checkServerKinds(positionals, [1, 2], values.before, 'node bench/files/instructions.mjs [--requests 10000] [--warmup 50000] [--top 25] [--before DIST] A [B]');
+checkServerKinds(positionals, [1, 2], values.before, 'node bench/files/instructions.mjs [--requests 10000] [--warmup 50000] [--top 25] [--callers NAME] [--before DIST] A [B]');
 if (!(requests >= 1000 && requests <= 100_000 && warmup >= 0 && warmup <= 500_000 && top >= 1 && top <= 200)) {
   console.error('--requests is 1,000-100,000, --warmup 0-500,000 and --top 1-200');
   process.exit(2);
@@ -181,7 +187,30 @@ async function measure(kind, port) {
     const name = shortName(m[2], jitName);
     perRequest.set(name, (perRequest.get(name) ?? 0) + n / requests);
   }
-  return { total: total / requests, perRequest };
+  const callers = values.callers === undefined ? undefined : await callersOf(values.callers, `${out}.1`, jitName);
+  return { total: total / requests, perRequest, callers };
+}
+
+/**
+ * The functions that called `name` in the counts of file `out`, each with the instructions per
+ * request spent in `name` (and what it called) from it, largest first: from callgrind_annotate's
+ * caller tree, in which each function's block lists its callers (`<`) above its own line (`*`).
+ */
+async function callersOf(name, out, jitName) {
+  const { stdout } = await run('callgrind_annotate', ['--tree=caller', '--inclusive=no', '--threshold=100', out], { maxBuffer: 256 * 1024 * 1024 });
+  const byCaller = new Map();
+  for (const block of stdout.split(/\n\s*\n/)) {
+    const lines = block.split('\n');
+    const own = lines.find((l) => /^\s*[\d,]+\s+\(\s*[\d.]+%\)\s+\*\s/.test(l));
+    if (own === undefined || shortName(/\*\s+(.+)$/.exec(own)[1], jitName) !== name) continue;
+    for (const line of lines) {
+      const m = /^\s*([\d,]+)\s+\(\s*[\d.]+%\)\s+<\s+(.+?) \([\d,]+x\)( \[[^\]]*\])?$/.exec(line);
+      if (!m) continue;
+      const caller = shortName(`${m[2]}${m[3] ?? ''}`, jitName);
+      byCaller.set(caller, (byCaller.get(caller) ?? 0) + Number(m[1].replaceAll(',', '')) / requests);
+    }
+  }
+  return [...byCaller].sort((a, b) => b[1] - a[1]);
 }
 
 const f = (n) => Math.round(n).toLocaleString('en-US');
@@ -197,6 +226,14 @@ try {
   const [a, b] = results;
   if (b !== undefined) console.log(`${positionals[0]}/${positionals[1]}: ${(a.total / b.total).toFixed(3)}, without V8's compiling ${(working(a) / working(b)).toFixed(3)}\n`);
   printByFunction(positionals, results, { top, unit: 'instructions', functions: 'function' });
+  if (values.callers !== undefined) {
+    for (const [i, kind] of positionals.entries()) {
+      console.log(`\n${kind}: the callers of ${values.callers}, instructions per request spent in it from each`);
+      const callers = results[i].callers;
+      if (callers.length === 0) console.log('  (not called, or below callgrind_annotate\'s threshold)');
+      for (const [caller, n] of callers.slice(0, top)) console.log(`${f(n).padStart(10)}  ${caller}`);
+    }
+  }
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
