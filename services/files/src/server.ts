@@ -285,11 +285,11 @@ export function createFilesServer(deps: FilesServerDeps): FilesServer {
    * idle timeout's field that Node makes at the first `setTimeout`. Added as requests came, in
    * orders that differ by the way a connection's first requests went, they gave the sockets
    * several shapes (four within a second of the benchmark's load), and once a property read sees
-   * more than four, V8 looks it up the slow way: under `instructions.mjs` every read of a socket
-   * in Node's code on a request's way (its parser's callbacks, `write_`, `_send`, `clearBuffer`,
-   * ...) did, 9% of a 4 KB GET's instructions (bench/files). So every socket has one shape from
-   * here on, as a bare Node server's do; the property Node adds at the first response
-   * (`_httpMessage`) comes last in all of them.
+   * more than four, V8 looks it up the slow way: in three runs of `instructions.mjs` out of four,
+   * every read of a socket in Node's code on a request's way (its parser's callbacks, `write_`,
+   * `_send`, `clearBuffer`, ...) did, 9% to 23% of a 4 KB GET's instructions (bench/files). So
+   * every socket has one shape from here on, as a bare Node server's do; the property Node adds
+   * at the first response (`_httpMessage`) comes last in all of them.
    */
   function settle(socket: Socket): void {
     connections.accepted(socket);
