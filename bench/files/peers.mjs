@@ -168,26 +168,27 @@ function started(child, port, name, startMs = undefined) {
 
 /**
  * The Node servers take `execArgv` (Node's own options, before the script), with `ipc` an IPC
- * channel to the server (`child.send`), and with `wrapper` a program and its arguments that run
- * Node (`valgrind ...`), given `startMs` to answer (20 s otherwise).
+ * channel to the server (`child.send`), with `wrapper` a program and its arguments that run
+ * Node (`valgrind ...`), given `startMs` to answer (20 s otherwise), and with `cwd` the folder they
+ * run in (where V8 writes the log that `--perf-basic-prof` turns on; this process's otherwise).
  */
 const nodeStdio = (ipc) => (ipc ? ['ignore', 'ignore', 'inherit', 'ipc'] : ['ignore', 'ignore', 'inherit']);
 
-function spawnNode(args, { ipc = false, wrapper = [], env = process.env }) {
+function spawnNode(args, { ipc = false, wrapper = [], env = process.env, cwd }) {
   const [command, ...before] = [...wrapper, process.execPath];
-  return spawn(command, [...before, ...args], { stdio: nodeStdio(ipc), env });
+  return spawn(command, [...before, ...args], { stdio: nodeStdio(ipc), env, cwd });
 }
 
-export function startHearth({ dataDir, root, port, workers, dist, name = 'hearth', execArgv = [], ipc, wrapper, startMs }) {
+export function startHearth({ dataDir, root, port, workers, dist, name = 'hearth', execArgv = [], ipc, wrapper, startMs, cwd }) {
   const env = dist ? { ...process.env, FILES_DIST: dist } : process.env;
-  const child = spawnNode([...execArgv, NODE_SERVER, 'hearth', dataDir, root, String(port), String(workers)], { ipc, wrapper, env });
+  const child = spawnNode([...execArgv, NODE_SERVER, 'hearth', dataDir, root, String(port), String(workers)], { ipc, wrapper, env, cwd });
   return started(child, port, name, startMs);
 }
 
 /** The bare node:http floor; with `headers` (a flat list of names and values), sending those for the benchmark's credentials. */
-export function startFloor({ port, workers, headers, execArgv = [], ipc, wrapper, startMs }) {
+export function startFloor({ port, workers, headers, execArgv = [], ipc, wrapper, startMs, cwd }) {
   const args = [...execArgv, NODE_SERVER, 'floor', String(port), String(workers), ...(headers ? [JSON.stringify(headers)] : [])];
-  const child = spawnNode(args, { ipc, wrapper });
+  const child = spawnNode(args, { ipc, wrapper, cwd });
   return started(child, port, headers ? 'node floor, file headers' : 'node floor', startMs);
 }
 

@@ -78,12 +78,12 @@ export function checkServerKinds(names, count, before, usage) {
 }
 
 /**
- * Starts server `kind` on `port` (one process) over the folder's `root`, with a data folder of its
- * own under `dir`; `before`: the `--before` dist folder; `options`: `peers.mjs`'s `execArgv`, `ipc`,
- * `wrapper`, `startMs`.
+ * Starts server `kind` on `port` (one process, run in `dir`: what V8 writes there goes with it)
+ * over the folder's `root`, with a data folder of its own under `dir`; `before`: the `--before`
+ * dist folder; `options`: `peers.mjs`'s `execArgv`, `ipc`, `wrapper`, `startMs`.
  */
 export async function startSmallFileServer(kind, { port, dir, root, before, ...options }) {
-  if (kind === 'floor') return startFloor({ port, workers: 1, ...options });
+  if (kind === 'floor') return startFloor({ port, workers: 1, cwd: dir, ...options });
   if (kind === 'floor-file') {
     const hearth = await startSmallFileServer('hearth', { port, dir, root });
     let headers;
@@ -92,10 +92,10 @@ export async function startSmallFileServer(kind, { port, dir, root, before, ...o
     } finally {
       await hearth.stop();
     }
-    return startFloor({ port, workers: 1, headers, ...options });
+    return startFloor({ port, workers: 1, headers, cwd: dir, ...options });
   }
   const dist = kind === 'before' ? resolve(before) : undefined;
-  return startHearth({ dataDir: mkdtempSync(join(dir, 'data-')), root, port, workers: 1, dist, name: kind, ...options });
+  return startHearth({ dataDir: mkdtempSync(join(dir, 'data-')), root, port, workers: 1, dist, name: kind, cwd: dir, ...options });
 }
 
 /**
