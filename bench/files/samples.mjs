@@ -22,10 +22,9 @@ import { execFile, spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
-import { pinTree, treeCpuMs, treePids } from './peers.mjs';
+import { onInterrupt, pinTree, treeCpuMs, treePids } from './peers.mjs';
 import {
   checkServerKinds,
-  onInterrupt,
   perfMapOf,
   printByFunction,
   serverAndClientCpus,
