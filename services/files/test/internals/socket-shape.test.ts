@@ -15,10 +15,10 @@ import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '@hearth/log';
 import { HandlerTable } from '@hearth/runtime';
+import { waitFor } from '@hearth/testkit';
 import { createFilesServer, defaultSettings, MemoryUsers, type FilesServer } from '@hearth/files';
-import { request, testCertificate } from '../helpers.js';
+import { capturingLogger, request, testCertificate } from '../helpers.js';
 
 let dataDir: string;
 let files: FilesServer;
@@ -28,6 +28,18 @@ let url: string;
 let httpsPort: number;
 /** The socket of every request, by the listener it came to. */
 const sockets = { http: new Set<Socket>(), https: new Set<Socket>() };
+/** The access log's lines: whether each request was answered at once (`cached`). */
+const logLines: Array<Record<string, unknown>> = [];
+
+/**
+ * Whether each request since access log line `from` was answered at once, in order, once `count`
+ * are logged: each connection's first requests must have gone the way the test says they did.
+ */
+async function waysFrom(from: number, count: number): Promise<boolean[]> {
+  const requests = () => logLines.slice(from).filter((l) => l['msg'] === 'request');
+  await waitFor(() => requests().length >= count);
+  return requests().map((l) => l['cached'] === true);
+}
 
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'files-shape-'));
@@ -39,7 +51,7 @@ beforeAll(async () => {
     users: new MemoryUsers().add('alice', 'secret'),
     handlers: new HandlerTable<unknown>(),
     dataDir,
-    log: createLogger({ svc: 'files-test', level: 'silent', pretty: false }),
+    log: capturingLogger(logLines),
   });
   await files.reserved;
   const cert = testCertificate();
@@ -76,6 +88,7 @@ function httpsGet(agent: HttpsAgent, path: string, auth: string): Promise<number
 
 describe('the sockets requests come on', () => {
   it('have one shape over HTTP, whichever way their first requests went', async () => {
+    const from = logLines.length;
     const statuses: number[] = [];
     const ask = async (agent: Agent, method: string, auth = 'alice:secret') =>
       statuses.push((await request(url, method, '/files/note.txt', { agent, auth, headers: { Depth: '0' } })).status);
@@ -95,6 +108,9 @@ describe('the sockets requests come on', () => {
     await ask(failed, 'GET');
     for (const agent of [full, adopted, failed]) agent.destroy();
     expect(statuses).toEqual([200, 200, 207, 200, 200, 401, 200, 200]);
+    // Answered at once: the full way's second GET, the second connection from its first request
+    // (its client's credentials), the third's GET after its full way.
+    expect(await waysFrom(from, statuses.length)).toEqual([false, true, false, true, true, false, false, true]);
     expect(sockets.http.size).toBe(3);
     const [first, ...others] = [...sockets.http].map(keysOf);
     expect(first).toEqual(expect.arrayContaining(['Symbol(connection)', 'Symbol(verified credentials)']));
@@ -102,6 +118,7 @@ describe('the sockets requests come on', () => {
   });
 
   it('have one shape over HTTPS, whichever way their first requests went', async () => {
+    const from = logLines.length;
     const statuses: number[] = [];
     const full = new HttpsAgent({ keepAlive: true, maxSockets: 1 });
     statuses.push(await httpsGet(full, '/files/note.txt', 'alice:secret'), await httpsGet(full, '/files/note.txt', 'alice:secret'));
@@ -111,6 +128,8 @@ describe('the sockets requests come on', () => {
     statuses.push(await httpsGet(failed, '/files/note.txt', 'alice:wrong'), await httpsGet(failed, '/files/note.txt', 'alice:secret'));
     for (const agent of [full, adopted, failed]) agent.destroy();
     expect(statuses).toEqual([200, 200, 200, 401, 200]);
+    // The first GET over HTTPS goes the full way (the credentials were verified over HTTP only).
+    expect(await waysFrom(from, statuses.length)).toEqual([false, true, true, false, false]);
     expect(sockets.https.size).toBe(3);
     const [first, ...others] = [...sockets.https].map(keysOf);
     expect(first).toEqual(expect.arrayContaining(['Symbol(connection)', 'Symbol(verified credentials)']));
