@@ -13,7 +13,7 @@ import { readFile, readdir, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, makeTempDir, runProgram, runProgramOk, runTranscript, waitFor, type ProgramOptions, type ProgramResult, type TempDir } from '@hearth/testkit';
+import { makeTempDir, runProgram, runProgramOk, runTranscript, waitFor, type ProgramOptions, type ProgramResult, type TempDir } from '@hearth/testkit';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { serviceChecks, type CheckContext } from './checks.js';
 import { composeService, hostNetworkVariant, listenersOf, loopbackConfig, serviceNamesOf, type Listener } from './compose-files.js';
@@ -21,7 +21,7 @@ import { foldersOf } from './background.js';
 import { alive, mountsUnder, reapStaleEngines, startEngine, type Engine } from './engine.js';
 import { whyDockerCannotRun } from './exec.js';
 import { awaitPrepared } from './prepare.js';
-import { archiveTree, boundUdpPorts, composeEnvironment, ensureTools, freeUdpPort, imageIds, pickBase, processesIn } from './support.js';
+import { archiveTree, boundUdpPorts, composeEnvironment, containerState, describeState, ensureTools, freeLoopbackPorts, imageIds, pickBase, processesIn, type ContainerState } from './support.js';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const started = Date.now();
@@ -76,18 +76,34 @@ if (cannotRun !== null) {
     };
     const volumeNames = async () => (await dockerOk(['volume', 'ls', '-q'])).split('\n').filter(Boolean).sort();
 
+    /**
+     * Wait until the container is healthy. Fails at once, with its state and the end of its log,
+     * when its main process ends (the restart policy brings it back, so "restarting" or a restart
+     * count says so), and, within the test's time, with the health check's last outputs when it
+     * never becomes healthy.
+     */
     const waitHealthy = async () => {
-      await waitFor(
-        async () => {
-          const state = (await dockerOk(['inspect', '-f', '{{.State.Status}} {{.State.Health.Status}}', 'hearth'])).trim();
-          if (!state.startsWith('running')) {
-            const logs = await docker(['logs', '--tail', '20', 'hearth']);
-            throw new Error(`the container is ${state}\n${logs.stdout}${logs.stderr}`);
-          }
-          return state === 'running healthy';
-        },
-        { timeout: 120_000, interval: 250, what: 'the container to become healthy' },
-      );
+      let last: ContainerState | undefined;
+      const ended = (s: ContainerState) => s.status !== 'running' || s.restarts > 0;
+      const why = async (what: string, state: ContainerState | undefined) => {
+        const logs = await docker(['logs', '--tail', '40', 'hearth']);
+        const checks = state?.checks.slice(-3) ?? [];
+        return new Error(
+          [`${what}: ${state === undefined ? 'no state' : describeState(state)}`, ...(checks.length > 0 ? ['the last health checks:', ...checks] : []), 'the end of its log:', logs.stdout + logs.stderr].join('\n'),
+        );
+      };
+      try {
+        await waitFor(
+          async () => {
+            last = await containerState(engine!, 'hearth');
+            return ended(last) || last.health === 'healthy';
+          },
+          { timeout: 100_000, interval: 250, what: 'the container to become healthy' },
+        );
+      } catch (err) {
+        throw await why((err as Error).message, last);
+      }
+      if (last !== undefined && ended(last)) throw await why("the container's main process ended", last);
     };
 
     /** Remove what the test made, keep the engine: containers, volumes, every image not there before. */
@@ -148,7 +164,8 @@ if (cannotRun !== null) {
 
       const hearthYaml = await readFile(join(projectDir, 'hearth.yaml'), 'utf8');
       listeners = listenersOf(hearthYaml);
-      for (const l of listeners) ports.set(`${l.service}.${l.name}`, l.protocol === 'udp' ? await freeUdpPort() : await freePort());
+      const picked = await freeLoopbackPorts(listeners.map((l) => l.protocol));
+      listeners.forEach((l, i) => ports.set(`${l.service}.${l.name}`, picked[i]!));
       const configFile = join(work.path, 'hearth.yaml');
       await writeFile(configFile, loopbackConfig(hearthYaml, (l) => ctx.port(l.service, l.name)), { mode: 0o644 });
       const composeYaml = await readFile(join(projectDir, 'docker-compose.yml'), 'utf8');
