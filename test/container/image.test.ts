@@ -9,7 +9,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { readFile, readdir, statfs, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -88,8 +88,15 @@ if (cannotRun !== null) {
       const why = async (what: string, state: ContainerState | undefined) => {
         const logs = await docker(['logs', '--tail', '40', 'hearth']);
         const checks = state?.checks.slice(-3) ?? [];
+        // The volume lives in the engine's data root: a full disk would end the supervisor too.
+        const room = await statfs(engine!.dataRoot).then((s) => `${((s.bavail * s.bsize) / 2 ** 30).toFixed(1)} GiB free`, (err: Error) => err.message);
         return new Error(
-          [`${what}: ${state === undefined ? 'no state' : describeState(state)}`, ...(checks.length > 0 ? ['the last health checks:', ...checks] : []), 'the end of its log:', logs.stdout + logs.stderr].join('\n'),
+          [
+            `${what}: ${state === undefined ? 'no state' : describeState(state)}; the engine's data root (the volume's disk): ${room}`,
+            ...(checks.length > 0 ? ['the last health checks:', ...checks] : []),
+            'the end of its log:',
+            logs.stdout + logs.stderr,
+          ].join('\n'),
         );
       };
       try {
