@@ -12,9 +12,9 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freePorts } from '@hearth/testkit';
 import { openBrowser } from '@hearth/testkit/browser';
 import { addUsers, openAccounts, startSuite } from '@hearth/testkit/suite';
 import { memoryOf } from '../lib/processes.mjs';
@@ -25,14 +25,6 @@ const RUNS = Number(values.runs);
 const COCKPIT_WS = '/usr/lib/cockpit/cockpit-ws';
 const ADMIN = { name: 'boss', password: 'bench-admin-pw' };
 
-async function freePort() {
-  const server = createServer();
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address();
-  await new Promise((r) => server.close(r));
-  return port;
-}
-
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const kib = (bytes) => `${(bytes / 1024).toFixed(1)} KiB`;
 const mib = (bytes) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
@@ -40,7 +32,9 @@ const mib = (bytes) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 /** The whole suite on free loopback ports, as `hearth up` runs it by default, admin included. */
 async function suiteConfig() {
   const p = {};
-  for (const k of ['mx', 'submission', 'smtps', 'pop3', 'pop3s', 'comsat', 'snmp', 'http', 'https', 'admin']) p[k] = await freePort();
+  const names = ['mx', 'submission', 'smtps', 'pop3', 'pop3s', 'comsat', 'snmp', 'http', 'https', 'admin'];
+  const ports = await freePorts(names.map((k) => (k === 'comsat' || k === 'snmp' ? 'udp' : 'tcp')));
+  names.forEach((k, i) => (p[k] = ports[i]));
   const l = (name, port, extra = '') => `${name}: { address: 127.0.0.1, port: ${port}${extra} }`;
   const yaml = `services:
   biff: { service: biff, listen: { ${l('comsat', p.comsat, ', protocol: udp')} } }
@@ -111,7 +105,7 @@ async function adminMemory(suite) {
 /** cockpit-ws on loopback (no TLS: the page it serves is the same); undefined when not installed. */
 async function startCockpit() {
   if (!existsSync(COCKPIT_WS)) return undefined;
-  const port = await freePort();
+  const [port] = await freePorts(['tcp']);
   const proc = spawn(COCKPIT_WS, ['--no-tls', '--address', '127.0.0.1', '--port', String(port)], { stdio: 'ignore' });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 100; i++) {

@@ -13,7 +13,7 @@ import { readFile, readdir, statfs, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { makeTempDir, runProgram, runProgramOk, runTranscript, waitFor, type ProgramOptions, type ProgramResult, type TempDir } from '@hearth/testkit';
+import { freePorts, makeTempDir, runProgram, runProgramOk, runTranscript, waitFor, type ProgramOptions, type ProgramResult, type TempDir } from '@hearth/testkit';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { serviceChecks, type CheckContext } from './checks.js';
 import { composeService, hostNetworkVariant, listenersOf, loopbackConfig, serviceNamesOf, type Listener } from './compose-files.js';
@@ -21,7 +21,7 @@ import { foldersOf } from './background.js';
 import { alive, mountsUnder, reapStaleEngines, startEngine, type Engine } from './engine.js';
 import { whyDockerCannotRun } from './exec.js';
 import { awaitPrepared } from './prepare.js';
-import { archiveTree, boundUdpPorts, composeEnvironment, containerState, describeState, ensureTools, freeLoopbackPorts, imageIds, pickBase, processesIn, type ContainerState } from './support.js';
+import { archiveTree, boundUdpPorts, composeEnvironment, containerState, describeState, ensureTools, imageIds, pickBase, processesIn, type ContainerState } from './support.js';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const started = Date.now();
@@ -171,7 +171,7 @@ if (cannotRun !== null) {
 
       const hearthYaml = await readFile(join(projectDir, 'hearth.yaml'), 'utf8');
       listeners = listenersOf(hearthYaml);
-      const picked = await freeLoopbackPorts(listeners.map((l) => l.protocol));
+      const picked = await freePorts(listeners.map((l) => l.protocol));
       listeners.forEach((l, i) => ports.set(`${l.service}.${l.name}`, picked[i]!));
       const configFile = join(work.path, 'hearth.yaml');
       await writeFile(configFile, loopbackConfig(hearthYaml, (l) => ctx.port(l.service, l.name)), { mode: 0o644 });

@@ -1,10 +1,7 @@
 /**
  * The container test's helpers that need the machine: the Compose command, the base image, the
- * committed tree, the engine's images, free loopback ports and bound UDP ports, the container's
- * state and processes.
+ * committed tree, the engine's images, bound UDP ports, the container's state and processes.
  */
-import dgram from 'node:dgram';
-import net from 'node:net';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensureCommands, type Engine } from './engine.js';
@@ -83,75 +80,6 @@ export function composeEnvironment(engine: Engine, base: string): NodeJS.Process
   delete env.COMPOSE_PROJECT_NAME;
   delete env.COMPOSE_FILE;
   return env;
-}
-
-/** The range the kernel takes a connection's local port from when none is asked for. */
-export async function ephemeralRange(): Promise<readonly [number, number]> {
-  const text = await readFile('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').catch(() => '32768 60999');
-  const [low = 32768, high = 60999] = text.trim().split(/\s+/).map(Number);
-  return [low, high];
-}
-
-/**
- * One port on 127.0.0.1 for each protocol of `protocols`, all different and free at once, taken
- * from `range` (first and last port; by default 10000 up to the kernel's ephemeral range,
- * `ephemeralRange`, so that no connection's local port takes one between the pick and a later
- * bind), from a random start. Each port is held (bound) until all are picked: two picks cannot
- * return the same port.
- */
-export async function freeLoopbackPorts(protocols: readonly ('tcp' | 'udp')[], range?: readonly [number, number]): Promise<number[]> {
-  const [first, last] = range ?? (await belowEphemeral());
-  const span = last - first + 1;
-  const held: (() => Promise<void>)[] = [];
-  const picked: number[] = [];
-  try {
-    let offset = Math.floor(Math.random() * span);
-    for (const protocol of protocols) {
-      for (let tries = 0; ; tries += 1) {
-        if (tries === span) throw new Error(`no free ${protocol} port on 127.0.0.1 in ${first}-${last} beside ${picked.join(', ') || 'none'}`);
-        const port = first + offset;
-        offset = (offset + 1) % span;
-        if (picked.includes(port)) continue;
-        const release = await holdPort(protocol, port);
-        if (release === null) continue;
-        held.push(release);
-        picked.push(port);
-        break;
-      }
-    }
-    return picked;
-  } finally {
-    await Promise.all(held.map((release) => release()));
-  }
-}
-
-/** 10000 up to the ephemeral range; the unprivileged ports above 1023 where it starts lower than 11000. */
-async function belowEphemeral(): Promise<[number, number]> {
-  const [low] = await ephemeralRange();
-  return low >= 11_000 ? [10_000, low - 1] : [1024, 65535];
-}
-
-/** Bind `port` on 127.0.0.1 for `protocol`: the function that unbinds it, or null if it is taken. */
-async function holdPort(protocol: 'tcp' | 'udp', port: number): Promise<(() => Promise<void>) | null> {
-  if (protocol === 'udp') {
-    const socket = dgram.createSocket('udp4');
-    const bound = await new Promise<boolean>((resolve) => {
-      socket.once('error', () => resolve(false));
-      socket.bind(port, '127.0.0.1', () => resolve(true));
-    });
-    if (!bound) {
-      socket.close();
-      return null;
-    }
-    return () => new Promise<void>((resolve) => socket.close(() => resolve()));
-  }
-  const server = net.createServer();
-  const bound = await new Promise<boolean>((resolve) => {
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => resolve(true));
-  });
-  if (!bound) return null;
-  return () => new Promise<void>((resolve) => server.close(() => resolve()));
 }
 
 /** The local ports of the host's bound UDP sockets (IPv4 and IPv6). */

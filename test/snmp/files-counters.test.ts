@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ServiceStatus } from '@hearth/supervisor';
-import { freePort, runProgram, waitFor } from '@hearth/testkit';
+import { freePorts, runProgram, waitFor } from '@hearth/testkit';
 import { MAIN, startUp, waitState, type Up } from '@hearth/testkit/hearth-up';
 
 vi.setConfig({ testTimeout: 60_000, hookTimeout: 60_000 });
@@ -63,7 +63,8 @@ async function statusFiles(): Promise<Record<string, number>> {
 }
 
 beforeAll(async () => {
-  ports = { http: await freePort(), snmp: await freePort() };
+  const [http, snmp] = await freePorts(['tcp', 'udp']);
+  ports = { http, snmp };
   share = mkdtempSync(join(tmpdir(), 'files-counters-'));
   writeFileSync(join(share, 'hello.txt'), 'hello\n');
   // Sparse: a download long enough to be seen in progress, at no cost on disk.

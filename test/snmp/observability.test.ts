@@ -7,7 +7,7 @@ import { execFile, spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ServiceStatus } from '@hearth/supervisor';
-import { connectAndReadLine, freePort, waitFor } from '@hearth/testkit';
+import { connectAndReadLine, freePorts, waitFor } from '@hearth/testkit';
 import { MAIN, startUp, waitState, type Up } from '@hearth/testkit/hearth-up';
 import { snmpWith as snmpAt, walk as walkAt } from './helpers.js';
 
@@ -58,7 +58,8 @@ async function comsat(...texts: string[]): Promise<void> {
 }
 
 beforeAll(async () => {
-  ports = { comsat: await freePort(), mx: await freePort(), snmp: await freePort() };
+  const [comsat, mx, snmp] = await freePorts(['udp', 'tcp', 'udp']);
+  ports = { comsat, mx, snmp };
   up = await startUp(config(true));
   for (const name of ['biff', 'smtp', 'snmp']) await waitState(up, name, 'running', 30_000);
   community = (await up.cli('snmp', 'credentials')).stdout.trim();

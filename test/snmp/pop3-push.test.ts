@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ServiceStatus } from '@hearth/supervisor';
-import { LineClient, freePort, makeTempDir, waitFor } from '@hearth/testkit';
+import { LineClient, freePorts, makeTempDir, waitFor } from '@hearth/testkit';
 import { startUp, waitState, type Up } from '@hearth/testkit/hearth-up';
 import { addUsers } from '@hearth/testkit/suite';
 import { walk, type Agent } from './helpers.js';
@@ -21,8 +21,8 @@ let agent: Agent;
 beforeAll(async () => {
   const dir = await makeTempDir('hearth-pop3-push-');
   await addUsers(join(dir.path, 'data'), ['alice', 'bob']);
-  pop3Port = await freePort();
-  const snmpPort = await freePort();
+  const [pop3, snmpPort] = await freePorts(['tcp', 'udp']);
+  pop3Port = pop3;
   up = await startUp(
     `services:
   pop3:

@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LineClient, freePort, makeTempDir, startMailChurn, waitFor } from '@hearth/testkit';
+import { LineClient, freePorts, makeTempDir, startMailChurn, waitFor } from '@hearth/testkit';
 import { addUsers, openStore } from '@hearth/testkit/suite';
 import { startUp, stopAll, waitRunning, type Up } from './helpers.js';
 
@@ -39,7 +39,8 @@ async function mailSuite(): Promise<{ up: Up; ports: { smtp: number; pop3: numbe
   } finally {
     await store.close();
   }
-  const ports = { smtp: await freePort(), pop3: await freePort() };
+  const [smtp, pop3] = await freePorts(['tcp', 'tcp']);
+  const ports = { smtp, pop3 };
   const up = await startUp(config(ports, 0), { dir });
   await waitRunning(up, 'smtp', 20_000);
   await waitRunning(up, 'pop3', 20_000);

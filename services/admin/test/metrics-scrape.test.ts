@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { counterMetricName } from '@hearth/admin';
 import type { CounterFigure } from '@hearth/metrics';
 import type { ServiceStatus } from '@hearth/supervisor';
-import { connectAndReadLine, freePort, runProgram, waitFor } from '@hearth/testkit';
+import { connectAndReadLine, freePorts, runProgram, waitFor } from '@hearth/testkit';
 import { startUp, stopAll, waitState, type Up } from '@hearth/testkit/hearth-up';
 import { parseOpenMetrics, sampleValue, type Family } from './openmetrics.js';
 
@@ -102,7 +102,8 @@ const counterValue = (f: readonly Family[], s: ServiceStatus, name: string): num
 };
 
 beforeAll(async () => {
-  udp = { comsat: await freePort(), snmp: await freePort() };
+  const [comsat, snmp] = await freePorts(['udp', 'udp']);
+  udp = { comsat, snmp };
   up = await startUp(config('token'));
   for (const name of ['files', 'pop3', 'biff', 'snmp']) await waitState(up, name, 'running', 20_000);
   // Each service's declaration reaches the supervisor with its first report, at its start.

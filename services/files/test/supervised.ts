@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { Agent, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
-import { freePort, makeTempDir } from '@hearth/testkit';
+import { freePorts, makeTempDir } from '@hearth/testkit';
 import { startUp, type Up } from '@hearth/testkit/hearth-up';
 import { openAccounts } from '@hearth/testkit/suite';
 
@@ -29,8 +29,7 @@ export async function startSupervised(): Promise<Supervised> {
   const accounts = await openAccounts(data);
   await accounts.add('alice', 'secret');
   await accounts.close();
-  const port = await freePort();
-  const httpsPort = await freePort();
+  const [port, httpsPort] = await freePorts(['tcp', 'tcp']);
   const config = (stopTimeout: string, extraShares = ''): string => `services:
   files:
     service: files

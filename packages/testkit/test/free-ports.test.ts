@@ -1,11 +1,8 @@
-/**
- * The container test's pick of loopback ports (`freeLoopbackPorts`), on this machine's sockets;
- * no engine. Runs with the suite.
- */
+/** `freePorts` on this machine's sockets. */
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { ephemeralRange, freeLoopbackPorts } from './support.js';
+import { ephemeralRange, freePorts } from '@hearth/testkit';
 
 function listen(port: number): Promise<net.Server> {
   const server = net.createServer();
@@ -26,10 +23,10 @@ function bindUdp(port: number): Promise<dgram.Socket> {
 const byNumber = (x: number, y: number) => x - y;
 const close = (s: net.Server | dgram.Socket) => new Promise<void>((resolve) => (s instanceof net.Server ? s.close(() => resolve()) : s.close(() => resolve())));
 
-describe('freeLoopbackPorts', () => {
+describe('freePorts', () => {
   it('gives different ports below the ephemeral range, each free for its protocol afterwards', async () => {
     const protocols = ['udp', 'tcp', 'tcp', 'tcp', 'tcp', 'tcp', 'udp', 'tcp', 'tcp', 'tcp'] as const;
-    const ports = await freeLoopbackPorts(protocols);
+    const ports = await freePorts(protocols);
     expect(new Set(ports).size).toBe(protocols.length);
     const [low] = await ephemeralRange();
     for (const port of ports) expect(port).toBeLessThan(low);
@@ -42,7 +39,7 @@ describe('freeLoopbackPorts', () => {
     // then taken for TCP and another for UDP.
     let start = 0;
     for (let round = 0; round < 5 && start === 0; round += 1) {
-      const [a = 0, b = 0, c = 0] = (await freeLoopbackPorts(['tcp', 'tcp', 'tcp'])).sort(byNumber);
+      const [a = 0, b = 0, c = 0] = (await freePorts(['tcp', 'tcp', 'tcp'])).sort(byNumber);
       if (b === a + 1 && c === a + 2) start = a;
     }
     expect(start, 'three neighbouring free ports').toBeGreaterThan(0);
@@ -51,10 +48,10 @@ describe('freeLoopbackPorts', () => {
     const busyUdp = await bindUdp(start + 2);
     try {
       for (let round = 0; round < 6; round += 1) {
-        expect((await freeLoopbackPorts(['tcp', 'tcp'], range)).sort(byNumber)).toEqual([start, start + 2]);
-        expect((await freeLoopbackPorts(['udp', 'udp'], range)).sort(byNumber)).toEqual([start, start + 1]);
+        expect((await freePorts(['tcp', 'tcp'], range)).sort(byNumber)).toEqual([start, start + 2]);
+        expect((await freePorts(['udp', 'udp'], range)).sort(byNumber)).toEqual([start, start + 1]);
       }
-      await expect(freeLoopbackPorts(['tcp', 'tcp', 'tcp'], range)).rejects.toThrow(`no free tcp port on 127.0.0.1 in ${start}-${start + 2} beside`);
+      await expect(freePorts(['tcp', 'tcp', 'tcp'], range)).rejects.toThrow(`no free tcp port on 127.0.0.1 in ${start}-${start + 2} beside`);
     } finally {
       await close(busy);
       await close(busyUdp);
