@@ -21,13 +21,13 @@ import {
   addUsers,
   alive,
   deliverAndNotify,
-  freeUdpPort,
   pidsListeningOn,
   poll,
   pop3Waiting,
   portListening,
   startSuite,
 } from '../../packages/testkit/dist/suite.js';
+import { freePorts } from '../../packages/testkit/dist/index.js';
 
 const LEGACY_NOTIFIER = fileURLToPath(new URL('./legacy-notifier.mjs', import.meta.url));
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -61,7 +61,7 @@ function inspectorOf(suite, name) {
 
 /** (a) The legacy arrangement. */
 export async function runLegacy({ log = () => {} } = {}) {
-  const port = await freeUdpPort();
+  const [port] = await freePorts(['udp']);
   const yaml = `legacy: { sharedProcessGroup: true }
 services:
 ${siblings()}  notifier:

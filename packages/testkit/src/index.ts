@@ -67,36 +67,28 @@ export async function ephemeralRange(): Promise<readonly [number, number]> {
 }
 
 /**
- * One port on 127.0.0.1 for each protocol of `protocols`, all different and free at once, taken
- * from `range` (first and last port; by default 10000 up to the kernel's ephemeral range,
- * `ephemeralRange`, so that no connection's local port takes one between the pick and a later
- * bind), from a random start. Each port is held (bound) until all are picked: two picks cannot
- * return the same port, as two calls of `freePort` can.
+ * One port on 127.0.0.1 for each protocol of `protocols`, all different, each free for its
+ * protocol when tried: the ports of `range` (first and last; by default 10000 up to the kernel's
+ * ephemeral range, `ephemeralRange`, so that no connection's local port takes one between the pick
+ * and a later bind) in turn from a random start. Two calls of `freePort` can give the same port.
  */
 export async function freePorts<const P extends readonly ('tcp' | 'udp')[]>(protocols: P, range?: readonly [number, number]): Promise<{ -readonly [K in keyof P]: number }> {
   const [first, last] = range ?? (await belowEphemeral());
   const span = last - first + 1;
-  const held: (() => Promise<void>)[] = [];
   const picked: number[] = [];
-  try {
-    let offset = Math.floor(Math.random() * span);
-    for (const protocol of protocols) {
-      for (let tries = 0; ; tries += 1) {
-        if (tries === span) throw new Error(`no free ${protocol} port on 127.0.0.1 in ${first}-${last} beside ${picked.join(', ') || 'none'}`);
-        const port = first + offset;
-        offset = (offset + 1) % span;
-        if (picked.includes(port)) continue;
-        const release = await holdPort(protocol, port);
-        if (release === null) continue;
-        held.push(release);
+  let offset = Math.floor(Math.random() * span);
+  for (const protocol of protocols) {
+    for (let tries = 0; ; tries += 1) {
+      if (tries === span) throw new Error(`no free ${protocol} port on 127.0.0.1 in ${first}-${last} beside ${picked.join(', ') || 'none'}`);
+      const port = first + offset;
+      offset = (offset + 1) % span;
+      if (!picked.includes(port) && (await isFree(protocol, port))) {
         picked.push(port);
         break;
       }
     }
-    return picked as { -readonly [K in keyof P]: number };
-  } finally {
-    await Promise.all(held.map((release) => release()));
   }
+  return picked as { -readonly [K in keyof P]: number };
 }
 
 /** 10000 up to the ephemeral range; the unprivileged ports above 1023 where it starts lower than 11000. */
@@ -105,27 +97,16 @@ async function belowEphemeral(): Promise<[number, number]> {
   return low >= 11_000 ? [10_000, low - 1] : [1024, 65535];
 }
 
-/** Bind `port` on 127.0.0.1 for `protocol`: the function that unbinds it, or null if it is taken. */
-async function holdPort(protocol: 'tcp' | 'udp', port: number): Promise<(() => Promise<void>) | null> {
-  if (protocol === 'udp') {
-    const socket = dgram.createSocket('udp4');
-    const bound = await new Promise<boolean>((resolve) => {
-      socket.once('error', () => resolve(false));
-      socket.bind(port, '127.0.0.1', () => resolve(true));
-    });
-    if (!bound) {
-      socket.close();
-      return null;
-    }
-    return () => new Promise<void>((resolve) => socket.close(() => resolve()));
-  }
-  const server = net.createServer();
+/** Whether `port` on 127.0.0.1 can be bound for `protocol` now (bound, then let go). */
+async function isFree(protocol: 'tcp' | 'udp', port: number): Promise<boolean> {
+  const socket = protocol === 'udp' ? dgram.createSocket('udp4') : net.createServer();
   const bound = await new Promise<boolean>((resolve) => {
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => resolve(true));
+    socket.once('error', () => resolve(false));
+    if (socket instanceof net.Server) socket.listen(port, '127.0.0.1', () => resolve(true));
+    else socket.bind(port, '127.0.0.1', () => resolve(true));
   });
-  if (!bound) return null;
-  return () => new Promise<void>((resolve) => server.close(() => resolve()));
+  if (bound) await new Promise<void>((resolve) => socket.close(() => resolve()));
+  return bound;
 }
 
 /** Connect, read the first line (without its line end), close. */

@@ -359,13 +359,4 @@ export async function pop3Waiting(port: number, user: string, password: string):
   };
 }
 
-/** A UDP port on 127.0.0.1 that was free a moment ago (bind 0, read, close). */
-export async function freeUdpPort(): Promise<number> {
-  const socket = dgram.createSocket('udp4');
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-  const { port } = socket.address();
-  socket.close();
-  return port;
-}
-
 export { alive } from './hearth-up.js';
